@@ -1,0 +1,307 @@
+"""The run configuration: pydantic models of every key, YAML loading and `--set` overrides.
+
+Validation happens once, here, at the boundary. Every problem becomes one `ConfigError`
+line naming the key, the bad value and what is allowed; the rest of trainwell trusts the
+validated `RunConfig`.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+Activation = Literal["relu", "leaky_relu", "gelu", "tanh", "sigmoid"]
+InitScheme = Literal["default", "he", "xavier", "normal", "uniform", "zeros"]
+Remedy = Literal[
+    "class_weights",
+    "balanced_sampler",
+    "drop_label_issues",
+    "relabel_label_issues",
+    "drop_duplicates",
+    "drop_leakage",
+    "impute",
+    "drop_missing",
+    "standardize",
+    "augment",
+]
+Width = Annotated[int, Field(ge=1)]
+Metric = Literal[
+    "val_loss", "val_accuracy", "val_macro_f1", "val_mse", "val_mae", "val_r2"
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+class Split(_Strict):
+    val: float = Field(0.2, gt=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+    stratify: bool = True
+
+    @model_validator(mode="after")
+    def _leaves_training_data(self) -> Split:
+        if self.val + self.test >= 0.9:
+            raise ValueError(
+                f"val + test must be below 0.9 to leave data to train on; got "
+                f"{self.val} + {self.test}"
+            )
+        return self
+
+
+class Imbalance(_Strict):
+    class_: int = Field(alias="class", ge=0)
+    keep: float = Field(gt=0, le=1)
+
+
+class Corrupt(_Strict):
+    """Controlled corruption of the training split, for experiments and fault benchmarks."""
+
+    label_noise: float = Field(0.0, ge=0, lt=1)
+    imbalance: Imbalance | None = None
+    feature_scale: float = Field(1.0, gt=0)
+    nan_fraction: float = Field(0.0, ge=0, lt=1)
+    leak_fraction: float = Field(0.0, ge=0, le=1)
+
+
+class Synthetic(_Strict):
+    """`data.source: synthetic`: a scikit-learn `make_classification` problem."""
+
+    samples: int = Field(1000, ge=20)
+    features: int = Field(20, ge=2)
+    informative: int | None = Field(None, ge=1)
+    classes: int = Field(2, ge=2)
+    seed: int | None = None  # default: the run's seed
+
+
+class Data(_Strict):
+    source: str = "digits"
+    target: str | None = None  # for tables; None: a column named "label" or "target"
+    task: Literal["auto", "classification", "regression"] = "auto"
+    split: Split = Field(default_factory=Split)
+    standardize: bool = True
+    image_size: tuple[int, int] = (32, 32)  # image folders are resized to (height, width)
+    grayscale: bool = False
+    synthetic: Synthetic = Field(default_factory=Synthetic)
+    corrupt: Corrupt = Field(default_factory=Corrupt)
+    audit: bool = True
+    remedies: list[Remedy] = Field(default_factory=list)
+
+
+class Init(_Strict):
+    weights: InitScheme = "default"
+    std: float | None = Field(None, gt=0)  # normal/uniform; None: 0.01
+    bias: float = 0.0
+
+
+class Model(_Strict):
+    arch: Literal["mlp", "cnn"] = "mlp"
+    hidden: list[Width] = Field(default_factory=lambda: [256, 256])  # dense widths
+    channels: list[Width] = Field(default_factory=lambda: [16, 32])  # cnn conv blocks
+    activation: Activation = "relu"
+    dropout: float = Field(0.0, ge=0, lt=1)
+    batchnorm: bool = False
+    init: Init = Field(default_factory=Init)
+
+    @model_validator(mode="after")
+    def _cnn_has_channels(self) -> Model:
+        if self.arch == "cnn" and not self.channels:
+            raise ValueError("a cnn needs at least one entry in channels")
+        return self
+
+
+class EarlyStopping(_Strict):
+    monitor: Metric = "val_loss"
+    patience: int = Field(5, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+
+
+class Train(_Strict):
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = Field(1e-3, gt=0, le=10)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    l1: float = Field(0.0, ge=0)
+    batch_size: int = Field(64, ge=1)
+    epochs: int = Field(20, ge=1)
+    grad_clip: float | None = Field(None, gt=0)
+    schedule: Literal["none", "cosine", "onecycle", "step", "plateau"] = "none"
+    early_stopping: EarlyStopping | None = None
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    accumulate: int = Field(1, ge=1)
+    cv_folds: int | None = Field(None, ge=2)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class Doctor(_Strict):
+    mode: Literal["off", "detect", "repair"] = "detect"
+
+
+class TuneParam(_Strict):
+    """One search dimension: a range (low, high, log, step) or a list of choices."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = Field(None, gt=0)
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> TuneParam:
+        if self.choices is not None:
+            if not self.choices:
+                raise ValueError("choices must not be empty")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give either choices or both low and high")
+        if self.low >= self.high:
+            raise ValueError(f"low must be below high; got {self.low} >= {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0; got {self.low}")
+        return self
+
+
+class RunConfig(_Strict):
+    name: str | None = None  # run directory prefix; None: "<source>-<arch>"
+    seed: int = 0
+    data: Data = Field(default_factory=Data)
+    model: Model = Field(default_factory=Model)
+    train: Train = Field(default_factory=Train)
+    doctor: Doctor = Field(default_factory=Doctor)
+    tune: dict[str, TuneParam] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data, as written to `config.yaml`."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def run_name(self) -> str:
+        if self.name:
+            return self.name
+        source = Path(self.data.source).stem if _looks_like_path(self.data.source) else (
+            self.data.source
+        )
+        return f"{source}-{self.model.arch}"
+
+
+ConfigLike = RunConfig | dict[str, Any] | str | Path | None
+
+
+def load_config(config: ConfigLike = None, overrides: list[str] | dict[str, Any] | None = None
+                ) -> RunConfig:
+    """Build a validated `RunConfig` from a YAML path, a dict or a config, plus overrides.
+
+    `overrides` are `"a.b=value"` strings (the CLI's `--set`, values parsed as YAML so
+    `0.1`, `[64, 64]` and `null` get their types) or a `{"a.b": value}` mapping.
+    """
+    if isinstance(config, RunConfig):
+        raw = config.to_dict()
+    elif isinstance(config, dict):
+        raw = copy.deepcopy(config)
+    elif config is None:
+        raw = {}
+    else:
+        raw = _read_yaml(Path(config))
+    for key, value in _parse_overrides(overrides).items():
+        _set_path(raw, key, value)
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, not a {type(raw).__name__}")
+    return raw
+
+
+def _parse_overrides(overrides: list[str] | dict[str, Any] | None) -> dict[str, Any]:
+    if not overrides:
+        return {}
+    if isinstance(overrides, dict):
+        return dict(overrides)
+    parsed = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key.sub=value; got {item!r}")
+        try:
+            parsed[key.strip()] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            parsed[key.strip()] = text
+    return parsed
+
+
+def _set_path(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `a.b.c` in nested dicts; `tune` keys are themselves dotted, so they stop there."""
+    parts = dotted.split(".")
+    if parts[0] == "tune" and len(parts) > 1:
+        parts = ["tune", ".".join(parts[1:])]
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"cannot set {dotted!r}: {'.'.join(parts[: i + 1])!r} is {child!r}, not a mapping"
+            )
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line for the first problem: key, value, what is allowed."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"] if not _is_union_tag(part)]
+    key = ".".join(loc) or "config"
+    if error["type"] == "extra_forbidden":
+        allowed = _fields_at(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], allowed, n=1)
+        suggestion = f" (did you mean {'.'.join([*loc[:-1], hint[0]])!r}?)" if hint else ""
+        return f"unknown config key {key!r}{suggestion}; allowed here: {', '.join(allowed)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return f"config key {key!r} is required"
+    return f"config key {key!r} = {error['input']!r} is invalid: {message}"
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part[:1].isupper()  # e.g. "Imbalance" inside X | None
+
+
+def _fields_at(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = RunConfig
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        candidates = getattr(annotation, "__args__", (annotation,))
+        sub = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
+                   None)
+        if sub is None:
+            return []
+        model = sub
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _looks_like_path(source: str) -> bool:
+    return "/" in source or "." in source

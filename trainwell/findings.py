@@ -1,0 +1,61 @@
+"""The one vocabulary of trainwell: every check yields Findings, every report lists them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["info", "warning", "error"]
+Source = Literal["data", "training", "evaluation", "deployment"]
+
+DATA_CODES = (
+    "class_imbalance",
+    "label_issues",
+    "duplicates",
+    "train_test_leakage",
+    "outliers",
+    "missing_values",
+    "unscaled_features",
+    "constant_features",
+    "small_dataset",
+)
+TRAINING_CODES = (
+    "vanishing_gradient",
+    "exploding_gradient",
+    "dying_relu",
+    "saturated_activation",
+    "divergence",
+    "oscillating_loss",
+    "slow_convergence",
+    "overfitting",
+    "underfitting",
+)
+DEPLOYMENT_CODES = ("data_drift", "prediction_drift", "adversarial_vulnerability")
+CODES = frozenset(DATA_CODES + TRAINING_CODES + DEPLOYMENT_CODES)
+
+
+@dataclass
+class Finding:
+    """One thing a check noticed, with the evidence and what was done about it."""
+
+    code: str
+    severity: Severity
+    source: Source
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    epoch: int | None = None
+    step: int | None = None
+    layer: str | None = None
+    remedy: str | None = None
+    resolved: bool = False
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown finding code {self.code!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(**data)

@@ -1,0 +1,110 @@
+"""The run directory: `<out>/<name>-<time>/`, every file written atomically.
+
+Layout (DESIGN.md): config.yaml, metrics.jsonl, findings.json, summary.json,
+corruption.json, model.pt, checkpoints/, report.html; plus data.json (what the data
+layer learned: classes, encoding, standardisation) and evaluation.json (confusion matrix).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+
+def default_out() -> Path:
+    """`$TRAINWELL_HOME` when set, else `./runs` (read when called, not at import)."""
+    return Path(os.environ.get("TRAINWELL_HOME") or "runs")
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_yaml(path: Path, obj: Any) -> None:
+    atomic_write(path, yaml.safe_dump(obj, sort_keys=False))
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    atomic_write(path, "".join(json.dumps(row, default=_jsonable) + "\n" for row in rows))
+
+
+def create_run_dir(name: str, out: Path | None = None) -> Path:
+    """Make a fresh `<out>/<name>-<YYYYmmdd-HHMMSS>` directory (suffixed if taken)."""
+    out = Path(out) if out is not None else default_out()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        suffix = f"-{attempt}" if attempt else ""
+        path = out / f"{name}-{stamp}{suffix}"
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise InputError(f"cannot create a run directory under {out}")
+
+
+@dataclass
+class RunInfo:
+    """One row of `trainwell runs`."""
+
+    path: Path
+    status: str
+    metrics: dict[str, Any]
+    started: datetime
+
+
+def list_runs(out: Path | None = None) -> list[RunInfo]:
+    """Runs under `out`, newest first. A run without a summary was interrupted or is running."""
+    out = Path(out) if out is not None else default_out()
+    if not out.is_dir():
+        return []
+    runs = []
+    for path in out.iterdir():
+        if not (path / "config.yaml").is_file():
+            continue
+        summary_path = path / "summary.json"
+        summary = read_json(summary_path) if summary_path.is_file() else {}
+        status = summary.get("status") or (
+            "interrupted" if (path / "checkpoints").is_dir() else "running"
+        )
+        started = datetime.fromtimestamp((path / "config.yaml").stat().st_mtime)
+        runs.append(RunInfo(path, status, summary.get("metrics", {}), started))
+    return sorted(runs, key=lambda run: run.started, reverse=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
