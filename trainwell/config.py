@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
@@ -32,9 +39,7 @@ Remedy = Literal[
     "augment",
 ]
 Width = Annotated[int, Field(ge=1)]
-Metric = Literal[
-    "val_loss", "val_accuracy", "val_macro_f1", "val_mse", "val_mae", "val_r2"
-]
+Metric = Literal["val_loss", "val_accuracy", "val_macro_f1", "val_mse", "val_mae", "val_r2"]
 
 
 class _Strict(BaseModel):
@@ -143,6 +148,11 @@ class Train(_Strict):
 class Doctor(_Strict):
     mode: Literal["off", "detect", "repair"] = "detect"
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML 1.1 reads a bare `off` as false
+
 
 class TuneParam(_Strict):
     """One search dimension: a range (low, high, log, step) or a list of choices."""
@@ -184,8 +194,10 @@ class RunConfig(_Strict):
     def run_name(self) -> str:
         if self.name:
             return self.name
-        source = Path(self.data.source).stem if _looks_like_path(self.data.source) else (
-            self.data.source
+        source = (
+            Path(self.data.source).stem
+            if _looks_like_path(self.data.source)
+            else (self.data.source)
         )
         return f"{source}-{self.model.arch}"
 
@@ -193,8 +205,9 @@ class RunConfig(_Strict):
 ConfigLike = RunConfig | dict[str, Any] | str | Path | None
 
 
-def load_config(config: ConfigLike = None, overrides: list[str] | dict[str, Any] | None = None
-                ) -> RunConfig:
+def load_config(
+    config: ConfigLike = None, overrides: list[str] | dict[str, Any] | None = None
+) -> RunConfig:
     """Build a validated `RunConfig` from a YAML path, a dict or a config, plus overrides.
 
     `overrides` are `"a.b=value"` strings (the CLI's `--set`, values parsed as YAML so
@@ -230,7 +243,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys, not a {type(raw).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, not a {type(raw).__name__}"
+        )
     return raw
 
 
@@ -276,13 +291,21 @@ def _describe(exc: ValidationError) -> str:
     key = ".".join(loc) or "config"
     if error["type"] == "extra_forbidden":
         allowed = _fields_at(loc[:-1])
-        hint = difflib.get_close_matches(loc[-1], allowed, n=1)
+        hint = difflib.get_close_matches(loc[-1], allowed, n=1) or [
+            name
+            for name in allowed
+            if name == _initials(loc[-1])  # learning_rate -> lr
+        ]
         suggestion = f" (did you mean {'.'.join([*loc[:-1], hint[0]])!r}?)" if hint else ""
         return f"unknown config key {key!r}{suggestion}; allowed here: {', '.join(allowed)}"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
         return f"config key {key!r} is required"
     return f"config key {key!r} = {error['input']!r} is invalid: {message}"
+
+
+def _initials(name: str) -> str:
+    return "".join(word[:1] for word in name.split("_"))
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -295,8 +318,9 @@ def _fields_at(loc: list[str]) -> list[str]:
         field = model.model_fields.get(part)
         annotation = field.annotation if field else None
         candidates = getattr(annotation, "__args__", (annotation,))
-        sub = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
-                   None)
+        sub = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
         if sub is None:
             return []
         model = sub

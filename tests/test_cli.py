@@ -1,0 +1,180 @@
+"""The command line, end to end: --json, runs, and every kind of bad input."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from trainwell.cli import app
+
+runner = CliRunner()
+
+
+def _write_config(tmp_path: Path, config: dict) -> Path:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_fit_json_prints_exactly_the_summary_object(tmp_path, out, iris_config):
+    result = runner.invoke(
+        app,
+        [
+            "fit",
+            str(_write_config(tmp_path, iris_config)),
+            "--json",
+            "--set",
+            "train.epochs=2",
+            "--doctor",
+            "off",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"run_dir", "status", "metrics", "findings", "repairs"}
+    assert summary["status"] == "completed"
+    assert summary["metrics"]["epochs"] == 2
+    assert {
+        "train_loss",
+        "val_loss",
+        "val_accuracy",
+        "test_accuracy",
+        "epochs",
+        "seconds",
+        "samples_per_second",
+    } <= set(summary["metrics"])
+    run_dir = Path(summary["run_dir"])
+    assert run_dir.parent == out
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["doctor"]["mode"] == "off"
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+
+
+def test_fit_prints_a_readable_summary(tmp_path, out, iris_config):
+    result = runner.invoke(app, ["fit", str(_write_config(tmp_path, iris_config))])
+    assert result.exit_code == 0, result.stderr
+    assert "completed" in result.stdout and "test_accuracy" in result.stdout
+
+
+def test_runs_lists_runs(tmp_path, out, iris_config):
+    path = _write_config(tmp_path, iris_config)
+    for _ in range(2):
+        assert runner.invoke(app, ["fit", str(path), "--json"]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["runs", "--json"]).stdout)["runs"]
+    assert len(listed) == 2 and all(r["status"] == "completed" for r in listed)
+    table = runner.invoke(app, ["runs"]).stdout
+    assert "iris-mlp" in table and "completed" in table
+
+
+def _csv(tmp_path: Path, text: str, name="data.csv") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[dict, list[str]]]:
+    rows = "\n".join(f"{i},{i % 3},{'a' if i % 2 else 'b'}" for i in range(40))
+    one_class = "\n".join(f"{i},1" for i in range(40))
+    mixed = "\n".join(f"{i},{i % 2 if i != 17 else 'oops'}" for i in range(40))
+    (tmp_path / "no_classes").mkdir()
+    (tmp_path / "garbage.csv").write_bytes(bytes(range(256)) * 8)
+    return {
+        "missing file": ({"data": {"source": str(tmp_path / "nope.csv")}}, ["nope.csv"]),
+        "empty csv": ({"data": {"source": _csv(tmp_path, "", "empty.csv")}}, ["empty"]),
+        "unreadable csv": ({"data": {"source": str(tmp_path / "garbage.csv")}}, ["garbage.csv"]),
+        "unknown target": (
+            {"data": {"source": _csv(tmp_path, "x,label,c\n" + rows), "target": "species"}},
+            ["species"],
+        ),
+        "single class": (
+            {"data": {"source": _csv(tmp_path, "x,label\n" + one_class, "one.csv")}},
+            ["single class"],
+        ),
+        "non-numeric target": (
+            {
+                "data": {
+                    "source": _csv(tmp_path, "x,label\n" + mixed, "m.csv"),
+                    "task": "classification",
+                }
+            },
+            ["oops"],
+        ),
+        "unknown key": (
+            {"data": {"source": "iris"}, "train": {"learning_rate": 0.1}},
+            ["train.learning_rate", "did you mean"],
+        ),
+        "negative lr": ({"train": {"lr": -0.01}}, ["train.lr", "-0.01"]),
+        "batch too large": (
+            {"data": {"source": "iris"}, "train": {"batch_size": 512}},
+            ["batch_size", "512"],
+        ),
+        "image folder without classes": (
+            {"data": {"source": str(tmp_path / "no_classes")}, "model": {"arch": "cnn"}},
+            ["no classes"],
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing file",
+        "empty csv",
+        "unreadable csv",
+        "unknown target",
+        "single class",
+        "non-numeric target",
+        "unknown key",
+        "negative lr",
+        "batch too large",
+        "image folder without classes",
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_run_dir(tmp_path, out, case):
+    config, words = _bad_inputs(tmp_path)[case]
+    result = runner.invoke(app, ["fit", str(_write_config(tmp_path, config)), "--json"])
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    for word in words:
+        assert word in lines[0]
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_config_file(out):
+    result = runner.invoke(app, ["fit", "/nonexistent/run.yaml"])
+    assert result.exit_code == 2 and "config file not found" in result.stderr
+
+
+def test_resume_of_a_finished_run_is_refused(tmp_path, out, iris_config):
+    done = json.loads(
+        runner.invoke(app, ["fit", str(_write_config(tmp_path, iris_config)), "--json"]).stdout
+    )
+    result = runner.invoke(app, ["fit", "--resume", done["run_dir"]])
+    assert result.exit_code == 2 and "already finished" in result.stderr
+
+
+def test_npz_source_through_the_cli(tmp_path, out):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 6)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", X=X, y=(X[:, 0] > 0).astype(np.int64))
+    config = {
+        "data": {"source": str(tmp_path / "d.npz")},
+        "model": {"hidden": [8]},
+        "train": {"epochs": 5, "lr": 0.05, "batch_size": 16},
+    }
+    result = runner.invoke(app, ["fit", str(_write_config(tmp_path, config)), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["metrics"]["test_accuracy"] > 0.8
+
+
+@pytest.mark.slow
+def test_demo_fits_a_cnn_on_digits(out):
+    result = runner.invoke(app, ["demo", "--json"])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] in ("completed", "stopped_early")
+    assert summary["metrics"]["test_accuracy"] > 0.9

@@ -1,0 +1,170 @@
+import numpy as np
+import pytest
+
+from trainwell import DataError, load_config
+from trainwell.data import load_table, prepare_data
+
+
+def _data(**overrides):
+    return prepare_data(load_config(None, overrides))
+
+
+@pytest.mark.parametrize(
+    ("source", "task", "n", "n_features", "n_classes"),
+    [
+        ("iris", "classification", 150, 4, 3),
+        ("wine", "classification", 178, 13, 3),
+        ("breast_cancer", "classification", 569, 30, 2),
+        ("diabetes", "regression", 442, 10, 0),
+        ("digits", "classification", 1797, 64, 10),
+    ],
+)
+def test_builtin_sources(source, task, n, n_features, n_classes):
+    table = load_table(load_config(None, {"data.source": source}))
+    assert table.task == task and table.n_rows == n
+    assert table.X.shape == (n, n_features) and table.X.dtype == np.float32
+    assert len(table.classes) == n_classes
+
+
+def test_digits_are_images_for_a_cnn_and_flat_for_an_mlp():
+    cnn = load_table(load_config(None, {"model.arch": "cnn"}))
+    mlp = load_table(load_config(None, {"model.arch": "mlp"}))
+    assert cnn.X.shape == (1797, 1, 8, 8)
+    np.testing.assert_array_equal(cnn.X.reshape(1797, 64), mlp.X)
+
+
+def test_synthetic_is_configurable_and_seeded():
+    table = load_table(
+        load_config(
+            None,
+            {
+                "data.source": "synthetic",
+                "data.synthetic": {"samples": 300, "features": 7, "classes": 3},
+            },
+        )
+    )
+    assert table.X.shape == (300, 7) and sorted(set(table.y.tolist())) == [0, 1, 2]
+    again = load_table(
+        load_config(
+            None,
+            {
+                "data.source": "synthetic",
+                "data.synthetic": {"samples": 300, "features": 7, "classes": 3},
+            },
+        )
+    )
+    np.testing.assert_array_equal(table.X, again.X)
+    other = load_table(
+        load_config(
+            None,
+            {
+                "data.source": "synthetic",
+                "seed": 1,
+                "data.synthetic": {"samples": 300, "features": 7, "classes": 3},
+            },
+        )
+    )
+    assert not np.array_equal(table.X, other.X)
+
+
+def test_split_is_seeded_stratified_and_disjoint():
+    data = _data(**{"data.source": "iris"})
+    rows = [set(s.rows.tolist()) for s in (data.train, data.val, data.test)]
+    assert not (rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2])
+    assert len(rows[0] | rows[1] | rows[2]) == 150
+    assert len(data.test) == 30 and len(data.val) == 30
+    assert np.bincount(data.test.y).tolist() == [10, 10, 10]  # stratified
+    same = _data(**{"data.source": "iris"})
+    np.testing.assert_array_equal(data.train.rows, same.train.rows)
+    other = _data(**{"data.source": "iris", "seed": 5})
+    assert not np.array_equal(data.train.rows, other.train.rows)
+
+
+def test_rows_index_the_source():
+    config = load_config(None, {"data.source": "wine", "data.standardize": False})
+    table, data = load_table(config), prepare_data(config)
+    np.testing.assert_array_equal(data.test.X, table.X[data.test.rows])
+    np.testing.assert_array_equal(data.train.y, table.y[data.train.rows])
+
+
+def test_standardisation_is_fitted_on_the_training_split_only():
+    data = _data(**{"data.source": "wine"})
+    np.testing.assert_allclose(data.train.X.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(data.train.X.std(0), 1, atol=1e-3)
+    assert np.abs(data.test.X.mean(0)).max() > 0.05  # not refitted on test
+    raw = load_table(load_config(None, {"data.source": "wine"}))
+    mean = raw.X[data.train.rows].mean(0)
+    np.testing.assert_allclose(data.info.x_mean, mean, rtol=1e-4)
+
+
+def test_regression_targets_are_standardised_with_the_scale_kept():
+    data = _data(**{"data.source": "diabetes"})
+    assert abs(data.train.y.mean()) < 1e-5 and data.info.y_std > 10
+    assert data.info.n_outputs == 1
+
+
+def test_label_noise_flips_exactly_the_recorded_rows():
+    clean = _data(**{"data.source": "digits"})
+    noisy = _data(**{"data.source": "digits", "data.corrupt.label_noise": 0.1})
+    record = noisy.corruption["label_noise"]
+    changed = noisy.train.rows[noisy.train.y != clean.train.y]
+    assert sorted(changed.tolist()) == sorted(record["rows"])
+    assert len(record["rows"]) == round(0.1 * len(clean.train))
+    position = {row: i for i, row in enumerate(clean.train.rows.tolist())}
+    for row, original, new in zip(record["rows"], record["original"], record["new"], strict=True):
+        assert clean.train.y[position[row]] == original != new
+    again = _data(**{"data.source": "digits", "data.corrupt.label_noise": 0.1})
+    assert again.corruption == noisy.corruption
+
+
+def test_imbalance_keeps_a_fraction_of_one_class():
+    clean = _data(**{"data.source": "digits"})
+    data = _data(**{"data.source": "digits", "data.corrupt.imbalance": {"class": 3, "keep": 0.1}})
+    before, after = (np.sum(d.train.y == 3) for d in (clean, data))
+    assert after == round(0.1 * before)
+    dropped = data.corruption["imbalance"]["dropped_rows"]
+    assert len(dropped) == before - after
+    assert not set(dropped) & set(data.train.rows.tolist())
+    with pytest.raises(DataError, match="class 12 does not exist"):
+        _data(**{"data.source": "digits", "data.corrupt.imbalance": {"class": 12, "keep": 0.1}})
+
+
+def test_leaked_test_rows_appear_in_training():
+    data = _data(**{"data.source": "iris", "data.corrupt.leak_fraction": 0.5})
+    leaked = data.corruption["leak_fraction"]["rows"]
+    assert len(leaked) == 15
+    assert set(leaked) <= set(data.test.rows.tolist())
+    assert set(leaked) <= set(data.train.rows.tolist())
+    assert len(data.train) == 90 + 15
+
+
+def test_nan_fraction_sets_training_values_to_nan():
+    data = _data(**{"data.source": "wine", "data.corrupt.nan_fraction": 0.05})
+    record = data.corruption["nan_fraction"]
+    assert np.isnan(data.train.X).sum() == record["cells"] == round(0.05 * data.train.X.size)
+    nan_rows = data.train.rows[np.isnan(data.train.X).any(1)]
+    assert sorted(set(nan_rows.tolist())) == record["rows"]
+    assert not np.isnan(data.test.X).any()
+
+
+def test_feature_scale_multiplies_the_raw_inputs():
+    plain = _data(**{"data.source": "iris", "data.standardize": False})
+    scaled = _data(
+        **{"data.source": "iris", "data.standardize": False, "data.corrupt.feature_scale": 100.0}
+    )
+    np.testing.assert_allclose(scaled.test.X, plain.test.X * 100, rtol=1e-6)
+    assert scaled.corruption == {"feature_scale": {"factor": 100.0}}
+
+
+def test_no_corruption_records_nothing():
+    assert _data(**{"data.source": "iris"}).corruption == {}
+
+
+def test_cnn_on_a_table_is_refused():
+    with pytest.raises(DataError, match="needs image data"):
+        _data(**{"data.source": "iris", "model.arch": "cnn"})
+
+
+def test_unknown_source_is_refused():
+    with pytest.raises(DataError, match="neither a file"):
+        _data(**{"data.source": "mnist"})

@@ -1,0 +1,213 @@
+"""`load_file`: every file kind on small generated data, and every bad input as one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from trainwell.data._files import load_file
+from trainwell.data._table import Table
+from trainwell.errors import DataError
+
+
+def _load(source: Path, **options) -> Table:
+    settings = {"target": None, "task": "auto", "image_size": (4, 6), "grayscale": False}
+    return load_file(str(source), **{**settings, **options})
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_csv_numbers_stay_float_with_nan_and_text_is_one_hot(tmp_path):
+    path = _write(tmp_path / "d.csv", "size,color,label\n1.5,red,b\n,blue,a\n3,,b\n4,red,a\n")
+    table = _load(path)
+    assert table.task == "classification" and table.classes == ["a", "b"]
+    assert table.y.dtype == np.int64 and table.y.tolist() == [1, 0, 1, 0]
+    assert table.feature_names == ["size", "color=blue", "color=red"]
+    assert table.encoding == {"color": ["blue", "red"]}
+    assert table.X.dtype == np.float32 and table.X.shape == (4, 3)
+    expected = [[1.5, 0, 1], [np.nan, 1, 0], [3, 0, 0], [4, 0, 1]]  # row i is file row i
+    np.testing.assert_array_equal(table.X, np.array(expected, dtype=np.float32))
+
+
+def test_numeric_labels_sort_as_numbers_not_text(tmp_path):
+    path = _write(tmp_path / "d.csv", "x,label\n0,10\n1,2\n2,1\n3,10\n")
+    table = _load(path)
+    assert table.classes == ["1", "2", "10"]
+    assert table.y.tolist() == [2, 1, 0, 2]
+
+
+def test_auto_task_picks_regression_for_fractions_and_many_integers(tmp_path):
+    fractions = _write(tmp_path / "f.csv", "x,target\n1,0.5\n2,1.25\n3,-2\n")
+    table = _load(fractions)
+    assert table.task == "regression" and table.classes == []
+    assert table.y.dtype == np.float32 and table.y.tolist() == [0.5, 1.25, -2.0]
+    many = _write(tmp_path / "m.csv", "x,label\n" + "".join(f"{i},{i}\n" for i in range(51)))
+    assert _load(many).task == "regression"
+    assert _load(many, task="classification").classes[:3] == ["0", "1", "2"]
+
+
+def test_target_option_names_the_column(tmp_path):
+    path = _write(tmp_path / "d.csv", "price,rooms,label\n99.5,2,x\n250,4,y\n")
+    table = _load(path, target="price")
+    assert table.task == "regression" and table.y.tolist() == [99.5, 250.0]
+    assert table.feature_names == ["rooms", "label=x", "label=y"]
+
+
+def test_parquet_keeps_declared_category_order_and_one_hots_bools(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "n": [0.0, 1.0, 2.0, 3.0],
+            "size": pd.Categorical(["s", "l", "m", "s"], categories=["s", "m", "l"]),
+            "flag": [True, False, True, True],
+            "label": [3, 1, 2, 3],
+        }
+    )
+    frame.to_parquet(tmp_path / "d.parquet")
+    table = _load(tmp_path / "d.parquet")
+    assert table.classes == ["1", "2", "3"] and table.y.tolist() == [2, 0, 1, 2]
+    assert table.encoding == {"size": ["s", "m", "l"], "flag": ["False", "True"]}
+    assert table.feature_names == ["n", "size=s", "size=m", "size=l", "flag=False", "flag=True"]
+    assert table.X[1].tolist() == [1, 0, 0, 1, 1, 0]
+
+
+def test_npz_table(tmp_path):
+    X = np.arange(12, dtype=np.float64).reshape(4, 3)
+    np.savez(tmp_path / "d.npz", X=X, y=np.array([1, 0, 1, 1]))
+    table = _load(tmp_path / "d.npz")
+    assert table.X.dtype == np.float32 and table.X.shape == (4, 3) and not table.is_image
+    np.testing.assert_array_equal(table.X, X.astype(np.float32))
+    assert table.feature_names == ["f0", "f1", "f2"]
+    assert table.classes == ["0", "1"] and table.y.tolist() == [1, 0, 1, 1]
+
+
+def test_npz_images_keep_or_gain_a_channel_axis(tmp_path):
+    X = np.random.default_rng(0).random((5, 2, 3, 3))
+    np.savez(tmp_path / "c.npz", X=X, y=np.array(["cat", "dog", "cat", "cat", "dog"]))
+    table = _load(tmp_path / "c.npz")
+    assert table.is_image and table.X.shape == (5, 2, 3, 3) and table.feature_names == []
+    np.testing.assert_allclose(table.X, X, rtol=1e-6)
+    assert table.classes == ["cat", "dog"] and table.y.tolist() == [0, 1, 0, 0, 1]
+    np.savez(tmp_path / "g.npz", X=np.zeros((3, 4, 5)), y=np.array([0.5, 1.0, 2.0]))
+    gray = _load(tmp_path / "g.npz")
+    assert gray.X.shape == (3, 1, 4, 5) and gray.task == "regression"
+
+
+def _image_folder(root: Path) -> Path:
+    colours = {"dog": [(255, 0, 0), (0, 255, 0)], "cat": [(0, 0, 255), (255, 255, 255)]}
+    for name, fills in colours.items():
+        (root / name).mkdir(parents=True)
+        for i, fill in enumerate(fills):  # "b..." sorts after "a...": order is by name
+            Image.new("RGB", (9, 7), fill).save(root / name / f"{'ba'[i]}.png")
+    (root / "cat" / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_image_folder_classes_sorted_and_resized_to_height_width(tmp_path):
+    table = _load(_image_folder(tmp_path / "imgs"), image_size=(4, 6))
+    assert table.task == "classification" and table.classes == ["cat", "dog"]
+    assert table.y.tolist() == [0, 0, 1, 1] and table.feature_names == []
+    assert table.X.dtype == np.float32 and table.X.shape == (4, 3, 4, 6)
+    corners = table.X[:, :, 0, 0].tolist()  # cat/a, cat/b, dog/a, dog/b
+    assert corners == [[1, 1, 1], [0, 0, 1], [0, 1, 0], [1, 0, 0]]
+    gray = _load(tmp_path / "imgs", grayscale=True, image_size=(5, 2))
+    assert gray.X.shape == (4, 1, 5, 2) and gray.X.min() >= 0 and gray.X.max() == 1
+
+
+def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, dict, list[str]]]:
+    rows = "".join(f"{i},{i % 3}\n" for i in range(40))
+    mixed = "".join(f"{i},{i % 2 if i != 17 else 'oops'}\n" for i in range(40))
+    wide = ",".join(f"c{i}" for i in range(15)) + "\n" + ",".join("1" * 15) + "\n"
+    (tmp / "garbage.csv").write_bytes(np.random.default_rng(0).bytes(2000))
+    (tmp / "garbage.parquet").write_bytes(b"not parquet" * 10)
+    np.savez(tmp / "keys.npz", data=np.zeros((3, 2)), labels=np.zeros(3))
+    np.savez(tmp / "short.npz", X=np.zeros((4, 2)), y=np.zeros(3))
+    (tmp / "no_classes").mkdir()
+    (tmp / "no_classes" / "loose.png").write_bytes(b"")
+    broken = _image_folder(tmp / "broken")
+    (broken / "dog" / "c.png").write_bytes(b"\x89PNG not really")
+    (tmp / "one" / "only").mkdir(parents=True)
+    Image.new("L", (3, 3)).save(tmp / "one" / "only" / "x.jpg")
+    empty_class = _image_folder(tmp / "empty_class")
+    (empty_class / "bird").mkdir()
+    return {
+        "missing file": (tmp / "nope.csv", {}, ["no such file", "nope.csv"]),
+        "unknown extension": (_write(tmp / "d.txt", "x"), {}, [".txt", ".csv", ".npz", "folder"]),
+        "empty csv": (_write(tmp / "empty.csv", ""), {}, ["empty.csv", "empty"]),
+        "header only": (_write(tmp / "head.csv", "x,label\n"), {}, ["head.csv", "empty"]),
+        "unreadable csv": (tmp / "garbage.csv", {}, ["cannot read CSV", "garbage.csv"]),
+        "unreadable parquet": (tmp / "garbage.parquet", {}, ["cannot read Parquet"]),
+        "unknown target": (
+            _write(tmp / "d.csv", "x,label\n" + rows),
+            {"target": "species"},
+            ["'species'", "'x', 'label'"],
+        ),
+        "no label column": (_write(tmp / "w.csv", wide), {}, ["'label'", "'c9'", "5 more"]),
+        "single class": (
+            _write(tmp / "one.csv", "x,label\n" + "".join(f"{i},a\n" for i in range(9))),
+            {},
+            ["'label'", "single class ('a')", "at least two"],
+        ),
+        "mixed target": (
+            _write(tmp / "m.csv", "x,label\n" + mixed),
+            {"task": "classification"},
+            ["mixes numbers and text", "row 17: 'oops'"],
+        ),
+        "text target for regression": (
+            _write(tmp / "t.csv", "x,label\n1,cat\n2,dog\n"),
+            {"task": "regression"},
+            ["must be numeric for regression", "row 0: 'cat'"],
+        ),
+        "missing target": (
+            _write(tmp / "n.csv", "x,label\n1,a\n2,\n3,b\n4,\n"),
+            {},
+            ["missing in 2 rows", "row 1"],
+        ),
+        "no features": (_write(tmp / "f.csv", "label\na\nb\n"), {}, ["no feature columns"]),
+        "npz missing keys": (tmp / "keys.npz", {}, ["'X' and 'y'", "'data', 'labels'"]),
+        "npz length mismatch": (tmp / "short.npz", {}, ["differ in length", "4 vs 3"]),
+        "no classes": (tmp / "no_classes", {}, ["no classes", "one sub-folder"]),
+        "corrupted image": (broken, {}, ["cannot read image", "c.png"]),
+        "single image class": (tmp / "one", {}, ["single class ('only')"]),
+        "empty class folder": (empty_class, {}, ["'bird'", "no images"]),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing file",
+        "unknown extension",
+        "empty csv",
+        "header only",
+        "unreadable csv",
+        "unreadable parquet",
+        "unknown target",
+        "no label column",
+        "single class",
+        "mixed target",
+        "text target for regression",
+        "missing target",
+        "no features",
+        "npz missing keys",
+        "npz length mismatch",
+        "no classes",
+        "corrupted image",
+        "single image class",
+        "empty class folder",
+    ],
+)
+def test_bad_input_is_one_line_data_error(tmp_path, case):
+    source, options, words = _bad_inputs(tmp_path)[case]
+    with pytest.raises(DataError) as caught:
+        _load(source, **options)
+    message = str(caught.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message

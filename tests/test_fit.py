@@ -1,0 +1,172 @@
+"""The Python API: fit, the run directory, load_run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_iris
+from torch import nn
+
+import trainwell
+
+
+def test_run_directory_has_every_file(out, iris_config):
+    run = trainwell.fit(iris_config)
+    names = {p.name for p in run.run_dir.iterdir()}
+    assert {
+        "config.yaml",
+        "metrics.jsonl",
+        "findings.json",
+        "summary.json",
+        "corruption.json",
+        "model.pt",
+        "checkpoints",
+        "data.json",
+        "evaluation.json",
+    } <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    lines = (run.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [0, 1, 2]
+    assert (run.run_dir / "checkpoints" / "last.pt").is_file()
+    evaluation = json.loads((run.run_dir / "evaluation.json").read_text())
+    confusion = np.array(evaluation["test_confusion"])
+    assert confusion.shape == (3, 3) and confusion.sum() == 30
+    assert np.trace(confusion) / 30 == pytest.approx(run.metrics["test_accuracy"])
+
+
+def test_keyword_overrides_and_config_objects(out, iris_config):
+    run = trainwell.fit(iris_config, train__epochs=2, name="named")
+    assert run.metrics["epochs"] == 2 and run.run_dir.name.startswith("named-")
+    again = trainwell.fit(trainwell.load_config(iris_config), out=out / "elsewhere")
+    assert again.run_dir.parent == out / "elsewhere"
+
+
+def test_same_seed_same_result(out, iris_config):
+    first, second = trainwell.fit(iris_config), trainwell.fit(iris_config)
+    assert first.metrics["val_loss"] == second.metrics["val_loss"]
+    third = trainwell.fit(iris_config, seed=1)
+    assert third.metrics["val_loss"] != first.metrics["val_loss"]
+
+
+def test_load_run_predicts_like_the_trained_model(out, iris_config):
+    run = trainwell.fit(iris_config, train__epochs=20)
+    loaded = trainwell.load_run(run.run_dir)
+    data = load_iris()
+    predicted = loaded.predict(data.data)
+    assert predicted.shape == (150,)
+    assert np.mean(predicted == data.target) > 0.85
+    np.testing.assert_array_equal(predicted, run.predict(data.data))
+    assert loaded.status == "completed" and loaded.metrics == run.summary()["metrics"]
+
+
+def test_load_run_never_unpickles_code(out, iris_config, tmp_path):
+    run = trainwell.fit(iris_config)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save(
+        {"state_dict": {}, "config": {}, "data": None, "x": Evil()}, run.run_dir / "model.pt"
+    )
+    with pytest.raises(trainwell.InputError, match="cannot load"):
+        trainwell.load_run(run.run_dir)
+
+
+def test_regression_run(out):
+    run = trainwell.fit(
+        {
+            "data": {"source": "diabetes"},
+            "model": {"hidden": [32]},
+            "train": {"epochs": 40, "lr": 0.003, "batch_size": 32},
+        }
+    )
+    assert {"val_mse", "val_mae", "val_r2", "test_mse", "test_mae", "test_r2"} <= set(run.metrics)
+    assert run.metrics["test_r2"] > 0.3
+    assert run.metrics["test_mae"] < 60  # in the target's own units (range 25..346)
+    assert "test_accuracy" not in run.metrics
+
+
+def test_a_users_own_module(out, iris_config):
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.layer(x)
+
+    run = trainwell.fit(iris_config, model=Tiny(), train__epochs=30)
+    assert run.metrics["test_accuracy"] > 0.7
+    with pytest.raises(trainwell.InputError, match="pass it"):
+        trainwell.load_run(run.run_dir)
+    loaded = trainwell.load_run(run.run_dir, model=Tiny())
+    torch.testing.assert_close(loaded.model.layer.weight, run.model.layer.weight.cpu())
+
+
+def test_divergence_ends_the_run_with_a_finding(out):
+    run = trainwell.fit(
+        {
+            "data": {"source": "diabetes"},
+            "model": {"hidden": [32]},
+            "train": {"optimizer": "sgd", "lr": 1.0, "epochs": 5},
+        }
+    )
+    assert run.status == "diverged" and run.metrics["epochs"] == 1
+    summary = json.loads((run.run_dir / "summary.json").read_text())
+    assert summary["status"] == "diverged"
+    assert summary["metrics"]["diverged_step"] == summary["findings"][0]["step"]
+    assert summary["findings"][0]["code"] == "divergence"
+    assert "step" in summary["findings"][0]["message"]
+
+
+def test_nan_inputs_diverge_at_the_first_step(out, iris_config):
+    run = trainwell.fit(iris_config, data__corrupt={"nan_fraction": 0.01})
+    assert run.status == "diverged" and run.metrics["diverged_step"] < 6  # in epoch 0
+    assert run.summary()["metrics"]["train_loss"] is None  # NaN is written as null
+
+
+def test_early_stopping_config(out):
+    run = trainwell.fit(
+        {
+            "data": {"source": "wine"},
+            "model": {"hidden": [64]},
+            "train": {
+                "epochs": 200,
+                "lr": 0.01,
+                "batch_size": 16,
+                "early_stopping": {"monitor": "val_loss", "patience": 3},
+            },
+        }
+    )
+    assert run.status == "stopped_early" and run.metrics["epochs"] < 200
+    assert run.metrics["best_epoch"] == run.metrics["epochs"] - 4
+
+
+def test_every_schedule_and_optimizer_runs(out, iris_config):
+    for schedule in ("cosine", "onecycle", "step", "plateau"):
+        for optimizer in ("sgd", "adamw"):
+            run = trainwell.fit(
+                iris_config,
+                train__schedule=schedule,
+                train__optimizer=optimizer,
+                train__accumulate=2,
+                train__weight_decay=0.01,
+                train__l1=1e-4,
+            )
+            assert run.status == "completed", (schedule, optimizer)
+
+
+def test_corruption_json_is_the_ground_truth(out):
+    run = trainwell.fit(
+        {"data": {"source": "digits", "corrupt": {"label_noise": 0.1}}, "train": {"epochs": 1}}
+    )
+    record = json.loads((run.run_dir / "corruption.json").read_text())
+    assert len(record["label_noise"]["rows"]) == round(0.1 * 1077)
+
+
+def test_unimplemented_features_are_refused_not_ignored(out, iris_config):
+    with pytest.raises(trainwell.ConfigError, match="remedies"):
+        trainwell.fit(iris_config, data__remedies=["impute"])
+    assert not out.exists()

@@ -1,0 +1,97 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from trainwell import load_config
+from trainwell.models import build_model
+
+
+def _model(shape=(20,), outputs=3, regression=False, **overrides):
+    return build_model(load_config(None, overrides).model, shape, outputs, regression=regression)
+
+
+def _linears(model):
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def test_mlp_widths_and_output():
+    model = _model(**{"model.hidden": [32, 16]})
+    assert [(m.in_features, m.out_features) for m in _linears(model)] == [
+        (20, 32),
+        (32, 16),
+        (16, 3),
+    ]
+    assert model(torch.zeros(5, 20)).shape == (5, 3)
+
+
+def test_mlp_flattens_images_and_regression_head_is_one_value():
+    model = _model(shape=(1, 8, 8), outputs=1, regression=True)
+    assert model(torch.zeros(4, 1, 8, 8)).shape == (4,)
+
+
+def test_cnn_channels_batchnorm_dropout():
+    model = _model(
+        shape=(3, 16, 16),
+        outputs=5,
+        **{
+            "model.arch": "cnn",
+            "model.channels": [8, 4],
+            "model.batchnorm": True,
+            "model.dropout": 0.2,
+        },
+    )
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(3, 8), (8, 4)]
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 2
+    assert sum(isinstance(m, nn.Dropout) for m in model.modules()) == 4
+    assert model(torch.zeros(2, 3, 16, 16)).shape == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("relu", nn.ReLU),
+        ("leaky_relu", nn.LeakyReLU),
+        ("gelu", nn.GELU),
+        ("tanh", nn.Tanh),
+        ("sigmoid", nn.Sigmoid),
+    ],
+)
+def test_activations(name, cls):
+    model = _model(**{"model.activation": name, "model.hidden": [8, 8]})
+    assert sum(isinstance(m, cls) for m in model.modules()) == 2
+
+
+def _std(layer):
+    return float(layer.weight.detach().std())
+
+
+def test_init_schemes_have_their_scale():
+    torch.manual_seed(0)
+    wide = {"model.hidden": [512]}
+    he = _linears(_model(shape=(400,), **wide, **{"model.init.weights": "he"}))[0]
+    assert _std(he) == pytest.approx(math.sqrt(2 / 400), rel=0.05)
+    xavier = _linears(
+        _model(shape=(400,), **wide, **{"model.init.weights": "xavier", "model.activation": "tanh"})
+    )[0]
+    assert _std(xavier) == pytest.approx(5 / 3 * math.sqrt(2 / (400 + 512)), rel=0.05)
+    normal = _linears(
+        _model(shape=(400,), **wide, **{"model.init": {"weights": "normal", "std": 2.0}})
+    )[0]
+    assert _std(normal) == pytest.approx(2.0, rel=0.05)
+    uniform = _linears(
+        _model(shape=(400,), **wide, **{"model.init": {"weights": "uniform", "std": 0.5}})
+    )[0]
+    assert _std(uniform) == pytest.approx(0.5, rel=0.05)
+    assert float(uniform.weight.detach().abs().max()) <= 0.5 * math.sqrt(3) + 1e-6
+    zeros = _linears(_model(**{"model.init.weights": "zeros"}))
+    assert all(float(m.weight.detach().abs().max()) == 0 for m in zeros)
+
+
+def test_bias_initialisation():
+    model = _model(**{"model.init": {"weights": "he", "bias": -3.0}})
+    assert all(torch.all(m.bias == -3.0) for m in _linears(model))
+    default = _model()
+    assert any(float(m.bias.detach().abs().max()) > 0 for m in _linears(default))  # PyTorch's own

@@ -1,0 +1,93 @@
+"""A run killed with SIGKILL resumes from its last checkpoint and ends as if never killed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+CONFIG = {
+    "seed": 3,
+    "data": {"source": "synthetic", "synthetic": {"samples": 6000, "features": 20, "classes": 3}},
+    "model": {"hidden": [128, 128], "dropout": 0.2},
+    "train": {
+        "epochs": 30,
+        "batch_size": 16,
+        "lr": 0.001,
+        "schedule": "cosine",
+        "early_stopping": {"monitor": "val_loss", "patience": 30},
+    },
+}
+
+
+def _trainwell(*args: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trainwell", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _epochs_done(run_dir: Path) -> int:
+    metrics = run_dir / "metrics.jsonl"
+    return len(metrics.read_text().splitlines()) if metrics.exists() else 0
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    env = {**os.environ, "TRAINWELL_HOME": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
+
+    killed = _trainwell("fit", str(config), "--json", env=env)
+    deadline = time.monotonic() + 120
+    run_dir = None
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
+        if found and _epochs_done(found[0]) >= 3:
+            run_dir = found[0]
+            break
+        time.sleep(0.02)
+    assert run_dir is not None, "the run never reached epoch 3"
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert killed.returncode == -signal.SIGKILL
+    assert not (run_dir / "summary.json").exists(), "killed too late: the run had finished"
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "trainwell", "runs", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(listed.stdout)["runs"][0]["status"] == "interrupted"
+
+    resumed = _trainwell("fit", "--resume", str(run_dir), "--json", env=env)
+    resumed_out, resumed_err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, resumed_err
+    whole = _trainwell("fit", str(config), "--json", env=env)
+    whole_out, whole_err = whole.communicate(timeout=300)
+    assert whole.returncode == 0, whole_err
+
+    after_resume, uninterrupted = json.loads(resumed_out), json.loads(whole_out)
+    assert after_resume["run_dir"] == str(run_dir)
+    for key in (
+        "train_loss",
+        "val_loss",
+        "val_accuracy",
+        "test_loss",
+        "test_accuracy",
+        "epochs",
+        "best_epoch",
+    ):
+        assert after_resume["metrics"][key] == uninterrupted["metrics"][key], key
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(30))

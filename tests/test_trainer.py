@@ -1,0 +1,254 @@
+"""The Trainer with users' own models, optimizers, losses and DataLoaders."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from trainwell import Callback, EarlyStopping, TensorBatches, Trainer
+
+
+def _problem(n=256, d=10, classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    w = torch.randn(d, classes, generator=g)
+    return X, (X @ w).argmax(1)
+
+
+def _net(d=10, classes=3, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, classes))
+
+
+def _loader(X, y, batch=32, shuffle=True):
+    return DataLoader(TensorDataset(X, y), batch_size=batch, shuffle=shuffle)
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_fit_start(self):
+        self.events.append("fit_start")
+
+    def on_epoch_start(self, epoch):
+        self.events.append(f"epoch_start {epoch}")
+
+    def on_epoch_end(self, epoch, metrics):
+        self.events.append(f"epoch_end {epoch}")
+
+    def on_fit_end(self, result):
+        self.events.append(f"fit_end {result.status}")
+
+
+def test_trains_a_users_model_on_a_dataloader():
+    X, y = _problem()
+    model = _net()
+    trainer = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), 0.01),
+        nn.CrossEntropyLoss(),
+        epochs=15,
+        device="cpu",
+    )
+    result = trainer.fit(_loader(X, y), _loader(X, y, shuffle=False))
+    assert result.status == "completed" and result.epochs == 15
+    assert result.history[-1]["train_loss"] < 0.5 * result.history[0]["train_loss"]
+    assert result.history[-1]["val_accuracy"] > 0.9
+    assert result.steps == 15 * 8 and result.samples_per_second > 0
+
+
+def test_events_arrive_in_order():
+    X, y = _problem(n=64)
+    recorder = Recorder()
+    model = _net()
+    Trainer(model, torch.optim.SGD(model.parameters(), 0.1), epochs=2, callbacks=[recorder]).fit(
+        _loader(X, y)
+    )
+    assert recorder.events == [
+        "fit_start",
+        "epoch_start 0",
+        "epoch_end 0",
+        "epoch_start 1",
+        "epoch_end 1",
+        "fit_end completed",
+    ]
+
+
+def test_per_batch_hooks_are_skipped_unless_overridden():
+    trainer = Trainer(_net(), torch.optim.SGD(_net().parameters(), 0.1), callbacks=[Recorder()])
+    assert trainer.callbacks.after_backward == [] and trainer.callbacks.batch_end == []
+
+
+def test_after_backward_sees_gradients_before_the_optimizer_step():
+    X, y = _problem(n=64)
+    model = _net()
+    seen = []
+
+    class Probe(Callback):
+        def on_after_backward(self, step, loss):
+            weight = self.trainer.model[0].weight
+            seen.append((step, weight.grad is not None, weight.detach().clone()))
+
+        def on_batch_end(self, step, loss):
+            seen.append((step, "after", self.trainer.model[0].weight.detach().clone()))
+
+    Trainer(model, torch.optim.SGD(model.parameters(), 0.5), epochs=1, callbacks=[Probe()]).fit(
+        _loader(X, y, batch=32)
+    )
+    assert [s[0] for s in seen] == [0, 0, 1, 1]
+    assert seen[0][1] is True
+    assert not torch.equal(seen[0][2], seen[1][2])  # the step happened between the two hooks
+
+
+def test_gradient_accumulation_matches_a_larger_batch():
+    X, y = _problem(n=64)
+    weights = []
+    for batch, accumulate in ((64, 1), (16, 4)):
+        model = _net()
+        Trainer(
+            model, torch.optim.SGD(model.parameters(), 0.1), epochs=1, accumulate=accumulate
+        ).fit(TensorBatches(X, y, batch, shuffle=False))
+        weights.append(model[0].weight.detach())
+    torch.testing.assert_close(weights[0], weights[1], rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_clipping_bounds_the_update():
+    X, y = _problem(n=32)
+    updates = {}
+    for clip in (None, 1e-3):
+        model = _net()
+        before = [p.detach().clone() for p in model.parameters()]
+        Trainer(model, torch.optim.SGD(model.parameters(), 1.0), epochs=1, grad_clip=clip).fit(
+            TensorBatches(X, y, 32)
+        )
+        updates[clip] = torch.cat(
+            [(p.detach() - b).flatten() for p, b in zip(model.parameters(), before, strict=True)]
+        )
+    assert float(updates[1e-3].norm()) == pytest.approx(1e-3, rel=1e-3)  # lr 1 * clipped norm
+    assert float(updates[None].norm()) > 0.01
+
+
+def test_l1_penalty_shrinks_weights():
+    X, y = _problem()
+    norms = []
+    for l1 in (0.0, 0.01):
+        model = _net()
+        Trainer(model, torch.optim.Adam(model.parameters(), 0.01), epochs=10, l1=l1).fit(
+            TensorBatches(X, y, 32)
+        )
+        norms.append(float(model[0].weight.abs().sum()))
+    assert norms[1] < 0.7 * norms[0]
+
+
+def test_a_huge_learning_rate_diverges_without_crashing():
+    X, y = _problem()
+    model = _net()
+    result = Trainer(model, torch.optim.SGD(model.parameters(), lr=1e12), epochs=5).fit(
+        TensorBatches(X, y, 32), TensorBatches(X, y, 64, shuffle=False)
+    )
+    assert result.status == "diverged"
+    assert result.diverged_step is not None and result.diverged_step < 8
+    assert "non-finite" in result.stop_reason and result.epochs == 1
+    assert math.isnan(result.history[-1]["train_loss"])
+
+
+def test_a_healthy_run_does_not_diverge():
+    X, y = _problem()
+    model = _net()
+    result = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3).fit(
+        TensorBatches(X, y, 32)
+    )
+    assert result.status == "completed" and result.diverged_step is None
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    X, y = _problem(n=64)
+    Xv, yv = _problem(n=64, seed=1)  # labels from another rule: val loss rises as it overfits
+    model = _net()
+    stopper = EarlyStopping("val_loss", patience=2)
+    kept = {}
+
+    class Keep(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            kept[epoch] = {k: v.clone() for k, v in self.trainer.model.state_dict().items()}
+
+    result = Trainer(
+        model, torch.optim.Adam(model.parameters(), 0.05), epochs=100, callbacks=[stopper, Keep()]
+    ).fit(TensorBatches(X, y, 16), TensorBatches(Xv, yv, 64, shuffle=False))
+    assert result.status == "stopped_early" and result.epochs < 100
+    assert result.epochs == stopper.best_epoch + 1 + 2
+    losses = [row["val_loss"] for row in result.history]
+    assert stopper.best_epoch == losses.index(min(losses))
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, kept[stopper.best_epoch][key])
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains(precision):
+    X, y = _problem()
+    model = _net()
+    trainer = Trainer(
+        model, torch.optim.Adam(model.parameters(), 0.01), epochs=8, precision=precision
+    )
+    result = trainer.fit(TensorBatches(X, y, 32), TensorBatches(X, y, 256, shuffle=False))
+    assert result.status == "completed"
+    assert result.history[-1]["val_accuracy"] > 0.8
+    assert (trainer.scaler is not None) == (precision == "fp16")
+
+
+def test_schedules_move_the_learning_rate():
+    X, y = _problem(n=64)
+    model = _net()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    result = Trainer(model, optimizer, epochs=3, scheduler=scheduler).fit(TensorBatches(X, y, 32))
+    assert [row["lr"] for row in result.history] == pytest.approx(
+        [0.1, 0.05, 0.025]
+    )  # used in each epoch
+    model = _net()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    onecycle = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=4)
+    trainer = Trainer(model, optimizer, epochs=2, scheduler=onecycle)
+    trainer.fit(TensorBatches(X, y, 32))
+    assert onecycle.last_epoch == 4  # stepped per batch, not per epoch
+
+
+def test_regression_with_the_default_loss():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 5, generator=g)
+    y = X @ torch.randn(5, generator=g)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 1), nn.Flatten(0))
+    result = Trainer(
+        model, torch.optim.Adam(model.parameters(), 0.05), epochs=30, task="regression"
+    ).fit(TensorBatches(X, y, 32), TensorBatches(X, y, 256, shuffle=False))
+    assert result.history[-1]["val_r2"] > 0.95
+    assert set(result.history[-1]) >= {"val_mse", "val_mae", "val_r2", "val_loss"}
+
+
+def test_control_surface():
+    X, y = _problem(n=64)
+    model = _net()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), epochs=50)
+    trainer.set_lr(0.01)
+    assert trainer.lr == 0.01
+    snapshot = trainer.snapshot()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    trainer.restore(snapshot)
+    torch.testing.assert_close(model[0].weight, snapshot["model"]["0.weight"])
+
+    class StopAtTwo(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            if epoch == 1:
+                self.trainer.request_stop("enough")
+
+    trainer.callbacks = type(trainer.callbacks)([StopAtTwo()])
+    result = trainer.fit(TensorBatches(X, y, 32))
+    assert (result.status, result.stop_reason, result.epochs) == ("stopped_early", "enough", 2)
+    adam = torch.optim.Adam(model.parameters(), 0.001)
+    trainer.replace_optimizer(adam)
+    assert trainer.optimizer is adam and trainer.lr == 0.001

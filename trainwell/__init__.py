@@ -1,0 +1,32 @@
+"""trainwell: train PyTorch networks that stay healthy.
+
+The public face: `fit`, `resume`, `load_run`, the `Trainer` and its `Callback` for your own
+models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
+"""
+
+from ._fit import fit, resume
+from ._run import Run, load_run
+from .config import RunConfig, load_config
+from .errors import ConfigError, DataError, InputError
+from .findings import Finding
+from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Callback",
+    "ConfigError",
+    "DataError",
+    "EarlyStopping",
+    "Finding",
+    "FitResult",
+    "InputError",
+    "Run",
+    "RunConfig",
+    "TensorBatches",
+    "Trainer",
+    "fit",
+    "load_config",
+    "load_run",
+    "resume",
+]

@@ -1,0 +1,249 @@
+"""`fit` and `resume`: config -> data -> model -> Trainer -> a complete run directory.
+
+Everything that can be wrong with the input (config, data, sizes) is checked before the
+run directory is created, so bad input never leaves a half-written run behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._run import Run, finite_or_none
+from .config import ConfigLike, RunConfig, load_config
+from .data import Dataset, prepare_data
+from .errors import ConfigError, DataError, InputError
+from .findings import Finding
+from .models import build_model
+from .runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
+from .train import (
+    Callback,
+    EarlyStopping,
+    FitResult,
+    ProgressBar,
+    TensorBatches,
+    Trainer,
+    make_optimizer,
+    make_scheduler,
+    resolve_device,
+    save_atomic,
+)
+
+_EVAL_BATCH = 1024
+
+
+def fit(
+    config: ConfigLike = None,
+    *,
+    model: nn.Module | None = None,
+    out: str | Path | None = None,
+    progress: bool = False,
+    **overrides: Any,
+) -> Run:
+    """Train the run described by `config` (a YAML path, a dict or a `RunConfig`).
+
+    Keyword overrides use `__` for dots: `fit("run.yaml", train__lr=0.01)`. Pass `model`
+    to train your own `nn.Module` on the configured data.
+    """
+    cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
+    plan = _plan(cfg, model)
+    run_dir = create_run_dir(cfg.run_name(), Path(out) if out else None)
+    write_yaml(run_dir / "config.yaml", cfg.to_dict())
+    write_json(run_dir / "corruption.json", plan.data.corruption)
+    write_json(run_dir / "data.json", asdict(plan.data.info))
+    return _train(plan, run_dir, progress=progress, resume=False)
+
+
+def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: bool = False) -> Run:
+    """Continue a killed run from its last checkpoint, in the same directory."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise InputError(f"{run_dir} is not a trainwell run directory (no config.yaml)")
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        status = read_json(summary).get("status")
+        raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
+    plan = _plan(load_config(run_dir / "config.yaml"), model)
+    return _train(plan, run_dir, progress=progress, resume=True)
+
+
+@dataclass
+class _Plan:
+    config: RunConfig
+    data: Dataset
+    model: nn.Module
+    device: torch.device
+    custom_model: bool
+
+
+def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
+    """Validate everything and build data and model; nothing is written yet."""
+    if cfg.data.remedies:
+        raise ConfigError(f"data.remedies {cfg.data.remedies} are not available in this version")
+    if cfg.train.cv_folds is not None:
+        raise ConfigError("train.cv_folds is not available in this version")
+    if cfg.train.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device is 'cuda' but no CUDA device is available")
+    torch.manual_seed(cfg.seed)
+    data = prepare_data(cfg)
+    if cfg.train.batch_size > len(data.train):
+        raise DataError(
+            f"train.batch_size {cfg.train.batch_size} is larger than the training "
+            f"split ({len(data.train)} rows)"
+        )
+    info = data.info
+    custom = model is not None
+    if model is None:
+        model = build_model(
+            cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
+        )
+    return _Plan(cfg, data, model, resolve_device(cfg.train.device), custom)
+
+
+class _MetricsLog(Callback):
+    """Keeps `metrics.jsonl` equal to the trainer's history: one line per finished epoch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_fit_start(self) -> None:
+        write_jsonl(self.path, self._rows())
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        write_jsonl(self.path, self._rows())
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [{k: finite_or_none(v) for k, v in row.items()} for row in self.trainer.history]
+
+
+def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
+    cfg, data, spec = plan.config, plan.data, plan.config.train
+    classification = data.info.task == "classification"
+
+    def batches(split, shuffle):
+        X, y = torch.from_numpy(split.X), torch.from_numpy(split.y)
+        size = spec.batch_size if shuffle else _EVAL_BATCH
+        return TensorBatches(X, y, size, shuffle=shuffle, seed=cfg.seed, device=plan.device)
+
+    train, val, test = (
+        batches(data.train, True),
+        batches(data.val, False),
+        batches(data.test, False),
+    )
+    optimizer = make_optimizer(spec, plan.model)
+    early = (
+        EarlyStopping(
+            spec.early_stopping.monitor, spec.early_stopping.patience, spec.early_stopping.min_delta
+        )
+        if spec.early_stopping
+        else None
+    )
+    callbacks = [
+        c
+        for c in (
+            early,
+            _MetricsLog(run_dir / "metrics.jsonl"),
+            ProgressBar() if progress else None,
+        )
+        if c is not None
+    ]
+    trainer = Trainer(
+        plan.model,
+        optimizer,
+        epochs=spec.epochs,
+        task=data.info.task,
+        n_classes=data.info.n_outputs if classification else 0,
+        scheduler=make_scheduler(spec, optimizer, len(train)),
+        grad_clip=spec.grad_clip,
+        l1=spec.l1,
+        accumulate=spec.accumulate,
+        precision=spec.precision,
+        device=plan.device,
+        callbacks=callbacks,
+        target_scale=(data.info.y_mean, data.info.y_std),
+        checkpoint_dir=run_dir / "checkpoints",
+    )
+    checkpoint = run_dir / "checkpoints" / "last.pt"
+    try:
+        result = trainer.fit(
+            train, val, resume_from=checkpoint if resume and checkpoint.is_file() else None
+        )
+    except BaseException:
+        write_json(
+            run_dir / "summary.json",
+            {
+                "run_dir": str(run_dir),
+                "status": "failed",
+                "metrics": {},
+                "findings": [],
+                "repairs": [],
+            },
+        )
+        raise
+    kept_epoch = (
+        early.best_epoch
+        if early and early.best_epoch is not None and (result.status != "diverged")
+        else len(result.history) - 1
+    )
+    final_val, final_test = trainer.evaluate(val), trainer.evaluate(test)
+    metrics = {
+        "train_loss": result.history[kept_epoch]["train_loss"],
+        **{f"val_{k}": v for k, v in final_val.metrics.items()},
+        **{f"test_{k}": v for k, v in final_test.metrics.items()},
+        "epochs": result.epochs,
+        "best_epoch": kept_epoch,
+        "seconds": round(result.seconds, 3),
+        "samples_per_second": round(result.samples_per_second, 1),
+    }
+    if result.diverged_step is not None:
+        metrics["diverged_step"] = result.diverged_step
+    write_json(
+        run_dir / "evaluation.json",
+        {
+            "val_confusion": final_val.confusion,
+            "test_confusion": final_test.confusion,
+            "classes": data.info.classes,
+        },
+    )
+    save_atomic(
+        {
+            "state_dict": trainer.model.state_dict(),
+            "config": cfg.to_dict(),
+            "data": asdict(data.info),
+            "custom_model": plan.custom_model,
+        },
+        run_dir / "model.pt",
+    )
+    findings = _outcome_findings(result)
+    run = Run(
+        run_dir, result.status, metrics, findings, [], cfg, trainer.model, data.info, result.history
+    )
+    write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
+    write_json(run_dir / "summary.json", run.summary())
+    return run
+
+
+def _outcome_findings(result: FitResult) -> list[Finding]:
+    """What the Trainer itself can say about how training ended (the doctor adds more)."""
+    if result.status != "diverged":
+        return []
+    last = result.history[-1]
+    return [
+        Finding(
+            code="divergence",
+            severity="error",
+            source="training",
+            message=(
+                f"Training diverged: the loss became non-finite (NaN or inf) at step "
+                f"{result.diverged_step}, in epoch {last['epoch']}. Lower the learning rate, "
+                "clip gradients (train.grad_clip) or check the data for NaN values."
+            ),
+            evidence={"step": result.diverged_step, "lr": last["lr"]},
+            epoch=int(last["epoch"]),
+            step=result.diverged_step,
+        )
+    ]

@@ -1,0 +1,108 @@
+"""`Run`: what a fit gives back, and `load_run` to get a trained model back from disk."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import RunConfig, load_config
+from .data import DataInfo
+from .errors import InputError
+from .findings import Finding
+from .models import build_model
+from .runs import read_json
+
+
+@dataclass
+class Run:
+    """A finished (or loaded) run: its directory, outcome, findings and trained model."""
+
+    run_dir: Path
+    status: str
+    metrics: dict[str, Any]
+    findings: list[Finding]
+    repairs: list[dict[str, Any]]
+    config: RunConfig
+    model: nn.Module
+    info: DataInfo | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The `--json` object of DESIGN.md (non-finite numbers become null)."""
+        return {
+            "run_dir": str(self.run_dir),
+            "status": self.status,
+            "metrics": {k: finite_or_none(v) for k, v in self.metrics.items()},
+            "findings": [f.to_dict() for f in self.findings],
+            "repairs": self.repairs,
+        }
+
+    @torch.no_grad()
+    def predict(self, X: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Class ids (classification) or values (regression) for raw, unstandardised inputs."""
+        if self.info is None:
+            raise ValueError("this run has no data description; predict with run.model directly")
+        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        if self.info.x_mean is not None:
+            shape = (-1, 1, 1) if len(self.info.input_shape) == 3 else (-1,)
+            X = (X - torch.tensor(self.info.x_mean).view(shape)) / torch.tensor(
+                self.info.x_std
+            ).view(shape)
+        device = next(self.model.parameters()).device
+        self.model.eval()
+        out = self.model(X.to(device)).float().cpu()
+        if self.info.task == "classification":
+            return out.argmax(1).numpy()
+        return (out * self.info.y_std + self.info.y_mean).numpy()
+
+
+def load_run(path: str | Path, model: nn.Module | None = None) -> Run:
+    """Load a run's trained model for inference, without running any pickled code.
+
+    `model.pt` holds a state dict plus the config and data description, read with
+    `torch.load(weights_only=True)`. Pass `model` when the run trained your own module.
+    """
+    run_dir = Path(path)
+    model_file = run_dir / "model.pt"
+    if not model_file.is_file():
+        raise InputError(f"{run_dir} has no model.pt: is it a finished trainwell run?")
+    try:
+        saved = torch.load(model_file, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:  # pickled code
+        raise InputError(f"cannot load {model_file}: {exc}".splitlines()[0]) from None
+    config = load_config(saved["config"])
+    info = DataInfo(**saved["data"]) if saved.get("data") else None
+    if model is None:
+        if saved.get("custom_model"):
+            raise InputError(f"{run_dir} trained a custom model: pass it as load_run(path, model)")
+        model = build_model(
+            config.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
+        )
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    summary_file = run_dir / "summary.json"
+    summary = read_json(summary_file) if summary_file.is_file() else {}
+    findings = [Finding.from_dict(f) for f in summary.get("findings", [])]
+    return Run(
+        run_dir,
+        summary.get("status", "unknown"),
+        summary.get("metrics", {}),
+        findings,
+        summary.get("repairs", []),
+        config,
+        model,
+        info,
+    )
+
+
+def finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

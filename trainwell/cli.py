@@ -1,0 +1,192 @@
+"""The command line: parse arguments, call the API, print (rich) or `--json`.
+
+Exit codes: 0 done (findings are results, not failures); 2 bad input, as one line on
+stderr; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(
+    name="trainwell",
+    help="Train PyTorch networks that stay healthy.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Where runs go (default: $TRAINWELL_HOME or ./runs).")
+]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)
+
+
+def _guarded(action: Callable[[], Any]) -> Any:
+    """Run `action`; bad input becomes one line and exit 2, anything else one line and exit 1."""
+    from .errors import InputError
+
+    try:
+        return action()
+    except InputError as exc:
+        _stderr().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if os.environ.get("TRAINWELL_DEBUG"):
+            raise
+        _stderr().print(
+            f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))} "
+            "(set TRAINWELL_DEBUG=1 for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _show_progress(as_json: bool) -> bool:
+    return not as_json and _stderr().is_terminal
+
+
+@app.command()
+def fit(
+    config: Annotated[Path | None, typer.Argument(help="Run configuration (YAML).")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override: key.sub=value.")
+    ] = None,
+    doctor: Annotated[str | None, typer.Option("--doctor", help="off | detect | repair")] = None,
+    out: OutOption = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue a killed run.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Train a network as CONFIG describes, and write a run directory."""
+    import trainwell
+
+    overrides = list(set_ or []) + ([f"doctor.mode={doctor}"] if doctor else [])
+
+    def action() -> Any:
+        if resume is not None:
+            if config is not None or overrides:
+                raise trainwell.InputError(
+                    "--resume takes the run's own config: give no CONFIG or --set"
+                )
+            return trainwell.resume(resume, progress=_show_progress(as_json))
+        if config is None:
+            raise trainwell.InputError("give a CONFIG.yaml (or --resume RUN_DIR)")
+        return trainwell.fit(
+            trainwell.load_config(config, overrides), out=out, progress=_show_progress(as_json)
+        )
+
+    _print_run(_guarded(action), as_json)
+
+
+@app.command()
+def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
+    """The main job on built-in data: fit a small CNN on scikit-learn's digits."""
+    import trainwell
+
+    config = resources.files("trainwell") / "configs" / "demo.yaml"
+    run = _guarded(lambda: trainwell.fit(str(config), out=out, progress=_show_progress(as_json)))
+    _print_run(run, as_json)
+
+
+@app.command()
+def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
+    """List runs: name, status, key metrics, when."""
+    from .runs import list_runs
+
+    found = list_runs(out)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "runs": [
+                        {
+                            "run_dir": str(r.path),
+                            "status": r.status,
+                            "metrics": r.metrics,
+                            "started": r.started.isoformat(timespec="seconds"),
+                        }
+                        for r in found
+                    ]
+                }
+            )
+        )
+        return
+    table = Table(
+        "run",
+        "status",
+        "val",
+        "test",
+        "epochs",
+        "seconds",
+        "started",
+        title=f"{len(found)} runs in {out or '$TRAINWELL_HOME or ./runs'}",
+    )
+    for r in found:
+        m = r.metrics
+        key = "accuracy" if "test_accuracy" in m else "r2"
+        table.add_row(
+            r.path.name,
+            r.status,
+            _fmt(m.get(f"val_{key}"), key),
+            _fmt(m.get(f"test_{key}"), key),
+            _fmt(m.get("epochs")),
+            _fmt(m.get("seconds")),
+            r.started.strftime("%Y-%m-%d %H:%M"),
+        )
+    Console().print(table)
+
+
+def _fmt(value: Any, name: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{name} {value:.4f}".strip() if name else f"{value:.1f}"
+    return str(value)
+
+
+def _print_run(run: Any, as_json: bool) -> None:
+    summary = run.summary()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    colour = {"completed": "green", "stopped_early": "green", "diverged": "red"}.get(
+        summary["status"], "yellow"
+    )
+    console.print(f"[bold {colour}]{summary['status']}[/]  {summary['run_dir']}")
+    table = Table("metric", "value", show_header=False, box=None)
+    for key, value in summary["metrics"].items():
+        table.add_row(
+            key,
+            "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value),
+        )
+    console.print(table)
+    for f in summary["findings"]:
+        console.print(f"[bold]{f['severity']}[/] {f['code']}: {f['message']}", highlight=False)
+    if not summary["findings"]:
+        console.print("no findings")
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # `trainwell runs | head`
+        sys.stderr.close()

@@ -1,0 +1,117 @@
+"""From a config to train/val/test arrays: load, split, corrupt, standardise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import RunConfig
+from ..errors import DataError
+from ._builtin import NAMES, load_builtin
+from ._corrupt import corrupt_splits
+from ._files import load_file
+from ._split import Split, Standardizer, split_table
+from ._table import Table, Task
+
+
+@dataclass
+class DataInfo:
+    """What training, evaluation and inference need to know about the data (data.json)."""
+
+    source: str
+    task: Task
+    input_shape: list[int]
+    classes: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    encoding: dict[str, Any] = field(default_factory=dict)
+    x_mean: list[float] | None = None
+    x_std: list[float] | None = None
+    y_mean: float = 0.0  # regression targets are trained standardised
+    y_std: float = 1.0
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes) if self.task == "classification" else 1
+
+
+@dataclass
+class Dataset:
+    train: Split
+    val: Split
+    test: Split
+    info: DataInfo
+    corruption: dict[str, Any]
+
+
+def load_table(config: RunConfig) -> Table:
+    """The source named by `data.source`, whole and in source order."""
+    data = config.data
+    if data.source in NAMES:
+        table = load_builtin(
+            data.source,
+            as_image=config.model.arch == "cnn",
+            synthetic=data.synthetic,
+            seed=config.seed,
+        )
+    elif Path(data.source).suffix or Path(data.source).exists():
+        table = load_file(
+            data.source,
+            target=data.target,
+            task=data.task,
+            image_size=data.image_size,
+            grayscale=data.grayscale,
+        )
+    else:
+        raise DataError(
+            f"data.source {data.source!r} is neither a file, a folder nor one of: "
+            f"{', '.join(NAMES)}"
+        )
+    if data.task != "auto" and data.task != table.task:
+        raise DataError(f"data.task is {data.task!r} but {data.source} is a {table.task} problem")
+    return table
+
+
+def prepare_data(config: RunConfig) -> Dataset:
+    """Load, split (seeded, stratified), corrupt the training split, standardise."""
+    table = load_table(config)
+    if config.model.arch == "cnn" and not table.is_image:
+        raise DataError(
+            f"model.arch 'cnn' needs image data; {config.data.source} is a table "
+            "(use model.arch: mlp)"
+        )
+    if table.task == "classification" and len(np.unique(table.y)) < 2:
+        raise DataError(f"{config.data.source} has a single class: classification needs two")
+    train, val, test = split_table(table, config.data.split, config.seed)
+    train, val, test, corruption = corrupt_splits(
+        train,
+        val,
+        test,
+        config.data.corrupt,
+        task=table.task,
+        n_classes=len(table.classes),
+        seed=config.seed,
+    )
+    info = DataInfo(
+        source=config.data.source,
+        task=table.task,
+        input_shape=list(table.X.shape[1:]),
+        classes=table.classes,
+        feature_names=table.feature_names,
+        encoding=table.encoding,
+        sizes={"train": len(train), "val": len(val), "test": len(test)},
+    )
+    if config.data.standardize:
+        scaler = Standardizer.fit(train.X)
+        train, val, test = (Split(scaler.transform(s.X), s.y, s.rows) for s in (train, val, test))
+        info.x_mean, info.x_std = scaler.mean.ravel().tolist(), scaler.std.ravel().tolist()
+    if table.task == "regression":
+        info.y_mean, info.y_std = float(train.y.mean()), float(train.y.std() or 1.0)
+        train, val, test = (
+            Split(s.X, ((s.y - info.y_mean) / info.y_std).astype(np.float32), s.rows)
+            for s in (train, val, test)
+        )
+    return Dataset(train, val, test, info, corruption)

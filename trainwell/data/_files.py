@@ -1,0 +1,270 @@
+"""Sources on disk (CSV, Parquet, NPZ, image folders), loaded whole into a `Table`.
+
+A bad file is one `DataError` line naming the file and the problem. Row `i` of the `Table`
+is data row `i` of the file (0-based, header excluded), as error messages count rows.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import DataError
+from ._table import Table, Task
+
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
+MAX_AUTO_CLASSES = 50  # `task: auto`: more distinct integer targets than this is regression
+_SHOWN_NAMES = 10  # column names listed in an error before "... (N more)"
+
+Target = tuple[np.ndarray, Task, list[str]]  # y, task, classes
+
+
+def load_file(
+    source: str, *, target: str | None, task: str, image_size: tuple[int, int], grayscale: bool
+) -> Table:
+    """Load a .csv, .parquet or .npz file, or a folder of images (one sub-folder per class)."""
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"data.source: no such file or directory: {source}")
+    if path.is_dir():
+        return _load_images(path, image_size, grayscale)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return _load_frame(_read_frame(path, suffix), path, target, task)
+    if suffix == ".npz":
+        return _load_npz(path, task)
+    raise DataError(
+        f"data.source: unsupported file type {suffix or '(none)'!r} for {source}: "
+        "use a .csv, .parquet or .npz file, or a folder of images"
+    )
+
+
+def _read_frame(path: Path, suffix: str) -> pd.DataFrame:
+    kind = "CSV" if suffix == ".csv" else "Parquet"
+    try:
+        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except pd.errors.EmptyDataError:  # a ValueError too: must come first
+        frame = pd.DataFrame()
+    except (ValueError, OSError) as exc:  # ParserError, UnicodeDecodeError, ArrowInvalid, I/O
+        raise DataError(f"cannot read {kind} {path}: {_reason(exc)}") from exc
+    if frame.empty:
+        raise DataError(f"{kind} {path} is empty: it has no data rows")
+    return frame.reset_index(drop=True)  # positions, not a restored Parquet index, name rows
+
+
+def _load_frame(frame: pd.DataFrame, path: Path, target: str | None, task: str) -> Table:
+    frame.columns = [str(name) for name in frame.columns]
+    name = _target_column(frame, path, target)
+    y, task, classes = _resolve_target(
+        _column_values(frame[name]), task, f"target column {name!r} in {path}"
+    )
+    X, names, encoding = _encode_features(frame.drop(columns=name))
+    if not names:
+        raise DataError(f"{path} has no feature columns besides the target column {name!r}")
+    return Table(X, y, task, classes, names, encoding)
+
+
+def _target_column(frame: pd.DataFrame, path: Path, target: str | None) -> str:
+    """The configured target, else "label", else "target"; name the columns when missing."""
+    wanted = [target] if target is not None else ["label", "target"]
+    for name in wanted:
+        if name in frame.columns:
+            return name
+    key, hint = ("data.target: ", "") if target is not None else ("", " (set data.target)")
+    looked_for = " or ".join(repr(name) for name in wanted)
+    columns = _list_names(frame.columns)
+    raise DataError(f"{key}{path} has no column {looked_for}{hint}; its columns: {columns}")
+
+
+def _column_values(column: pd.Series) -> np.ndarray:
+    """Bools as bools, numbers as float64 (NaN for missing), anything else as objects."""
+    if pd.api.types.is_bool_dtype(column) and not column.hasnans:
+        return column.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return column.to_numpy(dtype=object)
+
+
+def _encode_features(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+    """Numbers as float32 (NaN kept for the audit); everything else one-hot, in column order."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    encoding: dict[str, list[str]] = {}
+    for name, column in frame.items():
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            blocks.append(column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None])
+            names.append(name)
+            continue
+        dummies, categories = _one_hot(column)
+        blocks.append(dummies)
+        names.extend(f"{name}={category}" for category in categories)
+        encoding[name] = categories
+    X = np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0), np.float32)
+    return X, names, encoding
+
+
+def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Categories as strings (JSON-able, stable across files): declared order, else sorted."""
+    text = column.astype(object).where(column.notna()).map(str, na_action="ignore")
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = [str(category) for category in column.cat.categories]
+    else:
+        categories = sorted(text.dropna().unique())
+    codes = pd.Categorical(text, categories=categories)
+    return pd.get_dummies(codes, dtype=np.float32).to_numpy(), categories
+
+
+def _resolve_target(values: np.ndarray, task: str, what: str) -> Target:
+    """Pick the task (`auto`) and encode y; `what` names the target in error messages."""
+    missing = np.flatnonzero(pd.isna(values))
+    if missing.size:
+        raise DataError(f"{what} is missing in {missing.size} rows (first: row {missing[0]})")
+    if values.dtype.kind == "b":
+        return _text_target(values.astype(str), task, what)
+    if values.dtype.kind in "iuf":
+        return _numeric_target(values.astype(np.float64), task, what)
+    text = values.astype(str)
+    numbers = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
+    words = np.flatnonzero(np.isnan(numbers))
+    if not words.size:
+        return _numeric_target(numbers, task, what)
+    first = f"row {words[0]}: {_show(text[words[0]])}"
+    if task == "regression":
+        raise DataError(f"{what} must be numeric for regression ({first})")
+    if words.size < len(text) / 2:  # mostly numbers: the words are typos, not class names
+        raise DataError(f"{what} mixes numbers and text ({first})")
+    return _text_target(text, task, what)
+
+
+def _numeric_target(numbers: np.ndarray, task: str, what: str) -> Target:
+    if task == "auto":
+        whole = bool(np.all(np.mod(numbers, 1) == 0))  # inf gives NaN: not whole
+        few = np.unique(numbers).size <= MAX_AUTO_CLASSES
+        task = "classification" if whole and few else "regression"
+    if task == "regression":
+        return numbers.astype(np.float32), "regression", []
+    uniques, y = np.unique(numbers, return_inverse=True)  # sorted numerically, not as text
+    return _classify(y, [_number_name(value) for value in uniques], what)
+
+
+def _text_target(text: np.ndarray, task: str, what: str) -> Target:
+    if task == "regression":
+        raise DataError(f"{what} must be numeric for regression (row 0: {_show(text[0])})")
+    uniques, y = np.unique(text, return_inverse=True)
+    return _classify(y, [str(value) for value in uniques], what)
+
+
+def _classify(y: np.ndarray, classes: list[str], what: str) -> Target:
+    if len(classes) < 2:
+        raise DataError(
+            f"{what} has a single class ({classes[0]!r}): classification needs at least two"
+        )
+    return y.astype(np.int64), "classification", classes
+
+
+def _load_npz(path: Path, task: str) -> Table:
+    X, y = _read_npz(path)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"array 'y' in {path} must hold one label per row; got shape {y.shape}")
+    if X.ndim not in (2, 3, 4):
+        raise DataError(f"array 'X' in {path} must have 2 to 4 dimensions; got shape {X.shape}")
+    if len(X) != len(y):
+        raise DataError(f"arrays 'X' and 'y' in {path} differ in length: {len(X)} vs {len(y)}")
+    if not len(y):
+        raise DataError(f"NPZ {path} is empty: 'X' and 'y' have no rows")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"array 'X' in {path} must be numeric; got dtype {X.dtype}")
+    if X.ndim == 4 and X.shape[3] in (1, 3, 4) and X.shape[1] > 4:
+        raise DataError(f"array 'X' in {path} looks channels-last {X.shape}: save (n, C, H, W)")
+    y, task, classes = _resolve_target(y, task, f"array 'y' in {path}")
+    X = X.astype(np.float32)
+    if X.ndim == 3:
+        X = X[:, None]
+    names = [f"f{i}" for i in range(X.shape[1])] if X.ndim == 2 else []
+    return Table(X, y, task, classes, names)
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays `X` and `y`, never unpickling: an .npz is data, not code."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read NPZ {path}: {_reason(exc)}") from exc
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} holds a single array; save arrays 'X' and 'y' with numpy.savez")
+    with archive:
+        if not {"X", "y"} <= set(archive.files):
+            found = _list_names(archive.files) or "none"
+            raise DataError(f"NPZ {path} needs arrays 'X' and 'y'; it has: {found}")
+        try:
+            return archive["X"], archive["y"]
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise DataError(f"cannot read NPZ {path}: {_reason(exc)}") from exc
+
+
+def _load_images(folder: Path, image_size: tuple[int, int], grayscale: bool) -> Table:
+    """One sub-folder per class (sorted names give class ids), files sorted within each."""
+    files = {
+        sub.name: _image_files(sub)
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir() and not sub.name.startswith(".")
+    }
+    if not any(files.values()):
+        raise DataError(
+            f"image folder {folder} has no classes: expected one sub-folder of images per class"
+        )
+    empty = [name for name, paths in files.items() if not paths]
+    if empty:  # dropping it would silently shift every later class id
+        raise DataError(f"image folder {folder}: class folder {empty[0]!r} has no images")
+    classes = list(files)
+    y = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
+    y, task, classes = _classify(y, classes, f"image folder {folder}")
+    height, width = image_size
+    mode = "L" if grayscale else "RGB"
+    X = np.stack([_read_image(p, mode, (width, height)) for n in classes for p in files[n]])
+    return Table(X, y, task, classes)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _read_image(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """(channels, height, width) float32 in [0, 1]; `size` is Pillow's (width, height)."""
+    try:
+        with Image.open(path) as image:
+            resized = image.convert(mode).resize(size, Image.Resampling.BILINEAR)
+            pixels = np.array(resized, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DataError(f"cannot read image {path}: {_reason(exc)}") from exc
+    return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an exception, capped: error messages stay one line."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _list_names(names: Iterable[object]) -> str:
+    shown = [repr(str(name)) for name in names]
+    more = len(shown) - _SHOWN_NAMES
+    return ", ".join(shown[:_SHOWN_NAMES]) + (f", ... ({more} more)" if more > 0 else "")
+
+
+def _show(value: object) -> str:
+    text = repr(str(value))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number_name(value: float) -> str:
+    """Class names of numeric labels: "3", not "3.0"."""
+    return str(int(value)) if float(value).is_integer() else str(float(value))

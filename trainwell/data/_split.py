@@ -1,0 +1,74 @@
+"""Seeded train/val/test splits and standardisation fitted on the training split only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ..config import Split as SplitSpec
+from ..errors import DataError
+from ._table import Table
+
+
+@dataclass
+class Split:
+    """One split; `rows` are the source indices of its rows (repeated for leaked copies)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def take(self, keep: np.ndarray) -> Split:
+        return Split(self.X[keep], self.y[keep], self.rows[keep])
+
+
+def split_table(table: Table, spec: SplitSpec, seed: int) -> tuple[Split, Split, Split]:
+    """Train/val/test, stratified by class for classification when `spec.stratify`."""
+    rows = np.arange(table.n_rows)
+    stratify = spec.stratify and table.task == "classification"
+    try:
+        rest, test = train_test_split(
+            rows,
+            test_size=spec.test,
+            random_state=seed,
+            stratify=table.y if stratify else None,
+        )
+        train, val = train_test_split(
+            rest,
+            test_size=spec.val / (1 - spec.test),
+            random_state=seed,
+            stratify=table.y[rest] if stratify else None,
+        )
+    except ValueError as exc:
+        hint = " (a class may be too small: add rows or set data.split.stratify: false)"
+        raise DataError(
+            f"cannot split {table.n_rows} rows: {exc}{hint if stratify else ''}"
+        ) from None
+    return tuple(
+        Split(table.X[i], table.y[i], i) for i in (np.sort(train), np.sort(val), np.sort(test))
+    )
+
+
+@dataclass
+class Standardizer:
+    """Per-feature (tables) or per-channel (images) mean and std of the training split."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Standardizer:
+        axes = (0, 2, 3) if X.ndim == 4 else 0
+        with np.errstate(all="ignore"):  # all-NaN columns are the audit's business
+            mean = np.nan_to_num(np.nanmean(X, axis=axes, keepdims=True))
+            std = np.nan_to_num(np.nanstd(X, axis=axes, keepdims=True))
+        std[std < 1e-8] = 1.0  # constant features stay constant instead of dividing by zero
+        return cls(mean[0].astype(np.float32), std[0].astype(np.float32))
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean) / self.std).astype(np.float32)

@@ -1,0 +1,57 @@
+"""Mini-batches straight from in-memory tensors: no DataLoader, no worker, no collate.
+
+For data that fits in memory (every built-in source) this is the fastest way to feed a
+model; the Trainer also accepts any iterable of `(x, y)` batches, such as a DataLoader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+
+class TensorBatches:
+    """Shuffled (seeded, resumable) or ordered batches of `(X, y)` held on `device`."""
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        self.X = X.to(device) if device is not None else X
+        self.y = y.to(device) if device is not None else y
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.y) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.y)
+        if not self.shuffle:
+            for start in range(0, n, self.batch_size):
+                yield (
+                    self.X[start : start + self.batch_size],
+                    self.y[start : start + self.batch_size],
+                )
+            return
+        order = torch.randperm(n, generator=self.generator).to(self.X.device)
+        for start in range(0, n, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.X[index], self.y[index]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])

@@ -1,0 +1,71 @@
+"""Early stopping on a validation metric, restoring the best weights at the end."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ._callbacks import Callback
+from ._trainer import FitResult
+
+_HIGHER_IS_BETTER = ("accuracy", "f1", "r2")
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs.
+
+    At the end of the fit, however it ended, the weights of the best epoch are put back.
+    """
+
+    def __init__(
+        self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0
+    ) -> None:
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.maximize = monitor.endswith(_HIGHER_IS_BETTER)
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_weights: dict[str, Any] | None = None
+        self.wait = 0
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        if self.monitor not in metrics:
+            raise ValueError(
+                f"early stopping monitors {self.monitor!r}, which this run does not "
+                f"compute (it has: {', '.join(sorted(metrics))})"
+            )
+        value = metrics[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best_weights = copy.deepcopy(self.trainer.model.state_dict())
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.trainer.request_stop(
+                f"{self.monitor} did not improve for {self.patience} epochs; best "
+                f"{self.best:.4g} at epoch {self.best_epoch}"
+            )
+
+    def on_fit_end(self, result: FitResult) -> None:
+        if self.best_weights is not None and result.status != "diverged":
+            self.trainer.model.load_state_dict(self.best_weights)
+
+    def _improved(self, value: float) -> bool:
+        if value != value:  # NaN never improves
+            return False
+        if self.best is None:
+            return True
+        if self.maximize:
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "best_weights": self.best_weights,
+            "wait": self.wait,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.best_weights, self.wait = state["best_weights"], state["wait"]

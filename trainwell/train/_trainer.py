@@ -1,0 +1,325 @@
+"""The Trainer: a training loop that fits on a screen, its events, and its control surface.
+
+The loop never calls `.item()` per step: losses stay on the device and are checked for
+non-finite values every `check_every` batches and summed once per epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..runs import atomic_write
+from ._callbacks import Callback, CallbackList
+from ._evaluate import Evaluation, evaluate
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+_PER_STEP_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class FitResult:
+    """How a fit ended. `status`: completed | stopped_early | diverged."""
+
+    status: str
+    history: list[dict[str, float]]
+    steps: int
+    seconds: float
+    samples_per_second: float
+    diverged_step: int | None = None
+    stop_reason: str | None = None
+    epochs: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.epochs = len(self.history)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """`None`/"auto": CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Trainer:
+    """Train any `nn.Module` with any optimizer and loss on any iterable of `(x, y)` batches.
+
+    Callbacks see the events of `Callback`; remedies change a run only through the control
+    methods (`set_lr`, `set_grad_clip`, `replace_optimizer`, `replace_model`, `snapshot`,
+    `restore`, `request_stop`).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: LossFn | None = None,
+        *,
+        epochs: int = 10,
+        task: str = "classification",
+        n_classes: int = 0,
+        scheduler: Any = None,
+        grad_clip: float | None = None,
+        l1: float = 0.0,
+        accumulate: int = 1,
+        precision: str = "fp32",
+        device: str | torch.device | None = None,
+        callbacks: Sequence[Callback] = (),
+        target_scale: tuple[float, float] = (0.0, 1.0),
+        checkpoint_dir: str | Path | None = None,
+        check_every: int = 16,
+    ) -> None:
+        if precision not in ("fp32", "bf16", "fp16"):
+            raise ValueError(f"precision must be fp32, bf16 or fp16; got {precision!r}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.loss_fn = loss_fn or (
+            nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
+        )
+        self.epochs, self.task, self.n_classes = epochs, task, n_classes
+        self.scheduler, self.grad_clip, self.l1, self.accumulate = (
+            scheduler,
+            grad_clip,
+            l1,
+            accumulate,
+        )
+        self.precision, self.target_scale, self.check_every = precision, target_scale, check_every
+        self.callbacks = CallbackList(callbacks)
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.scaler = torch.amp.GradScaler(self.device.type) if precision == "fp16" else None
+        self.replace_optimizer(optimizer)
+        self.epoch = 0  # the next epoch to run
+        self.step = 0  # optimizer steps taken
+        self.history: list[dict[str, float]] = []
+        self.seconds = 0.0
+        self.samples = 0
+        self._stop: tuple[str, str] | None = None  # (status, reason)
+        self._train_batches: Batches | None = None
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def fit(
+        self, train: Batches, val: Batches | None = None, *, resume_from: str | Path | None = None
+    ) -> FitResult:
+        """Train for the remaining epochs; `resume_from` is a checkpoint written by `fit`."""
+        self._train_batches, self._stop = train, None
+        if resume_from is not None:
+            self.load_state_dict(
+                torch.load(resume_from, map_location=self.device, weights_only=True)
+            )
+        self.callbacks.attach(self)
+        self.callbacks.on_fit_start()
+        diverged_step = None
+        while self.epoch < self.epochs and self._stop is None:
+            self.callbacks.on_epoch_start(self.epoch)
+            started = time.perf_counter()
+            train_loss, seen, diverged_step = self._train_epoch(train)
+            self.seconds += time.perf_counter() - started
+            self.samples += seen
+            row = {"epoch": self.epoch, "train_loss": train_loss, "lr": self.lr}
+            if diverged_step is not None:
+                self.history.append(row)
+                self._stop = ("diverged", f"the loss became non-finite at step {diverged_step}")
+                break
+            if val is not None:
+                row |= {f"val_{k}": v for k, v in self.evaluate(val).metrics.items()}
+            self._epoch_scheduler_step(row)
+            self.history.append(row)
+            self.epoch += 1
+            self.callbacks.on_epoch_end(self.epoch - 1, row)
+            if self.checkpoint_dir is not None:
+                self.save_checkpoint(self.checkpoint_dir / "last.pt")
+        status, reason = self._stop or ("completed", None)
+        result = FitResult(
+            status,
+            list(self.history),
+            self.step,
+            self.seconds,
+            self.samples / self.seconds if self.seconds else 0.0,
+            diverged_step,
+            reason,
+        )
+        self.callbacks.on_fit_end(result)
+        return result
+
+    def _train_epoch(self, batches: Batches) -> tuple[float, int, int | None]:
+        """One pass; returns (mean loss, samples seen, step of the first non-finite loss)."""
+        self.model.train()
+        losses: list[torch.Tensor] = []
+        first_step, seen, pending = self.step, 0, 0
+        for x, y in batches:
+            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            with self._autocast():
+                loss = self.loss_fn(self.model(x), y)
+            if self.l1:
+                loss = loss + self.l1 * torch.stack(torch._foreach_norm(self._l1_params, 1)).sum()
+            scaled = loss / self.accumulate if self.accumulate > 1 else loss
+            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            losses.append(loss.detach())
+            seen += len(y)
+            pending += 1
+            if pending == self.accumulate:
+                self._optimizer_step(loss)
+                pending = 0
+            if len(losses) % self.check_every == 0 and not _all_finite(losses[-self.check_every :]):
+                break  # one host sync every `check_every` batches
+            if self._stop is not None:
+                break
+        if pending:  # flush a partial accumulation at the end of the epoch
+            self._optimizer_step(losses[-1])
+        if not losses:
+            raise ValueError("the training data yielded no batches")
+        stacked = torch.stack(losses).float()
+        finite = torch.isfinite(stacked).cpu()
+        if not bool(finite.all()):
+            first_bad = int((~finite).nonzero()[0])
+            return math.nan, seen, first_step + first_bad // self.accumulate
+        return float(stacked.mean()), seen, None
+
+    def _optimizer_step(self, loss: torch.Tensor) -> None:
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)  # callbacks and clipping see true gradients
+        self.callbacks.on_after_backward(self.step, loss)
+        if self.grad_clip:
+            nn.utils.clip_grad_norm_(self._params, self.grad_clip)
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if isinstance(self.scheduler, _PER_STEP_SCHEDULERS):
+            self.scheduler.step()
+        self.callbacks.on_batch_end(self.step, loss)
+        self.step += 1
+
+    def _epoch_scheduler_step(self, row: dict[str, float]) -> None:
+        if self.scheduler is None or isinstance(self.scheduler, _PER_STEP_SCHEDULERS):
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(row.get("val_loss", row["train_loss"]))
+        else:
+            self.scheduler.step()
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
+
+    def evaluate(self, batches: Batches) -> Evaluation:
+        return evaluate(
+            self.model,
+            batches,
+            self.loss_fn,
+            task=self.task,
+            n_classes=self.n_classes,
+            device=self.device,
+            target_scale=self.target_scale,
+            autocast=None if self.precision == "fp32" else self._autocast(),
+        )
+
+    # --- the control surface --------------------------------------------------------------
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def set_grad_clip(self, max_norm: float | None) -> None:
+        self.grad_clip = max_norm
+
+    def replace_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+        self._params = [p for group in optimizer.param_groups for p in group["params"]]
+        self._l1_params = [p for p in self._params if p.dim() > 1]
+
+    def replace_model(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        self.model = model.to(self.device)
+        self.replace_optimizer(optimizer)
+
+    def request_stop(self, reason: str, status: str = "stopped_early") -> None:
+        """Stop after the current batch; the result carries `status` and `reason`."""
+        self._stop = (status, reason)
+
+    def snapshot(self) -> dict[str, Any]:
+        """An in-memory copy of model, optimizer and RNG state, for `restore`."""
+        return copy.deepcopy(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "rng": torch.get_rng_state(),
+            }
+        )
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        self.model.load_state_dict(snapshot["model"])
+        self.optimizer.load_state_dict(snapshot["optimizer"])
+        torch.set_rng_state(snapshot["rng"])
+
+    # --- checkpoints ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resume needs; loadable with `torch.load(weights_only=True)`."""
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": self.history,
+            "seconds": self.seconds,
+            "samples": self.samples,
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "callbacks": self.callbacks.state_dict(),
+            "data": getattr(self._train_batches, "state_dict", dict)(),
+        }
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state["scaler"] is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.history = list(state["history"])
+        self.seconds, self.samples = state["seconds"], state["samples"]
+        torch.set_rng_state(state["rng"].cpu())
+        if state["cuda_rng"] is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.callbacks.load_state_dict(state["callbacks"])
+        if state["data"] and hasattr(self._train_batches, "load_state_dict"):
+            self._train_batches.load_state_dict(state["data"])
+
+    def save_checkpoint(self, path: Path) -> None:
+        """Write `state_dict()` atomically: a kill mid-write leaves the previous checkpoint."""
+        save_atomic(self.state_dict(), path)
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """`torch.save` through a temporary file and a rename."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, buffer.getvalue())
+
+
+def _all_finite(losses: list[torch.Tensor]) -> bool:
+    return bool(torch.isfinite(torch.stack(losses)).all())
