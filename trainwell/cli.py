@@ -129,37 +129,22 @@ def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
             )
         )
         return
-    table = Table(
-        "run",
-        "status",
-        "val",
-        "test",
-        "epochs",
-        "seconds",
-        "started",
-        title=f"{len(found)} runs in {out or '$TRAINWELL_HOME or ./runs'}",
-    )
+    table = Table(title=f"{len(found)} runs in {out or '$TRAINWELL_HOME or ./runs'}")
+    table.add_column("run", overflow="fold")
+    for column in ("status", "val", "test", "epochs", "started"):
+        table.add_column(column, no_wrap=True)
     for r in found:
         m = r.metrics
         key = "accuracy" if "test_accuracy" in m else "r2"
         table.add_row(
             r.path.name,
             r.status,
-            _fmt(m.get(f"val_{key}"), key),
-            _fmt(m.get(f"test_{key}"), key),
-            _fmt(m.get("epochs")),
-            _fmt(m.get("seconds")),
-            r.started.strftime("%Y-%m-%d %H:%M"),
+            _cell(m.get(f"val_{key}"), key),
+            _cell(m.get(f"test_{key}"), key),
+            str(m.get("epochs", "-")),
+            r.started.strftime("%m-%d %H:%M"),
         )
     Console().print(table)
-
-
-def _fmt(value: Any, name: str = "") -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{name} {value:.4f}".strip() if name else f"{value:.1f}"
-    return str(value)
 
 
 def _print_run(run: Any, as_json: bool) -> None:
@@ -167,22 +152,32 @@ def _print_run(run: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary))
         return
-    console = Console()
+    console, m = Console(), summary["metrics"]
     colour = {"completed": "green", "stopped_early": "green", "diverged": "red"}.get(
         summary["status"], "yellow"
     )
-    console.print(f"[bold {colour}]{summary['status']}[/]  {summary['run_dir']}")
-    table = Table("metric", "value", show_header=False, box=None)
-    for key, value in summary["metrics"].items():
-        table.add_row(
-            key,
-            "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value),
-        )
+    speed = f"{m['samples_per_second']:,.0f}" if m.get("samples_per_second") else "-"
+    console.print(
+        f"[bold {colour}]{summary['status']}[/] after {m.get('epochs')} epochs "
+        f"(weights of epoch {m.get('best_epoch')}), {m.get('seconds')} s, {speed} samples/s",
+        highlight=False,
+    )
+    names = [k.removeprefix("test_") for k in m if k.startswith("test_")]
+    table = Table("", "val", "test", box=None, pad_edge=False)
+    for name in names:
+        table.add_row(name, _cell(m.get(f"val_{name}")), _cell(m.get(f"test_{name}")))
     console.print(table)
     for f in summary["findings"]:
-        console.print(f"[bold]{f['severity']}[/] {f['code']}: {f['message']}", highlight=False)
+        style = {"error": "red", "warning": "yellow"}.get(f["severity"], "blue")
+        console.print(f"[{style}]{f['severity']}[/] {f['code']}: {f['message']}", highlight=False)
     if not summary["findings"]:
         console.print("no findings")
+    console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
+
+
+def _cell(value: Any, name: str = "") -> str:
+    label = {"accuracy": "acc "}.get(name, f"{name} " if name else "")
+    return "-" if value is None else f"{label}{value:.4f}"
 
 
 def main() -> None:
