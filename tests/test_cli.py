@@ -55,7 +55,7 @@ def test_fit_json_prints_exactly_the_summary_object(tmp_path, out, iris_config):
 def test_fit_prints_a_readable_summary(tmp_path, out, iris_config):
     result = runner.invoke(app, ["fit", str(_write_config(tmp_path, iris_config))])
     assert result.exit_code == 0, result.stderr
-    assert "completed" in result.stdout and "test_accuracy" in result.stdout
+    assert "completed after 3 epochs" in result.stdout and "accuracy" in result.stdout
 
 
 def test_runs_lists_runs(tmp_path, out, iris_config):
