@@ -60,7 +60,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def create_run_dir(name: str, out: Path | None = None) -> Path:
     """Make a fresh `<out>/<name>-<YYYYmmdd-HHMMSS>` directory (suffixed if taken)."""
-    out = Path(out) if out is not None else default_out()
+    out = (Path(out) if out is not None else default_out()).resolve()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
         suffix = f"-{attempt}" if attempt else ""
