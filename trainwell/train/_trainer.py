@@ -116,9 +116,8 @@ class Trainer:
         """Train for the remaining epochs; `resume_from` is a checkpoint written by `fit`."""
         self._train_batches, self._stop = train, None
         if resume_from is not None:
-            self.load_state_dict(
-                torch.load(resume_from, map_location=self.device, weights_only=True)
-            )
+            # loaded on the CPU: RNG states must stay there; load_state_dict moves the rest
+            self.load_state_dict(torch.load(resume_from, map_location="cpu", weights_only=True))
         self.callbacks.attach(self)
         self.callbacks.on_fit_start()
         diverged_step = None
@@ -302,7 +301,7 @@ class Trainer:
         self.epoch, self.step = state["epoch"], state["step"]
         self.history = list(state["history"])
         self.seconds, self.samples = state["seconds"], state["samples"]
-        torch.set_rng_state(state["rng"].cpu())
+        torch.set_rng_state(state["rng"])
         if state["cuda_rng"] is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.callbacks.load_state_dict(state["callbacks"])
