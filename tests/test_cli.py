@@ -50,6 +50,7 @@ def test_fit_json_prints_exactly_the_summary_object(tmp_path, out, iris_config):
     assert run_dir.parent == out
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["doctor"]["mode"] == "off"
     assert json.loads((run_dir / "summary.json").read_text()) == summary
+    assert result.stderr == ""  # no progress bars under --json
 
 
 def test_fit_prints_a_readable_summary(tmp_path, out, iris_config):

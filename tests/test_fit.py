@@ -170,3 +170,32 @@ def test_unimplemented_features_are_refused_not_ignored(out, iris_config):
     with pytest.raises(trainwell.ConfigError, match="remedies"):
         trainwell.fit(iris_config, data__remedies=["impute"])
     assert not out.exists()
+
+
+def test_a_cnn_on_an_image_folder(out, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, axis in (("horizontal", 0), ("vertical", 1)):
+        folder = tmp_path / "images" / label
+        folder.mkdir(parents=True)
+        for i in range(30):
+            stripes = np.zeros((12, 12), dtype=np.uint8)
+            index = [slice(None), slice(None)]
+            index[axis] = slice(int(rng.integers(0, 3)), None, 3)
+            stripes[tuple(index)] = 255
+            noisy = np.clip(stripes + rng.normal(0, 30, stripes.shape), 0, 255).astype(np.uint8)
+            Image.fromarray(noisy).convert("RGB").save(folder / f"{i}.png")
+    run = trainwell.fit(
+        {
+            "data": {"source": str(tmp_path / "images"), "image_size": [12, 12]},
+            "model": {"arch": "cnn", "channels": [8], "hidden": [16]},
+            "train": {"epochs": 15, "batch_size": 8, "lr": 0.01},
+        }
+    )
+    assert run.info.input_shape == [3, 12, 12] and run.info.classes == ["horizontal", "vertical"]
+    assert len(run.info.x_mean) == 3  # per channel
+    assert run.metrics["test_accuracy"] >= 0.9
+    loaded = trainwell.load_run(run.run_dir)
+    image = np.asarray(Image.open(tmp_path / "images" / "vertical" / "0.png"), dtype=np.float32)
+    assert loaded.predict(image.transpose(2, 0, 1)[None] / 255).tolist() == [1]
