@@ -64,8 +64,8 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
     if not (run_dir / "config.yaml").is_file():
         raise InputError(f"{run_dir} is not a trainwell run directory (no config.yaml)")
     summary = run_dir / "summary.json"
-    if summary.is_file():
-        status = read_json(summary).get("status")
+    status = read_json(summary).get("status") if summary.is_file() else None
+    if status in ("completed", "stopped_early", "diverged"):
         raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
     plan = _plan(load_config(run_dir / "config.yaml"), model)
     return _train(plan, run_dir, progress=progress, resume=True)
