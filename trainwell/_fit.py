@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rich.console import Console
+from rich.markup import escape
 from torch import nn
 
 from ._run import Run, finite_or_none
@@ -18,6 +20,7 @@ from .config import ConfigLike, RunConfig, load_config
 from .data import Dataset, prepare_data
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
+from .health import DoctorCallback
 from .models import build_model
 from .runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
 from .train import (
@@ -84,6 +87,8 @@ def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
     """Validate everything and build data and model; nothing is written yet."""
     if cfg.data.remedies:
         raise ConfigError(f"data.remedies {cfg.data.remedies} are not available in this version")
+    if cfg.doctor.mode == "repair":
+        raise ConfigError("doctor.mode 'repair' is not available in this version; use detect")
     if cfg.train.cv_folds is not None:
         raise ConfigError("train.cv_folds is not available in this version")
     if cfg.train.device == "cuda" and not torch.cuda.is_available():
@@ -142,15 +147,12 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
         if spec.early_stopping
         else None
     )
-    callbacks = [
-        c
-        for c in (
-            early,
-            _MetricsLog(run_dir / "metrics.jsonl"),
-            ProgressBar() if progress else None,
-        )
-        if c is not None
-    ]
+    doctor = None
+    if cfg.doctor.mode != "off":
+        doctor = DoctorCallback(on_finding=_announce if progress else None)
+    progress_bar = ProgressBar() if progress else None
+    extras = (doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
+    callbacks = [c for c in extras if c is not None]
     trainer = Trainer(
         plan.model,
         optimizer,
@@ -218,13 +220,25 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
         },
         run_dir / "model.pt",
     )
-    findings = _outcome_findings(result)
+    findings = list(doctor.findings) if doctor else []
+    if not any(f.code == "divergence" for f in findings):
+        findings += _outcome_findings(result)
     run = Run(
         run_dir, result.status, metrics, findings, [], cfg, trainer.model, data.info, result.history
     )
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
     return run
+
+
+def _announce(finding: Finding) -> None:
+    """Print a finding on stderr as it happens (interactive runs only)."""
+    style = {"error": "red", "warning": "yellow"}.get(finding.severity, "blue")
+    where = f" at step {finding.step}" if finding.step is not None else ""
+    Console(stderr=True).print(
+        f"[{style}]{finding.severity}[/] {finding.code}{where}: {escape(finding.message)}",
+        highlight=False,
+    )
 
 
 def _outcome_findings(result: FitResult) -> list[Finding]:

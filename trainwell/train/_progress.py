@@ -31,9 +31,7 @@ class ProgressBar(Callback):
         self.epochs = self.progress.add_task(
             "epochs", total=trainer.epochs, completed=trainer.epoch, info=""
         )
-        total = len(trainer._train_batches) if hasattr(trainer._train_batches, "__len__") else None
-        steps = -(-total // trainer.accumulate) if total else None
-        self.batches = self.progress.add_task("steps", total=steps, info="")
+        self.batches = self.progress.add_task("steps", total=trainer.steps_per_epoch, info="")
 
     def on_epoch_start(self, epoch: int) -> None:
         self.progress.reset(self.batches)

@@ -107,6 +107,7 @@ class Trainer:
         self.samples = 0
         self._stop: tuple[str, str] | None = None  # (status, reason)
         self._train_batches: Batches | None = None
+        self.batch: tuple[torch.Tensor, torch.Tensor] | None = None  # the current (x, y)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -160,6 +161,7 @@ class Trainer:
         first_step, seen, pending = self.step, 0, 0
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            self.batch = (x, y)  # for callbacks that replay a step (the doctor)
             with self._autocast():
                 loss = self.loss_fn(self.model(x), y)
             if self.l1:
@@ -228,6 +230,14 @@ class Trainer:
             target_scale=self.target_scale,
             autocast=None if self.precision == "fp32" else self._autocast(),
         )
+
+    @property
+    def steps_per_epoch(self) -> int | None:
+        """Optimizer steps per epoch, when the training batches have a length."""
+        batches = self._train_batches
+        if batches is None or not hasattr(batches, "__len__"):
+            return None
+        return -(-len(batches) // self.accumulate)
 
     # --- the control surface --------------------------------------------------------------
 

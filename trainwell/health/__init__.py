@@ -1,0 +1,20 @@
+"""The training doctor: probes -> rules -> findings (and, in repair mode, remedies)."""
+
+from ._doctor import DEFAULT_EVERY, Doctor, DoctorCallback, Examiner
+from ._history import ProbeHistory
+from ._probes import Probe
+from ._replay import first_nonfinite_layer
+from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
+
+__all__ = [
+    "CURVE_RULES",
+    "DEFAULT_EVERY",
+    "PROBE_RULES",
+    "Doctor",
+    "DoctorCallback",
+    "Examiner",
+    "Probe",
+    "ProbeHistory",
+    "Thresholds",
+    "first_nonfinite_layer",
+]

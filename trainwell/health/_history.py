@@ -1,0 +1,40 @@
+"""What the doctor records: a compact history of probes and epochs that rules read.
+
+Probes are taken every few steps; each becomes one row of small arrays, moved to the host
+in a single transfer. Rules read only this history, never the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ProbeHistory:
+    layers: list[str]  # layers with weights, from input to output
+    activations: list[str]  # activation modules, from input to output
+    activation_kinds: list[str]  # relu | leaky_relu | gelu | tanh | sigmoid
+    total_epochs: int = 0  # the budget, for rules that wait for part of it
+    steps: list[int] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    grad_norm: list[np.ndarray] = field(default_factory=list)  # per probe: one per layer
+    weight_norm: list[np.ndarray] = field(default_factory=list)
+    update_ratio: list[np.ndarray] = field(default_factory=list)  # |dW| / |W| of that step
+    dead: list[np.ndarray] = field(default_factory=list)  # per activation, NaN if n/a
+    saturated: list[np.ndarray] = field(default_factory=list)
+    curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+
+    @property
+    def n_probes(self) -> int:
+        return len(self.steps)
+
+    def last(self, name: str, k: int) -> np.ndarray:
+        """The last `k` probes of `name` as a (k, n) array (fewer rows if fewer probes)."""
+        rows = getattr(self, name)[-k:]
+        return np.array(rows, dtype=np.float64) if rows else np.empty((0, 0))
+
+    def curve(self, key: str) -> np.ndarray:
+        return np.array([row.get(key, np.nan) for row in self.curves], dtype=np.float64)

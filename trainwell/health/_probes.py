@@ -1,0 +1,146 @@
+"""Probes: gradient, weight and update norms per layer, dead and saturated units.
+
+A probe costs a handful of fused kernels (`torch._foreach_norm`) and one host transfer;
+between probes the model runs untouched (activation hooks exist only for the probed
+forward pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._history import ProbeHistory
+
+ACTIVATION_KINDS: dict[type[nn.Module], str] = {
+    nn.ReLU: "relu",
+    nn.LeakyReLU: "leaky_relu",
+    nn.GELU: "gelu",
+    nn.Tanh: "tanh",
+    nn.Sigmoid: "sigmoid",
+}
+SATURATION_MARGIN = 0.01  # sigmoid within 0.01 of 0 or 1, tanh within 0.01 of -1 or 1
+
+
+def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """(layer name, weight) of every layer whose weight is a matrix or a conv kernel."""
+    found = []
+    for name, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if isinstance(weight, nn.Parameter) and weight.dim() > 1 and weight.requires_grad:
+            found.append((name, weight))
+    return found
+
+
+def activation_modules(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
+    return [
+        (name, ACTIVATION_KINDS[type(m)], m)
+        for name, m in model.named_modules()
+        if type(m) in ACTIVATION_KINDS
+    ]
+
+
+class Probe:
+    """Collects one probe around an optimizer step; `history` accumulates them.
+
+    Call `arm()` before the forward pass to be probed, `before_step(step, epoch, loss)`
+    after its backward pass, and `after_step()` once the optimizer has stepped.
+    """
+
+    def __init__(self, model: nn.Module, total_epochs: int = 0) -> None:
+        self.model = model
+        self._layers = weighted_layers(model)
+        self._activations = activation_modules(model)
+        self.history = ProbeHistory(
+            layers=[name for name, _ in self._layers],
+            activations=[name for name, _, _ in self._activations],
+            activation_kinds=[kind for _, kind, _ in self._activations],
+            total_epochs=total_epochs,
+        )
+        self._hooks: list[torch.utils.hooks.RemovableHandle] = []
+        self._activation_stats: dict[int, torch.Tensor] = {}
+        self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor]] | None = None
+
+    def arm(self) -> None:
+        """Hook the activation modules for the next forward pass only."""
+        self.disarm()
+        self._activation_stats.clear()
+        for index, (_, kind, module) in enumerate(self._activations):
+            self._hooks.append(module.register_forward_hook(self._hook(index, kind)))
+
+    def disarm(self) -> None:
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks.clear()
+
+    def _hook(self, index: int, kind: str) -> Callable[..., None]:
+        def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            if index not in self._activation_stats:  # first forward only (accumulation)
+                self._activation_stats[index] = _unit_stats(output.detach(), kind)
+
+        return record
+
+    def before_step(self, step: int, epoch: int, loss: torch.Tensor) -> None:
+        """Gradients are complete: read them, and keep the weights to measure the update."""
+        self.disarm()
+        params = [w for _, w in self._layers]
+        grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in params]
+        weights = [w.detach() for w in params]
+        norms = torch._foreach_norm(grads) + torch._foreach_norm(weights)
+        missing = torch.full((2,), float("nan"), device=loss.device)
+        activations = [
+            self._activation_stats.get(i, missing).to(loss.device)
+            for i in range(len(self._activations))
+        ]
+        parts = [loss.detach().float().reshape(1), torch.stack(norms).float(), *activations]
+        self._pending = (step, epoch, torch.cat(parts), [w.clone() for w in weights])
+
+    def after_step(self) -> None:
+        """The optimizer has stepped: measure the update and move the probe to the host."""
+        if self._pending is None:
+            return
+        step, epoch, stats, before = self._pending
+        self._pending = None
+        weights = [w.detach() for _, w in self._layers]
+        updates = torch._foreach_norm(torch._foreach_sub(weights, before))
+        row = torch.cat([stats, torch.stack(updates).float()])
+        values = row.cpu().numpy().astype(np.float64)  # the one host transfer of this probe
+        n = len(self._layers)
+        loss, grad, weight = values[0], values[1 : 1 + n], values[1 + n : 1 + 2 * n]
+        acts = values[1 + 2 * n : -n] if n else values[1 + 2 * n :]
+        update = values[-n:] if n else np.empty(0)
+        history = self.history
+        history.steps.append(step)
+        history.epochs.append(epoch)
+        history.loss.append(float(loss))
+        history.grad_norm.append(grad)
+        history.weight_norm.append(weight)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            history.update_ratio.append(update / np.maximum(weight, 1e-12))
+        history.dead.append(acts[0::2])
+        history.saturated.append(acts[1::2])
+
+
+def _unit_stats(output: torch.Tensor, kind: str) -> torch.Tensor:
+    """(dead fraction, saturated fraction) of one activation's units over a batch.
+
+    A unit is a feature (dense) or a channel (conv). Dead: a ReLU-family unit whose output is
+    never positive over the whole batch. Saturated: a sigmoid/tanh unit whose outputs sit
+    within `SATURATION_MARGIN` of an asymptote for at least 90% of the batch.
+    """
+    nan = torch.tensor(float("nan"), device=output.device)
+    per_unit = output.transpose(0, 1).reshape(output.shape[1], -1).float()  # (units, samples)
+    if kind in ("relu", "leaky_relu"):
+        dead = (per_unit <= 0).all(dim=1).float().mean()
+        return torch.stack([dead, nan])
+    if kind == "sigmoid":
+        near = (per_unit < SATURATION_MARGIN) | (per_unit > 1 - SATURATION_MARGIN)
+    elif kind == "tanh":
+        near = per_unit.abs() > 1 - SATURATION_MARGIN
+    else:
+        return torch.stack([nan, nan])
+    saturated = (near.float().mean(dim=1) >= 0.9).float().mean()
+    return torch.stack([nan, saturated])

@@ -1,0 +1,339 @@
+"""The doctor's rules: small pure functions of the recorded history.
+
+Each rule is `(history, thresholds) -> Finding | None`, documents its criterion and where its
+thresholds come from, and never touches the model. Probe rules run after every probe,
+curve rules after every epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..findings import Finding
+from ._history import ProbeHistory
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number a rule compares against, with its origin."""
+
+    sustain: int = 3  # consecutive probes a probe symptom must hold (AutoTrainer alpha ~ 0..3)
+    vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
+    exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
+    exploding_norm: float = 1e3  # any layer's gradient norm (DLCheck uses 1e6 for the total)
+    dead_fraction: float = 0.5  # of a layer's ReLU units (SageMaker DeadRelu threshold_layer)
+    saturated_fraction: float = 0.5  # of a layer's units (SageMaker SaturatedActivation)
+    runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
+    judge_after: float = 0.3  # curve rules wait for this share of the epochs (AutoTrainer)
+    min_epochs: int = 4  # ... and at least this many epochs
+    oscillation_rise: float = 0.1  # an epoch whose train loss rises >= 10% over the previous
+    oscillation_share: float = 0.3  # flagged when that many of the epochs rise
+    slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
+    overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
+    overfit_patience: int = 3  # epochs since the best val loss
+    underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
+    plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
+
+
+Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
+
+
+def _finding(
+    code: str,
+    severity: str,
+    message: str,
+    history: ProbeHistory,
+    *,
+    layer: str | None = None,
+    per_epoch: bool = False,
+    **evidence: object,
+) -> Finding:
+    """A training finding dated at the last probe, or at the last epoch (`per_epoch`)."""
+    return Finding(
+        code=code,
+        severity=severity,
+        source="training",
+        message=message,
+        evidence={k: _plain(v) for k, v in evidence.items()},
+        layer=layer,
+        epoch=len(history.curves) - 1 if per_epoch else history.epochs[-1],
+        step=None if per_epoch else history.steps[-1],
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(f"{float(value):.4g}")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --- probe rules --------------------------------------------------------------------------
+
+
+def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The first layers' gradients are < `vanishing_ratio` of the last layer's, `sustain`
+    probes running (AutoTrainer, ICSE'21, beta1 = 1e-3). Names the layer nearest the output
+    from which gradients have vanished."""
+    grads = h.last("grad_norm", t.sustain)
+    if len(grads) < t.sustain or grads.shape[1] < 2:
+        return None
+    with np.errstate(invalid="ignore"):
+        ratio = grads / np.maximum(grads[:, -1:], 1e-30)
+    vanished = np.all(ratio[:, :-1] < t.vanishing_ratio, axis=0)
+    if not vanished[0]:
+        return None
+    deepest = int(np.argmin(vanished)) - 1 if not vanished.all() else len(vanished) - 1
+    layer = h.layers[deepest]
+    return _finding(
+        "vanishing_gradient",
+        "error",
+        f"Gradients vanish: layer {h.layers[0]} receives {ratio[-1, 0]:.1e} of the gradient of "
+        f"the output layer, so the first layers barely learn. Use ReLU-family activations "
+        f"instead of sigmoid/tanh, He initialisation, or batch normalisation.",
+        h,
+        layer=layer,
+        ratio_first_to_last=ratio[-1, 0],
+        grad_norms=grads[-1],
+        layers=h.layers,
+        threshold=t.vanishing_ratio,
+    )
+
+
+def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Any gradient non-finite; or a layer's gradient norm > `exploding_norm`, or the
+    first-to-last ratio > `exploding_ratio` (AutoTrainer beta3 = 70), `sustain` probes
+    running. Names the layer with the largest gradient."""
+    grads = h.last("grad_norm", t.sustain)
+    if not len(grads) or not math.isfinite(h.loss[-1]):
+        return None  # a non-finite loss is divergence; its gradients follow from it
+    if not np.all(np.isfinite(grads[-1])):
+        layer = h.layers[int(np.argmin(np.isfinite(grads[-1])))]
+        reason = "non-finite"
+    elif len(grads) < t.sustain:
+        return None
+    else:
+        ratio = grads[:, 0] / np.maximum(grads[:, -1], 1e-30)
+        huge = np.all(grads.max(axis=1) > t.exploding_norm)
+        if not (huge or np.all(ratio > t.exploding_ratio)):
+            return None
+        layer = h.layers[int(np.argmax(grads[-1]))]
+        reason = f"{grads[-1].max():.3g}"
+    return _finding(
+        "exploding_gradient",
+        "error",
+        f"Gradients explode: the gradient norm of layer {layer} is {reason}. Clip gradients "
+        f"(train.grad_clip), lower the learning rate, or use a smaller initialisation.",
+        h,
+        layer=layer,
+        grad_norms=grads[-1],
+        layers=h.layers,
+        threshold_norm=t.exploding_norm,
+        threshold_ratio=t.exploding_ratio,
+    )
+
+
+def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
+    a whole batch, `sustain` probes running (SageMaker DeadRelu: 50% of a layer)."""
+    dead = h.last("dead", t.sustain)
+    if len(dead) < t.sustain or not dead.size:
+        return None
+    with np.errstate(invalid="ignore"):
+        dying = np.all(dead >= t.dead_fraction, axis=0)
+    if not dying.any():
+        return None
+    index = int(np.argmax(np.where(dying, dead[-1], -1)))
+    share = dead[-1, index]
+    return _finding(
+        "dying_relu",
+        "error" if share >= 0.9 else "warning",
+        f"{share:.0%} of the units of {h.activations[index]} are dead (never positive over a "
+        f"batch) and no longer learn. Lower the learning rate, use LeakyReLU, He "
+        f"initialisation, or a smaller negative bias.",
+        h,
+        layer=h.activations[index],
+        dead_fraction=share,
+        per_layer=dead[-1],
+        activations=h.activations,
+        threshold=t.dead_fraction,
+    )
+
+
+def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A sigmoid/tanh layer has >= `saturated_fraction` of units pinned at an asymptote for
+    90% of a batch, `sustain` probes running (SageMaker SaturatedActivation: 50%)."""
+    saturated = h.last("saturated", t.sustain)
+    if len(saturated) < t.sustain or not saturated.size:
+        return None
+    with np.errstate(invalid="ignore"):
+        stuck = np.all(saturated >= t.saturated_fraction, axis=0)
+    if not stuck.any():
+        return None
+    index = int(np.argmax(np.where(stuck, saturated[-1], -1)))
+    share = saturated[-1, index]
+    return _finding(
+        "saturated_activation",
+        "error" if share >= 0.9 else "warning",
+        f"{share:.0%} of the units of {h.activations[index]} ({h.activation_kinds[index]}) are "
+        f"saturated, where their gradient is almost zero. Standardise the inputs, use a "
+        f"smaller initialisation, or switch to ReLU.",
+        h,
+        layer=h.activations[index],
+        saturated_fraction=share,
+        per_layer=saturated[-1],
+        activations=h.activations,
+        threshold=t.saturated_fraction,
+    )
+
+
+def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The loss is non-finite, or `runaway_factor` times its first value for `sustain`
+    probes (a runaway loss diverges before it overflows)."""
+    if not h.loss:
+        return None
+    losses = np.array(h.loss[-t.sustain :])
+    first = h.loss[0]
+    if math.isfinite(losses[-1]):
+        if len(losses) < t.sustain or not math.isfinite(first) or first <= 0:
+            return None
+        if not np.all(losses > t.runaway_factor * first):
+            return None
+        what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
+    else:
+        what = "became non-finite (NaN or inf)"
+    return _finding(
+        "divergence",
+        "error",
+        f"Training diverged: the loss {what} at step {h.steps[-1]}. Lower the learning rate "
+        f"or clip gradients; if the inputs contain NaN, impute them.",
+        h,
+        loss=losses[-1],
+        first_loss=first,
+    )
+
+
+# --- curve rules (per epoch) ------------------------------------------------------------
+
+
+def _judged(h: ProbeHistory, t: Thresholds) -> bool:
+    done = len(h.curves)
+    return done >= t.min_epochs and done >= t.judge_after * max(h.total_epochs, 1)
+
+
+def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
+    epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
+    comparable across tasks where accuracy is not)."""
+    loss = h.curve("train_loss")
+    if not _judged(h, t) or not np.all(np.isfinite(loss)):
+        return None
+    rises = loss[1:] > loss[:-1] * (1 + t.oscillation_rise)
+    share = rises.mean()
+    if share < t.oscillation_share:
+        return None
+    return _finding(
+        "oscillating_loss",
+        "warning",
+        f"The training loss oscillates: it rose in {rises.sum()} of {len(rises)} epochs. The "
+        f"learning rate is probably too high: lower it, use Adam, or a larger batch.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        rising_epochs=int(rises.sum()),
+        threshold=t.oscillation_share,
+    )
+
+
+def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
+    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01)."""
+    loss = h.curve("train_loss")
+    if not _judged(h, t) or not np.all(np.isfinite(loss)) or loss[0] <= 0:
+        return None
+    drop = (loss[0] - loss.min()) / loss[0]
+    if drop >= t.slow_drop:
+        return None
+    return _finding(
+        "slow_convergence",
+        "warning",
+        f"Training converges too slowly: after {len(loss)} epochs the training loss fell only "
+        f"{drop:.1%}. Raise the learning rate or use an adaptive optimizer (Adam).",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        relative_drop=drop,
+        threshold=t.slow_drop,
+    )
+
+
+def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The val loss is `overfit_rise` above its best, reached >= `overfit_patience` epochs
+    ago, while the train loss kept falling (SageMaker Overfit compares val to train loss;
+    the rise of val over its own best is robust to the train/val scale)."""
+    train, val = h.curve("train_loss"), h.curve("val_loss")
+    if len(val) < t.min_epochs or not np.all(np.isfinite(val)):
+        return None
+    best = int(np.argmin(val))
+    if len(val) - 1 - best < t.overfit_patience or val[-1] < val[best] * (1 + t.overfit_rise):
+        return None
+    if not train[-1] < train[best]:
+        return None
+    return _finding(
+        "overfitting",
+        "warning",
+        f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
+        f"(epoch {best}) while training loss keeps falling. Use early stopping, dropout, "
+        f"weight decay or more data.",
+        h,
+        per_epoch=True,
+        val_loss=val,
+        train_loss=train,
+        best_epoch=best,
+        threshold=t.overfit_rise,
+    )
+
+
+def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The train loss has plateaued (the last epochs improve it < `plateau_drop` each) above
+    `underfit_loss` of its first value, after `judge_after` of the budget: the model cannot
+    fit even the training data (AutoTrainer's accuracy gate, Theta = 0.6, in loss terms)."""
+    loss = h.curve("train_loss")
+    if not _judged(h, t) or not np.all(np.isfinite(loss)) or loss[0] <= 0:
+        return None
+    recent = loss[-3:]
+    plateau = np.all(np.abs(np.diff(recent)) < t.plateau_drop * recent[:-1])
+    if (
+        not plateau
+        or loss[-1] < t.underfit_loss * loss[0]
+        or (loss[0] - loss[-1]) < (t.slow_drop * loss[0])
+    ):
+        return None  # still learning, good enough, or not learning at all (slow convergence)
+    return _finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: the training loss stalled at {loss[-1]:.3g} "
+        f"({loss[-1] / loss[0]:.0%} of where it started). Use a wider or deeper network, "
+        f"train longer, or lower the regularisation.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        threshold=t.underfit_loss,
+    )
+
+
+PROBE_RULES: tuple[Rule, ...] = (
+    divergence,
+    exploding_gradient,
+    vanishing_gradient,
+    dying_relu,
+    saturated_activation,
+)
+CURVE_RULES: tuple[Rule, ...] = (oscillating_loss, slow_convergence, overfitting, underfitting)
