@@ -116,7 +116,8 @@ def test_divergence_ends_the_run_with_a_finding(out):
     assert run.status == "diverged" and run.metrics["epochs"] == 1
     summary = json.loads((run.run_dir / "summary.json").read_text())
     assert summary["status"] == "diverged"
-    assert summary["metrics"]["diverged_step"] == summary["findings"][0]["step"]
+    # the doctor sees the runaway loss at or before the step where it overflows
+    assert summary["findings"][0]["step"] <= summary["metrics"]["diverged_step"]
     assert summary["findings"][0]["code"] == "divergence"
     assert "step" in summary["findings"][0]["message"]
 
