@@ -109,8 +109,9 @@ class DoctorCallback(Callback):
         # elsewhere it is read at probe steps, which sync anyway.
         if (self._probing or loss.device.type == "cpu") and not bool(torch.isfinite(loss)):
             self._probing = True
-            if self._nonfinite_layer is None and self.trainer.batch is not None:
+            if not self._replayed and self.trainer.batch is not None:
                 # the weights that produced the bad loss are still in place: replay the batch
+                self._replayed = True
                 self._nonfinite_layer = first_nonfinite_layer(
                     self.trainer.model, self.trainer.batch[0]
                 )

@@ -24,7 +24,7 @@ class Thresholds:
     sustain: int = 3  # consecutive probes a probe symptom must hold (AutoTrainer alpha ~ 0..3)
     vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
-    exploding_norm: float = 1e3  # any layer's gradient norm (DLCheck uses 1e6 for the total)
+    exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
     dead_fraction: float = 0.5  # of a layer's ReLU units (SageMaker DeadRelu threshold_layer)
     saturated_fraction: float = 0.5  # of a layer's units (SageMaker SaturatedActivation)
     runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
@@ -108,34 +108,39 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """Any gradient non-finite; or a layer's gradient norm > `exploding_norm`, or the
-    first-to-last ratio > `exploding_ratio` (AutoTrainer beta3 = 70), `sustain` probes
-    running. Names the layer with the largest gradient."""
+    """A gradient is non-finite while the loss is not; or, `sustain` probes running, a layer's
+    gradient norm exceeds `exploding_scale` times its weight norm, or the first layer's
+    gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70). The
+    gradient-to-weight scale is what an update multiplies by the learning rate; healthy
+    runs stay near 0.01..1. Names the layer with the largest scale."""
     grads = h.last("grad_norm", t.sustain)
     if not len(grads) or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
     if not np.all(np.isfinite(grads[-1])):
-        layer = h.layers[int(np.argmin(np.isfinite(grads[-1])))]
-        reason = "non-finite"
+        index, reason = int(np.argmin(np.isfinite(grads[-1]))), "non-finite"
     elif len(grads) < t.sustain:
         return None
     else:
+        weights = h.last("weight_norm", t.sustain)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(weights > 1e-8, grads / weights, 0.0)
         ratio = grads[:, 0] / np.maximum(grads[:, -1], 1e-30)
-        huge = np.all(grads.max(axis=1) > t.exploding_norm)
-        if not (huge or np.all(ratio > t.exploding_ratio)):
+        if not (np.all(scale.max(axis=1) > t.exploding_scale) or np.all(ratio > t.exploding_ratio)):
             return None
-        layer = h.layers[int(np.argmax(grads[-1]))]
-        reason = f"{grads[-1].max():.3g}"
+        index = int(np.argmax(scale[-1]))
+        reason = f"{grads[-1, index]:.3g}, {scale[-1, index]:.3g} times its weight norm"
+    layer = h.layers[index]
     return _finding(
         "exploding_gradient",
         "error",
         f"Gradients explode: the gradient norm of layer {layer} is {reason}. Clip gradients "
-        f"(train.grad_clip), lower the learning rate, or use a smaller initialisation.",
+        f"(train.grad_clip), lower the learning rate, standardise the inputs, or use a "
+        f"smaller initialisation.",
         h,
         layer=layer,
         grad_norms=grads[-1],
         layers=h.layers,
-        threshold_norm=t.exploding_norm,
+        threshold_scale=t.exploding_scale,
         threshold_ratio=t.exploding_ratio,
     )
 

@@ -1,0 +1,141 @@
+"""The doctor end to end: real runs with a problem are flagged, healthy runs are not."""
+
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+from trainwell.health import Doctor
+
+DIGITS = {"data": {"source": "digits"}}
+PROBLEMS = {
+    "vanishing_gradient": {
+        **DIGITS,
+        "model": {"hidden": [64] * 8, "activation": "sigmoid"},
+        "train": {"epochs": 2, "optimizer": "sgd", "lr": 0.01},
+    },
+    "dying_relu": {
+        **DIGITS,
+        "model": {"hidden": [128, 128], "init": {"weights": "he", "bias": -5.0}},
+        "train": {"epochs": 1},
+    },
+    "saturated_activation": {
+        "data": {"source": "wine", "standardize": False},
+        "model": {"hidden": [64, 64], "activation": "tanh"},
+        "train": {"epochs": 2, "batch_size": 16},
+    },
+    "exploding_gradient": {
+        "data": {"source": "digits", "standardize": False, "corrupt": {"feature_scale": 100.0}},
+        "model": {"hidden": [64, 64]},
+        "train": {"epochs": 1, "optimizer": "sgd", "lr": 1e-6, "momentum": 0.0},
+    },
+    "divergence": {
+        "data": {"source": "diabetes"},
+        "model": {"hidden": [32]},
+        "train": {"optimizer": "sgd", "lr": 1.0, "epochs": 3},
+    },
+    "slow_convergence": {
+        **DIGITS,
+        "train": {"epochs": 6, "optimizer": "sgd", "lr": 1e-5, "momentum": 0.0},
+    },
+    "underfitting": {**DIGITS, "model": {"hidden": [2]}, "train": {"epochs": 20, "lr": 0.01}},
+    "overfitting": {
+        "data": {"source": "digits", "corrupt": {"label_noise": 0.3}},
+        "model": {"hidden": [512, 512]},
+        "train": {"epochs": 25},
+    },
+}
+HEALTHY = {
+    "digits mlp": {**DIGITS, "train": {"epochs": 10}},
+    "digits cnn": {**DIGITS, "model": {"arch": "cnn", "hidden": [64]}, "train": {"epochs": 8}},
+    "wine sigmoid": {
+        "data": {"source": "wine"},
+        "model": {"activation": "sigmoid"},
+        "train": {"epochs": 30, "batch_size": 16, "lr": 0.003},
+    },
+    "breast_cancer early stopping": {
+        "data": {"source": "breast_cancer"},
+        "train": {"epochs": 60, "early_stopping": {"monitor": "val_loss", "patience": 5}},
+    },
+}
+
+
+@pytest.mark.parametrize("code", list(PROBLEMS))
+def test_a_run_with_the_problem_is_flagged(out, code):
+    run = trainwell.fit(PROBLEMS[code])
+    codes = {f.code for f in run.findings}
+    assert code in codes, codes
+    finding = next(f for f in run.findings if f.code == code)
+    assert finding.severity in ("warning", "error") and finding.source == "training"
+    assert finding.message and finding.evidence
+    if code in ("vanishing_gradient", "dying_relu", "saturated_activation", "exploding_gradient"):
+        assert finding.epoch == 0, "gradient and activation problems are found in epoch 0"
+        assert finding.layer is not None
+
+
+@pytest.mark.parametrize("name", list(HEALTHY))
+def test_a_healthy_run_has_no_warning(out, name):
+    run = trainwell.fit(HEALTHY[name])
+    assert [f for f in run.findings if f.severity != "info"] == []
+
+
+def test_findings_reach_the_run_files(out):
+    run = trainwell.fit(PROBLEMS["dying_relu"])
+    import json
+
+    written = json.loads((run.run_dir / "findings.json").read_text())
+    assert [f["code"] for f in written] == [f.code for f in run.findings]
+    assert run.summary()["findings"] == written
+
+
+def test_doctor_off_records_nothing(out):
+    run = trainwell.fit(PROBLEMS["dying_relu"], doctor__mode="off")
+    assert run.findings == []
+
+
+def test_divergence_from_nan_inputs_names_the_input(out):
+    run = trainwell.fit(
+        {"data": {"source": "iris", "corrupt": {"nan_fraction": 0.05}}, "train": {"epochs": 2}}
+    )
+    finding = next(f for f in run.findings if f.code == "divergence")
+    assert finding.evidence["first_nonfinite_output"] == "input"
+    assert "input batch" in finding.message
+
+
+def test_divergence_replay_names_the_first_nonfinite_layer():
+    from trainwell.health import first_nonfinite_layer
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    with torch.no_grad():
+        model[2].weight.fill_(float("inf"))
+    assert first_nonfinite_layer(model, torch.ones(3, 4)) == "2"
+    assert first_nonfinite_layer(nn.Linear(4, 2), torch.ones(3, 4)) is None
+
+
+def _hand_loop(model, lr, steps=40, epochs=2):
+    torch.manual_seed(0)
+    X = torch.randn(256, 20)
+    y = (X[:, 0] > 0).long()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    doctor = Doctor(model, optimizer, every=2, epochs=epochs)
+    for _ in range(epochs):
+        for i in range(0, 256, 16):
+            loss = nn.functional.cross_entropy(model(X[i : i + 16]), y[i : i + 16])
+            optimizer.zero_grad()
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    return doctor
+
+
+def test_doctor_in_a_hand_written_loop():
+    torch.manual_seed(0)
+    dead = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    nn.init.constant_(dead[0].bias, -10.0)
+    doctor = _hand_loop(dead, lr=0.01)
+    codes = {f.code for f in doctor.findings}
+    assert "dying_relu" in codes
+    assert doctor.examiner.history.n_probes == 16  # every 2 of 32 steps
+    healthy = _hand_loop(nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)), 0.05)
+    assert [f for f in healthy.findings if f.severity != "info"] == []

@@ -1,0 +1,136 @@
+"""Each rule on a synthetic history that has its problem, and on healthy ones that must not."""
+
+import numpy as np
+import pytest
+
+from trainwell.health import CURVE_RULES, PROBE_RULES, ProbeHistory, Thresholds
+from trainwell.health import _rules as rules
+
+T = Thresholds()
+LAYERS = ["net.1", "net.3", "net.5"]
+
+
+def _history(
+    probes=4,
+    grad=(0.5, 0.4, 0.3),
+    dead=(0.05, 0.1),
+    saturated=(np.nan, np.nan),
+    loss=None,
+    kinds=("relu", "relu"),
+) -> ProbeHistory:
+    h = ProbeHistory(
+        layers=list(LAYERS),
+        activations=["net.2", "net.4"],
+        activation_kinds=list(kinds),
+        total_epochs=10,
+    )
+    for i in range(probes):
+        h.steps.append(i * 8)
+        h.epochs.append(0)
+        h.loss.append(2.3 - 0.1 * i if loss is None else loss[i])
+        h.grad_norm.append(np.array(grad, dtype=float))
+        h.weight_norm.append(np.ones(3))
+        h.update_ratio.append(np.full(3, 1e-3))
+        h.dead.append(np.array(dead, dtype=float))
+        h.saturated.append(np.array(saturated, dtype=float))
+    return h
+
+
+def _curves(h: ProbeHistory, train, val=None) -> ProbeHistory:
+    for epoch, loss in enumerate(train):
+        row = {"epoch": epoch, "train_loss": loss}
+        if val is not None:
+            row["val_loss"] = val[epoch]
+        h.curves.append(row)
+    return h
+
+
+HEALTHY_TRAIN = [2.0, 1.0, 0.6, 0.4, 0.3, 0.25, 0.22, 0.2, 0.19, 0.18]
+HEALTHY_VAL = [1.9, 1.1, 0.7, 0.5, 0.42, 0.4, 0.39, 0.39, 0.4, 0.4]
+
+
+def test_healthy_histories_trigger_nothing():
+    h = _curves(_history(probes=6), HEALTHY_TRAIN, HEALTHY_VAL)
+    for rule in PROBE_RULES + CURVE_RULES:
+        assert rule(h, T) is None, rule.__name__
+    tanh = _history(probes=6, dead=(np.nan, np.nan), saturated=(0.1, 0.2), kinds=("tanh",) * 2)
+    for rule in PROBE_RULES:
+        assert rule(tanh, T) is None, rule.__name__
+
+
+def test_vanishing_gradient():
+    h = _history(grad=(1e-7, 1e-5, 0.3))
+    finding = rules.vanishing_gradient(h, T)
+    assert finding.code == "vanishing_gradient" and finding.severity == "error"
+    assert finding.layer == "net.3"  # gradients have vanished from here down to the input
+    assert finding.evidence["ratio_first_to_last"] < 1e-3
+    assert finding.step == 24 and finding.epoch == 0
+    assert rules.vanishing_gradient(_history(probes=2, grad=(1e-7, 1e-5, 0.3)), T) is None
+
+
+def test_exploding_gradient_by_norm_ratio_and_nonfinite():
+    assert rules.exploding_gradient(_history(grad=(50.0, 20.0, 10.0)), T).layer == "net.1"
+    assert rules.exploding_gradient(_history(grad=(80.0, 10.0, 1.0)), T) is not None  # ratio
+    nonfinite = rules.exploding_gradient(_history(probes=1, grad=(np.inf, 1.0, 1.0)), T)
+    assert nonfinite is not None and nonfinite.layer == "net.1"
+    # a non-finite loss is divergence, not an exploding gradient
+    assert (
+        rules.exploding_gradient(_history(probes=1, grad=(np.nan,) * 3, loss=[np.nan]), T) is None
+    )
+    assert rules.exploding_gradient(_history(grad=(5.0, 1.0, 0.5)), T) is None
+
+
+def test_dying_relu():
+    finding = rules.dying_relu(_history(dead=(0.2, 0.95)), T)
+    assert finding.layer == "net.4" and finding.severity == "error"
+    assert rules.dying_relu(_history(dead=(0.6, 0.1)), T).severity == "warning"
+    assert rules.dying_relu(_history(dead=(0.45, 0.3)), T) is None
+
+
+def test_saturated_activation():
+    h = _history(dead=(np.nan, np.nan), saturated=(0.97, 0.2), kinds=("sigmoid",) * 2)
+    finding = rules.saturated_activation(h, T)
+    assert finding.layer == "net.2" and "sigmoid" in finding.message
+    assert rules.saturated_activation(_history(saturated=(0.3, 0.4)), T) is None
+
+
+def test_divergence_nonfinite_and_runaway():
+    nan = rules.divergence(_history(probes=2, loss=[2.3, np.nan]), T)
+    assert nan is not None and "non-finite" in nan.message and nan.step == 8
+    runaway = rules.divergence(_history(loss=[2.0, 30.0, 300.0, 3e4]), T)
+    assert runaway is not None and "ran away" in runaway.message
+    assert rules.divergence(_history(loss=[2.0, 30.0, 3.0, 3e4]), T) is None  # not sustained
+
+
+def test_oscillating_loss():
+    zigzag = [2.0, 1.2, 1.6, 1.0, 1.5, 0.9, 1.4, 0.9, 1.3, 0.9]
+    finding = rules.oscillating_loss(_curves(_history(), zigzag), T)
+    assert finding is not None and finding.step is None and finding.epoch == 9
+    assert rules.oscillating_loss(_curves(_history(), zigzag[:3]), T) is None  # too early
+
+
+def test_slow_convergence():
+    flat = [2.30, 2.29, 2.29, 2.28, 2.28]
+    assert rules.slow_convergence(_curves(_history(), flat), T) is not None
+    assert rules.slow_convergence(_curves(_history(), HEALTHY_TRAIN[:5]), T) is None
+
+
+def test_overfitting():
+    train = [1.0, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05]
+    val = [1.0, 0.7, 0.5, 0.55, 0.62, 0.7, 0.8]
+    finding = rules.overfitting(_curves(_history(), train, val), T)
+    assert finding is not None and finding.evidence["best_epoch"] == 2
+    assert rules.overfitting(_curves(_history(), train[:5], val[:5]), T) is None  # 2 epochs ago
+
+
+def test_underfitting_is_a_plateau_at_a_high_loss():
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
+    assert rules.underfitting(_curves(_history(), stalled), T) is not None
+    assert rules.underfitting(_curves(_history(), HEALTHY_TRAIN), T) is None
+    flat = [2.3, 2.29, 2.29, 2.28, 2.28]  # not learning at all is slow convergence instead
+    assert rules.underfitting(_curves(_history(), flat), T) is None
+
+
+@pytest.mark.parametrize("rule", PROBE_RULES + CURVE_RULES, ids=lambda r: r.__name__)
+def test_every_rule_documents_its_criterion(rule):
+    assert rule.__doc__ and len(rule.__doc__.split()) > 15
