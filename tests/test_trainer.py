@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -139,7 +140,7 @@ def test_l1_penalty_shrinks_weights():
         Trainer(model, torch.optim.Adam(model.parameters(), 0.01), epochs=10, l1=l1).fit(
             TensorBatches(X, y, 32)
         )
-        norms.append(float(model[0].weight.abs().sum()))
+        norms.append(float(model[0].weight.detach().abs().sum()))
     assert norms[1] < 0.7 * norms[0]
 
 
@@ -252,3 +253,24 @@ def test_control_surface():
     adam = torch.optim.Adam(model.parameters(), 0.001)
     trainer.replace_optimizer(adam)
     assert trainer.optimizer is adam and trainer.lr == 0.001
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found")
+def test_classification_metrics_equal_scikit_learns():
+    from sklearn.metrics import confusion_matrix, f1_score
+
+    from trainwell.train._evaluate import _classification
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        k = int(rng.integers(2, 12))
+        true = rng.integers(0, k, size=int(rng.integers(1, 60)))
+        predicted = np.where(rng.random(len(true)) < 0.6, true, rng.integers(0, k, len(true)))
+        n_classes = k if trial % 2 else 0
+        labels = list(range(k)) if n_classes else None
+        result = _classification(0.0, true, predicted, n_classes)
+        assert result.metrics["macro_f1"] == pytest.approx(
+            f1_score(true, predicted, labels=labels, average="macro", zero_division=0)
+        )
+        assert result.confusion == confusion_matrix(true, predicted, labels=labels).tolist()
+        assert result.metrics["accuracy"] == pytest.approx(np.mean(true == predicted))

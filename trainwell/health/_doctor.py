@@ -6,6 +6,7 @@ share `Examiner`, which owns the probe, the history and the findings.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -17,14 +18,15 @@ from ._probes import Probe
 from ._replay import first_nonfinite_layer
 from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
 
-DEFAULT_EVERY = 8  # steps between probes: measured at < 3% overhead on the digits MLP
+DEFAULT_EVERY = 16  # steps between probes at most (benchmarks/doctor_overhead.py)
 
 
 def probe_interval(every: int, steps_per_epoch: int | None, sustain: int) -> int:
-    """At most `every`, and small enough for `sustain` probes within the first epoch."""
+    """At most `every`, and small enough for `sustain` probes after the one at step 0
+    within the first epoch, so gradient and activation problems are found in epoch 0."""
     if not steps_per_epoch:
         return every
-    return max(1, min(every, steps_per_epoch // sustain))
+    return max(1, min(every, (steps_per_epoch - 1) // sustain))
 
 
 class Examiner:
@@ -107,7 +109,7 @@ class DoctorCallback(Callback):
         self._probing = step % self.interval == 0
         # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step;
         # elsewhere it is read at probe steps, which sync anyway.
-        if (self._probing or loss.device.type == "cpu") and not bool(torch.isfinite(loss)):
+        if self._probing and not math.isfinite(loss.item()):
             self._probing = True
             if not self._replayed and self.trainer.batch is not None:
                 # the weights that produced the bad loss are still in place: replay the batch

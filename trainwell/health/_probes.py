@@ -53,12 +53,17 @@ class Probe:
     def __init__(self, model: nn.Module, total_epochs: int = 0) -> None:
         self.model = model
         self._layers = weighted_layers(model)
+        if not self._layers:
+            raise ValueError("the doctor needs a model with at least one trainable weight matrix")
         self._activations = activation_modules(model)
         self.history = ProbeHistory(
             layers=[name for name, _ in self._layers],
             activations=[name for name, _, _ in self._activations],
             activation_kinds=[kind for _, kind, _ in self._activations],
             total_epochs=total_epochs,
+        )
+        self._is_relu = np.array(
+            [k in ("relu", "leaky_relu") for k in self.history.activation_kinds], dtype=bool
         )
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._activation_stats: dict[int, torch.Tensor] = {}
@@ -79,7 +84,7 @@ class Probe:
     def _hook(self, index: int, kind: str) -> Callable[..., None]:
         def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             if index not in self._activation_stats:  # first forward only (accumulation)
-                self._activation_stats[index] = _unit_stats(output.detach(), kind)
+                self._activation_stats[index] = _unit_stat(output.detach(), kind)
 
         return record
 
@@ -90,12 +95,11 @@ class Probe:
         grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in params]
         weights = [w.detach() for w in params]
         norms = torch._foreach_norm(grads) + torch._foreach_norm(weights)
-        missing = torch.full((2,), float("nan"), device=loss.device)
+        missing = torch.full((), float("nan"), device=loss.device)
         activations = [
-            self._activation_stats.get(i, missing).to(loss.device)
-            for i in range(len(self._activations))
+            self._activation_stats.get(i, missing) for i in range(len(self._activations))
         ]
-        parts = [loss.detach().float().reshape(1), torch.stack(norms).float(), *activations]
+        parts = [loss.detach().float().reshape(1), torch.stack([*norms, *activations]).float()]
         self._pending = (step, epoch, torch.cat(parts), [w.clone() for w in weights])
 
     def after_step(self) -> None:
@@ -105,42 +109,36 @@ class Probe:
         step, epoch, stats, before = self._pending
         self._pending = None
         weights = [w.detach() for _, w in self._layers]
-        updates = torch._foreach_norm(torch._foreach_sub(weights, before))
-        row = torch.cat([stats, torch.stack(updates).float()])
-        values = row.cpu().numpy().astype(np.float64)  # the one host transfer of this probe
-        n = len(self._layers)
-        loss, grad, weight = values[0], values[1 : 1 + n], values[1 + n : 1 + 2 * n]
-        acts = values[1 + 2 * n : -n] if n else values[1 + 2 * n :]
-        update = values[-n:] if n else np.empty(0)
+        n = len(weights)
+        updates = torch.stack(torch._foreach_norm(torch._foreach_sub(weights, before)))
+        ratio = updates.float() / stats[1 + n : 1 + 2 * n].clamp_min(1e-12)
+        values = torch.cat([stats, ratio]).cpu().numpy().astype(np.float64)  # one transfer
+        acts = values[1 + 2 * n : -n]
         history = self.history
         history.steps.append(step)
         history.epochs.append(epoch)
-        history.loss.append(float(loss))
-        history.grad_norm.append(grad)
-        history.weight_norm.append(weight)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            history.update_ratio.append(update / np.maximum(weight, 1e-12))
-        history.dead.append(acts[0::2])
-        history.saturated.append(acts[1::2])
+        history.loss.append(float(values[0]))
+        history.grad_norm.append(values[1 : 1 + n])
+        history.weight_norm.append(values[1 + n : 1 + 2 * n])
+        history.update_ratio.append(values[-n:])
+        history.dead.append(np.where(self._is_relu, acts, np.nan))
+        history.saturated.append(np.where(self._is_relu, np.nan, acts))
 
 
-def _unit_stats(output: torch.Tensor, kind: str) -> torch.Tensor:
-    """(dead fraction, saturated fraction) of one activation's units over a batch.
+def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:
+    """The share of one activation's units that are dead (ReLU family) or saturated
+    (sigmoid, tanh) over a batch; NaN for kinds with neither (GELU).
 
-    A unit is a feature (dense) or a channel (conv). Dead: a ReLU-family unit whose output is
-    never positive over the whole batch. Saturated: a sigmoid/tanh unit whose outputs sit
-    within `SATURATION_MARGIN` of an asymptote for at least 90% of the batch.
+    A unit is a feature (dense) or a channel (conv). Dead: never positive over the whole
+    batch. Saturated: within `SATURATION_MARGIN` of an asymptote for >= 90% of the batch.
     """
-    nan = torch.tensor(float("nan"), device=output.device)
-    per_unit = output.transpose(0, 1).reshape(output.shape[1], -1).float()  # (units, samples)
+    others = [d for d in range(output.dim()) if d != 1]  # every axis but the unit axis
     if kind in ("relu", "leaky_relu"):
-        dead = (per_unit <= 0).all(dim=1).float().mean()
-        return torch.stack([dead, nan])
+        return (output.amax(dim=others) <= 0).float().mean()
     if kind == "sigmoid":
-        near = (per_unit < SATURATION_MARGIN) | (per_unit > 1 - SATURATION_MARGIN)
+        near = (output - 0.5).abs() > 0.5 - SATURATION_MARGIN
     elif kind == "tanh":
-        near = per_unit.abs() > 1 - SATURATION_MARGIN
+        near = output.abs() > 1 - SATURATION_MARGIN
     else:
-        return torch.stack([nan, nan])
-    saturated = (near.float().mean(dim=1) >= 0.9).float().mean()
-    return torch.stack([nan, saturated])
+        return torch.full((), float("nan"), device=output.device)
+    return (near.float().mean(dim=others) >= 0.9).float().mean()

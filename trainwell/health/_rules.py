@@ -21,7 +21,7 @@ from ._history import ProbeHistory
 class Thresholds:
     """Every number a rule compares against, with its origin."""
 
-    sustain: int = 3  # consecutive probes a probe symptom must hold (AutoTrainer alpha ~ 0..3)
+    sustain: int = 2  # consecutive probes a probe symptom must hold (AutoTrainer alpha: 0..3)
     vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)

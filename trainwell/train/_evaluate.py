@@ -66,16 +66,23 @@ def evaluate(
 def _classification(
     loss: float, true: np.ndarray, predicted: np.ndarray, n_classes: int
 ) -> Evaluation:
-    labels = list(range(n_classes)) if n_classes else None
+    """Accuracy and macro-F1 from one confusion matrix.
+
+    Equal to scikit-learn's `confusion_matrix` and `f1_score(average="macro",
+    zero_division=0)` (tests check it), without their input validation, which cost 4x the
+    whole validation pass of a small model every epoch. With `n_classes=0` the classes are
+    those present, as scikit-learn does.
+    """
+    labels = np.arange(n_classes) if n_classes else np.unique(np.concatenate([true, predicted]))
+    k = len(labels)
+    t, p = np.searchsorted(labels, true), np.searchsorted(labels, predicted)
+    confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+    tp = np.diag(confusion)
+    support_and_predicted = confusion.sum(0) + confusion.sum(1)
+    f1 = np.divide(2 * tp, support_and_predicted, out=np.zeros(k), where=support_and_predicted > 0)
     return Evaluation(
-        {
-            "loss": loss,
-            "accuracy": float(np.mean(true == predicted)),
-            "macro_f1": float(
-                skm.f1_score(true, predicted, labels=labels, average="macro", zero_division=0)
-            ),
-        },
-        skm.confusion_matrix(true, predicted, labels=labels).tolist(),
+        {"loss": loss, "accuracy": float(tp.sum() / len(true)), "macro_f1": float(f1.mean())},
+        confusion.tolist(),
     )
 
 
