@@ -4,7 +4,7 @@ The digits MLP (64-256-256-10, ReLU, Adam, batch 64), interleaved in one process
 several rounds; also for a few probe intervals, to show what the default costs. Goal: detect
 mode keeps >= 97% of the throughput of doctor off.
 
-Run: python benchmarks/doctor_overhead.py [--epochs 10] [--rounds 5] [--json]
+Run: python benchmarks/doctor_overhead.py [--epochs 10] [--rounds 5] [--threads N] [--json]
 """
 
 from __future__ import annotations
@@ -56,14 +56,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     X, y = data()
     settings: dict[str, int | None] = {
         "off": None,
         f"detect, every {DEFAULT_EVERY} (default)": DEFAULT_EVERY,
         "detect, every 1": 1,
-        "detect, every 32": 32,
+        "detect, every 8": 8,
     }
     for every in settings.values():
         run(X, y, 1, every)  # warm up
