@@ -33,7 +33,7 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
 
 
-def run(X: torch.Tensor, y: torch.Tensor, epochs: int, every: int | None) -> float:
+def run(X: torch.Tensor, y: torch.Tensor, epochs: int, every: int | None, device: str) -> float:
     """Samples per second of one training run; `every=None` means doctor off."""
     torch.manual_seed(0)
     model = nn.Sequential(
@@ -47,8 +47,11 @@ def run(X: torch.Tensor, y: torch.Tensor, epochs: int, every: int | None) -> flo
         device="cpu",
         callbacks=callbacks,
     )
+    batches = TensorBatches(X, y, 64, seed=0, device=device)
     started = time.perf_counter()
-    trainer.fit(TensorBatches(X, y, 64, seed=0))
+    trainer.fit(batches)
+    if device == "cuda":
+        torch.cuda.synchronize()
     return epochs * len(y) / (time.perf_counter() - started)
 
 
@@ -57,6 +60,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -68,11 +72,11 @@ def main() -> None:
         "detect, every 8": 8,
     }
     for every in settings.values():
-        run(X, y, 1, every)  # warm up
+        run(X, y, 1, every, args.device)  # warm up
     speeds: dict[str, list[float]] = {name: [] for name in settings}
     for _ in range(args.rounds):
         for name, every in settings.items():
-            speeds[name].append(run(X, y, args.epochs, every))
+            speeds[name].append(run(X, y, args.epochs, every, args.device))
     median = {name: statistics.median(v) for name, v in speeds.items()}
     ratio = {name: median[name] / median["off"] for name in settings}
     default = f"detect, every {DEFAULT_EVERY} (default)"

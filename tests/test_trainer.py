@@ -126,7 +126,10 @@ def test_gradient_clipping_bounds_the_update():
             TensorBatches(X, y, 32)
         )
         updates[clip] = torch.cat(
-            [(p.detach() - b).flatten() for p, b in zip(model.parameters(), before, strict=True)]
+            [
+                (p.detach().cpu() - b).flatten()
+                for p, b in zip(model.parameters(), before, strict=True)
+            ]
         )
     assert float(updates[1e-3].norm()) == pytest.approx(1e-3, rel=1e-3)  # lr 1 * clipped norm
     assert float(updates[None].norm()) > 0.01
