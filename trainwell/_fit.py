@@ -16,11 +16,11 @@ from rich.markup import escape
 from torch import nn
 
 from ._run import Run, finite_or_none
-from .config import ConfigLike, RunConfig, load_config
-from .data import Dataset, prepare_data
+from .config import ConfigLike, Model, RunConfig, load_config
+from .data import DataInfo, Dataset, prepare_data
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
-from .health import DoctorCallback
+from .health import DoctorCallback, Rebuild
 from .models import build_model
 from .runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
 from .train import (
@@ -87,8 +87,6 @@ def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
     """Validate everything and build data and model; nothing is written yet."""
     if cfg.data.remedies:
         raise ConfigError(f"data.remedies {cfg.data.remedies} are not available in this version")
-    if cfg.doctor.mode == "repair":
-        raise ConfigError("doctor.mode 'repair' is not available in this version; use detect")
     if cfg.train.cv_folds is not None:
         raise ConfigError("train.cv_folds is not available in this version")
     if cfg.train.device == "cuda" and not torch.cuda.is_available():
@@ -149,7 +147,11 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
     )
     doctor = None
     if cfg.doctor.mode != "off":
-        doctor = DoctorCallback(on_finding=_announce if progress else None)
+        doctor = DoctorCallback(
+            on_finding=_announce if progress else None,
+            mode=cfg.doctor.mode,
+            rebuild=_rebuild(cfg, data.info, len(train)) if cfg.doctor.mode == "repair" else None,
+        )
     progress_bar = ProgressBar() if progress else None
     extras = (doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
     callbacks = [c for c in extras if c is not None]
@@ -211,10 +213,13 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
             "classes": data.info.classes,
         },
     )
+    final = doctor.rebuild.config if doctor and doctor.rebuild else cfg  # as repaired
+    if doctor and doctor.repairs:
+        write_yaml(run_dir / "repaired_config.yaml", final.to_dict())
     save_atomic(
         {
             "state_dict": trainer.model.state_dict(),
-            "config": cfg.to_dict(),
+            "config": final.to_dict(),
             "data": asdict(data.info),
             "custom_model": plan.custom_model,
         },
@@ -223,12 +228,37 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
     findings = list(doctor.findings) if doctor else []
     if not any(f.code == "divergence" for f in findings):
         findings += _outcome_findings(result)
+    repairs = doctor.repairs if doctor else []
     run = Run(
-        run_dir, result.status, metrics, findings, [], cfg, trainer.model, data.info, result.history
+        run_dir,
+        result.status,
+        metrics,
+        findings,
+        repairs,
+        final,
+        trainer.model,
+        data.info,
+        result.history,
     )
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
     return run
+
+
+def _rebuild(cfg: RunConfig, info: DataInfo, steps_per_epoch: int) -> Rebuild:
+    """How the doctor rebuilds a model, optimizer and schedule from an edited config."""
+
+    def model(spec: Model) -> nn.Module:
+        return build_model(
+            spec, info.input_shape, info.n_outputs, regression=info.task == "regression"
+        )
+
+    return Rebuild(
+        config=cfg.model_copy(deep=True),
+        model=model,
+        optimizer=lambda spec, net: make_optimizer(spec, net),
+        scheduler=lambda spec, optimizer: make_scheduler(spec, optimizer, steps_per_epoch),
+    )
 
 
 def _announce(finding: Finding) -> None:

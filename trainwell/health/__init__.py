@@ -3,18 +3,24 @@
 from ._doctor import DEFAULT_EVERY, Doctor, DoctorCallback, Examiner
 from ._history import ProbeHistory
 from ._probes import Probe
+from ._remedies import ORDERS, REMEDIES, Rebuild
+from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
 
 __all__ = [
     "CURVE_RULES",
     "DEFAULT_EVERY",
+    "ORDERS",
     "PROBE_RULES",
+    "REMEDIES",
     "Doctor",
     "DoctorCallback",
     "Examiner",
     "Probe",
     "ProbeHistory",
+    "Rebuild",
+    "Repairer",
     "Thresholds",
     "first_nonfinite_layer",
 ]

@@ -15,6 +15,8 @@ from torch import nn
 from ..findings import Finding
 from ..train import Callback, EarlyStopping, FitResult
 from ._probes import Probe
+from ._remedies import Rebuild
+from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
 
@@ -50,6 +52,15 @@ class Examiner:
     def history(self):
         return self.probe.history
 
+    def reset(
+        self, model: nn.Module, total_epochs: int, grad_clip: float | None, codes: list[str]
+    ) -> None:
+        """Start a fresh history (after a remedy changed the run); `codes` may fire again."""
+        self.probe.disarm()
+        self.probe = Probe(model, total_epochs)
+        self.probe.history.grad_clip = grad_clip
+        self._seen.difference_update(codes)
+
     def check(self, rules) -> list[Finding]:
         new = []
         for rule in rules:
@@ -72,18 +83,29 @@ class Examiner:
 
 
 class DoctorCallback(Callback):
-    """The doctor inside the Trainer (detect mode): findings in `self.findings`."""
+    """The doctor inside the Trainer.
+
+    `mode="detect"` reports findings; `mode="repair"` also treats each warning or error
+    through the Trainer's control surface, which needs `rebuild` (the run's config and
+    factories) for remedies that change the optimizer or the model.
+    """
 
     def __init__(
         self,
         every: int = DEFAULT_EVERY,
         thresholds: Thresholds | None = None,
         on_finding: Callable[[Finding], None] | None = None,
+        mode: str = "detect",
+        rebuild: Rebuild | None = None,
     ) -> None:
-        self.every = every
-        self.thresholds = thresholds
-        self.on_finding = on_finding
+        if mode not in ("detect", "repair"):
+            raise ValueError(f"mode must be detect or repair; got {mode!r}")
+        if mode == "repair" and rebuild is None:
+            raise ValueError("repair mode needs a Rebuild (the config and its factories)")
+        self.every, self.thresholds, self.on_finding = every, thresholds, on_finding
+        self.mode, self.rebuild = mode, rebuild
         self.examiner: Examiner | None = None
+        self.repairer: Repairer | None = None
         self.interval = every
         self._probing = False
         self._nonfinite_layer: str | None = None
@@ -93,23 +115,31 @@ class DoctorCallback(Callback):
     def findings(self) -> list[Finding]:
         return self.examiner.findings if self.examiner else []
 
+    @property
+    def repairs(self) -> list[dict]:
+        return self.repairer.repairs if self.repairer else []
+
     def on_fit_start(self) -> None:
+        trainer = self.trainer
         self.examiner = Examiner(
-            self.trainer.model,
-            total_epochs=self.trainer.epochs,
+            trainer.model,
+            total_epochs=trainer.epochs,
             thresholds=self.thresholds,
             on_finding=self.on_finding,
         )
+        self.examiner.history.grad_clip = trainer.grad_clip
         self.interval = probe_interval(
-            self.every, self.trainer.steps_per_epoch, self.examiner.thresholds.sustain
+            self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
+        if self.mode == "repair":
+            self.repairer = Repairer(trainer, self.rebuild)
         self.examiner.probe.arm()
 
     def on_after_backward(self, step: int, loss: torch.Tensor) -> None:
         self._probing = step % self.interval == 0
         # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step;
         # elsewhere it is read at probe steps, which sync anyway.
-        if self._probing and not math.isfinite(loss.item()):
+        if (self._probing or loss.device.type == "cpu") and not math.isfinite(loss.item()):
             self._probing = True
             if not self._replayed and self.trainer.batch is not None:
                 # the weights that produced the bad loss are still in place: replay the batch
@@ -126,23 +156,64 @@ class DoctorCallback(Callback):
         if not self._probing:
             return
         self._probing = False
-        for finding in self.examiner.end_probe():
+        found = self.examiner.end_probe()
+        for finding in found:
             if finding.code == "divergence" and self._replayed:
                 _explain_divergence(finding, self._nonfinite_layer)
+        self._treat(found, step)
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        for finding in self.examiner.end_epoch(metrics):
+        found = self.examiner.end_epoch(metrics)
+        for finding in found:
             if finding.code == "overfitting" and self._early_stopping():
                 finding.severity, finding.remedy, finding.resolved = "info", "early_stopping", True
                 finding.message += " Early stopping is on and restores the best weights."
+        self._treat(found, None)
+        if self.repairer is not None:
+            self.repairer.epoch_end(epoch, metrics)
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
+        if self.repairer is not None and result.status != "diverged":
+            self.repairer.finish(result.history[-1] if result.history else {})
+
+    def _treat(self, found: list[Finding], step: int | None) -> None:
+        """Repair the most fundamental new problem; drop the others found with it, which are
+        often its consequences (dead units starve gradients), so they are judged again."""
+        problems = sorted((f for f in found if f.severity != "info"), key=_priority)
+        if self.repairer is None or not problems:
+            return
+        first = problems[0]
+        if not self.repairer.treat(first, step):
+            return
+        trainer = self.trainer
+        remaining = max(trainer.epochs - trainer.epoch, 1)
+        self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
+        for consequence in problems[1:]:
+            self.examiner.findings.remove(consequence)
+        self._replayed, self._nonfinite_layer = False, None
 
     def _early_stopping(self) -> bool:
         return any(isinstance(cb, EarlyStopping) for cb in self.trainer.callbacks.callbacks)
+
+
+_PRIORITY = (
+    "divergence",
+    "exploding_gradient",
+    "dying_relu",
+    "saturated_activation",
+    "vanishing_gradient",
+    "oscillating_loss",
+    "slow_convergence",
+    "underfitting",
+    "overfitting",
+)
+
+
+def _priority(finding: Finding) -> int:
+    return _PRIORITY.index(finding.code) if finding.code in _PRIORITY else len(_PRIORITY)
 
 
 def _explain_divergence(finding: Finding, layer: str | None) -> None:

@@ -17,6 +17,7 @@ class ProbeHistory:
     activations: list[str]  # activation modules, from input to output
     activation_kinds: list[str]  # relu | leaky_relu | gelu | tanh | sigmoid
     total_epochs: int = 0  # the budget, for rules that wait for part of it
+    grad_clip: float | None = None  # gradient clipping in force (bounds what explodes)
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)

@@ -112,7 +112,8 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     gradient norm exceeds `exploding_scale` times its weight norm, or the first layer's
     gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70). The
     gradient-to-weight scale is what an update multiplies by the learning rate; healthy
-    runs stay near 0.01..1. Names the layer with the largest scale."""
+    runs stay near 0.01..1. Under gradient clipping the applied (clipped) gradients count.
+    Names the layer with the largest scale."""
     grads = h.last("grad_norm", t.sustain)
     if not len(grads) or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
@@ -122,10 +123,15 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     else:
         weights = h.last("weight_norm", t.sustain)
+        applied = grads
+        if h.grad_clip:  # clipping scales every layer by clip / total norm: what is applied
+            total = np.sqrt((grads**2).sum(axis=1, keepdims=True))
+            applied = grads * np.minimum(1.0, h.grad_clip / np.maximum(total, 1e-30))
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(weights > 1e-8, grads / weights, 0.0)
+            scale = np.where(weights > 1e-8, applied / weights, 0.0)
         ratio = grads[:, 0] / np.maximum(grads[:, -1], 1e-30)
-        if not (np.all(scale.max(axis=1) > t.exploding_scale) or np.all(ratio > t.exploding_ratio)):
+        lopsided = not h.grad_clip and np.all(ratio > t.exploding_ratio)
+        if not (np.all(scale.max(axis=1) > t.exploding_scale) or lopsided):
             return None
         index = int(np.argmax(scale[-1]))
         reason = f"{grads[-1, index]:.3g}, {scale[-1, index]:.3g} times its weight norm"

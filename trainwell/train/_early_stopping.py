@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from torch import nn
+
 from ._callbacks import Callback
 from ._trainer import FitResult
 
@@ -26,6 +28,7 @@ class EarlyStopping(Callback):
         self.best_epoch: int | None = None
         self.best_weights: dict[str, Any] | None = None
         self.wait = 0
+        self._model: nn.Module | None = None  # the model the best weights belong to
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         if self.monitor not in metrics:
@@ -37,6 +40,7 @@ class EarlyStopping(Callback):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             self.best_weights = copy.deepcopy(self.trainer.model.state_dict())
+            self._model = self.trainer.model
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -46,7 +50,9 @@ class EarlyStopping(Callback):
             )
 
     def on_fit_end(self, result: FitResult) -> None:
-        if self.best_weights is not None and result.status != "diverged":
+        # weights saved from a model that was since replaced (a repair) do not fit the new one
+        same_model = self._model is None or self._model is self.trainer.model
+        if self.best_weights is not None and result.status != "diverged" and same_model:
             self.trainer.model.load_state_dict(self.best_weights)
 
     def _improved(self, value: float) -> bool:

@@ -89,17 +89,12 @@ class Trainer:
             nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
         )
         self.epochs, self.task, self.n_classes = epochs, task, n_classes
-        self.scheduler, self.grad_clip, self.l1, self.accumulate = (
-            scheduler,
-            grad_clip,
-            l1,
-            accumulate,
-        )
+        self.grad_clip, self.l1, self.accumulate = grad_clip, l1, accumulate
         self.precision, self.target_scale, self.check_every = precision, target_scale, check_every
         self.callbacks = CallbackList(callbacks)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.scaler = torch.amp.GradScaler(self.device.type) if precision == "fp16" else None
-        self.replace_optimizer(optimizer)
+        self.replace_optimizer(optimizer, scheduler)
         self.epoch = 0  # the next epoch to run
         self.step = 0  # optimizer steps taken
         self.history: list[dict[str, float]] = []
@@ -108,6 +103,8 @@ class Trainer:
         self._stop: tuple[str, str] | None = None  # (status, reason)
         self._train_batches: Batches | None = None
         self.batch: tuple[torch.Tensor, torch.Tensor] | None = None  # the current (x, y)
+        self._losses: list[torch.Tensor] = []  # this epoch's, on the device
+        self._loss_steps: list[int] = []
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -157,8 +154,10 @@ class Trainer:
     def _train_epoch(self, batches: Batches) -> tuple[float, int, int | None]:
         """One pass; returns (mean loss, samples seen, step of the first non-finite loss)."""
         self.model.train()
-        losses: list[torch.Tensor] = []
-        first_step, seen, pending = self.step, 0, 0
+        losses, steps = self._losses, self._loss_steps  # emptied by `restore`
+        losses.clear()
+        steps.clear()
+        seen, pending = 0, 0
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self.batch = (x, y)  # for callbacks that replay a step (the doctor)
@@ -169,24 +168,30 @@ class Trainer:
             scaled = loss / self.accumulate if self.accumulate > 1 else loss
             (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             losses.append(loss.detach())
+            steps.append(self.step)
             seen += len(y)
             pending += 1
             if pending == self.accumulate:
                 self._optimizer_step(loss)
                 pending = 0
-            if len(losses) % self.check_every == 0 and not _all_finite(losses[-self.check_every :]):
+            if (
+                losses
+                and len(losses) % self.check_every == 0
+                and not _all_finite(losses[-self.check_every :])
+            ):
                 break  # one host sync every `check_every` batches
             if self._stop is not None:
                 break
         if pending:  # flush a partial accumulation at the end of the epoch
-            self._optimizer_step(losses[-1])
-        if not losses:
+            self._optimizer_step(loss)
+        if not seen:
             raise ValueError("the training data yielded no batches")
+        if not losses:  # everything was rolled back on the last batch
+            return math.nan, seen, None
         stacked = torch.stack(losses).float()
         finite = torch.isfinite(stacked).cpu()
         if not bool(finite.all()):
-            first_bad = int((~finite).nonzero()[0])
-            return math.nan, seen, first_step + first_bad // self.accumulate
+            return math.nan, seen, steps[int((~finite).nonzero()[0])]
         return float(stacked.mean()), seen, None
 
     def _optimizer_step(self, loss: torch.Tensor) -> None:
@@ -252,14 +257,22 @@ class Trainer:
     def set_grad_clip(self, max_norm: float | None) -> None:
         self.grad_clip = max_norm
 
-    def replace_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
-        self.optimizer = optimizer
+    def replace_optimizer(self, optimizer: torch.optim.Optimizer, scheduler: Any = None) -> None:
+        """Step `optimizer` from now on; a schedule is bound to its optimizer, so it comes along
+        (None: no schedule)."""
+        self.optimizer, self.scheduler = optimizer, scheduler
         self._params = [p for group in optimizer.param_groups for p in group["params"]]
         self._l1_params = [p for p in self._params if p.dim() > 1]
 
-    def replace_model(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    def replace_model(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any = None
+    ) -> None:
+        """Train `model` from now on (e.g. rebuilt with another activation); losses so far in
+        this epoch belong to the old model and are dropped."""
         self.model = model.to(self.device)
-        self.replace_optimizer(optimizer)
+        self.replace_optimizer(optimizer, scheduler)
+        self._losses.clear()
+        self._loss_steps.clear()
 
     def request_stop(self, reason: str, status: str = "stopped_early") -> None:
         """Stop after the current batch; the result carries `status` and `reason`."""
@@ -276,9 +289,13 @@ class Trainer:
         )
 
     def restore(self, snapshot: dict[str, Any]) -> None:
+        """Roll back to `snapshot`; the losses of this epoch so far are void."""
         self.model.load_state_dict(snapshot["model"])
         self.optimizer.load_state_dict(snapshot["optimizer"])
+        self.optimizer.zero_grad(set_to_none=True)  # a pending step must not apply old grads
         torch.set_rng_state(snapshot["rng"])
+        self._losses.clear()
+        self._loss_steps.clear()
 
     # --- checkpoints ------------------------------------------------------------------------
 
