@@ -113,6 +113,7 @@ class Model(_Strict):
     activation: Activation = "relu"
     dropout: float = Field(0.0, ge=0, lt=1)
     batchnorm: bool = False
+    input_norm: bool = False  # batch-normalise the inputs (a learned standardisation)
     init: Init = Field(default_factory=Init)
 
     @model_validator(mode="after")

@@ -78,6 +78,8 @@ class Examiner:
         return self.check(PROBE_RULES)
 
     def end_epoch(self, row: dict[str, float]) -> list[Finding]:
+        if not math.isfinite(row.get("train_loss", math.nan)):
+            return []  # an epoch rolled back to its start has no loss of its own
         self.history.curves.append(dict(row))
         return self.check(CURVE_RULES)
 

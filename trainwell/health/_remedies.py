@@ -44,7 +44,7 @@ class Rebuild:
 
 
 Remedy = Callable[[Trainer, Rebuild], str]
-REBUILDS_MODEL = {"he_init", "relu_activation", "leaky_relu", "batchnorm", "widen"}
+REBUILDS_MODEL = {"he_init", "relu_activation", "leaky_relu", "batchnorm", "input_norm", "widen"}
 
 
 def _show(value: Any) -> str:
@@ -78,6 +78,11 @@ def lower_lr_and_clip(trainer: Trainer, rebuild: Rebuild) -> str:
     return f"{lower_lr(trainer, rebuild)}, {clip_gradients(trainer, rebuild)}"
 
 
+def clip_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Clip, and let Adam's per-weight step sizes absorb the gradients' scale."""
+    return f"{clip_gradients(trainer, rebuild)}, {switch_to_adam(trainer, rebuild)}"
+
+
 def switch_to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
     before = f"{rebuild.config.train.optimizer} lr {trainer.lr:g}"
     rebuild.config.train.optimizer, rebuild.config.train.lr = "adam", 1e-3
@@ -101,6 +106,11 @@ def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:
     return rebuild.new_model(trainer, batchnorm=True, init=Init(weights="he", bias=0.0))
 
 
+def input_norm(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Batch-normalise the inputs: unscaled features stop saturating and exploding."""
+    return rebuild.new_model(trainer, input_norm=True)
+
+
 def widen(trainer: Trainer, rebuild: Rebuild) -> str:
     hidden = [max(4 * width, 64) for width in rebuild.config.model.hidden] or [128]
     return rebuild.new_model(trainer, hidden=hidden)
@@ -110,10 +120,10 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
 # doctor itself: it needs the best weights it keeps.
 ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("lower_lr_and_clip", "switch_to_adam", "batchnorm"),
-    "exploding_gradient": ("clip_gradients", "lower_lr", "batchnorm"),
+    "exploding_gradient": ("input_norm", "clip_and_adam", "lower_lr"),
     "vanishing_gradient": ("relu_activation", "batchnorm"),
     "dying_relu": ("he_init", "leaky_relu", "lower_lr"),
-    "saturated_activation": ("relu_activation", "batchnorm"),
+    "saturated_activation": ("input_norm", "relu_activation", "batchnorm"),
     "oscillating_loss": ("lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
     "overfitting": ("stop_early",),
@@ -126,11 +136,13 @@ REMEDIES: dict[str, Remedy] = {
         raise_lr,
         clip_gradients,
         lower_lr_and_clip,
+        clip_and_adam,
         switch_to_adam,
         he_init,
         relu_activation,
         leaky_relu,
         batchnorm,
+        input_norm,
         widen,
     )
 }

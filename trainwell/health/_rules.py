@@ -286,16 +286,18 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """The val loss is `overfit_rise` above its best, reached >= `overfit_patience` epochs
-    ago, while the train loss kept falling (SageMaker Overfit compares val to train loss;
-    the rise of val over its own best is robust to the train/val scale)."""
+    """The val loss has stayed `overfit_rise` above its best for the last two epochs, the best
+    reached >= `overfit_patience` epochs ago, while the train loss fell by another 10% or
+    more (SageMaker Overfit compares val to train loss; the rise of val over its own best is
+    robust to the train/val scale, and the two conditions keep noisy curves from firing)."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
-    if len(val) < t.min_epochs or not np.all(np.isfinite(val)):
+    if len(val) < t.min_epochs or not np.all(np.isfinite(val)) or not np.all(np.isfinite(train)):
         return None
     best = int(np.argmin(val))
-    if len(val) - 1 - best < t.overfit_patience or val[-1] < val[best] * (1 + t.overfit_rise):
+    risen = np.all(val[-2:] >= val[best] * (1 + t.overfit_rise))
+    if len(val) - 1 - best < t.overfit_patience or not risen:
         return None
-    if not train[-1] < train[best]:
+    if not train[-1] < 0.9 * train[best]:
         return None
     return _finding(
         "overfitting",

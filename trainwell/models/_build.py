@@ -38,6 +38,11 @@ def build_model(
     Regression heads output one value per row, shape (batch,), to match the targets.
     """
     layers: list[nn.Module] = []
+    if spec.input_norm:
+        channels = input_shape[0]
+        layers.append(nn.BatchNorm2d(channels) if spec.arch == "cnn" else nn.Flatten())
+        if spec.arch != "cnn":
+            layers.append(nn.BatchNorm1d(int(torch.Size(input_shape).numel())))
     if spec.arch == "cnn":
         layers += _conv_blocks(spec, input_shape)
         n_in = _flat_size(layers, input_shape)
