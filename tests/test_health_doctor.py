@@ -139,3 +139,43 @@ def test_doctor_in_a_hand_written_loop():
     assert doctor.examiner.history.n_probes == 16  # every 2 of 32 steps
     healthy = _hand_loop(nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)), 0.05)
     assert [f for f in healthy.findings if f.severity != "info"] == []
+
+
+def test_doctor_as_a_lightning_callback():
+    L = pytest.importorskip("lightning")
+    from trainwell.health._lightning import DoctorLightningCallback
+
+    class Module(L.LightningModule):
+        def __init__(self, bias):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+            nn.init.constant_(self.net[0].bias, bias)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return nn.functional.cross_entropy(self.net(x), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.05)
+
+    torch.manual_seed(0)
+    X = torch.randn(256, 20)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(X, (X[:, 0] > 0).long()), batch_size=16
+    )
+    found = {}
+    for name, bias in (("dead", -10.0), ("healthy", 0.0)):
+        callback = DoctorLightningCallback(every=2)
+        trainer = L.Trainer(
+            max_epochs=2,
+            callbacks=[callback],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            accelerator="cpu",
+        )
+        trainer.fit(Module(bias), loader)
+        found[name] = {f.code for f in callback.findings if f.severity != "info"}
+    assert "dying_relu" in found["dead"]
+    assert found["healthy"] == set()
