@@ -151,18 +151,29 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def _worst_layer(
+    h: ProbeHistory, t: Thresholds, name: str, threshold: float
+) -> tuple[int, float, np.ndarray] | None:
+    """(index, share, last row) of the activation layer with the largest share of `name`
+    (dead or saturated units) among those >= `threshold` for `sustain` probes running."""
+    shares = h.last(name, t.sustain)
+    if len(shares) < t.sustain or not shares.size:
+        return None
+    with np.errstate(invalid="ignore"):
+        affected = np.all(shares >= threshold, axis=0)
+    if not affected.any():
+        return None
+    index = int(np.argmax(np.where(affected, shares[-1], -1)))
+    return index, float(shares[-1, index]), shares[-1]
+
+
 def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
     a whole batch, `sustain` probes running (SageMaker DeadRelu: 50% of a layer)."""
-    dead = h.last("dead", t.sustain)
-    if len(dead) < t.sustain or not dead.size:
+    worst = _worst_layer(h, t, "dead", t.dead_fraction)
+    if worst is None:
         return None
-    with np.errstate(invalid="ignore"):
-        dying = np.all(dead >= t.dead_fraction, axis=0)
-    if not dying.any():
-        return None
-    index = int(np.argmax(np.where(dying, dead[-1], -1)))
-    share = dead[-1, index]
+    index, share, row = worst
     return _finding(
         "dying_relu",
         "error" if share >= 0.9 else "warning",
@@ -172,7 +183,7 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
         h,
         layer=h.activations[index],
         dead_fraction=share,
-        per_layer=dead[-1],
+        per_layer=row,
         activations=h.activations,
         threshold=t.dead_fraction,
     )
@@ -181,15 +192,10 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
 def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A sigmoid/tanh layer has >= `saturated_fraction` of units pinned at an asymptote for
     90% of a batch, `sustain` probes running (SageMaker SaturatedActivation: 50%)."""
-    saturated = h.last("saturated", t.sustain)
-    if len(saturated) < t.sustain or not saturated.size:
+    worst = _worst_layer(h, t, "saturated", t.saturated_fraction)
+    if worst is None:
         return None
-    with np.errstate(invalid="ignore"):
-        stuck = np.all(saturated >= t.saturated_fraction, axis=0)
-    if not stuck.any():
-        return None
-    index = int(np.argmax(np.where(stuck, saturated[-1], -1)))
-    share = saturated[-1, index]
+    index, share, row = worst
     return _finding(
         "saturated_activation",
         "error" if share >= 0.9 else "warning",
@@ -199,7 +205,7 @@ def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
         h,
         layer=h.activations[index],
         saturated_fraction=share,
-        per_layer=saturated[-1],
+        per_layer=row,
         activations=h.activations,
         threshold=t.saturated_fraction,
     )
