@@ -169,7 +169,19 @@ def _print_run(run: Any, as_json: bool) -> None:
     console.print(table)
     for f in summary["findings"]:
         style = {"error": "red", "warning": "yellow"}.get(f["severity"], "blue")
-        console.print(f"[{style}]{f['severity']}[/] {f['code']}: {f['message']}", highlight=False)
+        where = f" at step {f['step']}" if f["step"] is not None else f" in epoch {f['epoch']}"
+        fixed = " [green](repaired)[/]" if f["resolved"] else ""
+        console.print(
+            f"[{style}]{f['severity']}[/] {f['code']}{where}{fixed}: {escape(f['message'])}",
+            highlight=False,
+        )
+    for r in summary["repairs"]:
+        outcome = {True: "cured", False: "did not cure", None: "not judged"}[r["cured"]]
+        console.print(
+            f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "
+            f"({escape(r['changed'])}): {outcome}",
+            highlight=False,
+        )
     if not summary["findings"]:
         console.print("no findings")
     console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
