@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench faults clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,6 +25,9 @@ $(VENV)/.bench: $(VENV)/.installed
 
 bench: $(VENV)/.bench
 	$(PY) benchmarks/run.py
+
+faults: $(VENV)/.installed
+	$(PY) benchmarks/faults
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
