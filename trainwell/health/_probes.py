@@ -23,6 +23,7 @@ ACTIVATION_KINDS: dict[type[nn.Module], str] = {
     nn.Sigmoid: "sigmoid",
 }
 SATURATION_MARGIN = 0.01  # sigmoid within 0.01 of 0 or 1, tanh within 0.01 of -1 or 1
+SATURATED_SHARE = 0.75  # a unit saturated on at least 75% of a batch counts as saturated
 
 
 def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -130,7 +131,8 @@ def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:
     (sigmoid, tanh) over a batch; NaN for kinds with neither (GELU).
 
     A unit is a feature (dense) or a channel (conv). Dead: never positive over the whole
-    batch. Saturated: within `SATURATION_MARGIN` of an asymptote for >= 90% of the batch.
+    batch. Saturated: within `SATURATION_MARGIN` of an asymptote for >= `SATURATED_SHARE`
+    of the batch.
     """
     others = [d for d in range(output.dim()) if d != 1]  # every axis but the unit axis
     if kind in ("relu", "leaky_relu"):
@@ -141,4 +143,4 @@ def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:
         near = output.abs() > 1 - SATURATION_MARGIN
     else:
         return torch.full((), float("nan"), device=output.device)
-    return (near.float().mean(dim=others) >= 0.9).float().mean()
+    return (near.float().mean(dim=others) >= SATURATED_SHARE).float().mean()

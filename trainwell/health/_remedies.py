@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..config import Init, Model, RunConfig, Train
+from ..findings import Finding
 from ..train import Trainer
 
 
@@ -44,7 +45,15 @@ class Rebuild:
 
 
 Remedy = Callable[[Trainer, Rebuild], str]
-REBUILDS_MODEL = {"he_init", "relu_activation", "leaky_relu", "batchnorm", "input_norm", "widen"}
+REBUILDS_MODEL = {
+    "he_init",
+    "xavier_init",
+    "relu_activation",
+    "leaky_relu",
+    "batchnorm",
+    "input_norm",
+    "widen",
+}
 
 
 def _show(value: Any) -> str:
@@ -94,6 +103,10 @@ def he_init(trainer: Trainer, rebuild: Rebuild) -> str:
     return rebuild.new_model(trainer, init=Init(weights="he", bias=0.0))
 
 
+def xavier_init(trainer: Trainer, rebuild: Rebuild) -> str:
+    return rebuild.new_model(trainer, init=Init(weights="xavier", bias=0.0))
+
+
 def relu_activation(trainer: Trainer, rebuild: Rebuild) -> str:
     return rebuild.new_model(trainer, activation="relu", init=Init(weights="he", bias=0.0))
 
@@ -119,16 +132,28 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
 # Per finding code, the remedies to try in order. `stop_early` (overfitting) is done by the
 # doctor itself: it needs the best weights it keeps.
 ORDERS: dict[str, tuple[str, ...]] = {
-    "divergence": ("lower_lr_and_clip", "switch_to_adam", "batchnorm"),
-    "exploding_gradient": ("input_norm", "clip_and_adam", "lower_lr"),
+    "divergence": ("clip_and_adam", "lower_lr_and_clip", "batchnorm"),
+    "exploding_gradient": ("he_init", "clip_and_adam", "lower_lr"),
     "vanishing_gradient": ("relu_activation", "batchnorm"),
     "dying_relu": ("he_init", "leaky_relu", "lower_lr"),
-    "saturated_activation": ("input_norm", "relu_activation", "batchnorm"),
+    "saturated_activation": ("xavier_init", "relu_activation", "batchnorm"),
     "oscillating_loss": ("lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
     "overfitting": ("stop_early",),
     "underfitting": ("widen", "switch_to_adam"),
 }
+
+
+def remedy_order(finding: Finding, config: RunConfig) -> tuple[str, ...]:
+    """The remedies for `finding`, in order. Exploding or saturating units on inputs that
+    were not standardised are cured at the source: normalise the inputs first."""
+    order = ORDERS.get(finding.code, ())
+    unscaled = not config.data.standardize or config.data.corrupt.feature_scale != 1.0
+    if finding.code in ("exploding_gradient", "saturated_activation") and unscaled:
+        return ("input_norm", *order)
+    return order
+
+
 REMEDIES: dict[str, Remedy] = {
     f.__name__: f
     for f in (
@@ -139,6 +164,7 @@ REMEDIES: dict[str, Remedy] = {
         clip_and_adam,
         switch_to_adam,
         he_init,
+        xavier_init,
         relu_activation,
         leaky_relu,
         batchnorm,

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..findings import Finding
 from ..train import Trainer
-from ._remedies import ORDERS, REBUILDS_MODEL, REMEDIES, Rebuild
+from ._remedies import REBUILDS_MODEL, REMEDIES, Rebuild, remedy_order
 
 
 @dataclass
@@ -42,7 +42,9 @@ class Repairer:
         """Apply the next remedy for `finding`; False when there is none left (gave up)."""
         treatment = self._treating.get(finding.code)
         if treatment is None:
-            treatment = _Treatment(finding, list(ORDERS.get(finding.code, ())))
+            tried = {r["remedy"] for r in self.repairs if r["finding"] == finding.code}
+            order = remedy_order(finding, self.rebuild.config)
+            treatment = _Treatment(finding, [name for name in order if name not in tried])
             self._treating[finding.code] = treatment
         else:  # the rule fired again: the last remedy did not cure it
             treatment.record["cured"] = False
@@ -63,7 +65,8 @@ class Repairer:
                 trainer.restore(self._healthy)  # undo what the problem did, keep the model
             changed = REMEDIES[name](trainer, self.rebuild)
             if name in REBUILDS_MODEL:
-                self._healthy, self._best = trainer.snapshot(), None
+                self._healthy = trainer.snapshot()
+            self._best = None  # the best so far was reached under the problem
         treatment.record = {
             "step": step,
             "epoch": trainer.epoch,

@@ -191,7 +191,7 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A sigmoid/tanh layer has >= `saturated_fraction` of units pinned at an asymptote for
-    90% of a batch, `sustain` probes running (SageMaker SaturatedActivation: 50%)."""
+    75% of a batch, `sustain` probes running (SageMaker SaturatedActivation: 50%)."""
     worst = _worst_layer(h, t, "saturated", t.saturated_fraction)
     if worst is None:
         return None
