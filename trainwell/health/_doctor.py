@@ -255,9 +255,11 @@ class Doctor:
         epochs: int = 0,
         thresholds: Thresholds | None = None,
     ) -> None:
-        self.optimizer = optimizer
+        self.optimizer = optimizer  # when given, findings record the learning rate in force
         self.every = every
-        self.examiner = Examiner(model, total_epochs=epochs, thresholds=thresholds)
+        self.examiner = Examiner(
+            model, total_epochs=epochs, thresholds=thresholds, on_finding=self._note_lr
+        )
         self.examiner.probe.arm()
         self._step = 0
         self._epoch = 0
@@ -266,6 +268,10 @@ class Doctor:
     @property
     def findings(self) -> list[Finding]:
         return self.examiner.findings
+
+    def _note_lr(self, finding: Finding) -> None:
+        if self.optimizer is not None:
+            finding.evidence["lr"] = float(self.optimizer.param_groups[0]["lr"])
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
