@@ -100,6 +100,8 @@ def test_divergence_nonfinite_and_runaway():
     runaway = rules.divergence(_history(loss=[2.0, 30.0, 300.0, 3e4]), T)
     assert runaway is not None and "ran away" in runaway.message
     assert rules.divergence(_history(loss=[2.0, 30.0, 3.0, 3e4]), T) is None  # not sustained
+    swinging = _curves(_history(loss=[2.0, 30.0, 3.0, 3e4]), [2.0, 45.0])
+    assert "ran away to 45" in rules.divergence(swinging, T).message  # the epoch mean did
 
 
 def test_oscillating_loss():

@@ -212,18 +212,23 @@ def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """The loss is non-finite, or `runaway_factor` times its first value for `sustain`
-    probes (a runaway loss diverges before it overflows)."""
+    """The loss is non-finite; or it ran away: `runaway_factor` times its first value at
+    `sustain` probes running, or in the mean training loss of the last epoch (a runaway loss
+    diverges before it overflows, and may swing too much for probes alone to see it)."""
     if not h.loss:
         return None
     losses = np.array(h.loss[-t.sustain :])
     first = h.loss[0]
+    epochs = h.curve("train_loss")
     if math.isfinite(losses[-1]):
-        if len(losses) < t.sustain or not math.isfinite(first) or first <= 0:
+        if not math.isfinite(first) or first <= 0:
             return None
-        if not np.all(losses > t.runaway_factor * first):
+        probes_away = len(losses) == t.sustain and np.all(losses > t.runaway_factor * first)
+        epoch_away = len(epochs) > 0 and epochs[-1] > t.runaway_factor * first
+        if not (probes_away or epoch_away):
             return None
-        what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
+        worst = losses[-1] if probes_away else epochs[-1]
+        what = f"ran away to {worst:.3g} from {first:.3g}"
     else:
         what = "became non-finite (NaN or inf)"
     return _finding(
