@@ -14,6 +14,7 @@ from torch import nn
 
 from ..findings import Finding
 from ..train import Callback, EarlyStopping, FitResult
+from ._history import ProbeHistory
 from ._probes import Probe
 from ._remedies import Rebuild
 from ._repair import Repairer
@@ -49,7 +50,7 @@ class Examiner:
         self._seen: set[str] = set()
 
     @property
-    def history(self):
+    def history(self) -> ProbeHistory:
         return self.probe.history
 
     def reset(
