@@ -42,7 +42,7 @@ BROKEN = {
         "switch_to_adam",
     ),
     "a network too narrow to fit": (
-        {"data": DIGITS, "model": {"hidden": [2]}, "train": {"epochs": 20, "lr": 0.01}},
+        {"data": DIGITS, "model": {"hidden": [2]}, "train": {"epochs": 30, "lr": 0.01}},
         "underfitting",
         "widen",
     ),
@@ -101,16 +101,77 @@ def test_divergence_is_rolled_back_and_training_goes_on(out):
     assert run.metrics["test_r2"] > -0.5  # finite: it trained on after the rollback
 
 
-def test_nan_inputs_are_not_repairable_and_the_doctor_says_so(out):
+def test_nan_inputs_are_imputed_and_the_repaired_config_asks_for_it(out):
+    config = {
+        "data": {"source": "iris", "corrupt": {"nan_fraction": 0.05}},
+        "train": {"epochs": 30},
+    }
+    detected = trainwell.fit(config, doctor__mode="detect")
+    run = trainwell.fit(config, doctor__mode="repair")
+    assert detected.status == "diverged"
+    finding = next(f for f in run.findings if f.code == "divergence")
+    assert finding.evidence["first_nonfinite_output"] == "input"
+    assert finding.resolved and finding.remedy == "impute_inputs"
+    assert run.status != "diverged" and run.metrics["test_accuracy"] >= 0.8
+    import yaml
+
+    final = yaml.safe_load((run.run_dir / "repaired_config.yaml").read_text())
+    assert final["data"]["remedies"] == ["impute"]
+
+
+def test_too_late_for_a_rebuild_the_cheaper_remedy_is_tried(out):
+    """A narrow network found underfitting late in its budget is not rebuilt from scratch."""
     run = trainwell.fit(
-        {"data": {"source": "iris", "corrupt": {"nan_fraction": 0.05}}, "train": {"epochs": 3}},
+        {"data": DIGITS, "model": {"hidden": [2]}, "train": {"epochs": 16, "lr": 0.003}},
         doctor__mode="repair",
     )
-    finding = next(f for f in run.findings if f.code == "divergence")
-    assert not finding.resolved and "gave up" in finding.message
-    assert run.status == "diverged"
+    remedies = [r["remedy"] for r in run.repairs if r["finding"] == "underfitting"]
+    assert remedies and "widen" not in remedies
 
 
 def test_a_healthy_run_is_left_alone(out):
     run = trainwell.fit({"data": DIGITS, "train": {"epochs": 10}}, doctor__mode="repair")
     assert run.repairs == [] and run.status == "completed"
+
+
+def _trainer_for(config: dict):
+    """A Trainer over a model built from `config`, and the Rebuild a remedy edits."""
+    import torch
+
+    from trainwell.config import load_config
+    from trainwell.health import Rebuild
+    from trainwell.models import build_model
+    from trainwell.train import Trainer, make_optimizer, make_scheduler
+
+    cfg = load_config(config)
+
+    def model_of(spec):
+        return build_model(spec, (1, 8, 8), 10, regression=False)
+
+    model = model_of(cfg.model)
+    optimizer = make_optimizer(cfg.train, model)
+    trainer = Trainer(model, optimizer, epochs=1, task="classification", n_classes=10)
+    rebuild = Rebuild(cfg, model_of, make_optimizer, lambda t, o: make_scheduler(t, o, 10))
+    return trainer, rebuild, torch
+
+
+def test_leaky_relu_swaps_activations_in_place_and_keeps_the_weights():
+    from trainwell.health import REMEDIES
+
+    trainer, rebuild, torch = _trainer_for({"model": {"hidden": [16, 16]}})
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    changed = REMEDIES["leaky_relu"](trainer, rebuild)
+    kinds = {type(m) for m in trainer.model.modules()}
+    assert torch.nn.LeakyReLU in kinds and torch.nn.ReLU not in kinds
+    after = trainer.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert rebuild.config.model.activation == "leaky_relu" and "weights kept" in changed
+
+
+def test_widen_widens_the_channels_of_a_cnn_too():
+    from trainwell.health import REMEDIES
+
+    trainer, rebuild, _ = _trainer_for({"model": {"arch": "cnn", "channels": [1], "hidden": [2]}})
+    REMEDIES["widen"](trainer, rebuild)
+    assert rebuild.config.model.channels == [16] and rebuild.config.model.hidden == [64]
+    assert trainer.model.net[0].out_channels == 16

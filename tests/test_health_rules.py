@@ -80,6 +80,14 @@ def test_exploding_gradient_by_norm_ratio_and_nonfinite():
     assert rules.exploding_gradient(_history(grad=(5.0, 1.0, 0.5)), T) is None
 
 
+def test_an_extreme_gradient_is_exploding_at_the_first_probe():
+    """One probe is enough when one step would multiply the weights (the run blows up before
+    a second probe); a merely large gradient still needs a second probe to confirm it."""
+    extreme = rules.exploding_gradient(_history(probes=1, grad=(300.0, 20.0, 1.0)), T)
+    assert extreme is not None and extreme.layer == "net.1" and extreme.step == 0
+    assert rules.exploding_gradient(_history(probes=1, grad=(50.0, 20.0, 10.0)), T) is None
+
+
 def test_dying_relu():
     finding = rules.dying_relu(_history(dead=(0.2, 0.95)), T)
     assert finding.layer == "net.4" and finding.severity == "error"
@@ -131,6 +139,18 @@ def test_underfitting_is_a_plateau_at_a_high_loss():
     assert rules.underfitting(_curves(_history(), HEALTHY_TRAIN), T) is None
     flat = [2.3, 2.29, 2.29, 2.28, 2.28]  # not learning at all is slow convergence instead
     assert rules.underfitting(_curves(_history(), flat), T) is None
+    # held-out data fitted far better than the training data: noisy labels, not capacity
+    noisy_labels = [0.5 * loss for loss in stalled]
+    assert rules.underfitting(_curves(_history(), stalled, noisy_labels), T) is None
+    assert rules.underfitting(_curves(_history(), stalled, stalled), T) is not None
+
+
+def test_divergence_is_judged_at_the_epoch_end_too():
+    """A loss that ran away between probes shows in the epoch mean before the next probe."""
+    h = _curves(_history(probes=1, loss=[2.0]), [2.0e3])
+    assert rules.divergence in CURVE_RULES
+    assert rules.divergence(h, T) is not None
+    assert rules.divergence(_curves(_history(probes=1, loss=[2.0]), [1.5]), T) is None
 
 
 @pytest.mark.parametrize("rule", PROBE_RULES + CURVE_RULES, ids=lambda r: r.__name__)

@@ -1,25 +1,37 @@
-"""The fault benchmark: the doctor on runs with textbook training faults, and on healthy runs.
+"""The fault benchmark: does the training doctor find (and repair) textbook training faults?
 
-Every faulty config of `suite.yaml` is trained twice, with the doctor in detect mode and in
-repair mode; every healthy config once (detect), for the false positives, the baseline test
-accuracy of its dataset and the baseline wall time. Printed: per config the expected and the
-detected codes (warning/error), when the expected one was first seen, test accuracy without
-and with repair against the healthy baseline, the repaired run's wall time over the healthy
-run's; then recall, false positives, repair rate and the share of gradient and activation
-problems found in epoch 0.
+Every YAML file in `configs/` is a complete trainwell run config. A faulty one is named
+`<expected_code>-<n>.yaml` (or carries `# expect: <code>` in its first lines) and holds one
+textbook fault built only from config keys; a healthy one, `healthy-<dataset>[-<variant>].yaml`,
+holds sensible settings with early stopping. Each config is trained with the doctor in detect
+mode and, where this trainwell has it, in repair mode. Measured, per config:
 
-Goals (issue 3): recall 100%, no warning/error finding on a healthy run, repair rate >= 98%
-(a repaired run reaches >= 90% of its healthy baseline's test accuracy), gradient and
-activation problems detected within the first epoch, repaired run <= 1.5x the healthy wall
-time.
+- the warning/error training findings detected (info findings are listed apart), and the
+  epoch and step at which the expected code was first reported;
+- the test accuracy (r2 for regression) in detect and in repair mode, next to the healthy
+  baseline of the same dataset (`healthy-<source>`, or `healthy-<source>-cnn` for a cnn),
+  trained in the same process;
+- the wall time of the repair-mode run over that of the healthy baseline, and over the
+  detect-mode run of the same config.
 
-Run: python benchmarks/faults [--only CODE] [--json]      (make faults)
+Totals and goals:
+
+- detection recall (the expected code among the warning/error findings): 100%;
+- false positives (warning/error findings on healthy configs): none;
+- repair rate (repair-mode runs reaching >= 90% of the healthy baseline's score): >= 98%;
+- gradient/activation problems (vanishing, exploding, dying, saturated) detected within the
+  first epoch (epoch 0): 100%;
+- repaired run wall time <= 1.5x the healthy baseline's.
+
+Usage: python benchmarks/faults [--only CODE] [--repair | --detect-only] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
 import sys
 import tempfile
 import time
@@ -30,166 +42,391 @@ from typing import Any
 import torch
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 import trainwell
+from trainwell.errors import ConfigError, InputError
 
-SUITE = Path(__file__).with_name("suite.yaml")
-EARLY_CODES = {"vanishing_gradient", "exploding_gradient", "dying_relu", "saturated_activation"}
+CONFIGS = Path(__file__).resolve().with_name("configs")
+TRAINING_CODES = (
+    "vanishing_gradient",
+    "exploding_gradient",
+    "dying_relu",
+    "saturated_activation",
+    "divergence",
+    "oscillating_loss",
+    "slow_convergence",
+    "overfitting",
+    "underfitting",
+)
+EARLY_CODES = frozenset(TRAINING_CODES[:4])  # gradient and activation problems: epoch 0
+REPAIRED_SHARE = 0.9  # a repair succeeds at this share of the healthy baseline's score
+
+
+@dataclass(frozen=True)
+class Case:
+    """One config file: `expect` is its expected finding code, None for a healthy config."""
+
+    name: str
+    path: Path
+    expect: str | None
+    dataset: str  # the healthy baseline it is compared with: source, plus "-cnn"
 
 
 @dataclass
 class Outcome:
-    accuracy: float | None
+    """One fit of one config in one doctor mode."""
+
+    status: str
+    metric: str  # "accuracy" or "r2"
+    score: float | None
     seconds: float
-    codes: list[str]  # warning and error findings
-    first: tuple[int | None, int | None] | None = None  # (epoch, step) of the expected code
+    codes: list[str]  # warning/error findings, in the order found
+    info: list[str]  # info findings
+    first: dict[str, int | None] | None = None  # epoch and step of the expected code
     repairs: list[str] = field(default_factory=list)
 
 
-def fit(config: dict[str, Any], mode: str, out: Path, expect: str | None = None) -> Outcome:
-    torch.manual_seed(0)
+@dataclass
+class Result:
+    case: Case
+    detect: Outcome
+    repair: Outcome | None = None  # faulty configs, when repair mode runs
+
+    @property
+    def faulty(self) -> bool:
+        return self.case.expect is not None
+
+
+# --- configs ------------------------------------------------------------------------------
+
+
+def discover(only: str | None = None) -> list[Case]:
+    """Healthy configs first (they are the baselines), then faulty ones, by name."""
+    cases = sorted((_case(path) for path in CONFIGS.glob("*.yaml")), key=_order)
+    healthy = [c for c in cases if c.expect is None]
+    faulty = [c for c in cases if c.expect is not None and only in (None, c.expect)]
+    return healthy + faulty
+
+
+def _order(case: Case) -> tuple[int, str, int]:
+    """Faulty configs in the order of TRAINING_CODES, then by number; healthy ones by name."""
+    rank = TRAINING_CODES.index(case.expect) if case.expect else -1
+    stem, _, number = case.name.rpartition("-")
+    return (rank, stem, int(number)) if number.isdigit() else (rank, case.name, 0)
+
+
+def _case(path: Path) -> Case:
+    expect = _expected_code(path)
+    raw = yaml.safe_load(path.read_text()) or {}
+    source = str(raw.get("data", {}).get("source", "digits"))
+    arch = raw.get("model", {}).get("arch", "mlp")
+    return Case(path.stem, path, expect, f"{source}-cnn" if arch == "cnn" else source)
+
+
+def _expected_code(path: Path) -> str | None:
+    """`# expect: CODE` in the leading comments, else the file name's `<code>-<n>`."""
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        match = re.match(r"#\s*expect:\s*(\w+)", line)
+        if match:
+            return _known(match.group(1), path)
+    if path.stem.startswith("healthy"):
+        return None
+    return _known(path.stem.rsplit("-", 1)[0], path)
+
+
+def _known(code: str, path: Path) -> str | None:
+    if code == "healthy":
+        return None
+    if code not in TRAINING_CODES:
+        raise SystemExit(f"{path}: unknown expected code {code!r}; known: {TRAINING_CODES}")
+    return code
+
+
+# --- fitting ------------------------------------------------------------------------------
+
+
+def repair_available(out: Path) -> bool:
+    """Whether this trainwell accepts `doctor.mode: repair`, in its config and in `fit`."""
+    try:
+        trainwell.load_config(None, {"doctor.mode": "repair"})
+        tiny = {"data": {"source": "iris"}, "model": {"hidden": [4]}, "train": {"epochs": 1}}
+        trainwell.fit(tiny, out=out, doctor__mode="repair", progress=False)
+    except ConfigError:
+        return False
+    return True
+
+
+def fit(case: Case, mode: str, out: Path) -> Outcome:
+    """Train `case` with the doctor in `mode`; a run that fails is recorded, not raised."""
     started = time.perf_counter()
-    run = trainwell.fit(config, out=out, doctor__mode=mode)
+    try:
+        run = trainwell.fit(case.path, out=out, doctor__mode=mode, progress=False)
+    except InputError as exc:
+        return Outcome(f"failed: {exc}", "accuracy", None, time.perf_counter() - started, [], [])
     seconds = time.perf_counter() - started
-    problems = [f for f in run.findings if f.severity != "info"]
-    hit = next((f for f in problems if f.code == expect), None)
+    training = [f for f in run.findings if f.source == "training"]
+    problems = [f for f in training if f.severity in ("warning", "error")]
+    hit = next((f for f in problems if f.code == case.expect), None)
+    metric = "accuracy" if "test_accuracy" in run.metrics else "r2"
     return Outcome(
-        accuracy=run.metrics.get("test_accuracy"),
+        status=run.status,
+        metric=metric,
+        score=_finite(run.metrics.get(f"test_{metric}")),
         seconds=seconds,
         codes=[f.code for f in problems],
-        first=(hit.epoch, hit.step) if hit else None,
-        repairs=[f"{r['remedy']}{'' if r['cured'] else '?'}" for r in run.repairs],
+        info=[f.code for f in training if f.severity == "info"],
+        first={"epoch": hit.epoch, "step": hit.step} if hit else None,
+        repairs=[_repair_label(r) for r in run.repairs],
     )
 
 
-def run_suite(only: str | None, progress: Progress | None) -> dict[str, Any]:
-    suite = yaml.safe_load(SUITE.read_text())
-    faulty = {k: v for k, v in suite["faulty"].items() if only in (None, v["expect"])}
-    total = len(suite["healthy"]) + 2 * len(faulty)
-    task = progress.add_task("fault suite", total=total) if progress else None
-    results: dict[str, Any] = {"healthy": {}, "faulty": {}}
-    with tempfile.TemporaryDirectory() as out:
-        for name, entry in suite["healthy"].items():
-            results["healthy"][name] = fit(entry["config"], "detect", Path(out))
-            progress and progress.advance(task)
-        for name, entry in faulty.items():
-            expect = entry["expect"]
-            base = entry.get("baseline", entry["config"]["data"]["source"])
-            detect = fit(entry["config"], "detect", Path(out), expect)
-            progress and progress.advance(task)
-            repair = fit(entry["config"], "repair", Path(out), expect)
-            progress and progress.advance(task)
-            results["faulty"][name] = {
-                "expect": expect,
-                "baseline": base,
-                "detect": detect,
-                "repair": repair,
-            }
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and value == value else None
+
+
+def _repair_label(repair: dict[str, Any]) -> str:
+    cured = repair.get("cured")
+    return f"{repair.get('remedy')}{'' if cured or cured is None else ' (not cured)'}"
+
+
+def run_all(cases: list[Case], repair: bool, progress: Progress) -> dict[str, Result]:
+    """Every case in detect mode, and faulty ones in repair mode too when `repair`."""
+    total = sum(2 if repair and case.expect else 1 for case in cases)
+    task = progress.add_task("fault benchmark", total=total)
+    results: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory(prefix="trainwell-faults-") as tmp:
+        for case in cases:
+            progress.update(task, description=f"{case.name} (detect)")
+            result = Result(case, fit(case, "detect", Path(tmp)))
+            progress.advance(task)
+            if repair and result.faulty:
+                progress.update(task, description=f"{case.name} (repair)")
+                result.repair = fit(case, "repair", Path(tmp))
+                progress.advance(task)
+            results[case.name] = result
     return results
 
 
-def totals(results: dict[str, Any]) -> dict[str, Any]:
-    faulty, healthy = results["faulty"], results["healthy"]
-    found = [r["expect"] in r["detect"].codes for r in faulty.values()]
-    repaired = [_repaired(r, healthy) for r in faulty.values()]
-    early = [
-        r["detect"].first is not None and r["detect"].first[0] == 0
-        for r in faulty.values()
-        if r["expect"] in EARLY_CODES
-    ]
-    ratios = [r["repair"].seconds / healthy[r["baseline"]].seconds for r in faulty.values()]
+# --- totals -------------------------------------------------------------------------------
+
+
+def baseline(results: dict[str, Result], case: Case) -> Outcome | None:
+    """The detect-mode outcome of the healthy config of `case`'s dataset, if there is one."""
+    healthy = results.get(f"healthy-{case.dataset}")
+    return healthy.detect if healthy and case.expect else None
+
+
+def repaired(results: dict[str, Result], result: Result) -> bool | None:
+    """Whether the repair-mode run reached REPAIRED_SHARE of its baseline; None: unknown."""
+    base = baseline(results, result.case)
+    if result.repair is None or base is None or base.score is None:
+        return None
+    score = result.repair.score
+    return score is not None and score >= REPAIRED_SHARE * base.score
+
+
+def time_ratio(results: dict[str, Result], result: Result) -> float | None:
+    """Wall time of the repair-mode run over the healthy baseline's."""
+    base = baseline(results, result.case)
+    if result.repair is None or base is None or base.seconds <= 0:
+        return None
+    return result.repair.seconds / base.seconds
+
+
+def self_ratio(result: Result) -> float | None:
+    """Wall time of the repair-mode run over the detect-mode run of the same config: what
+    the repairs (rollbacks, rebuilt models, retried epochs) cost on top of the same budget."""
+    if result.repair is None or result.detect.seconds <= 0:
+        return None
+    return result.repair.seconds / result.detect.seconds
+
+
+def totals(results: dict[str, Result]) -> dict[str, Any]:
+    faulty = [r for r in results.values() if r.faulty]
+    healthy = [r for r in results.values() if not r.faulty]
+    misses = {r.case.name: r.detect.codes for r in faulty if r.case.expect not in r.detect.codes}
+    early = [r for r in faulty if r.case.expect in EARLY_CODES]
+    late = [r.case.name for r in early if not (r.detect.first and r.detect.first["epoch"] == 0)]
+    repairs = {r.case.name: repaired(results, r) for r in faulty}
+    judged = [ok for ok in repairs.values() if ok is not None]
+    ratios = [x for x in (time_ratio(results, r) for r in faulty) if x is not None]
+    own = [x for x in (self_ratio(r) for r in faulty) if x is not None]
     return {
-        "recall": sum(found) / len(found),
-        "false_positives": {n: o.codes for n, o in healthy.items() if o.codes},
-        "repair_rate": sum(repaired) / len(repaired),
-        "early_detection": sum(early) / len(early) if early else None,
-        "median_time_ratio": sorted(ratios)[len(ratios) // 2],
-        "max_time_ratio": max(ratios),
+        "faulty": len(faulty),
+        "healthy": len(healthy),
+        "recall": _share(len(faulty) - len(misses), len(faulty)),
+        "misses": misses,
+        "false_positives": {r.case.name: r.detect.codes for r in healthy if r.detect.codes},
+        "early_detection": _share(len(early) - len(late), len(early)),
+        "not_in_epoch_0": late,
+        "repair_rate": _share(sum(judged), len(judged)),
+        "not_repaired": [name for name, ok in repairs.items() if ok is False],
+        "time_ratio_median": statistics.median(ratios) if ratios else None,
+        "time_ratio_max": max(ratios) if ratios else None,
+        "self_ratio_median": statistics.median(own) if own else None,
+        "self_ratio_max": max(own) if own else None,
+        "no_baseline": sorted({r.case.dataset for r in faulty if not baseline(results, r.case)}),
+        "seconds": round(sum(o.seconds for r in results.values() for o in _outcomes(r)), 1),
     }
 
 
-def _repaired(result: dict[str, Any], healthy: dict[str, Outcome]) -> bool:
-    base = healthy[result["baseline"]].accuracy
-    accuracy = result["repair"].accuracy
-    return accuracy is not None and base is not None and accuracy >= 0.9 * base
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
-def show(results: dict[str, Any], summary: dict[str, Any]) -> None:
-    healthy = results["healthy"]
-    table = Table(title="fault suite: detect and repair (test accuracy)")
-    for column in (
-        "config",
-        "expected",
-        "detected",
-        "first (epoch, step)",
-        "detect acc",
-        "repair acc",
-        "healthy acc",
-        "repairs",
-        "time vs healthy",
-    ):
-        table.add_column(column, overflow="fold")
-    for name, r in results["faulty"].items():
-        detect, repair, base = r["detect"], r["repair"], healthy[r["baseline"]]
-        ok = "[green]" if r["expect"] in detect.codes else "[red]"
-        table.add_row(
-            name,
-            r["expect"],
-            ok + ", ".join(detect.codes),
-            str(detect.first or "-"),
-            _acc(detect.accuracy),
-            ("[green]" if _repaired(r, healthy) else "[red]") + _acc(repair.accuracy),
-            _acc(base.accuracy),
-            ", ".join(repair.repairs) or "-",
-            f"{repair.seconds / base.seconds:.2f}x",
+def _outcomes(result: Result) -> list[Outcome]:
+    return [result.detect] + ([result.repair] if result.repair else [])
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def table(results: dict[str, Result]) -> Table:
+    out = Table(title="fault benchmark (test accuracy; r2 for regression)")
+    out.add_column("config", no_wrap=True)
+    out.add_column("expected", no_wrap=True)
+    out.add_column("detected (warning/error)", ratio=1)
+    out.add_column("info")
+    out.add_column("first found", no_wrap=True)
+    for column in ("detect", "repair", "healthy", "time vs healthy", "vs detect"):
+        out.add_column(column, justify="right", no_wrap=True)
+    faulty = [r for r in results.values() if r.faulty]
+    healthy = [r for r in results.values() if not r.faulty]
+    for result in faulty + healthy:
+        out.add_row(
+            result.case.name,
+            result.case.expect or "[dim]healthy[/]",
+            _detected(result),
+            ", ".join(result.detect.info),
+            _first(result.detect.first),
+            _score(result.detect),
+            _score(result.repair, repaired(results, result)),
+            _score(baseline(results, result.case)),
+            _ratio(time_ratio(results, result)),
+            _ratio(self_ratio(result)),
+            end_section=result is faulty[-1],
         )
-    console = Console(width=max(Console().width, 150))  # a wide table, also in a pipe
-    console.print(table)
-    clean = Table(title="healthy runs (detect)")
-    for column in ("config", "test acc", "warning/error findings", "seconds"):
-        clean.add_column(column)
-    for name, o in healthy.items():
-        clean.add_row(name, _acc(o.accuracy), ", ".join(o.codes) or "none", f"{o.seconds:.2f}")
-    console.print(clean)
-    console.print(
-        f"recall {summary['recall']:.0%} (goal 100%)  |  false positives "
-        f"{len(summary['false_positives'])} (goal 0)  |  repair rate "
-        f"{summary['repair_rate']:.0%} (goal >= 98%)  |  gradient/activation problems in "
-        f"epoch 0: {summary['early_detection']:.0%}  |  repaired/healthy wall time: median "
-        f"{summary['median_time_ratio']:.2f}x, max {summary['max_time_ratio']:.2f}x (goal <= 1.5x)"
-    )
+    return out
 
 
-def _acc(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def _detected(result: Result) -> str:
+    outcome, expect = result.detect, result.case.expect
+    if outcome.status.startswith("failed"):
+        return f"[red]{escape(outcome.status)}[/]"
+    codes = [f"[bold]{code}[/]" if code == expect else code for code in outcome.codes]
+    good = expect in outcome.codes if expect else not outcome.codes
+    return f"[{'green' if good else 'red'}]{', '.join(codes) or 'none'}[/]"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="The doctor on a suite of faulty runs.")
-    parser.add_argument("--only", help="run only the faulty configs expecting this code")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(1)  # small models: steadier timings, no thread contention
-    console = Console(stderr=True)
-    with Progress(console=console, disable=args.json or not console.is_terminal) as progress:
-        results = run_suite(args.only, progress)
-    summary = totals(results)
-    if args.json:
-        plain = {
-            "healthy": {n: asdict(o) for n, o in results["healthy"].items()},
-            "faulty": {
-                n: {**r, "detect": asdict(r["detect"]), "repair": asdict(r["repair"])}
-                for n, r in results["faulty"].items()
-            },
-            "totals": summary,
+def _first(first: dict[str, int | None] | None) -> str:
+    if not first:
+        return ""
+    step = first["step"]
+    return f"epoch {first['epoch']}" + (f", step {step}" if step is not None else "")
+
+
+def _score(outcome: Outcome | None, ok: bool | None = None) -> str:
+    if outcome is None:
+        return ""
+    text = "-" if outcome.score is None else f"{outcome.score:.3f}"
+    return text if ok is None else f"[{'green' if ok else 'red'}]{text}[/]"
+
+
+def _ratio(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}x"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def summary_lines(t: dict[str, Any], repair: bool, why_not: str) -> list[str]:
+    lines = [
+        f"detection recall: {_pct(t['recall'])} of {t['faulty']} faulty configs (goal 100%)",
+        f"false positives: {len(t['false_positives'])} of {t['healthy']} healthy configs (goal 0)",
+        f"gradient/activation problems detected in epoch 0: {_pct(t['early_detection'])} "
+        f"(goal 100%)",
+    ]
+    if repair:
+        lines += [
+            f"repair rate: {_pct(t['repair_rate'])} reach {REPAIRED_SHARE:.0%} of the healthy "
+            f"baseline (goal >= 98%)",
+            f"repair/healthy wall time: median {_ratio(t['time_ratio_median'])}, max "
+            f"{_ratio(t['time_ratio_max'])} (goal <= 1.50x)",
+            f"repair/detect wall time of the same config: median "
+            f"{_ratio(t['self_ratio_median'])}, max {_ratio(t['self_ratio_max'])}",
+        ]
+    else:
+        lines.append(f"repair rate: n/a ({why_not})")
+    lines += [f"  missed: {n} (found: {', '.join(c) or 'nothing'})" for n, c in t["misses"].items()]
+    lines += [f"  false positive: {n}: {', '.join(c)}" for n, c in t["false_positives"].items()]
+    lines += [f"  not found in epoch 0: {name}" for name in t["not_in_epoch_0"]]
+    lines += [f"  not repaired: {name}" for name in t["not_repaired"]]
+    if t["no_baseline"]:
+        lines.append(f"  no healthy baseline for: {', '.join(t['no_baseline'])}")
+    lines.append(f"total fit time: {t['seconds']}s")
+    return lines
+
+
+def as_json(results: dict[str, Result], t: dict[str, Any], repair: bool) -> str:
+    configs = {}
+    for name, result in results.items():
+        base = baseline(results, result.case)
+        configs[name] = {
+            "expect": result.case.expect,
+            "dataset": result.case.dataset,
+            "detect": asdict(result.detect),
+            "repair": asdict(result.repair) if result.repair else None,
+            "baseline": base.score if base else None,
+            "repaired": repaired(results, result),
+            "time_ratio": time_ratio(results, result),
+            "self_ratio": self_ratio(result),
         }
-        json.dump(plain, sys.stdout)
-        print()
-        return
-    show(results, summary)
+    return json.dumps({"repair_mode": repair, "configs": configs, "totals": t})
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/faults", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--only", choices=TRAINING_CODES, help="only faulty configs expecting CODE")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--repair", action="store_true", help="require repair mode")
+    group.add_argument("--detect-only", action="store_true", help="skip repair mode")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(1)  # small models: steadier timings, no thread contention
+    with tempfile.TemporaryDirectory(prefix="trainwell-faults-") as tmp:
+        repair = not args.detect_only and repair_available(Path(tmp))
+    if args.repair and not repair:
+        print("doctor.mode repair is not available in this trainwell", file=sys.stderr)
+        return 2
+    stderr = Console(stderr=True)
+    with Progress(console=stderr, disable=not stderr.is_terminal, transient=True) as progress:
+        results = run_all(discover(args.only), repair, progress)
+    t = totals(results)
+    if args.json:
+        print(as_json(results, t, repair))
+        return 0
+    console = Console(width=max(Console().width, 180))  # a wide table, also in a pipe
+    console.print(table(results))
+    why_not = "--detect-only" if args.detect_only else "this trainwell has no repair mode"
+    for line in summary_lines(t, repair, why_not):
+        console.print(escape(line), highlight=False)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

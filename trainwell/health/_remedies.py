@@ -49,7 +49,6 @@ REBUILDS_MODEL = {
     "he_init",
     "xavier_init",
     "relu_activation",
-    "leaky_relu",
     "batchnorm",
     "input_norm",
     "widen",
@@ -112,7 +111,17 @@ def relu_activation(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def leaky_relu(trainer: Trainer, rebuild: Rebuild) -> str:
-    return rebuild.new_model(trainer, activation="leaky_relu", init=Init(weights="he", bias=0.0))
+    """Swap ReLUs for LeakyReLUs in place: dead units get a gradient again and the weights
+    learned so far are kept (activations hold no parameters)."""
+    swapped = 0
+    for module in trainer.model.modules():
+        for name, child in module.named_children():
+            if type(child) is nn.ReLU:
+                setattr(module, name, nn.LeakyReLU())
+                swapped += 1
+    before = rebuild.config.model.activation
+    rebuild.config.model = rebuild.config.model.model_copy(update={"activation": "leaky_relu"})
+    return f"model.activation: {before} -> leaky_relu ({swapped} layers, weights kept)"
 
 
 def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -125,8 +134,21 @@ def input_norm(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def widen(trainer: Trainer, rebuild: Rebuild) -> str:
-    hidden = [max(4 * width, 64) for width in rebuild.config.model.hidden] or [128]
-    return rebuild.new_model(trainer, hidden=hidden)
+    """Four times the width of every layer (at least 64 units, 16 channels)."""
+    spec = rebuild.config.model
+    changes: dict[str, Any] = {"hidden": [max(4 * width, 64) for width in spec.hidden] or [128]}
+    if spec.arch == "cnn":
+        changes["channels"] = [max(4 * width, 16) for width in spec.channels]
+    return rebuild.new_model(trainer, **changes)
+
+
+def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
+    """NaN inputs make every loss NaN: mean-impute them (what `data.remedies: [impute]` does
+    before training, and what the repaired config asks for)."""
+    replaced = trainer.impute_inputs()
+    if "impute" not in rebuild.config.data.remedies:
+        rebuild.config.data.remedies = [*rebuild.config.data.remedies, "impute"]
+    return f"replaced {replaced} NaN/inf input values by the training mean; data.remedies: impute"
 
 
 # Per finding code, the remedies to try in order. `stop_early` (overfitting) is done by the
@@ -135,22 +157,32 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("clip_and_adam", "lower_lr_and_clip", "batchnorm"),
     "exploding_gradient": ("he_init", "clip_and_adam", "lower_lr"),
     "vanishing_gradient": ("relu_activation", "batchnorm"),
-    "dying_relu": ("he_init", "leaky_relu", "lower_lr"),
+    "dying_relu": ("leaky_relu", "lower_lr", "he_init"),
     "saturated_activation": ("xavier_init", "relu_activation", "batchnorm"),
     "oscillating_loss": ("lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
     "overfitting": ("stop_early",),
-    "underfitting": ("widen", "switch_to_adam"),
+    "underfitting": ("widen", "raise_lr"),
 }
 
 
 def remedy_order(finding: Finding, config: RunConfig) -> tuple[str, ...]:
-    """The remedies for `finding`, in order. Exploding or saturating units on inputs that
-    were not standardised are cured at the source: normalise the inputs first."""
+    """The remedies for `finding`, in order, cured at the source where the config shows it:
+    exploding or saturating units on inputs that were not standardised get the inputs
+    normalised first; units killed by a negative initial bias get He init (bias 0) first,
+    and by large steps a lower learning rate; a loss made NaN by the input batch gets the
+    inputs imputed first."""
     order = ORDERS.get(finding.code, ())
+    code, init = finding.code, config.model.init
     unscaled = not config.data.standardize or config.data.corrupt.feature_scale != 1.0
-    if finding.code in ("exploding_gradient", "saturated_activation") and unscaled:
+    if code in ("exploding_gradient", "saturated_activation") and unscaled:
         return ("input_norm", *order)
+    if code == "dying_relu" and init.bias < 0:
+        return ("he_init", *(name for name in order if name != "he_init"))
+    if code == "dying_relu" and _high_lr(config.train):
+        return ("lower_lr", *(name for name in order if name != "lower_lr"))
+    if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
+        return ("impute_inputs", *order)
     return order
 
 
@@ -170,5 +202,11 @@ REMEDIES: dict[str, Remedy] = {
         batchnorm,
         input_norm,
         widen,
+        impute_inputs,
     )
 }
+
+
+def _high_lr(train: Train) -> bool:
+    """Above the usual range: Adam's default is 1e-3, SGD's usual 0.01..0.1."""
+    return train.lr > (0.1 if train.optimizer == "sgd" else 3e-3)

@@ -2,7 +2,9 @@
 
 A remedy cures a problem when its rule stays silent for `cure_epochs` epochs after it; if
 the rule fires again, the next remedy in the order is tried, and after the last one the
-doctor gives up and says so. Every attempt is recorded with its before/after evidence.
+doctor gives up and says so. Remedies that rebuild the model from scratch are tried only
+while `rebuild_budget` of the epochs remain: later, a fresh model could not catch up.
+Every attempt is recorded with its before/after evidence.
 """
 
 from __future__ import annotations
@@ -29,10 +31,17 @@ class Repairer:
     """Holds the healthy and best states in memory and applies remedies in order."""
 
     def __init__(
-        self, trainer: Trainer, rebuild: Rebuild, *, cure_epochs: int = 2, max_repairs: int = 8
+        self,
+        trainer: Trainer,
+        rebuild: Rebuild,
+        *,
+        cure_epochs: int = 2,
+        max_repairs: int = 8,
+        rebuild_budget: float = 0.4,
     ) -> None:
         self.trainer, self.rebuild = trainer, rebuild
         self.cure_epochs, self.max_repairs = cure_epochs, max_repairs
+        self.rebuild_budget = rebuild_budget  # share of the epochs a rebuilt model needs left
         self.repairs: list[dict[str, Any]] = []
         self._treating: dict[str, _Treatment] = {}
         self._healthy = trainer.snapshot()
@@ -48,16 +57,13 @@ class Repairer:
             self._treating[finding.code] = treatment
         else:  # the rule fired again: the last remedy did not cure it
             treatment.record["cured"] = False
-        if finding.evidence.get("first_nonfinite_output") == "input":
-            return self._give_up(
-                treatment,
-                "the input data holds NaN or inf values, which no "
-                "training remedy cures: impute or drop them",
-            )
+        trainer = self.trainer
+        if trainer.epoch > (1 - self.rebuild_budget) * trainer.epochs:
+            # too late to train a rebuilt model from scratch: try the cheaper remedies
+            treatment.remaining = [n for n in treatment.remaining if n not in REBUILDS_MODEL]
         if not treatment.remaining or len(self.repairs) >= self.max_repairs:
             return self._give_up(treatment, "no remedy left to try")
         name = treatment.remaining.pop(0)
-        trainer = self.trainer
         if name == "stop_early":
             changed = self._stop_early()
         else:

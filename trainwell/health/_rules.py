@@ -25,17 +25,19 @@ class Thresholds:
     vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
+    exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
     dead_fraction: float = 0.5  # of a layer's ReLU units (SageMaker DeadRelu threshold_layer)
     saturated_fraction: float = 0.5  # of a layer's units (SageMaker SaturatedActivation)
     runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
     judge_after: float = 0.3  # curve rules wait for this share of the epochs (AutoTrainer)
     min_epochs: int = 4  # ... and at least this many epochs
-    oscillation_rise: float = 0.1  # an epoch whose train loss rises >= 10% over the previous
+    oscillation_rise: float = 0.05  # an epoch whose train loss rises >= 5% over the previous
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
     overfit_patience: int = 3  # epochs since the best val loss
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
+    underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
 
 
@@ -110,7 +112,9 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
 def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A gradient is non-finite while the loss is not; or, `sustain` probes running, a layer's
     gradient norm exceeds `exploding_scale` times its weight norm, or the first layer's
-    gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70). The
+    gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70); or, at a
+    single probe, the scale exceeds `exploding_at_once` (one SGD step at lr 0.01 would more
+    than double the weights: waiting for a second probe lets the run blow up first). The
     gradient-to-weight scale is what an update multiplies by the learning rate; healthy
     runs stay near 0.01..1. Under gradient clipping the applied (clipped) gradients count.
     Names the layer with the largest scale."""
@@ -119,8 +123,6 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None  # a non-finite loss is divergence; its gradients follow from it
     if not np.all(np.isfinite(grads[-1])):
         index, reason = int(np.argmin(np.isfinite(grads[-1]))), "non-finite"
-    elif len(grads) < t.sustain:
-        return None
     else:
         weights = h.last("weight_norm", t.sustain)
         applied = grads
@@ -131,7 +133,10 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
             scale = np.where(weights > 1e-8, applied / weights, 0.0)
         ratio = grads[:, 0] / np.maximum(grads[:, -1], 1e-30)
         lopsided = not h.grad_clip and np.all(ratio > t.exploding_ratio)
-        if not (np.all(scale.max(axis=1) > t.exploding_scale) or lopsided):
+        sustained = len(grads) == t.sustain and (
+            np.all(scale.max(axis=1) > t.exploding_scale) or lopsided
+        )
+        if not (sustained or scale[-1].max() > t.exploding_at_once):
             return None
         index = int(np.argmax(scale[-1]))
         reason = f"{grads[-1, index]:.3g}, {scale[-1, index]:.3g} times its weight norm"
@@ -328,10 +333,15 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The train loss has plateaued (the last epochs improve it < `plateau_drop` each) above
     `underfit_loss` of its first value, after `judge_after` of the budget: the model cannot
-    fit even the training data (AutoTrainer's accuracy gate, Theta = 0.6, in loss terms)."""
-    loss = h.curve("train_loss")
+    fit even the training data (AutoTrainer's accuracy gate, Theta = 0.6, in loss terms).
+    Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
+    better on held-out data than on its training data is held back by the training data
+    (noisy labels, augmentation), not by its capacity."""
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _judged(h, t) or not np.all(np.isfinite(loss)) or loss[0] <= 0:
         return None
+    if math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]:
+        return None  # fits held-out data better than training data: noisy labels, not capacity
     recent = loss[-3:]
     plateau = np.all(np.abs(np.diff(recent)) < t.plateau_drop * recent[:-1])
     if (
@@ -360,4 +370,12 @@ PROBE_RULES: tuple[Rule, ...] = (
     dying_relu,
     saturated_activation,
 )
-CURVE_RULES: tuple[Rule, ...] = (oscillating_loss, slow_convergence, overfitting, underfitting)
+# divergence is judged at epoch ends too: a loss that ran away between probes shows in the
+# epoch's mean before the next probe, and before the epoch's state is kept as healthy.
+CURVE_RULES: tuple[Rule, ...] = (
+    divergence,
+    oscillating_loss,
+    slow_convergence,
+    overfitting,
+    underfitting,
+)

@@ -39,10 +39,12 @@ def build_model(
     """
     layers: list[nn.Module] = []
     if spec.input_norm:
+        # eps 1: a feature (pixel) constant in training must not be blown up at evaluation
         channels = input_shape[0]
-        layers.append(nn.BatchNorm2d(channels) if spec.arch == "cnn" else nn.Flatten())
-        if spec.arch != "cnn":
-            layers.append(nn.BatchNorm1d(int(torch.Size(input_shape).numel())))
+        if spec.arch == "cnn":
+            layers.append(nn.BatchNorm2d(channels, eps=1.0))
+        else:
+            layers += [nn.Flatten(), nn.BatchNorm1d(int(torch.Size(input_shape).numel()), eps=1.0)]
     if spec.arch == "cnn":
         layers += _conv_blocks(spec, input_shape)
         n_in = _flat_size(layers, input_shape)

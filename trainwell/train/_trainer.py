@@ -102,6 +102,7 @@ class Trainer:
         self.samples = 0
         self._stop: tuple[str, str] | None = None  # (status, reason)
         self._train_batches: Batches | None = None
+        self._val_batches: Batches | None = None
         self.batch: tuple[torch.Tensor, torch.Tensor] | None = None  # the current (x, y)
         self._losses: list[torch.Tensor] = []  # this epoch's, on the device
         self._loss_steps: list[int] = []
@@ -112,7 +113,7 @@ class Trainer:
         self, train: Batches, val: Batches | None = None, *, resume_from: str | Path | None = None
     ) -> FitResult:
         """Train for the remaining epochs; `resume_from` is a checkpoint written by `fit`."""
-        self._train_batches, self._stop = train, None
+        self._train_batches, self._val_batches, self._stop = train, val, None
         if resume_from is not None:
             # loaded on the CPU: RNG states must stay there; load_state_dict moves the rest
             self.load_state_dict(torch.load(resume_from, map_location="cpu", weights_only=True))
@@ -273,6 +274,19 @@ class Trainer:
         self.replace_optimizer(optimizer, scheduler)
         self._losses.clear()
         self._loss_steps.clear()
+
+    def impute_inputs(self) -> int:
+        """Replace NaN and inf inputs of the in-memory training and validation data by 0 (the
+        training mean, as inputs are standardised); returns how many values were replaced.
+        Data that is not held in memory (a DataLoader) is left as it is."""
+        replaced = 0
+        for batches in (self._train_batches, self._val_batches):
+            X = getattr(batches, "X", None)
+            if isinstance(X, torch.Tensor) and X.is_floating_point():
+                bad = ~torch.isfinite(X)
+                replaced += int(bad.sum())
+                X[bad] = 0.0
+        return replaced
 
     def request_stop(self, reason: str, status: str = "stopped_early") -> None:
         """Stop after the current batch; the result carries `status` and `reason`."""
