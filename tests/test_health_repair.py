@@ -53,7 +53,7 @@ BROKEN = {
             "train": {"epochs": 25},
         },
         "overfitting",
-        "stop_early",
+        "regularize",
     ),
 }
 
@@ -99,6 +99,23 @@ def test_divergence_is_rolled_back_and_training_goes_on(out):
     assert run.repairs[0]["finding"] == "divergence"
     assert run.repairs[0]["remedy"] == "clip_and_adam"
     assert run.metrics["test_r2"] > -0.5  # finite: it trained on after the rollback
+
+
+def test_overfitting_is_regularised_from_the_best_weights_then_stopped(out):
+    config, _, _ = BROKEN["noisy labels trained too long"]
+    run = trainwell.fit(config, doctor__mode="repair")
+    remedies = [r["remedy"] for r in run.repairs if r["finding"] == "overfitting"]
+    assert remedies[0] == "regularize"
+    import torch
+    import yaml
+
+    asked = yaml.safe_load((run.run_dir / "config.yaml").read_text())
+    assert asked["model"]["dropout"] == 0.0  # the config as given stays as it was
+    loaded = trainwell.load_run(run.run_dir)  # the repaired config's network takes model.pt
+    assert loaded.config.model.dropout > 0 and loaded.config.train.weight_decay > 0
+    X = torch.randn(5, 1, 8, 8)
+    loaded.model.eval(), run.model.eval()
+    assert torch.allclose(loaded.model(X), run.model(X))
 
 
 def test_nan_inputs_are_imputed_and_the_repaired_config_asks_for_it(out):

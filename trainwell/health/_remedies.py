@@ -142,6 +142,27 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
     return rebuild.new_model(trainer, **changes)
 
 
+def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
+    """More dropout and weight decay, keeping the weights in place (the doctor has put back
+    the best ones): dropout holds no parameters, so the rebuilt model takes them as they are."""
+    spec, train = rebuild.config.model, rebuild.config.train
+    weights = trainer.model.state_dict()
+    dropout = min(round(spec.dropout + 0.3, 2), 0.5)
+    train.weight_decay = max(10 * train.weight_decay, 5e-4)
+    changed = rebuild.new_model(trainer, dropout=dropout)
+    load_by_position(trainer.model, weights)
+    return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
+
+
+def load_by_position(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load `state` into `model` entry by entry, in order: the same network with more or
+    fewer parameter-free modules (dropout) numbers its layers differently."""
+    target = model.state_dict()
+    if [v.shape for v in target.values()] != [v.shape for v in state.values()]:
+        raise ValueError("the two networks do not hold the same parameters")
+    model.load_state_dict(dict(zip(target, state.values(), strict=True)))
+
+
 def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
     """NaN inputs make every loss NaN: mean-impute them (what `data.remedies: [impute]` does
     before training, and what the repaired config asks for)."""
@@ -151,8 +172,8 @@ def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
     return f"replaced {replaced} NaN/inf input values by the training mean; data.remedies: impute"
 
 
-# Per finding code, the remedies to try in order. `stop_early` (overfitting) is done by the
-# doctor itself: it needs the best weights it keeps.
+# Per finding code, the remedies to try in order. For overfitting the doctor first puts back
+# the best weights it keeps; `stop_early` it does itself.
 ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("clip_and_adam", "lower_lr_and_clip", "batchnorm"),
     "exploding_gradient": ("he_init", "clip_and_adam", "lower_lr"),
@@ -161,7 +182,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "saturated_activation": ("xavier_init", "relu_activation", "batchnorm"),
     "oscillating_loss": ("lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
-    "overfitting": ("stop_early",),
+    "overfitting": ("regularize", "stop_early"),
     "underfitting": ("widen", "raise_lr"),
 }
 
@@ -202,6 +223,7 @@ REMEDIES: dict[str, Remedy] = {
         batchnorm,
         input_norm,
         widen,
+        regularize,
         impute_inputs,
     )
 }

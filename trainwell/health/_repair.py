@@ -16,7 +16,7 @@ from typing import Any
 
 from ..findings import Finding
 from ..train import Trainer
-from ._remedies import REBUILDS_MODEL, REMEDIES, Rebuild, remedy_order
+from ._remedies import REBUILDS_MODEL, REMEDIES, Rebuild, load_by_position, remedy_order
 
 
 @dataclass
@@ -66,6 +66,10 @@ class Repairer:
         name = treatment.remaining.pop(0)
         if name == "stop_early":
             changed = self._stop_early()
+        elif name == "regularize":
+            self._put_back_best()
+            changed = REMEDIES[name](trainer, self.rebuild)
+            self._healthy = trainer.snapshot()
         else:
             if name not in REBUILDS_MODEL:
                 trainer.restore(self._healthy)  # undo what the problem did, keep the model
@@ -109,12 +113,19 @@ class Repairer:
                 self._cured(treatment, metrics)
         self._treating.clear()
 
-    def _stop_early(self) -> str:
+    def _put_back_best(self) -> int | None:
+        """Load the best weights so far (by val loss); returns their epoch."""
         if self._best is None:
+            return None
+        _, epoch, weights = self._best
+        load_by_position(self.trainer.model, weights)  # the model may have gained dropout
+        return epoch
+
+    def _stop_early(self) -> str:
+        epoch = self._put_back_best()
+        if epoch is None:
             self.trainer.request_stop("overfitting: stopped early")
             return "stopped early"
-        _, epoch, weights = self._best
-        self.trainer.model.load_state_dict(weights)
         self.trainer.request_stop(f"overfitting: stopped early, restored epoch {epoch}")
         return f"stopped early and restored the weights of epoch {epoch}"
 
