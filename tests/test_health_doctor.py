@@ -144,7 +144,7 @@ def test_doctor_in_a_hand_written_loop():
 
 def test_doctor_as_a_lightning_callback():
     L = pytest.importorskip("lightning")
-    from trainwell.health._lightning import DoctorLightningCallback
+    from trainwell.health import DoctorLightningCallback
 
     class Module(L.LightningModule):
         def __init__(self, bias):

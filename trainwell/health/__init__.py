@@ -1,4 +1,7 @@
-"""The training doctor: probes -> rules -> findings (and, in repair mode, remedies)."""
+"""The training doctor: probes -> rules -> findings (and, in repair mode, remedies).
+
+`DoctorLightningCallback` is imported on first use: it needs the `lightning` extra.
+"""
 
 from ._doctor import DEFAULT_EVERY, Doctor, DoctorCallback, Examiner
 from ._history import ProbeHistory
@@ -16,6 +19,7 @@ __all__ = [
     "REMEDIES",
     "Doctor",
     "DoctorCallback",
+    "DoctorLightningCallback",
     "Examiner",
     "Probe",
     "ProbeHistory",
@@ -24,3 +28,11 @@ __all__ = [
     "Thresholds",
     "first_nonfinite_layer",
 ]
+
+
+def __getattr__(name: str):
+    if name == "DoctorLightningCallback":
+        from ._lightning import DoctorLightningCallback
+
+        return DoctorLightningCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
