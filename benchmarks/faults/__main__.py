@@ -49,19 +49,9 @@ from rich.table import Table
 
 import trainwell
 from trainwell.errors import ConfigError, InputError
+from trainwell.findings import TRAINING_CODES
 
 CONFIGS = Path(__file__).resolve().with_name("configs")
-TRAINING_CODES = (
-    "vanishing_gradient",
-    "exploding_gradient",
-    "dying_relu",
-    "saturated_activation",
-    "divergence",
-    "oscillating_loss",
-    "slow_convergence",
-    "overfitting",
-    "underfitting",
-)
 EARLY_CODES = frozenset(TRAINING_CODES[:4])  # gradient and activation problems: epoch 0
 REPAIRED_SHARE = 0.9  # a repair succeeds at this share of the healthy baseline's score
 
