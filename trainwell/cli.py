@@ -104,6 +104,37 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
     config = resources.files("trainwell") / "configs" / "demo.yaml"
     run = _guarded(lambda: trainwell.fit(str(config), out=out, progress=_show_progress(as_json)))
     _print_run(run, as_json)
+    report = run.run_dir / "report.html"
+    if not as_json and report.is_file():
+        Console().print(f"report: {report}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """(Re)build RUN_DIR/report.html, one self-contained page, and print its path."""
+    from .report import write_report
+
+    path = _guarded(lambda: write_report(run_dir))
+    print(json.dumps({"report": str(path)}) if as_json else path)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="The first run directory (A).")],
+    run_b: Annotated[Path, typer.Argument(help="The second run directory (B).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The page to write (default: beside run A).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a page with two runs' curves, metrics, findings and config side by side."""
+    from .report import compare_runs
+
+    path = _guarded(lambda: compare_runs(run_a, run_b, out))
+    print(json.dumps({"report": str(path)}) if as_json else path)
 
 
 @app.command()
