@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
+from ._environment import environment
 from ._run import Run, finite_or_none
 from .config import ConfigLike, Model, RunConfig, load_config
 from .data import DataInfo, Dataset, Split, prepare_data
@@ -22,7 +23,6 @@ from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 from .health import DoctorCallback, Rebuild
 from .models import build_model
-from .report import environment, write_report
 from .runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
 from .train import (
     Callback,
@@ -253,6 +253,8 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
 def _write_report(run_dir: Path) -> None:
     """The run is complete on disk already: a report that fails to render costs a warning."""
     try:
+        from .report import write_report  # matplotlib takes seconds to import: only now
+
         write_report(run_dir)
     except Exception as exc:
         Console(stderr=True).print(

@@ -1,6 +1,10 @@
-"""The run report: one self-contained HTML page per run, and a page comparing two runs."""
+"""The run report: one self-contained HTML page per run, and a page comparing two runs.
 
-from ._environment import environment
-from ._render import compare_runs, write_report
+A capability layer: it reads run directories (and the plain types of config, findings and
+runs); the Trainer and the doctor know nothing of it.
+"""
 
-__all__ = ["compare_runs", "environment", "write_report"]
+from ._load import RunRecord, load_record
+from ._render import compare_runs, render_report, write_report
+
+__all__ = ["RunRecord", "compare_runs", "load_record", "render_report", "write_report"]

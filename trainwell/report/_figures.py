@@ -109,19 +109,24 @@ def probe_table(
 
 
 def step_events(record: RunRecord) -> list[tuple[float, str, str]]:
-    return [(float(r["step"]), "repair", VERMILLION) for r in record.repairs if r.get("step")]
+    steps = [r["step"] for r in record.repairs if r.get("step") is not None]
+    return [(float(step), "repair", VERMILLION) for step in steps]
 
 
 def gradient_heatmap(record: RunRecord) -> str | None:
     values, rows, steps = probe_table(record, "grad_norm", "layers")
     if values.size == 0 or not np.isfinite(values).any():
         return None
-    with figure(9.6, 0.9 + 0.32 * len(rows)) as (fig, (ax,)):
-        heatmap(ax, values, rows, steps, log=True, label="gradient L2 norm (log scale)", fig=fig)
+    with figure(9.6, _heat_height(rows)) as (fig, (ax,)):
+        heatmap(ax, values, rows, steps, log=True, label="gradient L2 norm", fig=fig)
         ax.set_title("Gradient norm per layer (input at top)")
         ax.set_ylabel("layer")
         mark_events(ax, step_events(record))
         return to_uri(fig)
+
+
+def _heat_height(rows: list[str]) -> float:
+    return max(2.2, 1.0 + 0.3 * len(rows))
 
 
 def units_heatmap(record: RunRecord) -> str | None:
@@ -133,7 +138,7 @@ def units_heatmap(record: RunRecord) -> str | None:
     values = np.where(np.isfinite(dead), dead, saturated) * 100
     if not np.isfinite(values).any():
         return None
-    with figure(9.6, 0.9 + 0.32 * len(rows)) as (fig, (ax,)):
+    with figure(9.6, _heat_height(rows)) as (fig, (ax,)):
         heatmap(ax, values, rows, steps, log=False, label="% of units", fig=fig)
         ax.set_title("Dead (ReLU) or saturated (sigmoid, tanh) units per layer")
         ax.set_ylabel("activation")

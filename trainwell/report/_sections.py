@@ -39,6 +39,8 @@ def verdict(record: RunRecord) -> dict[str, Any]:
         tone = "bad" if any(f.get("severity") == "error" for f in open_) else "warn"
         headline = f"{_count(len(problems), 'problem')} found, {len(open_)} not repaired"
     lines = [f"{_title(f['code'])}: {_outcome(f)}" for f in problems]
+    if open_ and (record.config.get("doctor") or {}).get("mode") == "detect":
+        lines.append("The doctor ran in detect mode: run with --doctor repair to treat problems.")
     return {"tone": tone, "headline": headline, "lines": lines, "tiles": _tiles(record)}
 
 
