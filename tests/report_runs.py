@@ -145,7 +145,14 @@ def write_run(root: Path, kind: str) -> Path:
                 evidence={"counts": {"0": 50, "1": 5}},
             )
         ]
-        (run / "audit.json").write_text(json.dumps({"counts": {"rows": 150, "duplicates": 2}}))
+        (run / "audit.json").write_text(
+            json.dumps(
+                {
+                    "counts": {"rows": 150, "duplicates": 2},
+                    "class_counts": {"train": {"0": 50, "1": 5}, "test": {"0": 20, "1": 2}},
+                }
+            )
+        )
         trials = [
             {
                 "number": i,

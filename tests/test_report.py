@@ -39,7 +39,7 @@ def test_healthy_run_says_so_and_shows_its_evaluation(tmp_path):
     assert "Healthy: no problems found" in html
     assert _section_ids(html) == ["curves", "evaluation", "config"]
     assert 'alt="Confusion matrix on the test set"' in html
-    assert html.count("<img") == 2 and "precision" in html and "(weakest)" in html
+    assert html.count("<img") == 3 and "precision" in html and "(weakest)" in html
     _self_contained(html)
 
 
@@ -73,7 +73,7 @@ def test_data_findings_audit_and_tuning_sections_render_when_their_files_exist(t
     html = _page(tmp_path, "data")
     assert {"audit", "tune"} <= set(_section_ids(html))
     assert "Class imbalance" in html and "duplicates" in html
-    assert "All 4 trials" in html
+    assert "All 4 trials" in html and 'alt="Rows per class"' in html
     assert "findings" not in _section_ids(html)  # data findings are the audit's cards
 
 
@@ -118,7 +118,7 @@ def test_compare_page_shows_both_runs_and_their_config_differences(tmp_path):
     html = path.read_text()
     assert path.parent == tmp_path and a.name in html and b.name in html
     assert "doctor.mode" in html and "vanishing gradient" in html
-    assert html.count("<img") == 1
+    assert html.count("<img") == 2
     _self_contained(html)
 
 

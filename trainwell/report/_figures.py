@@ -1,11 +1,12 @@
 """The report's figures, each a pure function of a `RunRecord` returning an SVG data URI
-(or None when the run has nothing to draw)."""
+(or none when the run has nothing to draw)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from ._load import RunRecord
 from ._plots import (
@@ -42,31 +43,36 @@ def epoch_events(record: RunRecord) -> list[tuple[float, str, str]]:
     epochs = record.metrics.get("epochs")
     if best is not None and (record.status == "stopped_early" or (epochs and best < epochs - 1)):
         events.append((float(best), "weights kept (early stopping)", GREEN))
+    if record.status == "diverged" and record.epochs:
+        events.append((float(record.epochs[-1]["epoch"]), "diverged", VERMILLION))
     return events
 
 
-def learning_curves(record: RunRecord) -> str | None:
+def learning_curves(record: RunRecord) -> list[str]:
+    """Two figures, loss and validation quality, which sit side by side or stack on a phone."""
     rows = record.epochs
     if not rows:
-        return None
+        return []
     epoch = np.array([r["epoch"] for r in rows], dtype=float)
 
     def column(key: str, scale: float = 1.0) -> np.ndarray:
         return np.array([_num(r.get(key)) for r in rows]) * scale
 
-    with figure(9.6, 3.4, ncols=2) as (fig, (loss_ax, metric_ax)):
+    uris = []
+    with figure(*_PANEL) as (fig, (ax,)):
         for key, name, colour, style in (
             ("train_loss", "train", BLUE, "-"),
             ("val_loss", "validation", ORANGE, "--"),
         ):
-            loss_ax.plot(epoch, column(key), style, color=colour, marker="o", ms=3, label=name)
+            ax.plot(epoch, column(key), style, color=colour, marker="o", ms=3, label=name)
         losses = np.concatenate([column("train_loss"), column("val_loss")])
         positive = losses[np.isfinite(losses) & (losses > 0)]
         if positive.size and positive.max() / positive.min() > 30:
-            loss_ax.set_yscale("log")
-        loss_ax.set(title="Loss", xlabel="epoch", ylabel=loss_label(record))
-        mark_events(loss_ax, epoch_events(record))
-        loss_ax.legend(loc="best")
+            ax.set_yscale("log")
+        ax.set(title="Loss", xlabel="epoch", ylabel=loss_label(record))
+        _finish_epochs(ax, record)
+        uris.append(to_uri(fig))
+    with figure(*_PANEL) as (fig, (ax,)):
         names = metric_names(record)
         for (key, _, scale), colour, style in zip(
             names, (ORANGE, PURPLE), ("--", ":"), strict=False
@@ -74,13 +80,20 @@ def learning_curves(record: RunRecord) -> str | None:
             values = column(key, scale)
             if np.isfinite(values).any():
                 name = key.removeprefix("val_").replace("macro_f1", "macro F1")
-                metric_ax.plot(epoch, values, style, color=colour, marker="o", ms=3, label=name)
-        metric_ax.set(title="Validation quality", xlabel="epoch", ylabel=names[0][1])
-        mark_events(metric_ax, epoch_events(record))
-        metric_ax.legend(loc="best")
-        for ax in (loss_ax, metric_ax):
-            ax.xaxis.get_major_locator().set_params(integer=True)
-        return to_uri(fig)
+                ax.plot(epoch, values, style, color=colour, marker="o", ms=3, label=name)
+        ax.set(title="Validation quality", xlabel="epoch", ylabel=names[0][1])
+        _finish_epochs(ax, record)
+        uris.append(to_uri(fig))
+    return uris
+
+
+_PANEL = (4.8, 3.4)  # inches: one panel, legible from a phone to a laptop
+
+
+def _finish_epochs(ax: Axes, record: RunRecord) -> None:
+    mark_events(ax, epoch_events(record))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="best")
 
 
 def _num(value: Any) -> float:
@@ -177,48 +190,76 @@ def confusion_matrix(confusion: list[list[int]], classes: list[str]) -> str:
         return to_uri(fig)
 
 
-def residual_plots(true: list[float], predicted: list[float]) -> str:
+def residual_plots(true: list[float], predicted: list[float]) -> list[str]:
     y, p = np.array(true, dtype=float), np.array(predicted, dtype=float)
     residual = y - p
-    with figure(9.6, 3.4, ncols=3) as (fig, (fit_ax, res_ax, hist_ax)):
-        fit_ax.scatter(y, p, s=12, color=BLUE, alpha=0.7)
+    uris = []
+    with figure(*_SMALL) as (fig, (ax,)):
+        ax.scatter(y, p, s=12, color=BLUE, alpha=0.7)
         low, high = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
-        fit_ax.plot([low, high], [low, high], "--", color=GREY, label="perfect")
-        fit_ax.set(title="Predicted vs true", xlabel="true target", ylabel="predicted target")
-        fit_ax.legend(loc="upper left")
-        res_ax.scatter(p, residual, s=12, color=BLUE, alpha=0.7)
-        res_ax.axhline(0, color=GREY, linestyle="--")
-        res_ax.set(title="Residuals", xlabel="predicted target", ylabel="true − predicted")
-        hist_ax.hist(residual, bins=min(30, max(5, len(y) // 5)), color=ORANGE, alpha=0.9)
-        hist_ax.set(title="Residual distribution", xlabel="true − predicted", ylabel="test rows")
-        return to_uri(fig)
+        ax.plot([low, high], [low, high], "--", color=GREY, label="perfect")
+        ax.set(title="Predicted vs true", xlabel="true target", ylabel="predicted target")
+        ax.legend(loc="upper left")
+        uris.append(to_uri(fig))
+    with figure(*_SMALL) as (fig, (ax,)):
+        ax.scatter(p, residual, s=12, color=BLUE, alpha=0.7)
+        ax.axhline(0, color=GREY, linestyle="--")
+        ax.set(title="Residuals", xlabel="predicted target", ylabel="true − predicted")
+        uris.append(to_uri(fig))
+    with figure(*_SMALL) as (fig, (ax,)):
+        ax.hist(residual, bins=min(30, max(5, len(y) // 5)), color=ORANGE, alpha=0.9)
+        ax.set(title="Residual distribution", xlabel="true − predicted", ylabel="test rows")
+        uris.append(to_uri(fig))
+    return uris
 
 
-def compare_curves(records: list[RunRecord], labels: list[str]) -> str | None:
+_SMALL = (3.6, 3.2)
+
+
+def compare_curves(records: list[RunRecord], labels: list[str]) -> list[str]:
     if not any(r.epochs for r in records):
-        return None
-    with figure(9.6, 3.4, ncols=2) as (fig, (loss_ax, metric_ax)):
+        return []
+    uris = []
+    with figure(*_PANEL) as (fig, (ax,)):
         for record, label, colour in zip(records, labels, (BLUE, ORANGE), strict=True):
             epoch = [r["epoch"] for r in record.epochs]
             for key, style, what in (("train_loss", "-", "train"), ("val_loss", "--", "val")):
                 values = [_num(r.get(key)) for r in record.epochs]
-                loss_ax.plot(epoch, values, style, color=colour, label=f"{label} {what}")
+                ax.plot(epoch, values, style, color=colour, label=f"{label} {what}")
+        ax.set(title="Loss", xlabel="epoch", ylabel=loss_label(records[0]))
+        ax.legend(loc="best")
+        uris.append(to_uri(fig))
+    with figure(*_PANEL) as (fig, (ax,)):
+        for record, label, colour in zip(records, labels, (BLUE, ORANGE), strict=True):
             key, _, scale = metric_names(record)[0]
-            metric_ax.plot(
-                epoch,
-                [_num(r.get(key)) * scale for r in record.epochs],
-                "-",
-                marker="o",
-                ms=3,
-                color=colour,
-                label=label,
-            )
-        loss_ax.set(title="Loss", xlabel="epoch", ylabel=loss_label(records[0]))
-        metric_ax.set(
-            title="Validation quality", xlabel="epoch", ylabel=metric_names(records[0])[0][1]
-        )
-        loss_ax.legend(loc="best")
-        metric_ax.legend(loc="best")
+            values = [_num(r.get(key)) * scale for r in record.epochs]
+            epoch = [r["epoch"] for r in record.epochs]
+            ax.plot(epoch, values, "-", marker="o", ms=3, color=colour, label=label)
+        ax.set(title="Validation quality", xlabel="epoch", ylabel=metric_names(records[0])[0][1])
+        ax.legend(loc="best")
+        uris.append(to_uri(fig))
+    return uris
+
+
+def class_balance(counts: dict[str, Any]) -> str | None:
+    """Rows per class, one bar group per split: `{"train": {"0": 50, ...}, ...}` or one
+    `{"0": 50, ...}` mapping."""
+    if not counts:
+        return None
+    splits = counts if all(isinstance(v, dict) for v in counts.values()) else {"rows": counts}
+    classes = list(dict.fromkeys(c for split in splits.values() for c in split))
+    width = 0.8 / len(splits)
+    with figure(max(4.8, 0.35 * len(classes) * len(splits) + 1.5), 3.2) as (fig, (ax,)):
+        x = np.arange(len(classes))
+        for i, ((split, values), colour) in enumerate(
+            zip(splits.items(), (BLUE, ORANGE, GREEN, PURPLE), strict=False)
+        ):
+            heights = [values.get(c, 0) for c in classes]
+            ax.bar(x + i * width - 0.4 + width / 2, heights, width, color=colour, label=split)
+        ax.set_xticks(x, classes)
+        ax.set(title="Class balance", xlabel="class", ylabel="rows")
+        if len(splits) > 1:
+            ax.legend(loc="best")
         return to_uri(fig)
 
 
@@ -238,5 +279,6 @@ def tune_history(trials: list[dict[str, Any]], maximize: bool) -> str | None:
             label="best so far",
         )
         ax.set(title="Optimisation history", xlabel="trial", ylabel="objective")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(loc="best")
         return to_uri(fig)

@@ -34,7 +34,7 @@ def _number(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return "–" if value is None else str(value)
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
     return str(value)
 
 

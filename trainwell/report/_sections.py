@@ -193,10 +193,10 @@ def _timeline(record: RunRecord) -> list[dict[str, Any]]:
 
 
 def curves_section(record: RunRecord) -> Section | None:
-    uri = figures.learning_curves(record)
-    if uri is None:
+    uris = figures.learning_curves(record)
+    if not uris:
         return None
-    return Section("curves", "Learning curves", "curves.html.j2", {"uri": uri})
+    return Section("curves", "Learning curves", "curves.html.j2", {"uris": uris})
 
 
 def health_section(record: RunRecord) -> Section | None:
@@ -268,7 +268,17 @@ def audit_section(record: RunRecord) -> Section | None:
     cards = [_card(f, record.repairs) for f in record.findings if f.get("source") == "data"]
     if not cards and not record.audit:
         return None
-    return Section("audit", "Data audit", "audit.html.j2", {"cards": cards, "audit": record.audit})
+    audit = record.audit or {}
+    return Section(
+        "audit",
+        "Data audit",
+        "audit.html.j2",
+        {
+            "cards": cards,
+            "counts": audit.get("counts") or {},
+            "balance": figures.class_balance(audit.get("class_counts") or {}),
+        },
+    )
 
 
 def tune_section(record: RunRecord) -> Section | None:
@@ -299,12 +309,20 @@ def config_section(record: RunRecord) -> Section:
         "Configuration and environment",
         "config.html.j2",
         {
-            "config": yaml.safe_dump(record.config, sort_keys=False),
+            "config": _config_blocks(record.config),
             "changes": changes,
             "environment": record.environment,
             "data": record.data,
         },
     )
+
+
+def _config_blocks(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The config as YAML, one block per top-level key (scalars together under "run")."""
+    scalars = {k: v for k, v in config.items() if not isinstance(v, dict)}
+    blocks = [("run", scalars)] if scalars else []
+    blocks += [(k, {k: v}) for k, v in config.items() if isinstance(v, dict)]
+    return [(name, yaml.safe_dump(body, sort_keys=False)) for name, body in blocks]
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
