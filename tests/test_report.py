@@ -184,3 +184,16 @@ def test_cli_report_and_compare(tmp_path):
     done = subprocess.run([*cli, "report", str(tmp_path / "nope")], capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_demo_ends_by_printing_the_report_path(out):
+    from typer.testing import CliRunner
+
+    from trainwell.cli import app
+
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("report: ")
+    assert Path(last.removeprefix("report: ")).is_file()

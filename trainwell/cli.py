@@ -104,9 +104,6 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
     config = resources.files("trainwell") / "configs" / "demo.yaml"
     run = _guarded(lambda: trainwell.fit(str(config), out=out, progress=_show_progress(as_json)))
     _print_run(run, as_json)
-    report = run.run_dir / "report.html"
-    if not as_json and report.is_file():
-        Console().print(f"report: {report}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -216,6 +213,9 @@ def _print_run(run: Any, as_json: bool) -> None:
     if not summary["findings"]:
         console.print("no findings")
     console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
+    report = Path(summary["run_dir"]) / "report.html"
+    if report.is_file():
+        console.print(f"report: {report}", highlight=False, soft_wrap=True)
 
 
 def _cell(value: Any, name: str = "") -> str:
