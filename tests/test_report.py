@@ -197,3 +197,12 @@ def test_demo_ends_by_printing_the_report_path(out):
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("report: ")
     assert Path(last.removeprefix("report: ")).is_file()
+
+
+def test_repairs_made_at_an_epoch_end_are_marked_at_the_next_probe(tmp_path):
+    from trainwell.report._figures import step_events
+
+    record = load_record(write_run(tmp_path, "repaired"))
+    assert step_events(record) == [(4.0, "repair", "#D55E00")]
+    record.repairs[0]["step"] = None  # made at the end of epoch 0: next probe is step 16
+    assert step_events(record)[0][0] == 16.0

@@ -122,8 +122,21 @@ def probe_table(
 
 
 def step_events(record: RunRecord) -> list[tuple[float, str, str]]:
-    steps = [r["step"] for r in record.repairs if r.get("step") is not None]
-    return [(float(step), "repair", VERMILLION) for step in steps]
+    """Repairs at their step; one made at an epoch's end at the first probe after it."""
+    probes = [
+        (epoch, step)
+        for segment in record.health or []
+        for step, epoch in zip(segment["steps"], segment["epochs"], strict=True)
+    ]
+    events = []
+    for repair in record.repairs:
+        step = repair.get("step")
+        if step is None:
+            later = [s for e, s in probes if e > (repair.get("epoch") or 0)]
+            step = later[0] if later else None
+        if step is not None:
+            events.append((float(step), "repair", VERMILLION))
+    return events
 
 
 def gradient_heatmap(record: RunRecord) -> str | None:
