@@ -100,6 +100,9 @@ def write_run(root: Path, kind: str) -> Path:
     findings, repairs, status = [], [], "completed"
     if kind == "diverged":
         status, metrics["test_accuracy"] = "diverged", None
+        health = _health(["net.0", "net.2"], "relu", [0, 10, 20, 25], 1.0)
+        health["loss"] = [2.3, 40.0, 9e5, None]
+        (run / "health.json").write_text(json.dumps([health]))
         findings = [_finding("divergence", epoch=2, step=25, evidence={"loss": None, "lr": 5.0})]
     if kind == "repaired":
         findings = [

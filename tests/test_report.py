@@ -58,6 +58,7 @@ def test_repaired_run_shows_cards_timeline_heat_maps_and_the_repaired_config(tmp
 def test_diverged_run_renders_with_missing_losses_and_no_confusion(tmp_path):
     html = _page(tmp_path, "diverged")
     assert "Training diverged" in html and "Divergence" in html
+    assert 'alt="Training loss at each probed step"' in html  # the runaway, step by step
     assert "evaluation" not in _section_ids(html)
     _self_contained(html)
 

@@ -151,6 +151,44 @@ def gradient_heatmap(record: RunRecord) -> str | None:
         return to_uri(fig)
 
 
+def step_loss(record: RunRecord) -> str | None:
+    """The training loss of the batch at each probe; non-finite losses as crosses at the top."""
+    steps, losses = [], []
+    for segment in record.health or []:
+        steps += segment["steps"]
+        losses += [np.nan if v is None else v for v in segment["loss"]]
+    if not steps:
+        return None
+    x, y = np.array(steps, dtype=float), np.array(losses, dtype=float)
+    bad = ~np.isfinite(y)
+    with figure(*_PANEL) as (fig, (ax,)):
+        if (~bad).any():
+            ax.plot(x[~bad], y[~bad], "-", color=BLUE, marker="o", ms=3, label="batch loss")
+        else:
+            ax.set_yticks([])  # nothing finite to put on the scale
+        if bad.any():
+            top = float(np.nanmax(y)) if (~bad).any() else 1.0
+            ax.plot(
+                x[bad],
+                np.full(bad.sum(), top),
+                "x",
+                color=VERMILLION,
+                ms=7,
+                label="non-finite (NaN or inf)",
+            )
+        finite = y[~bad]
+        if finite.size and finite.min() > 0 and finite.max() / finite.min() > 30:
+            ax.set_yscale("log")
+        ax.set(
+            title="Loss at the doctor's probes",
+            xlabel="training step (optimizer updates)",
+            ylabel=loss_label(record),
+        )
+        mark_events(ax, step_events(record))
+        ax.legend(loc="best")
+        return to_uri(fig)
+
+
 def _heat_height(rows: list[str]) -> float:
     return max(2.2, 1.0 + 0.3 * len(rows))
 

@@ -193,10 +193,13 @@ def _timeline(record: RunRecord) -> list[dict[str, Any]]:
 
 
 def curves_section(record: RunRecord) -> Section | None:
+    """Per epoch; a diverged run also shows the loss at each probed step, where the runaway
+    shows even when no epoch finished."""
     uris = figures.learning_curves(record)
-    if not uris:
+    steps = figures.step_loss(record) if record.status == "diverged" else None
+    if not uris and steps is None:
         return None
-    return Section("curves", "Learning curves", "curves.html.j2", {"uris": uris})
+    return Section("curves", "Learning curves", "curves.html.j2", {"uris": uris, "steps": steps})
 
 
 def health_section(record: RunRecord) -> Section | None:
