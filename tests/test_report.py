@@ -207,3 +207,14 @@ def test_repairs_made_at_an_epoch_end_are_marked_at_the_next_probe(tmp_path):
     assert step_events(record) == [(4.0, "repair", "#D55E00")]
     record.repairs[0]["step"] = None  # made at the end of epoch 0: next probe is step 16
     assert step_events(record)[0][0] == 16.0
+
+
+def test_the_kept_epoch_is_the_one_whose_weights_the_run_kept(tmp_path):
+    record = load_record(write_run(tmp_path, "healthy"))
+    assert record.kept_epoch is None  # the last epoch's weights
+    record.metrics["best_epoch"] = 3  # early stopping restored epoch 3 of 6
+    assert record.kept_epoch == 3
+    record.metrics["best_epoch"] = 5
+    record.repairs = [{"remedy": "stop_early", "before": {"best_epoch": 2}, "epoch": 5}]
+    assert record.kept_epoch == 2  # the doctor's early stop restored epoch 2
+    assert "6 (kept 2)" in [t["value"] for t in verdict(record)["tiles"]]

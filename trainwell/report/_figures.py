@@ -39,10 +39,8 @@ def metric_names(record: RunRecord) -> list[tuple[str, str, float]]:
 def epoch_events(record: RunRecord) -> list[tuple[float, str, str]]:
     """Repairs at the epoch they were applied; early stopping at the epoch kept."""
     events = [(float(r.get("epoch") or 0), "repair", VERMILLION) for r in record.repairs]
-    best = record.metrics.get("best_epoch")
-    epochs = record.metrics.get("epochs")
-    if best is not None and (record.status == "stopped_early" or (epochs and best < epochs - 1)):
-        events.append((float(best), "weights kept (early stopping)", GREEN))
+    if record.kept_epoch is not None:
+        events.append((float(record.kept_epoch), "weights kept (early stopping)", GREEN))
     if record.status == "diverged" and record.epochs:
         events.append((float(record.epochs[-1]["epoch"]), "diverged", VERMILLION))
     return events

@@ -36,6 +36,18 @@ class RunRecord:
         return self.path.name
 
     @property
+    def kept_epoch(self) -> int | None:
+        """The epoch whose weights the run kept: the doctor's early stop restores an earlier
+        one than `metrics.best_epoch` says; None when the last epoch's weights were kept."""
+        for repair in self.repairs:
+            if repair.get("remedy") == "stop_early":
+                restored = (repair.get("before") or {}).get("best_epoch")
+                if restored is not None:
+                    return int(restored)
+        best, epochs = self.metrics.get("best_epoch"), self.metrics.get("epochs")
+        return best if best is not None and epochs and best < epochs - 1 else None
+
+    @property
     def task(self) -> str:
         if self.data and self.data.get("task"):
             return self.data["task"]

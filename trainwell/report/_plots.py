@@ -105,10 +105,9 @@ def heatmap(
 
 
 def _edges(steps: np.ndarray) -> np.ndarray:
-    """Cell edges around each probe's step, so gaps between probes show as they are."""
+    """Cell edges between probes (each cell reaches halfway to its neighbours, the first
+    starts at its own step), so gaps between probes show as they are."""
     if len(steps) == 1:
-        return np.array([steps[0] - 0.5, steps[0] + 0.5])
+        return np.array([steps[0], steps[0] + 1])
     mids = (steps[1:] + steps[:-1]) / 2
-    return np.concatenate(
-        [[steps[0] - (mids[0] - steps[0])], mids, [steps[-1] + (steps[-1] - mids[-1])]]
-    )
+    return np.concatenate([[steps[0]], mids, [steps[-1] + (steps[-1] - mids[-1])]])

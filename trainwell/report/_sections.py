@@ -56,8 +56,8 @@ def _tiles(record: RunRecord) -> list[dict[str, str]]:
             if m.get(key) is not None:
                 tiles.append({"label": label, "value": f"{100 * m[key]:.1f}%"})
     if m.get("epochs") is not None:
-        kept = m.get("best_epoch")
-        note = f" (kept {kept})" if kept is not None and kept != m["epochs"] - 1 else ""
+        kept = record.kept_epoch
+        note = f" (kept {kept})" if kept is not None else ""
         tiles.append({"label": "epochs", "value": f"{m['epochs']}{note}"})
     if m.get("seconds") is not None:
         tiles.append({"label": "training time", "value": f"{m['seconds']:.1f} s"})
