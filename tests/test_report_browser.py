@@ -3,6 +3,7 @@ fetched, nothing is logged as an error. Screenshots go to $TRAINWELL_SHOTS when 
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def _check(browser: Chromium, page_path: Path, shots: Path) -> None:
             assert shot.stat().st_size > 10_000
         # at phone width nothing is wider than the screen
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        pdf = base64.b64decode(page.call("Page.printToPDF")["data"])  # it prints
+        assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 1
+        assert page.errors == []
     finally:
         page.close()
 
