@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
+from ._environment import environment
 from ._run import Run, finite_or_none
 from .config import ConfigLike, Model, RunConfig, load_config
-from .data import DataInfo, Dataset, prepare_data
+from .data import DataInfo, Dataset, Split, prepare_data
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 from .health import DoctorCallback, Rebuild
@@ -205,14 +206,17 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
     }
     if result.diverged_step is not None:
         metrics["diverged_step"] = result.diverged_step
-    write_json(
-        run_dir / "evaluation.json",
-        {
-            "val_confusion": final_val.confusion,
-            "test_confusion": final_test.confusion,
-            "classes": data.info.classes,
-        },
-    )
+    evaluation = {
+        "val_confusion": final_val.confusion,
+        "test_confusion": final_test.confusion,
+        "classes": data.info.classes,
+    }
+    if not classification:  # residual plots in the report
+        evaluation["test_predictions"] = _predictions(trainer.model, data.test, data.info, plan)
+    write_json(run_dir / "evaluation.json", evaluation)
+    if doctor and doctor.examiner:
+        write_json(run_dir / "health.json", [h.to_record() for h in doctor.examiner.histories])
+    write_json(run_dir / "environment.json", environment(plan.device))
     final = doctor.rebuild.config if doctor and doctor.rebuild else cfg  # as repaired
     if doctor and doctor.repairs:
         write_yaml(run_dir / "repaired_config.yaml", final.to_dict())
@@ -242,7 +246,35 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
     )
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
+    _write_report(run_dir)
     return run
+
+
+def _write_report(run_dir: Path) -> None:
+    """The run is complete on disk already: a report that fails to render costs a warning."""
+    try:
+        from .report import write_report  # matplotlib takes seconds to import: only now
+
+        write_report(run_dir)
+    except Exception as exc:
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] report.html not written ({type(exc).__name__}: "
+            f"{escape(str(exc))}); rebuild it with `trainwell report {run_dir}`",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@torch.no_grad()
+def _predictions(model: nn.Module, split: Split, info: DataInfo, plan: _Plan) -> dict[str, list]:
+    """Test targets and predictions in the target's own units."""
+    model.eval()
+    X = torch.from_numpy(split.X).split(_EVAL_BATCH)
+    out = torch.cat([model(x.to(plan.device)).float().reshape(-1).cpu() for x in X]).numpy()
+    return {
+        "true": (split.y.reshape(-1) * info.y_std + info.y_mean).tolist(),
+        "predicted": (out * info.y_std + info.y_mean).tolist(),
+    }
 
 
 def _rebuild(cfg: RunConfig, info: DataInfo, steps_per_epoch: int) -> Rebuild:

@@ -107,6 +107,34 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
 
 
 @app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """(Re)build RUN_DIR/report.html, one self-contained page, and print its path."""
+    from .report import write_report
+
+    path = _guarded(lambda: write_report(run_dir))
+    print(json.dumps({"report": str(path)}) if as_json else path)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="The first run directory (A).")],
+    run_b: Annotated[Path, typer.Argument(help="The second run directory (B).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The page to write (default: beside run A).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a page with two runs' curves, metrics, findings and config side by side."""
+    from .report import compare_runs
+
+    path = _guarded(lambda: compare_runs(run_a, run_b, out))
+    print(json.dumps({"report": str(path)}) if as_json else path)
+
+
+@app.command()
 def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
     """List runs: name, status, key metrics, when."""
     from .runs import list_runs
@@ -185,6 +213,9 @@ def _print_run(run: Any, as_json: bool) -> None:
     if not summary["findings"]:
         console.print("no findings")
     console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
+    report = Path(summary["run_dir"]) / "report.html"
+    if report.is_file():
+        console.print(f"report: {report}", highlight=False, soft_wrap=True)
 
 
 def _cell(value: Any, name: str = "") -> str:

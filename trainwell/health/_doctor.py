@@ -47,17 +47,24 @@ class Examiner:
         self.thresholds = thresholds or Thresholds()
         self.findings: list[Finding] = []
         self.on_finding = on_finding
+        self.past: list[ProbeHistory] = []  # histories before each reset, for the report
         self._seen: set[str] = set()
 
     @property
     def history(self) -> ProbeHistory:
         return self.probe.history
 
+    @property
+    def histories(self) -> list[ProbeHistory]:
+        """Every history of the run, oldest first: one per stretch between remedies."""
+        return [*self.past, self.history]
+
     def reset(
         self, model: nn.Module, total_epochs: int, grad_clip: float | None, codes: list[str]
     ) -> None:
         """Start a fresh history (after a remedy changed the run); `codes` may fire again."""
         self.probe.disarm()
+        self.past.append(self.probe.history)
         self.probe = Probe(model, total_epochs)
         self.probe.history.grad_clip = grad_clip
         self._seen.difference_update(codes)

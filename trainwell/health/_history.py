@@ -6,7 +6,9 @@ in a single transfer. Rules read only this history, never the model.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -39,3 +41,22 @@ class ProbeHistory:
 
     def curve(self, key: str) -> np.ndarray:
         return np.array([row.get(key, np.nan) for row in self.curves], dtype=np.float64)
+
+    def to_record(self) -> dict[str, Any]:
+        """The per-probe statistics as plain lists (4 significant digits, NaN as None), small
+        enough to keep in the run directory for the report."""
+        record: dict[str, Any] = {
+            "layers": self.layers,
+            "activations": self.activations,
+            "activation_kinds": self.activation_kinds,
+            "steps": self.steps,
+            "epochs": self.epochs,
+            "loss": _compact(self.loss),
+        }
+        for name in ("grad_norm", "update_ratio", "dead", "saturated"):
+            record[name] = [_compact(row) for row in getattr(self, name)]
+        return record
+
+
+def _compact(values: Any) -> list[float | None]:
+    return [float(f"{v:.4g}") if math.isfinite(v) else None for v in map(float, values)]

@@ -1,0 +1,94 @@
+"""Read a run directory into one record: every file is optional except config.yaml, so
+the report renders for failed, interrupted and older runs alike."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InputError
+from ..runs import read_json
+
+
+@dataclass
+class RunRecord:
+    path: Path
+    config: dict[str, Any]
+    status: str = "unknown"
+    metrics: dict[str, Any] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    repairs: list[dict[str, Any]] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl
+    repaired_config: dict[str, Any] | None = None
+    evaluation: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    health: list[dict[str, Any]] | None = None  # probe histories, one per stretch of training
+    environment: dict[str, Any] | None = None
+    audit: dict[str, Any] | None = None  # audit.json, from the data audit
+    tune: dict[str, Any] | None = None  # a study: {"trials": [...], "best": {...}}
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def kept_epoch(self) -> int | None:
+        """The epoch whose weights the run kept: the doctor's early stop restores an earlier
+        one than `metrics.best_epoch` says; None when the last epoch's weights were kept."""
+        for repair in self.repairs:
+            if repair.get("remedy") == "stop_early":
+                restored = (repair.get("before") or {}).get("best_epoch")
+                if restored is not None:
+                    return int(restored)
+        best, epochs = self.metrics.get("best_epoch"), self.metrics.get("epochs")
+        return best if best is not None and epochs and best < epochs - 1 else None
+
+    @property
+    def task(self) -> str:
+        if self.data and self.data.get("task"):
+            return self.data["task"]
+        return "regression" if "test_r2" in self.metrics else "classification"
+
+
+def load_record(run_dir: str | Path) -> RunRecord:
+    """Everything the report shows about one run; InputError if it is not a run directory."""
+    path = Path(run_dir).resolve()
+    if not (path / "config.yaml").is_file():
+        raise InputError(f"{run_dir} is not a trainwell run directory (no config.yaml)")
+    try:
+        record = RunRecord(path, _yaml(path / "config.yaml") or {})
+        summary = _json(path / "summary.json") or {}
+        record.status = summary.get("status", "interrupted")
+        record.metrics = summary.get("metrics", {})
+        record.repairs = summary.get("repairs", [])
+        findings = _json(path / "findings.json")
+        record.findings = findings if findings is not None else summary.get("findings", [])
+        record.epochs = _jsonl(path / "metrics.jsonl")
+        record.repaired_config = _yaml(path / "repaired_config.yaml")
+        record.evaluation = _json(path / "evaluation.json")
+        record.data = _json(path / "data.json")
+        record.health = _json(path / "health.json")
+        record.environment = _json(path / "environment.json")
+        record.audit = _json(path / "audit.json")
+        record.tune = _json(path / "trials.json") or (summary if "trials" in summary else None)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InputError(f"{run_dir} holds an unreadable file: {exc}".splitlines()[0]) from None
+    return record
+
+
+def _json(path: Path) -> Any:
+    return read_json(path) if path.is_file() else None
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text()) if path.is_file() else None
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,353 @@
+"""The page as a sequence of optional sections: each builder reads a `RunRecord` and returns
+the context of its template, or None when the run has nothing for it (so a run without a
+data audit, a doctor or a study still renders, and new sections slot in as they land)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import yaml
+
+from . import _figures as figures
+from ._load import RunRecord
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    template: str
+    context: dict[str, Any]
+
+
+def verdict(record: RunRecord) -> dict[str, Any]:
+    """Healthy, or the problems found and what was done about them."""
+    problems = [f for f in record.findings if f.get("severity") in ("warning", "error")]
+    open_ = [f for f in problems if not f.get("resolved")]
+    if record.status in ("diverged", "failed"):
+        tone = "bad"
+        headline = "Training diverged" if record.status == "diverged" else "Training failed"
+    elif not problems:
+        tone, headline = "good", "Healthy: no problems found"
+    elif not open_:
+        tone = "fixed"
+        headline = f"{_count(len(problems), 'problem')} found, all repaired"
+    else:
+        tone = "bad" if any(f.get("severity") == "error" for f in open_) else "warn"
+        headline = f"{_count(len(problems), 'problem')} found, {len(open_)} not repaired"
+    lines = [f"{_title(f['code'])}: {_outcome(f)}" for f in problems]
+    if open_ and (record.config.get("doctor") or {}).get("mode") == "detect":
+        lines.append("The doctor ran in detect mode: run with --doctor repair to treat problems.")
+    return {"tone": tone, "headline": headline, "lines": lines, "tiles": _tiles(record)}
+
+
+def _tiles(record: RunRecord) -> list[dict[str, str]]:
+    m = record.metrics
+    tiles = []
+    if record.task == "regression":
+        for key, label in (("test_r2", "test R²"), ("test_mae", "test MAE")):
+            if m.get(key) is not None:
+                tiles.append({"label": label, "value": f"{m[key]:.3g}"})
+    else:
+        for key, label in (("test_accuracy", "test accuracy"), ("test_macro_f1", "test macro F1")):
+            if m.get(key) is not None:
+                tiles.append({"label": label, "value": f"{100 * m[key]:.1f}%"})
+    if m.get("epochs") is not None:
+        kept = record.kept_epoch
+        note = f" (kept {kept})" if kept is not None else ""
+        tiles.append({"label": "epochs", "value": f"{m['epochs']}{note}"})
+    if m.get("seconds") is not None:
+        tiles.append({"label": "training time", "value": f"{m['seconds']:.1f} s"})
+    tiles.append({"label": "status", "value": record.status.replace("_", " ")})
+    return tiles
+
+
+def _outcome(finding: dict[str, Any]) -> str:
+    if finding.get("resolved"):
+        return f"repaired by {finding['remedy']}" if finding.get("remedy") else "resolved"
+    return "not repaired"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _title(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+def findings_section(record: RunRecord) -> Section | None:
+    cards = [_card(f, record.repairs) for f in record.findings if f.get("source") != "data"]
+    if not cards and not record.repairs:
+        return None
+    return Section(
+        "findings",
+        "Findings and repairs",
+        "findings.html.j2",
+        {"cards": cards, "timeline": _timeline(record)},
+    )
+
+
+def _card(finding: dict[str, Any], repairs: list[dict[str, Any]]) -> dict[str, Any]:
+    where = [
+        (label, finding[key])
+        for key, label in (("layer", "layer"), ("epoch", "epoch"), ("step", "step"))
+        if finding.get(key) is not None
+    ]
+    attempts = [r for r in repairs if r.get("finding") == finding["code"]]
+    return {
+        "title": _title(finding["code"]),
+        "code": finding["code"],
+        "severity": finding.get("severity", "info"),
+        "source": finding.get("source", ""),
+        "message": finding.get("message", ""),
+        "where": where,
+        "evidence": _evidence(finding.get("evidence") or {}),
+        "remedy": finding.get("remedy"),
+        "resolved": bool(finding.get("resolved")),
+        "attempts": [_attempt(r) for r in attempts],
+    }
+
+
+def _evidence(evidence: dict[str, Any]) -> list[tuple[str, str]]:
+    """Evidence as readable pairs; per-layer lists are zipped with their layer names."""
+    layers = evidence.get("layers")
+    shown = []
+    for key, value in evidence.items():
+        if key == "layers":
+            continue
+        if isinstance(value, list) and layers and len(value) == len(layers):
+            value = ", ".join(f"{name} {_fmt(v)}" for name, v in zip(layers, value, strict=True))
+        elif isinstance(value, list):
+            value = ", ".join(map(_fmt, value[:12])) + (" …" if len(value) > 12 else "")
+        else:
+            value = _fmt(value)
+        shown.append((key.replace("_", " "), value))
+    return shown
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _attempt(repair: dict[str, Any]) -> dict[str, Any]:
+    outcome = {True: "cured", False: "did not cure", None: "not judged"}[repair.get("cured")]
+    return {
+        "remedy": repair.get("remedy"),
+        "changed": repair.get("changed"),
+        "epoch": repair.get("epoch"),
+        "step": repair.get("step"),
+        "outcome": outcome,
+        "cured": repair.get("cured"),
+        "before": [(k.replace("_", " "), _fmt(v)) for k, v in (repair.get("before") or {}).items()],
+        "after": [(k.replace("_", " "), _fmt(v)) for k, v in (repair.get("after") or {}).items()],
+    }
+
+
+def _timeline(record: RunRecord) -> list[dict[str, Any]]:
+    """Findings and repairs in the order they happened, then how training ended."""
+    events = []
+    for f in record.findings:
+        if f.get("source") == "training":
+            events.append(
+                (
+                    f.get("epoch") or 0,
+                    f.get("step") or 0,
+                    0,
+                    "finding",
+                    f"{_title(f['code'])} detected",
+                )
+            )
+    for r in record.repairs:
+        events.append(
+            (
+                r.get("epoch") or 0,
+                r.get("step") or 0,
+                1,
+                "repair",
+                f"{r['remedy']} applied for {r['finding']}: {r.get('changed')}",
+            )
+        )
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    timeline = [
+        {"kind": kind, "epoch": epoch, "step": step if step else None, "text": text}
+        for epoch, step, _, kind, text in events
+    ]
+    if record.metrics.get("epochs") is not None:
+        timeline.append(
+            {
+                "kind": "end",
+                "epoch": record.metrics["epochs"] - 1,
+                "step": None,
+                "text": f"training ended: {record.status.replace('_', ' ')}",
+            }
+        )
+    return timeline
+
+
+def curves_section(record: RunRecord) -> Section | None:
+    """Per epoch; a diverged run also shows the loss at each probed step, where the runaway
+    shows even when no epoch finished."""
+    uris = figures.learning_curves(record)
+    steps = figures.step_loss(record) if record.status == "diverged" else None
+    if not uris and steps is None:
+        return None
+    return Section("curves", "Learning curves", "curves.html.j2", {"uris": uris, "steps": steps})
+
+
+def health_section(record: RunRecord) -> Section | None:
+    gradients, units = figures.gradient_heatmap(record), figures.units_heatmap(record)
+    if gradients is None and units is None:
+        return None
+    probes = sum(len(s["steps"]) for s in record.health or [])
+    return Section(
+        "health",
+        "Inside the network",
+        "health.html.j2",
+        {"gradients": gradients, "units": units, "probes": probes},
+    )
+
+
+def evaluation_section(record: RunRecord) -> Section | None:
+    evaluation = record.evaluation or {}
+    confusion = evaluation.get("test_confusion")
+    predictions = evaluation.get("test_predictions")
+    if confusion:
+        classes = [str(c) for c in evaluation.get("classes") or range(len(confusion))]
+        return Section(
+            "evaluation",
+            "Evaluation on the test set",
+            "evaluation.html.j2",
+            {
+                "confusion": figures.confusion_matrix(confusion, classes),
+                "per_class": per_class(confusion, classes),
+                "residuals": None,
+            },
+        )
+    if predictions and predictions.get("true"):
+        return Section(
+            "evaluation",
+            "Evaluation on the test set",
+            "evaluation.html.j2",
+            {
+                "confusion": None,
+                "per_class": [],
+                "residuals": figures.residual_plots(predictions["true"], predictions["predicted"]),
+            },
+        )
+    return None
+
+
+def per_class(confusion: list[list[int]], classes: list[str]) -> list[dict[str, Any]]:
+    matrix = np.array(confusion, dtype=float)
+    tp, predicted, support = np.diag(matrix), matrix.sum(0), matrix.sum(1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(tp), where=total > 0)
+    worst = int(np.argmin(f1)) if len(f1) else -1
+    return [
+        {
+            "name": name,
+            "precision": precision[i],
+            "recall": recall[i],
+            "f1": f1[i],
+            "support": int(support[i]),
+            "worst": i == worst and f1[i] < 1,
+        }
+        for i, name in enumerate(classes)
+    ]
+
+
+def audit_section(record: RunRecord) -> Section | None:
+    """Data findings as cards, plus whatever `audit.json` adds (filled in by the audit)."""
+    cards = [_card(f, record.repairs) for f in record.findings if f.get("source") == "data"]
+    if not cards and not record.audit:
+        return None
+    audit = record.audit or {}
+    return Section(
+        "audit",
+        "Data audit",
+        "audit.html.j2",
+        {
+            "cards": cards,
+            "counts": audit.get("counts") or {},
+            "balance": figures.class_balance(audit.get("class_counts") or {}),
+        },
+    )
+
+
+def tune_section(record: RunRecord) -> Section | None:
+    study = record.tune or {}
+    trials = study.get("trials") or []
+    if not trials:
+        return None
+    maximize = study.get("direction") == "maximize"
+    return Section(
+        "tune",
+        "Tuning",
+        "tune.html.j2",
+        {
+            "history": figures.tune_history(trials, maximize),
+            "trials": trials,
+            "best": study.get("best"),
+        },
+    )
+
+
+def config_section(record: RunRecord) -> Section:
+    changes = []
+    if record.repaired_config:
+        before, after = _flatten(record.config), _flatten(record.repaired_config)
+        changes = [(k, before.get(k), after.get(k)) for k in after if before.get(k) != after.get(k)]
+    return Section(
+        "config",
+        "Configuration and environment",
+        "config.html.j2",
+        {
+            "config": _config_blocks(record.config),
+            "changes": changes,
+            "environment": record.environment,
+            "data": record.data,
+        },
+    )
+
+
+def _config_blocks(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The config as YAML, one block per top-level key (scalars together under "run")."""
+    scalars = {k: v for k, v in config.items() if not isinstance(v, dict)}
+    blocks = [("run", scalars)] if scalars else []
+    blocks += [(k, {k: v}) for k, v in config.items() if isinstance(v, dict)]
+    return [(name, yaml.safe_dump(body, sort_keys=False)) for name, body in blocks]
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+SECTIONS: list[Callable[[RunRecord], Section | None]] = [
+    findings_section,
+    curves_section,
+    health_section,
+    evaluation_section,
+    audit_section,
+    tune_section,
+    config_section,
+]
+
+
+def build_sections(record: RunRecord) -> list[Section]:
+    return [s for s in (build(record) for build in SECTIONS) if s is not None]
