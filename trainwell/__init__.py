@@ -10,6 +10,7 @@ from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
+from .tune import TuneResult, tune
 
 __version__ = "0.1.0"
 
@@ -25,8 +26,10 @@ __all__ = [
     "RunConfig",
     "TensorBatches",
     "Trainer",
+    "TuneResult",
     "fit",
     "load_config",
     "load_run",
     "resume",
+    "tune",
 ]

@@ -6,6 +6,7 @@ run directory is created, so bad input never leaves a half-written run behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -45,12 +46,14 @@ def fit(
     model: nn.Module | None = None,
     out: str | Path | None = None,
     progress: bool = False,
+    callbacks: Sequence[Callback] = (),
     **overrides: Any,
 ) -> Run:
     """Train the run described by `config` (a YAML path, a dict or a `RunConfig`).
 
     Keyword overrides use `__` for dots: `fit("run.yaml", train__lr=0.01)`. Pass `model`
-    to train your own `nn.Module` on the configured data.
+    to train your own `nn.Module` on the configured data, `callbacks` to add your own
+    Trainer callbacks (tuning reports each epoch to its pruner through one).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
     plan = _plan(cfg, model)
@@ -58,7 +61,7 @@ def fit(
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
     write_json(run_dir / "data.json", asdict(plan.data.info))
-    return _train(plan, run_dir, progress=progress, resume=False)
+    return _train(plan, run_dir, progress=progress, resume=False, callbacks=callbacks)
 
 
 def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: bool = False) -> Run:
@@ -87,8 +90,6 @@ def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
     """Validate everything and build data and model; nothing is written yet."""
     if cfg.data.remedies:
         raise ConfigError(f"data.remedies {cfg.data.remedies} are not available in this version")
-    if cfg.train.cv_folds is not None:
-        raise ConfigError("train.cv_folds is not available in this version")
     if cfg.train.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device is 'cuda' but no CUDA device is available")
     torch.manual_seed(cfg.seed)
@@ -123,7 +124,14 @@ class _MetricsLog(Callback):
         return [{k: finite_or_none(v) for k, v in row.items()} for row in self.trainer.history]
 
 
-def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
+def _train(
+    plan: _Plan,
+    run_dir: Path,
+    *,
+    progress: bool,
+    resume: bool,
+    callbacks: Sequence[Callback] = (),
+) -> Run:
     cfg, data, spec = plan.config, plan.data, plan.config.train
     classification = data.info.task == "classification"
 
@@ -154,7 +162,7 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
         )
     progress_bar = ProgressBar() if progress else None
     extras = (doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
-    callbacks = [c for c in extras if c is not None]
+    callbacks = [*(c for c in extras if c is not None), *callbacks]
     trainer = Trainer(
         plan.model,
         optimizer,
