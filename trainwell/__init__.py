@@ -10,7 +10,7 @@ from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
-from .tune import TuneResult, tune
+from .tune import LrFindResult, TuneResult, lr_find, tune
 
 __version__ = "0.1.0"
 
@@ -22,6 +22,7 @@ __all__ = [
     "Finding",
     "FitResult",
     "InputError",
+    "LrFindResult",
     "Run",
     "RunConfig",
     "TensorBatches",
@@ -30,6 +31,7 @@ __all__ = [
     "fit",
     "load_config",
     "load_run",
+    "lr_find",
     "resume",
     "tune",
 ]

@@ -218,6 +218,30 @@ def tune(
         console.print("[yellow]no trial completed[/]")
 
 
+@app.command("lr-find")
+def lr_find(
+    config: Annotated[Path, typer.Argument(help="Run configuration (YAML).")],
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The learning-rate range test: a robust suggestion and a plot (lr_find.png)."""
+    import trainwell
+
+    result = _guarded(lambda: trainwell.lr_find(trainwell.load_config(config), out=out))
+    summary = result.to_dict()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    console.print(
+        f"suggested lr [bold]{summary['suggested_lr']:.3g}[/] ({summary['rule']}); "
+        f"loss lowest at lr {summary['lr_at_min_loss']:.3g}; {summary['steps']} steps, "
+        f"{summary['stop_reason']}",
+        highlight=False,
+    )
+    console.print(f"plot: {summary['plot']}", highlight=False, soft_wrap=True)
+
+
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value).replace(" ", "")
 
