@@ -6,16 +6,19 @@ run directory is created, so bad input never leaves a half-written run behind.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
+from ._cv import cross_validate, make_folds
 from ._run import Run, finite_or_none
 from .config import ConfigLike, Model, RunConfig, load_config
 from .data import DataInfo, Dataset, prepare_data
@@ -61,6 +64,10 @@ def fit(
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
     write_json(run_dir / "data.json", asdict(plan.data.info))
+    if plan.folds:
+        rng = torch.get_rng_state()  # the run itself trains as it would without folds
+        write_json(run_dir / "cv.json", cross_validate(plan.data, plan.folds, run_dir, _fold(plan)))
+        torch.set_rng_state(rng)
     return _train(plan, run_dir, progress=progress, resume=False, callbacks=callbacks)
 
 
@@ -84,6 +91,7 @@ class _Plan:
     model: nn.Module
     device: torch.device
     custom_model: bool
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # train.cv_folds
 
 
 def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
@@ -105,7 +113,24 @@ def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
         model = build_model(
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
-    return _Plan(cfg, data, model, resolve_device(cfg.train.device), custom)
+    folds = make_folds(cfg, data) if cfg.train.cv_folds else None
+    return _Plan(cfg, data, model, resolve_device(cfg.train.device), custom, folds)
+
+
+def _fold(plan: _Plan):
+    """Trains one cross-validation fold: a fresh copy of the untrained model, same seed."""
+    initial = copy.deepcopy(plan.model.state_dict())
+
+    def train_fold(data: Dataset, fold_dir: Path) -> Run:
+        torch.manual_seed(plan.config.seed)
+        model = copy.deepcopy(plan.model)
+        model.load_state_dict(initial)
+        fold_dir.mkdir(parents=True)
+        write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
+        fold_plan = _Plan(plan.config, data, model, plan.device, plan.custom_model)
+        return _train(fold_plan, fold_dir, progress=False, resume=False)
+
+    return train_fold
 
 
 class _MetricsLog(Callback):
@@ -248,6 +273,8 @@ def _train(
         data.info,
         result.history,
     )
+    if (run_dir / "cv.json").is_file():
+        run.cv = read_json(run_dir / "cv.json")
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
     return run

@@ -281,6 +281,13 @@ def _print_run(run: Any, as_json: bool) -> None:
             f"({escape(r['changed'])}): {outcome}",
             highlight=False,
         )
+    if summary.get("cv"):
+        cv = summary["cv"]
+        console.print(
+            f"{cv['folds']}-fold cross-validation: "
+            + ", ".join(f"{k} {v:.4f} ± {cv['std'][k]:.4f}" for k, v in cv["mean"].items()),
+            highlight=False,
+        )
     if not summary["findings"]:
         console.print("no findings")
     console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
