@@ -2,7 +2,8 @@
 
 The Trainer knows nothing of tuning: `ReportToPruner` is an ordinary callback that reports
 the validation metric after each epoch and asks the Trainer to stop when the pruner says so.
-A trial that diverges (or whose metric is not finite) is pruned, with the reason kept in the
+A trial that diverges (the loss went non-finite, or the doctor found an unrepaired
+`divergence`), or whose metric is not finite, is pruned, with the reason kept in the
 trial's user attributes; a config the space made invalid fails that trial, not the study.
 """
 
@@ -65,8 +66,10 @@ def make_objective(base: dict[str, Any], space: Space, metric: str, trials_dir: 
         trial.set_user_attr("findings", codes)
         value = run.metrics.get(metric)
         reason = None
-        if run.status == "diverged":
-            divergence = next((f for f in run.findings if f.code == "divergence"), None)
+        divergence = next(
+            (f for f in run.findings if f.code == "divergence" and not f.resolved), None
+        )
+        if divergence is not None or run.status == "diverged":
             reason = divergence.message if divergence else "training diverged"
         elif reporter.pruned:
             reason = reporter.pruned
