@@ -127,7 +127,7 @@ def tune(
             tune_dir,
             base,
             metric,
-            storage or "journal",
+            _display(storage) if storage else "journal",
             time.perf_counter() - started,
         )
     if result.best_config is not None:
@@ -258,6 +258,13 @@ def _progress(show: bool, total: int) -> Iterator[Any]:
     ) as bar:
         task = bar.add_task("trials", total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def _display(url: str) -> str:
+    """The URL without its password, for summaries and tables."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _quiet_optuna() -> None:
