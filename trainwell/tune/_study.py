@@ -55,7 +55,7 @@ class _Job:
     n_trials: int
     max_total: int
     trials_dir: Path
-    threads: int
+    threads: int | None  # torch threads per worker process; None: leave as set
 
 
 def tune(
@@ -144,7 +144,7 @@ def _run_workers(
     jobs = [replace(job, n_trials=n, seed=job.seed + 1000 * i) for i, n in enumerate(shares) if n]
     with _progress(progress, remaining) as advance:
         if len(jobs) == 1:
-            _work(jobs[0], lambda study, trial: advance(1))
+            _work(replace(jobs[0], threads=None), lambda study, trial: advance(1))
             return
         context = multiprocessing.get_context("spawn")
         procs = [context.Process(target=_work, args=(j,)) for j in jobs]
@@ -163,7 +163,8 @@ def _run_workers(
 
 def _work(job: _Job, callback=None) -> None:
     """One worker: open the shared study and run its share of trials."""
-    torch.set_num_threads(job.threads)
+    if job.threads:
+        torch.set_num_threads(job.threads)
     _quiet_optuna()
     study = optuna.load_study(
         study_name=job.study,
@@ -212,7 +213,11 @@ def _sampler(job: _Job) -> optuna.samplers.BaseSampler:
         return optuna.samplers.GridSampler(job.space.grid_space(), seed=job.seed)
     if job.sampler == "cmaes":  # categorical keys fall back to random sampling
         return optuna.samplers.CmaEsSampler(seed=job.seed, warn_independent_sampling=False)
-    return optuna.samplers.TPESampler(seed=job.seed)
+    # multivariate + group model the widths that exist only with more layers; the constant
+    # liar keeps K workers from proposing the same point while a trial is still running
+    return optuna.samplers.TPESampler(
+        seed=job.seed, multivariate=True, group=True, constant_liar=True
+    )
 
 
 def _pruner(job: _Job) -> optuna.pruners.BasePruner:
