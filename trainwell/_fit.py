@@ -50,6 +50,7 @@ def fit(
     out: str | Path | None = None,
     progress: bool = False,
     callbacks: Sequence[Callback] = (),
+    checkpoints: bool = True,
     **overrides: Any,
 ) -> Run:
     """Train the run described by `config` (a YAML path, a dict or a `RunConfig`).
@@ -57,6 +58,8 @@ def fit(
     Keyword overrides use `__` for dots: `fit("run.yaml", train__lr=0.01)`. Pass `model`
     to train your own `nn.Module` on the configured data, `callbacks` to add your own
     Trainer callbacks (tuning reports each epoch to its pruner through one).
+    `checkpoints=False` skips the per-epoch checkpoint (the run cannot be resumed; tuning
+    trials, which are rerun rather than resumed, save the time).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
     plan = _plan(cfg, model)
@@ -68,7 +71,14 @@ def fit(
         rng = torch.get_rng_state()  # the run itself trains as it would without folds
         write_json(run_dir / "cv.json", cross_validate(plan.data, plan.folds, run_dir, _fold(plan)))
         torch.set_rng_state(rng)
-    return _train(plan, run_dir, progress=progress, resume=False, callbacks=callbacks)
+    return _train(
+        plan,
+        run_dir,
+        progress=progress,
+        resume=False,
+        callbacks=callbacks,
+        checkpoints=checkpoints,
+    )
 
 
 def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: bool = False) -> Run:
@@ -128,7 +138,7 @@ def _fold(plan: _Plan):
         fold_dir.mkdir(parents=True)
         write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
         fold_plan = _Plan(plan.config, data, model, plan.device, plan.custom_model)
-        return _train(fold_plan, fold_dir, progress=False, resume=False)
+        return _train(fold_plan, fold_dir, progress=False, resume=False, checkpoints=False)
 
     return train_fold
 
@@ -156,6 +166,7 @@ def _train(
     progress: bool,
     resume: bool,
     callbacks: Sequence[Callback] = (),
+    checkpoints: bool = True,
 ) -> Run:
     cfg, data, spec = plan.config, plan.data, plan.config.train
     classification = data.info.task == "classification"
@@ -202,7 +213,7 @@ def _train(
         device=plan.device,
         callbacks=callbacks,
         target_scale=(data.info.y_mean, data.info.y_std),
-        checkpoint_dir=run_dir / "checkpoints",
+        checkpoint_dir=run_dir / "checkpoints" if checkpoints else None,
     )
     checkpoint = run_dir / "checkpoints" / "last.pt"
     try:

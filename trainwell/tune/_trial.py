@@ -35,7 +35,7 @@ class ReportToPruner(Callback):
             return  # divergence is judged from the run's status
         self.trial.report(value, epoch + 1)  # resource: epochs trained
         if self.trial.should_prune():
-            self.pruned = f"pruned after epoch {epoch}: {self.metric} {value:.4g}"
+            self.pruned = f"pruned after {epoch + 1} epoch(s): {self.metric} {value:.4g}"
             self.trainer.request_stop(self.pruned)
 
 
@@ -56,7 +56,7 @@ def make_objective(base: dict[str, Any], space: Space, metric: str, trials_dir: 
         cfg = load_config(base, {**overrides, "name": f"trial-{trial.number:04d}"})
         reporter = ReportToPruner(trial, metric)
         try:
-            run = fit(cfg, out=trials_dir, callbacks=[reporter])
+            run = fit(cfg, out=trials_dir, callbacks=[reporter], checkpoints=False)
         except InputError as exc:
             trial.set_user_attr("reason", str(exc))
             raise
