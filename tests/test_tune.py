@@ -87,6 +87,18 @@ def test_a_diverging_trial_is_pruned_with_its_reason(out: Path):
     assert result.best.number == by_lr[0.05].number
 
 
+@pytest.mark.parametrize("sampler", ["tpe", "random", "grid", "cmaes"])
+def test_every_sampler_runs_with_the_median_pruner(out: Path, sampler):
+    result = trainwell.tune(TINY, trials=3, sampler=sampler, pruner="median", study=sampler)
+    assert _numbers(result) == [0, 1, 2]
+    assert all(t.state in ("complete", "pruned") for t in result.trials)
+    if sampler == "grid":  # lr on 5 log-spaced points, hidden on its 2 choices
+        assert all(t.params["model.hidden"] in ([8], [16, 16]) for t in result.trials)
+        assert (
+            len({(t.params["train.lr"], str(t.params["model.hidden"])) for t in result.trials}) == 3
+        )
+
+
 class _Trial:
     """Stands in for an optuna trial whose pruner says stop from `prune_at` on."""
 

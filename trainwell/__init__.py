@@ -1,7 +1,7 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `load_run`, the `Trainer` and its `Callback` for your own
-models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
+The public face: `fit`, `resume`, `load_run`, `tune`, `lr_find`, the `Trainer` and its
+`Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
 """
 
 from ._fit import fit, resume

@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override: key.sub=value.")]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Where runs go (default: $TRAINWELL_HOME or ./runs).")
 ]
@@ -160,6 +161,7 @@ def tune(
         str | None, typer.Option(help="Study name; the same name continues it.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes sharing the study.")] = 1,
+    set_: SetOption = None,
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -168,7 +170,7 @@ def tune(
 
     result = _guarded(
         lambda: trainwell.tune(
-            trainwell.load_config(config),
+            trainwell.load_config(config, set_),
             trials=trials,
             sampler=sampler,
             pruner=pruner,
@@ -221,13 +223,14 @@ def tune(
 @app.command("lr-find")
 def lr_find(
     config: Annotated[Path, typer.Argument(help="Run configuration (YAML).")],
+    set_: SetOption = None,
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The learning-rate range test: a robust suggestion and a plot (lr_find.png)."""
     import trainwell
 
-    result = _guarded(lambda: trainwell.lr_find(trainwell.load_config(config), out=out))
+    result = _guarded(lambda: trainwell.lr_find(trainwell.load_config(config, set_), out=out))
     summary = result.to_dict()
     if as_json:
         print(json.dumps(summary))

@@ -97,9 +97,9 @@ def tune(
     if storage:
         _open_study(url, name, direction)  # a bad URL or server fails before the directory
     tune_dir.mkdir(parents=True, exist_ok=True)
-    write_yaml(tune_dir / "config.yaml", cfg.to_dict())
     started = time.perf_counter()
     with _exclusive(tune_dir, local=storage is None):
+        write_yaml(tune_dir / "config.yaml", cfg.to_dict())
         handle = _open_study(url, name, direction)
         if storage is None:
             for stale in handle.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -107,19 +107,19 @@ def tune(
         remaining = trials - len(handle.get_trials(deepcopy=False))
         if remaining > 0:
             job = _Job(
-                base,
-                space,
-                metric,
-                name,
-                url,
-                sampler,
-                pruner,
-                cfg.train.epochs,
-                cfg.seed + len(handle.trials),
-                0,
-                trials,
-                tune_dir / "trials",
-                max(1, (os.cpu_count() or 1) // workers),
+                base=base,
+                space=space,
+                metric=metric,
+                study=name,
+                storage=url,
+                sampler=sampler,
+                pruner=pruner,
+                epochs=cfg.train.epochs,
+                seed=cfg.seed + len(handle.trials),  # a rerun does not replay the same points
+                n_trials=0,
+                max_total=trials,
+                trials_dir=tune_dir / "trials",
+                threads=max(1, (os.cpu_count() or 1) // workers),
             )
             _run_workers(job, remaining, workers, handle, progress)
         result = collect(
@@ -273,5 +273,6 @@ def _display(url: str) -> str:
 
 
 def _quiet_optuna() -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    """Optuna logs each trial, and a failed one with its traceback; the table says it all."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
