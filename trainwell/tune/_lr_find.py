@@ -54,6 +54,7 @@ class LrFindResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_dir": str(self.run_dir),
+            "status": "completed",
             "suggested_lr": self.suggestion.lr,
             "lr_at_min_loss": self.suggestion.lr_at_min,
             "rule": self.suggestion.rule,

@@ -50,6 +50,8 @@ class TuneResult:
         best = self.best
         return {
             "run_dir": str(self.run_dir),
+            "status": "completed",  # what `trainwell runs` lists, with the best value
+            "metrics": {self.metric: best.value} if best else {},
             "study": self.study,
             "storage": self.storage,
             "metric": self.metric,
