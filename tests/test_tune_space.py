@@ -53,6 +53,17 @@ def test_architecture_space_samples_depth_and_each_width():
     assert cnn.width_key == "model.channels"
 
 
+def test_int_keys_are_searched_as_ints_even_when_unset_or_nested():
+    space = _space(
+        {
+            "train.cv_folds": {"low": 2, "high": 5},
+            "train.early_stopping.patience": {"low": 2, "high": 6},
+            "train.grad_clip": {"low": 1, "high": 5},
+        }
+    )
+    assert [d.integer for d in space.dims] == [True, True, False]
+
+
 def test_default_space_without_a_tune_section():
     space = parse_space(load_config({}), train_rows=100)
     assert {d.key for d in space.dims} >= {"train.lr", "train.batch_size", "model.dropout"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import numpy as np
 import optuna
@@ -130,8 +130,7 @@ def parse_space(cfg: RunConfig, *, grid: bool = False, train_rows: int | None = 
     for key, spec in raw.items():
         if key in (LAYERS, WIDTH):
             continue
-        current = _current(cfg, key)
-        dims.append(Dimension(key, spec, _is_int(current, spec)))
+        dims.append(Dimension(key, spec, _is_int(_annotation(cfg, key), spec)))
         for value in _probe_values(spec):
             _check(base, key, value)
     layers = width = None
@@ -151,25 +150,32 @@ def parse_space(cfg: RunConfig, *, grid: bool = False, train_rows: int | None = 
     return Space(dims, layers, width, width_key, grid)
 
 
-def _current(cfg: RunConfig, key: str) -> Any:
-    """The config's value at `key`; ConfigError naming the key when there is none."""
-    node: Any = cfg
+def _annotation(cfg: RunConfig, key: str) -> Any:
+    """The type the config declares at `key`; ConfigError naming the key when there is none."""
+    model: Any = type(cfg)
+    annotation: Any = None
     for i, part in enumerate(key.split(".")):
-        if not isinstance(node, BaseModel) or part not in type(node).model_fields:
+        fields = getattr(model, "model_fields", None) if isinstance(model, type) else None
+        if fields is None or part not in fields:
             where = ".".join(key.split(".")[:i]) or "the config"
             raise ConfigError(
                 f"tune: {key!r} is not a config key (nothing named {part!r} in {where})"
             )
-        node = getattr(node, part)
-    if isinstance(node, BaseModel):
+        annotation = fields[part].annotation
+        options = get_args(annotation) or (annotation,)
+        model = next((o for o in options if isinstance(o, type) and issubclass(o, BaseModel)), None)
+    if model is not None:
         raise ConfigError(f"tune: {key!r} is a section; search one of its keys")
-    return node
+    return annotation
 
 
-def _is_int(current: Any, spec: TuneParam) -> bool:
-    if spec.choices is not None or isinstance(current, bool):
+def _is_int(annotation: Any, spec: TuneParam) -> bool:
+    """A range over an int key (batch_size, epochs, cv_folds) is sampled as ints."""
+    if spec.choices is not None:
         return False
-    return isinstance(current, int) and all(
+    options = get_args(annotation) or (annotation,)
+    integer = any(o is int or get_origin(o) is int for o in options) and float not in options
+    return integer and all(
         v is None or float(v).is_integer() for v in (spec.low, spec.high, spec.step)
     )
 
