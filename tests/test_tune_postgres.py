@@ -100,8 +100,11 @@ def test_workers_share_a_study_on_a_postgres_server(out: Path, postgres_url: str
 def test_an_unreachable_storage_is_one_line_and_exit_2(out: Path, tmp_path: Path):
     config = tmp_path / "tiny.yaml"
     config.write_text("data: {source: iris}\ntrain: {epochs: 1, batch_size: 16}\n")
-    url = f"postgresql+psycopg2://tw@127.0.0.1:{_free_port()}/nothing"
+    url = f"postgresql+psycopg2://tw:secret@127.0.0.1:{_free_port()}/nothing"
     result = CliRunner().invoke(app, ["tune", str(config), "--trials", "1", "--storage", url])
     assert result.exit_code == 2, result.output
     assert "cannot open --storage" in result.output and "Traceback" not in result.output
+    assert "secret" not in result.output
     assert not out.exists()
+    result = CliRunner().invoke(app, ["tune", str(config), "--storage", "study.db"])
+    assert result.exit_code == 2 and "RDB URL" in result.output

@@ -82,6 +82,11 @@ def tune(
         raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
     if pruner not in PRUNERS:
         raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)}; got {pruner!r}")
+    if storage is not None and "://" not in storage:
+        raise ConfigError(
+            f"--storage must be an Optuna RDB URL (postgresql://user@host/db, "
+            f"sqlite:///study.db); got {storage!r}"
+        )
     name = study or cfg.run_name()
     if not _NAME.match(name):
         raise ConfigError(f"--study {name!r} must be letters, digits, '.', '_' or '-'")
@@ -194,7 +199,7 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
         )
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot open --storage {url}: {first}") from None
+        raise InputError(f"cannot open --storage {_display(url)}: {first}") from None
 
 
 def _open_study(url: str, name: str, direction: str) -> optuna.Study:
@@ -202,8 +207,10 @@ def _open_study(url: str, name: str, direction: str) -> optuna.Study:
         return optuna.create_study(
             storage=_storage(url), study_name=name, direction=direction, load_if_exists=True
         )
+    except InputError:
+        raise
     except ValueError as exc:
-        raise InputError(f"cannot use study {name!r} in {url}: {exc}") from None
+        raise InputError(f"cannot use study {name!r} in {_display(url)}: {exc}") from None
 
 
 def _sampler(job: _Job) -> optuna.samplers.BaseSampler:
@@ -266,10 +273,16 @@ def _progress(show: bool, total: int) -> Iterator[Any]:
 
 
 def _display(url: str) -> str:
-    """The URL without its password, for summaries and tables."""
+    """The URL without its password, for summaries and messages."""
+    if "://" not in url:
+        return url
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://")[0] + "://..."
 
 
 def _quiet_optuna() -> None:
