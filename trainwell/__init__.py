@@ -1,7 +1,7 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `load_run`, the `Trainer` and its `Callback` for your own
-models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
+The public face: `fit`, `resume`, `load_run`, `tune`, `lr_find`, the `Trainer` and its
+`Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
 """
 
 from ._fit import fit, resume
@@ -10,6 +10,7 @@ from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
+from .tune import LrFindResult, TuneResult, lr_find, tune
 
 __version__ = "0.1.0"
 
@@ -21,12 +22,16 @@ __all__ = [
     "Finding",
     "FitResult",
     "InputError",
+    "LrFindResult",
     "Run",
     "RunConfig",
     "TensorBatches",
     "Trainer",
+    "TuneResult",
     "fit",
     "load_config",
     "load_run",
+    "lr_find",
     "resume",
+    "tune",
 ]

@@ -6,15 +6,19 @@ run directory is created, so bad input never leaves a half-written run behind.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
+from ._cv import cross_validate, make_folds
 from ._environment import environment
 from ._run import Run, finite_or_none
 from .config import ConfigLike, Model, RunConfig, load_config
@@ -46,12 +50,17 @@ def fit(
     model: nn.Module | None = None,
     out: str | Path | None = None,
     progress: bool = False,
+    callbacks: Sequence[Callback] = (),
+    checkpoints: bool = True,
     **overrides: Any,
 ) -> Run:
     """Train the run described by `config` (a YAML path, a dict or a `RunConfig`).
 
     Keyword overrides use `__` for dots: `fit("run.yaml", train__lr=0.01)`. Pass `model`
-    to train your own `nn.Module` on the configured data.
+    to train your own `nn.Module` on the configured data, `callbacks` to add your own
+    Trainer callbacks (tuning reports each epoch to its pruner through one).
+    `checkpoints=False` skips the per-epoch checkpoint (the run cannot be resumed; tuning
+    trials, which are rerun rather than resumed, save the time).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
     plan = _plan(cfg, model)
@@ -59,7 +68,18 @@ def fit(
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
     write_json(run_dir / "data.json", asdict(plan.data.info))
-    return _train(plan, run_dir, progress=progress, resume=False)
+    if plan.folds:
+        rng = torch.get_rng_state()  # the run itself trains as it would without folds
+        write_json(run_dir / "cv.json", cross_validate(plan.data, plan.folds, run_dir, _fold(plan)))
+        torch.set_rng_state(rng)
+    return _train(
+        plan,
+        run_dir,
+        progress=progress,
+        resume=False,
+        callbacks=callbacks,
+        checkpoints=checkpoints,
+    )
 
 
 def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: bool = False) -> Run:
@@ -82,14 +102,13 @@ class _Plan:
     model: nn.Module
     device: torch.device
     custom_model: bool
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # train.cv_folds
 
 
 def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
     """Validate everything and build data and model; nothing is written yet."""
     if cfg.data.remedies:
         raise ConfigError(f"data.remedies {cfg.data.remedies} are not available in this version")
-    if cfg.train.cv_folds is not None:
-        raise ConfigError("train.cv_folds is not available in this version")
     if cfg.train.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device is 'cuda' but no CUDA device is available")
     torch.manual_seed(cfg.seed)
@@ -105,7 +124,24 @@ def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
         model = build_model(
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
-    return _Plan(cfg, data, model, resolve_device(cfg.train.device), custom)
+    folds = make_folds(cfg, data) if cfg.train.cv_folds else None
+    return _Plan(cfg, data, model, resolve_device(cfg.train.device), custom, folds)
+
+
+def _fold(plan: _Plan):
+    """Trains one cross-validation fold: a fresh copy of the untrained model, same seed."""
+    initial = copy.deepcopy(plan.model.state_dict())
+
+    def train_fold(data: Dataset, fold_dir: Path) -> Run:
+        torch.manual_seed(plan.config.seed)
+        model = copy.deepcopy(plan.model)
+        model.load_state_dict(initial)
+        fold_dir.mkdir(parents=True)
+        write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
+        fold_plan = _Plan(plan.config, data, model, plan.device, plan.custom_model)
+        return _train(fold_plan, fold_dir, progress=False, resume=False, checkpoints=False)
+
+    return train_fold
 
 
 class _MetricsLog(Callback):
@@ -124,7 +160,15 @@ class _MetricsLog(Callback):
         return [{k: finite_or_none(v) for k, v in row.items()} for row in self.trainer.history]
 
 
-def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
+def _train(
+    plan: _Plan,
+    run_dir: Path,
+    *,
+    progress: bool,
+    resume: bool,
+    callbacks: Sequence[Callback] = (),
+    checkpoints: bool = True,
+) -> Run:
     cfg, data, spec = plan.config, plan.data, plan.config.train
     classification = data.info.task == "classification"
 
@@ -155,7 +199,7 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
         )
     progress_bar = ProgressBar() if progress else None
     extras = (doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
-    callbacks = [c for c in extras if c is not None]
+    callbacks = [*(c for c in extras if c is not None), *callbacks]
     trainer = Trainer(
         plan.model,
         optimizer,
@@ -170,7 +214,7 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
         device=plan.device,
         callbacks=callbacks,
         target_scale=(data.info.y_mean, data.info.y_std),
-        checkpoint_dir=run_dir / "checkpoints",
+        checkpoint_dir=run_dir / "checkpoints" if checkpoints else None,
     )
     checkpoint = run_dir / "checkpoints" / "last.pt"
     try:
@@ -244,6 +288,8 @@ def _train(plan: _Plan, run_dir: Path, *, progress: bool, resume: bool) -> Run:
         data.info,
         result.history,
     )
+    if (run_dir / "cv.json").is_file():
+        run.cv = read_json(run_dir / "cv.json")
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
     _write_report(run_dir)

@@ -33,16 +33,20 @@ class Run:
     model: nn.Module
     info: DataInfo | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    cv: dict[str, Any] | None = None  # train.cv_folds: per-fold val metrics, mean and std
 
     def summary(self) -> dict[str, Any]:
-        """The `--json` object of DESIGN.md (non-finite numbers become null)."""
-        return {
+        """The `--json` object of DESIGN.md (non-finite numbers become null), plus `cv`."""
+        summary = {
             "run_dir": str(self.run_dir),
             "status": self.status,
             "metrics": {k: finite_or_none(v) for k, v in self.metrics.items()},
             "findings": [f.to_dict() for f in self.findings],
             "repairs": self.repairs,
         }
+        if self.cv is not None:
+            summary["cv"] = self.cv
+        return summary
 
     @torch.no_grad()
     def predict(self, X: np.ndarray | torch.Tensor) -> np.ndarray:

@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override: key.sub=value.")]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Where runs go (default: $TRAINWELL_HOME or ./runs).")
 ]
@@ -175,6 +176,107 @@ def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
     Console().print(table)
 
 
+@app.command()
+def tune(
+    config: Annotated[Path, typer.Argument(help="Run configuration with a tune: section.")],
+    trials: Annotated[int, typer.Option("--trials", help="Trials the study should hold.")] = 20,
+    sampler: Annotated[str, typer.Option(help="tpe | random | grid | cmaes")] = "tpe",
+    pruner: Annotated[str, typer.Option(help="hyperband | median | none")] = "hyperband",
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna RDB URL, e.g. postgresql://user@host/db.")
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option(help="Study name; the same name continues it.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes sharing the study.")] = 1,
+    set_: SetOption = None,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search hyperparameters and architecture (Optuna); write the best config as best.yaml."""
+    import trainwell
+
+    result = _guarded(
+        lambda: trainwell.tune(
+            trainwell.load_config(config, set_),
+            trials=trials,
+            sampler=sampler,
+            pruner=pruner,
+            storage=storage,
+            study=study,
+            workers=workers,
+            out=out,
+            progress=_show_progress(as_json),
+        )
+    )
+    summary = result.to_dict()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    table = Table(title=f"study {summary['study']}: {summary['metric']} ({summary['direction']})")
+    for column in ("#", "state", "value", "epochs", "params", "note"):
+        table.add_column(column, overflow="fold")
+    best = summary["best"]["number"] if summary["best"] else None
+    for t in summary["trials"]:
+        mark = "[bold green]*[/]" if t["number"] == best else ""
+        table.add_row(
+            f"{t['number']}{mark}",
+            t["state"],
+            "-" if t["value"] is None else f"{t['value']:.4f}",
+            str(t["epochs"] or "-"),
+            escape(", ".join(f"{k}={_short(v)}" for k, v in t["params"].items())),
+            escape(t["reason"] or ""),
+        )
+    console.print(table)
+    if summary["importances"]:
+        ranked = ", ".join(f"{k} {v:.2f}" for k, v in summary["importances"].items())
+        console.print(f"importances: {escape(ranked)}", highlight=False)
+    console.print(
+        f"{len(summary['trials'])} trials, {summary['epochs_trained']} epochs trained, "
+        f"{summary['seconds']:.1f} s",
+        highlight=False,
+    )
+    if summary["best_config"]:
+        console.print(
+            f"best: trial {best}, {summary['metric']} {summary['best']['value']:.4f}; "
+            f"trainwell fit {summary['best_config']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print("[yellow]no trial completed[/]")
+
+
+@app.command("lr-find")
+def lr_find(
+    config: Annotated[Path, typer.Argument(help="Run configuration (YAML).")],
+    set_: SetOption = None,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The learning-rate range test: a robust suggestion and a plot (lr_find.png)."""
+    import trainwell
+
+    result = _guarded(lambda: trainwell.lr_find(trainwell.load_config(config, set_), out=out))
+    summary = result.to_dict()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    console.print(
+        f"suggested lr [bold]{summary['suggested_lr']:.3g}[/] ({summary['rule']}); "
+        f"loss lowest at lr {summary['lr_at_min_loss']:.3g}; {summary['steps']} steps, "
+        f"{summary['stop_reason']}",
+        highlight=False,
+    )
+    console.print(f"plot: {summary['plot']}", highlight=False, soft_wrap=True)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value).replace(" ", "")
+
+
 def _print_run(run: Any, as_json: bool) -> None:
     summary = run.summary()
     if as_json:
@@ -208,6 +310,13 @@ def _print_run(run: Any, as_json: bool) -> None:
         console.print(
             f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "
             f"({escape(r['changed'])}): {outcome}",
+            highlight=False,
+        )
+    if summary.get("cv"):
+        cv = summary["cv"]
+        console.print(
+            f"{cv['folds']}-fold cross-validation: "
+            + ", ".join(f"{k} {v:.4f} ± {cv['std'][k]:.4f}" for k, v in cv["mean"].items()),
             highlight=False,
         )
     if not summary["findings"]:

@@ -1,0 +1,144 @@
+"""`tune` end to end on tiny studies: results, best.yaml, resume, workers, pruning."""
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import trainwell
+from trainwell.cli import app
+from trainwell.tune._trial import ReportToPruner
+
+TINY = {
+    "data": {"source": "iris"},
+    "model": {"hidden": [8]},
+    "train": {"epochs": 3, "batch_size": 16},
+    "doctor": {"mode": "off"},
+    "tune": {
+        "train.lr": {"low": 1e-3, "high": 0.3, "log": True},
+        "model.hidden": {"choices": [[8], [16, 16]]},
+    },
+}
+
+
+def _numbers(result) -> list[int]:
+    return sorted(t.number for t in result.trials)
+
+
+def test_tiny_study_gives_trials_best_config_and_importances(out: Path):
+    result = trainwell.tune(TINY, trials=5, study="tiny", pruner="none")
+    summary = result.to_dict()
+    assert set(summary) >= {"run_dir", "study", "trials", "best", "best_config"}
+    assert summary["study"] == "tiny" and _numbers(result) == [0, 1, 2, 3, 4]
+    for trial in summary["trials"]:
+        assert set(trial) >= {"number", "state", "value", "params"}
+        assert trial["state"] == "complete" and trial["epochs"] == 3
+        assert set(trial["params"]) == {"train.lr", "model.hidden"}
+    best = summary["best"]
+    assert best["value"] == max(t["value"] for t in summary["trials"])
+    assert set(summary["importances"]) <= {"train.lr", "model.hidden"}
+    assert (result.run_dir / "summary.json").is_file()
+    assert len(list((result.run_dir / "trials").iterdir())) == 5
+    # best.yaml is a ready-to-run config that reproduces the best trial
+    best_yaml = yaml.safe_load(Path(summary["best_config"]).read_text())
+    assert "tune" not in best_yaml
+    assert best_yaml["model"]["hidden"] == best["params"]["model.hidden"]
+    run = trainwell.fit(summary["best_config"])
+    assert run.metrics["val_accuracy"] == pytest.approx(best["value"])
+
+
+def test_a_study_continues_where_it_stopped(out: Path):
+    first = trainwell.tune(TINY, trials=3, study="again", sampler="random")
+    assert _numbers(first) == [0, 1, 2]
+    second = trainwell.tune(TINY, trials=5, study="again", sampler="random")
+    assert second.run_dir == first.run_dir
+    assert _numbers(second) == [0, 1, 2, 3, 4]  # two more, none repeated
+    assert [t.params for t in second.trials[:3]] == [t.params for t in first.trials]
+    third = trainwell.tune(TINY, trials=5, study="again")
+    assert _numbers(third) == [0, 1, 2, 3, 4]  # already full: nothing runs
+
+
+def test_a_killed_run_leaves_no_running_trial_behind(out: Path):
+    result = trainwell.tune(TINY, trials=1, study="stale")
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(result.run_dir / "study.journal"))
+    )
+    optuna.load_study(study_name="stale", storage=storage).ask()  # as if killed mid-trial
+    again = trainwell.tune(TINY, trials=3, study="stale")
+    states = [t.state for t in again.trials]
+    assert states.count("running") == 0 and states[1] == "fail" and len(states) == 3
+
+
+def test_a_diverging_trial_is_pruned_with_its_reason(out: Path):
+    config = {
+        **TINY,
+        "train": {"epochs": 3, "batch_size": 16, "optimizer": "sgd"},
+        "doctor": {"mode": "detect"},
+        "tune": {"train.lr": {"choices": [10.0, 0.05]}},
+    }
+    result = trainwell.tune(config, trials=2, sampler="grid", pruner="none")
+    by_lr = {t.params["train.lr"]: t for t in result.trials}
+    assert by_lr[10.0].state == "pruned"
+    assert "diverg" in by_lr[10.0].reason.lower()
+    assert by_lr[0.05].state == "complete" and by_lr[0.05].reason is None
+    assert result.best.number == by_lr[0.05].number
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "grid", "cmaes"])
+def test_every_sampler_runs_with_the_median_pruner(out: Path, sampler):
+    result = trainwell.tune(TINY, trials=3, sampler=sampler, pruner="median", study=sampler)
+    assert _numbers(result) == [0, 1, 2]
+    assert all(t.state in ("complete", "pruned") for t in result.trials)
+    if sampler == "grid":  # lr on 5 log-spaced points, hidden on its 2 choices
+        assert all(t.params["model.hidden"] in ([8], [16, 16]) for t in result.trials)
+        assert (
+            len({(t.params["train.lr"], str(t.params["model.hidden"])) for t in result.trials}) == 3
+        )
+
+
+class _Trial:
+    """Stands in for an optuna trial whose pruner says stop from `prune_at` on."""
+
+    def __init__(self, prune_at: int) -> None:
+        self.prune_at, self.reported = prune_at, []
+
+    def report(self, value: float, step: int) -> None:
+        self.reported.append(step)
+
+    def should_prune(self) -> bool:
+        return len(self.reported) >= self.prune_at
+
+
+@pytest.mark.parametrize("prune_at, epochs", [(2, 2), (99, 5)])
+def test_the_pruner_stops_training_through_a_callback(out: Path, prune_at, epochs):
+    trial = _Trial(prune_at)
+    reporter = ReportToPruner(trial, "val_accuracy")
+    run = trainwell.fit({**TINY, "train": {"epochs": 5, "batch_size": 16}}, callbacks=[reporter])
+    assert run.metrics["epochs"] == epochs and trial.reported == list(range(1, epochs + 1))
+    assert (reporter.pruned is not None) == (prune_at < 5)
+
+
+def test_cli_table_and_json(out: Path, tmp_path: Path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    shown = CliRunner().invoke(app, ["tune", str(config), "--trials", "3", "--study", "cli"])
+    assert shown.exit_code == 0, shown.output
+    assert "study cli" in shown.output and "best.yaml" in shown.output
+    printed = CliRunner().invoke(
+        app, ["tune", str(config), "--trials", "3", "--study", "cli", "--json"]
+    )
+    assert printed.exit_code == 0
+    summary = json.loads(printed.stdout)
+    assert len(summary["trials"]) == 3 and summary["best_config"].endswith("best.yaml")
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_study_without_losing_or_repeating_trials(out: Path):
+    result = trainwell.tune(TINY, trials=8, study="pair", workers=2, pruner="none")
+    assert _numbers(result) == list(range(8))
+    assert all(t.state == "complete" for t in result.trials)
+    run_dirs = {t.run_dir for t in result.trials}
+    assert len(run_dirs) == 8 and len(list((result.run_dir / "trials").iterdir())) == 8

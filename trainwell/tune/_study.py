@@ -1,0 +1,291 @@
+"""`tune`: an Optuna study over the config's search space, run by one or K worker processes.
+
+The study lives in `<out>/tune-<study>/` with the trials' own run directories under
+`trials/`. Its default storage is an Optuna journal file in that directory, written under a
+file lock, so K local processes share it without "database is locked" errors and a rerun
+with the same `--study` continues it. `--trials N` is the size the study should reach: a
+rerun after a crash runs only the missing trials. Any Optuna RDB URL
+(`postgresql://user@host/db`) lets workers on many machines share one study.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import os
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from .._fit import _plan
+from ..config import ConfigLike, load_config
+from ..errors import ConfigError, InputError
+from ..runs import default_out, write_json, write_yaml
+from ._report import TuneResult, collect
+from ._space import Space, parse_space
+from ._trial import make_objective, objective_metric
+
+SAMPLERS = ("tpe", "random", "grid", "cmaes")
+PRUNERS = ("hyperband", "median", "none")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass
+class _Job:
+    """What one worker process needs (picklable)."""
+
+    base: dict[str, Any]
+    space: Space
+    metric: str
+    study: str
+    storage: str  # an RDB URL, or the path of the journal file
+    sampler: str
+    pruner: str
+    epochs: int
+    seed: int
+    n_trials: int
+    max_total: int
+    trials_dir: Path
+    threads: int | None  # torch threads per worker process; None: leave as set
+
+
+def tune(
+    config: ConfigLike = None,
+    *,
+    trials: int = 20,
+    sampler: str = "tpe",
+    pruner: str = "hyperband",
+    storage: str | None = None,
+    study: str | None = None,
+    workers: int = 1,
+    out: str | Path | None = None,
+    progress: bool = False,
+) -> TuneResult:
+    """Search the config's `tune:` space (or the default one) until the study has `trials`.
+
+    TPE with Hyperband pruning by default. Returns the trials, the best one, its config
+    (written as `best.yaml`, ready for `trainwell fit`) and parameter importances.
+    """
+    cfg = load_config(config)
+    if trials < 1 or workers < 1:
+        raise ConfigError(f"--trials and --workers must be at least 1; got {trials}, {workers}")
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+    if pruner not in PRUNERS:
+        raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)}; got {pruner!r}")
+    if storage is not None and "://" not in storage:
+        raise ConfigError(
+            f"--storage must be an Optuna RDB URL (postgresql://user@host/db, "
+            f"sqlite:///study.db); got {storage!r}"
+        )
+    name = study or cfg.run_name()
+    if not _NAME.match(name):
+        raise ConfigError(f"--study {name!r} must be letters, digits, '.', '_' or '-'")
+    data = _plan(cfg, None).data  # bad data fails here, before anything is written
+    space = parse_space(cfg, grid=sampler == "grid", train_rows=len(data.train))
+    task = data.info.task
+    metric, direction = objective_metric(cfg, task)
+    tune_dir = (Path(out) if out else default_out()).resolve() / f"tune-{name}"
+    url = storage or str(tune_dir / "study.journal")
+    base = cfg.to_dict()
+    base.pop("tune")
+    _quiet_optuna()
+    if storage:
+        _open_study(url, name, direction)  # a bad URL or server fails before the directory
+    tune_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with _exclusive(tune_dir, local=storage is None):
+        write_yaml(tune_dir / "config.yaml", cfg.to_dict())
+        handle = _open_study(url, name, direction)
+        if storage is None:
+            for stale in handle.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                handle.tell(stale.number, state=TrialState.FAIL)  # killed in an earlier run
+        remaining = trials - len(handle.get_trials(deepcopy=False))
+        if remaining > 0:
+            job = _Job(
+                base=base,
+                space=space,
+                metric=metric,
+                study=name,
+                storage=url,
+                sampler=sampler,
+                pruner=pruner,
+                epochs=cfg.train.epochs,
+                seed=cfg.seed + len(handle.trials),  # a rerun does not replay the same points
+                n_trials=0,
+                max_total=trials,
+                trials_dir=tune_dir / "trials",
+                threads=max(1, (os.cpu_count() or 1) // workers),
+            )
+            _run_workers(job, remaining, workers, handle, progress)
+        result = collect(
+            _open_study(url, name, direction),
+            tune_dir,
+            base,
+            metric,
+            _display(storage) if storage else "journal",
+            time.perf_counter() - started,
+        )
+    if result.best_config is not None:
+        write_yaml(result.best_config, result.best_yaml)
+    write_json(tune_dir / "summary.json", result.to_dict())
+    return result
+
+
+def _run_workers(
+    job: _Job, remaining: int, workers: int, handle: optuna.Study, progress: bool
+) -> None:
+    """Split the missing trials over K processes (one runs in this process when K is 1)."""
+    shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
+    jobs = [replace(job, n_trials=n, seed=job.seed + 1000 * i) for i, n in enumerate(shares) if n]
+    with _progress(progress, remaining) as advance:
+        if len(jobs) == 1:
+            _work(replace(jobs[0], threads=None), lambda study, trial: advance(1))
+            return
+        context = multiprocessing.get_context("spawn")
+        procs = [context.Process(target=_work, args=(j,)) for j in jobs]
+        for proc in procs:
+            proc.start()
+        done = 0
+        while any(proc.is_alive() for proc in procs):
+            time.sleep(0.5)
+            now = sum(t.state.is_finished() for t in handle.get_trials(deepcopy=False))
+            advance(now - done)
+            done = now
+        failed = [proc.exitcode for proc in procs if proc.exitcode]
+        if failed:
+            raise RuntimeError(f"{len(failed)} tune worker(s) failed (exit codes {failed})")
+
+
+def _work(job: _Job, callback=None) -> None:
+    """One worker: open the shared study and run its share of trials."""
+    if job.threads:
+        torch.set_num_threads(job.threads)
+    _quiet_optuna()
+    study = optuna.load_study(
+        study_name=job.study,
+        storage=_storage(job.storage),
+        sampler=_sampler(job),
+        pruner=_pruner(job),
+    )
+    objective = make_objective(job.base, job.space, job.metric, job.trials_dir)
+    callbacks = [optuna.study.MaxTrialsCallback(job.max_total, states=None)]
+    study.optimize(
+        objective,
+        n_trials=job.n_trials,
+        catch=(InputError,),
+        callbacks=[*callbacks, callback] if callback else callbacks,
+    )
+
+
+def _storage(url: str) -> optuna.storages.BaseStorage:
+    if "://" not in url:  # the local journal file, shared by K processes under a file lock
+        backend = optuna.storages.journal.JournalFileBackend(
+            url, lock_obj=optuna.storages.journal.JournalFileOpenLock(url)
+        )
+        return optuna.storages.JournalStorage(backend)
+    try:  # heartbeats let a study fail the trials of a worker that died
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=60, grace_period=180, engine_kwargs={"pool_pre_ping": True}
+        )
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot open --storage {_display(url)}: {first}") from None
+
+
+def _open_study(url: str, name: str, direction: str) -> optuna.Study:
+    try:
+        return optuna.create_study(
+            storage=_storage(url), study_name=name, direction=direction, load_if_exists=True
+        )
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise InputError(f"cannot use study {name!r} in {_display(url)}: {exc}") from None
+
+
+def _sampler(job: _Job) -> optuna.samplers.BaseSampler:
+    if job.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=job.seed)
+    if job.sampler == "grid":
+        return optuna.samplers.GridSampler(job.space.grid_space(), seed=job.seed)
+    if job.sampler == "cmaes":  # categorical keys fall back to random sampling
+        return optuna.samplers.CmaEsSampler(seed=job.seed, warn_independent_sampling=False)
+    # multivariate + group model the widths that exist only with more layers; the constant
+    # liar keeps K workers from proposing the same point while a trial is still running
+    return optuna.samplers.TPESampler(
+        seed=job.seed, multivariate=True, group=True, constant_liar=True
+    )
+
+
+def _pruner(job: _Job) -> optuna.pruners.BasePruner:
+    if job.pruner == "hyperband":  # resources are epochs: 1 .. train.epochs
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=job.epochs)
+    if job.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    return optuna.pruners.NopPruner()
+
+
+@contextmanager
+def _exclusive(tune_dir: Path, *, local: bool) -> Iterator[None]:
+    """One `tune` command at a time per local study (its K workers share the study)."""
+    if not local:
+        yield
+        return
+    with open(tune_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"{tune_dir} is being tuned by another trainwell process; wait for it, "
+                "or give it more --workers"
+            ) from None
+        yield
+
+
+@contextmanager
+def _progress(show: bool, total: int) -> Iterator[Any]:
+    if not show:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "trials",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("trials", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _display(url: str) -> str:
+    """The URL without its password, for summaries and messages."""
+    if "://" not in url:
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://")[0] + "://..."
+
+
+def _quiet_optuna() -> None:
+    """Optuna logs each trial, and a failed one with its traceback; the table says it all."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
