@@ -1,0 +1,62 @@
+"""Confident learning (Northcutt, Jiang, Chuang, "Confident Learning: Estimating Uncertainty
+in Dataset Labels", JAIR 70, 2021), written from the paper.
+
+Given out-of-sample predicted probabilities `probs` (n x k) and the given labels:
+1. per-class thresholds t_j: the mean probability of class j over the rows labelled j (eq. 2);
+2. the confident joint C[i][j]: rows labelled i whose probability of j reaches t_j, each
+   counted once, for the most probable such j (eq. 1);
+3. calibrated so that row i sums to the count of label i, then scaled to the joint
+   distribution Q of given and true labels (eq. 3);
+4. "prune by noise rate" (section 3.2, Cprune): for each off-diagonal cell (i, j), the
+   n * Q[i][j] rows labelled i with the largest margin p_j - p_i are label issues.
+Rows whose most probable class is their given label are never flagged, and every class
+keeps at least one row (the practical rules of the reference implementation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confident_joint(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """C[i][j]: how many rows labelled i are confidently of class j (k x k counts)."""
+    k = probs.shape[1]
+    thresholds = np.array(
+        [probs[labels == j, j].mean() if (labels == j).any() else 1.0 for j in range(k)]
+    )
+    above = probs >= thresholds - 1e-6  # rounding must not drop a row exactly at t_j
+    confident = above.any(1)
+    guess = np.where(above, probs, -np.inf).argmax(1)
+    joint = np.zeros((k, k), dtype=np.int64)
+    np.add.at(joint, (labels[confident], guess[confident]), 1)
+    return joint
+
+
+def estimate_joint(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Q[i][j] * n: the calibrated confident joint, in rows (sums to n)."""
+    k = probs.shape[1]
+    counts = np.bincount(labels, minlength=k).astype(float)
+    joint = confident_joint(labels, probs).astype(float)
+    rows = joint.sum(1, keepdims=True)
+    calibrated = np.divide(joint, rows, out=np.zeros_like(joint), where=rows > 0)
+    calibrated *= counts[:, None]
+    return calibrated / max(calibrated.sum(), 1.0) * len(labels)
+
+
+def find_label_issues(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """A boolean mask of the rows whose given label is likely wrong (prune by noise rate)."""
+    n, k = probs.shape
+    joint = estimate_joint(labels, probs)
+    issues = np.zeros(n, dtype=bool)
+    predicted = probs.argmax(1)
+    for i in range(k):
+        members = np.flatnonzero(labels == i)
+        budget = max(len(members) - 1, 0)  # keep at least one row of every class
+        for j in range(k):
+            take = min(round(float(joint[i, j])), budget) if j != i else 0
+            if take <= 0:
+                continue
+            margin = probs[members, j] - probs[members, i]
+            issues[members[np.argsort(-margin, kind="stable")[:take]]] = True
+    issues &= predicted != labels
+    return issues
