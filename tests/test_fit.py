@@ -168,8 +168,8 @@ def test_corruption_json_is_the_ground_truth(out):
 
 
 def test_unimplemented_features_are_refused_not_ignored(out, iris_config):
-    with pytest.raises(trainwell.ConfigError, match="remedies"):
-        trainwell.fit(iris_config, data__remedies=["impute"])
+    with pytest.raises(trainwell.ConfigError, match="cv_folds"):
+        trainwell.fit(iris_config, train__cv_folds=3)
     assert not out.exists()
 
 

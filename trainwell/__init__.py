@@ -1,9 +1,10 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `load_run`, the `Trainer` and its `Callback` for your own
+The public face: `fit`, `resume`, `audit`, `load_run`, the `Trainer` and its `Callback` for your own
 models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
 """
 
+from ._audit import Audit, audit
 from ._fit import fit, resume
 from ._run import Run, load_run
 from .config import RunConfig, load_config
@@ -14,6 +15,7 @@ from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "Audit",
     "Callback",
     "ConfigError",
     "DataError",
@@ -25,6 +27,7 @@ __all__ = [
     "RunConfig",
     "TensorBatches",
     "Trainer",
+    "audit",
     "fit",
     "load_config",
     "load_run",

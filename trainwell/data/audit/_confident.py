@@ -7,10 +7,8 @@ Given out-of-sample predicted probabilities `probs` (n x k) and the given labels
    counted once, for the most probable such j (eq. 1);
 3. calibrated so that row i sums to the count of label i, then scaled to the joint
    distribution Q of given and true labels (eq. 3);
-4. "prune by noise rate" (section 3.2, Cprune): for each off-diagonal cell (i, j), the
-   n * Q[i][j] rows labelled i with the largest margin p_j - p_i are label issues.
-Rows whose most probable class is their given label are never flagged, and every class
-keeps at least one row (the practical rules of the reference implementation).
+4. which rows: see `find_label_issues`. Rows whose most probable class is their given
+   label are never flagged (the practical rule of the reference implementation).
 """
 
 from __future__ import annotations
@@ -43,12 +41,31 @@ def estimate_joint(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return calibrated / max(calibrated.sum(), 1.0) * len(labels)
 
 
-def find_label_issues(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """A boolean mask of the rows whose given label is likely wrong (prune by noise rate)."""
+def find_label_issues(
+    labels: np.ndarray, probs: np.ndarray, method: str = "self_confidence"
+) -> np.ndarray:
+    """A boolean mask of the rows whose given label is likely wrong.
+
+    `self_confidence` (default): as many rows as the calibrated joint says are wrong (its
+    off-diagonal mass, the paper's estimate of the number of label errors), those with the
+    lowest probability of their given label - the ranking of the paper's prune-by-class
+    method, pooled over classes. On digits, wine and breast_cancer with 5-20% noise it
+    scores a higher F1 than prune-by-noise-rate (benchmarks/audit.py).
+    `prune_by_noise_rate`: the paper's Cprune, cleanlab's default.
+    """
     n, k = probs.shape
     joint = estimate_joint(labels, probs)
-    issues = np.zeros(n, dtype=bool)
     predicted = probs.argmax(1)
+    if method == "self_confidence":
+        candidates = np.flatnonzero(predicted != labels)
+        count = round(float(joint.sum() - np.trace(joint)))
+        confidence = probs[candidates, labels[candidates]]
+        issues = np.zeros(n, dtype=bool)
+        issues[candidates[np.argsort(confidence, kind="stable")[:count]]] = True
+        return issues
+    if method != "prune_by_noise_rate":
+        raise ValueError(f"method must be self_confidence or prune_by_noise_rate; got {method!r}")
+    issues = np.zeros(n, dtype=bool)
     for i in range(k):
         members = np.flatnonzero(labels == i)
         budget = max(len(members) - 1, 0)  # keep at least one row of every class
@@ -58,5 +75,4 @@ def find_label_issues(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
                 continue
             margin = probs[members, j] - probs[members, i]
             issues[members[np.argsort(-margin, kind="stable")[:take]]] = True
-    issues &= predicted != labels
-    return issues
+    return issues & (predicted != labels)
