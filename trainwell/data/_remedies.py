@@ -125,7 +125,7 @@ def _drop_missing(data: Dataset) -> tuple[Dataset, str]:
 
 
 def _flat(X: np.ndarray) -> np.ndarray:
-    flat = X.reshape(len(X), -1).astype(np.float64)
+    flat = X.reshape(len(X), int(np.prod(X.shape[1:]))).astype(np.float64)
     flat[~np.isfinite(flat)] = np.nan
     return flat
 
