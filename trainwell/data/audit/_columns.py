@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...findings import Finding
@@ -61,7 +63,8 @@ def constant_features(data: AuditData, t: Thresholds) -> list[Finding]:
     blank border pixels - unless every feature is constant (`error`: nothing to learn from).
     """
     X = data.X
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN spread
         spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
     constant = np.flatnonzero(~(spread > 0))  # NaN (all missing) counts as constant
     if not len(constant):
@@ -134,7 +137,8 @@ def _moments(data: AuditData) -> tuple[np.ndarray, np.ndarray]:
     """Per feature for tables, per channel for images (what the run would standardise)."""
     X = data.data.train.X
     axes = (0, 2, 3) if X.ndim == 4 else 0
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         Xf = np.where(np.isfinite(X), X, np.nan).astype(np.float64)
         return np.nanmean(Xf, axis=axes), np.nanstd(Xf, axis=axes)
 

@@ -3,6 +3,7 @@ helpers (a standardised space and a nearest-neighbour graph) so no check compute
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,7 +51,8 @@ class AuditData:
     @cached_property
     def scaler(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature mean and std of the training rows, ignoring NaN (std 0 -> 1)."""
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
             mean = np.nan_to_num(np.nanmean(self.X, axis=0))
             std = np.nan_to_num(np.nanstd(self.X, axis=0))
         std[std < 1e-8] = 1.0
