@@ -218,6 +218,7 @@ def _print_run(run: Any, as_json: bool) -> None:
     for f in summary["findings"]:
         style = {"error": "red", "warning": "yellow"}.get(f["severity"], "blue")
         where = f" at step {f['step']}" if f["step"] is not None else f" in epoch {f['epoch']}"
+        where = "" if f["step"] is None and f["epoch"] is None else where  # data findings
         fixed = " [green](repaired)[/]" if f["resolved"] else ""
         console.print(
             f"[{style}]{f['severity']}[/] {f['code']}{where}{fixed}: {escape(f['message'])}",
