@@ -128,6 +128,8 @@ def outliers(data: AuditData, t: Thresholds) -> list[Finding]:
         return []
     score = data.neighbours[0][:, : t.outlier_neighbours].mean(1)
     q1, q3 = np.percentile(score, [25, 75])
+    if q3 <= q1:  # most rows repeat (categorical tables): the fence says nothing
+        return []
     fence = q3 + t.outlier_iqr * (q3 - q1)
     far = np.flatnonzero(score > fence)
     if not len(far):
