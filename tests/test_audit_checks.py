@@ -163,6 +163,13 @@ def test_outliers_most_distant_first():
     assert [f for f in outliers(_view(*_blobs()), T) if f.severity != "info"] == []
 
 
+def test_outliers_say_nothing_when_most_rows_repeat():
+    X = np.zeros((200, 3), dtype=np.float32)  # a categorical table: mostly identical rows
+    X[::4, 0] = 1.0
+    X[7, 1] = 1.0
+    assert outliers(_view(X, np.arange(200) % 2), T) == []
+
+
 def test_label_issues_finds_flipped_labels():
     X, y = _blobs(600)
     flipped = np.arange(0, 600, 10)  # 60 rows, 10%
