@@ -167,12 +167,6 @@ def test_corruption_json_is_the_ground_truth(out):
     assert len(record["label_noise"]["rows"]) == round(0.1 * 1077)
 
 
-def test_unimplemented_features_are_refused_not_ignored(out, iris_config):
-    with pytest.raises(trainwell.ConfigError, match="remedies"):
-        trainwell.fit(iris_config, data__remedies=["impute"])
-    assert not out.exists()
-
-
 def test_a_cnn_on_an_image_folder(out, tmp_path):
     from PIL import Image
 

@@ -89,7 +89,7 @@ def test_findings_reach_the_run_files(out):
 
 
 def test_doctor_off_records_nothing(out):
-    run = trainwell.fit(PROBLEMS["dying_relu"], doctor__mode="off")
+    run = trainwell.fit(PROBLEMS["dying_relu"], doctor__mode="off", data__audit=False)
     assert run.findings == []
 
 

@@ -1,9 +1,10 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `load_run`, `tune`, `lr_find`, the `Trainer` and its
-`Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
+The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, the `Trainer` and
+its `Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
 """
 
+from ._audit import Audit, audit
 from ._fit import fit, resume
 from ._run import Run, load_run
 from .config import RunConfig, load_config
@@ -15,6 +16,7 @@ from .tune import LrFindResult, TuneResult, lr_find, tune
 __version__ = "0.1.0"
 
 __all__ = [
+    "Audit",
     "Callback",
     "ConfigError",
     "DataError",
@@ -28,6 +30,7 @@ __all__ = [
     "TensorBatches",
     "Trainer",
     "TuneResult",
+    "audit",
     "fit",
     "load_config",
     "load_run",

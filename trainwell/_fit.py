@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,14 @@ from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
+from ._audit import audit_data, check_remedies
 from ._cv import cross_validate, make_folds
 from ._environment import environment
+from ._remedies import training_remedies
 from ._run import Run, finite_or_none
 from .config import ConfigLike, Model, RunConfig, load_config
-from .data import DataInfo, Dataset, Split, prepare_data
+from .data import DataInfo, Dataset, Split, finish_data, load_splits
+from .data._remedies import apply_data_remedies, record
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 from .health import DoctorCallback, Rebuild
@@ -63,7 +66,7 @@ def fit(
     trials, which are rerun rather than resumed, save the time).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
-    plan = _plan(cfg, model)
+    plan = _plan(cfg, model, progress=progress)
     run_dir = create_run_dir(cfg.run_name(), Path(out) if out else None)
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
@@ -91,7 +94,7 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
     status = read_json(summary).get("status") if summary.is_file() else None
     if status in ("completed", "stopped_early", "diverged"):
         raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
-    plan = _plan(load_config(run_dir / "config.yaml"), model)
+    plan = _plan(load_config(run_dir / "config.yaml"), model, progress=progress)
     return _train(plan, run_dir, progress=progress, resume=True)
 
 
@@ -102,17 +105,28 @@ class _Plan:
     model: nn.Module
     device: torch.device
     custom_model: bool
+    findings: list[Finding] = field(default_factory=list)  # of the data audit
+    repairs: list[dict[str, Any]] = field(default_factory=list)  # data remedies, before training
     folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # train.cv_folds
 
 
-def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
-    """Validate everything and build data and model; nothing is written yet."""
-    if cfg.data.remedies:
-        raise ConfigError(f"data.remedies {cfg.data.remedies} are not available in this version")
+def _plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False) -> _Plan:
+    """Validate everything, audit and remedy the data, build the model; nothing is written."""
+    check_remedies(cfg, None)
     if cfg.train.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device is 'cuda' but no CUDA device is available")
     torch.manual_seed(cfg.seed)
-    data = prepare_data(cfg)
+    data = load_splits(cfg)
+    check_remedies(cfg, data.info.task)
+    findings = audit_data(cfg, data, progress=progress)[0] if cfg.data.audit else []
+    data, repairs = apply_data_remedies(data, findings, cfg.data.remedies)
+    if not len(data.train):
+        raise DataError("no training rows are left after data.remedies")
+    if "standardize" in cfg.data.remedies:
+        unscaled = next((f for f in findings if f.code == "unscaled_features"), None)
+        repairs.append(record("standardize", unscaled and unscaled.code, "standardised the inputs"))
+    data = finish_data(data, cfg)
+    torch.manual_seed(cfg.seed)  # the same model weights with or without the audit
     if cfg.train.batch_size > len(data.train):
         raise DataError(
             f"train.batch_size {cfg.train.batch_size} is larger than the training "
@@ -125,7 +139,8 @@ def _plan(cfg: RunConfig, model: nn.Module | None) -> _Plan:
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
     folds = make_folds(cfg, data) if cfg.train.cv_folds else None
-    return _Plan(cfg, data, model, resolve_device(cfg.train.device), custom, folds)
+    device = resolve_device(cfg.train.device)
+    return _Plan(cfg, data, model, device, custom, findings, repairs, folds)
 
 
 def _fold(plan: _Plan):
@@ -177,11 +192,10 @@ def _train(
         size = spec.batch_size if shuffle else _EVAL_BATCH
         return TensorBatches(X, y, size, shuffle=shuffle, seed=cfg.seed, device=plan.device)
 
-    train, val, test = (
-        batches(data.train, True),
-        batches(data.val, False),
-        batches(data.test, False),
+    train, loss_fn, remedy_repairs = training_remedies(
+        data, cfg.data.remedies, plan.findings, spec.batch_size, cfg.seed, plan.device
     )
+    val, test = batches(data.val, False), batches(data.test, False)
     optimizer = make_optimizer(spec, plan.model)
     early = (
         EarlyStopping(
@@ -203,6 +217,7 @@ def _train(
     trainer = Trainer(
         plan.model,
         optimizer,
+        loss_fn,
         epochs=spec.epochs,
         task=data.info.task,
         n_classes=data.info.n_outputs if classification else 0,
@@ -276,7 +291,8 @@ def _train(
     findings = list(doctor.findings) if doctor else []
     if not any(f.code == "divergence" for f in findings):
         findings += _outcome_findings(result)
-    repairs = doctor.repairs if doctor else []
+    findings = plan.findings + findings
+    repairs = plan.repairs + remedy_repairs + (doctor.repairs if doctor else [])
     run = Run(
         run_dir,
         result.status,

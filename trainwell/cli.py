@@ -136,6 +136,54 @@ def compare(
 
 
 @app.command()
+def audit(
+    config: Annotated[Path, typer.Argument(help="Run configuration (YAML).")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override: key.sub=value.")
+    ] = None,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the data CONFIG describes, without training; write an audit directory."""
+    import trainwell
+
+    result = _guarded(
+        lambda: trainwell.audit(
+            trainwell.load_config(config, list(set_ or [])),
+            out=out,
+            progress=_show_progress(as_json),
+        )
+    )
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    sizes = summary["audit"]["sizes"]
+    console.print(
+        f"audited {sizes['train']} training rows ({sizes['val']} validation, {sizes['test']} "
+        f"test) in {summary['audit']['seconds']:.2f} s",
+        highlight=False,
+    )
+    for f in summary["findings"]:
+        style = {"error": "red", "warning": "yellow"}.get(f["severity"], "blue")
+        rows = f["evidence"].get("rows")
+        shown = f" rows {_rows(rows)}" if isinstance(rows, list) and rows else ""
+        console.print(
+            f"[{style}]{f['severity']}[/] {f['code']}: {escape(f['message'])}{shown}",
+            highlight=False,
+        )
+    if not summary["findings"]:
+        console.print("no findings")
+    console.print(f"audit: {summary['run_dir']}", highlight=False, soft_wrap=True)
+
+
+def _rows(rows: list[int], shown: int = 8) -> str:
+    more = f" ... ({len(rows) - shown} more)" if len(rows) > shown else ""
+    return ", ".join(map(str, rows[:shown])) + more
+
+
+@app.command()
 def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
     """List runs: name, status, key metrics, when."""
     from .runs import list_runs
@@ -300,12 +348,16 @@ def _print_run(run: Any, as_json: bool) -> None:
     for f in summary["findings"]:
         style = {"error": "red", "warning": "yellow"}.get(f["severity"], "blue")
         where = f" at step {f['step']}" if f["step"] is not None else f" in epoch {f['epoch']}"
+        where = "" if f["step"] is None and f["epoch"] is None else where  # data findings
         fixed = " [green](repaired)[/]" if f["resolved"] else ""
         console.print(
             f"[{style}]{f['severity']}[/] {f['code']}{where}{fixed}: {escape(f['message'])}",
             highlight=False,
         )
     for r in summary["repairs"]:
+        if r["epoch"] is None:  # a data remedy, applied before training
+            console.print(f"remedy before training: {r['remedy']} ({escape(r['changed'])})")
+            continue
         outcome = {True: "cured", False: "did not cure", None: "not judged"}[r["cured"]]
         console.print(
             f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "

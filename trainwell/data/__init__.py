@@ -1,7 +1,17 @@
-"""Data sources, splits, corruption and (later) audit and augmentation."""
+"""Data sources, splits, corruption; the audit lives in `trainwell.data.audit`."""
 
-from ._dataset import DataInfo, Dataset, load_table, prepare_data
+from ._dataset import DataInfo, Dataset, finish_data, load_splits, load_table, prepare_data
 from ._split import Split, Standardizer
 from ._table import Table
 
-__all__ = ["DataInfo", "Dataset", "Split", "Standardizer", "Table", "load_table", "prepare_data"]
+__all__ = [
+    "DataInfo",
+    "Dataset",
+    "Split",
+    "Standardizer",
+    "Table",
+    "finish_data",
+    "load_splits",
+    "load_table",
+    "prepare_data",
+]

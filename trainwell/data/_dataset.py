@@ -77,6 +77,11 @@ def load_table(config: RunConfig) -> Table:
 
 def prepare_data(config: RunConfig) -> Dataset:
     """Load, split (seeded, stratified), corrupt the training split, standardise."""
+    return finish_data(load_splits(config), config)
+
+
+def load_splits(config: RunConfig) -> Dataset:
+    """Load, split and corrupt, in source units: what the data audit looks at."""
     table = load_table(config)
     if config.model.arch == "cnn" and not table.is_image:
         raise DataError(
@@ -102,16 +107,22 @@ def prepare_data(config: RunConfig) -> Dataset:
         classes=table.classes,
         feature_names=table.feature_names,
         encoding=table.encoding,
-        sizes={"train": len(train), "val": len(val), "test": len(test)},
     )
-    if config.data.standardize:
+    return Dataset(train, val, test, info, corruption)
+
+
+def finish_data(data: Dataset, config: RunConfig) -> Dataset:
+    """Standardise (when configured) and scale regression targets, fitted on training rows."""
+    train, val, test, info = data.train, data.val, data.test, data.info
+    info.sizes = {"train": len(train), "val": len(val), "test": len(test)}
+    if config.data.standardize or "standardize" in config.data.remedies:
         scaler = Standardizer.fit(train.X)
         train, val, test = (Split(scaler.transform(s.X), s.y, s.rows) for s in (train, val, test))
         info.x_mean, info.x_std = scaler.mean.ravel().tolist(), scaler.std.ravel().tolist()
-    if table.task == "regression":
+    if info.task == "regression":
         info.y_mean, info.y_std = float(train.y.mean()), float(train.y.std() or 1.0)
         train, val, test = (
             Split(s.X, ((s.y - info.y_mean) / info.y_std).astype(np.float32), s.rows)
             for s in (train, val, test)
         )
-    return Dataset(train, val, test, info, corruption)
+    return Dataset(train, val, test, info, data.corruption)

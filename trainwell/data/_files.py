@@ -100,12 +100,29 @@ def _encode_features(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[s
             blocks.append(column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None])
             names.append(name)
             continue
+        _refuse_mixed(column, name)
         dummies, categories = _one_hot(column)
         blocks.append(dummies)
         names.extend(f"{name}={category}" for category in categories)
         encoding[name] = categories
     X = np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0), np.float32)
     return X, names, encoding
+
+
+def _refuse_mixed(column: pd.Series, name: str) -> None:
+    """A column of mostly numbers with a few words is a typo, not a category: one-hot
+    encoding it would silently turn a measurement into hundreds of indicator columns."""
+    values = column.dropna()
+    if pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return
+    numbers = pd.to_numeric(values.astype(str), errors="coerce")
+    words = numbers.isna().to_numpy()
+    if words.any() and words.mean() < 0.5:
+        first = int(np.flatnonzero(words)[0])
+        raise DataError(
+            f"feature column {name!r} mixes numbers and text "
+            f"(row {values.index[first]}: {_show(str(values.iloc[first]))}): fix or drop it"
+        )
 
 
 def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str]]:

@@ -1,0 +1,201 @@
+"""Each data check on data with its problem, and on healthy data that must pass."""
+
+import numpy as np
+import pytest
+
+from trainwell.config import load_config
+from trainwell.data import DataInfo, Dataset, Split, load_splits
+from trainwell.data.audit import (
+    AuditData,
+    Thresholds,
+    audit_dataset,
+    estimate_joint,
+    find_label_issues,
+)
+from trainwell.data.audit._classes import class_imbalance, small_dataset
+from trainwell.data.audit._columns import constant_features, missing_values, unscaled_features
+from trainwell.data.audit._labels import label_issues
+from trainwell.data.audit._neighbours import duplicates, outliers, train_test_leakage
+
+T = Thresholds()
+
+
+def _blobs(n=300, k=3, d=4, seed=0):
+    """Well separated classes, standard scale: healthy for every check."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % k
+    X = rng.normal(size=(n, d)) + 6.0 * np.eye(k, d)[y]
+    return X.astype(np.float32), y.astype(np.int64)
+
+
+def _view(X, y, *, held=None, standardized=True, n_params=None) -> AuditData:
+    """Rows 0..n-1 train; held-out rows get source indices after them."""
+    n = len(y)
+    hX = held if held is not None else _blobs(60, seed=9)[0][:, : X.shape[1]]
+    hy = np.zeros(len(hX), dtype=np.int64)
+    held_split = Split(hX, hy, np.arange(n, n + len(hX)))
+    empty = Split(hX[:0], hy[:0], np.arange(0))
+    k = int(y.max()) + 1
+    info = DataInfo("test", "classification", [X.shape[1]], [f"c{i}" for i in range(k)])
+    data = Dataset(Split(X, y, np.arange(n)), held_split, empty, info, {})
+    return AuditData(data, standardized=standardized, n_params=n_params)
+
+
+def _one(findings, code):
+    assert [f.code for f in findings] == [code]
+    assert findings[0].source == "data"
+    return findings[0]
+
+
+def test_healthy_blobs_give_nothing_but_a_few_gaussian_tails():
+    X, y = _blobs()
+    findings = audit_dataset(_view(X, y).data).findings
+    assert [(f.code, f.severity) for f in findings] in ([], [("outliers", "info")])
+
+
+@pytest.mark.parametrize("source", ["digits", "wine", "breast_cancer", "iris"])
+def test_builtin_datasets_as_they_ship_give_no_warning(source):
+    for arch in ("mlp", "cnn") if source == "digits" else ("mlp",):
+        data = load_splits(load_config({"data": {"source": source}, "model": {"arch": arch}}))
+        result = audit_dataset(data)
+        assert [f.code for f in result.findings if f.severity != "info"] == []
+        assert set(result.seconds) >= {"label_issues", "duplicates", "outliers"}
+
+
+def test_class_imbalance():
+    X, y = _blobs()
+    keep = np.flatnonzero((y != 0) | (np.arange(len(y)) < 24))  # 8 of class 0 vs 100
+    finding = _one(class_imbalance(_view(X[keep], y[keep]), T), "class_imbalance")
+    assert finding.severity == "warning" and finding.evidence["ratio"] == 12.5
+    assert finding.evidence["rows"] == [0, 3, 6, 9, 12, 15, 18, 21]
+    assert class_imbalance(_view(X, y), T) == []
+
+
+def test_small_dataset_per_class_and_per_parameter():
+    X, y = _blobs()
+    keep = np.flatnonzero((y != 2) | (np.arange(len(y)) < 20))
+    finding = _one(small_dataset(_view(X[keep], y[keep]), T), "small_dataset")
+    assert finding.severity == "warning" and finding.evidence["small_classes"] == ["c2"]
+    info = _one(small_dataset(_view(X, y, n_params=10_000_000), T), "small_dataset")
+    assert info.severity == "info" and info.evidence["parameters"] == 10_000_000
+    assert small_dataset(_view(X, y, n_params=60_000), T) == []
+
+
+def test_missing_values_per_column_and_row():
+    X, y = _blobs()
+    X[[5, 7], 1] = np.nan
+    X[9, 2] = np.inf
+    finding = _one(missing_values(_view(X, y), T), "missing_values")
+    assert finding.severity == "error"
+    assert finding.evidence["rows"] == [5, 7, 9]
+    assert finding.evidence["columns"] == {"f1": 2, "f2": 1}
+    assert missing_values(_view(*_blobs()), T) == []
+
+
+def test_an_all_missing_column_is_named_and_constant():
+    X, y = _blobs()
+    X[:, 3] = np.nan
+    finding = _one(missing_values(_view(X, y), T), "missing_values")
+    assert finding.evidence["empty_columns"] == ["f3"]
+    assert "no value at all" in finding.message
+    constant = _one(constant_features(_view(X, y), T), "constant_features")
+    assert constant.evidence["columns"] == [3] and constant.severity == "info"
+
+
+def test_constant_features():
+    X, y = _blobs()
+    X[:, 0] = 4.0
+    assert _one(constant_features(_view(X, y), T), "constant_features").evidence["columns"] == [0]
+    everything = np.ones_like(X)
+    assert constant_features(_view(everything, y), T)[0].severity == "error"
+    assert constant_features(_view(*_blobs()), T) == []
+
+
+def test_unscaled_features_warn_unless_the_run_standardises():
+    X, y = _blobs()
+    X[:, 2] *= 1000.0
+    warning = _one(unscaled_features(_view(X, y, standardized=False), T), "unscaled_features")
+    assert warning.severity == "warning" and warning.evidence["features"][0] == "f2"
+    handled = _one(unscaled_features(_view(X, y), T), "unscaled_features")
+    assert handled.severity == "info" and handled.resolved
+    assert unscaled_features(_view(*_blobs(), standardized=False), T) == []
+
+
+def test_exact_and_near_duplicates():
+    X, y = _blobs()
+    X[10] = X[4]  # exact
+    X[20] = X[8] + 1e-4  # near
+    finding = _one(duplicates(_view(X, y), T), "duplicates")
+    assert finding.evidence["rows"] == [10, 20]
+    assert finding.evidence["exact"] == 1
+    assert sorted(finding.evidence["groups"]) == [[4, 10], [8, 20]]
+    assert duplicates(_view(*_blobs()), T) == []
+
+
+def test_many_duplicates_are_a_warning_with_conflicting_labels():
+    X, y = _blobs()
+    X[100:110] = X[0:10]
+    y[100:110] = (y[0:10] + 1) % 3
+    finding = _one(duplicates(_view(X, y), T), "duplicates")
+    assert finding.severity == "warning"
+    assert finding.evidence["conflicting_labels"] == 10
+
+
+def test_train_test_leakage_names_the_training_row_and_its_twin():
+    X, y = _blobs()
+    held = _blobs(60, seed=9)[0]
+    held[[3, 30]] = X[[12, 40]]
+    finding = _one(train_test_leakage(_view(X, y, held=held), T), "train_test_leakage")
+    assert finding.evidence["rows"] == [12, 40]
+    assert finding.evidence["matches"] == [300 + 3, 300 + 30]
+    assert finding.severity == "warning"  # 2 of 60 held-out rows: over 2%
+    assert train_test_leakage(_view(X, y), T) == []
+
+
+def test_outliers_most_distant_first():
+    X, y = _blobs()
+    far = np.arange(0, 300, 15)  # 20 rows, 6.7%, each far out in its own direction
+    X[far] += 40.0 * np.random.default_rng(1).normal(size=(len(far), X.shape[1]))
+    finding = _one(outliers(_view(X, y), T), "outliers")
+    assert finding.severity == "warning"
+    assert set(finding.evidence["rows"][: len(far)]) == set(far.tolist())
+    assert finding.evidence["scores"][-1] > finding.evidence["fence"]
+    assert [f for f in outliers(_view(*_blobs()), T) if f.severity != "info"] == []
+
+
+def test_outliers_say_nothing_when_most_rows_repeat():
+    X = np.zeros((200, 3), dtype=np.float32)  # a categorical table: mostly identical rows
+    X[::4, 0] = 1.0
+    X[7, 1] = 1.0
+    assert outliers(_view(X, np.arange(200) % 2), T) == []
+
+
+def test_label_issues_finds_flipped_labels():
+    X, y = _blobs(600)
+    flipped = np.arange(0, 600, 10)  # 60 rows, 10%
+    y = y.copy()
+    y[flipped] = (y[flipped] + 1) % 3
+    finding = _one(label_issues(_view(X, y), T), "label_issues")
+    assert finding.severity == "warning"
+    found = set(finding.evidence["rows"])
+    assert len(found & set(flipped.tolist())) >= 54 and len(found - set(flipped.tolist())) <= 6
+    first = finding.evidence["rows"][0]
+    assert finding.evidence["predicted_ids"][0] == (y[first] - 1) % 3  # the true class
+    assert label_issues(_view(*_blobs(600)), T) == []
+
+
+def test_confident_learning_on_hand_made_probabilities():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8], [0.1, 0.9], [0.7, 0.3]])
+    joint = estimate_joint(labels, probs)
+    assert joint.sum() == pytest.approx(6) and joint[0, 1] == pytest.approx(1)
+    for method in ("self_confidence", "prune_by_noise_rate"):
+        assert find_label_issues(labels, probs, method).tolist() == [0, 0, 1, 0, 0, 1]
+    with pytest.raises(ValueError, match="method"):
+        find_label_issues(labels, probs, "magic")
+
+
+def test_regression_data_skips_the_class_checks():
+    data = load_splits(load_config({"data": {"source": "diabetes"}}))
+    codes = {f.code for f in audit_dataset(data).findings}
+    assert not codes & {"label_issues", "class_imbalance"}

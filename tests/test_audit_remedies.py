@@ -1,0 +1,145 @@
+"""data.remedies: each one changes what it says, on data that has the problem."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import trainwell
+from trainwell._remedies import AugmentedBatches, BalancedBatches, class_weighted_loss
+from trainwell.config import load_config
+from trainwell.data import load_splits
+from trainwell.data._remedies import apply_data_remedies
+from trainwell.data.audit import audit_dataset
+
+
+def _audited(**data):
+    cfg = load_config({"data": data})
+    raw = load_splits(cfg)
+    return raw, audit_dataset(raw).findings
+
+
+def test_drop_label_issues_drops_the_flagged_rows_mostly_noisy_ones():
+    raw, findings = _audited(source="digits", corrupt={"label_noise": 0.1})
+    flagged = next(f for f in findings if f.code == "label_issues")
+    cleaned, repairs = apply_data_remedies(raw, findings, ["drop_label_issues"])
+    assert len(cleaned.train) == len(raw.train) - len(flagged.evidence["rows"])
+    assert not set(cleaned.train.rows) & set(flagged.evidence["rows"])
+    noisy = set(raw.corruption["label_noise"]["rows"])
+    assert len(noisy & set(cleaned.train.rows)) < 0.4 * len(noisy)
+    assert flagged.resolved and flagged.remedy == "drop_label_issues"
+    assert repairs[0]["remedy"] == "drop_label_issues" and repairs[0]["epoch"] is None
+
+
+def test_relabel_label_issues_restores_most_original_labels():
+    raw, findings = _audited(source="digits", corrupt={"label_noise": 0.1})
+    fixed, _ = apply_data_remedies(raw, findings, ["relabel_label_issues"])
+    record = raw.corruption["label_noise"]
+    position = {r: i for i, r in enumerate(raw.train.rows)}
+    noisy = [position[r] for r in record["rows"]]
+    before = (raw.train.y[noisy] == record["original"]).mean()
+    after = (fixed.train.y[noisy] == record["original"]).mean()
+    assert before == 0 and after > 0.6
+    assert len(fixed.train) == len(raw.train)
+
+
+def test_drop_leakage_removes_the_copied_test_rows():
+    raw, findings = _audited(source="wine", corrupt={"leak_fraction": 0.2})
+    cleaned, _ = apply_data_remedies(raw, findings, ["drop_leakage"])
+    leaked = raw.corruption["leak_fraction"]["rows"]
+    assert len(raw.train) - len(cleaned.train) == len(leaked)
+    assert not set(leaked) & set(cleaned.train.rows)
+
+
+def test_drop_duplicates_keeps_one_row_per_group():
+    raw, _ = _audited(source="iris")
+    raw.train.X[5] = raw.train.X[1]
+    findings = audit_dataset(raw).findings
+    cleaned, _ = apply_data_remedies(raw, findings, ["drop_duplicates"])
+    assert raw.train.rows[5] not in cleaned.train.rows and raw.train.rows[1] in cleaned.train.rows
+
+
+def test_impute_fills_every_split_and_drop_missing_drops_rows():
+    raw, findings = _audited(source="wine", corrupt={"nan_fraction": 0.05})
+    filled, repairs = apply_data_remedies(raw, findings, ["impute"])
+    assert np.isfinite(filled.train.X).all() and len(filled.train) == len(raw.train)
+    assert "filled" in repairs[0]["changed"]
+    dropped, _ = apply_data_remedies(raw, findings, ["drop_missing"])
+    assert np.isfinite(dropped.train.X).all()
+    assert len(dropped.train) == len(raw.train) - len(raw.corruption["nan_fraction"]["rows"])
+
+
+def test_impute_gives_an_all_missing_column_zeros():
+    raw, _ = _audited(source="iris")
+    raw.train.X[:, 0] = np.nan
+    filled, _ = apply_data_remedies(raw, [], ["impute"])
+    assert (filled.train.X[:, 0] == 0).all()
+
+
+def test_class_weights_balance_the_loss():
+    loss, weights = class_weighted_loss(np.array([0] * 90 + [1] * 10), 2, torch.device("cpu"))
+    assert weights.tolist() == pytest.approx([100 / 180, 100 / 20])
+    assert loss.weight.tolist() == pytest.approx(weights.tolist())
+
+
+def test_balanced_sampler_draws_classes_equally():
+    y = torch.tensor([0] * 95 + [1] * 5)
+    batches = BalancedBatches(torch.zeros(100, 2), y, 50, seed=0)
+    drawn = torch.cat([b for _, b in batches] + [b for _, b in batches])
+    assert len(drawn) == 200 and 0.35 < drawn.float().mean() < 0.65
+
+
+def test_augment_tables_mixes_and_images_move():
+    table = trainwell.TensorBatches(torch.randn(64, 3), torch.arange(64) % 4, 32, seed=0)
+    x, y = next(iter(AugmentedBatches(table, 4)))
+    assert y.shape == (32, 4) and torch.allclose(y.sum(1), torch.ones(32))
+    assert not torch.equal(x, table.X[:32])
+    images = torch.zeros(8, 1, 8, 8)
+    images[:, :, 2:6, 3:5] = 1.0
+    batches = trainwell.TensorBatches(images, torch.zeros(8, dtype=torch.long), 8, seed=0)
+    moved, labels = next(iter(AugmentedBatches(batches, 2)))
+    assert moved.shape == images.shape and labels.dtype == torch.long
+    assert (moved - images).abs().mean() > 0.05
+
+
+def test_fit_applies_remedies_and_says_so(out):
+    run = trainwell.fit(
+        {
+            "data": {
+                "source": "wine",
+                "corrupt": {"nan_fraction": 0.02, "imbalance": {"class": 0, "keep": 0.1}},
+                "remedies": ["impute", "class_weights", "augment"],
+            },
+            "model": {"hidden": [16]},
+            "train": {"epochs": 2, "batch_size": 16},
+        }
+    )
+    assert run.status == "completed"
+    summary = json.loads((run.run_dir / "summary.json").read_text())
+    assert [r["remedy"] for r in summary["repairs"]] == ["impute", "class_weights", "augment"]
+    codes = {f["code"]: f for f in summary["findings"]}
+    assert codes["missing_values"]["resolved"] and codes["class_imbalance"]["resolved"]
+    assert json.loads((run.run_dir / "findings.json").read_text()) == summary["findings"]
+
+
+def test_fit_without_remedies_records_the_audit_and_keeps_the_data(out, iris_config):
+    run = trainwell.fit(iris_config, data__corrupt={"leak_fraction": 0.5})
+    assert "train_test_leakage" in {f.code for f in run.findings}
+    assert run.repairs == [] and run.info.sizes["train"] == 90 + 15
+    quiet = trainwell.fit(iris_config, data__audit=False, data__corrupt={"leak_fraction": 0.5})
+    assert not [f for f in quiet.findings if f.source == "data"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"source": "diabetes", "remedies": ["class_weights"]}, "classification"),
+        ({"source": "iris", "audit": False, "remedies": ["drop_leakage"]}, "audit"),
+        ({"source": "iris", "remedies": ["impute", "drop_missing"]}, "not both"),
+    ],
+)
+def test_remedies_that_cannot_apply_are_refused(out, data, message):
+    with pytest.raises(trainwell.ConfigError, match=message):
+        trainwell.fit({"data": data, "train": {"epochs": 1}})
+    assert not out.exists()

@@ -1,0 +1,123 @@
+"""Remedies that act while training: class weights, a balanced sampler, augmentation.
+
+They change the run through the Trainer's inputs (its loss and its training batches),
+never the Trainer itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import Dataset
+from .data._augment import augment_images, augment_table
+from .data._remedies import record
+from .findings import Finding
+from .train import TensorBatches
+
+
+def class_weighted_loss(
+    y: np.ndarray, n_classes: int, device: torch.device
+) -> tuple[nn.Module, np.ndarray]:
+    """Cross-entropy weighted n / (k * n_c) per class (scikit-learn's "balanced")."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    weights = len(y) / (n_classes * np.maximum(counts, 1.0))
+    weight = torch.tensor(weights, dtype=torch.float32, device=device)
+    return nn.CrossEntropyLoss(weight=weight), weights
+
+
+class BalancedBatches(TensorBatches):
+    """Rows drawn with replacement, each class equally likely; an epoch has n rows."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, **kw: Any) -> None:
+        super().__init__(X, y, batch_size, **kw)
+        counts = torch.bincount(self.y.cpu())
+        self.weights = (1.0 / counts.clamp(min=1).double())[self.y.cpu()]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.y)
+        order = torch.multinomial(self.weights, n, replacement=True, generator=self.generator)
+        order = order.to(self.X.device)
+        for start in range(0, n, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.X[index], self.y[index]
+
+
+class AugmentedBatches:
+    """Wraps training batches, augmenting each one (see `trainwell.data._augment`)."""
+
+    def __init__(self, batches: TensorBatches, n_classes: int) -> None:
+        self.batches, self.n_classes = batches, n_classes
+        X = batches.X.float()
+        axes = (0, 2, 3) if X.ndim == 4 else 0
+        self.std = X.std(dim=axes).clamp(min=1e-8).cpu()
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        g = self.batches.generator
+        for x, y in self.batches:
+            if x.ndim == 4:
+                yield augment_images(x, self.std, g), y
+            else:
+                yield augment_table(x, y, self.std, self.n_classes, g)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.batches.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.batches.load_state_dict(state)
+
+
+def training_remedies(
+    data: Dataset,
+    remedies: list[str],
+    findings: list[Finding],
+    batch_size: int,
+    seed: int,
+    device: torch.device,
+) -> tuple[Any, nn.Module | None, list[dict[str, Any]]]:
+    """The training batches and loss the remedies ask for, and their repair records."""
+    classification = data.info.task == "classification"
+    k = data.info.n_outputs if classification else 0
+    X, y = torch.from_numpy(data.train.X), torch.from_numpy(data.train.y)
+    imbalance = next((f for f in findings if f.code == "class_imbalance"), None)
+    repairs = []
+    loss = None
+    kind = BalancedBatches if "balanced_sampler" in remedies else TensorBatches
+    batches: Any = kind(X, y, batch_size, shuffle=True, seed=seed, device=device)
+    if "balanced_sampler" in remedies:
+        repairs.append(
+            record(
+                "balanced_sampler",
+                _mark(imbalance, "balanced_sampler"),
+                "sampled every class equally often",
+            )
+        )
+    if "class_weights" in remedies:
+        loss, weights = class_weighted_loss(data.train.y, k, device)
+        shown = ", ".join(f"{w:.2f}" for w in weights[:10])
+        repairs.append(
+            record(
+                "class_weights",
+                _mark(imbalance, "class_weights"),
+                f"weighted the loss per class: {shown}",
+            )
+        )
+    if "augment" in remedies:
+        batches = AugmentedBatches(batches, k)
+        what = "rotations, shifts, noise" if X.ndim == 4 else "Gaussian noise, mixup"
+        repairs.append(record("augment", None, f"augmented training batches: {what}"))
+    return batches, loss, repairs
+
+
+def _mark(finding: Finding | None, remedy: str) -> str | None:
+    if finding is None:
+        return None
+    finding.remedy, finding.resolved = remedy, True
+    return finding.code

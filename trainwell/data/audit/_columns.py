@@ -1,0 +1,157 @@
+"""Checks of single columns: missing values, constant features, feature scales."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ...findings import Finding
+from ._thresholds import Thresholds
+from ._view import AuditData
+
+
+def missing_values(data: AuditData, t: Thresholds) -> list[Finding]:
+    """NaN or inf anywhere in the inputs of any split.
+
+    Criterion: any non-finite value. Severity `error`: one NaN makes the loss NaN and training
+    diverges; the remedies are `impute` (training medians) and `drop_missing`. Evidence: the
+    training rows with a missing value (by source index), their count of missing values as
+    score, and the count per column (all splits); an all-missing column is named separately.
+    """
+    X, (held, held_rows) = data.X, data.held_out
+    missing = np.isnan(X)
+    held_missing = np.isnan(held)
+    total = int(missing.sum() + held_missing.sum())
+    if not total:
+        return []
+    per_row = missing.sum(1)
+    affected = np.flatnonzero(per_row)
+    names = _names(data)
+    per_column = missing.sum(0) + held_missing.sum(0)
+    columns = {names[i]: int(per_column[i]) for i in np.flatnonzero(per_column)}
+    empty = [names[i] for i in np.flatnonzero(missing.all(0))]
+    held_affected = held_rows[held_missing.any(1)]
+    what = f"{total} missing (NaN or inf) values in {len(columns)} columns"
+    if empty:
+        what += f"; column(s) {', '.join(empty[:5])} have no value at all"
+    return [
+        Finding(
+            code="missing_values",
+            severity="error",
+            source="data",
+            message=(
+                f"{what}: training would turn them into a NaN loss. Add data.remedies: "
+                "[impute] (training medians) or [drop_missing]."
+            ),
+            evidence={
+                "rows": data.rows[affected].tolist(),
+                "scores": per_row[affected].tolist(),
+                "columns": columns,
+                "empty_columns": empty,
+                "held_out_rows": np.sort(held_affected).tolist(),
+            },
+        )
+    ]
+
+
+def constant_features(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Features that take a single value over the training rows.
+
+    Criterion: at most one distinct finite value. They carry no information but do no harm
+    (standardisation leaves them at 0), so the finding is `info` - digits ships with several
+    blank border pixels - unless every feature is constant (`error`: nothing to learn from).
+    """
+    X = data.X
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN spread
+        spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+    constant = np.flatnonzero(~(spread > 0))  # NaN (all missing) counts as constant
+    if not len(constant):
+        return []
+    names = _names(data)
+    every = len(constant) == X.shape[1]
+    return [
+        Finding(
+            code="constant_features",
+            severity="error" if every else "info",
+            source="data",
+            message=(
+                f"{len(constant)} of {X.shape[1]} features never change over the training rows"
+                + (": there is nothing to learn from." if every else " and carry no information.")
+            ),
+            evidence={"features": [names[i] for i in constant], "columns": constant.tolist()},
+        )
+    ]
+
+
+def unscaled_features(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Feature scales far apart, or far from unit scale.
+
+    Criterion: the largest over the smallest standard deviation of the non-constant features
+    exceeds `scale_ratio` (100), or some feature's |mean| or std exceeds `scale_magnitude`
+    (100). Large or uneven inputs make gradients uneven across weights (Cockpit's
+    preprocessing example; DeepDiagnosis wants inputs in [-1, 1]). Severity `warning`, or
+    `info` when the run standardises its inputs anyway (`data.standardize`, the default).
+    Evidence: the features by scale, largest first.
+    """
+    mean, std = (np.nan_to_num(v) for v in _moments(data))
+    varying = np.flatnonzero(std > 1e-8)
+    if not len(varying):
+        return []
+    scale = np.maximum(np.abs(mean), std)
+    ratio = float(std[varying].max() / std[varying].min())
+    magnitude = float(scale.max())
+    if ratio <= t.scale_ratio and magnitude <= t.scale_magnitude:
+        return []
+    names = _scale_names(data, len(std))
+    order = varying[np.argsort(-scale[varying])]
+    handled = data.standardized
+    return [
+        Finding(
+            code="unscaled_features",
+            severity="info" if handled else "warning",
+            source="data",
+            message=(
+                f"Feature scales are far apart (std ratio {ratio:.3g}, largest |mean| or std "
+                f"{magnitude:.3g})"
+                + (
+                    "; the run standardises them."
+                    if handled
+                    else ": set data.standardize: true or add data.remedies: [standardize]."
+                )
+            ),
+            evidence={
+                "std_ratio": round(ratio, 4),
+                "largest_scale": round(magnitude, 4),
+                "features": [names[i] for i in order[:20]],
+                "scales": [round(float(scale[i]), 4) for i in order[:20]],
+            },
+            remedy="standardize" if handled else None,
+            resolved=handled,
+        )
+    ]
+
+
+def _moments(data: AuditData) -> tuple[np.ndarray, np.ndarray]:
+    """Per feature for tables, per channel for images (what the run would standardise)."""
+    X = data.data.train.X
+    axes = (0, 2, 3) if X.ndim == 4 else 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        Xf = np.where(np.isfinite(X), X, np.nan).astype(np.float64)
+        return np.nanmean(Xf, axis=axes), np.nanstd(Xf, axis=axes)
+
+
+def _names(data: AuditData) -> list[str]:
+    """Column names of the flat matrix: the table's, or `pixel i` for images."""
+    names = data.data.info.feature_names
+    if len(names) == data.X.shape[1]:
+        return names
+    return [
+        f"pixel {i}" if data.data.train.X.ndim == 4 else f"f{i}" for i in range(data.X.shape[1])
+    ]
+
+
+def _scale_names(data: AuditData, n: int) -> list[str]:
+    return [f"channel {i}" for i in range(n)] if data.data.train.X.ndim == 4 else _names(data)

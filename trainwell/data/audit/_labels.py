@@ -1,0 +1,94 @@
+"""The label_issues check: out-of-sample probabilities by k-fold CV, then confident learning."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.kernel_approximation import Nystroem
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from ...findings import Finding
+from ._confident import find_label_issues
+from ._thresholds import Thresholds
+from ._view import AuditData
+
+_MAX_ITER = 300
+_COMPONENTS = 300
+
+
+def out_of_sample_probabilities(
+    X: np.ndarray, y: np.ndarray, n_classes: int, folds: int, seed: int = 0
+) -> np.ndarray:
+    """P(class | row) from a model that never saw the row: stratified k-fold CV.
+
+    The model is a logistic regression on an RBF kernel approximation (Nystroem, 300
+    components) of the standardised, median-imputed inputs: nearly an RBF SVM, whose
+    probabilities found label errors best among the fast models tried (logistic regression,
+    RBF SVM, a scikit-learn MLP: F1 0.95 vs 0.84 for plain logistic regression on digits
+    at 20% noise), yet linear in the rows (seconds on 100k rows) and deterministic.
+    Classes absent from a fold get probability 0.
+    """
+    counts = np.bincount(y, minlength=n_classes)
+    folds = int(max(2, min(folds, counts[counts > 0].min())))
+    model = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+        Nystroem(n_components=min(_COMPONENTS, len(y) // 2), random_state=seed),
+        LogisticRegression(max_iter=_MAX_ITER),
+    )
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings(), threadpool_limits(1):  # threads: 10-30x slower here
+        warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
+        probs = cross_val_predict(model, X, y, cv=cv, method="predict_proba")
+    full = np.zeros((len(y), n_classes))
+    full[:, np.flatnonzero(counts)] = probs  # columns of the classes present, in order
+    return full
+
+
+def label_issues(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Rows whose given label disagrees confidently with a model that did not train on them.
+
+    Confident learning (Northcutt et al., JAIR 2021; see `_confident`) on probabilities from
+    `cv_folds` (5)-fold cross-validation. `warning` when more than `label_issue_fraction`
+    (5%) of the training rows are flagged, else `info` (curated data has a few percent).
+    Remedies: `drop_label_issues`, or `relabel_label_issues` (to the predicted class).
+    Evidence: the rows, most suspect first, with the model's probability of the given label
+    as score, and the given and predicted classes.
+    """
+    if data.task != "classification" or len(np.unique(data.y)) < 2:
+        return []
+    probs = out_of_sample_probabilities(data.X, data.y, len(data.classes), t.cv_folds)
+    flagged = np.flatnonzero(find_label_issues(data.y, probs))
+    if not len(flagged):
+        return []
+    score = probs[flagged, data.y[flagged]]
+    flagged, score = flagged[np.argsort(score)], np.sort(score)
+    share = len(flagged) / len(data.y)
+    predicted = probs[flagged].argmax(1)
+    return [
+        Finding(
+            code="label_issues",
+            severity="warning" if share > t.label_issue_fraction else "info",
+            source="data",
+            message=(
+                f"{len(flagged)} training rows ({share:.1%}) look mislabelled: a model that "
+                "did not train on them is confident they belong to another class. Look at "
+                "them, or add data.remedies: [drop_label_issues] or [relabel_label_issues]."
+            ),
+            evidence={
+                "rows": data.rows[flagged].tolist(),
+                "scores": [round(float(s), 4) for s in score],
+                "given": [data.classes[c] for c in data.y[flagged]],
+                "predicted": [data.classes[c] for c in predicted],
+                "predicted_ids": predicted.tolist(),
+                "cv_accuracy": round(float((probs.argmax(1) == data.y).mean()), 4),
+            },
+        )
+    ]

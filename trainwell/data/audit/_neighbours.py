@@ -1,0 +1,182 @@
+"""Checks built on distances between rows: duplicates, train/test leakage, outliers."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ...findings import Finding
+from ._thresholds import Thresholds
+from ._view import AuditData
+
+
+def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Training rows equal or nearly equal to another training row.
+
+    Exact: identical inputs. Near: closer to another row than `near_duplicate` (0.13) times
+    the median nearest-neighbour distance, in the standardised space (cleanlab's
+    near-duplicate criterion). `warning` above `duplicate_fraction` (1%) of the rows, else
+    `info`; the remedy `drop_duplicates` keeps the first row of each group. Evidence: the
+    rows that would go (all but the first of each group), with their distance to the kept
+    row as score, the groups, and how many groups disagree on the label.
+    """
+    if len(data.X) < 2:
+        return []
+    distances, positions = data.neighbours
+    cut = t.near_duplicate * data.typical_distance
+    exact = _exact_groups(data.X)
+    close = distances[:, 0] <= cut
+    groups = _union(len(data.X), exact, [(i, int(positions[i, 0])) for i in np.flatnonzero(close)])
+    if not groups:
+        return []
+    dropped = np.array(sorted(p for g in groups for p in g[1:]), dtype=int)
+    first = {p: g[0] for g in groups for p in g[1:]}
+    space = data.space(data.X)
+    score = [float(np.linalg.norm(space[p] - space[first[p]])) for p in dropped]
+    conflicting = sum(len(set(data.y[g].tolist())) > 1 for g in groups)
+    n_exact = sum(len(g) - 1 for g in _grouped(exact) if len(g) > 1)
+    share = len(dropped) / len(data.X)
+    return [
+        Finding(
+            code="duplicates",
+            severity="warning" if share > t.duplicate_fraction else "info",
+            source="data",
+            message=(
+                f"{len(dropped)} training rows ({share:.1%}) repeat another row ({n_exact} "
+                f"exactly), in {len(groups)} groups"
+                + (f", {conflicting} with conflicting labels" if conflicting else "")
+                + ": add data.remedies: [drop_duplicates]."
+            ),
+            evidence={
+                "rows": data.rows[dropped].tolist(),
+                "scores": [round(s, 4) for s in score],
+                "groups": [data.rows[g].tolist() for g in groups[:100]],
+                "exact": n_exact,
+                "conflicting_labels": conflicting,
+                "threshold": round(cut, 6),
+            },
+        )
+    ]
+
+
+def train_test_leakage(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Training rows equal or nearly equal to a validation or test row.
+
+    Same criterion as near duplicates (within 0.13 x the median nearest-neighbour distance
+    of the training rows, or identical). A `warning` when one source row is in two splits
+    (a copy), or when more than `leakage_fraction` (2%) of the held-out rows have a twin in
+    training: the held-out scores then overstate what the model does on new data. A few
+    coincidences (iris has two identical flowers) are `info`. The remedy `drop_leakage`
+    drops the training rows. Evidence: the training rows, their distance as score, and the
+    held-out row each one matches.
+    """
+    held, held_rows = data.held_out
+    if not len(held) or not len(data.X):
+        return []
+    cut = t.near_duplicate * data.typical_distance
+    distance, position = data.index.kneighbors(data.space(held), n_neighbors=1)
+    distance, position = distance[:, 0], position[:, 0]
+    train_hash = {row.tobytes(): i for i, row in enumerate(_canonical(data.X))}
+    for j, row in enumerate(_canonical(held)):
+        i = train_hash.get(row.tobytes())
+        if i is not None:
+            distance[j], position[j] = 0.0, i
+    hit = np.flatnonzero(distance <= cut)
+    if not len(hit):
+        return []
+    best: dict[int, tuple[float, int]] = {}
+    for j in hit:
+        i = int(position[j])
+        if i not in best or distance[j] < best[i][0]:
+            best[i] = (float(distance[j]), int(held_rows[j]))
+    train_pos = np.array(sorted(best), dtype=int)
+    copies = int(sum(data.rows[i] == best[i][1] for i in train_pos))
+    share = len(hit) / len(held)
+    return [
+        Finding(
+            code="train_test_leakage",
+            severity="warning" if copies or share > t.leakage_fraction else "info",
+            source="data",
+            message=(
+                f"{len(train_pos)} training rows equal or nearly equal {len(hit)} validation or "
+                f"test rows ({share:.1%}"
+                + (f"; {copies} are the same source row" if copies else "")
+                + "), so held-out scores are optimistic: add data.remedies: [drop_leakage]."
+            ),
+            evidence={
+                "rows": data.rows[train_pos].tolist(),
+                "scores": [round(best[i][0], 4) for i in train_pos],
+                "matches": [best[i][1] for i in train_pos],
+                "same_source_rows": copies,
+                "threshold": round(cut, 6),
+            },
+        )
+    ]
+
+
+def outliers(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Training rows far from all others.
+
+    Score: mean distance to the `outlier_neighbours` (5) nearest training rows in the
+    standardised space. Outliers lie past Tukey's far-out fence Q3 + 3 IQR of the scores.
+    Every real table has a few, so they are `info` unless more than `outlier_fraction` (5%)
+    of the rows are outliers (`warning`: a heavy-tailed or mixed-up feature). Evidence: the
+    rows, most distant first, with their scores.
+    """
+    if len(data.X) < 2 * t.outlier_neighbours:
+        return []
+    score = data.neighbours[0][:, : t.outlier_neighbours].mean(1)
+    q1, q3 = np.percentile(score, [25, 75])
+    if q3 <= q1:  # most rows repeat (categorical tables): the fence says nothing
+        return []
+    fence = q3 + t.outlier_iqr * (q3 - q1)
+    far = np.flatnonzero(score > fence)
+    if not len(far):
+        return []
+    far = far[np.argsort(-score[far])]
+    share = len(far) / len(score)
+    return [
+        Finding(
+            code="outliers",
+            severity="warning" if share > t.outlier_fraction else "info",
+            source="data",
+            message=(
+                f"{len(far)} training rows ({share:.1%}) lie far from all others "
+                "(past Q3 + 3 IQR of the distance to their nearest neighbours): look at them."
+            ),
+            evidence={
+                "rows": data.rows[far].tolist(),
+                "scores": [round(float(s), 4) for s in score[far]],
+                "fence": round(float(fence), 4),
+            },
+        )
+    ]
+
+
+def _canonical(X: np.ndarray) -> np.ndarray:
+    """Rows as bytes-comparable arrays (-0.0 == 0.0, all NaN alike)."""
+    return np.nan_to_num(X + 0.0, nan=np.inf).astype(np.float32)
+
+
+def _exact_groups(X: np.ndarray) -> np.ndarray:
+    """A group id per row; identical rows share one."""
+    _, inverse = np.unique(_canonical(X), axis=0, return_inverse=True)
+    return inverse.ravel()
+
+
+def _grouped(ids: np.ndarray) -> list[list[int]]:
+    order = np.argsort(ids, kind="stable")
+    bounds = np.flatnonzero(np.diff(ids[order])) + 1
+    return [part.tolist() for part in np.split(order, bounds)]
+
+
+def _union(n: int, exact: np.ndarray, pairs: list[tuple[int, int]]) -> list[list[int]]:
+    """Connected groups of rows joined by exact equality or a near pair (each sorted)."""
+    order = np.argsort(exact, kind="stable")
+    same = exact[order][1:] == exact[order][:-1]  # consecutive rows of one exact group
+    a = np.concatenate([order[:-1][same], [i for i, _ in pairs]]).astype(int)
+    b = np.concatenate([order[1:][same], [j for _, j in pairs]]).astype(int)
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return [g for g in _grouped(labels) if len(g) > 1]
