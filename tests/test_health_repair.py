@@ -53,7 +53,7 @@ BROKEN = {
             "train": {"epochs": 25},
         },
         "overfitting",
-        "regularize",
+        "drop_label_issues",
     ),
 }
 
@@ -101,11 +101,11 @@ def test_divergence_is_rolled_back_and_training_goes_on(out):
     assert run.metrics["test_r2"] > -0.5  # finite: it trained on after the rollback
 
 
-def test_overfitting_is_regularised_from_the_best_weights_then_stopped(out):
+def test_overfitting_on_noisy_labels_drops_them_then_regularises(out):
     config, _, _ = BROKEN["noisy labels trained too long"]
-    run = trainwell.fit(config, doctor__mode="repair")
+    run = trainwell.fit(config, doctor__mode="repair", train__epochs=50)
     remedies = [r["remedy"] for r in run.repairs if r["finding"] == "overfitting"]
-    assert remedies[0] == "regularize"
+    assert remedies[:2] == ["drop_label_issues", "regularize"]
     import torch
     import yaml
 
@@ -192,3 +192,30 @@ def test_widen_widens_the_channels_of_a_cnn_too():
     REMEDIES["widen"](trainer, rebuild)
     assert rebuild.config.model.channels == [16] and rebuild.config.model.hidden == [64]
     assert trainer.model.net[0].out_channels == 16
+
+
+def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from trainwell.health import REMEDIES
+    from trainwell.health._remedies import NotApplicable
+    from trainwell.train import TensorBatches
+
+    X, y = load_digits(return_X_y=True)
+    X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32)
+    trainer, rebuild, torch = _trainer_for({"model": {"hidden": [16]}})
+    trainer._train_batches = TensorBatches(torch.from_numpy(X), torch.from_numpy(y), 64)
+    with pytest.raises(NotApplicable, match="look wrong"):
+        REMEDIES["drop_label_issues"](trainer, rebuild)
+    noisy = y.copy()
+    flipped = np.random.default_rng(0).choice(len(y), size=len(y) // 5, replace=False)
+    noisy[flipped] = (noisy[flipped] + 1) % 10
+    trainer._train_batches = TensorBatches(torch.from_numpy(X), torch.from_numpy(noisy), 64)
+    REMEDIES["drop_label_issues"](trainer, rebuild)
+    kept_X, kept_y = (t.numpy() for t in trainer.train_tensors)
+    assert 0.7 * len(y) < len(kept_y) < 0.9 * len(y)
+    index = {row.tobytes(): i for i, row in enumerate(X)}
+    source = np.array([index[row.tobytes()] for row in kept_X])
+    assert (kept_y != y[source]).mean() < 0.05  # from 20% wrong labels to under 5%
+    assert rebuild.config.data.remedies == ["drop_label_issues"]

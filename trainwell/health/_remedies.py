@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..config import Init, Model, RunConfig, Train
+from ..data.audit import find_label_issues, out_of_sample_probabilities
 from ..findings import Finding
 from ..train import Trainer
 
@@ -45,6 +47,7 @@ class Rebuild:
 
 
 Remedy = Callable[[Trainer, Rebuild], str]
+FROM_BEST = {"regularize", "drop_label_issues"}  # start from the best weights the doctor kept
 REBUILDS_MODEL = {
     "he_init",
     "xavier_init",
@@ -163,6 +166,35 @@ def load_by_position(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     model.load_state_dict(dict(zip(target, state.values(), strict=True)))
 
 
+class NotApplicable(Exception):
+    """A remedy that finds nothing to change here: the doctor tries the next one."""
+
+
+LABEL_ISSUE_SHARE = 0.05  # of training rows flagged: the audit's warning level for labels
+
+
+def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
+    """A network that overfits memorises the labels it cannot learn: drop the training rows
+    whose labels confident learning finds wrong (the audit's check, out-of-sample
+    probabilities from 5-fold cross-validation), when more than `LABEL_ISSUE_SHARE` are."""
+    data = trainer.train_tensors
+    if data is None or trainer.task != "classification":
+        raise NotApplicable("needs classification data held in memory")
+    X, y = (t.detach().cpu().numpy() for t in data)
+    labels = y.astype(np.int64)
+    probs = out_of_sample_probabilities(X.reshape(len(X), -1), labels, trainer.n_classes, 5)
+    issues = find_label_issues(labels, probs)
+    if issues.mean() <= LABEL_ISSUE_SHARE:
+        raise NotApplicable(f"only {issues.mean():.1%} of the training labels look wrong")
+    dropped = trainer.keep_train_rows(torch.from_numpy(~issues))
+    if "drop_label_issues" not in rebuild.config.data.remedies:
+        rebuild.config.data.remedies = [*rebuild.config.data.remedies, "drop_label_issues"]
+    return (
+        f"dropped {dropped} training rows ({issues.mean():.1%}) whose labels look wrong; "
+        "data.remedies: drop_label_issues"
+    )
+
+
 def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
     """NaN inputs make every loss NaN: mean-impute them (what `data.remedies: [impute]` does
     before training, and what the repaired config asks for)."""
@@ -173,7 +205,8 @@ def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back
-# the best weights it keeps; `stop_early` it does itself.
+# the best weights it keeps; `stop_early` it does itself. A remedy that finds nothing to
+# change raises NotApplicable and the next one is tried at once.
 ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("clip_and_adam", "lower_lr_and_clip", "batchnorm"),
     "exploding_gradient": ("he_init", "clip_and_adam", "lower_lr"),
@@ -182,7 +215,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "saturated_activation": ("xavier_init", "relu_activation", "batchnorm"),
     "oscillating_loss": ("lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
-    "overfitting": ("regularize", "stop_early"),
+    "overfitting": ("drop_label_issues", "regularize", "stop_early"),
     "underfitting": ("widen", "raise_lr"),
 }
 
@@ -224,6 +257,7 @@ REMEDIES: dict[str, Remedy] = {
         input_norm,
         widen,
         regularize,
+        drop_label_issues,
         impute_inputs,
     )
 }

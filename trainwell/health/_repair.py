@@ -16,7 +16,15 @@ from typing import Any
 
 from ..findings import Finding
 from ..train import Trainer
-from ._remedies import REBUILDS_MODEL, REMEDIES, Rebuild, load_by_position, remedy_order
+from ._remedies import (
+    FROM_BEST,
+    REBUILDS_MODEL,
+    REMEDIES,
+    NotApplicable,
+    Rebuild,
+    load_by_position,
+    remedy_order,
+)
 
 
 @dataclass
@@ -63,23 +71,19 @@ class Repairer:
             treatment.remaining = [n for n in treatment.remaining if n not in REBUILDS_MODEL]
         if not treatment.remaining or len(self.repairs) >= self.max_repairs:
             return self._give_up(treatment, "no remedy left to try")
-        name = treatment.remaining.pop(0)
-        if name == "stop_early":
-            changed = self._stop_early()
-        elif name == "regularize":
-            self._put_back_best()
-            changed = REMEDIES[name](trainer, self.rebuild)
-            self._healthy = trainer.snapshot()
-        else:
-            if name not in REBUILDS_MODEL:
-                trainer.restore(self._healthy)  # undo what the problem did, keep the model
-            changed = REMEDIES[name](trainer, self.rebuild)
-            if name in REBUILDS_MODEL:
-                self._healthy = trainer.snapshot()
-            self._best = None  # the best so far was reached under the problem
+        skipped: list[str] = []
+        while True:
+            name = treatment.remaining.pop(0)
+            try:
+                changed = self._apply(name)
+                break
+            except NotApplicable as why:
+                skipped.append(f"{name}: {why}")
+                if not treatment.remaining:
+                    return self._give_up(treatment, "; ".join(skipped))
         treatment.record = {
             "step": step,
-            "epoch": trainer.epoch,
+            "epoch": finding.epoch if finding.epoch is not None else trainer.epoch,
             "remedy": name,
             "finding": finding.code,
             "changed": changed,
@@ -87,12 +91,32 @@ class Repairer:
             "after": None,
             "cured": None,
         }
+        if skipped:
+            treatment.record["skipped"] = skipped
         treatment.applied_epoch = trainer.epoch
         self.repairs.append(treatment.record)
         finding.remedy = name
         if name == "stop_early":
             self._cured(treatment, {})
         return True
+
+    def _apply(self, name: str) -> str:
+        """Apply remedy `name` from the right starting point; returns what it changed."""
+        trainer = self.trainer
+        if name == "stop_early":
+            return self._stop_early()
+        if name in FROM_BEST:  # the best weights, before the network memorised more noise
+            self._put_back_best()
+            changed = REMEDIES[name](trainer, self.rebuild)
+            self._healthy = trainer.snapshot()
+            return changed
+        if name not in REBUILDS_MODEL:
+            trainer.restore(self._healthy)  # undo what the problem did, keep the model
+        changed = REMEDIES[name](trainer, self.rebuild)
+        if name in REBUILDS_MODEL:
+            self._healthy = trainer.snapshot()
+        self._best = None  # the best so far was reached under the problem
+        return changed
 
     def epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         """Count epochs since each remedy; keep the healthy and the best states."""

@@ -62,9 +62,14 @@ def _finding(
         message=message,
         evidence={k: _plain(v) for k, v in evidence.items()},
         layer=layer,
-        epoch=len(history.curves) - 1 if per_epoch else history.epochs[-1],
+        epoch=_last_epoch(history) if per_epoch else history.epochs[-1],
         step=None if per_epoch else history.steps[-1],
     )
+
+
+def _last_epoch(history: ProbeHistory) -> int:
+    """The run's number of the last epoch in the curves (they restart after a repair)."""
+    return int(history.curves[-1].get("epoch", len(history.curves) - 1))
 
 
 def _plain(value: object) -> object:
@@ -319,13 +324,14 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         "overfitting",
         "warning",
         f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
-        f"(epoch {best}) while training loss keeps falling. Use early stopping, dropout, "
+        f"(epoch {h.curves[best].get('epoch', best)}) while training loss keeps falling. Use "
+        f"early stopping, dropout, "
         f"weight decay or more data.",
         h,
         per_epoch=True,
         val_loss=val,
         train_loss=train,
-        best_epoch=best,
+        best_epoch=int(h.curves[best].get("epoch", best)),
         threshold=t.overfit_rise,
     )
 

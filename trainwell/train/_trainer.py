@@ -280,13 +280,28 @@ class Trainer:
         training mean, as inputs are standardised); returns how many values were replaced.
         Data that is not held in memory (a DataLoader) is left as it is."""
         replaced = 0
-        for batches in (self._train_batches, self._val_batches):
-            X = getattr(batches, "X", None)
-            if isinstance(X, torch.Tensor) and X.is_floating_point():
-                bad = ~torch.isfinite(X)
+        for batches in map(_in_memory, (self._train_batches, self._val_batches)):
+            if batches is not None and batches.X.is_floating_point():
+                bad = ~torch.isfinite(batches.X)
                 replaced += int(bad.sum())
-                X[bad] = 0.0
+                batches.X[bad] = 0.0
         return replaced
+
+    @property
+    def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The training inputs and targets when they are held in memory, else None."""
+        batches = _in_memory(self._train_batches)
+        return (batches.X, batches.y) if batches is not None else None
+
+    def keep_train_rows(self, keep: torch.Tensor) -> int:
+        """Train from now on only on the in-memory training rows where `keep` is true (e.g.
+        without rows whose labels look wrong); returns how many rows were dropped."""
+        batches = _in_memory(self._train_batches)
+        if batches is None:
+            raise ValueError("the training data is not held in memory")
+        keep = keep.to(batches.X.device)
+        batches.X, batches.y = batches.X[keep], batches.y[keep]
+        return int((~keep).sum())
 
     def request_stop(self, reason: str, status: str = "stopped_early") -> None:
         """Stop after the current batch; the result carries `status` and `reason`."""
@@ -363,3 +378,11 @@ def save_atomic(obj: Any, path: Path) -> None:
 
 def _all_finite(losses: list[torch.Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack(losses)).all())
+
+
+def _in_memory(batches: Any) -> Any:
+    """The in-memory batches (with tensors `X`, `y`) behind `batches`: itself or one it
+    wraps (augmentation), or None for a DataLoader."""
+    while batches is not None and not isinstance(getattr(batches, "X", None), torch.Tensor):
+        batches = getattr(batches, "batches", None)
+    return batches
