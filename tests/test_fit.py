@@ -194,3 +194,8 @@ def test_a_cnn_on_an_image_folder(out, tmp_path):
     loaded = trainwell.load_run(run.run_dir)
     image = np.asarray(Image.open(tmp_path / "images" / "vertical" / "0.png"), dtype=np.float32)
     assert loaded.predict(image.transpose(2, 0, 1)[None] / 255).tolist() == [1]
+
+
+def test_report_is_written_unless_asked_not_to(out, iris_config):
+    assert (trainwell.fit(iris_config).run_dir / "report.html").is_file()
+    assert not (trainwell.fit(iris_config, report=False).run_dir / "report.html").exists()

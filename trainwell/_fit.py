@@ -55,6 +55,7 @@ def fit(
     progress: bool = False,
     callbacks: Sequence[Callback] = (),
     checkpoints: bool = True,
+    report: bool = True,
     **overrides: Any,
 ) -> Run:
     """Train the run described by `config` (a YAML path, a dict or a `RunConfig`).
@@ -63,7 +64,8 @@ def fit(
     to train your own `nn.Module` on the configured data, `callbacks` to add your own
     Trainer callbacks (tuning reports each epoch to its pruner through one).
     `checkpoints=False` skips the per-epoch checkpoint (the run cannot be resumed; tuning
-    trials, which are rerun rather than resumed, save the time).
+    trials, which are rerun rather than resumed, save the time); `report=False` skips
+    `report.html` (about a second; `trainwell report RUN_DIR` writes it later).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
     plan = _plan(cfg, model, progress=progress)
@@ -82,6 +84,7 @@ def fit(
         resume=False,
         callbacks=callbacks,
         checkpoints=checkpoints,
+        report=report,
     )
 
 
@@ -154,7 +157,9 @@ def _fold(plan: _Plan):
         fold_dir.mkdir(parents=True)
         write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
         fold_plan = _Plan(plan.config, data, model, plan.device, plan.custom_model)
-        return _train(fold_plan, fold_dir, progress=False, resume=False, checkpoints=False)
+        return _train(
+            fold_plan, fold_dir, progress=False, resume=False, checkpoints=False, report=False
+        )
 
     return train_fold
 
@@ -183,6 +188,7 @@ def _train(
     resume: bool,
     callbacks: Sequence[Callback] = (),
     checkpoints: bool = True,
+    report: bool = True,
 ) -> Run:
     cfg, data, spec = plan.config, plan.data, plan.config.train
     classification = data.info.task == "classification"
@@ -308,7 +314,8 @@ def _train(
         run.cv = read_json(run_dir / "cv.json")
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
-    _write_report(run_dir)
+    if report:
+        _write_report(run_dir)
     return run
 
 

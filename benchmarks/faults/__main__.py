@@ -156,7 +156,7 @@ def fit(case: Case, mode: str, out: Path) -> Outcome:
     """Train `case` with the doctor in `mode`; a run that fails is recorded, not raised."""
     started = time.process_time()  # CPU time of one thread: immune to other processes' load
     try:
-        run = trainwell.fit(case.path, out=out, doctor__mode=mode, progress=False)
+        run = trainwell.fit(case.path, out=out, doctor__mode=mode, progress=False, report=False)
     except InputError as exc:
         return Outcome(f"failed: {exc}", "accuracy", None, time.process_time() - started, [], [])
     seconds = time.process_time() - started
