@@ -44,6 +44,17 @@ def test_relabel_label_issues_restores_most_original_labels():
     assert len(fixed.train) == len(raw.train)
 
 
+def test_row_remedies_combine_a_dropped_row_is_not_relabelled():
+    corrupt = {"label_noise": 0.1, "leak_fraction": 0.1, "imbalance": {"class": 0, "keep": 0.05}}
+    raw, findings = _audited(source="digits", corrupt=corrupt)
+    leaked = set(raw.corruption["leak_fraction"]["rows"])
+    flagged = next(f for f in findings if f.code == "label_issues").evidence["rows"]
+    assert leaked & set(flagged)  # a leaked copy of a test row may look mislabelled too
+    fixed, repairs = apply_data_remedies(raw, findings, ["drop_leakage", "relabel_label_issues"])
+    assert not leaked & set(fixed.train.rows)
+    assert [r["remedy"] for r in repairs] == ["drop_leakage", "relabel_label_issues"]
+
+
 def test_drop_leakage_removes_the_copied_test_rows():
     raw, findings = _audited(source="wine", corrupt={"leak_fraction": 0.2})
     cleaned, _ = apply_data_remedies(raw, findings, ["drop_leakage"])

@@ -81,12 +81,16 @@ def _apply(name: str, data: Dataset, finding: Finding | None) -> tuple[Dataset, 
 
 
 def _relabel(data: Dataset, rows: list[int], predicted: list[int]) -> tuple[Dataset, str]:
+    """Rows an earlier remedy dropped (a leaked or duplicate row) are no longer there."""
     y = data.train.y.copy()
     position = {int(r): i for i, r in enumerate(data.train.rows)}
+    relabelled = 0
     for row, cls in zip(rows, predicted, strict=True):
-        y[position[int(row)]] = cls
+        if int(row) in position:
+            y[position[int(row)]] = cls
+            relabelled += 1
     train = Split(data.train.X, y, data.train.rows)
-    return _with(data, train=train), f"relabelled {len(rows)} training rows to the predicted class"
+    return _with(data, train=train), f"relabelled {relabelled} training rows to the predicted class"
 
 
 def _impute(data: Dataset) -> tuple[Dataset, str]:
