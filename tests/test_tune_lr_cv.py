@@ -83,3 +83,12 @@ def test_more_folds_than_rows_per_class_is_bad_input(out: Path, tmp_path: Path):
     result = CliRunner().invoke(app, ["fit", str(config)])
     assert result.exit_code == 2 and "folds" in result.output
     assert not out.exists() or not any(out.iterdir())  # nothing written half-way
+
+
+def test_lr_find_on_nan_inputs_is_bad_input_naming_the_remedy(out: Path, tmp_path: Path):
+    config = tmp_path / "nan.yaml"
+    config.write_text("data: {source: iris, corrupt: {nan_fraction: 0.05}}\n")
+    result = CliRunner().invoke(app, ["lr-find", str(config)])
+    assert result.exit_code == 2 and "impute" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())

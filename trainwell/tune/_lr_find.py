@@ -27,6 +27,7 @@ import torch
 
 from .._fit import _plan
 from ..config import ConfigLike, load_config
+from ..errors import DataError
 from ..runs import create_run_dir, write_json, write_yaml
 from ..train import Callback, TensorBatches, Trainer, make_optimizer
 
@@ -157,6 +158,14 @@ def lr_find(
         check_every=1,
     )
     trainer.fit(train)
+    finite = int(np.isfinite(sweep.losses).sum())
+    if finite < 3:  # nothing to read a curve from: say why, before writing anything
+        if not np.isfinite(data.train.X).all():
+            raise DataError(
+                "the training inputs hold NaN or inf values, so every loss is NaN: add "
+                "data.remedies: [impute] (or [drop_missing])"
+            )
+        raise DataError(f"the loss was finite for only {finite} steps: {sweep.reason}")
     suggestion = suggest_lr(sweep.lrs, sweep.losses)
     run_dir = create_run_dir(f"lr-find-{cfg.run_name()}", Path(out) if out else None)
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
