@@ -61,6 +61,15 @@ def test_a_study_continues_where_it_stopped(out: Path):
     assert _numbers(third) == [0, 1, 2, 3, 4]  # already full: nothing runs
 
 
+def test_a_study_refuses_another_config_and_keeps_its_own(out: Path):
+    first = trainwell.tune(TINY, trials=1, study="mine", pruner="none")
+    other = {**TINY, "tune": {"train.lr": {"low": 0.01, "high": 0.02}}}
+    with pytest.raises(trainwell.InputError, match=r"another config.*tune"):
+        trainwell.tune(other, trials=2, study="mine")
+    kept = yaml.safe_load((first.run_dir / "config.yaml").read_text())
+    assert kept["tune"]["train.lr"]["high"] == 0.3 and "model.hidden" in kept["tune"]
+
+
 def test_a_killed_run_leaves_no_running_trial_behind(out: Path):
     result = trainwell.tune(TINY, trials=1, study="stale")
     storage = optuna.storages.JournalStorage(

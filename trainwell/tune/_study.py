@@ -24,6 +24,7 @@ from typing import Any
 
 import optuna
 import torch
+import yaml
 from optuna.trial import TrialState
 
 from .._fit import _plan
@@ -99,6 +100,7 @@ def tune(
     base = cfg.to_dict()
     base.pop("tune")
     _quiet_optuna()
+    _same_config(tune_dir / "config.yaml", cfg.to_dict(), name)
     if storage:
         _open_study(url, name, direction)  # a bad URL or server fails before the directory
     tune_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +141,27 @@ def tune(
         write_yaml(result.best_config, result.best_yaml)
     write_json(tune_dir / "summary.json", result.to_dict())
     return result
+
+
+def _same_config(path: Path, config: dict[str, Any], name: str) -> None:
+    """A study continues only with the config (and space) it was made from: its trials and
+    its sampler's model belong to that search."""
+    if not path.is_file():
+        return
+    before = yaml.safe_load(path.read_text())
+    if before != yaml.safe_load(yaml.safe_dump(config, sort_keys=False)):
+        changed = sorted(_differences(before, yaml.safe_load(yaml.safe_dump(config))))
+        raise InputError(
+            f"study {name!r} in {path.parent} was made from another config (differs in "
+            f"{', '.join(changed[:5])}): run it with that config, or name a new --study"
+        )
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(set(a) | set(b))
+        return [d for k in keys for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
 
 
 def _run_workers(
