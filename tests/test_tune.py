@@ -151,3 +151,25 @@ def test_two_workers_share_one_study_without_losing_or_repeating_trials(out: Pat
     assert all(t.state == "complete" for t in result.trials)
     run_dirs = {t.run_dir for t in result.trials}
     assert len(run_dirs) == 8 and len(list((result.run_dir / "trials").iterdir())) == 8
+
+
+def test_the_data_is_audited_once_per_study_not_per_trial(out: Path, monkeypatch):
+    import trainwell._audit as audit_module
+
+    full = []
+    real = audit_module.audit_dataset
+
+    def counting(data, **kwargs):
+        if kwargs.get("checks") is None:
+            full.append(1)
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(audit_module, "audit_dataset", counting)
+    noisy = {**TINY, "data": {"source": "iris", "corrupt": {"label_noise": 0.2}}}
+    result = trainwell.tune(noisy, trials=3, study="audited", pruner="none")
+    assert len(full) == 1  # the check before the study; the trials reuse its findings
+    for trial in result.trials:
+        findings = json.loads((Path(trial.run_dir) / "findings.json").read_text())
+        assert "label_issues" in {f["code"] for f in findings}
+    assert trainwell.fit(noisy).findings  # outside a study, fit audits as before
+    assert len(full) == 2

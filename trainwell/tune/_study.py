@@ -27,6 +27,7 @@ import torch
 import yaml
 from optuna.trial import TrialState
 
+from .._audit import remembered_audits
 from .._fit import _plan
 from ..config import ConfigLike, load_config
 from ..errors import ConfigError, InputError
@@ -59,6 +60,7 @@ class _Job:
     threads: int | None  # torch threads per worker process; None: leave as set
 
 
+@remembered_audits()  # the data is audited once per process, not once per trial
 def tune(
     config: ConfigLike = None,
     *,
@@ -202,12 +204,13 @@ def _work(job: _Job, callback=None) -> None:
     )
     objective = make_objective(job.base, job.space, job.metric, job.trials_dir)
     callbacks = [optuna.study.MaxTrialsCallback(job.max_total, states=None)]
-    study.optimize(
-        objective,
-        n_trials=job.n_trials,
-        catch=(InputError,),
-        callbacks=[*callbacks, callback] if callback else callbacks,
-    )
+    with remembered_audits():  # a spawned worker audits the data once
+        study.optimize(
+            objective,
+            n_trials=job.n_trials,
+            catch=(InputError,),
+            callbacks=[*callbacks, callback] if callback else callbacks,
+        )
 
 
 def _storage(url: str) -> optuna.storages.BaseStorage:
