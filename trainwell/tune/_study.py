@@ -26,7 +26,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from .._fit import _plan
+from .._fit import _plan, _write_report
 from ..config import ConfigLike, load_config
 from ..errors import ConfigError, InputError
 from ..runs import default_out, write_json, write_yaml
@@ -138,6 +138,7 @@ def tune(
     if result.best_config is not None:
         write_yaml(result.best_config, result.best_yaml)
     write_json(tune_dir / "summary.json", result.to_dict())
+    _write_report(tune_dir)  # history, importances, trials, best config; a failure warns
     return result
 
 
