@@ -304,7 +304,10 @@ def class_balance(counts: dict[str, Any]) -> str | None:
     splits = counts if all(isinstance(v, dict) for v in counts.values()) else {"rows": counts}
     classes = list(dict.fromkeys(c for split in splits.values() for c in split))
     width = 0.8 / len(splits)
-    with figure(min(max(4.8, 0.25 * len(classes) * len(splits) + 1.5), 7.2), 3.4) as (fig, (ax,)):
+    with figure(min(max(_PANEL[0], 0.1 * len(classes) * len(splits) + 1.5), 9.6), 3.4) as (
+        fig,
+        (ax,),
+    ):
         x = np.arange(len(classes))
         for i, ((split, values), colour) in enumerate(
             zip(splits.items(), (BLUE, ORANGE, GREEN, PURPLE), strict=False)
@@ -314,8 +317,8 @@ def class_balance(counts: dict[str, Any]) -> str | None:
         crowded = len(classes) * max(map(len, classes)) > 40
         ax.set_xticks(x, classes, rotation=90 if crowded else 0)
         ax.set(title="Class balance", xlabel="class", ylabel="rows")
-        if len(splits) > 1:  # above the bars, right of the title
-            ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(splits))
+        if len(splits) > 1:  # below the axis, clear of the bars
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(splits))
         return to_uri(fig)
 
 
@@ -346,7 +349,7 @@ def tune_history(trials: list[dict[str, Any]], maximize: bool, metric: str) -> s
             ylabel=metric.replace("_", " ") + unit,
         )
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4)
         return to_uri(fig)
 
 
