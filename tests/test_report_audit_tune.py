@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from report_runs import write_run
@@ -173,3 +174,18 @@ def test_best_epoch_is_the_one_the_doctors_early_stop_restored(tmp_path):
     history = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").open()]
     assert run.metrics["train_loss"] == history[restored]["train_loss"]
     assert load_record(run.run_dir).kept_epoch == restored
+
+
+def test_colour_images_get_colour_thumbnails(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 255, (120, 3, 12, 10)).astype(np.float32)
+    X[100:110] = X[:10]  # exact duplicates: a finding that names rows
+    y = np.arange(120) % 2
+    np.savez(tmp_path / "pictures.npz", X=X, y=y)
+    run = trainwell.audit({"data": {"source": str(tmp_path / "pictures.npz")}}, out=tmp_path)
+    audit = json.loads((run.run_dir / "audit.json").read_text())
+    assert audit["image_shape"] == [3, 12, 10] and audit["rows"]
+    for entry in audit["rows"].values():
+        picture = Image.open(io.BytesIO(base64.b64decode(entry["image"].split(",", 1)[1])))
+        assert picture.mode == "RGB" and picture.size == (10, 12)
+    assert 'alt="Training row' in (run.run_dir / "report.html").read_text()
