@@ -117,8 +117,9 @@ def audit_record(data: Dataset, findings: list[Finding]) -> dict[str, Any]:
     and the label (and, for image data, a PNG thumbnail) of the rows findings name.
 
     `rows` maps a training source row to `{"split", "label", "image"}`: the most suspect
-    `SHOWN_ROWS` rows of each finding; `held_out` the same for the validation or test rows
-    that leaked training rows match (a copied row has one source index in two splits).
+    `SHOWN_ROWS` rows of each finding, and the rows duplicates repeat; `held_out` the same
+    for the validation or test rows that leaked training rows match (a copied row has one
+    source index in two splits).
     """
     info = data.info
     splits = {"train": data.train, "val": data.val, "test": data.test}
@@ -140,8 +141,11 @@ def audit_record(data: Dataset, findings: list[Finding]) -> dict[str, Any]:
     for finding in findings:
         evidence = finding.evidence
         if isinstance(evidence.get("rows"), list) and evidence.get("scores") is not None:
-            flagged += evidence["rows"][:SHOWN_ROWS]
+            shown_rows = evidence["rows"][:SHOWN_ROWS]
+            flagged += shown_rows
             matched += (evidence.get("matches") or [])[:SHOWN_ROWS]
+            kept = {r: g[0] for g in evidence.get("groups") or [] for r in g[1:]}
+            flagged += [kept[r] for r in shown_rows if r in kept]  # the row a duplicate repeats
     images = data.train.X.ndim == 4
     scale = _pixel_range(data.train.X) if images else (0.0, 1.0)
 

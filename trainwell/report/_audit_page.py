@@ -88,6 +88,7 @@ def _flagged(finding: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any] |
         return None
     kept, held_out = audit.get("rows") or {}, audit.get("held_out") or {}
     position = {r: i for i, r in enumerate(rows)}
+    twins = {r: g[0] for g in evidence.get("groups") or [] for r in g[1:]}
     entries = []
     for row in rows[:SHOWN]:
         i = position[row]
@@ -108,6 +109,9 @@ def _flagged(finding: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any] |
                 "image": other.get("image"),
                 "split": other.get("split"),
             }
+        elif row in twins:  # a duplicate, beside the row it repeats (the one kept)
+            other = kept.get(str(twins[row]), {})
+            entry["match"] = {"row": twins[row], "image": other.get("image"), "split": "row"}
         entries.append(entry)
     return {
         "code": finding["code"],
@@ -120,6 +124,7 @@ def _flagged(finding: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any] |
         "labels": any(e["given"] is not None for e in entries),
         "predicted": any(e["predicted"] is not None for e in entries),
         "matches": any(e["match"] for e in entries),
+        "match_label": "repeats row" if twins else "matches held-out row",
         "rows_word": count(len(rows), "row"),
     }
 
