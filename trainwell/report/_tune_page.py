@@ -25,6 +25,9 @@ def tune_section(record: RunRecord) -> Section | None:
         {
             "history": figures.tune_history(trials, maximize, metric),
             "importances": figures.importances(study.get("importances") or {}),
+            "architecture": any(
+                k.startswith("model.width.") for k in study.get("importances") or {}
+            ),
             "trials": [_row(t, best) for t in trials],
             "best": study.get("best"),
             "best_params": [
