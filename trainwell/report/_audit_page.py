@@ -55,7 +55,9 @@ def _ranked(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(findings, key=lambda f: rank.get(f.get("severity", "info"), 2))
 
 
-def _with_rows(shown: dict[str, Any], finding: dict[str, Any], audit: dict[str, Any]):
+def _with_rows(
+    shown: dict[str, Any], finding: dict[str, Any], audit: dict[str, Any]
+) -> dict[str, Any]:
     """A data card carries its flagged rows, and says 'remedied' rather than 'repaired'."""
     shown["flagged"] = _flagged(finding, audit)
     shown["ok_label"] = f"✓ remedied by {finding['remedy']}" if finding.get("remedy") else None
