@@ -17,9 +17,17 @@ _SCORES = {
     "duplicates": "distance to the row it repeats (standardised units)",
     "train_test_leakage": "distance to the held-out row (standardised units)",
     "outliers": "mean distance to the 5 nearest rows (standardised units)",
+    "missing_values": "missing (NaN or inf) values in the row",
 }
 SHOWN = 24  # rows per finding, most suspect first (as many as audit.json describes)
-_COUNTED = ("label_issues", "duplicates", "train_test_leakage", "outliers")
+_BY_SCORE = ("label_issues", "outliers")  # evidence rows ordered by score; others by row
+_COUNTED = {  # flagged training rows per check, in the counts table
+    "label_issues": "label issues",
+    "duplicates": "duplicates",
+    "train_test_leakage": "train/test leakage",
+    "outliers": "outliers",
+    "missing_values": "rows with missing values",
+}
 
 
 def data_repairs(record: RunRecord) -> list[dict[str, Any]]:
@@ -75,10 +83,10 @@ def _counts(findings: list[dict[str, Any]], audit: dict[str, Any]) -> list[tuple
     sizes = (audit.get("sizes") or {}).items()
     shown = [(names.get(split, split), str(n)) for split, n in sizes]
     by_code = {f["code"]: f for f in findings}
-    for code in _COUNTED:
+    for code, label in _COUNTED.items():
         if code in by_code or audit:
             rows = (by_code.get(code) or {}).get("evidence", {}).get("rows") or []
-            shown.append((title(code).lower().replace("train test", "train/test"), str(len(rows))))
+            shown.append((label, str(len(rows))))
     return shown
 
 
@@ -127,7 +135,8 @@ def _flagged(finding: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any] |
         "predicted": any(e["predicted"] is not None for e in entries),
         "matches": any(e["match"] for e in entries),
         "match_label": "repeats row" if twins else "matches held-out row",
-        "rows_word": count(len(rows), "row"),
+        "rows_word": count(len(rows), "row")
+        + (", most suspect first" if finding["code"] in _BY_SCORE else ""),
     }
 
 

@@ -56,7 +56,7 @@ def show_evidence(evidence: dict[str, Any]) -> list[tuple[str, str]]:
     layers = evidence.get("layers")
     shown = []
     for key, value in evidence.items():
-        if key == "layers":
+        if key == "layers" or value in ([], {}):  # nothing to show
             continue
         if isinstance(value, list) and layers and len(value) == len(layers):
             value = ", ".join(f"{name} {fmt(v)}" for name, v in zip(layers, value, strict=True))
