@@ -148,26 +148,6 @@ def write_run(root: Path, kind: str) -> Path:
                 evidence={"counts": {"0": 50, "1": 5}},
             )
         ]
-        (run / "audit.json").write_text(
-            json.dumps(
-                {
-                    "counts": {"rows": 150, "duplicates": 2},
-                    "class_counts": {"train": {"0": 50, "1": 5}, "test": {"0": 20, "1": 2}},
-                }
-            )
-        )
-        trials = [
-            {
-                "number": i,
-                "state": "COMPLETE",
-                "value": 1.0 / (i + 1),
-                "params": {"train.lr": 0.01 * (i + 1)},
-            }
-            for i in range(4)
-        ]
-        (run / "trials.json").write_text(
-            json.dumps({"trials": trials, "best": trials[-1], "direction": "minimize"})
-        )
     summary = {
         "run_dir": str(run),
         "status": status,

@@ -31,9 +31,11 @@ def test_audit_json_is_one_object_with_its_run_dir(tmp_path, out):
     run_dir = Path(summary["run_dir"])
     assert run_dir.parent == out and run_dir.name.startswith("digits-mlp-audit-")
     assert sorted(p.name for p in run_dir.iterdir()) == [
+        "audit.json",
         "config.yaml",
         "corruption.json",
         "findings.json",
+        "report.html",
         "summary.json",
     ]
     assert json.loads((run_dir / "summary.json").read_text()) == summary

@@ -70,11 +70,11 @@ def test_regression_run_shows_residuals_not_a_confusion_matrix(tmp_path):
     _self_contained(html)
 
 
-def test_data_findings_audit_and_tuning_sections_render_when_their_files_exist(tmp_path):
+def test_data_findings_render_as_audit_cards_without_audit_json(tmp_path):
     html = _page(tmp_path, "data")
-    assert {"audit", "tune"} <= set(_section_ids(html))
-    assert "Class imbalance" in html and "duplicates" in html
-    assert "All 4 trials" in html and 'alt="Rows per class"' in html
+    assert "audit" in _section_ids(html) and "tune" not in _section_ids(html)
+    assert "Class imbalance" in html and "0: 50, 1: 5" in html  # counts as class: rows
+    assert "Rows per class" not in html  # the chart needs audit.json
     assert "findings" not in _section_ids(html)  # data findings are the audit's cards
 
 
@@ -215,6 +215,12 @@ def test_the_kept_epoch_is_the_one_whose_weights_the_run_kept(tmp_path):
     record.metrics["best_epoch"] = 3  # early stopping restored epoch 3 of 6
     assert record.kept_epoch == 3
     record.metrics["best_epoch"] = 5
-    record.repairs = [{"remedy": "stop_early", "before": {"best_epoch": 2}, "epoch": 5}]
+    record.repairs = [
+        {
+            "remedy": "stop_early",
+            "changed": "stopped early and restored the weights of epoch 2",
+            "epoch": 5,
+        }
+    ]
     assert record.kept_epoch == 2  # the doctor's early stop restored epoch 2
     assert "6 (kept 2)" in [t["value"] for t in verdict(record)["tiles"]]

@@ -27,6 +27,22 @@ _FAULTY = {
 }
 
 
+_NOISY_DIGITS = {
+    "data": {"source": "digits", "corrupt": {"label_noise": 0.1, "leak_fraction": 0.05}},
+    "model": {"arch": "cnn"},
+}
+_IRIS_STUDY = {
+    "data": {"source": "iris"},
+    "train": {"epochs": 4, "batch_size": 16},
+    "tune": {
+        "train.lr": {"low": 1.0e-3, "high": 0.3, "log": True},
+        "model.layers": {"low": 1, "high": 2},
+        "model.width": {"low": 8, "high": 64, "log": True},
+    },
+}
+_THUMBS = "[...document.querySelectorAll('figure.thumb img')].map(i => i.naturalWidth)"
+
+
 @pytest.fixture(scope="module")
 def browser():
     with Chromium() as chromium:
@@ -66,6 +82,23 @@ def test_reports_render_in_chromium(browser, tmp_path, monkeypatch):
     pages.append(compare_runs(repaired, pages[1].parent, tmp_path / "compare" / "page.html"))
     for page_path in pages:
         _check(browser, page_path, shots)
+
+
+@pytest.mark.slow
+def test_audit_and_tune_pages_render_in_chromium(browser, tmp_path):
+    """The suspect digits as inline PNGs, the class balance, a study's figures."""
+    shots = Path(os.environ.get("TRAINWELL_SHOTS") or tmp_path / "shots")
+    audited = trainwell.audit(_NOISY_DIGITS, out=tmp_path / "audit").run_dir
+    tuned = trainwell.tune(_IRIS_STUDY, trials=6, study="iris", out=tmp_path / "tune").run_dir
+    for page_path in (audited / "report.html", tuned / "report.html"):
+        _check(browser, page_path, shots)
+    page = browser.page()
+    try:
+        page.open(audited / "report.html")
+        thumbs = page.evaluate(_THUMBS)
+        assert len(thumbs) >= 24 and all(w == 8 for w in thumbs)  # digits, 8 x 8 pixels
+    finally:
+        page.close()
 
 
 def test_the_browser_check_sees_fetches_errors_and_broken_images(browser, tmp_path):

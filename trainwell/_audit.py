@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
 from rich.console import Console
 
 from .config import ConfigLike, RunConfig, load_config
@@ -28,6 +32,7 @@ _CLASSIFICATION_ONLY = (
     "relabel_label_issues",
 )
 _NEED_FINDINGS = ("drop_label_issues", "relabel_label_issues", "drop_duplicates", "drop_leakage")
+SHOWN_ROWS = 24  # per finding: the report shows the most suspect ones
 
 
 @dataclass
@@ -75,8 +80,12 @@ def audit(
     write_json(run_dir / "corruption.json", data.corruption)
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
+    write_json(run_dir / "audit.json", audit_record(data, findings))
     result = Audit(run_dir, findings, seconds, sizes)
     write_json(run_dir / "summary.json", result.summary())
+    from ._fit import _write_report  # the audit is complete on disk: a failed page warns
+
+    _write_report(run_dir)
     return result
 
 
@@ -136,6 +145,87 @@ def audit_data(
             f"{time.perf_counter() - started:.1f} s[/]"
         )
     return result.findings, result.seconds
+
+
+def audit_record(data: Dataset, findings: list[Finding]) -> dict[str, Any]:
+    """`audit.json`, what the report shows beyond the findings: rows per class in each split,
+    and the label (and, for image data, a PNG thumbnail) of the rows findings name.
+
+    `rows` maps a training source row to `{"split", "label", "image"}`: the most suspect
+    `SHOWN_ROWS` rows of each finding, and the rows duplicates repeat; `held_out` the same
+    for the validation or test rows that leaked training rows match (a copied row has one
+    source index in two splits).
+    """
+    info = data.info
+    splits = {"train": data.train, "val": data.val, "test": data.test}
+    record: dict[str, Any] = {
+        "sizes": {name: len(split) for name, split in splits.items()},
+        "task": info.task,
+    }
+    if info.task == "classification":
+        counts = {
+            name: np.bincount(split.y, minlength=len(info.classes))
+            for name, split in splits.items()
+        }
+        record["class_counts"] = {
+            name: {c: int(n) for c, n in zip(info.classes, per_class, strict=True)}
+            for name, per_class in counts.items()
+        }
+    flagged: list[int] = []
+    matched: list[int] = []
+    for finding in findings:
+        evidence = finding.evidence
+        if isinstance(evidence.get("rows"), list) and evidence.get("scores") is not None:
+            shown_rows = evidence["rows"][:SHOWN_ROWS]
+            flagged += shown_rows
+            matched += (evidence.get("matches") or [])[:SHOWN_ROWS]
+            kept = {r: g[0] for g in evidence.get("groups") or [] for r in g[1:]}
+            flagged += [kept[r] for r in shown_rows if r in kept]  # the row a duplicate repeats
+    images = data.train.X.ndim == 4
+    scale = _pixel_range(data.train.X) if images else (0.0, 1.0)
+
+    def describe(wanted: list[int], names: tuple[str, ...]) -> dict[str, Any]:
+        where = {row: (name, i) for name in names for i, row in enumerate(splits[name].rows)}
+        shown: dict[str, Any] = {}
+        for row in dict.fromkeys(wanted):
+            if row not in where:
+                continue
+            name, i = where[row]
+            split = splits[name]
+            entry: dict[str, Any] = {"split": name}
+            if info.task == "classification":
+                entry["label"] = info.classes[int(split.y[i])]
+            if images:
+                entry["image"] = _thumbnail(split.X[i], scale)
+            shown[str(row)] = entry
+        return shown
+
+    record["rows"] = describe(flagged, ("train",))
+    record["held_out"] = describe(matched, ("test", "val"))
+    if images:
+        record["image_shape"] = list(data.train.X.shape[1:])
+    return record
+
+
+def _pixel_range(X: np.ndarray) -> tuple[float, float]:
+    """One brightness scale for every thumbnail, from the training images."""
+    finite = X[np.isfinite(X)]
+    if not finite.size:
+        return 0.0, 1.0
+    low, high = np.percentile(finite, [0.5, 99.5])
+    return float(low), float(high) if high > low else float(low) + 1.0
+
+
+def _thumbnail(image: np.ndarray, scale: tuple[float, float]) -> str:
+    """A (C, H, W) image as a PNG data URI, at its own resolution (the page enlarges it)."""
+    low, high = scale
+    pixels = np.nan_to_num((image - low) / (high - low), nan=0.0).clip(0, 1)
+    pixels = (pixels * 255).round().astype(np.uint8)
+    channels = pixels.shape[0]
+    picture = pixels[0] if channels in (1, 2) else pixels[:3].transpose(1, 2, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def check_remedies(cfg: RunConfig, task: str | None) -> None:

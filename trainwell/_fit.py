@@ -7,6 +7,7 @@ run directory is created, so bad input never leaves a half-written run behind.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
-from ._audit import audit_data, check_remedies
+from ._audit import audit_data, audit_record, check_remedies
 from ._cv import cross_validate, make_folds
 from ._environment import environment
 from ._remedies import training_remedies
@@ -73,6 +74,8 @@ def fit(
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
     write_json(run_dir / "data.json", asdict(plan.data.info))
+    if plan.audit is not None:
+        write_json(run_dir / "audit.json", plan.audit)
     if plan.folds:
         rng = torch.get_rng_state()  # the run itself trains as it would without folds
         write_json(run_dir / "cv.json", cross_validate(plan.data, plan.folds, run_dir, _fold(plan)))
@@ -111,6 +114,7 @@ class _Plan:
     findings: list[Finding] = field(default_factory=list)  # of the data audit
     repairs: list[dict[str, Any]] = field(default_factory=list)  # data remedies, before training
     folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # train.cv_folds
+    audit: dict[str, Any] | None = None  # audit.json: class counts, the flagged rows
 
 
 def _plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False) -> _Plan:
@@ -122,6 +126,7 @@ def _plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False) ->
     data = load_splits(cfg)
     check_remedies(cfg, data.info.task)
     findings = audit_data(cfg, data, progress=progress)[0] if cfg.data.audit else []
+    audited = audit_record(data, findings) if cfg.data.audit else None
     data, repairs = apply_data_remedies(data, findings, cfg.data.remedies)
     if not len(data.train):
         raise DataError("no training rows are left after data.remedies")
@@ -143,7 +148,7 @@ def _plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False) ->
         )
     folds = make_folds(cfg, data) if cfg.train.cv_folds else None
     device = resolve_device(cfg.train.device)
-    return _Plan(cfg, data, model, device, custom, findings, repairs, folds)
+    return _Plan(cfg, data, model, device, custom, findings, repairs, folds, audited)
 
 
 def _fold(plan: _Plan):
@@ -254,11 +259,7 @@ def _train(
             },
         )
         raise
-    kept_epoch = (
-        early.best_epoch
-        if early and early.best_epoch is not None and (result.status != "diverged")
-        else len(result.history) - 1
-    )
+    kept_epoch = _kept_epoch(result, early, doctor.repairs if doctor else [])
     final_val, final_test = trainer.evaluate(val), trainer.evaluate(test)
     metrics = {
         "train_loss": result.history[kept_epoch]["train_loss"],
@@ -317,6 +318,21 @@ def _train(
     if report:
         _write_report(run_dir)
     return run
+
+
+def _kept_epoch(result: FitResult, early: EarlyStopping | None, repairs: list[dict]) -> int:
+    """The epoch whose weights the model holds: early stopping's best, else the epoch the
+    doctor's early stop restored, else the last one."""
+    last = len(result.history) - 1
+    if result.status == "diverged":
+        return last
+    if early and early.best_epoch is not None:
+        return early.best_epoch
+    for repair in repairs:
+        restored = re.search(r"restored the weights of epoch (\d+)", repair.get("changed") or "")
+        if repair.get("remedy") == "stop_early" and restored:
+            return min(int(restored.group(1)), last)
+    return last
 
 
 def _write_report(run_dir: Path) -> None:

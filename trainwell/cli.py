@@ -109,10 +109,10 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run, audit or tune directory.")],
     as_json: JsonOption = False,
 ) -> None:
-    """(Re)build RUN_DIR/report.html, one self-contained page, and print its path."""
+    """(Re)build report.html of a run, audit or tune directory, and print its path."""
     from .report import write_report
 
     path = _guarded(lambda: write_report(run_dir))
@@ -176,6 +176,7 @@ def audit(
     if not summary["findings"]:
         console.print("no findings")
     console.print(f"audit: {summary['run_dir']}", highlight=False, soft_wrap=True)
+    _print_report(Path(summary["run_dir"]), console)
 
 
 def _rows(rows: list[int], shown: int = 8) -> str:
@@ -294,6 +295,7 @@ def tune(
         )
     else:
         console.print("[yellow]no trial completed[/]")
+    _print_report(Path(summary["run_dir"]), console)
 
 
 @app.command("lr-find")
@@ -374,7 +376,12 @@ def _print_run(run: Any, as_json: bool) -> None:
     if not summary["findings"]:
         console.print("no findings")
     console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
-    report = Path(summary["run_dir"]) / "report.html"
+    _print_report(Path(summary["run_dir"]), console)
+
+
+def _print_report(run_dir: Path, console: Console) -> None:
+    """The last line of fit, demo, audit and tune: the page to open (when it was written)."""
+    report = run_dir / "report.html"
     if report.is_file():
         console.print(f"report: {report}", highlight=False, soft_wrap=True)
 

@@ -38,7 +38,11 @@ def metric_names(record: RunRecord) -> list[tuple[str, str, float]]:
 
 def epoch_events(record: RunRecord) -> list[tuple[float, str, str]]:
     """Repairs at the epoch they were applied; early stopping at the epoch kept."""
-    events = [(float(r.get("epoch") or 0), "repair", VERMILLION) for r in record.repairs]
+    events = [
+        (float(r["epoch"]), "repair", VERMILLION)
+        for r in record.repairs
+        if r.get("epoch") is not None  # data remedies came before training
+    ]
     if record.kept_epoch is not None:
         events.append((float(record.kept_epoch), "weights kept (early stopping)", GREEN))
     if record.status == "diverged" and record.epochs:
@@ -128,6 +132,8 @@ def step_events(record: RunRecord) -> list[tuple[float, str, str]]:
     ]
     events = []
     for repair in record.repairs:
+        if repair.get("epoch") is None:  # a data remedy, before training
+            continue
         step = repair.get("step")
         if step is None:
             later = [s for e, s in probes if e > (repair.get("epoch") or 0)]
@@ -298,36 +304,66 @@ def class_balance(counts: dict[str, Any]) -> str | None:
     splits = counts if all(isinstance(v, dict) for v in counts.values()) else {"rows": counts}
     classes = list(dict.fromkeys(c for split in splits.values() for c in split))
     width = 0.8 / len(splits)
-    with figure(max(4.8, 0.35 * len(classes) * len(splits) + 1.5), 3.2) as (fig, (ax,)):
+    with figure(min(max(_PANEL[0], 0.1 * len(classes) * len(splits) + 1.5), 9.6), 3.4) as (
+        fig,
+        (ax,),
+    ):
         x = np.arange(len(classes))
         for i, ((split, values), colour) in enumerate(
             zip(splits.items(), (BLUE, ORANGE, GREEN, PURPLE), strict=False)
         ):
             heights = [values.get(c, 0) for c in classes]
             ax.bar(x + i * width - 0.4 + width / 2, heights, width, color=colour, label=split)
-        ax.set_xticks(x, classes)
+        crowded = len(classes) * max(map(len, classes)) > 40
+        ax.set_xticks(x, classes, rotation=90 if crowded else 0)
         ax.set(title="Class balance", xlabel="class", ylabel="rows")
-        if len(splits) > 1:
-            ax.legend(loc="best")
+        if len(splits) > 1:  # below the axis, clear of the bars
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(splits))
         return to_uri(fig)
 
 
-def tune_history(trials: list[dict[str, Any]], maximize: bool) -> str | None:
+def tune_history(trials: list[dict[str, Any]], maximize: bool, metric: str) -> str | None:
+    """Each complete trial's value and the best so far; pruned and failed trials as marks
+    in a band below the values (they have no final value)."""
     done = [t for t in trials if isinstance(t.get("value"), int | float)]
     if not done:
         return None
     number = [t["number"] for t in done]
-    value = np.array([t["value"] for t in done], dtype=float)
-    with figure(9.6, 3.2) as (fig, (ax,)):
-        ax.scatter(number, value, color=BLUE, s=18, label="trial")
-        ax.plot(
-            number,
-            (np.maximum if maximize else np.minimum).accumulate(value),
-            "-",
-            color=ORANGE,
-            label="best so far",
+    scale, unit = (100.0, " (%)") if metric.endswith(("accuracy", "f1")) else (1.0, "")
+    value = np.array([t["value"] for t in done], dtype=float) * scale
+    with figure(*_PANEL) as (fig, (ax,)):
+        ax.scatter(number, value, color=BLUE, s=22, label="complete", zorder=3)
+        best = (np.maximum if maximize else np.minimum).accumulate(value)
+        ax.step(number, best, where="post", color=ORANGE, linewidth=2, label="best so far")
+        low, high = float(value.min()), float(value.max())
+        span = high - low or max(abs(high) * 0.05, 1e-3)
+        ax.set_ylim(low - 0.3 * span, high + 0.12 * span)  # the band for pruned trials
+        band = low - 0.18 * span
+        for state, marker, colour in (("pruned", "x", GREY), ("fail", "v", VERMILLION)):
+            xs = [t["number"] for t in trials if t.get("state") == state]
+            if xs:
+                ax.plot(xs, [band] * len(xs), marker, color=colour, ms=6, label=state)
+        ax.set(
+            title="Optimisation history",
+            xlabel="trial number",
+            ylabel=metric.replace("_", " ") + unit,
         )
-        ax.set(title="Optimisation history", xlabel="trial", ylabel="objective")
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(loc="best")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4)
+        return to_uri(fig)
+
+
+def importances(values: dict[str, float]) -> str | None:
+    """How much each searched parameter matters to the objective (Optuna's default
+    evaluator, normalised to sum to 1)."""
+    if not values:
+        return None
+    names = list(values)[::-1]  # the most important at the top
+    shares = [100 * values[n] for n in names]
+    with figure(_PANEL[0], max(2.2, 1.0 + 0.38 * len(names))) as (fig, (ax,)):
+        bars = ax.barh(names, shares, color=BLUE)
+        ax.bar_label(bars, [f"{s:.0f}%" for s in shares], padding=3, fontsize=9)
+        ax.set_xlim(0, max(shares) * 1.18 if max(shares) > 0 else 1)
+        ax.set(title="Parameter importances", xlabel="share of the total importance (%)")
+        ax.grid(axis="y", visible=False)
         return to_uri(fig)

@@ -4,6 +4,7 @@ the report renders for failed, interrupted and older runs alike."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,17 @@ class RunRecord:
     data: dict[str, Any] | None = None
     health: list[dict[str, Any]] | None = None  # probe histories, one per stretch of training
     environment: dict[str, Any] | None = None
-    audit: dict[str, Any] | None = None  # audit.json, from the data audit
-    tune: dict[str, Any] | None = None  # a study: {"trials": [...], "best": {...}}
+    audit: dict[str, Any] | None = None  # audit.json: class counts, the flagged rows
+    audit_timing: dict[str, Any] | None = None  # summary's `audit` of a `trainwell audit`
+    tune: dict[str, Any] | None = None  # the summary of a `trainwell tune` directory
+    best_yaml: str | None = None  # a tune directory's best.yaml
+
+    @property
+    def kind(self) -> str:
+        """run (a fit), audit (`trainwell audit`) or tune (`trainwell tune`)."""
+        if self.tune is not None:
+            return "tune"
+        return "audit" if self.audit_timing is not None else "run"
 
     @property
     def name(self) -> str:
@@ -37,13 +47,13 @@ class RunRecord:
 
     @property
     def kept_epoch(self) -> int | None:
-        """The epoch whose weights the run kept: the doctor's early stop restores an earlier
-        one than `metrics.best_epoch` says; None when the last epoch's weights were kept."""
+        """The epoch whose weights the run kept (runs before the fix of `best_epoch` said the
+        last epoch after the doctor's early stop); None when the last epoch's were kept."""
         for repair in self.repairs:
             if repair.get("remedy") == "stop_early":
-                restored = (repair.get("before") or {}).get("best_epoch")
-                if restored is not None:
-                    return int(restored)
+                restored = re.search(r"weights of epoch (\d+)", repair.get("changed") or "")
+                if restored:
+                    return int(restored.group(1))
         best, epochs = self.metrics.get("best_epoch"), self.metrics.get("epochs")
         return best if best is not None and epochs and best < epochs - 1 else None
 
@@ -74,7 +84,10 @@ def load_record(run_dir: str | Path) -> RunRecord:
         record.health = _json(path / "health.json")
         record.environment = _json(path / "environment.json")
         record.audit = _json(path / "audit.json")
-        record.tune = _json(path / "trials.json") or (summary if "trials" in summary else None)
+        record.audit_timing = summary.get("audit")
+        record.tune = summary if "trials" in summary else None
+        best = path / "best.yaml"
+        record.best_yaml = best.read_text() if record.tune and best.is_file() else None
     except (ValueError, yaml.YAMLError) as exc:
         raise InputError(f"{run_dir} holds an unreadable file: {exc}".splitlines()[0]) from None
     return record

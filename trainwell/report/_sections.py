@@ -5,26 +5,24 @@ data audit, a doctor or a study still renders, and new sections slot in as they 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import yaml
 
 from . import _figures as figures
+from ._audit_page import audit_section, audit_verdict, data_repairs
+from ._cards import Section, card, count, title
 from ._load import RunRecord
-
-
-@dataclass
-class Section:
-    id: str
-    title: str
-    template: str
-    context: dict[str, Any]
+from ._tune_page import tune_section, tune_verdict
 
 
 def verdict(record: RunRecord) -> dict[str, Any]:
     """Healthy, or the problems found and what was done about them."""
+    if record.kind == "audit":
+        return audit_verdict(record)
+    if record.kind == "tune":
+        return tune_verdict(record)
     problems = [f for f in record.findings if f.get("severity") in ("warning", "error")]
     open_ = [f for f in problems if not f.get("resolved")]
     if record.status in ("diverged", "failed"):
@@ -34,12 +32,13 @@ def verdict(record: RunRecord) -> dict[str, Any]:
         tone, headline = "good", "Healthy: no problems found"
     elif not open_:
         tone = "fixed"
-        headline = f"{_count(len(problems), 'problem')} found, all repaired"
+        headline = f"{count(len(problems), 'problem')} found, all repaired"
     else:
         tone = "bad" if any(f.get("severity") == "error" for f in open_) else "warn"
-        headline = f"{_count(len(problems), 'problem')} found, {len(open_)} not repaired"
-    lines = [f"{_title(f['code'])}: {_outcome(f)}" for f in problems]
-    if open_ and (record.config.get("doctor") or {}).get("mode") == "detect":
+        headline = f"{count(len(problems), 'problem')} found, {len(open_)} not repaired"
+    lines = [f"{title(f['code'])}: {_outcome(f)}" for f in problems]
+    detect = (record.config.get("doctor") or {}).get("mode") == "detect"
+    if detect and any(f.get("source") != "data" for f in open_):
         lines.append("The doctor ran in detect mode: run with --doctor repair to treat problems.")
     return {"tone": tone, "headline": headline, "lines": lines, "tiles": _tiles(record)}
 
@@ -66,22 +65,16 @@ def _tiles(record: RunRecord) -> list[dict[str, str]]:
 
 
 def _outcome(finding: dict[str, Any]) -> str:
+    if finding.get("resolved") and finding.get("source") == "data":
+        return f"remedied by {finding['remedy']} before training"
     if finding.get("resolved"):
         return f"repaired by {finding['remedy']}" if finding.get("remedy") else "resolved"
-    return "not repaired"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _title(code: str) -> str:
-    return code.replace("_", " ").capitalize()
+    return "no data remedy applied" if finding.get("source") == "data" else "not repaired"
 
 
 def findings_section(record: RunRecord) -> Section | None:
-    cards = [_card(f, record.repairs) for f in record.findings if f.get("source") != "data"]
-    if not cards and not record.repairs:
+    cards = [card(f, record.repairs) for f in record.findings if f.get("source") != "data"]
+    if not cards and not _training_repairs(record):
         return None
     return Section(
         "findings",
@@ -89,66 +82,6 @@ def findings_section(record: RunRecord) -> Section | None:
         "findings.html.j2",
         {"cards": cards, "timeline": _timeline(record)},
     )
-
-
-def _card(finding: dict[str, Any], repairs: list[dict[str, Any]]) -> dict[str, Any]:
-    where = [
-        (label, finding[key])
-        for key, label in (("layer", "layer"), ("epoch", "epoch"), ("step", "step"))
-        if finding.get(key) is not None
-    ]
-    attempts = [r for r in repairs if r.get("finding") == finding["code"]]
-    return {
-        "title": _title(finding["code"]),
-        "code": finding["code"],
-        "severity": finding.get("severity", "info"),
-        "source": finding.get("source", ""),
-        "message": finding.get("message", ""),
-        "where": where,
-        "evidence": _evidence(finding.get("evidence") or {}),
-        "remedy": finding.get("remedy"),
-        "resolved": bool(finding.get("resolved")),
-        "attempts": [_attempt(r) for r in attempts],
-    }
-
-
-def _evidence(evidence: dict[str, Any]) -> list[tuple[str, str]]:
-    """Evidence as readable pairs; per-layer lists are zipped with their layer names."""
-    layers = evidence.get("layers")
-    shown = []
-    for key, value in evidence.items():
-        if key == "layers":
-            continue
-        if isinstance(value, list) and layers and len(value) == len(layers):
-            value = ", ".join(f"{name} {_fmt(v)}" for name, v in zip(layers, value, strict=True))
-        elif isinstance(value, list):
-            value = ", ".join(map(_fmt, value[:12])) + (" …" if len(value) > 12 else "")
-        else:
-            value = _fmt(value)
-        shown.append((key.replace("_", " "), value))
-    return shown
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _attempt(repair: dict[str, Any]) -> dict[str, Any]:
-    outcome = {True: "cured", False: "did not cure", None: "not judged"}[repair.get("cured")]
-    return {
-        "remedy": repair.get("remedy"),
-        "changed": repair.get("changed"),
-        "epoch": repair.get("epoch"),
-        "step": repair.get("step"),
-        "outcome": outcome,
-        "cured": repair.get("cured"),
-        "before": [(k.replace("_", " "), _fmt(v)) for k, v in (repair.get("before") or {}).items()],
-        "after": [(k.replace("_", " "), _fmt(v)) for k, v in (repair.get("after") or {}).items()],
-    }
 
 
 def _timeline(record: RunRecord) -> list[dict[str, Any]]:
@@ -162,10 +95,10 @@ def _timeline(record: RunRecord) -> list[dict[str, Any]]:
                     f.get("step") or 0,
                     0,
                     "finding",
-                    f"{_title(f['code'])} detected",
+                    f"{title(f['code'])} detected",
                 )
             )
-    for r in record.repairs:
+    for r in _training_repairs(record):
         events.append(
             (
                 r.get("epoch") or 0,
@@ -190,6 +123,12 @@ def _timeline(record: RunRecord) -> list[dict[str, Any]]:
             }
         )
     return timeline
+
+
+def _training_repairs(record: RunRecord) -> list[dict[str, Any]]:
+    """The doctor's repairs; the data's (epoch null, before training) are the audit's."""
+    before = data_repairs(record)
+    return [r for r in record.repairs if r not in before]
 
 
 def curves_section(record: RunRecord) -> Section | None:
@@ -266,42 +205,6 @@ def per_class(confusion: list[list[int]], classes: list[str]) -> list[dict[str, 
     ]
 
 
-def audit_section(record: RunRecord) -> Section | None:
-    """Data findings as cards, plus whatever `audit.json` adds (filled in by the audit)."""
-    cards = [_card(f, record.repairs) for f in record.findings if f.get("source") == "data"]
-    if not cards and not record.audit:
-        return None
-    audit = record.audit or {}
-    return Section(
-        "audit",
-        "Data audit",
-        "audit.html.j2",
-        {
-            "cards": cards,
-            "counts": audit.get("counts") or {},
-            "balance": figures.class_balance(audit.get("class_counts") or {}),
-        },
-    )
-
-
-def tune_section(record: RunRecord) -> Section | None:
-    study = record.tune or {}
-    trials = study.get("trials") or []
-    if not trials:
-        return None
-    maximize = study.get("direction") == "maximize"
-    return Section(
-        "tune",
-        "Tuning",
-        "tune.html.j2",
-        {
-            "history": figures.tune_history(trials, maximize),
-            "trials": trials,
-            "best": study.get("best"),
-        },
-    )
-
-
 def config_section(record: RunRecord) -> Section:
     changes = []
     if record.repaired_config:
@@ -309,7 +212,9 @@ def config_section(record: RunRecord) -> Section:
         changes = [(k, before.get(k), after.get(k)) for k in after if before.get(k) != after.get(k)]
     return Section(
         "config",
-        "Configuration and environment",
+        "Base configuration and search space"
+        if record.kind == "tune"
+        else "Configuration and environment",
         "config.html.j2",
         {
             "config": _config_blocks(record.config),

@@ -28,7 +28,7 @@ import yaml
 from optuna.trial import TrialState
 
 from .._audit import remembered_audits
-from .._fit import _plan
+from .._fit import _plan, _write_report
 from ..config import ConfigLike, load_config
 from ..errors import ConfigError, InputError
 from ..runs import default_out, write_json, write_yaml
@@ -142,6 +142,7 @@ def tune(
     if result.best_config is not None:
         write_yaml(result.best_config, result.best_yaml)
     write_json(tune_dir / "summary.json", result.to_dict())
+    _write_report(tune_dir)  # history, importances, trials, best config; a failure warns
     return result
 
 
