@@ -168,7 +168,8 @@ def test_best_epoch_is_the_one_the_doctors_early_stop_restored(tmp_path):
         out=tmp_path,
     )
     stop = next(r for r in run.repairs if r["remedy"] == "stop_early")
-    restored = int(re.search(r"weights of epoch (\d+)", stop["changed"]).group(1))
+    restored = stop["restored_epoch"]
+    assert f"weights of epoch {restored}" in stop["changed"]
     assert run.status == "stopped_early" and restored < run.metrics["epochs"] - 1
     assert run.metrics["best_epoch"] == restored
     history = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").open()]

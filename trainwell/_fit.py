@@ -7,7 +7,6 @@ run directory is created, so bad input never leaves a half-written run behind.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -329,9 +328,8 @@ def _kept_epoch(result: FitResult, early: EarlyStopping | None, repairs: list[di
     if early and early.best_epoch is not None:
         return early.best_epoch
     for repair in repairs:
-        restored = re.search(r"restored the weights of epoch (\d+)", repair.get("changed") or "")
-        if repair.get("remedy") == "stop_early" and restored:
-            return min(int(restored.group(1)), last)
+        if repair.get("restored_epoch") is not None:
+            return min(repair["restored_epoch"], last)
     return last
 
 

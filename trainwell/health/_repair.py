@@ -54,6 +54,7 @@ class Repairer:
         self._treating: dict[str, _Treatment] = {}
         self._healthy = trainer.snapshot()
         self._best: tuple[float, int, dict[str, Any]] | None = None  # val loss, epoch, weights
+        self.restored_epoch: int | None = None  # whose weights a stop_early put back
 
     def treat(self, finding: Finding, step: int | None) -> bool:
         """Apply the next remedy for `finding`; False when there is none left (gave up)."""
@@ -93,6 +94,8 @@ class Repairer:
         }
         if skipped:
             treatment.record["skipped"] = skipped
+        if name == "stop_early":
+            treatment.record["restored_epoch"] = self.restored_epoch
         treatment.applied_epoch = trainer.epoch
         self.repairs.append(treatment.record)
         finding.remedy = name
@@ -146,7 +149,7 @@ class Repairer:
         return epoch
 
     def _stop_early(self) -> str:
-        epoch = self._put_back_best()
+        epoch = self.restored_epoch = self._put_back_best()
         if epoch is None:
             self.trainer.request_stop("overfitting: stopped early")
             return "stopped early"

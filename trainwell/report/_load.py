@@ -50,7 +50,9 @@ class RunRecord:
         """The epoch whose weights the run kept (runs before the fix of `best_epoch` said the
         last epoch after the doctor's early stop); None when the last epoch's were kept."""
         for repair in self.repairs:
-            if repair.get("remedy") == "stop_early":
+            if repair.get("restored_epoch") is not None:
+                return int(repair["restored_epoch"])
+            if repair.get("remedy") == "stop_early":  # runs before repairs had the field
                 restored = re.search(r"weights of epoch (\d+)", repair.get("changed") or "")
                 if restored:
                     return int(restored.group(1))
