@@ -9,8 +9,7 @@ import torch
 import trainwell
 from trainwell._remedies import AugmentedBatches, BalancedBatches, class_weighted_loss
 from trainwell.config import load_config
-from trainwell.data import load_splits
-from trainwell.data._remedies import apply_data_remedies
+from trainwell.data import apply_data_remedies, load_splits
 from trainwell.data.audit import audit_dataset
 
 

@@ -146,7 +146,7 @@ def test_fit_writes_the_report_and_health_and_a_render_failure_keeps_the_run(
     def broken(run_dir):
         raise RuntimeError("no fonts")
 
-    monkeypatch.setattr("trainwell.report.write_report", broken)
+    monkeypatch.setattr("trainwell.report._render.write_report", broken)
     run = trainwell.fit(iris_config)
     assert not (run.run_dir / "report.html").exists()
     assert json.loads((run.run_dir / "summary.json").read_text())["status"] == "completed"

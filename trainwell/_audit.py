@@ -83,9 +83,9 @@ def audit(
     write_json(run_dir / "audit.json", audit_record(data, findings))
     result = Audit(run_dir, findings, seconds, sizes)
     write_json(run_dir / "summary.json", result.summary())
-    from ._fit import _write_report  # the audit is complete on disk: a failed page warns
+    from .report import write_report_or_warn  # matplotlib takes a second to import
 
-    _write_report(run_dir)
+    write_report_or_warn(run_dir)  # the audit is complete on disk: a failed page warns
     return result
 
 

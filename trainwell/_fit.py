@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
-from ._audit import audit_data, audit_record, check_remedies
-from ._cv import cross_validate, make_folds
+from ._cv import cross_validate
 from ._environment import environment
+from ._plan import Plan, plan_run
 from ._remedies import training_remedies
 from ._run import Run, finite_or_none
 from .config import ConfigLike, Model, RunConfig, load_config
-from .data import DataInfo, Dataset, Split, finish_data, load_splits
-from .data._remedies import apply_data_remedies, record
-from .errors import ConfigError, DataError, InputError
+from .data import DataInfo, Dataset, Split
+from .errors import InputError
 from .findings import Finding
 from .health import DoctorCallback, Rebuild
 from .models import build_model
@@ -40,7 +38,6 @@ from .train import (
     Trainer,
     make_optimizer,
     make_scheduler,
-    resolve_device,
     save_atomic,
 )
 
@@ -68,7 +65,7 @@ def fit(
     `report.html` (about a second; `trainwell report RUN_DIR` writes it later).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
-    plan = _plan(cfg, model, progress=progress)
+    plan = plan_run(cfg, model, progress=progress)
     run_dir = create_run_dir(cfg.run_name(), Path(out) if out else None)
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
@@ -99,58 +96,11 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
     status = read_json(summary).get("status") if summary.is_file() else None
     if status in ("completed", "stopped_early", "diverged"):
         raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
-    plan = _plan(load_config(run_dir / "config.yaml"), model, progress=progress)
+    plan = plan_run(load_config(run_dir / "config.yaml"), model, progress=progress)
     return _train(plan, run_dir, progress=progress, resume=True)
 
 
-@dataclass
-class _Plan:
-    config: RunConfig
-    data: Dataset
-    model: nn.Module
-    device: torch.device
-    custom_model: bool
-    findings: list[Finding] = field(default_factory=list)  # of the data audit
-    repairs: list[dict[str, Any]] = field(default_factory=list)  # data remedies, before training
-    folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # train.cv_folds
-    audit: dict[str, Any] | None = None  # audit.json: class counts, the flagged rows
-
-
-def _plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False) -> _Plan:
-    """Validate everything, audit and remedy the data, build the model; nothing is written."""
-    check_remedies(cfg, None)
-    if cfg.train.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device is 'cuda' but no CUDA device is available")
-    torch.manual_seed(cfg.seed)
-    data = load_splits(cfg)
-    check_remedies(cfg, data.info.task)
-    findings = audit_data(cfg, data, progress=progress)[0] if cfg.data.audit else []
-    audited = audit_record(data, findings) if cfg.data.audit else None
-    data, repairs = apply_data_remedies(data, findings, cfg.data.remedies)
-    if not len(data.train):
-        raise DataError("no training rows are left after data.remedies")
-    if "standardize" in cfg.data.remedies:
-        unscaled = next((f for f in findings if f.code == "unscaled_features"), None)
-        repairs.append(record("standardize", unscaled and unscaled.code, "standardised the inputs"))
-    data = finish_data(data, cfg)
-    torch.manual_seed(cfg.seed)  # the same model weights with or without the audit
-    if cfg.train.batch_size > len(data.train):
-        raise DataError(
-            f"train.batch_size {cfg.train.batch_size} is larger than the training "
-            f"split ({len(data.train)} rows)"
-        )
-    info = data.info
-    custom = model is not None
-    if model is None:
-        model = build_model(
-            cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
-        )
-    folds = make_folds(cfg, data) if cfg.train.cv_folds else None
-    device = resolve_device(cfg.train.device)
-    return _Plan(cfg, data, model, device, custom, findings, repairs, folds, audited)
-
-
-def _fold(plan: _Plan):
+def _fold(plan: Plan):
     """Trains one cross-validation fold: a fresh copy of the untrained model, same seed."""
     initial = copy.deepcopy(plan.model.state_dict())
 
@@ -160,7 +110,7 @@ def _fold(plan: _Plan):
         model.load_state_dict(initial)
         fold_dir.mkdir(parents=True)
         write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
-        fold_plan = _Plan(plan.config, data, model, plan.device, plan.custom_model)
+        fold_plan = Plan(plan.config, data, model, plan.device, plan.custom_model)
         return _train(
             fold_plan, fold_dir, progress=False, resume=False, checkpoints=False, report=False
         )
@@ -185,7 +135,7 @@ class _MetricsLog(Callback):
 
 
 def _train(
-    plan: _Plan,
+    plan: Plan,
     run_dir: Path,
     *,
     progress: bool,
@@ -315,7 +265,9 @@ def _train(
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
     if report:
-        _write_report(run_dir)
+        from .report import write_report_or_warn  # matplotlib takes a second to import
+
+        write_report_or_warn(run_dir)
     return run
 
 
@@ -333,23 +285,8 @@ def _kept_epoch(result: FitResult, early: EarlyStopping | None, repairs: list[di
     return last
 
 
-def _write_report(run_dir: Path) -> None:
-    """The run is complete on disk already: a report that fails to render costs a warning."""
-    try:
-        from .report import write_report  # matplotlib takes seconds to import: only now
-
-        write_report(run_dir)
-    except Exception as exc:
-        Console(stderr=True).print(
-            f"[yellow]warning:[/] report.html not written ({type(exc).__name__}: "
-            f"{escape(str(exc))}); rebuild it with `trainwell report {run_dir}`",
-            highlight=False,
-            soft_wrap=True,
-        )
-
-
 @torch.no_grad()
-def _predictions(model: nn.Module, split: Split, info: DataInfo, plan: _Plan) -> dict[str, list]:
+def _predictions(model: nn.Module, split: Split, info: DataInfo, plan: Plan) -> dict[str, list]:
     """Test targets and predictions in the target's own units."""
     model.eval()
     X = torch.from_numpy(split.X).split(_EVAL_BATCH)

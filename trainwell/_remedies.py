@@ -13,9 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import Dataset
-from .data._augment import augment_images, augment_table
-from .data._remedies import record
+from .data import Dataset, augment_images, augment_table, remedy_record
 from .findings import Finding
 from .train import TensorBatches
 
@@ -93,7 +91,7 @@ def training_remedies(
     batches: Any = kind(X, y, batch_size, shuffle=True, seed=seed, device=device)
     if "balanced_sampler" in remedies:
         repairs.append(
-            record(
+            remedy_record(
                 "balanced_sampler",
                 _mark(imbalance, "balanced_sampler"),
                 "sampled every class equally often",
@@ -103,7 +101,7 @@ def training_remedies(
         loss, weights = class_weighted_loss(data.train.y, k, device)
         shown = ", ".join(f"{w:.2f}" for w in weights[:10])
         repairs.append(
-            record(
+            remedy_record(
                 "class_weights",
                 _mark(imbalance, "class_weights"),
                 f"weighted the loss per class: {shown}",
@@ -112,7 +110,7 @@ def training_remedies(
     if "augment" in remedies:
         batches = AugmentedBatches(batches, k)
         what = "rotations, shifts, noise" if X.ndim == 4 else "Gaussian noise, mixup"
-        repairs.append(record("augment", None, f"augmented training batches: {what}"))
+        repairs.append(remedy_record("augment", None, f"augmented training batches: {what}"))
     return batches, loss, repairs
 
 

@@ -1,17 +1,25 @@
-"""Data sources, splits, corruption; the audit lives in `trainwell.data.audit`."""
+"""Data sources, splits, corruption, remedies, augmentation; the audit lives in
+`trainwell.data.audit`."""
 
+from ._augment import augment_images, augment_table
 from ._dataset import DataInfo, Dataset, finish_data, load_splits, load_table, prepare_data
+from ._remedies import DATA_REMEDIES, apply_data_remedies, remedy_record
 from ._split import Split, Standardizer
 from ._table import Table
 
 __all__ = [
+    "DATA_REMEDIES",
     "DataInfo",
     "Dataset",
     "Split",
     "Standardizer",
     "Table",
+    "apply_data_remedies",
+    "augment_images",
+    "augment_table",
     "finish_data",
     "load_splits",
     "load_table",
     "prepare_data",
+    "remedy_record",
 ]

@@ -43,11 +43,11 @@ def apply_data_remedies(
         data, changed = _apply(name, data, finding)
         if finding is not None:
             finding.remedy, finding.resolved = name, True
-        repairs.append(record(name, finding.code if finding else None, changed))
+        repairs.append(remedy_record(name, finding.code if finding else None, changed))
     return data, repairs
 
 
-def record(remedy: str, finding: str | None, changed: str) -> dict[str, Any]:
+def remedy_record(remedy: str, finding: str | None, changed: str) -> dict[str, Any]:
     """A repair made before training, shaped like the doctor's repairs."""
     return {
         "step": None,

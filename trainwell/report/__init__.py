@@ -5,6 +5,13 @@ runs); the Trainer and the doctor know nothing of it.
 """
 
 from ._load import RunRecord, load_record
-from ._render import compare_runs, render_report, write_report
+from ._render import compare_runs, render_report, write_report, write_report_or_warn
 
-__all__ = ["RunRecord", "compare_runs", "load_record", "render_report", "write_report"]
+__all__ = [
+    "RunRecord",
+    "compare_runs",
+    "load_record",
+    "render_report",
+    "write_report",
+    "write_report_or_warn",
+]

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from rich.console import Console
+from rich.markup import escape
 
 from ..runs import atomic_write
 from . import _figures as figures
@@ -86,3 +88,17 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path | None = 
     path = Path(out) if out else a.path.parent / f"compare-{a.name}--{b.name}.html"
     atomic_write(path, render_compare(a, b))
     return path
+
+
+def write_report_or_warn(run_dir: Path) -> None:
+    """For a run that is complete on disk already: a page that fails to render costs a
+    warning on stderr, not the run."""
+    try:
+        write_report(run_dir)
+    except Exception as exc:
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] report.html not written ({type(exc).__name__}: "
+            f"{escape(str(exc))}); rebuild it with `trainwell report {run_dir}`",
+            highlight=False,
+            soft_wrap=True,
+        )

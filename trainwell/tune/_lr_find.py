@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._fit import _plan
+from .._plan import plan_run
 from ..config import ConfigLike, load_config
 from ..errors import DataError
 from ..runs import create_run_dir, write_json, write_yaml
@@ -136,7 +136,7 @@ def lr_find(
 ) -> LrFindResult:
     """Run the range test on the configured data and model; write the curve and its plot."""
     cfg = load_config(config)
-    plan = _plan(cfg, None)
+    plan = plan_run(cfg, None)
     data, spec = plan.data, cfg.train
     train = TensorBatches(
         torch.from_numpy(data.train.X),

@@ -28,7 +28,7 @@ import yaml
 from optuna.trial import TrialState
 
 from .._audit import remembered_audits
-from .._fit import _plan, _write_report
+from .._plan import plan_run
 from ..config import ConfigLike, load_config
 from ..errors import ConfigError, InputError
 from ..runs import default_out, write_json, write_yaml
@@ -93,7 +93,7 @@ def tune(
     name = study or cfg.run_name()
     if not _NAME.match(name):
         raise ConfigError(f"--study {name!r} must be letters, digits, '.', '_' or '-'")
-    data = _plan(cfg, None).data  # bad data fails here, before anything is written
+    data = plan_run(cfg, None).data  # bad data fails here, before anything is written
     space = parse_space(cfg, grid=sampler == "grid", train_rows=len(data.train))
     task = data.info.task
     metric, direction = objective_metric(cfg, task)
@@ -142,7 +142,9 @@ def tune(
     if result.best_config is not None:
         write_yaml(result.best_config, result.best_yaml)
     write_json(tune_dir / "summary.json", result.to_dict())
-    _write_report(tune_dir)  # history, importances, trials, best config; a failure warns
+    from ..report import write_report_or_warn  # matplotlib takes a second to import
+
+    write_report_or_warn(tune_dir)  # history, importances, trials, best config
     return result
 
 

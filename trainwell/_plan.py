@@ -1,0 +1,72 @@
+"""Planning a run: validate the config, audit and remedy the data, build the model.
+
+Everything that can be wrong with the input is found here, before any file is written;
+`fit`, `resume`, tuning and the LR range test all start from a `Plan`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._audit import audit_data, audit_record, check_remedies
+from ._cv import make_folds
+from .config import RunConfig
+from .data import Dataset, apply_data_remedies, finish_data, load_splits, remedy_record
+from .errors import ConfigError, DataError
+from .findings import Finding
+from .models import build_model
+from .train import resolve_device
+
+
+@dataclass
+class Plan:
+    config: RunConfig
+    data: Dataset
+    model: nn.Module
+    device: torch.device
+    custom_model: bool
+    findings: list[Finding] = field(default_factory=list)  # of the data audit
+    repairs: list[dict[str, Any]] = field(default_factory=list)  # data remedies, before training
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # train.cv_folds
+    audit: dict[str, Any] | None = None  # audit.json: class counts, the flagged rows
+
+
+def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False) -> Plan:
+    """Validate everything, audit and remedy the data, build the model; nothing is written."""
+    check_remedies(cfg, None)
+    if cfg.train.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device is 'cuda' but no CUDA device is available")
+    torch.manual_seed(cfg.seed)
+    data = load_splits(cfg)
+    check_remedies(cfg, data.info.task)
+    findings = audit_data(cfg, data, progress=progress)[0] if cfg.data.audit else []
+    audited = audit_record(data, findings) if cfg.data.audit else None
+    data, repairs = apply_data_remedies(data, findings, cfg.data.remedies)
+    if not len(data.train):
+        raise DataError("no training rows are left after data.remedies")
+    if "standardize" in cfg.data.remedies:
+        unscaled = next((f for f in findings if f.code == "unscaled_features"), None)
+        repairs.append(
+            remedy_record("standardize", unscaled and unscaled.code, "standardised the inputs")
+        )
+    data = finish_data(data, cfg)
+    torch.manual_seed(cfg.seed)  # the same model weights with or without the audit
+    if cfg.train.batch_size > len(data.train):
+        raise DataError(
+            f"train.batch_size {cfg.train.batch_size} is larger than the training "
+            f"split ({len(data.train)} rows)"
+        )
+    info = data.info
+    custom = model is not None
+    if model is None:
+        model = build_model(
+            cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
+        )
+    folds = make_folds(cfg, data) if cfg.train.cv_folds else None
+    device = resolve_device(cfg.train.device)
+    return Plan(cfg, data, model, device, custom, findings, repairs, folds, audited)
