@@ -13,8 +13,8 @@ from trainwell.cli import app
 runner = CliRunner()
 
 
-def _write_config(tmp_path: Path, config: dict) -> Path:
-    path = tmp_path / "run.yaml"
+def _write_config(tmp_path: Path, config: dict, name: str = "run.yaml") -> Path:
+    path = tmp_path / name
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -63,10 +63,17 @@ def test_runs_lists_runs(tmp_path, out, iris_config):
     path = _write_config(tmp_path, iris_config)
     for _ in range(2):
         assert runner.invoke(app, ["fit", str(path), "--json"]).exit_code == 0
+    assert runner.invoke(app, ["audit", str(path), "--json"]).exit_code == 0
+    tiny = {**iris_config, "train": {"epochs": 2}, "tune": {"train.lr": {"low": 0.01, "high": 0.1}}}
+    tune_config = _write_config(tmp_path, tiny, name="tune.yaml")
+    assert runner.invoke(app, ["tune", str(tune_config), "--trials", "2", "--json"]).exit_code == 0
     listed = json.loads(runner.invoke(app, ["runs", "--json"]).stdout)["runs"]
-    assert len(listed) == 2 and all(r["status"] == "completed" for r in listed)
+    assert sorted(r["kind"] for r in listed) == ["audit", "fit", "fit", "tune"]
+    assert all(r["status"] == "completed" for r in listed)
     table = runner.invoke(app, ["runs"]).stdout
-    assert "iris-mlp" in table and "completed" in table
+    assert "iris-mlp" in table and "completed" in table and "tune" in table
+    tune_row = next(line for line in table.splitlines() if "tune-" in line)
+    assert "acc 0." in tune_row  # the study's best val accuracy
 
 
 def _csv(tmp_path: Path, text: str, name="data.csv") -> str:

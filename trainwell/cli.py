@@ -197,7 +197,9 @@ def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
                     "runs": [
                         {
                             "run_dir": str(r.path),
+                            "kind": r.kind,
                             "status": r.status,
+                            "problems": r.problems,
                             "metrics": r.metrics,
                             "started": r.started.isoformat(timespec="seconds"),
                         }
@@ -208,18 +210,17 @@ def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
         )
         return
     table = Table(title=f"{len(found)} runs in {out or '$TRAINWELL_HOME or ./runs'}")
-    table.add_column("run", overflow="fold")
-    for column in ("status", "val", "test", "epochs", "started"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("run", overflow="fold", ratio=1)
+    for column in ("kind", "status", "val / test", "epochs", "started"):
+        table.add_column(column, no_wrap=column == "epochs")
     for r in found:
-        m = r.metrics
-        key = "accuracy" if "test_accuracy" in m else "r2"
+        problems = f" ({r.problems} problem{'s' * (r.problems != 1)})" if r.problems else ""
         table.add_row(
             r.path.name,
-            r.status,
-            _cell(m.get(f"val_{key}"), key),
-            _cell(m.get(f"test_{key}"), key),
-            str(m.get("epochs", "-")),
+            r.kind,
+            r.status + problems,
+            _scores(r),
+            str(r.metrics.get("epochs", "-")),
             r.started.strftime("%m-%d %H:%M"),
         )
     Console().print(table)
@@ -384,6 +385,19 @@ def _print_report(run_dir: Path, console: Console) -> None:
     report = run_dir / "report.html"
     if report.is_file():
         console.print(f"report: {report}", highlight=False, soft_wrap=True)
+
+
+def _scores(run: Any) -> str:
+    """Val and test accuracy (r2 for regression); a study's best value of its objective."""
+    m = run.metrics
+    if run.kind == "tune" and m:
+        metric, value = next(iter(m.items()))
+        return _cell(value, metric.removeprefix("val_"))
+    key = "accuracy" if "test_accuracy" in m else "r2"
+    val, test = m.get(f"val_{key}"), m.get(f"test_{key}")
+    if val is None and test is None:
+        return "-"
+    return f"{_cell(val, key)} / {_cell(test)}"
 
 
 def _cell(value: Any, name: str = "") -> str:

@@ -81,6 +81,8 @@ class RunInfo:
     status: str
     metrics: dict[str, Any]
     started: datetime
+    kind: str = "fit"  # fit | audit | tune | lr-find
+    problems: int = 0  # warning and error findings
 
 
 def list_runs(out: Path | None = None) -> list[RunInfo]:
@@ -98,8 +100,23 @@ def list_runs(out: Path | None = None) -> list[RunInfo]:
             "interrupted" if (path / "checkpoints").is_dir() else "running"
         )
         started = datetime.fromtimestamp((path / "config.yaml").stat().st_mtime)
-        runs.append(RunInfo(path, status, summary.get("metrics", {}), started))
+        problems = sum(
+            f.get("severity") in ("warning", "error") for f in summary.get("findings") or []
+        )
+        metrics = summary.get("metrics", {})
+        runs.append(RunInfo(path, status, metrics, started, _kind(summary), problems))
     return sorted(runs, key=lambda run: run.started, reverse=True)
+
+
+def _kind(summary: dict[str, Any]) -> str:
+    """What wrote a directory, from the keys of its summary."""
+    if "trials" in summary:
+        return "tune"
+    if "suggested_lr" in summary:
+        return "lr-find"
+    if "audit" in summary and "epochs" not in summary.get("metrics", {}):
+        return "audit"
+    return "fit"
 
 
 def _jsonable(value: Any) -> Any:

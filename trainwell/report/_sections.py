@@ -40,6 +40,10 @@ def verdict(record: RunRecord) -> dict[str, Any]:
     detect = (record.config.get("doctor") or {}).get("mode") == "detect"
     if detect and any(f.get("source") != "data" for f in open_):
         lines.append("The doctor ran in detect mode: run with --doctor repair to treat problems.")
+    if any(f.get("source") == "data" for f in open_):
+        lines.append(
+            "Data problems are treated before training: add data.remedies (see each card)."
+        )
     return {"tone": tone, "headline": headline, "lines": lines, "tiles": _tiles(record)}
 
 
