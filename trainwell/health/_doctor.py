@@ -120,6 +120,7 @@ class DoctorCallback(Callback):
         self._probing = False
         self._nonfinite_layer: str | None = None
         self._replayed = False
+        self._on_cpu = True
 
     @property
     def findings(self) -> list[Finding]:
@@ -143,13 +144,14 @@ class DoctorCallback(Callback):
         )
         if self.mode == "repair":
             self.repairer = Repairer(trainer, self.rebuild)
+        self._on_cpu = trainer.device.type == "cpu"
         self.examiner.probe.arm()
 
     def on_after_backward(self, step: int, loss: torch.Tensor) -> None:
         self._probing = step % self.interval == 0
         # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step;
         # elsewhere it is read at probe steps, which sync anyway.
-        if (self._probing or loss.device.type == "cpu") and not math.isfinite(loss.item()):
+        if (self._probing or self._on_cpu) and not math.isfinite(loss.item()):
             self._probing = True
             if not self._replayed and self.trainer.batch is not None:
                 # the weights that produced the bad loss are still in place: replay the batch
