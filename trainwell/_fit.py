@@ -25,7 +25,7 @@ from ._run import Run, finite_or_none
 from .config import ConfigLike, Model, RunConfig, load_config
 from .data import DataInfo, Dataset, Split
 from .errors import InputError
-from .findings import Finding
+from .findings import SEVERITY_STYLE, Finding
 from .health import DoctorCallback, Rebuild
 from .models import build_model
 from .runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
@@ -315,7 +315,7 @@ def _rebuild(cfg: RunConfig, info: DataInfo, steps_per_epoch: int) -> Rebuild:
 
 def _announce(finding: Finding) -> None:
     """Print a finding on stderr as it happens (interactive runs only)."""
-    style = {"error": "red", "warning": "yellow"}.get(finding.severity, "blue")
+    style = SEVERITY_STYLE[finding.severity]
     where = f" at step {finding.step}" if finding.step is not None else ""
     Console(stderr=True).print(
         f"[{style}]{finding.severity}[/] {finding.code}{where}: {escape(finding.message)}",

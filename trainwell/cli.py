@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .findings import SEVERITY_STYLE
+
 app = typer.Typer(
     name="trainwell",
     help="Train PyTorch networks that stay healthy.",
@@ -166,7 +168,7 @@ def audit(
         highlight=False,
     )
     for f in summary["findings"]:
-        style = {"error": "red", "warning": "yellow"}.get(f["severity"], "blue")
+        style = SEVERITY_STYLE[f["severity"]]
         rows = f["evidence"].get("rows")
         shown = f" rows {_rows(rows)}" if isinstance(rows, list) and rows else ""
         console.print(
@@ -349,7 +351,7 @@ def _print_run(run: Any, as_json: bool) -> None:
         table.add_row(name, _cell(m.get(f"val_{name}")), _cell(m.get(f"test_{name}")))
     console.print(table)
     for f in summary["findings"]:
-        style = {"error": "red", "warning": "yellow"}.get(f["severity"], "blue")
+        style = SEVERITY_STYLE[f["severity"]]
         where = f" at step {f['step']}" if f["step"] is not None else f" in epoch {f['epoch']}"
         where = "" if f["step"] is None and f["epoch"] is None else where  # data findings
         fixed = " [green](repaired)[/]" if f["resolved"] else ""

@@ -32,6 +32,7 @@ TRAINING_CODES = (
 )
 DEPLOYMENT_CODES = ("data_drift", "prediction_drift", "adversarial_vulnerability")
 CODES = frozenset(DATA_CODES + TRAINING_CODES + DEPLOYMENT_CODES)
+SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}  # rich styles
 
 
 @dataclass

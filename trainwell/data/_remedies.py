@@ -13,7 +13,7 @@ from sklearn.impute import SimpleImputer
 
 from ..findings import Finding
 from ._dataset import Dataset
-from ._split import Split
+from ._split import Split, flat_rows
 
 DATA_REMEDIES = (
     "impute",
@@ -96,12 +96,12 @@ def _relabel(data: Dataset, rows: list[int], predicted: list[int]) -> tuple[Data
 def _impute(data: Dataset) -> tuple[Dataset, str]:
     """Training-split medians fill every split; a column with no value at all gets 0."""
     imputer = SimpleImputer(strategy="median", keep_empty_features=True)
-    imputer.fit(_flat(data.train.X))
+    imputer.fit(flat_rows(data.train.X))
     filled = 0
 
     def fill(split: Split) -> Split:
         nonlocal filled
-        flat = _flat(split.X)
+        flat = flat_rows(split.X)
         filled += int(np.isnan(flat).sum())
         X = imputer.transform(flat).astype(np.float32).reshape(split.X.shape)
         return Split(X, split.y, split.rows)
@@ -117,7 +117,7 @@ def _drop_missing(data: Dataset) -> tuple[Dataset, str]:
     counts = []
 
     def drop(split: Split) -> Split:
-        keep = np.flatnonzero(~np.isnan(_flat(split.X)).any(1))
+        keep = np.flatnonzero(~np.isnan(flat_rows(split.X)).any(1))
         counts.append(len(split) - len(keep))
         return split.take(keep)
 
@@ -126,12 +126,6 @@ def _drop_missing(data: Dataset) -> tuple[Dataset, str]:
         f"dropped rows with missing values: {counts[0]} training, {counts[1]} validation, "
         f"{counts[2]} test"
     )
-
-
-def _flat(X: np.ndarray) -> np.ndarray:
-    flat = X.reshape(len(X), int(np.prod(X.shape[1:]))).astype(np.float64)
-    flat[~np.isfinite(flat)] = np.nan
-    return flat
 
 
 def _with(data: Dataset, **splits: Split) -> Dataset:

@@ -72,3 +72,11 @@ class Standardizer:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         return ((X - self.mean) / self.std).astype(np.float32)
+
+
+def flat_rows(X: np.ndarray) -> np.ndarray:
+    """One float64 row per sample (images flattened), with inf as NaN: what imputers and
+    nearest-neighbour checks take."""
+    flat = X.reshape(len(X), int(np.prod(X.shape[1:]))).astype(np.float64)
+    flat[~np.isfinite(flat)] = np.nan
+    return flat

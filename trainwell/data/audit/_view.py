@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from .._dataset import Dataset
+from .._split import flat_rows
 
 
 @dataclass
@@ -40,12 +41,12 @@ class AuditData:
     @cached_property
     def X(self) -> np.ndarray:
         """Training inputs, one row per sample (images flattened), non-finite as NaN."""
-        return _flat(self.data.train.X)
+        return flat_rows(self.data.train.X)
 
     @cached_property
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
         """Validation and test inputs stacked, and their source rows."""
-        X = np.concatenate([_flat(self.data.val.X), _flat(self.data.test.X)])
+        X = np.concatenate([flat_rows(self.data.val.X), flat_rows(self.data.test.X)])
         return X, np.concatenate([self.data.val.rows, self.data.test.rows])
 
     @cached_property
@@ -78,9 +79,3 @@ class AuditData:
     def typical_distance(self) -> float:
         """Median distance of a training row to its nearest neighbour (0 if all coincide)."""
         return float(np.median(self.neighbours[0][:, 0]))
-
-
-def _flat(X: np.ndarray) -> np.ndarray:
-    flat = X.reshape(len(X), int(np.prod(X.shape[1:]))).astype(np.float64)
-    flat[~np.isfinite(flat)] = np.nan
-    return flat
