@@ -134,8 +134,7 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         if h.grad_clip:  # clipping scales every layer by clip / total norm: what is applied
             total = np.sqrt((grads**2).sum(axis=1, keepdims=True))
             applied = grads * np.minimum(1.0, h.grad_clip / np.maximum(total, 1e-30))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(weights > 1e-8, applied / weights, 0.0)
+        scale = np.where(weights > 1e-8, applied / np.maximum(weights, 1e-8), 0.0)
         ratio = grads[:, 0] / np.maximum(grads[:, -1], 1e-30)
         lopsided = not h.grad_clip and np.all(ratio > t.exploding_ratio)
         sustained = len(grads) == t.sustain and (
@@ -227,17 +226,17 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     diverges before it overflows, and may swing too much for probes alone to see it)."""
     if not h.loss:
         return None
-    losses = np.array(h.loss[-t.sustain :])
-    first = h.loss[0]
-    epochs = h.curve("train_loss")
+    losses, first = h.loss[-t.sustain :], h.loss[0]
+    last_epoch = h.curves[-1].get("train_loss", math.nan) if h.curves else math.nan
     if math.isfinite(losses[-1]):
         if not math.isfinite(first) or first <= 0:
             return None
-        probes_away = len(losses) == t.sustain and np.all(losses > t.runaway_factor * first)
-        epoch_away = len(epochs) > 0 and epochs[-1] > t.runaway_factor * first
+        limit = t.runaway_factor * first
+        probes_away = len(losses) == t.sustain and all(loss > limit for loss in losses)
+        epoch_away = last_epoch > limit  # False for NaN
         if not (probes_away or epoch_away):
             return None
-        worst = losses[-1] if probes_away else epochs[-1]
+        worst = losses[-1] if probes_away else last_epoch
         what = f"ran away to {worst:.3g} from {first:.3g}"
     else:
         what = "became non-finite (NaN or inf)"
@@ -264,8 +263,10 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
     comparable across tasks where accuracy is not)."""
+    if not _judged(h, t):
+        return None
     loss = h.curve("train_loss")
-    if not _judged(h, t) or not np.all(np.isfinite(loss)):
+    if not np.all(np.isfinite(loss)):
         return None
     rises = loss[1:] > loss[:-1] * (1 + t.oscillation_rise)
     share = rises.mean()
@@ -287,8 +288,10 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01)."""
+    if not _judged(h, t):
+        return None
     loss = h.curve("train_loss")
-    if not _judged(h, t) or not np.all(np.isfinite(loss)) or loss[0] <= 0:
+    if not np.all(np.isfinite(loss)) or loss[0] <= 0:
         return None
     drop = (loss[0] - loss.min()) / loss[0]
     if drop >= t.slow_drop:
@@ -343,8 +346,10 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
     better on held-out data than on its training data is held back by the training data
     (noisy labels, augmentation), not by its capacity."""
+    if not _judged(h, t):
+        return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _judged(h, t) or not np.all(np.isfinite(loss)) or loss[0] <= 0:
+    if not np.all(np.isfinite(loss)) or loss[0] <= 0:
         return None
     if math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]:
         return None  # fits held-out data better than training data: noisy labels, not capacity
