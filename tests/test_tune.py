@@ -154,7 +154,7 @@ def test_two_workers_share_one_study_without_losing_or_repeating_trials(out: Pat
 
 
 def test_the_data_is_audited_once_per_study_not_per_trial(out: Path, monkeypatch):
-    import trainwell._audit as audit_module
+    import trainwell.pipeline._audit as audit_module
 
     full = []
     real = audit_module.audit_dataset

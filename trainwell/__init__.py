@@ -4,14 +4,13 @@ The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, the `T
 its `Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
 """
 
-from ._audit import Audit, audit
-from ._fit import fit, resume
-from ._run import Run, load_run
+from ._api import audit, fit, resume, tune
 from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
+from .pipeline import Audit, Run, load_run
 from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
-from .tune import LrFindResult, TuneResult, lr_find, tune
+from .tune import LrFindResult, TuneResult, lr_find
 
 __version__ = "0.1.0"
 

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._plan import plan_run
 from ..config import ConfigLike, load_config
 from ..errors import DataError
+from ..pipeline import plan_run
 from ..runs import create_run_dir, write_json, write_yaml
 from ..train import Callback, TensorBatches, Trainer, make_optimizer
 

@@ -27,10 +27,9 @@ import torch
 import yaml
 from optuna.trial import TrialState
 
-from .._audit import remembered_audits
-from .._plan import plan_run
 from ..config import ConfigLike, load_config
 from ..errors import ConfigError, InputError
+from ..pipeline import plan_run, remembered_audits
 from ..runs import default_out, write_json, write_yaml
 from ._report import TuneResult, collect
 from ._space import Space, parse_space
@@ -142,9 +141,6 @@ def tune(
     if result.best_config is not None:
         write_yaml(result.best_config, result.best_yaml)
     write_json(tune_dir / "summary.json", result.to_dict())
-    from ..report import write_report_or_warn  # matplotlib takes a second to import
-
-    write_report_or_warn(tune_dir)  # history, importances, trials, best config
     return result
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import optuna
 
-from .._fit import fit
 from ..config import RunConfig, load_config
 from ..errors import InputError
+from ..pipeline import fit
 from ..train import Callback
 from ._space import Space
 
@@ -56,7 +56,7 @@ def make_objective(base: dict[str, Any], space: Space, metric: str, trials_dir: 
         cfg = load_config(base, {**overrides, "name": f"trial-{trial.number:04d}"})
         reporter = ReportToPruner(trial, metric)
         try:
-            run = fit(cfg, out=trials_dir, callbacks=[reporter], checkpoints=False, report=False)
+            run = fit(cfg, out=trials_dir, callbacks=[reporter], checkpoints=False)
         except InputError as exc:
             trial.set_user_attr("reason", str(exc))
             raise

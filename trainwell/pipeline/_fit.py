@@ -17,19 +17,14 @@ from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
-from ._cv import cross_validate
-from ._environment import environment
-from ._plan import Plan, plan_run
-from ._remedies import training_remedies
-from ._run import Run, finite_or_none
-from .config import ConfigLike, Model, RunConfig, load_config
-from .data import DataInfo, Dataset, Split
-from .errors import InputError
-from .findings import SEVERITY_STYLE, Finding
-from .health import DoctorCallback, Rebuild
-from .models import build_model
-from .runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
-from .train import (
+from ..config import ConfigLike, Model, RunConfig, load_config
+from ..data import DataInfo, Dataset, Split
+from ..errors import InputError
+from ..findings import SEVERITY_STYLE, Finding
+from ..health import DoctorCallback, Rebuild
+from ..models import build_model
+from ..runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
+from ..train import (
     Callback,
     EarlyStopping,
     FitResult,
@@ -40,6 +35,11 @@ from .train import (
     make_scheduler,
     save_atomic,
 )
+from ._cv import cross_validate
+from ._environment import environment
+from ._plan import Plan, plan_run
+from ._remedies import training_remedies
+from ._run import Run, finite_or_none
 
 _EVAL_BATCH = 1024
 
@@ -52,7 +52,6 @@ def fit(
     progress: bool = False,
     callbacks: Sequence[Callback] = (),
     checkpoints: bool = True,
-    report: bool = True,
     **overrides: Any,
 ) -> Run:
     """Train the run described by `config` (a YAML path, a dict or a `RunConfig`).
@@ -61,8 +60,7 @@ def fit(
     to train your own `nn.Module` on the configured data, `callbacks` to add your own
     Trainer callbacks (tuning reports each epoch to its pruner through one).
     `checkpoints=False` skips the per-epoch checkpoint (the run cannot be resumed; tuning
-    trials, which are rerun rather than resumed, save the time); `report=False` skips
-    `report.html` (about a second; `trainwell report RUN_DIR` writes it later).
+    trials, which are rerun rather than resumed, save the time).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
     plan = plan_run(cfg, model, progress=progress)
@@ -83,7 +81,6 @@ def fit(
         resume=False,
         callbacks=callbacks,
         checkpoints=checkpoints,
-        report=report,
     )
 
 
@@ -111,9 +108,7 @@ def _fold(plan: Plan):
         fold_dir.mkdir(parents=True)
         write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
         fold_plan = Plan(plan.config, data, model, plan.device, plan.custom_model)
-        return _train(
-            fold_plan, fold_dir, progress=False, resume=False, checkpoints=False, report=False
-        )
+        return _train(fold_plan, fold_dir, progress=False, resume=False, checkpoints=False)
 
     return train_fold
 
@@ -142,7 +137,6 @@ def _train(
     resume: bool,
     callbacks: Sequence[Callback] = (),
     checkpoints: bool = True,
-    report: bool = True,
 ) -> Run:
     cfg, data, spec = plan.config, plan.data, plan.config.train
     classification = data.info.task == "classification"
@@ -264,10 +258,6 @@ def _train(
         run.cv = read_json(run_dir / "cv.json")
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
-    if report:
-        from .report import write_report_or_warn  # matplotlib takes a second to import
-
-        write_report_or_warn(run_dir)
     return run
 
 

@@ -12,12 +12,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import RunConfig, load_config
-from .data import DataInfo
-from .errors import InputError
-from .findings import Finding
-from .models import build_model
-from .runs import read_json
+from ..config import RunConfig, load_config
+from ..data import DataInfo
+from ..errors import InputError
+from ..findings import Finding
+from ..models import build_model
+from ..runs import read_json
 
 
 @dataclass

@@ -13,14 +13,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config import RunConfig
+from ..data import Dataset, apply_data_remedies, finish_data, load_splits, remedy_record
+from ..errors import ConfigError, DataError
+from ..findings import Finding
+from ..models import build_model
+from ..train import resolve_device
 from ._audit import audit_data, audit_record, check_remedies
 from ._cv import make_folds
-from .config import RunConfig
-from .data import Dataset, apply_data_remedies, finish_data, load_splits, remedy_record
-from .errors import ConfigError, DataError
-from .findings import Finding
-from .models import build_model
-from .train import resolve_device
 
 
 @dataclass

@@ -17,13 +17,13 @@ import numpy as np
 from PIL import Image
 from rich.console import Console
 
-from .config import ConfigLike, RunConfig, load_config
-from .data import Dataset, load_splits
-from .data.audit import CHECKS, audit_dataset
-from .errors import ConfigError
-from .findings import Finding
-from .models import build_model
-from .runs import create_run_dir, write_json, write_yaml
+from ..config import ConfigLike, RunConfig, load_config
+from ..data import Dataset, load_splits
+from ..data.audit import CHECKS, audit_dataset
+from ..errors import ConfigError
+from ..findings import Finding
+from ..models import build_model
+from ..runs import create_run_dir, write_json, write_yaml
 
 _CLASSIFICATION_ONLY = (
     "class_weights",
@@ -68,8 +68,8 @@ def audit(
 ) -> Audit:
     """Audit the data of `config` (a YAML path, a dict or a `RunConfig`) without training.
 
-    Writes `<out>/<name>-audit-<time>/` with config.yaml, findings.json, summary.json and
-    corruption.json. Bad input raises `InputError` before anything is written.
+    Writes `<out>/<name>-audit-<time>/` with config.yaml, findings.json, summary.json,
+    corruption.json and audit.json. Bad input raises `InputError` before anything is written.
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
     check_remedies(cfg, None)
@@ -83,9 +83,6 @@ def audit(
     write_json(run_dir / "audit.json", audit_record(data, findings))
     result = Audit(run_dir, findings, seconds, sizes)
     write_json(run_dir / "summary.json", result.summary())
-    from .report import write_report_or_warn  # matplotlib takes a second to import
-
-    write_report_or_warn(run_dir)  # the audit is complete on disk: a failed page warns
     return result
 
 

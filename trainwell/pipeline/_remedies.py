@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import Dataset, augment_images, augment_table, remedy_record
-from .findings import Finding
-from .train import TensorBatches
+from ..data import Dataset, augment_images, augment_table, remedy_record
+from ..findings import Finding
+from ..train import TensorBatches
 
 
 def class_weighted_loss(

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from .config import RunConfig
-from .data import Dataset, Split
-from .errors import DataError
+from ..config import RunConfig
+from ..data import Dataset, Split
+from ..errors import DataError
 
 
 def make_folds(cfg: RunConfig, data: Dataset) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,0 +1,24 @@
+"""Running a config end to end: plan (validate, audit and remedy the data, build the model),
+train with the doctor, evaluate, and write the run directory.
+
+The layer between the doctor and the capabilities built on training: tuning runs its
+trials through `fit`, the LR range test starts from `plan_run`. Writing the HTML report
+is left to the API above (`trainwell.fit`), which the report layer sits below.
+"""
+
+from ._audit import Audit, audit, remembered_audits
+from ._fit import fit, resume
+from ._plan import Plan, plan_run
+from ._run import Run, load_run
+
+__all__ = [
+    "Audit",
+    "Plan",
+    "Run",
+    "audit",
+    "fit",
+    "load_run",
+    "plan_run",
+    "remembered_audits",
+    "resume",
+]
