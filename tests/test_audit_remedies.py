@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import trainwell
-from trainwell.pipeline._remedies import AugmentedBatches, BalancedBatches, class_weighted_loss
 from trainwell.config import load_config
 from trainwell.data import apply_data_remedies, load_splits
 from trainwell.data.audit import audit_dataset
+from trainwell.pipeline._remedies import AugmentedBatches, BalancedBatches, class_weighted_loss
 
 
 def _audited(**data):
