@@ -59,6 +59,8 @@ def test_lr_find_end_to_end_writes_the_curve_and_plot(out: Path, tmp_path: Path)
     assert len(curve["lrs"]) == summary["steps"] <= 100
     assert 1e-4 < summary["suggested_lr"] < summary["lr_at_min_loss"] < 10
     assert "diverged" in summary["stop_reason"] or "end of the sweep" in summary["stop_reason"]
+    report = CliRunner().invoke(app, ["report", str(run_dir)])  # not a run: says what it is
+    assert report.exit_code == 2 and "lr_find.png" in report.output
 
 
 def test_cross_validation_reports_each_fold_mean_and_spread(out: Path, iris_config):

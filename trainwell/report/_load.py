@@ -74,6 +74,11 @@ def load_record(run_dir: str | Path) -> RunRecord:
     try:
         record = RunRecord(path, _yaml(path / "config.yaml") or {})
         summary = _json(path / "summary.json") or {}
+        if "suggested_lr" in summary:
+            raise InputError(
+                f"{run_dir} is an lr-find directory: its page is lr_find.png, its numbers "
+                "lr_find.json (no report.html)"
+            )
         record.status = summary.get("status", "interrupted")
         record.metrics = summary.get("metrics", {})
         record.repairs = summary.get("repairs", [])
