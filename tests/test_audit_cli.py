@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,13 @@ def test_an_all_missing_column_is_a_finding_not_a_failure(tmp_path, out):
     assert findings["missing_values"]["severity"] == "error"
     assert findings["missing_values"]["evidence"]["empty_columns"] == ["empty"]
     assert findings["constant_features"]["evidence"]["features"] == ["empty"]
+    run = {"data": {"source": str(tmp_path / "t.csv")}}  # no impute: NaN reaches the scaler
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump({**run, "train": {"batch_size": 16}}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = runner.invoke(app, ["fit", str(tmp_path / "run.yaml")])
+    assert fit.exit_code == 0
+    assert not [w for w in caught if w.category is RuntimeWarning]  # numpy's stay inside
 
 
 @pytest.mark.parametrize(

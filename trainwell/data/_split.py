@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +65,8 @@ class Standardizer:
     @classmethod
     def fit(cls, X: np.ndarray) -> Standardizer:
         axes = (0, 2, 3) if X.ndim == 4 else 0
-        with np.errstate(all="ignore"):  # all-NaN columns are the audit's business
+        with warnings.catch_warnings():  # all-NaN columns are the audit's business
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nan_to_num(np.nanmean(X, axis=axes, keepdims=True))
             std = np.nan_to_num(np.nanstd(X, axis=axes, keepdims=True))
         std[std < 1e-8] = 1.0  # constant features stay constant instead of dividing by zero
