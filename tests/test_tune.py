@@ -173,3 +173,12 @@ def test_the_data_is_audited_once_per_study_not_per_trial(out: Path, monkeypatch
         assert "label_issues" in {f["code"] for f in findings}
     assert trainwell.fit(noisy).findings  # outside a study, fit audits as before
     assert len(full) == 2
+
+
+def test_a_missing_postgres_driver_says_how_to_install_it(out: Path, monkeypatch):
+    def no_driver(*args, **kwargs):
+        raise ImportError("Failed to import DB access module for the specified storage URL.")
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", no_driver)
+    with pytest.raises(trainwell.InputError, match=r"trainwell\[postgres\]"):
+        trainwell.tune(TINY, trials=1, storage="postgresql://u@127.0.0.1:1/db")

@@ -224,6 +224,8 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
         )
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if url.startswith("postgresql") and isinstance(exc, ImportError | ModuleNotFoundError):
+            first += " (pip install 'trainwell[postgres]')"
         raise InputError(f"cannot open --storage {_display(url)}: {first}") from None
 
 
