@@ -100,6 +100,19 @@ def test_balanced_sampler_draws_classes_equally():
     assert len(drawn) == 200 and 0.35 < drawn.float().mean() < 0.65
 
 
+def test_balanced_sampler_follows_rows_dropped_mid_run():
+    """The doctor may drop training rows (mislabelled ones) while the sampler is in use."""
+    from trainwell.train import Trainer
+
+    y = torch.tensor([0] * 95 + [1] * 5)
+    batches = BalancedBatches(torch.arange(100.0).reshape(100, 1), y, 50, seed=0)
+    trainer = Trainer(torch.nn.Linear(1, 2), torch.optim.SGD([torch.zeros(1)], 0.1), epochs=1)
+    trainer._train_batches = batches
+    trainer.keep_train_rows(torch.arange(100) >= 40)  # 55 rows of class 0, 5 of class 1 left
+    drawn = [x for x, _ in batches]
+    assert sum(len(x) for x in drawn) == 60 and torch.cat(drawn).min() >= 40
+
+
 def test_augment_tables_mixes_and_images_move():
     table = trainwell.TensorBatches(torch.randn(64, 3), torch.arange(64) % 4, 32, seed=0)
     x, y = next(iter(AugmentedBatches(table, 4)))

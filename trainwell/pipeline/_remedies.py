@@ -31,14 +31,12 @@ def class_weighted_loss(
 class BalancedBatches(TensorBatches):
     """Rows drawn with replacement, each class equally likely; an epoch has n rows."""
 
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, **kw: Any) -> None:
-        super().__init__(X, y, batch_size, **kw)
-        counts = torch.bincount(self.y.cpu())
-        self.weights = (1.0 / counts.clamp(min=1).double())[self.y.cpu()]
-
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.y)
-        order = torch.multinomial(self.weights, n, replacement=True, generator=self.generator)
+        # weights from the rows as they are now: the doctor may drop rows mid-run
+        y = self.y.cpu()
+        weights = (1.0 / torch.bincount(y).clamp(min=1).double())[y]
+        n = len(y)
+        order = torch.multinomial(weights, n, replacement=True, generator=self.generator)
         order = order.to(self.X.device)
         for start in range(0, n, self.batch_size):
             index = order[start : start + self.batch_size]
