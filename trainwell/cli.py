@@ -167,18 +167,27 @@ def audit(
         f"test) in {summary['audit']['seconds']:.2f} s",
         highlight=False,
     )
-    for f in summary["findings"]:
-        style = SEVERITY_STYLE[f["severity"]]
-        rows = f["evidence"].get("rows")
-        shown = f" rows {_rows(rows)}" if isinstance(rows, list) and rows else ""
-        console.print(
-            f"[{style}]{f['severity']}[/] {f['code']}: {escape(f['message'])}{shown}",
-            highlight=False,
-        )
-    if not summary["findings"]:
-        console.print("no findings")
+    _print_findings(console, summary["findings"], rows=True)
     console.print(f"audit: {summary['run_dir']}", highlight=False, soft_wrap=True)
     _print_report(Path(summary["run_dir"]), console)
+
+
+def _print_findings(console: Console, findings: list[dict[str, Any]], rows: bool = False) -> None:
+    """One line per finding: severity, code, where (step or epoch), whether it was repaired,
+    the message; with `rows`, the first rows a data finding names."""
+    for f in findings:
+        where = f" at step {f['step']}" if f["step"] is not None else ""
+        where = where or (f" in epoch {f['epoch']}" if f["epoch"] is not None else "")
+        fixed = " [green](repaired)[/]" if f["resolved"] else ""
+        named = f["evidence"].get("rows") if rows else None
+        shown = f" rows {_rows(named)}" if isinstance(named, list) and named else ""
+        console.print(
+            f"[{SEVERITY_STYLE[f['severity']]}]{f['severity']}[/] {f['code']}{where}{fixed}: "
+            f"{escape(f['message'])}{shown}",
+            highlight=False,
+        )
+    if not findings:
+        console.print("no findings")
 
 
 def _rows(rows: list[int], shown: int = 8) -> str:
@@ -350,15 +359,7 @@ def _print_run(run: Any, as_json: bool) -> None:
     for name in names:
         table.add_row(name, _cell(m.get(f"val_{name}")), _cell(m.get(f"test_{name}")))
     console.print(table)
-    for f in summary["findings"]:
-        style = SEVERITY_STYLE[f["severity"]]
-        where = f" at step {f['step']}" if f["step"] is not None else f" in epoch {f['epoch']}"
-        where = "" if f["step"] is None and f["epoch"] is None else where  # data findings
-        fixed = " [green](repaired)[/]" if f["resolved"] else ""
-        console.print(
-            f"[{style}]{f['severity']}[/] {f['code']}{where}{fixed}: {escape(f['message'])}",
-            highlight=False,
-        )
+    _print_findings(console, summary["findings"])
     for r in summary["repairs"]:
         if r["epoch"] is None:  # a data remedy, applied before training
             console.print(f"remedy before training: {r['remedy']} ({escape(r['changed'])})")
@@ -376,8 +377,6 @@ def _print_run(run: Any, as_json: bool) -> None:
             + ", ".join(f"{k} {v:.4f} ± {cv['std'][k]:.4f}" for k, v in cv["mean"].items()),
             highlight=False,
         )
-    if not summary["findings"]:
-        console.print("no findings")
     console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
     _print_report(Path(summary["run_dir"]), console)
 
