@@ -221,7 +221,7 @@ def _train(
         "classes": data.info.classes,
     }
     if not classification:  # residual plots in the report
-        evaluation["test_predictions"] = _predictions(trainer.model, data.test, data.info, plan)
+        evaluation["test_predictions"] = _predictions(trainer, data.test, data.info)
     write_json(run_dir / "evaluation.json", evaluation)
     if doctor and doctor.examiner:
         write_json(run_dir / "health.json", [h.to_record() for h in doctor.examiner.histories])
@@ -276,14 +276,14 @@ def _kept_epoch(result: FitResult, early: EarlyStopping | None, repairs: list[di
 
 
 @torch.no_grad()
-def _predictions(model: nn.Module, split: Split, info: DataInfo, plan: Plan) -> dict[str, list]:
+def _predictions(trainer: Trainer, split: Split, info: DataInfo) -> dict[str, list]:
     """Test targets and predictions in the target's own units."""
-    model.eval()
+    trainer.model.eval()
     X = torch.from_numpy(split.X).split(_EVAL_BATCH)
-    out = torch.cat([model(x.to(plan.device)).float().reshape(-1).cpu() for x in X]).numpy()
+    out = torch.cat([trainer.model(x.to(trainer.device)).float().reshape(-1).cpu() for x in X])
     return {
         "true": (split.y.reshape(-1) * info.y_std + info.y_mean).tolist(),
-        "predicted": (out * info.y_std + info.y_mean).tolist(),
+        "predicted": (out.numpy() * info.y_std + info.y_mean).tolist(),
     }
 
 
