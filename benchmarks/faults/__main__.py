@@ -4,7 +4,7 @@ Every YAML file in `configs/` is a complete trainwell run config. A faulty one i
 `<expected_code>-<n>.yaml` (or carries `# expect: <code>` in its first lines) and holds one
 textbook fault built only from config keys; a healthy one, `healthy-<dataset>[-<variant>].yaml`,
 holds sensible settings with early stopping. Each config is trained with the doctor in detect
-mode and, where this trainwell has it, in repair mode. Measured, per config:
+mode and in repair mode. Measured, per config:
 
 - the warning/error training findings detected (info findings are listed apart), and the
   epoch and step at which the expected code was first reported;
@@ -24,7 +24,7 @@ Totals and goals:
   first epoch (epoch 0): 100%;
 - repaired run time <= 1.5x the healthy baseline's.
 
-Usage: python benchmarks/faults [--only CODE] [--repair | --detect-only] [--json]
+Usage: python benchmarks/faults [--only CODE] [--detect-only] [--json]
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 import trainwell
-from trainwell.errors import ConfigError, InputError
+from trainwell.errors import InputError
 from trainwell.findings import TRAINING_CODES
 
 CONFIGS = Path(__file__).resolve().with_name("configs")
@@ -139,17 +139,6 @@ def _known(code: str, path: Path) -> str | None:
 
 
 # --- fitting ------------------------------------------------------------------------------
-
-
-def repair_available(out: Path) -> bool:
-    """Whether this trainwell accepts `doctor.mode: repair`, in its config and in `fit`."""
-    try:
-        trainwell.load_config(None, {"doctor.mode": "repair"})
-        tiny = {"data": {"source": "iris"}, "model": {"hidden": [4]}, "train": {"epochs": 1}}
-        trainwell.fit(tiny, out=out, doctor__mode="repair", progress=False)
-    except ConfigError:
-        return False
-    return True
 
 
 def fit(case: Case, mode: str, out: Path) -> Outcome:
@@ -336,7 +325,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def summary_lines(t: dict[str, Any], repair: bool, why_not: str) -> list[str]:
+def summary_lines(t: dict[str, Any], repair: bool) -> list[str]:
     lines = [
         f"detection recall: {_pct(t['recall'])} of {t['faulty']} faulty configs (goal 100%)",
         f"false positives: {len(t['false_positives'])} of {t['healthy']} healthy configs (goal 0)",
@@ -353,7 +342,7 @@ def summary_lines(t: dict[str, Any], repair: bool, why_not: str) -> list[str]:
             f"{_ratio(t['self_ratio_median'])}, max {_ratio(t['self_ratio_max'])}",
         ]
     else:
-        lines.append(f"repair rate: n/a ({why_not})")
+        lines.append("repair rate: n/a (--detect-only)")
     lines += [f"  missed: {n} (found: {', '.join(c) or 'nothing'})" for n, c in t["misses"].items()]
     lines += [f"  false positive: {n}: {', '.join(c)}" for n, c in t["false_positives"].items()]
     lines += [f"  not found in epoch 0: {name}" for name in t["not_in_epoch_0"]]
@@ -389,9 +378,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python benchmarks/faults", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--only", choices=TRAINING_CODES, help="only faulty configs expecting CODE")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--repair", action="store_true", help="require repair mode")
-    group.add_argument("--detect-only", action="store_true", help="skip repair mode")
+    parser.add_argument("--detect-only", action="store_true", help="skip repair mode")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser.parse_args(argv)
 
@@ -399,11 +386,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)  # small models: steadier timings, no thread contention
-    with tempfile.TemporaryDirectory(prefix="trainwell-faults-") as tmp:
-        repair = not args.detect_only and repair_available(Path(tmp))
-    if args.repair and not repair:
-        print("doctor.mode repair is not available in this trainwell", file=sys.stderr)
-        return 2
+    repair = not args.detect_only
     stderr = Console(stderr=True)
     with Progress(console=stderr, disable=not stderr.is_terminal, transient=True) as progress:
         results = run_all(discover(args.only), repair, progress)
@@ -413,8 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     console = Console(width=max(Console().width, 180))  # a wide table, also in a pipe
     console.print(table(results))
-    why_not = "--detect-only" if args.detect_only else "this trainwell has no repair mode"
-    for line in summary_lines(t, repair, why_not):
+    for line in summary_lines(t, repair):
         console.print(escape(line), highlight=False)
     return 0
 
