@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..config import Init, Model, RunConfig, Train
-from ..data.audit import find_label_issues, out_of_sample_probabilities
+from ..data.audit import Thresholds, find_label_issues, out_of_sample_probabilities
 from ..findings import Finding
 from ..train import Trainer
 
@@ -170,25 +170,23 @@ class NotApplicable(Exception):
     """A remedy that finds nothing to change here: the doctor tries the next one."""
 
 
-LABEL_ISSUE_SHARE = 0.05  # of training rows flagged: the audit's warning level for labels
-
-
 def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
     """A network that overfits memorises the labels it cannot learn: drop the training rows
-    whose labels confident learning finds wrong (the audit's check, out-of-sample
-    probabilities from 5-fold cross-validation), when more than `LABEL_ISSUE_SHARE` are."""
+    whose labels confident learning finds wrong (the audit's label check, on the training
+    data as the network sees it), when more of them than the audit warns about."""
     data = trainer.train_tensors
     if data is None or trainer.task != "classification":
         raise NotApplicable("needs classification data held in memory")
     X, y = (t.detach().cpu().numpy() for t in data)
-    labels = y.astype(np.int64)
-    probs = out_of_sample_probabilities(X.reshape(len(X), -1), labels, trainer.n_classes, 5)
+    labels, t = y.astype(np.int64), Thresholds()
+    probs = out_of_sample_probabilities(
+        X.reshape(len(X), -1), labels, trainer.n_classes, t.cv_folds
+    )
     issues = find_label_issues(labels, probs)
-    if issues.mean() <= LABEL_ISSUE_SHARE:
+    if issues.mean() <= t.label_issue_fraction:
         raise NotApplicable(f"only {issues.mean():.1%} of the training labels look wrong")
     dropped = trainer.keep_train_rows(torch.from_numpy(~issues))
-    if "drop_label_issues" not in rebuild.config.data.remedies:
-        rebuild.config.data.remedies = [*rebuild.config.data.remedies, "drop_label_issues"]
+    _ask_for(rebuild, "drop_label_issues")
     return (
         f"dropped {dropped} training rows ({issues.mean():.1%}) whose labels look wrong; "
         "data.remedies: drop_label_issues"
@@ -199,9 +197,15 @@ def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
     """NaN inputs make every loss NaN: mean-impute them (what `data.remedies: [impute]` does
     before training, and what the repaired config asks for)."""
     replaced = trainer.impute_inputs()
-    if "impute" not in rebuild.config.data.remedies:
-        rebuild.config.data.remedies = [*rebuild.config.data.remedies, "impute"]
+    _ask_for(rebuild, "impute")
     return f"replaced {replaced} NaN/inf input values by the training mean; data.remedies: impute"
+
+
+def _ask_for(rebuild: Rebuild, remedy: str) -> None:
+    """The repaired config asks for the data remedy the doctor applied in memory, so a
+    rerun applies it before training."""
+    if remedy not in rebuild.config.data.remedies:
+        rebuild.config.data.remedies = [*rebuild.config.data.remedies, remedy]
 
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back
