@@ -149,9 +149,9 @@ def _same_config(path: Path, config: dict[str, Any], name: str) -> None:
     its sampler's model belong to that search."""
     if not path.is_file():
         return
-    before = yaml.safe_load(path.read_text())
-    if before != yaml.safe_load(yaml.safe_dump(config, sort_keys=False)):
-        changed = sorted(_differences(before, yaml.safe_load(yaml.safe_dump(config))))
+    before, now = yaml.safe_load(path.read_text()), yaml.safe_load(yaml.safe_dump(config))
+    if before != now:
+        changed = sorted(_differences(before, now))
         raise InputError(
             f"study {name!r} in {path.parent} was made from another config (differs in "
             f"{', '.join(changed[:5])}): run it with that config, or name a new --study"
