@@ -91,6 +91,9 @@ def test_detect_mode_problems_are_not_repaired_and_the_page_says_how_to_repair(t
     v = verdict(record)
     assert v["tone"] == "bad" and "1 not repaired" in v["headline"]
     assert any("--doctor repair" in line for line in v["lines"])
+    for healthy_or_repaired in ("healthy", "repaired"):
+        v = verdict(load_record(write_run(tmp_path / healthy_or_repaired, healthy_or_repaired)))
+        assert not any("--doctor repair" in line for line in v["lines"])
 
 
 def test_not_a_run_directory_is_bad_input(tmp_path):

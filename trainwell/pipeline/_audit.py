@@ -79,9 +79,9 @@ def audit(
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", data.corruption)
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
-    sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
-    write_json(run_dir / "audit.json", audit_record(data, findings))
-    result = Audit(run_dir, findings, seconds, sizes)
+    record = audit_record(data, findings)
+    write_json(run_dir / "audit.json", record)
+    result = Audit(run_dir, findings, seconds, record["sizes"])
     write_json(run_dir / "summary.json", result.summary())
     return result
 

@@ -30,17 +30,12 @@ _COUNTED = {  # flagged training rows per check, in the counts table
 }
 
 
-def data_repairs(record: RunRecord) -> list[dict[str, Any]]:
-    """Remedies applied before training (data remedies, class weights, sampler, augment)."""
-    return [r for r in record.repairs if r.get("epoch") is None]
-
-
 def audit_section(record: RunRecord) -> Section | None:
     findings = [f for f in record.findings if f.get("source") == "data"]
     audit = record.audit or {}
     if not findings and not audit:
         return None
-    remedies = data_repairs(record)
+    remedies = record.data_repairs
     return Section(
         "audit",
         "Data audit",
@@ -97,11 +92,9 @@ def _flagged(finding: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any] |
     if not isinstance(rows, list) or not isinstance(scores, list) or not rows:
         return None
     kept, held_out = audit.get("rows") or {}, audit.get("held_out") or {}
-    position = {r: i for i, r in enumerate(rows)}
     twins = {r: g[0] for g in evidence.get("groups") or [] for r in g[1:]}
     entries = []
-    for row in rows[:SHOWN]:
-        i = position[row]
+    for i, row in enumerate(rows[:SHOWN]):
         info = kept.get(str(row), {})
         entry = {
             "row": row,

@@ -38,11 +38,7 @@ def metric_names(record: RunRecord) -> list[tuple[str, str, float]]:
 
 def epoch_events(record: RunRecord) -> list[tuple[float, str, str]]:
     """Repairs at the epoch they were applied; early stopping at the epoch kept."""
-    events = [
-        (float(r["epoch"]), "repair", VERMILLION)
-        for r in record.repairs
-        if r.get("epoch") is not None  # data remedies came before training
-    ]
+    events = [(float(r["epoch"]), "repair", VERMILLION) for r in record.training_repairs]
     if record.kept_epoch is not None:
         events.append((float(record.kept_epoch), "weights kept (early stopping)", GREEN))
     if record.status == "diverged" and record.epochs:
@@ -131,12 +127,10 @@ def step_events(record: RunRecord) -> list[tuple[float, str, str]]:
         for step, epoch in zip(segment["steps"], segment["epochs"], strict=True)
     ]
     events = []
-    for repair in record.repairs:
-        if repair.get("epoch") is None:  # a data remedy, before training
-            continue
+    for repair in record.training_repairs:
         step = repair.get("step")
         if step is None:
-            later = [s for e, s in probes if e > (repair.get("epoch") or 0)]
+            later = [s for e, s in probes if e > repair["epoch"]]
             step = later[0] if later else None
         if step is not None:
             events.append((float(step), "repair", VERMILLION))
@@ -297,11 +291,10 @@ def compare_curves(records: list[RunRecord], labels: list[str]) -> list[str]:
 
 
 def class_balance(counts: dict[str, Any]) -> str | None:
-    """Rows per class, one bar group per split: `{"train": {"0": 50, ...}, ...}` or one
-    `{"0": 50, ...}` mapping."""
+    """Rows per class, one bar group per split: `{"train": {"0": 50, ...}, ...}`."""
     if not counts:
         return None
-    splits = counts if all(isinstance(v, dict) for v in counts.values()) else {"rows": counts}
+    splits = counts
     classes = list(dict.fromkeys(c for split in splits.values() for c in split))
     width = 0.8 / len(splits)
     with figure(min(max(_PANEL[0], 0.1 * len(classes) * len(splits) + 1.5), 9.6), 3.4) as (

@@ -42,6 +42,17 @@ class RunRecord:
         return "audit" if self.audit_timing is not None else "run"
 
     @property
+    def training_repairs(self) -> list[dict[str, Any]]:
+        """The doctor's repairs, made at an epoch while training."""
+        return [r for r in self.repairs if r.get("epoch") is not None]
+
+    @property
+    def data_repairs(self) -> list[dict[str, Any]]:
+        """Remedies applied before training (data remedies, class weights, sampler, augment):
+        their epoch is null."""
+        return [r for r in self.repairs if r.get("epoch") is None]
+
+    @property
     def name(self) -> str:
         return self.path.name
 

@@ -54,8 +54,7 @@ def figure(width: float, height: float, ncols: int = 1) -> Iterator[tuple[Figure
 
 def to_uri(fig: Figure) -> str:
     buffer = io.BytesIO()
-    with matplotlib.rc_context(_STYLE):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -84,8 +83,8 @@ def heatmap(
     fig: Figure,
 ) -> None:
     """`values` is (rows, probes); probes sit at `steps` (unevenly spaced after repairs)."""
-    masked = np.ma.masked_invalid(values)
     finite = values[np.isfinite(values)]
+    masked = np.ma.masked_invalid(values)
     if log:
         positive = finite[finite > 0]
         low = float(positive.min()) if positive.size else 1e-8

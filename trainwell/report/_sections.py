@@ -11,7 +11,7 @@ import numpy as np
 import yaml
 
 from . import _figures as figures
-from ._audit_page import audit_section, audit_verdict, data_repairs
+from ._audit_page import audit_section, audit_verdict
 from ._cards import Section, card, count, title
 from ._load import RunRecord
 from ._tune_page import tune_section, tune_verdict
@@ -78,7 +78,7 @@ def _outcome(finding: dict[str, Any]) -> str:
 
 def findings_section(record: RunRecord) -> Section | None:
     cards = [card(f, record.repairs) for f in record.findings if f.get("source") != "data"]
-    if not cards and not _training_repairs(record):
+    if not cards and not record.training_repairs:
         return None
     return Section(
         "findings",
@@ -102,7 +102,7 @@ def _timeline(record: RunRecord) -> list[dict[str, Any]]:
                     f"{title(f['code'])} detected",
                 )
             )
-    for r in _training_repairs(record):
+    for r in record.training_repairs:
         events.append(
             (
                 r.get("epoch") or 0,
@@ -127,12 +127,6 @@ def _timeline(record: RunRecord) -> list[dict[str, Any]]:
             }
         )
     return timeline
-
-
-def _training_repairs(record: RunRecord) -> list[dict[str, Any]]:
-    """The doctor's repairs; the data's (epoch null, before training) are the audit's."""
-    before = data_repairs(record)
-    return [r for r in record.repairs if r not in before]
 
 
 def curves_section(record: RunRecord) -> Section | None:
@@ -161,31 +155,17 @@ def health_section(record: RunRecord) -> Section | None:
 def evaluation_section(record: RunRecord) -> Section | None:
     evaluation = record.evaluation or {}
     confusion = evaluation.get("test_confusion")
-    predictions = evaluation.get("test_predictions")
+    predictions = evaluation.get("test_predictions") or {}
+    context: dict[str, Any] = {"confusion": None, "per_class": [], "residuals": None}
     if confusion:
         classes = [str(c) for c in evaluation.get("classes") or range(len(confusion))]
-        return Section(
-            "evaluation",
-            "Evaluation on the test set",
-            "evaluation.html.j2",
-            {
-                "confusion": figures.confusion_matrix(confusion, classes),
-                "per_class": per_class(confusion, classes),
-                "residuals": None,
-            },
-        )
-    if predictions and predictions.get("true"):
-        return Section(
-            "evaluation",
-            "Evaluation on the test set",
-            "evaluation.html.j2",
-            {
-                "confusion": None,
-                "per_class": [],
-                "residuals": figures.residual_plots(predictions["true"], predictions["predicted"]),
-            },
-        )
-    return None
+        context["confusion"] = figures.confusion_matrix(confusion, classes)
+        context["per_class"] = per_class(confusion, classes)
+    elif predictions.get("true"):
+        context["residuals"] = figures.residual_plots(predictions["true"], predictions["predicted"])
+    else:
+        return None
+    return Section("evaluation", "Evaluation on the test set", "evaluation.html.j2", context)
 
 
 def per_class(confusion: list[list[int]], classes: list[str]) -> list[dict[str, Any]]:
