@@ -104,12 +104,12 @@ def list_runs(out: Path | None = None) -> list[RunInfo]:
             f.get("severity") in ("warning", "error") for f in summary.get("findings") or []
         )
         metrics = summary.get("metrics", {})
-        runs.append(RunInfo(path, status, metrics, started, _kind(summary), problems))
+        runs.append(RunInfo(path, status, metrics, started, run_kind(summary), problems))
     return sorted(runs, key=lambda run: run.started, reverse=True)
 
 
-def _kind(summary: dict[str, Any]) -> str:
-    """What wrote a directory, from the keys of its summary."""
+def run_kind(summary: dict[str, Any]) -> str:
+    """What wrote a directory, from the keys of its summary: fit, audit, tune or lr-find."""
     if "trials" in summary:
         return "tune"
     if "suggested_lr" in summary:

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
-from ..runs import read_json
+from ..runs import read_json, run_kind
 
 
 @dataclass
@@ -31,15 +31,9 @@ class RunRecord:
     environment: dict[str, Any] | None = None
     audit: dict[str, Any] | None = None  # audit.json: class counts, the flagged rows
     audit_timing: dict[str, Any] | None = None  # summary's `audit` of a `trainwell audit`
+    kind: str = "fit"  # fit | audit | tune (runs.run_kind)
     tune: dict[str, Any] | None = None  # the summary of a `trainwell tune` directory
     best_yaml: str | None = None  # a tune directory's best.yaml
-
-    @property
-    def kind(self) -> str:
-        """run (a fit), audit (`trainwell audit`) or tune (`trainwell tune`)."""
-        if self.tune is not None:
-            return "tune"
-        return "audit" if self.audit_timing is not None else "run"
 
     @property
     def training_repairs(self) -> list[dict[str, Any]]:
@@ -85,7 +79,8 @@ def load_record(run_dir: str | Path) -> RunRecord:
     try:
         record = RunRecord(path, _yaml(path / "config.yaml") or {})
         summary = _json(path / "summary.json") or {}
-        if "suggested_lr" in summary:
+        record.kind = run_kind(summary)
+        if record.kind == "lr-find":
             raise InputError(
                 f"{run_dir} is an lr-find directory: its page is lr_find.png, its numbers "
                 "lr_find.json (no report.html)"
@@ -103,7 +98,7 @@ def load_record(run_dir: str | Path) -> RunRecord:
         record.environment = _json(path / "environment.json")
         record.audit = _json(path / "audit.json")
         record.audit_timing = summary.get("audit")
-        record.tune = summary if "trials" in summary else None
+        record.tune = summary if record.kind == "tune" else None
         best = path / "best.yaml"
         record.best_yaml = best.read_text() if record.tune and best.is_file() else None
     except (ValueError, yaml.YAMLError) as exc:
