@@ -2,7 +2,7 @@
 
 from ._batches import TensorBatches
 from ._callbacks import Callback, CallbackList
-from ._early_stopping import EarlyStopping
+from ._early_stopping import EarlyStopping, higher_is_better
 from ._evaluate import Evaluation, evaluate
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
@@ -18,6 +18,7 @@ __all__ = [
     "TensorBatches",
     "Trainer",
     "evaluate",
+    "higher_is_better",
     "make_optimizer",
     "make_scheduler",
     "resolve_device",

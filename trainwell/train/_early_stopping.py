@@ -13,6 +13,11 @@ from ._trainer import FitResult
 _HIGHER_IS_BETTER = ("accuracy", "f1", "r2")
 
 
+def higher_is_better(metric: str) -> bool:
+    """Accuracy, F1 and r2 grow as a model gets better; losses and errors shrink."""
+    return metric.endswith(_HIGHER_IS_BETTER)
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by `min_delta` for `patience` epochs.
 
@@ -23,7 +28,7 @@ class EarlyStopping(Callback):
         self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0
     ) -> None:
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
-        self.maximize = monitor.endswith(_HIGHER_IS_BETTER)
+        self.maximize = higher_is_better(monitor)
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.best_weights: dict[str, Any] | None = None

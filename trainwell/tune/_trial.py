@@ -18,7 +18,7 @@ import optuna
 from ..config import RunConfig, load_config
 from ..errors import InputError
 from ..pipeline import fit
-from ..train import Callback
+from ..train import Callback, higher_is_better
 from ._space import Space
 
 
@@ -43,8 +43,7 @@ def objective_metric(cfg: RunConfig, task: str) -> tuple[str, str]:
     """(metric, direction): early stopping's monitor when set, else val accuracy / val loss."""
     metric = cfg.train.early_stopping.monitor if cfg.train.early_stopping else None
     metric = metric or ("val_accuracy" if task == "classification" else "val_loss")
-    lower = metric in ("val_loss", "val_mse", "val_mae")
-    return metric, "minimize" if lower else "maximize"
+    return metric, "maximize" if higher_is_better(metric) else "minimize"
 
 
 def make_objective(base: dict[str, Any], space: Space, metric: str, trials_dir: Path):
