@@ -112,7 +112,8 @@ def tune(
         if storage is None:
             for stale in handle.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 handle.tell(stale.number, state=TrialState.FAIL)  # killed in an earlier run
-        remaining = trials - len(handle.get_trials(deepcopy=False))
+        done = len(handle.get_trials(deepcopy=False))
+        remaining = trials - done
         if remaining > 0:
             job = _Job(
                 base=base,
@@ -123,7 +124,7 @@ def tune(
                 sampler=sampler,
                 pruner=pruner,
                 epochs=cfg.train.epochs,
-                seed=cfg.seed + len(handle.trials),  # a rerun does not replay the same points
+                seed=cfg.seed + done,  # a rerun does not replay the same points
                 n_trials=0,
                 max_total=trials,
                 trials_dir=tune_dir / "trials",
@@ -131,7 +132,7 @@ def tune(
             )
             _run_workers(job, remaining, workers, handle, progress)
         result = collect(
-            _open_study(url, name, direction),
+            handle,  # reads the storage afresh: the workers' trials are in it
             tune_dir,
             base,
             metric,
