@@ -102,10 +102,6 @@ class Space:
         dims = [d for d in (*self.dims, self.layers, self.width) if d is not None]
         return {d.key: d.grid() for d in dims}
 
-    def describe(self) -> dict[str, Any]:
-        dims = [d for d in (*self.dims, self.layers, self.width) if d is not None]
-        return {d.key: d.spec.model_dump(exclude_none=True, exclude_defaults=True) for d in dims}
-
 
 def parse_space(cfg: RunConfig, *, grid: bool = False, train_rows: int | None = None) -> Space:
     """Check every key, bound and choice of the space against the config (and batch sizes
