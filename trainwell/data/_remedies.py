@@ -23,10 +23,13 @@ DATA_REMEDIES = (
     "drop_label_issues",
     "relabel_label_issues",
 )
-_DROPS = {
+_FINDING = {  # the finding each remedy treats
+    "impute": "missing_values",
+    "drop_missing": "missing_values",
     "drop_leakage": "train_test_leakage",
     "drop_duplicates": "duplicates",
     "drop_label_issues": "label_issues",
+    "relabel_label_issues": "label_issues",
 }
 
 
@@ -39,7 +42,7 @@ def apply_data_remedies(
     for name in DATA_REMEDIES:
         if name not in remedies:
             continue
-        finding = by_code.get(_DROPS.get(name) or _finding_of(name))
+        finding = by_code.get(_FINDING[name])
         data, changed = _apply(name, data, finding)
         if finding is not None:
             finding.remedy, finding.resolved = name, True
@@ -59,10 +62,6 @@ def remedy_record(remedy: str, finding: str | None, changed: str) -> dict[str, A
         "after": None,
         "cured": None,
     }
-
-
-def _finding_of(name: str) -> str:
-    return "label_issues" if name == "relabel_label_issues" else "missing_values"
 
 
 def _apply(name: str, data: Dataset, finding: Finding | None) -> tuple[Dataset, str]:
