@@ -32,7 +32,7 @@ def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
         return []
     dropped = np.array(sorted(p for g in groups for p in g[1:]), dtype=int)
     first = {p: g[0] for g in groups for p in g[1:]}
-    space = data.space(data.X)
+    space = data.X_space
     score = [float(np.linalg.norm(space[p] - space[first[p]])) for p in dropped]
     conflicting = sum(len(set(data.y[g].tolist())) > 1 for g in groups)
     n_exact = sum(len(g) - 1 for g in _grouped(exact) if len(g) > 1)

@@ -65,8 +65,13 @@ class AuditData:
         return np.nan_to_num((X - mean) / std, nan=0.0, posinf=0.0, neginf=0.0)
 
     @cached_property
+    def X_space(self) -> np.ndarray:
+        """The training rows in `space`, computed once for the index and the checks."""
+        return self.space(self.X)
+
+    @cached_property
     def index(self) -> NearestNeighbors:
-        return NearestNeighbors().fit(self.space(self.X))
+        return NearestNeighbors().fit(self.X_space)
 
     @cached_property
     def neighbours(self) -> tuple[np.ndarray, np.ndarray]:
