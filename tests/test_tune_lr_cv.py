@@ -37,6 +37,7 @@ def test_suggestion_is_the_steepest_sustained_descent(losses):
 def test_spikes_fool_the_naive_rule_but_not_the_suggestion():
     assert abs(np.log10(_naive(CLEAN)) + 2.5) < 0.25
     assert abs(np.log10(_naive(SPIKY)) + 2.5) > 1.0  # a spike's fall looks steepest
+    assert abs(np.log10(suggest_lr(LRS, SPIKY).lr) + 2.5) < 0.25  # ours is not fooled
 
 
 def test_a_curve_without_a_sustained_descent_falls_back_to_a_tenth_of_the_minimum():
