@@ -166,3 +166,14 @@ def test_remedies_that_cannot_apply_are_refused(out, data, message):
     with pytest.raises(trainwell.ConfigError, match=message):
         trainwell.fit({"data": data, "train": {"epochs": 1}})
     assert not out.exists()
+
+
+def test_the_audit_counts_the_parameters_of_the_network_that_will_train(out, iris_config):
+    """Your own module, not the config's network, is what the rows per parameter are about."""
+    huge = torch.nn.Sequential(torch.nn.Linear(4, 50_000), torch.nn.Linear(50_000, 3))
+    small = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    config = {**iris_config, "train": {**iris_config["train"], "epochs": 1}}
+    flagged = trainwell.fit(config, model=huge, report=False).findings
+    calm = trainwell.fit(config, model=small, report=False).findings
+    assert any(f.code == "small_dataset" for f in flagged)
+    assert not any(f.code == "small_dataset" for f in calm)

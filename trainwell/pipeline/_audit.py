@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from rich.console import Console
+from torch import nn
 
 from ..config import ConfigLike, RunConfig, load_config
 from ..data import Dataset, load_splits
@@ -108,13 +109,15 @@ def _check_rank(finding: Finding) -> int:
 
 
 def audit_data(
-    cfg: RunConfig, data: Dataset, *, progress: bool = False
+    cfg: RunConfig, data: Dataset, *, model: nn.Module | None = None, progress: bool = False
 ) -> tuple[list[Finding], dict[str, float]]:
-    """Every data check on the raw (corrupted, unstandardised) splits of a run."""
-    info = data.info
-    model = build_model(
-        cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
-    )
+    """Every data check on the raw (corrupted, unstandardised) splits of a run; `model` is
+    the network to be trained (by default the config's), for the samples per parameter."""
+    if model is None:
+        info = data.info
+        model = build_model(
+            cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
+        )
     n_params = sum(p.numel() for p in model.parameters())
     standardized = cfg.data.standardize or "standardize" in cfg.data.remedies
     key = json.dumps([cfg.data.model_dump(mode="json"), cfg.seed, standardized], sort_keys=True)

@@ -44,7 +44,7 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
     torch.manual_seed(cfg.seed)
     data = load_splits(cfg)
     check_remedies(cfg, data.info.task)
-    findings = audit_data(cfg, data, progress=progress)[0] if cfg.data.audit else []
+    findings = audit_data(cfg, data, model=model, progress=progress)[0] if cfg.data.audit else []
     audited = audit_record(data, findings) if cfg.data.audit else None
     data, repairs = apply_data_remedies(data, findings, cfg.data.remedies)
     if not len(data.train):
