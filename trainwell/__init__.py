@@ -1,14 +1,16 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, the `Trainer` and
-its `Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
+The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `attack`, the
+`Trainer` and its `Callback` for your own models and loops, and the shared vocabulary
+(`RunConfig`, `Finding`).
 """
 
-from ._api import audit, fit, resume, tune
+from ._api import attack, audit, fit, resume, tune
 from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 from .pipeline import Audit, Run, load_run
+from .robust import Robustness
 from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
 from .tune import LrFindResult, TuneResult, lr_find
 
@@ -24,11 +26,13 @@ __all__ = [
     "FitResult",
     "InputError",
     "LrFindResult",
+    "Robustness",
     "Run",
     "RunConfig",
     "TensorBatches",
     "Trainer",
     "TuneResult",
+    "attack",
     "audit",
     "fit",
     "load_config",

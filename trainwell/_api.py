@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from . import pipeline
+from . import pipeline, robust
 from . import tune as tuning
 
 
@@ -43,3 +43,4 @@ fit = _writes_report(pipeline.fit)
 resume = _writes_report(pipeline.resume)
 audit = _writes_report(pipeline.audit)
 tune = _writes_report(tuning.tune)
+attack = _writes_report(robust.attack)

@@ -335,6 +335,74 @@ def lr_find(
     console.print(f"plot: {summary['plot']}", highlight=False, soft_wrap=True)
 
 
+@app.command()
+def attack(
+    run_dir: Annotated[Path, typer.Argument(help="A trained classification run.")],
+    eps: Annotated[
+        str | None,
+        typer.Option("--eps", help="ε values, comma-separated (default: around attack.eps)."),
+    ] = None,
+    norm: Annotated[str | None, typer.Option("--norm", help="linf | l2")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="PGD steps.")] = None,
+    restarts: Annotated[int | None, typer.Option("--restarts", help="PGD random restarts.")] = None,
+    rows: Annotated[int | None, typer.Option("--rows", help="Test rows attacked.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Attack a run (FGSM, PGD), check the evaluation against gradient masking, write attack/."""
+    import trainwell
+
+    def action() -> Any:
+        return trainwell.attack(
+            run_dir,
+            eps=_floats(eps, "--eps"),
+            norm=norm,
+            steps=steps,
+            restarts=restarts,
+            rows=rows,
+            progress=_show_progress(as_json),
+        )
+
+    summary = _guarded(action).summary()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    console.print(
+        f"attacked {summary['rows']} test rows in {summary['seconds']:.1f} s; ε: "
+        f"{summary['unit']} ({summary['norm']}); clean accuracy "
+        f"{100 * summary['clean_accuracy']:.1f}%",
+        highlight=False,
+    )
+    table = Table("ε", "FGSM", "PGD", box=None, pad_edge=False)
+    for value in dict.fromkeys(r["eps"] for r in summary["results"]):
+        cells = {r["attack"]: r["accuracy"] for r in summary["results"] if r["eps"] == value}
+        table.add_row(f"{value:g}", *(f"{100 * cells[k]:.1f}%" for k in ("fgsm", "pgd")))
+    console.print(table)
+    for c in summary["checks"]:
+        mark = "[green]pass[/]" if c["passed"] else "[red]FAIL[/]"
+        console.print(f"{mark} {c['name']}: {escape(c['detail'])}", highlight=False)
+    console.print(
+        f"worst case of all attacks at attack.eps {summary['eps']:g}: "
+        f"{100 * summary['robust_accuracy']:.1f}%",
+        highlight=False,
+    )
+    _print_findings(console, summary["findings"])
+    console.print(f"attack: {Path(summary['run_dir']) / 'attack'}", highlight=False, soft_wrap=True)
+    _print_report(Path(summary["run_dir"]), console)
+
+
+def _floats(text: str | None, option: str) -> list[float] | None:
+    """`0.05,0.1` as numbers; anything else is one InputError naming the option."""
+    if text is None:
+        return None
+    from .errors import InputError
+
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"{option} takes numbers separated by commas; got {text!r}") from None
+
+
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value).replace(" ", "")
 

@@ -129,6 +129,16 @@ class EarlyStopping(_Strict):
     min_delta: float = Field(0.0, ge=0)
 
 
+class Adversarial(_Strict):
+    """`train.adversarial`: PGD adversarial training (Madry et al. 2018). ε in the units of
+    `attack.eps`; `ratio` of each batch is replaced by adversarial inputs."""
+
+    eps: float = Field(0.1, gt=0)
+    steps: int = Field(7, ge=1)
+    norm: Literal["linf", "l2"] = "linf"
+    ratio: float = Field(1.0, gt=0, le=1)
+
+
 class Train(_Strict):
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = Field(1e-3, gt=0, le=10)
@@ -144,6 +154,19 @@ class Train(_Strict):
     accumulate: int = Field(1, ge=1)
     cv_folds: int | None = Field(None, ge=2)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    adversarial: Adversarial | None = None
+
+
+class Attack(_Strict):
+    """`trainwell attack`: ε is a fraction of the pixel range for images, standard deviations
+    of each feature for tables. `adversarial_vulnerability` judges robust accuracy at `eps`
+    (None: 0.1 for linf, 1.0 for l2)."""
+
+    eps: float | None = Field(None, gt=0)
+    norm: Literal["linf", "l2"] = "linf"
+    steps: int = Field(20, ge=1)
+    restarts: int = Field(1, ge=1)
+    rows: int = Field(500, ge=1)  # test rows attacked
 
 
 class Doctor(_Strict):
@@ -186,6 +209,7 @@ class RunConfig(_Strict):
     model: Model = Field(default_factory=Model)
     train: Train = Field(default_factory=Train)
     doctor: Doctor = Field(default_factory=Doctor)
+    attack: Attack = Field(default_factory=Attack)
     tune: dict[str, TuneParam] = Field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -30,8 +30,9 @@ TRAINING_CODES = (
     "overfitting",
     "underfitting",
 )
-DEPLOYMENT_CODES = ("data_drift", "prediction_drift", "adversarial_vulnerability")
-CODES = frozenset(DATA_CODES + TRAINING_CODES + DEPLOYMENT_CODES)
+EVALUATION_CODES = ("adversarial_vulnerability", "unreliable_robustness_evaluation")
+DEPLOYMENT_CODES = ("data_drift", "prediction_drift")
+CODES = frozenset(DATA_CODES + TRAINING_CODES + EVALUATION_CODES + DEPLOYMENT_CODES)
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}  # rich styles
 
 

@@ -37,6 +37,11 @@ class DataInfo:
     def n_outputs(self) -> int:
         return len(self.classes) if self.task == "classification" else 1
 
+    @property
+    def is_image(self) -> bool:
+        """Images, also digits flattened for an mlp: ε is then a share of the pixel range."""
+        return len(self.input_shape) == 3 or self.source == "digits"
+
 
 @dataclass
 class Dataset:

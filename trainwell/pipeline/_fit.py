@@ -35,6 +35,7 @@ from ..train import (
     make_scheduler,
     save_atomic,
 )
+from ._adversarial import adversarial_training
 from ._cv import cross_validate
 from ._environment import environment
 from ._plan import Plan, plan_run
@@ -149,6 +150,9 @@ def _train(
     train, loss_fn, remedy_repairs = training_remedies(
         data, cfg.data.remedies, plan.findings, spec.batch_size, cfg.seed, plan.device
     )
+    adversarial = adversarial_training(cfg, data)  # train.adversarial: PGD inputs in batches
+    if adversarial is not None:
+        train = adversarial.wrap(train)
     val, test = batches(data.val, False), batches(data.test, False)
     optimizer = make_optimizer(spec, plan.model)
     early = (
@@ -166,7 +170,7 @@ def _train(
             rebuild=_rebuild(cfg, data.info, len(train)) if cfg.doctor.mode == "repair" else None,
         )
     progress_bar = ProgressBar() if progress else None
-    extras = (doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
+    extras = (adversarial, doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
     callbacks = [*(c for c in extras if c is not None), *callbacks]
     trainer = Trainer(
         plan.model,

@@ -19,6 +19,7 @@ from ..errors import ConfigError, DataError
 from ..findings import Finding
 from ..models import build_model
 from ..train import resolve_device
+from ._adversarial import check_adversarial
 from ._audit import audit_data, audit_record, check_remedies
 from ._cv import make_folds
 
@@ -44,6 +45,7 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
     torch.manual_seed(cfg.seed)
     data = load_splits(cfg)
     check_remedies(cfg, data.info.task)
+    check_adversarial(cfg, data.info)
     findings = audit_data(cfg, data, model=model, progress=progress)[0] if cfg.data.audit else []
     audited = audit_record(data, findings) if cfg.data.audit else None
     data, repairs = apply_data_remedies(data, findings, cfg.data.remedies)

@@ -1,5 +1,7 @@
-"""The Trainer loop, its callback events, checkpoints and resume, precision."""
+"""The Trainer loop, its callback events, checkpoints and resume, precision, adversarial
+training."""
 
+from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
 from ._batches import TensorBatches
 from ._callbacks import Callback, CallbackList
 from ._early_stopping import EarlyStopping, higher_is_better
@@ -9,11 +11,16 @@ from ._progress import ProgressBar
 from ._trainer import FitResult, Trainer, resolve_device, save_atomic
 
 __all__ = [
+    "NORMS",
+    "AdversarialBatches",
+    "AdversarialTraining",
+    "Box",
     "Callback",
     "CallbackList",
     "EarlyStopping",
     "Evaluation",
     "FitResult",
+    "Norm",
     "ProgressBar",
     "TensorBatches",
     "Trainer",
@@ -21,6 +28,7 @@ __all__ = [
     "higher_is_better",
     "make_optimizer",
     "make_scheduler",
+    "perturb",
     "resolve_device",
     "save_atomic",
 ]
