@@ -11,6 +11,7 @@ import numpy as np
 import yaml
 
 from . import _figures as figures
+from ._attack_page import attack_section
 from ._audit_page import audit_section, audit_verdict
 from ._cards import Section, card, count, title
 from ._load import RunRecord
@@ -232,6 +233,7 @@ SECTIONS: list[Callable[[RunRecord], Section | None]] = [
     curves_section,
     health_section,
     evaluation_section,
+    attack_section,
     audit_section,
     tune_section,
     config_section,
