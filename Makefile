@@ -21,6 +21,9 @@ test: lint
 
 $(VENV)/.bench: $(VENV)/.installed
 	$(PIP) -e ".[dev,bench]"
+	# torchattacks (MIT), the attack benchmark's second reference: its own requirements would
+	# pull another torch build and torchvision, and it needs neither
+	$(PIP) --no-deps torchattacks==3.5.1
 	touch $@
 
 bench: $(VENV)/.bench

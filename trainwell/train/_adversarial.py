@@ -101,14 +101,16 @@ def perturb(
     alpha = step_size if step_size is not None else STEP_FACTOR * eps / steps
     best = x.clone()
     todo = torch.arange(len(x), device=x.device)
-    for _ in range(max(1, restarts)):
+    tries = max(1, restarts) if random_start else 1  # without one, every try is the same
+    for attempt in range(tries):
         adv = _pgd(model, x[todo], y[todo], box, eps, norm, steps, alpha, random_start)
         best[todo] = adv
+        if attempt == tries - 1:
+            break
         with torch.no_grad():
-            fooled = model(adv).argmax(1) != y[todo]
-        todo = todo[~fooled]
-        if not len(todo) or not random_start:
-            break  # without a random start every restart is the same attack
+            todo = todo[model(adv).argmax(1) == y[todo]]
+        if not len(todo):
+            break
     return best
 
 
