@@ -216,8 +216,13 @@ def test_api_rewrites_the_folder_and_the_report_shows_it(digits):
     assert 'id="attack"' in page and "gradient_free_not_stronger" in page
 
 
-def test_a_table_run_reports_the_features_that_moved(tmp_path):
-    run = _fit(tmp_path, "breast_cancer")
+def test_a_csv_of_your_own_reports_the_features_that_moved(tmp_path):
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["site"] = np.where(frame.index % 3 == 0, "north", "south")  # a text category
+    frame.to_csv(tmp_path / "cells.csv", index=False)
+    run = _fit(tmp_path, str(tmp_path / "cells.csv"))
     result = trainwell.robust.attack(run, eps=[0.5], steps=5, rows=80)
     assert result.unit == "std per feature"
     names = set(run.info.feature_names)
@@ -225,6 +230,18 @@ def test_a_table_run_reports_the_features_that_moved(tmp_path):
     shifts = [m["mean_abs_shift"] for m in result.moved_features]
     assert shifts == sorted(shifts, reverse=True) and max(shifts) <= 0.5 + 1e-4
     assert (Path(run.run_dir) / "attack" / "features.png").is_file()
+
+
+def test_images_of_your_own_show_adversarial_examples(tmp_path, digits):
+    data = load_splits(digits.config)
+    X = np.concatenate([data.train.X, data.val.X, data.test.X]).reshape(-1, 8, 8) / 16
+    y = np.concatenate([data.train.y, data.val.y, data.test.y])
+    np.savez(tmp_path / "pictures.npz", X=X, y=y)
+    run = _fit(tmp_path, str(tmp_path / "pictures.npz"))
+    assert run.info.input_shape == [1, 8, 8] and run.info.is_image
+    result = trainwell.robust.attack(run, eps=[0.2], steps=5, rows=60)
+    assert result.unit == "fraction of the pixel range" and result.moved_features == []
+    assert (Path(run.run_dir) / "attack" / "examples.png").is_file()
 
 
 @pytest.fixture(scope="module")

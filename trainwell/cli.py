@@ -373,7 +373,8 @@ def attack(
         f"{100 * summary['clean_accuracy']:.1f}%",
         highlight=False,
     )
-    table = Table("ε", "FGSM", "PGD", box=None, pad_edge=False)
+    steps = next(r["steps"] for r in summary["results"] if r["attack"] == "pgd")
+    table = Table("ε", "FGSM", f"PGD-{steps}", box=None, pad_edge=False)
     for value in dict.fromkeys(r["eps"] for r in summary["results"]):
         cells = {r["attack"]: r["accuracy"] for r in summary["results"] if r["eps"] == value}
         table.add_row(f"{value:g}", *(f"{100 * cells[k]:.1f}%" for k in ("fgsm", "pgd")))

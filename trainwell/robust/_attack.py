@@ -113,7 +113,7 @@ def attack(
         strong = runner.gradient("pgd", judged, steps=4 * spec.steps, restarts=spec.restarts + 2)
         search = runner.search(judged)
         large = runner.gradient("pgd", box.diameter(spec.norm), steps=spec.steps, restarts=1)
-        robust = runner.survivors(judged).float().mean().item()
+        robust = _share(runner.survivors(judged))
     found = [
         checks.falls_with_eps(results),
         checks.pgd_beats_fgsm(results),
@@ -121,7 +121,7 @@ def attack(
         checks.large_eps_breaks(large),
         checks.gradient_free_no_better(pgd, search),
     ]
-    clean = correct.float().mean().item()
+    clean = _share(correct)
     result = Robustness(
         Path(run.run_dir).resolve(),
         clean,
@@ -240,7 +240,7 @@ class _Runner:
         self.survived[(key, eps)] = survived
         if key.startswith("pgd") and eps not in self.adversarial:
             self.adversarial[eps] = adversarial
-        return survived.float().mean().item()
+        return _share(survived)
 
     def survivors(self, eps: float) -> torch.Tensor:
         """Rows that survive every attack run at `eps`: the worst case."""
@@ -251,6 +251,10 @@ class _Runner:
         """PGD's adversarial inputs at `eps`, and the predictions before and after."""
         adv = self.adversarial[eps]
         return adv, _predict(self.model, self.x), _predict(self.model, adv)
+
+
+def _share(rows: torch.Tensor) -> float:
+    return round(rows.float().mean().item(), 6)
 
 
 @torch.no_grad()
