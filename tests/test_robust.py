@@ -227,8 +227,9 @@ def test_a_csv_of_your_own_reports_the_features_that_moved(tmp_path):
     assert result.unit == "std per feature"
     names = set(run.info.feature_names)
     assert result.moved_features and {m["feature"] for m in result.moved_features} <= names
-    shifts = [m["mean_abs_shift"] for m in result.moved_features]
-    assert shifts == sorted(shifts, reverse=True) and max(shifts) <= 0.5 + 1e-4
+    shares = [m["loss_share"] for m in result.moved_features]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1 + 1e-4
+    assert max(m["mean_abs_shift"] for m in result.moved_features) <= 0.5 + 1e-4
     assert (Path(run.run_dir) / "attack" / "features.png").is_file()
 
 

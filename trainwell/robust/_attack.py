@@ -55,6 +55,8 @@ class Robustness:
     robust_accuracy: float  # worst case over every attack at `eps`
     seconds: float
     moved_features: list[dict[str, Any]] = field(default_factory=list)  # tables
+    examples_eps: float | None = None  # the ε of the pictures: attack.eps, or the first that
+    # fooled a row when attack.eps fooled none
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -72,6 +74,7 @@ class Robustness:
             "robust_accuracy": self.robust_accuracy,
             "seconds": round(self.seconds, 3),
             "moved_features": self.moved_features,
+            "examples_eps": self.examples_eps,
         }
 
 
@@ -143,8 +146,9 @@ def attack(
         robust,
         time.perf_counter() - started,
     )
-    adv, before, after = runner.example(judged)
-    result.moved_features = moved_features(inputs, adv, before, after)
+    result.examples_eps = runner.first_fooled(judged, curve)
+    adv, before, after = runner.example(result.examples_eps or judged)
+    result.moved_features = moved_features(model, inputs, adv, before, after)
     from ._write import write_attack_dir  # matplotlib: only once there is something to draw
 
     write_attack_dir(result, image_examples(inputs, adv, before, after))
@@ -182,6 +186,7 @@ class _Runner:
         self.correct = correct
         self.survived: dict[tuple[str, float], torch.Tensor] = {}
         self.adversarial: dict[float, torch.Tensor] = {}  # PGD's inputs, for the examples
+        self.pgd_survived: dict[float, torch.Tensor] = {}
 
     def gradient(self, name: str, eps: float, *, steps: int, restarts: int) -> Measurement:
         def one(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -238,14 +243,21 @@ class _Runner:
             if self.bar:
                 self.bar.advance(task, len(index))
         self.survived[(key, eps)] = survived
-        if key.startswith("pgd") and eps not in self.adversarial:
-            self.adversarial[eps] = adversarial
+        if key.startswith("pgd") and eps not in self.adversarial:  # the curve's PGD
+            self.adversarial[eps], self.pgd_survived[eps] = adversarial, survived
         return _share(survived)
 
     def survivors(self, eps: float) -> torch.Tensor:
         """Rows that survive every attack run at `eps`: the worst case."""
         at = [s for (_, e), s in self.survived.items() if e == eps]
         return torch.stack(at).all(0)
+
+    def first_fooled(self, judged: float, curve: list[float]) -> float | None:
+        """`judged` if PGD fooled a row there, else the smallest ε of the curve that did."""
+        for eps in [judged, *curve]:
+            if bool((self.correct & ~self.pgd_survived[eps]).any()):
+                return eps
+        return None
 
     def example(self, eps: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """PGD's adversarial inputs at `eps`, and the predictions before and after."""

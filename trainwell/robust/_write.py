@@ -93,7 +93,7 @@ def _examples(examples: Examples, result: Robustness, path: Path) -> None:
         axes[0][i].set_title(f"{examples.true[i]}: read {examples.before[i]}", fontsize=8)
         axes[1][i].set_xlabel(f"read {examples.after[i]}", fontsize=8)
     axes[0][0].set_ylabel("original", fontsize=8)
-    axes[1][0].set_ylabel(f"PGD ε {result.eps:g}", fontsize=8)
+    axes[1][0].set_ylabel(f"PGD ε {result.examples_eps:g}", fontsize=8)
     fig.suptitle("true class: what the model reads, before and after the attack", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -105,11 +105,11 @@ def _features(result: Robustness, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(moved) + 1.2), layout="constrained")
     ax.barh(
         [m["feature"] for m in moved],
-        [m["mean_abs_shift"] for m in moved],
+        [100 * m["loss_share"] for m in moved],
         color=COLOURS["pgd"],
     )
-    ax.set_xlabel(f"mean absolute shift in the fooled rows ({result.unit})")
-    ax.set_title(f"Features PGD moved most at ε {result.eps:g}", fontsize=10)
+    ax.set_xlabel("share of the loss increase (%; shift × gradient)")
+    ax.set_title(f"Features PGD used most at ε {result.examples_eps:g}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.savefig(path, dpi=110)
     plt.close(fig)
