@@ -70,8 +70,11 @@ def test_crafting_leaves_gradients_and_mode_alone_and_stays_in_the_ball():
     callback = AdversarialTraining(box, 0.3, steps=3, ratio=0.5)
     callback.trainer = _trainer(model, callback)
     model.train()
+    seen = []  # a probe's forward hook must see the training pass only
+    model[0].register_forward_hook(lambda module, inputs, output: seen.append(len(output)))
     adv = callback.craft(X[:64], y[:64])
     assert model.training and all(p.grad is None for p in model.parameters())
+    assert seen == [] and len(model[0]._forward_hooks) == 1
     assert torch.equal(adv[32:], X[32:64])  # ratio 0.5: the second half is left clean
     moved = (adv[:32] - X[:32]).abs()
     assert 0.25 < float(moved.max()) <= 0.3 + 1e-6

@@ -10,7 +10,9 @@ the model sees `clamp(x + delta * scale, low, high)`.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -189,14 +191,27 @@ def adversarial_batch(
     steps: int,
 ) -> torch.Tensor:
     """PGD inputs for training: crafted in eval mode (batch-norm statistics and dropout
-    untouched) and full precision, then the model's mode is restored."""
+    untouched), in full precision and unseen by forward hooks (the doctor's probes measure
+    the training pass, not these), then the model is as it was."""
     training = model.training
     model.eval()
     try:
-        with torch.autocast(x.device.type, enabled=False):
+        with torch.autocast(x.device.type, enabled=False), _hooks_hidden(model):
             return perturb(model, x.float(), y, box, eps, norm=norm, steps=steps).to(x.dtype)
     finally:
         model.train(training)
+
+
+@contextlib.contextmanager
+def _hooks_hidden(model: nn.Module) -> Iterator[None]:
+    hooked = [(m, m._forward_hooks) for m in model.modules() if m._forward_hooks]
+    for module, _ in hooked:
+        module._forward_hooks = OrderedDict()
+    try:
+        yield
+    finally:
+        for module, hooks in hooked:
+            module._forward_hooks = hooks
 
 
 class AdversarialTraining(Callback):
