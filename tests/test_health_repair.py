@@ -65,9 +65,13 @@ def test_repair_treats_the_problem_and_the_run_recovers(out, name):
     repaired = trainwell.fit(config, doctor__mode="repair")
     first = repaired.repairs[0]
     assert (first["finding"], first["remedy"]) == (code, remedy)
-    assert first["changed"] and first["before"] is not None and first["cured"] is True
+    assert first["changed"] and first["before"]  # what it changed, from what evidence
+    treated = [r for r in repaired.repairs if r["finding"] == code]
+    assert treated[-1]["cured"] is True  # the last remedy cured it ...
+    for failed in treated[:-1]:  # ... and each one before it says why it did not
+        assert failed["cured"] is False and failed["why_not"]
     finding = next(f for f in repaired.findings if f.code == code)
-    assert finding.resolved and finding.remedy == remedy
+    assert finding.resolved and finding.remedy == treated[-1]["remedy"]
     assert repaired.metrics["test_accuracy"] >= detected.metrics["test_accuracy"] + 0.1
     assert repaired.metrics["test_accuracy"] >= 0.85
     summary = json.loads((repaired.run_dir / "summary.json").read_text())
