@@ -178,17 +178,25 @@ class DoctorCallback(Callback):
         if (self._probing or self.check_each_step) and not math.isfinite(loss.item()):
             self._probing = True
             if not self._replayed and self.trainer.batch is not None:
-                # the weights that produced the bad loss are still in place: replay the batch
                 self._replayed = True
-                self._nonfinite_layer = first_nonfinite_layer(
-                    self.trainer.model, self.trainer.batch[0]
-                )
+                self._nonfinite_layer = self._where_nonfinite()
         if self._probing:
             self.examiner.probe.before_step(step, self.trainer.epoch, loss)
             scaler = self.trainer.scaler
             self._scale = scaler.get_scale() if scaler is not None else None
         elif (step + 1) % self.interval == 0:
             self.examiner.probe.arm()  # the next forward pass is probed
+
+    def _where_nonfinite(self) -> str | None:
+        """Where the bad loss came from. Read at every step, the weights that produced it are
+        still in place: replay the batch. Read only at probes, the loss may have gone bad
+        steps ago: first ask the Trainer whether that step's input batch was finite."""
+        trainer = self.trainer
+        if not self.check_each_step:
+            first = trainer.first_nonfinite_loss()
+            if first is not None and first[1] is False:
+                return "input"
+        return first_nonfinite_layer(trainer.model, trainer.batch[0])
 
     def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
         if not self._probing:
@@ -251,6 +259,10 @@ class DoctorCallback(Callback):
         if self.repairer is None or not problems:
             return
         first = problems[0]
+        open_treatment = self.repairer.treating.get(first.code)
+        if open_treatment is not None and open_treatment.finding is not first:
+            # the same problem, back after its remedy: its first finding tells the story
+            self.examiner.findings.remove(first)
         if not self.repairer.treat(first, step, self.examiner.history):
             return
         trainer = self.trainer

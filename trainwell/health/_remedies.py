@@ -254,7 +254,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
 # make it learn (normalised layers, an adaptive optimizer, a higher rate) are added.
 SLOWS_LEARNING = ("lower_lr", "lower_lr_and_clip", "regularize")
 MAKES_IT_LEARN = ("batchnorm", "switch_to_adam", "raise_lr")
-_LEARNING_CODES = (
+LEARNING_CODES = (  # problems that can keep a network from learning at all
     "vanishing_gradient",
     "dying_relu",
     "saturated_activation",
@@ -280,7 +280,7 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = _first("lower_lr", order)
     elif code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
         order = ("impute_inputs", *order)
-    if evidence.stalled and code in _LEARNING_CODES:
+    if evidence.stalled and code in LEARNING_CODES:
         kept = [name for name in order if name not in SLOWS_LEARNING]
         added = [name for name in MAKES_IT_LEARN if name not in kept]
         order = (*kept, *added, *(name for name in order if name in SLOWS_LEARNING))

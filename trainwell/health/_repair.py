@@ -27,7 +27,15 @@ from ..findings import Finding
 from ..train import Trainer
 from ._evidence import Evidence, gather_evidence, stalled
 from ._history import ProbeHistory
-from ._remedies import FROM_BEST, REBUILDS_MODEL, REMEDIES, NotApplicable, Rebuild, remedy_order
+from ._remedies import (
+    FROM_BEST,
+    LEARNING_CODES,
+    REBUILDS_MODEL,
+    REMEDIES,
+    NotApplicable,
+    Rebuild,
+    remedy_order,
+)
 from ._rules import CURVE_CODES, Thresholds
 
 
@@ -76,7 +84,7 @@ class Repairer:
             tried = {r["remedy"] for r in self.repairs if r["finding"] == finding.code}
             order = remedy_order(finding, evidence)
             treatment = _Treatment(finding, [name for name in order if name not in tried])
-            treatment.was_stalled = evidence.stalled
+            treatment.was_stalled = evidence.stalled and finding.code in LEARNING_CODES
             self.treating[finding.code] = treatment
             finding.evidence["cause"] = _cause(evidence)
         elif treatment.record.get("cured") is None:  # the rule fired again
@@ -165,9 +173,14 @@ class Repairer:
         return again
 
     def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
+        """A network that was not learning when treated, and still is not: its loss is at
+        the class prior's level and has stopped falling since the remedy."""
         loss = metrics.get("train_loss", math.nan)
         if not (treatment.was_stalled and stalled(loss, self.prior_loss)):
             return False
+        since = [row["train_loss"] for row in self.trainer.history[treatment.applied_epoch :]]
+        if len(since) >= 2 and math.isfinite(since[0]) and loss < 0.98 * since[0]:
+            return False  # slow, but learning
         self._not_cured(
             treatment,
             f"its rule is silent but the network still does not learn (train loss "
@@ -202,6 +215,7 @@ class Repairer:
 
     def _cured(self, treatment: _Treatment, metrics: dict[str, float]) -> None:
         treatment.record["cured"] = True
+        treatment.record["judged_epoch"] = len(self.trainer.history) - 1
         treatment.record["after"] = _after(metrics)
         treatment.finding.resolved = True
         treatment.finding.message += (
@@ -211,6 +225,7 @@ class Repairer:
     def _not_cured(self, treatment: _Treatment, why: str) -> None:
         treatment.record["cured"] = False
         treatment.record["why_not"] = why
+        treatment.record["judged_epoch"] = len(self.trainer.history) - 1
         if self.trainer.history:
             treatment.record["after"] = _after(self.trainer.history[-1])
 
@@ -251,6 +266,7 @@ class Repairer:
                 for code, t in self.treating.items()
             },
             "healthy": self.healthy,
+            "prior_loss": self.prior_loss,
             "config": self.rebuild.config.to_dict(),
         }
 
@@ -268,6 +284,7 @@ class Repairer:
             for code, t in state["treating"].items()
         }
         self.healthy = state["healthy"]
+        self.prior_loss = state["prior_loss"]
 
 
 def prior_loss(trainer: Trainer) -> float | None:

@@ -166,6 +166,7 @@ class Trainer:
     def _train_epoch(self, batches: Batches) -> tuple[float, int, int | None]:
         """One pass; returns (mean loss, samples seen, step of the first non-finite loss)."""
         self.model.train()
+        self.kept_epoch = None  # training on moves the weights past any best put back
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
         flags = self._inputs_finite
         watch_inputs = self.callbacks.wants("on_nonfinite_loss")
@@ -207,6 +208,11 @@ class Trainer:
         if not losses:  # everything was rolled back
             return math.nan, seen, None
         return float(torch.stack(losses).float().mean()), seen, None
+
+    def first_nonfinite_loss(self) -> tuple[int, bool | None] | None:
+        """(step, were its inputs finite) of this epoch's first non-finite loss so far, or
+        None. Syncs with the device: for callbacks that have already seen a bad loss."""
+        return self._first_nonfinite(len(self._losses)) if self._losses else None
 
     def _first_nonfinite(self, last: int) -> tuple[int, bool | None] | None:
         """(step, were its inputs finite) of the first non-finite loss among the `last`
@@ -385,7 +391,9 @@ class Trainer:
                 f"the live {live}: take a snapshot after replacing the optimizer"
             )
         self.model.load_state_dict(snapshot["model"])
-        self.optimizer.load_state_dict(snapshot["optimizer"])
+        # the optimizer adopts the state tensors it is given and steps them in place: give
+        # it a copy, or a second rollback to the same snapshot would find it advanced
+        self.optimizer.load_state_dict(copy.deepcopy(snapshot["optimizer"]))
         self.optimizer.zero_grad(set_to_none=True)  # a pending step must not apply old grads
         if self.scheduler is not None and snapshot["scheduler"] is not None:
             self.scheduler.load_state_dict(snapshot["scheduler"])
