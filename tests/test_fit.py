@@ -150,6 +150,7 @@ def test_every_schedule_and_optimizer_runs(out, iris_config):
         for optimizer in ("sgd", "adamw"):
             run = trainwell.fit(
                 iris_config,
+                train__epochs=6,
                 train__schedule=schedule,
                 train__optimizer=optimizer,
                 train__accumulate=2,
@@ -157,6 +158,17 @@ def test_every_schedule_and_optimizer_runs(out, iris_config):
                 train__l1=1e-4,
             )
             assert run.status == "completed", (schedule, optimizer)
+            lrs = [row["lr"] for row in run.history]
+            losses = [row["train_loss"] for row in run.history]
+            assert losses[-1] < losses[0], (schedule, optimizer)  # it trained
+            if schedule == "step":  # x0.1 every epochs // 3 = 2 epochs
+                assert lrs == pytest.approx([0.01, 0.01, 1e-3, 1e-3, 1e-4, 1e-4])
+            elif schedule == "cosine":
+                assert lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.1 * 0.01
+            elif schedule == "onecycle":  # warms up to the peak, then anneals far below it
+                assert lrs[0] < max(lrs) > 20 * lrs[-1]
+            else:
+                assert lrs[-1] <= 0.01
 
 
 def test_corruption_json_is_the_ground_truth(out):

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.health import Doctor
+from trainwell.health import Doctor, Thresholds
 
 DIGITS = {"data": {"source": "digits"}}
 PROBLEMS = {
@@ -55,7 +55,7 @@ HEALTHY = {
     },
     "breast_cancer early stopping": {
         "data": {"source": "breast_cancer"},
-        "train": {"epochs": 60, "early_stopping": {"monitor": "val_loss", "patience": 5}},
+        "train": {"epochs": 30, "early_stopping": {"monitor": "val_loss", "patience": 5}},
     },
 }
 
@@ -77,6 +77,10 @@ def test_a_run_with_the_problem_is_flagged(out, code):
 def test_a_healthy_run_has_no_warning(out, name):
     run = trainwell.fit(HEALTHY[name])
     assert [f for f in run.findings if f.severity != "info"] == []
+    # long enough for the curve rules to have spoken, early stopping or not
+    t = Thresholds()
+    budget = HEALTHY[name]["train"]["epochs"]
+    assert run.metrics["epochs"] >= max(t.min_epochs, t.judge_after * budget)
 
 
 def test_findings_reach_the_run_files(out):

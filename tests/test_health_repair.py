@@ -1,10 +1,19 @@
 """Repair mode end to end: each class of problem is treated, and the run recovers."""
 
 import json
+import math
 
+import numpy as np
 import pytest
+import torch
+from torch import nn
 
 import trainwell
+from trainwell import TensorBatches, Trainer
+from trainwell.config import RunConfig
+from trainwell.health import DoctorCallback, Rebuild
+from trainwell.models import build_model
+from trainwell.train import Callback, make_optimizer
 
 DIGITS = {"source": "digits"}
 BROKEN = {
@@ -65,9 +74,13 @@ def test_repair_treats_the_problem_and_the_run_recovers(out, name):
     repaired = trainwell.fit(config, doctor__mode="repair")
     first = repaired.repairs[0]
     assert (first["finding"], first["remedy"]) == (code, remedy)
-    assert first["changed"] and first["before"] is not None and first["cured"] is True
+    assert first["changed"] and first["before"]  # what it changed, from what evidence
+    treated = [r for r in repaired.repairs if r["finding"] == code]
+    assert treated[-1]["cured"] is True  # the last remedy cured it ...
+    for failed in treated[:-1]:  # ... and each one before it says why it did not
+        assert failed["cured"] is False and failed["why_not"]
     finding = next(f for f in repaired.findings if f.code == code)
-    assert finding.resolved and finding.remedy == remedy
+    assert finding.resolved and finding.remedy == treated[-1]["remedy"]
     assert repaired.metrics["test_accuracy"] >= detected.metrics["test_accuracy"] + 0.1
     assert repaired.metrics["test_accuracy"] >= 0.85
     summary = json.loads((repaired.run_dir / "summary.json").read_text())
@@ -98,7 +111,11 @@ def test_divergence_is_rolled_back_and_training_goes_on(out):
     assert run.status != "diverged"
     assert run.repairs[0]["finding"] == "divergence"
     assert run.repairs[0]["remedy"] == "clip_and_adam"
-    assert run.metrics["test_r2"] > -0.5  # finite: it trained on after the rollback
+    assert run.repairs[0]["cured"] is True
+    healthy = trainwell.fit(
+        {"data": {"source": "diabetes"}, "model": {"hidden": [32]}, "train": {"epochs": 30}}
+    )
+    assert run.metrics["test_r2"] >= 0.8 * healthy.metrics["test_r2"] > 0.2
 
 
 def test_overfitting_on_noisy_labels_drops_them_then_regularises(out):
@@ -219,3 +236,249 @@ def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
     source = np.array([index[row.tobytes()] for row in kept_X])
     assert (kept_y != y[source]).mean() < 0.05  # from 20% wrong labels to under 5%
     assert rebuild.config.data.remedies == ["drop_label_issues"]
+
+
+def test_a_curve_problem_is_cured_only_once_its_rule_can_speak_again(out):
+    config, _, _ = BROKEN["a learning rate too small to converge"]
+    run = trainwell.fit(config, doctor__mode="repair", train__epochs=14)
+    treated = next(r for r in run.repairs if r["finding"] == "slow_convergence")
+    assert treated["cured"] is True
+    assert treated["judged_epoch"] - treated["epoch"] >= 4  # the rule needs 4 epochs
+
+
+def test_a_remedy_too_late_to_judge_is_unconfirmed_not_cured(out):
+    config, _, _ = BROKEN["a learning rate too small to converge"]
+    run = trainwell.fit(config, doctor__mode="repair", train__epochs=6)
+    treated = next(r for r in run.repairs if r["finding"] == "slow_convergence")
+    finding = next(f for f in run.findings if f.code == "slow_convergence")
+    assert treated["cured"] is None and not finding.resolved
+    assert "before the rule could judge the cure" in finding.message
+
+
+def test_a_cure_that_does_not_hold_is_reported_as_not_cured(out, tmp_path):
+    """Random labels: no optimizer makes the loss fall, and the doctor says so."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "random.npz"
+    np.savez(data, X=rng.normal(size=(1200, 20)).astype("float32"), y=rng.integers(0, 10, 1200))
+    run = trainwell.fit(
+        {
+            "data": {"source": str(data), "audit": False},
+            "model": {"hidden": [16]},
+            "train": {"epochs": 16, "optimizer": "sgd", "lr": 1e-4, "momentum": 0.0},
+        },
+        doctor__mode="repair",
+    )
+    treated = [r for r in run.repairs if r["finding"] == "slow_convergence"]
+    assert treated and all(r["cured"] is False for r in treated)
+    assert treated[0]["why_not"] == "the problem came back"
+    (finding,) = [f for f in run.findings if f.code == "slow_convergence"]  # told once
+    assert not finding.resolved and "gave up" in finding.message
+
+
+def test_repairs_that_never_made_the_network_learn_are_followed_by_ones_that_do(out):
+    """A deep sigmoid CNN on plain SGD at a small rate (a new user's case)."""
+    config = {
+        "data": DIGITS,
+        "model": {"arch": "cnn", "channels": [8, 8, 8, 8], "hidden": [32], "activation": "sigmoid"},
+        "train": {"epochs": 15, "optimizer": "sgd", "lr": 0.005},
+    }
+    detected = trainwell.fit(config, doctor__mode="detect")
+    repaired = trainwell.fit(config, doctor__mode="repair")
+    assert detected.metrics["test_accuracy"] < 0.3  # chance is 0.1
+    assert repaired.metrics["test_accuracy"] >= 0.85, repaired.repairs
+    remedies = [r["remedy"] for r in repaired.repairs]
+    assert {"batchnorm", "switch_to_adam", "raise_lr"} & set(remedies)
+    assert (
+        "lower_lr"
+        not in remedies[
+            : remedies.index(
+                next(iter(r for r in remedies if r in ("batchnorm", "switch_to_adam", "raise_lr")))
+            )
+        ]
+    )
+
+
+def test_early_stopping_keeps_an_epoch_of_the_repaired_model(out):
+    config, _, _ = BROKEN["a network too narrow to fit"]
+    run = trainwell.fit(
+        config, doctor__mode="repair", train__early_stopping={"monitor": "val_loss", "patience": 5}
+    )
+    rebuilt = [r for r in run.repairs if r["remedy"] == "widen"]
+    assert rebuilt, run.repairs
+    assert run.metrics["best_epoch"] > rebuilt[0]["epoch"]  # never an epoch of the narrow net
+    loaded = trainwell.load_run(run.run_dir)
+    X = torch.randn(4, 1, 8, 8)
+    loaded.model.eval(), run.model.eval()
+    assert torch.allclose(loaded.model(X), run.model(X))
+
+
+class _Kill(Callback):
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_start(self, epoch):
+        if epoch == self.at:
+            raise KeyboardInterrupt  # as a SIGKILL would: the last checkpoint is what is left
+
+
+RESUMED = {
+    "switched optimizer": (BROKEN["a learning rate too small to converge"][0], 14, 7),
+    "dropped rows, then a rebuilt model": (BROKEN["noisy labels trained too long"][0], 30, 20),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUMED))
+def test_a_repaired_run_resumes_to_the_same_end(out, name):
+    config, epochs, kill_at = RESUMED[name]
+    whole = trainwell.fit(config, doctor__mode="repair", train__epochs=epochs, report=False)
+    assert whole.repairs and whole.repairs[0]["epoch"] < kill_at
+    with pytest.raises(KeyboardInterrupt):
+        trainwell.fit(
+            config,
+            doctor__mode="repair",
+            train__epochs=epochs,
+            out=out / "killed",
+            callbacks=[_Kill(kill_at)],
+            report=False,
+        )
+    (run_dir,) = (out / "killed").iterdir()
+    resumed = trainwell.resume(run_dir, report=False)
+    assert resumed.metrics | {"seconds": 0, "samples_per_second": 0} == whole.metrics | {
+        "seconds": 0,
+        "samples_per_second": 0,
+    }
+    assert resumed.repairs == whole.repairs
+    assert [f.to_dict() for f in resumed.findings] == [f.to_dict() for f in whole.findings]
+    assert resumed.config == whole.config  # the repaired config
+
+
+# --- the doctor inside a Trainer, forcing the accelerator's code path on a CPU --------------
+
+
+def _problem(n=1024, d=12, classes=3, nan_rows=()):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(n, d, generator=g)
+    y = (X @ torch.randn(d, classes, generator=g)).argmax(1)
+    for row in nan_rows:
+        X[row, 0] = math.nan
+    return X, y
+
+
+def _rebuild(train: dict) -> Rebuild:
+    cfg = RunConfig.model_validate({"model": {"hidden": [32]}, "train": train})
+    return Rebuild(
+        cfg,
+        lambda spec: build_model(spec, (12,), 3, regression=False),
+        make_optimizer,
+        lambda *_: None,
+    )
+
+
+def _doctored(train: dict, X, y, repair=False, after=(), **doctor):
+    """A Trainer with the doctor, as a user's own code would set it up."""
+    rebuild = _rebuild(train)
+    torch.manual_seed(0)
+    net = rebuild.model(rebuild.config.model)
+    if repair:
+        doctor |= {"mode": "repair", "rebuild": rebuild}
+    doctor = DoctorCallback(every=4, **doctor)
+    trainer = Trainer(
+        net,
+        make_optimizer(rebuild.config.train, net),
+        epochs=rebuild.config.train.epochs,
+        n_classes=3,
+        callbacks=[doctor, *after],
+    )
+    result = trainer.fit(TensorBatches(X, y, 32), TensorBatches(X, y, 512, shuffle=False))
+    return result, doctor
+
+
+@pytest.mark.parametrize("each_step", [True, False])
+def test_divergence_is_repaired_on_either_code_path(each_step):
+    X, y = _problem()
+    train = {"optimizer": "sgd", "lr": 10.0, "epochs": 4}
+    detected, _ = _doctored(train, X, y, check_each_step=each_step)
+    assert detected.status == "diverged"
+    repaired, doctor = _doctored(train, X, y, repair=True, check_each_step=each_step)
+    assert repaired.status == "completed"
+    assert doctor.repairs[0]["finding"] == "divergence"
+    healthy, _ = _doctored({"optimizer": "adam", "lr": 1e-3, "epochs": 4}, X, y)
+    assert repaired.history[-1]["val_accuracy"] >= 0.9 * healthy.history[-1]["val_accuracy"]
+
+
+@pytest.mark.parametrize("each_step", [True, False])
+def test_nan_inputs_are_found_and_imputed_on_either_code_path(each_step):
+    X, y = _problem(nan_rows=(200,))
+    train = {"optimizer": "adam", "lr": 0.01, "epochs": 3}
+    repaired, doctor = _doctored(train, X, y, repair=True, check_each_step=each_step)
+    (divergence,) = [f for f in doctor.findings if f.code == "divergence"]
+    assert divergence.evidence["first_nonfinite_output"] == "input"
+    assert doctor.repairs[0]["remedy"] == "impute_inputs"
+    assert repaired.status == "completed" and repaired.history[-1]["val_accuracy"] > 0.8
+
+
+class _ComesBack(Callback):
+    """After epoch 0, the divergence the doctor is treating fires again."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def on_epoch_end(self, epoch, metrics):
+        doctor = self.trainer.callbacks.callbacks[0]
+        repairer = doctor.repairer
+        if epoch != 0 or "divergence" not in repairer.treating:
+            return
+        self.seen["healthy"] = repairer.healthy["optimizer_type"]
+        finding = repairer.treating["divergence"].finding
+        self.seen["treated"] = repairer.treat(finding, None, doctor.examiner.history)
+
+
+def test_a_second_problem_after_switching_optimizer_rolls_back_into_the_live_one():
+    X, y = _problem()
+    comes_back = _ComesBack()
+    train = {"optimizer": "sgd", "lr": 10.0, "epochs": 3}
+    result, doctor = _doctored(train, X, y, repair=True, after=[comes_back])
+    assert [r["remedy"] for r in doctor.repairs[:2]] == ["clip_and_adam", "lower_lr_and_clip"]
+    assert comes_back.seen == {"healthy": "Adam", "treated": True}  # snapshot of the live one
+    assert isinstance(doctor.trainer.optimizer, torch.optim.Adam)
+    assert doctor.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert result.status == "completed" and math.isfinite(result.history[-1]["train_loss"])
+
+
+# --- mixed precision ------------------------------------------------------------------------
+
+
+def _deep(std=None):
+    torch.manual_seed(0)
+    layers = [nn.Linear(12, 128), nn.ReLU()]
+    for _ in range(4):
+        layers += [nn.Linear(128, 128), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(128, 3))
+    if std:
+        for module in model:
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=std)
+    return model
+
+
+@pytest.mark.parametrize(("std", "flagged"), [(None, False), (1.0, True)])
+def test_gradient_scaler_overflow_is_not_an_explosion(std, flagged):
+    """fp16 with a scale far too large: the scaler skips steps and lowers its scale, which
+    is normal; a network that really blows up is still flagged."""
+    X, y = _problem()
+    model = _deep(std)
+    doctor = DoctorCallback(every=4)
+    trainer = Trainer(
+        model,
+        torch.optim.SGD(model.parameters(), 0.01),
+        epochs=1,
+        precision="fp16",
+        callbacks=[doctor],
+    )
+    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**30)
+    trainer.fit(TensorBatches(X, y, 32))
+    assert trainer.scaler.get_scale() < 2.0**30  # steps were skipped
+    problems = {f.code for f in doctor.findings if f.severity != "info"}
+    assert bool(problems) == flagged, problems
+    if not flagged:
+        assert "exploding_gradient" not in problems

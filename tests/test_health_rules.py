@@ -62,7 +62,10 @@ def test_vanishing_gradient():
     h = _history(grad=(1e-7, 1e-5, 0.3))
     finding = rules.vanishing_gradient(h, T)
     assert finding.code == "vanishing_gradient" and finding.severity == "error"
-    assert finding.layer == "net.3"  # gradients have vanished from here down to the input
+    # one layer, named the same in the chip (layer) and in the message: the starved first one
+    assert finding.layer == "net.1" and "layer net.1 receives" in finding.message
+    assert finding.evidence["vanished_through"] == "net.3"  # how deep the starvation reaches
+    assert "net.3" in finding.message
     assert finding.evidence["ratio_first_to_last"] < 1e-3
     assert finding.step == 24 and finding.epoch == 0
     assert rules.vanishing_gradient(_history(probes=1, grad=(1e-7, 1e-5, 0.3)), T) is None

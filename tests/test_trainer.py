@@ -239,11 +239,6 @@ def test_control_surface():
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), epochs=50)
     trainer.set_lr(0.01)
     assert trainer.lr == 0.01
-    snapshot = trainer.snapshot()
-    with torch.no_grad():
-        model[0].weight.add_(1.0)
-    trainer.restore(snapshot)
-    torch.testing.assert_close(model[0].weight, snapshot["model"]["0.weight"])
 
     class StopAtTwo(Callback):
         def on_epoch_end(self, epoch, metrics):
@@ -277,3 +272,141 @@ def test_classification_metrics_equal_scikit_learns():
         )
         assert result.confusion == confusion_matrix(true, predicted, labels=labels).tolist()
         assert result.metrics["accuracy"] == pytest.approx(np.mean(true == predicted))
+
+
+def _state_after_steps(trainer, batches, steps):
+    """Train `steps` batches by hand; returns what they leave behind."""
+    for (x, y), _ in zip(batches, range(steps), strict=False):
+        trainer.optimizer.zero_grad()
+        trainer.loss_fn(trainer.model(x), y).backward()
+        trainer.optimizer.step()
+        trainer.scheduler.step()
+    return {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_a_snapshot_restores_everything_a_step_changes():
+    X, y = _problem()
+    model = _net()
+    adam = torch.optim.Adam(model.parameters(), 0.01)
+    schedule = torch.optim.lr_scheduler.StepLR(adam, step_size=2, gamma=0.5)
+    trainer = Trainer(model, adam, scheduler=schedule, epochs=5)
+    batches = TensorBatches(X, y, 32, seed=1)
+    trainer._train_batches = batches
+    _state_after_steps(trainer, iter(batches), 3)  # moments, a stepped schedule, a used order
+    snapshot = trainer.snapshot()
+    order = [y.tolist() for _, y in batches]
+    expected = _state_after_steps(trainer, iter(batches), 4)
+    noise, lr = torch.randn(3), trainer.lr
+
+    trainer.restore(snapshot)
+    assert [y.tolist() for _, y in batches] == order  # the data-order generator
+    again = _state_after_steps(trainer, iter(batches), 4)  # same moments and schedule
+    for key, value in expected.items():
+        torch.testing.assert_close(again[key], value)
+    assert trainer.lr == lr
+    trainer.restore(snapshot)  # twice: the snapshot itself must not have moved on
+    assert schedule.last_epoch == 3 and int(adam.state_dict()["state"][0]["step"]) == 3
+    torch.testing.assert_close(torch.randn(3), noise)  # the CPU RNG is where it was
+
+
+def test_a_snapshot_restores_the_gradient_scaler():
+    model = _net()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), precision="fp16")
+    trainer.scaler.scale(torch.ones(()))  # the scaler's state starts with its first use
+    scale = trainer.scaler.get_scale()
+    snapshot = trainer.snapshot()
+    trainer.scaler.update(new_scale=scale / 8)
+    assert trainer.scaler.get_scale() == scale / 8
+    trainer.restore(snapshot)
+    assert trainer.scaler.get_scale() == scale
+
+
+def test_a_snapshot_of_another_optimizer_is_refused():
+    model = _net()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1, momentum=0.9))
+    sgd_state = trainer.snapshot()
+    trainer.replace_optimizer(torch.optim.Adam(model.parameters(), 0.001))
+    with pytest.raises(ValueError, match="SGD optimizer into the live Adam"):
+        trainer.restore(sgd_state)
+    assert "betas" in trainer.optimizer.param_groups[0]  # nothing half-restored
+    trainer.restore(trainer.snapshot())  # a snapshot of the live optimizer is fine
+
+
+class _Meddler(Callback):
+    """At the end of `epoch`, changes the model the way a remedy would."""
+
+    def __init__(self, epoch, replace=False):
+        self.epoch, self.replace = epoch, replace
+
+    def on_epoch_end(self, epoch, metrics):
+        if epoch != self.epoch:
+            return
+        if self.replace:
+            model = _net(seed=7)
+            self.trainer.replace_model(model, torch.optim.Adam(model.parameters(), 0.01))
+        else:
+            with torch.no_grad():
+                for p in self.trainer.model.parameters():
+                    p.mul_(0.0)
+
+
+def test_best_weights_are_those_that_earned_the_metric():
+    X, y = _problem()
+    model = _net()
+    val = TensorBatches(X, y, 256, shuffle=False)
+    stopper = EarlyStopping(patience=100)
+    trainer = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), 0.01),
+        epochs=3,
+        callbacks=[_Meddler(epoch=2), stopper],  # a "remedy" zeroes the weights at epoch 2
+    )
+    trainer.fit(TensorBatches(X, y, 32), val)
+    assert stopper.best_epoch == 2
+    assert any(w.abs().sum() > 0 for w in trainer.model.state_dict().values())
+    recorded = trainer.history[2]["val_loss"]
+    assert trainer.evaluate(val).metrics["loss"] == pytest.approx(recorded)
+
+
+def test_a_replaced_model_starts_a_new_best():
+    X, y = _problem()
+    model = _net()
+    stopper = EarlyStopping(patience=100)
+    trainer = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), 0.05),
+        epochs=5,
+        callbacks=[_Meddler(epoch=1, replace=True), stopper],
+    )
+    trainer.fit(TensorBatches(X, y, 32), TensorBatches(X, y, 256, shuffle=False))
+    assert stopper.best_epoch >= 2  # never an epoch of the model that was replaced
+    assert trainer.kept_epoch == stopper.best_epoch
+
+
+class _RollBack(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_fit_start(self):
+        self.healthy = self.trainer.snapshot()
+
+    def on_nonfinite_loss(self, step, inputs_finite):
+        self.calls.append((step, inputs_finite))
+        batches = self.trainer._train_batches
+        batches.X[~torch.isfinite(batches.X)] = 0.0
+        self.trainer.restore(self.healthy)
+
+
+def test_a_nonfinite_loss_is_offered_to_callbacks_before_the_run_diverges():
+    X, y = _problem()
+    X[100, 3] = math.nan  # one bad row
+    for callbacks, status in (((), "diverged"), ((_RollBack(),), "completed")):
+        model = _net()
+        trainer = Trainer(
+            model, torch.optim.SGD(model.parameters(), 0.1), epochs=2, callbacks=callbacks
+        )
+        result = trainer.fit(TensorBatches(X.clone(), y, 32, shuffle=False))
+        assert result.status == status
+    (step, inputs_finite), *_ = callbacks[0].calls
+    assert step == 100 // 32 and inputs_finite is False
+    assert math.isfinite(result.history[-1]["train_loss"])

@@ -182,3 +182,15 @@ def test_a_missing_postgres_driver_says_how_to_install_it(out: Path, monkeypatch
     monkeypatch.setattr(optuna.storages, "RDBStorage", no_driver)
     with pytest.raises(trainwell.InputError, match=r"trainwell\[postgres\]"):
         trainwell.tune(TINY, trials=1, storage="postgresql://u@127.0.0.1:1/db")
+
+
+def test_the_median_pruner_prunes_trials_worse_than_the_median(out: Path):
+    """Past its 5 start-up trials, a trial whose learning rate cannot learn is stopped."""
+    space = {**TINY, "train": {"epochs": 6, "batch_size": 16}}
+    space["tune"] = {"train.lr": {"choices": [0.05, 1e-6]}}
+    result = trainwell.tune(space, trials=12, sampler="random", pruner="median", study="median")
+    late = [t for t in result.trials if t.number >= 5]
+    pruned = [t for t in late if t.state == "pruned"]
+    assert pruned, [(t.params, t.state) for t in result.trials]
+    assert all(t.params["train.lr"] == 1e-6 for t in pruned)  # never a good one
+    assert all(t.state == "complete" for t in late if t.params["train.lr"] == 0.05)

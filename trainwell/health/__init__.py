@@ -4,14 +4,16 @@
 """
 
 from ._doctor import DEFAULT_EVERY, Doctor, DoctorCallback, Examiner
+from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory
 from ._probes import Probe
 from ._remedies import ORDERS, REMEDIES, Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
-from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
+from ._rules import CURVE_CODES, CURVE_RULES, PROBE_RULES, Thresholds
 
 __all__ = [
+    "CURVE_CODES",
     "CURVE_RULES",
     "DEFAULT_EVERY",
     "ORDERS",
@@ -20,6 +22,7 @@ __all__ = [
     "Doctor",
     "DoctorCallback",
     "DoctorLightningCallback",
+    "Evidence",
     "Examiner",
     "Probe",
     "ProbeHistory",
@@ -27,6 +30,7 @@ __all__ = [
     "Repairer",
     "Thresholds",
     "first_nonfinite_layer",
+    "gather_evidence",
 ]
 
 

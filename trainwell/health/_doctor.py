@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -69,6 +70,20 @@ class Examiner:
         self.probe.history.grad_clip = grad_clip
         self._seen.difference_update(codes)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "seen": sorted(self._seen),
+            "past": [h.state_dict() for h in self.past],
+            "history": self.history.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.findings = [Finding.from_dict(f) for f in state["findings"]]
+        self._seen = set(state["seen"])
+        self.past = [ProbeHistory.from_state(h) for h in state["past"]]
+        self.probe.history = ProbeHistory.from_state(state["history"])
+
     def check(self, rules) -> list[Finding]:
         new = []
         for rule in rules:
@@ -107,7 +122,11 @@ class DoctorCallback(Callback):
         on_finding: Callable[[Finding], None] | None = None,
         mode: str = "detect",
         rebuild: Rebuild | None = None,
+        check_each_step: bool | None = None,
     ) -> None:
+        """`check_each_step`: read the loss at every step to catch a NaN at the step it
+        happens (default: on a CPU, where reading costs no device sync). Elsewhere the
+        Trainer's periodic check finds it (`on_nonfinite_loss`), a few steps later."""
         if mode not in ("detect", "repair"):
             raise ValueError(f"mode must be detect or repair; got {mode!r}")
         if mode == "repair" and rebuild is None:
@@ -120,7 +139,9 @@ class DoctorCallback(Callback):
         self._probing = False
         self._nonfinite_layer: str | None = None
         self._replayed = False
-        self._on_cpu = True
+        self.check_each_step = check_each_step
+        self._scale: float | None = None  # the gradient scaler's scale before a probed step
+        self._state: dict[str, Any] | None = None  # loaded from a checkpoint, for fit start
 
     @property
     def findings(self) -> list[Finding]:
@@ -143,31 +164,51 @@ class DoctorCallback(Callback):
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
         if self.mode == "repair":
-            self.repairer = Repairer(trainer, self.rebuild)
-        self._on_cpu = trainer.device.type == "cpu"
+            self.repairer = Repairer(trainer, self.rebuild, thresholds=self.thresholds)
+        if self.check_each_step is None:
+            self.check_each_step = trainer.device.type == "cpu"
+        if self._state is not None:
+            self._load(self._state)
         self.examiner.probe.arm()
 
     def on_after_backward(self, step: int, loss: torch.Tensor) -> None:
         self._probing = step % self.interval == 0
         # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step;
         # elsewhere it is read at probe steps, which sync anyway.
-        if (self._probing or self._on_cpu) and not math.isfinite(loss.item()):
+        if (self._probing or self.check_each_step) and not math.isfinite(loss.item()):
             self._probing = True
             if not self._replayed and self.trainer.batch is not None:
-                # the weights that produced the bad loss are still in place: replay the batch
                 self._replayed = True
-                self._nonfinite_layer = first_nonfinite_layer(
-                    self.trainer.model, self.trainer.batch[0]
-                )
+                self._nonfinite_layer = self._where_nonfinite()
         if self._probing:
             self.examiner.probe.before_step(step, self.trainer.epoch, loss)
+            scaler = self.trainer.scaler
+            self._scale = scaler.get_scale() if scaler is not None else None
         elif (step + 1) % self.interval == 0:
             self.examiner.probe.arm()  # the next forward pass is probed
+
+    def _where_nonfinite(self) -> str | None:
+        """Where the bad loss came from. Read at every step, the weights that produced it are
+        still in place: replay the batch. Read only at probes, the loss may have gone bad
+        steps ago: first ask the Trainer whether that step's input batch was finite."""
+        trainer = self.trainer
+        if not self.check_each_step:
+            first = trainer.first_nonfinite_loss()
+            if first is not None and first[1] is False:
+                return "input"
+        return first_nonfinite_layer(trainer.model, trainer.batch[0])
 
     def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
         if not self._probing:
             return
         self._probing = False
+        scaler = self.trainer.scaler
+        if self._scale is not None and scaler is not None and scaler.get_scale() < self._scale:
+            # mixed precision: the scaled gradients overflowed, the scaler skipped the step
+            # and lowered its scale. Normal, not an explosion: probe the next step instead.
+            self.examiner.probe.discard()
+            self.examiner.probe.arm()
+            return
         found = self.examiner.end_probe()
         for finding in found:
             if finding.code == "divergence" and self._replayed:
@@ -175,6 +216,22 @@ class DoctorCallback(Callback):
         self._treat(found, step)
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
+
+    def on_nonfinite_loss(self, step: int, inputs_finite: bool | None) -> None:
+        """The Trainer's periodic check found a NaN loss this doctor did not read (on an
+        accelerator): judge the divergence now, and in repair mode roll back and treat it."""
+        if "divergence" in self.examiner._seen:
+            return  # already reported (detect mode): the run ends as diverged
+        probe, trainer = self.examiner.probe, self.trainer
+        probe.before_step(step, trainer.epoch, torch.full((), math.nan, device=trainer.device))
+        found = self.examiner.end_probe()
+        for finding in found:
+            if finding.code == "divergence":
+                layer = "input" if inputs_finite is False else None
+                if layer is None and trainer.batch is not None:
+                    layer = first_nonfinite_layer(trainer.model, trainer.batch[0])
+                _explain_divergence(finding, layer)
+        self._treat(found, step)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         if epoch == 0:  # init problems show in epoch 0; later ones need not be caught as fast
@@ -186,28 +243,59 @@ class DoctorCallback(Callback):
                 finding.message += " Early stopping is on and restores the best weights."
         self._treat(found, None)
         if self.repairer is not None:
-            self.repairer.epoch_end(epoch, metrics)
+            for finding in self.repairer.epoch_end(epoch, metrics):
+                self._treat([finding], None, again=True)
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
         if self.repairer is not None and result.status != "diverged":
             self.repairer.finish(result.history[-1] if result.history else {})
 
-    def _treat(self, found: list[Finding], step: int | None) -> None:
+    def _treat(self, found: list[Finding], step: int | None, again: bool = False) -> None:
         """Repair the most fundamental new problem; drop the others found with it, which are
-        often its consequences (dead units starve gradients), so they are judged again."""
+        often its consequences (dead units starve gradients), so they are judged again.
+        `again`: a finding already treated whose remedy did not make the network learn."""
         problems = sorted((f for f in found if f.severity != "info"), key=_priority)
         if self.repairer is None or not problems:
             return
         first = problems[0]
-        if not self.repairer.treat(first, step):
+        open_treatment = self.repairer.treating.get(first.code)
+        if open_treatment is not None and open_treatment.finding is not first:
+            # the same problem, back after its remedy: its first finding tells the story
+            self.examiner.findings.remove(first)
+        if not self.repairer.treat(first, step, self.examiner.history):
             return
         trainer = self.trainer
         remaining = max(trainer.epochs - trainer.epoch, 1)
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
+        if again:
+            self.examiner._seen.add(first.code)  # judged by the repairer, not reported twice
         for consequence in problems[1:]:
             self.examiner.findings.remove(consequence)
         self._replayed, self._nonfinite_layer = False, None
+
+    # --- resume -----------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The doctor's findings, histories and repairs, and the repaired config: a repaired
+        run resumes as the repaired run, not as the config it started from."""
+        if self.examiner is None:
+            return {}
+        state: dict[str, Any] = {"examiner": self.examiner.state_dict(), "interval": self.interval}
+        if self.repairer is not None:
+            state["repairer"] = self.repairer.state_dict(self.examiner.findings)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._state = state or None  # applied at fit start, once the trainer is known
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.examiner.load_state_dict(state["examiner"])
+        self.examiner.history.grad_clip = self.trainer.grad_clip
+        self.interval = state["interval"]
+        if self.repairer is not None and "repairer" in state:
+            self.repairer.load_state_dict(state["repairer"], self.examiner.findings)
+        self._state = None
 
     def _early_stopping(self) -> bool:
         return any(isinstance(cb, EarlyStopping) for cb in self.trainer.callbacks.callbacks)

@@ -28,6 +28,8 @@ class ProbeHistory:
     update_ratio: list[np.ndarray] = field(default_factory=list)  # |dW| / |W| of that step
     dead: list[np.ndarray] = field(default_factory=list)  # per activation, NaN if n/a
     saturated: list[np.ndarray] = field(default_factory=list)
+    bias_mean: list[np.ndarray] = field(default_factory=list)  # per layer, NaN if no bias
+    input_rms: list[float] = field(default_factory=list)  # the inputs' scale (see Probe)
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
 
     @property
@@ -41,6 +43,24 @@ class ProbeHistory:
 
     def curve(self, key: str) -> np.ndarray:
         return np.array([row.get(key, np.nan) for row in self.curves], dtype=np.float64)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything, as plain lists (loadable with `torch.load(weights_only=True)`)."""
+        return {
+            name: [row.tolist() if isinstance(row, np.ndarray) else row for row in value]
+            if isinstance(value, list)
+            else value
+            for name, value in vars(self).items()
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ProbeHistory:
+        arrays = ("grad_norm", "weight_norm", "update_ratio", "dead", "saturated", "bias_mean")
+        values = {
+            k: [np.asarray(r, dtype=np.float64) for r in v] if k in arrays else v
+            for k, v in state.items()
+        }
+        return cls(**values)
 
     def to_record(self) -> dict[str, Any]:
         """The per-probe statistics as plain lists (4 significant digits, NaN as None), small

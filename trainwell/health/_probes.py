@@ -1,4 +1,5 @@
-"""Probes: gradient, weight and update norms per layer, dead and saturated units.
+"""Probes: gradient, weight and update norms per layer, dead and saturated units, the mean
+bias per layer and the scale of the input batch.
 
 A probe costs a handful of fused kernels (`torch._foreach_norm`) and one host transfer;
 between probes the model runs untouched (activation hooks exist only for the probed
@@ -66,16 +67,30 @@ class Probe:
         self._is_relu = np.array(
             [k in ("relu", "leaky_relu") for k in self.history.activation_kinds], dtype=bool
         )
+        self._biases = [getattr(module, "bias", None) for module in _layer_modules(model)]
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._activation_stats: dict[int, torch.Tensor] = {}
+        self._input_rms: torch.Tensor | None = None
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor]] | None = None
 
     def arm(self) -> None:
         """Hook the activation modules for the next forward pass only."""
         self.disarm()
         self._activation_stats.clear()
+        self._input_rms = None
+        self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
         for index, (_, kind, module) in enumerate(self._activations):
             self._hooks.append(module.register_forward_hook(self._hook(index, kind)))
+
+    def _record_input(self, module: nn.Module, args: tuple) -> None:
+        x = args[0] if args else None
+        if self._input_rms is None and isinstance(x, torch.Tensor) and x.is_floating_point():
+            self._input_rms = _input_rms(x.detach())
+
+    def discard(self) -> None:
+        """Forget the probe taken before a step that did not happen (a mixed-precision step
+        the gradient scaler skipped because its gradients overflowed)."""
+        self._pending = None
 
     def disarm(self) -> None:
         for handle in self._hooks:
@@ -100,7 +115,15 @@ class Probe:
         activations = [
             self._activation_stats.get(i, missing) for i in range(len(self._activations))
         ]
-        parts = [loss.detach().float().reshape(1), torch.stack([*norms, *activations]).float()]
+        biases = [
+            b.detach().float().mean() if isinstance(b, torch.Tensor) else missing
+            for b in self._biases
+        ]
+        scale = self._input_rms if self._input_rms is not None else missing
+        parts = [
+            loss.detach().float().reshape(1),
+            torch.stack([*norms, *activations, *biases, scale.to(loss.device)]).float(),
+        ]
         self._pending = (step, epoch, torch.cat(parts), [w.clone() for w in weights])
 
     def after_step(self) -> None:
@@ -114,7 +137,8 @@ class Probe:
         updates = torch.stack(torch._foreach_norm(torch._foreach_sub(weights, before)))
         ratio = updates.float() / stats[1 + n : 1 + 2 * n].clamp_min(1e-12)
         values = torch.cat([stats, ratio]).cpu().numpy().astype(np.float64)  # one transfer
-        acts = values[1 + 2 * n : -n]
+        n_acts = len(self._activations)
+        acts = values[1 + 2 * n : 1 + 2 * n + n_acts]
         history = self.history
         history.steps.append(step)
         history.epochs.append(epoch)
@@ -124,6 +148,25 @@ class Probe:
         history.update_ratio.append(values[-n:])
         history.dead.append(np.where(self._is_relu, acts, np.nan))
         history.saturated.append(np.where(self._is_relu, np.nan, acts))
+        history.bias_mean.append(values[1 + 2 * n + n_acts : 1 + 3 * n + n_acts])
+        history.input_rms.append(float(values[1 + 3 * n + n_acts]))
+
+
+def _layer_modules(model: nn.Module) -> list[nn.Module]:
+    """The modules of `weighted_layers`, in the same order."""
+    names = {name for name, _ in weighted_layers(model)}
+    return [module for name, module in model.named_modules() if name in names]
+
+
+def _input_rms(x: torch.Tensor) -> torch.Tensor:
+    """The scale of an input batch: the 90th percentile over features (channels for images)
+    of each feature's root mean square. Standardised inputs sit near 1; raw pixels or
+    physical units are often 10 to 1,000 times that."""
+    if x.dim() < 2:
+        return x.float().pow(2).mean().sqrt()
+    others = [d for d in range(x.dim()) if d != 1]
+    rms = x.float().pow(2).mean(dim=others).sqrt()
+    return torch.quantile(rms, 0.9) if rms.numel() > 1 else rms.reshape(())
 
 
 def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:

@@ -20,6 +20,7 @@ from ..config import Init, Model, RunConfig, Train
 from ..data.audit import Thresholds, find_label_issues, out_of_sample_probabilities
 from ..findings import Finding
 from ..train import Trainer
+from ._evidence import Evidence
 
 
 @dataclass
@@ -46,8 +47,13 @@ class Rebuild:
         )
 
 
+class NotApplicable(Exception):
+    """A remedy that finds nothing to change here: the doctor tries the next one."""
+
+
 Remedy = Callable[[Trainer, Rebuild], str]
 FROM_BEST = {"regularize", "drop_label_issues"}  # start from the best weights the doctor kept
+REPLACES_OPTIMIZER = {"clip_and_adam", "switch_to_adam"}
 REBUILDS_MODEL = {
     "he_init",
     "xavier_init",
@@ -62,21 +68,45 @@ def _show(value: Any) -> str:
     return f"{value.weights} (bias {value.bias:g})" if isinstance(value, Init) else str(value)
 
 
-def _set_lr(trainer: Trainer, rebuild: Rebuild, lr: float) -> str:
+# Where schedules keep the rates they compute from: scaling all of them scales the whole
+# schedule, so a schedule does not undo the change at its next step.
+_GROUP_RATES = ("lr", "initial_lr", "max_lr", "min_lr")  # OneCycle keeps its peak here
+_SCHEDULE_RATES = ("base_lrs", "_last_lr", "min_lrs")  # cosine, step, plateau
+_SCHEDULE_FLOORS = ("eta_min",)  # cosine's floor
+
+
+def scale_lr(trainer: Trainer, factor: float) -> None:
+    """Multiply the learning rate by `factor`, and with it every rate the schedule (if any)
+    derives later rates from: the peak of OneCycle, the base of cosine and step schedules."""
+    for group in trainer.optimizer.param_groups:
+        for key in _GROUP_RATES:
+            if isinstance(group.get(key), float | int):
+                group[key] = group[key] * factor
+    scheduler = trainer.scheduler
+    for key in _SCHEDULE_RATES:
+        rates = getattr(scheduler, key, None)
+        if isinstance(rates, list):
+            setattr(scheduler, key, [rate * factor for rate in rates])
+    for key in _SCHEDULE_FLOORS:
+        if isinstance(getattr(scheduler, key, None), float | int):
+            setattr(scheduler, key, getattr(scheduler, key) * factor)
+
+
+def _set_lr(trainer: Trainer, rebuild: Rebuild, factor: float) -> str:
     before = trainer.lr
-    rebuild.config.train.lr = lr
-    trainer.set_lr(lr)
-    if trainer.scheduler is not None and hasattr(trainer.scheduler, "base_lrs"):
-        trainer.scheduler.base_lrs = [lr for _ in trainer.scheduler.base_lrs]
-    return f"train.lr: {before:g} -> {lr:g}"
+    scale_lr(trainer, factor)
+    rebuild.config.train.lr *= factor
+    return f"train.lr: {before:g} -> {trainer.lr:g}"
 
 
 def lower_lr(trainer: Trainer, rebuild: Rebuild) -> str:
-    return _set_lr(trainer, rebuild, trainer.lr / 10)
+    return _set_lr(trainer, rebuild, 0.1)
 
 
 def raise_lr(trainer: Trainer, rebuild: Rebuild) -> str:
-    return _set_lr(trainer, rebuild, min(trainer.lr * 10, 1.0))
+    if trainer.lr >= 1.0:
+        raise NotApplicable(f"the learning rate is already {trainer.lr:g}")
+    return _set_lr(trainer, rebuild, min(10.0, 1.0 / trainer.lr))
 
 
 def clip_gradients(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -166,10 +196,6 @@ def load_by_position(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     model.load_state_dict(dict(zip(target, state.values(), strict=True)))
 
 
-class NotApplicable(Exception):
-    """A remedy that finds nothing to change here: the doctor tries the next one."""
-
-
 def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
     """A network that overfits memorises the labels it cannot learn: drop the training rows
     whose labels confident learning finds wrong (the audit's label check, on the training
@@ -224,24 +250,45 @@ ORDERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def remedy_order(finding: Finding, config: RunConfig) -> tuple[str, ...]:
-    """The remedies for `finding`, in order, cured at the source where the config shows it:
-    exploding or saturating units on inputs that were not standardised get the inputs
-    normalised first; units killed by a negative initial bias get He init (bias 0) first,
-    and by large steps a lower learning rate; a loss made NaN by the input batch gets the
-    inputs imputed first."""
+# When the network is not learning at all, remedies that slow it go last and those that
+# make it learn (normalised layers, an adaptive optimizer, a higher rate) are added.
+SLOWS_LEARNING = ("lower_lr", "lower_lr_and_clip", "regularize")
+MAKES_IT_LEARN = ("batchnorm", "switch_to_adam", "raise_lr")
+LEARNING_CODES = (  # problems that can keep a network from learning at all
+    "vanishing_gradient",
+    "dying_relu",
+    "saturated_activation",
+    "slow_convergence",
+    "underfitting",
+)
+
+
+def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
+    """The remedies for `finding`, in order, cured at the source where the evidence shows it:
+    exploding or saturating units on inputs far from standardised get the inputs normalised
+    first; dead units under a strongly negative bias get He init (bias 0) first, and under
+    large steps a lower learning rate; a loss made NaN by the input batch gets the inputs
+    imputed first. A network that is not learning at all gets the remedies that make it
+    learn before those that slow it."""
     order = ORDERS.get(finding.code, ())
-    code, init = finding.code, config.model.init
-    unscaled = not config.data.standardize or config.data.corrupt.feature_scale != 1.0
-    if code in ("exploding_gradient", "saturated_activation") and unscaled:
-        return ("input_norm", *order)
-    if code == "dying_relu" and init.bias < 0:
-        return ("he_init", *(name for name in order if name != "he_init"))
-    if code == "dying_relu" and _high_lr(config.train):
-        return ("lower_lr", *(name for name in order if name != "lower_lr"))
-    if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
-        return ("impute_inputs", *order)
+    code = finding.code
+    if code in ("exploding_gradient", "saturated_activation") and evidence.unscaled_inputs:
+        order = ("input_norm", *order)
+    elif code == "dying_relu" and evidence.negative_bias:
+        order = _first("he_init", order)
+    elif code == "dying_relu" and evidence.large_steps:
+        order = _first("lower_lr", order)
+    elif code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
+        order = ("impute_inputs", *order)
+    if evidence.stalled and code in LEARNING_CODES:
+        kept = [name for name in order if name not in SLOWS_LEARNING]
+        added = [name for name in MAKES_IT_LEARN if name not in kept]
+        order = (*kept, *added, *(name for name in order if name in SLOWS_LEARNING))
     return order
+
+
+def _first(name: str, order: tuple[str, ...]) -> tuple[str, ...]:
+    return (name, *(other for other in order if other != name))
 
 
 REMEDIES: dict[str, Remedy] = {
@@ -265,8 +312,3 @@ REMEDIES: dict[str, Remedy] = {
         impute_inputs,
     )
 }
-
-
-def _high_lr(train: Train) -> bool:
-    """Above the usual range: Adam's default is 1e-3, SGD's usual 0.01..0.1."""
-    return train.lr > (0.1 if train.optimizer == "sgd" else 3e-3)

@@ -1,30 +1,42 @@
-"""Repair: roll back to the last healthy state, apply the next remedy, watch whether it cures.
+"""Repair: roll back to the last healthy state, apply the next remedy, judge whether it cured.
 
-A remedy cures a problem when its rule stays silent for `cure_epochs` epochs after it; if
-the rule fires again, the next remedy in the order is tried, and after the last one the
-doctor gives up and says so. Remedies that rebuild the model from scratch are tried only
-while `rebuild_budget` of the epochs remain: later, a fresh model could not catch up.
-Every attempt is recorded with its before/after evidence.
+A cure is judged on evidence that could still show the problem. A probe problem (gradients,
+units, divergence) is cured when its rule, reading fresh probes, stays silent for
+`cure_epochs` epochs. A curve problem (oscillation, slow convergence, under- and overfitting)
+is cured only once the rule has seen as many epochs after the remedy as it needs to speak
+(`Thresholds.min_epochs`, `judge_after`) and stayed silent; a run that ends before then
+leaves the cure unconfirmed, and says so. Either way, a network that was not learning when
+it was treated must learn afterwards (its loss below the class prior's), or the remedy did
+not cure it.
+
+If the rule fires again, or the network still does not learn, the next remedy in the order
+is tried; after the last one the doctor gives up and says so. Remedies that rebuild the model
+from scratch are tried only while `rebuild_budget` of the epochs remain. Every attempt is
+recorded with its before/after evidence.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from ..findings import Finding
 from ..train import Trainer
+from ._evidence import Evidence, gather_evidence, stalled
+from ._history import ProbeHistory
 from ._remedies import (
     FROM_BEST,
+    LEARNING_CODES,
     REBUILDS_MODEL,
     REMEDIES,
     NotApplicable,
     Rebuild,
-    load_by_position,
     remedy_order,
 )
+from ._rules import CURVE_CODES, Thresholds
 
 
 @dataclass
@@ -33,39 +45,50 @@ class _Treatment:
     remaining: list[str]
     record: dict[str, Any] = field(default_factory=dict)
     applied_epoch: int = 0
+    needs_epochs: int = 0  # after the remedy, before its rule can judge the cure
+    was_stalled: bool = False  # the network was not learning when it was treated
 
 
 class Repairer:
-    """Holds the healthy and best states in memory and applies remedies in order."""
+    """Holds the healthy state in memory and applies remedies in order; the best weights
+    are the Trainer's (`trainer.best`)."""
 
     def __init__(
         self,
         trainer: Trainer,
         rebuild: Rebuild,
         *,
+        thresholds: Thresholds | None = None,
         cure_epochs: int = 2,
         max_repairs: int = 8,
         rebuild_budget: float = 0.4,
     ) -> None:
         self.trainer, self.rebuild = trainer, rebuild
+        self.thresholds = thresholds or Thresholds()
         self.cure_epochs, self.max_repairs = cure_epochs, max_repairs
         self.rebuild_budget = rebuild_budget  # share of the epochs a rebuilt model needs left
         self.repairs: list[dict[str, Any]] = []
-        self._treating: dict[str, _Treatment] = {}
-        self._healthy = trainer.snapshot()
-        self._best: tuple[float, int, dict[str, Any]] | None = None  # val loss, epoch, weights
-        self.restored_epoch: int | None = None  # whose weights a stop_early put back
+        self.treating: dict[str, _Treatment] = {}
+        self.prior_loss = prior_loss(trainer)
+        self.healthy = trainer.snapshot()
 
-    def treat(self, finding: Finding, step: int | None) -> bool:
+    def evidence(self, history: ProbeHistory) -> Evidence:
+        last = self.trainer.history[-1]["train_loss"] if self.trainer.history else None
+        return gather_evidence(history, prior_loss=self.prior_loss, train_loss=last)
+
+    def treat(self, finding: Finding, step: int | None, history: ProbeHistory) -> bool:
         """Apply the next remedy for `finding`; False when there is none left (gave up)."""
-        treatment = self._treating.get(finding.code)
+        evidence = self.evidence(history)
+        treatment = self.treating.get(finding.code)
         if treatment is None:
             tried = {r["remedy"] for r in self.repairs if r["finding"] == finding.code}
-            order = remedy_order(finding, self.rebuild.config)
+            order = remedy_order(finding, evidence)
             treatment = _Treatment(finding, [name for name in order if name not in tried])
-            self._treating[finding.code] = treatment
-        else:  # the rule fired again: the last remedy did not cure it
-            treatment.record["cured"] = False
+            treatment.was_stalled = evidence.stalled and finding.code in LEARNING_CODES
+            self.treating[finding.code] = treatment
+            finding.evidence["cause"] = _cause(evidence)
+        elif treatment.record.get("cured") is None:  # the rule fired again
+            self._not_cured(treatment, "the problem came back")
         trainer = self.trainer
         if trainer.epoch > (1 - self.rebuild_budget) * trainer.epochs:
             # too late to train a rebuilt model from scratch: try the cheaper remedies
@@ -84,7 +107,7 @@ class Repairer:
                     return self._give_up(treatment, "; ".join(skipped))
         treatment.record = {
             "step": step,
-            "epoch": finding.epoch if finding.epoch is not None else trainer.epoch,
+            "epoch": _epoch_of(finding, trainer, again=bool(treatment.record)),
             "remedy": name,
             "finding": finding.code,
             "changed": changed,
@@ -95,61 +118,95 @@ class Repairer:
         if skipped:
             treatment.record["skipped"] = skipped
         if name == "stop_early":
-            treatment.record["restored_epoch"] = self.restored_epoch
+            treatment.record["restored_epoch"] = trainer.kept_epoch
         treatment.applied_epoch = trainer.epoch
+        treatment.needs_epochs = self._epochs_to_judge(finding.code)
         self.repairs.append(treatment.record)
         finding.remedy = name
         if name == "stop_early":
             self._cured(treatment, {})
         return True
 
+    def _epochs_to_judge(self, code: str) -> int:
+        """Epochs after a remedy before the cure can be judged: a curve rule needs as many
+        as it needs to speak at all (the history restarts at the remedy)."""
+        if code not in CURVE_CODES:
+            return self.cure_epochs
+        t, trainer = self.thresholds, self.trainer
+        remaining = max(trainer.epochs - trainer.epoch, 1)
+        return max(t.min_epochs, math.ceil(t.judge_after * remaining), self.cure_epochs)
+
     def _apply(self, name: str) -> str:
-        """Apply remedy `name` from the right starting point; returns what it changed."""
+        """Apply remedy `name` from the right starting point; returns what it changed. The
+        healthy snapshot is taken again after any change of model or optimizer, so that a
+        rollback always restores a state of the live model and optimizer."""
         trainer = self.trainer
         if name == "stop_early":
             return self._stop_early()
         if name in FROM_BEST:  # the best weights, before the network memorised more noise
-            self._put_back_best()
-            changed = REMEDIES[name](trainer, self.rebuild)
-            self._healthy = trainer.snapshot()
-            return changed
-        if name not in REBUILDS_MODEL:
-            trainer.restore(self._healthy)  # undo what the problem did, keep the model
+            trainer.restore_best()
+        elif name not in REBUILDS_MODEL:
+            trainer.restore(self.healthy)  # undo what the problem did, keep the model
+        model, optimizer = trainer.model, trainer.optimizer
         changed = REMEDIES[name](trainer, self.rebuild)
-        if name in REBUILDS_MODEL:
-            self._healthy = trainer.snapshot()
-        self._best = None  # the best so far was reached under the problem
+        if trainer.model is not model or trainer.optimizer is not optimizer or name in FROM_BEST:
+            self.healthy = trainer.snapshot()
         return changed
 
-    def epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        """Count epochs since each remedy; keep the healthy and the best states."""
-        for code, treatment in list(self._treating.items()):
-            if treatment.record and epoch + 1 - treatment.applied_epoch >= self.cure_epochs:
-                self._cured(treatment, metrics)
-                del self._treating[code]
-        if not self._treating and math.isfinite(metrics.get("train_loss", math.nan)):
-            self._healthy = self.trainer.snapshot()
-        val = metrics.get("val_loss", math.nan)
-        if math.isfinite(val) and (self._best is None or val < self._best[0]):
-            self._best = (val, epoch, copy.deepcopy(self.trainer.model.state_dict()))
+    def epoch_end(self, epoch: int, metrics: dict[str, float]) -> list[Finding]:
+        """Judge the cures that are due; keep the healthy state. Returns the findings whose
+        remedy did not make the network learn: they are to be treated again."""
+        again = []
+        for code, treatment in list(self.treating.items()):
+            if not treatment.record or epoch + 1 - treatment.applied_epoch < (
+                treatment.needs_epochs
+            ):
+                continue
+            if self._still_stalled(treatment, metrics):
+                again.append(treatment.finding)
+                continue
+            self._cured(treatment, metrics)
+            del self.treating[code]
+        probe_problems = any(code not in CURVE_CODES for code in self.treating)
+        if not probe_problems and math.isfinite(metrics.get("train_loss", math.nan)):
+            self.healthy = self.trainer.snapshot()
+        return again
+
+    def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
+        """A network that was not learning when treated, and still is not: its loss is at
+        the class prior's level and has stopped falling since the remedy."""
+        loss = metrics.get("train_loss", math.nan)
+        if not (treatment.was_stalled and stalled(loss, self.prior_loss)):
+            return False
+        since = [row["train_loss"] for row in self.trainer.history[treatment.applied_epoch :]]
+        if len(since) >= 2 and math.isfinite(since[0]) and loss < 0.98 * since[0]:
+            return False  # slow, but learning
+        self._not_cured(
+            treatment,
+            f"its rule is silent but the network still does not learn (train loss "
+            f"{loss:.3g}, {loss / self.prior_loss:.0%} of the class prior's)",
+        )
+        return True
 
     def finish(self, metrics: dict[str, float]) -> None:
-        """At the end of the fit, a remedy whose problem did not come back has cured it."""
-        for treatment in self._treating.values():
-            if treatment.record and treatment.record["cured"] is None:
+        """At the end of the fit: a probe problem that did not come back after fresh probes is
+        cured; a curve problem whose rule never had the epochs to judge is unconfirmed."""
+        for treatment in self.treating.values():
+            if not treatment.record or treatment.record["cured"] is not None:
+                continue
+            seen = self.trainer.epoch - treatment.applied_epoch
+            if treatment.finding.code in CURVE_CODES and seen < treatment.needs_epochs:
+                self._unconfirmed(treatment, seen)
+            elif self._still_stalled(treatment, metrics):
+                treatment.finding.message += (
+                    f" Treated by {treatment.record['remedy']}, but {treatment.record['why_not']}."
+                )
+            else:
                 self._cured(treatment, metrics)
-        self._treating.clear()
-
-    def _put_back_best(self) -> int | None:
-        """Load the best weights so far (by val loss); returns their epoch."""
-        if self._best is None:
-            return None
-        _, epoch, weights = self._best
-        load_by_position(self.trainer.model, weights)  # the model may have gained dropout
-        return epoch
+        self.treating.clear()
 
     def _stop_early(self) -> str:
-        epoch = self.restored_epoch = self._put_back_best()
+        epoch = self.trainer.restore_best()
         if epoch is None:
             self.trainer.request_stop("overfitting: stopped early")
             return "stopped early"
@@ -158,12 +215,27 @@ class Repairer:
 
     def _cured(self, treatment: _Treatment, metrics: dict[str, float]) -> None:
         treatment.record["cured"] = True
-        treatment.record["after"] = {
-            k: metrics[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in metrics
-        }
+        treatment.record["judged_epoch"] = len(self.trainer.history) - 1
+        treatment.record["after"] = _after(metrics)
         treatment.finding.resolved = True
         treatment.finding.message += (
             f" Repaired by {treatment.record['remedy']} ({treatment.record['changed']})."
+        )
+
+    def _not_cured(self, treatment: _Treatment, why: str) -> None:
+        treatment.record["cured"] = False
+        treatment.record["why_not"] = why
+        treatment.record["judged_epoch"] = len(self.trainer.history) - 1
+        if self.trainer.history:
+            treatment.record["after"] = _after(self.trainer.history[-1])
+
+    def _unconfirmed(self, treatment: _Treatment, seen: int) -> None:
+        treatment.record["after"] = _after(self.trainer.history[-1] if seen else {})
+        treatment.finding.resolved = False
+        treatment.finding.message += (
+            f" Treated by {treatment.record['remedy']} ({treatment.record['changed']}); the "
+            f"run ended {seen} epoch(s) later, before the rule could judge the cure (it needs "
+            f"{treatment.needs_epochs})."
         )
 
     def _give_up(self, treatment: _Treatment, why: str) -> bool:
@@ -172,10 +244,83 @@ class Repairer:
         treatment.finding.message += (
             f" The doctor gave up repairing it ({why}; tried: {', '.join(tried) or 'nothing'})."
         )
-        self._treating.pop(treatment.finding.code, None)
+        self.treating.pop(treatment.finding.code, None)
         return False
+
+    # --- resume -----------------------------------------------------------------------------
+
+    def state_dict(self, findings: list[Finding]) -> dict[str, Any]:
+        """The repairs, the open treatments (findings by their index in `findings`), the
+        healthy snapshot and the repaired config."""
+        return {
+            "repairs": self.repairs,
+            "treating": {
+                code: {
+                    "finding": findings.index(t.finding),
+                    "remaining": t.remaining,
+                    "record": self.repairs.index(t.record) if t.record else None,
+                    "applied_epoch": t.applied_epoch,
+                    "needs_epochs": t.needs_epochs,
+                    "was_stalled": t.was_stalled,
+                }
+                for code, t in self.treating.items()
+            },
+            "healthy": self.healthy,
+            "prior_loss": self.prior_loss,
+            "config": self.rebuild.config.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any], findings: list[Finding]) -> None:
+        self.repairs = list(state["repairs"])
+        self.treating = {
+            code: _Treatment(
+                findings[t["finding"]],
+                list(t["remaining"]),
+                self.repairs[t["record"]] if t["record"] is not None else {},
+                t["applied_epoch"],
+                t["needs_epochs"],
+                t["was_stalled"],
+            )
+            for code, t in state["treating"].items()
+        }
+        self.healthy = state["healthy"]
+        self.prior_loss = state["prior_loss"]
+
+
+def prior_loss(trainer: Trainer) -> float | None:
+    """The loss of a model that predicts the class prior: the entropy of the training labels
+    (cross-entropy), or 1 for standardised regression targets; None when unknown."""
+    if trainer.task != "classification":
+        return 1.0
+    data = trainer.train_tensors
+    if data is not None and not data[1].is_floating_point():
+        counts = torch.bincount(data[1].reshape(-1).cpu()).double()
+        p = counts[counts > 0] / counts.sum()
+        return float(-(p * p.log()).sum())
+    return math.log(trainer.n_classes) if trainer.n_classes > 1 else None
+
+
+def _cause(evidence: Evidence) -> dict[str, Any]:
+    """The evidence behind the choice of the first remedy, for the finding's record."""
+    return {
+        k: v if not isinstance(v, float) else float(f"{v:.4g}")
+        for k, v in vars(evidence).items()
+        if v is not None
+    }
+
+
+def _epoch_of(finding: Finding, trainer: Trainer, *, again: bool) -> int:
+    """The epoch a remedy was applied in: the finding's, or for a remedy that follows one
+    that did not cure, the epoch just finished."""
+    if again or finding.epoch is None:
+        return max(trainer.epoch - 1, 0) if trainer.history else trainer.epoch
+    return finding.epoch
+
+
+def _after(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: metrics[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in metrics}
 
 
 def _key_evidence(finding: Finding) -> dict[str, Any]:
     """The scalar evidence of a finding (lists are too long for a repair record)."""
-    return {k: v for k, v in finding.evidence.items() if not isinstance(v, list)}
+    return {k: v for k, v in finding.evidence.items() if not isinstance(v, list | dict)}

@@ -87,8 +87,8 @@ def _plain(value: object) -> object:
 
 def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The first layers' gradients are < `vanishing_ratio` of the last layer's, `sustain`
-    probes running (AutoTrainer, ICSE'21, beta1 = 1e-3). Names the layer nearest the output
-    from which gradients have vanished."""
+    probes running (AutoTrainer, ICSE'21, beta1 = 1e-3). The finding names the first layer
+    (the one starved most), and the evidence how deep the starvation reaches."""
     grads = h.last("grad_norm", t.sustain)
     if len(grads) < t.sustain or grads.shape[1] < 2:
         return None
@@ -98,16 +98,22 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not vanished[0]:
         return None
     deepest = int(np.argmin(vanished)) - 1 if not vanished.all() else len(vanished) - 1
-    layer = h.layers[deepest]
+    first = h.layers[0]
+    reach = (
+        f" (and every layer up to {h.layers[deepest]} gets less than {t.vanishing_ratio:g})"
+        if deepest > 0
+        else ""
+    )
     return _finding(
         "vanishing_gradient",
         "error",
-        f"Gradients vanish: layer {h.layers[0]} receives {ratio[-1, 0]:.1e} of the gradient of "
-        f"the output layer, so the first layers barely learn. Use ReLU-family activations "
+        f"Gradients vanish: layer {first} receives {ratio[-1, 0]:.1e} of the gradient of the "
+        f"output layer{reach}, so the first layers barely learn. Use ReLU-family activations "
         f"instead of sigmoid/tanh, He initialisation, or batch normalisation.",
         h,
-        layer=layer,
+        layer=first,
         ratio_first_to_last=ratio[-1, 0],
+        vanished_through=h.layers[deepest],
         grad_norms=grads[-1],
         layers=h.layers,
         threshold=t.vanishing_ratio,
@@ -381,6 +387,9 @@ PROBE_RULES: tuple[Rule, ...] = (
     dying_relu,
     saturated_activation,
 )
+CURVE_CODES = frozenset(
+    ("oscillating_loss", "slow_convergence", "overfitting", "underfitting")
+)  # judged on epoch curves only
 # divergence is judged at epoch ends too: a loss that ran away between probes shows in the
 # epoch's mean before the next probe, and before the epoch's state is kept as healthy.
 CURVE_RULES: tuple[Rule, ...] = (

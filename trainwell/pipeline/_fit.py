@@ -95,7 +95,25 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
     if status in ("completed", "stopped_early", "diverged"):
         raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
     plan = plan_run(load_config(run_dir / "config.yaml"), model, progress=progress)
-    return _train(plan, run_dir, progress=progress, resume=True)
+    repaired = _repaired_config(run_dir / "checkpoints" / "last.pt")
+    if repaired is not None and model is None:  # the doctor rebuilt the model: do the same
+        info = plan.data.info
+        plan.model = build_model(
+            repaired.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
+        )
+    return _train(plan, run_dir, progress=progress, resume=True, repaired=repaired)
+
+
+def _repaired_config(checkpoint: Path) -> RunConfig | None:
+    """The config as the doctor had repaired it when `checkpoint` was written, if it had."""
+    if not checkpoint.is_file():
+        return None
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    doctor = state["callbacks"].get(DoctorCallback.__qualname__) or {}
+    repairer = doctor.get("repairer")
+    if not repairer or not repairer["repairs"]:
+        return None
+    return RunConfig.model_validate(repairer["config"])
 
 
 def _fold(plan: Plan):
@@ -138,8 +156,13 @@ def _train(
     resume: bool,
     callbacks: Sequence[Callback] = (),
     checkpoints: bool = True,
+    repaired: RunConfig | None = None,
 ) -> Run:
-    cfg, data, spec = plan.config, plan.data, plan.config.train
+    """Train `plan` into `run_dir`. `repaired`: the config as the doctor had repaired it when
+    the checkpoint being resumed was written (model, optimizer and schedule follow it; the
+    data follows the plan, and the checkpoint replays the doctor's edits to it)."""
+    cfg, data = plan.config, plan.data
+    spec = (repaired or cfg).train
     classification = data.info.task == "classification"
 
     def batches(split, shuffle):
@@ -167,7 +190,9 @@ def _train(
         doctor = DoctorCallback(
             on_finding=_announce if progress else None,
             mode=cfg.doctor.mode,
-            rebuild=_rebuild(cfg, data.info, len(train)) if cfg.doctor.mode == "repair" else None,
+            rebuild=_rebuild(repaired or cfg, data.info, len(train))
+            if cfg.doctor.mode == "repair"
+            else None,
         )
     progress_bar = ProgressBar() if progress else None
     extras = (adversarial, doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
@@ -188,6 +213,7 @@ def _train(
         callbacks=callbacks,
         target_scale=(data.info.y_mean, data.info.y_std),
         checkpoint_dir=run_dir / "checkpoints" if checkpoints else None,
+        monitor=early.monitor if early else "val_loss",
     )
     checkpoint = run_dir / "checkpoints" / "last.pt"
     try:
@@ -206,7 +232,8 @@ def _train(
             },
         )
         raise
-    kept_epoch = _kept_epoch(result, early, doctor.repairs if doctor else [])
+    last = len(result.history) - 1
+    kept_epoch = last if trainer.kept_epoch is None else min(trainer.kept_epoch, last)
     final_val, final_test = trainer.evaluate(val), trainer.evaluate(test)
     metrics = {
         "train_loss": result.history[kept_epoch]["train_loss"],
@@ -263,20 +290,6 @@ def _train(
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])
     write_json(run_dir / "summary.json", run.summary())
     return run
-
-
-def _kept_epoch(result: FitResult, early: EarlyStopping | None, repairs: list[dict]) -> int:
-    """The epoch whose weights the model holds: early stopping's best, else the epoch the
-    doctor's early stop restored, else the last one."""
-    last = len(result.history) - 1
-    if result.status == "diverged":
-        return last
-    if early and early.best_epoch is not None:
-        return early.best_epoch
-    for repair in repairs:
-        if repair.get("restored_epoch") is not None:
-            return min(repair["restored_epoch"], last)
-    return last
 
 
 @torch.no_grad()

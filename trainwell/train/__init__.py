@@ -3,8 +3,9 @@ training."""
 
 from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
 from ._batches import TensorBatches
+from ._best import BestWeights, higher_is_better
 from ._callbacks import Callback, CallbackList
-from ._early_stopping import EarlyStopping, higher_is_better
+from ._early_stopping import EarlyStopping
 from ._evaluate import Evaluation, evaluate
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
@@ -14,6 +15,7 @@ __all__ = [
     "NORMS",
     "AdversarialBatches",
     "AdversarialTraining",
+    "BestWeights",
     "Box",
     "Callback",
     "CallbackList",

@@ -36,8 +36,17 @@ class Callback:
     def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
         """After the optimizer step of `step` (or after a micro-batch under accumulation)."""
 
+    def on_nonfinite_loss(self, step: int, inputs_finite: bool | None) -> None:
+        """The Trainer found a non-finite loss at `step` (at its periodic check, so up to
+        `check_every` steps after it happened); `inputs_finite` says whether that step's
+        input batch was finite. Roll the run back (`trainer.restore`) to keep training;
+        otherwise the run ends as diverged. Overriding this makes the Trainer check each
+        input batch for NaN/inf (one small kernel, no sync).
+        """
+
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        """After validation; `metrics` is the epoch's row of `metrics.jsonl`."""
+        """After validation; `metrics` is the epoch's row of `metrics.jsonl`. The Trainer has
+        already recorded the epoch's weights in `trainer.best` if they are the best."""
 
     def on_fit_end(self, result: FitResult) -> None:
         """After the last epoch, an early stop or a divergence."""
@@ -88,6 +97,14 @@ class CallbackList:
     def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
         for cb in self.batch_end:
             cb.on_batch_end(step, loss)
+
+    def on_nonfinite_loss(self, step: int, inputs_finite: bool | None) -> None:
+        for cb in self.callbacks:
+            cb.on_nonfinite_loss(step, inputs_finite)
+
+    def wants(self, hook: str) -> bool:
+        """Whether any callback overrides `hook`."""
+        return any(_overrides(cb, hook) for cb in self.callbacks)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         for cb in self.callbacks:

@@ -1,7 +1,9 @@
 """The Trainer: a training loop that fits on a screen, its events, and its control surface.
 
 The loop never calls `.item()` per step: losses stay on the device and are checked for
-non-finite values every `check_every` batches and summed once per epoch.
+non-finite values every `check_every` batches and summed once per epoch. A non-finite loss
+is first offered to the callbacks (`on_nonfinite_loss`): one that rolls the run back
+(`restore`) lets training go on; otherwise the run has diverged.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 from torch import nn
 
 from ..runs import atomic_write
+from ._best import BestWeights
 from ._callbacks import Callback, CallbackList
 from ._evaluate import Evaluation, evaluate
 
@@ -58,7 +61,8 @@ class Trainer:
 
     Callbacks see the events of `Callback`; remedies change a run only through the control
     methods (`set_lr`, `set_grad_clip`, `replace_optimizer`, `replace_model`, `snapshot`,
-    `restore`, `request_stop`).
+    `restore`, `restore_best`, `request_stop`). `best` holds the weights of the best epoch
+    by `monitor`, recorded right after validation, before any callback runs.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class Trainer:
         target_scale: tuple[float, float] = (0.0, 1.0),
         checkpoint_dir: str | Path | None = None,
         check_every: int = 16,
+        monitor: str = "val_loss",
     ) -> None:
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16; got {precision!r}")
@@ -92,6 +97,8 @@ class Trainer:
         self.grad_clip, self.l1, self.accumulate = grad_clip, l1, accumulate
         self.precision, self.target_scale, self.check_every = precision, target_scale, check_every
         self.callbacks = CallbackList(callbacks)
+        self.best = BestWeights(monitor)
+        self.kept_epoch: int | None = None  # whose weights `restore_best` put back
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.scaler = torch.amp.GradScaler(self.device.type) if precision == "fp16" else None
         self.replace_optimizer(optimizer, scheduler)
@@ -106,6 +113,9 @@ class Trainer:
         self.batch: tuple[torch.Tensor, torch.Tensor] | None = None  # the current (x, y)
         self._losses: list[torch.Tensor] = []  # this epoch's, on the device
         self._loss_steps: list[int] = []
+        self._inputs_finite: list[torch.Tensor] = []  # per batch, when a callback asks
+        self._rolled_back = False  # set by `restore`: a non-finite loss was dealt with
+        self._data_changes: list[dict[str, Any]] = []  # in-memory data edits, for resume
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -135,6 +145,7 @@ class Trainer:
                 row |= {f"val_{k}": v for k, v in self.evaluate(val).metrics.items()}
             self._epoch_scheduler_step(row)
             self.history.append(row)
+            self.best.update(self.epoch, row, self.model)  # before callbacks change the model
             self.epoch += 1
             self.callbacks.on_epoch_end(self.epoch - 1, row)
             if self.checkpoint_dir is not None:
@@ -155,13 +166,19 @@ class Trainer:
     def _train_epoch(self, batches: Batches) -> tuple[float, int, int | None]:
         """One pass; returns (mean loss, samples seen, step of the first non-finite loss)."""
         self.model.train()
+        self.kept_epoch = None  # training on moves the weights past any best put back
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
+        flags = self._inputs_finite
+        watch_inputs = self.callbacks.wants("on_nonfinite_loss")
         losses.clear()
         steps.clear()
+        flags.clear()
         seen, pending = 0, 0
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self.batch = (x, y)  # for callbacks that replay a step (the doctor)
+            if watch_inputs:  # a kernel, no sync: read with the losses
+                flags.append(torch.isfinite(x).all() if x.is_floating_point() else _TRUE)
             with self._autocast():
                 loss = self.loss_fn(self.model(x), y)
             if self.l1:
@@ -175,25 +192,47 @@ class Trainer:
             if pending == self.accumulate:
                 self._optimizer_step(loss)
                 pending = 0
-            if (
-                losses
-                and len(losses) % self.check_every == 0
-                and not _all_finite(losses[-self.check_every :])
-            ):
-                break  # one host sync every `check_every` batches
+            if losses and len(losses) % self.check_every == 0:  # one host sync
+                bad = self._first_nonfinite(self.check_every)
+                if bad is not None and not self._offer_nonfinite(bad):
+                    break
             if self._stop is not None:
                 break
         if pending:  # flush a partial accumulation at the end of the epoch
             self._optimizer_step(loss)
         if not seen:
             raise ValueError("the training data yielded no batches")
-        if not losses:  # everything was rolled back on the last batch
+        bad = self._first_nonfinite(len(losses)) if losses else None
+        if bad is not None and not self._offer_nonfinite(bad):
+            return math.nan, seen, bad[0]
+        if not losses:  # everything was rolled back
             return math.nan, seen, None
-        stacked = torch.stack(losses).float()
-        finite = torch.isfinite(stacked).cpu()
-        if not bool(finite.all()):
-            return math.nan, seen, steps[int((~finite).nonzero()[0])]
-        return float(stacked.mean()), seen, None
+        return float(torch.stack(losses).float().mean()), seen, None
+
+    def first_nonfinite_loss(self) -> tuple[int, bool | None] | None:
+        """(step, were its inputs finite) of this epoch's first non-finite loss so far, or
+        None. Syncs with the device: for callbacks that have already seen a bad loss."""
+        return self._first_nonfinite(len(self._losses)) if self._losses else None
+
+    def _first_nonfinite(self, last: int) -> tuple[int, bool | None] | None:
+        """(step, were its inputs finite) of the first non-finite loss among the `last`
+        losses, or None; the inputs' finiteness is None when no callback asked for it."""
+        losses = torch.stack(self._losses[-last:]).float()
+        finite = torch.isfinite(losses).cpu()
+        if bool(finite.all()):
+            return None
+        index = int((~finite).nonzero()[0])
+        step = self._loss_steps[len(self._losses) - last + index]
+        flags = self._inputs_finite[-last:]
+        inputs_finite = bool(flags[index]) if len(flags) == last else None
+        return step, inputs_finite
+
+    def _offer_nonfinite(self, bad: tuple[int, bool | None]) -> bool:
+        """Let callbacks deal with a non-finite loss; True when one rolled the run back."""
+        self._rolled_back = False
+        self.callbacks.on_nonfinite_loss(*bad)
+        handled, self._rolled_back = self._rolled_back, False
+        return handled
 
     def _optimizer_step(self, loss: torch.Tensor) -> None:
         if self.scaler:
@@ -269,11 +308,16 @@ class Trainer:
         self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any = None
     ) -> None:
         """Train `model` from now on (e.g. rebuilt with another activation); losses so far in
-        this epoch belong to the old model and are dropped."""
+        this epoch belong to the old model and are dropped, and so are its best weights."""
         self.model = model.to(self.device)
         self.replace_optimizer(optimizer, scheduler)
+        self.best.forget()
+        self._clear_epoch_losses()
+
+    def _clear_epoch_losses(self) -> None:
         self._losses.clear()
         self._loss_steps.clear()
+        self._inputs_finite.clear()
 
     def impute_inputs(self) -> int:
         """Replace NaN and inf inputs of the in-memory training and validation data by 0 (the
@@ -285,6 +329,7 @@ class Trainer:
                 bad = ~torch.isfinite(batches.X)
                 replaced += int(bad.sum())
                 batches.X[bad] = 0.0
+        self._data_changes.append({"impute": True})
         return replaced
 
     @property
@@ -301,30 +346,75 @@ class Trainer:
             raise ValueError("the training data is not held in memory")
         keep = keep.to(batches.X.device)
         batches.X, batches.y = batches.X[keep], batches.y[keep]
+        self._data_changes.append({"keep": keep.cpu()})
         return int((~keep).sum())
+
+    def _replay_data_changes(self, changes: list[dict[str, Any]]) -> None:
+        """Apply again, in order, the data edits of a run being resumed."""
+        for change in changes:
+            if "impute" in change:
+                self.impute_inputs()
+            else:
+                self.keep_train_rows(change["keep"])
 
     def request_stop(self, reason: str, status: str = "stopped_early") -> None:
         """Stop after the current batch; the result carries `status` and `reason`."""
         self._stop = (status, reason)
 
     def snapshot(self) -> dict[str, Any]:
-        """An in-memory copy of model, optimizer and RNG state, for `restore`."""
+        """An in-memory copy of everything a step changes, for `restore`: model, optimizer,
+        schedule, gradient scaler, the CPU and CUDA RNGs and the data-order generator."""
+        data = getattr(self._train_batches, "state_dict", None)
         return copy.deepcopy(
             {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
+                "optimizer_type": type(self.optimizer).__name__,
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+                "scaler": self.scaler.state_dict() if self.scaler else None,
                 "rng": torch.get_rng_state(),
+                "cuda_rng": _cuda_rng(self.device),
+                "data": data() if data else None,
             }
         )
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        """Roll back to `snapshot`; the losses of this epoch so far are void."""
+        """Roll back to `snapshot`; the losses of this epoch so far are void.
+
+        The snapshot must be of the live model and optimizer: restoring an SGD state into
+        Adam, or one network's weights into another, is refused rather than half-done.
+        """
+        live = type(self.optimizer).__name__
+        if snapshot["optimizer_type"] != live:
+            raise ValueError(
+                f"cannot restore a snapshot of a {snapshot['optimizer_type']} optimizer into "
+                f"the live {live}: take a snapshot after replacing the optimizer"
+            )
         self.model.load_state_dict(snapshot["model"])
-        self.optimizer.load_state_dict(snapshot["optimizer"])
+        # the optimizer adopts the state tensors it is given and steps them in place: give
+        # it a copy, or a second rollback to the same snapshot would find it advanced
+        self.optimizer.load_state_dict(copy.deepcopy(snapshot["optimizer"]))
         self.optimizer.zero_grad(set_to_none=True)  # a pending step must not apply old grads
+        if self.scheduler is not None and snapshot["scheduler"] is not None:
+            self.scheduler.load_state_dict(snapshot["scheduler"])
+        if self.scaler is not None and snapshot["scaler"] is not None:
+            self.scaler.load_state_dict(snapshot["scaler"])
         torch.set_rng_state(snapshot["rng"])
-        self._losses.clear()
-        self._loss_steps.clear()
+        if snapshot["cuda_rng"] is not None:
+            torch.cuda.set_rng_state_all(snapshot["cuda_rng"])
+        if snapshot["data"] is not None and hasattr(self._train_batches, "load_state_dict"):
+            self._train_batches.load_state_dict(snapshot["data"])
+        self._clear_epoch_losses()
+        self._rolled_back = True
+
+    def restore_best(self) -> int | None:
+        """Put back the best weights (see `best`); returns their epoch, None if there are
+        none (then the model is left as it is)."""
+        if self.best.weights is None:
+            return None
+        self.model.load_state_dict(self.best.weights)
+        self.kept_epoch = self.best.epoch
+        return self.kept_epoch
 
     # --- checkpoints ------------------------------------------------------------------------
 
@@ -341,13 +431,19 @@ class Trainer:
             "seconds": self.seconds,
             "samples": self.samples,
             "rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "cuda_rng": _cuda_rng(self.device),
             "callbacks": self.callbacks.state_dict(),
             "data": getattr(self._train_batches, "state_dict", dict)(),
+            "data_changes": self._data_changes,
+            "grad_clip": self.grad_clip,
+            "best": self.best.state_dict(),
+            "kept_epoch": self.kept_epoch,
         }
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from `state_dict()`; the model, optimizer and schedule must already be
+        built as they were then (a repaired run rebuilds them from its repaired config)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -360,6 +456,11 @@ class Trainer:
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.grad_clip = state["grad_clip"]
+        self.best.load_state_dict(state["best"])
+        self.kept_epoch = state["kept_epoch"]
+        self._data_changes = []
+        self._replay_data_changes(state["data_changes"])
         self.callbacks.load_state_dict(state["callbacks"])
         if state["data"] and hasattr(self._train_batches, "load_state_dict"):
             self._train_batches.load_state_dict(state["data"])
@@ -376,8 +477,11 @@ def save_atomic(obj: Any, path: Path) -> None:
     atomic_write(path, buffer.getvalue())
 
 
-def _all_finite(losses: list[torch.Tensor]) -> bool:
-    return bool(torch.isfinite(torch.stack(losses)).all())
+_TRUE = torch.tensor(True)
+
+
+def _cuda_rng(device: torch.device) -> list[torch.Tensor] | None:
+    return torch.cuda.get_rng_state_all() if device.type == "cuda" else None
 
 
 def _in_memory(batches: Any) -> Any:

@@ -1,0 +1,138 @@
+"""Causes read from evidence (never from the config), and remedies whose change lasts."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+from trainwell.config import RunConfig
+from trainwell.findings import Finding
+from trainwell.health import Evidence, Probe, ProbeHistory, Rebuild, gather_evidence
+from trainwell.health._remedies import lower_lr, remedy_order, scale_lr
+from trainwell.train import Trainer, make_scheduler
+
+HEALTH = Path(trainwell.__file__).parent / "health"
+
+
+def test_nothing_in_the_doctor_reads_the_fault_injection():
+    for source in HEALTH.glob("*.py"):
+        assert "corrupt" not in source.read_text(), source.name
+
+
+def _finding(code, **evidence):
+    return Finding(code, "error", "training", "", evidence=evidence)
+
+
+@pytest.mark.parametrize(
+    ("code", "evidence", "first"),
+    [
+        ("exploding_gradient", Evidence(unscaled_inputs=True), "input_norm"),
+        ("exploding_gradient", Evidence(), "he_init"),
+        ("saturated_activation", Evidence(unscaled_inputs=True), "input_norm"),
+        ("saturated_activation", Evidence(), "xavier_init"),
+        ("dying_relu", Evidence(negative_bias=True), "he_init"),
+        ("dying_relu", Evidence(large_steps=True), "lower_lr"),
+        ("dying_relu", Evidence(), "leaky_relu"),
+    ],
+)
+def test_the_first_remedy_follows_the_measured_cause(code, evidence, first):
+    assert remedy_order(_finding(code), evidence)[0] == first
+
+
+def test_nan_inputs_are_imputed_before_anything_else():
+    finding = _finding("divergence", first_nonfinite_output="input")
+    assert remedy_order(finding, Evidence())[0] == "impute_inputs"
+    assert remedy_order(_finding("divergence"), Evidence())[0] != "impute_inputs"
+
+
+def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():
+    learning = remedy_order(_finding("dying_relu"), Evidence(large_steps=True))
+    assert learning[0] == "lower_lr"
+    stalled = remedy_order(_finding("dying_relu"), Evidence(large_steps=True, stalled=True))
+    assert stalled.index("batchnorm") < stalled.index("lower_lr") == len(stalled) - 1
+    assert {"switch_to_adam", "raise_lr"} <= set(stalled)
+    # a stalled loss is what explosions cause: they keep their own order
+    assert remedy_order(_finding("divergence"), Evidence(stalled=True)) == remedy_order(
+        _finding("divergence"), Evidence()
+    )
+
+
+def _probed(model, x):
+    probe = Probe(model)
+    probe.arm()
+    loss = model(x).logsumexp(1).mean()
+    loss.backward()
+    probe.before_step(0, 0, loss)
+    probe.after_step()
+    return probe.history
+
+
+def _mlp(bias=None):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 3))
+    if bias is not None:
+        nn.init.constant_(model[0].bias, bias)
+    return model
+
+
+def test_evidence_is_measured_from_the_batch_and_the_weights():
+    x = torch.randn(64, 20)
+    healthy = gather_evidence(_probed(_mlp(), x), prior_loss=None)
+    assert not (healthy.unscaled_inputs or healthy.negative_bias or healthy.large_steps)
+    assert healthy.input_rms == pytest.approx(1.0, abs=0.3)
+    raw = gather_evidence(_probed(_mlp(), x * 40 + 100), prior_loss=None)  # physical units
+    assert raw.unscaled_inputs and raw.input_rms > 50
+    biased = gather_evidence(_probed(_mlp(bias=-3.0), x), prior_loss=None)
+    assert biased.negative_bias and biased.min_bias_mean == pytest.approx(-3.0)
+
+
+def test_evidence_of_a_stalled_loss_and_of_large_steps():
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    h.loss, h.update_ratio = [2.3, 2.29, 2.3], [np.array([0.2])] * 3
+    stuck = gather_evidence(h, prior_loss=2.3026)
+    assert stuck.stalled and stuck.large_steps
+    h.loss, h.update_ratio = [2.3, 1.2, 0.6], [np.array([1e-3])] * 3
+    learning = gather_evidence(h, prior_loss=2.3026)
+    assert not learning.stalled and not learning.large_steps
+    # an epoch's mean loss, when there is one, speaks over the probes'
+    assert gather_evidence(h, prior_loss=2.3026, train_loss=2.25).stalled
+
+
+def _trainer(schedule: str, epochs=6, steps=5):
+    cfg = RunConfig.model_validate(
+        {"train": {"optimizer": "sgd", "lr": 0.1, "schedule": schedule, "epochs": epochs}}
+    )
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = make_scheduler(cfg.train, optimizer, steps)
+    return Trainer(model, optimizer, scheduler=scheduler, epochs=epochs), cfg
+
+
+def _advance(trainer, n):
+    for _ in range(n):
+        trainer.optimizer.step()
+        trainer.scheduler.step()
+    return trainer.lr
+
+
+@pytest.mark.parametrize(("schedule", "per_step"), [("onecycle", 5), ("cosine", 1), ("step", 1)])
+def test_a_lower_learning_rate_lasts_under_a_schedule(schedule, per_step):
+    """The schedule's own peak and base are scaled: it does not undo the remedy."""
+    treated, cfg = _trainer(schedule)
+    untreated, _ = _trainer(schedule)
+    _advance(treated, 2 * per_step), _advance(untreated, 2 * per_step)
+    rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
+    lower_lr(treated, rebuild)
+    assert rebuild.config.train.lr == pytest.approx(0.01)
+    for _ in range(3):
+        assert _advance(treated, per_step) == pytest.approx(0.1 * _advance(untreated, per_step))
+
+
+def test_scaling_the_rate_without_a_schedule():
+    trainer, _ = _trainer("none")
+    scale_lr(trainer, 0.5)
+    assert trainer.lr == pytest.approx(0.05)

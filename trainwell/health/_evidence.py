@@ -1,0 +1,73 @@
+"""Causes read from evidence: what the probes and the live optimizer show about why a
+problem happens, so the doctor picks the remedy that treats the cause.
+
+Nothing here reads the run's config: a user's own module in a hand-written loop gets the
+same diagnosis as a config.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._history import ProbeHistory
+
+UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
+NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
+LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
+STALLED_SHARE = 0.9  # loss still >= 90% of the loss of predicting the class prior
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Measured signs of a cause, each with the number it was read from."""
+
+    unscaled_inputs: bool = False  # the input batches are far from standardised
+    negative_bias: bool = False  # some layer's biases sit well below zero
+    large_steps: bool = False  # steps move the weights by more than a few percent
+    stalled: bool = False  # the loss is still where predicting the class prior puts it
+    input_rms: float | None = None
+    min_bias_mean: float | None = None
+    update_ratio: float | None = None
+    loss: float | None = None
+    prior_loss: float | None = None
+
+
+def gather_evidence(
+    history: ProbeHistory, *, prior_loss: float | None, train_loss: float | None = None
+) -> Evidence:
+    """Read the evidence from the last probes. `prior_loss` is the loss of a model that
+    predicts the class prior (the label entropy; 1 for standardised regression targets);
+    `train_loss` the last epoch's mean training loss, when an epoch has ended (else the
+    recent probes' losses stand in for it)."""
+    rms = _recent(history.input_rms)
+    biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
+    min_bias = float(np.nanmin(biases[-1])) if biases else None
+    ratios = [float(np.nanmax(r)) for r in history.update_ratio[-3:] if np.isfinite(r).any()]
+    step = float(np.median(ratios)) if ratios else None
+    loss = train_loss if train_loss is not None and math.isfinite(train_loss) else None
+    if loss is None:
+        loss = _recent(history.loss)
+    return Evidence(
+        unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
+        negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
+        large_steps=step is not None and step > LARGE_STEP,
+        stalled=loss is not None and stalled(loss, prior_loss),
+        input_rms=rms,
+        min_bias_mean=min_bias,
+        update_ratio=step,
+        loss=loss,
+        prior_loss=prior_loss,
+    )
+
+
+def stalled(loss: float, prior_loss: float | None) -> bool:
+    """Whether `loss` is still at the level of predicting the class prior."""
+    return bool(prior_loss) and math.isfinite(loss) and loss >= STALLED_SHARE * prior_loss
+
+
+def _recent(values: list[float], k: int = 3) -> float | None:
+    finite = [v for v in values[-k:] if math.isfinite(v)]
+    return float(np.median(finite)) if finite else None

@@ -1,0 +1,63 @@
+"""The best weights of a run: one owner, kept by the Trainer, read by early stopping and the
+doctor.
+
+The Trainer records them right after validation, before any callback runs, so the weights
+kept are always the ones that produced the metric they are kept under. When a remedy
+replaces the model, the best of the old model is forgotten: its weights do not fit the new
+network, and `epoch` must never name an epoch of a model that no longer exists.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+_HIGHER_IS_BETTER = ("accuracy", "f1", "r2")
+
+
+def higher_is_better(metric: str) -> bool:
+    """Accuracy, F1 and r2 grow as a model gets better; losses and errors shrink."""
+    return metric.endswith(_HIGHER_IS_BETTER)
+
+
+class BestWeights:
+    """The weights of the epoch with the best `monitor` since the model was last replaced."""
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0) -> None:
+        self.watch(monitor, min_delta)
+        self.forget()
+
+    def watch(self, monitor: str, min_delta: float = 0.0) -> None:
+        self.monitor, self.min_delta = monitor, min_delta
+        self.maximize = higher_is_better(monitor)
+
+    def forget(self) -> None:
+        self.value: float | None = None
+        self.epoch: int | None = None
+        self.weights: dict[str, torch.Tensor] | None = None
+
+    def update(self, epoch: int, metrics: dict[str, float], model: nn.Module) -> bool:
+        """Keep `model`'s weights if `metrics` improve on the best; True when they did."""
+        value = metrics.get(self.monitor)
+        if value is None or not math.isfinite(value) or not self._improves(value):
+            return False
+        self.value, self.epoch = float(value), epoch
+        self.weights = copy.deepcopy(model.state_dict())
+        return True
+
+    def _improves(self, value: float) -> bool:
+        if self.value is None:
+            return True
+        if self.maximize:
+            return value > self.value + self.min_delta
+        return value < self.value - self.min_delta
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "epoch": self.epoch, "weights": self.weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.value, self.epoch, self.weights = state["value"], state["epoch"], state["weights"]
