@@ -25,7 +25,7 @@ from ..config import Attack
 from ..errors import InputError
 from ..findings import Finding
 from ..pipeline import Run, load_run
-from ..train import NORMS, perturb, resolve_device
+from ..train import NORMS, Box, Norm, perturb, resolve_device
 from . import _checks as checks
 from ._checks import Check, Measurement
 from ._examples import image_examples, moved_features
@@ -169,8 +169,8 @@ def _settings(
 
 
 def _curve(eps: float | Sequence[float] | None, judged: float) -> list[float]:
-    if eps is None:
-        return [round(judged * f, 6) for f in CURVE]
+    if eps is None:  # rounded for the JSON (0.1 * 3 is 0.30000000000000004), judged exact
+        return sorted({float(f"{judged * f:.6g}") for f in CURVE if f != 1.0} | {judged})
     values = [eps] if isinstance(eps, int | float) else list(eps)
     for value in values:
         if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
@@ -181,7 +181,16 @@ def _curve(eps: float | Sequence[float] | None, judged: float) -> list[float]:
 class _Runner:
     """Runs attacks on the rows the model gets right, remembering which rows survive."""
 
-    def __init__(self, model, x, y, correct, box, norm, bar) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        correct: torch.Tensor,
+        box: Box,
+        norm: Norm,
+        bar: Progress | None,
+    ) -> None:
         self.model, self.x, self.y, self.box, self.norm, self.bar = model, x, y, box, norm, bar
         self.correct = correct
         self.survived: dict[tuple[str, float], torch.Tensor] = {}
