@@ -365,6 +365,8 @@ def _print_run(run: Any, as_json: bool) -> None:
             console.print(f"remedy before training: {r['remedy']} ({escape(r['changed'])})")
             continue
         outcome = {True: "cured", False: "did not cure", None: "not judged"}[r["cured"]]
+        if r.get("why_not"):
+            outcome += f" ({r['why_not']})"
         console.print(
             f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "
             f"({escape(r['changed'])}): {outcome}",

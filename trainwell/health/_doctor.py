@@ -148,6 +148,12 @@ class DoctorCallback(Callback):
         return self.examiner.findings if self.examiner else []
 
     @property
+    def checks_inputs(self) -> bool:
+        """Reading the loss only at probes, the doctor needs the Trainer to note which input
+        batches held NaN/inf, to tell bad data from a bad step."""
+        return self.check_each_step is False
+
+    @property
     def repairs(self) -> list[dict]:
         return self.repairer.repairs if self.repairer else []
 

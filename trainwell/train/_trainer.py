@@ -169,7 +169,7 @@ class Trainer:
         self.kept_epoch = None  # training on moves the weights past any best put back
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
         flags = self._inputs_finite
-        watch_inputs = self.callbacks.wants("on_nonfinite_loss")
+        watch_inputs = self.callbacks.check_inputs
         losses.clear()
         steps.clear()
         flags.clear()
