@@ -40,10 +40,22 @@ def _epochs_done(run_dir: Path) -> int:
     return len(metrics.read_text().splitlines()) if metrics.exists() else 0
 
 
+# A run the doctor repairs (plain SGD far too slow: it switches to Adam around epoch 9),
+# killed after the repair.
+SLOW_SGD = {
+    **CONFIG,
+    "model": {"hidden": [64]},
+    "train": {**CONFIG["train"], "optimizer": "sgd", "lr": 1e-5, "momentum": 0.0},
+    "doctor": {"mode": "repair"},
+}
+
+
 @pytest.mark.slow
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize(("run_config", "kill_after"), [(CONFIG, 3), (SLOW_SGD, 14)])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, run_config, kill_after):
+    repair = run_config.get("doctor", {}).get("mode") == "repair"
     config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump(CONFIG))
+    config.write_text(yaml.safe_dump(run_config))
     env = {**os.environ, "TRAINWELL_HOME": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
 
     killed = _trainwell("fit", str(config), "--json", env=env)
@@ -51,11 +63,11 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     run_dir = None
     while time.monotonic() < deadline:
         found = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
-        if found and _epochs_done(found[0]) >= 3:
+        if found and _epochs_done(found[0]) >= kill_after:
             run_dir = found[0]
             break
         time.sleep(0.02)
-    assert run_dir is not None, "the run never reached epoch 3"
+    assert run_dir is not None, f"the run never reached epoch {kill_after}"
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
     assert killed.returncode == -signal.SIGKILL
@@ -89,5 +101,9 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
         "best_epoch",
     ):
         assert after_resume["metrics"][key] == uninterrupted["metrics"][key], key
+    assert after_resume["findings"] == uninterrupted["findings"]
+    assert after_resume["repairs"] == uninterrupted["repairs"]
+    if repair:  # the kill came after the repair, which the resumed run carried on
+        assert after_resume["repairs"] and after_resume["repairs"][0]["epoch"] < 14
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == list(range(30))
