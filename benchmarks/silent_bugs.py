@@ -1,0 +1,227 @@
+"""Silent bugs in hand-written loops: does `trainwell.Doctor` find them, and what does it cost?
+
+Each bug is planted in a plain PyTorch loop (SGD with momentum, generated 8x8 images, 3
+epochs of 16 steps) for an MLP with dropout and a small CNN with batch norm; the same loop
+without the bug is the clean twin, where any warning or error is a false alarm. Then the
+doctor's overhead in detect mode: the same hand-written loop with and without
+`doctor.step`, interleaved in one process (goal: <= 3% slower).
+
+Run: python benchmarks/silent_bugs.py [--every 24] [--rounds 5] [--threads N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from rich.console import Console
+from rich.table import Table
+from torch import nn
+
+import trainwell
+
+BUGS = {
+    "stale_gradients": ("stale_gradients", "no optimizer.zero_grad()"),
+    "frozen_parameters": ("frozen_parameters", "optimizer built without the head"),
+    "frozen_requires_grad": ("frozen_parameters", "first layer requires_grad=False"),
+    "eval_mode_training": ("eval_mode_training", "model.eval() to validate, no model.train()"),
+    "probabilities_as_logits": ("probabilities_as_logits", "softmax before cross_entropy"),
+    "unused_parameters": ("unused_parameters", "a branch forward() never calls"),
+}
+GOAL = 1.03  # doctor-on time / plain time
+
+
+class MLP(nn.Module):
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 32)
+        )
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(32, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class CNN(nn.Module):
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Linear(8 * 4 * 4, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class WithBranch(nn.Module):
+    """The model with an auxiliary branch that forward() never calls."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net, self.aux = net, nn.Linear(64, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+ARCHS: dict[str, Callable[[], nn.Module]] = {"mlp": MLP, "cnn": CNN}
+
+
+def make_data(rows: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """8x8 images whose class is the brightest quadrant."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(rows, 1, 8, 8, generator=g)
+    quadrants = torch.stack(
+        [X[:, 0, :4, :4], X[:, 0, :4, 4:], X[:, 0, 4:, :4], X[:, 0, 4:, 4:]], 1
+    ).mean((2, 3))
+    return X, quadrants.argmax(1)
+
+
+def train(
+    arch: str,
+    bug: str | None,
+    *,
+    epochs: int = 3,
+    batch: int = 32,
+    every: int = 24,
+    doctor: bool = True,
+    mode: str = "detect",
+    data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    seed: int = 0,
+) -> tuple[trainwell.Doctor | None, float]:
+    """One hand-written loop with `bug` planted (None: the clean twin); returns the doctor
+    and the last epoch's mean training loss."""
+    torch.manual_seed(seed)
+    X, y = data if data is not None else make_data()
+    model = ARCHS[arch]()
+    if bug == "unused_parameters":
+        model = WithBranch(model)
+    net = model.net if isinstance(model, WithBranch) else model
+    params = list(model.parameters())
+    if bug == "frozen_parameters":
+        params = list(net.body.parameters())  # forgot the head
+    if bug == "frozen_requires_grad":
+        next(net.body.parameters()).requires_grad_(False)
+    optimizer = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    dr = None
+    if doctor:
+        dr = trainwell.Doctor(model, optimizer, every=every, epochs=epochs, mode=mode)
+    mean = float("nan")
+    for _ in range(epochs):
+        if bug != "eval_mode_training":
+            model.train()
+        total = torch.zeros(())
+        for i in range(0, len(y), batch):
+            if bug != "stale_gradients":
+                optimizer.zero_grad()
+            out = model(X[i : i + batch])
+            if bug == "probabilities_as_logits":
+                out = out.softmax(dim=1)
+            loss = nn.functional.cross_entropy(out, y[i : i + batch])
+            loss.backward()
+            if dr is not None:
+                dr.step(loss)
+            optimizer.step()
+            total += loss.detach()
+        mean = float(total) / -(-len(y) // batch)
+        model.eval()  # validate
+        with torch.no_grad():
+            val = float(nn.functional.cross_entropy(model(X[:128]), y[:128]))
+        if dr is not None:
+            dr.epoch_end(mean, val)
+    return dr, mean
+
+
+def problems(doctor: trainwell.Doctor) -> list[trainwell.Finding]:
+    return [f for f in doctor.findings if f.severity != "info"]
+
+
+def detection(every: int) -> list[dict]:
+    rows = []
+    data = make_data()
+    for bug, (code, how) in BUGS.items():
+        for arch in ARCHS:
+            buggy, _ = train(arch, bug, every=every, data=data)
+            clean, _ = train(arch, None, every=every, data=data)
+            hit = [f for f in problems(buggy) if f.code == code]
+            rows.append(
+                {
+                    "bug": bug,
+                    "how": how,
+                    "arch": arch,
+                    "found": bool(hit),
+                    "first_step": hit[0].step if hit else None,
+                    "severity": hit[0].severity if hit else None,
+                    "other_codes": sorted({f.code for f in problems(buggy)} - {code}),
+                    "false_alarms_clean": [f.code for f in problems(clean)],
+                }
+            )
+    return rows
+
+
+def overhead(every: int, rounds: int) -> dict:
+    """Seconds per run of the clean MLP loop without and with the doctor (detect)."""
+    data = make_data(2048)
+    for doctor in (False, True):
+        train("mlp", None, doctor=doctor, data=data, every=every, epochs=1)  # warm up
+    times: dict[str, list[float]] = {"plain": [], "doctor": []}
+    for _ in range(rounds):
+        for name, doctor in (("plain", False), ("doctor", True)):
+            started = time.perf_counter()
+            train("mlp", None, doctor=doctor, data=data, every=every, epochs=5)
+            times[name].append(time.perf_counter() - started)
+    median = {k: statistics.median(v) for k, v in times.items()}
+    return {"seconds": median, "ratio": median["doctor"] / median["plain"], "runs": times}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = detection(args.every)
+    cost = overhead(args.every, args.rounds)
+    if args.json:
+        print(json.dumps({"detection": rows, "overhead": cost}))
+        return
+    console = Console()
+    table = Table(title=f"silent bugs in a hand-written loop (probe every {args.every} steps)")
+    for column in ("bug", "planted as", "arch", "found", "first step", "false alarms (clean)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["bug"],
+            row["how"],
+            row["arch"],
+            f"yes ({row['severity']})" if row["found"] else "NO",
+            "-" if row["first_step"] is None else str(row["first_step"]),
+            ", ".join(row["false_alarms_clean"]) or "0",
+        )
+    console.print(table)
+    found = sum(r["found"] for r in rows)
+    alarms = sum(bool(r["false_alarms_clean"]) for r in rows)
+    console.print(f"found {found}/{len(rows)}; clean twins with a false alarm: {alarms}")
+    s = cost["seconds"]
+    console.print(
+        f"overhead, MLP loop, 5 epochs x 64 steps, median of {args.rounds} interleaved rounds, "
+        f"{torch.get_num_threads()} threads: plain {s['plain']:.3f} s, with Doctor (detect) "
+        f"{s['doctor']:.3f} s, ratio {cost['ratio']:.3f} (goal <= {GOAL}: "
+        f"{'met' if cost['ratio'] <= GOAL else 'missed'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
