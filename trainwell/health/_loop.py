@@ -28,6 +28,8 @@ from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
 from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
+LOOK_FIRST = 3  # probe steps at which the silent-bug checks always look
+LOOK_SPARSER = 4  # then at every 4th probe step
 
 
 class Doctor:
@@ -90,7 +92,8 @@ class Doctor:
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
-        if (step % self.every == 0 or changed) and watch.read_loss(loss, step):
+        looking = self._looking(step)
+        if looking and watch.read_loss(loss, step):
             changed = True
         if changed:
             new += self._check_loop()
@@ -100,6 +103,7 @@ class Doctor:
         self._probed = step % self.every == 0
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
+        if looking:
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.every == 0:
             self.examiner.probe.arm()
@@ -129,6 +133,14 @@ class Doctor:
         self.watch.disarm()
         if self.repairer is not None:
             self.repairer.close()
+
+    def _looking(self, step: int) -> bool:
+        """Whether the silent-bug checks look at this step and the next: at the first
+        `LOOK_FIRST` probe steps, then at every `LOOK_SPARSER`-th (the bugs are in the code,
+        so they show at the first steps; later looks catch what changes with the epochs)."""
+        if step % self.every:
+            return False
+        return step < LOOK_FIRST * self.every or step % (LOOK_SPARSER * self.every) == 0
 
     def _check_loop(self) -> list[Finding]:
         new = []

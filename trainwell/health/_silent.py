@@ -56,11 +56,10 @@ class LoopCheck:
     previous_norm: float  # |.grad| at the previous step
     carried_cosine: float  # cos(carried, previous .grad): 1 when nothing cleared it
     order_ok: bool | None  # doctor.step came after backward, before optimizer.step
+    stepped: bool = field(init=False)  # the optimizer changed some parameter in between
 
-    @property
-    def stepped(self) -> bool:
-        """The optimizer changed some parameter between the two steps."""
-        return bool(self.changed.any())
+    def __post_init__(self) -> None:
+        self.stepped = bool(self.changed.any())
 
 
 @dataclass

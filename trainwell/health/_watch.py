@@ -36,7 +36,7 @@ RESHAPES = (
     "SliceBackward",
     "SelectBackward",
 )
-GRAPH_NODES = 64  # nodes visited from the loss, at most, looking for a loss node
+GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
 
 
 class LoopWatch:
@@ -167,26 +167,24 @@ class LoopWatch:
         changed, weight = values[:n].astype(bool), values[n : 2 * n]
         per = np.zeros((5, n))
         per[:, got] = values[2 * n :].reshape(5, len(got))
-        g, f, c, prev, dot = per
+        dot = per[4]
         has_grad = np.zeros(n, dtype=bool)
         has_grad[got] = True
         applied = changed & has_grad if (changed & has_grad).any() else has_grad
-
-        def total(v: np.ndarray) -> float:
-            return float(np.sqrt((v[applied] ** 2).sum()))
-
+        squares = per[:4, applied] ** 2
+        g, f, c, prev = np.sqrt(squares.sum(axis=1))
         self.record.checks.append(
             LoopCheck(
                 step=step,
                 epoch=epoch,
                 got_grad=has_grad,
-                fresh_scale=f / np.maximum(weight, 1e-12),
+                fresh_scale=per[1] / np.maximum(weight, 1e-12),
                 changed=changed,
-                grad_norm=total(g),
-                fresh_norm=total(f),
-                carried_norm=total(c),
-                previous_norm=total(prev),
-                carried_cosine=float(dot[applied].sum() / max(total(c) * total(prev), 1e-30)),
+                grad_norm=float(g),
+                fresh_norm=float(f),
+                carried_norm=float(c),
+                previous_norm=float(prev),
+                carried_cosine=float(dot[applied].sum() / max(c * prev, 1e-30)),
                 order_ok=self._order_ok(),
             )
         )
