@@ -22,7 +22,7 @@ from torch import nn
 
 from ..findings import Finding
 from ._doctor import DEFAULT_EVERY, Examiner
-from ._loop_repair import LoopRepairer, recommend
+from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
 from ._watch import LoopWatch
@@ -160,12 +160,13 @@ class Doctor:
         for finding in found:
             if finding.severity == "info":
                 continue
-            if order_ok is not True:
+            if order_ok is not True:  # the step is taken already, or the loop unknown yet
                 recommend(finding)
-                finding.message += (
-                    " (Repair needs doctor.step(loss) between loss.backward() and "
-                    "optimizer.step().)"
-                )
+                if finding.code in LOOP_ORDERS:
+                    finding.message += (
+                        " (Repair needs doctor.step(loss) between loss.backward() and "
+                        "optimizer.step().)"
+                    )
                 continue
             if not self.repairer.treat(finding, self._epoch, self.watch.fresh, self.watch.params):
                 continue

@@ -123,10 +123,11 @@ class LoopRepairer:
             self.model.train()
 
     def epoch_end(self, epoch: int, healthy: bool) -> None:
-        """A remedy whose problem stayed away for `cure_epochs` epochs has cured it; a
-        healthy epoch with nothing under treatment becomes the state to roll back to."""
+        """A remedy whose problem stayed away for `cure_epochs` whole epochs after the one
+        it was applied in has cured it; a healthy epoch with nothing under treatment becomes
+        the state to roll back to."""
         for code, treatment in list(self._treating.items()):
-            if epoch + 1 - treatment.applied_epoch >= self.cure_epochs:
+            if epoch - treatment.applied_epoch >= self.cure_epochs:
                 treatment.record["cured"] = True
                 del self._treating[code]
         if healthy and not self._treating:
@@ -164,9 +165,11 @@ class LoopRepairer:
         if self.clip is not None:
             raise NotApplicable("gradients are clipped already")
         self.clip = CLIP
-        self._hooks["clip"] = self.optimizer.register_step_pre_hook(
-            lambda optimizer, args, kwargs: nn.utils.clip_grad_norm_(params, CLIP)
-        )
+
+        def clip(optimizer, args, kwargs) -> None:
+            nn.utils.clip_grad_norm_(params, CLIP)
+
+        self._hooks["clip"] = self.optimizer.register_step_pre_hook(clip)
         return f"gradients clipped to norm {CLIP:g} before every optimizer.step()"
 
     def _lower_lr_and_clip(self, params: list) -> str:
