@@ -35,11 +35,13 @@ LOOK_SPARSER = 4  # then at every 4th probe step
 class Doctor:
     """The doctor in your own training loop.
 
-    Every `every` steps it probes gradients, weights and activations as in the Trainer, and
-    compares the step after with it for the silent bugs: gradients never cleared, parameters
-    that never change or get no gradient, training in eval mode, a softmax before a logits
-    loss. `mode="detect"` reports findings, each with its evidence and a one-line fix;
-    `mode="repair"` (needs the optimizer) also treats them where the loop lets it — with
+    Every `every` steps (twice that after the first epoch, as the Trainer does) it probes
+    gradients, weights and activations as in the Trainer. At the first probe steps, then at
+    every fourth, it also compares the step with the next one for the silent bugs: gradients
+    never cleared, parameters that never change or get no gradient, training in eval mode,
+    a softmax before a logits loss. `mode="detect"` reports findings, each with its
+    evidence and a one-line fix; `mode="repair"` (needs the optimizer) also treats them
+    where the loop lets it — with
     `doctor.step(loss)` between `loss.backward()` and `optimizer.step()` — by what needs no
     rebuild (rollback, learning rate, clipping, zero_grad, train mode), and names the change
     to the model or loop it recommends for the rest.
@@ -72,6 +74,7 @@ class Doctor:
         self.loop_thresholds = loop_thresholds or LoopThresholds()
         self.repairer = LoopRepairer(model, optimizer) if mode == "repair" else None
         self._seen: set[str] = set()
+        self.interval = every  # steps between probes; twice that after epoch 0
         self._step = 0
         self._epoch = 0
         self._probed = False
@@ -100,12 +103,12 @@ class Doctor:
         if self.repairer is not None:
             self._treat(new)
             self.repairer.before_step()
-        self._probed = step % self.every == 0
+        self._probed = step % self.interval == 0
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
         if looking:
             watch.arm()  # the next step is compared with this one
-        if (step + 1) % self.every == 0:
+        if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
         self._step += 1
         return new
@@ -116,6 +119,7 @@ class Doctor:
         """Call once per epoch with its losses; returns the findings new at this epoch."""
         new = self.examiner.end_probe() if self._probed else []
         self._probed = False
+        self.interval = 2 * self.every  # as the Trainer's: init problems show in epoch 0
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
