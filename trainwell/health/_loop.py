@@ -159,8 +159,7 @@ class Doctor:
     def _treat(self, found: list[Finding]) -> None:
         """Treat each new problem the loop lets the doctor treat; name the rebuild for the
         others. After a remedy its code may fire again: then the next remedy is tried."""
-        checks = self.watch.record.checks
-        order_ok = checks[-1].order_ok if checks else None
+        order_ok = self.watch.order_ok
         for finding in found:
             if finding.severity == "info":
                 continue

@@ -195,13 +195,16 @@ def eval_mode_training(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     which stop updating. Error with batch norm, warning with dropout alone."""
     if r.eval_steps < t.sustain or not r.mode_modules:
         return None
-    kinds = "batch norm" if r.batchnorm else "dropout"
+    effect = (
+        "batch norm neither normalises the batch nor updates its running statistics"
+        if r.batchnorm
+        else "dropout does not regularise"
+    )
     return _finding(
         "eval_mode_training",
         "error" if r.batchnorm else "warning",
-        f"The model is trained in eval() mode since step {r.eval_since}: its {kinds} layers "
-        f"({_names(r.mode_modules)}) behave as at inference, so dropout does not regularise "
-        f"and batch norm neither normalises the batch nor updates its running statistics.",
+        f"The model is trained in eval() mode since step {r.eval_since}: its dropout/batch-norm "
+        f"layers ({_names(r.mode_modules)}) behave as at inference, so {effect}.",
         r,
         r.step,
         since_step=r.eval_since,

@@ -64,6 +64,7 @@ class LoopWatch:
             not_in_optimizer=self._not_given(),
         )
         self.fresh: list[torch.Tensor | None] = []  # this step's backward, per parameter
+        self.order_ok: bool | None = None  # as the last check saw the loop
         self._armed = False
         self._previous: list[torch.Tensor | None] = []
         self._norms: torch.Tensor | None = None
@@ -188,6 +189,8 @@ class LoopWatch:
                 order_ok=self._order_ok(),
             )
         )
+        if self.record.checks[-1].order_ok is not None:
+            self.order_ok = self.record.checks[-1].order_ok
         self._previous = []
         return True
 
