@@ -169,6 +169,24 @@ def test_frozen_on_purpose_is_not_flagged():
     assert problems(doctor) == []
 
 
+def test_without_the_optimizer_the_doctor_sees_parameters_that_never_change():
+    torch.manual_seed(0)
+    X, y = data()
+    model = CNN()
+    optimizer = torch.optim.SGD(model.body.parameters(), lr=0.05)  # forgot the head
+    doctor = trainwell.Doctor(model, every=2)  # the doctor is not told the optimizer
+    for k in range(12):
+        i = k * 32 % len(y)
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    finding = next(f for f in problems(doctor) if f.code == "frozen_parameters")
+    assert finding.evidence["never_applied"] == ["head.weight", "head.bias"]
+    assert finding.evidence["not_in_optimizer"] is None
+
+
 @pytest.mark.parametrize("doctor_per", ["optimizer step", "micro-batch"])
 def test_gradient_accumulation_and_clipping_are_not_stale(doctor_per):
     """Two micro-batches per optimizer step, clipped before doctor.step: .grad differs from
@@ -266,6 +284,9 @@ def test_repair_clears_stale_gradients_and_rolls_back(arch):
     assert record["remedy"] == "zero_grad" and record["rolled_back_to"] == "start"
     assert record["cured"] is True
     assert repaired < 1.1 * clean and broken > 3 * clean  # learns as if the bug were fixed
+    assert len(doctor.optimizer._optimizer_step_post_hooks) == 1  # the zero_grad hook
+    doctor.close()  # the doctor's hooks are gone: the loop runs as written
+    assert not doctor.optimizer._optimizer_step_post_hooks
 
 
 def test_repair_puts_the_model_back_in_train_mode():

@@ -164,7 +164,7 @@ class LoopWatch:
         if got:
             norms = [torch._foreach_norm(t) for t in (grads, fresh, carried, previous)]
             parts.append(torch.stack([v for row in norms for v in row] + dots).float())
-        values = torch.cat([t.double().cpu() for t in parts]).numpy()  # one transfer
+        values = torch.cat([t.float() for t in parts]).cpu().double().numpy()  # one transfer
         changed, weight = values[:n].astype(bool), values[n : 2 * n]
         per = np.zeros((5, n))
         per[:, got] = values[2 * n :].reshape(5, len(got))
