@@ -29,7 +29,7 @@ from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks always look
-LOOK_SPARSER = 4  # then at every 4th probe step
+LOOK_SPARSER = 8  # then at every 8th probe step
 
 
 class Doctor:
@@ -37,7 +37,7 @@ class Doctor:
 
     Every `every` steps (twice that after the first epoch, as the Trainer does) it probes
     gradients, weights and activations as in the Trainer. At the first probe steps, then at
-    every fourth, it also compares the step with the next one for the silent bugs: gradients
+    every eighth, it also compares the step with the next one for the silent bugs: gradients
     never cleared, parameters that never change or get no gradient, training in eval mode,
     a softmax before a logits loss. `mode="detect"` reports findings, each with its
     evidence and a one-line fix; `mode="repair"` (needs the optimizer) also treats them

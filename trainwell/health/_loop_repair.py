@@ -143,7 +143,7 @@ class LoopRepairer:
         if self._lrs is not None:
             self._set_lrs(self._lrs)
         for p, f in zip(params, fresh, strict=False):
-            p.grad = f if code == "stale_gradients" else None
+            p.grad = f.clone() if code == "stale_gradients" and f is not None else None
         return "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
 
     def _lower_lr(self, params: list) -> str:

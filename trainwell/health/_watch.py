@@ -67,7 +67,8 @@ class LoopWatch:
         self.order_ok: bool | None = None  # as the last check saw the loop
         self._armed = False
         self._previous: list[torch.Tensor | None] = []
-        self._norms: torch.Tensor | None = None
+        self._norms: np.ndarray | None = None
+        self._buffers: list[list[torch.Tensor]] = []  # previous, fresh, work: like the params
         self._events: list[str] = []
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
 
@@ -112,8 +113,13 @@ class LoopWatch:
     def arm(self) -> None:
         """Keep this step's gradients and parameter norms; hook the next backward and step."""
         self.disarm()
-        self._previous = [None if p.grad is None else p.grad.detach().clone() for p in self.params]
-        self._norms = _norms(self.params)
+        if not self._buffers:  # reused at every look: no allocation (and page faults) each time
+            self._buffers = [[torch.empty_like(p) for p in self.params] for _ in range(3)]
+        self._previous = [
+            None if p.grad is None else kept.copy_(p.grad.detach())
+            for p, kept in zip(self.params, self._buffers[0], strict=True)
+        ]
+        self._norms = _norms(self.params).cpu().double().numpy()
         self.fresh = [None] * len(self.params)
         self._events = []
         for index, p in enumerate(self.params):
@@ -133,7 +139,10 @@ class LoopWatch:
             if not self._events or self._events[-1] != "backward":
                 self._events.append("backward")
             seen = self.fresh[index]
-            self.fresh[index] = grad.detach().clone() if seen is None else seen + grad.detach()
+            if seen is None:
+                self.fresh[index] = self._buffers[1][index].copy_(grad.detach())
+            else:
+                seen.add_(grad.detach())
 
         return keep
 
@@ -144,8 +153,10 @@ class LoopWatch:
         """Compare this step with the armed one; True when a check was recorded.
 
         Per parameter: |.grad|, |fresh| (this backward's gradient), |carried| = |.grad -
-        fresh|, |previous .grad| and carried . previous; the step's totals count only the
-        parameters the optimizer changed (a gradient nobody applies cannot be stale)."""
+        fresh|, |previous .grad| and |carried + previous| (for carried . previous), in a few
+        fused norms over buffers kept from look to look, and one transfer; the step's totals
+        count only the parameters the optimizer changed (a gradient nobody applies cannot
+        be stale)."""
         if not self._armed:
             return False
         self.disarm()
@@ -153,27 +164,30 @@ class LoopWatch:
         got = [i for i in range(n) if self.fresh[i] is not None and params[i].grad is not None]
         grads = [params[i].grad.detach() for i in got]
         fresh = [self.fresh[i] for i in got]
-        carried = torch._foreach_sub(grads, fresh) if got else []
         previous = [
             self._previous[i] if self._previous[i] is not None else torch.zeros_like(g)
             for i, g in zip(got, grads, strict=True)
         ]
-        dots = [(c * p).sum() for c, p in zip(carried, previous, strict=True)]
-        now = _norms(params)
-        parts = [(now != self._norms).float(), now]
+        carried = [
+            torch.sub(g, f, out=self._buffers[2][i])
+            for i, g, f in zip(got, grads, fresh, strict=True)
+        ]
+        norms = list(torch._foreach_norm([p.detach() for p in params] + grads + fresh + carried))
         if got:
-            norms = [torch._foreach_norm(t) for t in (grads, fresh, carried, previous)]
-            parts.append(torch.stack([v for row in norms for v in row] + dots).float())
-        values = torch.cat([t.float() for t in parts]).cpu().double().numpy()  # one transfer
-        changed, weight = values[:n].astype(bool), values[n : 2 * n]
+            norms += torch._foreach_norm(previous)
+            torch._foreach_add_(carried, previous)  # now carried + previous, in place
+            norms += torch._foreach_norm(carried)
+        values = torch.stack(norms).cpu().double().numpy()  # one transfer
+        weight = values[:n]
+        changed = weight != self._norms
         per = np.zeros((5, n))
-        per[:, got] = values[2 * n :].reshape(5, len(got))
-        dot = per[4]
+        per[:, got] = values[n:].reshape(5, len(got))
         has_grad = np.zeros(n, dtype=bool)
         has_grad[got] = True
         applied = changed & has_grad if (changed & has_grad).any() else has_grad
-        squares = per[:4, applied] ** 2
-        g, f, c, prev = np.sqrt(squares.sum(axis=1))
+        g, f, c, prev, cp = per[:, applied] ** 2
+        dot = (cp.sum() - c.sum() - prev.sum()) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
+        g, f, c, prev = np.sqrt([g.sum(), f.sum(), c.sum(), prev.sum()])
         self.record.checks.append(
             LoopCheck(
                 step=step,
@@ -185,7 +199,7 @@ class LoopWatch:
                 fresh_norm=float(f),
                 carried_norm=float(c),
                 previous_norm=float(prev),
-                carried_cosine=float(dot[applied].sum() / max(c * prev, 1e-30)),
+                carried_cosine=float(dot / max(c * prev, 1e-30)),
                 order_ok=self._order_ok(),
             )
         )
