@@ -1,13 +1,15 @@
 """trainwell: train PyTorch networks that stay healthy.
 
 The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, the `Trainer` and
-its `Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
+its `Callback` for your own models and loops, the `Doctor` for a hand-written loop, and the
+shared vocabulary (`RunConfig`, `Finding`).
 """
 
 from ._api import audit, fit, resume, tune
 from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
+from .health import Doctor
 from .pipeline import Audit, Run, load_run
 from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
 from .tune import LrFindResult, TuneResult, lr_find
@@ -19,6 +21,7 @@ __all__ = [
     "Callback",
     "ConfigError",
     "DataError",
+    "Doctor",
     "EarlyStopping",
     "Finding",
     "FitResult",

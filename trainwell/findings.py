@@ -29,6 +29,12 @@ TRAINING_CODES = (
     "slow_convergence",
     "overfitting",
     "underfitting",
+    # silent bugs of hand-written loops (trainwell.Doctor)
+    "stale_gradients",
+    "frozen_parameters",
+    "eval_mode_training",
+    "probabilities_as_logits",
+    "unused_parameters",
 )
 DEPLOYMENT_CODES = ("data_drift", "prediction_drift", "adversarial_vulnerability")
 CODES = frozenset(DATA_CODES + TRAINING_CODES + DEPLOYMENT_CODES)
