@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 from rich.console import Console
 from rich.table import Table
@@ -47,8 +46,18 @@ def config(epochs: int, **train) -> dict:
     }
 
 
-def plain_loop(epochs: int) -> float:
-    """The same training by hand: trainwell's split and standardisation, no callbacks."""
+def plain_loop(epochs: int, threads: int) -> float:
+    """The same training by hand: trainwell's split and standardisation, no callbacks, at
+    the thread count `fit` chose for this network (the two arms differ in nothing else)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _plain_loop(epochs)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _plain_loop(epochs: int) -> float:
     started = time.perf_counter()
     data = load_splits(load_config(config(epochs)))  # the same rows and scaling as `fit`
     X, y = torch.from_numpy(data.train.X), torch.from_numpy(data.train.y)
@@ -131,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        fit(2, out), plain_loop(2)  # warm-up: imports, first allocations
+        _, warm = fit(2, out)  # warm-up: imports, first allocations
+        threads = json.loads((warm / "environment.json").read_text())["torch_threads"]
+        plain_loop(2, threads)
         for round_ in range(args.rounds):
             console.print(f"round {round_ + 1}/{args.rounds}", highlight=False)
-            record("plain loop", plain_loop(args.epochs))
+            record("plain loop", plain_loop(args.epochs, threads))
             seconds, run_dir = fit(args.epochs, out)
             record("fit, threads auto", seconds)
             record("fit, threads auto, one core busy", busy(lambda: fit(args.epochs, out)[0]))
