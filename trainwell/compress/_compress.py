@@ -30,7 +30,8 @@ from ..models._build import Network
 from ..pipeline import Run, load_run
 from ..runs import write_json
 from ._checks import Check, Tolerances, check_accuracy, check_export, check_smaller
-from ._finetune import finetune, point_summary_at
+from ._finetune import finetune as finetune_pruned
+from ._finetune import point_summary_at
 from ._measure import latencies, onnx_runner, torch_runner
 from ._model import standardise
 from ._onnx import export_onnx, quantize_dynamic, quantize_static, require_export, run_session
@@ -48,20 +49,21 @@ def compress(
     *,
     prune: float | None = None,
     quantize: str | None = "int8",
-    finetune_epochs: int = 3,
+    finetune: int = 10,
     threads: int = 1,
     rounds: int = 30,
     tolerances: Tolerances = _DEFAULT,
     progress: bool = False,
 ) -> Compression:
     """Export, quantize and (with `prune`, the fraction of hidden units and channels to
-    remove) prune a trained run; verify and time every variant; write `compressed/`.
+    remove) prune a trained run, then fine-tune it for `finetune` epochs; verify and time
+    every variant; write `compressed/`. `quantize=None` skips the int8 variants.
 
     `run` is a run directory or a `Run` (`load_run(path, model)` for your own module: it
     is exported and quantized; pruning needs a trainwell mlp or cnn). Latencies use
     `threads` threads for PyTorch and onnxruntime alike, median of `rounds` rounds.
     """
-    _validate(prune, quantize, finetune_epochs, threads, rounds)
+    _validate(prune, quantize, finetune, threads, rounds)
     run = run if isinstance(run, Run) else load_run(run)
     if prune is not None and not isinstance(run.model, Network):
         raise InputError("pruning needs a trainwell mlp or cnn; this run trained your own module")
@@ -74,7 +76,7 @@ def compress(
     staging = Path(tempfile.mkdtemp(prefix=".compressed-", dir=run.run_dir))
     try:
         job = _Job(run, X_test, y_test, X_train, final, staging, tolerances, say)
-        job.all(prune, quantize, finetune_epochs, progress)
+        job.all(prune, quantize, finetune, progress)
         say(f"timing {len(job.runners)} variants at batch 1 and 64 ({threads} thread(s))")
         times = latencies(job.runners, X_test, threads=threads, rounds=rounds)
         for variant in job.variants:
@@ -138,7 +140,7 @@ class _Job:
         )
         self.say(f"fine-tuning the pruned network for {epochs} epochs (doctor on)")
         target = self.staging / "pruned"
-        tuned = finetune(self.run, pruned, epochs, target, progress=progress)
+        tuned = finetune_pruned(self.run, pruned, epochs, target, progress=progress)
         point_summary_at(target, self.final / "pruned")
         small = tuned.model.cpu().float().eval()
         self.add_torch("pruned", small, target, "fp32")

@@ -64,6 +64,12 @@ class Compression:
     def out_dir(self) -> Path:
         return self.run_dir / "compressed"
 
+    @property
+    def report_dirs(self) -> list[Path]:
+        """The pages to (re)write: the fine-tune's run, then the run's (which links to it)."""
+        tuned = (self.pruning or {}).get("finetune", {}).get("run_dir")
+        return [*([Path(tuned)] if tuned else []), self.run_dir]
+
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
 
