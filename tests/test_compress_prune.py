@@ -132,3 +132,22 @@ def test_masking_fails_the_smaller_check_and_real_pruning_passes():
     )
     assert healthy.passed
     assert count_parameters(pruned) < count_parameters(model) / 2
+
+
+def test_constant_units_are_removed_without_changing_the_outputs_their_mean_goes_to_the_bias():
+    model, spec = _network("mlp")
+    X = torch.randn(128, 20)
+    constant = {1: [0, 1, 2, 3], 4: [0, 1, 2]}  # a quarter of each layer
+    with torch.no_grad():  # they always send 2.0: information-free, but not silent
+        for layer, units in constant.items():
+            model.net[layer].weight[units] = 0
+            model.net[layer].bias[units] = 2.0
+    for layer, score in importance(model, X).items():
+        assert (score[constant[layer]] == 0).all()
+        assert (score > 0).sum() == len(score) - len(constant[layer])
+    compensated = prune_network(model, spec, [20], 3, X, 0.25)
+    assert compensated.kept["net.1"] == list(range(4, 16))
+    torch.testing.assert_close(compensated.model(X), model(X), atol=1e-5, rtol=1e-5)
+    dropped = prune_network(model, spec, [20], 3, X, 0.25, compensate=False)
+    assert dropped.kept == compensated.kept
+    assert not torch.allclose(dropped.model(X), model(X), atol=1e-2)
