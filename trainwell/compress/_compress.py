@@ -39,7 +39,7 @@ from ._onnx import session as onnx_session
 from ._prune import count_parameters, prune_network
 from ._result import Compression, Variant
 
-SCORE = "mean |activation| x ||outgoing weights|| on training rows"
+SCORE = "std(activation) x |outgoing weights| on training rows, the mean moved to the next bias"
 _MAX_SCORE_ROWS, _CALIBRATION_ROWS = 2048, 256
 _DEFAULT = Tolerances()
 
