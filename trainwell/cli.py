@@ -381,14 +381,21 @@ def compress(
     console.print(table)
     for c in summary["checks"]:
         mark = "[green]ok[/]" if c["passed"] else "[red]failed[/]"
+        detail = escape(c["detail"])
         console.print(
-            f"{mark} {c['name']} ({c['variant']}): {escape(c['detail'])}", highlight=False
+            f"{mark} {c['name']} ({c['variant']}): {detail}", highlight=False, soft_wrap=True
         )
     _print_findings(console, summary["findings"])
     pruning = summary["pruning"]
     if pruning:
         widths = ", ".join(f"{k} {a}->{b}" for k, (a, b) in pruning["widths"].items())
-        console.print(f"pruned by {pruning['score']}: {widths}", highlight=False, soft_wrap=True)
+        tuned = pruning["finetune"]
+        console.print(
+            f"pruned {widths} by {pruning['score']}; fine-tuned {tuned['epochs']} epochs with "
+            f"the doctor: {tuned['status']}, {len(tuned['findings'])} finding(s)",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(f"variants: {result.out_dir}", highlight=False, soft_wrap=True)
     _print_report(Path(summary["run_dir"]), console)
 
