@@ -64,7 +64,7 @@ def compress(
     `threads` threads for PyTorch and onnxruntime alike, median of `rounds` rounds.
     """
     _validate(prune, quantize, finetune, threads, rounds)
-    run = run if isinstance(run, Run) else load_run(run)
+    run = run if isinstance(run, Run) else load_run(Path(run).resolve())
     if prune is not None and not isinstance(run.model, Network):
         raise InputError("pruning needs a trainwell mlp or cnn; this run trained your own module")
     require_export()
