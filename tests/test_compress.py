@@ -13,6 +13,7 @@ import torch
 import trainwell
 from trainwell.compress import _compress
 from trainwell.data import load_splits
+from trainwell.report import write_report
 
 NAMES = ["fp32", "onnx", "int8", "pruned", "pruned-onnx", "pruned-int8"]
 
@@ -130,6 +131,8 @@ def test_an_export_that_differs_from_the_model_is_reported(mlp_run, monkeypatch)
     check = next(c for c in result.checks if c.variant == "onnx")
     assert not check.passed
     assert [f.code for f in result.findings] == ["unfaithful_export"]
+    page = (write_report(mlp_run)).read_text()  # the finding's card is on the run's page
+    assert "Unfaithful export" in page and "Do not deploy it" in page
 
 
 @pytest.mark.slow
