@@ -135,6 +135,41 @@ def test_an_export_that_differs_from_the_model_is_reported(mlp_run, monkeypatch)
     assert "Unfaithful export" in page and "Do not deploy it" in page
 
 
+def test_without_fine_tuning_the_pruned_weights_are_kept_as_cut(mlp_run):
+    run = trainwell.load_run(mlp_run)  # a Run works as well as its directory
+    result = trainwell.compress(run, prune=0.25, finetune=0, quantize=None, rounds=1)
+    assert [v.name for v in result.variants] == ["fp32", "onnx", "pruned", "pruned-onnx"]
+    pruned = trainwell.load_run(mlp_run / "compressed" / "pruned")
+    assert pruned.config.model.hidden == [24, 24] and pruned.metrics == {"epochs": 0}
+    assert not (mlp_run / "compressed" / "pruned" / "metrics.jsonl").exists()
+    X, y = _test_rows(mlp_run)
+    assert float((pruned.predict(X) == y).mean()) == pytest.approx(
+        result.variant("pruned").accuracy
+    )
+
+
+def test_your_own_module_is_exported_but_not_pruned(tmp_path):
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh())
+            self.head = torch.nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
+    config = {"data": {"source": "iris", "audit": False}, "train": {"epochs": 2}}
+    run_dir = trainwell.fit(config, model=Net(), out=tmp_path, report=False).run_dir
+    with pytest.raises(trainwell.InputError, match="custom model"):
+        trainwell.compress(run_dir)
+    run = trainwell.load_run(run_dir, Net())
+    with pytest.raises(trainwell.InputError, match="pruning needs a trainwell mlp or cnn"):
+        trainwell.compress(run, prune=0.5)
+    result = trainwell.compress(run, quantize=None, rounds=1, report=False)
+    assert result.variant("onnx").max_abs_diff < 1e-4
+    assert not (run_dir / "compressed" / "pruned").exists()
+
+
 @pytest.mark.slow
 def test_a_cnn_gets_static_int8_and_loses_channels(tmp_path):
     run_dir = _fit(tmp_path, arch="cnn", channels=[8, 8], hidden=[16])
@@ -151,3 +186,29 @@ def test_a_cnn_gets_static_int8_and_loses_channels(tmp_path):
     onnx_model = trainwell.OnnxModel(run_dir / "compressed" / "pruned-onnx")
     np.testing.assert_array_equal(onnx_model.predict(X), pruned.predict(X))
     assert torch.get_num_threads() == 1  # the timing restored the thread count
+
+
+@pytest.mark.slow
+def test_a_regression_run_on_your_own_csv_file(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame["colour"] = rng.choice(["red", "blue"], size=300)  # a text category: one-hot
+    frame["price"] = 3 * X[:, 0] - X[:, 1] + (frame["colour"] == "red") + 10
+    source = tmp_path / "prices.csv"
+    frame.to_csv(source, index=False)
+    config = {
+        "data": {"source": str(source), "target": "price", "audit": False},
+        "model": {"hidden": [16, 16]},
+        "train": {"epochs": 5, "lr": 0.01},
+    }
+    run_dir = trainwell.fit(config, out=tmp_path / "runs", report=False).run_dir
+    result = trainwell.compress(run_dir, prune=0.5, finetune=1, rounds=1, report=False)
+    v = {variant.name: variant for variant in result.variants}
+    assert v["onnx"].accuracy is None and v["onnx"].agreement is None  # regression
+    assert v["onnx"].max_abs_diff < 1e-4 and v["pruned-onnx"].max_abs_diff < 1e-4
+    rows, _ = _test_rows(run_dir)
+    expected = trainwell.load_run(run_dir).predict(rows)
+    predicted = trainwell.OnnxModel(run_dir / "compressed" / "onnx").predict(rows)
+    np.testing.assert_allclose(predicted, expected, rtol=1e-4, atol=1e-4)
+    assert trainwell.load_run(run_dir / "compressed" / "pruned").predict(rows).shape == (len(rows),)

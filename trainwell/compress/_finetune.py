@@ -64,7 +64,7 @@ def _untrained(run: Run, pruned: Pruned, cfg, target: Path) -> Run:
         },
         target / "model.pt",
     )
-    tuned = Run(target, "pruned", {"epochs": 0}, [], [], cfg, pruned.model, run.info)
+    tuned = Run(target, "completed", {"epochs": 0}, [], [], cfg, pruned.model, run.info)
     write_json(target / "summary.json", tuned.summary())
     return tuned
 
