@@ -2,10 +2,12 @@
 (exit 2, one line, nothing written)."""
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import trainwell
@@ -84,3 +86,17 @@ def test_without_the_export_extra_the_message_names_it(run_dir, monkeypatch):
     assert result.exit_code == 2
     assert 'pip install "trainwell[export]"' in result.stderr.replace("\n", "")
     assert not list(run_dir.glob(".compressed-*"))
+
+
+def test_a_model_with_non_finite_weights_is_refused_in_one_line(run_dir, tmp_path):
+    broken = tmp_path / "diverged"
+    shutil.copytree(run_dir, broken, ignore=shutil.ignore_patterns("compressed"))
+    saved = torch.load(broken / "model.pt", weights_only=True)
+    saved["state_dict"] = {
+        k: torch.full_like(v, float("nan")) for k, v in saved["state_dict"].items()
+    }
+    torch.save(saved, broken / "model.pt")
+    result = runner.invoke(app, ["compress", str(broken)])
+    assert result.exit_code == 2
+    assert "non-finite outputs" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (broken / "compressed").exists() and not list(broken.glob(".compressed-*"))

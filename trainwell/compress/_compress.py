@@ -26,7 +26,7 @@ from torch import nn
 from ..data import load_splits
 from ..errors import InputError
 from ..findings import Finding
-from ..models._build import Network
+from ..models import Network
 from ..pipeline import Run, load_run
 from ..runs import write_json
 from ._checks import Check, Tolerances, check_accuracy, check_export, check_smaller
@@ -71,14 +71,14 @@ def compress(
     started = time.perf_counter()
     say = _Say(progress)
     say("loading the data")
-    X_test, y_test, X_train = _rows(run)
+    rows = _rows(run)
     final = run.run_dir / "compressed"
     staging = Path(tempfile.mkdtemp(prefix=".compressed-", dir=run.run_dir))
     try:
-        job = _Job(run, X_test, y_test, X_train, final, staging, tolerances, say)
+        job = _Job(run, rows, final, staging, tolerances, say)
         job.all(prune, quantize, finetune, progress)
         say(f"timing {len(job.runners)} variants at batch 1 and 64 ({threads} thread(s))")
-        times = latencies(job.runners, X_test, threads=threads, rounds=rounds)
+        times = latencies(job.runners, job.X_test, threads=threads, rounds=rounds)
         for variant in job.variants:
             variant.latency_ms = times[variant.name]
         result = Compression(
@@ -87,7 +87,7 @@ def compress(
             job.checks,
             job.findings,
             threads,
-            len(y_test),
+            len(job.y_test),
             job.pruning,
             time.perf_counter() - started,
         )
@@ -102,15 +102,10 @@ def compress(
 class _Job:
     """Builds the variants one after another into the staging directory."""
 
-    def __init__(self, run, X_test, y_test, X_train, final, staging, tolerances, say) -> None:
-        self.run, self.final, self.staging, self.tol, self.say = (
-            run,
-            final,
-            staging,
-            tolerances,
-            say,
-        )
-        self.X_test, self.y_test, self.X_train = X_test, y_test, X_train
+    def __init__(self, run, rows, final, staging, tolerances, say) -> None:
+        self.run, self.final, self.staging = run, final, staging
+        self.tol, self.say = tolerances, say
+        self.X_test, self.y_test, self.X_train = rows  # standardised, as the network takes them
         self.classification = run.info.task == "classification"
         self.variants: list[Variant] = []
         self.runners: dict[str, Any] = {}
@@ -169,6 +164,11 @@ class _Job:
     def add_torch(self, name: str, model: nn.Module, directory: Path, source: str | None) -> None:
         with torch.inference_mode():
             out = torch.cat([model(x) for x in torch.from_numpy(self.X_test).split(1024)])
+        if source is None and not torch.isfinite(out).all():
+            raise InputError(
+                f"{self.run.run_dir} gives non-finite outputs on its test rows (status "
+                f"{self.run.status}): there is nothing worth compressing"
+            )
         self._record(name, out.float().numpy(), directory / "model.pt", model, source)
         self.runners[name] = torch_runner(model)
         if source is not None:  # pruned
