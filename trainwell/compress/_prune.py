@@ -16,9 +16,10 @@ read it (for a channel, all its kernel taps or flattened positions). The mean of
 unit is not lost: its contribution E[a_j] · W_next[:, j] is folded into the next layer's
 bias, so only the spread is, and the expected squared change of the next layer's input is
 about score_j². A dead unit, a constant one, or one nothing reads scores 0 and goes first,
-without changing the outputs. This is the activation-based criterion of Molchanov et al.
-(2017, 2019) with the mean compensated (as in "bias compensation" for pruning); the L1 norm
-of a filter's own weights (Li et al. 2017) ignores both the data and the consumer.
+without changing the outputs. Like ThiNet (Luo et al. 2017) it judges a unit by what its
+removal does to the next layer's input, one unit at a time (correlations between units are
+ignored); the L1 norm of a filter's own weights (Li et al. 2017) ignores both the data and
+the consumer. `benchmarks/compress.py` compares them, with and without the compensation.
 """
 
 from __future__ import annotations
