@@ -148,6 +148,20 @@ def test_without_fine_tuning_the_pruned_weights_are_kept_as_cut(mlp_run):
     )
 
 
+def test_onnxruntime_is_timed_with_as_many_threads_as_pytorch(mlp_run, monkeypatch):
+    asked = []
+
+    def session(path, threads=1):
+        asked.append(threads)
+        return real(path, threads)
+
+    real = _compress.onnx_session
+    monkeypatch.setattr(_compress, "onnx_session", session)
+    result = trainwell.compress(mlp_run, quantize=None, threads=2, rounds=1, report=False)
+    assert asked == [2] and result.threads == 2
+    assert torch.get_num_threads() == 1  # PyTorch's count is restored after timing
+
+
 def test_your_own_module_is_exported_but_not_pruned(tmp_path):
     class Net(torch.nn.Module):
         def __init__(self):

@@ -75,7 +75,7 @@ def compress(
     final = run.run_dir / "compressed"
     staging = Path(tempfile.mkdtemp(prefix=".compressed-", dir=run.run_dir))
     try:
-        job = _Job(run, rows, final, staging, tolerances, say)
+        job = _Job(run, rows, final, staging, tolerances, threads, say)
         job.all(prune, quantize, finetune, progress)
         say(f"timing {len(job.runners)} variants at batch 1 and 64 ({threads} thread(s))")
         times = latencies(job.runners, job.X_test, threads=threads, rounds=rounds)
@@ -102,8 +102,8 @@ def compress(
 class _Job:
     """Builds the variants one after another into the staging directory."""
 
-    def __init__(self, run, rows, final, staging, tolerances, say) -> None:
-        self.run, self.final, self.staging = run, final, staging
+    def __init__(self, run, rows, final, staging, tolerances, threads, say) -> None:
+        self.run, self.final, self.staging, self.threads = run, final, staging, threads
         self.tol, self.say = tolerances, say
         self.X_test, self.y_test, self.X_train = rows  # standardised, as the network takes them
         self.classification = run.info.task == "classification"
@@ -190,7 +190,7 @@ class _Job:
             else:
                 quantize_dynamic(onnx_source, file)
         write_json(directory / "data.json", asdict(self.run.info))
-        sess = onnx_session(file)
+        sess = onnx_session(file, self.threads)  # as many threads as PyTorch when timed
         out = run_session(sess, self.X_test)
         self._record(name, out, file, model, source)
         self.runners[name] = onnx_runner(sess)
