@@ -1,11 +1,13 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, the `Trainer` and
-its `Callback` for your own models and loops, the `Doctor` for a hand-written loop, and the
-shared vocabulary (`RunConfig`, `Finding`).
+The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `compress` (and
+`OnnxModel` to predict from its ONNX files), the `Trainer` and its `Callback` for your own
+models and loops, the `Doctor` for a hand-written loop, and the shared vocabulary
+(`RunConfig`, `Finding`).
 """
 
-from ._api import audit, fit, resume, tune
+from ._api import audit, compress, fit, resume, tune
+from .compress import Compression, OnnxModel
 from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
@@ -19,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Audit",
     "Callback",
+    "Compression",
     "ConfigError",
     "DataError",
     "Doctor",
@@ -27,12 +30,14 @@ __all__ = [
     "FitResult",
     "InputError",
     "LrFindResult",
+    "OnnxModel",
     "Run",
     "RunConfig",
     "TensorBatches",
     "Trainer",
     "TuneResult",
     "audit",
+    "compress",
     "fit",
     "load_config",
     "load_run",

@@ -36,8 +36,10 @@ TRAINING_CODES = (
     "probabilities_as_logits",
     "unused_parameters",
 )
+# what `trainwell compress` checks of each compressed variant
+COMPRESSION_CODES = ("unfaithful_export", "compression_accuracy_loss")
 DEPLOYMENT_CODES = ("data_drift", "prediction_drift", "adversarial_vulnerability")
-CODES = frozenset(DATA_CODES + TRAINING_CODES + DEPLOYMENT_CODES)
+CODES = frozenset(DATA_CODES + TRAINING_CODES + COMPRESSION_CODES + DEPLOYMENT_CODES)
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}  # rich styles
 
 

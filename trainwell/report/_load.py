@@ -34,6 +34,7 @@ class RunRecord:
     kind: str = "fit"  # fit | audit | tune (runs.run_kind)
     tune: dict[str, Any] | None = None  # the summary of a `trainwell tune` directory
     best_yaml: str | None = None  # a tune directory's best.yaml
+    compressed: dict[str, Any] | None = None  # compressed/compress.json of `trainwell compress`
 
     @property
     def training_repairs(self) -> list[dict[str, Any]]:
@@ -97,6 +98,7 @@ def load_record(run_dir: str | Path) -> RunRecord:
         record.health = _json(path / "health.json")
         record.environment = _json(path / "environment.json")
         record.audit = _json(path / "audit.json")
+        record.compressed = _json(path / "compressed" / "compress.json")
         record.audit_timing = summary.get("audit")
         record.tune = summary if record.kind == "tune" else None
         best = path / "best.yaml"
