@@ -4,22 +4,27 @@ PIP := $(PY) -m pip install -q -c constraints.txt
 
 .PHONY: demo test lint bench faults clean
 
+# The demo needs trainwell and its runtime dependencies only; the tests add the dev tools.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.installed
 	$(PIP) -e ".[dev]"
 	touch $@
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/trainwell demo
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 test: lint
 	$(VENV)/bin/pytest -q
 
-$(VENV)/.bench: $(VENV)/.installed
+$(VENV)/.bench: $(VENV)/.dev
 	$(PIP) -e ".[dev,bench]"
 	# torchattacks (MIT), the attack benchmark's second reference: its own requirements would
 	# pull another torch build and torchvision, and it needs neither
@@ -29,7 +34,7 @@ $(VENV)/.bench: $(VENV)/.installed
 bench: $(VENV)/.bench
 	$(PY) benchmarks/run.py
 
-faults: $(VENV)/.installed
+faults: $(VENV)/.dev
 	$(PY) benchmarks/faults
 
 clean:

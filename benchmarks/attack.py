@@ -243,7 +243,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)  # small models: see trainwell/robust/_attack.py `_threads`
+    torch.set_num_threads(1)  # small models on 2 shared cores: one thread (as fit chooses)
     libs = references()
     with tempfile.TemporaryDirectory() as out:
         console.print("training digits models (mlp, cnn; normal and PGD-AT) ...")

@@ -131,3 +131,23 @@ def test_a_bare_yaml_off_means_the_string_off(tmp_path: Path):
     assert load_config(None, ["doctor.mode=off"]).doctor.mode == "off"
     with pytest.raises(ConfigError, match=r"doctor\.mode"):
         load_config(None, ["doctor.mode=true"])
+
+
+def test_a_relative_data_path_is_read_from_the_config_files_folder(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "cells.csv").write_text("a,label\n1,x\n")
+    (project / "run.yaml").write_text("data: {source: cells.csv}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(project / "run.yaml")
+    assert cfg.data.source == str((project / "cells.csv").resolve())
+    # a path given on the command line is the user's own, from where they are
+    assert load_config(project / "run.yaml", ["data.source=x.csv"]).data.source == "x.csv"
+    # a path that exists only from the current folder (as earlier versions read it) still works
+    (elsewhere / "old.csv").write_text("a,label\n1,x\n")
+    (project / "old.yaml").write_text("data: {source: old.csv}\n")
+    assert load_config(project / "old.yaml").data.source == "old.csv"
+    (project / "builtin.yaml").write_text("data: {source: digits}\n")
+    assert load_config(project / "builtin.yaml").data.source == "digits"

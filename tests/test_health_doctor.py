@@ -141,7 +141,7 @@ def test_doctor_in_a_hand_written_loop():
     codes = {f.code for f in doctor.findings}
     assert "dying_relu" in codes
     assert all(f.evidence["lr"] == 0.01 for f in doctor.findings)
-    assert doctor.examiner.history.n_probes == 16  # every 2 of 32 steps
+    assert doctor.examiner.history.n_probes == 8 + 4  # every 2 steps in epoch 0, then every 4
     healthy = _hand_loop(nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)), 0.05)
     assert [f for f in healthy.findings if f.severity != "info"] == []
 

@@ -330,6 +330,7 @@ RESUMED = {
 @pytest.mark.parametrize("name", list(RESUMED))
 def test_a_repaired_run_resumes_to_the_same_end(out, name):
     config, epochs, kill_at = RESUMED[name]
+    config = {**config, "train": {**config["train"], "checkpoint_every": 0}}
     whole = trainwell.fit(config, doctor__mode="repair", train__epochs=epochs, report=False)
     assert whole.repairs and whole.repairs[0]["epoch"] < kill_at
     with pytest.raises(KeyboardInterrupt):

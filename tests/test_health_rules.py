@@ -71,6 +71,13 @@ def test_vanishing_gradient():
     assert rules.vanishing_gradient(_history(probes=1, grad=(1e-7, 1e-5, 0.3)), T) is None
 
 
+def test_an_unused_last_layer_is_no_evidence_of_an_explosion():
+    """A head that gets no gradient at all (an unused branch) must not make the first
+    layer's ordinary gradient look 70x larger than the last's."""
+    assert rules.exploding_gradient(_history(grad=(0.5, 0.4, 0.0)), T) is None
+    assert rules.exploding_gradient(_history(grad=(80.0, 1.0, 0.0)), T) is not None
+
+
 def test_exploding_gradient_by_norm_ratio_and_nonfinite():
     assert rules.exploding_gradient(_history(grad=(50.0, 20.0, 10.0)), T).layer == "net.1"
     assert rules.exploding_gradient(_history(grad=(80.0, 10.0, 1.0)), T) is not None  # ratio

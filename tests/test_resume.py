@@ -21,6 +21,7 @@ CONFIG = {
         "lr": 0.001,
         "schedule": "cosine",
         "early_stopping": {"monitor": "val_loss", "patience": 30},
+        "checkpoint_every": 0,  # after every epoch: a SIGKILL loses at most one
     },
 }
 
@@ -40,10 +41,22 @@ def _epochs_done(run_dir: Path) -> int:
     return len(metrics.read_text().splitlines()) if metrics.exists() else 0
 
 
+# A run the doctor repairs (plain SGD far too slow: it switches to Adam around epoch 9),
+# killed after the repair.
+SLOW_SGD = {
+    **CONFIG,
+    "model": {"hidden": [64]},
+    "train": {**CONFIG["train"], "optimizer": "sgd", "lr": 1e-5, "momentum": 0.0},
+    "doctor": {"mode": "repair"},
+}
+
+
 @pytest.mark.slow
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize(("run_config", "kill_after"), [(CONFIG, 3), (SLOW_SGD, 14)])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, run_config, kill_after):
+    repair = run_config.get("doctor", {}).get("mode") == "repair"
     config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump(CONFIG))
+    config.write_text(yaml.safe_dump(run_config))
     env = {**os.environ, "TRAINWELL_HOME": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
 
     killed = _trainwell("fit", str(config), "--json", env=env)
@@ -51,11 +64,11 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     run_dir = None
     while time.monotonic() < deadline:
         found = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
-        if found and _epochs_done(found[0]) >= 3:
+        if found and _epochs_done(found[0]) >= kill_after:
             run_dir = found[0]
             break
         time.sleep(0.02)
-    assert run_dir is not None, "the run never reached epoch 3"
+    assert run_dir is not None, f"the run never reached epoch {kill_after}"
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
     assert killed.returncode == -signal.SIGKILL
@@ -89,5 +102,42 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
         "best_epoch",
     ):
         assert after_resume["metrics"][key] == uninterrupted["metrics"][key], key
+    assert after_resume["findings"] == uninterrupted["findings"]
+    assert after_resume["repairs"] == uninterrupted["repairs"]
+    if repair:  # the kill came after the repair, which the resumed run carried on
+        assert after_resume["repairs"] and after_resume["repairs"][0]["epoch"] < 14
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == list(range(30))
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_the_epoch_and_the_run_resumes(tmp_path):
+    """Checkpoints are written by wall time; a SIGTERM between two still loses nothing: the
+    epoch under way finishes, is checkpointed, and the run stops, resumable."""
+    run_config = {**CONFIG, "train": {**CONFIG["train"], "checkpoint_every": 3600}}
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(run_config))
+    env = {**os.environ, "TRAINWELL_HOME": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
+    stopped = _trainwell("fit", str(config), "--json", env=env)
+    deadline, run_dir = time.monotonic() + 120, None
+    while time.monotonic() < deadline and run_dir is None:
+        found = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
+        run_dir = found[0] if found and _epochs_done(found[0]) >= 2 else None
+        time.sleep(0.02)
+    assert run_dir is not None, "the run never reached epoch 2"
+    assert not (run_dir / "checkpoints" / "last.pt").exists()  # not due for an hour
+    stopped.send_signal(signal.SIGTERM)
+    _, err = stopped.communicate(timeout=120)
+    assert stopped.returncode == 130, err
+    done = _epochs_done(run_dir)
+    assert (run_dir / "checkpoints" / "last.pt").exists() and 2 <= done < 30
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+
+    resumed = _trainwell("fit", "--resume", str(run_dir), "--json", env=env)
+    resumed_out, resumed_err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, resumed_err
+    whole = _trainwell("fit", str(config), "--json", env=env)
+    whole_out, whole_err = whole.communicate(timeout=300)
+    assert whole.returncode == 0, whole_err
+    for key in ("val_loss", "test_accuracy", "epochs", "best_epoch"):
+        assert json.loads(resumed_out)["metrics"][key] == json.loads(whole_out)["metrics"][key]

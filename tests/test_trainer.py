@@ -384,6 +384,8 @@ def test_a_replaced_model_starts_a_new_best():
 
 
 class _RollBack(Callback):
+    checks_inputs = True
+
     def __init__(self):
         self.calls = []
 

@@ -12,13 +12,15 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from . import compress as compression
 from . import pipeline, robust
 from . import tune as tuning
 
 
 def _writes_report(job: Callable[..., Any]) -> Callable[..., Any]:
-    """`job` (whose result has a `run_dir`), then its `report.html` unless `report=False`;
-    the signature and docstring are the job's, plus `report`."""
+    """`job` (whose result has a `run_dir`, or `report_dirs` when it wrote several runs),
+    then their `report.html` unless `report=False`; the signature and docstring are the
+    job's, plus `report`."""
 
     @functools.wraps(job)
     def verb(*args: Any, report: bool = True, **kwargs: Any) -> Any:
@@ -26,7 +28,9 @@ def _writes_report(job: Callable[..., Any]) -> Callable[..., Any]:
         if report:
             from .report import write_report_or_warn  # matplotlib takes a second to import
 
-            write_report_or_warn(result.run_dir)  # the job is complete on disk: a failure warns
+            # the job is complete on disk: a failure warns
+            for directory in getattr(result, "report_dirs", [result.run_dir]):
+                write_report_or_warn(directory)
         return result
 
     signature = inspect.signature(job)
@@ -44,3 +48,4 @@ resume = _writes_report(pipeline.resume)
 audit = _writes_report(pipeline.audit)
 tune = _writes_report(tuning.tune)
 attack = _writes_report(robust.attack)
+compress = _writes_report(compression.compress)

@@ -404,6 +404,75 @@ def _floats(text: str | None, option: str) -> list[float] | None:
         raise InputError(f"{option} takes numbers separated by commas; got {text!r}") from None
 
 
+@app.command()
+def compress(
+    run_dir: Annotated[Path, typer.Argument(help="A trained run directory.")],
+    prune: Annotated[
+        float | None,
+        typer.Option(help="Fraction of hidden units and channels to remove, e.g. 0.5."),
+    ] = None,
+    quantize: Annotated[str, typer.Option(help="int8 | none")] = "int8",
+    finetune: Annotated[int, typer.Option(help="Epochs to fine-tune the pruned network.")] = 10,
+    threads: Annotated[int, typer.Option(help="Threads when timing each variant.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Export to ONNX, quantize to int8, prune: one table of size, speed and accuracy."""
+    import trainwell
+
+    result = _guarded(
+        lambda: trainwell.compress(
+            run_dir,
+            prune=prune,
+            quantize=None if quantize == "none" else quantize,
+            finetune=finetune,
+            threads=threads,
+            progress=_show_progress(as_json),
+        )
+    )
+    summary = result.to_dict()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    table = Table(title=f"{summary['test_rows']} test rows, {summary['threads']} thread(s)")
+    for column in ("variant", "parameters", "bytes", "batch 1", "batch 64", "accuracy", "agrees"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for v in summary["variants"]:
+        table.add_row(
+            v["name"],
+            f"{v['parameters']:,}",
+            f"{v['bytes']:,}",
+            f"{1000 * v['latency_ms']['1']:.0f} µs",
+            f"{v['latency_ms']['64']:.3f} ms",
+            _percent(v["accuracy"]),
+            _percent(v["agreement"]),
+        )
+    console.print(table)
+    for c in summary["checks"]:
+        mark = "[green]ok[/]" if c["passed"] else "[red]failed[/]"
+        detail = escape(c["detail"])
+        console.print(
+            f"{mark} {c['name']} ({c['variant']}): {detail}", highlight=False, soft_wrap=True
+        )
+    _print_findings(console, summary["findings"])
+    pruning = summary["pruning"]
+    if pruning:
+        widths = ", ".join(f"{k} {a}->{b}" for k, (a, b) in pruning["widths"].items())
+        tuned = pruning["finetune"]
+        console.print(
+            f"pruned {widths} by {pruning['score']}; fine-tuned {tuned['epochs']} epochs with "
+            f"the doctor: {tuned['status']}, {len(tuned['findings'])} finding(s)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(f"variants: {result.out_dir}", highlight=False, soft_wrap=True)
+    _print_report(Path(summary["run_dir"]), console)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value).replace(" ", "")
 
@@ -434,6 +503,8 @@ def _print_run(run: Any, as_json: bool) -> None:
             console.print(f"remedy before training: {r['remedy']} ({escape(r['changed'])})")
             continue
         outcome = {True: "cured", False: "did not cure", None: "not judged"}[r["cured"]]
+        if r.get("why_not"):
+            outcome += f" ({r['why_not']})"
         console.print(
             f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "
             f"({escape(r['changed'])}): {outcome}",

@@ -154,6 +154,8 @@ class Train(_Strict):
     accumulate: int = Field(1, ge=1)
     cv_folds: int | None = Field(None, ge=2)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: Literal["auto"] | Width = "auto"  # intra-op CPU threads
+    checkpoint_every: float = Field(30.0, ge=0)  # seconds between checkpoints (0: each epoch)
     adversarial: Adversarial | None = None
 
 
@@ -246,12 +248,26 @@ def load_config(
         raw = {}
     else:
         raw = _read_yaml(Path(config))
+        _resolve_paths(raw, Path(config).parent)
     for key, value in _parse_overrides(overrides).items():
         _set_path(raw, key, value)
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+
+
+def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
+    """A relative path in a config file names a neighbour of that file, as users expect: make
+    it absolute (what the run's config.yaml records). One that exists only from the current
+    folder, as earlier versions read it, is kept as it is."""
+    data = raw.get("data")
+    source = data.get("source") if isinstance(data, dict) else None
+    if not isinstance(source, str) or not _looks_like_path(source) or Path(source).is_absolute():
+        return
+    beside = folder / source
+    if beside.exists() or not Path(source).exists():
+        data["source"] = str(beside.resolve())
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -3,19 +3,22 @@
 `DoctorLightningCallback` is imported on first use: it needs the `lightning` extra.
 """
 
-from ._doctor import DEFAULT_EVERY, Doctor, DoctorCallback, Examiner
+from ._doctor import DEFAULT_EVERY, DoctorCallback, Examiner
 from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory
+from ._loop import Doctor
 from ._probes import Probe
 from ._remedies import ORDERS, REMEDIES, Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import CURVE_CODES, CURVE_RULES, PROBE_RULES, Thresholds
+from ._silent import LOOP_RULES, LoopThresholds
 
 __all__ = [
     "CURVE_CODES",
     "CURVE_RULES",
     "DEFAULT_EVERY",
+    "LOOP_RULES",
     "ORDERS",
     "PROBE_RULES",
     "REMEDIES",
@@ -24,6 +27,7 @@ __all__ = [
     "DoctorLightningCallback",
     "Evidence",
     "Examiner",
+    "LoopThresholds",
     "Probe",
     "ProbeHistory",
     "Rebuild",

@@ -1,7 +1,7 @@
 """The doctor: probes a training run every few steps, runs the rules, reports findings.
 
-`DoctorCallback` plugs into the `Trainer`; `Doctor` attaches to a hand-written loop. Both
-share `Examiner`, which owns the probe, the history and the findings.
+`DoctorCallback` plugs into the `Trainer`; `Doctor` (`_loop.py`) attaches to a hand-written
+loop. Both share `Examiner`, which owns the probe, the history and the findings.
 """
 
 from __future__ import annotations
@@ -146,6 +146,12 @@ class DoctorCallback(Callback):
     @property
     def findings(self) -> list[Finding]:
         return self.examiner.findings if self.examiner else []
+
+    @property
+    def checks_inputs(self) -> bool:
+        """Reading the loss only at probes, the doctor needs the Trainer to note which input
+        batches held NaN/inf, to tell bad data from a bad step."""
+        return self.check_each_step is False
 
     @property
     def repairs(self) -> list[dict]:
@@ -328,70 +334,3 @@ def _explain_divergence(finding: Finding, layer: str | None) -> None:
         finding.message += " Every layer's output was finite: the loss itself overflowed."
     else:
         finding.message += f" The first non-finite values appear in the output of {layer}."
-
-
-class Doctor:
-    """The doctor in your own training loop.
-
-        doctor = Doctor(model, optimizer)
-        for x, y in batches:
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            doctor.step(loss)          # after backward, before optimizer.step()
-            optimizer.step(); optimizer.zero_grad()
-        doctor.epoch_end(train_loss, val_loss)
-        doctor.findings
-
-    Detection works as in the Trainer; remedies are given as suggestions in each finding's
-    message, since changing your loop is yours to do.
-    """
-
-    def __init__(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer | None = None,
-        *,
-        every: int = DEFAULT_EVERY,
-        epochs: int = 0,
-        thresholds: Thresholds | None = None,
-    ) -> None:
-        self.optimizer = optimizer  # when given, findings record the learning rate in force
-        self.every = every
-        self.examiner = Examiner(
-            model, total_epochs=epochs, thresholds=thresholds, on_finding=self._note_lr
-        )
-        self.examiner.probe.arm()
-        self._step = 0
-        self._epoch = 0
-        self._probed = False
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.examiner.findings
-
-    def _note_lr(self, finding: Finding) -> None:
-        if self.optimizer is not None:
-            finding.evidence["lr"] = float(self.optimizer.param_groups[0]["lr"])
-
-    def step(self, loss: torch.Tensor) -> list[Finding]:
-        """Call after `loss.backward()`; returns the findings new at this step."""
-        new = self.examiner.end_probe() if self._probed else []  # last probe's update is done
-        self._probed = self._step % self.every == 0
-        if self._probed:
-            self.examiner.probe.before_step(self._step, self._epoch, loss)
-        if (self._step + 1) % self.every == 0:
-            self.examiner.probe.arm()
-        self._step += 1
-        return new
-
-    def epoch_end(
-        self, train_loss: float, val_loss: float | None = None, **metrics: float
-    ) -> list[Finding]:
-        """Call once per epoch with its losses; returns the findings new at this epoch."""
-        new = self.examiner.end_probe() if self._probed else []
-        self._probed = False
-        row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
-        if val_loss is not None:
-            row["val_loss"] = float(val_loss)
-        self._epoch += 1
-        return new + self.examiner.end_epoch(row)

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 
 from ..findings import Finding
-from ._doctor import DEFAULT_EVERY, Doctor
+from ._doctor import DEFAULT_EVERY
+from ._loop import Doctor
 
 try:
     import lightning as L

@@ -141,7 +141,10 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
             total = np.sqrt((grads**2).sum(axis=1, keepdims=True))
             applied = grads * np.minimum(1.0, h.grad_clip / np.maximum(total, 1e-30))
         scale = np.where(weights > 1e-8, applied / np.maximum(weights, 1e-8), 0.0)
-        ratio = grads[:, 0] / np.maximum(grads[:, -1], 1e-30)
+        # against the last layer that gets a gradient at all: an unused head is no evidence
+        used = np.flatnonzero((grads > 0).all(axis=0))
+        last = used[-1] if len(used) > 1 else None
+        ratio = grads[:, 0] / np.maximum(grads[:, last], 1e-30) if last else np.zeros(1)
         lopsided = not h.grad_clip and np.all(ratio > t.exploding_ratio)
         sustained = len(grads) == t.sustain and (
             np.all(scale.max(axis=1) > t.exploding_scale) or lopsided

@@ -13,7 +13,8 @@ import torch
 _PACKAGES = ("trainwell", "torch", "numpy", "scikit-learn", "pandas")
 
 
-def environment(device: torch.device) -> dict[str, Any]:
+def environment(device: torch.device, threads: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`threads`: how the run chose its intra-op thread count (`ThreadChoice.to_dict()`)."""
     versions = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:
@@ -31,5 +32,6 @@ def environment(device: torch.device) -> dict[str, Any]:
         "cuda": torch.version.cuda,
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": threads["threads"] if threads else torch.get_num_threads(),
+        "threads": threads,
     }

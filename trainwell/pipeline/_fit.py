@@ -31,6 +31,7 @@ from ..train import (
     ProgressBar,
     TensorBatches,
     Trainer,
+    choose_threads,
     make_optimizer,
     make_scheduler,
     save_atomic,
@@ -213,25 +214,34 @@ def _train(
         callbacks=callbacks,
         target_scale=(data.info.y_mean, data.info.y_std),
         checkpoint_dir=run_dir / "checkpoints" if checkpoints else None,
+        checkpoint_every=spec.checkpoint_every,
         monitor=early.monitor if early else "val_loss",
     )
     checkpoint = run_dir / "checkpoints" / "last.pt"
+    threads = choose_threads(
+        spec.threads, trainer.model, torch.from_numpy(data.train.X[:1]), spec.batch_size
+    )
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads.threads)
     try:
         result = trainer.fit(
             train, val, resume_from=checkpoint if resume and checkpoint.is_file() else None
         )
-    except BaseException:
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)  # resumable from its checkpoint
         write_json(
             run_dir / "summary.json",
             {
                 "run_dir": str(run_dir),
-                "status": "failed",
+                "status": "interrupted" if interrupted else "failed",
                 "metrics": {},
                 "findings": [],
                 "repairs": [],
             },
         )
         raise
+    finally:
+        torch.set_num_threads(previous_threads)
     last = len(result.history) - 1
     kept_epoch = last if trainer.kept_epoch is None else min(trainer.kept_epoch, last)
     final_val, final_test = trainer.evaluate(val), trainer.evaluate(test)
@@ -256,7 +266,7 @@ def _train(
     write_json(run_dir / "evaluation.json", evaluation)
     if doctor and doctor.examiner:
         write_json(run_dir / "health.json", [h.to_record() for h in doctor.examiner.histories])
-    write_json(run_dir / "environment.json", environment(plan.device))
+    write_json(run_dir / "environment.json", environment(plan.device, threads.to_dict()))
     final = doctor.rebuild.config if doctor and doctor.rebuild else cfg  # as repaired
     if doctor and doctor.repairs:
         write_yaml(run_dir / "repaired_config.yaml", final.to_dict())

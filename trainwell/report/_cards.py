@@ -80,6 +80,8 @@ def fmt(value: Any) -> str:
 
 def attempt(repair: dict[str, Any]) -> dict[str, Any]:
     outcome = {True: "cured", False: "did not cure", None: "not judged"}[repair.get("cured")]
+    if repair.get("why_not"):
+        outcome += f": {repair['why_not']}"
     return {
         "remedy": repair.get("remedy"),
         "changed": repair.get("changed"),

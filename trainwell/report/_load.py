@@ -35,6 +35,7 @@ class RunRecord:
     tune: dict[str, Any] | None = None  # the summary of a `trainwell tune` directory
     best_yaml: str | None = None  # a tune directory's best.yaml
     attack: dict[str, Any] | None = None  # attack/attack.json of `trainwell attack`
+    compressed: dict[str, Any] | None = None  # compressed/compress.json of `trainwell compress`
 
     @property
     def training_repairs(self) -> list[dict[str, Any]]:
@@ -99,6 +100,7 @@ def load_record(run_dir: str | Path) -> RunRecord:
         record.environment = _json(path / "environment.json")
         record.audit = _json(path / "audit.json")
         record.attack = _json(path / "attack" / "attack.json")
+        record.compressed = _json(path / "compressed" / "compress.json")
         record.audit_timing = summary.get("audit")
         record.tune = summary if record.kind == "tune" else None
         best = path / "best.yaml"

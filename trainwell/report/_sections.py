@@ -14,6 +14,7 @@ from . import _figures as figures
 from ._attack_page import attack_section
 from ._audit_page import audit_section, audit_verdict
 from ._cards import Section, card, count, title
+from ._compress_page import compress_section
 from ._load import RunRecord
 from ._tune_page import tune_section, tune_verdict
 
@@ -234,6 +235,7 @@ SECTIONS: list[Callable[[RunRecord], Section | None]] = [
     health_section,
     evaluation_section,
     attack_section,
+    compress_section,
     audit_section,
     tune_section,
     config_section,

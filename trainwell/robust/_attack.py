@@ -25,7 +25,7 @@ from ..config import Attack
 from ..errors import InputError
 from ..findings import Finding
 from ..pipeline import Run, load_run
-from ..train import NORMS, Box, Norm, perturb, resolve_device
+from ..train import NORMS, Box, Norm, choose_threads, perturb, resolve_device
 from . import _checks as checks
 from ._checks import Check, Measurement
 from ._examples import image_examples, moved_features
@@ -36,7 +36,6 @@ DEFAULT_EPS = {"linf": 0.1, "l2": 1.0}  # attack.eps when the config leaves it e
 CURVE = (0.25, 0.5, 1.0, 2.0, 3.0)  # the default curve, in multiples of attack.eps
 SEARCH_QUERIES = 300  # the gradient-free check's budget per row
 CHUNK = 512  # rows attacked at once
-SMALL_MODEL = 1_000_000  # parameters: below, attack on one CPU thread (see `_threads`)
 
 
 @dataclass
@@ -104,7 +103,8 @@ def attack(
     device = resolve_device(run.config.train.device)
     model = run.model.to(device).eval()
     x, y, box = inputs.x.to(device), inputs.y.to(device), inputs.box.to(device)
-    with torch.random.fork_rng(devices=[]), _threads(model, device), _progress(progress) as bar:
+    threads = _threads(run.config.train.threads, model, x)
+    with torch.random.fork_rng(devices=[]), threads, _progress(progress) as bar:
         torch.manual_seed(run.config.seed)
         correct = _predict(model, x) == y
         runner = _Runner(model, x, y, correct, box, spec.norm, bar)
@@ -284,14 +284,13 @@ def _predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @contextlib.contextmanager
-def _threads(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
-    """One CPU thread for small models: their many tiny steps lose more to threads waiting
-    on each other than they gain (digits mlp on 2 busy cores: 1 s on one thread, 27-37 s
-    on two)."""
+def _threads(requested: str | int, model: torch.nn.Module, x: torch.Tensor) -> Iterator[None]:
+    """The run's `train.threads` (auto: from the work of one step on a chunk of rows, as
+    fit chooses): small models on busy cores lose far more to threads waiting on each other
+    than they gain (digits mlp on 2 busy cores: 1 s on one thread, 27-37 s on two)."""
     before = torch.get_num_threads()
-    small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL
-    if device.type == "cpu" and small:
-        torch.set_num_threads(1)
+    if x.device.type == "cpu":
+        torch.set_num_threads(choose_threads(requested, model, x, min(len(x), CHUNK)).threads)
     try:
         yield
     finally:

@@ -9,6 +9,7 @@ from ._early_stopping import EarlyStopping
 from ._evaluate import Evaluation, evaluate
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
+from ._threads import ThreadChoice, available_cpus, choose_threads
 from ._trainer import FitResult, Trainer, resolve_device, save_atomic
 
 __all__ = [
@@ -25,7 +26,10 @@ __all__ = [
     "Norm",
     "ProgressBar",
     "TensorBatches",
+    "ThreadChoice",
     "Trainer",
+    "available_cpus",
+    "choose_threads",
     "evaluate",
     "higher_is_better",
     "make_optimizer",

@@ -19,6 +19,7 @@ class Callback:
     """Base class: every hook is a documented no-op. `self.trainer` is set at fit start."""
 
     trainer: Trainer
+    checks_inputs = False  # True: the Trainer records whether each input batch is finite
 
     def on_fit_start(self) -> None:
         """Before the first epoch (also after a resume)."""
@@ -39,9 +40,9 @@ class Callback:
     def on_nonfinite_loss(self, step: int, inputs_finite: bool | None) -> None:
         """The Trainer found a non-finite loss at `step` (at its periodic check, so up to
         `check_every` steps after it happened); `inputs_finite` says whether that step's
-        input batch was finite. Roll the run back (`trainer.restore`) to keep training;
-        otherwise the run ends as diverged. Overriding this makes the Trainer check each
-        input batch for NaN/inf (one small kernel, no sync).
+        input batch was finite (None unless a callback sets `checks_inputs`, which costs one
+        small kernel per batch, no sync). Roll the run back (`trainer.restore`) to keep
+        training; otherwise the run ends as diverged.
         """
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
@@ -102,9 +103,10 @@ class CallbackList:
         for cb in self.callbacks:
             cb.on_nonfinite_loss(step, inputs_finite)
 
-    def wants(self, hook: str) -> bool:
-        """Whether any callback overrides `hook`."""
-        return any(_overrides(cb, hook) for cb in self.callbacks)
+    @property
+    def check_inputs(self) -> bool:
+        """Whether some callback wants each input batch checked for NaN/inf."""
+        return any(cb.checks_inputs for cb in self.callbacks)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         for cb in self.callbacks:

@@ -12,6 +12,8 @@ import contextlib
 import copy
 import io
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +85,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         target_scale: tuple[float, float] = (0.0, 1.0),
         checkpoint_dir: str | Path | None = None,
+        checkpoint_every: float = 0.0,
         check_every: int = 16,
         monitor: str = "val_loss",
     ) -> None:
@@ -100,6 +103,7 @@ class Trainer:
         self.best = BestWeights(monitor)
         self.kept_epoch: int | None = None  # whose weights `restore_best` put back
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.checkpoint_every = checkpoint_every  # seconds; 0: after every epoch
         self.scaler = torch.amp.GradScaler(self.device.type) if precision == "fp16" else None
         self.replace_optimizer(optimizer, scheduler)
         self.epoch = 0  # the next epoch to run
@@ -129,6 +133,27 @@ class Trainer:
             self.load_state_dict(torch.load(resume_from, map_location="cpu", weights_only=True))
         self.callbacks.attach(self)
         self.callbacks.on_fit_start()
+        with _SignalsStopAfterEpoch() as signals:
+            diverged_step = self._loop(train, val, signals, time.monotonic())
+        status, reason = self._stop or ("completed", None)
+        result = FitResult(
+            status,
+            list(self.history),
+            self.step,
+            self.seconds,
+            self.samples / self.seconds if self.seconds else 0.0,
+            diverged_step,
+            reason,
+        )
+        self.callbacks.on_fit_end(result)
+        return result
+
+    def _loop(
+        self, train: Batches, val: Batches | None, signals: _SignalsStopAfterEpoch, saved: float
+    ) -> int | None:
+        """The epochs; returns the step of a divergence, if any. Checkpoints every
+        `checkpoint_every` seconds, at the end, and after the epoch a SIGINT or SIGTERM
+        arrived in (then raises KeyboardInterrupt: the run is resumable from there)."""
         diverged_step = None
         while self.epoch < self.epochs and self._stop is None:
             self.callbacks.on_epoch_start(self.epoch)
@@ -148,20 +173,14 @@ class Trainer:
             self.best.update(self.epoch, row, self.model)  # before callbacks change the model
             self.epoch += 1
             self.callbacks.on_epoch_end(self.epoch - 1, row)
-            if self.checkpoint_dir is not None:
+            last = self.epoch >= self.epochs or self._stop is not None
+            due = time.monotonic() - saved >= self.checkpoint_every
+            if self.checkpoint_dir is not None and (due or last or signals.received):
                 self.save_checkpoint(self.checkpoint_dir / "last.pt")
-        status, reason = self._stop or ("completed", None)
-        result = FitResult(
-            status,
-            list(self.history),
-            self.step,
-            self.seconds,
-            self.samples / self.seconds if self.seconds else 0.0,
-            diverged_step,
-            reason,
-        )
-        self.callbacks.on_fit_end(result)
-        return result
+                saved = time.monotonic()
+            if signals.received:
+                raise KeyboardInterrupt(f"{signals.received}: stopped after epoch {self.epoch - 1}")
+        return diverged_step
 
     def _train_epoch(self, batches: Batches) -> tuple[float, int, int | None]:
         """One pass; returns (mean loss, samples seen, step of the first non-finite loss)."""
@@ -169,7 +188,7 @@ class Trainer:
         self.kept_epoch = None  # training on moves the weights past any best put back
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
         flags = self._inputs_finite
-        watch_inputs = self.callbacks.wants("on_nonfinite_loss")
+        watch_inputs = self.callbacks.check_inputs
         losses.clear()
         steps.clear()
         flags.clear()
@@ -478,6 +497,30 @@ def save_atomic(obj: Any, path: Path) -> None:
 
 
 _TRUE = torch.tensor(True)
+
+
+class _SignalsStopAfterEpoch:
+    """While training in the main thread, a first SIGINT or SIGTERM lets the epoch finish
+    (to checkpoint it); a second one stops at once, as usual."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalsStopAfterEpoch:
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._received)
+        return self
+
+    def _received(self, number: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt(self.received)
+        self.received = signal.Signals(number).name
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
 
 def _cuda_rng(device: torch.device) -> list[torch.Tensor] | None:

@@ -1,0 +1,309 @@
+"""Silent bugs in hand-written loops: does `trainwell.Doctor` find them, and what does it cost?
+
+Each bug is planted in a plain PyTorch loop (SGD with momentum, generated 8x8 images, 3
+epochs of 16 steps) for an MLP with dropout and a small CNN with batch norm; the same loop
+without the bug is the clean twin, where any warning or error is a false alarm. Then the
+doctor's overhead in detect mode: the same hand-written loop with and without
+`doctor.step`, on the digits MLP of `doctor_overhead.py`, interleaved in one process, in
+CPU time of the process (steadier than wall time on a shared machine; goal: <= 3% more).
+
+Run: python benchmarks/silent_bugs.py [--every 24] [--rounds 15] [--epochs 10] [--threads N]
+     [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from rich.console import Console
+from rich.table import Table
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+import trainwell
+
+BUGS = {
+    "stale_gradients": ("stale_gradients", "no optimizer.zero_grad()"),
+    "frozen_parameters": ("frozen_parameters", "optimizer built without the head"),
+    "frozen_requires_grad": ("frozen_parameters", "first layer requires_grad=False"),
+    "eval_mode_training": ("eval_mode_training", "model.eval() to validate, no model.train()"),
+    "probabilities_as_logits": ("probabilities_as_logits", "softmax before cross_entropy"),
+    "unused_parameters": ("unused_parameters", "a branch forward() never calls"),
+}
+GOAL = 1.03  # doctor-on time / plain time
+
+
+class MLP(nn.Module):
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 32)
+        )
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(32, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class CNN(nn.Module):
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Linear(8 * 4 * 4, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class WithBranch(nn.Module):
+    """The model with an auxiliary branch that forward() never calls."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net, self.aux = net, nn.Linear(64, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+ARCHS: dict[str, Callable[[], nn.Module]] = {"mlp": MLP, "cnn": CNN}
+
+
+def make_data(rows: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """8x8 images whose class is the brightest quadrant."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(rows, 1, 8, 8, generator=g)
+    quadrants = torch.stack(
+        [X[:, 0, :4, :4], X[:, 0, :4, 4:], X[:, 0, 4:, :4], X[:, 0, 4:, 4:]], 1
+    ).mean((2, 3))
+    return X, quadrants.argmax(1)
+
+
+def train(
+    arch: str,
+    bug: str | None,
+    *,
+    epochs: int = 3,
+    batch: int = 32,
+    every: int = 24,
+    doctor: bool = True,
+    mode: str = "detect",
+    data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    seed: int = 0,
+) -> tuple[trainwell.Doctor | None, float]:
+    """One hand-written loop with `bug` planted (None: the clean twin); returns the doctor
+    and the last epoch's mean training loss."""
+    torch.manual_seed(seed)
+    X, y = data if data is not None else make_data()
+    model = ARCHS[arch]()
+    if bug == "unused_parameters":
+        model = WithBranch(model)
+    net = model.net if isinstance(model, WithBranch) else model
+    params = list(model.parameters())
+    if bug == "frozen_parameters":
+        params = list(net.body.parameters())  # forgot the head
+    if bug == "frozen_requires_grad":
+        next(net.body.parameters()).requires_grad_(False)
+    optimizer = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    dr = None
+    if doctor:
+        dr = trainwell.Doctor(model, optimizer, every=every, epochs=epochs, mode=mode)
+    mean = float("nan")
+    for _ in range(epochs):
+        if bug != "eval_mode_training":
+            model.train()
+        total = torch.zeros(())
+        for i in range(0, len(y), batch):
+            if bug != "stale_gradients":
+                optimizer.zero_grad()
+            out = model(X[i : i + batch])
+            if bug == "probabilities_as_logits":
+                out = out.softmax(dim=1)
+            loss = nn.functional.cross_entropy(out, y[i : i + batch])
+            loss.backward()
+            if dr is not None:
+                dr.step(loss)
+            optimizer.step()
+            total += loss.detach()
+        mean = float(total) / -(-len(y) // batch)
+        model.eval()  # validate
+        with torch.no_grad():
+            val = float(nn.functional.cross_entropy(model(X[:128]), y[:128]))
+        if dr is not None:
+            dr.epoch_end(mean, val)
+    return dr, mean
+
+
+def problems(doctor: trainwell.Doctor) -> list[trainwell.Finding]:
+    return [f for f in doctor.findings if f.severity != "info"]
+
+
+def detection(every: int) -> list[dict]:
+    rows = []
+    data = make_data()
+    for bug, (code, how) in BUGS.items():
+        for arch in ARCHS:
+            buggy, _ = train(arch, bug, every=every, data=data)
+            clean, _ = train(arch, None, every=every, data=data)
+            hit = [f for f in problems(buggy) if f.code == code]
+            rows.append(
+                {
+                    "bug": bug,
+                    "how": how,
+                    "arch": arch,
+                    "found": bool(hit),
+                    "first_step": hit[0].step if hit else None,
+                    "severity": hit[0].severity if hit else None,
+                    "other_codes": sorted({f.code for f in problems(buggy)} - {code}),
+                    "false_alarms_clean": [f.code for f in problems(clean)],
+                }
+            )
+    return rows
+
+
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+
+
+class ProbesOnly(trainwell.Doctor):
+    """The doctor without its silent-bug checks: what they add to the probes."""
+
+    def _looking(self, step: int) -> bool:
+        return False
+
+
+def plain_loop(
+    X: torch.Tensor, y: torch.Tensor, epochs: int, every: int | None, kind=trainwell.Doctor
+) -> tuple[float, float]:
+    """CPU seconds of a hand-written loop over the digits MLP of `doctor_overhead.py`
+    (64-256-256-10, ReLU, Adam, batch 64), and of them those spent inside the doctor's
+    calls (the gradient hooks it places run inside backward and are not counted: they
+    clone the gradients at the few steps it looks at); `every=None`: without the doctor."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    clock = time.process_time  # CPU time: steadier than wall time on a shared machine
+    started, inside = clock(), 0.0
+    doctor = None if every is None else kind(model, optimizer, every=every)
+    for epoch in range(epochs):
+        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(epoch))
+        total = torch.zeros(())
+        for i in range(0, len(y), 64):
+            rows = order[i : i + 64]
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[rows]), y[rows])
+            loss.backward()
+            if doctor is not None:
+                entered = clock()
+                doctor.step(loss)
+                inside += clock() - entered
+            optimizer.step()
+            total += loss.detach()
+        if doctor is not None:
+            entered = clock()
+            doctor.epoch_end(float(total) / -(-len(y) // 64))
+            inside += clock() - entered
+    return clock() - started, inside
+
+
+def overhead(every: int, rounds: int, epochs: int) -> dict:
+    """Median CPU seconds of the plain loop without the doctor, with its probes only, and
+    with the whole doctor in detect mode, interleaved; and the share of each run spent
+    inside the doctor, which the machine's noise touches less than a difference of runs."""
+    X, y = digits()
+    variants = {
+        "plain": (None, trainwell.Doctor),
+        "probes only": (every, ProbesOnly),
+        "doctor": (every, trainwell.Doctor),
+    }
+    for setting, kind in variants.values():
+        plain_loop(X, y, 1, setting, kind)  # warm up
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    shares: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for round_ in range(rounds):  # each round in another order: no variant always goes first
+        for name in names[round_ % 3 :] + names[: round_ % 3]:
+            setting, kind = variants[name]
+            seconds, inside = plain_loop(X, y, epochs, setting, kind)
+            times[name].append(seconds)
+            shares[name].append(inside / (seconds - inside))
+    median = {k: statistics.median(v) for k, v in times.items()}
+    ratios = {k: median[k] / median["plain"] for k in ("probes only", "doctor")}
+    inside = {k: statistics.median(shares[k]) for k in ("probes only", "doctor")}
+    return {
+        "seconds": median,
+        "ratio": ratios["doctor"],
+        "ratios": ratios,
+        "inside": inside,
+        "runs": times,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=10, help="of the overhead loop")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = detection(args.every)
+    cost = overhead(args.every, args.rounds, args.epochs)
+    if args.json:
+        print(json.dumps({"detection": rows, "overhead": cost}))
+        return
+    console = Console(width=max(Console().width, 110))
+    table = Table(title=f"silent bugs in a hand-written loop (probe every {args.every} steps)")
+    for column in ("bug", "arch", "found", "first step", "also raised", "false alarms (clean)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["bug"],
+            row["arch"],
+            f"yes ({row['severity']})" if row["found"] else "NO",
+            "-" if row["first_step"] is None else str(row["first_step"]),
+            ", ".join(row["other_codes"]) or "-",
+            ", ".join(row["false_alarms_clean"]) or "0",
+        )
+    console.print(table)
+    for bug, (code, how) in BUGS.items():
+        console.print(f"  {bug}: {how}" + ("" if bug == code else f" (expects {code})"))
+    found = sum(r["found"] for r in rows)
+    alarms = sum(bool(r["false_alarms_clean"]) for r in rows)
+    console.print(f"found {found}/{len(rows)}; clean twins with a false alarm: {alarms}")
+    s, r, inside = cost["seconds"], cost["ratios"], cost["inside"]
+    console.print(
+        f"overhead: digits MLP 64-256-256-10 (Adam, batch 64) in a hand-written loop, "
+        f"{args.epochs} epochs, median of {args.rounds} interleaved rounds, "
+        f"{torch.get_num_threads()} threads, CPU time: plain {s['plain']:.3f} s; Doctor "
+        f"(detect) {s['doctor']:.3f} s, ratio {r['doctor']:.3f}; its probes alone, without "
+        f"the silent-bug checks, {r['probes only']:.3f}"
+    )
+    within = 1 + inside["doctor"]
+    console.print(
+        f"time inside the doctor's calls, per second of the rest of the loop (same runs): "
+        f"Doctor {inside['doctor']:.2%}, probes alone {inside['probes only']:.2%}; loop with "
+        f"the Doctor / without, from it: {within:.3f} (goal <= {GOAL}: "
+        f"{'met' if within <= GOAL else 'missed'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""Silent bugs of hand-written loops: each planted in a plain loop is found, with its
+evidence and a fix; the same loop without it raises nothing; repair mode treats what the
+loop lets it treat."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+from trainwell.health import LOOP_RULES, LoopThresholds
+from trainwell.health._silent import LoopCheck, LoopRecord, stale_gradients
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 16)
+        )
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(16, 4))
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(),
+        )  # fmt: skip
+        self.head = nn.Linear(4 * 4 * 4, 4)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class WithBranch(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.aux = net, nn.Linear(64, 4)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+ARCHS = {"mlp": MLP, "cnn": CNN}
+BUGS = {
+    "stale_gradients": "stale_gradients",
+    "head_not_in_optimizer": "frozen_parameters",
+    "requires_grad_false": "frozen_parameters",
+    "eval_mode_training": "eval_mode_training",
+    "probabilities_as_logits": "probabilities_as_logits",
+    "unused_parameters": "unused_parameters",
+}
+
+
+def data(rows=256):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(rows, 1, 8, 8, generator=g)
+    quadrants = [X[:, 0, :4, :4], X[:, 0, :4, 4:], X[:, 0, 4:, :4], X[:, 0, 4:, 4:]]
+    return X, torch.stack(quadrants, 1).mean((2, 3)).argmax(1)
+
+
+def loop(arch, bug=None, *, mode="detect", epochs=3, lr=0.05, order="doctor_first", seed=0):
+    """A plain loop with `bug` planted; returns the doctor, the model and the last loss."""
+    torch.manual_seed(seed)
+    X, y = data()
+    model = ARCHS[arch]()
+    if bug == "unused_parameters":
+        model = WithBranch(model)
+    net = getattr(model, "net", model)
+    params = list(model.parameters())
+    if bug == "head_not_in_optimizer":
+        params = list(net.body.parameters())
+    if bug == "requires_grad_false":
+        next(net.body.parameters()).requires_grad_(False)
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=epochs, mode=mode)
+    for _ in range(epochs):
+        if bug != "eval_mode_training":
+            model.train()
+        total = 0.0
+        for i in range(0, len(y), 32):
+            if bug != "stale_gradients":
+                optimizer.zero_grad()
+            out = model(X[i : i + 32])
+            if bug == "probabilities_as_logits":
+                out = out.softmax(1)
+            loss = nn.functional.cross_entropy(out, y[i : i + 32])
+            loss.backward()
+            if order == "doctor_first":
+                doctor.step(loss)
+                optimizer.step()
+            else:
+                optimizer.step()
+                doctor.step(loss)
+            total += loss.item()
+        model.eval()
+        doctor.epoch_end(total / 8)
+    return doctor, model, total / 8
+
+
+def problems(doctor):
+    return [f for f in doctor.findings if f.severity != "info"]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("bug", BUGS)
+def test_a_silent_bug_is_found_with_its_evidence_and_fix(bug, arch):
+    doctor, _, _ = loop(arch, bug)
+    found = [f for f in problems(doctor) if f.code == BUGS[bug]]
+    assert len(found) == 1, [f.code for f in problems(doctor)]
+    finding = found[0]
+    assert finding.source == "training" and finding.severity in ("warning", "error")
+    assert "Fix: " in finding.message and finding.evidence and finding.step is not None
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_the_clean_twin_raises_nothing(arch):
+    doctor, _, _ = loop(arch)
+    assert problems(doctor) == []
+    assert len(doctor.watch.record.checks) >= 3  # the checks did look
+
+
+def test_each_bug_is_named_where_it_is():
+    stale, _, _ = loop("mlp", "stale_gradients")
+    finding = next(f for f in stale.findings if f.code == "stale_gradients")
+    assert finding.step == 1 and finding.evidence["carried_cosine"] > 0.99
+    assert finding.evidence["grad_norm"] > finding.evidence["fresh_norm"]
+    head, _, _ = loop("cnn", "head_not_in_optimizer")
+    finding = next(f for f in head.findings if f.code == "frozen_parameters")
+    assert finding.severity == "error"
+    assert finding.evidence["never_applied"] == ["head.weight", "head.bias"]
+    frozen, _, _ = loop("mlp", "requires_grad_false")
+    finding = next(f for f in frozen.findings if f.code == "frozen_parameters")
+    assert finding.severity == "warning"
+    assert finding.evidence["requires_grad_false"] == ["body.1.weight"]
+    unused, _, _ = loop("cnn", "unused_parameters")
+    finding = next(f for f in unused.findings if f.code == "unused_parameters")
+    assert finding.evidence["parameters"] == ["aux.weight", "aux.bias"]
+    evaluated, _, _ = loop("cnn", "eval_mode_training")
+    finding = next(f for f in evaluated.findings if f.code == "eval_mode_training")
+    assert finding.evidence["since_step"] == 8 and finding.epoch == 1  # after epoch 0's eval
+    assert finding.severity == "error"  # batch norm
+    softmax, _, _ = loop("mlp", "probabilities_as_logits")
+    finding = next(f for f in softmax.findings if f.code == "probabilities_as_logits")
+    assert finding.step == 0
+    assert finding.evidence["autograd_chain"][-1].startswith("SoftmaxBackward")
+
+
+def test_frozen_on_purpose_is_not_flagged():
+    """requires_grad=False and left out of the optimizer: the fine-tuning pattern."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    for p in model.body.parameters():
+        p.requires_grad_(False)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for i in range(0, len(y), 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    assert problems(doctor) == []
+
+
+def test_without_the_optimizer_the_doctor_sees_parameters_that_never_change():
+    torch.manual_seed(0)
+    X, y = data()
+    model = CNN()
+    optimizer = torch.optim.SGD(model.body.parameters(), lr=0.05)  # forgot the head
+    doctor = trainwell.Doctor(model, every=2)  # the doctor is not told the optimizer
+    for k in range(12):
+        i = k * 32 % len(y)
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    finding = next(f for f in problems(doctor) if f.code == "frozen_parameters")
+    assert finding.evidence["never_applied"] == ["head.weight", "head.bias"]
+    assert finding.evidence["not_in_optimizer"] is None
+
+
+@pytest.mark.parametrize("doctor_per", ["optimizer step", "micro-batch"])
+def test_gradient_accumulation_and_clipping_are_not_stale(doctor_per):
+    """Two micro-batches per optimizer step, clipped before doctor.step: .grad differs from
+    the last backward's gradient, but nothing is carried across optimizer steps."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=2)
+    for k in range(24):
+        i = k * 32 % len(y)
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32]) / 2
+        loss.backward()
+        if doctor_per == "micro-batch":
+            doctor.step(loss)
+        if k % 2 == 1:
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            if doctor_per == "optimizer step":
+                doctor.step(loss)
+            optimizer.step()
+            optimizer.zero_grad()
+    assert [f.code for f in problems(doctor)] == []
+    assert len(doctor.watch.record.checks) >= 3
+
+
+def test_stale_gradients_are_found_when_clipped_after_the_doctor():
+    torch.manual_seed(0)
+    X, y = data()
+    model = CNN()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    doctor = trainwell.Doctor(model, optimizer, every=2)
+    for i in range(0, 128, 32):
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        optimizer.step()
+    assert "stale_gradients" in {f.code for f in doctor.findings}
+
+
+@pytest.mark.parametrize(
+    ("loss_fn", "flagged"),
+    [
+        (lambda out, y: nn.functional.binary_cross_entropy_with_logits(out.sigmoid(), y), True),
+        (lambda out, y: nn.functional.nll_loss(out.softmax(1), y.argmax(1)), True),
+        (lambda out, y: nn.functional.cross_entropy(out.sigmoid().view(-1, 4), y), True),
+        (lambda out, y: nn.functional.binary_cross_entropy(out.sigmoid(), y), False),
+        (lambda out, y: nn.functional.nll_loss(out.log_softmax(1), y.argmax(1)), False),
+        (lambda out, y: nn.functional.cross_entropy(out, y), False),
+    ],
+)
+def test_probabilities_as_logits_reads_the_loss_graph(loss_fn, flagged):
+    torch.manual_seed(0)
+    X, y = data(64)
+    targets = nn.functional.one_hot(y, 4).float()
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = trainwell.Doctor(model, optimizer, every=2)
+    for i in range(0, 64, 16):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X[i : i + 16]), targets[i : i + 16])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    codes = [f.code for f in problems(doctor)]
+    assert codes == (["probabilities_as_logits"] if flagged else [])
+
+
+def test_stale_rule_needs_an_optimizer_step():
+    """The same carried gradient between two backward passes without a step in between is
+    accumulation, not a bug."""
+    record = LoopRecord(["w"], [], False, [], None)
+    check = dict(
+        step=1, epoch=0, got_grad=np.array([True]), fresh_scale=np.array([0.1]),
+        grad_norm=2.0, fresh_norm=1.0, carried_norm=1.0, previous_norm=1.0,
+        carried_cosine=1.0, order_ok=True,
+    )  # fmt: skip
+    record.checks.append(LoopCheck(changed=np.array([False]), **check))
+    assert stale_gradients(record, LoopThresholds()) is None
+    record.checks.append(LoopCheck(changed=np.array([True]), **check))
+    assert stale_gradients(record, LoopThresholds()).code == "stale_gradients"
+    assert all(rule(LoopRecord(["w"], [], False, [], None), LoopThresholds()) is None
+               for rule in LOOP_RULES)  # fmt: skip
+
+
+# --- repair mode -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_repair_clears_stale_gradients_and_rolls_back(arch):
+    _, _, broken = loop(arch, "stale_gradients", epochs=5)
+    doctor, _, repaired = loop(arch, "stale_gradients", epochs=5, mode="repair")
+    _, _, clean = loop(arch, None, epochs=5)
+    [record] = doctor.repairs
+    assert record["remedy"] == "zero_grad" and record["rolled_back_to"] == "start"
+    assert record["cured"] is True
+    assert repaired < 1.1 * clean and broken > 3 * clean  # learns as if the bug were fixed
+    assert len(doctor.optimizer._optimizer_step_post_hooks) == 1  # the zero_grad hook
+    doctor.close()  # the doctor's hooks are gone: the loop runs as written
+    assert not doctor.optimizer._optimizer_step_post_hooks
+
+
+def test_repair_puts_the_model_back_in_train_mode():
+    doctor, model, _ = loop("cnn", "eval_mode_training", mode="repair")
+    assert [r["remedy"] for r in doctor.repairs] == ["train_mode"]
+    assert doctor.repairs[0]["cured"] is True
+    bn = model.body[1]
+    assert bn.num_batches_tracked.item() > 8 * 2  # batch norm learned in epochs 1 and 2 too
+
+
+def test_repair_hands_forgotten_parameters_to_the_optimizer():
+    doctor, model, _ = loop("mlp", "head_not_in_optimizer", mode="repair")
+    assert [r["remedy"] for r in doctor.repairs] == ["add_to_optimizer"]
+    given = {id(p) for g in doctor.optimizer.param_groups for p in g["params"]}
+    assert all(id(p) in given for p in model.head.parameters())
+
+
+def test_repair_names_the_rebuild_when_it_cannot_treat():
+    doctor, _, _ = loop("mlp", "probabilities_as_logits", mode="repair")
+    finding = next(f for f in doctor.findings if f.code == "probabilities_as_logits")
+    assert finding.remedy is None and "logits" in finding.evidence["recommended"]
+    assert doctor.repairs == [] or all(
+        r["finding"] != "probabilities_as_logits" for r in doctor.repairs
+    )
+
+
+def _blowing_up(mode, order="doctor_first"):
+    torch.manual_seed(0)
+    X = torch.randn(512, 20)
+    y = (X[:, 0] > 0).long()
+    model = nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2)
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=3.0, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=4, mode=mode)
+    for _ in range(4):
+        total = 0.0
+        for i in range(0, 512, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            if order == "doctor_first":
+                doctor.step(loss)
+            optimizer.step()
+            if order != "doctor_first":
+                doctor.step(loss)
+            total += loss.item()
+        doctor.epoch_end(total / 16)
+    accuracy = (model(X).argmax(1) == y).float().mean().item()
+    return doctor, total / 16, accuracy
+
+
+def test_the_trainer_rules_still_fire_in_a_hand_written_loop():
+    doctor, _, accuracy = _blowing_up("detect")
+    codes = {f.code for f in problems(doctor)}
+    assert {"dying_relu", "divergence"} <= codes and accuracy < 0.6
+    assert all(f.evidence["lr"] == 3.0 for f in doctor.findings)
+
+
+def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop():
+    doctor, loss, accuracy = _blowing_up("repair")
+    assert doctor.repairs and doctor.repairs[0]["rolled_back_to"] == "start"
+    assert doctor.repairs[0]["remedy"] in ("lower_lr", "lower_lr_and_clip", "clip_gradients")
+    assert doctor.optimizer.param_groups[0]["lr"] <= 0.3
+    assert "divergence" not in {f.code for f in problems(doctor)}
+    assert np.isfinite(loss) and accuracy > 0.9
+
+
+def test_repair_needs_the_doctor_between_backward_and_step():
+    doctor, _, _ = _blowing_up("repair", order="optimizer_first")
+    assert doctor.repairs == []
+    assert any("Repair needs doctor.step" in f.message for f in doctor.findings)
+    assert all("recommended" in f.evidence for f in problems(doctor))
+
+
+def test_the_doctor_is_exported_and_validates_its_arguments():
+    assert trainwell.Doctor is trainwell.health.Doctor
+    with pytest.raises(ValueError, match="optimizer"):
+        trainwell.Doctor(MLP(), mode="repair")
+    with pytest.raises(ValueError, match="mode"):
+        trainwell.Doctor(MLP(), mode="fix")

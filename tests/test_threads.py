@@ -1,0 +1,69 @@
+"""The thread policy: threads follow a step's work and the CPUs this process may use."""
+
+import json
+import os
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+import trainwell
+from trainwell.train import available_cpus, choose_threads
+from trainwell.train._threads import step_flops
+
+
+def _cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, padding=1, groups=2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(64 * 28 * 28, 10),
+    )
+
+
+def test_a_steps_work_is_counted_like_torchs_flop_counter():
+    model, x = _cnn(), torch.zeros(1, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        model(x.expand(16, 1, 28, 28))
+    assert step_flops(model, x, 16) == pytest.approx(3 * counter.get_total_flops())
+
+
+def test_small_work_gets_one_thread_and_large_work_all_available():
+    mlp = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+    small = choose_threads("auto", mlp, torch.zeros(1, 64), 64)
+    assert small.threads == 1 and small.step_flops < 1e8
+    large = choose_threads("auto", _cnn(), torch.zeros(1, 1, 28, 28), 256)
+    assert large.threads == min(available_cpus(), int(large.step_flops // 200e6)) > 1 or (
+        available_cpus() == 1
+    )
+    assert choose_threads(3, mlp, torch.zeros(1, 64), 64).threads == 3  # asked for
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux only")
+def test_available_cpus_follow_the_affinity_not_the_host():
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(before)})
+        assert available_cpus() == 1
+        big = choose_threads("auto", _cnn(), torch.zeros(1, 1, 28, 28), 256)
+        assert big.threads == 1  # however large the work
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def test_the_run_records_its_choice_and_restores_the_callers_threads(out, iris_config):
+    torch.set_num_threads(2)
+    try:
+        run = trainwell.fit(iris_config, report=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    env = json.loads((run.run_dir / "environment.json").read_text())
+    assert env["torch_threads"] == env["threads"]["threads"] == 1  # a tiny network
+    assert "MFLOP per step" in env["threads"]["reason"]
+    run = trainwell.fit(iris_config, train__threads=2, report=False)
+    env = json.loads((run.run_dir / "environment.json").read_text())
+    assert env["threads"] == env["threads"] | {"threads": 2, "reason": "train.threads"}

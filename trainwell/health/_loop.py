@@ -1,0 +1,182 @@
+"""The doctor in your own training loop: the Trainer's probes and rules, plus the checks for
+the bugs only a hand-written loop can have (`_silent.py`), and repairs that need no rebuild.
+
+    doctor = trainwell.Doctor(model, optimizer)        # mode="repair" to treat
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        doctor.step(loss)          # after backward, before optimizer.step()
+        optimizer.step()
+    doctor.epoch_end(train_loss, val_loss)
+    doctor.findings, doctor.repairs
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..findings import Finding
+from ._doctor import DEFAULT_EVERY, Examiner
+from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
+from ._rules import Thresholds
+from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
+from ._watch import LoopWatch
+
+LOOP_CODES = frozenset(LOOP_FIX)
+LOOK_FIRST = 3  # probe steps at which the silent-bug checks always look
+LOOK_SPARSER = 8  # then at every 8th probe step
+
+
+class Doctor:
+    """The doctor in your own training loop.
+
+    Every `every` steps (twice that after the first epoch, as the Trainer does) it probes
+    gradients, weights and activations as in the Trainer. At the first probe steps, then at
+    every eighth, it also compares the step with the next one for the silent bugs: gradients
+    never cleared, parameters that never change or get no gradient, training in eval mode,
+    a softmax before a logits loss. `mode="detect"` reports findings, each with its
+    evidence and a one-line fix; `mode="repair"` (needs the optimizer) also treats them
+    where the loop lets it — with
+    `doctor.step(loss)` between `loss.backward()` and `optimizer.step()` — by what needs no
+    rebuild (rollback, learning rate, clipping, zero_grad, train mode), and names the change
+    to the model or loop it recommends for the rest.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | None = None,
+        *,
+        every: int = DEFAULT_EVERY,
+        epochs: int = 0,
+        mode: str = "detect",
+        thresholds: Thresholds | None = None,
+        loop_thresholds: LoopThresholds | None = None,
+    ) -> None:
+        if mode not in ("detect", "repair"):
+            raise ValueError(f"mode must be detect or repair; got {mode!r}")
+        if mode == "repair" and optimizer is None:
+            raise ValueError("repair mode needs the optimizer: Doctor(model, optimizer, ...)")
+        if every < 1:
+            raise ValueError(f"every must be a positive number of steps; got {every!r}")
+        self.model, self.optimizer, self.every, self.epochs = model, optimizer, every, epochs
+        self.findings: list[Finding] = []  # in the order found
+        self.examiner = Examiner(
+            model, total_epochs=epochs, thresholds=thresholds, on_finding=self._found
+        )
+        self.examiner.probe.arm()
+        self.watch = LoopWatch(model, optimizer)
+        self.loop_thresholds = loop_thresholds or LoopThresholds()
+        self.repairer = LoopRepairer(model, optimizer) if mode == "repair" else None
+        self._seen: set[str] = set()
+        self.interval = every  # steps between probes; twice that after epoch 0
+        self._step = 0
+        self._epoch = 0
+        self._probed = False
+
+    @property
+    def repairs(self) -> list[dict[str, Any]]:
+        return self.repairer.repairs if self.repairer else []
+
+    def _found(self, finding: Finding) -> None:
+        if self.optimizer is not None:
+            finding.evidence["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        self.findings.append(finding)
+
+    def step(self, loss: torch.Tensor) -> list[Finding]:
+        """Call after `loss.backward()`; returns the findings new at this step."""
+        step, watch = self._step, self.watch
+        new = self.examiner.end_probe() if self._probed else []  # last probe's update is done
+        changed = watch.mode(step, self._epoch)
+        if watch.check(step, self._epoch):
+            changed = True
+        looking = self._looking(step)
+        if looking and watch.read_loss(loss, step):
+            changed = True
+        if changed:
+            new += self._check_loop()
+        if self.repairer is not None:
+            self._treat(new)
+            self.repairer.before_step()
+        self._probed = step % self.interval == 0
+        if self._probed:
+            self.examiner.probe.before_step(step, self._epoch, loss)
+        if looking:
+            watch.arm()  # the next step is compared with this one
+        if (step + 1) % self.interval == 0:
+            self.examiner.probe.arm()
+        self._step += 1
+        return new
+
+    def epoch_end(
+        self, train_loss: float, val_loss: float | None = None, **metrics: float
+    ) -> list[Finding]:
+        """Call once per epoch with its losses; returns the findings new at this epoch."""
+        new = self.examiner.end_probe() if self._probed else []
+        self._probed = False
+        self.interval = 2 * self.every  # as the Trainer's: init problems show in epoch 0
+        row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
+        if val_loss is not None:
+            row["val_loss"] = float(val_loss)
+        new += self.examiner.end_epoch(row)
+        if self.repairer is not None:
+            self._treat(new)
+            problems = any(f.severity != "info" and f.remedy is None for f in new)
+            self.repairer.epoch_end(self._epoch, math.isfinite(train_loss) and not problems)
+        self._epoch += 1
+        return new
+
+    def close(self) -> None:
+        """Remove every hook the doctor placed (the loop's probes and the repairs')."""
+        self.examiner.probe.disarm()
+        self.watch.disarm()
+        if self.repairer is not None:
+            self.repairer.close()
+
+    def _looking(self, step: int) -> bool:
+        """Whether the silent-bug checks look at this step and the next: at the first
+        `LOOK_FIRST` probe steps, then at every `LOOK_SPARSER`-th (the bugs are in the code,
+        so they show at the first steps; later looks catch what changes with the epochs)."""
+        if step % self.every:
+            return False
+        return step < LOOK_FIRST * self.every or step % (LOOK_SPARSER * self.every) == 0
+
+    def _check_loop(self) -> list[Finding]:
+        new = []
+        for rule in LOOP_RULES:
+            finding = rule(self.watch.record, self.loop_thresholds)
+            if finding is not None and finding.code not in self._seen:
+                self._seen.add(finding.code)
+                self._found(finding)
+                new.append(finding)
+        return new
+
+    def _treat(self, found: list[Finding]) -> None:
+        """Treat each new problem the loop lets the doctor treat; name the rebuild for the
+        others. After a remedy its code may fire again: then the next remedy is tried."""
+        order_ok = self.watch.order_ok
+        for finding in found:
+            if finding.severity == "info":
+                continue
+            if order_ok is not True:  # the step is taken already, or the loop unknown yet
+                recommend(finding)
+                if finding.code in LOOP_ORDERS:
+                    finding.message += (
+                        " (Repair needs doctor.step(loss) between loss.backward() and "
+                        "optimizer.step().)"
+                    )
+                continue
+            if not self.repairer.treat(finding, self._epoch, self.watch.fresh, self.watch.params):
+                continue
+            if finding.code in LOOP_CODES:  # judged afresh, on checks after the remedy
+                self._seen.discard(finding.code)
+                self.watch.forget()
+            else:
+                remaining = max(self.epochs - self._epoch, 1)
+                self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
+                self.examiner.probe.arm()

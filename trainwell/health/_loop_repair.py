@@ -1,0 +1,210 @@
+"""Repair inside a hand-written loop: what the doctor can change without rebuilding.
+
+`doctor.step(loss)` runs between `loss.backward()` and `optimizer.step()`, so the doctor can
+still change the step about to be taken: roll model and optimizer back to the last healthy
+state it keeps in memory, lower the learning rate, clip gradients (an optimizer pre-step
+hook), clear gradients after every step (a post-step hook), put the model back in train
+mode, hand forgotten parameters to the optimizer. Everything else needs a change to the
+model or the loop, which is the user's to make: the finding names it (`evidence.recommended`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..findings import Finding
+from ._silent import LOOP_FIX
+
+CLIP = 1.0
+# Per code, the remedies the doctor applies in a hand-written loop, in order.
+LOOP_ORDERS: dict[str, tuple[str, ...]] = {
+    "divergence": ("lower_lr_and_clip", "lower_lr"),
+    "exploding_gradient": ("clip_gradients", "lower_lr"),
+    "dying_relu": ("lower_lr",),
+    "oscillating_loss": ("lower_lr",),
+    "stale_gradients": ("zero_grad",),
+    "eval_mode_training": ("train_mode",),
+    "frozen_parameters": ("add_to_optimizer",),
+}
+# ... after which (or instead of which) the change to the model or the loop it recommends
+RECOMMENDED: dict[str, str] = {
+    **LOOP_FIX,
+    "divergence": "a lower learning rate, gradient clipping, or batch normalisation",
+    "exploding_gradient": "He initialisation, standardised inputs, or Adam with clipping",
+    "vanishing_gradient": "ReLU with He initialisation, or batch normalisation",
+    "dying_relu": "LeakyReLU, or He initialisation with a zero bias",
+    "saturated_activation": "standardised inputs, Xavier initialisation, or ReLU",
+    "oscillating_loss": "a lower learning rate, or Adam",
+    "slow_convergence": "Adam, or a higher learning rate",
+    "underfitting": "a wider network, or a higher learning rate",
+    "overfitting": "early stopping, dropout, weight decay or more data",
+}
+ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
+
+
+class NotApplicable(Exception):
+    """A remedy that finds nothing to change here: the next one is tried."""
+
+
+@dataclass
+class _Treatment:
+    remaining: list[str]
+    record: dict[str, Any] = field(default_factory=dict)
+    applied_epoch: int = 0
+
+
+class LoopRepairer:
+    """Keeps the last healthy model + optimizer state and applies the loop remedies."""
+
+    def __init__(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, *, cure_epochs: int = 1
+    ) -> None:
+        self.model, self.optimizer, self.cure_epochs = model, optimizer, cure_epochs
+        self.repairs: list[dict[str, Any]] = []
+        self.clip: float | None = None
+        self.train_mode = False  # put the model back in train mode at every step
+        self._lrs: list[float] | None = None  # the learning rates the remedies set
+        self._hooks: dict[str, Any] = {}
+        self._treating: dict[str, _Treatment] = {}
+        self._healthy = self.snapshot()
+        self._healthy_epoch: int | None = None  # None: the state the doctor started from
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy(
+            {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        )
+
+    def treat(
+        self, finding: Finding, epoch: int, fresh: list[torch.Tensor | None], params: list
+    ) -> bool:
+        """Apply the next remedy for `finding`; False when none is left (then the finding
+        names the change it recommends). `fresh` is this step's own gradient, per param."""
+        code = finding.code
+        treatment = self._treating.get(code)
+        if treatment is None:
+            tried = {r["remedy"] for r in self.repairs if r["finding"] == code}
+            order = [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]
+            treatment = self._treating[code] = _Treatment(order)
+        else:  # it came back: the last remedy did not cure it
+            treatment.record["cured"] = False
+        while treatment.remaining:
+            name = treatment.remaining.pop(0)
+            try:
+                rolled = self._rollback(params, fresh, code) if code in ROLLBACK else None
+                changed = getattr(self, f"_{name}")(params)
+            except NotApplicable:
+                continue
+            treatment.record = {
+                "step": finding.step,
+                "epoch": epoch,
+                "remedy": name,
+                "finding": code,
+                "changed": changed,
+                "rolled_back_to": rolled,
+                "cured": None,
+            }
+            treatment.applied_epoch = epoch
+            self.repairs.append(treatment.record)
+            finding.remedy = name
+            finding.message += f" Repair: {changed}."
+            return True
+        self._treating.pop(code, None)
+        recommend(finding)
+        return False
+
+    def before_step(self) -> None:
+        """At every doctor.step: keep what the remedies hold in place."""
+        if self.train_mode and not self.model.training:
+            self.model.train()
+
+    def epoch_end(self, epoch: int, healthy: bool) -> None:
+        """A remedy whose problem stayed away for `cure_epochs` whole epochs after the one
+        it was applied in has cured it; a healthy epoch with nothing under treatment becomes
+        the state to roll back to."""
+        for code, treatment in list(self._treating.items()):
+            if epoch - treatment.applied_epoch >= self.cure_epochs:
+                treatment.record["cured"] = True
+                del self._treating[code]
+        if healthy and not self._treating:
+            self._healthy, self._healthy_epoch = self.snapshot(), epoch
+
+    # --- remedies ----------------------------------------------------------------------------
+
+    def _rollback(self, params: list, fresh: list[torch.Tensor | None], code: str) -> str:
+        """Back to the last healthy state; the pending step applies this batch's own gradient
+        (stale gradients) or nothing (a problem the gradients caused)."""
+        self.model.load_state_dict(self._healthy["model"])
+        self.optimizer.load_state_dict(self._healthy["optimizer"])
+        if self._lrs is not None:
+            self._set_lrs(self._lrs)
+        for p, f in zip(params, fresh, strict=False):
+            p.grad = f.clone() if code == "stale_gradients" and f is not None else None
+        return "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
+
+    def _lower_lr(self, params: list) -> str:
+        before = [g["lr"] for g in self.optimizer.param_groups]
+        self._set_lrs([lr / 10 for lr in before])
+        return f"learning rate {before[0]:g} -> {before[0] / 10:g}"
+
+    def _set_lrs(self, lrs: list[float]) -> None:
+        """Set each group's rate, and the bases a scheduler computes it from."""
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=False):
+            scale = lr / group["lr"] if group["lr"] else 1.0
+            for key in ("initial_lr", "max_lr", "min_lr"):
+                if isinstance(group.get(key), float):
+                    group[key] *= scale
+            group["lr"] = lr
+        self._lrs = list(lrs)
+
+    def _clip_gradients(self, params: list) -> str:
+        if self.clip is not None:
+            raise NotApplicable("gradients are clipped already")
+        self.clip = CLIP
+
+        def clip(optimizer, args, kwargs) -> None:
+            nn.utils.clip_grad_norm_(params, CLIP)
+
+        self._hooks["clip"] = self.optimizer.register_step_pre_hook(clip)
+        return f"gradients clipped to norm {CLIP:g} before every optimizer.step()"
+
+    def _lower_lr_and_clip(self, params: list) -> str:
+        return f"{self._lower_lr(params)}, {self._clip_gradients(params)}"
+
+    def _zero_grad(self, params: list) -> str:
+        self._hooks["zero_grad"] = self.optimizer.register_step_post_hook(
+            lambda optimizer, args, kwargs: optimizer.zero_grad()
+        )
+        return "optimizer.zero_grad() after every optimizer.step() (a step hook)"
+
+    def _train_mode(self, params: list) -> str:
+        self.train_mode = True
+        self.model.train()
+        return "model.train() at every doctor.step"
+
+    def _add_to_optimizer(self, params: list) -> str:
+        given = {id(p) for group in self.optimizer.param_groups for p in group["params"]}
+        missing = [p for p in params if id(p) not in given]
+        if not missing:
+            raise NotApplicable("every trainable parameter is in the optimizer")
+        self.optimizer.add_param_group({"params": missing})
+        self._healthy = self.snapshot()  # the optimizer's groups changed: keep them matched
+        return f"{len(missing)} parameters added to the optimizer (add_param_group)"
+
+    def close(self) -> None:
+        for handle in self._hooks.values():
+            handle.remove()
+        self._hooks.clear()
+
+
+def recommend(finding: Finding) -> None:
+    """Name the change to the model or the loop that would treat `finding`."""
+    change = RECOMMENDED.get(finding.code)
+    if change and "recommended" not in finding.evidence:
+        finding.evidence["recommended"] = change
+        if finding.source == "training" and finding.code not in LOOP_FIX:
+            finding.message += f" Recommended change to the model or loop: {change}."

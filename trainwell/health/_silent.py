@@ -1,0 +1,266 @@
+"""Silent bugs of hand-written loops: pure checks over what the loop watch recorded.
+
+These bugs raise no error and often still lower the loss: the gradients keep accumulating
+because `optimizer.zero_grad()` is missing, some parameters never move, the model trains in
+`eval()` mode, a softmax sits before a loss that applies its own, a branch of the model is
+never used. Each check is `(record, thresholds) -> Finding | None`, reads only the record,
+and gives the evidence and a one-line fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..findings import Finding
+
+LOOP_FIX = {
+    "stale_gradients": "call optimizer.zero_grad() before loss.backward() (or after "
+    "optimizer.step()) in every step",
+    "frozen_parameters": "build the optimizer from model.parameters() once the model is "
+    "complete, and set requires_grad=True on what should learn",
+    "eval_mode_training": "call model.train() at the start of every training epoch (after "
+    "evaluating with model.eval())",
+    "probabilities_as_logits": "return the raw scores (logits) from the model and apply "
+    "softmax/sigmoid only to predict: CrossEntropyLoss and BCEWithLogitsLoss apply their own",
+    "unused_parameters": "remove the unused modules, or route the input through them",
+}
+
+
+@dataclass(frozen=True)
+class LoopThresholds:
+    """The numbers the silent-bug checks compare against, with their origin."""
+
+    sustain: int = 2  # checks (or steps, for eval mode) a symptom must hold, as the doctor's
+    carried_share: float = 0.01  # |grad - this batch's gradient| / |grad|: float noise is ~1e-7
+    carried_cosine: float = 0.99  # ... and that excess points along the previous gradient
+    real_gradient: float = 1e-5  # |grad| / |param| below this is float noise (a conv bias
+    # before batch norm gets ~1e-8), too small for an update to show in float32
+
+
+@dataclass
+class LoopCheck:
+    """One check: the gradients of one step compared with those of the step before."""
+
+    step: int
+    epoch: int
+    got_grad: np.ndarray  # per parameter: a gradient flowed into it in this step's backward
+    fresh_scale: np.ndarray  # per parameter: |that gradient| / |the parameter|
+    changed: np.ndarray  # per parameter: its values changed since the previous step
+    grad_norm: float  # |.grad| at this step, over every parameter that has one
+    fresh_norm: float  # |the gradient this step's backward produced|
+    carried_norm: float  # |.grad - fresh|: what .grad held before this backward
+    previous_norm: float  # |.grad| at the previous step
+    carried_cosine: float  # cos(carried, previous .grad): 1 when nothing cleared it
+    order_ok: bool | None  # doctor.step came after backward, before optimizer.step
+    stepped: bool = field(init=False)  # the optimizer changed some parameter in between
+
+    def __post_init__(self) -> None:
+        self.stepped = bool(self.changed.any())
+
+
+@dataclass
+class LoopRecord:
+    """What the doctor saw of a hand-written loop; the checks read only this."""
+
+    params: list[str]  # the trainable parameters (requires_grad), by name
+    mode_modules: list[str]  # dropout (p > 0) and batch-norm modules
+    batchnorm: bool  # some of them normalise batches (training in eval mode changes them)
+    frozen_in_optimizer: list[str]  # requires_grad=False, yet given to the optimizer
+    not_in_optimizer: list[str] | None  # trainable but in no param group (None: no optimizer)
+    checks: list[LoopCheck] = field(default_factory=list)
+    loss_chain: list[str] | None = None  # autograd nodes from the loss to a softmax/sigmoid
+    loss_chain_step: int | None = None
+    eval_since: int | None = None  # first step of the current run of steps in eval mode
+    eval_steps: int = 0  # steps in a row taken in eval mode
+    step: int = 0  # the last step seen
+    epoch: int = 0
+
+
+LoopRule = Callable[[LoopRecord, LoopThresholds], Finding | None]
+
+
+def _finding(
+    code: str, severity: str, message: str, record: LoopRecord, step: int, **evidence: object
+) -> Finding:
+    return Finding(
+        code=code,
+        severity=severity,
+        source="training",
+        message=f"{message} Fix: {LOOP_FIX[code]}.",
+        evidence={k: _plain(v) for k, v in evidence.items()},
+        epoch=record.epoch,
+        step=step,
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else float(f"{value:.4g}")
+    return value
+
+
+def _names(names: list[str], at_most: int = 5) -> str:
+    shown = ", ".join(names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
+def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """After the optimizer stepped, `.grad` held more than this step's backward produced, and
+    the excess is the previous step's gradient: cosine >= `carried_cosine`, at least
+    `carried_share` of the gradient. With `zero_grad()` the excess is exactly zero; gradient
+    clipping or unscaling only shrinks `.grad` along the fresh gradient, never along the old
+    one; accumulation over micro-batches without an optimizer step is not flagged."""
+    if not r.checks:
+        return None
+    c = r.checks[-1]
+    if not c.stepped or not c.grad_norm > 0 or not c.previous_norm > 0:
+        return None
+    share = c.carried_norm / c.grad_norm
+    if share < t.carried_share or c.carried_cosine < t.carried_cosine:
+        return None
+    return _finding(
+        "stale_gradients",
+        "error",
+        f"Gradients accumulate across steps: at step {c.step} .grad still held the previous "
+        f"step's gradient (cosine {c.carried_cosine:.3f}) on top of this batch's, so its norm "
+        f"is {c.grad_norm:.3g} where this batch gave {c.fresh_norm:.3g}; every step applies "
+        f"the sum of all past gradients. optimizer.zero_grad() is missing.",
+        r,
+        c.step,
+        grad_norm=c.grad_norm,
+        fresh_norm=c.fresh_norm,
+        carried_norm=c.carried_norm,
+        previous_grad_norm=c.previous_norm,
+        carried_cosine=c.carried_cosine,
+        threshold_share=t.carried_share,
+    )
+
+
+def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """Parameters that never change: given to the optimizer with `requires_grad=False`
+    (warning: perhaps frozen on purpose, then leave them out of the optimizer), or receiving
+    gradients that are never applied (error): in every one of the last `sustain` checks they
+    got a gradient of at least `real_gradient` of their norm and kept their values while the
+    optimizer changed other parameters — and, when the doctor knows the optimizer, they are
+    in none of its param groups (a group at learning rate 0 is a warm-up, not a bug).
+    Parameters frozen on purpose (requires_grad=False and left out of the optimizer) are not
+    flagged."""
+    stepped = [c for c in r.checks if c.stepped][-t.sustain :]
+    unapplied: list[str] = []
+    if len(stepped) == t.sustain:
+        got = np.all([c.fresh_scale >= t.real_gradient for c in stepped], axis=0)
+        kept = np.all([~c.changed for c in stepped], axis=0)
+        outside = set(r.params if r.not_in_optimizer is None else r.not_in_optimizer)
+        bad = got & kept
+        unapplied = [n for n, b in zip(r.params, bad, strict=True) if b and n in outside]
+    if not unapplied and not r.frozen_in_optimizer:
+        return None
+    step = stepped[-1].step if unapplied else (r.checks[-1].step if r.checks else r.step)
+    parts = []
+    if unapplied:
+        where = (
+            ""
+            if r.not_in_optimizer is None
+            else ", and they are in none of the optimizer's param groups"
+        )
+        parts.append(
+            f"{len(unapplied)} parameters get gradients but never change ({_names(unapplied)})"
+            f"{where}."
+        )
+    if r.frozen_in_optimizer:
+        parts.append(
+            f"{len(r.frozen_in_optimizer)} parameters were given to the optimizer with "
+            f"requires_grad=False, so they never learn ({_names(r.frozen_in_optimizer)}); if "
+            f"they are frozen on purpose, leave them out of the optimizer."
+        )
+    return _finding(
+        "frozen_parameters",
+        "error" if unapplied else "warning",
+        "Parameters that never change: " + " ".join(parts),
+        r,
+        step,
+        never_applied=unapplied,
+        requires_grad_false=r.frozen_in_optimizer,
+        not_in_optimizer=r.not_in_optimizer,
+    )
+
+
+def eval_mode_training(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """The model took `sustain` training steps in a row in `eval()` mode while it has dropout
+    or batch norm: dropout is off and batch norm normalises with its running statistics,
+    which stop updating. Error with batch norm, warning with dropout alone."""
+    if r.eval_steps < t.sustain or not r.mode_modules:
+        return None
+    effect = (
+        "batch norm neither normalises the batch nor updates its running statistics"
+        if r.batchnorm
+        else "dropout does not regularise"
+    )
+    return _finding(
+        "eval_mode_training",
+        "error" if r.batchnorm else "warning",
+        f"The model is trained in eval() mode since step {r.eval_since}: its dropout/batch-norm "
+        f"layers ({_names(r.mode_modules)}) behave as at inference, so {effect}.",
+        r,
+        r.step,
+        since_step=r.eval_since,
+        steps_in_eval=r.eval_steps,
+        modules=r.mode_modules,
+    )
+
+
+def probabilities_as_logits(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """The loss's autograd graph applies a loss that expects logits (cross entropy's
+    log_softmax, binary cross entropy with logits) or log-probabilities (NLL) directly to
+    the output of a softmax or sigmoid (only reshapes between): the network's outputs are
+    squashed twice, their gradients shrink and the loss cannot reach zero."""
+    if not r.loss_chain:
+        return None
+    chain = " <- ".join(r.loss_chain)
+    return _finding(
+        "probabilities_as_logits",
+        "error",
+        f"The loss is computed on probabilities: its graph reads {chain}, so a loss that "
+        f"applies its own softmax/sigmoid (or expects log-probabilities) gets the output of "
+        f"one; gradients shrink and training stalls well above the reachable loss.",
+        r,
+        r.loss_chain_step if r.loss_chain_step is not None else r.step,
+        autograd_chain=r.loss_chain,
+    )
+
+
+def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """Trainable parameters into which no gradient flowed in any of the checks so far (at
+    least `sustain`, each with a backward that reached other parameters): a branch of the
+    model the loss does not depend on."""
+    done = [c for c in r.checks if c.got_grad.any()]
+    if len(done) < t.sustain:
+        return None
+    never = ~np.any([c.got_grad for c in done], axis=0)
+    unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
+    if not unused:
+        return None
+    return _finding(
+        "unused_parameters",
+        "warning",
+        f"{len(unused)} trainable parameters received no gradient in any of {len(done)} "
+        f"checked steps ({_names(unused)}): the loss does not depend on them, so they never "
+        f"learn and only cost memory (and fail DistributedDataParallel).",
+        r,
+        done[-1].step,
+        parameters=unused,
+        checked_steps=[c.step for c in done],
+    )
+
+
+LOOP_RULES: tuple[LoopRule, ...] = (
+    stale_gradients,
+    probabilities_as_logits,
+    eval_mode_training,
+    frozen_parameters,
+    unused_parameters,
+)

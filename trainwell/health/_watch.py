@@ -1,0 +1,247 @@
+"""The loop watch: records, around every few steps of a hand-written loop, what the
+silent-bug checks read.
+
+At an armed step it keeps a copy of the gradients and the parameter norms, and hooks every
+trainable parameter (the gradient each backward brings, before it is added to `.grad`) and
+the optimizer (when it steps). At the next step it compares: what `.grad` holds beyond this
+step's backward, which parameters got a gradient, which ones changed. Between the two, and
+on every other step, the loop runs untouched; reading `model.training` is all a plain step
+costs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._silent import LoopCheck, LoopRecord
+
+MODE_MODULES = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
+# losses that expect logits (or log-probabilities), and the input they read
+LOGIT_LOSSES = ("LogSoftmaxBackward", "BinaryCrossEntropyWithLogitsBackward", "NllLossBackward")
+SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
+RESHAPES = (
+    "ViewBackward",
+    "UnsafeViewBackward",
+    "ReshapeAliasBackward",
+    "SqueezeBackward",
+    "UnsqueezeBackward",
+    "PermuteBackward",
+    "TransposeBackward",
+    "TBackward",
+    "CloneBackward",
+    "ToCopyBackward",
+    "ExpandBackward",
+    "SliceBackward",
+    "SelectBackward",
+)
+GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
+
+
+class LoopWatch:
+    """Arms before a step, checks at the next one; `record` holds what it saw."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
+        self.model, self.optimizer = model, optimizer
+        named = list(model.named_parameters())
+        trainable = [(n, p) for n, p in named if p.requires_grad]
+        self.params = [p for _, p in trainable]
+        self.record_params = [n for n, _ in trainable]
+        given = self._given()
+        modes = [
+            (name, m)
+            for name, m in model.named_modules()
+            if isinstance(m, MODE_MODULES) and getattr(m, "p", 1.0) > 0
+        ]
+        self.record = LoopRecord(
+            params=self.record_params,
+            mode_modules=[name for name, _ in modes],
+            batchnorm=any(isinstance(m, nn.modules.batchnorm._BatchNorm) for _, m in modes),
+            frozen_in_optimizer=[
+                n for n, p in named if not p.requires_grad and given and id(p) in given
+            ],
+            not_in_optimizer=self._not_given(),
+        )
+        self.fresh: list[torch.Tensor | None] = []  # this step's backward, per parameter
+        self.order_ok: bool | None = None  # as the last check saw the loop
+        self._armed = False
+        self._previous: list[torch.Tensor | None] = []
+        self._norms: np.ndarray | None = None
+        self._buffers: list[list[torch.Tensor]] = []  # previous, fresh, work: like the params
+        self._events: list[str] = []
+        self._hooks: list[torch.utils.hooks.RemovableHandle] = []
+
+    def _given(self) -> set[int] | None:
+        if self.optimizer is None:
+            return None
+        return {id(p) for group in self.optimizer.param_groups for p in group["params"]}
+
+    def _not_given(self) -> list[str] | None:
+        given = self._given()
+        if given is None:
+            return None
+        names = zip(self.record_params, self.params, strict=True)
+        return [n for n, p in names if id(p) not in given]
+
+    def forget(self) -> None:
+        """After a remedy: judge afresh, on what the loop does from now on."""
+        self.record.checks.clear()
+        self.record.eval_since, self.record.eval_steps = None, 0
+        self.record.not_in_optimizer = self._not_given()
+
+    def mode(self, step: int, epoch: int) -> bool:
+        """Note whether this step was taken in eval mode; True when the record changed."""
+        self.record.step, self.record.epoch = step, epoch
+        if self.model.training:
+            self.record.eval_since, self.record.eval_steps = None, 0
+            return False
+        if self.record.eval_since is None:
+            self.record.eval_since = step
+        self.record.eval_steps += 1
+        return True
+
+    def read_loss(self, loss: torch.Tensor, step: int) -> bool:
+        """Look for a softmax/sigmoid fed to a logits loss; True when one was found."""
+        if self.record.loss_chain is not None:
+            return False
+        chain = squashed_logits(loss)
+        if chain is not None:
+            self.record.loss_chain, self.record.loss_chain_step = chain, step
+        return chain is not None
+
+    def arm(self) -> None:
+        """Keep this step's gradients and parameter norms; hook the next backward and step."""
+        self.disarm()
+        if not self._buffers:  # reused at every look: no allocation (and page faults) each time
+            self._buffers = [[torch.empty_like(p) for p in self.params] for _ in range(3)]
+        self._previous = [
+            None if p.grad is None else kept.copy_(p.grad.detach())
+            for p, kept in zip(self.params, self._buffers[0], strict=True)
+        ]
+        self._norms = _norms(self.params).cpu().double().numpy()
+        self.fresh = [None] * len(self.params)
+        self._events = []
+        for index, p in enumerate(self.params):
+            self._hooks.append(p.register_hook(self._grad_hook(index)))
+        if self.optimizer is not None:
+            self._hooks.append(self.optimizer.register_step_post_hook(self._step_hook))
+        self._armed = True
+
+    def disarm(self) -> None:
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks.clear()
+        self._armed = False
+
+    def _grad_hook(self, index: int):
+        def keep(grad: torch.Tensor) -> None:
+            if not self._events or self._events[-1] != "backward":
+                self._events.append("backward")
+            seen = self.fresh[index]
+            if seen is None:
+                self.fresh[index] = self._buffers[1][index].copy_(grad.detach())
+            else:
+                seen.add_(grad.detach())
+
+        return keep
+
+    def _step_hook(self, optimizer, args, kwargs) -> None:
+        self._events.append("step")
+
+    def check(self, step: int, epoch: int) -> bool:
+        """Compare this step with the armed one; True when a check was recorded.
+
+        Per parameter: |.grad|, |fresh| (this backward's gradient), |carried| = |.grad -
+        fresh|, |previous .grad| and |carried + previous| (for carried . previous), in a few
+        fused norms over buffers kept from look to look, and one transfer; the step's totals
+        count only the parameters the optimizer changed (a gradient nobody applies cannot
+        be stale)."""
+        if not self._armed:
+            return False
+        self.disarm()
+        params, n = self.params, len(self.params)
+        got = [i for i in range(n) if self.fresh[i] is not None and params[i].grad is not None]
+        grads = [params[i].grad.detach() for i in got]
+        fresh = [self.fresh[i] for i in got]
+        previous = [
+            self._previous[i] if self._previous[i] is not None else torch.zeros_like(g)
+            for i, g in zip(got, grads, strict=True)
+        ]
+        carried = [
+            torch.sub(g, f, out=self._buffers[2][i])
+            for i, g, f in zip(got, grads, fresh, strict=True)
+        ]
+        norms = list(torch._foreach_norm([p.detach() for p in params] + grads + fresh + carried))
+        if got:
+            norms += torch._foreach_norm(previous)
+            torch._foreach_add_(carried, previous)  # now carried + previous, in place
+            norms += torch._foreach_norm(carried)
+        values = torch.stack(norms).cpu().double().numpy()  # one transfer
+        weight = values[:n]
+        changed = weight != self._norms
+        per = np.zeros((5, n))
+        per[:, got] = values[n:].reshape(5, len(got))
+        has_grad = np.zeros(n, dtype=bool)
+        has_grad[got] = True
+        applied = changed & has_grad if (changed & has_grad).any() else has_grad
+        g, f, c, prev, cp = per[:, applied] ** 2
+        dot = (cp.sum() - c.sum() - prev.sum()) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
+        g, f, c, prev = np.sqrt([g.sum(), f.sum(), c.sum(), prev.sum()])
+        self.record.checks.append(
+            LoopCheck(
+                step=step,
+                epoch=epoch,
+                got_grad=has_grad,
+                fresh_scale=per[1] / np.maximum(weight, 1e-12),
+                changed=changed,
+                grad_norm=float(g),
+                fresh_norm=float(f),
+                carried_norm=float(c),
+                previous_norm=float(prev),
+                carried_cosine=float(dot / max(c * prev, 1e-30)),
+                order_ok=self._order_ok(),
+            )
+        )
+        if self.record.checks[-1].order_ok is not None:
+            self.order_ok = self.record.checks[-1].order_ok
+        self._previous = []
+        return True
+
+    def _order_ok(self) -> bool | None:
+        """The optimizer stepped before this step's backward, not after it: doctor.step sits
+        between backward and optimizer.step, where a repair can still change the step."""
+        if self.optimizer is None or "backward" not in self._events:
+            return None
+        return "step" not in self._events[self._events.index("backward") :]
+
+
+def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
+    if not tensors:
+        return torch.zeros(0)
+    return torch.stack(torch._foreach_norm([t.detach() for t in tensors])).float()
+
+
+def squashed_logits(loss: torch.Tensor) -> list[str] | None:
+    """The autograd nodes from a logits loss down to a softmax/sigmoid feeding it (through
+    reshapes only), or None. Node names survive backward; only saved tensors are freed."""
+    start = getattr(loss, "grad_fn", None)
+    queue, seen = [start] if start is not None else [], 0
+    while queue and seen < GRAPH_NODES:
+        node = queue.pop(0)
+        seen += 1
+        if node.name().startswith(LOGIT_LOSSES):
+            chain = [node.name()]
+            below = _input(node)
+            while below is not None and below.name().startswith(RESHAPES):
+                chain.append(below.name())
+                below = _input(below)
+            if below is not None and below.name().startswith(SQUASHES):
+                return [*chain, below.name()]
+        queue.extend(n for n, _ in node.next_functions if n is not None)
+    return None
+
+
+def _input(node) -> object | None:
+    """The node that produced a function's first input (its tensor argument)."""
+    return node.next_functions[0][0] if node.next_functions else None

@@ -1,0 +1,96 @@
+"""How many intra-op threads a run should use: from its work and the CPUs it really has.
+
+Small networks on small batches gain nothing from a second thread, and lose everything when
+another process is busy on the same cores: the threads wait on each other at every op. So
+the count follows the work of one training step (counted once, with torch's FLOP counter)
+and never exceeds the CPUs this process may use (its affinity and its cgroup's quota, not
+the host's count). The step's work is counted from one forward pass of one row.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+FLOPS_PER_THREAD = 200e6  # a training step needs this much work per thread to gain from it
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    threads: int
+    available: int  # CPUs this process may use
+    step_flops: float | None  # one training step (forward and backward), None if not counted
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity, bounded by a cgroup CPU quota."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(count, quota)) if quota else max(1, count)
+
+
+def _cgroup_quota() -> int | None:
+    """cgroup v2's `cpu.max` ("max 100000" or "200000 100000"), rounded up; None if unset."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else math.ceil(int(quota) / int(period))
+
+
+def step_flops(model: nn.Module, sample: torch.Tensor, batch_size: int) -> float | None:
+    """FLOPs of one training step on `batch_size` rows like `sample`: the multiply-adds of
+    every linear and convolution layer in one forward pass of one row (hooks read the output
+    shapes), times the batch, times 3 (the backward costs about twice the forward)."""
+    flops = [0.0]
+
+    def count(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        if isinstance(module, nn.Linear):
+            flops[0] += 2.0 * module.in_features * output.numel()
+        else:  # a convolution: each output value sums in_channels / groups x kernel products
+            kernel = math.prod(module.kernel_size) * module.in_channels / module.groups
+            flops[0] += 2.0 * kernel * output.numel()
+
+    layers = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, layers)]
+    was_training = model.training
+    model.eval()  # no batch-norm statistics or dropout draws moved by counting
+    try:
+        with torch.no_grad():
+            model(sample[:1].to(next(model.parameters()).device))
+    except Exception:  # a module that will not take one row: no count, no harm
+        return None
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return 3.0 * batch_size * flops[0] if flops[0] else None
+
+
+def choose_threads(
+    requested: str | int, model: nn.Module, sample: torch.Tensor, batch_size: int
+) -> ThreadChoice:
+    """`requested` threads if a number; for "auto", one per `FLOPS_PER_THREAD` of a step's
+    work, at least 1 and at most the available CPUs."""
+    available = available_cpus()
+    if requested != "auto":
+        return ThreadChoice(int(requested), available, None, "train.threads")
+    flops = step_flops(model, sample, batch_size)
+    if flops is None:
+        return ThreadChoice(available, available, None, "work not countable: all CPUs")
+    threads = max(1, min(available, int(flops // FLOPS_PER_THREAD)))
+    reason = f"{flops / 1e6:.0f} MFLOP per step, {available} CPUs available"
+    return ThreadChoice(threads, available, flops, reason)
