@@ -63,6 +63,19 @@ def _guarded(action: Callable[[], Any]) -> Any:
         raise typer.Exit(1) from None
 
 
+def _config(path: Path, overrides: list[str]) -> Any:
+    """The validated config, before anything heavy is imported: a bad key, value or data
+    path is answered at once."""
+    from .config import load_config, looks_like_path
+    from .errors import DataError
+
+    cfg = load_config(path, overrides)
+    source = cfg.data.source
+    if looks_like_path(source) and not Path(source).exists():
+        raise DataError(f"data.source: no such file or folder: {source}")
+    return cfg
+
+
 def _show_progress(as_json: bool) -> bool:
     return not as_json and _stderr().is_terminal
 
@@ -92,9 +105,8 @@ def fit(
             return trainwell.resume(resume, progress=_show_progress(as_json))
         if config is None:
             raise trainwell.InputError("give a CONFIG.yaml (or --resume RUN_DIR)")
-        return trainwell.fit(
-            trainwell.load_config(config, overrides), out=out, progress=_show_progress(as_json)
-        )
+        cfg = _config(config, overrides)
+        return trainwell.fit(cfg, out=out, progress=_show_progress(as_json))
 
     _print_run(_guarded(action), as_json)
 
@@ -149,13 +161,8 @@ def audit(
     """Check the data CONFIG describes, without training; write an audit directory."""
     import trainwell
 
-    result = _guarded(
-        lambda: trainwell.audit(
-            trainwell.load_config(config, list(set_ or [])),
-            out=out,
-            progress=_show_progress(as_json),
-        )
-    )
+    cfg = _guarded(lambda: _config(config, list(set_ or [])))
+    result = _guarded(lambda: trainwell.audit(cfg, out=out, progress=_show_progress(as_json)))
     summary = result.summary()
     if as_json:
         print(json.dumps(summary))
@@ -257,9 +264,10 @@ def tune(
     """Search hyperparameters and architecture (Optuna); write the best config as best.yaml."""
     import trainwell
 
+    cfg = _guarded(lambda: _config(config, set_ or []))
     result = _guarded(
         lambda: trainwell.tune(
-            trainwell.load_config(config, set_),
+            cfg,
             trials=trials,
             sampler=sampler,
             pruner=pruner,
@@ -320,7 +328,8 @@ def lr_find(
     """The learning-rate range test: a robust suggestion and a plot (lr_find.png)."""
     import trainwell
 
-    result = _guarded(lambda: trainwell.lr_find(trainwell.load_config(config, set_), out=out))
+    cfg = _guarded(lambda: _config(config, set_ or []))
+    result = _guarded(lambda: trainwell.lr_find(cfg, out=out))
     summary = result.to_dict()
     if as_json:
         print(json.dumps(summary))
