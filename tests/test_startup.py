@@ -43,3 +43,15 @@ def test_help_and_bad_input_are_answered_without_torch(tmp_path, args, exit_code
         f"assert result.exit_code == {exit_code}, result.output"
     )
     assert _imported_after(code) == set()
+
+
+def test_verbs_keep_their_names_whatever_was_imported_first():
+    """`trainwell.tune` is the verb even when its subpackage was imported before it."""
+    code = (
+        "from trainwell.tune._trial import ReportToPruner\n"
+        "import trainwell.compress\n"
+        "import trainwell\n"
+        "assert callable(trainwell.tune) and callable(trainwell.compress)\n"
+        "assert trainwell.fit.__module__ == 'trainwell._api'"
+    )
+    assert "torch" in _imported_after(code)

@@ -12,6 +12,8 @@ use, so the command line answers `--help` and a bad config at once.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from .config import RunConfig, load_config
@@ -89,3 +91,15 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])
+
+
+class _Package(types.ModuleType):
+    """Importing a subpackage sets it as an attribute of this package; where a public verb
+    has the subpackage's name (`tune`, `compress`), the verb must stay what the name means."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not (isinstance(value, types.ModuleType) and _LAZY.get(name) == "._api"):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -12,9 +12,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from . import compress as compression
 from . import pipeline
-from . import tune as tuning
+from .compress import compress as _compress
+from .tune import tune as _tune
 
 
 def _writes_report(job: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,5 +46,5 @@ def _writes_report(job: Callable[..., Any]) -> Callable[..., Any]:
 fit = _writes_report(pipeline.fit)
 resume = _writes_report(pipeline.resume)
 audit = _writes_report(pipeline.audit)
-tune = _writes_report(tuning.tune)
-compress = _writes_report(compression.compress)
+tune = _writes_report(_tune)
+compress = _writes_report(_compress)
