@@ -51,7 +51,6 @@ def test_verbs_keep_their_names_whatever_was_imported_first():
         "from trainwell.tune._trial import ReportToPruner\n"
         "import trainwell.compress\n"
         "import trainwell\n"
-        "assert callable(trainwell.tune) and callable(trainwell.compress)\n"
-        "assert trainwell.fit.__module__ == 'trainwell._api'"
+        "assert callable(trainwell.tune) and callable(trainwell.compress)"
     )
     assert "torch" in _imported_after(code)
