@@ -186,3 +186,9 @@ def test_demo_fits_a_cnn_on_digits(out):
     summary = json.loads(result.stdout)
     assert summary["status"] in ("completed", "stopped_early")
     assert summary["metrics"]["test_accuracy"] > 0.9
+    # the planted problem: at chance as it is, repaired by the doctor
+    untreated, repaired = summary["untreated"], summary["repaired"]
+    assert untreated["metrics"]["test_accuracy"] < 0.2
+    assert "vanishing_gradient" in {f["code"] for f in untreated["findings"]}
+    assert repaired["repairs"] and repaired["metrics"]["test_accuracy"] > 0.85
+    assert Path(summary["compare"]).is_file()

@@ -4,20 +4,56 @@ The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `attac
 `compress` (and `OnnxModel` to predict from its ONNX files), the `Trainer` and its `Callback`
 for your own models and loops, the `Doctor` for a hand-written loop, and the shared
 vocabulary (`RunConfig`, `Finding`).
+
+Only the vocabulary is imported with the package; the rest (torch, scikit-learn...) on first
+use, so the command line answers `--help` and a bad config at once.
 """
 
-from ._api import attack, audit, compress, fit, resume, tune
-from .compress import Compression, OnnxModel
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
 from .findings import Finding
-from .health import Doctor
-from .pipeline import Audit, Run, load_run
-from .robust import Robustness
-from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
-from .tune import LrFindResult, TuneResult, lr_find
+
+if TYPE_CHECKING:
+    from ._api import attack, audit, compress, fit, resume, tune
+    from .compress import Compression, OnnxModel
+    from .health import Doctor
+    from .pipeline import Audit, Run, load_run
+    from .robust import Robustness
+    from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
+    from .tune import LrFindResult, TuneResult, lr_find
 
 __version__ = "0.1.0"
+
+_LAZY = {  # public name -> the module that defines it
+    "attack": "._api",
+    "audit": "._api",
+    "compress": "._api",
+    "fit": "._api",
+    "resume": "._api",
+    "tune": "._api",
+    "Compression": ".compress",
+    "OnnxModel": ".compress",
+    "Doctor": ".health",
+    "Audit": ".pipeline",
+    "Run": ".pipeline",
+    "load_run": ".pipeline",
+    "Robustness": ".robust",
+    "Callback": ".train",
+    "EarlyStopping": ".train",
+    "FitResult": ".train",
+    "TensorBatches": ".train",
+    "Trainer": ".train",
+    "LrFindResult": ".tune",
+    "TuneResult": ".tune",
+    "lr_find": ".tune",
+}
 
 __all__ = [
     "Audit",
@@ -48,3 +84,27 @@ __all__ = [
     "resume",
     "tune",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # imported once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+class _Package(types.ModuleType):
+    """Importing a subpackage sets it as an attribute of this package; where a public verb
+    has the subpackage's name (`tune`, `compress`), the verb must stay what the name means."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not (isinstance(value, types.ModuleType) and _LAZY.get(name) == "._api"):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

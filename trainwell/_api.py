@@ -12,9 +12,10 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from . import compress as compression
-from . import pipeline, robust
-from . import tune as tuning
+from . import pipeline
+from .compress import compress as _compress
+from .robust import attack as _attack
+from .tune import tune as _tune
 
 
 def _writes_report(job: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,6 +47,6 @@ def _writes_report(job: Callable[..., Any]) -> Callable[..., Any]:
 fit = _writes_report(pipeline.fit)
 resume = _writes_report(pipeline.resume)
 audit = _writes_report(pipeline.audit)
-tune = _writes_report(tuning.tune)
-attack = _writes_report(robust.attack)
-compress = _writes_report(compression.compress)
+tune = _writes_report(_tune)
+compress = _writes_report(_compress)
+attack = _writes_report(_attack)

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,6 +62,19 @@ def _guarded(action: Callable[[], Any]) -> Any:
         raise typer.Exit(1) from None
 
 
+def _config(path: Path, overrides: list[str]) -> Any:
+    """The validated config, before anything heavy is imported: a bad key, value or data
+    path is answered at once."""
+    from .config import load_config, looks_like_path
+    from .errors import DataError
+
+    cfg = load_config(path, overrides)
+    source = cfg.data.source
+    if looks_like_path(source) and not Path(source).exists():
+        raise DataError(f"data.source: no such file or folder: {source}")
+    return cfg
+
+
 def _show_progress(as_json: bool) -> bool:
     return not as_json and _stderr().is_terminal
 
@@ -92,21 +104,46 @@ def fit(
             return trainwell.resume(resume, progress=_show_progress(as_json))
         if config is None:
             raise trainwell.InputError("give a CONFIG.yaml (or --resume RUN_DIR)")
-        return trainwell.fit(
-            trainwell.load_config(config, overrides), out=out, progress=_show_progress(as_json)
-        )
+        cfg = _config(config, overrides)
+        return trainwell.fit(cfg, out=out, progress=_show_progress(as_json))
 
     _print_run(_guarded(action), as_json)
 
 
 @app.command()
 def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
-    """The main job on built-in data: fit a small CNN on scikit-learn's digits."""
-    import trainwell
+    """What trainwell is for, on built-in data: audit the digits, train a healthy CNN, and a
+    network with a planted training problem that the doctor repairs."""
+    from ._demo import demo as run_demo
 
-    config = resources.files("trainwell") / "configs" / "demo.yaml"
-    run = _guarded(lambda: trainwell.fit(str(config), out=out, progress=_show_progress(as_json)))
-    _print_run(run, as_json)
+    result = _guarded(lambda: run_demo(out, progress=_show_progress(as_json)))
+    if as_json:
+        print(json.dumps(result.summary()))
+        return
+    console = Console()
+    healthy, untreated, repaired = (r.summary() for r in (result.healthy, result.untreated,
+                                                          result.repaired))  # fmt: skip
+    console.rule("1. the data: scikit-learn's digits, audited before training")
+    _print_findings(console, [f for f in healthy["findings"] if f["source"] == "data"])
+    console.rule("2. a healthy CNN")
+    _print_run(result.healthy, as_json=False, report=False, data=False)
+    console.rule("3. eight sigmoid layers on plain SGD: a textbook training problem")
+    problems = [f for f in untreated["findings"] if f["severity"] != "info"]
+    console.print(
+        f"without repairs: test accuracy {untreated['metrics']['test_accuracy']:.3f} "
+        f"(chance is 0.1); the doctor saw: {', '.join(f['code'] for f in problems) or 'nothing'}",
+        highlight=False,
+    )
+    console.print("with --doctor repair:", highlight=False)
+    _print_run(result.repaired, as_json=False, report=False)
+    console.print(
+        f"test accuracy {untreated['metrics']['test_accuracy']:.3f} -> "
+        f"{repaired['metrics']['test_accuracy']:.3f} (the healthy CNN: "
+        f"{healthy['metrics']['test_accuracy']:.3f})",
+        highlight=False,
+    )
+    console.print(f"compare: {result.compare}", highlight=False, soft_wrap=True)
+    _print_report(result.healthy.run_dir, console)
 
 
 @app.command()
@@ -149,13 +186,8 @@ def audit(
     """Check the data CONFIG describes, without training; write an audit directory."""
     import trainwell
 
-    result = _guarded(
-        lambda: trainwell.audit(
-            trainwell.load_config(config, list(set_ or [])),
-            out=out,
-            progress=_show_progress(as_json),
-        )
-    )
+    cfg = _guarded(lambda: _config(config, list(set_ or [])))
+    result = _guarded(lambda: trainwell.audit(cfg, out=out, progress=_show_progress(as_json)))
     summary = result.summary()
     if as_json:
         print(json.dumps(summary))
@@ -257,9 +289,10 @@ def tune(
     """Search hyperparameters and architecture (Optuna); write the best config as best.yaml."""
     import trainwell
 
+    cfg = _guarded(lambda: _config(config, set_ or []))
     result = _guarded(
         lambda: trainwell.tune(
-            trainwell.load_config(config, set_),
+            cfg,
             trials=trials,
             sampler=sampler,
             pruner=pruner,
@@ -320,7 +353,8 @@ def lr_find(
     """The learning-rate range test: a robust suggestion and a plot (lr_find.png)."""
     import trainwell
 
-    result = _guarded(lambda: trainwell.lr_find(trainwell.load_config(config, set_), out=out))
+    cfg = _guarded(lambda: _config(config, set_ or []))
+    result = _guarded(lambda: trainwell.lr_find(cfg, out=out))
     summary = result.to_dict()
     if as_json:
         print(json.dumps(summary))
@@ -477,7 +511,8 @@ def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value).replace(" ", "")
 
 
-def _print_run(run: Any, as_json: bool) -> None:
+def _print_run(run: Any, as_json: bool, report: bool = True, data: bool = True) -> None:
+    """A run's outcome, findings and repairs (`data`: with the audit's findings)."""
     summary = run.summary()
     if as_json:
         print(json.dumps(summary))
@@ -497,7 +532,7 @@ def _print_run(run: Any, as_json: bool) -> None:
     for name in names:
         table.add_row(name, _cell(m.get(f"val_{name}")), _cell(m.get(f"test_{name}")))
     console.print(table)
-    _print_findings(console, summary["findings"])
+    _print_findings(console, [f for f in summary["findings"] if data or f["source"] != "data"])
     for r in summary["repairs"]:
         if r["epoch"] is None:  # a data remedy, applied before training
             console.print(f"remedy before training: {r['remedy']} ({escape(r['changed'])})")
@@ -518,7 +553,8 @@ def _print_run(run: Any, as_json: bool) -> None:
             highlight=False,
         )
     console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
-    _print_report(Path(summary["run_dir"]), console)
+    if report:
+        _print_report(Path(summary["run_dir"]), console)
 
 
 def _print_report(run_dir: Path, console: Console) -> None:

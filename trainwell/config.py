@@ -222,9 +222,7 @@ class RunConfig(_Strict):
         if self.name:
             return self.name
         source = (
-            Path(self.data.source).stem
-            if _looks_like_path(self.data.source)
-            else (self.data.source)
+            Path(self.data.source).stem if looks_like_path(self.data.source) else (self.data.source)
         )
         return f"{source}-{self.model.arch}"
 
@@ -263,7 +261,7 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
     folder, as earlier versions read it, is kept as it is."""
     data = raw.get("data")
     source = data.get("source") if isinstance(data, dict) else None
-    if not isinstance(source, str) or not _looks_like_path(source) or Path(source).is_absolute():
+    if not isinstance(source, str) or not looks_like_path(source) or Path(source).is_absolute():
         return
     beside = folder / source
     if beside.exists() or not Path(source).exists():
@@ -368,5 +366,6 @@ def _fields_at(loc: list[str]) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
-def _looks_like_path(source: str) -> bool:
+def looks_like_path(source: str) -> bool:
+    """A data source that names a file or folder, not a built-in data set."""
     return "/" in source or "." in source
