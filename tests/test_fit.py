@@ -21,14 +21,14 @@ def test_run_directory_has_every_file(out, iris_config):
         "summary.json",
         "corruption.json",
         "model.pt",
-        "checkpoints",
         "data.json",
         "evaluation.json",
     } <= names
     assert not [n for n in names if n.endswith(".tmp")]
     lines = (run.run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [0, 1, 2]
-    assert (run.run_dir / "checkpoints" / "last.pt").is_file()
+    # a run of under 30 s that completes needs no checkpoint (it is not resumable anyway)
+    assert not (run.run_dir / "checkpoints" / "last.pt").exists()
     evaluation = json.loads((run.run_dir / "evaluation.json").read_text())
     confusion = np.array(evaluation["test_confusion"])
     assert confusion.shape == (3, 3) and confusion.sum() == 30
@@ -211,3 +211,9 @@ def test_a_cnn_on_an_image_folder(out, tmp_path):
 def test_report_is_written_unless_asked_not_to(out, iris_config):
     assert (trainwell.fit(iris_config).run_dir / "report.html").is_file()
     assert not (trainwell.fit(iris_config, report=False).run_dir / "report.html").exists()
+
+
+def test_checkpoints_follow_checkpoint_every(out, iris_config):
+    run = trainwell.fit(iris_config, train__checkpoint_every=0, report=False)
+    state = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert state["epoch"] == 3  # after every epoch, the last included

@@ -58,6 +58,13 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write(path, "".join(json.dumps(row, default=_jsonable) + "\n" for row in rows))
 
 
+def append_jsonl(path: Path, row: dict[str, Any]) -> None:
+    """Add one line to a log in one write, without waiting for the disk: a log rewritten
+    whole (`write_jsonl`) at every start or resume, whose lines readers take as they come."""
+    with Path(path).open("a") as handle:
+        handle.write(json.dumps(row, default=_jsonable) + "\n")
+
+
 def create_run_dir(name: str, out: Path | None = None) -> Path:
     """Make a fresh `<out>/<name>-<YYYYmmdd-HHMMSS>` directory (suffixed if taken)."""
     out = (Path(out) if out is not None else default_out()).resolve()

@@ -23,7 +23,14 @@ from ..errors import InputError
 from ..findings import SEVERITY_STYLE, Finding
 from ..health import DoctorCallback, Rebuild
 from ..models import build_model
-from ..runs import create_run_dir, read_json, write_json, write_jsonl, write_yaml
+from ..runs import (
+    append_jsonl,
+    create_run_dir,
+    read_json,
+    write_json,
+    write_jsonl,
+    write_yaml,
+)
 from ..train import (
     Callback,
     EarlyStopping,
@@ -134,19 +141,21 @@ def _fold(plan: Plan):
 
 
 class _MetricsLog(Callback):
-    """Keeps `metrics.jsonl` equal to the trainer's history: one line per finished epoch."""
+    """Keeps `metrics.jsonl` equal to the trainer's history: one line per finished epoch,
+    rewritten whole at the start (a resume drops the lines after its checkpoint)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def on_fit_start(self) -> None:
-        write_jsonl(self.path, self._rows())
+        write_jsonl(self.path, [_finite(row) for row in self.trainer.history])
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        write_jsonl(self.path, self._rows())
+        append_jsonl(self.path, _finite(self.trainer.history[-1]))  # a rewrite cost 15%
 
-    def _rows(self) -> list[dict[str, Any]]:
-        return [{k: finite_or_none(v) for k, v in row.items()} for row in self.trainer.history]
+
+def _finite(row: dict[str, float]) -> dict[str, float | None]:
+    return {k: finite_or_none(v) for k, v in row.items()}
 
 
 def _train(

@@ -152,8 +152,9 @@ class Trainer:
         self, train: Batches, val: Batches | None, signals: _SignalsStopAfterEpoch, saved: float
     ) -> int | None:
         """The epochs; returns the step of a divergence, if any. Checkpoints every
-        `checkpoint_every` seconds, at the end, and after the epoch a SIGINT or SIGTERM
-        arrived in (then raises KeyboardInterrupt: the run is resumable from there)."""
+        `checkpoint_every` seconds and after the epoch a SIGINT or SIGTERM arrived in (then
+        raises KeyboardInterrupt: the run is resumable from there). A run that ends needs
+        none: it is complete, and `resume` refuses complete runs."""
         diverged_step = None
         while self.epoch < self.epochs and self._stop is None:
             self.callbacks.on_epoch_start(self.epoch)
@@ -173,9 +174,8 @@ class Trainer:
             self.best.update(self.epoch, row, self.model)  # before callbacks change the model
             self.epoch += 1
             self.callbacks.on_epoch_end(self.epoch - 1, row)
-            last = self.epoch >= self.epochs or self._stop is not None
             due = time.monotonic() - saved >= self.checkpoint_every
-            if self.checkpoint_dir is not None and (due or last or signals.received):
+            if self.checkpoint_dir is not None and (due or signals.received):
                 self.save_checkpoint(self.checkpoint_dir / "last.pt")
                 saved = time.monotonic()
             if signals.received:
