@@ -184,7 +184,7 @@ def run_all(
         ]
         task_bar = progress.add_task("fault benchmark", total=len(tasks))
         done: dict[tuple[str, str, str, int], Outcome] = {}
-        for task, outcome in zip(tasks, _map(tasks, jobs)):
+        for task, outcome in zip(tasks, _map(tasks, jobs), strict=True):
             case, mode, i, _ = task
             done[(case.split, case.name, mode, i)] = outcome
             progress.update(task_bar, advance=1, description=f"{case.split}/{case.name} ({mode})")

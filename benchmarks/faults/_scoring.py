@@ -69,7 +69,9 @@ class Result:
     base: list[Outcome | None]  # the healthy baseline's detect-mode run, same seed
 
     def verdicts(self) -> list[str | None]:
-        return [verdict(d, r, b) for d, r, b in zip(self.detect, self.repair, self.base)]
+        return [
+            verdict(d, r, b) for d, r, b in zip(self.detect, self.repair, self.base, strict=True)
+        ]
 
 
 # --- one seed -----------------------------------------------------------------------------
@@ -163,7 +165,7 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
     ratios = [
         rep.seconds / base.seconds
         for r in faulty
-        for rep, base in zip(r.repair, r.base)
+        for rep, base in zip(r.repair, r.base, strict=True)
         if rep is not None and base is not None and base.seconds > 0
     ]
     return {
@@ -202,7 +204,7 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
 
 def _harmless(result: Result) -> bool:
     """The fault hurt on no seed (judged from detect mode alone)."""
-    return all(hurts(d, b) is False for d, b in zip(result.detect, result.base))
+    return all(hurts(d, b) is False for d, b in zip(result.detect, result.base, strict=True))
 
 
 def _union(outcomes: list[Outcome]) -> list[str]:

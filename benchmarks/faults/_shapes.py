@@ -74,9 +74,8 @@ def _segment(rng: np.random.Generator, w: float) -> np.ndarray:
 
 
 def _triangle(dy: np.ndarray, dx: np.ndarray, r: float, w: float) -> np.ndarray:
-    edges = [
-        (np.cos(a), np.sin(a)) for a in (np.pi / 2, np.pi / 2 + 2 * np.pi / 3, np.pi / 2 + 4 * np.pi / 3)
-    ]
+    angles = np.pi / 2 + np.arange(3) * 2 * np.pi / 3  # the three edges' outward normals
+    edges = [(np.cos(a), np.sin(a)) for a in angles]
     inside = np.max([dy * sy + dx * sx for sy, sx in edges], axis=0) - r / 2
     return _stroke(inside, w)
 
@@ -89,14 +88,16 @@ _SHAPES = {
     "plus": lambda dy, dx, r, w: np.maximum(
         _stroke(dy, w) * (abs(dx) <= r), _stroke(dx, w) * (abs(dy) <= r)
     ),
-    "cross": lambda dy, dx, r, w: np.maximum(
-        _stroke((dy - dx) / 1.414, w), _stroke((dy + dx) / 1.414, w)
-    )
-    * (np.maximum(abs(dy), abs(dx)) <= r * 0.8),
-    "hbars": lambda dy, dx, r, w: np.maximum(_stroke(dy - r / 2, w), _stroke(dy + r / 2, w))
-    * (abs(dx) <= r),
-    "vbars": lambda dy, dx, r, w: np.maximum(_stroke(dx - r / 2, w), _stroke(dx + r / 2, w))
-    * (abs(dy) <= r),
+    "cross": lambda dy, dx, r, w: (
+        np.maximum(_stroke((dy - dx) / 1.414, w), _stroke((dy + dx) / 1.414, w))
+        * (np.maximum(abs(dy), abs(dx)) <= r * 0.8)
+    ),
+    "hbars": lambda dy, dx, r, w: (
+        np.maximum(_stroke(dy - r / 2, w), _stroke(dy + r / 2, w)) * (abs(dx) <= r)
+    ),
+    "vbars": lambda dy, dx, r, w: (
+        np.maximum(_stroke(dx - r / 2, w), _stroke(dx + r / 2, w)) * (abs(dy) <= r)
+    ),
     "corner": lambda dy, dx, r, w: np.maximum(
         _stroke(dy - r / 2, w) * (dx >= -r) * (dx <= r / 2),
         _stroke(dx - r / 2, w) * (dy >= -r) * (dy <= r / 2),

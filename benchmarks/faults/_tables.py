@@ -43,9 +43,7 @@ def detail_table(split: str, results: list[Result], repair: bool) -> Table:
             expect or "[dim]healthy[/]",
             _detected(result),
             f"{sum(primary_right(o, expect) for o in result.detect)}/{seeds}" if expect else "",
-            f"{sum(in_epoch_0(o) for o in result.detect)}/{seeds}"
-            if expect in EARLY_CODES
-            else "",
+            f"{sum(in_epoch_0(o) for o in result.detect)}/{seeds}" if expect in EARLY_CODES else "",
             _mean_score(result.detect),
             _mean_score(result.repair),
             _mean_score(result.base),
@@ -84,42 +82,42 @@ def _mean_score(outcomes: list[Outcome | None]) -> str:
 def _median_ratio(result: Result) -> float | None:
     ratios = [
         rep.seconds / base.seconds
-        for rep, base in zip(result.repair, result.base)
+        for rep, base in zip(result.repair, result.base, strict=True)
         if rep is not None and base is not None and base.seconds > 0
     ]
     return statistics.median(ratios) if ratios else None
 
 
 def summary_table(figures: dict[str, dict[str, Any]], seeds: int, repair: bool) -> Table:
-    out = Table(title=f"fault benchmark by split ({seeds} seeds per config)")
+    out = Table(title=f"fault benchmark by split ({seeds} seeds per config; counts are runs)")
     columns = (
         "split",
-        "configs",
+        "faulty/healthy",
         "recall",
-        "false alarms on healthy",
-        "repair rate (± sd)",
-        "repaired on all/some/no seeds",
+        "false alarms",
+        "repair rate ± sd",
+        "repaired all/some/no seeds",
         "harmless",
-        "primary diagnosis right",
+        "primary right",
         "extra codes",
-        "detected in epoch 0",
-        "time ratio",
+        "epoch 0",
+        "time vs healthy",
     )
     for i, column in enumerate(columns):
-        out.add_column(column, justify="left" if i == 0 else "right")
+        out.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
     for split, t in figures.items():
         out.add_row(
             split,
-            f"{t['faulty']} faulty, {t['healthy']} healthy",
-            f"{_pct(t['recall'])} of {t['runs']} runs",
-            f"{t['false_alarm_runs']} of {t['healthy_runs']} runs",
+            f"{t['faulty']}/{t['healthy']}",
+            f"{_pct(t['recall'])} of {t['runs']}",
+            f"{t['false_alarm_runs']} of {t['healthy_runs']}",
             _rate(t) if repair else "n/a",
             f"{t['repaired_all_seeds']}/{t['repaired_some_seeds']}/{t['repaired_no_seed']}"
             if repair
             else "n/a",
             str(len(t["harmless"])),
             _pct(t["primary_right"]),
-            f"{t['extra_codes']} on {t['extra_runs']} of {t['runs']} runs",
+            f"{t['extra_codes']} on {t['extra_runs']} runs",
             f"{_pct(t['epoch_0'])} of {t['early_runs']}",
             f"{_ratio(t['time_ratio_median'])} (max {_ratio(t['time_ratio_max'])})"
             if repair
@@ -156,7 +154,9 @@ def goal_lines(figures: dict[str, dict[str, Any]], repair: bool) -> list[str]:
             f"{_pct(t['primary_right'])} (goal >= 90%), fit time {t['seconds']} CPU s"
         )
         lines += [f"  {split} missed: {name} on {n} seed(s)" for name, n in t["missed"].items()]
-        lines += [f"  {split} false alarm: {n}: {', '.join(c)}" for n, c in t["false_alarms"].items()]
+        lines += [
+            f"  {split} false alarm: {n}: {', '.join(c)}" for n, c in t["false_alarms"].items()
+        ]
         lines += [f"  {split} not repaired: {n} ({v})" for n, v in t["not_repaired"].items()]
         if t["broken_runs"]:
             lines.append(f"  {split}: repair mode broke {t['broken_runs']} harmless run(s)")
