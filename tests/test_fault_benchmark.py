@@ -173,3 +173,17 @@ def test_shapes28_is_deterministic_balanced_28x28():
     assert np.bincount(y).tolist() == [4] * 10
     means = [X[y == k].mean(axis=0) for k in range(10)]  # the classes are drawn differently
     assert min(np.abs(a - b).mean() for i, a in enumerate(means) for b in means[i + 1 :]) > 1
+
+
+def test_a_crashed_repair_run_is_a_failure_and_is_listed():
+    crash = Outcome("crashed: KeyError: 'betas'", "accuracy", None, 0.5, [])
+    result = Result(
+        Case("slow_convergence-1", Path("s.yaml"), "dev", "slow_convergence", "digits", seed=4),
+        [_o(0.2, ["slow_convergence"])],
+        [crash],
+        [BASE],
+    )
+    assert result.verdicts() == ["failed"]
+    t = scoring.totals([result], repair=True)
+    assert t["crashed"] == ["slow_convergence-1 (repair, seed 4): crashed: KeyError: 'betas'"]
+    assert t["repaired_no_seed"] == 1

@@ -124,7 +124,8 @@ def seed_overrides(case: Case, index: int, data_dir: Path) -> dict[str, Any]:
 
 
 def fit(task: Task) -> Outcome:
-    """Train one config, one seed, in one doctor mode; a run that fails is recorded."""
+    """Train one config, one seed, in one doctor mode; a run that fails or crashes is
+    recorded (with no score), so one bug does not end the benchmark."""
     case, mode, index, scratch = task
     torch.set_num_threads(1)  # small models: steadier timings, no contention between jobs
     out = Path(tempfile.mkdtemp(dir=scratch))
@@ -140,6 +141,9 @@ def fit(task: Task) -> Outcome:
         )
     except InputError as exc:
         return Outcome(f"failed: {exc}", "accuracy", None, time.process_time() - started, [])
+    except Exception as exc:  # a crash of trainwell is a result, not the end
+        crash = f"crashed: {type(exc).__name__}: {exc}"
+        return Outcome(crash, "accuracy", None, time.process_time() - started, [])
     finally:
         seconds = time.process_time() - started
         shutil.rmtree(out, ignore_errors=True)

@@ -198,6 +198,13 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
         "epoch_0": _share(sum(in_epoch_0(o) for o in early), len(early)),
         "time_ratio_median": statistics.median(ratios) if ratios else None,
         "time_ratio_max": max(ratios) if ratios else None,
+        "crashed": [
+            f"{r.case.name} ({mode}, seed {r.case.seed + i}): {o.status}"
+            for r in results
+            for mode, outcomes in (("detect", r.detect), ("repair", r.repair))
+            for i, o in enumerate(outcomes)
+            if o is not None and o.status.startswith(("failed:", "crashed:"))
+        ],
         "seconds": round(sum(o.seconds for r in results for o in _outcomes(r)), 1),
     }
 

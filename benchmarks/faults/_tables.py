@@ -158,6 +158,7 @@ def goal_lines(figures: dict[str, dict[str, Any]], repair: bool) -> list[str]:
             f"  {split} false alarm: {n}: {', '.join(c)}" for n, c in t["false_alarms"].items()
         ]
         lines += [f"  {split} not repaired: {n} ({v})" for n, v in t["not_repaired"].items()]
+        lines += [f"  {split} run failed: {what}" for what in t["crashed"]]
         if t["broken_runs"]:
             lines.append(f"  {split}: repair mode broke {t['broken_runs']} harmless run(s)")
     return lines
