@@ -1,120 +1,89 @@
-"""The fault benchmark: does the training doctor find (and repair) textbook training faults?
+"""The fault benchmark: does the training doctor find, name first, and repair textbook faults?
 
-Every YAML file in `configs/` is a complete trainwell run config. A faulty one is named
-`<expected_code>-<n>.yaml` (or carries `# expect: <code>` in its first lines) and holds one
-textbook fault built only from config keys; a healthy one, `healthy-<dataset>[-<variant>].yaml`,
-holds sensible settings with early stopping. Each config is trained with the doctor in detect
-mode and in repair mode. Measured, per config:
+Every YAML file under `configs/<split>/` is a complete trainwell run config. A faulty one is
+named `<expected_code>-<n>.yaml` (or carries `# expect: <code>` in its first lines) and holds
+one textbook fault built only from config keys; a healthy one is `healthy-<dataset>[-...]`.
+The suite has two halves: `dev`, on which the doctor's thresholds and remedy orders may be
+tuned, and `held-out`, written from the textbook definition of each fault on other
+datasets, architectures and seeds (including shapes28, 28x28 images this benchmark draws
+itself, see `_shapes.py`), and reported apart.
 
-- the warning/error training findings detected (info findings are listed apart), and the
-  epoch and step at which the expected code was first reported;
-- the test accuracy (r2 for regression) in detect and in repair mode, next to the healthy
-  baseline of the same dataset (`healthy-<source>`, or `healthy-<source>-cnn` for a cnn),
-  trained in the same process;
-- the time of the repair-mode run over that of the healthy baseline, and over the
-  detect-mode run of the same config: CPU seconds of the one torch thread, which on an idle
-  machine equal the wall time and, unlike it, do not grow with other processes' load.
+Each config runs over `--seeds N` seeds (the config's `seed`, +1, +2, ...; a fixed
+`data.synthetic.seed` moves with it), faulty ones in detect and in repair mode, healthy
+ones in detect mode: `healthy-<source>` (`healthy-<source>-cnn` for a cnn) is the baseline
+of its dataset in its split, seed by seed. `_scoring.py` defines the verdicts: repaired
+(>= 90% of the baseline AND >= 0.05 above detect mode), harmless (detect mode already >= 90%:
+nothing to repair), failed, and a config repaired only on every seed its fault hurt.
 
-Totals and goals:
+Columns, per split: recall (the expected code among the warning/error findings, over runs),
+false alarms (healthy runs with any warning/error finding), repair rate (mean +- sd of the
+per-seed rates) and configs repaired on all/some/no seeds, harmless configs, primary
+diagnosis right (the expected code is the first one found), extra codes (other
+warning/error codes on faulty runs), gradient/activation faults found in epoch 0, and the
+repaired run's CPU time over the healthy baseline's. Goals on the held-out half: recall
+100%, no false alarm, repair >= 95% (configs repaired on all seeds), primary diagnosis right
+>= 90%, epoch 0 100%, time <= 1.5x.
 
-- detection recall (the expected code among the warning/error findings): 100%;
-- false positives (warning/error findings on healthy configs): none;
-- repair rate (repair-mode runs reaching >= 90% of the healthy baseline's score): >= 98%;
-- gradient/activation problems (vanishing, exploding, dying, saturated) detected within the
-  first epoch (epoch 0): 100%;
-- repaired run time <= 1.5x the healthy baseline's.
-
-Usage: python benchmarks/faults [--only CODE] [--detect-only] [--json]
+Usage: python benchmarks/faults [--split dev|held-out|all] [--seeds N] [--only CODE]
+                                [--detect-only] [--jobs K] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import re
-import statistics
+import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
+from _scoring import Case, Outcome, Result, config_verdict, extra_codes, totals
+from _shapes import write_shapes
+from _tables import detail_table, goal_lines, summary_table
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 
 import trainwell
 from trainwell.errors import InputError
 from trainwell.findings import TRAINING_CODES
 
 CONFIGS = Path(__file__).resolve().with_name("configs")
-EARLY_CODES = frozenset(TRAINING_CODES[:4])  # gradient and activation problems: epoch 0
-REPAIRED_SHARE = 0.9  # a repair succeeds at this share of the healthy baseline's score
+SPLITS = ("dev", "held-out")
+GENERATED = {"shapes28.npz": write_shapes}  # data.source names the benchmark draws itself
 
-
-@dataclass(frozen=True)
-class Case:
-    """One config file: `expect` is its expected finding code, None for a healthy config."""
-
-    name: str
-    path: Path
-    expect: str | None
-    dataset: str  # the healthy baseline it is compared with: source, plus "-cnn"
-
-
-@dataclass
-class Outcome:
-    """One fit of one config in one doctor mode."""
-
-    status: str
-    metric: str  # "accuracy" or "r2"
-    score: float | None
-    seconds: float
-    codes: list[str]  # warning/error findings, in the order found
-    info: list[str]  # info findings
-    first: dict[str, int | None] | None = None  # epoch and step of the expected code
-    repairs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Result:
-    case: Case
-    detect: Outcome
-    repair: Outcome | None = None  # faulty configs, when repair mode runs
-
-    @property
-    def faulty(self) -> bool:
-        return self.case.expect is not None
+Task = tuple[Case, str, int, Path]  # case, doctor mode, seed index, scratch directory
 
 
 # --- configs ------------------------------------------------------------------------------
 
 
-def discover(only: str | None = None) -> list[Case]:
-    """Healthy configs first (they are the baselines), then faulty ones, by name."""
-    cases = sorted((_case(path) for path in CONFIGS.glob("*.yaml")), key=_order)
-    healthy = [c for c in cases if c.expect is None]
-    faulty = [c for c in cases if c.expect is not None and only in (None, c.expect)]
-    return healthy + faulty
+def discover(split: str, only: str | None = None) -> list[Case]:
+    """Healthy configs first (they are the baselines), then faulty ones, by code and number."""
+    cases = sorted((_case(p, split) for p in (CONFIGS / split).glob("*.yaml")), key=_order)
+    return [c for c in cases if not c.faulty or only in (None, c.expect)]
 
 
 def _order(case: Case) -> tuple[int, str, int]:
-    """Faulty configs in the order of TRAINING_CODES, then by number; healthy ones by name."""
     rank = TRAINING_CODES.index(case.expect) if case.expect else -1
     stem, _, number = case.name.rpartition("-")
     return (rank, stem, int(number)) if number.isdigit() else (rank, case.name, 0)
 
 
-def _case(path: Path) -> Case:
-    expect = _expected_code(path)
+def _case(path: Path, split: str) -> Case:
     raw = yaml.safe_load(path.read_text()) or {}
     source = str(raw.get("data", {}).get("source", "digits"))
     arch = raw.get("model", {}).get("arch", "mlp")
-    return Case(path.stem, path, expect, f"{source}-cnn" if arch == "cnn" else source)
+    dataset = Path(source).stem + ("-cnn" if arch == "cnn" else "")
+    return Case(path.stem, path, split, _expected_code(path), dataset, int(raw.get("seed", 0)))
 
 
 def _expected_code(path: Path) -> str | None:
@@ -138,17 +107,46 @@ def _known(code: str, path: Path) -> str | None:
     return code
 
 
+def seed_overrides(case: Case, index: int, data_dir: Path) -> dict[str, Any]:
+    """The config's seed moved by `index`, and anything seeded with it; generated data."""
+    raw = yaml.safe_load(case.path.read_text()) or {}
+    data = raw.get("data", {})
+    overrides: dict[str, Any] = {"seed": case.seed + index}
+    fixed = data.get("synthetic", {}).get("seed")
+    if fixed is not None:
+        overrides["data__synthetic__seed"] = int(fixed) + index
+    if str(data.get("source")) in GENERATED:
+        overrides["data__source"] = str(data_dir / str(data["source"]))
+    return overrides
+
+
 # --- fitting ------------------------------------------------------------------------------
 
 
-def fit(case: Case, mode: str, out: Path) -> Outcome:
-    """Train `case` with the doctor in `mode`; a run that fails is recorded, not raised."""
-    started = time.process_time()  # CPU time of one thread: immune to other processes' load
+def fit(task: Task) -> Outcome:
+    """Train one config, one seed, in one doctor mode; a run that fails or crashes is
+    recorded (with no score), so one bug does not end the benchmark."""
+    case, mode, index, scratch = task
+    torch.set_num_threads(1)  # small models: steadier timings, no contention between jobs
+    out = Path(tempfile.mkdtemp(dir=scratch))
+    started = time.process_time()  # CPU time: immune to other processes' load
     try:
-        run = trainwell.fit(case.path, out=out, doctor__mode=mode, progress=False, report=False)
+        run = trainwell.fit(
+            case.path,
+            out=out,
+            doctor__mode=mode,
+            progress=False,
+            report=False,
+            **seed_overrides(case, index, scratch),
+        )
     except InputError as exc:
-        return Outcome(f"failed: {exc}", "accuracy", None, time.process_time() - started, [], [])
-    seconds = time.process_time() - started
+        return Outcome(f"failed: {exc}", "accuracy", None, time.process_time() - started, [])
+    except Exception as exc:  # a crash of trainwell is a result, not the end
+        crash = f"crashed: {type(exc).__name__}: {exc}"
+        return Outcome(crash, "accuracy", None, time.process_time() - started, [])
+    finally:
+        seconds = time.process_time() - started
+        shutil.rmtree(out, ignore_errors=True)
     training = [f for f in run.findings if f.source == "training"]
     problems = [f for f in training if f.severity in ("warning", "error")]
     hit = next((f for f in problems if f.code == case.expect), None)
@@ -158,8 +156,8 @@ def fit(case: Case, mode: str, out: Path) -> Outcome:
         metric=metric,
         score=_finite(run.metrics.get(f"test_{metric}")),
         seconds=seconds,
-        codes=[f.code for f in problems],
-        info=[f.code for f in training if f.severity == "info"],
+        codes=list(dict.fromkeys(f.code for f in problems)),
+        info=list(dict.fromkeys(f.code for f in training if f.severity == "info")),
         first={"epoch": hit.epoch, "step": hit.step} if hit else None,
         repairs=[_repair_label(r) for r in run.repairs],
     )
@@ -174,200 +172,76 @@ def _repair_label(repair: dict[str, Any]) -> str:
     return f"{repair.get('remedy')}{'' if cured or cured is None else ' (not cured)'}"
 
 
-def run_all(cases: list[Case], repair: bool, progress: Progress) -> dict[str, Result]:
-    """Every case in detect mode, and faulty ones in repair mode too when `repair`."""
-    total = sum(2 if repair and case.expect else 1 for case in cases)
-    task = progress.add_task("fault benchmark", total=total)
-    results: dict[str, Result] = {}
+def run_all(
+    cases: list[Case], seeds: int, repair: bool, jobs: int, progress: Progress
+) -> list[Result]:
+    """Every case and seed in detect mode, faulty ones in repair mode too when `repair`."""
     with tempfile.TemporaryDirectory(prefix="trainwell-faults-") as tmp:
-        for case in cases:
-            progress.update(task, description=f"{case.name} (detect)")
-            result = Result(case, fit(case, "detect", Path(tmp)))
-            progress.advance(task)
-            if repair and result.faulty:
-                progress.update(task, description=f"{case.name} (repair)")
-                result.repair = fit(case, "repair", Path(tmp))
-                progress.advance(task)
-            results[case.name] = result
-    return results
+        scratch = Path(tmp)
+        for name, write in GENERATED.items():
+            write(scratch / name)
+        tasks: list[Task] = [
+            (case, mode, i, scratch)
+            for case in cases
+            for i in range(seeds)
+            for mode in (("detect", "repair") if repair and case.faulty else ("detect",))
+        ]
+        task_bar = progress.add_task("fault benchmark", total=len(tasks))
+        done: dict[tuple[str, str, str, int], Outcome] = {}
+        for task, outcome in zip(tasks, _map(tasks, jobs), strict=True):
+            case, mode, i, _ = task
+            done[(case.split, case.name, mode, i)] = outcome
+            progress.update(task_bar, advance=1, description=f"{case.split}/{case.name} ({mode})")
+    return [_result(case, seeds, done) for case in cases]
 
 
-# --- totals -------------------------------------------------------------------------------
+def _map(tasks: list[Task], jobs: int):
+    """Outcomes in the order of `tasks`, from `jobs` processes (forked: the data is ready)."""
+    if jobs <= 1:
+        yield from map(fit, tasks)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        yield from pool.map(fit, tasks)
 
 
-def baseline(results: dict[str, Result], case: Case) -> Outcome | None:
-    """The detect-mode outcome of the healthy config of `case`'s dataset, if there is one."""
-    healthy = results.get(f"healthy-{case.dataset}")
-    return healthy.detect if healthy and case.expect else None
-
-
-def repaired(results: dict[str, Result], result: Result) -> bool | None:
-    """Whether the repair-mode run reached REPAIRED_SHARE of its baseline; None: unknown."""
-    base = baseline(results, result.case)
-    if result.repair is None or base is None or base.score is None:
-        return None
-    score = result.repair.score
-    return score is not None and score >= REPAIRED_SHARE * base.score
-
-
-def time_ratio(results: dict[str, Result], result: Result) -> float | None:
-    """Wall time of the repair-mode run over the healthy baseline's."""
-    base = baseline(results, result.case)
-    if result.repair is None or base is None or base.seconds <= 0:
-        return None
-    return result.repair.seconds / base.seconds
-
-
-def self_ratio(result: Result) -> float | None:
-    """Wall time of the repair-mode run over the detect-mode run of the same config: what
-    the repairs (rollbacks, rebuilt models, retried epochs) cost on top of the same budget."""
-    if result.repair is None or result.detect.seconds <= 0:
-        return None
-    return result.repair.seconds / result.detect.seconds
-
-
-def totals(results: dict[str, Result]) -> dict[str, Any]:
-    faulty = [r for r in results.values() if r.faulty]
-    healthy = [r for r in results.values() if not r.faulty]
-    misses = {r.case.name: r.detect.codes for r in faulty if r.case.expect not in r.detect.codes}
-    early = [r for r in faulty if r.case.expect in EARLY_CODES]
-    late = [r.case.name for r in early if not (r.detect.first and r.detect.first["epoch"] == 0)]
-    repairs = {r.case.name: repaired(results, r) for r in faulty}
-    judged = [ok for ok in repairs.values() if ok is not None]
-    ratios = [x for x in (time_ratio(results, r) for r in faulty) if x is not None]
-    own = [x for x in (self_ratio(r) for r in faulty) if x is not None]
-    return {
-        "faulty": len(faulty),
-        "healthy": len(healthy),
-        "recall": _share(len(faulty) - len(misses), len(faulty)),
-        "misses": misses,
-        "false_positives": {r.case.name: r.detect.codes for r in healthy if r.detect.codes},
-        "early_detection": _share(len(early) - len(late), len(early)),
-        "not_in_epoch_0": late,
-        "repair_rate": _share(sum(judged), len(judged)),
-        "not_repaired": [name for name, ok in repairs.items() if ok is False],
-        "time_ratio_median": statistics.median(ratios) if ratios else None,
-        "time_ratio_max": max(ratios) if ratios else None,
-        "self_ratio_median": statistics.median(own) if own else None,
-        "self_ratio_max": max(own) if own else None,
-        "no_baseline": sorted({r.case.dataset for r in faulty if not baseline(results, r.case)}),
-        "seconds": round(sum(o.seconds for r in results.values() for o in _outcomes(r)), 1),
-    }
-
-
-def _share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _outcomes(result: Result) -> list[Outcome]:
-    return [result.detect] + ([result.repair] if result.repair else [])
+def _result(case: Case, seeds: int, done: dict[tuple[str, str, str, int], Outcome]) -> Result:
+    base_name = f"healthy-{case.dataset}"
+    return Result(
+        case,
+        detect=[done[(case.split, case.name, "detect", i)] for i in range(seeds)],
+        repair=[done.get((case.split, case.name, "repair", i)) for i in range(seeds)],
+        base=[
+            done.get((case.split, base_name, "detect", i)) if case.faulty else None
+            for i in range(seeds)
+        ],
+    )
 
 
 # --- output -------------------------------------------------------------------------------
 
 
-def table(results: dict[str, Result]) -> Table:
-    out = Table(title="fault benchmark (test accuracy; r2 for regression)")
-    out.add_column("config", no_wrap=True)
-    out.add_column("expected", no_wrap=True)
-    out.add_column("detected (warning/error)", ratio=1)
-    out.add_column("info")
-    out.add_column("first found", no_wrap=True)
-    for column in ("detect", "repair", "healthy", "time vs healthy", "vs detect"):
-        out.add_column(column, justify="right", no_wrap=True)
-    faulty = [r for r in results.values() if r.faulty]
-    healthy = [r for r in results.values() if not r.faulty]
-    for result in faulty + healthy:
-        out.add_row(
-            result.case.name,
-            result.case.expect or "[dim]healthy[/]",
-            _detected(result),
-            ", ".join(result.detect.info),
-            _first(result.detect.first),
-            _score(result.detect),
-            _score(result.repair, repaired(results, result)),
-            _score(baseline(results, result.case)),
-            _ratio(time_ratio(results, result)),
-            _ratio(self_ratio(result)),
-            end_section=result is faulty[-1],
-        )
-    return out
-
-
-def _detected(result: Result) -> str:
-    outcome, expect = result.detect, result.case.expect
-    if outcome.status.startswith("failed"):
-        return f"[red]{escape(outcome.status)}[/]"
-    codes = [f"[bold]{code}[/]" if code == expect else code for code in outcome.codes]
-    good = expect in outcome.codes if expect else not outcome.codes
-    return f"[{'green' if good else 'red'}]{', '.join(codes) or 'none'}[/]"
-
-
-def _first(first: dict[str, int | None] | None) -> str:
-    if not first:
-        return ""
-    step = first["step"]
-    return f"epoch {first['epoch']}" + (f", step {step}" if step is not None else "")
-
-
-def _score(outcome: Outcome | None, ok: bool | None = None) -> str:
-    if outcome is None:
-        return ""
-    text = "-" if outcome.score is None else f"{outcome.score:.3f}"
-    return text if ok is None else f"[{'green' if ok else 'red'}]{text}[/]"
-
-
-def _ratio(ratio: float | None) -> str:
-    return "" if ratio is None else f"{ratio:.2f}x"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-def summary_lines(t: dict[str, Any], repair: bool) -> list[str]:
-    lines = [
-        f"detection recall: {_pct(t['recall'])} of {t['faulty']} faulty configs (goal 100%)",
-        f"false positives: {len(t['false_positives'])} of {t['healthy']} healthy configs (goal 0)",
-        f"gradient/activation problems detected in epoch 0: {_pct(t['early_detection'])} "
-        f"(goal 100%)",
-    ]
-    if repair:
-        lines += [
-            f"repair rate: {_pct(t['repair_rate'])} reach {REPAIRED_SHARE:.0%} of the healthy "
-            f"baseline (goal >= 98%)",
-            f"repair/healthy time (CPU s): median {_ratio(t['time_ratio_median'])}, max "
-            f"{_ratio(t['time_ratio_max'])} (goal <= 1.50x)",
-            f"repair/detect time of the same config: median "
-            f"{_ratio(t['self_ratio_median'])}, max {_ratio(t['self_ratio_max'])}",
-        ]
-    else:
-        lines.append("repair rate: n/a (--detect-only)")
-    lines += [f"  missed: {n} (found: {', '.join(c) or 'nothing'})" for n, c in t["misses"].items()]
-    lines += [f"  false positive: {n}: {', '.join(c)}" for n, c in t["false_positives"].items()]
-    lines += [f"  not found in epoch 0: {name}" for name in t["not_in_epoch_0"]]
-    lines += [f"  not repaired: {name}" for name in t["not_repaired"]]
-    if t["no_baseline"]:
-        lines.append(f"  no healthy baseline for: {', '.join(t['no_baseline'])}")
-    lines.append(f"total fit time: {t['seconds']}s")
-    return lines
-
-
-def as_json(results: dict[str, Result], t: dict[str, Any], repair: bool) -> str:
-    configs = {}
-    for name, result in results.items():
-        base = baseline(results, result.case)
-        configs[name] = {
-            "expect": result.case.expect,
-            "dataset": result.case.dataset,
-            "detect": asdict(result.detect),
-            "repair": asdict(result.repair) if result.repair else None,
-            "baseline": base.score if base else None,
-            "repaired": repaired(results, result),
-            "time_ratio": time_ratio(results, result),
-            "self_ratio": self_ratio(result),
+def as_json(by_split: dict[str, list[Result]], seeds: int, repair: bool) -> str:
+    splits = {}
+    for split, results in by_split.items():
+        configs = {
+            r.case.name: {
+                "expect": r.case.expect,
+                "dataset": r.case.dataset,
+                "seeds": [r.case.seed + i for i in range(seeds)],
+                "detect": [asdict(o) for o in r.detect],
+                "repair": [asdict(o) if o else None for o in r.repair],
+                "baseline": [b.score if b else None for b in r.base],
+                "verdicts": r.verdicts() if r.case.faulty else None,
+                "verdict": config_verdict(r.verdicts()) if r.case.faulty and repair else None,
+                "extra_codes": [extra_codes(o, r.case.expect) for o in r.detect]
+                if r.case.faulty
+                else None,
+            }
+            for r in results
         }
-    return json.dumps({"repair_mode": repair, "configs": configs, "totals": t})
+        splits[split] = {"configs": configs, "totals": totals(results, repair)}
+    return json.dumps({"seeds": seeds, "repair_mode": repair, "splits": splits})
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -377,27 +251,44 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python benchmarks/faults", description=__doc__.split("\n\n")[0]
     )
+    parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
+    parser.add_argument("--seeds", type=_positive, default=3, help="seeds per config (3)")
     parser.add_argument("--only", choices=TRAINING_CODES, help="only faulty configs expecting CODE")
     parser.add_argument("--detect-only", action="store_true", help="skip repair mode")
+    parser.add_argument("--jobs", type=_positive, default=1, help="processes (1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser.parse_args(argv)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(1)  # small models: steadier timings, no thread contention
     repair = not args.detect_only
+    splits = SPLITS if args.split == "all" else (args.split,)
+    cases = [case for split in splits for case in discover(split, args.only)]
     stderr = Console(stderr=True)
+    started = time.monotonic()
     with Progress(console=stderr, disable=not stderr.is_terminal, transient=True) as progress:
-        results = run_all(discover(args.only), repair, progress)
-    t = totals(results)
+        results = run_all(cases, args.seeds, repair, args.jobs, progress)
+    wall = time.monotonic() - started
+    by_split = {s: [r for r in results if r.case.split == s] for s in splits}
     if args.json:
-        print(as_json(results, t, repair))
+        print(as_json(by_split, args.seeds, repair))
         return 0
-    console = Console(width=max(Console().width, 180))  # a wide table, also in a pipe
-    console.print(table(results))
-    for line in summary_lines(t, repair):
+    console = Console(width=max(Console().width, 200))  # wide tables, also in a pipe
+    for split, split_results in by_split.items():
+        console.print(detail_table(split, split_results, repair))
+    figures = {split: totals(r, repair) for split, r in by_split.items()}
+    console.print(summary_table(figures, args.seeds, repair))
+    for line in goal_lines(figures, repair):
         console.print(escape(line), highlight=False)
+    console.print(f"wall time: {wall:.0f}s with --jobs {args.jobs}", highlight=False)
     return 0
 
 

@@ -1,0 +1,189 @@
+"""The fault benchmark's scoring (repaired vs harmless vs failed, primary diagnosis, spread
+over seeds) on hand-made outcomes, and the suite's contract (halves, codes, seeds, data)."""
+
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainwell.findings import TRAINING_CODES
+
+HARNESS = Path(__file__).resolve().parents[1] / "benchmarks" / "faults"
+
+
+def _load(name: str):
+    """A module of the harness, by path; it imports its siblings as top-level modules."""
+    if str(HARNESS) not in sys.path:
+        sys.path.insert(0, str(HARNESS))
+    if name != "__main__":
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location("fault_benchmark", HARNESS / "__main__.py")
+    module = sys.modules["fault_benchmark"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+scoring = _load("_scoring")
+Outcome, Result, Case = scoring.Outcome, scoring.Result, scoring.Case
+
+
+def _o(score, codes=(), epoch=None, seconds=1.0):
+    first = {"epoch": epoch, "step": 0} if epoch is not None else None
+    return Outcome("completed", "accuracy", score, seconds, list(codes), first=first)
+
+
+BASE = _o(0.95)  # 90% of it: 0.855
+
+
+@pytest.mark.parametrize(
+    ("detect", "repair", "expected"),
+    [
+        (0.90, 0.96, "harmless"),  # the fault did not hurt: not a repair
+        (0.90, 0.50, "broken"),  # harmless, and repair mode made it worse
+        (0.40, 0.93, "repaired"),
+        (None, 0.93, "repaired"),  # a diverged detect run has no score: it hurt
+        (0.40, 0.80, "failed"),  # better, but below 90% of the baseline
+        (0.84, 0.87, "failed"),  # reaches 90% but only 0.03 above detect mode
+        (0.40, None, "failed"),  # the repaired run diverged
+    ],
+)
+def test_verdict_per_seed(detect, repair, expected):
+    assert scoring.verdict(_o(detect), _o(repair), BASE) == expected
+
+
+def test_verdict_needs_a_baseline_and_a_repair_run_to_judge_a_hurt_run():
+    assert scoring.verdict(_o(0.4), _o(0.9), None) is None
+    assert scoring.verdict(_o(0.4), _o(0.9), _o(None)) is None
+    assert scoring.verdict(_o(0.4), None, BASE) is None  # --detect-only
+    assert scoring.verdict(_o(0.9), None, BASE) == "harmless"
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [
+        (["repaired"] * 3, "repaired"),
+        (["repaired", "failed", "repaired"], "some"),  # works on some seeds only: not repaired
+        (["failed"] * 3, "failed"),
+        (["harmless", "repaired", "repaired"], "repaired"),  # every seed it hurt
+        (["harmless", "broken", "harmless"], "harmless"),
+        (["repaired", None, "repaired"], None),
+    ],
+)
+def test_config_verdict_over_seeds(verdicts, expected):
+    assert scoring.config_verdict(verdicts) == expected
+
+
+def test_primary_diagnosis_and_extra_codes():
+    run = _o(0.2, ["dying_relu", "vanishing_gradient", "slow_convergence"])
+    assert not scoring.primary_right(run, "vanishing_gradient")
+    assert scoring.primary_right(run, "dying_relu")
+    assert scoring.extra_codes(run, "vanishing_gradient") == ["dying_relu", "slow_convergence"]
+    assert not scoring.primary_right(_o(0.2), "dying_relu")  # nothing found
+
+
+def _result(name, expect, detects, repairs, bases):
+    case = Case(name, Path(f"{name}.yaml"), "dev", expect, "digits")
+    return Result(case, [_o(*d) for d in detects], [_o(r) for r in repairs], bases)
+
+
+def test_totals_repair_rate_spread_recall_and_precision():
+    bases = [_o(0.95, seconds=2.0)] * 3
+    always = _result(  # repaired on every seed, found first, in epoch 0
+        "exploding_gradient-1",
+        "exploding_gradient",
+        [(0.3, ["exploding_gradient"], 0)] * 3,
+        [0.94, 0.93, 0.95],
+        bases,
+    )
+    once = _result(  # repaired on seed 1 only; found second on seed 0, missed on seed 2
+        "dying_relu-1",
+        "dying_relu",
+        [(0.3, ["vanishing_gradient", "dying_relu"], 1), (0.3, ["dying_relu"], 0), (0.3, [])],
+        [0.5, 0.94, 0.6],
+        bases,
+    )
+    harmless = _result(
+        "overfitting-1", "overfitting", [(0.92, ["overfitting"])] * 3, [0.93] * 3, bases
+    )
+    healthy = Result(
+        Case("healthy-digits", Path("h.yaml"), "dev", None, "digits"),
+        [_o(0.95), _o(0.95, ["oscillating_loss"]), _o(0.95)],
+        [None] * 3,
+        [None] * 3,
+    )
+    t = scoring.totals([healthy, always, once, harmless], repair=True)
+
+    rates = [0.5, 1.0, 0.5]  # per seed: repaired / hurt configs (harmless ones excluded)
+    assert t["repair_rate"] == pytest.approx(statistics.fmean(rates))
+    assert t["repair_rate_sd"] == pytest.approx(statistics.stdev(rates))
+    assert (t["repaired_all_seeds"], t["repaired_some_seeds"], t["repaired_no_seed"]) == (1, 1, 0)
+    assert t["repaired_share"] == pytest.approx(1 / 2)
+    assert t["harmless"] == ["overfitting-1"]
+    assert t["recall"] == pytest.approx(8 / 9)
+    assert t["missed"] == {"dying_relu-1": 1}
+    assert t["primary_right"] == pytest.approx(7 / 9)
+    assert (t["extra_codes"], t["extra_runs"]) == (1, 1)
+    assert t["epoch_0"] == pytest.approx(4 / 6)  # exploding 3/3, dying_relu 1/3
+    assert (t["false_alarm_runs"], t["healthy_runs"]) == (1, 3)
+    assert t["false_alarms"] == {"healthy-digits": ["oscillating_loss"]}
+    assert t["time_ratio_median"] == pytest.approx(0.5)  # repair runs 1 s, baselines 2 s
+
+
+def test_spread_of_one_seed_has_no_sd():
+    assert scoring.spread([0.8]) == (0.8, None)
+    assert scoring.spread([]) == (None, None)
+
+
+def test_the_suite_has_two_halves_and_held_out_covers_every_code():
+    bench = _load("__main__")
+    dev, held_out = bench.discover("dev"), bench.discover("held-out")
+    faulty = {
+        name: [c for c in cases if c.faulty] for name, cases in (("dev", dev), ("ho", held_out))
+    }
+    assert len(faulty["ho"]) >= len(faulty["dev"]) > 0
+    assert {c.expect for c in faulty["ho"]} == set(TRAINING_CODES)
+    for cases in (dev, held_out):  # every faulty config has its healthy baseline
+        baselines = {c.name for c in cases if not c.faulty}
+        assert all(f"healthy-{c.dataset}" in baselines for c in cases if c.faulty)
+    assert {c.seed for c in dev}.isdisjoint(c.seed + i for c in held_out for i in range(3))
+    assert "digits" not in {c.dataset.removesuffix("-cnn") for c in held_out}
+
+
+def test_seeds_move_the_run_seed_and_fixed_synthetic_seeds(tmp_path):
+    bench = _load("__main__")
+    config = tmp_path / "underfitting-1.yaml"
+    config.write_text("seed: 7\ndata: {source: synthetic, synthetic: {seed: 3}}\n")
+    case = bench._case(config, "dev")
+    assert bench.seed_overrides(case, 2, tmp_path) == {"seed": 9, "data__synthetic__seed": 5}
+    image = tmp_path / "healthy-shapes28.yaml"
+    image.write_text("data: {source: shapes28.npz}\n")
+    overrides = bench.seed_overrides(bench._case(image, "held-out"), 0, tmp_path)
+    assert overrides == {"seed": 0, "data__source": str(tmp_path / "shapes28.npz")}
+
+
+def test_shapes28_is_deterministic_balanced_28x28():
+    shapes = _load("_shapes")
+    X, y = shapes.draw(40, seed=5)
+    again, _ = shapes.draw(40, seed=5)
+    assert X.shape == (40, 28, 28) and X.dtype == np.uint8
+    assert np.array_equal(X, again)
+    assert np.bincount(y).tolist() == [4] * 10
+    means = [X[y == k].mean(axis=0) for k in range(10)]  # the classes are drawn differently
+    assert min(np.abs(a - b).mean() for i, a in enumerate(means) for b in means[i + 1 :]) > 1
+
+
+def test_a_crashed_repair_run_is_a_failure_and_is_listed():
+    crash = Outcome("crashed: KeyError: 'betas'", "accuracy", None, 0.5, [])
+    result = Result(
+        Case("slow_convergence-1", Path("s.yaml"), "dev", "slow_convergence", "digits", seed=4),
+        [_o(0.2, ["slow_convergence"])],
+        [crash],
+        [BASE],
+    )
+    assert result.verdicts() == ["failed"]
+    t = scoring.totals([result], repair=True)
+    assert t["crashed"] == ["slow_convergence-1 (repair, seed 4): crashed: KeyError: 'betas'"]
+    assert t["repaired_no_seed"] == 1
