@@ -35,7 +35,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/run.py
 
 faults: $(VENV)/.dev
-	$(PY) benchmarks/faults
+	$(PY) benchmarks/faults --jobs 2
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

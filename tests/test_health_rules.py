@@ -166,3 +166,14 @@ def test_divergence_is_judged_at_the_epoch_end_too():
 @pytest.mark.parametrize("rule", PROBE_RULES + CURVE_RULES, ids=lambda r: r.__name__)
 def test_every_rule_documents_its_criterion(rule):
     assert rule.__doc__ and len(rule.__doc__.split()) > 15
+
+
+def test_overfitting_is_not_judged_against_a_perfect_validation_loss():
+    import warnings
+
+    h = _curves(_history(), [1.0, 0.5, 0.2, 0.1, 0.05, 0.02], [0.5, 0.0, 0.1, 0.2, 0.3, 0.4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rules.overfitting(h, T) is None
+    rising = _curves(_history(), [1.0, 0.5, 0.2, 0.1, 0.05, 0.02], [0.5, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert rules.overfitting(rising, T) is not None  # the same rise over a positive best

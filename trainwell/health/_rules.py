@@ -327,6 +327,8 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if len(val) < t.min_epochs or not np.all(np.isfinite(val)) or not np.all(np.isfinite(train)):
         return None
     best = int(np.argmin(val))
+    if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
+        return None
     risen = np.all(val[-2:] >= val[best] * (1 + t.overfit_rise))
     if len(val) - 1 - best < t.overfit_patience or not risen:
         return None
