@@ -493,7 +493,7 @@ def save_atomic(obj: Any, path: Path) -> None:
     """`torch.save` through a temporary file and a rename."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue(), durable=True)
 
 
 _TRUE = torch.tensor(True)
