@@ -130,7 +130,8 @@ class AuditData:
         past `REFERENCE_ROWS`, over `SAMPLE_ROWS` random rows' exact nearest neighbours."""
         if len(self.reference) == len(self.X):
             return float(np.median(self.neighbours[0][:, 0]))
-        sample = np.random.default_rng(1).choice(len(self.X), SAMPLE_ROWS, replace=False)
+        n = len(self.X)
+        sample = np.random.default_rng(1).choice(n, min(SAMPLE_ROWS, n), replace=False)
         with threadpool_limits(_cpus(), user_api="openmp"):
             index = NearestNeighbors(algorithm="brute").fit(self.X_space)
             distances, positions = index.kneighbors(self.X_space[sample], n_neighbors=2)
