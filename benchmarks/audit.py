@@ -375,8 +375,10 @@ def report_speed(out: Console, rows: list[dict]) -> None:
     out.print(
         "x LR fit: wall time over one LogisticRegression fit on the training rows in the same "
         "process (mean of one before and one after); CPU s is the time a lone core would take. "
-        "duplicates includes the nearest neighbours that outliers reuses; past 60,000 training "
-        "rows they are sought among a random 60,000 (data/audit/_view.py)."
+        "Up to 60,000 training rows duplicates includes the exact nearest neighbours that "
+        "outliers reuses; past that, outliers seeks them among a random 60,000 rows and "
+        "duplicates estimates the median nearest-neighbour distance from 2,000 "
+        "(data/audit/_view.py)."
     )
     goal = next((s for s in rows if s["samples"] == GOAL["samples"]), None)
     if goal:

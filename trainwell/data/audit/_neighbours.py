@@ -17,10 +17,10 @@ def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
     Exact: identical inputs. Near: closer to another row than `near_duplicate` (0.13) times
     the median nearest-neighbour distance, in the standardised space (cleanlab's
     near-duplicate criterion), found by radius queries of a k-d tree of the distinct rows.
-    `warning` above `duplicate_fraction` (1%) of the rows, else
-    `info`; the remedy `drop_duplicates` keeps the first row of each group. Evidence: the
-    rows that would go (all but the first of each group), with their distance to the kept
-    row as score, the groups, and how many groups disagree on the label.
+    `warning` above `duplicate_fraction` (1%) of the rows, else `info`; the remedy
+    `drop_duplicates` keeps the first row of each group. Evidence: the rows that would go
+    (all but the first of each group), with their distance to the kept row as score, the
+    groups, and how many groups disagree on the label.
     """
     if len(data.X) < 2:
         return []
