@@ -8,7 +8,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ...findings import Finding
 from ._thresholds import Thresholds
-from ._view import AuditData
+from ._view import AuditData, canonical
 
 
 def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
@@ -16,18 +16,17 @@ def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
 
     Exact: identical inputs. Near: closer to another row than `near_duplicate` (0.13) times
     the median nearest-neighbour distance, in the standardised space (cleanlab's
-    near-duplicate criterion). `warning` above `duplicate_fraction` (1%) of the rows, else
-    `info`; the remedy `drop_duplicates` keeps the first row of each group. Evidence: the
-    rows that would go (all but the first of each group), with their distance to the kept
-    row as score, the groups, and how many groups disagree on the label.
+    near-duplicate criterion), found by radius queries of a k-d tree of the distinct rows.
+    `warning` above `duplicate_fraction` (1%) of the rows, else `info`; the remedy
+    `drop_duplicates` keeps the first row of each group. Evidence: the rows that would go
+    (all but the first of each group), with their distance to the kept row as score, the
+    groups, and how many groups disagree on the label.
     """
     if len(data.X) < 2:
         return []
-    distances, positions = data.neighbours
     cut = t.near_duplicate * data.typical_distance
-    exact = _exact_groups(data.X)
-    close = distances[:, 0] <= cut
-    groups = _union(len(data.X), exact, [(i, int(positions[i, 0])) for i in np.flatnonzero(close)])
+    exact = data.distinct[1]
+    groups = _union(len(data.X), exact, _near_pairs(data, cut))
     if not groups:
         return []
     dropped = np.array(sorted(p for g in groups for p in g[1:]), dtype=int)
@@ -64,7 +63,8 @@ def train_test_leakage(data: AuditData, t: Thresholds) -> list[Finding]:
     """Training rows equal or nearly equal to a validation or test row.
 
     Same criterion as near duplicates (within 0.13 x the median nearest-neighbour distance
-    of the training rows, or identical). A `warning` when one source row is in two splits
+    of the training rows, or identical): identical rows by hashing, near ones by a radius
+    query of the training rows' k-d tree. A `warning` when one source row is in two splits
     (a copy), or when more than `leakage_fraction` (2%) of the held-out rows have a twin in
     training: the held-out scores then overstate what the model does on new data. A few
     coincidences (iris has two identical flowers) are `info`. The remedy `drop_leakage`
@@ -75,10 +75,9 @@ def train_test_leakage(data: AuditData, t: Thresholds) -> list[Finding]:
     if not len(held) or not len(data.X):
         return []
     cut = t.near_duplicate * data.typical_distance
-    distance, position = data.index.kneighbors(data.space(held), n_neighbors=1)
-    distance, position = distance[:, 0], position[:, 0]
-    train_hash = {row.tobytes(): i for i, row in enumerate(_canonical(data.X))}
-    for j, row in enumerate(_canonical(held)):
+    distance, position = _nearest_within(data, data.space(held), cut)
+    train_hash = {row.tobytes(): i for i, row in enumerate(canonical(data.X))}
+    for j, row in enumerate(canonical(held)):
         i = train_hash.get(row.tobytes())
         if i is not None:
             distance[j], position[j] = 0.0, i
@@ -154,15 +153,37 @@ def outliers(data: AuditData, t: Thresholds) -> list[Finding]:
     ]
 
 
-def _canonical(X: np.ndarray) -> np.ndarray:
-    """Rows as bytes-comparable arrays (-0.0 == 0.0, all NaN alike)."""
-    return np.nan_to_num(X + 0.0, nan=np.inf).astype(np.float32)
+_BATCH = 10_000  # rows per radius query: bounds the memory of the answers
 
 
-def _exact_groups(X: np.ndarray) -> np.ndarray:
-    """A group id per row; identical rows share one."""
-    _, inverse = np.unique(_canonical(X), axis=0, return_inverse=True)
-    return inverse.ravel()
+def _near_pairs(data: AuditData, cut: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of distinct training rows (the first of each identical group) within `cut`."""
+    first = data.distinct[0]
+    a, b = [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)]
+    if cut > 0:
+        space = data.X_space[first]
+        for start in range(0, len(first), _BATCH):
+            found = data.tree.query_radius(space[start : start + _BATCH], cut)
+            sizes = [len(v) for v in found]
+            a.append(np.repeat(np.arange(start, start + len(found)), sizes))
+            b.append(np.concatenate(found))
+    a_, b_ = np.concatenate(a), np.concatenate(b)
+    other = a_ != b_
+    return first[a_[other]], first[b_[other]]
+
+
+def _nearest_within(data: AuditData, X: np.ndarray, cut: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest training row within `cut` (inf if none) and its position."""
+    distance, position = np.full(len(X), np.inf), np.zeros(len(X), dtype=int)
+    if cut <= 0:
+        return distance, position
+    first = data.distinct[0]
+    for start in range(0, len(X), _BATCH):
+        found, dist = data.tree.query_radius(X[start : start + _BATCH], cut, return_distance=True)
+        for j, (vs, ds) in enumerate(zip(found, dist, strict=True)):
+            if len(vs):
+                distance[start + j], position[start + j] = ds.min(), first[vs[ds.argmin()]]
+    return distance, position
 
 
 def _grouped(ids: np.ndarray) -> list[list[int]]:
@@ -171,12 +192,12 @@ def _grouped(ids: np.ndarray) -> list[list[int]]:
     return [part.tolist() for part in np.split(order, bounds)]
 
 
-def _union(n: int, exact: np.ndarray, pairs: list[tuple[int, int]]) -> list[list[int]]:
+def _union(n: int, exact: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]) -> list[list[int]]:
     """Connected groups of rows joined by exact equality or a near pair (each sorted)."""
     order = np.argsort(exact, kind="stable")
     same = exact[order][1:] == exact[order][:-1]  # consecutive rows of one exact group
-    a = np.concatenate([order[:-1][same], [i for i, _ in pairs]]).astype(int)
-    b = np.concatenate([order[1:][same], [j for _, j in pairs]]).astype(int)
+    a = np.concatenate([order[:-1][same], pairs[0]]).astype(int)
+    b = np.concatenate([order[1:][same], pairs[1]]).astype(int)
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return [g for g in _grouped(labels) if len(g) > 1]
