@@ -10,13 +10,13 @@ the host's count). The step's work is counted from one forward pass of one row.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from ..cpus import available_cpus
 
 FLOPS_PER_THREAD = 200e6  # a training step needs this much work per thread to gain from it
 
@@ -30,25 +30,6 @@ class ThreadChoice:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on: its affinity, bounded by a cgroup CPU quota."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        count = os.cpu_count() or 1
-    quota = _cgroup_quota()
-    return max(1, min(count, quota)) if quota else max(1, count)
-
-
-def _cgroup_quota() -> int | None:
-    """cgroup v2's `cpu.max` ("max 100000" or "200000 100000"), rounded up; None if unset."""
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-    except (OSError, ValueError):
-        return None
-    return None if quota == "max" else math.ceil(int(quota) / int(period))
 
 
 def step_flops(model: nn.Module, sample: torch.Tensor, batch_size: int) -> float | None:

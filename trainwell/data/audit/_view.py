@@ -12,7 +12,6 @@ exact at any size: hashing for identical rows, radius queries of a k-d tree for 
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +20,7 @@ import numpy as np
 from sklearn.neighbors import KDTree, NearestNeighbors
 from threadpoolctl import threadpool_limits
 
+from ...cpus import available_cpus
 from .._dataset import Dataset
 from .._split import flat_rows
 
@@ -114,7 +114,7 @@ class AuditData:
         among the `reference` rows (exact: brute force, all the process's CPUs)."""
         n, ref = len(self.X), self.reference
         k = min(NEIGHBOURS, n - 1)
-        with threadpool_limits(_cpus(), user_api="openmp"):
+        with threadpool_limits(available_cpus(), user_api="openmp"):
             index = NearestNeighbors(algorithm="brute").fit(self.X_space[ref])
             if len(ref) == n:
                 return index.kneighbors(n_neighbors=k)
@@ -132,7 +132,7 @@ class AuditData:
             return float(np.median(self.neighbours[0][:, 0]))
         n = len(self.X)
         sample = np.random.default_rng(1).choice(n, min(SAMPLE_ROWS, n), replace=False)
-        with threadpool_limits(_cpus(), user_api="openmp"):
+        with threadpool_limits(available_cpus(), user_api="openmp"):
             index = NearestNeighbors(algorithm="brute").fit(self.X_space)
             distances, positions = index.kneighbors(self.X_space[sample], n_neighbors=2)
         nearest = np.where(positions[:, 0] == sample, distances[:, 1], distances[:, 0])
@@ -142,11 +142,3 @@ class AuditData:
 def canonical(X: np.ndarray) -> np.ndarray:
     """Rows as bytes-comparable arrays (-0.0 == 0.0, all NaN alike)."""
     return np.nan_to_num(X + 0.0, nan=np.inf).astype(np.float32)
-
-
-def _cpus() -> int:
-    """The CPUs this process may run on (brute-force neighbours split rows among them)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
