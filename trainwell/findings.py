@@ -30,8 +30,9 @@ TRAINING_CODES = (
     "overfitting",
     "underfitting",
 )
+EVALUATION_CODES = ("unfaithful_explanation", "group_performance_gap")
 DEPLOYMENT_CODES = ("data_drift", "prediction_drift", "adversarial_vulnerability")
-CODES = frozenset(DATA_CODES + TRAINING_CODES + DEPLOYMENT_CODES)
+CODES = frozenset(DATA_CODES + TRAINING_CODES + EVALUATION_CODES + DEPLOYMENT_CODES)
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}  # rich styles
 
 
