@@ -1,12 +1,14 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, the `Trainer` and
-its `Callback` for your own models and loops, and the shared vocabulary (`RunConfig`, `Finding`).
+The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `explain`, the
+`Trainer` and its `Callback` for your own models and loops, and the shared vocabulary
+(`RunConfig`, `Finding`).
 """
 
-from ._api import audit, fit, resume, tune
+from ._api import audit, explain, fit, resume, tune
 from .config import RunConfig, load_config
 from .errors import ConfigError, DataError, InputError
+from .explain import Explanation
 from .findings import Finding
 from .pipeline import Audit, Run, load_run
 from .train import Callback, EarlyStopping, FitResult, TensorBatches, Trainer
@@ -20,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "EarlyStopping",
+    "Explanation",
     "Finding",
     "FitResult",
     "InputError",
@@ -30,6 +33,7 @@ __all__ = [
     "Trainer",
     "TuneResult",
     "audit",
+    "explain",
     "fit",
     "load_config",
     "load_run",

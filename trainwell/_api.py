@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from . import explain as explaining
 from . import pipeline
 from . import tune as tuning
 
@@ -43,3 +44,4 @@ fit = _writes_report(pipeline.fit)
 resume = _writes_report(pipeline.resume)
 audit = _writes_report(pipeline.audit)
 tune = _writes_report(tuning.tune)
+explain = _writes_report(explaining.explain)

@@ -66,7 +66,7 @@ def attribute(
     explain = _explainer(model, method, X)
     parts = []
     for start in range(0, len(X), CHUNK):
-        x = X[start : start + CHUNK]
+        x = X[start : start + CHUNK].clone().requires_grad_()  # Captum warns otherwise
         target = None if targets is None else targets[start : start + CHUNK]
         parts.append(explain(x, target).detach().float().cpu().numpy())
         advance(len(x))

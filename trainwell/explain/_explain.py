@@ -21,7 +21,6 @@ from ..errors import InputError
 from ..findings import Finding
 from ..pipeline import Run, load_run
 from ..runs import write_json
-from . import _plots as plots
 from ._attribute import NAMES, attribute, captum_attr, check_method, per_position
 from ._checks import Thresholds, check_faithfulness, check_groups, check_sanity
 from ._data import TestRows, test_rows
@@ -53,6 +52,7 @@ class Explanation:
         return {
             "run_dir": str(self.run_dir),
             "method": self.method,
+            "method_name": NAMES[self.method],
             "rows": self.rows,
             "importances": [asdict(i) for i in self.importances],
             "faithfulness": None if faith is None else {**asdict(faith), "ratio": faith.ratio},
@@ -123,7 +123,15 @@ def explain(
         *check_groups(report, thresholds),
     ]
     result = Explanation(
-        run.run_dir, method, len(data.X), found, faith, sanity, report, findings, 0.0
+        Path(run.run_dir).resolve(),
+        method,
+        len(data.X),
+        found,
+        faith,
+        sanity,
+        report,
+        findings,
+        0.0,
     )
     probabilities = torch.softmax(out, 1).numpy() if classify else None
     _write(result, data, maps, predicted, probabilities, started)
@@ -190,8 +198,11 @@ def _write(
 ) -> None:
     """Everything goes into a temporary folder beside `explain/`, which then replaces it:
     a reader sees the old explanation or the new one, never half of one."""
+    from . import _plots as plots  # matplotlib takes a second to import
+
     final = result.run_dir / "explain"
     staging = Path(tempfile.mkdtemp(dir=result.run_dir, prefix=".explain-"))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide explain/ from the run's other readers
     try:
         np.savez_compressed(
             staging / "attributions.npz", rows=data.rows, attributions=maps, predicted=

@@ -13,6 +13,7 @@ import yaml
 from . import _figures as figures
 from ._audit_page import audit_section, audit_verdict
 from ._cards import Section, card, count, title
+from ._explain_page import explain_section
 from ._load import RunRecord
 from ._tune_page import tune_section, tune_verdict
 
@@ -232,6 +233,7 @@ SECTIONS: list[Callable[[RunRecord], Section | None]] = [
     curves_section,
     health_section,
     evaluation_section,
+    explain_section,
     audit_section,
     tune_section,
     config_section,
