@@ -145,3 +145,26 @@ def test_many_numeric_values_become_two_halves_and_one_hot_columns_regroup():
         "colour": [1, 2],
         "ratio=2": [3],
     }
+
+
+def test_different_base_rates_alone_are_not_a_performance_gap():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(["a", "b"], 200).astype(object)
+    y = np.concatenate([rng.random(200) < 0.8, rng.random(200) < 0.2]).astype(int)
+    report = group_report("site", groups, y, y.copy(), n_classes=2)
+    assert report.gaps["demographic_parity_difference"]["value"] > 0.4
+    assert "selection_rate" not in report.gaps and check_groups(report) == []
+
+
+def test_a_higher_false_positive_rate_is_the_worse_one():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(["a", "b"], 300).astype(object)
+    y = rng.integers(0, 2, 600)
+    predicted = y.copy()
+    negatives_b = np.flatnonzero((groups == "b") & (y == 0))
+    predicted[negatives_b[: len(negatives_b) // 2]] = 1  # half of b's negatives called positive
+    report = group_report("site", groups, y, predicted, n_classes=2)
+    fpr = report.gaps["false_positive_rate"]
+    assert (fpr["best"], fpr["worst"]) == ("a", "b") and fpr["gap"] > 0.4
+    flagged = {f.evidence["metric"]: f for f in check_groups(report)}
+    assert "higher for site = b" in flagged["false_positive_rate"].message

@@ -8,8 +8,9 @@ Criteria and thresholds, in one place:
 - `unfaithful_explanation` (warning), sanity: attributions of the fully re-initialised model
   still rank-correlate `max_rank_correlation` (0.5) or more with the trained model's.
 - `group_performance_gap` (warning): the best judged group beats the worst by more than
-  `max_gap` (0.1, i.e. 10 points) on a metric, and the bootstrap interval of that
-  difference excludes zero.
+  `max_gap` (0.1, i.e. 10 points) on accuracy, macro-F1, true or false positive rate, and
+  the bootstrap interval of that difference excludes zero. Selection rates differ with each
+  group's base rate: their difference is reported, not flagged.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding
-from ._groups import GroupReport
+from ._groups import LOWER_IS_BETTER, GroupReport
 from ._trust import Faithfulness, Sanity
 
 
@@ -87,15 +88,17 @@ def check_groups(
         return []
     findings = []
     for metric, gap in report.gaps.items():
-        if "gap" not in gap or gap["gap"] <= thresholds.max_gap or gap["ci"][0] <= 0:
+        if gap.get("gap") is None or gap["gap"] <= thresholds.max_gap or gap["ci"][0] <= 0:
             continue
+        worse = "higher" if metric in LOWER_IS_BETTER else "lower"
         findings.append(
             Finding(
                 "group_performance_gap",
                 "warning",
                 "evaluation",
-                f"{metric.replace('_', ' ')} is {gap['gap']:.1%} lower for {report.column} = "
-                f"{gap['worst']} than for {gap['best']} (95% interval of the gap "
+                f"{metric.replace('_', ' ')} is {gap['gap']:.1%} {worse} for "
+                f"{_group(report.column, gap['worst'])} than for "
+                f"{_group(report.column, gap['best'])} (95% interval of the gap "
                 f"{gap['ci'][0]:.1%} to {gap['ci'][1]:.1%})",
                 {
                     "column": report.column,
@@ -107,3 +110,8 @@ def check_groups(
             )
         )
     return findings
+
+
+def _group(column: str, group: str) -> str:
+    """`site = B`; a halved numeric column's group already names its column."""
+    return group if group.startswith(f"{column} ") else f"{column} = {group}"

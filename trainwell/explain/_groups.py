@@ -27,6 +27,10 @@ QUANTILES = (0.025, 0.975)
 MAX_GROUPS = 20  # a numeric column with more distinct values is split at its median
 
 Metric = Callable[[np.ndarray], np.ndarray]  # confusion matrices (..., K, K) -> values (...)
+# The metrics whose best-worst gap is judged: selection rate follows each group's base rate,
+# so its difference (demographic parity) is reported, not called a performance gap.
+PERFORMANCE = ("accuracy", "macro_f1", "true_positive_rate", "false_positive_rate")
+LOWER_IS_BETTER = ("false_positive_rate",)
 
 
 @dataclass
@@ -125,7 +129,8 @@ def group_report(
     seed: int = 0,
 ) -> GroupReport:
     """Per-group metrics (MetricFrame) with bootstrap intervals; the best-worst gap of each
-    metric over the judged groups; demographic-parity and equalized-odds differences."""
+    performance metric over the judged groups (always >= 0: for the false positive rate
+    the best group is the lowest); demographic-parity and equalized-odds differences."""
     fm = fairlearn_metrics()
     metrics = metrics_for(n_classes)
     y, predicted = np.asarray(y, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
@@ -157,17 +162,20 @@ def group_report(
         table[str(group)] = row
     judged = [g for g, row in table.items() if row["judged"]]
     gaps = {}
-    for name in metrics:
+    for name in (m for m in PERFORMANCE if m in metrics):
         values = {g: table[g][name] for g in judged if table[g][name] is not None}
-        if len(values) >= 2:
-            best, worst = max(values, key=values.get), min(values, key=values.get)
-            difference = boot[best][name] - boot[worst][name]
-            gaps[name] = {
-                "best": best,
-                "worst": worst,
-                "gap": values[best] - values[worst],
-                "ci": _interval(difference),
-            }
+        if len(values) < 2:
+            continue
+        sign = -1.0 if name in LOWER_IS_BETTER else 1.0
+        best = max(values, key=lambda g: sign * values[g])
+        worst = min(values, key=lambda g: sign * values[g])
+        difference = sign * (boot[best][name] - boot[worst][name])
+        gaps[name] = {
+            "best": best,
+            "worst": worst,
+            "gap": sign * (values[best] - values[worst]),
+            "ci": _interval(difference),
+        }
     if n_classes == 2 and len(judged) >= 2:
         keep = np.isin(groups, judged)
         for name, function in (
