@@ -110,6 +110,9 @@ def test_the_terminal_output_names_the_checks(runs):
     assert result.exit_code == 0, result.stderr
     assert "explained 60 test rows with occlusion" in result.stdout
     assert "faithfulness: deletion AUC" in result.stdout and "sanity:" in result.stdout
+    replaced = json.loads((gap / "explain" / "explain.json").read_text())
+    assert replaced["method"] == "occlusion" and replaced["rows"] == 60  # the old one is gone
+    assert not [p for p in gap.iterdir() if p.name.startswith(".explain")]
 
 
 @pytest.mark.parametrize(

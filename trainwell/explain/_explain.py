@@ -77,8 +77,9 @@ def explain(
     """Explain a run's model on (up to `rows` of) its test split.
 
     `method`: ig | saliency | smoothgrad | occlusion | gradcam (CNNs). `groups`: a column of
-    the run's data file (any column, also one that is not a model input), a feature name
-    of a built-in table, or one value per source row; per-group metrics then judge the gap.
+    the run's CSV/Parquet file (the target too), a feature of a built-in table (a numeric
+    one of many values is split at its median), or one value per source row (any grouping,
+    also one the model never saw); per-group metrics then judge the gaps.
     Pass a `Run` from `load_run(path, model)` for a run that trained your own module.
     """
     started = time.perf_counter()
