@@ -15,7 +15,7 @@
 6. Bias: a generated table with a planted gap at one site and its twin without, over
    seeds. Goal: the gap found in every seed, the twin never flagged.
 
-Run: python benchmarks/explain.py [--seeds 5] [--quick] [--json]
+Run: python benchmarks/explain.py [--seeds 5] [--quick] [--json] [--only PART ...]
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ console = Console(stderr=True)
 TABLE_METHODS = ("ig", "saliency", "smoothgrad", "occlusion")
 IMAGE_METHODS = ("ig", "saliency", "smoothgrad", "occlusion", "gradcam")
 K, D = 4, 24
+PARTS = ("tables", "images", "cost", "bias")
 
 
 def _fit(out: Path, data: dict, model: dict, epochs: int = 20) -> Path:
@@ -202,16 +203,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="2 seeds")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=PARTS, nargs="+", default=list(PARTS))
     args = parser.parse_args()
     seeds = 2 if args.quick else args.seeds
     warnings.filterwarnings("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         results = {
-            "tables": tables(out, seeds),
-            "images": images(out, min(seeds, 3)),
-            "cost": cost(out),
-            "bias": bias(out, seeds),
+            "tables": tables(out, seeds) if "tables" in args.only else None,
+            "images": images(out, min(seeds, 3)) if "images" in args.only else None,
+            "cost": cost(out) if "cost" in args.only else None,
+            "bias": bias(out, seeds) if "bias" in args.only else None,
         }
     if args.json:
         print(json.dumps(results))
@@ -221,7 +223,26 @@ def main() -> None:
 
 def show(results: dict, seeds: int) -> None:
     out = Console()
-    t, im = results["tables"], results["images"]
+    if results["tables"] and results["images"]:
+        ground_truth(out, results["tables"], results["images"], seeds)
+    c, b = results["cost"], results["bias"]
+    if c:
+        out.print(
+            f"cost: explain of {c['rows']} digits test rows (IG, importances, deletion, sanity, "
+            f"plots) {c['seconds']:.2f} s wall, {c['cpu_seconds']:.2f} s CPU (goal <= 10 s); "
+            f"bare Captum IG on the same rows {c['captum_ig_seconds']:.2f} s: "
+            f"{c['seconds'] / c['captum_ig_seconds']:.1f}x",
+            highlight=False,
+        )
+    if b:
+        out.print(
+            f"bias: planted gap flagged in {b['flagged']['planted']}/{b['seeds']} seeds (goal "
+            f"all), twin flagged in {b['flagged']['twin']}/{b['seeds']} (goal none)",
+            highlight=False,
+        )
+
+
+def ground_truth(out: Console, t: dict, im: dict, seeds: int) -> None:
     table = Table(title=f"planted ground truth (tables: {seeds} seeds; images: {min(seeds, 3)})")
     for column in ("method", f"top-{K} precision", "vs random", "pointing game", "vs random"):
         table.add_column(column)
@@ -250,20 +271,6 @@ def show(results: dict, seeds: int) -> None:
     for method in IMAGE_METHODS:
         table.add_row(method, *_cells(t["trust"].get(method)), *_cells(im["trust"].get(method)))
     out.print(table)
-    c = results["cost"]
-    out.print(
-        f"cost: explain of {c['rows']} digits test rows (IG, importances, deletion, sanity, "
-        f"plots) {c['seconds']:.2f} s wall, {c['cpu_seconds']:.2f} s CPU (goal <= 10 s); bare "
-        f"Captum IG on the same rows {c['captum_ig_seconds']:.2f} s: "
-        f"{c['seconds'] / c['captum_ig_seconds']:.1f}x",
-        highlight=False,
-    )
-    b = results["bias"]
-    out.print(
-        f"bias: planted gap flagged in {b['flagged']['planted']}/{b['seeds']} seeds (goal all), "
-        f"twin flagged in {b['flagged']['twin']}/{b['seeds']} (goal none)",
-        highlight=False,
-    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from ._attribute import per_position
 from ._model import probabilities
 
 RANDOM_ORDERS = 3
-MAX_STEPS = 64  # points on a deletion curve; tables with fewer inputs get one per input
+MAX_STEPS = 32  # points on a deletion curve; tables with fewer inputs get one per input
 SANITY_ROWS = 100
 
 
