@@ -88,8 +88,8 @@ def test_json_is_one_object_and_explain_folder_is_written(runs):
 def test_a_planted_group_gap_is_found_and_its_twin_is_not(runs):
     gap, fair = runs
     flagged = trainwell.explain(gap, groups="site", report=False)
-    [finding] = [f for f in flagged.findings if f.evidence.get("metric") == "accuracy"]
-    assert finding.code == "group_performance_gap" and finding.evidence["worst"] == "B"
+    [finding] = [f for f in flagged.findings if f.code == "group_performance_gap"]
+    assert finding.evidence["metric"] == "accuracy" and finding.evidence["worst"] == "B"
     assert flagged.groups.metrics["B"]["rows"] + flagged.groups.metrics["A"]["rows"] == 200
     healthy = trainwell.explain(fair, groups="site", report=False)
     assert [f for f in healthy.findings if f.code == "group_performance_gap"] == []

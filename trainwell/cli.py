@@ -417,7 +417,7 @@ def _print_groups(console: Console, groups: dict[str, Any]) -> None:
         if "gap" in gap:
             low, high = gap["ci"]
             console.print(
-                f"gap in {metric}: {gap['gap']:.4f} ({escape(gap['best'])} vs "
+                f"gap in {metric}: {gap['gap']:.4f} (best {escape(gap['best'])}, worst "
                 f"{escape(gap['worst'])}; 95% CI {low:.4f} to {high:.4f})",
                 highlight=False,
             )

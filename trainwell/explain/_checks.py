@@ -84,32 +84,40 @@ def check_sanity(
 def check_groups(
     report: GroupReport | None, thresholds: Thresholds = Thresholds()
 ) -> list[Finding]:
+    """One finding per grouping column: the first gapped metric (accuracy, macro-F1, TPR,
+    FPR) in the message, every gapped metric in the evidence."""
     if report is None:
         return []
-    findings = []
-    for metric, gap in report.gaps.items():
-        if gap.get("gap") is None or gap["gap"] <= thresholds.max_gap or gap["ci"][0] <= 0:
-            continue
-        worse = "higher" if metric in LOWER_IS_BETTER else "lower"
-        findings.append(
-            Finding(
-                "group_performance_gap",
-                "warning",
-                "evaluation",
-                f"{metric.replace('_', ' ')} is {gap['gap']:.1%} {worse} for "
-                f"{_group(report.column, gap['worst'])} than for "
-                f"{_group(report.column, gap['best'])} (95% interval of the gap "
-                f"{gap['ci'][0]:.1%} to {gap['ci'][1]:.1%})",
-                {
-                    "column": report.column,
-                    "metric": metric,
-                    **gap,
-                    "threshold": thresholds.max_gap,
-                    "too_small": report.too_small,
-                },
-            )
+    gapped = {
+        metric: gap
+        for metric, gap in report.gaps.items()
+        if gap.get("gap") is not None and gap["gap"] > thresholds.max_gap and gap["ci"][0] > 0
+    }
+    if not gapped:
+        return []
+    metric, gap = next(iter(gapped.items()))
+    worse = "higher" if metric in LOWER_IS_BETTER else "lower"
+    also = [m.replace("_", " ") for m in gapped if m != metric]
+    return [
+        Finding(
+            "group_performance_gap",
+            "warning",
+            "evaluation",
+            f"{metric.replace('_', ' ')} is {gap['gap']:.1%} {worse} for "
+            f"{_group(report.column, gap['worst'])} than for "
+            f"{_group(report.column, gap['best'])} (95% interval of the gap "
+            f"{gap['ci'][0]:.1%} to {gap['ci'][1]:.1%})"
+            + (f"; also a gap in {', '.join(also)}" if also else ""),
+            {
+                "column": report.column,
+                "metric": metric,
+                **gap,
+                "metrics": gapped,
+                "threshold": thresholds.max_gap,
+                "too_small": report.too_small,
+            },
         )
-    return findings
+    ]
 
 
 def _group(column: str, group: str) -> str:
