@@ -168,3 +168,14 @@ def test_a_users_own_module_and_a_regression_run(tmp_path, out, iris_config):
     regression = _fit(tmp_path, out, {"source": "diabetes"}, epochs=3)
     explained = trainwell.explain(regression, rows=50, report=False)
     assert explained.faithfulness is None and len(explained.importances) == 10
+
+
+def test_the_same_seed_gives_the_same_explanation(runs):
+    _, fair = runs
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = trainwell.explain(fair, method="smoothgrad", rows=40, report=False).to_dict()
+    assert torch.rand(1) == before  # the caller's random state is left as it was
+    again = trainwell.explain(fair, method="smoothgrad", rows=40, report=False).to_dict()
+    assert first["sanity"] == again["sanity"] and first["importances"] == again["importances"]

@@ -82,6 +82,20 @@ def explain(
     also one the model never saw); per-group metrics then judge the gaps.
     Pass a `Run` from `load_run(path, model)` for a run that trained your own module.
     """
+    with torch.random.fork_rng():  # seeded (SmoothGrad's noise, re-initialised weights), and
+        torch.manual_seed(seed)  # the caller's random state is left as it was
+        return _explain(run, method, groups, rows, seed, thresholds, progress)
+
+
+def _explain(
+    run: Run | str | Path,
+    method: str,
+    groups: GroupsLike,
+    rows: int,
+    seed: int,
+    thresholds: Thresholds | None,
+    progress: bool,
+) -> Explanation:
     started = time.perf_counter()
     thresholds = thresholds or Thresholds()
     run = run if isinstance(run, Run) else load_run(run)
@@ -109,7 +123,7 @@ def explain(
         faith = deletion(model, data.X, predicted, maps, seed) if classify else None
         bar.advance(task, 5)
         sanity = randomisation(
-            model, data.X, targets, maps, lambda m, x, t: attribute(m, x, t, method), seed
+            model, data.X, targets, maps, lambda m, x, t: attribute(m, x, t, method)
         )
         bar.advance(task, 5)
     name = NAMES[method]

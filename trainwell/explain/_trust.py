@@ -101,7 +101,6 @@ def randomisation(
     targets: torch.Tensor | None,
     attributions: np.ndarray,
     explain: Callable[[nn.Module, torch.Tensor, torch.Tensor | None], np.ndarray],
-    seed: int = 0,
 ) -> Sanity:
     """Cascading randomisation: layers with weights re-initialised from the output down,
     the attributions of the first `SANITY_ROWS` rows compared after each. Spearman's
@@ -113,7 +112,6 @@ def randomisation(
     before = per_position(attributions[rows])
     broken = copy.deepcopy(model)
     layers = [(name, m) for name, m in broken.named_modules() if hasattr(m, "reset_parameters")]
-    torch.manual_seed(seed)
     cascade = []
     for name, module in reversed(layers):
         module.reset_parameters()
