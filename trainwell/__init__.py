@@ -1,6 +1,6 @@
 """trainwell: train PyTorch networks that stay healthy.
 
-The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `attack`,
+The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `explain`, `attack`,
 `compress` (and `OnnxModel` to predict from its ONNX files), the `Trainer` and its `Callback`
 for your own models and loops, the `Doctor` for a hand-written loop, and the shared
 vocabulary (`RunConfig`, `Finding`).
@@ -21,8 +21,9 @@ from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 
 if TYPE_CHECKING:
-    from ._api import attack, audit, compress, fit, resume, tune
+    from ._api import attack, audit, compress, explain, fit, resume, tune
     from .compress import Compression, OnnxModel
+    from .explain import Explanation
     from .health import Doctor
     from .pipeline import Audit, Run, load_run
     from .robust import Robustness
@@ -35,6 +36,8 @@ _LAZY = {  # public name -> the module that defines it
     "attack": "._api",
     "audit": "._api",
     "compress": "._api",
+    "explain": "._api",
+    "Explanation": ".explain",
     "fit": "._api",
     "resume": "._api",
     "tune": "._api",
@@ -63,6 +66,7 @@ __all__ = [
     "DataError",
     "Doctor",
     "EarlyStopping",
+    "Explanation",
     "Finding",
     "FitResult",
     "InputError",
@@ -77,6 +81,7 @@ __all__ = [
     "attack",
     "audit",
     "compress",
+    "explain",
     "fit",
     "load_config",
     "load_run",

@@ -507,6 +507,96 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+@app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (trainwell fit).")],
+    method: Annotated[
+        str, typer.Option(help="ig | saliency | smoothgrad | occlusion | gradcam (CNNs)")
+    ] = "ig",
+    groups: Annotated[
+        str | None, typer.Option(help="A column of the data: per-group metrics and gaps.")
+    ] = None,
+    rows: Annotated[int, typer.Option(help="Test rows to explain (a seeded sample).")] = 500,
+    as_json: JsonOption = False,
+) -> None:
+    """Which inputs drive the model, whether that explanation can be trusted, who it fails."""
+    import trainwell
+
+    result = _guarded(
+        lambda: trainwell.explain(
+            run_dir, method=method, groups=groups, rows=rows, progress=_show_progress(as_json)
+        )
+    )
+    summary = result.to_dict()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    _print_explanation(Console(), summary)
+
+
+def _print_explanation(console: Console, summary: dict[str, Any]) -> None:
+    """The terminal's view of `explain`: importances, the two trust checks, the groups."""
+    console.print(
+        f"explained {summary['rows']} test rows with {summary['method']} in "
+        f"{summary['seconds']:.2f} s",
+        highlight=False,
+    )
+    if summary["importances"]:
+        table = Table("feature", "permutation importance", "± spread", "mean |attribution|")
+        table.title = "most important inputs (test score lost when shuffled)"
+        for row in summary["importances"][:10]:
+            table.add_row(
+                escape(row["feature"]),
+                f"{row['importance']:.4f}",
+                f"{row['spread']:.4f}",
+                f"{row['attribution']:.4f}",
+            )
+        console.print(table)
+    faith, sanity = summary["faithfulness"], summary["sanity"]
+    if faith:
+        console.print(
+            f"faithfulness: deletion AUC {faith['deletion_auc']:.3f} vs "
+            f"{faith['random_deletion_auc']:.3f} for a random order (ratio {faith['ratio']:.2f}; "
+            "lower is better)",
+            highlight=False,
+        )
+    if sanity:
+        console.print(
+            "sanity: rank correlation with the maps of a re-initialised model "
+            f"{sanity['randomized_rank_correlation']:.2f} (near 0 is good)",
+            highlight=False,
+        )
+    if summary["groups"]:
+        _print_groups(console, summary["groups"])
+    _print_findings(console, summary["findings"])
+    folder = Path(summary["run_dir"]) / "explain"
+    console.print(f"explain: {folder}", highlight=False, soft_wrap=True)
+    _print_report(Path(summary["run_dir"]), console)
+
+
+def _print_groups(console: Console, groups: dict[str, Any]) -> None:
+    table = Table("group", "rows", "accuracy (95% CI)", "macro F1", title=f"by {groups['column']}")
+    for name, row in groups["metrics"].items():
+        low, high = row["accuracy_ci"]
+        interval = f" ({_cell(low)}-{_cell(high)})" if low is not None else ""
+        note = "" if row["judged"] else " [dim](too few to judge)[/]"
+        table.add_row(
+            escape(name) + note, str(row["rows"]), _cell(row["accuracy"]) + interval,
+            _cell(row["macro_f1"]),
+        )  # fmt: skip
+    console.print(table)
+    for metric, gap in groups["gaps"].items():
+        if "gap" in gap:
+            low, high = gap["ci"]
+            console.print(
+                f"gap in {metric}: {gap['gap']:.4f} (best {escape(gap['best'])}, worst "
+                f"{escape(gap['worst'])}; 95% CI {low:.4f} to {high:.4f})",
+                highlight=False,
+            )
+        else:
+            console.print(f"{metric}: {gap['value']:.4f}", highlight=False)
+
+
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value).replace(" ", "")
 

@@ -37,7 +37,12 @@ TRAINING_CODES = (
     "unused_parameters",
 )
 # what `trainwell attack` and `trainwell compress` check of a trained model
-EVALUATION_CODES = ("adversarial_vulnerability", "unreliable_robustness_evaluation")
+EVALUATION_CODES = (
+    "unfaithful_explanation",
+    "group_performance_gap",
+    "adversarial_vulnerability",
+    "unreliable_robustness_evaluation",
+)
 COMPRESSION_CODES = ("unfaithful_export", "compression_accuracy_loss")
 DEPLOYMENT_CODES = ("data_drift", "prediction_drift")
 CODES = frozenset(

@@ -15,6 +15,7 @@ from ._attack_page import attack_section
 from ._audit_page import audit_section, audit_verdict
 from ._cards import Section, card, count, title
 from ._compress_page import compress_section
+from ._explain_page import explain_section
 from ._load import RunRecord
 from ._tune_page import tune_section, tune_verdict
 
@@ -236,6 +237,7 @@ SECTIONS: list[Callable[[RunRecord], Section | None]] = [
     evaluation_section,
     attack_section,
     compress_section,
+    explain_section,
     audit_section,
     tune_section,
     config_section,

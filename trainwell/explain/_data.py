@@ -1,0 +1,76 @@
+"""The rows an explanation looks at: the run's own test split, reloaded from its config and
+standardised with the statistics saved in the run, so the model sees what it saw in testing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..data import load_splits
+from ..errors import InputError
+from ..pipeline import Run
+
+
+@dataclass
+class TestRows:
+    """Test rows in model units, with what is needed to name and regroup their inputs."""
+
+    X: torch.Tensor  # standardised model inputs
+    raw: np.ndarray  # the same rows in source units
+    y: np.ndarray
+    rows: np.ndarray  # source row indices
+    task: str
+    classes: list[str]
+    features: list[str]  # model input names (tables); [] for images
+    columns: dict[str, list[int]] = field(default_factory=dict)  # source column -> inputs
+
+    @property
+    def is_image(self) -> bool:
+        return self.X.ndim == 4
+
+
+def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
+    """Up to `limit` rows of the run's test split (a seeded sample when there are more)."""
+    if run.info is None:
+        raise InputError(f"{run.run_dir} has no data description (data.json): rerun fit")
+    if limit < 1:
+        raise InputError(f"--rows must be at least 1; got {limit}")
+    test = load_splits(run.config).test
+    keep = np.arange(len(test))
+    if len(keep) > limit:
+        keep = np.sort(np.random.default_rng(seed).choice(len(keep), limit, replace=False))
+    raw = test.X[keep].astype(np.float32)
+    if list(raw.shape[1:]) != list(run.info.input_shape):
+        raise InputError(
+            f"the data of {run.run_dir} now has inputs of shape {list(raw.shape[1:])}, "
+            f"the model was trained on {run.info.input_shape}: was the source changed?"
+        )
+    X = torch.from_numpy(np.nan_to_num(raw))
+    if run.info.x_mean is not None:
+        shape = (-1, 1, 1) if X.ndim == 4 else (-1,)
+        mean = torch.tensor(run.info.x_mean).view(shape)
+        X = (X - mean) / torch.tensor(run.info.x_std).view(shape)
+    features = list(run.info.feature_names) if X.ndim == 2 else []
+    return TestRows(
+        X.float(),
+        raw,
+        test.y[keep],
+        test.rows[keep],
+        run.info.task,
+        list(run.info.classes),
+        features,
+        source_columns(features, run.info.encoding),
+    )
+
+
+def source_columns(features: list[str], encoding: dict[str, list[str]]) -> dict[str, list[int]]:
+    """Inputs grouped by the source column they came from: the one-hot columns `col=cat` of
+    a categorical column count as one feature, as a person thinks of it."""
+    columns: dict[str, list[int]] = {}
+    for i, name in enumerate(features):
+        column, sep, category = name.partition("=")
+        known = sep and column in encoding and category in map(str, encoding[column])
+        columns.setdefault(column if known else name, []).append(i)
+    return columns
