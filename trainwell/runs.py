@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +47,28 @@ def atomic_write(path: Path, data: bytes | str, *, durable: bool = False) -> Non
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """A folder in which to write `final` in full, under a temporary name beside it. When the
+    block ends it replaces `final` in one rename (an earlier one is moved aside first and
+    then removed), so readers see the old folder or the new one, never half of one; when the
+    block fails it is removed and `final` is left as it was."""
+    final = Path(final)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}-"))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the folder from the run's other readers
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = final.with_name(f".{final.name}-old-{time.time_ns()}") if final.exists() else None
+    if old is not None:
+        final.rename(old)
+    staging.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json(path: Path, obj: Any) -> None:

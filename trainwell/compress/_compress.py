@@ -11,8 +11,6 @@ networks, static (activation ranges calibrated on training rows) for CNNs.
 from __future__ import annotations
 
 import copy
-import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -28,7 +26,7 @@ from ..errors import InputError
 from ..findings import Finding
 from ..models import Network
 from ..pipeline import Run, load_run
-from ..runs import write_json
+from ..runs import staged_dir, write_json
 from ._checks import Check, Tolerances, check_accuracy, check_export, check_smaller
 from ._finetune import finetune as finetune_pruned
 from ._finetune import point_summary_at
@@ -73,8 +71,7 @@ def compress(
     say("loading the data")
     rows = _rows(run)
     final = run.run_dir / "compressed"
-    staging = Path(tempfile.mkdtemp(prefix=".compressed-", dir=run.run_dir))
-    try:
+    with staged_dir(final) as staging:
         job = _Job(run, rows, final, staging, tolerances, threads, say)
         job.all(prune, quantize, finetune, progress)
         say(f"timing {len(job.runners)} variants at batch 1 and 64 ({threads} thread(s))")
@@ -92,10 +89,6 @@ def compress(
             time.perf_counter() - started,
         )
         write_json(staging / "compress.json", result.to_dict())
-        _replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return result
 
 
@@ -258,18 +251,6 @@ def _rows(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not finite.any() or not len(X_train):
         raise InputError("no test or training row without missing values to compress against")
     return X_test[finite], y_test[finite], X_train
-
-
-def _replace(staging: Path, final: Path) -> None:
-    """Put `staging` where `final` is: an earlier `compressed/` is moved aside first and
-    removed once the new one is in place, so readers see the old or the new, never half."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}-old-{time.time_ns()}")
-        final.rename(old)
-    staging.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _validate(prune, quantize, epochs, threads, rounds) -> None:

@@ -3,8 +3,6 @@ written to `RUN_DIR/explain/` in one step (a temporary folder renamed into place
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -20,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from ..errors import InputError
 from ..findings import Finding
 from ..pipeline import Run, load_run
-from ..runs import write_json
+from ..runs import staged_dir, write_json
 from ._attribute import NAMES, attribute, captum_attr, check_method, per_position
 from ._checks import Thresholds, check_faithfulness, check_groups, check_sanity
 from ._data import TestRows, test_rows
@@ -215,10 +213,7 @@ def _write(
     a reader sees the old explanation or the new one, never half of one."""
     from . import _plots as plots  # matplotlib takes a second to import
 
-    final = result.run_dir / "explain"
-    staging = Path(tempfile.mkdtemp(dir=result.run_dir, prefix=".explain-"))
-    staging.chmod(0o755)  # mkdtemp's 0700 would hide explain/ from the run's other readers
-    try:
+    with staged_dir(result.run_dir / "explain") as staging:
         np.savez_compressed(
             staging / "attributions.npz", rows=data.rows, attributions=maps, predicted=
             np.array([]) if predicted is None else predicted,
@@ -244,13 +239,3 @@ def _write(
         result.files = files
         result.seconds = round(time.perf_counter() - started, 3)
         write_json(staging / "explain.json", result.to_dict())
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(dir=result.run_dir, prefix=".explain-old-"))
-            final.rename(old / "explain")
-        staging.rename(final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

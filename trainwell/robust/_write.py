@@ -4,8 +4,6 @@ run under a temporary name, then renamed: a reader never sees half of it."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from ..runs import write_json
+from ..runs import staged_dir, write_json
 from ._examples import Examples
 
 if TYPE_CHECKING:
@@ -25,26 +23,14 @@ COLOURS = {"fgsm": "#E69F00", "pgd": "#0072B2", "random_search": "#009E73"}  # O
 
 def write_attack_dir(result: Robustness, examples: Examples | None) -> Path:
     """Write the folder in full under a temporary name, then swap it in."""
-    run_dir = Path(result.run_dir)
-    final = run_dir / "attack"
-    staging = Path(tempfile.mkdtemp(dir=run_dir, prefix=".attack-"))
-    try:
+    final = Path(result.run_dir) / "attack"
+    with staged_dir(final) as staging:
         write_json(staging / "attack.json", result.summary())
         _curve(result, staging / "curve.png")
         if examples is not None:
             _examples(examples, result, staging / "examples.png")
         if result.moved_features:
             _features(result, staging / "features.png")
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(dir=run_dir, prefix=".attack-old-"))
-            final.rename(old / "attack")
-        staging.rename(final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return final
 
 
