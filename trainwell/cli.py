@@ -18,7 +18,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .findings import SEVERITY_STYLE
+from ._show import (
+    percent,
+    print_explanation,
+    print_findings,
+    print_report,
+    print_run,
+    scores,
+    short,
+)
 
 app = typer.Typer(
     name="trainwell",
@@ -107,7 +115,7 @@ def fit(
         cfg = _config(config, overrides)
         return trainwell.fit(cfg, out=out, progress=_show_progress(as_json))
 
-    _print_run(_guarded(action), as_json)
+    print_run(_guarded(action), as_json)
 
 
 @app.command()
@@ -124,9 +132,9 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
     healthy, untreated, repaired = (r.summary() for r in (result.healthy, result.untreated,
                                                           result.repaired))  # fmt: skip
     console.rule("1. the data: scikit-learn's digits, audited before training")
-    _print_findings(console, [f for f in healthy["findings"] if f["source"] == "data"])
+    print_findings(console, [f for f in healthy["findings"] if f["source"] == "data"])
     console.rule("2. a healthy CNN")
-    _print_run(result.healthy, as_json=False, report=False, data=False)
+    print_run(result.healthy, as_json=False, report=False, data=False)
     console.rule("3. eight sigmoid layers on plain SGD: a textbook training problem")
     problems = [f for f in untreated["findings"] if f["severity"] != "info"]
     console.print(
@@ -135,7 +143,7 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
         highlight=False,
     )
     console.print("with --doctor repair:", highlight=False)
-    _print_run(result.repaired, as_json=False, report=False)
+    print_run(result.repaired, as_json=False, report=False)
     console.print(
         f"test accuracy {untreated['metrics']['test_accuracy']:.3f} -> "
         f"{repaired['metrics']['test_accuracy']:.3f} (the healthy CNN: "
@@ -143,7 +151,7 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
         highlight=False,
     )
     console.print(f"compare: {result.compare}", highlight=False, soft_wrap=True)
-    _print_report(result.healthy.run_dir, console)
+    print_report(result.healthy.run_dir, console)
 
 
 @app.command()
@@ -199,32 +207,9 @@ def audit(
         f"test) in {summary['audit']['seconds']:.2f} s",
         highlight=False,
     )
-    _print_findings(console, summary["findings"], rows=True)
+    print_findings(console, summary["findings"], rows=True)
     console.print(f"audit: {summary['run_dir']}", highlight=False, soft_wrap=True)
-    _print_report(Path(summary["run_dir"]), console)
-
-
-def _print_findings(console: Console, findings: list[dict[str, Any]], rows: bool = False) -> None:
-    """One line per finding: severity, code, where (step or epoch), whether it was repaired,
-    the message; with `rows`, the first rows a data finding names."""
-    for f in findings:
-        where = f" at step {f['step']}" if f["step"] is not None else ""
-        where = where or (f" in epoch {f['epoch']}" if f["epoch"] is not None else "")
-        fixed = " [green](repaired)[/]" if f["resolved"] else ""
-        named = f["evidence"].get("rows") if rows else None
-        shown = f" rows {_rows(named)}" if isinstance(named, list) and named else ""
-        console.print(
-            f"[{SEVERITY_STYLE[f['severity']]}]{f['severity']}[/] {f['code']}{where}{fixed}: "
-            f"{escape(f['message'])}{shown}",
-            highlight=False,
-        )
-    if not findings:
-        console.print("no findings")
-
-
-def _rows(rows: list[int], shown: int = 8) -> str:
-    more = f" ... ({len(rows) - shown} more)" if len(rows) > shown else ""
-    return ", ".join(map(str, rows[:shown])) + more
+    print_report(Path(summary["run_dir"]), console)
 
 
 @app.command()
@@ -262,7 +247,7 @@ def runs(out: OutOption = None, as_json: JsonOption = False) -> None:
             r.path.name,
             r.kind,
             r.status + problems,
-            _scores(r),
+            scores(r),
             str(r.metrics.get("epochs", "-")),
             r.started.strftime("%m-%d %H:%M"),
         )
@@ -319,7 +304,7 @@ def tune(
             t["state"],
             "-" if t["value"] is None else f"{t['value']:.4f}",
             str(t["epochs"] or "-"),
-            escape(", ".join(f"{k}={_short(v)}" for k, v in t["params"].items())),
+            escape(", ".join(f"{k}={short(v)}" for k, v in t["params"].items())),
             escape(t["reason"] or ""),
         )
     console.print(table)
@@ -340,7 +325,7 @@ def tune(
         )
     else:
         console.print("[yellow]no trial completed[/]")
-    _print_report(Path(summary["run_dir"]), console)
+    print_report(Path(summary["run_dir"]), console)
 
 
 @app.command("lr-find")
@@ -421,9 +406,9 @@ def attack(
         f"{100 * summary['robust_accuracy']:.1f}%",
         highlight=False,
     )
-    _print_findings(console, summary["findings"])
+    print_findings(console, summary["findings"])
     console.print(f"attack: {Path(summary['run_dir']) / 'attack'}", highlight=False, soft_wrap=True)
-    _print_report(Path(summary["run_dir"]), console)
+    print_report(Path(summary["run_dir"]), console)
 
 
 def _floats(text: str | None, option: str) -> list[float] | None:
@@ -478,8 +463,8 @@ def compress(
             f"{v['bytes']:,}",
             f"{1000 * v['latency_ms']['1']:.0f} µs",
             f"{v['latency_ms']['64']:.3f} ms",
-            _percent(v["accuracy"]),
-            _percent(v["agreement"]),
+            percent(v["accuracy"]),
+            percent(v["agreement"]),
         )
     console.print(table)
     for c in summary["checks"]:
@@ -488,7 +473,7 @@ def compress(
         console.print(
             f"{mark} {c['name']} ({c['variant']}): {detail}", highlight=False, soft_wrap=True
         )
-    _print_findings(console, summary["findings"])
+    print_findings(console, summary["findings"])
     pruning = summary["pruning"]
     if pruning:
         widths = ", ".join(f"{k} {a}->{b}" for k, (a, b) in pruning["widths"].items())
@@ -500,11 +485,7 @@ def compress(
             soft_wrap=True,
         )
     console.print(f"variants: {result.out_dir}", highlight=False, soft_wrap=True)
-    _print_report(Path(summary["run_dir"]), console)
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
+    print_report(Path(summary["run_dir"]), console)
 
 
 @app.command()
@@ -531,145 +512,7 @@ def explain(
     if as_json:
         print(json.dumps(summary))
         return
-    _print_explanation(Console(), summary)
-
-
-def _print_explanation(console: Console, summary: dict[str, Any]) -> None:
-    """The terminal's view of `explain`: importances, the two trust checks, the groups."""
-    console.print(
-        f"explained {summary['rows']} test rows with {summary['method']} in "
-        f"{summary['seconds']:.2f} s",
-        highlight=False,
-    )
-    if summary["importances"]:
-        table = Table("feature", "permutation importance", "± spread", "mean |attribution|")
-        table.title = "most important inputs (test score lost when shuffled)"
-        for row in summary["importances"][:10]:
-            table.add_row(
-                escape(row["feature"]),
-                f"{row['importance']:.4f}",
-                f"{row['spread']:.4f}",
-                f"{row['attribution']:.4f}",
-            )
-        console.print(table)
-    faith, sanity = summary["faithfulness"], summary["sanity"]
-    if faith:
-        console.print(
-            f"faithfulness: deletion AUC {faith['deletion_auc']:.3f} vs "
-            f"{faith['random_deletion_auc']:.3f} for a random order (ratio {faith['ratio']:.2f}; "
-            "lower is better)",
-            highlight=False,
-        )
-    if sanity:
-        console.print(
-            "sanity: rank correlation with the maps of a re-initialised model "
-            f"{sanity['randomized_rank_correlation']:.2f} (near 0 is good)",
-            highlight=False,
-        )
-    if summary["groups"]:
-        _print_groups(console, summary["groups"])
-    _print_findings(console, summary["findings"])
-    folder = Path(summary["run_dir"]) / "explain"
-    console.print(f"explain: {folder}", highlight=False, soft_wrap=True)
-    _print_report(Path(summary["run_dir"]), console)
-
-
-def _print_groups(console: Console, groups: dict[str, Any]) -> None:
-    table = Table("group", "rows", "accuracy (95% CI)", "macro F1", title=f"by {groups['column']}")
-    for name, row in groups["metrics"].items():
-        low, high = row["accuracy_ci"]
-        interval = f" ({_cell(low)}-{_cell(high)})" if low is not None else ""
-        note = "" if row["judged"] else " [dim](too few to judge)[/]"
-        table.add_row(
-            escape(name) + note, str(row["rows"]), _cell(row["accuracy"]) + interval,
-            _cell(row["macro_f1"]),
-        )  # fmt: skip
-    console.print(table)
-    for metric, gap in groups["gaps"].items():
-        if "gap" in gap:
-            low, high = gap["ci"]
-            console.print(
-                f"gap in {metric}: {gap['gap']:.4f} (best {escape(gap['best'])}, worst "
-                f"{escape(gap['worst'])}; 95% CI {low:.4f} to {high:.4f})",
-                highlight=False,
-            )
-        else:
-            console.print(f"{metric}: {gap['value']:.4f}", highlight=False)
-
-
-def _short(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value).replace(" ", "")
-
-
-def _print_run(run: Any, as_json: bool, report: bool = True, data: bool = True) -> None:
-    """A run's outcome, findings and repairs (`data`: with the audit's findings)."""
-    summary = run.summary()
-    if as_json:
-        print(json.dumps(summary))
-        return
-    console, m = Console(), summary["metrics"]
-    colour = {"completed": "green", "stopped_early": "green", "diverged": "red"}.get(
-        summary["status"], "yellow"
-    )
-    speed = f"{m['samples_per_second']:,.0f}" if m.get("samples_per_second") else "-"
-    console.print(
-        f"[bold {colour}]{summary['status']}[/] after {m.get('epochs')} epochs "
-        f"(weights of epoch {m.get('best_epoch')}), {m.get('seconds')} s, {speed} samples/s",
-        highlight=False,
-    )
-    names = [k.removeprefix("test_") for k in m if k.startswith("test_")]
-    table = Table("", "val", "test", box=None, pad_edge=False)
-    for name in names:
-        table.add_row(name, _cell(m.get(f"val_{name}")), _cell(m.get(f"test_{name}")))
-    console.print(table)
-    _print_findings(console, [f for f in summary["findings"] if data or f["source"] != "data"])
-    for r in summary["repairs"]:
-        if r["epoch"] is None:  # a data remedy, applied before training
-            console.print(f"remedy before training: {r['remedy']} ({escape(r['changed'])})")
-            continue
-        outcome = {True: "cured", False: "did not cure", None: "not judged"}[r["cured"]]
-        if r.get("why_not"):
-            outcome += f" ({r['why_not']})"
-        console.print(
-            f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "
-            f"({escape(r['changed'])}): {outcome}",
-            highlight=False,
-        )
-    if summary.get("cv"):
-        cv = summary["cv"]
-        console.print(
-            f"{cv['folds']}-fold cross-validation: "
-            + ", ".join(f"{k} {v:.4f} ± {cv['std'][k]:.4f}" for k, v in cv["mean"].items()),
-            highlight=False,
-        )
-    console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
-    if report:
-        _print_report(Path(summary["run_dir"]), console)
-
-
-def _print_report(run_dir: Path, console: Console) -> None:
-    """The last line of fit, demo, audit and tune: the page to open (when it was written)."""
-    report = run_dir / "report.html"
-    if report.is_file():
-        console.print(f"report: {report}", highlight=False, soft_wrap=True)
-
-
-def _scores(run: Any) -> str:
-    """Val and test accuracy (r2 for regression); a study's best value of its objective."""
-    m = run.metrics
-    if run.kind == "tune" and m:
-        metric, value = next(iter(m.items()))
-        return _cell(value, metric.removeprefix("val_"))
-    key = "accuracy" if "test_accuracy" in m else "r2"
-    val, test = m.get(f"val_{key}"), m.get(f"test_{key}")
-    if val is None and test is None:
-        return "-"
-    return f"{_cell(val, key)} / {_cell(test)}"
-
-
-def _cell(value: Any, name: str = "") -> str:
-    label = {"accuracy": "acc "}.get(name, f"{name} " if name else "")
-    return "-" if value is None else f"{label}{value:.4f}"
+    print_explanation(Console(), summary)
 
 
 def main() -> None:
