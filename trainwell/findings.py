@@ -29,14 +29,15 @@ TRAINING_CODES = (
     "slow_convergence",
     "overfitting",
     "underfitting",
-    # silent bugs of hand-written loops (trainwell.Doctor)
+)
+SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwell.Doctor)
     "stale_gradients",
     "frozen_parameters",
     "eval_mode_training",
     "probabilities_as_logits",
     "unused_parameters",
 )
-# what `trainwell attack` and `trainwell compress` check of a trained model
+# what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (
     "unfaithful_explanation",
     "group_performance_gap",
@@ -46,7 +47,12 @@ EVALUATION_CODES = (
 COMPRESSION_CODES = ("unfaithful_export", "compression_accuracy_loss")
 DEPLOYMENT_CODES = ("data_drift", "prediction_drift")
 CODES = frozenset(
-    DATA_CODES + TRAINING_CODES + EVALUATION_CODES + COMPRESSION_CODES + DEPLOYMENT_CODES
+    DATA_CODES
+    + TRAINING_CODES
+    + SILENT_BUG_CODES
+    + EVALUATION_CODES
+    + COMPRESSION_CODES
+    + DEPLOYMENT_CODES
 )
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}  # rich styles
 
