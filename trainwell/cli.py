@@ -150,6 +150,9 @@ def demo(out: OutOption = None, as_json: JsonOption = False) -> None:
         f"{healthy['metrics']['test_accuracy']:.3f})",
         highlight=False,
     )
+    console.rule("4. the healthy CNN, after training")
+    for name, line in result.capabilities.items():
+        console.print(f"{name}: {escape(line)}", highlight=False)
     console.print(f"compare: {result.compare}", highlight=False, soft_wrap=True)
     print_report(result.healthy.run_dir, console)
 
