@@ -31,15 +31,17 @@ def test_a_steps_work_is_counted_like_torchs_flop_counter():
     assert step_flops(model, x, 16) == pytest.approx(3 * counter.get_total_flops())
 
 
-def test_small_work_gets_one_thread_and_large_work_all_available():
-    mlp = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
-    small = choose_threads("auto", mlp, torch.zeros(1, 64), 64)
-    assert small.threads == 1 and small.step_flops < 1e8
+def test_tiny_work_gets_one_thread_and_large_work_the_free_cpus(monkeypatch):
+    from trainwell.train import _threads
+
+    tiny = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    assert choose_threads("auto", tiny, torch.zeros(1, 8), 32).threads == 1
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 4)  # an idle 4-CPU machine
     large = choose_threads("auto", _cnn(), torch.zeros(1, 1, 28, 28), 256)
-    assert large.threads == min(available_cpus(), int(large.step_flops // 200e6)) > 1 or (
-        available_cpus() == 1
-    )
-    assert choose_threads(3, mlp, torch.zeros(1, 64), 64).threads == 3  # asked for
+    assert large.threads == 4 and "4 of" in large.reason
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 1)  # the others busy
+    assert choose_threads("auto", _cnn(), torch.zeros(1, 1, 28, 28), 256).threads == 1
+    assert choose_threads(3, tiny, torch.zeros(1, 8), 32).threads == 3  # asked for
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux only")
@@ -67,3 +69,19 @@ def test_the_run_records_its_choice_and_restores_the_callers_threads(out, iris_c
     run = trainwell.fit(iris_config, train__threads=2, report=False)
     env = json.loads((run.run_dir / "environment.json").read_text())
     assert env["threads"] == env["threads"] | {"threads": 2, "reason": "train.threads"}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="Linux only")
+def test_a_busy_process_is_seen_as_a_busy_cpu():
+    import subprocess
+    import sys
+    import time
+
+    from trainwell.cpus import busy_cpus
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert busy_cpus(samples=9) >= 1  # the spinner
+    finally:
+        spinner.kill()

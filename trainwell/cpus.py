@@ -1,10 +1,13 @@
-"""The CPUs this process may use: its affinity, bounded by a cgroup CPU quota (not the host's
-count). Shared by the Trainer's thread policy and the audit's neighbour searches."""
+"""The CPUs this process may use (its affinity, bounded by a cgroup CPU quota, not the host's
+count), and how many of them other work keeps busy right now. Shared by the Trainer's thread
+policy and the audit's neighbour searches."""
 
 from __future__ import annotations
 
 import math
 import os
+import statistics
+import time
 from pathlib import Path
 
 
@@ -25,3 +28,23 @@ def _cgroup_quota() -> int | None:
     except (OSError, ValueError):
         return None
     return None if quota == "max" else math.ceil(int(quota) / int(period))
+
+
+def busy_cpus(samples: int = 5) -> int:
+    """How many other tasks are running now: the kernel's count of runnable tasks
+    (`/proc/loadavg`'s fourth field, which counts this process too), median of a few
+    readings a millisecond apart; 0 where it cannot be read."""
+    counts = []
+    for _ in range(samples):
+        try:
+            running = Path("/proc/loadavg").read_text().split()[3].split("/")[0]
+        except (OSError, IndexError):
+            return 0
+        counts.append(int(running) - 1)
+        time.sleep(0.001)
+    return max(0, int(statistics.median(counts)))
+
+
+def free_cpus() -> int:
+    """The CPUs this process may use that other work is not using right now (at least 1)."""
+    return max(1, available_cpus() - busy_cpus())

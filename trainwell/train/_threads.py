@@ -1,10 +1,10 @@
 """How many intra-op threads a run should use: from its work and the CPUs it really has.
 
-Small networks on small batches gain nothing from a second thread, and lose everything when
-another process is busy on the same cores: the threads wait on each other at every op. So
-the count follows the work of one training step (counted once, with torch's FLOP counter)
+Tiny networks gain nothing from a second thread, and every network loses everything when
+its threads share cores with another busy process: they wait on each other at every op. So
+the count follows the work of one training step (counted from one forward pass of one row)
 and never exceeds the CPUs this process may use (its affinity and its cgroup's quota, not
-the host's count). The step's work is counted from one forward pass of one row.
+the host's count) that other work is not running on when the run starts.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..cpus import available_cpus
+from ..cpus import available_cpus, free_cpus
 
-FLOPS_PER_THREAD = 200e6  # a training step needs this much work per thread to gain from it
+FLOPS_PER_THREAD = 10e6  # a training step needs this much work per thread to gain from it
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,14 @@ def choose_threads(
     requested: str | int, model: nn.Module, sample: torch.Tensor, batch_size: int
 ) -> ThreadChoice:
     """`requested` threads if a number; for "auto", one per `FLOPS_PER_THREAD` of a step's
-    work, at least 1 and at most the available CPUs."""
+    work, at least 1 and at most the CPUs free of other work."""
     available = available_cpus()
     if requested != "auto":
         return ThreadChoice(int(requested), available, None, "train.threads")
+    free = free_cpus()
     flops = step_flops(model, sample, batch_size)
     if flops is None:
-        return ThreadChoice(available, available, None, "work not countable: all CPUs")
-    threads = max(1, min(available, int(flops // FLOPS_PER_THREAD)))
-    reason = f"{flops / 1e6:.0f} MFLOP per step, {available} CPUs available"
+        return ThreadChoice(free, available, None, f"work not countable: the {free} free CPUs")
+    threads = max(1, min(free, int(flops // FLOPS_PER_THREAD)))
+    reason = f"{flops / 1e6:.0f} MFLOP per step; {free} of {available} CPUs free"
     return ThreadChoice(threads, available, flops, reason)
