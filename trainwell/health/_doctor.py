@@ -84,6 +84,13 @@ class Examiner:
         self.past = [ProbeHistory.from_state(h) for h in state["past"]]
         self.probe.history = ProbeHistory.from_state(state["history"])
 
+    def reported(self, code: str) -> bool:
+        return code in self._seen
+
+    def mark_reported(self, code: str) -> None:
+        """`code` is not to be reported again (until a reset names it)."""
+        self._seen.add(code)
+
     def check(self, rules) -> list[Finding]:
         new = []
         for rule in rules:
@@ -194,15 +201,19 @@ class DoctorCallback(Callback):
             self.examiner.probe.arm()  # the next forward pass is probed
 
     def _where_nonfinite(self) -> str | None:
-        """Where the bad loss came from. Read at every step, the weights that produced it are
-        still in place: replay the batch. Read only at probes, the loss may have gone bad
-        steps ago: first ask the Trainer whether that step's input batch was finite."""
-        trainer = self.trainer
-        if not self.check_each_step:
-            first = trainer.first_nonfinite_loss()
-            if first is not None and first[1] is False:
-                return "input"
-        return first_nonfinite_layer(trainer.model, trainer.batch[0])
+        """Where the bad loss just read came from. Read at every step, the weights that
+        produced it are still in place. Read only at probes, it may have gone bad steps ago:
+        the Trainer knows whether that step's input batch was finite."""
+        first = None if self.check_each_step else self.trainer.first_nonfinite_loss()
+        return self._origin(first[1] if first is not None else None)
+
+    def _origin(self, inputs_finite: bool | None) -> str | None:
+        """ "input" for a batch known to hold NaN/inf; else where a replay of the current batch
+        first goes non-finite (None: nowhere, the loss itself overflowed)."""
+        if inputs_finite is False:
+            return "input"
+        batch = self.trainer.batch
+        return first_nonfinite_layer(self.trainer.model, batch[0]) if batch is not None else None
 
     def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
         if not self._probing:
@@ -226,17 +237,14 @@ class DoctorCallback(Callback):
     def on_nonfinite_loss(self, step: int, inputs_finite: bool | None) -> None:
         """The Trainer's periodic check found a NaN loss this doctor did not read (on an
         accelerator): judge the divergence now, and in repair mode roll back and treat it."""
-        if "divergence" in self.examiner._seen:
+        if self.examiner.reported("divergence"):
             return  # already reported (detect mode): the run ends as diverged
         probe, trainer = self.examiner.probe, self.trainer
         probe.before_step(step, trainer.epoch, torch.full((), math.nan, device=trainer.device))
         found = self.examiner.end_probe()
         for finding in found:
             if finding.code == "divergence":
-                layer = "input" if inputs_finite is False else None
-                if layer is None and trainer.batch is not None:
-                    layer = first_nonfinite_layer(trainer.model, trainer.batch[0])
-                _explain_divergence(finding, layer)
+                _explain_divergence(finding, self._origin(inputs_finite))
         self._treat(found, step)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
@@ -275,7 +283,7 @@ class DoctorCallback(Callback):
         remaining = max(trainer.epochs - trainer.epoch, 1)
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
         if again:
-            self.examiner._seen.add(first.code)  # judged by the repairer, not reported twice
+            self.examiner.mark_reported(first.code)  # judged by the repairer, not reported twice
         for consequence in problems[1:]:
             self.examiner.findings.remove(consequence)
         self._replayed, self._nonfinite_layer = False, None

@@ -67,7 +67,8 @@ class Probe:
         self._is_relu = np.array(
             [k in ("relu", "leaky_relu") for k in self.history.activation_kinds], dtype=bool
         )
-        self._biases = [getattr(module, "bias", None) for module in _layer_modules(model)]
+        modules = dict(model.named_modules())
+        self._biases = [getattr(modules[name], "bias", None) for name, _ in self._layers]
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._activation_stats: dict[int, torch.Tensor] = {}
         self._input_rms: torch.Tensor | None = None
@@ -150,12 +151,6 @@ class Probe:
         history.saturated.append(np.where(self._is_relu, np.nan, acts))
         history.bias_mean.append(values[1 + 2 * n + n_acts : 1 + 3 * n + n_acts])
         history.input_rms.append(float(values[1 + 3 * n + n_acts]))
-
-
-def _layer_modules(model: nn.Module) -> list[nn.Module]:
-    """The modules of `weighted_layers`, in the same order."""
-    names = {name for name, _ in weighted_layers(model)}
-    return [module for name, module in model.named_modules() if name in names]
 
 
 def _input_rms(x: torch.Tensor) -> torch.Tensor:

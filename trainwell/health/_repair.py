@@ -78,9 +78,9 @@ class Repairer:
 
     def treat(self, finding: Finding, step: int | None, history: ProbeHistory) -> bool:
         """Apply the next remedy for `finding`; False when there is none left (gave up)."""
-        evidence = self.evidence(history)
         treatment = self.treating.get(finding.code)
-        if treatment is None:
+        if treatment is None:  # the cause decides the first remedy
+            evidence = self.evidence(history)
             tried = {r["remedy"] for r in self.repairs if r["finding"] == finding.code}
             order = remedy_order(finding, evidence)
             treatment = _Treatment(finding, [name for name in order if name not in tried])

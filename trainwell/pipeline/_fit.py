@@ -87,7 +87,7 @@ def fit(
         plan,
         run_dir,
         progress=progress,
-        resume=False,
+        checkpoint=None,
         callbacks=callbacks,
         checkpoints=checkpoints,
     )
@@ -103,21 +103,22 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
     if status in ("completed", "stopped_early", "diverged"):
         raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
     plan = plan_run(load_config(run_dir / "config.yaml"), model, progress=progress)
-    repaired = _repaired_config(run_dir / "checkpoints" / "last.pt")
+    path = run_dir / "checkpoints" / "last.pt"  # none yet: the run starts over, in place
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+    repaired = _repaired_config(checkpoint)
     if repaired is not None and model is None:  # the doctor rebuilt the model: do the same
         info = plan.data.info
         plan.model = build_model(
             repaired.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
-    return _train(plan, run_dir, progress=progress, resume=True, repaired=repaired)
+    return _train(plan, run_dir, progress=progress, checkpoint=checkpoint, repaired=repaired)
 
 
-def _repaired_config(checkpoint: Path) -> RunConfig | None:
+def _repaired_config(checkpoint: dict[str, Any] | None) -> RunConfig | None:
     """The config as the doctor had repaired it when `checkpoint` was written, if it had."""
-    if not checkpoint.is_file():
+    if checkpoint is None:
         return None
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    doctor = state["callbacks"].get(DoctorCallback.__qualname__) or {}
+    doctor = checkpoint["callbacks"].get(DoctorCallback.__qualname__) or {}
     repairer = doctor.get("repairer")
     if not repairer or not repairer["repairs"]:
         return None
@@ -135,7 +136,7 @@ def _fold(plan: Plan):
         fold_dir.mkdir(parents=True)
         write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
         fold_plan = Plan(plan.config, data, model, plan.device, plan.custom_model)
-        return _train(fold_plan, fold_dir, progress=False, resume=False, checkpoints=False)
+        return _train(fold_plan, fold_dir, progress=False, checkpoint=None, checkpoints=False)
 
     return train_fold
 
@@ -163,13 +164,14 @@ def _train(
     run_dir: Path,
     *,
     progress: bool,
-    resume: bool,
+    checkpoint: dict[str, Any] | None,
     callbacks: Sequence[Callback] = (),
     checkpoints: bool = True,
     repaired: RunConfig | None = None,
 ) -> Run:
-    """Train `plan` into `run_dir`. `repaired`: the config as the doctor had repaired it when
-    the checkpoint being resumed was written (model, optimizer and schedule follow it; the
+    """Train `plan` into `run_dir`, continuing from `checkpoint` (a loaded `last.pt`) when
+    given. `repaired`: the config as the doctor had repaired it when the checkpoint was
+    written (model, optimizer and schedule follow it; the
     data follows the plan, and the checkpoint replays the doctor's edits to it)."""
     cfg, data = plan.config, plan.data
     spec = (repaired or cfg).train
@@ -226,16 +228,13 @@ def _train(
         checkpoint_every=spec.checkpoint_every,
         monitor=early.monitor if early else "val_loss",
     )
-    checkpoint = run_dir / "checkpoints" / "last.pt"
     threads = choose_threads(
         spec.threads, trainer.model, torch.from_numpy(data.train.X[:1]), spec.batch_size
     )
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads.threads)
     try:
-        result = trainer.fit(
-            train, val, resume_from=checkpoint if resume and checkpoint.is_file() else None
-        )
+        result = trainer.fit(train, val, resume_from=checkpoint)
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)  # resumable from its checkpoint
         write_json(

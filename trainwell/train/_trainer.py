@@ -124,13 +124,20 @@ class Trainer:
     # --- the loop -------------------------------------------------------------------------
 
     def fit(
-        self, train: Batches, val: Batches | None = None, *, resume_from: str | Path | None = None
+        self,
+        train: Batches,
+        val: Batches | None = None,
+        *,
+        resume_from: str | Path | dict[str, Any] | None = None,
     ) -> FitResult:
-        """Train for the remaining epochs; `resume_from` is a checkpoint written by `fit`."""
+        """Train for the remaining epochs; `resume_from` is a checkpoint written by `fit` (its
+        path, or its contents already loaded)."""
         self._train_batches, self._val_batches, self._stop = train, val, None
-        if resume_from is not None:
+        if isinstance(resume_from, str | Path):
             # loaded on the CPU: RNG states must stay there; load_state_dict moves the rest
-            self.load_state_dict(torch.load(resume_from, map_location="cpu", weights_only=True))
+            resume_from = torch.load(resume_from, map_location="cpu", weights_only=True)
+        if resume_from is not None:
+            self.load_state_dict(resume_from)
         self.callbacks.attach(self)
         self.callbacks.on_fit_start()
         with _SignalsStopAfterEpoch() as signals:
@@ -192,7 +199,7 @@ class Trainer:
         losses.clear()
         steps.clear()
         flags.clear()
-        seen, pending = 0, 0
+        seen, pending, diverged = 0, 0, None
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self.batch = (x, y)  # for callbacks that replay a step (the doctor)
@@ -212,8 +219,8 @@ class Trainer:
                 self._optimizer_step(loss)
                 pending = 0
             if losses and len(losses) % self.check_every == 0:  # one host sync
-                bad = self._first_nonfinite(self.check_every)
-                if bad is not None and not self._offer_nonfinite(bad):
+                diverged = self._unhandled_nonfinite(self.check_every)
+                if diverged is not None:
                     break
             if self._stop is not None:
                 break
@@ -221,9 +228,10 @@ class Trainer:
             self._optimizer_step(loss)
         if not seen:
             raise ValueError("the training data yielded no batches")
-        bad = self._first_nonfinite(len(losses)) if losses else None
-        if bad is not None and not self._offer_nonfinite(bad):
-            return math.nan, seen, bad[0]
+        if diverged is None:  # the losses since the last check (the windows before passed)
+            diverged = self._unhandled_nonfinite(len(losses) % self.check_every)
+        if diverged is not None:
+            return math.nan, seen, diverged
         if not losses:  # everything was rolled back
             return math.nan, seen, None
         return float(torch.stack(losses).float().mean()), seen, None
@@ -246,12 +254,16 @@ class Trainer:
         inputs_finite = bool(flags[index]) if len(flags) == last else None
         return step, inputs_finite
 
-    def _offer_nonfinite(self, bad: tuple[int, bool | None]) -> bool:
-        """Let callbacks deal with a non-finite loss; True when one rolled the run back."""
+    def _unhandled_nonfinite(self, last: int) -> int | None:
+        """The step of the first non-finite loss among the `last` losses that no callback
+        dealt with by rolling the run back (`on_nonfinite_loss`); None if all is well."""
+        bad = self._first_nonfinite(last) if last else None
+        if bad is None:
+            return None
         self._rolled_back = False
         self.callbacks.on_nonfinite_loss(*bad)
         handled, self._rolled_back = self._rolled_back, False
-        return handled
+        return None if handled else bad[0]
 
     def _optimizer_step(self, loss: torch.Tensor) -> None:
         if self.scaler:
