@@ -21,7 +21,7 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from ..data import load_splits
+from ..data import load_splits, standardise
 from ..errors import InputError
 from ..findings import Finding
 from ..models import Network
@@ -31,7 +31,6 @@ from ._checks import Check, Tolerances, check_accuracy, check_export, check_smal
 from ._finetune import finetune as finetune_pruned
 from ._finetune import point_summary_at
 from ._measure import latencies, onnx_runner, torch_runner
-from ._model import standardise
 from ._onnx import export_onnx, quantize_dynamic, quantize_static, require_export, run_session
 from ._onnx import session as onnx_session
 from ._prune import count_parameters, prune_network

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import DataInfo
+from ..data import DataInfo, standardise
 from ..errors import InputError
 from ..runs import read_json
 from ._onnx import run_session, session
@@ -67,22 +67,3 @@ class OnnxModel:
                 raise InputError(f"input rows lack the columns {missing[:5]} of data.json")
             X = X[self.info.feature_names].to_numpy()
         return standardise(X, self.info)
-
-
-def standardise(X: Any, info: DataInfo) -> np.ndarray:
-    """Raw rows in `info`'s feature order -> the network's input: shaped as `input_shape`,
-    standardised by the training split's mean and std (per feature, or per image channel)."""
-    shape = list(info.input_shape)
-    X = np.asarray(X, dtype=np.float32)
-    try:
-        X = X.reshape(-1, *shape)
-    except ValueError:
-        raise InputError(
-            f"input rows of shape {X.shape[1:]} do not fit the model's input {shape}"
-        ) from None
-    if info.x_mean is not None:
-        axis = (-1, 1, 1) if len(shape) == 3 else (-1,)
-        X = (X - np.asarray(info.x_mean, np.float32).reshape(axis)) / np.asarray(
-            info.x_std, np.float32
-        ).reshape(axis)
-    return np.ascontiguousarray(X, dtype=np.float32)

@@ -2,7 +2,15 @@
 `trainwell.data.audit`."""
 
 from ._augment import augment_images, augment_table
-from ._dataset import DataInfo, Dataset, finish_data, load_splits, load_table, prepare_data
+from ._dataset import (
+    DataInfo,
+    Dataset,
+    finish_data,
+    load_splits,
+    load_table,
+    prepare_data,
+    standardise,
+)
 from ._remedies import DATA_REMEDIES, apply_data_remedies, remedy_record
 from ._split import Split, Standardizer
 from ._table import Table
@@ -22,4 +30,5 @@ __all__ = [
     "load_table",
     "prepare_data",
     "remedy_record",
+    "standardise",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import DataError
+from ..errors import DataError, InputError
 from ._builtin import NAMES, load_builtin
 from ._corrupt import corrupt_splits
 from ._files import load_file
@@ -131,3 +131,22 @@ def finish_data(data: Dataset, config: RunConfig) -> Dataset:
             for s in (train, val, test)
         )
     return Dataset(train, val, test, info, data.corruption)
+
+
+def standardise(X: Any, info: DataInfo) -> np.ndarray:
+    """Raw rows in `info`'s feature order -> the network's input: shaped as `input_shape`,
+    standardised by the training split's mean and std (per feature, or per image channel)."""
+    shape = list(info.input_shape)
+    X = np.asarray(X, dtype=np.float32)
+    try:
+        X = X.reshape(-1, *shape)
+    except ValueError:
+        raise InputError(
+            f"input rows of shape {X.shape[1:]} do not fit the model's input {shape}"
+        ) from None
+    if info.x_mean is not None:
+        axis = (-1, 1, 1) if len(shape) == 3 else (-1,)
+        X = (X - np.asarray(info.x_mean, np.float32).reshape(axis)) / np.asarray(
+            info.x_std, np.float32
+        ).reshape(axis)
+    return np.ascontiguousarray(X, dtype=np.float32)

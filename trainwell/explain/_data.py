@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..data import load_splits
+from ..data import load_splits, standardise
 from ..errors import InputError
 from ..pipeline import Run
 
@@ -47,11 +47,7 @@ def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
             f"the data of {run.run_dir} now has inputs of shape {list(raw.shape[1:])}, "
             f"the model was trained on {run.info.input_shape}: was the source changed?"
         )
-    X = torch.from_numpy(np.nan_to_num(raw))
-    if run.info.x_mean is not None:
-        shape = (-1, 1, 1) if X.ndim == 4 else (-1,)
-        mean = torch.tensor(run.info.x_mean).view(shape)
-        X = (X - mean) / torch.tensor(run.info.x_std).view(shape)
+    X = torch.from_numpy(standardise(np.nan_to_num(raw), run.info))
     features = list(run.info.feature_names) if X.ndim == 2 else []
     return TestRows(
         X.float(),

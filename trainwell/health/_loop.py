@@ -149,6 +149,8 @@ class Doctor:
     def _check_loop(self) -> list[Finding]:
         new = []
         for rule in LOOP_RULES:
+            if rule.__name__ in self._seen:  # each rule is named after its code: told already
+                continue
             finding = rule(self.watch.record, self.loop_thresholds)
             if finding is not None and finding.code not in self._seen:
                 self._seen.add(finding.code)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
+from ._remedies import NotApplicable, scale_group_rates
 from ._silent import LOOP_FIX
 
 CLIP = 1.0
@@ -45,10 +46,6 @@ RECOMMENDED: dict[str, str] = {
     "overfitting": "early stopping, dropout, weight decay or more data",
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
-
-
-class NotApplicable(Exception):
-    """A remedy that finds nothing to change here: the next one is tried."""
 
 
 @dataclass
@@ -139,7 +136,8 @@ class LoopRepairer:
         """Back to the last healthy state; the pending step applies this batch's own gradient
         (stale gradients) or nothing (a problem the gradients caused)."""
         self.model.load_state_dict(self._healthy["model"])
-        self.optimizer.load_state_dict(self._healthy["optimizer"])
+        # a copy: the optimizer steps the state tensors it is given in place
+        self.optimizer.load_state_dict(copy.deepcopy(self._healthy["optimizer"]))
         if self._lrs is not None:
             self._set_lrs(self._lrs)
         for p, f in zip(params, fresh, strict=False):
@@ -154,10 +152,8 @@ class LoopRepairer:
     def _set_lrs(self, lrs: list[float]) -> None:
         """Set each group's rate, and the bases a scheduler computes it from."""
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=False):
-            scale = lr / group["lr"] if group["lr"] else 1.0
-            for key in ("initial_lr", "max_lr", "min_lr"):
-                if isinstance(group.get(key), float):
-                    group[key] *= scale
+            if group["lr"]:
+                scale_group_rates(group, lr / group["lr"])
             group["lr"] = lr
         self._lrs = list(lrs)
 

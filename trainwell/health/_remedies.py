@@ -79,9 +79,7 @@ def scale_lr(trainer: Trainer, factor: float) -> None:
     """Multiply the learning rate by `factor`, and with it every rate the schedule (if any)
     derives later rates from: the peak of OneCycle, the base of cosine and step schedules."""
     for group in trainer.optimizer.param_groups:
-        for key in _GROUP_RATES:
-            if isinstance(group.get(key), float | int):
-                group[key] = group[key] * factor
+        scale_group_rates(group, factor)
     scheduler = trainer.scheduler
     for key in _SCHEDULE_RATES:
         rates = getattr(scheduler, key, None)
@@ -90,6 +88,13 @@ def scale_lr(trainer: Trainer, factor: float) -> None:
     for key in _SCHEDULE_FLOORS:
         if isinstance(getattr(scheduler, key, None), float | int):
             setattr(scheduler, key, getattr(scheduler, key) * factor)
+
+
+def scale_group_rates(group: dict[str, Any], factor: float) -> None:
+    """Multiply an optimizer param group's rate and the rates a schedule keeps in it."""
+    for key in _GROUP_RATES:
+        if isinstance(group.get(key), float | int):
+            group[key] = group[key] * factor
 
 
 def _set_lr(trainer: Trainer, rebuild: Rebuild, factor: float) -> str:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..config import RunConfig, load_config
-from ..data import DataInfo
+from ..data import DataInfo, standardise
 from ..errors import InputError
 from ..findings import Finding
 from ..models import build_model
@@ -53,12 +53,7 @@ class Run:
         """Class ids (classification) or values (regression) for raw, unstandardised inputs."""
         if self.info is None:
             raise ValueError("this run has no data description; predict with run.model directly")
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        if self.info.x_mean is not None:
-            shape = (-1, 1, 1) if len(self.info.input_shape) == 3 else (-1,)
-            X = (X - torch.tensor(self.info.x_mean).view(shape)) / torch.tensor(
-                self.info.x_std
-            ).view(shape)
+        X = torch.from_numpy(standardise(X, self.info))
         device = next(self.model.parameters()).device
         self.model.eval()
         out = self.model(X.to(device)).float().cpu()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data import DataInfo, load_splits
+from ..data import DataInfo, load_splits, standardise
 from ..errors import InputError
 from ..pipeline import Run
 from ..train import Box
@@ -48,9 +48,7 @@ def attack_inputs(run: Run, rows: int) -> Inputs:
             f"{run.config.data.source} no longer has the shape the model was trained on "
             f"({list(data.test.X.shape[1:])} vs {info.input_shape})"
         )
-    mean, std = _standardisation(info, data.train.X.ndim)
-    train = (data.train.X - mean) / std
-    test = ((data.test.X - mean) / std).astype(np.float32)
+    train, test = standardise(data.train.X, info), standardise(data.test.X, info)
     keep = np.arange(len(test))
     if rows < len(test):
         keep = np.sort(

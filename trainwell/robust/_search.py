@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..train import Box, Norm
-from ..train._adversarial import clamp_delta, project, random_point, row_norms
+from ..train._adversarial import clamp_delta, random_point, row_norms
 
 FIRST_SHARE = 0.3  # of the input elements changed by the first proposals (Square's p_init)
 LAST_SHARE = 0.02
@@ -52,7 +52,6 @@ def random_search(
             step = step * (eps * share) / row_norms(step).clamp(min=1e-12)
             proposal = d + step
             proposal = proposal * eps / row_norms(proposal).clamp(min=1e-12)  # onto the sphere
-            proposal = project(proposal, eps, norm)
         xs = x[todo]
         proposal = clamp_delta(xs, proposal, box.scale, low[todo], high[todo])
         tried = _margin(model(xs + proposal * box.scale), y[todo])

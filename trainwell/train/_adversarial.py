@@ -227,6 +227,7 @@ class AdversarialTraining(Callback):
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}; got {norm!r}")
         self.box, self.eps, self.steps, self.norm, self.ratio = box, eps, steps, norm, ratio
+        self._boxes: dict[torch.device, Box] = {}
 
     def wrap(self, batches: Any) -> AdversarialBatches:
         return AdversarialBatches(batches, self)
@@ -237,7 +238,9 @@ class AdversarialTraining(Callback):
         n = math.ceil(self.ratio * len(x))
         if n == 0:
             return x
-        box = self.box.to(x.device)
+        box = self._boxes.get(x.device)
+        if box is None:  # moved to the batch's device once, not at every step
+            box = self._boxes[x.device] = self.box.to(x.device)
         adv = adversarial_batch(
             self.trainer.model, x[:n], y[:n], box, self.eps, norm=self.norm, steps=self.steps
         )
