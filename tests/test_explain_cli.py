@@ -71,10 +71,12 @@ def test_json_is_one_object_and_explain_folder_is_written(runs):
     features = [i["feature"] for i in summary["importances"]]
     assert sorted(features) == ["site", "x0", "x1", "x2", "x3"]  # site=A, site=B grouped
     assert set(features[:2]) == {"x0", "x1"}
-    assert all(i["spread"] >= 0 for i in summary["importances"])
+    top = summary["importances"][0]
+    assert 0 <= top["spread"] < top["importance"]  # the repeats agree on what matters most
     faith = summary["faithfulness"]
     assert faith["deletion_auc"] < 0.9 * faith["random_deletion_auc"]
-    assert -1 <= summary["sanity"]["randomized_rank_correlation"] <= 1
+    # a trained model's attributions must change when its weights are randomised
+    assert summary["sanity"]["randomized_rank_correlation"] < 0.5
     folder = gap / "explain"
     assert json.loads((folder / "explain.json").read_text()) == summary
     assert {"importances.png", "deletion.png", "groups.png", "attributions.npz"} <= set(

@@ -4,15 +4,15 @@ machine slows all of them alike; each figure is the median over rounds."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..train import use_threads
 from ._onnx import INPUT
 
 Runner = Callable[[np.ndarray], Any]
@@ -38,7 +38,7 @@ def latencies(
     """Milliseconds per call at batch 1 and 64, per runner: the median over `rounds` rounds,
     each round timing every runner in turn (several calls per round at batch 1)."""
     result: dict[str, dict[str, float]] = {name: {} for name in runners}
-    with _threads(threads), torch.inference_mode():
+    with use_threads(threads), torch.inference_mode():
         for size in BATCHES:
             batch = _batch(X, size)
             calls = 10 if size == 1 else 2
@@ -61,13 +61,3 @@ def _batch(X: np.ndarray, size: int) -> np.ndarray:
     """`size` rows of `X` (repeated when it has fewer), contiguous float32."""
     rows = np.resize(np.arange(len(X)), size)
     return np.ascontiguousarray(X[rows], dtype=np.float32)
-
-
-@contextlib.contextmanager
-def _threads(threads: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -42,6 +42,7 @@ from ..train import (
     make_optimizer,
     make_scheduler,
     save_atomic,
+    use_threads,
 )
 from ._adversarial import adversarial_training
 from ._cv import cross_validate
@@ -231,10 +232,9 @@ def _train(
     threads = choose_threads(
         spec.threads, trainer.model, torch.from_numpy(data.train.X[:1]), spec.batch_size
     )
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads.threads)
     try:
-        result = trainer.fit(train, val, resume_from=checkpoint)
+        with use_threads(threads.threads):
+            result = trainer.fit(train, val, resume_from=checkpoint)
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)  # resumable from its checkpoint
         write_json(
@@ -248,8 +248,6 @@ def _train(
             },
         )
         raise
-    finally:
-        torch.set_num_threads(previous_threads)
     last = len(result.history) - 1
     kept_epoch = last if trainer.kept_epoch is None else min(trainer.kept_epoch, last)
     final_val, final_test = trainer.evaluate(val), trainer.evaluate(test)

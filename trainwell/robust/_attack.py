@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from ..config import Attack
 from ..errors import InputError
 from ..findings import Finding
 from ..pipeline import Run, load_run
-from ..train import NORMS, Box, Norm, choose_threads, perturb, resolve_device
+from ..train import NORMS, Box, Norm, choose_threads, perturb, resolve_device, use_threads
 from . import _checks as checks
 from ._checks import Check, Measurement
 from ._examples import image_examples, moved_features
@@ -283,18 +283,15 @@ def _predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model(chunk).argmax(1) for chunk in x.split(CHUNK)])
 
 
-@contextlib.contextmanager
-def _threads(requested: str | int, model: torch.nn.Module, x: torch.Tensor) -> Iterator[None]:
+def _threads(
+    requested: str | int, model: torch.nn.Module, x: torch.Tensor
+) -> contextlib.AbstractContextManager[None]:
     """The run's `train.threads` (auto: from the work of one step on a chunk of rows, as
     fit chooses): small models on busy cores lose far more to threads waiting on each other
     than they gain (digits mlp on 2 busy cores: 1 s on one thread, 27-37 s on two)."""
-    before = torch.get_num_threads()
-    if x.device.type == "cpu":
-        torch.set_num_threads(choose_threads(requested, model, x, min(len(x), CHUNK)).threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    if x.device.type != "cpu":
+        return use_threads(None)
+    return use_threads(choose_threads(requested, model, x, min(len(x), CHUNK)).threads)
 
 
 def _progress(show: bool) -> Any:

@@ -9,7 +9,7 @@ from ._early_stopping import EarlyStopping
 from ._evaluate import Evaluation, evaluate
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
-from ._threads import ThreadChoice, available_cpus, choose_threads
+from ._threads import ThreadChoice, available_cpus, choose_threads, use_threads
 from ._trainer import FitResult, Trainer, resolve_device, save_atomic
 
 __all__ = [
@@ -37,4 +37,5 @@ __all__ = [
     "perturb",
     "resolve_device",
     "save_atomic",
+    "use_threads",
 ]

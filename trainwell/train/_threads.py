@@ -9,7 +9,9 @@ the host's count) that other work is not running on when the run starts.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -76,3 +78,16 @@ def choose_threads(
     threads = max(1, min(free, int(flops // FLOPS_PER_THREAD)))
     reason = f"{flops / 1e6:.0f} MFLOP per step; {free} of {available} CPUs free"
     return ThreadChoice(threads, available, flops, reason)
+
+
+@contextlib.contextmanager
+def use_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on `threads` intra-op threads (None: as they are), then put back the
+    caller's count."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
