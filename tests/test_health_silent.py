@@ -64,9 +64,9 @@ def data(rows=256):
     return X, torch.stack(quadrants, 1).mean((2, 3)).argmax(1)
 
 
-def loop(arch, bug=None, *, mode="detect", epochs=3, lr=0.05, order="doctor_first", seed=0):
+def loop(arch, bug=None, *, mode="detect", epochs=3):
     """A plain loop with `bug` planted; returns the doctor, the model and the last loss."""
-    torch.manual_seed(seed)
+    torch.manual_seed(0)
     X, y = data()
     model = ARCHS[arch]()
     if bug == "unused_parameters":
@@ -77,7 +77,7 @@ def loop(arch, bug=None, *, mode="detect", epochs=3, lr=0.05, order="doctor_firs
         params = list(net.body.parameters())
     if bug == "requires_grad_false":
         next(net.body.parameters()).requires_grad_(False)
-    optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9)
+    optimizer = torch.optim.SGD(params, lr=0.05, momentum=0.9)
     doctor = trainwell.Doctor(model, optimizer, every=4, epochs=epochs, mode=mode)
     for _ in range(epochs):
         if bug != "eval_mode_training":
@@ -91,12 +91,8 @@ def loop(arch, bug=None, *, mode="detect", epochs=3, lr=0.05, order="doctor_firs
                 out = out.softmax(1)
             loss = nn.functional.cross_entropy(out, y[i : i + 32])
             loss.backward()
-            if order == "doctor_first":
-                doctor.step(loss)
-                optimizer.step()
-            else:
-                optimizer.step()
-                doctor.step(loss)
+            doctor.step(loss)  # after backward, before the step
+            optimizer.step()
             total += loss.item()
         model.eval()
         doctor.epoch_end(total / 8)
@@ -169,11 +165,12 @@ def test_frozen_on_purpose_is_not_flagged():
     assert problems(doctor) == []
 
 
-def test_without_the_optimizer_the_doctor_sees_parameters_that_never_change():
+def _loop_without_telling_the_optimizer(forget_the_head: bool):
     torch.manual_seed(0)
     X, y = data()
     model = CNN()
-    optimizer = torch.optim.SGD(model.body.parameters(), lr=0.05)  # forgot the head
+    params = model.body.parameters() if forget_the_head else model.parameters()
+    optimizer = torch.optim.SGD(params, lr=0.05)
     doctor = trainwell.Doctor(model, every=2)  # the doctor is not told the optimizer
     for k in range(12):
         i = k * 32 % len(y)
@@ -182,9 +179,19 @@ def test_without_the_optimizer_the_doctor_sees_parameters_that_never_change():
         loss.backward()
         doctor.step(loss)
         optimizer.step()
+    return doctor
+
+
+def test_without_the_optimizer_the_doctor_sees_parameters_that_never_change():
+    doctor = _loop_without_telling_the_optimizer(forget_the_head=True)
     finding = next(f for f in problems(doctor) if f.code == "frozen_parameters")
     assert finding.evidence["never_applied"] == ["head.weight", "head.bias"]
     assert finding.evidence["not_in_optimizer"] is None
+
+
+def test_without_the_optimizer_a_loop_that_steps_everything_is_not_flagged():
+    doctor = _loop_without_telling_the_optimizer(forget_the_head=False)
+    assert "frozen_parameters" not in {f.code for f in problems(doctor)}
 
 
 @pytest.mark.parametrize("doctor_per", ["optimizer step", "micro-batch"])

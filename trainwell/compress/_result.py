@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +32,7 @@ class Variant:
     source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "path": str(self.path),
-            "file": str(self.file),
-            "format": self.format,
-            "parameters": self.parameters,
-            "bytes": self.bytes,
-            "latency_ms": self.latency_ms,
-            "accuracy": self.accuracy,
-            "agreement": self.agreement,
-            "max_abs_diff": self.max_abs_diff,
-            "source": self.source,
-        }
+        return {**asdict(self), "path": str(self.path), "file": str(self.file)}
 
 
 @dataclass
