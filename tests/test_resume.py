@@ -41,6 +41,36 @@ def _epochs_done(run_dir: Path) -> int:
     return len(metrics.read_text().splitlines()) if metrics.exists() else 0
 
 
+def _started(run_config: dict, tmp_path: Path) -> tuple[Path, dict, subprocess.Popen]:
+    """`trainwell fit` of `run_config` started in a subprocess: (config file, env, process)."""
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(run_config))
+    env = {**os.environ, "TRAINWELL_HOME": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
+    return config, env, _trainwell("fit", str(config), "--json", env=env)
+
+
+def _run_dir_after(tmp_path: Path, epochs: int) -> Path:
+    """The run directory, once its run has finished `epochs` epochs (2 minutes at most)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
+        if found and _epochs_done(found[0]) >= epochs:
+            return found[0]
+        time.sleep(0.02)
+    raise AssertionError(f"the run never reached epoch {epochs}")
+
+
+def _resumed_and_whole(run_dir: Path, config: Path, env: dict) -> tuple[dict, dict]:
+    """The `--json` objects of the resumed run and of the same config run uninterrupted."""
+    outputs = []
+    for args in (("--resume", str(run_dir)), (str(config),)):
+        process = _trainwell("fit", *args, "--json", env=env)
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        outputs.append(json.loads(out))
+    return outputs[0], outputs[1]
+
+
 # A run the doctor repairs (plain SGD far too slow: it switches to Adam around epoch 9),
 # killed after the repair.
 SLOW_SGD = {
@@ -55,20 +85,8 @@ SLOW_SGD = {
 @pytest.mark.parametrize(("run_config", "kill_after"), [(CONFIG, 3), (SLOW_SGD, 14)])
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, run_config, kill_after):
     repair = run_config.get("doctor", {}).get("mode") == "repair"
-    config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump(run_config))
-    env = {**os.environ, "TRAINWELL_HOME": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
-
-    killed = _trainwell("fit", str(config), "--json", env=env)
-    deadline = time.monotonic() + 120
-    run_dir = None
-    while time.monotonic() < deadline:
-        found = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
-        if found and _epochs_done(found[0]) >= kill_after:
-            run_dir = found[0]
-            break
-        time.sleep(0.02)
-    assert run_dir is not None, f"the run never reached epoch {kill_after}"
+    config, env, killed = _started(run_config, tmp_path)
+    run_dir = _run_dir_after(tmp_path, kill_after)
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
     assert killed.returncode == -signal.SIGKILL
@@ -83,14 +101,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, run_config, 
     )
     assert json.loads(listed.stdout)["runs"][0]["status"] == "interrupted"
 
-    resumed = _trainwell("fit", "--resume", str(run_dir), "--json", env=env)
-    resumed_out, resumed_err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, resumed_err
-    whole = _trainwell("fit", str(config), "--json", env=env)
-    whole_out, whole_err = whole.communicate(timeout=300)
-    assert whole.returncode == 0, whole_err
-
-    after_resume, uninterrupted = json.loads(resumed_out), json.loads(whole_out)
+    after_resume, uninterrupted = _resumed_and_whole(run_dir, config, env)
     assert after_resume["run_dir"] == str(run_dir)
     for key in (
         "train_loss",
@@ -115,16 +126,8 @@ def test_sigterm_checkpoints_the_epoch_and_the_run_resumes(tmp_path):
     """Checkpoints are written by wall time; a SIGTERM between two still loses nothing: the
     epoch under way finishes, is checkpointed, and the run stops, resumable."""
     run_config = {**CONFIG, "train": {**CONFIG["train"], "checkpoint_every": 3600}}
-    config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump(run_config))
-    env = {**os.environ, "TRAINWELL_HOME": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
-    stopped = _trainwell("fit", str(config), "--json", env=env)
-    deadline, run_dir = time.monotonic() + 120, None
-    while time.monotonic() < deadline and run_dir is None:
-        found = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
-        run_dir = found[0] if found and _epochs_done(found[0]) >= 2 else None
-        time.sleep(0.02)
-    assert run_dir is not None, "the run never reached epoch 2"
+    config, env, stopped = _started(run_config, tmp_path)
+    run_dir = _run_dir_after(tmp_path, 2)
     assert not (run_dir / "checkpoints" / "last.pt").exists()  # not due for an hour
     stopped.send_signal(signal.SIGTERM)
     _, err = stopped.communicate(timeout=120)
@@ -133,11 +136,6 @@ def test_sigterm_checkpoints_the_epoch_and_the_run_resumes(tmp_path):
     assert (run_dir / "checkpoints" / "last.pt").exists() and 2 <= done < 30
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
 
-    resumed = _trainwell("fit", "--resume", str(run_dir), "--json", env=env)
-    resumed_out, resumed_err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, resumed_err
-    whole = _trainwell("fit", str(config), "--json", env=env)
-    whole_out, whole_err = whole.communicate(timeout=300)
-    assert whole.returncode == 0, whole_err
+    resumed, whole = _resumed_and_whole(run_dir, config, env)
     for key in ("val_loss", "test_accuracy", "epochs", "best_epoch"):
-        assert json.loads(resumed_out)["metrics"][key] == json.loads(whole_out)["metrics"][key]
+        assert resumed["metrics"][key] == whole["metrics"][key]
