@@ -21,7 +21,8 @@ from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 
 if TYPE_CHECKING:
-    from ._api import attack, audit, compress, explain, fit, resume, tune
+    from ._api import attack, audit, compress, explain, fit, monitor, resume, tune
+    from .deploy.monitor import Monitoring
     from .compress import Compression, OnnxModel
     from .explain import Explanation
     from .health import Doctor
@@ -39,6 +40,8 @@ _LAZY = {  # public name -> the module that defines it
     "explain": "._api",
     "Explanation": ".explain",
     "fit": "._api",
+    "monitor": "._api",
+    "Monitoring": ".deploy.monitor",
     "resume": "._api",
     "tune": "._api",
     "Compression": ".compress",
@@ -71,6 +74,7 @@ __all__ = [
     "FitResult",
     "InputError",
     "LrFindResult",
+    "Monitoring",
     "OnnxModel",
     "Robustness",
     "Run",
@@ -86,6 +90,7 @@ __all__ = [
     "load_config",
     "load_run",
     "lr_find",
+    "monitor",
     "resume",
     "tune",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import pipeline
 from .compress import compress as _compress
+from .deploy.monitor import monitor as _monitor
 from .explain import explain as _explain
 from .robust import attack as _attack
 from .tune import tune as _tune
@@ -52,3 +53,4 @@ tune = _writes_report(_tune)
 compress = _writes_report(_compress)
 attack = _writes_report(_attack)
 explain = _writes_report(_explain)
+monitor = _writes_report(_monitor)

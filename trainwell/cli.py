@@ -518,6 +518,9 @@ def explain(
     print_explanation(Console(), summary)
 
 
+from . import _deploy_cli  # noqa: E402, F401  (registers monitor and retrain)
+
+
 def main() -> None:
     try:
         app()

@@ -45,7 +45,7 @@ EVALUATION_CODES = (
     "unreliable_robustness_evaluation",
 )
 COMPRESSION_CODES = ("unfaithful_export", "compression_accuracy_loss")
-DEPLOYMENT_CODES = ("data_drift", "prediction_drift")
+DEPLOYMENT_CODES = ("data_drift", "prediction_drift", "performance_drop")
 CODES = frozenset(
     DATA_CODES
     + TRAINING_CODES

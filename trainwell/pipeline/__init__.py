@@ -9,6 +9,7 @@ is left to the API above (`trainwell.fit`), which the report layer sits below.
 from ._audit import Audit, audit, remembered_audits
 from ._fit import fit, resume
 from ._plan import Plan, plan_run
+from ._reference import calibrated, embed, reference_arrays
 from ._run import Run, load_run
 
 __all__ = [
@@ -16,9 +17,12 @@ __all__ = [
     "Plan",
     "Run",
     "audit",
+    "calibrated",
+    "embed",
     "fit",
     "load_run",
     "plan_run",
+    "reference_arrays",
     "remembered_audits",
     "resume",
 ]

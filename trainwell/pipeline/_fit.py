@@ -48,6 +48,7 @@ from ._adversarial import adversarial_training
 from ._cv import cross_validate
 from ._environment import environment
 from ._plan import Plan, plan_run
+from ._reference import write_reference
 from ._remedies import training_remedies
 from ._run import Run, finite_or_none
 
@@ -285,6 +286,7 @@ def _train(
         },
         run_dir / "model.pt",
     )
+    write_reference(run_dir, trainer.model, data, cfg.seed)  # what `trainwell monitor` compares
     findings = list(doctor.findings) if doctor else []
     if not any(f.code == "divergence" for f in findings):
         findings += _outcome_findings(result)

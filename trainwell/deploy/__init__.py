@@ -1,0 +1,1 @@
+"""After deployment: the registry of versions, the service, monitoring, retraining."""

@@ -1,0 +1,180 @@
+"""What `trainwell monitor` reads as DATA: a CSV/Parquet file with the training columns (the
+target optional), an NPZ with `X` (and optionally `y`), or the service's request log (a
+`.jsonl` file or a folder of them, interfaces.md). Everything becomes raw rows in the
+model's feature order, as `Run.predict` takes them; a mismatch is one InputError line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...data import DataInfo
+from ...errors import InputError
+
+SHOWN = 8  # names listed in an error before "..."
+
+
+@dataclass
+class Batch:
+    """Rows to monitor, oldest first."""
+
+    X: np.ndarray  # raw inputs, (n, *input_shape)
+    y: np.ndarray | None  # class ids or targets, when the data has labels
+    times: list[str] | None  # per row, from a request log
+    source: str
+    notes: list[str] = field(default_factory=list)  # what was ignored or could not be read
+
+
+def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"DATA: no such file or folder: {path}")
+    if path.is_dir() or path.suffix.lower() == ".jsonl":
+        return _read_log(path, info)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        try:
+            frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        except pd.errors.EmptyDataError:
+            frame = pd.DataFrame()
+        except (ValueError, OSError) as exc:
+            raise InputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+        return _from_frame(frame, info, target, str(path))
+    if suffix == ".npz":
+        return _from_npz(path, info)
+    raise InputError(
+        f"DATA: unsupported file type {suffix or '(none)'!r} for {path}: use a .csv, .parquet "
+        "or .npz file, or the service's request log (.jsonl, or a folder of them)"
+    )
+
+
+def _from_frame(frame: pd.DataFrame, info: DataInfo, target: str | None, source: str) -> Batch:
+    if len(info.input_shape) != 1:
+        raise InputError(f"{source}: the model takes images; monitor an .npz or a request log")
+    frame.columns = [str(c) for c in frame.columns]
+    label = next((c for c in ([target] if target else ["label", "target"]) if c in frame), None)
+    numeric = [n for n in info.feature_names if n.partition("=")[0] not in info.encoding]
+    needed = numeric + list(info.encoding)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{source} lacks {len(missing)} of the model's feature columns: {_names(missing)}"
+        )
+    notes = []
+    extra = [c for c in frame.columns if c not in needed and c != label]
+    if extra:
+        notes.append(f"ignored {len(extra)} column(s) the model does not use: {_names(extra)}")
+    columns = []
+    for name in info.feature_names:
+        column, sep, category = name.partition("=")
+        if sep and column in info.encoding:
+            text = (
+                frame[column]
+                .astype(object)
+                .where(frame[column].notna())
+                .map(str, na_action="ignore")
+            )
+            columns.append((text == category).to_numpy(dtype=np.float32))
+        else:
+            values = pd.to_numeric(frame[name], errors="coerce")
+            bad = values.isna() & frame[name].notna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(f"{source}: column {name!r} is not numeric (row {row})")
+            columns.append(values.to_numpy(dtype=np.float32, na_value=np.nan))
+    for column, categories in info.encoding.items():
+        known = frame[column].dropna().astype(str).isin([str(c) for c in categories])
+        if not known.all():
+            notes.append(
+                f"column {column!r}: {int((~known).sum())} value(s) in categories the model "
+                "never saw (encoded as none of them)"
+            )
+    X = np.stack(columns, axis=1) if columns else np.empty((len(frame), 0), np.float32)
+    y = _labels(frame[label].to_numpy(), info, source) if label else None
+    return Batch(X, y, None, source, notes)
+
+
+def _from_npz(path: Path, info: DataInfo) -> Batch:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "X" not in archive.files:
+                raise InputError(f"NPZ {path} needs an array 'X'; it has: {_names(archive.files)}")
+            X = archive["X"]
+            y = archive["y"] if "y" in archive.files else None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read NPZ {path}: {str(exc).splitlines()[0]}") from None
+    X = _shaped(X, info, str(path))
+    if y is not None and len(y) != len(X):
+        raise InputError(f"arrays 'X' and 'y' in {path} differ in length: {len(X)} vs {len(y)}")
+    return Batch(X, _labels(y, info, str(path)) if y is not None else None, None, str(path))
+
+
+def _read_log(path: Path, info: DataInfo) -> Batch:
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    if not files:
+        raise InputError(f"DATA: the folder {path} holds no request log (*.jsonl)")
+    rows: list[list[float]] = []
+    times: list[str] = []
+    skipped = 0
+    for file in files:
+        for line in file.read_text().splitlines():
+            try:
+                record = json.loads(line)
+                inputs = [[float(v) for v in row] for row in record["inputs"]]
+            except (ValueError, TypeError, KeyError):  # a line cut by a rotation, or foreign
+                skipped += line.strip() != ""
+                continue
+            rows += inputs
+            times += [str(record.get("time", ""))] * len(inputs)
+    order = np.argsort(np.asarray(times, dtype=object), kind="stable") if times else []
+    width = int(np.prod(info.input_shape))
+    if any(len(r) != width for r in rows):
+        bad = next(len(r) for r in rows if len(r) != width)
+        raise InputError(f"request log {path}: a row has {bad} inputs; the model takes {width}")
+    X = _shaped(np.asarray(rows, dtype=np.float32).reshape(len(rows), width), info, str(path))
+    notes = [f"skipped {skipped} line(s) of the log that are not requests"] if skipped else []
+    return Batch(X[order], None, [times[i] for i in order], str(path), notes)
+
+
+def _shaped(X: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
+    if X.dtype.kind not in "biuf":
+        raise InputError(f"{source}: inputs must be numeric; got dtype {X.dtype}")
+    shape = list(info.input_shape)
+    if len(X) and list(X.shape[1:]) != shape:
+        try:
+            X = X.reshape(len(X), *shape)
+        except ValueError:
+            raise InputError(
+                f"{source}: rows of shape {list(X.shape[1:])} do not fit the model's input {shape}"
+            ) from None
+    return np.asarray(X, dtype=np.float32).reshape(len(X), *shape)
+
+
+def _labels(values: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
+    """Class ids by class name ("3", not "3.0"), or float targets for regression."""
+    if info.task == "regression":
+        return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float32)
+    names = [_name(v) for v in values]
+    index = {c: i for i, c in enumerate(info.classes)}
+    unknown = sorted({n for n in names if n not in index})
+    if unknown:
+        raise InputError(
+            f"{source}: labels the model does not know: {_names(unknown)} "
+            f"(its classes: {_names(info.classes)})"
+        )
+    return np.array([index[n] for n in names], dtype=np.int64)
+
+
+def _name(value: object) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(repr(str(n)) for n in names[:SHOWN])
+    return shown + (f", ... ({len(names) - SHOWN} more)" if len(names) > SHOWN else "")
