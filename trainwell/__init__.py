@@ -22,8 +22,8 @@ from .findings import Finding
 
 if TYPE_CHECKING:
     from ._api import attack, audit, compress, explain, fit, monitor, resume, tune
-    from .deploy.monitor import Monitoring
     from .compress import Compression, OnnxModel
+    from .deploy.monitor import Monitoring
     from .explain import Explanation
     from .health import Doctor
     from .pipeline import Audit, Run, load_run

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ._show import percent, print_findings, print_report
-from .cli import JsonOption, _guarded, _show_progress, app
+from .cli import JsonOption, _guarded, app
 
 RegistryOption = Annotated[
     Path | None,

@@ -17,7 +17,7 @@ import torch
 from scipy import optimize, special
 from torch import nn
 
-from ..data import Dataset, DataInfo
+from ..data import DataInfo, Dataset
 from ..runs import atomic_write
 
 SAMPLE_ROWS = 5000  # training rows kept for the per-feature and multivariate tests

@@ -145,7 +145,7 @@ def judge(
                     "statistic": float(ks.statistic),
                     "p_value": float(ks.pvalue),
                 }
-            ],  # fmt: skip
+            ],
             "drift": bool(ks.pvalue <= alpha),
         }
         if y is not None:
