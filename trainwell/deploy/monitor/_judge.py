@@ -106,26 +106,11 @@ def judge(
     rng = np.random.default_rng(seed)
     info = run.info
     if reference.X is not None:
-        for column in columns:
-            ref, cur = column.values(reference.X), column.values(X)
-            test = _stats.test_categorical if column.categorical else _stats.test_numeric
-            result = test(column.name, ref, cur)
-            if effects:
-                result.effect, result.threshold = _stats.effects(ref, cur, column.categorical, rng)
-            verdict.columns.append(result)
-        _stats.decide(verdict.columns, alpha * COLUMN_SHARE)
-        scale = reference.X.reshape(len(reference.X), -1)
-        mean, std = np.nanmean(scale, 0), np.nanstd(scale, 0)
-        std[std == 0] = 1.0
-        verdict.multivariate = _stats.mmd_test((scale - mean) / std, (X - mean) / std, rng)
+        judge_inputs(verdict, columns, reference.X, X, rng, effects=effects)
     inputs = standardise(np.nan_to_num(X), info)
     if reference.embedding is not None and len(reference.embedding):
         current = embed(run.model, inputs)
-        mean, std = reference.embedding.mean(0), reference.embedding.std(0)
-        std[std == 0] = 1.0
-        verdict.multivariate = _stats.mmd_test(
-            (reference.embedding - mean) / std, (current - mean) / std, rng
-        )
+        verdict.multivariate = _stats.mmd_test(reference.embedding, current, rng)
         verdict.multivariate_on = "embedding"
     outputs = _outputs(run, inputs)
     if info.task == "classification" and reference.val_probabilities is not None:
@@ -203,6 +188,30 @@ def _actual(
             "drop": p_value <= alpha,
         }
     return actual
+
+
+def judge_inputs(
+    verdict: Judgement,
+    columns: list[Column],
+    ref: np.ndarray,
+    X: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    effects: bool,
+) -> None:
+    """The table part of a judgement: each column's test (and effect sizes), Holm across
+    them at 0.8 α, and MMD on whole rows."""
+    for column in columns:
+        ref_values, cur_values = column.values(ref), column.values(X)
+        test = _stats.test_categorical if column.categorical else _stats.test_numeric
+        result = test(column.name, ref_values, cur_values)
+        if effects:
+            result.effect, result.threshold = _stats.effects(
+                ref_values, cur_values, column.categorical, rng
+            )
+        verdict.columns.append(result)
+    _stats.decide(verdict.columns, verdict.alpha * COLUMN_SHARE)
+    verdict.multivariate = _stats.mmd_test(ref, X, rng)
 
 
 @torch.no_grad()

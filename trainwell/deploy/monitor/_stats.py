@@ -212,12 +212,23 @@ def mmd_test(
     permutations: int = PERMUTATIONS,
     max_rows: int = MMD_ROWS,
 ) -> Mmd:
-    """MMD² (biased estimator) between `ref` and `cur` (rows x features, already on a
-    common scale), with all permutations computed at once as quadratic forms of one kernel
-    matrix: w' K w for weight vectors w of +1/n over one side and -1/m over the other."""
-    ref, cur = _subsample(ref, max_rows, rng), _subsample(cur, max_rows, rng)
-    pooled = np.concatenate([ref, cur]).astype(np.float64)
-    pooled = np.nan_to_num(pooled)
+    """MMD² (biased estimator) between `ref` and `cur` (rows x features), on rows whitened
+    by the reference's covariance, with all permutations computed at once as quadratic
+    forms of one kernel matrix: w' K w for weights +1/n over one side and -1/m over the other.
+
+    Whitening is what lets the test see relations: two features correlated 0.8 that stop
+    being correlated leave every marginal as it was, but in whitened coordinates the
+    current rows spread five times wider along the direction the reference hardly used. It
+    is fitted on reference rows the test does not use, so that clean rows stay exchangeable.
+    """
+    ref = np.nan_to_num(np.asarray(ref, np.float64).reshape(len(ref), -1))
+    cur = np.nan_to_num(np.asarray(cur, np.float64).reshape(len(cur), -1))
+    order = rng.permutation(len(ref))
+    tested = order[: min(max_rows, len(ref) // 2)] if len(ref) >= 4 else order
+    fitted = order[len(tested) :] if len(ref) >= 4 else order
+    whiten = whitener(ref[fitted])
+    ref, cur = whiten(ref[np.sort(tested)]), whiten(_subsample(cur, max_rows, rng))
+    pooled = np.concatenate([ref, cur])
     sq = (pooled**2).sum(1)
     distances = np.maximum(sq[:, None] + sq[None, :] - 2 * pooled @ pooled.T, 0)
     upper = distances[np.triu_indices(len(pooled), 1)]
@@ -233,6 +244,19 @@ def mmd_test(
     observed = float(values[0])
     p_value = (1 + int((values[1:] >= observed - 1e-12).sum())) / (permutations + 1)
     return Mmd(observed, p_value, (n, m), permutations)
+
+
+def whitener(rows: np.ndarray, floor: float = 1e-4):
+    """Centre on the rows' mean and rotate and scale by their covariance's eigenvectors
+    (directions whose variance is below `floor` of the average are dropped: exact
+    constraints such as one-hot columns summing to one, which no row can break by noise)."""
+    mean = rows.mean(0)
+    scale = rows.std(0)
+    scale[scale == 0] = 1.0
+    values, vectors = np.linalg.eigh(np.atleast_2d(np.cov((rows - mean) / scale, rowvar=False)))
+    keep = values > floor * max(values.mean(), 1e-12)
+    projection = vectors[:, keep] / np.sqrt(values[keep])
+    return lambda X: ((X - mean) / scale) @ projection
 
 
 def _subsample(X: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:

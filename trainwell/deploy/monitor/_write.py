@@ -69,12 +69,12 @@ def _timeline(result: Monitoring, path: Path) -> None:
     x = [p["start"] for p in points]
     estimated = [p["estimated_accuracy"] for p in points]
     if any(v is not None for v in estimated):
-        ax.plot(x, [100 * (v or np.nan) for v in estimated], "o-", color=REFERENCE,
-                label="estimated accuracy (no labels)")  # fmt: skip
+        values = [100 * (v if v is not None else np.nan) for v in estimated]
+        ax.plot(x, values, "o-", color=REFERENCE, label="estimated accuracy (no labels)")
     actual = [p["accuracy"] for p in points]
     if any(v is not None for v in actual):
-        ax.plot(x, [100 * (v if v is not None else np.nan) for v in actual], "s-",
-                color=CURRENT, label="accuracy (labels)")  # fmt: skip
+        values = [100 * (v if v is not None else np.nan) for v in actual]
+        ax.plot(x, values, "s-", color=CURRENT, label="accuracy (labels)")
     ax.set_ylabel("accuracy (%)")
     for p in points:
         if p["data_drift"] or p["prediction_drift"]:
