@@ -26,9 +26,9 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-import sys  # noqa: E402
+import argparse
+import importlib.util
+import sys
 import tempfile
 import time
 from pathlib import Path
