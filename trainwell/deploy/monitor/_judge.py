@@ -140,8 +140,8 @@ def judge(
 
 def _prediction_drift(ref: np.ndarray, cur: np.ndarray, alpha: float) -> dict[str, Any]:
     """Predicted classes (χ²) and confidence (KS), Holm over the two."""
-    classes = _stats.test_categorical("predicted class", ref.argmax(1), cur.argmax(1))
-    confidence = _stats.test_numeric("confidence", ref.max(1), cur.max(1))
+    classes = _stats.chi2_test("predicted class", ref.argmax(1), cur.argmax(1))
+    confidence = _stats.ks_test("confidence", ref.max(1), cur.max(1))
     _stats.decide([classes, confidence], alpha)
     n = ref.shape[1]
     return {
@@ -156,12 +156,15 @@ def _estimate(
     reference: Reference, probabilities: np.ndarray, alpha: float, rng: np.random.Generator
 ) -> dict[str, Any]:
     """CBPE: the expected accuracy of calibrated probabilities is their mean top probability.
-    The clean range is the α-quantile of the same mean over validation windows of this size
-    (bootstrapped), so a drop is flagged only beyond what chance gives at this size."""
+    The clean range is the α-quantile of the difference between two bootstrapped means of
+    validation confidence, one over a window of this size and one over the validation
+    rows: a drop is flagged only beyond what chance gives at this size."""
     ref_confidence = reference.val_probabilities.max(1)
-    clean = rng.choice(ref_confidence, (ESTIMATE_BOOTSTRAP, len(probabilities))).mean(1)
+    n, size = len(probabilities), (ESTIMATE_BOOTSTRAP, len(ref_confidence))
+    clean = rng.choice(ref_confidence, (ESTIMATE_BOOTSTRAP, n)).mean(1)
+    clean -= rng.choice(ref_confidence, size).mean(1)  # the reference's own noise too
     estimate = float(probabilities.max(1).mean())
-    lower = float(np.quantile(clean, alpha))
+    lower = float(ref_confidence.mean() + np.quantile(clean, alpha))
     return {
         "accuracy": estimate,
         "reference": float(ref_confidence.mean()),
@@ -203,7 +206,7 @@ def judge_inputs(
     them at 0.8 α, and MMD on whole rows."""
     for column in columns:
         ref_values, cur_values = column.values(ref), column.values(X)
-        test = _stats.test_categorical if column.categorical else _stats.test_numeric
+        test = _stats.chi2_test if column.categorical else _stats.ks_test
         result = test(column.name, ref_values, cur_values)
         if effects:
             result.effect, result.threshold = _stats.effects(

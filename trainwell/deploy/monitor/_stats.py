@@ -17,7 +17,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 BINS = 10  # PSI and Jensen-Shannon bins: deciles of the reference
-SMOOTH = 1e-4  # added to every bin's share: PSI of an empty bin stays finite
+SMOOTH = 0.5  # pseudo-count added to every bin: PSI of an empty bin stays finite and tame
 BOOTSTRAP = 200  # clean windows drawn from the reference to calibrate the effect sizes
 EFFECT_QUANTILE = 0.99  # an effect is "large" beyond this quantile of clean windows
 PERMUTATIONS = 500  # MMD permutation test: smallest p-value 1/501
@@ -73,7 +73,7 @@ def _beyond(value: float | None, threshold: dict[str, float | None] | None, key:
     return value is not None and limit is not None and value > limit
 
 
-def test_numeric(name: str, ref: np.ndarray, cur: np.ndarray) -> ColumnTest:
+def ks_test(name: str, ref: np.ndarray, cur: np.ndarray) -> ColumnTest:
     """Kolmogorov-Smirnov two-sample test (missing values dropped on both sides)."""
     ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
     if len(ref) == 0 or len(cur) == 0:
@@ -83,7 +83,7 @@ def test_numeric(name: str, ref: np.ndarray, cur: np.ndarray) -> ColumnTest:
     return ColumnTest(name, "ks", float(result.statistic), float(result.pvalue))
 
 
-def test_categorical(name: str, ref: np.ndarray, cur: np.ndarray) -> ColumnTest:
+def chi2_test(name: str, ref: np.ndarray, cur: np.ndarray) -> ColumnTest:
     """Chi-squared test of homogeneity on the 2 x k table of category counts (category
     codes are small non-negative integers; categories seen on neither side are dropped)."""
     size = int(max(ref.max(initial=0), cur.max(initial=0))) + 1
@@ -111,10 +111,10 @@ def numeric_bins(ref: np.ndarray) -> np.ndarray:
 
 
 def shares(counts: np.ndarray) -> np.ndarray:
-    """Counts (..., bins) as smoothed shares that sum to one along the last axis."""
-    counts = np.asarray(counts, dtype=float)
-    total = counts.sum(-1, keepdims=True)
-    return (counts / np.maximum(total, 1) + SMOOTH) / (1 + SMOOTH * counts.shape[-1])
+    """Counts (..., bins) as shares that sum to one along the last axis, each bin given
+    SMOOTH rows more (Jeffreys' prior)."""
+    counts = np.asarray(counts, dtype=float) + SMOOTH
+    return counts / counts.sum(-1, keepdims=True)
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
