@@ -9,7 +9,7 @@ from trainwell.deploy.monitor import holm
 from trainwell.deploy.monitor._checks import data_drift, performance_drop, prediction_drift
 from trainwell.deploy.monitor._judge import Column, Judgement, _estimate, judge_inputs
 from trainwell.deploy.monitor._reference import Reference
-from trainwell.deploy.monitor._stats import effects, mmd_test, chi2_test, ks_test
+from trainwell.deploy.monitor._stats import chi2_test, effects, ks_test, mmd_test
 
 
 def holm_by_definition(p: list[float], alpha: float) -> set[int]:
