@@ -60,6 +60,8 @@ def test_fit_stores_the_reference_and_clean_rows_raise_nothing(trained, tmp_path
     folder = Path(summary["monitor_dir"])
     assert folder.parent == trained / "monitor" and (folder / "monitor.json").is_file()
     assert (folder / "distributions.png").is_file()
+    page = (trained / "report.html").read_text()
+    assert "Monitoring after deployment" in page and "colour" in page
 
 
 def test_a_shifted_feature_is_named_and_wrong_labels_are_a_drop(trained, tmp_path):

@@ -36,6 +36,7 @@ class RunRecord:
     best_yaml: str | None = None  # a tune directory's best.yaml
     attack: dict[str, Any] | None = None  # attack/attack.json of `trainwell attack`
     compressed: dict[str, Any] | None = None  # compressed/compress.json of `trainwell compress`
+    monitor: dict[str, Any] | None = None  # the newest monitor/*/monitor.json
 
     @property
     def training_repairs(self) -> list[dict[str, Any]]:
@@ -101,6 +102,7 @@ def load_record(run_dir: str | Path) -> RunRecord:
         record.audit = _json(path / "audit.json")
         record.attack = _json(path / "attack" / "attack.json")
         record.compressed = _json(path / "compressed" / "compress.json")
+        record.monitor = _newest(path / "monitor", "monitor.json")
         record.audit_timing = summary.get("audit")
         record.tune = summary if record.kind == "tune" else None
         best = path / "best.yaml"
@@ -112,6 +114,12 @@ def load_record(run_dir: str | Path) -> RunRecord:
 
 def _json(path: Path) -> Any:
     return read_json(path) if path.is_file() else None
+
+
+def _newest(folder: Path, name: str) -> Any:
+    """The file `name` in the newest sub-folder of `folder` (named by time) that has one."""
+    found = sorted(folder.glob(f"[!.]*/{name}")) if folder.is_dir() else []
+    return read_json(found[-1]) if found else None
 
 
 def _yaml(path: Path) -> Any:

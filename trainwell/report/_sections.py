@@ -17,6 +17,7 @@ from ._cards import Section, card, count, title
 from ._compress_page import compress_section
 from ._explain_page import explain_section
 from ._load import RunRecord
+from ._monitor_page import monitor_section
 from ._tune_page import tune_section, tune_verdict
 
 
@@ -232,6 +233,7 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 SECTIONS: list[Callable[[RunRecord], Section | None]] = [
     findings_section,
+    monitor_section,
     curves_section,
     health_section,
     evaluation_section,
