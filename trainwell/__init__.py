@@ -42,6 +42,8 @@ _LAZY = {  # public name -> the module that defines it
     "fit": "._api",
     "monitor": "._api",
     "Monitoring": ".deploy.monitor",
+    "retrain": "._api",
+    "Retraining": ".deploy.retrain",
     "resume": "._api",
     "tune": "._api",
     "Compression": ".compress",
@@ -76,6 +78,7 @@ __all__ = [
     "LrFindResult",
     "Monitoring",
     "OnnxModel",
+    "Retraining",
     "Robustness",
     "Run",
     "RunConfig",
@@ -92,6 +95,7 @@ __all__ = [
     "lr_find",
     "monitor",
     "resume",
+    "retrain",
     "tune",
 ]
 

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ._show import percent, print_findings, print_report
-from .cli import JsonOption, _guarded, app
+from .cli import JsonOption, _guarded, _show_progress, app
 
 RegistryOption = Annotated[
     Path | None,
@@ -110,3 +110,59 @@ def _effect(value: float | None, limit: float | None) -> str:
         return "-"
     large = limit is not None and value > limit
     return f"[red]{value:.3g} > {limit:.2g}[/]" if large else f"{value:.3g}"
+
+
+@app.command()
+def retrain(
+    name: Annotated[str, typer.Argument(help="A registered model (its champion is challenged).")],
+    data: Annotated[list[Path], typer.Argument(help="Files of new labelled rows, oldest first.")],
+    holdout: Annotated[
+        Path | None,
+        typer.Option(help="Labelled rows to judge on (default: the newest 25% of DATA)."),
+    ] = None,
+    margin: Annotated[
+        float, typer.Option(help="Accuracy the challenger must gain (0.01: one point).")
+    ] = 0.01,
+    force: Annotated[bool, typer.Option("--force", help="Promote whatever the result.")] = False,
+    registry: RegistryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Train a challenger on old plus new labelled rows and promote it only if it is better
+    on the same held-out rows by the margin; the decision goes into the registry's log."""
+    import trainwell
+
+    result = _guarded(
+        lambda: trainwell.retrain(
+            name,
+            data,
+            holdout=holdout,
+            margin=margin,
+            force=force,
+            home=registry,
+            progress=_show_progress(as_json),
+        )
+    )
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console = Console()
+    unit = (lambda v: percent(v)) if summary["metric"] == "accuracy" else (lambda v: f"{v:.4g}")
+    table = Table("", "version", summary["metric"], box=None, pad_edge=False)
+    table.title = f"{summary['holdout_rows']} held-out labelled rows"
+    table.add_row(
+        "champion", str(summary["champion"]["version"]), unit(summary["champion"]["score"])
+    )
+    table.add_row(
+        "challenger", str(summary["challenger"]["version"]), unit(summary["challenger"]["score"])
+    )
+    console.print(table)
+    rows = summary["training_rows"]
+    console.print(
+        f"challenger trained on {rows['old']} old + {rows['new']} new rows (audit on, doctor "
+        f"repairing): {summary['challenger']['status']}",
+        highlight=False,
+    )
+    verdict = "[green]promoted[/]" if summary["promoted"] else "[yellow]kept the champion[/]"
+    console.print(f"{verdict}: {escape(summary['reason'])}", highlight=False, soft_wrap=True)
+    console.print(f"challenger: {summary['run_dir']}", highlight=False, soft_wrap=True)

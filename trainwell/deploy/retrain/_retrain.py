@@ -1,0 +1,229 @@
+"""`retrain(name, data)`: a challenger trained on the champion's data plus new labelled rows
+(same config, the data audit on, the doctor repairing), judged against the champion on the
+same newest held-out labelled rows, and promoted only if it is better by `margin` and its
+new labels pass the audit (or `force`). Both outcomes go into the registry's event log with
+their numbers; a refused challenger stays in the registry as a version nobody serves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+from ...pipeline import Run, fit, load_run
+from ...runs import write_json
+from .. import registry
+from ..monitor._inputs import _from_frame, _labels, _shaped
+from ._data import Rows, new_rows, old_rows, target_name, write_rows
+
+MARGIN = 0.01  # accuracy points a challenger must gain on the held-out rows
+HOLDOUT_SHARE = 0.25  # the newest share of the new rows, held out when no holdout is given
+NEW_LABEL_RATIO = 2.0  # new rows flagged as mislabelled at twice the old rows' rate ...
+NEW_LABEL_SHARE = 0.05  # ... and above 5% of them: the new labels look corrupted
+
+
+@dataclass
+class Retraining:
+    """What `retrain` decided and why (the `--json` object of `trainwell retrain`)."""
+
+    name: str
+    run_dir: Path  # the challenger's run
+    champion: dict[str, Any]  # version, score
+    challenger: dict[str, Any]  # version, score, status, findings
+    metric: str  # accuracy | mae
+    margin: float
+    holdout_rows: int
+    training_rows: dict[str, int]  # old, new
+    labels: dict[str, Any]  # the audit's mislabelled shares, old and new rows
+    promoted: bool
+    forced: bool
+    reason: str
+    event: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["run_dir"] = str(self.run_dir)
+        return out
+
+
+def retrain(
+    name: str,
+    data: str | Path | Sequence[str | Path],
+    *,
+    holdout: str | Path | None = None,
+    margin: float = MARGIN,
+    force: bool = False,
+    home: str | Path | None = None,
+    out: str | Path | None = None,
+    progress: bool = False,
+) -> Retraining:
+    """Train, judge and maybe promote a challenger to `name@champion` (see the module)."""
+    started = time.perf_counter()
+    paths = [data] if isinstance(data, str | Path) else list(data)
+    if not 0 <= margin < 1:
+        raise InputError(f"--margin must be in [0, 1); got {margin}")
+    champion_version = _champion(name, home)
+    champion = load_run(champion_version.path)
+    config = champion.config
+    old = old_rows(config)
+    new = new_rows(paths, config, old)
+    if holdout is not None:
+        judged, learned = new_rows([holdout], config, old), new
+    else:
+        cut = len(new) - max(1, round(HOLDOUT_SHARE * len(new)))
+        if cut < 1:
+            raise InputError(f"DATA has {len(new)} labelled rows: too few to hold any out")
+        judged, learned = new.take(slice(cut, None)), new.take(slice(0, cut))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    combined = _concat(old, learned)
+    source = write_rows(
+        combined, registry.registry_home(home) / name / "data" / f"retrain-{stamp}", config
+    )
+    settings = config.model_copy(deep=True)
+    settings.data.source = str(source)
+    settings.data.audit = True
+    settings.doctor.mode = "repair"
+    settings.data.target = target_name(config, old.frame) if old.frame is not None else None
+    challenger = fit(settings, out=out, progress=progress)
+    labels = _new_labels(challenger, len(old), len(learned))
+    metric, champion_score = _score(champion, judged, config)
+    _, challenger_score = _score(challenger, judged, config)
+    better = (
+        challenger_score >= champion_score + margin
+        if metric == "accuracy"
+        else challenger_score <= champion_score * (1 - margin)
+    )
+    healthy = challenger.status in ("completed", "stopped_early")
+    reason = _reason(metric, champion_score, challenger_score, margin, better, healthy, labels)
+    promote = force or (better and healthy and not labels["suspect"])
+    result = Retraining(
+        name,
+        Path(challenger.run_dir),
+        {"version": champion_version.version, "score": champion_score},
+        {
+            "score": challenger_score,
+            "status": challenger.status,
+            "findings": [f.code for f in challenger.findings if f.severity != "info"],
+        },
+        metric,
+        margin,
+        len(judged),
+        {"old": len(old), "new": len(learned)},
+        labels,
+        bool(promote),
+        bool(force and not (better and healthy and not labels["suspect"])),
+        ("forced: " if force else "") + reason,
+        seconds=time.perf_counter() - started,
+    )
+    write_json(Path(challenger.run_dir) / "retrain.json", result.summary())
+    _write_report(challenger.run_dir)
+    version = registry.add(challenger.run_dir, name, home=home, note=f"challenger: {reason}")
+    result.challenger["version"] = version.version
+    details = {k: v for k, v in result.summary().items() if k not in ("event", "run_dir")}
+    if promote:
+        event = registry.promote(
+            name, version.version, reason=result.reason, details=details, home=home
+        )
+    else:
+        event = registry.record(
+            name,
+            "retrain_refused",
+            reason=result.reason,
+            details=details,
+            version=version.version,
+            home=home,
+        )
+    result.event = event.to_dict() if hasattr(event, "to_dict") else asdict(event)
+    result.seconds = time.perf_counter() - started
+    write_json(
+        Path(challenger.run_dir) / "retrain.json", result.summary()
+    )  # the run, not the version
+    return result
+
+
+def _champion(name: str, home: str | Path | None) -> Any:
+    try:
+        return registry.resolve(f"{name}@champion", home=home)
+    except InputError:
+        return registry.resolve(name, home=home)  # no champion yet: the latest version
+
+
+def _concat(old: Rows, new: Rows) -> Rows:
+    if old.frame is not None:
+        import pandas as pd
+
+        return Rows(frame=pd.concat([old.frame, new.frame], ignore_index=True))
+    return Rows(X=np.concatenate([old.X, new.X]), y=np.concatenate([old.y, new.y]))
+
+
+def _new_labels(run: Run, old: int, new: int) -> dict[str, Any]:
+    """The audit's mislabelled rows among the training split's old and new rows (source rows
+    below `old` are the champion's data): corrupted new labels concentrate there."""
+    flagged = next((f for f in run.findings if f.code == "label_issues"), None)
+    rows = np.asarray(flagged.evidence.get("rows", []) if flagged else [], dtype=int)
+    train = run.info.sizes.get("train", old + new) if run.info else old + new
+    share = train / max(old + new, 1)  # the audited split is this share of all rows
+    old_share = float((rows < old).sum() / max(share * old, 1))
+    new_share = float((rows >= old).sum() / max(share * new, 1))
+    suspect = new_share > NEW_LABEL_SHARE and new_share > NEW_LABEL_RATIO * old_share
+    return {"old_flagged": old_share, "new_flagged": new_share, "suspect": bool(suspect)}
+
+
+def _score(run: Run, rows: Rows, config: Any) -> tuple[str, float]:
+    """Accuracy (or MAE) of `run` on the held-out rows, labels matched by class name."""
+    info = run.info
+    if rows.frame is not None:
+        batch = _from_frame(rows.frame, info, target_name(config, rows.frame), "the held-out rows")
+        X, y = batch.X, batch.y
+    else:
+        X, y = (
+            _shaped(rows.X, info, "the held-out rows"),
+            _labels(rows.y, info, "the held-out rows"),
+        )
+    predicted = run.predict(np.nan_to_num(X))
+    if info.task == "classification":
+        return "accuracy", float(np.mean(predicted == y))
+    return "mae", float(np.mean(np.abs(predicted.reshape(-1) - y)))
+
+
+def _reason(
+    metric: str,
+    champion: float,
+    challenger: float,
+    margin: float,
+    better: bool,
+    healthy: bool,
+    labels: dict[str, Any],
+) -> str:
+    if metric == "accuracy":
+        numbers = (
+            f"challenger {100 * challenger:.1f}% vs champion {100 * champion:.1f}% accuracy on "
+            f"the held-out rows (needs +{100 * margin:.1f} points)"
+        )
+    else:
+        numbers = (
+            f"challenger MAE {challenger:.4g} vs champion {champion:.4g} on the held-out rows "
+            f"(needs {100 * margin:.0f}% less)"
+        )
+    if labels["suspect"]:
+        return (
+            f"refused: the audit flags {100 * labels['new_flagged']:.0f}% of the new rows as "
+            f"mislabelled against {100 * labels['old_flagged']:.0f}% of the old ones; {numbers}"
+        )
+    if not healthy:
+        return f"refused: the challenger's training did not complete; {numbers}"
+    return ("promoted: " if better else "refused: not better by the margin; ") + numbers
+
+
+def _write_report(run_dir: Path) -> None:
+    from ...report import write_report_or_warn
+
+    write_report_or_warn(Path(run_dir))
