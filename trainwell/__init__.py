@@ -21,9 +21,10 @@ from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 
 if TYPE_CHECKING:
-    from ._api import attack, audit, compress, explain, fit, monitor, resume, tune
+    from ._api import attack, audit, compress, explain, fit, monitor, resume, retrain, tune
     from .compress import Compression, OnnxModel
     from .deploy.monitor import Monitoring
+    from .deploy.retrain import Retraining
     from .explain import Explanation
     from .health import Doctor
     from .pipeline import Audit, Run, load_run
