@@ -37,6 +37,7 @@ class RunRecord:
     attack: dict[str, Any] | None = None  # attack/attack.json of `trainwell attack`
     compressed: dict[str, Any] | None = None  # compressed/compress.json of `trainwell compress`
     monitor: dict[str, Any] | None = None  # the newest monitor/*/monitor.json
+    retrain: dict[str, Any] | None = None  # retrain.json of a `trainwell retrain` challenger
 
     @property
     def training_repairs(self) -> list[dict[str, Any]]:
@@ -103,6 +104,7 @@ def load_record(run_dir: str | Path) -> RunRecord:
         record.attack = _json(path / "attack" / "attack.json")
         record.compressed = _json(path / "compressed" / "compress.json")
         record.monitor = _newest(path / "monitor", "monitor.json")
+        record.retrain = _json(path / "retrain.json")
         record.audit_timing = summary.get("audit")
         record.tune = summary if record.kind == "tune" else None
         best = path / "best.yaml"

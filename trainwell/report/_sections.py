@@ -18,6 +18,7 @@ from ._compress_page import compress_section
 from ._explain_page import explain_section
 from ._load import RunRecord
 from ._monitor_page import monitor_section
+from ._retrain_page import retrain_section
 from ._tune_page import tune_section, tune_verdict
 
 
@@ -232,6 +233,7 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 SECTIONS: list[Callable[[RunRecord], Section | None]] = [
+    retrain_section,
     findings_section,
     monitor_section,
     curves_section,
