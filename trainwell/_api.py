@@ -15,6 +15,7 @@ from typing import Any
 from . import pipeline
 from .compress import compress as _compress
 from .deploy.monitor import monitor as _monitor
+from .deploy.retrain import retrain as _retrain
 from .explain import explain as _explain
 from .robust import attack as _attack
 from .tune import tune as _tune
@@ -54,3 +55,4 @@ compress = _writes_report(_compress)
 attack = _writes_report(_attack)
 explain = _writes_report(_explain)
 monitor = _writes_report(_monitor)
+retrain = _retrain  # writes the challenger's page itself, before the registry copies the run
