@@ -19,7 +19,6 @@ import numpy as np
 from ...errors import InputError
 from ...pipeline import Run, fit, load_run
 from ...runs import write_json
-from .. import registry
 from ..monitor._inputs import _from_frame, _labels, _shaped
 from ._data import Rows, new_rows, old_rows, target_name, write_rows
 
@@ -67,6 +66,7 @@ def retrain(
 ) -> Retraining:
     """Train, judge and maybe promote a challenger to `name@champion` (see the module)."""
     started = time.perf_counter()
+    registry = _registry()
     paths = [data] if isinstance(data, str | Path) else list(data)
     if not 0 <= margin < 1:
         raise InputError(f"--margin must be in [0, 1); got {margin}")
@@ -149,7 +149,16 @@ def retrain(
     return result
 
 
+def _registry() -> Any:
+    try:
+        from .. import registry
+    except ImportError:
+        raise InputError("retrain needs the model registry, which this trainwell lacks") from None
+    return registry
+
+
 def _champion(name: str, home: str | Path | None) -> Any:
+    registry = _registry()
     try:
         return registry.resolve(f"{name}@champion", home=home)
     except InputError:
