@@ -1,6 +1,6 @@
 """`monitor(model, data)`: is the deployed model still seeing the data it was trained on,
 and is it still right? Writes a monitoring folder `RUN_DIR/monitor/<time>/` (for a registry
-version, whose folder is immutable, `<home>/monitor/<NAME>-v<VERSION>-<time>/`).
+version, whose folder is immutable, `<registry home>/<NAME>/monitor/v<VERSION>-<time>/`).
 
 The judged window is the newest `window` rows of DATA (all of it without `window`); the
 timeline repeats the tests on consecutive windows of that size (1,000 rows by default).
@@ -20,7 +20,6 @@ from threadpoolctl import threadpool_limits
 from ...errors import InputError
 from ...findings import Finding
 from ...pipeline import load_run
-from ...runs import default_out
 from .._ref import resolve_model
 from ._checks import monitor_findings
 from ._inputs import read_batch
@@ -195,5 +194,6 @@ def _out_dir(run_dir: Path, version: Any, home: str | Path | None) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     if version is None:
         return Path(run_dir).resolve() / "monitor" / stamp
-    base = Path(home) if home else default_out()
-    return base.resolve() / "monitor" / f"{version.name}-v{version.version}-{stamp}"
+    from ..registry import registry_home  # a version comes from the registry: it exists
+
+    return registry_home(home).resolve() / version.name / "monitor" / f"v{version.version}-{stamp}"
