@@ -176,3 +176,26 @@ def test_python_api_returns_the_same_object(trained, tmp_path):
     rows(200, np.random.default_rng(7)).to_parquet(tmp_path / "clean.parquet")
     result = trainwell.monitor(trained, tmp_path / "clean.parquet", report=False)
     assert result.summary()["rows"] == 200 and result.judged.data_drift is False
+
+
+@pytest.mark.slow
+def test_images_are_judged_on_the_embedding(tmp_path):
+    config = {
+        "data": {"source": "digits", "audit": False},
+        "model": {"arch": "cnn", "channels": [8], "hidden": [32]},
+        "train": {"epochs": 3, "lr": 0.01},
+    }
+    run = trainwell.fit(config, out=tmp_path / "runs", report=False)
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[:, None].astype(np.float32)
+    rng = np.random.default_rng(8)
+    picked = images[rng.choice(len(images), 300, replace=False)]
+    np.savez(tmp_path / "clean.npz", X=picked)
+    np.savez(tmp_path / "smudged.npz", X=np.clip(picked + rng.uniform(0, 8, picked.shape), 0, 16))
+    clean = invoke(run.run_dir, tmp_path / "clean.npz")
+    assert clean["features"] == [] and clean["multivariate"]["on"] == "embedding"
+    assert not clean["data_drift"]
+    smudged = invoke(run.run_dir, tmp_path / "smudged.npz")
+    drift = next(f for f in smudged["findings"] if f["code"] == "data_drift")
+    assert "embedding" in drift["message"]
