@@ -97,7 +97,19 @@ def _psi(column: Column, ref: np.ndarray, cur: np.ndarray) -> float:
     return float(psi(shares(counts[0]), shares(counts[1])))
 
 
-EVIDENTLY = importlib.util.find_spec("evidently") is not None
+def _evidently_importable() -> str | None:
+    """None when Evidently can run here, else why not (0.7.23 does not import with pandas 3)."""
+    try:
+        from evidently import Report  # noqa: F401
+    except ImportError as exc:
+        return (
+            str(exc).splitlines()[0] if importlib.util.find_spec("evidently") else "not installed"
+        )
+    return None
+
+
+EVIDENTLY_MISSING = _evidently_importable()
+EVIDENTLY = EVIDENTLY_MISSING is None
 
 
 def _evidently(ref: np.ndarray, cur: np.ndarray) -> bool:  # pragma: no cover - optional
