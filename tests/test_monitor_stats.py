@@ -5,11 +5,13 @@ import itertools
 import numpy as np
 import pytest
 
+from trainwell.data import DataInfo, Standardizer
 from trainwell.deploy.monitor import holm
 from trainwell.deploy.monitor._checks import data_drift, performance_drop, prediction_drift
 from trainwell.deploy.monitor._judge import Column, Judgement, _estimate, judge_inputs
 from trainwell.deploy.monitor._reference import Reference
 from trainwell.deploy.monitor._stats import chi2_test, effects, ks_test, mmd_test
+from trainwell.pipeline._reference import raw_units
 
 
 def holm_by_definition(p: list[float], alpha: float) -> set[int]:
@@ -145,3 +147,21 @@ def test_prediction_drift_finding_says_which_class_moved():
     assert "class 0 is predicted for 90.0% of rows against 50.0%" in found.message
     healthy = {"tests": [dict(tests[0], p_value=0.4, drift=False)], "drift": False, **shares}
     assert prediction_drift(Judgement(300, predictions=healthy), "h") is None
+
+
+def test_reference_rows_come_back_in_exact_source_units():
+    """Integer pixels must not come back as 2.9999998: KS would call that a huge shift."""
+    rng = np.random.default_rng(9)
+    X = np.concatenate(
+        [rng.integers(0, 17, (500, 3)), 1000 * rng.normal(size=(500, 1))], axis=1
+    ).astype(np.float32)
+    scaler = Standardizer.fit(X)
+    info = DataInfo(
+        "x", "classification", [4], x_mean=scaler.mean.tolist(), x_std=scaler.std.tolist()
+    )
+    back = raw_units(scaler.transform(X), info)
+    assert np.array_equal(back[:, :3], X[:, :3])
+    assert np.allclose(back[:, 3], X[:, 3], atol=1e-4 * X[:, 3].std())
+    assert min(ks_test("x", back[:, j], X[:, j]).p_value for j in range(4)) > 0.99
+    unrounded = scaler.transform(X) * scaler.std + scaler.mean  # what was wrong before
+    assert min(ks_test("x", unrounded[:, j], X[:, j]).p_value for j in range(3)) < 1e-6
