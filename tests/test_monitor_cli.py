@@ -101,7 +101,10 @@ def test_request_log_folder_is_read_in_time_order_with_a_timeline(trained, tmp_p
             for i in range(0, 300, 10)
         ]
         (log / f"requests-{hour}.jsonl").write_text("\n".join(lines) + "\n{cut by rotation")
-    summary = invoke(trained, log, "--window", "300")
+    copy = tmp_path / "run"  # without DATA, the run's own request log is read
+    shutil.copytree(trained, copy, ignore=shutil.ignore_patterns("monitor", "report.html"))
+    shutil.copytree(log, copy / "requests")
+    summary = invoke(copy, "--window", "300")
     assert summary["rows"] == 900 and summary["window_rows"] == 300
     assert [p["data_drift"] for p in summary["timeline"]] == [False, False, True]
     assert summary["timeline"][2]["from"].startswith("2026-11-30T02")

@@ -26,8 +26,9 @@ RegistryOption = Annotated[
 def monitor(
     model: Annotated[str, typer.Argument(help="A run directory, or NAME@ALIAS / NAME:VERSION.")],
     data: Annotated[
-        Path, typer.Argument(help="CSV/Parquet/NPZ rows, or the service's request log.")
-    ],
+        Path | None,
+        typer.Argument(help="CSV/Parquet/NPZ rows, or a request log (default: the model's)."),
+    ] = None,
     window: Annotated[
         int | None, typer.Option(help="Judge the newest N rows; timeline windows of N rows.")
     ] = None,

@@ -78,7 +78,7 @@ class Monitoring:
 @threadpool_limits.wrap(limits=1, user_api="blas")  # small matrices: 4x faster, busy cores
 def monitor(
     model: str | Path,
-    data: str | Path,
+    data: str | Path | None = None,
     *,
     window: int | None = None,
     alpha: float = 0.05,
@@ -86,7 +86,8 @@ def monitor(
     seed: int = 0,
 ) -> Monitoring:
     """Compare DATA (CSV/Parquet/NPZ, or the service's request log) with the reference
-    statistics stored at fit time; `model` is a run directory or a registry reference."""
+    statistics stored at fit time; `model` is a run directory or a registry reference.
+    Without `data`, the service's request log of that model (interfaces of `serve`)."""
     started = time.perf_counter()
     if window is not None and window < 1:
         raise InputError(f"--window must be at least 1 row; got {window}")
@@ -96,6 +97,8 @@ def monitor(
     run = load_run(run_dir)
     if run.info is None:
         raise InputError(f"{run_dir} has no data description (data.json): refit the run")
+    if data is None:
+        data = _request_log(run_dir, version, home)
     batch = read_batch(data, run.info, run.config.data.target)
     if not len(batch.X):
         raise InputError(f"DATA {data} has no rows to monitor")
@@ -188,6 +191,19 @@ def _distributions(reference: Any, columns: list, X: np.ndarray, judged: Judgeme
             "adjusted_p": test.adjusted_p,
         }
     return shown
+
+
+def _request_log(run_dir: Path, version: Any, home: str | Path | None) -> Path:
+    """Where `trainwell serve` logs this model's requests."""
+    if version is None:
+        folder = Path(run_dir) / "requests"
+    else:
+        from ..registry import registry_home
+
+        folder = registry_home(home) / version.name / "requests"
+    if not folder.is_dir():
+        raise InputError(f"no DATA given and no request log at {folder}: give DATA")
+    return folder
 
 
 def _out_dir(run_dir: Path, version: Any, home: str | Path | None) -> Path:
