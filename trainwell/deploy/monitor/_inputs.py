@@ -43,7 +43,7 @@ def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
             frame = pd.DataFrame()
         except (ValueError, OSError) as exc:
             raise InputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
-        return _from_frame(frame, info, target, str(path))
+        return frame_rows(frame, info, target, str(path))
     if suffix == ".npz":
         return _from_npz(path, info)
     raise InputError(
@@ -52,7 +52,7 @@ def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
     )
 
 
-def _from_frame(frame: pd.DataFrame, info: DataInfo, target: str | None, source: str) -> Batch:
+def frame_rows(frame: pd.DataFrame, info: DataInfo, target: str | None, source: str) -> Batch:
     if len(info.input_shape) != 1:
         raise InputError(f"{source}: the model takes images; monitor an .npz or a request log")
     frame.columns = [str(c) for c in frame.columns]
@@ -94,7 +94,7 @@ def _from_frame(frame: pd.DataFrame, info: DataInfo, target: str | None, source:
                 "never saw (encoded as none of them)"
             )
     X = np.stack(columns, axis=1) if columns else np.empty((len(frame), 0), np.float32)
-    y = _labels(frame[label].to_numpy(), info, source) if label else None
+    y = class_ids(frame[label].to_numpy(), info, source) if label else None
     return Batch(X, y, None, source, notes)
 
 
@@ -107,10 +107,10 @@ def _from_npz(path: Path, info: DataInfo) -> Batch:
             y = archive["y"] if "y" in archive.files else None
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read NPZ {path}: {str(exc).splitlines()[0]}") from None
-    X = _shaped(X, info, str(path))
+    X = shaped(X, info, str(path))
     if y is not None and len(y) != len(X):
         raise InputError(f"arrays 'X' and 'y' in {path} differ in length: {len(X)} vs {len(y)}")
-    return Batch(X, _labels(y, info, str(path)) if y is not None else None, None, str(path))
+    return Batch(X, class_ids(y, info, str(path)) if y is not None else None, None, str(path))
 
 
 def _read_log(path: Path, info: DataInfo) -> Batch:
@@ -135,12 +135,12 @@ def _read_log(path: Path, info: DataInfo) -> Batch:
     if any(len(r) != width for r in rows):
         bad = next(len(r) for r in rows if len(r) != width)
         raise InputError(f"request log {path}: a row has {bad} inputs; the model takes {width}")
-    X = _shaped(np.asarray(rows, dtype=np.float32).reshape(len(rows), width), info, str(path))
+    X = shaped(np.asarray(rows, dtype=np.float32).reshape(len(rows), width), info, str(path))
     notes = [f"skipped {skipped} line(s) of the log that are not requests"] if skipped else []
     return Batch(X[order], None, [times[i] for i in order], str(path), notes)
 
 
-def _shaped(X: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
+def shaped(X: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
     if X.dtype.kind not in "biuf":
         raise InputError(f"{source}: inputs must be numeric; got dtype {X.dtype}")
     shape = list(info.input_shape)
@@ -154,7 +154,7 @@ def _shaped(X: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
     return np.asarray(X, dtype=np.float32).reshape(len(X), *shape)
 
 
-def _labels(values: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
+def class_ids(values: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
     """Class ids by class name ("3", not "3.0"), or float targets for regression."""
     if info.task == "regression":
         return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float32)

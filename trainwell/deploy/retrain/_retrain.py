@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ...errors import InputError
 from ...pipeline import Run, fit, load_run
 from ...runs import write_json
-from ..monitor._inputs import _from_frame, _labels, _shaped
+from ..monitor._inputs import class_ids, frame_rows, shaped
 from ._data import Rows, new_rows, old_rows, target_name, write_rows
 
 MARGIN = 0.01  # accuracy points a challenger must gain on the held-out rows
@@ -167,8 +168,6 @@ def _champion(name: str, home: str | Path | None) -> Any:
 
 def _concat(old: Rows, new: Rows) -> Rows:
     if old.frame is not None:
-        import pandas as pd
-
         return Rows(frame=pd.concat([old.frame, new.frame], ignore_index=True))
     return Rows(X=np.concatenate([old.X, new.X]), y=np.concatenate([old.y, new.y]))
 
@@ -190,12 +189,12 @@ def _score(run: Run, rows: Rows, config: Any) -> tuple[str, float]:
     """Accuracy (or MAE) of `run` on the held-out rows, labels matched by class name."""
     info = run.info
     if rows.frame is not None:
-        batch = _from_frame(rows.frame, info, target_name(config, rows.frame), "the held-out rows")
+        batch = frame_rows(rows.frame, info, target_name(config, rows.frame), "the held-out rows")
         X, y = batch.X, batch.y
     else:
         X, y = (
-            _shaped(rows.X, info, "the held-out rows"),
-            _labels(rows.y, info, "the held-out rows"),
+            shaped(rows.X, info, "the held-out rows"),
+            class_ids(rows.y, info, "the held-out rows"),
         )
     predicted = run.predict(np.nan_to_num(X))
     if info.task == "classification":
