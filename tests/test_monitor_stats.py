@@ -145,7 +145,7 @@ def test_prediction_drift_finding_says_which_class_moved():
     found = prediction_drift(
         Judgement(300, predictions={"tests": tests, "drift": True, **shares}), "h"
     )
-    assert "class 0 is predicted for 90.0% of rows against 50.0%" in found.message
+    assert "class '0' is predicted for 90.0% of rows against 50.0%" in found.message
     healthy = {"tests": [dict(tests[0], p_value=0.4, drift=False)], "drift": False, **shares}
     assert prediction_drift(Judgement(300, predictions=healthy), "h") is None
 

@@ -85,8 +85,9 @@ def prediction_drift(judged: Judgement, hint: str) -> Finding | None:
     if "current_shares" in predictions:
         ref, cur = predictions["reference_shares"], predictions["current_shares"]
         moved = max(range(len(cur)), key=lambda k: abs(cur[k] - ref[k]))
+        names = predictions.get("classes") or [str(k) for k in range(len(cur))]
         shares = (
-            f"; class {moved} is predicted for {100 * cur[moved]:.1f}% of rows against "
+            f"; class {names[moved]!r} is predicted for {100 * cur[moved]:.1f}% of rows against "
             f"{100 * ref[moved]:.1f}% on validation rows"
         )
     return Finding(

@@ -116,6 +116,7 @@ def judge(
     if info.task == "classification" and reference.val_probabilities is not None:
         probabilities = calibrated(outputs, reference.temperature)
         verdict.predictions = _prediction_drift(reference.val_probabilities, probabilities, alpha)
+        verdict.predictions["classes"] = list(info.classes)
         verdict.estimated = _estimate(reference, probabilities, alpha, rng)
         if y is not None:
             verdict.actual = _actual(reference, probabilities.argmax(1), y, alpha)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ...errors import InputError
 from ...pipeline import Run, fit, load_run
@@ -23,10 +24,11 @@ from ...runs import write_json
 from ..monitor._inputs import class_ids, frame_rows, shaped
 from ._data import Rows, new_rows, old_rows, target_name, write_rows
 
-MARGIN = 0.01  # accuracy points a challenger must gain on the held-out rows
+MARGIN = 0.01  # accuracy a challenger must gain on the held-out rows (MAE: share it must lose)
+ALPHA = 0.05  # ... and the gain must be significant (paired, one-sided)
 HOLDOUT_SHARE = 0.25  # the newest share of the new rows, held out when no holdout is given
-NEW_LABEL_RATIO = 2.0  # new rows flagged as mislabelled at twice the old rows' rate ...
-NEW_LABEL_SHARE = 0.05  # ... and above 5% of them: the new labels look corrupted
+NEW_LABEL_RATIO = 3.0  # new rows flagged as mislabelled at 3x the old rows' rate ...
+NEW_LABEL_SHARE = 0.10  # ... and above 10% of them: the new labels look corrupted
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Retraining:
     challenger: dict[str, Any]  # version, score, status, findings
     metric: str  # accuracy | mae
     margin: float
+    p_value: float  # one-sided paired test that the challenger is better on the same rows
     holdout_rows: int
     training_rows: dict[str, int]  # old, new
     labels: dict[str, Any]  # the audit's mislabelled shares, old and new rows
@@ -95,15 +98,19 @@ def retrain(
     settings.data.target = target_name(config, old.frame) if old.frame is not None else None
     challenger = fit(settings, out=out, progress=progress)
     labels = _new_labels(challenger, len(old), len(learned))
-    metric, champion_score = _score(champion, judged, config)
-    _, challenger_score = _score(challenger, judged, config)
-    better = (
+    metric, champion_errors = _errors(champion, judged, config)
+    _, challenger_errors = _errors(challenger, judged, config)
+    champion_score, challenger_score, p_value = _compare(metric, champion_errors, challenger_errors)
+    by_margin = (
         challenger_score >= champion_score + margin
         if metric == "accuracy"
         else challenger_score <= champion_score * (1 - margin)
     )
+    better = by_margin and p_value <= ALPHA
     healthy = challenger.status in ("completed", "stopped_early")
-    reason = _reason(metric, champion_score, challenger_score, margin, better, healthy, labels)
+    reason = _reason(
+        metric, champion_score, challenger_score, margin, p_value, better, healthy, labels
+    )
     promote = force or (better and healthy and not labels["suspect"])
     result = Retraining(
         name,
@@ -116,6 +123,7 @@ def retrain(
         },
         metric,
         margin,
+        p_value,
         len(judged),
         {"old": len(old), "new": len(learned)},
         labels,
@@ -126,7 +134,8 @@ def retrain(
     )
     write_json(Path(challenger.run_dir) / "retrain.json", result.summary())
     _write_report(challenger.run_dir)
-    version = registry.add(challenger.run_dir, name, home=home, note=f"challenger: {reason}")
+    note = f"retrain challenger ({'promoted' if promote else 'refused'})"
+    version = registry.add(challenger.run_dir, name, home=home, note=note)
     result.challenger["version"] = version.version
     details = {k: v for k, v in result.summary().items() if k not in ("event", "run_dir")}
     if promote:
@@ -185,8 +194,9 @@ def _new_labels(run: Run, old: int, new: int) -> dict[str, Any]:
     return {"old_flagged": old_share, "new_flagged": new_share, "suspect": bool(suspect)}
 
 
-def _score(run: Run, rows: Rows, config: Any) -> tuple[str, float]:
-    """Accuracy (or MAE) of `run` on the held-out rows, labels matched by class name."""
+def _errors(run: Run, rows: Rows, config: Any) -> tuple[str, np.ndarray]:
+    """Per held-out row: wrong or right (classification, labels matched by class name), or
+    the absolute error (regression)."""
     info = run.info
     if rows.frame is not None:
         batch = frame_rows(rows.frame, info, target_name(config, rows.frame), "the held-out rows")
@@ -198,8 +208,28 @@ def _score(run: Run, rows: Rows, config: Any) -> tuple[str, float]:
         )
     predicted = run.predict(np.nan_to_num(X))
     if info.task == "classification":
-        return "accuracy", float(np.mean(predicted == y))
-    return "mae", float(np.mean(np.abs(predicted.reshape(-1) - y)))
+        return "accuracy", (predicted != y).astype(float)
+    return "mae", np.abs(predicted.reshape(-1) - y).astype(float)
+
+
+def _compare(
+    metric: str, champion: np.ndarray, challenger: np.ndarray
+) -> tuple[float, float, float]:
+    """Both scores and the one-sided p-value that the challenger is better on the same rows:
+    McNemar's exact test on the rows only one of them gets right (classification), Wilcoxon's
+    signed-rank test on the paired absolute errors (regression)."""
+    if metric == "accuracy":
+        wins = int(((champion == 1) & (challenger == 0)).sum())
+        losses = int(((champion == 0) & (challenger == 1)).sum())
+        p = (
+            stats.binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue
+            if wins + losses
+            else 1.0
+        )
+        return float(1 - champion.mean()), float(1 - challenger.mean()), float(p)
+    gain = champion - challenger
+    p = stats.wilcoxon(gain, alternative="greater").pvalue if np.any(gain != 0) else 1.0
+    return float(champion.mean()), float(challenger.mean()), float(p)
 
 
 def _reason(
@@ -207,6 +237,7 @@ def _reason(
     champion: float,
     challenger: float,
     margin: float,
+    p_value: float,
     better: bool,
     healthy: bool,
     labels: dict[str, Any],
@@ -214,12 +245,13 @@ def _reason(
     if metric == "accuracy":
         numbers = (
             f"challenger {100 * challenger:.1f}% vs champion {100 * champion:.1f}% accuracy on "
-            f"the held-out rows (needs +{100 * margin:.1f} points)"
+            f"the held-out rows (paired p = {p_value:.2g}; needs +{100 * margin:.1f} points "
+            f"at p <= {ALPHA})"
         )
     else:
         numbers = (
             f"challenger MAE {challenger:.4g} vs champion {champion:.4g} on the held-out rows "
-            f"(needs {100 * margin:.0f}% less)"
+            f"(paired p = {p_value:.2g}; needs {100 * margin:.0f}% less at p <= {ALPHA})"
         )
     if labels["suspect"]:
         return (
@@ -228,7 +260,9 @@ def _reason(
         )
     if not healthy:
         return f"refused: the challenger's training did not complete; {numbers}"
-    return ("promoted: " if better else "refused: not better by the margin; ") + numbers
+    return (
+        "promoted: " if better else "refused: not significantly better by the margin; "
+    ) + numbers
 
 
 def _write_report(run_dir: Path) -> None:
