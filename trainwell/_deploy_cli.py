@@ -164,6 +164,6 @@ def retrain(
         f"repairing): {summary['challenger']['status']}",
         highlight=False,
     )
-    verdict = "[green]promoted[/]" if summary["promoted"] else "[yellow]kept the champion[/]"
-    console.print(f"{verdict}: {escape(summary['reason'])}", highlight=False, soft_wrap=True)
+    style = "green" if summary["promoted"] else "yellow"
+    console.print(f"[{style}]{escape(summary['reason'])}[/]", highlight=False, soft_wrap=True)
     console.print(f"challenger: {summary['run_dir']}", highlight=False, soft_wrap=True)
