@@ -260,6 +260,12 @@ def _stream(n: int, centre: float, rng: np.random.Generator, flip: float = 0.0) 
     return pd.DataFrame({"x0": x0, "x1": x1, "n0": noise[:, 0], "n1": noise[:, 1], "label": y})
 
 
+def _refusal(result) -> str:
+    if result.promoted:
+        return "PROMOTED"
+    return "refused: labels" if result.labels["suspect"] else "refused: no significant gain"
+
+
 def retraining(console: Console, out: Path, seeds: int) -> bool:
     from trainwell import registry
 
@@ -302,7 +308,7 @@ def retraining(console: Console, out: Path, seeds: int) -> bool:
         recovered.append(share)
         table.add_row(
             str(seed), f"{100 * before:.1f}%", f"{100 * after:.1f}%", f"{100 * challenger:.1f}%",
-            f"{100 * share:.0f}%", "refused" if not bad.promoted else "PROMOTED",
+            f"{100 * share:.0f}%", _refusal(bad),
         )  # fmt: skip
     console.print(table)
     console.print(
