@@ -40,7 +40,6 @@ class Monitoring:
     judged: Judgement
     timeline: list[dict[str, Any]]
     findings: list[Finding]
-    task: str
     data: str
     reference_rebuilt: bool
     seconds: float
@@ -104,9 +103,7 @@ def monitor(
         raise InputError(f"DATA {data} has no rows to monitor")
     reference = load_reference(run)
     columns = columns_of(run.info)
-    size = window or len(batch.X)
-    newest = slice(max(0, len(batch.X) - size), None)
-    labels = batch.y[newest] if batch.y is not None else None
+    newest = slice(max(0, len(batch.X) - (window or len(batch.X))), len(batch.X))
 
     def one(rows: slice, effects: bool) -> Judgement:
         y = batch.y[rows] if batch.y is not None else None
@@ -114,12 +111,11 @@ def monitor(
             run, reference, columns, batch.X[rows], y, alpha=alpha, effects=effects, seed=seed
         )
 
-    judged = judge(
-        run, reference, columns, batch.X[newest], labels, alpha=alpha, effects=True, seed=seed
-    )
+    judged = one(newest, True)
+    windows = _windows(len(batch.X), window or TIMELINE_WINDOW)
     timeline = [
-        _point(i, rows, one(rows, False), batch.times)
-        for i, rows in enumerate(_windows(len(batch.X), window or TIMELINE_WINDOW))
+        _point(i, rows, judged if rows == newest else one(rows, False), batch.times)
+        for i, rows in enumerate(windows)
     ]
     name = f"{version.name} version {version.version}" if version else str(run_dir)
     hint = f"trainwell retrain {version.name} DATA" if version else "trainwell retrain"
@@ -136,7 +132,6 @@ def monitor(
         judged,
         timeline,
         findings,
-        run.info.task,
         str(data),
         reference.rebuilt,
         time.perf_counter() - started,
