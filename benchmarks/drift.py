@@ -329,11 +329,8 @@ def main() -> int:
     console.print(
         f"20 features ({NUMERIC} numeric, {CATEGORICAL} categorical), {REFERENCE_ROWS} reference "
         f"rows; PSI over {BINS} reference deciles; evidently "
-        + (
-            "installed"
-            if EVIDENTLY
-            else "not installed (pip install 'trainwell[bench]'): no column"
-        )
+        + ("installed" if EVIDENTLY else f"unavailable ({EVIDENTLY_MISSING}): no column"),
+        markup=False,
     )
     results = {}
     if args.only is None:
