@@ -87,3 +87,22 @@ def test_retrain_bad_input_exits_2_with_one_line(champion):
         assert result.exit_code == 2, result.output
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert [v.version for v in registry.versions("stream")] == [1]
+
+
+def _audited(old_rows: list[int], new_rows: list[int]):
+    from trainwell.data import DataInfo
+    from trainwell.deploy.retrain._retrain import _new_labels
+    from trainwell.findings import Finding
+    from trainwell.pipeline import Run
+
+    flagged = Finding("label_issues", "warning", "data", "m", {"rows": old_rows + new_rows})
+    info = DataInfo("x", "classification", [2], sizes={"train": 900})  # 60% of 1,500 rows
+    run = Run(Path("."), "completed", {}, [flagged], [], trainwell.RunConfig(), None, info)
+    return _new_labels(run, 1000, 500)
+
+
+def test_new_labels_flagged_far_more_often_than_old_ones_look_corrupted():
+    corrupted = _audited(list(range(20)), list(range(1000, 1060)))  # 3% of old, 20% of new
+    assert corrupted["suspect"] and corrupted["new_flagged"] == pytest.approx(0.2)
+    healthy = _audited(list(range(20)), list(range(1000, 1012)))  # 3% of old, 4% of new
+    assert not healthy["suspect"]
