@@ -23,6 +23,7 @@ def test_run_directory_has_every_file(out, iris_config):
         "model.pt",
         "data.json",
         "evaluation.json",
+        "reference.npz",  # what `trainwell monitor` compares new rows with
     } <= names
     assert not [n for n in names if n.endswith(".tmp")]
     lines = (run.run_dir / "metrics.jsonl").read_text().splitlines()
