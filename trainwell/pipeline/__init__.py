@@ -9,7 +9,7 @@ is left to the API above (`trainwell.fit`), which the report layer sits below.
 from ._audit import Audit, audit, remembered_audits
 from ._fit import fit, resume
 from ._plan import Plan, plan_run
-from ._reference import calibrated, embed, reference_arrays
+from ._reference import calibrated, embed, on_grid, reference_arrays
 from ._run import Run, load_run
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "embed",
     "fit",
     "load_run",
+    "on_grid",
     "plan_run",
     "reference_arrays",
     "remembered_audits",

@@ -59,17 +59,28 @@ def reference_arrays(model: nn.Module, data: Dataset, seed: int) -> dict[str, np
 
 
 def raw_units(X: np.ndarray, info: DataInfo) -> np.ndarray:
-    """Standardised table rows back in source units (what users send and see), rounded to
-    1e-4 of each feature's spread: float32's round trip turns a pixel's 3 into 2.9999998,
-    and a KS test against the exact 3s users send would see a huge shift that is not there."""
+    """Standardised table rows back in source units (what users send and see), on the
+    grid of `on_grid`: float32's round trip turns a pixel's 3 into 2.9999998, and a KS test
+    against the exact 3s users send would see a huge shift that is not there."""
     if info.x_mean is None:
         return X.astype(np.float32)
     std = np.asarray(info.x_std, np.float64)
-    raw = X.astype(np.float64) * std + np.asarray(info.x_mean, np.float64)
-    decimals = np.clip(-np.floor(np.log10(np.maximum(std, 1e-12) * 1e-4)), 0, 12).astype(int)
-    for j, places in enumerate(decimals):
-        raw[:, j] = np.round(raw[:, j], places)
-    return raw.astype(np.float32)
+    return on_grid(X.astype(np.float64) * std + np.asarray(info.x_mean, np.float64), info)
+
+
+def on_grid(X: np.ndarray, info: DataInfo) -> np.ndarray:
+    """Table rows rounded to 1e-4 of each feature's training spread. The reference is
+    stored on this grid and monitored rows are put on it too, so that a value the training
+    data held (an integer, a code) compares equal on both sides, while a difference of
+    1e-4 standard deviations changes no test."""
+    if info.x_std is None or X.ndim != 2:
+        return np.asarray(X, np.float32)
+    std = np.maximum(np.asarray(info.x_std, np.float64), 1e-12)
+    places = np.clip(-np.floor(np.log10(std * 1e-4)), 0, 12).astype(int)
+    out = np.asarray(X, np.float64).copy()
+    for j, p in enumerate(places):
+        out[:, j] = np.round(out[:, j], p)
+    return out.astype(np.float32)
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:

@@ -18,7 +18,7 @@ import torch
 from scipy import stats
 
 from ...data import DataInfo, standardise
-from ...pipeline import Run, calibrated, embed
+from ...pipeline import Run, calibrated, embed, on_grid
 from . import _stats
 from ._reference import Reference
 from ._stats import ColumnTest, Mmd
@@ -106,7 +106,7 @@ def judge(
     rng = np.random.default_rng(seed)
     info = run.info
     if reference.X is not None:
-        judge_inputs(verdict, columns, reference.X, X, rng, effects=effects)
+        judge_inputs(verdict, columns, reference.X, on_grid(X, info), rng, effects=effects)
     inputs = standardise(np.nan_to_num(X), info)
     if reference.embedding is not None and len(reference.embedding):
         current = embed(run.model, inputs)
