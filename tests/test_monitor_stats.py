@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_diabetes, load_digits
 
 from trainwell.data import DataInfo, Standardizer
 from trainwell.deploy.monitor import holm
@@ -12,6 +12,7 @@ from trainwell.deploy.monitor._checks import data_drift, performance_drop, predi
 from trainwell.deploy.monitor._judge import Column, Judgement, _estimate, judge_inputs
 from trainwell.deploy.monitor._reference import Reference
 from trainwell.deploy.monitor._stats import chi2_test, effects, ks_test, mmd_test
+from trainwell.pipeline import on_grid
 from trainwell.pipeline._reference import raw_units
 
 
@@ -150,18 +151,19 @@ def test_prediction_drift_finding_says_which_class_moved():
     assert prediction_drift(Judgement(300, predictions=healthy), "h") is None
 
 
-def test_reference_rows_come_back_in_exact_source_units():
-    """Integer pixels must not come back as 2.9999998: KS would call that a huge shift."""
+def test_reference_rows_and_monitored_rows_meet_on_one_grid():
+    """Integer pixels must not come back as 2.9999998, nor diabetes' tied floats as their
+    neighbours: KS would call that a huge shift."""
     rng = np.random.default_rng(9)
-    pixels = load_digits().data[:500]
-    X = np.concatenate([pixels, 1000 * rng.normal(size=(500, 1))], axis=1).astype(np.float32)
+    pixels, tied = load_digits().data[:400], load_diabetes().data[:400]
+    X = np.concatenate([pixels, tied, 1000 * rng.normal(size=(400, 1))], axis=1)
+    X = X.astype(np.float32)
     scaler = Standardizer.fit(X)
-    info = DataInfo(
-        "x", "classification", [65], x_mean=scaler.mean.tolist(), x_std=scaler.std.tolist()
-    )
-    back = raw_units(scaler.transform(X), info)
+    info = DataInfo("x", "classification", [X.shape[1]], x_mean=scaler.mean.tolist(),
+                    x_std=scaler.std.tolist())  # fmt: skip
+    back, sent = raw_units(scaler.transform(X), info), on_grid(X, info)
     assert np.array_equal(back[:, :64], X[:, :64])
-    assert np.allclose(back[:, 64], X[:, 64], atol=1e-4 * X[:, 64].std())
-    assert min(ks_test("x", back[:, j], X[:, j]).p_value for j in range(65)) > 0.99
+    assert np.allclose(back, X, atol=1e-4 * X.std(0).max())
+    assert min(ks_test("x", back[:, j], sent[:, j]).p_value for j in range(X.shape[1])) > 0.99
     unrounded = scaler.transform(X) * scaler.std + scaler.mean  # what was wrong before
     assert min(ks_test("x", unrounded[:, j], X[:, j]).p_value for j in range(64)) < 1e-6
