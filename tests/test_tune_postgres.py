@@ -114,6 +114,9 @@ def test_an_unreachable_storage_is_one_line_and_exit_2(out: Path, tmp_path: Path
     assert not out.exists()
     result = CliRunner().invoke(app, ["tune", str(config), "--storage", "study.db"])
     assert result.exit_code == 2 and "RDB URL" in result.output
+    result = CliRunner().invoke(app, ["tune", str(config), "--storage", url, "--heartbeat", "0"])
+    assert result.exit_code == 2 and "--heartbeat must be at least 1" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 
 # Trials long enough (several seconds here) to outlive a 1 s heartbeat's 3 s grace period
