@@ -270,6 +270,12 @@ def tune(
         str | None, typer.Option(help="Study name; the same name continues it.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes sharing the study.")] = 1,
+    heartbeat: Annotated[
+        int, typer.Option(help="With --storage: seconds between a trial's heartbeats.")
+    ] = 60,
+    retries: Annotated[
+        int, typer.Option(help="With --storage: reruns of a trial whose worker died.")
+    ] = 3,
     set_: SetOption = None,
     out: OutOption = None,
     as_json: JsonOption = False,
@@ -287,6 +293,8 @@ def tune(
             storage=storage,
             study=study,
             workers=workers,
+            heartbeat=heartbeat,
+            retries=retries,
             out=out,
             progress=_show_progress(as_json),
         )
