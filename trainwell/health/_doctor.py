@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ..train import Callback, EarlyStopping, FitResult
+from ..train import Callback, EarlyStopping, FitResult, first_found
 from ._history import ProbeHistory
 from ._probes import Probe
 from ._remedies import Rebuild
@@ -213,7 +213,8 @@ class DoctorCallback(Callback):
         if inputs_finite is False:
             return "input"
         batch = self.trainer.batch
-        return first_nonfinite_layer(self.trainer.model, batch[0]) if batch is not None else None
+        layer = first_nonfinite_layer(self.trainer.model, batch[0]) if batch is not None else None
+        return first_found(layer)  # under DDP, only the rank whose batch went bad knows
 
     def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
         if not self._probing:
