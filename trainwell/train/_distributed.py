@@ -71,12 +71,30 @@ def init_from_env() -> bool:
     should destroy it); False outside torchrun, or when the caller had already made one."""
     if not launched_by_torchrun() or not dist.is_available() or dist.is_initialized():
         return False
+    if os.environ.get("TRAINWELL_NPROC"):  # started by `fit --nproc`: die with it
+        _die_with_launcher()
     if torch.cuda.is_available():  # untested here: no GPU where this was written
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("cpu:gloo,cuda:nccl")
     else:
         dist.init_process_group("gloo")
     return True
+
+
+def _die_with_launcher() -> None:
+    """Have Linux kill this rank when its launcher dies (even by SIGKILL, which the launcher
+    cannot forward): an orphaned rank would train on and finish the run behind the user's
+    back, where they expect to `--resume` it."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: an orphan finishes its run instead
+        return
+    if os.getppid() == 1:  # the launcher died before the line above
+        os._exit(1)
 
 
 def rank_device(device: torch.device) -> torch.device:
@@ -162,6 +180,15 @@ def global_batch_loss(loss: torch.Tensor, rows: int) -> tuple[torch.Tensor, torc
     sums = sum_over_ranks(sums)
     total = sums[1]
     return loss * (rows * world / total), sums[0] / total
+
+
+def sync_buffers(model: nn.Module) -> None:
+    """Give every rank rank 0's buffers (BatchNorm running statistics), which each rank's last
+    forward pass updated from its own rows: evaluation and saved weights must be of one model.
+    """
+    if ranks().active:
+        for buffer in model.buffers():
+            dist.broadcast(buffer, src=0)
 
 
 def wrap(model: nn.Module, device: torch.device) -> nn.Module:

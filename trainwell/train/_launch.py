@@ -44,6 +44,7 @@ def launch(nproc: int, args: list[str]) -> int:
 
     # the ranks share this machine's CPUs; loopback reaches every local rank
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, available_cpus() // nproc)))
+    os.environ["TRAINWELL_NPROC"] = str(nproc)  # the ranks die with this launcher
     if Path("/sys/class/net/lo").exists():
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)

@@ -32,6 +32,7 @@ from ._distributed import (
     rank_device,
     ranks,
     sum_over_ranks,
+    sync_buffers,
     wrap,
 )
 from ._evaluate import Evaluation, evaluate
@@ -339,6 +340,8 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
 
     def evaluate(self, batches: Batches) -> Evaluation:
+        if self.ranks.active:
+            sync_buffers(self.model)
         return evaluate(
             self.model,
             batches,
