@@ -169,17 +169,14 @@ def average_gradients(params: list[torch.Tensor]) -> None:
             mean_over_ranks(p.grad)
 
 
-def global_batch_loss(loss: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(what to backpropagate, the global batch's loss) for a rank's mean `loss` over `rows`.
-
-    DDP averages gradients over ranks; weighting each rank's loss by `rows × ranks / global
-    rows` makes that average the gradient of the global batch's mean loss, even when the last
-    batch splits unevenly. The global loss is the same tensor on every rank."""
-    world = ranks().world
-    sums = torch.stack([loss.detach().float() * rows, loss.new_tensor(float(rows)).float()])
-    sums = sum_over_ranks(sums)
-    total = sums[1]
-    return loss * (rows * world / total), sums[0] / total
+def share_of_global_batch(batches: Any, rows: int) -> float:
+    """The weight of a rank's mean loss over `rows`: `rows × ranks / global rows`. DDP
+    averages gradients over ranks, and with these weights that average is the gradient of
+    the global batch's mean loss, even when the last batch splits unevenly. 1 (DDP's plain
+    average) when `batches` does not say how many rows the global batch had (a user's
+    DataLoader: a DistributedSampler pads every rank to the same size anyway)."""
+    total = getattr(batches, "global_rows", None)
+    return rows * ranks().world / total if total else 1.0
 
 
 def sync_buffers(model: nn.Module) -> None:
@@ -214,6 +211,7 @@ class ShardedBatches:
 
     def __init__(self, batches: Any, rank: int, world: int) -> None:
         self.batches, self.rank, self.world = batches, rank, world
+        self.global_rows: int | None = None  # of the batch last yielded
 
     def __len__(self) -> int:
         n, size = len(self.batches), getattr(self.batches, "batch_size", None)
@@ -226,6 +224,7 @@ class ShardedBatches:
         for x, y in self.batches:
             if len(y) < self.world:
                 continue
+            self.global_rows = len(y)  # for the loss weights (`share_of_global_batch`)
             yield x.tensor_split(self.world)[self.rank], y.tensor_split(self.world)[self.rank]
 
     def set_epoch(self, epoch: int) -> None:

@@ -28,9 +28,9 @@ from ._best import BestWeights
 from ._callbacks import Callback, CallbackList
 from ._distributed import (
     average_gradients,
-    global_batch_loss,
     rank_device,
     ranks,
+    share_of_global_batch,
     sum_over_ranks,
     sync_buffers,
     wrap,
@@ -76,9 +76,11 @@ class Trainer:
     by `monitor`, recorded right after validation, before any callback runs.
 
     Under torchrun (an initialised process group) the Trainer is data-parallel: it trains
-    through a DDP wrapper of `model` (callbacks still see `model` itself), backpropagates
-    each rank's loss weighted by its share of the global batch, and gives callbacks the
-    global batch's loss, the same on every rank (see `_distributed.py`).
+    through a DDP wrapper of `model` (callbacks still see `model` itself) and backpropagates
+    each rank's loss weighted by its share of the global batch (see `_distributed.py`).
+    Per-step hooks get this rank's loss; the losses it checks for NaN and averages into the
+    history are the global batches', summed over ranks at each periodic check (one
+    collective per `check_every` steps, none per step), so every rank sees the same.
     """
 
     def __init__(
@@ -133,6 +135,8 @@ class Trainer:
         self.batch: tuple[torch.Tensor, torch.Tensor] | None = None  # the current (x, y)
         self._losses: list[torch.Tensor] = []  # this epoch's, on the device
         self._loss_steps: list[int] = []
+        self._loss_rows: list[int] = []  # DDP: this rank's rows per loss, until reduced
+        self._reduced = 0  # DDP: `_losses[:_reduced]` are the global batches' losses
         self._inputs_finite: list[torch.Tensor] = []  # per batch, when a callback asks
         self._rolled_back = False  # set by `restore`: a non-finite loss was dealt with
         self._data_changes: list[dict[str, Any]] = []  # in-memory data edits, for resume
@@ -224,9 +228,8 @@ class Trainer:
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
         flags = self._inputs_finite
         watch_inputs = self.callbacks.check_inputs
-        losses.clear()
-        steps.clear()
-        flags.clear()
+        self._clear_epoch_losses()
+        distributed = self.ranks.active
         seen, pending, diverged = 0, 0, None
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
@@ -240,11 +243,15 @@ class Trainer:
                     norms = torch._foreach_norm(self._l1_params, 1)
                     loss = loss + self.l1 * torch.stack(norms).sum()
                 own = loss
-                if self.ranks.active:  # backpropagate this rank's share; report the global loss
-                    own, loss = global_batch_loss(loss, len(y))
+                if distributed:  # this rank's share of the global batch's mean loss
+                    own = loss * share_of_global_batch(batches, len(y))
                 scaled = own / self.accumulate if self.accumulate > 1 else own
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-            losses.append(loss.detach())
+            if distributed:  # this rank's loss sum, until the next check sums it over ranks
+                losses.append(loss.detach().float() * len(y))
+                self._loss_rows.append(len(y))
+            else:
+                losses.append(loss.detach())
             steps.append(self.step)
             seen += len(y)
             pending += 1
@@ -285,6 +292,8 @@ class Trainer:
     def _first_nonfinite(self, last: int) -> tuple[int, bool | None] | None:
         """(step, were its inputs finite) of the first non-finite loss among the `last`
         losses, or None; the inputs' finiteness is None when no callback asked for it."""
+        if self.ranks.active:
+            self._reduce_losses()
         losses = torch.stack(self._losses[-last:]).float()
         finite = torch.isfinite(losses).cpu()
         if bool(finite.all()):
@@ -297,6 +306,18 @@ class Trainer:
             bad = torch.tensor([float(not inputs_finite)], device=self.device)
             inputs_finite = not bool(sum_over_ranks(bad))
         return step, inputs_finite
+
+    def _reduce_losses(self) -> None:
+        """DDP: turn this rank's loss sums since the last check into the global batches' mean
+        losses, in one collective (every rank calls it at the same points)."""
+        start = self._reduced
+        if start == len(self._losses):
+            return
+        rows = torch.tensor(self._loss_rows[start:], dtype=torch.float32, device=self.device)
+        sums = sum_over_ranks(torch.cat([torch.stack(self._losses[start:]), rows]))
+        n = len(rows)
+        self._losses[start:] = list((sums[:n] / sums[n:]).unbind())
+        self._reduced = len(self._losses)
 
     def _unhandled_nonfinite(self, last: int) -> int | None:
         """The step of the first non-finite loss among the `last` losses that no callback
@@ -396,6 +417,8 @@ class Trainer:
     def _clear_epoch_losses(self) -> None:
         self._losses.clear()
         self._loss_steps.clear()
+        self._loss_rows.clear()
+        self._reduced = 0
         self._inputs_finite.clear()
 
     def impute_inputs(self) -> int:
