@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 
 import trainwell
 from trainwell.cli import app
+from trainwell.config import load_config
+from trainwell.pipeline import plan_run
 from trainwell.train import ShardedBatches, TensorBatches
 
 # audited on rank 0 only; the rows its remedy drops must be dropped on rank 1 too, or the
@@ -102,16 +104,25 @@ DEEP_SIGMOID = {
     "train": {"optimizer": "sgd", "lr": 0.01, "epochs": 8, "batch_size": 32},
     "doctor": {"mode": "repair"},
 }
+# two NaN values in the training inputs: a NaN loss on the one rank whose rows hold them
+NAN_ON_ONE_RANK = {
+    "seed": 0,
+    "data": {"source": "digits", "audit": False, "corrupt": {"nan_fraction": 0.00003}},
+    "model": {"hidden": [64]},
+    "train": {"epochs": 3, "batch_size": 32},
+    "doctor": {"mode": "repair"},
+}
 
 
 @pytest.mark.slow
-def test_a_planted_fault_is_found_and_repaired_identically_on_both_ranks(tmp_path):
-    (tmp_path / "run.json").write_text(json.dumps(DEEP_SIGMOID))
+def test_planted_faults_are_found_and_repaired_identically_on_both_ranks(tmp_path):
+    """Through the Python API, from a user's own torchrun script that made the group."""
+    (tmp_path / "runs.json").write_text(json.dumps([DEEP_SIGMOID, NAN_ON_ONE_RANK]))
     (tmp_path / "seen").mkdir()
     script = Path(__file__).with_name("ddp_rank.py")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     launched = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-        + [str(script), "run.json", "runs", "seen"],
+        [*torchrun, "--nproc-per-node", "2", str(script), "runs.json", "runs", "seen"],
         cwd=tmp_path,
         env=_env(tmp_path),
         capture_output=True,
@@ -120,11 +131,29 @@ def test_a_planted_fault_is_found_and_repaired_identically_on_both_ranks(tmp_pat
     )
     assert launched.returncode == 0, launched.stderr[-3000:]
     rank0, rank1 = (json.loads((tmp_path / "seen" / f"rank{r}.json").read_text()) for r in (0, 1))
-    assert ("vanishing_gradient", 16, "batchnorm", True) in map(tuple, rank0["findings"])
-    assert [r["remedy"] for r in rank0["repairs"]] == ["relu_activation", "batchnorm"]
-    assert rank0["metrics"]["test_accuracy"] > 0.8  # at chance (0.1) untreated
     assert rank1 == rank0  # the same findings, repairs, metrics and final weights
-    assert rank0["threads"] == 1  # two ranks share the two CPUs
+    sigmoid, nan = rank0
+    assert ["vanishing_gradient", 16, "net.1", "batchnorm", True] in sigmoid["findings"]
+    assert [r["remedy"] for r in sigmoid["repairs"]] == ["relu_activation", "batchnorm"]
+    assert sigmoid["metrics"]["test_accuracy"] > 0.8  # at chance (0.1) untreated
+    step, holder = _first_nan_batch(NAN_ON_ONE_RANK)
+    assert holder in (0, 1)  # the NaN was in one rank's rows only, and both ranks saw it
+    assert nan["findings"] == [["divergence", step, None, "impute_inputs", True]]
+    assert nan["status"] == "completed" and nan["metrics"]["test_accuracy"] > 0.5
+    assert sigmoid["threads"] == 1  # two ranks share the two CPUs
+
+
+def _first_nan_batch(config: dict) -> tuple[int, int | None]:
+    """(step, rank holding the NaN rows: None if both) of the first global batch of 2 × 32
+    rows that holds a NaN, in the order the run draws them."""
+    plan = plan_run(load_config(config), None)
+    X, y = torch.from_numpy(plan.data.train.X), torch.from_numpy(plan.data.train.y)
+    batches = TensorBatches(X, y, 64, seed=config["seed"])
+    for step, (x, _) in enumerate(batches):
+        bad = [not torch.isfinite(half).all() for half in x.tensor_split(2)]
+        if any(bad):
+            return step, bad.index(True) if bad.count(True) == 1 else None
+    raise AssertionError("no NaN in the training rows")
 
 
 def _epochs_done(out: Path) -> int:
