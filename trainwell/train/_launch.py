@@ -53,7 +53,7 @@ def launch(nproc: int, args: list[str]) -> int:
     )
     try:
         torchrun.run(parsed)
-    except ChildFailedError as exc:
-        failure = exc.failures[min(exc.failures)]  # the lowest failed rank: rank 0 if it did
-        return failure.exitcode if failure.exitcode > 0 else 1
+    except ChildFailedError as exc:  # bad input first (every rank exits 2 on it), then others
+        codes = sorted(f.exitcode for f in exc.failures.values() if f.exitcode > 0)
+        return 2 if 2 in codes else (codes[0] if codes else 1)
     return 0
