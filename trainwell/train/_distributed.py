@@ -169,14 +169,14 @@ def average_gradients(params: list[torch.Tensor]) -> None:
             mean_over_ranks(p.grad)
 
 
-def share_of_global_batch(batches: Any, rows: int) -> float:
+def share_of_global_batch(batches: Any, rows: int, world: int) -> float:
     """The weight of a rank's mean loss over `rows`: `rows × ranks / global rows`. DDP
     averages gradients over ranks, and with these weights that average is the gradient of
     the global batch's mean loss, even when the last batch splits unevenly. 1 (DDP's plain
     average) when `batches` does not say how many rows the global batch had (a user's
     DataLoader: a DistributedSampler pads every rank to the same size anyway)."""
     total = getattr(batches, "global_rows", None)
-    return rows * ranks().world / total if total else 1.0
+    return rows * world / total if total else 1.0
 
 
 def sync_buffers(model: nn.Module) -> None:

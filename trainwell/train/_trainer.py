@@ -244,7 +244,7 @@ class Trainer:
                     loss = loss + self.l1 * torch.stack(norms).sum()
                 own = loss
                 if distributed:  # this rank's share of the global batch's mean loss
-                    own = loss * share_of_global_batch(batches, len(y))
+                    own = loss * share_of_global_batch(batches, len(y), self.ranks.world)
                 scaled = own / self.accumulate if self.accumulate > 1 else own
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             if distributed:  # this rank's loss sum, until the next check sums it over ranks
