@@ -98,7 +98,7 @@ def rollback(
         if not entry["history"]:
             raise InputError(
                 f"{name}@{alias} has no earlier version to roll back to "
-                f"(it has only ever been version {entry['version']})"
+                f"(it is version {entry['version']} and was never another)"
             )
         previous = entry["version"]
         entry["version"] = entry["history"].pop()

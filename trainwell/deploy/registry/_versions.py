@@ -133,7 +133,7 @@ def add(
             "add",
             version=number,
             reason=note,
-            details={"source": manifest["source"], "metrics": manifest["metrics"]},
+            details={"source": manifest["source"], "status": manifest["status"]},
             home=home,
             locked=True,
         )

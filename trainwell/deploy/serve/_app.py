@@ -54,7 +54,6 @@ def create_app(settings: Settings, served: Served | None = None) -> Any:
     already loaded from `settings.ref`, else it is loaded here."""
     import torch
     from fastapi import FastAPI, Request, Security
-    from fastapi.exception_handlers import request_validation_exception_handler
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
     from fastapi.security import HTTPBearer
@@ -135,9 +134,12 @@ def create_app(settings: Settings, served: Served | None = None) -> Any:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        for error in exc.errors():
-            metrics.validation.labels(str(error.get("type", "other"))).inc()
-        return await request_validation_exception_handler(request, exc)
+        """422 naming each field (`loc`) and what is wrong; the input is not echoed: it
+        may be large, or a NaN that JSON cannot carry back."""
+        errors = [{k: e.get(k) for k in ("type", "loc", "msg")} for e in exc.errors()]
+        for error in errors:
+            metrics.validation.labels(str(error["type"])).inc()
+        return JSONResponse({"detail": errors}, status_code=422)
 
     guarded = guard(app, token=settings.token, max_body=settings.max_body, metrics=metrics)
     guarded.state = state  # type: ignore[attr-defined]  (tests and the benchmark read it)

@@ -107,17 +107,14 @@ def read_token(token_file: str | Path | None) -> str:
         try:
             token = path.read_text().strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(
-                f"--token-file {path}: cannot read it ({exc.strerror or exc})"
-            ) from None
+            reason = exc.strerror if isinstance(exc, OSError) else "not text"
+            raise InputError(f"--token-file {path}: cannot read it ({reason})") from None
         if not token or len(token.splitlines()) > 1:
             raise InputError(f"--token-file {path} must hold one token on one line")
         return token
     token = os.environ.get("TRAINWELL_TOKEN", "").strip()
     if not token:
-        raise InputError(
-            "set TRAINWELL_TOKEN or pass --token-file FILE (or --no-auth to serve openly)"
-        )
+        raise InputError("set TRAINWELL_TOKEN or pass --token-file FILE (or --no-auth)")
     return token
 
 
