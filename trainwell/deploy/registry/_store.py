@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +53,23 @@ def aliases_file(name: str, home: str | Path | None = None) -> Path:
     return model_dir(name, home) / "aliases.json"
 
 
-def lock(name: str, home: str | Path | None = None):  # -> filelock.FileLock
-    """The model's write lock (a file lock: it holds across processes)."""
-    from filelock import FileLock
+@contextmanager
+def lock(name: str, home: str | Path | None = None) -> Iterator[None]:
+    """Hold the model's write lock (a file lock: it holds across processes). Polled every
+    5 ms rather than filelock's 50: writers wait for each other's few milliseconds only."""
+    from filelock import FileLock, Timeout
 
     folder = model_dir(name, home)
     folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(folder / ".lock", timeout=LOCK_TIMEOUT_S)
+    held = FileLock(folder / ".lock")
+    try:
+        held.acquire(timeout=LOCK_TIMEOUT_S, poll_interval=0.005)
+    except Timeout:
+        raise InputError(f"{folder / '.lock'} stayed locked {LOCK_TIMEOUT_S:.0f} s") from None
+    try:
+        yield
+    finally:
+        held.release()
 
 
 @dataclass(frozen=True)
