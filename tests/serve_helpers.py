@@ -3,6 +3,7 @@ small runs trained on it, and a real uvicorn server on a free loopback port in a
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import trainwell
 
@@ -65,3 +67,23 @@ def running(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def two_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """The CSV and two runs on it that predict differently (other seeds and lengths)."""
+    tmp = tmp_path_factory.mktemp("people")
+    csv = write_csv(tmp / "people.csv")
+    return csv, fit(csv, tmp / "out", seed=0, epochs=1), fit(csv, tmp / "out", seed=1, epochs=6)
+
+
+def rows_and_inputs(csv: Path, run_dir: Path, n: int = 20) -> tuple[list[dict], np.ndarray]:
+    """The first `n` rows of the CSV by column name, and the same rows encoded in the run's
+    feature order (one-hot text), as `load_run(...).predict` takes them."""
+    frame = pd.read_csv(csv).drop(columns="label").head(n)
+    names = json.loads((run_dir / "data.json").read_text())["feature_names"]
+    X = np.zeros((len(frame), len(names)), np.float32)
+    for j, name in enumerate(names):
+        column, _, category = name.partition("=")
+        X[:, j] = frame[column] == category if category else frame[column]
+    return frame.to_dict("records"), X

@@ -10,21 +10,18 @@ import numpy as np
 import pytest
 import torch
 from registry_writer import promote_and_roll_back
-from serve_helpers import fit, write_csv
+from serve_helpers import two_runs  # noqa: F401  (a fixture)
 
 import trainwell
 from trainwell import registry
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> tuple[Path, Path]:
-    """Two runs on a user's CSV that predict differently (other seeds and lengths)."""
-    tmp = tmp_path_factory.mktemp("runs")
-    csv = write_csv(tmp / "people.csv")
-    first = fit(csv, tmp / "out", seed=0, epochs=1)
+def runs(two_runs) -> tuple[Path, Path]:
+    _, first, second = two_runs
     (first / "checkpoints").mkdir(exist_ok=True)
     (first / "checkpoints" / "last.pt").write_bytes(b"not copied")
-    return first, fit(csv, tmp / "out", seed=1, epochs=6)
+    return first, second
 
 
 def test_a_version_is_a_verified_copy_of_the_run_with_its_manifest(tmp_path, runs):

@@ -39,7 +39,7 @@ def make_metrics() -> Metrics:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
     registry = CollectorRegistry()
-    return Metrics(
+    metrics = Metrics(
         registry,
         Counter("trainwell_requests", "HTTP requests by path and status.", ["path", "status"],
                 registry=registry),
@@ -52,3 +52,6 @@ def make_metrics() -> Metrics:
         Counter("trainwell_model_swaps", "Model swaps by outcome.", ["outcome"],
                 registry=registry),
     )  # fmt: skip
+    for outcome in ("done", "refused", "failed"):  # shown at 0 before the first swap
+        metrics.swaps.labels(outcome)
+    return metrics
