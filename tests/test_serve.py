@@ -21,6 +21,7 @@ from serve_helpers import (
 import trainwell
 from trainwell import registry
 from trainwell.deploy.serve import Settings, create_app
+from trainwell.deploy.serve._app import _non_finite
 from trainwell.deploy.serve._log import RequestLog
 
 
@@ -94,13 +95,28 @@ def test_bad_input_is_a_422_that_names_the_field(service, body, field, kind):
 
 
 @pytest.mark.parametrize(
-    "raw", [b'{"inputs": [[NaN, 1, 0, 0, 1]]}', b'{"inputs": [[1e999, 1, 0, 0, 1]]}', b'{"rows": [']
+    ("raw", "kind"),
+    [
+        (b'{"inputs": [[NaN, 1, 0, 0, 1]]}', "finite_number"),
+        (b'{"inputs": [[1e999, 1, 0, 0, 1]]}', "finite_number"),
+        (b'{"inputs": [[1e300, 1, 0, 0, 1]]}', "less_than_equal"),  # float32 would overflow
+        (b'{"rows": [', "json_invalid"),
+        (b'{"rows": "\xff\xfe"}', "list_type"),
+        (b"\xff\xfe{}", "body_unreadable"),
+    ],
 )
-def test_non_finite_numbers_and_broken_json_are_422_never_500(service, raw):
+def test_non_finite_numbers_and_broken_bodies_are_422_never_500(service, raw, kind):
     client, *_ = service
     headers = {**AUTH, "content-type": "application/json"}
     response = client.post("/predict", content=raw, headers=headers)
     assert response.status_code == 422, response.text
+    assert kind in {e["type"] for e in response.json()["detail"]}
+
+
+def test_rows_the_network_overflows_on_are_named_and_finite_ones_are_not():
+    assert _non_finite(["a", "b", "a"], [[0.5, 0.5], [np.nan, np.nan], [1.0, 0.0]]) == [1]
+    assert _non_finite([1.5, np.inf], None) == [1]
+    assert _non_finite(["a"], [[0.25, 0.75]]) == []
 
 
 def test_a_body_over_the_limit_is_413_and_one_under_it_is_served(service):

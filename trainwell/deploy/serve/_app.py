@@ -54,9 +54,11 @@ def create_app(settings: Settings, served: Served | None = None) -> Any:
     already loaded from `settings.ref`, else it is loaded here."""
     import torch
     from fastapi import FastAPI, Request, Security
+    from fastapi.exception_handlers import http_exception_handler
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
     from fastapi.security import HTTPBearer
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     torch.set_num_threads(settings.threads)
     state = State(served or load_served(settings.ref, settings.home))
@@ -92,12 +94,20 @@ def create_app(settings: Settings, served: Served | None = None) -> Any:
 
     async def predict_endpoint(body: Any) -> JSONResponse:
         served = state.served  # one model for the whole request, even if a swap comes
-        if getattr(body, "rows", None) is not None:
-            rows = [row.model_dump(by_alias=True) for row in body.rows]
-            X = encode_rows(rows, served)
+        key = "rows" if getattr(body, "rows", None) is not None else "inputs"
+        if key == "rows":
+            X = encode_rows([row.model_dump(by_alias=True) for row in body.rows], served)
         else:
             X = np.asarray(body.inputs, np.float32)
-        predictions, probabilities = predict(served, X)
+        with np.errstate(all="ignore"):
+            predictions, probabilities = predict(served, X)
+        overflow = _non_finite(predictions, probabilities)
+        if overflow:  # inputs so far from the training data that the network overflows
+            raise RequestValidationError([
+                {"type": "value_out_of_range", "loc": ("body", key, i),
+                 "msg": "values too large for the model: its output is not finite"}
+                for i in overflow
+            ])  # fmt: skip
         log.write(served.label(), X, predictions, probabilities)
         return JSONResponse(
             {"predictions": predictions, "probabilities": probabilities, "model": served.label()}
@@ -141,10 +151,27 @@ def create_app(settings: Settings, served: Served | None = None) -> Any:
             metrics.validation.labels(str(error["type"])).inc()
         return JSONResponse({"detail": errors}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def unreadable(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI answers a body it cannot decode (not UTF-8) with 400: for this API that
+        is one more invalid input, a 422 naming the body."""
+        if exc.status_code != 400:
+            return await http_exception_handler(request, exc)
+        metrics.validation.labels("body_unreadable").inc()
+        error = {"type": "body_unreadable", "loc": ["body"], "msg": "the body is not UTF-8 JSON"}
+        return JSONResponse({"detail": [error]}, status_code=422)
+
     guarded = guard(app, token=settings.token, max_body=settings.max_body, metrics=metrics)
     guarded.state = state  # type: ignore[attr-defined]  (tests and the benchmark read it)
     guarded.fastapi = app  # type: ignore[attr-defined]
     return guarded
+
+
+def _non_finite(predictions: list[Any], probabilities: list[list[float]] | None) -> list[int]:
+    """Rows whose prediction or probabilities are not finite numbers."""
+    values = np.asarray(probabilities if probabilities is not None else predictions, float)
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    return np.flatnonzero(bad).tolist()
 
 
 def default_log_folder(ref: str, home: str | None) -> Path:

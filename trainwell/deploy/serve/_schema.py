@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from ._model import Served
 
 MAX_ROWS = 1024  # rows per request: bounds the time one request holds the model
+LIMIT = 3.0e38  # the network computes in float32: larger numbers would become infinite
+Number = Annotated[float, Field(ge=-LIMIT, le=LIMIT)]
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -24,7 +26,7 @@ def request_model(served: Served) -> type[BaseModel]:
     """`{"rows": [{column: value}]}` or `{"inputs": [[number, ...]]}`, exactly one of them."""
     n = served.n_inputs
     Inputs = Annotated[
-        list[Annotated[list[float], Field(min_length=n, max_length=n)]],
+        list[Annotated[list[Number], Field(min_length=n, max_length=n)]],
         Field(
             min_length=1,
             max_length=MAX_ROWS,
@@ -51,7 +53,7 @@ def row_model(served: Served) -> type[BaseModel]:
     """One field per source column: a finite number, or one of the training categories."""
     fields: dict[str, Any] = {}
     for i, column in enumerate(served.columns):
-        kind: Any = float if column.categories is None else Literal[column.categories]
+        kind: Any = Number if column.categories is None else Literal[column.categories]
         fields[f"c{i}"] = (kind, Field(alias=column.name))
     return create_model("Row", __config__=_STRICT, **fields)
 
