@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from registry_writer import promote_and_roll_back
-from serve_helpers import two_runs  # noqa: F401  (a fixture)
 
 import trainwell
 from trainwell import registry

@@ -15,7 +15,6 @@ from serve_helpers import (
     fit,
     rows_and_inputs,
     running,
-    two_runs,  # noqa: F401  (a fixture)
 )
 
 import trainwell
@@ -26,7 +25,7 @@ from trainwell.deploy.serve._log import RequestLog
 
 
 @pytest.fixture(scope="module")
-def service(two_runs, tmp_path_factory):  # noqa: F811
+def service(two_runs, tmp_path_factory):
     """version 1 of `people` served as people@champion, with a small body limit."""
     csv, first, _ = two_runs
     home = tmp_path_factory.mktemp("registry")
@@ -101,8 +100,8 @@ def test_bad_input_is_a_422_that_names_the_field(service, body, field, kind):
         (b'{"inputs": [[1e999, 1, 0, 0, 1]]}', "finite_number"),
         (b'{"inputs": [[1e300, 1, 0, 0, 1]]}', "less_than_equal"),  # float32 would overflow
         (b'{"rows": [', "json_invalid"),
-        (b'{"rows": "\xff\xfe"}', "list_type"),
-        (b"\xff\xfe{}", "body_unreadable"),
+        (b'{"rows": "\xff\xfe"}', "body_unreadable"),  # not UTF-8
+        (b"\xff\xfe{}", "json_invalid"),  # a UTF-16 mark: not JSON
     ],
 )
 def test_non_finite_numbers_and_broken_bodies_are_422_never_500(service, raw, kind):
@@ -166,7 +165,7 @@ def test_the_request_log_is_sampled_rotated_and_bounded(tmp_path):
     assert not (tmp_path / "off").exists()
 
 
-def test_a_service_without_auth_answers_anyone(two_runs):  # noqa: F811
+def test_a_service_without_auth_answers_anyone(two_runs):
     _, first, _ = two_runs
     app = create_app(Settings(str(first), token=None, log_sample=0.0))
     with running(app) as url:
@@ -175,7 +174,7 @@ def test_a_service_without_auth_answers_anyone(two_runs):  # noqa: F811
 
 
 def test_promote_and_rollback_swap_models_under_load_without_a_failed_request(
-    two_runs,  # noqa: F811
+    two_runs,
     tmp_path,
 ):
     csv, first, second = two_runs
@@ -227,7 +226,7 @@ def test_promote_and_rollback_swap_models_under_load_without_a_failed_request(
     assert {v for _, v, _ in answers} == {1, 2}
 
 
-def test_a_version_with_other_inputs_is_not_swapped_in(two_runs, tmp_path):  # noqa: F811
+def test_a_version_with_other_inputs_is_not_swapped_in(two_runs, tmp_path):
     _, first, _ = two_runs
     other = fit("iris", tmp_path / "iris", epochs=1)
     registry.add(first, "people", home=tmp_path)

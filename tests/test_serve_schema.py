@@ -12,7 +12,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from serve_helpers import AUTH, TOKEN
-from serve_helpers import two_runs  # noqa: F401  (a fixture)
 
 from trainwell.deploy.serve import Settings, create_app
 
@@ -26,7 +25,7 @@ CHECKS = [
 
 @pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE,
                                   schemathesis.GenerationMode.NEGATIVE])  # fmt: skip
-def test_generated_requests_get_documented_answers_and_no_5xx(two_runs, mode):  # noqa: F811
+def test_generated_requests_get_documented_answers_and_no_5xx(two_runs, mode):
     _, first, _ = two_runs
     app = create_app(Settings(str(first), token=TOKEN, log_sample=0.0))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
