@@ -3,8 +3,10 @@ error), with one worker in this process or K worker processes sharing the socket
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -61,11 +63,20 @@ def serve(
     os.environ[SETTINGS_ENV] = json.dumps(asdict(settings))
     # prometheus-client picks its file-backed values when imported with this set: the
     # workers are new processes, and /metrics adds up their files
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="trainwell-prom-"))
+    own = None if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else tempfile.mkdtemp(prefix="tw-")
+    if own:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(f"{__name__}:app_from_env", factory=True, workers=workers, **common)
-    Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    try:
+        if "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn
+            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        if own:
+            shutil.rmtree(own, ignore_errors=True)
 
 
 def app_from_env():
