@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -20,7 +21,8 @@ def utc_now() -> str:
 class RequestLog:
     """Appends one line per sampled request; `sample` 0 writes nothing.
 
-    A class: it owns an open file, its size and when to rotate.
+    A class: it owns an open file, its size and when to rotate. Thread-safe: requests
+    are answered in FastAPI's thread pool.
     """
 
     def __init__(
@@ -30,6 +32,7 @@ class RequestLog:
         self._file: IO[str] | None = None
         self._size = 0
         self._random = random.Random()
+        self._lock = threading.Lock()
 
     def write(
         self,
@@ -47,20 +50,25 @@ class RequestLog:
             "predictions": predictions,
             "probabilities": probabilities,
         }) + "\n"  # fmt: skip
-        if self._file is None or self._size + len(line) > self.max_bytes:
-            self._rotate()
-        assert self._file is not None
-        self._file.write(line)
-        self._file.flush()  # readers (the monitor) see whole lines as they come
-        self._size += len(line)
+        with self._lock:
+            if self._file is None or self._size + len(line) > self.max_bytes:
+                self._rotate()
+            assert self._file is not None
+            self._file.write(line)
+            self._file.flush()  # readers (the monitor) see whole lines as they come
+            self._size += len(line)
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
     def _rotate(self) -> None:
-        self.close()
+        self._close()
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         self._file = (self.folder / f"requests-{stamp}.jsonl").open("a")
