@@ -215,7 +215,7 @@ def print_model(console: Console, shown: dict[str, Any]) -> None:
     history = Table(title="history (which version served when)")
     for column in ("#", "when", "event", "version"):
         history.add_column(column, no_wrap=True)
-    for column in ("who", "why", "accuracy change"):
+    for column in ("who", "why", "change"):
         history.add_column(column, overflow="fold")
     for e in shown["events"]:
         move = f"{e['previous']} -> {e['version']}" if e["previous"] else str(e["version"] or "-")
@@ -262,11 +262,15 @@ def _print_event(event: Any, as_json: bool) -> None:
     )
 
 
+SHOWN = {"val_accuracy": "val acc", "test_accuracy": "test acc", "val_loss": "val loss"}
+
+
 def _deltas(event: dict[str, Any]) -> str:
+    """`val acc +0.021, test acc +0.014, val loss -0.082`: what the move did to the scores."""
     changes = (event.get("details") or {}).get("metrics") or {}
     parts = [
-        f"{k.removesuffix('_accuracy')} {c['delta']:+.3f}" for k, c in changes.items()
-        if isinstance(c, dict) and c.get("delta") is not None and k.endswith("accuracy")
+        f"{SHOWN[k]} {c['delta']:+.3f}" for k, c in changes.items()
+        if k in SHOWN and isinstance(c, dict) and c.get("delta") is not None
     ]  # fmt: skip
     return ", ".join(parts) or "-"
 

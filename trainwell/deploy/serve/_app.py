@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def create_app(settings: Settings, served: Served | None = None) -> Any:
         if key == "rows":
             X = encode_rows([row.model_dump(by_alias=True) for row in body.rows], served)
         else:
-            X = np.asarray(body.inputs, np.float32)
+            X = np.asarray(body.inputs, np.float64)
         with np.errstate(all="ignore"):
             predictions, probabilities = predict(served, X)
         overflow = _non_finite(predictions, probabilities)
@@ -217,7 +218,9 @@ async def _watch(settings: Settings, state: State, metrics: Any) -> None:
         state.served = new
         metrics.version.labels(new.name).set(new.version)
         metrics.swaps.labels("done").inc()
-        logger.info("now serving %s:%d (was %d)", new.name, new.version, old.version)
+        print(
+            f"now serving {new.name}:{new.version} (was {old.version})", file=sys.stderr, flush=True
+        )
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:

@@ -36,8 +36,15 @@ class Metrics:
 
 
 def make_metrics() -> Metrics:
-    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+    from prometheus_client import (
+        CollectorRegistry,
+        Counter,
+        Gauge,
+        Histogram,
+        disable_created_metrics,
+    )
 
+    disable_created_metrics()  # no `_created` twin of every series: the service owns the process
     registry = CollectorRegistry()
     metrics = Metrics(
         registry,

@@ -83,9 +83,10 @@ def columns(info: DataInfo) -> tuple[Column, ...]:
 
 
 def encode_rows(rows: list[dict[str, Any]], served: Served) -> np.ndarray:
-    """Rows by source column -> float32 inputs in `data.json`'s feature order (validated)."""
+    """Rows by source column -> inputs in `data.json`'s feature order (validated); float64,
+    so the request log keeps the numbers as sent (the network gets float32)."""
     names = served.info.feature_names
-    X = np.zeros((len(rows), len(names)), np.float32)
+    X = np.zeros((len(rows), len(names)))
     for j, feature in enumerate(names):
         column, sep, category = feature.partition("=")
         if sep and column in served.info.encoding:
