@@ -22,8 +22,10 @@ from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 
 if TYPE_CHECKING:
+    from . import registry
     from ._api import attack, audit, compress, explain, fit, resume, tune
     from .compress import Compression, OnnxModel
+    from .deploy.serve import serve
     from .explain import Explanation
     from .health import Doctor
     from .pipeline import Audit, Run, load_run
