@@ -144,8 +144,14 @@ def test_the_request_log_holds_encoded_rows_predictions_and_the_version(service)
     client, csv, run_dir, logs = service
     rows, X = rows_and_inputs(csv, run_dir, n=3)
     answer = client.post("/predict", json={"rows": rows}, headers=AUTH).json()
-    time.sleep(0.05)
-    lines = [json.loads(x) for f in sorted(logs.glob("requests-*.jsonl")) for x in f.open()]
+    deadline = time.monotonic() + 10  # a thread of its own writes the log
+    while True:
+        lines = [json.loads(x) for f in sorted(logs.glob("requests-*.jsonl")) for x in f.open()]
+        if (lines and lines[-1]["predictions"] == answer["predictions"]) or (
+            time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.02)
     last = lines[-1]
     assert set(last) == {"time", "model", "inputs", "predictions", "probabilities"}
     assert last["time"].endswith("Z") and last["model"] == {"name": "people", "version": 1}
