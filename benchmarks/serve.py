@@ -2,6 +2,7 @@
 model in its own process (the baseline arm): batch-1 latency (p50, p99) with one worker,
 batch-64 latency, throughput with 8 concurrent clients, errors under load, and a promote
 plus a rollback during load (every answer must be 200 and made by the version it names).
+A third arm serves without the request log, to show what logging every request costs.
 
 The model: a 20 -> 64 -> 2 MLP on `data.source: synthetic`, as in the reference run the
 issue quotes (FastAPI, one uvicorn worker, bearer auth, pydantic: p50 4.4 ms). Goals:
@@ -70,6 +71,9 @@ def main() -> int:
             "trainwell serve": [sys.executable, "-m", "trainwell", "serve", "bench@champion",
                                 "--port", "0", "--registry", str(home),
                                 "--request-log", str(Path(tmp) / "log")],
+            "trainwell serve --log-sample 0": [sys.executable, "-m", "trainwell", "serve",
+                                               "bench@champion", "--port", "0", "--registry",
+                                               str(home), "--log-sample", "0"],
         }  # fmt: skip
         results: dict[str, dict[str, Any]] = {}
         for arm, command in arms.items():
