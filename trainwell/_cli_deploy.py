@@ -41,7 +41,7 @@ def add(
 
     version = _guarded(lambda: reg.add(run_dir, name, note=note, home=registry))
     if as_json:
-        print(json.dumps(_version_dict(version, manifest=True)))
+        print(json.dumps(version.to_dict(manifest=True)))
         return
     files = version.manifest["files"]
     Console().print(
@@ -105,11 +105,11 @@ def show(
         out = {
             "name": parsed.name,
             "aliases": reg.alias_table(parsed.name, registry),
-            "versions": [_version_dict(v) for v in reg.versions(parsed.name, home=registry)],
+            "versions": [v.to_dict() for v in reg.versions(parsed.name, home=registry)],
             "events": [e.to_dict() for e in reg.events(parsed.name, home=registry)],
         }
         if parsed.alias or parsed.version:
-            out["version"] = _version_dict(chosen, manifest=True)
+            out["version"] = chosen.to_dict(manifest=True)
         return out
 
     shown = _guarded(collect)
@@ -237,18 +237,6 @@ def print_model(console: Console, shown: dict[str, Any]) -> None:
             console.print(
                 f"  {entry['sha256'][:16]}  {entry['bytes']:>9,}  {name}", highlight=False
             )
-
-
-def _version_dict(version: Any, manifest: bool = False) -> dict[str, Any]:
-    out = {
-        "name": version.name,
-        "version": version.version,
-        "path": str(version.path),
-        **{k: version.manifest.get(k) for k in ("created", "status", "metrics", "parent", "note")},
-    }
-    if manifest:
-        out["manifest"] = version.manifest
-    return out
 
 
 def _print_event(event: Any, as_json: bool) -> None:

@@ -37,10 +37,14 @@ class ModelVersion:
     path: Path
     manifest: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "path": str(self.path), **{
-            k: self.manifest.get(k) for k in ("created", "source", "metrics", "parent", "note")
-        }}  # fmt: skip
+    def to_dict(self, manifest: bool = False) -> dict[str, Any]:
+        """The `--json` view: where it is and what it scored; `manifest` adds all of it."""
+        keys = ("created", "status", "metrics", "parent", "note")
+        out = {"name": self.name, "version": self.version, "path": str(self.path)}
+        out.update({k: self.manifest.get(k) for k in keys})
+        if manifest:
+            out["manifest"] = self.manifest
+        return out
 
 
 def who() -> str:
