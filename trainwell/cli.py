@@ -580,3 +580,9 @@ def main() -> None:
         app()
     except BrokenPipeError:  # `trainwell runs | head`
         sys.stderr.close()
+
+
+from ._cli_deploy import registry_app, serve  # noqa: E402  (it uses the helpers above)
+
+app.add_typer(registry_app, name="registry")
+app.command()(serve)

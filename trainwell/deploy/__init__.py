@@ -1,0 +1,1 @@
+"""After deployment: the model registry, the HTTP service, drift monitoring, retraining."""
