@@ -22,3 +22,6 @@ def iris_config() -> dict:
         "model": {"hidden": [16]},
         "train": {"epochs": 3, "batch_size": 16, "lr": 0.01},
     }
+
+
+from serve_helpers import two_runs  # noqa: E402, F401  (runs the deploy tests share)

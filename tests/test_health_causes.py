@@ -11,7 +11,13 @@ import trainwell
 from trainwell.config import RunConfig
 from trainwell.findings import Finding
 from trainwell.health import Evidence, Probe, ProbeHistory, Rebuild, gather_evidence
-from trainwell.health._remedies import lower_lr, remedy_order, scale_lr
+from trainwell.health._remedies import (
+    NotApplicable,
+    less_regularisation,
+    lower_lr,
+    remedy_order,
+    scale_lr,
+)
 from trainwell.train import Trainer, make_scheduler
 
 HEALTH = Path(trainwell.__file__).parent / "health"
@@ -36,6 +42,10 @@ def _finding(code, **evidence):
         ("dying_relu", Evidence(negative_bias=True), "he_init"),
         ("dying_relu", Evidence(large_steps=True), "lower_lr"),
         ("dying_relu", Evidence(), "leaky_relu"),
+        ("underfitting", Evidence(strong_regularisation=True), "less_regularisation"),
+        ("underfitting", Evidence(), "widen"),
+        ("slow_convergence", Evidence(strong_regularisation=True), "less_regularisation"),
+        ("slow_convergence", Evidence(), "switch_to_adam"),
     ],
 )
 def test_the_first_remedy_follows_the_measured_cause(code, evidence, first):
@@ -136,3 +146,54 @@ def test_scaling_the_rate_without_a_schedule():
     trainer, _ = _trainer("none")
     scale_lr(trainer, 0.5)
     assert trainer.lr == pytest.approx(0.05)
+
+
+def _regularised(dropout: float, optimizer: str, decay: float):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 3))
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    return model, make[optimizer](model.parameters(), lr=0.01, weight_decay=decay)
+
+
+@pytest.mark.parametrize(
+    ("dropout", "optimizer", "decay", "strong"),
+    [
+        (0.0, "sgd", 0.3, True),  # weight decay added to the gradient, 100x the usual
+        (0.0, "adam", 0.05, True),
+        (0.85, "adam", 0.0, True),  # most of the signal dropped
+        (0.0, "adamw", 0.1, False),  # decoupled decay: 0.1 is a common setting
+        (0.0, "adamw", 1.0, True),
+        (0.5, "sgd", 5e-4, False),  # the classic dropout and decay of a healthy network
+        (0.0, "adam", 0.0, False),
+    ],
+)
+def test_strong_regularisation_is_read_from_the_live_model_and_optimizer(
+    dropout, optimizer, decay, strong
+):
+    model, opt = _regularised(dropout, optimizer, decay)
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    evidence = gather_evidence(h, prior_loss=None, model=model, optimizer=opt)
+    assert evidence.strong_regularisation is strong
+    assert evidence.weight_decay == pytest.approx(decay) and evidence.dropout == dropout
+
+
+def test_less_regularisation_weakens_what_is_strong_in_place():
+    model, opt = _regularised(0.85, "sgd", 0.3)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = RunConfig.model_validate(
+        {"model": {"dropout": 0.85}, "train": {"optimizer": "sgd", "weight_decay": 0.3}}
+    )
+    trainer = Trainer(model, opt, epochs=2)
+    rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
+    changed = less_regularisation(trainer, rebuild)
+    assert "weight_decay" in changed and "dropout" in changed
+    assert opt.param_groups[0]["weight_decay"] == pytest.approx(0.003)
+    assert model[2].p == pytest.approx(0.1)
+    assert rebuild.config.train.weight_decay == pytest.approx(0.003)
+    assert rebuild.config.model.dropout == pytest.approx(0.1)
+    assert trainer.model is model and trainer.optimizer is opt  # nothing rebuilt
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
+    # a healthy twin has nothing to weaken
+    healthy, healthy_opt = _regularised(0.2, "sgd", 5e-4)
+    with pytest.raises(NotApplicable):
+        less_regularisation(Trainer(healthy, healthy_opt, epochs=2), rebuild)

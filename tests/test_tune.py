@@ -151,6 +151,9 @@ def test_two_workers_share_one_study_without_losing_or_repeating_trials(out: Pat
     assert all(t.state == "complete" for t in result.trials)
     run_dirs = {t.run_dir for t in result.trials}
     assert len(run_dirs) == 8 and len(list((result.run_dir / "trials").iterdir())) == 8
+    # each worker process samples with its own seed, recorded on its trials
+    seeds = {t.worker: t.sampler_seed for t in result.trials}
+    assert len(seeds) == 2 and len(set(seeds.values())) == 2
 
 
 def test_the_data_is_audited_once_per_study_not_per_trial(out: Path, monkeypatch):

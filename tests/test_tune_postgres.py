@@ -10,13 +10,19 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import optuna
 import pytest
+import yaml
+from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 import trainwell
@@ -108,3 +114,103 @@ def test_an_unreachable_storage_is_one_line_and_exit_2(out: Path, tmp_path: Path
     assert not out.exists()
     result = CliRunner().invoke(app, ["tune", str(config), "--storage", "study.db"])
     assert result.exit_code == 2 and "RDB URL" in result.output
+    result = CliRunner().invoke(app, ["tune", str(config), "--storage", url, "--heartbeat", "0"])
+    assert result.exit_code == 2 and "--heartbeat must be at least 1" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+# Trials long enough (several seconds here) to outlive a 1 s heartbeat's 3 s grace period
+LONG = {
+    "data": {"source": "iris", "audit": False},
+    "model": {"hidden": [8]},
+    "train": {"epochs": 600, "batch_size": 16},
+    "doctor": {"mode": "off"},
+    "tune": {"train.lr": {"low": 1e-3, "high": 0.3, "log": True}},
+}
+GRACE = 3  # 3 heartbeats of 1 s
+
+
+def _worker(config: Path, url: str, study: str, trials: int) -> subprocess.Popen:
+    """`trainwell tune` as its own process, as on another machine (1 s heartbeats)."""
+    args = ["--trials", str(trials), "--storage", url, "--study", study, "--heartbeat", "1"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "trainwell", "tune", str(config), *args, "--pruner", "none"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
+    try:
+        return optuna.load_study(study_name=study, storage=url).get_trials()
+    except KeyError:  # not created yet
+        return []
+
+
+def _wait_running(url: str, study: str, procs: list[subprocess.Popen], n: int = 1) -> None:
+    deadline = time.monotonic() + 120
+    while sum(t.state == TrialState.RUNNING for t in _trials(url, study)) < n:
+        for proc in procs:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else proc.returncode
+        assert time.monotonic() < deadline, "no trial started"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_a_killed_workers_trial_is_retried_not_left_running(
+    out: Path, tmp_path: Path, postgres_url: str
+):
+    config = tmp_path / "long.yaml"
+    config.write_text(yaml.safe_dump(LONG))
+    proc = _worker(config, postgres_url, "killed", trials=1)
+    _wait_running(postgres_url, "killed", [proc])
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-trial: no chance to tell the study anything
+    proc.wait()
+    [dead] = _trials(postgres_url, "killed")
+    assert dead.state == TrialState.RUNNING  # what a crash leaves behind
+    time.sleep(GRACE + 1)
+    # the next worker fails the stale trial and runs it again, with the same parameters
+    result = trainwell.tune(
+        LONG, trials=1, study="killed", storage=postgres_url, heartbeat=1, pruner="none"
+    )
+    states = {t.number: t.state for t in result.trials}
+    assert states == {0: "fail", 1: "complete"}, states
+    failed, retry = result.trials
+    assert retry.retry_of == 0 and retry.params == failed.params
+    assert "worker died" in (failed.reason or "")
+    assert retry.worker != failed.worker  # another process ran it
+    assert not [t for t in _trials(postgres_url, "killed") if t.state == TrialState.RUNNING]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_live_workers_keep_their_trials_and_sample_with_their_own_seeds(
+    out: Path, tmp_path: Path, postgres_url: str
+):
+    """The healthy twin: two workers started alike on one study (as on two machines), their
+    long trials checked for staleness past the grace period: nothing fails or is retried,
+    and their seeds, hence their first suggestions, differ."""
+    config = tmp_path / "long.yaml"
+    config.write_text(yaml.safe_dump({**LONG, "seed": 7}))
+    procs = [_worker(config, postgres_url, "alive", trials=2) for _ in range(2)]
+    _wait_running(postgres_url, "alive", procs, n=2)
+    checker = optuna.load_study(
+        study_name="alive",
+        storage=optuna.storages.RDBStorage(postgres_url, heartbeat_interval=1, grace_period=GRACE),
+    )
+    while any(proc.poll() is None for proc in procs):  # what every worker does at a trial start
+        optuna.storages.fail_stale_trials(checker)
+        time.sleep(0.5)
+    assert [proc.returncode for proc in procs] == [0, 0], [p.stderr.read() for p in procs]
+    trials = _trials(postgres_url, "alive")
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * len(trials)
+    assert len(trials) >= 2 and not any("failed_trial" in t.system_attrs for t in trials)
+    first = {}
+    for trial in trials:  # each worker's first trial
+        first.setdefault(trial.user_attrs["worker"], trial)
+    assert len(first) == 2
+    a, b = first.values()
+    assert a.user_attrs["sampler_seed"] != b.user_attrs["sampler_seed"]
+    assert a.params != b.params

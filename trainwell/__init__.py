@@ -1,7 +1,8 @@
 """trainwell: train PyTorch networks that stay healthy.
 
 The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `explain`, `attack`,
-`compress` (and `OnnxModel` to predict from its ONNX files), the `Trainer` and its `Callback`
+`compress` (and `OnnxModel` to predict from its ONNX files), the model `registry` and
+`serve`, the `Trainer` and its `Callback`
 for your own models and loops, the `Doctor` for a hand-written loop, and the shared
 vocabulary (`RunConfig`, `Finding`).
 
@@ -21,10 +22,12 @@ from .errors import ConfigError, DataError, InputError
 from .findings import Finding
 
 if TYPE_CHECKING:
+    from . import registry
     from ._api import attack, audit, compress, explain, fit, monitor, resume, retrain, tune
     from .compress import Compression, OnnxModel
     from .deploy.monitor import Monitoring
     from .deploy.retrain import Retraining
+    from .deploy.serve import serve
     from .explain import Explanation
     from .health import Doctor
     from .pipeline import Audit, Run, load_run
@@ -62,6 +65,8 @@ _LAZY = {  # public name -> the module that defines it
     "LrFindResult": ".tune",
     "TuneResult": ".tune",
     "lr_find": ".tune",
+    "registry": ".registry",  # a module: trainwell.registry.add(...)
+    "serve": ".deploy.serve",
 }
 
 __all__ = [
@@ -95,8 +100,10 @@ __all__ = [
     "load_run",
     "lr_find",
     "monitor",
+    "registry",
     "resume",
     "retrain",
+    "serve",
     "tune",
 ]
 
@@ -104,7 +111,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    module = importlib.import_module(_LAZY[name], __name__)
+    value = module if _LAZY[name] == f".{name}" else getattr(module, name)
     globals()[name] = value  # imported once
     return value
 

@@ -54,7 +54,10 @@ def _guarded(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except InputError as exc:
-        _stderr().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for all
+            _stderr().print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -96,12 +99,19 @@ def fit(
     doctor: Annotated[str | None, typer.Option("--doctor", help="off | detect | repair")] = None,
     out: OutOption = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue a killed run.")] = None,
+    nproc: Annotated[
+        int | None,
+        typer.Option("--nproc", help="Data-parallel ranks on this machine (runs torchrun)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train a network as CONFIG describes, and write a run directory."""
     import trainwell
 
     overrides = list(set_ or []) + ([f"doctor.mode={doctor}"] if doctor else [])
+    if nproc is not None:
+        _launch_ranks(nproc, config, set_ or [], doctor, out, resume, as_json)
+        return
 
     def action() -> Any:
         if resume is not None:
@@ -115,7 +125,46 @@ def fit(
         cfg = _config(config, overrides)
         return trainwell.fit(cfg, out=out, progress=_show_progress(as_json))
 
-    print_run(_guarded(action), as_json)
+    run = _guarded(action)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 prints the one result
+        print_run(run, as_json)
+
+
+def _launch_ranks(
+    nproc: int,
+    config: Path | None,
+    sets: list[str],
+    doctor: str | None,
+    out: Path | None,
+    resume: Path | None,
+    as_json: bool,
+) -> None:
+    """`fit --nproc N`: check what can be checked here, then run the same command on N ranks
+    through torchrun (`torchrun --standalone --nproc-per-node N -m trainwell fit ...`)."""
+    from .errors import InputError
+    from .train._launch import check_nproc, launch
+
+    def check() -> list[str]:
+        overrides = sets + ([f"doctor.mode={doctor}"] if doctor else [])
+        if resume is not None:
+            device = "auto"
+            if config is not None or overrides:
+                raise InputError("--resume takes the run's own config: give no CONFIG or --set")
+            args = ["fit", "--resume", str(resume)]
+        elif config is None:
+            raise InputError("give a CONFIG.yaml (or --resume RUN_DIR)")
+        else:
+            device = _config(config, overrides).train.device
+            args = ["fit", str(config), *(a for s in sets for a in ("--set", s))]
+            args += ["--doctor", doctor] if doctor else []
+            args += ["--out", str(out)] if out else []
+        check_nproc(nproc, device)
+        return args + (["--json"] if as_json else [])
+
+    args = _guarded(check)
+    code = launch(nproc, args)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -270,6 +319,12 @@ def tune(
         str | None, typer.Option(help="Study name; the same name continues it.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes sharing the study.")] = 1,
+    heartbeat: Annotated[
+        int, typer.Option(help="With --storage: seconds between a trial's heartbeats.")
+    ] = 60,
+    retries: Annotated[
+        int, typer.Option(help="With --storage: reruns of a trial whose worker died.")
+    ] = 3,
     set_: SetOption = None,
     out: OutOption = None,
     as_json: JsonOption = False,
@@ -287,6 +342,8 @@ def tune(
             storage=storage,
             study=study,
             workers=workers,
+            heartbeat=heartbeat,
+            retries=retries,
             out=out,
             progress=_show_progress(as_json),
         )
@@ -518,11 +575,17 @@ def explain(
     print_explanation(Console(), summary)
 
 
-from . import _deploy_cli  # noqa: E402, F401  (registers monitor and retrain)
-
-
 def main() -> None:
     try:
         app()
     except BrokenPipeError:  # `trainwell runs | head`
         sys.stderr.close()
+
+
+from ._cli_deploy import registry_app, serve  # noqa: E402  (it uses the helpers above)
+from ._cli_monitor import monitor, retrain  # noqa: E402
+
+app.add_typer(registry_app, name="registry")
+app.command()(serve)
+app.command()(monitor)
+app.command()(retrain)

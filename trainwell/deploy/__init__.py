@@ -1,1 +1,1 @@
-"""After deployment: the registry of versions, the service, monitoring, retraining."""
+"""After deployment: the model registry, the HTTP service, drift monitoring, retraining."""

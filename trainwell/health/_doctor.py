@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ..train import Callback, EarlyStopping, FitResult
+from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
 from ._history import ProbeHistory
 from ._probes import Probe
 from ._remedies import Rebuild
@@ -178,8 +178,10 @@ class DoctorCallback(Callback):
         )
         if self.mode == "repair":
             self.repairer = Repairer(trainer, self.rebuild, thresholds=self.thresholds)
-        if self.check_each_step is None:
-            self.check_each_step = trainer.device.type == "cpu"
+        if self.check_each_step is None or trainer.ranks.active:
+            # under DDP a rank's own loss may differ from another's: read only at probes, the
+            # same steps on every rank, as the mean over ranks
+            self.check_each_step = trainer.device.type == "cpu" and not trainer.ranks.active
         if self._state is not None:
             self._load(self._state)
         self.examiner.probe.arm()
@@ -188,7 +190,7 @@ class DoctorCallback(Callback):
         self._probing = step % self.interval == 0
         # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step;
         # elsewhere it is read at probe steps, which sync anyway.
-        if (self._probing or self.check_each_step) and not math.isfinite(loss.item()):
+        if (self._probing or self.check_each_step) and not math.isfinite(self._read(loss)):
             self._probing = True
             if not self._replayed and self.trainer.batch is not None:
                 self._replayed = True
@@ -199,6 +201,13 @@ class DoctorCallback(Callback):
             self._scale = scaler.get_scale() if scaler is not None else None
         elif (step + 1) % self.interval == 0:
             self.examiner.probe.arm()  # the next forward pass is probed
+
+    def _read(self, loss: torch.Tensor) -> float:
+        """The loss as a number; under DDP the mean over ranks, so a NaN on one rank is seen
+        by all (read at probe steps only, which all ranks share)."""
+        if self.trainer.ranks.active:
+            return float(mean_over_ranks(loss.detach().float().clone()))
+        return loss.item()
 
     def _where_nonfinite(self) -> str | None:
         """Where the bad loss just read came from. Read at every step, the weights that
@@ -213,7 +222,8 @@ class DoctorCallback(Callback):
         if inputs_finite is False:
             return "input"
         batch = self.trainer.batch
-        return first_nonfinite_layer(self.trainer.model, batch[0]) if batch is not None else None
+        layer = first_nonfinite_layer(self.trainer.model, batch[0]) if batch is not None else None
+        return first_found(layer)  # under DDP, only the rank whose batch went bad knows
 
     def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
         if not self._probing:

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import nn
 
 from ._history import ProbeHistory
 
@@ -18,6 +20,14 @@ UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 STALLED_SHARE = 0.9  # loss still >= 90% of the loss of predicting the class prior
+# Regularisation strong enough to keep a network from fitting its training data. Weight
+# decay added to the gradient (SGD, Adam) is commonly 1e-5..5e-3; AdamW's decoupled decay
+# is scaled by the learning rate and commonly 0.01..0.1. Dropout above 0.5 (the classic
+# value for wide dense layers) drops most of the signal.
+STRONG_DECAY = 0.05
+STRONG_DECOUPLED_DECAY = 0.5
+STRONG_DROPOUT = 0.6
+DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 
 @dataclass(frozen=True)
@@ -28,20 +38,28 @@ class Evidence:
     negative_bias: bool = False  # some layer's biases sit well below zero
     large_steps: bool = False  # steps move the weights by more than a few percent
     stalled: bool = False  # the loss is still where predicting the class prior puts it
+    strong_regularisation: bool = False  # weight decay or dropout that keeps it from fitting
     input_rms: float | None = None
     min_bias_mean: float | None = None
     update_ratio: float | None = None
     loss: float | None = None
     prior_loss: float | None = None
+    weight_decay: float | None = None
+    dropout: float | None = None
 
 
 def gather_evidence(
-    history: ProbeHistory, *, prior_loss: float | None, train_loss: float | None = None
+    history: ProbeHistory,
+    *,
+    prior_loss: float | None,
+    train_loss: float | None = None,
+    model: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> Evidence:
-    """Read the evidence from the last probes. `prior_loss` is the loss of a model that
-    predicts the class prior (the label entropy; 1 for standardised regression targets);
-    `train_loss` the last epoch's mean training loss, when an epoch has ended (else the
-    recent probes' losses stand in for it)."""
+    """Read the evidence from the last probes and the live model and optimizer. `prior_loss`
+    is the loss of a model that predicts the class prior (the label entropy; 1 for
+    standardised regression targets); `train_loss` the last epoch's mean training loss, when
+    an epoch has ended (else the recent probes' losses stand in for it)."""
     rms = _recent(history.input_rms)
     biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
     min_bias = float(np.nanmin(biases[-1])) if biases else None
@@ -50,22 +68,44 @@ def gather_evidence(
     loss = train_loss if train_loss is not None and math.isfinite(train_loss) else None
     if loss is None:
         loss = _recent(history.loss)
+    decay = weight_decay(optimizer) if optimizer is not None else None
+    drop = dropout(model) if model is not None else None
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=step is not None and step > LARGE_STEP,
         stalled=loss is not None and stalled(loss, prior_loss),
+        strong_regularisation=(optimizer is not None and strong_decay(optimizer))
+        or (drop is not None and drop >= STRONG_DROPOUT),
         input_rms=rms,
         min_bias_mean=min_bias,
         update_ratio=step,
         loss=loss,
         prior_loss=prior_loss,
+        weight_decay=decay,
+        dropout=drop,
     )
 
 
 def stalled(loss: float, prior_loss: float | None) -> bool:
     """Whether `loss` is still at the level of predicting the class prior."""
     return bool(prior_loss) and math.isfinite(loss) and loss >= STALLED_SHARE * prior_loss
+
+
+def weight_decay(optimizer: torch.optim.Optimizer) -> float:
+    """The strongest weight decay of the optimizer's parameter groups."""
+    return max((float(g.get("weight_decay", 0.0)) for g in optimizer.param_groups), default=0.0)
+
+
+def strong_decay(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether the optimizer's weight decay is strong enough to keep a network from fitting."""
+    limit = STRONG_DECOUPLED_DECAY if isinstance(optimizer, torch.optim.AdamW) else STRONG_DECAY
+    return weight_decay(optimizer) >= limit
+
+
+def dropout(model: nn.Module) -> float:
+    """The highest dropout probability of the model's dropout layers (0 without any)."""
+    return max((float(m.p) for m in model.modules() if isinstance(m, DROPOUTS)), default=0.0)
 
 
 def _recent(values: list[float], k: int = 3) -> float | None:

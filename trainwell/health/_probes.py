@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..train import mean_over_ranks
 from ._history import ProbeHistory
 
 ACTIVATION_KINDS: dict[type[nn.Module], str] = {
@@ -125,7 +126,10 @@ class Probe:
             loss.detach().float().reshape(1),
             torch.stack([*norms, *activations, *biases, scale.to(loss.device)]).float(),
         ]
-        self._pending = (step, epoch, torch.cat(parts), [w.clone() for w in weights])
+        # under DDP: one statistic for the global batch, the same on every rank, so every
+        # rank's doctor takes the same decision (weights and gradients agree already)
+        stats = mean_over_ranks(torch.cat(parts))
+        self._pending = (step, epoch, stats, [w.clone() for w in weights])
 
     def after_step(self) -> None:
         """The optimizer has stepped: measure the update and move the probe to the host."""

@@ -20,7 +20,7 @@ from ..config import Init, Model, RunConfig, Train
 from ..data.audit import Thresholds, find_label_issues, out_of_sample_probabilities
 from ..findings import Finding
 from ..train import Trainer
-from ._evidence import Evidence
+from ._evidence import DROPOUTS, STRONG_DROPOUT, Evidence, dropout, strong_decay
 
 
 @dataclass
@@ -192,6 +192,29 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
 
 
+def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Weaken the weight decay (100x) and dropout (to 0.1) that keep the network from fitting
+    its training data, in the live optimizer and model: no rebuild, weights and optimizer
+    state kept. Only what the evidence calls strong is changed."""
+    changed = []
+    if strong_decay(trainer.optimizer):
+        for group in trainer.optimizer.param_groups:
+            group["weight_decay"] = group.get("weight_decay", 0.0) / 100
+        before = rebuild.config.train.weight_decay
+        rebuild.config.train.weight_decay = before / 100
+        changed.append(f"train.weight_decay: {before:g} -> {before / 100:g}")
+    if dropout(trainer.model) >= STRONG_DROPOUT:
+        for module in trainer.model.modules():
+            if isinstance(module, DROPOUTS):
+                module.p = min(module.p, 0.1)
+        before = rebuild.config.model.dropout
+        rebuild.config.model = rebuild.config.model.model_copy(update={"dropout": 0.1})
+        changed.append(f"model.dropout: {before:g} -> 0.1 (weights kept)")
+    if not changed:
+        raise NotApplicable("neither weight decay nor dropout is strong")
+    return ", ".join(changed)
+
+
 def load_by_position(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Load `state` into `model` entry by entry, in order: the same network with more or
     fewer parameter-free modules (dropout) numbers its layers differently."""
@@ -273,7 +296,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     exploding or saturating units on inputs far from standardised get the inputs normalised
     first; dead units under a strongly negative bias get He init (bias 0) first, and under
     large steps a lower learning rate; a loss made NaN by the input batch gets the inputs
-    imputed first. A network that is not learning at all gets the remedies that make it
+    imputed first; a network held back by strong weight decay or dropout gets them weakened
+    first. A network that is not learning at all gets the remedies that make it
     learn before those that slow it."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
@@ -285,6 +309,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = _first("lower_lr", order)
     elif code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
         order = ("impute_inputs", *order)
+    elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
+        order = ("less_regularisation", *order)
     if evidence.stalled and code in LEARNING_CODES:
         kept = [name for name in order if name not in SLOWS_LEARNING]
         added = [name for name in MAKES_IT_LEARN if name not in kept]
@@ -313,6 +339,7 @@ REMEDIES: dict[str, Remedy] = {
         input_norm,
         widen,
         regularize,
+        less_regularisation,
         drop_label_issues,
         impute_inputs,
     )

@@ -74,7 +74,13 @@ class Repairer:
 
     def evidence(self, history: ProbeHistory) -> Evidence:
         last = self.trainer.history[-1]["train_loss"] if self.trainer.history else None
-        return gather_evidence(history, prior_loss=self.prior_loss, train_loss=last)
+        return gather_evidence(
+            history,
+            prior_loss=self.prior_loss,
+            train_loss=last,
+            model=self.trainer.model,
+            optimizer=self.trainer.optimizer,
+        )
 
     def treat(self, finding: Finding, step: int | None, history: ProbeHistory) -> bool:
         """Apply the next remedy for `finding`; False when there is none left (gave up)."""
@@ -138,8 +144,9 @@ class Repairer:
 
     def _apply(self, name: str) -> str:
         """Apply remedy `name` from the right starting point; returns what it changed. The
-        healthy snapshot is taken again after any change of model or optimizer, so that a
-        rollback always restores a state of the live model and optimizer."""
+        healthy snapshot is taken again after every remedy, so that a rollback always
+        restores the live model and optimizer with the change in place (a rollback to the
+        state before a lower learning rate would undo it)."""
         trainer = self.trainer
         if name == "stop_early":
             return self._stop_early()
@@ -147,10 +154,8 @@ class Repairer:
             trainer.restore_best()
         elif name not in REBUILDS_MODEL:
             trainer.restore(self.healthy)  # undo what the problem did, keep the model
-        model, optimizer = trainer.model, trainer.optimizer
         changed = REMEDIES[name](trainer, self.rebuild)
-        if trainer.model is not model or trainer.optimizer is not optimizer or name in FROM_BEST:
-            self.healthy = trainer.snapshot()
+        self.healthy = trainer.snapshot()
         return changed
 
     def epoch_end(self, epoch: int, metrics: dict[str, float]) -> list[Finding]:

@@ -36,6 +36,7 @@ class Thresholds:
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
     overfit_patience: int = 3  # epochs since the best val loss
+    overfit_floor: float = 0.02  # ... and the rise >= 2% of the first val loss (not noise)
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
@@ -322,14 +323,17 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The val loss has stayed `overfit_rise` above its best for the last two epochs, the best
     reached >= `overfit_patience` epochs ago, while the train loss fell by another 10% or
     more (SageMaker Overfit compares val to train loss; the rise of val over its own best is
-    robust to the train/val scale, and the two conditions keep noisy curves from firing)."""
+    robust to the train/val scale, and the two conditions keep noisy curves from firing).
+    Near a perfect fit a relative rise is easy: the rise must also be `overfit_floor` of the
+    first val loss, or it is the noise of a small validation set."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
     if len(val) < t.min_epochs or not np.all(np.isfinite(val)) or not np.all(np.isfinite(train)):
         return None
     best = int(np.argmin(val))
     if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
         return None
-    risen = np.all(val[-2:] >= val[best] * (1 + t.overfit_rise))
+    floor = val[best] + max(t.overfit_rise * val[best], t.overfit_floor * val[0])
+    risen = np.all(val[-2:] >= floor)
     if len(val) - 1 - best < t.overfit_patience or not risen:
         return None
     if not train[-1] < 0.9 * train[best]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +36,23 @@ from ..train import (
     EarlyStopping,
     FitResult,
     ProgressBar,
-    TensorBatches,
+    ShardedBatches,
     Trainer,
     choose_threads,
+    eval_batches,
+    is_writer,
     make_optimizer,
     make_scheduler,
+    rank_device,
+    ranks,
     save_atomic,
     use_threads,
 )
 from ._adversarial import adversarial_training
 from ._cv import cross_validate
 from ._environment import environment
-from ._plan import Plan, plan_run
+from ._plan import Plan
+from ._ranks import distributed_record, job, on_writer, shared_plan
 from ._reference import write_reference
 from ._remedies import training_remedies
 from ._run import Run, finite_or_none
@@ -74,46 +79,67 @@ def fit(
     trials, which are rerun rather than resumed, save the time).
     """
     cfg = load_config(config, {k.replace("__", "."): v for k, v in overrides.items()})
-    plan = plan_run(cfg, model, progress=progress)
+    with job():  # under torchrun: every rank runs this, rank 0 writes
+        plan = shared_plan(cfg, model, progress=progress)
+        run_dir = on_writer(lambda: _start_run_dir(plan, out))
+        if plan.folds:
+            rng = torch.get_rng_state()  # the run itself trains as it would without folds
+            cv = cross_validate(plan.data, plan.folds, run_dir, _fold(plan))
+            write_json(run_dir / "cv.json", cv)
+            torch.set_rng_state(rng)
+        return _train(
+            plan,
+            run_dir,
+            progress=progress,
+            checkpoint=None,
+            callbacks=callbacks,
+            checkpoints=checkpoints,
+        )
+
+
+def _start_run_dir(plan: Plan, out: str | Path | None) -> Path:
+    """Create the run directory and write what is known before training."""
+    cfg = plan.config
     run_dir = create_run_dir(cfg.run_name(), Path(out) if out else None)
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
     write_json(run_dir / "data.json", asdict(plan.data.info))
     if plan.audit is not None:
         write_json(run_dir / "audit.json", plan.audit)
-    if plan.folds:
-        rng = torch.get_rng_state()  # the run itself trains as it would without folds
-        write_json(run_dir / "cv.json", cross_validate(plan.data, plan.folds, run_dir, _fold(plan)))
-        torch.set_rng_state(rng)
-    return _train(
-        plan,
-        run_dir,
-        progress=progress,
-        checkpoint=None,
-        callbacks=callbacks,
-        checkpoints=checkpoints,
-    )
+    return run_dir
 
 
 def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: bool = False) -> Run:
-    """Continue a killed run from its last checkpoint, in the same directory."""
+    """Continue a killed run from its last checkpoint, in the same directory. Under torchrun,
+    rank 0 reads the run and sends its checkpoint to every rank (any number of ranks)."""
     run_dir = Path(run_dir)
+    with job():
+        cfg, checkpoint = on_writer(lambda: _read_run(run_dir))
+        plan = shared_plan(cfg, model, progress=progress)
+        repaired = _repaired_config(checkpoint)
+        if repaired is not None and model is None:  # the doctor rebuilt the model: do the same
+            info = plan.data.info
+            plan.model = build_model(
+                repaired.model,
+                info.input_shape,
+                info.n_outputs,
+                regression=info.task == "regression",
+            )
+        return _train(plan, run_dir, progress=progress, checkpoint=checkpoint, repaired=repaired)
+
+
+def _read_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any] | None]:
+    """The config and last checkpoint (None: none yet, the run starts over in place) of an
+    unfinished run."""
     if not (run_dir / "config.yaml").is_file():
         raise InputError(f"{run_dir} is not a trainwell run directory (no config.yaml)")
     summary = run_dir / "summary.json"
     status = read_json(summary).get("status") if summary.is_file() else None
     if status in ("completed", "stopped_early", "diverged"):
         raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
-    plan = plan_run(load_config(run_dir / "config.yaml"), model, progress=progress)
-    path = run_dir / "checkpoints" / "last.pt"  # none yet: the run starts over, in place
+    path = run_dir / "checkpoints" / "last.pt"
     checkpoint = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
-    repaired = _repaired_config(checkpoint)
-    if repaired is not None and model is None:  # the doctor rebuilt the model: do the same
-        info = plan.data.info
-        plan.model = build_model(
-            repaired.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
-        )
-    return _train(plan, run_dir, progress=progress, checkpoint=checkpoint, repaired=repaired)
+    return load_config(run_dir / "config.yaml"), checkpoint
 
 
 def _repaired_config(checkpoint: dict[str, Any] | None) -> RunConfig | None:
@@ -178,19 +204,23 @@ def _train(
     cfg, data = plan.config, plan.data
     spec = (repaired or cfg).train
     classification = data.info.task == "classification"
+    r, writer = ranks(), is_writer()  # under DDP only rank 0 writes and shows progress
+    progress = progress and writer
+    device = rank_device(plan.device)
 
-    def batches(split, shuffle):
+    def batches(split):
         X, y = torch.from_numpy(split.X), torch.from_numpy(split.y)
-        size = spec.batch_size if shuffle else _EVAL_BATCH
-        return TensorBatches(X, y, size, shuffle=shuffle, seed=cfg.seed, device=plan.device)
+        return eval_batches(X, y, _EVAL_BATCH, device=device)  # this rank's share of rows
 
-    train, loss_fn, remedy_repairs = training_remedies(
-        data, cfg.data.remedies, plan.findings, spec.batch_size, cfg.seed, plan.device
+    train, loss_fn, remedy_repairs = training_remedies(  # global batches: per rank × ranks
+        data, cfg.data.remedies, plan.findings, spec.batch_size * r.world, cfg.seed, device
     )
+    if r.active:
+        train = ShardedBatches(train, r.rank, r.world)
     adversarial = adversarial_training(cfg, data)  # train.adversarial: PGD inputs in batches
     if adversarial is not None:
         train = adversarial.wrap(train)
-    val, test = batches(data.val, False), batches(data.test, False)
+    val, test = batches(data.val), batches(data.test)
     optimizer = make_optimizer(spec, plan.model)
     early = (
         EarlyStopping(
@@ -209,7 +239,8 @@ def _train(
             else None,
         )
     progress_bar = ProgressBar() if progress else None
-    extras = (adversarial, doctor, early, _MetricsLog(run_dir / "metrics.jsonl"), progress_bar)
+    metrics_log = _MetricsLog(run_dir / "metrics.jsonl") if writer else None
+    extras = (adversarial, doctor, early, metrics_log, progress_bar)
     callbacks = [*(c for c in extras if c is not None), *callbacks]
     trainer = Trainer(
         plan.model,
@@ -223,20 +254,25 @@ def _train(
         l1=spec.l1,
         accumulate=spec.accumulate,
         precision=spec.precision,
-        device=plan.device,
+        device=device,
         callbacks=callbacks,
         target_scale=(data.info.y_mean, data.info.y_std),
-        checkpoint_dir=run_dir / "checkpoints" if checkpoints else None,
+        checkpoint_dir=run_dir / "checkpoints" if checkpoints and writer else None,
         checkpoint_every=spec.checkpoint_every,
         monitor=early.monitor if early else "val_loss",
     )
     threads = choose_threads(
         spec.threads, trainer.model, torch.from_numpy(data.train.X[:1]), spec.batch_size
     )
+    if r.active:  # the ranks of a machine share its CPUs
+        share = max(1, threads.available // r.local_world)
+        threads = replace(threads, threads=min(threads.threads, share))
     try:
         with use_threads(threads.threads):
             result = trainer.fit(train, val, resume_from=checkpoint)
     except BaseException as exc:
+        if not writer:
+            raise
         interrupted = isinstance(exc, KeyboardInterrupt)  # resumable from its checkpoint
         write_json(
             run_dir / "summary.json",
@@ -263,30 +299,7 @@ def _train(
     }
     if result.diverged_step is not None:
         metrics["diverged_step"] = result.diverged_step
-    evaluation = {
-        "val_confusion": final_val.confusion,
-        "test_confusion": final_test.confusion,
-        "classes": data.info.classes,
-    }
-    if not classification:  # residual plots in the report
-        evaluation["test_predictions"] = _predictions(trainer, data.test, data.info)
-    write_json(run_dir / "evaluation.json", evaluation)
-    if doctor and doctor.examiner:
-        write_json(run_dir / "health.json", [h.to_record() for h in doctor.examiner.histories])
-    write_json(run_dir / "environment.json", environment(plan.device, threads.to_dict()))
     final = doctor.rebuild.config if doctor and doctor.rebuild else cfg  # as repaired
-    if doctor and doctor.repairs:
-        write_yaml(run_dir / "repaired_config.yaml", final.to_dict())
-    save_atomic(
-        {
-            "state_dict": trainer.model.state_dict(),
-            "config": final.to_dict(),
-            "data": asdict(data.info),
-            "custom_model": plan.custom_model,
-        },
-        run_dir / "model.pt",
-    )
-    write_reference(run_dir, trainer.model, data, cfg.seed)  # what `trainwell monitor` compares
     findings = list(doctor.findings) if doctor else []
     if not any(f.code == "divergence" for f in findings):
         findings += _outcome_findings(result)
@@ -303,6 +316,34 @@ def _train(
         data.info,
         result.history,
     )
+    if not writer:
+        return run
+    evaluation = {
+        "val_confusion": final_val.confusion,
+        "test_confusion": final_test.confusion,
+        "classes": data.info.classes,
+    }
+    if not classification:  # residual plots in the report
+        evaluation["test_predictions"] = _predictions(trainer, data.test, data.info)
+    write_json(run_dir / "evaluation.json", evaluation)
+    if doctor and doctor.examiner:
+        write_json(run_dir / "health.json", [h.to_record() for h in doctor.examiner.histories])
+    env = environment(device, threads.to_dict())
+    if r.active:
+        env["distributed"] = distributed_record(repaired or cfg)
+    write_json(run_dir / "environment.json", env)
+    if doctor and doctor.repairs:
+        write_yaml(run_dir / "repaired_config.yaml", final.to_dict())
+    save_atomic(
+        {
+            "state_dict": trainer.model.state_dict(),
+            "config": final.to_dict(),
+            "data": asdict(data.info),
+            "custom_model": plan.custom_model,
+        },
+        run_dir / "model.pt",
+    )
+    write_reference(run_dir, trainer.model, data, cfg.seed)  # what `trainwell monitor` compares
     if (run_dir / "cv.json").is_file():
         run.cv = read_json(run_dir / "cv.json")
     write_json(run_dir / "findings.json", [f.to_dict() for f in findings])

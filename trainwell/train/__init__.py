@@ -1,10 +1,22 @@
 """The Trainer loop, its callback events, checkpoints and resume, precision, adversarial
-training."""
+training, data-parallel training (DDP)."""
 
 from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
 from ._batches import TensorBatches
 from ._best import BestWeights, higher_is_better
 from ._callbacks import Callback, CallbackList
+from ._distributed import (
+    Ranks,
+    ShardedBatches,
+    eval_batches,
+    first_found,
+    from_writer,
+    init_from_env,
+    is_writer,
+    mean_over_ranks,
+    rank_device,
+    ranks,
+)
 from ._early_stopping import EarlyStopping
 from ._evaluate import Evaluation, evaluate
 from ._optim import make_optimizer, make_scheduler
@@ -25,16 +37,26 @@ __all__ = [
     "FitResult",
     "Norm",
     "ProgressBar",
+    "Ranks",
+    "ShardedBatches",
     "TensorBatches",
     "ThreadChoice",
     "Trainer",
     "available_cpus",
     "choose_threads",
+    "eval_batches",
     "evaluate",
+    "first_found",
+    "from_writer",
     "higher_is_better",
+    "init_from_env",
+    "is_writer",
     "make_optimizer",
     "make_scheduler",
+    "mean_over_ranks",
     "perturb",
+    "rank_device",
+    "ranks",
     "resolve_device",
     "save_atomic",
     "use_threads",

@@ -11,6 +11,8 @@ import torch
 from sklearn import metrics as skm
 from torch import nn
 
+from ._distributed import gather_objects, max_over_ranks, reduce_counts
+
 
 @dataclass
 class Evaluation:
@@ -29,11 +31,14 @@ def evaluate(
     device: torch.device | None = None,
     target_scale: tuple[float, float] = (0.0, 1.0),
     autocast: torch.autocast | None = None,
+    reduce: bool = False,
 ) -> Evaluation:
     """Evaluate `model` in eval mode; one host transfer for the whole pass.
 
     Regression targets are trained standardised; `target_scale = (mean, std)` maps
-    predictions back so MSE and MAE are in the target's own units.
+    predictions back so MSE and MAE are in the target's own units. `reduce`: `batches` is
+    this rank's share of the rows (DDP); counts are summed over ranks, so every rank gets
+    the metrics of the whole set.
     """
     was_training = model.training
     model.eval()
@@ -55,12 +60,44 @@ def evaluate(
     model.train(was_training)
     if count == 0:
         raise ValueError("cannot evaluate on an empty set of batches")
+    predicted, true = torch.cat(outputs), torch.cat(targets)
+    if reduce:
+        return _reduced(loss_sum, count, true, predicted, task, n_classes, target_scale)
     loss = float(loss_sum) / count
-    predicted = torch.cat(outputs).cpu().numpy()
-    true = torch.cat(targets).cpu().numpy()
     if task == "classification":
-        return _classification(loss, true, predicted, n_classes)
-    return _regression(loss, true, predicted, target_scale)
+        return _classification(loss, true.cpu().numpy(), predicted.cpu().numpy(), n_classes)
+    return _regression(loss, true.cpu().numpy(), predicted.cpu().numpy(), target_scale)
+
+
+def _reduced(
+    loss_sum: torch.Tensor,
+    count: int,
+    true: torch.Tensor,
+    predicted: torch.Tensor,
+    task: str,
+    n_classes: int,
+    target_scale: tuple[float, float],
+) -> Evaluation:
+    """Metrics of the whole set from every rank's share: the loss from summed loss and row
+    counts, classification from the summed confusion matrix (equal to one process's), and
+    regression from the predictions gathered in rank order (the shares are contiguous)."""
+    if task != "classification":
+        loss_sum, count = reduce_counts(loss_sum, count)
+        pairs = gather_objects((true.cpu().numpy(), predicted.cpu().numpy()))
+        return _regression(
+            float(loss_sum / count),
+            np.concatenate([t for t, _ in pairs]),
+            np.concatenate([p for _, p in pairs]),
+            target_scale,
+        )
+    k = n_classes or int(max_over_ranks(int(max(true.max(), predicted.max())) + 1))
+    local = torch.bincount(true.long() * k + predicted.long(), minlength=k * k).reshape(k, k)
+    loss_sum, count, confusion = reduce_counts(loss_sum, count, local)
+    confusion = confusion.round().long().cpu().numpy()
+    if not n_classes:  # the classes present anywhere, as scikit-learn does
+        present = (confusion.sum(0) + confusion.sum(1)) > 0
+        confusion = confusion[present][:, present]
+    return _scores(float(loss_sum / count), confusion)
 
 
 def _classification(
@@ -76,12 +113,16 @@ def _classification(
     labels = np.arange(n_classes) if n_classes else np.unique(np.concatenate([true, predicted]))
     k = len(labels)
     t, p = np.searchsorted(labels, true), np.searchsorted(labels, predicted)
-    confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+    return _scores(loss, np.bincount(t * k + p, minlength=k * k).reshape(k, k))
+
+
+def _scores(loss: float, confusion: np.ndarray) -> Evaluation:
+    """Accuracy and macro-F1 of a confusion matrix (rows: true class)."""
     tp = np.diag(confusion)
-    support_and_predicted = confusion.sum(0) + confusion.sum(1)
-    f1 = np.divide(2 * tp, support_and_predicted, out=np.zeros(k), where=support_and_predicted > 0)
+    both = confusion.sum(0) + confusion.sum(1)  # support and predicted
+    f1 = np.divide(2 * tp, both, out=np.zeros(len(tp)), where=both > 0)
     return Evaluation(
-        {"loss": loss, "accuracy": float(tp.sum() / len(true)), "macro_f1": float(f1.mean())},
+        {"loss": loss, "accuracy": float(tp.sum() / confusion.sum()), "macro_f1": float(f1.mean())},
         confusion.tolist(),
     )
 

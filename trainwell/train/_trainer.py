@@ -26,6 +26,15 @@ from torch import nn
 from ..runs import atomic_write
 from ._best import BestWeights
 from ._callbacks import Callback, CallbackList
+from ._distributed import (
+    average_gradients,
+    rank_device,
+    ranks,
+    share_of_global_batch,
+    sum_over_ranks,
+    sync_buffers,
+    wrap,
+)
 from ._evaluate import Evaluation, evaluate
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -65,6 +74,13 @@ class Trainer:
     methods (`set_lr`, `set_grad_clip`, `replace_optimizer`, `replace_model`, `snapshot`,
     `restore`, `restore_best`, `request_stop`). `best` holds the weights of the best epoch
     by `monitor`, recorded right after validation, before any callback runs.
+
+    Under torchrun (an initialised process group) the Trainer is data-parallel: it trains
+    through a DDP wrapper of `model` (callbacks still see `model` itself) and backpropagates
+    each rank's loss weighted by its share of the global batch (see `_distributed.py`).
+    Per-step hooks get this rank's loss; the losses it checks for NaN and averages into the
+    history are the global batches', summed over ranks at each periodic check (one
+    collective per `check_every` steps, none per step), so every rank sees the same.
     """
 
     def __init__(
@@ -91,8 +107,10 @@ class Trainer:
     ) -> None:
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16; got {precision!r}")
-        self.device = resolve_device(device)
+        self.device = rank_device(resolve_device(device))
+        self.ranks = ranks()
         self.model = model.to(self.device)
+        self._net = wrap(self.model, self.device)  # what the training step calls
         self.loss_fn = loss_fn or (
             nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
         )
@@ -117,6 +135,8 @@ class Trainer:
         self.batch: tuple[torch.Tensor, torch.Tensor] | None = None  # the current (x, y)
         self._losses: list[torch.Tensor] = []  # this epoch's, on the device
         self._loss_steps: list[int] = []
+        self._loss_rows: list[int] = []  # DDP: this rank's rows per loss, until reduced
+        self._reduced = 0  # DDP: `_losses[:_reduced]` are the global batches' losses
         self._inputs_finite: list[torch.Tensor] = []  # per batch, when a callback asks
         self._rolled_back = False  # set by `restore`: a non-finite loss was dealt with
         self._data_changes: list[dict[str, Any]] = []  # in-memory data edits, for resume
@@ -164,10 +184,13 @@ class Trainer:
         none: it is complete, and `resume` refuses complete runs."""
         diverged_step = None
         while self.epoch < self.epochs and self._stop is None:
+            _set_epoch(train, self.epoch)
             self.callbacks.on_epoch_start(self.epoch)
             started = time.perf_counter()
             train_loss, seen, diverged_step = self._train_epoch(train)
             self.seconds += time.perf_counter() - started
+            if self.ranks.active:  # rows seen by all ranks; a signal to one stops all
+                seen = self._agree_after_epoch(seen, signals)
             self.samples += seen
             row = {"epoch": self.epoch, "train_loss": train_loss, "lr": self.lr}
             if diverged_step is not None:
@@ -189,6 +212,15 @@ class Trainer:
                 raise KeyboardInterrupt(f"{signals.received}: stopped after epoch {self.epoch - 1}")
         return diverged_step
 
+    def _agree_after_epoch(self, seen: int, signals: _SignalsStopAfterEpoch) -> int:
+        """The rows all ranks saw this epoch; a SIGINT/SIGTERM that reached any rank is taken
+        as reaching all, so every rank stops after the same epoch."""
+        counts = torch.tensor([float(seen), float(signals.received is not None)])
+        counts = sum_over_ranks(counts.to(self.device))
+        if counts[1] > 0 and signals.received is None:
+            signals.received = "a signal to another rank"
+        return int(counts[0])
+
     def _train_epoch(self, batches: Batches) -> tuple[float, int, int | None]:
         """One pass; returns (mean loss, samples seen, step of the first non-finite loss)."""
         self.model.train()
@@ -196,22 +228,30 @@ class Trainer:
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
         flags = self._inputs_finite
         watch_inputs = self.callbacks.check_inputs
-        losses.clear()
-        steps.clear()
-        flags.clear()
+        self._clear_epoch_losses()
+        distributed = self.ranks.active
         seen, pending, diverged = 0, 0, None
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self.batch = (x, y)  # for callbacks that replay a step (the doctor)
             if watch_inputs:  # a kernel, no sync: read with the losses
                 flags.append(torch.isfinite(x).all() if x.is_floating_point() else _TRUE)
-            with self._autocast():
-                loss = self.loss_fn(self.model(x), y)
-            if self.l1:
-                loss = loss + self.l1 * torch.stack(torch._foreach_norm(self._l1_params, 1)).sum()
-            scaled = loss / self.accumulate if self.accumulate > 1 else loss
-            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-            losses.append(loss.detach())
+            with self._no_sync(pending + 1 < self.accumulate):
+                with self._autocast():
+                    loss = self.loss_fn(self._net(x), y)
+                if self.l1:
+                    norms = torch._foreach_norm(self._l1_params, 1)
+                    loss = loss + self.l1 * torch.stack(norms).sum()
+                own = loss
+                if distributed:  # this rank's share of the global batch's mean loss
+                    own = loss * share_of_global_batch(batches, len(y), self.ranks.world)
+                scaled = own / self.accumulate if self.accumulate > 1 else own
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            if distributed:  # this rank's loss sum, until the next check sums it over ranks
+                losses.append(loss.detach().float() * len(y))
+                self._loss_rows.append(len(y))
+            else:
+                losses.append(loss.detach())
             steps.append(self.step)
             seen += len(y)
             pending += 1
@@ -225,6 +265,8 @@ class Trainer:
             if self._stop is not None:
                 break
         if pending:  # flush a partial accumulation at the end of the epoch
+            if self._net is not self.model:  # its micro-batches skipped DDP's gradient sync
+                average_gradients(self._params)
             self._optimizer_step(loss)
         if not seen:
             raise ValueError("the training data yielded no batches")
@@ -236,6 +278,12 @@ class Trainer:
             return math.nan, seen, None
         return float(torch.stack(losses).float().mean()), seen, None
 
+    def _no_sync(self, accumulating: bool) -> contextlib.AbstractContextManager:
+        """DDP syncs gradients only on the micro-batch that completes an accumulation."""
+        if accumulating and self._net is not self.model:
+            return self._net.no_sync()
+        return contextlib.nullcontext()
+
     def first_nonfinite_loss(self) -> tuple[int, bool | None] | None:
         """(step, were its inputs finite) of this epoch's first non-finite loss so far, or
         None. Syncs with the device: for callbacks that have already seen a bad loss."""
@@ -244,6 +292,8 @@ class Trainer:
     def _first_nonfinite(self, last: int) -> tuple[int, bool | None] | None:
         """(step, were its inputs finite) of the first non-finite loss among the `last`
         losses, or None; the inputs' finiteness is None when no callback asked for it."""
+        if self.ranks.active:
+            self._reduce_losses()
         losses = torch.stack(self._losses[-last:]).float()
         finite = torch.isfinite(losses).cpu()
         if bool(finite.all()):
@@ -252,7 +302,22 @@ class Trainer:
         step = self._loss_steps[len(self._losses) - last + index]
         flags = self._inputs_finite[-last:]
         inputs_finite = bool(flags[index]) if len(flags) == last else None
+        if self.ranks.active and inputs_finite is not None:  # bad inputs on any rank count
+            bad = torch.tensor([float(not inputs_finite)], device=self.device)
+            inputs_finite = not bool(sum_over_ranks(bad))
         return step, inputs_finite
+
+    def _reduce_losses(self) -> None:
+        """DDP: turn this rank's loss sums since the last check into the global batches' mean
+        losses, in one collective (every rank calls it at the same points)."""
+        start = self._reduced
+        if start == len(self._losses):
+            return
+        rows = torch.tensor(self._loss_rows[start:], dtype=torch.float32, device=self.device)
+        sums = sum_over_ranks(torch.cat([torch.stack(self._losses[start:]), rows]))
+        n = len(rows)
+        self._losses[start:] = list((sums[:n] / sums[n:]).unbind())
+        self._reduced = len(self._losses)
 
     def _unhandled_nonfinite(self, last: int) -> int | None:
         """The step of the first non-finite loss among the `last` losses that no callback
@@ -296,6 +361,8 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
 
     def evaluate(self, batches: Batches) -> Evaluation:
+        if self.ranks.active:
+            sync_buffers(self.model)
         return evaluate(
             self.model,
             batches,
@@ -305,6 +372,7 @@ class Trainer:
             device=self.device,
             target_scale=self.target_scale,
             autocast=None if self.precision == "fp32" else self._autocast(),
+            reduce=self.ranks.active and getattr(batches, "sharded", False),
         )
 
     @property
@@ -341,6 +409,7 @@ class Trainer:
         """Train `model` from now on (e.g. rebuilt with another activation); losses so far in
         this epoch belong to the old model and are dropped, and so are its best weights."""
         self.model = model.to(self.device)
+        self._net = wrap(self.model, self.device)  # every rank rebuilds, so every rank wraps
         self.replace_optimizer(optimizer, scheduler)
         self.best.forget()
         self._clear_epoch_losses()
@@ -348,6 +417,8 @@ class Trainer:
     def _clear_epoch_losses(self) -> None:
         self._losses.clear()
         self._loss_steps.clear()
+        self._loss_rows.clear()
+        self._reduced = 0
         self._inputs_finite.clear()
 
     def impute_inputs(self) -> int:
@@ -533,6 +604,13 @@ class _SignalsStopAfterEpoch:
     def __exit__(self, *exc: object) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
+
+
+def _set_epoch(batches: Any, epoch: int) -> None:
+    """Tell a user's DataLoader's `DistributedSampler` (or sharded batches) the epoch."""
+    target = batches if hasattr(batches, "set_epoch") else getattr(batches, "sampler", None)
+    if target is not None and hasattr(target, "set_epoch"):
+        target.set_epoch(epoch)
 
 
 def _cuda_rng(device: torch.device) -> list[torch.Tensor] | None:

@@ -23,6 +23,9 @@ class TrialRow:
     epochs: int | None = None  # epochs trained (pruned trials train fewer)
     reason: str | None = None  # why it was pruned or failed
     run_dir: str | None = None
+    worker: str | None = None  # host:pid of the worker process that ran it
+    sampler_seed: int | None = None  # that worker's sampler seed
+    retry_of: int | None = None  # the trial whose worker died, run again here
 
 
 @dataclass
@@ -78,6 +81,11 @@ def collect(
     seconds: float,
 ) -> TuneResult:
     rows = [_row(t) for t in sorted(study.trials, key=lambda t: t.number)]
+    retried_as = {r.retry_of: r.number for r in rows if r.retry_of is not None}
+    for row in rows:
+        if row.number in retried_as and not row.reason:
+            again = retried_as[row.number]
+            row.reason = f"its worker died (no heartbeat); run again as trial {again}"
     complete = [r for r in rows if r.state == "complete"]
     best = None
     if complete:
@@ -111,6 +119,9 @@ def _row(trial: FrozenTrial) -> TrialRow:
         attrs.get("epochs"),
         attrs.get("reason"),
         attrs.get("run_dir"),
+        attrs.get("worker"),
+        attrs.get("sampler_seed"),
+        (trial.system_attrs.get("retry_history") or [None])[-1],
     )
 
 

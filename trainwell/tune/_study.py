@@ -5,7 +5,8 @@ The study lives in `<out>/tune-<study>/` with the trials' own run directories un
 file lock, so K local processes share it without "database is locked" errors and a rerun
 with the same `--study` continues it. `--trials N` is the size the study should reach: a
 rerun after a crash runs only the missing trials. Any Optuna RDB URL
-(`postgresql://user@host/db`) lets workers on many machines share one study.
+(`postgresql://user@host/db`) lets workers on many machines share one study, with heartbeats
+that retry the trials of a dead worker (see `_storage`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any
 import optuna
 import torch
 import yaml
-from optuna.trial import TrialState
 
 from ..config import ConfigLike, load_config
 from ..errors import ConfigError, InputError
@@ -33,6 +33,7 @@ from ..pipeline import plan_run, remembered_audits
 from ..runs import default_out, write_json, write_yaml
 from ._report import TuneResult, collect
 from ._space import Space, parse_space
+from ._storage import StopAt, counted, display, fail_stale, open_storage, open_study, worker_seed
 from ._trial import make_objective, objective_metric
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
@@ -49,6 +50,8 @@ class _Job:
     metric: str
     study: str
     storage: str  # an RDB URL, or the path of the journal file
+    heartbeat: int  # seconds between a trial's heartbeats (RDB storage)
+    retries: int  # times a trial whose worker died is run again (RDB storage)
     sampler: str
     pruner: str
     epochs: int
@@ -57,6 +60,12 @@ class _Job:
     max_total: int
     trials_dir: Path
     threads: int | None  # torch threads per worker process; None: leave as set
+    index: int = 0  # this worker's number among the command's workers
+
+    @property
+    def shared(self) -> bool:
+        """An RDB study, which workers on other machines may share."""
+        return "://" in self.storage
 
 
 @remembered_audits()  # the data is audited once per process, not once per trial
@@ -69,17 +78,25 @@ def tune(
     storage: str | None = None,
     study: str | None = None,
     workers: int = 1,
+    heartbeat: int = 60,
+    retries: int = 3,
     out: str | Path | None = None,
     progress: bool = False,
 ) -> TuneResult:
     """Search the config's `tune:` space (or the default one) until the study has `trials`.
 
     TPE with Hyperband pruning by default. Returns the trials, the best one, its config
-    (written as `best.yaml`, ready for `trainwell fit`) and parameter importances.
+    (written as `best.yaml`, ready for `trainwell fit`) and parameter importances. With an
+    RDB `storage`, a trial whose worker stops beating for 3 x `heartbeat` seconds is failed
+    and run again, up to `retries` times.
     """
     cfg = load_config(config)
     if trials < 1 or workers < 1:
         raise ConfigError(f"--trials and --workers must be at least 1; got {trials}, {workers}")
+    if heartbeat < 1 or retries < 0:
+        raise ConfigError(
+            f"--heartbeat must be at least 1 s and --retries at least 0; got {heartbeat}, {retries}"
+        )
     if sampler not in SAMPLERS:
         raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
     if pruner not in PRUNERS:
@@ -102,17 +119,15 @@ def tune(
     base.pop("tune")
     _quiet_optuna()
     _same_config(tune_dir / "config.yaml", cfg.to_dict(), name)
-    if storage:
-        _open_study(url, name, direction)  # a bad URL or server fails before the directory
+    if storage:  # a bad URL or server fails before the directory
+        open_study(url, name, direction, heartbeat, retries)
     tune_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with _exclusive(tune_dir, local=storage is None):
         write_yaml(tune_dir / "config.yaml", cfg.to_dict())
-        handle = _open_study(url, name, direction)
-        if storage is None:
-            for stale in handle.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                handle.tell(stale.number, state=TrialState.FAIL)  # killed in an earlier run
-        done = len(handle.get_trials(deepcopy=False))
+        handle = open_study(url, name, direction, heartbeat, retries)
+        fail_stale(handle, shared=storage is not None)  # trials of workers killed before
+        done = counted(handle.get_trials(deepcopy=False))
         remaining = trials - done
         if remaining > 0:
             job = _Job(
@@ -121,6 +136,8 @@ def tune(
                 metric=metric,
                 study=name,
                 storage=url,
+                heartbeat=heartbeat,
+                retries=retries,
                 sampler=sampler,
                 pruner=pruner,
                 epochs=cfg.train.epochs,
@@ -136,7 +153,7 @@ def tune(
             tune_dir,
             base,
             metric,
-            _display(storage) if storage else "journal",
+            display(storage) if storage else "journal",
             time.perf_counter() - started,
         )
     if result.best_config is not None:
@@ -171,7 +188,7 @@ def _run_workers(
 ) -> None:
     """Split the missing trials over K processes (one runs in this process when K is 1)."""
     shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
-    jobs = [replace(job, n_trials=n, seed=job.seed + 1000 * i) for i, n in enumerate(shares) if n]
+    jobs = [replace(job, n_trials=n, index=i) for i, n in enumerate(shares) if n]
     with _progress(progress, remaining) as advance:
         if len(jobs) == 1:
             _work(replace(jobs[0], threads=None), lambda study, trial: advance(1))
@@ -192,18 +209,25 @@ def _run_workers(
 
 
 def _work(job: _Job, callback=None) -> None:
-    """One worker: open the shared study and run its share of trials."""
+    """One worker: open the shared study and run its share of trials, with its own seed."""
     if job.threads:
         torch.set_num_threads(job.threads)
     _quiet_optuna()
+    seed, worker = worker_seed(job.seed, job.index, job.shared)
     study = optuna.load_study(
         study_name=job.study,
-        storage=_storage(job.storage),
-        sampler=_sampler(job),
+        storage=open_storage(job.storage, job.heartbeat, job.retries),
+        sampler=_sampler(job.sampler, seed, job.space),
         pruner=_pruner(job),
     )
-    objective = make_objective(job.base, job.space, job.metric, job.trials_dir)
-    callbacks = [optuna.study.MaxTrialsCallback(job.max_total, states=None)]
+    objective = make_objective(
+        job.base,
+        job.space,
+        job.metric,
+        job.trials_dir,
+        {"worker": worker, "sampler_seed": seed},  # who ran each trial, and how to replay it
+    )
+    callbacks = [StopAt(job.max_total)]
     with remembered_audits():  # a spawned worker audits the data once
         study.optimize(
             objective,
@@ -213,46 +237,16 @@ def _work(job: _Job, callback=None) -> None:
         )
 
 
-def _storage(url: str) -> optuna.storages.BaseStorage:
-    if "://" not in url:  # the local journal file, shared by K processes under a file lock
-        backend = optuna.storages.journal.JournalFileBackend(
-            url, lock_obj=optuna.storages.journal.JournalFileOpenLock(url)
-        )
-        return optuna.storages.JournalStorage(backend)
-    try:  # heartbeats let a study fail the trials of a worker that died
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=60, grace_period=180, engine_kwargs={"pool_pre_ping": True}
-        )
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if url.startswith("postgresql") and isinstance(exc, ImportError | ModuleNotFoundError):
-            first += " (pip install 'trainwell[postgres]')"
-        raise InputError(f"cannot open --storage {_display(url)}: {first}") from None
-
-
-def _open_study(url: str, name: str, direction: str) -> optuna.Study:
-    try:
-        return optuna.create_study(
-            storage=_storage(url), study_name=name, direction=direction, load_if_exists=True
-        )
-    except InputError:
-        raise
-    except ValueError as exc:
-        raise InputError(f"cannot use study {name!r} in {_display(url)}: {exc}") from None
-
-
-def _sampler(job: _Job) -> optuna.samplers.BaseSampler:
-    if job.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=job.seed)
-    if job.sampler == "grid":
-        return optuna.samplers.GridSampler(job.space.grid_space(), seed=job.seed)
-    if job.sampler == "cmaes":  # categorical keys fall back to random sampling
-        return optuna.samplers.CmaEsSampler(seed=job.seed, warn_independent_sampling=False)
+def _sampler(name: str, seed: int, space: Space) -> optuna.samplers.BaseSampler:
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        return optuna.samplers.GridSampler(space.grid_space(), seed=seed)
+    if name == "cmaes":  # categorical keys fall back to random sampling
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     # multivariate + group model the widths that exist only with more layers; the constant
     # liar keeps K workers from proposing the same point while a trial is still running
-    return optuna.samplers.TPESampler(
-        seed=job.seed, multivariate=True, group=True, constant_liar=True
-    )
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
 
 
 def _pruner(job: _Job) -> optuna.pruners.BasePruner:
@@ -298,19 +292,6 @@ def _progress(show: bool, total: int) -> Iterator[Any]:
     ) as bar:
         task = bar.add_task("trials", total=total)
         yield lambda n: bar.advance(task, n)
-
-
-def _display(url: str) -> str:
-    """The URL without its password, for summaries and messages."""
-    if "://" not in url:
-        return url
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("://")[0] + "://..."
 
 
 def _quiet_optuna() -> None:

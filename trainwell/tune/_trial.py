@@ -46,10 +46,18 @@ def objective_metric(cfg: RunConfig, task: str) -> tuple[str, str]:
     return metric, "maximize" if higher_is_better(metric) else "minimize"
 
 
-def make_objective(base: dict[str, Any], space: Space, metric: str, trials_dir: Path):
-    """The function Optuna calls once per trial."""
+def make_objective(
+    base: dict[str, Any],
+    space: Space,
+    metric: str,
+    trials_dir: Path,
+    attrs: dict[str, Any] | None = None,
+):
+    """The function Optuna calls once per trial; `attrs` are set on every trial it runs."""
 
     def objective(trial: optuna.Trial) -> float:
+        for key, value in (attrs or {}).items():
+            trial.set_user_attr(key, value)
         overrides = space.suggest(trial)
         trial.set_user_attr("config", overrides)
         cfg = load_config(base, {**overrides, "name": f"trial-{trial.number:04d}"})

@@ -1,4 +1,5 @@
-"""The command line of the deploy verbs `monitor` and `retrain` (registered on `cli.app`)."""
+"""The commands `trainwell monitor` and `trainwell retrain`: parse, call `trainwell.monitor`
+/ `trainwell.retrain`, print (registered on the app at the end of `cli.py`)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ._cli_deploy import RegistryOption
 from ._show import percent, print_findings, print_report
-from .cli import JsonOption, _guarded, _show_progress, app
-
-RegistryOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--registry", help="Registry home (default: $TRAINWELL_REGISTRY or runs/registry)."
-    ),
-]
+from .cli import JsonOption, _guarded, _show_progress
 
 
-@app.command()
 def monitor(
     model: Annotated[str, typer.Argument(help="A run directory, or NAME@ALIAS / NAME:VERSION.")],
     data: Annotated[
@@ -113,7 +107,6 @@ def _effect(value: float | None, limit: float | None) -> str:
     return f"[red]{value:.3g} > {limit:.2g}[/]" if large else f"{value:.3g}"
 
 
-@app.command()
 def retrain(
     name: Annotated[str, typer.Argument(help="A registered model (its champion is challenged).")],
     data: Annotated[list[Path], typer.Argument(help="Files of new labelled rows, oldest first.")],

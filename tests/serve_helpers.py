@@ -1,0 +1,89 @@
+"""Shared by the registry and service tests: a user's own CSV (numbers and a text column),
+small runs trained on it, and a real uvicorn server on a free loopback port in a thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import trainwell
+
+TOKEN = "test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def write_csv(path: Path, rows: int = 240, seed: int = 0) -> Path:
+    """Two numeric columns and a text column that all carry the label."""
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, 2, rows)
+    frame = pd.DataFrame({
+        "size": rng.normal(label * 2.0, 1.0),
+        "weight": rng.normal(-label, 1.0),
+        "colour": np.where(rng.random(rows) < 0.8, np.where(label, "red", "blue"), "green"),
+        "label": np.where(label, "yes", "no"),
+    })  # fmt: skip
+    frame.to_csv(path, index=False)
+    return path
+
+
+def fit(source: str | Path, out: Path, seed: int = 0, epochs: int = 3) -> Path:
+    config = {
+        "seed": seed,
+        "data": {"source": str(source), "audit": False},
+        "model": {"hidden": [16]},
+        "train": {"epochs": epochs, "batch_size": 32, "lr": 0.02},
+        "doctor": {"mode": "off"},
+    }
+    return trainwell.fit(config, out=out, report=False).run_dir
+
+
+@contextmanager
+def running(app: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 (a free port) in a thread; yield its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def two_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """The CSV and two runs on it that predict differently (other seeds and lengths)."""
+    tmp = tmp_path_factory.mktemp("people")
+    csv = write_csv(tmp / "people.csv")
+    return csv, fit(csv, tmp / "out", seed=0, epochs=1), fit(csv, tmp / "out", seed=1, epochs=6)
+
+
+def rows_and_inputs(csv: Path, run_dir: Path, n: int = 20) -> tuple[list[dict], np.ndarray]:
+    """The first `n` rows of the CSV by column name, and the same rows encoded in the run's
+    feature order (one-hot text), as `load_run(...).predict` takes them."""
+    frame = pd.read_csv(csv).drop(columns="label").head(n)
+    names = json.loads((run_dir / "data.json").read_text())["feature_names"]
+    X = np.zeros((len(frame), len(names)), np.float32)
+    for j, name in enumerate(names):
+        column, _, category = name.partition("=")
+        X[:, j] = frame[column] == category if category else frame[column]
+    return frame.to_dict("records"), X
