@@ -202,3 +202,18 @@ def test_images_are_judged_on_the_embedding(tmp_path):
     smudged = invoke(run.run_dir, tmp_path / "smudged.npz")
     drift = next(f for f in smudged["findings"] if f["code"] == "data_drift")
     assert "embedding" in drift["message"]
+
+
+def test_a_registry_reference_is_monitored_beside_its_requests(trained, tmp_path):
+    from trainwell import registry
+
+    home = tmp_path / "registry"
+    version = registry.add(trained, "cells", home=home)
+    registry.promote("cells", version.version, home=home)
+    rows(300, np.random.default_rng(9)).to_csv(tmp_path / "clean.csv", index=False)
+    summary = invoke("cells@champion", tmp_path / "clean.csv", "--registry", home)
+    assert problems(summary) == [] and summary["reference"] == "cells@champion"
+    folder = Path(summary["monitor_dir"])
+    assert folder.parent == (home / "cells" / "monitor").resolve()
+    assert folder.name.startswith("v1-") and (folder / "monitor.json").is_file()
+    registry.verify(registry.resolve("cells@champion", home=home))  # the version is untouched
