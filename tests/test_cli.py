@@ -192,5 +192,6 @@ def test_demo_fits_a_cnn_on_digits(out):
     assert "vanishing_gradient" in {f["code"] for f in untreated["findings"]}
     assert repaired["repairs"] and repaired["metrics"]["test_accuracy"] > 0.85
     assert Path(summary["compare"]).is_file()
-    assert set(summary["capabilities"]) == {"explain", "attack", "compress"}
+    assert set(summary["capabilities"]) == {"explain", "attack", "compress", "serve"}
+    assert "100/100 answers as load_run's" in summary["capabilities"]["serve"]
     assert "PGD" in summary["capabilities"]["attack"]

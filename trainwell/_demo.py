@@ -4,17 +4,24 @@ The data is audited; a healthy CNN is trained; beside it a network with a plante
 problem (eight sigmoid layers on plain SGD) is trained twice, once as it is and once with
 the doctor repairing it; a compare page shows the repaired run beside the healthy one. Each
 capability that works on a trained model then adds one line about the healthy CNN: how it
-is explained, how robust it is, how small it gets (a missing extra says how to add it).
+is explained, how robust it is, how small it gets, how it answers over HTTP and what the
+drift monitor makes of the requests it logged (a missing extra says how to add it).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+import statistics
+import time
+import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from . import pipeline
+from .data import load_splits
 from .errors import InputError
 from .report import compare_runs, write_report_or_warn
 
@@ -25,7 +32,7 @@ class DemoResult:
     untreated: pipeline.Run  # the planted problem, the doctor only watching
     repaired: pipeline.Run  # the same, the doctor repairing
     compare: Path  # the page with the repaired run beside the healthy one
-    capabilities: dict[str, str]  # one line each: explain, attack, compress
+    capabilities: dict[str, str]  # one line each: explain, attack, compress, serve
 
     @property
     def run_dir(self) -> Path:
@@ -96,9 +103,45 @@ def _compressed(run: pipeline.Run) -> str:
     )
 
 
+def _served(run: pipeline.Run, requests: int = 100) -> str:
+    """Serve the run on loopback, send it test images one request each, then run the drift
+    monitor over the request log the service wrote."""
+    from .deploy.monitor import monitor
+    from .deploy.serve import Settings, serving
+
+    token = secrets.token_hex(16)
+    X = load_splits(run.config).test.X[:requests]
+    answers, seconds = [], []
+    with serving(Settings(ref=str(run.run_dir), token=token)) as url:
+        for row in X:
+            request = urllib.request.Request(
+                f"{url}/predict",
+                json.dumps({"inputs": [row.reshape(-1).tolist()]}).encode(),
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answers.append(json.loads(response.read())["predictions"][0])
+            seconds.append(time.perf_counter() - started)
+    classes = run.info.classes if run.info is not None else []
+    same = sum(a == classes[p] for a, p in zip(answers, run.predict(X), strict=True))
+    watched = monitor(run.run_dir)
+    drift = _codes(watched.findings) or " (no drift)"
+    return (
+        f"served over HTTP: {len(X)} requests, median {statistics.median(seconds) * 1e3:.1f} "
+        f"ms, {same}/{len(X)} answers as load_run's; the monitor read the {watched.rows} "
+        f"logged requests" + drift
+    )
+
+
 def _codes(findings: list) -> str:
     codes = sorted({f.code for f in findings if f.severity != "info"})
     return f" ({', '.join(codes)})" if codes else ""
 
 
-_CAPABILITIES = {"explain": _explained, "attack": _attacked, "compress": _compressed}
+_CAPABILITIES = {
+    "explain": _explained,
+    "attack": _attacked,
+    "compress": _compressed,
+    "serve": _served,
+}

@@ -7,7 +7,7 @@ fastapi, uvicorn and prometheus-client are the `serve` extra: pip install "train
 
 from ._app import Settings, create_app
 from ._model import Served, encode_rows, load_served
-from ._serve import make_settings, read_token, serve
+from ._serve import make_settings, read_token, serve, serving
 
 __all__ = [
     "Served",
@@ -18,4 +18,5 @@ __all__ = [
     "make_settings",
     "read_token",
     "serve",
+    "serving",
 ]

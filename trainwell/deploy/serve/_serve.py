@@ -3,6 +3,7 @@ error), with one worker in this process or K worker processes sharing the socket
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -10,6 +11,9 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -77,6 +81,32 @@ def serve(
     finally:
         if own:
             shutil.rmtree(own, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """Serve `settings.ref` from a thread of this process on a free loopback port, and yield
+    its URL; the server stops (and its request log is flushed) when the block ends. For a
+    short session of requests from the same program, as the demo's."""
+    uvicorn = require_serve()
+    app = create_app(settings)
+    sock = bind("127.0.0.1", 0)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the service did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 def app_from_env():
