@@ -7,6 +7,7 @@ from ._best import BestWeights, higher_is_better
 from ._callbacks import Callback, CallbackList
 from ._early_stopping import EarlyStopping
 from ._evaluate import Evaluation, evaluate
+from ._finetune import Finetune, frozen_names, layer_groups, param_groups
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
 from ._threads import ThreadChoice, available_cpus, choose_threads, use_threads
@@ -22,6 +23,7 @@ __all__ = [
     "CallbackList",
     "EarlyStopping",
     "Evaluation",
+    "Finetune",
     "FitResult",
     "Norm",
     "ProgressBar",
@@ -31,9 +33,12 @@ __all__ = [
     "available_cpus",
     "choose_threads",
     "evaluate",
+    "frozen_names",
     "higher_is_better",
+    "layer_groups",
     "make_optimizer",
     "make_scheduler",
+    "param_groups",
     "perturb",
     "resolve_device",
     "save_atomic",
