@@ -36,10 +36,10 @@ def pointing_game(
     """`maps`: per-pixel scores (n, height, width); `masks`: (n, height, width) bool. Rows
     judged: a non-empty mask and a correct prediction."""
     judged = masks.reshape(len(masks), -1).any(1) & (y == predicted)
-    grown = _grow(masks[judged], tolerance)
-    flat = maps[judged].reshape(int(judged.sum()), -1)
-    peaks = flat.argmax(1) if len(flat) else np.zeros(0, int)
-    hit = grown.reshape(len(grown), -1)[np.arange(len(grown)), peaks]
+    pixels = int(np.prod(masks.shape[1:]))
+    grown = _grow(masks[judged], tolerance).reshape(-1, pixels)
+    peaks = maps[judged].reshape(-1, pixels).argmax(1) if judged.any() else np.zeros(0, int)
+    hit = grown[np.arange(len(grown)), peaks]
     by_class = {classes[c]: float(hit[y[judged] == c].mean()) for c in np.unique(y[judged])}
     return PointingGame(
         float(hit.mean()) if len(hit) else None,
