@@ -47,9 +47,9 @@ def test_masks_are_exactly_the_changed_pixels():
 def test_families_differ_and_config_errors_are_one_line():
     brushed, woven = _table(family="brushed"), _table(family="woven")
     assert not np.allclose(brushed.X, woven.X)
-    with pytest.raises(ConfigError, match="data.defects"):
+    with pytest.raises(ConfigError, match=r"data\.defects"):
         load_config(None, {"data.defects.kinds": ["scratch", "scratch"]})
-    with pytest.raises(ConfigError, match="data.defects"):
+    with pytest.raises(ConfigError, match=r"data\.defects"):
         load_config(None, {"data.defects.kinds": ["dent"]})
 
 
