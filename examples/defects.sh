@@ -14,7 +14,7 @@ pre=$(ls -d "$out"/defects-pretrain-* | tail -1)
 echo "$pre"
 
 echo "== 2. audit the target family: woven fabric, 400 images, rare defects"
-$tw audit "$here/defects/finetune.yaml"
+$tw audit "$here/defects/finetune.yaml" --out "$out"
 
 echo "== 3. fine-tune from the pretrained run, with the doctor on"
 $tw fit "$here/defects/finetune.yaml" --set model.init_from="$pre" --out "$out"

@@ -63,7 +63,15 @@ def test_init_from_loads_by_name_and_shape_and_rebuilds_the_head(tmp_path):
     assert set(skipped) == {"net.5.weight", "net.5.bias"}
     assert torch.equal(fresh.net[5].weight, head)
     assert init_from(fresh, tmp_path, ["a", "b", "c"]).skipped == {}
-    assert torch.equal(fresh.net[5].weight, saved["state_dict"]["net.5.weight"])
+    head = saved["state_dict"]["net.5.weight"]
+    assert torch.equal(fresh.net[5].weight, head)
+    # shared classes keep their rows, by name, in the new order; a new class gets a new row
+    bigger = _resnet(4)
+    new_row = bigger.net[5].weight[3].clone()
+    done = init_from(bigger, tmp_path, ["c", "a", "b", "new"])
+    assert "3 known classes" in done.skipped["net.5.weight"]
+    assert torch.equal(bigger.net[5].weight[:3], head[[2, 0, 1]])
+    assert torch.equal(bigger.net[5].weight[3], new_row)
 
 
 class _Watch(Callback):

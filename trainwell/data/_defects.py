@@ -3,8 +3,8 @@
 Each image is a textured surface (a `family`: brushed metal, woven fabric or granite) under
 uneven lighting, with a printed mark; a defective one carries one defect of its kind: a
 bright scratch, a dark spot, a branching crack, or the printed mark missing. The mask of a
-defect is exactly the pixels the defect changed (for a missing print, where the mark should
-be): the ground truth an explanation is checked against. Classes: `normal` and one per kind.
+defect is exactly the pixels the defect changed (for a missing print, the mark's footprint:
+the ring and its hole): the ground truth an explanation is checked against. Classes: `normal` and one per kind.
 
 Everything is numpy and seeded, so a run's config regenerates its data exactly.
 """
@@ -58,10 +58,10 @@ def _image(spec: Defects, kind: str | None, rng: np.random.Generator) -> tuple[n
     size = spec.size
     image = 0.5 + spec.texture * _texture(spec.family, size, rng)
     image += spec.lighting * _lighting(size, rng)
-    mark = _print_mark(size, rng)
+    mark, footprint = _print_mark(size, rng)
     mask = np.zeros((size, size), bool)
     if kind == "missing_print":
-        mask = mark
+        mask = footprint
     else:
         image[mark] -= PRINT_DEPTH
         if kind is not None:
@@ -108,13 +108,14 @@ def _box_blur(a: np.ndarray, ry: int, rx: int) -> np.ndarray:
     return total / (wy * wx)
 
 
-def _print_mark(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A small printed ring near the lower right corner (its position jitters a little)."""
+def _print_mark(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A small printed ring near the lower right corner (its position jitters a little), and
+    its footprint (the ring with its hole): where a missing print is missing."""
     y, x = np.mgrid[0:size, 0:size]
     cy, cx = size * 0.75 + rng.uniform(-1.5, 1.5), size * 0.75 + rng.uniform(-1.5, 1.5)
     radius = np.hypot(y - cy, x - cx)
     outer = size * 0.12
-    return (radius <= outer) & (radius >= outer - max(1.5, size / 20))
+    return (radius <= outer) & (radius >= outer - max(1.5, size / 20)), radius <= outer
 
 
 def _points(size: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-TOLERANCE = 1  # pixels: the mask grown by this much (the original used 15 px on ~224 px)
+ORIGINAL_TOLERANCE = 15 / 224  # the original's 15 pixels on images of about 224
+
+
+def tolerance_for(side: int) -> int:
+    """The original's tolerance scaled to the image: 2 pixels at 32, at least 1."""
+    return max(1, round(ORIGINAL_TOLERANCE * side))
 
 
 @dataclass
@@ -21,7 +26,7 @@ class PointingGame:
     hits: int
     rows: int
     chance: float | None
-    tolerance: int = TOLERANCE
+    tolerance: int
     by_class: dict[str, float] = field(default_factory=dict)
 
 
@@ -31,10 +36,13 @@ def pointing_game(
     y: np.ndarray,
     predicted: np.ndarray,
     classes: list[str],
-    tolerance: int = TOLERANCE,
+    tolerance: int | None = None,
 ) -> PointingGame:
     """`maps`: per-pixel scores (n, height, width); `masks`: (n, height, width) bool. Rows
-    judged: a non-empty mask and a correct prediction."""
+    judged: a non-empty mask and a correct prediction. A hit: the map's maximum within
+    `tolerance` pixels of the mask (None: `tolerance_for` the image's side)."""
+    if tolerance is None:
+        tolerance = tolerance_for(min(masks.shape[1:]))
     judged = masks.reshape(len(masks), -1).any(1) & (y == predicted)
     pixels = int(np.prod(masks.shape[1:]))
     grown = _grow(masks[judged], tolerance).reshape(-1, pixels)

@@ -1,7 +1,8 @@
 """`model.init_from`: start from the weights of another run (transfer learning).
 
-Tensors are matched by name and shape; the head is left freshly initialised when the classes
-differ (a new head for the new classes). One line says what was and was not loaded.
+Tensors are matched by name and shape. When the classes differ, the head is rebuilt for the
+new classes: the rows of classes both runs know (by name) are kept, the others fresh. One
+line says what was and was not loaded.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def head_names(model: nn.Module) -> list[str]:
 
 
 def init_from(model: nn.Module, source: str | Path, classes: list[str] | None = None) -> Transfer:
-    """Load into `model` every tensor of `source` whose name and shape match; the head stays
-    as initialised when `classes` differ from those the source was trained on."""
+    """Load into `model` every tensor of `source` whose name and shape match; when `classes`
+    differ from those the source was trained on, the head keeps only the rows of the classes
+    both know (by name)."""
     state, source_classes = read_weights(source)
     new_classes = classes is not None and source_classes is not None and classes != source_classes
     head = set(head_names(model)) if new_classes else set()
@@ -85,10 +87,16 @@ def init_from(model: nn.Module, source: str | Path, classes: list[str] | None = 
     for name, tensor in target.items():
         if name not in state:
             skipped[name] = "not in the source"
+        elif name in head:
+            rows = _head_rows(state[name], tensor, source_classes or [], classes or [])
+            if rows is None:
+                skipped[name] = f"new head for {len(classes or [])} classes"
+            else:
+                loaded[name], kept = rows
+                if kept < len(classes or []):
+                    skipped[name] = f"head rows of {kept} known classes kept, the rest new"
         elif tuple(state[name].shape) != tuple(tensor.shape):
             skipped[name] = f"shape {tuple(state[name].shape)} there, {tuple(tensor.shape)} here"
-        elif name in head:
-            skipped[name] = f"new head for {len(classes or [])} classes"
         else:
             loaded[name] = state[name]
     if not loaded:
@@ -97,4 +105,18 @@ def init_from(model: nn.Module, source: str | Path, classes: list[str] | None = 
             "(was it trained with another model.arch or channels?)"
         )
     model.load_state_dict({**target, **loaded})
-    return Transfer(str(source), list(loaded), skipped)
+    return Transfer(str(source), [n for n in loaded if n not in skipped], skipped)
+
+
+def _head_rows(
+    saved: torch.Tensor, fresh: torch.Tensor, before: list[str], now: list[str]
+) -> tuple[torch.Tensor, int] | None:
+    """The head's rows (one per class) of the classes both runs know, by name, and fresh rows
+    for the new ones; None when no class is shared."""
+    shared = [(now.index(c), before.index(c)) for c in now if c in before]
+    if not shared or len(before) != saved.shape[0] or saved.shape[1:] != fresh.shape[1:]:
+        return None
+    rows = fresh.clone()
+    for new, old in shared:
+        rows[new] = saved[old]
+    return rows, len(shared)
