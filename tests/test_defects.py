@@ -99,3 +99,23 @@ def test_bad_init_from_is_one_line_and_writes_nothing(tmp_path, out, bad):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "model.init_from" in lines[0]
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.slow
+def test_users_own_folder_trains_and_explains_against_its_masks(tmp_path, out):
+    import trainwell
+
+    table = trainwell.generate_defects(Defects(count=120, rate=0.5, kinds=["scratch"]), 0)
+    folder = trainwell.write_defects(table, tmp_path / "line3")
+    run = trainwell.fit(
+        {
+            "data": {"source": str(folder), "grayscale": True, "audit": False},
+            "model": {"arch": "cnn", "channels": [8]},
+            "train": {"epochs": 4, "lr": 0.01, "batch_size": 16},
+        },
+        out=out,
+    )
+    explained = trainwell.explain(run.run_dir, method="gradcam", rows=40)
+    game = explained.to_dict()["pointing_game"]
+    assert game is not None and game["tolerance"] == 2
+    assert set(game["by_class"]) <= {"scratch"}

@@ -2,8 +2,8 @@
 
 The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `explain`, `attack`,
 `compress` (and `OnnxModel` to predict from its ONNX files), the `Trainer` and its `Callback`
-for your own models and loops, the `Doctor` for a hand-written loop, and the shared
-vocabulary (`RunConfig`, `Finding`).
+for your own models and loops, the `Doctor` for a hand-written loop, generated inspection images
+(`generate_defects`, `write_defects`), and the shared vocabulary (`RunConfig`, `Finding`).
 
 Only the vocabulary is imported with the package; the rest (torch, scikit-learn...) on first
 use, so the command line answers `--help` and a bad config at once.
@@ -23,6 +23,7 @@ from .findings import Finding
 if TYPE_CHECKING:
     from ._api import attack, audit, compress, explain, fit, resume, tune
     from .compress import Compression, OnnxModel
+    from .data import generate_defects, write_defects
     from .explain import Explanation
     from .health import Doctor
     from .pipeline import Audit, Run, load_run
@@ -44,6 +45,8 @@ _LAZY = {  # public name -> the module that defines it
     "Compression": ".compress",
     "OnnxModel": ".compress",
     "Doctor": ".health",
+    "generate_defects": ".data",
+    "write_defects": ".data",
     "Audit": ".pipeline",
     "Run": ".pipeline",
     "load_run": ".pipeline",
@@ -83,11 +86,13 @@ __all__ = [
     "compress",
     "explain",
     "fit",
+    "generate_defects",
     "load_config",
     "load_run",
     "lr_find",
     "resume",
     "tune",
+    "write_defects",
 ]
 
 
