@@ -10,7 +10,7 @@ tw=${TRAINWELL:-trainwell}
 
 echo "== 1. pretrain a resnet on brushed metal (3000 images)"
 $tw fit "$here/defects/pretrain.yaml" --out "$out" --json > /dev/null
-pre=$(ls -d "$out"/defects-pretrain-* | tail -1)
+pre=$(ls -d "$out"/defects-pretrain-2* | tail -1)
 echo "$pre"
 
 echo "== 2. audit the target family: woven fabric, 400 images, rare defects"
@@ -18,7 +18,7 @@ $tw audit "$here/defects/finetune.yaml" --out "$out"
 
 echo "== 3. fine-tune from the pretrained run, with the doctor on"
 $tw fit "$here/defects/finetune.yaml" --set model.init_from="$pre" --out "$out"
-run=$(ls -d "$out"/defects-finetune-* | tail -1)
+run=$(ls -d "$out"/defects-finetune-2* | tail -1)
 
 echo "== 4. explain with Grad-CAM, judged against the true defect masks"
 $tw explain "$run" --method gradcam

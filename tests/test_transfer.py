@@ -168,3 +168,25 @@ def test_doctor_rollback_new_optimizer_and_rebuilt_model_keep_finetuning(tmp_pat
     assert torch.equal(trainer.model.net[1].conv1.weight, pretrained["net.1.conv1.weight"])
     assert not trainer.model.net[1].conv1.weight.requires_grad
     assert trainer.model.net[5].weight.requires_grad
+
+
+@pytest.mark.parametrize("finetune_first", [True, False])
+def test_the_doctor_probes_only_what_learns(finetune_first):
+    """The pipeline puts Finetune before the doctor: a frozen backbone's zero gradients are
+    not a vanishing gradient. Built the other way round, the doctor would say they are."""
+    from trainwell.health import DoctorCallback
+
+    torch.manual_seed(0)
+    cfg = _config(**{"train.finetune": {"freeze": ["backbone"]}})
+    model = _resnet(2)
+    finetune = Finetune(cfg.train.finetune, frozen_names(model, cfg.train.finetune))
+    doctor = DoctorCallback(mode="detect")
+    callbacks = [finetune, doctor] if finetune_first else [doctor, finetune]
+    X = torch.randn(256, *SHAPE)
+    y = (X.mean((1, 2, 3)) > 0).long()
+    trainer = Trainer(
+        model, make_optimizer(cfg.train, model), epochs=3, device="cpu", callbacks=callbacks
+    )
+    trainer.fit(TensorBatches(X, y, 16, seed=0))
+    vanishing = [f for f in doctor.findings if f.code == "vanishing_gradient"]
+    assert bool(vanishing) is not finetune_first
