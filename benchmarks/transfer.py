@@ -224,12 +224,11 @@ def _case_table(console: Console, detect: dict) -> None:
             f"{sum(r['imbalance_flagged'] for r in rows)}/{len(rows)}",
             pointing,
         )
-    Console().print(table)
-    kinds = detect["class_weights"][0]["by_kind"]
-    by_kind = {
-        k: _spread([r["by_kind"].get(k, 0.0) for r in detect["class_weights"]]) for k in kinds
-    }
-    Console().print(f"Grad-CAM pointing game by kind (class_weights arm): {by_kind}")
+    console.print(table)
+    weighted = detect["fine-tuned, class_weights"]
+    kinds = sorted({k for r in weighted for k in r["by_kind"]})
+    by_kind = {k: _spread([r["by_kind"][k] for r in weighted if k in r["by_kind"]]) for k in kinds}
+    console.print(f"Grad-CAM pointing game by kind (fine-tuned, class_weights): {by_kind}")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ def test_users_own_folder_trains_and_explains_against_its_masks(tmp_path, out):
         },
         out=out,
     )
-    explained = trainwell.explain(run.run_dir, method="gradcam", rows=40)
+    explained = trainwell.explain(run.run_dir, method="gradcam", rows=30)
     game = explained.to_dict()["pointing_game"]
     assert game is not None and game["tolerance"] == 2
     assert set(game["by_class"]) <= {"scratch"}

@@ -45,7 +45,7 @@ def test_the_case_from_the_cli(tmp_path, out):
     assert "init_from" in result.output and "loaded 38 of 38 tensors" in result.output
     run = next(out.glob("tuned-*"))
     assert json.loads((run / "transfer.json").read_text())["skipped"] == {}
-    explained = _json(["explain", str(run), "--method", "gradcam", "--rows", "60", "--json"])
+    explained = _json(["explain", str(run), "--method", "gradcam", "--rows", "30", "--json"])
     game = explained["pointing_game"]  # judged on the masks (a tiny model detects few)
     assert set(game) >= {"score", "hits", "rows", "chance", "tolerance", "by_class"}
     attacked = _json(["attack", str(run), "--eps", "0.03", "--steps", "3", "--json"])
