@@ -4,7 +4,8 @@ Each image is a textured surface (a `family`: brushed metal, woven fabric or gra
 uneven lighting, with a printed mark; a defective one carries one defect of its kind: a
 bright scratch, a dark spot, a branching crack, or the printed mark missing. The mask of a
 defect is exactly the pixels the defect changed (for a missing print, the mark's footprint:
-the ring and its hole): the ground truth an explanation is checked against. Classes: `normal` and one per kind.
+the ring and its hole): the ground truth an explanation is checked against. Classes:
+`normal` and one per kind.
 
 Everything is numpy and seeded, so a run's config regenerates its data exactly.
 """
