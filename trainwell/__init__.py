@@ -1,10 +1,10 @@
 """trainwell: train PyTorch networks that stay healthy.
 
 The public face: `fit`, `resume`, `audit`, `load_run`, `tune`, `lr_find`, `explain`, `attack`,
-`compress` (and `OnnxModel` to predict from its ONNX files), the model `registry` and
-`serve`, the `Trainer` and its `Callback`
-for your own models and loops, the `Doctor` for a hand-written loop, and the shared
-vocabulary (`RunConfig`, `Finding`).
+`compress` (and `OnnxModel` to predict from its ONNX files), the model `registry`, `serve`,
+`monitor` and `retrain`, the `Trainer` and its `Callback` for your own models and loops, the
+`Doctor` for a hand-written loop, generated inspection images (`generate_defects`,
+`write_defects`), and the shared vocabulary (`RunConfig`, `Finding`).
 
 Only the vocabulary is imported with the package; the rest (torch, scikit-learn...) on first
 use, so the command line answers `--help` and a bad config at once.
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from . import registry
     from ._api import attack, audit, compress, explain, fit, monitor, resume, retrain, tune
     from .compress import Compression, OnnxModel
+    from .data import generate_defects, write_defects
     from .deploy.monitor import Monitoring
     from .deploy.retrain import Retraining
     from .deploy.serve import serve
@@ -53,6 +54,8 @@ _LAZY = {  # public name -> the module that defines it
     "Compression": ".compress",
     "OnnxModel": ".compress",
     "Doctor": ".health",
+    "generate_defects": ".data",
+    "write_defects": ".data",
     "Audit": ".pipeline",
     "Run": ".pipeline",
     "load_run": ".pipeline",
@@ -96,6 +99,7 @@ __all__ = [
     "compress",
     "explain",
     "fit",
+    "generate_defects",
     "load_config",
     "load_run",
     "lr_find",
@@ -105,6 +109,7 @@ __all__ = [
     "retrain",
     "serve",
     "tune",
+    "write_defects",
 ]
 
 

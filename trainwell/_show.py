@@ -73,6 +73,15 @@ def print_explanation(console: Console, summary: dict[str, Any]) -> None:
             f"{sanity['randomized_rank_correlation']:.2f} (near 0 is good)",
             highlight=False,
         )
+    game = summary.get("pointing_game")
+    if game and game["rows"]:
+        kinds = ", ".join(f"{k} {v:.2f}" for k, v in game["by_class"].items())
+        console.print(
+            f"pointing game: the map's peak on the true defect for {game['hits']} of "
+            f"{game['rows']} correctly detected defects ({game['score']:.2f}; a random pixel "
+            f"{game['chance']:.2f}); by kind: {kinds}",
+            highlight=False,
+        )
     if summary["groups"]:
         print_groups(console, summary["groups"])
     print_findings(console, summary["findings"])

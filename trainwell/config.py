@@ -86,6 +86,35 @@ class Synthetic(_Strict):
     seed: int | None = None  # default: the run's seed
 
 
+DefectKind = Literal["scratch", "spot", "crack", "missing_print"]
+
+
+class Defects(_Strict):
+    """`data.source: defects`: generated surface images for visual inspection, each defective
+    one with its exact defect mask. Kinds share the defective images by `weights` (default
+    1, 1/2, 1/3, ...: the last kind listed is the rarest)."""
+
+    count: int = Field(2000, ge=10)
+    size: int = Field(32, ge=16, le=256)
+    rate: float = Field(0.1, gt=0, lt=1)  # share of defective images
+    kinds: list[DefectKind] = Field(default_factory=lambda: ["scratch", "spot", "crack"])
+    weights: list[Annotated[float, Field(gt=0)]] | None = None
+    family: Literal["brushed", "woven", "granite"] = "brushed"  # the surface texture
+    texture: float = Field(1.0, ge=0)  # strength of the texture (1: as designed)
+    lighting: float = Field(1.0, ge=0)  # strength of the lighting variation
+    seed: int | None = None  # default: the run's seed
+
+    @model_validator(mode="after")
+    def _kinds(self) -> Defects:
+        if not self.kinds or len(set(self.kinds)) != len(self.kinds):
+            raise ValueError(f"kinds must be a non-empty list without repeats; got {self.kinds}")
+        if self.weights is not None and len(self.weights) != len(self.kinds):
+            raise ValueError(
+                f"weights needs one value per kind ({len(self.kinds)}); got {len(self.weights)}"
+            )
+        return self
+
+
 class Data(_Strict):
     source: str = "digits"
     target: str | None = None  # for tables; None: a column named "label" or "target"
@@ -95,6 +124,7 @@ class Data(_Strict):
     image_size: tuple[int, int] = (32, 32)  # image folders are resized to (height, width)
     grayscale: bool = False
     synthetic: Synthetic = Field(default_factory=Synthetic)
+    defects: Defects = Field(default_factory=Defects)
     corrupt: Corrupt = Field(default_factory=Corrupt)
     audit: bool = True
     remedies: list[Remedy] = Field(default_factory=list)
@@ -107,7 +137,7 @@ class Init(_Strict):
 
 
 class Model(_Strict):
-    arch: Literal["mlp", "cnn"] = "mlp"
+    arch: Literal["mlp", "cnn", "resnet"] = "mlp"
     hidden: list[Width] = Field(default_factory=lambda: [256, 256])  # dense widths
     channels: list[Width] = Field(default_factory=lambda: [16, 32])  # cnn conv blocks
     activation: Activation = "relu"
@@ -115,12 +145,18 @@ class Model(_Strict):
     batchnorm: bool = False
     input_norm: bool = False  # batch-normalise the inputs (a learned standardisation)
     init: Init = Field(default_factory=Init)
+    init_from: str | None = None  # a run directory or a state-dict file (transfer learning)
 
     @model_validator(mode="after")
     def _cnn_has_channels(self) -> Model:
-        if self.arch == "cnn" and not self.channels:
-            raise ValueError("a cnn needs at least one entry in channels")
+        if self.arch in ("cnn", "resnet") and not self.channels:
+            raise ValueError(f"a {self.arch} needs at least one entry in channels")
         return self
+
+    @property
+    def convolutional(self) -> bool:
+        """The architectures that take images as channels x height x width."""
+        return self.arch in ("cnn", "resnet")
 
 
 class EarlyStopping(_Strict):
@@ -137,6 +173,18 @@ class Adversarial(_Strict):
     steps: int = Field(7, ge=1)
     norm: Literal["linf", "l2"] = "linf"
     ratio: float = Field(1.0, gt=0, le=1)
+
+
+class Finetune(_Strict):
+    """`train.finetune`: gradual unfreezing and discriminative learning rates (ULMFiT, Howard
+    & Ruder 2018). `freeze`: parameter-name prefixes (e.g. `net.0`) or "backbone" (all but
+    the head), frozen until epoch `unfreeze_at` (None: for the whole run), their BatchNorm
+    layers kept in eval mode meanwhile. Each layer group below the head learns at
+    `layer_lr_decay` times the rate of the group above it."""
+
+    freeze: list[str] = Field(default_factory=lambda: ["backbone"])
+    unfreeze_at: int | None = Field(None, ge=0)
+    layer_lr_decay: float = Field(1.0, gt=0, le=1)
 
 
 class Train(_Strict):
@@ -157,6 +205,7 @@ class Train(_Strict):
     threads: Literal["auto"] | Width = "auto"  # intra-op CPU threads
     checkpoint_every: float = Field(30.0, ge=0)  # seconds between checkpoints (0: each epoch)
     adversarial: Adversarial | None = None
+    finetune: Finetune | None = None
 
 
 class Attack(_Strict):

@@ -64,6 +64,11 @@ def compress(
     run = run if isinstance(run, Run) else load_run(Path(run).resolve())
     if prune is not None and not isinstance(run.model, Network):
         raise InputError("pruning needs a trainwell mlp or cnn; this run trained your own module")
+    if prune is not None and run.config.model.arch == "resnet":
+        raise InputError(
+            "pruning needs a trainwell mlp or cnn: a resnet's residual additions tie the "
+            "widths of its blocks (use --quantize int8)"
+        )
     require_export()
     started = time.perf_counter()
     say = _Say(progress)

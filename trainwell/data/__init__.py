@@ -9,8 +9,10 @@ from ._dataset import (
     load_splits,
     load_table,
     prepare_data,
+    source_masks,
     standardise,
 )
+from ._defects import generate_defects, write_defects
 from ._remedies import DATA_REMEDIES, apply_data_remedies, remedy_record
 from ._split import Split, Standardizer
 from ._table import Table
@@ -26,9 +28,12 @@ __all__ = [
     "augment_images",
     "augment_table",
     "finish_data",
+    "generate_defects",
     "load_splits",
     "load_table",
     "prepare_data",
     "remedy_record",
+    "source_masks",
     "standardise",
+    "write_defects",
 ]

@@ -12,6 +12,7 @@ from ..config import RunConfig
 from ..errors import DataError, InputError
 from ._builtin import NAMES, load_builtin
 from ._corrupt import corrupt_splits
+from ._defects import generate_defects
 from ._files import load_file
 from ._split import Split, Standardizer, split_table
 from ._table import Table, Task
@@ -55,10 +56,12 @@ class Dataset:
 def load_table(config: RunConfig) -> Table:
     """The source named by `data.source`, whole and in source order."""
     data = config.data
-    if data.source in NAMES:
+    if data.source == "defects":
+        table = generate_defects(data.defects, config.seed)
+    elif data.source in NAMES:
         table = load_builtin(
             data.source,
-            as_image=config.model.arch == "cnn",
+            as_image=config.model.convolutional,
             synthetic=data.synthetic,
             seed=config.seed,
         )
@@ -73,7 +76,7 @@ def load_table(config: RunConfig) -> Table:
     else:
         raise DataError(
             f"data.source {data.source!r} is neither a file, a folder nor one of: "
-            f"{', '.join(NAMES)}"
+            f"{', '.join(NAMES)}, defects"
         )
     if data.task != "auto" and data.task != table.task:
         raise DataError(f"data.task is {data.task!r} but {data.source} is a {table.task} problem")
@@ -88,9 +91,9 @@ def prepare_data(config: RunConfig) -> Dataset:
 def load_splits(config: RunConfig) -> Dataset:
     """Load, split and corrupt, in source units: what the data audit looks at."""
     table = load_table(config)
-    if config.model.arch == "cnn" and not table.is_image:
+    if config.model.convolutional and not table.is_image:
         raise DataError(
-            f"model.arch 'cnn' needs image data; {config.data.source} is a table "
+            f"model.arch {config.model.arch!r} needs image data; {config.data.source} is a table "
             "(use model.arch: mlp)"
         )
     if table.task == "classification" and len(np.unique(table.y)) < 2:
@@ -131,6 +134,15 @@ def finish_data(data: Dataset, config: RunConfig) -> Dataset:
             for s in (train, val, test)
         )
     return Dataset(train, val, test, info, data.corruption)
+
+
+def source_masks(config: RunConfig) -> np.ndarray | None:
+    """The defect masks of the source, by source row (None when it has none): generated for
+    `defects`, read from `masks/` for an image folder."""
+    source = config.data.source
+    if source != "defects" and not (Path(source) / "masks").is_dir():
+        return None
+    return load_table(config).masks
 
 
 def standardise(X: Any, info: DataInfo) -> np.ndarray:

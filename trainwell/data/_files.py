@@ -226,12 +226,17 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"cannot read NPZ {path}: {_reason(exc)}") from exc
 
 
+MASKS = "masks"  # an image folder's sub-folder of defect masks, not a class
+
+
 def _load_images(folder: Path, image_size: tuple[int, int], grayscale: bool) -> Table:
-    """One sub-folder per class (sorted names give class ids), files sorted within each."""
+    """One sub-folder per class (sorted names give class ids), files sorted within each.
+    A `masks/` sub-folder holds defect masks named like their images (`masks/class/x.png`
+    or `masks/x.png`); an image without one has an empty mask."""
     files = {
         sub.name: _image_files(sub)
         for sub in sorted(folder.iterdir())
-        if sub.is_dir() and not sub.name.startswith(".")
+        if sub.is_dir() and not sub.name.startswith(".") and sub.name != MASKS
     }
     if not any(files.values()):
         raise DataError(
@@ -246,7 +251,25 @@ def _load_images(folder: Path, image_size: tuple[int, int], grayscale: bool) -> 
     height, width = image_size
     mode = "L" if grayscale else "RGB"
     X = np.stack([_read_image(p, mode, (width, height)) for n in classes for p in files[n]])
-    return Table(X, y, task, classes)
+    masks = None
+    if (folder / MASKS).is_dir():
+        masks = np.stack(
+            [_read_mask(folder / MASKS, n, p, (width, height)) for n in classes for p in files[n]]
+        )
+    return Table(X, y, task, classes, masks=masks)
+
+
+def _read_mask(masks: Path, kind: str, image: Path, size: tuple[int, int]) -> np.ndarray:
+    """The mask of `image` resized as the images are (nearest pixel), True where non-zero."""
+    for path in (masks / kind / image.name, masks / image.name):
+        if path.is_file():
+            try:
+                with Image.open(path) as mask:
+                    resized = mask.convert("L").resize(size, Image.Resampling.NEAREST)
+                    return np.array(resized) > 127
+            except (UnidentifiedImageError, OSError, ValueError) as exc:
+                raise DataError(f"cannot read mask {path}: {_reason(exc)}") from exc
+    return np.zeros(size[::-1], bool)
 
 
 def _image_files(folder: Path) -> list[Path]:

@@ -24,6 +24,7 @@ class Table:
     classes: list[str] = field(default_factory=list)  # class id -> name; [] for regression
     feature_names: list[str] = field(default_factory=list)
     encoding: dict[str, Any] = field(default_factory=dict)  # categorical column -> categories
+    masks: np.ndarray | None = None  # images: (n, height, width) bool, where each defect is
 
     @property
     def is_image(self) -> bool:

@@ -7,6 +7,9 @@ Criteria and thresholds, in one place:
   ignores deletion cannot tell a good order from a bad one.
 - `unfaithful_explanation` (warning), sanity: attributions of the fully re-initialised model
   still rank-correlate `max_rank_correlation` (0.5) or more with the trained model's.
+- `unfaithful_explanation` (warning), pointing game: on sources with defect masks, the maps'
+  maxima fall on the true defect for less than `min_pointing` (0.5) of at least
+  `min_pointing_rows` (10) correctly detected defects.
 - `group_performance_gap` (warning): the best judged group beats the worst by more than
   `max_gap` (0.1, i.e. 10 points) on accuracy, macro-F1, true or false positive rate, and
   the bootstrap interval of that difference excludes zero. Selection rates differ with each
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from ..findings import Finding
 from ._groups import LOWER_IS_BETTER, GroupReport
+from ._pointing import PointingGame
 from ._trust import Faithfulness, Sanity
 
 
@@ -28,6 +32,8 @@ class Thresholds:
     min_drop: float = 0.1
     max_rank_correlation: float = 0.5
     max_gap: float = 0.1
+    min_pointing: float = 0.5
+    min_pointing_rows: int = 10
 
 
 def check_faithfulness(
@@ -123,3 +129,30 @@ def check_groups(
 def _group(column: str, group: str) -> str:
     """`site = B`; a halved numeric column's group already names its column."""
     return group if group.startswith(f"{column} ") else f"{column} = {group}"
+
+
+def check_pointing(
+    game: PointingGame | None, method: str, thresholds: Thresholds = Thresholds()
+) -> list[Finding]:
+    if game is None or game.score is None or game.rows < thresholds.min_pointing_rows:
+        return []
+    if game.score >= thresholds.min_pointing:
+        return []
+    return [
+        Finding(
+            "unfaithful_explanation",
+            "warning",
+            "evaluation",
+            f"the {method} maps point at the true defect for only {game.hits} of {game.rows} "
+            f"correctly detected defects ({game.score:.0%}; a random point: "
+            f"{game.chance:.0%}): the map, or the model, does not look at the defect",
+            {
+                "check": "pointing_game",
+                "method": method,
+                "score": game.score,
+                "rows": game.rows,
+                "chance": game.chance,
+                "threshold": thresholds.min_pointing,
+            },
+        )
+    ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..data import load_splits, standardise
+from ..data import load_splits, source_masks, standardise
 from ..errors import InputError
 from ..pipeline import Run
 
@@ -25,6 +25,7 @@ class TestRows:
     classes: list[str]
     features: list[str]  # model input names (tables); [] for images
     columns: dict[str, list[int]] = field(default_factory=dict)  # source column -> inputs
+    masks: np.ndarray | None = None  # (rows, height, width): true defect masks, if any
 
     @property
     def is_image(self) -> bool:
@@ -49,6 +50,7 @@ def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
         )
     X = torch.from_numpy(standardise(np.nan_to_num(raw), run.info))
     features = list(run.info.feature_names) if X.ndim == 2 else []
+    masks = source_masks(run.config) if X.ndim == 4 else None
     return TestRows(
         X.float(),
         raw,
@@ -58,6 +60,7 @@ def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
         list(run.info.classes),
         features,
         source_columns(features, run.info.encoding),
+        None if masks is None else masks[test.rows[keep]],
     )
 
 

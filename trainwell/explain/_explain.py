@@ -20,11 +20,12 @@ from ..findings import Finding
 from ..pipeline import Run, load_run
 from ..runs import staged_dir, write_json
 from ._attribute import NAMES, attribute, captum_attr, check_method, per_position
-from ._checks import Thresholds, check_faithfulness, check_groups, check_sanity
+from ._checks import Thresholds, check_faithfulness, check_groups, check_pointing, check_sanity
 from ._data import TestRows, test_rows
 from ._groups import GroupReport, fairlearn_metrics, group_labels, group_report
 from ._importance import Importance, importances
 from ._model import outputs
+from ._pointing import PointingGame, pointing_game
 from ._trust import Faithfulness, Sanity, deletion, randomisation
 
 GroupsLike = str | np.ndarray | list[Any] | None
@@ -44,6 +45,7 @@ class Explanation:
     findings: list[Finding]
     seconds: float
     files: list[str] = field(default_factory=list)
+    pointing: PointingGame | None = None  # sources with defect masks
 
     def to_dict(self) -> dict[str, Any]:
         faith = self.faithfulness
@@ -56,6 +58,7 @@ class Explanation:
             "faithfulness": None if faith is None else {**asdict(faith), "ratio": faith.ratio},
             "sanity": None if self.sanity is None else asdict(self.sanity),
             "groups": None if self.groups is None else asdict(self.groups),
+            "pointing_game": None if self.pointing is None else asdict(self.pointing),
             "findings": [f.to_dict() for f in self.findings],
             "seconds": self.seconds,
             "files": self.files,
@@ -125,6 +128,10 @@ def _explain(
         )
         bar.advance(task, 5)
     name = NAMES[method]
+    game = None
+    if data.masks is not None and classify:
+        grid = per_position(maps).reshape(len(maps), *data.X.shape[2:])
+        game = pointing_game(grid, data.masks, data.y, predicted, data.classes)
     report = None
     if labels is not None:
         report = group_report(
@@ -134,6 +141,7 @@ def _explain(
         *check_faithfulness(faith, name, thresholds),
         *check_sanity(sanity, name, thresholds),
         *check_groups(report, thresholds),
+        *check_pointing(game, name, thresholds),
     ]
     result = Explanation(
         Path(run.run_dir).resolve(),
@@ -145,6 +153,7 @@ def _explain(
         report,
         findings,
         0.0,
+        pointing=game,
     )
     probabilities = torch.softmax(out, 1).numpy() if classify else None
     _write(result, data, maps, predicted, probabilities, started)

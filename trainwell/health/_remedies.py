@@ -175,7 +175,7 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
     """Four times the width of every layer (at least 64 units, 16 channels)."""
     spec = rebuild.config.model
     changes: dict[str, Any] = {"hidden": [max(4 * width, 64) for width in spec.hidden] or [128]}
-    if spec.arch == "cnn":
+    if spec.convolutional:
         changes["channels"] = [max(4 * width, 16) for width in spec.channels]
     return rebuild.new_model(trainer, **changes)
 

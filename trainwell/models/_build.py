@@ -1,4 +1,4 @@
-"""The mlp and cnn architectures, built from the `model` section of a config."""
+"""The mlp, cnn and resnet architectures, built from the `model` section of a config."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from torch import nn
 
 from ..config import Model
 from ._init import initialise
+from ._resnet import resnet_layers
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -33,7 +34,8 @@ class Network(nn.Module):
 def build_model(
     spec: Model, input_shape: Sequence[int], n_outputs: int, *, regression: bool
 ) -> Network:
-    """An mlp (any input, flattened) or a cnn (inputs of shape channels x height x width).
+    """An mlp (any input, flattened), a cnn or a resnet (inputs of shape channels x height x
+    width; a resnet's hidden layers after pooling are `hidden`, usually none).
 
     Regression heads output one value per row, shape (batch,), to match the targets.
     """
@@ -41,11 +43,14 @@ def build_model(
     if spec.input_norm:
         # eps 1: a feature (pixel) constant in training must not be blown up at evaluation
         channels = input_shape[0]
-        if spec.arch == "cnn":
+        if spec.convolutional:
             layers.append(nn.BatchNorm2d(channels, eps=1.0))
         else:
             layers += [nn.Flatten(), nn.BatchNorm1d(int(torch.Size(input_shape).numel()), eps=1.0)]
-    if spec.arch == "cnn":
+    if spec.arch == "resnet":
+        layers += resnet_layers(spec, input_shape, ACTIVATIONS[spec.activation])
+        n_in = spec.channels[-1]
+    elif spec.arch == "cnn":
         layers += _conv_blocks(spec, input_shape)
         n_in = _flat_size(layers, input_shape)
     else:

@@ -22,7 +22,7 @@ from ..data import DataInfo, Dataset, Split
 from ..errors import InputError
 from ..findings import SEVERITY_STYLE, Finding
 from ..health import DoctorCallback, Rebuild
-from ..models import build_model
+from ..models import build_model, init_from
 from ..runs import (
     append_jsonl,
     create_run_dir,
@@ -34,6 +34,7 @@ from ..runs import (
 from ..train import (
     Callback,
     EarlyStopping,
+    Finetune,
     FitResult,
     ProgressBar,
     ShardedBatches,
@@ -106,6 +107,8 @@ def _start_run_dir(plan: Plan, out: str | Path | None) -> Path:
     write_json(run_dir / "data.json", asdict(plan.data.info))
     if plan.audit is not None:
         write_json(run_dir / "audit.json", plan.audit)
+    if plan.transfer is not None:
+        write_json(run_dir / "transfer.json", plan.transfer.to_dict())
     return run_dir
 
 
@@ -229,18 +232,20 @@ def _train(
         if spec.early_stopping
         else None
     )
+    # before the doctor: it probes only what learns
+    finetune = Finetune(spec.finetune, plan.frozen) if spec.finetune is not None else None
     doctor = None
     if cfg.doctor.mode != "off":
         doctor = DoctorCallback(
             on_finding=_announce if progress else None,
             mode=cfg.doctor.mode,
-            rebuild=_rebuild(repaired or cfg, data.info, len(train))
+            rebuild=_rebuild(repaired or cfg, data.info, len(train), finetune)
             if cfg.doctor.mode == "repair"
             else None,
         )
     progress_bar = ProgressBar() if progress else None
     metrics_log = _MetricsLog(run_dir / "metrics.jsonl") if writer else None
-    extras = (adversarial, doctor, early, metrics_log, progress_bar)
+    extras = (finetune, adversarial, doctor, early, metrics_log, progress_bar)
     callbacks = [*(c for c in extras if c is not None), *callbacks]
     trainer = Trainer(
         plan.model,
@@ -363,13 +368,20 @@ def _predictions(trainer: Trainer, split: Split, info: DataInfo) -> dict[str, li
     }
 
 
-def _rebuild(cfg: RunConfig, info: DataInfo, steps_per_epoch: int) -> Rebuild:
-    """How the doctor rebuilds a model, optimizer and schedule from an edited config."""
+def _rebuild(
+    cfg: RunConfig, info: DataInfo, steps_per_epoch: int, finetune: Finetune | None = None
+) -> Rebuild:
+    """How the doctor rebuilds a model, optimizer and schedule from an edited config. A
+    fine-tuned model is rebuilt from its pretrained weights (those that still fit), frozen
+    as the run is at that moment."""
 
     def model(spec: Model) -> nn.Module:
-        return build_model(
+        net = build_model(
             spec, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
+        if spec.init_from is not None:
+            init_from(net, spec.init_from, info.classes or None)
+        return finetune.prepare(net) if finetune is not None else net
 
     return Rebuild(
         config=cfg.model_copy(deep=True),

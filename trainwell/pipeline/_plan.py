@@ -11,14 +11,23 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich.console import Console
+from rich.markup import escape
 from torch import nn
 
 from ..config import RunConfig
-from ..data import Dataset, apply_data_remedies, finish_data, load_splits, remedy_record
+from ..data import (
+    DataInfo,
+    Dataset,
+    apply_data_remedies,
+    finish_data,
+    load_splits,
+    remedy_record,
+)
 from ..errors import ConfigError, DataError
 from ..findings import Finding
-from ..models import build_model
-from ..train import resolve_device
+from ..models import Transfer, build_model, init_from
+from ..train import frozen_names, resolve_device
 from ._adversarial import check_adversarial
 from ._audit import audit_data, audit_record, check_remedies
 from ._cv import make_folds
@@ -35,6 +44,8 @@ class Plan:
     repairs: list[dict[str, Any]] = field(default_factory=list)  # data remedies, before training
     folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # train.cv_folds
     audit: dict[str, Any] | None = None  # audit.json: class counts, the flagged rows
+    transfer: Transfer | None = None  # model.init_from: what was loaded
+    frozen: list[str] = field(default_factory=list)  # train.finetune.freeze, as names
 
 
 def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False) -> Plan:
@@ -69,6 +80,24 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
         model = build_model(
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
+    transfer, frozen = start_from(cfg, model, info)
     folds = make_folds(cfg, data) if cfg.train.cv_folds else None
     device = resolve_device(cfg.train.device)
-    return Plan(cfg, data, model, device, custom, findings, repairs, folds, audited)
+    return Plan(
+        cfg, data, model, device, custom, findings, repairs, folds, audited, transfer, frozen
+    )
+
+
+def start_from(
+    cfg: RunConfig, model: nn.Module, info: DataInfo, *, say: bool = True
+) -> tuple[Transfer | None, list[str]]:
+    """Load `model.init_from` into `model` (one line on stderr saying what was loaded, when
+    `say`) and name the parameters `train.finetune` freezes; every rank of a DDP run does
+    this on its own copy of the model."""
+    transfer = None
+    if cfg.model.init_from is not None:
+        transfer = init_from(model, cfg.model.init_from, info.classes or None)
+        if say:
+            Console(stderr=True).print(escape(transfer.line()), highlight=False, soft_wrap=True)
+    finetune = cfg.train.finetune
+    return transfer, frozen_names(model, finetune) if finetune is not None else []

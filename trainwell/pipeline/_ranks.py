@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..errors import ConfigError, InputError
 from ..models import build_model
 from ..train import from_writer, init_from_env, is_writer, ranks, resolve_device
-from ._plan import Plan, plan_run
+from ._plan import Plan, plan_run, start_from
 
 T = TypeVar("T")
 
@@ -82,8 +82,9 @@ def shared_plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool) -> P
         model = build_model(
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
+    transfer, frozen = start_from(cfg, model, data.info, say=r.rank == 0)
     device = resolve_device(cfg.train.device)
-    return Plan(cfg, data, model, device, custom, findings, repairs, None, audit)
+    return Plan(cfg, data, model, device, custom, findings, repairs, None, audit, transfer, frozen)
 
 
 def distributed_record(cfg: RunConfig) -> dict[str, Any] | None:

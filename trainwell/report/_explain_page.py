@@ -34,6 +34,7 @@ def explain_section(record: RunRecord) -> Section | None:
             "rows": result.get("rows"),
             "faithfulness": result.get("faithfulness"),
             "sanity": result.get("sanity"),
+            "pointing": result.get("pointing_game"),
             "importances": (result.get("importances") or [])[:10],
             "groups": groups,
             "gaps": [(m, g) for m, g in (groups or {}).get("gaps", {}).items()],

@@ -19,6 +19,7 @@ from ._distributed import (
 )
 from ._early_stopping import EarlyStopping
 from ._evaluate import Evaluation, evaluate
+from ._finetune import Finetune, frozen_names, layer_groups, param_groups
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
 from ._threads import ThreadChoice, available_cpus, choose_threads, use_threads
@@ -34,6 +35,7 @@ __all__ = [
     "CallbackList",
     "EarlyStopping",
     "Evaluation",
+    "Finetune",
     "FitResult",
     "Norm",
     "ProgressBar",
@@ -48,12 +50,15 @@ __all__ = [
     "evaluate",
     "first_found",
     "from_writer",
+    "frozen_names",
     "higher_is_better",
     "init_from_env",
     "is_writer",
+    "layer_groups",
     "make_optimizer",
     "make_scheduler",
     "mean_over_ranks",
+    "param_groups",
     "perturb",
     "rank_device",
     "ranks",

@@ -8,10 +8,14 @@ import torch
 from torch import nn
 
 from ..config import Train
+from ._finetune import param_groups
 
 
 def make_optimizer(spec: Train, model: nn.Module) -> torch.optim.Optimizer:
-    params = model.parameters()
+    """Under `train.finetune`, one param group per layer group (discriminative rates)."""
+    params: Any = model.parameters()
+    if spec.finetune is not None:
+        params = param_groups(model, spec.lr, spec.finetune.layer_lr_decay)
     match spec.optimizer:
         case "sgd":
             return torch.optim.SGD(
@@ -35,7 +39,7 @@ def make_scheduler(spec: Train, optimizer: torch.optim.Optimizer, steps_per_epoc
         case "onecycle":
             return sched.OneCycleLR(
                 optimizer,
-                max_lr=spec.lr,
+                max_lr=[spec.lr * g.get("lr_scale", 1.0) for g in optimizer.param_groups],
                 epochs=spec.epochs,
                 steps_per_epoch=-(-steps_per_epoch // spec.accumulate),
             )

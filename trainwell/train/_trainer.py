@@ -387,11 +387,13 @@ class Trainer:
 
     @property
     def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        group = self.optimizer.param_groups[0]
+        return float(group["lr"] / group.get("lr_scale", 1.0))
 
     def set_lr(self, lr: float) -> None:
+        """Groups with an `lr_scale` (discriminative rates, `train.finetune`) keep it."""
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
 
     def set_grad_clip(self, max_norm: float | None) -> None:
         self.grad_clip = max_norm

@@ -29,7 +29,7 @@ GRID_POINTS = 5  # a continuous range becomes this many grid points under `--sam
 def default_space(cfg: RunConfig, train_rows: int | None = None) -> dict[str, TuneParam]:
     """Used without a `tune:` section: learning rate, batch size, dropout, weight decay, and
     the architecture (1-3 layers of 32-512 units, or 1-3 conv blocks of 8-64 channels)."""
-    width = (8, 64) if cfg.model.arch == "cnn" else (32, 512)
+    width = (8, 64) if cfg.model.convolutional else (32, 512)
     rows = train_rows or 128
     batches = [b for b in (32, 64, 128) if b <= rows] or [rows]
     return {
@@ -117,7 +117,7 @@ def parse_space(cfg: RunConfig, *, grid: bool = False, train_rows: int | None = 
             )
     if (LAYERS in raw) != (WIDTH in raw):
         raise ConfigError(f"tune: {LAYERS} and {WIDTH} go together (the architecture space)")
-    width_key = "model.channels" if cfg.model.arch == "cnn" else "model.hidden"
+    width_key = "model.channels" if cfg.model.convolutional else "model.hidden"
     if LAYERS in raw and width_key in raw:
         raise ConfigError(f"tune: give either {width_key} or {LAYERS}/{WIDTH}, not both")
     base = cfg.to_dict()
