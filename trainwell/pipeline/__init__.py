@@ -7,9 +7,10 @@ is left to the API above (`trainwell.fit`), which the report layer sits below.
 """
 
 from ._audit import Audit, audit, remembered_audits
-from ._fit import fit, resume
+from ._fit import fit
 from ._plan import Plan, plan_run
 from ._reference import calibrated, embed, on_grid, reference_arrays
+from ._resume import resume
 from ._run import Run, load_run
 
 __all__ = [

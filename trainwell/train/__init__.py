@@ -5,6 +5,7 @@ from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, N
 from ._batches import TensorBatches
 from ._best import BestWeights, higher_is_better
 from ._callbacks import Callback, CallbackList
+from ._checkpoint import save_atomic
 from ._distributed import (
     Ranks,
     ShardedBatches,
@@ -23,7 +24,7 @@ from ._finetune import Finetune, frozen_names, layer_groups, param_groups
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
 from ._threads import ThreadChoice, available_cpus, choose_threads, use_threads
-from ._trainer import FitResult, Trainer, resolve_device, save_atomic
+from ._trainer import FitResult, Trainer, resolve_device
 
 __all__ = [
     "NORMS",

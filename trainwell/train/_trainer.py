@@ -1,5 +1,9 @@
 """The Trainer: a training loop that fits on a screen, its events, and its control surface.
 
+The control methods that change a run's state call `_control.py` (rollback, data edits);
+checkpoints are `_checkpoint.py`, the non-finite loss check `_losses.py`, and stopping after
+the epoch on SIGINT/SIGTERM `_signals.py`.
+
 The loop never calls `.item()` per step: losses stay on the device and are checked for
 non-finite values every `check_every` batches and summed once per epoch. A non-finite loss
 is first offered to the callbacks (`on_nonfinite_loss`): one that rolls the run back
@@ -9,11 +13,7 @@ is first offered to the callbacks (`on_nonfinite_loss`): one that rolls the run 
 from __future__ import annotations
 
 import contextlib
-import copy
-import io
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,19 +23,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..runs import atomic_write
+from . import _checkpoint, _control
 from ._best import BestWeights
 from ._callbacks import Callback, CallbackList
+from ._checkpoint import save_atomic
 from ._distributed import (
     average_gradients,
     rank_device,
     ranks,
     share_of_global_batch,
-    sum_over_ranks,
     sync_buffers,
     wrap,
 )
 from ._evaluate import Evaluation, evaluate
+from ._losses import first_nonfinite
+from ._signals import SignalsStopAfterEpoch, agree_after_epoch
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -160,7 +162,7 @@ class Trainer:
             self.load_state_dict(resume_from)
         self.callbacks.attach(self)
         self.callbacks.on_fit_start()
-        with _SignalsStopAfterEpoch() as signals:
+        with SignalsStopAfterEpoch() as signals:
             diverged_step = self._loop(train, val, signals, time.monotonic())
         status, reason = self._stop or ("completed", None)
         result = FitResult(
@@ -176,7 +178,7 @@ class Trainer:
         return result
 
     def _loop(
-        self, train: Batches, val: Batches | None, signals: _SignalsStopAfterEpoch, saved: float
+        self, train: Batches, val: Batches | None, signals: SignalsStopAfterEpoch, saved: float
     ) -> int | None:
         """The epochs; returns the step of a divergence, if any. Checkpoints every
         `checkpoint_every` seconds and after the epoch a SIGINT or SIGTERM arrived in (then
@@ -190,7 +192,7 @@ class Trainer:
             train_loss, seen, diverged_step = self._train_epoch(train)
             self.seconds += time.perf_counter() - started
             if self.ranks.active:  # rows seen by all ranks; a signal to one stops all
-                seen = self._agree_after_epoch(seen, signals)
+                seen = agree_after_epoch(seen, signals, self.device)
             self.samples += seen
             row = {"epoch": self.epoch, "train_loss": train_loss, "lr": self.lr}
             if diverged_step is not None:
@@ -211,15 +213,6 @@ class Trainer:
             if signals.received:
                 raise KeyboardInterrupt(f"{signals.received}: stopped after epoch {self.epoch - 1}")
         return diverged_step
-
-    def _agree_after_epoch(self, seen: int, signals: _SignalsStopAfterEpoch) -> int:
-        """The rows all ranks saw this epoch; a SIGINT/SIGTERM that reached any rank is taken
-        as reaching all, so every rank stops after the same epoch."""
-        counts = torch.tensor([float(seen), float(signals.received is not None)])
-        counts = sum_over_ranks(counts.to(self.device))
-        if counts[1] > 0 and signals.received is None:
-            signals.received = "a signal to another rank"
-        return int(counts[0])
 
     def _train_epoch(self, batches: Batches) -> tuple[float, int, int | None]:
         """One pass; returns (mean loss, samples seen, step of the first non-finite loss)."""
@@ -287,42 +280,12 @@ class Trainer:
     def first_nonfinite_loss(self) -> tuple[int, bool | None] | None:
         """(step, were its inputs finite) of this epoch's first non-finite loss so far, or
         None. Syncs with the device: for callbacks that have already seen a bad loss."""
-        return self._first_nonfinite(len(self._losses)) if self._losses else None
-
-    def _first_nonfinite(self, last: int) -> tuple[int, bool | None] | None:
-        """(step, were its inputs finite) of the first non-finite loss among the `last`
-        losses, or None; the inputs' finiteness is None when no callback asked for it."""
-        if self.ranks.active:
-            self._reduce_losses()
-        losses = torch.stack(self._losses[-last:]).float()
-        finite = torch.isfinite(losses).cpu()
-        if bool(finite.all()):
-            return None
-        index = int((~finite).nonzero()[0])
-        step = self._loss_steps[len(self._losses) - last + index]
-        flags = self._inputs_finite[-last:]
-        inputs_finite = bool(flags[index]) if len(flags) == last else None
-        if self.ranks.active and inputs_finite is not None:  # bad inputs on any rank count
-            bad = torch.tensor([float(not inputs_finite)], device=self.device)
-            inputs_finite = not bool(sum_over_ranks(bad))
-        return step, inputs_finite
-
-    def _reduce_losses(self) -> None:
-        """DDP: turn this rank's loss sums since the last check into the global batches' mean
-        losses, in one collective (every rank calls it at the same points)."""
-        start = self._reduced
-        if start == len(self._losses):
-            return
-        rows = torch.tensor(self._loss_rows[start:], dtype=torch.float32, device=self.device)
-        sums = sum_over_ranks(torch.cat([torch.stack(self._losses[start:]), rows]))
-        n = len(rows)
-        self._losses[start:] = list((sums[:n] / sums[n:]).unbind())
-        self._reduced = len(self._losses)
+        return first_nonfinite(self, len(self._losses)) if self._losses else None
 
     def _unhandled_nonfinite(self, last: int) -> int | None:
         """The step of the first non-finite loss among the `last` losses that no callback
         dealt with by rolling the run back (`on_nonfinite_loss`); None if all is well."""
-        bad = self._first_nonfinite(last) if last else None
+        bad = first_nonfinite(self, last) if last else None
         if bad is None:
             return None
         self._rolled_back = False
@@ -424,92 +387,32 @@ class Trainer:
         self._inputs_finite.clear()
 
     def impute_inputs(self) -> int:
-        """Replace NaN and inf inputs of the in-memory training and validation data by 0 (the
-        training mean, as inputs are standardised); returns how many values were replaced.
-        Data that is not held in memory (a DataLoader) is left as it is."""
-        replaced = 0
-        for batches in map(_in_memory, (self._train_batches, self._val_batches)):
-            if batches is not None and batches.X.is_floating_point():
-                bad = ~torch.isfinite(batches.X)
-                replaced += int(bad.sum())
-                batches.X[bad] = 0.0
-        self._data_changes.append({"impute": True})
-        return replaced
+        """Replace non-finite in-memory inputs by 0; returns how many (`_control`)."""
+        return _control.impute_inputs(self)
 
     @property
     def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The training inputs and targets when they are held in memory, else None."""
-        batches = _in_memory(self._train_batches)
+        batches = _control.in_memory(self._train_batches)
         return (batches.X, batches.y) if batches is not None else None
 
     def keep_train_rows(self, keep: torch.Tensor) -> int:
-        """Train from now on only on the in-memory training rows where `keep` is true (e.g.
-        without rows whose labels look wrong); returns how many rows were dropped."""
-        batches = _in_memory(self._train_batches)
-        if batches is None:
-            raise ValueError("the training data is not held in memory")
-        keep = keep.to(batches.X.device)
-        batches.X, batches.y = batches.X[keep], batches.y[keep]
-        self._data_changes.append({"keep": keep.cpu()})
-        return int((~keep).sum())
-
-    def _replay_data_changes(self, changes: list[dict[str, Any]]) -> None:
-        """Apply again, in order, the data edits of a run being resumed."""
-        for change in changes:
-            if "impute" in change:
-                self.impute_inputs()
-            else:
-                self.keep_train_rows(change["keep"])
+        """Train only on the in-memory rows where `keep` is true; returns how many were
+        dropped (`_control`)."""
+        return _control.keep_train_rows(self, keep)
 
     def request_stop(self, reason: str, status: str = "stopped_early") -> None:
         """Stop after the current batch; the result carries `status` and `reason`."""
         self._stop = (status, reason)
 
     def snapshot(self) -> dict[str, Any]:
-        """An in-memory copy of everything a step changes, for `restore`: model, optimizer,
-        schedule, gradient scaler, the CPU and CUDA RNGs and the data-order generator."""
-        data = getattr(self._train_batches, "state_dict", None)
-        return copy.deepcopy(
-            {
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "optimizer_type": type(self.optimizer).__name__,
-                "scheduler": self.scheduler.state_dict() if self.scheduler else None,
-                "scaler": self.scaler.state_dict() if self.scaler else None,
-                "rng": torch.get_rng_state(),
-                "cuda_rng": _cuda_rng(self.device),
-                "data": data() if data else None,
-            }
-        )
+        """An in-memory copy of everything a step changes, for `restore` (`_control`)."""
+        return _control.snapshot(self)
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        """Roll back to `snapshot`; the losses of this epoch so far are void.
-
-        The snapshot must be of the live model and optimizer: restoring an SGD state into
-        Adam, or one network's weights into another, is refused rather than half-done.
-        """
-        live = type(self.optimizer).__name__
-        if snapshot["optimizer_type"] != live:
-            raise ValueError(
-                f"cannot restore a snapshot of a {snapshot['optimizer_type']} optimizer into "
-                f"the live {live}: take a snapshot after replacing the optimizer"
-            )
-        self.model.load_state_dict(snapshot["model"])
-        # the optimizer adopts the state tensors it is given and steps them in place: give
-        # it a copy, or a second rollback to the same snapshot would find it advanced
-        self.optimizer.load_state_dict(copy.deepcopy(snapshot["optimizer"]))
-        self.optimizer.zero_grad(set_to_none=True)  # a pending step must not apply old grads
-        if self.scheduler is not None and snapshot["scheduler"] is not None:
-            self.scheduler.load_state_dict(snapshot["scheduler"])
-        if self.scaler is not None and snapshot["scaler"] is not None:
-            self.scaler.load_state_dict(snapshot["scaler"])
-        torch.set_rng_state(snapshot["rng"])
-        if snapshot["cuda_rng"] is not None:
-            torch.cuda.set_rng_state_all(snapshot["cuda_rng"])
-        if snapshot["data"] is not None and hasattr(self._train_batches, "load_state_dict"):
-            self._train_batches.load_state_dict(snapshot["data"])
-        self._clear_epoch_losses()
-        self._rolled_back = True
+        """Roll back to `snapshot` of the live model and optimizer; the losses of this
+        epoch so far are void (`_control`)."""
+        _control.restore(self, snapshot)
 
     def restore_best(self) -> int | None:
         """Put back the best weights (see `best`); returns their epoch, None if there are
@@ -523,89 +426,20 @@ class Trainer:
     # --- checkpoints ------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a resume needs; loadable with `torch.load(weights_only=True)`."""
-        state = {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
-            "scaler": self.scaler.state_dict() if self.scaler else None,
-            "epoch": self.epoch,
-            "step": self.step,
-            "history": self.history,
-            "seconds": self.seconds,
-            "samples": self.samples,
-            "rng": torch.get_rng_state(),
-            "cuda_rng": _cuda_rng(self.device),
-            "callbacks": self.callbacks.state_dict(),
-            "data": getattr(self._train_batches, "state_dict", dict)(),
-            "data_changes": self._data_changes,
-            "grad_clip": self.grad_clip,
-            "best": self.best.state_dict(),
-            "kept_epoch": self.kept_epoch,
-        }
-        return state
+        """Everything a resume needs (`_checkpoint`)."""
+        return _checkpoint.state_dict(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from `state_dict()`; the model, optimizer and schedule must already be
-        built as they were then (a repaired run rebuilds them from its repaired config)."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        if self.scaler is not None and state["scaler"] is not None:
-            self.scaler.load_state_dict(state["scaler"])
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.history = list(state["history"])
-        self.seconds, self.samples = state["seconds"], state["samples"]
-        torch.set_rng_state(state["rng"])
-        if state["cuda_rng"] is not None:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        self.grad_clip = state["grad_clip"]
-        self.best.load_state_dict(state["best"])
-        self.kept_epoch = state["kept_epoch"]
-        self._data_changes = []
-        self._replay_data_changes(state["data_changes"])
-        self.callbacks.load_state_dict(state["callbacks"])
-        if state["data"] and hasattr(self._train_batches, "load_state_dict"):
-            self._train_batches.load_state_dict(state["data"])
+        """Continue from `state_dict()`, the model, optimizer and schedule built as they
+        were then (`_checkpoint`)."""
+        _checkpoint.load_state_dict(self, state)
 
     def save_checkpoint(self, path: Path) -> None:
         """Write `state_dict()` atomically: a kill mid-write leaves the previous checkpoint."""
         save_atomic(self.state_dict(), path)
 
 
-def save_atomic(obj: Any, path: Path) -> None:
-    """`torch.save` through a temporary file and a rename."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write(path, buffer.getvalue(), durable=True)
-
-
 _TRUE = torch.tensor(True)
-
-
-class _SignalsStopAfterEpoch:
-    """While training in the main thread, a first SIGINT or SIGTERM lets the epoch finish
-    (to checkpoint it); a second one stops at once, as usual."""
-
-    def __init__(self) -> None:
-        self.received: str | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _SignalsStopAfterEpoch:
-        if threading.current_thread() is threading.main_thread():
-            for number in (signal.SIGINT, signal.SIGTERM):
-                self._previous[number] = signal.signal(number, self._received)
-        return self
-
-    def _received(self, number: int, frame: Any) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt(self.received)
-        self.received = signal.Signals(number).name
-
-    def __exit__(self, *exc: object) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
 
 
 def _set_epoch(batches: Any, epoch: int) -> None:
@@ -613,15 +447,3 @@ def _set_epoch(batches: Any, epoch: int) -> None:
     target = batches if hasattr(batches, "set_epoch") else getattr(batches, "sampler", None)
     if target is not None and hasattr(target, "set_epoch"):
         target.set_epoch(epoch)
-
-
-def _cuda_rng(device: torch.device) -> list[torch.Tensor] | None:
-    return torch.cuda.get_rng_state_all() if device.type == "cuda" else None
-
-
-def _in_memory(batches: Any) -> Any:
-    """The in-memory batches (with tensors `X`, `y`) behind `batches`: itself or one it
-    wraps (augmentation), or None for a DataLoader."""
-    while batches is not None and not isinstance(getattr(batches, "X", None), torch.Tensor):
-        batches = getattr(batches, "batches", None)
-    return batches

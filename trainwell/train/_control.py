@@ -1,0 +1,112 @@
+"""What remedies change in a running Trainer besides its settings: roll it back to a
+snapshot, and edit its in-memory data (impute non-finite inputs, drop training rows). The
+Trainer's methods of the same names call these.
+
+Data edits are recorded (`trainer._data_changes`) so that a resumed run replays them, in
+order (`replay_data_changes`, called when a checkpoint is loaded).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from ._trainer import Trainer
+
+
+def snapshot(trainer: Trainer) -> dict[str, Any]:
+    """An in-memory copy of everything a step changes, for `restore`: model, optimizer,
+    schedule, gradient scaler, the CPU and CUDA RNGs and the data-order generator."""
+    data = getattr(trainer._train_batches, "state_dict", None)
+    return copy.deepcopy(
+        {
+            "model": trainer.model.state_dict(),
+            "optimizer": trainer.optimizer.state_dict(),
+            "optimizer_type": type(trainer.optimizer).__name__,
+            "scheduler": trainer.scheduler.state_dict() if trainer.scheduler else None,
+            "scaler": trainer.scaler.state_dict() if trainer.scaler else None,
+            "rng": torch.get_rng_state(),
+            "cuda_rng": cuda_rng(trainer.device),
+            "data": data() if data else None,
+        }
+    )
+
+
+def restore(trainer: Trainer, snapshot: dict[str, Any]) -> None:
+    """Roll back to `snapshot`; the losses of this epoch so far are void.
+
+    The snapshot must be of the live model and optimizer: restoring an SGD state into
+    Adam, or one network's weights into another, is refused rather than half-done.
+    """
+    live = type(trainer.optimizer).__name__
+    if snapshot["optimizer_type"] != live:
+        raise ValueError(
+            f"cannot restore a snapshot of a {snapshot['optimizer_type']} optimizer into "
+            f"the live {live}: take a snapshot after replacing the optimizer"
+        )
+    trainer.model.load_state_dict(snapshot["model"])
+    # the optimizer adopts the state tensors it is given and steps them in place: give
+    # it a copy, or a second rollback to the same snapshot would find it advanced
+    trainer.optimizer.load_state_dict(copy.deepcopy(snapshot["optimizer"]))
+    trainer.optimizer.zero_grad(set_to_none=True)  # a pending step must not apply old grads
+    if trainer.scheduler is not None and snapshot["scheduler"] is not None:
+        trainer.scheduler.load_state_dict(snapshot["scheduler"])
+    if trainer.scaler is not None and snapshot["scaler"] is not None:
+        trainer.scaler.load_state_dict(snapshot["scaler"])
+    torch.set_rng_state(snapshot["rng"])
+    if snapshot["cuda_rng"] is not None:
+        torch.cuda.set_rng_state_all(snapshot["cuda_rng"])
+    if snapshot["data"] is not None and hasattr(trainer._train_batches, "load_state_dict"):
+        trainer._train_batches.load_state_dict(snapshot["data"])
+    trainer._clear_epoch_losses()
+    trainer._rolled_back = True
+
+
+def cuda_rng(device: torch.device) -> list[torch.Tensor] | None:
+    return torch.cuda.get_rng_state_all() if device.type == "cuda" else None
+
+
+def impute_inputs(trainer: Trainer) -> int:
+    """Replace NaN and inf inputs of the in-memory training and validation data by 0 (the
+    training mean, as inputs are standardised); returns how many values were replaced.
+    Data that is not held in memory (a DataLoader) is left as it is."""
+    replaced = 0
+    for batches in map(in_memory, (trainer._train_batches, trainer._val_batches)):
+        if batches is not None and batches.X.is_floating_point():
+            bad = ~torch.isfinite(batches.X)
+            replaced += int(bad.sum())
+            batches.X[bad] = 0.0
+    trainer._data_changes.append({"impute": True})
+    return replaced
+
+
+def keep_train_rows(trainer: Trainer, keep: torch.Tensor) -> int:
+    """Train from now on only on the in-memory training rows where `keep` is true (e.g.
+    without rows whose labels look wrong); returns how many rows were dropped."""
+    batches = in_memory(trainer._train_batches)
+    if batches is None:
+        raise ValueError("the training data is not held in memory")
+    keep = keep.to(batches.X.device)
+    batches.X, batches.y = batches.X[keep], batches.y[keep]
+    trainer._data_changes.append({"keep": keep.cpu()})
+    return int((~keep).sum())
+
+
+def replay_data_changes(trainer: Trainer, changes: list[dict[str, Any]]) -> None:
+    """Apply again, in order, the data edits of a run being resumed."""
+    for change in changes:
+        if "impute" in change:
+            trainer.impute_inputs()
+        else:
+            trainer.keep_train_rows(change["keep"])
+
+
+def in_memory(batches: Any) -> Any:
+    """The in-memory batches (with tensors `X`, `y`) behind `batches`: itself or one it
+    wraps (augmentation), or None for a DataLoader."""
+    while batches is not None and not isinstance(getattr(batches, "X", None), torch.Tensor):
+        batches = getattr(batches, "batches", None)
+    return batches

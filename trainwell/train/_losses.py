@@ -1,0 +1,49 @@
+"""Finding the first non-finite loss among an epoch's losses, which the Trainer keeps on the
+device and checks only every `check_every` steps (one host sync each time, never per step).
+
+Under DDP each rank holds its own loss sums and row counts until a check turns them, in one
+collective, into the global batches' mean losses, so every rank finds the same step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from ._distributed import sum_over_ranks
+
+if TYPE_CHECKING:
+    from ._trainer import Trainer
+
+
+def first_nonfinite(trainer: Trainer, last: int) -> tuple[int, bool | None] | None:
+    """(step, were its inputs finite) of the first non-finite loss among the `last`
+    losses, or None; the inputs' finiteness is None when no callback asked for it."""
+    if trainer.ranks.active:
+        _reduce_losses(trainer)
+    losses = torch.stack(trainer._losses[-last:]).float()
+    finite = torch.isfinite(losses).cpu()
+    if bool(finite.all()):
+        return None
+    index = int((~finite).nonzero()[0])
+    step = trainer._loss_steps[len(trainer._losses) - last + index]
+    flags = trainer._inputs_finite[-last:]
+    inputs_finite = bool(flags[index]) if len(flags) == last else None
+    if trainer.ranks.active and inputs_finite is not None:  # bad inputs on any rank count
+        bad = torch.tensor([float(not inputs_finite)], device=trainer.device)
+        inputs_finite = not bool(sum_over_ranks(bad))
+    return step, inputs_finite
+
+
+def _reduce_losses(trainer: Trainer) -> None:
+    """DDP: turn this rank's loss sums since the last check into the global batches' mean
+    losses, in one collective (every rank calls it at the same points)."""
+    start = trainer._reduced
+    if start == len(trainer._losses):
+        return
+    rows = torch.tensor(trainer._loss_rows[start:], dtype=torch.float32, device=trainer.device)
+    sums = sum_over_ranks(torch.cat([torch.stack(trainer._losses[start:]), rows]))
+    n = len(rows)
+    trainer._losses[start:] = list((sums[:n] / sums[n:]).unbind())
+    trainer._reduced = len(trainer._losses)
