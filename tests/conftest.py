@@ -6,6 +6,18 @@ import torch
 torch.set_num_threads(1)  # small models: threads cost more than they give, and stay deterministic
 
 
+@pytest.fixture(autouse=True)
+def _threads_from_the_work_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`train.threads: auto` also follows the machine's load, so two fits of one config can
+    get different thread counts, and results that differ in the last bits, when other work
+    comes and goes. Tests that compare two fits exactly must not depend on it: in-process,
+    the choice here follows the work and the CPUs only (test_threads tests the load)."""
+    from trainwell.cpus import available_cpus
+    from trainwell.train import _threads
+
+    monkeypatch.setattr(_threads, "free_cpus", available_cpus)
+
+
 @pytest.fixture
 def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private runs directory, also as $TRAINWELL_HOME."""

@@ -187,3 +187,19 @@ def test_overfitting_ignores_a_bump_of_noise_near_a_perfect_fit():
     assert rules.overfitting(_curves(_history(), train, bump), T) is None
     rise = [0.60, 0.26, 0.08, 0.05, 0.032, 0.04, 0.05, 0.06, 0.065]
     assert rules.overfitting(_curves(_history(), train, rise), T) is not None
+
+
+def test_a_cause_is_reported_before_the_vanishing_it_causes():
+    """Dead units cut the backward path: found on the same probe as the vanishing gradients
+    behind them, dying_relu comes first, in the order the doctor treats them."""
+    from trainwell.health._doctor import _PRIORITY
+
+    h = _history(grad=(1e-6, 1e-5, 0.3), dead=(0.9, 0.95))
+    found = [rule(h, T) for rule in PROBE_RULES]
+    codes = [f.code for f in found if f is not None]
+    assert codes == ["dying_relu", "vanishing_gradient"]
+    # the healthy twin of the dead units: vanishing alone is vanishing
+    alone = [rule(_history(grad=(1e-6, 1e-5, 0.3)), T) for rule in PROBE_RULES]
+    assert [f.code for f in alone if f is not None] == ["vanishing_gradient"]
+    order = [r.__name__ for r in PROBE_RULES]
+    assert order == sorted(order, key=_PRIORITY.index)

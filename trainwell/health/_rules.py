@@ -389,12 +389,15 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+# In the order of what causes what, as the doctor treats them: dead or saturated units cut
+# the backward path, so gradients vanish behind them; found on the same probe, the cause is
+# reported first.
 PROBE_RULES: tuple[Rule, ...] = (
     divergence,
     exploding_gradient,
-    vanishing_gradient,
     dying_relu,
     saturated_activation,
+    vanishing_gradient,
 )
 CURVE_CODES = frozenset(
     ("oscillating_loss", "slow_convergence", "overfitting", "underfitting")
