@@ -184,6 +184,23 @@ def test_label_issues_finds_flipped_labels():
     assert label_issues(_view(*_blobs(600)), T) == []
 
 
+def test_a_class_the_label_model_cannot_see_is_not_judged_and_flips_are_still_found():
+    X, y = _blobs(600)
+    y = y.copy()
+    hidden = np.flatnonzero(y == 0)[:60]  # a 4th class the raw inputs cannot tell from class 0
+    y[hidden] = 3
+    flipped = np.setdiff1d(np.arange(0, 600, 10), hidden)  # 54 rows, 10% of classes 0-2
+    y[flipped] = (y[flipped] + 1) % 3
+    found = {f.code: f for f in label_issues(_view(X, y), T)}
+    assert set(found) == {"labels_not_judged", "label_issues"}
+    assert found["labels_not_judged"].severity == "info"
+    assert found["labels_not_judged"].evidence["classes"] == ["c3"]
+    rows = set(found["label_issues"].evidence["rows"])
+    assert not rows & set(hidden.tolist())
+    assert len(rows & set(flipped.tolist())) >= 48 and len(rows - set(flipped.tolist())) <= 6
+    assert all(f.code != "labels_not_judged" for f in label_issues(_view(*_blobs(600)), T))
+
+
 def test_confident_learning_on_hand_made_probabilities():
     labels = np.array([0, 0, 0, 1, 1, 1])
     probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8], [0.1, 0.9], [0.7, 0.3]])
@@ -193,6 +210,9 @@ def test_confident_learning_on_hand_made_probabilities():
         assert find_label_issues(labels, probs, method).tolist() == [0, 0, 1, 0, 0, 1]
     with pytest.raises(ValueError, match="method"):
         find_label_issues(labels, probs, "magic")
+    blind = np.array([[0.9, 0.1]] * 6)  # class 1 is never recognised: nothing is judged
+    for method in ("self_confidence", "prune_by_noise_rate"):
+        assert not find_label_issues(labels, blind, method).any()
 
 
 def test_regression_data_skips_the_class_checks():

@@ -11,6 +11,7 @@ Source = Literal["data", "training", "evaluation", "deployment"]
 DATA_CODES = (
     "class_imbalance",
     "label_issues",
+    "labels_not_judged",
     "duplicates",
     "train_test_leakage",
     "outliers",

@@ -9,11 +9,20 @@ Given out-of-sample predicted probabilities `probs` (n x k) and the given labels
    distribution Q of given and true labels (eq. 3);
 4. which rows: see `find_label_issues`. Rows whose most probable class is their given
    label are never flagged (the practical rule of the reference implementation).
+
+Confident learning assumes that the model sees each class and that most labels of each class
+are right (the noise matrix is diagonally dominant). Where the model's own out-of-sample
+recall of a class is at most one half, most rows given the class are predicted as another:
+a class the model cannot see and a class mostly mislabelled look the same, so neither its
+rows nor rows predicted as it are judged (`judged_classes`). A one-pixel defect on a
+textured image is such a class for a model on raw pixels: every defect would be flagged.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+MIN_RECALL = 0.5  # a class is judged when the model recognises more than half of its rows
 
 
 def confident_joint(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -41,6 +50,19 @@ def estimate_joint(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return calibrated / max(calibrated.sum(), 1.0) * len(labels)
 
 
+def judged_classes(
+    labels: np.ndarray, probs: np.ndarray, min_recall: float = MIN_RECALL
+) -> np.ndarray:
+    """A boolean mask of the classes whose labels the model can judge: its out-of-sample
+    recall of the class (the share of rows given the class that it predicts as it) is above
+    `min_recall`. Classes without rows are not judged."""
+    k = probs.shape[1]
+    hits = np.bincount(labels[probs.argmax(1) == labels], minlength=k)
+    counts = np.bincount(labels, minlength=k)
+    recall = np.divide(hits, counts, out=np.zeros(k), where=counts > 0)
+    return recall > min_recall
+
+
 def find_label_issues(
     labels: np.ndarray, probs: np.ndarray, method: str = "self_confidence"
 ) -> np.ndarray:
@@ -52,13 +74,17 @@ def find_label_issues(
     method, pooled over classes. On digits, wine and breast_cancer with 5-20% noise it
     scores a higher F1 than prune-by-noise-rate (benchmarks/audit.py).
     `prune_by_noise_rate`: the paper's Cprune, cleanlab's default.
+    Only rows whose given and predicted classes are both judged (`judged_classes`) count.
     """
     n, k = probs.shape
     joint = estimate_joint(labels, probs)
     predicted = probs.argmax(1)
+    judged = judged_classes(labels, probs)
+    usable = judged[labels] & judged[predicted] & (predicted != labels)
     if method == "self_confidence":
-        candidates = np.flatnonzero(predicted != labels)
-        count = round(float(joint.sum() - np.trace(joint)))
+        candidates = np.flatnonzero(usable)
+        trusted = joint[np.ix_(judged, judged)]
+        count = round(float(trusted.sum() - np.trace(trusted)))
         confidence = probs[candidates, labels[candidates]]
         issues = np.zeros(n, dtype=bool)
         issues[candidates[np.argsort(confidence, kind="stable")[:count]]] = True
@@ -66,13 +92,13 @@ def find_label_issues(
     if method != "prune_by_noise_rate":
         raise ValueError(f"method must be self_confidence or prune_by_noise_rate; got {method!r}")
     issues = np.zeros(n, dtype=bool)
-    for i in range(k):
+    for i in np.flatnonzero(judged):
         members = np.flatnonzero(labels == i)
         budget = max(len(members) - 1, 0)  # keep at least one row of every class
         for j in range(k):
-            take = min(round(float(joint[i, j])), budget) if j != i else 0
+            take = min(round(float(joint[i, j])), budget) if j != i and judged[j] else 0
             if take <= 0:
                 continue
             margin = probs[members, j] - probs[members, i]
             issues[members[np.argsort(-margin, kind="stable")[:take]]] = True
-    return issues & (predicted != labels)
+    return issues & usable

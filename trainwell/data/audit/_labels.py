@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ...findings import Finding
-from ._confident import find_label_issues
+from ._confident import MIN_RECALL, find_label_issues, judged_classes
 from ._thresholds import Thresholds
 from ._view import AuditData
 
@@ -70,19 +70,22 @@ def label_issues(data: AuditData, t: Thresholds) -> list[Finding]:
     (5%) of the training rows are flagged, else `info` (curated data has a few percent).
     Remedies: `drop_label_issues`, or `relabel_label_issues` (to the predicted class).
     Evidence: the rows, most suspect first, with the model's probability of the given label
-    as score, and the given and predicted classes.
+    as score, and the given and predicted classes. Classes the model cannot recognise
+    (`judged_classes`) are not judged: `labels_not_judged` (info) names them.
     """
     if data.task != "classification" or len(np.unique(data.y)) < 2:
         return []
     probs = out_of_sample_probabilities(data.X, data.y, len(data.classes), t.cv_folds)
+    findings = _not_judged(data, probs)
     flagged = np.flatnonzero(find_label_issues(data.y, probs))
     if not len(flagged):
-        return []
+        return findings
     score = probs[flagged, data.y[flagged]]
     flagged, score = flagged[np.argsort(score)], np.sort(score)
     share = len(flagged) / len(data.y)
     predicted = probs[flagged].argmax(1)
     return [
+        *findings,
         Finding(
             code="label_issues",
             severity="warning" if share > t.label_issue_fraction else "info",
@@ -99,6 +102,36 @@ def label_issues(data: AuditData, t: Thresholds) -> list[Finding]:
                 "predicted": [data.classes[c] for c in predicted],
                 "predicted_ids": predicted.tolist(),
                 "cv_accuracy": round(float((probs.argmax(1) == data.y).mean()), 4),
+            },
+        ),
+    ]
+
+
+def _not_judged(data: AuditData, probs: np.ndarray) -> list[Finding]:
+    """`labels_not_judged` for the classes with rows whose out-of-sample recall is too low."""
+    present = np.bincount(data.y, minlength=len(data.classes)) > 0
+    blind = np.flatnonzero(present & ~judged_classes(data.y, probs))
+    if not len(blind):
+        return []
+    predicted = probs.argmax(1)
+    recall = {data.classes[c]: round(float((predicted[data.y == c] == c).mean()), 4) for c in blind}
+    names = ", ".join(f"{name} ({value:.0%})" for name, value in recall.items())
+    return [
+        Finding(
+            code="labels_not_judged",
+            severity="info",
+            source="data",
+            message=(
+                f"Label quality could not be judged for {len(blind)} of {int(present.sum())} "
+                f"classes: the audit's model (on the raw inputs) recognises at most "
+                f"{MIN_RECALL:.0%} of their rows out of sample ({names}), so it cannot tell "
+                "their label errors from its own blindness, and none of their rows is "
+                "flagged. A model that sees them (the trained one) can judge them."
+            ),
+            evidence={
+                "classes": list(recall),
+                "recall": list(recall.values()),
+                "min_recall": MIN_RECALL,
             },
         )
     ]
