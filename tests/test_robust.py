@@ -122,6 +122,15 @@ def test_checks_pass_and_fail_on_measured_accuracies():
     cases = [
         (checks.falls_with_eps(_curve("pgd", [0.8, 0.4, 0.1])), True),
         (checks.falls_with_eps(_curve("pgd", [0.8, 0.4, 0.6])), False),
+        # FGSM's single step overshoots at large ε: told, not judged; PGD's rise is judged
+        (
+            checks.falls_with_eps(_curve("pgd", [0.1, 0.0, 0.0]) + _curve("fgsm", [0.6, 0.1, 0.2])),
+            True,
+        ),
+        (
+            checks.falls_with_eps(_curve("pgd", [0.1, 0.0, 0.2]) + _curve("fgsm", [0.6, 0.1, 0.1])),
+            False,
+        ),
         (
             checks.pgd_beats_fgsm(_curve("pgd", [0.7, 0.4, 0.1]) + _curve("fgsm", [0.8, 0.5, 0.2])),
             True,
@@ -148,6 +157,7 @@ def test_checks_pass_and_fail_on_measured_accuracies():
         ),
     ]
     assert [check.passed for check, _ in cases] == [expected for _, expected in cases]
+    assert "FGSM 10.0% at ε 0.1, 20.0% at 0.2" in cases[2][0].detail
 
 
 def test_masked_gradients_make_the_evaluation_unreliable(digits):

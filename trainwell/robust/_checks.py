@@ -46,19 +46,29 @@ class Check:
         return asdict(self)
 
 
-def falls_with_eps(results: Sequence[Measurement], tolerance: float = TOLERANCE) -> Check:
-    """Accuracy never rises with ε: a larger ball contains the smaller one."""
-    rises = []
+def falls_with_eps(
+    results: Sequence[Measurement], tolerance: float = TOLERANCE, judged: Sequence[str] = ("pgd",)
+) -> Check:
+    """Accuracy never rises with ε under a multi-step attack: a larger ball contains the
+    smaller, and PGD searches the ball (Carlini et al. 2019 ask this of iterative attacks).
+    FGSM's single step of length ε does not search it: at larger ε its linear step
+    overshoots where the loss curves (Kurakin et al., ICLR 2017; Tramèr et al., ICLR 2018),
+    so its accuracy may rise with ε on a healthy model. Its rises are told, not judged."""
+    rises: dict[bool, list[str]] = {True: [], False: []}
     for name in dict.fromkeys(r.attack for r in results):
         curve = sorted((r for r in results if r.attack == name), key=lambda r: r.eps)
-        rises += [
+        rises[name in judged] += [
             f"{name.upper()} {_pct(a.accuracy)} at ε {a.eps:g}, {_pct(b.accuracy)} at {b.eps:g}"
             for a, b in itertools.pairwise(curve)
             if b.accuracy > a.accuracy + tolerance
         ]
-    if rises:
-        return Check("accuracy_falls_with_eps", False, "; ".join(rises))
-    return Check("accuracy_falls_with_eps", True, "accuracy never rises with ε")
+    told = (
+        f" ({'; '.join(rises[False])}: single-step overshoot, not judged)" if rises[False] else ""
+    )
+    if rises[True]:
+        return Check("accuracy_falls_with_eps", False, "; ".join(rises[True]) + told)
+    what = "/".join(a.upper() for a in judged)
+    return Check("accuracy_falls_with_eps", True, f"{what} accuracy never rises with ε{told}")
 
 
 def pgd_beats_fgsm(results: Sequence[Measurement], tolerance: float = TOLERANCE) -> Check:
