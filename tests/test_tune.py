@@ -5,6 +5,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -197,3 +198,20 @@ def test_the_median_pruner_prunes_trials_worse_than_the_median(out: Path):
     assert pruned, [(t.params, t.state) for t in result.trials]
     assert all(t.params["train.lr"] == 1e-6 for t in pruned)  # never a good one
     assert all(t.state == "complete" for t in late if t.params["train.lr"] == 0.05)
+
+
+def test_init_from_line_once_per_study_and_for_every_plain_fit(out: Path, capfd):
+    from trainwell.config import load_config
+    from trainwell.models import build_model
+
+    torch.manual_seed(0)
+    weights = out.parent / "pretrained.pt"
+    torch.save(build_model(load_config(TINY).model, [4], 3, regression=False).state_dict(), weights)
+    cfg = {**TINY, "model": {"hidden": [8], "init_from": str(weights)}}
+    cfg["tune"] = {"train.lr": TINY["tune"]["train.lr"]}
+    capfd.readouterr()
+    trainwell.tune(cfg, trials=3, study="transfer", pruner="none")
+    assert capfd.readouterr().err.count(f"init_from {weights}") == 1
+    for _ in range(2):  # a plain fit always says what it loaded
+        trainwell.fit({key: value for key, value in cfg.items() if key != "tune"}, out=out)
+        assert capfd.readouterr().err.count(f"init_from {weights}") == 1

@@ -8,7 +8,7 @@ is left to the API above (`trainwell.fit`), which the report layer sits below.
 
 from ._audit import Audit, audit, remembered_audits
 from ._fit import fit
-from ._plan import Plan, plan_run
+from ._plan import Plan, plan_run, transfer_untold
 from ._reference import calibrated, embed, on_grid, reference_arrays
 from ._resume import resume
 from ._run import Run, load_run
@@ -27,4 +27,5 @@ __all__ = [
     "reference_arrays",
     "remembered_audits",
     "resume",
+    "transfer_untold",
 ]

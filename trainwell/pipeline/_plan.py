@@ -6,6 +6,9 @@ Everything that can be wrong with the input is found here, before any file is wr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +91,20 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
     )
 
 
+_TELL_TRANSFER: ContextVar[bool] = ContextVar("tell_transfer", default=True)
+
+
+@contextmanager
+def transfer_untold() -> Iterator[None]:
+    """Runs inside do not print `model.init_from`'s line: a study tells it for its first
+    trial, not for every trial."""
+    token = _TELL_TRANSFER.set(False)
+    try:
+        yield
+    finally:
+        _TELL_TRANSFER.reset(token)
+
+
 def start_from(
     cfg: RunConfig, model: nn.Module, info: DataInfo, *, say: bool = True
 ) -> tuple[Transfer | None, list[str]]:
@@ -97,7 +114,7 @@ def start_from(
     transfer = None
     if cfg.model.init_from is not None:
         transfer = init_from(model, cfg.model.init_from, info.classes or None)
-        if say:
+        if say and _TELL_TRANSFER.get():
             Console(stderr=True).print(escape(transfer.line()), highlight=False, soft_wrap=True)
     finetune = cfg.train.finetune
     return transfer, frozen_names(model, finetune) if finetune is not None else []

@@ -109,7 +109,8 @@ def tune(
     name = study or cfg.run_name()
     if not _NAME.match(name):
         raise ConfigError(f"--study {name!r} must be letters, digits, '.', '_' or '-'")
-    data = plan_run(cfg, None).data  # bad data fails here, before anything is written
+    # bad data fails here, before anything is written; init_from says its line here, once
+    data = plan_run(cfg, None).data
     space = parse_space(cfg, grid=sampler == "grid", train_rows=len(data.train))
     task = data.info.task
     metric, direction = objective_metric(cfg, task)

@@ -17,7 +17,7 @@ import optuna
 
 from ..config import RunConfig, load_config
 from ..errors import InputError
-from ..pipeline import fit
+from ..pipeline import fit, transfer_untold
 from ..train import Callback, higher_is_better
 from ._space import Space
 
@@ -53,7 +53,8 @@ def make_objective(
     trials_dir: Path,
     attrs: dict[str, Any] | None = None,
 ):
-    """The function Optuna calls once per trial; `attrs` are set on every trial it runs."""
+    """The function Optuna calls once per trial; `attrs` are set on every trial it runs.
+    Trials do not print `model.init_from`'s line: the study's check of the config did."""
 
     def objective(trial: optuna.Trial) -> float:
         for key, value in (attrs or {}).items():
@@ -63,7 +64,8 @@ def make_objective(
         cfg = load_config(base, {**overrides, "name": f"trial-{trial.number:04d}"})
         reporter = ReportToPruner(trial, metric)
         try:
-            run = fit(cfg, out=trials_dir, callbacks=[reporter], checkpoints=False)
+            with transfer_untold():
+                run = fit(cfg, out=trials_dir, callbacks=[reporter], checkpoints=False)
         except InputError as exc:
             trial.set_user_attr("reason", str(exc))
             raise
