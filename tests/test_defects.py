@@ -67,6 +67,19 @@ def test_image_folder_with_masks_round_trips(tmp_path):
     assert source_masks(no_masks) is None
 
 
+def test_audit_does_not_call_the_defects_it_cannot_see_mislabelled():
+    """A one-pixel defect is invisible to the audit's model on raw pixels: its classes are
+    not judged (labels_not_judged), and none of the real defects is a label issue."""
+    from trainwell.data import load_splits
+    from trainwell.data.audit import audit_dataset
+
+    spec = {"count": 400, "size": 32, "rate": 0.3, "family": "woven", "seed": 7, "kinds": KINDS}
+    data = load_splits(load_config({"data": {"source": "defects", "defects": spec}}))
+    found = {f.code: f for f in audit_dataset(data).findings}
+    assert "label_issues" not in found
+    assert found["labels_not_judged"].evidence["classes"] == KINDS
+
+
 def test_pointing_game_tells_a_right_map_from_a_wrong_one():
     masks = np.zeros((20, 8, 8), bool)
     masks[:, 1, 1] = True
