@@ -195,3 +195,25 @@ def test_demo_fits_a_cnn_on_digits(out):
     assert set(summary["capabilities"]) == {"explain", "attack", "compress", "serve"}
     assert "100/100 answers as load_run's" in summary["capabilities"]["serve"]
     assert "PGD" in summary["capabilities"]["attack"]
+
+
+def test_runs_tells_a_killed_run_from_a_running_one(out, monkeypatch):
+    """A run without a summary is running while its process lives; once that process died,
+    resumable ("interrupted") if it left a checkpoint, else "killed"."""
+    import subprocess
+    import sys
+
+    from trainwell.runs import OWNER, create_run_dir, list_runs, write_json, write_yaml
+
+    live = create_run_dir("live", out)
+    write_yaml(live / "config.yaml", {})
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    killed, resumable = create_run_dir("killed", out), create_run_dir("resumable", out)
+    for path in (killed, resumable):
+        write_yaml(path / "config.yaml", {})
+        owner = json.loads((path / OWNER).read_text())
+        write_json(path / OWNER, {**owner, "pid": int(dead.stdout)})
+    (resumable / "checkpoints").mkdir()
+    status = {run.path.name.split("-")[0]: run.status for run in list_runs(out)}
+    assert status == {"live": "running", "killed": "killed", "resumable": "interrupted"}

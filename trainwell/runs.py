@@ -2,7 +2,9 @@
 
 Layout (DESIGN.md): config.yaml, metrics.jsonl, findings.json, summary.json,
 corruption.json, model.pt, checkpoints/, report.html; plus data.json (what the data
-layer learned: classes, encoding, standardisation) and evaluation.json (confusion matrix).
+layer learned: classes, encoding, standardisation), evaluation.json (confusion matrix) and
+.owner.json (the host and process writing it, so a run whose process died is told apart
+from one still running).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -103,9 +106,10 @@ def create_run_dir(name: str, out: Path | None = None) -> Path:
         path = out / f"{name}-{stamp}{suffix}"
         try:
             path.mkdir(parents=True)
-            return path
         except FileExistsError:
             continue
+        write_json(path / OWNER, {"host": socket.gethostname(), "pid": os.getpid()})
+        return path
     raise InputError(f"cannot create a run directory under {out}")
 
 
@@ -132,9 +136,7 @@ def list_runs(out: Path | None = None) -> list[RunInfo]:
             continue
         summary_path = path / "summary.json"
         summary = read_json(summary_path) if summary_path.is_file() else {}
-        status = summary.get("status") or (
-            "interrupted" if (path / "checkpoints").is_dir() else "running"
-        )
+        status = summary.get("status") or _unfinished_status(path)
         started = datetime.fromtimestamp((path / "config.yaml").stat().st_mtime)
         problems = sum(
             f.get("severity") in ("warning", "error") for f in summary.get("findings") or []
@@ -142,6 +144,31 @@ def list_runs(out: Path | None = None) -> list[RunInfo]:
         metrics = summary.get("metrics", {})
         runs.append(RunInfo(path, status, metrics, started, run_kind(summary), problems))
     return sorted(runs, key=lambda run: run.started, reverse=True)
+
+
+OWNER = ".owner.json"
+
+
+def _unfinished_status(path: Path) -> str:
+    """A run without a summary: "running" while its process lives; when it died, resumable
+    ("interrupted": it left a checkpoint) or not ("killed"). A run written on another host,
+    or by an older version, cannot be asked: a checkpoint says interrupted, else running."""
+    owner = read_json(path / OWNER) if (path / OWNER).is_file() else {}
+    if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
+        if _alive(owner["pid"]):
+            return "running"
+        return "interrupted" if (path / "checkpoints").is_dir() else "killed"
+    return "interrupted" if (path / "checkpoints").is_dir() else "running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def run_kind(summary: dict[str, Any]) -> str:
