@@ -28,8 +28,9 @@ def test_a_version_is_a_verified_copy_of_the_run_with_its_manifest(tmp_path, run
     version = registry.add(first, "people", home=tmp_path, note="baseline")
     assert (version.name, version.version) == ("people", 1)
     copied = {p.name for p in version.path.iterdir()}
-    top = {p.name for p in first.iterdir() if p.is_file()}
+    top = {p.name for p in first.iterdir() if p.is_file() and not p.name.startswith(".")}
     assert copied == top | {"manifest.json"} and "checkpoints" not in copied
+    assert (first / ".owner.json").is_file()  # where the run was written is not the model's
     manifest = json.loads((version.path / "manifest.json").read_text())
     assert set(manifest["files"]) == top
     assert manifest["config"]["data"]["source"].endswith("people.csv")
