@@ -32,6 +32,7 @@ def test_audit_json_is_one_object_with_its_run_dir(tmp_path, out):
     run_dir = Path(summary["run_dir"])
     assert run_dir.parent == out and run_dir.name.startswith("digits-mlp-audit-")
     assert sorted(p.name for p in run_dir.iterdir()) == [
+        ".owner.json",
         "audit.json",
         "config.yaml",
         "corruption.json",
