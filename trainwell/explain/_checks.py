@@ -19,6 +19,7 @@ Criteria and thresholds, in one place:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..findings import Finding
 from ._groups import LOWER_IS_BETTER, GroupReport
@@ -43,25 +44,18 @@ def check_faithfulness(
         return []
     if faith.ratio <= thresholds.max_deletion_ratio:
         return []
-    return [
-        Finding(
-            "unfaithful_explanation",
-            "warning",
-            "evaluation",
-            f"removing inputs in the order {method} ranks them lowers the prediction hardly "
-            f"faster than a random order (deletion AUC {faith.deletion_auc:.3f} vs "
-            f"{faith.random_deletion_auc:.3f} at random): the map does not show what the "
-            "model relies on",
-            {
-                "check": "deletion",
-                "method": method,
-                "deletion_auc": faith.deletion_auc,
-                "random_deletion_auc": faith.random_deletion_auc,
-                "ratio": faith.ratio,
-                "threshold": thresholds.max_deletion_ratio,
-            },
-        )
-    ]
+    return _unfaithful(
+        "deletion",
+        method,
+        f"removing inputs in the order {method} ranks them lowers the prediction hardly "
+        f"faster than a random order (deletion AUC {faith.deletion_auc:.3f} vs "
+        f"{faith.random_deletion_auc:.3f} at random): the map does not show what the "
+        "model relies on",
+        deletion_auc=faith.deletion_auc,
+        random_deletion_auc=faith.random_deletion_auc,
+        ratio=faith.ratio,
+        threshold=thresholds.max_deletion_ratio,
+    )
 
 
 def check_sanity(
@@ -69,22 +63,15 @@ def check_sanity(
 ) -> list[Finding]:
     if sanity is None or sanity.randomized_rank_correlation < thresholds.max_rank_correlation:
         return []
-    return [
-        Finding(
-            "unfaithful_explanation",
-            "warning",
-            "evaluation",
-            f"{method} maps barely change when every weight is re-initialised (rank "
-            f"correlation {sanity.randomized_rank_correlation:.2f} with the trained model's): "
-            "they reflect the input more than the model",
-            {
-                "check": "randomisation",
-                "method": method,
-                "randomized_rank_correlation": sanity.randomized_rank_correlation,
-                "threshold": thresholds.max_rank_correlation,
-            },
-        )
-    ]
+    return _unfaithful(
+        "randomisation",
+        method,
+        f"{method} maps barely change when every weight is re-initialised (rank "
+        f"correlation {sanity.randomized_rank_correlation:.2f} with the trained model's): "
+        "they reflect the input more than the model",
+        randomized_rank_correlation=sanity.randomized_rank_correlation,
+        threshold=thresholds.max_rank_correlation,
+    )
 
 
 def check_groups(
@@ -138,21 +125,27 @@ def check_pointing(
         return []
     if game.score >= thresholds.min_pointing:
         return []
+    return _unfaithful(
+        "pointing_game",
+        method,
+        f"the {method} maps point at the true defect for only {game.hits} of {game.rows} "
+        f"correctly detected defects ({game.score:.0%}; a random point: "
+        f"{game.chance:.0%}): the map, or the model, does not look at the defect",
+        score=game.score,
+        rows=game.rows,
+        chance=game.chance,
+        threshold=thresholds.min_pointing,
+    )
+
+
+def _unfaithful(check: str, method: str, message: str, **evidence: Any) -> list[Finding]:
+    """The finding of an explanation check that failed: which check, for which method."""
     return [
         Finding(
             "unfaithful_explanation",
             "warning",
             "evaluation",
-            f"the {method} maps point at the true defect for only {game.hits} of {game.rows} "
-            f"correctly detected defects ({game.score:.0%}; a random point: "
-            f"{game.chance:.0%}): the map, or the model, does not look at the defect",
-            {
-                "check": "pointing_game",
-                "method": method,
-                "score": game.score,
-                "rows": game.rows,
-                "chance": game.chance,
-                "threshold": thresholds.min_pointing,
-            },
+            message,
+            {"check": check, "method": method, **evidence},
         )
     ]
