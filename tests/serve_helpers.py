@@ -4,10 +4,6 @@ small runs trained on it, and a real uvicorn server on a free loopback port in a
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,27 +42,11 @@ def fit(source: str | Path, out: Path, seed: int = 0, epochs: int = 3) -> Path:
     return trainwell.fit(config, out=out, report=False).run_dir
 
 
-@contextmanager
-def running(app: Any) -> Iterator[str]:
+def running(app: Any):
     """Serve `app` with uvicorn on 127.0.0.1 (a free port) in a thread; yield its URL."""
-    import uvicorn
+    from trainwell.deploy.serve import serving
 
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    return serving(app)
 
 
 @pytest.fixture(scope="session")

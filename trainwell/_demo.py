@@ -107,12 +107,12 @@ def _served(run: pipeline.Run, requests: int = 100) -> str:
     """Serve the run on loopback, send it test images one request each, then run the drift
     monitor over the request log the service wrote."""
     from .deploy.monitor import monitor
-    from .deploy.serve import Settings, serving
+    from .deploy.serve import Settings, create_app, serving
 
     token = secrets.token_hex(16)
     X = load_splits(run.config).test.X[:requests]
     answers, seconds = [], []
-    with serving(Settings(ref=str(run.run_dir), token=token)) as url:
+    with serving(create_app(Settings(ref=str(run.run_dir), token=token))) as url:
         for row in X:
             request = urllib.request.Request(
                 f"{url}/predict",

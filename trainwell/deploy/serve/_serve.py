@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from ...errors import InputError
 from ._app import Settings, create_app
@@ -84,12 +85,11 @@ def serve(
 
 
 @contextlib.contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """Serve `settings.ref` from a thread of this process on a free loopback port, and yield
-    its URL; the server stops (and its request log is flushed) when the block ends. For a
-    short session of requests from the same program, as the demo's."""
+def serving(app: Any) -> Iterator[str]:
+    """Serve `app` (from `create_app`) from a thread of this process on a free loopback port,
+    and yield its URL; the server stops (and its request log is flushed) when the block ends.
+    For a short session of requests from the same program: the demo, the tests."""
     uvicorn = require_serve()
-    app = create_app(settings)
     sock = bind("127.0.0.1", 0)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
