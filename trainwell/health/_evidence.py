@@ -75,7 +75,7 @@ def gather_evidence(
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=step is not None and step > LARGE_STEP,
         stalled=loss is not None and stalled(loss, prior_loss),
-        strong_regularisation=(optimizer is not None and strong_decay(optimizer))
+        strong_regularisation=(decay is not None and decay >= _decay_limit(optimizer))
         or (drop is not None and drop >= STRONG_DROPOUT),
         input_rms=rms,
         min_bias_mean=min_bias,
@@ -99,8 +99,12 @@ def weight_decay(optimizer: torch.optim.Optimizer) -> float:
 
 def strong_decay(optimizer: torch.optim.Optimizer) -> bool:
     """Whether the optimizer's weight decay is strong enough to keep a network from fitting."""
-    limit = STRONG_DECOUPLED_DECAY if isinstance(optimizer, torch.optim.AdamW) else STRONG_DECAY
-    return weight_decay(optimizer) >= limit
+    return weight_decay(optimizer) >= _decay_limit(optimizer)
+
+
+def _decay_limit(optimizer: torch.optim.Optimizer | None) -> float:
+    """AdamW's decoupled decay is scaled by the learning rate: it takes more to be strong."""
+    return STRONG_DECOUPLED_DECAY if isinstance(optimizer, torch.optim.AdamW) else STRONG_DECAY
 
 
 def dropout(model: nn.Module) -> float:
