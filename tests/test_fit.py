@@ -218,3 +218,34 @@ def test_checkpoints_follow_checkpoint_every(out, iris_config):
     run = trainwell.fit(iris_config, train__checkpoint_every=0, report=False)
     state = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert state["epoch"] == 3  # after every epoch, the last included
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_the_update_is_fused_and_does_the_arithmetic_of_torchs_default(optimizer):
+    """One fused kernel for the update where torch has one; the same step as its default
+    (to rounding). A parameter type without fused kernels gets torch's default."""
+    from torch import nn
+
+    from trainwell.config import Train
+    from trainwell.train import make_optimizer
+
+    spec = Train(optimizer=optimizer, lr=0.1, weight_decay=0.01)
+    weights = []
+    for fused in (True, None):
+        torch.manual_seed(0)
+        model = nn.Linear(4, 3)
+        made = make_optimizer(spec, model)
+        assert made.defaults["fused"] is True
+        if fused is None:  # the same optimizer as torch builds it by default
+            options = {k: v for k, v in made.defaults.items() if k != "decoupled_weight_decay"}
+            made = type(made)(model.parameters(), **(options | {"fused": None}))
+        initial = model.weight.detach().clone()
+        for _ in range(3):
+            made.zero_grad()
+            model(torch.ones(2, 4)).square().sum().backward()
+            made.step()
+        weights.append(model.weight.detach().clone())
+    assert torch.allclose(weights[0], weights[1], atol=1e-6)
+    assert not torch.equal(weights[0], initial)  # it stepped
+    complex_model = nn.Linear(4, 3, dtype=torch.complex64)
+    assert make_optimizer(spec, complex_model).defaults["fused"] is None

@@ -11,6 +11,7 @@ from torch import nn
 import trainwell
 from trainwell import TensorBatches, Trainer
 from trainwell.config import RunConfig
+from trainwell.findings import Finding
 from trainwell.health import DoctorCallback, Rebuild
 from trainwell.models import build_model
 from trainwell.train import Callback, make_optimizer
@@ -77,9 +78,12 @@ def test_repair_treats_the_problem_and_the_run_recovers(out, name):
     assert first["changed"] and first["before"]  # what it changed, from what evidence
     treated = [r for r in repaired.repairs if r["finding"] == code]
     assert treated[-1]["cured"] is True  # the last remedy cured it ...
-    for failed in treated[:-1]:  # ... and each one before it says why it did not
-        assert failed["cured"] is False and failed["why_not"]
-    finding = next(f for f in repaired.findings if f.code == code)
+    for earlier in treated[:-1]:  # ... each before it says why not, or when it came back
+        if earlier["cured"]:
+            assert earlier["came_back"] > earlier["judged_epoch"]
+        else:
+            assert earlier["cured"] is False and earlier["why_not"]
+    finding = [f for f in repaired.findings if f.code == code][-1]  # a return is a new one
     assert finding.resolved and finding.remedy == treated[-1]["remedy"]
     assert repaired.metrics["test_accuracy"] >= detected.metrics["test_accuracy"] + 0.1
     assert repaired.metrics["test_accuracy"] >= 0.85
@@ -444,6 +448,32 @@ def test_a_second_problem_after_switching_optimizer_rolls_back_into_the_live_one
     assert isinstance(doctor.trainer.optimizer, torch.optim.Adam)
     assert doctor.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     assert result.status == "completed" and math.isfinite(result.history[-1]["train_loss"])
+
+
+class _OverfitsAt(Callback):
+    """At the end of epoch `epoch`, an overfitting finding reaches the repairer."""
+
+    def __init__(self, epoch):
+        self.epoch, self.remedy = epoch, None
+
+    def on_epoch_end(self, epoch, metrics):
+        if epoch != self.epoch:
+            return
+        doctor = self.trainer.callbacks.callbacks[0]
+        finding = Finding("overfitting", "warning", "training", "the validation loss rises")
+        doctor.repairer.treat(finding, None, doctor.examiner.history)
+        self.remedy = doctor.repairs[-1]["remedy"]
+
+
+@pytest.mark.parametrize(("epoch", "acts_at_once"), [(1, False), (7, True)])
+def test_a_curve_problem_too_late_to_judge_gets_the_remedy_that_acts_at_once(epoch, acts_at_once):
+    """With too few epochs left to judge a remedy that trains on, the best weights are put
+    back at once; earlier, the remedies that train on come first."""
+    X, y = _problem()
+    late = _OverfitsAt(epoch)
+    _doctored({"optimizer": "adam", "lr": 1e-3, "epochs": 8}, X, y, repair=True, after=[late])
+    assert late.remedy is not None
+    assert (late.remedy == "stop_early") is acts_at_once
 
 
 # --- mixed precision ------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def _cgroup_quota() -> int | None:
     return None if quota == "max" else math.ceil(int(quota) / int(period))
 
 
-def busy_cpus(samples: int = 5) -> int:
+def busy_cpus(samples: int = 3) -> int:
     """How many other tasks are running now: the kernel's count of runnable tasks
     (`/proc/loadavg`'s fourth field, which counts this process too), median of a few
     readings a millisecond apart; 0 where it cannot be read."""

@@ -276,6 +276,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "overfitting": ("drop_label_issues", "regularize", "stop_early"),
     "underfitting": ("widen", "raise_lr"),
 }
+ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few epochs remain
 
 
 # When the network is not learning at all, remedies that slow it go last and those that

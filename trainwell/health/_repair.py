@@ -28,6 +28,7 @@ from ..train import Trainer
 from ._evidence import Evidence, gather_evidence, stalled
 from ._history import ProbeHistory
 from ._remedies import (
+    ACTS_AT_ONCE,
     FROM_BEST,
     LEARNING_CODES,
     REBUILDS_MODEL,
@@ -87,7 +88,10 @@ class Repairer:
         treatment = self.treating.get(finding.code)
         if treatment is None:  # the cause decides the first remedy
             evidence = self.evidence(history)
-            tried = {r["remedy"] for r in self.repairs if r["finding"] == finding.code}
+            earlier = [r for r in self.repairs if r["finding"] == finding.code]
+            tried = {r["remedy"] for r in earlier}
+            if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
+                earlier[-1].setdefault("came_back", len(self.trainer.history) - 1)
             order = remedy_order(finding, evidence)
             treatment = _Treatment(finding, [name for name in order if name not in tried])
             treatment.was_stalled = evidence.stalled and finding.code in LEARNING_CODES
@@ -99,6 +103,9 @@ class Repairer:
         if trainer.epoch > (1 - self.rebuild_budget) * trainer.epochs:
             # too late to train a rebuilt model from scratch: try the cheaper remedies
             treatment.remaining = [n for n in treatment.remaining if n not in REBUILDS_MODEL]
+        if trainer.epochs - trainer.epoch < self._epochs_to_judge(finding.code):
+            # too few epochs left to judge a remedy that trains on: one that acts at once first
+            treatment.remaining.sort(key=lambda name: name not in ACTS_AT_ONCE)
         if not treatment.remaining or len(self.repairs) >= self.max_repairs:
             return self._give_up(treatment, "no remedy left to try")
         skipped: list[str] = []
