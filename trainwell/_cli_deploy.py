@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import JsonOption, _guarded
+from ._cli_common import JsonOption, _guarded
 
 registry_app = typer.Typer(
     help="Versions of trained models, aliases such as champion, and their history.",

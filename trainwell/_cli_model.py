@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ._cli_common import JsonOption, _guarded, _show_progress
 from ._show import percent, print_explanation, print_findings, print_report
-from .cli import JsonOption, _guarded, _show_progress
 
 
 def attack(

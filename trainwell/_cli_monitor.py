@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ._cli_common import JsonOption, _guarded, _show_progress
 from ._cli_deploy import RegistryOption
 from ._show import percent, print_findings, print_report
-from .cli import JsonOption, _guarded, _show_progress
 
 
 def monitor(

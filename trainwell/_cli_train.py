@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ._cli_common import JsonOption, OutOption, _config, _guarded, _show_progress
 from ._show import print_findings, print_report, print_run, scores
-from .cli import JsonOption, OutOption, _config, _guarded, _show_progress
 
 
 def fit(

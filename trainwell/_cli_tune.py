@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ._cli_common import JsonOption, OutOption, SetOption, _config, _guarded, _show_progress
 from ._show import print_report, short
-from .cli import JsonOption, OutOption, SetOption, _config, _guarded, _show_progress
 
 
 def tune(
