@@ -74,6 +74,8 @@ def test_cross_validation_reports_each_fold_mean_and_spread(out: Path, iris_conf
     assert cv["std"]["val_accuracy"] == pytest.approx(np.std(accuracies))
     for k in range(3):
         assert (run.run_dir / "cv" / f"fold-{k}" / "summary.json").is_file()
+        assert not (run.run_dir / "cv" / f"fold-{k}" / "reference.npz").exists()  # never monitored
+    assert (run.run_dir / "reference.npz").is_file()  # the run itself is
     assert json.loads((run.run_dir / "summary.json").read_text())["cv"] == cv
     plain = trainwell.fit(iris_config)  # the run itself trains exactly as without folds
     assert run.metrics["val_loss"] == pytest.approx(plain.metrics["val_loss"])

@@ -106,7 +106,9 @@ def _fold(plan: Plan):
         fold_dir.mkdir(parents=True)
         write_yaml(fold_dir / "config.yaml", plan.config.to_dict())
         fold_plan = Plan(plan.config, data, model, plan.device, plan.custom_model)
-        return train_plan(fold_plan, fold_dir, progress=False, checkpoint=None, checkpoints=False)
+        return train_plan(
+            fold_plan, fold_dir, progress=False, checkpoint=None, checkpoints=False, reference=False
+        )
 
     return train_fold
 
@@ -120,11 +122,13 @@ def train_plan(
     callbacks: Sequence[Callback] = (),
     checkpoints: bool = True,
     repaired: RunConfig | None = None,
+    reference: bool = True,
 ) -> Run:
     """Train `plan` into `run_dir`, continuing from `checkpoint` (a loaded `last.pt`) when
     given. `repaired`: the config as the doctor had repaired it when the checkpoint was
     written (model, optimizer and schedule follow it; the
-    data follows the plan, and the checkpoint replays the doctor's edits to it)."""
+    data follows the plan, and the checkpoint replays the doctor's edits to it).
+    `reference=False`: no `reference.npz` (for runs never monitored: CV folds)."""
     cfg, data = plan.config, plan.data
     spec = (repaired or cfg).train
     classification = data.info.task == "classification"
@@ -209,7 +213,7 @@ def train_plan(
     env = environment(device, threads.to_dict())
     if r.active:
         env["distributed"] = distributed_record(repaired or cfg)
-    write_finished(run, plan, trainer, final_val, final_test, doctor, env)
+    write_finished(run, plan, trainer, final_val, final_test, doctor, env, reference=reference)
     return run
 
 

@@ -125,8 +125,12 @@ def write_finished(
     final_test: Evaluation,
     doctor: DoctorCallback | None,
     env: dict[str, Any],
+    *,
+    reference: bool = True,
 ) -> None:
-    """Write the files of a finished run (the writer rank only), `summary.json` last."""
+    """Write the files of a finished run (the writer rank only), `summary.json` last;
+    `reference=False` leaves out `reference.npz` (a cross-validation fold is never
+    monitored)."""
     run_dir, data = run.run_dir, plan.data
     evaluation = {
         "val_confusion": final_val.confusion,
@@ -150,7 +154,8 @@ def write_finished(
         },
         run_dir / "model.pt",
     )
-    write_reference(run_dir, trainer.model, data, plan.config.seed)  # what `monitor` compares
+    if reference:  # what `monitor` compares new data with
+        write_reference(run_dir, trainer.model, data, plan.config.seed)
     if (run_dir / "cv.json").is_file():
         run.cv = read_json(run_dir / "cv.json")
     write_json(run_dir / "findings.json", [f.to_dict() for f in run.findings])
