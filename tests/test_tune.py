@@ -1,6 +1,7 @@
 """`tune` end to end on tiny studies: results, best.yaml, resume, workers, pruning."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -215,3 +216,27 @@ def test_init_from_line_once_per_study_and_for_every_plain_fit(out: Path, capfd)
     for _ in range(2):  # a plain fit always says what it loaded
         trainwell.fit({key: value for key, value in cfg.items() if key != "tune"}, out=out)
         assert capfd.readouterr().err.count(f"init_from {weights}") == 1
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.parametrize("epochs", [1, 3, 8, 20, 81])
+def test_tpe_under_hyperband_leaves_its_random_start_within_the_budget(epochs):
+    """Optuna's TPE models each Hyperband bracket apart: with its default 10-trial random
+    start per bracket a 30-trial study would never leave it. The start is counted with
+    Optuna's own brackets, and every bracket's model gets trials after it."""
+    from trainwell.tune._study import HYPERBAND_FACTOR, _Job, _pruner, _random_start, _sampler
+
+    job = _Job(
+        base={}, space=None, metric="val_loss", study="s", storage="", heartbeat=0, retries=0,
+        sampler="tpe", pruner="hyperband", epochs=epochs, seed=0, n_trials=30, max_total=30,
+        trials_dir=Path(), threads=None,
+    )  # fmt: skip
+    pruner = _pruner(job)
+    study = optuna.create_study(pruner=pruner)
+    pruner._try_initialization(study)  # Optuna counts its brackets here
+    start = _random_start(job)
+    assert pruner._reduction_factor == HYPERBAND_FACTOR
+    assert 4 <= start < 30 / pruner._n_brackets  # each bracket's model leaves its start
+    assert _sampler(job, 0)._n_startup_trials == start
+    unpruned = _random_start(replace(job, pruner="none"))
+    assert unpruned == 10  # one model over all trials: Optuna's default start
