@@ -193,6 +193,33 @@ def test_sigkill_of_the_launcher_then_resume_ends_as_an_uninterrupted_run(two_ra
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == EPOCHS
 
 
+@pytest.mark.slow
+def test_fine_tuning_on_two_ranks_matches_one_process(two_ranks, tmp_path):
+    """`model.init_from` loaded on every rank, the backbone frozen, then unfrozen mid-run:
+    DDP must sync the gradients of what was frozen when it wrapped the model."""
+    config = {
+        **CONFIG,
+        "seed": 2,
+        "model": {**CONFIG["model"], "init_from": str(two_ranks["run_dir"])},
+        "train": {
+            **CONFIG["train"],
+            "epochs": 6,
+            "finetune": {"freeze": ["backbone"], "unfreeze_at": 3},
+        },
+    }
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+    process = _fit_nproc("run.yaml", "--out", "runs", cwd=tmp_path)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert err.count("init_from") == 1  # rank 0 tells what was loaded, once
+    two = json.loads(out)["metrics"]
+    one = trainwell.fit(config, out=tmp_path / "one", train__batch_size=50)
+    for key in EXACT:
+        assert two[key] == one.metrics[key], key
+    for key in CLOSE:
+        assert two[key] == pytest.approx(one.metrics[key], rel=1e-5), key
+
+
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)

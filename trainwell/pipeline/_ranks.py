@@ -82,7 +82,7 @@ def shared_plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool) -> P
         model = build_model(
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
-    transfer, frozen = start_from(cfg, model, data.info, say=r.rank == 0)
+    transfer, frozen = start_from(cfg, model, data.info, say=False)  # rank 0's plan told it
     device = resolve_device(cfg.train.device)
     return Plan(cfg, data, model, device, custom, findings, repairs, None, audit, transfer, frozen)
 

@@ -123,7 +123,9 @@ class Finetune(Callback):
 
     def on_fit_start(self) -> None:
         self.apply(self.trainer.model, self.is_frozen(self.trainer.epoch))
+        self.trainer.trainable_changed()
 
     def on_epoch_start(self, epoch: int) -> None:
         if self.spec.unfreeze_at is not None and epoch == self.spec.unfreeze_at:
             self.apply(self.trainer.model, False)
+            self.trainer.trainable_changed()

@@ -368,6 +368,12 @@ class Trainer:
         self._params = [p for group in optimizer.param_groups for p in group["params"]]
         self._l1_params = [p for p in self._params if p.dim() > 1]
 
+    def trainable_changed(self) -> None:
+        """Parameters were frozen or unfrozen: DDP syncs the gradients of those that required
+        one when it wrapped the model, so it wraps the model again (nothing in one process)."""
+        if self._net is not self.model:
+            self._net = wrap(self.model, self.device)
+
     def replace_model(
         self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any = None
     ) -> None:
