@@ -8,6 +8,7 @@ forward pass).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -68,6 +69,7 @@ class Probe:
         self._is_relu = np.array(
             [k in ("relu", "leaky_relu") for k in self.history.activation_kinds], dtype=bool
         )
+        self._before: list[torch.Tensor] = []  # the weights before a probed step
         modules = dict(model.named_modules())
         self._biases = [getattr(modules[name], "bias", None) for name, _ in self._layers]
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
@@ -112,7 +114,7 @@ class Probe:
         params = [w for _, w in self._layers]
         grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in params]
         weights = [w.detach() for w in params]
-        norms = torch._foreach_norm(grads) + torch._foreach_norm(weights)
+        norms = torch._foreach_norm(grads + weights)
         missing = torch.full((), float("nan"), device=loss.device)
         activations = [
             self._activation_stats.get(i, missing) for i in range(len(self._activations))
@@ -129,7 +131,10 @@ class Probe:
         # under DDP: one statistic for the global batch, the same on every rank, so every
         # rank's doctor takes the same decision (weights and gradients agree already)
         stats = mean_over_ranks(torch.cat(parts))
-        self._pending = (step, epoch, stats, [w.clone() for w in weights])
+        if not self._before:  # kept from probe to probe: no allocation each time
+            self._before = [torch.empty_like(w) for w in weights]
+        torch._foreach_copy_(self._before, weights)
+        self._pending = (step, epoch, stats, self._before)
 
     def after_step(self) -> None:
         """The optimizer has stepped: measure the update and move the probe to the host."""
@@ -139,7 +144,8 @@ class Probe:
         self._pending = None
         weights = [w.detach() for _, w in self._layers]
         n = len(weights)
-        updates = torch.stack(torch._foreach_norm(torch._foreach_sub(weights, before)))
+        torch._foreach_sub_(before, weights)  # the buffers now hold -update
+        updates = torch.stack(torch._foreach_norm(before))
         ratio = updates.float() / stats[1 + n : 1 + 2 * n].clamp_min(1e-12)
         values = torch.cat([stats, ratio]).cpu().numpy().astype(np.float64)  # one transfer
         n_acts = len(self._activations)
@@ -164,8 +170,11 @@ def _input_rms(x: torch.Tensor) -> torch.Tensor:
     if x.dim() < 2:
         return x.float().pow(2).mean().sqrt()
     others = [d for d in range(x.dim()) if d != 1]
-    rms = x.float().pow(2).mean(dim=others).sqrt()
-    return torch.quantile(rms, 0.9) if rms.numel() > 1 else rms.reshape(())
+    rms = torch.linalg.vector_norm(x.float(), dim=others) / math.sqrt(x.numel() / x.shape[1])
+    # the 90th percentile's nearest rank above (quantile's `higher`): one kernel, where
+    # `torch.quantile` runs a dozen — 10x the time of a probe's other input statistics
+    rank = math.ceil(0.9 * (rms.numel() - 1)) + 1
+    return rms.kthvalue(rank).values
 
 
 def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:
