@@ -75,6 +75,8 @@ def test_a_shifted_feature_is_named_and_wrong_labels_are_a_drop(trained, tmp_pat
     assert [f["name"] for f in summary["features"] if f["drift"]] == ["f3"]
     drop = next(f for f in summary["findings"] if f["code"] == "performance_drop")
     assert drop["severity"] == "error" and summary["actual"]["p_value"] < 1e-6
+    section = (trained / "report.html").read_text().split("Monitoring after deployment")[-1]
+    assert "no automatic remedy" in section and "not repaired" not in section  # told, not done
 
 
 def test_request_log_folder_is_read_in_time_order_with_a_timeline(trained, tmp_path):

@@ -14,6 +14,10 @@ class Section:
     context: dict[str, Any]
 
 
+REPAIRABLE = ("training", "data")  # sources of findings a remedy may have treated; the rest
+# (evaluation, deployment) are told with what to do, and nothing was done automatically
+
+
 def count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -46,7 +50,7 @@ def card(
         "resolved": bool(finding.get("resolved")),
         "attempts": [attempt(r) for r in attempts],
         "ok_label": None,  # the badges of a warning: "✓ repaired" / "✕ not repaired" by default
-        "open_label": None,
+        "open_label": None if finding.get("source") in REPAIRABLE else "no automatic remedy",
         "flagged": None,  # a data finding's rows, shown in its card
     }
 

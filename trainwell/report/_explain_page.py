@@ -38,7 +38,7 @@ def explain_section(record: RunRecord) -> Section | None:
             "importances": (result.get("importances") or [])[:10],
             "groups": groups,
             "gaps": [(m, g) for m, g in (groups or {}).get("gaps", {}).items()],
-            "cards": [_card(f) for f in result.get("findings") or []],
+            "cards": [card(f, []) for f in result.get("findings") or []],
             "figures": [
                 (_uri(folder / name), alt)
                 for name, alt in FIGURES.items()
@@ -46,13 +46,6 @@ def explain_section(record: RunRecord) -> Section | None:
             ],
         },
     )
-
-
-def _card(finding: dict) -> dict:
-    """Explanation findings have no automatic remedy; "not repaired" would suggest one."""
-    shown = card(finding, [])
-    shown["open_label"] = "no automatic remedy"
-    return shown
 
 
 def _uri(path: Path) -> str:
