@@ -151,7 +151,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     (tmp_path / "bad.jsonl").write_text(json.dumps({"inputs": [[1.0, 2.0]]}) + "\n")
     return {
         "missing": (["missing.csv"], "lacks 2 of the model's feature columns: 'f2', 'colour'"),
-        "empty": (["empty.csv"], "has no rows to monitor"),
+        "empty": (["empty.csv"], "is empty: it has no data rows"),
         "nofile": (["nope.csv"], "no such file or folder"),
         "window": (["ok.csv", "--window", "0"], "--window must be at least 1 row"),
         "labels": (["labels.csv"], "labels the model does not know: '7'"),

@@ -13,6 +13,7 @@ from ._dataset import (
     standardise,
 )
 from ._defects import generate_defects, write_defects
+from ._files import read_frame
 from ._remedies import DATA_REMEDIES, apply_data_remedies, remedy_record
 from ._split import Split, Standardizer
 from ._table import Table
@@ -32,6 +33,7 @@ __all__ = [
     "load_splits",
     "load_table",
     "prepare_data",
+    "read_frame",
     "remedy_record",
     "source_masks",
     "standardise",

@@ -35,7 +35,7 @@ def load_file(
         return _load_images(path, image_size, grayscale)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".parquet"):
-        return _load_frame(_read_frame(path, suffix), path, target, task)
+        return _load_frame(read_frame(path), path, target, task)
     if suffix == ".npz":
         return _load_npz(path, task)
     raise DataError(
@@ -44,7 +44,10 @@ def load_file(
     )
 
 
-def _read_frame(path: Path, suffix: str) -> pd.DataFrame:
+def read_frame(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet file as a frame with string column names, rows numbered from 0 as
+    they stand in the file; one `DataError` line when it cannot be read or has no rows."""
+    suffix = path.suffix.lower()
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
         frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
@@ -54,11 +57,11 @@ def _read_frame(path: Path, suffix: str) -> pd.DataFrame:
         raise DataError(f"cannot read {kind} {path}: {_reason(exc)}") from exc
     if frame.empty:
         raise DataError(f"{kind} {path} is empty: it has no data rows")
+    frame.columns = [str(name) for name in frame.columns]
     return frame.reset_index(drop=True)  # positions, not a restored Parquet index, name rows
 
 
 def _load_frame(frame: pd.DataFrame, path: Path, target: str | None, task: str) -> Table:
-    frame.columns = [str(name) for name in frame.columns]
     name = _target_column(frame, path, target)
     y, task, classes = _resolve_target(
         _column_values(frame[name]), task, f"target column {name!r} in {path}"

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from ..data import read_frame
 from ..errors import InputError
 from ..findings import Finding
 from ..pipeline import Run, load_run
@@ -176,8 +176,7 @@ def _group_values(run: Run, data: TestRows, groups: GroupsLike) -> np.ndarray:
         return group_labels(values[data.rows], "group")
     source = Path(run.config.data.source)
     if source.suffix.lower() in (".csv", ".parquet") and source.is_file():
-        frame = pd.read_csv(source) if source.suffix.lower() == ".csv" else pd.read_parquet(source)
-        frame.columns = [str(c) for c in frame.columns]
+        frame = read_frame(source)
         if groups not in frame.columns:
             raise InputError(
                 f"--groups: {source} has no column {groups!r}; its columns: "

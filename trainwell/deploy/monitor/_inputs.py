@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...data import DataInfo
+from ...data import DataInfo, read_frame
 from ...errors import InputError
 
 SHOWN = 8  # names listed in an error before "..."
@@ -37,13 +37,7 @@ def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
         return _read_log(path, info)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".parquet"):
-        try:
-            frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-        except pd.errors.EmptyDataError:
-            frame = pd.DataFrame()
-        except (ValueError, OSError) as exc:
-            raise InputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
-        return frame_rows(frame, info, target, str(path))
+        return frame_rows(read_frame(path), info, target, str(path))
     if suffix == ".npz":
         return _from_npz(path, info)
     raise InputError(

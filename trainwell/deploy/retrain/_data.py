@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...config import RunConfig
-from ...data import load_table
+from ...data import load_table, read_frame
 from ...errors import InputError
 
 
@@ -48,7 +48,7 @@ def old_rows(config: RunConfig) -> Rows:
     source = Path(config.data.source)
     suffix = source.suffix.lower()
     if suffix in (".csv", ".parquet") and source.is_file():
-        return Rows(frame=_read_frame(source))
+        return Rows(frame=read_frame(source))
     table = load_table(config)
     if table.is_image and suffix != ".npz":
         raise InputError(
@@ -82,7 +82,7 @@ def _one(path: Path, config: RunConfig, old: Rows) -> Rows:
     if old.frame is not None:
         if suffix not in (".csv", ".parquet"):
             raise InputError(f"DATA {path}: the champion learned from a table; give CSV or Parquet")
-        frame = _read_frame(path)
+        frame = read_frame(path)
         target = target_name(config, old.frame)
         missing = [c for c in old.frame.columns if c not in frame.columns]
         if missing:
@@ -119,12 +119,3 @@ def write_rows(rows: Rows, path: Path, config: RunConfig) -> Path:
             y = pd.to_numeric(pd.Series(y)).to_numpy()
         np.savez_compressed(path, X=rows.X, y=y)
     return path
-
-
-def _read_frame(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
-    frame.columns = [str(c) for c in frame.columns]
-    return frame
