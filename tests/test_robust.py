@@ -189,6 +189,28 @@ def test_vulnerability_at_attack_eps_and_not_below(digits):
     assert "adversarial_vulnerability" not in [f.code for f in robust.findings]
 
 
+@pytest.mark.parametrize(("judged", "shown"), [(0.1, 0.1), (0.001, 0.02)])
+def test_adversarial_inputs_are_kept_only_where_examples_may_be_shown(digits, judged, shown):
+    """A copy of the rows per ε would hold the whole curve in memory: only the judged ε's
+    and, when nothing is fooled there, the smallest ε that fooled a row are kept."""
+    from trainwell.robust._attack import _predict, _Runner
+
+    inputs = attack_inputs(digits, rows=150)
+    model = digits.model.eval()
+    correct = _predict(model, inputs.x) == inputs.y
+    curve = sorted({judged, 0.01, 0.02, 0.05, 0.1, 0.2})
+    runner = _Runner(
+        model, inputs.x, inputs.y, correct, inputs.box, "linf", None, curve=curve, judged=judged
+    )
+    torch.manual_seed(0)
+    for eps in curve:
+        runner.gradient("pgd", eps, steps=10, restarts=1)
+    assert runner.first_fooled() == shown
+    assert set(runner.adversarial) == {judged, shown}  # not one copy per ε of the curve
+    _, before, after = runner.example(shown)
+    assert bool((before != after).any())
+
+
 # --- the folder, the API, the CLI ---------------------------------------------------------
 
 

@@ -107,7 +107,7 @@ def attack(
     with torch.random.fork_rng(devices=[]), threads, _progress(progress) as bar:
         torch.manual_seed(run.config.seed)
         correct = _predict(model, x) == y
-        runner = _Runner(model, x, y, correct, box, spec.norm, bar)
+        runner = _Runner(model, x, y, correct, box, spec.norm, bar, curve=curve, judged=judged)
         results = []
         for e in curve:
             results.append(runner.gradient("fgsm", e, steps=1, restarts=1))
@@ -146,7 +146,7 @@ def attack(
         robust,
         time.perf_counter() - started,
     )
-    result.examples_eps = runner.first_fooled(judged, curve)
+    result.examples_eps = runner.first_fooled()
     adv, before, after = runner.example(result.examples_eps or judged)
     result.moved_features = moved_features(model, inputs, adv, before, after)
     from ._write import write_attack_dir  # matplotlib: only once there is something to draw
@@ -190,12 +190,19 @@ class _Runner:
         box: Box,
         norm: Norm,
         bar: Progress | None,
+        *,
+        curve: list[float],
+        judged: float,
     ) -> None:
         self.model, self.x, self.y, self.box, self.norm, self.bar = model, x, y, box, norm, bar
         self.correct = correct
         self.survived: dict[tuple[str, float], torch.Tensor] = {}
-        self.adversarial: dict[float, torch.Tensor] = {}  # PGD's inputs, for the examples
-        self.pgd_survived: dict[float, torch.Tensor] = {}
+        self.curve, self.judged = set(curve), judged
+        # PGD's inputs (a copy of the rows each) only where the examples may be shown: at
+        # the judged ε, and at the smallest ε of the curve that fooled a row while the
+        # judged one has not (yet); `shown` is the ε the examples are shown at, once known
+        self.adversarial: dict[float, torch.Tensor] = {}
+        self.shown: float | None = None
 
     def gradient(self, name: str, eps: float, *, steps: int, restarts: int) -> Measurement:
         def one(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -252,21 +259,27 @@ class _Runner:
             if self.bar:
                 self.bar.advance(task, len(index))
         self.survived[(key, eps)] = survived
-        if key.startswith("pgd") and eps not in self.adversarial:  # the curve's PGD
-            self.adversarial[eps], self.pgd_survived[eps] = adversarial, survived
+        if key.startswith("pgd") and eps in self.curve and eps not in self.adversarial:
+            self._keep(eps, adversarial, fooled=bool((self.correct & ~survived).any()))
         return _share(survived)
+
+    def _keep(self, eps: float, adversarial: torch.Tensor, *, fooled: bool) -> None:
+        """The curve runs from small ε to large, each ε's PGD first."""
+        if eps == self.judged:
+            self.adversarial[eps] = adversarial
+            if fooled:  # shown here: the smaller ε's copies are not needed
+                self.shown, self.adversarial = eps, {eps: adversarial}
+        elif fooled and self.shown is None:
+            self.shown, self.adversarial[eps] = eps, adversarial
 
     def survivors(self, eps: float) -> torch.Tensor:
         """Rows that survive every attack run at `eps`: the worst case."""
         at = [s for (_, e), s in self.survived.items() if e == eps]
         return torch.stack(at).all(0)
 
-    def first_fooled(self, judged: float, curve: list[float]) -> float | None:
-        """`judged` if PGD fooled a row there, else the smallest ε of the curve that did."""
-        for eps in [judged, *curve]:
-            if bool((self.correct & ~self.pgd_survived[eps]).any()):
-                return eps
-        return None
+    def first_fooled(self) -> float | None:
+        """The judged ε if the curve's PGD fooled a row there, else the smallest that did."""
+        return self.shown
 
     def example(self, eps: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """PGD's adversarial inputs at `eps`, and the predictions before and after."""
