@@ -89,15 +89,13 @@ def write_yaml(path: Path, obj: Any) -> None:
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's: 4x faster
 
 
+def jsonl_line(row: dict[str, Any]) -> str:
+    """One line of a JSON-lines log."""
+    return json.dumps(row, default=_jsonable) + "\n"
+
+
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    atomic_write(path, "".join(json.dumps(row, default=_jsonable) + "\n" for row in rows))
-
-
-def append_jsonl(path: Path, row: dict[str, Any]) -> None:
-    """Add one line to a log in one write, without waiting for the disk: a log rewritten
-    whole (`write_jsonl`) at every start or resume, whose lines readers take as they come."""
-    with Path(path).open("a") as handle:
-        handle.write(json.dumps(row, default=_jsonable) + "\n")
+    atomic_write(path, "".join(map(jsonl_line, rows)))
 
 
 def create_run_dir(name: str, out: Path | None = None) -> Path:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 
 from ..data import DataInfo, Split
 from ..findings import Finding
 from ..health import DoctorCallback
-from ..runs import append_jsonl, create_run_dir, read_json, write_json, write_jsonl, write_yaml
+from ..runs import create_run_dir, jsonl_line, read_json, write_json, write_jsonl, write_yaml
 from ..train import Callback, Evaluation, FitResult, Trainer, save_atomic
 from ._plan import Plan
 from ._reference import write_reference
@@ -45,12 +45,18 @@ class MetricsLog(Callback):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file: TextIO | None = None
 
     def on_fit_start(self) -> None:
         write_jsonl(self.path, [_finite(row) for row in self.trainer.history])
+        self._file = self.path.open("a")  # kept open: opening it each epoch cost 3% of a fit
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        append_jsonl(self.path, _finite(self.trainer.history[-1]))  # a rewrite cost 15%
+        self._file.write(jsonl_line(_finite(self.trainer.history[-1])))
+        self._file.flush()  # whole lines for readers (`trainwell runs`, the report) as they come
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self._file.close()
 
 
 def _finite(row: dict[str, float]) -> dict[str, float | None]:
