@@ -476,37 +476,6 @@ def test_a_curve_problem_too_late_to_judge_gets_the_remedy_that_acts_at_once(epo
     assert (late.remedy == "stop_early") is acts_at_once
 
 
-class _RemedyAt(Callback):
-    """At the end of epoch `epoch`, an overfitting finding is treated through the doctor."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, metrics):
-        if epoch == self.epoch:
-            doctor = self.trainer.callbacks.callbacks[0]
-            doctor._treat([Finding("overfitting", "warning", "training", "rises")], None)
-
-
-@pytest.mark.parametrize("remedy_at", [None, 3])
-def test_probes_thin_out_over_a_healthy_run_and_are_dense_after_a_remedy(remedy_at):
-    """Every 4 steps in epoch 0 (32 steps an epoch), then 8, then 16 = 4 x every; a remedy
-    brings them back to 4 for the epoch that judges it."""
-    X, y = _problem()
-    after = [_RemedyAt(remedy_at)] if remedy_at is not None else []
-    train = {"optimizer": "adam", "lr": 1e-3, "epochs": 12}
-    _, doctor = _doctored(train, X, y, repair=remedy_at is not None, after=after)
-    histories = doctor.examiner.histories
-    gaps = np.diff(histories[0].steps)
-    assert list(gaps[:8]) == [4] * 8 and max(gaps) == 16 and list(gaps) == sorted(gaps)
-    if remedy_at is None:
-        assert len(histories) == 1 and doctor.interval == 16
-    else:
-        assert len(histories) == 2 and doctor.repairs[0]["remedy"] != "stop_early"
-        fresh = histories[1].steps
-        assert fresh[0] == 32 * (remedy_at + 1) and list(np.diff(fresh)[:8]) == [4] * 8
-
-
 # --- mixed precision ------------------------------------------------------------------------
 
 
