@@ -22,8 +22,7 @@ from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
 
-DEFAULT_EVERY = 24  # steps between probes at most in epoch 0; ~0.3-0.5 ms each
-SPARSEST = 4  # a healthy run's probes thin out, epoch by epoch, to one every 4 x `every` steps
+DEFAULT_EVERY = 24  # steps between probes at most in epoch 0 (twice that later); ~0.3 ms each
 
 
 def probe_interval(every: int, steps_per_epoch: int | None, sustain: int) -> int:
@@ -144,8 +143,6 @@ class DoctorCallback(Callback):
         self.examiner: Examiner | None = None
         self.repairer: Repairer | None = None
         self.interval = every
-        self._dense = every  # the interval of epoch 0, and after every remedy
-        self._remedied = False  # a remedy this epoch: probes stay dense for the next
         self._probing = False
         self._nonfinite_layer: str | None = None
         self._replayed = False
@@ -179,7 +176,6 @@ class DoctorCallback(Callback):
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
-        self._dense = self.interval
         if self.mode == "repair":
             self.repairer = Repairer(trainer, self.rebuild, thresholds=self.thresholds)
         if self.check_each_step is None or trainer.ranks.active:
@@ -262,6 +258,8 @@ class DoctorCallback(Callback):
         self._treat(found, step)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        if epoch == 0:  # init problems show in epoch 0; later ones need not be caught as fast
+            self.interval = min(2 * self.interval, 2 * self.every)
         found = self.examiner.end_epoch(metrics)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():
@@ -271,15 +269,6 @@ class DoctorCallback(Callback):
         if self.repairer is not None:
             for finding in self.repairer.epoch_end(epoch, metrics):
                 self._treat([finding], None, again=True)
-        # init problems show in epoch 0, later ones develop over epochs: a healthy run's
-        # probes thin out; after a remedy they stay dense for the epoch that judges it
-        if not self._remedied:
-            self.interval = min(2 * self.interval, SPARSEST * self.every)
-        self._remedied = False
-        if self.trainer.step % self.interval == 0:  # the next step is probed
-            self.examiner.probe.arm()
-        else:
-            self.examiner.probe.disarm()
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
@@ -303,7 +292,6 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         remaining = max(trainer.epochs - trainer.epoch, 1)
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
-        self.interval, self._remedied = self._dense, True  # judged on fresh, dense probes
         if again:
             self.examiner.mark_reported(first.code)  # judged by the repairer, not reported twice
         for consequence in problems[1:]:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._doctor import DEFAULT_EVERY, SPARSEST, Examiner
+from ._doctor import DEFAULT_EVERY, Examiner
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
@@ -35,9 +35,8 @@ LOOK_SPARSER = 8  # then at every 8th probe step
 class Doctor:
     """The doctor in your own training loop.
 
-    Every `every` steps in the first epoch, thinning out epoch by epoch to every 4 x `every`
-    while the run stays healthy (as the Trainer does), it probes gradients, weights and
-    activations as in the Trainer. At the first probe steps, then at
+    Every `every` steps (twice that after the first epoch, as the Trainer does) it probes
+    gradients, weights and activations as in the Trainer. At the first probe steps, then at
     every eighth, it also compares the step with the next one for the silent bugs: gradients
     never cleared, parameters that never change or get no gradient, training in eval mode,
     a softmax before a logits loss. `mode="detect"` reports findings, each with its
@@ -75,8 +74,7 @@ class Doctor:
         self.loop_thresholds = loop_thresholds or LoopThresholds()
         self.repairer = LoopRepairer(model, optimizer) if mode == "repair" else None
         self._seen: set[str] = set()
-        self.interval = every  # steps between probes: thinning out after epoch 0
-        self._remedied = False  # a remedy this epoch: probes stay dense for the next
+        self.interval = every  # steps between probes; twice that after epoch 0
         self._step = 0
         self._epoch = 0
         self._probed = False
@@ -121,6 +119,7 @@ class Doctor:
         """Call once per epoch with its losses; returns the findings new at this epoch."""
         new = self.examiner.end_probe() if self._probed else []
         self._probed = False
+        self.interval = 2 * self.every  # as the Trainer's: init problems show in epoch 0
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
@@ -129,14 +128,6 @@ class Doctor:
             self._treat(new)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             self.repairer.epoch_end(self._epoch, math.isfinite(train_loss) and not problems)
-        # as the Trainer's: probes thin out over a healthy run, dense again after a remedy
-        if not self._remedied:
-            self.interval = min(2 * self.interval, SPARSEST * self.every)
-        self._remedied = False
-        if self._step % self.interval == 0:  # the next step is probed
-            self.examiner.probe.arm()
-        else:
-            self.examiner.probe.disarm()
         self._epoch += 1
         return new
 
@@ -191,4 +182,3 @@ class Doctor:
                 remaining = max(self.epochs - self._epoch, 1)
                 self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
                 self.examiner.probe.arm()
-                self.interval, self._remedied = self.every, True
