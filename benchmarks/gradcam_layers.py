@@ -65,11 +65,15 @@ def _pointing(run, X: torch.Tensor, predicted: np.ndarray, held) -> dict:
     guided = captum_attr().GuidedGradCam(model, gradcam_layer(model))
     fine = guided.attribute(x.clone().requires_grad_(), target=t).detach()
     maps["guided gradcam"] = fine.abs().sum(1).numpy()
-    for name, m in maps.items():
-        game = pointing_game(m, held.masks[rows], held.y[rows], predicted[rows], held.classes)
+    games = {
+        name: pointing_game(m, held.masks[rows], held.y[rows], predicted[rows], held.classes)
+        for name, m in maps.items()
+    }
+    for name, game in games.items():
         SCORES.setdefault(name, []).append(game.score)
         BY_KIND.setdefault(name, []).append(game.by_class)
-    return {"pointing": SCORES["--method gradcam"][-1], "pointing_chance": 0.0, "by_kind": {}}
+    shipped = games["--method gradcam"]  # what `trainwell explain` uses, as transfer.py shows
+    return {"pointing": shipped.score, "pointing_chance": shipped.chance, "by_kind": shipped.by_class}
 
 
 def main() -> None:
