@@ -73,7 +73,11 @@ def _pointing(run, X: torch.Tensor, predicted: np.ndarray, held) -> dict:
         SCORES.setdefault(name, []).append(game.score)
         BY_KIND.setdefault(name, []).append(game.by_class)
     shipped = games["--method gradcam"]  # what `trainwell explain` uses, as transfer.py shows
-    return {"pointing": shipped.score, "pointing_chance": shipped.chance, "by_kind": shipped.by_class}
+    return {
+        "pointing": shipped.score,
+        "pointing_chance": shipped.chance,
+        "by_kind": shipped.by_class,
+    }
 
 
 def main() -> None:
