@@ -13,8 +13,8 @@ pruner, at equal or better test accuracy, over 3+ seeds. (The whole fixed budget
 reward a poor sampler under a pruner: its trials are pruned early.) Then K=2 worker
 processes fill one study: every trial number appears once, none is lost.
 
-    python benchmarks/tune.py            # 30 trials x 20 epochs x 3 seeds (~5 min on 2 cores)
-    python benchmarks/tune.py --quick    # 12 trials x 8 epochs x 3 seeds, a smoke run
+    python benchmarks/tune.py            # 30 trials x 20 epochs x 5 seeds (~4 min on 2 cores)
+    python benchmarks/tune.py --quick    # 12 trials x 8 epochs x 5 seeds, a smoke run
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=20, help="epochs per trial (max)")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="12 trials x 8 epochs")
     args = parser.parse_args()
     if args.quick:
