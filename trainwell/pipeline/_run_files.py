@@ -49,7 +49,7 @@ class MetricsLog(Callback):
 
     def on_fit_start(self) -> None:
         write_jsonl(self.path, [_finite(row) for row in self.trainer.history])
-        self._file = self.path.open("a")  # kept open: opening it each epoch cost 3% of a fit
+        self._file = self.path.open("a")  # kept open: opening it each epoch cost ~1% of a fit
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         self._file.write(jsonl_line(_finite(self.trainer.history[-1])))
