@@ -143,8 +143,6 @@ class DoctorCallback(Callback):
         self.examiner: Examiner | None = None
         self.repairer: Repairer | None = None
         self.interval = every
-        self._dense = self._later = every  # probe intervals: epoch 0's, and the later epochs'
-        self._remedied = False  # a remedy this epoch: the next is probed densely
         self._probing = False
         self._nonfinite_layer: str | None = None
         self._replayed = False
@@ -178,9 +176,6 @@ class DoctorCallback(Callback):
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
-        # init problems show in epoch 0, later ones need not be caught as fast; an epoch
-        # that judges a remedy is probed as densely as epoch 0
-        self._dense, self._later = self.interval, min(2 * self.interval, 2 * self.every)
         if self.mode == "repair":
             self.repairer = Repairer(trainer, self.rebuild, thresholds=self.thresholds)
         if self.check_each_step is None or trainer.ranks.active:
@@ -263,6 +258,8 @@ class DoctorCallback(Callback):
         self._treat(found, step)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        if epoch == 0:  # init problems show in epoch 0; later ones need not be caught as fast
+            self.interval = min(2 * self.interval, 2 * self.every)
         found = self.examiner.end_epoch(metrics)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():
@@ -272,12 +269,6 @@ class DoctorCallback(Callback):
         if self.repairer is not None:
             for finding in self.repairer.epoch_end(epoch, metrics):
                 self._treat([finding], None, again=True)
-        self.interval = self._dense if self._remedied else self._later
-        self._remedied = False
-        if self.trainer.step % self.interval == 0:  # the next step is probed
-            self.examiner.probe.arm()
-        else:
-            self.examiner.probe.disarm()
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
@@ -301,7 +292,6 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         remaining = max(trainer.epochs - trainer.epoch, 1)
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
-        self.interval, self._remedied = self._dense, True  # judged on dense, fresh probes
         if again:
             self.examiner.mark_reported(first.code)  # judged by the repairer, not reported twice
         for consequence in problems[1:]:
@@ -315,11 +305,7 @@ class DoctorCallback(Callback):
         run resumes as the repaired run, not as the config it started from."""
         if self.examiner is None:
             return {}
-        state: dict[str, Any] = {
-            "examiner": self.examiner.state_dict(),
-            "interval": self.interval,
-            "intervals": [self._dense, self._later],  # of the data as it started
-        }
+        state: dict[str, Any] = {"examiner": self.examiner.state_dict(), "interval": self.interval}
         if self.repairer is not None:
             state["repairer"] = self.repairer.state_dict(self.examiner.findings)
         return state
@@ -331,8 +317,6 @@ class DoctorCallback(Callback):
         self.examiner.load_state_dict(state["examiner"])
         self.examiner.history.grad_clip = self.trainer.grad_clip
         self.interval = state["interval"]
-        if "intervals" in state:  # older checkpoints: as counted on the resumed data
-            self._dense, self._later = state["intervals"]
         if self.repairer is not None and "repairer" in state:
             self.repairer.load_state_dict(state["repairer"], self.examiner.findings)
         self._state = None
