@@ -23,6 +23,8 @@ from ._replay import first_nonfinite_layer
 from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
 
 DEFAULT_EVERY = 24  # steps between probes at most in epoch 0 (twice that later); ~0.3 ms each
+SPARSEST = 4  # a healthy run's probes thin out, epoch by epoch, to one every 4 x `every` steps
+HOLD_EPOCHS = 2  # after a remedy, the epochs probed at the density of epoch 1 (its judging)
 
 
 def probe_interval(every: int, steps_per_epoch: int | None, sustain: int) -> int:
@@ -143,6 +145,8 @@ class DoctorCallback(Callback):
         self.examiner: Examiner | None = None
         self.repairer: Repairer | None = None
         self.interval = every
+        self._later = every  # the interval of epoch 1, and of the epochs judging a remedy
+        self._hold = 0  # epoch ends left before probes thin out again after a remedy
         self._probing = False
         self._nonfinite_layer: str | None = None
         self._replayed = False
@@ -176,6 +180,7 @@ class DoctorCallback(Callback):
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
+        self._later = min(2 * self.interval, 2 * self.every)  # epoch 1's interval
         if self.mode == "repair":
             self.repairer = Repairer(trainer, self.rebuild, thresholds=self.thresholds)
         if self.check_each_step is None or trainer.ranks.active:
@@ -258,8 +263,12 @@ class DoctorCallback(Callback):
         self._treat(found, step)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        if epoch == 0:  # init problems show in epoch 0; later ones need not be caught as fast
-            self.interval = min(2 * self.interval, 2 * self.every)
+        # init problems show in epoch 0, later ones develop over epochs: from epoch 1 on, a
+        # healthy stretch is probed half as often each epoch, down to every SPARSEST x
+        # `every` steps; the epochs that judge a remedy are probed as epoch 1 is
+        grown = max(min(2 * self.interval, SPARSEST * self.every), self._later)
+        self.interval = self._later if self._hold else grown
+        self._hold = max(self._hold - 1, 0)
         found = self.examiner.end_epoch(metrics)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():
@@ -269,6 +278,10 @@ class DoctorCallback(Callback):
         if self.repairer is not None:
             for finding in self.repairer.epoch_end(epoch, metrics):
                 self._treat([finding], None, again=True)
+        if self.trainer.step % self.interval == 0:  # the next step is probed
+            self.examiner.probe.arm()
+        else:
+            self.examiner.probe.disarm()
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
@@ -292,6 +305,7 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         remaining = max(trainer.epochs - trainer.epoch, 1)
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
+        self.interval, self._hold = min(self.interval, self._later), HOLD_EPOCHS
         if again:
             self.examiner.mark_reported(first.code)  # judged by the repairer, not reported twice
         for consequence in problems[1:]:
@@ -305,7 +319,12 @@ class DoctorCallback(Callback):
         run resumes as the repaired run, not as the config it started from."""
         if self.examiner is None:
             return {}
-        state: dict[str, Any] = {"examiner": self.examiner.state_dict(), "interval": self.interval}
+        state: dict[str, Any] = {
+            "examiner": self.examiner.state_dict(),
+            "interval": self.interval,
+            "later": self._later,  # as counted on the data the run started with
+            "hold": self._hold,
+        }
         if self.repairer is not None:
             state["repairer"] = self.repairer.state_dict(self.examiner.findings)
         return state
@@ -317,6 +336,7 @@ class DoctorCallback(Callback):
         self.examiner.load_state_dict(state["examiner"])
         self.examiner.history.grad_clip = self.trainer.grad_clip
         self.interval = state["interval"]
+        self._later, self._hold = state.get("later", self._later), state.get("hold", 0)
         if self.repairer is not None and "repairer" in state:
             self.repairer.load_state_dict(state["repairer"], self.examiner.findings)
         self._state = None

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._doctor import DEFAULT_EVERY, Examiner
+from ._doctor import DEFAULT_EVERY, HOLD_EPOCHS, SPARSEST, Examiner
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
@@ -35,8 +35,9 @@ LOOK_SPARSER = 8  # then at every 8th probe step
 class Doctor:
     """The doctor in your own training loop.
 
-    Every `every` steps (twice that after the first epoch, as the Trainer does) it probes
-    gradients, weights and activations as in the Trainer. At the first probe steps, then at
+    Every `every` steps in the first epoch, twice that in the next, then half as often each
+    healthy epoch down to every 4 x `every` (as the Trainer does), it probes gradients,
+    weights and activations as in the Trainer. At the first probe steps, then at
     every eighth, it also compares the step with the next one for the silent bugs: gradients
     never cleared, parameters that never change or get no gradient, training in eval mode,
     a softmax before a logits loss. `mode="detect"` reports findings, each with its
@@ -74,7 +75,8 @@ class Doctor:
         self.loop_thresholds = loop_thresholds or LoopThresholds()
         self.repairer = LoopRepairer(model, optimizer) if mode == "repair" else None
         self._seen: set[str] = set()
-        self.interval = every  # steps between probes; twice that after epoch 0
+        self.interval = every  # steps between probes; twice that after epoch 0, then more
+        self._hold = 0  # epoch ends left before probes thin out again after a remedy
         self._step = 0
         self._epoch = 0
         self._probed = False
@@ -119,7 +121,11 @@ class Doctor:
         """Call once per epoch with its losses; returns the findings new at this epoch."""
         new = self.examiner.end_probe() if self._probed else []
         self._probed = False
-        self.interval = 2 * self.every  # as the Trainer's: init problems show in epoch 0
+        # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
+        later = 2 * self.every
+        grown = max(min(2 * self.interval, SPARSEST * self.every), later)
+        self.interval = later if self._hold else grown
+        self._hold = max(self._hold - 1, 0)
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
@@ -128,6 +134,10 @@ class Doctor:
             self._treat(new)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             self.repairer.epoch_end(self._epoch, math.isfinite(train_loss) and not problems)
+        if self._step % self.interval == 0:  # the next step is probed
+            self.examiner.probe.arm()
+        else:
+            self.examiner.probe.disarm()
         self._epoch += 1
         return new
 
@@ -182,3 +192,5 @@ class Doctor:
                 remaining = max(self.epochs - self._epoch, 1)
                 self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
                 self.examiner.probe.arm()
+                self.interval = min(self.interval, 2 * self.every)
+                self._hold = HOLD_EPOCHS
