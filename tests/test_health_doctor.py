@@ -1,5 +1,6 @@
 """The doctor end to end: real runs with a problem are flagged, healthy runs are not."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -144,6 +145,13 @@ def test_doctor_in_a_hand_written_loop():
     assert doctor.examiner.history.n_probes == 8 + 4  # every 2 steps in epoch 0, then every 4
     healthy = _hand_loop(nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)), 0.05)
     assert [f for f in healthy.findings if f.severity != "info"] == []
+
+
+def test_the_hand_written_loops_probes_thin_out_to_four_times_every():
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    doctor = _hand_loop(model, lr=0.05, epochs=5)  # 16 steps an epoch, every=2
+    gaps = list(np.diff(doctor.examiner.history.steps))
+    assert gaps == [2] * 8 + [4] * 4 + [8] * 5 and doctor.interval == 8
 
 
 def test_doctor_as_a_lightning_callback():

@@ -476,6 +476,46 @@ def test_a_curve_problem_too_late_to_judge_gets_the_remedy_that_acts_at_once(epo
     assert (late.remedy == "stop_early") is acts_at_once
 
 
+class _RemedyAt(Callback):
+    """At the end of epoch `epoch`, the doctor's examiner finds overfitting."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_fit_start(self):
+        examiner = self.trainer.callbacks.callbacks[0].examiner
+        end_epoch = examiner.end_epoch
+
+        def overfits(row):
+            found = end_epoch(row)
+            if row["epoch"] == self.epoch:
+                found.append(Finding("overfitting", "warning", "training", "rises"))
+            return found
+
+        examiner.end_epoch = overfits
+
+
+@pytest.mark.parametrize("remedy_at", [None, 3])
+def test_probes_thin_out_while_healthy_and_not_while_a_remedy_is_judged(remedy_at):
+    """32 steps an epoch, every=4: every 4 steps in epoch 0, 8 in epoch 1, then 16 (4 x
+    every); after a remedy, every 8 again for the epochs that judge it."""
+    X, y = _problem()
+    after = [_RemedyAt(remedy_at)] if remedy_at is not None else []
+    train = {"optimizer": "adam", "lr": 1e-3, "epochs": 12}
+    _, doctor = _doctored(train, X, y, repair=remedy_at is not None, after=after)
+    first, *rest = doctor.examiner.histories
+    gaps = list(np.diff(first.steps))
+    assert gaps[:12] == [4] * 8 + [8] * 4 and set(gaps[12:]) == {16}
+    if remedy_at is None:
+        assert rest == [] and doctor.interval == 16
+    else:
+        (fresh,) = rest
+        assert doctor.repairs[0]["remedy"] != "stop_early"
+        assert fresh.steps[0] == 32 * (remedy_at + 1)  # the first step after the remedy
+        gaps = list(np.diff(fresh.steps))
+        assert gaps[:12] == [8] * 12 and set(gaps[12:]) == {16}
+
+
 # --- mixed precision ------------------------------------------------------------------------
 
 
