@@ -3,6 +3,7 @@
 request log, and hot swaps under concurrent load with every answer labelled."""
 
 import json
+import sys
 import threading
 import time
 
@@ -249,3 +250,13 @@ def test_a_version_with_other_inputs_is_not_swapped_in(two_runs, tmp_path):
             time.sleep(0.05)
         answer = http.post("/predict", json={"inputs": [[0.0] * 5]})
         assert answer.status_code == 200 and answer.json()["model"]["version"] == 1
+
+
+def test_without_the_serve_extra_the_app_names_it(monkeypatch, tmp_path):
+    """`create_app` is the demo's way in too: a missing extra is one line naming it (the
+    demo then prints it), never a ModuleNotFoundError."""
+    from trainwell.errors import InputError
+
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # import fails as if not installed
+    with pytest.raises(InputError, match=r'fastapi is missing\): pip install "trainwell\[serve\]"'):
+        create_app(Settings(ref=str(tmp_path)))

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import InputError
 from ..registry import aliases_file, parse_ref, registry_home
 from ._guard import guard
 from ._log import RequestLog
@@ -53,6 +54,7 @@ class State:
 def create_app(settings: Settings, served: Served | None = None) -> Any:
     """The ASGI app (FastAPI behind the token and body-size guard). `served`: a model
     already loaded from `settings.ref`, else it is loaded here."""
+    require_serve()
     import torch
     from fastapi import FastAPI, Request, Security
     from fastapi.exception_handlers import http_exception_handler
@@ -229,3 +231,17 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def require_serve() -> Any:
+    """uvicorn, once the `serve` extra is known to be installed; else one line naming it."""
+    try:
+        import fastapi  # noqa: F401
+        import prometheus_client  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        raise InputError(
+            f"serve needs fastapi, uvicorn and prometheus-client ({exc.name} is missing): "
+            'pip install "trainwell[serve]"'
+        ) from None
+    return uvicorn

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
-from ._app import Settings, create_app
+from ._app import Settings, create_app, require_serve
 from ._model import load_served
 
 SETTINGS_ENV = "TRAINWELL_SERVE_SETTINGS"  # how worker processes get the settings
-_HINT = 'pip install "trainwell[serve]"'
 
 
 def serve(
@@ -180,15 +179,3 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
-
-
-def require_serve():
-    try:
-        import fastapi  # noqa: F401
-        import prometheus_client  # noqa: F401
-        import uvicorn
-    except ImportError as exc:
-        raise InputError(
-            f"serve needs fastapi, uvicorn and prometheus-client ({exc.name} is missing): {_HINT}"
-        ) from None
-    return uvicorn
