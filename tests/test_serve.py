@@ -172,6 +172,19 @@ def test_the_request_log_is_sampled_rotated_and_bounded(tmp_path):
     assert not (tmp_path / "off").exists()
 
 
+def test_a_worker_whose_file_another_pruned_writes_to_a_new_one(tmp_path):
+    """`serve --workers K`: K logs share a folder and prune it to the newest `keep` files;
+    a worker's open file pruned by another must not swallow its later lines."""
+    X, model = np.zeros((2, 5), np.float32), {"name": "m", "version": 1}
+    first, second = (RequestLog(tmp_path, max_bytes=10_000, keep=1) for _ in range(2))
+    first._append("t0", model, X, ["a", "b"], None)
+    time.sleep(0.002)  # a later stamp: the second file is the newest
+    second._append("t1", model, X, ["a", "b"], None)  # prunes the first worker's file
+    first._append("t2", model, X, ["a", "b"], None)
+    lines = [json.loads(line) for f in tmp_path.glob("requests-*.jsonl") for line in f.open()]
+    assert "t2" in {line["time"] for line in lines}
+
+
 def test_a_service_without_auth_answers_anyone(two_runs):
     _, first, _ = two_runs
     app = create_app(Settings(str(first), token=None, log_sample=0.0))

@@ -1,6 +1,7 @@
-"""The sampled request log the drift monitor reads: JSON lines in `requests-<UTC time>.jsonl`
-files, rotated at a size and pruned to the newest few, so it stays bounded however long
-the service runs. Rows sent by name are logged encoded, in `data.json`'s feature order.
+"""The sampled request log the drift monitor reads: JSON lines in
+`requests-<UTC time>-<pid>.jsonl` files, rotated at a size and pruned to the newest few
+(the service's workers share the folder), so it stays bounded however long the service
+runs. Rows sent by name are logged encoded, in `data.json`'s feature order.
 
 Lines are written by a thread of their own from a bounded queue: turning 64 rows into JSON
 takes about 1.6 ms here, which a request should not wait for. When the queue is full (the
@@ -10,6 +11,7 @@ disk cannot keep up), a line is dropped and counted rather than slowing every an
 from __future__ import annotations
 
 import json
+import os
 import queue
 import random
 import threading
@@ -88,19 +90,24 @@ class RequestLog:
             "predictions": predictions,
             "probabilities": probabilities,
         }) + "\n"  # fmt: skip
-        if self._file is None or self._size + len(line) > self.max_bytes:
+        if self._file is None or self._size + len(line) > self.max_bytes or not self._open():
             self._rotate()
         assert self._file is not None
         self._file.write(line)
         self._file.flush()  # readers (the monitor) see whole lines as they come
         self._size += len(line)
 
+    def _open(self) -> bool:
+        """Whether this writer's file is still there: the service's other workers prune the
+        folder too, and a line written to a pruned file would be lost without a word."""
+        return self._file is not None and Path(self._file.name).exists()
+
     def _rotate(self) -> None:
         if self._file is not None:
             self._file.close()
         self.folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        self._file = (self.folder / f"requests-{stamp}.jsonl").open("a")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")  # the pid: one file a worker
+        self._file = (self.folder / f"requests-{stamp}-{os.getpid()}.jsonl").open("a")
         self._size = 0
         files = sorted(self.folder.glob("requests-*.jsonl"))
         for old in files[: max(0, len(files) - self.keep)]:
