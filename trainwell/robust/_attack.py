@@ -146,7 +146,7 @@ def attack(
         robust,
         time.perf_counter() - started,
     )
-    result.examples_eps = runner.first_fooled()
+    result.examples_eps = runner.shown  # the judged ε if PGD fooled a row there, else the smallest
     adv, before, after = runner.example(result.examples_eps or judged)
     result.moved_features = moved_features(model, inputs, adv, before, after)
     from ._write import write_attack_dir  # matplotlib: only once there is something to draw
@@ -276,10 +276,6 @@ class _Runner:
         """Rows that survive every attack run at `eps`: the worst case."""
         at = [s for (_, e), s in self.survived.items() if e == eps]
         return torch.stack(at).all(0)
-
-    def first_fooled(self) -> float | None:
-        """The judged ε if the curve's PGD fooled a row there, else the smallest that did."""
-        return self.shown
 
     def example(self, eps: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """PGD's adversarial inputs at `eps`, and the predictions before and after."""

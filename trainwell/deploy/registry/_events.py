@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
-from ...runs import atomic_write, read_json
+from ...runs import atomic_write, jsonl_line, read_json
 from ._store import aliases_file, check_name, lock, model_dir
 from ._versions import now, resolve, who
 
@@ -140,7 +140,7 @@ def append(
     seq = 1 + sum(1 for line in path.open() if line.strip()) if path.is_file() else 1
     event = Event(seq=seq, time=now(), name=name, kind=kind, who=who(), **fields)
     with path.open("a") as handle:  # one write of one line, on disk before the lock is let go
-        handle.write(json.dumps(event.to_dict()) + "\n")
+        handle.write(jsonl_line(event.to_dict()))
         handle.flush()
         os.fsync(handle.fileno())
     return event

@@ -21,11 +21,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..registry._versions import now
+
 QUEUED = 1000  # lines waiting to be written at most
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class RequestLog:
@@ -60,7 +58,7 @@ class RequestLog:
                 self._writer = threading.Thread(target=self._run, daemon=True, name="request-log")
                 self._writer.start()
         try:
-            self._queue.put_nowait((utc_now(), model, X, predictions, probabilities))
+            self._queue.put_nowait((now(), model, X, predictions, probabilities))
         except queue.Full:
             self.dropped += 1
 
