@@ -27,6 +27,16 @@ SPARSEST = 4  # a healthy run's probes thin out, epoch by epoch, to one every 4 
 HOLD_EPOCHS = 2  # after a remedy, the epochs probed at the density of epoch 1 (its judging)
 
 
+def next_interval(interval: int, later: int, every: int, hold: int) -> tuple[int, int]:
+    """(interval, hold) for the next epoch. Init problems show in epoch 0, later ones develop
+    over epochs: from epoch 1 (`later`) a healthy stretch is probed half as often each
+    epoch, down to every SPARSEST x `every` steps; while `hold` epochs judge a remedy, at
+    `later`. The Trainer's doctor and the hand-written loop's share it."""
+    if hold:
+        return later, hold - 1
+    return max(min(2 * interval, SPARSEST * every), later), 0
+
+
 def probe_interval(every: int, steps_per_epoch: int | None, sustain: int) -> int:
     """At most `every`, and small enough for `sustain` probes (the first at step 0) within
     the first epoch, so gradient and activation problems are found in epoch 0."""
@@ -263,12 +273,9 @@ class DoctorCallback(Callback):
         self._treat(found, step)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        # init problems show in epoch 0, later ones develop over epochs: from epoch 1 on, a
-        # healthy stretch is probed half as often each epoch, down to every SPARSEST x
-        # `every` steps; the epochs that judge a remedy are probed as epoch 1 is
-        grown = max(min(2 * self.interval, SPARSEST * self.every), self._later)
-        self.interval = self._later if self._hold else grown
-        self._hold = max(self._hold - 1, 0)
+        self.interval, self._hold = next_interval(
+            self.interval, self._later, self.every, self._hold
+        )
         found = self.examiner.end_epoch(metrics)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():

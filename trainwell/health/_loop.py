@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._doctor import DEFAULT_EVERY, HOLD_EPOCHS, SPARSEST, Examiner
+from ._doctor import DEFAULT_EVERY, HOLD_EPOCHS, Examiner, next_interval
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
@@ -122,10 +122,9 @@ class Doctor:
         new = self.examiner.end_probe() if self._probed else []
         self._probed = False
         # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
-        later = 2 * self.every
-        grown = max(min(2 * self.interval, SPARSEST * self.every), later)
-        self.interval = later if self._hold else grown
-        self._hold = max(self._hold - 1, 0)
+        self.interval, self._hold = next_interval(
+            self.interval, 2 * self.every, self.every, self._hold
+        )
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
