@@ -242,6 +242,21 @@ def test_sharded_batches_split_each_global_batch_once_and_skip_a_tail_too_small(
     assert len(ShardedBatches(TensorBatches(X, y, 8), 0, 2)) == 3  # no tail to skip
 
 
+def test_the_global_batch_is_read_through_a_wrapper():
+    """Adversarial training wraps the sharded batches: the loss weights must still see the
+    global batch, or an uneven last batch is averaged as if it were even."""
+    from types import SimpleNamespace
+
+    from trainwell.train._adversarial import AdversarialBatches
+    from trainwell.train._distributed import share_of_global_batch
+
+    X, y = torch.randn(21, 3), torch.arange(21) % 3  # global batches of 8, 8 and 5 rows
+    sharded = ShardedBatches(TensorBatches(X, y, 8, shuffle=False), 0, 2)
+    wrapped = AdversarialBatches(sharded, SimpleNamespace(craft=lambda x, y: x))
+    shares = [share_of_global_batch(wrapped, len(yb), 2) for _, yb in wrapped]
+    assert shares == [1.0, 1.0, pytest.approx(3 * 2 / 5)]  # this rank holds 3 of the last 5
+
+
 def test_nproc_bad_input_is_one_line_and_exit_2(tmp_path, iris_config, monkeypatch):
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump(iris_config))

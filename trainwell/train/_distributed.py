@@ -175,6 +175,8 @@ def share_of_global_batch(batches: Any, rows: int, world: int) -> float:
     the global batch's mean loss, even when the last batch splits unevenly. 1 (DDP's plain
     average) when `batches` does not say how many rows the global batch had (a user's
     DataLoader: a DistributedSampler pads every rank to the same size anyway)."""
+    while batches is not None and not hasattr(batches, "global_rows"):  # under a wrapper
+        batches = getattr(batches, "batches", None)  # (adversarial rows) that does not say
     total = getattr(batches, "global_rows", None)
     return rows * world / total if total else 1.0
 
