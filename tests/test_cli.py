@@ -217,3 +217,17 @@ def test_runs_tells_a_killed_run_from_a_running_one(out, monkeypatch):
     (resumable / "checkpoints").mkdir()
     status = {run.path.name.split("-")[0]: run.status for run in list_runs(out)}
     assert status == {"live": "running", "killed": "killed", "resumable": "interrupted"}
+
+
+def test_a_resumed_run_is_owned_by_the_process_resuming_it(out, iris_config):
+    """A killed run taken up again by `resume` is running while it trains, not "killed"."""
+    import os
+
+    import trainwell
+    from trainwell.runs import OWNER, create_run_dir, write_json, write_yaml
+
+    killed = create_run_dir("killed", out)
+    write_yaml(killed / "config.yaml", iris_config | {"train": {"epochs": 1}})
+    write_json(killed / OWNER, {**json.loads((killed / OWNER).read_text()), "pid": -1})
+    trainwell.resume(killed)
+    assert json.loads((killed / OWNER).read_text())["pid"] == os.getpid()

@@ -109,9 +109,15 @@ def create_run_dir(name: str, out: Path | None = None) -> Path:
             path.mkdir(parents=True)
         except FileExistsError:
             continue
-        write_json(path / OWNER, {"host": socket.gethostname(), "pid": os.getpid()})
+        claim_run_dir(path)
         return path
     raise InputError(f"cannot create a run directory under {out}")
+
+
+def claim_run_dir(path: Path) -> None:
+    """Record this host and process as the run's writer: `trainwell runs` asks whether it
+    lives (a run created here, or resumed)."""
+    write_json(Path(path) / OWNER, {"host": socket.gethostname(), "pid": os.getpid()})
 
 
 @dataclass

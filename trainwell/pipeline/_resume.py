@@ -12,7 +12,7 @@ from ..config import RunConfig, load_config
 from ..errors import InputError
 from ..health import DoctorCallback
 from ..models import build_model
-from ..runs import read_json
+from ..runs import claim_run_dir, read_json
 from ._fit import train_plan
 from ._ranks import job, on_writer, shared_plan
 from ._run import Run
@@ -50,7 +50,9 @@ def _read_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any] | None]:
         raise InputError(f"{run_dir} already finished (status {status}); nothing to resume")
     path = run_dir / "checkpoints" / "last.pt"
     checkpoint = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
-    return load_config(run_dir / "config.yaml"), checkpoint
+    cfg = load_config(run_dir / "config.yaml")
+    claim_run_dir(run_dir)  # this process writes it now
+    return cfg, checkpoint
 
 
 def _repaired_config(checkpoint: dict[str, Any] | None) -> RunConfig | None:
