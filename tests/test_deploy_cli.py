@@ -148,7 +148,18 @@ def _wait_for(url: str) -> dict:
 
 
 def test_python_api_is_exposed_lazily():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, trainwell\n"
+        "print('trainwell.deploy.registry' in sys.modules, 'fastapi' in sys.modules)\n"
+        "trainwell.registry.add\n"
+        "print('trainwell.deploy.registry' in sys.modules)"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert shown.stdout.split() == ["False", "False", "True"]  # imported once asked for
     import trainwell
 
-    assert trainwell.registry.add is not None and callable(trainwell.serve)
+    assert callable(trainwell.registry.add) and callable(trainwell.serve)
     assert Path(trainwell.registry.__file__).name == "registry.py"
