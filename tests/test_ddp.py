@@ -277,3 +277,15 @@ def test_nproc_bad_input_is_one_line_and_exit_2(tmp_path, iris_config, monkeypat
     result = CliRunner().invoke(app, ["fit", str(config), "--nproc", "2", "--out", out])
     assert result.exit_code == 2 and "inside a torchrun job" in result.output
     assert not Path(out).exists()
+
+
+def test_splits_smaller_than_the_ranks_are_refused_before_training(iris_config):
+    """A rank with no val or test row would leave the others waiting in the summed counts:
+    one line instead, and a split with a row per rank passes."""
+    from trainwell.errors import DataError
+    from trainwell.pipeline._ranks import check_splits_cover_ranks
+
+    data = plan_run(load_config(iris_config), None).data  # 30 val and 30 test rows
+    check_splits_cover_ranks(data, 30)
+    with pytest.raises(DataError, match=r"the val split has 30 row\(s\), fewer than the 31"):
+        check_splits_cover_ranks(data, 31)

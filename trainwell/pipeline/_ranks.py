@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from ..config import RunConfig
-from ..errors import ConfigError, InputError
+from ..data import Dataset
+from ..errors import ConfigError, DataError, InputError
 from ..models import build_model
 from ..train import from_writer, init_from_env, is_writer, ranks, resolve_device
 from ._plan import Plan, plan_run, start_from
@@ -75,6 +76,7 @@ def shared_plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool) -> P
         return plan.data, plan.findings, plan.repairs, plan.audit
 
     data, findings, repairs, audit = on_writer(plan_on_writer)
+    check_splits_cover_ranks(data, r.world)
     custom = model is not None
     if model is None:  # rank 0's plan built one too: the same seed builds the same weights
         torch.manual_seed(cfg.seed)
@@ -85,6 +87,18 @@ def shared_plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool) -> P
     transfer, frozen = start_from(cfg, model, data.info, say=False)  # rank 0's plan told it
     device = resolve_device(cfg.train.device)
     return Plan(cfg, data, model, device, custom, findings, repairs, None, audit, transfer, frozen)
+
+
+def check_splits_cover_ranks(data: Dataset, world: int) -> None:
+    """Every rank evaluates its share of the val and test rows and the counts are summed over
+    ranks: a rank with no row would leave the others waiting in the sum."""
+    for name in ("val", "test"):
+        rows = len(getattr(data, name))
+        if rows < world:
+            raise DataError(
+                f"the {name} split has {rows} row(s), fewer than the {world} ranks: give it "
+                f"more rows (data.split.{name}) or use fewer ranks"
+            )
 
 
 def distributed_record(cfg: RunConfig) -> dict[str, Any] | None:
