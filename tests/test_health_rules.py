@@ -90,6 +90,15 @@ def test_exploding_gradient_by_norm_ratio_and_nonfinite():
     assert rules.exploding_gradient(_history(grad=(5.0, 1.0, 0.5)), T) is None
 
 
+def test_a_lopsided_gradient_explodes_below_the_scale_threshold():
+    # every layer under 10x its weight norm, the first 90x the last: the ratio criterion alone
+    assert rules.exploding_gradient(_history(grad=(9.0, 0.1, 0.1)), T).layer == "net.1"
+    assert rules.exploding_gradient(_history(grad=(9.0, 0.2, 0.2)), T) is None  # 45x: calm
+    clipped = _history(grad=(9.0, 0.1, 0.1))
+    clipped.grad_clip = 1.0  # clipping scales every layer alike: the ratio is no evidence
+    assert rules.exploding_gradient(clipped, T) is None
+
+
 def test_an_extreme_gradient_is_exploding_at_the_first_probe():
     """One probe is enough when one step would multiply the weights (the run blows up before
     a second probe); a merely large gradient still needs a second probe to confirm it."""
@@ -127,6 +136,9 @@ def test_oscillating_loss():
     finding = rules.oscillating_loss(_curves(_history(), zigzag), T)
     assert finding is not None and finding.step is None and finding.epoch == 9
     assert rules.oscillating_loss(_curves(_history(), zigzag[:3]), T) is None  # too early
+    one_epoch = Thresholds(min_epochs=1, judge_after=0)  # judged at once: no rise to count yet
+    assert rules.oscillating_loss(_curves(_history(), zigzag[:1]), one_epoch) is None
+    assert rules.oscillating_loss(_curves(_history(), [1.0, 1.5]), one_epoch) is not None
 
 
 def test_slow_convergence():

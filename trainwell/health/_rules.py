@@ -7,6 +7,7 @@ curve rules after every epoch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,9 +131,11 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     gradient-to-weight scale is what an update multiplies by the learning rate; healthy
     runs stay near 0.01..1. Under gradient clipping the applied (clipped) gradients count.
     Names the layer with the largest scale."""
-    grads = h.last("grad_norm", t.sustain)
-    if not len(grads) or not math.isfinite(h.loss[-1]):
+    if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
+    if _calm(h, t):
+        return None
+    grads = h.last("grad_norm", t.sustain)
     if not np.all(np.isfinite(grads[-1])):
         index, reason = int(np.argmin(np.isfinite(grads[-1]))), "non-finite"
     else:
@@ -170,13 +173,30 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def _calm(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether the last probe alone rules every explosion criterion out: each layer's
+    gradient at most `exploding_scale` (and `exploding_at_once`) times its weight norm, and
+    the first layer's at most `exploding_ratio` times each other layer's that has one. The
+    healthy runs' exit, in plain Python: a dozen numpy calls cost more after a step."""
+    grads, weights = h.grad_norm[-1].tolist(), h.weight_norm[-1].tolist()
+    if not all(map(math.isfinite, grads)):
+        return False
+    limit = min(t.exploding_scale, t.exploding_at_once)
+    if any(g > limit * w for g, w in zip(grads, weights, strict=True) if w > 1e-8):
+        return False
+    return bool(h.grad_clip) or all(grads[0] <= t.exploding_ratio * g for g in grads[1:] if g > 0)
+
+
 def _worst_layer(
     h: ProbeHistory, t: Thresholds, name: str, threshold: float
 ) -> tuple[int, float, np.ndarray] | None:
     """(index, share, last row) of the activation layer with the largest share of `name`
     (dead or saturated units) among those >= `threshold` for `sustain` probes running."""
+    rows = getattr(h, name)
+    if len(rows) < t.sustain or not any(v >= threshold for v in rows[-1].tolist()):
+        return None  # the last probe must be affected (NaN: not this activation's kind)
     shares = h.last(name, t.sustain)
-    if len(shares) < t.sustain or not shares.size:
+    if not shares.size:
         return None
     with np.errstate(invalid="ignore"):
         affected = np.all(shares >= threshold, axis=0)
@@ -269,6 +289,10 @@ def _judged(h: ProbeHistory, t: Thresholds) -> bool:
     return done >= t.min_epochs and done >= t.judge_after * max(h.total_epochs, 1)
 
 
+def _finite(values: list[float]) -> bool:
+    return all(map(math.isfinite, values))
+
+
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
@@ -276,21 +300,20 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
-    if not np.all(np.isfinite(loss)):
+    if len(loss) < 2 or not _finite(loss):
         return None
-    rises = loss[1:] > loss[:-1] * (1 + t.oscillation_rise)
-    share = rises.mean()
-    if share < t.oscillation_share:
+    rises = sum(b > a * (1 + t.oscillation_rise) for a, b in itertools.pairwise(loss))
+    if rises / (len(loss) - 1) < t.oscillation_share:
         return None
     return _finding(
         "oscillating_loss",
         "warning",
-        f"The training loss oscillates: it rose in {rises.sum()} of {len(rises)} epochs. The "
+        f"The training loss oscillates: it rose in {rises} of {len(loss) - 1} epochs. The "
         f"learning rate is probably too high: lower it, use Adam, or a larger batch.",
         h,
         per_epoch=True,
         train_loss=loss,
-        rising_epochs=int(rises.sum()),
+        rising_epochs=rises,
         threshold=t.oscillation_share,
     )
 
@@ -301,9 +324,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
-    if not np.all(np.isfinite(loss)) or loss[0] <= 0:
+    if not _finite(loss) or loss[0] <= 0:
         return None
-    drop = (loss[0] - loss.min()) / loss[0]
+    drop = (loss[0] - min(loss)) / loss[0]
     if drop >= t.slow_drop:
         return None
     return _finding(
@@ -327,13 +350,13 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     Near a perfect fit a relative rise is easy: the rise must also be `overfit_floor` of the
     first val loss, or it is the noise of a small validation set."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
-    if len(val) < t.min_epochs or not np.all(np.isfinite(val)) or not np.all(np.isfinite(train)):
+    if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return None
-    best = int(np.argmin(val))
+    best = val.index(min(val))
     if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
         return None
     floor = val[best] + max(t.overfit_rise * val[best], t.overfit_floor * val[0])
-    risen = np.all(val[-2:] >= floor)
+    risen = all(v >= floor for v in val[-2:])
     if len(val) - 1 - best < t.overfit_patience or not risen:
         return None
     if not train[-1] < 0.9 * train[best]:
@@ -364,12 +387,12 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not np.all(np.isfinite(loss)) or loss[0] <= 0:
+    if not _finite(loss) or loss[0] <= 0:
         return None
     if math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]:
         return None  # fits held-out data better than training data: noisy labels, not capacity
     recent = loss[-3:]
-    plateau = np.all(np.abs(np.diff(recent)) < t.plateau_drop * recent[:-1])
+    plateau = all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(recent))
     if (
         not plateau
         or loss[-1] < t.underfit_loss * loss[0]
