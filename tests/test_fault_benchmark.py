@@ -144,6 +144,7 @@ def test_the_suite_has_two_halves_and_held_out_covers_every_code():
         name: [c for c in cases if c.faulty] for name, cases in (("dev", dev), ("ho", held_out))
     }
     assert len(faulty["ho"]) >= len(faulty["dev"]) > 0
+    assert len(held_out) >= len(dev)  # healthy configs too: at least as many configs
     assert {c.expect for c in faulty["ho"]} == set(TRAINING_CODES)
     for cases in (dev, held_out):  # every faulty config has its healthy baseline
         baselines = {c.name for c in cases if not c.faulty}
