@@ -265,6 +265,29 @@ def test_a_version_with_other_inputs_is_not_swapped_in(two_runs, tmp_path):
         assert answer.status_code == 200 and answer.json()["model"]["version"] == 1
 
 
+def test_another_alias_moving_reloads_nothing(two_runs, tmp_path):
+    """The alias file changes when any alias of the name moves: the service reads which
+    version its own alias names before loading anything. Proof: the served version's
+    weights are damaged on disk, which a reload would refuse (hash check) and count."""
+    _, first, second = two_runs
+    served = registry.add(first, "people", home=tmp_path)
+    registry.add(second, "people", home=tmp_path)
+    registry.promote("people", 1, home=tmp_path)
+    settings = Settings("people@champion", home=str(tmp_path), token=TOKEN, poll_s=0.05,
+                        log_sample=0.0)  # fmt: skip
+    with running(create_app(settings)) as url, httpx.Client(base_url=url, headers=AUTH) as http:
+        weights = served.path / "model.pt"
+        weights.chmod(0o644)
+        weights.write_bytes(weights.read_bytes() + b"damaged")
+        registry.promote("people", 2, alias="candidate", home=tmp_path)
+        time.sleep(0.5)  # ten polls
+        metrics = http.get("/metrics").text
+        answer = http.post("/predict", json={"inputs": [[0.0] * 5]})
+    assert 'trainwell_model_swaps_total{outcome="failed"} 1.0' not in metrics
+    assert 'outcome="done"} 1.0' not in metrics
+    assert answer.status_code == 200 and answer.json()["model"]["version"] == 1
+
+
 def test_without_the_serve_extra_the_app_names_it(monkeypatch, tmp_path):
     """`create_app` is the demo's way in too: a missing extra is one line naming it (the
     demo then prints it), never a ModuleNotFoundError."""

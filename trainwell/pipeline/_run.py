@@ -48,18 +48,23 @@ class Run:
             summary["cv"] = self.cv
         return summary
 
-    @torch.no_grad()
     def predict(self, X: np.ndarray | torch.Tensor) -> np.ndarray:
         """Class ids (classification) or values (regression) for raw, unstandardised inputs."""
+        out = self.outputs(X)
+        if self.info.task == "classification":
+            return out.argmax(1).numpy()
+        return (out * self.info.y_std + self.info.y_mean).numpy()
+
+    @torch.no_grad()
+    def outputs(self, X: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """The model's raw outputs on the CPU (logits; standardised values for regression) for
+        raw inputs, standardised as in training: what `predict` and the service read."""
         if self.info is None:
             raise ValueError("this run has no data description; predict with run.model directly")
         X = torch.from_numpy(standardise(X, self.info))
         device = next(self.model.parameters()).device
         self.model.eval()
-        out = self.model(X.to(device)).float().cpu()
-        if self.info.task == "classification":
-            return out.argmax(1).numpy()
-        return (out * self.info.y_std + self.info.y_mean).numpy()
+        return self.model(X.to(device)).float().cpu()
 
 
 def load_run(path: str | Path, model: nn.Module | None = None) -> Run:

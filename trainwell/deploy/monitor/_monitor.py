@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 from ...errors import InputError
 from ...findings import Finding
 from ...pipeline import load_run
-from .._ref import resolve_model
+from .._ref import request_log_folder, resolve_model
 from ._checks import monitor_findings
 from ._inputs import read_batch
 from ._judge import MIN_ROWS, Judgement, columns_of, judge
@@ -97,7 +97,9 @@ def monitor(
     if run.info is None:
         raise InputError(f"{run_dir} has no data description (data.json): refit the run")
     if data is None:
-        data = _request_log(run_dir, version, home)
+        data = request_log_folder(model, home)
+        if not data.is_dir():
+            raise InputError(f"no DATA given and no request log at {data}: give DATA")
     batch = read_batch(data, run.info, run.config.data.target)
     if not len(batch.X):
         raise InputError(f"DATA {data} has no rows to monitor")
@@ -186,19 +188,6 @@ def _distributions(reference: Any, columns: list, X: np.ndarray, judged: Judgeme
             "adjusted_p": test.adjusted_p,
         }
     return shown
-
-
-def _request_log(run_dir: Path, version: Any, home: str | Path | None) -> Path:
-    """Where `trainwell serve` logs this model's requests."""
-    if version is None:
-        folder = Path(run_dir) / "requests"
-    else:
-        from ..registry import registry_home
-
-        folder = registry_home(home) / version.name / "requests"
-    if not folder.is_dir():
-        raise InputError(f"no DATA given and no request log at {folder}: give DATA")
-    return folder
 
 
 def _out_dir(run_dir: Path, version: Any, home: str | Path | None) -> Path:

@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import socket
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import yaml
 
 from ...errors import InputError
-from ...runs import read_json, write_json
+from ...runs import read_json, staged_dir, write_json
 from ._store import Ref, check_name, lock, model_dir, parse_ref, registry_home
 
 MANIFEST = "manifest.json"
@@ -99,8 +98,7 @@ def add(
         number = max(_numbers(folder), default=0) + 1
         if parent is not None and not (folder / str(parent)).is_dir():
             raise InputError(f"parent version {name}:{parent} does not exist")
-        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
-        try:
+        with staged_dir(folder / str(number)) as staging:  # complete, or not there at all
             hashes = {}
             for source in files:
                 shutil.copyfile(source, staging / source.name)
@@ -126,11 +124,6 @@ def add(
             write_json(staging / MANIFEST, manifest)
             for path in staging.iterdir():
                 path.chmod(0o444)  # immutable: a version is never edited in place
-            staging.chmod(0o755)
-            staging.rename(folder / str(number))
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         version = ModelVersion(name, number, folder / str(number), manifest)
         _events.append(
             name,

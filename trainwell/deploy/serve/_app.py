@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ..registry import aliases_file, parse_ref, registry_home
+from .._ref import request_log_folder
+from ..registry import aliases_file, parse_ref, resolve
 from ._guard import guard
 from ._log import RequestLog
 from ._metrics import make_metrics
@@ -68,7 +69,7 @@ def create_app(settings: Settings, served: Served | None = None) -> Any:
     metrics = make_metrics()
     metrics.version.labels(state.served.name).set(state.served.version)
     log = RequestLog(
-        Path(settings.request_log or default_log_folder(settings.ref, settings.home)),
+        Path(settings.request_log or request_log_folder(settings.ref, settings.home)),
         sample=settings.log_sample,
         max_bytes=settings.log_max_bytes,
         keep=settings.log_keep,
@@ -179,20 +180,14 @@ def _non_finite(predictions: list[Any], probabilities: list[list[float]] | None)
     return np.flatnonzero(bad).tolist()
 
 
-def default_log_folder(ref: str, home: str | None) -> Path:
-    """`<registry>/<NAME>/requests` for a registry ref, `<RUN_DIR>/requests` for a run."""
-    if Path(ref).exists():
-        return Path(ref) / "requests"
-    return registry_home(home) / parse_ref(ref).name / "requests"
-
-
 def _alias(settings: Settings) -> bool:
     return not Path(settings.ref).exists() and parse_ref(settings.ref).alias is not None
 
 
 async def _watch(settings: Settings, state: State, metrics: Any) -> None:
     """Poll the alias file's stat (microseconds); when it changes and the alias names
-    another version, load that version in a thread, check it, then swap."""
+    another version (read from the alias file, before any loading), load that version in a
+    thread, check it, then swap."""
     path = aliases_file(parse_ref(settings.ref).name, settings.home)
     last = _stamp(path)
     while True:
@@ -201,13 +196,16 @@ async def _watch(settings: Settings, state: State, metrics: Any) -> None:
         if stamp == last:
             continue
         last = stamp
+        old = state.served
         try:
+            named = await asyncio.to_thread(resolve, settings.ref, home=settings.home)
+            if named.version == old.version:
+                continue  # another alias of the name moved: nothing to load
             new = await asyncio.to_thread(load_served, settings.ref, settings.home)
         except Exception as exc:  # a bad version must not stop the service: keep the old one
             metrics.swaps.labels("failed").inc()
             logger.warning("not swapping to %s: %s", settings.ref, exc)
             continue
-        old = state.served
         if new.version == old.version:
             continue
         if new.signature != old.signature:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...data import DataInfo, standardise
+from ...data import DataInfo
 from ...errors import InputError
 from ...pipeline import Run, load_run
 from .._ref import resolve_model
@@ -98,10 +98,10 @@ def encode_rows(rows: list[dict[str, Any]], served: Served) -> np.ndarray:
 
 @torch.inference_mode()
 def predict(served: Served, X: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
-    """Predictions (class names, or values for regression) and class probabilities; the
-    same preprocessing and argmax as `Run.predict`."""
+    """Predictions (class names, or values for regression) and class probabilities, from
+    the outputs `Run.predict` reads."""
     info = served.info
-    out = served.run.model(torch.from_numpy(standardise(X, info))).float()
+    out = served.run.outputs(X)
     if info.task == "classification":
         ids = out.argmax(1).tolist()
         return [info.classes[i] for i in ids], torch.softmax(out, 1).tolist()
