@@ -190,3 +190,35 @@ def test_the_doctor_probes_only_what_learns(finetune_first):
     trainer.fit(TensorBatches(X, y, 16, seed=0))
     vanishing = [f for f in doctor.findings if f.code == "vanishing_gradient"]
     assert bool(vanishing) is not finetune_first
+
+
+def test_ddp_wraps_the_model_again_only_when_what_learns_changes(tmp_path, monkeypatch):
+    """DDP syncs the gradients of the parameters that required one when it wrapped the
+    model: a fine-tuned run is wrapped frozen, then once more when it unfreezes, not at
+    every call of `trainable_changed` (a stand-in wrapper counts, in one process)."""
+    from trainwell.train import _trainer
+
+    wrapped: list[tuple[bool, ...]] = []
+
+    class Wrapper(nn.Module):
+        def __init__(self, model: nn.Module) -> None:
+            super().__init__()
+            self.module = model
+            wrapped.append(tuple(p.requires_grad for p in model.parameters()))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.module(x)
+
+    monkeypatch.setattr(_trainer, "wrap", lambda model, device: Wrapper(model))
+    import trainwell
+
+    config = {
+        "data": {"source": "defects", "audit": False,
+                 "defects": {"count": 80, "size": 16, "rate": 0.5}},
+        "model": {"arch": "resnet", "channels": [4, 8], "hidden": []},
+        "train": {"epochs": 3, "batch_size": 16,
+                  "finetune": {"freeze": ["backbone"], "unfreeze_at": 2}},
+    }  # fmt: skip
+    trainwell.fit(config, out=tmp_path, report=False)
+    assert len(wrapped) == 2  # frozen at the start, all learning from epoch 2
+    assert not all(wrapped[0]) and all(wrapped[1])

@@ -159,6 +159,8 @@ def train_plan(
     )
     # before the doctor: it probes only what learns
     finetune = Finetune(spec.finetune, plan.frozen) if spec.finetune is not None else None
+    if finetune is not None:
+        finetune.prepare(plan.model)  # frozen before the Trainer wraps it for DDP, not after
     doctor = None
     if cfg.doctor.mode != "off":
         doctor = DoctorCallback(

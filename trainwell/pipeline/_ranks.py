@@ -1,9 +1,10 @@
 """A run under torchrun: join the process group, plan once on rank 0, share the plan.
 
 Rank 0 loads, audits and remedies the data (the audit runs once) and sends every other rank
-the resulting data, findings and repairs; each rank then builds the same model from the same
-seed (DDP broadcasts rank 0's weights anyway). Bad input found on rank 0 is raised on every
-rank, so the whole job exits 2 rather than hanging in a collective.
+the resulting data, findings and repairs; every other rank then builds the same model from
+the same seed, as rank 0's plan did (DDP broadcasts rank 0's weights anyway). Bad input
+found on rank 0 is raised on every rank, so the whole job exits 2 rather than hanging in a
+collective.
 """
 
 from __future__ import annotations
@@ -71,12 +72,17 @@ def shared_plan(cfg: RunConfig, model: nn.Module | None, *, progress: bool) -> P
     if cfg.train.cv_folds:
         raise ConfigError("train.cv_folds trains in one process: not with --nproc above 1")
 
+    kept: list[Plan] = []
+
     def plan_on_writer() -> tuple:
         plan = plan_run(cfg, model, progress=progress)
+        kept.append(plan)  # rank 0 keeps its model: built and `model.init_from` loaded once
         return plan.data, plan.findings, plan.repairs, plan.audit
 
     data, findings, repairs, audit = on_writer(plan_on_writer)
     check_splits_cover_ranks(data, r.world)
+    if kept:  # the same seed, build and load as below: every rank's RNG stands alike
+        return kept[0]
     custom = model is not None
     if model is None:  # rank 0's plan built one too: the same seed builds the same weights
         torch.manual_seed(cfg.seed)

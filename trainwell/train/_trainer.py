@@ -112,7 +112,7 @@ class Trainer:
         self.device = rank_device(resolve_device(device))
         self.ranks = ranks()
         self.model = model.to(self.device)
-        self._net = wrap(self.model, self.device)  # what the training step calls
+        self._wrap()
         self.loss_fn = loss_fn or (
             nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
         )
@@ -370,9 +370,15 @@ class Trainer:
 
     def trainable_changed(self) -> None:
         """Parameters were frozen or unfrozen: DDP syncs the gradients of those that required
-        one when it wrapped the model, so it wraps the model again (nothing in one process)."""
-        if self._net is not self.model:
-            self._net = wrap(self.model, self.device)
+        one when it wrapped the model, so it wraps the model again where they differ from
+        then (nothing in one process)."""
+        if self._net is not self.model and _trainable(self.model) != self._wrapped_trainable:
+            self._wrap()
+
+    def _wrap(self) -> None:
+        """What the training step calls: the model, or its DDP wrapper under torchrun."""
+        self._net = wrap(self.model, self.device)
+        self._wrapped_trainable = _trainable(self.model)
 
     def replace_model(
         self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any = None
@@ -380,7 +386,7 @@ class Trainer:
         """Train `model` from now on (e.g. rebuilt with another activation); losses so far in
         this epoch belong to the old model and are dropped, and so are its best weights."""
         self.model = model.to(self.device)
-        self._net = wrap(self.model, self.device)  # every rank rebuilds, so every rank wraps
+        self._wrap()  # every rank rebuilds, so every rank wraps
         self.replace_optimizer(optimizer, scheduler)
         self.best.forget()
         self._clear_epoch_losses()
@@ -453,3 +459,7 @@ def _set_epoch(batches: Any, epoch: int) -> None:
     target = batches if hasattr(batches, "set_epoch") else getattr(batches, "sampler", None)
     if target is not None and hasattr(target, "set_epoch"):
         target.set_epoch(epoch)
+
+
+def _trainable(model: nn.Module) -> tuple[bool, ...]:
+    return tuple(p.requires_grad for p in model.parameters())
