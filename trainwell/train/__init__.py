@@ -4,7 +4,7 @@ training, data-parallel training (DDP)."""
 from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
 from ._batches import TensorBatches
 from ._best import BestWeights, higher_is_better
-from ._callbacks import Callback, CallbackList
+from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
 from ._distributed import (
     Ranks,
@@ -17,6 +17,7 @@ from ._distributed import (
     mean_over_ranks,
     rank_device,
     ranks,
+    resolve_device,
 )
 from ._early_stopping import EarlyStopping
 from ._evaluate import Evaluation, evaluate
@@ -24,7 +25,7 @@ from ._finetune import Finetune, frozen_names, layer_groups, param_groups
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
 from ._threads import ThreadChoice, available_cpus, choose_threads, use_threads
-from ._trainer import FitResult, Trainer, resolve_device
+from ._trainer import Trainer
 
 __all__ = [
     "NORMS",

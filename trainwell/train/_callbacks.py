@@ -1,4 +1,5 @@
-"""The Trainer's events. A callback overrides only the hooks it needs; the rest are no-ops.
+"""The Trainer's events, and `FitResult`, what the last of them reports. A callback
+overrides only the hooks it needs; the rest are no-ops.
 
 The per-batch hooks (`on_after_backward`, `on_batch_end`) are skipped entirely unless some
 callback overrides them, so an unused hook costs nothing in the training step.
@@ -7,12 +8,30 @@ callback overrides them, so an unused hook costs nothing in the training step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 if TYPE_CHECKING:
-    from ._trainer import FitResult, Trainer
+    from ._trainer import Trainer
+
+
+@dataclass
+class FitResult:
+    """How a fit ended. `status`: completed | stopped_early | diverged."""
+
+    status: str
+    history: list[dict[str, float]]
+    steps: int
+    seconds: float
+    samples_per_second: float
+    diverged_step: int | None = None
+    stop_reason: str | None = None
+    epochs: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.epochs = len(self.history)
 
 
 class Callback:

@@ -97,6 +97,13 @@ def _die_with_launcher() -> None:
         os._exit(1)
 
 
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """`None`/"auto": CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 def rank_device(device: torch.device) -> torch.device:
     """The device of this rank: `cuda:LOCAL_RANK` for CUDA under a job."""
     if device.type == "cuda" and device.index is None and ranks().active:

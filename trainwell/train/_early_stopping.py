@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._best import higher_is_better
-from ._callbacks import Callback
-from ._trainer import FitResult
+from ._callbacks import Callback, FitResult
 
 
 class EarlyStopping(Callback):

@@ -6,8 +6,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ._callbacks import Callback
-from ._trainer import FitResult
+from ._callbacks import Callback, FitResult
 
 
 class ProgressBar(Callback):

@@ -16,7 +16,6 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,13 @@ from torch import nn
 
 from . import _checkpoint, _control
 from ._best import BestWeights
-from ._callbacks import Callback, CallbackList
+from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
 from ._distributed import (
     average_gradients,
     rank_device,
     ranks,
+    resolve_device,
     share_of_global_batch,
     sync_buffers,
     wrap,
@@ -43,30 +43,6 @@ Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 _PER_STEP_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-@dataclass
-class FitResult:
-    """How a fit ended. `status`: completed | stopped_early | diverged."""
-
-    status: str
-    history: list[dict[str, float]]
-    steps: int
-    seconds: float
-    samples_per_second: float
-    diverged_step: int | None = None
-    stop_reason: str | None = None
-    epochs: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.epochs = len(self.history)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """`None`/"auto": CUDA when available, else CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class Trainer:
