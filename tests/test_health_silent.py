@@ -64,8 +64,10 @@ def data(rows=256):
     return X, torch.stack(quadrants, 1).mean((2, 3)).argmax(1)
 
 
-def loop(arch, bug=None, *, mode="detect", epochs=3):
-    """A plain loop with `bug` planted; returns the doctor, the model and the last loss."""
+def loop(arch, bug=None, *, mode="detect", epochs=3, after_step=False, bf16=False):
+    """A plain loop with `bug` planted; returns the doctor, the model and the last loss.
+    `after_step`: `doctor.step` after `optimizer.step()`, where people also put it; `bf16`:
+    the forward pass under CPU autocast."""
     torch.manual_seed(0)
     X, y = data()
     model = ARCHS[arch]()
@@ -86,13 +88,17 @@ def loop(arch, bug=None, *, mode="detect", epochs=3):
         for i in range(0, len(y), 32):
             if bug != "stale_gradients":
                 optimizer.zero_grad()
-            out = model(X[i : i + 32])
-            if bug == "probabilities_as_logits":
-                out = out.softmax(1)
-            loss = nn.functional.cross_entropy(out, y[i : i + 32])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model(X[i : i + 32])
+                if bug == "probabilities_as_logits":
+                    out = out.softmax(1)
+                loss = nn.functional.cross_entropy(out, y[i : i + 32])
             loss.backward()
-            doctor.step(loss)  # after backward, before the step
+            if not after_step:
+                doctor.step(loss)  # after backward, before the step
             optimizer.step()
+            if after_step:
+                doctor.step(loss)
             total += loss.item()
         model.eval()
         doctor.epoch_end(total / 8)
@@ -119,6 +125,16 @@ def test_the_clean_twin_raises_nothing(arch):
     doctor, _, _ = loop(arch)
     assert problems(doctor) == []
     assert len(doctor.watch.record.checks) >= 3  # the checks did look
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("variant", [{"after_step": True}, {"bf16": True}])
+@pytest.mark.parametrize("bug", [None, "stale_gradients", "eval_mode_training"])
+def test_loops_written_otherwise_keep_their_verdicts(variant, bug, arch):
+    """The doctor called after `optimizer.step()`, or a forward pass under bf16 autocast:
+    the clean loop still raises nothing and a planted bug is still found."""
+    doctor, _, _ = loop(arch, bug, **variant)
+    assert [f.code for f in problems(doctor)][:1] == ([BUGS[bug]] if bug else [])
 
 
 def test_each_bug_is_named_where_it_is():
