@@ -192,3 +192,33 @@ def test_doctor_as_a_lightning_callback():
         found[name] = {f.code for f in callback.findings if f.severity != "info"}
     assert "dying_relu" in found["dead"]
     assert found["healthy"] == set()
+
+
+def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
+    """The Trainer's doctor knows the class prior's loss (the training labels' entropy); its
+    fallback rule reports a network stuck above it, unless another problem explains it."""
+    from trainwell.findings import Finding
+    from trainwell.health import DoctorCallback, Examiner
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    X, y = torch.randn(200, 4), torch.cat([torch.zeros(140), torch.ones(60)]).long()
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    doctor = DoctorCallback(mode="detect")
+    trainer = Trainer(model, torch.optim.Adam(model.parameters()), epochs=1, callbacks=[doctor])
+    trainer.fit(TensorBatches(X, y, 50, seed=0))
+    entropy = -(0.7 * np.log(0.7) + 0.3 * np.log(0.3))
+    assert doctor.examiner.history.prior_loss == pytest.approx(entropy)
+
+    def codes(*earlier: Finding) -> list[str]:
+        examiner = Examiner(model, total_epochs=10)
+        examiner.history.prior_loss = entropy
+        examiner.findings.extend(earlier)
+        rows = [{"epoch": e, "train_loss": 1.0 - 0.04 * e} for e in range(6)]  # above 0.61
+        return [f.code for row in rows for f in examiner.end_epoch(row)]
+
+    assert codes() == ["underfitting"]
+    vanishing = Finding("vanishing_gradient", "error", "training", "gradients vanish")
+    assert codes(vanishing) == []  # the cause was found: no second warning for its symptom
+    noted = Finding("overfitting", "info", "training", "early stopping is on")
+    assert codes(noted) == ["underfitting"]  # an info finding explains nothing

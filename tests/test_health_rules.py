@@ -167,6 +167,28 @@ def test_underfitting_is_a_plateau_at_a_high_loss():
     assert rules.underfitting(_curves(_history(), stalled, stalled), T) is not None
 
 
+def test_learned_nothing_beyond_the_class_prior_is_underfitting():
+    """A loss still falling, but still above what predicting the class frequencies scores:
+    no plateau, a 35% drop, so neither underfitting's shape nor slow convergence speaks."""
+    falling = [2.04, 1.96, 1.90, 1.82, 1.78, 1.73, 1.68]
+    h = _curves(_history(), falling)
+    assert rules.underfitting(h, T) is None and rules.slow_convergence(h, T) is None
+    h.prior_loss = 0.91  # a 70/16/9/5 class split
+    finding = rules.learned_nothing(h, T)
+    assert finding.code == "underfitting" and finding.evidence["prior_loss"] == 0.91
+    assert "class frequencies" in finding.message and finding.epoch == 6
+    learning = _curves(_history(), [2.04, 1.2, 0.7, 0.5, 0.4, 0.35, 0.3])  # the healthy twin
+    learning.prior_loss = 0.91
+    assert rules.learned_nothing(learning, T) is None
+    assert rules.learned_nothing(_curves(_history(), falling), T) is None  # prior unknown
+    noisy = _curves(_history(), falling, [0.5 * loss for loss in falling])
+    noisy.prior_loss = 0.91  # held back by its training data, as in underfitting
+    assert rules.learned_nothing(noisy, T) is None
+    early = _curves(_history(), falling[:2])
+    early.prior_loss = 0.91
+    assert rules.learned_nothing(early, T) is None  # too early to judge
+
+
 def test_divergence_is_judged_at_the_epoch_end_too():
     """A loss that ran away between probes shows in the epoch mean before the next probe."""
     h = _curves(_history(probes=1, loss=[2.0]), [2.0e3])

@@ -18,9 +18,9 @@ from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_r
 from ._history import ProbeHistory
 from ._probes import Probe
 from ._remedies import Rebuild
-from ._repair import Repairer
+from ._repair import Repairer, prior_loss
 from ._replay import first_nonfinite_layer
-from ._rules import CURVE_RULES, PROBE_RULES, Thresholds
+from ._rules import CURVE_RULES, FALLBACK_RULES, PROBE_RULES, Thresholds
 
 DEFAULT_EVERY = 24  # steps between probes at most in epoch 0 (twice that later); ~0.3 ms each
 SPARSEST = 4  # a healthy run's probes thin out, epoch by epoch, to one every 4 x `every` steps
@@ -80,6 +80,7 @@ class Examiner:
         self.past.append(self.probe.history)
         self.probe = Probe(model, total_epochs)
         self.probe.history.grad_clip = grad_clip
+        self.probe.history.prior_loss = self.past[-1].prior_loss
         self._seen.difference_update(codes)
 
     def state_dict(self) -> dict[str, Any]:
@@ -106,6 +107,8 @@ class Examiner:
     def check(self, rules) -> list[Finding]:
         new = []
         for rule in rules:
+            if rule in FALLBACK_RULES and any(f.severity != "info" for f in self.findings):
+                continue  # another problem explains it
             finding = rule(self.history, self.thresholds)
             if finding is not None and finding.code not in self._seen:
                 self._seen.add(finding.code)
@@ -187,6 +190,8 @@ class DoctorCallback(Callback):
             on_finding=self.on_finding,
         )
         self.examiner.history.grad_clip = trainer.grad_clip
+        if trainer.task == "classification":
+            self.examiner.history.prior_loss = prior_loss(trainer)
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )

@@ -15,11 +15,12 @@ import torch
 from torch import nn
 
 from ._history import ProbeHistory
+from ._rules import Thresholds
 
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
-STALLED_SHARE = 0.9  # loss still >= 90% of the loss of predicting the class prior
+STALLED_SHARE = Thresholds.prior_share  # the underfitting rule's, for one meaning of stalled
 # Regularisation strong enough to keep a network from fitting its training data. Weight
 # decay added to the gradient (SGD, Adam) is commonly 1e-5..5e-3; AdamW's decoupled decay
 # is scaled by the learning rate and commonly 0.01..0.1. Dropout above 0.5 (the classic

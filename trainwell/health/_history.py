@@ -20,6 +20,7 @@ class ProbeHistory:
     activation_kinds: list[str]  # relu | leaky_relu | gelu | tanh | sigmoid
     total_epochs: int = 0  # the budget, for rules that wait for part of it
     grad_clip: float | None = None  # gradient clipping in force (bounds what explodes)
+    prior_loss: float | None = None  # the loss of predicting the class prior, if known
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)

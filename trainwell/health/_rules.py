@@ -41,6 +41,7 @@ class Thresholds:
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
+    prior_share: float = 0.9  # train loss still >= 90% of predicting the class prior's
 
 
 Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
@@ -412,6 +413,34 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """After `judge_after` of the budget, the train loss is still `prior_share` of the loss of
+    predicting the class prior (known in the Trainer, from the training labels): whatever
+    its curve looks like, the network has learned next to nothing beyond the class
+    frequencies. Reported as underfitting, and only when no other problem has been found
+    (`FALLBACK_RULES`): a network that does not learn is also what most faults look like."""
+    if not h.prior_loss or not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or loss[-1] < t.prior_share * h.prior_loss:
+        return None
+    if math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]:
+        return None  # held back by its training data (noise, augmentation), as in underfitting
+    return _finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: after {len(loss)} epochs the training loss ({loss[-1]:.3g}) is "
+        f"still {loss[-1] / h.prior_loss:.0%} of the loss of always predicting the class "
+        f"frequencies ({h.prior_loss:.3g}): it has learned next to nothing beyond them. Use a "
+        f"wider or deeper network, a higher learning rate or Adam, or train longer.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        prior_loss=h.prior_loss,
+        threshold=t.prior_share,
+    )
+
+
 # In the order of what causes what, as the doctor treats them: dead or saturated units cut
 # the backward path, so gradients vanish behind them; found on the same probe, the cause is
 # reported first.
@@ -433,4 +462,6 @@ CURVE_RULES: tuple[Rule, ...] = (
     slow_convergence,
     overfitting,
     underfitting,
+    learned_nothing,
 )
+FALLBACK_RULES: tuple[Rule, ...] = (learned_nothing,)  # only while no problem has been found
