@@ -107,8 +107,8 @@ class Examiner:
     def check(self, rules) -> list[Finding]:
         new = []
         for rule in rules:
-            if rule in FALLBACK_RULES and any(f.severity != "info" for f in self.findings):
-                continue  # another problem explains it
+            if rule in FALLBACK_RULES and self._explained():
+                continue
             finding = rule(self.history, self.thresholds)
             if finding is not None and finding.code not in self._seen:
                 self._seen.add(finding.code)
@@ -117,6 +117,14 @@ class Examiner:
                 if self.on_finding:
                     self.on_finding(finding)
         return new
+
+    def _explained(self) -> bool:
+        """Whether an open problem other than underfitting has been found: it explains a
+        network that does not learn (cured ones do not, nor the fallback's own finding)."""
+        return any(
+            f.severity != "info" and not f.resolved and f.code != "underfitting"
+            for f in self.findings
+        )
 
     def end_probe(self) -> list[Finding]:
         self.probe.after_step()
@@ -166,6 +174,7 @@ class DoctorCallback(Callback):
         self.check_each_step = check_each_step
         self._scale: float | None = None  # the gradient scaler's scale before a probed step
         self._state: dict[str, Any] | None = None  # loaded from a checkpoint, for fit start
+        self._prior: float | None = None  # the class prior's loss (learned_nothing)
 
     @property
     def findings(self) -> list[Finding]:
@@ -190,8 +199,8 @@ class DoctorCallback(Callback):
             on_finding=self.on_finding,
         )
         self.examiner.history.grad_clip = trainer.grad_clip
-        if trainer.task == "classification":
-            self.examiner.history.prior_loss = prior_loss(trainer)
+        self._prior = prior_loss(trainer) if trainer.task == "classification" else None
+        self.examiner.history.prior_loss = self._prior
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
@@ -347,6 +356,7 @@ class DoctorCallback(Callback):
     def _load(self, state: dict[str, Any]) -> None:
         self.examiner.load_state_dict(state["examiner"])
         self.examiner.history.grad_clip = self.trainer.grad_clip
+        self.examiner.history.prior_loss = self._prior  # of the data as resumed
         self.interval = state["interval"]
         self._later, self._hold = state.get("later", self._later), state.get("hold", 0)
         if self.repairer is not None and "repairer" in state:

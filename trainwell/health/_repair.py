@@ -39,6 +39,8 @@ from ._remedies import (
 )
 from ._rules import CURVE_CODES, Thresholds
 
+PRIOR_ROWS = 20_000  # rows the prior's loss is measured on (a sample: the mean settles)
+
 
 @dataclass
 class _Treatment:
@@ -300,16 +302,29 @@ class Repairer:
 
 
 def prior_loss(trainer: Trainer) -> float | None:
-    """The loss of a model that predicts the class prior: the entropy of the training labels
-    (cross-entropy), or 1 for standardised regression targets; None when unknown."""
+    """The loss of a model that predicts the class prior: the class frequencies the training
+    batches are drawn with (equal under a balanced sampler), scored by the run's own loss
+    function (class weights and label smoothing count), on up to `PRIOR_ROWS` training rows;
+    1 for standardised regression targets; None when unknown."""
     if trainer.task != "classification":
         return 1.0
     data = trainer.train_tensors
-    if data is not None and not data[1].is_floating_point():
-        counts = torch.bincount(data[1].reshape(-1).cpu()).double()
-        p = counts[counts > 0] / counts.sum()
-        return float(-(p * p.log()).sum())
-    return math.log(trainer.n_classes) if trainer.n_classes > 1 else None
+    if data is None or data[1].is_floating_point():
+        return math.log(trainer.n_classes) if trainer.n_classes > 1 else None
+    y = data[1].reshape(-1)
+    y = y[y >= 0]  # ignored targets (ignore_index) carry no class
+    if not len(y):
+        return None
+    counts = torch.bincount(y.cpu(), minlength=max(trainer.n_classes, 1)).double()
+    p = (counts > 0).double() if trainer.balanced_batches else counts
+    logits = (p / p.sum()).clamp_min(1e-12).log().float()
+    rows = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:PRIOR_ROWS]]
+    try:
+        with torch.no_grad():
+            loss = trainer.loss_fn(logits.to(y.device).expand(len(rows), -1), rows)
+    except (RuntimeError, ValueError, IndexError):  # a loss that takes other outputs
+        return None
+    return float(loss) if loss.numel() == 1 and math.isfinite(float(loss)) else None
 
 
 def _cause(evidence: Evidence) -> dict[str, Any]:

@@ -31,6 +31,8 @@ def class_weighted_loss(
 class BalancedBatches(TensorBatches):
     """Rows drawn with replacement, each class equally likely; an epoch has n rows."""
 
+    balanced = True  # read by the doctor: the class prior the model sees is uniform
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         # weights from the rows as they are now: the doctor may drop rows mid-run
         y = self.y.cpu()

@@ -384,6 +384,12 @@ class Trainer:
         batches = _control.in_memory(self._train_batches)
         return (batches.X, batches.y) if batches is not None else None
 
+    @property
+    def balanced_batches(self) -> bool:
+        """Whether the training batches draw each class equally often (a sampler that does
+        says so with `balanced = True`): the class prior the model sees is then uniform."""
+        return bool(getattr(_control.in_memory(self._train_batches), "balanced", False))
+
     def keep_train_rows(self, keep: torch.Tensor) -> int:
         """Train only on the in-memory rows where `keep` is true; returns how many were
         dropped (`_control`)."""
