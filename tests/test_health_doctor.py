@@ -222,3 +222,43 @@ def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
     assert codes(vanishing) == []  # the cause was found: no second warning for its symptom
     noted = Finding("overfitting", "info", "training", "early stopping is on")
     assert codes(noted) == ["underfitting"]  # an info finding explains nothing
+    cured = Finding("vanishing_gradient", "error", "training", "gradients vanish", resolved=True)
+    assert codes(cured) == ["underfitting"]  # nor one the doctor cured
+    # resumed from a checkpoint written before the prior was kept: set again at fit start
+    state = doctor.state_dict()
+    del state["examiner"]["history"]["prior_loss"]
+    resumed = DoctorCallback(mode="detect")
+    resumed.load_state_dict(state)
+    Trainer(model, torch.optim.Adam(model.parameters()), epochs=1, callbacks=[resumed]).fit(
+        TensorBatches(X, y, 50, seed=0)
+    )
+    assert resumed.examiner.history.prior_loss == pytest.approx(entropy)
+
+
+def test_the_class_priors_loss_is_the_runs_own_loss_on_what_the_batches_draw():
+    """Predicting the frequencies scores the labels' entropy under a plain cross-entropy;
+    class weights that balance the classes, or a sampler that draws them equally, make the
+    constant to beat log(classes); ignored targets count for no class."""
+    from trainwell.health._repair import prior_loss
+    from trainwell.pipeline._remedies import BalancedBatches
+    from trainwell.train import TensorBatches, Trainer
+
+    X, y = torch.randn(200, 4), torch.cat([torch.zeros(180), torch.ones(20)]).long()
+    model = nn.Linear(4, 2)
+
+    def prior(loss_fn=None, kind=TensorBatches, labels=y):
+        trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), loss_fn, epochs=0)
+        trainer._train_batches = kind(X, labels, 50, seed=0)
+        return prior_loss(trainer)
+
+    entropy = -(0.9 * np.log(0.9) + 0.1 * np.log(0.1))
+    assert prior() == pytest.approx(entropy)
+    weighted = nn.CrossEntropyLoss(weight=torch.tensor([1 / 0.9, 1 / 0.1]))
+    assert prior(weighted) == pytest.approx(np.log(2), rel=1e-4)
+    assert prior(kind=BalancedBatches) == pytest.approx(np.log(2), rel=1e-4)
+    ignored = y.clone()
+    ignored[:100] = -100  # 80 normal and 20 rare rows left
+    entropy_left = -(0.8 * np.log(0.8) + 0.2 * np.log(0.2))
+    assert prior(nn.CrossEntropyLoss(ignore_index=-100), labels=ignored) == pytest.approx(
+        entropy_left
+    )

@@ -283,8 +283,13 @@ def test_another_alias_moving_reloads_nothing(two_runs, tmp_path):
         time.sleep(0.5)  # ten polls
         metrics = http.get("/metrics").text
         answer = http.post("/predict", json={"inputs": [[0.0] * 5]})
-    assert 'trainwell_model_swaps_total{outcome="failed"} 1.0' not in metrics
-    assert 'outcome="done"} 1.0' not in metrics
+        registry.promote("people", 2, home=tmp_path)  # its own alias: the watcher does swap
+        deadline = time.monotonic() + 20
+        while 'trainwell_model_swaps_total{outcome="done"} 1.0' not in http.get("/metrics").text:
+            assert time.monotonic() < deadline, "the watcher never swapped: was it polling?"
+            time.sleep(0.05)
+    assert 'trainwell_model_swaps_total{outcome="failed"} 0.0' in metrics
+    assert 'trainwell_model_swaps_total{outcome="done"} 0.0' in metrics
     assert answer.status_code == 200 and answer.json()["model"]["version"] == 1
 
 

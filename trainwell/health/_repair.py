@@ -302,10 +302,11 @@ class Repairer:
 
 
 def prior_loss(trainer: Trainer) -> float | None:
-    """The loss of a model that predicts the class prior: the class frequencies the training
-    batches are drawn with (equal under a balanced sampler), scored by the run's own loss
-    function (class weights and label smoothing count), on up to `PRIOR_ROWS` training rows;
-    1 for standardised regression targets; None when unknown."""
+    """The loss of the best constant prediction, as the run scores it: the lower of
+    predicting the class frequencies and equal odds (and, under class weights, the weighted
+    frequencies), by the run's own loss function on up to `PRIOR_ROWS` training rows drawn
+    as the batches draw them (each class equally often under a balanced sampler); 1 for
+    standardised regression targets; None when unknown."""
     if trainer.task != "classification":
         return 1.0
     data = trainer.train_tensors
@@ -316,15 +317,28 @@ def prior_loss(trainer: Trainer) -> float | None:
     if not len(y):
         return None
     counts = torch.bincount(y.cpu(), minlength=max(trainer.n_classes, 1)).double()
-    p = (counts > 0).double() if trainer.balanced_batches else counts
-    logits = (p / p.sum()).clamp_min(1e-12).log().float()
-    rows = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:PRIOR_ROWS]]
-    try:
-        with torch.no_grad():
-            loss = trainer.loss_fn(logits.to(y.device).expand(len(rows), -1), rows)
-    except (RuntimeError, ValueError, IndexError):  # a loss that takes other outputs
-        return None
-    return float(loss) if loss.numel() == 1 and math.isfinite(float(loss)) else None
+    draw = torch.Generator().manual_seed(0)
+    if trainer.balanced_batches:
+        chance = (1 / counts.clamp_min(1))[y.cpu()]
+        rows = y[torch.multinomial(chance, PRIOR_ROWS, replacement=True, generator=draw)]
+        counts = (counts > 0).double()
+    else:
+        rows = y[torch.randperm(len(y), generator=draw)[:PRIOR_ROWS]]
+    constants = [counts, (counts > 0).double()]
+    weight = getattr(trainer.loss_fn, "weight", None)
+    if isinstance(weight, torch.Tensor) and weight.numel() == len(counts):
+        constants.append(counts * weight.detach().cpu().double())
+    losses = []
+    for p in constants:
+        logits = (p / p.sum()).clamp_min(1e-12).log().float().to(y.device)
+        try:
+            with torch.no_grad():
+                loss = trainer.loss_fn(logits.expand(len(rows), -1), rows)
+        except (RuntimeError, ValueError, IndexError):  # a loss that takes other outputs
+            return None
+        if loss.numel() == 1 and math.isfinite(float(loss)):
+            losses.append(float(loss))
+    return min(losses, default=None)
 
 
 def _cause(evidence: Evidence) -> dict[str, Any]:

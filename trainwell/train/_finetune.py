@@ -116,7 +116,8 @@ class Finetune(Callback):
                 self._hooks.append(module.register_forward_pre_hook(_keep_eval))
 
     def prepare(self, model: nn.Module) -> nn.Module:
-        """A model rebuilt during the run (by the doctor) frozen as the run is now."""
+        """`model` frozen as the run is now: the run's model before the Trainer wraps it
+        (epoch 0; a resumed run is set right at fit start), or one the doctor rebuilds."""
         epoch = self.trainer.epoch if hasattr(self, "trainer") else 0
         self.apply(model, self.is_frozen(epoch))
         return model
