@@ -183,7 +183,7 @@ def _calm(h: ProbeHistory, t: Thresholds) -> bool:
     if not all(map(math.isfinite, grads)):
         return False
     limit = min(t.exploding_scale, t.exploding_at_once)
-    if any(g > limit * w for g, w in zip(grads, weights, strict=True) if w > 1e-8):
+    if any(g / w > limit for g, w in zip(grads, weights, strict=True) if w > 1e-8):
         return False
     return bool(h.grad_clip) or all(grads[0] <= t.exploding_ratio * g for g in grads[1:] if g > 0)
 
