@@ -109,6 +109,8 @@ def test_evidence_of_a_stalled_loss_and_of_large_steps():
     assert not learning.stalled and not learning.large_steps
     # an epoch's mean loss, when there is one, speaks over the probes'
     assert gather_evidence(h, prior_loss=2.3026, train_loss=2.25).stalled
+    # 98% of the prior's loss: stalled by the default share (90%), not by a stricter one
+    assert not gather_evidence(h, prior_loss=2.3026, prior_share=0.99, train_loss=2.25).stalled
 
 
 def _trainer(schedule: str, epochs=6, steps=5):

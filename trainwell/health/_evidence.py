@@ -20,7 +20,6 @@ from ._rules import Thresholds
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
-STALLED_SHARE = Thresholds.prior_share  # the underfitting rule's, for one meaning of stalled
 # Regularisation strong enough to keep a network from fitting its training data. Weight
 # decay added to the gradient (SGD, Adam) is commonly 1e-5..5e-3; AdamW's decoupled decay
 # is scaled by the learning rate and commonly 0.01..0.1. Dropout above 0.5 (the classic
@@ -53,14 +52,16 @@ def gather_evidence(
     history: ProbeHistory,
     *,
     prior_loss: float | None,
+    prior_share: float = Thresholds.prior_share,
     train_loss: float | None = None,
     model: nn.Module | None = None,
     optimizer: torch.optim.Optimizer | None = None,
 ) -> Evidence:
     """Read the evidence from the last probes and the live model and optimizer. `prior_loss`
-    is the loss of a model that predicts the class prior (the label entropy; 1 for
-    standardised regression targets); `train_loss` the last epoch's mean training loss, when
-    an epoch has ended (else the recent probes' losses stand in for it)."""
+    is the loss of the best constant prediction (1 for standardised regression targets), and
+    a loss at `prior_share` of it or more is stalled (`Thresholds.prior_share`);
+    `train_loss` the last epoch's mean training loss, when an epoch has ended (else the
+    recent probes' losses stand in for it)."""
     rms = _recent(history.input_rms)
     biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
     min_bias = float(np.nanmin(biases[-1])) if biases else None
@@ -75,7 +76,7 @@ def gather_evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=step is not None and step > LARGE_STEP,
-        stalled=loss is not None and stalled(loss, prior_loss),
+        stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=(decay is not None and decay >= _decay_limit(optimizer))
         or (drop is not None and drop >= STRONG_DROPOUT),
         input_rms=rms,
@@ -88,9 +89,9 @@ def gather_evidence(
     )
 
 
-def stalled(loss: float, prior_loss: float | None) -> bool:
-    """Whether `loss` is still at the level of predicting the class prior."""
-    return bool(prior_loss) and math.isfinite(loss) and loss >= STALLED_SHARE * prior_loss
+def stalled(loss: float, prior_loss: float | None, share: float) -> bool:
+    """Whether `loss` is still at the level of predicting the class prior (`share` of it)."""
+    return bool(prior_loss) and math.isfinite(loss) and loss >= share * prior_loss
 
 
 def weight_decay(optimizer: torch.optim.Optimizer) -> float:

@@ -80,6 +80,7 @@ class Repairer:
         return gather_evidence(
             history,
             prior_loss=self.prior_loss,
+            prior_share=self.thresholds.prior_share,
             train_loss=last,
             model=self.trainer.model,
             optimizer=self.trainer.optimizer,
@@ -190,7 +191,9 @@ class Repairer:
         """A network that was not learning when treated, and still is not: its loss is at
         the class prior's level and has stopped falling since the remedy."""
         loss = metrics.get("train_loss", math.nan)
-        if not (treatment.was_stalled and stalled(loss, self.prior_loss)):
+        if not (
+            treatment.was_stalled and stalled(loss, self.prior_loss, self.thresholds.prior_share)
+        ):
             return False
         since = [row["train_loss"] for row in self.trainer.history[treatment.applied_epoch :]]
         if len(since) >= 2 and math.isfinite(since[0]) and loss < 0.98 * since[0]:
