@@ -69,7 +69,13 @@ def staged_dir(final: Path) -> Iterator[Path]:
     old = final.with_name(f".{final.name}-old-{time.time_ns()}") if final.exists() else None
     if old is not None:
         final.rename(old)
-    staging.rename(final)
+    try:
+        staging.rename(final)
+    except BaseException:  # e.g. `final` made meanwhile by another writer: as it was
+        if old is not None:
+            old.rename(final)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
