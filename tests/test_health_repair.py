@@ -206,6 +206,17 @@ def test_leaky_relu_swaps_activations_in_place_and_keeps_the_weights():
     assert rebuild.config.model.activation == "leaky_relu" and "weights kept" in changed
 
 
+def test_a_rebuild_names_what_it_changed_not_what_it_kept():
+    from trainwell.health import REMEDIES
+
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16, 16], "activation": "sigmoid"}})
+    first = REMEDIES["relu_activation"](trainer, rebuild)
+    assert first == "model.activation: sigmoid -> relu, model.init: default (bias 0) -> he (bias 0)"
+    assert REMEDIES["batchnorm"](trainer, rebuild) == "model.batchnorm: False -> True"  # He kept
+    again = REMEDIES["he_init"](trainer, rebuild)  # changes no setting, still re-initialises
+    assert again == "model.init: he (bias 0) -> he (bias 0)"
+
+
 def test_widen_widens_the_channels_of_a_cnn_too():
     from trainwell.health import REMEDIES
 

@@ -42,8 +42,11 @@ class Rebuild:
         model = self.model(self.config.model)
         optimizer = self.optimizer(self.config.train, model)
         trainer.replace_model(model, optimizer, self.scheduler(self.config.train, optimizer))
+        # what differs (batchnorm after relu_activation keeps its He init: not news); a
+        # remedy that changes no setting still rebuilt the model, so it names what it set
+        shown = {k: v for k, v in changes.items() if getattr(before, k) != v} or changes
         return ", ".join(
-            f"model.{k}: {_show(getattr(before, k))} -> {_show(v)}" for k, v in changes.items()
+            f"model.{k}: {_show(getattr(before, k))} -> {_show(v)}" for k, v in shown.items()
         )
 
 
