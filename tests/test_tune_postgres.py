@@ -158,6 +158,25 @@ def _wait_running(url: str, study: str, procs: list[subprocess.Popen], n: int = 
         time.sleep(0.1)
 
 
+def _wait_heartbeat(url: str, study: str) -> None:
+    """Until the study's running trial has beaten once (Optuna's own tables)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    count = sqlalchemy.text(
+        "SELECT count(*) FROM trial_heartbeats h JOIN trials t ON h.trial_id = t.trial_id "
+        "JOIN studies s ON t.study_id = s.study_id WHERE s.study_name = :study"
+    )
+    deadline = time.monotonic() + 60
+    try:
+        with engine.connect() as db:
+            while not db.execute(count, {"study": study}).scalar():
+                assert time.monotonic() < deadline, "the trial never beat"
+                time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.slow
 def test_a_killed_workers_trial_is_retried_not_left_running(
     out: Path, tmp_path: Path, postgres_url: str
@@ -166,6 +185,7 @@ def test_a_killed_workers_trial_is_retried_not_left_running(
     config.write_text(yaml.safe_dump(LONG))
     proc = _worker(config, postgres_url, "killed", trials=1)
     _wait_running(postgres_url, "killed", [proc])
+    _wait_heartbeat(postgres_url, "killed")  # killed before its first beat: never stale
     os.killpg(proc.pid, signal.SIGKILL)  # mid-trial: no chance to tell the study anything
     proc.wait()
     [dead] = _trials(postgres_url, "killed")
