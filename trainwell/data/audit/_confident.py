@@ -50,17 +50,21 @@ def estimate_joint(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return calibrated / max(calibrated.sum(), 1.0) * len(labels)
 
 
+def class_recall(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Per class, the share of the rows given the class that the model predicts as it
+    (0 for a class without rows)."""
+    k = probs.shape[1]
+    hits = np.bincount(labels[probs.argmax(1) == labels], minlength=k)
+    counts = np.bincount(labels, minlength=k)
+    return np.divide(hits, counts, out=np.zeros(k), where=counts > 0)
+
+
 def judged_classes(
     labels: np.ndarray, probs: np.ndarray, min_recall: float = MIN_RECALL
 ) -> np.ndarray:
     """A boolean mask of the classes whose labels the model can judge: its out-of-sample
-    recall of the class (the share of rows given the class that it predicts as it) is above
-    `min_recall`. Classes without rows are not judged."""
-    k = probs.shape[1]
-    hits = np.bincount(labels[probs.argmax(1) == labels], minlength=k)
-    counts = np.bincount(labels, minlength=k)
-    recall = np.divide(hits, counts, out=np.zeros(k), where=counts > 0)
-    return recall > min_recall
+    `class_recall` is above `min_recall`. Classes without rows are not judged."""
+    return class_recall(labels, probs) > min_recall
 
 
 def find_label_issues(

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ...findings import Finding
-from ._confident import MIN_RECALL, find_label_issues, judged_classes
+from ._confident import MIN_RECALL, class_recall, find_label_issues
 from ._thresholds import Thresholds
 from ._view import AuditData
 
@@ -110,11 +110,11 @@ def label_issues(data: AuditData, t: Thresholds) -> list[Finding]:
 def _not_judged(data: AuditData, probs: np.ndarray) -> list[Finding]:
     """`labels_not_judged` for the classes with rows whose out-of-sample recall is too low."""
     present = np.bincount(data.y, minlength=len(data.classes)) > 0
-    blind = np.flatnonzero(present & ~judged_classes(data.y, probs))
+    per_class = class_recall(data.y, probs)
+    blind = np.flatnonzero(present & ~(per_class > MIN_RECALL))
     if not len(blind):
         return []
-    predicted = probs.argmax(1)
-    recall = {data.classes[c]: round(float((predicted[data.y == c] == c).mean()), 4) for c in blind}
+    recall = {data.classes[c]: round(float(per_class[c]), 4) for c in blind}
     names = ", ".join(f"{name} ({value:.0%})" for name, value in recall.items())
     return [
         Finding(
