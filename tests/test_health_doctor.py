@@ -262,3 +262,5 @@ def test_the_class_priors_loss_is_the_runs_own_loss_on_what_the_batches_draw():
     assert prior(nn.CrossEntropyLoss(ignore_index=-100), labels=ignored) == pytest.approx(
         entropy_left
     )
+    soft = nn.functional.one_hot(y, 2).float()  # soft targets: no frequencies to predict
+    assert prior(labels=soft) is None

@@ -309,12 +309,15 @@ def prior_loss(trainer: Trainer) -> float | None:
     predicting the class frequencies and equal odds (and, under class weights, the weighted
     frequencies), by the run's own loss function on up to `PRIOR_ROWS` training rows drawn
     as the batches draw them (each class equally often under a balanced sampler); 1 for
-    standardised regression targets; None when unknown."""
+    standardised regression targets; None when unknown (soft or multi-label targets, or a
+    loss that cannot score a constant)."""
     if trainer.task != "classification":
         return 1.0
     data = trainer.train_tensors
-    if data is None or data[1].is_floating_point():
+    if data is None:  # a DataLoader: equal odds, what a constant scores at most
         return math.log(trainer.n_classes) if trainer.n_classes > 1 else None
+    if data[1].is_floating_point():
+        return None  # soft or multi-label targets: no class frequencies to predict
     y = data[1].reshape(-1)
     y = y[y >= 0]  # ignored targets (ignore_index) carry no class
     if not len(y):
