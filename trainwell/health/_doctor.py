@@ -174,7 +174,6 @@ class DoctorCallback(Callback):
         self.check_each_step = check_each_step
         self._scale: float | None = None  # the gradient scaler's scale before a probed step
         self._state: dict[str, Any] | None = None  # loaded from a checkpoint, for fit start
-        self._prior: float | None = None  # the class prior's loss (learned_nothing)
 
     @property
     def findings(self) -> list[Finding]:
@@ -199,14 +198,17 @@ class DoctorCallback(Callback):
             on_finding=self.on_finding,
         )
         self.examiner.history.grad_clip = trainer.grad_clip
-        self._prior = prior_loss(trainer) if trainer.task == "classification" else None
-        self.examiner.history.prior_loss = self._prior
+        prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
+        if trainer.task == "classification":  # regression's 1.0 assumes standardised targets
+            self.examiner.history.prior_loss = prior
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
         self._later = min(2 * self.interval, 2 * self.every)  # epoch 1's interval
         if self.mode == "repair":
-            self.repairer = Repairer(trainer, self.rebuild, thresholds=self.thresholds)
+            self.repairer = Repairer(
+                trainer, self.rebuild, prior_loss=prior, thresholds=self.thresholds
+            )
         if self.check_each_step is None or trainer.ranks.active:
             # under DDP a rank's own loss may differ from another's: read only at probes, the
             # same steps on every rank, as the mean over ranks
@@ -354,9 +356,10 @@ class DoctorCallback(Callback):
         self._state = state or None  # applied at fit start, once the trainer is known
 
     def _load(self, state: dict[str, Any]) -> None:
+        prior = self.examiner.history.prior_loss  # of the data as resumed
         self.examiner.load_state_dict(state["examiner"])
         self.examiner.history.grad_clip = self.trainer.grad_clip
-        self.examiner.history.prior_loss = self._prior  # of the data as resumed
+        self.examiner.history.prior_loss = prior
         self.interval = state["interval"]
         self._later, self._hold = state.get("later", self._later), state.get("hold", 0)
         if self.repairer is not None and "repairer" in state:

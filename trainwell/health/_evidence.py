@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ._history import ProbeHistory
-from ._rules import Thresholds
+from ._rules import Thresholds, stalled
 
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
@@ -87,11 +87,6 @@ def gather_evidence(
         weight_decay=decay,
         dropout=drop,
     )
-
-
-def stalled(loss: float, prior_loss: float | None, share: float) -> bool:
-    """Whether `loss` is still at the level of predicting the class prior (`share` of it)."""
-    return bool(prior_loss) and math.isfinite(loss) and loss >= share * prior_loss
 
 
 def weight_decay(optimizer: torch.optim.Optimizer) -> float:

@@ -25,7 +25,7 @@ import torch
 
 from ..findings import Finding
 from ..train import Trainer
-from ._evidence import Evidence, gather_evidence, stalled
+from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory
 from ._remedies import (
     ACTS_AT_ONCE,
@@ -37,7 +37,7 @@ from ._remedies import (
     Rebuild,
     remedy_order,
 )
-from ._rules import CURVE_CODES, Thresholds
+from ._rules import CURVE_CODES, Thresholds, stalled
 
 PRIOR_ROWS = 20_000  # rows the prior's loss is measured on (a sample: the mean settles)
 
@@ -61,6 +61,7 @@ class Repairer:
         trainer: Trainer,
         rebuild: Rebuild,
         *,
+        prior_loss: float | None = None,
         thresholds: Thresholds | None = None,
         cure_epochs: int = 2,
         max_repairs: int = 8,
@@ -72,7 +73,7 @@ class Repairer:
         self.rebuild_budget = rebuild_budget  # share of the epochs a rebuilt model needs left
         self.repairs: list[dict[str, Any]] = []
         self.treating: dict[str, _Treatment] = {}
-        self.prior_loss = prior_loss(trainer)
+        self.prior_loss = prior_loss  # the best constant prediction's loss (`prior_loss()`)
         self.healthy = trainer.snapshot()
 
     def evidence(self, history: ProbeHistory) -> Evidence:

@@ -294,6 +294,18 @@ def _finite(values: list[float]) -> bool:
     return all(map(math.isfinite, values))
 
 
+def stalled(loss: float, prior_loss: float | None, share: float) -> bool:
+    """Whether `loss` is still at the level of predicting the class prior (`share` of it):
+    the fallback rule's test, and the repairer's for a network that does not learn."""
+    return bool(prior_loss) and math.isfinite(loss) and loss >= share * prior_loss
+
+
+def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """Held-out data fitted far better than the training data: noisy labels or augmentation
+    hold the network back, not its capacity."""
+    return math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]
+
+
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
@@ -390,8 +402,8 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or loss[0] <= 0:
         return None
-    if math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]:
-        return None  # fits held-out data better than training data: noisy labels, not capacity
+    if _held_back_by_data(loss, val, t):
+        return None
     recent = loss[-3:]
     plateau = all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(recent))
     if (
@@ -422,10 +434,10 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not h.prior_loss or not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _finite(loss) or loss[-1] < t.prior_share * h.prior_loss:
+    if not _finite(loss) or not stalled(loss[-1], h.prior_loss, t.prior_share):
         return None
-    if math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]:
-        return None  # held back by its training data (noise, augmentation), as in underfitting
+    if _held_back_by_data(loss, val, t):
+        return None
     return _finding(
         "underfitting",
         "warning",
