@@ -33,6 +33,7 @@ from torch import nn
 
 from ..config import Model
 from ..models import build_model
+from ..train import clone_state
 
 _WEIGHTED = (nn.Linear, nn.Conv2d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -167,7 +168,7 @@ def _sliced_state(
     inputs sent on average moves into the bias."""
     layers = list(model.net)
     shapes = _input_shapes(model, input_shape)
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    state = clone_state(model)
     features: torch.Tensor | None = None  # the kept inputs of the current layer; None: all
     for i, layer in enumerate(layers):
         prefix = f"net.{i}."

@@ -37,6 +37,12 @@ def next_interval(interval: int, later: int, every: int, hold: int) -> tuple[int
     return max(min(2 * interval, SPARSEST * every), later), 0
 
 
+def after_remedy(interval: int, later: int) -> tuple[int, int]:
+    """(interval, hold) once a remedy changed the run: probed at least as densely as epoch 1
+    for the `HOLD_EPOCHS` epoch ends that judge it. The Trainer's doctor and the loop's."""
+    return min(interval, later), HOLD_EPOCHS
+
+
 def probe_interval(every: int, steps_per_epoch: int | None, sustain: int) -> int:
     """At most `every`, and small enough for `sustain` probes (the first at step 0) within
     the first epoch, so gradient and activation problems are found in epoch 0."""
@@ -125,6 +131,13 @@ class Examiner:
             f.severity != "info" and not f.resolved and f.code != "underfitting"
             for f in self.findings
         )
+
+    def arm_at(self, step: int, interval: int) -> None:
+        """At an epoch's end: hook the next forward pass if `step` is a probe step."""
+        if step % interval == 0:
+            self.probe.arm()
+        else:
+            self.probe.disarm()
 
     def end_probe(self) -> list[Finding]:
         self.probe.after_step()
@@ -301,10 +314,7 @@ class DoctorCallback(Callback):
         if self.repairer is not None:
             for finding in self.repairer.epoch_end(epoch, metrics):
                 self._treat([finding], None, again=True)
-        if self.trainer.step % self.interval == 0:  # the next step is probed
-            self.examiner.probe.arm()
-        else:
-            self.examiner.probe.disarm()
+        self.examiner.arm_at(self.trainer.step, self.interval)
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
@@ -328,7 +338,7 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         remaining = max(trainer.epochs - trainer.epoch, 1)
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
-        self.interval, self._hold = min(self.interval, self._later), HOLD_EPOCHS
+        self.interval, self._hold = after_remedy(self.interval, self._later)
         if again:
             self.examiner.mark_reported(first.code)  # judged by the repairer, not reported twice
         for consequence in problems[1:]:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._doctor import DEFAULT_EVERY, HOLD_EPOCHS, Examiner, next_interval
+from ._doctor import DEFAULT_EVERY, Examiner, after_remedy, next_interval
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
@@ -133,10 +133,7 @@ class Doctor:
             self._treat(new)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             self.repairer.epoch_end(self._epoch, math.isfinite(train_loss) and not problems)
-        if self._step % self.interval == 0:  # the next step is probed
-            self.examiner.probe.arm()
-        else:
-            self.examiner.probe.disarm()
+        self.examiner.arm_at(self._step, self.interval)
         self._epoch += 1
         return new
 
@@ -191,5 +188,4 @@ class Doctor:
                 remaining = max(self.epochs - self._epoch, 1)
                 self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
                 self.examiner.probe.arm()
-                self.interval = min(self.interval, 2 * self.every)
-                self._hold = HOLD_EPOCHS
+                self.interval, self._hold = after_remedy(self.interval, 2 * self.every)

@@ -33,6 +33,7 @@ from ..train import (
     ShardedBatches,
     Trainer,
     choose_threads,
+    clone_state,
     eval_batches,
     is_writer,
     make_optimizer,
@@ -97,7 +98,7 @@ def fit(
 
 def _fold(plan: Plan):
     """Trains one cross-validation fold: a fresh copy of the untrained model, same seed."""
-    initial = copy.deepcopy(plan.model.state_dict())
+    initial = clone_state(plan.model)
 
     def train_fold(data: Dataset, fold_dir: Path) -> Run:
         torch.manual_seed(plan.config.seed)

@@ -6,7 +6,7 @@ model; the Trainer also accepts any iterable of `(x, y)` batches, such as a Data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -55,3 +55,11 @@ class TensorBatches:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"])
+
+
+def unwrap(batches: Any, has: Callable[[Any], bool]) -> Any:
+    """`batches`, or the batches it wraps (`.batches`: augmentation, adversarial rows), for
+    which `has` holds; None when none does (a DataLoader)."""
+    while batches is not None and not has(batches):
+        batches = getattr(batches, "batches", None)
+    return batches

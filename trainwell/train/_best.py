@@ -46,10 +46,7 @@ class BestWeights:
         if value is None or not math.isfinite(value) or not self._improves(value):
             return False
         self.value, self.epoch = float(value), epoch
-        self.weights = {  # a copy of every tensor: 5x quicker than deepcopy's generic walk
-            k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
-            for k, v in model.state_dict().items()
-        }
+        self.weights = clone_state(model)
         return True
 
     def _improves(self, value: float) -> bool:
@@ -64,3 +61,12 @@ class BestWeights:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.value, self.epoch, self.weights = state["value"], state["epoch"], state["weights"]
+
+
+def clone_state(model: nn.Module) -> dict[str, Any]:
+    """A copy of `model.state_dict()` that later steps cannot change: every tensor cloned
+    (5x quicker than `copy.deepcopy`'s generic walk), anything else deep-copied."""
+    return {
+        k: v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
+        for k, v in model.state_dict().items()
+    }

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ._batches import unwrap
+
 if TYPE_CHECKING:
     from ._trainer import Trainer
 
@@ -107,6 +109,4 @@ def replay_data_changes(trainer: Trainer, changes: list[dict[str, Any]]) -> None
 def in_memory(batches: Any) -> Any:
     """The in-memory batches (with tensors `X`, `y`) behind `batches`: itself or one it
     wraps (augmentation), or None for a DataLoader."""
-    while batches is not None and not isinstance(getattr(batches, "X", None), torch.Tensor):
-        batches = getattr(batches, "batches", None)
-    return batches
+    return unwrap(batches, lambda b: isinstance(getattr(b, "X", None), torch.Tensor))

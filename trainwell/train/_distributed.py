@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ._batches import TensorBatches
+from ._batches import TensorBatches, unwrap
 
 
 @dataclass(frozen=True)
@@ -176,15 +176,18 @@ def average_gradients(params: list[torch.Tensor]) -> None:
             mean_over_ranks(p.grad)
 
 
+def global_rows_source(batches: Any) -> Any:
+    """The batches that count the global batch's rows: `batches` or one it wraps."""
+    return unwrap(batches, lambda b: hasattr(b, "global_rows"))
+
+
 def share_of_global_batch(batches: Any, rows: int, world: int) -> float:
     """The weight of a rank's mean loss over `rows`: `rows × ranks / global rows`. DDP
     averages gradients over ranks, and with these weights that average is the gradient of
     the global batch's mean loss, even when the last batch splits unevenly. 1 (DDP's plain
     average) when `batches` does not say how many rows the global batch had (a user's
     DataLoader: a DistributedSampler pads every rank to the same size anyway)."""
-    while batches is not None and not hasattr(batches, "global_rows"):  # under a wrapper
-        batches = getattr(batches, "batches", None)  # (adversarial rows) that does not say
-    total = getattr(batches, "global_rows", None)
+    total = getattr(global_rows_source(batches), "global_rows", None)
     return rows * world / total if total else 1.0
 
 

@@ -28,6 +28,7 @@ from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
 from ._distributed import (
     average_gradients,
+    global_rows_source,
     rank_device,
     ranks,
     resolve_device,
@@ -199,6 +200,7 @@ class Trainer:
         watch_inputs = self.callbacks.check_inputs
         self._clear_epoch_losses()
         distributed = self.ranks.active
+        counted = global_rows_source(batches) if distributed else None  # found once an epoch
         seen, pending, diverged = 0, 0, None
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
@@ -213,7 +215,7 @@ class Trainer:
                     loss = loss + self.l1 * torch.stack(norms).sum()
                 own = loss
                 if distributed:  # this rank's share of the global batch's mean loss
-                    own = loss * share_of_global_batch(batches, len(y), self.ranks.world)
+                    own = loss * share_of_global_batch(counted, len(y), self.ranks.world)
                 scaled = own / self.accumulate if self.accumulate > 1 else own
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             if distributed:  # this rank's loss sum, until the next check sums it over ranks

@@ -49,7 +49,6 @@ def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
 def frame_rows(frame: pd.DataFrame, info: DataInfo, target: str | None, source: str) -> Batch:
     if len(info.input_shape) != 1:
         raise InputError(f"{source}: the model takes images; monitor an .npz or a request log")
-    frame.columns = [str(c) for c in frame.columns]
     label = next((c for c in ([target] if target else ["label", "target"]) if c in frame), None)
     numeric = [n for n in info.feature_names if n.partition("=")[0] not in info.encoding]
     needed = numeric + list(info.encoding)
