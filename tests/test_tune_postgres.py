@@ -158,6 +158,17 @@ def _wait_running(url: str, study: str, procs: list[subprocess.Popen], n: int = 
         time.sleep(0.1)
 
 
+def _wait_started(url: str, study: str) -> None:
+    """Until the study's running trial has its parameters and has beaten once (Optuna's own
+    tables): killed before its first beat, Optuna never finds it stale; before its
+    parameters, its retry has none to repeat."""
+    deadline = time.monotonic() + 60
+    while not any(t.params for t in _trials(url, study) if t.state == TrialState.RUNNING):
+        assert time.monotonic() < deadline, "the trial never chose its parameters"
+        time.sleep(0.05)
+    _wait_heartbeat(url, study)
+
+
 def _wait_heartbeat(url: str, study: str) -> None:
     """Until the study's running trial has beaten once (Optuna's own tables)."""
     import sqlalchemy
@@ -185,7 +196,7 @@ def test_a_killed_workers_trial_is_retried_not_left_running(
     config.write_text(yaml.safe_dump(LONG))
     proc = _worker(config, postgres_url, "killed", trials=1)
     _wait_running(postgres_url, "killed", [proc])
-    _wait_heartbeat(postgres_url, "killed")  # killed before its first beat: never stale
+    _wait_started(postgres_url, "killed")
     os.killpg(proc.pid, signal.SIGKILL)  # mid-trial: no chance to tell the study anything
     proc.wait()
     [dead] = _trials(postgres_url, "killed")
