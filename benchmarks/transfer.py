@@ -39,6 +39,7 @@ import trainwell
 from trainwell.config import Defects
 from trainwell.data import generate_defects, standardise
 from trainwell.explain._attribute import attribute, per_position
+from trainwell.explain._data import reference_images
 from trainwell.explain._pointing import pointing_game
 
 console = Console(stderr=True)
@@ -151,7 +152,8 @@ def case(out: Path, seeds: int, pre: dict, epochs: int, held, count: int) -> dic
 def _pointing(run, X: torch.Tensor, predicted: np.ndarray, held) -> dict:
     judged = (held.y > 0) & (predicted == held.y)
     rows = np.flatnonzero(judged)[:400]
-    maps = attribute(run.model.cpu().eval(), X[rows], torch.from_numpy(predicted[rows]), "gradcam")
+    model, targets = run.model.cpu().eval(), torch.from_numpy(predicted[rows])
+    maps = attribute(model, X[rows], targets, "gradcam", reference=reference_images(run))
     grid = per_position(maps).reshape(len(rows), *X.shape[2:])
     game = pointing_game(grid, held.masks[rows], held.y[rows], predicted[rows], held.classes)
     return {"pointing": game.score, "pointing_chance": game.chance, "by_kind": game.by_class}

@@ -169,3 +169,33 @@ def test_a_higher_false_positive_rate_is_the_worse_one():
     [finding] = check_groups(report)
     assert "false_positive_rate" in finding.evidence["metrics"]
     assert "false positive rate" in finding.message
+
+
+def _print_detector() -> nn.Module:
+    """Class 0 "normal" grows with the brightness the conv unit sees, class 1 "missing
+    print" with its absence: the evidence for class 1 is a unit that stays silent."""
+    conv = nn.Conv2d(1, 1, 1)
+    head = nn.Linear(1, 2)
+    with torch.no_grad():
+        conv.weight.fill_(1.0), conv.bias.zero_()
+        head.weight.copy_(torch.tensor([[1.0], [-1.0]])), head.bias.zero_()
+    return nn.Sequential(conv, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), head).eval()
+
+
+def test_gradcam_from_a_reference_points_at_an_absence():
+    rng = np.random.default_rng(0)
+    texture = torch.from_numpy(rng.uniform(0, 0.2, (9, 1, 12, 12)).astype(np.float32))
+    printed = texture.clone()
+    printed[:, :, 8:10, 2:4] += 1.0  # the print every normal part carries
+    missing = texture[:1]  # a part without it
+    target = torch.tensor([1])
+    model = _print_detector()
+    from_zero = attribute(model, missing, target, "gradcam")
+    from_reference = attribute(model, missing, target, "gradcam", reference=printed[1:])
+    assert not from_zero.any()  # silent units times a negative weight: nothing to show
+    peak = np.unravel_index(from_reference[0, 0].argmax(), (12, 12))
+    assert 8 <= peak[0] <= 9 and 2 <= peak[1] <= 3
+    # a normal part from the same reference: nothing missing, so no place stands out as absent
+    assert attribute(model, printed[:1], target, "gradcam", reference=printed[1:]).max() < (
+        0.2 * from_reference.max()
+    )

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import trainwell
 from trainwell.cli import app
+from trainwell.explain import _data as explained_rows
 
 runner = CliRunner()
 
@@ -151,6 +152,9 @@ def test_cnn_gradcam_maps_on_digits(tmp_path, out):
     assert "maps.png" in result.files
     maps = np.load(run_dir / "explain" / "attributions.npz")["attributions"]
     assert maps.shape == (40, 1, 8, 8) and (maps >= 0).all()  # Grad-CAM keeps the positive part
+    reference = explained_rows.test_rows(trainwell.load_run(run_dir), 40).reference
+    assert reference is not None  # training images: what Grad-CAM measures from
+    assert tuple(reference.shape) == (explained_rows.REFERENCE_ROWS, 1, 8, 8)
 
 
 class Tiny(nn.Module):
@@ -167,6 +171,7 @@ def test_a_users_own_module_and_a_regression_run(tmp_path, out, iris_config):
     loaded = trainwell.load_run(run.run_dir, model=Tiny())
     result = trainwell.explain(loaded, method="saliency", report=False)
     assert len(result.importances) == 4 and result.rows == 30
+    assert explained_rows.test_rows(loaded, 30).reference is None  # tables: no Grad-CAM
     regression = _fit(tmp_path, out, {"source": "diabetes"}, epochs=3)
     explained = trainwell.explain(regression, rows=50, report=False)
     assert explained.faithfulness is None and len(explained.importances) == 10

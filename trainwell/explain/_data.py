@@ -1,5 +1,6 @@
 """The rows an explanation looks at: the run's own test split, reloaded from its config and
-standardised with the statistics saved in the run, so the model sees what it saw in testing."""
+standardised with the statistics saved in the run, so the model sees what it saw in testing;
+for images also a sample of its training images, the reference Grad-CAM measures from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import torch
 from ..data import load_splits, source_masks, standardise
 from ..errors import InputError
 from ..pipeline import Run
+
+REFERENCE_ROWS = 256  # training images whose mean activation is Grad-CAM's reference
 
 
 @dataclass
@@ -26,6 +29,7 @@ class TestRows:
     features: list[str]  # model input names (tables); [] for images
     columns: dict[str, list[int]] = field(default_factory=dict)  # source column -> inputs
     masks: np.ndarray | None = None  # (rows, height, width): true defect masks, if any
+    reference: torch.Tensor | None = None  # images: training images in model units
 
     @property
     def is_image(self) -> bool:
@@ -38,7 +42,8 @@ def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
         raise InputError(f"{run.run_dir} has no data description (data.json): rerun fit")
     if limit < 1:
         raise InputError(f"--rows must be at least 1; got {limit}")
-    test = load_splits(run.config).test
+    splits = load_splits(run.config)
+    test = splits.test
     keep = np.arange(len(test))
     if len(keep) > limit:
         keep = np.sort(np.random.default_rng(seed).choice(len(keep), limit, replace=False))
@@ -61,7 +66,21 @@ def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
         features,
         source_columns(features, run.info.encoding),
         None if masks is None else masks[test.rows[keep]],
+        _reference(splits.train.X, run, seed) if X.ndim == 4 else None,
     )
+
+
+def reference_images(run: Run, seed: int = 0) -> torch.Tensor:
+    """Up to `REFERENCE_ROWS` of the run's training images (a seeded sample), in model units."""
+    return _reference(load_splits(run.config).train.X, run, seed)
+
+
+def _reference(images: np.ndarray, run: Run, seed: int) -> torch.Tensor:
+    keep = np.arange(len(images))
+    if len(keep) > REFERENCE_ROWS:
+        keep = np.sort(np.random.default_rng(seed).choice(len(keep), REFERENCE_ROWS, replace=False))
+    raw = np.nan_to_num(images[keep].astype(np.float32))
+    return torch.from_numpy(standardise(raw, run.info)).float()
 
 
 def source_columns(features: list[str], encoding: dict[str, list[str]]) -> dict[str, list[int]]:

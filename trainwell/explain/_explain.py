@@ -117,14 +117,20 @@ def _explain(
 
     with _progress(progress) as bar:
         task = bar.add_task(f"{NAMES[method]}", total=len(data.X) + 10)
-        maps = attribute(model, data.X, targets, method, lambda n: bar.advance(task, n))
+        maps = attribute(
+            model, data.X, targets, method, lambda n: bar.advance(task, n), data.reference
+        )
         found = [] if data.is_image else importances(
             model, data.X, data.y, data.task, data.columns, maps, seed
         )  # fmt: skip
         faith = deletion(model, data.X, predicted, maps, seed) if classify else None
         bar.advance(task, 5)
         sanity = randomisation(
-            model, data.X, targets, maps, lambda m, x, t: attribute(m, x, t, method)
+            model,
+            data.X,
+            targets,
+            maps,
+            lambda m, x, t: attribute(m, x, t, method, reference=data.reference),
         )
         bar.advance(task, 5)
     name = NAMES[method]
