@@ -34,6 +34,7 @@ class Thresholds:
     min_epochs: int = 4  # ... and at least this many epochs
     oscillation_rise: float = 0.05  # an epoch whose train loss rises >= 5% over the previous
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
+    oscillation_floor: float = 0.02  # ... each rise >= 2% of the first epoch's loss (not noise)
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
     overfit_patience: int = 3  # epochs since the best val loss
@@ -309,13 +310,18 @@ def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bo
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
-    comparable across tasks where accuracy is not)."""
+    comparable across tasks where accuracy is not). Near a perfect fit a relative rise is
+    easy: each rise must also be `oscillation_floor` of the first epoch's loss, or it is the
+    noise of a few batches an epoch (a small dataset), as for overfitting."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
     if len(loss) < 2 or not _finite(loss):
         return None
-    rises = sum(b > a * (1 + t.oscillation_rise) for a, b in itertools.pairwise(loss))
+    floor = t.oscillation_floor * abs(loss[0])
+    rises = sum(
+        b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in itertools.pairwise(loss)
+    )
     if rises / (len(loss) - 1) < t.oscillation_share:
         return None
     return _finding(
