@@ -112,6 +112,13 @@ def test_dying_relu():
     assert finding.layer == "net.4" and finding.severity == "error"
     assert rules.dying_relu(_history(dead=(0.6, 0.1)), T).severity == "warning"
     assert rules.dying_relu(_history(dead=(0.45, 0.3)), T) is None
+    assert "use LeakyReLU" in finding.message and "no longer learn" in finding.message
+
+
+def test_dead_leaky_units_are_not_told_to_become_leaky():
+    finding = rules.dying_relu(_history(dead=(0.2, 0.95), kinds=("relu", "leaky_relu")), T)
+    assert finding.layer == "net.4" and "LeakyReLU's small slope" in finding.message
+    assert "use He initialisation" in finding.message and "use LeakyReLU" not in finding.message
 
 
 def test_saturated_activation():

@@ -215,12 +215,15 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if worst is None:
         return None
     index, share, row = worst
+    leaky = h.activation_kinds[index] == "leaky_relu"  # its negative side still learns, slowly
+    state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
+    fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
     return _finding(
         "dying_relu",
         "error" if share >= 0.9 else "warning",
         f"{share:.0%} of the units of {h.activations[index]} are dead (never positive over a "
-        f"batch) and no longer learn. Lower the learning rate, use LeakyReLU, He "
-        f"initialisation, or a smaller negative bias.",
+        f"batch) and {state}. Lower the learning rate, use {fixes}, or a smaller negative "
+        f"bias.",
         h,
         layer=h.activations[index],
         dead_fraction=share,
