@@ -412,3 +412,19 @@ def test_a_nonfinite_loss_is_offered_to_callbacks_before_the_run_diverges():
     (step, inputs_finite), *_ = callbacks[0].calls
     assert step == 100 // 32 and inputs_finite is False
     assert math.isfinite(result.history[-1]["train_loss"])
+
+
+def test_an_input_sum_is_finite_exactly_when_the_inputs_are():
+    from trainwell.train._losses import input_sum
+
+    images = torch.rand(64, 1, 28, 28) * 255
+    assert torch.isfinite(input_sum(images))
+    assert torch.isfinite(input_sum(images.half()))  # 2.5e7: past float16's 65,504
+    for bad in (math.nan, math.inf, -math.inf):
+        broken = images.clone()
+        broken[7, 0, 3, 3] = bad
+        assert not torch.isfinite(input_sum(broken))
+    opposite = images.clone()
+    opposite[0, 0, 0, 0], opposite[1, 0, 0, 0] = math.inf, -math.inf  # inf - inf
+    assert not torch.isfinite(input_sum(opposite))
+    assert torch.isfinite(input_sum(torch.randint(0, 9, (4, 16))))  # token ids

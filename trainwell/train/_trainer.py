@@ -37,7 +37,7 @@ from ._distributed import (
     wrap,
 )
 from ._evaluate import Evaluation, evaluate
-from ._losses import first_nonfinite
+from ._losses import first_nonfinite, input_sum
 from ._signals import SignalsStopAfterEpoch, agree_after_epoch
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -116,7 +116,7 @@ class Trainer:
         self._loss_steps: list[int] = []
         self._loss_rows: list[int] = []  # DDP: this rank's rows per loss, until reduced
         self._reduced = 0  # DDP: `_losses[:_reduced]` are the global batches' losses
-        self._inputs_finite: list[torch.Tensor] = []  # per batch, when a callback asks
+        self._input_sums: list[torch.Tensor] = []  # per batch, when a callback asks
         self._rolled_back = False  # set by `restore`: a non-finite loss was dealt with
         self._data_changes: list[dict[str, Any]] = []  # in-memory data edits, for resume
 
@@ -196,7 +196,7 @@ class Trainer:
         self.model.train()
         self.kept_epoch = None  # training on moves the weights past any best put back
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
-        flags = self._inputs_finite
+        sums = self._input_sums
         watch_inputs = self.callbacks.check_inputs
         self._clear_epoch_losses()
         distributed = self.ranks.active
@@ -205,8 +205,8 @@ class Trainer:
         for x, y in batches:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self.batch = (x, y)  # for callbacks that replay a step (the doctor)
-            if watch_inputs:  # a kernel, no sync: read with the losses
-                flags.append(torch.isfinite(x).all() if x.is_floating_point() else _TRUE)
+            if watch_inputs:  # one reduction, no sync: read with the losses
+                sums.append(input_sum(x))
             with self._no_sync(pending + 1 < self.accumulate):
                 with self._autocast():
                     loss = self.loss_fn(self._net(x), y)
@@ -374,7 +374,7 @@ class Trainer:
         self._loss_steps.clear()
         self._loss_rows.clear()
         self._reduced = 0
-        self._inputs_finite.clear()
+        self._input_sums.clear()
 
     def impute_inputs(self) -> int:
         """Replace non-finite in-memory inputs by 0; returns how many (`_control`)."""
@@ -435,7 +435,6 @@ class Trainer:
         save_atomic(self.state_dict(), path)
 
 
-_TRUE = torch.tensor(True)
 
 
 def _set_epoch(batches: Any, epoch: int) -> None:
