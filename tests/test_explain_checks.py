@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainwell.explain._attribute import attribute
+from trainwell.explain._attribute import attribute, gradcam_layer
 from trainwell.explain._checks import Thresholds, check_faithfulness, check_groups, check_sanity
 from trainwell.explain._data import source_columns
 from trainwell.explain._groups import group_labels, group_report
@@ -199,3 +199,27 @@ def test_gradcam_from_a_reference_points_at_an_absence():
     assert attribute(model, printed[:1], target, "gradcam", reference=printed[1:]).max() < (
         0.2 * from_reference.max()
     )
+
+
+class _SharedReLU(nn.Module):
+    """One ReLU module for the conv and the dense layer, as hand-written models often do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.relu = nn.ReLU()  # registered after the conv: the layer Grad-CAM reads
+        self.dense = nn.Linear(4 * 6 * 6, 8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.conv(x))
+        return self.head(self.relu(self.dense(x.flatten(1))))
+
+
+def test_gradcam_reads_the_feature_map_of_an_activation_used_twice():
+    torch.manual_seed(0)
+    model = _SharedReLU().eval()
+    assert gradcam_layer(model) is model.relu
+    images = torch.randn(5, 1, 6, 6)
+    maps = attribute(model, images, torch.tensor([0, 1, 0, 1, 0]), "gradcam", reference=images)
+    assert maps.shape == images.shape and np.isfinite(maps).all()

@@ -151,13 +151,16 @@ def _gradcam(
 def _layer_output(
     model: nn.Module, layer: nn.Module, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The layer's last feature map in the forward pass of `x`, and the model's output (a
+    module used more than once, such as one ReLU for every layer, runs after the dense
+    layers too: their flat outputs are not maps)."""
     seen: list[torch.Tensor] = []
     hook = layer.register_forward_hook(lambda module, inputs, output: seen.append(output))
     try:
         out = model(x)
     finally:
         hook.remove()
-    return seen[-1], out
+    return [a for a in seen if a.dim() == 4][-1], out
 
 
 def _mean_activation(model: nn.Module, layer: nn.Module, images: torch.Tensor) -> torch.Tensor:
