@@ -223,3 +223,39 @@ def test_gradcam_reads_the_feature_map_of_an_activation_used_twice():
     images = torch.randn(5, 1, 6, 6)
     maps = attribute(model, images, torch.tensor([0, 1, 0, 1, 0]), "gradcam", reference=images)
     assert maps.shape == images.shape and np.isfinite(maps).all()
+
+
+class _Residual(nn.Module):
+    """A conv block whose output the next line changes in place (`y += x`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.conv(x))
+        y += x
+        return self.head(y.mean((2, 3)))
+
+
+def _small_cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2)
+    )
+
+
+@pytest.mark.parametrize("model", [_small_cnn, _Residual])
+def test_gradcam_from_zero_is_captums_grad_cam(model):
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    torch.manual_seed(0)
+    net = model().eval()
+    images, targets = torch.randn(6, 1, 6, 6), torch.tensor([0, 1, 1, 0, 1, 0])
+    ours = attribute(net, images, targets, "gradcam")[:, :1]
+    coarse = LayerGradCam(net, gradcam_layer(net)).attribute(
+        images, target=targets, relu_attributions=True
+    )
+    captum = LayerAttribution.interpolate(coarse, (6, 6), "bilinear").detach().numpy()
+    assert np.allclose(ours, captum, atol=1e-6) and captum.max() > 0

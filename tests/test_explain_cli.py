@@ -142,19 +142,32 @@ def test_a_directory_that_is_not_a_run_is_exit_2(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cnn_gradcam_maps_on_digits(tmp_path, out):
+def test_cnn_gradcam_maps_on_digits(tmp_path, out, monkeypatch):
+    from trainwell.explain import _explain
+
     run_dir = _fit(
         tmp_path, out, {"source": "digits"}, {"arch": "cnn", "channels": [8], "hidden": [16]},
         epochs=2,
     )  # fmt: skip
+    references = []  # what each attribution (the maps, then the sanity check's) measured from
+
+    def spy(model, X, targets, method, advance=lambda n: None, reference=None):
+        references.append(reference)
+        return attribute(model, X, targets, method, advance, reference)
+
+    attribute = _explain.attribute
+    monkeypatch.setattr(_explain, "attribute", spy)
     result = trainwell.explain(run_dir, method="gradcam", rows=40, report=False)
+    assert len(references) > 1 and all(r is not None and len(r) > 1 for r in references)
     assert result.importances == [] and result.faithfulness is not None
     assert "maps.png" in result.files
     maps = np.load(run_dir / "explain" / "attributions.npz")["attributions"]
     assert maps.shape == (40, 1, 8, 8) and (maps >= 0).all()  # Grad-CAM keeps the positive part
-    reference = explained_rows.test_rows(trainwell.load_run(run_dir), 40).reference
-    assert reference is not None  # training images: what Grad-CAM measures from
+    assert result.reference_images == explained_rows.REFERENCE_ROWS  # training images
+    assert result.to_dict()["reference_images"] == explained_rows.REFERENCE_ROWS
+    reference = explained_rows.test_rows(trainwell.load_run(run_dir), 40, reference=True).reference
     assert tuple(reference.shape) == (explained_rows.REFERENCE_ROWS, 1, 8, 8)
+    assert explained_rows.test_rows(trainwell.load_run(run_dir), 40).reference is None
 
 
 class Tiny(nn.Module):
@@ -171,7 +184,8 @@ def test_a_users_own_module_and_a_regression_run(tmp_path, out, iris_config):
     loaded = trainwell.load_run(run.run_dir, model=Tiny())
     result = trainwell.explain(loaded, method="saliency", report=False)
     assert len(result.importances) == 4 and result.rows == 30
-    assert explained_rows.test_rows(loaded, 30).reference is None  # tables: no Grad-CAM
+    assert explained_rows.test_rows(loaded, 30, reference=True).reference is None  # a table
+    assert result.reference_images is None
     regression = _fit(tmp_path, out, {"source": "diabetes"}, epochs=3)
     explained = trainwell.explain(regression, rows=50, report=False)
     assert explained.faithfulness is None and len(explained.importances) == 10

@@ -204,6 +204,10 @@ def test_leaky_relu_swaps_activations_in_place_and_keeps_the_weights():
     after = trainer.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert rebuild.config.model.activation == "leaky_relu" and "weights kept" in changed
+    from trainwell.health._remedies import NotApplicable
+
+    with pytest.raises(NotApplicable, match="no ReLU"):  # nothing left to swap: the next one
+        REMEDIES["leaky_relu"](trainer, rebuild)
 
 
 def test_a_rebuild_names_what_it_changed_not_what_it_kept():

@@ -159,6 +159,11 @@ def test_oscillation_ignores_the_small_swings_of_a_near_perfect_fit():
     assert rules.oscillating_loss(_curves(_history(), iris), no_floor) is not None
     swings = [1.015] + [0.6 + (0.15 if i % 2 else 0.0) for i in range(23)]  # the same, larger
     assert rules.oscillating_loss(_curves(_history(), swings), T) is not None
+    spiked = [40.0] + [0.8 + (0.4 if i % 2 else 0.0) for i in range(23)]  # a huge first epoch
+    h = _curves(_history(), spiked)
+    assert rules.oscillating_loss(h, T) is None  # its loss alone sets the scale: hidden
+    h.prior_loss = 1.1  # the class prior's loss is the scale when lower: +-50% swings seen
+    assert rules.oscillating_loss(h, T) is not None
 
 
 def test_slow_convergence():

@@ -48,6 +48,12 @@ def print_explanation(console: Console, summary: dict[str, Any]) -> None:
         f"{summary['seconds']:.2f} s",
         highlight=False,
     )
+    if summary.get("reference_images"):
+        console.print(
+            f"Grad-CAM measured from the mean activation of {summary['reference_images']} "
+            "training images (what differs here from a typical image)",
+            highlight=False,
+        )
     if summary["importances"]:
         table = Table("feature", "permutation importance", "± spread", "mean |attribution|")
         table.title = "most important inputs (test score lost when shuffled)"

@@ -138,7 +138,10 @@ def _gradcam(
 
     def cam(x: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor:
         activation, out = _layer_output(model, layer, x)
-        score = out.reshape(len(out), -1).sum(1) if t is None else out.gather(1, t[:, None])
+        if t is None:
+            score = out.reshape(len(out), -1).sum(1)
+        else:
+            score = out.gather(1, t.to(out.device)[:, None])
         (gradient,) = torch.autograd.grad(score.sum(), activation)
         weights = gradient.mean((2, 3), keepdim=True)
         coarse = F.relu((weights * (activation - baseline)).sum(1, keepdim=True))
@@ -153,23 +156,40 @@ def _layer_output(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The layer's last feature map in the forward pass of `x`, and the model's output (a
     module used more than once, such as one ReLU for every layer, runs after the dense
-    layers too: their flat outputs are not maps)."""
+    layers too: their flat outputs are not maps). The rest of the model gets a copy, as in
+    Captum, so that an in-place operation after the layer (`y += x`) leaves the map as
+    the layer made it."""
     seen: list[torch.Tensor] = []
-    hook = layer.register_forward_hook(lambda module, inputs, output: seen.append(output))
+
+    def keep(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        seen.append(output)
+        return output.clone()
+
+    hook = layer.register_forward_hook(keep)
     try:
         out = model(x)
     finally:
         hook.remove()
-    return [a for a in seen if a.dim() == 4][-1], out
+    maps = [a for a in seen if a.dim() == 4]
+    if not maps:
+        raise InputError(
+            f"--method gradcam reads the output of {type(layer).__name__} after the last "
+            "Conv2d, and this model never gives it a feature map (use ig, saliency, "
+            "smoothgrad or occlusion)"
+        )
+    return maps[-1], out
 
 
 def _mean_activation(model: nn.Module, layer: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The layer's activation averaged over `images`, per channel and place."""
-    total = None
+    """The layer's activation averaged over `images` (on the model's device, in its dtype;
+    summed in float32), per channel and place."""
+    weight = next(model.parameters(), None)
+    device, dtype = (weight.device, weight.dtype) if weight is not None else ("cpu", None)
+    total = torch.zeros(())
     with torch.no_grad():
         for chunk in images.split(CHUNK):
-            activation = _layer_output(model, layer, chunk)[0].sum(0, keepdim=True)
-            total = activation if total is None else total + activation
+            activation = _layer_output(model, layer, chunk.to(device, dtype))[0]
+            total = total.to(activation.device) + activation.float().sum(0, keepdim=True)
     return total / len(images)
 
 

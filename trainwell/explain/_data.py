@@ -13,7 +13,7 @@ from ..data import load_splits, source_masks, standardise
 from ..errors import InputError
 from ..pipeline import Run
 
-REFERENCE_ROWS = 256  # training images whose mean activation is Grad-CAM's reference
+REFERENCE_ROWS = 64  # training images whose mean activation is Grad-CAM's reference
 
 
 @dataclass
@@ -36,8 +36,9 @@ class TestRows:
         return self.X.ndim == 4
 
 
-def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
-    """Up to `limit` rows of the run's test split (a seeded sample when there are more)."""
+def test_rows(run: Run, limit: int, seed: int = 0, reference: bool = False) -> TestRows:
+    """Up to `limit` rows of the run's test split (a seeded sample when there are more);
+    `reference`: for images, also a sample of the training images (Grad-CAM's)."""
     if run.info is None:
         raise InputError(f"{run.run_dir} has no data description (data.json): rerun fit")
     if limit < 1:
@@ -66,7 +67,7 @@ def test_rows(run: Run, limit: int, seed: int = 0) -> TestRows:
         features,
         source_columns(features, run.info.encoding),
         None if masks is None else masks[test.rows[keep]],
-        _reference(splits.train.X, run, seed) if X.ndim == 4 else None,
+        _reference(splits.train.X, run, seed) if reference and X.ndim == 4 else None,
     )
 
 

@@ -46,6 +46,7 @@ class Explanation:
     seconds: float
     files: list[str] = field(default_factory=list)
     pointing: PointingGame | None = None  # sources with defect masks
+    reference_images: int | None = None  # Grad-CAM: training images its reference averages
 
     def to_dict(self) -> dict[str, Any]:
         faith = self.faithfulness
@@ -59,6 +60,7 @@ class Explanation:
             "sanity": None if self.sanity is None else asdict(self.sanity),
             "groups": None if self.groups is None else asdict(self.groups),
             "pointing_game": None if self.pointing is None else asdict(self.pointing),
+            "reference_images": self.reference_images,
             "findings": [f.to_dict() for f in self.findings],
             "seconds": self.seconds,
             "files": self.files,
@@ -107,7 +109,7 @@ def _explain(
         fairlearn_metrics()
         if run.info is not None and run.info.task != "classification":
             raise InputError("--groups needs a classification run; this run is a regression")
-    data = test_rows(run, rows, seed)
+    data = test_rows(run, rows, seed, reference=method == "gradcam")
     labels = None if groups is None else _group_values(run, data, groups)
     model = run.model.cpu().eval()
     classify = data.task == "classification"
@@ -160,6 +162,7 @@ def _explain(
         findings,
         0.0,
         pointing=game,
+        reference_images=None if data.reference is None else len(data.reference),
     )
     probabilities = torch.softmax(out, 1).numpy() if classify else None
     _write(result, data, maps, predicted, probabilities, started)

@@ -160,6 +160,8 @@ def leaky_relu(trainer: Trainer, rebuild: Rebuild) -> str:
             if type(child) is nn.ReLU:
                 setattr(module, name, nn.LeakyReLU())
                 swapped += 1
+    if not swapped:
+        raise NotApplicable("no ReLU module to swap (LeakyReLU already, or a functional relu)")
     before = rebuild.config.model.activation
     rebuild.config.model = rebuild.config.model.model_copy(update={"activation": "leaky_relu"})
     return f"model.activation: {before} -> leaky_relu ({swapped} layers, weights kept)"

@@ -314,14 +314,17 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
     comparable across tasks where accuracy is not). Near a perfect fit a relative rise is
-    easy: each rise must also be `oscillation_floor` of the first epoch's loss, or it is the
-    noise of a few batches an epoch (a small dataset), as for overfitting."""
+    easy: each rise must also be `oscillation_floor` of the loss's scale, or it is the noise
+    of a few batches an epoch (a small dataset), as for overfitting. The scale is the first
+    epoch's loss, or the class prior's when lower (a first epoch that spiked would hide
+    the swings after it)."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
     if len(loss) < 2 or not _finite(loss):
         return None
-    floor = t.oscillation_floor * abs(loss[0])
+    scale = abs(loss[0]) if not h.prior_loss else min(abs(loss[0]), h.prior_loss)
+    floor = t.oscillation_floor * scale
     rises = sum(
         b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in itertools.pairwise(loss)
     )

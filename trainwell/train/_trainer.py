@@ -37,7 +37,7 @@ from ._distributed import (
     wrap,
 )
 from ._evaluate import Evaluation, evaluate
-from ._losses import first_nonfinite, input_sum
+from ._losses import first_nonfinite, input_extremes
 from ._signals import SignalsStopAfterEpoch, agree_after_epoch
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -116,7 +116,8 @@ class Trainer:
         self._loss_steps: list[int] = []
         self._loss_rows: list[int] = []  # DDP: this rank's rows per loss, until reduced
         self._reduced = 0  # DDP: `_losses[:_reduced]` are the global batches' losses
-        self._input_sums: list[torch.Tensor] = []  # per batch, when a callback asks
+        # per batch, when a callback asks: its smallest and largest input
+        self._input_extremes: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._rolled_back = False  # set by `restore`: a non-finite loss was dealt with
         self._data_changes: list[dict[str, Any]] = []  # in-memory data edits, for resume
 
@@ -196,7 +197,7 @@ class Trainer:
         self.model.train()
         self.kept_epoch = None  # training on moves the weights past any best put back
         losses, steps = self._losses, self._loss_steps  # emptied by `restore`
-        sums = self._input_sums
+        extremes = self._input_extremes
         watch_inputs = self.callbacks.check_inputs
         self._clear_epoch_losses()
         distributed = self.ranks.active
@@ -206,7 +207,7 @@ class Trainer:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self.batch = (x, y)  # for callbacks that replay a step (the doctor)
             if watch_inputs:  # one reduction, no sync: read with the losses
-                sums.append(input_sum(x))
+                extremes.append(input_extremes(x))
             with self._no_sync(pending + 1 < self.accumulate):
                 with self._autocast():
                     loss = self.loss_fn(self._net(x), y)
@@ -374,7 +375,7 @@ class Trainer:
         self._loss_steps.clear()
         self._loss_rows.clear()
         self._reduced = 0
-        self._input_sums.clear()
+        self._input_extremes.clear()
 
     def impute_inputs(self) -> int:
         """Replace non-finite in-memory inputs by 0; returns how many (`_control`)."""
@@ -433,8 +434,6 @@ class Trainer:
     def save_checkpoint(self, path: Path) -> None:
         """Write `state_dict()` atomically: a kill mid-write leaves the previous checkpoint."""
         save_atomic(self.state_dict(), path)
-
-
 
 
 def _set_epoch(batches: Any, epoch: int) -> None:
