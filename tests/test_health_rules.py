@@ -116,9 +116,16 @@ def test_dying_relu():
 
 
 def test_dead_leaky_units_are_not_told_to_become_leaky():
+    from trainwell.health._loop_repair import recommend
+
     finding = rules.dying_relu(_history(dead=(0.2, 0.95), kinds=("relu", "leaky_relu")), T)
     assert finding.layer == "net.4" and "LeakyReLU's small slope" in finding.message
     assert "use He initialisation" in finding.message and "use LeakyReLU" not in finding.message
+    recommend(finding)  # the hand-written loop's advice, too
+    assert "LeakyReLU" not in finding.evidence["recommended"]
+    relu = rules.dying_relu(_history(dead=(0.95, 0.2)), T)
+    recommend(relu)
+    assert relu.evidence["kind"] == "relu" and "LeakyReLU" in relu.evidence["recommended"]
 
 
 def test_saturated_activation():

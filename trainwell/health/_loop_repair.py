@@ -197,9 +197,15 @@ class LoopRepairer:
         self._hooks.clear()
 
 
+# dead units of a LeakyReLU layer: it is leaky already
+LEAKY_DEAD = "He initialisation with a zero bias, or a lower learning rate"
+
+
 def recommend(finding: Finding) -> None:
     """Name the change to the model or the loop that would treat `finding`."""
     change = RECOMMENDED.get(finding.code)
+    if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
+        change = LEAKY_DEAD
     if change and "recommended" not in finding.evidence:
         finding.evidence["recommended"] = change
         if finding.source == "training" and finding.code not in LOOP_FIX:

@@ -227,6 +227,7 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
         h,
         layer=h.activations[index],
         dead_fraction=share,
+        kind=h.activation_kinds[index],
         per_layer=row,
         activations=h.activations,
         threshold=t.dead_fraction,
