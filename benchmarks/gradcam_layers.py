@@ -4,8 +4,8 @@ The case of `benchmarks/transfer.py` (fine-tuned resnet [8, 16, 32], class_weigh
 woven images; pointing game on the correctly detected defects of 2000 held-out images),
 with the saliency computed at each residual stage (32x32, 16x16, 8x8 on 32x32 images) as
 Grad-CAM (Selvaraju et al., ICCV 2017) measured from zero (plain) and from the training
-images' mean activation (what `--method gradcam` does), LayerCAM (Jiang et al., IEEE TIP 2021), the
-LayerCAM fusion of all stages (tanh scaling of the shallow ones, gamma 2), and Guided
+images' mean activation (what `--method gradcam` does), LayerCAM (Jiang et al., IEEE TIP
+2021), the LayerCAM fusion of all stages (tanh scaling of the shallow ones, gamma 2), and Guided
 Grad-CAM (the Grad-CAM paper's fine variant: guided backprop times Grad-CAM). The current
 `--method gradcam` is Grad-CAM from the reference at the last stage (`gradcam_layer`),
 checked equal here.
@@ -23,7 +23,13 @@ import torch
 import torch.nn.functional as F
 import transfer
 
-from trainwell.explain._attribute import attribute, captum_attr, gradcam_layer, per_position
+from trainwell.explain._attribute import (
+    attribute,
+    captum_attr,
+    grad_cam,
+    gradcam_layer,
+    per_position,
+)
 from trainwell.explain._data import reference_images
 from trainwell.explain._pointing import pointing_game
 from trainwell.models._resnet import ResidualBlock
@@ -32,21 +38,23 @@ SCORES: dict[str, list[float]] = {}
 BY_KIND: dict[str, list[dict[str, float]]] = {}
 
 
-def _cam(model, layer, X, targets, kind: str, reference=None) -> np.ndarray:
+def _gradcam(model, layer, X, targets, reference=None) -> np.ndarray:
+    """Grad-CAM at `layer`, as `--method gradcam` computes it at the last stage."""
+    cam = grad_cam(model, layer, reference, X.shape[2:])
+    maps = [cam(X[i : i + 64], targets[i : i + 64]).detach() for i in range(0, len(X), 64)]
+    return per_position(torch.cat(maps).numpy()).reshape(len(X), *X.shape[2:])
+
+
+def _layercam(model, layer, X, targets) -> np.ndarray:
+    """LayerCAM: each place's positive gradient times its activation (Jiang et al. 2021)."""
     seen = {}
     hook = layer.register_forward_hook(lambda m, i, o: seen.__setitem__("a", o))
-    baseline = 0.0
-    if reference is not None:
-        with torch.no_grad():
-            model(reference)
-        baseline = seen["a"].mean(0, keepdim=True)
     maps = []
     for start in range(0, len(X), 64):
         logits = model(X[start : start + 64])
         a = seen["a"]
         (g,) = torch.autograd.grad(logits.gather(1, targets[start : start + 64, None]).sum(), a)
-        weights = g.mean((2, 3), keepdim=True) if kind == "gradcam" else F.relu(g)
-        cam = F.relu((weights * (a - baseline)).sum(1, keepdim=True))
+        cam = F.relu((F.relu(g) * a).sum(1, keepdim=True))
         maps.append(F.interpolate(cam, X.shape[2:], mode="bilinear").squeeze(1).detach())
     hook.remove()
     return torch.cat(maps).numpy()
@@ -68,11 +76,9 @@ def _pointing(run, X: torch.Tensor, predicted: np.ndarray, held) -> dict:
     maps = {"--method gradcam": per_position(shipped).reshape(len(rows), *X.shape[2:])}
     for i, stage in enumerate(stages):
         side = x.shape[2] >> i
-        for kind in ("gradcam", "layercam"):
-            maps[f"{kind} stage {i} ({side}px)"] = _cam(model, stage, x, t, kind)
-        maps[f"gradcam from ref, stage {i} ({side}px)"] = _cam(
-            model, stage, x, t, "gradcam", reference
-        )
+        maps[f"gradcam stage {i} ({side}px)"] = _gradcam(model, stage, x, t)
+        maps[f"layercam stage {i} ({side}px)"] = _layercam(model, stage, x, t)
+        maps[f"gradcam from ref, stage {i} ({side}px)"] = _gradcam(model, stage, x, t, reference)
     layer = [_unit(maps[f"layercam stage {i} ({x.shape[2] >> i}px)"]) for i in range(len(stages))]
     maps["layercam fused"] = sum(np.tanh(2 * m) for m in layer[:-1]) + layer[-1]
     guided = captum_attr().GuidedGradCam(model, gradcam_layer(model))

@@ -121,10 +121,10 @@ def _explainer(
             x, sliding_window_shapes=window, strides=strides, baselines=0.0, target=t,
             perturbations_per_eval=16,
         )  # fmt: skip
-    return _gradcam(model, gradcam_layer(model), reference, X.shape[2:])
+    return grad_cam(model, gradcam_layer(model), reference, X.shape[2:])
 
 
-def _gradcam(
+def grad_cam(
     model: nn.Module, layer: nn.Module, reference: torch.Tensor | None, size: tuple[int, ...]
 ) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
     """Grad-CAM (Selvaraju et al. 2017) measured from a reference: each channel's mean
@@ -185,12 +185,12 @@ def _mean_activation(model: nn.Module, layer: nn.Module, images: torch.Tensor) -
     summed in float32), per channel and place."""
     weight = next(model.parameters(), None)
     device, dtype = (weight.device, weight.dtype) if weight is not None else ("cpu", None)
-    total = torch.zeros(())
     with torch.no_grad():
-        for chunk in images.split(CHUNK):
-            activation = _layer_output(model, layer, chunk.to(device, dtype))[0]
-            total = total.to(activation.device) + activation.float().sum(0, keepdim=True)
-    return total / len(images)
+        sums = [
+            _layer_output(model, layer, chunk.to(device, dtype))[0].float().sum(0, keepdim=True)
+            for chunk in images.split(CHUNK)
+        ]
+    return torch.cat(sums).sum(0, keepdim=True) / len(images)
 
 
 def _occlusion_window(X: torch.Tensor) -> tuple[tuple[int, ...], tuple[int, ...]]:

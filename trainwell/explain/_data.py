@@ -45,9 +45,7 @@ def test_rows(run: Run, limit: int, seed: int = 0, reference: bool = False) -> T
         raise InputError(f"--rows must be at least 1; got {limit}")
     splits = load_splits(run.config)
     test = splits.test
-    keep = np.arange(len(test))
-    if len(keep) > limit:
-        keep = np.sort(np.random.default_rng(seed).choice(len(keep), limit, replace=False))
+    keep = _sample(len(test), limit, seed)
     raw = test.X[keep].astype(np.float32)
     if list(raw.shape[1:]) != list(run.info.input_shape):
         raise InputError(
@@ -77,11 +75,15 @@ def reference_images(run: Run, seed: int = 0) -> torch.Tensor:
 
 
 def _reference(images: np.ndarray, run: Run, seed: int) -> torch.Tensor:
-    keep = np.arange(len(images))
-    if len(keep) > REFERENCE_ROWS:
-        keep = np.sort(np.random.default_rng(seed).choice(len(keep), REFERENCE_ROWS, replace=False))
-    raw = np.nan_to_num(images[keep].astype(np.float32))
+    raw = np.nan_to_num(images[_sample(len(images), REFERENCE_ROWS, seed)].astype(np.float32))
     return torch.from_numpy(standardise(raw, run.info)).float()
+
+
+def _sample(rows: int, limit: int, seed: int) -> np.ndarray:
+    """Every row index, or a seeded sample of `limit` of them in order when there are more."""
+    if rows <= limit:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
 
 
 def source_columns(features: list[str], encoding: dict[str, list[str]]) -> dict[str, list[int]]:
