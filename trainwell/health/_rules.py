@@ -27,7 +27,7 @@ class Thresholds:
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
     exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
-    dead_fraction: float = 0.5  # of a layer's ReLU units (SageMaker DeadRelu threshold_layer)
+    dead_fraction: float = 0.7  # of a layer's ReLU units (AutoTrainer gamma, DeepDiagnosis)
     saturated_fraction: float = 0.5  # of a layer's units (SageMaker SaturatedActivation)
     runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
     judge_after: float = 0.3  # curve rules wait for this share of the epochs (AutoTrainer)
@@ -210,7 +210,9 @@ def _worst_layer(
 
 def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
-    a whole batch, `sustain` probes running (SageMaker DeadRelu: 50% of a layer)."""
+    a whole batch, `sustain` probes running (AutoTrainer and DeepDiagnosis: 70%; SageMaker's
+    DeadRelu says 50%, but healthy CNNs often keep half the units of their dense layer
+    off and learn well with the rest: below 70% a layer still has capacity to spare)."""
     worst = _worst_layer(h, t, "dead", t.dead_fraction)
     if worst is None:
         return None
@@ -403,6 +405,11 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def _plateau(loss: list[float], t: Thresholds) -> bool:
+    """The last epochs improve the train loss by less than `plateau_drop` each."""
+    return all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(loss[-3:]))
+
+
 def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The train loss has plateaued (the last epochs improve it < `plateau_drop` each) above
     `underfit_loss` of its first value, after `judge_after` of the budget: the model cannot
@@ -417,10 +424,8 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     if _held_back_by_data(loss, val, t):
         return None
-    recent = loss[-3:]
-    plateau = all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(recent))
     if (
-        not plateau
+        not _plateau(loss, t)
         or loss[-1] < t.underfit_loss * loss[0]
         or (loss[0] - loss[-1]) < (t.slow_drop * loss[0])
     ):
@@ -442,8 +447,12 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss is still `prior_share` of the loss of
     predicting the class prior (known in the Trainer, from the training labels): whatever
     its curve looks like, the network has learned next to nothing beyond the class
-    frequencies. Reported as underfitting, and only when no other problem has been found
-    (`FALLBACK_RULES`): a network that does not learn is also what most faults look like."""
+    frequencies. Not while the loss, below the prior's, still falls by `plateau_drop` an
+    epoch or more: imbalanced data often keeps a network near the prior for a few epochs
+    before it finds the rare classes (a loss above the prior's has not even learned the
+    class frequencies, falling or not). Reported as underfitting, and
+    only when no other problem has been found (`FALLBACK_RULES`): a network that does not
+    learn is also what most faults look like."""
     if not h.prior_loss or not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
@@ -451,6 +460,8 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     if _held_back_by_data(loss, val, t):
         return None
+    if loss[-1] < h.prior_loss and not _plateau(loss, t):
+        return None  # past the prior and learning now: a slow start, no fault
     return _finding(
         "underfitting",
         "warning",
