@@ -46,6 +46,9 @@ def _finding(code, **evidence):
         ("underfitting", Evidence(), "widen"),
         ("slow_convergence", Evidence(strong_regularisation=True), "less_regularisation"),
         ("slow_convergence", Evidence(), "switch_to_adam"),
+        ("underfitting", Evidence(oversized_weights=True), "he_init"),
+        ("slow_convergence", Evidence(oversized_weights=True), "he_init"),
+        ("divergence", Evidence(oversized_weights=True), "clip_and_adam"),  # its effect
     ],
 )
 def test_the_first_remedy_follows_the_measured_cause(code, evidence, first):
@@ -199,3 +202,60 @@ def test_less_regularisation_weakens_what_is_strong_in_place():
     healthy, healthy_opt = _regularised(0.2, "sgd", 5e-4)
     with pytest.raises(NotApplicable):
         less_regularisation(Trainer(healthy, healthy_opt, epochs=2), rebuild)
+
+
+def _l1_trainer(scale: float, l1: float, loss: float):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(scale)
+    trainer = Trainer(model, torch.optim.Adam(model.parameters()), epochs=2, l1=l1)
+    trainer.history.append({"train_loss": loss})
+    return trainer
+
+
+@pytest.mark.parametrize(
+    ("scale", "l1", "loss", "strong"),
+    [
+        (1.0, 0.05, 1.0, True),  # the penalty is several times the loss
+        (1e-3, 0.05, 1.6, True),  # the weights pulled to zero: a small penalty, still strong
+        (1.0, 1e-5, 1.0, False),  # a usual L1
+        (1e-3, 0.0, 1.6, False),  # small weights without L1: not this cause
+    ],
+)
+def test_a_strong_l1_penalty_is_read_from_the_weights_and_the_loss(scale, l1, loss, strong):
+    trainer = _l1_trainer(scale, l1, loss)
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    evidence = gather_evidence(
+        h,
+        prior_loss=None,
+        train_loss=loss,
+        model=trainer.model,
+        l1=trainer.l1,
+        optimizer=trainer.optimizer,
+    )
+    assert evidence.strong_regularisation is strong
+
+
+def test_less_regularisation_weakens_a_strong_l1_in_the_trainer():
+    trainer = _l1_trainer(1e-3, 0.05, 1.6)
+    cfg = RunConfig.model_validate({"train": {"l1": 0.05}})
+    rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
+    assert "train.l1: 0.05 -> 0.0005" in less_regularisation(trainer, rebuild)
+    assert trainer.l1 == pytest.approx(5e-4) and cfg.train.l1 == pytest.approx(5e-4)
+    with pytest.raises(NotApplicable):  # a usual L1 is left alone
+        less_regularisation(_l1_trainer(1.0, 1e-5, 1.0), rebuild)
+
+
+def test_oversized_weights_are_measured_by_each_hidden_layers_gain():
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    default = _mlp()  # PyTorch's default init: gain ~0.58
+    assert not gather_evidence(h, prior_loss=None, model=default).oversized_weights
+    big = _mlp()
+    nn.init.normal_(big[0].weight, std=1.0)  # fan-in 20: gain ~4.5
+    assert gather_evidence(h, prior_loss=None, model=big).max_gain > 4
+    assert gather_evidence(h, prior_loss=None, model=big).oversized_weights
+    head = _mlp()
+    nn.init.normal_(head[2].weight, std=3.0)  # the output layer grows with confidence
+    assert not gather_evidence(h, prior_loss=None, model=head).oversized_weights

@@ -27,6 +27,13 @@ LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of t
 STRONG_DECAY = 0.05
 STRONG_DECOUPLED_DECAY = 0.5
 STRONG_DROPOUT = 0.6
+STRONG_L1_SHARE = 0.5  # an L1 penalty that is half the training loss or more dominates it
+# A layer's gain: the RMS of its weights times the square root of its fan-in, what it
+# multiplies a unit-variance input by. He init gives sqrt(2), PyTorch's default 0.58, and
+# trained hidden layers stay near 0.5..2.5; above 4 each layer amplifies its input several
+# times over, and the logits blow up with depth.
+LARGE_GAIN = 4.0
+COLLAPSED_GAIN = 0.1  # ... and below 0.1 a penalty has pulled the weights to zero
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 
@@ -38,7 +45,8 @@ class Evidence:
     negative_bias: bool = False  # some layer's biases sit well below zero
     large_steps: bool = False  # steps move the weights by more than a few percent
     stalled: bool = False  # the loss is still where predicting the class prior puts it
-    strong_regularisation: bool = False  # weight decay or dropout that keeps it from fitting
+    strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
+    oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
     input_rms: float | None = None
     min_bias_mean: float | None = None
     update_ratio: float | None = None
@@ -46,6 +54,8 @@ class Evidence:
     prior_loss: float | None = None
     weight_decay: float | None = None
     dropout: float | None = None
+    l1_share: float | None = None
+    max_gain: float | None = None
 
 
 def gather_evidence(
@@ -56,12 +66,14 @@ def gather_evidence(
     train_loss: float | None = None,
     model: nn.Module | None = None,
     optimizer: torch.optim.Optimizer | None = None,
+    l1: float = 0.0,
 ) -> Evidence:
     """Read the evidence from the last probes and the live model and optimizer. `prior_loss`
     is the loss of the best constant prediction (1 for standardised regression targets), and
     a loss at `prior_share` of it or more is stalled (`Thresholds.prior_share`);
     `train_loss` the last epoch's mean training loss, when an epoch has ended (else the
-    recent probes' losses stand in for it)."""
+    recent probes' losses stand in for it); `l1` the L1 penalty's factor, where the loss
+    includes one."""
     rms = _recent(history.input_rms)
     biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
     min_bias = float(np.nanmin(biases[-1])) if biases else None
@@ -72,13 +84,18 @@ def gather_evidence(
         loss = _recent(history.loss)
     decay = weight_decay(optimizer) if optimizer is not None else None
     drop = dropout(model) if model is not None else None
+    l1_part = l1_share(model, l1, loss) if model is not None else None
+    gain = max_hidden_gain(model) if model is not None else None
+    l1_strong = model is not None and strong_l1(model, l1, loss)
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=step is not None and step > LARGE_STEP,
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=(decay is not None and decay >= _decay_limit(optimizer))
-        or (drop is not None and drop >= STRONG_DROPOUT),
+        or (drop is not None and drop >= STRONG_DROPOUT)
+        or l1_strong,
+        oversized_weights=gain is not None and gain > LARGE_GAIN,
         input_rms=rms,
         min_bias_mean=min_bias,
         update_ratio=step,
@@ -86,6 +103,8 @@ def gather_evidence(
         prior_loss=prior_loss,
         weight_decay=decay,
         dropout=drop,
+        l1_share=l1_part,
+        max_gain=gain,
     )
 
 
@@ -107,6 +126,38 @@ def _decay_limit(optimizer: torch.optim.Optimizer | None) -> float:
 def dropout(model: nn.Module) -> float:
     """The highest dropout probability of the model's dropout layers (0 without any)."""
     return max((float(m.p) for m in model.modules() if isinstance(m, DROPOUTS)), default=0.0)
+
+
+def l1_share(model: nn.Module, l1: float, loss: float | None) -> float | None:
+    """The share of the training loss `loss` that is the L1 penalty on the weight matrices
+    (`l1` times their summed absolute values, as the Trainer adds it); None without one."""
+    if not l1 or loss is None or loss <= 0:
+        return None
+    with torch.no_grad():
+        weights = [p for p in model.parameters() if p.dim() > 1 and p.requires_grad]
+        penalty = l1 * float(sum(w.abs().sum() for w in weights))
+    return penalty / loss
+
+
+def strong_l1(model: nn.Module, l1: float, loss: float | None) -> bool:
+    """Whether an L1 penalty keeps the network from fitting: it is half the loss or more, or
+    it has pulled the weights to zero (where the penalty itself is small)."""
+    if not l1:
+        return False
+    share, gain = l1_share(model, l1, loss), max_hidden_gain(model)
+    return (share is not None and share >= STRONG_L1_SHARE) or (
+        gain is not None and gain < COLLAPSED_GAIN
+    )
+
+
+def max_hidden_gain(model: nn.Module) -> float | None:
+    """The largest gain (weight RMS x sqrt(fan-in)) of the weight matrices and kernels
+    before the last one: the output layer's grows with confidence, and says nothing about
+    the initialisation."""
+    weights = [p.detach() for p in model.parameters() if p.dim() > 1]
+    if len(weights) < 2:
+        return None
+    return max(float(w.float().norm()) / math.sqrt(w.shape[0]) for w in weights[:-1])
 
 
 def _recent(values: list[float], k: int = 3) -> float | None:

@@ -20,7 +20,14 @@ from ..config import Init, Model, RunConfig, Train
 from ..data.audit import Thresholds, find_label_issues, out_of_sample_probabilities
 from ..findings import Finding
 from ..train import Trainer
-from ._evidence import DROPOUTS, STRONG_DROPOUT, Evidence, dropout, strong_decay
+from ._evidence import (
+    DROPOUTS,
+    STRONG_DROPOUT,
+    Evidence,
+    dropout,
+    strong_decay,
+    strong_l1,
+)
 
 
 @dataclass
@@ -198,10 +205,17 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Weaken the weight decay (100x) and dropout (to 0.1) that keep the network from fitting
-    its training data, in the live optimizer and model: no rebuild, weights and optimizer
-    state kept. Only what the evidence calls strong is changed."""
+    """Weaken the weight decay and L1 penalty (100x) and dropout (to 0.1) that keep the
+    network from fitting its training data, in the live optimizer, trainer and model: no
+    rebuild, weights and optimizer state kept. Only what the evidence calls strong is
+    changed."""
     changed = []
+    loss = trainer.history[-1]["train_loss"] if trainer.history else None
+    if strong_l1(trainer.model, trainer.l1, loss):
+        trainer.l1 /= 100
+        before = rebuild.config.train.l1
+        rebuild.config.train.l1 = before / 100
+        changed.append(f"train.l1: {before:g} -> {before / 100:g}")
     if strong_decay(trainer.optimizer):
         for group in trainer.optimizer.param_groups:
             group["weight_decay"] = group.get("weight_decay", 0.0) / 100
@@ -216,7 +230,7 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
         rebuild.config.model = rebuild.config.model.model_copy(update={"dropout": 0.1})
         changed.append(f"model.dropout: {before:g} -> 0.1 (weights kept)")
     if not changed:
-        raise NotApplicable("neither weight decay nor dropout is strong")
+        raise NotApplicable("neither weight decay, L1 nor dropout is strong")
     return ", ".join(changed)
 
 
@@ -288,6 +302,11 @@ ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few
 # make it learn (normalised layers, an adaptive optimizer, a higher rate) are added.
 SLOWS_LEARNING = ("lower_lr", "lower_lr_and_clip", "regularize")
 MAKES_IT_LEARN = ("batchnorm", "switch_to_adam", "raise_lr")
+# a network whose weights are far larger than any initialisation gives is confidently wrong
+# and stays so (its loss above the class prior's): a stall, not a lack of capacity. (Weights
+# blown up by a diverging run are its effect, not its cause; exploding gradients get He
+# init first anyway.)
+OVERSIZED_CODES = ("underfitting", "slow_convergence")
 LEARNING_CODES = (  # problems that can keep a network from learning at all
     "vanishing_gradient",
     "dying_relu",
@@ -302,9 +321,10 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     exploding or saturating units on inputs far from standardised get the inputs normalised
     first; dead units under a strongly negative bias get He init (bias 0) first, and under
     large steps a lower learning rate; a loss made NaN by the input batch gets the inputs
-    imputed first; a network held back by strong weight decay or dropout gets them weakened
-    first. A network that is not learning at all gets the remedies that make it
-    learn before those that slow it."""
+    imputed first; a network held back by strong weight decay, L1 or dropout gets them
+    weakened first; a stalled network whose weights are far larger than any
+    initialisation gives gets He init first. A network that is not learning at all
+    gets the remedies that make it learn before those that slow it."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code in ("exploding_gradient", "saturated_activation") and evidence.unscaled_inputs:
@@ -317,6 +337,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = ("impute_inputs", *order)
     elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
         order = ("less_regularisation", *order)
+    elif code in OVERSIZED_CODES and evidence.oversized_weights:
+        order = _first("he_init", order)
     if evidence.stalled and code in LEARNING_CODES:
         kept = [name for name in order if name not in SLOWS_LEARNING]
         added = [name for name in MAKES_IT_LEARN if name not in kept]
