@@ -568,3 +568,30 @@ def test_gradient_scaler_overflow_is_not_an_explosion(std, flagged):
     assert bool(problems) == flagged, problems
     if not flagged:
         assert "exploding_gradient" not in problems
+
+
+def _judging(history: list[float]):
+    """A repairer judging a remedy applied in epoch 0 to a network at the class prior."""
+    from trainwell.health._repair import Repairer, _Treatment
+
+    trainer = Trainer(nn.Linear(4, 2), torch.optim.SGD(nn.Linear(4, 2).parameters()), epochs=10)
+    repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
+    finding = Finding("vanishing_gradient", "error", "training", "")
+    record = {"remedy": "relu_activation", "cured": None}
+    repairer.repairs.append(record)
+    repairer.treating[finding.code] = _Treatment(finding, ["batchnorm"], record, 0, 2, True)
+    trainer.history = [{"train_loss": loss} for loss in history]
+    return repairer, record
+
+
+def test_a_cure_is_judged_on_epochs_the_treated_network_trained():
+    """A remedy at an epoch's last step leaves that epoch no loss of the rebuilt network: the
+    network that trained one epoch is not yet judged to have failed to learn."""
+    repairer, record = _judging([math.nan, 1.0])
+    assert repairer.epoch_end(1, {"train_loss": 1.0}) == [] and record["cured"] is None
+    repairer.trainer.history.append({"train_loss": 0.995})  # a second epoch, still stuck
+    assert [f.code for f in repairer.epoch_end(2, {"train_loss": 0.995})] == ["vanishing_gradient"]
+    assert record["cured"] is False and "does not learn" in record["why_not"]
+    # the twin whose remedy came mid-epoch has trained two epochs by epoch 1: judged then
+    twin, twin_record = _judging([1.0, 1.0])
+    assert twin.epoch_end(1, {"train_loss": 1.0}) and twin_record["cured"] is False

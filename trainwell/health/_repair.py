@@ -85,6 +85,7 @@ class Repairer:
             train_loss=last,
             model=self.trainer.model,
             optimizer=self.trainer.optimizer,
+            l1=self.trainer.l1,
         )
 
     def treat(self, finding: Finding, step: int | None, history: ProbeHistory) -> bool:
@@ -174,9 +175,7 @@ class Repairer:
         remedy did not make the network learn: they are to be treated again."""
         again = []
         for code, treatment in list(self.treating.items()):
-            if not treatment.record or epoch + 1 - treatment.applied_epoch < (
-                treatment.needs_epochs
-            ):
+            if not treatment.record or self._epochs_seen(treatment) < treatment.needs_epochs:
                 continue
             if self._still_stalled(treatment, metrics):
                 again.append(treatment.finding)
@@ -188,6 +187,14 @@ class Repairer:
             self.healthy = self.trainer.snapshot()
         return again
 
+    def _epochs_seen(self, treatment: _Treatment) -> int:
+        """Epochs since the remedy with a training loss of the treated network: a remedy
+        applied at an epoch's last step leaves that epoch no loss of its own (a rebuilt
+        network's losses start afresh), and a cure cannot be judged on epochs it did not
+        train."""
+        since = self.trainer.history[treatment.applied_epoch :]
+        return sum(math.isfinite(row.get("train_loss", math.nan)) for row in since)
+
     def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
         """A network that was not learning when treated, and still is not: its loss is at
         the class prior's level and has stopped falling since the remedy."""
@@ -196,8 +203,9 @@ class Repairer:
             treatment.was_stalled and stalled(loss, self.prior_loss, self.thresholds.prior_share)
         ):
             return False
-        since = [row["train_loss"] for row in self.trainer.history[treatment.applied_epoch :]]
-        if len(since) >= 2 and math.isfinite(since[0]) and loss < 0.98 * since[0]:
+        rows = self.trainer.history[treatment.applied_epoch :]
+        since = [row["train_loss"] for row in rows if math.isfinite(row["train_loss"])]
+        if len(since) >= 2 and loss < 0.98 * since[0]:
             return False  # slow, but learning
         self._not_cured(
             treatment,
