@@ -577,7 +577,7 @@ def _judging(history: list[float]):
     trainer = Trainer(nn.Linear(4, 2), torch.optim.SGD(nn.Linear(4, 2).parameters()), epochs=10)
     repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
     finding = Finding("vanishing_gradient", "error", "training", "")
-    record = {"remedy": "relu_activation", "cured": None}
+    record = {"remedy": "relu_activation", "changed": "model.activation", "cured": None}
     repairer.repairs.append(record)
     repairer.treating[finding.code] = _Treatment(finding, ["batchnorm"], record, 0, 2, True)
     trainer.history = [{"train_loss": loss} for loss in history]
@@ -595,3 +595,12 @@ def test_a_cure_is_judged_on_epochs_the_treated_network_trained():
     # the twin whose remedy came mid-epoch has trained two epochs by epoch 1: judged then
     twin, twin_record = _judging([1.0, 1.0])
     assert twin.epoch_end(1, {"train_loss": 1.0}) and twin_record["cured"] is False
+
+
+def test_a_rebuilt_network_that_only_reaches_the_prior_has_not_learned():
+    """A rebuilt network starts above the class prior's loss: falling to it is learning the
+    class frequencies, not learning; falling below it is."""
+    repairer, record = _judging([1.3, 1.0])  # the prior's loss is 1.0
+    assert repairer.epoch_end(1, {"train_loss": 1.0}) and record["cured"] is False
+    learning, learning_record = _judging([1.3, 0.95])  # below the prior, though stalled
+    assert learning.epoch_end(1, {"train_loss": 0.95}) == [] and learning_record["cured"]

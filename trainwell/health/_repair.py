@@ -197,7 +197,9 @@ class Repairer:
 
     def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
         """A network that was not learning when treated, and still is not: its loss is at
-        the class prior's level and has stopped falling since the remedy."""
+        the class prior's level and has not fallen since the remedy, below where it started
+        or the prior's loss, whichever is lower (a rebuilt network often starts above the
+        prior's loss: reaching it is learning the class frequencies, nothing more)."""
         loss = metrics.get("train_loss", math.nan)
         if not (
             treatment.was_stalled and stalled(loss, self.prior_loss, self.thresholds.prior_share)
@@ -205,7 +207,7 @@ class Repairer:
             return False
         rows = self.trainer.history[treatment.applied_epoch :]
         since = [row["train_loss"] for row in rows if math.isfinite(row["train_loss"])]
-        if len(since) >= 2 and loss < 0.98 * since[0]:
+        if len(since) >= 2 and loss < 0.98 * min(since[0], self.prior_loss):
             return False  # slow, but learning
         self._not_cured(
             treatment,
