@@ -86,7 +86,6 @@ def gather_evidence(
     drop = dropout(model) if model is not None else None
     l1_part = l1_share(model, l1, loss) if model is not None else None
     gain = max_hidden_gain(model) if model is not None else None
-    l1_strong = model is not None and strong_l1(model, l1, loss)
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
@@ -94,7 +93,7 @@ def gather_evidence(
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=(decay is not None and decay >= _decay_limit(optimizer))
         or (drop is not None and drop >= STRONG_DROPOUT)
-        or l1_strong,
+        or (bool(l1) and _l1_holds_back(l1_part, gain)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
         input_rms=rms,
         min_bias_mean=min_bias,
@@ -142,9 +141,10 @@ def l1_share(model: nn.Module, l1: float, loss: float | None) -> float | None:
 def strong_l1(model: nn.Module, l1: float, loss: float | None) -> bool:
     """Whether an L1 penalty keeps the network from fitting: it is half the loss or more, or
     it has pulled the weights to zero (where the penalty itself is small)."""
-    if not l1:
-        return False
-    share, gain = l1_share(model, l1, loss), max_hidden_gain(model)
+    return bool(l1) and _l1_holds_back(l1_share(model, l1, loss), max_hidden_gain(model))
+
+
+def _l1_holds_back(share: float | None, gain: float | None) -> bool:
     return (share is not None and share >= STRONG_L1_SHARE) or (
         gain is not None and gain < COLLAPSED_GAIN
     )

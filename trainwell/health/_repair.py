@@ -193,7 +193,7 @@ class Repairer:
         network's losses start afresh), and a cure cannot be judged on epochs it did not
         train."""
         since = self.trainer.history[treatment.applied_epoch :]
-        return sum(math.isfinite(row.get("train_loss", math.nan)) for row in since)
+        return sum(math.isfinite(row["train_loss"]) for row in since)
 
     def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
         """A network that was not learning when treated, and still is not: its loss is at
