@@ -574,7 +574,8 @@ def _judging(history: list[float]):
     """A repairer judging a remedy applied in epoch 0 to a network at the class prior."""
     from trainwell.health._repair import Repairer, _Treatment
 
-    trainer = Trainer(nn.Linear(4, 2), torch.optim.SGD(nn.Linear(4, 2).parameters()), epochs=10)
+    model = nn.Linear(4, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=10)
     repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
     finding = Finding("vanishing_gradient", "error", "training", "")
     record = {"remedy": "relu_activation", "changed": "model.activation", "cured": None}

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ._history import ProbeHistory
+from ._probes import weighted_layers
 from ._rules import Thresholds, stalled
 
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
@@ -91,7 +92,7 @@ def gather_evidence(
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=step is not None and step > LARGE_STEP,
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
-        strong_regularisation=(decay is not None and decay >= _decay_limit(optimizer))
+        strong_regularisation=(optimizer is not None and strong_decay(optimizer))
         or (drop is not None and drop >= STRONG_DROPOUT)
         or (bool(l1) and _l1_holds_back(l1_part, gain)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
@@ -117,7 +118,7 @@ def strong_decay(optimizer: torch.optim.Optimizer) -> bool:
     return weight_decay(optimizer) >= _decay_limit(optimizer)
 
 
-def _decay_limit(optimizer: torch.optim.Optimizer | None) -> float:
+def _decay_limit(optimizer: torch.optim.Optimizer) -> float:
     """AdamW's decoupled decay is scaled by the learning rate: it takes more to be strong."""
     return STRONG_DECOUPLED_DECAY if isinstance(optimizer, torch.optim.AdamW) else STRONG_DECAY
 
@@ -154,7 +155,7 @@ def max_hidden_gain(model: nn.Module) -> float | None:
     """The largest gain (weight RMS x sqrt(fan-in)) of the weight matrices and kernels
     before the last one: the output layer's grows with confidence, and says nothing about
     the initialisation."""
-    weights = [p.detach() for p in model.parameters() if p.dim() > 1]
+    weights = [w.detach() for _, w in weighted_layers(model)]
     if len(weights) < 2:
         return None
     return max(float(w.float().norm()) / math.sqrt(w.shape[0]) for w in weights[:-1])

@@ -175,7 +175,7 @@ class Repairer:
         remedy did not make the network learn: they are to be treated again."""
         again = []
         for code, treatment in list(self.treating.items()):
-            if not treatment.record or self._epochs_seen(treatment) < treatment.needs_epochs:
+            if not treatment.record or len(self._losses_since(treatment)) < treatment.needs_epochs:
                 continue
             if self._still_stalled(treatment, metrics):
                 again.append(treatment.finding)
@@ -187,13 +187,13 @@ class Repairer:
             self.healthy = self.trainer.snapshot()
         return again
 
-    def _epochs_seen(self, treatment: _Treatment) -> int:
-        """Epochs since the remedy with a training loss of the treated network: a remedy
+    def _losses_since(self, treatment: _Treatment) -> list[float]:
+        """The epoch training losses of the treated network since the remedy: a remedy
         applied at an epoch's last step leaves that epoch no loss of its own (a rebuilt
         network's losses start afresh), and a cure cannot be judged on epochs it did not
         train."""
-        since = self.trainer.history[treatment.applied_epoch :]
-        return sum(math.isfinite(row["train_loss"]) for row in since)
+        rows = self.trainer.history[treatment.applied_epoch :]
+        return [row["train_loss"] for row in rows if math.isfinite(row["train_loss"])]
 
     def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
         """A network that was not learning when treated, and still is not: its loss is at
@@ -205,9 +205,9 @@ class Repairer:
             treatment.was_stalled and stalled(loss, self.prior_loss, self.thresholds.prior_share)
         ):
             return False
-        rows = self.trainer.history[treatment.applied_epoch :]
-        since = [row["train_loss"] for row in rows if math.isfinite(row["train_loss"])]
-        if len(since) >= 2 and loss < 0.98 * min(since[0], self.prior_loss):
+        since = self._losses_since(treatment)
+        falling = 1 - self.thresholds.plateau_drop  # as the curve rules call a loss falling
+        if len(since) >= 2 and loss < falling * min(since[0], self.prior_loss):
             return False  # slow, but learning
         self._not_cured(
             treatment,
