@@ -221,6 +221,31 @@ def test_a_rebuild_names_what_it_changed_not_what_it_kept():
     assert again == "model.init: he (bias 0) -> he (bias 0)"
 
 
+def test_regularize_keeps_the_best_weights_it_was_given_as_the_best():
+    """Rebuilt around the best weights, the network computes what they computed: if the
+    cure fails, stopping early must go back to them, not to a worse regularised epoch. Weights
+    that are not the best (none were put back) leave no best to go back to."""
+    from trainwell.health import REMEDIES
+
+    trainer, rebuild, torch = _trainer_for({"model": {"hidden": [16, 16]}})
+    trainer.best.update(3, {"val_loss": 0.5}, trainer.model)
+    assert trainer.restore_best() == 3
+    best = [v.clone() for v in trainer.model.state_dict().values()]
+    REMEDIES["regularize"](trainer, rebuild)
+    assert (trainer.best.epoch, trainer.best.value) == (3, 0.5)
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.add_(1.0)  # the regularised network trains on and gets worse
+    assert trainer.restore_best() == 3
+    after = trainer.model.state_dict().values()
+    assert all(torch.equal(a, b) for a, b in zip(best, after, strict=True))
+
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16, 16]}})
+    trainer.best.update(3, {"val_loss": 0.5}, trainer.model)  # recorded, not put back
+    REMEDIES["regularize"](trainer, rebuild)
+    assert trainer.best.epoch is None and trainer.restore_best() is None
+
+
 def test_widen_widens_the_channels_of_a_cnn_too():
     from trainwell.health import REMEDIES
 

@@ -19,7 +19,7 @@ from torch import nn
 from ..config import Init, Model, RunConfig, Train
 from ..data.audit import Thresholds, find_label_issues, out_of_sample_probabilities
 from ..findings import Finding
-from ..train import Trainer
+from ..train import Trainer, clone_state
 from ._evidence import (
     DROPOUTS,
     STRONG_DROPOUT,
@@ -194,13 +194,19 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
 
 def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     """More dropout and weight decay, keeping the weights in place (the doctor has put back
-    the best ones): dropout holds no parameters, so the rebuilt model takes them as they are."""
+    the best ones): dropout holds no parameters, so the rebuilt model takes them as they are.
+    It computes at evaluation what they computed, so when they are the best weights they
+    stay the best: if the cure fails, stopping early goes back to them, not to the best
+    epoch of the regularised network."""
     spec, train = rebuild.config.model, rebuild.config.train
     weights = trainer.model.state_dict()
+    best = trainer.best.state_dict() if trainer.kept_epoch is not None else None
     dropout = min(round(spec.dropout + 0.3, 2), 0.5)
     train.weight_decay = max(10 * train.weight_decay, 5e-4)
     changed = rebuild.new_model(trainer, dropout=dropout)
     load_by_position(trainer.model, weights)
+    if best is not None:
+        trainer.best.load_state_dict({**best, "weights": clone_state(trainer.model)})
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
 
 

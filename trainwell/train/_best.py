@@ -4,7 +4,9 @@ doctor.
 The Trainer records them right after validation, before any callback runs, so the weights
 kept are always the ones that produced the metric they are kept under. When a remedy
 replaces the model, the best of the old model is forgotten: its weights do not fit the new
-network, and `epoch` must never name an epoch of a model that no longer exists.
+network, and `epoch` must never name an epoch of a model that no longer exists. (A remedy
+that rebuilds the network around the best weights, computing what they computed, carries
+the record over.)
 """
 
 from __future__ import annotations
