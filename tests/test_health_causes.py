@@ -39,6 +39,9 @@ def _finding(code, **evidence):
         ("exploding_gradient", Evidence(), "he_init"),
         ("saturated_activation", Evidence(unscaled_inputs=True), "input_norm"),
         ("saturated_activation", Evidence(), "xavier_init"),
+        ("dying_relu", Evidence(unscaled_inputs=True), "input_norm"),
+        ("divergence", Evidence(unscaled_inputs=True), "input_norm"),
+        ("divergence", Evidence(), "clip_and_adam"),
         ("dying_relu", Evidence(negative_bias=True), "he_init"),
         ("dying_relu", Evidence(large_steps=True), "lower_lr"),
         ("dying_relu", Evidence(), "leaky_relu"),
@@ -59,6 +62,8 @@ def test_nan_inputs_are_imputed_before_anything_else():
     finding = _finding("divergence", first_nonfinite_output="input")
     assert remedy_order(finding, Evidence())[0] == "impute_inputs"
     assert remedy_order(_finding("divergence"), Evidence())[0] != "impute_inputs"
+    inf = Evidence(unscaled_inputs=True)  # inf inputs are unscaled too: imputed first
+    assert remedy_order(finding, inf)[:2] == ("impute_inputs", "clip_and_adam")
 
 
 def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():

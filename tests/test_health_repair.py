@@ -246,6 +246,18 @@ def test_regularize_keeps_the_best_weights_it_was_given_as_the_best():
     assert trainer.best.epoch is None and trainer.restore_best() is None
 
 
+def test_input_norm_is_applied_once():
+    """The probes measure the raw inputs, which stay unscaled under a normalising layer: a
+    second finding on them must go to the next remedy, not rebuild the same network."""
+    from trainwell.health import REMEDIES
+    from trainwell.health._remedies import NotApplicable
+
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
+    assert REMEDIES["input_norm"](trainer, rebuild) == "model.input_norm: False -> True"
+    with pytest.raises(NotApplicable, match="already"):
+        REMEDIES["input_norm"](trainer, rebuild)
+
+
 def test_widen_widens_the_channels_of_a_cnn_too():
     from trainwell.health import REMEDIES
 

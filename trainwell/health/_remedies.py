@@ -180,6 +180,8 @@ def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:
 
 def input_norm(trainer: Trainer, rebuild: Rebuild) -> str:
     """Batch-normalise the inputs: unscaled features stop saturating and exploding."""
+    if rebuild.config.model.input_norm:
+        raise NotApplicable("the inputs are batch-normalised already")
     return rebuild.new_model(trainer, input_norm=True)
 
 
@@ -308,6 +310,9 @@ ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few
 # make it learn (normalised layers, an adaptive optimizer, a higher rate) are added.
 SLOWS_LEARNING = ("lower_lr", "lower_lr_and_clip", "regularize")
 MAKES_IT_LEARN = ("batchnorm", "switch_to_adam", "raise_lr")
+# inputs far from standardised make pre-activations huge: the first step explodes, kills
+# ReLUs or pins sigmoids, and the loss runs away; none of which holds once they are scaled
+UNSCALED_CODES = ("exploding_gradient", "saturated_activation", "dying_relu", "divergence")
 # a network whose weights are far larger than any initialisation gives is confidently wrong
 # and stays so (its loss above the class prior's): a stall, not a lack of capacity. (Weights
 # blown up by a diverging run are its effect, not its cause; exploding gradients get He
@@ -324,23 +329,23 @@ LEARNING_CODES = (  # problems that can keep a network from learning at all
 
 def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     """The remedies for `finding`, in order, cured at the source where the evidence shows it:
-    exploding or saturating units on inputs far from standardised get the inputs normalised
+    a loss made NaN by the input batch gets the inputs imputed first; exploding, saturating
+    or dead units and a runaway loss on inputs far from standardised get them normalised
     first; dead units under a strongly negative bias get He init (bias 0) first, and under
-    large steps a lower learning rate; a loss made NaN by the input batch gets the inputs
-    imputed first; a network held back by strong weight decay, L1 or dropout gets them
-    weakened first; a stalled network whose weights are far larger than any
-    initialisation gives gets He init first. A network that is not learning at all
-    gets the remedies that make it learn before those that slow it."""
+    large steps a lower learning rate; a network held back by strong weight decay, L1 or
+    dropout gets them weakened first; a stalled network whose weights are far larger than
+    any initialisation gives gets He init first. A network that is not learning at all gets
+    the remedies that make it learn before those that slow it."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
-    if code in ("exploding_gradient", "saturated_activation") and evidence.unscaled_inputs:
+    if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
+        order = ("impute_inputs", *order)
+    elif code in UNSCALED_CODES and evidence.unscaled_inputs:
         order = ("input_norm", *order)
     elif code == "dying_relu" and evidence.negative_bias:
         order = _first("he_init", order)
     elif code == "dying_relu" and evidence.large_steps:
         order = _first("lower_lr", order)
-    elif code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
-        order = ("impute_inputs", *order)
     elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
         order = ("less_regularisation", *order)
     elif code in OVERSIZED_CODES and evidence.oversized_weights:
