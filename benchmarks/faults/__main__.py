@@ -3,12 +3,12 @@
 Every YAML file under `configs/<split>/` is a complete trainwell run config. A faulty one is
 named `<expected_code>-<n>.yaml` (or carries `# expect: <code>` in its first lines) and holds
 one textbook fault built only from config keys; a healthy one is `healthy-<dataset>[-...]`.
-The suite has two halves, each written in two rounds: `dev` and `dev-2`, on which the
-doctor's thresholds and remedy orders may be tuned, and `held-out` and `held-out-2`,
-written from the textbook definition of each fault on other datasets, architectures and
-seeds (including shapes28, 28x28 images this benchmark draws itself, see `_shapes.py`),
-and reported apart. `held-out-2` was written blind, after `held-out` had been looked at
-per config: the one whose figures show how the doctor fares on runs nobody tuned it on.
+The suite has two halves: `dev` and `dev-2`, on which the doctor's thresholds and remedy
+orders may be tuned, and `held-out`, `held-out-2` and `held-out-3`, written from the
+textbook definition of each fault on other datasets, architectures and seeds (including
+shapes28, 28x28 images this benchmark draws itself, see `_shapes.py`), and reported apart.
+`held-out-2` and `held-out-3` were written blind, each after the rounds before it had been
+looked at per config: the newest one shows how the doctor fares on runs nobody tuned it on.
 
 Each config runs over `--seeds N` seeds (the config's `seed`, +1, +2, ...; a fixed
 `data.synthetic.seed` moves with it), faulty ones in detect and in repair mode, healthy
@@ -26,8 +26,8 @@ repaired run's CPU time over the healthy baseline's. Goals on the held-out half:
 100%, no false alarm, repair >= 95% (configs repaired on all seeds), primary diagnosis right
 >= 90%, epoch 0 100%, time <= 1.5x.
 
-Usage: python benchmarks/faults [--split dev|dev-2|held-out|held-out-2|all] [--seeds N]
-                                [--only CODE] [--detect-only] [--jobs K] [--json]
+Usage: python benchmarks/faults [--split dev|dev-2|held-out|held-out-2|held-out-3|all]
+                                [--seeds N] [--only CODE] [--detect-only] [--jobs K] [--json]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from trainwell.errors import InputError
 from trainwell.findings import TRAINING_CODES
 
 CONFIGS = Path(__file__).resolve().with_name("configs")
-SPLITS = ("dev", "dev-2", "held-out", "held-out-2")
+SPLITS = ("dev", "dev-2", "held-out", "held-out-2", "held-out-3")
 GENERATED = {"shapes28.npz": write_shapes}  # data.source names the benchmark draws itself
 
 Task = tuple[Case, str, int, Path]  # case, doctor mode, seed index, scratch directory
