@@ -202,7 +202,8 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     epoch of the regularised network."""
     spec, train = rebuild.config.model, rebuild.config.train
     weights = trainer.model.state_dict()
-    best = trainer.best.state_dict() if trainer.kept_epoch is not None else None
+    in_place = trainer.kept_epoch is not None and trainer.kept_epoch == trainer.best.epoch
+    best = trainer.best.state_dict() if in_place else None
     dropout = min(round(spec.dropout + 0.3, 2), 0.5)
     train.weight_decay = max(10 * train.weight_decay, 5e-4)
     changed = rebuild.new_model(trainer, dropout=dropout)
