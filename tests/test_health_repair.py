@@ -294,6 +294,41 @@ def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
     assert rebuild.config.data.remedies == ["drop_label_issues"]
 
 
+def test_labels_are_not_dropped_by_a_judge_that_knows_the_data_worse_than_the_network():
+    """A kernel model scores ~55% on a 5-class synthetic table a network fits to 85%: the
+    labels it doubts are its own errors. On noisy digits it scores as well as the network,
+    and its doubts are the flipped labels."""
+    from sklearn.datasets import make_classification
+
+    from trainwell.health import REMEDIES
+    from trainwell.health._remedies import NotApplicable
+    from trainwell.train import TensorBatches
+
+    def with_data(X, y, network_score):
+        X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32)
+        trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
+        cut = len(y) * 4 // 5
+        tensors = torch.from_numpy(X), torch.from_numpy(y)
+        trainer._train_batches = TensorBatches(tensors[0][:cut], tensors[1][:cut], 64)
+        trainer._val_batches = TensorBatches(tensors[0][cut:], tensors[1][cut:], 64)
+        trainer.history = [{"train_loss": 0.1, "val_accuracy": network_score}]
+        return trainer, rebuild
+
+    X, y = make_classification(1500, 40, n_informative=10, n_classes=5, random_state=7)
+    trainer, rebuild = with_data(X, y, network_score=0.85)
+    with pytest.raises(NotApplicable, match="its own errors"):
+        REMEDIES["drop_label_issues"](trainer, rebuild)
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    noisy = y.copy()
+    flipped = np.random.default_rng(0).choice(len(y), size=len(y) // 5, replace=False)
+    noisy[flipped] = (noisy[flipped] + 1) % 10
+    noisy[len(y) * 4 // 5 :] = y[len(y) * 4 // 5 :]  # validation labels as they are
+    trainer, rebuild = with_data(X, noisy, network_score=0.93)
+    assert "dropped" in REMEDIES["drop_label_issues"](trainer, rebuild)
+
+
 def test_a_curve_problem_is_cured_only_once_its_rule_can_speak_again(out):
     config, _, _ = BROKEN["a learning rate too small to converge"]
     run = trainwell.fit(config, doctor__mode="repair", train__epochs=14)

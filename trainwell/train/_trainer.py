@@ -388,6 +388,12 @@ class Trainer:
         return (batches.X, batches.y) if batches is not None else None
 
     @property
+    def val_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The validation inputs and targets when they are held in memory, else None."""
+        batches = _control.in_memory(self._val_batches)
+        return (batches.X, batches.y) if batches is not None else None
+
+    @property
     def balanced_batches(self) -> bool:
         """Whether the training batches draw each class equally often (a sampler that does
         says so with `balanced = True`): the class prior the model sees is then uniform."""
