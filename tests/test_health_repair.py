@@ -677,3 +677,47 @@ def test_a_rebuilt_network_that_only_reaches_the_prior_has_not_learned():
     assert repairer.epoch_end(1, {"train_loss": 1.0}) and record["cured"] is False
     learning, learning_record = _judging([1.3, 0.95])  # below the prior, though stalled
     assert learning.epoch_end(1, {"train_loss": 0.95}) == [] and learning_record["cured"]
+
+
+@pytest.mark.parametrize("treated", ["overfitting", "vanishing_gradient"])
+def test_a_run_treated_for_overfitting_ends_on_its_best_weights(treated):
+    """Without early stopping, a run whose overfitting remedy did not hold would end on the
+    last epoch's network; the doctor puts the best back. A run treated for something else
+    keeps its last weights, as the config asked."""
+    repairer, record = _judging([1.0, 0.5, 0.4])
+    record["finding"] = treated
+    trainer = repairer.trainer
+    best = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.best.update(1, {"val_loss": 0.3}, trainer.model)
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.add_(1.0)  # two epochs later the network is worse
+    kept = repairer.keep_the_best({"epoch": 2, "val_loss": 0.9})
+    now = list(trainer.model.parameters())
+    if treated == "overfitting":
+        assert kept == 1 and record["kept_epoch"] == 1 and trainer.kept_epoch == 1
+        assert all(torch.equal(a, b) for a, b in zip(best, now, strict=True))
+    else:
+        assert kept is None and "kept_epoch" not in record
+        assert not any(torch.equal(a, b) for a, b in zip(best, now, strict=True))
+
+
+@pytest.mark.parametrize(("best_epoch", "cured"), [(2, False), (5, True)])
+def test_an_overfitting_remedy_that_never_beats_the_best_weights_is_not_a_cure(best_epoch, cured):
+    """Regularised at epoch 3 from the best weights (epoch 2), the network must get below
+    their validation loss before its silent rule counts as a cure."""
+    from trainwell.health._repair import Repairer, _Treatment
+
+    model = nn.Linear(4, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=20)
+    repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
+    finding = Finding("overfitting", "warning", "training", "")
+    record = {"remedy": "regularize", "changed": "model.dropout", "cured": None}
+    repairer.repairs.append(record)
+    repairer.treating["overfitting"] = _Treatment(finding, ["stop_early"], record, 3, 4, False)
+    trainer.history = [{"train_loss": 0.5 - 0.01 * i} for i in range(8)]
+    trainer.best.update(best_epoch, {"val_loss": 0.4}, model)
+    again = repairer.epoch_end(7, {"train_loss": 0.43})
+    assert record["cured"] is cured and (again == [finding]) is not cured
+    if not cured:
+        assert "never got below its best" in record["why_not"]

@@ -177,7 +177,7 @@ class Repairer:
         for code, treatment in list(self.treating.items()):
             if not treatment.record or len(self._losses_since(treatment)) < treatment.needs_epochs:
                 continue
-            if self._still_stalled(treatment, metrics):
+            if self._still_stalled(treatment, metrics) or self._no_better(treatment):
                 again.append(treatment.finding)
                 continue
             self._cured(treatment, metrics)
@@ -186,6 +186,22 @@ class Repairer:
         if not probe_problems and math.isfinite(metrics.get("train_loss", math.nan)):
             self.healthy = self.trainer.snapshot()
         return again
+
+    def _no_better(self, treatment: _Treatment) -> bool:
+        """An overfitting remedy whose network never beat the best weights it started from
+        (kept across the remedy) did no better than stopping there: the rule's silence is
+        not a cure."""
+        best = self.trainer.best
+        if treatment.finding.code != "overfitting" or best.epoch is None:
+            return False
+        if best.epoch >= treatment.applied_epoch:
+            return False
+        self._not_cured(
+            treatment,
+            f"the validation loss never got below its best before the remedy "
+            f"({best.value:.3g}, epoch {best.epoch})",
+        )
+        return True
 
     def _losses_since(self, treatment: _Treatment) -> list[float]:
         """The epoch training losses of the treated network since the remedy: a remedy
@@ -232,6 +248,19 @@ class Repairer:
             else:
                 self._cured(treatment, metrics)
         self.treating.clear()
+
+    def keep_the_best(self, metrics: dict[str, float]) -> int | None:
+        """End a run the doctor treated for overfitting on its best weights, as early stopping
+        would end it: a remedy that did not hold, or left the network worse than it found
+        it, must not leave the last epoch's network behind. Returns the epoch put back."""
+        overfitting = [r for r in self.repairs if r["finding"] == "overfitting"]
+        best = self.trainer.best.epoch
+        if not overfitting or self.trainer.kept_epoch is not None:
+            return None  # not treated, or stop_early put the best weights back already
+        if best is None or best == metrics.get("epoch"):
+            return None
+        overfitting[-1]["kept_epoch"] = self.trainer.restore_best()
+        return best
 
     def _stop_early(self) -> str:
         epoch = self.trainer.restore_best()

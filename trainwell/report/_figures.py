@@ -40,7 +40,7 @@ def epoch_events(record: RunRecord) -> list[tuple[float, str, str]]:
     """Repairs at the epoch they were applied; early stopping at the epoch kept."""
     events = [(float(r["epoch"]), "repair", VERMILLION) for r in record.training_repairs]
     if record.kept_epoch is not None:
-        events.append((float(record.kept_epoch), "weights kept (early stopping)", GREEN))
+        events.append((float(record.kept_epoch), "best weights kept", GREEN))
     if record.status == "diverged" and record.epochs:
         events.append((float(record.epochs[-1]["epoch"]), "diverged", VERMILLION))
     return events
