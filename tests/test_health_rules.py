@@ -71,6 +71,26 @@ def test_vanishing_gradient():
     assert rules.vanishing_gradient(_history(probes=1, grad=(1e-7, 1e-5, 0.3)), T) is None
 
 
+def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
+    """Tiny initial weights shrink every layer's gradient alike (no first/last ratio to
+    see): 1e-6 of the weights while the loss is the class prior's is vanishing. The same
+    gradients in a network that has learned (a converged fit) are not, and nor are the
+    healthy gradients of a network at its first steps."""
+    starved = _history(grad=(1e-6, 1e-6, 2e-6), loss=[2.3] * 4)
+    starved.prior_loss = 2.3
+    finding = rules.vanishing_gradient(starved, T)
+    assert finding is not None and finding.layer == "net.1"
+    assert finding.evidence["grad_to_weight"] < T.starved_scale
+    converged = _history(grad=(1e-6, 1e-6, 2e-6), loss=[0.05] * 4)
+    converged.prior_loss = 2.3
+    assert rules.vanishing_gradient(converged, T) is None
+    first_steps = _history(loss=[2.3] * 4)
+    first_steps.prior_loss = 2.3
+    assert rules.vanishing_gradient(first_steps, T) is None
+    unknown_prior = _history(grad=(1e-6, 1e-6, 2e-6), loss=[2.3] * 4)  # a hand-written loop
+    assert rules.vanishing_gradient(unknown_prior, T) is None
+
+
 def test_an_unused_last_layer_is_no_evidence_of_an_explosion():
     """A head that gets no gradient at all (an unused branch) must not make the first
     layer's ordinary gradient look 70x larger than the last's."""

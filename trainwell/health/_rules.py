@@ -24,6 +24,7 @@ class Thresholds:
 
     sustain: int = 2  # consecutive probes a probe symptom must hold (AutoTrainer alpha: 0..3)
     vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
+    starved_scale: float = 1e-5  # |g first| / |W first| of a network at the prior's loss
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
     exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
@@ -92,7 +93,11 @@ def _plain(value: object) -> object:
 def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The first layers' gradients are < `vanishing_ratio` of the last layer's, `sustain`
     probes running (AutoTrainer, ICSE'21, beta1 = 1e-3). The finding names the first layer
-    (the one starved most), and the evidence how deep the starvation reaches."""
+    (the one starved most), and the evidence how deep the starvation reaches. A network
+    whose every layer is starved alike (tiny weights shrink the signal both ways, the last
+    layer's gradient with it) shows no such ratio: it is found by its first layer's
+    gradient below `starved_scale` of its weights while its loss is still the class
+    prior's."""
     grads = h.last("grad_norm", t.sustain)
     if len(grads) < t.sustain or grads.shape[1] < 2:
         return None
@@ -100,7 +105,7 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         ratio = grads / np.maximum(grads[:, -1:], 1e-30)
     vanished = np.all(ratio[:, :-1] < t.vanishing_ratio, axis=0)
     if not vanished[0]:
-        return None
+        return _starved(h, t, grads)
     deepest = int(np.argmin(vanished)) - 1 if not vanished.all() else len(vanished) - 1
     first = h.layers[0]
     reach = (
@@ -121,6 +126,31 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         grad_norms=grads[-1],
         layers=h.layers,
         threshold=t.vanishing_ratio,
+    )
+
+
+def _starved(h: ProbeHistory, t: Thresholds, grads: np.ndarray) -> Finding | None:
+    """Every layer starved alike: see `vanishing_gradient`."""
+    weights = h.last("weight_norm", t.sustain)[:, 0]
+    scale = grads[:, 0] / np.maximum(weights, 1e-30)
+    if not np.all(scale < t.starved_scale):
+        return None
+    if not all(stalled(loss, h.prior_loss, t.prior_share) for loss in h.loss[-t.sustain :]):
+        return None  # a network that learns does not need big gradients
+    first = h.layers[0]
+    return _finding(
+        "vanishing_gradient",
+        "error",
+        f"Gradients vanish: layer {first} receives a gradient {scale[-1]:.1e} of its weights' "
+        f"size, every layer's is as small, and the loss is still the class prior's: the "
+        f"network barely learns. Tiny initial weights shrink the signal in both directions: "
+        f"use He initialisation, or batch normalisation.",
+        h,
+        layer=first,
+        grad_to_weight=scale[-1],
+        grad_norms=grads[-1],
+        layers=h.layers,
+        threshold=t.starved_scale,
     )
 
 
