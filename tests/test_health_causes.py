@@ -69,9 +69,13 @@ def test_nan_inputs_are_imputed_before_anything_else():
 def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():
     learning = remedy_order(_finding("dying_relu"), Evidence(large_steps=True))
     assert learning[0] == "lower_lr"
-    stalled = remedy_order(_finding("dying_relu"), Evidence(large_steps=True, stalled=True))
+    stalled = remedy_order(_finding("dying_relu"), Evidence(stalled=True))
     assert stalled.index("batchnorm") < stalled.index("lower_lr") == len(stalled) - 1
     assert {"switch_to_adam", "raise_lr"} <= set(stalled)
+    # stalled by steps measured too large: the lower rate makes it learn, a higher one not
+    thrashing = remedy_order(_finding("dying_relu"), Evidence(large_steps=True, stalled=True))
+    assert thrashing[0] == "lower_lr" and "raise_lr" not in thrashing
+    assert "batchnorm" in thrashing
     # a stalled loss is what explosions cause: they keep their own order
     assert remedy_order(_finding("divergence"), Evidence(stalled=True)) == remedy_order(
         _finding("divergence"), Evidence()
@@ -105,6 +109,20 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     assert raw.unscaled_inputs and raw.input_rms > 50
     biased = gather_evidence(_probed(_mlp(bias=-3.0), x), prior_loss=None)
     assert biased.negative_bias and biased.min_bias_mean == pytest.approx(-3.0)
+
+
+def test_a_bias_pushed_below_zero_by_the_steps_is_large_steps_not_a_bad_init():
+    """Dead units under a bias set negative at initialisation want He init; under a bias
+    that one huge step pushed there (its units now dead and taking no step at all), a
+    lower learning rate."""
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    h.update_ratio = [np.array([0.0])] * 3  # the dead units take no step any more
+    h.bias_mean = [np.array([-3.0]), np.array([-3.1]), np.array([-3.1])]
+    from_init = gather_evidence(h, prior_loss=None)
+    assert from_init.negative_bias and not from_init.large_steps
+    h.bias_mean = [np.array([0.01]), np.array([-4.0]), np.array([-4.0])]
+    pushed = gather_evidence(h, prior_loss=None)
+    assert pushed.large_steps and not pushed.negative_bias
 
 
 def test_evidence_of_a_stalled_loss_and_of_large_steps():

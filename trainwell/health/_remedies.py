@@ -361,11 +361,12 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     """The remedies for `finding`, in order, cured at the source where the evidence shows it:
     a loss made NaN by the input batch gets the inputs imputed first; exploding, saturating
     or dead units and a runaway loss on inputs far from standardised get them normalised
-    first; dead units under a strongly negative bias get He init (bias 0) first, and under
-    large steps a lower learning rate; a network held back by strong weight decay, L1 or
-    dropout gets them weakened first; a stalled network whose weights are far larger than
-    any initialisation gives gets He init first. A network that is not learning at all gets
-    the remedies that make it learn before those that slow it."""
+    first; dead units under a bias initialised strongly negative get He init (bias 0)
+    first, and under large steps (or a bias they pushed far below zero) a lower learning
+    rate; a network held back by strong weight decay, L1 or dropout gets them weakened
+    first; a stalled network whose weights are far larger than any initialisation gives
+    gets He init first. A network that is not learning at all gets the remedies that make
+    it learn before those that slow it (unless its steps are too large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -381,9 +382,13 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     elif code in OVERSIZED_CODES and evidence.oversized_weights:
         order = _first("he_init", order)
     if evidence.stalled and code in LEARNING_CODES:
-        kept = [name for name in order if name not in SLOWS_LEARNING]
-        added = [name for name in MAKES_IT_LEARN if name not in kept]
-        order = (*kept, *added, *(name for name in order if name in SLOWS_LEARNING))
+        # steps measured too large are what keeps it from learning: a lower rate makes it
+        # learn, and a higher one cannot
+        slows = ("regularize",) if evidence.large_steps else SLOWS_LEARNING
+        makes = [n for n in MAKES_IT_LEARN if not (evidence.large_steps and n == "raise_lr")]
+        kept = [name for name in order if name not in slows]
+        added = [name for name in makes if name not in kept]
+        order = (*kept, *added, *(name for name in order if name in slows))
     return order
 
 
