@@ -642,17 +642,19 @@ def test_gradient_scaler_overflow_is_not_an_explosion(std, flagged):
         assert "exploding_gradient" not in problems
 
 
-def _judging(history: list[float]):
-    """A repairer judging a remedy applied in epoch 0 to a network at the class prior."""
+def _judging(history: list[float], code="vanishing_gradient", remedy="relu_activation", at=0):
+    """A repairer judging `remedy`, applied in epoch `at` to a network at the class prior
+    (2 epochs to judge it), or to an overfitting one (4)."""
     from trainwell.health._repair import Repairer, _Treatment
 
     model = nn.Linear(4, 2)
-    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=10)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=20)
     repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
-    finding = Finding("vanishing_gradient", "error", "training", "")
-    record = {"remedy": "relu_activation", "changed": "model.activation", "cured": None}
+    finding = Finding(code, "error", "training", "")
+    record = {"finding": code, "remedy": remedy, "changed": "model", "cured": None}
     repairer.repairs.append(record)
-    repairer.treating[finding.code] = _Treatment(finding, ["batchnorm"], record, 0, 2, True)
+    stalled, needs = (False, 4) if code == "overfitting" else (True, 2)
+    repairer.treating[code] = _Treatment(finding, ["stop_early"], record, at, needs, stalled)
     trainer.history = [{"train_loss": loss} for loss in history]
     return repairer, record
 
@@ -684,8 +686,7 @@ def test_a_run_treated_for_overfitting_ends_on_its_best_weights(treated):
     """Without early stopping, a run whose overfitting remedy did not hold would end on the
     last epoch's network; the doctor puts the best back. A run treated for something else
     keeps its last weights, as the config asked."""
-    repairer, record = _judging([1.0, 0.5, 0.4])
-    record["finding"] = treated
+    repairer, record = _judging([1.0, 0.5, 0.4], code=treated)
     trainer = repairer.trainer
     best = [p.detach().clone() for p in trainer.model.parameters()]
     trainer.best.update(1, {"val_loss": 0.3}, trainer.model)
@@ -706,18 +707,10 @@ def test_a_run_treated_for_overfitting_ends_on_its_best_weights(treated):
 def test_an_overfitting_remedy_that_never_beats_the_best_weights_is_not_a_cure(best_epoch, cured):
     """Regularised at epoch 3 from the best weights (epoch 2), the network must get below
     their validation loss before its silent rule counts as a cure."""
-    from trainwell.health._repair import Repairer, _Treatment
-
-    model = nn.Linear(4, 2)
-    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=20)
-    repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
-    finding = Finding("overfitting", "warning", "training", "")
-    record = {"remedy": "regularize", "changed": "model.dropout", "cured": None}
-    repairer.repairs.append(record)
-    repairer.treating["overfitting"] = _Treatment(finding, ["stop_early"], record, 3, 4, False)
-    trainer.history = [{"train_loss": 0.5 - 0.01 * i} for i in range(8)]
-    trainer.best.update(best_epoch, {"val_loss": 0.4}, model)
+    losses = [0.5 - 0.01 * i for i in range(8)]
+    repairer, record = _judging(losses, code="overfitting", remedy="regularize", at=3)
+    repairer.trainer.best.update(best_epoch, {"val_loss": 0.4}, repairer.trainer.model)
     again = repairer.epoch_end(7, {"train_loss": 0.43})
-    assert record["cured"] is cured and (again == [finding]) is not cured
+    assert record["cured"] is cured and bool(again) is not cured
     if not cured:
         assert "never got below its best" in record["why_not"]
