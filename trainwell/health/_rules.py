@@ -34,7 +34,7 @@ class Thresholds:
     judge_after: float = 0.3  # curve rules wait for this share of the epochs (AutoTrainer)
     min_epochs: int = 4  # ... and at least this many epochs
     oscillation_rise: float = 0.05  # an epoch whose train loss rises >= 5% over the previous
-    oscillation_share: float = 0.2  # flagged when that many of the epochs rise (AutoTrainer)
+    oscillation_share: float = 0.3  # flagged when that many of the epochs rise
     oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
