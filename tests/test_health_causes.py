@@ -111,20 +111,6 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     assert biased.negative_bias and biased.min_bias_mean == pytest.approx(-3.0)
 
 
-def test_a_bias_pushed_below_zero_by_the_steps_is_large_steps_not_a_bad_init():
-    """Dead units under a bias set negative at initialisation want He init; under a bias
-    that one huge step pushed there (its units now dead and taking no step at all), a
-    lower learning rate."""
-    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
-    h.update_ratio = [np.array([0.0])] * 3  # the dead units take no step any more
-    h.bias_mean = [np.array([-3.0]), np.array([-3.1]), np.array([-3.1])]
-    from_init = gather_evidence(h, prior_loss=None)
-    assert from_init.negative_bias and not from_init.large_steps
-    h.bias_mean = [np.array([0.01]), np.array([-4.0]), np.array([-4.0])]
-    pushed = gather_evidence(h, prior_loss=None)
-    assert pushed.large_steps and not pushed.negative_bias
-
-
 def test_evidence_of_a_stalled_loss_and_of_large_steps():
     h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
     h.loss, h.update_ratio = [2.3, 2.29, 2.3], [np.array([0.2])] * 3

@@ -43,9 +43,8 @@ class Evidence:
     """Measured signs of a cause, each with the number it was read from."""
 
     unscaled_inputs: bool = False  # the input batches are far from standardised
-    negative_bias: bool = False  # some layer's biases sat well below zero from the start
-    large_steps: bool = False  # steps move the weights by more than a few percent, or
-    # pushed a bias far below zero
+    negative_bias: bool = False  # some layer's biases sit well below zero
+    large_steps: bool = False  # steps move the weights by more than a few percent
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
@@ -77,12 +76,10 @@ def gather_evidence(
     recent probes' losses stand in for it); `l1` the L1 penalty's factor, where the loss
     includes one."""
     rms = _recent(history.input_rms)
-    biases = [row for row in history.bias_mean if np.isfinite(row).any()]
+    biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
     min_bias = float(np.nanmin(biases[-1])) if biases else None
-    from_start = bool(biases) and float(np.nanmin(biases[0])) < NEGATIVE_BIAS
     ratios = [float(np.nanmax(r)) for r in history.update_ratio[-3:] if np.isfinite(r).any()]
     step = float(np.median(ratios)) if ratios else None
-    negative = min_bias is not None and min_bias < NEGATIVE_BIAS
     loss = train_loss if train_loss is not None and math.isfinite(train_loss) else None
     if loss is None:
         loss = _recent(history.loss)
@@ -92,10 +89,8 @@ def gather_evidence(
     gain = max_hidden_gain(model) if model is not None else None
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
-        negative_bias=negative and from_start,
-        # a bias the steps pushed far below zero: they were large, though the units they
-        # killed now take none
-        large_steps=(step is not None and step > LARGE_STEP) or (negative and not from_start),
+        negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
+        large_steps=step is not None and step > LARGE_STEP,
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=(optimizer is not None and strong_decay(optimizer))
         or (drop is not None and drop >= STRONG_DROPOUT)

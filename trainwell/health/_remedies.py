@@ -361,12 +361,12 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     """The remedies for `finding`, in order, cured at the source where the evidence shows it:
     a loss made NaN by the input batch gets the inputs imputed first; exploding, saturating
     or dead units and a runaway loss on inputs far from standardised get them normalised
-    first; dead units under a bias initialised strongly negative get He init (bias 0)
-    first, and under large steps (or a bias they pushed far below zero) a lower learning
-    rate; a network held back by strong weight decay, L1 or dropout gets them weakened
-    first; a stalled network whose weights are far larger than any initialisation gives
-    gets He init first. A network that is not learning at all gets the remedies that make
-    it learn before those that slow it (unless its steps are too large)."""
+    first; dead units under a strongly negative bias get He init (bias 0) first, and under
+    large steps a lower learning rate; a network held back by strong weight decay, L1 or
+    dropout gets them weakened first; a stalled network whose weights are far larger than
+    any initialisation gives gets He init first. A network that is not learning at all gets
+    the remedies that make it learn before those that slow it (unless its steps are too
+    large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
