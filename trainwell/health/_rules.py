@@ -130,13 +130,14 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def _starved(h: ProbeHistory, t: Thresholds, grads: np.ndarray) -> Finding | None:
-    """Every layer starved alike: see `vanishing_gradient`."""
+    """Every layer starved alike: see `vanishing_gradient`. The loss is read first: in
+    plain Python, it spares a learning network the numpy calls."""
+    if not all(stalled(loss, h.prior_loss, t.prior_share) for loss in h.loss[-t.sustain :]):
+        return None  # a network that learns does not need big gradients
     weights = h.last("weight_norm", t.sustain)[:, 0]
     scale = grads[:, 0] / np.maximum(weights, 1e-30)
     if not np.all(scale < t.starved_scale):
         return None
-    if not all(stalled(loss, h.prior_loss, t.prior_share) for loss in h.loss[-t.sustain :]):
-        return None  # a network that learns does not need big gradients
     first = h.layers[0]
     return _finding(
         "vanishing_gradient",
