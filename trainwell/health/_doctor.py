@@ -318,13 +318,16 @@ class DoctorCallback(Callback):
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
-        if self.repairer is not None and result.status != "diverged":
-            last = result.history[-1] if result.history else {}
-            self.repairer.finish(last)
-            kept = self.repairer.keep_the_best(last)
-            for finding in self.examiner.findings:
-                if kept is not None and finding.code == "overfitting":
-                    finding.message += f" The run ends on the weights of its best epoch ({kept})."
+        if self.repairer is None or result.status == "diverged":
+            return
+        last = result.history[-1] if result.history else {}
+        self.repairer.finish(last)
+        kept = self.repairer.keep_the_best(last)
+        if kept is None:
+            return
+        for finding in self.examiner.findings:
+            if finding.code == "overfitting":
+                finding.message += f" The run ends on the weights of epoch {kept}, its best."
 
     def _treat(self, found: list[Finding], step: int | None, again: bool = False) -> None:
         """Repair the most fundamental new problem; drop the others found with it, which are

@@ -143,9 +143,9 @@ def _starved(h: ProbeHistory, t: Thresholds, grads: np.ndarray) -> Finding | Non
         "vanishing_gradient",
         "error",
         f"Gradients vanish: layer {first} receives a gradient {scale[-1]:.1e} of its weights' "
-        f"size, every layer's is as small, and the loss is still the class prior's: the "
-        f"network barely learns. Tiny initial weights shrink the signal in both directions: "
-        f"use He initialisation, or batch normalisation.",
+        f"size while the loss is still the class prior's, so the first layers barely learn. "
+        f"Tiny initial weights do this (they shrink the signal both ways, the output "
+        f"layer's gradient too): use He initialisation, or batch normalisation.",
         h,
         layer=first,
         grad_to_weight=scale[-1],
