@@ -24,7 +24,7 @@ from ..data.audit import (
     out_of_sample_probabilities,
 )
 from ..findings import Finding
-from ..train import Trainer, clone_state
+from ..train import Trainer, by_position
 from ._evidence import (
     DROPOUTS,
     STRONG_DROPOUT,
@@ -48,12 +48,13 @@ class Rebuild:
         optimizer = self.optimizer(self.config.train, trainer.model)
         trainer.replace_optimizer(optimizer, self.scheduler(self.config.train, optimizer))
 
-    def new_model(self, trainer: Trainer, **changes: Any) -> str:
+    def new_model(self, trainer: Trainer, *, keep_best: bool = False, **changes: Any) -> str:
         before = self.config.model
         self.config.model = before.model_copy(update=changes)
         model = self.model(self.config.model)
         optimizer = self.optimizer(self.config.train, model)
-        trainer.replace_model(model, optimizer, self.scheduler(self.config.train, optimizer))
+        scheduler = self.scheduler(self.config.train, optimizer)
+        trainer.replace_model(model, optimizer, scheduler, keep_best=keep_best)
         # what differs (batchnorm after relu_activation keeps its He init: not news); a
         # remedy that changes no setting still rebuilt the model, so it names what it set
         shown = {k: v for k, v in changes.items() if getattr(before, k) != v} or changes
@@ -208,13 +209,10 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     spec, train = rebuild.config.model, rebuild.config.train
     weights = trainer.model.state_dict()
     in_place = trainer.kept_epoch is not None and trainer.kept_epoch == trainer.best.epoch
-    best = trainer.best.state_dict() if in_place else None
     dropout = min(round(spec.dropout + 0.3, 2), 0.5)
     train.weight_decay = max(10 * train.weight_decay, 5e-4)
-    changed = rebuild.new_model(trainer, dropout=dropout)
-    load_by_position(trainer.model, weights)
-    if best is not None:
-        trainer.best.load_state_dict({**best, "weights": clone_state(trainer.model)})
+    changed = rebuild.new_model(trainer, keep_best=in_place, dropout=dropout)
+    trainer.model.load_state_dict(by_position(trainer.model, weights))
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
 
 
@@ -246,15 +244,6 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
     if not changed:
         raise NotApplicable("neither weight decay, L1 nor dropout is strong")
     return ", ".join(changed)
-
-
-def load_by_position(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load `state` into `model` entry by entry, in order: the same network with more or
-    fewer parameter-free modules (dropout) numbers its layers differently."""
-    target = model.state_dict()
-    if [v.shape for v in target.values()] != [v.shape for v in state.values()]:
-        raise ValueError("the two networks do not hold the same parameters")
-    model.load_state_dict(dict(zip(target, state.values(), strict=True)))
 
 
 def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -382,10 +371,10 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     elif code in OVERSIZED_CODES and evidence.oversized_weights:
         order = _first("he_init", order)
     if evidence.stalled and code in LEARNING_CODES:
-        # steps measured too large are what keeps it from learning: a lower rate makes it
-        # learn, and a higher one cannot
-        slows = ("regularize",) if evidence.large_steps else SLOWS_LEARNING
-        makes = [n for n in MAKES_IT_LEARN if not (evidence.large_steps and n == "raise_lr")]
+        slows, makes = SLOWS_LEARNING, MAKES_IT_LEARN
+        if evidence.large_steps:  # what keeps it from learning: a lower rate is the cure
+            slows = tuple(name for name in slows if not name.startswith("lower_lr"))
+            makes = tuple(name for name in makes if name != "raise_lr")
         kept = [name for name in order if name not in slows]
         added = [name for name in makes if name not in kept]
         order = (*kept, *added, *(name for name in order if name in slows))

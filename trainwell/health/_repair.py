@@ -254,13 +254,12 @@ class Repairer:
         would end it: a remedy that did not hold, or left the network worse than it found
         it, must not leave the last epoch's network behind. Returns the epoch put back."""
         overfitting = [r for r in self.repairs if r["finding"] == "overfitting"]
-        best = self.trainer.best.epoch
         if not overfitting or self.trainer.kept_epoch is not None:
             return None  # not treated, or stop_early put the best weights back already
-        if best is None or best == metrics.get("epoch"):
-            return None
-        overfitting[-1]["kept_epoch"] = self.trainer.restore_best()
-        return best
+        if self.trainer.best.epoch in (None, metrics.get("epoch")):
+            return None  # none kept, or the last epoch is the best
+        overfitting[-1]["kept_epoch"] = kept = self.trainer.restore_best()
+        return kept
 
     def _stop_early(self) -> str:
         epoch = self.trainer.restore_best()

@@ -481,9 +481,9 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     frequencies. Not while the loss, below the prior's, still falls by `plateau_drop` an
     epoch or more: imbalanced data often keeps a network near the prior for a few epochs
     before it finds the rare classes (a loss above the prior's has not even learned the
-    class frequencies, falling or not). Reported as underfitting, and
-    only when no other problem has been found (`FALLBACK_RULES`): a network that does not
-    learn is also what most faults look like."""
+    class frequencies, falling or not). Reported as underfitting, and only when no other
+    problem has been found (`FALLBACK_RULES`): a network that does not learn is also what
+    most faults look like."""
     if not h.prior_loss or not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")

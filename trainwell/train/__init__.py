@@ -3,7 +3,7 @@ training, data-parallel training (DDP)."""
 
 from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
 from ._batches import TensorBatches
-from ._best import BestWeights, clone_state, higher_is_better
+from ._best import BestWeights, by_position, clone_state, higher_is_better
 from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
 from ._distributed import (
@@ -47,6 +47,7 @@ __all__ = [
     "ThreadChoice",
     "Trainer",
     "available_cpus",
+    "by_position",
     "choose_threads",
     "clone_state",
     "eval_batches",

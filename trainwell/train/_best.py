@@ -4,9 +4,9 @@ doctor.
 The Trainer records them right after validation, before any callback runs, so the weights
 kept are always the ones that produced the metric they are kept under. When a remedy
 replaces the model, the best of the old model is forgotten: its weights do not fit the new
-network, and `epoch` must never name an epoch of a model that no longer exists. (A remedy
-that rebuilds the network around the best weights, computing what they computed, carries
-the record over.)
+network, and `epoch` must never name an epoch of a model that no longer exists. A remedy
+that rebuilds the same network with other parameter-free modules (dropout) carries the
+record over: the best weights compute in it what they computed.
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ class BestWeights:
     def watch(self, monitor: str, min_delta: float = 0.0) -> None:
         self.monitor, self.min_delta = monitor, min_delta
         self.maximize = higher_is_better(monitor)
+
+    def carry_to(self, model: nn.Module) -> None:
+        """Keep the record for `model`, the same network with more or fewer parameter-free
+        modules, which numbers its layers differently (`by_position`)."""
+        if self.weights is not None:
+            self.weights = by_position(model, self.weights)
 
     def forget(self) -> None:
         self.value: float | None = None
@@ -72,3 +78,12 @@ def clone_state(model: nn.Module) -> dict[str, Any]:
         k: v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
         for k, v in model.state_dict().items()
     }
+
+
+def by_position(model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
+    """`state` under `model`'s keys, entry by entry in order: the same network with more or
+    fewer parameter-free modules (dropout) numbers its layers differently."""
+    target = model.state_dict()
+    if [v.shape for v in target.values()] != [v.shape for v in state.values()]:
+        raise ValueError("the two networks do not hold the same parameters")
+    return dict(zip(target, state.values(), strict=True))

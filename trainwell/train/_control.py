@@ -106,6 +106,12 @@ def replay_data_changes(trainer: Trainer, changes: list[dict[str, Any]]) -> None
             trainer.keep_train_rows(change["keep"])
 
 
+def tensors(batches: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The inputs and targets behind `batches` when they are held in memory, else None."""
+    held = in_memory(batches)
+    return (held.X, held.y) if held is not None else None
+
+
 def in_memory(batches: Any) -> Any:
     """The in-memory batches (with tensors `X`, `y`) behind `batches`: itself or one it
     wraps (augmentation), or None for a DataLoader."""

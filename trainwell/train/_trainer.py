@@ -360,14 +360,22 @@ class Trainer:
         self._wrapped_trainable = _trainable(self.model)
 
     def replace_model(
-        self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any = None
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any = None,
+        keep_best: bool = False,
     ) -> None:
         """Train `model` from now on (e.g. rebuilt with another activation); losses so far in
-        this epoch belong to the old model and are dropped, and so are its best weights."""
+        this epoch belong to the old model and are dropped, and so are its best weights,
+        unless `keep_best`: `model` is the same network with other parameter-free modules."""
         self.model = model.to(self.device)
         self._wrap()  # every rank rebuilds, so every rank wraps
         self.replace_optimizer(optimizer, scheduler)
-        self.best.forget()
+        if keep_best:
+            self.best.carry_to(self.model)
+        else:
+            self.best.forget()
         self._clear_epoch_losses()
 
     def _clear_epoch_losses(self) -> None:
@@ -384,14 +392,12 @@ class Trainer:
     @property
     def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The training inputs and targets when they are held in memory, else None."""
-        batches = _control.in_memory(self._train_batches)
-        return (batches.X, batches.y) if batches is not None else None
+        return _control.tensors(self._train_batches)
 
     @property
     def val_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The validation inputs and targets when they are held in memory, else None."""
-        batches = _control.in_memory(self._val_batches)
-        return (batches.X, batches.y) if batches is not None else None
+        return _control.tensors(self._val_batches)
 
     @property
     def balanced_batches(self) -> bool:
