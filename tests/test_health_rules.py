@@ -1,5 +1,7 @@
 """Each rule on a synthetic history that has its problem, and on healthy ones that must not."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -176,6 +178,32 @@ def test_oscillating_loss():
     assert rules.oscillating_loss(_curves(_history(), [1.0, 1.5]), one_epoch) is not None
 
 
+def test_a_loss_that_wanders_more_than_it_falls_oscillates():
+    """tanh, SGD with momentum at too high a rate (digits): the epoch loss wanders 3.8 ->
+    4.6 -> 2.6 -> 3.0 ..., above the class prior's 2.3 all along; only 7 of its 29 epochs
+    rise by 5%, but it travelled 7.6 times its net fall. A healthy loss travels ~1x."""
+    wandering = [3.815, 4.071, 3.884, 4.572, 4.270, 3.834, 3.768, 3.950, 3.864, 3.598, 3.281]
+    wandering += [3.389, 3.484, 2.617, 3.045, 2.935, 3.067, 2.902, 2.957, 2.893, 2.752, 2.664]
+    wandering += [2.141, 2.757, 2.415, 2.083, 1.995, 2.577, 2.946, 2.748]
+    h = _curves(_history(), wandering)
+    h.prior_loss = 2.303
+    finding = rules.oscillating_loss(h, T)
+    assert finding is not None and finding.evidence["travelled"] > 7 * finding.evidence["net_fall"]
+    assert rules.oscillating_loss(h, Thresholds(oscillation_path=math.inf)) is None
+    healthy = _curves(_history(), HEALTHY_TRAIN)
+    healthy.prior_loss = 2.303
+    assert rules.oscillating_loss(healthy, T) is None
+    flat = _curves(_history(), [2.081, 2.080, 2.082, 2.081, 2.082, 2.081, 2.080, 2.081])
+    flat.prior_loss = 2.079  # travels 8x its fall, but 0.4% of its scale: stuck, not swinging
+    assert rules.oscillating_loss(flat, T) is None
+    # heavy dropout on wine: a noisy, slow fall (6x its fall), but never above its start
+    noisy = [1.202, 1.154, 1.134, 1.101, 1.123, 1.091, 1.123, 1.139, 1.129, 1.138, 1.049, 1.037]
+    noisy += [1.033, 1.156, 1.067, 1.113, 1.063, 1.045, 1.059, 1.007, 1.044, 1.047, 1.013]
+    h = _curves(_history(), noisy)
+    h.prior_loss = 1.09
+    assert rules.oscillating_loss(h, T) is None
+
+
 def test_oscillation_ignores_the_small_swings_of_a_near_perfect_fit():
     """A healthy iris run (SGD, 6 batches an epoch): the loss falls 1.02 -> 0.08, and 8 of
     its late epochs rise by 5% or more — by 0.01-0.05, noise of a few batches."""
@@ -262,6 +290,18 @@ def test_every_rule_documents_its_criterion(rule):
     assert rule.__doc__ and len(rule.__doc__.split()) > 15
 
 
+def test_a_steady_climb_of_the_val_loss_is_overfitting_before_it_rises_20_percent():
+    """A wide MLP memorising its pixels: the val loss climbs a little every epoch, 12% over
+    its best in 8 epochs while the train loss goes to 0. The same rise with a dip in it
+    is no steady climb, and stays below the 20% a noisy curve needs."""
+    train = [1.6, 0.5, 0.15, 0.06, 0.03, 0.01, 0.005, 0.002, 0.001, 5e-4, 2e-4, 1e-4]
+    climb = [1.05, 0.64, 0.47, 0.462, 0.467, 0.472, 0.478, 0.485, 0.492, 0.499, 0.507, 0.518]
+    finding = rules.overfitting(_curves(_history(), train, climb), T)
+    assert finding is not None and finding.evidence["best_epoch"] == 3
+    dip = [*climb[:-3], 0.49, 0.507, 0.518]
+    assert rules.overfitting(_curves(_history(), train, dip), T) is None
+
+
 def test_overfitting_is_not_judged_against_a_perfect_validation_loss():
     import warnings
 
@@ -273,13 +313,16 @@ def test_overfitting_is_not_judged_against_a_perfect_validation_loss():
     assert rules.overfitting(rising, T) is not None  # the same rise over a positive best
 
 
-def test_overfitting_ignores_a_bump_of_noise_near_a_perfect_fit():
-    """A healthy breast_cancer run: the val loss moved from 0.032 to 0.040 and back, 25%
-    over its best but 1% of where it started; a real rise is the same shape, larger."""
+def test_overfitting_ignores_a_drift_of_noise_near_a_perfect_fit():
+    """Healthy runs on a small validation set (iris, wine, breast_cancer): the val loss near
+    a perfect fit drifts up as a few examples grow more confident, 20-70% over its best but
+    2-4% of where it started. A real rise is the same shape, larger."""
     train = [0.67, 0.36, 0.12, 0.07, 0.05, 0.04, 0.03, 0.025, 0.02]
     bump = [0.60, 0.26, 0.08, 0.05, 0.032, 0.034, 0.036, 0.040, 0.040]
-    assert rules.overfitting(_curves(_history(), train, bump), T) is None
-    rise = [0.60, 0.26, 0.08, 0.05, 0.032, 0.04, 0.05, 0.06, 0.065]
+    drift = [0.60, 0.26, 0.08, 0.05, 0.032, 0.038, 0.045, 0.050, 0.055]
+    for curve in (bump, drift):
+        assert rules.overfitting(_curves(_history(), train, curve), T) is None
+    rise = [0.60, 0.26, 0.08, 0.05, 0.032, 0.045, 0.06, 0.075, 0.085]
     assert rules.overfitting(_curves(_history(), train, rise), T) is not None
 
 

@@ -36,10 +36,14 @@ class Thresholds:
     oscillation_rise: float = 0.05  # an epoch whose train loss rises >= 5% over the previous
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
     oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
+    oscillation_path: float = 3.0  # or: the loss travelled 3x its net fall (up and down) ...
+    oscillation_travel: float = 0.5  # ... and at least half its scale
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
     overfit_patience: int = 3  # epochs since the best val loss
-    overfit_floor: float = 0.02  # ... and the rise >= 2% of the first val loss (not noise)
+    overfit_floor: float = 0.05  # ... and the rise >= 5% of the val loss's scale (not noise)
+    overfit_climb: int = 5  # or: val loss rose in each of the last 5 epochs ...
+    overfit_climb_rise: float = 0.1  # ... to 10% above its best (a steady climb is no noise)
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
@@ -332,6 +336,12 @@ def _finite(values: list[float]) -> bool:
     return all(map(math.isfinite, values))
 
 
+def _scale(first: float, h: ProbeHistory) -> float:
+    """The scale a curve's swings are measured against: its first value, or the class
+    prior's loss when lower (a first epoch that spiked would hide the swings after it)."""
+    return abs(first) if not h.prior_loss else min(abs(first), h.prior_loss)
+
+
 def stalled(loss: float, prior_loss: float | None, share: float) -> bool:
     """Whether `loss` is still at the level of predicting the class prior (`share` of it):
     the fallback rule's test, and the repairer's for a network that does not learn."""
@@ -349,30 +359,38 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
     comparable across tasks where accuracy is not). Near a perfect fit a relative rise is
     easy: each rise must also be `oscillation_floor` of the loss's scale, or it is the noise
-    of a few batches an epoch (a small dataset), as for overfitting. The scale is the first
-    epoch's loss, or the class prior's when lower (a first epoch that spiked would hide
-    the swings after it)."""
+    of a few batches an epoch (a small dataset), as for overfitting (`_scale`). Or steps
+    that overshoot: the loss climbed back above where it started and went up and down more
+    than it went down, the path it travelled (the sum of its epoch-to-epoch moves) >=
+    `oscillation_path` times its net fall and >= `oscillation_travel` of its scale (a
+    healthy loss travels 1.0-1.3 times its fall; a slow, noisy one under heavy dropout
+    travels more, but never climbs above its start)."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
     if len(loss) < 2 or not _finite(loss):
         return None
-    scale = abs(loss[0]) if not h.prior_loss else min(abs(loss[0]), h.prior_loss)
+    scale = _scale(loss[0], h)
     floor = t.oscillation_floor * scale
-    rises = sum(
-        b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in itertools.pairwise(loss)
-    )
-    if rises / (len(loss) - 1) < t.oscillation_share:
+    pairs = list(itertools.pairwise(loss))
+    rises = sum(b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in pairs)
+    travelled, fall = sum(abs(b - a) for a, b in pairs), loss[0] - loss[-1]
+    overshot = max(loss[1:]) > loss[0] * (1 + t.oscillation_rise)
+    wanders = overshot and travelled >= max(t.oscillation_path * fall, t.oscillation_travel * scale)
+    if rises / len(pairs) < t.oscillation_share and not wanders:
         return None
     return _finding(
         "oscillating_loss",
         "warning",
-        f"The training loss oscillates: it rose in {rises} of {len(loss) - 1} epochs. The "
-        f"learning rate is probably too high: lower it, use Adam, or a larger batch.",
+        f"The training loss oscillates: it rose in {rises} of {len(pairs)} epochs and "
+        f"travelled {travelled:.3g} up and down for a net fall of {fall:.3g}. The learning "
+        f"rate is probably too high: lower it, use Adam, or a larger batch.",
         h,
         per_epoch=True,
         train_loss=loss,
         rising_epochs=rises,
+        travelled=travelled,
+        net_fall=fall,
         threshold=t.oscillation_share,
     )
 
@@ -407,16 +425,23 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     more (SageMaker Overfit compares val to train loss; the rise of val over its own best is
     robust to the train/val scale, and the two conditions keep noisy curves from firing).
     Near a perfect fit a relative rise is easy: the rise must also be `overfit_floor` of the
-    first val loss, or it is the noise of a small validation set."""
+    val loss's scale (the first one, or the class prior's when lower), or it is a few
+    examples of a small validation set growing more confident: on iris, wine or
+    breast_cancer a healthy run's val loss drifts up 2-4% of that scale. A val loss that
+    rose in each of the last `overfit_climb` epochs is no noise: `overfit_climb_rise` above
+    its best is enough then."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
     if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return None
     best = val.index(min(val))
     if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
         return None
-    floor = val[best] + max(t.overfit_rise * val[best], t.overfit_floor * val[0])
-    risen = all(v >= floor for v in val[-2:])
-    if len(val) - 1 - best < t.overfit_patience or not risen:
+    noise = t.overfit_floor * _scale(val[0], h)
+    risen = all(v >= val[best] + max(t.overfit_rise * val[best], noise) for v in val[-2:])
+    recent = val[-t.overfit_climb - 1 :]
+    climbing = len(recent) > t.overfit_climb and all(b > a for a, b in itertools.pairwise(recent))
+    climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
+    if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
         return None
     if not train[-1] < 0.9 * train[best]:
         return None
