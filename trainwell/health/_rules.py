@@ -37,7 +37,7 @@ class Thresholds:
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
     oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
     oscillation_path: float = 3.0  # or: the loss travelled 3x its net fall (up and down) ...
-    oscillation_travel: float = 0.5  # ... and at least half its scale
+    oscillation_travel: float = 1.0  # ... and at least its scale
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
     overfit_patience: int = 3  # epochs since the best val loss
