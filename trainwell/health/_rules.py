@@ -37,7 +37,8 @@ class Thresholds:
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
     oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
     oscillation_path: float = 3.0  # or: the loss travelled 3x its net fall (up and down) ...
-    oscillation_travel: float = 1.0  # ... and at least its scale
+    oscillation_travel: float = 1.0  # ... and at least its scale, ...
+    oscillation_rebound: float = 0.2  # ... climbing back 20% of it above its lowest so far
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
     overfit_patience: int = 3  # epochs since the best val loss
@@ -360,11 +361,11 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     comparable across tasks where accuracy is not). Near a perfect fit a relative rise is
     easy: each rise must also be `oscillation_floor` of the loss's scale, or it is the noise
     of a few batches an epoch (a small dataset), as for overfitting (`_scale`). Or steps
-    that overshoot: the loss climbed back above where it started and went up and down more
-    than it went down, the path it travelled (the sum of its epoch-to-epoch moves) >=
-    `oscillation_path` times its net fall and >= `oscillation_travel` of its scale (a
-    healthy loss travels 1.0-1.3 times its fall; a slow, noisy one under heavy dropout
-    travels more, but never climbs above its start)."""
+    that overshoot: the loss went up and down more than it went down, the path it travelled
+    (the sum of its epoch-to-epoch moves) >= `oscillation_path` times its net fall and >=
+    `oscillation_travel` of its scale, and it climbed back `oscillation_rebound` of its
+    scale above its lowest so far (a healthy loss travels 1.0-1.3 times its fall; a slow
+    one made noisy by heavy dropout travels more, but rebounds by 15% at most)."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -375,8 +376,10 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     pairs = list(itertools.pairwise(loss))
     rises = sum(b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in pairs)
     travelled, fall = sum(abs(b - a) for a, b in pairs), loss[0] - loss[-1]
-    overshot = max(loss[1:]) > loss[0] * (1 + t.oscillation_rise)
-    wanders = overshot and travelled >= max(t.oscillation_path * fall, t.oscillation_travel * scale)
+    rebound = max(b - min(loss[:i]) for i, b in enumerate(loss) if i) / scale
+    wanders = rebound >= t.oscillation_rebound and travelled >= max(
+        t.oscillation_path * fall, t.oscillation_travel * scale
+    )
     if rises / len(pairs) < t.oscillation_share and not wanders:
         return None
     return _finding(
