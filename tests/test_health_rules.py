@@ -91,6 +91,15 @@ def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
     assert rules.vanishing_gradient(first_steps, T) is None
     unknown_prior = _history(grad=(1e-6, 1e-6, 2e-6), loss=[2.3] * 4)  # a hand-written loop
     assert rules.vanishing_gradient(unknown_prior, T) is None
+    # five tanh layers from N(0, 0.01): the first gets 2.7e-5 of its weights, 100x less
+    # than the last (no 1e-3 ratio either); networks at the prior's loss with a sane init
+    # (SGD at a tiny rate, a first step) show 1e-2
+    tanh = _history(grad=(2.7e-5, 2e-5, 2e-3), loss=[2.08] * 4)
+    tanh.prior_loss = 2.079
+    assert rules.vanishing_gradient(tanh, T).evidence["grad_to_weight"] == pytest.approx(2.7e-5)
+    slow = _history(grad=(1.5e-2, 5e-2, 0.1), loss=[2.3] * 4)
+    slow.prior_loss = 2.3
+    assert rules.vanishing_gradient(slow, T) is None
 
 
 def test_an_unused_last_layer_is_no_evidence_of_an_explosion():

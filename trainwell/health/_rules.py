@@ -24,7 +24,7 @@ class Thresholds:
 
     sustain: int = 2  # consecutive probes a probe symptom must hold (AutoTrainer alpha: 0..3)
     vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
-    starved_scale: float = 1e-5  # |g first| / |W first| of a network at the prior's loss
+    starved_scale: float = 1e-4  # |g first| / |W first| at the prior's loss (healthy: ~1e-2)
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
     exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
