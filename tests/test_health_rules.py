@@ -213,6 +213,15 @@ def test_a_loss_that_wanders_more_than_it_falls_oscillates():
     h = _curves(_history(), noisy)
     h.prior_loss = 1.09
     assert rules.oscillating_loss(h, T) is None
+    # a deep ReLU net at SGD 0.05: one spike (0.54 -> 1.15 -> 1.56) in a loss that falls
+    spike = [1.606, 1.444, 1.222, 1.121, 0.894, 0.872, 0.680, 0.600, 0.536, 1.150, 1.561]
+    h = _curves(_history(), spike)
+    h.prior_loss = 1.609
+    assert rules.oscillating_loss(h, T) is None
+    twice = [*spike[:6], 1.3, 0.680, 0.600, 0.536, 1.150]  # the same loss, swinging twice
+    h = _curves(_history(), twice)
+    h.prior_loss = 1.609
+    assert rules.oscillating_loss(h, T) is not None
 
 
 def test_oscillation_ignores_the_small_swings_of_a_near_perfect_fit():

@@ -364,8 +364,9 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     that overshoot: the loss went up and down more than it went down, the path it travelled
     (the sum of its epoch-to-epoch moves) >= `oscillation_path` times its net fall and >=
     `oscillation_travel` of its scale, and it climbed back `oscillation_rebound` of its
-    scale above its lowest so far (a healthy loss travels 1.0-1.3 times its fall; a slow
-    one made noisy by heavy dropout travels more, but rebounds by 15% at most)."""
+    scale above its lowest so far, in two separate swings up or more (a healthy loss
+    travels 1.0-1.3 times its fall; a slow one made noisy by heavy dropout travels more,
+    but rebounds by 15% at most; a lone spike, even over two epochs, is no oscillation)."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -374,11 +375,15 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     scale = _scale(loss[0], h)
     floor = t.oscillation_floor * scale
     pairs = list(itertools.pairwise(loss))
-    rises = sum(b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in pairs)
+    rising = [b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in pairs]
+    rises = sum(rising)
+    swings = sum(r and not before for before, r in itertools.pairwise([False, *rising]))
     travelled, fall = sum(abs(b - a) for a, b in pairs), loss[0] - loss[-1]
     rebound = max(b - min(loss[:i]) for i, b in enumerate(loss) if i) / scale
-    wanders = rebound >= t.oscillation_rebound and travelled >= max(
-        t.oscillation_path * fall, t.oscillation_travel * scale
+    wanders = (
+        swings >= 2
+        and rebound >= t.oscillation_rebound
+        and travelled >= max(t.oscillation_path * fall, t.oscillation_travel * scale)
     )
     if rises / len(pairs) < t.oscillation_share and not wanders:
         return None
