@@ -102,6 +102,35 @@ def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
     assert rules.vanishing_gradient(slow, T) is None
 
 
+def test_an_explosion_that_killed_the_units_showing_it_is_found_by_the_weights_it_blew_up():
+    """Raw pixels (0..255) into a ReLU MLP, SGD at 0.01: the first probe sees a gradient 21x
+    the first layer's weights; 24 steps later the weights have tripled, every unit of the
+    first layer is dead and no gradient is left to sustain the explosion. A large first
+    gradient that did not blow the weights up, and weights that grew on a sane gradient
+    (Adam's first steps), are no explosion."""
+
+    def probed(grads, weights):
+        h = _history(probes=0)
+        for i, (g, w) in enumerate(zip(grads, weights, strict=True)):
+            h.steps.append(24 * i)
+            h.epochs.append(0)
+            h.loss.append([11.5, 2.3][i])
+            h.grad_norm.append(np.array(g))
+            h.weight_norm.append(np.array(w))
+        return h
+
+    blown = probed([(140.0, 62.0, 40.0), (0.0, 0.0, 0.03)], [(6.5, 4.6, 1.9), (19.0, 21.0, 15.0)])
+    finding = rules.exploding_gradient(blown, T)
+    assert finding is not None and finding.layer == "net.1" and "grew 2.9x" in finding.message
+    held = probed([(140.0, 62.0, 40.0), (0.5, 0.4, 0.3)], [(6.5, 4.6, 1.9), (7.0, 5.0, 2.0)])
+    assert rules.exploding_gradient(held, T) is None
+    adam = probed([(0.5, 0.4, 0.3), (0.5, 0.4, 0.3)], [(1.0, 1.0, 1.0), (3.0, 3.0, 3.0)])
+    assert rules.exploding_gradient(adam, T) is None
+    clipped = probed([(140.0, 62.0, 40.0), (0.0, 0.0, 0.03)], [(6.5, 4.6, 1.9), (19.0, 21.0, 15.0)])
+    clipped.grad_clip = 1.0  # the applied steps were bounded: not this explosion
+    assert rules.exploding_gradient(clipped, T) is None
+
+
 def test_an_unused_last_layer_is_no_evidence_of_an_explosion():
     """A head that gets no gradient at all (an unused branch) must not make the first
     layer's ordinary gradient look 70x larger than the last's."""

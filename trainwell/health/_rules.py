@@ -28,6 +28,7 @@ class Thresholds:
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
     exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
+    blown_up: float = 2.0  # ... or > exploding_scale, and the weights then grew 2x by the next
     dead_fraction: float = 0.7  # of a layer's ReLU units (AutoTrainer gamma, DeepDiagnosis)
     saturated_fraction: float = 0.5  # of a layer's units (SageMaker SaturatedActivation)
     runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
@@ -165,12 +166,17 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     gradient norm exceeds `exploding_scale` times its weight norm, or the first layer's
     gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70); or, at a
     single probe, the scale exceeds `exploding_at_once` (one SGD step at lr 0.01 would more
-    than double the weights: waiting for a second probe lets the run blow up first). The
-    gradient-to-weight scale is what an update multiplies by the learning rate; healthy
-    runs stay near 0.01..1. Under gradient clipping the applied (clipped) gradients count.
-    Names the layer with the largest scale."""
+    than double the weights: waiting for a second probe lets the run blow up first); or it
+    exceeded `exploding_scale` at the previous probe and the layer's weights have grown
+    `blown_up` times since (the explosion happened: the units it killed show no gradient
+    to sustain it). The gradient-to-weight scale is what an update multiplies by the
+    learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
+    (clipped) gradients count. Names the layer with the largest scale."""
     if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
+    blown = _blown_up(h, t)
+    if blown is not None:
+        return _exploded(h, t, blown[0], blown[1])
     if _calm(h, t):
         return None
     grads = h.last("grad_norm", t.sustain)
@@ -195,6 +201,10 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
             return None
         index = int(np.argmax(scale[-1]))
         reason = f"{grads[-1, index]:.3g}, {scale[-1, index]:.3g} times its weight norm"
+    return _exploded(h, t, index, reason)
+
+
+def _exploded(h: ProbeHistory, t: Thresholds, index: int, reason: str) -> Finding:
     layer = h.layers[index]
     return _finding(
         "exploding_gradient",
@@ -204,10 +214,32 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         f"smaller initialisation.",
         h,
         layer=layer,
-        grad_norms=grads[-1],
+        grad_norms=h.grad_norm[-1],
         layers=h.layers,
         threshold_scale=t.exploding_scale,
         threshold_ratio=t.exploding_ratio,
+    )
+
+
+def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
+    """(index, reason) of the layer with the largest gradient-to-weight scale among those
+    above `exploding_scale` at the previous probe whose weights have grown `blown_up`
+    times since; None if none did (or clipping bounds the steps). Plain Python: it runs
+    at every probe of a healthy run."""
+    if len(h.grad_norm) < 2 or h.grad_clip:
+        return None
+    before, weights, now = (x.tolist() for x in (h.grad_norm[-2], *h.weight_norm[-2:]))
+    blown = [
+        (g / w, i, grown / w)
+        for i, (g, w, grown) in enumerate(zip(before, weights, now, strict=True))
+        if w > 1e-8 and math.isfinite(g) and g > t.exploding_scale * w and grown >= t.blown_up * w
+    ]
+    if not blown:
+        return None
+    scale, index, grown = max(blown)
+    return index, (
+        f"{before[index]:.3g}, {scale:.3g} times its weight norm, at step "
+        f"{h.steps[-2]}, and its weights grew {grown:.1f}x by step {h.steps[-1]}"
     )
 
 
