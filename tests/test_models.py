@@ -31,6 +31,24 @@ def test_mlp_flattens_images_and_regression_head_is_one_value():
     assert model(torch.zeros(4, 1, 8, 8)).shape == (4,)
 
 
+def test_input_norm_scales_images_per_channel_and_tables_per_feature():
+    """As `data.standardize` does: an MLP on raw images normalised per pixel would blow up
+    the rare bright pixels of the background into features it memorises."""
+    image = _model(shape=(1, 8, 8), **{"model.input_norm": True})
+    norms = [m for m in image.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert len(norms) == 1 and norms[0].num_features == 1
+    x = torch.rand(16, 1, 8, 8) * 255
+    x[:, :, 0, 0] = 0.0
+    x[0, :, 0, 0] = 255.0  # one bright pixel where the others are dark
+    image.train()
+    normed = norms[0](x)
+    assert normed[0, 0, 0, 0] < 2 * normed[:, :, 1:, 1:].max()  # scaled like every pixel
+    table = _model(shape=(20,), **{"model.input_norm": True})
+    norms = [m for m in table.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert len(norms) == 1 and norms[0].num_features == 20
+    assert image(x).shape == (16, 3) and table(torch.zeros(4, 20)).shape == (4, 3)
+
+
 def test_cnn_channels_batchnorm_dropout():
     model = _model(
         shape=(3, 16, 16),

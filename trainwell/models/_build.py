@@ -41,10 +41,11 @@ def build_model(
     """
     layers: list[nn.Module] = []
     if spec.input_norm:
-        # eps 1: a feature (pixel) constant in training must not be blown up at evaluation
-        channels = input_shape[0]
-        if spec.convolutional:
-            layers.append(nn.BatchNorm2d(channels, eps=1.0))
+        # as `data.standardize` scales them: images per channel (per pixel, an MLP memorises
+        # the rare bright pixels of raw images), tables per feature; eps 1: a feature
+        # constant in training must not be blown up at evaluation
+        if len(input_shape) == 3:
+            layers.append(nn.BatchNorm2d(input_shape[0], eps=1.0))
         else:
             layers += [nn.Flatten(), nn.BatchNorm1d(int(torch.Size(input_shape).numel()), eps=1.0)]
     if spec.arch == "resnet":
