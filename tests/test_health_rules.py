@@ -346,7 +346,7 @@ def test_a_steady_climb_of_the_val_loss_is_overfitting_before_it_rises_20_percen
     train = [1.6, 0.5, 0.15, 0.06, 0.03, 0.01, 0.005, 0.002, 0.001, 5e-4, 2e-4, 1e-4]
     climb = [1.05, 0.64, 0.47, 0.462, 0.467, 0.472, 0.478, 0.485, 0.492, 0.499, 0.507, 0.518]
     finding = rules.overfitting(_curves(_history(), train, climb), T)
-    assert finding is not None and finding.evidence["best_epoch"] == 3
+    assert finding.evidence["best_epoch"] == 3 and "each of the last 5 epochs" in finding.message
     dip = [*climb[:-3], 0.49, 0.507, 0.518]
     assert rules.overfitting(_curves(_history(), train, dip), T) is None
 

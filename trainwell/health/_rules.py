@@ -176,7 +176,7 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None  # a non-finite loss is divergence; its gradients follow from it
     blown = _blown_up(h, t)
     if blown is not None:
-        return _exploded(h, t, blown[0], blown[1])
+        return _exploded(h, t, *blown)
     if _calm(h, t):
         return None
     grads = h.last("grad_norm", t.sustain)
@@ -485,13 +485,13 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     if not train[-1] < 0.9 * train[best]:
         return None
+    steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
     return _finding(
         "overfitting",
         "warning",
         f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
-        f"(epoch {h.curves[best].get('epoch', best)}) while training loss keeps falling. Use "
-        f"early stopping, dropout, "
-        f"weight decay or more data.",
+        f"(epoch {h.curves[best].get('epoch', best)}){steadily} while training loss keeps "
+        f"falling. Use early stopping, dropout, weight decay or more data.",
         h,
         per_epoch=True,
         val_loss=val,
