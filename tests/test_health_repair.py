@@ -258,6 +258,19 @@ def test_input_norm_is_applied_once():
         REMEDIES["input_norm"](trainer, rebuild)
 
 
+def test_switching_to_adam_is_no_remedy_for_adam_at_its_own_rate():
+    """A slow run on Adam at lr 0.001 was "treated" by switching to Adam at lr 0.001."""
+    from trainwell.health import REMEDIES
+    from trainwell.health._remedies import NotApplicable
+
+    trainer, rebuild, _ = _trainer_for({"train": {"optimizer": "sgd", "lr": 0.01}})
+    assert REMEDIES["switch_to_adam"](trainer, rebuild) == (
+        "train.optimizer: sgd lr 0.01 -> adam lr 0.001"
+    )
+    with pytest.raises(NotApplicable, match="already"):
+        REMEDIES["switch_to_adam"](trainer, rebuild)
+
+
 def test_widen_widens_the_channels_of_a_cnn_too():
     from trainwell.health import REMEDIES
 

@@ -146,6 +146,8 @@ def clip_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def switch_to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
+    if type(trainer.optimizer) is torch.optim.Adam and abs(trainer.lr - 1e-3) < 1e-9:
+        raise NotApplicable("the optimizer is Adam at lr 0.001 already")
     before = f"{rebuild.config.train.optimizer} lr {trainer.lr:g}"
     rebuild.config.train.optimizer, rebuild.config.train.lr = "adam", 1e-3
     rebuild.new_optimizer(trainer)
