@@ -264,3 +264,16 @@ def test_the_class_priors_loss_is_the_runs_own_loss_on_what_the_batches_draw():
     )
     soft = nn.functional.one_hot(y, 2).float()  # soft targets: no frequencies to predict
     assert prior(labels=soft) is None
+
+
+def test_the_curve_rules_judge_the_data_loss_without_the_l1_penalty():
+    """Under a penalty that dominates it, the training loss falls 5% an epoch while the fit
+    to the data stays at the class prior's: the rules must see the latter."""
+    from trainwell.health import Examiner
+
+    examiner = Examiner(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), total_epochs=10)
+    for epoch in range(4):
+        examiner.end_epoch(
+            {"epoch": epoch, "train_loss": 250 - 10 * epoch, "train_penalty": 249 - 10 * epoch}
+        )
+    assert examiner.history.curve("train_loss") == [1.0] * 4

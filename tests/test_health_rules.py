@@ -131,6 +131,20 @@ def test_an_explosion_that_killed_the_units_showing_it_is_found_by_the_weights_i
     assert rules.exploding_gradient(clipped, T) is None
 
 
+def test_an_l1_penalty_s_own_gradient_is_no_explosion():
+    """wine, `train.l1: 1.0`: the penalty's gradient, l1 * sign(W), has norm sqrt(size)
+    whatever the weights (28.8, 45.3, 9.8 for these layers), 14x the second layer's weight
+    norm. Less the penalty's part, the data's gradient is small: no explosion. The same
+    norms without a penalty are one."""
+    grads, weights = (29.0, 45.5, 9.9), (4.8, 3.3, 1.1)
+    penalised = _history(grad=grads)
+    penalised.weight_norm = [np.array(weights)] * 4
+    penalised.l1, penalised.sizes = 1.0, [832, 2048, 96]
+    assert rules.exploding_gradient(penalised, T) is None
+    penalised.l1 = 0.0
+    assert rules.exploding_gradient(penalised, T) is not None
+
+
 def test_an_unused_last_layer_is_no_evidence_of_an_explosion():
     """A head that gets no gradient at all (an unused branch) must not make the first
     layer's ordinary gradient look 70x larger than the last's."""

@@ -135,16 +135,23 @@ def test_gradient_clipping_bounds_the_update():
     assert float(updates[None].norm()) > 0.01
 
 
-def test_l1_penalty_shrinks_weights():
+def test_l1_penalty_shrinks_weights_and_is_reported_apart():
+    """The epoch's train_loss holds the penalty; `train_penalty` says how much of it, so the
+    doctor can judge the fit to the data."""
     X, y = _problem()
-    norms = []
+    norms, rows = [], []
     for l1 in (0.0, 0.01):
         model = _net()
-        Trainer(model, torch.optim.Adam(model.parameters(), 0.01), epochs=10, l1=l1).fit(
+        result = Trainer(model, torch.optim.Adam(model.parameters(), 0.01), epochs=10, l1=l1).fit(
             TensorBatches(X, y, 32)
         )
         norms.append(float(model[0].weight.detach().abs().sum()))
+        rows.append(result.history[0])
     assert norms[1] < 0.7 * norms[0]
+    assert "train_penalty" not in rows[0]
+    weights = [p for p in _net().parameters() if p.dim() > 1]
+    assert 0 < rows[1]["train_penalty"] < rows[1]["train_loss"]
+    assert rows[1]["train_penalty"] < 0.01 * sum(float(w.abs().sum()) for w in weights) * 1.5
 
 
 def test_a_huge_learning_rate_diverges_without_crashing():

@@ -79,13 +79,18 @@ class Examiner:
         return [*self.past, self.history]
 
     def reset(
-        self, model: nn.Module, total_epochs: int, grad_clip: float | None, codes: list[str]
+        self,
+        model: nn.Module,
+        total_epochs: int,
+        grad_clip: float | None,
+        codes: list[str],
+        l1: float = 0.0,
     ) -> None:
         """Start a fresh history (after a remedy changed the run); `codes` may fire again."""
         self.probe.disarm()
         self.past.append(self.probe.history)
         self.probe = Probe(model, total_epochs)
-        self.probe.history.grad_clip = grad_clip
+        self.probe.history.grad_clip, self.probe.history.l1 = grad_clip, l1
         self.probe.history.prior_loss = self.past[-1].prior_loss
         self._seen.difference_update(codes)
 
@@ -146,7 +151,10 @@ class Examiner:
     def end_epoch(self, row: dict[str, float]) -> list[Finding]:
         if not math.isfinite(row.get("train_loss", math.nan)):
             return []  # an epoch rolled back to its start has no loss of its own
-        self.history.curves.append(dict(row))
+        curves = dict(row)
+        if "train_penalty" in row:  # the rules judge the fit to the data, not the penalty's
+            curves["train_loss"] = row["train_loss"] - row["train_penalty"]
+        self.history.curves.append(curves)
         return self.check(CURVE_RULES)
 
 
@@ -210,7 +218,7 @@ class DoctorCallback(Callback):
             thresholds=self.thresholds,
             on_finding=self.on_finding,
         )
-        self.examiner.history.grad_clip = trainer.grad_clip
+        self.examiner.history.grad_clip, self.examiner.history.l1 = trainer.grad_clip, trainer.l1
         prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
         if trainer.task == "classification":  # regression's 1.0 assumes standardised targets
             self.examiner.history.prior_loss = prior
@@ -345,7 +353,8 @@ class DoctorCallback(Callback):
             return
         trainer = self.trainer
         remaining = max(trainer.epochs - trainer.epoch, 1)
-        self.examiner.reset(trainer.model, remaining, trainer.grad_clip, [f.code for f in problems])
+        codes = [f.code for f in problems]
+        self.examiner.reset(trainer.model, remaining, trainer.grad_clip, codes, l1=trainer.l1)
         self.interval, self._hold = after_remedy(self.interval, self._later)
         if again:
             self.examiner.mark_reported(first.code)  # judged by the repairer, not reported twice
@@ -376,7 +385,10 @@ class DoctorCallback(Callback):
     def _load(self, state: dict[str, Any]) -> None:
         prior = self.examiner.history.prior_loss  # of the data as resumed
         self.examiner.load_state_dict(state["examiner"])
-        self.examiner.history.grad_clip = self.trainer.grad_clip
+        self.examiner.history.grad_clip, self.examiner.history.l1 = (
+            self.trainer.grad_clip,
+            self.trainer.l1,
+        )
         self.examiner.history.prior_loss = prior
         self.interval = state["interval"]
         self._later, self._hold = state.get("later", self._later), state.get("hold", 0)

@@ -20,6 +20,8 @@ class ProbeHistory:
     activation_kinds: list[str]  # relu | leaky_relu | gelu | tanh | sigmoid
     total_epochs: int = 0  # the budget, for rules that wait for part of it
     grad_clip: float | None = None  # gradient clipping in force (bounds what explodes)
+    l1: float = 0.0  # the L1 penalty's factor in the loss (its own gradient is no explosion)
+    sizes: list[int] = field(default_factory=list)  # elements per layer's weight
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
@@ -41,6 +43,17 @@ class ProbeHistory:
         """The last `k` probes of `name` as a (k, n) array (fewer rows if fewer probes)."""
         rows = getattr(self, name)[-k:]
         return np.array(rows, dtype=np.float64) if rows else np.empty((0, 0))
+
+    def loss_grads(self, probe: int = -1) -> list[float]:
+        """A probe's gradient norms less what the L1 penalty adds to them: its gradient,
+        `l1 * sign(W)`, has norm `l1 * sqrt(size)` at most, whatever the weights, so what is
+        left is at most the data loss's own gradient. In plain Python: read at every probe."""
+        grads = self.grad_norm[probe].tolist()
+        if not self.l1 or len(self.sizes) != len(grads):
+            return grads
+        return [
+            max(g - self.l1 * math.sqrt(n), 0.0) for g, n in zip(grads, self.sizes, strict=True)
+        ]
 
     def curve(self, key: str) -> list[float]:
         """One value per epoch (NaN where missing), as a list: a few dozen floats, which the

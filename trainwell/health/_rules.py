@@ -171,7 +171,8 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     `blown_up` times since (the explosion happened: the units it killed show no gradient
     to sustain it). The gradient-to-weight scale is what an update multiplies by the
     learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
-    (clipped) gradients count. Names the layer with the largest scale."""
+    (clipped) gradients count; under an L1 penalty, what its own gradient leaves
+    (`ProbeHistory.loss_grads`). Names the layer with the largest scale."""
     if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
     blown = _blown_up(h, t)
@@ -179,7 +180,7 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return _exploded(h, t, *blown)
     if _calm(h, t):
         return None
-    grads = h.last("grad_norm", t.sustain)
+    grads = np.array([h.loss_grads(i) for i in range(-min(t.sustain, h.n_probes), 0)])
     if not np.all(np.isfinite(grads[-1])):
         index, reason = int(np.argmin(np.isfinite(grads[-1]))), "non-finite"
     else:
@@ -228,7 +229,7 @@ def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
     at every probe of a healthy run."""
     if len(h.grad_norm) < 2 or h.grad_clip:
         return None
-    before, weights, now = (x.tolist() for x in (h.grad_norm[-2], *h.weight_norm[-2:]))
+    before, weights, now = h.loss_grads(-2), h.weight_norm[-2].tolist(), h.weight_norm[-1].tolist()
     blown = [
         (g / w, i, grown / w)
         for i, (g, w, grown) in enumerate(zip(before, weights, now, strict=True))
@@ -248,7 +249,7 @@ def _calm(h: ProbeHistory, t: Thresholds) -> bool:
     gradient at most `exploding_scale` (and `exploding_at_once`) times its weight norm, and
     the first layer's at most `exploding_ratio` times each other layer's that has one. The
     healthy runs' exit, in plain Python: a dozen numpy calls cost more after a step."""
-    grads, weights = h.grad_norm[-1].tolist(), h.weight_norm[-1].tolist()
+    grads, weights = h.loss_grads(), h.weight_norm[-1].tolist()
     if not all(map(math.isfinite, grads)):
         return False
     limit = min(t.exploding_scale, t.exploding_at_once)

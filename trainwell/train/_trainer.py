@@ -113,6 +113,7 @@ class Trainer:
         self._val_batches: Batches | None = None
         self.batch: tuple[torch.Tensor, torch.Tensor] | None = None  # the current (x, y)
         self._losses: list[torch.Tensor] = []  # this epoch's, on the device
+        self._penalties: list[torch.Tensor] = []  # ... and the L1 penalty's part of them
         self._loss_steps: list[int] = []
         self._loss_rows: list[int] = []  # DDP: this rank's rows per loss, until reduced
         self._reduced = 0  # DDP: `_losses[:_reduced]` are the global batches' losses
@@ -173,6 +174,8 @@ class Trainer:
                 seen = agree_after_epoch(seen, signals, self.device)
             self.samples += seen
             row = {"epoch": self.epoch, "train_loss": train_loss, "lr": self.lr}
+            if self._penalties:  # the loss the data alone gives is train_loss less this
+                row["train_penalty"] = float(torch.stack(self._penalties).float().mean())
             if diverged_step is not None:
                 self.history.append(row)
                 self._stop = ("diverged", f"the loss became non-finite at step {diverged_step}")
@@ -213,7 +216,9 @@ class Trainer:
                     loss = self.loss_fn(self._net(x), y)
                 if self.l1:
                     norms = torch._foreach_norm(self._l1_params, 1)
-                    loss = loss + self.l1 * torch.stack(norms).sum()
+                    penalty = self.l1 * torch.stack(norms).sum()
+                    self._penalties.append(penalty.detach())
+                    loss = loss + penalty
                 own = loss
                 if distributed:  # this rank's share of the global batch's mean loss
                     own = loss * share_of_global_batch(counted, len(y), self.ranks.world)
@@ -380,6 +385,7 @@ class Trainer:
 
     def _clear_epoch_losses(self) -> None:
         self._losses.clear()
+        self._penalties.clear()
         self._loss_steps.clear()
         self._loss_rows.clear()
         self._reduced = 0
