@@ -385,11 +385,9 @@ class DoctorCallback(Callback):
     def _load(self, state: dict[str, Any]) -> None:
         prior = self.examiner.history.prior_loss  # of the data as resumed
         self.examiner.load_state_dict(state["examiner"])
-        self.examiner.history.grad_clip, self.examiner.history.l1 = (
-            self.trainer.grad_clip,
-            self.trainer.l1,
-        )
-        self.examiner.history.prior_loss = prior
+        history = self.examiner.history
+        history.grad_clip, history.l1 = self.trainer.grad_clip, self.trainer.l1
+        history.prior_loss = prior
         self.interval = state["interval"]
         self._later, self._hold = state.get("later", self._later), state.get("hold", 0)
         if self.repairer is not None and "repairer" in state:
