@@ -6,7 +6,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-runs/defects}
-tw=${TRAINWELL:-trainwell}
+# trainwell on PATH, else the one `make` installed in the repository's virtual environment
+tw=${TRAINWELL:-$(command -v trainwell || echo "$here/../.venv/bin/trainwell")}
 
 echo "== 1. pretrain a resnet on brushed metal (3000 images)"
 $tw fit "$here/defects/pretrain.yaml" --out "$out" --json > /dev/null
