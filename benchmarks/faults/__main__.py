@@ -6,10 +6,9 @@ one textbook fault built only from config keys; a healthy one is `healthy-<datas
 The suite has two halves: `dev` and `dev-2`, on which the doctor's thresholds and remedy
 orders may be tuned, and `held-out` to `held-out-4`, written from the textbook definition
 of each fault on other datasets, architectures and seeds (including shapes28, 28x28 images
-this benchmark draws itself, see `_shapes.py`), and reported apart.
-`held-out-2`, `held-out-3` and `held-out-4` were written blind, each after the rounds before
-it had been looked at per config: the newest one shows how the doctor fares on runs nobody
-tuned it on.
+this benchmark draws itself, see `_shapes.py`), and reported apart. `held-out-2`,
+`held-out-3` and `held-out-4` were written blind, each after the rounds before it had been
+looked at per config: the newest one shows how the doctor fares on runs nobody tuned it on.
 
 Each config runs over `--seeds N` seeds (the config's `seed`, +1, +2, ...; a fixed
 `data.synthetic.seed` moves with it), faulty ones in detect and in repair mode, healthy
