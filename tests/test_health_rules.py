@@ -232,7 +232,7 @@ def test_oscillating_loss():
 
 def test_a_loss_that_wanders_more_than_it_falls_oscillates():
     """tanh, SGD with momentum at too high a rate (digits): the epoch loss wanders 3.8 ->
-    4.6 -> 2.6 -> 3.0 ..., above the class prior's 2.3 all along; only 7 of its 29 epochs
+    4.6 -> 2.6 -> 3.0 ..., above the class prior's 2.3 most of the way; 7 of its 29 epochs
     rise by 5%, but it travelled 7.6 times its net fall. A healthy loss travels ~1x."""
     wandering = [3.815, 4.071, 3.884, 4.572, 4.270, 3.834, 3.768, 3.950, 3.864, 3.598, 3.281]
     wandering += [3.389, 3.484, 2.617, 3.045, 2.935, 3.067, 2.902, 2.957, 2.893, 2.752, 2.664]
