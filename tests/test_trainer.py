@@ -151,7 +151,9 @@ def test_l1_penalty_shrinks_weights_and_is_reported_apart():
     assert "train_penalty" not in rows[0]
     weights = [p for p in _net().parameters() if p.dim() > 1]
     assert 0 < rows[1]["train_penalty"] < rows[1]["train_loss"]
-    assert rows[1]["train_penalty"] < 0.01 * sum(float(w.abs().sum()) for w in weights) * 1.5
+    assert (
+        rows[1]["train_penalty"] < 0.01 * sum(float(w.detach().abs().sum()) for w in weights) * 1.5
+    )
 
 
 def test_a_huge_learning_rate_diverges_without_crashing():
