@@ -229,7 +229,10 @@ def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
     at every probe of a healthy run."""
     if len(h.grad_norm) < 2 or h.grad_clip:
         return None
-    before, weights, now = h.loss_grads(-2), h.weight_norm[-2].tolist(), h.weight_norm[-1].tolist()
+    weights, now = h.weight_norm[-2].tolist(), h.weight_norm[-1].tolist()
+    if all(grown < t.blown_up * w for w, grown in zip(weights, now, strict=True)):
+        return None  # a healthy run's exit: no layer's weights doubled
+    before = h.loss_grads(-2)
     blown = [
         (g / w, i, grown / w)
         for i, (g, w, grown) in enumerate(zip(before, weights, now, strict=True))
@@ -412,7 +415,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     rises = sum(rising)
     swings = sum(r and not before for before, r in itertools.pairwise([False, *rising]))
     travelled, fall = sum(abs(b - a) for a, b in pairs), loss[0] - loss[-1]
-    rebound = max(b - min(loss[:i]) for i, b in enumerate(loss) if i) / scale
+    lowest = itertools.accumulate(loss, min)  # the lowest so far, before each epoch
+    rebound = max(b - low for b, low in zip(loss[1:], lowest, strict=False)) / scale
     wanders = (
         swings >= 2
         and rebound >= t.oscillation_rebound
