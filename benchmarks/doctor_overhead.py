@@ -5,6 +5,12 @@ several rounds; also for a few probe intervals, to show what the default costs. 
 mode keeps >= 97% of the throughput of doctor off.
 
 Run: python benchmarks/doctor_overhead.py [--epochs 10] [--rounds 5] [--threads N] [--json]
+
+On a GPU the digits MLP is launch-bound (each step a few microseconds of work); `--rows N
+--hidden H --batch B` trains an MLP 512-H-H-10 on N generated rows instead, a size a GPU
+is bought for:
+
+    python benchmarks/doctor_overhead.py --device cuda --rows 200000 --hidden 4096 --batch 1024
 """
 
 from __future__ import annotations
@@ -27,27 +33,34 @@ from trainwell.train import TensorBatches, Trainer
 GOAL = 0.97
 
 
-def data() -> tuple[torch.Tensor, torch.Tensor]:
-    X, y = load_digits(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+def data(rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digits, or `rows` generated rows of 512 features in 10 linearly separable classes."""
+    if not rows:
+        X, y = load_digits(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+        return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(rows, 512, generator=g)
+    return X, (X @ torch.randn(512, 10, generator=g)).argmax(1)
 
 
-def run(X: torch.Tensor, y: torch.Tensor, epochs: int, every: int | None, device: str) -> float:
+def run(X: torch.Tensor, y: torch.Tensor, args: argparse.Namespace, every: int | None) -> float:
     """Samples per second of one training run; `every=None` means doctor off."""
     torch.manual_seed(0)
+    width, device, epochs = args.hidden, args.device, args.epochs
     model = nn.Sequential(
-        nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
-    )
+        nn.Linear(X.shape[1], width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+        nn.Linear(width, 10),
+    )  # fmt: skip
     callbacks = [] if every is None else [DoctorCallback(every=every)]
     trainer = Trainer(
         model,
         torch.optim.Adam(model.parameters(), 1e-3),
         epochs=epochs,
-        device="cpu",
+        device=device,
         callbacks=callbacks,
     )
-    batches = TensorBatches(X, y, 64, seed=0, device=device)
+    batches = TensorBatches(X, y, args.batch, seed=0, device=device)
     started = time.perf_counter()
     trainer.fit(batches)
     if device == "cuda":
@@ -61,10 +74,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--rows", type=int, default=0, help="generated rows (0: digits)")
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    X, y = data()
+    X, y = data(args.rows)
     settings: dict[str, int | None] = {
         "off": None,
         f"detect, every {DEFAULT_EVERY} (default)": DEFAULT_EVERY,
@@ -72,11 +88,11 @@ def main() -> None:
         "detect, every 8": 8,
     }
     for every in settings.values():
-        run(X, y, 1, every, args.device)  # warm up
+        run(X, y, argparse.Namespace(**vars(args) | {"epochs": 1}), every)  # warm up
     speeds: dict[str, list[float]] = {name: [] for name in settings}
     for _ in range(args.rounds):
         for name, every in settings.items():
-            speeds[name].append(run(X, y, args.epochs, every, args.device))
+            speeds[name].append(run(X, y, args, every))
     median = {name: statistics.median(v) for name, v in speeds.items()}
     ratio = {name: median[name] / median["off"] for name in settings}
     default = f"detect, every {DEFAULT_EVERY} (default)"
@@ -92,8 +108,10 @@ def main() -> None:
         )
         return
     table = Table(
-        title=f"doctor overhead: digits MLP, {args.epochs} epochs, median of "
-        f"{args.rounds} interleaved rounds, {torch.get_num_threads()} threads"
+        title=f"doctor overhead: {'digits' if not args.rows else f'{args.rows} rows'} MLP "
+        f"{X.shape[1]}-{args.hidden}-{args.hidden}-10, batch {args.batch}, {args.epochs} "
+        f"epochs on {args.device}, median of {args.rounds} interleaved rounds, "
+        f"{torch.get_num_threads()} threads"
     )
     for column in ("doctor", "samples/s", "range", "ratio to off"):
         table.add_column(column, justify="right" if column != "doctor" else "left")

@@ -18,6 +18,20 @@ def _threads_from_the_work_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_threads, "free_cpus", available_cpus)
 
 
+@pytest.fixture(
+    params=[
+        "cpu",
+        pytest.param(
+            "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
+        ),
+    ]
+)
+def device(request: pytest.FixtureRequest) -> str:
+    """Each device the code runs on here: the CPU, and a CUDA GPU where there is one (the
+    GPU paths are then checked on the real thing, not only forced on the CPU)."""
+    return request.param
+
+
 @pytest.fixture
 def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private runs directory, also as $TRAINWELL_HOME."""

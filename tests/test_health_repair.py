@@ -127,7 +127,6 @@ def test_overfitting_on_noisy_labels_drops_them_then_regularises(out):
     run = trainwell.fit(config, doctor__mode="repair", train__epochs=50)
     remedies = [r["remedy"] for r in run.repairs if r["finding"] == "overfitting"]
     assert remedies[:2] == ["drop_label_issues", "regularize"]
-    import torch
     import yaml
 
     asked = yaml.safe_load((run.run_dir / "config.yaml").read_text())
@@ -135,8 +134,7 @@ def test_overfitting_on_noisy_labels_drops_them_then_regularises(out):
     loaded = trainwell.load_run(run.run_dir)  # the repaired config's network takes model.pt
     assert loaded.config.model.dropout > 0 and loaded.config.train.weight_decay > 0
     X = torch.randn(5, 1, 8, 8)
-    loaded.model.eval(), run.model.eval()
-    assert torch.allclose(loaded.model(X), run.model(X))
+    assert torch.allclose(loaded.model.eval()(X), run.model.eval().cpu()(X))
 
 
 def test_nan_inputs_are_imputed_and_the_repaired_config_asks_for_it(out):
@@ -412,8 +410,7 @@ def test_early_stopping_keeps_an_epoch_of_the_repaired_model(out):
     assert run.metrics["best_epoch"] > rebuilt[0]["epoch"]  # never an epoch of the narrow net
     loaded = trainwell.load_run(run.run_dir)
     X = torch.randn(4, 1, 8, 8)
-    loaded.model.eval(), run.model.eval()
-    assert torch.allclose(loaded.model(X), run.model(X))
+    assert torch.allclose(loaded.model.eval()(X), run.model.eval().cpu()(X))
 
 
 class _Kill(Callback):
@@ -479,7 +476,7 @@ def _rebuild(train: dict) -> Rebuild:
     )
 
 
-def _doctored(train: dict, X, y, repair=False, after=(), **doctor):
+def _doctored(train: dict, X, y, repair=False, after=(), device=None, **doctor):
     """A Trainer with the doctor, as a user's own code would set it up."""
     rebuild = _rebuild(train)
     torch.manual_seed(0)
@@ -493,29 +490,30 @@ def _doctored(train: dict, X, y, repair=False, after=(), **doctor):
         epochs=rebuild.config.train.epochs,
         n_classes=3,
         callbacks=[doctor, *after],
+        device=device,
     )
     result = trainer.fit(TensorBatches(X, y, 32), TensorBatches(X, y, 512, shuffle=False))
     return result, doctor
 
 
 @pytest.mark.parametrize("each_step", [True, False])
-def test_divergence_is_repaired_on_either_code_path(each_step):
+def test_divergence_is_repaired_on_either_code_path(each_step, device):
     X, y = _problem()
     train = {"optimizer": "sgd", "lr": 10.0, "epochs": 4}
-    detected, _ = _doctored(train, X, y, check_each_step=each_step)
+    detected, _ = _doctored(train, X, y, check_each_step=each_step, device=device)
     assert detected.status == "diverged"
-    repaired, doctor = _doctored(train, X, y, repair=True, check_each_step=each_step)
-    assert repaired.status == "completed"
+    repaired, doctor = _doctored(train, X, y, repair=True, check_each_step=each_step, device=device)
+    assert repaired.status == "completed" and doctor.trainer.device.type == device
     assert doctor.repairs[0]["finding"] == "divergence"
-    healthy, _ = _doctored({"optimizer": "adam", "lr": 1e-3, "epochs": 4}, X, y)
+    healthy, _ = _doctored({"optimizer": "adam", "lr": 1e-3, "epochs": 4}, X, y, device=device)
     assert repaired.history[-1]["val_accuracy"] >= 0.9 * healthy.history[-1]["val_accuracy"]
 
 
 @pytest.mark.parametrize("each_step", [True, False])
-def test_nan_inputs_are_found_and_imputed_on_either_code_path(each_step):
+def test_nan_inputs_are_found_and_imputed_on_either_code_path(each_step, device):
     X, y = _problem(nan_rows=(200,))
     train = {"optimizer": "adam", "lr": 0.01, "epochs": 3}
-    repaired, doctor = _doctored(train, X, y, repair=True, check_each_step=each_step)
+    repaired, doctor = _doctored(train, X, y, repair=True, check_each_step=each_step, device=device)
     (divergence,) = [f for f in doctor.findings if f.code == "divergence"]
     assert divergence.evidence["first_nonfinite_output"] == "input"
     assert doctor.repairs[0]["remedy"] == "impute_inputs"
@@ -633,7 +631,7 @@ def _deep(std=None):
 
 
 @pytest.mark.parametrize(("std", "flagged"), [(None, False), (1.0, True)])
-def test_gradient_scaler_overflow_is_not_an_explosion(std, flagged):
+def test_gradient_scaler_overflow_is_not_an_explosion(std, flagged, device):
     """fp16 with a scale far too large: the scaler skips steps and lowers its scale, which
     is normal; a network that really blows up is still flagged."""
     X, y = _problem()
@@ -645,8 +643,9 @@ def test_gradient_scaler_overflow_is_not_an_explosion(std, flagged):
         epochs=1,
         precision="fp16",
         callbacks=[doctor],
+        device=device,
     )
-    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**30)
+    trainer.scaler = torch.amp.GradScaler(device, init_scale=2.0**30)
     trainer.fit(TensorBatches(X, y, 32))
     assert trainer.scaler.get_scale() < 2.0**30  # steps were skipped
     problems = {f.code for f in doctor.findings if f.severity != "info"}

@@ -64,15 +64,15 @@ def data(rows=256):
     return X, torch.stack(quadrants, 1).mean((2, 3)).argmax(1)
 
 
-def loop(arch, bug=None, *, mode="detect", epochs=3, after_step=False, bf16=False):
+def loop(arch, bug=None, *, mode="detect", epochs=3, after_step=False, bf16=False, device="cpu"):
     """A plain loop with `bug` planted; returns the doctor, the model and the last loss.
     `after_step`: `doctor.step` after `optimizer.step()`, where people also put it; `bf16`:
-    the forward pass under CPU autocast."""
+    the forward pass under autocast."""
     torch.manual_seed(0)
-    X, y = data()
-    model = ARCHS[arch]()
+    X, y = (t.to(device) for t in data())
+    model = ARCHS[arch]().to(device)
     if bug == "unused_parameters":
-        model = WithBranch(model)
+        model = WithBranch(model).to(device)
     net = getattr(model, "net", model)
     params = list(model.parameters())
     if bug == "head_not_in_optimizer":
@@ -88,7 +88,7 @@ def loop(arch, bug=None, *, mode="detect", epochs=3, after_step=False, bf16=Fals
         for i in range(0, len(y), 32):
             if bug != "stale_gradients":
                 optimizer.zero_grad()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with torch.autocast(X.device.type, dtype=torch.bfloat16, enabled=bf16):
                 out = model(X[i : i + 32])
                 if bug == "probabilities_as_logits":
                     out = out.softmax(1)
@@ -111,8 +111,8 @@ def problems(doctor):
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("bug", BUGS)
-def test_a_silent_bug_is_found_with_its_evidence_and_fix(bug, arch):
-    doctor, _, _ = loop(arch, bug)
+def test_a_silent_bug_is_found_with_its_evidence_and_fix(bug, arch, device):
+    doctor, _, _ = loop(arch, bug, device=device)
     found = [f for f in problems(doctor) if f.code == BUGS[bug]]
     assert len(found) == 1, [f.code for f in problems(doctor)]
     finding = found[0]
@@ -121,8 +121,8 @@ def test_a_silent_bug_is_found_with_its_evidence_and_fix(bug, arch):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_the_clean_twin_raises_nothing(arch):
-    doctor, _, _ = loop(arch)
+def test_the_clean_twin_raises_nothing(arch, device):
+    doctor, _, _ = loop(arch, device=device)
     assert problems(doctor) == []
     assert len(doctor.watch.record.checks) >= 3  # the checks did look
 
@@ -130,10 +130,10 @@ def test_the_clean_twin_raises_nothing(arch):
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("variant", [{"after_step": True}, {"bf16": True}])
 @pytest.mark.parametrize("bug", [None, "stale_gradients", "eval_mode_training"])
-def test_loops_written_otherwise_keep_their_verdicts(variant, bug, arch):
+def test_loops_written_otherwise_keep_their_verdicts(variant, bug, arch, device):
     """The doctor called after `optimizer.step()`, or a forward pass under bf16 autocast:
     the clean loop still raises nothing and a planted bug is still found."""
-    doctor, _, _ = loop(arch, bug, **variant)
+    doctor, _, _ = loop(arch, bug, device=device, **variant)
     assert [f.code for f in problems(doctor)][:1] == ([BUGS[bug]] if bug else [])
 
 

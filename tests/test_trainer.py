@@ -200,11 +200,15 @@ def test_early_stopping_stops_and_restores_the_best_weights():
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
-def test_mixed_precision_trains(precision):
+def test_mixed_precision_trains(precision, device):
     X, y = _problem()
     model = _net()
     trainer = Trainer(
-        model, torch.optim.Adam(model.parameters(), 0.01), epochs=8, precision=precision
+        model,
+        torch.optim.Adam(model.parameters(), 0.01),
+        epochs=8,
+        precision=precision,
+        device=device,
     )
     result = trainer.fit(TensorBatches(X, y, 32), TensorBatches(X, y, 256, shuffle=False))
     assert result.status == "completed"
@@ -287,25 +291,26 @@ def _state_after_steps(trainer, batches, steps):
     """Train `steps` batches by hand; returns what they leave behind."""
     for (x, y), _ in zip(batches, range(steps), strict=False):
         trainer.optimizer.zero_grad()
+        x, y = x.to(trainer.device), y.to(trainer.device)
         trainer.loss_fn(trainer.model(x), y).backward()
         trainer.optimizer.step()
         trainer.scheduler.step()
     return {k: v.clone() for k, v in trainer.model.state_dict().items()}
 
 
-def test_a_snapshot_restores_everything_a_step_changes():
+def test_a_snapshot_restores_everything_a_step_changes(device):
     X, y = _problem()
-    model = _net()
+    model = _net().to(device)
     adam = torch.optim.Adam(model.parameters(), 0.01)
     schedule = torch.optim.lr_scheduler.StepLR(adam, step_size=2, gamma=0.5)
-    trainer = Trainer(model, adam, scheduler=schedule, epochs=5)
+    trainer = Trainer(model, adam, scheduler=schedule, epochs=5, device=device)
     batches = TensorBatches(X, y, 32, seed=1)
     trainer._train_batches = batches
     _state_after_steps(trainer, iter(batches), 3)  # moments, a stepped schedule, a used order
     snapshot = trainer.snapshot()
     order = [y.tolist() for _, y in batches]
     expected = _state_after_steps(trainer, iter(batches), 4)
-    noise, lr = torch.randn(3), trainer.lr
+    noise, on_device, lr = torch.randn(3), torch.randn(3, device=device), trainer.lr
 
     trainer.restore(snapshot)
     assert [y.tolist() for _, y in batches] == order  # the data-order generator
@@ -316,12 +321,15 @@ def test_a_snapshot_restores_everything_a_step_changes():
     trainer.restore(snapshot)  # twice: the snapshot itself must not have moved on
     assert schedule.last_epoch == 3 and int(adam.state_dict()["state"][0]["step"]) == 3
     torch.testing.assert_close(torch.randn(3), noise)  # the CPU RNG is where it was
+    torch.testing.assert_close(torch.randn(3, device=device), on_device)  # and the GPU's
 
 
-def test_a_snapshot_restores_the_gradient_scaler():
+def test_a_snapshot_restores_the_gradient_scaler(device):
     model = _net()
-    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), precision="fp16")
-    trainer.scaler.scale(torch.ones(()))  # the scaler's state starts with its first use
+    trainer = Trainer(
+        model, torch.optim.SGD(model.parameters(), 0.1), precision="fp16", device=device
+    )
+    trainer.scaler.scale(torch.ones((), device=device))  # its state starts with its first use
     scale = trainer.scaler.get_scale()
     snapshot = trainer.snapshot()
     trainer.scaler.update(new_scale=scale / 8)
