@@ -220,6 +220,29 @@ def test_divergence_nonfinite_and_runaway():
     assert "ran away to 45" in rules.divergence(swinging, T).message  # the epoch mean did
 
 
+@pytest.mark.parametrize(
+    ("growth", "loss", "found"),
+    [
+        ([1, 30, 60, 80], [2.3, 2.5, 2.4, 2.6], True),  # flew off, the loss stuck above start
+        ([1, 30, 60, 80], [2.3, 1.5, 0.9, 0.6], False),  # grew as the loss fell: learning
+        ([1, 2, 3, 4], [2.3, 2.5, 2.4, 2.6], False),  # stuck, but the weights barely moved
+        ([1, 30, 2, 80], [2.3, 2.5, 2.4, 2.6], False),  # one probe: not sustained
+    ],
+)
+def test_runaway_weights_are_divergence_the_loss_does_not_show(growth, loss, found):
+    h = _history(loss=loss)
+    h.rows = [16, 16, 4]  # weight norm 1: gain 0.25; 20x that, 5: oversized
+    h.weight_norm = [np.array([1.0, g, 1.0]) for g in growth]
+    finding = rules.runaway_weights(h, T)
+    assert (finding is not None) == found
+    h.rows = [16, 1600, 4]  # tiny weights grown tenfold to a normal size have not flown off
+    assert rules.runaway_weights(h, T) is None
+    if found:
+        assert finding.code == "divergence" and finding.layer == LAYERS[1]
+        assert finding.evidence["weight_growth"] == pytest.approx(60)  # the least of the last 2
+        assert rules.runaway_weights in PROBE_RULES
+
+
 def test_oscillating_loss():
     zigzag = [2.0, 1.2, 1.6, 1.0, 1.5, 0.9, 1.4, 0.9, 1.3, 0.9]
     finding = rules.oscillating_loss(_curves(_history(), zigzag), T)
@@ -401,5 +424,6 @@ def test_a_cause_is_reported_before_the_vanishing_it_causes():
     # the healthy twin of the dead units: vanishing alone is vanishing
     alone = [rule(_history(grad=(1e-6, 1e-5, 0.3)), T) for rule in PROBE_RULES]
     assert [f.code for f in alone if f is not None] == ["vanishing_gradient"]
-    order = [r.__name__ for r in PROBE_RULES]
-    assert order == sorted(order, key=_PRIORITY.index)
+    *named, last = [r.__name__ for r in PROBE_RULES]
+    assert named == sorted(named, key=_PRIORITY.index)  # each named after its code ...
+    assert last == "runaway_weights"  # ... but the divergence the units' state may hide

@@ -16,7 +16,7 @@ from torch import nn
 
 from ._history import ProbeHistory
 from ._probes import weighted_layers
-from ._rules import Thresholds, stalled
+from ._rules import LARGE_GAIN, Thresholds, stalled
 
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
@@ -29,12 +29,7 @@ STRONG_DECAY = 0.05
 STRONG_DECOUPLED_DECAY = 0.5
 STRONG_DROPOUT = 0.6
 STRONG_L1_SHARE = 0.5  # an L1 penalty that is half the training loss or more dominates it
-# A layer's gain: the RMS of its weights times the square root of its fan-in, what it
-# multiplies a unit-variance input by. He init gives sqrt(2), PyTorch's default 0.58, and
-# trained hidden layers stay near 0.5..2.5; above 4 each layer amplifies its input several
-# times over, and the logits blow up with depth.
-LARGE_GAIN = 4.0
-COLLAPSED_GAIN = 0.1  # ... and below 0.1 a penalty has pulled the weights to zero
+COLLAPSED_GAIN = 0.1  # a gain (`LARGE_GAIN`) below 0.1: a penalty pulled the weights to zero
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 

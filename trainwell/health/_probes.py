@@ -66,6 +66,7 @@ class Probe:
             activation_kinds=[kind for _, kind, _ in self._activations],
             total_epochs=total_epochs,
             sizes=[w.numel() for _, w in self._layers],
+            rows=[w.shape[0] for _, w in self._layers],
         )
         self._is_relu = np.array(
             [k in ("relu", "leaky_relu") for k in self.history.activation_kinds], dtype=bool

@@ -53,6 +53,11 @@ class Thresholds:
 
 
 Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
+# A layer's gain: the RMS of its weights times the square root of its fan-in, what it
+# multiplies a unit-variance input by. He init gives sqrt(2), PyTorch's default 0.58, and
+# trained hidden layers stay near 0.5..2.5; above 4 each layer amplifies its input several
+# times over, and the logits blow up with depth.
+LARGE_GAIN = 4.0
 
 
 def _finding(
@@ -361,6 +366,45 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def runaway_weights(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Divergence the loss does not show: a layer's weights grew `runaway_factor` times over
+    their first probe's, at `sustain` probes running, while the loss stayed at or above its
+    first value. Steps far too large do this: the weights fly off, the units they feed die
+    or saturate, and the loss, stuck near chance, never overflows. Checked after the rules
+    that name what it did to the units, which are reported first. The weights must also be
+    oversized now (gain above `LARGE_GAIN`): tiny initial weights that grow tenfold to a
+    normal size have not flown off."""
+    if h.n_probes <= t.sustain or not math.isfinite(h.loss[0]):
+        return None
+    first, losses = h.loss[0], h.loss[-t.sustain :]
+    if not all(math.isfinite(loss) and loss >= first for loss in losses):
+        return None
+    start = h.weight_norm[0]
+    recent = h.last("weight_norm", t.sustain)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(start > 0, recent / start, np.nan).min(0)
+    if h.rows:  # with no shapes known, growth alone
+        gain = recent.min(0) / np.sqrt(h.rows)
+        growth[~(gain > LARGE_GAIN)] = np.nan
+    if not np.isfinite(growth).any() or np.nanmax(growth) < t.runaway_factor:
+        return None
+    i = int(np.nanargmax(growth))
+    steps = h.steps[-1] - h.steps[0]
+    return _finding(
+        "divergence",
+        "error",
+        f"Training diverged: the weights of {h.layers[i]} grew {growth[i]:.0f}x in {steps} "
+        f"steps while the loss did not fall below its first value ({losses[-1]:.3g}, first "
+        f"{first:.3g}). Steps this large fly off instead of descending: lower the learning "
+        f"rate or clip gradients.",
+        h,
+        layer=h.layers[i],
+        weight_growth=float(growth[i]),
+        loss=losses[-1],
+        first_loss=first,
+    )
+
+
 # --- curve rules (per epoch) ------------------------------------------------------------
 
 
@@ -580,13 +624,15 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 # In the order of what causes what, as the doctor treats them: dead or saturated units cut
 # the backward path, so gradients vanish behind them; found on the same probe, the cause is
-# reported first.
+# reported first. Runaway weights come last: they add the cause (steps too large) to dead or
+# saturated units found on the same probe, and name it alone where nothing else shows.
 PROBE_RULES: tuple[Rule, ...] = (
     divergence,
     exploding_gradient,
     dying_relu,
     saturated_activation,
     vanishing_gradient,
+    runaway_weights,
 )
 CURVE_CODES = frozenset(
     ("oscillating_loss", "slow_convergence", "overfitting", "underfitting")
