@@ -17,6 +17,7 @@ from trainwell.health._remedies import (
     lower_lr,
     remedy_order,
     scale_lr,
+    strong_l1,
 )
 from trainwell.train import Trainer, make_scheduler
 
@@ -255,6 +256,22 @@ def test_less_regularisation_weakens_a_strong_l1_in_the_trainer():
     assert trainer.l1 == pytest.approx(5e-4) and cfg.train.l1 == pytest.approx(5e-4)
     with pytest.raises(NotApplicable):  # a usual L1 is left alone
         less_regularisation(_l1_trainer(1.0, 1e-5, 1.0), rebuild)
+
+
+def test_a_penalty_is_weakened_on_the_weights_the_evidence_read():
+    """less_regularisation changes the penalty, not the network: it acts on the live
+    weights, which the L1 penalty pulled to zero, not on those of the last healthy
+    snapshot, which it had not yet shrunk (there the penalty reads as moderate)."""
+    from trainwell.health._repair import Repairer
+
+    trainer = _l1_trainer(0.3, 0.05, 1.6)
+    assert not strong_l1(trainer.model, trainer.l1, 1.6)  # the snapshot's weights
+    cfg = RunConfig.model_validate({"train": {"l1": 0.05}})
+    repairer = Repairer(trainer, Rebuild(cfg, None, None, None), prior_loss=1.6)
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.mul_(1e-3 / 0.3)
+    assert repairer._apply("less_regularisation") == "train.l1: 0.05 -> 0.0005"
 
 
 def test_oversized_weights_are_measured_by_each_hidden_layers_gain():

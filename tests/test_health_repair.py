@@ -693,6 +693,17 @@ def test_a_rebuilt_network_that_only_reaches_the_prior_has_not_learned():
     assert learning.epoch_end(1, {"train_loss": 0.95}) == [] and learning_record["cured"]
 
 
+def test_a_cure_is_judged_on_the_data_loss_not_on_an_l1_penalty():
+    """An L1 penalty adds to the training loss; the network's fit to the data is the rest: a
+    data loss below the prior's is learning, whatever the penalty adds."""
+    rows = [{"train_loss": 1.3}, {"train_loss": 1.15, "train_penalty": 0.2}]
+    repairer, record = _judging([1.3, 1.15])
+    repairer.trainer.history = rows
+    assert repairer.epoch_end(1, rows[-1]) == [] and record["cured"]
+    twin, twin_record = _judging([1.3, 1.15])  # the same total, all of it the data's
+    assert twin.epoch_end(1, {"train_loss": 1.15}) and twin_record["cured"] is False
+
+
 @pytest.mark.parametrize("treated", ["overfitting", "vanishing_gradient"])
 def test_a_run_treated_for_overfitting_ends_on_its_best_weights(treated):
     """Without early stopping, a run whose overfitting remedy did not hold would end on the

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..findings import Finding
 from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
-from ._history import ProbeHistory
+from ._history import ProbeHistory, data_loss
 from ._probes import Probe
 from ._remedies import Rebuild
 from ._repair import Repairer, prior_loss
@@ -149,12 +149,9 @@ class Examiner:
         return self.check(PROBE_RULES)
 
     def end_epoch(self, row: dict[str, float]) -> list[Finding]:
-        if not math.isfinite(row.get("train_loss", math.nan)):
+        if not math.isfinite(data_loss(row)):
             return []  # an epoch rolled back to its start has no loss of its own
-        curves = dict(row)
-        if "train_penalty" in row:  # the rules judge the fit to the data, not the penalty's
-            curves["train_loss"] = row["train_loss"] - row["train_penalty"]
-        self.history.curves.append(curves)
+        self.history.curves.append(row | {"train_loss": data_loss(row)})
         return self.check(CURVE_RULES)
 
 

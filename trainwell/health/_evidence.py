@@ -67,9 +67,9 @@ def gather_evidence(
     """Read the evidence from the last probes and the live model and optimizer. `prior_loss`
     is the loss of the best constant prediction (1 for standardised regression targets), and
     a loss at `prior_share` of it or more is stalled (`Thresholds.prior_share`);
-    `train_loss` the last epoch's mean training loss, when an epoch has ended (else the
-    recent probes' losses stand in for it); `l1` the L1 penalty's factor, where the loss
-    includes one."""
+    `train_loss` the last epoch's mean training loss without any L1 penalty (`data_loss`),
+    when an epoch has ended (else the recent probes' losses stand in for it); `l1` the L1
+    penalty's factor, where the Trainer adds one."""
     rms = _recent(history.input_rms)
     biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
     min_bias = float(np.nanmin(biases[-1])) if biases else None
@@ -124,14 +124,15 @@ def dropout(model: nn.Module) -> float:
 
 
 def l1_share(model: nn.Module, l1: float, loss: float | None) -> float | None:
-    """The share of the training loss `loss` that is the L1 penalty on the weight matrices
-    (`l1` times their summed absolute values, as the Trainer adds it); None without one."""
-    if not l1 or loss is None or loss <= 0:
+    """The share of the training loss that is the L1 penalty on the weight matrices (`l1`
+    times their summed absolute values, as the Trainer adds it), where `loss` is the data's
+    part (`data_loss`); None without a penalty."""
+    if not l1 or loss is None or loss < 0:
         return None
     with torch.no_grad():
         weights = [p for p in model.parameters() if p.dim() > 1 and p.requires_grad]
         penalty = l1 * float(sum(w.abs().sum() for w in weights))
-    return penalty / loss
+    return penalty / (loss + penalty) if loss + penalty > 0 else None
 
 
 def strong_l1(model: nn.Module, l1: float, loss: float | None) -> bool:

@@ -95,5 +95,12 @@ class ProbeHistory:
         return record
 
 
+def data_loss(row: dict[str, float]) -> float:
+    """An epoch's training loss as the data alone gives it: the Trainer's `train_loss` less
+    the L1 penalty it added (`train_penalty`). What the rules and the repairer judge the fit
+    on; NaN for an epoch rolled back to its start."""
+    return row.get("train_loss", math.nan) - row.get("train_penalty", 0.0)
+
+
 def _compact(values: Any) -> list[float | None]:
     return [float(f"{v:.4g}") if math.isfinite(v) else None for v in map(float, values)]

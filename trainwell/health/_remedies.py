@@ -33,6 +33,7 @@ from ._evidence import (
     strong_decay,
     strong_l1,
 )
+from ._history import data_loss
 
 
 @dataclass
@@ -69,6 +70,9 @@ class NotApplicable(Exception):
 
 Remedy = Callable[[Trainer, Rebuild], str]
 FROM_BEST = {"regularize", "drop_label_issues"}  # start from the best weights the doctor kept
+# changes a penalty, not the network: applied to the weights the evidence read (a rollback
+# to weights the penalty had not yet shrunk would judge its strength on others)
+IN_PLACE = {"less_regularisation"}
 REPLACES_OPTIMIZER = {"clip_and_adam", "switch_to_adam"}
 REBUILDS_MODEL = {
     "he_init",
@@ -224,7 +228,7 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
     rebuild, weights and optimizer state kept. Only what the evidence calls strong is
     changed."""
     changed = []
-    loss = trainer.history[-1]["train_loss"] if trainer.history else None
+    loss = data_loss(trainer.history[-1]) if trainer.history else None
     if strong_l1(trainer.model, trainer.l1, loss):
         trainer.l1 /= 100
         before = rebuild.config.train.l1

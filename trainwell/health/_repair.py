@@ -26,10 +26,11 @@ import torch
 from ..findings import Finding
 from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
-from ._history import ProbeHistory
+from ._history import ProbeHistory, data_loss
 from ._remedies import (
     ACTS_AT_ONCE,
     FROM_BEST,
+    IN_PLACE,
     LEARNING_CODES,
     REBUILDS_MODEL,
     REMEDIES,
@@ -77,12 +78,12 @@ class Repairer:
         self.healthy = trainer.snapshot()
 
     def evidence(self, history: ProbeHistory) -> Evidence:
-        last = self.trainer.history[-1]["train_loss"] if self.trainer.history else None
+        last = self.trainer.history[-1] if self.trainer.history else None
         return gather_evidence(
             history,
             prior_loss=self.prior_loss,
             prior_share=self.thresholds.prior_share,
-            train_loss=last,
+            train_loss=data_loss(last) if last else None,
             model=self.trainer.model,
             optimizer=self.trainer.optimizer,
             l1=self.trainer.l1,
@@ -164,7 +165,7 @@ class Repairer:
             return self._stop_early()
         if name in FROM_BEST:  # the best weights, before the network memorised more noise
             trainer.restore_best()
-        elif name not in REBUILDS_MODEL:
+        elif name not in REBUILDS_MODEL | IN_PLACE:
             trainer.restore(self.healthy)  # undo what the problem did, keep the model
         changed = REMEDIES[name](trainer, self.rebuild)
         self.healthy = trainer.snapshot()
@@ -183,7 +184,7 @@ class Repairer:
             self._cured(treatment, metrics)
             del self.treating[code]
         probe_problems = any(code not in CURVE_CODES for code in self.treating)
-        if not probe_problems and math.isfinite(metrics.get("train_loss", math.nan)):
+        if not probe_problems and math.isfinite(data_loss(metrics)):
             self.healthy = self.trainer.snapshot()
         return again
 
@@ -209,14 +210,14 @@ class Repairer:
         network's losses start afresh), and a cure cannot be judged on epochs it did not
         train."""
         rows = self.trainer.history[treatment.applied_epoch :]
-        return [row["train_loss"] for row in rows if math.isfinite(row["train_loss"])]
+        return [loss for loss in map(data_loss, rows) if math.isfinite(loss)]
 
     def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
         """A network that was not learning when treated, and still is not: its loss is at
         the class prior's level and has not fallen since the remedy, below where it started
         or the prior's loss, whichever is lower (a rebuilt network often starts above the
         prior's loss: reaching it is learning the class frequencies, nothing more)."""
-        loss = metrics.get("train_loss", math.nan)
+        loss = data_loss(metrics)
         if not (
             treatment.was_stalled and stalled(loss, self.prior_loss, self.thresholds.prior_share)
         ):
