@@ -693,6 +693,27 @@ def test_a_rebuilt_network_that_only_reaches_the_prior_has_not_learned():
     assert learning.epoch_end(1, {"train_loss": 0.95}) == [] and learning_record["cured"]
 
 
+def test_a_state_whose_weights_flew_off_is_not_kept_as_healthy():
+    """Weights 30x their first probe's (and oversized) at an epoch's end, before any rule
+    could confirm the runaway: a rollback must go back past them; a state whose weights
+    merely doubled is kept."""
+    from trainwell.health import ProbeHistory
+    from trainwell.health._repair import Repairer
+
+    model = nn.Linear(4, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=5)
+    repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
+    start = repairer.healthy
+    h = ProbeHistory(layers=["weight"], activations=[], activation_kinds=[], rows=[2])
+    h.steps, h.loss = [0, 8], [1.0, 1.1]
+    h.weight_norm = [np.array([1.0]), np.array([30.0])]
+    repairer.epoch_end(0, {"train_loss": 1.1}, h)
+    assert repairer.healthy is start
+    h.weight_norm[-1] = np.array([2.0])
+    repairer.epoch_end(1, {"train_loss": 1.0}, h)
+    assert repairer.healthy is not start
+
+
 def test_a_cure_is_judged_on_the_data_loss_not_on_an_l1_penalty():
     """An L1 penalty adds to the training loss; the network's fit to the data is the rest: a
     data loss below the prior's is learning, whatever the penalty adds."""

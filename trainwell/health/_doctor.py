@@ -317,7 +317,7 @@ class DoctorCallback(Callback):
                 finding.message += " Early stopping is on and restores the best weights."
         self._treat(found, None)
         if self.repairer is not None:
-            for finding in self.repairer.epoch_end(epoch, metrics):
+            for finding in self.repairer.epoch_end(epoch, metrics, self.examiner.history):
                 self._treat([finding], None, again=True)
         self.examiner.arm_at(self.trainer.step, self.interval)
 

@@ -38,7 +38,7 @@ from ._remedies import (
     Rebuild,
     remedy_order,
 )
-from ._rules import CURVE_CODES, Thresholds, stalled
+from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 
 PRIOR_ROWS = 20_000  # rows the prior's loss is measured on (a sample: the mean settles)
 
@@ -171,9 +171,13 @@ class Repairer:
         self.healthy = trainer.snapshot()
         return changed
 
-    def epoch_end(self, epoch: int, metrics: dict[str, float]) -> list[Finding]:
-        """Judge the cures that are due; keep the healthy state. Returns the findings whose
-        remedy did not make the network learn: they are to be treated again."""
+    def epoch_end(
+        self, epoch: int, metrics: dict[str, float], history: ProbeHistory | None = None
+    ) -> list[Finding]:
+        """Judge the cures that are due; keep the healthy state — not one whose weights have
+        flown off since the probes' start (`history`), which a rollback must not return to
+        though no rule has spoken yet. Returns the findings whose remedy did not make the
+        network learn: they are to be treated again."""
         again = []
         for code, treatment in list(self.treating.items()):
             if not treatment.record or len(self._losses_since(treatment)) < treatment.needs_epochs:
@@ -184,7 +188,8 @@ class Repairer:
             self._cured(treatment, metrics)
             del self.treating[code]
         probe_problems = any(code not in CURVE_CODES for code in self.treating)
-        if not probe_problems and math.isfinite(data_loss(metrics)):
+        flown = history is not None and flown_off(history, self.thresholds)
+        if not probe_problems and not flown and math.isfinite(data_loss(metrics)):
             self.healthy = self.trainer.snapshot()
         return again
 

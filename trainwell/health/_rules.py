@@ -366,6 +366,27 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def weight_growth(h: ProbeHistory, probes: int = 1) -> np.ndarray:
+    """Per layer, how many times over its first probe's norm its weights were at each of the
+    last `probes` probes (the least of them); NaN where they are not oversized now (gain at
+    most `LARGE_GAIN`; without the layers' shapes, growth alone counts)."""
+    if h.n_probes < 2:
+        return np.full(len(h.layers), np.nan)
+    start, recent = h.weight_norm[0], h.last("weight_norm", probes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(start > 0, recent / start, np.nan).min(0)
+        if h.rows:
+            growth[~(recent.min(0) / np.sqrt(h.rows) > LARGE_GAIN)] = np.nan
+    return growth
+
+
+def flown_off(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether some layer's weights, at the last probe, are `runaway_factor` times their
+    first probe's and oversized: a state no rollback should return to."""
+    growth = weight_growth(h)
+    return bool(np.isfinite(growth).any() and np.nanmax(growth) >= t.runaway_factor)
+
+
 def runaway_weights(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """Divergence the loss does not show: a layer's weights grew `runaway_factor` times over
     their first probe's, at `sustain` probes running, while the loss stayed at or above its
@@ -379,13 +400,7 @@ def runaway_weights(h: ProbeHistory, t: Thresholds) -> Finding | None:
     first, losses = h.loss[0], h.loss[-t.sustain :]
     if not all(math.isfinite(loss) and loss >= first for loss in losses):
         return None
-    start = h.weight_norm[0]
-    recent = h.last("weight_norm", t.sustain)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.where(start > 0, recent / start, np.nan).min(0)
-    if h.rows:  # with no shapes known, growth alone
-        gain = recent.min(0) / np.sqrt(h.rows)
-        growth[~(gain > LARGE_GAIN)] = np.nan
+    growth = weight_growth(h, t.sustain)
     if not np.isfinite(growth).any() or np.nanmax(growth) < t.runaway_factor:
         return None
     i = int(np.nanargmax(growth))
