@@ -6,6 +6,9 @@
 #
 #   bash benchmarks/gpu.sh [OUT]     # logs to OUT (default: gpu-logs/)
 #   STEPS="tests overhead" bash benchmarks/gpu.sh OUT   # some of the steps only
+#
+# Needs trainwell importable, and pytest-xdist and pytest-timeout beside pytest (the tests
+# run in 14 processes, each test at most 150 s).
 set -uo pipefail
 out=${1:-gpu-logs}
 mkdir -p "$out"
