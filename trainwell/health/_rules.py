@@ -380,11 +380,20 @@ def weight_growth(h: ProbeHistory, probes: int = 1) -> np.ndarray:
     return growth
 
 
+def _flown(h: ProbeHistory, t: Thresholds, probes: int) -> tuple[int, float] | None:
+    """(index, growth) of the layer whose weights grew most, if `runaway_factor` times
+    their first probe's or more at each of the last `probes` probes and oversized now."""
+    growth = weight_growth(h, probes)
+    if not np.isfinite(growth).any() or np.nanmax(growth) < t.runaway_factor:
+        return None
+    i = int(np.nanargmax(growth))
+    return i, float(growth[i])
+
+
 def flown_off(h: ProbeHistory, t: Thresholds) -> bool:
-    """Whether some layer's weights, at the last probe, are `runaway_factor` times their
-    first probe's and oversized: a state no rollback should return to."""
-    growth = weight_growth(h)
-    return bool(np.isfinite(growth).any() and np.nanmax(growth) >= t.runaway_factor)
+    """Whether some layer's weights, at the last probe, have flown off (`_flown`): a state
+    no rollback should return to."""
+    return _flown(h, t, 1) is not None
 
 
 def runaway_weights(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -400,21 +409,21 @@ def runaway_weights(h: ProbeHistory, t: Thresholds) -> Finding | None:
     first, losses = h.loss[0], h.loss[-t.sustain :]
     if not all(math.isfinite(loss) and loss >= first for loss in losses):
         return None
-    growth = weight_growth(h, t.sustain)
-    if not np.isfinite(growth).any() or np.nanmax(growth) < t.runaway_factor:
+    flown = _flown(h, t, t.sustain)
+    if flown is None:
         return None
-    i = int(np.nanargmax(growth))
+    i, growth = flown
     steps = h.steps[-1] - h.steps[0]
     return _finding(
         "divergence",
         "error",
-        f"Training diverged: the weights of {h.layers[i]} grew {growth[i]:.0f}x in {steps} "
+        f"Training diverged: the weights of {h.layers[i]} grew {growth:.0f}x in {steps} "
         f"steps while the loss did not fall below its first value ({losses[-1]:.3g}, first "
         f"{first:.3g}). Steps this large fly off instead of descending: lower the learning "
         f"rate or clip gradients.",
         h,
         layer=h.layers[i],
-        weight_growth=float(growth[i]),
+        weight_growth=growth,
         loss=losses[-1],
         first_loss=first,
     )
