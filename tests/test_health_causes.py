@@ -53,6 +53,10 @@ def _finding(code, **evidence):
         ("underfitting", Evidence(oversized_weights=True), "he_init"),
         ("slow_convergence", Evidence(oversized_weights=True), "he_init"),
         ("divergence", Evidence(oversized_weights=True), "clip_and_adam"),  # its effect
+        ("underfitting", Evidence(bottleneck=True), "widen"),
+        ("slow_convergence", Evidence(bottleneck=True), "widen"),
+        ("dying_relu", Evidence(bottleneck=True, stalled=True), "widen"),
+        ("divergence", Evidence(bottleneck=True), "clip_and_adam"),  # not a learning problem
     ],
 )
 def test_the_first_remedy_follows_the_measured_cause(code, evidence, first):
@@ -110,6 +114,12 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     assert raw.unscaled_inputs and raw.input_rms > 50
     biased = gather_evidence(_probed(_mlp(bias=-3.0), x), prior_loss=None)
     assert biased.negative_bias and biased.min_bias_mean == pytest.approx(-3.0)
+    assert not healthy.bottleneck and healthy.narrowest is None
+    torch.manual_seed(0)
+    narrow = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
+    narrow.append(nn.Linear(1, 3))
+    squeezed = gather_evidence(_probed(narrow, x), prior_loss=None)
+    assert squeezed.bottleneck and squeezed.narrowest == 1  # 3 classes need 2 directions
 
 
 def test_evidence_of_a_stalled_loss_and_of_large_steps():

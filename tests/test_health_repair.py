@@ -155,14 +155,20 @@ def test_nan_inputs_are_imputed_and_the_repaired_config_asks_for_it(out):
     assert final["data"]["remedies"] == ["impute"]
 
 
-def test_too_late_for_a_rebuild_the_cheaper_remedy_is_tried(out):
-    """A narrow network found underfitting late in its budget is not rebuilt from scratch."""
-    run = trainwell.fit(
-        {"data": DIGITS, "model": {"hidden": [2]}, "train": {"epochs": 16, "lr": 0.003}},
-        doctor__mode="repair",
-    )
-    remedies = [r["remedy"] for r in run.repairs if r["finding"] == "underfitting"]
-    assert remedies and "widen" not in remedies
+@pytest.mark.parametrize(("epoch", "first"), [(8, "raise_lr"), (2, "widen")])
+def test_too_late_for_a_rebuild_the_cheaper_remedy_is_tried(epoch, first):
+    """Underfitting found late in its budget is not treated by a rebuild from scratch;
+    found early, it is."""
+    from trainwell.findings import Finding
+    from trainwell.health._probes import Probe
+    from trainwell.health._repair import Repairer
+
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [32]}})
+    trainer.epochs, trainer.epoch = 10, epoch
+    repairer = Repairer(trainer, rebuild)
+    finding = Finding("underfitting", "warning", "training", "", epoch=epoch)
+    assert repairer.treat(finding, None, Probe(trainer.model).history)
+    assert repairer.repairs[-1]["remedy"] == first
 
 
 def test_a_healthy_run_is_left_alone(out):
@@ -267,6 +273,25 @@ def test_switching_to_adam_is_no_remedy_for_adam_at_its_own_rate():
     )
     with pytest.raises(NotApplicable, match="already"):
         REMEDIES["switch_to_adam"](trainer, rebuild)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_switching_to_adam_is_no_remedy_for_an_adaptive_optimizer_at_any_rate(optimizer):
+    """A slow run on Adam at lr 0.002 was "treated" by Adam at lr 0.001: slower still."""
+    from trainwell.health import REMEDIES
+    from trainwell.health._remedies import NotApplicable
+
+    trainer, rebuild, _ = _trainer_for({"train": {"optimizer": optimizer, "lr": 0.002}})
+    with pytest.raises(NotApplicable, match="adaptive already"):
+        REMEDIES["switch_to_adam"](trainer, rebuild)
+    assert trainer.lr == 0.002
+    # against a runaway rate, clipping with Adam at its default rate still applies ...
+    assert REMEDIES["clip_and_adam"](trainer, rebuild).endswith("adam lr 0.001")
+    # ... and where it would change nothing, it clips nothing either
+    trainer.set_grad_clip(None)
+    with pytest.raises(NotApplicable, match="already"):
+        REMEDIES["clip_and_adam"](trainer, rebuild)
+    assert trainer.grad_clip is None
 
 
 def test_widen_widens_the_channels_of_a_cnn_too():

@@ -363,6 +363,31 @@ def test_learned_nothing_beyond_the_class_prior_is_underfitting():
     assert rules.learned_nothing(flat, T).code == "underfitting"
 
 
+def _narrow(units: int, outputs: int = 10, loss=(2.4, 2.35), prior=2.3) -> ProbeHistory:
+    """A history of net.1 (64 units) -> net.3 (`units`) -> net.5 (`outputs`), dense."""
+    h = _curves(_history(), list(loss))
+    h.rows, h.dense, h.prior_loss = [64, units, outputs], [True] * 3, prior
+    return h
+
+
+def test_a_layer_too_narrow_for_the_output_is_underfitting_from_its_cause():
+    finding = rules.narrow_layer(_narrow(2), T)
+    assert finding.code == "underfitting" and finding.layer == "net.3"
+    assert (finding.evidence["units"], finding.evidence["outputs"]) == (2, 10)
+    assert finding.epoch == 1  # judged after two epochs: the structure already says why
+    assert rules.narrow_layer(_narrow(9), T) is None  # 9 units place 10 classes freely
+    assert rules.narrow_layer(_narrow(1, outputs=2), T) is None  # binary: one logit gap
+    assert rules.narrow_layer(_narrow(2, loss=(2.4, 0.9)), T) is None  # narrow, and learning
+    assert rules.narrow_layer(_narrow(2, loss=(2.4,)), T) is None  # too early
+    assert rules.narrow_layer(_narrow(2, prior=None), T) is not None  # vs its first loss
+    conv = _narrow(2)
+    conv.dense = [False, True, True]  # a conv's channels are no dense bottleneck ...
+    assert rules.narrow_layer(conv, T) is not None  # ... the dense layer still is
+    conv.dense = [True, False, True]
+    assert rules.narrow_layer(conv, T) is None
+    assert rules.narrow_layer(_curves(_history(), [2.4, 2.35]), T) is None  # widths unknown
+
+
 def test_divergence_is_judged_at_the_epoch_end_too():
     """A loss that ran away between probes shows in the epoch mean before the next probe."""
     h = _curves(_history(probes=1, loss=[2.0]), [2.0e3])

@@ -16,7 +16,7 @@ from torch import nn
 
 from ._history import ProbeHistory
 from ._probes import weighted_layers
-from ._rules import LARGE_GAIN, Thresholds, stalled
+from ._rules import LARGE_GAIN, Thresholds, bottleneck, stalled
 
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
@@ -43,6 +43,7 @@ class Evidence:
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
+    bottleneck: bool = False  # a hidden dense layer is narrower than the output needs
     input_rms: float | None = None
     min_bias_mean: float | None = None
     update_ratio: float | None = None
@@ -52,6 +53,7 @@ class Evidence:
     dropout: float | None = None
     l1_share: float | None = None
     max_gain: float | None = None
+    narrowest: int | None = None  # units of a hidden dense layer too narrow for the output
 
 
 def gather_evidence(
@@ -82,6 +84,7 @@ def gather_evidence(
     drop = dropout(model) if model is not None else None
     l1_part = l1_share(model, l1, loss) if model is not None else None
     gain = max_hidden_gain(model) if model is not None else None
+    narrow = bottleneck(history)
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
@@ -91,6 +94,7 @@ def gather_evidence(
         or (drop is not None and drop >= STRONG_DROPOUT)
         or (bool(l1) and _l1_holds_back(l1_part, gain)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
+        bottleneck=narrow is not None,
         input_rms=rms,
         min_bias_mean=min_bias,
         update_ratio=step,
@@ -100,6 +104,7 @@ def gather_evidence(
         dropout=drop,
         l1_share=l1_part,
         max_gain=gain,
+        narrowest=narrow[1] if narrow else None,
     )
 
 

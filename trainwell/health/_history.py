@@ -23,6 +23,7 @@ class ProbeHistory:
     l1: float = 0.0  # the L1 penalty's factor in the loss (its own gradient is no explosion)
     sizes: list[int] = field(default_factory=list)  # elements per layer's weight
     rows: list[int] = field(default_factory=list)  # its first dimension: output units
+    dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)

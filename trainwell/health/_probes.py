@@ -67,6 +67,7 @@ class Probe:
             total_epochs=total_epochs,
             sizes=[w.numel() for _, w in self._layers],
             rows=[w.shape[0] for _, w in self._layers],
+            dense=[w.dim() == 2 for _, w in self._layers],
         )
         self._is_relu = np.array(
             [k in ("relu", "leaky_relu") for k in self.history.activation_kinds], dtype=bool

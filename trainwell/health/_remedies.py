@@ -144,14 +144,37 @@ def lower_lr_and_clip(trainer: Trainer, rebuild: Rebuild) -> str:
     return f"{lower_lr(trainer, rebuild)}, {clip_gradients(trainer, rebuild)}"
 
 
+# optimizers that already scale each weight's step by its gradients' history
+ADAPTIVE = (
+    torch.optim.Adam,
+    torch.optim.AdamW,
+    torch.optim.NAdam,
+    torch.optim.RAdam,
+    torch.optim.Adamax,
+    torch.optim.Adagrad,
+    torch.optim.RMSprop,
+)
+
+
 def clip_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Clip, and let Adam's per-weight step sizes absorb the gradients' scale."""
-    return f"{clip_gradients(trainer, rebuild)}, {switch_to_adam(trainer, rebuild)}"
+    """Clip, and let Adam at its default rate absorb the gradients' scale (on an adaptive
+    optimizer at a runaway rate, that resets the rate)."""
+    if type(trainer.optimizer) is torch.optim.Adam and abs(trainer.lr - 1e-3) < 1e-9:
+        raise NotApplicable("the optimizer is Adam at lr 0.001 already")
+    return f"{clip_gradients(trainer, rebuild)}, {_to_adam(trainer, rebuild)}"
 
 
 def switch_to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
-    if type(trainer.optimizer) is torch.optim.Adam and abs(trainer.lr - 1e-3) < 1e-9:
-        raise NotApplicable("the optimizer is Adam at lr 0.001 already")
+    """Per-weight step sizes for a run that plain SGD moves too slowly. An adaptive optimizer
+    gets nothing from it but a different rate, and the rate is `raise_lr`'s and `lower_lr`'s
+    job: on Adam at 0.002, "switching" to Adam at 0.001 slowed a run that was too slow."""
+    if isinstance(trainer.optimizer, ADAPTIVE):
+        name = type(trainer.optimizer).__name__
+        raise NotApplicable(f"the optimizer is adaptive already ({name}, lr {trainer.lr:g})")
+    return _to_adam(trainer, rebuild)
+
+
+def _to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
     before = f"{rebuild.config.train.optimizer} lr {trainer.lr:g}"
     rebuild.config.train.optimizer, rebuild.config.train.lr = "adam", 1e-3
     rebuild.new_optimizer(trainer)
@@ -359,7 +382,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     first; dead units under a strongly negative bias get He init (bias 0) first, and under
     large steps a lower learning rate; a network held back by strong weight decay, L1 or
     dropout gets them weakened first; a stalled network whose weights are far larger than
-    any initialisation gives gets He init first. A network that is not learning at all gets
+    any initialisation gives gets He init first; one with a hidden layer narrower than its
+    output gets widened first, whatever it shows. A network that is not learning at all gets
     the remedies that make it learn before those that slow it (unless its steps are too
     large)."""
     order = ORDERS.get(finding.code, ())
@@ -376,6 +400,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = ("less_regularisation", *order)
     elif code in OVERSIZED_CODES and evidence.oversized_weights:
         order = _first("he_init", order)
+    if code in LEARNING_CODES and evidence.bottleneck:
+        order = _first("widen", order)
     if evidence.stalled and code in LEARNING_CODES:
         slows, makes = SLOWS_LEARNING, MAKES_IT_LEARN
         if evidence.large_steps:  # what keeps it from learning: a lower rate is the cure

@@ -50,6 +50,8 @@ class Thresholds:
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
     prior_share: float = 0.9  # train loss still >= 90% of predicting the class prior's
+    bottleneck_epochs: int = 2  # a layer too narrow for the output: judged after 2 epochs ...
+    bottleneck_loss: float = 0.5  # ... when the train loss is still >= half the prior's
 
 
 Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
@@ -612,6 +614,55 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
+    """(name, units, outputs) of the narrowest hidden dense layer where it is narrower than
+    the output needs. Softmax logits matter up to a shift, so K classes span K - 1
+    directions; logits computed from fewer units cannot place the classes freely, and the
+    network fits slowly and poorly whatever its training does: only a wider layer cures it."""
+    if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers) or not h.dense[-1:]:
+        return None  # widths unknown (a history from before they were recorded)
+    dense = [(name, rows) for name, rows, d in zip(h.layers, h.rows, h.dense, strict=True) if d]
+    if len(dense) < 2 or not h.dense[-1]:
+        return None
+    name, units = min(dense[:-1], key=lambda layer: layer[1])
+    outputs = dense[-1][1]
+    return (name, units, outputs) if units < outputs - 1 else None
+
+
+def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Underfitting read from its cause: a hidden layer narrower than the output needs
+    (`bottleneck`), and after `bottleneck_epochs` the train loss is still `bottleneck_loss`
+    of the class prior's or more (of its first value when the prior is unknown). Judged
+    early because the structure already says why; a narrow network that learns anyway is
+    left alone."""
+    narrow = bottleneck(h)
+    if narrow is None or len(h.curves) < t.bottleneck_epochs:
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or _held_back_by_data(loss, val, t):
+        return None
+    scale, against = (h.prior_loss, "of always predicting the class frequencies")
+    if not scale:
+        scale, against = loss[0], "of where it started"
+    if loss[-1] < t.bottleneck_loss * scale:
+        return None
+    name, units, outputs = narrow
+    return _finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: layer {name} has {units} unit(s), fewer than its {outputs} "
+        f"outputs need ({outputs - 1}), and after {len(loss)} epochs the training loss "
+        f"({loss[-1]:.3g}) is still {loss[-1] / scale:.0%} {against}. Widen that layer.",
+        h,
+        layer=name,
+        per_epoch=True,
+        train_loss=loss,
+        units=units,
+        outputs=outputs,
+        threshold=t.bottleneck_loss,
+    )
+
+
 def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss is still `prior_share` of the loss of
     predicting the class prior (known in the Trainer, from the training labels): whatever
@@ -665,6 +716,7 @@ CURVE_CODES = frozenset(
 # epoch's mean before the next probe, and before the epoch's state is kept as healthy.
 CURVE_RULES: tuple[Rule, ...] = (
     divergence,
+    narrow_layer,
     oscillating_loss,
     slow_convergence,
     overfitting,
