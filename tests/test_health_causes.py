@@ -53,6 +53,17 @@ def _finding(code, **evidence):
         ("underfitting", Evidence(oversized_weights=True), "he_init"),
         ("slow_convergence", Evidence(oversized_weights=True), "he_init"),
         ("divergence", Evidence(oversized_weights=True), "clip_and_adam"),  # its effect
+        (
+            "saturated_activation",
+            Evidence(unscaled_inputs=True, oversized_weights=True),
+            "input_norm_and_init",
+        ),
+        (
+            "exploding_gradient",
+            Evidence(unscaled_inputs=True, oversized_weights=True),
+            "input_norm_and_init",
+        ),
+        ("divergence", Evidence(unscaled_inputs=True, oversized_weights=True), "input_norm"),
         ("underfitting", Evidence(bottleneck=True), "widen"),
         ("slow_convergence", Evidence(bottleneck=True), "widen"),
         ("dying_relu", Evidence(bottleneck=True, stalled=True), "widen"),

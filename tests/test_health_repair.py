@@ -294,6 +294,20 @@ def test_switching_to_adam_is_no_remedy_for_an_adaptive_optimizer_at_any_rate(op
     assert trainer.grad_clip is None
 
 
+@pytest.mark.parametrize(("activation", "init"), [("tanh", "xavier"), ("relu", "he")])
+def test_inputs_normalised_with_an_initialisation_made_for_the_activation(activation, init):
+    from trainwell.health import REMEDIES
+    from trainwell.health._remedies import NotApplicable
+
+    oversized = {"weights": "normal", "std": 0.5}
+    trainer, rebuild, _ = _trainer_for({"model": {"activation": activation, "init": oversized}})
+    changed = REMEDIES["input_norm_and_init"](trainer, rebuild)
+    assert "model.input_norm: False -> True" in changed and f"-> {init}" in changed
+    assert rebuild.config.model.init.weights == init and rebuild.config.model.input_norm
+    with pytest.raises(NotApplicable, match="already"):
+        REMEDIES["input_norm_and_init"](trainer, rebuild)
+
+
 def test_widen_widens_the_channels_of_a_cnn_too():
     from trainwell.health import REMEDIES
 

@@ -80,6 +80,7 @@ REBUILDS_MODEL = {
     "relu_activation",
     "batchnorm",
     "input_norm",
+    "input_norm_and_init",
     "widen",
 }
 
@@ -218,6 +219,17 @@ def input_norm(trainer: Trainer, rebuild: Rebuild) -> str:
     if rebuild.config.model.input_norm:
         raise NotApplicable("the inputs are batch-normalised already")
     return rebuild.new_model(trainer, input_norm=True)
+
+
+def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Batch-normalise the inputs and start from the initialisation made for the activation
+    (Xavier for tanh and sigmoid, He otherwise). Where the inputs are unscaled and the
+    weights far larger than any sane initialisation gives, each cause alone saturates or
+    blows up the units: a rebuild that cured one would keep the other."""
+    if rebuild.config.model.input_norm:
+        raise NotApplicable("the inputs are batch-normalised already")
+    weights = "xavier" if rebuild.config.model.activation in ("tanh", "sigmoid") else "he"
+    return rebuild.new_model(trainer, input_norm=True, init=Init(weights=weights, bias=0.0))
 
 
 def widen(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -379,19 +391,21 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     """The remedies for `finding`, in order, cured at the source where the evidence shows it:
     a loss made NaN by the input batch gets the inputs imputed first; exploding, saturating
     or dead units and a runaway loss on inputs far from standardised get them normalised
-    first; dead units under a strongly negative bias get He init (bias 0) first, and under
-    large steps a lower learning rate; a network held back by strong weight decay, L1 or
-    dropout gets them weakened first; a stalled network whose weights are far larger than
-    any initialisation gives gets He init first; one with a hidden layer narrower than its
-    output gets widened first, whatever it shows. A network that is not learning at all gets
-    the remedies that make it learn before those that slow it (unless its steps are too
+    first (with a sane initialisation where the weights are oversized too); dead units under
+    a strongly negative bias get He init (bias 0) first, and under large steps a lower
+    learning rate; a network held back by strong weight decay, L1 or dropout gets them
+    weakened first; a stalled network whose weights are far larger than any initialisation
+    gives gets He init first; one with a hidden layer narrower than its output needs gets
+    widened first, whatever it shows. A network that is not learning at all gets the
+    remedies that make it learn before those that slow it (unless its steps are too
     large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
         order = ("impute_inputs", *order)
     elif code in UNSCALED_CODES and evidence.unscaled_inputs:
-        order = ("input_norm", *order)
+        both = evidence.oversized_weights and code != "divergence"  # not a runaway's effect
+        order = ("input_norm_and_init" if both else "input_norm", *order)
     elif code == "dying_relu" and evidence.negative_bias:
         order = _first("he_init", order)
     elif code == "dying_relu" and evidence.large_steps:
@@ -432,6 +446,7 @@ REMEDIES: dict[str, Remedy] = {
         leaky_relu,
         batchnorm,
         input_norm,
+        input_norm_and_init,
         widen,
         regularize,
         less_regularisation,
