@@ -64,6 +64,8 @@ def _finding(code, **evidence):
             "input_norm_and_init",
         ),
         ("divergence", Evidence(unscaled_inputs=True, oversized_weights=True), "input_norm"),
+        ("vanishing_gradient", Evidence(undersized_weights=True), "matched_init"),
+        ("vanishing_gradient", Evidence(), "relu_activation"),
         ("underfitting", Evidence(bottleneck=True), "widen"),
         ("slow_convergence", Evidence(bottleneck=True), "widen"),
         ("dying_relu", Evidence(bottleneck=True, stalled=True), "widen"),
@@ -118,7 +120,8 @@ def _mlp(bias=None):
 
 def test_evidence_is_measured_from_the_batch_and_the_weights():
     x = torch.randn(64, 20)
-    healthy = gather_evidence(_probed(_mlp(), x), prior_loss=None)
+    mlp = _mlp()
+    healthy = gather_evidence(_probed(mlp, x), prior_loss=None, model=mlp)
     assert not (healthy.unscaled_inputs or healthy.negative_bias or healthy.large_steps)
     assert healthy.input_rms == pytest.approx(1.0, abs=0.3)
     raw = gather_evidence(_probed(_mlp(), x * 40 + 100), prior_loss=None)  # physical units
@@ -126,6 +129,10 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     biased = gather_evidence(_probed(_mlp(bias=-3.0), x), prior_loss=None)
     assert biased.negative_bias and biased.min_bias_mean == pytest.approx(-3.0)
     assert not healthy.bottleneck and healthy.narrowest is None
+    assert not healthy.undersized_weights  # PyTorch's default: gain 0.58
+    tiny = _mlp()
+    torch.nn.init.normal_(tiny[0].weight, std=0.01)
+    assert gather_evidence(_probed(tiny, x), prior_loss=None, model=tiny).undersized_weights
     torch.manual_seed(0)
     narrow = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
     narrow.append(nn.Linear(1, 3))

@@ -28,6 +28,19 @@ BROKEN = {
         "vanishing_gradient",
         "relu_activation",
     ),
+    "vanishing gradients through a tiny initialisation": (
+        {
+            "data": DIGITS,
+            "model": {
+                "hidden": [64] * 6,
+                "activation": "tanh",
+                "init": {"weights": "normal", "std": 0.01},
+            },
+            "train": {"epochs": 8, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9},
+        },
+        "vanishing_gradient",
+        "matched_init",
+    ),
     "dead units from a large negative bias": (
         {
             "data": DIGITS,
@@ -295,12 +308,14 @@ def test_switching_to_adam_is_no_remedy_for_an_adaptive_optimizer_at_any_rate(op
 
 
 @pytest.mark.parametrize(("activation", "init"), [("tanh", "xavier"), ("relu", "he")])
-def test_inputs_normalised_with_an_initialisation_made_for_the_activation(activation, init):
+def test_an_initialisation_made_for_the_activation(activation, init):
     from trainwell.health import REMEDIES
     from trainwell.health._remedies import NotApplicable
 
-    oversized = {"weights": "normal", "std": 0.5}
-    trainer, rebuild, _ = _trainer_for({"model": {"activation": activation, "init": oversized}})
+    tiny = {"weights": "normal", "std": 0.01}
+    trainer, rebuild, _ = _trainer_for({"model": {"activation": activation, "init": tiny}})
+    assert REMEDIES["matched_init"](trainer, rebuild).endswith(f"-> {init} (bias 0)")
+    rebuild.config.model = rebuild.config.model.model_copy(update={"init": tiny})
     changed = REMEDIES["input_norm_and_init"](trainer, rebuild)
     assert "model.input_norm: False -> True" in changed and f"-> {init}" in changed
     assert rebuild.config.model.init.weights == init and rebuild.config.model.input_norm

@@ -29,6 +29,9 @@ STRONG_DECAY = 0.05
 STRONG_DECOUPLED_DECAY = 0.5
 STRONG_DROPOUT = 0.6
 STRONG_L1_SHARE = 0.5  # an L1 penalty that is half the training loss or more dominates it
+# PyTorch's default initialisation gives a gain of 0.58, Xavier ~1, He 1.41: below 0.3 in
+# every hidden layer, each shrinks the signal threefold or more, and depth compounds it
+SMALL_GAIN = 0.3
 COLLAPSED_GAIN = 0.1  # a gain (`LARGE_GAIN`) below 0.1: a penalty pulled the weights to zero
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
@@ -43,6 +46,7 @@ class Evidence:
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
+    undersized_weights: bool = False  # every hidden layer's gain is far below any sane init
     bottleneck: bool = False  # a hidden dense layer is narrower than the output needs
     input_rms: float | None = None
     min_bias_mean: float | None = None
@@ -94,6 +98,7 @@ def gather_evidence(
         or (drop is not None and drop >= STRONG_DROPOUT)
         or (bool(l1) and _l1_holds_back(l1_part, gain)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
+        undersized_weights=gain is not None and gain < SMALL_GAIN,
         bottleneck=narrow is not None,
         input_rms=rms,
         min_bias_mean=min_bias,

@@ -81,6 +81,7 @@ REBUILDS_MODEL = {
     "batchnorm",
     "input_norm",
     "input_norm_and_init",
+    "matched_init",
     "widen",
 }
 
@@ -222,14 +223,24 @@ def input_norm(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Batch-normalise the inputs and start from the initialisation made for the activation
-    (Xavier for tanh and sigmoid, He otherwise). Where the inputs are unscaled and the
-    weights far larger than any sane initialisation gives, each cause alone saturates or
-    blows up the units: a rebuild that cured one would keep the other."""
+    """Batch-normalise the inputs and start from the initialisation made for the activation.
+    Where the inputs are unscaled and the weights far larger than any sane initialisation
+    gives, each cause alone saturates or blows up the units: a rebuild that cured one would
+    keep the other."""
     if rebuild.config.model.input_norm:
         raise NotApplicable("the inputs are batch-normalised already")
-    weights = "xavier" if rebuild.config.model.activation in ("tanh", "sigmoid") else "he"
-    return rebuild.new_model(trainer, input_norm=True, init=Init(weights=weights, bias=0.0))
+    return rebuild.new_model(trainer, input_norm=True, init=_init_for(rebuild.config.model))
+
+
+def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Start from the initialisation made for the activation: weights far smaller than it
+    shrink the signal at every layer, both ways, whatever the activation."""
+    return rebuild.new_model(trainer, init=_init_for(rebuild.config.model))
+
+
+def _init_for(spec: Model) -> Init:
+    """Xavier for tanh and sigmoid (unit gain), He for the ReLU family and the rest."""
+    return Init(weights="xavier" if spec.activation in ("tanh", "sigmoid") else "he", bias=0.0)
 
 
 def widen(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -393,12 +404,13 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     or dead units and a runaway loss on inputs far from standardised get them normalised
     first (with a sane initialisation where the weights are oversized too); dead units under
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
-    learning rate; a network held back by strong weight decay, L1 or dropout gets them
-    weakened first; a stalled network whose weights are far larger than any initialisation
-    gives gets He init first; one with a hidden layer narrower than its output needs gets
-    widened first, whatever it shows. A network that is not learning at all gets the
-    remedies that make it learn before those that slow it (unless its steps are too
-    large)."""
+    learning rate; gradients vanishing through weights far smaller than any sane
+    initialisation gives get the one made for the activation first; a network held back by
+    strong weight decay, L1 or dropout gets them weakened first; a stalled network whose
+    weights are far larger than any initialisation gives gets He init first; one with a
+    hidden layer narrower than its output needs gets widened first, whatever it shows. A
+    network that is not learning at all gets the remedies that make it learn before those
+    that slow it (unless its steps are too large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -410,6 +422,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = _first("he_init", order)
     elif code == "dying_relu" and evidence.large_steps:
         order = _first("lower_lr", order)
+    elif code == "vanishing_gradient" and evidence.undersized_weights:
+        order = ("matched_init", *order)
     elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
         order = ("less_regularisation", *order)
     elif code in OVERSIZED_CODES and evidence.oversized_weights:
@@ -447,6 +461,7 @@ REMEDIES: dict[str, Remedy] = {
         batchnorm,
         input_norm,
         input_norm_and_init,
+        matched_init,
         widen,
         regularize,
         less_regularisation,

@@ -158,7 +158,8 @@ def _starved(h: ProbeHistory, t: Thresholds, grads: np.ndarray) -> Finding | Non
         f"Gradients vanish: layer {first} receives a gradient {scale[-1]:.1e} of its weights' "
         f"size while the loss is still the class prior's, so the first layers barely learn. "
         f"Tiny initial weights do this (they shrink the signal both ways, the output "
-        f"layer's gradient too): use He initialisation, or batch normalisation.",
+        f"layer's gradient too): use the initialisation made for the activation (He for "
+        f"ReLU, Xavier for tanh and sigmoid), or batch normalisation.",
         h,
         layer=first,
         grad_to_weight=scale[-1],
