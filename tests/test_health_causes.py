@@ -50,8 +50,14 @@ def _finding(code, **evidence):
         ("underfitting", Evidence(), "widen"),
         ("slow_convergence", Evidence(strong_regularisation=True), "less_regularisation"),
         ("slow_convergence", Evidence(), "switch_to_adam"),
-        ("underfitting", Evidence(oversized_weights=True), "he_init"),
-        ("slow_convergence", Evidence(oversized_weights=True), "he_init"),
+        ("underfitting", Evidence(oversized_weights=True), "matched_init"),
+        ("slow_convergence", Evidence(oversized_weights=True), "matched_init"),
+        ("slow_convergence", Evidence(undersized_weights=True), "matched_init"),
+        (
+            "underfitting",
+            Evidence(undersized_weights=True, strong_regularisation=True),
+            "less_regularisation",
+        ),
         ("divergence", Evidence(oversized_weights=True), "clip_and_adam"),  # its effect
         (
             "saturated_activation",

@@ -387,7 +387,8 @@ UNSCALED_CODES = ("exploding_gradient", "saturated_activation", "dying_relu", "d
 # a network whose weights are far larger than any initialisation gives is confidently wrong
 # and stays so (its loss above the class prior's): a stall, not a lack of capacity. (Weights
 # blown up by a diverging run are its effect, not its cause; exploding gradients get He
-# init first anyway.)
+# init first anyway.) Far smaller ones shrink the signal at every layer: a network that does
+# not learn for either reason gets the initialisation made for its activation first.
 OVERSIZED_CODES = ("underfitting", "slow_convergence")
 LEARNING_CODES = (  # problems that can keep a network from learning at all
     "vanishing_gradient",
@@ -404,10 +405,9 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     or dead units and a runaway loss on inputs far from standardised get them normalised
     first (with a sane initialisation where the weights are oversized too); dead units under
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
-    learning rate; gradients vanishing through weights far smaller than any sane
-    initialisation gives get the one made for the activation first; a network held back by
-    strong weight decay, L1 or dropout gets them weakened first; a stalled network whose
-    weights are far larger than any initialisation gives gets He init first; one with a
+    learning rate; a network held back by strong weight decay, L1 or dropout gets them
+    weakened first; one that does not learn, whose weights are far smaller or larger than
+    any sane initialisation gives, gets the one made for its activation first; one with a
     hidden layer narrower than its output needs gets widened first, whatever it shows. A
     network that is not learning at all gets the remedies that make it learn before those
     that slow it (unless its steps are too large)."""
@@ -422,12 +422,10 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = _first("he_init", order)
     elif code == "dying_relu" and evidence.large_steps:
         order = _first("lower_lr", order)
-    elif code == "vanishing_gradient" and evidence.undersized_weights:
-        order = ("matched_init", *order)
     elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
-        order = ("less_regularisation", *order)
-    elif code in OVERSIZED_CODES and evidence.oversized_weights:
-        order = _first("he_init", order)
+        order = ("less_regularisation", *order)  # (a penalty also shrinks the weights)
+    elif _init_is_the_cause(code, evidence):
+        order = ("matched_init", *order)
     if code in LEARNING_CODES and evidence.bottleneck:
         order = _first("widen", order)
     if evidence.stalled and code in LEARNING_CODES:
@@ -439,6 +437,11 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         added = [name for name in makes if name not in kept]
         order = (*kept, *added, *(name for name in order if name in slows))
     return order
+
+
+def _init_is_the_cause(code: str, evidence: Evidence) -> bool:
+    undersized = code in LEARNING_CODES and evidence.undersized_weights
+    return undersized or (code in OVERSIZED_CODES and evidence.oversized_weights)
 
 
 def _first(name: str, order: tuple[str, ...]) -> tuple[str, ...]:
