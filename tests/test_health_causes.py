@@ -1,5 +1,6 @@
 """Causes read from evidence (never from the config), and remedies whose change lasts."""
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +143,10 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     torch.manual_seed(0)
     narrow = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
     narrow.append(nn.Linear(1, 3))
-    squeezed = gather_evidence(_probed(narrow, x), prior_loss=None)
+    probed = _probed(narrow, x)
+    assert not gather_evidence(probed, prior_loss=None).bottleneck  # no classes: by design
+    probed.prior_loss = math.log(3)  # a classifier's
+    squeezed = gather_evidence(probed, prior_loss=None)
     assert squeezed.bottleneck and squeezed.narrowest == 1  # 3 classes need 2 directions
 
 

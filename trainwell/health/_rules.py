@@ -616,10 +616,14 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
-    """(name, units, outputs) of the narrowest hidden dense layer where it is narrower than
-    the output needs. Softmax logits matter up to a shift, so K classes span K - 1
-    directions; logits computed from fewer units cannot place the classes freely, and the
-    network fits slowly and poorly whatever its training does: only a wider layer cures it."""
+    """(name, units, outputs) of the narrowest hidden dense layer of a classifier where it is
+    narrower than the output needs. Softmax logits matter up to a shift, so K classes span
+    K - 1 directions; logits computed from fewer units cannot place the classes freely, and
+    the network fits slowly and poorly whatever its training does: only a wider layer cures
+    it. Classifiers only (their class prior is known): an autoencoder's or a regression's
+    narrow layer is there by design."""
+    if not h.prior_loss:
+        return None
     if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers) or not h.dense[-1:]:
         return None  # widths unknown (a history from before they were recorded)
     dense = [(name, rows) for name, rows, d in zip(h.layers, h.rows, h.dense, strict=True) if d]
@@ -633,19 +637,16 @@ def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
 def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """Underfitting read from its cause: a hidden layer narrower than the output needs
     (`bottleneck`), and after `bottleneck_epochs` the train loss is still `bottleneck_loss`
-    of the class prior's or more (of its first value when the prior is unknown). Judged
-    early because the structure already says why; a narrow network that learns anyway is
-    left alone."""
+    of the class prior's or more. Judged early because the structure already says why; a
+    narrow network that learns anyway is left alone."""
     narrow = bottleneck(h)
     if narrow is None or len(h.curves) < t.bottleneck_epochs:
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or _held_back_by_data(loss, val, t):
         return None
-    scale, against = (h.prior_loss, "of always predicting the class frequencies")
-    if not scale:
-        scale, against = loss[0], "of where it started"
-    if loss[-1] < t.bottleneck_loss * scale:
+    prior = h.prior_loss or math.nan  # known: `bottleneck` asks for it
+    if loss[-1] < t.bottleneck_loss * prior:
         return None
     name, units, outputs = narrow
     return _finding(
@@ -653,7 +654,8 @@ def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
         "warning",
         f"The model underfits: layer {name} has {units} unit(s), fewer than its {outputs} "
         f"outputs need ({outputs - 1}), and after {len(loss)} epochs the training loss "
-        f"({loss[-1]:.3g}) is still {loss[-1] / scale:.0%} {against}. Widen that layer.",
+        f"({loss[-1]:.3g}) is still {loss[-1] / prior:.0%} of always predicting the class "
+        f"frequencies. Widen that layer.",
         h,
         layer=name,
         per_epoch=True,
