@@ -158,19 +158,23 @@ ADAPTIVE = (
 )
 
 
+ADAM_LR = 1e-3  # Adam's default rate
+
+
 def clip_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
     """Clip, and let Adam at its default rate absorb the gradients' scale (on an adaptive
     optimizer at a runaway rate, that resets the rate)."""
-    if type(trainer.optimizer) is torch.optim.Adam and abs(trainer.lr - 1e-3) < 1e-9:
+    if type(trainer.optimizer) is torch.optim.Adam and abs(trainer.lr - ADAM_LR) < 1e-9:
         raise NotApplicable("the optimizer is Adam at lr 0.001 already")
     return f"{clip_gradients(trainer, rebuild)}, {_to_adam(trainer, rebuild)}"
 
 
 def switch_to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Per-weight step sizes for a run that plain SGD moves too slowly. An adaptive optimizer
-    gets nothing from it but a different rate, and the rate is `raise_lr`'s and `lower_lr`'s
-    job: on Adam at 0.002, "switching" to Adam at 0.001 slowed a run that was too slow."""
-    if isinstance(trainer.optimizer, ADAPTIVE):
+    """Per-weight step sizes at Adam's default rate, for a run that moves too slowly. An
+    adaptive optimizer gets only the rate from it: raised to the default when far below it
+    (Adam at 1e-5 barely moves), never lowered (on Adam at 0.002, "switching" to Adam at
+    0.001 slowed a run that was too slow)."""
+    if isinstance(trainer.optimizer, ADAPTIVE) and trainer.lr >= ADAM_LR:
         name = type(trainer.optimizer).__name__
         raise NotApplicable(f"the optimizer is adaptive already ({name}, lr {trainer.lr:g})")
     return _to_adam(trainer, rebuild)
@@ -178,9 +182,9 @@ def switch_to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
 
 def _to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
     before = f"{rebuild.config.train.optimizer} lr {trainer.lr:g}"
-    rebuild.config.train.optimizer, rebuild.config.train.lr = "adam", 1e-3
+    rebuild.config.train.optimizer, rebuild.config.train.lr = "adam", ADAM_LR
     rebuild.new_optimizer(trainer)
-    return f"train.optimizer: {before} -> adam lr 0.001"
+    return f"train.optimizer: {before} -> adam lr {ADAM_LR:g}"
 
 
 def he_init(trainer: Trainer, rebuild: Rebuild) -> str:
