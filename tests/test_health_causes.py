@@ -323,3 +323,18 @@ def test_oversized_weights_are_measured_by_each_hidden_layers_gain():
     head = _mlp()
     nn.init.normal_(head[2].weight, std=3.0)  # the output layer grows with confidence
     assert not gather_evidence(h, prior_loss=None, model=head).oversized_weights
+
+
+@pytest.mark.parametrize("kind", ["sigmoid", "tanh"])
+def test_saturation_counts_activations_pinned_on_most_examples_or_on_half(kind):
+    """Pre-activations of std 8 pin about 56% of the activations, though a unit is rarely
+    pinned on 75% of a batch: counted as activations, the layer is found saturated."""
+    from trainwell.health._probes import _unit_stat
+
+    torch.manual_seed(0)
+    squash = torch.sigmoid if kind == "sigmoid" else torch.tanh
+    std = 8.0 if kind == "sigmoid" else 4.0  # tanh(z) = 2 sigmoid(2z) - 1
+    wide = squash(torch.randn(256, 64) * std)
+    assert 0.5 < float(_unit_stat(wide, kind)) < 0.7
+    healthy = squash(torch.randn(256, 64))  # standardised pre-activations
+    assert float(_unit_stat(healthy, kind)) < 0.05

@@ -26,7 +26,6 @@ ACTIVATION_KINDS: dict[type[nn.Module], str] = {
     nn.Sigmoid: "sigmoid",
 }
 SATURATION_MARGIN = 0.01  # sigmoid within 0.01 of 0 or 1, tanh within 0.01 of -1 or 1
-SATURATED_SHARE = 0.75  # a unit saturated on at least 75% of a batch counts as saturated
 
 
 def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -181,12 +180,17 @@ def _input_rms(x: torch.Tensor) -> torch.Tensor:
 
 
 def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:
-    """The share of one activation's units that are dead (ReLU family) or saturated
-    (sigmoid, tanh) over a batch; NaN for kinds with neither (GELU).
+    """The share of one activation's units that are dead (ReLU family), or of its
+    activations that are saturated (sigmoid, tanh), over a batch; NaN for kinds with
+    neither (GELU).
 
-    A unit is a feature (dense) or a channel (conv). Dead: never positive over the whole
-    batch. Saturated: within `SATURATION_MARGIN` of an asymptote for >= `SATURATED_SHARE`
-    of the batch.
+    A unit is a feature (dense) or a channel (conv); dead: never positive over the whole
+    batch. An activation (a unit on one example) is saturated within `SATURATION_MARGIN`
+    of an asymptote, where its gradient is 25x below its peak or less. Counted over units
+    and examples alike (SageMaker's SaturatedActivation counts activations too): a unit
+    pinned on half the examples passes a gradient on the rest, but the layer learns from
+    half its signal; counting only units pinned on most examples missed pre-activations of
+    std 8 (about 56% of them saturated, a unit rarely on 75% of a batch).
     """
     others = [d for d in range(output.dim()) if d != 1]  # every axis but the unit axis
     if kind in ("relu", "leaky_relu"):
@@ -197,4 +201,4 @@ def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:
         near = output.abs() > 1 - SATURATION_MARGIN
     else:
         return torch.full((), float("nan"), device=output.device)
-    return (near.float().mean(dim=others) >= SATURATED_SHARE).float().mean()
+    return near.float().mean()

@@ -30,7 +30,7 @@ class Thresholds:
     exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
     blown_up: float = 2.0  # ... or > exploding_scale, and the weights then grew 2x by the next
     dead_fraction: float = 0.7  # of a layer's ReLU units (AutoTrainer gamma, DeepDiagnosis)
-    saturated_fraction: float = 0.5  # of a layer's units (SageMaker SaturatedActivation)
+    saturated_fraction: float = 0.5  # of a layer's activations (SageMaker SaturatedActivation)
     runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
     judge_after: float = 0.3  # curve rules wait for this share of the epochs (AutoTrainer)
     min_epochs: int = 4  # ... and at least this many epochs
@@ -317,8 +317,9 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """A sigmoid/tanh layer has >= `saturated_fraction` of units pinned at an asymptote for
-    75% of a batch, `sustain` probes running (SageMaker SaturatedActivation: 50%)."""
+    """A sigmoid/tanh layer has >= `saturated_fraction` of its activations (units x
+    examples) pinned at an asymptote, `sustain` probes running (SageMaker
+    SaturatedActivation: 50% of a layer's activations)."""
     worst = _worst_layer(h, t, "saturated", t.saturated_fraction)
     if worst is None:
         return None
@@ -326,9 +327,9 @@ def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
     return _finding(
         "saturated_activation",
         "error" if share >= 0.9 else "warning",
-        f"{share:.0%} of the units of {h.activations[index]} ({h.activation_kinds[index]}) are "
-        f"saturated, where their gradient is almost zero. Standardise the inputs, use a "
-        f"smaller initialisation, or switch to ReLU.",
+        f"{share:.0%} of the activations of {h.activations[index]} "
+        f"({h.activation_kinds[index]}) are saturated, where their gradient is almost zero. "
+        f"Standardise the inputs, use a smaller initialisation, or switch to ReLU.",
         h,
         layer=h.activations[index],
         saturated_fraction=share,
