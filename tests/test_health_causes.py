@@ -71,7 +71,7 @@ def _finding(code, **evidence):
             "input_norm_and_init",
         ),
         ("divergence", Evidence(unscaled_inputs=True, oversized_weights=True), "input_norm"),
-        ("vanishing_gradient", Evidence(undersized_weights=True), "matched_init"),
+        ("vanishing_gradient", Evidence(undersized_weights=True), "relu_activation"),
         ("vanishing_gradient", Evidence(), "relu_activation"),
         ("underfitting", Evidence(bottleneck=True), "widen"),
         ("slow_convergence", Evidence(bottleneck=True), "widen"),
