@@ -237,8 +237,8 @@ def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Start from the initialisation made for the activation: weights far smaller than it
-    shrink the signal at every layer, both ways, whatever the activation."""
+    """Start from the initialisation made for the activation: weights far smaller or larger
+    than it shrink or blow up the signal at every layer, both ways."""
     return rebuild.new_model(trainer, init=_init_for(rebuild.config.model))
 
 
@@ -412,7 +412,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
     learning rate; a network held back by strong weight decay, L1 or dropout gets them
     weakened first; one that does not learn, whose weights are far smaller or larger than
-    any sane initialisation gives, gets the one made for its activation first; one with a
+    any sane initialisation gives, gets the one made for its activation first (vanishing
+    gradients keep ReLU with He init first); one with a
     hidden layer narrower than its output needs gets widened first, whatever it shows. A
     network that is not learning at all gets the remedies that make it learn before those
     that slow it (unless its steps are too large)."""

@@ -625,10 +625,10 @@ def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
     narrow layer is there by design."""
     if not h.prior_loss:
         return None
-    if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers) or not h.dense[-1:]:
+    if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers):
         return None  # widths unknown (a history from before they were recorded)
     dense = [(name, rows) for name, rows, d in zip(h.layers, h.rows, h.dense, strict=True) if d]
-    if len(dense) < 2 or not h.dense[-1]:
+    if len(dense) < 2 or not h.dense[-1]:  # the output layer must be the last dense one
         return None
     name, units = min(dense[:-1], key=lambda layer: layer[1])
     outputs = dense[-1][1]
