@@ -71,7 +71,12 @@ def _finding(code, **evidence):
             "input_norm_and_init",
         ),
         ("divergence", Evidence(unscaled_inputs=True, oversized_weights=True), "input_norm"),
-        ("vanishing_gradient", Evidence(undersized_weights=True), "relu_activation"),
+        ("vanishing_gradient", Evidence(undersized_weights=True), "matched_init"),
+        (
+            "vanishing_gradient",
+            Evidence(undersized_weights=True, slope_limited=True),
+            "relu_activation",
+        ),
         ("vanishing_gradient", Evidence(), "relu_activation"),
         ("underfitting", Evidence(bottleneck=True), "widen"),
         ("slow_convergence", Evidence(bottleneck=True), "widen"),
@@ -137,6 +142,10 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     assert biased.negative_bias and biased.min_bias_mean == pytest.approx(-3.0)
     assert not healthy.bottleneck and healthy.narrowest is None
     assert not healthy.undersized_weights  # PyTorch's default: gain 0.58
+    assert not healthy.slope_limited
+    torch.manual_seed(0)
+    sigmoid = nn.Sequential(nn.Linear(20, 32), nn.Sigmoid(), nn.Linear(32, 3))
+    assert gather_evidence(_probed(sigmoid, x), prior_loss=None).slope_limited
     tiny = _mlp()
     torch.nn.init.normal_(tiny[0].weight, std=0.01)
     assert gather_evidence(_probed(tiny, x), prior_loss=None, model=tiny).undersized_weights

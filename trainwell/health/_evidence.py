@@ -48,6 +48,7 @@ class Evidence:
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
     undersized_weights: bool = False  # every hidden layer's gain is far below any sane init
     bottleneck: bool = False  # a hidden dense layer is narrower than the output needs
+    slope_limited: bool = False  # a hidden activation is a sigmoid: slope 1/4 at most
     input_rms: float | None = None
     min_bias_mean: float | None = None
     update_ratio: float | None = None
@@ -100,6 +101,7 @@ def gather_evidence(
         oversized_weights=gain is not None and gain > LARGE_GAIN,
         undersized_weights=gain is not None and gain < SMALL_GAIN,
         bottleneck=narrow is not None,
+        slope_limited="sigmoid" in history.activation_kinds,
         input_rms=rms,
         min_bias_mean=min_bias,
         update_ratio=step,

@@ -412,8 +412,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
     learning rate; a network held back by strong weight decay, L1 or dropout gets them
     weakened first; one that does not learn, whose weights are far smaller or larger than
-    any sane initialisation gives, gets the one made for its activation first (vanishing
-    gradients keep ReLU with He init first); one with a
+    any sane initialisation gives, gets the one made for its activation first (for
+    vanishing gradients, unless a sigmoid's slope starves it anyway); one with a
     hidden layer narrower than its output needs gets widened first, whatever it shows. A
     network that is not learning at all gets the remedies that make it learn before those
     that slow it (unless its steps are too large)."""
@@ -446,9 +446,13 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
 
 
 def _init_is_the_cause(code: str, evidence: Evidence) -> bool:
-    """Vanishing gradients keep their own order: ReLU comes with He init, and a deep
-    sigmoid stack still starves at Xavier's (sigmoid's slope is 0.25 at most): measured on
-    held-out-5, Xavier first cost two 6-epoch runs their budget."""
+    """Weights far from any sane initialisation, for a problem they cause. Vanishing
+    gradients through tiny weights get the matched initialisation only where the slope
+    lets it restore the signal: Xavier gives tanh unit gain, but a sigmoid's slope is 1/4
+    at most and a deep sigmoid stack starves at any initialisation (there ReLU with He
+    init comes first: measured on held-out-5, Xavier first cost two runs their budget)."""
+    if code == "vanishing_gradient":
+        return evidence.undersized_weights and not evidence.slope_limited
     undersized = code in SMALL_INIT_CODES and evidence.undersized_weights
     return undersized or (code in OVERSIZED_CODES and evidence.oversized_weights)
 
