@@ -12,6 +12,7 @@ import trainwell
 from trainwell.config import RunConfig
 from trainwell.findings import Finding
 from trainwell.health import Evidence, Probe, ProbeHistory, Rebuild, gather_evidence
+from trainwell.health._evidence import max_hidden_gain
 from trainwell.health._remedies import (
     NotApplicable,
     less_regularisation,
@@ -295,30 +296,63 @@ def test_a_strong_l1_penalty_is_read_from_the_weights_and_the_loss(scale, l1, lo
     assert evidence.strong_regularisation is strong
 
 
+def _l1_rebuild(l1: float) -> Rebuild:
+    def model(spec):
+        torch.manual_seed(1)
+        return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    cfg = RunConfig.model_validate({"train": {"l1": l1}})
+    return Rebuild(cfg, model, lambda spec, net: torch.optim.Adam(net.parameters()), _no_schedule)
+
+
+def _no_schedule(spec, optimizer):
+    return None
+
+
+def _one_step(trainer):
+    model = trainer.model
+    (model(torch.randn(4, 8)).sum() + trainer.l1 * model[0].weight.abs().sum()).backward()
+    trainer.optimizer.step()
+
+
 def test_less_regularisation_weakens_a_strong_l1_in_the_trainer():
-    trainer = _l1_trainer(1e-3, 0.05, 1.6)
-    cfg = RunConfig.model_validate({"train": {"l1": 0.05}})
-    rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
-    assert "train.l1: 0.05 -> 0.0005" in less_regularisation(trainer, rebuild)
-    assert trainer.l1 == pytest.approx(5e-4) and cfg.train.l1 == pytest.approx(5e-4)
+    trainer = _l1_trainer(0.3, 0.05, 0.1)  # the penalty is most of the loss, weights intact
+    rebuild = _l1_rebuild(0.05)
+    model = trainer.model
+    _one_step(trainer)
+    assert trainer.optimizer.state  # Adam's moments, shaped by the penalty's gradient
+    assert less_regularisation(trainer, rebuild) == "train.l1: 0.05 -> 0.0001"
+    assert not trainer.optimizer.state  # cleared: the next step starts them again
+    assert trainer.l1 == pytest.approx(1e-4) and rebuild.config.train.l1 == pytest.approx(1e-4)
+    assert trainer.model is model  # weights kept
     with pytest.raises(NotApplicable):  # a usual L1 is left alone
         less_regularisation(_l1_trainer(1.0, 1e-5, 1.0), rebuild)
 
 
+def test_weights_an_l1_penalty_pulled_to_zero_are_started_again():
+    trainer = _l1_trainer(1e-3, 0.05, 1.6)
+    collapsed = trainer.model
+    changed = less_regularisation(trainer, _l1_rebuild(0.05))
+    assert changed.startswith("train.l1: 0.05 -> 0.0001, model.init:")
+    assert "he" in changed and "collapsed" in changed
+    assert trainer.model is not collapsed and trainer.l1 == pytest.approx(1e-4)
+    assert max_hidden_gain(trainer.model) > 0.3  # a sane initialisation's
+
+
 def test_a_penalty_is_weakened_on_the_weights_the_evidence_read():
-    """less_regularisation changes the penalty, not the network: it acts on the live
-    weights, which the L1 penalty pulled to zero, not on those of the last healthy
-    snapshot, which it had not yet shrunk (there the penalty reads as moderate)."""
+    """less_regularisation changes the penalty first: it reads the live weights, which the
+    L1 penalty pulled to zero, not those of the last healthy snapshot, which it had not yet
+    shrunk (there the penalty reads as moderate)."""
     from trainwell.health._repair import Repairer
 
     trainer = _l1_trainer(0.3, 0.05, 1.6)
     assert not strong_l1(trainer.model, trainer.l1, 1.6)  # the snapshot's weights
-    cfg = RunConfig.model_validate({"train": {"l1": 0.05}})
-    repairer = Repairer(trainer, Rebuild(cfg, None, None, None), prior_loss=1.6)
+    rebuild = _l1_rebuild(0.05)
+    repairer = Repairer(trainer, rebuild, prior_loss=1.6)
     with torch.no_grad():
         for p in trainer.model.parameters():
             p.mul_(1e-3 / 0.3)
-    assert repairer._apply("less_regularisation") == "train.l1: 0.05 -> 0.0005"
+    assert repairer._apply("less_regularisation").startswith("train.l1: 0.05 -> 0.0001")
 
 
 def test_oversized_weights_are_measured_by_each_hidden_layers_gain():

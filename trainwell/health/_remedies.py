@@ -26,10 +26,12 @@ from ..data.audit import (
 from ..findings import Finding
 from ..train import Trainer, by_position
 from ._evidence import (
+    COLLAPSED_GAIN,
     DROPOUTS,
     STRONG_DROPOUT,
     Evidence,
     dropout,
+    max_hidden_gain,
     strong_decay,
     strong_l1,
 )
@@ -272,18 +274,26 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
 
 
+USUAL_L1 = 1e-4  # the top of the usual range of an L1 penalty's factor (1e-5..1e-4)
+
+
 def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Weaken the weight decay and L1 penalty (100x) and dropout (to 0.1) that keep the
-    network from fitting its training data, in the live optimizer, trainer and model: no
-    rebuild, weights and optimizer state kept. Only what the evidence calls strong is
-    changed."""
+    """Weaken the weight decay (100x), L1 penalty (100x, to the usual 1e-4 at most) and
+    dropout (to 0.1) that keep the
+    network from fitting its training data, in the live optimizer, trainer and model: the
+    weights are kept. Only what the evidence calls strong is changed. The optimizer's
+    moments are cleared with a penalty: they hold its gradient, and Adam's would scale the
+    data's gradient down for thousands of steps. Weights the penalty has already pulled to
+    zero are started again (the initialisation made for the activation): there every unit
+    computes the same nothing, and a weaker pull leaves them there."""
     changed = []
     loss = data_loss(trainer.history[-1]) if trainer.history else None
+    gain = max_hidden_gain(trainer.model)
+    collapsed = gain is not None and gain < COLLAPSED_GAIN
     if strong_l1(trainer.model, trainer.l1, loss):
-        trainer.l1 /= 100
-        before = rebuild.config.train.l1
-        rebuild.config.train.l1 = before / 100
-        changed.append(f"train.l1: {before:g} -> {before / 100:g}")
+        before, trainer.l1 = trainer.l1, min(trainer.l1 / 100, USUAL_L1)
+        rebuild.config.train.l1 = trainer.l1
+        changed.append(f"train.l1: {before:g} -> {trainer.l1:g}")
     if strong_decay(trainer.optimizer):
         for group in trainer.optimizer.param_groups:
             group["weight_decay"] = group.get("weight_decay", 0.0) / 100
@@ -299,6 +309,11 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
         changed.append(f"model.dropout: {before:g} -> 0.1 (weights kept)")
     if not changed:
         raise NotApplicable("neither weight decay, L1 nor dropout is strong")
+    if any(change.startswith(("train.l1", "train.weight_decay")) for change in changed):
+        trainer.optimizer.state.clear()  # each parameter's state starts again at its next step
+    if collapsed:
+        init = rebuild.new_model(trainer, init=_init_for(rebuild.config.model))
+        changed.append(f"{init} (the weights had collapsed: gain {gain:.2g})")
     return ", ".join(changed)
 
 
