@@ -19,9 +19,10 @@ from trainwell.health._remedies import (
     lower_lr,
     remedy_order,
     scale_lr,
+    smaller_batches_and_adam,
     strong_l1,
 )
-from trainwell.train import Trainer, make_scheduler
+from trainwell.train import TensorBatches, Trainer, make_optimizer, make_scheduler
 
 HEALTH = Path(trainwell.__file__).parent / "health"
 
@@ -381,3 +382,60 @@ def test_saturation_counts_activations_pinned_on_most_examples_or_on_half(kind):
     assert 0.5 < float(_unit_stat(wide, kind)) < 0.7
     healthy = squash(torch.randn(256, 64))  # standardised pre-activations
     assert float(_unit_stat(healthy, kind)) < 0.05
+
+
+def _fed(batch_size: int, batches=None, optimizer="sgd"):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    cfg = RunConfig.model_validate(
+        {"train": {"batch_size": batch_size, "optimizer": optimizer, "lr": 0.01}}
+    )
+    trainer = Trainer(model, make_optimizer(cfg.train, model), epochs=1)
+    X, y = torch.randn(600, 8), torch.randint(0, 3, (600,))
+    trainer.fit(batches if batches is not None else TensorBatches(X, y, batch_size))
+    return trainer, Rebuild(cfg, None, make_optimizer, _no_schedule)
+
+
+def test_few_steps_an_epoch_get_smaller_batches_and_adam_first():
+    few = gather_evidence(_probed(_mlp(), torch.randn(64, 20)), prior_loss=None, steps_per_epoch=2)
+    many = gather_evidence(
+        _probed(_mlp(), torch.randn(64, 20)), prior_loss=None, steps_per_epoch=40
+    )
+    assert few.few_steps and not many.few_steps
+    assert remedy_order(_finding("slow_convergence"), few)[0] == "smaller_batches_and_adam"
+    assert remedy_order(_finding("slow_convergence"), many)[0] == "switch_to_adam"
+    assert "smaller_batches_and_adam" not in remedy_order(_finding("underfitting"), few)
+
+
+def test_smaller_batches_and_adam_take_more_steps_from_the_same_data():
+    trainer, rebuild = _fed(300)
+    assert trainer.steps_per_epoch == 2
+    model = trainer.model
+    assert smaller_batches_and_adam(trainer, rebuild) == (
+        "train.batch_size: 300 -> 64 (10 steps an epoch), "
+        "train.optimizer: sgd lr 0.01 -> adam lr 0.001"
+    )
+    assert trainer.steps_per_epoch == 10 and rebuild.config.train.batch_size == 64
+    assert trainer.model is model and isinstance(trainer.optimizer, torch.optim.Adam)
+    trainer, rebuild = _fed(300, optimizer="adam")  # adaptive at its default already
+    optimizer = trainer.optimizer
+    assert "optimizer" not in smaller_batches_and_adam(trainer, rebuild)
+    assert trainer.optimizer is optimizer
+    with pytest.raises(NotApplicable, match="not large"):  # the healthy twin
+        smaller_batches_and_adam(*_fed(32))
+    own = [(torch.randn(300, 8), torch.randint(0, 3, (300,)))] * 2  # a user's own loader
+    with pytest.raises(NotApplicable, match="DataLoader"):
+        smaller_batches_and_adam(*_fed(300, own))
+    trainer, rebuild = _fed(300)
+    rebuild.config.train.schedule = "onecycle"
+    with pytest.raises(NotApplicable, match="one-cycle"):
+        smaller_batches_and_adam(trainer, rebuild)
+
+
+def test_a_new_batch_size_takes_effect_at_the_next_pass():
+    batches = TensorBatches(torch.arange(10.0)[:, None], torch.arange(10), 4, shuffle=False)
+    seen = []
+    for i, (_, y) in enumerate(batches):
+        batches.batch_size = 3 if i == 0 else batches.batch_size
+        seen.append(len(y))
+    assert seen == [4, 4, 2] and [len(y) for _, y in batches] == [3, 3, 3, 1]

@@ -28,6 +28,7 @@ LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of t
 STRONG_DECAY = 0.05
 STRONG_DECOUPLED_DECAY = 0.5
 STRONG_DROPOUT = 0.6
+FEW_STEPS = 10  # optimizer steps an epoch: batches large for the data take few updates
 STRONG_L1_SHARE = 0.5  # an L1 penalty that is half the training loss or more dominates it
 # PyTorch's default initialisation gives a gain of 0.58, Xavier ~1, He 1.41: below 0.3 in
 # every hidden layer, each shrinks the signal threefold or more, and depth compounds it
@@ -49,6 +50,7 @@ class Evidence:
     undersized_weights: bool = False  # every hidden layer's gain is far below any sane init
     bottleneck: bool = False  # a hidden dense layer is narrower than the output needs
     slope_limited: bool = False  # a hidden activation is a sigmoid: slope 1/4 at most
+    few_steps: bool = False  # an epoch takes fewer than FEW_STEPS optimizer steps
     input_rms: float | None = None
     min_bias_mean: float | None = None
     update_ratio: float | None = None
@@ -59,6 +61,7 @@ class Evidence:
     l1_share: float | None = None
     max_gain: float | None = None
     narrowest: int | None = None  # units of a hidden dense layer too narrow for the output
+    steps_per_epoch: int | None = None
 
 
 def gather_evidence(
@@ -70,13 +73,15 @@ def gather_evidence(
     model: nn.Module | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     l1: float = 0.0,
+    steps_per_epoch: int | None = None,
 ) -> Evidence:
     """Read the evidence from the last probes and the live model and optimizer. `prior_loss`
     is the loss of the best constant prediction (1 for standardised regression targets), and
     a loss at `prior_share` of it or more is stalled (`Thresholds.prior_share`);
     `train_loss` the last epoch's mean training loss without any L1 penalty (`data_loss`),
     when an epoch has ended (else the recent probes' losses stand in for it); `l1` the L1
-    penalty's factor, where the Trainer adds one."""
+    penalty's factor, where the Trainer adds one; `steps_per_epoch` the optimizer steps an
+    epoch takes, where the batches have a length."""
     rms = _recent(history.input_rms)
     biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
     min_bias = float(np.nanmin(biases[-1])) if biases else None
@@ -102,6 +107,7 @@ def gather_evidence(
         undersized_weights=gain is not None and gain < SMALL_GAIN,
         bottleneck=narrow is not None,
         slope_limited="sigmoid" in history.activation_kinds,
+        few_steps=steps_per_epoch is not None and steps_per_epoch < FEW_STEPS,
         input_rms=rms,
         min_bias_mean=min_bias,
         update_ratio=step,
@@ -112,6 +118,7 @@ def gather_evidence(
         l1_share=l1_part,
         max_gain=gain,
         narrowest=narrow[1] if narrow else None,
+        steps_per_epoch=steps_per_epoch,
     )
 
 

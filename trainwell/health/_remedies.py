@@ -72,10 +72,10 @@ class NotApplicable(Exception):
 
 Remedy = Callable[[Trainer, Rebuild], str]
 FROM_BEST = {"regularize", "drop_label_issues"}  # start from the best weights the doctor kept
-# changes a penalty, not the network: applied to the weights the evidence read (a rollback
-# to weights the penalty had not yet shrunk would judge its strength on others)
-IN_PLACE = {"less_regularisation"}
-REPLACES_OPTIMIZER = {"clip_and_adam", "switch_to_adam"}
+# change a penalty or the batches, not the network: applied to the live weights (a rollback
+# to weights the penalty had not yet shrunk would judge its strength on others; one to the
+# last healthy state would only undo progress, slow as it was)
+IN_PLACE = {"less_regularisation", "smaller_batches_and_adam"}
 REBUILDS_MODEL = {
     "he_init",
     "xavier_init",
@@ -274,6 +274,32 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
 
 
+SMALL_BATCH = 64  # rows: the common default range is 32..256
+
+
+def smaller_batches_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Batches large for the data take few updates an epoch, and the run ends before it
+    has converged: batches of 64 rows take many more steps from the same data (from the
+    next epoch on, the weights kept), and Adam's per-weight steps converge in fewer of them
+    where the optimizer is plain or crawling (as `switch_to_adam` judges). Either alone
+    left a run at 1024-row batches of plain SGD far short of its healthy twin."""
+    train = rebuild.config.train
+    if train.batch_size <= SMALL_BATCH:
+        raise NotApplicable(f"batches of {train.batch_size} rows are not large")
+    if train.schedule == "onecycle":
+        raise NotApplicable("a one-cycle schedule has counted its steps from the batch size")
+    before = trainer.set_batch_size(SMALL_BATCH)
+    if before is None:
+        raise NotApplicable("the batches come from a DataLoader or are shared out across ranks")
+    train.batch_size = SMALL_BATCH
+    changed = (
+        f"train.batch_size: {before} -> {SMALL_BATCH} ({trainer.steps_per_epoch} steps an epoch)"
+    )
+    if isinstance(trainer.optimizer, ADAPTIVE) and trainer.lr >= ADAM_LR:
+        return changed
+    return f"{changed}, {_to_adam(trainer, rebuild)}"
+
+
 USUAL_L1 = 1e-4  # the top of the usual range of an L1 penalty's factor (1e-5..1e-4)
 
 
@@ -426,12 +452,13 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     first (with a sane initialisation where the weights are oversized too); dead units under
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
     learning rate; a network held back by strong weight decay, L1 or dropout gets them
-    weakened first; one that does not learn, whose weights are far smaller or larger than
-    any sane initialisation gives, gets the one made for its activation first (for
-    vanishing gradients, unless a sigmoid's slope starves it anyway); one with a
-    hidden layer narrower than its output needs gets widened first, whatever it shows. A
-    network that is not learning at all gets the remedies that make it learn before those
-    that slow it (unless its steps are too large)."""
+    weakened first, and one that converges slowly on few steps an epoch smaller batches (and Adam);
+    one that does not learn, whose weights are far smaller or larger than any sane
+    initialisation gives, gets the one made for its activation first (for vanishing
+    gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer narrower
+    than its output needs gets widened first, whatever it shows. A network that is not
+    learning at all gets the remedies that make it learn before those that slow it (unless
+    its steps are too large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -445,6 +472,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = _first("lower_lr", order)
     elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
         order = ("less_regularisation", *order)  # (a penalty also shrinks the weights)
+    elif code == "slow_convergence" and evidence.few_steps:
+        order = ("smaller_batches_and_adam", *order)
     elif _init_is_the_cause(code, evidence):
         order = ("matched_init", *order)
     if code in LEARNING_CODES and evidence.bottleneck:
@@ -483,6 +512,7 @@ REMEDIES: dict[str, Remedy] = {
         raise_lr,
         clip_gradients,
         lower_lr_and_clip,
+        smaller_batches_and_adam,
         clip_and_adam,
         switch_to_adam,
         he_init,

@@ -87,6 +87,7 @@ class Repairer:
             model=self.trainer.model,
             optimizer=self.trainer.optimizer,
             l1=self.trainer.l1,
+            steps_per_epoch=self.trainer.steps_per_epoch,
         )
 
     def treat(self, finding: Finding, step: int | None, history: ProbeHistory) -> bool:

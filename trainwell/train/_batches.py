@@ -37,17 +37,14 @@ class TensorBatches:
         return -(-len(self.y) // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.y)
+        n, size = len(self.y), self.batch_size  # a new size takes effect at the next pass
         if not self.shuffle:
-            for start in range(0, n, self.batch_size):
-                yield (
-                    self.X[start : start + self.batch_size],
-                    self.y[start : start + self.batch_size],
-                )
+            for start in range(0, n, size):
+                yield self.X[start : start + size], self.y[start : start + size]
             return
         order = torch.randperm(n, generator=self.generator).to(self.X.device)
-        for start in range(0, n, self.batch_size):
-            index = order[start : start + self.batch_size]
+        for start in range(0, n, size):
+            index = order[start : start + size]
             yield self.X[index], self.y[index]
 
     def state_dict(self) -> dict[str, Any]:

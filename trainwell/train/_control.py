@@ -97,6 +97,17 @@ def keep_train_rows(trainer: Trainer, keep: torch.Tensor) -> int:
     return int((~keep).sum())
 
 
+def set_batch_size(trainer: Trainer, size: int) -> int | None:
+    """Draw training batches of `size` rows from the next epoch on; returns the size before,
+    or None where the batches are not the Trainer's own to resize (a DataLoader, or rows
+    shared out across ranks)."""
+    batches = in_memory(trainer._train_batches)
+    if batches is None or getattr(batches, "sharded", False):
+        return None
+    before, batches.batch_size = batches.batch_size, size
+    return before
+
+
 def replay_data_changes(trainer: Trainer, changes: list[dict[str, Any]]) -> None:
     """Apply again, in order, the data edits of a run being resumed."""
     for change in changes:

@@ -411,6 +411,11 @@ class Trainer:
         says so with `balanced = True`): the class prior the model sees is then uniform."""
         return bool(getattr(_control.in_memory(self._train_batches), "balanced", False))
 
+    def set_batch_size(self, size: int) -> int | None:
+        """Train on batches of `size` rows from the next epoch on; returns the size before, or
+        None for batches it cannot resize (`_control`)."""
+        return _control.set_batch_size(self, size)
+
     def keep_train_rows(self, keep: torch.Tensor) -> int:
         """Train only on the in-memory rows where `keep` is true; returns how many were
         dropped (`_control`)."""
