@@ -22,7 +22,7 @@ from trainwell.health._remedies import (
     smaller_batches_and_adam,
     strong_l1,
 )
-from trainwell.train import TensorBatches, Trainer, make_optimizer, make_scheduler
+from trainwell.train import ShardedBatches, TensorBatches, Trainer, make_optimizer, make_scheduler
 
 HEALTH = Path(trainwell.__file__).parent / "health"
 
@@ -426,6 +426,11 @@ def test_smaller_batches_and_adam_take_more_steps_from_the_same_data():
     own = [(torch.randn(300, 8), torch.randint(0, 3, (300,)))] * 2  # a user's own loader
     with pytest.raises(NotApplicable, match="DataLoader"):
         smaller_batches_and_adam(*_fed(300, own))
+    shared = ShardedBatches(
+        TensorBatches(torch.randn(600, 8), torch.randint(0, 3, (600,)), 300), 0, 2
+    )
+    with pytest.raises(NotApplicable, match="ranks"):  # global batches of 300 rows, per rank 150
+        smaller_batches_and_adam(*_fed(300, shared))
     trainer, rebuild = _fed(300)
     rebuild.config.train.schedule = "onecycle"
     with pytest.raises(NotApplicable, match="one-cycle"):

@@ -305,13 +305,13 @@ USUAL_L1 = 1e-4  # the top of the usual range of an L1 penalty's factor (1e-5..1
 
 def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
     """Weaken the weight decay (100x), L1 penalty (100x, to the usual 1e-4 at most) and
-    dropout (to 0.1) that keep the
-    network from fitting its training data, in the live optimizer, trainer and model: the
-    weights are kept. Only what the evidence calls strong is changed. The optimizer's
-    moments are cleared with a penalty: they hold its gradient, and Adam's would scale the
-    data's gradient down for thousands of steps. Weights the penalty has already pulled to
-    zero are started again (the initialisation made for the activation): there every unit
-    computes the same nothing, and a weaker pull leaves them there."""
+    dropout (to 0.1) that keep the network from fitting its training data, in the live
+    optimizer, trainer and model: the weights are kept. Only what the evidence calls strong
+    is changed. The optimizer's moments are cleared with a penalty: they hold its gradient,
+    and Adam's would scale the data's gradient down for thousands of steps. Weights the
+    penalty has already pulled to zero are started again (the initialisation made for the
+    activation): there every unit computes the same nothing, and a weaker pull leaves them
+    there."""
     changed = []
     loss = data_loss(trainer.history[-1]) if trainer.history else None
     gain = max_hidden_gain(trainer.model)
@@ -452,8 +452,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     first (with a sane initialisation where the weights are oversized too); dead units under
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
     learning rate; a network held back by strong weight decay, L1 or dropout gets them
-    weakened first, and one that converges slowly on few steps an epoch smaller batches (and Adam);
-    one that does not learn, whose weights are far smaller or larger than any sane
+    weakened first, and one that converges slowly on few steps an epoch smaller batches and
+    Adam; one that does not learn, whose weights are far smaller or larger than any sane
     initialisation gives, gets the one made for its activation first (for vanishing
     gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer narrower
     than its output needs gets widened first, whatever it shows. A network that is not

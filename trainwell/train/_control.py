@@ -102,10 +102,14 @@ def set_batch_size(trainer: Trainer, size: int) -> int | None:
     or None where the batches are not the Trainer's own to resize (a DataLoader, or rows
     shared out across ranks)."""
     batches = in_memory(trainer._train_batches)
-    if batches is None or getattr(batches, "sharded", False):
+    if batches is None or unwrap(trainer._train_batches, _sharded) is not None:
         return None
     before, batches.batch_size = batches.batch_size, size
     return before
+
+
+def _sharded(batches: Any) -> bool:
+    return bool(getattr(batches, "sharded", False))
 
 
 def replay_data_changes(trainer: Trainer, changes: list[dict[str, Any]]) -> None:
