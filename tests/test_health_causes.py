@@ -206,6 +206,19 @@ def test_a_lower_learning_rate_lasts_under_a_schedule(schedule, per_step):
         assert _advance(treated, per_step) == pytest.approx(0.1 * _advance(untreated, per_step))
 
 
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_a_rebuilt_optimizer_anneals_over_the_epochs_left(schedule):
+    """An optimizer the doctor replaces at epoch 4 of 6 ends its schedule with the run."""
+    trainer, cfg = _trainer(schedule)
+    trainer.epoch = 4
+    rebuild = Rebuild(cfg, None, make_optimizer, lambda spec, opt: make_scheduler(spec, opt, 5))
+    rebuild.new_optimizer(trainer)
+    assert trainer.optimizer is not None and trainer.scheduler.optimizer is trainer.optimizer
+    steps = 2 * 5 - 1 if schedule == "onecycle" else 2  # to the run's last step, or its end
+    assert _advance(trainer, steps) < 0.01 * cfg.train.lr  # the rate annealed
+    assert cfg.train.epochs == 6  # the run's own length stands
+
+
 def test_scaling_the_rate_without_a_schedule():
     trainer, _ = _trainer("none")
     scale_lr(trainer, 0.5)

@@ -49,21 +49,29 @@ class Rebuild:
 
     def new_optimizer(self, trainer: Trainer) -> None:
         optimizer = self.optimizer(self.config.train, trainer.model)
-        trainer.replace_optimizer(optimizer, self.scheduler(self.config.train, optimizer))
+        trainer.replace_optimizer(optimizer, self._schedule(trainer, optimizer))
 
     def new_model(self, trainer: Trainer, *, keep_best: bool = False, **changes: Any) -> str:
         before = self.config.model
         self.config.model = before.model_copy(update=changes)
         model = self.model(self.config.model)
         optimizer = self.optimizer(self.config.train, model)
-        scheduler = self.scheduler(self.config.train, optimizer)
-        trainer.replace_model(model, optimizer, scheduler, keep_best=keep_best)
+        trainer.replace_model(
+            model, optimizer, self._schedule(trainer, optimizer), keep_best=keep_best
+        )
         # what differs (batchnorm after relu_activation keeps its He init: not news); a
         # remedy that changes no setting still rebuilt the model, so it names what it set
         shown = {k: v for k, v in changes.items() if getattr(before, k) != v} or changes
         return ", ".join(
             f"model.{k}: {_show(getattr(before, k))} -> {_show(v)}" for k, v in shown.items()
         )
+
+    def _schedule(self, trainer: Trainer, optimizer: torch.optim.Optimizer) -> Any:
+        """The run's schedule over the epochs it has left: one over all its epochs, started
+        mid-run, would end mid-cycle (cosine half-way down, OneCycle near its peak), its rate
+        never annealed."""
+        left = max(trainer.epochs - trainer.epoch, 1)
+        return self.scheduler(self.config.train.model_copy(update={"epochs": left}), optimizer)
 
 
 class NotApplicable(Exception):
