@@ -772,6 +772,25 @@ def test_a_state_whose_weights_flew_off_is_not_kept_as_healthy():
     assert repairer.healthy is not start
 
 
+def test_a_state_whose_validation_loss_ran_away_is_not_kept_as_healthy():
+    """A validation loss 100x the best before it (a onecycle peak far too high: 2.4, then
+    255) shows the weights flown off an epoch before the training loss overflows: a
+    rollback must go back past that state. One a third above the best is kept."""
+    from trainwell.health._repair import Repairer
+
+    model = nn.Linear(4, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=5)
+    repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
+    start = repairer.healthy
+    trainer.history = [{"epoch": 0, "train_loss": 0.8, "val_loss": 2.4}]
+    trainer.history.append({"epoch": 1, "train_loss": 4.2, "val_loss": 255.0})
+    repairer.epoch_end(1, trainer.history[-1])
+    assert repairer.healthy is start
+    trainer.history[-1] = {"epoch": 1, "train_loss": 0.7, "val_loss": 3.2}
+    repairer.epoch_end(1, trainer.history[-1])
+    assert repairer.healthy is not start
+
+
 def test_a_cure_is_judged_on_the_data_loss_not_on_an_l1_penalty():
     """An L1 penalty adds to the training loss; the network's fit to the data is the rest: a
     data loss below the prior's is learning, whatever the penalty adds."""

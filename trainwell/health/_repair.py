@@ -190,9 +190,27 @@ class Repairer:
             del self.treating[code]
         probe_problems = any(code not in CURVE_CODES for code in self.treating)
         flown = history is not None and flown_off(history, self.thresholds)
-        if not probe_problems and not flown and math.isfinite(data_loss(metrics)):
+        if not (probe_problems or flown or self._ran_away(metrics)) and math.isfinite(
+            data_loss(metrics)
+        ):
             self.healthy = self.trainer.snapshot()
         return again
+
+    def _ran_away(self, metrics: dict[str, float]) -> bool:
+        """Whether the epoch's validation loss is `runaway_factor` times the best since the
+        last remedy: the validation data shows weights flown off before any rule can speak,
+        and no rollback should return to them."""
+        val = metrics.get("val_loss")
+        since = self.repairs[-1]["epoch"] if self.repairs else -1
+        earlier = [
+            row["val_loss"]
+            for row in self.trainer.history
+            if row is not metrics and row.get("epoch", since + 1) > since and "val_loss" in row
+        ]
+        best = min((v for v in earlier if math.isfinite(v)), default=None)
+        if val is None or best is None or best <= 0:
+            return False
+        return not math.isfinite(val) or val > self.thresholds.runaway_factor * best
 
     def _no_better(self, treatment: _Treatment) -> bool:
         """An overfitting remedy whose network never beat the best weights it started from
