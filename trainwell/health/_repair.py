@@ -201,7 +201,7 @@ class Repairer:
         last remedy: the validation data shows weights flown off before any rule can speak,
         and no rollback should return to them."""
         val = metrics.get("val_loss")
-        since = self.repairs[-1]["epoch"] if self.repairs else -1
+        since = self.repairs[-1].get("epoch", -1) if self.repairs else -1
         earlier = [
             row["val_loss"]
             for row in self.trainer.history
