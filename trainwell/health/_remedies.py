@@ -184,10 +184,15 @@ def switch_to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
     adaptive optimizer gets only the rate from it: raised to the default when far below it
     (Adam at 1e-5 barely moves), never lowered (on Adam at 0.002, "switching" to Adam at
     0.001 slowed a run that was too slow)."""
-    if isinstance(trainer.optimizer, ADAPTIVE) and trainer.lr >= ADAM_LR:
+    if _adaptive_enough(trainer):
         name = type(trainer.optimizer).__name__
         raise NotApplicable(f"the optimizer is adaptive already ({name}, lr {trainer.lr:g})")
     return _to_adam(trainer, rebuild)
+
+
+def _adaptive_enough(trainer: Trainer) -> bool:
+    """An adaptive optimizer at Adam's default rate or above: Adam would add nothing."""
+    return isinstance(trainer.optimizer, ADAPTIVE) and trainer.lr >= ADAM_LR
 
 
 def _to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -303,9 +308,7 @@ def smaller_batches_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
     changed = (
         f"train.batch_size: {before} -> {SMALL_BATCH} ({trainer.steps_per_epoch} steps an epoch)"
     )
-    if isinstance(trainer.optimizer, ADAPTIVE) and trainer.lr >= ADAM_LR:
-        return changed
-    return f"{changed}, {_to_adam(trainer, rebuild)}"
+    return changed if _adaptive_enough(trainer) else f"{changed}, {_to_adam(trainer, rebuild)}"
 
 
 USUAL_L1 = 1e-4  # the top of the usual range of an L1 penalty's factor (1e-5..1e-4)
@@ -324,11 +327,12 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
     loss = data_loss(trainer.history[-1]) if trainer.history else None
     gain = max_hidden_gain(trainer.model)
     collapsed = gain is not None and gain < COLLAPSED_GAIN
-    if strong_l1(trainer.model, trainer.l1, loss):
+    l1, decay = strong_l1(trainer.model, trainer.l1, loss), strong_decay(trainer.optimizer)
+    if l1:
         before, trainer.l1 = trainer.l1, min(trainer.l1 / 100, USUAL_L1)
         rebuild.config.train.l1 = trainer.l1
         changed.append(f"train.l1: {before:g} -> {trainer.l1:g}")
-    if strong_decay(trainer.optimizer):
+    if decay:
         for group in trainer.optimizer.param_groups:
             group["weight_decay"] = group.get("weight_decay", 0.0) / 100
         before = rebuild.config.train.weight_decay
@@ -343,7 +347,7 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
         changed.append(f"model.dropout: {before:g} -> 0.1 (weights kept)")
     if not changed:
         raise NotApplicable("neither weight decay, L1 nor dropout is strong")
-    if any(change.startswith(("train.l1", "train.weight_decay")) for change in changed):
+    if l1 or decay:
         trainer.optimizer.state.clear()  # each parameter's state starts again at its next step
     if collapsed:
         init = rebuild.new_model(trainer, init=_init_for(rebuild.config.model))

@@ -205,7 +205,7 @@ class Repairer:
         earlier = [
             row["val_loss"]
             for row in self.trainer.history
-            if row is not metrics and row.get("epoch", since + 1) > since and "val_loss" in row
+            if row is not metrics and row.get("epoch", 0) > since and "val_loss" in row
         ]
         best = min((v for v in earlier if math.isfinite(v)), default=None)
         if val is None or best is None or best <= 0:
