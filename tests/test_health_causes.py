@@ -12,7 +12,12 @@ import trainwell
 from trainwell.config import RunConfig
 from trainwell.findings import Finding
 from trainwell.health import Evidence, Probe, ProbeHistory, Rebuild, gather_evidence
-from trainwell.health._evidence import max_hidden_gain
+from trainwell.health._evidence import (
+    COLLAPSED_GAIN,
+    collapsed,
+    max_hidden_gain,
+    strong_penalty,
+)
 from trainwell.health._remedies import (
     NotApplicable,
     less_regularisation,
@@ -252,6 +257,10 @@ def test_strong_regularisation_is_read_from_the_live_model_and_optimizer(
     evidence = gather_evidence(h, prior_loss=None, model=model, optimizer=opt)
     assert evidence.strong_regularisation is strong
     assert evidence.weight_decay == pytest.approx(decay) and evidence.dropout == dropout
+    named = strong_penalty(model, opt)  # what the curve rules read, in words
+    assert bool(named) is strong
+    assert ("dropout 0.85" in named) is (dropout == 0.85)
+    assert (f"weight decay {decay:g}" in named) is (strong and decay > 0)
 
 
 def test_less_regularisation_weakens_what_is_strong_in_place():
@@ -351,6 +360,34 @@ def test_weights_an_l1_penalty_pulled_to_zero_are_started_again():
     assert "he" in changed and "collapsed" in changed
     assert trainer.model is not collapsed and trainer.l1 == pytest.approx(1e-4)
     assert max_hidden_gain(trainer.model) > 0.3  # a sane initialisation's
+
+
+def _deep_l1_trainer(second_gain: float | None, loss: float) -> Trainer:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3)
+    )
+    if second_gain is not None:
+        weight = model[2].weight
+        with torch.no_grad():
+            weight.mul_(second_gain / float(weight.norm() / weight.shape[0] ** 0.5))
+    trainer = Trainer(model, torch.optim.Adam(model.parameters()), epochs=2, l1=0.05)
+    trainer.history.append({"train_loss": loss})
+    return trainer
+
+
+def test_one_layer_pulled_to_zero_is_collapse_enough():
+    """L1 on digits left the first layer at gain 0.11 and the second at 0.005: the signal
+    dies in the second whatever the first does, so the weights start again; the same net
+    with every layer intact keeps its weights."""
+    trainer = _deep_l1_trainer(0.005, 1.6)
+    assert max_hidden_gain(trainer.model) > COLLAPSED_GAIN  # the largest gain hides it
+    assert collapsed(trainer.model) == pytest.approx(0.005, rel=1e-3)
+    changed = less_regularisation(trainer, _l1_rebuild(0.05))
+    assert "collapsed: gain 0.005" in changed and max_hidden_gain(trainer.model) > 0.3
+    intact = _deep_l1_trainer(None, 0.1)  # the same penalty, most of the loss, weights intact
+    assert collapsed(intact.model) is None
+    assert "collapsed" not in less_regularisation(intact, _l1_rebuild(0.05))
 
 
 def test_a_penalty_is_weakened_on_the_weights_the_evidence_read():

@@ -117,11 +117,11 @@ def test_divergence_replay_names_the_first_nonfinite_layer():
     assert first_nonfinite_layer(nn.Linear(4, 2), torch.ones(3, 4)) is None
 
 
-def _hand_loop(model, lr, steps=40, epochs=2):
+def _hand_loop(model, lr, steps=40, epochs=2, weight_decay=0.0):
     torch.manual_seed(0)
     X = torch.randn(256, 20)
     y = (X[:, 0] > 0).long()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
     doctor = Doctor(model, optimizer, every=2, epochs=epochs)
     for _ in range(epochs):
         for i in range(0, 256, 16):
@@ -145,6 +145,21 @@ def test_doctor_in_a_hand_written_loop():
     assert doctor.examiner.history.n_probes == 8 + 4  # every 2 steps in epoch 0, then every 4
     healthy = _hand_loop(nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)), 0.05)
     assert [f for f in healthy.findings if f.severity != "info"] == []
+
+
+@pytest.mark.parametrize("decay", [1.0, 1e-4])
+def test_a_hand_written_loop_s_penalty_is_read_from_its_optimizer(decay):
+    """Weight decay 1.0 in the loop's own optimizer holds the network at chance: the doctor
+    names it as the cause of the underfitting; at 1e-4 the same loop learns, unflagged."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+    doctor = _hand_loop(model, lr=0.05, epochs=8, weight_decay=decay)
+    underfits = [f for f in doctor.findings if f.code == "underfitting"]
+    if decay == 1.0:
+        assert "weight decay 1 keeps it from fitting" in underfits[0].message
+        assert "slow_convergence" not in {f.code for f in doctor.findings}
+    else:
+        assert [f for f in doctor.findings if f.severity != "info"] == []
 
 
 def test_the_hand_written_loops_probes_thin_out_to_four_times_every():

@@ -64,6 +64,11 @@ BROKEN = {
         "slow_convergence",
         "switch_to_adam",
     ),
+    "an L1 penalty that holds every weight at zero": (
+        {"data": DIGITS, "train": {"epochs": 15, "l1": 0.05}},
+        "underfitting",
+        "less_regularisation",
+    ),
     "a network too narrow to fit": (
         {"data": DIGITS, "model": {"hidden": [2]}, "train": {"epochs": 30, "lr": 0.01}},
         "underfitting",
@@ -642,8 +647,8 @@ class _RemedyAt(Callback):
         examiner = self.trainer.callbacks.callbacks[0].examiner
         end_epoch = examiner.end_epoch
 
-        def overfits(row):
-            found = end_epoch(row)
+        def overfits(row, penalty=""):
+            found = end_epoch(row, penalty)
             if row["epoch"] == self.epoch:
                 found.append(Finding("overfitting", "warning", "training", "rises"))
             return found

@@ -363,6 +363,37 @@ def test_learned_nothing_beyond_the_class_prior_is_underfitting():
     assert rules.learned_nothing(flat, T).code == "underfitting"
 
 
+def test_a_strong_penalty_names_the_cause_of_a_network_that_does_not_fit():
+    """Flat or stalled high under a penalty far stronger than usual: underfitting, with the
+    penalty named and weakening it advised, where the shape alone says slow convergence or
+    noisy labels (dropout keeps the train loss above the validation loss by itself)."""
+    flat = [2.30, 2.29, 2.29, 2.28, 2.28]
+    h = _curves(_history(), flat)
+    assert rules.slow_convergence(h, T).code == "slow_convergence"
+    assert rules.penalised(h, T) is None  # no penalty measured: the shape speaks
+    h.penalty = "an L1 penalty of 0.05"
+    finding = rules.penalised(h, T)
+    assert finding.code == "underfitting" and "an L1 penalty of 0.05" in finding.message
+    assert finding.evidence["penalty"] == "an L1 penalty of 0.05" and "Weaken" in finding.message
+    assert rules.slow_convergence(h, T) is None  # the penalty is why: named once
+    assert rules.penalised in CURVE_RULES
+    assert CURVE_RULES.index(rules.penalised) < CURVE_RULES.index(rules.slow_convergence)
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]  # under dropout 0.9: train above val
+    dropped = _curves(_history(), stalled, [0.5 * loss for loss in stalled])
+    assert rules.underfitting(dropped, T) is None  # read as noisy labels by the shape
+    dropped.penalty = "dropout 0.9"
+    assert rules.penalised(dropped, T).code == "underfitting"
+    fitting = _curves(_history(), HEALTHY_TRAIN)  # the same penalty, and the net fits
+    fitting.penalty = "weight decay 0.1"
+    assert rules.penalised(fitting, T) is None
+    falling = _curves(_history(), [2.3, 1.9, 1.6, 1.35, 1.15])  # still on its way down
+    falling.penalty = "weight decay 0.1"
+    assert rules.penalised(falling, T) is None
+    early = _curves(_history(), flat[:2])
+    early.penalty = "weight decay 0.1"
+    assert rules.penalised(early, T) is None  # too early to judge
+
+
 def _narrow(units: int, outputs: int = 10, loss=(2.4, 2.35), prior=2.3) -> ProbeHistory:
     """A history of net.1 (64 units) -> net.3 (`units`) -> net.5 (`outputs`), dense."""
     h = _curves(_history(), list(loss))

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..findings import Finding
 from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
+from ._evidence import strong_penalty
 from ._history import ProbeHistory, data_loss
 from ._probes import Probe
 from ._remedies import Rebuild
@@ -148,10 +149,13 @@ class Examiner:
         self.probe.after_step()
         return self.check(PROBE_RULES)
 
-    def end_epoch(self, row: dict[str, float]) -> list[Finding]:
+    def end_epoch(self, row: dict[str, float], penalty: str = "") -> list[Finding]:
+        """`penalty`: the regularisation strong enough to keep the network from fitting, in
+        words (`strong_penalty`, read by the caller from the live model and optimizer)."""
         if not math.isfinite(data_loss(row)):
             return []  # an epoch rolled back to its start has no loss of its own
         self.history.curves.append(row | {"train_loss": data_loss(row)})
+        self.history.penalty = penalty
         return self.check(CURVE_RULES)
 
 
@@ -310,7 +314,9 @@ class DoctorCallback(Callback):
         self.interval, self._hold = next_interval(
             self.interval, self._later, self.every, self._hold
         )
-        found = self.examiner.end_epoch(metrics)
+        trainer = self.trainer
+        penalty = strong_penalty(trainer.model, trainer.optimizer, trainer.l1, data_loss(metrics))
+        found = self.examiner.end_epoch(metrics, penalty)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():
                 finding.severity, finding.remedy, finding.resolved = "info", "early_stopping", True
@@ -319,7 +325,7 @@ class DoctorCallback(Callback):
         if self.repairer is not None:
             for finding in self.repairer.epoch_end(epoch, metrics, self.examiner.history):
                 self._treat([finding], None, again=True)
-        self.examiner.arm_at(self.trainer.step, self.interval)
+        self.examiner.arm_at(trainer.step, self.interval)
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()

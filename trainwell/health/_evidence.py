@@ -33,7 +33,7 @@ STRONG_L1_SHARE = 0.5  # an L1 penalty that is half the training loss or more do
 # PyTorch's default initialisation gives a gain of 0.58, Xavier ~1, He 1.41: below 0.3 in
 # every hidden layer, each shrinks the signal threefold or more, and depth compounds it
 SMALL_GAIN = 0.3
-COLLAPSED_GAIN = 0.1  # a gain (`LARGE_GAIN`) below 0.1: a penalty pulled the weights to zero
+COLLAPSED_GAIN = 0.1  # a layer's gain (`LARGE_GAIN`) below 0.1: a penalty pulled it to zero
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 
@@ -100,9 +100,9 @@ def gather_evidence(
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=step is not None and step > LARGE_STEP,
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
-        strong_regularisation=(optimizer is not None and strong_decay(optimizer))
-        or (drop is not None and drop >= STRONG_DROPOUT)
-        or (bool(l1) and _l1_holds_back(l1_part, gain)),
+        strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss))
+        if model is not None
+        else optimizer is not None and strong_decay(optimizer),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
         undersized_weights=gain is not None and gain < SMALL_GAIN,
         bottleneck=narrow is not None,
@@ -120,6 +120,28 @@ def gather_evidence(
         narrowest=narrow[1] if narrow else None,
         steps_per_epoch=steps_per_epoch,
     )
+
+
+def strong_penalty(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    l1: float = 0.0,
+    loss: float | None = None,
+) -> str:
+    """The regularisation strong enough to keep the network from fitting its training data,
+    in words ("" where there is none): weight decay, an L1 penalty (factor `l1`, where the
+    Trainer adds one; `loss` the data's part of the training loss) or dropout far above
+    their usual values. Read from the live model and optimizer, so that the curve rules can
+    name the cause of a network that does not fit (`ProbeHistory.penalty`)."""
+    held = []
+    if optimizer is not None and strong_decay(optimizer):
+        held.append(f"weight decay {weight_decay(optimizer):g}")
+    if l1 and strong_l1(model, l1, loss):
+        held.append(f"an L1 penalty of {l1:g}")
+    drop = dropout(model)
+    if drop >= STRONG_DROPOUT:
+        held.append(f"dropout {drop:g}")
+    return " and ".join(held)
 
 
 def weight_decay(optimizer: torch.optim.Optimizer) -> float:
@@ -156,24 +178,30 @@ def l1_share(model: nn.Module, l1: float, loss: float | None) -> float | None:
 
 def strong_l1(model: nn.Module, l1: float, loss: float | None) -> bool:
     """Whether an L1 penalty keeps the network from fitting: it is half the loss or more, or
-    it has pulled the weights to zero (where the penalty itself is small)."""
-    return bool(l1) and _l1_holds_back(l1_share(model, l1, loss), max_hidden_gain(model))
+    it has pulled a layer's weights to zero (where the penalty itself is small)."""
+    if not l1:
+        return False
+    share = l1_share(model, l1, loss)
+    return (share is not None and share >= STRONG_L1_SHARE) or collapsed(model) is not None
 
 
-def _l1_holds_back(share: float | None, gain: float | None) -> bool:
-    return (share is not None and share >= STRONG_L1_SHARE) or (
-        gain is not None and gain < COLLAPSED_GAIN
-    )
+def hidden_gains(model: nn.Module) -> list[float]:
+    """The gains (weight RMS x sqrt(fan-in)) of the weight matrices and kernels before the
+    last one: the output layer's grows with confidence, and says nothing about the
+    initialisation. Empty for a network of one layer."""
+    weights = [w.detach() for _, w in weighted_layers(model)]
+    return [float(w.float().norm()) / math.sqrt(w.shape[0]) for w in weights[:-1]]
 
 
 def max_hidden_gain(model: nn.Module) -> float | None:
-    """The largest gain (weight RMS x sqrt(fan-in)) of the weight matrices and kernels
-    before the last one: the output layer's grows with confidence, and says nothing about
-    the initialisation."""
-    weights = [w.detach() for _, w in weighted_layers(model)]
-    if len(weights) < 2:
-        return None
-    return max(float(w.float().norm()) / math.sqrt(w.shape[0]) for w in weights[:-1])
+    return max(hidden_gains(model), default=None)
+
+
+def collapsed(model: nn.Module) -> float | None:
+    """The smallest hidden gain where it is below `COLLAPSED_GAIN`, else None: a penalty has
+    pulled that layer's weights to zero, and the signal dies there whatever the others do."""
+    gain = min(hidden_gains(model), default=None)
+    return gain if gain is not None and gain < COLLAPSED_GAIN else None
 
 
 def _recent(values: list[float], k: int = 3) -> float | None:

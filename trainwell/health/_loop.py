@@ -22,6 +22,7 @@ from torch import nn
 
 from ..findings import Finding
 from ._doctor import DEFAULT_EVERY, Examiner, after_remedy, next_interval
+from ._evidence import strong_penalty
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
@@ -128,7 +129,8 @@ class Doctor:
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
-        new += self.examiner.end_epoch(row)
+        penalty = strong_penalty(self.model, self.optimizer, loss=float(train_loss))
+        new += self.examiner.end_epoch(row, penalty)
         if self.repairer is not None:
             self._treat(new)
             problems = any(f.severity != "info" and f.remedy is None for f in new)

@@ -26,12 +26,11 @@ from ..data.audit import (
 from ..findings import Finding
 from ..train import Trainer, by_position
 from ._evidence import (
-    COLLAPSED_GAIN,
     DROPOUTS,
     STRONG_DROPOUT,
     Evidence,
+    collapsed,
     dropout,
-    max_hidden_gain,
     strong_decay,
     strong_l1,
 )
@@ -322,11 +321,10 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
     and Adam's would scale the data's gradient down for thousands of steps. Weights the
     penalty has already pulled to zero are started again (the initialisation made for the
     activation): there every unit computes the same nothing, and a weaker pull leaves them
-    there."""
+    there; one collapsed layer is enough, the signal dies there."""
     changed = []
     loss = data_loss(trainer.history[-1]) if trainer.history else None
-    gain = max_hidden_gain(trainer.model)
-    collapsed = gain is not None and gain < COLLAPSED_GAIN
+    gain = collapsed(trainer.model)
     l1, decay = strong_l1(trainer.model, trainer.l1, loss), strong_decay(trainer.optimizer)
     if l1:
         before, trainer.l1 = trainer.l1, min(trainer.l1 / 100, USUAL_L1)
@@ -349,9 +347,9 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
         raise NotApplicable("neither weight decay, L1 nor dropout is strong")
     if l1 or decay:
         trainer.optimizer.state.clear()  # each parameter's state starts again at its next step
-    if collapsed:
+    if gain is not None:
         init = rebuild.new_model(trainer, init=_init_for(rebuild.config.model))
-        changed.append(f"{init} (the weights had collapsed: gain {gain:.2g})")
+        changed.append(f"{init} (a layer's weights had collapsed: gain {gain:.2g})")
     return ", ".join(changed)
 
 

@@ -514,8 +514,9 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
-    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01)."""
-    if not _judged(h, t):
+    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01). Not under a
+    strong penalty: it is why, and `penalised` names it."""
+    if h.penalty or not _judged(h, t):
         return None
     loss = h.curve("train_loss")
     if not _finite(loss) or loss[0] <= 0:
@@ -575,6 +576,36 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         train_loss=train,
         best_epoch=int(h.curves[best].get("epoch", best)),
         threshold=t.overfit_rise,
+    )
+
+
+def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Underfitting read from its cause: a regularisation far stronger than usual
+    (`ProbeHistory.penalty`, measured on the live optimizer and model: weight decay, L1 or
+    dropout), and after `judge_after` of the budget the train loss is still above
+    `underfit_loss` of its first value and no longer falling well (it improves < `plateau_drop`
+    an epoch, or it fell < `slow_drop` in all). A curve that only looks slow or flat has its
+    cause named here, with the fix that treats it; the training loss above the validation
+    loss is no sign of noisy labels then, since dropout alone makes it so."""
+    if not h.penalty or not _judged(h, t):
+        return None
+    loss = h.curve("train_loss")
+    if not _finite(loss) or loss[0] <= 0 or loss[-1] < t.underfit_loss * loss[0]:
+        return None
+    if not _plateau(loss, t) and loss[0] - min(loss) >= t.slow_drop * loss[0]:
+        return None  # still on its way down
+    return _finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: {h.penalty} keeps it from fitting the training data; after "
+        f"{len(loss)} epochs the training loss is still {loss[-1] / loss[0]:.0%} of where it "
+        f"started. Weaken it (weight decay 1e-5..1e-3, or 0.01..0.1 with AdamW; L1 1e-5..1e-4; "
+        f"dropout 0.5 at most).",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        penalty=h.penalty,
+        threshold=t.underfit_loss,
     )
 
 
@@ -721,6 +752,7 @@ CURVE_CODES = frozenset(
 CURVE_RULES: tuple[Rule, ...] = (
     divergence,
     narrow_layer,
+    penalised,
     oscillating_loss,
     slow_convergence,
     overfitting,
