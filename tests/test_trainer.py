@@ -287,6 +287,22 @@ def test_classification_metrics_equal_scikit_learns():
         assert result.metrics["accuracy"] == pytest.approx(np.mean(true == predicted))
 
 
+def test_regression_metrics_of_a_run_that_flew_off_are_finite_and_quiet():
+    """Predictions of 1e30 from a float32 network: finite, but their squares overflow
+    float32 (sklearn warned on every diverged regression); scored in float64 instead."""
+    import warnings
+
+    from trainwell.train._evaluate import _regression
+
+    true = np.linspace(-1, 1, 8, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flown = _regression(1.0, true, np.full(8, 1e30, dtype=np.float32), (150.0, 75.0))
+        exact = _regression(0.0, true, true.copy(), (150.0, 75.0))
+    assert math.isfinite(flown.metrics["mse"]) and flown.metrics["r2"] < -1e50
+    assert exact.metrics["r2"] == pytest.approx(1.0) and exact.metrics["mse"] < 1e-9
+
+
 def _state_after_steps(trainer, batches, steps):
     """Train `steps` batches by hand; returns what they leave behind."""
     for (x, y), _ in zip(batches, range(steps), strict=False):

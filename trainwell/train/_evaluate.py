@@ -132,8 +132,8 @@ def _regression(
 ) -> Evaluation:
     if not np.all(np.isfinite(predicted)):
         return Evaluation({"loss": loss, "mse": math.nan, "mae": math.nan, "r2": math.nan})
-    mean, std = target_scale
-    true, predicted = true * std + mean, predicted * std + mean
+    mean, std = target_scale  # in float64: a float32 run that flew off squares past 3e38
+    true, predicted = (np.asarray(a, dtype=np.float64) * std + mean for a in (true, predicted))
     return Evaluation(
         {
             "loss": loss,
