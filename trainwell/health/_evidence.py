@@ -100,9 +100,7 @@ def gather_evidence(
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=step is not None and step > LARGE_STEP,
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
-        strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss))
-        if model is not None
-        else optimizer is not None and strong_decay(optimizer),
+        strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
         undersized_weights=gain is not None and gain < SMALL_GAIN,
         bottleneck=narrow is not None,
@@ -123,7 +121,7 @@ def gather_evidence(
 
 
 def strong_penalty(
-    model: nn.Module,
+    model: nn.Module | None,
     optimizer: torch.optim.Optimizer | None = None,
     l1: float = 0.0,
     loss: float | None = None,
@@ -131,11 +129,14 @@ def strong_penalty(
     """The regularisation strong enough to keep the network from fitting its training data,
     in words ("" where there is none): weight decay, an L1 penalty (factor `l1`, where the
     Trainer adds one; `loss` the data's part of the training loss) or dropout far above
-    their usual values. Read from the live model and optimizer, so that the curve rules can
-    name the cause of a network that does not fit (`ProbeHistory.penalty`)."""
+    their usual values (without a model, the optimizer's decay alone). Read from the live
+    model and optimizer, so that the curve rules can name the cause of a network that does
+    not fit (`ProbeHistory.penalty`), and the repairer weaken it first."""
     held = []
     if optimizer is not None and strong_decay(optimizer):
         held.append(f"weight decay {weight_decay(optimizer):g}")
+    if model is None:
+        return " and ".join(held)
     if l1 and strong_l1(model, l1, loss):
         held.append(f"an L1 penalty of {l1:g}")
     drop = dropout(model)

@@ -512,6 +512,11 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def _drop(loss: list[float]) -> float:
+    """How far the train loss has fallen at its lowest, as a share of its first value (> 0)."""
+    return (loss[0] - min(loss)) / loss[0]
+
+
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01). Not under a
@@ -521,7 +526,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss = h.curve("train_loss")
     if not _finite(loss) or loss[0] <= 0:
         return None
-    drop = (loss[0] - min(loss)) / loss[0]
+    drop = _drop(loss)
     if drop >= t.slow_drop:
         return None
     return _finding(
@@ -592,7 +597,7 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss = h.curve("train_loss")
     if not _finite(loss) or loss[0] <= 0 or loss[-1] < t.underfit_loss * loss[0]:
         return None
-    if not _plateau(loss, t) and loss[0] - min(loss) >= t.slow_drop * loss[0]:
+    if not _plateau(loss, t) and _drop(loss) >= t.slow_drop:
         return None  # still on its way down
     return _finding(
         "underfitting",
