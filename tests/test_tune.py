@@ -240,3 +240,30 @@ def test_tpe_under_hyperband_leaves_its_random_start_within_the_budget(epochs):
     assert _sampler(job, 0)._n_startup_trials == start
     unpruned = _random_start(replace(job, pruner="none"))
     assert unpruned == 10  # one model over all trials: Optuna's default start
+
+
+class _Snapshot:
+    """A study as one worker reads it: its trial list taken before another worker finished
+    the trial that is now the study's best."""
+
+    def __init__(self, study: optuna.Study, trials: list):
+        self._study, self.trials = study, trials
+
+    def __getattr__(self, name: str):
+        return getattr(self._study, name)  # best_trial, importances: the study as it is now
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_the_best_trial_is_the_best_of_the_rows_reported(tmp_path: Path, direction):
+    from trainwell.tune._report import collect
+
+    study = optuna.create_study(direction=direction)
+    for value in (0.5, 0.2, 0.8):
+        study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=value))
+    late = study.ask()
+    snapshot = study.trials  # the last trial still running here
+    study.tell(late, 0.0 if direction == "minimize" else 1.0)
+    result = collect(_Snapshot(study, snapshot), tmp_path, TINY, "val_loss", "memory", 1.0)
+    assert study.best_trial.number == late.number  # what asking the study again would name
+    assert result.best.number == (1 if direction == "minimize" else 2)
+    assert result.best.value == (0.2 if direction == "minimize" else 0.8)

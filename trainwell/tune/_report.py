@@ -86,10 +86,11 @@ def collect(
         if row.number in retried_as and not row.reason:
             again = retried_as[row.number]
             row.reason = f"its worker died (no heartbeat); run again as trial {again}"
-    complete = [r for r in rows if r.state == "complete"]
-    best = None
-    if complete:
-        best = next(r for r in rows if r.number == study.best_trial.number)
+    complete = [r for r in rows if r.state == "complete" and r.value is not None]
+    # the best of this snapshot: asking the study again could name a trial other workers
+    # finished since, which the rows still show running
+    sign = 1 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1
+    best = min(complete, key=lambda r: (sign * r.value, r.number), default=None)
     best_yaml = load_config(base, best.params).to_dict() if best else None
     if best_yaml:
         best_yaml.pop("tune")
