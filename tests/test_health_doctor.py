@@ -248,13 +248,43 @@ def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
         TensorBatches(X, y, 50, seed=0)
     )
     assert resumed.examiner.history.prior_loss == pytest.approx(entropy)
+    reference = doctor.examiner.history.reference_loss
+    assert reference is not None and resumed.examiner.history.reference_loss == reference
+
+
+def test_the_reference_loss_is_what_a_kernel_model_reaches_on_unseen_rows():
+    """Separable classes: near 0; labels the inputs say nothing about: the prior's loss or
+    worse (nothing to learn); half the labels flipped at random in between. None where a
+    kernel on raw inputs is no fair reference (images) or there are no classes."""
+    from trainwell.health._baselines import reference_loss
+    from trainwell.train import TensorBatches, Trainer
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (600,), generator=g)
+    X = torch.randn(600, 5, generator=g) + 4 * y[:, None]  # blobs 9 sd apart
+
+    def reference(inputs, labels, task="classification"):
+        model = nn.Linear(5, 2)
+        trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), task=task, epochs=0)
+        trainer._train_batches = TensorBatches(inputs, labels, 50, seed=0)
+        return reference_loss(trainer)
+
+    separable = reference(X, y)
+    noise = reference(X, torch.randint(0, 2, (600,), generator=g))
+    flipped = y.clone()
+    flipped[torch.rand(600, generator=g) < 0.25] ^= 1  # a quarter of the labels wrong
+    noisy = reference(X, flipped)
+    assert separable < 0.05 and noise > 0.9 * np.log(2)
+    assert separable < noisy < noise
+    assert reference(X.reshape(600, 1, 5, 1), y) is None  # an image batch
+    assert reference(X, y.float(), task="regression") is None
 
 
 def test_the_class_priors_loss_is_the_runs_own_loss_on_what_the_batches_draw():
     """Predicting the frequencies scores the labels' entropy under a plain cross-entropy;
     class weights that balance the classes, or a sampler that draws them equally, make the
     constant to beat log(classes); ignored targets count for no class."""
-    from trainwell.health._repair import prior_loss
+    from trainwell.health._baselines import prior_loss
     from trainwell.pipeline._remedies import BalancedBatches
     from trainwell.train import TensorBatches, Trainer
 
@@ -292,3 +322,50 @@ def test_the_curve_rules_judge_the_data_loss_without_the_l1_penalty():
             {"epoch": epoch, "train_loss": 250 - 10 * epoch, "train_penalty": 249 - 10 * epoch}
         )
     assert examiner.history.curve("train_loss") == [1.0] * 4
+
+
+def _overlapping(rows: int, noisy: float, xor: bool = False, seed: int = 0):
+    """Three Gaussian classes that overlap (a fifth of the rows lie nearer another class's
+    centre), `noisy` of the labels redrawn at random; with `xor`, two classes a line cannot
+    part (the label is the sign of x0 * x1)."""
+    g = torch.Generator().manual_seed(seed)
+    if xor:
+        X = torch.randn(rows, 6, generator=g)
+        return X, (X[:, 0] * X[:, 1] > 0).long()
+    y = torch.randint(0, 3, (rows,), generator=g)
+    X = torch.randn(rows, 6, generator=g)
+    X[:, :2] += 1.4 * torch.stack([torch.cos(2.1 * y), torch.sin(2.1 * y)], 1)
+    flip = torch.rand(rows, generator=g) < noisy
+    y[flip] = torch.randint(0, 3, (int(flip.sum()),), generator=g)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    ("xor", "hidden", "underfits"),
+    [(False, 32, False), (True, 0, True)],
+    ids=["the-datas-own-error", "a-line-on-xor"],
+)
+def test_underfitting_is_judged_against_what_the_data_allows(xor, hidden, underfits):
+    """A right-sized network on overlapping, noisy classes stalls at a high loss and does as
+    well on unseen rows as a kernel model: nothing to fix. A linear model on XOR stalls too,
+    far above the kernel model's loss: it underfits."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    X, y = _overlapping(1500, noisy=0.1, xor=xor)
+    layers = (
+        [nn.Linear(6, hidden), nn.ReLU(), nn.Linear(hidden, 3)] if hidden else [nn.Linear(6, 3)]
+    )
+    model = nn.Sequential(*layers)
+    doctor = DoctorCallback(mode="detect")
+    trainer = Trainer(
+        model, torch.optim.Adam(model.parameters(), 0.003), epochs=20, callbacks=[doctor]
+    )
+    trainer.fit(
+        TensorBatches(X[:1200], y[:1200], 64, seed=0), TensorBatches(X[1200:], y[1200:], 300)
+    )
+    codes = {f.code for f in doctor.findings if f.severity != "info"}
+    loss = doctor.examiner.history.curve("train_loss")
+    assert loss[-1] > 0.3 * loss[0]  # both stalled high: the curve alone cannot tell them apart
+    assert ("underfitting" in codes) is underfits, codes

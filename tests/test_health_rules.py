@@ -334,6 +334,28 @@ def test_underfitting_is_a_plateau_at_a_high_loss():
     assert rules.underfitting(_curves(_history(), stalled, stalled), T) is not None
 
 
+def test_a_loss_as_low_as_a_reference_models_is_the_datas_not_underfitting():
+    """Overlapping classes and noisy labels keep every model's loss high: a network whose
+    validation loss is already as low as a kernel model's on unseen rows has no capacity
+    missing; one well above it underfits, and the message gives both losses."""
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
+    val = [2.2, 1.55, 1.28, 1.21, 1.2, 1.2, 1.19]
+    at_the_data = _curves(_history(), stalled, val)
+    at_the_data.reference_loss = 1.25
+    assert rules.underfitting(at_the_data, T) is None
+    short = _curves(_history(), stalled, val)
+    short.reference_loss = 0.6  # a kernel model does twice as well
+    finding = rules.underfitting(short, T)
+    assert finding.code == "underfitting" and finding.evidence["reference_loss"] == 0.6
+    assert "1.19" in finding.message and "0.6 a kernel model reaches" in finding.message
+    flat = [2.04, 1.96, 1.90, 1.82, 1.78, 1.73, 1.68]
+    nothing_to_learn = _curves(_history(), flat, flat)
+    nothing_to_learn.prior_loss, nothing_to_learn.reference_loss = 0.91, 2.0
+    assert rules.learned_nothing(nothing_to_learn, T) is None
+    nothing_to_learn.reference_loss = 0.5
+    assert rules.learned_nothing(nothing_to_learn, T).code == "underfitting"
+
+
 def test_learned_nothing_beyond_the_class_prior_is_underfitting():
     """A loss still falling, but still above what predicting the class frequencies scores:
     no plateau, a 35% drop, so neither underfitting's shape nor slow convergence speaks."""

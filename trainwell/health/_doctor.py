@@ -15,11 +15,12 @@ from torch import nn
 
 from ..findings import Finding
 from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
+from ._baselines import prior_loss, reference_loss
 from ._evidence import strong_penalty
 from ._history import ProbeHistory, data_loss
 from ._probes import Probe
 from ._remedies import Rebuild
-from ._repair import Repairer, prior_loss
+from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import CURVE_RULES, FALLBACK_RULES, PROBE_RULES, Thresholds
 
@@ -93,6 +94,7 @@ class Examiner:
         self.probe = Probe(model, total_epochs)
         self.probe.history.grad_clip, self.probe.history.l1 = grad_clip, l1
         self.probe.history.prior_loss = self.past[-1].prior_loss
+        self.probe.history.reference_loss = self.past[-1].reference_loss
         self._seen.difference_update(codes)
 
     def state_dict(self) -> dict[str, Any]:
@@ -223,6 +225,7 @@ class DoctorCallback(Callback):
         prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
         if trainer.task == "classification":  # regression's 1.0 assumes standardised targets
             self.examiner.history.prior_loss = prior
+            self.examiner.history.reference_loss = reference_loss(trainer)
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
@@ -386,11 +389,12 @@ class DoctorCallback(Callback):
         self._state = state or None  # applied at fit start, once the trainer is known
 
     def _load(self, state: dict[str, Any]) -> None:
-        prior = self.examiner.history.prior_loss  # of the data as resumed
+        baselines = self.examiner.history  # of the data as resumed
+        prior, reference = baselines.prior_loss, baselines.reference_loss
         self.examiner.load_state_dict(state["examiner"])
         history = self.examiner.history
         history.grad_clip, history.l1 = self.trainer.grad_clip, self.trainer.l1
-        history.prior_loss = prior
+        history.prior_loss, history.reference_loss = prior, reference
         self.interval = state["interval"]
         self._later, self._hold = state.get("later", self._later), state.get("hold", 0)
         if self.repairer is not None and "repairer" in state:

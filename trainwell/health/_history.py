@@ -25,6 +25,7 @@ class ProbeHistory:
     rows: list[int] = field(default_factory=list)  # its first dimension: output units
     dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
+    reference_loss: float | None = None  # a kernel model's on unseen rows (`_baselines`)
     penalty: str = ""  # a regularisation strong enough to keep it from fitting, in words
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)

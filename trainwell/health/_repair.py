@@ -21,8 +21,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from ..findings import Finding
 from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
@@ -39,8 +37,6 @@ from ._remedies import (
     remedy_order,
 )
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
-
-PRIOR_ROWS = 20_000  # rows the prior's loss is measured on (a sample: the mean settles)
 
 
 @dataclass
@@ -366,49 +362,6 @@ class Repairer:
         }
         self.healthy = state["healthy"]
         self.prior_loss = state["prior_loss"]
-
-
-def prior_loss(trainer: Trainer) -> float | None:
-    """The loss of the best constant prediction, as the run scores it: the lower of
-    predicting the class frequencies and equal odds (and, under class weights, the weighted
-    frequencies), by the run's own loss function on up to `PRIOR_ROWS` training rows drawn
-    as the batches draw them (each class equally often under a balanced sampler); 1 for
-    standardised regression targets; None when unknown (soft or multi-label targets, or a
-    loss that cannot score a constant)."""
-    if trainer.task != "classification":
-        return 1.0
-    data = trainer.train_tensors
-    if data is None:  # a DataLoader: equal odds, what a constant scores at most
-        return math.log(trainer.n_classes) if trainer.n_classes > 1 else None
-    if data[1].is_floating_point():
-        return None  # soft or multi-label targets: no class frequencies to predict
-    y = data[1].reshape(-1)
-    y = y[y >= 0]  # ignored targets (ignore_index) carry no class
-    if not len(y):
-        return None
-    counts = torch.bincount(y.cpu(), minlength=max(trainer.n_classes, 1)).double()
-    draw = torch.Generator().manual_seed(0)
-    if trainer.balanced_batches:
-        chance = (1 / counts.clamp_min(1))[y.cpu()]
-        rows = y[torch.multinomial(chance, PRIOR_ROWS, replacement=True, generator=draw)]
-        counts = (counts > 0).double()
-    else:
-        rows = y[torch.randperm(len(y), generator=draw)[:PRIOR_ROWS]]
-    constants = [counts, (counts > 0).double()]
-    weight = getattr(trainer.loss_fn, "weight", None)
-    if isinstance(weight, torch.Tensor) and weight.numel() == len(counts):
-        constants.append(counts * weight.detach().cpu().double())
-    losses = []
-    for p in constants:
-        logits = (p / p.sum()).clamp_min(1e-12).log().float().to(y.device)
-        try:
-            with torch.no_grad():
-                loss = trainer.loss_fn(logits.expand(len(rows), -1), rows)
-        except (RuntimeError, ValueError, IndexError):  # a loss that takes other outputs
-            return None
-        if loss.numel() == 1 and math.isfinite(float(loss)):
-            losses.append(float(loss))
-    return min(losses, default=None)
 
 
 def _cause(evidence: Evidence) -> dict[str, Any]:

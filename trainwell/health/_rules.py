@@ -48,6 +48,7 @@ class Thresholds:
     overfit_climb_rise: float = 0.1  # ... to 10% above its best (a steady climb is no noise)
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
+    reference_share: float = 1.0  # ... or val loss at or below a kernel model's on unseen rows
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
     prior_share: float = 0.9  # train loss still >= 90% of predicting the class prior's
     bottleneck_epochs: int = 2  # a layer too narrow for the output: judged after 2 epochs ...
@@ -463,6 +464,14 @@ def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bo
     return math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]
 
 
+def _as_good_as_reference(h: ProbeHistory, val: list[float], t: Thresholds) -> bool:
+    """The validation loss has reached `reference_share` of a kernel model's loss on rows it
+    never saw (`ProbeHistory.reference_loss`): the loss left is what the data allows
+    (overlapping classes, noisy labels), not capacity the network lacks."""
+    reached = min((v for v in val if math.isfinite(v)), default=math.inf)
+    return bool(h.reference_loss) and reached <= t.reference_share * h.reference_loss
+
+
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
@@ -625,13 +634,14 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     fit even the training data (AutoTrainer's accuracy gate, Theta = 0.6, in loss terms).
     Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
     better on held-out data than on its training data is held back by the training data
-    (noisy labels, augmentation), not by its capacity."""
+    (noisy labels, augmentation), not by its capacity. Nor when the val loss is as low as
+    a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's."""
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or loss[0] <= 0:
         return None
-    if _held_back_by_data(loss, val, t):
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, val, t):
         return None
     if (
         not _plateau(loss, t)
@@ -639,15 +649,22 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         or (loss[0] - loss[-1]) < (t.slow_drop * loss[0])
     ):
         return None  # still learning, good enough, or not learning at all (slow convergence)
+    reference = ""
+    if h.reference_loss and val and math.isfinite(val[-1]):
+        reference = (
+            f"; its validation loss ({val[-1]:.3g}) is above the {h.reference_loss:.3g} a "
+            f"kernel model reaches on rows it never saw"
+        )
     return _finding(
         "underfitting",
         "warning",
         f"The model underfits: the training loss stalled at {loss[-1]:.3g} "
-        f"({loss[-1] / loss[0]:.0%} of where it started). Use a wider or deeper network, "
-        f"train longer, or lower the regularisation.",
+        f"({loss[-1] / loss[0]:.0%} of where it started){reference}. Use a wider or deeper "
+        f"network, train longer, or lower the regularisation.",
         h,
         per_epoch=True,
         train_loss=loss,
+        reference_loss=h.reference_loss,
         threshold=t.underfit_loss,
     )
 
@@ -718,8 +735,8 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or not stalled(loss[-1], h.prior_loss, t.prior_share):
         return None
-    if _held_back_by_data(loss, val, t):
-        return None
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, val, t):
+        return None  # e.g. labels the inputs say little about: nothing more to learn
     if loss[-1] < h.prior_loss and not _plateau(loss, t):
         return None  # past the prior and learning now: a slow start, no fault
     return _finding(
