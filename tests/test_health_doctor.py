@@ -254,8 +254,9 @@ def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
 
 def test_the_reference_loss_is_what_a_kernel_model_reaches_on_unseen_rows():
     """Separable classes: near 0; labels the inputs say nothing about: the prior's loss or
-    worse (nothing to learn); half the labels flipped at random in between. None where a
-    kernel on raw inputs is no fair reference (images) or there are no classes."""
+    worse (nothing to learn); a quarter of the labels flipped at random in between. For a
+    number, the share of its variance that is noise. None where a kernel on raw inputs is
+    no fair reference (images) or the targets are missing."""
     from trainwell.health._baselines import reference_loss
     from trainwell.train import TensorBatches, Trainer
 
@@ -277,7 +278,11 @@ def test_the_reference_loss_is_what_a_kernel_model_reaches_on_unseen_rows():
     assert separable < 0.05 and noise > 0.9 * np.log(2)
     assert separable < noisy < noise
     assert reference(X.reshape(600, 1, 5, 1), y) is None  # an image batch
-    assert reference(X, y.float(), task="regression") is None
+    signal = X[:, :1] - X[:, :1].mean()
+    target = (signal + signal.std() * torch.randn(600, 1, generator=g)) / (2**0.5 * signal.std())
+    assert reference(X, target, task="regression") == pytest.approx(0.5, abs=0.1)
+    target[0] = float("nan")
+    assert reference(X, target, task="regression") is None
 
 
 def test_the_class_priors_loss_is_the_runs_own_loss_on_what_the_batches_draw():
@@ -369,3 +374,39 @@ def test_underfitting_is_judged_against_what_the_data_allows(xor, hidden, underf
     loss = doctor.examiner.history.curve("train_loss")
     assert loss[-1] > 0.3 * loss[0]  # both stalled high: the curve alone cannot tell them apart
     assert ("underfitting" in codes) is underfits, codes
+
+
+@pytest.mark.parametrize(
+    ("curved", "underfits"), [(False, False), (True, True)], ids=["noise", "a-line-on-a-curve"]
+)
+def test_a_regressions_underfitting_is_judged_against_what_the_data_allows(curved, underfits):
+    """A number that is half noise keeps an MLP's loss at half the variance: nothing to fix.
+    A line fitted to a curve stalls as high, where a kernel model does far better."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(1500, 6, generator=g)
+    if curved:
+        y = X[:, :1] + 1.5 * torch.sin(2 * X[:, 1:2]) * X[:, 2:3]
+        model = nn.Linear(6, 1)
+    else:
+        y = X[:, :1] + X[:, 1:2] + 1.4 * torch.randn(1500, 1, generator=g)
+        model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
+    y = (y - y.mean()) / y.std()
+    doctor = DoctorCallback(mode="detect")
+    trainer = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), 0.003),
+        task="regression",
+        epochs=20,
+        callbacks=[doctor],
+    )
+    trainer.fit(
+        TensorBatches(X[:1200], y[:1200], 64, seed=0), TensorBatches(X[1200:], y[1200:], 300)
+    )
+    codes = {f.code for f in doctor.findings if f.severity != "info"}
+    loss = doctor.examiner.history.curve("train_loss")
+    assert loss[-1] > 0.3 * loss[0], loss  # both stalled high
+    assert ("underfitting" in codes) is underfits, (codes, doctor.examiner.history.reference_loss)

@@ -225,7 +225,7 @@ class DoctorCallback(Callback):
         prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
         if trainer.task == "classification":  # regression's 1.0 assumes standardised targets
             self.examiner.history.prior_loss = prior
-            self.examiner.history.reference_loss = reference_loss(trainer)
+        self.examiner.history.reference_loss = reference_loss(trainer)
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
