@@ -73,6 +73,32 @@ def test_vanishing_gradient():
     assert rules.vanishing_gradient(_history(probes=1, grad=(1e-7, 1e-5, 0.3)), T) is None
 
 
+def test_gradients_vanishing_behind_a_layer_a_penalty_pulled_to_zero_name_the_penalty():
+    """Weight decay 0.3 shrinks the first layer to gain 0.01: its gradient vanishes, but
+    "use ReLU, He init or batch norm" would not help. The rule leaves it to `penalised`,
+    which names the penalty and the collapsed layer. The same gradients without such a
+    penalty, under dropout alone, or with the layer at a normal size, are vanishing."""
+
+    def history(penalty: str, first_norm: float) -> ProbeHistory:
+        h = _curves(_history(grad=(1e-7, 1e-5, 0.3)), [2.30, 2.29, 2.29, 2.28, 2.28])
+        h.rows, h.penalty = [16, 16, 4], penalty
+        for norms in h.weight_norm:
+            norms[0] = first_norm  # gain = norm / sqrt(16)
+        return h
+
+    collapsed = history("weight decay 0.3", 0.04)
+    assert rules.collapsed_by_penalty(collapsed) == "net.1"
+    assert rules.vanishing_gradient(collapsed, T) is None
+    finding = rules.penalised(collapsed, T)
+    assert (
+        finding.code == "underfitting" and "pulled layer net.1's weights to zero" in finding.message
+    )
+    for penalty, norm in (("", 0.04), ("dropout 0.9", 0.04), ("weight decay 0.3", 4.0)):
+        assert rules.collapsed_by_penalty(history(penalty, norm)) is None
+        assert rules.vanishing_gradient(history(penalty, norm), T).code == "vanishing_gradient"
+    assert "pulled" not in rules.penalised(history("weight decay 0.3", 4.0), T).message
+
+
 def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
     """Tiny initial weights shrink every layer's gradient alike (no first/last ratio to
     see): 1e-6 of the weights while the loss is the class prior's is vanishing. The same

@@ -16,7 +16,7 @@ from torch import nn
 
 from ._history import ProbeHistory
 from ._probes import weighted_layers
-from ._rules import LARGE_GAIN, Thresholds, bottleneck, stalled
+from ._rules import COLLAPSED_GAIN, LARGE_GAIN, Thresholds, bottleneck, stalled
 
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
@@ -33,7 +33,6 @@ STRONG_L1_SHARE = 0.5  # an L1 penalty that is half the training loss or more do
 # PyTorch's default initialisation gives a gain of 0.58, Xavier ~1, He 1.41: below 0.3 in
 # every hidden layer, each shrinks the signal threefold or more, and depth compounds it
 SMALL_GAIN = 0.3
-COLLAPSED_GAIN = 0.1  # a layer's gain (`LARGE_GAIN`) below 0.1: a penalty pulled it to zero
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 

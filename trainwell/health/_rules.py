@@ -61,6 +61,7 @@ Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
 # trained hidden layers stay near 0.5..2.5; above 4 each layer amplifies its input several
 # times over, and the logits blow up with depth.
 LARGE_GAIN = 4.0
+COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its weights to zero
 
 
 def _finding(
@@ -113,8 +114,8 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     gradient below `starved_scale` of its weights while its loss is still the class
     prior's."""
     grads = h.last("grad_norm", t.sustain)
-    if len(grads) < t.sustain or grads.shape[1] < 2:
-        return None
+    if len(grads) < t.sustain or grads.shape[1] < 2 or collapsed_by_penalty(h):
+        return None  # a penalty's doing: `penalised` names the cause
     with np.errstate(invalid="ignore"):
         ratio = grads / np.maximum(grads[:, -1:], 1e-30)
     vanished = np.all(ratio[:, :-1] < t.vanishing_ratio, axis=0)
@@ -141,6 +142,20 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         layers=h.layers,
         threshold=t.vanishing_ratio,
     )
+
+
+def collapsed_by_penalty(h: ProbeHistory) -> str | None:
+    """The hidden layer a weight decay or L1 penalty far above the usual
+    (`ProbeHistory.penalty`) has pulled to zero (gain < `COLLAPSED_GAIN` at the last
+    probe), else None. Gradients vanish behind such a layer, but "use ReLU, He init or
+    batch norm" would not help: the penalty is the cause, reported as underfitting."""
+    if not ("weight decay" in h.penalty or "L1" in h.penalty) or not h.weight_norm:
+        return None
+    if len(h.rows) != len(h.layers) or len(h.layers) < 2:
+        return None  # widths unknown (a history from before they were recorded)
+    gains = h.weight_norm[-1][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
+    smallest = int(np.argmin(gains))
+    return h.layers[smallest] if gains[smallest] < COLLAPSED_GAIN else None
 
 
 def _starved(h: ProbeHistory, t: Thresholds, grads: np.ndarray) -> Finding | None:
@@ -608,13 +623,15 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     if not _plateau(loss, t) and _drop(loss) >= t.slow_drop:
         return None  # still on its way down
+    layer = collapsed_by_penalty(h)
+    collapse = f" (it pulled layer {layer}'s weights to zero: gradients vanish there)"
     return _finding(
         "underfitting",
         "warning",
-        f"The model underfits: {h.penalty} keeps it from fitting the training data; after "
-        f"{len(loss)} epochs the training loss is still {loss[-1] / loss[0]:.0%} of where it "
-        f"started. Weaken it (weight decay 1e-5..1e-3, or 0.01..0.1 with AdamW; L1 1e-5..1e-4; "
-        f"dropout 0.5 at most).",
+        f"The model underfits: {h.penalty} keeps it from fitting the training data"
+        f"{collapse if layer else ''}; after {len(loss)} epochs the training loss is still "
+        f"{loss[-1] / loss[0]:.0%} of where it started. Weaken it (weight decay 1e-5..1e-3, "
+        f"or 0.01..0.1 with AdamW; L1 1e-5..1e-4; dropout 0.5 at most).",
         h,
         per_epoch=True,
         train_loss=loss,
