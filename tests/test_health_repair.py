@@ -840,3 +840,29 @@ def test_an_overfitting_remedy_that_never_beats_the_best_weights_is_not_a_cure(b
     assert record["cured"] is cured and bool(again) is not cured
     if not cured:
         assert "never got below its best" in record["why_not"]
+
+
+@pytest.mark.parametrize(("code", "kept"), [("divergence", False), ("oscillating_loss", True)])
+def test_the_best_weights_of_a_run_that_ran_away_are_forgotten_when_it_is_treated(code, kept):
+    """A remedy for divergence starts the best weights again: an epoch before the runaway
+    may hold the lowest validation loss (the class prior's, learning nothing), and a later
+    remedy that starts from the best weights would go back to it. A loss that oscillated
+    ran on healthy weights: their best stays a model to return to."""
+    from trainwell.config import RunConfig
+    from trainwell.findings import Finding
+    from trainwell.health import ProbeHistory, Rebuild
+    from trainwell.health._repair import Repairer
+    from trainwell.train import make_optimizer
+
+    cfg = RunConfig.model_validate({"train": {"optimizer": "sgd", "lr": 0.1, "epochs": 10}})
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    trainer = Trainer(model, make_optimizer(cfg.train, model), epochs=10)
+    trainer.best.update(2, {"val_loss": 1.095}, model)
+    rebuild = Rebuild(cfg, None, make_optimizer, lambda spec, optimizer: None)
+    repairer = Repairer(trainer, rebuild, prior_loss=1.1)
+    history = ProbeHistory(layers=["0", "2"], activations=["1"], activation_kinds=["relu"])
+    finding = Finding(code, "error", "training", "the loss ran away or oscillated")
+    assert repairer.treat(finding, step=96, history=history)
+    assert repairer.repairs[-1]["remedy"] in ("clip_and_adam", "lower_lr")
+    assert (trainer.best.epoch == 2) is kept
+    assert (trainer.best.weights is not None) is kept

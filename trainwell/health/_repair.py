@@ -38,6 +38,13 @@ from ._remedies import (
 )
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 
+# The loss or the gradients ran away: the weights of that run are no model to return to,
+# even where one epoch's validation loss was lower than anything after the cure (a run
+# that diverged from epoch 2 scored the class prior's loss there, 1.095, while the cured
+# network overfitted at 1.12 with twice its accuracy, and restoring it for an overfitting
+# remedy ended at chance). The best weights are kept again from the cured run on.
+RUNAWAY_CODES = ("divergence", "exploding_gradient")
+
 
 @dataclass
 class _Treatment:
@@ -116,6 +123,8 @@ class Repairer:
             name = treatment.remaining.pop(0)
             try:
                 changed = self._apply(name)
+                if finding.code in RUNAWAY_CODES:
+                    trainer.best.forget()
                 break
             except NotApplicable as why:
                 skipped.append(f"{name}: {why}")
