@@ -366,6 +366,28 @@ def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
     source = np.array([index[row.tobytes()] for row in kept_X])
     assert (kept_y != y[source]).mean() < 0.05  # from 20% wrong labels to under 5%
     assert rebuild.config.data.remedies == ["drop_label_issues"]
+    # judged not cured: the rows come back, and the repaired config stops asking for the drop
+    from trainwell.findings import Finding
+    from trainwell.health._repair import Repairer, _Treatment
+    from trainwell.train._control import replay_data_changes
+
+    repairer = Repairer(trainer, rebuild, prior_loss=2.3)
+    treatment = _Treatment(Finding("overfitting", "warning", "training", "overfits"), [])
+    treatment.record = {"remedy": "drop_label_issues", "cured": None}
+    repairer._not_cured(treatment, "the validation loss never got below its best")
+    assert (
+        treatment.record["undone"]
+        == f"put back the {len(y) - len(kept_y)} training rows it dropped"
+    )
+    assert torch.equal(trainer.train_tensors[1], torch.from_numpy(noisy))
+    assert rebuild.config.data.remedies == []
+    # a resumed run replays the drop and its undoing: all rows, in their order
+    changes = trainer._data_changes
+    trainer._train_batches = TensorBatches(torch.from_numpy(X), torch.from_numpy(noisy), 64)
+    trainer._data_changes, trainer._rows_before = [], []
+    replay_data_changes(trainer, changes)
+    assert torch.equal(trainer.train_tensors[1], torch.from_numpy(noisy))
+    assert trainer.restore_train_rows() == 0  # nothing dropped is left to put back
 
 
 def test_labels_are_not_dropped_by_a_judge_that_knows_the_data_worse_than_the_network():

@@ -152,6 +152,8 @@ def print_run(run: Any, as_json: bool, report: bool = True, data: bool = True) -
         outcome = {True: "cured", False: "did not cure", None: "not judged"}[r["cured"]]
         if r.get("why_not"):
             outcome += f" ({r['why_not']})"
+        if r.get("undone"):
+            outcome += f"; undone: {r['undone']}"
         console.print(
             f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "
             f"({escape(r['changed'])}): {outcome}",

@@ -9,7 +9,7 @@ before architecture changes, and the remedies that repaired most cases first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,7 @@ class Rebuild:
     model: Callable[[Model], nn.Module]
     optimizer: Callable[[Train, nn.Module], torch.optim.Optimizer]
     scheduler: Callable[[Train, torch.optim.Optimizer], Any]
+    asked: list[str] = field(default_factory=list)  # data remedies a remedy added to config
 
     def new_optimizer(self, trainer: Trainer) -> None:
         optimizer = self.optimizer(self.config.train, trainer.model)
@@ -413,6 +414,22 @@ def _ask_for(rebuild: Rebuild, remedy: str) -> None:
     rerun applies it before training."""
     if remedy not in rebuild.config.data.remedies:
         rebuild.config.data.remedies = [*rebuild.config.data.remedies, remedy]
+        rebuild.asked.append(remedy)
+
+
+def undo_drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Rows dropped for an overfitting they did not cure were hard, not mislabelled: train
+    on them again, and the repaired config no longer asks for the drop."""
+    restored = trainer.restore_train_rows()
+    if "drop_label_issues" in rebuild.asked:
+        rebuild.asked.remove("drop_label_issues")
+        remedies = rebuild.config.data.remedies
+        rebuild.config.data.remedies = [r for r in remedies if r != "drop_label_issues"]
+    return f"put back the {restored} training rows it dropped"
+
+
+# Remedies undone when they did not cure: the others leave a change a later remedy builds on
+UNDO: dict[str, Callable[[Trainer, Rebuild], str]] = {"drop_label_issues": undo_drop_label_issues}
 
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back

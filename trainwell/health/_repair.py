@@ -32,6 +32,7 @@ from ._remedies import (
     LEARNING_CODES,
     REBUILDS_MODEL,
     REMEDIES,
+    UNDO,
     NotApplicable,
     Rebuild,
     remedy_order,
@@ -314,6 +315,9 @@ class Repairer:
         treatment.record["judged_epoch"] = len(self.trainer.history) - 1
         if self.trainer.history:
             treatment.record["after"] = _after(self.trainer.history[-1])
+        undo = UNDO.get(treatment.record["remedy"])
+        if undo is not None:
+            treatment.record["undone"] = undo(self.trainer, self.rebuild)
 
     def _unconfirmed(self, treatment: _Treatment, seen: int) -> None:
         treatment.record["after"] = _after(self.trainer.history[-1] if seen else {})

@@ -86,6 +86,8 @@ def attempt(repair: dict[str, Any]) -> dict[str, Any]:
     outcome = {True: "cured", False: "did not cure", None: "not judged"}[repair.get("cured")]
     if repair.get("why_not"):
         outcome += f": {repair['why_not']}"
+    if repair.get("undone"):
+        outcome += f"; undone: {repair['undone']}"
     return {
         "remedy": repair.get("remedy"),
         "changed": repair.get("changed"),

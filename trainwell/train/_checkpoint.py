@@ -58,7 +58,7 @@ def load_state_dict(trainer: Trainer, state: dict[str, Any]) -> None:
     trainer.grad_clip = state["grad_clip"]
     trainer.best.load_state_dict(state["best"])
     trainer.kept_epoch = state["kept_epoch"]
-    trainer._data_changes = []
+    trainer._data_changes, trainer._rows_before = [], []
     replay_data_changes(trainer, state["data_changes"])
     trainer.callbacks.load_state_dict(state["callbacks"])
     if state["data"] and hasattr(trainer._train_batches, "load_state_dict"):

@@ -1,6 +1,6 @@
 """What remedies change in a running Trainer besides its settings: roll it back to a
-snapshot, and edit its in-memory data (impute non-finite inputs, drop training rows). The
-Trainer's methods of the same names call these.
+snapshot, and edit its in-memory data (impute non-finite inputs, drop training rows and
+put them back). The Trainer's methods of the same names call these.
 
 Data edits are recorded (`trainer._data_changes`) so that a resumed run replays them, in
 order (`replay_data_changes`, called when a checkpoint is loaded).
@@ -92,9 +92,22 @@ def keep_train_rows(trainer: Trainer, keep: torch.Tensor) -> int:
     if batches is None:
         raise ValueError("the training data is not held in memory")
     keep = keep.to(batches.X.device)
+    trainer._rows_before.append((batches.X, batches.y))
     batches.X, batches.y = batches.X[keep], batches.y[keep]
     trainer._data_changes.append({"keep": keep.cpu()})
     return int((~keep).sum())
+
+
+def restore_train_rows(trainer: Trainer) -> int:
+    """Put back the rows the last `keep_train_rows` dropped (a remedy that did not cure is
+    not to cost the run its data); returns how many, 0 when none were dropped."""
+    batches = in_memory(trainer._train_batches)
+    if batches is None or not trainer._rows_before:
+        return 0
+    dropped = len(trainer._rows_before[-1][1]) - len(batches.y)
+    batches.X, batches.y = trainer._rows_before.pop()
+    trainer._data_changes.append({"restore": True})
+    return dropped
 
 
 def set_batch_size(trainer: Trainer, size: int) -> int | None:
@@ -117,6 +130,8 @@ def replay_data_changes(trainer: Trainer, changes: list[dict[str, Any]]) -> None
     for change in changes:
         if "impute" in change:
             trainer.impute_inputs()
+        elif "restore" in change:
+            trainer.restore_train_rows()
         else:
             trainer.keep_train_rows(change["keep"])
 

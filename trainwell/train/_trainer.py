@@ -121,6 +121,7 @@ class Trainer:
         self._input_extremes: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._rolled_back = False  # set by `restore`: a non-finite loss was dealt with
         self._data_changes: list[dict[str, Any]] = []  # in-memory data edits, for resume
+        self._rows_before: list[tuple[torch.Tensor, torch.Tensor]] = []  # of each row drop
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -420,6 +421,11 @@ class Trainer:
         """Train only on the in-memory rows where `keep` is true; returns how many were
         dropped (`_control`)."""
         return _control.keep_train_rows(self, keep)
+
+    def restore_train_rows(self) -> int:
+        """Put back the rows the last `keep_train_rows` dropped; returns how many
+        (`_control`)."""
+        return _control.restore_train_rows(self)
 
     def request_stop(self, reason: str, status: str = "stopped_early") -> None:
         """Stop after the current batch; the result carries `status` and `reason`."""
