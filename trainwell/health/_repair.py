@@ -40,10 +40,9 @@ from ._remedies import (
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
-# even where one epoch's validation loss was lower than anything after the cure (a run
-# that diverged from epoch 2 scored the class prior's loss there, 1.095, while the cured
-# network overfitted at 1.12 with twice its accuracy, and restoring it for an overfitting
-# remedy ended at chance). The best weights are kept again from the cured run on.
+# even where an epoch of it had a lower validation loss than any after the cure (the class
+# prior's, having learned nothing, below a cured network's that overfits at twice its
+# accuracy). Their remedies start the best weights again from the cured run.
 RUNAWAY_CODES = ("divergence", "exploding_gradient")
 
 

@@ -112,7 +112,8 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     whose every layer is starved alike (tiny weights shrink the signal both ways, the last
     layer's gradient with it) shows no such ratio: it is found by its first layer's
     gradient below `starved_scale` of its weights while its loss is still the class
-    prior's."""
+    prior's. Gradients that vanish behind a layer a strong penalty pulled to zero
+    (`collapsed_by_penalty`) are left to `penalised`: the penalty is the cause."""
     grads = h.last("grad_norm", t.sustain)
     if len(grads) < t.sustain or grads.shape[1] < 2 or collapsed_by_penalty(h):
         return None  # a penalty's doing: `penalised` names the cause
