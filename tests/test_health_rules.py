@@ -437,6 +437,17 @@ def test_a_strong_penalty_names_the_cause_of_a_network_that_does_not_fit():
     falling = _curves(_history(), [2.3, 1.9, 1.6, 1.35, 1.15])  # still on its way down
     falling.penalty = "weight decay 0.1"
     assert rules.penalised(falling, T) is None
+    # falling 4% an epoch, no plateau, but at that pace still at 60% of its start when the
+    # budget of 10 epochs ends: held back, found now rather than at the end
+    crawling = [2.3, 2.12, 2.03, 1.95, 1.87]
+    held = _curves(_history(), crawling)
+    held.penalty = "weight decay 0.2"
+    assert rules.penalised(held, T).code == "underfitting"
+    held.total_epochs = 40  # the same pace with 35 epochs left gets there
+    assert rules.penalised(held, T) is None
+    fits_the_data = _curves(_history(), crawling, crawling)
+    fits_the_data.penalty, fits_the_data.reference_loss = "weight decay 0.2", 2.0
+    assert rules.penalised(fits_the_data, T) is None  # as good as a kernel model already
     early = _curves(_history(), flat[:2])
     early.penalty = "weight decay 0.1"
     assert rules.penalised(early, T) is None  # too early to judge

@@ -613,17 +613,21 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """Underfitting read from its cause: a regularisation far stronger than usual
     (`ProbeHistory.penalty`, measured on the live optimizer and model: weight decay, L1 or
     dropout), and after `judge_after` of the budget the train loss is still above
-    `underfit_loss` of its first value and no longer falling well (it improves < `plateau_drop`
-    an epoch, or it fell < `slow_drop` in all). A curve that only looks slow or flat has its
-    cause named here, with the fix that treats it; the training loss above the validation
-    loss is no sign of noisy labels then, since dropout alone makes it so."""
+    `underfit_loss` of its first value and not falling fast enough to get below it: it
+    improves < `plateau_drop` an epoch, or it fell < `slow_drop` in all, or at the pace of its
+    last two epochs it would still be above it when the budget ends (`_on_course`). A curve
+    that only looks slow or flat has its cause named here, with the fix that treats it; the
+    training loss above the validation loss is no sign of noisy labels then, since dropout
+    alone makes it so. Not when the validation loss is as low as a kernel model's on unseen
+    rows (`_as_good_as_reference`): the network fits what the data allows."""
     if not h.penalty or not _judged(h, t):
         return None
-    loss = h.curve("train_loss")
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or loss[0] <= 0 or loss[-1] < t.underfit_loss * loss[0]:
         return None
-    if not _plateau(loss, t) and _drop(loss) >= t.slow_drop:
-        return None  # still on its way down
+    falling = not _plateau(loss, t) and _drop(loss) >= t.slow_drop
+    if (falling and _on_course(h, loss, t)) or _as_good_as_reference(h, val, t):
+        return None  # still on its way down, or already as good as the data allows
     layer = collapsed_by_penalty(h)
     collapse = f" (it pulled layer {layer}'s weights to zero: gradients vanish there)"
     return _finding(
@@ -639,6 +643,17 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
         penalty=h.penalty,
         threshold=t.underfit_loss,
     )
+
+
+def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """At the pace of its last two epochs, the train loss gets below `underfit_loss` of its
+    first value within the epochs left of the budget (a curve that flattens gets there later:
+    the pace read now errs on the side of silence). Unknown budgets are on course."""
+    left = h.total_epochs - len(loss)
+    if h.total_epochs <= 0 or len(loss) < 3:
+        return True
+    pace = (loss[-3] - loss[-1]) / 2
+    return loss[-1] - max(left, 0) * pace <= t.underfit_loss * loss[0]
 
 
 def _plateau(loss: list[float], t: Thresholds) -> bool:
