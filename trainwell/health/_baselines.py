@@ -4,19 +4,11 @@ kernel model on rows it never saw (`reference_loss`), both scored by the run's o
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
-from sklearn.impute import SimpleImputer
-from sklearn.kernel_approximation import Nystroem
-from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import KFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
-from ..data.audit import out_of_sample_probabilities
+from ..data.audit import out_of_sample_predictions, out_of_sample_probabilities
 from ..train import Trainer
 
 PRIOR_ROWS = 20_000  # rows the prior's loss is measured on (a sample: the mean settles)
@@ -110,14 +102,4 @@ def _out_of_fold(X: np.ndarray, y: np.ndarray, trainer: Trainer) -> torch.Tensor
         return torch.from_numpy(probs).clamp_min(1e-7).log().float()
     if not np.isfinite(y).all() or len(y) < 2 * REFERENCE_FOLDS:
         return None
-    model = make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        StandardScaler(),
-        Nystroem(n_components=min(300, len(y) // 2), random_state=0),
-        RidgeCV(alphas=np.logspace(-3, 3, 7)),
-    )
-    folds = KFold(REFERENCE_FOLDS, shuffle=True, random_state=0)
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        predicted = cross_val_predict(model, X, y.astype(np.float64), cv=folds)
-    return torch.from_numpy(predicted.reshape(y.shape)).float()
+    return torch.from_numpy(out_of_sample_predictions(X, y, REFERENCE_FOLDS)).float()

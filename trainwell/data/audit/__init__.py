@@ -6,7 +6,7 @@ and name rows by their source index, as `corruption.json` does.
 
 from ._audit import CHECKS, AuditResult, audit_dataset
 from ._confident import confident_joint, estimate_joint, find_label_issues
-from ._labels import holdout_accuracy, out_of_sample_probabilities
+from ._labels import holdout_accuracy, out_of_sample_predictions, out_of_sample_probabilities
 from ._thresholds import Thresholds
 from ._view import AuditData
 
@@ -20,5 +20,6 @@ __all__ = [
     "estimate_joint",
     "find_label_issues",
     "holdout_accuracy",
+    "out_of_sample_predictions",
     "out_of_sample_probabilities",
 ]

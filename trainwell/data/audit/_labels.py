@@ -1,4 +1,5 @@
-"""The label_issues check: out-of-sample probabilities by k-fold CV, then confident learning."""
+"""The label_issues check: out-of-sample probabilities by k-fold CV, then confident learning.
+The same kernel model, out of fold, is the doctor's reference for what the data allows."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import warnings
 from collections.abc import Iterator
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.kernel_approximation import Nystroem
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -74,12 +75,30 @@ def holdout_accuracy(
         return float((fitted.predict(X_held) == y_held).mean())
 
 
+def out_of_sample_predictions(
+    X: np.ndarray, y: np.ndarray, folds: int, seed: int = 0
+) -> np.ndarray:
+    """A numeric target predicted for each row by a model that never saw it: k-fold CV of
+    the judge's kernel features with ridge regression (its strength chosen within each
+    fold), what a model of moderate capacity makes of the target. Predictions have the
+    shape of `y`."""
+    cv = KFold(folds, shuffle=True, random_state=seed)
+    model = _kernel(len(y), seed, RidgeCV(alphas=np.logspace(-3, 3, 7)))
+    with _quiet():
+        return cross_val_predict(model, X, y.astype(np.float64), cv=cv).reshape(y.shape)
+
+
 def _judge(rows: int, seed: int) -> Pipeline:
+    return _kernel(rows, seed, LogisticRegression(max_iter=_MAX_ITER))
+
+
+def _kernel(rows: int, seed: int, estimator: BaseEstimator) -> Pipeline:
+    """Median-imputed, standardised inputs, an RBF kernel approximation, then `estimator`."""
     return make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),
         Nystroem(n_components=min(_COMPONENTS, rows // 2), random_state=seed),
-        LogisticRegression(max_iter=_MAX_ITER),
+        estimator,
     )
 
 
