@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from trainwell.health import CURVE_RULES, PROBE_RULES, ProbeHistory, Thresholds
+from trainwell.health import _probe_rules as probe_rules
 from trainwell.health import _rules as rules
 
 T = Thresholds()
@@ -87,14 +88,14 @@ def test_gradients_vanishing_behind_a_layer_a_penalty_pulled_to_zero_name_the_pe
         return h
 
     collapsed = history("weight decay 0.3", 0.04)
-    assert rules.collapsed_by_penalty(collapsed) == "net.1"
+    assert probe_rules.collapsed_by_penalty(collapsed) == "net.1"
     assert rules.vanishing_gradient(collapsed, T) is None
     finding = rules.penalised(collapsed, T)
     assert (
         finding.code == "underfitting" and "pulled layer net.1's weights to zero" in finding.message
     )
     for penalty, norm in (("", 0.04), ("dropout 0.9", 0.04), ("weight decay 0.3", 4.0)):
-        assert rules.collapsed_by_penalty(history(penalty, norm)) is None
+        assert probe_rules.collapsed_by_penalty(history(penalty, norm)) is None
         assert rules.vanishing_gradient(history(penalty, norm), T).code == "vanishing_gradient"
     assert "pulled" not in rules.penalised(history("weight decay 0.3", 4.0), T).message
 

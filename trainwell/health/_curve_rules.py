@@ -1,0 +1,342 @@
+"""Curve rules: what the loss curves of the epochs so far say.
+
+Each rule is `(history, thresholds) -> Finding | None` and runs after every epoch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from ..findings import Finding
+from ._history import ProbeHistory
+from ._probe_rules import collapsed_by_penalty
+from ._rule_base import Thresholds, finding, stalled
+
+
+def _judged(h: ProbeHistory, t: Thresholds) -> bool:
+    done = len(h.curves)
+    return done >= t.min_epochs and done >= t.judge_after * max(h.total_epochs, 1)
+
+
+def _finite(values: list[float]) -> bool:
+    return all(map(math.isfinite, values))
+
+
+def _scale(first: float, h: ProbeHistory) -> float:
+    """The scale a curve's swings are measured against: its first value, or the class
+    prior's loss when lower (a first epoch that spiked would hide the swings after it)."""
+    return abs(first) if not h.prior_loss else min(abs(first), h.prior_loss)
+
+
+def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """Held-out data fitted far better than the training data: noisy labels or augmentation
+    hold the network back, not its capacity."""
+    return math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]
+
+
+def _as_good_as_reference(h: ProbeHistory, val: list[float], t: Thresholds) -> bool:
+    """The validation loss has reached `reference_share` of a kernel model's loss on rows it
+    never saw (`ProbeHistory.reference_loss`): the loss left is what the data allows
+    (overlapping classes, noisy labels), not capacity the network lacks."""
+    reached = min((v for v in val if math.isfinite(v)), default=math.inf)
+    return bool(h.reference_loss) and reached <= t.reference_share * h.reference_loss
+
+
+def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
+    epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
+    comparable across tasks where accuracy is not). Near a perfect fit a relative rise is
+    easy: each rise must also be `oscillation_floor` of the loss's scale, or it is the noise
+    of a few batches an epoch (a small dataset), as for overfitting (`_scale`). Or steps
+    that overshoot: the loss went up and down more than it went down, the path it travelled
+    (the sum of its epoch-to-epoch moves) >= `oscillation_path` times its net fall and >=
+    `oscillation_travel` of its scale, and it climbed back `oscillation_rebound` of its
+    scale above its lowest so far, in two separate swings up or more (a healthy loss
+    travels 1.0-1.3 times its fall; a slow one made noisy by heavy dropout travels more,
+    but rebounds by 15% at most; a lone spike, even over two epochs, is no oscillation)."""
+    if not _judged(h, t):
+        return None
+    loss = h.curve("train_loss")
+    if len(loss) < 2 or not _finite(loss):
+        return None
+    scale = _scale(loss[0], h)
+    floor = t.oscillation_floor * scale
+    pairs = list(itertools.pairwise(loss))
+    rising = [b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in pairs]
+    rises = sum(rising)
+    swings = sum(r and not before for before, r in itertools.pairwise([False, *rising]))
+    travelled, fall = sum(abs(b - a) for a, b in pairs), loss[0] - loss[-1]
+    lowest = itertools.accumulate(loss, min)  # the lowest so far, before each epoch
+    rebound = max(b - low for b, low in zip(loss[1:], lowest, strict=False)) / scale
+    wanders = (
+        swings >= 2
+        and rebound >= t.oscillation_rebound
+        and travelled >= max(t.oscillation_path * fall, t.oscillation_travel * scale)
+    )
+    if rises / len(pairs) < t.oscillation_share and not wanders:
+        return None
+    return finding(
+        "oscillating_loss",
+        "warning",
+        f"The training loss oscillates: it rose in {rises} of {len(pairs)} epochs and "
+        f"travelled {travelled:.3g} up and down for a net fall of {fall:.3g}. The learning "
+        f"rate is probably too high: lower it, use Adam, or a larger batch.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        rising_epochs=rises,
+        travelled=travelled,
+        net_fall=fall,
+        threshold=t.oscillation_share,
+    )
+
+
+def _drop(loss: list[float]) -> float:
+    """How far the train loss has fallen at its lowest, as a share of its first value (> 0)."""
+    return (loss[0] - min(loss)) / loss[0]
+
+
+def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
+    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01). Not under a
+    strong penalty: it is why, and `penalised` names it."""
+    if h.penalty or not _judged(h, t):
+        return None
+    loss = h.curve("train_loss")
+    if not _finite(loss) or loss[0] <= 0:
+        return None
+    drop = _drop(loss)
+    if drop >= t.slow_drop:
+        return None
+    return finding(
+        "slow_convergence",
+        "warning",
+        f"Training converges too slowly: after {len(loss)} epochs the training loss fell only "
+        f"{drop:.1%}. Raise the learning rate or use an adaptive optimizer (Adam).",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        relative_drop=drop,
+        threshold=t.slow_drop,
+    )
+
+
+def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The val loss has stayed `overfit_rise` above its best for the last two epochs, the best
+    reached >= `overfit_patience` epochs ago, while the train loss fell by another 10% or
+    more (SageMaker Overfit compares val to train loss; the rise of val over its own best is
+    robust to the train/val scale, and the two conditions keep noisy curves from firing).
+    Near a perfect fit a relative rise is easy: the rise must also be `overfit_floor` of the
+    val loss's scale (the first one, or the class prior's when lower), or it is a few
+    examples of a small validation set growing more confident: on iris, wine or
+    breast_cancer a healthy run's val loss drifts up 2-4% of that scale. A val loss that
+    rose in each of the last `overfit_climb` epochs is no noise: `overfit_climb_rise` above
+    its best is enough then."""
+    train, val = h.curve("train_loss"), h.curve("val_loss")
+    if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
+        return None
+    best = val.index(min(val))
+    if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
+        return None
+    noise = t.overfit_floor * _scale(val[0], h)
+    risen = all(v >= val[best] + max(t.overfit_rise * val[best], noise) for v in val[-2:])
+    recent = val[-t.overfit_climb - 1 :]
+    climbing = len(recent) > t.overfit_climb and all(b > a for a, b in itertools.pairwise(recent))
+    climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
+    if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
+        return None
+    if not train[-1] < 0.9 * train[best]:
+        return None
+    steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
+    return finding(
+        "overfitting",
+        "warning",
+        f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
+        f"(epoch {h.curves[best].get('epoch', best)}){steadily} while training loss keeps "
+        f"falling. Use early stopping, dropout, weight decay or more data.",
+        h,
+        per_epoch=True,
+        val_loss=val,
+        train_loss=train,
+        best_epoch=int(h.curves[best].get("epoch", best)),
+        threshold=t.overfit_rise,
+    )
+
+
+def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Underfitting read from its cause: a regularisation far stronger than usual
+    (`ProbeHistory.penalty`, measured on the live optimizer and model: weight decay, L1 or
+    dropout), and after `judge_after` of the budget the train loss is still above
+    `underfit_loss` of its first value and not falling fast enough to get below it: it
+    improves < `plateau_drop` an epoch, or it fell < `slow_drop` in all, or at the pace of its
+    last two epochs it would still be above it when the budget ends (`_on_course`). A curve
+    that only looks slow or flat has its cause named here, with the fix that treats it; the
+    training loss above the validation loss is no sign of noisy labels then, since dropout
+    alone makes it so. Not when the validation loss is as low as a kernel model's on unseen
+    rows (`_as_good_as_reference`): the network fits what the data allows."""
+    if not h.penalty or not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or loss[0] <= 0 or loss[-1] < t.underfit_loss * loss[0]:
+        return None
+    falling = not _plateau(loss, t) and _drop(loss) >= t.slow_drop
+    if (falling and _on_course(h, loss, t)) or _as_good_as_reference(h, val, t):
+        return None  # still on its way down, or already as good as the data allows
+    layer = collapsed_by_penalty(h)
+    collapse = f" (it pulled layer {layer}'s weights to zero: gradients vanish there)"
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: {h.penalty} keeps it from fitting the training data"
+        f"{collapse if layer else ''}; after {len(loss)} epochs the training loss is still "
+        f"{loss[-1] / loss[0]:.0%} of where it started. Weaken it (weight decay 1e-5..1e-3, "
+        f"or 0.01..0.1 with AdamW; L1 1e-5..1e-4; dropout 0.5 at most).",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        penalty=h.penalty,
+        threshold=t.underfit_loss,
+    )
+
+
+def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """At the pace of its last two epochs, the train loss gets below `underfit_loss` of its
+    first value within the epochs left of the budget (a curve that flattens gets there later:
+    the pace read now errs on the side of silence). Unknown budgets are on course."""
+    left = h.total_epochs - len(loss)
+    if h.total_epochs <= 0 or len(loss) < 3:
+        return True
+    pace = (loss[-3] - loss[-1]) / 2
+    return loss[-1] - max(left, 0) * pace <= t.underfit_loss * loss[0]
+
+
+def _plateau(loss: list[float], t: Thresholds) -> bool:
+    """The last epochs improve the train loss by less than `plateau_drop` each."""
+    return all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(loss[-3:]))
+
+
+def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The train loss has plateaued (the last epochs improve it < `plateau_drop` each) above
+    `underfit_loss` of its first value, after `judge_after` of the budget: the model cannot
+    fit even the training data (AutoTrainer's accuracy gate, Theta = 0.6, in loss terms).
+    Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
+    better on held-out data than on its training data is held back by the training data
+    (noisy labels, augmentation), not by its capacity. Nor when the val loss is as low as
+    a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's."""
+    if not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or loss[0] <= 0:
+        return None
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, val, t):
+        return None
+    if (
+        not _plateau(loss, t)
+        or loss[-1] < t.underfit_loss * loss[0]
+        or (loss[0] - loss[-1]) < (t.slow_drop * loss[0])
+    ):
+        return None  # still learning, good enough, or not learning at all (slow convergence)
+    reference = ""
+    if h.reference_loss and val and math.isfinite(val[-1]):
+        reference = (
+            f"; its validation loss ({val[-1]:.3g}) is above the {h.reference_loss:.3g} a "
+            f"kernel model reaches on rows it never saw"
+        )
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: the training loss stalled at {loss[-1]:.3g} "
+        f"({loss[-1] / loss[0]:.0%} of where it started){reference}. Use a wider or deeper "
+        f"network, train longer, or lower the regularisation.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        reference_loss=h.reference_loss,
+        threshold=t.underfit_loss,
+    )
+
+
+def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
+    """(name, units, outputs) of the narrowest hidden dense layer of a classifier where it is
+    narrower than the output needs. Softmax logits matter up to a shift, so K classes span
+    K - 1 directions; logits computed from fewer units cannot place the classes freely, and
+    the network fits slowly and poorly whatever its training does: only a wider layer cures
+    it. Classifiers only (their class prior is known): an autoencoder's or a regression's
+    narrow layer is there by design."""
+    if not h.prior_loss:
+        return None
+    if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers):
+        return None  # widths unknown (a history from before they were recorded)
+    dense = [(name, rows) for name, rows, d in zip(h.layers, h.rows, h.dense, strict=True) if d]
+    if len(dense) < 2 or not h.dense[-1]:  # the output layer must be the last dense one
+        return None
+    name, units = min(dense[:-1], key=lambda layer: layer[1])
+    outputs = dense[-1][1]
+    return (name, units, outputs) if units < outputs - 1 else None
+
+
+def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Underfitting read from its cause: a hidden layer narrower than the output needs
+    (`bottleneck`), and after `bottleneck_epochs` the train loss is still `bottleneck_loss`
+    of the class prior's or more. Judged early because the structure already says why; a
+    narrow network that learns anyway is left alone."""
+    narrow = bottleneck(h)
+    if narrow is None or len(h.curves) < t.bottleneck_epochs:
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or _held_back_by_data(loss, val, t):
+        return None
+    prior = h.prior_loss or math.nan  # known: `bottleneck` asks for it
+    if loss[-1] < t.bottleneck_loss * prior:
+        return None
+    name, units, outputs = narrow
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: layer {name} has {units} unit(s), fewer than its {outputs} "
+        f"outputs need ({outputs - 1}), and after {len(loss)} epochs the training loss "
+        f"({loss[-1]:.3g}) is still {loss[-1] / prior:.0%} of always predicting the class "
+        f"frequencies. Widen that layer.",
+        h,
+        layer=name,
+        per_epoch=True,
+        train_loss=loss,
+        units=units,
+        outputs=outputs,
+        threshold=t.bottleneck_loss,
+    )
+
+
+def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """After `judge_after` of the budget, the train loss is still `prior_share` of the loss of
+    predicting the class prior (known in the Trainer, from the training labels): whatever
+    its curve looks like, the network has learned next to nothing beyond the class
+    frequencies. Not while the loss, below the prior's, still falls by `plateau_drop` an
+    epoch or more: imbalanced data often keeps a network near the prior for a few epochs
+    before it finds the rare classes (a loss above the prior's has not even learned the
+    class frequencies, falling or not). Reported as underfitting, and only when no other
+    problem has been found (`FALLBACK_RULES`): a network that does not learn is also what
+    most faults look like."""
+    if not h.prior_loss or not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or not stalled(loss[-1], h.prior_loss, t.prior_share):
+        return None
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, val, t):
+        return None  # e.g. labels the inputs say little about: nothing more to learn
+    if loss[-1] < h.prior_loss and not _plateau(loss, t):
+        return None  # past the prior and learning now: a slow start, no fault
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: after {len(loss)} epochs the training loss ({loss[-1]:.3g}) is "
+        f"still {loss[-1] / h.prior_loss:.0%} of the loss of always predicting the class "
+        f"frequencies ({h.prior_loss:.3g}): it has learned next to nothing beyond them. Use a "
+        f"wider or deeper network, a higher learning rate or Adam, or train longer.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        prior_loss=h.prior_loss,
+        threshold=t.prior_share,
+    )

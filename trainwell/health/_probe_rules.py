@@ -1,0 +1,359 @@
+"""Probe rules: what the gradients, activations and weights of one probe say.
+
+Each rule is `(history, thresholds) -> Finding | None` and runs after every probe.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..findings import Finding
+from ._history import ProbeHistory
+from ._rule_base import COLLAPSED_GAIN, LARGE_GAIN, Thresholds, finding, stalled
+
+
+def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The first layers' gradients are < `vanishing_ratio` of the last layer's, `sustain`
+    probes running (AutoTrainer, ICSE'21, beta1 = 1e-3). The finding names the first layer
+    (the one starved most), and the evidence how deep the starvation reaches. A network
+    whose every layer is starved alike (tiny weights shrink the signal both ways, the last
+    layer's gradient with it) shows no such ratio: it is found by its first layer's
+    gradient below `starved_scale` of its weights while its loss is still the class
+    prior's. Gradients that vanish behind a layer a strong penalty pulled to zero
+    (`collapsed_by_penalty`) are left to `penalised`: the penalty is the cause."""
+    grads = h.last("grad_norm", t.sustain)
+    if len(grads) < t.sustain or grads.shape[1] < 2 or collapsed_by_penalty(h):
+        return None  # a penalty's doing: `penalised` names the cause
+    with np.errstate(invalid="ignore"):
+        ratio = grads / np.maximum(grads[:, -1:], 1e-30)
+    vanished = np.all(ratio[:, :-1] < t.vanishing_ratio, axis=0)
+    if not vanished[0]:
+        return _starved(h, t, grads)
+    deepest = int(np.argmin(vanished)) - 1 if not vanished.all() else len(vanished) - 1
+    first = h.layers[0]
+    reach = (
+        f" (and every layer up to {h.layers[deepest]} gets less than {t.vanishing_ratio:g})"
+        if deepest > 0
+        else ""
+    )
+    return finding(
+        "vanishing_gradient",
+        "error",
+        f"Gradients vanish: layer {first} receives {ratio[-1, 0]:.1e} of the gradient of the "
+        f"output layer{reach}, so the first layers barely learn. Use ReLU-family activations "
+        f"instead of sigmoid/tanh, He initialisation, or batch normalisation.",
+        h,
+        layer=first,
+        ratio_first_to_last=ratio[-1, 0],
+        vanished_through=h.layers[deepest],
+        grad_norms=grads[-1],
+        layers=h.layers,
+        threshold=t.vanishing_ratio,
+    )
+
+
+def collapsed_by_penalty(h: ProbeHistory) -> str | None:
+    """The hidden layer a weight decay or L1 penalty far above the usual
+    (`ProbeHistory.penalty`) has pulled to zero (gain < `COLLAPSED_GAIN` at the last
+    probe), else None. Gradients vanish behind such a layer, but "use ReLU, He init or
+    batch norm" would not help: the penalty is the cause, reported as underfitting."""
+    if not ("weight decay" in h.penalty or "L1" in h.penalty) or not h.weight_norm:
+        return None
+    if len(h.rows) != len(h.layers) or len(h.layers) < 2:
+        return None  # widths unknown (a history from before they were recorded)
+    gains = h.weight_norm[-1][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
+    smallest = int(np.argmin(gains))
+    return h.layers[smallest] if gains[smallest] < COLLAPSED_GAIN else None
+
+
+def _starved(h: ProbeHistory, t: Thresholds, grads: np.ndarray) -> Finding | None:
+    """Every layer starved alike: see `vanishing_gradient`. The loss is read first: in
+    plain Python, it spares a learning network the numpy calls."""
+    if not all(stalled(loss, h.prior_loss, t.prior_share) for loss in h.loss[-t.sustain :]):
+        return None  # a network that learns does not need big gradients
+    weights = h.last("weight_norm", t.sustain)[:, 0]
+    scale = grads[:, 0] / np.maximum(weights, 1e-30)
+    if not np.all(scale < t.starved_scale):
+        return None
+    first = h.layers[0]
+    return finding(
+        "vanishing_gradient",
+        "error",
+        f"Gradients vanish: layer {first} receives a gradient {scale[-1]:.1e} of its weights' "
+        f"size while the loss is still the class prior's, so the first layers barely learn. "
+        f"Tiny initial weights do this (they shrink the signal both ways, the output "
+        f"layer's gradient too): use the initialisation made for the activation (He for "
+        f"ReLU, Xavier for tanh and sigmoid), or batch normalisation.",
+        h,
+        layer=first,
+        grad_to_weight=scale[-1],
+        grad_norms=grads[-1],
+        layers=h.layers,
+        threshold=t.starved_scale,
+    )
+
+
+def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A gradient is non-finite while the loss is not; or, `sustain` probes running, a layer's
+    gradient norm exceeds `exploding_scale` times its weight norm, or the first layer's
+    gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70); or, at a
+    single probe, the scale exceeds `exploding_at_once` (one SGD step at lr 0.01 would more
+    than double the weights: waiting for a second probe lets the run blow up first); or it
+    exceeded `exploding_scale` at the previous probe and the layer's weights have grown
+    `blown_up` times since (the explosion happened: the units it killed show no gradient
+    to sustain it). The gradient-to-weight scale is what an update multiplies by the
+    learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
+    (clipped) gradients count; under an L1 penalty, what its own gradient leaves
+    (`ProbeHistory.loss_grads`). Names the layer with the largest scale."""
+    if not h.grad_norm or not math.isfinite(h.loss[-1]):
+        return None  # a non-finite loss is divergence; its gradients follow from it
+    blown = _blown_up(h, t)
+    if blown is not None:
+        return _exploded(h, t, *blown)
+    if _calm(h, t):
+        return None
+    grads = np.array([h.loss_grads(i) for i in range(-min(t.sustain, h.n_probes), 0)])
+    if not np.all(np.isfinite(grads[-1])):
+        index, reason = int(np.argmin(np.isfinite(grads[-1]))), "non-finite"
+    else:
+        weights = h.last("weight_norm", t.sustain)
+        applied = grads
+        if h.grad_clip:  # clipping scales every layer by clip / total norm: what is applied
+            total = np.sqrt((grads**2).sum(axis=1, keepdims=True))
+            applied = grads * np.minimum(1.0, h.grad_clip / np.maximum(total, 1e-30))
+        scale = np.where(weights > 1e-8, applied / np.maximum(weights, 1e-8), 0.0)
+        # against the last layer that gets a gradient at all: an unused head is no evidence
+        used = np.flatnonzero((grads > 0).all(axis=0))
+        last = used[-1] if len(used) > 1 else None
+        ratio = grads[:, 0] / np.maximum(grads[:, last], 1e-30) if last else np.zeros(1)
+        lopsided = not h.grad_clip and np.all(ratio > t.exploding_ratio)
+        sustained = len(grads) == t.sustain and (
+            np.all(scale.max(axis=1) > t.exploding_scale) or lopsided
+        )
+        if not (sustained or scale[-1].max() > t.exploding_at_once):
+            return None
+        index = int(np.argmax(scale[-1]))
+        reason = f"{grads[-1, index]:.3g}, {scale[-1, index]:.3g} times its weight norm"
+    return _exploded(h, t, index, reason)
+
+
+def _exploded(h: ProbeHistory, t: Thresholds, index: int, reason: str) -> Finding:
+    layer = h.layers[index]
+    return finding(
+        "exploding_gradient",
+        "error",
+        f"Gradients explode: the gradient norm of layer {layer} is {reason}. Clip gradients "
+        f"(train.grad_clip), lower the learning rate, standardise the inputs, or use a "
+        f"smaller initialisation.",
+        h,
+        layer=layer,
+        grad_norms=h.grad_norm[-1],
+        layers=h.layers,
+        threshold_scale=t.exploding_scale,
+        threshold_ratio=t.exploding_ratio,
+    )
+
+
+def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
+    """(index, reason) of the layer with the largest gradient-to-weight scale among those
+    above `exploding_scale` at the previous probe whose weights have grown `blown_up`
+    times since; None if none did (or clipping bounds the steps). Plain Python: it runs
+    at every probe of a healthy run."""
+    if len(h.grad_norm) < 2 or h.grad_clip:
+        return None
+    weights, now = h.weight_norm[-2].tolist(), h.weight_norm[-1].tolist()
+    if all(grown < t.blown_up * w for w, grown in zip(weights, now, strict=True)):
+        return None  # a healthy run's exit: no layer's weights doubled
+    before = h.loss_grads(-2)
+    blown = [
+        (g / w, i, grown / w)
+        for i, (g, w, grown) in enumerate(zip(before, weights, now, strict=True))
+        if w > 1e-8 and math.isfinite(g) and g > t.exploding_scale * w and grown >= t.blown_up * w
+    ]
+    if not blown:
+        return None
+    scale, index, grown = max(blown)
+    return index, (
+        f"{before[index]:.3g}, {scale:.3g} times its weight norm, at step "
+        f"{h.steps[-2]}, and its weights grew {grown:.1f}x by step {h.steps[-1]}"
+    )
+
+
+def _calm(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether the last probe alone rules every explosion criterion out: each layer's
+    gradient at most `exploding_scale` (and `exploding_at_once`) times its weight norm, and
+    the first layer's at most `exploding_ratio` times each other layer's that has one. The
+    healthy runs' exit, in plain Python: a dozen numpy calls cost more after a step."""
+    grads, weights = h.loss_grads(), h.weight_norm[-1].tolist()
+    if not all(map(math.isfinite, grads)):
+        return False
+    limit = min(t.exploding_scale, t.exploding_at_once)
+    if any(g / w > limit for g, w in zip(grads, weights, strict=True) if w > 1e-8):
+        return False
+    return bool(h.grad_clip) or all(grads[0] <= t.exploding_ratio * g for g in grads[1:] if g > 0)
+
+
+def _worst_layer(
+    h: ProbeHistory, t: Thresholds, name: str, threshold: float
+) -> tuple[int, float, np.ndarray] | None:
+    """(index, share, last row) of the activation layer with the largest share of `name`
+    (dead or saturated units) among those >= `threshold` for `sustain` probes running."""
+    rows = getattr(h, name)
+    if len(rows) < t.sustain or not any(v >= threshold for v in rows[-1].tolist()):
+        return None  # the last probe must be affected (NaN: not this activation's kind)
+    shares = h.last(name, t.sustain)
+    if not shares.size:
+        return None
+    with np.errstate(invalid="ignore"):
+        affected = np.all(shares >= threshold, axis=0)
+    if not affected.any():
+        return None
+    index = int(np.argmax(np.where(affected, shares[-1], -1)))
+    return index, float(shares[-1, index]), shares[-1]
+
+
+def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
+    a whole batch, `sustain` probes running (AutoTrainer and DeepDiagnosis: 70%; SageMaker's
+    DeadRelu says 50%, but healthy CNNs often keep half the units of their dense layer
+    off and learn well with the rest: below 70% a layer still has capacity to spare)."""
+    worst = _worst_layer(h, t, "dead", t.dead_fraction)
+    if worst is None:
+        return None
+    index, share, row = worst
+    leaky = h.activation_kinds[index] == "leaky_relu"  # its negative side still learns, slowly
+    state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
+    fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
+    return finding(
+        "dying_relu",
+        "error" if share >= 0.9 else "warning",
+        f"{share:.0%} of the units of {h.activations[index]} are dead (never positive over a "
+        f"batch) and {state}. Lower the learning rate, use {fixes}, or a smaller negative "
+        f"bias.",
+        h,
+        layer=h.activations[index],
+        dead_fraction=share,
+        kind=h.activation_kinds[index],
+        per_layer=row,
+        activations=h.activations,
+        threshold=t.dead_fraction,
+    )
+
+
+def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A sigmoid/tanh layer has >= `saturated_fraction` of its activations (units x
+    examples) pinned at an asymptote, `sustain` probes running (SageMaker
+    SaturatedActivation: 50% of a layer's activations)."""
+    worst = _worst_layer(h, t, "saturated", t.saturated_fraction)
+    if worst is None:
+        return None
+    index, share, row = worst
+    return finding(
+        "saturated_activation",
+        "error" if share >= 0.9 else "warning",
+        f"{share:.0%} of the activations of {h.activations[index]} "
+        f"({h.activation_kinds[index]}) are saturated, where their gradient is almost zero. "
+        f"Standardise the inputs, use a smaller initialisation, or switch to ReLU.",
+        h,
+        layer=h.activations[index],
+        saturated_fraction=share,
+        per_layer=row,
+        activations=h.activations,
+        threshold=t.saturated_fraction,
+    )
+
+
+def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The loss is non-finite; or it ran away: `runaway_factor` times its first value at
+    `sustain` probes running, or in the mean training loss of the last epoch (a runaway loss
+    diverges before it overflows, and may swing too much for probes alone to see it)."""
+    if not h.loss:
+        return None
+    losses, first = h.loss[-t.sustain :], h.loss[0]
+    last_epoch = h.curves[-1].get("train_loss", math.nan) if h.curves else math.nan
+    if math.isfinite(losses[-1]):
+        if not math.isfinite(first) or first <= 0:
+            return None
+        limit = t.runaway_factor * first
+        probes_away = len(losses) == t.sustain and all(loss > limit for loss in losses)
+        epoch_away = last_epoch > limit  # False for NaN
+        if not (probes_away or epoch_away):
+            return None
+        worst = losses[-1] if probes_away else last_epoch
+        what = f"ran away to {worst:.3g} from {first:.3g}"
+    else:
+        what = "became non-finite (NaN or inf)"
+    return finding(
+        "divergence",
+        "error",
+        f"Training diverged: the loss {what} at step {h.steps[-1]}. Lower the learning rate "
+        f"or clip gradients; if the inputs contain NaN, impute them.",
+        h,
+        loss=losses[-1],
+        first_loss=first,
+    )
+
+
+def weight_growth(h: ProbeHistory, probes: int = 1) -> np.ndarray:
+    """Per layer, how many times over its first probe's norm its weights were at each of the
+    last `probes` probes (the least of them); NaN where they are not oversized now (gain at
+    most `LARGE_GAIN`; without the layers' shapes, growth alone counts)."""
+    if h.n_probes < 2:
+        return np.full(len(h.layers), np.nan)
+    start, recent = h.weight_norm[0], h.last("weight_norm", probes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(start > 0, recent / start, np.nan).min(0)
+        if h.rows:
+            growth[~(recent.min(0) / np.sqrt(h.rows) > LARGE_GAIN)] = np.nan
+    return growth
+
+
+def _flown(h: ProbeHistory, t: Thresholds, probes: int) -> tuple[int, float] | None:
+    """(index, growth) of the layer whose weights grew most, if `runaway_factor` times
+    their first probe's or more at each of the last `probes` probes and oversized now."""
+    growth = weight_growth(h, probes)
+    if not np.isfinite(growth).any() or np.nanmax(growth) < t.runaway_factor:
+        return None
+    i = int(np.nanargmax(growth))
+    return i, float(growth[i])
+
+
+def flown_off(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether some layer's weights, at the last probe, have flown off (`_flown`): a state
+    no rollback should return to."""
+    return _flown(h, t, 1) is not None
+
+
+def runaway_weights(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Divergence the loss does not show: a layer's weights grew `runaway_factor` times over
+    their first probe's, at `sustain` probes running, while the loss stayed at or above its
+    first value. Steps far too large do this: the weights fly off, the units they feed die
+    or saturate, and the loss, stuck near chance, never overflows. Checked after the rules
+    that name what it did to the units, which are reported first. The weights must also be
+    oversized now (gain above `LARGE_GAIN`): tiny initial weights that grow tenfold to a
+    normal size have not flown off."""
+    if h.n_probes <= t.sustain or not math.isfinite(h.loss[0]):
+        return None
+    first, losses = h.loss[0], h.loss[-t.sustain :]
+    if not all(math.isfinite(loss) and loss >= first for loss in losses):
+        return None
+    flown = _flown(h, t, t.sustain)
+    if flown is None:
+        return None
+    i, growth = flown
+    steps = h.steps[-1] - h.steps[0]
+    return finding(
+        "divergence",
+        "error",
+        f"Training diverged: the weights of {h.layers[i]} grew {growth:.0f}x in {steps} "
+        f"steps while the loss did not fall below its first value ({losses[-1]:.3g}, first "
+        f"{first:.3g}). Steps this large fly off instead of descending: lower the learning "
+        f"rate or clip gradients.",
+        h,
+        layer=h.layers[i],
+        weight_growth=growth,
+        loss=losses[-1],
+        first_loss=first,
+    )

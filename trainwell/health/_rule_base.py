@@ -1,0 +1,102 @@
+"""What every doctor rule shares: its thresholds, and how it words and dates a finding."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..findings import Finding
+from ._history import ProbeHistory
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number a rule compares against, with its origin."""
+
+    sustain: int = 2  # consecutive probes a probe symptom must hold (AutoTrainer alpha: 0..3)
+    vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
+    starved_scale: float = 1e-4  # |g first| / |W first| at the prior's loss (healthy: ~1e-2)
+    exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
+    exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
+    exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
+    blown_up: float = 2.0  # ... or > exploding_scale, and the weights then grew 2x by the next
+    dead_fraction: float = 0.7  # of a layer's ReLU units (AutoTrainer gamma, DeepDiagnosis)
+    saturated_fraction: float = 0.5  # of a layer's activations (SageMaker SaturatedActivation)
+    runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
+    judge_after: float = 0.3  # curve rules wait for this share of the epochs (AutoTrainer)
+    min_epochs: int = 4  # ... and at least this many epochs
+    oscillation_rise: float = 0.05  # an epoch whose train loss rises >= 5% over the previous
+    oscillation_share: float = 0.3  # flagged when that many of the epochs rise
+    oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
+    oscillation_path: float = 3.0  # or: the loss travelled 3x its net fall (up and down) ...
+    oscillation_travel: float = 1.0  # ... and at least its scale, ...
+    oscillation_rebound: float = 0.2  # ... climbing back 20% of it above its lowest so far
+    slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
+    overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
+    overfit_patience: int = 3  # epochs since the best val loss
+    overfit_floor: float = 0.05  # ... and the rise >= 5% of the val loss's scale (not noise)
+    overfit_climb: int = 5  # or: val loss rose in each of the last 5 epochs ...
+    overfit_climb_rise: float = 0.1  # ... to 10% above its best (a steady climb is no noise)
+    underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
+    underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
+    reference_share: float = 1.0  # ... or val loss at or below a kernel model's on unseen rows
+    plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
+    prior_share: float = 0.9  # train loss still >= 90% of predicting the class prior's
+    bottleneck_epochs: int = 2  # a layer too narrow for the output: judged after 2 epochs ...
+    bottleneck_loss: float = 0.5  # ... when the train loss is still >= half the prior's
+
+
+Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
+# A layer's gain: the RMS of its weights times the square root of its fan-in, what it
+# multiplies a unit-variance input by. He init gives sqrt(2), PyTorch's default 0.58, and
+# trained hidden layers stay near 0.5..2.5; above 4 each layer amplifies its input several
+# times over, and the logits blow up with depth.
+LARGE_GAIN = 4.0
+COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its weights to zero
+
+
+def finding(
+    code: str,
+    severity: str,
+    message: str,
+    history: ProbeHistory,
+    *,
+    layer: str | None = None,
+    per_epoch: bool = False,
+    **evidence: object,
+) -> Finding:
+    """A training finding dated at the last probe, or at the last epoch (`per_epoch`)."""
+    return Finding(
+        code=code,
+        severity=severity,
+        source="training",
+        message=message,
+        evidence={k: _plain(v) for k, v in evidence.items()},
+        layer=layer,
+        epoch=_last_epoch(history) if per_epoch else history.epochs[-1],
+        step=None if per_epoch else history.steps[-1],
+    )
+
+
+def _last_epoch(history: ProbeHistory) -> int:
+    """The run's number of the last epoch in the curves (they restart after a repair)."""
+    return int(history.curves[-1].get("epoch", len(history.curves) - 1))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(f"{float(value):.4g}")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def stalled(loss: float, prior_loss: float | None, share: float) -> bool:
+    """Whether `loss` is still at the level of predicting the class prior (`share` of it):
+    the fallback rule's test, and the repairer's for a network that does not learn."""
+    return bool(prior_loss) and math.isfinite(loss) and loss >= share * prior_loss
