@@ -257,10 +257,11 @@ def test_strong_regularisation_is_read_from_the_live_model_and_optimizer(
     evidence = gather_evidence(h, prior_loss=None, model=model, optimizer=opt)
     assert evidence.strong_regularisation is strong
     assert evidence.weight_decay == pytest.approx(decay) and evidence.dropout == dropout
-    named = strong_penalty(model, opt)  # what the curve rules read, in words
-    assert bool(named) is strong
-    assert ("dropout 0.85" in named) is (dropout == 0.85)
-    assert (f"weight decay {decay:g}" in named) is (strong and decay > 0)
+    penalty = strong_penalty(model, opt)  # what the curve rules read
+    assert bool(penalty) is strong
+    assert penalty.shrinks_weights is (strong and decay > 0)
+    assert ("dropout 0.85" in str(penalty)) is (dropout == 0.85)
+    assert (f"weight decay {decay:g}" in str(penalty)) is (strong and decay > 0)
 
 
 def test_less_regularisation_weakens_what_is_strong_in_place():

@@ -410,3 +410,18 @@ def test_a_regressions_underfitting_is_judged_against_what_the_data_allows(curve
     loss = doctor.examiner.history.curve("train_loss")
     assert loss[-1] > 0.3 * loss[0], loss  # both stalled high
     assert ("underfitting" in codes) is underfits, (codes, doctor.examiner.history.reference_loss)
+
+
+def test_the_measured_penalty_survives_a_checkpoint_loaded_without_pickles(tmp_path):
+    """The penalty is kept in parts, as plain numbers (`weights_only=True` loads it); a
+    checkpoint that kept it in words reads as none until the next epoch measures it again."""
+    from trainwell.health._history import Penalty, ProbeHistory
+
+    history = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    history.penalty = Penalty(weight_decay=0.3, dropout=0.9)
+    torch.save(history.state_dict(), tmp_path / "h.pt")
+    loaded = ProbeHistory.from_state(torch.load(tmp_path / "h.pt", weights_only=True))
+    assert loaded.penalty == history.penalty and loaded.penalty.shrinks_weights
+    assert str(loaded.penalty) == "weight decay 0.3 and dropout 0.9"
+    old = history.state_dict() | {"penalty": "weight decay 0.3"}
+    assert not ProbeHistory.from_state(old).penalty

@@ -669,7 +669,7 @@ class _RemedyAt(Callback):
         examiner = self.trainer.callbacks.callbacks[0].examiner
         end_epoch = examiner.end_epoch
 
-        def overfits(row, penalty=""):
+        def overfits(row, penalty=None):
             found = end_epoch(row, penalty)
             if row["epoch"] == self.epoch:
                 found.append(Finding("overfitting", "warning", "training", "rises"))

@@ -8,6 +8,7 @@ import pytest
 from trainwell.health import CURVE_RULES, PROBE_RULES, ProbeHistory, Thresholds
 from trainwell.health import _probe_rules as probe_rules
 from trainwell.health import _rules as rules
+from trainwell.health._history import Penalty
 
 T = Thresholds()
 LAYERS = ["net.1", "net.3", "net.5"]
@@ -80,24 +81,28 @@ def test_gradients_vanishing_behind_a_layer_a_penalty_pulled_to_zero_name_the_pe
     which names the penalty and the collapsed layer. The same gradients without such a
     penalty, under dropout alone, or with the layer at a normal size, are vanishing."""
 
-    def history(penalty: str, first_norm: float) -> ProbeHistory:
+    def history(penalty: Penalty, first_norm: float) -> ProbeHistory:
         h = _curves(_history(grad=(1e-7, 1e-5, 0.3)), [2.30, 2.29, 2.29, 2.28, 2.28])
         h.rows, h.penalty = [16, 16, 4], penalty
         for norms in h.weight_norm:
             norms[0] = first_norm  # gain = norm / sqrt(16)
         return h
 
-    collapsed = history("weight decay 0.3", 0.04)
+    collapsed = history(Penalty(weight_decay=0.3), 0.04)
     assert probe_rules.collapsed_by_penalty(collapsed) == "net.1"
     assert rules.vanishing_gradient(collapsed, T) is None
     finding = rules.penalised(collapsed, T)
     assert (
         finding.code == "underfitting" and "pulled layer net.1's weights to zero" in finding.message
     )
-    for penalty, norm in (("", 0.04), ("dropout 0.9", 0.04), ("weight decay 0.3", 4.0)):
+    for penalty, norm in (
+        (Penalty(), 0.04),
+        (Penalty(dropout=0.9), 0.04),
+        (Penalty(weight_decay=0.3), 4.0),
+    ):
         assert probe_rules.collapsed_by_penalty(history(penalty, norm)) is None
         assert rules.vanishing_gradient(history(penalty, norm), T).code == "vanishing_gradient"
-    assert "pulled" not in rules.penalised(history("weight decay 0.3", 4.0), T).message
+    assert "pulled" not in rules.penalised(history(Penalty(weight_decay=0.3), 4.0), T).message
 
 
 def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
@@ -420,7 +425,7 @@ def test_a_strong_penalty_names_the_cause_of_a_network_that_does_not_fit():
     h = _curves(_history(), flat)
     assert rules.slow_convergence(h, T).code == "slow_convergence"
     assert rules.penalised(h, T) is None  # no penalty measured: the shape speaks
-    h.penalty = "an L1 penalty of 0.05"
+    h.penalty = Penalty(l1=0.05)
     finding = rules.penalised(h, T)
     assert finding.code == "underfitting" and "an L1 penalty of 0.05" in finding.message
     assert finding.evidence["penalty"] == "an L1 penalty of 0.05" and "Weaken" in finding.message
@@ -430,27 +435,27 @@ def test_a_strong_penalty_names_the_cause_of_a_network_that_does_not_fit():
     stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]  # under dropout 0.9: train above val
     dropped = _curves(_history(), stalled, [0.5 * loss for loss in stalled])
     assert rules.underfitting(dropped, T) is None  # read as noisy labels by the shape
-    dropped.penalty = "dropout 0.9"
+    dropped.penalty = Penalty(dropout=0.9)
     assert rules.penalised(dropped, T).code == "underfitting"
     fitting = _curves(_history(), HEALTHY_TRAIN)  # the same penalty, and the net fits
-    fitting.penalty = "weight decay 0.1"
+    fitting.penalty = Penalty(weight_decay=0.1)
     assert rules.penalised(fitting, T) is None
     falling = _curves(_history(), [2.3, 1.9, 1.6, 1.35, 1.15])  # still on its way down
-    falling.penalty = "weight decay 0.1"
+    falling.penalty = Penalty(weight_decay=0.1)
     assert rules.penalised(falling, T) is None
     # falling 4% an epoch, no plateau, but at that pace still at 60% of its start when the
     # budget of 10 epochs ends: held back, found now rather than at the end
     crawling = [2.3, 2.12, 2.03, 1.95, 1.87]
     held = _curves(_history(), crawling)
-    held.penalty = "weight decay 0.2"
+    held.penalty = Penalty(weight_decay=0.2)
     assert rules.penalised(held, T).code == "underfitting"
     held.total_epochs = 40  # the same pace with 35 epochs left gets there
     assert rules.penalised(held, T) is None
     fits_the_data = _curves(_history(), crawling, crawling)
-    fits_the_data.penalty, fits_the_data.reference_loss = "weight decay 0.2", 2.0
+    fits_the_data.penalty, fits_the_data.reference_loss = Penalty(weight_decay=0.2), 2.0
     assert rules.penalised(fits_the_data, T) is None  # as good as a kernel model already
     early = _curves(_history(), flat[:2])
-    early.penalty = "weight decay 0.1"
+    early.penalty = Penalty(weight_decay=0.1)
     assert rules.penalised(early, T) is None  # too early to judge
 
 

@@ -195,7 +195,7 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
         h,
         per_epoch=True,
         train_loss=loss,
-        penalty=h.penalty,
+        penalty=str(h.penalty),
         threshold=t.underfit_loss,
     )
 

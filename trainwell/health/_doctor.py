@@ -17,7 +17,7 @@ from ..findings import Finding
 from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
 from ._baselines import prior_loss, reference_loss
 from ._evidence import strong_penalty
-from ._history import ProbeHistory, data_loss
+from ._history import Penalty, ProbeHistory, data_loss
 from ._probes import Probe
 from ._remedies import Rebuild
 from ._repair import Repairer
@@ -151,13 +151,13 @@ class Examiner:
         self.probe.after_step()
         return self.check(PROBE_RULES)
 
-    def end_epoch(self, row: dict[str, float], penalty: str = "") -> list[Finding]:
-        """`penalty`: the regularisation strong enough to keep the network from fitting, in
-        words (`strong_penalty`, read by the caller from the live model and optimizer)."""
+    def end_epoch(self, row: dict[str, float], penalty: Penalty | None = None) -> list[Finding]:
+        """`penalty`: the regularisation strong enough to keep the network from fitting
+        (`strong_penalty`, read by the caller from the live model and optimizer)."""
         if not math.isfinite(data_loss(row)):
             return []  # an epoch rolled back to its start has no loss of its own
         self.history.curves.append(row | {"train_loss": data_loss(row)})
-        self.history.penalty = penalty
+        self.history.penalty = penalty or Penalty()
         return self.check(CURVE_RULES)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._history import ProbeHistory
+from ._history import Penalty, ProbeHistory
 from ._probes import weighted_layers
 from ._rules import COLLAPSED_GAIN, LARGE_GAIN, Thresholds, bottleneck, stalled
 
@@ -124,24 +124,22 @@ def strong_penalty(
     optimizer: torch.optim.Optimizer | None = None,
     l1: float = 0.0,
     loss: float | None = None,
-) -> str:
-    """The regularisation strong enough to keep the network from fitting its training data,
-    in words ("" where there is none): weight decay, an L1 penalty (factor `l1`, where the
-    Trainer adds one; `loss` the data's part of the training loss) or dropout far above
-    their usual values (without a model, the optimizer's decay alone). Read from the live
-    model and optimizer, so that the curve rules can name the cause of a network that does
-    not fit (`ProbeHistory.penalty`), and the repairer weaken it first."""
-    held = []
-    if optimizer is not None and strong_decay(optimizer):
-        held.append(f"weight decay {weight_decay(optimizer):g}")
+) -> Penalty:
+    """The regularisation strong enough to keep the network from fitting its training data:
+    weight decay, an L1 penalty (factor `l1`, where the Trainer adds one; `loss` the data's
+    part of the training loss) or dropout far above their usual values (without a model, the
+    optimizer's decay alone). Read from the live model and optimizer, so that the curve rules
+    can name the cause of a network that does not fit (`ProbeHistory.penalty`), and the
+    repairer weaken it first."""
+    decay = weight_decay(optimizer) if optimizer is not None and strong_decay(optimizer) else 0.0
     if model is None:
-        return " and ".join(held)
-    if l1 and strong_l1(model, l1, loss):
-        held.append(f"an L1 penalty of {l1:g}")
+        return Penalty(weight_decay=decay)
     drop = dropout(model)
-    if drop >= STRONG_DROPOUT:
-        held.append(f"dropout {drop:g}")
-    return " and ".join(held)
+    return Penalty(
+        weight_decay=decay,
+        l1=l1 if l1 and strong_l1(model, l1, loss) else 0.0,
+        dropout=drop if drop >= STRONG_DROPOUT else 0.0,
+    )
 
 
 def weight_decay(optimizer: torch.optim.Optimizer) -> float:

@@ -7,10 +7,37 @@ in a single transfer. Rules read only this history, never the model.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """The regularisation strong enough to keep a network from fitting its training data,
+    each part 0 where it is within the usual range: measured on the live model and optimizer
+    (`_evidence.strong_penalty`) so that rules can name the cause of a network that does not
+    fit, and tell a penalty that shrinks the weights from dropout, which does not."""
+
+    weight_decay: float = 0.0
+    l1: float = 0.0
+    dropout: float = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.weight_decay or self.l1 or self.dropout)
+
+    @property
+    def shrinks_weights(self) -> bool:
+        return bool(self.weight_decay or self.l1)
+
+    def __str__(self) -> str:
+        parts = (
+            f"weight decay {self.weight_decay:g}" if self.weight_decay else "",
+            f"an L1 penalty of {self.l1:g}" if self.l1 else "",
+            f"dropout {self.dropout:g}" if self.dropout else "",
+        )
+        return " and ".join(part for part in parts if part)
 
 
 @dataclass
@@ -26,7 +53,7 @@ class ProbeHistory:
     dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     reference_loss: float | None = None  # a kernel model's on unseen rows (`_baselines`)
-    penalty: str = ""  # a regularisation strong enough to keep it from fitting, in words
+    penalty: Penalty = field(default_factory=Penalty)  # strong enough to keep it from fitting
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
@@ -66,12 +93,13 @@ class ProbeHistory:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything, as plain lists (loadable with `torch.load(weights_only=True)`)."""
-        return {
+        state = {
             name: [row.tolist() if isinstance(row, np.ndarray) else row for row in value]
             if isinstance(value, list)
             else value
             for name, value in vars(self).items()
         }
+        return state | {"penalty": asdict(self.penalty)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ProbeHistory:
@@ -80,6 +108,8 @@ class ProbeHistory:
             k: [np.asarray(r, dtype=np.float64) for r in v] if k in arrays else v
             for k, v in state.items()
         }
+        penalty = values.get("penalty")  # words before it was measured in parts: read again
+        values["penalty"] = Penalty(**penalty) if isinstance(penalty, dict) else Penalty()
         return cls(**values)
 
     def to_record(self) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def collapsed_by_penalty(h: ProbeHistory) -> str | None:
     (`ProbeHistory.penalty`) has pulled to zero (gain < `COLLAPSED_GAIN` at the last
     probe), else None. Gradients vanish behind such a layer, but "use ReLU, He init or
     batch norm" would not help: the penalty is the cause, reported as underfitting."""
-    if not ("weight decay" in h.penalty or "L1" in h.penalty) or not h.weight_norm:
+    if not h.penalty.shrinks_weights or not h.weight_norm:
         return None
     if len(h.rows) != len(h.layers) or len(h.layers) < 2:
         return None  # widths unknown (a history from before they were recorded)
