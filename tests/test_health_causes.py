@@ -22,11 +22,11 @@ from trainwell.health._remedies import (
     NotApplicable,
     less_regularisation,
     lower_lr,
-    remedy_order,
     scale_lr,
     smaller_batches_and_adam,
     strong_l1,
 )
+from trainwell.health._remedy_order import remedy_order
 from trainwell.train import ShardedBatches, TensorBatches, Trainer, make_optimizer, make_scheduler
 
 HEALTH = Path(trainwell.__file__).parent / "health"

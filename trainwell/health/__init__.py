@@ -8,7 +8,8 @@ from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory
 from ._loop import Doctor
 from ._probes import Probe
-from ._remedies import ORDERS, REMEDIES, Rebuild
+from ._remedies import Rebuild
+from ._remedy_order import ORDERS, REMEDIES
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import CURVE_CODES, CURVE_RULES, PROBE_RULES, Thresholds

@@ -1,9 +1,10 @@
 """Remedies: small functions that change a run through the Trainer's control surface.
 
 Each takes the trainer and a `Rebuild` (the run's config, kept up to date, and how to build
-a model, optimizer and schedule from it) and returns what it changed, in words. The orders
-follow AutoTrainer's (ICSE'21) findings: cheap changes (learning rate, clipping, optimizer)
-before architecture changes, and the remedies that repaired most cases first.
+a model, optimizer and schedule from it) and returns what it changed, in words, or raises
+`NotApplicable` where it finds nothing to change. These change the optimizer, the learning
+rate and the network; `_data_remedies.py` the training rows; `_remedy_order.py` says which
+to try first for a finding.
 """
 
 from __future__ import annotations
@@ -12,23 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..config import Init, Model, RunConfig, Train
-from ..data.audit import (
-    Thresholds,
-    find_label_issues,
-    holdout_accuracy,
-    out_of_sample_probabilities,
-)
-from ..findings import Finding
 from ..train import Trainer, by_position
 from ._evidence import (
     DROPOUTS,
     STRONG_DROPOUT,
-    Evidence,
     collapsed,
     dropout,
     strong_decay,
@@ -352,208 +344,3 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
         init = rebuild.new_model(trainer, init=_init_for(rebuild.config.model))
         changed.append(f"{init} (a layer's weights had collapsed: gain {gain:.2g})")
     return ", ".join(changed)
-
-
-def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
-    """A network that overfits memorises the labels it cannot learn: drop the training rows
-    whose labels confident learning finds wrong (the audit's label check, on the training
-    data as the network sees it), when more of them than the audit warns about and when the
-    check's model knows the data about as well as the network does."""
-    data = trainer.train_tensors
-    if data is None or trainer.task != "classification":
-        raise NotApplicable("needs classification data held in memory")
-    X, y = (t.detach().cpu().numpy() for t in data)
-    labels, t = y.astype(np.int64), Thresholds()
-    _judge_knows_the_data(trainer, X, labels)
-    probs = out_of_sample_probabilities(
-        X.reshape(len(X), -1), labels, trainer.n_classes, t.cv_folds
-    )
-    issues = find_label_issues(labels, probs)
-    if issues.mean() <= t.label_issue_fraction:
-        raise NotApplicable(f"only {issues.mean():.1%} of the training labels look wrong")
-    dropped = trainer.keep_train_rows(torch.from_numpy(~issues))
-    _ask_for(rebuild, "drop_label_issues")
-    return (
-        f"dropped {dropped} training rows ({issues.mean():.1%}) whose labels look wrong; "
-        "data.remedies: drop_label_issues"
-    )
-
-
-# the label check's model may score this much below the network on validation data
-JUDGE_MARGIN = 0.05
-
-
-def _judge_knows_the_data(trainer: Trainer, X: np.ndarray, labels: np.ndarray) -> None:
-    """Raise NotApplicable when the model that judges the labels scores clearly below the
-    network on the validation data: on a problem only the network separates, the labels
-    the judge disagrees with are its own errors (clean synthetic tables: it flags 5-30%
-    of their rows; digits, wine and breast_cancer at 10-30% noise: it scores 0.92-1.0)."""
-    held = trainer.val_tensors
-    scores = [row["val_accuracy"] for row in trainer.history if "val_accuracy" in row]
-    if held is None or not scores:
-        return  # nothing to compare with: the check decides alone
-    X_held, y_held = (t.detach().cpu().numpy() for t in held)
-    judge = holdout_accuracy(X.reshape(len(X), -1), labels, X_held.reshape(len(X_held), -1), y_held)
-    if judge < max(scores) - JUDGE_MARGIN:
-        raise NotApplicable(
-            f"the label check's model scores {judge:.0%} on the validation data, the network "
-            f"{max(scores):.0%}: the labels it doubts are its own errors"
-        )
-
-
-def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
-    """NaN inputs make every loss NaN: mean-impute them (what `data.remedies: [impute]` does
-    before training, and what the repaired config asks for)."""
-    replaced = trainer.impute_inputs()
-    _ask_for(rebuild, "impute")
-    return f"replaced {replaced} NaN/inf input values by the training mean; data.remedies: impute"
-
-
-def _ask_for(rebuild: Rebuild, remedy: str) -> None:
-    """The repaired config asks for the data remedy the doctor applied in memory, so a
-    rerun applies it before training."""
-    if remedy not in rebuild.config.data.remedies:
-        rebuild.config.data.remedies = [*rebuild.config.data.remedies, remedy]
-        rebuild.asked.append(remedy)
-
-
-def undo_drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Rows dropped for an overfitting they did not cure were hard, not mislabelled: train
-    on them again, and the repaired config no longer asks for the drop."""
-    restored = trainer.restore_train_rows()
-    if "drop_label_issues" in rebuild.asked:
-        rebuild.asked.remove("drop_label_issues")
-        remedies = rebuild.config.data.remedies
-        rebuild.config.data.remedies = [r for r in remedies if r != "drop_label_issues"]
-    return f"put back the {restored} training rows it dropped"
-
-
-# Remedies undone when they did not cure: the others leave a change a later remedy builds on
-UNDO: dict[str, Callable[[Trainer, Rebuild], str]] = {"drop_label_issues": undo_drop_label_issues}
-
-
-# Per finding code, the remedies to try in order. For overfitting the doctor first puts back
-# the best weights it keeps; `stop_early` it does itself. A remedy that finds nothing to
-# change raises NotApplicable and the next one is tried at once.
-ORDERS: dict[str, tuple[str, ...]] = {
-    "divergence": ("clip_and_adam", "lower_lr_and_clip", "batchnorm"),
-    "exploding_gradient": ("he_init", "clip_and_adam", "lower_lr"),
-    "vanishing_gradient": ("relu_activation", "batchnorm"),
-    "dying_relu": ("leaky_relu", "lower_lr", "he_init"),
-    "saturated_activation": ("xavier_init", "relu_activation", "batchnorm"),
-    "oscillating_loss": ("lower_lr", "switch_to_adam"),
-    "slow_convergence": ("switch_to_adam", "raise_lr"),
-    "overfitting": ("drop_label_issues", "regularize", "stop_early"),
-    "underfitting": ("widen", "raise_lr"),
-}
-ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few epochs remain
-
-
-# When the network is not learning at all, remedies that slow it go last and those that
-# make it learn (normalised layers, an adaptive optimizer, a higher rate) are added.
-SLOWS_LEARNING = ("lower_lr", "lower_lr_and_clip", "regularize")
-MAKES_IT_LEARN = ("batchnorm", "switch_to_adam", "raise_lr")
-# inputs far from standardised make pre-activations huge: the first step explodes, kills
-# ReLUs or pins sigmoids, and the loss runs away; none of which holds once they are scaled
-UNSCALED_CODES = ("exploding_gradient", "saturated_activation", "dying_relu", "divergence")
-# a network whose weights are far larger than any initialisation gives is confidently wrong
-# and stays so (its loss above the class prior's): a stall, not a lack of capacity. (Weights
-# blown up by a diverging run are its effect, not its cause; exploding gradients get He
-# init first anyway.) Far smaller ones shrink the signal at every layer: a network that does
-# not learn for either reason gets the initialisation made for its activation first.
-OVERSIZED_CODES = ("underfitting", "slow_convergence")
-SMALL_INIT_CODES = ("dying_relu", "saturated_activation", "slow_convergence", "underfitting")
-LEARNING_CODES = (  # problems that can keep a network from learning at all
-    "vanishing_gradient",
-    "dying_relu",
-    "saturated_activation",
-    "slow_convergence",
-    "underfitting",
-)
-
-
-def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
-    """The remedies for `finding`, in order, cured at the source where the evidence shows it:
-    a loss made NaN by the input batch gets the inputs imputed first; exploding, saturating
-    or dead units and a runaway loss on inputs far from standardised get them normalised
-    first (with a sane initialisation where the weights are oversized too); dead units under
-    a strongly negative bias get He init (bias 0) first, and under large steps a lower
-    learning rate; a network held back by strong weight decay, L1 or dropout gets them
-    weakened first, and one that converges slowly on few steps an epoch smaller batches and
-    Adam; one that does not learn, whose weights are far smaller or larger than any sane
-    initialisation gives, gets the one made for its activation first (for vanishing
-    gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer narrower
-    than its output needs gets widened first, whatever it shows. A network that is not
-    learning at all gets the remedies that make it learn before those that slow it (unless
-    its steps are too large)."""
-    order = ORDERS.get(finding.code, ())
-    code = finding.code
-    if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
-        order = ("impute_inputs", *order)
-    elif code in UNSCALED_CODES and evidence.unscaled_inputs:
-        both = evidence.oversized_weights and code != "divergence"  # not a runaway's effect
-        order = ("input_norm_and_init" if both else "input_norm", *order)
-    elif code == "dying_relu" and evidence.negative_bias:
-        order = _first("he_init", order)
-    elif code == "dying_relu" and evidence.large_steps:
-        order = _first("lower_lr", order)
-    elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
-        order = ("less_regularisation", *order)  # (a penalty also shrinks the weights)
-    elif code == "slow_convergence" and evidence.few_steps:
-        order = ("smaller_batches_and_adam", *order)
-    elif _init_is_the_cause(code, evidence):
-        order = ("matched_init", *order)
-    if code in LEARNING_CODES and evidence.bottleneck:
-        order = _first("widen", order)
-    if evidence.stalled and code in LEARNING_CODES:
-        slows, makes = SLOWS_LEARNING, MAKES_IT_LEARN
-        if evidence.large_steps:  # what keeps it from learning: a lower rate is the cure
-            slows = tuple(name for name in slows if not name.startswith("lower_lr"))
-            makes = tuple(name for name in makes if name != "raise_lr")
-        kept = [name for name in order if name not in slows]
-        added = [name for name in makes if name not in kept]
-        order = (*kept, *added, *(name for name in order if name in slows))
-    return order
-
-
-def _init_is_the_cause(code: str, evidence: Evidence) -> bool:
-    """Weights far from any sane initialisation, for a problem they cause. Vanishing
-    gradients through tiny weights get the matched initialisation only where the slope
-    lets it restore the signal: Xavier gives tanh unit gain, but a sigmoid's slope is 1/4
-    at most and a deep sigmoid stack starves at any initialisation (there ReLU with He
-    init comes first: measured on held-out-5, Xavier first cost two runs their budget)."""
-    if code == "vanishing_gradient":
-        return evidence.undersized_weights and not evidence.slope_limited
-    undersized = code in SMALL_INIT_CODES and evidence.undersized_weights
-    return undersized or (code in OVERSIZED_CODES and evidence.oversized_weights)
-
-
-def _first(name: str, order: tuple[str, ...]) -> tuple[str, ...]:
-    return (name, *(other for other in order if other != name))
-
-
-REMEDIES: dict[str, Remedy] = {
-    f.__name__: f
-    for f in (
-        lower_lr,
-        raise_lr,
-        clip_gradients,
-        lower_lr_and_clip,
-        smaller_batches_and_adam,
-        clip_and_adam,
-        switch_to_adam,
-        he_init,
-        xavier_init,
-        relu_activation,
-        leaky_relu,
-        batchnorm,
-        input_norm,
-        input_norm_and_init,
-        matched_init,
-        widen,
-        regularize,
-        less_regularisation,
-        drop_label_issues,
-        impute_inputs,
-    )
-}

@@ -25,18 +25,8 @@ from ..findings import Finding
 from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
-from ._remedies import (
-    ACTS_AT_ONCE,
-    FROM_BEST,
-    IN_PLACE,
-    LEARNING_CODES,
-    REBUILDS_MODEL,
-    REMEDIES,
-    UNDO,
-    NotApplicable,
-    Rebuild,
-    remedy_order,
-)
+from ._remedies import FROM_BEST, IN_PLACE, REBUILDS_MODEL, NotApplicable, Rebuild
+from ._remedy_order import ACTS_AT_ONCE, LEARNING_CODES, REMEDIES, UNDO, remedy_order
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
