@@ -482,6 +482,13 @@ def test_a_layer_too_narrow_for_the_output_is_underfitting_from_its_cause():
     assert rules.narrow_layer(conv, T) is not None  # ... the dense layer still is
     conv.dense = [True, False, True]
     assert rules.narrow_layer(conv, T) is None
+    conv.sizes = [64 * 9, 2 * 64 * 9, 10 * 2 * 49]  # the head reads 2 channels x 7 x 7
+    assert rules.narrow_layer(conv, T) is None
+    conv.sizes[-1] = 10 * 2  # ... or, globally pooled (a ResNet's head), 2 features
+    finding = rules.narrow_layer(conv, T)
+    assert finding.layer == "net.3" and finding.evidence["units"] == 2
+    conv.sizes[-1], conv.rows[1] = 10 * 9, 9  # 9 pooled channels place 10 classes freely
+    assert rules.narrow_layer(conv, T) is None
     assert rules.narrow_layer(_curves(_history(), [2.4, 2.35]), T) is None  # widths unknown
 
 

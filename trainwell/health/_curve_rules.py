@@ -258,22 +258,39 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
-    """(name, units, outputs) of the narrowest hidden dense layer of a classifier where it is
-    narrower than the output needs. Softmax logits matter up to a shift, so K classes span
-    K - 1 directions; logits computed from fewer units cannot place the classes freely, and
-    the network fits slowly and poorly whatever its training does: only a wider layer cures
-    it. Classifiers only (their class prior is known): an autoencoder's or a regression's
-    narrow layer is there by design."""
+    """(name, units, outputs) of the narrowest hidden layer of a classifier where it is
+    narrower than the output needs: a hidden dense layer, or the features the output layer
+    reads (a ResNet's pooled channels). Softmax logits matter up to a shift, so K classes
+    span K - 1 directions; logits computed from fewer units cannot place the classes freely,
+    and the network fits slowly and poorly whatever its training does: only a wider layer
+    cures it. Classifiers only (their class prior is known): an autoencoder's or a
+    regression's narrow layer is there by design."""
     if not h.prior_loss:
         return None
     if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers):
         return None  # widths unknown (a history from before they were recorded)
-    dense = [(name, rows) for name, rows, d in zip(h.layers, h.rows, h.dense, strict=True) if d]
-    if len(dense) < 2 or not h.dense[-1]:  # the output layer must be the last dense one
+    if len(h.layers) < 2 or not h.dense[-1]:  # the output layer must be a dense one
         return None
-    name, units = min(dense[:-1], key=lambda layer: layer[1])
-    outputs = dense[-1][1]
+    outputs = h.rows[-1]
+    hidden = [
+        (name, rows)
+        for name, rows, d in zip(h.layers[:-1], h.rows[:-1], h.dense[:-1], strict=True)
+        if d
+    ]
+    if len(h.sizes) == len(h.layers):
+        hidden.append(_read_by_output(h))
+    if not hidden:
+        return None
+    name, units = min(hidden, key=lambda layer: layer[1])
     return (name, units, outputs) if units < outputs - 1 else None
+
+
+def _read_by_output(h: ProbeHistory) -> tuple[str, int]:
+    """(name, width) of the layer whose outputs the output layer reads: its fan-in, made by
+    the last layer before it with that many units (a convolution's channels, pooled)."""
+    fan_in = h.sizes[-1] // max(h.rows[-1], 1)
+    earlier = zip(h.layers[-2::-1], h.rows[-2::-1], strict=True)
+    return next((n for n, r in earlier if r == fan_in), h.layers[-2]), fan_in
 
 
 def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
