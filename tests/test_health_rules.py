@@ -556,3 +556,13 @@ def test_a_cause_is_reported_before_the_vanishing_it_causes():
     *named, last = [r.__name__ for r in PROBE_RULES]
     assert named == sorted(named, key=_PRIORITY.index)  # each named after its code ...
     assert last == "runaway_weights"  # ... but the divergence the units' state may hide
+
+
+def test_a_val_loss_that_jumps_up_and_down_is_no_overfitting():
+    """Large steps under batch norm: the val loss jumps 2-3x and falls back while the train
+    loss falls; an overfitting network's climbs, its noise small next to the climb."""
+    train = [1.7, 1.2, 0.85, 0.74, 0.6, 0.48, 0.42, 0.39, 0.35, 0.33]
+    jumping = [1.5, 1.3, 1.1, 0.9, 0.6, 0.52, 1.40, 0.92, 1.45, 1.20]
+    assert rules.overfitting(_curves(_history(), train, jumping), T) is None
+    climbing = [1.5, 1.3, 1.1, 0.9, 0.6, 0.52, 0.70, 0.66, 0.78, 0.84]
+    assert rules.overfitting(_curves(_history(), train, climbing), T).code == "overfitting"

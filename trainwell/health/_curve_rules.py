@@ -146,7 +146,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
     if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
         return None
-    if not train[-1] < 0.9 * train[best]:
+    if not train[-1] < 0.9 * train[best] or _zigzag(val[best:]):
         return None
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
     return finding(
@@ -162,6 +162,17 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         best_epoch=int(h.curves[best].get("epoch", best)),
         threshold=t.overfit_rise,
     )
+
+
+def _zigzag(since_best: list[float]) -> bool:
+    """The val loss fell back, after its best, by half of where it stands above it or more:
+    it jumps up and down (steps too large for the running statistics of batch norm, or for
+    the loss surface), where an overfitting network's val loss climbs, its noise small next
+    to the climb."""
+    rise = since_best[-1] - since_best[0]
+    peaks = itertools.accumulate(since_best, max)
+    fallback = max(peak - v for peak, v in zip(peaks, since_best, strict=True))
+    return fallback >= 0.5 * rise
 
 
 def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
