@@ -566,3 +566,5 @@ def test_a_val_loss_that_jumps_up_and_down_is_no_overfitting():
     assert rules.overfitting(_curves(_history(), train, jumping), T) is None
     climbing = [1.5, 1.3, 1.1, 0.9, 0.6, 0.52, 0.70, 0.66, 0.78, 0.84]
     assert rules.overfitting(_curves(_history(), train, climbing), T).code == "overfitting"
+    noisy = [1.5, 1.3, 1.1, 0.9, 0.6, 0.47, 0.61, 0.49, 0.62, 0.60]  # falls back 0.12 of 0.47
+    assert rules.overfitting(_curves(_history(), train, noisy), T).code == "overfitting"

@@ -165,14 +165,14 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def _zigzag(since_best: list[float]) -> bool:
-    """The val loss fell back, after its best, by half of where it stands above it or more:
-    it jumps up and down (steps too large for the running statistics of batch norm, or for
-    the loss surface), where an overfitting network's val loss climbs, its noise small next
-    to the climb."""
-    rise = since_best[-1] - since_best[0]
+    """The val loss fell back, after its best, by half of where it stands above it and half
+    of the best itself or more: it jumps up and down by a large factor (steps too large for
+    the running statistics of batch norm, or for the loss surface), where an overfitting
+    network's val loss climbs, its noise small next to the climb and to the loss."""
+    best, rise = since_best[0], since_best[-1] - since_best[0]
     peaks = itertools.accumulate(since_best, max)
     fallback = max(peak - v for peak, v in zip(peaks, since_best, strict=True))
-    return fallback >= 0.5 * rise
+    return fallback >= 0.5 * max(rise, best)
 
 
 def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
