@@ -568,3 +568,12 @@ def test_a_val_loss_that_jumps_up_and_down_is_no_overfitting():
     assert rules.overfitting(_curves(_history(), train, climbing), T).code == "overfitting"
     noisy = [1.5, 1.3, 1.1, 0.9, 0.6, 0.47, 0.61, 0.49, 0.62, 0.60]  # falls back 0.12 of 0.47
     assert rules.overfitting(_curves(_history(), train, noisy), T).code == "overfitting"
+    h = _curves(_history(), train, jumping)
+    scrambled = [0.3, 0.4, 0.5, 0.6, 0.7, 0.73, 0.47, 0.6, 0.45, 0.58]  # down 26, up 13
+    for row, accuracy in zip(h.curves, scrambled, strict=True):
+        row["val_accuracy"] = accuracy  # the predictions change wholesale
+    assert rules.overfitting(h, T) is None
+    drifting = [0.3, 0.4, 0.5, 0.6, 0.7, 0.88, 0.84, 0.86, 0.82, 0.82]
+    for row, accuracy in zip(h.curves, drifting, strict=True):
+        row["val_accuracy"] = accuracy  # memorised: the loss swings with confidence alone
+    assert rules.overfitting(h, T).code == "overfitting"

@@ -146,7 +146,8 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
     if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
         return None
-    if not train[-1] < 0.9 * train[best] or _zigzag(val[best:]):
+    accuracy = h.curve("val_accuracy")[best:] if "val_accuracy" in h.curves[-1] else []
+    if not train[-1] < 0.9 * train[best] or _zigzag(val[best:], accuracy, t):
         return None
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
     return finding(
@@ -164,15 +165,22 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _zigzag(since_best: list[float]) -> bool:
-    """The val loss fell back, after its best, by half of where it stands above it and half
-    of the best itself or more: it jumps up and down by a large factor (steps too large for
-    the running statistics of batch norm, or for the loss surface), where an overfitting
-    network's val loss climbs, its noise small next to the climb and to the loss."""
+def _zigzag(since_best: list[float], accuracy: list[float], t: Thresholds) -> bool:
+    """After its best, the val loss fell back by half of where it stands above it and half of
+    the best itself or more, and the val accuracy (where there is one) fell and came back by
+    `overfit_jump` or more: the predictions change wholesale from epoch to epoch (steps too large,
+    often for the running statistics of batch norm). An overfitting network's val loss
+    climbs, its noise small next to the climb and to the loss, or swings with the confidence
+    of its predictions while their accuracy barely moves."""
     best, rise = since_best[0], since_best[-1] - since_best[0]
     peaks = itertools.accumulate(since_best, max)
     fallback = max(peak - v for peak, v in zip(peaks, since_best, strict=True))
-    return fallback >= 0.5 * max(rise, best)
+    if fallback < 0.5 * max(rise, best):
+        return False
+    if not accuracy or not _finite(accuracy):
+        return True
+    troughs = itertools.accumulate(accuracy, min)
+    return max(a - low for a, low in zip(accuracy, troughs, strict=True)) >= t.overfit_jump
 
 
 def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
