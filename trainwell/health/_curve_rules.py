@@ -35,11 +35,17 @@ def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bo
     return math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]
 
 
-def _as_good_as_reference(h: ProbeHistory, val: list[float], t: Thresholds) -> bool:
-    """The validation loss has reached `reference_share` of a kernel model's loss on rows it
-    never saw (`ProbeHistory.reference_loss`): the loss left is what the data allows
-    (overlapping classes, noisy labels), not capacity the network lacks."""
-    reached = min((v for v in val if math.isfinite(v)), default=math.inf)
+def _as_good_as_reference(
+    h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds
+) -> bool:
+    """The validation loss, or the last training loss, has reached `reference_share` of a
+    kernel model's loss on rows it never saw (`ProbeHistory.reference_loss`): the loss left
+    is what the data allows (overlapping classes, noisy labels or targets), not capacity the
+    network lacks. The training loss counts too: on a small validation set (a few dozen
+    rows) the validation loss can sit above the reference by the luck of the split, while a
+    network that fits its training rows better than the kernel model predicts unseen ones
+    lacks no capacity."""
+    reached = min((v for v in [*val, loss[-1]] if math.isfinite(v)), default=math.inf)
     return bool(h.reference_loss) and reached <= t.reference_share * h.reference_loss
 
 
@@ -200,7 +206,7 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _finite(loss) or loss[0] <= 0 or loss[-1] < t.underfit_loss * loss[0]:
         return None
     falling = not _plateau(loss, t) and _drop(loss) >= t.slow_drop
-    if (falling and _on_course(h, loss, t)) or _as_good_as_reference(h, val, t):
+    if (falling and _on_course(h, loss, t)) or _as_good_as_reference(h, loss, val, t):
         return None  # still on its way down, or already as good as the data allows
     layer = collapsed_by_penalty(h)
     collapse = f" (it pulled layer {layer}'s weights to zero: gradients vanish there)"
@@ -248,7 +254,7 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or loss[0] <= 0:
         return None
-    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, val, t):
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
         return None
     if (
         not _plateau(loss, t)
@@ -359,7 +365,7 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or not stalled(loss[-1], h.prior_loss, t.prior_share):
         return None
-    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, val, t):
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
         return None  # e.g. labels the inputs say little about: nothing more to learn
     if loss[-1] < h.prior_loss and not _plateau(loss, t):
         return None  # past the prior and learning now: a slow start, no fault
