@@ -584,3 +584,30 @@ def test_a_val_loss_that_jumps_up_and_down_is_no_overfitting():
     for row, accuracy in zip(h.curves, drifting, strict=True):
         row["val_accuracy"] = accuracy  # memorised: the loss swings with confidence alone
     assert rules.overfitting(h, T).code == "overfitting"
+
+
+def test_a_val_loss_that_jumps_at_a_rate_no_schedule_lowers_is_an_oscillating_loss():
+    """The same jumps are the steps' (lower the rate) while the rate stays at its highest;
+    a schedule lowering it (a healthy ResNet under cosine decay jumps so mid-run) will calm
+    them, and a climbing val loss is overfitting, not this."""
+    train = [1.7, 1.2, 0.85, 0.74, 0.6, 0.48, 0.42, 0.39, 0.35, 0.33]
+    jumping = [1.5, 1.3, 1.1, 0.9, 0.6, 0.52, 1.40, 0.92, 1.45, 1.20]
+    scrambled = [0.3, 0.4, 0.5, 0.6, 0.7, 0.73, 0.47, 0.6, 0.45, 0.58]
+
+    def history(val, accuracy, rates):
+        h = _curves(_history(), train, val)
+        for row, acc, lr in zip(h.curves, accuracy, rates, strict=True):
+            row["val_accuracy"], row["lr"] = acc, lr
+        return h
+
+    constant = [0.05] * 10
+    finding = rules.jumping_val_loss(history(jumping, scrambled, constant), T)
+    assert finding.code == "oscillating_loss" and "lower it" in finding.message
+    assert finding.evidence["best_epoch"] == 5
+    assert rules.jumping_val_loss in CURVE_RULES
+    cosine = [0.05 * (1 + math.cos(math.pi * e / 20)) / 2 for e in range(10)]
+    assert rules.jumping_val_loss(history(jumping, scrambled, cosine), T) is None
+    steady = [0.3, 0.4, 0.5, 0.6, 0.7, 0.88, 0.84, 0.86, 0.82, 0.82]
+    assert rules.jumping_val_loss(history(jumping, steady, constant), T) is None
+    climbing = [1.5, 1.3, 1.1, 0.9, 0.6, 0.52, 0.70, 0.66, 0.78, 0.84]
+    assert rules.jumping_val_loss(history(climbing, scrambled, constant), T) is None

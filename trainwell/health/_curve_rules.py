@@ -140,6 +140,31 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     rose in each of the last `overfit_climb` epochs is no noise: `overfit_climb_rise` above
     its best is enough then."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
+    above = _above_best(h, train, val, t)
+    if above is None or _zigzag(val[above[0] :], _accuracy(h, above[0]), t):
+        return None
+    best, climbing = above
+    steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
+    return finding(
+        "overfitting",
+        "warning",
+        f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
+        f"(epoch {h.curves[best].get('epoch', best)}){steadily} while training loss keeps "
+        f"falling. Use early stopping, dropout, weight decay or more data.",
+        h,
+        per_epoch=True,
+        val_loss=val,
+        train_loss=train,
+        best_epoch=int(h.curves[best].get("epoch", best)),
+        threshold=t.overfit_rise,
+    )
+
+
+def _above_best(
+    h: ProbeHistory, train: list[float], val: list[float], t: Thresholds
+) -> tuple[int, bool] | None:
+    """(best epoch, climbing) where the val loss has stayed up since its best as `overfitting`
+    describes, while the train loss kept falling; else None."""
     if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return None
     best = val.index(min(val))
@@ -152,16 +177,38 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
     if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
         return None
-    accuracy = h.curve("val_accuracy")[best:] if "val_accuracy" in h.curves[-1] else []
-    if not train[-1] < 0.9 * train[best] or _zigzag(val[best:], accuracy, t):
+    return (best, climbing) if train[-1] < 0.9 * train[best] else None
+
+
+def _accuracy(h: ProbeHistory, since: int) -> list[float]:
+    """The val accuracy from epoch `since` on, or [] where there is none (a regression)."""
+    return h.curve("val_accuracy")[since:] if "val_accuracy" in h.curves[-1] else []
+
+
+def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The val loss stays up after its best as `overfitting` describes, but jumps up and
+    down (`_zigzag`) while the learning rate is where it was at its highest: the weights move
+    too far each epoch for the model, or batch norm's running statistics, to settle, and no
+    schedule is lowering the rate to calm it (a decaying one will; a healthy ResNet at 0.1
+    jumps like this mid-run under cosine decay). Reported as an oscillating loss: the
+    training loss, averaged over an epoch, can fall smoothly all the while."""
+    if not _judged(h, t):
         return None
-    steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
+    train, val = h.curve("train_loss"), h.curve("val_loss")
+    above = _above_best(h, train, val, t)
+    if above is None or not _zigzag(val[above[0] :], _accuracy(h, above[0]), t):
+        return None
+    rates = [r for r in h.curve("lr") if math.isfinite(r)]
+    if rates and rates[-1] < t.jump_rate_kept * max(rates):
+        return None  # a schedule is lowering the rate
+    best = above[0]
     return finding(
-        "overfitting",
+        "oscillating_loss",
         "warning",
-        f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
-        f"(epoch {h.curves[best].get('epoch', best)}){steadily} while training loss keeps "
-        f"falling. Use early stopping, dropout, weight decay or more data.",
+        f"The validation loss jumps up and down: {val[-1] / val[best] - 1:.0%} above its best "
+        f"(epoch {h.curves[best].get('epoch', best)}), after falling back from "
+        f"{max(val[best:]):.3g}, while the training loss falls. The learning rate is probably "
+        f"too high for the model to settle: lower it, or decay it with a schedule.",
         h,
         per_epoch=True,
         val_loss=val,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._curve_rules import (
     bottleneck,
+    jumping_val_loss,
     learned_nothing,
     narrow_layer,
     oscillating_loss,
@@ -64,6 +65,7 @@ CURVE_RULES: tuple[Rule, ...] = (
     narrow_layer,
     penalised,
     oscillating_loss,
+    jumping_val_loss,
     slow_convergence,
     overfitting,
     underfitting,
