@@ -138,7 +138,8 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     examples of a small validation set growing more confident: on iris, wine or
     breast_cancer a healthy run's val loss drifts up 2-4% of that scale. A val loss that
     rose in each of the last `overfit_climb` epochs is no noise: `overfit_climb_rise` above
-    its best is enough then."""
+    its best is enough then. Not when it jumps up and down (`_zigzag`): the steps are too
+    large, and `jumping_val_loss` names it where no schedule lowers them."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
     above = _above_best(h, train, val, t)
     if above is None or _zigzag(val[above[0] :], _accuracy(h, above[0]), t):
