@@ -40,7 +40,7 @@ class Thresholds:
     overfit_floor: float = 0.05  # ... and the rise >= 5% of the val loss's scale (not noise)
     overfit_climb: int = 5  # or: val loss rose in each of the last 5 epochs ...
     overfit_climb_rise: float = 0.1  # ... to 10% above its best (a steady climb is no noise)
-    overfit_jump: float = 0.1  # val accuracy down and back up since the best: it jumps
+    overfit_jump: float = 0.05  # val accuracy down and back up since the best: it jumps
     jump_rate_kept: float = 0.9  # ... and the rate at 90% of its highest: no schedule calms it
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
