@@ -588,6 +588,12 @@ def test_a_val_loss_that_jumps_up_and_down_is_no_overfitting():
     for row, accuracy in zip(h.curves, shaken, strict=True):
         row["val_accuracy"] = accuracy
     assert rules.overfitting(h, T) is None
+    memorised = _curves(_history(), [1.7, 1.0, 0.5, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005])
+    memorised.curves = [
+        row | {"val_loss": v, "val_accuracy": a}
+        for row, v, a in zip(memorised.curves, jumping, scrambled, strict=True)
+    ]  # the same jumps, from a network that fits its training rows 10x better: memorised
+    assert rules.overfitting(memorised, T).code == "overfitting"
 
 
 def test_a_val_loss_that_jumps_at_a_rate_no_schedule_lowers_is_an_oscillating_loss():

@@ -142,7 +142,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     large, and `jumping_val_loss` names it where no schedule lowers them."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
     above = _above_best(h, train, val, t)
-    if above is None or _zigzag(val[above[0] :], _accuracy(h, above[0]), t):
+    if above is None or _zigzag(h, train, val, above[0], t):
         return None
     best, climbing = above
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
@@ -181,11 +181,6 @@ def _above_best(
     return (best, climbing) if train[-1] < 0.9 * train[best] else None
 
 
-def _accuracy(h: ProbeHistory, since: int) -> list[float]:
-    """The val accuracy from epoch `since` on, or [] where there is none (a regression)."""
-    return h.curve("val_accuracy")[since:] if "val_accuracy" in h.curves[-1] else []
-
-
 def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The val loss stays up after its best as `overfitting` describes, but jumps up and
     down (`_zigzag`) while the learning rate is where it was at its highest: the weights move
@@ -197,7 +192,7 @@ def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     train, val = h.curve("train_loss"), h.curve("val_loss")
     above = _above_best(h, train, val, t)
-    if above is None or not _zigzag(val[above[0] :], _accuracy(h, above[0]), t):
+    if above is None or not _zigzag(h, train, val, above[0], t):
         return None
     rates = [r for r in h.curve("lr") if math.isfinite(r)]
     if rates and rates[-1] < t.jump_rate_kept * max(rates):
@@ -219,18 +214,25 @@ def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _zigzag(since_best: list[float], accuracy: list[float], t: Thresholds) -> bool:
+def _zigzag(
+    h: ProbeHistory, train: list[float], val: list[float], best: int, t: Thresholds
+) -> bool:
     """After its best, the val loss fell back by half of where it stands above it and half of
     the best itself or more, and the val accuracy (where there is one) fell and came back by
-    `overfit_jump` or more: the predictions change wholesale from epoch to epoch (steps too large,
-    often for the running statistics of batch norm). An overfitting network's val loss
-    climbs, its noise small next to the climb and to the loss, or swings with the confidence
-    of its predictions while their accuracy barely moves."""
-    best, rise = since_best[0], since_best[-1] - since_best[0]
+    `overfit_jump` or more: the predictions change wholesale from epoch to epoch (steps too
+    large, often for the running statistics of batch norm). An overfitting network's val
+    loss climbs, its noise small next to the climb and to the loss, or swings with the
+    confidence of its predictions while their accuracy barely moves. Nor is it a jump where
+    the network had memorised its training data at its best epoch (a train loss below
+    `1 / memorised_gap` of the val loss): such a network's val loss swings with the
+    confidence of what it memorised, however much."""
+    since_best = val[best:]
+    rise = since_best[-1] - since_best[0]
     peaks = itertools.accumulate(since_best, max)
     fallback = max(peak - v for peak, v in zip(peaks, since_best, strict=True))
-    if fallback < 0.5 * max(rise, best):
+    if fallback < 0.5 * max(rise, val[best]) or train[best] * t.memorised_gap < val[best]:
         return False
+    accuracy = h.curve("val_accuracy")[best:] if "val_accuracy" in h.curves[-1] else []
     if not accuracy or not _finite(accuracy):
         return True
     troughs = itertools.accumulate(accuracy, min)
