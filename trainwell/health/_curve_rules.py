@@ -150,15 +150,20 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         "overfitting",
         "warning",
         f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
-        f"(epoch {h.curves[best].get('epoch', best)}){steadily} while training loss keeps "
+        f"(epoch {_run_epoch(h, best)}){steadily} while training loss keeps "
         f"falling. Use early stopping, dropout, weight decay or more data.",
         h,
         per_epoch=True,
         val_loss=val,
         train_loss=train,
-        best_epoch=int(h.curves[best].get("epoch", best)),
+        best_epoch=_run_epoch(h, best),
         threshold=t.overfit_rise,
     )
+
+
+def _run_epoch(h: ProbeHistory, index: int) -> int:
+    """The run's number of the epoch at `index` of the curves (they restart after a repair)."""
+    return int(h.curves[index].get("epoch", index))
 
 
 def _above_best(
@@ -202,14 +207,14 @@ def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         "oscillating_loss",
         "warning",
         f"The validation loss jumps up and down: {val[-1] / val[best] - 1:.0%} above its best "
-        f"(epoch {h.curves[best].get('epoch', best)}), after falling back from "
+        f"(epoch {_run_epoch(h, best)}), after falling back from "
         f"{max(val[best:]):.3g}, while the training loss falls. The learning rate is probably "
         f"too high for the model to settle: lower it, or decay it with a schedule.",
         h,
         per_epoch=True,
         val_loss=val,
         train_loss=train,
-        best_epoch=int(h.curves[best].get("epoch", best)),
+        best_epoch=_run_epoch(h, best),
         threshold=t.overfit_rise,
     )
 
