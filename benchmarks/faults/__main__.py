@@ -151,6 +151,10 @@ def fit(task: Task) -> Outcome:
             doctor__mode=mode,
             progress=False,
             report=False,
+            # One thread, not "auto": auto counts the CPUs free at the start, which depend on
+            # the other job, and a different thread count sums in a different order: a run
+            # would not repeat itself bit for bit (the ResNets did not).
+            train__threads=1,
             **seed_overrides(case, index, scratch),
         )
     except InputError as exc:
