@@ -366,6 +366,52 @@ def test_underfitting_is_a_plateau_at_a_high_loss():
     assert rules.underfitting(_curves(_history(), stalled, stalled), T) is not None
 
 
+def test_a_steady_val_descent_under_a_noisy_train_plateau_is_slow_convergence():
+    """Plain SGD at a small rate: the mini-batch noise makes the training loss look flat,
+    while the validation loss falls 1.5% in every epoch. The network is learning, slowly:
+    slow convergence, not underfitting. A validation loss that flattens out (its falls
+    shrink) or wobbles on a plateau is still underfitting."""
+    noisy = [
+        1.05,
+        1.0,
+        1.01,
+        0.96,
+        0.96,
+        0.97,
+        0.93,
+        0.93,
+        0.92,
+        0.88,
+        0.85,
+        0.89,
+        0.84,
+        0.82,
+        0.81,
+        0.81,
+        0.81,
+    ]
+    steady = [0.834 * 0.985**i for i in range(len(noisy))]
+    slow = _curves(_history(), noisy, steady)
+    slow.total_epochs = 40
+    finding = rules.slow_convergence(slow, T)
+    assert finding is not None and finding.evidence["val_pace"] == pytest.approx(0.015, abs=0.001)
+    assert rules.underfitting(slow, T) is None
+    top = steady[-5]  # falls of 0.03, 0.015, 0.004, 0.002: fast, then flattening out
+    flattening = [*steady[:-4], top - 0.03, top - 0.045, top - 0.049, top - 0.051]
+    wobbling = [
+        *steady[:-4],
+        top - 0.01,
+        top - 0.005,
+        top - 0.012,
+        top - 0.011,
+    ]
+    for val in (flattening, wobbling):
+        stalled = _curves(_history(), noisy, val)
+        stalled.total_epochs = 40
+        assert rules.slow_convergence(stalled, T) is None
+        assert rules.underfitting(stalled, T).code == "underfitting"
+
+
 def test_a_loss_as_low_as_a_reference_models_is_the_datas_not_underfitting():
     """Overlapping classes and noisy labels keep every model's loss high: a network whose
     validation loss is already as low as a kernel model's on unseen rows has no capacity

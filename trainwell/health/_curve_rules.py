@@ -105,26 +105,62 @@ def _drop(loss: list[float]) -> float:
 
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
-    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01). Not under a
-    strong penalty: it is why, and `penalised` names it."""
+    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
+    stalled high, as underfitting's does, while the validation loss still falls at a steady
+    pace (`_creeping`): steps too small, not capacity missing. Not under a strong penalty:
+    it is why, and `penalised` names it."""
     if h.penalty or not _judged(h, t):
         return None
     loss = h.curve("train_loss")
     if not _finite(loss) or loss[0] <= 0:
         return None
     drop = _drop(loss)
-    if drop >= t.slow_drop:
+    if drop < t.slow_drop:
+        return finding(
+            "slow_convergence",
+            "warning",
+            f"Training converges too slowly: after {len(loss)} epochs the training loss fell "
+            f"only {drop:.1%}. Raise the learning rate or use an adaptive optimizer (Adam).",
+            h,
+            per_epoch=True,
+            train_loss=loss,
+            relative_drop=drop,
+            threshold=t.slow_drop,
+        )
+    val = h.curve("val_loss")
+    if not _stalled_high(h, loss, val, t) or not _creeping(val, t):
         return None
+    pace = (val[-t.creep_epochs - 1] - val[-1]) / t.creep_epochs / val[-1]
     return finding(
         "slow_convergence",
         "warning",
-        f"Training converges too slowly: after {len(loss)} epochs the training loss fell only "
-        f"{drop:.1%}. Raise the learning rate or use an adaptive optimizer (Adam).",
+        f"Training converges too slowly: the training loss looks stalled at "
+        f"{loss[-1] / loss[0]:.0%} of where it started, but the validation loss still falls "
+        f"in every epoch, by {pace:.1%} an epoch: the network can fit more, its steps are "
+        f"too small. Raise the learning rate or use an adaptive optimizer (Adam).",
         h,
         per_epoch=True,
         train_loss=loss,
+        val_loss=val,
         relative_drop=drop,
-        threshold=t.slow_drop,
+        val_pace=pace,
+        threshold=t.creep_pace,
+    )
+
+
+def _creeping(val: list[float], t: Thresholds) -> bool:
+    """The validation loss fell in each of the last `creep_epochs` epochs, by `creep_pace` an
+    epoch on average, and its last two falls are `creep_kept` of the two before: a steady
+    descent. A loss held up by a model too small for the data flattens out instead (its
+    falls shrink), and a noisy plateau does not fall every epoch."""
+    if len(val) <= t.creep_epochs or not _finite(val):
+        return False
+    last = val[-t.creep_epochs - 1 :]
+    falls = [a - b for a, b in itertools.pairwise(last)]
+    return (
+        min(falls) > 0
+        and sum(falls) >= t.creep_pace * t.creep_epochs * last[-1]
+        and sum(falls[-2:]) >= t.creep_kept * sum(falls[:2])
     )
 
 
@@ -296,6 +332,21 @@ def _plateau(loss: list[float], t: Thresholds) -> bool:
     return all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(loss[-3:]))
 
 
+def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """Underfitting's shape: the train loss fell `slow_drop` or more, then plateaued above
+    `underfit_loss` of its first value; not held back by its data (`_held_back_by_data`),
+    nor already as good as a kernel model (`_as_good_as_reference`)."""
+    if not _finite(loss) or loss[0] <= 0:
+        return False
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
+        return False
+    return (
+        _plateau(loss, t)
+        and loss[-1] >= t.underfit_loss * loss[0]
+        and (loss[0] - loss[-1]) >= t.slow_drop * loss[0]
+    )  # not still learning, good enough, or not learning at all (slow convergence)
+
+
 def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The train loss has plateaued (the last epochs improve it < `plateau_drop` each) above
     `underfit_loss` of its first value, after `judge_after` of the budget: the model cannot
@@ -303,20 +354,14 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
     better on held-out data than on its training data is held back by the training data
     (noisy labels, augmentation), not by its capacity. Nor when the val loss is as low as
-    a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's."""
+    a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's. Nor
+    while the val loss still falls at a steady pace: a noisy training loss looks flat, but
+    the network is learning slowly (`slow_convergence` names it)."""
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _finite(loss) or loss[0] <= 0:
+    if not _stalled_high(h, loss, val, t) or _creeping(val, t):
         return None
-    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
-        return None
-    if (
-        not _plateau(loss, t)
-        or loss[-1] < t.underfit_loss * loss[0]
-        or (loss[0] - loss[-1]) < (t.slow_drop * loss[0])
-    ):
-        return None  # still learning, good enough, or not learning at all (slow convergence)
     reference = ""
     if h.reference_loss and val and math.isfinite(val[-1]):
         reference = (

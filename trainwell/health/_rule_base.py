@@ -47,6 +47,9 @@ class Thresholds:
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     reference_share: float = 1.0  # ... or val loss at or below a kernel model's on unseen rows
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
+    creep_epochs: int = 4  # ... but the val loss fell in each of the last 4 epochs ...
+    creep_pace: float = 0.005  # ... by >= 0.5% an epoch on average ...
+    creep_kept: float = 0.5  # ... its last two falls >= half the two before: slow, not stalled
     prior_share: float = 0.9  # train loss still >= 90% of predicting the class prior's
     bottleneck_epochs: int = 2  # a layer too narrow for the output: judged after 2 epochs ...
     bottleneck_loss: float = 0.5  # ... when the train loss is still >= half the prior's
