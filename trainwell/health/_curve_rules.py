@@ -107,8 +107,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
     stalled high, as underfitting's does, while the validation loss still falls at a steady
-    pace (`_creeping`): steps too small, not capacity missing. Not under a strong penalty:
-    it is why, and `penalised` names it."""
+    pace (`_creeping`): steps too small, not capacity missing. Not under a strong penalty,
+    nor behind a layer too narrow for the output: each is why, and `penalised` or
+    `narrow_layer` names it."""
     if h.penalty or not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -128,8 +129,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             threshold=t.slow_drop,
         )
     val = h.curve("val_loss")
-    if not _stalled_high(h, loss, val, t) or not _creeping(val, t):
-        return None
+    if not _stalled_high(h, loss, val, t) or not _creeping(loss, val, t) or bottleneck(h):
+        return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
     pace = (val[-t.creep_epochs - 1] - val[-1]) / t.creep_epochs / val[-1]
     return finding(
         "slow_convergence",
@@ -148,17 +149,21 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _creeping(val: list[float], t: Thresholds) -> bool:
-    """The validation loss fell in each of the last `creep_epochs` epochs, by `creep_pace` an
-    epoch on average, and its last two falls are `creep_kept` of the two before: a steady
-    descent. A loss held up by a model too small for the data flattens out instead (its
-    falls shrink), and a noisy plateau does not fall every epoch."""
-    if len(val) <= t.creep_epochs or not _finite(val):
+def _creeping(loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """Over the last `creep_epochs` epochs the training loss went up at least once (the noise
+    of mini-batches), while the validation loss fell in each, by `creep_pace` an epoch on
+    average, its last two falls `creep_kept` of the two before: a steady descent the noisy
+    training loss hides. A loss held up by a model too small for the data flattens out
+    instead (its falls shrink), and a noisy plateau does not fall every epoch; a smooth
+    training loss that creeps below `plateau_drop` an epoch is a plateau."""
+    n = t.creep_epochs
+    if len(val) <= n or len(loss) <= n or not _finite(val):
         return False
-    last = val[-t.creep_epochs - 1 :]
+    last = val[-n - 1 :]
     falls = [a - b for a, b in itertools.pairwise(last)]
     return (
-        min(falls) > 0
+        any(b > a for a, b in itertools.pairwise(loss[-n - 1 :]))
+        and min(falls) > 0
         and sum(falls) >= t.creep_pace * t.creep_epochs * last[-1]
         and sum(falls[-2:]) >= t.creep_kept * sum(falls[:2])
     )
@@ -360,7 +365,7 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _stalled_high(h, loss, val, t) or _creeping(val, t):
+    if not _stalled_high(h, loss, val, t) or _creeping(loss, val, t):
         return None
     reference = ""
     if h.reference_loss and val and math.isfinite(val[-1]):
