@@ -213,6 +213,30 @@ def test_an_extreme_gradient_is_exploding_at_the_first_probe():
     assert rules.exploding_gradient(_history(probes=1, grad=(50.0, 20.0, 10.0)), T) is None
 
 
+def test_a_start_blown_up_by_the_initialisation_explodes_at_the_first_probe():
+    """Weights drawn too large: on standardised inputs the first loss is already 9x the class
+    prior's and the output layer's gradient 12.5x its weights. The first steps throw the
+    weights off and the next probe looks calm, so the first one must speak. The same
+    gradient at a sane first loss, on raw inputs (their scale is named elsewhere), under
+    clipping, or with a calm gradient, is no explosion."""
+
+    def start(loss=16.9, grad=(0.5, 0.4, 12.5), rms=1.0, clip=None):
+        h = _history(probes=1, grad=grad, loss=[loss])
+        h.prior_loss, h.input_rms, h.grad_clip = 1.79, [rms], clip
+        return h
+
+    blown = rules.exploding_gradient(start(), T)
+    assert blown is not None and blown.layer == "net.5" and blown.step == 0
+    assert "first step" in blown.message and "9 times" in blown.message
+    assert rules.exploding_gradient(start(loss=1.9), T) is None
+    assert rules.exploding_gradient(start(rms=120.0), T) is None
+    assert rules.exploding_gradient(start(clip=1.0), T) is None
+    assert rules.exploding_gradient(start(grad=(0.5, 0.4, 3.0)), T) is None
+    no_prior = start()
+    no_prior.prior_loss = None  # a regression: no class prior to judge the loss against
+    assert rules.exploding_gradient(no_prior, T) is None
+
+
 def test_dying_relu():
     finding = rules.dying_relu(_history(dead=(0.2, 0.95)), T)
     assert finding.layer == "net.4" and finding.severity == "error"

@@ -16,9 +16,8 @@ from torch import nn
 
 from ._history import Penalty, ProbeHistory
 from ._probes import weighted_layers
-from ._rules import COLLAPSED_GAIN, LARGE_GAIN, Thresholds, bottleneck, stalled
+from ._rules import COLLAPSED_GAIN, LARGE_GAIN, UNSCALED_RMS, Thresholds, bottleneck, stalled
 
-UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 # Regularisation strong enough to keep a network from fitting its training data. Weight

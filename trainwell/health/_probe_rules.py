@@ -11,7 +11,7 @@ import numpy as np
 
 from ..findings import Finding
 from ._history import ProbeHistory
-from ._rule_base import COLLAPSED_GAIN, LARGE_GAIN, Thresholds, finding, stalled
+from ._rule_base import COLLAPSED_GAIN, LARGE_GAIN, UNSCALED_RMS, Thresholds, finding, stalled
 
 
 def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -103,13 +103,14 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     than double the weights: waiting for a second probe lets the run blow up first); or it
     exceeded `exploding_scale` at the previous probe and the layer's weights have grown
     `blown_up` times since (the explosion happened: the units it killed show no gradient
-    to sustain it). The gradient-to-weight scale is what an update multiplies by the
-    learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
+    to sustain it); or it exceeded `exploding_scale` at the first probe of a start that
+    blew up (`_blown_start`). The gradient-to-weight scale is what an update multiplies by
+    the learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
     (clipped) gradients count; under an L1 penalty, what its own gradient leaves
     (`ProbeHistory.loss_grads`). Names the layer with the largest scale."""
     if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
-    blown = _blown_up(h, t)
+    blown = _blown_up(h, t) or _blown_start(h, t)
     if blown is not None:
         return _exploded(h, t, *blown)
     if _calm(h, t):
@@ -153,6 +154,31 @@ def _exploded(h: ProbeHistory, t: Thresholds, index: int, reason: str) -> Findin
         layers=h.layers,
         threshold_scale=t.exploding_scale,
         threshold_ratio=t.exploding_ratio,
+    )
+
+
+def _blown_start(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
+    """(index, reason) of the layer whose gradient exceeded `exploding_scale` times its
+    weight norm at the first probe, where the loss was already `blown_start` times the class
+    prior's on standardised inputs: nothing but the weights can blow the outputs up that
+    far before training, each layer amplifying the signal (and, backwards, the gradient)
+    of the one before. The first steps then throw the weights far off, and the next probe,
+    after the damage, may look calm. Raw inputs blow the outputs up too: their rules
+    (saturation, divergence) name the inputs' scale. None otherwise."""
+    if not h.prior_loss or h.grad_clip or not h.input_rms or h.input_rms[0] > UNSCALED_RMS:
+        return None
+    if not h.loss[0] >= t.blown_start * h.prior_loss:
+        return None
+    grads, weights = np.array(h.loss_grads(0)), h.weight_norm[0]
+    scale = np.where(weights > 1e-8, grads / np.maximum(weights, 1e-8), 0.0)
+    if not np.all(np.isfinite(scale)) or scale.max() <= t.exploding_scale:
+        return None
+    index = int(np.argmax(scale))
+    return index, (
+        f"{grads[index]:.3g}, {scale[index]:.3g} times its weight norm, at the first step, "
+        f"where the loss ({h.loss[0]:.3g}) was already {h.loss[0] / h.prior_loss:.0f} times "
+        f"that of predicting the class frequencies: the initialisation amplifies the signal "
+        f"layer by layer"
     )
 
 

@@ -22,6 +22,8 @@ class Thresholds:
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
     exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
+    blown_start: float = 5.0  # or > exploding_scale at the first probe, the loss already 5x
+    # the class prior's on standardised inputs: the initialisation blows the outputs up
     blown_up: float = 2.0  # ... or > exploding_scale, and the weights then grew 2x by the next
     dead_fraction: float = 0.7  # of a layer's ReLU units (AutoTrainer gamma, DeepDiagnosis)
     saturated_fraction: float = 0.5  # of a layer's activations (SageMaker SaturatedActivation)
@@ -62,6 +64,7 @@ Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
 # times over, and the logits blow up with depth.
 LARGE_GAIN = 4.0
 COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its weights to zero
+UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 
 
 def finding(

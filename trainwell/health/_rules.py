@@ -28,7 +28,7 @@ from ._probe_rules import (
     saturated_activation,
     vanishing_gradient,
 )
-from ._rule_base import COLLAPSED_GAIN, LARGE_GAIN, Rule, Thresholds, stalled
+from ._rule_base import COLLAPSED_GAIN, LARGE_GAIN, UNSCALED_RMS, Rule, Thresholds, stalled
 
 __all__ = [
     "COLLAPSED_GAIN",
@@ -37,6 +37,7 @@ __all__ = [
     "FALLBACK_RULES",
     "LARGE_GAIN",
     "PROBE_RULES",
+    "UNSCALED_RMS",
     "Thresholds",
     "bottleneck",
     "flown_off",
