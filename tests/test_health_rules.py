@@ -320,7 +320,9 @@ def test_a_loss_that_wanders_more_than_it_falls_oscillates():
     h.prior_loss = 2.303
     finding = rules.oscillating_loss(h, T)
     assert finding is not None and finding.evidence["travelled"] > 7 * finding.evidence["net_fall"]
-    assert rules.oscillating_loss(h, Thresholds(oscillation_path=math.inf)) is None
+    # it is stuck high too (no better in its last 4 epochs, at 72% of its first loss); with
+    # the bar for "high" above that, the path decides alone
+    assert rules.oscillating_loss(h, Thresholds(oscillation_path=math.inf, underfit_loss=1)) is None
     healthy = _curves(_history(), HEALTHY_TRAIN)
     healthy.prior_loss = 2.303
     assert rules.oscillating_loss(healthy, T) is None
@@ -333,7 +335,7 @@ def test_a_loss_that_wanders_more_than_it_falls_oscillates():
     noisy += [1.093, 1.135, 0.998, 1.055, 1.069, 1.055, 1.008, 1.058, 1.010, 1.029, 0.987]
     noisy += [1.052, 1.059, 1.027, 0.955, 0.979, 1.093, 0.977, 0.967]
     h = _curves(_history(), noisy)
-    h.prior_loss = 1.09
+    h.prior_loss, h.penalty = 1.09, Penalty(dropout=0.85)
     assert rules.oscillating_loss(h, T) is None
     # a deep ReLU net at SGD 0.05: one spike (0.54 -> 1.15 -> 1.56) in a loss that falls
     spike = [1.606, 1.444, 1.222, 1.121, 0.894, 0.872, 0.680, 0.600, 0.536, 1.150, 1.561]
@@ -344,6 +346,26 @@ def test_a_loss_that_wanders_more_than_it_falls_oscillates():
     h = _curves(_history(), twice)
     h.prior_loss = 1.609
     assert rules.oscillating_loss(h, T) is not None
+
+
+def test_a_loss_stuck_high_that_bounces_oscillates():
+    """A CNN at SGD 0.02 on batches of 8: after two epochs the loss stops improving at 70-80%
+    of where it started and jumps up by 12-14% in two of its last epochs: the steps are too
+    large to settle. The same level reached by a flat plateau is underfitting's, a loss
+    still falling through its bounces is learning, and one near its start's 30% is fitted."""
+    bouncing = [1.658, 1.317, 1.231, 1.219, 1.252, 1.178, 1.345]
+    h = _curves(_history(), bouncing)
+    h.prior_loss, h.total_epochs = 1.79, 10
+    finding = rules.oscillating_loss(h, T)
+    assert finding is not None and finding.evidence["stuck"] is True
+    assert "not improved for 4 epochs" in finding.message
+    flat = [1.658, 1.317, 1.231, 1.219, 1.215, 1.21, 1.208]
+    falling = [1.658, 1.317, 1.231, 1.1, 1.14, 0.98, 1.03]
+    for train in (flat, falling, [0.3 * v for v in bouncing]):
+        calm = _curves(_history(), [bouncing[0], *train[1:]])
+        calm.prior_loss, calm.total_epochs = 1.79, 10
+        assert rules.oscillating_loss(calm, T) is None
+    assert rules.underfitting(_curves(_history(), flat), T) is not None
 
 
 def test_oscillation_ignores_the_small_swings_of_a_near_perfect_fit():

@@ -52,9 +52,11 @@ def _as_good_as_reference(
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
     epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
-    comparable across tasks where accuracy is not). Near a perfect fit a relative rise is
-    easy: each rise must also be `oscillation_floor` of the loss's scale, or it is the noise
-    of a few batches an epoch (a small dataset), as for overfitting (`_scale`). Or steps
+    comparable across tasks where accuracy is not), or once in the last `creep_epochs` of a
+    loss stuck high (`_stuck_high`: it bounces where a plateau would lie flat). Near a
+    perfect fit a relative rise is easy: each rise must also be `oscillation_floor` of the
+    loss's scale, or it is the noise of a few batches an epoch (a small dataset), as for
+    overfitting (`_scale`). Or steps
     that overshoot: the loss went up and down more than it went down, the path it travelled
     (the sum of its epoch-to-epoch moves) >= `oscillation_path` times its net fall and >=
     `oscillation_travel` of its scale, and it climbed back `oscillation_rebound` of its
@@ -80,22 +82,46 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         and rebound >= t.oscillation_rebound
         and travelled >= max(t.oscillation_path * fall, t.oscillation_travel * scale)
     )
-    if rises / len(pairs) < t.oscillation_share and not wanders:
+    stuck = any(rising[-t.creep_epochs :]) and _stuck_high(h, loss, t)
+    if rises / len(pairs) < t.oscillation_share and not wanders and not stuck:
         return None
+    settle = (
+        f"; it has not improved for {t.creep_epochs} epochs, still "
+        f"{loss[-1] / loss[0]:.0%} of where it started: the steps are too large to settle"
+        if stuck
+        else ""
+    )
     return finding(
         "oscillating_loss",
         "warning",
         f"The training loss oscillates: it rose in {rises} of {len(pairs)} epochs and "
-        f"travelled {travelled:.3g} up and down for a net fall of {fall:.3g}. The learning "
-        f"rate is probably too high: lower it, use Adam, or a larger batch.",
+        f"travelled {travelled:.3g} up and down for a net fall of {fall:.3g}{settle}. The "
+        f"learning rate is probably too high: lower it, use Adam, or a larger batch.",
         h,
         per_epoch=True,
         train_loss=loss,
         rising_epochs=rises,
         travelled=travelled,
         net_fall=fall,
+        stuck=stuck,
         threshold=t.oscillation_share,
     )
+
+
+def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """The train loss's best of the last `creep_epochs` epochs improves on its best before
+    them by less than `plateau_drop` an epoch, while it is still above `underfit_loss` of
+    its first value; not held back by its data nor already as good as a kernel model, nor
+    under a strong penalty (heavy dropout alone makes it bounce; `penalised` names it). With
+    small moves that is underfitting's plateau; with a rise among them (`oscillating_loss`)
+    the steps are too large to settle into a minimum."""
+    n = t.creep_epochs
+    if h.penalty or len(loss) <= n or loss[-1] < t.underfit_loss * loss[0]:
+        return False
+    val = h.curve("val_loss")
+    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
+        return False
+    return min(loss[-n:]) > min(loss[:-n]) * (1 - t.plateau_drop * n)
 
 
 def _drop(loss: list[float]) -> float:
