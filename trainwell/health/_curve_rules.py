@@ -133,10 +133,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
     stalled high, as underfitting's does, while the validation loss still falls at a steady
-    pace (`_creeping`): steps too small, not capacity missing; or it falls in a straight
-    line too slow to get anywhere near a fit in the budget (`_crawl_end`). Not under a
-    strong penalty, nor behind a layer too narrow for the output: each is why, and
-    `penalised` or `narrow_layer` names it."""
+    pace (`_creeping`): steps too small, not capacity missing. Not under a strong penalty,
+    nor behind a layer too narrow for the output: each is why, and `penalised` or
+    `narrow_layer` names it."""
     if h.penalty or not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -156,27 +155,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             threshold=t.slow_drop,
         )
     val = h.curve("val_loss")
-    if bottleneck(h):
+    if not _stalled_high(h, loss, val, t) or not _creeping(loss, val, t) or bottleneck(h):
         return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
-    end = _crawl_end(h, loss, val, t)
-    if end is not None:
-        pace = (loss[-t.creep_epochs - 1] - loss[-1]) / t.creep_epochs / loss[-1]
-        return finding(
-            "slow_convergence",
-            "warning",
-            f"Training converges too slowly: the training loss falls by a steady {pace:.1%} "
-            f"an epoch, and at that pace it would still be {end / loss[0]:.0%} of where it "
-            f"started when the budget ends. Raise the learning rate or use an adaptive "
-            f"optimizer (Adam).",
-            h,
-            per_epoch=True,
-            train_loss=loss,
-            relative_drop=drop,
-            pace=pace,
-            threshold=t.underfit_loss,
-        )
-    if not _stalled_high(h, loss, val, t) or not _creeping(loss, val, t):
-        return None
     pace = (val[-t.creep_epochs - 1] - val[-1]) / t.creep_epochs / val[-1]
     return finding(
         "slow_convergence",
@@ -193,28 +173,6 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         val_pace=pace,
         threshold=t.creep_pace,
     )
-
-
-def _crawl_end(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> float | None:
-    """Where the train loss ends up at the pace of its last `creep_epochs` epochs, if it fell
-    in each of them by `plateau_drop` an epoch or more on average, its last two falls
-    `creep_kept` of the two before (a straight descent: a healthy run's flattens out as it
-    nears its floor), and it would still end above `underfit_loss` of its first value: the
-    steps are too small for the slope. None otherwise, or when the network is held back by
-    its data or already as good as a kernel model."""
-    n = t.creep_epochs
-    if len(loss) <= n or h.total_epochs <= 0:
-        return None
-    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
-        return None
-    falls = [a - b for a, b in itertools.pairwise(loss[-n - 1 :])]
-    pace = sum(falls) / n
-    if min(falls) <= 0 or pace < t.plateau_drop * loss[-1]:
-        return None
-    if sum(falls[-2:]) < t.creep_kept * sum(falls[:2]):
-        return None
-    end = loss[-1] - max(h.total_epochs - len(loss), 0) * pace
-    return end if end > t.underfit_loss * loss[0] else None
 
 
 def _creeping(loss: list[float], val: list[float], t: Thresholds) -> bool:
