@@ -365,6 +365,14 @@ def test_a_loss_stuck_high_that_bounces_oscillates():
         calm = _curves(_history(), [bouncing[0], *train[1:]])
         calm.prior_loss, calm.total_epochs = 1.79, 10
         assert rules.oscillating_loss(calm, T) is None
+    # the noise of a few batches an epoch (442 rows, plain SGD): the val loss falls in every
+    # epoch, the steps do settle
+    settling = _curves(_history(), bouncing, [1.6 * 0.985**i for i in range(len(bouncing))])
+    settling.prior_loss, settling.total_epochs = 1.79, 10
+    assert rules.oscillating_loss(settling, T) is None
+    unsettled = _curves(_history(), bouncing, [1.46, 1.51, 1.41, 1.13, 1.41, 1.32, 1.40])
+    unsettled.prior_loss, unsettled.total_epochs = 1.79, 10
+    assert rules.oscillating_loss(unsettled, T) is not None
     assert rules.underfitting(_curves(_history(), flat), T) is not None
 
 

@@ -112,14 +112,17 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     """The train loss's best of the last `creep_epochs` epochs improves on its best before
     them by less than `plateau_drop` an epoch, while it is still above `underfit_loss` of
     its first value; not held back by its data nor already as good as a kernel model, nor
-    under a strong penalty (heavy dropout alone makes it bounce; `penalised` names it). With
-    small moves that is underfitting's plateau; with a rise among them (`oscillating_loss`)
-    the steps are too large to settle into a minimum."""
+    under a strong penalty (heavy dropout alone makes it bounce; `penalised` names it), nor
+    while the val loss still falls steadily (`_creeping`: the noise of a few batches an
+    epoch, over steps that do settle). With small moves that is underfitting's plateau;
+    with a rise among them (`oscillating_loss`) the steps are too large to settle."""
     n = t.creep_epochs
     if h.penalty or len(loss) <= n or loss[-1] < t.underfit_loss * loss[0]:
         return False
     val = h.curve("val_loss")
     if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
+        return False
+    if _creeping(loss, val, t):
         return False
     return min(loss[-n:]) > min(loss[:-n]) * (1 - t.plateau_drop * n)
 
