@@ -154,7 +154,7 @@ def fit(task: Task) -> Outcome:
             report=False,
             # One thread, not "auto": auto counts the CPUs free at the start, which depend on
             # the other job, and a different thread count sums in a different order: a run
-            # would not repeat itself bit for bit (the ResNets did not).
+            # need not repeat itself bit for bit.
             train__threads=1,
             **seed_overrides(case, index, scratch),
         )

@@ -56,13 +56,13 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss stuck high (`_stuck_high`: it bounces where a plateau would lie flat). Near a
     perfect fit a relative rise is easy: each rise must also be `oscillation_floor` of the
     loss's scale, or it is the noise of a few batches an epoch (a small dataset), as for
-    overfitting (`_scale`). Or steps
-    that overshoot: the loss went up and down more than it went down, the path it travelled
-    (the sum of its epoch-to-epoch moves) >= `oscillation_path` times its net fall and >=
-    `oscillation_travel` of its scale, and it climbed back `oscillation_rebound` of its
-    scale above its lowest so far, in two separate swings up or more (a healthy loss
-    travels 1.0-1.3 times its fall; a slow one made noisy by heavy dropout travels more,
-    but rebounds by 15% at most; a lone spike, even over two epochs, is no oscillation)."""
+    overfitting (`_scale`). Or steps that overshoot: the loss went up and down more than it
+    went down, the path it travelled (the sum of its epoch-to-epoch moves) >=
+    `oscillation_path` times its net fall and >= `oscillation_travel` of its scale, and it
+    climbed back `oscillation_rebound` of its scale above its lowest so far, in two separate
+    swings up or more (a healthy loss travels 1.0-1.3 times its fall; a slow one made noisy
+    by heavy dropout travels more, but rebounds by 15% at most; a lone spike, even over two
+    epochs, is no oscillation)."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -193,7 +193,7 @@ def _creeping(loss: list[float], val: list[float], t: Thresholds) -> bool:
     return (
         any(b > a for a, b in itertools.pairwise(loss[-n - 1 :]))
         and min(falls) > 0
-        and sum(falls) >= t.creep_pace * t.creep_epochs * last[-1]
+        and sum(falls) >= t.creep_pace * n * last[-1]
         and sum(falls[-2:]) >= t.creep_kept * sum(falls[:2])
     )
 
