@@ -35,6 +35,13 @@ def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bo
     return math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]
 
 
+def _limited_by_data(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """The data, not the network, sets where the loss stands: noisy labels hold the
+    training loss back (`_held_back_by_data`), or the network is already as good as a kernel
+    model (`_as_good_as_reference`)."""
+    return _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t)
+
+
 def _as_good_as_reference(
     h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds
 ) -> bool:
@@ -113,16 +120,14 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     them by less than `plateau_drop` an epoch, while it is still above `underfit_loss` of
     its first value; not held back by its data nor already as good as a kernel model, nor
     under a strong penalty (heavy dropout alone makes it bounce; `penalised` names it), nor
-    while the val loss still falls steadily (`_creeping`: the noise of a few batches an
+    while the val loss still falls steadily (`_val_pace`: the noise of a few batches an
     epoch, over steps that do settle). With small moves that is underfitting's plateau;
     with a rise among them (`oscillating_loss`) the steps are too large to settle."""
     n = t.creep_epochs
     if h.penalty or len(loss) <= n or loss[-1] < t.underfit_loss * loss[0]:
         return False
     val = h.curve("val_loss")
-    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
-        return False
-    if _creeping(loss, val, t):
+    if _limited_by_data(h, loss, val, t) or _val_pace(loss, val, t) is not None:
         return False
     return min(loss[-n:]) > min(loss[:-n]) * (1 - t.plateau_drop * n)
 
@@ -136,7 +141,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
     stalled high, as underfitting's does, while the validation loss still falls at a steady
-    pace (`_creeping`): steps too small, not capacity missing. Not under a strong penalty,
+    pace (`_val_pace`): steps too small, not capacity missing. Not under a strong penalty,
     nor behind a layer too narrow for the output: each is why, and `penalised` or
     `narrow_layer` names it."""
     if h.penalty or not _judged(h, t):
@@ -158,9 +163,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             threshold=t.slow_drop,
         )
     val = h.curve("val_loss")
-    if not _stalled_high(h, loss, val, t) or not _creeping(loss, val, t) or bottleneck(h):
+    pace = _val_pace(loss, val, t)
+    if pace is None or not _stalled_high(h, loss, val, t) or bottleneck(h):
         return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
-    pace = (val[-t.creep_epochs - 1] - val[-1]) / t.creep_epochs / val[-1]
     return finding(
         "slow_convergence",
         "warning",
@@ -178,24 +183,23 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _creeping(loss: list[float], val: list[float], t: Thresholds) -> bool:
-    """Over the last `creep_epochs` epochs the training loss went up at least once (the noise
+def _val_pace(loss: list[float], val: list[float], t: Thresholds) -> float | None:
+    """The val loss's mean fall an epoch, as a share of where it stands, where it creeps:
+    over the last `creep_epochs` epochs the training loss went up at least once (the noise
     of mini-batches), while the validation loss fell in each, by `creep_pace` an epoch on
     average, its last two falls `creep_kept` of the two before: a steady descent the noisy
-    training loss hides. A loss held up by a model too small for the data flattens out
-    instead (its falls shrink), and a noisy plateau does not fall every epoch; a smooth
+    training loss hides. None otherwise: a loss held up by a model too small for the data
+    flattens out (its falls shrink), a noisy plateau does not fall every epoch, and a smooth
     training loss that creeps below `plateau_drop` an epoch is a plateau."""
     n = t.creep_epochs
-    if len(val) <= n or len(loss) <= n or not _finite(val):
-        return False
+    if len(val) <= n or len(loss) <= n or not _finite(val) or val[-1] <= 0:
+        return None
     last = val[-n - 1 :]
     falls = [a - b for a, b in itertools.pairwise(last)]
-    return (
-        any(b > a for a, b in itertools.pairwise(loss[-n - 1 :]))
-        and min(falls) > 0
-        and sum(falls) >= t.creep_pace * n * last[-1]
-        and sum(falls[-2:]) >= t.creep_kept * sum(falls[:2])
-    )
+    pace = sum(falls) / n / last[-1]
+    noisy = any(b > a for a, b in itertools.pairwise(loss[-n - 1 :]))
+    steady = min(falls) > 0 and sum(falls[-2:]) >= t.creep_kept * sum(falls[:2])
+    return pace if noisy and steady and pace >= t.creep_pace else None
 
 
 def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -372,7 +376,7 @@ def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thres
     nor already as good as a kernel model (`_as_good_as_reference`)."""
     if not _finite(loss) or loss[0] <= 0:
         return False
-    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
+    if _limited_by_data(h, loss, val, t):
         return False
     return (
         _plateau(loss, t)
@@ -394,7 +398,7 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _stalled_high(h, loss, val, t) or _creeping(loss, val, t):
+    if not _stalled_high(h, loss, val, t) or _val_pace(loss, val, t) is not None:
         return None
     reference = ""
     if h.reference_loss and val and math.isfinite(val[-1]):
@@ -499,7 +503,7 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _finite(loss) or not stalled(loss[-1], h.prior_loss, t.prior_share):
         return None
-    if _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t):
+    if _limited_by_data(h, loss, val, t):
         return None  # e.g. labels the inputs say little about: nothing more to learn
     if loss[-1] < h.prior_loss and not _plateau(loss, t):
         return None  # past the prior and learning now: a slow start, no fault
