@@ -1,6 +1,8 @@
-"""Curve rules: what the loss curves of the epochs so far say.
+"""Curve rules: what the loss curves of the epochs so far say about the steps.
 
-Each rule is `(history, thresholds) -> Finding | None` and runs after every epoch.
+Each rule is `(history, thresholds) -> Finding | None` and runs after every epoch. The rules
+that read a network that cannot fit are in `_underfit_rules.py`; what both share is in
+`_curve_base.py`.
 """
 
 from __future__ import annotations
@@ -9,51 +11,19 @@ import itertools
 import math
 
 from ..findings import Finding
+from ._curve_base import (
+    _drop,
+    _finite,
+    _judged,
+    _limited_by_data,
+    _run_epoch,
+    _scale,
+    _stalled_high,
+    _val_pace,
+    bottleneck,
+)
 from ._history import ProbeHistory
-from ._probe_rules import collapsed_by_penalty
-from ._rule_base import Thresholds, finding, stalled
-
-
-def _judged(h: ProbeHistory, t: Thresholds) -> bool:
-    done = len(h.curves)
-    return done >= t.min_epochs and done >= t.judge_after * max(h.total_epochs, 1)
-
-
-def _finite(values: list[float]) -> bool:
-    return all(map(math.isfinite, values))
-
-
-def _scale(first: float, h: ProbeHistory) -> float:
-    """The scale a curve's swings are measured against: its first value, or the class
-    prior's loss when lower (a first epoch that spiked would hide the swings after it)."""
-    return abs(first) if not h.prior_loss else min(abs(first), h.prior_loss)
-
-
-def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bool:
-    """Held-out data fitted far better than the training data: noisy labels or augmentation
-    hold the network back, not its capacity."""
-    return math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]
-
-
-def _limited_by_data(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
-    """The data, not the network, sets where the loss stands: noisy labels hold the
-    training loss back (`_held_back_by_data`), or the network is already as good as a kernel
-    model (`_as_good_as_reference`)."""
-    return _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t)
-
-
-def _as_good_as_reference(
-    h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds
-) -> bool:
-    """The validation loss, or the last training loss, has reached `reference_share` of a
-    kernel model's loss on rows it never saw (`ProbeHistory.reference_loss`): the loss left
-    is what the data allows (overlapping classes, noisy labels or targets), not capacity the
-    network lacks. The training loss counts too: on a small validation set (a few dozen
-    rows) the validation loss can sit above the reference by the luck of the split, while a
-    network that fits its training rows better than the kernel model predicts unseen ones
-    lacks no capacity."""
-    reached = min((v for v in [*val, loss[-1]] if math.isfinite(v)), default=math.inf)
-    return bool(h.reference_loss) and reached <= t.reference_share * h.reference_loss
+from ._rule_base import Thresholds, finding
 
 
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -132,11 +102,6 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     return min(loss[-n:]) > min(loss[:-n]) * (1 - t.plateau_drop * n)
 
 
-def _drop(loss: list[float]) -> float:
-    """How far the train loss has fallen at its lowest, as a share of its first value (> 0)."""
-    return (loss[0] - min(loss)) / loss[0]
-
-
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
@@ -183,25 +148,6 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _val_pace(loss: list[float], val: list[float], t: Thresholds) -> float | None:
-    """The val loss's mean fall an epoch, as a share of where it stands, where it creeps:
-    over the last `creep_epochs` epochs the training loss went up at least once (the noise
-    of mini-batches), while the validation loss fell in each, by `creep_pace` an epoch on
-    average, its last two falls `creep_kept` of the two before: a steady descent the noisy
-    training loss hides. None otherwise: a loss held up by a model too small for the data
-    flattens out (its falls shrink), a noisy plateau does not fall every epoch, and a smooth
-    training loss that creeps below `plateau_drop` an epoch is a plateau."""
-    n = t.creep_epochs
-    if len(val) <= n or len(loss) <= n or not _finite(val) or val[-1] <= 0:
-        return None
-    last = val[-n - 1 :]
-    falls = [a - b for a, b in itertools.pairwise(last)]
-    pace = sum(falls) / n / last[-1]
-    noisy = any(b > a for a, b in itertools.pairwise(loss[-n - 1 :]))
-    steady = min(falls) > 0 and sum(falls[-2:]) >= t.creep_kept * sum(falls[:2])
-    return pace if noisy and steady and pace >= t.creep_pace else None
-
-
 def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The val loss has stayed `overfit_rise` above its best for the last two epochs, the best
     reached >= `overfit_patience` epochs ago, while the train loss fell by another 10% or
@@ -233,11 +179,6 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         best_epoch=_run_epoch(h, best),
         threshold=t.overfit_rise,
     )
-
-
-def _run_epoch(h: ProbeHistory, index: int) -> int:
-    """The run's number of the epoch at `index` of the curves (they restart after a repair)."""
-    return int(h.curves[index].get("epoch", index))
 
 
 def _above_best(
@@ -316,207 +257,3 @@ def _zigzag(
         return True
     troughs = itertools.accumulate(accuracy, min)
     return max(a - low for a, low in zip(accuracy, troughs, strict=True)) >= t.overfit_jump
-
-
-def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """Underfitting read from its cause: a regularisation far stronger than usual
-    (`ProbeHistory.penalty`, measured on the live optimizer and model: weight decay, L1 or
-    dropout), and after `judge_after` of the budget the train loss is still above
-    `underfit_loss` of its first value and not falling fast enough to get below it: it
-    improves < `plateau_drop` an epoch, or it fell < `slow_drop` in all, or at the pace of its
-    last two epochs it would still be above it when the budget ends (`_on_course`). A curve
-    that only looks slow or flat has its cause named here, with the fix that treats it; the
-    training loss above the validation loss is no sign of noisy labels then, since dropout
-    alone makes it so. Not when the validation loss is as low as a kernel model's on unseen
-    rows (`_as_good_as_reference`): the network fits what the data allows."""
-    if not h.penalty or not _judged(h, t):
-        return None
-    loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _finite(loss) or loss[0] <= 0 or loss[-1] < t.underfit_loss * loss[0]:
-        return None
-    falling = not _plateau(loss, t) and _drop(loss) >= t.slow_drop
-    if (falling and _on_course(h, loss, t)) or _as_good_as_reference(h, loss, val, t):
-        return None  # still on its way down, or already as good as the data allows
-    layer = collapsed_by_penalty(h)
-    collapse = f" (it pulled layer {layer}'s weights to zero: gradients vanish there)"
-    return finding(
-        "underfitting",
-        "warning",
-        f"The model underfits: {h.penalty} keeps it from fitting the training data"
-        f"{collapse if layer else ''}; after {len(loss)} epochs the training loss is still "
-        f"{loss[-1] / loss[0]:.0%} of where it started. Weaken it (weight decay 1e-5..1e-3, "
-        f"or 0.01..0.1 with AdamW; L1 1e-5..1e-4; dropout 0.5 at most).",
-        h,
-        per_epoch=True,
-        train_loss=loss,
-        penalty=str(h.penalty),
-        threshold=t.underfit_loss,
-    )
-
-
-def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
-    """At the pace of its last two epochs, the train loss gets below `underfit_loss` of its
-    first value within the epochs left of the budget (a curve that flattens gets there later:
-    the pace read now errs on the side of silence). Unknown budgets are on course."""
-    left = h.total_epochs - len(loss)
-    if h.total_epochs <= 0 or len(loss) < 3:
-        return True
-    pace = (loss[-3] - loss[-1]) / 2
-    return loss[-1] - max(left, 0) * pace <= t.underfit_loss * loss[0]
-
-
-def _plateau(loss: list[float], t: Thresholds) -> bool:
-    """The last epochs improve the train loss by less than `plateau_drop` each."""
-    return all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(loss[-3:]))
-
-
-def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
-    """Underfitting's shape: the train loss fell `slow_drop` or more, then plateaued above
-    `underfit_loss` of its first value; not held back by its data (`_held_back_by_data`),
-    nor already as good as a kernel model (`_as_good_as_reference`)."""
-    if not _finite(loss) or loss[0] <= 0:
-        return False
-    if _limited_by_data(h, loss, val, t):
-        return False
-    return (
-        _plateau(loss, t)
-        and loss[-1] >= t.underfit_loss * loss[0]
-        and (loss[0] - loss[-1]) >= t.slow_drop * loss[0]
-    )  # not still learning, good enough, or not learning at all (slow convergence)
-
-
-def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """The train loss has plateaued (the last epochs improve it < `plateau_drop` each) above
-    `underfit_loss` of its first value, after `judge_after` of the budget: the model cannot
-    fit even the training data (AutoTrainer's accuracy gate, Theta = 0.6, in loss terms).
-    Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
-    better on held-out data than on its training data is held back by the training data
-    (noisy labels, augmentation), not by its capacity. Nor when the val loss is as low as
-    a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's. Nor
-    while the val loss still falls at a steady pace: a noisy training loss looks flat, but
-    the network is learning slowly (`slow_convergence` names it)."""
-    if not _judged(h, t):
-        return None
-    loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _stalled_high(h, loss, val, t) or _val_pace(loss, val, t) is not None:
-        return None
-    reference = ""
-    if h.reference_loss and val and math.isfinite(val[-1]):
-        reference = (
-            f"; its validation loss ({val[-1]:.3g}) is above the {h.reference_loss:.3g} a "
-            f"kernel model reaches on rows it never saw"
-        )
-    return finding(
-        "underfitting",
-        "warning",
-        f"The model underfits: the training loss stalled at {loss[-1]:.3g} "
-        f"({loss[-1] / loss[0]:.0%} of where it started){reference}. Use a wider or deeper "
-        f"network, train longer, or lower the regularisation.",
-        h,
-        per_epoch=True,
-        train_loss=loss,
-        reference_loss=h.reference_loss,
-        threshold=t.underfit_loss,
-    )
-
-
-def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
-    """(name, units, outputs) of the narrowest hidden layer of a classifier where it is
-    narrower than the output needs: a hidden dense layer, or the features the output layer
-    reads (a ResNet's pooled channels). Softmax logits matter up to a shift, so K classes
-    span K - 1 directions; logits computed from fewer units cannot place the classes freely,
-    and the network fits slowly and poorly whatever its training does: only a wider layer
-    cures it. Classifiers only (their class prior is known): an autoencoder's or a
-    regression's narrow layer is there by design."""
-    if not h.prior_loss:
-        return None
-    if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers):
-        return None  # widths unknown (a history from before they were recorded)
-    if len(h.layers) < 2 or not h.dense[-1]:  # the output layer must be a dense one
-        return None
-    outputs = h.rows[-1]
-    hidden = [
-        (name, rows)
-        for name, rows, d in zip(h.layers[:-1], h.rows[:-1], h.dense[:-1], strict=True)
-        if d
-    ]
-    if len(h.sizes) == len(h.layers):
-        hidden.append(_read_by_output(h))
-    if not hidden:
-        return None
-    name, units = min(hidden, key=lambda layer: layer[1])
-    return (name, units, outputs) if units < outputs - 1 else None
-
-
-def _read_by_output(h: ProbeHistory) -> tuple[str, int]:
-    """(name, width) of the layer whose outputs the output layer reads: its fan-in, made by
-    the last layer before it with that many units (a convolution's channels, pooled)."""
-    fan_in = h.sizes[-1] // max(h.rows[-1], 1)
-    earlier = zip(h.layers[-2::-1], h.rows[-2::-1], strict=True)
-    return next((n for n, r in earlier if r == fan_in), h.layers[-2]), fan_in
-
-
-def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """Underfitting read from its cause: a hidden layer narrower than the output needs
-    (`bottleneck`), and after `bottleneck_epochs` the train loss is still `bottleneck_loss`
-    of the class prior's or more. Judged early because the structure already says why; a
-    narrow network that learns anyway is left alone."""
-    narrow = bottleneck(h)
-    if narrow is None or len(h.curves) < t.bottleneck_epochs:
-        return None
-    loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _finite(loss) or _held_back_by_data(loss, val, t):
-        return None
-    prior = h.prior_loss or math.nan  # known: `bottleneck` asks for it
-    if loss[-1] < t.bottleneck_loss * prior:
-        return None
-    name, units, outputs = narrow
-    return finding(
-        "underfitting",
-        "warning",
-        f"The model underfits: layer {name} has {units} unit(s), fewer than its {outputs} "
-        f"outputs need ({outputs - 1}), and after {len(loss)} epochs the training loss "
-        f"({loss[-1]:.3g}) is still {loss[-1] / prior:.0%} of always predicting the class "
-        f"frequencies. Widen that layer.",
-        h,
-        layer=name,
-        per_epoch=True,
-        train_loss=loss,
-        units=units,
-        outputs=outputs,
-        threshold=t.bottleneck_loss,
-    )
-
-
-def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """After `judge_after` of the budget, the train loss is still `prior_share` of the loss of
-    predicting the class prior (known in the Trainer, from the training labels): whatever
-    its curve looks like, the network has learned next to nothing beyond the class
-    frequencies. Not while the loss, below the prior's, still falls by `plateau_drop` an
-    epoch or more: imbalanced data often keeps a network near the prior for a few epochs
-    before it finds the rare classes (a loss above the prior's has not even learned the
-    class frequencies, falling or not). Reported as underfitting, and only when no other
-    problem has been found (`FALLBACK_RULES`): a network that does not learn is also what
-    most faults look like."""
-    if not h.prior_loss or not _judged(h, t):
-        return None
-    loss, val = h.curve("train_loss"), h.curve("val_loss")
-    if not _finite(loss) or not stalled(loss[-1], h.prior_loss, t.prior_share):
-        return None
-    if _limited_by_data(h, loss, val, t):
-        return None  # e.g. labels the inputs say little about: nothing more to learn
-    if loss[-1] < h.prior_loss and not _plateau(loss, t):
-        return None  # past the prior and learning now: a slow start, no fault
-    return finding(
-        "underfitting",
-        "warning",
-        f"The model underfits: after {len(loss)} epochs the training loss ({loss[-1]:.3g}) is "
-        f"still {loss[-1] / h.prior_loss:.0%} of the loss of always predicting the class "
-        f"frequencies ({h.prior_loss:.3g}): it has learned next to nothing beyond them. Use a "
-        f"wider or deeper network, a higher learning rate or Adam, or train longer.",
-        h,
-        per_epoch=True,
-        train_loss=loss,
-        prior_loss=h.prior_loss,
-        threshold=t.prior_share,
-    )

@@ -1,0 +1,137 @@
+"""What the curve rules share: how far a loss has come, whether the data or the network
+sets its level, and the structure that can keep a classifier from fitting."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from ._history import ProbeHistory
+from ._rule_base import Thresholds
+
+
+def _judged(h: ProbeHistory, t: Thresholds) -> bool:
+    done = len(h.curves)
+    return done >= t.min_epochs and done >= t.judge_after * max(h.total_epochs, 1)
+
+
+def _finite(values: list[float]) -> bool:
+    return all(map(math.isfinite, values))
+
+
+def _scale(first: float, h: ProbeHistory) -> float:
+    """The scale a curve's swings are measured against: its first value, or the class
+    prior's loss when lower (a first epoch that spiked would hide the swings after it)."""
+    return abs(first) if not h.prior_loss else min(abs(first), h.prior_loss)
+
+
+def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """Held-out data fitted far better than the training data: noisy labels or augmentation
+    hold the network back, not its capacity."""
+    return math.isfinite(val[-1]) and val[-1] < t.underfit_val_ratio * loss[-1]
+
+
+def _limited_by_data(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """The data, not the network, sets where the loss stands: noisy labels hold the
+    training loss back (`_held_back_by_data`), or the network is already as good as a kernel
+    model (`_as_good_as_reference`)."""
+    return _held_back_by_data(loss, val, t) or _as_good_as_reference(h, loss, val, t)
+
+
+def _as_good_as_reference(
+    h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds
+) -> bool:
+    """The validation loss, or the last training loss, has reached `reference_share` of a
+    kernel model's loss on rows it never saw (`ProbeHistory.reference_loss`): the loss left
+    is what the data allows (overlapping classes, noisy labels or targets), not capacity the
+    network lacks. The training loss counts too: on a small validation set (a few dozen
+    rows) the validation loss can sit above the reference by the luck of the split, while a
+    network that fits its training rows better than the kernel model predicts unseen ones
+    lacks no capacity."""
+    reached = min((v for v in [*val, loss[-1]] if math.isfinite(v)), default=math.inf)
+    return bool(h.reference_loss) and reached <= t.reference_share * h.reference_loss
+
+
+def _drop(loss: list[float]) -> float:
+    """How far the train loss has fallen at its lowest, as a share of its first value (> 0)."""
+    return (loss[0] - min(loss)) / loss[0]
+
+
+def _plateau(loss: list[float], t: Thresholds) -> bool:
+    """The last epochs improve the train loss by less than `plateau_drop` each."""
+    return all(abs(b - a) < t.plateau_drop * a for a, b in itertools.pairwise(loss[-3:]))
+
+
+def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
+    """Underfitting's shape: the train loss fell `slow_drop` or more, then plateaued above
+    `underfit_loss` of its first value; not held back by its data (`_held_back_by_data`),
+    nor already as good as a kernel model (`_as_good_as_reference`)."""
+    if not _finite(loss) or loss[0] <= 0:
+        return False
+    if _limited_by_data(h, loss, val, t):
+        return False
+    return (
+        _plateau(loss, t)
+        and loss[-1] >= t.underfit_loss * loss[0]
+        and (loss[0] - loss[-1]) >= t.slow_drop * loss[0]
+    )  # not still learning, good enough, or not learning at all (slow convergence)
+
+
+def _val_pace(loss: list[float], val: list[float], t: Thresholds) -> float | None:
+    """The val loss's mean fall an epoch, as a share of where it stands, where it creeps:
+    over the last `creep_epochs` epochs the training loss went up at least once (the noise
+    of mini-batches), while the validation loss fell in each, by `creep_pace` an epoch on
+    average, its last two falls `creep_kept` of the two before: a steady descent the noisy
+    training loss hides. None otherwise: a loss held up by a model too small for the data
+    flattens out (its falls shrink), a noisy plateau does not fall every epoch, and a smooth
+    training loss that creeps below `plateau_drop` an epoch is a plateau."""
+    n = t.creep_epochs
+    if len(val) <= n or len(loss) <= n or not _finite(val) or val[-1] <= 0:
+        return None
+    last = val[-n - 1 :]
+    falls = [a - b for a, b in itertools.pairwise(last)]
+    pace = sum(falls) / n / last[-1]
+    noisy = any(b > a for a, b in itertools.pairwise(loss[-n - 1 :]))
+    steady = min(falls) > 0 and sum(falls[-2:]) >= t.creep_kept * sum(falls[:2])
+    return pace if noisy and steady and pace >= t.creep_pace else None
+
+
+def _run_epoch(h: ProbeHistory, index: int) -> int:
+    """The run's number of the epoch at `index` of the curves (they restart after a repair)."""
+    return int(h.curves[index].get("epoch", index))
+
+
+def bottleneck(h: ProbeHistory) -> tuple[str, int, int] | None:
+    """(name, units, outputs) of the narrowest hidden layer of a classifier where it is
+    narrower than the output needs: a hidden dense layer, or the features the output layer
+    reads (a ResNet's pooled channels). Softmax logits matter up to a shift, so K classes
+    span K - 1 directions; logits computed from fewer units cannot place the classes freely,
+    and the network fits slowly and poorly whatever its training does: only a wider layer
+    cures it. Classifiers only (their class prior is known): an autoencoder's or a
+    regression's narrow layer is there by design."""
+    if not h.prior_loss:
+        return None
+    if len(h.dense) != len(h.layers) or len(h.rows) != len(h.layers):
+        return None  # widths unknown (a history from before they were recorded)
+    if len(h.layers) < 2 or not h.dense[-1]:  # the output layer must be a dense one
+        return None
+    outputs = h.rows[-1]
+    hidden = [
+        (name, rows)
+        for name, rows, d in zip(h.layers[:-1], h.rows[:-1], h.dense[:-1], strict=True)
+        if d
+    ]
+    if len(h.sizes) == len(h.layers):
+        hidden.append(_read_by_output(h))
+    if not hidden:
+        return None
+    name, units = min(hidden, key=lambda layer: layer[1])
+    return (name, units, outputs) if units < outputs - 1 else None
+
+
+def _read_by_output(h: ProbeHistory) -> tuple[str, int]:
+    """(name, width) of the layer whose outputs the output layer reads: its fan-in, made by
+    the last layer before it with that many units (a convolution's channels, pooled)."""
+    fan_in = h.sizes[-1] // max(h.rows[-1], 1)
+    earlier = zip(h.layers[-2::-1], h.rows[-2::-1], strict=True)
+    return next((n for n, r in earlier if r == fan_in), h.layers[-2]), fan_in

@@ -1,0 +1,173 @@
+"""Underfitting rules: a network that does not fit its training data, read from its curve
+or from its cause (a penalty, a layer too narrow for the output). Each rule is
+`(history, thresholds) -> Finding | None` and runs after every epoch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..findings import Finding
+from ._curve_base import (
+    _as_good_as_reference,
+    _drop,
+    _finite,
+    _held_back_by_data,
+    _judged,
+    _limited_by_data,
+    _plateau,
+    _stalled_high,
+    _val_pace,
+    bottleneck,
+)
+from ._history import ProbeHistory
+from ._probe_rules import collapsed_by_penalty
+from ._rule_base import Thresholds, finding, stalled
+
+
+def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Underfitting read from its cause: a regularisation far stronger than usual
+    (`ProbeHistory.penalty`, measured on the live optimizer and model: weight decay, L1 or
+    dropout), and after `judge_after` of the budget the train loss is still above
+    `underfit_loss` of its first value and not falling fast enough to get below it: it
+    improves < `plateau_drop` an epoch, or it fell < `slow_drop` in all, or at the pace of its
+    last two epochs it would still be above it when the budget ends (`_on_course`). A curve
+    that only looks slow or flat has its cause named here, with the fix that treats it; the
+    training loss above the validation loss is no sign of noisy labels then, since dropout
+    alone makes it so. Not when the validation loss is as low as a kernel model's on unseen
+    rows (`_as_good_as_reference`): the network fits what the data allows."""
+    if not h.penalty or not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or loss[0] <= 0 or loss[-1] < t.underfit_loss * loss[0]:
+        return None
+    falling = not _plateau(loss, t) and _drop(loss) >= t.slow_drop
+    if (falling and _on_course(h, loss, t)) or _as_good_as_reference(h, loss, val, t):
+        return None  # still on its way down, or already as good as the data allows
+    layer = collapsed_by_penalty(h)
+    collapse = f" (it pulled layer {layer}'s weights to zero: gradients vanish there)"
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: {h.penalty} keeps it from fitting the training data"
+        f"{collapse if layer else ''}; after {len(loss)} epochs the training loss is still "
+        f"{loss[-1] / loss[0]:.0%} of where it started. Weaken it (weight decay 1e-5..1e-3, "
+        f"or 0.01..0.1 with AdamW; L1 1e-5..1e-4; dropout 0.5 at most).",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        penalty=str(h.penalty),
+        threshold=t.underfit_loss,
+    )
+
+
+def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """At the pace of its last two epochs, the train loss gets below `underfit_loss` of its
+    first value within the epochs left of the budget (a curve that flattens gets there later:
+    the pace read now errs on the side of silence). Unknown budgets are on course."""
+    left = h.total_epochs - len(loss)
+    if h.total_epochs <= 0 or len(loss) < 3:
+        return True
+    pace = (loss[-3] - loss[-1]) / 2
+    return loss[-1] - max(left, 0) * pace <= t.underfit_loss * loss[0]
+
+
+def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The train loss has plateaued (the last epochs improve it < `plateau_drop` each) above
+    `underfit_loss` of its first value, after `judge_after` of the budget: the model cannot
+    fit even the training data (AutoTrainer's accuracy gate, Theta = 0.6, in loss terms).
+    Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
+    better on held-out data than on its training data is held back by the training data
+    (noisy labels, augmentation), not by its capacity. Nor when the val loss is as low as
+    a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's. Nor
+    while the val loss still falls at a steady pace: a noisy training loss looks flat, but
+    the network is learning slowly (`slow_convergence` names it)."""
+    if not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _stalled_high(h, loss, val, t) or _val_pace(loss, val, t) is not None:
+        return None
+    reference = ""
+    if h.reference_loss and val and math.isfinite(val[-1]):
+        reference = (
+            f"; its validation loss ({val[-1]:.3g}) is above the {h.reference_loss:.3g} a "
+            f"kernel model reaches on rows it never saw"
+        )
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: the training loss stalled at {loss[-1]:.3g} "
+        f"({loss[-1] / loss[0]:.0%} of where it started){reference}. Use a wider or deeper "
+        f"network, train longer, or lower the regularisation.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        reference_loss=h.reference_loss,
+        threshold=t.underfit_loss,
+    )
+
+
+def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Underfitting read from its cause: a hidden layer narrower than the output needs
+    (`bottleneck`), and after `bottleneck_epochs` the train loss is still `bottleneck_loss`
+    of the class prior's or more. Judged early because the structure already says why; a
+    narrow network that learns anyway is left alone."""
+    narrow = bottleneck(h)
+    if narrow is None or len(h.curves) < t.bottleneck_epochs:
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or _held_back_by_data(loss, val, t):
+        return None
+    prior = h.prior_loss or math.nan  # known: `bottleneck` asks for it
+    if loss[-1] < t.bottleneck_loss * prior:
+        return None
+    name, units, outputs = narrow
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: layer {name} has {units} unit(s), fewer than its {outputs} "
+        f"outputs need ({outputs - 1}), and after {len(loss)} epochs the training loss "
+        f"({loss[-1]:.3g}) is still {loss[-1] / prior:.0%} of always predicting the class "
+        f"frequencies. Widen that layer.",
+        h,
+        layer=name,
+        per_epoch=True,
+        train_loss=loss,
+        units=units,
+        outputs=outputs,
+        threshold=t.bottleneck_loss,
+    )
+
+
+def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """After `judge_after` of the budget, the train loss is still `prior_share` of the loss of
+    predicting the class prior (known in the Trainer, from the training labels): whatever
+    its curve looks like, the network has learned next to nothing beyond the class
+    frequencies. Not while the loss, below the prior's, still falls by `plateau_drop` an
+    epoch or more: imbalanced data often keeps a network near the prior for a few epochs
+    before it finds the rare classes (a loss above the prior's has not even learned the
+    class frequencies, falling or not). Reported as underfitting, and only when no other
+    problem has been found (`FALLBACK_RULES`): a network that does not learn is also what
+    most faults look like."""
+    if not h.prior_loss or not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    if not _finite(loss) or not stalled(loss[-1], h.prior_loss, t.prior_share):
+        return None
+    if _limited_by_data(h, loss, val, t):
+        return None  # e.g. labels the inputs say little about: nothing more to learn
+    if loss[-1] < h.prior_loss and not _plateau(loss, t):
+        return None  # past the prior and learning now: a slow start, no fault
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: after {len(loss)} epochs the training loss ({loss[-1]:.3g}) is "
+        f"still {loss[-1] / h.prior_loss:.0%} of the loss of always predicting the class "
+        f"frequencies ({h.prior_loss:.3g}): it has learned next to nothing beyond them. Use a "
+        f"wider or deeper network, a higher learning rate or Adam, or train longer.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        prior_loss=h.prior_loss,
+        threshold=t.prior_share,
+    )
