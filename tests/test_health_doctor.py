@@ -229,7 +229,8 @@ def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
         examiner = Examiner(model, total_epochs=10)
         examiner.history.prior_loss = entropy
         examiner.findings.extend(earlier)
-        rows = [{"epoch": e, "train_loss": 1.0 - 0.04 * e} for e in range(6)]  # above 0.61
+        losses = [1.0, 0.92, 0.86, 0.82, 0.79, 0.77]  # above 0.61, falling, flattening
+        rows = [{"epoch": e, "train_loss": loss} for e, loss in enumerate(losses)]
         return [f.code for row in rows for f in examiner.end_epoch(row)]
 
     assert codes() == ["underfitting"]

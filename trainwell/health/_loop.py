@@ -127,6 +127,8 @@ class Doctor:
             self.interval, 2 * self.every, self.every, self._hold
         )
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
+        if self.optimizer is not None:  # as the Trainer records it: a schedule shows in it
+            row.setdefault("lr", float(self.optimizer.param_groups[0]["lr"]))
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
         penalty = strong_penalty(self.model, self.optimizer, loss=float(train_loss))
