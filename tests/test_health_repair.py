@@ -659,6 +659,50 @@ def test_a_curve_problem_too_late_to_judge_gets_the_remedy_that_acts_at_once(epo
     assert (late.remedy == "stop_early") is acts_at_once
 
 
+class _FoundAt(Callback):
+    """At the end of epoch `epoch`, the doctor's examiner finds `code`; keeps the weights the
+    epoch ended on and those the remedy left."""
+
+    def __init__(self, epoch, code):
+        self.epoch, self.code = epoch, code
+
+    def on_fit_start(self):
+        doctor = self.trainer.callbacks.callbacks[0]
+        end_epoch = doctor.examiner.end_epoch
+
+        def finds(row, penalty=None):
+            found = end_epoch(row, penalty)
+            if row["epoch"] == self.epoch:
+                self.ended = [p.detach().clone() for p in self.trainer.model.parameters()]
+                found.append(Finding(self.code, "warning", "training", "a curve problem"))
+            return found
+
+        doctor.examiner.end_epoch = finds
+
+    def on_epoch_end(self, epoch, metrics):
+        if epoch == self.epoch:
+            self.treated = [p.detach().clone() for p in self.trainer.model.parameters()]
+            self.remedy = self.trainer.callbacks.callbacks[0].repairs[-1]["remedy"]
+
+
+@pytest.mark.parametrize(
+    ("code", "remedy", "rolled_back"),
+    [("slow_convergence", "switch_to_adam", False), ("oscillating_loss", "lower_lr", True)],
+)
+def test_a_network_that_only_learns_slowly_is_treated_on_its_live_weights(
+    code, remedy, rolled_back
+):
+    """Slow convergence did the weights no harm: Adam takes over from where the epoch ended
+    (a rollback to the last healthy state, an epoch back, would throw that epoch away). An
+    oscillating loss may have thrown them off: its remedy starts from the healthy state."""
+    X, y = _problem()
+    found = _FoundAt(3, code)
+    _doctored({"optimizer": "sgd", "lr": 0.01, "epochs": 8}, X, y, repair=True, after=[found])
+    assert found.remedy == remedy
+    same = all(torch.equal(a, b) for a, b in zip(found.ended, found.treated, strict=True))
+    assert same is not rolled_back
+
+
 class _RemedyAt(Callback):
     """At the end of epoch `epoch`, the doctor's examiner finds overfitting."""
 

@@ -41,6 +41,11 @@ from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 # prior's, having learned nothing, below a cured network's that overfits at twice its
 # accuracy). Their remedies start the best weights again from the cured run.
 RUNAWAY_CODES = ("divergence", "exploding_gradient")
+# A network that learns too slowly, or has stalled, has done its weights no harm: its
+# remedies apply to the live ones. A rollback to the last healthy state, an epoch back,
+# would only throw away progress (and a remedy that then proves not applicable leaves the
+# run an epoch poorer for nothing).
+SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
 
 
 @dataclass
@@ -121,7 +126,7 @@ class Repairer:
         while True:
             name = treatment.remaining.pop(0)
             try:
-                changed = self._apply(name)
+                changed = self._apply(name, finding.code)
                 if finding.code in RUNAWAY_CODES:
                     trainer.best.forget()
                 break
@@ -160,17 +165,17 @@ class Repairer:
         remaining = max(trainer.epochs - trainer.epoch, 1)
         return max(t.min_epochs, math.ceil(t.judge_after * remaining), self.cure_epochs)
 
-    def _apply(self, name: str) -> str:
-        """Apply remedy `name` from the right starting point; returns what it changed. The
-        healthy snapshot is taken again after every remedy, so that a rollback always
-        restores the live model and optimizer with the change in place (a rollback to the
-        state before a lower learning rate would undo it)."""
+    def _apply(self, name: str, code: str) -> str:
+        """Apply remedy `name` for a problem `code` from the right starting point; returns
+        what it changed. The healthy snapshot is taken again after every remedy, so that a
+        rollback always restores the live model and optimizer with the change in place (a
+        rollback to the state before a lower learning rate would undo it)."""
         trainer = self.trainer
         if name == "stop_early":
             return self._stop_early()
         if name in FROM_BEST:  # the best weights, before the network memorised more noise
             trainer.restore_best()
-        elif name not in REBUILDS_MODEL | IN_PLACE:
+        elif name not in REBUILDS_MODEL | IN_PLACE and code not in SOUND_WEIGHTS_CODES:
             trainer.restore(self.healthy)  # undo what the problem did, keep the model
         changed = REMEDIES[name](trainer, self.rebuild)
         self.healthy = trainer.snapshot()
