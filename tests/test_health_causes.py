@@ -22,6 +22,7 @@ from trainwell.health._remedies import (
     NotApplicable,
     less_regularisation,
     lower_lr,
+    raise_lr,
     scale_lr,
     smaller_batches_and_adam,
     strong_l1,
@@ -222,6 +223,19 @@ def test_a_rebuilt_optimizer_anneals_over_the_epochs_left(schedule):
     steps = 2 * 5 - 1 if schedule == "onecycle" else 2  # to the run's last step, or its end
     assert _advance(trainer, steps) < 0.01 * cfg.train.lr  # the rate annealed
     assert cfg.train.epochs == 6  # the run's own length stands
+
+
+def test_a_higher_rate_at_the_end_of_a_cosine_schedule_is_judged_on_its_base():
+    """Where cosine decay ends, the live rate is 0: raising it scales the schedule's base
+    (0.1 -> 1, capped there), not 1 / 0."""
+    trainer, cfg = _trainer("cosine")
+    assert _advance(trainer, 6) == pytest.approx(0.0, abs=1e-12)
+    rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
+    raise_lr(trainer, rebuild)
+    assert rebuild.config.train.lr == pytest.approx(1.0)
+    assert trainer.scheduler.base_lrs == [pytest.approx(1.0)]
+    with pytest.raises(NotApplicable, match="learning rate is 1"):
+        raise_lr(trainer, rebuild)
 
 
 def test_scaling_the_rate_without_a_schedule():

@@ -133,9 +133,12 @@ def lower_lr(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def raise_lr(trainer: Trainer, rebuild: Rebuild) -> str:
-    if trainer.lr >= 1.0:
-        raise NotApplicable(f"the learning rate is already {trainer.lr:g}")
-    return _set_lr(trainer, rebuild, min(10.0, 1.0 / trainer.lr))
+    """10x, to 1 at most, judged on the run's own rate (`train.lr`, the base a schedule
+    scales: the live one can be 0 where cosine decay ends)."""
+    base = rebuild.config.train.lr
+    if base >= 1.0 or base <= 0.0:
+        raise NotApplicable(f"the learning rate is {base:g}")
+    return _set_lr(trainer, rebuild, min(10.0, 1.0 / base))
 
 
 def clip_gradients(trainer: Trainer, rebuild: Rebuild) -> str:
