@@ -418,7 +418,8 @@ def test_a_penalty_is_weakened_on_the_weights_the_evidence_read():
     with torch.no_grad():
         for p in trainer.model.parameters():
             p.mul_(1e-3 / 0.3)
-    assert repairer._apply("less_regularisation").startswith("train.l1: 0.05 -> 0.0001")
+    changed = repairer._apply("less_regularisation", "underfitting")
+    assert changed.startswith("train.l1: 0.05 -> 0.0001")
 
 
 def test_oversized_weights_are_measured_by_each_hidden_layers_gain():

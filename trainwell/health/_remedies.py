@@ -72,10 +72,6 @@ class NotApplicable(Exception):
 
 Remedy = Callable[[Trainer, Rebuild], str]
 FROM_BEST = {"regularize", "drop_label_issues"}  # start from the best weights the doctor kept
-# change a penalty or the batches, not the network: applied to the live weights (a rollback
-# to weights the penalty had not yet shrunk would judge its strength on others; one to the
-# last healthy state would only undo progress, slow as it was)
-IN_PLACE = {"less_regularisation", "smaller_batches_and_adam"}
 REBUILDS_MODEL = {
     "he_init",
     "xavier_init",

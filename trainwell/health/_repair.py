@@ -25,7 +25,7 @@ from ..findings import Finding
 from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
-from ._remedies import FROM_BEST, IN_PLACE, REBUILDS_MODEL, NotApplicable, Rebuild
+from ._remedies import FROM_BEST, REBUILDS_MODEL, NotApplicable, Rebuild
 from ._remedy_order import (
     ACTS_AT_ONCE,
     LEARNING_CODES,
@@ -44,7 +44,8 @@ RUNAWAY_CODES = ("divergence", "exploding_gradient")
 # A network that learns too slowly, or has stalled, has done its weights no harm: its
 # remedies apply to the live ones. A rollback to the last healthy state, an epoch back,
 # would only throw away progress (and a remedy that then proves not applicable leaves the
-# run an epoch poorer for nothing).
+# run an epoch poorer for nothing); a weaker penalty judged on weights it had not yet
+# shrunk would judge its strength on others.
 SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
 
 
@@ -175,7 +176,7 @@ class Repairer:
             return self._stop_early()
         if name in FROM_BEST:  # the best weights, before the network memorised more noise
             trainer.restore_best()
-        elif name not in REBUILDS_MODEL | IN_PLACE and code not in SOUND_WEIGHTS_CODES:
+        elif name not in REBUILDS_MODEL and code not in SOUND_WEIGHTS_CODES:
             trainer.restore(self.healthy)  # undo what the problem did, keep the model
         changed = REMEDIES[name](trainer, self.rebuild)
         self.healthy = trainer.snapshot()
