@@ -181,6 +181,25 @@ def test_evidence_of_a_stalled_loss_and_of_large_steps():
     assert not gather_evidence(h, prior_loss=2.3026, prior_share=0.99, train_loss=2.25).stalled
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "large"),
+    [("adam", 0.03, True), ("adamw", 0.1, True), ("adam", 1e-3, False), ("sgd", 0.03, False)],
+)
+def test_an_adaptive_optimizer_s_rate_is_the_size_of_its_steps(optimizer, lr, large):
+    """Adam at 0.03 moves every weight by ~0.03 a step, however small the ratio measured
+    once its units have died and its moments decayed (held-out-10 dying_relu-2: 0.015);
+    SGD's steps scale with the gradients, so only the measured ratio speaks for it."""
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    h.loss, h.update_ratio = [2.3, 2.29, 2.3], [np.array([0.015])] * 3
+    model = _mlp()
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    evidence = gather_evidence(
+        h, prior_loss=2.3026, optimizer=make[optimizer](model.parameters(), lr=lr)
+    )
+    assert evidence.large_steps is large
+    assert evidence.adaptive_lr == (None if optimizer == "sgd" else lr)
+
+
 def _trainer(schedule: str, epochs=6, steps=5):
     cfg = RunConfig.model_validate(
         {"train": {"optimizer": "sgd", "lr": 0.1, "schedule": schedule, "epochs": epochs}}

@@ -20,6 +20,23 @@ from ._rules import COLLAPSED_GAIN, LARGE_GAIN, UNSCALED_RMS, Thresholds, bottle
 
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
+# optimizers that already scale each weight's step by its gradients' history: their rate is
+# the size of each weight's step, whatever the gradients' scale
+ADAPTIVE = (
+    torch.optim.Adam,
+    torch.optim.AdamW,
+    torch.optim.NAdam,
+    torch.optim.RAdam,
+    torch.optim.Adamax,
+    torch.optim.Adagrad,
+    torch.optim.RMSprop,
+)
+ADAM_LR = 1e-3  # Adam's default rate
+# An adaptive optimizer above 10x that moves every weight by more than 0.01 a step, 10-30%
+# of a hidden weight's typical size (1 / sqrt(fan-in) for fan-ins of 100-1000): steps that
+# large throw units off, whatever the ratio measured once they are dead (Adam's moments
+# then decay, and so do its steps).
+LARGE_ADAPTIVE_LR = 10 * ADAM_LR
 # Regularisation strong enough to keep a network from fitting its training data. Weight
 # decay added to the gradient (SGD, Adam) is commonly 1e-5..5e-3; AdamW's decoupled decay
 # is scaled by the learning rate and commonly 0.01..0.1. Dropout above 0.5 (the classic
@@ -41,7 +58,8 @@ class Evidence:
 
     unscaled_inputs: bool = False  # the input batches are far from standardised
     negative_bias: bool = False  # some layer's biases sit well below zero
-    large_steps: bool = False  # steps move the weights by more than a few percent
+    large_steps: bool = False  # steps move the weights by more than a few percent, or an
+    # adaptive optimizer's rate (its step per weight) is far above its default
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
@@ -52,6 +70,7 @@ class Evidence:
     input_rms: float | None = None
     min_bias_mean: float | None = None
     update_ratio: float | None = None
+    adaptive_lr: float | None = None  # the rate of an adaptive optimizer
     loss: float | None = None
     prior_loss: float | None = None
     weight_decay: float | None = None
@@ -93,10 +112,12 @@ def gather_evidence(
     l1_part = l1_share(model, l1, loss) if model is not None else None
     gain = max_hidden_gain(model) if model is not None else None
     narrow = bottleneck(history)
+    rate = adaptive_rate(optimizer) if optimizer is not None else None
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
-        large_steps=step is not None and step > LARGE_STEP,
+        large_steps=(step is not None and step > LARGE_STEP)
+        or (rate is not None and rate > LARGE_ADAPTIVE_LR),
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
@@ -107,6 +128,7 @@ def gather_evidence(
         input_rms=rms,
         min_bias_mean=min_bias,
         update_ratio=step,
+        adaptive_lr=rate,
         loss=loss,
         prior_loss=prior_loss,
         weight_decay=decay,
@@ -116,6 +138,14 @@ def gather_evidence(
         narrowest=narrow[1] if narrow else None,
         steps_per_epoch=steps_per_epoch,
     )
+
+
+def adaptive_rate(optimizer: torch.optim.Optimizer) -> float | None:
+    """The highest rate of an adaptive optimizer's groups (each weight's step is about that
+    large); None for others, whose steps scale with the gradients."""
+    if not isinstance(optimizer, ADAPTIVE):
+        return None
+    return max(float(group["lr"]) for group in optimizer.param_groups)
 
 
 def strong_penalty(

@@ -19,6 +19,8 @@ from torch import nn
 from ..config import Init, Model, RunConfig, Train
 from ..train import Trainer, by_position
 from ._evidence import (
+    ADAM_LR,
+    ADAPTIVE,
     DROPOUTS,
     STRONG_DROPOUT,
     collapsed,
@@ -145,21 +147,6 @@ def clip_gradients(trainer: Trainer, rebuild: Rebuild) -> str:
 
 def lower_lr_and_clip(trainer: Trainer, rebuild: Rebuild) -> str:
     return f"{lower_lr(trainer, rebuild)}, {clip_gradients(trainer, rebuild)}"
-
-
-# optimizers that already scale each weight's step by its gradients' history
-ADAPTIVE = (
-    torch.optim.Adam,
-    torch.optim.AdamW,
-    torch.optim.NAdam,
-    torch.optim.RAdam,
-    torch.optim.Adamax,
-    torch.optim.Adagrad,
-    torch.optim.RMSprop,
-)
-
-
-ADAM_LR = 1e-3  # Adam's default rate
 
 
 def clip_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
