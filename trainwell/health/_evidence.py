@@ -32,10 +32,10 @@ ADAPTIVE = (
     torch.optim.RMSprop,
 )
 ADAM_LR = 1e-3  # Adam's default rate
-# An adaptive optimizer above 10x that moves every weight by more than 0.01 a step, 10-30%
-# of a hidden weight's typical size (1 / sqrt(fan-in) for fan-ins of 100-1000): steps that
-# large throw units off, whatever the ratio measured once they are dead (Adam's moments
-# then decay, and so do its steps).
+# An adaptive optimizer at over 10x that rate moves every weight by more than 0.01 a step,
+# 10-30% of a hidden weight's typical size (1 / sqrt(fan-in) for fan-ins of 100-1000):
+# steps that large throw units off, whatever the ratio measured once they are dead (Adam's
+# moments then decay, and so do its steps).
 LARGE_ADAPTIVE_LR = 10 * ADAM_LR
 # Regularisation strong enough to keep a network from fitting its training data. Weight
 # decay added to the gradient (SGD, Adam) is commonly 1e-5..5e-3; AdamW's decoupled decay
