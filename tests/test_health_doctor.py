@@ -145,6 +145,7 @@ def test_doctor_in_a_hand_written_loop():
     assert doctor.examiner.history.n_probes == 8 + 4  # every 2 steps in epoch 0, then every 4
     healthy = _hand_loop(nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)), 0.05)
     assert [f for f in healthy.findings if f.severity != "info"] == []
+    assert healthy.examiner.history.curves[-1]["lr"] == 0.05  # as the Trainer records it
 
 
 @pytest.mark.parametrize("decay", [1.0, 1e-4])
