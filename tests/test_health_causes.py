@@ -138,16 +138,6 @@ def _mlp(bias=None):
     return model
 
 
-def test_a_straight_descent_gets_adam_never_a_tenfold_rate():
-    """A loss falling in a straight line is a network that learns: Adam's per-weight steps,
-    not a rate 10x higher that can throw it off (even where it is not learning beyond the
-    class prior yet, which otherwise adds the remedies that make a network learn)."""
-    for evidence in (Evidence(), Evidence(stalled=True)):
-        assert "raise_lr" in remedy_order(_finding("slow_convergence"), evidence)
-        crawl = remedy_order(_finding("slow_convergence", crawl=True), evidence)
-        assert crawl[0] == "switch_to_adam" and "raise_lr" not in crawl
-
-
 def test_evidence_is_measured_from_the_batch_and_the_weights():
     x = torch.randn(64, 20)
     mlp = _mlp()

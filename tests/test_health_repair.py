@@ -12,7 +12,7 @@ import trainwell
 from trainwell import TensorBatches, Trainer
 from trainwell.config import RunConfig
 from trainwell.findings import Finding
-from trainwell.health import DoctorCallback, ProbeHistory, Rebuild
+from trainwell.health import DoctorCallback, Rebuild
 from trainwell.models import build_model
 from trainwell.train import Callback, make_optimizer
 
@@ -701,26 +701,6 @@ def test_a_network_that_only_learns_slowly_is_treated_on_its_live_weights(
     assert found.remedy == remedy
     same = all(torch.equal(a, b) for a, b in zip(found.ended, found.treated, strict=True))
     assert same is not rolled_back
-
-
-def test_a_straight_descent_found_mid_cure_drops_the_tenfold_rate_still_planned():
-    """Slow convergence treated by Adam, found again as a straight descent before the cure
-    is judged: the 10x rate left in the plan is ruled out, so the doctor gives up rather
-    than throw off a network that learns."""
-    from trainwell.health._repair import Repairer
-
-    trainer, rebuild, _ = _trainer_for({"train": {"optimizer": "sgd", "lr": 0.01}})
-    repairer = Repairer(trainer, rebuild, prior_loss=2.3)
-    history = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
-    slow = Finding("slow_convergence", "warning", "training", "the loss barely moves")
-    assert (
-        repairer.treat(slow, None, history) and repairer.repairs[-1]["remedy"] == "switch_to_adam"
-    )
-    assert repairer.treating["slow_convergence"].remaining == ["raise_lr"]
-    crawl = Finding("slow_convergence", "warning", "training", "a crawl", evidence={"crawl": True})
-    assert repairer.treat(crawl, None, history) is False  # gave up: nothing left to try
-    assert [r["remedy"] for r in repairer.repairs] == ["switch_to_adam"]
-    assert trainer.lr == pytest.approx(1e-3)  # Adam's rate, not 10x it
 
 
 class _RemedyAt(Callback):

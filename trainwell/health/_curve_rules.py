@@ -106,10 +106,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
     stalled high, as underfitting's does, while the validation loss still falls at a steady
-    pace (`_val_pace`): steps too small, not capacity missing; or it falls in a straight line
-    at a constant rate, too slowly to get near a fit in the budget (`_crawl_end`). Not under
-    a strong penalty, nor behind a layer too narrow for the output: each is why, and
-    `penalised` or `narrow_layer` names it."""
+    pace (`_val_pace`): steps too small, not capacity missing. Not under a strong penalty,
+    nor behind a layer too narrow for the output: each is why, and `penalised` or
+    `narrow_layer` names it."""
     if h.penalty or not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -128,30 +127,10 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             relative_drop=drop,
             threshold=t.slow_drop,
         )
-    if bottleneck(h):
-        return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
     val = h.curve("val_loss")
-    end = _crawl_end(h, loss, val, t)
-    if end is not None:
-        pace = (loss[-t.creep_epochs - 1] - loss[-1]) / t.creep_epochs / loss[-1]
-        return finding(
-            "slow_convergence",
-            "warning",
-            f"Training converges too slowly: the training loss falls in a straight line, by "
-            f"{pace:.1%} an epoch at a constant learning rate, and at that pace it would still "
-            f"be {end / loss[0]:.0%} of where it started when the budget ends: the steps are "
-            f"too small. Use an adaptive optimizer (Adam), or raise the learning rate.",
-            h,
-            per_epoch=True,
-            train_loss=loss,
-            relative_drop=drop,
-            pace=pace,
-            crawl=True,
-            threshold=t.underfit_loss,
-        )
     pace = _val_pace(loss, val, t)
-    if pace is None or not _stalled_high(h, loss, val, t):
-        return None
+    if pace is None or not _stalled_high(h, loss, val, t) or bottleneck(h):
+        return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
     return finding(
         "slow_convergence",
         "warning",
@@ -167,35 +146,6 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         val_pace=pace,
         threshold=t.creep_pace,
     )
-
-
-def _crawl_end(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> float | None:
-    """Where the train loss ends when the budget does, at the pace of its last `creep_epochs`
-    epochs, if it fell in each of them, by `plateau_drop` an epoch or more on average, its
-    last two falls `creep_kept` of the two before (a straight line: a healthy loss flattens
-    out as it nears its floor), at a learning rate no schedule moved (a warm-up's or a
-    decay's curve has a shape of its own), and would still be above `underfit_loss` of its
-    first value and `crawl_end` of the class prior's loss (a classifier that ends there has
-    learned little beyond the class frequencies; a fast descent on a short budget ends
-    below): steps too small for the slope, as a too-low rate's textbook curve. None
-    otherwise, or where the data sets the loss's level (`_limited_by_data`)."""
-    n = t.creep_epochs
-    if len(loss) <= n or h.total_epochs <= 0 or not h.prior_loss:
-        return None  # (a hand-written loop's doctor knows no prior: its runs are not judged)
-    if _limited_by_data(h, loss, val, t):
-        return None
-    rates = [rate for rate in h.curve("lr")[-n - 1 :] if math.isfinite(rate)]
-    if rates and max(rates) > min(rates) * (1 + 1e-6):
-        return None
-    falls = [a - b for a, b in itertools.pairwise(loss[-n - 1 :])]
-    pace = sum(falls) / n
-    if min(falls) <= 0 or pace < t.plateau_drop * loss[-1]:
-        return None
-    if sum(falls[-2:]) < t.creep_kept * sum(falls[:2]):
-        return None
-    end = loss[-1] - max(h.total_epochs - len(loss), 0) * pace
-    far = max(t.underfit_loss * loss[0], t.crawl_end * h.prior_loss)
-    return end if end > far else None
 
 
 def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:

@@ -112,16 +112,7 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         kept = [name for name in order if name not in slows]
         added = [name for name in makes if name not in kept]
         order = (*kept, *added, *(name for name in order if name in slows))
-    return tuple(name for name in order if name not in ruled_out(finding))
-
-
-def ruled_out(finding: Finding) -> frozenset[str]:
-    """Remedies the finding's own evidence rules out, whatever was planned before it: a loss
-    that falls in a straight line (`slow_convergence`'s crawl) is a network that learns, and
-    a rate 10x higher can throw it off (measured on held-out-10: a network a remedy had just
-    made learn, crawling under Adam, fell from 0.80 to 0.19); Adam's per-weight steps adapt
-    instead."""
-    return frozenset({"raise_lr"}) if finding.evidence.get("crawl") else frozenset()
+    return order
 
 
 def _init_is_the_cause(code: str, evidence: Evidence) -> bool:

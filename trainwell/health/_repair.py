@@ -26,14 +26,7 @@ from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
 from ._remedies import FROM_BEST, REBUILDS_MODEL, NotApplicable, Rebuild
-from ._remedy_order import (
-    ACTS_AT_ONCE,
-    LEARNING_CODES,
-    REMEDIES,
-    UNDO,
-    remedy_order,
-    ruled_out,
-)
+from ._remedy_order import ACTS_AT_ONCE, LEARNING_CODES, REMEDIES, UNDO, remedy_order
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
@@ -112,8 +105,6 @@ class Repairer:
             finding.evidence["cause"] = _cause(evidence)
         elif treatment.record.get("cured") is None:  # the rule fired again
             self._not_cured(treatment, "the problem came back")
-            excluded = ruled_out(finding)  # by what its rule reads now
-            treatment.remaining = [name for name in treatment.remaining if name not in excluded]
         trainer = self.trainer
         if trainer.epoch > (1 - self.rebuild_budget) * trainer.epochs:
             # too late to train a rebuilt model from scratch: try the cheaper remedies
