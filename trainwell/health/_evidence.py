@@ -112,7 +112,7 @@ def gather_evidence(
     l1_part = l1_share(model, l1, loss) if model is not None else None
     gain = max_hidden_gain(model) if model is not None else None
     narrow = bottleneck(history)
-    rate = adaptive_rate(optimizer) if optimizer is not None else None
+    rate = adaptive_rate(optimizer)
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
@@ -140,9 +140,9 @@ def gather_evidence(
     )
 
 
-def adaptive_rate(optimizer: torch.optim.Optimizer) -> float | None:
+def adaptive_rate(optimizer: torch.optim.Optimizer | None) -> float | None:
     """The highest rate of an adaptive optimizer's groups (each weight's step is about that
-    large); None for others, whose steps scale with the gradients."""
+    large); None for others, whose steps scale with the gradients, or none at all."""
     if not isinstance(optimizer, ADAPTIVE):
         return None
     return max(float(group["lr"]) for group in optimizer.param_groups)
