@@ -3,8 +3,9 @@
 `DoctorLightningCallback` is imported on first use: it needs the `lightning` extra.
 """
 
-from ._doctor import DEFAULT_EVERY, DoctorCallback, Examiner
+from ._doctor import DoctorCallback
 from ._evidence import Evidence, gather_evidence
+from ._examiner import DEFAULT_EVERY, Examiner
 from ._history import ProbeHistory
 from ._loop import Doctor
 from ._probes import Probe

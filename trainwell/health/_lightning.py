@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from ..findings import Finding
-from ._doctor import DEFAULT_EVERY
+from ._examiner import DEFAULT_EVERY
 from ._loop import Doctor
 
 try:

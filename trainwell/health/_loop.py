@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._doctor import DEFAULT_EVERY, Examiner, after_remedy, next_interval
 from ._evidence import strong_penalty
+from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds

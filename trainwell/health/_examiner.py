@@ -1,0 +1,152 @@
+"""What the Trainer's doctor and the hand-written loop's share: `Examiner`, which owns the
+probe, the history and the findings, and the pace at which both probe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from ..findings import Finding
+from ._history import Penalty, ProbeHistory, data_loss
+from ._probes import Probe
+from ._rules import CURVE_RULES, FALLBACK_RULES, PROBE_RULES, Thresholds
+
+DEFAULT_EVERY = 24  # steps between probes at most in epoch 0 (twice that later); ~0.3 ms each
+SPARSEST = 4  # a healthy run's probes thin out, epoch by epoch, to one every 4 x `every` steps
+HOLD_EPOCHS = 2  # after a remedy, the epochs probed at the density of epoch 1 (its judging)
+
+
+def next_interval(interval: int, later: int, every: int, hold: int) -> tuple[int, int]:
+    """(interval, hold) for the next epoch. Init problems show in epoch 0, later ones develop
+    over epochs: from epoch 1 (`later`) a healthy stretch is probed half as often each
+    epoch, down to every SPARSEST x `every` steps; while `hold` epochs judge a remedy, at
+    `later`. The Trainer's doctor and the hand-written loop's share it."""
+    if hold:
+        return later, hold - 1
+    return max(min(2 * interval, SPARSEST * every), later), 0
+
+
+def after_remedy(interval: int, later: int) -> tuple[int, int]:
+    """(interval, hold) once a remedy changed the run: probed at least as densely as epoch 1
+    for the `HOLD_EPOCHS` epoch ends that judge it. The Trainer's doctor and the loop's."""
+    return min(interval, later), HOLD_EPOCHS
+
+
+def probe_interval(every: int, steps_per_epoch: int | None, sustain: int) -> int:
+    """At most `every`, and small enough for `sustain` probes (the first at step 0) within
+    the first epoch, so gradient and activation problems are found in epoch 0."""
+    if not steps_per_epoch:
+        return every
+    return max(1, min(every, (steps_per_epoch - 1) // max(sustain - 1, 1)))
+
+
+class Examiner:
+    """Runs rules over a probe history; reports each (code, layer) once."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        total_epochs: int = 0,
+        thresholds: Thresholds | None = None,
+        on_finding: Callable[[Finding], None] | None = None,
+    ) -> None:
+        self.probe = Probe(model, total_epochs)
+        self.thresholds = thresholds or Thresholds()
+        self.findings: list[Finding] = []
+        self.on_finding = on_finding
+        self.past: list[ProbeHistory] = []  # histories before each reset, for the report
+        self._seen: set[str] = set()
+
+    @property
+    def history(self) -> ProbeHistory:
+        return self.probe.history
+
+    @property
+    def histories(self) -> list[ProbeHistory]:
+        """Every history of the run, oldest first: one per stretch between remedies."""
+        return [*self.past, self.history]
+
+    def reset(
+        self,
+        model: nn.Module,
+        total_epochs: int,
+        grad_clip: float | None,
+        codes: list[str],
+        l1: float = 0.0,
+    ) -> None:
+        """Start a fresh history (after a remedy changed the run); `codes` may fire again."""
+        self.probe.disarm()
+        self.past.append(self.probe.history)
+        self.probe = Probe(model, total_epochs)
+        self.probe.history.grad_clip, self.probe.history.l1 = grad_clip, l1
+        self.probe.history.prior_loss = self.past[-1].prior_loss
+        self.probe.history.reference_loss = self.past[-1].reference_loss
+        self._seen.difference_update(codes)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "seen": sorted(self._seen),
+            "past": [h.state_dict() for h in self.past],
+            "history": self.history.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.findings = [Finding.from_dict(f) for f in state["findings"]]
+        self._seen = set(state["seen"])
+        self.past = [ProbeHistory.from_state(h) for h in state["past"]]
+        self.probe.history = ProbeHistory.from_state(state["history"])
+
+    def reported(self, code: str) -> bool:
+        return code in self._seen
+
+    def mark_reported(self, code: str) -> None:
+        """`code` is not to be reported again (until a reset names it)."""
+        self._seen.add(code)
+
+    def check(self, rules) -> list[Finding]:
+        new = []
+        for rule in rules:
+            if rule in FALLBACK_RULES and self._explained():
+                continue
+            finding = rule(self.history, self.thresholds)
+            if finding is not None and finding.code not in self._seen:
+                self._seen.add(finding.code)
+                self.findings.append(finding)
+                new.append(finding)
+                if self.on_finding:
+                    self.on_finding(finding)
+        return new
+
+    def _explained(self) -> bool:
+        """Whether an open problem other than underfitting has been found: it explains a
+        network that does not learn (cured ones do not, nor the fallback's own finding)."""
+        return any(
+            f.severity != "info" and not f.resolved and f.code != "underfitting"
+            for f in self.findings
+        )
+
+    def arm_at(self, step: int, interval: int) -> None:
+        """At an epoch's end: hook the next forward pass if `step` is a probe step."""
+        if step % interval == 0:
+            self.probe.arm()
+        else:
+            self.probe.disarm()
+
+    def end_probe(self) -> list[Finding]:
+        self.probe.after_step()
+        return self.check(PROBE_RULES)
+
+    def end_epoch(self, row: dict[str, float], penalty: Penalty | None = None) -> list[Finding]:
+        """`penalty`: the regularisation strong enough to keep the network from fitting
+        (`strong_penalty`, read by the caller from the live model and optimizer)."""
+        if not math.isfinite(data_loss(row)):
+            return []  # an epoch rolled back to its start has no loss of its own
+        self.history.curves.append(row | {"train_loss": data_loss(row)})
+        self.history.penalty = penalty or Penalty()
+        return self.check(CURVE_RULES)
