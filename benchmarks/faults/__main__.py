@@ -4,11 +4,11 @@ Every YAML file under `configs/<split>/` is a complete trainwell run config. A f
 named `<expected_code>-<n>.yaml` (or carries `# expect: <code>` in its first lines) and holds
 one textbook fault built only from config keys; a healthy one is `healthy-<dataset>[-...]`.
 The suite has two halves: `dev` and `dev-2`, on which the doctor's thresholds and remedy
-orders may be tuned, and `held-out` to `held-out-11`, written from the textbook definition
+orders may be tuned, and `held-out` to `held-out-12`, written from the textbook definition
 of each fault on other datasets, architectures and seeds (including shapes28, 28x28 images
 this benchmark draws itself, see `_shapes.py`), and reported apart. `held-out-2` to
-`held-out-11` were written blind, each after the rounds before it had been looked at per
-config: the newest, `held-out-11`, shows how the doctor fares on runs nobody tuned it on.
+`held-out-12` were written blind, each after the rounds before it had been looked at per
+config: the newest, `held-out-12`, shows how the doctor fares on runs nobody tuned it on.
 
 Each config runs over `--seeds N` seeds (the config's `seed`, +1, +2, ...; a fixed
 `data.synthetic.seed` moves with it), faulty ones in detect and in repair mode, healthy
@@ -22,11 +22,12 @@ false alarms (healthy runs with any warning/error finding), repair rate (mean +-
 per-seed rates) and configs repaired on all/some/no seeds, harmless configs, primary
 diagnosis right (the expected code is the first one found), extra codes (other
 warning/error codes on faulty runs), gradient/activation faults found in epoch 0, and the
-repaired run's CPU time over the healthy baseline's. Goals on the held-out half: recall
+repaired run's CPU time over the healthy baseline's, and the epochs repairs gave back
+(`doctor.give_back_epochs`) per planned epoch. Goals on the held-out half: recall
 100%, no false alarm, repair >= 95% (configs repaired on all seeds), primary diagnosis right
 >= 90%, epoch 0 100%, time <= 1.5x.
 
-Usage: python benchmarks/faults [--split dev|dev-2|held-out|held-out-2|...|held-out-11|all]
+Usage: python benchmarks/faults [--split dev|dev-2|held-out|held-out-2|...|held-out-12|all]
                                 [--seeds N] [--only CODE] [--detect-only] [--jobs K] [--json]
 """
 
@@ -73,6 +74,7 @@ SPLITS = (
     "held-out-9",
     "held-out-10",
     "held-out-11",
+    "held-out-12",
 )
 GENERATED = {"shapes28.npz": write_shapes}  # data.source names the benchmark draws itself
 
