@@ -80,14 +80,9 @@ class Rebuild:
         spent before it are given back, up to twice the planned epochs in all. Without
         that, a fix found at epoch 4 of 10 trains on 6, and ends behind the same recipe
         run sound from the start (`doctor.give_back_epochs: false` keeps the plan)."""
-        trainer.epochs = trainer.epoch + self.epochs_started_over(trainer)
-
-    def epochs_started_over(self, trainer: Trainer) -> int:
-        """The epochs a network or optimizer started over now would train (`_start_over`)."""
         planned = self.config.train.epochs
-        if not self.config.doctor.give_back_epochs:
-            return trainer.epochs - trainer.epoch
-        return max(trainer.epochs, min(trainer.epoch + planned, 2 * planned)) - trainer.epoch
+        if self.config.doctor.give_back_epochs:
+            trainer.epochs = max(trainer.epochs, min(trainer.epoch + planned, 2 * planned))
 
     def _schedule(self, trainer: Trainer, optimizer: torch.optim.Optimizer) -> Any:
         """The run's schedule over the epochs it has left: one over all its epochs, started

@@ -11,9 +11,8 @@ not cure it.
 
 If the rule fires again, or the network still does not learn, the next remedy in the order
 is tried; after the last one the doctor gives up and says so. Remedies that rebuild the model
-from scratch are tried only while it would train `rebuild_budget` of the planned epochs
-(with the epochs given back, `Rebuild.epochs_started_over`). Every attempt is recorded with
-its before/after evidence.
+from scratch are tried only while `rebuild_budget` of the epochs remain. Every attempt is
+recorded with its before/after evidence.
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ class Repairer:
         self.trainer, self.rebuild = trainer, rebuild
         self.thresholds = thresholds or Thresholds()
         self.cure_epochs, self.max_repairs = cure_epochs, max_repairs
-        self.rebuild_budget = rebuild_budget  # share of the planned epochs a rebuilt model needs
+        self.rebuild_budget = rebuild_budget  # share of the epochs a rebuilt model needs left
         self.repairs: list[dict[str, Any]] = []
         self.treating: dict[str, _Treatment] = {}
         self.prior_loss = prior_loss  # the best constant prediction's loss (`prior_loss()`)
@@ -107,8 +106,7 @@ class Repairer:
         elif treatment.record.get("cured") is None:  # the rule fired again
             self._not_cured(treatment, "the problem came back")
         trainer = self.trainer
-        planned = self.rebuild.config.train.epochs
-        if self.rebuild.epochs_started_over(trainer) < self.rebuild_budget * planned:
+        if trainer.epoch > (1 - self.rebuild_budget) * trainer.epochs:
             # too late to train a rebuilt model from scratch: try the cheaper remedies
             treatment.remaining = [n for n in treatment.remaining if n not in REBUILDS_MODEL]
         if trainer.epochs - trainer.epoch < self._epochs_to_judge(finding.code):
