@@ -123,16 +123,11 @@ def summary_table(figures: dict[str, dict[str, Any]], seeds: int, repair: bool) 
             f"{_ratio(t['time_ratio_median'])} (max {_ratio(t['time_ratio_max'])})"
             if repair
             else "n/a",
-            _given_back(t) if repair else "n/a",
+            f"+{_pct(t['given_back_share'])} on {t['given_back_runs']} of {t['repair_runs']}"
+            if repair
+            else "n/a",
         )
     return out
-
-
-def _given_back(t: dict[str, Any]) -> str:
-    """The epochs repairs added (`doctor.give_back_epochs`), per planned epoch."""
-    if t.get("given_back_share") is None:  # no repair-mode run (or figures from before)
-        return "n/a"
-    return f"+{t['given_back_share']:.0%} on {t['given_back_runs']} of {t['repair_runs']}"
 
 
 def _rate(t: dict[str, Any]) -> str:
