@@ -115,15 +115,11 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, run_config, 
         assert after_resume["metrics"][key] == uninterrupted["metrics"][key], key
     assert after_resume["findings"] == uninterrupted["findings"]
     assert after_resume["repairs"] == uninterrupted["repairs"]
-    epochs = uninterrupted["metrics"]["epochs"]
     if repair:  # the kill came after the repair, which the resumed run carried on
         switched = after_resume["repairs"][0]
         assert switched["remedy"] == "switch_to_adam" and switched["epoch"] < 14
-        assert epochs > 30  # a new optimizer: the epochs before it given back
-    else:
-        assert epochs == 30
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["epoch"] for line in lines] == list(range(epochs))
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(30))
 
 
 @pytest.mark.slow

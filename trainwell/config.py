@@ -222,9 +222,6 @@ class Attack(_Strict):
 
 class Doctor(_Strict):
     mode: Literal["off", "detect", "repair"] = "detect"
-    # a remedy that starts the network or its optimizer over gives back the epochs spent
-    # before it (at most train.epochs more): the repaired network trains the full plan
-    give_back_epochs: bool = True
 
     @field_validator("mode", mode="before")
     @classmethod

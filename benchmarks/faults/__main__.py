@@ -182,8 +182,6 @@ def fit(task: Task) -> Outcome:
         info=list(dict.fromkeys(f.code for f in training if f.severity == "info")),
         first={"epoch": hit.epoch, "step": hit.step} if hit else None,
         repairs=[_repair_label(r) for r in run.repairs],
-        epochs=len(run.history),
-        extra_epochs=max(len(run.history) - run.config.train.epochs, 0),
     )
 
 

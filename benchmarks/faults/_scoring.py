@@ -57,8 +57,6 @@ class Outcome:
     info: list[str] = field(default_factory=list)  # info findings
     first: dict[str, int | None] | None = None  # epoch and step of the expected code
     repairs: list[str] = field(default_factory=list)
-    epochs: int = 0  # epochs trained
-    extra_epochs: int = 0  # of them, beyond the plan (`doctor.give_back_epochs`)
 
 
 @dataclass
@@ -164,7 +162,6 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
     rate, rate_sd = spread(per_seed_repair_rates(faulty)) if repair else (None, None)
     hurt = [v for v in configs.values() if v in ("repaired", "some", "failed")]
     extra = [len(extra_codes(o, expect)) for expect, o in runs]
-    repaired_runs = [o for r in faulty for o in r.repair if o is not None]
     ratios = [
         rep.seconds / base.seconds
         for r in faulty
@@ -199,12 +196,6 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
         "extra_runs": sum(n > 0 for n in extra),
         "early_runs": len(early),
         "epoch_0": _share(sum(in_epoch_0(o) for o in early), len(early)),
-        "repair_runs": len(repaired_runs),
-        "given_back_runs": sum(o.extra_epochs > 0 for o in repaired_runs),
-        "given_back_share": _share(  # the extra epochs, per planned epoch, over all runs
-            sum(o.extra_epochs for o in repaired_runs),
-            sum(o.epochs - o.extra_epochs for o in repaired_runs),
-        ),
         "time_ratio_median": statistics.median(ratios) if ratios else None,
         "time_ratio_max": max(ratios) if ratios else None,
         "crashed": [

@@ -102,7 +102,6 @@ def summary_table(figures: dict[str, dict[str, Any]], seeds: int, repair: bool) 
         "extra codes",
         "epoch 0",
         "time vs healthy",
-        "epochs given back",
     )
     for i, column in enumerate(columns):
         out.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
@@ -121,9 +120,6 @@ def summary_table(figures: dict[str, dict[str, Any]], seeds: int, repair: bool) 
             f"{t['extra_codes']} on {t['extra_runs']} runs",
             f"{_pct(t['epoch_0'])} of {t['early_runs']}",
             f"{_ratio(t['time_ratio_median'])} (max {_ratio(t['time_ratio_max'])})"
-            if repair
-            else "n/a",
-            f"+{_pct(t['given_back_share'])} on {t['given_back_runs']} of {t['repair_runs']}"
             if repair
             else "n/a",
         )

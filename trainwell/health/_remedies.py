@@ -42,27 +42,13 @@ class Rebuild:
     asked: list[str] = field(default_factory=list)  # data remedies a remedy added to config
 
     def new_optimizer(self, trainer: Trainer) -> None:
-        self._start_over(trainer)
         optimizer = self.optimizer(self.config.train, trainer.model)
         trainer.replace_optimizer(optimizer, self._schedule(trainer, optimizer))
 
-    def new_model(
-        self,
-        trainer: Trainer,
-        *,
-        keep_best: bool = False,
-        weights: dict[str, torch.Tensor] | None = None,
-        **changes: Any,
-    ) -> str:
-        """Rebuild the network with `changes` to its config; it starts over, unless given
-        the `weights` of the one it replaces (matched by position)."""
+    def new_model(self, trainer: Trainer, *, keep_best: bool = False, **changes: Any) -> str:
         before = self.config.model
         self.config.model = before.model_copy(update=changes)
         model = self.model(self.config.model)
-        if weights is None:
-            self._start_over(trainer)
-        else:
-            model.load_state_dict(by_position(model, weights))
         optimizer = self.optimizer(self.config.train, model)
         trainer.replace_model(
             model, optimizer, self._schedule(trainer, optimizer), keep_best=keep_best
@@ -73,16 +59,6 @@ class Rebuild:
         return ", ".join(
             f"model.{k}: {_show(getattr(before, k))} -> {_show(v)}" for k, v in shown.items()
         )
-
-    def _start_over(self, trainer: Trainer) -> None:
-        """A network or optimizer (and its schedule) started over trains the run's planned
-        epochs from here, as AutoTrainer retrains each fix for the full budget: the epochs
-        spent before it are given back, up to twice the planned epochs in all. Without
-        that, a fix found at epoch 4 of 10 trains on 6, and ends behind the same recipe
-        run sound from the start (`doctor.give_back_epochs: false` keeps the plan)."""
-        planned = self.config.train.epochs
-        if self.config.doctor.give_back_epochs:
-            trainer.epochs = max(trainer.epochs, min(trainer.epoch + planned, 2 * planned))
 
     def _schedule(self, trainer: Trainer, optimizer: torch.optim.Optimizer) -> Any:
         """The run's schedule over the epochs it has left: one over all its epochs, started
@@ -284,7 +260,8 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     in_place = trainer.kept_epoch is not None and trainer.kept_epoch == trainer.best.epoch
     dropout = min(round(spec.dropout + 0.3, 2), 0.5)
     train.weight_decay = max(10 * train.weight_decay, 5e-4)
-    changed = rebuild.new_model(trainer, keep_best=in_place, weights=weights, dropout=dropout)
+    changed = rebuild.new_model(trainer, keep_best=in_place, dropout=dropout)
+    trainer.model.load_state_dict(by_position(trainer.model, weights))
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
 
 

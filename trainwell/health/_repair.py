@@ -169,10 +169,7 @@ class Repairer:
             trainer.restore_best()
         elif name not in REBUILDS_MODEL and code not in SOUND_WEIGHTS_CODES:
             trainer.restore(self.healthy)  # undo what the problem did, keep the model
-        planned = trainer.epochs
         changed = REMEDIES[name](trainer, self.rebuild)
-        if trainer.epochs > planned:  # `Rebuild._start_over`
-            changed += f" (started over: the run trains {trainer.epochs} epochs, not {planned})"
         self.healthy = trainer.snapshot()
         return changed
 

@@ -24,7 +24,6 @@ def state_dict(trainer: Trainer) -> dict[str, Any]:
         "scheduler": trainer.scheduler.state_dict() if trainer.scheduler else None,
         "scaler": trainer.scaler.state_dict() if trainer.scaler else None,
         "epoch": trainer.epoch,
-        "epochs": trainer.epochs,  # more than planned where a repair gave epochs back
         "step": trainer.step,
         "history": trainer.history,
         "seconds": trainer.seconds,
@@ -51,7 +50,6 @@ def load_state_dict(trainer: Trainer, state: dict[str, Any]) -> None:
     if trainer.scaler is not None and state["scaler"] is not None:
         trainer.scaler.load_state_dict(state["scaler"])
     trainer.epoch, trainer.step = state["epoch"], state["step"]
-    trainer.epochs = state.get("epochs", trainer.epochs)  # older checkpoints lack it
     trainer.history = list(state["history"])
     trainer.seconds, trainer.samples = state["seconds"], state["samples"]
     torch.set_rng_state(state["rng"])

@@ -41,8 +41,7 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         shown = ("train_loss", "val_loss", "val_accuracy", "val_r2")
         info = "  ".join(f"{k} {metrics[k]:.4f}" for k in shown if k in metrics)
-        # a repair may have added epochs (`doctor.give_back_epochs`)
-        self.progress.update(self.epochs, advance=1, total=self.trainer.epochs, info=info)
+        self.progress.update(self.epochs, advance=1, info=info)
 
     def on_fit_end(self, result: FitResult) -> None:
         self.progress.stop()
