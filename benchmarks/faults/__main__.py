@@ -22,8 +22,7 @@ false alarms (healthy runs with any warning/error finding), repair rate (mean +-
 per-seed rates) and configs repaired on all/some/no seeds, harmless configs, primary
 diagnosis right (the expected code is the first one found), extra codes (other
 warning/error codes on faulty runs), gradient/activation faults found in epoch 0, and the
-repaired run's CPU time over the healthy baseline's, and the epochs repairs gave back
-(`doctor.give_back_epochs`) per planned epoch. Goals on the held-out half: recall
+repaired run's CPU time over the healthy baseline's. Goals on the held-out half: recall
 100%, no false alarm, repair >= 95% (configs repaired on all seeds), primary diagnosis right
 >= 90%, epoch 0 100%, time <= 1.5x.
 
