@@ -86,9 +86,15 @@ class Doctor:
     def repairs(self) -> list[dict[str, Any]]:
         return self.repairer.repairs if self.repairer else []
 
+    @property
+    def lr(self) -> float | None:
+        """The loop's learning rate now (its first group's), as the Trainer reports its own;
+        None without an optimizer."""
+        return float(self.optimizer.param_groups[0]["lr"]) if self.optimizer is not None else None
+
     def _found(self, finding: Finding) -> None:
-        if self.optimizer is not None:
-            finding.evidence["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        if self.lr is not None:
+            finding.evidence["lr"] = self.lr
         self.findings.append(finding)
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
@@ -127,8 +133,8 @@ class Doctor:
             self.interval, 2 * self.every, self.every, self._hold
         )
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
-        if self.optimizer is not None:  # as the Trainer records it: a schedule shows in it
-            row.setdefault("lr", float(self.optimizer.param_groups[0]["lr"]))
+        if self.lr is not None:  # as the Trainer records it: a schedule shows in it
+            row.setdefault("lr", self.lr)
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
         penalty = strong_penalty(self.model, self.optimizer, loss=float(train_loss))
