@@ -181,7 +181,7 @@ def _to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def he_init(trainer: Trainer, rebuild: Rebuild) -> str:
-    return rebuild.new_model(trainer, init=Init(weights="he", bias=0.0))
+    return rebuild.new_model(trainer, init=Init(weights="he", bias=0.0), **_normalised(rebuild))
 
 
 def xavier_init(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -189,7 +189,9 @@ def xavier_init(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def relu_activation(trainer: Trainer, rebuild: Rebuild) -> str:
-    return rebuild.new_model(trainer, activation="relu", init=Init(weights="he", bias=0.0))
+    return rebuild.new_model(
+        trainer, activation="relu", init=Init(weights="he", bias=0.0), **_normalised(rebuild)
+    )
 
 
 def leaky_relu(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -209,6 +211,8 @@ def leaky_relu(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:
+    if rebuild.config.model.batchnorm:
+        raise NotApplicable("the network has batch norm already")
     return rebuild.new_model(trainer, batchnorm=True, init=Init(weights="he", bias=0.0))
 
 
@@ -232,7 +236,16 @@ def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
 def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
     """Start from the initialisation made for the activation: weights far smaller or larger
     than it shrink or blow up the signal at every layer, both ways."""
-    return rebuild.new_model(trainer, init=_init_for(rebuild.config.model))
+    return rebuild.new_model(trainer, init=_init_for(rebuild.config.model), **_normalised(rebuild))
+
+
+def _normalised(rebuild: Rebuild) -> dict[str, bool]:
+    """Batch norm for a network started over because its signal or gradients ran out of
+    scale: it keeps every layer's pre-activations at unit scale whatever the weights
+    become, where a good initialisation only starts them so (Ioffe & Szegedy 2015). Not on
+    batches under 16 rows, whose statistics are too noisy to normalise by."""
+    wanted = not rebuild.config.model.batchnorm and rebuild.config.train.batch_size >= 16
+    return {"batchnorm": True} if wanted else {}
 
 
 def _init_for(spec: Model) -> Init:
