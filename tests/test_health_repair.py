@@ -267,6 +267,12 @@ def test_a_network_started_over_gets_batch_norm_but_not_on_tiny_batches():
         trainer, rebuild, torch = _trainer_for(small)
         assert "batchnorm" not in REMEDIES[name](trainer, rebuild)
         assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in trainer.model.modules())
+    resnet = {"model": {"arch": "resnet", "channels": [4], "hidden": []}}
+    trainer, rebuild, _ = _trainer_for(resnet)  # batch norm by design: nothing to add
+    assert "batchnorm" not in REMEDIES["he_init"](trainer, rebuild)
+    finetuned = {"model": {"hidden": [16], "init_from": "runs/pretrained"}}
+    trainer, rebuild, _ = _trainer_for(finetuned)  # new layers would not fit its weights
+    assert "batchnorm" not in REMEDIES["he_init"](trainer, rebuild)
 
 
 def test_regularize_keeps_the_best_weights_it_was_given_as_the_best():

@@ -243,8 +243,16 @@ def _normalised(rebuild: Rebuild) -> dict[str, bool]:
     """Batch norm for a network started over because its signal or gradients ran out of
     scale: it keeps every layer's pre-activations at unit scale whatever the weights
     become, where a good initialisation only starts them so (Ioffe & Szegedy 2015). Not on
-    batches under 16 rows, whose statistics are too noisy to normalise by."""
-    wanted = not rebuild.config.model.batchnorm and rebuild.config.train.batch_size >= 16
+    batches under 16 rows, whose statistics are too noisy to normalise by; not in a ResNet,
+    which has it by design, nor in a network fine-tuned from pretrained weights, which new
+    layers would no longer fit."""
+    spec = rebuild.config.model
+    wanted = (
+        spec.arch != "resnet"
+        and not spec.batchnorm
+        and spec.init_from is None
+        and rebuild.config.train.batch_size >= 16
+    )
     return {"batchnorm": True} if wanted else {}
 
 
