@@ -245,10 +245,10 @@ def test_a_rebuild_names_what_it_changed_not_what_it_kept():
     assert again == "model.init: he (bias 0) -> he (bias 0)"
 
 
-def test_a_network_started_over_gets_batch_norm_but_not_on_tiny_batches():
-    """A rebuild for a signal or gradient out of scale normalises every layer, once; batches
-    of under 16 rows are too noisy to normalise by, and keep the network as it was. Xavier
-    init for saturated units keeps the network's layers (batch norm comes next if it fails)."""
+def test_a_network_started_over_gets_batch_norm_where_it_fits():
+    """A rebuild for a signal or gradient out of scale normalises every layer, once. Not on
+    batches of under 16 rows (too noisy to normalise by), in a ResNet (built in) or in a
+    fine-tuned network; Xavier init for saturated units keeps the layers as they were."""
     from trainwell.health import REMEDIES
     from trainwell.health._remedies import NotApplicable
 
