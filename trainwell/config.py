@@ -158,6 +158,11 @@ class Model(_Strict):
         """The architectures that take images as channels x height x width."""
         return self.arch in ("cnn", "resnet")
 
+    @property
+    def normalised(self) -> bool:
+        """Batch norm in its layers: asked for, or a ResNet's by design."""
+        return self.batchnorm or self.arch == "resnet"
+
 
 class EarlyStopping(_Strict):
     monitor: Metric = "val_loss"

@@ -93,8 +93,8 @@ class Doctor:
         return float(self.optimizer.param_groups[0]["lr"]) if self.optimizer is not None else None
 
     def _found(self, finding: Finding) -> None:
-        if self.lr is not None:
-            finding.evidence["lr"] = self.lr
+        if (lr := self.lr) is not None:
+            finding.evidence["lr"] = lr
         self.findings.append(finding)
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
@@ -133,8 +133,8 @@ class Doctor:
             self.interval, 2 * self.every, self.every, self._hold
         )
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
-        if self.lr is not None:  # as the Trainer records it: a schedule shows in it
-            row.setdefault("lr", self.lr)
+        if (lr := self.lr) is not None:  # as the Trainer records it: a schedule shows in it
+            row.setdefault("lr", lr)
         if val_loss is not None:
             row["val_loss"] = float(val_loss)
         penalty = strong_penalty(self.model, self.optimizer, loss=float(train_loss))

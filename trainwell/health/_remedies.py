@@ -250,13 +250,8 @@ def _normalised(rebuild: Rebuild) -> dict[str, bool]:
     which has it by design, nor in a network fine-tuned from pretrained weights, which new
     layers would no longer fit."""
     spec = rebuild.config.model
-    wanted = (
-        spec.arch != "resnet"
-        and not spec.batchnorm
-        and spec.init_from is None
-        and rebuild.config.train.batch_size >= 16
-    )
-    return {"batchnorm": True} if wanted else {}
+    wanted = not spec.normalised and spec.init_from is None
+    return {"batchnorm": True} if wanted and rebuild.config.train.batch_size >= 16 else {}
 
 
 def _init_for(spec: Model) -> Init:
