@@ -29,6 +29,7 @@ from ._evidence import (
     strong_l1,
 )
 from ._history import data_loss
+from ._measured_rate import measured_rate
 
 
 @dataclass
@@ -45,20 +46,30 @@ class Rebuild:
         optimizer = self.optimizer(self.config.train, trainer.model)
         trainer.replace_optimizer(optimizer, self._schedule(trainer, optimizer))
 
-    def new_model(self, trainer: Trainer, *, keep_best: bool = False, **changes: Any) -> str:
-        before = self.config.model
+    def new_model(
+        self, trainer: Trainer, *, keep_best: bool = False, fresh: bool = True, **changes: Any
+    ) -> str:
+        """Rebuild the network with `changes` to its config. A `fresh` one (not given the
+        old weights after) trains at a rate measured for it (`measured_rate`)."""
+        before, train = self.config.model, self.config.train
         self.config.model = before.model_copy(update=changes)
         model = self.model(self.config.model)
-        optimizer = self.optimizer(self.config.train, model)
+        old_lr = train.lr
+        rate = measured_rate(trainer, self.config, model, self.optimizer) if fresh else None
+        train.lr = rate or old_lr
+        optimizer = self.optimizer(train, model)
         trainer.replace_model(
             model, optimizer, self._schedule(trainer, optimizer), keep_best=keep_best
         )
         # what differs (batchnorm after relu_activation keeps its He init: not news); a
         # remedy that changes no setting still rebuilt the model, so it names what it set
         shown = {k: v for k, v in changes.items() if getattr(before, k) != v} or changes
-        return ", ".join(
+        changed = [
             f"model.{k}: {_show(getattr(before, k))} -> {_show(v)}" for k, v in shown.items()
-        )
+        ]
+        if rate:
+            changed.append(f"train.lr: {old_lr:g} -> {rate:g} (a range test on the new network)")
+        return ", ".join(changed)
 
     def _schedule(self, trainer: Trainer, optimizer: torch.optim.Optimizer) -> Any:
         """The run's schedule over the epochs it has left: one over all its epochs, started
@@ -279,7 +290,7 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     in_place = trainer.kept_epoch is not None and trainer.kept_epoch == trainer.best.epoch
     dropout = min(round(spec.dropout + 0.3, 2), 0.5)
     train.weight_decay = max(10 * train.weight_decay, 5e-4)
-    changed = rebuild.new_model(trainer, keep_best=in_place, dropout=dropout)
+    changed = rebuild.new_model(trainer, keep_best=in_place, fresh=False, dropout=dropout)
     trainer.model.load_state_dict(by_position(trainer.model, weights))
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
 

@@ -24,6 +24,7 @@ from ._evaluate import Evaluation, evaluate
 from ._finetune import Finetune, frozen_names, layer_groups, param_groups
 from ._optim import make_optimizer, make_scheduler
 from ._progress import ProgressBar
+from ._range_test import Suggestion, Sweep, range_test, suggest_lr
 from ._threads import ThreadChoice, available_cpus, choose_threads, use_threads
 from ._trainer import Trainer
 
@@ -43,6 +44,8 @@ __all__ = [
     "ProgressBar",
     "Ranks",
     "ShardedBatches",
+    "Suggestion",
+    "Sweep",
     "TensorBatches",
     "ThreadChoice",
     "Trainer",
@@ -64,9 +67,11 @@ __all__ = [
     "mean_over_ranks",
     "param_groups",
     "perturb",
+    "range_test",
     "rank_device",
     "ranks",
     "resolve_device",
     "save_atomic",
+    "suggest_lr",
     "use_threads",
 ]

@@ -1,18 +1,5 @@
-"""The learning-rate range test (Smith 2017, "Cyclical Learning Rates", section 3.3).
-
-Train from the configured starting point while the learning rate grows exponentially from
-`start_lr` to `end_lr`, one step per batch, recording the loss; stop once the loss diverges.
-
-The suggestion is built to survive noisy and spiky losses, where the usual "steepest
-gradient" rule fails (a single spike is followed by a steep drop, which that rule picks):
-1. a running median (5 steps) removes isolated spikes without shifting the curve;
-2. a centred running mean (5 steps) removes the remaining noise, again without the lag of
-   an exponential average, which would push the suggestion to larger rates;
-3. only the part of the sweep before the smoothed minimum counts (after it the loss blows up);
-4. the slope is measured across a window of about a tenth of the sweep on each side, so
-   only a *sustained* descent scores; the suggestion is where that slope is steepest.
-If the loss never falls for long enough to measure, the fallback is Smith's rule of thumb:
-a tenth of the rate at the minimum.
+"""`trainwell lr-find`: the learning-rate range test (`train._range_test`) on a configured
+model and data, with its curve written and plotted.
 """
 
 from __future__ import annotations
@@ -29,18 +16,7 @@ from ..config import ConfigLike, load_config
 from ..errors import DataError
 from ..pipeline import plan_run
 from ..runs import create_run_dir, write_json, write_yaml
-from ..train import Callback, TensorBatches, Trainer, make_optimizer
-
-DIVERGE_FACTOR = 4.0  # stop once the smoothed loss exceeds this multiple of its minimum
-
-
-@dataclass
-class Suggestion:
-    lr: float  # the suggested learning rate
-    lr_at_min: float  # where the smoothed loss was lowest
-    index: int  # step of the suggestion
-    smoothed: list[float]
-    rule: str  # "steepest sustained descent" or "min / 10"
+from ..train import Suggestion, TensorBatches, make_optimizer, range_test, suggest_lr
 
 
 @dataclass
@@ -65,67 +41,6 @@ class LrFindResult:
         }
 
 
-def suggest_lr(lrs: list[float] | np.ndarray, losses: list[float] | np.ndarray) -> Suggestion:
-    """The steepest sustained descent of the despiked, smoothed loss before its minimum."""
-    lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
-    finite = np.isfinite(losses)
-    n = int(np.argmin(finite)) if not finite.all() else len(losses)  # up to the first NaN/inf
-    if n < 3:
-        raise ValueError(f"the range test needs at least 3 finite losses; got {n}")
-    x, smooth = np.log10(lrs[:n]), _running(_running(losses[:n], np.median), np.mean)
-    low = int(np.argmin(smooth))
-    h = max(2, n // 20)
-    if low - 2 * h < 1:
-        return Suggestion(lrs[low] / 10, lrs[low], low, smooth.tolist(), "min / 10")
-    centre = np.arange(h, low - h + 1)
-    slopes = (smooth[centre + h] - smooth[centre - h]) / (x[centre + h] - x[centre - h])
-    best = int(centre[np.argmin(slopes)])
-    if slopes.min() >= 0:
-        return Suggestion(lrs[low] / 10, lrs[low], low, smooth.tolist(), "min / 10")
-    return Suggestion(
-        float(lrs[best]), float(lrs[low]), best, smooth.tolist(), "steepest sustained descent"
-    )
-
-
-def _running(values: np.ndarray, reduce, window: int = 5) -> np.ndarray:
-    """A centred running `reduce` (median or mean); the window shrinks at the ends."""
-    half = window // 2
-    return np.array([reduce(values[max(0, i - half) : i + half + 1]) for i in range(len(values))])
-
-
-class _Sweep(Callback):
-    """Raises the learning rate after every step; stops at the end or once the loss diverges."""
-
-    def __init__(self, start_lr: float, end_lr: float, steps: int) -> None:
-        self.start, self.factor, self.steps = (
-            start_lr,
-            (end_lr / start_lr) ** (1 / (steps - 1)),
-            steps,
-        )
-        self.lrs: list[float] = []
-        self.losses: list[float] = []
-        self.reason = f"reached the end of the sweep ({steps} steps)"
-
-    def on_fit_start(self) -> None:
-        self.trainer.set_lr(self.start)
-
-    def on_batch_end(self, step: int, loss: torch.Tensor) -> None:
-        value = float(loss.item())
-        self.lrs.append(self.trainer.lr)
-        self.losses.append(value)
-        recent = np.median(self.losses[-5:])
-        if not math.isfinite(value):
-            self.reason = f"the loss became non-finite at lr {self.trainer.lr:.3g}"
-        elif len(self.losses) > 10 and recent > DIVERGE_FACTOR * min(self.losses):
-            self.reason = (
-                f"the loss diverged (x{DIVERGE_FACTOR:g} its minimum) at lr {self.trainer.lr:.3g}"
-            )
-        elif len(self.losses) < self.steps:
-            self.trainer.set_lr(self.trainer.lr * self.factor)
-            return
-        self.trainer.request_stop(self.reason)
-
-
 def lr_find(
     config: ConfigLike = None,
     *,
@@ -146,18 +61,17 @@ def lr_find(
         seed=cfg.seed,
         device=plan.device,
     )
-    sweep = _Sweep(start_lr, end_lr, steps)
-    trainer = Trainer(
+    sweep = range_test(
         plan.model,
         make_optimizer(spec, plan.model),
-        epochs=math.ceil(steps / len(train)) + 1,
+        train,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        steps=steps,
         task=data.info.task,
         grad_clip=spec.grad_clip,
         device=plan.device,
-        callbacks=[sweep],
-        check_every=1,
     )
-    trainer.fit(train)
     finite = int(np.isfinite(sweep.losses).sum())
     if finite < 3:  # nothing to read a curve from: say why, before writing anything
         if not np.isfinite(data.train.X).all():
@@ -165,12 +79,12 @@ def lr_find(
                 "the training inputs hold NaN or inf values, so every loss is NaN: add "
                 "data.remedies: [impute] (or [drop_missing])"
             )
-        raise DataError(f"the loss was finite for only {finite} steps: {sweep.reason}")
+        raise DataError(f"the loss was finite for only {finite} steps: {sweep.stop_reason}")
     suggestion = suggest_lr(sweep.lrs, sweep.losses)
     run_dir = create_run_dir(f"lr-find-{cfg.run_name()}", Path(out) if out else None)
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     plot = _plot(sweep.lrs, sweep.losses, suggestion, run_dir / "lr_find.png")
-    result = LrFindResult(run_dir, sweep.lrs, sweep.losses, suggestion, sweep.reason, plot)
+    result = LrFindResult(run_dir, sweep.lrs, sweep.losses, suggestion, sweep.stop_reason, plot)
     write_json(
         run_dir / "lr_find.json",
         {
