@@ -275,6 +275,58 @@ def test_a_network_started_over_gets_batch_norm_where_it_fits():
     assert "batchnorm" not in REMEDIES["he_init"](trainer, rebuild)
 
 
+def _on_digits(trainer):
+    """The trainer with the standardised digits as its in-memory training batches."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = (X - X.mean(0)) / (X.std(0) + 1e-6)
+    trainer.epochs = 0  # fit only hands it the batches
+    trainer.fit(TensorBatches(torch.tensor(X, dtype=torch.float32), torch.tensor(y), 64))
+    return trainer
+
+
+def test_a_network_started_over_on_a_plain_optimizer_trains_at_a_rate_measured_for_it():
+    """SGD at 1e-3 crawls on a freshly He-initialised network with batch norm: the rebuild
+    measures a rate for it (a range test on a copy) and raises it. Kept at a rate that
+    suits the new network already, on Adam (its step is its rate whatever the gradients'
+    scale) and where the old weights come back (regularize)."""
+    from trainwell.health import REMEDIES
+
+    spec = {"model": {"hidden": [64, 64]}, "train": {"optimizer": "sgd", "lr": 0.001}}
+    trainer, rebuild, _ = _trainer_for(spec)
+    changed = REMEDIES["he_init"](_on_digits(trainer), rebuild)
+    rate = rebuild.config.train.lr
+    assert rate > 0.01 and trainer.lr == pytest.approx(rate)
+    assert changed.endswith(f"train.lr: 0.001 -> {rate:g} (a range test on the new network)")
+    for train in ({"optimizer": "sgd", "lr": 0.3}, {"optimizer": "adam", "lr": 0.001}):
+        trainer, rebuild, _ = _trainer_for({**spec, "train": train})
+        assert "train.lr" not in REMEDIES["he_init"](_on_digits(trainer), rebuild)
+        assert rebuild.config.train.lr == trainer.lr == train["lr"]
+    trainer, rebuild, _ = _trainer_for(spec)
+    assert "train.lr" not in REMEDIES["regularize"](_on_digits(trainer), rebuild)
+    assert trainer.lr == rebuild.config.train.lr == 0.001
+
+
+def test_the_rate_is_measured_on_a_copy_without_touching_the_run():
+    """The sweep trains a copy: the new weights and the run's random draws are as they
+    would have been without it. No batches in memory, no measurement."""
+    from trainwell.health._measured_rate import measured_rate
+    from trainwell.train import make_optimizer
+
+    spec = {"model": {"hidden": [64, 64]}, "train": {"optimizer": "sgd", "lr": 0.001}}
+    trainer, rebuild, _ = _trainer_for(spec)
+    fresh = rebuild.model(rebuild.config.model)
+    weights = [p.clone() for p in fresh.parameters()]
+    assert measured_rate(trainer, rebuild.config, fresh, make_optimizer) is None  # no batches
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    assert measured_rate(_on_digits(trainer), rebuild.config, fresh, make_optimizer) > 0.002
+    assert torch.equal(torch.rand(3), expected)
+    assert all(torch.equal(a, b) for a, b in zip(weights, fresh.parameters(), strict=True))
+
+
 def test_regularize_keeps_the_best_weights_it_was_given_as_the_best():
     """Rebuilt around the best weights, the network computes what they computed: if the
     cure fails, stopping early must go back to them, not to a worse regularised epoch. Weights
