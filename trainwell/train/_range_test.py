@@ -69,7 +69,7 @@ def _running(values: np.ndarray, reduce, window: int = 5) -> np.ndarray:
     return np.array([reduce(values[max(0, i - half) : i + half + 1]) for i in range(len(values))])
 
 
-class _Sweep(Callback):
+class _RisingRate(Callback):
     """Raises the learning rate after every step; stops at the end or once the loss diverges."""
 
     def __init__(self, start_lr: float, end_lr: float, steps: int) -> None:
@@ -104,6 +104,8 @@ class _Sweep(Callback):
 
 @dataclass
 class Sweep:
+    """The rates swept and the loss at each step, and why the sweep stopped."""
+
     lrs: list[float]
     losses: list[float]
     stop_reason: str
@@ -125,7 +127,7 @@ def range_test(
     """Sweep `model` from `start_lr` to `end_lr` over `steps` batches (fewer where the loss
     diverges first). The sweep trains the model and its optimizer: pass copies where their
     weights matter."""
-    sweep = _Sweep(start_lr, end_lr, steps)
+    sweep = _RisingRate(start_lr, end_lr, steps)
     trainer = Trainer(
         model,
         optimizer,
