@@ -461,3 +461,34 @@ def test_input_extremes_are_finite_exactly_when_the_inputs_are():
         broken[7, 0, 3, 3] = bad
         assert not finite(broken)
     assert finite(torch.randint(0, 9, (4, 16))) and finite(torch.zeros(0, 3))  # ids, empty
+
+
+def test_a_signal_during_a_fit_inside_a_fit_stops_the_outer_run_after_its_epoch():
+    """The doctor's range test is a short fit inside the run's: a SIGTERM that lands in it
+    must reach the run, which stops after its epoch (checkpoint first), not break out of
+    the inner fit in the middle of the run's epoch."""
+    import os
+    import signal
+
+    X, y = _problem()
+
+    class SignalOnce(Callback):
+        def on_batch_end(self, step, loss):
+            if step == 0:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    class FitInside(Callback):
+        def on_epoch_start(self, epoch):
+            if epoch == 0:
+                net = _net(seed=1)
+                optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+                Trainer(net, optimizer, epochs=1, callbacks=[SignalOnce()]).fit(
+                    TensorBatches(X, y, 32)
+                )
+
+    model = _net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    outer = Trainer(model, optimizer, epochs=3, callbacks=[FitInside()])
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM: stopped after epoch 0"):
+        outer.fit(TensorBatches(X, y, 32))
+    assert len(outer.history) == 1  # the run's epoch 0 ended before it stopped

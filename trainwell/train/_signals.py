@@ -14,7 +14,9 @@ from ._distributed import sum_over_ranks
 
 class SignalsStopAfterEpoch:
     """While training in the main thread, a first SIGINT or SIGTERM lets the epoch finish
-    (to checkpoint it); a second one stops at once, as usual."""
+    (to checkpoint it); a second one stops at once, as usual. A fit run inside another's
+    (the doctor's range test) leaves the signals to the outer one, which stops after its
+    own epoch: the inner one would stop mid-epoch of the outer, before its checkpoint."""
 
     def __init__(self) -> None:
         self.received: str | None = None
@@ -22,6 +24,8 @@ class SignalsStopAfterEpoch:
 
     def __enter__(self) -> SignalsStopAfterEpoch:
         if threading.current_thread() is threading.main_thread():
+            if isinstance(getattr(signal.getsignal(signal.SIGINT), "__self__", None), type(self)):
+                return self  # a fit inside a fit (the doctor's range test): the outer one stops
             for number in (signal.SIGINT, signal.SIGTERM):
                 self._previous[number] = signal.signal(number, self._received)
         return self
