@@ -43,13 +43,13 @@ def measured_rate(
     tensors, spec = trainer.train_tensors, config.train
     if tensors is None or trainer.ranks.active:
         return None
-    probe = copy.deepcopy(model)
-    optimizer = make_optimizer(spec, probe)
-    if isinstance(optimizer, ADAPTIVE):
-        return None
     batches = TensorBatches(*tensors, spec.batch_size, seed=config.seed)
     steps = min(SWEEP_EPOCHS * len(batches), SWEEP_STEPS[1])
     if steps < SWEEP_STEPS[0]:
+        return None
+    probe = copy.deepcopy(model)
+    optimizer = make_optimizer(spec, probe)
+    if isinstance(optimizer, ADAPTIVE):
         return None
     low, high = DECADES
     devices = [trainer.device] if trainer.device.type == "cuda" else []

@@ -56,7 +56,8 @@ class Rebuild:
         model = self.model(self.config.model)
         old_lr = train.lr
         rate = measured_rate(trainer, self.config, model, self.optimizer) if fresh else None
-        train.lr = rate or old_lr
+        if rate:
+            train.lr = rate
         optimizer = self.optimizer(train, model)
         trainer.replace_model(
             model, optimizer, self._schedule(trainer, optimizer), keep_best=keep_best
