@@ -10,7 +10,8 @@ import trainwell
 from trainwell.config import load_config
 from trainwell.data import apply_data_remedies, load_splits
 from trainwell.data.audit import audit_dataset
-from trainwell.pipeline._remedies import AugmentedBatches, BalancedBatches, class_weighted_loss
+from trainwell.pipeline._remedies import BalancedBatches, class_weighted_loss
+from trainwell.train import AugmentedBatches
 
 
 def _audited(**data):

@@ -37,11 +37,21 @@ def augment_images(x: torch.Tensor, std: torch.Tensor, g: torch.Generator) -> to
 def augment_table(
     x: torch.Tensor, y: torch.Tensor, std: torch.Tensor, n_classes: int, g: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Noise, then mixup. Classification targets become class probabilities (n, k)."""
+    """Noise, then mixup. Classification targets become class probabilities (n, k).
+
+    Each row draws its own mixing weight: with one per batch, the batch's loss swings with
+    it (mixed targets have an entropy floor), and rules that read the loss curve see an
+    oscillation, or a loss that runs away, where there is none."""
     x = x + torch.randn(x.shape, generator=g).to(x) * NOISE * std.to(x)
     seed = int(torch.randint(2**31, (1,), generator=g))
-    lam = float(np.random.default_rng(seed).beta(MIXUP_ALPHA, MIXUP_ALPHA))
-    lam = max(lam, 1 - lam)  # the row keeps most of itself
+    lam = torch.from_numpy(np.random.default_rng(seed).beta(MIXUP_ALPHA, MIXUP_ALPHA, len(x)))
+    lam = torch.maximum(lam, 1 - lam).to(x)  # each row keeps most of itself
     partner = torch.randperm(len(x), generator=g).to(x.device)
     target = F.one_hot(y, n_classes).float() if n_classes else y
-    return lam * x + (1 - lam) * x[partner], lam * target + (1 - lam) * target[partner]
+    return _mix(x, x[partner], lam), _mix(target, target[partner], lam.to(target))
+
+
+def _mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """lam * a + (1 - lam) * b, one weight per row."""
+    lam = lam.view(-1, *([1] * (a.ndim - 1)))
+    return lam * a + (1 - lam) * b

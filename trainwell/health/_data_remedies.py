@@ -1,6 +1,7 @@
 """Remedies that change the training rows the network sees: drop the rows whose labels look
-wrong (and put them back if that did not cure), impute NaN inputs. The repaired config asks
-for each, so that a rerun applies it before training.
+wrong (and put them back if that did not cure), augment them (and stop if that did not
+cure), impute NaN inputs. The repaired config asks for each, so that a rerun applies it
+before training.
 """
 
 from __future__ import annotations
@@ -65,6 +66,29 @@ def _judge_knows_the_data(trainer: Trainer, X: np.ndarray, labels: np.ndarray) -
         )
 
 
+def augment(trainer: Trainer, rebuild: Rebuild) -> str:
+    """A network that memorises its training images sees each one as it is, every epoch:
+    show it copies rotated, shifted and noised, which keep their labels, so that what it
+    can fit is what generalises. Not table rows: no change is known to keep their labels,
+    and mixup's blended targets change the loss the curve rules read (on tables, augmenting
+    from the start lost as often as it won: dev and held-out-2 to -8, doctor off)."""
+    data = trainer.train_tensors
+    if data is None or data[0].ndim != 4:
+        raise NotApplicable("needs images held in memory")
+    if not trainer.augment():
+        raise NotApplicable("the training images are augmented already")
+    _ask_for(rebuild, "augment")
+    return "augmented the training images (rotations, shifts, noise); data.remedies: augment"
+
+
+def undo_augment(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Augmentation that did not cure the overfitting only slows the next remedy's network:
+    train on the rows as they are again."""
+    trainer.augment(on=False)
+    _unask_for(rebuild, "augment")
+    return "stopped augmenting the training batches"
+
+
 def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
     """NaN inputs make every loss NaN: mean-impute them (what `data.remedies: [impute]` does
     before training, and what the repaired config asks for)."""
@@ -85,8 +109,14 @@ def undo_drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
     """Rows dropped for an overfitting they did not cure were hard, not mislabelled: train
     on them again, and the repaired config no longer asks for the drop."""
     restored = trainer.restore_train_rows()
-    if "drop_label_issues" in rebuild.asked:
-        rebuild.asked.remove("drop_label_issues")
-        remedies = rebuild.config.data.remedies
-        rebuild.config.data.remedies = [r for r in remedies if r != "drop_label_issues"]
+    _unask_for(rebuild, "drop_label_issues")
     return f"put back the {restored} training rows it dropped"
+
+
+def _unask_for(rebuild: Rebuild, remedy: str) -> None:
+    """The repaired config no longer asks for a data remedy the doctor added and undid (one
+    the user asked for stays)."""
+    if remedy in rebuild.asked:
+        rebuild.asked.remove(remedy)
+        remedies = rebuild.config.data.remedies
+        rebuild.config.data.remedies = [r for r in remedies if r != remedy]

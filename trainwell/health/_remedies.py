@@ -85,7 +85,11 @@ class NotApplicable(Exception):
 
 
 Remedy = Callable[[Trainer, Rebuild], str]
-FROM_BEST = {"regularize", "drop_label_issues"}  # start from the best weights the doctor kept
+FROM_BEST = {
+    "regularize",
+    "drop_label_issues",
+    "augment",
+}  # start from the best weights the doctor kept
 REBUILDS_MODEL = {
     "he_init",
     "xavier_init",

@@ -7,7 +7,13 @@ optimizer) before architecture changes, and the remedies that repaired most case
 from __future__ import annotations
 
 from ..findings import Finding
-from ._data_remedies import drop_label_issues, impute_inputs, undo_drop_label_issues
+from ._data_remedies import (
+    augment,
+    drop_label_issues,
+    impute_inputs,
+    undo_augment,
+    undo_drop_label_issues,
+)
 from ._evidence import Evidence
 from ._remedies import (
     Remedy,
@@ -42,7 +48,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "saturated_activation": ("xavier_init", "relu_activation", "batchnorm"),
     "oscillating_loss": ("lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
-    "overfitting": ("drop_label_issues", "regularize", "stop_early"),
+    "overfitting": ("drop_label_issues", "augment", "regularize", "stop_early"),
     "underfitting": ("widen", "raise_lr"),
 }
 ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few epochs remain
@@ -153,9 +159,13 @@ REMEDIES: dict[str, Remedy] = {
         regularize,
         less_regularisation,
         drop_label_issues,
+        augment,
         impute_inputs,
     )
 }
 
 # Remedies undone when they did not cure: the others leave a change a later remedy builds on
-UNDO: dict[str, Remedy] = {"drop_label_issues": undo_drop_label_issues}
+UNDO: dict[str, Remedy] = {
+    "drop_label_issues": undo_drop_label_issues,
+    "augment": undo_augment,
+}

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import Dataset, augment_images, augment_table, remedy_record
+from ..data import Dataset, remedy_record
 from ..findings import Finding
-from ..train import TensorBatches
+from ..train import AugmentedBatches, TensorBatches
 
 
 def class_weighted_loss(
@@ -43,33 +43,6 @@ class BalancedBatches(TensorBatches):
         for start in range(0, n, self.batch_size):
             index = order[start : start + self.batch_size]
             yield self.X[index], self.y[index]
-
-
-class AugmentedBatches:
-    """Wraps training batches, augmenting each one (see `trainwell.data._augment`)."""
-
-    def __init__(self, batches: TensorBatches, n_classes: int) -> None:
-        self.batches, self.n_classes = batches, n_classes
-        X = batches.X.float()
-        axes = (0, 2, 3) if X.ndim == 4 else 0
-        self.std = X.std(dim=axes).clamp(min=1e-8).cpu()
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        g = self.batches.generator
-        for x, y in self.batches:
-            if x.ndim == 4:
-                yield augment_images(x, self.std, g), y
-            else:
-                yield augment_table(x, y, self.std, self.n_classes, g)
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.batches.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.batches.load_state_dict(state)
 
 
 def training_remedies(

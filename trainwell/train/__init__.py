@@ -2,7 +2,7 @@
 training, data-parallel training (DDP)."""
 
 from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
-from ._batches import TensorBatches
+from ._batches import AugmentedBatches, TensorBatches
 from ._best import BestWeights, by_position, clone_state, higher_is_better
 from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
@@ -32,6 +32,7 @@ __all__ = [
     "NORMS",
     "AdversarialBatches",
     "AdversarialTraining",
+    "AugmentedBatches",
     "BestWeights",
     "Box",
     "Callback",

@@ -2,6 +2,7 @@
 
 For data that fits in memory (every built-in source) this is the fastest way to feed a
 model; the Trainer also accepts any iterable of `(x, y)` batches, such as a DataLoader.
+`AugmentedBatches` augments each batch of them (the `augment` remedy).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
+
+from ..data import augment_images, augment_table
 
 
 class TensorBatches:
@@ -52,6 +55,34 @@ class TensorBatches:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"])
+
+
+class AugmentedBatches:
+    """Wraps in-memory batches, augmenting each one (see `trainwell.data._augment`) with
+    draws from their own generator, so that a resumed run draws the same."""
+
+    def __init__(self, batches: TensorBatches, n_classes: int) -> None:
+        self.batches, self.n_classes = batches, n_classes
+        X = batches.X.float()
+        axes = (0, 2, 3) if X.ndim == 4 else 0
+        self.std = X.std(dim=axes).clamp(min=1e-8).cpu()
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        g = self.batches.generator
+        for x, y in self.batches:
+            if x.ndim == 4:
+                yield augment_images(x, self.std, g), y
+            else:
+                yield augment_table(x, y, self.std, self.n_classes, g)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.batches.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.batches.load_state_dict(state)
 
 
 def unwrap(batches: Any, has: Callable[[Any], bool]) -> Any:

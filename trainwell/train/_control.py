@@ -1,6 +1,7 @@
 """What remedies change in a running Trainer besides its settings: roll it back to a
 snapshot, and edit its in-memory data (impute non-finite inputs, drop training rows and
-put them back). The Trainer's methods of the same names call these.
+put them back, augment the training batches). The Trainer's methods of the same names call
+these.
 
 Data edits are recorded (`trainer._data_changes`) so that a resumed run replays them, in
 order (`replay_data_changes`, called when a checkpoint is loaded).
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._batches import unwrap
+from ._batches import AugmentedBatches, unwrap
 
 if TYPE_CHECKING:
     from ._trainer import Trainer
@@ -110,6 +111,25 @@ def restore_train_rows(trainer: Trainer) -> int:
     return dropped
 
 
+def augment(trainer: Trainer, on: bool = True) -> bool:
+    """Augment the in-memory training batches from the next epoch on (or stop: `on` false);
+    returns whether that changed anything. The augmentation wraps the in-memory batches
+    where they are in the chain of wrappers (under sharding across ranks, adversarial rows),
+    as a config's `data.remedies: [augment]` places it."""
+    parent, batches = None, trainer._train_batches
+    while not (batches is None or isinstance(batches, AugmentedBatches) or _holds_rows(batches)):
+        parent, batches = batches, getattr(batches, "batches", None)
+    if batches is None or isinstance(batches, AugmentedBatches) == on:
+        return False
+    swapped = AugmentedBatches(batches, trainer.n_classes) if on else batches.batches
+    if parent is None:
+        trainer._train_batches = swapped
+    else:
+        parent.batches = swapped
+    trainer._data_changes.append({"augment": on})
+    return True
+
+
 def set_batch_size(trainer: Trainer, size: int) -> int | None:
     """Draw training batches of `size` rows from the next epoch on; returns the size before,
     or None where the batches are not the Trainer's own to resize (a DataLoader, or rows
@@ -130,6 +150,8 @@ def replay_data_changes(trainer: Trainer, changes: list[dict[str, Any]]) -> None
     for change in changes:
         if "impute" in change:
             trainer.impute_inputs()
+        elif "augment" in change:
+            trainer.augment(change["augment"])
         elif "restore" in change:
             trainer.restore_train_rows()
         else:
@@ -145,4 +167,8 @@ def tensors(batches: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
 def in_memory(batches: Any) -> Any:
     """The in-memory batches (with tensors `X`, `y`) behind `batches`: itself or one it
     wraps (augmentation), or None for a DataLoader."""
-    return unwrap(batches, lambda b: isinstance(getattr(b, "X", None), torch.Tensor))
+    return unwrap(batches, _holds_rows)
+
+
+def _holds_rows(batches: Any) -> bool:
+    return isinstance(getattr(batches, "X", None), torch.Tensor)

@@ -143,7 +143,7 @@ class Trainer:
         self.callbacks.attach(self)
         self.callbacks.on_fit_start()
         with SignalsStopAfterEpoch() as signals:
-            diverged_step = self._loop(train, val, signals, time.monotonic())
+            diverged_step = self._loop(val, signals, time.monotonic())
         status, reason = self._stop or ("completed", None)
         result = FitResult(
             status,
@@ -158,7 +158,7 @@ class Trainer:
         return result
 
     def _loop(
-        self, train: Batches, val: Batches | None, signals: SignalsStopAfterEpoch, saved: float
+        self, val: Batches | None, signals: SignalsStopAfterEpoch, saved: float
     ) -> int | None:
         """The epochs; returns the step of a divergence, if any. Checkpoints every
         `checkpoint_every` seconds and after the epoch a SIGINT or SIGTERM arrived in (then
@@ -166,6 +166,7 @@ class Trainer:
         none: it is complete, and `resume` refuses complete runs."""
         diverged_step = None
         while self.epoch < self.epochs and self._stop is None:
+            train = self._train_batches  # a remedy may have wrapped them (augmentation)
             _set_epoch(train, self.epoch)
             self.callbacks.on_epoch_start(self.epoch)
             started = time.perf_counter()
@@ -411,6 +412,11 @@ class Trainer:
         """Whether the training batches draw each class equally often (a sampler that does
         says so with `balanced = True`): the class prior the model sees is then uniform."""
         return bool(getattr(_control.in_memory(self._train_batches), "balanced", False))
+
+    def augment(self, on: bool = True) -> bool:
+        """Augment the in-memory training batches from the next epoch on (`on` false: stop);
+        returns whether that changed anything (`_control`)."""
+        return _control.augment(self, on)
 
     def set_batch_size(self, size: int) -> int | None:
         """Train on batches of `size` rows from the next epoch on; returns the size before, or
