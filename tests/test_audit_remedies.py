@@ -118,6 +118,8 @@ def test_augment_tables_mixes_and_images_move():
     table = trainwell.TensorBatches(torch.randn(64, 3), torch.arange(64) % 4, 32, seed=0)
     x, y = next(iter(AugmentedBatches(table, 4)))
     assert y.shape == (32, 4) and torch.allclose(y.sum(1), torch.ones(32))
+    # each row its own mixing weight: one per batch makes the batch's loss swing with it
+    assert len(set(y.max(1).values.round(decimals=4).tolist())) > 8
     assert not torch.equal(x, table.X[:32])
     images = torch.zeros(8, 1, 8, 8)
     images[:, :, 2:6, 3:5] = 1.0

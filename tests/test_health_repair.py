@@ -1014,3 +1014,82 @@ def test_the_best_weights_of_a_run_that_ran_away_are_forgotten_when_it_is_treate
     assert repairer.repairs[-1]["remedy"] in ("clip_and_adam", "lower_lr")
     assert (trainer.best.epoch == 2) is kept
     assert (trainer.best.weights is not None) is kept
+
+
+def _squares(n=256):
+    """8x8 images whose class is the corner a bright square sits in: clean labels."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 4
+    X = 0.1 * torch.randn(n, 1, 8, 8, generator=g)
+    for k in range(4):
+        row, col = divmod(k, 2)
+        X[y == k, :, 4 * row : 4 * row + 3, 4 * col : 4 * col + 3] += 1.0
+    return X, y
+
+
+def test_augment_wraps_the_images_where_they_are_held_is_undone_and_replayed():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from trainwell.health import REMEDIES
+    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._repair import Repairer, _Treatment
+    from trainwell.train import AugmentedBatches, ShardedBatches
+    from trainwell.train._control import replay_data_changes
+
+    X, y = _squares()
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
+    rows = TensorBatches(X, y, 32)
+    trainer._train_batches = ShardedBatches(rows, 0, 1)
+    assert "rotations, shifts" in REMEDIES["augment"](trainer, rebuild)
+    assert rebuild.config.data.remedies == ["augment"]
+    sharded = trainer._train_batches  # shares out augmented rows, as a config's remedy does
+    assert isinstance(sharded, ShardedBatches) and isinstance(sharded.batches, AugmentedBatches)
+    moved, labels = next(iter(sharded))
+    assert torch.cdist(moved.flatten(1), X.flatten(1)).min() > 0.1 and labels.dtype == torch.long
+    with pytest.raises(NotApplicable, match="already"):
+        REMEDIES["augment"](trainer, rebuild)
+    # judged not cured: the rows are seen as they are again, and the config stops asking
+    repairer = Repairer(trainer, rebuild, prior_loss=1.4)
+    treatment = _Treatment(Finding("overfitting", "warning", "training", "overfits"), [])
+    treatment.record = {"remedy": "augment", "cured": None}
+    repairer._not_cured(treatment, "the validation loss never got below its best")
+    assert treatment.record["undone"] == "stopped augmenting the training images"
+    assert sharded.batches is rows and rebuild.config.data.remedies == []
+    # a resumed run replays the edits in order
+    assert trainer._data_changes == [{"augment": True}, {"augment": False}]
+    trainer._train_batches, trainer._data_changes = ShardedBatches(rows, 0, 1), []
+    replay_data_changes(trainer, [{"augment": True}])
+    assert isinstance(trainer._train_batches.batches, AugmentedBatches)
+    # table rows, and batches not held in memory: nothing it can augment
+    for batches in (TensorBatches(X.flatten(1), y, 32), DataLoader(TensorDataset(X, y))):
+        trainer._train_batches = batches
+        with pytest.raises(NotApplicable, match="needs images held in memory"):
+            REMEDIES["augment"](trainer, rebuild)
+
+
+@pytest.mark.parametrize("images", [True, False])
+def test_overfitting_on_images_gets_augmentation_before_regularisation(images):
+    """Clean labels: the label check finds nothing to drop. Images are augmented next;
+    table rows, which no change is known to keep the labels of, are regularised."""
+    X, y = _squares()
+    if not images:
+        X = X.flatten(1)
+    spec = {"arch": "cnn", "channels": [4]} if images else {"hidden": [16]}
+    cfg = RunConfig.model_validate(
+        {"model": spec, "train": {"optimizer": "adam", "lr": 1e-3, "epochs": 6}}
+    )
+    shape = tuple(X.shape[1:])
+    rebuild = Rebuild(
+        cfg, lambda s: build_model(s, shape, 4, regression=False), make_optimizer, lambda *_: None
+    )
+    net = rebuild.model(cfg.model)
+    overfits = _OverfitsAt(1)
+    doctor = DoctorCallback(every=4, mode="repair", rebuild=rebuild)
+    trainer = Trainer(
+        net, make_optimizer(cfg.train, net), epochs=6, n_classes=4, callbacks=[doctor, overfits]
+    )
+    trainer.fit(TensorBatches(X, y, 32), TensorBatches(X, y, 256, shuffle=False))
+    record = next(r for r in doctor.repairs if r["finding"] == "overfitting")
+    assert overfits.remedy == record["remedy"] == ("augment" if images else "regularize")
+    assert record["skipped"][0].startswith("drop_label_issues: only")
+    assert (trainer._data_changes[:1] == [{"augment": True}]) is images

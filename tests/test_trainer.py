@@ -492,3 +492,30 @@ def test_a_signal_during_a_fit_inside_a_fit_stops_the_outer_run_after_its_epoch(
     with pytest.raises(KeyboardInterrupt, match="SIGTERM: stopped after epoch 0"):
         outer.fit(TensorBatches(X, y, 32))
     assert len(outer.history) == 1  # the run's epoch 0 ended before it stopped
+
+
+def test_batches_augmented_mid_run_are_trained_on_from_the_next_epoch():
+    """A remedy that augments the training batches (`Trainer.augment`) swaps what the loop
+    iterates: the next epoch trains on moved images, and stopping gives the rows back."""
+    X, y = torch.randn(64, 1, 8, 8), torch.arange(64) % 2
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    seen: dict[int, list[torch.Tensor]] = {}
+
+    class Swap(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            self.trainer.augment(on=epoch == 0)
+
+    trainer = Trainer(
+        model, torch.optim.SGD(model.parameters(), 0.01), epochs=3, callbacks=[Swap()]
+    )
+    model.register_forward_pre_hook(
+        lambda _, args: seen.setdefault(trainer.epoch, []).append(args[0])
+    )
+    trainer.fit(TensorBatches(X, y, 16))
+
+    def rows_of_x(inputs):
+        return torch.cdist(torch.cat(inputs).flatten(1), X.flatten(1)).min(1).values.max() < 0.1
+
+    assert rows_of_x(seen[0]) and not rows_of_x(seen[1]) and rows_of_x(seen[2])
+    assert trainer._data_changes == [{"augment": True}, {"augment": False}]
+    assert trainer.augment(on=False) is False  # nothing to stop

@@ -86,7 +86,7 @@ def undo_augment(trainer: Trainer, rebuild: Rebuild) -> str:
     train on the rows as they are again."""
     trainer.augment(on=False)
     _unask_for(rebuild, "augment")
-    return "stopped augmenting the training batches"
+    return "stopped augmenting the training images"
 
 
 def impute_inputs(trainer: Trainer, rebuild: Rebuild) -> str:
