@@ -85,11 +85,8 @@ class NotApplicable(Exception):
 
 
 Remedy = Callable[[Trainer, Rebuild], str]
-FROM_BEST = {
-    "regularize",
-    "drop_label_issues",
-    "augment",
-}  # start from the best weights the doctor kept
+# start from the best weights the doctor kept, before the network memorised more noise
+FROM_BEST = {"regularize", "drop_label_issues", "augment"}
 REBUILDS_MODEL = {
     "he_init",
     "xavier_init",
