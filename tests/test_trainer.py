@@ -519,3 +519,36 @@ def test_batches_augmented_mid_run_are_trained_on_from_the_next_epoch():
     assert rows_of_x(seen[0]) and not rows_of_x(seen[1]) and rows_of_x(seen[2])
     assert trainer._data_changes == [{"augment": True}, {"augment": False}]
     assert trainer.augment(on=False) is False  # nothing to stop
+
+
+def test_a_run_augmented_mid_run_resumes_to_the_same_weights(tmp_path):
+    """The checkpoint carries the swap: a resumed run augments from where it left off, with
+    the same draws."""
+    X, y = torch.randn(64, 1, 8, 8), torch.arange(64) % 2
+
+    class AugmentAfterFirstEpoch(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            if epoch == 0:
+                self.trainer.augment()
+
+    def run(epochs, resume_from=None, checkpoint_dir=None):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+        trainer = Trainer(
+            model,
+            torch.optim.SGD(model.parameters(), 0.1),
+            epochs=epochs,
+            callbacks=[AugmentAfterFirstEpoch()],
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=0,
+        )
+        trainer.fit(TensorBatches(X, y, 16, seed=1), resume_from=resume_from)
+        return model, trainer
+
+    whole, _ = run(3)
+    run(2, checkpoint_dir=tmp_path)
+    torch.manual_seed(123)  # the checkpoint, not the caller, decides the draws
+    resumed, trainer = run(3, resume_from=tmp_path / "last.pt")
+    assert trainer._data_changes == [{"augment": True}]
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(a, b)
