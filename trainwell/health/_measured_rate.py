@@ -21,11 +21,8 @@ from ..config import RunConfig, Train
 from ..train import TensorBatches, Trainer, range_test, suggest_lr
 from ._evidence import ADAPTIVE
 
-# steps of the sweep, cycling through the batches where an epoch has fewer. Two epochs of
-# 10 batches gave one network rates from 0.021 to 1 across seeds, and test accuracies from
-# 0.79 down to 0.44; 100 steps gave 0.056 to 0.23, and 0.84 to 0.88 (dev
-# vanishing_gradient-2 with its rebuild in the config, doctor off, 3 seeds)
-SWEEP_STEPS = 100
+SWEEP_EPOCHS = 2  # the sweep costs at most this many epochs of steps ...
+SWEEP_STEPS = (20, 100)  # ... within these: fewer cannot place a minimum
 DECADES = (1, 3)  # swept from 10x below the rate to 1000x above it
 RAISE_FROM = 2.0  # a measured rate under twice the run's leaves it as it is
 
@@ -47,6 +44,9 @@ def measured_rate(
     if tensors is None or trainer.ranks.active:
         return None
     batches = TensorBatches(*tensors, spec.batch_size, seed=config.seed)
+    steps = min(SWEEP_EPOCHS * len(batches), SWEEP_STEPS[1])
+    if steps < SWEEP_STEPS[0]:
+        return None
     probe = copy.deepcopy(model)
     optimizer = make_optimizer(spec, probe)
     if isinstance(optimizer, ADAPTIVE):
@@ -60,7 +60,7 @@ def measured_rate(
             batches,
             start_lr=spec.lr / 10**low,
             end_lr=min(spec.lr * 10**high, 10.0),
-            steps=SWEEP_STEPS,
+            steps=steps,
             task=trainer.task,
             loss_fn=trainer.loss_fn,
             grad_clip=trainer.grad_clip,
