@@ -70,8 +70,9 @@ def augment(trainer: Trainer, rebuild: Rebuild) -> str:
     """A network that memorises its training images sees each one as it is, every epoch:
     show it copies rotated, shifted and noised, which keep their labels, so that what it
     can fit is what generalises. Not table rows: no change is known to keep their labels,
-    and mixup's blended targets change the loss the curve rules read (on tables, augmenting
-    from the start lost as often as it won: dev and held-out-2 to -8, doctor off)."""
+    and mixup's blended targets change the loss the curve rules read (on 16 overfitting
+    tables of dev, dev-2 and the older held-out rounds, augmenting from the start with the
+    doctor off lost as often as it won)."""
     data = trainer.train_tensors
     if data is None or data[0].ndim != 4:
         raise NotApplicable("needs images held in memory")
