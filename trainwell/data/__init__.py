@@ -1,7 +1,7 @@
 """Data sources, splits, corruption, remedies, augmentation; the audit lives in
 `trainwell.data.audit`."""
 
-from ._augment import augment_images, augment_table
+from ._augment import augment_images, augment_table, augmentation_of
 from ._dataset import (
     DataInfo,
     Dataset,
@@ -28,6 +28,7 @@ __all__ = [
     "apply_data_remedies",
     "augment_images",
     "augment_table",
+    "augmentation_of",
     "finish_data",
     "generate_defects",
     "load_splits",

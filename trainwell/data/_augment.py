@@ -19,6 +19,11 @@ SHIFT = 0.125  # of the image side
 MIXUP_ALPHA = 0.2
 
 
+def augmentation_of(ndim: int) -> str:
+    """What augmenting inputs of `ndim` dimensions does, in words (4: images)."""
+    return "rotations, shifts, noise" if ndim == 4 else "Gaussian noise, mixup"
+
+
 def augment_images(x: torch.Tensor, std: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """x: (n, c, h, w); std: per-channel spread (c,)."""
     n = len(x)

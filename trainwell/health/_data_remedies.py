@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data import augmentation_of
 from ..data.audit import (
     Thresholds,
     find_label_issues,
@@ -79,7 +80,8 @@ def augment(trainer: Trainer, rebuild: Rebuild) -> str:
     if not trainer.augment():
         raise NotApplicable("the training images are augmented already")
     _ask_for(rebuild, "augment")
-    return "augmented the training images (rotations, shifts, noise); data.remedies: augment"
+    what = augmentation_of(data[0].ndim)
+    return f"augmented the training images ({what}); data.remedies: augment"
 
 
 def undo_augment(trainer: Trainer, rebuild: Rebuild) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import Dataset, remedy_record
+from ..data import Dataset, augmentation_of, remedy_record
 from ..findings import Finding
 from ..train import AugmentedBatches, TensorBatches
 
@@ -82,7 +82,7 @@ def training_remedies(
         )
     if "augment" in remedies:
         batches = AugmentedBatches(batches, k)
-        what = "rotations, shifts, noise" if X.ndim == 4 else "Gaussian noise, mixup"
+        what = augmentation_of(X.ndim)
         repairs.append(remedy_record("augment", None, f"augmented training batches: {what}"))
     return batches, loss, repairs
 

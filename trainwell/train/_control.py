@@ -116,12 +116,12 @@ def augment(trainer: Trainer, on: bool = True) -> bool:
     returns whether that changed anything. The augmentation wraps the in-memory batches
     where they are in the chain of wrappers (under sharding across ranks, adversarial rows),
     as a config's `data.remedies: [augment]` places it."""
-    parent, batches = None, trainer._train_batches
-    while not (batches is None or isinstance(batches, AugmentedBatches) or _holds_rows(batches)):
-        parent, batches = batches, getattr(batches, "batches", None)
+    outer = trainer._train_batches
+    batches = unwrap(outer, lambda b: isinstance(b, AugmentedBatches) or _holds_rows(b))
     if batches is None or isinstance(batches, AugmentedBatches) == on:
         return False
     swapped = AugmentedBatches(batches, trainer.n_classes) if on else batches.batches
+    parent = unwrap(outer, lambda b: getattr(b, "batches", None) is batches)
     if parent is None:
         trainer._train_batches = swapped
     else:
