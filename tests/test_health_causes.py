@@ -386,14 +386,16 @@ def test_less_regularisation_weakens_a_strong_l1_in_the_trainer():
         less_regularisation(_l1_trainer(1.0, 1e-5, 1.0), rebuild)
 
 
-def test_weights_an_l1_penalty_pulled_to_zero_are_started_again():
+def test_weights_an_l1_penalty_pulled_to_zero_are_started_again_as_the_config_starts_them():
     trainer = _l1_trainer(1e-3, 0.05, 1.6)
-    collapsed = trainer.model
-    changed = less_regularisation(trainer, _l1_rebuild(0.05))
-    assert changed.startswith("train.l1: 0.05 -> 0.0001, model.init:")
-    assert "he" in changed and "collapsed" in changed
+    collapsed, rebuild = trainer.model, _l1_rebuild(0.05)
+    init = rebuild.config.model.init
+    changed = less_regularisation(trainer, rebuild)
+    assert changed.startswith("train.l1: 0.05 -> 0.0001, weights started again (a layer's")
+    assert "model.init" not in changed  # the penalty was at fault, not the initialisation
     assert trainer.model is not collapsed and trainer.l1 == pytest.approx(1e-4)
     assert max_hidden_gain(trainer.model) > 0.3  # a sane initialisation's
+    assert rebuild.config.model.init == init
 
 
 def _deep_l1_trainer(second_gain: float | None, loss: float) -> Trainer:
