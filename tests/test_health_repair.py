@@ -687,6 +687,38 @@ def test_nan_inputs_are_found_and_imputed_on_either_code_path(each_step, device)
     assert repaired.status == "completed" and repaired.history[-1]["val_accuracy"] > 0.8
 
 
+class _Knocked(Callback):
+    """At the end of epoch `at`, after its validation, the weights are knocked off their
+    path: the next epoch's network is worse than the best one before it."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_end(self, epoch, metrics):
+        if epoch == self.at:
+            with torch.no_grad():
+                for p in self.trainer.model.parameters():
+                    p.add_(0.5 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+
+
+@pytest.mark.parametrize("repair", [True, False])
+def test_a_repaired_run_knocked_past_its_best_ends_on_it_and_says_so(repair):
+    """End to end: the run the doctor repaired ends on its best epoch's weights, and the
+    finding it treated last says which; the same run unrepaired ends on its last."""
+    X, y = _problem()
+    train = {"optimizer": "sgd", "lr": 10.0, "epochs": 5}
+    result, doctor = _doctored(train, X, y, repair=repair, after=[_Knocked(at=3)])
+    kept = doctor.trainer.kept_epoch
+    if not repair:
+        assert result.status == "diverged" and kept is None
+        return
+    last = doctor.repairs[-1]
+    treated = [f for f in doctor.findings if f.code == last["finding"]][-1]
+    assert kept is not None and kept < 4 and last["kept_epoch"] == kept
+    assert treated.message.endswith(f"The run ends on the weights of epoch {kept}, its best.")
+    assert result.history[4]["val_loss"] > result.history[kept]["val_loss"]
+
+
 class _ComesBack(Callback):
     """After epoch 0, the divergence the doctor is treating fires again."""
 
@@ -955,12 +987,14 @@ def test_a_cure_is_judged_on_the_data_loss_not_on_an_l1_penalty():
     assert twin.epoch_end(1, {"train_loss": 1.15}) and twin_record["cured"] is False
 
 
-@pytest.mark.parametrize("treated", ["overfitting", "vanishing_gradient"])
-def test_a_run_treated_for_overfitting_ends_on_its_best_weights(treated):
-    """Without early stopping, a run whose overfitting remedy did not hold would end on the
-    last epoch's network; the doctor puts the best back. A run treated for something else
-    keeps its last weights, as the config asked."""
-    repairer, record = _judging([1.0, 0.5, 0.4], code=treated)
+@pytest.mark.parametrize("treated", ["overfitting", "vanishing_gradient", None])
+def test_a_repaired_run_ends_on_its_best_weights(treated):
+    """Without early stopping, a repaired run whose network trained past its best would end
+    on the last epoch's network; the doctor puts the best back, whatever it treated. A run
+    it did not repair keeps its last weights, as the config asked."""
+    repairer, record = _judging([1.0, 0.5, 0.4], code=treated or "overfitting")
+    if treated is None:
+        repairer.repairs.clear()
     trainer = repairer.trainer
     best = [p.detach().clone() for p in trainer.model.parameters()]
     trainer.best.update(1, {"val_loss": 0.3}, trainer.model)
@@ -969,12 +1003,16 @@ def test_a_run_treated_for_overfitting_ends_on_its_best_weights(treated):
             p.add_(1.0)  # two epochs later the network is worse
     kept = repairer.keep_the_best({"epoch": 2, "val_loss": 0.9})
     now = list(trainer.model.parameters())
-    if treated == "overfitting":
+    if treated:
         assert kept == 1 and record["kept_epoch"] == 1 and trainer.kept_epoch == 1
         assert all(torch.equal(a, b) for a, b in zip(best, now, strict=True))
     else:
         assert kept is None and "kept_epoch" not in record
         assert not any(torch.equal(a, b) for a, b in zip(best, now, strict=True))
+    # the last epoch the best: nothing to put back
+    repairer.trainer.kept_epoch = None
+    trainer.best.update(3, {"val_loss": 0.1}, trainer.model)
+    assert repairer.keep_the_best({"epoch": 3, "val_loss": 0.1}) is None
 
 
 @pytest.mark.parametrize(("best_epoch", "cured"), [(2, False), (5, True)])

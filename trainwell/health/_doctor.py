@@ -203,9 +203,10 @@ class DoctorCallback(Callback):
         kept = self.repairer.keep_the_best(last)
         if kept is None:
             return
-        for finding in self.examiner.findings:
-            if finding.code == "overfitting":
-                finding.message += f" The run ends on the weights of epoch {kept}, its best."
+        code = self.repairer.repairs[-1]["finding"]
+        treated = [finding for finding in self.examiner.findings if finding.code == code]
+        if treated:
+            treated[-1].message += f" The run ends on the weights of epoch {kept}, its best."
 
     def _treat(self, found: list[Finding], step: int | None, again: bool = False) -> None:
         """Repair the most fundamental new problem; drop the others found with it, which are

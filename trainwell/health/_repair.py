@@ -276,15 +276,17 @@ class Repairer:
         self.treating.clear()
 
     def keep_the_best(self, metrics: dict[str, float]) -> int | None:
-        """End a run the doctor treated for overfitting on its best weights, as early stopping
-        would end it: a remedy that did not hold, or left the network worse than it found
-        it, must not leave the last epoch's network behind. Returns the epoch put back."""
-        overfitting = [r for r in self.repairs if r["finding"] == "overfitting"]
-        if not overfitting or self.trainer.kept_epoch is not None:
-            return None  # not treated, or stop_early put the best weights back already
+        """End a run the doctor repaired on its best weights, as early stopping would end it.
+        The run is no longer the one the config asked for (a new network, optimizer or rate,
+        weights that were memorising): which of its epochs to keep is the doctor's choice,
+        made on the validation data. A remedy that did not hold, or a network that trained
+        past its best, must not leave the last epoch's network behind. Returns the epoch
+        put back."""
+        if not self.repairs or self.trainer.kept_epoch is not None:
+            return None  # not repaired, or stop_early put the best weights back already
         if self.trainer.best.epoch in (None, metrics.get("epoch")):
             return None  # none kept, or the last epoch is the best
-        overfitting[-1]["kept_epoch"] = kept = self.trainer.restore_best()
+        self.repairs[-1]["kept_epoch"] = kept = self.trainer.restore_best()
         return kept
 
     def _stop_early(self) -> str:
