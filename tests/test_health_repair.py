@@ -1005,14 +1005,14 @@ def test_a_repaired_run_ends_on_its_best_weights(treated):
             p.add_(1.0)  # two epochs later the network is worse
     kept = repairer.keep_the_best({"epoch": 2, "val_loss": 0.9})
     now = list(trainer.model.parameters())
-    if treated:
-        assert kept == 1 and record["kept_epoch"] == 1 and trainer.kept_epoch == 1
-        assert all(torch.equal(a, b) for a, b in zip(best, now, strict=True))
-    else:
+    if not treated:
         assert kept is None and "kept_epoch" not in record
         assert not any(torch.equal(a, b) for a, b in zip(best, now, strict=True))
-    # the last epoch the best: nothing to put back
-    repairer.trainer.kept_epoch = None
+        return
+    assert kept == 1 and record["kept_epoch"] == 1 and trainer.kept_epoch == 1
+    assert all(torch.equal(a, b) for a, b in zip(best, now, strict=True))
+    # a repaired run whose last epoch is its best: nothing to put back
+    trainer.kept_epoch = None
     trainer.best.update(3, {"val_loss": 0.1}, trainer.model)
     assert repairer.keep_the_best({"epoch": 3, "val_loss": 0.1}) is None
 

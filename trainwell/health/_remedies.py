@@ -361,7 +361,9 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
     if l1 or decay:
         trainer.optimizer.state.clear()  # each parameter's state starts again at its next step
     if gain is not None:
-        rate = rebuild.new_model(trainer)  # the config's own initialisation: no change shown
+        # the config's own initialisation: the rebuild names only a rate it measured, if any
+        measured = rebuild.new_model(trainer)
         changed.append(f"weights started again (a layer's had collapsed: gain {gain:.2g})")
-        changed.extend([rate] if rate else [])
+        if measured:
+            changed.append(measured)
     return ", ".join(changed)
