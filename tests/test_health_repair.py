@@ -270,6 +270,8 @@ def test_a_network_started_over_gets_batch_norm_where_it_fits():
     resnet = {"model": {"arch": "resnet", "channels": [4], "hidden": []}}
     trainer, rebuild, _ = _trainer_for(resnet)  # batch norm by design: nothing to add
     assert "batchnorm" not in REMEDIES["he_init"](trainer, rebuild)
+    with pytest.raises(NotApplicable, match="already"):  # not a restart that adds nothing
+        REMEDIES["batchnorm"](trainer, rebuild)
     finetuned = {"model": {"hidden": [16], "init_from": "runs/pretrained"}}
     trainer, rebuild, _ = _trainer_for(finetuned)  # new layers would not fit its weights
     assert "batchnorm" not in REMEDIES["he_init"](trainer, rebuild)

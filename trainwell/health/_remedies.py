@@ -227,7 +227,7 @@ def leaky_relu(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:
-    if rebuild.config.model.batchnorm:
+    if rebuild.config.model.normalised:  # a ResNet's is built in, whatever the config says
         raise NotApplicable("the network has batch norm already")
     return rebuild.new_model(trainer, batchnorm=True, init=Init(weights="he", bias=0.0))
 
