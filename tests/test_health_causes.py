@@ -22,6 +22,7 @@ from trainwell.health._remedies import (
     NotApplicable,
     less_regularisation,
     lower_lr,
+    lower_momentum,
     raise_lr,
     scale_lr,
     smaller_batches_and_adam,
@@ -255,6 +256,43 @@ def test_a_higher_rate_at_the_end_of_a_cosine_schedule_is_judged_on_its_base():
     assert trainer.scheduler.base_lrs == [pytest.approx(1.0)]
     with pytest.raises(NotApplicable, match="learning rate is 1"):
         raise_lr(trainer, rebuild)
+
+
+@pytest.mark.parametrize(
+    ("make", "read"),
+    [
+        (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.99), 0.99),
+        (lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.5), 0.5),
+        (lambda p: torch.optim.Adam(p, lr=0.01), None),
+    ],
+)
+def test_the_momentum_is_read_from_the_live_optimizer(make, read):
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    optimizer = make(_mlp().parameters())
+    assert gather_evidence(h, prior_loss=2.3026, optimizer=optimizer).momentum == read
+
+
+@pytest.mark.parametrize("schedule", ["none", "onecycle"])
+def test_lower_momentum_damps_heavy_momentum_and_keeps_the_rate(schedule):
+    """0.99 -> 0.9 in the optimizer and the config, the rate untouched; under OneCycle,
+    which sets the momentum at every step from its own top, the top comes down too."""
+    trainer, cfg = _trainer(schedule)
+    for group in trainer.optimizer.param_groups:
+        group["momentum"] = 0.99
+        if "max_momentum" in group:
+            group["max_momentum"] = 0.99
+    cfg.train.momentum = 0.99
+    rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
+    lr = trainer.lr
+    assert lower_momentum(trainer, rebuild) == "train.momentum: 0.99 -> 0.9"
+    assert trainer.lr == lr and cfg.train.momentum == 0.9
+    for _ in range(6):
+        trainer.optimizer.step()
+        if trainer.scheduler is not None:
+            trainer.scheduler.step()
+        assert all(g["momentum"] <= 0.9 for g in trainer.optimizer.param_groups)
+    with pytest.raises(NotApplicable, match="not heavy"):  # the usual one: a lower rate next
+        lower_momentum(trainer, rebuild)
 
 
 def test_scaling_the_rate_without_a_schedule():

@@ -393,3 +393,20 @@ def test_the_doctor_is_exported_and_validates_its_arguments():
         trainwell.Doctor(MLP(), mode="repair")
     with pytest.raises(ValueError, match="mode"):
         trainwell.Doctor(MLP(), mode="fix")
+
+
+@pytest.mark.parametrize(("momentum", "first"), [(0.99, "lower_momentum"), (0.9, "lower_lr")])
+def test_an_oscillating_loop_under_heavy_momentum_gets_it_lowered_first(momentum, first):
+    """Momentum 0.99 swings the weights across the valley at any rate: it comes down to 0.9,
+    the rate kept; under the usual momentum the rate comes down instead."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_repair import LoopRepairer
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=momentum)
+    repairer = LoopRepairer(model, optimizer)
+    finding = Finding("oscillating_loss", "warning", "training", "the loss swings", step=40)
+    assert repairer.treat(finding, 2, [None] * 6, list(model.parameters()))
+    assert repairer.repairs[0]["remedy"] == first
+    lr, kept = optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["momentum"]
+    assert (lr, kept) == ((0.05, 0.9) if first == "lower_momentum" else (0.005, 0.9))

@@ -79,6 +79,7 @@ class Evidence:
     max_gain: float | None = None
     narrowest: int | None = None  # units of a hidden dense layer too narrow for the output
     steps_per_epoch: int | None = None
+    momentum: float | None = None  # heavy-ball momentum (SGD's, RMSprop's): `lower_momentum`
 
 
 def gather_evidence(
@@ -137,6 +138,7 @@ def gather_evidence(
         max_gain=gain,
         narrowest=narrow[1] if narrow else None,
         steps_per_epoch=steps_per_epoch,
+        momentum=momentum(optimizer),
     )
 
 
@@ -146,6 +148,14 @@ def adaptive_rate(optimizer: torch.optim.Optimizer | None) -> float | None:
     if not isinstance(optimizer, ADAPTIVE):
         return None
     return max(float(group["lr"]) for group in optimizer.param_groups)
+
+
+def momentum(optimizer: torch.optim.Optimizer | None) -> float | None:
+    """The highest heavy-ball momentum of the optimizer's groups (where a schedule cycles
+    it, OneCycle, the live value); None for optimizers without one, or none at all."""
+    groups = optimizer.param_groups if optimizer is not None else []
+    values = [float(group["momentum"]) for group in groups if "momentum" in group]
+    return max(values, default=None)
 
 
 def strong_penalty(

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._remedies import NotApplicable, scale_group_rates
+from ._remedies import NotApplicable, damp_momentum, scale_group_rates
 from ._silent import LOOP_FIX
 
 CLIP = 1.0
@@ -27,7 +27,7 @@ LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("lower_lr_and_clip", "lower_lr"),
     "exploding_gradient": ("clip_gradients", "lower_lr"),
     "dying_relu": ("lower_lr",),
-    "oscillating_loss": ("lower_lr",),
+    "oscillating_loss": ("lower_momentum", "lower_lr"),
     "stale_gradients": ("zero_grad",),
     "eval_mode_training": ("train_mode",),
     "frozen_parameters": ("add_to_optimizer",),
@@ -40,7 +40,7 @@ RECOMMENDED: dict[str, str] = {
     "vanishing_gradient": "ReLU with He initialisation, or batch normalisation",
     "dying_relu": "LeakyReLU, or He initialisation with a zero bias",
     "saturated_activation": "standardised inputs, Xavier initialisation, or ReLU",
-    "oscillating_loss": "a lower learning rate, or Adam",
+    "oscillating_loss": "a lower learning rate or momentum, or Adam",
     "slow_convergence": "Adam, or a higher learning rate",
     "underfitting": "a wider network, or a higher learning rate",
     "overfitting": "early stopping, dropout, weight decay or more data",
@@ -148,6 +148,9 @@ class LoopRepairer:
         before = [g["lr"] for g in self.optimizer.param_groups]
         self._set_lrs([lr / 10 for lr in before])
         return f"learning rate {before[0]:g} -> {before[0] / 10:g}"
+
+    def _lower_momentum(self, params: list) -> str:
+        return damp_momentum(self.optimizer)
 
     def _set_lrs(self, lrs: list[float]) -> None:
         """Set each group's rate, and the bases a scheduler computes it from."""

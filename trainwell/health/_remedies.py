@@ -25,6 +25,7 @@ from ._evidence import (
     STRONG_DROPOUT,
     collapsed,
     dropout,
+    momentum,
     strong_decay,
     strong_l1,
 )
@@ -139,8 +140,36 @@ def _set_lr(trainer: Trainer, rebuild: Rebuild, factor: float) -> str:
     return f"train.lr: {before:g} -> {trainer.lr:g}"
 
 
+USUAL_MOMENTUM = 0.9  # SGD's common default, and trainwell's
+# Heavy-ball momentum above OneCycle's top (0.95) makes SGD underdamped: each step carries
+# most of the ones before, the effective step is lr / (1 - momentum), 5-10x that of 0.9 at
+# 0.98-0.99, and a swing across the valley decays by only sqrt(momentum) a step (Goh 2017,
+# "Why momentum really works"). A lower rate shrinks such a swing but keeps it.
+HEAVY_MOMENTUM = 0.95
+
+
 def lower_lr(trainer: Trainer, rebuild: Rebuild) -> str:
     return _set_lr(trainer, rebuild, 0.1)
+
+
+def lower_momentum(trainer: Trainer, rebuild: Rebuild) -> str:
+    changed = damp_momentum(trainer.optimizer)
+    rebuild.config.train.momentum = USUAL_MOMENTUM
+    return f"train.{changed}"
+
+
+def damp_momentum(optimizer: torch.optim.Optimizer) -> str:
+    """The usual 0.9 for a momentum above HEAVY_MOMENTUM (SGD's, RMSprop's), the rate kept:
+    it damps the swing that a lower rate would only shrink. Also the top that a OneCycle
+    schedule cycles it up to at every step."""
+    before = momentum(optimizer) or 0.0
+    if before <= HEAVY_MOMENTUM:
+        raise NotApplicable(f"the momentum is {before:g}, not heavy")
+    for group in optimizer.param_groups:
+        for key in ("momentum", "max_momentum"):
+            if key in group:
+                group[key] = min(float(group[key]), USUAL_MOMENTUM)
+    return f"momentum: {before:g} -> {USUAL_MOMENTUM:g}"
 
 
 def raise_lr(trainer: Trainer, rebuild: Rebuild) -> str:

@@ -27,6 +27,7 @@ from ._remedies import (
     less_regularisation,
     lower_lr,
     lower_lr_and_clip,
+    lower_momentum,
     matched_init,
     raise_lr,
     regularize,
@@ -39,14 +40,15 @@ from ._remedies import (
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back
 # the best weights it keeps; `stop_early` it does itself. A remedy that finds nothing to
-# change raises NotApplicable and the next one is tried at once.
+# change raises NotApplicable and the next one is tried at once (`lower_momentum` where the
+# momentum is not heavy: an oscillation under the usual one gets a lower rate first).
 ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("clip_and_adam", "lower_lr_and_clip", "batchnorm"),
     "exploding_gradient": ("he_init", "clip_and_adam", "lower_lr"),
     "vanishing_gradient": ("relu_activation", "batchnorm"),
     "dying_relu": ("leaky_relu", "lower_lr", "he_init"),
     "saturated_activation": ("xavier_init", "relu_activation", "batchnorm"),
-    "oscillating_loss": ("lower_lr", "switch_to_adam"),
+    "oscillating_loss": ("lower_momentum", "lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
     "overfitting": ("drop_label_issues", "augment", "regularize", "stop_early"),
     "underfitting": ("widen", "raise_lr"),
@@ -141,6 +143,7 @@ REMEDIES: dict[str, Remedy] = {
     f.__name__: f
     for f in (
         lower_lr,
+        lower_momentum,
         raise_lr,
         clip_gradients,
         lower_lr_and_clip,
