@@ -16,18 +16,18 @@ from trainwell.health._evidence import (
     COLLAPSED_GAIN,
     collapsed,
     max_hidden_gain,
+    strong_l1,
     strong_penalty,
 )
-from trainwell.health._remedies import (
-    NotApplicable,
-    less_regularisation,
+from trainwell.health._model_remedies import less_regularisation
+from trainwell.health._optimizer_remedies import (
     lower_lr,
     lower_momentum,
     raise_lr,
     scale_lr,
     smaller_batches_and_adam,
-    strong_l1,
 )
+from trainwell.health._rebuild import NotApplicable
 from trainwell.health._remedy_order import remedy_order
 from trainwell.train import ShardedBatches, TensorBatches, Trainer, make_optimizer, make_scheduler
 

@@ -226,7 +226,7 @@ def test_leaky_relu_swaps_activations_in_place_and_keeps_the_weights():
     after = trainer.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert rebuild.config.model.activation == "leaky_relu" and "weights kept" in changed
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
 
     with pytest.raises(NotApplicable, match="no ReLU"):  # nothing left to swap: the next one
         REMEDIES["leaky_relu"](trainer, rebuild)
@@ -250,7 +250,7 @@ def test_a_network_started_over_gets_batch_norm_where_it_fits():
     batches of under 16 rows (too noisy to normalise by), in a ResNet (built in) or in a
     fine-tuned network; Xavier init for saturated units keeps the layers as they were."""
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
 
     trainer, rebuild, torch = _trainer_for({"model": {"activation": "tanh"}})
     assert (
@@ -358,7 +358,7 @@ def test_input_norm_is_applied_once():
     """The probes measure the raw inputs, which stay unscaled under a normalising layer: a
     second finding on them must go to the next remedy, not rebuild the same network."""
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
 
     trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
     assert REMEDIES["input_norm"](trainer, rebuild) == "model.input_norm: False -> True"
@@ -369,7 +369,7 @@ def test_input_norm_is_applied_once():
 def test_switching_to_adam_is_no_remedy_for_adam_at_its_own_rate():
     """A slow run on Adam at lr 0.001 was "treated" by switching to Adam at lr 0.001."""
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
 
     trainer, rebuild, _ = _trainer_for({"train": {"optimizer": "sgd", "lr": 0.01}})
     assert REMEDIES["switch_to_adam"](trainer, rebuild) == (
@@ -383,7 +383,7 @@ def test_switching_to_adam_is_no_remedy_for_adam_at_its_own_rate():
 def test_switching_to_adam_never_lowers_an_adaptive_optimizer_s_rate(optimizer):
     """A slow run on Adam at lr 0.002 was "treated" by Adam at lr 0.001: slower still."""
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
 
     trainer, rebuild, _ = _trainer_for({"train": {"optimizer": optimizer, "lr": 0.002}})
     with pytest.raises(NotApplicable, match="adaptive already"):
@@ -405,7 +405,7 @@ def test_switching_to_adam_never_lowers_an_adaptive_optimizer_s_rate(optimizer):
 @pytest.mark.parametrize(("activation", "init"), [("tanh", "xavier"), ("relu", "he")])
 def test_an_initialisation_made_for_the_activation(activation, init):
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
 
     tiny = {"weights": "normal", "std": 0.01}
     trainer, rebuild, _ = _trainer_for({"model": {"activation": activation, "init": tiny}})
@@ -432,7 +432,7 @@ def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
     from sklearn.datasets import load_digits
 
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
     from trainwell.train import TensorBatches
 
     X, y = load_digits(return_X_y=True)
@@ -483,7 +483,7 @@ def test_labels_are_not_dropped_by_a_judge_that_knows_the_data_worse_than_the_ne
     from sklearn.datasets import make_classification
 
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
     from trainwell.train import TensorBatches
 
     def with_data(X, y, network_score):
@@ -1073,7 +1073,7 @@ def test_augment_wraps_the_images_where_they_are_held_is_undone_and_replayed():
     from torch.utils.data import DataLoader, TensorDataset
 
     from trainwell.health import REMEDIES
-    from trainwell.health._remedies import NotApplicable
+    from trainwell.health._rebuild import NotApplicable
     from trainwell.health._repair import Repairer, _Treatment
     from trainwell.train import AugmentedBatches, ShardedBatches
     from trainwell.train._control import replay_data_changes

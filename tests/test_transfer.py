@@ -9,7 +9,8 @@ from torch import nn
 from trainwell import load_config
 from trainwell.data import DataInfo
 from trainwell.errors import ConfigError
-from trainwell.health._remedies import he_init, scale_lr, switch_to_adam
+from trainwell.health._model_remedies import he_init
+from trainwell.health._optimizer_remedies import scale_lr, switch_to_adam
 from trainwell.models import build_model, init_from
 from trainwell.pipeline._fit import _rebuild
 from trainwell.train import (

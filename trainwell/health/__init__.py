@@ -9,7 +9,7 @@ from ._examiner import DEFAULT_EVERY, Examiner
 from ._history import ProbeHistory
 from ._loop import Doctor
 from ._probes import Probe
-from ._remedies import Rebuild
+from ._rebuild import Rebuild
 from ._remedy_order import ORDERS, REMEDIES
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer

@@ -17,7 +17,7 @@ from ..data.audit import (
     out_of_sample_probabilities,
 )
 from ..train import Trainer
-from ._remedies import NotApplicable, Rebuild
+from ._rebuild import NotApplicable, Rebuild
 
 
 def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:

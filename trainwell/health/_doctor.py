@@ -19,7 +19,7 @@ from ._baselines import prior_loss, reference_loss
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import data_loss
-from ._remedies import Rebuild
+from ._rebuild import Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._remedies import NotApplicable, damp_momentum, scale_group_rates
+from ._optimizer_remedies import damp_momentum, scale_group_rates
+from ._rebuild import NotApplicable
 from ._silent import LOOP_FIX
 
 CLIP = 1.0

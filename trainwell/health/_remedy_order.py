@@ -15,28 +15,30 @@ from ._data_remedies import (
     undo_drop_label_issues,
 )
 from ._evidence import Evidence
-from ._remedies import (
-    Remedy,
+from ._model_remedies import (
     batchnorm,
-    clip_and_adam,
-    clip_gradients,
     he_init,
     input_norm,
     input_norm_and_init,
     leaky_relu,
     less_regularisation,
-    lower_lr,
-    lower_lr_and_clip,
-    lower_momentum,
     matched_init,
-    raise_lr,
     regularize,
     relu_activation,
-    smaller_batches_and_adam,
-    switch_to_adam,
     widen,
     xavier_init,
 )
+from ._optimizer_remedies import (
+    clip_and_adam,
+    clip_gradients,
+    lower_lr,
+    lower_lr_and_clip,
+    lower_momentum,
+    raise_lr,
+    smaller_batches_and_adam,
+    switch_to_adam,
+)
+from ._rebuild import Remedy
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back
 # the best weights it keeps; `stop_early` it does itself. A remedy that finds nothing to

@@ -25,7 +25,7 @@ from ..findings import Finding
 from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
-from ._remedies import FROM_BEST, REBUILDS_MODEL, NotApplicable, Rebuild
+from ._rebuild import FROM_BEST, REBUILDS_MODEL, NotApplicable, Rebuild
 from ._remedy_order import ACTS_AT_ONCE, LEARNING_CODES, REMEDIES, UNDO, remedy_order
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 

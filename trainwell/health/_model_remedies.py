@@ -1,0 +1,167 @@
+"""Remedies that change the network: its initialisation, activations, normalisation and
+width (a rebuild, started afresh at a rate measured for it), and its regularisation (the
+weights kept)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ..config import Init, Model
+from ..train import Trainer, by_position
+from ._evidence import DROPOUTS, STRONG_DROPOUT, collapsed, dropout, strong_decay, strong_l1
+from ._history import data_loss
+from ._rebuild import NotApplicable, Rebuild
+
+
+def he_init(trainer: Trainer, rebuild: Rebuild) -> str:
+    return rebuild.new_model(trainer, init=Init(weights="he", bias=0.0), **_normalised(rebuild))
+
+
+def xavier_init(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Unit gain for tanh and sigmoid units pinned at their asymptotes, the layers kept as
+    they were: with batch norm added, tanh CNNs fitted their training rows and ended 0.1
+    lower (held-out-12). Batch norm comes with the next remedy, ReLU, if this one fails."""
+    return rebuild.new_model(trainer, init=Init(weights="xavier", bias=0.0))
+
+
+def relu_activation(trainer: Trainer, rebuild: Rebuild) -> str:
+    return rebuild.new_model(
+        trainer, activation="relu", init=Init(weights="he", bias=0.0), **_normalised(rebuild)
+    )
+
+
+def leaky_relu(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Swap ReLUs for LeakyReLUs in place: dead units get a gradient again and the weights
+    learned so far are kept (activations hold no parameters)."""
+    swapped = 0
+    for module in trainer.model.modules():
+        for name, child in module.named_children():
+            if type(child) is nn.ReLU:
+                setattr(module, name, nn.LeakyReLU())
+                swapped += 1
+    if not swapped:
+        raise NotApplicable("no ReLU module to swap (LeakyReLU already, or a functional relu)")
+    before = rebuild.config.model.activation
+    rebuild.config.model = rebuild.config.model.model_copy(update={"activation": "leaky_relu"})
+    return f"model.activation: {before} -> leaky_relu ({swapped} layers, weights kept)"
+
+
+def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:
+    if rebuild.config.model.normalised:  # a ResNet's is built in, whatever the config says
+        raise NotApplicable("the network has batch norm already")
+    return rebuild.new_model(trainer, batchnorm=True, init=Init(weights="he", bias=0.0))
+
+
+def input_norm(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Batch-normalise the inputs: unscaled features stop saturating and exploding."""
+    if rebuild.config.model.input_norm:
+        raise NotApplicable("the inputs are batch-normalised already")
+    return rebuild.new_model(trainer, input_norm=True)
+
+
+def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Batch-normalise the inputs and start from the initialisation made for the activation.
+    Where the inputs are unscaled and the weights far larger than any sane initialisation
+    gives, each cause alone saturates or blows up the units: a rebuild that cured one would
+    keep the other."""
+    if rebuild.config.model.input_norm:
+        raise NotApplicable("the inputs are batch-normalised already")
+    return rebuild.new_model(trainer, input_norm=True, init=_init_for(rebuild.config.model))
+
+
+def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Start from the initialisation made for the activation: weights far smaller or larger
+    than it shrink or blow up the signal at every layer, both ways."""
+    return rebuild.new_model(trainer, init=_init_for(rebuild.config.model), **_normalised(rebuild))
+
+
+def _normalised(rebuild: Rebuild) -> dict[str, bool]:
+    """Batch norm for a network started over because its signal or gradients ran out of
+    scale: it keeps every layer's pre-activations at unit scale whatever the weights
+    become, where a good initialisation only starts them so (Ioffe & Szegedy 2015). Not on
+    batches under 16 rows, whose statistics are too noisy to normalise by; not in a ResNet,
+    which has it by design, nor in a network fine-tuned from pretrained weights, which new
+    layers would no longer fit."""
+    spec = rebuild.config.model
+    wanted = not spec.normalised and spec.init_from is None
+    return {"batchnorm": True} if wanted and rebuild.config.train.batch_size >= 16 else {}
+
+
+def _init_for(spec: Model) -> Init:
+    """Xavier for tanh and sigmoid (unit gain), He for the ReLU family and the rest."""
+    return Init(weights="xavier" if spec.activation in ("tanh", "sigmoid") else "he", bias=0.0)
+
+
+def widen(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Four times the width of every layer (at least 64 units, 16 channels)."""
+    spec = rebuild.config.model
+    changes: dict[str, Any] = {"hidden": [max(4 * width, 64) for width in spec.hidden] or [128]}
+    if spec.convolutional:
+        changes["channels"] = [max(4 * width, 16) for width in spec.channels]
+    return rebuild.new_model(trainer, **changes)
+
+
+def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
+    """More dropout and weight decay, keeping the weights in place (the doctor has put back
+    the best ones): dropout holds no parameters, so the rebuilt model takes them as they are.
+    It computes at evaluation what they computed, so when they are the best weights they
+    stay the best: if the cure fails, stopping early goes back to them, not to the best
+    epoch of the regularised network."""
+    spec, train = rebuild.config.model, rebuild.config.train
+    weights = trainer.model.state_dict()
+    in_place = trainer.kept_epoch is not None and trainer.kept_epoch == trainer.best.epoch
+    dropout = min(round(spec.dropout + 0.3, 2), 0.5)
+    train.weight_decay = max(10 * train.weight_decay, 5e-4)
+    changed = rebuild.new_model(trainer, keep_best=in_place, fresh=False, dropout=dropout)
+    trainer.model.load_state_dict(by_position(trainer.model, weights))
+    return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
+
+
+USUAL_L1 = 1e-4  # the top of the usual range of an L1 penalty's factor (1e-5..1e-4)
+
+
+def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Weaken the weight decay (100x), L1 penalty (100x, to the usual 1e-4 at most) and
+    dropout (to 0.1) that keep the network from fitting its training data, in the live
+    optimizer, trainer and model: the weights are kept. Only what the evidence calls strong
+    is changed. The optimizer's moments are cleared with a penalty: they hold its gradient,
+    and Adam's would scale the data's gradient down for thousands of steps. Weights the
+    penalty has already pulled to zero are started again: there every unit computes the
+    same nothing, and a weaker pull leaves them there; one collapsed layer is enough, the
+    signal dies there. They start as the config started them: the penalty, not the
+    initialisation, was at fault, and He init (larger than PyTorch's default) left ReLU
+    MLPs behind a fresh run (dev-2 underfitting-4: 0.74/0.70/0.59 against 0.83/0.75/0.67)."""
+    changed = []
+    loss = data_loss(trainer.history[-1]) if trainer.history else None
+    gain = collapsed(trainer.model)
+    l1, decay = strong_l1(trainer.model, trainer.l1, loss), strong_decay(trainer.optimizer)
+    if l1:
+        before, trainer.l1 = trainer.l1, min(trainer.l1 / 100, USUAL_L1)
+        rebuild.config.train.l1 = trainer.l1
+        changed.append(f"train.l1: {before:g} -> {trainer.l1:g}")
+    if decay:
+        for group in trainer.optimizer.param_groups:
+            group["weight_decay"] = group.get("weight_decay", 0.0) / 100
+        before = rebuild.config.train.weight_decay
+        rebuild.config.train.weight_decay = before / 100
+        changed.append(f"train.weight_decay: {before:g} -> {before / 100:g}")
+    if dropout(trainer.model) >= STRONG_DROPOUT:
+        for module in trainer.model.modules():
+            if isinstance(module, DROPOUTS):
+                module.p = min(module.p, 0.1)
+        before = rebuild.config.model.dropout
+        rebuild.config.model = rebuild.config.model.model_copy(update={"dropout": 0.1})
+        changed.append(f"model.dropout: {before:g} -> 0.1 (weights kept)")
+    if not changed:
+        raise NotApplicable("neither weight decay, L1 nor dropout is strong")
+    if l1 or decay:
+        trainer.optimizer.state.clear()  # each parameter's state starts again at its next step
+    if gain is not None:
+        # the config's own initialisation: the rebuild names only a rate it measured, if any
+        measured = rebuild.new_model(trainer)
+        changed.append(f"weights started again (a layer's had collapsed: gain {gain:.2g})")
+        if measured:
+            changed.append(measured)
+    return ", ".join(changed)
