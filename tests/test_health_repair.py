@@ -336,11 +336,11 @@ def test_regularize_keeps_the_best_weights_it_was_given_as_the_best():
     from trainwell.health import REMEDIES
 
     trainer, rebuild, torch = _trainer_for({"model": {"hidden": [16, 16]}})
-    trainer.best.update(3, {"val_loss": 0.5}, trainer.model)
+    trainer.best.update(3, {"val_accuracy": 0.8, "val_loss": 0.5}, trainer.model)
     assert trainer.restore_best() == 3
     best = [v.clone() for v in trainer.model.state_dict().values()]
     REMEDIES["regularize"](trainer, rebuild)
-    assert (trainer.best.epoch, trainer.best.value) == (3, 0.5)
+    assert (trainer.best.epoch, trainer.best.value) == (3, 0.8)
     with torch.no_grad():
         for p in trainer.model.parameters():
             p.add_(1.0)  # the regularised network trains on and gets worse
@@ -349,7 +349,7 @@ def test_regularize_keeps_the_best_weights_it_was_given_as_the_best():
     assert all(torch.equal(a, b) for a, b in zip(best, after, strict=True))
 
     trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16, 16]}})
-    trainer.best.update(3, {"val_loss": 0.5}, trainer.model)  # recorded, not put back
+    trainer.best.update(3, {"val_accuracy": 0.8}, trainer.model)  # recorded, not put back
     REMEDIES["regularize"](trainer, rebuild)
     assert trainer.best.epoch is None and trainer.restore_best() is None
 
@@ -1001,11 +1001,11 @@ def test_a_repaired_run_ends_on_its_best_weights(treated):
         repairer.repairs.clear()
     trainer = repairer.trainer
     best = [p.detach().clone() for p in trainer.model.parameters()]
-    trainer.best.update(1, {"val_loss": 0.3}, trainer.model)
+    trainer.best.update(1, {"val_accuracy": 0.9}, trainer.model)
     with torch.no_grad():
         for p in trainer.model.parameters():
             p.add_(1.0)  # two epochs later the network is worse
-    kept = repairer.keep_the_best({"epoch": 2, "val_loss": 0.9})
+    kept = repairer.keep_the_best({"epoch": 2, "val_accuracy": 0.6})
     now = list(trainer.model.parameters())
     if not treated:
         assert kept is None and "kept_epoch" not in record
@@ -1015,21 +1015,21 @@ def test_a_repaired_run_ends_on_its_best_weights(treated):
     assert all(torch.equal(a, b) for a, b in zip(best, now, strict=True))
     # a repaired run whose last epoch is its best: nothing to put back
     trainer.kept_epoch = None
-    trainer.best.update(3, {"val_loss": 0.1}, trainer.model)
-    assert repairer.keep_the_best({"epoch": 3, "val_loss": 0.1}) is None
+    trainer.best.update(3, {"val_accuracy": 0.95}, trainer.model)
+    assert repairer.keep_the_best({"epoch": 3, "val_accuracy": 0.95}) is None
 
 
 @pytest.mark.parametrize(("best_epoch", "cured"), [(2, False), (5, True)])
 def test_an_overfitting_remedy_that_never_beats_the_best_weights_is_not_a_cure(best_epoch, cured):
-    """Regularised at epoch 3 from the best weights (epoch 2), the network must get below
-    their validation loss before its silent rule counts as a cure."""
+    """Regularised at epoch 3 from the best weights (epoch 2), the network must beat their
+    validation accuracy before its silent rule counts as a cure."""
     losses = [0.5 - 0.01 * i for i in range(8)]
     repairer, record = _judging(losses, code="overfitting", remedy="regularize", at=3)
-    repairer.trainer.best.update(best_epoch, {"val_loss": 0.4}, repairer.trainer.model)
+    repairer.trainer.best.update(best_epoch, {"val_accuracy": 0.8}, repairer.trainer.model)
     again = repairer.epoch_end(7, {"train_loss": 0.43})
     assert record["cured"] is cured and bool(again) is not cured
     if not cured:
-        assert "never got below its best" in record["why_not"]
+        assert "validation accuracy never beat its best" in record["why_not"]
 
 
 @pytest.mark.parametrize(("code", "kept"), [("divergence", False), ("oscillating_loss", True)])
@@ -1047,7 +1047,7 @@ def test_the_best_weights_of_a_run_that_ran_away_are_forgotten_when_it_is_treate
     cfg = RunConfig.model_validate({"train": {"optimizer": "sgd", "lr": 0.1, "epochs": 10}})
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     trainer = Trainer(model, make_optimizer(cfg.train, model), epochs=10)
-    trainer.best.update(2, {"val_loss": 1.095}, model)
+    trainer.best.update(2, {"val_accuracy": 0.5}, model)
     rebuild = Rebuild(cfg, None, make_optimizer, lambda spec, optimizer: None)
     repairer = Repairer(trainer, rebuild, prior_loss=1.1)
     history = ProbeHistory(layers=["0", "2"], activations=["1"], activation_kinds=["relu"])

@@ -401,6 +401,28 @@ def test_best_weights_are_those_that_earned_the_metric():
     assert trainer.evaluate(val).metrics["loss"] == pytest.approx(recorded)
 
 
+def test_a_classifier_keeps_its_most_accurate_epoch_and_the_loss_breaks_ties():
+    """An overfitting classifier's validation loss climbs while its accuracy holds or rises:
+    its best epoch is its most accurate, the lower loss deciding between equals. A
+    regressor, or a user's early stopping on the loss, keeps the epoch of least loss."""
+    model = _net()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1))
+    epochs = [(0.60, 1.0), (0.70, 1.2), (0.70, 1.1), (0.70, 1.3), (0.65, 0.5)]
+    kept = [
+        trainer.best.update(epoch, {"val_accuracy": acc, "val_loss": loss}, model)
+        for epoch, (acc, loss) in enumerate(epochs)
+    ]
+    assert kept == [True, True, True, False, False]
+    assert (trainer.best.epoch, trainer.best.value) == (2, 0.70)
+    for by_loss in (
+        Trainer(model, torch.optim.SGD(model.parameters(), 0.1), task="regression"),
+        Trainer(model, torch.optim.SGD(model.parameters(), 0.1), monitor="val_loss"),
+    ):
+        for epoch, (acc, loss) in enumerate(epochs):
+            by_loss.best.update(epoch, {"val_accuracy": acc, "val_loss": loss}, model)
+        assert by_loss.best.epoch == 4
+
+
 def test_a_replaced_model_starts_a_new_best():
     X, y = _problem()
     model = _net()

@@ -222,9 +222,10 @@ class Repairer:
             return False
         if best.epoch >= treatment.applied_epoch:
             return False
+        what = best.monitor.replace("val_", "validation ").replace("_", " ")
         self._not_cured(
             treatment,
-            f"the validation loss never got below its best before the remedy "
+            f"the {what} never beat its best before the remedy "
             f"({best.value:.3g}, epoch {best.epoch})",
         )
         return True

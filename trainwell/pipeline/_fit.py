@@ -192,7 +192,7 @@ def train_plan(
         target_scale=(data.info.y_mean, data.info.y_std),
         checkpoint_dir=run_dir / "checkpoints" if checkpoints and writer else None,
         checkpoint_every=spec.checkpoint_every,
-        monitor=early.monitor if early else "val_loss",
+        monitor=early.monitor if early else None,
     )
     threads = choose_threads(
         spec.threads, trainer.model, torch.from_numpy(data.train.X[:1]), spec.batch_size

@@ -7,6 +7,11 @@ replaces the model, the best of the old model is forgotten: its weights do not f
 network, and `epoch` must never name an epoch of a model that no longer exists. A remedy
 that rebuilds the same network with other parameter-free modules (dropout) carries the
 record over: the best weights compute in it what they computed.
+
+A classifier's best epoch is chosen by validation accuracy, the loss breaking ties, unless
+the user's early stopping names another metric: once a network overfits a few rows, its
+validation loss climbs with its confidence while its accuracy holds or still rises, so the
+epoch of least loss can be several points less accurate than a later one.
 """
 
 from __future__ import annotations
@@ -19,6 +24,12 @@ import torch
 from torch import nn
 
 _HIGHER_IS_BETTER = ("accuracy", "f1", "r2")
+TIE_BREAK = "val_loss"  # a monitor that plateaus (accuracy) is broken by this
+
+
+def default_monitor(task: str) -> str:
+    """What the best epoch is chosen by when the user did not say (see the module's text)."""
+    return "val_accuracy" if task == "classification" else "val_loss"
 
 
 def higher_is_better(metric: str) -> bool:
@@ -45,30 +56,47 @@ class BestWeights:
 
     def forget(self) -> None:
         self.value: float | None = None
+        self.tie: float | None = None  # the TIE_BREAK metric at the best epoch
         self.epoch: int | None = None
         self.weights: dict[str, torch.Tensor] | None = None
 
     def update(self, epoch: int, metrics: dict[str, float], model: nn.Module) -> bool:
         """Keep `model`'s weights if `metrics` improve on the best; True when they did."""
         value = metrics.get(self.monitor)
-        if value is None or not math.isfinite(value) or not self._improves(value):
+        if value is None or not math.isfinite(value) or not self._improves(value, metrics):
             return False
         self.value, self.epoch = float(value), epoch
+        self.tie = _finite_or_none(metrics.get(TIE_BREAK))
         self.weights = clone_state(model)
         return True
 
-    def _improves(self, value: float) -> bool:
+    def _improves(self, value: float, metrics: dict[str, float]) -> bool:
+        """Better by more than `min_delta`; or, with no `min_delta`, an equal accuracy (or
+        other maximised metric) at a lower validation loss."""
         if self.value is None:
             return True
-        if self.maximize:
-            return value > self.value + self.min_delta
-        return value < self.value - self.min_delta
+        sign = 1.0 if self.maximize else -1.0
+        if sign * (value - self.value) > self.min_delta:
+            return True
+        tie = _finite_or_none(metrics.get(TIE_BREAK))
+        return (
+            self.maximize
+            and self.min_delta == 0.0
+            and value == self.value
+            and tie is not None
+            and (self.tie is None or tie < self.tie)
+        )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "epoch": self.epoch, "weights": self.weights}
+        return {"value": self.value, "epoch": self.epoch, "tie": self.tie, "weights": self.weights}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.value, self.epoch, self.weights = state["value"], state["epoch"], state["weights"]
+        self.tie = state.get("tie")
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def clone_state(model: nn.Module) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from . import _checkpoint, _control
-from ._best import BestWeights
+from ._best import BestWeights, default_monitor
 from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
 from ._distributed import (
@@ -52,7 +52,8 @@ class Trainer:
     Callbacks see the events of `Callback`; remedies change a run only through the control
     methods (`set_lr`, `set_grad_clip`, `replace_optimizer`, `replace_model`, `snapshot`,
     `restore`, `restore_best`, `request_stop`). `best` holds the weights of the best epoch
-    by `monitor`, recorded right after validation, before any callback runs.
+    by `monitor` (by default validation accuracy for a classifier, loss otherwise: see
+    `_best.py`), recorded right after validation, before any callback runs.
 
     Under torchrun (an initialised process group) the Trainer is data-parallel: it trains
     through a DDP wrapper of `model` (callbacks still see `model` itself) and backpropagates
@@ -82,7 +83,7 @@ class Trainer:
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: float = 0.0,
         check_every: int = 16,
-        monitor: str = "val_loss",
+        monitor: str | None = None,
     ) -> None:
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16; got {precision!r}")
@@ -97,7 +98,7 @@ class Trainer:
         self.grad_clip, self.l1, self.accumulate = grad_clip, l1, accumulate
         self.precision, self.target_scale, self.check_every = precision, target_scale, check_every
         self.callbacks = CallbackList(callbacks)
-        self.best = BestWeights(monitor)
+        self.best = BestWeights(monitor or default_monitor(task))
         self.kept_epoch: int | None = None  # whose weights `restore_best` put back
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.checkpoint_every = checkpoint_every  # seconds; 0: after every epoch
