@@ -194,8 +194,9 @@ def test_a_healthy_run_is_left_alone(out):
     assert run.repairs == [] and run.status == "completed"
 
 
-def _trainer_for(config: dict):
-    """A Trainer over a model built from `config`, and the Rebuild a remedy edits."""
+def _trainer_for(config: dict, shape=(1, 8, 8)):
+    """A Trainer over a model built from `config` for inputs of `shape`, and the Rebuild a
+    remedy edits."""
     import torch
 
     from trainwell.config import load_config
@@ -206,7 +207,7 @@ def _trainer_for(config: dict):
     cfg = load_config(config)
 
     def model_of(spec):
-        return build_model(spec, (1, 8, 8), 10, regression=False)
+        return build_model(spec, shape, 10, regression=False)
 
     model = model_of(cfg.model)
     optimizer = make_optimizer(cfg.train, model)
@@ -418,13 +419,22 @@ def test_an_initialisation_made_for_the_activation(activation, init):
         REMEDIES["input_norm_and_init"](trainer, rebuild)
 
 
-def test_widen_widens_the_channels_of_a_cnn_too():
+@pytest.mark.parametrize(
+    ("shape", "channels"), [((1, 8, 8), [16]), ((3, 32, 32), [16, 32]), ((1, 28, 28), [16, 32])]
+)
+def test_widen_widens_the_channels_of_a_cnn_and_deepens_one_left_with_a_wide_map(shape, channels):
+    """One block leaves an 8x8 image a 4x4 map: wider is enough. It leaves a 32- or
+    28-pixel image a 16x16 or 14x14 map: a second block brings it to 8x8 or 7x7."""
     from trainwell.health import REMEDIES
 
-    trainer, rebuild, _ = _trainer_for({"model": {"arch": "cnn", "channels": [1], "hidden": [2]}})
-    REMEDIES["widen"](trainer, rebuild)
-    assert rebuild.config.model.channels == [16] and rebuild.config.model.hidden == [64]
-    assert trainer.model.net[0].out_channels == 16
+    spec = {"arch": "cnn", "channels": [1], "hidden": [2]}
+    trainer, rebuild, torch = _trainer_for({"model": spec}, shape)
+    changed = REMEDIES["widen"](trainer, rebuild)
+    assert rebuild.config.model.channels == channels and rebuild.config.model.hidden == [64]
+    convs = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [conv.out_channels for conv in convs] == channels
+    assert f"model.channels: [1] -> {channels}" in changed
+    assert trainer.model(torch.zeros(2, *shape)).shape == (2, 10)
 
 
 def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
