@@ -811,24 +811,26 @@ class _FoundAt(Callback):
         if epoch == self.epoch:
             self.treated = [p.detach().clone() for p in self.trainer.model.parameters()]
             self.remedy = self.trainer.callbacks.callbacks[0].repairs[-1]["remedy"]
+            best = self.trainer.best.weights or {}
+            self.best = [best[name] for name, _ in self.trainer.model.named_parameters()]
 
 
 @pytest.mark.parametrize(
-    ("code", "remedy", "rolled_back"),
-    [("slow_convergence", "switch_to_adam", False), ("oscillating_loss", "lower_lr", True)],
+    ("code", "remedy", "starts_from"),
+    [("slow_convergence", "switch_to_adam", "ended"), ("oscillating_loss", "lower_lr", "best")],
 )
 def test_a_network_that_only_learns_slowly_is_treated_on_its_live_weights(
-    code, remedy, rolled_back
+    code, remedy, starts_from
 ):
     """Slow convergence did the weights no harm: Adam takes over from where the epoch ended
     (a rollback to the last healthy state, an epoch back, would throw that epoch away). An
-    oscillating loss may have thrown them off: its remedy starts from the healthy state."""
+    oscillating loss may have thrown them off: its remedy starts from the best weights."""
     X, y = _problem()
     found = _FoundAt(3, code)
     _doctored({"optimizer": "sgd", "lr": 0.01, "epochs": 8}, X, y, repair=True, after=[found])
     assert found.remedy == remedy
-    same = all(torch.equal(a, b) for a, b in zip(found.ended, found.treated, strict=True))
-    assert same is not rolled_back
+    start = found.ended if starts_from == "ended" else found.best
+    assert all(torch.equal(a, b) for a, b in zip(start, found.treated, strict=True))
 
 
 class _RemedyAt(Callback):
@@ -1047,7 +1049,8 @@ def test_the_best_weights_of_a_run_that_ran_away_are_forgotten_when_it_is_treate
     """A remedy for divergence starts the best weights again: an epoch before the runaway
     may hold the lowest validation loss (the class prior's, learning nothing), and a later
     remedy that starts from the best weights would go back to it. A loss that oscillated
-    ran on healthy weights: their best stays a model to return to."""
+    ran on healthy weights: their best stays a model to return to, and its remedy goes on
+    from there."""
     from trainwell.config import RunConfig
     from trainwell.findings import Finding
     from trainwell.health import ProbeHistory, Rebuild
@@ -1058,6 +1061,10 @@ def test_the_best_weights_of_a_run_that_ran_away_are_forgotten_when_it_is_treate
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     trainer = Trainer(model, make_optimizer(cfg.train, model), epochs=10)
     trainer.best.update(2, {"val_accuracy": 0.5}, model)
+    best = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(-1.0)  # the last swing left the weights elsewhere, "healthy" to the probes
     rebuild = Rebuild(cfg, None, make_optimizer, lambda spec, optimizer: None)
     repairer = Repairer(trainer, rebuild, prior_loss=1.1)
     history = ProbeHistory(layers=["0", "2"], activations=["1"], activation_kinds=["relu"])
@@ -1066,6 +1073,9 @@ def test_the_best_weights_of_a_run_that_ran_away_are_forgotten_when_it_is_treate
     assert repairer.repairs[-1]["remedy"] in ("clip_and_adam", "lower_lr")
     assert (trainer.best.epoch == 2) is kept
     assert (trainer.best.weights is not None) is kept
+    # an oscillation goes on from the best weights, a runaway from the last healthy state
+    at_best = all(torch.equal(a, b) for a, b in zip(best, model.parameters(), strict=True))
+    assert at_best is kept
 
 
 def _squares(n=256):

@@ -40,6 +40,11 @@ RUNAWAY_CODES = ("divergence", "exploding_gradient")
 # run an epoch poorer for nothing); a weaker penalty judged on weights it had not yet
 # shrunk would judge its strength on others.
 SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
+# A loss that oscillates has swung the weights away from where they did best; the last
+# healthy state is wherever the last swing left them (a network knocked to one class by
+# steps too large is still "healthy" to the probes). Its remedy continues from the best
+# weights, with the optimizer's momentum, which carried the swing, cleared.
+SWUNG_CODES = ("oscillating_loss",)
 
 
 @dataclass
@@ -158,10 +163,12 @@ class Repairer:
         return max(t.min_epochs, math.ceil(t.judge_after * remaining), self.cure_epochs)
 
     def _apply(self, name: str, code: str) -> str:
-        """Apply remedy `name` for a problem `code` from the right starting point; returns
-        what it changed. The healthy snapshot is taken again after every remedy, so that a
-        rollback always restores the live model and optimizer with the change in place (a
-        rollback to the state before a lower learning rate would undo it)."""
+        """Apply remedy `name` for a problem `code` from the right starting point (the best
+        weights for an overfitting remedy or an oscillation, the last healthy state for the
+        others that keep the model); returns what it changed. The healthy snapshot is taken
+        again after every remedy, so that a rollback always restores the live model and
+        optimizer with the change in place (a rollback to the state before a lower learning
+        rate would undo it)."""
         trainer = self.trainer
         if name == "stop_early":
             return self._stop_early()
@@ -169,6 +176,8 @@ class Repairer:
             trainer.restore_best()
         elif name not in REBUILDS_MODEL and code not in SOUND_WEIGHTS_CODES:
             trainer.restore(self.healthy)  # undo what the problem did, keep the model
+            if code in SWUNG_CODES and trainer.restore_best() is not None:
+                trainer.optimizer.state.clear()  # its momentum was the swing's
         changed = REMEDIES[name](trainer, self.rebuild)
         self.healthy = trainer.snapshot()
         return changed
