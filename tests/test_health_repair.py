@@ -811,7 +811,7 @@ class _FoundAt(Callback):
         if epoch == self.epoch:
             self.treated = [p.detach().clone() for p in self.trainer.model.parameters()]
             self.remedy = self.trainer.callbacks.callbacks[0].repairs[-1]["remedy"]
-            best = self.trainer.best.weights or {}
+            best = self.trainer.best.weights
             self.best = [best[name] for name, _ in self.trainer.model.named_parameters()]
 
 

@@ -108,15 +108,14 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
     underfitting-2). Small CNNs for 20-32 pixel images have two or three blocks."""
     spec = rebuild.config.model
     changes: dict[str, Any] = {"hidden": [max(4 * width, 64) for width in spec.hidden] or [128]}
-    if spec.arch == "cnn":
+    if spec.convolutional:
         channels = [max(4 * width, 16) for width in spec.channels]
-        side = _map_side(trainer.model, spec.channels[-1])
-        while side > MAX_MAP_SIDE:
-            channels.append(2 * channels[-1])
-            side //= 2
+        if spec.arch == "cnn":  # a ResNet pools its map to 1x1 whatever its size
+            side = _map_side(trainer.model, spec.channels[-1])
+            while side > MAX_MAP_SIDE:
+                channels.append(2 * channels[-1])
+                side //= 2
         changes["channels"] = channels
-    elif spec.convolutional:  # a ResNet pools its map to 1x1 whatever its size
-        changes["channels"] = [max(4 * width, 16) for width in spec.channels]
     return rebuild.new_model(trainer, **changes)
 
 

@@ -62,15 +62,14 @@ class BestWeights:
 
     def update(self, epoch: int, metrics: dict[str, float], model: nn.Module) -> bool:
         """Keep `model`'s weights if `metrics` improve on the best; True when they did."""
-        value = metrics.get(self.monitor)
-        if value is None or not math.isfinite(value) or not self._improves(value, metrics):
+        value, tie = metrics.get(self.monitor), _finite_or_none(metrics.get(TIE_BREAK))
+        if value is None or not math.isfinite(value) or not self._improves(value, tie):
             return False
-        self.value, self.epoch = float(value), epoch
-        self.tie = _finite_or_none(metrics.get(TIE_BREAK))
+        self.value, self.epoch, self.tie = float(value), epoch, tie
         self.weights = clone_state(model)
         return True
 
-    def _improves(self, value: float, metrics: dict[str, float]) -> bool:
+    def _improves(self, value: float, tie: float | None) -> bool:
         """Better by more than `min_delta`; or, with no `min_delta`, an equal accuracy (or
         other maximised metric) at a lower validation loss."""
         if self.value is None:
@@ -78,7 +77,6 @@ class BestWeights:
         sign = 1.0 if self.maximize else -1.0
         if sign * (value - self.value) > self.min_delta:
             return True
-        tie = _finite_or_none(metrics.get(TIE_BREAK))
         return (
             self.maximize
             and self.min_delta == 0.0
