@@ -216,6 +216,17 @@ def _trainer_for(config: dict, shape=(1, 8, 8)):
     return trainer, rebuild, torch
 
 
+def _fitted_to(model, X, y, steps: int = 300):
+    """`model` trained full-batch on (X, y) until it fits them: a network that learned
+    these labels, right or wrong."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(X), y).backward()
+        optimizer.step()
+    return model
+
+
 def test_leaky_relu_swaps_activations_in_place_and_keeps_the_weights():
     from trainwell.health import REMEDIES
 
@@ -448,6 +459,7 @@ def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
     X, y = load_digits(return_X_y=True)
     X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32)
     trainer, rebuild, torch = _trainer_for({"model": {"hidden": [16]}})
+    _fitted_to(trainer.model, torch.from_numpy(X), torch.from_numpy(y))  # the true classes
     trainer._train_batches = TensorBatches(torch.from_numpy(X), torch.from_numpy(y), 64)
     with pytest.raises(NotApplicable, match="look wrong"):
         REMEDIES["drop_label_issues"](trainer, rebuild)
@@ -496,11 +508,13 @@ def test_labels_are_not_dropped_by_a_judge_that_knows_the_data_worse_than_the_ne
     from trainwell.health._rebuild import NotApplicable
     from trainwell.train import TensorBatches
 
-    def with_data(X, y, network_score):
+    def with_data(X, y, network_score, learned=None):
         X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32)
         trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
         cut = len(y) * 4 // 5
         tensors = torch.from_numpy(X), torch.from_numpy(y)
+        if learned is not None:  # the network learned these classes for the rows
+            _fitted_to(trainer.model, tensors[0][:cut], torch.from_numpy(learned[:cut]))
         trainer._train_batches = TensorBatches(tensors[0][:cut], tensors[1][:cut], 64)
         trainer._val_batches = TensorBatches(tensors[0][cut:], tensors[1][cut:], 64)
         trainer.history = [{"train_loss": 0.1, "val_accuracy": network_score}]
@@ -517,8 +531,39 @@ def test_labels_are_not_dropped_by_a_judge_that_knows_the_data_worse_than_the_ne
     flipped = np.random.default_rng(0).choice(len(y), size=len(y) // 5, replace=False)
     noisy[flipped] = (noisy[flipped] + 1) % 10
     noisy[len(y) * 4 // 5 :] = y[len(y) * 4 // 5 :]  # validation labels as they are
-    trainer, rebuild = with_data(X, noisy, network_score=0.93)
+    trainer, rebuild = with_data(X, noisy, network_score=0.93, learned=y)
     assert "dropped" in REMEDIES["drop_label_issues"](trainer, rebuild)
+
+
+def test_labels_are_dropped_only_where_the_network_at_its_best_doubts_them_too():
+    """20% of the digits' labels flipped: a network that learned the true classes gives
+    another class to the rows the check flags, and they are dropped; one that memorised
+    the flipped labels predicts them, so the check's doubt stands alone and nothing is
+    dropped (as on clean data a kernel judge cannot separate)."""
+    from sklearn.datasets import load_digits
+
+    from trainwell.health import REMEDIES
+    from trainwell.health._rebuild import NotApplicable
+    from trainwell.train import TensorBatches
+
+    X, y = load_digits(return_X_y=True)
+    X = torch.from_numpy(((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32))
+    noisy = y.copy()
+    flipped = np.random.default_rng(0).choice(len(y), size=len(y) // 5, replace=False)
+    noisy[flipped] = (noisy[flipped] + 1) % 10
+    y, noisy = torch.from_numpy(y), torch.from_numpy(noisy)
+    for learned, verdict in ((noisy, "look hard, not mislabelled"), (y, None)):
+        trainer, rebuild, _ = _trainer_for({"model": {"hidden": [64]}})
+        _fitted_to(trainer.model, X, learned)
+        assert (trainer.model(X).argmax(1) == learned).float().mean() > 0.97
+        trainer._train_batches = TensorBatches(X, noisy, 64)
+        if verdict:
+            with pytest.raises(NotApplicable, match=verdict):
+                REMEDIES["drop_label_issues"](trainer, rebuild)
+            assert len(trainer.train_tensors[1]) == len(y)
+        else:
+            assert "dropped" in REMEDIES["drop_label_issues"](trainer, rebuild)
+            assert 0.7 * len(y) < len(trainer.train_tensors[1]) < 0.9 * len(y)
 
 
 def test_a_curve_problem_is_cured_only_once_its_rule_can_speak_again(out):
