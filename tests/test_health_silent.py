@@ -410,3 +410,54 @@ def test_an_oscillating_loop_under_heavy_momentum_gets_it_lowered_first(momentum
     assert repairer.repairs[0]["remedy"] == first
     lr, kept = optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["momentum"]
     assert (lr, kept) == ((0.05, 0.9) if first == "lower_momentum" else (0.005, 0.9))
+
+
+def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleared():
+    """The loop reports its epochs; an oscillation is treated from the weights of the most
+    accurate one (the loss breaking ties; the loss alone where no accuracy is reported),
+    the momentum of the swing cleared. Before any epoch was reported, it is treated where
+    the loop is, as is a problem with no oscillation."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_repair import LoopRepairer
+
+    def swung(code="oscillating_loss"):
+        return Finding(code, "warning", "training", "the loss swings", step=40)
+
+    def stepped(optimizer):  # weights moved and a momentum buffer in the optimizer
+        for p in model.parameters():
+            p.grad = torch.ones_like(p)
+        optimizer.step()
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    repairer = LoopRepairer(model, optimizer)
+    params = list(model.parameters())
+    stepped(optimizer)
+    where_it_is = {k: v.clone() for k, v in model.state_dict().items()}
+    assert repairer.treat(swung(), 0, [None] * len(params), params)
+    assert repairer.repairs[0]["rolled_back_to"] is None  # nothing kept yet: left as it is
+    assert all(torch.equal(v, where_it_is[k]) for k, v in model.state_dict().items())
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    repairer, params = LoopRepairer(model, optimizer), list(model.parameters())
+    rows = [(0.80, 0.6), (0.90, 0.5), (0.90, 0.4), (0.85, 0.3)]  # (val_accuracy, val_loss)
+    kept = {}
+    for epoch, (accuracy, loss) in enumerate(rows):
+        stepped(optimizer)
+        repairer.keep_best(epoch, {"train_loss": 0.1, "val_loss": loss, "val_accuracy": accuracy})
+        kept[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+    assert repairer.treat(swung(), 4, [None] * len(params), params)
+    assert repairer.repairs[0]["rolled_back_to"] == "best epoch 2 (val_accuracy)"
+    assert all(torch.equal(v, kept[2][k]) for k, v in model.state_dict().items())
+    assert optimizer.state == {}  # the swing's momentum is gone
+
+    repairer = LoopRepairer(model, optimizer)
+    for epoch, loss in enumerate([0.5, 0.3, 0.4]):  # no accuracy reported: by the loss
+        stepped(optimizer)
+        repairer.keep_best(epoch, {"train_loss": 0.2, "val_loss": loss})
+    assert repairer.best.epoch == 1 and repairer.best.monitor == "val_loss"
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert repairer.treat(swung("dying_relu"), 3, [None] * len(params), params)
+    assert not repairer.repairs[0]["rolled_back_to"].startswith("best")  # the healthy state
+    assert not all(torch.equal(v, before[k]) for k, v in model.state_dict().items())

@@ -140,6 +140,7 @@ class Doctor:
         penalty = strong_penalty(self.model, self.optimizer, loss=float(train_loss))
         new += self.examiner.end_epoch(row, penalty)
         if self.repairer is not None:
+            self.repairer.keep_best(self._epoch, row)
             self._treat(new)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             self.repairer.epoch_end(self._epoch, math.isfinite(train_loss) and not problems)

@@ -18,8 +18,10 @@ import torch
 from torch import nn
 
 from ..findings import Finding
+from ..train import BestWeights
 from ._optimizer_remedies import damp_momentum, scale_group_rates
 from ._rebuild import NotApplicable
+from ._repair import SWUNG_CODES
 from ._silent import LOOP_FIX
 
 CLIP = 1.0
@@ -47,6 +49,7 @@ RECOMMENDED: dict[str, str] = {
     "overfitting": "early stopping, dropout, weight decay or more data",
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
+PREFERRED = ("val_accuracy", "val_loss")  # what the best epoch is chosen by, when reported
 
 
 @dataclass
@@ -71,6 +74,7 @@ class LoopRepairer:
         self._treating: dict[str, _Treatment] = {}
         self._healthy = self.snapshot()
         self._healthy_epoch: int | None = None  # None: the state the doctor started from
+        self.best = BestWeights()  # by the best metric the loop reports (`keep_best`)
 
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(
@@ -93,7 +97,7 @@ class LoopRepairer:
         while treatment.remaining:
             name = treatment.remaining.pop(0)
             try:
-                rolled = self._rollback(params, fresh, code) if code in ROLLBACK else None
+                rolled = self._start_from(code, params, fresh)
                 changed = getattr(self, f"_{name}")(params)
             except NotApplicable:
                 continue
@@ -120,6 +124,13 @@ class LoopRepairer:
         if self.train_mode and not self.model.training:
             self.model.train()
 
+    def keep_best(self, epoch: int, row: dict[str, float]) -> None:
+        """Keep the weights of the epoch with the best validation accuracy the loop reports,
+        else validation loss, else training loss: an oscillation is treated from them."""
+        if self.best.value is None:  # nothing kept yet: the best metric reported so far
+            self.best.watch(next(m for m in (*PREFERRED, "train_loss") if m in row))
+        self.best.update(epoch, row, self.model)
+
     def epoch_end(self, epoch: int, healthy: bool) -> None:
         """A remedy whose problem stayed away for `cure_epochs` whole epochs after the one
         it was applied in has cured it; a healthy epoch with nothing under treatment becomes
@@ -144,6 +155,26 @@ class LoopRepairer:
         for p, f in zip(params, fresh, strict=False):
             p.grad = f.clone() if code == "stale_gradients" and f is not None else None
         return "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
+
+    def _start_from(self, code: str, params: list, fresh: list[torch.Tensor | None]) -> str | None:
+        """Where a remedy for `code` starts: the last healthy state after a problem the
+        gradients caused, the best weights after an oscillation, else where the loop is.
+        Returns what it rolled back to (None: nothing)."""
+        if code in ROLLBACK:
+            return self._rollback(params, fresh, code)
+        if code in SWUNG_CODES:
+            return self._back_to_best()
+        return None
+
+    def _back_to_best(self) -> str | None:
+        """Back to the best weights, the optimizer's momentum cleared: an oscillating run's
+        weights are wherever the last swing left them, and its momentum is the swing's.
+        None (nothing rolled back) before any epoch was kept."""
+        if self.best.weights is None:
+            return None
+        self.model.load_state_dict(self.best.weights)
+        self.optimizer.state.clear()
+        return f"best epoch {self.best.epoch} ({self.best.monitor})"
 
     def _lower_lr(self, params: list) -> str:
         before = [g["lr"] for g in self.optimizer.param_groups]
