@@ -539,7 +539,7 @@ def test_labels_are_dropped_only_where_the_network_at_its_best_doubts_them_too()
     """20% of the digits' labels flipped: a network that learned the true classes gives
     another class to the rows the check flags, and they are dropped; one that memorised
     the flipped labels predicts them, so the check's doubt stands alone and nothing is
-    dropped (as on clean data a kernel judge cannot separate)."""
+    dropped (as a clean row the kernel judge gets wrong is one the network learned)."""
     from sklearn.datasets import load_digits
 
     from trainwell.health import REMEDIES
