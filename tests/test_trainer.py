@@ -574,3 +574,20 @@ def test_a_run_augmented_mid_run_resumes_to_the_same_weights(tmp_path):
     assert trainer._data_changes == [{"augment": True}]
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_a_schedule_replaced_at_an_epochs_last_step_advances_without_torchs_warning():
+    """A remedy at the last step of an epoch gives the run a new optimizer and schedule that
+    take no step before the epoch ends: the schedule still advances, silently (torch's
+    warning that it stepped before the optimizer is spurious there)."""
+    import warnings
+
+    model = nn.Linear(4, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), epochs=4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer.replace_optimizer(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 4))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer._epoch_scheduler_step({"train_loss": 1.0})
+    assert [str(w.message) for w in caught] == []
+    assert optimizer.param_groups[0]["lr"] < 0.1  # the schedule advanced

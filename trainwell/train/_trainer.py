@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 _PER_STEP_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_STEP_ORDER_WARNING = r"Detected call of `lr_scheduler.step\(\)` before `optimizer.step\(\)`"
 
 
 class Trainer:
@@ -298,12 +300,18 @@ class Trainer:
         self.step += 1
 
     def _epoch_scheduler_step(self, row: dict[str, float]) -> None:
+        """Advance an epoch-based schedule. A remedy at an epoch's last step gives the run a
+        new optimizer and schedule that take no step before this one: the epoch still
+        ended, so the schedule still advances, without torch's warning that it was called
+        "before optimizer.step()"."""
         if self.scheduler is None or isinstance(self.scheduler, _PER_STEP_SCHEDULERS):
             return
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(row.get("val_loss", row["train_loss"]))
-        else:
-            self.scheduler.step()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_STEP_ORDER_WARNING, category=UserWarning)
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(row.get("val_loss", row["train_loss"]))
+            else:
+                self.scheduler.step()
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "fp32":
