@@ -35,7 +35,7 @@ MOMENTA = (0.9, 0.99)
 EPOCHS, BATCH = 20, 32
 
 
-def splits(name: str, seed: int) -> list[torch.Tensor]:
+def splits(name: str, seed: int) -> tuple[torch.Tensor, ...]:
     """Train, validation and test inputs and labels: 60/20/20, stratified, standardised."""
     X, y = DATASETS[name](return_X_y=True)
     X = (X - X.mean(0)) / (X.std(0) + 1e-8)
@@ -45,9 +45,11 @@ def splits(name: str, seed: int) -> list[torch.Tensor]:
     X_val, X_test, y_val, y_test = train_test_split(
         X_rest, y_rest, test_size=0.5, random_state=seed, stratify=y_rest
     )
-    inputs = [torch.tensor(a, dtype=torch.float32) for a in (X_train, X_val, X_test)]
-    labels = [torch.tensor(a, dtype=torch.long) for a in (y_train, y_val, y_test)]
-    return [t for pair in zip(inputs, labels, strict=True) for t in pair]
+    inputs = (torch.tensor(a, dtype=torch.float32) for a in (X_train, X_val, X_test))
+    labels = (torch.tensor(a, dtype=torch.long) for a in (y_train, y_val, y_test))
+    X_train, X_val, X_test = inputs
+    y_train, y_val, y_test = labels
+    return X_train, y_train, X_val, y_val, X_test, y_test
 
 
 def loop(name: str, lr: float, momentum: float, seed: int, repair: bool) -> dict:

@@ -423,7 +423,7 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
     def swung(code="oscillating_loss"):
         return Finding(code, "warning", "training", "the loss swings", step=40)
 
-    def stepped(optimizer):  # weights moved and a momentum buffer in the optimizer
+    def stepped(model, optimizer):  # weights moved and a momentum buffer in the optimizer
         for p in model.parameters():
             p.grad = torch.ones_like(p)
         optimizer.step()
@@ -432,7 +432,7 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     repairer = LoopRepairer(model, optimizer)
     params = list(model.parameters())
-    stepped(optimizer)
+    stepped(model, optimizer)
     where_it_is = {k: v.clone() for k, v in model.state_dict().items()}
     assert repairer.treat(swung(), 0, [None] * len(params), params)
     assert repairer.repairs[0]["rolled_back_to"] is None  # nothing kept yet: left as it is
@@ -444,7 +444,7 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
     rows = [(0.80, 0.6), (0.90, 0.5), (0.90, 0.4), (0.85, 0.3)]  # (val_accuracy, val_loss)
     kept = {}
     for epoch, (accuracy, loss) in enumerate(rows):
-        stepped(optimizer)
+        stepped(model, optimizer)
         repairer.keep_best(epoch, {"train_loss": 0.1, "val_loss": loss, "val_accuracy": accuracy})
         kept[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
     assert repairer.treat(swung(), 4, [None] * len(params), params)
@@ -454,7 +454,7 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
 
     repairer = LoopRepairer(model, optimizer)
     for epoch, loss in enumerate([0.5, 0.3, 0.4]):  # no accuracy reported: by the loss
-        stepped(optimizer)
+        stepped(model, optimizer)
         repairer.keep_best(epoch, {"train_loss": 0.2, "val_loss": loss})
     assert repairer.best.epoch == 1 and repairer.best.monitor == "val_loss"
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -101,10 +101,7 @@ def _predicted_classes(trainer: Trainer, X: torch.Tensor) -> np.ndarray:
     model, was_training = trainer.model, trainer.model.training
     model.eval()
     try:
-        chunks = [
-            model(X[i : i + 1024].to(trainer.device)).argmax(1).cpu()
-            for i in range(0, len(X), 1024)
-        ]
+        chunks = [model(x.to(trainer.device)).argmax(1).cpu() for x in X.split(1024)]
     finally:
         model.train(was_training)
     return torch.cat(chunks).numpy()

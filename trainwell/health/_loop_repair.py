@@ -49,7 +49,8 @@ RECOMMENDED: dict[str, str] = {
     "overfitting": "early stopping, dropout, weight decay or more data",
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
-PREFERRED = ("val_accuracy", "val_loss")  # what the best epoch is chosen by, when reported
+# what the best epoch is chosen by: the first of these the loop reports
+BEST_BY = ("val_accuracy", "val_loss", "train_loss")
 
 
 @dataclass
@@ -128,7 +129,7 @@ class LoopRepairer:
         """Keep the weights of the epoch with the best validation accuracy the loop reports,
         else validation loss, else training loss: an oscillation is treated from them."""
         if self.best.value is None:  # nothing kept yet: the best metric reported so far
-            self.best.watch(next(m for m in (*PREFERRED, "train_loss") if m in row))
+            self.best.watch(next(m for m in BEST_BY if m in row))
         self.best.update(epoch, row, self.model)
 
     def epoch_end(self, epoch: int, healthy: bool) -> None:
