@@ -186,6 +186,42 @@ def test_seeds_move_the_run_seed_and_fixed_synthetic_seeds(tmp_path):
     assert overrides == {"seed": 0, "data__source": str(tmp_path / "shapes28.npz")}
 
 
+def test_a_config_that_trains_on_fewer_rows_is_judged_against_the_healthy_one_on_its_rows(
+    tmp_path,
+):
+    bench = _load("__main__")
+    files = {
+        "healthy-wine": "seed: 1\ndata: {source: wine}\n",
+        "overfitting-1": "seed: 5\ndata: {source: wine, split: {val: 0.69, test: 0.2}}\n",
+        "overfitting-2": "seed: 6\ndata: {source: wine, split: {test: 0.2}}\n",  # the defaults
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    cases = [bench._case(tmp_path / f"{name}.yaml", "dev") for name in files]
+    [same_rows] = bench.same_rows_baselines(cases)
+    assert same_rows.name == "healthy-wine@overfitting-1" and not same_rows.faulty
+    assert same_rows.path == cases[0].path and same_rows.seed == 5
+    overrides = bench.seed_overrides(same_rows, 1, tmp_path)
+    assert overrides == {"seed": 6, "data__split__test": 0.2, "data__split__val": 0.69}
+
+    done = {
+        ("dev", name, mode, 0): _o(score)
+        for name, mode, score in [
+            ("healthy-wine", "detect", 0.95),
+            ("healthy-wine@overfitting-1", "detect", 0.70),
+            ("overfitting-1", "detect", 0.66),
+            ("overfitting-1", "repair", 0.65),
+            ("overfitting-2", "detect", 0.40),
+            ("overfitting-2", "repair", 0.90),
+        ]
+    }
+    few_rows, default_rows = (bench._result(case, 1, done) for case in cases[1:])
+    assert few_rows.same_rows and few_rows.base[0].score == 0.70
+    assert few_rows.verdicts() == ["harmless"]  # 0.66 is 94% of what its rows allow
+    assert not default_rows.same_rows and default_rows.base[0].score == 0.95
+    assert default_rows.verdicts() == ["repaired"]
+
+
 def test_shapes28_is_deterministic_balanced_28x28():
     shapes = _load("_shapes")
     X, y = shapes.draw(40, seed=5)

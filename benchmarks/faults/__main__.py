@@ -33,6 +33,7 @@ Usage: python benchmarks/faults [--split dev|dev-2|held-out|held-out-2|...|held-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import re
@@ -55,6 +56,7 @@ from rich.markup import escape
 from rich.progress import Progress
 
 import trainwell
+from trainwell.config import Split
 from trainwell.errors import InputError
 from trainwell.findings import TRAINING_CODES
 
@@ -99,10 +101,13 @@ def _order(case: Case) -> tuple[int, str, int]:
 
 def _case(path: Path, split: str) -> Case:
     raw = yaml.safe_load(path.read_text()) or {}
-    source = str(raw.get("data", {}).get("source", "digits"))
+    data = raw.get("data", {})
+    source = str(data.get("source", "digits"))
     arch = raw.get("model", {}).get("arch", "mlp")
     dataset = Path(source).stem + ("-cnn" if arch == "cnn" else "")
-    return Case(path.stem, path, split, _expected_code(path), dataset, int(raw.get("seed", 0)))
+    rows = tuple(sorted((data.get("split") or {}).items()))
+    seed = int(raw.get("seed", 0))
+    return Case(path.stem, path, split, _expected_code(path), dataset, seed, rows)
 
 
 def _expected_code(path: Path) -> str | None:
@@ -126,11 +131,35 @@ def _known(code: str, path: Path) -> str | None:
     return code
 
 
+def same_rows_baselines(cases: list[Case]) -> list[Case]:
+    """The baselines of the faulty configs that train on other rows than their dataset's
+    healthy config (another `data.split`): that healthy config given the faulty one's split
+    and seed, so that it trains on the same rows."""
+    healthy = {(c.split, c.dataset): c for c in cases if not c.faulty}
+    baselines = []
+    for case in cases:
+        base = healthy.get((case.split, case.dataset))
+        if case.faulty and base is not None and _rows(case) != _rows(base):
+            name = _same_rows_name(case)
+            baselines.append(dataclasses.replace(base, name=name, seed=case.seed, rows=case.rows))
+    return baselines
+
+
+def _rows(case: Case) -> dict[str, Any]:
+    return Split(**dict(case.rows)).model_dump()
+
+
+def _same_rows_name(case: Case) -> str:
+    return f"healthy-{case.dataset}@{case.name}"
+
+
 def seed_overrides(case: Case, index: int, data_dir: Path) -> dict[str, Any]:
-    """The config's seed moved by `index`, and anything seeded with it; generated data."""
+    """The config's seed moved by `index`, and anything seeded with it; generated data; the
+    rows it trains on (`Case.rows`: a same-rows baseline's are not its file's)."""
     raw = yaml.safe_load(case.path.read_text()) or {}
     data = raw.get("data", {})
     overrides: dict[str, Any] = {"seed": case.seed + index}
+    overrides |= {f"data__split__{key}": value for key, value in case.rows}
     fixed = data.get("synthetic", {}).get("seed")
     if fixed is not None:
         overrides["data__synthetic__seed"] = int(fixed) + index
@@ -205,7 +234,7 @@ def run_all(
             write(scratch / name)
         tasks: list[Task] = [
             (case, mode, i, scratch)
-            for case in cases
+            for case in cases + same_rows_baselines(cases)
             for i in range(seeds)
             for mode in (("detect", "repair") if repair and case.faulty else ("detect",))
         ]
@@ -229,7 +258,8 @@ def _map(tasks: list[Task], jobs: int):
 
 
 def _result(case: Case, seeds: int, done: dict[tuple[str, str, str, int], Outcome]) -> Result:
-    base_name = f"healthy-{case.dataset}"
+    same_rows = (case.split, _same_rows_name(case), "detect", 0) in done
+    base_name = _same_rows_name(case) if same_rows else f"healthy-{case.dataset}"
     return Result(
         case,
         detect=[done[(case.split, case.name, "detect", i)] for i in range(seeds)],
@@ -238,6 +268,7 @@ def _result(case: Case, seeds: int, done: dict[tuple[str, str, str, int], Outcom
             done.get((case.split, base_name, "detect", i)) if case.faulty else None
             for i in range(seeds)
         ],
+        same_rows=same_rows,
     )
 
 
@@ -255,6 +286,7 @@ def as_json(by_split: dict[str, list[Result]], seeds: int, repair: bool) -> str:
                 "detect": [asdict(o) for o in r.detect],
                 "repair": [asdict(o) if o else None for o in r.repair],
                 "baseline": [b.score if b else None for b in r.base],
+                "baseline_on_its_rows": r.same_rows,
                 "verdicts": r.verdicts() if r.case.faulty else None,
                 "verdict": config_verdict(r.verdicts()) if r.case.faulty and repair else None,
                 "extra_codes": [extra_codes(o, r.case.expect) for o in r.detect]

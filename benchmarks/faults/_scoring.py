@@ -1,7 +1,10 @@
 """Scoring of the fault benchmark: pure functions of the recorded outcomes, no training.
 
 Per seed, a faulty config's repair-mode run is judged against its detect-mode run (the same
-fault, left alone) and the healthy baseline of the same dataset and seed:
+fault, left alone) and the healthy baseline of the same dataset and seed, trained on the
+same rows: a config that holds back most rows for validation (to make a network overfit)
+is judged against the healthy recipe given the same few rows to train on, since no repair
+of the training can give back the rows it was never shown:
 
 - harmless: the fault did not hurt: detect mode already reaches REPAIRED_SHARE of the
   baseline. Nothing to repair; not counted as a repair (nor as a failure);
@@ -31,7 +34,8 @@ EARLY_CODES = frozenset(
 @dataclass(frozen=True)
 class Case:
     """One config file. `expect` is its expected code (None: healthy); `dataset` names its
-    healthy baseline, `healthy-<dataset>`, in the same split; `seed` is the config's own."""
+    healthy baseline, `healthy-<dataset>`, in the same split; `seed` is the config's own;
+    `rows` its `data.split` (the shares held back for validation and test) as given."""
 
     name: str
     path: Path
@@ -39,6 +43,7 @@ class Case:
     expect: str | None
     dataset: str
     seed: int = 0
+    rows: tuple[tuple[str, Any], ...] = ()
 
     @property
     def faulty(self) -> bool:
@@ -67,6 +72,7 @@ class Result:
     detect: list[Outcome]
     repair: list[Outcome | None]
     base: list[Outcome | None]  # the healthy baseline's detect-mode run, same seed
+    same_rows: bool = False  # the baseline was given this config's rows (its data.split)
 
     def verdicts(self) -> list[str | None]:
         return [

@@ -46,7 +46,7 @@ def detail_table(split: str, results: list[Result], repair: bool) -> Table:
             f"{sum(in_epoch_0(o) for o in result.detect)}/{seeds}" if expect in EARLY_CODES else "",
             _mean_score(result.detect),
             _mean_score(result.repair),
-            _mean_score(result.base),
+            _mean_score(result.base) + ("†" if result.same_rows else ""),
             " ".join(_MARK[v] for v in verdicts) if repair else "",
             _CONFIG[config_verdict(verdicts)] if repair and expect else "",
             _ratio(_median_ratio(result)),
@@ -139,7 +139,8 @@ def goal_lines(figures: dict[str, dict[str, Any]], repair: bool) -> list[str]:
         f"repaired = repair mode >= {REPAIRED_SHARE:.0%} of the healthy baseline and >= "
         f"{MARGIN} above detect mode, on every seed the fault hurt; harmless = detect mode "
         f"already >= {REPAIRED_SHARE:.0%}. Per seed: R repaired, F failed, h harmless, "
-        f"B broken (repair mode took a harmless run below {REPAIRED_SHARE:.0%})."
+        f"B broken (repair mode took a harmless run below {REPAIRED_SHARE:.0%}). † the "
+        f"healthy config trained on the faulty config's rows (its data.split held more back)."
     ]
     for split, t in figures.items():
         lines.append(
