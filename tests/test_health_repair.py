@@ -733,6 +733,38 @@ def test_divergence_is_repaired_on_either_code_path(each_step, device):
     assert repaired.history[-1]["val_accuracy"] >= 0.9 * healthy.history[-1]["val_accuracy"]
 
 
+class _RunAway(Callback):
+    """From step `at` on, the output layer's weights double at every step: the loss runs
+    away between the doctor's probes, as under a rate that warms up too far."""
+
+    def __init__(self, at):
+        self.at, self.losses = at, {}
+
+    def on_batch_end(self, step, loss):
+        self.losses[step] = loss.item()
+        if step >= self.at:
+            with torch.no_grad():
+                self.trainer.model.net[-1].weight.mul_(2.0)
+
+
+def test_a_loss_running_away_between_probes_is_probed_at_once_where_it_is_read_each_step():
+    X, y = _problem()
+    train = {"optimizer": "adam", "lr": 1e-3, "epochs": 4}
+    at = 77  # in epoch 2 (32 steps an epoch), where probes have thinned out
+    found = {}
+    for each_step in (True, False):
+        runaway = _RunAway(at)
+        _, doctor = _doctored(train, X, y, after=[runaway], check_each_step=each_step)
+        (found[each_step],) = [f for f in doctor.findings if f.code == "divergence"]
+        limit = 10 * found[each_step].evidence["first_loss"]  # Thresholds.runaway_factor
+        crossed = min(step for step, loss in runaway.losses.items() if loss > limit)
+    # `sustain` (2) probes running above the limit: the step it crossed and the next
+    assert found[True].step == crossed + 1 and found[True].epoch == 2
+    assert found[False].step is None or found[False].step > crossed + 1  # probes alone: later
+    _, healthy = _doctored(train, X, y, check_each_step=True)
+    assert not [f for f in healthy.findings if f.code == "divergence"]
+
+
 @pytest.mark.parametrize("each_step", [True, False])
 def test_nan_inputs_are_found_and_imputed_on_either_code_path(each_step, device):
     X, y = _problem(nan_rows=(200,))

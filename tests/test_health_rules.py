@@ -590,9 +590,12 @@ def test_a_layer_too_narrow_for_the_output_is_underfitting_from_its_cause():
 
 def test_divergence_is_judged_at_the_epoch_end_too():
     """A loss that ran away between probes shows in the epoch mean before the next probe."""
-    h = _curves(_history(probes=1, loss=[2.0]), [2.0e3])
+    h = _curves(_history(probes=1, loss=[2.0]), [1.9, 2.0e3])
     assert rules.divergence in CURVE_RULES
-    assert rules.divergence(h, T) is not None
+    finding = rules.divergence(h, T)
+    # dated at the epoch whose mean showed it, not at the last probe, steps before
+    assert finding.epoch == 1 and finding.step is None and finding.evidence["loss"] == 2.0e3
+    assert "mean training loss of epoch 1 ran away to 2e+03" in finding.message
     assert rules.divergence(_curves(_history(probes=1, loss=[2.0]), [1.5]), T) is None
 
 

@@ -108,13 +108,19 @@ class DoctorCallback(Callback):
 
     def on_after_backward(self, step: int, loss: torch.Tensor) -> None:
         self._probing = step % self.interval == 0
-        # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step;
+        # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step,
+        # and so is one running away (probed at every such step until it comes back, where
+        # probes that thin out after the first epochs would leave it to the epoch's end);
         # elsewhere it is read at probe steps, which sync anyway.
-        if (self._probing or self.check_each_step) and not math.isfinite(self._read(loss)):
-            self._probing = True
-            if not self._replayed and self.trainer.batch is not None:
-                self._replayed = True
-                self._nonfinite_layer = self._where_nonfinite()
+        if self._probing or self.check_each_step:
+            value = self._read(loss)
+            if not math.isfinite(value):
+                self._probing = True
+                if not self._replayed and self.trainer.batch is not None:
+                    self._replayed = True
+                    self._nonfinite_layer = self._where_nonfinite()
+            elif self.examiner.running_away(value):
+                self._probing = True
         if self._probing:
             self.examiner.probe.before_step(step, self.trainer.epoch, loss)
             scaler = self.trainer.scaler

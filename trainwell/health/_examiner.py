@@ -105,6 +105,15 @@ class Examiner:
     def reported(self, code: str) -> bool:
         return code in self._seen
 
+    def running_away(self, loss: float) -> bool:
+        """Whether a training loss read between probes is `runaway_factor` times the first
+        probe's or more, divergence not yet reported: the divergence rule judges it at a
+        probe, so its step is to be one."""
+        first = self.history.loss[0] if self.history.loss else math.nan
+        if not (math.isfinite(first) and first > 0) or self.reported("divergence"):
+            return False
+        return loss > self.thresholds.runaway_factor * first
+
     def mark_reported(self, code: str) -> None:
         """`code` is not to be reported again (until a reset names it)."""
         self._seen.add(code)

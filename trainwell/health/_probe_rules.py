@@ -307,19 +307,34 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         epoch_away = last_epoch > limit  # False for NaN
         if not (probes_away or epoch_away):
             return None
-        worst = losses[-1] if probes_away else last_epoch
-        what = f"ran away to {worst:.3g} from {first:.3g}"
+        if not probes_away:  # the epoch's mean shows it: dated at the epoch, not a probe
+            return finding(
+                "divergence",
+                "error",
+                f"Training diverged: the mean training loss of epoch "
+                f"{h.curves[-1].get('epoch', len(h.curves) - 1)} ran away to "
+                f"{last_epoch:.3g} from {first:.3g}. {_LOWER_THE_RATE}",
+                h,
+                per_epoch=True,
+                loss=last_epoch,
+                first_loss=first,
+            )
+        what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
     else:
         what = "became non-finite (NaN or inf)"
     return finding(
         "divergence",
         "error",
-        f"Training diverged: the loss {what} at step {h.steps[-1]}. Lower the learning rate "
-        f"or clip gradients; if the inputs contain NaN, impute them.",
+        f"Training diverged: the loss {what} at step {h.steps[-1]}. {_LOWER_THE_RATE}",
         h,
         loss=losses[-1],
         first_loss=first,
     )
+
+
+_LOWER_THE_RATE = (
+    "Lower the learning rate or clip gradients; if the inputs contain NaN, impute them."
+)
 
 
 def weight_growth(h: ProbeHistory, probes: int = 1) -> np.ndarray:
