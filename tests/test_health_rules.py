@@ -596,6 +596,13 @@ def test_divergence_is_judged_at_the_epoch_end_too():
     # dated at the epoch whose mean showed it, not at the last probe, steps before
     assert finding.epoch == 1 and finding.step is None and finding.evidence["loss"] == 2.0e3
     assert "mean training loss of epoch 1 ran away to 2e+03" in finding.message
+    # a history begun mid-epoch (after a remedy): that epoch's mean holds the runaway
+    # before it, and only the epochs after speak
+    treated = _history(probes=1, loss=[2.0])
+    treated.epochs[0] = 1
+    assert rules.divergence(_curves(treated, [1.9, 2.0e3]), T) is None
+    treated.curves.append({"epoch": 2, "train_loss": 2.0e3})
+    assert rules.divergence(treated, T).epoch == 2
     assert rules.divergence(_curves(_history(probes=1, loss=[2.0]), [1.5]), T) is None
 
 

@@ -380,6 +380,35 @@ def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop():
     assert np.isfinite(loss) and accuracy > 0.9
 
 
+def test_a_loop_whose_loss_runs_away_between_probes_is_probed_at_the_step_it_ran_away():
+    """From step 35 (in epoch 2 of 16 steps, probed at 32 and next at 48) the head's weights
+    triple at every step; the doctor reads each step's loss on a CPU and probes the steps
+    where it has run away, so the divergence is found at the `sustain`-th (2) of them."""
+    torch.manual_seed(0)
+    X = torch.randn(512, 20)
+    y = (X[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=3)
+    losses = []
+    for _ in range(3):
+        for i in range(0, 512, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            losses.append(loss.item())
+            if len(losses) > 34:
+                with torch.no_grad():
+                    model[-1].weight.mul_(3.0)
+        doctor.epoch_end(sum(losses[-16:]) / 16)
+    (divergence,) = [f for f in doctor.findings if f.code == "divergence"]
+    limit = 10 * divergence.evidence["first_loss"]
+    crossed = next(step for step, loss in enumerate(losses) if loss > limit)
+    assert divergence.step == crossed + 1 and divergence.epoch == 2
+
+
 def test_repair_needs_the_doctor_between_backward_and_step():
     doctor, _, _ = _blowing_up("repair", order="optimizer_first")
     assert doctor.repairs == []

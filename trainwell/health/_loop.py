@@ -112,7 +112,7 @@ class Doctor:
         if self.repairer is not None:
             self._treat(new)
             self.repairer.before_step()
-        self._probed = step % self.interval == 0
+        self._probed = step % self.interval == 0 or self._alarming(loss)
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
         if looking:
@@ -154,6 +154,15 @@ class Doctor:
         self.watch.disarm()
         if self.repairer is not None:
             self.repairer.close()
+
+    def _alarming(self, loss: torch.Tensor) -> bool:
+        """On a CPU, where reading the loss costs no device sync: a loss that is non-finite,
+        or running away (`Examiner.running_away`), is probed at its step, not at the next
+        probe, which may be an epoch away once probes have thinned out."""
+        if loss.device.type != "cpu":
+            return False
+        value = float(loss.detach())
+        return not math.isfinite(value) or self.examiner.running_away(value)
 
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first

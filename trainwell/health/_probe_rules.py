@@ -294,11 +294,14 @@ def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
 def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The loss is non-finite; or it ran away: `runaway_factor` times its first value at
     `sustain` probes running, or in the mean training loss of the last epoch (a runaway loss
-    diverges before it overflows, and may swing too much for probes alone to see it)."""
+    diverges before it overflows, and may swing too much for probes alone to see it). That
+    epoch must have begun after the history's first probe: in a hand-written loop, the mean
+    of an epoch a remedy was applied in holds the losses of the runaway it treated."""
     if not h.loss:
         return None
     losses, first = h.loss[-t.sustain :], h.loss[0]
-    last_epoch = h.curves[-1].get("train_loss", math.nan) if h.curves else math.nan
+    epoch = h.curves[-1].get("epoch", len(h.curves) - 1) if h.curves else -1
+    last_epoch = h.curves[-1].get("train_loss", math.nan) if epoch > h.epochs[0] else math.nan
     if math.isfinite(losses[-1]):
         if not math.isfinite(first) or first <= 0:
             return None
@@ -311,9 +314,8 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             return finding(
                 "divergence",
                 "error",
-                f"Training diverged: the mean training loss of epoch "
-                f"{h.curves[-1].get('epoch', len(h.curves) - 1)} ran away to "
-                f"{last_epoch:.3g} from {first:.3g}. {_LOWER_THE_RATE}",
+                f"Training diverged: the mean training loss of epoch {epoch} "
+                f"ran away to {last_epoch:.3g} from {first:.3g}. {_LOWER_THE_RATE}",
                 h,
                 per_epoch=True,
                 loss=last_epoch,
