@@ -427,3 +427,19 @@ def test_the_measured_penalty_survives_a_checkpoint_loaded_without_pickles(tmp_p
     assert str(loaded.penalty) == "weight decay 0.3 and dropout 0.9"
     old = history.state_dict() | {"penalty": "weight decay 0.3"}
     assert not ProbeHistory.from_state(old).penalty
+
+
+def test_a_loss_runs_away_from_the_first_probes_or_the_class_priors_whichever_is_higher():
+    """After a remedy late in a run the history starts at a small loss, which one noisy
+    batch can be ten times of: that is no runaway to probe at once."""
+    from trainwell.health._examiner import Examiner
+
+    examiner = Examiner(nn.Linear(4, 3))
+    h = examiner.history
+    assert not examiner.running_away(1e6)  # no probe yet: nothing to compare with
+    h.loss.append(0.05)
+    assert examiner.running_away(0.6)  # ten times the first probe's, prior unknown
+    h.prior_loss = 1.1
+    assert not examiner.running_away(0.6) and examiner.running_away(12.0)
+    examiner.mark_reported("divergence")
+    assert not examiner.running_away(12.0)  # told already: no probe at every step

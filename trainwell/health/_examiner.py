@@ -107,12 +107,14 @@ class Examiner:
 
     def running_away(self, loss: float) -> bool:
         """Whether a training loss read between probes is `runaway_factor` times the first
-        probe's or more, divergence not yet reported: the divergence rule judges it at a
-        probe, so its step is to be one."""
-        first = self.history.loss[0] if self.history.loss else math.nan
+        probe's or more, and the class prior's (a network treated late in a run starts a
+        history at a loss a noisy batch can be ten times of), divergence not yet reported:
+        the divergence rule judges it at a probe, so its step is to be one."""
+        h = self.history
+        first = h.loss[0] if h.loss else math.nan
         if not (math.isfinite(first) and first > 0) or self.reported("divergence"):
             return False
-        return loss > self.thresholds.runaway_factor * first
+        return loss > self.thresholds.runaway_factor * max(first, h.prior_loss or 0.0)
 
     def mark_reported(self, code: str) -> None:
         """`code` is not to be reported again (until a reset names it)."""
