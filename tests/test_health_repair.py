@@ -751,15 +751,18 @@ def test_a_loss_running_away_between_probes_is_probed_at_once_where_it_is_read_e
     X, y = _problem()
     train = {"optimizer": "adam", "lr": 1e-3, "epochs": 4}
     at = 77  # in epoch 2 (32 steps an epoch), where probes have thinned out
-    found = {}
+    found, at_once = {}, []
     for each_step in (True, False):
         runaway = _RunAway(at)
         _, doctor = _doctored(train, X, y, after=[runaway], check_each_step=each_step)
         (found[each_step],) = [f for f in doctor.findings if f.code == "divergence"]
         limit = 10 * found[each_step].evidence["first_loss"]  # Thresholds.runaway_factor
         crossed = min(step for step, loss in runaway.losses.items() if loss > limit)
+        at_once = at_once or [f.code for f in doctor.findings if f.step == crossed + 1]
     # `sustain` (2) probes running above the limit: the step it crossed and the next
     assert found[True].step == crossed + 1 and found[True].epoch == 2
+    # the gradients the runaway blew up are its doing: judged on probe steps, not there
+    assert at_once == ["divergence"]
     assert found[False].step is None or found[False].step > crossed + 1  # probes alone: later
     _, healthy = _doctored(train, X, y, check_each_step=True)
     assert not [f for f in healthy.findings if f.code == "divergence"]

@@ -57,6 +57,7 @@ class DoctorCallback(Callback):
         self._later = every  # the interval of epoch 1, and of the epochs judging a remedy
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
         self._probing = False
+        self._runaway = False  # probing off the probe steps: the loss ran away
         self._nonfinite_layer: str | None = None
         self._replayed = False
         self.check_each_step = check_each_step
@@ -119,8 +120,8 @@ class DoctorCallback(Callback):
                 if not self._replayed and self.trainer.batch is not None:
                     self._replayed = True
                     self._nonfinite_layer = self._where_nonfinite()
-            elif self.examiner.running_away(value):
-                self._probing = True
+            elif not self._probing and self.examiner.running_away(value):
+                self._probing = self._runaway = True
         if self._probing:
             self.examiner.probe.before_step(step, self.trainer.epoch, loss)
             scaler = self.trainer.scaler
@@ -162,7 +163,8 @@ class DoctorCallback(Callback):
             self.examiner.probe.discard()
             self.examiner.probe.arm()
             return
-        found = self.examiner.end_probe()
+        found = self.examiner.end_probe(runaway=self._runaway)
+        self._runaway = False
         for finding in found:
             if finding.code == "divergence" and self._replayed:
                 _explain_divergence(finding, self._nonfinite_layer)

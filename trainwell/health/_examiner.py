@@ -13,7 +13,7 @@ from torch import nn
 from ..findings import Finding
 from ._history import Penalty, ProbeHistory, data_loss
 from ._probes import Probe
-from ._rules import CURVE_RULES, FALLBACK_RULES, PROBE_RULES, Thresholds
+from ._rules import CURVE_RULES, FALLBACK_RULES, PROBE_RULES, RUNAWAY_RULES, Thresholds
 
 DEFAULT_EVERY = 24  # steps between probes at most in epoch 0 (twice that later); ~0.3 ms each
 SPARSEST = 4  # a healthy run's probes thin out, epoch by epoch, to one every 4 x `every` steps
@@ -149,9 +149,11 @@ class Examiner:
         else:
             self.probe.disarm()
 
-    def end_probe(self) -> list[Finding]:
+    def end_probe(self, runaway: bool = False) -> list[Finding]:
+        """`runaway`: a probe taken off the probe steps because the loss ran away
+        (`running_away`), judged for divergence alone (`RUNAWAY_RULES`)."""
         self.probe.after_step()
-        return self.check(PROBE_RULES)
+        return self.check(RUNAWAY_RULES if runaway else PROBE_RULES)
 
     def end_epoch(self, row: dict[str, float], penalty: Penalty | None = None) -> list[Finding]:
         """`penalty`: the regularisation strong enough to keep the network from fitting

@@ -81,6 +81,7 @@ class Doctor:
         self._step = 0
         self._epoch = 0
         self._probed = False
+        self._runaway = False  # probed off the probe steps: the loss ran away
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -100,7 +101,8 @@ class Doctor:
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
         step, watch = self._step, self.watch
-        new = self.examiner.end_probe() if self._probed else []  # last probe's update is done
+        # the last probe's update is done
+        new = self.examiner.end_probe(self._runaway) if self._probed else []
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
@@ -112,7 +114,8 @@ class Doctor:
         if self.repairer is not None:
             self._treat(new)
             self.repairer.before_step()
-        self._probed = step % self.interval == 0 or self._alarming(loss)
+        self._runaway = step % self.interval != 0 and self._alarming(loss)
+        self._probed = step % self.interval == 0 or self._runaway
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
         if looking:
@@ -126,7 +129,7 @@ class Doctor:
         self, train_loss: float, val_loss: float | None = None, **metrics: float
     ) -> list[Finding]:
         """Call once per epoch with its losses; returns the findings new at this epoch."""
-        new = self.examiner.end_probe() if self._probed else []
+        new = self.examiner.end_probe(self._runaway) if self._probed else []
         self._probed = False
         # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
         self.interval, self._hold = next_interval(

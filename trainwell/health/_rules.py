@@ -29,6 +29,7 @@ __all__ = [
     "FALLBACK_RULES",
     "LARGE_GAIN",
     "PROBE_RULES",
+    "RUNAWAY_RULES",
     "UNSCALED_RMS",
     "Thresholds",
     "bottleneck",
@@ -48,6 +49,9 @@ PROBE_RULES: tuple[Rule, ...] = (
     vanishing_gradient,
     runaway_weights,
 )
+# A probe taken between the probe steps because the loss ran away: the units it kills and
+# the gradients it blows up are the runaway's doing; it speaks only to the divergence.
+RUNAWAY_RULES: tuple[Rule, ...] = (divergence,)
 CURVE_CODES = frozenset(
     ("oscillating_loss", "slow_convergence", "overfitting", "underfitting")
 )  # judged on epoch curves only
