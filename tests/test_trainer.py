@@ -591,3 +591,18 @@ def test_a_schedule_replaced_at_an_epochs_last_step_advances_without_torchs_warn
         trainer._epoch_scheduler_step({"train_loss": 1.0})
     assert [str(w.message) for w in caught] == []
     assert optimizer.param_groups[0]["lr"] < 0.1  # the schedule advanced
+
+
+def test_a_last_batch_of_one_row_joins_the_one_before_so_batch_norm_can_train_on_it():
+    from trainwell.train import batch_bounds
+
+    assert batch_bounds(65, 32) == [(0, 32), (32, 65)]  # not (64, 65): one row
+    assert batch_bounds(66, 32) == [(0, 32), (32, 64), (64, 66)]
+    assert batch_bounds(1, 32) == [(0, 1)]  # one row in all: nothing to join
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(65, 4, generator=g), torch.randint(0, 2, (65,), generator=g)
+    batches = TensorBatches(X, y, 32)
+    assert len(batches) == 2 and sorted(len(b) for _, b in batches) == [32, 33]
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    trainer = Trainer(net, torch.optim.SGD(net.parameters(), lr=0.1), epochs=2, n_classes=2)
+    assert trainer.fit(batches, TensorBatches(X, y, 64, shuffle=False)).status == "completed"

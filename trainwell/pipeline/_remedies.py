@@ -15,7 +15,7 @@ from torch import nn
 
 from ..data import Dataset, augmentation_of, remedy_record
 from ..findings import Finding
-from ..train import AugmentedBatches, TensorBatches
+from ..train import AugmentedBatches, TensorBatches, batch_bounds
 
 
 def class_weighted_loss(
@@ -40,8 +40,8 @@ class BalancedBatches(TensorBatches):
         n = len(y)
         order = torch.multinomial(weights, n, replacement=True, generator=self.generator)
         order = order.to(self.X.device)
-        for start in range(0, n, self.batch_size):
-            index = order[start : start + self.batch_size]
+        for start, stop in batch_bounds(n, self.batch_size):
+            index = order[start:stop]
             yield self.X[index], self.y[index]
 
 

@@ -2,7 +2,7 @@
 training, data-parallel training (DDP)."""
 
 from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
-from ._batches import AugmentedBatches, TensorBatches
+from ._batches import AugmentedBatches, TensorBatches, batch_bounds
 from ._best import BestWeights, by_position, clone_state, higher_is_better
 from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
@@ -51,6 +51,7 @@ __all__ = [
     "ThreadChoice",
     "Trainer",
     "available_cpus",
+    "batch_bounds",
     "by_position",
     "choose_threads",
     "clone_state",

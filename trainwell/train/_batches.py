@@ -15,6 +15,16 @@ import torch
 from ..data import augment_images, augment_table
 
 
+def batch_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """(start, stop) of each batch of `size` of `n` rows. A last batch of one row joins the
+    one before: batch norm cannot train on one row (it has no variance), and a remedy may
+    add batch norm to a network whose batch size was chosen without it."""
+    bounds = [(start, min(start + size, n)) for start in range(0, n, size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
 class TensorBatches:
     """Shuffled (seeded, resumable) or ordered batches of `(X, y)` held on `device`."""
 
@@ -37,17 +47,17 @@ class TensorBatches:
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
-        return -(-len(self.y) // self.batch_size)
+        return len(batch_bounds(len(self.y), self.batch_size))
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n, size = len(self.y), self.batch_size  # a new size takes effect at the next pass
+        bounds = batch_bounds(len(self.y), self.batch_size)  # a new size: at the next pass
         if not self.shuffle:
-            for start in range(0, n, size):
-                yield self.X[start : start + size], self.y[start : start + size]
+            for start, stop in bounds:
+                yield self.X[start:stop], self.y[start:stop]
             return
-        order = torch.randperm(n, generator=self.generator).to(self.X.device)
-        for start in range(0, n, size):
-            index = order[start : start + size]
+        order = torch.randperm(len(self.y), generator=self.generator).to(self.X.device)
+        for start, stop in bounds:
+            index = order[start:stop]
             yield self.X[index], self.y[index]
 
     def state_dict(self) -> dict[str, Any]:
