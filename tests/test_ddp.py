@@ -237,8 +237,10 @@ def test_sharded_batches_split_each_global_batch_once_and_skip_a_tail_too_small(
     shards = [list(ShardedBatches(TensorBatches(X, y, 8, seed=4), r, 2)) for r in (0, 1)]
     for (_, yw), (_, y0), (_, y1) in zip(whole, *shards, strict=True):
         assert torch.equal(torch.cat([y0, y1]), yw)  # contiguous halves, in order
-    tail = TensorBatches(X[:17], y[:17], 8)  # a last global batch of 1 row, for 2 ranks
-    assert len(ShardedBatches(tail, 0, 2)) == len(list(ShardedBatches(tail, 0, 2))) == 2
+    tail = TensorBatches(X[:18], y[:18], 8)  # a last global batch of 2 rows, for 3 ranks
+    assert len(ShardedBatches(tail, 0, 3)) == len(list(ShardedBatches(tail, 0, 3))) == 2
+    folded = TensorBatches(X[:17], y[:17], 8)  # a last row of its own joins the batch before
+    assert len(ShardedBatches(folded, 0, 2)) == len(list(ShardedBatches(folded, 0, 2))) == 2
     assert len(ShardedBatches(TensorBatches(X, y, 8), 0, 2)) == 3  # no tail to skip
 
 

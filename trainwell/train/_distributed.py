@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ._batches import TensorBatches, unwrap
+from ._batches import TensorBatches, batch_bounds, unwrap
 
 
 @dataclass(frozen=True)
@@ -226,11 +226,11 @@ class ShardedBatches:
         self.global_rows: int | None = None  # of the batch last yielded
 
     def __len__(self) -> int:
-        n, size = len(self.batches), getattr(self.batches, "batch_size", None)
-        rows = getattr(self.batches, "y", None)
-        if size and rows is not None and 0 < len(rows) % size < self.world:
-            return n - 1
-        return n
+        size, rows = getattr(self.batches, "batch_size", None), getattr(self.batches, "y", None)
+        if not size or rows is None:
+            return len(self.batches)
+        bounds = batch_bounds(len(rows), size)
+        return sum(stop - start >= self.world for start, stop in bounds)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for x, y in self.batches:
