@@ -114,7 +114,7 @@ class Doctor:
         if self.repairer is not None:
             self._treat(new)
             self.repairer.before_step()
-        self._runaway = step % self.interval != 0 and self._alarming(loss)
+        self._runaway = step % self.interval != 0 and loss.is_cpu and self._alarming(loss.item())
         self._probed = step % self.interval == 0 or self._runaway
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
@@ -158,14 +158,11 @@ class Doctor:
         if self.repairer is not None:
             self.repairer.close()
 
-    def _alarming(self, loss: torch.Tensor) -> bool:
-        """On a CPU, where reading the loss costs no device sync: a loss that is non-finite,
-        or running away (`Examiner.running_away`), is probed at its step, not at the next
-        probe, which may be an epoch away once probes have thinned out."""
-        if loss.device.type != "cpu":
-            return False
-        value = float(loss.detach())
-        return not math.isfinite(value) or self.examiner.running_away(value)
+    def _alarming(self, loss: float) -> bool:
+        """A loss read on a CPU (no device sync) that is non-finite, or running away
+        (`Examiner.running_away`), is probed at its step, not at the next probe, which may
+        be an epoch away once probes have thinned out."""
+        return not math.isfinite(loss) or self.examiner.running_away(loss)
 
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first
