@@ -58,6 +58,8 @@ def _finding(code, **evidence):
         ("dying_relu", Evidence(), "leaky_relu"),
         ("underfitting", Evidence(strong_regularisation=True), "less_regularisation"),
         ("underfitting", Evidence(), "widen"),
+        ("underfitting", Evidence(small_steps=True), "switch_to_adam"),
+        ("underfitting", Evidence(small_steps=True, bottleneck=True), "widen"),
         ("slow_convergence", Evidence(strong_regularisation=True), "less_regularisation"),
         ("slow_convergence", Evidence(), "switch_to_adam"),
         ("underfitting", Evidence(oversized_weights=True), "matched_init"),
@@ -95,6 +97,28 @@ def _finding(code, **evidence):
 )
 def test_the_first_remedy_follows_the_measured_cause(code, evidence, first):
     assert remedy_order(_finding(code), evidence)[0] == first
+
+
+def test_a_network_that_underfits_on_tiny_steps_gets_a_faster_rate_before_more_width():
+    order = remedy_order(_finding("underfitting"), Evidence(small_steps=True))
+    assert order == ("switch_to_adam", "raise_lr", "widen")  # each once
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "ratio", "small"),
+    [
+        ("adam", 5e-5, 1e-3, True),  # Adam's step is its rate, whatever the ratio says
+        ("adam", 1e-3, 1e-5, False),
+        ("sgd", 1e-3, 1e-5, True),  # SGD's step is measured
+        ("sgd", 1e-3, 1e-3, False),
+    ],
+)
+def test_evidence_of_small_steps(optimizer, lr, ratio, small):
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    h.loss, h.update_ratio = [2.3, 2.2, 2.1], [np.array([ratio])] * 3
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
+    optimizer = make[optimizer](_mlp().parameters(), lr=lr)
+    assert gather_evidence(h, prior_loss=2.3026, optimizer=optimizer).small_steps is small
 
 
 def test_nan_inputs_are_imputed_before_anything_else():

@@ -37,6 +37,11 @@ ADAM_LR = 1e-3  # Adam's default rate
 # steps that large throw units off, whatever the ratio measured once they are dead (Adam's
 # moments then decay, and so do its steps).
 LARGE_ADAPTIVE_LR = 10 * ADAM_LR
+# Steps ten times smaller than healthy ones, by the measured ratio (for SGD, whose steps
+# scale with the gradients) or by an adaptive optimizer's rate (Adam below 1e-4 moves each
+# weight by less than that a step): a run that learns too slowly to fit, not too narrow.
+SMALL_STEP = 1e-4
+SMALL_ADAPTIVE_LR = ADAM_LR / 10
 # Regularisation strong enough to keep a network from fitting its training data. Weight
 # decay added to the gradient (SGD, Adam) is commonly 1e-5..5e-3; AdamW's decoupled decay
 # is scaled by the learning rate and commonly 0.01..0.1. Dropout above 0.5 (the classic
@@ -60,6 +65,7 @@ class Evidence:
     negative_bias: bool = False  # some layer's biases sit well below zero
     large_steps: bool = False  # steps move the weights by more than a few percent, or an
     # adaptive optimizer's rate (its step per weight) is far above its default
+    small_steps: bool = False  # ten times smaller than healthy ones, measured or by the rate
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
@@ -119,6 +125,8 @@ def gather_evidence(
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=(step is not None and step > LARGE_STEP)
         or (rate is not None and rate > LARGE_ADAPTIVE_LR),
+        small_steps=(rate is None and step is not None and step < SMALL_STEP)
+        or (rate is not None and rate < SMALL_ADAPTIVE_LR),
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,

@@ -88,8 +88,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     first (with a sane initialisation where the weights are oversized too); dead units under
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
     learning rate; a network held back by strong weight decay, L1 or dropout gets them
-    weakened first, and one that converges slowly on few steps an epoch smaller batches and
-    Adam; one that does not learn, whose weights are far smaller or larger than any sane
+    weakened first, one that converges slowly on few steps an epoch smaller batches and
+    Adam, and one that underfits on tiny steps the remedies of slow convergence; one that does not learn, whose weights are far smaller or larger than any sane
     initialisation gives, gets the one made for its activation first (for vanishing
     gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer narrower
     than its output needs gets widened first, whatever it shows. A network that is not
@@ -110,6 +110,9 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = ("less_regularisation", *order)  # (a penalty also shrinks the weights)
     elif code == "slow_convergence" and evidence.few_steps:
         order = ("smaller_batches_and_adam", *order)
+    elif code == "underfitting" and evidence.small_steps:
+        slow = ORDERS["slow_convergence"]  # too slow to fit, not too narrow
+        order = (*slow, *(name for name in order if name not in slow))
     elif _init_is_the_cause(code, evidence):
         order = ("matched_init", *order)
     if code in LEARNING_CODES and evidence.bottleneck:
