@@ -89,12 +89,13 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     a strongly negative bias get He init (bias 0) first, and under large steps a lower
     learning rate; a network held back by strong weight decay, L1 or dropout gets them
     weakened first, one that converges slowly on few steps an epoch smaller batches and
-    Adam, and one that underfits on tiny steps the remedies of slow convergence; one that does not learn, whose weights are far smaller or larger than any sane
-    initialisation gives, gets the one made for its activation first (for vanishing
-    gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer narrower
-    than its output needs gets widened first, whatever it shows. A network that is not
-    learning at all gets the remedies that make it learn before those that slow it (unless
-    its steps are too large)."""
+    Adam, and one that underfits on tiny steps the remedies of slow convergence; one that
+    does not learn, whose weights are far smaller or larger than any sane initialisation
+    gives, gets the one made for its activation first (for vanishing gradients, unless a
+    sigmoid's slope starves it anyway); one with a hidden layer narrower than its output
+    needs gets widened first, whatever it shows. A network that is not learning at all gets
+    the remedies that make it learn before those that slow it (unless its steps are too
+    large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
