@@ -156,7 +156,8 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     Near a perfect fit a relative rise is easy: the rise must also be `overfit_floor` of the
     val loss's scale (the first one, or the class prior's when lower), or it is a few
     examples of a small validation set growing more confident: on iris, wine or
-    breast_cancer a healthy run's val loss drifts up 2-4% of that scale. A val loss that
+    breast_cancer a healthy run's val loss drifts up 2-4% of that scale. Nor a rise that
+    began in an epoch where the train loss rose too (`_bumped`). A val loss that
     rose in each of the last `overfit_climb` epochs is no noise: `overfit_climb_rise` above
     its best is enough then. Not when it jumps up and down (`_zigzag`): the steps are too
     large, and `jumping_val_loss` names it where no schedule lowers them."""
@@ -192,13 +193,24 @@ def _above_best(
     if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
         return None
     noise = t.overfit_floor * _scale(val[0], h)
-    risen = all(v >= val[best] + max(t.overfit_rise * val[best], noise) for v in val[-2:])
+    limit = val[best] + max(t.overfit_rise * val[best], noise)
+    risen = all(v >= limit for v in val[-2:]) and not _bumped(train, val, best, limit)
     recent = val[-t.overfit_climb - 1 :]
     climbing = len(recent) > t.overfit_climb and all(b > a for a, b in itertools.pairwise(recent))
     climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
     if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
         return None
     return (best, climbing) if train[-1] < 0.9 * train[best] else None
+
+
+def _bumped(train: list[float], val: list[float], best: int, limit: float) -> bool:
+    """The val loss went up past `limit` (to stay) in an epoch whose train loss rose too: a
+    bump of the steps (a noisy batch, batch norm upset), not a network fitting its training
+    data better and generalising worse. Such a rise counts as overfitting once it climbs."""
+    onset = len(val) - 1
+    while onset - 1 > best and val[onset - 1] >= limit:
+        onset -= 1
+    return train[onset] > train[onset - 1]
 
 
 def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
