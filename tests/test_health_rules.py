@@ -420,6 +420,21 @@ def test_underfitting_is_a_plateau_at_a_high_loss():
     assert rules.underfitting(_curves(_history(), stalled, stalled), T) is not None
 
 
+def test_a_plateau_on_steps_a_schedule_annealed_is_no_underfitting():
+    """A healthy MLP under one-cycle (held-out-15 weld_xray30, seed 16002): its train loss
+    flattens in the last epochs, where the rate has decayed to a fifth of its peak and
+    less. The same plateau at the peak rate is underfitting."""
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
+    annealed = _curves(_history(), stalled)
+    for row, lr in zip(annealed.curves, [0.1, 1.0, 0.9, 0.6, 0.2, 0.1, 0.0], strict=True):
+        row["lr"] = lr
+    assert rules.underfitting(annealed, T) is None
+    at_peak = _curves(_history(), stalled)
+    for row in at_peak.curves:
+        row["lr"] = 1.0
+    assert rules.underfitting(at_peak, T) is not None
+
+
 def test_a_steady_val_descent_under_a_noisy_train_plateau_is_slow_convergence():
     """Plain SGD at a small rate: the mini-batch noise makes the training loss look flat
     (it even rises), while the validation loss falls 1.5% in every epoch. The network is

@@ -65,8 +65,9 @@ def _plateau(loss: list[float], t: Thresholds) -> bool:
 def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
     """Underfitting's shape: the train loss fell `slow_drop` or more, then plateaued above
     `underfit_loss` of its first value; not held back by its data (`_held_back_by_data`),
-    nor already as good as a kernel model (`_as_good_as_reference`)."""
-    if not _finite(loss) or loss[0] <= 0:
+    nor already as good as a kernel model (`_as_good_as_reference`), nor on steps a
+    schedule has annealed (`_annealed`)."""
+    if not _finite(loss) or loss[0] <= 0 or _annealed(h, t):
         return False
     if _limited_by_data(h, loss, val, t):
         return False
@@ -75,6 +76,16 @@ def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thres
         and loss[-1] >= t.underfit_loss * loss[0]
         and (loss[0] - loss[-1]) >= t.slow_drop * loss[0]
     )  # not still learning, good enough, or not learning at all (slow convergence)
+
+
+def _annealed(h: ProbeHistory, t: Thresholds) -> bool:
+    """The plateau's epochs ran at under `annealed_lr` of the run's peak rate so far: a
+    schedule has decayed the steps (cosine, one-cycle and step schedules end near zero),
+    and a loss that stops falling then says nothing of what the network can fit (a healthy
+    MLP under one-cycle flattened in its last epochs at 57% of its first loss)."""
+    rates = [lr for lr in h.curve("lr") if math.isfinite(lr)]
+    recent = [lr for lr in h.curve("lr")[-3:] if math.isfinite(lr)]
+    return bool(recent) and max(recent) < t.annealed_lr * max(rates)
 
 
 def _val_pace(loss: list[float], val: list[float], t: Thresholds) -> float | None:

@@ -49,6 +49,7 @@ class Thresholds:
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     reference_share: float = 1.0  # ... or val loss at or below a kernel model's on unseen rows
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
+    annealed_lr: float = 0.25  # ... at a rate over this share of its peak (not annealed)
     creep_epochs: int = 4  # ... but the val loss fell in each of the last 4 epochs ...
     creep_pace: float = 0.005  # ... by >= 0.5% an epoch on average ...
     creep_kept: float = 0.5  # ... its last two falls >= half the two before: slow, not stalled
