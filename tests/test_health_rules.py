@@ -665,13 +665,15 @@ def test_overfitting_ignores_a_drift_of_noise_near_a_perfect_fit():
 def test_a_val_loss_bumped_up_with_the_train_loss_is_no_overfitting():
     """A healthy digits MLP under SGD (held-out-15, seed 16002): one epoch's steps bump both
     losses up, the val loss 66% over its best, and it takes epochs to fall back; the train
-    loss goes on falling from its own bump. Rising with a falling train loss, the same val
-    loss is overfitting."""
+    loss goes on falling from its own bump. Rising with a falling train loss, or bumped up
+    and not falling back, the same val loss is overfitting."""
     train = [0.654, 0.146, 0.111, 0.066, 0.031, 0.022, 0.020, 0.036, 0.016, 0.013]
     bump = [0.132, 0.121, 0.076, 0.072, 0.065, 0.060, 0.065, 0.107, 0.099, 0.097]
     assert rules.overfitting(_curves(_history(), train, bump), T) is None
     falling = [*train[:7], 0.018, 0.016, 0.013]
     assert rules.overfitting(_curves(_history(), falling, bump), T).code == "overfitting"
+    stays_up = [*bump[:8], 0.110, 0.115]  # bumped, and not falling back: overfitting too
+    assert rules.overfitting(_curves(_history(), train, stays_up), T).code == "overfitting"
 
 
 def test_a_cause_is_reported_before_the_vanishing_it_causes():

@@ -204,13 +204,14 @@ def _above_best(
 
 
 def _bumped(train: list[float], val: list[float], best: int, limit: float) -> bool:
-    """The val loss went up past `limit` (to stay) in an epoch whose train loss rose too: a
-    bump of the steps (a noisy batch, batch norm upset), not a network fitting its training
-    data better and generalising worse. Such a rise counts as overfitting once it climbs."""
+    """The val loss went up past `limit` (to stay) in an epoch whose train loss rose too,
+    and has been falling back since: a bump of the steps (a noisy batch, batch norm upset)
+    that the network is recovering from, not a network fitting its training data better and
+    generalising worse. Such a rise counts as overfitting once it climbs again."""
     onset = len(val) - 1
     while onset - 1 > best and val[onset - 1] >= limit:
         onset -= 1
-    return train[onset] > train[onset - 1]
+    return train[onset] > train[onset - 1] and val[-1] < val[onset]
 
 
 def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
