@@ -747,5 +747,8 @@ def test_a_val_loss_that_jumps_at_a_rate_no_schedule_lowers_is_an_oscillating_lo
     assert rules.jumping_val_loss(history(jumping, scrambled, cosine), T) is None
     steady = [0.3, 0.4, 0.5, 0.6, 0.7, 0.88, 0.84, 0.86, 0.82, 0.82]
     assert rules.jumping_val_loss(history(jumping, steady, constant), T) is None
+    bumped = history(jumping, scrambled, constant)  # the first jump bumps the train loss too
+    bumped.curves[6]["train_loss"] = 0.5
+    assert rules.jumping_val_loss(bumped, T).code == "oscillating_loss"
     climbing = [1.5, 1.3, 1.1, 0.9, 0.6, 0.52, 0.70, 0.66, 0.78, 0.84]
     assert rules.jumping_val_loss(history(climbing, scrambled, constant), T) is None

@@ -162,7 +162,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     its best is enough then. Not when it jumps up and down (`_zigzag`): the steps are too
     large, and `jumping_val_loss` names it where no schedule lowers them."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
-    above = _above_best(h, train, val, t)
+    above = _above_best(h, train, val, t, not_bumps=True)
     if above is None or _zigzag(h, train, val, above[0], t):
         return None
     best, climbing = above
@@ -183,10 +183,11 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def _above_best(
-    h: ProbeHistory, train: list[float], val: list[float], t: Thresholds
+    h: ProbeHistory, train: list[float], val: list[float], t: Thresholds, not_bumps: bool = False
 ) -> tuple[int, bool] | None:
     """(best epoch, climbing) where the val loss has stayed up since its best as `overfitting`
-    describes, while the train loss kept falling; else None."""
+    describes, while the train loss kept falling; else None. `not_bumps`: nor after a bump
+    of the steps (`_bumped`), which is no overfitting but may well be a jumping val loss."""
     if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return None
     best = val.index(min(val))
@@ -194,7 +195,9 @@ def _above_best(
         return None
     noise = t.overfit_floor * _scale(val[0], h)
     limit = val[best] + max(t.overfit_rise * val[best], noise)
-    risen = all(v >= limit for v in val[-2:]) and not _bumped(train, val, best, limit)
+    risen = all(v >= limit for v in val[-2:])
+    if risen and not_bumps:
+        risen = not _bumped(train, val, best, limit)
     recent = val[-t.overfit_climb - 1 :]
     climbing = len(recent) > t.overfit_climb and all(b > a for a, b in itertools.pairwise(recent))
     climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
