@@ -157,10 +157,11 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     val loss's scale (the first one, or the class prior's when lower), or it is a few
     examples of a small validation set growing more confident: on iris, wine or
     breast_cancer a healthy run's val loss drifts up 2-4% of that scale. Nor a rise that
-    began in an epoch where the train loss rose too (`_bumped`). A val loss that
-    rose in each of the last `overfit_climb` epochs is no noise: `overfit_climb_rise` above
-    its best is enough then. Not when it jumps up and down (`_zigzag`): the steps are too
-    large, and `jumping_val_loss` names it where no schedule lowers them."""
+    began in an epoch where the train loss rose too and falls back since (`_bumped`). A
+    val loss that rose in each of the last `overfit_climb` epochs is no noise:
+    `overfit_climb_rise` above its best is enough then. Not when it jumps up and down
+    (`_zigzag`): the steps are too large, and `jumping_val_loss` names it where no schedule
+    lowers them."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
     above = _above_best(h, train, val, t, not_bumps=True)
     if above is None or _zigzag(h, train, val, above[0], t):
