@@ -83,9 +83,10 @@ def _annealed(h: ProbeHistory, t: Thresholds) -> bool:
     schedule has decayed the steps (cosine, one-cycle and step schedules end near zero),
     and a loss that stops falling then says nothing of what the network can fit (a healthy
     MLP under one-cycle flattened in its last epochs at 57% of its first loss)."""
-    rates = [lr for lr in h.curve("lr") if math.isfinite(lr)]
-    recent = [lr for lr in h.curve("lr")[-3:] if math.isfinite(lr)]
-    return bool(recent) and max(recent) < t.annealed_lr * max(rates)
+    rates = h.curve("lr")
+    recent = [lr for lr in rates[-3:] if math.isfinite(lr)]
+    peak = max((lr for lr in rates if math.isfinite(lr)), default=0.0)
+    return bool(recent) and max(recent) < t.annealed_lr * peak
 
 
 def _val_pace(loss: list[float], val: list[float], t: Thresholds) -> float | None:

@@ -163,7 +163,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     (`_zigzag`): the steps are too large, and `jumping_val_loss` names it where no schedule
     lowers them."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
-    above = _above_best(h, train, val, t, not_bumps=True)
+    above = _above_best(h, train, val, t, bumps_count=False)
     if above is None or _zigzag(h, train, val, above[0], t):
         return None
     best, climbing = above
@@ -184,11 +184,11 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def _above_best(
-    h: ProbeHistory, train: list[float], val: list[float], t: Thresholds, not_bumps: bool = False
+    h: ProbeHistory, train: list[float], val: list[float], t: Thresholds, bumps_count: bool = True
 ) -> tuple[int, bool] | None:
     """(best epoch, climbing) where the val loss has stayed up since its best as `overfitting`
-    describes, while the train loss kept falling; else None. `not_bumps`: nor after a bump
-    of the steps (`_bumped`), which is no overfitting but may well be a jumping val loss."""
+    describes, while the train loss kept falling; else None. Without `bumps_count`, not after a
+    bump of the steps (`_bumped`): no overfitting, but it may well be a jumping val loss."""
     if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return None
     best = val.index(min(val))
@@ -197,7 +197,7 @@ def _above_best(
     noise = t.overfit_floor * _scale(val[0], h)
     limit = val[best] + max(t.overfit_rise * val[best], noise)
     risen = all(v >= limit for v in val[-2:])
-    if risen and not_bumps:
+    if risen and not bumps_count:
         risen = not _bumped(train, val, best, limit)
     recent = val[-t.overfit_climb - 1 :]
     climbing = len(recent) > t.overfit_climb and all(b > a for a, b in itertools.pairwise(recent))
