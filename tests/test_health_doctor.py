@@ -1,5 +1,7 @@
 """The doctor end to end: real runs with a problem are flagged, healthy runs are not."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -436,10 +438,10 @@ def test_a_loss_runs_away_from_the_first_probes_or_the_class_priors_whichever_is
 
     examiner = Examiner(nn.Linear(4, 3))
     h = examiner.history
-    assert not examiner.running_away(1e6)  # no probe yet: nothing to compare with
+    assert examiner.runaway_loss() == math.inf  # no probe yet: nothing to compare with
     h.loss.append(0.05)
-    assert examiner.running_away(0.6)  # ten times the first probe's, prior unknown
+    assert examiner.runaway_loss() == pytest.approx(0.5)  # ten times the first probe's
     h.prior_loss = 1.1
-    assert not examiner.running_away(0.6) and examiner.running_away(12.0)
+    assert examiner.runaway_loss() == pytest.approx(11.0)  # ten times the class prior's
     examiner.mark_reported("divergence")
-    assert not examiner.running_away(12.0)  # told already: no probe at every step
+    assert examiner.runaway_loss() == math.inf  # told already: no probe at every step

@@ -120,7 +120,7 @@ class DoctorCallback(Callback):
                 if not self._replayed and self.trainer.batch is not None:
                     self._replayed = True
                     self._nonfinite_layer = self._where_nonfinite()
-            elif not self._probing and self.examiner.running_away(value):
+            elif not self._probing and value > self.examiner.runaway_loss():
                 self._probing = self._runaway = True
         if self._probing:
             self.examiner.probe.before_step(step, self.trainer.epoch, loss)

@@ -105,16 +105,17 @@ class Examiner:
     def reported(self, code: str) -> bool:
         return code in self._seen
 
-    def running_away(self, loss: float) -> bool:
-        """Whether a training loss read between probes is `runaway_factor` times the first
-        probe's or more, and the class prior's (a network treated late in a run starts a
-        history at a loss a noisy batch can be ten times of), divergence not yet reported:
-        the divergence rule judges it at a probe, so its step is to be one."""
+    def runaway_loss(self) -> float:
+        """The training loss that, read between probes, has run away: `runaway_factor` times
+        the first probe's and the class prior's (a network treated late in a run starts a
+        history at a loss a noisy batch can be ten times of); inf before the first probe and
+        once divergence is reported. The divergence rule judges a runaway at a probe, so
+        its step is to be one."""
         h = self.history
         first = h.loss[0] if h.loss else math.nan
         if not (math.isfinite(first) and first > 0) or self.reported("divergence"):
-            return False
-        return loss > self.thresholds.runaway_factor * max(first, h.prior_loss or 0.0)
+            return math.inf
+        return self.thresholds.runaway_factor * max(first, h.prior_loss or 0.0)
 
     def mark_reported(self, code: str) -> None:
         """`code` is not to be reported again (until a reset names it)."""

@@ -82,6 +82,7 @@ class Doctor:
         self._epoch = 0
         self._probed = False
         self._runaway = False  # probed off the probe steps: the loss ran away
+        self._runaway_at = math.inf  # the loss that has (`Examiner.runaway_loss`)
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -101,6 +102,9 @@ class Doctor:
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
         step, watch = self._step, self.watch
+        if self._plain(step) and not (loss.is_cpu and self._alarming(loss.item())):
+            self._step += 1
+            return []
         # the last probe's update is done
         new = self.examiner.end_probe(self._runaway) if self._probed else []
         changed = watch.mode(step, self._epoch)
@@ -114,6 +118,7 @@ class Doctor:
         if self.repairer is not None:
             self._treat(new)
             self.repairer.before_step()
+        self._runaway_at = self.examiner.runaway_loss()
         self._runaway = step % self.interval != 0 and loss.is_cpu and self._alarming(loss.item())
         self._probed = step % self.interval == 0 or self._runaway
         if self._probed:
@@ -147,6 +152,7 @@ class Doctor:
             self._treat(new)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             self.repairer.epoch_end(self._epoch, math.isfinite(train_loss) and not problems)
+        self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.interval)
         self._epoch += 1
         return new
@@ -158,11 +164,21 @@ class Doctor:
         if self.repairer is not None:
             self.repairer.close()
 
+    def _plain(self, step: int) -> bool:
+        """A step with nothing to probe, compare or note, as most are: the doctor reads its
+        loss for a runaway (on a CPU, where that needs no device sync) and leaves."""
+        return (
+            step % self.every != 0  # no probe (intervals are multiples of it), no look
+            and (step + 1) % self.interval != 0
+            and not self._probed
+            and self.watch.idle
+        )
+
     def _alarming(self, loss: float) -> bool:
         """A loss read on a CPU (no device sync) that is non-finite, or running away
-        (`Examiner.running_away`), is probed at its step, not at the next probe, which may
+        (`Examiner.runaway_loss`), is probed at its step, not at the next probe, which may
         be an epoch away once probes have thinned out."""
-        return not math.isfinite(loss) or self.examiner.running_away(loss)
+        return not loss < self._runaway_at  # NaN compares false
 
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first

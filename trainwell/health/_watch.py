@@ -90,6 +90,11 @@ class LoopWatch:
         self.record.eval_since, self.record.eval_steps = None, 0
         self.record.not_in_optimizer = self._not_given()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing to compare at this step, and the model in train mode as at the last."""
+        return not self._armed and self.model.training and self.record.eval_since is None
+
     def mode(self, step: int, epoch: int) -> bool:
         """Note whether this step was taken in eval mode; True when the record changed."""
         self.record.step, self.record.epoch = step, epoch
