@@ -11,6 +11,8 @@ costs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -67,7 +69,7 @@ class LoopWatch:
         self.order_ok: bool | None = None  # as the last check saw the loop
         self._armed = False
         self._previous: list[torch.Tensor | None] = []
-        self._norms: np.ndarray | None = None
+        self._norms: list[float] = []
         self._buffers: list[list[torch.Tensor]] = []  # previous, fresh, work: like the params
         self._events: list[str] = []
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
@@ -124,7 +126,7 @@ class LoopWatch:
             None if p.grad is None else kept.copy_(p.grad.detach())
             for p, kept in zip(self.params, self._buffers[0], strict=True)
         ]
-        self._norms = _norms(self.params).cpu().double().numpy()
+        self._norms = _norms(self.params).tolist()
         self.fresh = [None] * len(self.params)
         self._events = []
         for index, p in enumerate(self.params):
@@ -182,28 +184,33 @@ class LoopWatch:
             norms += torch._foreach_norm(previous)
             torch._foreach_add_(carried, previous)  # now carried + previous, in place
             norms += torch._foreach_norm(carried)
-        values = torch.stack(norms).cpu().double().numpy()  # one transfer
+        # one transfer; a few floats per parameter, which plain Python reads faster than
+        # numpy's first calls after a step
+        values = torch.stack(norms).tolist()
         weight = values[:n]
-        changed = weight != self._norms
-        per = np.zeros((5, n))
-        per[:, got] = values[n:].reshape(5, len(got))
-        has_grad = np.zeros(n, dtype=bool)
+        changed = [now != before for now, before in zip(weight, self._norms, strict=True)]
+        k = len(got)  # the docstring's five norms, a column each, of the k with a gradient
+        columns = [values[n + j * k : n + (j + 1) * k] for j in range(5)]
+        rows = [r for r, i in enumerate(got) if changed[i]] or range(k)  # those it applied
+        g, f, c, prev, cp = (sum(column[r] ** 2 for r in rows) for column in columns)
+        dot = (cp - c - prev) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
+        g, f, c, prev = (math.sqrt(v) for v in (g, f, c, prev))
+        has_grad, fresh_scale = np.zeros(n, dtype=bool), np.zeros(n)
         has_grad[got] = True
-        applied = changed & has_grad if (changed & has_grad).any() else has_grad
-        g, f, c, prev, cp = per[:, applied] ** 2
-        dot = (cp.sum() - c.sum() - prev.sum()) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
-        g, f, c, prev = np.sqrt([g.sum(), f.sum(), c.sum(), prev.sum()])
+        fresh_scale[got] = [
+            size / max(weight[i], 1e-12) for i, size in zip(got, columns[1], strict=True)
+        ]
         self.record.checks.append(
             LoopCheck(
                 step=step,
                 epoch=epoch,
                 got_grad=has_grad,
-                fresh_scale=per[1] / np.maximum(weight, 1e-12),
-                changed=changed,
-                grad_norm=float(g),
-                fresh_norm=float(f),
-                carried_norm=float(c),
-                previous_norm=float(prev),
+                fresh_scale=fresh_scale,
+                changed=np.array(changed, dtype=bool),
+                grad_norm=g,
+                fresh_norm=f,
+                carried_norm=c,
+                previous_norm=prev,
                 carried_cosine=float(dot / max(c * prev, 1e-30)),
                 order_ok=self._order_ok(),
             )
