@@ -409,6 +409,27 @@ def test_a_loop_whose_loss_runs_away_between_probes_is_probed_at_the_step_it_ran
     assert divergence.step == crossed + 1 and divergence.epoch == 2
 
 
+def test_a_nan_loss_between_probes_is_probed_at_its_step():
+    """Probes at steps 0, 8 and 16; one NaN in the batch of step 13 makes its loss NaN. The
+    doctor reads every step's loss on a CPU, even on the steps it otherwise leaves at once,
+    so the divergence is found at step 13, not at the next probe."""
+    torch.manual_seed(0)
+    X = torch.randn(512, 20)
+    y = (X[:, 0] > 0).long()
+    X[13 * 32 + 5, 3] = float("nan")
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=8, epochs=1)
+    for i in range(0, 512, 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    doctor.epoch_end(1.0)
+    assert [(f.code, f.step) for f in problems(doctor)] == [("divergence", 13)]
+
+
 def test_repair_needs_the_doctor_between_backward_and_step():
     doctor, _, _ = _blowing_up("repair", order="optimizer_first")
     assert doctor.repairs == []
