@@ -105,6 +105,20 @@ def loop(arch, bug=None, *, mode="detect", epochs=3, after_step=False, bf16=Fals
     return doctor, model, total / 8
 
 
+def _train_epoch(X, y, model, optimizer, doctor, losses: list[float], after=None) -> None:
+    """One epoch of batches of 32 rows, each step's loss appended to `losses`; `after()`
+    once each step is taken."""
+    for i in range(0, len(y), 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+        losses.append(loss.item())
+        if after is not None:
+            after()
+
+
 def problems(doctor):
     return [f for f in doctor.findings if f.severity != "info"]
 
@@ -172,12 +186,7 @@ def test_frozen_on_purpose_is_not_flagged():
         p.requires_grad_(False)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
     doctor = trainwell.Doctor(model, optimizer, every=4)
-    for i in range(0, len(y), 32):
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-        loss.backward()
-        doctor.step(loss)
-        optimizer.step()
+    _train_epoch(X, y, model, optimizer, doctor, [])
     assert problems(doctor) == []
 
 
@@ -380,28 +389,31 @@ def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop():
     assert np.isfinite(loss) and accuracy > 0.9
 
 
-def test_a_loop_whose_loss_runs_away_between_probes_is_probed_at_the_step_it_ran_away():
-    """From step 35 (in epoch 2 of 16 steps, probed at 32 and next at 48) the head's weights
-    triple at every step; the doctor reads each step's loss on a CPU and probes the steps
-    where it has run away, so the divergence is found at the `sustain`-th (2) of them."""
+def _sign_task(every: int, epochs: int):
+    """512 rows of 20 features labelled by the first one's sign, a 20-32-2 ReLU MLP under
+    Adam, and a doctor on it probing every `every` steps."""
     torch.manual_seed(0)
     X = torch.randn(512, 20)
     y = (X[:, 0] > 0).long()
     model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=3)
-    losses = []
+    return X, y, model, optimizer, trainwell.Doctor(model, optimizer, every=every, epochs=epochs)
+
+
+def test_a_loop_whose_loss_runs_away_between_probes_is_probed_at_the_step_it_ran_away():
+    """From step 35 (in epoch 2 of 16 steps, probed at 32 and next at 48) the head's weights
+    triple at every step; the doctor reads each step's loss on a CPU and probes the steps
+    where it has run away, so the divergence is found at the `sustain`-th (2) of them."""
+    X, y, model, optimizer, doctor = _sign_task(every=4, epochs=3)
+    losses: list[float] = []
+
+    def triple_the_head() -> None:
+        if len(losses) > 34:
+            with torch.no_grad():
+                model[-1].weight.mul_(3.0)
+
     for _ in range(3):
-        for i in range(0, 512, 32):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-            loss.backward()
-            doctor.step(loss)
-            optimizer.step()
-            losses.append(loss.item())
-            if len(losses) > 34:
-                with torch.no_grad():
-                    model[-1].weight.mul_(3.0)
+        _train_epoch(X, y, model, optimizer, doctor, losses, after=triple_the_head)
         doctor.epoch_end(sum(losses[-16:]) / 16)
     (divergence,) = [f for f in doctor.findings if f.code == "divergence"]
     limit = 10 * divergence.evidence["first_loss"]
@@ -413,19 +425,9 @@ def test_a_nan_loss_between_probes_is_probed_at_its_step():
     """Probes at steps 0, 8 and 16; one NaN in the batch of step 13 makes its loss NaN. The
     doctor reads every step's loss on a CPU, even on the steps it otherwise leaves at once,
     so the divergence is found at step 13, not at the next probe."""
-    torch.manual_seed(0)
-    X = torch.randn(512, 20)
-    y = (X[:, 0] > 0).long()
+    X, y, model, optimizer, doctor = _sign_task(every=8, epochs=1)
     X[13 * 32 + 5, 3] = float("nan")
-    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    doctor = trainwell.Doctor(model, optimizer, every=8, epochs=1)
-    for i in range(0, 512, 32):
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-        loss.backward()
-        doctor.step(loss)
-        optimizer.step()
+    _train_epoch(X, y, model, optimizer, doctor, [])
     doctor.epoch_end(1.0)
     assert [(f.code, f.step) for f in problems(doctor)] == [("divergence", 13)]
 
