@@ -431,11 +431,12 @@ def test_an_initialisation_made_for_the_activation(activation, init):
 
 
 @pytest.mark.parametrize(
-    ("shape", "channels"), [((1, 8, 8), [16]), ((3, 32, 32), [16, 32]), ((1, 28, 28), [16, 32])]
+    ("shape", "channels"),
+    [((1, 8, 8), [16]), ((3, 32, 32), [16, 32, 64]), ((1, 28, 28), [16, 32, 64])],
 )
 def test_widen_widens_the_channels_of_a_cnn_and_deepens_one_left_with_a_wide_map(shape, channels):
     """One block leaves an 8x8 image a 4x4 map: wider is enough. It leaves a 32- or
-    28-pixel image a 16x16 or 14x14 map: a second block brings it to 8x8 or 7x7."""
+    28-pixel image a 16x16 or 14x14 map: two more blocks bring it to 4x4 or 3x3."""
     from trainwell.health import REMEDIES
 
     spec = {"arch": "cnn", "channels": [1], "hidden": [2]}

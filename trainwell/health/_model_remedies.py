@@ -96,7 +96,7 @@ def _init_for(spec: Model) -> Init:
 
 
 # a CNN's last feature map may be this many cells on a side; a larger one gets a block
-MAX_MAP_SIDE = 8
+MAX_MAP_SIDE = 4
 
 
 def widen(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -105,7 +105,9 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
     the channels each) until it is not: after one block of 3x3 filters a 32-pixel image is
     a 16x16 map of 4-pixel patches, and a dense layer over it learns where pixels are,
     not what shapes they make; width alone lets it memorise them (held-out-14
-    underfitting-2). Small CNNs for 20-32 pixel images have two or three blocks."""
+    underfitting-2). Small CNNs for 20-32 pixel images have three blocks, down to a map of
+    4x4 cells or fewer: stopping at 8x8 (two blocks) left the widened network of six
+    rounds' bottlenecked CNNs 1-10 points below three (dev-2 underfitting-1 among them)."""
     spec = rebuild.config.model
     changes: dict[str, Any] = {"hidden": [max(4 * width, 64) for width in spec.hidden] or [128]}
     if spec.convolutional:
