@@ -49,7 +49,7 @@ def _finding(code, **evidence):
         ("exploding_gradient", Evidence(unscaled_inputs=True), "input_norm"),
         ("exploding_gradient", Evidence(), "he_init"),
         ("saturated_activation", Evidence(unscaled_inputs=True), "input_norm"),
-        ("saturated_activation", Evidence(), "xavier_init"),
+        ("saturated_activation", Evidence(), "relu_activation"),
         ("dying_relu", Evidence(unscaled_inputs=True), "input_norm"),
         ("divergence", Evidence(unscaled_inputs=True), "input_norm"),
         ("divergence", Evidence(), "clip_and_adam"),

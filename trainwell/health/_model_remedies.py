@@ -23,7 +23,8 @@ def he_init(trainer: Trainer, rebuild: Rebuild) -> str:
 def xavier_init(trainer: Trainer, rebuild: Rebuild) -> str:
     """Unit gain for tanh and sigmoid units pinned at their asymptotes, the layers kept as
     they were: with batch norm added, tanh CNNs fitted their training rows and ended 0.1
-    lower (held-out-12). Batch norm comes with the next remedy, ReLU, if this one fails."""
+    lower (held-out-12). Tried after ReLU (`ORDERS`), and wherever the weights are measured
+    far from any initialisation (`matched_init`)."""
     return rebuild.new_model(trainer, init=Init(weights="xavier", bias=0.0))
 
 
