@@ -102,7 +102,7 @@ class Doctor:
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
         step, watch = self._step, self.watch
-        if self._plain(step) and not (loss.is_cpu and self._alarming(loss.item())):
+        if self._plain(step) and not self._ran_away(loss):
             self._step += 1
             return []
         # the last probe's update is done
@@ -119,7 +119,7 @@ class Doctor:
             self._treat(new)
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()
-        self._runaway = step % self.interval != 0 and loss.is_cpu and self._alarming(loss.item())
+        self._runaway = step % self.interval != 0 and self._ran_away(loss)
         self._probed = step % self.interval == 0 or self._runaway
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
@@ -174,11 +174,11 @@ class Doctor:
             and self.watch.idle
         )
 
-    def _alarming(self, loss: float) -> bool:
-        """A loss read on a CPU (no device sync) that is non-finite, or running away
-        (`Examiner.runaway_loss`), is probed at its step, not at the next probe, which may
-        be an epoch away once probes have thinned out."""
-        return not loss < self._runaway_at  # NaN compares false
+    def _ran_away(self, loss: torch.Tensor) -> bool:
+        """A loss on a CPU (read with no device sync; elsewhere it is not read) that is
+        non-finite, or running away (`Examiner.runaway_loss`), is probed at its step, not at
+        the next probe, which may be an epoch away once probes have thinned out."""
+        return loss.is_cpu and not loss.item() < self._runaway_at  # NaN compares false
 
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first

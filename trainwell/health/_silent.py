@@ -76,7 +76,7 @@ class LoopRecord:
     loss_chain_step: int | None = None
     eval_since: int | None = None  # first step of the current run of steps in eval mode
     eval_steps: int = 0  # steps in a row taken in eval mode
-    step: int = 0  # the last step seen
+    step: int = 0  # the last step the doctor looked at (a plain step's loss aside)
     epoch: int = 0
 
 
