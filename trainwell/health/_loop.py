@@ -29,7 +29,7 @@ from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
 from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
-LOOK_FIRST = 3  # probe steps at which the silent-bug checks always look
+LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step
 
 
@@ -182,11 +182,19 @@ class Doctor:
 
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first
-        `LOOK_FIRST` probe steps, then at every `LOOK_SPARSER`-th (the bugs are in the code,
-        so they show at the first steps; later looks catch what changes with the epochs)."""
+        `LOOK_FIRST` probe steps until `sustain` checks saw a backward and an optimizer step
+        (what every check asks for), then at every `LOOK_SPARSER`-th (the bugs are in the
+        code, so they show at the first steps; later looks catch what changes with the
+        epochs)."""
         if step % self.every:
             return False
-        return step < LOOK_FIRST * self.every or step % (LOOK_SPARSER * self.every) == 0
+        if step < LOOK_FIRST * self.every and not self._looked_enough():
+            return True
+        return step % (LOOK_SPARSER * self.every) == 0
+
+    def _looked_enough(self) -> bool:
+        complete = sum(check.complete for check in self.watch.record.checks)
+        return complete >= self.loop_thresholds.sustain
 
     def _check_loop(self) -> list[Finding]:
         new = []

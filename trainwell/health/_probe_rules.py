@@ -23,14 +23,17 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     gradient below `starved_scale` of its weights while its loss is still the class
     prior's. Gradients that vanish behind a layer a strong penalty pulled to zero
     (`collapsed_by_penalty`) are left to `penalised`: the penalty is the cause."""
-    grads = h.last("grad_norm", t.sustain)
-    if len(grads) < t.sustain or grads.shape[1] < 2 or collapsed_by_penalty(h):
+    if h.n_probes < t.sustain or len(h.layers) < 2 or collapsed_by_penalty(h):
         return None  # a penalty's doing: `penalised` names the cause
+    last = h.grad_norm[-1]  # read in plain Python first: a healthy probe needs no numpy
+    if not last[0] < t.vanishing_ratio * max(last[-1], 1e-30):  # NaN: not vanished
+        return _starved(h, t)
+    grads = h.last("grad_norm", t.sustain)
     with np.errstate(invalid="ignore"):
         ratio = grads / np.maximum(grads[:, -1:], 1e-30)
     vanished = np.all(ratio[:, :-1] < t.vanishing_ratio, axis=0)
     if not vanished[0]:
-        return _starved(h, t, grads)
+        return _starved(h, t)
     deepest = int(np.argmin(vanished)) - 1 if not vanished.all() else len(vanished) - 1
     first = h.layers[0]
     reach = (
@@ -68,11 +71,12 @@ def collapsed_by_penalty(h: ProbeHistory) -> str | None:
     return h.layers[smallest] if gains[smallest] < COLLAPSED_GAIN else None
 
 
-def _starved(h: ProbeHistory, t: Thresholds, grads: np.ndarray) -> Finding | None:
+def _starved(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """Every layer starved alike: see `vanishing_gradient`. The loss is read first: in
     plain Python, it spares a learning network the numpy calls."""
     if not all(stalled(loss, h.prior_loss, t.prior_share) for loss in h.loss[-t.sustain :]):
         return None  # a network that learns does not need big gradients
+    grads = h.last("grad_norm", t.sustain)
     weights = h.last("weight_norm", t.sustain)[:, 0]
     scale = grads[:, 0] / np.maximum(weights, 1e-30)
     if not np.all(scale < t.starved_scale):

@@ -57,9 +57,11 @@ class LoopCheck:
     carried_cosine: float  # cos(carried, previous .grad): 1 when nothing cleared it
     order_ok: bool | None  # doctor.step came after backward, before optimizer.step
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
+    complete: bool = field(init=False)  # ... and a backward reached some parameter
 
     def __post_init__(self) -> None:
         self.stepped = bool(self.changed.any())
+        self.complete = self.stepped and bool(self.got_grad.any())
 
 
 @dataclass
