@@ -400,6 +400,37 @@ def test_slow_convergence():
     assert rules.slow_convergence(_curves(_history(), HEALTHY_TRAIN[:5]), T) is None
 
 
+def test_a_steady_fall_on_small_steps_too_slow_for_the_budget_is_slow_convergence():
+    """Adam at 2e-5 (held-out-16 slow_convergence-2): the train loss falls 2-5% an epoch,
+    steadily, and would still be at half its start when the 20 epochs end; underfitting's
+    plateau would show too late to treat. The same curve on steps of healthy size is a
+    network too small (not this rule), and small steps on course to fit, or with the budget
+    unknown, are left alone."""
+
+    def run(train, step, epochs=20):
+        h = _curves(_history(), train)
+        h.total_epochs = epochs
+        for row in h.update_ratio:
+            row[:] = step
+        return rules.slow_convergence(h, T)
+
+    falling = [1.80, 1.71, 1.66, 1.61, 1.55, 1.51, 1.47]
+    finding = run(falling, 2e-4)
+    assert finding is not None and finding.evidence["update_ratio"] == pytest.approx(2e-4)
+    assert finding.evidence["projected_loss"] == pytest.approx(1.47 - 13 * 0.04)
+    assert run(falling, 5e-3) is None  # healthy steps: capacity, if anything
+    assert run(falling, 2e-4, epochs=0) is None
+    assert run([1.8, 1.2, 0.9, 0.7, 0.55, 0.45, 0.38], 2e-4) is None  # on course
+    assert run([*falling[:-1], 1.56], 2e-4) is None  # not falling over its last epochs
+    annealed = _curves(_history(), falling)  # the steps a cosine schedule has shrunk
+    annealed.total_epochs = 20
+    for row, lr in zip(annealed.curves, [1.0, 0.8, 0.5, 0.3, 0.2, 0.1, 0.05], strict=True):
+        row["lr"] = lr
+    for row in annealed.update_ratio:
+        row[:] = 2e-4
+    assert rules.slow_convergence(annealed, T) is None
+
+
 def test_overfitting():
     train = [1.0, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05]
     val = [1.0, 0.7, 0.5, 0.55, 0.62, 0.7, 0.8]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 
 from ._history import ProbeHistory
 from ._rule_base import Thresholds
@@ -55,6 +56,32 @@ def _as_good_as_reference(
 def _drop(loss: list[float]) -> float:
     """How far the train loss has fallen at its lowest, as a share of its first value (> 0)."""
     return (loss[0] - min(loss)) / loss[0]
+
+
+def _projected(h: ProbeHistory, loss: list[float]) -> float | None:
+    """The train loss when the budget ends, at the pace of its last two epochs (a curve that
+    flattens gets there later: the pace read now errs on the side of silence); None with
+    the budget unknown or under three epochs."""
+    if h.total_epochs <= 0 or len(loss) < 3:
+        return None
+    pace = (loss[-3] - loss[-1]) / 2
+    return loss[-1] - max(h.total_epochs - len(loss), 0) * pace
+
+
+def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """At that pace (`_projected`), the train loss gets below `underfit_loss` of its first
+    value within the epochs left of the budget. Unknown budgets are on course."""
+    projected = _projected(h, loss)
+    return projected is None or projected <= t.underfit_loss * loss[0]
+
+
+def _small_steps(h: ProbeHistory, t: Thresholds) -> float | None:
+    """The steps' size where it is below `small_update`: the median, over the last three
+    probes, of the largest |dW| / |W| of a layer in one step; else None."""
+    rows = [[x for x in row.tolist() if x == x] for row in h.update_ratio[-3:]]  # no NaN
+    largest = [max(row) for row in rows if row]
+    size = statistics.median(largest) if largest else math.inf
+    return size if size < t.small_update else None
 
 
 def _plateau(loss: list[float], t: Thresholds) -> bool:

@@ -12,12 +12,16 @@ import math
 
 from ..findings import Finding
 from ._curve_base import (
+    _annealed,
     _drop,
     _finite,
     _judged,
     _limited_by_data,
+    _on_course,
+    _projected,
     _run_epoch,
     _scale,
+    _small_steps,
     _stalled_high,
     _val_pace,
     bottleneck,
@@ -106,7 +110,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
     stalled high, as underfitting's does, while the validation loss still falls at a steady
-    pace (`_val_pace`): steps too small, not capacity missing. Not under a strong penalty,
+    pace (`_val_pace`): steps too small, not capacity missing; or it falls on small steps too
+    slowly to fit in the budget (`_behind`). Not under a strong penalty,
     nor behind a layer too narrow for the output: each is why, and `penalised` or
     `narrow_layer` names it."""
     if h.penalty or not _judged(h, t):
@@ -127,6 +132,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             relative_drop=drop,
             threshold=t.slow_drop,
         )
+    if (behind := _behind(h, loss, t)) is not None:
+        return behind
     val = h.curve("val_loss")
     pace = _val_pace(loss, val, t)
     if pace is None or not _stalled_high(h, loss, val, t) or bottleneck(h):
@@ -145,6 +152,34 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         relative_drop=drop,
         val_pace=pace,
         threshold=t.creep_pace,
+    )
+
+
+def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
+    """slow_convergence on a loss that falls, but not fast enough to fit in the budget
+    (`_on_course`), on small steps (`_small_steps`): a rate far below what the optimizer
+    needs (Adam at 1e-5, say) falls steadily but slowly, and underfitting's plateau would
+    show too late for a remedy to help. Steps of healthy size behind a slow curve are a
+    capacity problem (underfitting), or a layer too narrow (`narrow_layer`); steps a
+    schedule has annealed (`_annealed`) are small on purpose."""
+    if not loss[-1] < loss[-3] or _on_course(h, loss, t) or bottleneck(h) or _annealed(h, t):
+        return None
+    if (steps := _small_steps(h, t)) is None:
+        return None
+    projected = _projected(h, loss)
+    return finding(
+        "slow_convergence",
+        "warning",
+        f"Training converges too slowly: the training loss falls, but at the pace of its last "
+        f"two epochs it would still be at {projected / loss[0]:.0%} of where it started when "
+        f"the {h.total_epochs} epochs end, and each step moves the weights by {steps:.1e} of "
+        f"their size at most. Raise the learning rate or use an adaptive optimizer (Adam).",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        projected_loss=projected,
+        update_ratio=steps,
+        threshold=t.small_update,
     )
 
 

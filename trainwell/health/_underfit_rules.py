@@ -15,6 +15,7 @@ from ._curve_base import (
     _held_back_by_data,
     _judged,
     _limited_by_data,
+    _on_course,
     _plateau,
     _stalled_high,
     _val_pace,
@@ -59,17 +60,6 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
         penalty=str(h.penalty),
         threshold=t.underfit_loss,
     )
-
-
-def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
-    """At the pace of its last two epochs, the train loss gets below `underfit_loss` of its
-    first value within the epochs left of the budget (a curve that flattens gets there later:
-    the pace read now errs on the side of silence). Unknown budgets are on course."""
-    left = h.total_epochs - len(loss)
-    if h.total_epochs <= 0 or len(loss) < 3:
-        return True
-    pace = (loss[-3] - loss[-1]) / 2
-    return loss[-1] - max(left, 0) * pace <= t.underfit_loss * loss[0]
 
 
 def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
