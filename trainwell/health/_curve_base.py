@@ -78,7 +78,7 @@ def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
 def _small_steps(h: ProbeHistory, t: Thresholds) -> float | None:
     """The steps' size where it is below `small_update`: the median, over the last three
     probes, of the largest |dW| / |W| of a layer in one step; else None."""
-    rows = [[x for x in row.tolist() if x == x] for row in h.update_ratio[-3:]]  # no NaN
+    rows = [[x for x in row.tolist() if math.isfinite(x)] for row in h.update_ratio[-3:]]
     largest = [max(row) for row in rows if row]
     size = statistics.median(largest) if largest else math.inf
     return size if size < t.small_update else None

@@ -172,8 +172,9 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
         "warning",
         f"Training converges too slowly: the training loss falls, but at the pace of its last "
         f"two epochs it would still be at {projected / loss[0]:.0%} of where it started when "
-        f"the {h.total_epochs} epochs end, and each step moves the weights by {steps:.1e} of "
-        f"their size at most. Raise the learning rate or use an adaptive optimizer (Adam).",
+        f"the {h.total_epochs} epochs end, and no layer's step moves its weights by more than "
+        f"{steps:.1e} of their size. Raise the learning rate or use an adaptive optimizer "
+        f"(Adam).",
         h,
         per_epoch=True,
         train_loss=loss,
