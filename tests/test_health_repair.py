@@ -449,6 +449,32 @@ def test_widen_widens_the_channels_of_a_cnn_and_deepens_one_left_with_a_wide_map
     assert trainer.model(torch.zeros(2, *shape)).shape == (2, 10)
 
 
+@pytest.mark.parametrize(
+    ("shape", "channels"), [((3, 32, 32), [32, 64, 128]), ((1, 28, 28), [32, 64, 128])]
+)
+def test_deepen_brings_an_overfitting_cnns_wide_map_down_to_a_small_one(shape, channels):
+    """One block of 32 channels leaves a 32- or 28-pixel image a 16x16 or 14x14 map under
+    its dense layer: two more blocks (64, 128), the dense layer as it was. An 8x8 image
+    is left a 4x4 map, small already, and an MLP has no map: the next remedy is tried."""
+    from trainwell.health import REMEDIES
+    from trainwell.health._rebuild import NotApplicable
+
+    spec = {"arch": "cnn", "channels": [32], "hidden": [256]}
+    trainer, rebuild, torch = _trainer_for({"model": spec}, shape)
+    changed = REMEDIES["deepen"](trainer, rebuild)
+    assert f"model.channels: [32] -> {channels}" in changed
+    assert rebuild.config.model.hidden == [256]
+    convs = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [conv.out_channels for conv in convs] == channels
+    assert trainer.model(torch.zeros(2, *shape)).shape == (2, 10)
+    trainer, rebuild, _ = _trainer_for({"model": spec}, (1, 8, 8))
+    with pytest.raises(NotApplicable, match="4x4 already"):
+        REMEDIES["deepen"](trainer, rebuild)
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [64]}})
+    with pytest.raises(NotApplicable, match="not a CNN"):
+        REMEDIES["deepen"](trainer, rebuild)
+
+
 def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
     import numpy as np
     from sklearn.datasets import load_digits

@@ -87,6 +87,7 @@ REBUILDS_MODEL = {
     "input_norm_and_init",
     "matched_init",
     "widen",
+    "deepen",
 }
 
 

@@ -17,6 +17,7 @@ from ._data_remedies import (
 from ._evidence import Evidence
 from ._model_remedies import (
     batchnorm,
+    deepen,
     he_init,
     input_norm,
     input_norm_and_init,
@@ -55,7 +56,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "saturated_activation": ("relu_activation", "xavier_init", "batchnorm"),
     "oscillating_loss": ("lower_momentum", "lower_lr", "switch_to_adam"),
     "slow_convergence": ("switch_to_adam", "raise_lr"),
-    "overfitting": ("drop_label_issues", "augment", "regularize", "stop_early"),
+    "overfitting": ("drop_label_issues", "augment", "deepen", "regularize", "stop_early"),
     "underfitting": ("widen", "raise_lr"),
 }
 ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few epochs remain
@@ -168,6 +169,7 @@ REMEDIES: dict[str, Remedy] = {
         input_norm_and_init,
         matched_init,
         widen,
+        deepen,
         regularize,
         less_regularisation,
         drop_label_issues,
