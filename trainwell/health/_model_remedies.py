@@ -132,12 +132,13 @@ def deepen(trainer: Trainer, rebuild: Rebuild) -> str:
     side = _map_side(trainer.model, spec.channels[-1])
     if side <= MAX_MAP_SIDE:
         raise NotApplicable(f"the last feature map is {side}x{side} already")
-    return rebuild.new_model(trainer, channels=_down_to_small_map(list(spec.channels), side))
+    return rebuild.new_model(trainer, channels=_down_to_small_map(spec.channels, side))
 
 
 def _down_to_small_map(channels: list[int], side: int) -> list[int]:
     """`channels` with blocks of twice the last one's added until a map of `side` cells is
     pooled to MAX_MAP_SIDE or fewer."""
+    channels = list(channels)
     while side > MAX_MAP_SIDE:
         channels.append(2 * channels[-1])
         side //= 2

@@ -45,7 +45,9 @@ from ._rebuild import Remedy
 # the best weights it keeps; `stop_early` it does itself. Units saturated by weights too
 # large get ReLU (He init, batch norm) before the initialisation made for tanh or sigmoid:
 # Xavier cured them but left the network behind its baseline (dev, dev-2: 5 configs x 3
-# seeds, 4 better with ReLU first, 1 the same). A remedy that finds nothing to
+# seeds, 4 better with ReLU first, 1 the same). A CNN that overfits over a wide last map is
+# deepened only once augmentation has failed: tried first, it lost where augmentation alone
+# cures (held-out-10 and -13 overfitting-2). A remedy that finds nothing to
 # change raises NotApplicable and the next one is tried at once (`lower_momentum` where the
 # momentum is not heavy: an oscillation under the usual one gets a lower rate first).
 ORDERS: dict[str, tuple[str, ...]] = {
