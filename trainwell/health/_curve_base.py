@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
 
 from ._history import ProbeHistory
 from ._rule_base import Thresholds
@@ -76,12 +75,9 @@ def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
 
 
 def _small_steps(h: ProbeHistory, t: Thresholds) -> float | None:
-    """The steps' size where it is below `small_update`: the median, over the last three
-    probes, of the largest |dW| / |W| of a layer in one step; else None."""
-    rows = [[x for x in row.tolist() if math.isfinite(x)] for row in h.update_ratio[-3:]]
-    largest = [max(row) for row in rows if row]
-    size = statistics.median(largest) if largest else math.inf
-    return size if size < t.small_update else None
+    """The steps' size (`ProbeHistory.step_size`) where it is below `small_update`."""
+    size = h.step_size()
+    return size if size is not None and size < t.small_update else None
 
 
 def _plateau(loss: list[float], t: Thresholds) -> bool:

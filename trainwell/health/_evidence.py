@@ -109,8 +109,7 @@ def gather_evidence(
     rms = _recent(history.input_rms)
     biases = [row for row in history.bias_mean[-1:] if np.isfinite(row).any()]
     min_bias = float(np.nanmin(biases[-1])) if biases else None
-    ratios = [float(np.nanmax(r)) for r in history.update_ratio[-3:] if np.isfinite(r).any()]
-    step = float(np.median(ratios)) if ratios else None
+    step = history.step_size()
     loss = train_loss if train_loss is not None and math.isfinite(train_loss) else None
     if loss is None:
         loss = _recent(history.loss)

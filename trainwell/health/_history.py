@@ -7,6 +7,7 @@ in a single transfer. Rules read only this history, never the model.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -86,6 +87,14 @@ class ProbeHistory:
             max(g - self.l1 * math.sqrt(n), 0.0) for g, n in zip(grads, self.sizes, strict=True)
         ]
 
+    def step_size(self, k: int = 3) -> float | None:
+        """How far the recent steps moved the weights: the median, over the last `k` probes
+        with a measured update, of the largest |dW| / |W| of a layer in one step (NaN: a
+        layer not measured); None before any. The evidence and the curve rules read it."""
+        rows = [row.tolist() for row in self.update_ratio[-k:]]
+        largest = [max(x for x in row if not math.isnan(x)) for row in rows if _measured(row)]
+        return statistics.median(largest) if largest else None
+
     def curve(self, key: str) -> list[float]:
         """One value per epoch (NaN where missing), as a list: a few dozen floats, which the
         curve rules read faster in Python than through numpy's first call after a step."""
@@ -133,6 +142,10 @@ def data_loss(row: dict[str, float]) -> float:
     the L1 penalty it added (`train_penalty`). What the rules and the repairer judge the fit
     on; NaN for an epoch rolled back to its start."""
     return row.get("train_loss", math.nan) - row.get("train_penalty", 0.0)
+
+
+def _measured(row: list[float]) -> bool:
+    return any(map(math.isfinite, row))
 
 
 def _compact(values: Any) -> list[float | None]:
