@@ -431,6 +431,16 @@ def test_a_steady_fall_on_small_steps_too_slow_for_the_budget_is_slow_convergenc
     assert rules.slow_convergence(annealed, T) is None
 
 
+def test_the_steps_size_is_the_median_of_each_probes_largest_measured_update():
+    h = _history(probes=0)
+    assert h.step_size() is None
+    for row in ([np.nan, 1e-4, 3e-4], [np.nan] * 3, [2e-3, 1e-5, np.nan], [1e-4, 1e-4, 1e-4]):
+        h.update_ratio.append(np.array(row))
+    # the last 3 probes, one not measured: the median of the other two's largest
+    assert h.step_size() == pytest.approx((2e-3 + 1e-4) / 2)
+    assert h.step_size(k=4) == pytest.approx(3e-4)
+
+
 def test_overfitting():
     train = [1.0, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05]
     val = [1.0, 0.7, 0.5, 0.55, 0.62, 0.7, 0.8]
