@@ -9,7 +9,7 @@ from torch import nn
 
 import trainwell
 from trainwell.health import LOOP_RULES, LoopThresholds
-from trainwell.health._loop import LOOK_FIRST
+from trainwell.health._loop import LOOK_FIRST, LOOK_SPARSER
 from trainwell.health._silent import LoopCheck, LoopRecord, stale_gradients
 
 
@@ -141,6 +141,19 @@ def test_the_clean_twin_raises_nothing(arch, device):
     assert problems(doctor) == []
     checks = doctor.watch.record.checks  # the checks did look, and stopped once they could
     assert sum(c.complete for c in checks) == len(checks) == LoopThresholds().sustain
+
+
+def test_the_later_looks_thin_out_with_the_probes():
+    """After the first looks, one at every LOOK_SPARSER-th probe step: as the probes thin
+    out over healthy epochs, so do the looks, which cost more than a probe."""
+    doctor, _, _ = loop("mlp", epochs=32)
+    probe_steps = doctor.examiner.probe.history.steps
+    looks = [check.step - 1 for check in doctor.watch.record.checks]  # checked a step later
+    later = looks[LoopThresholds().sustain :]
+    assert problems(doctor) == [] and len(later) >= 2
+    assert [probe_steps.index(step) % LOOK_SPARSER for step in later] == [0] * len(later)
+    assert probe_steps[-1] - probe_steps[-2] > doctor.every  # the probes did thin out
+    assert later[-1] - later[-2] == LOOK_SPARSER * (probe_steps[-1] - probe_steps[-2])
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -30,7 +30,7 @@ from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
-LOOK_SPARSER = 8  # then at every 8th probe step
+LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 
 
 class Doctor:
@@ -38,8 +38,8 @@ class Doctor:
 
     Every `every` steps in the first epoch, twice that in the next, then half as often each
     healthy epoch down to every 4 x `every` (as the Trainer does), it probes gradients,
-    weights and activations as in the Trainer. At the first probe steps, then at
-    every eighth, it also compares the step with the next one for the silent bugs: gradients
+    weights and activations as in the Trainer. At the first probe steps, then at every
+    eighth, it also compares the step with the next one for the silent bugs: gradients
     never cleared, parameters that never change or get no gradient, training in eval mode,
     a softmax before a logits loss. `mode="detect"` reports findings, each with its
     evidence and a one-line fix; `mode="repair"` (needs the optimizer) also treats them
@@ -83,6 +83,8 @@ class Doctor:
         self._probed = False
         self._runaway = False  # probed off the probe steps: the loss ran away
         self._runaway_at = math.inf  # the loss that has (`Examiner.runaway_loss`)
+        self._probe_steps = 0  # probe steps so far (a runaway's probe is not one)
+        self._busy_at = 0  # the next step that is not plain (`_next_busy`)
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -101,10 +103,11 @@ class Doctor:
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
-        step, watch = self._step, self.watch
-        if self._plain(step) and not self._ran_away(loss):
-            self._step += 1
+        step = self._step
+        if step < self._busy_at and self.model.training and not self._ran_away(loss):
+            self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
+        watch = self.watch
         # the last probe's update is done
         new = self.examiner.end_probe(self._runaway) if self._probed else []
         changed = watch.mode(step, self._epoch)
@@ -120,6 +123,7 @@ class Doctor:
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()
         self._runaway = step % self.interval != 0 and self._ran_away(loss)
+        self._probe_steps += step % self.interval == 0
         self._probed = step % self.interval == 0 or self._runaway
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
@@ -128,6 +132,7 @@ class Doctor:
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
         self._step += 1
+        self._busy_at = self._next_busy(self._step)
         return new
 
     def epoch_end(
@@ -155,6 +160,7 @@ class Doctor:
         self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.interval)
         self._epoch += 1
+        self._busy_at = self._next_busy(self._step)
         return new
 
     def close(self) -> None:
@@ -164,15 +170,19 @@ class Doctor:
         if self.repairer is not None:
             self.repairer.close()
 
-    def _plain(self, step: int) -> bool:
-        """A step with nothing to probe, compare or note, as most are: the doctor reads its
-        loss for a runaway (on a CPU, where that needs no device sync) and leaves."""
-        return (
-            step % self.every != 0  # no probe (intervals are multiples of it), no look
-            and (step + 1) % self.interval != 0
-            and not self._probed
-            and self.watch.idle
-        )
+    def _next_busy(self, step: int) -> int:
+        """The first step from `step` on with something to probe, compare or note; the
+        steps before it are plain, as most are: the doctor reads their loss for a runaway
+        (on a CPU, where that needs no device sync) and whether the model is in train mode,
+        and leaves. Read once per busy step, not at every plain one: a training step's
+        backward leaves the caches cold, and each attribute read costs."""
+        if self._probed or not self.watch.idle:
+            return step
+        first_looks = step < LOOK_FIRST * self.every and not self._looked_enough()
+        grid = self.every if first_looks else self.interval  # a multiple of `every`
+        next_look = -(-step // grid) * grid  # or a probe
+        next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0
+        return min(next_look, next_arm)
 
     def _ran_away(self, loss: torch.Tensor) -> bool:
         """A loss on a CPU (read with no device sync; elsewhere it is not read) that is
@@ -182,15 +192,16 @@ class Doctor:
 
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first
-        `LOOK_FIRST` probe steps until `sustain` checks saw a backward and an optimizer step
-        (what every check asks for), then at every `LOOK_SPARSER`-th (the bugs are in the
-        code, so they show at the first steps; later looks catch what changes with the
-        epochs)."""
+        `LOOK_FIRST` multiples of `every` (probe steps in the first epoch) until `sustain`
+        checks saw a backward and an optimizer step (what every check asks for), then at
+        every `LOOK_SPARSER`-th probe step. The bugs are in the code, so they show at the
+        first steps; later looks catch what changes with the epochs, and thin out as the
+        probes do (a look costs twice a probe)."""
         if step % self.every:
             return False
         if step < LOOK_FIRST * self.every and not self._looked_enough():
             return True
-        return step % (LOOK_SPARSER * self.every) == 0
+        return step % self.interval == 0 and self._probe_steps % LOOK_SPARSER == 0
 
     def _looked_enough(self) -> bool:
         complete = sum(check.complete for check in self.watch.record.checks)
