@@ -226,6 +226,23 @@ def test_a_config_that_trains_on_fewer_rows_is_judged_against_the_healthy_one_on
     assert default_rows.verdicts() == ["repaired"]
 
 
+def test_a_generated_problem_drawn_with_fewer_rows_is_judged_on_as_many(tmp_path):
+    bench = _load("__main__")
+    files = {
+        "healthy-synthetic": "seed: 1\ndata: {source: synthetic, synthetic: {samples: 2000}}\n",
+        "overfitting-1": "seed: 5\ndata: {source: synthetic, synthetic: {samples: 150}}\n",
+        "underfitting-1": "seed: 6\ndata: {source: synthetic, synthetic: {samples: 2000}}\n",
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    cases = [bench._case(tmp_path / f"{name}.yaml", "dev") for name in files]
+    [same_rows] = bench.same_rows_baselines(cases)  # not for the config on 2,000 rows
+    assert same_rows.name == "healthy-synthetic@overfitting-1" and same_rows.samples == 150
+    overrides = bench.seed_overrides(same_rows, 1, tmp_path)
+    assert overrides == {"seed": 6, "data__synthetic__samples": 150}
+    assert bench.seed_overrides(cases[0], 0, tmp_path) == {"seed": 1}  # its own rows
+
+
 def test_shapes28_is_deterministic_balanced_28x28():
     shapes = _load("_shapes")
     X, y = shapes.draw(40, seed=5)

@@ -56,7 +56,7 @@ from rich.markup import escape
 from rich.progress import Progress
 
 import trainwell
-from trainwell.config import Split
+from trainwell.config import Split, Synthetic
 from trainwell.errors import InputError
 from trainwell.findings import TRAINING_CODES
 
@@ -111,7 +111,15 @@ def _case(path: Path, split: str) -> Case:
     dataset = Path(source).stem + ("-cnn" if arch == "cnn" else "")
     rows = tuple(sorted((data.get("split") or {}).items()))
     seed = int(raw.get("seed", 0))
-    return Case(path.stem, path, split, _expected_code(path), dataset, seed, rows)
+    return Case(path.stem, path, split, _expected_code(path), dataset, seed, rows, _samples(data))
+
+
+def _samples(data: dict[str, Any]) -> int | None:
+    """The rows drawn of `data.source: synthetic` (its default where not given); else None."""
+    if str(data.get("source", "digits")) != "synthetic":
+        return None
+    default = Synthetic.model_fields["samples"].default
+    return int((data.get("synthetic") or {}).get("samples", default))
 
 
 def _expected_code(path: Path) -> str | None:
@@ -137,20 +145,25 @@ def _known(code: str, path: Path) -> str | None:
 
 def same_rows_baselines(cases: list[Case]) -> list[Case]:
     """The baselines of the faulty configs that train on other rows than their dataset's
-    healthy config (another `data.split`): that healthy config given the faulty one's split
-    and seed, so that it trains on the same rows."""
+    healthy config (another `data.split`, or fewer or more rows drawn of a generated
+    problem): that healthy config given the faulty one's split, rows and seed, so that it
+    trains on the same rows."""
     healthy = {(c.split, c.dataset): c for c in cases if not c.faulty}
     baselines = []
     for case in cases:
         base = healthy.get((case.split, case.dataset))
         if case.faulty and base is not None and _rows(case) != _rows(base):
             name = _same_rows_name(case)
-            baselines.append(dataclasses.replace(base, name=name, seed=case.seed, rows=case.rows))
+            baselines.append(
+                dataclasses.replace(
+                    base, name=name, seed=case.seed, rows=case.rows, samples=case.samples
+                )
+            )
     return baselines
 
 
 def _rows(case: Case) -> dict[str, Any]:
-    return Split(**dict(case.rows)).model_dump()
+    return Split(**dict(case.rows)).model_dump() | {"samples": case.samples}
 
 
 def _same_rows_name(case: Case) -> str:
@@ -164,6 +177,8 @@ def seed_overrides(case: Case, index: int, data_dir: Path) -> dict[str, Any]:
     data = raw.get("data", {})
     overrides: dict[str, Any] = {"seed": case.seed + index}
     overrides |= {f"data__split__{key}": value for key, value in case.rows}
+    if case.samples != _samples(data):  # a same-rows baseline of a generated problem
+        overrides["data__synthetic__samples"] = case.samples
     fixed = data.get("synthetic", {}).get("seed")
     if fixed is not None:
         overrides["data__synthetic__seed"] = int(fixed) + index

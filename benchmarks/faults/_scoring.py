@@ -35,7 +35,8 @@ EARLY_CODES = frozenset(
 class Case:
     """One config file. `expect` is its expected code (None: healthy); `dataset` names its
     healthy baseline, `healthy-<dataset>`, in the same split; `seed` is the config's own;
-    `rows` its `data.split` (the shares held back for validation and test) as given."""
+    `rows` its `data.split` (the shares held back for validation and test) as given, and
+    `samples` the rows it draws of `data.source: synthetic` (None for other sources)."""
 
     name: str
     path: Path
@@ -44,6 +45,7 @@ class Case:
     dataset: str
     seed: int = 0
     rows: tuple[tuple[str, Any], ...] = ()
+    samples: int | None = None
 
     @property
     def faulty(self) -> bool:
@@ -72,7 +74,7 @@ class Result:
     detect: list[Outcome]
     repair: list[Outcome | None]
     base: list[Outcome | None]  # the healthy baseline's detect-mode run, same seed
-    same_rows: bool = False  # the baseline was given this config's rows (its data.split)
+    same_rows: bool = False  # the baseline was given this config's rows (split, samples)
 
     def verdicts(self) -> list[str | None]:
         return [
