@@ -2,23 +2,17 @@
 
 Each rule is a small pure function `(history, thresholds) -> Finding | None` of the recorded
 history: it documents its criterion and where its thresholds come from, and never touches the
-model. Probe rules (`_probe_rules.py`) run after every probe, curve rules (`_curve_rules.py`,
-`_underfit_rules.py`) after every epoch; what they share is in `_rule_base.py`.
+model. Probe rules (`_probe_rules.py`, `_divergence_rules.py`) run after every probe, curve
+rules (`_curve_rules.py`, `_underfit_rules.py`) after every epoch; what they share is in
+`_rule_base.py`.
 """
 
 from __future__ import annotations
 
 from ._curve_base import bottleneck
 from ._curve_rules import jumping_val_loss, oscillating_loss, overfitting, slow_convergence
-from ._probe_rules import (
-    divergence,
-    dying_relu,
-    exploding_gradient,
-    flown_off,
-    runaway_weights,
-    saturated_activation,
-    vanishing_gradient,
-)
+from ._divergence_rules import divergence, flown_off, runaway_weights
+from ._probe_rules import dying_relu, exploding_gradient, saturated_activation, vanishing_gradient
 from ._rule_base import COLLAPSED_GAIN, LARGE_GAIN, UNSCALED_RMS, Rule, Thresholds, stalled
 from ._underfit_rules import learned_nothing, narrow_layer, penalised, underfitting
 

@@ -1,0 +1,125 @@
+"""Divergence rules: a loss that became non-finite or ran away, and weights that flew off
+while the loss stayed high. Each rule is `(history, thresholds) -> Finding | None` and runs
+after every probe (`divergence` after every epoch too).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..findings import Finding
+from ._history import ProbeHistory
+from ._rule_base import LARGE_GAIN, Thresholds, finding
+
+
+def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """The loss is non-finite; or it ran away: `runaway_factor` times its first value at
+    `sustain` probes running, or in the mean training loss of the last epoch (a runaway loss
+    diverges before it overflows, and may swing too much for probes alone to see it). That
+    epoch must have begun after the history's first probe: in a hand-written loop, the mean
+    of an epoch a remedy was applied in holds the losses of the runaway it treated."""
+    if not h.loss:
+        return None
+    losses, first = h.loss[-t.sustain :], h.loss[0]
+    epoch = h.curves[-1].get("epoch", len(h.curves) - 1) if h.curves else -1
+    last_epoch = h.curves[-1].get("train_loss", math.nan) if epoch > h.epochs[0] else math.nan
+    if math.isfinite(losses[-1]):
+        if not math.isfinite(first) or first <= 0:
+            return None
+        limit = t.runaway_factor * first
+        probes_away = len(losses) == t.sustain and all(loss > limit for loss in losses)
+        epoch_away = last_epoch > limit  # False for NaN
+        if not (probes_away or epoch_away):
+            return None
+        if not probes_away:  # the epoch's mean shows it: dated at the epoch, not a probe
+            return finding(
+                "divergence",
+                "error",
+                f"Training diverged: the mean training loss of epoch {epoch} "
+                f"ran away to {last_epoch:.3g} from {first:.3g}. {_LOWER_THE_RATE}",
+                h,
+                per_epoch=True,
+                loss=last_epoch,
+                first_loss=first,
+            )
+        what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
+    else:
+        what = "became non-finite (NaN or inf)"
+    return finding(
+        "divergence",
+        "error",
+        f"Training diverged: the loss {what} at step {h.steps[-1]}. {_LOWER_THE_RATE}",
+        h,
+        loss=losses[-1],
+        first_loss=first,
+    )
+
+
+_LOWER_THE_RATE = (
+    "Lower the learning rate or clip gradients; if the inputs contain NaN, impute them."
+)
+
+
+def weight_growth(h: ProbeHistory, probes: int = 1) -> np.ndarray:
+    """Per layer, how many times over its first probe's norm its weights were at each of the
+    last `probes` probes (the least of them); NaN where they are not oversized now (gain at
+    most `LARGE_GAIN`; without the layers' shapes, growth alone counts)."""
+    if h.n_probes < 2:
+        return np.full(len(h.layers), np.nan)
+    start, recent = h.weight_norm[0], h.last("weight_norm", probes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(start > 0, recent / start, np.nan).min(0)
+        if h.rows:
+            growth[~(recent.min(0) / np.sqrt(h.rows) > LARGE_GAIN)] = np.nan
+    return growth
+
+
+def _flown(h: ProbeHistory, t: Thresholds, probes: int) -> tuple[int, float] | None:
+    """(index, growth) of the layer whose weights grew most, if `runaway_factor` times
+    their first probe's or more at each of the last `probes` probes and oversized now."""
+    growth = weight_growth(h, probes)
+    if not np.isfinite(growth).any() or np.nanmax(growth) < t.runaway_factor:
+        return None
+    i = int(np.nanargmax(growth))
+    return i, float(growth[i])
+
+
+def flown_off(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether some layer's weights, at the last probe, have flown off (`_flown`): a state
+    no rollback should return to."""
+    return _flown(h, t, 1) is not None
+
+
+def runaway_weights(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Divergence the loss does not show: a layer's weights grew `runaway_factor` times over
+    their first probe's, at `sustain` probes running, while the loss stayed at or above its
+    first value. Steps far too large do this: the weights fly off, the units they feed die
+    or saturate, and the loss, stuck near chance, never overflows. Checked after the rules
+    that name what it did to the units, which are reported first. The weights must also be
+    oversized now (gain above `LARGE_GAIN`): tiny initial weights that grow tenfold to a
+    normal size have not flown off."""
+    if h.n_probes <= t.sustain or not math.isfinite(h.loss[0]):
+        return None
+    first, losses = h.loss[0], h.loss[-t.sustain :]
+    if not all(math.isfinite(loss) and loss >= first for loss in losses):
+        return None
+    flown = _flown(h, t, t.sustain)
+    if flown is None:
+        return None
+    i, growth = flown
+    steps = h.steps[-1] - h.steps[0]
+    return finding(
+        "divergence",
+        "error",
+        f"Training diverged: the weights of {h.layers[i]} grew {growth:.0f}x in {steps} "
+        f"steps while the loss did not fall below its first value ({losses[-1]:.3g}, first "
+        f"{first:.3g}). Steps this large fly off instead of descending: lower the learning "
+        f"rate or clip gradients.",
+        h,
+        layer=h.layers[i],
+        weight_growth=growth,
+        loss=losses[-1],
+        first_loss=first,
+    )
