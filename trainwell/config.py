@@ -1,4 +1,5 @@
-"""The run configuration: pydantic models of every key, YAML loading and `--set` overrides.
+"""The run configuration: pydantic models of every key, built from YAML and `--set`
+overrides (`_config_yaml.py` reads the text).
 
 Validation happens once, here, at the boundary. Every problem becomes one `ConfigError`
 line naming the key, the bad value and what is allowed; the rest of trainwell trusts the
@@ -12,7 +13,6 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._config_yaml import looks_like_path, parse_overrides, read_yaml, resolve_paths, set_path
 from .errors import ConfigError
 
 Activation = Literal["relu", "leaky_relu", "gelu", "tanh", "sigmoid"]
@@ -299,82 +300,14 @@ def load_config(
     elif config is None:
         raw = {}
     else:
-        raw = _read_yaml(Path(config))
-        _resolve_paths(raw, Path(config).parent)
-    for key, value in _parse_overrides(overrides).items():
-        _set_path(raw, key, value)
+        raw = read_yaml(Path(config))
+        resolve_paths(raw, Path(config).parent)
+    for key, value in parse_overrides(overrides).items():
+        set_path(raw, key, value)
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
-
-
-def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
-    """A relative path in a config file names a neighbour of that file, as users expect: make
-    it absolute (what the run's config.yaml records). One that exists only from the current
-    folder, as earlier versions read it, is kept as it is."""
-    data = raw.get("data")
-    source = data.get("source") if isinstance(data, dict) else None
-    if not isinstance(source, str) or not looks_like_path(source) or Path(source).is_absolute():
-        return
-    beside = folder / source
-    if beside.exists() or not Path(source).exists():
-        data["source"] = str(beside.resolve())
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists() or path.is_dir():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"config file {path} is not valid YAML{where}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"config file {path} must hold a mapping of keys, not a {type(raw).__name__}"
-        )
-    return raw
-
-
-def _parse_overrides(overrides: list[str] | dict[str, Any] | None) -> dict[str, Any]:
-    if not overrides:
-        return {}
-    if isinstance(overrides, dict):
-        return dict(overrides)
-    parsed = {}
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects key.sub=value; got {item!r}")
-        try:
-            parsed[key.strip()] = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            parsed[key.strip()] = text
-    return parsed
-
-
-def _set_path(raw: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set `a.b.c` in nested dicts; `tune` keys are themselves dotted, so they stop there."""
-    parts = dotted.split(".")
-    if parts[0] == "tune" and len(parts) > 1:
-        parts = ["tune", ".".join(parts[1:])]
-    node = raw
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(
-                f"cannot set {dotted!r}: {'.'.join(parts[: i + 1])!r} is {child!r}, not a mapping"
-            )
-        node = child
-    node[parts[-1]] = value
 
 
 def _describe(exc: ValidationError) -> str:
@@ -418,8 +351,3 @@ def _fields_at(loc: list[str]) -> list[str]:
             return []
         model = sub
     return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def looks_like_path(source: str) -> bool:
-    """A data source that names a file or folder, not a built-in data set."""
-    return "/" in source or "." in source
