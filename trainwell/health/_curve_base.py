@@ -67,11 +67,18 @@ def _projected(h: ProbeHistory, loss: list[float]) -> float | None:
     return loss[-1] - max(h.total_epochs - len(loss), 0) * pace
 
 
-def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
-    """At that pace (`_projected`), the train loss gets below `underfit_loss` of its first
-    value within the epochs left of the budget. Unknown budgets are on course."""
+def _off_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> float | None:
+    """The train loss when the budget ends (`_projected`) where, at that pace, it stays above
+    `underfit_loss` of its first value; None where it gets below it, or the budget is
+    unknown."""
     projected = _projected(h, loss)
-    return projected is None or projected <= t.underfit_loss * loss[0]
+    return projected if projected is not None and projected > t.underfit_loss * loss[0] else None
+
+
+def _on_course(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """At the pace of its last two epochs the train loss gets below `underfit_loss` of its
+    first value within the budget (`_off_course`). Unknown budgets are on course."""
+    return _off_course(h, loss, t) is None
 
 
 def _small_steps(h: ProbeHistory, t: Thresholds) -> float | None:

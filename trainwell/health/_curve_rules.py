@@ -17,8 +17,7 @@ from ._curve_base import (
     _finite,
     _judged,
     _limited_by_data,
-    _on_course,
-    _projected,
+    _off_course,
     _run_epoch,
     _scale,
     _small_steps,
@@ -157,16 +156,16 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
     """slow_convergence on a loss that falls, but not fast enough to fit in the budget
-    (`_on_course`), on small steps (`_small_steps`): a rate far below what the optimizer
+    (`_off_course`), on small steps (`_small_steps`): a rate far below what the optimizer
     needs (Adam at 1e-5, say) falls steadily but slowly, and underfitting's plateau would
     show too late for a remedy to help. Steps of healthy size behind a slow curve are a
     capacity problem (underfitting), or a layer too narrow (`narrow_layer`); steps a
     schedule has annealed (`_annealed`) are small on purpose."""
-    if not loss[-1] < loss[-3] or _on_course(h, loss, t) or bottleneck(h) or _annealed(h, t):
+    if not loss[-1] < loss[-3] or bottleneck(h) or _annealed(h, t):
         return None
-    if (steps := _small_steps(h, t)) is None:
+    projected = _off_course(h, loss, t)
+    if projected is None or (steps := _small_steps(h, t)) is None:
         return None
-    projected = _projected(h, loss)
     return finding(
         "slow_convergence",
         "warning",

@@ -122,9 +122,10 @@ class Doctor:
             self._treat(new)
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()
-        self._runaway = step % self.interval != 0 and self._ran_away(loss)
-        self._probe_steps += step % self.interval == 0
-        self._probed = step % self.interval == 0 or self._runaway
+        probe_step = step % self.interval == 0  # the interval a remedy set, if one did
+        self._runaway = not probe_step and self._ran_away(loss)
+        self._probe_steps += probe_step
+        self._probed = probe_step or self._runaway
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss)
         if looking:
