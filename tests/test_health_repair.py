@@ -537,7 +537,7 @@ def test_labels_are_not_dropped_by_a_judge_that_knows_the_data_worse_than_the_ne
 
     def with_data(X, y, network_score, learned=None):
         X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32)
-        trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
+        trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}}, (X.shape[1],))
         cut = len(y) * 4 // 5
         tensors = torch.from_numpy(X), torch.from_numpy(y)
         if learned is not None:  # the network learned these classes for the rows
@@ -560,6 +560,45 @@ def test_labels_are_not_dropped_by_a_judge_that_knows_the_data_worse_than_the_ne
     noisy[len(y) * 4 // 5 :] = y[len(y) * 4 // 5 :]  # validation labels as they are
     trainer, rebuild = with_data(X, noisy, network_score=0.93, learned=y)
     assert "dropped" in REMEDIES["drop_label_issues"](trainer, rebuild)
+
+
+def test_labels_only_the_network_separates_are_judged_on_its_own_features():
+    """A 5-class table a kernel model knows to ~55% and a network to ~80%: with 20% of the
+    training labels flipped, the check judges them on the network's features (the input
+    of its last layer) and drops mostly flipped rows; the repaired config does not ask for
+    a drop its rerun's audit could not repeat. With the labels as they are, nothing is
+    dropped."""
+    from sklearn.datasets import make_classification
+
+    from trainwell.health import REMEDIES
+    from trainwell.health._rebuild import NotApplicable
+    from trainwell.train import TensorBatches
+
+    X, y = make_classification(1500, 40, n_informative=10, n_classes=5, random_state=7)
+    X = torch.from_numpy(((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32))
+    cut = len(y) * 4 // 5
+    noisy = y.copy()
+    flipped = np.random.default_rng(0).choice(cut, size=cut // 5, replace=False)
+    noisy[flipped] = (noisy[flipped] + 1) % 5
+    for labels, flips in ((noisy, True), (y, False)):
+        trainer, rebuild, _ = _trainer_for({"model": {"hidden": [64]}}, (40,))
+        trainer.model.net[-1] = torch.nn.Linear(64, 5)  # five classes
+        trainer.n_classes = 5
+        _fitted_to(trainer.model, X[:cut], torch.from_numpy(y[:cut]), steps=60)  # at its best
+        score = (trainer.model(X[cut:]).argmax(1).numpy() == y[cut:]).mean()
+        trainer._train_batches = TensorBatches(X[:cut], torch.from_numpy(labels[:cut]), 64)
+        trainer._val_batches = TensorBatches(X[cut:], torch.from_numpy(y[cut:]), 64)
+        trainer.history = [{"train_loss": 0.1, "val_accuracy": float(score)}]
+        if not flips:
+            with pytest.raises(NotApplicable, match="look wrong"):
+                REMEDIES["drop_label_issues"](trainer, rebuild)
+            continue
+        assert "network's own features" in REMEDIES["drop_label_issues"](trainer, rebuild)
+        kept_X, kept_y = trainer.train_tensors
+        index = {row.numpy().tobytes(): i for i, row in enumerate(X[:cut])}
+        source = np.array([index[row.numpy().tobytes()] for row in kept_X])
+        assert (kept_y.numpy() != y[source]).mean() < 0.1  # from 20% wrong labels
+        assert len(kept_y) > 0.7 * cut and rebuild.config.data.remedies == []
 
 
 def test_labels_are_dropped_only_where_the_network_at_its_best_doubts_them_too():

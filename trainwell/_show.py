@@ -154,6 +154,8 @@ def print_run(run: Any, as_json: bool, report: bool = True, data: bool = True) -
             outcome += f" ({r['why_not']})"
         if r.get("undone"):
             outcome += f"; undone: {r['undone']}"
+        if r.get("kept"):
+            outcome += f"; {r['kept']}"
         console.print(
             f"repair at epoch {r['epoch']}: {r['remedy']} for {r['finding']} "
             f"({escape(r['changed'])}): {outcome}",

@@ -27,6 +27,7 @@ from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
 from ._rebuild import FROM_BEST, REBUILDS_MODEL, NotApplicable, Rebuild
 from ._remedy_order import ACTS_AT_ONCE, LEARNING_CODES, REMEDIES, UNDO, remedy_order
+from ._repair_records import cause_of, epoch_of, key_evidence, metrics_after
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
@@ -107,7 +108,7 @@ class Repairer:
             treatment = _Treatment(finding, [name for name in order if name not in tried])
             treatment.was_stalled = evidence.stalled and finding.code in LEARNING_CODES
             self.treating[finding.code] = treatment
-            finding.evidence["cause"] = _cause(evidence)
+            finding.evidence["cause"] = cause_of(evidence)
         elif treatment.record.get("cured") is None:  # the rule fired again
             self._not_cured(treatment, "the problem came back")
         trainer = self.trainer
@@ -133,11 +134,11 @@ class Repairer:
                     return self._give_up(treatment, "; ".join(skipped))
         treatment.record = {
             "step": step,
-            "epoch": _epoch_of(finding, trainer, again=bool(treatment.record)),
+            "epoch": epoch_of(finding, trainer, again=bool(treatment.record)),
             "remedy": name,
             "finding": finding.code,
             "changed": changed,
-            "before": _key_evidence(finding),
+            "before": key_evidence(finding),
             "after": None,
             "cured": None,
         }
@@ -310,7 +311,7 @@ class Repairer:
     def _cured(self, treatment: _Treatment, metrics: dict[str, float]) -> None:
         treatment.record["cured"] = True
         treatment.record["judged_epoch"] = len(self.trainer.history) - 1
-        treatment.record["after"] = _after(metrics)
+        treatment.record["after"] = metrics_after(metrics)
         treatment.finding.resolved = True
         treatment.finding.message += (
             f" Repaired by {treatment.record['remedy']} ({treatment.record['changed']})."
@@ -321,13 +322,29 @@ class Repairer:
         treatment.record["why_not"] = why
         treatment.record["judged_epoch"] = len(self.trainer.history) - 1
         if self.trainer.history:
-            treatment.record["after"] = _after(self.trainer.history[-1])
+            treatment.record["after"] = metrics_after(self.trainer.history[-1])
         undo = UNDO.get(treatment.record["remedy"])
-        if undo is not None:
-            treatment.record["undone"] = undo(self.trainer, self.rebuild)
+        if undo is None:
+            return
+        if self._beat_its_start(treatment):
+            what = self.trainer.best.monitor.replace("val_", "validation ").replace("_", " ")
+            treatment.record["kept"] = (
+                f"the change stays: the {what} beat its best before the remedy, and what "
+                "overfits still is for the next remedy"
+            )
+            return
+        treatment.record["undone"] = undo(self.trainer, self.rebuild)
+
+    def _beat_its_start(self, treatment: _Treatment) -> bool:
+        """Whether the network beat, after the remedy, the best weights it started from (kept
+        across the remedy): a data change that helped (rows whose labels look wrong
+        dropped, images augmented) stays though the overfitting came back, so that the
+        next remedy builds on it; one that did not is undone."""
+        best = self.trainer.best.epoch
+        return best is not None and best >= treatment.applied_epoch
 
     def _unconfirmed(self, treatment: _Treatment, seen: int) -> None:
-        treatment.record["after"] = _after(self.trainer.history[-1] if seen else {})
+        treatment.record["after"] = metrics_after(self.trainer.history[-1] if seen else {})
         treatment.finding.resolved = False
         treatment.finding.message += (
             f" Treated by {treatment.record['remedy']} ({treatment.record['changed']}); the "
@@ -382,29 +399,3 @@ class Repairer:
         }
         self.healthy = state["healthy"]
         self.prior_loss = state["prior_loss"]
-
-
-def _cause(evidence: Evidence) -> dict[str, Any]:
-    """The evidence behind the choice of the first remedy, for the finding's record."""
-    return {
-        k: v if not isinstance(v, float) else float(f"{v:.4g}")
-        for k, v in vars(evidence).items()
-        if v is not None
-    }
-
-
-def _epoch_of(finding: Finding, trainer: Trainer, *, again: bool) -> int:
-    """The epoch a remedy was applied in: the finding's, or for a remedy that follows one
-    that did not cure, the epoch just finished."""
-    if again or finding.epoch is None:
-        return max(trainer.epoch - 1, 0) if trainer.history else trainer.epoch
-    return finding.epoch
-
-
-def _after(metrics: dict[str, float]) -> dict[str, float]:
-    return {k: metrics[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in metrics}
-
-
-def _key_evidence(finding: Finding) -> dict[str, Any]:
-    """The scalar evidence of a finding (lists are too long for a repair record)."""
-    return {k: v for k, v in finding.evidence.items() if not isinstance(v, list | dict)}

@@ -88,6 +88,8 @@ def attempt(repair: dict[str, Any]) -> dict[str, Any]:
         outcome += f": {repair['why_not']}"
     if repair.get("undone"):
         outcome += f"; undone: {repair['undone']}"
+    if repair.get("kept"):
+        outcome += f"; {repair['kept']}"
     return {
         "remedy": repair.get("remedy"),
         "changed": repair.get("changed"),
