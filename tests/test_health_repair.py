@@ -1235,6 +1235,28 @@ def _squares(n=256):
     return X, y
 
 
+def test_a_data_remedy_that_beat_its_start_stays_though_the_overfitting_came_back():
+    """Augmentation after which the network beat the best weights it started from helped:
+    it stays for the next remedy to build on. One after which it never did is undone."""
+    from trainwell.health import REMEDIES
+    from trainwell.health._repair import Repairer, _Treatment
+    from trainwell.train import AugmentedBatches
+
+    X, y = _squares()
+    for best_epoch, stays in ((5, True), (2, False)):
+        trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
+        trainer._train_batches = TensorBatches(X, y, 32)
+        REMEDIES["augment"](trainer, rebuild)
+        trainer.best.update(best_epoch, {trainer.best.monitor: 0.5}, trainer.model)
+        repairer = Repairer(trainer, rebuild, prior_loss=1.4)
+        finding = Finding("overfitting", "warning", "training", "overfits")
+        treatment = _Treatment(finding, [], {"remedy": "augment", "cured": None}, 3)
+        repairer._not_cured(treatment, "the problem came back")
+        assert isinstance(trainer._train_batches, AugmentedBatches) is stays
+        assert ("kept" in treatment.record) is stays and ("undone" in treatment.record) is not stays
+        assert rebuild.config.data.remedies == (["augment"] if stays else [])
+
+
 def test_augment_wraps_the_images_where_they_are_held_is_undone_and_replayed():
     from torch.utils.data import DataLoader, TensorDataset
 
