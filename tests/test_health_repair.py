@@ -567,7 +567,7 @@ def test_labels_only_the_network_separates_are_judged_on_its_own_features():
     training labels flipped, the check judges them on the network's features (the input
     of its last layer) and drops mostly flipped rows; the repaired config does not ask for
     a drop its rerun's audit could not repeat. With the labels as they are, nothing is
-    dropped."""
+    dropped (the network doubts none of the few rows the check flags)."""
     from sklearn.datasets import make_classification
 
     from trainwell.health import REMEDIES
@@ -581,6 +581,7 @@ def test_labels_only_the_network_separates_are_judged_on_its_own_features():
     flipped = np.random.default_rng(0).choice(cut, size=cut // 5, replace=False)
     noisy[flipped] = (noisy[flipped] + 1) % 5
     for labels, flips in ((noisy, True), (y, False)):
+        torch.manual_seed(0)
         trainer, rebuild, _ = _trainer_for({"model": {"hidden": [64]}}, (40,))
         trainer.model.net[-1] = torch.nn.Linear(64, 5)  # five classes
         trainer.n_classes = 5
@@ -589,16 +590,17 @@ def test_labels_only_the_network_separates_are_judged_on_its_own_features():
         trainer._train_batches = TensorBatches(X[:cut], torch.from_numpy(labels[:cut]), 64)
         trainer._val_batches = TensorBatches(X[cut:], torch.from_numpy(y[cut:]), 64)
         trainer.history = [{"train_loss": 0.1, "val_accuracy": float(score)}]
-        if not flips:
-            with pytest.raises(NotApplicable, match="look wrong"):
+        if not flips:  # too few doubted, or doubted by the judge alone
+            with pytest.raises(NotApplicable, match=r"look wrong|look hard"):
                 REMEDIES["drop_label_issues"](trainer, rebuild)
+            assert len(trainer.train_tensors[1]) == cut
             continue
         assert "network's own features" in REMEDIES["drop_label_issues"](trainer, rebuild)
         kept_X, kept_y = trainer.train_tensors
         index = {row.numpy().tobytes(): i for i, row in enumerate(X[:cut])}
         source = np.array([index[row.numpy().tobytes()] for row in kept_X])
         assert (kept_y.numpy() != y[source]).mean() < 0.1  # from 20% wrong labels
-        assert len(kept_y) > 0.7 * cut and rebuild.config.data.remedies == []
+        assert len(kept_y) > 0.6 * cut and rebuild.config.data.remedies == []  # not all hard
 
 
 def test_labels_are_dropped_only_where_the_network_at_its_best_doubts_them_too():
