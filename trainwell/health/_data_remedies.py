@@ -1,10 +1,12 @@
 """Remedies that change the training rows the network sees: drop the rows whose labels look
-wrong (and put them back if that did not cure), augment them (and stop if that did not
-cure), impute NaN inputs. The repaired config asks for each, so that a rerun applies it
+wrong (and put them back if that did not help), augment them (and stop if that did not
+help), impute NaN inputs. The repaired config asks for each, so that a rerun applies it
 before training.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -33,12 +35,13 @@ def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
         raise NotApplicable("needs classification data held in memory")
     X, y = (t.detach().cpu().numpy() for t in data)
     labels, t = y.astype(np.int64), Thresholds()
-    features, judged_on = _judged_features(trainer, X, labels)
-    probs = out_of_sample_probabilities(features, labels, trainer.n_classes, t.cv_folds)
+    seen = _network_view(trainer, data[0])  # its classes and features, at its best epoch
+    judged, judged_on = _judged_rows(trainer, X, labels, seen.features)
+    probs = out_of_sample_probabilities(judged, labels, trainer.n_classes, t.cv_folds)
     issues = find_label_issues(labels, probs)
     if issues.mean() <= t.label_issue_fraction:
         raise NotApplicable(f"only {issues.mean():.1%} of the training labels look wrong")
-    _network_doubts_them_too(trainer, data[0], labels, issues)
+    _network_doubts_them_too(seen.predicted, labels, issues)
     dropped = trainer.keep_train_rows(torch.from_numpy(~issues))
     if judged_on == "inputs":
         _ask_for(rebuild, "drop_label_issues")
@@ -58,10 +61,12 @@ def drop_label_issues(trainer: Trainer, rebuild: Rebuild) -> str:
 JUDGE_MARGIN = 0.05
 
 
-def _judged_features(trainer: Trainer, X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, str]:
+def _judged_rows(
+    trainer: Trainer, X: np.ndarray, labels: np.ndarray, features: np.ndarray
+) -> tuple[np.ndarray, str]:
     """What the label check judges the labels on: the raw inputs where its kernel model
     knows them about as well as the network (`JUDGE_MARGIN`, on the validation data: a
-    rerun's audit can repeat that drop), else the network's own features at the weights
+    rerun's audit can repeat that drop), else the network's own `features` at the weights
     the remedy starts from (its best epoch, before it memorised the noise: the input of
     its last layer, which separates the classes linearly there; "deep k-NN", Bahri et
     al. 2020). On a problem only the network separates, the raw inputs' judge flags its
@@ -73,13 +78,12 @@ def _judged_features(trainer: Trainer, X: np.ndarray, labels: np.ndarray) -> tup
     scores = [row["val_accuracy"] for row in trainer.history if "val_accuracy" in row]
     if held is None or not scores:
         return raw, "inputs"  # nothing to compare with: the check decides alone
-    X_held, y_held = (t.detach().cpu().numpy() for t in held)
+    X_held, y_held = held[0].detach(), held[1].detach().cpu().numpy()
     needed = max(scores) - JUDGE_MARGIN
-    judge = holdout_accuracy(raw, labels, X_held.reshape(len(X_held), -1), y_held)
+    judge = holdout_accuracy(raw, labels, X_held.cpu().numpy().reshape(len(y_held), -1), y_held)
     if judge >= needed:
         return raw, "inputs"
-    features, features_held = (_last_layer_inputs(trainer, torch.as_tensor(x)) for x in (X, X_held))
-    learned = holdout_accuracy(features, labels, features_held, y_held)
+    learned = holdout_accuracy(features, labels, _network_view(trainer, X_held).features, y_held)
     if learned >= needed:
         return features, "features"
     raise NotApplicable(
@@ -88,23 +92,32 @@ def _judged_features(trainer: Trainer, X: np.ndarray, labels: np.ndarray) -> tup
     )
 
 
+@dataclass(frozen=True)
+class _NetworkView:
+    """What the network makes of some rows: the class it predicts for each, and its
+    features there (what its last weighted layer receives, flattened)."""
+
+    predicted: np.ndarray
+    features: np.ndarray
+
+
 @torch.no_grad()
-def _last_layer_inputs(trainer: Trainer, X: torch.Tensor) -> np.ndarray:
-    """The network's features of each row of `X`: what its last weighted layer receives, in
-    eval mode, in batches."""
+def _network_view(trainer: Trainer, X: torch.Tensor) -> _NetworkView:
+    """The network's classes and features for the rows of `X`, in eval mode, in batches:
+    one pass serves the label check and the network's own doubt."""
     model, was_training = trainer.model, trainer.model.training
     name, _ = weighted_layers(model)[-1]
-    layer = model.get_submodule(name)
-    seen: list[torch.Tensor] = []
-    hook = layer.register_forward_pre_hook(lambda m, args: seen.append(args[0].flatten(1).cpu()))
+    features: list[torch.Tensor] = []
+    hook = model.get_submodule(name).register_forward_pre_hook(
+        lambda module, args: features.append(args[0].flatten(1).float().cpu())
+    )
     model.eval()
     try:
-        for x in X.split(1024):
-            model(x.to(trainer.device))
+        predicted = [model(x.to(trainer.device)).argmax(1).cpu() for x in X.split(1024)]
     finally:
         hook.remove()
         model.train(was_training)
-    return torch.cat(seen).float().numpy()
+    return _NetworkView(torch.cat(predicted).numpy(), torch.cat(features).numpy())
 
 
 # the network must give another class than the given one to at least this share of the rows
@@ -112,9 +125,7 @@ def _last_layer_inputs(trainer: Trainer, X: torch.Tensor) -> np.ndarray:
 NETWORK_DOUBTS = 0.5
 
 
-def _network_doubts_them_too(
-    trainer: Trainer, X: torch.Tensor, labels: np.ndarray, issues: np.ndarray
-) -> None:
+def _network_doubts_them_too(predicted: np.ndarray, labels: np.ndarray, issues: np.ndarray) -> None:
     """Raise NotApplicable unless the network, at the weights the remedy starts from (its
     best epoch, before it memorised what it cannot learn), gives another class than the
     given one to most of the flagged rows. Where two models doubt a label, it is likely
@@ -122,8 +133,8 @@ def _network_doubts_them_too(
     at the moment the remedy was tried, 3 seeds each: on 6 tables and image sets with
     15-30% of the training labels flipped, the network doubted 58-94% of the flagged rows
     in 17 runs of 18 (36% in one run whose best epoch came late); on 4 clean tables where
-    the kernel judge flags 5-34% of the rows, 0-33%."""
-    predicted = _predicted_classes(trainer, X)
+    the kernel judge flags 5-34% of the rows, 0-33%. `predicted`: the network's classes
+    for the training rows (`_network_view`)."""
     doubted = float((predicted[issues] != labels[issues]).mean())
     if doubted < NETWORK_DOUBTS:
         raise NotApplicable(
@@ -131,18 +142,6 @@ def _network_doubts_them_too(
             f"of the {int(issues.sum())} rows the label check doubts: they look hard, not "
             "mislabelled"
         )
-
-
-@torch.no_grad()
-def _predicted_classes(trainer: Trainer, X: torch.Tensor) -> np.ndarray:
-    """The class the model predicts for each row of `X`, in eval mode, in batches."""
-    model, was_training = trainer.model, trainer.model.training
-    model.eval()
-    try:
-        chunks = [model(x.to(trainer.device)).argmax(1).cpu() for x in X.split(1024)]
-    finally:
-        model.train(was_training)
-    return torch.cat(chunks).numpy()
 
 
 def augment(trainer: Trainer, rebuild: Rebuild) -> str:

@@ -230,15 +230,26 @@ class Repairer:
         best = self.trainer.best
         if treatment.finding.code != "overfitting" or best.epoch is None:
             return False
-        if best.epoch >= treatment.applied_epoch:
+        if self._beat_its_start(treatment):
             return False
-        what = best.monitor.replace("val_", "validation ").replace("_", " ")
         self._not_cured(
             treatment,
-            f"the {what} never beat its best before the remedy "
+            f"the {self._monitored()} never beat its best before the remedy "
             f"({best.value:.3g}, epoch {best.epoch})",
         )
         return True
+
+    def _beat_its_start(self, treatment: _Treatment) -> bool:
+        """Whether the network beat, after the remedy, the best weights it started from (kept
+        across the remedy): an overfitting remedy that did not is no cure (`_no_better`); a
+        data change that did (rows whose labels look wrong dropped, images augmented) stays
+        though the overfitting came back, so that the next remedy builds on it."""
+        best = self.trainer.best.epoch
+        return best is not None and best >= treatment.applied_epoch
+
+    def _monitored(self) -> str:
+        """The best weights' metric in words: "validation loss", "validation accuracy"."""
+        return self.trainer.best.monitor.replace("val_", "validation ").replace("_", " ")
 
     def _losses_since(self, treatment: _Treatment) -> list[float]:
         """The epoch training losses of the treated network since the remedy: a remedy
@@ -327,21 +338,12 @@ class Repairer:
         if undo is None:
             return
         if self._beat_its_start(treatment):
-            what = self.trainer.best.monitor.replace("val_", "validation ").replace("_", " ")
             treatment.record["kept"] = (
-                f"the change stays: the {what} beat its best before the remedy, and what "
-                "overfits still is for the next remedy"
+                f"the change stays: the {self._monitored()} beat its best before the remedy, "
+                "and what overfits still is for the next remedy"
             )
             return
         treatment.record["undone"] = undo(self.trainer, self.rebuild)
-
-    def _beat_its_start(self, treatment: _Treatment) -> bool:
-        """Whether the network beat, after the remedy, the best weights it started from (kept
-        across the remedy): a data change that helped (rows whose labels look wrong
-        dropped, images augmented) stays though the overfitting came back, so that the
-        next remedy builds on it; one that did not is undone."""
-        best = self.trainer.best.epoch
-        return best is not None and best >= treatment.applied_epoch
 
     def _unconfirmed(self, treatment: _Treatment, seen: int) -> None:
         treatment.record["after"] = metrics_after(self.trainer.history[-1] if seen else {})
