@@ -9,7 +9,8 @@ from torch import nn
 
 import trainwell
 from trainwell.health import LOOP_RULES, LoopThresholds
-from trainwell.health._loop import LOOK_FIRST, LOOK_SPARSER
+from trainwell.health._loop import LOOK_SPARSER
+from trainwell.health._probes import Probe
 from trainwell.health._silent import LoopCheck, LoopRecord, stale_gradients
 
 
@@ -235,34 +236,62 @@ def test_without_the_optimizer_a_loop_that_steps_everything_is_not_flagged():
 
 
 @pytest.mark.parametrize("doctor_per", ["optimizer step", "micro-batch"])
-def test_gradient_accumulation_and_clipping_are_not_stale(doctor_per):
-    """Two micro-batches per optimizer step, clipped before doctor.step: .grad differs from
-    the last backward's gradient, but nothing is carried across optimizer steps."""
+@pytest.mark.parametrize("zero_grad", [True, False])
+def test_gradient_accumulation_and_clipping_are_judged_across_optimizer_steps(
+    doctor_per, zero_grad
+):
+    """Four micro-batches per optimizer step, clipped before the doctor looks: .grad differs
+    from the last backward's gradient, but with zero_grad nothing is carried across
+    optimizer steps. Without it the sum of every past window is, and the doctor finds it
+    also when it is called at each micro-batch: its looks wait for an optimizer step to
+    compare across. (There it clips after the doctor: clipped first, a carried gradient
+    shrinks along the fresh one and hides, see the next test.)"""
     torch.manual_seed(0)
     X, y = data()
     model = MLP()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     doctor = trainwell.Doctor(model, optimizer, every=2)
-    for k in range(24):
+    for k in range(48):
         i = k * 32 % len(y)
-        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32]) / 2
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32]) / 4
         loss.backward()
         if doctor_per == "micro-batch":
             doctor.step(loss)
-        if k % 2 == 1:
-            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        if k % 4 == 3:
+            if zero_grad:
+                nn.utils.clip_grad_norm_(model.parameters(), 0.1)
             if doctor_per == "optimizer step":
                 doctor.step(loss)
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
             optimizer.step()
-            optimizer.zero_grad()
-    assert [f.code for f in problems(doctor)] == []
-    # per micro-batch, no look spans an optimizer step, so none counts: the doctor looks on
-    checks = doctor.watch.record.checks
-    complete = sum(c.complete for c in checks)
-    if doctor_per == "micro-batch":
-        assert complete == 0 and len(checks) == LOOK_FIRST + 1  # and the late look
-    else:
-        assert complete == len(checks) == LoopThresholds().sustain
+            if zero_grad:
+                optimizer.zero_grad()
+    codes = [f.code for f in problems(doctor)]
+    assert codes == ([] if zero_grad else ["stale_gradients"])
+    if zero_grad:  # every look compared two steps with an optimizer step between
+        checks = doctor.watch.record.checks
+        assert len(checks) >= LoopThresholds().sustain
+        assert all(c.complete for c in checks)
+
+
+@pytest.mark.parametrize("stepped", [True, False])
+def test_a_probe_without_an_optimizer_step_between_measures_no_update(stepped):
+    """doctor.step at each micro-batch: a probe ending before the optimizer stepped saw the
+    weights not move; that is no update of size 0 (which reads as a run that barely moves,
+    slow convergence), it is none."""
+    torch.manual_seed(0)
+    X, y = data(64)
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    probe = Probe(model)
+    probe.arm()
+    nn.functional.cross_entropy(model(X), y).backward()
+    probe.before_step(0, 0, torch.tensor(1.0))
+    if stepped:
+        optimizer.step()
+    probe.after_step()
+    ratios = probe.history.update_ratio[-1]
+    assert np.isfinite(ratios).all() and (ratios > 0).all() if stepped else np.isnan(ratios).all()
 
 
 def test_stale_gradients_are_found_when_clipped_after_the_doctor():

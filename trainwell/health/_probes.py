@@ -149,6 +149,9 @@ class Probe:
         torch._foreach_sub_(before, weights)  # the buffers now hold -update
         updates = torch.stack(torch._foreach_norm(before))
         ratio = updates.float() / stats[1 + n : 1 + 2 * n].clamp_min(1e-12)
+        # no weight moved at all: no optimizer step came between (a hand-written loop's
+        # doctor.step at each micro-batch of an accumulated step), the update is unmeasured
+        ratio = torch.where(updates.amax() > 0, ratio, float("nan"))
         values = torch.cat([stats, ratio]).cpu().numpy().astype(np.float64)  # one transfer
         n_acts = len(self._activations)
         acts = values[1 + 2 * n : 1 + 2 * n + n_acts]

@@ -39,6 +39,7 @@ RESHAPES = (
     "SelectBackward",
 )
 GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
+ACCUMULATION_WINDOW = 64  # micro-batches a look waits for an optimizer step, at most
 
 
 class LoopWatch:
@@ -72,6 +73,7 @@ class LoopWatch:
         self._norms: list[float] = []
         self._buffers: list[list[torch.Tensor]] = []  # previous, fresh, work: like the params
         self._events: list[str] = []
+        self._window = 0  # micro-batches the armed look has waited for an optimizer step
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
 
     def _given(self) -> set[int] | None:
@@ -166,7 +168,11 @@ class LoopWatch:
         be stale)."""
         if not self._armed:
             return False
+        if self._accumulating():
+            self.arm()  # compare across the next optimizer step instead
+            return False
         self.disarm()
+        self._window = 0
         params, n = self.params, len(self.params)
         got = [i for i in range(n) if self.fresh[i] is not None and params[i].grad is not None]
         grads = [params[i].grad.detach() for i in got]
@@ -219,6 +225,16 @@ class LoopWatch:
             self.order_ok = self.record.checks[-1].order_ok
         self._previous = []
         return True
+
+    def _accumulating(self) -> bool:
+        """No optimizer step since the look armed, only backward passes: micro-batches of
+        one accumulated step. A comparison within them says nothing of what is carried
+        across steps, so the look moves on, up to `ACCUMULATION_WINDOW` micro-batches (an
+        optimizer the loop never steps would keep it armed for ever)."""
+        if self.optimizer is None or "step" in self._events or not self._events:
+            return False
+        self._window += 1
+        return self._window < ACCUMULATION_WINDOW
 
     def _order_ok(self) -> bool | None:
         """The optimizer stepped before this step's backward, not after it: doctor.step sits
