@@ -395,7 +395,9 @@ def test_repair_names_the_rebuild_when_it_cannot_treat():
     )
 
 
-def _blowing_up(mode, order="doctor_first"):
+def _blowing_up(mode, order="doctor_first", scaler=None):
+    """A loop at a rate that blows it up; `scaler`: a mixed-precision loop's GradScaler,
+    given to the doctor, which reads the gradients before `unscale_`."""
     torch.manual_seed(0)
     X = torch.randn(512, 20)
     y = (X[:, 0] > 0).long()
@@ -403,16 +405,20 @@ def _blowing_up(mode, order="doctor_first"):
         nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2)
     )
     optimizer = torch.optim.SGD(model.parameters(), lr=3.0, momentum=0.9)
-    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=4, mode=mode)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=4, mode=mode, scaler=scaler)
     for _ in range(4):
         total = 0.0
         for i in range(0, 512, 32):
             optimizer.zero_grad()
             loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-            loss.backward()
+            (scaler.scale(loss) if scaler else loss).backward()
             if order == "doctor_first":
                 doctor.step(loss)
-            optimizer.step()
+            if scaler:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
             if order != "doctor_first":
                 doctor.step(loss)
             total += loss.item()
@@ -428,8 +434,10 @@ def test_the_trainer_rules_still_fire_in_a_hand_written_loop():
     assert all(f.evidence["lr"] == 3.0 for f in doctor.findings)
 
 
-def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop():
-    doctor, loss, accuracy = _blowing_up("repair")
+@pytest.mark.parametrize("scaled", [False, True])
+def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop(scaled):
+    scaler = torch.amp.GradScaler("cpu") if scaled else None
+    doctor, loss, accuracy = _blowing_up("repair", scaler=scaler)
     assert doctor.repairs and doctor.repairs[0]["rolled_back_to"] == "start"
     assert doctor.repairs[0]["remedy"] in ("lower_lr", "lower_lr_and_clip", "clip_gradients")
     assert doctor.optimizer.param_groups[0]["lr"] <= 0.3
@@ -437,6 +445,33 @@ def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop():
     assert {f.code for f in problems(doctor)} <= {r["finding"] for r in doctor.repairs}
     assert all(r["cured"] for r in doctor.repairs)
     assert np.isfinite(loss) and accuracy > 0.9
+
+
+@pytest.mark.parametrize("given", [True, False])
+@pytest.mark.parametrize("unscaled_first", [True, False])
+def test_a_mixed_precision_loop_is_read_unscaled(given, unscaled_first):
+    """A GradScaler multiplies the loss, so the gradients, by 65536 until `unscale_`: given
+    the scaler, the doctor reads them as they are meant, before or after `unscale_`; not
+    given, gradients read before `unscale_` look exploded."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    optimizer = torch.optim.AdamW(model.parameters(), 2e-3)
+    scaler = torch.amp.GradScaler("cpu")
+    doctor = trainwell.Doctor(model, optimizer, every=2, scaler=scaler if given else None)
+    for _ in range(3):
+        for i in range(0, len(y), 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            scaler.scale(loss).backward()
+            if unscaled_first:
+                scaler.unscale_(optimizer)
+            doctor.step(loss)
+            scaler.step(optimizer)
+            scaler.update()
+        doctor.epoch_end(loss.item())
+    codes = [f.code for f in problems(doctor)]
+    assert codes == ([] if given or unscaled_first else ["exploding_gradient"])
 
 
 def _sign_task(every: int, epochs: int):

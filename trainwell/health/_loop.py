@@ -46,7 +46,9 @@ class Doctor:
     where the loop lets it — with
     `doctor.step(loss)` between `loss.backward()` and `optimizer.step()` — by what needs no
     rebuild (rollback, learning rate, clipping, zero_grad, train mode), and names the change
-    to the model or loop it recommends for the rest.
+    to the model or loop it recommends for the rest. A mixed-precision loop passes its
+    `scaler` (`torch.amp.GradScaler`): the gradients are read unscaled, before or after
+    `scaler.unscale_(optimizer)`, and a step the scaler skipped on overflow is no explosion.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Doctor:
         mode: str = "detect",
         thresholds: Thresholds | None = None,
         loop_thresholds: LoopThresholds | None = None,
+        scaler: torch.amp.GradScaler | None = None,
     ) -> None:
         if mode not in ("detect", "repair"):
             raise ValueError(f"mode must be detect or repair; got {mode!r}")
@@ -74,7 +77,12 @@ class Doctor:
         self.examiner.probe.arm()
         self.watch = LoopWatch(model, optimizer)
         self.loop_thresholds = loop_thresholds or LoopThresholds()
-        self.repairer = LoopRepairer(model, optimizer) if mode == "repair" else None
+        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
+        self.repairer = (
+            LoopRepairer(model, optimizer, keep_grads=self.scaler is not None)
+            if mode == "repair"
+            else None
+        )
         self._seen: set[str] = set()
         self.interval = every  # steps between probes; twice that after epoch 0, then more
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
@@ -85,6 +93,7 @@ class Doctor:
         self._runaway_at = math.inf  # the loss that has (`Examiner.runaway_loss`)
         self._probe_steps = 0  # probe steps so far (a runaway's probe is not one)
         self._busy_at = 0  # the next step that is not plain (`_next_busy`)
+        self._scale: float | None = None  # the gradient scaler's scale at the last probe
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -109,7 +118,7 @@ class Doctor:
             return []
         watch = self.watch
         # the last probe's update is done
-        new = self.examiner.end_probe(self._runaway) if self._probed else []
+        new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
@@ -127,7 +136,7 @@ class Doctor:
         self._probe_steps += probe_step
         self._probed = probe_step or self._runaway
         if self._probed:
-            self.examiner.probe.before_step(step, self._epoch, loss)
+            self.examiner.probe.before_step(step, self._epoch, loss, self._grad_scale())
         if looking:
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:
@@ -140,7 +149,7 @@ class Doctor:
         self, train_loss: float, val_loss: float | None = None, **metrics: float
     ) -> list[Finding]:
         """Call once per epoch with its losses; returns the findings new at this epoch."""
-        new = self.examiner.end_probe(self._runaway) if self._probed else []
+        new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         self._probed = False
         # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
         self.interval, self._hold = next_interval(
@@ -184,6 +193,30 @@ class Doctor:
         next_look = -(-step // grid) * grid  # or a probe
         next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0
         return min(next_look, next_arm)
+
+    def _grad_scale(self) -> float:
+        """What the gradients are multiplied by now: the scaler's scale until
+        `scaler.unscale_(optimizer)` has run in this step (its per-optimizer stage, which
+        GradScaler keeps in a private dict: read where it is, else the scale is assumed).
+        Kept to tell an overflow the scaler skipped from a step (`_stepped_since_probe`)."""
+        if self.scaler is None:
+            return 1.0
+        self._scale = self.scaler.get_scale()
+        states = getattr(self.scaler, "_per_optimizer_states", {})
+        stage = states.get(id(self.optimizer), {}).get("stage")
+        return 1.0 if stage is not None and stage.name == "UNSCALED" else self._scale
+
+    def _stepped_since_probe(self) -> bool:
+        """Whether a probe was taken and a step followed it: under a gradient scaler whose
+        scale has dropped since, the scaled gradients overflowed and it skipped the step —
+        normal in mixed precision, not an explosion. That probe is dropped, as the
+        Trainer's doctor drops it."""
+        if not self._probed:
+            return False
+        if self._scale is not None and self.scaler.get_scale() < self._scale:
+            self.examiner.probe.discard()
+            return False
+        return True
 
     def _ran_away(self, loss: torch.Tensor) -> bool:
         """A loss on a CPU (read with no device sync; elsewhere it is not read) that is

@@ -64,9 +64,17 @@ class LoopRepairer:
     """Keeps the last healthy model + optimizer state and applies the loop remedies."""
 
     def __init__(
-        self, model: nn.Module, optimizer: torch.optim.Optimizer, *, cure_epochs: int = 1
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        cure_epochs: int = 1,
+        keep_grads: bool = False,
     ) -> None:
+        """`keep_grads`: a rollback zeroes the gradients of the pending step rather than
+        dropping them (a gradient scaler's `unscale_` and `step` need them to exist)."""
         self.model, self.optimizer, self.cure_epochs = model, optimizer, cure_epochs
+        self.keep_grads = keep_grads
         self.repairs: list[dict[str, Any]] = []
         self.clip: float | None = None
         self.train_mode = False  # put the model back in train mode at every step
@@ -147,14 +155,20 @@ class LoopRepairer:
 
     def _rollback(self, params: list, fresh: list[torch.Tensor | None], code: str) -> str:
         """Back to the last healthy state; the pending step applies this batch's own gradient
-        (stale gradients) or nothing (a problem the gradients caused)."""
+        (stale gradients) or nothing (a problem the gradients caused; under a gradient
+        scaler, zero gradients: its `step` asserts that it unscaled some)."""
         self.model.load_state_dict(self._healthy["model"])
         # a copy: the optimizer steps the state tensors it is given in place
         self.optimizer.load_state_dict(copy.deepcopy(self._healthy["optimizer"]))
         if self._lrs is not None:
             self._set_lrs(self._lrs)
         for p, f in zip(params, fresh, strict=False):
-            p.grad = f.clone() if code == "stale_gradients" and f is not None else None
+            if code == "stale_gradients" and f is not None:
+                p.grad = f.clone()
+            elif self.keep_grads and p.grad is not None:
+                p.grad.zero_()
+            else:
+                p.grad = None
         return "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
 
     def _start_from(self, code: str, params: list, fresh: list[torch.Tensor | None]) -> str | None:

@@ -110,13 +110,18 @@ class Probe:
 
         return record
 
-    def before_step(self, step: int, epoch: int, loss: torch.Tensor) -> None:
-        """Gradients are complete: read them, and keep the weights to measure the update."""
+    def before_step(
+        self, step: int, epoch: int, loss: torch.Tensor, grad_scale: float = 1.0
+    ) -> None:
+        """Gradients are complete: read them, and keep the weights to measure the update.
+        `grad_scale`: what a mixed-precision loop's gradient scaler still multiplies them by."""
         self.disarm()
         params = [w for _, w in self._layers]
         grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in params]
         weights = [w.detach() for w in params]
-        norms = torch._foreach_norm(grads + weights)
+        norms = list(torch._foreach_norm(grads + weights))
+        if grad_scale != 1.0:
+            norms[: len(grads)] = torch._foreach_div(norms[: len(grads)], grad_scale)
         missing = torch.full((), float("nan"), device=loss.device)
         activations = [
             self._activation_stats.get(i, missing) for i in range(len(self._activations))
