@@ -206,6 +206,31 @@ def test_frozen_on_purpose_is_not_flagged():
     assert problems(doctor) == []
 
 
+@pytest.mark.parametrize("head_back_in_train", [True, False])
+def test_a_frozen_backbone_kept_in_eval_is_not_eval_mode_training(head_back_in_train):
+    """Transfer learning: the backbone frozen and in eval() on purpose (its batch norm keeps
+    the statistics it was trained with), the head put back in train(). Without that last
+    call the head's dropout is off while the head learns: the bug."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = CNN()
+    model.body.requires_grad_(False)
+    model.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(4 * 4 * 4, 4))
+    optimizer = torch.optim.Adam(model.head.parameters(), 1e-2)
+    doctor = trainwell.Doctor(model, optimizer, every=2)
+    for _ in range(3):
+        model.eval()
+        if head_back_in_train:
+            model.head.train()
+        losses = []
+        _train_epoch(X, y, model, optimizer, doctor, losses)
+        doctor.epoch_end(sum(losses) / len(losses))
+    found = {f.code: f for f in problems(doctor)}
+    assert list(found) == ([] if head_back_in_train else ["eval_mode_training"])
+    if not head_back_in_train:
+        assert found["eval_mode_training"].evidence["modules"] == ["head.0"]
+
+
 def _loop_without_telling_the_optimizer(forget_the_head: bool):
     torch.manual_seed(0)
     X, y = data()

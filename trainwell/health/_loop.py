@@ -113,7 +113,8 @@ class Doctor:
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
         step = self._step
-        if step < self._busy_at and self.model.training and not self._ran_away(loss):
+        training = self.model.training or self.watch.eval_on_purpose
+        if step < self._busy_at and training and not self._ran_away(loss):
             self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
         watch = self.watch

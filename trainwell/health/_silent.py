@@ -70,12 +70,13 @@ class LoopRecord:
 
     params: list[str]  # the trainable parameters (requires_grad), by name
     mode_modules: list[str]  # dropout (p > 0) and batch-norm modules
-    batchnorm: bool  # some of them normalise batches (training in eval mode changes them)
+    batchnorm: bool  # some of them (of `eval_modules`, once seen) normalise batches
     frozen_in_optimizer: list[str]  # requires_grad=False, yet given to the optimizer
     not_in_optimizer: list[str] | None  # trainable but in no param group (None: no optimizer)
     checks: list[LoopCheck] = field(default_factory=list)
     loss_chain: list[str] | None = None  # autograd nodes from the loss to a softmax/sigmoid
     loss_chain_step: int | None = None
+    eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters
     eval_since: int | None = None  # first step of the current run of steps in eval mode
     eval_steps: int = 0  # steps in a row taken in eval mode
     step: int = 0  # the last step the doctor looked at (a plain step's loss aside)
@@ -192,10 +193,12 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
 
 
 def eval_mode_training(r: LoopRecord, t: LoopThresholds) -> Finding | None:
-    """The model took `sustain` training steps in a row in `eval()` mode while it has dropout
-    or batch norm: dropout is off and batch norm normalises with its running statistics,
-    which stop updating. Error with batch norm, warning with dropout alone."""
-    if r.eval_steps < t.sustain or not r.mode_modules:
+    """The model took `sustain` training steps in a row in `eval()` mode with dropout or
+    batch norm in eval mode where it acts on parameters that learn: dropout is off and batch
+    norm normalises with its running statistics, which stop updating. A frozen backbone
+    kept in eval() under a head in train() is not flagged. Error with batch norm, warning
+    with dropout alone."""
+    if r.eval_steps < t.sustain or not r.eval_modules:
         return None
     effect = (
         "batch norm neither normalises the batch nor updates its running statistics"
@@ -206,12 +209,12 @@ def eval_mode_training(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         "eval_mode_training",
         "error" if r.batchnorm else "warning",
         f"The model is trained in eval() mode since step {r.eval_since}: its dropout/batch-norm "
-        f"layers ({_names(r.mode_modules)}) behave as at inference, so {effect}.",
+        f"layers ({_names(r.eval_modules)}) behave as at inference, so {effect}.",
         r,
         r.step,
         since_step=r.eval_since,
         steps_in_eval=r.eval_steps,
-        modules=r.mode_modules,
+        modules=r.eval_modules,
     )
 
 

@@ -19,7 +19,8 @@ from torch import nn
 
 from ._silent import LoopCheck, LoopRecord
 
-MODE_MODULES = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
+BATCHNORM = nn.modules.batchnorm._BatchNorm
+MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM)
 # losses that expect logits (or log-probabilities), and the input they read
 LOGIT_LOSSES = ("LogSoftmaxBackward", "BinaryCrossEntropyWithLogitsBackward", "NllLossBackward")
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
@@ -52,15 +53,19 @@ class LoopWatch:
         self.params = [p for _, p in trainable]
         self.record_params = [n for n, _ in trainable]
         given = self._given()
+        modules = dict(model.named_modules())
         modes = [
             (name, m)
-            for name, m in model.named_modules()
+            for name, m in modules.items()
             if isinstance(m, MODE_MODULES) and getattr(m, "p", 1.0) > 0
         ]
+        # each with the parameters whose learning its mode matters to (`_in_eval`)
+        self._modes = [(name, m, _learning_with(name, m, modules)) for name, m in modes]
+        self.eval_on_purpose = False  # in eval(), but not the parts that learn (`mode`)
         self.record = LoopRecord(
             params=self.record_params,
             mode_modules=[name for name, _ in modes],
-            batchnorm=any(isinstance(m, nn.modules.batchnorm._BatchNorm) for _, m in modes),
+            batchnorm=any(isinstance(m, BATCHNORM) for _, m in modes),
             frozen_in_optimizer=[
                 n for n, p in named if not p.requires_grad and given and id(p) in given
             ],
@@ -97,14 +102,22 @@ class LoopWatch:
     @property
     def idle(self) -> bool:
         """Nothing to compare at this step, and the model in train mode as at the last."""
-        return not self._armed and self.model.training and self.record.eval_since is None
+        training = self.model.training or self.eval_on_purpose
+        return not self._armed and training and self.record.eval_since is None
 
     def mode(self, step: int, epoch: int) -> bool:
-        """Note whether this step was taken in eval mode; True when the record changed."""
+        """Note whether this step was taken in eval mode; True when the record changed. A
+        model in eval() whose dropout and batch norm are in train mode wherever they act on
+        what learns is so on purpose: a frozen backbone kept in eval() under a head put
+        back in train()."""
         self.record.step, self.record.epoch = step, epoch
-        if self.model.training:
+        in_eval = [] if self.model.training else self._in_eval()
+        self.eval_on_purpose = not self.model.training and not in_eval
+        if not in_eval:
             self.record.eval_since, self.record.eval_steps = None, 0
             return False
+        self.record.eval_modules = [name for name, _ in in_eval]
+        self.record.batchnorm = any(isinstance(m, BATCHNORM) for _, m in in_eval)
         if self.record.eval_since is None:
             self.record.eval_since = step
         self.record.eval_steps += 1
@@ -226,6 +239,15 @@ class LoopWatch:
         self._previous = []
         return True
 
+    def _in_eval(self) -> list[tuple[str, nn.Module]]:
+        """The dropout and batch-norm modules in eval mode that act on parameters that
+        learn (requires_grad)."""
+        return [
+            (name, m)
+            for name, m, learning in self._modes
+            if not m.training and any(p.requires_grad for p in learning)
+        ]
+
     def _accumulating(self) -> bool:
         """No optimizer step since the look armed, only backward passes: micro-batches of
         one accumulated step. A comparison within them says nothing of what is carried
@@ -242,6 +264,13 @@ class LoopWatch:
         if self.optimizer is None or "backward" not in self._events:
             return None
         return "step" not in self._events[self._events.index("backward") :]
+
+
+def _learning_with(name: str, module: nn.Module, modules: dict[str, nn.Module]) -> list:
+    """The parameters whose learning `module`'s mode matters to: its own (a batch norm's
+    affine ones), else those of the module that holds it (dropout has none)."""
+    own = list(module.parameters(recurse=False))
+    return own or list(modules[name.rpartition(".")[0]].parameters())
 
 
 def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
