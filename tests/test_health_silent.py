@@ -231,6 +231,30 @@ def test_a_frozen_backbone_kept_in_eval_is_not_eval_mode_training(head_back_in_t
         assert found["eval_mode_training"].evidence["modules"] == ["head.0"]
 
 
+@pytest.mark.parametrize("aux_every", [2, 4, None])
+def test_a_branch_used_on_some_steps_is_not_unused(aux_every):
+    """An auxiliary head trained every other (or every fourth) step: the looks' steps, a
+    multiple of `every` and the step after it, may all miss it, but it learns. Never used
+    (None), it is flagged."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = WithBranch(MLP())
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for k in range(48):
+        i = k * 32 % len(y)
+        x, target = X[i : i + 32], y[i : i + 32]
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), target)
+        if aux_every and k % aux_every == 0:
+            loss = loss + nn.functional.cross_entropy(model.aux(x.flatten(1)), target)
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    codes = [f.code for f in problems(doctor)]
+    assert codes == ([] if aux_every else ["unused_parameters"])
+
+
 def _loop_without_telling_the_optimizer(forget_the_head: bool):
     torch.manual_seed(0)
     X, y = data()

@@ -56,6 +56,7 @@ class LoopCheck:
     previous_norm: float  # |.grad| at the previous step
     carried_cosine: float  # cos(carried, previous .grad): 1 when nothing cleared it
     order_ok: bool | None  # doctor.step came after backward, before optimizer.step
+    moved: np.ndarray | None = None  # per parameter: its values changed since the first look
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 
@@ -240,12 +241,16 @@ def probabilities_as_logits(r: LoopRecord, t: LoopThresholds) -> Finding | None:
 
 def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     """Trainable parameters into which no gradient flowed in any of the checks so far (at
-    least `sustain`, each with a backward that reached other parameters): a branch of the
-    model the loss does not depend on."""
+    least `sustain`, each with a backward that reached other parameters), and whose values
+    have not changed since the first look: a branch of the model the loss does not depend
+    on. A branch the loop uses on some steps only (an auxiliary head every other step,
+    tasks in turn) misses the checks' steps but moves."""
     done = [c for c in r.checks if c.got_grad.any()]
     if len(done) < t.sustain:
         return None
     never = ~np.any([c.got_grad for c in done], axis=0)
+    if done[-1].moved is not None:
+        never &= ~done[-1].moved
     unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
     if not unused:
         return None

@@ -79,6 +79,7 @@ class LoopWatch:
         self._buffers: list[list[torch.Tensor]] = []  # previous, fresh, work: like the params
         self._events: list[str] = []
         self._window = 0  # micro-batches the armed look has waited for an optimizer step
+        self._first_norms: list[float] | None = None  # the parameters' at the first look
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
 
     def _given(self) -> set[int] | None:
@@ -142,6 +143,8 @@ class LoopWatch:
             for p, kept in zip(self.params, self._buffers[0], strict=True)
         ]
         self._norms = _norms(self.params).tolist()
+        if self._first_norms is None:
+            self._first_norms = self._norms
         self.fresh = [None] * len(self.params)
         self._events = []
         for index, p in enumerate(self.params):
@@ -232,6 +235,9 @@ class LoopWatch:
                 previous_norm=prev,
                 carried_cosine=float(dot / max(c * prev, 1e-30)),
                 order_ok=self._order_ok(),
+                moved=np.array(
+                    [now != first for now, first in zip(weight, self._first_norms, strict=True)]
+                ),
             )
         )
         if self.record.checks[-1].order_ok is not None:
