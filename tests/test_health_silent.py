@@ -343,6 +343,34 @@ def test_a_probe_without_an_optimizer_step_between_measures_no_update(stepped):
     assert np.isfinite(ratios).all() and (ratios > 0).all() if stepped else np.isnan(ratios).all()
 
 
+@pytest.mark.parametrize("both_zeroed", [True, False])
+def test_stale_gradients_of_part_of_the_model_are_found(both_zeroed):
+    """Two optimizers, the body's and the head's, the doctor given the head's: without the
+    body's zero_grad its gradients pile up, though the head's, cleared, dilute them in the
+    whole model's."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    body = torch.optim.Adam(model.body.parameters(), 1e-3)
+    head = torch.optim.SGD(model.head.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, head, every=4)
+    for k in range(24):
+        i = k * 32 % len(y)
+        head.zero_grad()
+        if both_zeroed:
+            body.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        body.step()
+        head.step()
+    found = {f.code: f for f in problems(doctor)}
+    assert list(found) == ([] if both_zeroed else ["stale_gradients"])
+    if not both_zeroed:
+        stale = found["stale_gradients"].evidence["parameters"]
+        assert stale and all(name.startswith("body.") for name in stale)
+
+
 def test_stale_gradients_are_found_when_clipped_after_the_doctor():
     torch.manual_seed(0)
     X, y = data()

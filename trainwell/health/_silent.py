@@ -57,6 +57,8 @@ class LoopCheck:
     carried_cosine: float  # cos(carried, previous .grad): 1 when nothing cleared it
     order_ok: bool | None  # doctor.step came after backward, before optimizer.step
     moved: np.ndarray | None = None  # per parameter: its values changed since the first look
+    carried_shares: np.ndarray | None = None  # per parameter applied: |carried| / |.grad|
+    carried_cosines: np.ndarray | None = None  # ... and cos(carried, previous .grad)
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 
@@ -117,7 +119,10 @@ def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     the excess is the previous step's gradient: cosine >= `carried_cosine`, at least
     `carried_share` of the gradient. With `zero_grad()` the excess is exactly zero; gradient
     clipping or unscaling only shrinks `.grad` along the fresh gradient, never along the old
-    one; accumulation over micro-batches without an optimizer step is not flagged."""
+    one; accumulation over micro-batches without an optimizer step is not flagged. Judged
+    over every parameter the optimizer changed, then parameter by parameter: a zero_grad
+    that clears part of the model (one optimizer of two) leaves the rest carried, diluted
+    in the whole."""
     if not r.checks:
         return None
     c = r.checks[-1]
@@ -125,7 +130,7 @@ def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         return None
     share = c.carried_norm / c.grad_norm
     if share < t.carried_share or c.carried_cosine < t.carried_cosine:
-        return None
+        return _stale_in_part(r, c, t)
     return _finding(
         "stale_gradients",
         "error",
@@ -140,6 +145,35 @@ def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         carried_norm=c.carried_norm,
         previous_grad_norm=c.previous_norm,
         carried_cosine=c.carried_cosine,
+        threshold_share=t.carried_share,
+    )
+
+
+def _stale_in_part(r: LoopRecord, c: LoopCheck, t: LoopThresholds) -> Finding | None:
+    """The parameters whose own .grad carried the previous step's gradient (see
+    `stale_gradients`), where the model's as a whole did not."""
+    if c.carried_shares is None or c.carried_cosines is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        stale = (c.carried_shares >= t.carried_share) & (c.carried_cosines >= t.carried_cosine)
+    names = [name for name, bad in zip(r.params, stale, strict=True) if bad]
+    if not names:
+        return None
+    cosine = float(np.nanmin(c.carried_cosines[stale]))
+    return _finding(
+        "stale_gradients",
+        "error",
+        f"Gradients accumulate across steps in {len(names)} parameter"
+        f"{'s' if len(names) > 1 else ''} ({_names(names)}): at "
+        f"step {c.step} their .grad still held the previous step's gradient (cosine "
+        f"{cosine:.3f}) on top of this batch's, so they apply the sum of all past gradients. "
+        f"A zero_grad() clears the others: the one for these is missing (an optimizer of "
+        f"their own, or zero_grad on part of the model).",
+        r,
+        c.step,
+        parameters=names,
+        carried_share=[float(x) for x in c.carried_shares[stale]],
+        carried_cosine=cosine,
         threshold_share=t.carried_share,
     )
 

@@ -217,6 +217,12 @@ class LoopWatch:
         g, f, c, prev, cp = (sum(column[r] ** 2 for r in rows) for column in columns)
         dot = (cp - c - prev) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
         g, f, c, prev = (math.sqrt(v) for v in (g, f, c, prev))
+        share, cosine = np.full(n, np.nan), np.full(n, np.nan)  # per parameter applied
+        for r in rows:
+            g_r, c_r, p_r, cp_r = (columns[j][r] for j in (0, 2, 3, 4))
+            share[got[r]] = c_r / g_r if g_r > 0 else np.nan
+            if c_r > 0 and p_r > 0:
+                cosine[got[r]] = (cp_r**2 - c_r**2 - p_r**2) / 2 / (c_r * p_r)
         has_grad, fresh_scale = np.zeros(n, dtype=bool), np.zeros(n)
         has_grad[got] = True
         fresh_scale[got] = [
@@ -234,6 +240,8 @@ class LoopWatch:
                 carried_norm=c,
                 previous_norm=prev,
                 carried_cosine=float(dot / max(c * prev, 1e-30)),
+                carried_shares=share,
+                carried_cosines=cosine,
                 order_ok=self._order_ok(),
                 moved=np.array(
                     [now != first for now, first in zip(weight, self._first_norms, strict=True)]
