@@ -371,6 +371,27 @@ def test_stale_gradients_of_part_of_the_model_are_found(both_zeroed):
         assert stale and all(name.startswith("body.") for name in stale)
 
 
+def test_an_output_activation_is_not_read_as_a_saturated_layer():
+    """A sigmoid on the model's output (before BCELoss) is pinned at 0 or 1 by a confident
+    prediction; the same saturation in a hidden layer cuts its gradients. Both saturated by
+    large weights: only the hidden one counts."""
+    torch.manual_seed(0)
+    X, _ = data(64)
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 4), nn.Sigmoid()
+    )
+    with torch.no_grad():
+        for layer in (model[1], model[3]):
+            layer.weight.mul_(40)
+    probe = Probe(model)
+    probe.arm()
+    model(X).sum().backward()
+    probe.before_step(0, 0, torch.tensor(1.0))
+    probe.after_step()
+    hidden, output = probe.history.saturated[-1]
+    assert hidden > 0.5 and np.isnan(output)
+
+
 def test_stale_gradients_are_found_when_clipped_after_the_doctor():
     torch.manual_seed(0)
     X, y = data()

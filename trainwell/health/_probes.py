@@ -76,6 +76,7 @@ class Probe:
         self._biases = [getattr(modules[name], "bias", None) for name, _ in self._layers]
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._activation_stats: dict[int, torch.Tensor] = {}
+        self._output_ptrs: dict[int, int] = {}  # where each activation's output lies
         self._input_rms: torch.Tensor | None = None
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor]] | None = None
 
@@ -83,8 +84,10 @@ class Probe:
         """Hook the activation modules for the next forward pass only."""
         self.disarm()
         self._activation_stats.clear()
+        self._output_ptrs.clear()
         self._input_rms = None
         self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
+        self._hooks.append(self.model.register_forward_hook(self._record_output))
         for index, (_, kind, module) in enumerate(self._activations):
             self._hooks.append(module.register_forward_hook(self._hook(index, kind)))
 
@@ -92,6 +95,14 @@ class Probe:
         x = args[0] if args else None
         if self._input_rms is None and isinstance(x, torch.Tensor) and x.is_floating_point():
             self._input_rms = _input_rms(x.detach())
+
+    def _record_output(self, module: nn.Module, args: tuple, output: object) -> None:
+        """An activation whose output is the model's (a sigmoid before BCELoss, a softmax
+        before NLL) squashes the prediction, not a hidden layer: a confident classifier
+        pins it at its asymptotes, which says nothing of saturated units."""
+        if isinstance(output, torch.Tensor):
+            for index in [i for i, ptr in self._output_ptrs.items() if ptr == output.data_ptr()]:
+                self._activation_stats.pop(index, None)
 
     def discard(self) -> None:
         """Forget the probe taken before a step that did not happen (a mixed-precision step
@@ -105,8 +116,9 @@ class Probe:
 
     def _hook(self, index: int, kind: str) -> Callable[..., None]:
         def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            if index not in self._activation_stats:  # first forward only (accumulation)
+            if index not in self._output_ptrs:  # first forward only (accumulation)
                 self._activation_stats[index] = _unit_stat(output.detach(), kind)
+                self._output_ptrs[index] = output.data_ptr()
 
         return record
 
