@@ -198,7 +198,9 @@ def test_exploding_gradient_by_norm_ratio_and_nonfinite():
 
 def test_a_lopsided_gradient_explodes_below_the_scale_threshold():
     # every layer under 10x its weight norm, the first 90x the last: the ratio criterion alone
-    assert rules.exploding_gradient(_history(grad=(9.0, 0.1, 0.1)), T).layer == "net.1"
+    lopsided = rules.exploding_gradient(_history(grad=(9.0, 0.1, 0.1)), T)
+    assert lopsided.layer == "net.1"
+    assert "90 times that of layer net.5" in lopsided.message  # not "9 times its weight norm"
     assert rules.exploding_gradient(_history(grad=(9.0, 0.2, 0.2)), T) is None  # 45x: calm
     clipped = _history(grad=(9.0, 0.1, 0.1))
     clipped.grad_clip = 1.0  # clipping scales every layer alike: the ratio is no evidence

@@ -108,6 +108,11 @@ class Doctor:
     def _found(self, finding: Finding) -> None:
         if (lr := self.lr) is not None:
             finding.evidence["lr"] = lr
+        if finding.code == "exploding_gradient" and self.scaler is None:
+            finding.message += (
+                " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
+                "trainwell.Doctor(model, optimizer, scaler=scaler).)"
+            )
         self.findings.append(finding)
 
     def step(self, loss: torch.Tensor) -> list[Finding]:

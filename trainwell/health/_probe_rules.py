@@ -142,6 +142,12 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
             return None
         index = int(np.argmax(scale[-1]))
         reason = f"{grads[-1, index]:.3g}, {scale[-1, index]:.3g} times its weight norm"
+        if scale[-1, index] <= t.exploding_scale:  # lopsided alone: say so
+            index = 0
+            reason = (
+                f"{grads[-1, 0]:.3g}, {ratio[-1]:.3g} times that of layer {h.layers[last]} "
+                f"near the output"
+            )
     return _exploded(h, t, index, reason)
 
 
