@@ -2,7 +2,10 @@
 
 Each bug is planted in a plain PyTorch loop (SGD with momentum, generated 8x8 images, 3
 epochs of 16 steps) for an MLP with dropout and a small CNN with batch norm; the same loop
-without the bug is the clean twin, where any warning or error is a false alarm. Then the
+without the bug is the clean twin, where any warning or error is a false alarm. Then loops
+written otherwise, as people write them (gradient accumulation, two optimizers, mixed
+precision, a frozen backbone kept in eval mode, a branch trained every other step), with
+their bug where they have one and clean. Then the
 doctor's overhead in detect mode: the same hand-written loop with and without
 `doctor.step`, on the digits MLP of `doctor_overhead.py`, interleaved in one process, in
 CPU time of the process (steadier than wall time on a shared machine; goal: <= 3% more),
@@ -148,6 +151,64 @@ def train(
     return dr, mean
 
 
+# Loops written otherwise, as people write them: (the code their bug raises, or None for a
+# loop that is correct however it looks, and how it is written)
+OTHERWISE = {
+    "accumulation": ("stale_gradients", "4 micro-batches a step, doctor.step at each; "
+                     "bug: no zero_grad()"),
+    "two_optimizers": ("stale_gradients", "body and head optimizers; bug: only the head's zeroed"),
+    "mixed_precision": (None, "GradScaler, doctor.step(loss) before unscale_, scaler given"),
+    "frozen_backbone": (None, "backbone frozen, model.eval() then head.train()"),
+    "alternate_branch": (None, "an auxiliary head trained every other step"),
+}  # fmt: skip
+
+
+def written_otherwise(
+    arch: str, loop: str, buggy: bool, *, every: int = 24, epochs: int = 3, seed: int = 0
+) -> trainwell.Doctor:
+    """One loop of `OTHERWISE`, with its bug or without; returns the doctor."""
+    torch.manual_seed(seed)
+    X, y = make_data()
+    model = WithBranch(ARCHS[arch]()) if loop == "alternate_branch" else ARCHS[arch]()
+    net = getattr(model, "net", model)
+    if loop == "frozen_backbone":
+        net.body.requires_grad_(False)
+    body = torch.optim.Adam(net.body.parameters(), 1e-3)
+    head = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad and not _in(p, net.body)], 0.05, 0.9
+    )
+    optimizers = [head] if loop == "frozen_backbone" else [body, head]
+    scaler = torch.amp.GradScaler("cpu") if loop == "mixed_precision" else None
+    doctor = trainwell.Doctor(model, head, every=every, epochs=epochs, scaler=scaler)
+    micro = 4 if loop == "accumulation" else 1
+    for _ in range(epochs):
+        model.train()
+        if loop == "frozen_backbone":
+            model.eval()
+            net.head.train()
+        for k, i in enumerate(range(0, len(y), 32)):
+            x, target = X[i : i + 32], y[i : i + 32]
+            loss = nn.functional.cross_entropy(model(x), target) / micro
+            if loop == "alternate_branch" and k % 2 == 0:
+                loss = loss + nn.functional.cross_entropy(model.aux(x.flatten(1)), target)
+            (scaler.scale(loss) if scaler else loss).backward()
+            doctor.step(loss)
+            if (k + 1) % micro:
+                continue
+            for optimizer in optimizers:
+                (scaler.step if scaler else lambda o: o.step())(optimizer)
+            if scaler:
+                scaler.update()
+            for optimizer in optimizers[buggy and loop in ("accumulation", "two_optimizers") :]:
+                optimizer.zero_grad()
+        doctor.epoch_end(loss.item() * micro)
+    return doctor
+
+
+def _in(p: torch.Tensor, module: nn.Module) -> bool:
+    return any(p is q for q in module.parameters())
+
+
 def problems(doctor: trainwell.Doctor) -> list[trainwell.Finding]:
     return [f for f in doctor.findings if f.severity != "info"]
 
@@ -169,6 +230,27 @@ def detection(every: int) -> list[dict]:
                     "first_step": hit[0].step if hit else None,
                     "severity": hit[0].severity if hit else None,
                     "other_codes": sorted({f.code for f in problems(buggy)} - {code}),
+                    "false_alarms_clean": [f.code for f in problems(clean)],
+                }
+            )
+    for loop, (code, how) in OTHERWISE.items():
+        for arch in ARCHS:
+            clean = written_otherwise(arch, loop, buggy=False, every=every)
+            hit = []
+            if code is not None:
+                buggy = written_otherwise(arch, loop, buggy=True, every=every)
+                hit = [f for f in problems(buggy) if f.code == code]
+            rows.append(
+                {
+                    "bug": loop,
+                    "how": how,
+                    "arch": arch,
+                    "found": bool(hit) if code else None,
+                    "first_step": hit[0].step if hit else None,
+                    "severity": hit[0].severity if hit else None,
+                    "other_codes": sorted({f.code for f in problems(buggy)} - {code})
+                    if code
+                    else [],
                     "false_alarms_clean": [f.code for f in problems(clean)],
                 }
             )
@@ -310,17 +392,21 @@ def main() -> None:
         table.add_row(
             row["bug"],
             row["arch"],
-            f"yes ({row['severity']})" if row["found"] else "NO",
+            "-" if row["found"] is None else f"yes ({row['severity']})" if row["found"] else "NO",
             "-" if row["first_step"] is None else str(row["first_step"]),
             ", ".join(row["other_codes"]) or "-",
             ", ".join(row["false_alarms_clean"]) or "0",
         )
     console.print(table)
-    for bug, (code, how) in BUGS.items():
-        console.print(f"  {bug}: {how}" + ("" if bug == code else f" (expects {code})"))
-    found = sum(r["found"] for r in rows)
+    for bug, (code, how) in {**BUGS, **OTHERWISE}.items():
+        expects = "" if bug == code else f" (expects {code})" if code else " (clean only)"
+        console.print(f"  {bug}: {how}{expects}")
+    planted = [r for r in rows if r["found"] is not None]
+    found = sum(r["found"] for r in planted)
     alarms = sum(bool(r["false_alarms_clean"]) for r in rows)
-    console.print(f"found {found}/{len(rows)}; clean twins with a false alarm: {alarms}")
+    console.print(
+        f"found {found}/{len(planted)}; clean loops with a false alarm: {alarms}/{len(rows)}"
+    )
     s, r, inside = cost["seconds"], cost["ratios"], cost["inside"]
     console.print(
         f"overhead: digits MLP 64-256-256-10 (Adam, batch 64) in a hand-written loop, "
