@@ -213,7 +213,8 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         parts.append(
             f"{len(r.frozen_in_optimizer)} parameters were given to the optimizer with "
             f"requires_grad=False, so they never learn ({_names(r.frozen_in_optimizer)}); if "
-            f"they are frozen on purpose, leave them out of the optimizer."
+            f"they are frozen on purpose, leave them out of the optimizer (unless they are to "
+            f"be unfrozen later, as in gradual unfreezing)."
         )
     return _finding(
         "frozen_parameters",
