@@ -1,0 +1,185 @@
+"""The loops of the silent-bug benchmark (`silent_bugs.py`): the models, their data, a
+plain hand-written loop with one bug planted or none, and loops written otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+import trainwell
+
+BUGS = {
+    "stale_gradients": ("stale_gradients", "no optimizer.zero_grad()"),
+    "frozen_parameters": ("frozen_parameters", "optimizer built without the head"),
+    "frozen_requires_grad": ("frozen_parameters", "first layer requires_grad=False"),
+    "eval_mode_training": ("eval_mode_training", "model.eval() to validate, no model.train()"),
+    "probabilities_as_logits": ("probabilities_as_logits", "softmax before cross_entropy"),
+    "unused_parameters": ("unused_parameters", "a branch forward() never calls"),
+}
+
+
+class MLP(nn.Module):
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 32)
+        )
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(32, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class CNN(nn.Module):
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Linear(8 * 4 * 4, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class WithBranch(nn.Module):
+    """The model with an auxiliary branch that forward() never calls."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net, self.aux = net, nn.Linear(64, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+ARCHS: dict[str, Callable[[], nn.Module]] = {"mlp": MLP, "cnn": CNN}
+
+
+def make_data(rows: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """8x8 images whose class is the brightest quadrant."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(rows, 1, 8, 8, generator=g)
+    quadrants = torch.stack(
+        [X[:, 0, :4, :4], X[:, 0, :4, 4:], X[:, 0, 4:, :4], X[:, 0, 4:, 4:]], 1
+    ).mean((2, 3))
+    return X, quadrants.argmax(1)
+
+
+def train(
+    arch: str,
+    bug: str | None,
+    *,
+    epochs: int = 3,
+    batch: int = 32,
+    every: int = 24,
+    doctor: bool = True,
+    mode: str = "detect",
+    data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    seed: int = 0,
+) -> tuple[trainwell.Doctor | None, float]:
+    """One hand-written loop with `bug` planted (None: the clean twin); returns the doctor
+    and the last epoch's mean training loss."""
+    torch.manual_seed(seed)
+    X, y = data if data is not None else make_data()
+    model = ARCHS[arch]()
+    if bug == "unused_parameters":
+        model = WithBranch(model)
+    net = model.net if isinstance(model, WithBranch) else model
+    params = list(model.parameters())
+    if bug == "frozen_parameters":
+        params = list(net.body.parameters())  # forgot the head
+    if bug == "frozen_requires_grad":
+        next(net.body.parameters()).requires_grad_(False)
+    optimizer = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    dr = None
+    if doctor:
+        dr = trainwell.Doctor(model, optimizer, every=every, epochs=epochs, mode=mode)
+    mean = float("nan")
+    for _ in range(epochs):
+        if bug != "eval_mode_training":
+            model.train()
+        total = torch.zeros(())
+        for i in range(0, len(y), batch):
+            if bug != "stale_gradients":
+                optimizer.zero_grad()
+            out = model(X[i : i + batch])
+            if bug == "probabilities_as_logits":
+                out = out.softmax(dim=1)
+            loss = nn.functional.cross_entropy(out, y[i : i + batch])
+            loss.backward()
+            if dr is not None:
+                dr.step(loss)
+            optimizer.step()
+            total += loss.detach()
+        mean = float(total) / -(-len(y) // batch)
+        model.eval()  # validate
+        with torch.no_grad():
+            val = float(nn.functional.cross_entropy(model(X[:128]), y[:128]))
+        if dr is not None:
+            dr.epoch_end(mean, val)
+    return dr, mean
+
+
+# Loops written otherwise, as people write them: (the code their bug raises, or None for a
+# loop that is correct however it looks, and how it is written)
+OTHERWISE = {
+    "accumulation": ("stale_gradients", "4 micro-batches a step, doctor.step at each; "
+                     "bug: no zero_grad()"),
+    "two_optimizers": ("stale_gradients", "body and head optimizers; bug: only the head's zeroed"),
+    "mixed_precision": (None, "GradScaler, doctor.step(loss) before unscale_, scaler given"),
+    "frozen_backbone": (None, "backbone frozen, model.eval() then head.train()"),
+    "alternate_branch": (None, "an auxiliary head trained every other step"),
+}  # fmt: skip
+
+
+def written_otherwise(
+    arch: str, loop: str, buggy: bool, *, every: int = 24, epochs: int = 3, seed: int = 0
+) -> trainwell.Doctor:
+    """One loop of `OTHERWISE`, with its bug or without; returns the doctor."""
+    torch.manual_seed(seed)
+    X, y = make_data()
+    model = WithBranch(ARCHS[arch]()) if loop == "alternate_branch" else ARCHS[arch]()
+    net = getattr(model, "net", model)
+    if loop == "frozen_backbone":
+        net.body.requires_grad_(False)
+    body = torch.optim.Adam(net.body.parameters(), 1e-3)
+    head = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad and not _in(p, net.body)], 0.05, 0.9
+    )
+    optimizers = [head] if loop == "frozen_backbone" else [body, head]
+    scaler = torch.amp.GradScaler("cpu") if loop == "mixed_precision" else None
+    doctor = trainwell.Doctor(model, head, every=every, epochs=epochs, scaler=scaler)
+    micro = 4 if loop == "accumulation" else 1
+    for _ in range(epochs):
+        model.train()
+        if loop == "frozen_backbone":
+            model.eval()
+            net.head.train()
+        for k, i in enumerate(range(0, len(y), 32)):
+            x, target = X[i : i + 32], y[i : i + 32]
+            loss = nn.functional.cross_entropy(model(x), target) / micro
+            if loop == "alternate_branch" and k % 2 == 0:
+                loss = loss + nn.functional.cross_entropy(model.aux(x.flatten(1)), target)
+            (scaler.scale(loss) if scaler else loss).backward()
+            doctor.step(loss)
+            if (k + 1) % micro:
+                continue
+            for optimizer in optimizers:
+                (scaler.step if scaler else lambda o: o.step())(optimizer)
+            if scaler:
+                scaler.update()
+            for optimizer in optimizers[buggy and loop in ("accumulation", "two_optimizers") :]:
+                optimizer.zero_grad()
+        doctor.epoch_end(loss.item() * micro)
+    return doctor
+
+
+def _in(p: torch.Tensor, module: nn.Module) -> bool:
+    return any(p is q for q in module.parameters())
