@@ -95,6 +95,22 @@ def test_findings_reach_the_run_files(out):
     assert run.summary()["findings"] == written
 
 
+@pytest.mark.parametrize("mode", ["detect", "repair"])
+@pytest.mark.parametrize("last", ["softmax", "none", "log_softmax"])
+def test_your_model_s_softmax_before_the_trainers_cross_entropy_is_found(out, last, mode):
+    """Your own module ending in nn.Softmax: the Trainer's cross entropy applies another
+    (LogSoftmax on top of LogSoftmax changes nothing: not flagged)."""
+    torch.manual_seed(0)
+    head = {"softmax": nn.Softmax(dim=1), "none": nn.Identity(), "log_softmax": nn.LogSoftmax(1)}
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), head[last])
+    config = {"data": {"source": "digits", "audit": False}, "train": {"epochs": 2}}
+    run = trainwell.fit(config, model=model, doctor__mode=mode)
+    found = [f for f in run.findings if f.code == "probabilities_as_logits"]
+    assert [f.severity for f in found] == (["error"] if last == "softmax" else [])
+    if found:
+        assert found[0].step == 0 and "SoftmaxBackward0" in found[0].evidence["autograd_chain"]
+
+
 def test_doctor_off_records_nothing(out):
     run = trainwell.fit(PROBLEMS["dying_relu"], doctor__mode="off", data__audit=False)
     assert run.findings == []

@@ -23,6 +23,8 @@ from ._rebuild import Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
+from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits
+from ._watch import squashed_logits
 
 
 class DoctorCallback(Callback):
@@ -108,6 +110,8 @@ class DoctorCallback(Callback):
         self.examiner.probe.arm()
 
     def on_after_backward(self, step: int, loss: torch.Tensor) -> None:
+        if step == 0:
+            self._read_loss_graph(loss)
         self._probing = step % self.interval == 0
         # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step,
         # and so is one running away (probed at every such step until it comes back, where
@@ -128,6 +132,19 @@ class DoctorCallback(Callback):
             self._scale = scaler.get_scale() if scaler is not None else None
         elif (step + 1) % self.interval == 0:
             self.examiner.probe.arm()  # the next forward pass is probed
+
+    def _read_loss_graph(self, loss: torch.Tensor) -> None:
+        """A softmax or sigmoid the model applies before a loss that applies its own (your
+        `nn.Module` ending in `nn.Softmax` under cross entropy): read once, in the first
+        step's autograd graph, as the hand-written loop's doctor reads it."""
+        chain = squashed_logits(loss)
+        if chain is None or self.examiner.reported("probabilities_as_logits"):
+            return
+        seen = LoopRecord([], [], False, [], None, loss_chain=chain, loss_chain_step=0)
+        finding = probabilities_as_logits(seen, LoopThresholds())
+        if finding is not None:
+            finding.epoch = self.trainer.epoch
+            self.examiner.report(finding)
 
     def _read(self, loss: torch.Tensor) -> float:
         """The loss as a number; under DDP the mean over ranks, so a NaN on one rank is seen

@@ -128,12 +128,16 @@ class Examiner:
                 continue
             finding = rule(self.history, self.thresholds)
             if finding is not None and finding.code not in self._seen:
-                self._seen.add(finding.code)
-                self.findings.append(finding)
+                self.report(finding)
                 new.append(finding)
-                if self.on_finding:
-                    self.on_finding(finding)
         return new
+
+    def report(self, finding: Finding) -> None:
+        """Record a finding (once per code until a reset names it), and pass it on."""
+        self._seen.add(finding.code)
+        self.findings.append(finding)
+        if self.on_finding:
+            self.on_finding(finding)
 
     def _explained(self) -> bool:
         """Whether an open problem other than underfitting has been found: it explains a
