@@ -149,11 +149,15 @@ def written_otherwise(
     net = getattr(model, "net", model)
     if loop == "frozen_backbone":
         net.body.requires_grad_(False)
+    in_body = {id(p) for p in net.body.parameters()}
     body = torch.optim.Adam(net.body.parameters(), 1e-3)
     head = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad and not _in(p, net.body)], 0.05, 0.9
+        [p for p in model.parameters() if p.requires_grad and id(p) not in in_body], 0.05, 0.9
     )
     optimizers = [head] if loop == "frozen_backbone" else [body, head]
+    zeroed = optimizers  # the bug: no zero_grad at all, or only the head's
+    if buggy:
+        zeroed = [] if loop == "accumulation" else [head]
     scaler = torch.amp.GradScaler("cpu") if loop == "mixed_precision" else None
     doctor = trainwell.Doctor(model, head, every=every, epochs=epochs, scaler=scaler)
     micro = 4 if loop == "accumulation" else 1
@@ -172,14 +176,13 @@ def written_otherwise(
             if (k + 1) % micro:
                 continue
             for optimizer in optimizers:
-                (scaler.step if scaler else lambda o: o.step())(optimizer)
+                if scaler:
+                    scaler.step(optimizer)
+                else:
+                    optimizer.step()
             if scaler:
                 scaler.update()
-            for optimizer in optimizers[buggy and loop in ("accumulation", "two_optimizers") :]:
+            for optimizer in zeroed:
                 optimizer.zero_grad()
         doctor.epoch_end(loss.item() * micro)
     return doctor
-
-
-def _in(p: torch.Tensor, module: nn.Module) -> bool:
-    return any(p is q for q in module.parameters())

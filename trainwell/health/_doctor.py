@@ -140,11 +140,17 @@ class DoctorCallback(Callback):
         chain = squashed_logits(loss)
         if chain is None or self.examiner.reported("probabilities_as_logits"):
             return
-        seen = LoopRecord([], [], False, [], None, loss_chain=chain, loss_chain_step=0)
-        finding = probabilities_as_logits(seen, LoopThresholds())
-        if finding is not None:
-            finding.epoch = self.trainer.epoch
-            self.examiner.report(finding)
+        seen = LoopRecord(
+            params=[],
+            mode_modules=[],
+            batchnorm=False,
+            frozen_in_optimizer=[],
+            not_in_optimizer=None,
+            loss_chain=chain,
+            loss_chain_step=0,
+            epoch=self.trainer.epoch,
+        )
+        self.examiner.report(probabilities_as_logits(seen, LoopThresholds()))
 
     def _read(self, loss: torch.Tensor) -> float:
         """The loss as a number; under DDP the mean over ranks, so a NaN on one rank is seen
