@@ -18,13 +18,16 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def write_csv(path: Path, rows: int = 240, seed: int = 0) -> Path:
-    """Two numeric columns and a text column that all carry the label."""
+    """Two numeric columns and a text column that all carry the label, and a customer number
+    the run leaves out of its inputs (an identifier), which whole records sent to the
+    service still hold."""
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 2, rows)
     frame = pd.DataFrame({
         "size": rng.normal(label * 2.0, 1.0),
         "weight": rng.normal(-label, 1.0),
         "colour": np.where(rng.random(rows) < 0.8, np.where(label, "red", "blue"), "green"),
+        "customer": [f"C{seed}-{i:05d}" for i in range(rows)],
         "label": np.where(label, "yes", "no"),
     })  # fmt: skip
     frame.to_csv(path, index=False)

@@ -13,7 +13,12 @@ from trainwell.data.audit import (
     find_label_issues,
 )
 from trainwell.data.audit._classes import class_imbalance, small_dataset
-from trainwell.data.audit._columns import constant_features, missing_values, unscaled_features
+from trainwell.data.audit._columns import (
+    constant_features,
+    identifier_columns,
+    missing_values,
+    unscaled_features,
+)
 from trainwell.data.audit._labels import label_issues
 from trainwell.data.audit._neighbours import duplicates, outliers, train_test_leakage
 
@@ -109,6 +114,15 @@ def test_constant_features():
     everything = np.ones_like(X)
     assert constant_features(_view(everything, y), T)[0].severity == "error"
     assert constant_features(_view(*_blobs()), T) == []
+
+
+def test_identifier_columns_name_what_the_load_left_out():
+    view = _view(*_blobs())
+    assert identifier_columns(view, T) == []  # a file with nothing left out
+    view.data.info.left_out = {"customer": "a value of its own in 300 of 300 rows"}
+    finding = _one(identifier_columns(view, T), "identifier_columns")
+    assert finding.severity == "warning" and finding.evidence["columns"] == ["customer"]
+    assert "'customer' (a value of its own in 300 of 300 rows)" in finding.message
 
 
 def test_unscaled_features_warn_unless_the_run_standardises():

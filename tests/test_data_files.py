@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from trainwell.data._files import load_file
+from trainwell.data._files import IDENTIFIER_ROWS, load_file
 from trainwell.data._table import Table
 from trainwell.errors import DataError
 
@@ -75,6 +75,34 @@ def test_parquet_keeps_declared_category_order_and_one_hots_bools(tmp_path):
     assert table.encoding == {"size": ["s", "m", "l"], "flag": ["False", "True"]}
     assert table.feature_names == ["n", "size=s", "size=m", "size=l", "flag=False", "flag=True"]
     assert table.X[1].tolist() == [1, 0, 0, 1, 1, 0]
+
+
+def test_identifiers_and_a_saved_index_are_left_out_and_the_rest_kept(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "Unnamed: 0": rng.permutation(n),  # a shuffled frame saved with its index
+            "customer": [f"C-{i:04d}" for i in rng.permutation(n)],
+            "note": [f"called on day {i}" if i % 10 else None for i in range(n)],  # free text
+            "city": rng.choice(["Oslo", "Lima", "Pune"], n),  # repeats: a category
+            "amount": rng.normal(size=n),  # distinct numbers are measurements
+            "Unnamed: 5": rng.integers(0, 3, n),  # a blank header, not row numbers
+            "label": np.arange(n) % 2,
+        }
+    )
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    table = _load(tmp_path / "d.csv")
+    assert list(table.left_out) == ["Unnamed: 0", "customer", "note"]
+    assert "saved index" in table.left_out["Unnamed: 0"]
+    assert "40 of 40 rows" in table.left_out["customer"]
+    assert "36 of 36 rows" in table.left_out["note"]  # missing values are not counted
+    assert table.feature_names == ["city=Lima", "city=Oslo", "city=Pune", "amount", "Unnamed: 5"]
+    # too few rows to tell an identifier from a category; no longer the row numbers: kept
+    frame.head(IDENTIFIER_ROWS - 1).to_csv(tmp_path / "small.csv", index=False)
+    small = _load(tmp_path / "small.csv")
+    assert small.left_out == {} and small.feature_names[0] == "Unnamed: 0"
+    assert sum(name.startswith("customer=") for name in small.feature_names) == IDENTIFIER_ROWS - 1
 
 
 def test_npz_table(tmp_path):
@@ -169,7 +197,12 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, dict, list[str]]]:
             {},
             ["missing in 2 rows", "row 1"],
         ),
-        "no features": (_write(tmp / "f.csv", "label\na\nb\n"), {}, ["no feature columns"]),
+        "no features": (_write(tmp / "f.csv", "label\na\nb\n"), {}, ["no usable feature columns"]),
+        "only identifiers": (
+            _write(tmp / "i.csv", "id,label\n" + "".join(f"u{i},{i % 2}\n" for i in range(30))),
+            {},
+            ["no usable feature columns", "left out: 'id'"],
+        ),
         "npz missing keys": (tmp / "keys.npz", {}, ["'X' and 'y'", "'data', 'labels'"]),
         "npz length mismatch": (tmp / "short.npz", {}, ["differ in length", "4 vs 3"]),
         "no classes": (tmp / "no_classes", {}, ["no classes", "one sub-folder"]),
@@ -195,6 +228,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, dict, list[str]]]:
         "text target for regression",
         "missing target",
         "no features",
+        "only identifiers",
         "npz missing keys",
         "npz length mismatch",
         "no classes",

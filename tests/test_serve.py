@@ -43,6 +43,7 @@ def test_predictions_are_those_of_load_run_by_name_and_by_array(service):
     client, csv, run_dir, _ = service
     rows, X = rows_and_inputs(csv, run_dir)
     run = trainwell.load_run(run_dir)
+    assert "customer" in rows[0] and list(run.info.left_out) == ["customer"]  # sent, ignored
     expected = [run.info.classes[i] for i in run.predict(X)]
     by_name = client.post("/predict", json={"rows": rows}, headers=AUTH)
     by_array = client.post("/predict", json={"inputs": X.tolist()}, headers=AUTH)

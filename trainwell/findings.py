@@ -18,6 +18,7 @@ DATA_CODES = (
     "missing_values",
     "unscaled_features",
     "constant_features",
+    "identifier_columns",
     "small_dataset",
 )
 TRAINING_CODES = (

@@ -33,6 +33,7 @@ class DataInfo:
     y_mean: float = 0.0  # regression targets are trained standardised
     y_std: float = 1.0
     sizes: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)  # source columns not used, and why
 
     @property
     def n_outputs(self) -> int:
@@ -115,6 +116,7 @@ def load_splits(config: RunConfig) -> Dataset:
         classes=table.classes,
         feature_names=table.feature_names,
         encoding=table.encoding,
+        left_out=table.left_out,
     )
     return Dataset(train, val, test, info, corruption)
 

@@ -19,6 +19,10 @@ from ._table import Table, Task
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 MAX_AUTO_CLASSES = 50  # `task: auto`: more distinct integer targets than this is regression
+# a text column with a value of its own in this share of its rows (at least IDENTIFIER_ROWS
+# of them) is an identifier, a timestamp or free text: one-hot, each category is seen once
+IDENTIFIER_SHARE = 0.9
+IDENTIFIER_ROWS = 20
 _SHOWN_NAMES = 10  # column names listed in an error before "... (N more)"
 
 Target = tuple[np.ndarray, Task, list[str]]  # y, task, classes
@@ -66,10 +70,15 @@ def _load_frame(frame: pd.DataFrame, path: Path, target: str | None, task: str) 
     y, task, classes = _resolve_target(
         _column_values(frame[name]), task, f"target column {name!r} in {path}"
     )
-    X, names, encoding = _encode_features(frame.drop(columns=name))
+    features = frame.drop(columns=name)
+    left_out = {column: why for column, values in features.items() if (why := _unusable(values))}
+    X, names, encoding = _encode_features(features.drop(columns=list(left_out)))
     if not names:
-        raise DataError(f"{path} has no feature columns besides the target column {name!r}")
-    return Table(X, y, task, classes, names, encoding)
+        also = f" (left out: {_list_names(list(left_out))})" if left_out else ""
+        raise DataError(
+            f"{path} has no usable feature columns besides the target column {name!r}{also}"
+        )
+    return Table(X, y, task, classes, names, encoding, left_out=left_out)
 
 
 def _target_column(frame: pd.DataFrame, path: Path, target: str | None) -> str:
@@ -110,6 +119,30 @@ def _encode_features(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[s
         encoding[name] = categories
     X = np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0), np.float32)
     return X, names, encoding
+
+
+def _unusable(column: pd.Series) -> str | None:
+    """Why a feature column cannot be an input, or None: text with a value of its own in
+    nearly every row (an identifier, a timestamp, free text: one-hot, a network can only
+    memorise it — 0.92 against 0.96 test accuracy on breast_cancer with a customer number and
+    a sign-up date), or the row numbers of a saved index (pandas names its blank header
+    "Unnamed: 0"; where the rows are sorted, the number gives the label away)."""
+    values = column.dropna()
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    if numeric:
+        positions = np.arange(len(column))
+        saved_index = str(column.name).startswith("Unnamed: ") and len(values) == len(column)
+        ordered = np.sort(values.to_numpy())  # in file order, or shuffled before it was saved
+        if saved_index and any(np.array_equal(ordered, positions + s) for s in (0, 1)):
+            return "the row numbers of a saved index"
+        return None
+    distinct = values.astype(str).nunique()
+    if len(values) >= IDENTIFIER_ROWS and distinct >= IDENTIFIER_SHARE * len(values):
+        return (
+            f"a value of its own in {distinct} of {len(values)} rows: an identifier, a "
+            "timestamp or free text"
+        )
+    return None
 
 
 def _refuse_mixed(column: pd.Series, name: str) -> None:

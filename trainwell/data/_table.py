@@ -25,6 +25,7 @@ class Table:
     feature_names: list[str] = field(default_factory=list)
     encoding: dict[str, Any] = field(default_factory=dict)  # categorical column -> categories
     masks: np.ndarray | None = None  # images: (n, height, width) bool, where each defect is
+    left_out: dict[str, str] = field(default_factory=dict)  # source column -> why not an input
 
     @property
     def is_image(self) -> bool:

@@ -11,7 +11,12 @@ from threadpoolctl import threadpool_limits
 from ...findings import Finding
 from .._dataset import Dataset
 from ._classes import class_imbalance, small_dataset
-from ._columns import constant_features, missing_values, unscaled_features
+from ._columns import (
+    constant_features,
+    identifier_columns,
+    missing_values,
+    unscaled_features,
+)
 from ._labels import label_issues
 from ._neighbours import duplicates, outliers, train_test_leakage
 from ._thresholds import Thresholds
@@ -21,6 +26,7 @@ Check = Callable[[AuditData, Thresholds], list[Finding]]
 
 CHECKS: dict[str, Check] = {
     "missing_values": missing_values,
+    "identifier_columns": identifier_columns,
     "constant_features": constant_features,
     "unscaled_features": unscaled_features,
     "class_imbalance": class_imbalance,

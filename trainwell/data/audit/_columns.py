@@ -1,4 +1,5 @@
-"""Checks of single columns: missing values, constant features, feature scales."""
+"""Checks of single columns: missing values, constant features, feature scales, columns
+left out of the inputs."""
 
 from __future__ import annotations
 
@@ -81,6 +82,35 @@ def constant_features(data: AuditData, t: Thresholds) -> list[Finding]:
                 + (": there is nothing to learn from." if every else " and carry no information.")
             ),
             evidence={"features": [names[i] for i in constant], "columns": constant.tolist()},
+        )
+    ]
+
+
+def identifier_columns(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Source columns the run left out of its inputs (`data._files._unusable`): text with a
+    value of its own in nearly every row — an identifier, a timestamp or free text, which a
+    one-hot input can only memorise — or a saved index's row numbers.
+
+    Criterion: decided when the file is loaded, over all its rows (the column's form, not its
+    labels). Severity `warning`: the run goes on without them, but a column the user gave is
+    not used, and its meaning (a date's month, a text's words) may matter as numbers.
+    """
+    left_out = data.data.info.left_out
+    if not left_out:
+        return []
+    named = "; ".join(f"{column!r} ({why})" for column, why in list(left_out.items())[:5])
+    more = f" ... ({len(left_out) - 5} more)" if len(left_out) > 5 else ""
+    return [
+        Finding(
+            code="identifier_columns",
+            severity="warning",
+            source="data",
+            message=(
+                f"Left out of the inputs, where a network could only memorise them: {named}"
+                f"{more}. Drop them from the file, or encode what they mean (a date's month "
+                "or weekday, a text's words) as columns of numbers."
+            ),
+            evidence={"columns": list(left_out), "reasons": list(left_out.values())},
         )
     ]
 

@@ -50,11 +50,16 @@ def request_model(served: Served) -> type[BaseModel]:
 
 
 def row_model(served: Served) -> type[BaseModel]:
-    """One field per source column: a finite number, or one of the training categories."""
+    """One field per source column: a finite number, or one of the training categories; the
+    columns training left out (an identifier: `data.json`'s `left_out`) may come along in a
+    whole record, and are ignored."""
     fields: dict[str, Any] = {}
     for i, column in enumerate(served.columns):
         kind: Any = Number if column.categories is None else Literal[column.categories]
         fields[f"c{i}"] = (kind, Field(alias=column.name))
+    for i, (name, why) in enumerate(served.info.left_out.items()):
+        help_ = f"Not an input ({why}): ignored."
+        fields[f"ignored{i}"] = (Any, Field(None, alias=name, description=help_))
     return create_model("Row", __config__=_STRICT, **fields)
 
 
