@@ -114,10 +114,6 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[dict, list[str]]]:
             ["train.learning_rate", "did you mean"],
         ),
         "negative lr": ({"train": {"lr": -0.01}}, ["train.lr", "-0.01"]),
-        "batch too large": (
-            {"data": {"source": "iris"}, "train": {"batch_size": 512}},
-            ["batch_size", "512"],
-        ),
         "image folder without classes": (
             {"data": {"source": str(tmp_path / "no_classes")}, "model": {"arch": "cnn"}},
             ["no classes"],
@@ -136,7 +132,6 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[dict, list[str]]]:
         "non-numeric target",
         "unknown key",
         "negative lr",
-        "batch too large",
         "image folder without classes",
     ],
 )

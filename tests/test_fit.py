@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.datasets import load_iris
@@ -41,6 +42,20 @@ def test_keyword_overrides_and_config_objects(out, iris_config):
     assert run.metrics["epochs"] == 2 and run.run_dir.name.startswith("named-")
     again = trainwell.fit(trainwell.load_config(iris_config), out=out / "elsewhere")
     assert again.run_dir.parent == out / "elsewhere"
+
+
+def test_a_file_smaller_than_a_batch_trains_in_one_batch_an_epoch(out, tmp_path, capsys):
+    X, y = load_iris(return_X_y=True)
+    rows = np.random.default_rng(0).permutation(len(y))[:40]  # 24 training rows
+    frame = {f"x{j}": X[rows, j] for j in range(4)} | {"label": y[rows]}
+    source = tmp_path / "few.csv"
+    pd.DataFrame(frame).to_csv(source, index=False)
+    run = trainwell.fit({"data": {"source": str(source)}, "train": {"epochs": 4}})
+    train_rows = json.loads((run.run_dir / "data.json").read_text())["sizes"]["train"]
+    assert train_rows < 64  # the default batch size
+    assert f"batch_size: {train_rows}" in (run.run_dir / "config.yaml").read_text()
+    assert f"larger than the training split ({train_rows} rows)" in capsys.readouterr().err
+    assert run.status == "completed" and run.metrics["epochs"] == 4
 
 
 def test_same_seed_same_result(out, iris_config):

@@ -72,11 +72,14 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
         )
     data = finish_data(data, cfg)
     torch.manual_seed(cfg.seed)  # the same model weights with or without the audit
-    if cfg.train.batch_size > len(data.train):
-        raise DataError(
-            f"train.batch_size {cfg.train.batch_size} is larger than the training "
-            f"split ({len(data.train)} rows)"
+    if cfg.train.batch_size > len(data.train):  # a small file under the default of 64
+        Console(stderr=True).print(
+            f"train.batch_size {cfg.train.batch_size} is larger than the training split "
+            f"({len(data.train)} rows): each epoch is one batch of them all",
+            highlight=False,
+            soft_wrap=True,
         )
+        cfg.train.batch_size = len(data.train)
     info = data.info
     custom = model is not None
     if model is None:
