@@ -111,6 +111,37 @@ def test_your_model_s_softmax_before_the_trainers_cross_entropy_is_found(out, la
         assert found[0].step == 0 and "SoftmaxBackward0" in found[0].evidence["autograd_chain"]
 
 
+class _TwoHeads(nn.Module):
+    """An MLP with an auxiliary head: used at every training step, at odd ones, or never."""
+
+    def __init__(self, use: str) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU())
+        self.head, self.aux = nn.Linear(32, 10), nn.Linear(32, 10)
+        self.use, self.calls = use, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, self.calls = self.body(x), self.calls + self.training  # steps from 1
+        if self.use == "always" or (self.use == "alternate" and self.calls % 2 == 0):
+            return self.head(h) + 0.1 * self.aux(h)
+        return self.head(h)
+
+
+@pytest.mark.parametrize("use", ["never", "always", "alternate"])
+def test_a_branch_your_model_never_uses_is_found_by_the_trainers_doctor(out, use):
+    """The Trainer zeroes gradients itself, so of the loop's silent bugs only an unused
+    branch can be in your own module; one used at odd steps only moves and is not flagged
+    (the probes fall on even steps: it gets no gradient at any of them)."""
+    torch.manual_seed(0)
+    config = {"data": {"source": "digits", "audit": False}, "train": {"epochs": 3}}
+    run = trainwell.fit(config, model=_TwoHeads(use))
+    found = [f for f in run.findings if f.code == "unused_parameters"]
+    assert [f.severity for f in found] == (["warning"] if use == "never" else [])
+    if found:
+        assert found[0].evidence["parameters"] == ["aux.weight", "aux.bias"]
+        assert found[0].epoch == 1 and len(found[0].evidence["checked_steps"]) >= 3
+
+
 def test_doctor_off_records_nothing(out):
     run = trainwell.fit(PROBLEMS["dying_relu"], doctor__mode="off", data__audit=False)
     assert run.findings == []

@@ -23,8 +23,10 @@ from ._rebuild import Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
-from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits
+from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
 from ._watch import squashed_logits
+
+REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
 
 
 class DoctorCallback(Callback):
@@ -65,6 +67,9 @@ class DoctorCallback(Callback):
         self.check_each_step = check_each_step
         self._scale: float | None = None  # the gradient scaler's scale before a probed step
         self._state: dict[str, Any] | None = None  # loaded from a checkpoint, for fit start
+        self._unreached: dict[str, float] = {}  # parameter -> its norm when first unreached
+        self._reach_steps: list[int] = []  # the probe steps that noted them
+        self._reach_model: torch.nn.Module | None = None  # the model they are parameters of
 
     @property
     def findings(self) -> list[Finding]:
@@ -127,6 +132,8 @@ class DoctorCallback(Callback):
             elif not self._probing and value > self.examiner.runaway_loss():
                 self._probing = self._runaway = True
         if self._probing:
+            if self.trainer.epoch < REACH_EPOCHS:
+                self._note_reach(step)
             self.examiner.probe.before_step(step, self.trainer.epoch, loss)
             scaler = self.trainer.scaler
             self._scale = scaler.get_scale() if scaler is not None else None
@@ -151,6 +158,37 @@ class DoctorCallback(Callback):
             epoch=self.trainer.epoch,
         )
         self.examiner.report(probabilities_as_logits(seen, LoopThresholds()))
+
+    def _note_reach(self, step: int) -> None:
+        """Note the trainable parameters this probe's backward did not reach (`.grad` is None:
+        the Trainer zeroes gradients to None), as the loop's doctor does: a branch your own
+        `nn.Module` holds but its forward never uses. Noted afresh for a rebuilt model."""
+        model = self.trainer.model
+        trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+        if model is not self._reach_model:
+            self._reach_model, self._reach_steps = model, []
+            self._unreached = {
+                n: float(p.detach().norm()) for n, p in trainable.items() if p.grad is None
+            }
+        self._unreached = {
+            n: norm
+            for n, norm in self._unreached.items()
+            if n in trainable and trainable[n].grad is None
+        }
+        self._reach_steps.append(step)
+
+    def _report_unreached(self, epoch: int) -> None:
+        """After `REACH_EPOCHS`: the parameters no probe's backward reached (at least
+        `sustain` probes), unchanged since (a branch used on some steps only moves)."""
+        model, self._reach_model = self._reach_model, None
+        if model is None or len(self._reach_steps) < self.examiner.thresholds.sustain:
+            return
+        params = dict(model.named_parameters())
+        unused = [
+            n for n, norm in self._unreached.items() if float(params[n].detach().norm()) == norm
+        ]
+        if unused and not self.examiner.reported("unused_parameters"):
+            self.examiner.report(unused_finding(unused, self._reach_steps, epoch))
 
     def _read(self, loss: torch.Tensor) -> float:
         """The loss as a number; under DDP the mean over ranks, so a NaN on one rank is seen
@@ -215,6 +253,8 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         penalty = strong_penalty(trainer.model, trainer.optimizer, trainer.l1, data_loss(metrics))
         found = self.examiner.end_epoch(metrics, penalty)
+        if epoch == REACH_EPOCHS - 1:
+            self._report_unreached(epoch)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():
                 finding.severity, finding.remedy, finding.resolved = "info", "early_stopping", True

@@ -289,16 +289,24 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
     if not unused:
         return None
-    return _finding(
-        "unused_parameters",
-        "warning",
-        f"{len(unused)} trainable parameters received no gradient in any of {len(done)} "
-        f"checked steps ({_names(unused)}): the loss does not depend on them, so they never "
-        f"learn and only cost memory (and fail DistributedDataParallel).",
-        r,
-        done[-1].step,
-        parameters=unused,
-        checked_steps=[c.step for c in done],
+    return unused_finding(unused, [c.step for c in done], r.epoch)
+
+
+def unused_finding(unused: list[str], checked_steps: list[int], epoch: int) -> Finding:
+    """The unused_parameters finding, from the loop's checks or the Trainer's probes."""
+    return Finding(
+        code="unused_parameters",
+        severity="warning",
+        source="training",
+        message=(
+            f"{len(unused)} trainable parameters received no gradient in any of "
+            f"{len(checked_steps)} checked steps ({_names(unused)}): the loss does not depend "
+            "on them, so they never learn and only cost memory (and fail "
+            f"DistributedDataParallel). Fix: {LOOP_FIX['unused_parameters']}."
+        ),
+        evidence={"parameters": unused, "checked_steps": checked_steps},
+        epoch=epoch,
+        step=checked_steps[-1],
     )
 
 
