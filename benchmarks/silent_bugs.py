@@ -157,14 +157,16 @@ def _no_clock() -> float:
 
 
 def overhead(every: int, rounds: int, epochs: int) -> dict:
-    """Whole runs of the plain loop without the doctor, with its probes only and with the
-    whole doctor in detect mode, each over the plain run of its round (the median of those
-    ratios); and, in other runs of the same rounds, the share of each run spent inside the
-    doctor's calls, which the machine's noise touches less, less the share an empty
-    doctor's calls take (the clock's own reads). Every round runs all in another order."""
+    """Whole runs of the plain loop without the doctor, with an empty doctor (the noise
+    floor), with its probes only and with the whole doctor in detect mode, each over the
+    plain run of its round (the median of those ratios); and, in other runs of the same
+    rounds, the share of each run spent inside the doctor's calls, which the machine's noise
+    touches less, less the share an empty doctor's calls take (the clock's own reads). Every
+    round runs all in another order."""
     X, y = digits()
     variants = {
         "plain": (None, trainwell.Doctor, False),
+        "empty": (every, Empty, False),  # the noise floor: a doctor whose calls do nothing
         "probes only": (every, ProbesOnly, False),
         "doctor": (every, trainwell.Doctor, False),
         "empty, timed": (every, Empty, True),
@@ -183,7 +185,7 @@ def overhead(every: int, rounds: int, epochs: int) -> dict:
             shares[name].append(inside / (seconds - inside))
     ratios = {
         k: statistics.median(t / p for t, p in zip(times[k], times["plain"], strict=True))
-        for k in ("probes only", "doctor")
+        for k in ("empty", "probes only", "doctor")
     }
     inside = {
         k: statistics.median(shares[f"{k}, timed"]) for k in ("empty", "probes only", "doctor")
@@ -241,7 +243,8 @@ def main() -> None:
         f"threads, CPU time: plain {s['plain']:.3f} s; each run over its round's plain one, "
         f"median: Doctor (detect) {r['doctor']:.3f} (goal <= {GOAL}: "
         f"{'met' if r['doctor'] <= GOAL else 'missed'}); its probes alone, without the "
-        f"silent-bug checks, {r['probes only']:.3f}"
+        f"silent-bug checks, {r['probes only']:.3f}; an empty doctor (calls that do "
+        f"nothing: the machine's noise) {r['empty']:.3f}"
     )
     net = {k: inside[k] - inside["empty"] for k in ("probes only", "doctor")}
     console.print(
