@@ -168,3 +168,18 @@ def test_cnn_on_a_table_is_refused():
 def test_unknown_source_is_refused():
     with pytest.raises(DataError, match="neither a file"):
         _data(**{"data.source": "mnist"})
+
+
+def test_an_infinite_value_is_missing_to_the_standardiser_not_a_scale():
+    """One -inf in a column made its mean -3.4e38 and every other row of it 3.4e38: the
+    run crashed in the doctor's reference model (exit 1, a failed run left behind)."""
+    from trainwell.data import Standardizer
+
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    with_inf = X.copy()
+    with_inf[3, 0] = -np.inf
+    scaler = Standardizer.fit(with_inf)
+    column = np.delete(X[:, 0], 3)  # the finite values of the column with the inf
+    np.testing.assert_allclose(scaler.mean, [column.mean(), X[:, 1].mean()], rtol=1e-6)
+    np.testing.assert_allclose(scaler.std, [column.std(), X[:, 1].std()], rtol=1e-6)
+    assert np.isfinite(np.delete(scaler.transform(with_inf), 3, axis=0)).all()

@@ -67,8 +67,9 @@ class Standardizer:
         axes = (0, 2, 3) if X.ndim == 4 else 0
         with warnings.catch_warnings():  # all-NaN columns are the audit's business
             warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nan_to_num(np.nanmean(X, axis=axes, keepdims=True))
-            std = np.nan_to_num(np.nanstd(X, axis=axes, keepdims=True))
+            finite = np.where(np.isfinite(X), X, np.nan)  # an inf is missing, not a scale
+            mean = np.nan_to_num(np.nanmean(finite, axis=axes, keepdims=True, dtype=np.float64))
+            std = np.nan_to_num(np.nanstd(finite, axis=axes, keepdims=True, dtype=np.float64))
         std[std < 1e-8] = 1.0  # constant features stay constant instead of dividing by zero
         return cls(mean[0].astype(np.float32), std[0].astype(np.float32))
 
