@@ -88,6 +88,13 @@ class Examiner:
         self.probe.history.reference_loss = self.past[-1].reference_loss
         self._seen.difference_update(codes)
 
+    def follow(self, model: nn.Module) -> None:
+        """Parameters were frozen or unfrozen: probe the layers that learn from now on. The
+        run is the same run: its epoch curve goes on, and what was found stands."""
+        old = self.probe.history
+        self.reset(model, old.total_epochs, old.grad_clip, [], l1=old.l1)
+        self.probe.history.curves = old.curves
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "findings": [f.to_dict() for f in self.findings],

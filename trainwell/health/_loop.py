@@ -14,6 +14,7 @@ the bugs only a hand-written loop can have (`_silent.py`), and repairs that need
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -94,6 +95,7 @@ class Doctor:
         self._probe_steps = 0  # probe steps so far (a runaway's probe is not one)
         self._busy_at = 0  # the next step that is not plain (`_next_busy`)
         self._scale: float | None = None  # the gradient scaler's scale at the last probe
+        self._trainable = self._trainable_now()  # which parameters require a gradient
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -122,6 +124,8 @@ class Doctor:
         if step < self._busy_at and training and not self._ran_away(loss):
             self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
+        if self._trainable_changed():
+            self._follow_trainable()
         watch = self.watch
         # the last probe's update is done
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
@@ -199,6 +203,31 @@ class Doctor:
         next_look = -(-step // grid) * grid  # or a probe
         next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0
         return min(next_look, next_arm)
+
+    def _trainable_now(self) -> tuple[bool, ...]:
+        return tuple(p.requires_grad for p in self.model.parameters())
+
+    def _trainable_changed(self) -> bool:
+        """Read at busy steps: a loop that freezes or unfreezes layers as it goes."""
+        return self._trainable_now() != self._trainable
+
+    def _follow_trainable(self) -> None:
+        """Parameters were frozen or unfrozen: probe and watch what learns from now on (a
+        frozen layer's missing gradient read as a vanished one; hooks cannot be placed on
+        a tensor that requires no gradient). Findings so far stand."""
+        self._trainable = self._trainable_now()
+        if self._probed:
+            self.examiner.probe.discard()
+            self._probed = False
+        with contextlib.suppress(ValueError):  # nothing with a weight learns: keep the last
+            self.examiner.follow(self.model)
+        self.watch.disarm()
+        frozen_from_start = set(self.watch.record.frozen_in_optimizer)
+        self.watch = LoopWatch(self.model, self.optimizer)
+        record = self.watch.record  # frozen as the loop went on: on purpose, not by mistake
+        record.frozen_in_optimizer = [
+            n for n in record.frozen_in_optimizer if n in frozen_from_start
+        ]
 
     def _grad_scale(self) -> float:
         """What the gradients are multiplied by now: the scaler's scale until

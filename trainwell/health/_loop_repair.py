@@ -237,7 +237,10 @@ class LoopRepairer:
         missing = [p for p in params if id(p) not in given]
         if not missing:
             raise NotApplicable("every trainable parameter is in the optimizer")
-        self.optimizer.add_param_group({"params": missing})
+        # as the first group is, with the keys a scheduler added to it (OneCycleLR's max_lr,
+        # initial_lr): the parameters follow the loop's schedule, which would fail without them
+        settings = {k: v for k, v in self.optimizer.param_groups[0].items() if k != "params"}
+        self.optimizer.add_param_group({**settings, "params": missing})
         self._healthy = self.snapshot()  # the optimizer's groups changed: keep them matched
         return f"{len(missing)} parameters added to the optimizer (add_param_group)"
 

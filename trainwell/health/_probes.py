@@ -29,13 +29,17 @@ SATURATION_MARGIN = 0.01  # sigmoid within 0.01 of 0 or 1, tanh within 0.01 of -
 
 
 def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    """(layer name, weight) of every layer whose weight is a matrix or a conv kernel."""
+    """(layer name, weight) of every layer whose weight is a matrix or a conv kernel; for a
+    model with none named `weight` (weight or spectral norm parametrizations, matrices held
+    as raw `nn.Parameter`s), every trainable parameter with two dimensions or more."""
     found = []
     for name, module in model.named_modules():
         weight = getattr(module, "weight", None)
         if isinstance(weight, nn.Parameter) and weight.dim() > 1 and weight.requires_grad:
             found.append((name, weight))
-    return found
+    return found or [
+        (name, p) for name, p in model.named_parameters() if p.dim() > 1 and p.requires_grad
+    ]
 
 
 def activation_modules(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
@@ -73,7 +77,7 @@ class Probe:
         )
         self._before: list[torch.Tensor] = []  # the weights before a probed step
         modules = dict(model.named_modules())
-        self._biases = [getattr(modules[name], "bias", None) for name, _ in self._layers]
+        self._biases = [getattr(modules.get(name), "bias", None) for name, _ in self._layers]
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._activation_stats: dict[int, torch.Tensor] = {}
         self._output_ptrs: dict[int, int] = {}  # where each activation's output lies
@@ -129,7 +133,7 @@ class Probe:
         `grad_scale`: what a mixed-precision loop's gradient scaler still multiplies them by."""
         self.disarm()
         params = [w for _, w in self._layers]
-        grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in params]
+        grads = [dense(w.grad) if w.grad is not None else torch.zeros_like(w) for w in params]
         weights = [w.detach() for w in params]
         norms = list(torch._foreach_norm(grads + weights))
         if grad_scale != 1.0:
@@ -183,6 +187,12 @@ class Probe:
         history.saturated.append(np.where(self._is_relu, np.nan, acts))
         history.bias_mean.append(values[1 + 2 * n + n_acts : 1 + 3 * n + n_acts])
         history.input_rms.append(float(values[1 + 3 * n + n_acts]))
+
+
+def dense(grad: torch.Tensor) -> torch.Tensor:
+    """A gradient as a dense tensor: `nn.Embedding(sparse=True)` leaves a sparse one, which
+    norms and copies into dense buffers do not take."""
+    return grad.to_dense() if grad.is_sparse else grad
 
 
 def _input_rms(x: torch.Tensor) -> torch.Tensor:

@@ -17,10 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._probes import dense
 from ._silent import LoopCheck, LoopRecord
 
 BATCHNORM = nn.modules.batchnorm._BatchNorm
-MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM)
+# modules whose training mode matters: dropout (its own modules, or the `dropout` of a
+# recurrent layer or of attention) and batch norm
+MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM, nn.RNNBase, nn.MultiheadAttention)
 # losses that expect logits (or log-probabilities), and the input they read
 LOGIT_LOSSES = ("LogSoftmaxBackward", "BinaryCrossEntropyWithLogitsBackward", "NllLossBackward")
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
@@ -54,11 +57,7 @@ class LoopWatch:
         self.record_params = [n for n, _ in trainable]
         given = self._given()
         modules = dict(model.named_modules())
-        modes = [
-            (name, m)
-            for name, m in modules.items()
-            if isinstance(m, MODE_MODULES) and getattr(m, "p", 1.0) > 0
-        ]
+        modes = [(name, m) for name, m in modules.items() if _mode_matters(m)]
         # each with the parameters whose learning its mode matters to (`_in_eval`)
         self._modes = [(name, m, _learning_with(name, m, modules)) for name, m in modes]
         self.eval_on_purpose = False  # in eval(), but not the parts that learn (`mode`)
@@ -139,7 +138,7 @@ class LoopWatch:
         if not self._buffers:  # reused at every look: no allocation (and page faults) each time
             self._buffers = [[torch.empty_like(p) for p in self.params] for _ in range(3)]
         self._previous = [
-            None if p.grad is None else kept.copy_(p.grad.detach())
+            None if p.grad is None else kept.copy_(dense(p.grad.detach()))
             for p, kept in zip(self.params, self._buffers[0], strict=True)
         ]
         self._norms = _norms(self.params).tolist()
@@ -165,9 +164,9 @@ class LoopWatch:
                 self._events.append("backward")
             seen = self.fresh[index]
             if seen is None:
-                self.fresh[index] = self._buffers[1][index].copy_(grad.detach())
+                self.fresh[index] = self._buffers[1][index].copy_(dense(grad.detach()))
             else:
-                seen.add_(grad.detach())
+                seen.add_(dense(grad.detach()))
 
         return keep
 
@@ -191,7 +190,7 @@ class LoopWatch:
         self._window = 0
         params, n = self.params, len(self.params)
         got = [i for i in range(n) if self.fresh[i] is not None and params[i].grad is not None]
-        grads = [params[i].grad.detach() for i in got]
+        grads = [dense(params[i].grad.detach()) for i in got]
         fresh = [self.fresh[i] for i in got]
         previous = [
             self._previous[i] if self._previous[i] is not None else torch.zeros_like(g)
@@ -278,6 +277,14 @@ class LoopWatch:
         if self.optimizer is None or "backward" not in self._events:
             return None
         return "step" not in self._events[self._events.index("backward") :]
+
+
+def _mode_matters(module: nn.Module) -> bool:
+    """Batch norm; dropout of p > 0 (a recurrent layer's acts between its layers only)."""
+    if not isinstance(module, MODE_MODULES):
+        return False
+    rate = getattr(module, "p", getattr(module, "dropout", 1.0))
+    return rate > 0 and getattr(module, "num_layers", 2) > 1
 
 
 def _learning_with(name: str, module: nn.Module, modules: dict[str, nn.Module]) -> list:

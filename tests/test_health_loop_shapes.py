@@ -1,0 +1,150 @@
+"""The loop's doctor on models and loops of other shapes (from a stress test of realistic
+loops): sparse gradients, layers frozen as the loop goes, models without a `weight`
+attribute, a scheduler's keys on a repaired optimizer, dropout inside recurrent layers.
+Each with the bug where it has one, and healthy."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import parametrizations
+
+import trainwell
+
+
+def _tokens(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randint(1, 100, (n, 12), generator=g)
+    return X, (X < 50).sum(1).gt(6).long()
+
+
+def _train(model, optimizer, X, y, *, epochs=3, batch=32, zero_grad=True, mode="detect",
+           scheduler=None, every=24, before_epoch=None, forward=None):  # fmt: skip
+    doctor = trainwell.Doctor(model, optimizer, mode=mode, every=every)
+    forward = forward or model
+    for epoch in range(epochs):
+        if before_epoch is not None:
+            before_epoch(epoch)
+        total = 0.0
+        for i in range(0, len(y), batch):
+            if zero_grad:
+                optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(forward(X[i : i + batch]), y[i : i + batch])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            total += loss.item()
+        doctor.epoch_end(total / -(-len(y) // batch))
+    return doctor
+
+
+def _problems(doctor) -> list[str]:
+    return [f.code for f in doctor.findings if f.severity != "info"]
+
+
+@pytest.mark.parametrize("zero_grad", [True, False])
+def test_sparse_gradients_are_read(zero_grad):
+    """nn.EmbeddingBag(sparse=True) under SGD: norms and copies of a sparse .grad raised at
+    the first doctor.step."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.EmbeddingBag(100, 16, mode="mean", sparse=True), nn.Linear(16, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    doctor = _train(model, optimizer, *_tokens(), zero_grad=zero_grad)
+    assert _problems(doctor)[:1] == ([] if zero_grad else ["stale_gradients"])
+
+
+def test_layers_frozen_as_the_loop_goes_are_not_vanished_nor_frozen_by_mistake():
+    """Freezing the body from epoch 2 (every parameter stays in the optimizer): the frozen
+    layers' missing gradients read as vanished (an error), then a look hooked a parameter
+    that no longer requires a gradient (a crash at the first later look)."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model = nn.Sequential(
+        nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3)
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+
+    def freeze(epoch: int) -> None:
+        if epoch == 2:
+            model[:4].requires_grad_(False)
+
+    doctor = _train(model, optimizer, X, y, epochs=12, every=8, before_epoch=freeze)
+    assert not {"vanishing_gradient", "frozen_parameters"} & set(_problems(doctor))
+    assert doctor.examiner.probe.history.layers == ["4"]  # what learns now is probed
+    assert len(doctor.examiner.probe.history.curves) == 12  # the epoch curve went on
+
+
+class RawMLP(nn.Module):
+    """Matrices held as raw parameters: no module has a `weight`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(20, 32) * 0.2)
+        self.w2 = nn.Parameter(torch.randn(32, 3) * 0.2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x @ self.w1) @ self.w2
+
+
+def _weight_norm_mlp() -> nn.Module:
+    return nn.Sequential(
+        parametrizations.weight_norm(nn.Linear(20, 32)),
+        nn.ReLU(),
+        parametrizations.weight_norm(nn.Linear(32, 3)),
+    )
+
+
+@pytest.mark.parametrize("build", [RawMLP, _weight_norm_mlp])
+@pytest.mark.parametrize("zero_grad", [True, False])
+def test_a_model_without_a_weight_attribute_is_probed_by_its_matrices(build, zero_grad):
+    """The doctor refused such models (no trainable weight matrix), so not even a missing
+    zero_grad was found."""
+    torch.manual_seed(0)
+    X = torch.randn(320, 20)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model = build()
+    doctor = _train(model, torch.optim.SGD(model.parameters(), lr=0.05), X, y, zero_grad=zero_grad)
+    assert len(doctor.examiner.probe.history.layers) >= 2
+    assert _problems(doctor)[:1] == ([] if zero_grad else ["stale_gradients"])
+
+
+def test_a_parameter_group_the_repair_adds_follows_the_loops_schedule():
+    """The embedding left out of the optimizer, under OneCycleLR: the group the repair added
+    lacked the keys the scheduler puts in every group, and its next step raised KeyError."""
+    torch.manual_seed(0)
+    X, y = _tokens(512)
+    emb, head = nn.Embedding(100, 16), nn.Linear(16, 2)
+    model = nn.ModuleDict({"emb": emb, "head": head})
+    optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=5 * 16)
+    doctor = _train(model, optimizer, X, y, epochs=5, mode="repair", scheduler=schedule,
+                    forward=lambda x: head(emb(x).mean(1)))  # fmt: skip
+    assert [r["remedy"] for r in doctor.repairs] == ["add_to_optimizer"]
+    added = optimizer.param_groups[-1]
+    assert added["params"][0] is emb.weight and added["lr"] == optimizer.param_groups[0]["lr"]
+
+
+class GRUClassifier(nn.Module):
+    def __init__(self, layers: int) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(100, 16)
+        self.gru = nn.GRU(16, 16, num_layers=layers, dropout=0.3, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.gru(self.emb(x))[0][:, -1])
+
+
+@pytest.mark.parametrize(("layers", "in_eval", "flagged"),
+                         [(2, True, True), (2, False, False), (1, True, False)])  # fmt: skip
+def test_dropout_inside_a_recurrent_layer_counts_for_eval_mode_training(layers, in_eval, flagged):
+    """A GRU's own dropout (between its layers: none with one layer) was not seen, so a loop
+    left in eval() after validating trained without it unflagged."""
+    torch.manual_seed(0)
+    model = GRUClassifier(layers)
+    if in_eval:
+        model.eval()
+    doctor = _train(model, torch.optim.Adam(model.parameters(), 1e-3), *_tokens())
+    assert ("eval_mode_training" in _problems(doctor)) == flagged
