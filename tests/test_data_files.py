@@ -105,6 +105,53 @@ def test_identifiers_and_a_saved_index_are_left_out_and_the_rest_kept(tmp_path):
     assert sum(name.startswith("customer=") for name in small.feature_names) == IDENTIFIER_ROWS - 1
 
 
+def test_files_as_spreadsheets_save_them_are_read(tmp_path):
+    """Semicolons (with decimal commas, as in most of Europe), tabs, Windows' encoding."""
+    expected = [[1.5, 2.0], [-0.25, 4.0], [3.0, 8.0]]
+    files = {
+        "semicolon.csv": ("size;count;label\n1,5;2;a\n-0,25;4;b\n3;8;a\n", "utf-8"),
+        "dot_semicolon.csv": ("size;count;label\n1.5;2;a\n-0.25;4;b\n3;8;a\n", "utf-8"),
+        "tabs.csv": ("size\tcount\tlabel\n1.5\t2\ta\n-0.25\t4\tb\n3\t8\ta\n", "utf-8"),
+        "latin1.csv": ("size,count,label\n1.5,2,\xe4\n-0.25,4,b\n3,8,\xe4\n", "latin-1"),
+    }
+    for name, (text, encoding) in files.items():
+        (tmp_path / name).write_text(text, encoding=encoding)
+        table = _load(tmp_path / name)
+        assert table.feature_names == ["size", "count"], name
+        np.testing.assert_array_equal(table.X, np.array(expected, dtype=np.float32))
+    assert _load(tmp_path / "latin1.csv").classes == ["b", "\xe4"]
+
+
+@pytest.mark.parametrize("written", ["1.234,5", "$12.50", "42%", "1,234.5"])
+def test_numbers_written_as_text_are_one_line_not_categories(tmp_path, written):
+    """Read as text, a measurement was one-hot encoded or left out as an identifier."""
+    rows = "".join(f'"{written}",{i % 2}\n' for i in range(30))
+    with pytest.raises(DataError, match=r"'price' holds numbers written as text"):
+        _load(_write(tmp_path / "d.csv", "price,label\n" + rows))
+    # the healthy twin: words that are categories, codes that are numbers
+    fine = "".join(f"{['low', 'high'][i % 2]},{i},{i % 2}\n" for i in range(30))
+    assert _load(_write(tmp_path / "ok.csv", "level,code,label\n" + fine)).X.shape == (30, 3)
+
+
+def test_dates_and_durations_are_left_out_not_one_hot(tmp_path):
+    rng = np.random.default_rng(0)
+    days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 20, 60), unit="D")
+    frame = pd.DataFrame(
+        {
+            "day": days.strftime("%Y-%m-%d"),  # repeats: not an identifier
+            "when": days,
+            "took": pd.to_timedelta(rng.integers(1, 5, 60), unit="h"),
+            "month": days.strftime("%b"),  # month names are categories
+            "label": np.arange(60) % 2,
+        }
+    )
+    frame.to_parquet(tmp_path / "d.parquet")
+    table = _load(tmp_path / "d.parquet")
+    assert list(table.left_out) == ["day", "when", "took"]
+    assert "dates" in table.left_out["day"] and "durations" in table.left_out["took"]
+    assert all(name.startswith("month=") for name in table.feature_names)
+
+
 def test_npz_table(tmp_path):
     X = np.arange(12, dtype=np.float64).reshape(4, 3)
     np.savez(tmp_path / "d.npz", X=X, y=np.array([1, 0, 1, 1]))

@@ -106,7 +106,7 @@ def identifier_columns(data: AuditData, t: Thresholds) -> list[Finding]:
             severity="warning",
             source="data",
             message=(
-                f"Left out of the inputs, where a network could only memorise them: {named}"
+                f"Left out of the inputs, which a network cannot learn from as they are: {named}"
                 f"{more}. Drop them from the file, or encode what they mean (a date's month "
                 "or weekday, a text's words) as columns of numbers."
             ),
