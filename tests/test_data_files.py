@@ -195,6 +195,21 @@ def test_image_folder_classes_sorted_and_resized_to_height_width(tmp_path):
     assert gray.X.shape == (4, 1, 5, 2) and gray.X.min() >= 0 and gray.X.max() == 1
 
 
+def test_images_in_sub_folders_and_16_bit_images_are_read(tmp_path):
+    """A class folder's images in batches below it were skipped without a word; a 16-bit
+    image was clipped to 8 bits (0 and 1 only); TIFF was not read."""
+    levels = np.arange(16, dtype=np.uint16).reshape(4, 4) * 4000
+    for kind in ("a", "b"):
+        (tmp_path / "imgs" / kind / "batch1").mkdir(parents=True)
+        (tmp_path / "imgs" / kind / ".ipynb_checkpoints").mkdir()
+        Image.fromarray(levels).save(tmp_path / "imgs" / kind / "top.png")
+        Image.fromarray(levels).save(tmp_path / "imgs" / kind / "batch1" / "x.tif")
+        Image.fromarray(levels).save(tmp_path / "imgs" / kind / ".ipynb_checkpoints" / "x.png")
+    table = _load(tmp_path / "imgs", grayscale=True, image_size=(4, 4))
+    assert table.y.tolist() == [0, 0, 1, 1]  # two of each class, hidden folders aside
+    np.testing.assert_allclose(table.X[0, 0], levels / 65535, atol=1e-6)
+
+
 def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, dict, list[str]]]:
     rows = "".join(f"{i},{i % 3}\n" for i in range(40))
     mixed = "".join(f"{i},{i % 2 if i != 17 else 'oops'}\n" for i in range(40))
@@ -234,6 +249,11 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, dict, list[str]]]:
             {"task": "classification"},
             ["mixes numbers and text", "row 17: 'oops'"],
         ),
+        "constant regression target": (
+            _write(tmp / "c.csv", "x,target\n1,3.5\n2,3.5\n3,3.5\n"),
+            {"task": "regression"},
+            ["single value (3.5)", "nothing to learn"],
+        ),
         "text target for regression": (
             _write(tmp / "t.csv", "x,label\n1,cat\n2,dog\n"),
             {"task": "regression"},
@@ -272,6 +292,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, dict, list[str]]]:
         "no label column",
         "single class",
         "mixed target",
+        "constant regression target",
         "text target for regression",
         "missing target",
         "no features",

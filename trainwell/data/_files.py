@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import DataError
 from ._table import Table, Task
 
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 MAX_AUTO_CLASSES = 50  # `task: auto`: more distinct integer targets than this is regression
 # a text column with a value of its own in this share of its rows (at least IDENTIFIER_ROWS
 # of them) is an identifier, a timestamp or free text: one-hot, each category is seen once
@@ -265,6 +265,10 @@ def _numeric_target(numbers: np.ndarray, task: str, what: str) -> Target:
         few = np.unique(numbers).size <= MAX_AUTO_CLASSES
         task = "classification" if whole and few else "regression"
     if task == "regression":
+        if np.unique(numbers).size < 2:
+            raise DataError(
+                f"{what} has a single value ({_number_name(numbers[0])}): nothing to learn"
+            )
         return numbers.astype(np.float32), "regression", []
     uniques, y = np.unique(numbers, return_inverse=True)  # sorted numerically, not as text
     return _classify(y, [_number_name(value) for value in uniques], what)
@@ -374,18 +378,43 @@ def _read_mask(masks: Path, kind: str, image: Path, size: tuple[int, int]) -> np
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """The images of a class folder and of its sub-folders (batches, sources), hidden ones
+    (`.ipynb_checkpoints`) aside: only the folder's own were read, and the rest of a class
+    was lost without a word."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def _read_image(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
     """(channels, height, width) float32 in [0, 1]; `size` is Pillow's (width, height)."""
     try:
         with Image.open(path) as image:
-            resized = image.convert(mode).resize(size, Image.Resampling.BILINEAR)
-            pixels = np.array(resized, dtype=np.float32) / 255.0
+            if image.mode.startswith("I") or image.mode == "F":
+                pixels = _wide_pixels(image, mode, size)
+            else:
+                resized = image.convert(mode).resize(size, Image.Resampling.BILINEAR)
+                pixels = np.array(resized, dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read image {path}: {_reason(exc)}") from exc
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+
+
+def _wide_pixels(image: Image.Image, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """A 16-bit (I;16, I) or float (F) image in [0, 1]: Pillow's convert clips it to 8
+    bits, so a 16-bit image became a few levels of 0 and 1. Gray, as such images are."""
+    values = np.asarray(image, dtype=np.float32)
+    top = float(values.max()) if values.size else 1.0
+    scale = 1.0 if image.mode == "F" and top <= 1 else 65535.0 if top <= 65535 else top
+    gray = np.asarray(
+        Image.fromarray(values / scale, mode="F").resize(size, Image.Resampling.BILINEAR),
+        dtype=np.float32,
+    )
+    return gray if mode == "L" else np.stack([gray] * 3, axis=-1)
 
 
 def _reason(exc: BaseException) -> str:
