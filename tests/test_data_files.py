@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from trainwell.data._files import IDENTIFIER_ROWS, load_file
+from trainwell.data._files import load_file
+from trainwell.data._frames import IDENTIFIER_ROWS
 from trainwell.data._table import Table
 from trainwell.errors import DataError
 

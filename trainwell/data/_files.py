@@ -6,7 +6,6 @@ is data row `i` of the file (0-based, header excluded), as error messages count 
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,19 +15,18 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
+from ._frames import (
+    read_frame,
+    reason,
+    refuse_mixed,
+    refuse_numbers_as_text,
+    show,
+    unusable,
+)
 from ._table import Table, Task
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 MAX_AUTO_CLASSES = 50  # `task: auto`: more distinct integer targets than this is regression
-# a text column with a value of its own in this share of its rows (at least IDENTIFIER_ROWS
-# of them) is an identifier, a timestamp or free text: one-hot, each category is seen once
-IDENTIFIER_SHARE = 0.9
-IDENTIFIER_ROWS = 20
-SEPARATORS = (",", ";", "\t", "|")
-# numbers as text: a thousands separator, currency, percent, a decimal comma
-NUMBER_AS_TEXT = re.compile(r"^[-+]?[$€£]?\s?[-+]?(\d{1,3}([,.' ]\d{3})+|\d+)([.,]\d+)?\s?%?$")
-DECIMAL_COMMA = re.compile(r"^[-+]?\d+(,\d+)?$")
-DATE_AS_TEXT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})([ T]\d|$)")
 _SHOWN_NAMES = 10  # column names listed in an error before "... (N more)"
 
 Target = tuple[np.ndarray, Task, list[str]]  # y, task, classes
@@ -54,54 +52,6 @@ def load_file(
     )
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame with string column names, rows numbered from 0 as
-    they stand in the file; one `DataError` line when it cannot be read or has no rows."""
-    suffix = path.suffix.lower()
-    kind = "CSV" if suffix == ".csv" else "Parquet"
-    try:
-        frame = _read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-    except pd.errors.EmptyDataError:  # a ValueError too: must come first
-        frame = pd.DataFrame()
-    except (ValueError, OSError) as exc:  # ParserError, UnicodeDecodeError, ArrowInvalid, I/O
-        raise DataError(f"cannot read {kind} {path}: {_reason(exc)}") from exc
-    if frame.empty:
-        raise DataError(f"{kind} {path} is empty: it has no data rows")
-    frame.columns = [str(name) for name in frame.columns]
-    return frame.reset_index(drop=True)  # positions, not a restored Parquet index, name rows
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    """Separated by what its header line holds most of: commas, else semicolons (then with
-    decimal commas where its text columns are numbers written so, as a spreadsheet in most
-    of Europe saves them), tabs or bars; in UTF-8, else in Windows' Western encoding
-    (cp1252, else Latin-1, which reads any byte)."""
-    with path.open("rb") as file:
-        header = file.readline(1 << 16).decode("utf-8", "replace")
-    sep = max(SEPARATORS, key=header.count)  # a tie (none at all): the comma, listed first
-    frame, encoding = _read_text(path, sep=sep)
-    if sep == ";" and any(_decimal_commas(column) for _, column in frame.items()):
-        frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding)
-    return frame
-
-
-def _read_text(path: Path, encoding: str | None = None, **options) -> tuple[pd.DataFrame, str]:
-    for tried in [encoding] if encoding else ["utf-8", "cp1252"]:
-        try:
-            return pd.read_csv(path, encoding=tried, **options), tried
-        except UnicodeDecodeError:
-            continue
-    return pd.read_csv(path, encoding="latin-1", **options), "latin-1"
-
-
-def _decimal_commas(column: pd.Series) -> bool:
-    if pd.api.types.is_numeric_dtype(column):
-        return False
-    text = column.dropna().astype(str).str.strip()
-    commas = text.str.contains(",", regex=False).any()
-    return commas and text.str.match(DECIMAL_COMMA).mean() >= IDENTIFIER_SHARE
-
-
 def _load_frame(frame: pd.DataFrame, path: Path, target: str | None, task: str) -> Table:
     name = _target_column(frame, path, target)
     y, task, classes = _resolve_target(
@@ -109,8 +59,8 @@ def _load_frame(frame: pd.DataFrame, path: Path, target: str | None, task: str) 
     )
     features = frame.drop(columns=name)
     for column, values in features.items():
-        _refuse_numbers_as_text(values, column)
-    left_out = {column: why for column, values in features.items() if (why := _unusable(values))}
+        refuse_numbers_as_text(values, column)
+    left_out = {column: why for column, values in features.items() if (why := unusable(values))}
     X, names, encoding = _encode_features(features.drop(columns=list(left_out)))
     if not names:
         also = f" (left out: {_list_names(list(left_out))})" if left_out else ""
@@ -151,79 +101,13 @@ def _encode_features(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[s
             blocks.append(column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None])
             names.append(name)
             continue
-        _refuse_mixed(column, name)
+        refuse_mixed(column, name)
         dummies, categories = _one_hot(column)
         blocks.append(dummies)
         names.extend(f"{name}={category}" for category in categories)
         encoding[name] = categories
     X = np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0), np.float32)
     return X, names, encoding
-
-
-def _unusable(column: pd.Series) -> str | None:
-    """Why a feature column cannot be an input, or None: text with a value of its own in
-    nearly every row (an identifier, a timestamp, free text: one-hot, a network can only
-    memorise it — 0.92 against 0.96 test accuracy on breast_cancer with a customer number and
-    a sign-up date), or the row numbers of a saved index (pandas names its blank header
-    "Unnamed: 0"; where the rows are sorted, the number gives the label away)."""
-    values = column.dropna()
-    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
-        return "dates or durations, whose one-hot categories say nothing of order or season"
-    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-    if numeric:
-        positions = np.arange(len(column))
-        saved_index = str(column.name).startswith("Unnamed: ") and len(values) == len(column)
-        ordered = np.sort(values.to_numpy())  # in file order, or shuffled before it was saved
-        if saved_index and any(np.array_equal(ordered, positions + s) for s in (0, 1)):
-            return "the row numbers of a saved index"
-        return None
-    text = values.astype(str)
-    if len(text) and text.str.match(DATE_AS_TEXT).mean() >= IDENTIFIER_SHARE:
-        return "dates, whose one-hot categories say nothing of order or season"
-    distinct = text.nunique()
-    if len(values) >= IDENTIFIER_ROWS and distinct >= IDENTIFIER_SHARE * len(values):
-        return (
-            f"a value of its own in {distinct} of {len(values)} rows: an identifier, a "
-            "timestamp or free text"
-        )
-    return None
-
-
-def _refuse_numbers_as_text(column: pd.Series, name: str) -> None:
-    """Numbers written with a thousands separator, currency, percent or a decimal comma (in
-    a comma-separated file) are text to the CSV reader: one-hot, or left out as identifiers,
-    a measurement would be lost without a word (0.52 test accuracy against 0.90 on
-    breast_cancer written with decimal commas). Converting them here would leave the
-    service and the monitor reading new rows otherwise: say it in one line instead."""
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-        return
-    text = column.dropna().astype(str).str.strip()
-    looks = text.str.match(NUMBER_AS_TEXT)
-    formatted = looks & pd.to_numeric(text, errors="coerce").isna()  # not plain numbers
-    if not len(text) or looks.mean() < IDENTIFIER_SHARE or not formatted.any():
-        return
-    raise DataError(
-        f"feature column {name!r} holds numbers written as text "
-        f"({_show(text[formatted].iloc[0])}): "
-        "save them with '.' as the decimal mark and without thousands separators, currency "
-        "or % signs"
-    )
-
-
-def _refuse_mixed(column: pd.Series, name: str) -> None:
-    """A column of mostly numbers with a few words is a typo, not a category: one-hot
-    encoding it would silently turn a measurement into hundreds of indicator columns."""
-    values = column.dropna()
-    if pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
-        return
-    numbers = pd.to_numeric(values.astype(str), errors="coerce")
-    words = numbers.isna().to_numpy()
-    if words.any() and words.mean() < 0.5:
-        first = int(np.flatnonzero(words)[0])
-        raise DataError(
-            f"feature column {name!r} mixes numbers and text "
-            f"(row {values.index[first]}: {_show(str(values.iloc[first]))}): fix or drop it"
-        )
 
 
 def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -251,7 +135,7 @@ def _resolve_target(values: np.ndarray, task: str, what: str) -> Target:
     words = np.flatnonzero(np.isnan(numbers))
     if not words.size:
         return _numeric_target(numbers, task, what)
-    first = f"row {words[0]}: {_show(text[words[0]])}"
+    first = f"row {words[0]}: {show(text[words[0]])}"
     if task == "regression":
         raise DataError(f"{what} must be numeric for regression ({first})")
     if words.size < len(text) / 2:  # mostly numbers: the words are typos, not class names
@@ -276,7 +160,7 @@ def _numeric_target(numbers: np.ndarray, task: str, what: str) -> Target:
 
 def _text_target(text: np.ndarray, task: str, what: str) -> Target:
     if task == "regression":
-        raise DataError(f"{what} must be numeric for regression (row 0: {_show(text[0])})")
+        raise DataError(f"{what} must be numeric for regression (row 0: {show(text[0])})")
     uniques, y = np.unique(text, return_inverse=True)
     return _classify(y, [str(value) for value in uniques], what)
 
@@ -318,7 +202,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise DataError(f"cannot read NPZ {path}: {_reason(exc)}") from exc
+        raise DataError(f"cannot read NPZ {path}: {reason(exc)}") from exc
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{path} holds a single array; save arrays 'X' and 'y' with numpy.savez")
     with archive:
@@ -328,7 +212,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         try:
             return archive["X"], archive["y"]
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise DataError(f"cannot read NPZ {path}: {_reason(exc)}") from exc
+            raise DataError(f"cannot read NPZ {path}: {reason(exc)}") from exc
 
 
 MASKS = "masks"  # an image folder's sub-folder of defect masks, not a class
@@ -373,7 +257,7 @@ def _read_mask(masks: Path, kind: str, image: Path, size: tuple[int, int]) -> np
                     resized = mask.convert("L").resize(size, Image.Resampling.NEAREST)
                     return np.array(resized) > 127
             except (UnidentifiedImageError, OSError, ValueError) as exc:
-                raise DataError(f"cannot read mask {path}: {_reason(exc)}") from exc
+                raise DataError(f"cannot read mask {path}: {reason(exc)}") from exc
     return np.zeros(size[::-1], bool)
 
 
@@ -400,7 +284,7 @@ def _read_image(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
                 resized = image.convert(mode).resize(size, Image.Resampling.BILINEAR)
                 pixels = np.array(resized, dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read image {path}: {_reason(exc)}") from exc
+        raise DataError(f"cannot read image {path}: {reason(exc)}") from exc
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
 
 
@@ -417,22 +301,10 @@ def _wide_pixels(image: Image.Image, mode: str, size: tuple[int, int]) -> np.nda
     return gray if mode == "L" else np.stack([gray] * 3, axis=-1)
 
 
-def _reason(exc: BaseException) -> str:
-    """The first line of an exception, capped: error messages stay one line."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 def _list_names(names: Iterable[object]) -> str:
     shown = [repr(str(name)) for name in names]
     more = len(shown) - _SHOWN_NAMES
     return ", ".join(shown[:_SHOWN_NAMES]) + (f", ... ({more} more)" if more > 0 else "")
-
-
-def _show(value: object) -> str:
-    text = repr(str(value))
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _number_name(value: float) -> str:
