@@ -148,3 +148,31 @@ def test_dropout_inside_a_recurrent_layer_counts_for_eval_mode_training(layers, 
         model.eval()
     doctor = _train(model, torch.optim.Adam(model.parameters(), 1e-3), *_tokens())
     assert ("eval_mode_training" in _problems(doctor)) == flagged
+
+
+@pytest.mark.parametrize("after_zero_grad", [True, False])
+def test_a_doctor_called_after_zero_grad_reads_no_vanished_gradient(after_zero_grad):
+    """Called after optimizer.step() and zero_grad(), the doctor read every gradient as 0: a
+    vanishing_gradient error on a healthy loop. It now skips a probe with nothing to read;
+    in the right place it probes as before."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model = nn.Sequential(
+        nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3)
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = trainwell.Doctor(model, optimizer, every=8)
+    for _ in range(6):
+        for i in range(0, 640, 32):
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            if not after_zero_grad:
+                doctor.step(loss)
+            optimizer.step()
+            optimizer.zero_grad()
+            if after_zero_grad:
+                doctor.step(loss)
+        doctor.epoch_end(loss.item())
+    assert "vanishing_gradient" not in _problems(doctor)
+    assert (doctor.examiner.probe.history.n_probes > 0) != after_zero_grad

@@ -145,6 +145,10 @@ class Doctor:
         self._runaway = not probe_step and self._ran_away(loss)
         self._probe_steps += probe_step
         self._probed = probe_step or self._runaway
+        if self._probed and not self.examiner.probe.has_gradients():
+            # doctor.step after optimizer.zero_grad(): no gradient to read, none vanished
+            self.examiner.probe.disarm()
+            self._probed = False
         if self._probed:
             self.examiner.probe.before_step(step, self._epoch, loss, self._grad_scale())
         if looking:

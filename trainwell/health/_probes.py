@@ -126,6 +126,11 @@ class Probe:
 
         return record
 
+    def has_gradients(self) -> bool:
+        """Whether some probed weight holds a gradient (a loop may call the doctor after
+        zeroing them: there is then nothing to read, and nothing has vanished)."""
+        return any(w.grad is not None for _, w in self._layers)
+
     def before_step(
         self, step: int, epoch: int, loss: torch.Tensor, grad_scale: float = 1.0
     ) -> None:
