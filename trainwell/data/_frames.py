@@ -63,19 +63,30 @@ def _read_text(path: Path, encoding: str | None = None, **options) -> tuple[pd.D
     return pd.read_csv(path, encoding="latin-1", **options), "latin-1"
 
 
+def _text(column: pd.Series) -> pd.Series | None:
+    """The values of a column the reader left as text, stripped (None for numbers, bools)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return None
+    return column.dropna().astype(str).str.strip()
+
+
+def _mostly(text: pd.Series, pattern: re.Pattern) -> bool:
+    return bool(len(text)) and text.str.match(pattern).mean() >= IDENTIFIER_SHARE
+
+
 def _decimal_commas(column: pd.Series) -> bool:
-    if pd.api.types.is_numeric_dtype(column):
+    text = _text(column)
+    if text is None or not text.str.contains(",", regex=False).any():
         return False
-    text = column.dropna().astype(str).str.strip()
-    commas = text.str.contains(",", regex=False).any()
-    return commas and text.str.match(DECIMAL_COMMA).mean() >= IDENTIFIER_SHARE
+    return _mostly(text, DECIMAL_COMMA)
 
 
 def unusable(column: pd.Series) -> str | None:
-    """Why a feature column cannot be an input, or None: text with a value of its own in
-    nearly every row (an identifier, a timestamp, free text: one-hot, a network can only
-    memorise it — 0.92 against 0.96 test accuracy on breast_cancer with a customer number and
-    a sign-up date), or the row numbers of a saved index (pandas names its blank header
+    """Why a feature column cannot be an input, or None: dates and durations (one-hot, their
+    categories say nothing of order or season); text with a value of its own in nearly
+    every row (an identifier, a timestamp, free text: one-hot, a network can only memorise
+    it — 0.92 against 0.96 test accuracy on breast_cancer with a customer number and a
+    sign-up date); or the row numbers of a saved index (pandas names its blank header
     "Unnamed: 0"; where the rows are sorted, the number gives the label away)."""
     values = column.dropna()
     if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
@@ -88,8 +99,10 @@ def unusable(column: pd.Series) -> str | None:
         if saved_index and any(np.array_equal(ordered, positions + s) for s in (0, 1)):
             return "the row numbers of a saved index"
         return None
-    text = values.astype(str)
-    if len(text) and text.str.match(DATE_AS_TEXT).mean() >= IDENTIFIER_SHARE:
+    text = _text(column)
+    if text is None:  # bools: two values at most
+        return None
+    if _mostly(text, DATE_AS_TEXT):
         return "dates, whose one-hot categories say nothing of order or season"
     distinct = text.nunique()
     if len(values) >= IDENTIFIER_ROWS and distinct >= IDENTIFIER_SHARE * len(values):
@@ -106,12 +119,11 @@ def refuse_numbers_as_text(column: pd.Series, name: str) -> None:
     a measurement would be lost without a word (0.52 test accuracy against 0.90 on
     breast_cancer written with decimal commas). Converting them here would leave the
     service and the monitor reading new rows otherwise: say it in one line instead."""
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+    text = _text(column)
+    if text is None or not _mostly(text, NUMBER_AS_TEXT):
         return
-    text = column.dropna().astype(str).str.strip()
-    looks = text.str.match(NUMBER_AS_TEXT)
-    formatted = looks & pd.to_numeric(text, errors="coerce").isna()  # not plain numbers
-    if not len(text) or looks.mean() < IDENTIFIER_SHARE or not formatted.any():
+    formatted = text.str.match(NUMBER_AS_TEXT) & pd.to_numeric(text, errors="coerce").isna()
+    if not formatted.any():  # plain numbers among words: `refuse_mixed` names them
         return
     raise DataError(
         f"feature column {name!r} holds numbers written as text "

@@ -164,17 +164,20 @@ class DoctorCallback(Callback):
         the Trainer zeroes gradients to None), as the loop's doctor does: a branch your own
         `nn.Module` holds but its forward never uses. Noted afresh for a rebuilt model."""
         model = self.trainer.model
-        trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
         if model is not self._reach_model:
             self._reach_model, self._reach_steps = model, []
             self._unreached = {
-                n: float(p.detach().norm()) for n, p in trainable.items() if p.grad is None
+                n: float(p.detach().norm())
+                for n, p in model.named_parameters()
+                if p.requires_grad and p.grad is None
             }
-        self._unreached = {
-            n: norm
-            for n, norm in self._unreached.items()
-            if n in trainable and trainable[n].grad is None
-        }
+        elif self._unreached:  # most models: nothing to follow after the first probe
+            trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+            self._unreached = {
+                n: norm
+                for n, norm in self._unreached.items()
+                if n in trainable and trainable[n].grad is None
+            }
         self._reach_steps.append(step)
 
     def _report_unreached(self, epoch: int) -> None:

@@ -124,8 +124,9 @@ class Doctor:
         if step < self._busy_at and training and not self._ran_away(loss):
             self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
-        if self._trainable_changed():
-            self._follow_trainable()
+        trainable = self._trainable_now()  # read at busy steps: a loop may freeze layers
+        if trainable != self._trainable:
+            self._follow_trainable(trainable)
         watch = self.watch
         # the last probe's update is done
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
@@ -211,15 +212,11 @@ class Doctor:
     def _trainable_now(self) -> tuple[bool, ...]:
         return tuple(p.requires_grad for p in self.model.parameters())
 
-    def _trainable_changed(self) -> bool:
-        """Read at busy steps: a loop that freezes or unfreezes layers as it goes."""
-        return self._trainable_now() != self._trainable
-
-    def _follow_trainable(self) -> None:
+    def _follow_trainable(self, trainable: tuple[bool, ...]) -> None:
         """Parameters were frozen or unfrozen: probe and watch what learns from now on (a
         frozen layer's missing gradient read as a vanished one; hooks cannot be placed on
         a tensor that requires no gradient). Findings so far stand."""
-        self._trainable = self._trainable_now()
+        self._trainable = trainable
         if self._probed:
             self.examiner.probe.discard()
             self._probed = False

@@ -87,9 +87,9 @@ def constant_features(data: AuditData, t: Thresholds) -> list[Finding]:
 
 
 def identifier_columns(data: AuditData, t: Thresholds) -> list[Finding]:
-    """Source columns the run left out of its inputs (`data._files._unusable`): text with a
+    """Source columns the run left out of its inputs (`data._frames.unusable`): text with a
     value of its own in nearly every row — an identifier, a timestamp or free text, which a
-    one-hot input can only memorise — or a saved index's row numbers.
+    one-hot input can only memorise — dates and durations, or a saved index's row numbers.
 
     Criterion: decided when the file is loaded, over all its rows (the column's form, not its
     labels). Severity `warning`: the run goes on without them, but a column the user gave is
