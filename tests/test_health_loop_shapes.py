@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 import trainwell
+from trainwell.health import _watch
 
 
 def _tokens(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -18,7 +19,8 @@ def _tokens(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _train(model, optimizer, X, y, *, epochs=3, batch=32, zero_grad=True, mode="detect",
-           scheduler=None, every=24, before_epoch=None, forward=None):  # fmt: skip
+           scheduler=None, every=24, before_epoch=None, forward=None,
+           loss_fn=nn.functional.cross_entropy):  # fmt: skip
     doctor = trainwell.Doctor(model, optimizer, mode=mode, every=every)
     forward = forward or model
     for epoch in range(epochs):
@@ -28,7 +30,7 @@ def _train(model, optimizer, X, y, *, epochs=3, batch=32, zero_grad=True, mode="
         for i in range(0, len(y), batch):
             if zero_grad:
                 optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(forward(X[i : i + batch]), y[i : i + batch])
+            loss = loss_fn(forward(X[i : i + batch]), y[i : i + batch])
             loss.backward()
             doctor.step(loss)
             optimizer.step()
@@ -176,3 +178,38 @@ def test_a_doctor_called_after_zero_grad_reads_no_vanished_gradient(after_zero_g
         doctor.epoch_end(loss.item())
     assert "vanishing_gradient" not in _problems(doctor)
     assert (doctor.examiner.probe.history.n_probes > 0) != after_zero_grad
+
+
+_LOGITS = torch.randn(8, 5, requires_grad=True)
+_LABELS = torch.arange(8) % 5
+_F = nn.functional
+
+
+@pytest.mark.parametrize(
+    ("loss", "floor_is_zero"),
+    [
+        (lambda: _F.cross_entropy(_LOGITS, _LABELS), True),
+        (lambda: _F.cross_entropy(_LOGITS, _LABELS) / 4, True),  # gradient accumulation
+        (lambda: _F.cross_entropy(_LOGITS, _LABELS, reduction="none").mean(), True),
+        (lambda: _F.binary_cross_entropy_with_logits(_LOGITS, torch.ones(8, 5)), True),
+        (lambda: _F.cross_entropy(_LOGITS, _LABELS, label_smoothing=0.1), False),
+        (lambda: _F.cross_entropy(_LOGITS, torch.softmax(torch.randn(8, 5), 1)), False),
+        (lambda: _F.mse_loss(_LOGITS, torch.zeros(8, 5)), False),
+        (lambda: _F.cross_entropy(_LOGITS, _LABELS) + _LOGITS.pow(2).mean(), False),
+    ],
+)
+def test_the_loop_doctor_reads_whether_its_loss_can_reach_zero(loss, floor_is_zero):
+    """Read from the loss's graph after backward (as doctor.step sees it)."""
+    value = loss()
+    value.backward()
+    assert _watch.zero_floor(value) is floor_is_zero
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_a_loop_with_label_smoothing_has_no_known_floor(smoothing):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.EmbeddingBag(100, 16), nn.Linear(16, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=smoothing)
+    doctor = _train(model, optimizer, *_tokens(), epochs=1, loss_fn=loss_fn)
+    assert doctor.examiner.history.floor_known is (smoothing == 0.0)

@@ -463,6 +463,17 @@ def test_underfitting_is_a_plateau_at_a_high_loss():
     assert rules.underfitting(_curves(_history(), stalled, stalled), T) is not None
 
 
+def test_a_plateau_of_a_loss_with_an_unknown_floor_is_only_noted():
+    """A hand-written loop's own loss (label smoothing, a VAE's KL) may stop far above 0:
+    the same plateau is a warning for a cross entropy on labels, a note for such a loss."""
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
+    h = _curves(_history(), stalled)
+    assert rules.underfitting(h, T).severity == "warning"
+    h.floor_known = False
+    noted = rules.underfitting(h, T)
+    assert noted.severity == "info" and "label smoothing" in noted.message
+
+
 def test_a_plateau_on_steps_a_schedule_annealed_is_no_underfitting():
     """A healthy MLP under one-cycle (held-out-15 weld_xray30, seed 16002): its train loss
     flattens in the last epochs, where the rate has decayed to a fifth of its peak and

@@ -54,6 +54,9 @@ class ProbeHistory:
     dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     reference_loss: float | None = None  # a kernel model's on unseen rows (`_baselines`)
+    # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
+    # own loss only when it is a classification loss on labels (`_watch.zero_floor`)
+    floor_known: bool = True
     penalty: Penalty = field(default_factory=Penalty)  # strong enough to keep it from fitting
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)

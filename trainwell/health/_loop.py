@@ -27,7 +27,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
-from ._watch import LoopWatch
+from ._watch import LoopWatch, zero_floor
 
 LOOP_CODES = frozenset(LOOP_FIX)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
@@ -134,8 +134,9 @@ class Doctor:
         if watch.check(step, self._epoch):
             changed = True
         looking = self._looking(step)
-        if looking and watch.read_loss(loss, step):
-            changed = True
+        if looking:
+            self.examiner.history.floor_known = zero_floor(loss)
+            changed = watch.read_loss(loss, step) or changed
         if changed:
             new += self._check_loop()
         if self.repairer is not None:

@@ -71,7 +71,8 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     (noisy labels, augmentation), not by its capacity. Nor when the val loss is as low as
     a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's. Nor
     while the val loss still falls at a steady pace: a noisy training loss looks flat, but
-    the network is learning slowly (`slow_convergence` names it)."""
+    the network is learning slowly (`slow_convergence` names it). Only noted (info) where
+    the loss's floor is not known to be 0 (`ProbeHistory.floor_known`)."""
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
@@ -82,6 +83,20 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         reference = (
             f"; its validation loss ({val[-1]:.3g}) is above the {h.reference_loss:.3g} a "
             f"kernel model reaches on rows it never saw"
+        )
+    if not h.floor_known:  # a hand-written loop's own loss may stop where it must
+        return finding(
+            "underfitting",
+            "info",
+            f"The training loss stalled at {loss[-1]:.3g} ({loss[-1] / loss[0]:.0%} of where "
+            f"it started). This loss is not a plain cross entropy on labels, whose floor is 0, "
+            f"so it may stop "
+            f"where it must (label smoothing, a KL term, noisy targets); if it can go lower, "
+            f"the model underfits: use a wider or deeper network, or train longer.",
+            h,
+            per_epoch=True,
+            train_loss=loss,
+            threshold=t.underfit_loss,
         )
     return finding(
         "underfitting",

@@ -27,6 +27,9 @@ MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM, nn.RNNBase, nn.Multihe
 # losses that expect logits (or log-probabilities), and the input they read
 LOGIT_LOSSES = ("LogSoftmaxBackward", "BinaryCrossEntropyWithLogitsBackward", "NllLossBackward")
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
+# losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
+ZERO_FLOOR_LOSSES = ("NllLossBackward", "BinaryCrossEntropy")
+SCALINGS = ("MulBackward", "DivBackward", "MeanBackward", "SumBackward")
 RESHAPES = (
     "ViewBackward",
     "UnsafeViewBackward",
@@ -326,6 +329,23 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
             continue
         queue.extend(n for n, _ in node.next_functions if n is not None)
     return None
+
+
+def zero_floor(loss: torch.Tensor) -> bool:
+    """Whether the loss is a cross entropy, scaled or averaged only: on labels a perfect fit
+    takes it to 0, and a plateau far above that says the network cannot fit (a binary
+    cross entropy's targets are freed by backward, so soft ones pass for labels). A sum of
+    terms (a VAE's KL, label smoothing's), a regression's or a reconstruction's error, a
+    cross entropy on soft targets: each has a floor of its own that the doctor cannot know."""
+    node = getattr(loss, "grad_fn", None)
+    while node is not None:
+        if node.name().startswith(ZERO_FLOOR_LOSSES):
+            return True
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
+            return False
+        node = inputs[0]
+    return False
 
 
 def _input(node) -> object | None:
