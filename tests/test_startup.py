@@ -22,6 +22,24 @@ def test_import_trainwell_loads_nothing_heavy_until_used():
     assert "torch" in _imported_after("import trainwell; trainwell.Trainer")
 
 
+def test_the_doctor_of_a_hand_written_loop_does_not_load_the_pipeline():
+    """`trainwell.Doctor` needs torch; scikit-learn comes with the Trainer's data pipeline."""
+    assert _imported_after("import trainwell; trainwell.Doctor") == {"torch"}
+    assert "sklearn" in _imported_after("import trainwell; trainwell.fit")
+
+
+@pytest.mark.parametrize("package", ["trainwell.data", "trainwell.health", "trainwell.train"])
+def test_every_name_a_lazy_package_lists_is_there(package):
+    """Each subpackage's names come from its `__init__.pyi`: a name listed there and
+    defined nowhere would fail at its first use, far from the typo."""
+    code = (
+        f"import {package} as package\n"
+        "missing = [n for n in package.__all__ if not hasattr(package, n)]\n"
+        "assert package.__all__ and not missing, missing"
+    )
+    _imported_after(code)  # check=True: a failed assertion fails the test
+
+
 @pytest.mark.parametrize(
     ("args", "exit_code"),
     [

@@ -1,42 +1,10 @@
 """Data sources, splits, corruption, remedies, augmentation; the audit lives in
-`trainwell.data.audit`."""
+`trainwell.data.audit`.
 
-from ._augment import augment_images, augment_table, augmentation_of
-from ._dataset import (
-    DataInfo,
-    Dataset,
-    finish_data,
-    load_splits,
-    load_table,
-    prepare_data,
-    source_masks,
-    standardise,
-)
-from ._defects import generate_defects, write_defects
-from ._files import read_frame
-from ._remedies import DATA_REMEDIES, apply_data_remedies, remedy_record
-from ._split import Split, Standardizer
-from ._table import Table
+Names are imported on first use (their list is `__init__.pyi`): augmenting a batch should not
+load pandas and scikit-learn's datasets.
+"""
 
-__all__ = [
-    "DATA_REMEDIES",
-    "DataInfo",
-    "Dataset",
-    "Split",
-    "Standardizer",
-    "Table",
-    "apply_data_remedies",
-    "augment_images",
-    "augment_table",
-    "augmentation_of",
-    "finish_data",
-    "generate_defects",
-    "load_splits",
-    "load_table",
-    "prepare_data",
-    "read_frame",
-    "remedy_record",
-    "source_masks",
-    "standardise",
-    "write_defects",
-]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

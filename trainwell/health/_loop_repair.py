@@ -20,8 +20,7 @@ from torch import nn
 from ..findings import Finding
 from ..train import BestWeights
 from ._optimizer_remedies import damp_momentum, scale_group_rates
-from ._rebuild import NotApplicable
-from ._repair import SWUNG_CODES
+from ._rebuild import SWUNG_CODES, NotApplicable
 from ._silent import LOOP_FIX
 
 CLIP = 1.0

@@ -78,6 +78,11 @@ class NotApplicable(Exception):
 Remedy = Callable[[Trainer, Rebuild], str]
 # start from the best weights the doctor kept, before the network memorised more noise
 FROM_BEST = {"regularize", "drop_label_issues", "augment"}
+# A loss that oscillates has swung the weights away from where they did best; the last
+# healthy state is wherever the last swing left them (a network knocked to one class by
+# steps too large is still "healthy" to the probes). Its remedy continues from the best
+# weights, with the optimizer's momentum, which carried the swing, cleared.
+SWUNG_CODES = ("oscillating_loss",)
 REBUILDS_MODEL = {
     "he_init",
     "xavier_init",

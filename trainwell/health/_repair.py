@@ -25,7 +25,7 @@ from ..findings import Finding
 from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
-from ._rebuild import FROM_BEST, REBUILDS_MODEL, NotApplicable, Rebuild
+from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Rebuild
 from ._remedy_order import ACTS_AT_ONCE, LEARNING_CODES, REMEDIES, UNDO, remedy_order
 from ._repair_records import cause_of, epoch_of, key_evidence, metrics_after
 from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
@@ -41,11 +41,6 @@ RUNAWAY_CODES = ("divergence", "exploding_gradient")
 # run an epoch poorer for nothing); a weaker penalty judged on weights it had not yet
 # shrunk would judge its strength on others.
 SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
-# A loss that oscillates has swung the weights away from where they did best; the last
-# healthy state is wherever the last swing left them (a network knocked to one class by
-# steps too large is still "healthy" to the probes). Its remedy continues from the best
-# weights, with the optimizer's momentum, which carried the swing, cleared.
-SWUNG_CODES = ("oscillating_loss",)
 
 
 @dataclass

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn import metrics as skm
 from torch import nn
 
 from ._distributed import gather_objects, max_over_ranks, reduce_counts
@@ -130,6 +129,8 @@ def _scores(loss: float, confusion: np.ndarray) -> Evaluation:
 def _regression(
     loss: float, true: np.ndarray, predicted: np.ndarray, target_scale: tuple[float, float]
 ) -> Evaluation:
+    from sklearn import metrics as skm  # here: the loop doctor imports the Trainer, not this
+
     if not np.all(np.isfinite(predicted)):
         return Evaluation({"loss": loss, "mse": math.nan, "mae": math.nan, "r2": math.nan})
     mean, std = target_scale  # in float64: a float32 run that flew off squares past 3e38
