@@ -213,3 +213,31 @@ def test_a_loop_with_label_smoothing_has_no_known_floor(smoothing):
     loss_fn = nn.CrossEntropyLoss(label_smoothing=smoothing)
     doctor = _train(model, optimizer, *_tokens(), epochs=1, loss_fn=loss_fn)
     assert doctor.examiner.history.floor_known is (smoothing == 0.0)
+
+
+class _TokenMLP(nn.Module):
+    """Per-token features through Linear -> ReLU on (batch, time, features), then pooled."""
+
+    def __init__(self, bias: float) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(100, 16)
+        self.hidden = nn.Linear(16, 64)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(64, 2)
+        with torch.no_grad():
+            self.hidden.bias[:52] = bias  # 52 of 64 features; the rest alive at every step
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.relu(self.hidden(self.embed(tokens))).mean(1))
+
+
+@pytest.mark.parametrize(("bias", "dead"), [(-6.0, True), (0.0, False)])
+def test_dead_units_of_a_sequence_are_its_features_not_its_time_steps(bias, dead):
+    """A unit of (batch, time, features) after a linear layer is a feature: with the unit
+    axis taken as 1 (a conv's channels), each time step counted as a unit, and a layer with
+    most of its features dead read as alive (each step has a live feature)."""
+    torch.manual_seed(0)
+    model = _TokenMLP(bias)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = _train(model, optimizer, *_tokens(), epochs=3, every=4)
+    assert ("dying_relu" in _problems(doctor)) is dead

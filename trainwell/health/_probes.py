@@ -42,12 +42,20 @@ def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     ]
 
 
-def activation_modules(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
-    return [
-        (name, ACTIVATION_KINDS[type(m)], m)
-        for name, m in model.named_modules()
-        if type(m) in ACTIVATION_KINDS
-    ]
+def activation_modules(model: nn.Module) -> list[tuple[str, str, nn.Module, int]]:
+    """(name, kind, module, unit axis) of every activation module. The units are the
+    features of the layer before it (in the order the model holds its modules): a linear
+    layer's (or a recurrent layer's, or an embedding's) are its output's last axis — a
+    sequence's (batch, time, features) included — a convolution's its channels, axis 1."""
+    found, axis = [], 1
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear | nn.RNNBase | nn.Embedding):
+            axis = -1
+        elif isinstance(module, nn.modules.conv._ConvNd):
+            axis = 1
+        elif type(module) in ACTIVATION_KINDS:
+            found.append((name, ACTIVATION_KINDS[type(module)], module, axis))
+    return found
 
 
 class Probe:
@@ -65,8 +73,8 @@ class Probe:
         self._activations = activation_modules(model)
         self.history = ProbeHistory(
             layers=[name for name, _ in self._layers],
-            activations=[name for name, _, _ in self._activations],
-            activation_kinds=[kind for _, kind, _ in self._activations],
+            activations=[name for name, *_ in self._activations],
+            activation_kinds=[kind for _, kind, *_ in self._activations],
             total_epochs=total_epochs,
             sizes=[w.numel() for _, w in self._layers],
             rows=[w.shape[0] for _, w in self._layers],
@@ -92,8 +100,8 @@ class Probe:
         self._input_rms = None
         self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
         self._hooks.append(self.model.register_forward_hook(self._record_output))
-        for index, (_, kind, module) in enumerate(self._activations):
-            self._hooks.append(module.register_forward_hook(self._hook(index, kind)))
+        for index, (_, kind, module, axis) in enumerate(self._activations):
+            self._hooks.append(module.register_forward_hook(self._hook(index, kind, axis)))
 
     def _record_input(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
@@ -118,10 +126,10 @@ class Probe:
             handle.remove()
         self._hooks.clear()
 
-    def _hook(self, index: int, kind: str) -> Callable[..., None]:
+    def _hook(self, index: int, kind: str, axis: int) -> Callable[..., None]:
         def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             if index not in self._output_ptrs:  # first forward only (accumulation)
-                self._activation_stats[index] = _unit_stat(output.detach(), kind)
+                self._activation_stats[index] = _unit_stat(output.detach(), kind, axis)
                 self._output_ptrs[index] = output.data_ptr()
 
         return record
@@ -214,20 +222,22 @@ def _input_rms(x: torch.Tensor) -> torch.Tensor:
     return rms.kthvalue(rank).values
 
 
-def _unit_stat(output: torch.Tensor, kind: str) -> torch.Tensor:
+def _unit_stat(output: torch.Tensor, kind: str, axis: int = 1) -> torch.Tensor:
     """The share of one activation's units that are dead (ReLU family), or of its
     activations that are saturated (sigmoid, tanh), over a batch; NaN for kinds with
     neither (GELU).
 
-    A unit is a feature (dense) or a channel (conv); dead: never positive over the whole
-    batch. An activation (a unit on one example) is saturated within `SATURATION_MARGIN`
-    of an asymptote, where its gradient is 25x below its peak or less. Counted over units
+    A unit is a feature (dense, on `axis`: the last one for a linear layer's output) or a
+    channel (conv, axis 1); dead: never positive over the whole batch (and sequence). An
+    activation (a unit on one example) is saturated within `SATURATION_MARGIN` of an
+    asymptote, where its gradient is 25x below its peak or less. Counted over units
     and examples alike (SageMaker's SaturatedActivation counts activations too): a unit
     pinned on half the examples passes a gradient on the rest, but the layer learns from
     half its signal; counting only units pinned on most examples missed pre-activations of
     std 8 (about 56% of them saturated, a unit rarely on 75% of a batch).
     """
-    others = [d for d in range(output.dim()) if d != 1]  # every axis but the unit axis
+    axis = axis % output.dim() if output.dim() else 0
+    others = [d for d in range(output.dim()) if d != axis]  # every axis but the unit axis
     if kind in ("relu", "leaky_relu"):
         return (output.amax(dim=others) <= 0).float().mean()
     if kind == "sigmoid":
