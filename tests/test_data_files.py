@@ -123,6 +123,18 @@ def test_files_as_spreadsheets_save_them_are_read(tmp_path):
     assert _load(tmp_path / "latin1.csv").classes == ["b", "\xe4"]
 
 
+def test_spaces_after_the_separators_are_not_part_of_names_or_values(tmp_path):
+    """`a, b, label` named the target ' label' (not found: exit 2) and made ' red' and 'red'
+    two categories."""
+    spaced = _load(
+        _write(tmp_path / "s.csv", "size, colour, label\n1, red, a\n2,red, b\n3, blue, a\n")
+    )
+    plain = _load(_write(tmp_path / "p.csv", "size,colour,label\n1,red,a\n2,red,b\n3,blue,a\n"))
+    assert spaced.feature_names == plain.feature_names == ["size", "colour=blue", "colour=red"]
+    np.testing.assert_array_equal(spaced.X, plain.X)
+    assert spaced.classes == plain.classes == ["a", "b"]
+
+
 @pytest.mark.parametrize("written", ["1.234,5", "$12.50", "42%", "1,234.5"])
 def test_numbers_written_as_text_are_one_line_not_categories(tmp_path, written):
     """Read as text, a measurement was one-hot encoded or left out as an identifier."""

@@ -24,8 +24,9 @@ DATE_AS_TEXT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame with string column names, rows numbered from 0 as
-    they stand in the file; one `DataError` line when it cannot be read or has no rows."""
+    """A CSV or Parquet file as a frame with string column names (stripped of spaces), rows
+    numbered from 0 as they stand in the file; one `DataError` line when it cannot be read
+    or has no rows."""
     suffix = path.suffix.lower()
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
@@ -36,7 +37,7 @@ def read_frame(path: Path) -> pd.DataFrame:
         raise DataError(f"cannot read {kind} {path}: {reason(exc)}") from exc
     if frame.empty:
         raise DataError(f"{kind} {path} is empty: it has no data rows")
-    frame.columns = [str(name) for name in frame.columns]
+    frame.columns = [str(name).strip() for name in frame.columns]
     return frame.reset_index(drop=True)  # positions, not a restored Parquet index, name rows
 
 
@@ -48,9 +49,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     with path.open("rb") as file:
         header = file.readline(1 << 16).decode("utf-8", "replace")
     sep = max(SEPARATORS, key=header.count)  # a tie (none at all): the comma, listed first
-    frame, encoding = _read_text(path, sep=sep)
+    # spaces after a separator (`a, b, label`) belong to neither a name nor a value
+    frame, encoding = _read_text(path, sep=sep, skipinitialspace=True)
     if sep == ";" and any(_decimal_commas(column) for _, column in frame.items()):
-        frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding)
+        frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding, skipinitialspace=True)
     return frame
 
 
