@@ -187,6 +187,16 @@ def test_npz_images_keep_or_gain_a_channel_axis(tmp_path):
     assert gray.X.shape == (3, 1, 4, 5) and gray.task == "regression"
 
 
+def test_npz_labels_saved_one_hot_are_refused_with_the_fix(tmp_path):
+    X = np.zeros((4, 3))
+    np.savez(tmp_path / "h.npz", X=X, y=np.eye(2)[[0, 1, 1, 0]])
+    with pytest.raises(DataError, match=r"shape \(4, 2\): it looks one-hot; save y.argmax"):
+        _load(tmp_path / "h.npz")
+    np.savez(tmp_path / "m.npz", X=X, y=np.ones((4, 2)))  # two labels a row: not one-hot
+    with pytest.raises(DataError, match=r"one label per row; got shape \(4, 2\)$"):
+        _load(tmp_path / "m.npz")
+
+
 def _image_folder(root: Path) -> Path:
     colours = {"dog": [(255, 0, 0), (0, 255, 0)], "cat": [(0, 0, 255), (255, 255, 255)]}
     for name, fills in colours.items():

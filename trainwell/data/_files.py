@@ -178,7 +178,11 @@ def _load_npz(path: Path, task: str) -> Table:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise DataError(f"array 'y' in {path} must hold one label per row; got shape {y.shape}")
+        one_hot = y.ndim == 2 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
+        hint = ": it looks one-hot; save y.argmax(axis=1)" if one_hot else ""
+        raise DataError(
+            f"array 'y' in {path} must hold one label per row; got shape {y.shape}{hint}"
+        )
     if X.ndim not in (2, 3, 4):
         raise DataError(f"array 'X' in {path} must have 2 to 4 dimensions; got shape {X.shape}")
     if len(X) != len(y):
