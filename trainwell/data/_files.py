@@ -98,7 +98,8 @@ def _encode_features(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[s
     encoding: dict[str, list[str]] = {}
     for name, column in frame.items():
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            blocks.append(column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None])
+            with np.errstate(over="ignore"):  # past float32's 3.4e38: inf, a missing value
+                blocks.append(column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None])
             names.append(name)
             continue
         refuse_mixed(column, name)
