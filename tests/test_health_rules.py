@@ -402,6 +402,22 @@ def test_slow_convergence():
     assert rules.slow_convergence(_curves(_history(), HEALTHY_TRAIN[:5]), T) is None
 
 
+@pytest.mark.parametrize(
+    ("steps", "advice"),
+    [
+        ((1e-5, 1e-5, 1e-5), "Raise the learning rate"),
+        ((8e-3, 5e-3, 9e-3), "Every layer moves"),
+        ((1e-9, 1e-6, 6e-3), "Raise the learning rate"),  # first layers starved (sigmoids)
+    ],
+)
+def test_a_loss_that_does_not_fall_gets_advice_from_the_steps_size(steps, advice):
+    """Adam at 3e-3 on a model that cannot express the task (attention pooling of linear
+    projections): the loss stays at chance, and raising the rate or using Adam is no fix."""
+    h = _curves(_history(), [2.30, 2.29, 2.29, 2.28, 2.28])
+    h.update_ratio = [np.array(steps) for _ in h.update_ratio]
+    assert advice in rules.slow_convergence(h, T).message
+
+
 def test_a_steady_fall_on_small_steps_too_slow_for_the_budget_is_slow_convergence():
     """Adam at 2e-5 (held-out-16 slow_convergence-2): the train loss falls 2-5% an epoch,
     steadily, and would still be at half its start when the 20 epochs end; underfitting's

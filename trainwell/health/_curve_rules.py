@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
+
 from ..findings import Finding
 from ._curve_base import (
     _annealed,
@@ -105,6 +107,19 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     return min(loss[-n:]) > min(loss[:-n]) * (1 - t.plateau_drop * n)
 
 
+def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
+    """The steps' size (`ProbeHistory.step_size`) where it is `small_update` or more and no
+    layer is left behind (each moves by a tenth of that or more, median over the last 3
+    probes): a loss that does not fall on such steps is not waiting for a higher rate. A
+    layer starved of gradient (vanishing through a deep sigmoid stack) is left behind."""
+    size = h.step_size()
+    if size is None or size < t.small_update:
+        return None  # (a size measured: some probe measured some layer's step)
+    steps = [row[~np.isnan(row)] for row in h.last("update_ratio", 3)]
+    slowest = float(np.median([row.min() for row in steps if row.size]))
+    return size if slowest >= t.small_update / 10 else None
+
+
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
     of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
@@ -120,11 +135,20 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     drop = _drop(loss)
     if drop < t.slow_drop:
+        size = _every_layer_moves(h, t)
+        advice = (
+            f"Every layer moves (the largest by {size:.1e} of its weights a step; about 1e-3 "
+            f"is usual), so a higher rate may not help: check that the inputs carry what the "
+            f"labels need and that the model can express it (a nonlinearity between its "
+            f"layers)."
+            if size is not None
+            else "Raise the learning rate or use an adaptive optimizer (Adam)."
+        )
         return finding(
             "slow_convergence",
             "warning",
             f"Training converges too slowly: after {len(loss)} epochs the training loss fell "
-            f"only {drop:.1%}. Raise the learning rate or use an adaptive optimizer (Adam).",
+            f"only {drop:.1%}. {advice}",
             h,
             per_epoch=True,
             train_loss=loss,
