@@ -89,10 +89,9 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
             "underfitting",
             "info",
             f"The training loss stalled at {loss[-1]:.3g} ({loss[-1] / loss[0]:.0%} of where "
-            f"it started). This loss is not a plain cross entropy on labels, whose floor is 0, "
-            f"so it may stop "
-            f"where it must (label smoothing, a KL term, noisy targets); if it can go lower, "
-            f"the model underfits: use a wider or deeper network, or train longer.",
+            f"it started). This loss is not a plain cross entropy on labels, whose floor is 0: "
+            f"it may stop where it must (label smoothing, a KL term, noisy targets). If it can "
+            f"go lower, the model underfits: use a wider or deeper network, or train longer.",
             h,
             per_epoch=True,
             train_loss=loss,
