@@ -173,6 +173,15 @@ def test_a_number_past_float32s_range_is_read_as_inf_without_a_warning(tmp_path,
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
+def test_class_names_that_are_partly_digits_are_classes_not_a_mix(tmp_path):
+    """'7', '8' and 'A1', each on a third of the rows: three classes; a word on one row of
+    whole numbers (`mixed target` below) is a typo, refused."""
+    rows = "".join(f"{i},{['7', '8', 'A1'][i % 3]}\n" for i in range(30))
+    table = _load(_write(tmp_path / "d.csv", "x,code\n" + rows), target="code")
+    assert table.task == "classification" and table.classes == ["7", "8", "A1"]
+    assert table.y.tolist()[:3] == [0, 1, 2]
+
+
 def test_npz_table(tmp_path):
     X = np.arange(12, dtype=np.float64).reshape(4, 3)
     np.savez(tmp_path / "d.npz", X=X, y=np.array([1, 0, 1, 1]))

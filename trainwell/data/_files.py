@@ -27,6 +27,8 @@ from ._table import Table, Task
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 MAX_AUTO_CLASSES = 50  # `task: auto`: more distinct integer targets than this is regression
+# words among whole-number targets: on fewer rows than this, typos; on more, class names
+TYPO_SHARE = 0.05
 _SHOWN_NAMES = 10  # column names listed in an error before "... (N more)"
 
 Target = tuple[np.ndarray, Task, list[str]]  # y, task, classes
@@ -139,9 +141,12 @@ def _resolve_target(values: np.ndarray, task: str, what: str) -> Target:
     first = f"row {words[0]}: {show(text[words[0]])}"
     if task == "regression":
         raise DataError(f"{what} must be numeric for regression ({first})")
-    if words.size < len(text) / 2:  # mostly numbers: the words are typos, not class names
+    found = numbers[~np.isnan(numbers)]
+    codes = np.all(np.mod(found, 1) == 0) and np.unique(found).size <= MAX_AUTO_CLASSES
+    typos = words.size < TYPO_SHARE * len(text)
+    if words.size < len(text) / 2 and (typos or not codes):  # numbers with words among them
         raise DataError(f"{what} mixes numbers and text ({first})")
-    return _text_target(text, task, what)
+    return _text_target(text, task, what)  # class names, some of them digits ('7', 'A1')
 
 
 def _numeric_target(numbers: np.ndarray, task: str, what: str) -> Target:
