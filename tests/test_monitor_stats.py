@@ -132,6 +132,19 @@ def test_label_free_estimate_flags_a_confidence_drop_and_not_its_healthy_twin():
             assert finding.severity == "warning" and "without labels" in finding.message
 
 
+def test_a_near_perfect_model_is_not_warned_of_a_drop_smaller_than_a_point():
+    """Validation rows all ~100% sure give a clean range of a few 1e-4: clean new rows with
+    some near the boundary (estimated 99.5%) fell below it; 90% is still a drop."""
+    rng = np.random.default_rng(8)
+    reference = _reference(rng.uniform(0.9998, 1.0, 120))
+    for mean, drop in ((0.995, False), (0.9, True)):
+        confidence = np.clip(rng.normal(mean, 0.01, 300), 0.5, 1.0)
+        assert (
+            _estimate(reference, np.stack([confidence, 1 - confidence], 1), 0.05, rng)["drop"]
+            is drop
+        )
+
+
 def test_labelled_drop_is_an_error_and_a_healthy_window_says_nothing():
     dropped = {"accuracy": 0.7, "rows": 400, "reference": 0.95, "p_value": 1e-9, "drop": True}
     finding = performance_drop(Judgement(400, actual=dropped), "hint")

@@ -26,6 +26,9 @@ from ._stats import ColumnTest, Mmd
 MIN_ROWS = 20  # fewer rows in a window: no test can judge it
 COLUMN_SHARE = 0.8  # of α, for the per-column family; the rest for the multivariate test
 ESTIMATE_BOOTSTRAP = 2000
+# an estimated drop smaller than this is no drop: a near-perfect model's validation rows are
+# all ~100% sure, so the clean range they give is too narrow for new rows near the boundary
+MIN_ESTIMATED_DROP = 0.01
 
 
 @dataclass
@@ -159,7 +162,9 @@ def _estimate(
     """CBPE: the expected accuracy of calibrated probabilities is their mean top probability.
     The clean range is the α-quantile of the difference between two bootstrapped means of
     validation confidence, one over a window of this size and one over the validation
-    rows: a drop is flagged only beyond what chance gives at this size."""
+    rows: a drop is flagged only beyond what chance gives at this size, and of at least
+    `MIN_ESTIMATED_DROP` (a model 99.99% sure of its validation rows, estimated at 99.5% on
+    clean new rows, was warned of a drop)."""
     ref_confidence = reference.val_probabilities.max(1)
     n, size = len(probabilities), (ESTIMATE_BOOTSTRAP, len(ref_confidence))
     clean = rng.choice(ref_confidence, (ESTIMATE_BOOTSTRAP, n)).mean(1)
@@ -170,7 +175,7 @@ def _estimate(
         "accuracy": estimate,
         "reference": float(ref_confidence.mean()),
         "clean_lower": lower,
-        "drop": bool(estimate < lower),
+        "drop": bool(estimate < min(lower, ref_confidence.mean() - MIN_ESTIMATED_DROP)),
         "temperature": reference.temperature,
     }
 
