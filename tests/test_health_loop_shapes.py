@@ -241,3 +241,33 @@ def test_dead_units_of_a_sequence_are_its_features_not_its_time_steps(bias, dead
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     doctor = _train(model, optimizer, *_tokens(), epochs=3, every=4)
     assert ("dying_relu" in _problems(doctor)) is dead
+
+
+def test_a_loop_taking_per_sample_gradients_with_torch_func_runs_under_the_doctor():
+    """DP-SGD's per-sample gradients, vmap over functional_call(model): the doctor's hooks
+    read the data pointer of torch.func's wrapped tensors, which have none (a crash at
+    step 0, inside the user's vmap)."""
+    from torch.func import functional_call, grad, vmap
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+
+    def sample_loss(params, x, y):
+        return nn.functional.cross_entropy(functional_call(model, params, (x[None],)), y[None])
+
+    for _ in range(3):
+        for _ in range(8):
+            x = torch.randn(16, 10)
+            y = (x[:, 0] > 0).long()
+            params = {n: p.detach() for n, p in model.named_parameters()}
+            grads = vmap(grad(sample_loss), in_dims=(None, 0, 0))(params, x, y)
+            for name, p in model.named_parameters():
+                p.grad = grads[name].clamp(-1, 1).mean(0)
+            loss = nn.functional.cross_entropy(model(x), y)
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    assert doctor.examiner.history.n_probes > 0
+    assert _problems(doctor) == []

@@ -105,14 +105,14 @@ class Probe:
 
     def _record_input(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
-        if self._input_rms is None and isinstance(x, torch.Tensor) and x.is_floating_point():
+        if self._input_rms is None and _plain(x) and x.is_floating_point():
             self._input_rms = _input_rms(x.detach())
 
     def _record_output(self, module: nn.Module, args: tuple, output: object) -> None:
         """An activation whose output is the model's (a sigmoid before BCELoss, a softmax
         before NLL) squashes the prediction, not a hidden layer: a confident classifier
         pins it at its asymptotes, which says nothing of saturated units."""
-        if isinstance(output, torch.Tensor):
+        if _plain(output):
             for index in [i for i, ptr in self._output_ptrs.items() if ptr == output.data_ptr()]:
                 self._activation_stats.pop(index, None)
 
@@ -128,7 +128,7 @@ class Probe:
 
     def _hook(self, index: int, kind: str, axis: int) -> Callable[..., None]:
         def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            if index not in self._output_ptrs:  # first forward only (accumulation)
+            if index not in self._output_ptrs and _plain(output):  # the first forward only
                 self._activation_stats[index] = _unit_stat(output.detach(), kind, axis)
                 self._output_ptrs[index] = output.data_ptr()
 
@@ -200,6 +200,13 @@ class Probe:
         history.saturated.append(np.where(self._is_relu, np.nan, acts))
         history.bias_mean.append(values[1 + 2 * n + n_acts : 1 + 3 * n + n_acts])
         history.input_rms.append(float(values[1 + 3 * n + n_acts]))
+
+
+def _plain(x: object) -> bool:
+    """A tensor with storage: not one that torch.func's transforms wrap (`vmap` over
+    `functional_call(model, ...)` for per-sample gradients runs the model's hooks on
+    those), whose data pointer cannot be read; the probe reads the loop's own forward."""
+    return isinstance(x, torch.Tensor) and not torch._C._functorch.is_functorch_wrapped_tensor(x)
 
 
 def dense(grad: torch.Tensor) -> torch.Tensor:
