@@ -112,20 +112,28 @@ def test_a_model_without_a_weight_attribute_is_probed_by_its_matrices(build, zer
     assert _problems(doctor)[:1] == ([] if zero_grad else ["stale_gradients"])
 
 
-def test_a_parameter_group_the_repair_adds_follows_the_loops_schedule():
-    """The embedding left out of the optimizer, under OneCycleLR: the group the repair added
-    lacked the keys the scheduler puts in every group, and its next step raised KeyError."""
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=1e-2, total_steps=5 * 16),
+        lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda step: min(1.0, (step + 1) / 20)),
+    ],
+    ids=["OneCycleLR", "LambdaLR"],
+)
+def test_parameters_the_repair_hands_the_optimizer_follow_the_loops_schedule(schedule):
+    """The embedding left out of the optimizer: a new group for it lacked the keys
+    OneCycleLR puts in every group (KeyError at its next step), and LambdaLR, holding one
+    lambda per group it was built on, raised ValueError at its next step."""
     torch.manual_seed(0)
     X, y = _tokens(512)
     emb, head = nn.Embedding(100, 16), nn.Linear(16, 2)
     model = nn.ModuleDict({"emb": emb, "head": head})
     optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=5 * 16)
-    doctor = _train(model, optimizer, X, y, epochs=5, mode="repair", scheduler=schedule,
+    doctor = _train(model, optimizer, X, y, epochs=5, mode="repair", scheduler=schedule(optimizer),
                     forward=lambda x: head(emb(x).mean(1)))  # fmt: skip
     assert [r["remedy"] for r in doctor.repairs] == ["add_to_optimizer"]
-    added = optimizer.param_groups[-1]
-    assert added["params"][0] is emb.weight and added["lr"] == optimizer.param_groups[0]["lr"]
+    assert len(optimizer.param_groups) == 1
+    assert any(p is emb.weight for p in optimizer.param_groups[0]["params"])
 
 
 class GRUClassifier(nn.Module):

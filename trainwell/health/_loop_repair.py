@@ -236,12 +236,12 @@ class LoopRepairer:
         missing = [p for p in params if id(p) not in given]
         if not missing:
             raise NotApplicable("every trainable parameter is in the optimizer")
-        # as the first group is, with the keys a scheduler added to it (OneCycleLR's max_lr,
-        # initial_lr): the parameters follow the loop's schedule, which would fail without them
-        settings = {k: v for k, v in self.optimizer.param_groups[0].items() if k != "params"}
-        self.optimizer.add_param_group({**settings, "params": missing})
+        # into the first group, not a new one: the parameters follow the loop's schedule,
+        # and a scheduler holding one entry per group it was built on (LambdaLR's lambdas,
+        # OneCycleLR's max_lr) would fail at its next step on a group it does not know
+        self.optimizer.param_groups[0]["params"].extend(missing)
         self._healthy = self.snapshot()  # the optimizer's groups changed: keep them matched
-        return f"{len(missing)} parameters added to the optimizer (add_param_group)"
+        return f"{len(missing)} parameters added to the optimizer's first param group"
 
     def close(self) -> None:
         for handle in self._hooks.values():
