@@ -479,6 +479,17 @@ def test_underfitting_is_a_plateau_at_a_high_loss():
     assert rules.underfitting(_curves(_history(), stalled, stalled), T) is not None
 
 
+def test_a_loss_below_zero_rises_only_when_it_goes_up():
+    """A Poisson NLL settled near -1.32, moving by under 1% an epoch: each epoch read as a
+    5% rise (b > 1.05 a is any b above a when a < 0, a fall included). The same curve
+    shifted above 0 is healthy, and so is it below 0."""
+    settled = [-0.2, -1.0, -1.25, -1.30, -1.294, -1.31, -1.304, -1.32, -1.314, -1.33]
+    assert rules.oscillating_loss(_curves(_history(), settled), T) is None
+    assert rules.oscillating_loss(_curves(_history(), [v + 3 for v in settled]), T) is None
+    swinging = [-0.2, -1.0, -0.6, -1.1, -0.5, -1.2, -0.6, -1.2, -0.5, -1.2]
+    assert rules.oscillating_loss(_curves(_history(), swinging), T) is not None
+
+
 def test_a_plateau_of_a_loss_with_an_unknown_floor_is_only_noted():
     """A hand-written loop's own loss (label smoothing, a VAE's KL) may stop far above 0:
     the same plateau is a warning for a cross entropy on labels, a note for such a loss."""

@@ -53,7 +53,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     scale = _scale(loss[0], h)
     floor = t.oscillation_floor * scale
     pairs = list(itertools.pairwise(loss))
-    rising = [b > a * (1 + t.oscillation_rise) and b - a >= floor for a, b in pairs]
+    # by a share of where it stood: a loss below 0 (a Poisson or Gaussian NLL) rises too
+    rising = [b - a > t.oscillation_rise * abs(a) and b - a >= floor for a, b in pairs]
     rises = sum(rising)
     swings = sum(r and not before for before, r in itertools.pairwise([False, *rising]))
     travelled, fall = sum(abs(b - a) for a, b in pairs), loss[0] - loss[-1]
