@@ -182,6 +182,23 @@ def test_class_names_that_are_partly_digits_are_classes_not_a_mix(tmp_path):
     assert table.y.tolist()[:3] == [0, 1, 2]
 
 
+def test_a_measurement_with_question_marks_is_refused_not_left_out_as_an_identifier(tmp_path):
+    """A continuous column with '?' for missing readings: each value its own, so it was
+    left out as an identifier (and the label it drives lost, exit 0)."""
+    rows = "".join(f"{i},{'?' if i % 25 == 3 else i * 0.37},{i % 2}\n" for i in range(100))
+    with pytest.raises(DataError, match=r"'reading' mixes numbers and text \(row 3: '\?'\)"):
+        _load(_write(tmp_path / "d.csv", "x,reading,label\n" + rows))
+    ids = "".join(f"{i},u{i * 7},{i % 2}\n" for i in range(100))  # the twin: still left out
+    assert list(_load(_write(tmp_path / "i.csv", "x,customer,label\n" + ids)).left_out) == [
+        "customer"
+    ]
+
+
+def test_a_separator_ending_every_line_adds_no_input(tmp_path):
+    table = _load(_write(tmp_path / "d.csv", "a,b,label,\n1,2,x,\n3,4,y,\n5,6,x,\n"))
+    assert table.feature_names == ["a", "b"] and "separator" in table.left_out["Unnamed: 3"]
+
+
 def test_npz_table(tmp_path):
     X = np.arange(12, dtype=np.float64).reshape(4, 3)
     np.savez(tmp_path / "d.npz", X=X, y=np.array([1, 0, 1, 1]))

@@ -88,9 +88,12 @@ def unusable(column: pd.Series) -> str | None:
     categories say nothing of order or season); text with a value of its own in nearly
     every row (an identifier, a timestamp, free text: one-hot, a network can only memorise
     it — 0.92 against 0.96 test accuracy on breast_cancer with a customer number and a
-    sign-up date); or the row numbers of a saved index (pandas names its blank header
-    "Unnamed: 0"; where the rows are sorted, the number gives the label away)."""
+    sign-up date), unless mostly numbers; the row numbers of a saved index (pandas names
+    its blank header "Unnamed: 0"; where the rows are sorted, the number gives the label
+    away), or an empty column with no name (a separator ending every line)."""
     values = column.dropna()
+    if str(column.name).startswith("Unnamed: ") and values.empty:
+        return "empty and nameless: a separator at the end of every line"
     if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
         return "dates or durations, whose one-hot categories say nothing of order or season"
     numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
@@ -107,6 +110,9 @@ def unusable(column: pd.Series) -> str | None:
     if _mostly(text, DATE_AS_TEXT):
         return "dates, whose one-hot categories say nothing of order or season"
     distinct = text.nunique()
+    numbers = pd.to_numeric(text, errors="coerce").notna().mean()
+    if numbers >= 0.5:  # measurements with '?' or 'n.a.' among them: `refuse_mixed` says so
+        return None
     if len(values) >= IDENTIFIER_ROWS and distinct >= IDENTIFIER_SHARE * len(values):
         return (
             f"a value of its own in {distinct} of {len(values)} rows: an identifier, a "
