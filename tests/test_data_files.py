@@ -199,6 +199,15 @@ def test_a_separator_ending_every_line_adds_no_input(tmp_path):
     assert table.feature_names == ["a", "b"] and "separator" in table.left_out["Unnamed: 3"]
 
 
+def test_a_column_named_twice_is_refused_not_renamed(tmp_path):
+    """`a,label,b,label`: the second label was read as a feature 'label.1' (accuracy 1.0)."""
+    rows = "".join(f"{i},{i % 2},{i * 3},{i % 2}\n" for i in range(20))
+    with pytest.raises(DataError, match=r"names column 'label' 2 times in its header"):
+        _load(_write(tmp_path / "d.csv", "a,label,b,label\n" + rows))
+    fine = _load(_write(tmp_path / "ok.csv", "a,label,b,c\n" + rows))  # its healthy twin
+    assert fine.feature_names == ["a", "b", "c"]
+
+
 def test_npz_table(tmp_path):
     X = np.arange(12, dtype=np.float64).reshape(4, 3)
     np.savez(tmp_path / "d.npz", X=X, y=np.array([1, 0, 1, 1]))

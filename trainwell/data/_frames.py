@@ -4,6 +4,7 @@ apart from the categories and numbers a network can take."""
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def read_frame(path: Path) -> pd.DataFrame:
         frame = _read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
     except pd.errors.EmptyDataError:  # a ValueError too: must come first
         frame = pd.DataFrame()
+    except DataError:  # said in one line already
+        raise
     except (ValueError, OSError) as exc:  # ParserError, UnicodeDecodeError, ArrowInvalid, I/O
         raise DataError(f"cannot read {kind} {path}: {reason(exc)}") from exc
     if frame.empty:
@@ -49,11 +52,24 @@ def _read_csv(path: Path) -> pd.DataFrame:
     with path.open("rb") as file:
         header = file.readline(1 << 16).decode("utf-8", "replace")
     sep = max(SEPARATORS, key=header.count)  # a tie (none at all): the comma, listed first
+    _refuse_repeated_names(header.lstrip("\ufeff"), sep, path)
     # spaces after a separator (`a, b, label`) belong to neither a name nor a value
     frame, encoding = _read_text(path, sep=sep, skipinitialspace=True)
     if sep == ";" and any(_decimal_commas(column) for _, column in frame.items()):
         frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding, skipinitialspace=True)
     return frame
+
+
+def _refuse_repeated_names(header: str, sep: str, path: Path) -> None:
+    """The reader renames a repeated column `label.1`: trained on as a feature, a second
+    label column gives the answer away (accuracy 1.0, without a word)."""
+    names = [name.strip() for name in next(csv.reader([header.rstrip("\r\n")], delimiter=sep))]
+    repeated = [name for name in dict.fromkeys(names) if name and names.count(name) > 1]
+    if repeated:
+        raise DataError(
+            f"CSV {path} names column {repeated[0]!r} {names.count(repeated[0])} times in its "
+            "header: rename or drop the copies"
+        )
 
 
 def _read_text(path: Path, encoding: str | None = None, **options) -> tuple[pd.DataFrame, str]:
