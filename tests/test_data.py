@@ -183,3 +183,27 @@ def test_an_infinite_value_is_missing_to_the_standardiser_not_a_scale():
     np.testing.assert_allclose(scaler.mean, [column.mean(), X[:, 1].mean()], rtol=1e-6)
     np.testing.assert_allclose(scaler.std, [column.std(), X[:, 1].std()], rtol=1e-6)
     assert np.isfinite(np.delete(scaler.transform(with_inf), 3, axis=0)).all()
+
+
+@pytest.mark.parametrize("rows", [3, 12])
+def test_a_tiny_unstratified_table_is_refused_or_audited_not_a_crash(tmp_path, rows):
+    """3 rows split 1/1/1 left the audit's neighbours none (exit 1); 12 unstratified rows
+    left a cross-validation fold one class to learn from (exit 1): refused in one line, or
+    audited."""
+    from trainwell.data import load_splits
+    from trainwell.data.audit._labels import out_of_sample_probabilities
+
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "a,label\n" + "".join(f"{i * 0.37 % 1:.2f},{'xy'[i % 2]}\n" for i in range(rows))
+    )
+    cfg = load_config({"data": {"source": str(path), "split": {"stratify": False}}})
+    if rows == 3:
+        with pytest.raises(DataError, match="3 rows: too few to split"):
+            load_splits(cfg)
+        return
+    data = load_splits(cfg)
+    probs = out_of_sample_probabilities(
+        data.train.X, np.r_[0, np.ones(len(data.train.y) - 1, int)], 2, 5
+    )
+    assert probs.shape == (len(data.train.y), 2) and np.isfinite(probs).all()

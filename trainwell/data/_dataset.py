@@ -100,6 +100,16 @@ def load_splits(config: RunConfig) -> Dataset:
     if table.task == "classification" and len(np.unique(table.y)) < 2:
         raise DataError(f"{config.data.source} has a single class: classification needs two")
     train, val, test = split_table(table, config.data.split, config.seed)
+    if len(train) < 2 or not len(val) or not len(test):  # one row has no neighbour to audit
+        raise DataError(
+            f"{config.data.source} has {len(table.y)} rows: too few to split into training "
+            f"({len(train)}), validation ({len(val)}) and test ({len(test)}) rows"
+        )
+    if table.task == "classification" and len(np.unique(train.y)) < 2:
+        raise DataError(
+            f"the training split of {config.data.source} holds a single class ({len(train)} "
+            "rows): add rows, or keep data.split.stratify on"
+        )
     train, val, test, corruption = corrupt_splits(
         train,
         val,
