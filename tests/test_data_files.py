@@ -208,6 +208,27 @@ def test_a_column_named_twice_is_refused_not_renamed(tmp_path):
     assert fine.feature_names == ["a", "b", "c"]
 
 
+def test_parquet_decimals_are_numbers_and_lists_are_left_out(tmp_path):
+    """A decimal128 price was text, left out as an identifier; a column of lists was one-hot
+    encoded as strings such as 'tags=[0 0 0]'."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 30
+    prices = [decimal.Decimal(f"{i * 1.37:.2f}") for i in range(n)]
+    columns = {
+        "price": pa.array(prices, pa.decimal128(10, 2)),
+        "tags": pa.array([[i % 3, 0] for i in range(n)]),
+        "label": pa.array([i % 2 for i in range(n)]),
+    }
+    pq.write_table(pa.table(columns), tmp_path / "d.parquet")
+    table = _load(tmp_path / "d.parquet")
+    assert table.feature_names == ["price"] and list(table.left_out) == ["tags"]
+    np.testing.assert_allclose(table.X[:, 0], [float(p) for p in prices], rtol=1e-6)
+
+
 def test_npz_table(tmp_path):
     X = np.arange(12, dtype=np.float64).reshape(4, 3)
     np.savez(tmp_path / "d.npz", X=X, y=np.array([1, 0, 1, 1]))

@@ -5,6 +5,7 @@ apart from the categories and numbers a network can take."""
 from __future__ import annotations
 
 import csv
+import decimal
 import re
 from pathlib import Path
 
@@ -41,6 +42,9 @@ def read_frame(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{kind} {path} is empty: it has no data rows")
     frame.columns = [str(name).strip() for name in frame.columns]
+    for name in frame.columns:  # Parquet's decimal columns read as Decimal objects: numbers
+        if _first(frame[name], decimal.Decimal):
+            frame[name] = frame[name].astype(np.float64)
     return frame.reset_index(drop=True)  # positions, not a restored Parquet index, name rows
 
 
@@ -79,6 +83,12 @@ def _read_text(path: Path, encoding: str | None = None, **options) -> tuple[pd.D
         except UnicodeDecodeError:
             continue
     return pd.read_csv(path, encoding="latin-1", **options), "latin-1"
+
+
+def _first(column: pd.Series, kinds: type | tuple[type, ...]) -> bool:
+    """Whether an object column's first value is one of `kinds` (Parquet's decimals, lists)."""
+    values = column.dropna()
+    return column.dtype == object and len(values) > 0 and isinstance(values.iloc[0], kinds)
 
 
 def _text(column: pd.Series) -> pd.Series | None:
@@ -120,6 +130,8 @@ def unusable(column: pd.Series) -> str | None:
         if saved_index and any(np.array_equal(ordered, positions + s) for s in (0, 1)):
             return "the row numbers of a saved index"
         return None
+    if _first(column, (list, tuple, dict, np.ndarray)):
+        return "lists or records in each row, whose one-hot text says nothing of their items"
     text = _text(column)
     if text is None:  # bools: two values at most
         return None
