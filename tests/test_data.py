@@ -207,3 +207,14 @@ def test_a_tiny_unstratified_table_is_refused_or_audited_not_a_crash(tmp_path, r
         data.train.X, np.r_[0, np.ones(len(data.train.y) - 1, int)], 2, 5
     )
     assert probs.shape == (len(data.train.y), 2) and np.isfinite(probs).all()
+
+
+def test_a_class_too_small_to_stratify_is_named_not_numbered(tmp_path):
+    """scikit-learn's message said 'Classes with too few members are: [1]'."""
+    path = tmp_path / "d.csv"
+    rows = "".join(f"{i},{'a' if i % 2 else 'b'}\n" for i in range(40))
+    path.write_text("x,label\n" + rows + "40,rare\n")
+    with pytest.raises(DataError, match=r"fewer: 'rare' \(1\) \(a class may be too small"):
+        from trainwell.data import load_splits
+
+        load_splits(load_config({"data": {"source": str(path)}}))
