@@ -279,3 +279,13 @@ def test_a_loop_taking_per_sample_gradients_with_torch_func_runs_under_the_docto
         doctor.epoch_end(loss.item())
     assert doctor.examiner.history.n_probes > 0
     assert _problems(doctor) == []
+
+
+def test_a_loss_passed_as_a_number_is_told_to_be_the_tensor():
+    model = nn.Linear(4, 2)
+    doctor = trainwell.Doctor(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    loss = model(torch.randn(8, 4)).pow(2).mean()
+    loss.backward()
+    with pytest.raises(TypeError, match=r"takes the loss tensor.*not loss.item\(\)"):
+        doctor.step(loss.item())
+    assert doctor.step(loss) == []  # the tensor is taken

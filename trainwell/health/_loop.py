@@ -119,6 +119,11 @@ class Doctor:
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
+        if not isinstance(loss, torch.Tensor):  # its graph is read too, not only its value
+            raise TypeError(
+                f"doctor.step takes the loss tensor, as backward() had it (not loss.item()); "
+                f"got {type(loss).__name__}"
+            )
         step = self._step
         training = self.model.training or self.watch.eval_on_purpose
         if step < self._busy_at and training and not self._ran_away(loss):
