@@ -308,7 +308,10 @@ def test_oscillating_loss():
     assert rules.oscillating_loss(_curves(_history(), zigzag[:3]), T) is None  # too early
     one_epoch = Thresholds(min_epochs=1, judge_after=0)  # judged at once: no rise to count yet
     assert rules.oscillating_loss(_curves(_history(), zigzag[:1]), one_epoch) is None
-    assert rules.oscillating_loss(_curves(_history(), [1.0, 1.5]), one_epoch) is not None
+    assert rules.oscillating_loss(_curves(_history(), [1.0, 1.5, 1.0, 1.6]), one_epoch)
+    # a lone rise, even in a third of the epochs (a loop's noisy mixup loss), is no oscillation
+    lone = [1.551, 1.096, 0.888, 0.992]
+    assert rules.oscillating_loss(_curves(_history(), lone), one_epoch) is None
 
 
 def test_a_loss_that_wanders_more_than_it_falls_oscillates():

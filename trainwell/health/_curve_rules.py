@@ -32,19 +32,20 @@ from ._rule_base import Thresholds, finding
 
 
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the
-    epochs (AutoTrainer counts accuracy swings >= 0.03 in >= 20% of epochs; loss is
-    comparable across tasks where accuracy is not), or once in the last `creep_epochs` of a
-    loss stuck high (`_stuck_high`: it bounces where a plateau would lie flat). Near a
-    perfect fit a relative rise is easy: each rise must also be `oscillation_floor` of the
-    loss's scale, or it is the noise of a few batches an epoch (a small dataset), as for
-    overfitting (`_scale`). Or steps that overshoot: the loss went up and down more than it
-    went down, the path it travelled (the sum of its epoch-to-epoch moves) >=
-    `oscillation_path` times its net fall and >= `oscillation_travel` of its scale, and it
-    climbed back `oscillation_rebound` of its scale above its lowest so far, in two separate
-    swings up or more (a healthy loss travels 1.0-1.3 times its fall; a slow one made noisy
-    by heavy dropout travels more, but rebounds by 15% at most; a lone spike, even over two
-    epochs, is no oscillation)."""
+    """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the epochs,
+    `oscillation_rises` times at least (AutoTrainer counts accuracy swings >= 0.03 in >= 20%
+    of epochs; loss is comparable across tasks where accuracy is not; one rise in a loop's
+    first 3 epochs was a third of them: mixup's noisy loss, healthy), or once in the last
+    `creep_epochs` of a loss stuck high (`_stuck_high`: it bounces where a plateau would lie
+    flat). Near a perfect fit a relative rise is easy: each rise must also be
+    `oscillation_floor` of the loss's scale, or it is the noise of a few batches an epoch (a
+    small dataset), as for overfitting (`_scale`). Or steps that overshoot: the loss went up
+    and down more than it went down, the path it travelled (the sum of its epoch-to-epoch
+    moves) >= `oscillation_path` times its net fall and >= `oscillation_travel` of its
+    scale, and it climbed back `oscillation_rebound` of its scale above its lowest so far,
+    in two separate swings up or more (a healthy loss travels 1.0-1.3 times its fall; a slow
+    one made noisy by heavy dropout travels more, but rebounds by 15% at most; a lone spike,
+    even over two epochs, is no oscillation)."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -66,7 +67,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         and travelled >= max(t.oscillation_path * fall, t.oscillation_travel * scale)
     )
     stuck = any(rising[-t.creep_epochs :]) and _stuck_high(h, loss, t)
-    if rises / len(pairs) < t.oscillation_share and not wanders and not stuck:
+    often = rises >= t.oscillation_rises and rises / len(pairs) >= t.oscillation_share
+    if not often and not wanders and not stuck:
         return None
     settle = (
         f"; it has not improved for {t.creep_epochs} epochs, still "

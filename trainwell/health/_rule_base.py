@@ -32,6 +32,7 @@ class Thresholds:
     min_epochs: int = 4  # ... and at least this many epochs
     oscillation_rise: float = 0.05  # an epoch whose train loss rises >= 5% over the previous
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
+    oscillation_rises: int = 2  # ... and at least this many: a lone rise is no oscillation
     oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
     oscillation_path: float = 3.0  # or: the loss travelled 3x its net fall (up and down) ...
     oscillation_travel: float = 1.0  # ... and at least its scale, ...
