@@ -218,3 +218,12 @@ def test_a_class_too_small_to_stratify_is_named_not_numbered(tmp_path):
         from trainwell.data import load_splits
 
         load_splits(load_config({"data": {"source": str(path)}}))
+
+
+def test_a_regression_too_small_to_split_is_one_line(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("x,target\n1,0.5\n2,1.5\n")
+    from trainwell.data import load_splits
+
+    with pytest.raises(DataError, match="cannot split 2 rows"):
+        load_splits(load_config({"data": {"source": str(path), "task": "regression"}}))

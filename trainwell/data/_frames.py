@@ -67,7 +67,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _refuse_repeated_names(header: str, sep: str, path: Path) -> None:
     """The reader renames a repeated column `label.1`: trained on as a feature, a second
     label column gives the answer away (accuracy 1.0, without a word)."""
-    names = [name.strip() for name in next(csv.reader([header.rstrip("\r\n")], delimiter=sep))]
+    try:
+        names = [name.strip() for name in next(csv.reader([header.rstrip("\r\n")], delimiter=sep))]
+    except (csv.Error, StopIteration):  # not text: the reader's own error says so
+        return
     repeated = [name for name in dict.fromkeys(names) if name and names.count(name) > 1]
     if repeated:
         raise DataError(

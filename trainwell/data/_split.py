@@ -48,11 +48,13 @@ def split_table(table: Table, spec: SplitSpec, seed: int) -> tuple[Split, Split,
     except ValueError as exc:
         hint = " (a class may be too small: add rows or set data.split.stratify: false)"
         why = str(exc)
-        counts = np.bincount(table.y.astype(np.int64), minlength=len(table.classes))
-        few = [f"{name!r} ({count})" for name, count in zip(table.classes, counts, strict=True)]
-        few = [shown for shown, count in zip(few, counts, strict=True) if count < 3]
-        if stratify and few:  # scikit-learn names classes by index: name them, with a count
-            why = f"each class needs 3 rows or more to stratify; fewer: {', '.join(few[:5])}"
+        if stratify:  # scikit-learn names classes by index: name the small ones, with a count
+            counts = np.bincount(table.y.astype(np.int64), minlength=len(table.classes))
+            few = [
+                f"{name!r} ({n})" for name, n in zip(table.classes, counts, strict=True) if n < 3
+            ]
+            if few:
+                why = f"each class needs 3 rows or more to stratify; fewer: {', '.join(few[:5])}"
         raise DataError(
             f"cannot split {table.n_rows} rows: {why}{hint if stratify else ''}"
         ) from None
