@@ -32,7 +32,7 @@ def read_frame(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
-        frame = _read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        frame = _read_csv(path) if suffix == ".csv" else _read_parquet(path)
     except pd.errors.EmptyDataError:  # a ValueError too: must come first
         frame = pd.DataFrame()
     except DataError:  # said in one line already
@@ -42,9 +42,6 @@ def read_frame(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{kind} {path} is empty: it has no data rows")
     frame.columns = [str(name).strip() for name in frame.columns]
-    for name in frame.columns:  # Parquet's decimal columns read as Decimal objects: numbers
-        if _first(frame[name], decimal.Decimal):
-            frame[name] = frame[name].astype(np.float64)
     return frame.reset_index(drop=True)  # positions, not a restored Parquet index, name rows
 
 
@@ -57,10 +54,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
         header = file.readline(1 << 16).decode("utf-8", "replace")
     sep = max(SEPARATORS, key=header.count)  # a tie (none at all): the comma, listed first
     _refuse_repeated_names(header.lstrip("\ufeff"), sep, path)
-    # spaces after a separator (`a, b, label`) belong to neither a name nor a value
-    frame, encoding = _read_text(path, sep=sep, skipinitialspace=True)
+    frame, encoding = _read_text(path, sep=sep)
     if sep == ";" and any(_decimal_commas(column) for _, column in frame.items()):
-        frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding, skipinitialspace=True)
+        frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding)
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    for name in frame.columns:  # decimal columns read as Decimal objects: numbers
+        if _first(frame[name], decimal.Decimal):
+            frame[name] = frame[name].astype(np.float64)
     return frame
 
 
@@ -80,6 +84,7 @@ def _refuse_repeated_names(header: str, sep: str, path: Path) -> None:
 
 
 def _read_text(path: Path, encoding: str | None = None, **options) -> tuple[pd.DataFrame, str]:
+    options["skipinitialspace"] = True  # `a, b, label`: the spaces are not in names or values
     for tried in [encoding] if encoding else ["utf-8", "cp1252"]:
         try:
             return pd.read_csv(path, encoding=tried, **options), tried
@@ -90,8 +95,10 @@ def _read_text(path: Path, encoding: str | None = None, **options) -> tuple[pd.D
 
 def _first(column: pd.Series, kinds: type | tuple[type, ...]) -> bool:
     """Whether an object column's first value is one of `kinds` (Parquet's decimals, lists)."""
+    if column.dtype != object:
+        return False
     values = column.dropna()
-    return column.dtype == object and len(values) > 0 and isinstance(values.iloc[0], kinds)
+    return len(values) > 0 and isinstance(values.iloc[0], kinds)
 
 
 def _text(column: pd.Series) -> pd.Series | None:

@@ -119,16 +119,17 @@ class Doctor:
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
-        if not isinstance(loss, torch.Tensor):  # its graph is read too, not only its value
-            raise TypeError(
-                f"doctor.step takes the loss tensor, as backward() had it (not loss.item()); "
-                f"got {type(loss).__name__}"
-            )
         step = self._step
         training = self.model.training or self.watch.eval_on_purpose
         if step < self._busy_at and training and not self._ran_away(loss):
             self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
+        # off the plain steps' path: step 0 is busy, so a float is caught at the first call
+        if not isinstance(loss, torch.Tensor):  # its graph is read too, not only its value
+            raise TypeError(
+                f"doctor.step takes the loss tensor, as backward() had it (not loss.item()); "
+                f"got {type(loss).__name__}"
+            )
         trainable = self._trainable_now()  # read at busy steps: a loop may freeze layers
         if trainable != self._trainable:
             self._follow_trainable(trainable)
