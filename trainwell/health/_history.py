@@ -69,6 +69,9 @@ class ProbeHistory:
     bias_mean: list[np.ndarray] = field(default_factory=list)  # per layer, NaN if no bias
     input_rms: list[float] = field(default_factory=list)  # the inputs' scale (see Probe)
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+    # layers whose weight had no `.grad` at the last probe (their norm reads 0): the graph
+    # never reached them (a `.detach()`, `no_grad`, a branch unused), nothing vanished
+    unreached: list[int] = field(default_factory=list)
 
     @property
     def n_probes(self) -> int:

@@ -24,36 +24,38 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     gradient below `starved_scale` of its weights while its loss is still the class
     prior's. Gradients that vanish behind a layer a strong penalty pulled to zero
     (`collapsed_by_penalty`) are left to `penalised`: the penalty is the cause."""
-    if h.n_probes < t.sustain or len(h.layers) < 2 or collapsed_by_penalty(h):
+    reached = [i for i in range(len(h.layers)) if i not in h.unreached]
+    if h.n_probes < t.sustain or len(reached) < 2 or collapsed_by_penalty(h):
         return None  # a penalty's doing: `penalised` names the cause
+    first, out = reached[0], reached[-1]
     last = h.grad_norm[-1]  # read in plain Python first: a healthy probe needs no numpy
-    if not last[0] < t.vanishing_ratio * max(last[-1], 1e-30):  # NaN: not vanished
-        return _starved(h, t)
-    grads = h.last("grad_norm", t.sustain)
+    if not last[first] < t.vanishing_ratio * max(last[out], 1e-30):  # NaN: not vanished
+        return _starved(h, t, first)
+    grads = h.last("grad_norm", t.sustain)[:, reached]
+    layers = [h.layers[i] for i in reached]
     with np.errstate(invalid="ignore"):
         ratio = grads / np.maximum(grads[:, -1:], 1e-30)
     vanished = np.all(ratio[:, :-1] < t.vanishing_ratio, axis=0)
     if not vanished[0]:
-        return _starved(h, t)
+        return _starved(h, t, first)
     deepest = int(np.argmin(vanished)) - 1 if not vanished.all() else len(vanished) - 1
-    first = h.layers[0]
     reach = (
-        f" (and every layer up to {h.layers[deepest]} gets less than {t.vanishing_ratio:g})"
+        f" (and every layer up to {layers[deepest]} gets less than {t.vanishing_ratio:g})"
         if deepest > 0
         else ""
     )
     return finding(
         "vanishing_gradient",
         "error",
-        f"Gradients vanish: layer {first} receives {ratio[-1, 0]:.1e} of the gradient of the "
-        f"output layer{reach}, so the first layers barely learn. Use ReLU-family activations "
-        f"instead of sigmoid/tanh, He initialisation, or batch normalisation.",
+        f"Gradients vanish: layer {layers[0]} receives {ratio[-1, 0]:.1e} of the gradient of "
+        f"the output layer{reach}, so the first layers barely learn. Use ReLU-family "
+        f"activations instead of sigmoid/tanh, He initialisation, or batch normalisation.",
         h,
-        layer=first,
+        layer=layers[0],
         ratio_first_to_last=ratio[-1, 0],
-        vanished_through=h.layers[deepest],
+        vanished_through=layers[deepest],
         grad_norms=grads[-1],
-        layers=h.layers,
+        layers=layers,
         threshold=t.vanishing_ratio,
     )
 
@@ -72,17 +74,18 @@ def collapsed_by_penalty(h: ProbeHistory) -> str | None:
     return h.layers[smallest] if gains[smallest] < COLLAPSED_GAIN else None
 
 
-def _starved(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """Every layer starved alike: see `vanishing_gradient`. The loss is read first: in
-    plain Python, it spares a learning network the numpy calls."""
+def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
+    """Every layer starved alike, from layer `index` (the first the gradient reaches): see
+    `vanishing_gradient`. The loss is read first: in plain Python, it spares a learning
+    network the numpy calls."""
     if not all(stalled(loss, h.prior_loss, t.prior_share) for loss in h.loss[-t.sustain :]):
         return None  # a network that learns does not need big gradients
     grads = h.last("grad_norm", t.sustain)
-    weights = h.last("weight_norm", t.sustain)[:, 0]
-    scale = grads[:, 0] / np.maximum(weights, 1e-30)
+    weights = h.last("weight_norm", t.sustain)[:, index]
+    scale = grads[:, index] / np.maximum(weights, 1e-30)
     if not np.all(scale < t.starved_scale):
         return None
-    first = h.layers[0]
+    first = h.layers[index]
     return finding(
         "vanishing_gradient",
         "error",

@@ -26,7 +26,9 @@ LOOP_FIX = {
     "evaluating with model.eval())",
     "probabilities_as_logits": "return the raw scores (logits) from the model and apply "
     "softmax/sigmoid only to predict: CrossEntropyLoss and BCEWithLogitsLoss apply their own",
-    "unused_parameters": "remove the unused modules, or route the input through them",
+    "unused_parameters": "remove the unused modules, route the input through them, or drop "
+    "the .detach() or torch.no_grad() that cuts them off the loss (or, to freeze them on "
+    "purpose, set requires_grad=False)",
 }
 
 
