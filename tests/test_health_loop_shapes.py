@@ -289,3 +289,55 @@ def test_a_loss_passed_as_a_number_is_told_to_be_the_tensor():
     with pytest.raises(TypeError, match=r"takes the loss tensor.*not loss.item\(\)"):
         doctor.step(loss.item())
     assert doctor.step(loss) == []  # the tensor is taken
+
+
+@pytest.mark.parametrize("cut", ["detach", "no_grad", None])
+def test_an_encoder_the_graph_never_reaches_is_unused_not_vanished(cut):
+    """An encoder cut off the loss (`.detach()` on its features, or run under `no_grad`):
+    its weights have no `.grad`, which read as a gradient of 0, so vanishing_gradient (an
+    error, advising ReLU or He init to a ReLU net) came with the right unused_parameters."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    encoder = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+    head = nn.Linear(32, 3)
+    model = nn.Sequential(encoder, head)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if cut == "no_grad":
+            with torch.no_grad():
+                features = encoder(x)
+        else:
+            features = encoder(x).detach() if cut == "detach" else encoder(x)
+        return head(features)
+
+    problems = _problems(_train(model, optimizer, X, y, forward=forward, every=8))
+    assert "vanishing_gradient" not in problems
+    assert ("unused_parameters" in problems) == (cut is not None)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda step: min(1.0, (step + 1) / 4)),
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=200),
+        None,
+    ],
+    ids=["LambdaLR", "CosineAnnealingLR", "no schedule"],
+)
+def test_a_lower_rate_lasts_under_the_loops_own_schedule(schedule):
+    """A schedule that recomputes the rate from its own base rates at every step (LambdaLR,
+    cosine) set it back at the loop's next `scheduler.step()`: the repair was undone while
+    it was recorded as applied. The doctor scales the bases of the schedulers built on the
+    optimizer too."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=40.0, momentum=0.9)
+    scheduler = schedule(optimizer) if schedule else None
+    _train(model, optimizer, X, y, epochs=2, mode="repair", scheduler=scheduler, every=4)
+    assert 0 < optimizer.param_groups[0]["lr"] <= 4.0  # a tenth of the rate at most
+    if scheduler is not None:
+        assert scheduler.base_lrs[0] <= 4.0

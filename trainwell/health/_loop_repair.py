@@ -19,7 +19,7 @@ from torch import nn
 
 from ..findings import Finding
 from ..train import BestWeights
-from ._optimizer_remedies import damp_momentum, scale_group_rates
+from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._silent import LOOP_FIX
 
@@ -193,7 +193,11 @@ class LoopRepairer:
     def _lower_lr(self, params: list) -> str:
         before = [g["lr"] for g in self.optimizer.param_groups]
         self._set_lrs([lr / 10 for lr in before])
-        return f"learning rate {before[0]:g} -> {before[0] / 10:g}"
+        schedulers = schedulers_of(self.optimizer)
+        for scheduler in schedulers:
+            scale_schedule(scheduler, 0.1)
+        kept = f" (and the base rates of {_names(schedulers)})" if schedulers else ""
+        return f"learning rate {before[0]:g} -> {before[0] / 10:g}{kept}"
 
     def _lower_momentum(self, params: list) -> str:
         return damp_momentum(self.optimizer)
@@ -247,6 +251,10 @@ class LoopRepairer:
         for handle in self._hooks.values():
             handle.remove()
         self._hooks.clear()
+
+
+def _names(objects: list[object]) -> str:
+    return ", ".join(type(obj).__name__ for obj in objects)
 
 
 # dead units of a LeakyReLU layer: it is leaky already

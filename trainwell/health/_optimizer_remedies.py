@@ -24,7 +24,11 @@ def scale_lr(trainer: Trainer, factor: float) -> None:
     derives later rates from: the peak of OneCycle, the base of cosine and step schedules."""
     for group in trainer.optimizer.param_groups:
         scale_group_rates(group, factor)
-    scheduler = trainer.scheduler
+    scale_schedule(trainer.scheduler, factor)
+
+
+def scale_schedule(scheduler: object, factor: float) -> None:
+    """Multiply the rates a schedule computes the group's rate from (none: no schedule)."""
     for key in _SCHEDULE_RATES:
         rates = getattr(scheduler, key, None)
         if isinstance(rates, list):
@@ -32,6 +36,22 @@ def scale_lr(trainer: Trainer, factor: float) -> None:
     for key in _SCHEDULE_FLOORS:
         if isinstance(getattr(scheduler, key, None), float | int):
             setattr(scheduler, key, getattr(scheduler, key) * factor)
+
+
+def schedulers_of(optimizer: torch.optim.Optimizer) -> list[object]:
+    """The learning-rate schedulers built on `optimizer`. A hand-written loop's doctor is
+    handed the optimizer only, and a schedule that recomputes the rate from its own base
+    rates at every step (LambdaLR, cosine) would undo a lower rate at the next one. Asked of
+    the garbage collector, which knows what refers to the optimizer: at a remedy only."""
+    import gc
+
+    return [
+        obj
+        for obj in gc.get_referrers(optimizer)
+        if getattr(obj, "optimizer", None) is optimizer
+        and hasattr(obj, "step")
+        and any(hasattr(obj, key) for key in _SCHEDULE_RATES)
+    ]
 
 
 def scale_group_rates(group: dict[str, Any], factor: float) -> None:
