@@ -66,6 +66,11 @@ def test_round_trip_through_dict():
         ("data.remedies=[magic]", ["'data.remedies.0'", "'class_weights'"]),
         ("tune.train.lr={low: 1, high: 0.1}", ["'tune.train.lr'", "low must be below high"]),
         ("train.early_stopping={monitor: val_speed}", ["'train.early_stopping.monitor'"]),
+        ("train.epochs=true", ["'train.epochs'", "must be a number, not true"]),
+        ("train.lr=false", ["'train.lr'", "must be a number, not false"]),
+        ("train.lr=nan", ["'train.lr'", "finite number"]),
+        ("seed=-1", ["'seed'", "greater than or equal to 0"]),
+        ("data.defects.seed=true", ["'data.defects.seed'", "must be a number"]),
     ],
 )
 def test_invalid_values_give_one_line_naming_key_value_and_rule(override, words):
@@ -151,3 +156,13 @@ def test_a_relative_data_path_is_read_from_the_config_files_folder(tmp_path, mon
     assert load_config(project / "old.yaml").data.source == "old.csv"
     (project / "builtin.yaml").write_text("data: {source: digits}\n")
     assert load_config(project / "builtin.yaml").data.source == "digits"
+
+
+def test_switches_still_take_booleans_and_a_numeric_column_name_is_a_name(tmp_path: Path):
+    """Booleans are refused for numbers only; a target column named `2024`, unquoted in
+    YAML, is read as the number 2024 and was refused as "not a valid string"."""
+    config = tmp_path / "run.yaml"
+    config.write_text("data: {source: t.csv, target: 2024, standardize: false}\n")
+    cfg = load_config(config, ["data.split.stratify=false", "train.grad_clip=null"])
+    assert cfg.data.target == "2024"
+    assert cfg.data.standardize is False and cfg.data.split.stratify is False

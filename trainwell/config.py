@@ -11,13 +11,14 @@ from __future__ import annotations
 import copy
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -40,11 +41,34 @@ Remedy = Literal[
     "augment",
 ]
 Width = Annotated[int, Field(ge=1)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # numpy's and scikit-learn's range
 Metric = Literal["val_loss", "val_accuracy", "val_macro_f1", "val_mse", "val_mae", "val_r2"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """`epochs: true` is a slip, not 1: pydantic's lax mode reads a bool as a number."""
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and _admits(annotation, (int, float), bool):
+            raise ValueError(f"must be a number, not {str(value).lower()}")
+        return value
+
+
+def _admits(annotation: Any, types: tuple[type, ...], unless: type) -> bool:
+    """Whether a field's type takes one of `types` (in a union too) and not `unless`."""
+    admitted = _parts(annotation)
+    return bool(admitted & set(types)) and unless not in admitted
+
+
+def _parts(annotation: Any) -> set[Any]:
+    """A type and what it is made of: the members of a union, what `Annotated` wraps."""
+    return {annotation}.union(*map(_parts, get_args(annotation)))
 
 
 class Split(_Strict):
@@ -84,7 +108,7 @@ class Synthetic(_Strict):
     features: int = Field(20, ge=2)
     informative: int | None = Field(None, ge=1)
     classes: int = Field(2, ge=2)
-    seed: int | None = None  # default: the run's seed
+    seed: Seed | None = None  # default: the run's seed
 
 
 DefectKind = Literal["scratch", "spot", "crack", "missing_print"]
@@ -103,7 +127,7 @@ class Defects(_Strict):
     family: Literal["brushed", "woven", "granite"] = "brushed"  # the surface texture
     texture: float = Field(1.0, ge=0)  # strength of the texture (1: as designed)
     lighting: float = Field(1.0, ge=0)  # strength of the lighting variation
-    seed: int | None = None  # default: the run's seed
+    seed: Seed | None = None  # default: the run's seed
 
     @model_validator(mode="after")
     def _kinds(self) -> Defects:
@@ -129,6 +153,14 @@ class Data(_Strict):
     corrupt: Corrupt = Field(default_factory=Corrupt)
     audit: bool = True
     remedies: list[Remedy] = Field(default_factory=list)
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _column_name(cls, value: Any) -> Any:
+        """A column named `2024` is written unquoted in YAML, which reads it as a number."""
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
 
 class Init(_Strict):
@@ -261,7 +293,7 @@ class TuneParam(_Strict):
 
 class RunConfig(_Strict):
     name: str | None = None  # run directory prefix; None: "<source>-<arch>"
-    seed: int = 0
+    seed: Seed = 0
     data: Data = Field(default_factory=Data)
     model: Model = Field(default_factory=Model)
     train: Train = Field(default_factory=Train)
