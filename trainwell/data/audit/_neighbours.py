@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -16,7 +18,8 @@ def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
 
     Exact: identical inputs. Near: closer to another row than `near_duplicate` (0.13) times
     the median nearest-neighbour distance, in the standardised space (cleanlab's
-    near-duplicate criterion), found by radius queries of a k-d tree of the distinct rows.
+    near-duplicate criterion; less in few dimensions, `near_radius`), found by radius
+    queries of a k-d tree of the distinct rows.
     `warning` above `duplicate_fraction` (1%) of the rows, else `info`; the remedy
     `drop_duplicates` keeps the first row of each group. Evidence: the rows that would go
     (all but the first of each group), with their distance to the kept row as score, the
@@ -24,7 +27,7 @@ def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
     """
     if len(data.X) < 2:
         return []
-    cut = t.near_duplicate * data.typical_distance
+    cut = near_radius(data, t)
     exact = data.distinct[1]
     groups = _union(len(data.X), exact, _near_pairs(data, cut))
     if not groups:
@@ -62,9 +65,9 @@ def duplicates(data: AuditData, t: Thresholds) -> list[Finding]:
 def train_test_leakage(data: AuditData, t: Thresholds) -> list[Finding]:
     """Training rows equal or nearly equal to a validation or test row.
 
-    Same criterion as near duplicates (within 0.13 x the median nearest-neighbour distance
-    of the training rows, or identical): identical rows by hashing, near ones by a radius
-    query of the training rows' k-d tree. A `warning` when one source row is in two splits
+    Same criterion as near duplicates (within `near_radius` of a training row, or
+    identical): identical rows by hashing, near ones by a radius query of the training
+    rows' k-d tree. A `warning` when one source row is in two splits
     (a copy), or when more than `leakage_fraction` (2%) of the held-out rows have a twin in
     training: the held-out scores then overstate what the model does on new data. A few
     coincidences (iris has two identical flowers) are `info`. The remedy `drop_leakage`
@@ -74,7 +77,7 @@ def train_test_leakage(data: AuditData, t: Thresholds) -> list[Finding]:
     held, held_rows = data.held_out
     if not len(held) or not len(data.X):
         return []
-    cut = t.near_duplicate * data.typical_distance
+    cut = near_radius(data, t)
     distance, position = _nearest_within(data, data.space(held), cut)
     train_hash = {row.tobytes(): i for i, row in enumerate(canonical(data.X))}
     for j, row in enumerate(canonical(held)):
@@ -151,6 +154,15 @@ def outliers(data: AuditData, t: Thresholds) -> list[Finding]:
             },
         )
     ]
+
+
+def near_radius(data: AuditData, t: Thresholds) -> float:
+    """How close a row must be to another to be a near copy: `near_duplicate` times the
+    median nearest-neighbour distance, or less where so many rows would be that close by
+    chance alone (`near_chance`, at the rows' intrinsic dimension `AuditData.dimension`):
+    one continuous column of 1,000 random rows had 4% of them "repeat another row"."""
+    chance = (t.near_chance / math.log(2)) ** (1 / data.dimension)
+    return min(t.near_duplicate, chance) * data.typical_distance
 
 
 _BATCH = 10_000  # rows per radius query: bounds the memory of the answers

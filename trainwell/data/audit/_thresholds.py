@@ -21,6 +21,10 @@ class Thresholds:
     # duplicates / leakage: "near" means closer than this times the median distance of a row
     # to its nearest neighbour (cleanlab's near_duplicate issue manager default: 0.13)
     near_duplicate: float = 0.13
+    # ... or closer, where the rows vary along few directions: the radius inside which this
+    # share of rows drawn at random would have a neighbour by chance (ln 2 * r^d of them, in
+    # d dimensions; 0.13 holds 9% of the rows of one continuous column, 0.1% in 4)
+    near_chance: float = 1e-3
     # train_test_leakage: warn when a source row sits in two splits, or when more than this
     # share of held-out rows has a twin in training (iris ships with one such pair)
     leakage_fraction: float = 0.02

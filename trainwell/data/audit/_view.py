@@ -12,6 +12,7 @@ exact at any size: hashing for identical rows, radius queries of a k-d tree for 
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -123,6 +124,21 @@ class AuditData:
         keep = positions != np.arange(n)[:, None]  # a reference row is not its own neighbour
         keep[keep.sum(1) > k, k] = False  # other rows drop the farthest of k + 1
         return distances[keep].reshape(n, k), positions[keep].reshape(n, k)
+
+    @cached_property
+    def dimension(self) -> float:
+        """The intrinsic dimension of the training rows near each other: the mean of each
+        row's maximum-likelihood estimate from its nearest neighbours (Levina & Bickel,
+        NeurIPS 2004; unbiased with k - 2). Rows whose neighbours lie at one distance (a
+        repeat) are left out; none left: infinite (every row is a repeat)."""
+        distances = self.neighbours[0]
+        k = distances.shape[1]
+        if k < 3:
+            return math.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(distances[:, -1:] / distances[:, :-1]).sum(1)
+        logs = logs[np.isfinite(logs) & (logs > 0)]
+        return float(np.mean((k - 2) / logs)) if len(logs) else math.inf
 
     @cached_property
     def typical_distance(self) -> float:
