@@ -16,6 +16,7 @@ from trainwell.data.audit._classes import class_imbalance, small_dataset
 from trainwell.data.audit._columns import (
     constant_features,
     identifier_columns,
+    many_categories,
     missing_values,
     unscaled_features,
 )
@@ -125,6 +126,17 @@ def test_identifier_columns_name_what_the_load_left_out():
     assert "'customer' (a value of its own in 300 of 300 rows)" in finding.message
 
 
+def test_many_categories_name_the_columns_cut_to_their_most_frequent_values():
+    view = _view(*_blobs())
+    assert many_categories(view, T) == []  # no column had too many
+    view.data.info.encoding = {"zip": [f"Z{i}" for i in range(100)]}
+    view.data.info.capped = {"zip": {"categories": 4909, "rows_kept": 0.05}}
+    finding = _one(many_categories(view, T), "many_categories")
+    assert finding.severity == "warning" and list(finding.evidence["columns"]) == ["zip"]
+    assert "'zip' (4,909 values; the kept ones on 5% of its rows)" in finding.message
+    assert "100 most frequent" in finding.message
+
+
 def test_unscaled_features_warn_unless_the_run_standardises():
     X, y = _blobs()
     X[:, 2] *= 1000.0
@@ -144,6 +156,25 @@ def test_exact_and_near_duplicates():
     assert finding.evidence["exact"] == 1
     assert sorted(finding.evidence["groups"]) == [[4, 10], [8, 20]]
     assert duplicates(_view(*_blobs()), T) == []
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_rows_of_few_columns_are_not_near_copies_by_chance(d):
+    """One or two continuous columns of distinct random rows: 0.13 x the median nearest
+    distance holds ~9% (1%) of them by chance, read as 4% of rows "repeating another" and
+    a held-out set leaking. A real near copy is still found."""
+    rng = np.random.default_rng(d)
+    X = rng.normal(size=(600, d)).astype(np.float32)
+    y = (X.sum(1) > 0).astype(np.int64)
+    held = rng.normal(size=(200, d)).astype(np.float32)
+    view = _view(X, y, held=held)
+    assert duplicates(view, T) == [] and train_test_leakage(view, T) == []
+    off = 1e-6 if d == 1 else 1e-5  # closer than chance brings two of 600 rows (1e-5 in 1-D)
+    X[20] = X[8] + off  # a copy, written with a rounding of its own
+    held[3] = X[50] - off
+    view = _view(X, y, held=held)
+    assert _one(duplicates(view, T), "duplicates").evidence["rows"] == [20]
+    assert _one(train_test_leakage(view, T), "train_test_leakage").evidence["rows"] == [50]
 
 
 def test_many_duplicates_are_a_warning_with_conflicting_labels():

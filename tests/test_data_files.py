@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from trainwell.data._files import load_file
-from trainwell.data._frames import IDENTIFIER_ROWS
+from trainwell.data._files import MAX_CATEGORIES, load_file
+from trainwell.data._frames import IDENTIFIER_ROWS, read_frame
 from trainwell.data._table import Table
 from trainwell.errors import DataError
 
@@ -180,6 +181,52 @@ def test_class_names_that_are_partly_digits_are_classes_not_a_mix(tmp_path):
     table = _load(_write(tmp_path / "d.csv", "x,code\n" + rows), target="code")
     assert table.task == "classification" and table.classes == ["7", "8", "A1"]
     assert table.y.tolist()[:3] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("labels", "task", "classes"),
+    [
+        (["007", "7", "A1"], "auto", ["007", "7", "A1"]),  # two classes the reader merged
+        (["01", "02", "10"], "auto", ["01", "02", "10"]),  # class names that lost their zeros
+        (["1", "2", "10"], "auto", ["1", "2", "10"]),  # numbers: sorted as numbers
+        (["0.5", "0", "1.25"], "regression", []),  # a zero before a point: a number
+        (["01", "02", "10"], "regression", []),  # asked for: a number
+    ],
+)
+def test_class_codes_written_with_leading_zeros_are_kept_as_written(
+    tmp_path, labels, task, classes
+):
+    """`007` and `7` are two classes: the reader parsed both as the number 7 (a class
+    with the rows of both), and `01` as 1, before the column was known to be the target.
+    Read as written, in fit as in monitor and retrain (`read_frame(path, targets)`)."""
+    rows = "".join(f"{i},{labels[i % 3]}\n" for i in range(30))
+    path = _write(tmp_path / "d.csv", "x,code\n" + rows)
+    table = _load(path, target="code", task=task)
+    assert table.classes == classes
+    if classes:
+        assert [table.classes[k] for k in table.y[:3]] == labels
+        assert [str(v) for v in read_frame(path, ["code"])["code"][:3]] == labels
+    else:
+        assert table.y[:3].tolist() == [float(v) for v in labels]
+    assert read_frame(path)["x"].dtype.kind == "i"  # what is not a target is read as before
+
+
+@pytest.mark.parametrize("values", [80, 160])
+def test_a_text_column_of_many_values_is_one_hot_of_its_most_frequent(tmp_path, values):
+    """5,000 postcodes on 20,000 rows made 5,000 inputs (4 GB, minutes of every check): of
+    more than 100 values, the 100 most frequent are inputs, the rest read as unseen."""
+    codes = ["common"] * 100 + [f"v{i % (values - 1):03d}" for i in range(2 * values)]
+    rows = "".join(f"{i},{code},{i % 2}\n" for i, code in enumerate(codes))
+    table = _load(_write(tmp_path / "d.csv", "x,zip,label\n" + rows))
+    kept = table.encoding["zip"]
+    assert len(kept) == min(values, MAX_CATEGORIES) and "common" in kept
+    assert table.X.shape[1] == 1 + len(kept)
+    if values > MAX_CATEGORIES:
+        covered = sum(count for _, count in Counter(codes).most_common(MAX_CATEGORIES))
+        assert table.capped == {"zip": {"categories": values, "rows_kept": covered / len(codes)}}
+        assert table.X[100:, 1:].sum(1).min() == 0  # a rare value: no input set
+    else:
+        assert table.capped == {}
 
 
 def test_a_measurement_with_question_marks_is_refused_not_left_out_as_an_identifier(tmp_path):

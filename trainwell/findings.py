@@ -19,6 +19,7 @@ DATA_CODES = (
     "unscaled_features",
     "constant_features",
     "identifier_columns",
+    "many_categories",
     "small_dataset",
 )
 TRAINING_CODES = (

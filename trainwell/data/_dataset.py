@@ -34,6 +34,7 @@ class DataInfo:
     y_std: float = 1.0
     sizes: dict[str, int] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)  # source columns not used, and why
+    capped: dict[str, dict[str, float]] = field(default_factory=dict)  # see `Table.capped`
 
     @property
     def n_outputs(self) -> int:
@@ -127,6 +128,7 @@ def load_splits(config: RunConfig) -> Dataset:
         feature_names=table.feature_names,
         encoding=table.encoding,
         left_out=table.left_out,
+        capped=table.capped,
     )
     return Dataset(train, val, test, info, corruption)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
 from ._frames import (
+    ZERO_PADDED,
+    is_number,
     read_frame,
     reason,
     refuse_mixed,
@@ -26,6 +29,7 @@ from ._frames import (
 from ._table import Table, Task
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+MAX_CATEGORIES = 100  # one-hot columns of a text column: its most frequent values
 MAX_AUTO_CLASSES = 50  # `task: auto`: more distinct integer targets than this is regression
 # words among whole-number targets: on fewer rows than this, typos; on more, class names
 TYPO_SHARE = 0.05
@@ -45,7 +49,7 @@ def load_file(
         return _load_images(path, image_size, grayscale)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".parquet"):
-        return _load_frame(read_frame(path), path, target, task)
+        return _load_frame(read_frame(path, _targets(target)), path, target, task)
     if suffix == ".npz":
         return _load_npz(path, task)
     raise DataError(
@@ -63,18 +67,27 @@ def _load_frame(frame: pd.DataFrame, path: Path, target: str | None, task: str) 
     for column, values in features.items():
         refuse_numbers_as_text(values, column)
     left_out = {column: why for column, values in features.items() if (why := unusable(values))}
-    X, names, encoding = _encode_features(features.drop(columns=list(left_out)))
-    if not names:
+    encoded = _encode_features(features.drop(columns=list(left_out)))
+    if not encoded.names:
         also = f" (left out: {_list_names(list(left_out))})" if left_out else ""
         raise DataError(
             f"{path} has no usable feature columns besides the target column {name!r}{also}"
         )
-    return Table(X, y, task, classes, names, encoding, left_out=left_out)
+    return Table(
+        encoded.X,
+        y,
+        task,
+        classes,
+        encoded.names,
+        encoded.encoding,
+        left_out=left_out,
+        capped=encoded.capped,
+    )
 
 
 def _target_column(frame: pd.DataFrame, path: Path, target: str | None) -> str:
     """The configured target, else "label", else "target"; name the columns when missing."""
-    wanted = [target] if target is not None else ["label", "target"]
+    wanted = _targets(target)
     for name in wanted:
         if name in frame.columns:
             return name
@@ -82,6 +95,11 @@ def _target_column(frame: pd.DataFrame, path: Path, target: str | None) -> str:
     looked_for = " or ".join(repr(name) for name in wanted)
     columns = _list_names(frame.columns)
     raise DataError(f"{key}{path} has no column {looked_for}{hint}; its columns: {columns}")
+
+
+def _targets(target: str | None) -> list[str]:
+    """The target column's name: the configured one, else "label" or "target"."""
+    return [target] if target is not None else ["label", "target"]
 
 
 def _column_values(column: pd.Series) -> np.ndarray:
@@ -93,35 +111,56 @@ def _column_values(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=object)
 
 
-def _encode_features(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+@dataclass
+class _Encoded:
+    X: np.ndarray
+    names: list[str]
+    encoding: dict[str, list[str]]  # per text column, the categories it is one-hot of
+    capped: dict[str, dict[str, float]]  # ... those with too many: all, and the rows kept
+
+
+def _encode_features(frame: pd.DataFrame) -> _Encoded:
     """Numbers as float32 (NaN kept for the audit); everything else one-hot, in column order."""
     blocks: list[np.ndarray] = []
-    names: list[str] = []
-    encoding: dict[str, list[str]] = {}
+    encoded = _Encoded(np.empty(0), [], {}, {})
     for name, column in frame.items():
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        if is_number(column):
             with np.errstate(over="ignore"):  # past float32's 3.4e38: inf, a missing value
                 blocks.append(column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None])
-            names.append(name)
+            encoded.names.append(name)
             continue
         refuse_mixed(column, name)
-        dummies, categories = _one_hot(column)
+        dummies, categories, found = _one_hot(column)
         blocks.append(dummies)
-        names.extend(f"{name}={category}" for category in categories)
-        encoding[name] = categories
-    X = np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0), np.float32)
-    return X, names, encoding
+        encoded.names.extend(f"{name}={category}" for category in categories)
+        encoded.encoding[name] = categories
+        if found > len(categories):
+            kept = float(dummies.sum() / max(column.notna().sum(), 1))
+            encoded.capped[name] = {"categories": found, "rows_kept": kept}
+    empty = np.empty((len(frame), 0), np.float32)
+    encoded.X = np.concatenate(blocks, axis=1) if blocks else empty
+    return encoded
 
 
-def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Categories as strings (JSON-able, stable across files): declared order, else sorted."""
+def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str], int]:
+    """Categories as strings (JSON-able, stable across files): declared order, else sorted;
+    and how many the column has. Of more than `MAX_CATEGORIES`, the most frequent only: a
+    value seen on a few rows can only be memorised, and 5,000 of them took 4 GB and minutes
+    of every check; the others read as a category never seen (all zeros)."""
     text = column.astype(object).where(column.notna()).map(str, na_action="ignore")
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = [str(category) for category in column.cat.categories]
     else:
         categories = sorted(text.dropna().unique())
+    found = len(categories)
+    if found > MAX_CATEGORIES:
+        counts = text.value_counts()
+        ranked = sorted(enumerate(categories), key=lambda item: (-counts.get(item[1], 0), item[0]))
+        kept = {category for _, category in ranked[:MAX_CATEGORIES]}
+        categories = [c for c in categories if c in kept]
+        text = text.where(text.isin(kept))
     codes = pd.Categorical(text, categories=categories)
-    return pd.get_dummies(codes, dtype=np.float32).to_numpy(), categories
+    return pd.get_dummies(codes, dtype=np.float32).to_numpy(), categories, found
 
 
 def _resolve_target(values: np.ndarray, task: str, what: str) -> Target:
@@ -136,7 +175,9 @@ def _resolve_target(values: np.ndarray, task: str, what: str) -> Target:
     text = values.astype(str)
     numbers = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
     words = np.flatnonzero(np.isnan(numbers))
-    if not words.size:
+    if not words.size:  # numbers as text; written with leading zeros (`007`), class codes
+        if task != "regression" and any(map(ZERO_PADDED.match, text)):
+            return _text_target(text, task, what)
         return _numeric_target(numbers, task, what)
     first = f"row {words[0]}: {show(text[words[0]])}"
     if task == "regression":

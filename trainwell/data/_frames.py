@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import decimal
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,15 @@ SEPARATORS = (",", ";", "\t", "|")
 # numbers as text: a thousands separator, currency, percent, a decimal comma
 NUMBER_AS_TEXT = re.compile(r"^[-+]?[$€£]?\s?[-+]?(\d{1,3}([,.' ]\d{3})+|\d+)([.,]\d+)?\s?%?$")
 DECIMAL_COMMA = re.compile(r"^[-+]?\d+(,\d+)?$")
+ZERO_PADDED = re.compile(r"^[-+]?0\d")  # a code (`007`), not a number (`0`, `0.5`)
 DATE_AS_TEXT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})([ T]\d|$)")
 
 
-def read_frame(path: Path) -> pd.DataFrame:
+def read_frame(path: Path, targets: Iterable[str] = ()) -> pd.DataFrame:
     """A CSV or Parquet file as a frame with string column names (stripped of spaces), rows
     numbered from 0 as they stand in the file; one `DataError` line when it cannot be read
-    or has no rows."""
+    or has no rows. A column of `targets` holding class codes written with leading zeros (`007`,
+    `01`) is kept as written (`zero_padded`)."""
     suffix = path.suffix.lower()
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
@@ -42,7 +45,16 @@ def read_frame(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{kind} {path} is empty: it has no data rows")
     frame.columns = [str(name).strip() for name in frame.columns]
+    for name in targets:
+        if suffix == ".csv" and name in frame and is_number(frame[name]):
+            codes = zero_padded(path, name)
+            if codes is not None:
+                frame[name] = codes.to_numpy()
     return frame.reset_index(drop=True)  # positions, not a restored Parquet index, name rows
+
+
+def is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -50,14 +62,28 @@ def _read_csv(path: Path) -> pd.DataFrame:
     decimal commas where its text columns are numbers written so, as a spreadsheet in most
     of Europe saves them), tabs or bars; in UTF-8, else in Windows' Western encoding
     (cp1252, else Latin-1, which reads any byte)."""
-    with path.open("rb") as file:
-        header = file.readline(1 << 16).decode("utf-8", "replace")
-    sep = max(SEPARATORS, key=header.count)  # a tie (none at all): the comma, listed first
+    header, sep = _header(path)
     _refuse_repeated_names(header.lstrip("\ufeff"), sep, path)
     frame, encoding = _read_text(path, sep=sep)
     if sep == ";" and any(_decimal_commas(column) for _, column in frame.items()):
         frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding)
     return frame
+
+
+def _header(path: Path) -> tuple[str, str]:
+    """A CSV's header line, and the separator it holds most of (a tie: the comma)."""
+    with path.open("rb") as file:
+        header = file.readline(1 << 16).decode("utf-8", "replace")
+    return header, max(SEPARATORS, key=header.count)
+
+
+def zero_padded(path: Path, name: str) -> pd.Series | None:
+    """A CSV column's text as written, where some of it is a number written with leading
+    zeros (`007`, `01`): codes, which the reader turned into numbers, merging `007` with
+    `7` and dropping the zeros of `01`. None where no value is so written."""
+    text, _ = _read_text(path, sep=_header(path)[1], usecols=lambda c: c.strip() == name, dtype=str)
+    column = text.iloc[:, 0]
+    return column if column.str.match(ZERO_PADDED).any() else None
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

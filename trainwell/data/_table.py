@@ -26,6 +26,8 @@ class Table:
     encoding: dict[str, Any] = field(default_factory=dict)  # categorical column -> categories
     masks: np.ndarray | None = None  # images: (n, height, width) bool, where each defect is
     left_out: dict[str, str] = field(default_factory=dict)  # source column -> why not an input
+    # text columns with more categories than are one-hot: how many, and the rows they cover
+    capped: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def is_image(self) -> bool:

@@ -14,6 +14,7 @@ from ._classes import class_imbalance, small_dataset
 from ._columns import (
     constant_features,
     identifier_columns,
+    many_categories,
     missing_values,
     unscaled_features,
 )
@@ -27,6 +28,7 @@ Check = Callable[[AuditData, Thresholds], list[Finding]]
 CHECKS: dict[str, Check] = {
     "missing_values": missing_values,
     "identifier_columns": identifier_columns,
+    "many_categories": many_categories,
     "constant_features": constant_features,
     "unscaled_features": unscaled_features,
     "class_imbalance": class_imbalance,

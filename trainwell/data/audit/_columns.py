@@ -115,6 +115,39 @@ def identifier_columns(data: AuditData, t: Thresholds) -> list[Finding]:
     ]
 
 
+def many_categories(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Text columns with more distinct values than are one-hot (`data._files.MAX_CATEGORIES`,
+    100): only the most frequent are inputs, the rest read as a value never seen.
+
+    Criterion: decided when the file is loaded, over all its rows. Severity `warning`: what
+    the rare values carry is lost (a network could only memorise a value seen on a few rows;
+    grouping them, or a number per value, keeps it).
+    """
+    capped = data.data.info.capped
+    if not capped:
+        return []
+    named = "; ".join(
+        f"{column!r} ({int(c['categories']):,} values; the kept ones on {c['rows_kept']:.0%} "
+        "of its rows)"
+        for column, c in list(capped.items())[:5]
+    )
+    return [
+        Finding(
+            code="many_categories",
+            severity="warning",
+            source="data",
+            message=(
+                f"Too many distinct values to one-hot: {named}. Only the "
+                f"{len(data.data.info.encoding[next(iter(capped))])} most frequent of each "
+                "are inputs; the others read as a value never seen. Group the rare values "
+                "(a region for a postcode), or encode them as numbers (a count or mean per "
+                "value)."
+            ),
+            evidence={"columns": capped},
+        )
+    ]
+
+
 def unscaled_features(data: AuditData, t: Thresholds) -> list[Finding]:
     """Feature scales far apart, or far from unit scale.
 

@@ -18,6 +18,9 @@ from ...errors import InputError
 SHOWN = 8  # names listed in an error before "..."
 
 
+LABELS = ["label", "target"]  # the label column's names when none is given, as fit's
+
+
 @dataclass
 class Batch:
     """Rows to monitor, oldest first."""
@@ -37,7 +40,8 @@ def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
         return _read_log(path, info)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".parquet"):
-        return frame_rows(read_frame(path), info, target, str(path))
+        labels = [target] if target else LABELS
+        return frame_rows(read_frame(path, labels), info, target, str(path))
     if suffix == ".npz":
         return _from_npz(path, info)
     raise InputError(
@@ -49,7 +53,7 @@ def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
 def frame_rows(frame: pd.DataFrame, info: DataInfo, target: str | None, source: str) -> Batch:
     if len(info.input_shape) != 1:
         raise InputError(f"{source}: the model takes images; monitor an .npz or a request log")
-    label = next((c for c in ([target] if target else ["label", "target"]) if c in frame), None)
+    label = next((c for c in ([target] if target else LABELS) if c in frame), None)
     numeric = [n for n in info.feature_names if n.partition("=")[0] not in info.encoding]
     needed = numeric + list(info.encoding)
     missing = [c for c in needed if c not in frame.columns]

@@ -48,7 +48,8 @@ def old_rows(config: RunConfig) -> Rows:
     source = Path(config.data.source)
     suffix = source.suffix.lower()
     if suffix in (".csv", ".parquet") and source.is_file():
-        return Rows(frame=read_frame(source))
+        names = [config.data.target] if config.data.target else ["label", "target"]
+        return Rows(frame=read_frame(source, names))
     table = load_table(config)
     if table.is_image and suffix != ".npz":
         raise InputError(
@@ -82,8 +83,8 @@ def _one(path: Path, config: RunConfig, old: Rows) -> Rows:
     if old.frame is not None:
         if suffix not in (".csv", ".parquet"):
             raise InputError(f"DATA {path}: the champion learned from a table; give CSV or Parquet")
-        frame = read_frame(path)
         target = target_name(config, old.frame)
+        frame = read_frame(path, [target])
         missing = [c for c in old.frame.columns if c not in frame.columns]
         if missing:
             shown = ", ".join(repr(c) for c in missing[:8])
