@@ -26,6 +26,7 @@ class Column:
 
     name: str
     categories: tuple[str, ...] | None = None  # None: numeric
+    others: bool = False  # other text too (`DataInfo.capped`): a value no input stands for
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def columns(info: DataInfo) -> tuple[Column, ...]:
         column, sep, category = feature.partition("=")
         if sep and column in info.encoding and category in map(str, info.encoding[column]):
             if column not in seen:
-                out.append(Column(column, tuple(str(c) for c in info.encoding[column])))
+                kept = tuple(str(c) for c in info.encoding[column])
+                out.append(Column(column, kept, others=column in info.capped))
                 seen.add(column)
         else:
             out.append(Column(feature))

@@ -50,12 +50,15 @@ def request_model(served: Served) -> type[BaseModel]:
 
 
 def row_model(served: Served) -> type[BaseModel]:
-    """One field per source column: a finite number, or one of the training categories; the
+    """One field per source column: a finite number, or one of the training categories (any
+    text for a column of too many, `DataInfo.capped`: its rare values were no input); the
     columns training left out (an identifier: `data.json`'s `left_out`) may come along in a
     whole record, and are ignored."""
     fields: dict[str, Any] = {}
     for i, column in enumerate(served.columns):
         kind: Any = Number if column.categories is None else Literal[column.categories]
+        if column.others:  # training cut its rare values: any text, those read as unseen
+            kind = kind | str
         fields[f"c{i}"] = (kind, Field(alias=column.name))
     for i, (name, why) in enumerate(served.info.left_out.items()):
         help_ = f"Not an input ({why}): ignored."
