@@ -246,6 +246,16 @@ def test_a_separator_ending_every_line_adds_no_input(tmp_path):
     assert table.feature_names == ["a", "b"] and "separator" in table.left_out["Unnamed: 3"]
 
 
+def test_a_column_named_as_a_one_hot_input_is_refused(tmp_path):
+    """`colour=red` (a number) beside `colour` holding `red`: two inputs of one name, which
+    monitor read back as one (the training file itself then 'dropped' 26 points)."""
+    path = _write(tmp_path / "d.csv", "colour=red,colour,label\n0.5,red,a\n1.5,blue,b\n")
+    with pytest.raises(DataError, match="'colour=red' has the name of the one-hot input"):
+        _load(path)
+    ok = _write(tmp_path / "ok.csv", "colour=green,colour,label\n0.5,red,a\n1.5,blue,b\n")
+    assert _load(ok).feature_names == ["colour=green", "colour=blue", "colour=red"]
+
+
 def test_a_column_named_twice_is_refused_not_renamed(tmp_path):
     """`a,label,b,label`: the second label was read as a feature 'label.1' (accuracy 1.0)."""
     rows = "".join(f"{i},{i % 2},{i * 3},{i % 2}\n" for i in range(20))
@@ -327,6 +337,21 @@ def test_image_folder_classes_sorted_and_resized_to_height_width(tmp_path):
     assert corners == [[1, 1, 1], [0, 0, 1], [0, 1, 0], [1, 0, 0]]
     gray = _load(tmp_path / "imgs", grayscale=True, image_size=(5, 2))
     assert gray.X.shape == (4, 1, 5, 2) and gray.X.min() >= 0 and gray.X.max() == 1
+
+
+@pytest.mark.parametrize("photos", [True, False])
+def test_a_class_named_masks_is_a_class_unless_it_holds_masks(tmp_path, photos):
+    """A face-mask data set's `masks/` class folder was read as the defect masks of the
+    other classes: its images were lost to training (and a third of the data with them)."""
+    root = _image_folder(tmp_path / "imgs")
+    (root / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        pixels = rng.integers(0, 256, (7, 9, 3)) if photos else np.zeros((7, 9, 3))
+        Image.fromarray(pixels.astype(np.uint8)).save(root / "masks" / f"{name}.png")
+    table = _load(root, image_size=(7, 9))
+    assert table.classes == (["cat", "dog", "masks"] if photos else ["cat", "dog"])
+    assert (table.masks is None) == photos
 
 
 def test_images_in_sub_folders_and_16_bit_images_are_read(tmp_path):

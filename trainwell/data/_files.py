@@ -137,6 +137,13 @@ def _encode_features(frame: pd.DataFrame) -> _Encoded:
         if found > len(categories):
             kept = float(dummies.sum() / max(column.notna().sum(), 1))
             encoded.capped[name] = {"categories": found, "rows_kept": kept}
+    clash = next((n for n in encoded.names if encoded.names.count(n) > 1), None)
+    if clash is not None:  # monitor, serve and explain read the inputs by these names
+        column, _, value = clash.partition("=")
+        raise DataError(
+            f"column {clash!r} has the name of the one-hot input of column {column!r} = "
+            f"{value!r}: rename it"
+        )
     empty = np.empty((len(frame), 0), np.float32)
     encoded.X = np.concatenate(blocks, axis=1) if blocks else empty
     return encoded
@@ -267,16 +274,18 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 MASKS = "masks"  # an image folder's sub-folder of defect masks, not a class
+MASK_SAMPLES = 5  # masks read to tell a folder of masks from a class of that name
 
 
 def _load_images(folder: Path, image_size: tuple[int, int], grayscale: bool) -> Table:
     """One sub-folder per class (sorted names give class ids), files sorted within each.
     A `masks/` sub-folder holds defect masks named like their images (`masks/class/x.png`
     or `masks/x.png`); an image without one has an empty mask."""
+    masks_folder = _masks_folder(folder)
     files = {
         sub.name: _image_files(sub)
         for sub in sorted(folder.iterdir())
-        if sub.is_dir() and not sub.name.startswith(".") and sub.name != MASKS
+        if sub.is_dir() and not sub.name.startswith(".") and sub != masks_folder
     }
     if not any(files.values()):
         raise DataError(
@@ -292,11 +301,29 @@ def _load_images(folder: Path, image_size: tuple[int, int], grayscale: bool) -> 
     mode = "L" if grayscale else "RGB"
     X = np.stack([_read_image(p, mode, (width, height)) for n in classes for p in files[n]])
     masks = None
-    if (folder / MASKS).is_dir():
+    if masks_folder is not None:
         masks = np.stack(
-            [_read_mask(folder / MASKS, n, p, (width, height)) for n in classes for p in files[n]]
+            [_read_mask(masks_folder, n, p, (width, height)) for n in classes for p in files[n]]
         )
     return Table(X, y, task, classes, masks=masks)
+
+
+def _masks_folder(folder: Path) -> Path | None:
+    """The `masks/` sub-folder, if it holds masks: black and white images (>= 95% of their
+    pixels within 16 of 0 or 255), judged on its first few. A class of photographs named `masks` (a
+    face-mask data set) is a class: read as masks, its images were lost to training."""
+    masks = folder / MASKS
+    if not masks.is_dir():
+        return None
+    for path in _image_files(masks)[:MASK_SAMPLES]:
+        try:
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("L"))
+        except (UnidentifiedImageError, OSError, ValueError):
+            continue  # read (and named, if broken) when it is the mask of an image
+        if ((pixels <= 16) | (pixels >= 239)).mean() < 0.95:  # JPEG blurs the edges
+            return None
+    return masks
 
 
 def _read_mask(masks: Path, kind: str, image: Path, size: tuple[int, int]) -> np.ndarray:
