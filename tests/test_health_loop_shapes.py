@@ -341,3 +341,18 @@ def test_a_lower_rate_lasts_under_the_loops_own_schedule(schedule):
     assert 0 < optimizer.param_groups[0]["lr"] <= 4.0  # a tenth of the rate at most
     if scheduler is not None:
         assert scheduler.base_lrs[0] <= 4.0
+
+
+def test_parameters_a_sparse_optimizer_cannot_step_are_not_handed_to_it():
+    """The doctor holds the SparseAdam of an EmbeddingBag; the head's own optimizer is never
+    stepped (the bug): handing the head to SparseAdam made its next step raise "SparseAdam
+    does not support dense gradients". The fix is named instead."""
+    torch.manual_seed(0)
+    X, y = _tokens()
+    bag, head = nn.EmbeddingBag(100, 16, mode="mean", sparse=True), nn.Linear(16, 2)
+    model = nn.ModuleDict({"bag": bag, "head": head})
+    optimizer = torch.optim.SparseAdam(list(bag.parameters()), lr=1e-2)
+    doctor = _train(model, optimizer, X, y, mode="repair", every=4, forward=lambda x: head(bag(x)))
+    frozen = next(f for f in doctor.findings if f.code == "frozen_parameters")
+    assert frozen.remedy is None and "optimizer" in frozen.evidence["recommended"]
+    assert all(r["remedy"] != "add_to_optimizer" for r in doctor.repairs)

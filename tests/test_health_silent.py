@@ -8,8 +8,10 @@ import torch
 from torch import nn
 
 import trainwell
+from trainwell.findings import Finding
 from trainwell.health import LOOP_RULES, LoopThresholds
 from trainwell.health._loop import LOOK_SPARSER
+from trainwell.health._loop_repair import LoopRepairer
 from trainwell.health._probes import Probe
 from trainwell.health._silent import LoopCheck, LoopRecord, stale_gradients
 
@@ -543,6 +545,63 @@ def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop(scaled):
     assert {f.code for f in problems(doctor)} <= {r["finding"] for r in doctor.repairs}
     assert all(r["cured"] for r in doctor.repairs)
     assert np.isfinite(loss) and accuracy > 0.9
+
+
+def test_a_remedy_that_leaves_the_network_dead_is_no_cure():
+    """Hidden biases at -4 (dead from the start), epochs of 16 steps: probed every 24 steps,
+    the doctor first spoke at epoch 4; lower_lr was then 'cured' after one quiet epoch that
+    held no probe, the network at chance. Now it speaks in epoch 1, the cure waits for the
+    probes its rule needs, and a network still not learning is no cure."""
+    torch.manual_seed(0)
+    X = torch.randn(512, 20)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model = nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3)
+    )
+    with torch.no_grad():
+        model[0].bias.fill_(-4.0)
+        model[2].bias.fill_(-4.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, epochs=8, mode="repair")
+    for _ in range(8):
+        total = 0.0
+        for i in range(0, 512, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / 16)
+    dead = [f for f in doctor.findings if f.code == "dying_relu"]
+    assert dead[0].epoch <= 1
+    [record] = [r for r in doctor.repairs if r["finding"] == "dying_relu"]
+    assert record["cured"] is False
+    assert record["why_not"] in ("the problem came back",) or "still does not" in record["why_not"]
+    assert "He initialisation" in dead[-1].evidence["recommended"]  # no remedy left
+
+
+@pytest.mark.parametrize(
+    ("train_loss", "probes", "cured"),
+    [(2.3, 2, False), (1.0, 2, True), (1.0, 1, None)],
+    ids=["still at its start", "learning", "too few probes to judge"],
+)
+def test_a_loop_cure_needs_probes_and_a_network_that_learns(train_loss, probes, cured):
+    """A remedy for a network that had not learned since the loop's start (its loss then
+    within 10% of the first) cures only if the loss falls after it, and only once the rule
+    had the probes it needs to speak since the remedy."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    repairer = LoopRepairer(model, optimizer)
+    finding = Finding("dying_relu", "error", "training", "dead", epoch=1)
+    params = list(model.parameters())
+    assert repairer.treat(finding, 1, [None] * len(params), params, losses=(2.3, 2.31))
+    again = repairer.epoch_end(2, True, train_loss, probes)
+    [record] = repairer.repairs
+    assert record["cured"] is cured
+    assert again == ([finding] if cured is False else [])
+    if cured is False:
+        assert "still does not learn" in record["why_not"]
 
 
 @pytest.mark.parametrize("given", [True, False])

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..findings import Finding
 from ._evidence import strong_penalty
-from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval
+from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
@@ -80,12 +80,18 @@ class Doctor:
         self.loop_thresholds = loop_thresholds or LoopThresholds()
         self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
         self.repairer = (
-            LoopRepairer(model, optimizer, keep_grads=self.scaler is not None)
+            LoopRepairer(
+                model,
+                optimizer,
+                thresholds=self.examiner.thresholds,
+                keep_grads=self.scaler is not None,
+            )
             if mode == "repair"
             else None
         )
         self._seen: set[str] = set()
         self.interval = every  # steps between probes; twice that after epoch 0, then more
+        self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
         self._step = 0
         self._epoch = 0
@@ -174,9 +180,17 @@ class Doctor:
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         self._probed = False
         # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
-        self.interval, self._hold = next_interval(
-            self.interval, 2 * self.every, self.every, self._hold
-        )
+        if self._epoch == 0:  # the epoch's length is known now
+            sustain = self.examiner.thresholds.sustain
+            self._pace = probe_interval(self.every, self._step, sustain)
+        if self._epoch == 0 and self._pace < self.every:
+            # epochs too short for `sustain` probes at `every`: epoch 1 is probed as epoch 0
+            # should have been, so that a problem from the start is found in it, not epochs on
+            self.interval = self._pace
+        else:
+            self.interval, self._hold = next_interval(
+                self.interval, 2 * self._pace, self._pace, self._hold
+            )
         row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
         if (lr := self.lr) is not None:  # as the Trainer records it: a schedule shows in it
             row.setdefault("lr", lr)
@@ -186,9 +200,12 @@ class Doctor:
         new += self.examiner.end_epoch(row, penalty)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
-            self._treat(new)
+            self._treat(new, float(train_loss))
             problems = any(f.severity != "info" and f.remedy is None for f in new)
-            self.repairer.epoch_end(self._epoch, math.isfinite(train_loss) and not problems)
+            healthy = math.isfinite(train_loss) and not problems
+            probes = self.examiner.history.n_probes  # since the last remedy: it resets them
+            again = self.repairer.epoch_end(self._epoch, healthy, float(train_loss), probes)
+            self._treat(again, float(train_loss))
         self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.interval)
         self._epoch += 1
@@ -211,7 +228,7 @@ class Doctor:
         if self._probed or not self.watch.idle:
             return step
         first_looks = step < LOOK_FIRST * self.every and not self._looked_enough()
-        grid = self.every if first_looks else self.interval  # a multiple of `every`
+        grid = self.every if first_looks else self.interval
         next_look = -(-step // grid) * grid  # or a probe
         next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0
         return min(next_look, next_arm)
@@ -296,10 +313,12 @@ class Doctor:
                 new.append(finding)
         return new
 
-    def _treat(self, found: list[Finding]) -> None:
+    def _treat(self, found: list[Finding], loss: float | None = None) -> None:
         """Treat each new problem the loop lets the doctor treat; name the rebuild for the
-        others. After a remedy its code may fire again: then the next remedy is tried."""
+        others. After a remedy its code may fire again: then the next remedy is tried.
+        `loss`: the loss the problem was found at (default: the last probe's)."""
         order_ok = self.watch.order_ok
+        losses = self._losses(loss)
         for finding in found:
             if finding.severity == "info":
                 continue
@@ -311,7 +330,8 @@ class Doctor:
                         "optimizer.step().)"
                     )
                 continue
-            if not self.repairer.treat(finding, self._epoch, self.watch.fresh, self.watch.params):
+            fresh, params = self.watch.fresh, self.watch.params
+            if not self.repairer.treat(finding, self._epoch, fresh, params, losses):
                 continue
             if finding.code in LOOP_CODES:  # judged afresh, on checks after the remedy
                 self._seen.discard(finding.code)
@@ -320,4 +340,13 @@ class Doctor:
                 remaining = max(self.epochs - self._epoch, 1)
                 self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
                 self.examiner.probe.arm()
-                self.interval, self._hold = after_remedy(self.interval, 2 * self.every)
+                self.interval, self._hold = after_remedy(self.interval, 2 * self._pace)
+
+    def _losses(self, loss: float | None) -> tuple[float, float]:
+        """The loss now (`loss`, else the last probe's) and at the loop's first probe; NaN
+        where none was probed yet."""
+        histories = [h for h in self.examiner.histories if h.loss]
+        if not histories:
+            return math.nan, math.nan
+        now = histories[-1].loss[-1] if loss is None else loss
+        return now, histories[0].loss[0]

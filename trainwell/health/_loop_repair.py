@@ -11,6 +11,7 @@ model or the loop, which is the user's to make: the finding names it (`evidence.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from ..findings import Finding
 from ..train import BestWeights
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._rebuild import SWUNG_CODES, NotApplicable
+from ._remedy_order import LEARNING_CODES
+from ._rules import CURVE_CODES, Thresholds
 from ._silent import LOOP_FIX
 
 CLIP = 1.0
@@ -54,9 +57,12 @@ BEST_BY = ("val_accuracy", "val_loss", "train_loss")
 
 @dataclass
 class _Treatment:
+    finding: Finding
     remaining: list[str]
     record: dict[str, Any] = field(default_factory=dict)
     applied_epoch: int = 0
+    loss_at: float = math.nan  # the loss when the remedy was applied
+    was_stalled: bool = False  # ... no lower than at the loop's start: it was not learning
 
 
 class LoopRepairer:
@@ -67,12 +73,14 @@ class LoopRepairer:
         model: nn.Module,
         optimizer: torch.optim.Optimizer,
         *,
+        thresholds: Thresholds | None = None,
         cure_epochs: int = 1,
         keep_grads: bool = False,
     ) -> None:
         """`keep_grads`: a rollback zeroes the gradients of the pending step rather than
         dropping them (a gradient scaler's `unscale_` and `step` need them to exist)."""
         self.model, self.optimizer, self.cure_epochs = model, optimizer, cure_epochs
+        self.thresholds = thresholds or Thresholds()
         self.keep_grads = keep_grads
         self.repairs: list[dict[str, Any]] = []
         self.clip: float | None = None
@@ -90,18 +98,31 @@ class LoopRepairer:
         )
 
     def treat(
-        self, finding: Finding, epoch: int, fresh: list[torch.Tensor | None], params: list
+        self,
+        finding: Finding,
+        epoch: int,
+        fresh: list[torch.Tensor | None],
+        params: list,
+        losses: tuple[float, float] = (math.nan, math.nan),
     ) -> bool:
         """Apply the next remedy for `finding`; False when none is left (then the finding
-        names the change it recommends). `fresh` is this step's own gradient, per param."""
+        names the change it recommends). `fresh` is this step's own gradient, per param;
+        `losses`: the loss now and at the loop's start (NaN: unknown)."""
         code = finding.code
         treatment = self._treating.get(code)
         if treatment is None:
-            tried = {r["remedy"] for r in self.repairs if r["finding"] == code}
+            earlier = [r for r in self.repairs if r["finding"] == code]
+            if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
+                earlier[-1].setdefault("came_back", epoch)
+            tried = {r["remedy"] for r in earlier}
             order = [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]
-            treatment = self._treating[code] = _Treatment(order)
-        else:  # it came back: the last remedy did not cure it
-            treatment.record["cured"] = False
+            treatment = self._treating[code] = _Treatment(finding, order)
+            now, start = losses  # a problem that keeps a network from learning, an epoch in
+            stalled = epoch > 0 and now >= (1 - self.thresholds.slow_drop) * start
+            treatment.was_stalled = stalled and code in LEARNING_CODES
+        elif treatment.record.get("cured") is None:  # it came back: the remedy did not cure
+            treatment.record.update(cured=False, why_not="the problem came back")
+        treatment.loss_at = losses[0]
         while treatment.remaining:
             name = treatment.remaining.pop(0)
             try:
@@ -139,16 +160,37 @@ class LoopRepairer:
             self.best.watch(next(m for m in BEST_BY if m in row))
         self.best.update(epoch, row, self.model)
 
-    def epoch_end(self, epoch: int, healthy: bool) -> None:
-        """A remedy whose problem stayed away for `cure_epochs` whole epochs after the one
-        it was applied in has cured it; a healthy epoch with nothing under treatment becomes
-        the state to roll back to."""
+    def epoch_end(self, epoch: int, healthy: bool, train_loss: float, probes: int) -> list[Finding]:
+        """Judge the cures that are due, as the Trainer's doctor does, on evidence that could
+        still show the problem: a remedy whose problem stayed away for `cure_epochs` whole
+        epochs after the one it was applied in, for as long as its rule needs to speak
+        (`probes` since the remedy for a gradient or unit problem, `min_epochs` for a curve
+        problem), has cured it — unless the network was not learning when it was treated
+        and still is not (its loss no lower than then). Those findings are returned: to be
+        treated again. A healthy epoch with nothing under treatment becomes the state to
+        roll back to."""
+        t, again = self.thresholds, []
         for code, treatment in list(self._treating.items()):
-            if epoch - treatment.applied_epoch >= self.cure_epochs:
-                treatment.record["cured"] = True
-                del self._treating[code]
+            seen = epoch - treatment.applied_epoch
+            if not treatment.record or seen < self.cure_epochs:
+                continue
+            if code in CURVE_CODES and seen < t.min_epochs:
+                continue  # the curve's history restarted at the remedy: it cannot speak yet
+            if code not in CURVE_CODES and code not in LOOP_FIX and probes < t.sustain:
+                continue  # too few probes since the remedy for its rule to speak
+            if treatment.was_stalled and not train_loss < (1 - t.plateau_drop) * treatment.loss_at:
+                treatment.record["cured"] = False
+                treatment.record["why_not"] = (
+                    f"its rule is silent but the network still does not learn (train loss "
+                    f"{train_loss:.3g}, {treatment.loss_at:.3g} when treated)"
+                )
+                again.append(treatment.finding)
+                continue
+            treatment.record["cured"] = True
+            del self._treating[code]
         if healthy and not self._treating:
             self._healthy, self._healthy_epoch = self.snapshot(), epoch
+        return again
 
     # --- remedies ----------------------------------------------------------------------------
 
@@ -240,6 +282,8 @@ class LoopRepairer:
         missing = [p for p in params if id(p) not in given]
         if not missing:
             raise NotApplicable("every trainable parameter is in the optimizer")
+        if isinstance(self.optimizer, torch.optim.SparseAdam):  # its step refuses the rest
+            raise NotApplicable("a sparse optimizer takes the gradients of sparse layers only")
         # into the first group, not a new one: the parameters follow the loop's schedule,
         # and a scheduler holding one entry per group it was built on (LambdaLR's lambdas,
         # OneCycleLR's max_lr) would fail at its next step on a group it does not know
