@@ -22,8 +22,7 @@ from ..findings import Finding
 from ..train import BestWeights
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._rebuild import SWUNG_CODES, NotApplicable
-from ._remedy_order import LEARNING_CODES
-from ._rules import CURVE_CODES, Thresholds
+from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
 from ._silent import LOOP_FIX
 
 CLIP = 1.0

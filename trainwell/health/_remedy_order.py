@@ -40,6 +40,7 @@ from ._optimizer_remedies import (
     switch_to_adam,
 )
 from ._rebuild import Remedy
+from ._rules import LEARNING_CODES
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back
 # the best weights it keeps; `stop_early` it does itself. Units saturated by weights too
@@ -78,13 +79,6 @@ UNSCALED_CODES = ("exploding_gradient", "saturated_activation", "dying_relu", "d
 # not learn for either reason gets the initialisation made for its activation first.
 OVERSIZED_CODES = ("underfitting", "slow_convergence")
 SMALL_INIT_CODES = ("dying_relu", "saturated_activation", "slow_convergence", "underfitting")
-LEARNING_CODES = (  # problems that can keep a network from learning at all
-    "vanishing_gradient",
-    "dying_relu",
-    "saturated_activation",
-    "slow_convergence",
-    "underfitting",
-)
 
 
 def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:

@@ -26,9 +26,9 @@ from ..train import Trainer
 from ._evidence import Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
 from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Rebuild
-from ._remedy_order import ACTS_AT_ONCE, LEARNING_CODES, REMEDIES, UNDO, remedy_order
+from ._remedy_order import ACTS_AT_ONCE, REMEDIES, UNDO, remedy_order
 from ._repair_records import cause_of, epoch_of, key_evidence, metrics_after
-from ._rules import CURVE_CODES, Thresholds, flown_off, stalled
+from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
 # even where an epoch of it had a lower validation loss than any after the cure (the class

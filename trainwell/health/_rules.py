@@ -49,6 +49,13 @@ RUNAWAY_RULES: tuple[Rule, ...] = (divergence,)
 CURVE_CODES = frozenset(
     ("oscillating_loss", "slow_convergence", "overfitting", "underfitting")
 )  # judged on epoch curves only
+LEARNING_CODES = (  # problems that can keep a network from learning at all
+    "vanishing_gradient",
+    "dying_relu",
+    "saturated_activation",
+    "slow_convergence",
+    "underfitting",
+)
 # divergence is judged at epoch ends too: a loss that ran away between probes shows in the
 # epoch's mean before the next probe, and before the epoch's state is kept as healthy.
 CURVE_RULES: tuple[Rule, ...] = (
