@@ -356,3 +356,31 @@ def test_parameters_a_sparse_optimizer_cannot_step_are_not_handed_to_it():
     frozen = next(f for f in doctor.findings if f.code == "frozen_parameters")
     assert frozen.remedy is None and "optimizer" in frozen.evidence["recommended"]
     assert all(r["remedy"] != "add_to_optimizer" for r in doctor.repairs)
+
+
+@pytest.mark.parametrize("stepped", [True, False])
+def test_a_gradient_no_optimizer_applies_does_not_explode(stepped):
+    """A second head left out of the optimizer (the bug, `frozen_parameters`): its weights
+    never move while its gradient stays large against them, read as exploding_gradient
+    (an error advising clipping). Stepped, the same gradient is an explosion."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long()
+    body, head, aux = (
+        nn.Sequential(nn.Linear(20, 32), nn.ReLU()),
+        nn.Linear(32, 2),
+        nn.Linear(32, 2),
+    )
+    with torch.no_grad():
+        aux.weight.mul_(1e-4)  # its gradient is 100s of times its weights
+    model = nn.ModuleDict({"body": body, "head": head, "aux": aux})
+    trained = [*body.parameters(), *head.parameters(), *(aux.parameters() if stepped else [])]
+    optimizer = torch.optim.SGD(trained, lr=1e-3)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        features = body(x)
+        return head(features) + aux(features)
+
+    problems = _problems(_train(model, optimizer, X, y, forward=forward, every=4))
+    assert ("exploding_gradient" in problems) == stepped
+    assert ("frozen_parameters" in problems) == (not stepped)

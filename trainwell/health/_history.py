@@ -69,9 +69,10 @@ class ProbeHistory:
     bias_mean: list[np.ndarray] = field(default_factory=list)  # per layer, NaN if no bias
     input_rms: list[float] = field(default_factory=list)  # the inputs' scale (see Probe)
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
-    # layers whose weight had no `.grad` at the last probe (their norm reads 0): the graph
-    # never reached them (a `.detach()`, `no_grad`, a branch unused), nothing vanished
-    unreached: list[int] = field(default_factory=list)
+    # layers no step moves at the last probe: their weight had no `.grad` (its norm reads 0:
+    # a `.detach()`, `no_grad` or an unused branch cut them off, nothing vanished), or it is
+    # in none of the optimizer's groups (a gradient never applied cannot explode)
+    idle: list[int] = field(default_factory=list)
 
     @property
     def n_probes(self) -> int:
@@ -83,10 +84,13 @@ class ProbeHistory:
         return np.array(rows, dtype=np.float64) if rows else np.empty((0, 0))
 
     def loss_grads(self, probe: int = -1) -> list[float]:
-        """A probe's gradient norms less what the L1 penalty adds to them: its gradient,
+        """A probe's gradient norms as steps apply them (0 for an `idle` layer), less what
+        the L1 penalty adds to them: its gradient,
         `l1 * sign(W)`, has norm `l1 * sqrt(size)` at most, whatever the weights, so what is
         left is at most the data loss's own gradient. In plain Python: read at every probe."""
         grads = self.grad_norm[probe].tolist()
+        for i in self.idle:
+            grads[i] = 0.0
         if not self.l1 or len(self.sizes) != len(grads):
             return grads
         return [

@@ -164,7 +164,10 @@ class Doctor:
             self.examiner.probe.disarm()
             self._probed = False
         if self._probed:
-            self.examiner.probe.before_step(step, self._epoch, loss, self._grad_scale())
+            probe = self.examiner.probe
+            if self.optimizer is not None:  # a repair may have handed it parameters since
+                probe.leave_out(self.optimizer)
+            probe.before_step(step, self._epoch, loss, self._grad_scale())
         if looking:
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:

@@ -24,7 +24,7 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     gradient below `starved_scale` of its weights while its loss is still the class
     prior's. Gradients that vanish behind a layer a strong penalty pulled to zero
     (`collapsed_by_penalty`) are left to `penalised`: the penalty is the cause."""
-    reached = [i for i in range(len(h.layers)) if i not in h.unreached]
+    reached = [i for i in range(len(h.layers)) if i not in h.idle]
     if h.n_probes < t.sustain or len(reached) < 2 or collapsed_by_penalty(h):
         return None  # a penalty's doing: `penalised` names the cause
     first, out = reached[0], reached[-1]

@@ -91,6 +91,12 @@ class Probe:
         self._output_ptrs: dict[int, int] = {}  # where each activation's output lies
         self._input_rms: torch.Tensor | None = None
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
+        self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
+
+    def leave_out(self, optimizer: torch.optim.Optimizer) -> None:
+        """Note the layers `optimizer` does not step (`ProbeHistory.idle`)."""
+        given = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        self.outside = {i for i, (_, w) in enumerate(self._layers) if id(w) not in given}
 
     def arm(self) -> None:
         """Hook the activation modules for the next forward pass only."""
@@ -147,7 +153,7 @@ class Probe:
         self.disarm()
         params = [w for _, w in self._layers]
         grads = [dense(w.grad) if w.grad is not None else torch.zeros_like(w) for w in params]
-        unreached = [i for i, w in enumerate(params) if w.grad is None]
+        idle = sorted({i for i, w in enumerate(params) if w.grad is None} | self.outside)
         weights = [w.detach() for w in params]
         norms = list(torch._foreach_norm(grads + weights))
         if grad_scale != 1.0:
@@ -171,13 +177,13 @@ class Probe:
         if not self._before:  # kept from probe to probe: no allocation each time
             self._before = [torch.empty_like(w) for w in weights]
         torch._foreach_copy_(self._before, weights)
-        self._pending = (step, epoch, stats, self._before, unreached)
+        self._pending = (step, epoch, stats, self._before, idle)
 
     def after_step(self) -> None:
         """The optimizer has stepped: measure the update and move the probe to the host."""
         if self._pending is None:
             return
-        step, epoch, stats, before, unreached = self._pending
+        step, epoch, stats, before, idle = self._pending
         self._pending = None
         weights = [w.detach() for _, w in self._layers]
         n = len(weights)
@@ -201,7 +207,7 @@ class Probe:
         history.saturated.append(np.where(self._is_relu, np.nan, acts))
         history.bias_mean.append(values[1 + 2 * n + n_acts : 1 + 3 * n + n_acts])
         history.input_rms.append(float(values[1 + 3 * n + n_acts]))
-        history.unreached = unreached
+        history.idle = idle
 
 
 def _plain(x: object) -> bool:
