@@ -450,6 +450,10 @@ def test_a_steady_fall_on_small_steps_too_slow_for_the_budget_is_slow_convergenc
     for row in annealed.update_ratio:
         row[:] = 2e-4
     assert rules.slow_convergence(annealed, T) is None
+    # a fast fall that levelled off near what the data allows (a language model at its
+    # text's entropy, Adam 3e-3): a higher rate does not lower it
+    assert run([1.459, 0.716, 0.702, 0.699], 3e-4, epochs=6) is None
+    assert run([1.80, 1.74, 1.70, 1.66], 3e-4, epochs=6) is not None  # an even, slow pace
 
 
 def test_the_steps_size_is_the_median_of_each_probes_largest_measured_update():

@@ -28,7 +28,7 @@ from ._curve_base import (
     bottleneck,
 )
 from ._history import ProbeHistory
-from ._rule_base import Thresholds, finding
+from ._rule_base import Thresholds, finding, stalled
 
 
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -188,7 +188,7 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
     show too late for a remedy to help. Steps of healthy size behind a slow curve are a
     capacity problem (underfitting), or a layer too narrow (`narrow_layer`); steps a
     schedule has annealed (`_annealed`) are small on purpose."""
-    if not loss[-1] < loss[-3] or bottleneck(h) or _annealed(h, t):
+    if not loss[-1] < loss[-3] or bottleneck(h) or _annealed(h, t) or _levelled(h, loss, t):
         return None
     projected = _off_course(h, loss, t)
     if projected is None or (steps := _small_steps(h, t)) is None:
@@ -208,6 +208,18 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
         update_ratio=steps,
         threshold=t.small_update,
     )
+
+
+def _levelled(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """The curve fell fast, then levelled off: its last two epochs fell by less than
+    `levelled_pace` of its pace before them, below the class prior's loss (when known). A
+    slow rate falls at an even pace, or lingers at the prior's loss; a curve that bends so
+    is near what the model and data allow (a text's entropy, noisy targets), which a higher
+    rate does not lower: underfitting's plateau judges it."""
+    if len(loss) < 4 or (h.prior_loss and stalled(loss[-1], h.prior_loss, t.prior_share)):
+        return False
+    before = (loss[0] - loss[-3]) / (len(loss) - 3)
+    return before > 0 and (loss[-3] - loss[-1]) / 2 < t.levelled_pace * before
 
 
 def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:

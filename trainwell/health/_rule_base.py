@@ -38,6 +38,7 @@ class Thresholds:
     oscillation_travel: float = 1.0  # ... and at least its scale, ...
     oscillation_rebound: float = 0.2  # ... climbing back 20% of it above its lowest so far
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
+    levelled_pace: float = 0.1  # ... not a curve whose last 2 epochs fell at < 10% of its pace
     small_update: float = 1e-3  # or falls, off course to fit in the budget, on steps that
     # move the weights by less than this share a step (~1e-3 is healthy: Karpathy's rule)
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
