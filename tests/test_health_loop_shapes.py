@@ -384,3 +384,27 @@ def test_a_gradient_no_optimizer_applies_does_not_explode(stepped):
     problems = _problems(_train(model, optimizer, X, y, forward=forward, every=4))
     assert ("exploding_gradient" in problems) == stepped
     assert ("frozen_parameters" in problems) == (not stepped)
+
+
+@pytest.mark.parametrize("handed", [False, True])
+def test_a_head_replaced_after_the_doctor_was_built_is_watched(handed):
+    """A new classifier head put in at epoch 2 (as many tensors as the old one) and not
+    handed to the optimizer (the bug): the doctor kept watching the old head's tensors,
+    no longer in the model, and found nothing in 14 epochs. Handed to it: no finding."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+
+    def replace(epoch: int) -> None:
+        if epoch == 2:
+            model[2] = nn.Linear(32, 3)
+            if handed:
+                optimizer.add_param_group({"params": model[2].parameters()})
+
+    doctor = _train(model, optimizer, X, y, epochs=6, every=4, before_epoch=replace)
+    frozen = [f for f in doctor.findings if f.code == "frozen_parameters"]
+    assert [f.evidence["never_applied"] for f in frozen] == (
+        [] if handed else [["2.weight", "2.bias"]]
+    )

@@ -102,6 +102,7 @@ class Doctor:
         self._busy_at = 0  # the next step that is not plain (`_next_busy`)
         self._scale: float | None = None  # the gradient scaler's scale at the last probe
         self._trainable = self._trainable_now()  # which parameters require a gradient
+        self._watched_from = 0  # the step the silent-bug checks started looking from
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -230,17 +231,19 @@ class Doctor:
         backward leaves the caches cold, and each attribute read costs."""
         if self._probed or not self.watch.idle:
             return step
-        first_looks = step < LOOK_FIRST * self.every and not self._looked_enough()
+        first_looks = self._first_looks(step)
         grid = self.every if first_looks else self.interval
         next_look = -(-step // grid) * grid  # or a probe
         next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0
         return min(next_look, next_arm)
 
-    def _trainable_now(self) -> tuple[bool, ...]:
-        return tuple(p.requires_grad for p in self.model.parameters())
+    def _trainable_now(self) -> tuple[tuple[int, bool], ...]:
+        """Which parameters the model holds, and which of them learn: a layer replaced
+        after the doctor was built (a new classifier head) is a new tensor."""
+        return tuple((id(p), p.requires_grad) for p in self.model.parameters())
 
-    def _follow_trainable(self, trainable: tuple[bool, ...]) -> None:
-        """Parameters were frozen or unfrozen: probe and watch what learns from now on (a
+    def _follow_trainable(self, trainable: tuple[tuple[int, bool], ...]) -> None:
+        """Parameters were frozen, unfrozen or replaced: probe and watch what learns from now on (a
         frozen layer's missing gradient read as a vanished one; hooks cannot be placed on
         a tensor that requires no gradient). Findings so far stand."""
         self._trainable = trainable
@@ -252,6 +255,7 @@ class Doctor:
         self.watch.disarm()
         frozen_from_start = set(self.watch.record.frozen_in_optimizer)
         self.watch = LoopWatch(self.model, self.optimizer)
+        self._watched_from = -(-self._step // self.every) * self.every  # the next look
         record = self.watch.record  # frozen as the loop went on: on purpose, not by mistake
         record.frozen_in_optimizer = [
             n for n in record.frozen_in_optimizer if n in frozen_from_start
@@ -296,9 +300,14 @@ class Doctor:
         probes do (a look costs twice a probe)."""
         if step % self.every:
             return False
-        if step < LOOK_FIRST * self.every and not self._looked_enough():
+        if self._first_looks(step):
             return True
         return step % self.interval == 0 and self._probe_steps % LOOK_SPARSER == 0
+
+    def _first_looks(self, step: int) -> bool:
+        """Whether `step` is among the first looks of the current watch (a new one from
+        where the model's parameters changed: a replaced layer is watched as a new loop)."""
+        return step - self._watched_from < LOOK_FIRST * self.every and not self._looked_enough()
 
     def _looked_enough(self) -> bool:
         complete = sum(check.complete for check in self.watch.record.checks)
