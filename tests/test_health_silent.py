@@ -394,6 +394,22 @@ def test_an_output_activation_is_not_read_as_a_saturated_layer():
     assert hidden > 0.5 and np.isnan(output)
 
 
+def _joined(out: torch.Tensor, squash: str | None) -> torch.Tensor:
+    """One column per class, each from a head of its own, squashed or not, concatenated."""
+    parts = [out[:, k : k + 1] for k in range(out.shape[1])]
+    return torch.cat([p.sigmoid() if squash else p for p in parts], 1)
+
+
+def _ctc(scores: torch.Tensor) -> torch.Tensor:
+    """CTC over 3 time steps of the scores (CTC takes log-probabilities), target class 1."""
+    frames = scores[:, None, :].expand(-1, 3, -1).transpose(0, 1)
+    n = scores.shape[0]
+    targets = torch.ones(n, 1, dtype=torch.long)
+    return nn.functional.ctc_loss(
+        frames, targets, torch.full((n,), 3), torch.ones(n, dtype=torch.long)
+    )
+
+
 def test_stale_gradients_are_found_when_clipped_after_the_doctor():
     torch.manual_seed(0)
     X, y = data()
@@ -418,6 +434,21 @@ def test_stale_gradients_are_found_when_clipped_after_the_doctor():
         (lambda out, y: nn.functional.binary_cross_entropy(out.sigmoid(), y), False),
         (lambda out, y: nn.functional.nll_loss(out.log_softmax(1), y.argmax(1)), False),
         (lambda out, y: nn.functional.cross_entropy(out, y), False),
+        # probabilities kept off 0, per-class sigmoids joined, CTC on probabilities
+        (lambda out, y: nn.functional.cross_entropy(out.softmax(1).clamp(1e-7, 1), y), True),
+        (lambda out, y: nn.functional.cross_entropy(out.clamp(-20, 20), y), False),
+        (
+            lambda out, y: nn.functional.binary_cross_entropy_with_logits(
+                _joined(out, "sigmoid"), y
+            ),
+            True,
+        ),
+        (
+            lambda out, y: nn.functional.binary_cross_entropy_with_logits(_joined(out, None), y),
+            False,
+        ),
+        (lambda out, y: _ctc(out.softmax(1)), True),
+        (lambda out, y: _ctc(out.log_softmax(1)), False),
     ],
 )
 def test_probabilities_as_logits_reads_the_loss_graph(loss_fn, flagged):

@@ -25,7 +25,14 @@ BATCHNORM = nn.modules.batchnorm._BatchNorm
 # recurrent layer or of attention) and batch norm
 MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM, nn.RNNBase, nn.MultiheadAttention)
 # losses that expect logits (or log-probabilities), and the input they read
-LOGIT_LOSSES = ("LogSoftmaxBackward", "BinaryCrossEntropyWithLogitsBackward", "NllLossBackward")
+# losses that take logits or log-probabilities (CTC too), and what a model's log_softmax is
+LOGIT_LOSSES = (
+    "LogSoftmaxBackward",
+    "BinaryCrossEntropyWithLogitsBackward",
+    "NllLossBackward",
+    "CtcLossBackward",
+)
+STACKS = ("CatBackward", "StackBackward")  # probabilities joined: each part is one
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
 # losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
 ZERO_FLOOR_LOSSES = ("NllLossBackward", "BinaryCrossEntropy")
@@ -44,6 +51,8 @@ RESHAPES = (
     "ExpandBackward",
     "SliceBackward",
     "SelectBackward",
+    "ClampBackward",  # probabilities kept off 0 (`.clamp(1e-7, 1)`) are probabilities still
+    "ClampMinBackward",
 )
 GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
 ACCUMULATION_WINDOW = 64  # micro-batches a look waits for an optimizer step, at most
@@ -316,18 +325,31 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
         node = queue.pop(0)
         seen += 1
         if node.name().startswith(LOGIT_LOSSES):
-            chain = [node.name()]
-            below = _input(node)
-            while below is not None and below.name().startswith(RESHAPES):
-                chain.append(below.name())
-                below = _input(below)
-            if below is not None and below.name().startswith(SQUASHES):
-                return [*chain, below.name()]
+            chain = _squashed(_input(node))
+            if chain is not None:
+                return [node.name(), *chain]
             below = [n for n, _ in node.next_functions if n is not None]
             # only the loss's own parts lie below (NLL on a log-softmax), then the model
             queue.extend(n for n in below if n.name().startswith(LOGIT_LOSSES))
             continue
         queue.extend(n for n, _ in node.next_functions if n is not None)
+    return None
+
+
+def _squashed(node: object | None) -> list[str] | None:
+    """The nodes from `node` down, through reshapes, to a softmax/sigmoid (or to a join of
+    squashed parts: per-class sigmoid heads concatenated); None where they do not end so."""
+    chain = []
+    while node is not None and node.name().startswith(RESHAPES):
+        chain.append(node.name())
+        node = _input(node)
+    if node is None:
+        return None
+    if node.name().startswith(SQUASHES):
+        return [*chain, node.name()]
+    parts = [n for n, _ in node.next_functions if n is not None]
+    if node.name().startswith(STACKS) and parts and all(_squashed(n) for n in parts):
+        return [*chain, node.name(), *_squashed(parts[0])]
     return None
 
 
