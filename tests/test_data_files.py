@@ -107,6 +107,25 @@ def test_identifiers_and_a_saved_index_are_left_out_and_the_rest_kept(tmp_path):
     assert sum(name.startswith("customer=") for name in small.feature_names) == IDENTIFIER_ROWS - 1
 
 
+def test_free_text_is_left_out_and_categories_of_several_words_are_kept(tmp_path):
+    """Notes of a few hundred words, 40% of them one boilerplate (so not "a value of its own
+    in each row"): one-hot of 181 texts dropped test accuracy from 0.95 to 0.82."""
+    rng = np.random.default_rng(0)
+    words = ["the", "sample", "was", "taken", "at", "dawn", "under", "cloud", "with", "wind"]
+    notes = [
+        " ".join(rng.choice(words, 30)) if i % 5 > 1 else "standard note " * 10 for i in range(60)
+    ]
+    cities = ["New York City", "Los Angeles", "Rio de Janeiro"]
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=60), "notes": notes, "city": [cities[i % 3] for i in range(60)]}
+    )
+    path = tmp_path / "d.csv"
+    frame.assign(label=np.arange(60) % 2).to_csv(path, index=False)
+    table = _load(path)
+    assert list(table.left_out) == ["notes"] and "free text" in table.left_out["notes"]
+    assert table.encoding == {"city": sorted(cities)}
+
+
 def test_files_as_spreadsheets_save_them_are_read(tmp_path):
     """Semicolons (with decimal commas, as in most of Europe), tabs, Windows' encoding."""
     expected = [[1.5, 2.0], [-0.25, 4.0], [3.0, 8.0]]

@@ -19,6 +19,7 @@ from ..errors import DataError
 # of them) is an identifier, a timestamp or free text: one-hot, each category is seen once
 IDENTIFIER_SHARE = 0.9
 IDENTIFIER_ROWS = 20
+FREE_TEXT_WORDS = 8  # a text column with half its values this long: sentences, not categories
 SEPARATORS = (",", ";", "\t", "|")
 # numbers as text: a thousands separator, currency, percent, a decimal comma
 NUMBER_AS_TEXT = re.compile(r"^[-+]?[$€£]?\s?[-+]?(\d{1,3}([,.' ]\d{3})+|\d+)([.,]\d+)?\s?%?$")
@@ -181,6 +182,12 @@ def unusable(column: pd.Series) -> str | None:
         return (
             f"a value of its own in {distinct} of {len(values)} rows: an identifier, a "
             "timestamp or free text"
+        )
+    words = text.str.count(r"\s+") + 1
+    if words.median() >= FREE_TEXT_WORDS:  # notes repeating a boilerplate are not unique
+        return (
+            f"free text ({words.median():.0f} words a row, the median), whose one-hot "
+            "categories a network can only memorise"
         )
     return None
 
