@@ -7,6 +7,7 @@ is data row `i` of the file (0-based, header excluded), as error messages count 
 from __future__ import annotations
 
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +138,7 @@ def _encode_features(frame: pd.DataFrame) -> _Encoded:
         if found > len(categories):
             kept = float(dummies.sum() / max(column.notna().sum(), 1))
             encoded.capped[name] = {"categories": found, "rows_kept": kept}
-    clash = next((n for n in encoded.names if encoded.names.count(n) > 1), None)
+    clash = next((n for n, count in Counter(encoded.names).items() if count > 1), None)
     if clash is not None:  # monitor, serve and explain read the inputs by these names
         column, _, value = clash.partition("=")
         raise DataError(
