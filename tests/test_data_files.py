@@ -267,12 +267,31 @@ def test_a_separator_ending_every_line_adds_no_input(tmp_path):
 
 def test_a_column_named_as_a_one_hot_input_is_refused(tmp_path):
     """`colour=red` (a number) beside `colour` holding `red`: two inputs of one name, which
-    monitor read back as one (the training file itself then 'dropped' 26 points)."""
-    path = _write(tmp_path / "d.csv", "colour=red,colour,label\n0.5,red,a\n1.5,blue,b\n")
-    with pytest.raises(DataError, match="'colour=red' has the name of the one-hot input"):
+    monitor read back as one (the training file itself then 'dropped' 26 points); with a
+    value the column does not hold (`colour=green`), monitor and serve ignored it."""
+    for name in ("colour=red", "colour=green"):  # a value of the column or not: both misread
+        path = _write(tmp_path / "d.csv", f"{name},colour,label\n0.5,red,a\n1.5,blue,b\n")
+        with pytest.raises(DataError, match=f"'{name}' is named as a one-hot input"):
+            _load(path)
+    ok = _write(tmp_path / "ok.csv", "ratio=a/b,colour,label\n0.5,red,a\n1.5,blue,b\n")
+    assert _load(ok).feature_names == ["ratio=a/b", "colour=blue", "colour=red"]
+
+
+@pytest.mark.parametrize("sep", [";", ","])
+def test_the_separator_is_the_one_that_cuts_every_record_alike(tmp_path, sep):
+    """A `;` file from a German spreadsheet whose names hold commas, and a header cell with
+    a line break: the raw first line's commas made it a comma-separated file."""
+    header = sep.join(['"Länge (cm, gemessen)"', '"Breite\n(cm)"', "label"])
+    rows = "".join(f"{i}{sep}{i % 3}{sep}{'ab'[i % 2]}\n" for i in range(20))
+    table = _load(_write(tmp_path / "d.csv", header + "\n" + rows))
+    assert table.feature_names == ["Länge (cm, gemessen)", "Breite\n(cm)"]
+
+
+def test_parquet_names_equal_but_for_spaces_are_refused(tmp_path):
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"x0": [1.0, 2.0], "x0 ": [3.0, 4.0], "label": ["a", "b"]}).to_parquet(path)
+    with pytest.raises(DataError, match="names column 'x0' 2 times"):
         _load(path)
-    ok = _write(tmp_path / "ok.csv", "colour=green,colour,label\n0.5,red,a\n1.5,blue,b\n")
-    assert _load(ok).feature_names == ["colour=green", "colour=blue", "colour=red"]
 
 
 def test_a_column_named_twice_is_refused_not_renamed(tmp_path):

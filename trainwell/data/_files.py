@@ -7,7 +7,6 @@ is data row `i` of the file (0-based, header excluded), as error messages count 
 from __future__ import annotations
 
 import zipfile
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,12 +137,13 @@ def _encode_features(frame: pd.DataFrame) -> _Encoded:
         if found > len(categories):
             kept = float(dummies.sum() / max(column.notna().sum(), 1))
             encoded.capped[name] = {"categories": found, "rows_kept": kept}
-    clash = next((n for n, count in Counter(encoded.names).items() if count > 1), None)
-    if clash is not None:  # monitor, serve and explain read the inputs by these names
-        column, _, value = clash.partition("=")
+    # monitor, serve and explain read a `column=value` input as a category of `column`
+    clash = next((n for n in frame.columns if n.partition("=")[0] in encoded.encoding), None)
+    if clash is not None and clash not in encoded.encoding:
+        column = clash.partition("=")[0]
         raise DataError(
-            f"column {clash!r} has the name of the one-hot input of column {column!r} = "
-            f"{value!r}: rename it"
+            f"column {clash!r} is named as a one-hot input of the text column {column!r} "
+            "would be: rename it (without '=')"
         )
     empty = np.empty((len(frame), 0), np.float32)
     encoded.X = np.concatenate(blocks, axis=1) if blocks else empty

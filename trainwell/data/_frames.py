@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import csv
 import decimal
+import io
+import itertools
 import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -45,6 +48,7 @@ def read_frame(path: Path, targets: Iterable[str] = ()) -> pd.DataFrame:
         raise DataError(f"cannot read {kind} {path}: {reason(exc)}") from exc
     if frame.empty:
         raise DataError(f"{kind} {path} is empty: it has no data rows")
+    _refuse_repeated_names([str(name) for name in frame.columns], path)
     frame.columns = [str(name).strip() for name in frame.columns]
     for name in targets:
         if suffix == ".csv" and name in frame and is_number(frame[name]):
@@ -63,19 +67,38 @@ def _read_csv(path: Path) -> pd.DataFrame:
     decimal commas where its text columns are numbers written so, as a spreadsheet in most
     of Europe saves them), tabs or bars; in UTF-8, else in Windows' Western encoding
     (cp1252, else Latin-1, which reads any byte)."""
-    header, sep = _header(path)
-    _refuse_repeated_names(header.lstrip("\ufeff"), sep, path)
+    names, sep = _header(path)
+    _refuse_repeated_names(names, path)
     frame, encoding = _read_text(path, sep=sep)
     if sep == ";" and any(_decimal_commas(column) for _, column in frame.items()):
         frame, _ = _read_text(path, sep=sep, decimal=",", encoding=encoding)
     return frame
 
 
-def _header(path: Path) -> tuple[str, str]:
-    """A CSV's header line, and the separator it holds most of (a tie: the comma)."""
+def _header(path: Path) -> tuple[list[str], str]:
+    """A CSV's column names, and its separator: the one that cuts its first records into
+    as many fields each, the most of them (a tie: the comma, listed first). Read as CSV,
+    quotes and all: a spreadsheet in most of Europe saves `;`-separated files whose names
+    hold commas (`Länge (cm, gemessen)`), and quoted cells may hold separators and line
+    breaks. Not text: no names, and the reader's own error says why."""
     with path.open("rb") as file:
-        header = file.readline(1 << 16).decode("utf-8", "replace")
-    return header, max(SEPARATORS, key=header.count)
+        head = file.read(1 << 16).decode("utf-8", "replace").lstrip("\ufeff")
+
+    def records(sep: str) -> list[list[str]]:
+        try:
+            return list(itertools.islice(csv.reader(io.StringIO(head), delimiter=sep), 6))
+        except csv.Error:
+            return []
+
+    def shape(sep: str) -> tuple[bool, int]:
+        rows = records(sep)
+        rows = rows[:5] if len(rows) == 6 else rows  # the last may be cut by the read
+        widths = {len(row) for row in rows if row}
+        return len(widths) == 1, max(widths, default=0)
+
+    sep = max(SEPARATORS, key=shape)
+    names = records(sep)[:1]
+    return [name.strip() for name in names[0]] if names else [], sep
 
 
 def zero_padded(path: Path, name: str) -> pd.Series | None:
@@ -95,18 +118,17 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _refuse_repeated_names(header: str, sep: str, path: Path) -> None:
+def _refuse_repeated_names(names: list[str], path: Path) -> None:
     """The reader renames a repeated column `label.1`: trained on as a feature, a second
-    label column gives the answer away (accuracy 1.0, without a word)."""
-    try:
-        names = [name.strip() for name in next(csv.reader([header.rstrip("\r\n")], delimiter=sep))]
-    except (csv.Error, StopIteration):  # not text: the reader's own error says so
-        return
-    repeated = [name for name in dict.fromkeys(names) if name and names.count(name) > 1]
+    label column gives the answer away (accuracy 1.0, without a word). Names are compared
+    without the spaces around them, as they are used (`x0` and `x0 ` are one column)."""
+    counts = Counter(name.strip() for name in names)
+    repeated = [name for name, count in counts.items() if name and count > 1]
     if repeated:
+        kind = "CSV" if path.suffix.lower() == ".csv" else "Parquet"
         raise DataError(
-            f"CSV {path} names column {repeated[0]!r} {names.count(repeated[0])} times in its "
-            "header: rename or drop the copies"
+            f"{kind} {path} names column {repeated[0]!r} {counts[repeated[0]]} times in its "
+            "header (spaces around a name aside): rename or drop the copies"
         )
 
 
