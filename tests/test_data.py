@@ -220,6 +220,18 @@ def test_a_class_too_small_to_stratify_is_named_not_numbered(tmp_path):
         load_splits(load_config({"data": {"source": str(path)}}))
 
 
+def test_many_whole_number_classes_too_small_to_split_suggest_a_regression(tmp_path):
+    """Ages were 41 classes (task: auto), one of a single row: the hint to stop
+    stratifying led to a 50-class model at 14% accuracy; the task is what to check."""
+    from trainwell.data import load_splits
+
+    path = tmp_path / "d.csv"
+    ages = [18 + (i * 7) % 40 for i in range(120)] + [99]
+    path.write_text("x,target\n" + "".join(f"{i},{a}\n" for i, a in enumerate(ages)))
+    with pytest.raises(DataError, match=r"set data\.task: regression"):
+        load_splits(load_config({"data": {"source": str(path)}}))
+
+
 def test_a_regression_too_small_to_split_is_one_line(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("x,target\n1,0.5\n2,1.5\n")

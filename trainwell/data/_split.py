@@ -28,6 +28,17 @@ class Split:
         return Split(self.X[keep], self.y[keep], self.rows[keep])
 
 
+MANY_CLASSES = 10  # whole-number classes from which a split error asks: a quantity?
+
+
+def _is_number(name: str) -> bool:
+    try:
+        float(name)
+    except ValueError:
+        return False
+    return True
+
+
 def split_table(table: Table, spec: SplitSpec, seed: int) -> tuple[Split, Split, Split]:
     """Train/val/test, stratified by class for classification when `spec.stratify`."""
     rows = np.arange(table.n_rows)
@@ -55,6 +66,12 @@ def split_table(table: Table, spec: SplitSpec, seed: int) -> tuple[Split, Split,
             ]
             if few:
                 why = f"each class needs 3 rows or more to stratify; fewer: {', '.join(few[:5])}"
+            if len(table.classes) >= MANY_CLASSES and all(map(_is_number, table.classes)):
+                hint = (
+                    f" ({len(table.classes)} whole numbers were taken as classes: if the "
+                    "target is a quantity, set data.task: regression; else add rows or set "
+                    "data.split.stratify: false)"
+                )
         raise DataError(
             f"cannot split {table.n_rows} rows: {why}{hint if stratify else ''}"
         ) from None
