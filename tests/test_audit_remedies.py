@@ -8,9 +8,11 @@ import torch
 
 import trainwell
 from trainwell.config import load_config
-from trainwell.data import apply_data_remedies, load_splits
+from trainwell.data import DataInfo, apply_data_remedies, fill_missing, load_splits
 from trainwell.data.audit import audit_dataset
+from trainwell.errors import InputError
 from trainwell.pipeline._remedies import BalancedBatches, class_weighted_loss
+from trainwell.pipeline._run import Run
 from trainwell.train import AugmentedBatches
 
 
@@ -79,6 +81,26 @@ def test_impute_fills_every_split_and_drop_missing_drops_rows():
     dropped, _ = apply_data_remedies(raw, findings, ["drop_missing"])
     assert np.isfinite(dropped.train.X).all()
     assert len(dropped.train) == len(raw.train) - len(raw.corruption["nan_fraction"]["rows"])
+
+
+def test_rows_with_missing_values_are_predicted_as_training_filled_them(tmp_path):
+    """A NaN fed to the network made every output NaN: class 0 for each such row, without a
+    word. A run trained with `impute` fills them with its training medians (kept in
+    data.json); one trained without refuses them in one line."""
+    raw, findings = _audited(source="wine", corrupt={"nan_fraction": 0.05})
+    filled, _ = apply_data_remedies(raw, findings, ["impute"])
+    medians = np.nanmedian(raw.train.X, axis=0)
+    np.testing.assert_allclose(filled.info.fill, medians, rtol=1e-6)
+    rows = raw.test.X[:4].copy()
+    rows[:, 0] = np.nan
+    X, n = fill_missing(rows, filled.info)
+    assert n == 4 and np.allclose(X[:, 0], medians[0]) and np.array_equal(X[:, 1:], rows[:, 1:])
+    model = torch.nn.Linear(rows.shape[1], 3)
+    run = Run(tmp_path, "completed", {}, [], [], load_config(None, []), model, filled.info)
+    assert np.array_equal(run.predict(rows), run.predict(X))
+    run.info = DataInfo("wine", "classification", [rows.shape[1]], ["a", "b", "c"])
+    with pytest.raises(InputError, match="4 input rows hold missing or infinite values"):
+        run.predict(rows)
 
 
 def test_impute_gives_an_all_missing_column_zeros():

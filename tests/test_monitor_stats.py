@@ -180,3 +180,51 @@ def test_reference_rows_and_monitored_rows_meet_on_one_grid():
     assert min(ks_test("x", back[:, j], sent[:, j]).p_value for j in range(X.shape[1])) > 0.99
     unrounded = scaler.transform(X) * scaler.std + scaler.mean  # what was wrong before
     assert min(ks_test("x", unrounded[:, j], X[:, j]).p_value for j in range(64)) < 1e-6
+
+
+@pytest.mark.parametrize("fill", [None, [5.0, 7.0]])
+def test_rows_with_missing_values_are_read_as_training_filled_them_and_said(fill):
+    """monitor fed NaN as 0 in raw units (age 0 where training filled 50): the rows with a
+    missing value drifted, dropped in accuracy, and no finding said why."""
+    import pandas as pd
+
+    from trainwell.data import fill_missing
+    from trainwell.deploy.monitor._inputs import frame_rows
+
+    info = DataInfo("t.csv", "classification", [2], ["p", "q"], ["a", "b"], x_mean=[1.0, 2.0])
+    info.fill = fill
+    frame = pd.DataFrame({"a": [0.5, np.nan, 1.5], "b": [np.nan, 3.0, 4.0]})
+    batch = frame_rows(frame, info, None, "t.csv")
+    assert batch.notes == [
+        "2 row(s) with missing values: read with "
+        + ("the training medians (as data.remedies: [impute] did)" if fill else
+           "the training means (the model never saw a missing value)")
+    ]  # fmt: skip
+    X, _ = fill_missing(batch.X, info)
+    assert X.tolist() == [
+        [0.5, (fill or [1.0, 2.0])[1]],
+        [(fill or [1.0, 2.0])[0], 3.0],
+        [1.5, 4.0],
+    ]
+    assert frame_rows(frame.fillna(0.0), info, None, "t.csv").notes == []
+
+
+def test_rows_without_a_label_are_left_out_of_the_accuracy_not_a_class_named_nan():
+    """Labels arriving late: some rows' label empty refused the whole file ("labels the
+    model does not know: 'nan'"). Measured on the labelled rows, with a note."""
+    import pandas as pd
+
+    from trainwell.deploy.monitor._inputs import UNLABELLED, frame_rows
+    from trainwell.deploy.monitor._judge import _actual
+
+    info = DataInfo("t.csv", "classification", [1], ["0", "1"], ["a"])
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [1.0, np.nan, 0.0, np.nan]})
+    batch = frame_rows(frame, info, None, "t.csv")
+    assert batch.y.tolist() == [1, UNLABELLED, 0, UNLABELLED]
+    assert "2 row(s) without a label: accuracy is measured on the others" in batch.notes
+    reference = Reference(*[None] * 9)  # no test split to compare with
+    actual = _actual(reference, np.array([1, 1, 1, 1]), batch.y, 0.05)
+    assert actual == {"accuracy": 0.5, "rows": 2}
+    assert _actual(reference, np.array([1, 1]), np.array([UNLABELLED] * 2), 0.05) is None
+    with pytest.raises(Exception, match="labels the model does not know: '7'"):
+        frame_rows(frame.assign(label=[1.0, 7.0, 0.0, 1.0]), info, None, "t.csv")

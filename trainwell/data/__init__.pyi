@@ -2,6 +2,7 @@ from ._augment import augment_images, augment_table, augmentation_of
 from ._dataset import (
     DataInfo,
     Dataset,
+    fill_missing,
     finish_data,
     load_splits,
     load_table,

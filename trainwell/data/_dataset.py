@@ -35,6 +35,7 @@ class DataInfo:
     sizes: dict[str, int] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)  # source columns not used, and why
     capped: dict[str, dict[str, float]] = field(default_factory=dict)  # see `Table.capped`
+    fill: list[float] | None = None  # per input, what `impute` filled missing values with
 
     @property
     def n_outputs(self) -> int:
@@ -157,6 +158,26 @@ def source_masks(config: RunConfig) -> np.ndarray | None:
     if source != "defects" and not (Path(source) / "masks").is_dir():
         return None
     return load_table(config).masks
+
+
+def fill_missing(X: Any, info: DataInfo) -> tuple[np.ndarray, int]:
+    """Raw rows with their missing values filled as training filled them (`DataInfo.fill`,
+    the `impute` remedy's medians), else with the training mean (what a standardised 0
+    stands for, and what the audit reads a missing value as); and how many rows had one.
+    A NaN fed to the network makes every output NaN: class 0 for every such row."""
+    X = np.array(X, dtype=np.float32)
+    rows = X.reshape(len(X), -1)
+    missing = ~np.isfinite(rows)
+    if not missing.any():
+        return X, 0
+    if info.fill is not None:
+        values = np.asarray(info.fill, np.float32)
+    elif info.x_mean is not None and len(info.x_mean) == rows.shape[1]:
+        values = np.asarray(info.x_mean, np.float32)
+    else:
+        values = np.zeros(rows.shape[1], np.float32)
+    rows[missing] = np.broadcast_to(values, rows.shape)[missing]
+    return rows.reshape(X.shape), int(missing.any(axis=1).sum())
 
 
 def standardise(X: Any, info: DataInfo) -> np.ndarray:

@@ -106,6 +106,7 @@ def _impute(data: Dataset) -> tuple[Dataset, str]:
         return Split(X, split.y, split.rows)
 
     train, val, test = fill(data.train), fill(data.val), fill(data.test)
+    data.info.fill = imputer.statistics_.astype(float).tolist()  # predict and monitor fill so
     return _with(data, train=train, val=val, test=test), (
         f"filled {filled} missing values with training medians"
     )

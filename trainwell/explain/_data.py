@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..data import load_splits, source_masks, standardise
+from ..data import fill_missing, load_splits, source_masks, standardise
 from ..errors import InputError
 from ..pipeline import Run
 
@@ -52,7 +52,7 @@ def test_rows(run: Run, limit: int, seed: int = 0, reference: bool = False) -> T
             f"the data of {run.run_dir} now has inputs of shape {list(raw.shape[1:])}, "
             f"the model was trained on {run.info.input_shape}: was the source changed?"
         )
-    X = torch.from_numpy(standardise(np.nan_to_num(raw), run.info))
+    X = torch.from_numpy(standardise(fill_missing(raw, run.info)[0], run.info))
     features = list(run.info.feature_names) if X.ndim == 2 else []
     masks = source_masks(run.config) if X.ndim == 4 else None
     return TestRows(

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..config import RunConfig, load_config
-from ..data import DataInfo, standardise
+from ..data import DataInfo, fill_missing, standardise
 from ..errors import InputError
 from ..findings import Finding
 from ..models import build_model
@@ -61,6 +61,16 @@ class Run:
         raw inputs, standardised as in training: what `predict` and the service read."""
         if self.info is None:
             raise ValueError("this run has no data description; predict with run.model directly")
+        X = np.asarray(X.cpu() if isinstance(X, torch.Tensor) else X, dtype=np.float32)
+        if self.info.fill is not None:  # trained with `impute`: filled as training was
+            X, _ = fill_missing(X, self.info)
+        elif not np.isfinite(X).all():  # NaN in, NaN out: class 0 without a word
+            rows = np.flatnonzero(~np.isfinite(X.reshape(len(X), -1)).all(axis=1))
+            raise InputError(
+                f"{len(rows)} input rows hold missing or infinite values (first: row "
+                f"{rows[0]}): fill them, or train with data.remedies: [impute], whose "
+                "medians predict then fills them with"
+            )
         X = torch.from_numpy(standardise(X, self.info))
         device = next(self.model.parameters()).device
         self.model.eval()

@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...data import DataInfo, read_frame
+from ...data import DataInfo, fill_missing, read_frame
 from ...errors import InputError
 
 SHOWN = 8  # names listed in an error before "..."
 
 
 LABELS = ["label", "target"]  # the label column's names when none is given, as fit's
+UNLABELLED = -1  # the class id of a row whose label is missing: accuracy leaves it out
 
 
 @dataclass
@@ -92,7 +93,23 @@ def frame_rows(frame: pd.DataFrame, info: DataInfo, target: str | None, source: 
             )
     X = np.stack(columns, axis=1) if columns else np.empty((len(frame), 0), np.float32)
     y = class_ids(frame[label].to_numpy(), info, source) if label else None
-    return Batch(X, y, None, source, notes)
+    unlabelled = int(np.sum(y == UNLABELLED)) if y is not None and info.classes else 0
+    if unlabelled:
+        notes.append(f"{unlabelled} row(s) without a label: accuracy is measured on the others")
+    return Batch(X, y, None, source, [*notes, *_missing(X, info)])
+
+
+def _missing(X: np.ndarray, info: DataInfo) -> list[str]:
+    """A note on the rows with missing values, and what the model reads in their place."""
+    _, rows = fill_missing(X, info)
+    if not rows:
+        return []
+    what = (
+        "the training medians (as data.remedies: [impute] did)"
+        if info.fill
+        else ("the training means (the model never saw a missing value)")
+    )
+    return [f"{rows} row(s) with missing values: read with {what}"]
 
 
 def _from_npz(path: Path, info: DataInfo) -> Batch:
@@ -107,7 +124,8 @@ def _from_npz(path: Path, info: DataInfo) -> Batch:
     X = shaped(X, info, str(path))
     if y is not None and len(y) != len(X):
         raise InputError(f"arrays 'X' and 'y' in {path} differ in length: {len(X)} vs {len(y)}")
-    return Batch(X, class_ids(y, info, str(path)) if y is not None else None, None, str(path))
+    y = class_ids(y, info, str(path)) if y is not None else None
+    return Batch(X, y, None, str(path), _missing(X, info))
 
 
 def _read_log(path: Path, info: DataInfo) -> Batch:
@@ -155,8 +173,8 @@ def class_ids(values: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
     """Class ids by class name ("3", not "3.0"), or float targets for regression."""
     if info.task == "regression":
         return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float32)
-    names = [_name(v) for v in values]
-    index = {c: i for i, c in enumerate(info.classes)}
+    names = [None if _unlabelled(v) else _name(v) for v in values]
+    index = {c: i for i, c in enumerate(info.classes)} | {None: UNLABELLED}
     unknown = sorted({n for n in names if n not in index})
     if unknown:
         raise InputError(
@@ -164,6 +182,10 @@ def class_ids(values: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
             f"(its classes: {_names(info.classes)})"
         )
     return np.array([index[n] for n in names], dtype=np.int64)
+
+
+def _unlabelled(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or bool(pd.isna(value))
 
 
 def _name(value: object) -> str:

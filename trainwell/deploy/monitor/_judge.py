@@ -17,9 +17,10 @@ import numpy as np
 import torch
 from scipy import stats
 
-from ...data import DataInfo, standardise
+from ...data import DataInfo, fill_missing, standardise
 from ...pipeline import Run, calibrated, embed, on_grid
 from . import _stats
+from ._inputs import UNLABELLED
 from ._reference import Reference
 from ._stats import ColumnTest, Mmd
 
@@ -110,7 +111,7 @@ def judge(
     info = run.info
     if reference.X is not None:
         judge_inputs(verdict, columns, reference.X, on_grid(X, info), rng, effects=effects)
-    inputs = standardise(np.nan_to_num(X), info)
+    inputs = standardise(fill_missing(X, info)[0], info)
     if reference.embedding is not None and len(reference.embedding):
         current = embed(run.model, inputs)
         verdict.multivariate = _stats.mmd_test(reference.embedding, current, rng)
@@ -182,8 +183,13 @@ def _estimate(
 
 def _actual(
     reference: Reference, predicted: np.ndarray, y: np.ndarray, alpha: float
-) -> dict[str, Any]:
-    """Accuracy on labelled rows against the test split's, one-sided Fisher exact test."""
+) -> dict[str, Any] | None:
+    """Accuracy on labelled rows against the test split's, one-sided Fisher exact test
+    (a row whose label is missing, `UNLABELLED`, is left out; none labelled: no test)."""
+    labelled = y != UNLABELLED
+    predicted, y = predicted[labelled], y[labelled]
+    if not len(y):
+        return None
     correct = int((predicted == y).sum())
     actual: dict[str, Any] = {"accuracy": correct / len(y), "rows": len(y)}
     if reference.test_counts is not None:

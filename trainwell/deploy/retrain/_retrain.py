@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ...data import fill_missing
 from ...errors import InputError
 from ...pipeline import Run, fit, load_run
 from ...runs import write_json
@@ -206,7 +207,7 @@ def _errors(run: Run, rows: Rows, config: Any) -> tuple[str, np.ndarray]:
             shaped(rows.X, info, "the held-out rows"),
             class_ids(rows.y, info, "the held-out rows"),
         )
-    predicted = run.predict(np.nan_to_num(X))
+    predicted = run.predict(fill_missing(X, info)[0])
     if info.task == "classification":
         return "accuracy", (predicted != y).astype(float)
     return "mae", np.abs(predicted.reshape(-1) - y).astype(float)
