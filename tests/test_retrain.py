@@ -106,3 +106,24 @@ def test_new_labels_flagged_far_more_often_than_old_ones_look_corrupted():
     assert corrupted["suspect"] and corrupted["new_flagged"] == pytest.approx(0.2)
     healthy = _audited(list(range(20)), list(range(1000, 1012)))  # 3% of old, 4% of new
     assert not healthy["suspect"]
+
+
+def test_a_class_the_champion_never_learned_is_its_error_on_the_held_out_rows():
+    """New data bringing a class is a reason to retrain: its held-out rows stopped the
+    retrain with exit 2, after the challenger had trained and its files were written."""
+    import torch
+
+    from trainwell.data import DataInfo
+    from trainwell.deploy.retrain._data import Rows
+    from trainwell.deploy.retrain._retrain import _errors
+    from trainwell.pipeline import Run
+
+    info = DataInfo("x", "classification", [2], ["0", "1"], ["x0", "x1"])
+    model = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))  # class 0 where x0 > 0
+        model.bias.zero_()
+    run = Run(Path("."), "completed", {}, [], [], trainwell.RunConfig(), model, info)
+    held = pd.DataFrame({"x0": [1.0, -1.0, 1.0, -1.0], "x1": 0.0, "label": [0, 1, 2, 2]})
+    metric, errors = _errors(run, Rows(frame=held), trainwell.RunConfig())
+    assert metric == "accuracy" and errors.tolist() == [0.0, 0.0, 1.0, 1.0]

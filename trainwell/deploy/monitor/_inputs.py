@@ -51,7 +51,15 @@ def read_batch(path: str | Path, info: DataInfo, target: str | None) -> Batch:
     )
 
 
-def frame_rows(frame: pd.DataFrame, info: DataInfo, target: str | None, source: str) -> Batch:
+def frame_rows(
+    frame: pd.DataFrame,
+    info: DataInfo,
+    target: str | None,
+    source: str,
+    unknown: int | None = None,
+) -> Batch:
+    """The model's inputs from a table's columns, and its labels where it has them
+    (`unknown`: see `class_ids`)."""
     if len(info.input_shape) != 1:
         raise InputError(f"{source}: the model takes images; monitor an .npz or a request log")
     label = next((c for c in ([target] if target else LABELS) if c in frame), None)
@@ -92,7 +100,7 @@ def frame_rows(frame: pd.DataFrame, info: DataInfo, target: str | None, source: 
                 "never saw (encoded as none of them)"
             )
     X = np.stack(columns, axis=1) if columns else np.empty((len(frame), 0), np.float32)
-    y = class_ids(frame[label].to_numpy(), info, source) if label else None
+    y = class_ids(frame[label].to_numpy(), info, source, unknown) if label else None
     unlabelled = int(np.sum(y == UNLABELLED)) if y is not None and info.classes else 0
     if unlabelled:
         notes.append(f"{unlabelled} row(s) without a label: accuracy is measured on the others")
@@ -169,19 +177,22 @@ def shaped(X: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
     return np.asarray(X, dtype=np.float32).reshape(len(X), *shape)
 
 
-def class_ids(values: np.ndarray, info: DataInfo, source: str) -> np.ndarray:
-    """Class ids by class name ("3", not "3.0"), or float targets for regression."""
+def class_ids(
+    values: np.ndarray, info: DataInfo, source: str, unknown: int | None = None
+) -> np.ndarray:
+    """Class ids by class name ("3", not "3.0"), or float targets for regression; a label
+    the model does not know is refused, or read as `unknown` where given."""
     if info.task == "regression":
         return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float32)
     names = [None if _unlabelled(v) else _name(v) for v in values]
     index = {c: i for i, c in enumerate(info.classes)} | {None: UNLABELLED}
-    unknown = sorted({n for n in names if n not in index})
-    if unknown:
+    new = sorted({n for n in names if n not in index})
+    if new and unknown is None:
         raise InputError(
-            f"{source}: labels the model does not know: {_names(unknown)} "
+            f"{source}: labels the model does not know: {_names(new)} "
             f"(its classes: {_names(info.classes)})"
         )
-    return np.array([index[n] for n in names], dtype=np.int64)
+    return np.array([index.get(n, unknown) for n in names], dtype=np.int64)
 
 
 def _unlabelled(value: object) -> bool:

@@ -27,6 +27,7 @@ from ._data import Rows, new_rows, old_rows, target_name, write_rows
 
 MARGIN = 0.01  # accuracy a challenger must gain on the held-out rows (MAE: share it must lose)
 ALPHA = 0.05  # ... and the gain must be significant (paired, one-sided)
+NEW_CLASS = -2  # a held-out label the model never learned: no prediction matches it
 HOLDOUT_SHARE = 0.25  # the newest share of the new rows, held out when no holdout is given
 NEW_LABEL_RATIO = 3.0  # new rows flagged as mislabelled at 3x the old rows' rate ...
 NEW_LABEL_SHARE = 0.10  # ... and above 10% of them: the new labels look corrupted
@@ -87,6 +88,7 @@ def retrain(
         if cut < 1:
             raise InputError(f"DATA has {len(new)} labelled rows: too few to hold any out")
         judged, learned = new.take(slice(cut, None)), new.take(slice(0, cut))
+    metric, champion_errors = _errors(champion, judged, config)  # bad rows: nothing written
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     combined = _concat(old, learned)
     source = write_rows(
@@ -99,7 +101,6 @@ def retrain(
     settings.data.target = target_name(config, old.frame) if old.frame is not None else None
     challenger = fit(settings, out=out, progress=progress)
     labels = _new_labels(challenger, len(old), len(learned))
-    metric, champion_errors = _errors(champion, judged, config)
     _, challenger_errors = _errors(challenger, judged, config)
     champion_score, challenger_score, p_value = _compare(metric, champion_errors, challenger_errors)
     by_margin = (
@@ -196,17 +197,16 @@ def _new_labels(run: Run, old: int, new: int) -> dict[str, Any]:
 
 
 def _errors(run: Run, rows: Rows, config: Any) -> tuple[str, np.ndarray]:
-    """Per held-out row: wrong or right (classification, labels matched by class name), or
-    the absolute error (regression)."""
-    info = run.info
+    """Per held-out row: wrong or right (classification, labels matched by class name; a
+    class the model never learned, as new data may bring, is its error), or the absolute
+    error (regression)."""
+    info, what = run.info, "the held-out rows"
     if rows.frame is not None:
-        batch = frame_rows(rows.frame, info, target_name(config, rows.frame), "the held-out rows")
+        target = target_name(config, rows.frame)
+        batch = frame_rows(rows.frame, info, target, what, unknown=NEW_CLASS)
         X, y = batch.X, batch.y
     else:
-        X, y = (
-            shaped(rows.X, info, "the held-out rows"),
-            class_ids(rows.y, info, "the held-out rows"),
-        )
+        X, y = shaped(rows.X, info, what), class_ids(rows.y, info, what, unknown=NEW_CLASS)
     predicted = run.predict(fill_missing(X, info)[0])
     if info.task == "classification":
         return "accuracy", (predicted != y).astype(float)
