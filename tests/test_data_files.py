@@ -190,6 +190,9 @@ def test_a_number_past_float32s_range_is_read_as_inf_without_a_warning(tmp_path,
     warning leaked to the terminal."""
     table = _load(_write(tmp_path / "d.csv", "size,label\n1e300,a\n2,b\n3,a\n"))
     assert np.isinf(table.X[0, 0]) and np.isfinite(table.X[1:, 0]).all()
+    np.savez(tmp_path / "d.npz", X=np.array([[1e300], [2.0], [3.0]]), y=np.array([0, 1, 0]))
+    arrays = _load(tmp_path / "d.npz")
+    assert np.isinf(arrays.X[0, 0]) and np.isfinite(arrays.X[1:, 0]).all()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 

@@ -2,6 +2,7 @@
 healthy twin: unfaithful maps (deletion, randomisation) and group performance gaps."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -139,6 +140,11 @@ def test_many_numeric_values_become_two_halves_and_one_hot_columns_regroup():
     labels = group_labels(np.arange(100.0), "age")
     assert sorted(set(labels)) == ["age <= 49.5", "age > 49.5"]
     assert list(group_labels(np.array([1.0, 2.0, 1.0]), "site")) == ["1", "2", "1"]
+    # rows without a value are a group of their own, not the upper half (NaN <= m is False)
+    ages = np.r_[np.arange(100.0), [np.nan] * 5]
+    assert list(group_labels(ages, "age")[-6:]) == ["age > 49.5", *["(missing)"] * 5]
+    site = np.array(["a", None, pd.NA, "b"], dtype=object)
+    assert list(group_labels(site, "site")) == ["a", "(missing)", "(missing)", "b"]
     names = ["x", "colour=red", "colour=blue", "ratio=2"]
     assert source_columns(names, {"colour": ["blue", "red"]}) == {
         "x": [0],

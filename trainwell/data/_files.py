@@ -249,7 +249,8 @@ def _load_npz(path: Path, task: str) -> Table:
     if X.ndim == 4 and X.shape[3] in (1, 3, 4) and X.shape[1] > 4:
         raise DataError(f"array 'X' in {path} looks channels-last {X.shape}: save (n, C, H, W)")
     y, task, classes = _resolve_target(y, task, f"array 'y' in {path}")
-    X = X.astype(np.float32)
+    with np.errstate(over="ignore"):  # past float32's 3.4e38: inf, a missing value
+        X = X.astype(np.float32)
     if X.ndim == 3:
         X = X[:, None]
     names = [f"f{i}" for i in range(X.shape[1])] if X.ndim == 2 else []

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..errors import InputError
 
@@ -57,16 +58,20 @@ def group_labels(values: np.ndarray, column: str) -> np.ndarray:
         if np.unique(numbers[~np.isnan(numbers)]).size > MAX_GROUPS:
             median = float(np.nanmedian(numbers))
             low, high = f"{column} <= {median:.4g}", f"{column} > {median:.4g}"
-            return np.where(numbers <= median, low, high).astype(object)
+            halves = np.where(numbers <= median, low, high)
+            return np.where(np.isnan(numbers), MISSING, halves).astype(object)
     return np.array([_name(v) for v in values], dtype=object)
 
 
+MISSING = "(missing)"  # the group of rows without a value (NaN, None, pandas' NA)
+
+
 def _name(value: Any) -> str:
-    if isinstance(value, float) and np.isnan(value):
-        return "(missing)"
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return MISSING
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return "(missing)" if value is None else str(value)
+    return str(value)
 
 
 def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
