@@ -265,3 +265,14 @@ def test_gradcam_from_zero_is_captums_grad_cam(model):
     )
     captum = LayerAttribution.interpolate(coarse, (6, 6), "bilinear").detach().numpy()
     assert np.allclose(ours, captum, atol=1e-6) and captum.max() > 0
+
+
+def test_names_the_font_lacks_are_drawn_without_a_warning_per_glyph(tmp_path, recwarn):
+    """CJK column names: matplotlib warned once per missing glyph on the terminal."""
+    from trainwell.explain._importance import Importance
+    from trainwell.explain._plots import importance_plot
+
+    found = [Importance("年齢", 0.3, 0.02, 0.5), Importance("収入", 0.1, 0.01, 0.2)]
+    importance_plot(found, tmp_path / "importance.png")
+    assert (tmp_path / "importance.png").stat().st_size > 0
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]

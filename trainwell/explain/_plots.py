@@ -3,6 +3,7 @@ person would rather look at than read. The run's report embeds the same files.""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,12 @@ SHOWN = 15
 
 
 def _save(fig: Figure, path: Path) -> None:
+    """Save as PNG. Names in a script the font lacks (CJK, emoji) are drawn as boxes, as
+    matplotlib draws them, without its warning per missing glyph on the terminal."""
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(path, dpi=110)
 
 
 def importance_plot(found: list[Importance], path: Path) -> None:
