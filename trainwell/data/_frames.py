@@ -63,10 +63,10 @@ def is_number(column: pd.Series) -> bool:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    """Separated by what its header line holds most of: commas, else semicolons (then with
-    decimal commas where its text columns are numbers written so, as a spreadsheet in most
-    of Europe saves them), tabs or bars; in UTF-8, else in Windows' Western encoding
-    (cp1252, else Latin-1, which reads any byte)."""
+    """Separated by commas, semicolons (then with decimal commas where its text columns are
+    numbers written so, as a spreadsheet in most of Europe saves them), tabs or bars, as
+    its first records say (`_header`); in UTF-8, else in Windows' Western encoding (cp1252,
+    else Latin-1, which reads any byte)."""
     names, sep = _header(path)
     _refuse_repeated_names(names, path)
     frame, encoding = _read_text(path, sep=sep)
