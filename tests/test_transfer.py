@@ -173,8 +173,10 @@ def test_doctor_rollback_new_optimizer_and_rebuilt_model_keep_finetuning(tmp_pat
 
 @pytest.mark.parametrize("finetune_first", [True, False])
 def test_the_doctor_probes_only_what_learns(finetune_first):
-    """The pipeline puts Finetune before the doctor: a frozen backbone's zero gradients are
-    not a vanishing gradient. Built the other way round, the doctor would say they are."""
+    """The pipeline puts Finetune before the doctor: it probes only the layers that learn.
+    Built the other way round, it probes the frozen backbone too, whose missing gradients
+    read as zeros were once a vanishing gradient: they are idle layers now, which the
+    gradient rules leave out (`ProbeHistory.idle`)."""
     from trainwell.health import DoctorCallback
 
     torch.manual_seed(0)
@@ -189,8 +191,11 @@ def test_the_doctor_probes_only_what_learns(finetune_first):
         model, make_optimizer(cfg.train, model), epochs=3, device="cpu", callbacks=callbacks
     )
     trainer.fit(TensorBatches(X, y, 16, seed=0))
-    vanishing = [f for f in doctor.findings if f.code == "vanishing_gradient"]
-    assert bool(vanishing) is not finetune_first
+    assert not [f for f in doctor.findings if f.code == "vanishing_gradient"]
+    history = doctor.examiner.history
+    frozen = [i for i, name in enumerate(history.layers) if name.startswith("net.1.")]
+    assert bool(frozen) is not finetune_first
+    assert set(frozen) <= set(history.idle)
 
 
 def test_ddp_wraps_the_model_again_only_when_what_learns_changes(tmp_path, monkeypatch):
