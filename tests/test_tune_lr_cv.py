@@ -97,3 +97,25 @@ def test_lr_find_on_nan_inputs_is_bad_input_naming_the_remedy(out: Path, tmp_pat
     assert result.exit_code == 2 and "impute" in result.output
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("rare_rows", [3, 8])
+def test_a_class_with_fewer_rows_than_folds_is_said_in_words(rare_rows, capsys, recwarn):
+    """scikit-learn's 'least populated class' UserWarning, with its source line, was what
+    a user saw; one line names the class instead, and the folds are cut as before."""
+    from trainwell.config import load_config
+    from trainwell.data import DataInfo, Dataset, Split
+    from trainwell.pipeline._cv import make_folds
+
+    y = np.r_[np.zeros(30, int), np.ones(30, int), np.full(rare_rows, 2)]
+    rows = np.arange(len(y))
+    split = Split(np.zeros((len(y), 1), np.float32), y, rows)
+    empty = Split(split.X[:0], y[:0], rows[:0])
+    info = DataInfo("t.csv", "classification", [1], ["a", "b", "rare"])
+    folds = make_folds(
+        load_config(None, ["train.cv_folds=5"]), Dataset(split, empty, empty, info, {})
+    )
+    assert len(folds) == 5
+    said = capsys.readouterr().err
+    assert ("'rare' (3)" in said) == (rare_rows < 5)
+    assert not [w for w in recwarn if "least populated" in str(w.message)]

@@ -12,11 +12,13 @@ contributed to the feature means it sees (labels never leak).
 from __future__ import annotations
 
 import statistics
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..config import RunConfig
@@ -31,8 +33,22 @@ def make_folds(cfg: RunConfig, data: Dataset) -> list[tuple[np.ndarray, np.ndarr
     y = np.concatenate([data.train.y, data.val.y])
     stratify = cfg.data.split.stratify and data.info.task == "classification"
     splitter = (StratifiedKFold if stratify else KFold)(k, shuffle=True, random_state=cfg.seed)
+    counts = np.bincount(y.astype(np.int64)) if stratify else np.zeros(0, np.int64)
+    few = [(name, int(n)) for name, n in zip(data.info.classes, counts, strict=False) if 0 < n < k]
+    if few:  # scikit-learn warns with its own source line: said once, in words
+        named = ", ".join(f"{name!r} ({n})" for name, n in few[:5])
+        Console(stderr=True).print(
+            f"train.cv_folds {k}: classes with fewer rows than folds in train+val, {named}: "
+            "some folds validate without them",
+            highlight=False,
+            soft_wrap=True,
+        )
     try:
-        return list(splitter.split(np.zeros(len(y)), y if stratify else None))
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="The least populated class", category=UserWarning
+            )
+            return list(splitter.split(np.zeros(len(y)), y if stratify else None))
     except ValueError as exc:
         raise DataError(f"cannot cut train+val ({len(y)} rows) into {k} folds: {exc}") from None
 
