@@ -122,32 +122,33 @@ class _Encoded:
 def _encode_features(frame: pd.DataFrame) -> _Encoded:
     """Numbers as float32 (NaN kept for the audit); everything else one-hot, in column order."""
     blocks: list[np.ndarray] = []
-    encoded = _Encoded(np.empty(0), [], {}, {})
+    names: list[str] = []
+    encoding: dict[str, list[str]] = {}
+    capped: dict[str, dict[str, float]] = {}
     for name, column in frame.items():
         if is_number(column):
             with np.errstate(over="ignore"):  # past float32's 3.4e38: inf, a missing value
                 blocks.append(column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None])
-            encoded.names.append(name)
+            names.append(name)
             continue
         refuse_mixed(column, name)
         dummies, categories, found = _one_hot(column)
         blocks.append(dummies)
-        encoded.names.extend(f"{name}={category}" for category in categories)
-        encoded.encoding[name] = categories
+        names.extend(f"{name}={category}" for category in categories)
+        encoding[name] = categories
         if found > len(categories):
             kept = float(dummies.sum() / max(column.notna().sum(), 1))
-            encoded.capped[name] = {"categories": found, "rows_kept": kept}
+            capped[name] = {"categories": found, "rows_kept": kept}
     # monitor, serve and explain read a `column=value` input as a category of `column`
-    clash = next((n for n in frame.columns if n.partition("=")[0] in encoded.encoding), None)
-    if clash is not None and clash not in encoded.encoding:
+    clash = next((n for n in frame.columns if n.partition("=")[0] in encoding), None)
+    if clash is not None and clash not in encoding:
         column = clash.partition("=")[0]
         raise DataError(
             f"column {clash!r} is named as a one-hot input of the text column {column!r} "
             "would be: rename it (without '=')"
         )
-    empty = np.empty((len(frame), 0), np.float32)
-    encoded.X = np.concatenate(blocks, axis=1) if blocks else empty
-    return encoded
+    X = np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0), np.float32)
+    return _Encoded(X, names, encoding, capped)
 
 
 def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str], int]:

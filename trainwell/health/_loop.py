@@ -243,9 +243,9 @@ class Doctor:
         return tuple((id(p), p.requires_grad) for p in self.model.parameters())
 
     def _follow_trainable(self, trainable: tuple[tuple[int, bool], ...]) -> None:
-        """Parameters were frozen, unfrozen or replaced: probe and watch what learns from now on (a
-        frozen layer's missing gradient read as a vanished one; hooks cannot be placed on
-        a tensor that requires no gradient). Findings so far stand."""
+        """Parameters were frozen, unfrozen or replaced: probe and watch what learns from now
+        on (a frozen layer's missing gradient read as a vanished one; hooks cannot be placed
+        on a tensor that requires no gradient). Findings so far stand."""
         self._trainable = trainable
         if self._probed:
             self.examiner.probe.discard()

@@ -4,6 +4,7 @@ The network's weights are kept."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import torch
@@ -43,8 +44,6 @@ def schedulers_of(optimizer: torch.optim.Optimizer) -> list[object]:
     handed the optimizer only, and a schedule that recomputes the rate from its own base
     rates at every step (LambdaLR, cosine) would undo a lower rate at the next one. Asked of
     the garbage collector, which knows what refers to the optimizer: at a remedy only."""
-    import gc
-
     return [
         obj
         for obj in gc.get_referrers(optimizer)

@@ -24,7 +24,6 @@ BATCHNORM = nn.modules.batchnorm._BatchNorm
 # modules whose training mode matters: dropout (its own modules, or the `dropout` of a
 # recurrent layer or of attention) and batch norm
 MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM, nn.RNNBase, nn.MultiheadAttention)
-# losses that expect logits (or log-probabilities), and the input they read
 # losses that take logits or log-probabilities (CTC too), and what a model's log_softmax is
 LOGIT_LOSSES = (
     "LogSoftmaxBackward",
@@ -347,10 +346,10 @@ def _squashed(node: object | None) -> list[str] | None:
         return None
     if node.name().startswith(SQUASHES):
         return [*chain, node.name()]
-    parts = [n for n, _ in node.next_functions if n is not None]
-    if node.name().startswith(STACKS) and parts and all(_squashed(n) for n in parts):
-        return [*chain, node.name(), *_squashed(parts[0])]
-    return None
+    if not node.name().startswith(STACKS):
+        return None
+    parts = [_squashed(n) for n, _ in node.next_functions if n is not None]
+    return [*chain, node.name(), *parts[0]] if parts and all(parts) else None
 
 
 def zero_floor(loss: torch.Tensor) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...data import DataInfo, fill_missing, read_frame
+from ...data import DataInfo, read_frame
 from ...errors import InputError
 
 SHOWN = 8  # names listed in an error before "..."
@@ -109,13 +109,13 @@ def frame_rows(
 
 def _missing(X: np.ndarray, info: DataInfo) -> list[str]:
     """A note on the rows with missing values, and what the model reads in their place."""
-    _, rows = fill_missing(X, info)
+    rows = int((~np.isfinite(X.reshape(len(X), -1))).any(axis=1).sum())
     if not rows:
         return []
     what = (
         "the training medians (as data.remedies: [impute] did)"
         if info.fill
-        else ("the training means (the model never saw a missing value)")
+        else "the training means (the model never saw a missing value)"
     )
     return [f"{rows} row(s) with missing values: read with {what}"]
 
