@@ -273,9 +273,13 @@ def test_a_column_named_as_a_one_hot_input_is_refused(tmp_path):
     monitor read back as one (the training file itself then 'dropped' 26 points); with a
     value the column does not hold (`colour=green`), monitor and serve ignored it."""
     for name in ("colour=red", "colour=green"):  # a value of the column or not: both misread
-        path = _write(tmp_path / "d.csv", f"{name},colour,label\n0.5,red,a\n1.5,blue,b\n")
-        with pytest.raises(DataError, match=f"'{name}' is named as a one-hot input"):
-            _load(path)
+        for header in (f"{name},colour", f"colour,{name}"):  # before the text column or after
+            rows = (
+                "0.5,red,a\n1.5,blue,b\n" if header.startswith(name) else "red,0.5,a\nblue,1.5,b\n"
+            )
+            path = _write(tmp_path / "d.csv", f"{header},label\n{rows}")
+            with pytest.raises(DataError, match=f"'{name}' is named as a one-hot input"):
+                _load(path)
     ok = _write(tmp_path / "ok.csv", "ratio=a/b,colour,label\n0.5,red,a\n1.5,blue,b\n")
     assert _load(ok).feature_names == ["ratio=a/b", "colour=blue", "colour=red"]
 

@@ -140,8 +140,9 @@ def _encode_features(frame: pd.DataFrame) -> _Encoded:
             kept = float(dummies.sum() / max(column.notna().sum(), 1))
             capped[name] = {"categories": found, "rows_kept": kept}
     # monitor, serve and explain read a `column=value` input as a category of `column`
-    clash = next((n for n in frame.columns if n.partition("=")[0] in encoding), None)
-    if clash is not None and clash not in encoding:
+    named = (n for n in frame.columns if n not in encoding and n.partition("=")[0] in encoding)
+    clash = next(named, None)
+    if clash is not None:
         column = clash.partition("=")[0]
         raise DataError(
             f"column {clash!r} is named as a one-hot input of the text column {column!r} "
