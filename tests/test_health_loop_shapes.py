@@ -3,6 +3,8 @@ loops): sparse gradients, layers frozen as the loop goes, models without a `weig
 attribute, a scheduler's keys on a repaired optimizer, dropout inside recurrent layers.
 Each with the bug where it has one, and healthy."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -408,3 +410,52 @@ def test_a_head_replaced_after_the_doctor_was_built_is_watched(handed):
     assert [f.evidence["never_applied"] for f in frozen] == (
         [] if handed else [["2.weight", "2.bias"]]
     )
+
+
+@pytest.mark.parametrize("optimizer_name", ["Adam", "SGD"])
+def test_large_targets_under_adam_are_no_explosion(optimizer_name):
+    """A regression on targets near 1,000 (standardised inputs): every gradient is 1,000s
+    of times its weights because the error is, and was read as exploding_gradient (an
+    error advising clipping) though Adam's steps do not grow with it and the run fits.
+    Under SGD the steps do grow with it, and the run blows up."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 5)
+    y = 1000 + 300 * X[:, :1] - 150 * X[:, 1:2] * X[:, 2:3]
+    model = nn.Sequential(
+        nn.Linear(5, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
+    optimizer = (
+        torch.optim.Adam(model.parameters(), lr=3e-2)
+        if optimizer_name == "Adam"
+        else torch.optim.SGD(model.parameters(), lr=1e-3)
+    )
+    doctor = _train(model, optimizer, X, y, epochs=3, every=4, loss_fn=nn.functional.mse_loss)
+    assert ("exploding_gradient" in _problems(doctor)) == (optimizer_name == "SGD")
+    error = doctor.examiner.history.output_error[0]  # 2 x the residuals' RMS / sqrt(2)
+    assert error == pytest.approx(math.sqrt(2) * y[:32].pow(2).mean().sqrt().item(), rel=0.05)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_the_error_a_loss_sends_is_read_against_a_bounded_losss(reduction):
+    """A mean cross-entropy sends at most 1 (`ProbeHistory.error_excess`) whatever its
+    logits, so classification is judged as before; one summed over a batch of 32 sends
+    about as many times that, Adam's steps blind to it."""
+    torch.manual_seed(0)
+    X = torch.randn(256, 20)
+    y = (X[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    with torch.no_grad():
+        model[2].weight.mul_(30)  # confident and wrong: p - y near its largest
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def loss_fn(out, target):
+        return nn.functional.cross_entropy(out, target, reduction=reduction)
+
+    doctor = _train(model, optimizer, X, y, epochs=2, every=4, loss_fn=loss_fn)
+    history = doctor.examiner.history
+    excess = max(history.error_excess(i) for i in range(history.n_probes))
+    if reduction == "mean":
+        assert excess == 1.0 and max(history.output_error) <= 1.0
+    else:
+        assert 5 < excess < 32
+        assert "exploding_gradient" not in _problems(doctor)

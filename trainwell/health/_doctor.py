@@ -134,9 +134,11 @@ class DoctorCallback(Callback):
         if self._probing:
             if self.trainer.epoch < REACH_EPOCHS:
                 self._note_reach(step)
-            self.examiner.probe.before_step(step, self.trainer.epoch, loss)
             scaler = self.trainer.scaler
             self._scale = scaler.get_scale() if scaler is not None else None
+            probe = self.examiner.probe
+            probe.read_optimizer(self.trainer.optimizer, groups=False)
+            probe.before_step(step, self.trainer.epoch, loss, loss_scale=self._scale or 1.0)
         elif (step + 1) % self.interval == 0:
             self.examiner.probe.arm()  # the next forward pass is probed
 

@@ -68,6 +68,10 @@ class ProbeHistory:
     saturated: list[np.ndarray] = field(default_factory=list)
     bias_mean: list[np.ndarray] = field(default_factory=list)  # per layer, NaN if no bias
     input_rms: list[float] = field(default_factory=list)  # the inputs' scale (see Probe)
+    # the loss's gradient at the model's output against the most a mean cross-entropy gives
+    # (see `Probe`); NaN where not measured (an output squashed or not a tensor)
+    output_error: list[float] = field(default_factory=list)
+    scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
     # layers no step moves at the last probe: their weight had no `.grad` (its norm reads 0:
     # a `.detach()`, `no_grad` or an unused branch cut them off, nothing vanished), or it is
@@ -96,6 +100,20 @@ class ProbeHistory:
         return [
             max(g - self.l1 * math.sqrt(n), 0.0) for g, n in zip(grads, self.sizes, strict=True)
         ]
+
+    def error_excess(self, probe: int = -1) -> float:
+        """How many times a bounded loss's error signal the loss sent into the network at a
+        probe (at least 1): a regression on targets in the thousands, or a loss summed over
+        the batch, sends gradients that large through healthy layers, and an optimizer whose
+        steps are `scale_free` takes them in its stride. 1 where unmeasured, and under SGD,
+        whose steps grow with the gradient whatever made it large."""
+        if not self.scale_free:
+            return 1.0
+        try:
+            excess = self.output_error[probe]
+        except IndexError:  # a history kept before it was measured
+            return 1.0
+        return excess if excess > 1.0 else 1.0  # NaN > 1 is False
 
     def step_size(self, k: int = 3) -> float | None:
         """How far the recent steps moved the weights: the median, over the last `k` probes

@@ -167,8 +167,9 @@ class Doctor:
         if self._probed:
             probe = self.examiner.probe
             if self.optimizer is not None:  # a repair may have handed it parameters since
-                probe.leave_out(self.optimizer)
-            probe.before_step(step, self._epoch, loss, self._grad_scale())
+                probe.read_optimizer(self.optimizer)
+            grad_scale = self._grad_scale()
+            probe.before_step(step, self._epoch, loss, grad_scale, self._scale or 1.0)
         if looking:
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:

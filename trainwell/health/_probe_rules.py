@@ -115,9 +115,12 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     blew up (`_blown_start`). The gradient-to-weight scale is what an update multiplies by
     the learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
     (clipped) gradients count; under an L1 penalty, what its own gradient leaves
-    (`ProbeHistory.loss_grads`). Names the layer with the largest scale."""
+    (`ProbeHistory.loss_grads`). Names the layer with the largest scale. Large gradients
+    that are the targets' doing under an optimizer blind to them are not (`_targets_scale`)."""
     if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
+    if _targets_scale(h, t) and all(map(math.isfinite, h.grad_norm[-1].tolist())):
+        return None
     blown = _blown_up(h, t) or _blown_start(h, t)
     if blown is not None:
         return _exploded(h, t, *blown)
@@ -219,6 +222,19 @@ def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
         f"{before[index]:.3g}, {scale:.3g} times its weight norm, at step "
         f"{h.steps[-2]}, and its weights grew {grown:.1f}x by step {h.steps[-1]}"
     )
+
+
+def _targets_scale(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether the last probe's gradients are large because the loss's error signal is:
+    `exploding_scale` times a bounded loss's or more (a regression on targets in the
+    thousands, a loss summed over the batch), on standardised inputs, under an optimizer
+    whose steps do not grow with the gradient (Adam's, RMSprop's). Every layer's gradient
+    then scales with the error, and the network's gain with the targets, and neither moves
+    a step: the loss and the weights running away (`divergence`, `runaway_weights`) still
+    speak. Under SGD the steps grow with the gradient, whatever made it large."""
+    if not h.input_rms or not h.input_rms[-1] <= UNSCALED_RMS:
+        return False  # raw inputs make the gradients large too: their scale is named
+    return h.error_excess() >= t.exploding_scale
 
 
 def _calm(h: ProbeHistory, t: Thresholds) -> bool:

@@ -25,6 +25,21 @@ ACTIVATION_KINDS: dict[type[nn.Module], str] = {
     nn.Tanh: "tanh",
     nn.Sigmoid: "sigmoid",
 }
+# optimizers whose step does not grow with the gradient: each coordinate's is divided by
+# a running root mean square of its own gradients (or taken by its sign)
+SCALE_FREE: tuple[type[torch.optim.Optimizer], ...] = (
+    torch.optim.Adam,
+    torch.optim.AdamW,
+    torch.optim.Adamax,
+    torch.optim.NAdam,
+    torch.optim.RAdam,
+    torch.optim.RMSprop,
+    torch.optim.Adagrad,
+    torch.optim.Adadelta,
+    torch.optim.Adafactor,
+    torch.optim.Rprop,
+    torch.optim.SparseAdam,
+)
 SATURATION_MARGIN = 0.01  # sigmoid within 0.01 of 0 or 1, tanh within 0.01 of -1 or 1
 
 
@@ -90,13 +105,19 @@ class Probe:
         self._activation_stats: dict[int, torch.Tensor] = {}
         self._output_ptrs: dict[int, int] = {}  # where each activation's output lies
         self._input_rms: torch.Tensor | None = None
+        self._output_error: torch.Tensor | None = None
+        self._error_hooked = False
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
         self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
 
-    def leave_out(self, optimizer: torch.optim.Optimizer) -> None:
-        """Note the layers `optimizer` does not step (`ProbeHistory.idle`)."""
-        given = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        self.outside = {i for i, (_, w) in enumerate(self._layers) if id(w) not in given}
+    def read_optimizer(self, optimizer: torch.optim.Optimizer, groups: bool = True) -> None:
+        """Note whether `optimizer`'s steps are blind to the gradient's scale
+        (`ProbeHistory.scale_free`) and, with `groups`, the layers it does not step
+        (`ProbeHistory.idle`)."""
+        self.history.scale_free = isinstance(optimizer, SCALE_FREE)
+        if groups:
+            given = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            self.outside = {i for i, (_, w) in enumerate(self._layers) if id(w) not in given}
 
     def arm(self) -> None:
         """Hook the activation modules for the next forward pass only."""
@@ -104,6 +125,7 @@ class Probe:
         self._activation_stats.clear()
         self._output_ptrs.clear()
         self._input_rms = None
+        self._output_error, self._error_hooked = None, False
         self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
         self._hooks.append(self.model.register_forward_hook(self._record_output))
         for index, (_, kind, module, axis) in enumerate(self._activations):
@@ -117,10 +139,28 @@ class Probe:
     def _record_output(self, module: nn.Module, args: tuple, output: object) -> None:
         """An activation whose output is the model's (a sigmoid before BCELoss, a softmax
         before NLL) squashes the prediction, not a hidden layer: a confident classifier
-        pins it at its asymptotes, which says nothing of saturated units."""
-        if _plain(output):
-            for index in [i for i, ptr in self._output_ptrs.items() if ptr == output.data_ptr()]:
-                self._activation_stats.pop(index, None)
+        pins it at its asymptotes, which says nothing of saturated units. An output not
+        squashed has the loss's gradient measured (`_record_error`)."""
+        if not _plain(output):
+            return
+        squashed = [i for i, ptr in self._output_ptrs.items() if ptr == output.data_ptr()]
+        for index in squashed:
+            self._activation_stats.pop(index, None)
+        if not squashed and not self._error_hooked and output.requires_grad:
+            self._error_hooked = True  # the first forward's output only
+            batch = output.shape[0] if output.dim() else 1
+            output.register_hook(lambda grad: self._record_error(grad, batch))
+
+    def _record_error(self, grad: torch.Tensor, batch: int) -> None:
+        """The scale of the loss's gradient at the output: its norm times the square root
+        of the batch, over sqrt(2). A mean cross-entropy (or binary cross-entropy) gives at
+        most 1 whatever its logits (each example's `p - y` has norm sqrt(2) at most); a
+        mean squared error gives 2 x the residuals' RMS / sqrt(2 x outputs), a sum over
+        the batch as many times more as it holds examples. Gradients through the network
+        scale with it, so the explosion rules read them per unit of it."""
+        if self._output_error is None:
+            norm = torch.linalg.vector_norm(dense(grad).detach().float())
+            self._output_error = norm * math.sqrt(batch / 2)
 
     def discard(self) -> None:
         """Forget the probe taken before a step that did not happen (a mixed-precision step
@@ -146,10 +186,17 @@ class Probe:
         return any(w.grad is not None for _, w in self._layers)
 
     def before_step(
-        self, step: int, epoch: int, loss: torch.Tensor, grad_scale: float = 1.0
+        self,
+        step: int,
+        epoch: int,
+        loss: torch.Tensor,
+        grad_scale: float = 1.0,
+        loss_scale: float = 1.0,
     ) -> None:
         """Gradients are complete: read them, and keep the weights to measure the update.
-        `grad_scale`: what a mixed-precision loop's gradient scaler still multiplies them by."""
+        `grad_scale`: what a mixed-precision loop's gradient scaler still multiplies them by;
+        `loss_scale`: what it multiplied the loss by for the backward pass (unscaled since
+        or not, the output's gradient was taken at that scale)."""
         self.disarm()
         params = [w for _, w in self._layers]
         grads = [dense(w.grad) if w.grad is not None else torch.zeros_like(w) for w in params]
@@ -167,9 +214,14 @@ class Probe:
             for b in self._biases
         ]
         scale = self._input_rms if self._input_rms is not None else missing
+        error = self._output_error if self._output_error is not None else missing
+        if loss_scale != 1.0:
+            error = error / loss_scale
         parts = [
             loss.detach().float().reshape(1),
-            torch.stack([*norms, *activations, *biases, scale.to(loss.device)]).float(),
+            torch.stack(
+                [*norms, *activations, *biases, scale.to(loss.device), error.to(loss.device)]
+            ).float(),
         ]
         # under DDP: one statistic for the global batch, the same on every rank, so every
         # rank's doctor takes the same decision (weights and gradients agree already)
@@ -207,6 +259,7 @@ class Probe:
         history.saturated.append(np.where(self._is_relu, np.nan, acts))
         history.bias_mean.append(values[1 + 2 * n + n_acts : 1 + 3 * n + n_acts])
         history.input_rms.append(float(values[1 + 3 * n + n_acts]))
+        history.output_error.append(float(values[2 + 3 * n + n_acts]))
         history.idle = idle
 
 
