@@ -185,6 +185,7 @@ def test_fit_without_remedies_records_the_audit_and_keeps_the_data(out, iris_con
         ({"source": "diabetes", "remedies": ["class_weights"]}, "classification"),
         ({"source": "iris", "audit": False, "remedies": ["drop_leakage"]}, "audit"),
         ({"source": "iris", "remedies": ["impute", "drop_missing"]}, "not both"),
+        ({"source": "iris", "remedies": ["drop_target_outliers"]}, "regression"),
     ],
 )
 def test_remedies_that_cannot_apply_are_refused(out, data, message):

@@ -35,6 +35,7 @@ Remedy = Literal[
     "relabel_label_issues",
     "drop_duplicates",
     "drop_leakage",
+    "drop_target_outliers",
     "impute",
     "drop_missing",
     "standardize",

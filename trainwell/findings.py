@@ -15,6 +15,7 @@ DATA_CODES = (
     "duplicates",
     "train_test_leakage",
     "outliers",
+    "target_outliers",
     "missing_values",
     "unscaled_features",
     "constant_features",

@@ -20,6 +20,7 @@ DATA_REMEDIES = (
     "drop_missing",
     "drop_leakage",
     "drop_duplicates",
+    "drop_target_outliers",
     "drop_label_issues",
     "relabel_label_issues",
 )
@@ -28,6 +29,7 @@ _FINDING = {  # the finding each remedy treats
     "drop_missing": "missing_values",
     "drop_leakage": "train_test_leakage",
     "drop_duplicates": "duplicates",
+    "drop_target_outliers": "target_outliers",
     "drop_label_issues": "label_issues",
     "relabel_label_issues": "label_issues",
 }

@@ -32,7 +32,13 @@ _CLASSIFICATION_ONLY = (
     "drop_label_issues",
     "relabel_label_issues",
 )
-_NEED_FINDINGS = ("drop_label_issues", "relabel_label_issues", "drop_duplicates", "drop_leakage")
+_NEED_FINDINGS = (
+    "drop_label_issues",
+    "relabel_label_issues",
+    "drop_duplicates",
+    "drop_leakage",
+    "drop_target_outliers",
+)
 SHOWN_ROWS = 24  # per finding: the report shows the most suspect ones
 
 
@@ -240,6 +246,8 @@ def check_remedies(cfg: RunConfig, task: str | None) -> None:
         wrong = [r for r in cfg.data.remedies if r in _CLASSIFICATION_ONLY]
         if wrong:
             raise ConfigError(f"data.remedies {wrong} need a classification task")
+    if task == "classification" and "drop_target_outliers" in cfg.data.remedies:
+        raise ConfigError("data.remedies ['drop_target_outliers'] need a regression task")
     if "drop_missing" in cfg.data.remedies and "impute" in cfg.data.remedies:
         raise ConfigError("data.remedies: choose impute or drop_missing, not both")
     if {"drop_label_issues", "relabel_label_issues"} <= set(cfg.data.remedies):

@@ -11,16 +11,30 @@ from ._cards import Section, card, count, title
 from ._load import RunRecord
 
 # evidence listed row by row in the flagged-rows panel rather than on the card
-_ROW_KEYS = ("rows", "scores", "given", "predicted", "predicted_ids", "matches", "groups")
+_ROW_KEYS = (
+    "rows",
+    "scores",
+    "given",
+    "predicted",
+    "predicted_ids",
+    "matches",
+    "groups",
+    "targets",
+)
 _SCORES = {
     "label_issues": "probability of the given label (low: suspect)",
     "duplicates": "distance to the row it repeats (standardised units)",
     "train_test_leakage": "distance to the held-out row (standardised units)",
     "outliers": "mean distance to the 5 nearest rows (standardised units)",
+    "target_outliers": "how far past the fence the target lies (in IQRs of the target)",
     "missing_values": "missing (NaN or inf) values in the row",
 }
 SHOWN = 24  # rows per finding, most suspect first (as many as audit.json describes)
-_BY_SCORE = ("label_issues", "outliers")  # evidence rows ordered by score; others by row
+_BY_SCORE = (
+    "label_issues",
+    "outliers",
+    "target_outliers",
+)  # evidence rows ordered by score; others by row
 _COUNTED = {  # flagged training rows per check, in the counts table
     "label_issues": "label issues",
     "duplicates": "duplicates",

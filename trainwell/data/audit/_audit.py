@@ -20,6 +20,7 @@ from ._columns import (
 )
 from ._labels import label_issues
 from ._neighbours import duplicates, outliers, train_test_leakage
+from ._target import target_outliers
 from ._thresholds import Thresholds
 from ._view import AuditData
 
@@ -36,6 +37,7 @@ CHECKS: dict[str, Check] = {
     "duplicates": duplicates,
     "train_test_leakage": train_test_leakage,
     "outliers": outliers,
+    "target_outliers": target_outliers,
     "label_issues": label_issues,
 }
 

@@ -36,6 +36,13 @@ class Thresholds:
     outlier_iqr: float = 3.0
     # outliers: warn when more than this share of training rows lies past the fence
     outlier_fraction: float = 0.05
+    # target_outliers: regression targets past the same fence (of the target itself) are a
+    # few gross values, not a heavy tail, when they are at most this share of the rows (a
+    # log-normal target has 3% of its values there, a normal one 0.0002%)
+    target_outlier_share: float = 0.01
+    # ... and they are a finding when they hold more than this share of the target's
+    # variance: the squared error is then mostly theirs
+    target_outlier_variance: float = 0.5
     # unscaled_features: largest / smallest feature std, and largest |mean| or std, beyond
     # which inputs are "not standardised" (DeepDiagnosis asks for inputs in [-1, 1]; these
     # are looser so raw but well-behaved tables such as iris pass)
