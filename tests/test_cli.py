@@ -152,6 +152,18 @@ def test_missing_config_file(out):
     assert result.exit_code == 2 and "config file not found" in result.stderr
 
 
+@pytest.mark.parametrize("given", ["cells.csv", "images"])
+def test_a_data_file_given_as_the_config_is_told_how_to_name_it(tmp_path, out, given):
+    """`trainwell fit cells.csv` read the CSV as YAML: 'must hold a mapping of keys, not a
+    str'; a folder of images: 'config file not found'."""
+    path = tmp_path / given
+    path.mkdir() if given == "images" else path.write_text("x,y\n1,a\n2,b\n")
+    result = runner.invoke(app, ["fit", str(path)])
+    assert result.exit_code == 2, result.stderr
+    assert f"data: {{source: {given}, target: <column>}}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
 def test_resume_of_a_finished_run_is_refused(tmp_path, out, iris_config):
     done = json.loads(
         runner.invoke(app, ["fit", str(_write_config(tmp_path, iris_config)), "--json"]).stdout

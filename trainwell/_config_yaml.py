@@ -29,10 +29,18 @@ def resolve_paths(raw: dict[str, Any], folder: Path) -> None:
         data["source"] = str(beside.resolve())
 
 
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".npz", ".npy")  # what users pass by mistake
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """The mapping a config file holds ({} for an empty one); a missing, unreadable or
     malformed file is one `ConfigError` line."""
-    if not path.exists() or path.is_dir():
+    if path.suffix.lower() in DATA_SUFFIXES or path.is_dir():
+        raise ConfigError(
+            f"{path} is data, not a config: give a YAML config whose data.source names it "
+            f"(data: {{source: {path.name}, target: <column>}})"
+        )
+    if not path.exists():
         raise ConfigError(f"config file not found: {path}")
     try:
         raw = yaml.safe_load(path.read_text())
