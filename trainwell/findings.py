@@ -21,6 +21,7 @@ DATA_CODES = (
     "constant_features",
     "identifier_columns",
     "many_categories",
+    "category_variants",
     "small_dataset",
 )
 TRAINING_CODES = (

@@ -12,6 +12,7 @@ from ...findings import Finding
 from .._dataset import Dataset
 from ._classes import class_imbalance, small_dataset
 from ._columns import (
+    category_variants,
     constant_features,
     identifier_columns,
     many_categories,
@@ -30,6 +31,7 @@ CHECKS: dict[str, Check] = {
     "missing_values": missing_values,
     "identifier_columns": identifier_columns,
     "many_categories": many_categories,
+    "category_variants": category_variants,
     "constant_features": constant_features,
     "unscaled_features": unscaled_features,
     "class_imbalance": class_imbalance,

@@ -1,9 +1,11 @@
 """Checks of single columns: missing values, constant features, feature scales, columns
-left out of the inputs."""
+left out of the inputs, text values written several ways."""
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections import defaultdict
 
 import numpy as np
 
@@ -146,6 +148,51 @@ def many_categories(data: AuditData, t: Thresholds) -> list[Finding]:
             evidence={"columns": capped},
         )
     ]
+
+
+def category_variants(data: AuditData, t: Thresholds) -> list[Finding]:
+    """Text values that differ only in case or spacing (`Red`, `red`, `red `): one value
+    written several ways is several classes of the target, or several one-hot inputs each
+    learnt from part of its rows.
+
+    Criterion: two or more class names, or categories of one text column, equal once
+    case-folded with runs of spaces made one and the ends stripped. Severity `warning` for
+    the target's classes (the network must tell apart what is one class), `info` for
+    inputs. Evidence: each group of variants, by column (`target` for the classes).
+    """
+    info = data.data.info
+    columns = dict(info.encoding)
+    if data.task == "classification":
+        columns = {"target": list(info.classes)} | columns
+    found = {column: _variants(values) for column, values in columns.items()}
+    found = {column: groups for column, groups in found.items() if groups}
+    if not found:
+        return []
+    named = "; ".join(
+        f"{'the classes' if column == 'target' else repr(column)}: "
+        + ", ".join("/".join(map(repr, group)) for group in groups[:3])
+        for column, groups in list(found.items())[:3]
+    )
+    return [
+        Finding(
+            code="category_variants",
+            severity="warning" if "target" in found else "info",
+            source="data",
+            message=(
+                f"Values that differ only in case or spacing are told apart: {named}. If "
+                "each group is one value, write it one way in the file."
+            ),
+            evidence={"columns": found},
+        )
+    ]
+
+
+def _variants(values: list[str]) -> list[list[str]]:
+    """Groups of two or more `values` equal but for case and spacing."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for value in values:
+        groups[re.sub(r"\s+", " ", str(value)).strip().casefold()].append(str(value))
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def unscaled_features(data: AuditData, t: Thresholds) -> list[Finding]:
