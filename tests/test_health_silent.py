@@ -449,6 +449,11 @@ def test_stale_gradients_are_found_when_clipped_after_the_doctor():
         ),
         (lambda out, y: _ctc(out.softmax(1)), True),
         (lambda out, y: _ctc(out.log_softmax(1)), False),
+        # a KL divergence wants log-probabilities; a constant less weighted probabilities
+        # for a reason of its own (1 - p of the label) is never negative, as such a KL is
+        (lambda out, y: 4 * nn.functional.kl_div(out.softmax(1), y, reduction="batchmean"), True),
+        (lambda out, y: nn.functional.kl_div(out.log_softmax(1), y, reduction="batchmean"), False),
+        (lambda out, y: (y.sum(1, keepdim=True) - y * out.softmax(1)).sum(1).mean(), False),
     ],
 )
 def test_probabilities_as_logits_reads_the_loss_graph(loss_fn, flagged):

@@ -26,7 +26,7 @@ LOOP_FIX = {
     "evaluating with model.eval())",
     "probabilities_as_logits": "return the raw scores (logits) from the model and apply "
     "softmax/sigmoid only to predict: CrossEntropyLoss and BCEWithLogitsLoss apply their own "
-    "(NLLLoss and CTCLoss take log_softmax)",
+    "(NLLLoss, CTCLoss and KLDivLoss take log_softmax)",
     "unused_parameters": "remove the unused modules, route the input through them, or drop "
     "the .detach() or torch.no_grad() that cuts them off the loss (or, to freeze them on "
     "purpose, set requires_grad=False)",
@@ -259,7 +259,8 @@ def eval_mode_training(r: LoopRecord, t: LoopThresholds) -> Finding | None:
 
 def probabilities_as_logits(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     """The loss's autograd graph applies a loss that expects logits (cross entropy's
-    log_softmax, binary cross entropy with logits) or log-probabilities (NLL, CTC) directly
+    log_softmax, binary cross entropy with logits) or log-probabilities (NLL, CTC, KL
+    divergence) directly
     to the output of a softmax or sigmoid (only reshapes or a clamp between, or per-class
     sigmoids joined): the network's outputs are squashed twice, their gradients shrink and
     the loss cannot reach zero."""

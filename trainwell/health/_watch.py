@@ -317,8 +317,11 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
     walk goes down from the loss through what combines losses (sums, means, weights), not
     into the model below a logits loss: a cross entropy's graph is read in two nodes, not in
     the model's dozens (a walk of the whole MLP cost ~0.5 ms a look on caches a backward
-    left cold)."""
+    left cold). A KL divergence given probabilities is read too (`_kl_on_probabilities`)."""
     start = getattr(loss, "grad_fn", None)
+    kl = _kl_on_probabilities(loss, start)
+    if kl is not None:
+        return kl
     queue, seen = [start] if start is not None else [], 0
     while queue and seen < GRAPH_NODES:
         node = queue.pop(0)
@@ -333,6 +336,29 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
             continue
         queue.extend(n for n, _ in node.next_functions if n is not None)
     return None
+
+
+def _kl_on_probabilities(loss: torch.Tensor, node: object | None) -> list[str] | None:
+    """The nodes of `F.kl_div(probabilities, target)` (a loss, scaled or averaged only) where
+    it wants log-probabilities: its graph is `t log t - t * input`, the input a softmax's or
+    sigmoid's output. Told from a loss that subtracts weighted probabilities from a constant
+    for a reason of its own by its value: a KL divergence is never negative, and this one
+    always is (-H(t) - sum t p). None otherwise; reads the value only where the graph fits."""
+    chain = []
+    while node is not None and node.name().startswith(SCALINGS):
+        chain.append(node.name())
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        node = inputs[0] if len(inputs) == 1 else None
+    if node is None or not node.name().startswith("SubBackward") or _input(node) is not None:
+        return None  # t log t, the constant, comes first
+    product = node.next_functions[1][0] if len(node.next_functions) > 1 else None
+    if product is None or not product.name().startswith("MulBackward"):
+        return None
+    factors = [n for n, _ in product.next_functions if n is not None]
+    squashed = _squashed(factors[0]) if len(factors) == 1 else None
+    if squashed is None or not float(loss.detach()) < 0:
+        return None
+    return [*chain, f"{node.name()} (kl_div)", product.name(), *squashed]
 
 
 def _squashed(node: object | None) -> list[str] | None:
