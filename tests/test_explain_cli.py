@@ -191,6 +191,27 @@ def test_a_users_own_module_and_a_regression_run(tmp_path, out, iris_config):
     assert explained.faithfulness is None and len(explained.importances) == 10
 
 
+def test_a_regression_is_scored_on_the_scale_its_model_predicts(tmp_path, out):
+    """Permutation importance compared the model's standardised outputs with the raw
+    targets (diabetes: 25 to 346): every R2 near -5, every drop ~40x too small, the
+    ranking shuffled. The test rows' R2 is the one `load_run(...).predict` gives."""
+    from sklearn.metrics import r2_score
+
+    from trainwell.data import load_splits
+    from trainwell.explain._model import score
+
+    regression = _fit(tmp_path, out, {"source": "diabetes"}, epochs=20)
+    loaded = trainwell.load_run(regression)
+    rows = explained_rows.test_rows(loaded, 60)
+    test = load_splits(loaded.config).test
+    at = {row: i for i, row in enumerate(test.rows.tolist())}
+    truth = test.y[[at[row] for row in rows.rows.tolist()]]
+    expected = r2_score(truth, loaded.predict(rows.raw))
+    assert score(loaded.model, rows.X, rows.y, "regression") == pytest.approx(expected, abs=1e-4)
+    top = trainwell.explain(regression, rows=60, report=False).importances[0]
+    assert expected > 0.3 and top.importance > 0.05
+
+
 def test_the_same_seed_gives_the_same_explanation(runs):
     _, fair = runs
     torch.manual_seed(123)

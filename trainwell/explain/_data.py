@@ -22,7 +22,7 @@ class TestRows:
 
     X: torch.Tensor  # standardised model inputs
     raw: np.ndarray  # the same rows in source units
-    y: np.ndarray
+    y: np.ndarray  # classes; regression targets standardised as the model was trained
     rows: np.ndarray  # source row indices
     task: str
     classes: list[str]
@@ -53,12 +53,15 @@ def test_rows(run: Run, limit: int, seed: int = 0, reference: bool = False) -> T
             f"the model was trained on {run.info.input_shape}: was the source changed?"
         )
     X = torch.from_numpy(standardise(fill_missing(raw, run.info)[0], run.info))
+    y = test.y[keep]
+    if run.info.task == "regression":  # the model's outputs are on this scale
+        y = ((y - run.info.y_mean) / run.info.y_std).astype(np.float32)
     features = list(run.info.feature_names) if X.ndim == 2 else []
     masks = source_masks(run.config) if X.ndim == 4 else None
     return TestRows(
         X.float(),
         raw,
-        test.y[keep],
+        y,
         test.rows[keep],
         run.info.task,
         list(run.info.classes),
