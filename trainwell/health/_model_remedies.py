@@ -159,9 +159,10 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     stay the best: if the cure fails, stopping early goes back to them, not to the best
     epoch of the regularised network."""
     spec, train = rebuild.config.model, rebuild.config.train
+    dropout = min(round(spec.dropout + 0.3, 2), 0.5)
+    rebuild.can_rebuild(f"dropout {dropout:g}, weight decay {max(10 * train.weight_decay, 5e-4):g}")
     weights = trainer.model.state_dict()
     in_place = trainer.kept_epoch is not None and trainer.kept_epoch == trainer.best.epoch
-    dropout = min(round(spec.dropout + 0.3, 2), 0.5)
     train.weight_decay = max(10 * train.weight_decay, 5e-4)
     changed = rebuild.new_model(trainer, keep_best=in_place, fresh=False, dropout=dropout)
     trainer.model.load_state_dict(by_position(trainer.model, weights))
@@ -207,7 +208,9 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
         raise NotApplicable("neither weight decay, L1 nor dropout is strong")
     if l1 or decay:
         trainer.optimizer.state.clear()  # each parameter's state starts again at its next step
-    if gain is not None:
+    if gain is not None and rebuild.own_model:
+        changed.append(f"a layer's weights had collapsed (gain {gain:.2g}): initialise them again")
+    elif gain is not None:
         # the config's own initialisation: the rebuild names only a rate it measured, if any
         measured = rebuild.new_model(trainer)
         changed.append(f"weights started again (a layer's had collapsed: gain {gain:.2g})")

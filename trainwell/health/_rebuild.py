@@ -32,6 +32,16 @@ class Rebuild:
     optimizer: Callable[[Train, nn.Module], torch.optim.Optimizer]
     scheduler: Callable[[Train, torch.optim.Optimizer], Any]
     asked: list[str] = field(default_factory=list)  # data remedies a remedy added to config
+    own_model: bool = False  # the network is the user's nn.Module: not built from config.model
+
+    def can_rebuild(self, change: str) -> None:
+        """Raise `NotApplicable` for the user's own network, naming the `change` to make in it:
+        building trainwell's network from config.model would throw it away."""
+        if self.own_model:
+            raise NotApplicable(
+                f"the network is your own nn.Module, which the doctor does not rebuild: "
+                f"make the change in it ({change})"
+            )
 
     def new_optimizer(self, trainer: Trainer) -> None:
         optimizer = self.optimizer(self.config.train, trainer.model)
@@ -42,6 +52,7 @@ class Rebuild:
     ) -> str:
         """Rebuild the network with `changes` to its config. A `fresh` one (not given the
         old weights after) trains at a rate measured for it (`measured_rate`)."""
+        self.can_rebuild(", ".join(f"{k}: {_show(v)}" for k, v in changes.items()) or "new weights")
         before, train = self.config.model, self.config.train
         self.config.model = before.model_copy(update=changes)
         model = self.model(self.config.model)

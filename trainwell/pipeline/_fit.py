@@ -167,7 +167,7 @@ def train_plan(
         doctor = DoctorCallback(
             on_finding=_announce if progress else None,
             mode=cfg.doctor.mode,
-            rebuild=_rebuild(repaired or cfg, data.info, len(train), finetune)
+            rebuild=_rebuild(repaired or cfg, data.info, len(train), finetune, plan.custom_model)
             if cfg.doctor.mode == "repair"
             else None,
         )
@@ -221,11 +221,15 @@ def train_plan(
 
 
 def _rebuild(
-    cfg: RunConfig, info: DataInfo, steps_per_epoch: int, finetune: Finetune | None = None
+    cfg: RunConfig,
+    info: DataInfo,
+    steps_per_epoch: int,
+    finetune: Finetune | None = None,
+    own_model: bool = False,
 ) -> Rebuild:
     """How the doctor rebuilds a model, optimizer and schedule from an edited config. A
     fine-tuned model is rebuilt from its pretrained weights (those that still fit), frozen
-    as the run is at that moment."""
+    as the run is at that moment; the user's own model is not rebuilt (`own_model`)."""
 
     def model(spec: Model) -> nn.Module:
         net = build_model(
@@ -240,6 +244,7 @@ def _rebuild(
         model=model,
         optimizer=lambda spec, net: make_optimizer(spec, net),
         scheduler=lambda spec, optimizer: make_scheduler(spec, optimizer, steps_per_epoch),
+        own_model=own_model,
     )
 
 
