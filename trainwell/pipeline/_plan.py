@@ -34,6 +34,7 @@ from ..train import frozen_names, resolve_device
 from ._adversarial import check_adversarial
 from ._audit import audit_data, audit_record, check_remedies
 from ._cv import make_folds
+from ._own_model import check_own_model
 
 
 @dataclass
@@ -86,6 +87,8 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
         model = build_model(
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
+    else:
+        check_own_model(model, data)
     transfer, frozen = start_from(cfg, model, info)
     folds = make_folds(cfg, data) if cfg.train.cv_folds else None
     device = resolve_device(cfg.train.device)

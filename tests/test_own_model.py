@@ -1,0 +1,64 @@
+"""`fit(config, model=...)` tries your own module on two training rows before anything is
+written: a module the training step cannot take is one line naming why, and no run
+directory is left behind (it was a torch error from inside the first step, the run left
+"failed"); a regression head's (batch, 1) is refused, not broadcast against (batch,)."""
+
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+
+
+class Net(nn.Module):
+    def __init__(self, outputs: int = 10, squeeze: bool = False, inputs: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(inputs, 32), nn.ReLU(), nn.Linear(32, outputs))
+        self.squeeze = squeeze
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x)
+        return out.squeeze(-1) if self.squeeze else out
+
+
+class TupleOut(Net):
+    def forward(self, x):
+        return self.net(x), None
+
+
+class NeedsMask(Net):
+    def forward(self, x, mask):
+        return self.net(x)
+
+
+DIGITS = {"data": {"source": "digits", "audit": False}, "train": {"epochs": 1}}
+REGRESSION = {"data": {"source": "diabetes", "audit": False}, "train": {"epochs": 1}}
+
+
+@pytest.mark.parametrize(
+    ("config", "model", "words"),
+    [
+        (DIGITS, Net(7), "shape [2, 7] for 2 rows; this classification needs [2, 10]"),
+        (DIGITS, TupleOut(), "returns a tuple; it must return one tensor"),
+        (DIGITS, Net().double(), "cannot run on this data's rows"),
+        (DIGITS, NeedsMask(), "missing 1 required positional argument: 'mask'"),
+        (REGRESSION, Net(1, inputs=10), "needs [2]: end forward with .squeeze(-1)"),
+    ],
+)
+def test_a_module_the_step_cannot_take_is_one_line_before_anything_is_written(
+    out, config, model, words
+):
+    with pytest.raises(trainwell.InputError) as caught:
+        trainwell.fit(config, model=model, out=out, report=False)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "model"), [(DIGITS, Net()), (REGRESSION, Net(1, True, inputs=10))]
+)
+def test_a_module_that_fits_the_data_trains(out, config, model):
+    before = [p.detach().clone() for p in model.parameters()]
+    run = trainwell.fit(config, model=model, out=out, report=False)
+    assert run.status == "completed" and out.exists()
+    assert any(not torch.equal(a, b.cpu()) for a, b in zip(before, model.parameters(), strict=True))

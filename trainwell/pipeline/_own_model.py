@@ -1,0 +1,65 @@
+"""Your own nn.Module, tried on two training rows before anything is written: a module that
+cannot train on the data is one line naming why, not a torch error from inside the first
+step of a run directory left behind."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data import Dataset
+from ..errors import InputError
+
+
+def check_own_model(model: nn.Module, data: Dataset) -> None:
+    """Run `model` on two training rows (in eval mode, without gradients: no batch-norm
+    statistic moves) and refuse an output the training step cannot take: not a tensor, a
+    width other than the classes', a regression's `(batch, 1)` against its `(batch,)`
+    targets (the squared error would broadcast to a batch x batch matrix and fit every
+    row to the mean)."""
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    x = torch.as_tensor(data.train.X[:2], dtype=torch.float32, device=device)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(x)
+    except Exception as exc:  # any error of the user's forward: named in one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(
+            f"your model cannot run on this data's rows (inputs of shape {list(x.shape)}, "
+            f"float32): {type(exc).__name__}: {first}"
+        ) from None
+    finally:
+        model.train(was_training)
+    _check_output(out, data, len(x))
+
+
+def _check_output(out: object, data: Dataset, batch: int) -> None:
+    info = data.info
+    if not isinstance(out, torch.Tensor):
+        raise InputError(
+            f"your model returns a {type(out).__name__}; it must return one tensor "
+            "(logits for classification, values for regression)"
+        )
+    shape = list(out.shape)
+    if info.task == "classification":
+        wanted = [batch, len(info.classes)]
+        fix = f"its last layer must have {len(info.classes)} outputs, one per class"
+    else:
+        wanted = [batch]
+        fix = (
+            "end forward with .squeeze(-1) (or nn.Flatten(0))"
+            if shape == [batch, 1]
+            else ("one value per row")
+        )
+    if shape != wanted:
+        raise InputError(
+            f"your model returns outputs of shape {shape} for {batch} rows; this "
+            f"{info.task} needs {wanted}: {fix}"
+        )
+    if not out.is_floating_point() or out.dtype == torch.float64:
+        raise InputError(
+            f"your model returns {out.dtype} outputs; train it in float32 (model.float())"
+        )
