@@ -184,6 +184,31 @@ def test_your_own_module_is_exported_but_not_pruned(tmp_path):
     assert not (run_dir / "compressed" / "pruned").exists()
 
 
+def test_a_module_torch_export_cannot_trace_is_one_line(tmp_path):
+    """A Python `if` on a tensor's value: the exporter's error (26 lines of FX graph) is one
+    line naming what it could not guard on, and no result is left."""
+
+    class Branchy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(4, 8), torch.nn.Linear(8, 3)
+
+        def forward(self, x):
+            h = torch.relu(self.a(x))
+            if h.mean() > 10:
+                h = h * 0
+            return self.b(h)
+
+    config = {"data": {"source": "iris", "audit": False}, "train": {"epochs": 1}}
+    run_dir = trainwell.fit(config, model=Branchy(), out=tmp_path, report=False).run_dir
+    with pytest.raises(trainwell.InputError) as caught:
+        trainwell.compress(trainwell.load_run(run_dir, Branchy()), quantize=None, rounds=1)
+    message = str(caught.value)
+    assert "cannot be exported to ONNX (GuardOnDataDependentSymNode" in message
+    assert "\n" not in message and "\x1b" not in message
+    assert not (run_dir / "compressed").exists()
+
+
 @pytest.mark.slow
 def test_a_cnn_gets_static_int8_and_loses_channels(tmp_path):
     run_dir = _fit(tmp_path, arch="cnn", channels=[8, 8], hidden=[16])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -52,19 +53,37 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
     """
     require_export()
     batch = torch.export.Dim("batch", min=1)
-    with _quiet():
-        torch.onnx.export(
-            model.eval(),
-            (example,),
-            str(path),
-            dynamo=True,
-            dynamic_shapes=({0: batch},),
-            input_names=[INPUT],
-            output_names=[OUTPUT],
-            external_data=False,
-            verbose=False,
-        )
+    try:
+        with _quiet():
+            torch.onnx.export(
+                model.eval(),
+                (example,),
+                str(path),
+                dynamo=True,
+                dynamic_shapes=({0: batch},),
+                input_names=[INPUT],
+                output_names=[OUTPUT],
+                external_data=False,
+                verbose=False,
+            )
+    except Exception as exc:  # the exporter's errors run to dozens of lines of FX graph
+        raise InputError(
+            f"the model cannot be exported to ONNX ({_export_reason(exc)}): a Python `if` on a "
+            "tensor's value, or code torch.export cannot trace "
+            "(https://pytorch.org/docs/stable/generated/exportdb/index.html)"
+        ) from None
     _strip(path)
+
+
+def _export_reason(exc: Exception) -> str:
+    """The exporter's one line that says why: the line after its "## Exception summary",
+    without the class's module path and the terminal colours; else the error's first line."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    after = (
+        lines[lines.index("## Exception summary") + 1 :] if "## Exception summary" in lines else []
+    )
+    reason = next((line for line in after if line), None) or (lines or [type(exc).__name__])[0]
+    return re.sub(r"<class '(?:\w+\.)*(\w+)'>", r"\1", reason)[:300]
 
 
 def _strip(path: Path) -> None:
