@@ -3,6 +3,8 @@ written: a module the training step cannot take is one line naming why, and no r
 directory is left behind (it was a torch error from inside the first step, the run left
 "failed"); a regression head's (batch, 1) is refused, not broadcast against (batch,)."""
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -62,3 +64,34 @@ def test_a_module_that_fits_the_data_trains(out, config, model):
     run = trainwell.fit(config, model=model, out=out, report=False)
     assert run.status == "completed" and out.exists()
     assert any(not torch.equal(a, b.cpu()) for a, b in zip(before, model.parameters(), strict=True))
+
+
+class _StopAfter(trainwell.Callback):
+    """A Ctrl-C after epoch `epoch`: the run checkpoints and stops, resumable."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, metrics):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_a_run_of_your_own_module_is_resumed_with_it_only(out):
+    """`--resume` cannot take a module: it loaded the checkpoint into the config's network (a
+    torch error, the run then "failed"), or, killed before a checkpoint, trained the config's
+    network in the run directory. It now says to resume from Python, and that works."""
+    from typer.testing import CliRunner
+
+    from trainwell.cli import app
+
+    config = {**DIGITS, "train": {"epochs": 3, "checkpoint_every": 0}}
+    with pytest.raises(KeyboardInterrupt):
+        trainwell.fit(config, model=Net(), out=out, report=False, callbacks=[_StopAfter(0)])
+    (run_dir,) = out.iterdir()
+    result = CliRunner().invoke(app, ["fit", "--resume", str(run_dir)])
+    assert result.exit_code == 2 and "model=Net()" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+    resumed = trainwell.resume(run_dir, model=Net())
+    assert resumed.status == "completed" and isinstance(resumed.model, Net)

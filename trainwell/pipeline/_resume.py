@@ -23,7 +23,7 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
     rank 0 reads the run and sends its checkpoint to every rank (any number of ranks)."""
     run_dir = Path(run_dir)
     with job():
-        cfg, checkpoint = on_writer(lambda: _read_run(run_dir))
+        cfg, checkpoint = on_writer(lambda: _read_run(run_dir, model))
         plan = shared_plan(cfg, model, progress=progress)
         repaired = _repaired_config(checkpoint)
         if repaired is not None and model is None:  # the doctor rebuilt the model: do the same
@@ -39,11 +39,21 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
         )
 
 
-def _read_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any] | None]:
+def _read_run(
+    run_dir: Path, model: nn.Module | None = None
+) -> tuple[RunConfig, dict[str, Any] | None]:
     """The config and last checkpoint (None: none yet, the run starts over in place) of an
-    unfinished run."""
+    unfinished run. A run of your own module is not resumed without it (it would load its
+    weights into, or train from scratch, the config's network)."""
     if not (run_dir / "config.yaml").is_file():
         raise InputError(f"{run_dir} is not a trainwell run directory (no config.yaml)")
+    own = run_dir / "own_model.json"
+    if model is None and own.is_file():
+        name = read_json(own).get("class", "MyNet")
+        raise InputError(
+            f"{run_dir} trains your own nn.Module ({name}): resume it from Python, "
+            f"trainwell.resume(run_dir, model={name}())"
+        )
     summary = run_dir / "summary.json"
     status = read_json(summary).get("status") if summary.is_file() else None
     if status in ("completed", "stopped_early", "diverged"):

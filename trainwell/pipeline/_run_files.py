@@ -36,6 +36,8 @@ def start_run_dir(plan: Plan, out: str | Path | None) -> Path:
         write_json(run_dir / "audit.json", plan.audit)
     if plan.transfer is not None:
         write_json(run_dir / "transfer.json", plan.transfer.to_dict())
+    if plan.custom_model:  # `resume` needs the module given again, and says which
+        write_json(run_dir / "own_model.json", {"class": type(plan.model).__qualname__})
     return run_dir
 
 
