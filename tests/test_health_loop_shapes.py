@@ -459,3 +459,35 @@ def test_the_error_a_loss_sends_is_read_against_a_bounded_losss(reduction):
     else:
         assert 5 < excess < 32
         assert "exploding_gradient" not in _problems(doctor)
+
+
+@pytest.mark.parametrize("bug", [None, "zero_grad_before_step", "rate_zero", "warm_up"])
+def test_a_loop_whose_steps_change_nothing_has_frozen_parameters(bug):
+    """optimizer.zero_grad() between backward() and step(), or a warm-up stuck at rate 0
+    (`s // 1000`): nothing ever moves, and the doctor said only slow_convergence. A warm-up
+    that starts at 0 and rises (`s / 50`) is no bug."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    factor = {"rate_zero": lambda s: min(1, s // 1000), "warm_up": lambda s: min(1.0, s / 50)}
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor[bug]) if bug in factor else None
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(3):
+        for i in range(0, 640, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            if bug == "zero_grad_before_step":
+                optimizer.zero_grad()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+        doctor.epoch_end(loss.item())
+    frozen = [f for f in doctor.findings if f.code == "frozen_parameters"]
+    stuck = bug in ("zero_grad_before_step", "rate_zero")
+    assert bool(frozen) == stuck
+    if stuck:
+        assert frozen[0].severity == "error" and "changed since the first look" in frozen[0].message

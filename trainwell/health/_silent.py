@@ -60,6 +60,7 @@ class LoopCheck:
     carried_cosine: float  # cos(carried, previous .grad): 1 when nothing cleared it
     order_ok: bool | None  # doctor.step came after backward, before optimizer.step
     moved: np.ndarray | None = None  # per parameter: its values changed since the first look
+    optimizer_stepped: bool | None = None  # its step ran in between (None: optimizer unknown)
     carried_shares: np.ndarray | None = None  # per parameter applied: |carried| / |.grad|
     carried_cosines: np.ndarray | None = None  # ... and cos(carried, previous .grad)
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
@@ -189,7 +190,23 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     optimizer changed other parameters — and, when the doctor knows the optimizer, they are
     in none of its param groups (a group at learning rate 0 is a warm-up, not a bug).
     Parameters frozen on purpose (requires_grad=False and left out of the optimizer) are not
-    flagged."""
+    flagged. A network none of whose parameters has changed since the first look, a whole
+    epoch on, though they get gradients (`_nothing_moves`), is an error of its own."""
+    if _nothing_moves(r, t):
+        last = r.checks[-1]
+        return _finding(
+            "frozen_parameters",
+            "error",
+            f"No parameter has changed since the first look (step {last.step} now), though "
+            "the optimizer steps and the backward passes give them gradients: its steps change "
+            "nothing. optimizer.zero_grad() between loss.backward() and optimizer.step(), a "
+            "learning rate of 0 (a warm-up written with integer division), or no "
+            "optimizer.step() at all?",
+            r,
+            last.step,
+            never_applied=list(r.params),
+            requires_grad_false=r.frozen_in_optimizer,
+        )
     stepped = [c for c in r.checks if c.stepped][-t.sustain :]
     unapplied: list[str] = []
     if len(stepped) == t.sustain:
@@ -277,6 +294,19 @@ def probabilities_as_logits(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         r.loss_chain_step if r.loss_chain_step is not None else r.step,
         autograd_chain=r.loss_chain,
     )
+
+
+def _nothing_moves(r: LoopRecord, t: LoopThresholds) -> bool:
+    """Whether no parameter has changed since the first look, though the optimizer stepped
+    before each of the last `sustain` looks and they saw real gradients (a warm-up from
+    rate 0 moves the weights at its second step; micro-batches of an accumulated step are
+    not looks with a step between)."""
+    checks = r.checks[-t.sustain :]
+    if len(checks) < t.sustain or checks[-1].moved is None or checks[-1].moved.any():
+        return False
+    if any(c.stepped for c in r.checks) or not all(c.optimizer_stepped for c in checks):
+        return False
+    return all(bool((c.fresh_scale >= t.real_gradient).any()) for c in checks)
 
 
 def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:

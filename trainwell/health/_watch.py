@@ -253,6 +253,7 @@ class LoopWatch:
                 carried_shares=share,
                 carried_cosines=cosine,
                 order_ok=self._order_ok(),
+                optimizer_stepped=None if self.optimizer is None else "step" in self._events,
                 moved=np.array(
                     [now != first for now, first in zip(weight, self._first_norms, strict=True)]
                 ),
