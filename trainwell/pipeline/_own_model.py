@@ -12,28 +12,39 @@ from ..errors import InputError
 
 
 def check_own_model(model: nn.Module, data: Dataset) -> None:
-    """Run `model` on two training rows (in eval mode, without gradients: no batch-norm
-    statistic moves) and refuse an output the training step cannot take: not a tensor, a
-    width other than the classes', a regression's `(batch, 1)` against its `(batch,)`
-    targets (the squared error would broadcast to a batch x batch matrix and fit every
-    row to the mean)."""
+    """Run `model` on two training rows, in training mode (the step's) and in eval mode
+    (validation's: Inception-style modules return auxiliary outputs in training only),
+    and refuse an output the training step cannot take: not a tensor, a width other than
+    the classes', a regression's `(batch, 1)` against its `(batch,)` targets (the squared
+    error would broadcast to a batch x batch matrix and fit every row to the mean). The
+    module is left as it was: its buffers (batch-norm statistics) and the random stream
+    (dropout) are put back; lazy modules take their shapes, as the first step would."""
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     x = torch.as_tensor(data.train.X[:2], dtype=torch.float32, device=device)
     was_training = model.training
-    model.eval()
+    buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            for training in (True, False):
+                _check_output(_forward(model.train(training), x), data, len(x))
+    finally:
+        model.train(was_training)
         with torch.no_grad():
-            out = model(x)
+            for name, b in model.named_buffers():
+                if name in buffers and b.shape == buffers[name].shape:
+                    b.copy_(buffers[name])
+
+
+def _forward(model: nn.Module, x: torch.Tensor) -> object:
+    try:
+        return model(x)
     except Exception as exc:  # any error of the user's forward: named in one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
             f"your model cannot run on this data's rows (inputs of shape {list(x.shape)}, "
             f"float32): {type(exc).__name__}: {first}"
         ) from None
-    finally:
-        model.train(was_training)
-    _check_output(out, data, len(x))
 
 
 def _check_output(out: object, data: Dataset, batch: int) -> None:

@@ -59,6 +59,8 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
         raise ConfigError("train.device is 'cuda' but no CUDA device is available")
     torch.manual_seed(cfg.seed)
     data = load_splits(cfg)
+    if model is not None:  # before the audit counts its parameters (a lazy module's have none)
+        check_own_model(model, data)
     check_remedies(cfg, data.info.task)
     check_adversarial(cfg, data.info)
     findings = audit_data(cfg, data, model=model, progress=progress)[0] if cfg.data.audit else []
@@ -87,8 +89,6 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
         model = build_model(
             cfg.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
-    else:
-        check_own_model(model, data)
     transfer, frozen = start_from(cfg, model, info)
     folds = make_folds(cfg, data) if cfg.train.cv_folds else None
     device = resolve_device(cfg.train.device)
