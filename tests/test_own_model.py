@@ -129,3 +129,16 @@ def test_a_run_of_your_own_module_is_resumed_with_it_only(out):
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
     resumed = trainwell.resume(run_dir, model=Net())
     assert resumed.status == "completed" and isinstance(resumed.model, Net)
+
+
+def test_a_module_that_does_not_fit_the_saved_weights_is_one_line(out):
+    def mlp(width: int) -> nn.Module:
+        return nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, 10))
+
+    run = trainwell.fit(DIGITS, model=mlp(32), out=out, report=False)
+    assert isinstance(trainwell.load_run(run.run_dir, mlp(32)).model, nn.Sequential)
+    with pytest.raises(trainwell.InputError) as caught:
+        trainwell.load_run(run.run_dir, mlp(16))
+    message = str(caught.value)
+    assert "does not fit the weights" in message and "size mismatch for 0.weight" in message
+    assert "\n" not in message

@@ -99,7 +99,14 @@ def load_run(path: str | Path, model: nn.Module | None = None) -> Run:
         model = build_model(
             config.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
-    model.load_state_dict(saved["state_dict"])
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as exc:  # torch lists every key and shape that differs
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise InputError(
+            f"the {type(model).__name__} given does not fit the weights in {model_file}: "
+            f"{lines[1] if len(lines) > 1 else lines[0]}"
+        ) from None
     model.eval()
     summary_file = run_dir / "summary.json"
     summary = read_json(summary_file) if summary_file.is_file() else {}
