@@ -491,3 +491,32 @@ def test_a_loop_whose_steps_change_nothing_has_frozen_parameters(bug):
     assert bool(frozen) == stuck
     if stuck:
         assert frozen[0].severity == "error" and "changed since the first look" in frozen[0].message
+
+
+@pytest.mark.parametrize("written", ["modules", "functions"])
+def test_vanishing_gradient_advice_fits_the_activations_the_network_has(written):
+    """Dead units of a network written with F.relu are invisible to the activation probes:
+    its vanishing gradients said "use ReLU-family activations instead of sigmoid/tanh" to
+    a ReLU network. Written with nn.Sigmoid modules, the usual advice stands."""
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList(nn.Linear(20, 20) for _ in range(8))
+            self.sigmoid = nn.Sigmoid() if written == "modules" else None
+            self.out = nn.Linear(20, 2)
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = self.sigmoid(layer(x)) if self.sigmoid else torch.sigmoid(layer(x))
+            return self.out(x)
+
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] > 0).long()
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    doctor = _train(model, optimizer, X, y, epochs=1, every=4)
+    (found,) = [f for f in doctor.findings if f.code == "vanishing_gradient"]
+    assert ("instead of sigmoid/tanh" in found.message) == (written == "modules")
+    assert ("functions the probes do not see" in found.message) == (written == "functions")

@@ -48,8 +48,7 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         "vanishing_gradient",
         "error",
         f"Gradients vanish: layer {layers[0]} receives {ratio[-1, 0]:.1e} of the gradient of "
-        f"the output layer{reach}, so the first layers barely learn. Use ReLU-family "
-        f"activations instead of sigmoid/tanh, He initialisation, or batch normalisation.",
+        f"the output layer{reach}, so the first layers barely learn. {_vanishing_fix(h)}",
         h,
         layer=layers[0],
         ratio_first_to_last=ratio[-1, 0],
@@ -57,6 +56,28 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         grad_norms=grads[-1],
         layers=layers,
         threshold=t.vanishing_ratio,
+    )
+
+
+def _vanishing_fix(h: ProbeHistory) -> str:
+    """The usual fix; for a network whose activations the probes do not see (applied as
+    functions, `F.relu`), what a dead ReLU would show too: a sigmoid it does not have is
+    no advice."""
+    if not h.activations:
+        return (
+            "Its activations are functions the probes do not see: if they are sigmoid/tanh, "
+            "use ReLU; if ReLU, its units may be dead (biases far below 0, or a rate too "
+            "large: use nn.ReLU modules to have them counted); He initialisation or batch "
+            "normalisation help either way."
+        )
+    if any(kind in ("sigmoid", "tanh") for kind in h.activation_kinds):
+        return (
+            "Use ReLU-family activations instead of sigmoid/tanh, He initialisation, or "
+            "batch normalisation."
+        )
+    return (
+        "He initialisation or batch normalisation; if units are dead, a smaller rate or "
+        "biases at 0."
     )
 
 
