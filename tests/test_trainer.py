@@ -61,6 +61,31 @@ def test_trains_a_users_model_on_a_dataloader():
     assert result.steps == 15 * 8 and result.samples_per_second > 0
 
 
+def test_a_stream_without_a_length_trains_with_the_doctor():
+    """A DataLoader over an IterableDataset has `__len__`, which raises: the doctor read the
+    epoch's length at fit start and the run died there."""
+    from torch.utils.data import DataLoader, IterableDataset
+
+    from trainwell.health import DoctorCallback
+
+    X, y = _problem()
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter(zip(X, y, strict=True))
+
+    model = _net()
+    trainer = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), 0.01),
+        nn.CrossEntropyLoss(),
+        epochs=2,
+        callbacks=[DoctorCallback()],
+    )
+    result = trainer.fit(DataLoader(Stream(), batch_size=32))
+    assert result.status == "completed" and trainer.steps_per_epoch is None
+
+
 def test_events_arrive_in_order():
     X, y = _problem(n=64)
     recorder = Recorder()

@@ -335,11 +335,13 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int | None:
-        """Optimizer steps per epoch, when the training batches have a length."""
+        """Optimizer steps per epoch, when the training batches have a length (a DataLoader
+        over an IterableDataset without one has `__len__`, which raises)."""
         batches = self._train_batches
-        if batches is None or not hasattr(batches, "__len__"):
+        try:
+            return -(-len(batches) // self.accumulate)
+        except TypeError:
             return None
-        return -(-len(batches) // self.accumulate)
 
     # --- the control surface --------------------------------------------------------------
 
