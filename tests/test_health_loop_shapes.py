@@ -520,3 +520,17 @@ def test_vanishing_gradient_advice_fits_the_activations_the_network_has(written)
     (found,) = [f for f in doctor.findings if f.code == "vanishing_gradient"]
     assert ("instead of sigmoid/tanh" in found.message) == (written == "modules")
     assert ("functions the probes do not see" in found.message) == (written == "functions")
+
+
+def test_per_sample_losses_are_told_to_be_the_one_loss():
+    """`reduction='none'` losses handed to doctor.step (their mean backpropagated) crashed
+    inside the probe: 'shape [1] is invalid for input of size 32'."""
+    model = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 2))
+    doctor = trainwell.Doctor(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    losses = nn.functional.cross_entropy(
+        model(torch.randn(32, 20)), torch.zeros(32).long(), reduction="none"
+    )
+    losses.mean().backward()
+    with pytest.raises(ValueError, match="a tensor of 32 values"):
+        doctor.step(losses)
+    assert doctor.step(losses.mean()) == []

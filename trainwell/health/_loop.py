@@ -137,6 +137,11 @@ class Doctor:
                 f"doctor.step takes the loss tensor, as backward() had it (not loss.item()); "
                 f"got {type(loss).__name__}"
             )
+        if loss.numel() != 1:  # per-sample losses (reduction="none"), their mean backpropagated
+            raise ValueError(
+                f"doctor.step takes the one loss backward() was called on; got a tensor of "
+                f"{loss.numel()} values (reduction='none'?): pass their mean, as backpropagated"
+            )
         trainable = self._trainable_now()  # read at busy steps: a loop may freeze layers
         if trainable != self._trainable:
             self._follow_trainable(trainable)
