@@ -157,7 +157,8 @@ class Probe:
         most 1 whatever its logits (each example's `p - y` has norm sqrt(2) at most); a
         mean squared error gives 2 x the residuals' RMS / sqrt(2 x outputs), a sum over
         the batch as many times more as it holds examples. Gradients through the network
-        scale with it, so the explosion rules read them per unit of it."""
+        scale with it: where it is large, under an optimizer blind to their scale, large
+        gradients are the loss's doing, not an explosion (`_probe_rules._targets_scale`)."""
         if self._output_error is None:
             norm = torch.linalg.vector_norm(dense(grad).detach().float())
             self._output_error = norm * math.sqrt(batch / 2)
