@@ -312,6 +312,58 @@ def test_classification_metrics_equal_scikit_learns():
         assert result.metrics["accuracy"] == pytest.approx(np.mean(true == predicted))
 
 
+class _LogitsAndPenalty(nn.Module):
+    """An output the loss unpacks: logits and an auxiliary term."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = _net(classes=2)
+
+    def forward(self, x):
+        logits = self.net(x)
+        return logits, logits.pow(2).mean()
+
+
+def _unpacking_loss(out, y):
+    logits, penalty = out
+    return nn.functional.cross_entropy(logits, y) + 1e-3 * penalty
+
+
+def _first_column_positive(out):
+    return (out[:, 0] > 0).long()
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["integer targets", "tuple output", "one logit", "probabilities", "one-hot targets"],
+)
+def test_validation_reads_the_forms_of_output_and_target_torch_losses_take(form):
+    X, y = _problem(n=300, classes=2)
+    if form == "integer targets":
+        model, loss, target, classes = _net(classes=2), nn.CrossEntropyLoss(), y, None
+    elif form == "tuple output":
+        model, loss, target = _LogitsAndPenalty(), _unpacking_loss, y
+        classes = lambda out: out[0].argmax(1)  # noqa: E731
+    elif form == "one logit":
+        model, loss, target = _net(classes=1), nn.BCEWithLogitsLoss(), y.float()[:, None]
+        classes = _first_column_positive
+    elif form == "probabilities":
+        model, loss = nn.Sequential(_net(classes=1), nn.Sigmoid()), nn.BCELoss()
+        target, classes = y.float()[:, None], lambda out: (out[:, 0] > 0.5).long()
+    else:
+        model, loss = _net(classes=2), nn.CrossEntropyLoss()
+        target, classes = nn.functional.one_hot(y, 2).float(), None
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), 0.01), loss, epochs=3)
+    result = trainer.fit(_loader(X[:200], target[:200]), _loader(X[200:], target[200:], 50))
+    assert result.status == "completed"
+    with torch.no_grad():
+        out = model.eval()(X[200:])
+    predicted = (classes or (lambda o: o.argmax(1)))(out)
+    by_hand = float((predicted == y[200:]).float().mean())
+    assert result.history[-1]["val_accuracy"] == pytest.approx(by_hand)
+    assert by_hand > 0.8  # it learned: a reading of constant classes would not match
+
+
 def test_regression_metrics_of_a_run_that_flew_off_are_finite_and_quiet():
     """Predictions of 1e30 from a float32 network: finite, but their squares overflow
     float32 (sklearn warned on every diverged regression); scored in float64 instead."""

@@ -50,12 +50,16 @@ def evaluate(
                 out = model(x)
         else:
             out = model(x)
-        out = out.float()
+        out = _float(out)
         batch_loss = loss_fn(out, y).detach() * len(y)
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         count += len(y)
-        outputs.append(out.argmax(1) if task == "classification" else out)
-        targets.append(y)
+        if task == "classification":
+            outputs.append(_predicted_classes(out, _probability_threshold(loss_fn)))
+            targets.append(_true_classes(y))
+        else:
+            outputs.append(_primary(out))
+            targets.append(y)
     model.train(was_training)
     if count == 0:
         raise ValueError("cannot evaluate on an empty set of batches")
@@ -66,6 +70,51 @@ def evaluate(
     if task == "classification":
         return _classification(loss, true.cpu().numpy(), predicted.cpu().numpy(), n_classes)
     return _regression(loss, true.cpu().numpy(), predicted.cpu().numpy(), target_scale)
+
+
+def _float(out: object) -> object:
+    """The model's output in float32; a tuple or list output (logits and an auxiliary
+    term, as a loss that unpacks them takes) keeps its form."""
+    if isinstance(out, torch.Tensor):
+        return out.float()
+    if isinstance(out, (tuple, list)):
+        return type(out)(_float(part) for part in out)
+    return out
+
+
+def _primary(out: object) -> torch.Tensor:
+    """The output the metrics read: the first tensor of a tuple or list output."""
+    while isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"the model returned {type(out).__name__}: the metrics need a tensor, or a tuple "
+            "or list whose first element is the tensor of predictions"
+        )
+    return out
+
+
+def _probability_threshold(loss_fn: Callable) -> float:
+    """Where one output column splits the two classes: 0.5 for probabilities (`BCELoss`
+    takes them), 0 for a logit (`BCEWithLogitsLoss` and anything else)."""
+    return 0.5 if isinstance(loss_fn, nn.BCELoss) else 0.0
+
+
+def _predicted_classes(out: object, threshold: float) -> torch.Tensor:
+    """Class indices from one score per class, or from one output column (binary)."""
+    scores = _primary(out)
+    if scores.dim() == 1 or (scores.dim() == 2 and scores.shape[1] == 1):
+        return (scores.reshape(-1) > threshold).long()
+    return scores.argmax(1)
+
+
+def _true_classes(y: torch.Tensor) -> torch.Tensor:
+    """Class indices from integer targets, one-hot or soft targets (one column per class),
+    or 0/1 float targets of a binary loss, shaped (n,) or (n, 1)."""
+    if y.dim() == 2 and y.shape[1] > 1:
+        return y.argmax(1)
+    y = y.reshape(-1)
+    return y.round().long() if y.is_floating_point() else y
 
 
 def _reduced(
