@@ -373,6 +373,34 @@ def test_stale_gradients_of_part_of_the_model_are_found(both_zeroed):
         assert stale and all(name.startswith("body.") for name in stale)
 
 
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_gradients_taken_by_autograd_grad_are_not_read_as_carried_over(zeroed):
+    """A MAML-style loop: an inner step on `torch.autograd.grad` (create_graph) that never
+    reaches `.grad`, then the outer loss's backward through it."""
+    from torch.func import functional_call
+
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for k in range(32):
+        i = k * 32 % len(y)
+        xs, ys, xq, yq = X[i : i + 16], y[i : i + 16], X[i + 16 : i + 32], y[i + 16 : i + 32]
+        if zeroed:
+            optimizer.zero_grad()
+        params = dict(model.named_parameters())
+        inner = nn.functional.cross_entropy(functional_call(model, params, (xs,)), ys)
+        grads = torch.autograd.grad(inner, list(params.values()), create_graph=True)
+        adapted = {n: p - 0.1 * g for (n, p), g in zip(params.items(), grads, strict=True)}
+        loss = nn.functional.cross_entropy(functional_call(model, adapted, (xq,)), yq)
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    codes = {f.code for f in problems(doctor)}
+    assert ("stale_gradients" in codes) is not zeroed
+
+
 def test_an_output_activation_is_not_read_as_a_saturated_layer():
     """A sigmoid on the model's output (before BCELoss) is pinned at 0 or 1 by a confident
     prediction; the same saturation in a hidden layer cuts its gradients. Both saturated by

@@ -82,6 +82,7 @@ class LoopWatch:
             not_in_optimizer=self._not_given(),
         )
         self.fresh: list[torch.Tensor | None] = []  # this step's backward, per parameter
+        self._pending: list[torch.Tensor | None] = []  # a gradient on its way to .grad
         self.order_ok: bool | None = None  # as the last check saw the loop
         self._armed = False
         self._previous: list[torch.Tensor | None] = []
@@ -157,8 +158,10 @@ class LoopWatch:
             self._first_norms = self._norms
         self.fresh = [None] * len(self.params)
         self._events = []
+        self._pending = [None] * len(self.params)
         for index, p in enumerate(self.params):
             self._hooks.append(p.register_hook(self._grad_hook(index)))
+            self._hooks.append(p.register_post_accumulate_grad_hook(self._accumulated(index)))
         if self.optimizer is not None:
             self._hooks.append(self.optimizer.register_step_post_hook(self._step_hook))
         self._armed = True
@@ -167,10 +170,23 @@ class LoopWatch:
         for handle in self._hooks:
             handle.remove()
         self._hooks.clear()
+        self._pending = []
         self._armed = False
 
     def _grad_hook(self, index: int):
-        def keep(grad: torch.Tensor) -> None:
+        """Hold each backward's gradient until it reaches `.grad`: one taken by
+        `torch.autograd.grad` (an inner loop of MAML, a gradient penalty) never does."""
+
+        def hold(grad: torch.Tensor) -> None:
+            self._pending[index] = grad
+
+        return hold
+
+    def _accumulated(self, index: int):
+        def keep(param: torch.Tensor) -> None:
+            grad, self._pending[index] = self._pending[index], None
+            if grad is None:
+                return
             if not self._events or self._events[-1] != "backward":
                 self._events.append("backward")
             seen = self.fresh[index]
