@@ -401,6 +401,44 @@ def test_gradients_taken_by_autograd_grad_are_not_read_as_carried_over(zeroed):
     assert ("stale_gradients" in codes) is not zeroed
 
 
+class WithTemperature(nn.Module):
+    """A learned one-element parameter: its per-parameter cosines are all +-1."""
+
+    def __init__(self):
+        super().__init__()
+        self.net, self.log_t = MLP(), nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return self.net(x) * self.log_t.exp()
+
+
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_clipping_a_one_element_parameter_is_not_read_as_carried_over(zeroed):
+    """Clipped before the doctor, .grad is this batch's gradient shrunk; without zero_grad
+    (clipped after the doctor: clipping before it hides the carried part) it is stale."""
+    X, y = data()
+    flagged = []
+    for seed in range(8):
+        torch.manual_seed(seed)
+        model = WithTemperature()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        doctor = trainwell.Doctor(model, optimizer, every=1)
+        for k in range(16):
+            i = k * 32 % len(y)
+            if zeroed:
+                optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            if zeroed:
+                nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+            doctor.step(loss)
+            if not zeroed:
+                nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+            optimizer.step()
+        flagged.append("stale_gradients" in {f.code for f in problems(doctor)})
+    assert flagged == [not zeroed] * 8
+
+
 def test_an_output_activation_is_not_read_as_a_saturated_layer():
     """A sigmoid on the model's output (before BCELoss) is pinned at 0 or 1 by a confident
     prediction; the same saturation in a hidden layer cuts its gradients. Both saturated by

@@ -63,6 +63,7 @@ class LoopCheck:
     optimizer_stepped: bool | None = None  # its step ran in between (None: optimizer unknown)
     carried_shares: np.ndarray | None = None  # per parameter applied: |carried| / |.grad|
     carried_cosines: np.ndarray | None = None  # ... and cos(carried, previous .grad)
+    shrunk: np.ndarray | None = None  # ... and carried = -k * fresh (clipped, unscaled)
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 
@@ -160,6 +161,8 @@ def _stale_in_part(r: LoopRecord, c: LoopCheck, t: LoopThresholds) -> Finding | 
         return None
     with np.errstate(invalid="ignore"):
         stale = (c.carried_shares >= t.carried_share) & (c.carried_cosines >= t.carried_cosine)
+    if c.shrunk is not None:  # a one-element parameter's cosines are all +-1
+        stale &= ~c.shrunk
     names = [name for name, bad in zip(r.params, stale, strict=True) if bad]
     if not names:
         return None

@@ -54,6 +54,7 @@ RESHAPES = (
     "ClampMinBackward",
 )
 GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
+_SHRUNK = 0.999  # cos(carried, fresh) at or below minus this: .grad is fresh scaled down
 ACCUMULATION_WINDOW = 64  # micro-batches a look waits for an optimizer step, at most
 
 
@@ -244,11 +245,14 @@ class LoopWatch:
         dot = (cp - c - prev) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
         g, f, c, prev = (math.sqrt(v) for v in (g, f, c, prev))
         share, cosine = np.full(n, np.nan), np.full(n, np.nan)  # per parameter applied
+        shrunk = np.zeros(n, dtype=bool)
         for r in rows:
-            g_r, c_r, p_r, cp_r = (columns[j][r] for j in (0, 2, 3, 4))
+            g_r, f_r, c_r, p_r, cp_r = (columns[j][r] for j in range(5))
             share[got[r]] = c_r / g_r if g_r > 0 else np.nan
             if c_r > 0 and p_r > 0:
                 cosine[got[r]] = (cp_r**2 - c_r**2 - p_r**2) / 2 / (c_r * p_r)
+            if c_r > 0 and f_r > 0:  # .grad = fresh + carried: |g|^2 = |f|^2 + |c|^2 + 2 c.f
+                shrunk[got[r]] = (g_r**2 - c_r**2 - f_r**2) / 2 / (c_r * f_r) <= -_SHRUNK
         has_grad, fresh_scale = np.zeros(n, dtype=bool), np.zeros(n)
         has_grad[got] = True
         fresh_scale[got] = [
@@ -268,6 +272,7 @@ class LoopWatch:
                 carried_cosine=float(dot / max(c * prev, 1e-30)),
                 carried_shares=share,
                 carried_cosines=cosine,
+                shrunk=shrunk,
                 order_ok=self._order_ok(),
                 optimizer_stepped=None if self.optimizer is None else "step" in self._events,
                 moved=np.array(
