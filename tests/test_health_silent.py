@@ -439,6 +439,90 @@ def test_clipping_a_one_element_parameter_is_not_read_as_carried_over(zeroed):
     assert flagged == [not zeroed] * 8
 
 
+class SlicedAux(nn.Module):
+    """Main and auxiliary logits returned joined: a loss on the first four columns gives
+    the auxiliary head exactly zero gradients."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU())
+        self.main, self.aux = nn.Linear(32, 4), nn.Linear(32, 4)
+
+    def forward(self, x):
+        h = self.body(x)
+        return torch.cat([self.main(h), self.aux(h)], 1)
+
+
+class LoRA(nn.Module):
+    def __init__(self, base: nn.Linear, a_std: float):
+        super().__init__()
+        self.base = base.requires_grad_(False)
+        self.A = nn.Parameter(torch.randn(4, base.in_features) * a_std)
+        self.B = nn.Parameter(torch.zeros(base.out_features, 4))
+
+    def forward(self, x):
+        return self.base(x) + x @ self.A.t() @ self.B.t()
+
+
+def _zero_gradient_loop(case, healthy):
+    torch.manual_seed(0)
+    X, y = data()
+    if case == "sliced":
+        model = SlicedAux()
+        forward = (lambda x: model(x)[:, :4]) if not healthy else model
+    else:
+        a_std = 0.1 if healthy else 0.0
+        model = nn.Sequential(nn.Flatten(), LoRA(nn.Linear(64, 32), a_std), nn.ReLU(),
+                              LoRA(nn.Linear(32, 4), a_std))  # fmt: skip
+        forward = model
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, 3e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(3):
+        for i in range(0, len(y), 32):
+            optimizer.zero_grad()
+            out = forward(X[i : i + 32])
+            target = y[i : i + 32]
+            if out.shape[1] == 8:  # the healthy twin trains both heads
+                loss = sum(nn.functional.cross_entropy(o, target) for o in out.split(4, 1))
+            else:
+                loss = nn.functional.cross_entropy(out, target)
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    return {f.code: f for f in problems(doctor)}
+
+
+@pytest.mark.parametrize("healthy", [False, True])
+@pytest.mark.parametrize("case", ["sliced", "lora"])
+def test_parameters_whose_gradient_is_exactly_zero_are_unused(case, healthy):
+    found = _zero_gradient_loop(case, healthy)
+    assert "vanishing_gradient" not in found  # no 0/0 ratio read as vanishing
+    if healthy:
+        assert "unused_parameters" not in found
+        return
+    unused = found["unused_parameters"]
+    expected = {"aux.weight", "aux.bias"} if case == "sliced" else {"1.A", "1.B", "3.A", "3.B"}
+    assert set(unused.evidence["parameters"]) == expected
+    assert set(unused.evidence["zero_gradient"]) == expected
+
+
+def test_a_dead_network_is_dying_relu_not_unused_parameters():
+    X, y = data()
+    torch.manual_seed(0)
+    model = MLP()
+    with torch.no_grad():
+        model.body[1].bias.fill_(-10.0)  # every unit of the first layer dead
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(2):
+        _train_epoch(X, y, model, optimizer, doctor, [])
+        doctor.epoch_end(1.0)
+    codes = {f.code for f in problems(doctor)}
+    assert "dying_relu" in codes and "unused_parameters" not in codes
+
+
 def test_an_output_activation_is_not_read_as_a_saturated_layer():
     """A sigmoid on the model's output (before BCELoss) is pinned at 0 or 1 by a confident
     prediction; the same saturation in a hidden layer cuts its gradients. Both saturated by

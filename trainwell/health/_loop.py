@@ -18,6 +18,7 @@ import contextlib
 import math
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -32,6 +33,7 @@ from ._watch import LoopWatch, zero_floor
 LOOP_CODES = frozenset(LOOP_FIX)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
+ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
 
 
 class Doctor:
@@ -148,6 +150,7 @@ class Doctor:
         watch = self.watch
         # the last probe's update is done
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
+        watch.record.all_dead = self._all_dead()
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
@@ -314,6 +317,11 @@ class Doctor:
         """Whether `step` is among the first looks of the current watch (a new one from
         where the model's parameters changed: a replaced layer is watched as a new loop)."""
         return step - self._watched_from < LOOK_FIRST * self.every and not self._looked_enough()
+
+    def _all_dead(self) -> bool:
+        """Whether some layer's units were all dead at the last probe."""
+        dead = self.examiner.history.dead
+        return bool(dead) and bool(np.any(np.asarray(dead[-1], dtype=float) >= ALL_DEAD))
 
     def _looked_enough(self) -> bool:
         complete = sum(check.complete for check in self.watch.record.checks)

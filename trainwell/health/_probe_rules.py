@@ -29,7 +29,7 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None  # a penalty's doing: `penalised` names the cause
     first, out = reached[0], reached[-1]
     last = h.grad_norm[-1]  # read in plain Python first: a healthy probe needs no numpy
-    if not last[first] < t.vanishing_ratio * max(last[out], 1e-30):  # NaN: not vanished
+    if not last[out] > 0 or not last[first] < t.vanishing_ratio * last[out]:  # no ratio
         return _starved(h, t, first)
     grads = h.last("grad_norm", t.sustain)[:, reached]
     layers = [h.layers[i] for i in reached]

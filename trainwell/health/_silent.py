@@ -89,6 +89,7 @@ class LoopRecord:
     eval_steps: int = 0  # steps in a row taken in eval mode
     step: int = 0  # the last step the doctor looked at (a plain step's loss aside)
     epoch: int = 0
+    all_dead: bool = False  # at the last probe, some layer's units were all dead
 
 
 LoopRule = Callable[[LoopRecord, LoopThresholds], Finding | None]
@@ -313,36 +314,60 @@ def _nothing_moves(r: LoopRecord, t: LoopThresholds) -> bool:
 
 
 def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
-    """Trainable parameters into which no gradient flowed in any of the checks so far (at
-    least `sustain`, each with a backward that reached other parameters), and whose values
-    have not changed since the first look: a branch of the model the loss does not depend
-    on. A branch the loop uses on some steps only (an auxiliary head every other step,
-    tasks in turn) misses the checks' steps but moves."""
+    """Trainable parameters into which no gradient, or only an exactly zero one, flowed in
+    any of the checks so far (at least `sustain`, each with a backward that reached other
+    parameters), and whose values have not changed since the first look: a branch of the
+    model the loss does not depend on, or reads through nothing that varies (an output
+    sliced away, factors all initialised to zero). A branch the loop uses on some steps
+    only (an auxiliary head every other step, tasks in turn) misses the checks' steps but
+    moves."""
     done = [c for c in r.checks if c.got_grad.any()]
     if len(done) < t.sustain:
         return None
-    never = ~np.any([c.got_grad for c in done], axis=0)
+    never = ~np.any([c.fresh_scale > 0 for c in done], axis=0)
+    if r.all_dead:  # exactly zero behind a dead layer: dying_relu is the cause
+        never &= ~np.any([c.got_grad for c in done], axis=0)
     if done[-1].moved is not None:
         never &= ~done[-1].moved
-    unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
-    if not unused:
+    if not never.any():
         return None
-    return unused_finding(unused, [c.step for c in done], r.epoch)
+    reached = np.any([c.got_grad for c in done], axis=0)
+    unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
+    zero = [name for name, bad, got in zip(r.params, never, reached, strict=True) if bad and got]
+    return unused_finding(unused, [c.step for c in done], r.epoch, zero=zero)
 
 
-def unused_finding(unused: list[str], checked_steps: list[int], epoch: int) -> Finding:
-    """The unused_parameters finding, from the loop's checks or the Trainer's probes."""
+def unused_finding(
+    unused: list[str], checked_steps: list[int], epoch: int, *, zero: list[str] = ()
+) -> Finding:
+    """The unused_parameters finding, from the loop's checks or the Trainer's probes;
+    `zero`: those of `unused` whose gradient was there but exactly zero."""
+    reach, how, fix = (
+        "no gradient",
+        "the loss does not depend on them, so they never learn and only cost memory (and "
+        "fail DistributedDataParallel)",
+        LOOP_FIX["unused_parameters"],
+    )
+    if zero:
+        reach = "no gradient, or only an exactly zero one,"
+        how = (
+            "the loss reads them through nothing that varies (an output sliced away, a "
+            "product of factors all initialised to zero, as LoRA's A and B, units all dead), "
+            "so they never learn"
+        )
+        fix = (
+            "initialise one factor of a product randomly (LoRA: A random, B zero), use the "
+            f"output that carries them, or revive the dead units; else {fix}"
+        )
     return Finding(
         code="unused_parameters",
         severity="warning",
         source="training",
         message=(
-            f"{len(unused)} trainable parameters received no gradient in any of "
-            f"{len(checked_steps)} checked steps ({_names(unused)}): the loss does not depend "
-            "on them, so they never learn and only cost memory (and fail "
-            f"DistributedDataParallel). Fix: {LOOP_FIX['unused_parameters']}."
+            f"{len(unused)} trainable parameters received {reach} in any of "
+            f"{len(checked_steps)} checked steps ({_names(unused)}): {how}. Fix: {fix}."
         ),
-        evidence={"parameters": unused, "checked_steps": checked_steps},
+        evidence={"parameters": unused, "checked_steps": checked_steps, "zero_gradient": zero},
         epoch=epoch,
         step=checked_steps[-1],
     )
