@@ -435,6 +435,28 @@ def test_large_targets_under_adam_are_no_explosion(optimizer_name):
     assert error == pytest.approx(math.sqrt(2) * y[:32].pow(2).mean().sqrt().item(), rel=0.05)
 
 
+@pytest.mark.parametrize("std", [None, 0.6])
+def test_residuals_as_large_as_a_blown_up_networks_outputs_are_an_explosion(std):
+    """Standardised targets, Adam, weights drawn with std 0.6 (five times He's): every
+    layer multiplies the signal, the first outputs are hundreds of times the targets and
+    so are the residuals. Unlike large targets, that error is the network's: it is
+    exploding_gradient. The default initialisation is not."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 10)
+    y = X[:, :1] - 0.5 * X[:, 1:2] * X[:, 2:3]
+    y = (y - y.mean()) / y.std()
+    model = nn.Sequential(
+        nn.Linear(10, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+        nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 1),
+    )  # fmt: skip
+    if std is not None:
+        for layer in model[::2]:
+            nn.init.normal_(layer.weight, std=std)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    doctor = _train(model, optimizer, X, y, epochs=2, every=4, loss_fn=nn.functional.mse_loss)
+    assert ("exploding_gradient" in _problems(doctor)) == (std is not None)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_the_error_a_loss_sends_is_read_against_a_bounded_losss(reduction):
     """A mean cross-entropy sends at most 1 (`ProbeHistory.error_excess`) whatever its

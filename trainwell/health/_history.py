@@ -71,6 +71,9 @@ class ProbeHistory:
     # the loss's gradient at the model's output against the most a mean cross-entropy gives
     # (see `Probe`); NaN where not measured (an output squashed or not a tensor)
     output_error: list[float] = field(default_factory=list)
+    # the model's outputs' RMS in the same units (a mean squared error's residuals' RMS is
+    # the error's): outputs as large as the residuals are the network's, not the targets'
+    output_level: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
     # layers no step moves at the last probe: their weight had no `.grad` (its norm reads 0:
@@ -114,6 +117,17 @@ class ProbeHistory:
         except IndexError:  # a history kept before it was measured
             return 1.0
         return excess if excess > 1.0 else 1.0  # NaN > 1 is False
+
+    def error_from_targets(self) -> bool:
+        """Whether the first probe measured residuals the outputs do not account for: the
+        outputs then were under half the residuals' size, so these are the targets' (far
+        from where the network starts). A network whose outputs blow up with its weights
+        (an initialisation too large) has residuals as large as its outputs. True where
+        unmeasured (an output not a tensor)."""
+        if not self.output_level or not self.output_error:
+            return True
+        level, error = self.output_level[0], self.output_error[0]
+        return not level >= error / 2  # NaN: unmeasured
 
     def step_size(self, k: int = 3) -> float | None:
         """How far the recent steps moved the weights: the median, over the last `k` probes

@@ -252,10 +252,12 @@ def _targets_scale(h: ProbeHistory, t: Thresholds) -> bool:
     whose steps do not grow with the gradient (Adam's, RMSprop's). Every layer's gradient
     then scales with the error, and the network's gain with the targets, and neither moves
     a step: the loss and the weights running away (`divergence`, `runaway_weights`) still
-    speak. Under SGD the steps grow with the gradient, whatever made it large."""
+    speak. Under SGD the steps grow with the gradient, whatever made it large. Residuals
+    as large as the outputs at the first probe are the network's blow-up, not the
+    targets' (`ProbeHistory.error_from_targets`)."""
     if not h.input_rms or not h.input_rms[-1] <= UNSCALED_RMS:
         return False  # raw inputs make the gradients large too: their scale is named
-    return h.error_excess() >= t.exploding_scale
+    return h.error_excess() >= t.exploding_scale and h.error_from_targets()
 
 
 def _calm(h: ProbeHistory, t: Thresholds) -> bool:

@@ -106,6 +106,7 @@ class Probe:
         self._output_ptrs: dict[int, int] = {}  # where each activation's output lies
         self._input_rms: torch.Tensor | None = None
         self._output_error: torch.Tensor | None = None
+        self._output_level: torch.Tensor | None = None
         self._error_hooked = False
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
         self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
@@ -125,7 +126,7 @@ class Probe:
         self._activation_stats.clear()
         self._output_ptrs.clear()
         self._input_rms = None
-        self._output_error, self._error_hooked = None, False
+        self._output_error, self._output_level, self._error_hooked = None, None, False
         self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
         self._hooks.append(self.model.register_forward_hook(self._record_output))
         for index, (_, kind, module, axis) in enumerate(self._activations):
@@ -150,6 +151,11 @@ class Probe:
             self._error_hooked = True  # the first forward's output only
             batch = output.shape[0] if output.dim() else 1
             output.register_hook(lambda grad: self._record_error(grad, batch))
+            # the output's RMS in the error's units for a mean squared error (see
+            # `_record_error`): sqrt(2 / outputs per example) times it
+            per_row = max(output[0].numel(), 1) if output.dim() else 1
+            rms = torch.linalg.vector_norm(output.detach().float()) / math.sqrt(output.numel())
+            self._output_level = rms * math.sqrt(2 / per_row)
 
     def _record_error(self, grad: torch.Tensor, batch: int) -> None:
         """The scale of the loss's gradient at the output: its norm times the square root
@@ -218,10 +224,18 @@ class Probe:
         error = self._output_error if self._output_error is not None else missing
         if loss_scale != 1.0:
             error = error / loss_scale
+        level = self._output_level if self._output_level is not None else missing
         parts = [
             loss.detach().float().reshape(1),
             torch.stack(
-                [*norms, *activations, *biases, scale.to(loss.device), error.to(loss.device)]
+                [
+                    *norms,
+                    *activations,
+                    *biases,
+                    scale.to(loss.device),
+                    error.to(loss.device),
+                    level.to(loss.device),
+                ]
             ).float(),
         ]
         # under DDP: one statistic for the global batch, the same on every rank, so every
@@ -261,6 +275,7 @@ class Probe:
         history.bias_mean.append(values[1 + 2 * n + n_acts : 1 + 3 * n + n_acts])
         history.input_rms.append(float(values[1 + 3 * n + n_acts]))
         history.output_error.append(float(values[2 + 3 * n + n_acts]))
+        history.output_level.append(float(values[3 + 3 * n + n_acts]))
         history.idle = idle
 
 
