@@ -556,3 +556,35 @@ def test_per_sample_losses_are_told_to_be_the_one_loss():
     with pytest.raises(ValueError, match="a tensor of 32 values"):
         doctor.step(losses)
     assert doctor.step(losses.mean()) == []
+
+
+@pytest.mark.parametrize("lr", [1e-3, 3.0])
+def test_a_loop_resumed_from_trained_weights_is_not_diverging_from_its_first_batch(lr):
+    """A loop resumed from trained weights starts its history at a batch loss near 0, which
+    healthy batches are ten times of: that is no divergence (4 runs of 4 were read so),
+    unless the loss climbs above a network's that learned nothing (a rate that throws the
+    weights away)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X = torch.tensor(digits.data, dtype=torch.float32)
+    X, y = (X - X.mean(0)) / (X.std(0) + 1e-8), torch.tensor(digits.target)
+    flagged = []
+    for seed in range(4):
+        torch.manual_seed(seed)
+        order = torch.randperm(len(y))[:1344]
+        X_seed, y_seed = X[order], y[order]
+        model = nn.Sequential(
+            nn.Linear(64, 256), nn.ReLU(), nn.Dropout(0.3),
+            nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10),
+        )  # fmt: skip
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(15):  # the earlier run, without the doctor
+            for rows in torch.randperm(len(y_seed)).split(32):
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(X_seed[rows]), y_seed[rows]).backward()
+                optimizer.step()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)  # resumed in a new loop
+        doctor = _train(model, optimizer, X_seed, y_seed, epochs=3, every=24)
+        flagged.append("divergence" in _problems(doctor))
+    assert flagged == [lr > 1] * 4

@@ -17,7 +17,10 @@ from ._rule_base import LARGE_GAIN, Thresholds, finding
 def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The loss is non-finite; or it ran away: `runaway_factor` times its first value at
     `sustain` probes running, or in the mean training loss of the last epoch (a runaway loss
-    diverges before it overflows, and may swing too much for probes alone to see it). That
+    diverges before it overflows, and may swing too much for probes alone to see it), and
+    above the loss of a network that learned nothing: a history that starts from trained
+    weights (resumed, or after a remedy) starts at a batch loss that healthy batches can
+    be ten times of. That
     epoch must have begun after the history's first probe: in a hand-written loop, the mean
     of an epoch a remedy was applied in holds the losses of the runaway it treated."""
     if not h.loss:
@@ -28,7 +31,7 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if math.isfinite(losses[-1]):
         if not math.isfinite(first) or first <= 0:
             return None
-        limit = t.runaway_factor * first
+        limit = max(t.runaway_factor * first, h.untrained_loss())
         probes_away = len(losses) == t.sustain and all(loss > limit for loss in losses)
         epoch_away = last_epoch > limit  # False for NaN
         if not (probes_away or epoch_away):

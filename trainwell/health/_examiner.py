@@ -85,6 +85,7 @@ class Examiner:
         self.probe = Probe(model, total_epochs)
         self.probe.history.grad_clip, self.probe.history.l1 = grad_clip, l1
         self.probe.history.prior_loss = self.past[-1].prior_loss
+        self.probe.history.chance_loss = self.past[-1].chance_loss
         self.probe.history.reference_loss = self.past[-1].reference_loss
         self._seen.difference_update(codes)
 
@@ -122,7 +123,7 @@ class Examiner:
         first = h.loss[0] if h.loss else math.nan
         if not (math.isfinite(first) and first > 0) or self.reported("divergence"):
             return math.inf
-        return self.thresholds.runaway_factor * max(first, h.prior_loss or 0.0)
+        return self.thresholds.runaway_factor * max(first, h.untrained_loss())
 
     def mark_reported(self, code: str) -> None:
         """`code` is not to be reported again (until a reset names it)."""

@@ -53,6 +53,8 @@ class ProbeHistory:
     rows: list[int] = field(default_factory=list)  # its first dimension: output units
     dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
+    # a hand-written loop's cross entropy at uniform predictions (`_watch.chance_loss`)
+    chance_loss: float | None = None
     reference_loss: float | None = None  # a kernel model's on unseen rows (`_baselines`)
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
     # own loss only when it is a classification loss on labels (`_watch.zero_floor`)
@@ -117,6 +119,11 @@ class ProbeHistory:
         except IndexError:  # a history kept before it was measured
             return 1.0
         return excess if excess > 1.0 else 1.0  # NaN > 1 is False
+
+    def untrained_loss(self) -> float:
+        """The loss of a network that has learned nothing: the class prior's, or a loop's
+        cross entropy at uniform predictions; 0 where neither is known."""
+        return self.prior_loss or self.chance_loss or 0.0
 
     def error_from_targets(self) -> bool:
         """Whether the first probe measured residuals the outputs do not account for: the

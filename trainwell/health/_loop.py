@@ -28,7 +28,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, pro
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
-from ._watch import LoopWatch, zero_floor
+from ._watch import LoopWatch, chance_loss, zero_floor
 
 LOOP_CODES = frozenset(LOOP_FIX)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
@@ -156,7 +156,10 @@ class Doctor:
             changed = True
         looking = self._looking(step)
         if looking:
-            self.examiner.history.floor_known = zero_floor(loss)
+            history = self.examiner.history
+            history.floor_known = zero_floor(loss)
+            if history.chance_loss is None:
+                history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
             changed = watch.read_loss(loss, step) or changed
         if changed:
             new += self._check_loop()

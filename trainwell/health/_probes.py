@@ -108,6 +108,7 @@ class Probe:
         self._output_error: torch.Tensor | None = None
         self._output_level: torch.Tensor | None = None
         self._error_hooked = False
+        self.output_width: int | None = None  # the output's second dimension (classes)
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
         self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
 
@@ -154,6 +155,7 @@ class Probe:
             # the output's RMS in the error's units for a mean squared error (see
             # `_record_error`): sqrt(2 / outputs per example) times it
             per_row = max(output[0].numel(), 1) if output.dim() else 1
+            self.output_width = output.shape[1] if output.dim() > 1 else 1
             rms = torch.linalg.vector_norm(output.detach().float()) / math.sqrt(output.numel())
             self._output_level = rms * math.sqrt(2 / per_row)
 

@@ -406,15 +406,31 @@ def zero_floor(loss: torch.Tensor) -> bool:
     cross entropy's targets are freed by backward, so soft ones pass for labels). A sum of
     terms (a VAE's KL, label smoothing's), a regression's or a reconstruction's error, a
     cross entropy on soft targets: each has a floor of its own that the doctor cannot know."""
+    return _cross_entropy(loss) is not None
+
+
+def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
+    """A cross entropy's value at uniform predictions over `classes` (the output's second
+    dimension): ln 2 for a binary one, per output; None for other losses."""
+    name = _cross_entropy(loss)
+    if name is None or not classes:
+        return None
+    return (
+        math.log(2) if name.startswith("BinaryCrossEntropy") or classes == 1 else math.log(classes)
+    )
+
+
+def _cross_entropy(loss: torch.Tensor) -> str | None:
+    """The autograd node of the cross entropy the loss is, scaled or averaged only."""
     node = getattr(loss, "grad_fn", None)
     while node is not None:
         if node.name().startswith(ZERO_FLOOR_LOSSES):
-            return True
+            return node.name()
         inputs = [n for n, _ in node.next_functions if n is not None]
         if not node.name().startswith(SCALINGS) or len(inputs) != 1:
-            return False
+            return None
         node = inputs[0]
-    return False
+    return None
 
 
 def _input(node) -> object | None:
