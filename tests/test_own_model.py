@@ -82,6 +82,15 @@ def test_a_module_that_fits_the_data_trains(out, config, model):
     assert run.status == "completed" and run.metrics["epochs"] == 1
 
 
+@pytest.mark.parametrize("own", [True, False])
+def test_a_run_of_your_own_module_is_named_and_shown_by_its_class(out, own):
+    """The directory and the report's configuration said `mlp` for any module."""
+    run = trainwell.fit(DIGITS, model=Net() if own else None, out=out)
+    assert run.run_dir.name.startswith("digits-net-" if own else "digits-mlp-")
+    page = (run.run_dir / "report.html").read_text()
+    assert ("class: Net" in page) is own and ("hidden:" in page) is not own
+
+
 def test_the_try_leaves_the_module_and_the_random_stream_as_they_were():
     from trainwell.config import load_config
     from trainwell.data import load_splits

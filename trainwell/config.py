@@ -306,13 +306,15 @@ class RunConfig(_Strict):
         """Plain JSON-able data, as written to `config.yaml`."""
         return self.model_dump(mode="json", by_alias=True)
 
-    def run_name(self) -> str:
+    def run_name(self, model: str | None = None) -> str:
+        """`name`, else the data's and the model's: `model` names a module of the user's
+        own, which `model.arch` does not describe."""
         if self.name:
             return self.name
         source = (
             Path(self.data.source).stem if looks_like_path(self.data.source) else (self.data.source)
         )
-        return f"{source}-{self.model.arch}"
+        return f"{source}-{model or self.model.arch}"
 
 
 ConfigLike = RunConfig | dict[str, Any] | str | Path | None

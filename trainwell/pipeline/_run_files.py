@@ -28,7 +28,8 @@ EVAL_BATCH = 1024
 def start_run_dir(plan: Plan, out: str | Path | None) -> Path:
     """Create the run directory and write what is known before training."""
     cfg = plan.config
-    run_dir = create_run_dir(cfg.run_name(), Path(out) if out else None)
+    own = type(plan.model).__name__.lower() if plan.custom_model else None
+    run_dir = create_run_dir(cfg.run_name(own), Path(out) if out else None)
     write_yaml(run_dir / "config.yaml", cfg.to_dict())
     write_json(run_dir / "corruption.json", plan.data.corruption)
     write_json(run_dir / "data.json", asdict(plan.data.info))

@@ -38,6 +38,7 @@ class RunRecord:
     compressed: dict[str, Any] | None = None  # compressed/compress.json of `trainwell compress`
     monitor: dict[str, Any] | None = None  # the newest monitor/*/monitor.json
     retrain: dict[str, Any] | None = None  # retrain.json of a `trainwell retrain` challenger
+    own_model: str | None = None  # the class of the user's own nn.Module (own_model.json)
 
     @property
     def training_repairs(self) -> list[dict[str, Any]]:
@@ -105,6 +106,7 @@ def load_record(run_dir: str | Path) -> RunRecord:
         record.compressed = _json(path / "compressed" / "compress.json")
         record.monitor = _newest(path / "monitor", "monitor.json")
         record.retrain = _json(path / "retrain.json")
+        record.own_model = (_json(path / "own_model.json") or {}).get("class")
         record.audit_timing = summary.get("audit")
         record.tune = summary if record.kind == "tune" else None
         best = path / "best.yaml"

@@ -206,7 +206,7 @@ def config_section(record: RunRecord) -> Section:
         else "Configuration and environment",
         "config.html.j2",
         {
-            "config": _config_blocks(record.config),
+            "config": _config_blocks(record.config, record.own_model),
             "changes": changes,
             "environment": record.environment,
             "data": record.data,
@@ -214,12 +214,17 @@ def config_section(record: RunRecord) -> Section:
     )
 
 
-def _config_blocks(config: dict[str, Any]) -> list[tuple[str, str]]:
-    """The config as YAML, one block per top-level key (scalars together under "run")."""
+def _config_blocks(config: dict[str, Any], own_model: str | None) -> list[tuple[str, str]]:
+    """The config as YAML, one block per top-level key (scalars together under "run"). A
+    run of the user's own module shows its class for `model`, whose keys it did not use."""
     scalars = {k: v for k, v in config.items() if not isinstance(v, dict)}
     blocks = [("run", scalars)] if scalars else []
     blocks += [(k, {k: v}) for k, v in config.items() if isinstance(v, dict)]
-    return [(name, yaml.safe_dump(body, sort_keys=False)) for name, body in blocks]
+    texts = [(name, yaml.safe_dump(body, sort_keys=False)) for name, body in blocks]
+    if own_model:
+        own = f"model:  # your own nn.Module, given to fit(model=...)\n  class: {own_model}\n"
+        texts = [(name, own if name == "model" else text) for name, text in texts]
+    return texts
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
