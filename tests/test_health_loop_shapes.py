@@ -457,6 +457,32 @@ def test_residuals_as_large_as_a_blown_up_networks_outputs_are_an_explosion(std)
     assert ("exploding_gradient" in _problems(doctor)) == (std is not None)
 
 
+def test_a_gaussian_nll_weighting_residuals_by_their_variance_is_no_explosion():
+    """A heteroscedastic regression (Gaussian NLL, Adam): as the predicted variance falls the
+    error the loss sends grows 5-9x a bounded loss's, and the output layer's gradient with
+    it to 20x its weights (exploding_gradient at step 96), while the fit is good; Adam's
+    steps do not grow with it. Its twin with the problem: a network blown up from its
+    initialisation, above."""
+    torch.manual_seed(0)
+    x = torch.rand(2000, 1) * 6 - 3
+    y = torch.sin(x) + 0.05 * (1 + x.abs()) * torch.randn_like(x)
+    model = nn.Sequential(
+        nn.Linear(1, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 2)
+    )  # fmt: skip
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    doctor = trainwell.Doctor(model, optimizer)
+    for _ in range(5):
+        for rows in torch.randperm(1600).split(64):
+            optimizer.zero_grad()
+            out = model(x[rows])
+            loss = nn.functional.gaussian_nll_loss(out[:, :1], y[rows], out[:, 1:].exp())
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    assert _problems(doctor) == []
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_the_error_a_loss_sends_is_read_against_a_bounded_losss(reduction):
     """A mean cross-entropy sends at most 1 (`ProbeHistory.error_excess`) whatever its

@@ -125,16 +125,16 @@ class ProbeHistory:
         cross entropy at uniform predictions; 0 where neither is known."""
         return self.prior_loss or self.chance_loss or 0.0
 
-    def error_from_targets(self) -> bool:
-        """Whether the first probe measured residuals the outputs do not account for: the
-        outputs then were under half the residuals' size, so these are the targets' (far
-        from where the network starts). A network whose outputs blow up with its weights
-        (an initialisation too large) has residuals as large as its outputs. True where
-        unmeasured (an output not a tensor)."""
+    def outputs_blown(self, excess: float) -> bool:
+        """Whether the first probe's error signal was `excess` times a bounded loss's or
+        more, and the outputs as large as the residuals (half or more): a network whose
+        outputs blow up with its weights (an initialisation too large), where targets far
+        from where a network starts have outputs far smaller than the residuals. False
+        where unmeasured (an output not a tensor)."""
         if not self.output_level or not self.output_error:
-            return True
+            return False
         level, error = self.output_level[0], self.output_error[0]
-        return not level >= error / 2  # NaN: unmeasured
+        return error >= excess and level >= error / 2  # NaN: unmeasured
 
     def step_size(self, k: int = 3) -> float | None:
         """How far the recent steps moved the weights: the median, over the last `k` probes

@@ -137,10 +137,11 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     the learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
     (clipped) gradients count; under an L1 penalty, what its own gradient leaves
     (`ProbeHistory.loss_grads`). Names the layer with the largest scale. Large gradients
-    that are the targets' doing under an optimizer blind to them are not (`_targets_scale`)."""
+    that are the loss's doing under an optimizer blind to them are not (`_loss_made`)."""
     if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
-    if _targets_scale(h, t) and all(map(math.isfinite, h.grad_norm[-1].tolist())):
+    loss_made = _loss_made(h, t)
+    if loss_made[-1] >= t.exploding_scale and all(map(math.isfinite, h.grad_norm[-1].tolist())):
         return None
     blown = _blown_up(h, t) or _blown_start(h, t)
     if blown is not None:
@@ -157,6 +158,7 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
             total = np.sqrt((grads**2).sum(axis=1, keepdims=True))
             applied = grads * np.minimum(1.0, h.grad_clip / np.maximum(total, 1e-30))
         scale = np.where(weights > 1e-8, applied / np.maximum(weights, 1e-8), 0.0)
+        scale = scale / np.array(loss_made[-len(scale) :])[:, None]  # what the loss sent
         # against the last layer that gets a gradient at all: an unused head is no evidence
         used = np.flatnonzero((grads > 0).all(axis=0))
         last = used[-1] if len(used) > 1 else None
@@ -245,19 +247,22 @@ def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
     )
 
 
-def _targets_scale(h: ProbeHistory, t: Thresholds) -> bool:
-    """Whether the last probe's gradients are large because the loss's error signal is:
-    `exploding_scale` times a bounded loss's or more (a regression on targets in the
-    thousands, a loss summed over the batch), on standardised inputs, under an optimizer
-    whose steps do not grow with the gradient (Adam's, RMSprop's). Every layer's gradient
-    then scales with the error, and the network's gain with the targets, and neither moves
-    a step: the loss and the weights running away (`divergence`, `runaway_weights`) still
-    speak. Under SGD the steps grow with the gradient, whatever made it large. Residuals
-    as large as the outputs at the first probe are the network's blow-up, not the
-    targets' (`ProbeHistory.error_from_targets`)."""
-    if not h.input_rms or not h.input_rms[-1] <= UNSCALED_RMS:
-        return False  # raw inputs make the gradients large too: their scale is named
-    return h.error_excess() >= t.exploding_scale and h.error_from_targets()
+def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
+    """Per probe of the last `sustain`, how many times a bounded loss's error signal the loss
+    sent (at least 1), where that makes the gradients large and not the network: a
+    regression on targets in the thousands, a loss summed over the batch, a Gaussian NLL
+    weighting residuals by 1/variance; on standardised inputs, under an optimizer whose
+    steps do not grow with the gradient (Adam's, RMSprop's). Every layer's gradient then
+    scales with the error, and neither moves a step: the gradient scales are read divided
+    by it, and at `exploding_scale` or more not read; the loss and the weights running away
+    (`divergence`, `runaway_weights`) still speak. 1 under SGD, whose steps grow with the
+    gradient whatever made it large, and where residuals were as large as the outputs at
+    the first probe: the network's blow-up, not the targets' (`outputs_blown`)."""
+    probes = range(-min(t.sustain, h.n_probes), 0)
+    unscaled = not h.input_rms or not h.input_rms[-1] <= UNSCALED_RMS
+    if unscaled or h.outputs_blown(t.exploding_scale):
+        return [1.0 for _ in probes]  # raw inputs make the gradients large too: named
+    return [h.error_excess(i) for i in probes]
 
 
 def _calm(h: ProbeHistory, t: Thresholds) -> bool:

@@ -166,7 +166,7 @@ class Probe:
         mean squared error gives 2 x the residuals' RMS / sqrt(2 x outputs), a sum over
         the batch as many times more as it holds examples. Gradients through the network
         scale with it: where it is large, under an optimizer blind to their scale, large
-        gradients are the loss's doing, not an explosion (`_probe_rules._targets_scale`)."""
+        gradients are the loss's doing, not an explosion (`_probe_rules._loss_made`)."""
         if self._output_error is None:
             norm = torch.linalg.vector_norm(dense(grad).detach().float())
             self._output_error = norm * math.sqrt(batch / 2)
