@@ -523,18 +523,34 @@ def test_a_dead_network_is_dying_relu_not_unused_parameters():
     assert "dying_relu" in codes and "unused_parameters" not in codes
 
 
-def test_an_output_activation_is_not_read_as_a_saturated_layer():
+class _Then(nn.Module):
+    def __init__(self, net, after):
+        super().__init__()
+        self.net, self.after = net, after
+
+    def forward(self, x):
+        return self.after(self.net(x))
+
+
+@pytest.mark.parametrize(
+    "after",
+    [None, lambda p: 2.0 * p, lambda p: p.squeeze(1).clamp(1e-6, 1 - 1e-6), lambda p: p - 0.5],
+    ids=["as is", "scaled", "squeezed and clamped", "shifted"],
+)
+def test_an_output_activation_is_not_read_as_a_saturated_layer(after):
     """A sigmoid on the model's output (before BCELoss) is pinned at 0 or 1 by a confident
     prediction; the same saturation in a hidden layer cuts its gradients. Both saturated by
-    large weights: only the hidden one counts."""
+    large weights: only the hidden one counts, also where the output is the sigmoid scaled
+    (an actor's `max_action * tanh`), clamped off 0 and 1, or shifted."""
     torch.manual_seed(0)
     X, _ = data(64)
     model = nn.Sequential(
-        nn.Flatten(), nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 4), nn.Sigmoid()
+        nn.Flatten(), nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 1), nn.Sigmoid()
     )
     with torch.no_grad():
         for layer in (model[1], model[3]):
             layer.weight.mul_(40)
+    model = model if after is None else _Then(model, after)
     probe = Probe(model)
     probe.arm()
     model(X).sum().backward()

@@ -145,7 +145,8 @@ class Probe:
         squashed has the loss's gradient measured (`_record_error`)."""
         if not _plain(output):
             return
-        squashed = [i for i, ptr in self._output_ptrs.items() if ptr == output.data_ptr()]
+        ends = {output.data_ptr(), _squashed_before(output)}
+        squashed = [i for i, ptr in self._output_ptrs.items() if ptr in ends]
         for index in squashed:
             self._activation_stats.pop(index, None)
         if not squashed and not self._error_hooked and output.requires_grad:
@@ -279,6 +280,52 @@ class Probe:
         history.output_error.append(float(values[2 + 3 * n + n_acts]))
         history.output_level.append(float(values[3 + 3 * n + n_acts]))
         history.idle = idle
+
+
+RESHAPES = (
+    "ViewBackward",
+    "UnsafeViewBackward",
+    "ReshapeAliasBackward",
+    "SqueezeBackward",
+    "UnsqueezeBackward",
+    "PermuteBackward",
+    "TransposeBackward",
+    "TBackward",
+    "CloneBackward",
+    "ToCopyBackward",
+    "ExpandBackward",
+    "SliceBackward",
+    "SelectBackward",
+    "ClampBackward",  # probabilities kept off 0 (`.clamp(1e-7, 1)`) are probabilities still
+    "ClampMinBackward",
+)
+_ELEMENTWISE = (
+    "MulBackward",
+    "DivBackward",
+    "AddBackward",
+    "SubBackward",
+    "NegBackward",
+    *RESHAPES,
+)
+_OUTPUT_STEPS = 8  # autograd nodes walked back from the output, at most
+
+
+def _squashed_before(output: torch.Tensor) -> int | None:
+    """Where the squashing the output was scaled, shifted or clamped from lies
+    (`max_action * tanh(x)`, `sigmoid(x).clamp(eps, 1 - eps)`): an output activation
+    still, not a hidden layer; None if there is none."""
+    node = output.grad_fn
+    for _ in range(_OUTPUT_STEPS):
+        if node is None:
+            return None
+        result = getattr(node, "_saved_result", None)  # tanh's, sigmoid's, softmax's
+        if isinstance(result, torch.Tensor) and node is not output.grad_fn:
+            return result.data_ptr()
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if not node.name().startswith(_ELEMENTWISE) or len(inputs) != 1:
+            return None
+        node = inputs[0]
+    return None
 
 
 def _plain(x: object) -> bool:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._probes import dense
+from ._probes import RESHAPES, dense
 from ._silent import LoopCheck, LoopRecord
 
 BATCHNORM = nn.modules.batchnorm._BatchNorm
@@ -36,23 +36,6 @@ SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
 # losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
 ZERO_FLOOR_LOSSES = ("NllLossBackward", "BinaryCrossEntropy")
 SCALINGS = ("MulBackward", "DivBackward", "MeanBackward", "SumBackward")
-RESHAPES = (
-    "ViewBackward",
-    "UnsafeViewBackward",
-    "ReshapeAliasBackward",
-    "SqueezeBackward",
-    "UnsqueezeBackward",
-    "PermuteBackward",
-    "TransposeBackward",
-    "TBackward",
-    "CloneBackward",
-    "ToCopyBackward",
-    "ExpandBackward",
-    "SliceBackward",
-    "SelectBackward",
-    "ClampBackward",  # probabilities kept off 0 (`.clamp(1e-7, 1)`) are probabilities still
-    "ClampMinBackward",
-)
 GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
 _SHRUNK = 0.999  # cos(carried, fresh) at or below minus this: .grad is fresh scaled down
 ACCUMULATION_WINDOW = 64  # micro-batches a look waits for an optimizer step, at most
