@@ -91,6 +91,22 @@ def test_a_run_of_your_own_module_is_named_and_shown_by_its_class(out, own):
     assert ("class: Net" in page) is own and ("hidden:" in page) is not own
 
 
+def test_a_run_of_your_own_module_is_refused_by_the_verbs_that_cannot_take_it(out, tmp_path):
+    """Serve, monitor, retrain and the registry load a run by its path: they said "pass it as
+    load_run(path, model)", which none of them takes, and `registry add` took the run."""
+    from trainwell import registry
+    from trainwell.errors import InputError
+
+    own = trainwell.fit(DIGITS, model=Net(), out=out, report=False).run_dir
+    for load in (trainwell.load_run, lambda path: registry.add(path, "own", home=tmp_path)):
+        with pytest.raises(
+            InputError, match=r"your own nn.Module \(Net\): .* load_run\(path, Net\(\)\)"
+        ):
+            load(own)
+    built = trainwell.fit(DIGITS, out=out, report=False).run_dir
+    assert registry.add(built, "built", home=tmp_path).version == 1
+
+
 def test_the_try_leaves_the_module_and_the_random_stream_as_they_were():
     from trainwell.config import load_config
     from trainwell.data import load_splits

@@ -11,7 +11,7 @@ from ._fit import fit
 from ._plan import Plan, plan_run, transfer_untold
 from ._reference import calibrated, embed, on_grid, reference_arrays
 from ._resume import resume
-from ._run import Run, load_run
+from ._run import Run, load_run, own_model_refusal
 
 __all__ = [
     "Audit",
@@ -23,6 +23,7 @@ __all__ = [
     "fit",
     "load_run",
     "on_grid",
+    "own_model_refusal",
     "plan_run",
     "reference_arrays",
     "remembered_audits",

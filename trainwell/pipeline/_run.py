@@ -77,6 +77,18 @@ class Run:
         return self.model(X.to(device)).float().cpu()
 
 
+def own_model_refusal(run_dir: Path) -> str:
+    """What a run of the user's own module takes: the module, from Python; the verbs that
+    load a run by its path alone (serve, monitor, retrain, the registry) cannot."""
+    own = run_dir / "own_model.json"
+    name = (read_json(own).get("class") if own.is_file() else None) or "YourModule"
+    return (
+        f"{run_dir} trained your own nn.Module ({name}): load it from Python with "
+        f"load_run(path, {name}()) and pass that Run to explain, attack or compress; serve, "
+        "monitor, retrain and the registry need a network trainwell builds from the config"
+    )
+
+
 def load_run(path: str | Path, model: nn.Module | None = None) -> Run:
     """Load a run's trained model for inference, without running any pickled code.
 
@@ -95,7 +107,7 @@ def load_run(path: str | Path, model: nn.Module | None = None) -> Run:
     info = DataInfo(**saved["data"]) if saved.get("data") else None
     if model is None:
         if saved.get("custom_model"):
-            raise InputError(f"{run_dir} trained a custom model: pass it as load_run(path, model)")
+            raise InputError(own_model_refusal(run_dir))
         model = build_model(
             config.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )

@@ -87,6 +87,10 @@ def add(
     check_name(name)
     if not (run_dir / "model.pt").is_file():
         raise InputError(f"{run_dir} has no model.pt: is it a finished trainwell run?")
+    if (run_dir / "own_model.json").is_file():  # no verb after it could load the version
+        from ...pipeline import own_model_refusal
+
+        raise InputError(own_model_refusal(run_dir))
     files = sorted(p for p in run_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     config = _config(run_dir)
     summary = read_json(run_dir / "summary.json") if (run_dir / "summary.json").is_file() else {}
