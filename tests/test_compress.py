@@ -174,7 +174,7 @@ def test_your_own_module_is_exported_but_not_pruned(tmp_path):
 
     config = {"data": {"source": "iris", "audit": False}, "train": {"epochs": 2}}
     run_dir = trainwell.fit(config, model=Net(), out=tmp_path, report=False).run_dir
-    with pytest.raises(trainwell.InputError, match="custom model"):
+    with pytest.raises(trainwell.InputError, match="your own nn\\.Module"):
         trainwell.compress(run_dir)
     run = trainwell.load_run(run_dir, Net())
     with pytest.raises(trainwell.InputError, match="pruning needs a trainwell mlp or cnn"):

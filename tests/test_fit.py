@@ -115,7 +115,9 @@ def test_a_users_own_module(out, iris_config):
 
     run = trainwell.fit(iris_config, model=Tiny(), train__epochs=30)
     assert run.metrics["test_accuracy"] > 0.7
-    with pytest.raises(trainwell.InputError, match="pass it"):
+    with pytest.raises(
+        trainwell.InputError, match=r"nn.Module \(Tiny\): .* load_run\(path, Tiny\(\)\)"
+    ):
         trainwell.load_run(run.run_dir)
     loaded = trainwell.load_run(run.run_dir, model=Tiny())
     torch.testing.assert_close(loaded.model.layer.weight, run.model.layer.weight.cpu())

@@ -81,7 +81,8 @@ def own_model_refusal(run_dir: Path) -> str:
     """What a run of the user's own module takes: the module, from Python; the verbs that
     load a run by its path alone (serve, monitor, retrain, the registry) cannot."""
     own = run_dir / "own_model.json"
-    name = (read_json(own).get("class") if own.is_file() else None) or "YourModule"
+    qualname = (read_json(own).get("class") if own.is_file() else None) or "YourModule"
+    name = qualname.rsplit(".", 1)[-1]  # a class defined in a function: "f.<locals>.Net"
     return (
         f"{run_dir} trained your own nn.Module ({name}): load it from Python with "
         f"load_run(path, {name}()) and pass that Run to explain, attack or compress; serve, "
