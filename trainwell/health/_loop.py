@@ -150,7 +150,6 @@ class Doctor:
         watch = self.watch
         # the last probe's update is done
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
-        watch.record.all_dead = self._all_dead()
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
@@ -162,6 +161,7 @@ class Doctor:
                 history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
             changed = watch.read_loss(loss, step) or changed
         if changed:
+            watch.record.all_dead = self._all_dead()
             new += self._check_loop()
         if self.repairer is not None:
             self._treat(new)

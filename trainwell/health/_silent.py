@@ -324,14 +324,14 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     done = [c for c in r.checks if c.got_grad.any()]
     if len(done) < t.sustain:
         return None
+    reached = np.any([c.got_grad for c in done], axis=0)
     never = ~np.any([c.fresh_scale > 0 for c in done], axis=0)
     if r.all_dead:  # exactly zero behind a dead layer: dying_relu is the cause
-        never &= ~np.any([c.got_grad for c in done], axis=0)
+        never &= ~reached
     if done[-1].moved is not None:
         never &= ~done[-1].moved
     if not never.any():
         return None
-    reached = np.any([c.got_grad for c in done], axis=0)
     unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
     zero = [name for name, bad, got in zip(r.params, never, reached, strict=True) if bad and got]
     return unused_finding(unused, [c.step for c in done], r.epoch, zero=zero)

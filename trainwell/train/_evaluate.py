@@ -42,6 +42,7 @@ def evaluate(
     was_training = model.training
     model.eval()
     outputs, targets, loss_sum, count = [], [], None, 0
+    threshold = _probability_threshold(loss_fn)
     for x, y in batches:
         if device is not None:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -55,7 +56,7 @@ def evaluate(
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         count += len(y)
         if task == "classification":
-            outputs.append(_predicted_classes(out, _probability_threshold(loss_fn)))
+            outputs.append(_predicted_classes(out, threshold))
             targets.append(_true_classes(y))
         else:
             outputs.append(_primary(out))
