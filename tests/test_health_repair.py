@@ -220,6 +220,8 @@ def _fitted_to(model, X, y, steps: int = 300):
     """`model` trained full-batch on (X, y) until it fits them: a network that learned
     these labels, right or wrong."""
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    device = next(model.parameters()).device  # the Trainer's: a GPU where there is one
+    X, y = X.to(device), y.to(device)
     for _ in range(steps):
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(X), y).backward()
@@ -446,7 +448,7 @@ def test_widen_widens_the_channels_of_a_cnn_and_deepens_one_left_with_a_wide_map
     convs = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [conv.out_channels for conv in convs] == channels
     assert f"model.channels: [1] -> {channels}" in changed
-    assert trainer.model(torch.zeros(2, *shape)).shape == (2, 10)
+    assert trainer.model(torch.zeros(2, *shape, device=trainer.device)).shape == (2, 10)
 
 
 @pytest.mark.parametrize(
@@ -466,7 +468,7 @@ def test_deepen_brings_an_overfitting_cnns_wide_map_down_to_a_small_one(shape, c
     assert rebuild.config.model.hidden == [256]
     convs = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [conv.out_channels for conv in convs] == channels
-    assert trainer.model(torch.zeros(2, *shape)).shape == (2, 10)
+    assert trainer.model(torch.zeros(2, *shape, device=trainer.device)).shape == (2, 10)
     trainer, rebuild, _ = _trainer_for({"model": spec}, (1, 8, 8))
     with pytest.raises(NotApplicable, match="4x4 already"):
         REMEDIES["deepen"](trainer, rebuild)
@@ -583,10 +585,12 @@ def test_labels_only_the_network_separates_are_judged_on_its_own_features():
     for labels, flips in ((noisy, True), (y, False)):
         torch.manual_seed(0)
         trainer, rebuild, _ = _trainer_for({"model": {"hidden": [64]}}, (40,))
-        trainer.model.net[-1] = torch.nn.Linear(64, 5)  # five classes
+        trainer.model.net[-1] = torch.nn.Linear(64, 5).to(trainer.device)  # five classes
         trainer.n_classes = 5
         _fitted_to(trainer.model, X[:cut], torch.from_numpy(y[:cut]), steps=60)  # at its best
-        score = (trainer.model(X[cut:]).argmax(1).numpy() == y[cut:]).mean()
+        score = (
+            trainer.model(X[cut:].to(trainer.device)).argmax(1).cpu().numpy() == y[cut:]
+        ).mean()
         trainer._train_batches = TensorBatches(X[:cut], torch.from_numpy(labels[:cut]), 64)
         trainer._val_batches = TensorBatches(X[cut:], torch.from_numpy(y[cut:]), 64)
         trainer.history = [{"train_loss": 0.1, "val_accuracy": float(score)}]
@@ -858,7 +862,9 @@ class _Knocked(Callback):
         if epoch == self.at:
             with torch.no_grad():
                 for p in self.trainer.model.parameters():
-                    p.add_(0.5 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+                    p.add_(
+                        0.5 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)).to(p)
+                    )
 
 
 @pytest.mark.parametrize("lr", [10.0, 1e-3])

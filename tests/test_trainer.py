@@ -357,8 +357,8 @@ def test_validation_reads_the_forms_of_output_and_target_torch_losses_take(form)
     result = trainer.fit(_loader(X[:200], target[:200]), _loader(X[200:], target[200:], 50))
     assert result.status == "completed"
     with torch.no_grad():
-        out = model.eval()(X[200:])
-    predicted = (classes or (lambda o: o.argmax(1)))(out)
+        out = model.eval()(X[200:].to(trainer.device))
+    predicted = (classes or (lambda o: o.argmax(1)))(out).cpu()
     by_hand = float((predicted == y[200:]).float().mean())
     assert result.history[-1]["val_accuracy"] == pytest.approx(by_hand)
     assert by_hand > 0.8  # it learned: a reading of constant classes would not match
@@ -613,7 +613,9 @@ def test_batches_augmented_mid_run_are_trained_on_from_the_next_epoch():
     trainer.fit(TensorBatches(X, y, 16))
 
     def rows_of_x(inputs):
-        return torch.cdist(torch.cat(inputs).flatten(1), X.flatten(1)).min(1).values.max() < 0.1
+        return (
+            torch.cdist(torch.cat(inputs).cpu().flatten(1), X.flatten(1)).min(1).values.max() < 0.1
+        )
 
     assert rows_of_x(seen[0]) and not rows_of_x(seen[1]) and rows_of_x(seen[2])
     assert trainer._data_changes == [{"augment": True}, {"augment": False}]
