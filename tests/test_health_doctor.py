@@ -299,8 +299,39 @@ def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
         TensorBatches(X, y, 50, seed=0)
     )
     assert resumed.examiner.history.prior_loss == pytest.approx(entropy)
-    reference = doctor.examiner.history.reference_loss
-    assert reference is not None and resumed.examiner.history.reference_loss == reference
+    reference = doctor.examiner.history.reference()
+    assert reference is not None and resumed.examiner.history.reference() == reference
+
+
+@pytest.mark.parametrize(("curved", "measured"), [(False, 0), (True, 1)], ids=["learns", "stalls"])
+def test_the_reference_is_measured_only_for_a_loss_that_stalls_high(monkeypatch, curved, measured):
+    """A kernel model's fit takes as long as a short run: a network whose loss falls low
+    never pays for it; a line fitted to a curve, whose loss stalls high, measures it once,
+    at the first epoch a rule reads it, and is judged against it as before."""
+    from trainwell.health import DoctorCallback, _doctor
+    from trainwell.train import TensorBatches, Trainer
+
+    calls = []
+    real = _doctor.reference_loss
+    monkeypatch.setattr(_doctor, "reference_loss", lambda t: calls.append(t.epoch) or real(t))
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(1500, 6, generator=g)
+    y = X[:, :1] + (1.5 * torch.sin(2 * X[:, 1:2]) * X[:, 2:3] if curved else X[:, 1:2])
+    y = (y - y.mean()) / y.std()
+    model = (
+        nn.Linear(6, 1) if curved else nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
+    )
+    doctor = DoctorCallback(mode="detect")
+    trainer = Trainer(
+        model, torch.optim.Adam(model.parameters(), 0.003), task="regression", epochs=20,
+        callbacks=[doctor],
+    )  # fmt: skip
+    trainer.fit(
+        TensorBatches(X[:1200], y[:1200], 64, seed=0), TensorBatches(X[1200:], y[1200:], 300)
+    )
+    assert len(calls) == measured and all(epoch > 0 for epoch in calls), calls
+    assert ("underfitting" in {f.code for f in doctor.findings}) is curved
 
 
 def test_the_reference_loss_is_what_a_kernel_model_reaches_on_unseen_rows():

@@ -49,7 +49,8 @@ def _as_good_as_reference(
     network that fits its training rows better than the kernel model predicts unseen ones
     lacks no capacity."""
     reached = min((v for v in [*val, loss[-1]] if math.isfinite(v)), default=math.inf)
-    return bool(h.reference_loss) and reached <= t.reference_share * h.reference_loss
+    reference = h.reference()
+    return bool(reference) and reached <= t.reference_share * reference
 
 
 def _drop(loss: list[float]) -> float:
@@ -99,12 +100,11 @@ def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thres
     schedule has annealed (`_annealed`)."""
     if not _finite(loss) or loss[0] <= 0 or _annealed(h, t):
         return False
-    if _limited_by_data(h, loss, val, t):
-        return False
     return (
         _plateau(loss, t)
         and loss[-1] >= t.underfit_loss * loss[0]
         and (loss[0] - loss[-1]) >= t.slow_drop * loss[0]
+        and not _limited_by_data(h, loss, val, t)  # last: it may fit the reference model
     )  # not still learning, good enough, or not learning at all (slow convergence)
 
 

@@ -104,10 +104,10 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     n = t.creep_epochs
     if h.penalty or len(loss) <= n or loss[-1] < t.underfit_loss * loss[0]:
         return False
-    val = h.curve("val_loss")
-    if _limited_by_data(h, loss, val, t) or _val_pace(loss, val, t) is not None:
+    if min(loss[-n:]) <= min(loss[:-n]) * (1 - t.plateau_drop * n):
         return False
-    return min(loss[-n:]) > min(loss[:-n]) * (1 - t.plateau_drop * n)
+    val = h.curve("val_loss")
+    return not _limited_by_data(h, loss, val, t) and _val_pace(loss, val, t) is None
 
 
 def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:

@@ -97,7 +97,7 @@ class DoctorCallback(Callback):
         prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
         if trainer.task == "classification":  # regression's 1.0 assumes standardised targets
             self.examiner.history.prior_loss = prior
-        self.examiner.history.reference_loss = reference_loss(trainer)
+        self.examiner.history.measure_reference_later(lambda: reference_loss(trainer))
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
@@ -331,11 +331,10 @@ class DoctorCallback(Callback):
 
     def _load(self, state: dict[str, Any]) -> None:
         baselines = self.examiner.history  # of the data as resumed
-        prior, reference = baselines.prior_loss, baselines.reference_loss
         self.examiner.load_state_dict(state["examiner"])
         history = self.examiner.history
         history.grad_clip, history.l1 = self.trainer.grad_clip, self.trainer.l1
-        history.prior_loss, history.reference_loss = prior, reference
+        history.inherit_baselines(baselines)
         self.interval = state["interval"]
         self._later, self._hold = state.get("later", self._later), state.get("hold", 0)
         if self.repairer is not None and "repairer" in state:

@@ -84,9 +84,7 @@ class Examiner:
         self.past.append(self.probe.history)
         self.probe = Probe(model, total_epochs)
         self.probe.history.grad_clip, self.probe.history.l1 = grad_clip, l1
-        self.probe.history.prior_loss = self.past[-1].prior_loss
-        self.probe.history.chance_loss = self.past[-1].chance_loss
-        self.probe.history.reference_loss = self.past[-1].reference_loss
+        self.probe.history.inherit_baselines(self.past[-1])
         self._seen.difference_update(codes)
 
     def follow(self, model: nn.Module) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,7 +56,8 @@ class ProbeHistory:
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     # a hand-written loop's cross entropy at uniform predictions (`_watch.chance_loss`)
     chance_loss: float | None = None
-    reference_loss: float | None = None  # a kernel model's on unseen rows (`_baselines`)
+    # a kernel model's loss on unseen rows (`_baselines`), measured when first read: `reference`
+    reference_loss: float | None = None
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
     # own loss only when it is a classification loss on labels (`_watch.zero_floor`)
     floor_known: bool = True
@@ -144,6 +146,27 @@ class ProbeHistory:
         largest = [max(x for x in row if not math.isnan(x)) for row in rows if _measured(row)]
         return statistics.median(largest) if largest else None
 
+    def measure_reference_later(self, measure: Callable[[], float | None]) -> None:
+        """Leave the reference loss to `measure` when a rule first reads it (`reference`): a
+        kernel model's fit takes ~0.4 s, as long as a short run itself, and only a run whose
+        loss stalls high is ever judged against it."""
+        self.reference_loss, self._measure_reference = None, measure
+
+    def reference(self) -> float | None:
+        """The reference loss (`reference_loss`), measured now if it was left for later."""
+        measure = self.__dict__.pop("_measure_reference", None)
+        if measure is not None:
+            self.reference_loss = measure()
+        return self.reference_loss
+
+    def inherit_baselines(self, other: ProbeHistory) -> None:
+        """The losses a fresh history of the same run compares with: its data's, not its
+        network's (after a remedy, or loaded from a checkpoint)."""
+        self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
+        self.reference_loss = other.reference_loss
+        if "_measure_reference" in other.__dict__:
+            self._measure_reference = other._measure_reference
+
     def curve(self, key: str) -> list[float]:
         """One value per epoch (NaN where missing), as a list: a few dozen floats, which the
         curve rules read faster in Python than through numpy's first call after a step."""
@@ -156,6 +179,7 @@ class ProbeHistory:
             if isinstance(value, list)
             else value
             for name, value in vars(self).items()
+            if not name.startswith("_")  # a measurement left for later is the run's, not data
         }
         return state | {"penalty": asdict(self.penalty)}
 

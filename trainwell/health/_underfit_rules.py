@@ -78,10 +78,10 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss, val = h.curve("train_loss"), h.curve("val_loss")
     if not _stalled_high(h, loss, val, t) or _val_pace(loss, val, t) is not None:
         return None
-    reference = ""
-    if h.reference_loss and val and math.isfinite(val[-1]):
+    reference, reference_loss = "", h.reference()
+    if reference_loss and val and math.isfinite(val[-1]):
         reference = (
-            f"; its validation loss ({val[-1]:.3g}) is above the {h.reference_loss:.3g} a "
+            f"; its validation loss ({val[-1]:.3g}) is above the {reference_loss:.3g} a "
             f"kernel model reaches on rows it never saw"
         )
     if not h.floor_known:  # a hand-written loop's own loss may stop where it must
@@ -106,7 +106,7 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         h,
         per_epoch=True,
         train_loss=loss,
-        reference_loss=h.reference_loss,
+        reference_loss=reference_loss,
         threshold=t.underfit_loss,
     )
 
