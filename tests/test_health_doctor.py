@@ -523,3 +523,39 @@ def test_a_loss_runs_away_from_the_first_probes_or_the_class_priors_whichever_is
     assert examiner.runaway_loss() == pytest.approx(11.0)  # ten times the class prior's
     examiner.mark_reported("divergence")
     assert examiner.runaway_loss() == math.inf  # told already: no probe at every step
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_the_trainers_doctor_finds_layers_held_in_a_plain_list(listed):
+    """Your own module's hidden layers in a Python list: the Trainer's optimizer, built from
+    `model.parameters()`, never trains them; the doctor says so after the first epoch. The
+    same layers in `nn.ModuleList` train, and nothing is said."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            hidden = [nn.Linear(4, 16), nn.Linear(16, 16)]
+            self.hidden = hidden if listed else nn.ModuleList(hidden)
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            for layer in self.hidden:
+                x = torch.relu(layer(x))
+            return self.head(x)
+
+    torch.manual_seed(0)
+    X = torch.randn(300, 4)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model, doctor = Net(), DoctorCallback(mode="detect")
+    # on the CPU: `.to(cuda)` would leave the listed layers behind, and the forward fail
+    trainer = Trainer(
+        model, torch.optim.Adam(model.parameters(), 0.01), epochs=3, device="cpu",
+        callbacks=[doctor],
+    )  # fmt: skip
+    trainer.fit(TensorBatches(X, y, 32, seed=0))
+    found = [f for f in doctor.findings if f.code == "frozen_parameters"]
+    assert [(f.severity, f.evidence["unregistered"], f.epoch) for f in found] == (
+        [("error", ["hidden"], 0)] if listed else []
+    )

@@ -50,8 +50,21 @@ class WithBranch(nn.Module):
         return self.net(x)
 
 
+class Listed(nn.Module):
+    """The body held in a plain list where `nn.ModuleList` was meant: `model.parameters()`
+    leaves it out."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.parts, self.head = [net.body], net.head
+
+    def forward(self, x):
+        return self.head(self.parts[0](x))
+
+
 ARCHS = {"mlp": MLP, "cnn": CNN}
 BUGS = {
+    "layers_in_a_list": "frozen_parameters",
     "stale_gradients": "stale_gradients",
     "head_not_in_optimizer": "frozen_parameters",
     "requires_grad_false": "frozen_parameters",
@@ -77,6 +90,8 @@ def loop(arch, bug=None, *, mode="detect", epochs=3, after_step=False, bf16=Fals
     model = ARCHS[arch]().to(device)
     if bug == "unused_parameters":
         model = WithBranch(model).to(device)
+    if bug == "layers_in_a_list":
+        model = Listed(model)
     net = getattr(model, "net", model)
     params = list(model.parameters())
     if bug == "head_not_in_optimizer":
@@ -193,6 +208,48 @@ def test_each_bug_is_named_where_it_is():
     finding = next(f for f in softmax.findings if f.code == "probabilities_as_logits")
     assert finding.step == 0
     assert finding.evidence["autograd_chain"][-1].startswith("SoftmaxBackward")
+
+
+class _Student(nn.Module):
+    """A student beside a teacher kept in a list on purpose (out of its state_dict), run
+    under no_grad, and a list that only refers to its own registered layers."""
+
+    def __init__(self, teacher, temperature: bool):
+        super().__init__()
+        self.body, self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, 16)), nn.Linear(16, 4)
+        self.teacher, self.stages = [teacher], [self.body, self.head]
+        # the bug, where planted: a plain tensor, not an nn.Parameter
+        self.temperature = torch.ones(1, requires_grad=True) if temperature else None
+
+    def forward(self, x):
+        with torch.no_grad():
+            hint = self.teacher[0](x)
+        for stage in self.stages:
+            x = stage(x)
+        out = x + 0.0 * hint
+        return out if self.temperature is None else out / self.temperature
+
+
+def test_lists_that_hold_no_unregistered_learning_are_not_flagged():
+    """Lists are not the bug; learnable tensors outside `model.parameters()` that get
+    gradients are. A teacher in a list under no_grad gets none; a list of the model's own
+    layers holds nothing unregistered. A learnable plain tensor (a temperature) is found,
+    as a warning when the optimizer was given it anyway."""
+    X, y = data()
+    for temperature in (None, "left out", "given"):
+        torch.manual_seed(0)
+        model = _Student(MLP(), temperature=temperature is not None)
+        params = list(model.parameters())
+        params += [model.temperature] if temperature == "given" else []
+        optimizer = torch.optim.SGD(params, lr=0.05)
+        doctor = trainwell.Doctor(model, optimizer, every=4)
+        _train_epoch(X, y, model, optimizer, doctor, [])
+        doctor.epoch_end(1.0)
+        found = [(f.code, f.severity, f.evidence.get("unregistered")) for f in problems(doctor)]
+        expected = {None: [], "left out": [("frozen_parameters", "error", ["temperature"])]}
+        assert found == expected.get(
+            temperature, [("frozen_parameters", "warning", ["temperature"])]
+        )
 
 
 def test_frozen_on_purpose_is_not_flagged():

@@ -24,6 +24,7 @@ from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
 from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
+from ._unregistered import held_outside, in_use, unregistered_parameters
 from ._watch import squashed_logits
 
 REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
@@ -195,6 +196,28 @@ class DoctorCallback(Callback):
         if unused and not self.examiner.reported("unused_parameters"):
             self.examiner.report(unused_finding(unused, self._reach_steps, epoch))
 
+    def _report_unregistered(self, epoch: int) -> None:
+        """Layers your own `nn.Module` holds in a plain list (or a learnable plain tensor):
+        read after the first epoch, whose backward passes left their gradients there (the
+        optimizer, built from `model.parameters()`, never clears them), as the loop's doctor
+        reads them."""
+        outside = held_outside(self.trainer.model)
+        if not outside:
+            return
+        seen = LoopRecord(
+            params=[],
+            mode_modules=[],
+            batchnorm=False,
+            frozen_in_optimizer=[],
+            not_in_optimizer=None,
+            step=self.trainer.step,
+            epoch=epoch,
+            unregistered=in_use(outside, self.trainer.optimizer),
+        )
+        finding = unregistered_parameters(seen, LoopThresholds())
+        if finding is not None:
+            self.examiner.report(finding)
+
     def _read(self, loss: torch.Tensor) -> float:
         """The loss as a number; under DDP the mean over ranks, so a NaN on one rank is seen
         by all (read at probe steps only, which all ranks share)."""
@@ -258,6 +281,8 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         penalty = strong_penalty(trainer.model, trainer.optimizer, trainer.l1, data_loss(metrics))
         found = self.examiner.end_epoch(metrics, penalty)
+        if epoch == 0:
+            self._report_unregistered(epoch)
         if epoch == REACH_EPOCHS - 1:
             self._report_unreached(epoch)
         for finding in found:

@@ -28,6 +28,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, pro
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
+from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch, chance_loss, zero_floor
 
 LOOP_CODES = frozenset(LOOP_FIX)
@@ -332,7 +333,7 @@ class Doctor:
 
     def _check_loop(self) -> list[Finding]:
         new = []
-        for rule in LOOP_RULES:
+        for rule in (*LOOP_RULES, unregistered_parameters):
             if rule.__name__ in self._seen:  # each rule is named after its code: told already
                 continue
             finding = rule(self.watch.record, self.loop_thresholds)

@@ -90,19 +90,31 @@ class LoopRecord:
     step: int = 0  # the last step the doctor looked at (a plain step's loss aside)
     epoch: int = 0
     all_dead: bool = False  # at the last probe, some layer's units were all dead
+    # attributes holding tensors that got gradients outside model.parameters(), each with
+    # whether the optimizer holds them anyway (`_unregistered`)
+    unregistered: dict[str, bool] = field(default_factory=dict)
 
 
 LoopRule = Callable[[LoopRecord, LoopThresholds], Finding | None]
 
 
-def _finding(
-    code: str, severity: str, message: str, record: LoopRecord, step: int, **evidence: object
+def loop_finding(
+    code: str,
+    severity: str,
+    message: str,
+    record: LoopRecord,
+    step: int,
+    *,
+    fix: str | None = None,
+    **evidence: object,
 ) -> Finding:
+    """A loop check's finding: the message, then the fix (the code's usual one unless a
+    cause has its own)."""
     return Finding(
         code=code,
         severity=severity,
         source="training",
-        message=f"{message} Fix: {LOOP_FIX[code]}.",
+        message=f"{message} Fix: {fix or LOOP_FIX[code]}.",
         evidence={k: _plain(v) for k, v in evidence.items()},
         epoch=record.epoch,
         step=step,
@@ -115,7 +127,7 @@ def _plain(value: object) -> object:
     return value
 
 
-def _names(names: list[str], at_most: int = 5) -> str:
+def few_names(names: list[str], at_most: int = 5) -> str:
     shown = ", ".join(names[:at_most])
     return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
 
@@ -137,7 +149,7 @@ def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     share = c.carried_norm / c.grad_norm
     if share < t.carried_share or c.carried_cosine < t.carried_cosine:
         return _stale_in_part(r, c, t)
-    return _finding(
+    return loop_finding(
         "stale_gradients",
         "error",
         f"Gradients accumulate across steps: at step {c.step} .grad still held the previous "
@@ -168,11 +180,11 @@ def _stale_in_part(r: LoopRecord, c: LoopCheck, t: LoopThresholds) -> Finding | 
     if not names:
         return None
     cosine = float(np.nanmin(c.carried_cosines[stale]))
-    return _finding(
+    return loop_finding(
         "stale_gradients",
         "error",
         f"Gradients accumulate across steps in {len(names)} parameter"
-        f"{'s' if len(names) > 1 else ''} ({_names(names)}): at "
+        f"{'s' if len(names) > 1 else ''} ({few_names(names)}): at "
         f"step {c.step} their .grad still held the previous step's gradient (cosine "
         f"{cosine:.3f}) on top of this batch's, so they apply the sum of all past gradients. "
         f"A zero_grad() clears the others: the one for these is missing (an optimizer of "
@@ -198,7 +210,7 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     epoch on, though they get gradients (`_nothing_moves`), is an error of its own."""
     if _nothing_moves(r, t):
         last = r.checks[-1]
-        return _finding(
+        return loop_finding(
             "frozen_parameters",
             "error",
             f"No parameter has changed since the first look (step {last.step} now), though "
@@ -208,6 +220,8 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             "optimizer.step() at all?",
             r,
             last.step,
+            fix="call optimizer.zero_grad() before loss.backward() (or after "
+            "optimizer.step()), then optimizer.step() at a learning rate above 0",
             never_applied=list(r.params),
             requires_grad_false=r.frozen_in_optimizer,
         )
@@ -230,17 +244,17 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             else ", and they are in none of the optimizer's param groups"
         )
         parts.append(
-            f"{len(unapplied)} parameters get gradients but never change ({_names(unapplied)})"
+            f"{len(unapplied)} parameters get gradients but never change ({few_names(unapplied)})"
             f"{where}."
         )
     if r.frozen_in_optimizer:
         parts.append(
             f"{len(r.frozen_in_optimizer)} parameters were given to the optimizer with "
-            f"requires_grad=False, so they never learn ({_names(r.frozen_in_optimizer)}); if "
+            f"requires_grad=False, so they never learn ({few_names(r.frozen_in_optimizer)}); if "
             f"they are frozen on purpose, leave them out of the optimizer (unless they are to "
             f"be unfrozen later, as in gradual unfreezing)."
         )
-    return _finding(
+    return loop_finding(
         "frozen_parameters",
         "error" if unapplied else "warning",
         "Parameters that never change: " + " ".join(parts),
@@ -265,11 +279,11 @@ def eval_mode_training(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         if r.batchnorm
         else "dropout does not regularise"
     )
-    return _finding(
+    return loop_finding(
         "eval_mode_training",
         "error" if r.batchnorm else "warning",
         f"The model is trained in eval() mode since step {r.eval_since}: its dropout/batch-norm "
-        f"layers ({_names(r.eval_modules)}) behave as at inference, so {effect}.",
+        f"layers ({few_names(r.eval_modules)}) behave as at inference, so {effect}.",
         r,
         r.step,
         since_step=r.eval_since,
@@ -288,7 +302,7 @@ def probabilities_as_logits(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     if not r.loss_chain:
         return None
     chain = " <- ".join(r.loss_chain)
-    return _finding(
+    return loop_finding(
         "probabilities_as_logits",
         "error",
         f"The loss is computed on probabilities: its graph reads {chain}, so a loss that "
@@ -365,7 +379,7 @@ def unused_finding(
         source="training",
         message=(
             f"{len(unused)} trainable parameters received {reach} in any of "
-            f"{len(checked_steps)} checked steps ({_names(unused)}): {how}. Fix: {fix}."
+            f"{len(checked_steps)} checked steps ({few_names(unused)}): {how}. Fix: {fix}."
         ),
         evidence={"parameters": unused, "checked_steps": checked_steps, "zero_gradient": zero},
         epoch=epoch,

@@ -19,6 +19,7 @@ from torch import nn
 
 from ._probes import RESHAPES, dense
 from ._silent import LoopCheck, LoopRecord
+from ._unregistered import held_outside, in_use
 
 BATCHNORM = nn.modules.batchnorm._BatchNorm
 # modules whose training mode matters: dropout (its own modules, or the `dropout` of a
@@ -76,6 +77,7 @@ class LoopWatch:
         self._window = 0  # micro-batches the armed look has waited for an optimizer step
         self._first_norms: list[float] | None = None  # the parameters' at the first look
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
+        self._outside = held_outside(model)  # read once: a model does not grow lists
 
     def _given(self) -> set[int] | None:
         if self.optimizer is None:
@@ -265,6 +267,8 @@ class LoopWatch:
         )
         if self.record.checks[-1].order_ok is not None:
             self.order_ok = self.record.checks[-1].order_ok
+        if self._outside:
+            self.record.unregistered = in_use(self._outside, self.optimizer)
         self._previous = []
         return True
 
