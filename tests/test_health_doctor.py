@@ -1,6 +1,7 @@
 """The doctor end to end: real runs with a problem are flagged, healthy runs are not."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -559,3 +560,36 @@ def test_the_trainers_doctor_finds_layers_held_in_a_plain_list(listed):
     assert [(f.severity, f.evidence["unregistered"], f.epoch) for f in found] == (
         [("error", ["hidden"], 0)] if listed else []
     )
+
+
+@pytest.mark.parametrize("squeezed", [False, True])
+def test_the_trainers_doctor_finds_outputs_broadcast_against_the_targets(squeezed):
+    """The Trainer takes your own regression module as it is: its `(n, 1)` output against
+    `(n,)` targets is broadcast by the MSE loss, and the doctor says so at the first step.
+    Squeezed, the same module is found healthy."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            out = self.net(x)
+            return out.squeeze(-1) if squeezed else out
+
+    torch.manual_seed(0)
+    X = torch.randn(300, 4)
+    y = X[:, 0] - X[:, 1]
+    doctor = DoctorCallback(mode="detect")
+    model = Net()
+    trainer = Trainer(
+        model, torch.optim.Adam(model.parameters(), 0.01), task="regression", epochs=2,
+        callbacks=[doctor],
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(TensorBatches(X, y, 32, seed=0))
+    found = [(f.code, f.step) for f in doctor.findings if f.code == "broadcast_loss"]
+    assert found == ([] if squeezed else [("broadcast_loss", 0)])

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 import trainwell
-from trainwell.health import _watch
+from trainwell.health import _loss_graph
 
 
 def _tokens(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -212,7 +212,7 @@ def test_the_loop_doctor_reads_whether_its_loss_can_reach_zero(loss, floor_is_ze
     """Read from the loss's graph after backward (as doctor.step sees it)."""
     value = loss()
     value.backward()
-    assert _watch.zero_floor(value) is floor_is_zero
+    assert _loss_graph.zero_floor(value) is floor_is_zero
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])

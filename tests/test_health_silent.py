@@ -2,6 +2,8 @@
 evidence and a fix; the same loop without it raises nothing; repair mode treats what the
 loop lets it treat."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -1021,3 +1023,75 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
     assert repairer.treat(swung("dying_relu"), 3, [None] * len(params), params)
     assert not repairer.repairs[0]["rolled_back_to"].startswith("best")  # the healthy state
     assert not all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def _regression_loop(model, loss_of, epochs=2):
+    """A hand-written regression loop on the quadrant data's mean pixel; `loss_of(out, y)`
+    computes the loss from the model's output and the `(n,)` targets."""
+    X, _ = data()
+    y = X.mean((1, 2, 3)) * 8
+    optimizer = torch.optim.Adam(model.parameters(), 0.01)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(epochs):
+        for i in range(0, len(y), 32):
+            optimizer.zero_grad()
+            with warnings.catch_warnings():  # torch's one hint, which users miss or ignore
+                warnings.simplefilter("ignore")
+                loss = loss_of(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    return doctor
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize(
+    "loss_fn",
+    [
+        nn.functional.mse_loss,
+        nn.functional.l1_loss,
+        nn.functional.smooth_l1_loss,
+        lambda out, y: nn.functional.huber_loss(out, y) + 1e-4 * out.pow(2).mean(),
+    ],
+    ids=["mse", "l1", "smooth_l1", "huber_plus_penalty"],
+)
+@pytest.mark.parametrize("squeezed", [False, True])
+def test_outputs_the_loss_broadcast_against_targets_are_found(arch, loss_fn, squeezed):
+    """A regression head's `(n, 1)` output against `(n,)` targets: torch's losses compare
+    them as `(n, n)` and the network learns the batch's mean. Squeezed, nothing is said."""
+    torch.manual_seed(0)
+    model = nn.Sequential(ARCHS[arch](), nn.Linear(4, 1))
+    doctor = _regression_loop(
+        model, lambda out, y: loss_fn(out.squeeze(-1) if squeezed else out, y)
+    )
+    found = [(f.code, f.severity, f.evidence.get("output_shape")) for f in problems(doctor)]
+    if squeezed:
+        assert "broadcast_loss" not in [code for code, _, _ in found], found
+    else:
+        assert ("broadcast_loss", "error", [32, 1]) in found, found
+
+
+class _Mean(nn.Module):
+    """A learned mean, expanded to the batch on purpose: one row is no batch of outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.net, self.mu = MLP(), nn.Parameter(torch.zeros(1, 1))
+
+    def forward(self, x):
+        return self.net(x)[:, :1] + 0.0, self.mu
+
+
+def test_a_loss_that_expands_one_row_on_purpose_is_not_flagged():
+    torch.manual_seed(0)
+
+    def loss_of(out, y):
+        scores, mu = out
+        target = y[:, None]
+        return nn.functional.mse_loss(scores, target) + nn.functional.mse_loss(
+            mu.expand_as(target), target
+        )
+
+    found = [f.code for f in problems(_regression_loop(_Mean(), loss_of))]
+    assert "broadcast_loss" not in found, found

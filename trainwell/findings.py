@@ -41,6 +41,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "eval_mode_training",
     "probabilities_as_logits",
     "unused_parameters",
+    "broadcast_loss",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

@@ -19,13 +19,13 @@ from ._baselines import prior_loss, reference_loss
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import data_loss
+from ._loss_graph import broadcast_loss, broadcast_outputs, squashed_logits
 from ._rebuild import Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
 from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
 from ._unregistered import held_outside, in_use, unregistered_parameters
-from ._watch import squashed_logits
 
 REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
 
@@ -145,22 +145,35 @@ class DoctorCallback(Callback):
 
     def _read_loss_graph(self, loss: torch.Tensor) -> None:
         """A softmax or sigmoid the model applies before a loss that applies its own (your
-        `nn.Module` ending in `nn.Softmax` under cross entropy): read once, in the first
-        step's autograd graph, as the hand-written loop's doctor reads it."""
-        chain = squashed_logits(loss)
-        if chain is None or self.examiner.reported("probabilities_as_logits"):
-            return
-        seen = LoopRecord(
+        `nn.Module` ending in `nn.Softmax` under cross entropy), and outputs the loss
+        broadcast against targets of another shape (a regression module's `(n, 1)` output
+        against `(n,)` targets): read once, in the first step's autograd graph, as the
+        hand-written loop's doctor reads them."""
+        seen = self._loop_record(
+            self.trainer.epoch,
+            loss_chain=squashed_logits(loss),
+            loss_chain_step=0,
+            broadcast=broadcast_outputs(loss),
+            broadcast_step=0,
+        )
+        for rule in (probabilities_as_logits, broadcast_loss):
+            finding = rule(seen, LoopThresholds())
+            if finding is not None and not self.examiner.reported(finding.code):
+                self.examiner.report(finding)
+
+    def _loop_record(self, epoch: int, **seen: Any) -> LoopRecord:
+        """What a hand-written loop's doctor would have recorded, for the loop checks the
+        Trainer's doctor shares."""
+        return LoopRecord(
             params=[],
             mode_modules=[],
             batchnorm=False,
             frozen_in_optimizer=[],
             not_in_optimizer=None,
-            loss_chain=chain,
-            loss_chain_step=0,
-            epoch=self.trainer.epoch,
+            step=self.trainer.step,
+            epoch=epoch,
+            **seen,
         )
-        self.examiner.report(probabilities_as_logits(seen, LoopThresholds()))
 
     def _note_reach(self, step: int) -> None:
         """Note the trainable parameters this probe's backward did not reach (`.grad` is None:
@@ -204,16 +217,7 @@ class DoctorCallback(Callback):
         outside = held_outside(self.trainer.model)
         if not outside:
             return
-        seen = LoopRecord(
-            params=[],
-            mode_modules=[],
-            batchnorm=False,
-            frozen_in_optimizer=[],
-            not_in_optimizer=None,
-            step=self.trainer.step,
-            epoch=epoch,
-            unregistered=in_use(outside, self.trainer.optimizer),
-        )
+        seen = self._loop_record(epoch, unregistered=in_use(outside, self.trainer.optimizer))
         finding = unregistered_parameters(seen, LoopThresholds())
         if finding is not None:
             self.examiner.report(finding)

@@ -54,12 +54,12 @@ class ProbeHistory:
     rows: list[int] = field(default_factory=list)  # its first dimension: output units
     dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
-    # a hand-written loop's cross entropy at uniform predictions (`_watch.chance_loss`)
+    # a hand-written loop's cross entropy at uniform predictions (`_loss_graph.chance_loss`)
     chance_loss: float | None = None
     # a kernel model's loss on unseen rows (`_baselines`), measured when first read: `reference`
     reference_loss: float | None = None
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
-    # own loss only when it is a classification loss on labels (`_watch.zero_floor`)
+    # own loss only when it is a classification loss on labels (`_loss_graph.zero_floor`)
     floor_known: bool = True
     penalty: Penalty = field(default_factory=Penalty)  # strong enough to keep it from fitting
     steps: list[int] = field(default_factory=list)

@@ -26,10 +26,11 @@ from ..findings import Finding
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
+from ._loss_graph import broadcast_loss, chance_loss, zero_floor
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
 from ._unregistered import unregistered_parameters
-from ._watch import LoopWatch, chance_loss, zero_floor
+from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
@@ -333,7 +334,7 @@ class Doctor:
 
     def _check_loop(self) -> list[Finding]:
         new = []
-        for rule in (*LOOP_RULES, unregistered_parameters):
+        for rule in (*LOOP_RULES, unregistered_parameters, broadcast_loss):
             if rule.__name__ in self._seen:  # each rule is named after its code: told already
                 continue
             finding = rule(self.watch.record, self.loop_thresholds)

@@ -27,6 +27,8 @@ LOOP_FIX = {
     "probabilities_as_logits": "return the raw scores (logits) from the model and apply "
     "softmax/sigmoid only to predict: CrossEntropyLoss and BCEWithLogitsLoss apply their own "
     "(NLLLoss, CTCLoss and KLDivLoss take log_softmax)",
+    "broadcast_loss": "give the loss outputs and targets of one shape: squeeze the model's "
+    "(n, 1) output to (n,) (out.squeeze(-1)), or view the targets as (n, 1)",
     "unused_parameters": "remove the unused modules, route the input through them, or drop "
     "the .detach() or torch.no_grad() that cuts them off the loss (or, to freeze them on "
     "purpose, set requires_grad=False)",
@@ -84,6 +86,8 @@ class LoopRecord:
     checks: list[LoopCheck] = field(default_factory=list)
     loss_chain: list[str] | None = None  # autograd nodes from the loss to a softmax/sigmoid
     loss_chain_step: int | None = None
+    broadcast: list[int] | None = None  # the outputs' shape, where the loss broadcast them
+    broadcast_step: int | None = None
     eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters
     eval_since: int | None = None  # first step of the current run of steps in eval mode
     eval_steps: int = 0  # steps in a row taken in eval mode

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._probes import RESHAPES, dense
+from ._loss_graph import broadcast_outputs, squashed_logits
+from ._probes import dense
 from ._silent import LoopCheck, LoopRecord
 from ._unregistered import held_outside, in_use
 
@@ -25,19 +26,6 @@ BATCHNORM = nn.modules.batchnorm._BatchNorm
 # modules whose training mode matters: dropout (its own modules, or the `dropout` of a
 # recurrent layer or of attention) and batch norm
 MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM, nn.RNNBase, nn.MultiheadAttention)
-# losses that take logits or log-probabilities (CTC too), and what a model's log_softmax is
-LOGIT_LOSSES = (
-    "LogSoftmaxBackward",
-    "BinaryCrossEntropyWithLogitsBackward",
-    "NllLossBackward",
-    "CtcLossBackward",
-)
-STACKS = ("CatBackward", "StackBackward")  # probabilities joined: each part is one
-SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
-# losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
-ZERO_FLOOR_LOSSES = ("NllLossBackward", "BinaryCrossEntropy")
-SCALINGS = ("MulBackward", "DivBackward", "MeanBackward", "SumBackward")
-GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
 _SHRUNK = 0.999  # cos(carried, fresh) at or below minus this: .grad is fresh scaled down
 ACCUMULATION_WINDOW = 64  # micro-batches a look waits for an optimizer step, at most
 
@@ -122,13 +110,20 @@ class LoopWatch:
         return True
 
     def read_loss(self, loss: torch.Tensor, step: int) -> bool:
-        """Look for a softmax/sigmoid fed to a logits loss; True when one was found."""
-        if self.record.loss_chain is not None:
-            return False
-        chain = squashed_logits(loss)
-        if chain is not None:
-            self.record.loss_chain, self.record.loss_chain_step = chain, step
-        return chain is not None
+        """Look for a softmax/sigmoid fed to a logits loss, and for outputs the loss
+        broadcast against targets of another shape; True when one was found."""
+        found = False
+        if self.record.loss_chain is None:
+            chain = squashed_logits(loss)
+            if chain is not None:
+                self.record.loss_chain, self.record.loss_chain_step = chain, step
+                found = True
+        if self.record.broadcast is None:
+            shape = broadcast_outputs(loss)
+            if shape is not None:
+                self.record.broadcast, self.record.broadcast_step = shape, step
+                found = True
+        return found
 
     def arm(self) -> None:
         """Keep this step's gradients and parameter norms; hook the next backward and step."""
@@ -318,108 +313,3 @@ def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     if not tensors:
         return torch.zeros(0)
     return torch.stack(torch._foreach_norm([t.detach() for t in tensors])).float()
-
-
-def squashed_logits(loss: torch.Tensor) -> list[str] | None:
-    """The autograd nodes from a logits loss down to a softmax/sigmoid feeding it (through
-    reshapes only), or None. Node names survive backward; only saved tensors are freed. The
-    walk goes down from the loss through what combines losses (sums, means, weights), not
-    into the model below a logits loss: a cross entropy's graph is read in two nodes, not in
-    the model's dozens (a walk of the whole MLP cost ~0.5 ms a look on caches a backward
-    left cold). A KL divergence given probabilities is read too (`_kl_on_probabilities`)."""
-    start = getattr(loss, "grad_fn", None)
-    kl = _kl_on_probabilities(loss, start)
-    if kl is not None:
-        return kl
-    queue, seen = [start] if start is not None else [], 0
-    while queue and seen < GRAPH_NODES:
-        node = queue.pop(0)
-        seen += 1
-        if node.name().startswith(LOGIT_LOSSES):
-            chain = _squashed(_input(node))
-            if chain is not None:
-                return [node.name(), *chain]
-            below = [n for n, _ in node.next_functions if n is not None]
-            # only the loss's own parts lie below (NLL on a log-softmax), then the model
-            queue.extend(n for n in below if n.name().startswith(LOGIT_LOSSES))
-            continue
-        queue.extend(n for n, _ in node.next_functions if n is not None)
-    return None
-
-
-def _kl_on_probabilities(loss: torch.Tensor, node: object | None) -> list[str] | None:
-    """The nodes of `F.kl_div(probabilities, target)` (a loss, scaled or averaged only) where
-    it wants log-probabilities: its graph is `t log t - t * input`, the input a softmax's or
-    sigmoid's output. Told from a loss that subtracts weighted probabilities from a constant
-    for a reason of its own by its value: a KL divergence is never negative, and this one
-    always is (-H(t) - sum t p). None otherwise; reads the value only where the graph fits."""
-    chain = []
-    while node is not None and node.name().startswith(SCALINGS):
-        chain.append(node.name())
-        inputs = [n for n, _ in node.next_functions if n is not None]
-        node = inputs[0] if len(inputs) == 1 else None
-    if node is None or not node.name().startswith("SubBackward") or _input(node) is not None:
-        return None  # t log t, the constant, comes first
-    product = node.next_functions[1][0] if len(node.next_functions) > 1 else None
-    if product is None or not product.name().startswith("MulBackward"):
-        return None
-    factors = [n for n, _ in product.next_functions if n is not None]
-    squashed = _squashed(factors[0]) if len(factors) == 1 else None
-    if squashed is None or not float(loss.detach()) < 0:
-        return None
-    return [*chain, f"{node.name()} (kl_div)", product.name(), *squashed]
-
-
-def _squashed(node: object | None) -> list[str] | None:
-    """The nodes from `node` down, through reshapes, to a softmax/sigmoid (or to a join of
-    squashed parts: per-class sigmoid heads concatenated); None where they do not end so."""
-    chain = []
-    while node is not None and node.name().startswith(RESHAPES):
-        chain.append(node.name())
-        node = _input(node)
-    if node is None:
-        return None
-    if node.name().startswith(SQUASHES):
-        return [*chain, node.name()]
-    if not node.name().startswith(STACKS):
-        return None
-    parts = [_squashed(n) for n, _ in node.next_functions if n is not None]
-    return [*chain, node.name(), *parts[0]] if parts and all(parts) else None
-
-
-def zero_floor(loss: torch.Tensor) -> bool:
-    """Whether the loss is a cross entropy, scaled or averaged only: on labels a perfect fit
-    takes it to 0, and a plateau far above that says the network cannot fit (a binary
-    cross entropy's targets are freed by backward, so soft ones pass for labels). A sum of
-    terms (a VAE's KL, label smoothing's), a regression's or a reconstruction's error, a
-    cross entropy on soft targets: each has a floor of its own that the doctor cannot know."""
-    return _cross_entropy(loss) is not None
-
-
-def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
-    """A cross entropy's value at uniform predictions over `classes` (the output's second
-    dimension): ln 2 for a binary one, per output; None for other losses."""
-    name = _cross_entropy(loss)
-    if name is None or not classes:
-        return None
-    return (
-        math.log(2) if name.startswith("BinaryCrossEntropy") or classes == 1 else math.log(classes)
-    )
-
-
-def _cross_entropy(loss: torch.Tensor) -> str | None:
-    """The autograd node of the cross entropy the loss is, scaled or averaged only."""
-    node = getattr(loss, "grad_fn", None)
-    while node is not None:
-        if node.name().startswith(ZERO_FLOOR_LOSSES):
-            return node.name()
-        inputs = [n for n, _ in node.next_functions if n is not None]
-        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
-            return None
-        node = inputs[0]
-    return None
-
-
-def _input(node) -> object | None:
-    """The node that produced a function's first input (its tensor argument)."""
-    return node.next_functions[0][0] if node.next_functions else None

@@ -1,0 +1,192 @@
+"""What the loss's autograd graph says of how the loss was computed, read from its node
+names (which survive backward; saved tensors do not) and the sizes torch keeps: a softmax
+or sigmoid fed to a loss that applies its own, a cross entropy and its floor, outputs
+broadcast against targets of another shape.
+
+The walks go down from the loss through what combines losses (sums, means, weights), not
+into the model below: a loss's graph is read in a few nodes, not in the model's dozens.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..findings import Finding
+from ._probes import RESHAPES
+from ._silent import LoopRecord, LoopThresholds, loop_finding
+
+# losses that take logits or log-probabilities (CTC too), and what a model's log_softmax is
+LOGIT_LOSSES = (
+    "LogSoftmaxBackward",
+    "BinaryCrossEntropyWithLogitsBackward",
+    "NllLossBackward",
+    "CtcLossBackward",
+)
+STACKS = ("CatBackward", "StackBackward")  # probabilities joined: each part is one
+SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
+# losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
+ZERO_FLOOR_LOSSES = ("NllLossBackward", "BinaryCrossEntropy")
+SCALINGS = ("MulBackward", "DivBackward", "MeanBackward", "SumBackward")
+GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
+# torch's losses that broadcast outputs against targets of another shape, with a warning
+# only (`l1_loss` is |input - target| in the graph)
+BROADCASTING_LOSSES = ("MseLossBackward", "SmoothL1LossBackward", "HuberLossBackward")
+
+
+def squashed_logits(loss: torch.Tensor) -> list[str] | None:
+    """The autograd nodes from a logits loss down to a softmax/sigmoid feeding it (through
+    reshapes only), or None. Node names survive backward; only saved tensors are freed. The
+    walk goes down from the loss through what combines losses (sums, means, weights), not
+    into the model below a logits loss: a cross entropy's graph is read in two nodes, not in
+    the model's dozens (a walk of the whole MLP cost ~0.5 ms a look on caches a backward
+    left cold). A KL divergence given probabilities is read too (`_kl_on_probabilities`)."""
+    start = getattr(loss, "grad_fn", None)
+    kl = _kl_on_probabilities(loss, start)
+    if kl is not None:
+        return kl
+    queue, seen = [start] if start is not None else [], 0
+    while queue and seen < GRAPH_NODES:
+        node = queue.pop(0)
+        seen += 1
+        if node.name().startswith(LOGIT_LOSSES):
+            chain = _squashed(_input(node))
+            if chain is not None:
+                return [node.name(), *chain]
+            below = [n for n, _ in node.next_functions if n is not None]
+            # only the loss's own parts lie below (NLL on a log-softmax), then the model
+            queue.extend(n for n in below if n.name().startswith(LOGIT_LOSSES))
+            continue
+        queue.extend(n for n, _ in node.next_functions if n is not None)
+    return None
+
+
+def _kl_on_probabilities(loss: torch.Tensor, node: object | None) -> list[str] | None:
+    """The nodes of `F.kl_div(probabilities, target)` (a loss, scaled or averaged only) where
+    it wants log-probabilities: its graph is `t log t - t * input`, the input a softmax's or
+    sigmoid's output. Told from a loss that subtracts weighted probabilities from a constant
+    for a reason of its own by its value: a KL divergence is never negative, and this one
+    always is (-H(t) - sum t p). None otherwise; reads the value only where the graph fits."""
+    chain = []
+    while node is not None and node.name().startswith(SCALINGS):
+        chain.append(node.name())
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        node = inputs[0] if len(inputs) == 1 else None
+    if node is None or not node.name().startswith("SubBackward") or _input(node) is not None:
+        return None  # t log t, the constant, comes first
+    product = node.next_functions[1][0] if len(node.next_functions) > 1 else None
+    if product is None or not product.name().startswith("MulBackward"):
+        return None
+    factors = [n for n, _ in product.next_functions if n is not None]
+    squashed = _squashed(factors[0]) if len(factors) == 1 else None
+    if squashed is None or not float(loss.detach()) < 0:
+        return None
+    return [*chain, f"{node.name()} (kl_div)", product.name(), *squashed]
+
+
+def _squashed(node: object | None) -> list[str] | None:
+    """The nodes from `node` down, through reshapes, to a softmax/sigmoid (or to a join of
+    squashed parts: per-class sigmoid heads concatenated); None where they do not end so."""
+    chain = []
+    while node is not None and node.name().startswith(RESHAPES):
+        chain.append(node.name())
+        node = _input(node)
+    if node is None:
+        return None
+    if node.name().startswith(SQUASHES):
+        return [*chain, node.name()]
+    if not node.name().startswith(STACKS):
+        return None
+    parts = [_squashed(n) for n, _ in node.next_functions if n is not None]
+    return [*chain, node.name(), *parts[0]] if parts and all(parts) else None
+
+
+def zero_floor(loss: torch.Tensor) -> bool:
+    """Whether the loss is a cross entropy, scaled or averaged only: on labels a perfect fit
+    takes it to 0, and a plateau far above that says the network cannot fit (a binary
+    cross entropy's targets are freed by backward, so soft ones pass for labels). A sum of
+    terms (a VAE's KL, label smoothing's), a regression's or a reconstruction's error, a
+    cross entropy on soft targets: each has a floor of its own that the doctor cannot know."""
+    return _cross_entropy(loss) is not None
+
+
+def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
+    """A cross entropy's value at uniform predictions over `classes` (the output's second
+    dimension): ln 2 for a binary one, per output; None for other losses."""
+    name = _cross_entropy(loss)
+    if name is None or not classes:
+        return None
+    return (
+        math.log(2) if name.startswith("BinaryCrossEntropy") or classes == 1 else math.log(classes)
+    )
+
+
+def _cross_entropy(loss: torch.Tensor) -> str | None:
+    """The autograd node of the cross entropy the loss is, scaled or averaged only."""
+    node = getattr(loss, "grad_fn", None)
+    while node is not None:
+        if node.name().startswith(ZERO_FLOOR_LOSSES):
+            return node.name()
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
+            return None
+        node = inputs[0]
+    return None
+
+
+def _input(node) -> object | None:
+    """The node that produced a function's first input (its tensor argument)."""
+    return node.next_functions[0][0] if node.next_functions else None
+
+
+def broadcast_outputs(loss: torch.Tensor) -> list[int] | None:
+    """The shape of a batch of outputs (first dimension above 1) that a regression loss of
+    torch's (MSE, L1, smooth L1, Huber; summed or weighted with others) expanded to meet
+    targets of another shape, as torch's "target size that is different to the input size"
+    warning says: `(n, 1)` outputs against `(n,)` targets are compared as `(n, n)`, each
+    output with every row's target, so the network learns their mean. None otherwise (a
+    user's own `expand` of one row, first dimension 1, is no batch)."""
+    queue, seen = [getattr(loss, "grad_fn", None)], 0
+    while queue and seen < GRAPH_NODES:
+        node = queue.pop(0)
+        seen += 1
+        if node is None:
+            continue
+        name = node.name()
+        if name.startswith((*SCALINGS, "AddBackward")):
+            queue.extend(n for n, _ in node.next_functions)
+            continue
+        if name.startswith("AbsBackward"):  # l1_loss: |expanded input - target|
+            node = _input(node)
+            name = node.name() if node is not None else ""
+            if not name.startswith("SubBackward"):
+                continue
+        elif not name.startswith(BROADCASTING_LOSSES):
+            continue
+        expanded = _input(node)
+        if expanded is not None and expanded.name().startswith("ExpandBackward"):
+            sizes = [int(size) for size in getattr(expanded, "_saved_self_sym_sizes", ())]
+            if sizes and sizes[0] > 1:
+                return sizes
+    return None
+
+
+def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """The loss broadcast the model's outputs against targets of another shape
+    (`broadcast_outputs`): the run trains without an error, every output fitted to the
+    batch's mean target."""
+    if r.broadcast is None:
+        return None
+    shape = tuple(r.broadcast)
+    return loop_finding(
+        "broadcast_loss",
+        "error",
+        f"The loss compared outputs of shape {shape} with targets of another shape and "
+        f"broadcast them: each output is fitted to every row's target, so the network learns "
+        f"to predict their mean (torch warns of it once, as 'Using a target size that is "
+        f"different to the input size').",
+        r,
+        r.broadcast_step if r.broadcast_step is not None else r.step,
+        output_shape=list(shape),
+    )
