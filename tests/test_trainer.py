@@ -685,3 +685,59 @@ def test_a_last_batch_of_one_row_joins_the_one_before_so_batch_norm_can_train_on
     net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
     trainer = Trainer(net, torch.optim.SGD(net.parameters(), lr=0.1), epochs=2, n_classes=2)
     assert trainer.fit(batches, TensorBatches(X, y, 64, shuffle=False)).status == "completed"
+
+
+class _Dicts(torch.utils.data.Dataset):
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return {"x": self.X[i], "y": self.y[i]}
+
+
+@pytest.mark.parametrize(
+    ("form", "refused"),
+    [
+        ("DataLoader", None),
+        ("list of pairs", None),
+        ("generator, one epoch", None),
+        ("dicts", "got a dict with keys \\['x', 'y'\\]"),
+        ("(x, y, w)", "got a list of 3 items"),
+        ("generator", "the training batches are an iterator \\(generator\\)"),
+        ("validation generator", "the validation batches are an iterator"),
+    ],
+)
+def test_batches_the_trainer_cannot_take_are_refused_in_one_line(form, refused):
+    """Any iterable of (x, y) pairs trains, for as many epochs as asked; batches of another
+    form, or an iterator that one pass uses up while more epochs are to read it, are refused
+    before a step with a line that says what they are, not a raw unpacking error."""
+    from trainwell.errors import InputError
+
+    X, y = _problem(n=128)
+    model = _net()
+    epochs = 1 if form == "generator, one epoch" else 2
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), 0.01), epochs=epochs)
+    val = None
+    if form == "DataLoader":
+        train = _loader(X, y)
+    elif form == "list of pairs":
+        train = [(X[i : i + 32], y[i : i + 32]) for i in range(0, 128, 32)]
+    elif form.startswith("generator"):
+        train = ((X[i : i + 32], y[i : i + 32]) for i in range(0, 128, 32))
+    elif form == "dicts":
+        train = DataLoader(_Dicts(X, y), batch_size=32)
+    elif form == "(x, y, w)":
+        train = DataLoader(TensorDataset(X, y, torch.ones(128)), batch_size=32)
+    else:
+        train, val = _loader(X, y), ((X[i : i + 64], y[i : i + 64]) for i in (0, 64))
+    if refused:
+        with pytest.raises(InputError, match=refused):
+            trainer.fit(train, val)
+        assert trainer.step == 0 and not trainer.history  # refused before a step
+    else:
+        result = trainer.fit(train, val)
+        assert result.status == "completed" and len(result.history) == epochs
+        assert trainer.step == epochs * 4

@@ -13,6 +13,35 @@ from typing import Any
 import torch
 
 from ..data import augment_images, augment_table
+from ..errors import InputError
+
+
+def check_reiterable(batches: Any, name: str, epochs: int) -> None:
+    """Refuse, in one line, batches that one pass uses up (a generator, an iterator) when
+    more than one epoch is to iterate them: the next epoch would find nothing."""
+    if epochs > 1 and isinstance(batches, Iterator):
+        raise InputError(
+            f"the {name} batches are an iterator ({type(batches).__name__}) that one pass uses "
+            f"up, but {epochs} epochs are to read them: pass something each epoch can iterate "
+            f"again (a DataLoader, a list of (x, y) batches, trainwell.train.TensorBatches)"
+        )
+
+
+def pair(batch: Any) -> tuple[Any, Any]:
+    """(inputs, targets) of a batch that is not a tuple of two already (a DataLoader gives a
+    list); anything else is refused in one line that says what it is."""
+    if isinstance(batch, list | tuple) and len(batch) == 2:
+        return batch[0], batch[1]
+    if isinstance(batch, dict):
+        what = f"a dict with keys {sorted(map(str, batch))[:6]}"
+    elif isinstance(batch, list | tuple):
+        what = f"a {type(batch).__name__} of {len(batch)} items"
+    else:
+        what = f"a {type(batch).__name__}"
+    raise InputError(
+        f"each batch must be an (inputs, targets) pair; got {what}: have the dataset yield "
+        f"(x, y) (per-row weights or masks belong in the loss function)"
+    )
 
 
 def batch_bounds(n: int, size: int) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._batches import pair
 from ._distributed import gather_objects, max_over_ranks, reduce_counts
 
 
@@ -43,7 +44,8 @@ def evaluate(
     model.eval()
     outputs, targets, loss_sum, count = [], [], None, 0
     threshold = _probability_threshold(loss_fn)
-    for x, y in batches:
+    for batch in batches:
+        x, y = batch if type(batch) is tuple and len(batch) == 2 else pair(batch)
         if device is not None:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         if autocast is not None:

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from . import _checkpoint, _control
+from ._batches import check_reiterable, pair
 from ._best import BestWeights, default_monitor
 from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
@@ -138,6 +139,8 @@ class Trainer:
         """Train for the remaining epochs; `resume_from` is a checkpoint written by `fit` (its
         path, or its contents already loaded)."""
         self._train_batches, self._val_batches, self._stop = train, val, None
+        check_reiterable(train, "training", self.epochs - self.epoch)
+        check_reiterable(val, "validation", self.epochs - self.epoch)
         if isinstance(resume_from, str | Path):
             # loaded on the CPU: RNG states must stay there; load_state_dict moves the rest
             resume_from = torch.load(resume_from, map_location="cpu", weights_only=True)
@@ -211,7 +214,8 @@ class Trainer:
         distributed = self.ranks.active
         counted = global_rows_source(batches) if distributed else None  # found once an epoch
         seen, pending, diverged = 0, 0, None
-        for x, y in batches:
+        for batch in batches:
+            x, y = batch if type(batch) is tuple and len(batch) == 2 else pair(batch)
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self.batch = (x, y)  # for callbacks that replay a step (the doctor)
             if watch_inputs:  # one reduction, no sync: read with the losses
