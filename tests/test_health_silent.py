@@ -756,7 +756,7 @@ def test_repair_names_the_rebuild_when_it_cannot_treat():
     )
 
 
-def _blowing_up(mode, order="doctor_first", scaler=None):
+def _blowing_up(mode, order="doctor_first", scaler=None, epochs=4):
     """A loop at a rate that blows it up; `scaler`: a mixed-precision loop's GradScaler,
     given to the doctor, which reads the gradients before `unscale_`."""
     torch.manual_seed(0)
@@ -766,7 +766,8 @@ def _blowing_up(mode, order="doctor_first", scaler=None):
         nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2)
     )
     optimizer = torch.optim.SGD(model.parameters(), lr=3.0, momentum=0.9)
-    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=4, mode=mode, scaler=scaler)
+    budget = {"epochs": epochs} if epochs else {}
+    doctor = trainwell.Doctor(model, optimizer, every=4, mode=mode, scaler=scaler, **budget)
     for _ in range(4):
         total = 0.0
         for i in range(0, 512, 32):
@@ -786,6 +787,15 @@ def _blowing_up(mode, order="doctor_first", scaler=None):
         doctor.epoch_end(total / 16)
     accuracy = (model(X).argmax(1) == y).float().mean().item()
     return doctor, total / 16, accuracy
+
+
+@pytest.mark.parametrize("told", [True, False])
+def test_a_loop_treated_without_its_budget_leaves_it_unknown(told):
+    """After a remedy the doctor judges afresh over the epochs left; a loop that never said
+    how many it runs has none to project a slow curve to ("when the 1 epochs end")."""
+    doctor, _, _ = _blowing_up("repair", epochs=4 if told else None)
+    assert doctor.repairs
+    assert (doctor.examiner.history.total_epochs > 0) is told
 
 
 def test_the_trainer_rules_still_fire_in_a_hand_written_loop():

@@ -368,7 +368,8 @@ class Doctor:
                 self._seen.discard(finding.code)
                 self.watch.forget()
             else:
-                remaining = max(self.epochs - self._epoch, 1)
+                # the epochs left; 0 where the loop never said how many it runs (unknown)
+                remaining = max(self.epochs - self._epoch, 1) if self.epochs else 0
                 self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
                 self.examiner.probe.arm()
                 self.interval, self._hold = after_remedy(self.interval, 2 * self._pace)
