@@ -1105,3 +1105,48 @@ def test_a_loss_that_expands_one_row_on_purpose_is_not_flagged():
 
     found = [f.code for f in problems(_regression_loop(_Mean(), loss_of))]
     assert "broadcast_loss" not in found, found
+
+
+class _Excited(nn.Module):
+    """A squeeze-excitation block whose sigmoid gates start wide open (bias 8): as a gate
+    (`gated`), the features times it; else the same sigmoid as a hidden layer."""
+
+    def __init__(self, arch: str, gated: bool):
+        super().__init__()
+        self.arch, self.gated = arch, gated
+        width = 16 if arch == "mlp" else 4
+        if arch == "mlp":
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, width), nn.ReLU())
+        else:
+            self.body = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.ReLU())
+        self.excite = nn.Sequential(nn.Linear(width, 8), nn.ReLU(), nn.Linear(8, width))
+        nn.init.constant_(self.excite[2].bias, 8.0)
+        self.squash = nn.Sigmoid()
+        self.head = nn.Linear(width if arch == "mlp" else width * 64, 4)
+
+    def forward(self, x):
+        h = self.body(x)
+        squeezed = h if self.arch == "mlp" else h.mean((2, 3))
+        s = self.squash(self.excite(squeezed))
+        if self.arch == "cnn":
+            s = s.view(*s.shape, 1, 1)
+        out = h * s if self.gated else s.expand_as(h) + 0.0 * h
+        return self.head(out.flatten(1))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("gated", [True, False])
+def test_a_gate_pinned_open_is_not_a_saturated_layer(arch, gated):
+    """Sigmoid gates that multiply the features (squeeze-excitation) open and close by
+    design: pinned at 1, they are not saturated units to switch to ReLU. The same sigmoid
+    pinned at 1 as a hidden layer is."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = _Excited(arch, gated)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(2):
+        _train_epoch(X, y, model, optimizer, doctor, [])
+        doctor.epoch_end(1.0)
+    saturated = [f for f in problems(doctor) if f.code == "saturated_activation"]
+    assert [f.layer for f in saturated] == ([] if gated else ["squash"])

@@ -14,8 +14,53 @@ import math
 import torch
 
 from ..findings import Finding
-from ._probes import RESHAPES
 from ._silent import LoopRecord, LoopThresholds, loop_finding
+
+RESHAPES = (
+    "ViewBackward",
+    "UnsafeViewBackward",
+    "ReshapeAliasBackward",
+    "SqueezeBackward",
+    "UnsqueezeBackward",
+    "PermuteBackward",
+    "TransposeBackward",
+    "TBackward",
+    "CloneBackward",
+    "ToCopyBackward",
+    "ExpandBackward",
+    "SliceBackward",
+    "SelectBackward",
+    "ClampBackward",  # probabilities kept off 0 (`.clamp(1e-7, 1)`) are probabilities still
+    "ClampMinBackward",
+)
+_ELEMENTWISE = (
+    "MulBackward",
+    "DivBackward",
+    "AddBackward",
+    "SubBackward",
+    "NegBackward",
+    *RESHAPES,
+)
+_OUTPUT_STEPS = 8  # autograd nodes walked back from the output, at most
+
+
+def squashed_before(output: torch.Tensor) -> int | None:
+    """Where the squashing the output was scaled, shifted or clamped from lies
+    (`max_action * tanh(x)`, `sigmoid(x).clamp(eps, 1 - eps)`): an output activation
+    still, not a hidden layer; None if there is none."""
+    node = output.grad_fn
+    for _ in range(_OUTPUT_STEPS):
+        if node is None:
+            return None
+        result = getattr(node, "_saved_result", None)  # tanh's, sigmoid's, softmax's
+        if isinstance(result, torch.Tensor) and node is not output.grad_fn:
+            return result.data_ptr()
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if not node.name().startswith(_ELEMENTWISE) or len(inputs) != 1:
+            return None
+        node = inputs[0]
+    return None
+
 
 # losses that take logits or log-probabilities (CTC too), and what a model's log_softmax is
 LOGIT_LOSSES = (
@@ -190,3 +235,32 @@ def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         r.broadcast_step if r.broadcast_step is not None else r.step,
         output_shape=list(shape),
     )
+
+
+GATE_GRAPH_NODES = 50_000  # nodes of the whole graph walked for gates, at most (once a run)
+
+
+def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
+    """Of `outputs` (an activation's index: the autograd node of its output), those the
+    network multiplies with another of its own tensors, through reshapes: gates (a
+    squeeze-excitation block's, a GLU's, a hand-written LSTM cell's), which open and close
+    by design, pinned at 0 or 1 as their purpose, not saturated units. A scaling by a
+    constant is no gate. One walk of the loss's whole graph."""
+    wanted = {id(node): index for index, node in outputs.items()}
+    found: set[int] = set()
+    seen, kept, stack = set(), [], [getattr(loss, "grad_fn", None)]
+    while stack and len(seen) < GATE_GRAPH_NODES:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        kept.append(node)  # alive while walked: an id is not reused
+        children = [n for n, _ in node.next_functions]
+        if node.name().startswith("MulBackward") and len(children) == 2 and all(children):
+            for child in children:
+                while child is not None and child.name().startswith(RESHAPES):
+                    child = _input(child)
+                if child is not None and id(child) in wanted:
+                    found.add(wanted[id(child)])
+        stack.extend(n for n in children if n is not None)
+    return found

@@ -17,6 +17,7 @@ from torch import nn
 
 from ..train import mean_over_ranks
 from ._history import ProbeHistory
+from ._loss_graph import gates, squashed_before
 
 ACTIVATION_KINDS: dict[type[nn.Module], str] = {
     nn.ReLU: "relu",
@@ -111,6 +112,11 @@ class Probe:
         self.output_width: int | None = None  # the output's second dimension (classes)
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
         self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
+        # sigmoids and tanhs whose output the network multiplies with its own tensors (read
+        # at the first probe from the loss's graph): gates, whose saturation is their purpose
+        squashing = {"sigmoid", "tanh"} & set(self.history.activation_kinds)
+        self.gates: set[int] | None = None if squashing else set()
+        self._gate_outputs: dict[int, object] = {}  # index: its output's autograd node
 
     def read_optimizer(self, optimizer: torch.optim.Optimizer, groups: bool = True) -> None:
         """Note whether `optimizer`'s steps are blind to the gradient's scale
@@ -145,7 +151,7 @@ class Probe:
         squashed has the loss's gradient measured (`_record_error`)."""
         if not _plain(output):
             return
-        ends = {output.data_ptr(), _squashed_before(output)}
+        ends = {output.data_ptr(), squashed_before(output)}
         squashed = [i for i, ptr in self._output_ptrs.items() if ptr in ends]
         for index in squashed:
             self._activation_stats.pop(index, None)
@@ -187,6 +193,8 @@ class Probe:
             if index not in self._output_ptrs and _plain(output):  # the first forward only
                 self._activation_stats[index] = _unit_stat(output.detach(), kind, axis)
                 self._output_ptrs[index] = output.data_ptr()
+                if self.gates is None and kind in ("sigmoid", "tanh") and output.grad_fn:
+                    self._gate_outputs[index] = output.grad_fn
 
         return record
 
@@ -208,6 +216,8 @@ class Probe:
         `loss_scale`: what it multiplied the loss by for the backward pass (unscaled since
         or not, the output's gradient was taken at that scale)."""
         self.disarm()
+        if self.gates is None and self._gate_outputs and loss.grad_fn is not None:
+            self.gates, self._gate_outputs = gates(loss, self._gate_outputs), {}
         params = [w for _, w in self._layers]
         grads = [dense(w.grad) if w.grad is not None else torch.zeros_like(w) for w in params]
         idle = sorted({i for i, w in enumerate(params) if w.grad is None} | self.outside)
@@ -217,7 +227,8 @@ class Probe:
             norms[: len(grads)] = torch._foreach_div(norms[: len(grads)], grad_scale)
         missing = torch.full((), float("nan"), device=loss.device)
         activations = [
-            self._activation_stats.get(i, missing) for i in range(len(self._activations))
+            missing if self.gates and i in self.gates else self._activation_stats.get(i, missing)
+            for i in range(len(self._activations))
         ]
         biases = [
             b.detach().float().mean() if isinstance(b, torch.Tensor) else missing
@@ -280,52 +291,6 @@ class Probe:
         history.output_error.append(float(values[2 + 3 * n + n_acts]))
         history.output_level.append(float(values[3 + 3 * n + n_acts]))
         history.idle = idle
-
-
-RESHAPES = (
-    "ViewBackward",
-    "UnsafeViewBackward",
-    "ReshapeAliasBackward",
-    "SqueezeBackward",
-    "UnsqueezeBackward",
-    "PermuteBackward",
-    "TransposeBackward",
-    "TBackward",
-    "CloneBackward",
-    "ToCopyBackward",
-    "ExpandBackward",
-    "SliceBackward",
-    "SelectBackward",
-    "ClampBackward",  # probabilities kept off 0 (`.clamp(1e-7, 1)`) are probabilities still
-    "ClampMinBackward",
-)
-_ELEMENTWISE = (
-    "MulBackward",
-    "DivBackward",
-    "AddBackward",
-    "SubBackward",
-    "NegBackward",
-    *RESHAPES,
-)
-_OUTPUT_STEPS = 8  # autograd nodes walked back from the output, at most
-
-
-def _squashed_before(output: torch.Tensor) -> int | None:
-    """Where the squashing the output was scaled, shifted or clamped from lies
-    (`max_action * tanh(x)`, `sigmoid(x).clamp(eps, 1 - eps)`): an output activation
-    still, not a hidden layer; None if there is none."""
-    node = output.grad_fn
-    for _ in range(_OUTPUT_STEPS):
-        if node is None:
-            return None
-        result = getattr(node, "_saved_result", None)  # tanh's, sigmoid's, softmax's
-        if isinstance(result, torch.Tensor) and node is not output.grad_fn:
-            return result.data_ptr()
-        inputs = [n for n, _ in node.next_functions if n is not None]
-        if not node.name().startswith(_ELEMENTWISE) or len(inputs) != 1:
-            return None
-        node = inputs[0]
-    return None
 
 
 def _plain(x: object) -> bool:
