@@ -1150,3 +1150,38 @@ def test_a_gate_pinned_open_is_not_a_saturated_layer(arch, gated):
         doctor.epoch_end(1.0)
     saturated = [f for f in problems(doctor) if f.code == "saturated_activation"]
     assert [f.layer for f in saturated] == ([] if gated else ["squash"])
+
+
+@pytest.mark.parametrize("gentle", [True, False])
+def test_a_run_resumed_at_its_floor_is_not_slow_nor_oscillating(gentle):
+    """A loop that resumes a network which already fits its data (train loss ~1% of chance)
+    has nothing left to converge, and its epoch-to-epoch noise is no oscillation: at a
+    gentle rate nothing is said. Resumed at a rate that throws the fit away, the loss
+    climbs off its floor to chance, and the curve rules speak."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    for _ in range(60):  # the earlier run, as a checkpoint would hold it
+        for i in range(0, len(y), 32):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32]).backward()
+            optimizer.step()
+    if gentle:
+        optimizer = torch.optim.Adam(model.parameters(), 1e-4)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), 0.3, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=8)
+    for _ in range(8):
+        model.train()
+        losses = []
+        _train_epoch(X, y, model, optimizer, doctor, losses)
+        doctor.epoch_end(float(np.mean(losses)))
+    curve = doctor.examiner.history.curve("train_loss")
+    codes = {f.code for f in problems(doctor)}
+    if gentle:
+        assert max(curve) < 0.05 * np.log(4), curve  # at its floor throughout
+        assert not codes & {"slow_convergence", "oscillating_loss"}, codes
+    else:  # from its floor up to chance: the curve rules speak
+        assert curve[0] < 0.05 * np.log(4) < max(curve), curve
+        assert "oscillating_loss" in codes, codes

@@ -25,6 +25,15 @@ def _scale(first: float, h: ProbeHistory) -> float:
     return abs(first) if not h.prior_loss else min(abs(first), h.prior_loss)
 
 
+def _at_floor(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """Every epoch's train loss is under `at_floor_share` of an untrained network's (the
+    class prior's, a loop's cross entropy at chance): a run resumed or fine-tuned from
+    weights that fit already, with nothing left to converge; its ups and downs are a few
+    batches' noise, not steps too small or too large. False where no such loss is known."""
+    untrained = h.untrained_loss()
+    return untrained > 0 and max(loss) <= t.at_floor_share * untrained
+
+
 def _held_back_by_data(loss: list[float], val: list[float], t: Thresholds) -> bool:
     """Held-out data fitted far better than the training data: noisy labels or augmentation
     hold the network back, not its capacity."""

@@ -15,6 +15,7 @@ import numpy as np
 from ..findings import Finding
 from ._curve_base import (
     _annealed,
+    _at_floor,
     _drop,
     _finite,
     _judged,
@@ -49,7 +50,7 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
-    if len(loss) < 2 or not _finite(loss):
+    if len(loss) < 2 or not _finite(loss) or _at_floor(h, loss, t):
         return None
     scale = _scale(loss[0], h)
     floor = t.oscillation_floor * scale
@@ -134,7 +135,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if h.penalty or not _judged(h, t):
         return None
     loss = h.curve("train_loss")
-    if not _finite(loss) or loss[0] <= 0:
+    if not _finite(loss) or loss[0] <= 0 or _at_floor(h, loss, t):
         return None
     drop = _drop(loss)
     if drop < t.slow_drop:

@@ -34,6 +34,9 @@ class Thresholds:
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
     oscillation_rises: int = 2  # ... and at least this many: a lone rise is no oscillation
     oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
+    # every epoch's train loss under 5% of an untrained network's: the run started at its
+    # floor (resumed, fine-tuned): nothing left to converge, its swings are batch noise
+    at_floor_share: float = 0.05
     oscillation_path: float = 3.0  # or: the loss travelled 3x its net fall (up and down) ...
     oscillation_travel: float = 1.0  # ... and at least its scale, ...
     oscillation_rebound: float = 0.2  # ... climbing back 20% of it above its lowest so far
