@@ -1063,8 +1063,12 @@ def _regression_loop(model, loss_of, epochs=2):
         nn.functional.l1_loss,
         nn.functional.smooth_l1_loss,
         lambda out, y: nn.functional.huber_loss(out, y) + 1e-4 * out.pow(2).mean(),
+        lambda out, y: nn.functional.mse_loss(y, out),  # the loss is symmetric: either order
+        lambda out, y: nn.functional.mse_loss(out, y).sqrt(),  # RMSE
+        lambda out, y: _masked(nn.functional.l1_loss(out, y, reduction="none")),
+        lambda out, y: _in_bf16(nn.functional.mse_loss, out, y),
     ],
-    ids=["mse", "l1", "smooth_l1", "huber_plus_penalty"],
+    ids=["mse", "l1", "smooth_l1", "huber_plus_penalty", "reversed", "rmse", "masked", "bf16"],
 )
 @pytest.mark.parametrize("squeezed", [False, True])
 def test_outputs_the_loss_broadcast_against_targets_are_found(arch, loss_fn, squeezed):
@@ -1080,6 +1084,39 @@ def test_outputs_the_loss_broadcast_against_targets_are_found(arch, loss_fn, squ
         assert "broadcast_loss" not in [code for code, _, _ in found], found
     else:
         assert ("broadcast_loss", "error", [32, 1]) in found, found
+
+
+def _masked(losses):
+    """A per-element loss averaged over the elements a mask keeps (here: all)."""
+    return losses[losses >= 0].mean()
+
+
+def _in_bf16(loss_fn, out, y):
+    """The loss as autocast runs it: a cast to float32 between the loss and its inputs."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return loss_fn(out.bfloat16(), y)
+
+
+@pytest.mark.parametrize("case", ["pairwise", "quantiles", "k targets a row"])
+def test_expands_a_loss_is_meant_to_make_are_not_flagged(case):
+    """Broadcasts that are meant: every pair of a batch's embeddings compared (expanded by
+    the loss's author from a reshaped output), quantile regression's pairs of predicted and
+    target quantiles, and one output per row fitted to that row's k noisy targets."""
+    torch.manual_seed(0)
+    model = nn.Sequential(MLP(), nn.Linear(4, 1 if case == "k targets a row" else 4))
+
+    def loss_of(out, y):
+        n = len(out)
+        if case == "pairwise":
+            a, b = out.unsqueeze(1).expand(n, n, 4), out.unsqueeze(0).expand(n, n, 4)
+            return -nn.functional.mse_loss(a, b) + out.pow(2).mean()
+        if case == "quantiles":
+            targets = (y[:, None] + torch.randn(n, 4)).unsqueeze(1).expand(n, 4, 4)
+            return nn.functional.smooth_l1_loss(out.unsqueeze(2).expand(n, 4, 4), targets)
+        return nn.functional.mse_loss(out, y[:, None] + torch.randn(n, 3))  # (n, 1) vs (n, 3)
+
+    found = [f.code for f in problems(_regression_loop(model, loss_of))]
+    assert "broadcast_loss" not in found, found
 
 
 class _Mean(nn.Module):
@@ -1185,3 +1222,43 @@ def test_a_run_resumed_at_its_floor_is_not_slow_nor_oscillating(gentle):
     else:  # from its floor up to chance: the curve rules speak
         assert curve[0] < 0.05 * np.log(4) < max(curve), curve
         assert "oscillating_loss" in codes, codes
+
+
+class _Tagger(nn.Module):
+    """A GRU that predicts a number at each step of a sequence: outputs (batch, T, 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru, self.head = nn.GRU(1, 8, batch_first=True), nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.head(self.gru(x)[0])
+
+
+@pytest.mark.parametrize("shaped", [False, True])
+def test_a_sequence_trained_one_at_a_time_is_checked_for_broadcast(shaped):
+    """One sequence a batch, as time-series tutorials train: `(1, T, 1)` outputs against
+    `(1, T)` targets are compared as `(1, T, T)`. Targets shaped `(1, T, 1)` are not."""
+    torch.manual_seed(0)
+    series = torch.randn(16, 12, 1).cumsum(1) / 4
+    model = _Tagger()
+    optimizer = torch.optim.Adam(model.parameters(), 0.01)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(2):
+        for x in series:
+            x = x[None]  # (1, T, 1)
+            target = x.roll(-1, 1) if shaped else x.roll(-1, 1)[..., 0]
+            optimizer.zero_grad()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loss = nn.functional.mse_loss(model(x), target)
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    found = [
+        (f.code, f.evidence["compared_shape"])
+        for f in doctor.findings
+        if f.code == "broadcast_loss"
+    ]
+    assert found == ([] if shaped else [("broadcast_loss", [1, 12, 12])])

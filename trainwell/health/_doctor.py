@@ -153,7 +153,7 @@ class DoctorCallback(Callback):
             self.trainer.epoch,
             loss_chain=squashed_logits(loss),
             loss_chain_step=0,
-            broadcast=broadcast_outputs(loss),
+            broadcast=broadcast_outputs(loss, self.examiner.probe.output_shape),
             broadcast_step=0,
         )
         for rule in (probabilities_as_logits, broadcast_loss):

@@ -161,7 +161,8 @@ class Doctor:
             history.floor_known = zero_floor(loss)
             if history.chance_loss is None:
                 history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
-            changed = watch.read_loss(loss, step) or changed
+            outputs = self.examiner.probe.output_shape
+            changed = watch.read_loss(loss, step, outputs) or changed
         if changed:
             watch.record.all_dead = self._all_dead()
             new += self._check_loop()

@@ -78,6 +78,22 @@ GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to
 # torch's losses that broadcast outputs against targets of another shape, with a warning
 # only (`l1_loss` is |input - target| in the graph)
 BROADCASTING_LOSSES = ("MseLossBackward", "SmoothL1LossBackward", "HuberLossBackward")
+# what a loss passes through on its way to the value backpropagated: scalings, sums of
+# terms, a root (RMSE) or log, a mask, a stack of terms
+COMBINING = (
+    *SCALINGS,
+    "AddBackward",
+    "SqrtBackward",
+    "LogBackward",
+    "PowBackward",
+    "StackBackward",
+    "CatBackward",
+    "IndexBackward",
+    "MaskedSelectBackward",
+    "SliceBackward",
+    "SelectBackward",
+)
+CASTS = ("ToCopyBackward",)  # autocast runs a loss in float32
 
 
 def squashed_logits(loss: torch.Tensor) -> list[str] | None:
@@ -185,13 +201,20 @@ def _input(node) -> object | None:
     return node.next_functions[0][0] if node.next_functions else None
 
 
-def broadcast_outputs(loss: torch.Tensor) -> list[int] | None:
-    """The shape of a batch of outputs (first dimension above 1) that a regression loss of
-    torch's (MSE, L1, smooth L1, Huber; summed or weighted with others) expanded to meet
-    targets of another shape, as torch's "target size that is different to the input size"
-    warning says: `(n, 1)` outputs against `(n,)` targets are compared as `(n, n)`, each
-    output with every row's target, so the network learns their mean. None otherwise (a
-    user's own `expand` of one row, first dimension 1, is no batch)."""
+def broadcast_outputs(
+    loss: torch.Tensor, outputs: tuple[int, ...] | None
+) -> tuple[list[int], list[int]] | None:
+    """(the outputs' shape, the shape the loss broadcast them to) where a regression loss of
+    torch's (MSE, L1, smooth L1, Huber; either argument; cast by autocast; scaled, summed
+    with other terms, masked, square-rooted or logged) took the model's `outputs` as they
+    are and expanded them across rows or steps of their own: `(n, 1)` against `(n,)`
+    targets becomes `(n, n)`, `(1, T, 1)` against `(1, T)` becomes `(1, T, T)`: each output
+    is compared with every row's target, and the network learns their mean. None otherwise,
+    or where the outputs' shape is not known: an expand the loss's author wrote on a
+    reshaped output (pairwise losses, quantile regression's) is meant, and one that fills
+    `k` targets per row (`(n, 1)` against `(n, k)`) compares each output with its own."""
+    if not outputs:
+        return None
     queue, seen = [getattr(loss, "grad_fn", None)], 0
     while queue and seen < GRAPH_NODES:
         node = queue.pop(0)
@@ -199,41 +222,57 @@ def broadcast_outputs(loss: torch.Tensor) -> list[int] | None:
         if node is None:
             continue
         name = node.name()
-        if name.startswith((*SCALINGS, "AddBackward")):
+        if name.startswith(COMBINING):
             queue.extend(n for n, _ in node.next_functions)
             continue
         if name.startswith("AbsBackward"):  # l1_loss: |expanded input - target|
             node = _input(node)
-            name = node.name() if node is not None else ""
-            if not name.startswith("SubBackward"):
+            if node is None or not node.name().startswith("SubBackward"):
                 continue
         elif not name.startswith(BROADCASTING_LOSSES):
             continue
-        expanded = _input(node)
-        if expanded is not None and expanded.name().startswith("ExpandBackward"):
-            sizes = [int(size) for size in getattr(expanded, "_saved_self_sym_sizes", ())]
-            if sizes and sizes[0] > 1:
-                return sizes
+        for argument, _ in node.next_functions:
+            while argument is not None and argument.name().startswith(CASTS):
+                argument = _input(argument)
+            found = _across_itself(argument, list(outputs))
+            if found is not None:
+                return found
     return None
+
+
+def _across_itself(node: object | None, outputs: list[int]) -> tuple[list[int], list[int]] | None:
+    """(before, after) where `node` expanded the outputs, as they are, along a new axis as
+    long as one of their own (right-aligned, as broadcasting aligns shapes)."""
+    if node is None or not node.name().startswith("ExpandBackward"):
+        return None
+    before = [int(size) for size in getattr(node, "_saved_self_sym_sizes", ())]
+    metadata = getattr(node, "_input_metadata", ())
+    if before != outputs or len(metadata) != 1:
+        return None
+    after = [int(size) for size in metadata[0].shape]
+    padded = [1] * (len(after) - len(before)) + before
+    grown = [b for a, b in zip(padded, after, strict=True) if a == 1 and b > 1]
+    return (before, after) if any(size in before for size in grown) else None
 
 
 def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     """The loss broadcast the model's outputs against targets of another shape
     (`broadcast_outputs`): the run trains without an error, every output fitted to the
-    batch's mean target."""
+    mean of targets that are not its own."""
     if r.broadcast is None:
         return None
-    shape = tuple(r.broadcast)
+    before, after = (tuple(shape) for shape in r.broadcast)
     return loop_finding(
         "broadcast_loss",
         "error",
-        f"The loss compared outputs of shape {shape} with targets of another shape and "
-        f"broadcast them: each output is fitted to every row's target, so the network learns "
-        f"to predict their mean (torch warns of it once, as 'Using a target size that is "
-        f"different to the input size').",
+        f"The loss compared outputs of shape {before} with targets of another shape and "
+        f"broadcast them to {after}: each output is compared with the targets of other rows "
+        f"too, so the network learns to predict their mean (torch warns of it once, as "
+        f"'Using a target size that is different to the input size').",
         r,
         r.broadcast_step if r.broadcast_step is not None else r.step,
-        output_shape=list(shape),
+        output_shape=list(before),
+        compared_shape=list(after),
     )
 
 

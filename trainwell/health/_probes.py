@@ -110,6 +110,7 @@ class Probe:
         self._output_level: torch.Tensor | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
+        self.output_shape: tuple[int, ...] | None = None  # at the last probed forward pass
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
         self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
         # sigmoids and tanhs whose output the network multiplies with its own tensors (read
@@ -151,6 +152,7 @@ class Probe:
         squashed has the loss's gradient measured (`_record_error`)."""
         if not _plain(output):
             return
+        self.output_shape = tuple(output.shape)
         ends = {output.data_ptr(), squashed_before(output)}
         squashed = [i for i, ptr in self._output_ptrs.items() if ptr in ends]
         for index in squashed:

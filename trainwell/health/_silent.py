@@ -86,7 +86,8 @@ class LoopRecord:
     checks: list[LoopCheck] = field(default_factory=list)
     loss_chain: list[str] | None = None  # autograd nodes from the loss to a softmax/sigmoid
     loss_chain_step: int | None = None
-    broadcast: list[int] | None = None  # the outputs' shape, where the loss broadcast them
+    # the outputs' shape and the one the loss broadcast them to, where it did
+    broadcast: tuple[list[int], list[int]] | None = None
     broadcast_step: int | None = None
     eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters
     eval_since: int | None = None  # first step of the current run of steps in eval mode

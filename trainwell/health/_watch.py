@@ -109,9 +109,12 @@ class LoopWatch:
         self.record.eval_steps += 1
         return True
 
-    def read_loss(self, loss: torch.Tensor, step: int) -> bool:
-        """Look for a softmax/sigmoid fed to a logits loss, and for outputs the loss
-        broadcast against targets of another shape; True when one was found."""
+    def read_loss(
+        self, loss: torch.Tensor, step: int, outputs: tuple[int, ...] | None = None
+    ) -> bool:
+        """Look for a softmax/sigmoid fed to a logits loss, and for `outputs` (the model's
+        outputs' shape) the loss broadcast against targets of another shape; True when one
+        was found."""
         found = False
         if self.record.loss_chain is None:
             chain = squashed_logits(loss)
@@ -119,9 +122,9 @@ class LoopWatch:
                 self.record.loss_chain, self.record.loss_chain_step = chain, step
                 found = True
         if self.record.broadcast is None:
-            shape = broadcast_outputs(loss)
-            if shape is not None:
-                self.record.broadcast, self.record.broadcast_step = shape, step
+            shapes = broadcast_outputs(loss, outputs)
+            if shapes is not None:
+                self.record.broadcast, self.record.broadcast_step = shapes, step
                 found = True
         return found
 
