@@ -25,7 +25,7 @@ from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
 from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
-from ._unregistered import held_outside, in_use, unregistered_parameters
+from ._unregistered import held_outside, look, never_updated, unregistered_parameters
 
 REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
 
@@ -65,6 +65,8 @@ class DoctorCallback(Callback):
         self._runaway = False  # probing off the probe steps: the loss ran away
         self._nonfinite_layer: str | None = None
         self._replayed = False
+        self._outside: dict[str, list[torch.Tensor]] = {}  # tensors outside the parameters
+        self._outside_first: dict[int, tuple[int | None, int, int]] = {}
         self.check_each_step = check_each_step
         self._scale: float | None = None  # the gradient scaler's scale before a probed step
         self._state: dict[str, Any] | None = None  # loaded from a checkpoint, for fit start
@@ -88,6 +90,8 @@ class DoctorCallback(Callback):
 
     def on_fit_start(self) -> None:
         trainer = self.trainer
+        self._outside = held_outside(trainer.model)  # your module's plain lists, if any
+        self._outside_first = look(self._outside)
         self.examiner = Examiner(
             trainer.model,
             total_epochs=trainer.epochs,
@@ -211,13 +215,12 @@ class DoctorCallback(Callback):
 
     def _report_unregistered(self, epoch: int) -> None:
         """Layers your own `nn.Module` holds in a plain list (or a learnable plain tensor):
-        read after the first epoch, whose backward passes left their gradients there (the
-        optimizer, built from `model.parameters()`, never clears them), as the loop's doctor
-        reads them."""
-        outside = held_outside(self.trainer.model)
-        if not outside:
+        read after the first epoch, as the loop's doctor reads them: gradients arrived since
+        the fit started, the values never changed."""
+        if not self._outside:
             return
-        seen = self._loop_record(epoch, unregistered=in_use(outside, self.trainer.optimizer))
+        unregistered = never_updated(self._outside, self._outside_first)
+        seen = self._loop_record(epoch, unregistered=unregistered)
         finding = unregistered_parameters(seen, LoopThresholds())
         if finding is not None:
             self.examiner.report(finding)

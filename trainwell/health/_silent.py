@@ -95,9 +95,9 @@ class LoopRecord:
     step: int = 0  # the last step the doctor looked at (a plain step's loss aside)
     epoch: int = 0
     all_dead: bool = False  # at the last probe, some layer's units were all dead
-    # attributes holding tensors that got gradients outside model.parameters(), each with
-    # whether the optimizer holds them anyway (`_unregistered`)
-    unregistered: dict[str, bool] = field(default_factory=dict)
+    # attributes holding tensors outside model.parameters() that get gradients but never
+    # change (`_unregistered`)
+    unregistered: list[str] = field(default_factory=list)
 
 
 LoopRule = Callable[[LoopRecord, LoopThresholds], Finding | None]

@@ -4,8 +4,9 @@ Layers kept in a plain Python list (`self.blocks = [nn.Linear(...), ...]` where
 `nn.ModuleList` was meant) or a learnable tensor that is not an `nn.Parameter` still take
 part in the forward pass and get gradients, but `model.parameters()` leaves them out: an
 optimizer built from it never updates them, `state_dict()` does not save them and `.to()`
-does not move them. The reader (`held_outside`) walks each module's own attributes once;
-the check (`unregistered_parameters`) reads only the record, like the other loop checks.
+does not move them. The reader (`held_outside`) walks each module's own attributes once,
+`never_updated` compares them with a first `look`, and the check (`unregistered_parameters`)
+reads only the record, like the other loop checks.
 """
 
 from __future__ import annotations
@@ -51,47 +52,54 @@ def _learnable(value: object, depth: int = 0) -> list[torch.Tensor]:
     return []
 
 
-def in_use(
-    outside: dict[str, list[torch.Tensor]], optimizer: torch.optim.Optimizer | None
-) -> dict[str, bool]:
-    """Of `outside`, those a backward reached (a gradient is there: a frozen teacher kept in
-    a list on purpose, run under no_grad, gets none), each with whether the optimizer was
-    given all its tensors anyway (None: it is not known)."""
-    given = (
-        None
-        if optimizer is None
-        else {id(p) for group in optimizer.param_groups for p in group["params"]}
-    )
+Look = dict[int, tuple[int | None, int, int]]  # per tensor: its gradient, as seen, and values
+
+
+def look(outside: dict[str, list[torch.Tensor]]) -> Look:
+    """What each tensor holds now: which gradient (and how often it was added to) and which
+    values (torch counts in-place changes: an optimizer's step is one)."""
     return {
-        name: given is not None and all(id(t) in given for t in tensors)
-        for name, tensors in outside.items()
-        if any(t.grad is not None for t in tensors)
+        id(t): (id(t.grad) if t.grad is not None else None, _version(t.grad), t._version)
+        for tensors in outside.values()
+        for t in tensors
     }
 
 
+def _version(grad: torch.Tensor | None) -> int:
+    return grad._version if grad is not None else -1
+
+
+def never_updated(outside: dict[str, list[torch.Tensor]], first: Look) -> list[str]:
+    """Of `outside`, those into which a backward brought a gradient since the `first` look
+    while no tensor of theirs changed: used by the loss, trained by no optimizer. A teacher
+    kept in a list on purpose (run under no_grad) gets no gradient, whatever an earlier
+    training left in `.grad`; a discriminator another optimizer steps changes."""
+    now = look(outside)
+    found = []
+    for name, tensors in outside.items():
+        seen = [(first[id(t)], now[id(t)]) for t in tensors]
+        reached = any(b[0] is not None and b[:2] != a[:2] for a, b in seen)
+        if reached and all(a[2] == b[2] for a, b in seen):
+            found.append(name)
+    return found
+
+
 def unregistered_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
-    """Tensors that got gradients but are held outside `model.parameters()`
-    (`LoopRecord.unregistered`): an error where the optimizer was not given them (they never
-    learn), a warning where it was (they learn, but are not saved nor moved)."""
+    """Tensors held outside `model.parameters()` that get gradients but never change
+    (`LoopRecord.unregistered`): an optimizer built from the model's parameters was never
+    given them, so they keep their initial values."""
     if not r.unregistered:
         return None
-    names = list(r.unregistered)
-    untrained = [name for name, given in r.unregistered.items() if not given]
-    effect = (
-        "an optimizer built from it never updates them"
-        if untrained
-        else "the optimizer updates them, but state_dict() does not save them"
-    )
     return loop_finding(
         "frozen_parameters",
-        "error" if untrained else "warning",
-        f"The model holds layers or tensors that get gradients in {few_names(names)}, a plain "
-        f"Python list, dict or tensor where nn.ModuleList, nn.ModuleDict or nn.Parameter would "
-        f"register them: model.parameters() leaves them out, so {effect}, and .to(device) "
-        f"does not move them.",
+        "error",
+        f"The model holds layers or tensors that get gradients but never change in "
+        f"{few_names(r.unregistered)}, a plain Python list, dict or tensor where "
+        f"nn.ModuleList, nn.ModuleDict or nn.Parameter would register them: "
+        f"model.parameters() leaves them out, so an optimizer built from it never updates "
+        f"them (and state_dict() does not save them, nor .to(device) move them).",
         r,
         r.step,
         fix=FIX,
-        unregistered=names,
-        never_updated=untrained,
+        unregistered=list(r.unregistered),
     )

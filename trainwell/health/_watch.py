@@ -20,7 +20,7 @@ from torch import nn
 from ._loss_graph import broadcast_outputs, squashed_logits
 from ._probes import dense
 from ._silent import LoopCheck, LoopRecord
-from ._unregistered import held_outside, in_use
+from ._unregistered import held_outside, look, never_updated
 
 BATCHNORM = nn.modules.batchnorm._BatchNorm
 # modules whose training mode matters: dropout (its own modules, or the `dropout` of a
@@ -66,6 +66,7 @@ class LoopWatch:
         self._first_norms: list[float] | None = None  # the parameters' at the first look
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._outside = held_outside(model)  # read once: a model does not grow lists
+        self._outside_first = look(self._outside)
 
     def _given(self) -> set[int] | None:
         if self.optimizer is None:
@@ -266,7 +267,7 @@ class LoopWatch:
         if self.record.checks[-1].order_ok is not None:
             self.order_ok = self.record.checks[-1].order_ok
         if self._outside:
-            self.record.unregistered = in_use(self._outside, self.optimizer)
+            self.record.unregistered = never_updated(self._outside, self._outside_first)
         self._previous = []
         return True
 
