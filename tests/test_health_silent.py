@@ -1268,3 +1268,32 @@ def test_a_sequence_trained_one_at_a_time_is_checked_for_broadcast(shaped):
         if f.code == "broadcast_loss"
     ]
     assert found == ([] if shaped else [("broadcast_loss", [1, 12, 12])])
+
+
+class _WithAverage(nn.Module):
+    """A network and its averaged copy (SWA), registered beside it, as wrappers hold one."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = MLP()
+        self.average = torch.optim.swa_utils.AveragedModel(self.net)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_an_averaged_copy_waiting_for_its_first_update_is_not_unused():
+    """An SWA copy is updated by averaging, from a late epoch on; before that its weights
+    (which keep requires_grad) neither get gradients nor change, by design. A branch the
+    forward pass never uses is still unused (`WithBranch`, in the bug table)."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = _WithAverage()
+    optimizer = torch.optim.SGD(model.net.parameters(), 0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for epoch in range(3):
+        _train_epoch(X, y, model, optimizer, doctor, [])
+        if epoch == 2:
+            model.average.update_parameters(model.net)
+        doctor.epoch_end(1.0)
+    assert "unused_parameters" not in [f.code for f in problems(doctor)]

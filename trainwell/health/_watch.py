@@ -36,7 +36,8 @@ class LoopWatch:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
         self.model, self.optimizer = model, optimizer
         named = list(model.named_parameters())
-        trainable = [(n, p) for n, p in named if p.requires_grad]
+        averaged = _averaged_copies(model)
+        trainable = [(n, p) for n, p in named if p.requires_grad and not n.startswith(averaged)]
         self.params = [p for _, p in trainable]
         self.record_params = [n for n, _ in trainable]
         given = self._given()
@@ -296,6 +297,17 @@ class LoopWatch:
         if self.optimizer is None or "backward" not in self._events:
             return None
         return "step" not in self._events[self._events.index("backward") :]
+
+
+def _averaged_copies(model: nn.Module) -> tuple[str, ...]:
+    """The name prefixes of averaged copies the model holds (an EMA or SWA
+    `AveragedModel`): their parameters keep requires_grad from the copy, but an average,
+    not a gradient, updates them, and only once averaging starts."""
+    return tuple(
+        f"{name}."
+        for name, module in model.named_modules()
+        if name and isinstance(module, torch.optim.swa_utils.AveragedModel)
+    )
 
 
 def _mode_matters(module: nn.Module) -> bool:
