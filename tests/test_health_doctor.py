@@ -368,6 +368,31 @@ def test_the_reference_loss_is_what_a_kernel_model_reaches_on_unseen_rows():
     assert reference(X, target, task="regression") is None
 
 
+def test_the_reference_reads_a_dataloaders_rows_without_moving_its_draws():
+    """Batches not held in memory give the reference the rows of one pass: the same loss,
+    within the folds' luck, as the same rows held in memory; and the shuffling loader's
+    next order, drawn from torch's random state, is the one it would have been."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from trainwell.health._baselines import reference_loss
+    from trainwell.train import TensorBatches, Trainer
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (600,), generator=g)
+    X = torch.randn(600, 5, generator=g) + 1.5 * y[:, None]  # overlapping blobs
+    model = nn.Linear(5, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), epochs=0)
+    trainer._train_batches = TensorBatches(X, y, 50, seed=0)
+    held = reference_loss(trainer)
+    trainer._train_batches = DataLoader(TensorDataset(X, y), batch_size=50, shuffle=True)
+    torch.manual_seed(1)
+    drawn = reference_loss(trainer)
+    after = torch.rand(3)
+    torch.manual_seed(1)
+    assert torch.equal(after, torch.rand(3))  # the random state as it was
+    assert 0.1 < held < 0.6 and drawn == pytest.approx(held, abs=0.03)
+
+
 def test_the_class_priors_loss_is_the_runs_own_loss_on_what_the_batches_draw():
     """Predicting the frequencies scores the labels' entropy under a plain cross-entropy;
     class weights that balance the classes, or a sampler that draws them equally, make the

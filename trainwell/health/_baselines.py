@@ -14,6 +14,8 @@ from ..train import Trainer
 PRIOR_ROWS = 20_000  # rows the prior's loss is measured on (a sample: the mean settles)
 REFERENCE_ROWS = 2_000  # rows the reference model is fitted and scored on (out of fold)
 REFERENCE_FOLDS = 3
+# rows a DataLoader's pass gives the reference to draw from (its first rows may be sorted)
+REFERENCE_POOL = 10 * REFERENCE_ROWS
 
 
 def prior_loss(trainer: Trainer) -> float | None:
@@ -67,8 +69,9 @@ def reference_loss(trainer: Trainer) -> float | None:
     on unseen rows of this data, noisy labels and overlapping classes included: a network
     whose validation loss is already as low has no avoidable bias for more capacity to
     remove. None for images (a kernel on raw pixels is a weak reference: 44% accuracy on
-    28x28 shapes a small CNN classifies at 97%), soft targets and data not held in memory."""
-    data = trainer.train_tensors
+    28x28 shapes a small CNN classifies at 97%) and soft targets. Batches not held in memory
+    (a DataLoader) give the rows of one pass, up to `REFERENCE_POOL`."""
+    data = trainer.train_rows(REFERENCE_POOL)
     if data is None or data[0].ndim != 2:
         return None
     X, y = data

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._batches import AugmentedBatches, unwrap
+from ._batches import AugmentedBatches, pair, unwrap
 
 if TYPE_CHECKING:
     from ._trainer import Trainer
@@ -162,6 +162,22 @@ def tensors(batches: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The inputs and targets behind `batches` when they are held in memory, else None."""
     held = in_memory(batches)
     return (held.X, held.y) if held is not None else None
+
+
+def drawn_rows(batches: Any, limit: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Up to `limit` rows from one pass over `batches` that are not held in memory (a
+    DataLoader), on the CPU; the random state is put back after, so that the run's own
+    draws (a shuffling loader's next order) are the ones it would have made."""
+    xs, ys, count = [], [], 0
+    with torch.random.fork_rng(devices=[]):
+        for batch in batches:
+            x, y = pair(batch)
+            xs.append(x.detach().cpu())
+            ys.append(y.detach().cpu())
+            count += len(y)
+            if count >= limit:
+                break
+    return (torch.cat(xs)[:limit], torch.cat(ys)[:limit]) if xs else None
 
 
 def in_memory(batches: Any) -> Any:

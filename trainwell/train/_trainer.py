@@ -417,6 +417,15 @@ class Trainer:
         """The training inputs and targets when they are held in memory, else None."""
         return _control.tensors(self._train_batches)
 
+    def train_rows(self, limit: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The training inputs and targets held in memory, or up to `limit` rows drawn from
+        one pass over other batches (a DataLoader) without moving the run's random draws
+        (`_control`); None before a fit."""
+        held = self.train_tensors
+        if held is not None or self._train_batches is None:
+            return held
+        return _control.drawn_rows(self._train_batches, limit)
+
     @property
     def val_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The validation inputs and targets when they are held in memory, else None."""
