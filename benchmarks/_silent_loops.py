@@ -3,6 +3,7 @@ plain hand-written loop with one bug planted or none, and loops written otherwis
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -17,7 +18,10 @@ BUGS = {
     "eval_mode_training": ("eval_mode_training", "model.eval() to validate, no model.train()"),
     "probabilities_as_logits": ("probabilities_as_logits", "softmax before cross_entropy"),
     "unused_parameters": ("unused_parameters", "a branch forward() never calls"),
+    "layers_in_a_list": ("frozen_parameters", "the body held in a plain Python list"),
+    "broadcast_loss": ("broadcast_loss", "regression: (n, 1) output, (n,) targets, MSE"),
 }
+REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 
 
 class MLP(nn.Module):
@@ -59,6 +63,18 @@ class WithBranch(nn.Module):
         return self.net(x)
 
 
+class Listed(nn.Module):
+    """The model with its body held in a plain list, where nn.ModuleList was meant:
+    model.parameters() leaves it out."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.parts, self.head = [net.body], net.head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.parts[0](x))
+
+
 ARCHS: dict[str, Callable[[], nn.Module]] = {"mlp": MLP, "cnn": CNN}
 
 
@@ -83,21 +99,27 @@ def train(
     mode: str = "detect",
     data: tuple[torch.Tensor, torch.Tensor] | None = None,
     seed: int = 0,
+    regression: bool = False,
 ) -> tuple[trainwell.Doctor | None, float]:
     """One hand-written loop with `bug` planted (None: the clean twin); returns the doctor
-    and the last epoch's mean training loss."""
+    and the last epoch's mean training loss. `regression`: the loop fits the brightest
+    quadrant's index as a number with an MSE loss (the `broadcast_loss` bug's loop)."""
     torch.manual_seed(seed)
     X, y = data if data is not None else make_data()
-    model = ARCHS[arch]()
+    regression = regression or bug in REGRESSION_BUGS
+    model = ARCHS[arch](classes=1) if regression else ARCHS[arch]()
     if bug == "unused_parameters":
         model = WithBranch(model)
+    if bug == "layers_in_a_list":
+        model = Listed(model)
     net = model.net if isinstance(model, WithBranch) else model
     params = list(model.parameters())
     if bug == "frozen_parameters":
         params = list(net.body.parameters())  # forgot the head
     if bug == "frozen_requires_grad":
         next(net.body.parameters()).requires_grad_(False)
-    optimizer = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    # squared errors of targets 0..3 give steps ~10x a cross entropy's: a tenth of its rate
+    optimizer = torch.optim.SGD(params, lr=0.005 if regression else 0.05, momentum=0.9)
     dr = None
     if doctor:
         dr = trainwell.Doctor(model, optimizer, every=every, epochs=epochs, mode=mode)
@@ -112,7 +134,11 @@ def train(
             out = model(X[i : i + batch])
             if bug == "probabilities_as_logits":
                 out = out.softmax(dim=1)
-            loss = nn.functional.cross_entropy(out, y[i : i + batch])
+            if regression:  # the bug keeps the (n, 1) output; squeezed, it is correct
+                out = out if bug == "broadcast_loss" else out[:, 0]
+                loss = _mse(out, y[i : i + batch].float())
+            else:
+                loss = nn.functional.cross_entropy(out, y[i : i + batch])
             loss.backward()
             if dr is not None:
                 dr.step(loss)
@@ -121,10 +147,22 @@ def train(
         mean = float(total) / -(-len(y) // batch)
         model.eval()  # validate
         with torch.no_grad():
-            val = float(nn.functional.cross_entropy(model(X[:128]), y[:128]))
+            scores = model(X[:128])
+            val = (
+                float(_mse(scores[:, 0], y[:128].float()))
+                if regression
+                else float(nn.functional.cross_entropy(scores, y[:128]))
+            )
         if dr is not None:
             dr.epoch_end(mean, val)
     return dr, mean
+
+
+def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """MSE without torch's warning of a broadcast: the doctor, not the warning, finds it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return nn.functional.mse_loss(out, y)
 
 
 # Loops written otherwise, as people write them: (the code their bug raises, or None for a

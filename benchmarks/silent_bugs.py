@@ -24,7 +24,15 @@ import statistics
 import time
 
 import torch
-from _silent_loops import ARCHS, BUGS, OTHERWISE, make_data, train, written_otherwise
+from _silent_loops import (
+    ARCHS,
+    BUGS,
+    OTHERWISE,
+    REGRESSION_BUGS,
+    make_data,
+    train,
+    written_otherwise,
+)
 from rich.console import Console
 from rich.table import Table
 from sklearn.datasets import load_digits
@@ -46,7 +54,7 @@ def detection(every: int) -> list[dict]:
     for bug, (code, how) in BUGS.items():
         for arch in ARCHS:
             buggy, _ = train(arch, bug, every=every, data=data)
-            clean, _ = train(arch, None, every=every, data=data)
+            clean, _ = train(arch, None, every=every, data=data, regression=bug in REGRESSION_BUGS)
             hit = [f for f in problems(buggy) if f.code == code]
             rows.append(
                 {
