@@ -1297,3 +1297,27 @@ def test_an_averaged_copy_waiting_for_its_first_update_is_not_unused():
             model.average.update_parameters(model.net)
         doctor.epoch_end(1.0)
     assert "unused_parameters" not in [f.code for f in problems(doctor)]
+
+
+@pytest.mark.parametrize("lr", [1e-3, 0.3])
+def test_a_loop_of_one_row_a_step_diverges_only_when_it_does(lr):
+    """Online regression, one row a step: one row's squared error swings by orders of
+    magnitude from step to step, ten times a lucky first one within a few dozen steps. At a
+    gentle rate that is no divergence; at a rate that blows the network up, it is."""
+    torch.manual_seed(0)
+    X = torch.randn(200, 5)
+    y = X @ torch.randn(5) + 0.7 * torch.randn(200)
+    model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(3):
+        total = 0.0
+        for i in range(200):
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(X[i : i + 1])[:, 0], y[i : i + 1])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / 200)
+    assert ("divergence" in {f.code for f in problems(doctor)}) is (lr > 0.1)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..findings import Finding
-from ._history import ProbeHistory
+from ._history import FEW_ROWS, ProbeHistory
 from ._rule_base import LARGE_GAIN, Thresholds, finding
 
 
@@ -22,17 +22,22 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     weights (resumed, or after a remedy) starts at a batch loss that healthy batches can
     be ten times of. That
     epoch must have begun after the history's first probe: in a hand-written loop, the mean
-    of an epoch a remedy was applied in holds the losses of the runaway it treated."""
+    of an epoch a remedy was applied in holds the losses of the runaway it treated. Batches
+    of a few rows (`FEW_ROWS`) start from the first epoch's median probe and are judged on
+    the epoch's mean only: one row's squared error swings by orders of magnitude."""
     if not h.loss:
         return None
-    losses, first = h.loss[-t.sustain :], h.loss[0]
+    losses, first = h.loss[-t.sustain :], h.first_loss()
     epoch = h.curves[-1].get("epoch", len(h.curves) - 1) if h.curves else -1
     last_epoch = h.curves[-1].get("train_loss", math.nan) if epoch > h.epochs[0] else math.nan
     if math.isfinite(losses[-1]):
         if not math.isfinite(first) or first <= 0:
             return None
         limit = max(t.runaway_factor * first, h.untrained_loss())
-        probes_away = len(losses) == t.sustain and all(loss > limit for loss in losses)
+        # a batch of a row or two is ten times the median one time in a few dozen: only
+        # its epoch's mean says it ran away
+        few = 0 < h.batch_rows < FEW_ROWS
+        probes_away = not few and len(losses) == t.sustain and all(loss > limit for loss in losses)
         epoch_away = last_epoch > limit  # False for NaN
         if not (probes_away or epoch_away):
             return None

@@ -118,7 +118,7 @@ class Examiner:
         once divergence is reported. The divergence rule judges a runaway at a probe, so
         its step is to be one."""
         h = self.history
-        first = h.loss[0] if h.loss else math.nan
+        first = h.first_loss()
         if not (math.isfinite(first) and first > 0) or self.reported("divergence"):
             return math.inf
         return self.thresholds.runaway_factor * max(first, h.untrained_loss())

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+FEW_ROWS = 8  # batches this small give a loss too noisy to start a history's scale from
+
 
 @dataclass(frozen=True)
 class Penalty:
@@ -79,6 +81,7 @@ class ProbeHistory:
     # the error's): outputs as large as the residuals are the network's, not the targets'
     output_level: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
+    batch_rows: int = 0  # rows of a probed batch (the output's first dimension; 0: unknown)
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
     # layers no step moves at the last probe: their weight had no `.grad` (its norm reads 0:
     # a `.detach()`, `no_grad` or an unused branch cut them off, nothing vanished), or it is
@@ -121,6 +124,17 @@ class ProbeHistory:
         except IndexError:  # a history kept before it was measured
             return 1.0
         return excess if excess > 1.0 else 1.0  # NaN > 1 is False
+
+    def first_loss(self) -> float:
+        """The loss the history started at: its first probe's; for batches of under
+        `FEW_ROWS` rows, whose losses swing by orders of magnitude from batch to batch (one
+        row's squared error), the median of the first epoch's probes. NaN before any."""
+        if not self.loss:
+            return math.nan
+        if not 0 < self.batch_rows < FEW_ROWS:
+            return self.loss[0]
+        start = [v for v, e in zip(self.loss, self.epochs, strict=True) if e == self.epochs[0]]
+        return statistics.median(start)
 
     def untrained_loss(self) -> float:
         """The loss of a network that has learned nothing: the class prior's, or a loop's

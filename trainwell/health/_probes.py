@@ -153,6 +153,7 @@ class Probe:
         if not _plain(output):
             return
         self.output_shape = tuple(output.shape)
+        self.history.batch_rows = output.shape[0] if output.dim() else 1
         ends = {output.data_ptr(), squashed_before(output)}
         squashed = [i for i, ptr in self._output_ptrs.items() if ptr in ends]
         for index in squashed:
