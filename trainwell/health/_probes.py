@@ -196,7 +196,8 @@ class Probe:
             if index not in self._output_ptrs and _plain(output):  # the first forward only
                 self._activation_stats[index] = _unit_stat(output.detach(), kind, axis)
                 self._output_ptrs[index] = output.data_ptr()
-                if self.gates is None and kind in ("sigmoid", "tanh") and output.grad_fn:
+                squashing = kind in ("sigmoid", "tanh")
+                if self.gates is None and squashing and output.grad_fn is not None:
                     self._gate_outputs[index] = output.grad_fn
 
         return record
