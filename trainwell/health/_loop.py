@@ -33,6 +33,8 @@ from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
+# the silent-bug checks: those of `_silent`, and those that read the model or loss graph
+LOOP_CHECKS = (*LOOP_RULES, unregistered_parameters, broadcast_loss)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
@@ -335,7 +337,7 @@ class Doctor:
 
     def _check_loop(self) -> list[Finding]:
         new = []
-        for rule in (*LOOP_RULES, unregistered_parameters, broadcast_loss):
+        for rule in LOOP_CHECKS:
             if rule.__name__ in self._seen:  # each rule is named after its code: told already
                 continue
             finding = rule(self.watch.record, self.loop_thresholds)
