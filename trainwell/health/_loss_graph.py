@@ -201,6 +201,14 @@ def _input(node) -> object | None:
     return node.next_functions[0][0] if node.next_functions else None
 
 
+def _below(node: object | None, kinds: tuple[str, ...]) -> object | None:
+    """The first node at or below `node`, down first inputs, that is none of `kinds` (casts,
+    reshapes): what they were applied to."""
+    while node is not None and node.name().startswith(kinds):
+        node = _input(node)
+    return node
+
+
 def broadcast_outputs(
     loss: torch.Tensor, outputs: tuple[int, ...] | None
 ) -> tuple[list[int], list[int]] | None:
@@ -232,9 +240,7 @@ def broadcast_outputs(
         elif not name.startswith(BROADCASTING_LOSSES):
             continue
         for argument, _ in node.next_functions:
-            while argument is not None and argument.name().startswith(CASTS):
-                argument = _input(argument)
-            found = _across_itself(argument, list(outputs))
+            found = _across_itself(_below(argument, CASTS), list(outputs))
             if found is not None:
                 return found
     return None
@@ -297,8 +303,7 @@ def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
         children = [n for n, _ in node.next_functions]
         if node.name().startswith("MulBackward") and len(children) == 2 and all(children):
             for child in children:
-                while child is not None and child.name().startswith(RESHAPES):
-                    child = _input(child)
+                child = _below(child, RESHAPES)
                 if child is not None and id(child) in wanted:
                     found.add(wanted[id(child)])
         stack.extend(n for n in children if n is not None)
