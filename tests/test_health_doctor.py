@@ -618,3 +618,32 @@ def test_the_trainers_doctor_finds_outputs_broadcast_against_the_targets(squeeze
         trainer.fit(TensorBatches(X, y, 32, seed=0))
     found = [(f.code, f.step) for f in doctor.findings if f.code == "broadcast_loss"]
     assert found == ([] if squeezed else [("broadcast_loss", 0)])
+
+
+def test_the_trainers_doctor_does_not_read_an_averaged_copy_as_unused():
+    """Your own module may hold an SWA copy of its network, updated by averaging from a late
+    epoch on: the Trainer's doctor, like the loop's, does not watch its parameters. A branch
+    the forward never uses is still unused
+    (`test_a_branch_your_model_never_uses_is_found_by_the_trainers_doctor`)."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    class WithAverage(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+            self.average = torch.optim.swa_utils.AveragedModel(self.net)
+
+        def forward(self, x):
+            return self.net(x)
+
+    torch.manual_seed(0)
+    X = torch.randn(300, 4)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model, doctor = WithAverage(), DoctorCallback(mode="detect")
+    trainer = Trainer(
+        model, torch.optim.Adam(model.net.parameters(), 0.01), epochs=3, device="cpu",
+        callbacks=[doctor],
+    )  # fmt: skip
+    trainer.fit(TensorBatches(X, y, 32, seed=0))
+    assert "unused_parameters" not in [f.code for f in doctor.findings]

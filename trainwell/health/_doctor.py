@@ -26,6 +26,7 @@ from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
 from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
 from ._unregistered import held_outside, look, never_updated, unregistered_parameters
+from ._watch import trained_parameters
 
 REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
 
@@ -187,12 +188,10 @@ class DoctorCallback(Callback):
         if model is not self._reach_model:
             self._reach_model, self._reach_steps = model, []
             self._unreached = {
-                n: float(p.detach().norm())
-                for n, p in model.named_parameters()
-                if p.requires_grad and p.grad is None
+                n: float(p.detach().norm()) for n, p in trained_parameters(model) if p.grad is None
             }
         elif self._unreached:  # most models: nothing to follow after the first probe
-            trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+            trainable = dict(trained_parameters(model))
             self._unreached = {
                 n: norm
                 for n, norm in self._unreached.items()

@@ -36,8 +36,7 @@ class LoopWatch:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
         self.model, self.optimizer = model, optimizer
         named = list(model.named_parameters())
-        averaged = _averaged_copies(model)
-        trainable = [(n, p) for n, p in named if p.requires_grad and not n.startswith(averaged)]
+        trainable = trained_parameters(model)
         self.params = [p for _, p in trainable]
         self.record_params = [n for n, _ in trainable]
         given = self._given()
@@ -299,15 +298,20 @@ class LoopWatch:
         return "step" not in self._events[self._events.index("backward") :]
 
 
-def _averaged_copies(model: nn.Module) -> tuple[str, ...]:
-    """The name prefixes of averaged copies the model holds (an EMA or SWA
-    `AveragedModel`): their parameters keep requires_grad from the copy, but an average,
-    not a gradient, updates them, and only once averaging starts."""
-    return tuple(
+def trained_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """(name, parameter) of those a gradient is to train: requires_grad, and not in an
+    averaged copy the model holds (an EMA or SWA `AveragedModel`), whose parameters keep
+    requires_grad from the copy, but which an average updates, once averaging starts."""
+    averaged = tuple(
         f"{name}."
         for name, module in model.named_modules()
         if name and isinstance(module, torch.optim.swa_utils.AveragedModel)
     )
+    return [
+        (n, p)
+        for n, p in model.named_parameters()
+        if p.requires_grad and not n.startswith(averaged)
+    ]
 
 
 def _mode_matters(module: nn.Module) -> bool:
