@@ -668,6 +668,15 @@ def test_stale_gradients_are_found_when_clipped_after_the_doctor():
         # probabilities kept off 0, per-class sigmoids joined, CTC on probabilities
         (lambda out, y: nn.functional.cross_entropy(out.softmax(1).clamp(1e-7, 1), y), True),
         (lambda out, y: nn.functional.cross_entropy(out.clamp(-20, 20), y), False),
+        # or shifted off 0 by an epsilon; its log first is the right way to use it
+        (lambda out, y: nn.functional.cross_entropy(out.softmax(1) + 1e-8, y), True),
+        (lambda out, y: nn.functional.nll_loss(1e-8 + out.softmax(1), y.argmax(1)), True),
+        (
+            lambda out, y: nn.functional.binary_cross_entropy_with_logits(out.sigmoid() + 1e-8, y),
+            True,
+        ),
+        (lambda out, y: nn.functional.nll_loss((out.softmax(1) + 1e-8).log(), y.argmax(1)), False),
+        (lambda out, y: nn.functional.cross_entropy(out * out.sigmoid(), y), False),
         (
             lambda out, y: nn.functional.binary_cross_entropy_with_logits(
                 _joined(out, "sigmoid"), y
@@ -1090,6 +1099,30 @@ def test_outputs_the_loss_broadcast_against_targets_are_found(arch, loss_fn, squ
         assert "broadcast_loss" not in [code for code, _, _ in found], found
     else:
         assert ("broadcast_loss", "error", [32, 1]) in found, found
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("flattened_by", ["squeeze", "view", "flatten", None])
+def test_outputs_flattened_in_the_loop_against_column_targets_are_found(arch, flattened_by):
+    """The other way round: `(n, 1)` targets (a table's one column) and the loop flattening
+    the model's `(n, 1)` output to `(n,)` broadcast to `(n, n)` as well. Left as they are,
+    the shapes match and nothing is said."""
+    torch.manual_seed(0)
+    model = nn.Sequential(ARCHS[arch](), nn.Linear(4, 1))
+    flatten = {
+        "squeeze": lambda out: out.squeeze(-1),
+        "view": lambda out: out.view(-1),
+        "flatten": lambda out: out.flatten(),
+        None: lambda out: out,
+    }[flattened_by]
+    doctor = _regression_loop(
+        model, lambda out, y: nn.functional.mse_loss(flatten(out), y[:, None])
+    )
+    found = [(f.code, f.evidence.get("compared_shape")) for f in problems(doctor)]
+    if flattened_by is None:
+        assert "broadcast_loss" not in [code for code, _ in found], found
+    else:
+        assert ("broadcast_loss", [32, 32]) in found, found
 
 
 def _masked(losses):

@@ -147,10 +147,11 @@ def _kl_on_probabilities(loss: torch.Tensor, node: object | None) -> list[str] |
 
 
 def _squashed(node: object | None) -> list[str] | None:
-    """The nodes from `node` down, through reshapes, to a softmax/sigmoid (or to a join of
-    squashed parts: per-class sigmoid heads concatenated); None where they do not end so."""
+    """The nodes from `node` down, through reshapes and shifts or scalings by a constant
+    (`softmax(x) + 1e-8`), to a softmax/sigmoid (or to a join of squashed parts: per-class
+    sigmoid heads concatenated); None where they do not end so."""
     chain = []
-    while node is not None and node.name().startswith(RESHAPES):
+    while node is not None and (node.name().startswith(RESHAPES) or _by_a_constant(node)):
         chain.append(node.name())
         node = _input(node)
     if node is None:
@@ -161,6 +162,18 @@ def _squashed(node: object | None) -> list[str] | None:
         return None
     parts = [_squashed(n) for n, _ in node.next_functions if n is not None]
     return [*chain, node.name(), *parts[0]] if parts and all(parts) else None
+
+
+ARITHMETIC = ("AddBackward", "SubBackward", "MulBackward", "DivBackward")
+
+
+def _by_a_constant(node) -> bool:
+    """Arithmetic with one input from the graph: the other a number or a constant tensor
+    (probabilities kept off 0 by an epsilon are probabilities still; a gate, the product of
+    two of the network's tensors, is not this)."""
+    if not node.name().startswith(ARITHMETIC):
+        return False
+    return sum(n is not None for n, _ in node.next_functions) == 1
 
 
 def zero_floor(loss: torch.Tensor) -> bool:
@@ -247,18 +260,27 @@ def broadcast_outputs(
 
 
 def _across_itself(node: object | None, outputs: list[int]) -> tuple[list[int], list[int]] | None:
-    """(before, after) where `node` expanded the outputs, as they are, along a new axis as
-    long as one of their own (right-aligned, as broadcasting aligns shapes)."""
+    """(before, after) where `node` expanded the outputs, as they are or with their size-1
+    axes squeezed or all flattened in the loop (`model(x).squeeze(-1)`, `.view(-1)`), along
+    a new axis as long as one of their own (right-aligned, as broadcasting aligns shapes)."""
     if node is None or not node.name().startswith("ExpandBackward"):
         return None
     before = [int(size) for size in getattr(node, "_saved_self_sym_sizes", ())]
     metadata = getattr(node, "_input_metadata", ())
-    if before != outputs or len(metadata) != 1:
+    if not _the_outputs(before, outputs) or len(metadata) != 1:
         return None
     after = [int(size) for size in metadata[0].shape]
     padded = [1] * (len(after) - len(before)) + before
     grown = [b for a, b in zip(padded, after, strict=True) if a == 1 and b > 1]
     return (before, after) if any(size in before for size in grown) else None
+
+
+def _the_outputs(shape: list[int], outputs: list[int]) -> bool:
+    """Whether `shape` is the outputs' own, squeezed of size-1 axes or flattened."""
+    if shape == outputs:
+        return True
+    squeezed = [size for size in outputs if size != 1]
+    return shape == squeezed or shape == [math.prod(outputs)]
 
 
 def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
