@@ -641,6 +641,39 @@ def _ctc(scores: torch.Tensor) -> torch.Tensor:
     )
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("cleared", ["model", "optimizer"])
+def test_stale_gradients_of_what_the_optimizer_trains_outside_the_model(arch, cleared):
+    """Learnable loss weights (one per task, outside the model) in the optimizer's second
+    group: `model.zero_grad()` leaves their gradients accumulating; the optimizer's own
+    `zero_grad()` clears them, and nothing is said."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = ARCHS[arch]()
+    log_vars = nn.Parameter(torch.zeros(2))
+    optimizer = torch.optim.Adam(
+        [{"params": model.parameters()}, {"params": [log_vars], "lr": 0.01}], lr=0.003
+    )
+    doctor = trainwell.Doctor(model, optimizer, every=2)
+    for _ in range(2):
+        for i in range(0, len(y), 32):
+            out = model(X[i : i + 32])
+            terms = torch.stack(
+                [
+                    nn.functional.cross_entropy(out, y[i : i + 32]),
+                    nn.functional.mse_loss(out[:, 0], X[i : i + 32].mean((1, 2, 3))),
+                ]
+            )
+            loss = (torch.exp(-log_vars) * terms + log_vars).sum()
+            (model if cleared == "model" else optimizer).zero_grad()
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    stale = [f.evidence.get("parameters") for f in problems(doctor) if f.code == "stale_gradients"]
+    assert stale == ([["param_groups[1][0]"]] if cleared == "model" else []), stale
+
+
 def test_stale_gradients_are_found_when_clipped_after_the_doctor():
     torch.manual_seed(0)
     X, y = data()

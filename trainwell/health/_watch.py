@@ -36,7 +36,7 @@ class LoopWatch:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
         self.model, self.optimizer = model, optimizer
         named = list(model.named_parameters())
-        trainable = trained_parameters(model)
+        trainable = trained_parameters(model) + _optimized_outside(model, optimizer)
         self.params = [p for _, p in trainable]
         self.record_params = [n for n, _ in trainable]
         given = self._given()
@@ -311,6 +311,23 @@ def trained_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
         (n, p)
         for n, p in model.named_parameters()
         if p.requires_grad and not n.startswith(averaged)
+    ]
+
+
+def _optimized_outside(
+    model: nn.Module, optimizer: torch.optim.Optimizer | None
+) -> list[tuple[str, torch.Tensor]]:
+    """(name, tensor) of what the optimizer trains besides the model (a loss's learnable
+    weights, a temperature): the loop's steps apply its gradients as well, so a `zero_grad`
+    of the model's alone leaves theirs accumulating."""
+    if optimizer is None:
+        return []
+    own = {id(p) for p in model.parameters()}
+    return [
+        (f"param_groups[{g}][{i}]", p)
+        for g, group in enumerate(optimizer.param_groups)
+        for i, p in enumerate(group["params"])
+        if p.requires_grad and id(p) not in own
     ]
 
 
