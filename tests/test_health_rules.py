@@ -314,6 +314,20 @@ def test_oscillating_loss():
     assert rules.oscillating_loss(_curves(_history(), lone), one_epoch) is None
 
 
+@pytest.mark.parametrize("restarts", [True, False])
+def test_a_loss_lifted_by_warm_restarts_of_the_rate_does_not_oscillate(restarts):
+    """SGDR (a cosine cycle of 2 epochs, restarted): the loss steps up at each restart by
+    design and falls through each cycle. The same curve at a rate no schedule raised is
+    the steps overshooting."""
+    loss = [1.2, 0.8, 0.9, 0.7, 0.8, 0.6, 0.7, 0.55, 0.62, 0.5, 0.56, 0.45]
+    rates = [0.05, 0.1] * 6 if restarts else [0.1] * 12
+    h = _curves(_history(), loss)
+    for row, lr in zip(h.curves, rates, strict=True):
+        row["lr"] = lr
+    found = rules.oscillating_loss(h, T)
+    assert (found is None) == restarts, found
+
+
 def test_a_loss_that_wanders_more_than_it_falls_oscillates():
     """tanh, SGD with momentum at too high a rate (digits): the epoch loss wanders 3.8 ->
     4.6 -> 2.6 -> 3.0 ..., above the class prior's 2.3 most of the way; 7 of its 29 epochs

@@ -55,8 +55,13 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     scale = _scale(loss[0], h)
     floor = t.oscillation_floor * scale
     pairs = list(itertools.pairwise(loss))
-    # by a share of where it stood: a loss below 0 (a Poisson or Gaussian NLL) rises too
-    rising = [b - a > t.oscillation_rise * abs(a) and b - a >= floor for a, b in pairs]
+    # by a share of where it stood: a loss below 0 (a Poisson or Gaussian NLL) rises too;
+    # not where a schedule raised the rate (a warm restart's rise is its design)
+    raised = _rate_raised(h.curve("lr"), len(pairs), t)
+    rising = [
+        b - a > t.oscillation_rise * abs(a) and b - a >= floor and not up
+        for (a, b), up in zip(pairs, raised, strict=True)
+    ]
     rises = sum(rising)
     swings = sum(r and not before for before, r in itertools.pairwise([False, *rising]))
     travelled, fall = sum(abs(b - a) for a, b in pairs), loss[0] - loss[-1]
@@ -92,6 +97,20 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         stuck=stuck,
         threshold=t.oscillation_share,
     )
+
+
+def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:
+    """For each of the `n` epoch-to-epoch moves, whether the schedule raised the rate by
+    `restart_rise` or more into it: the rate recorded at an epoch's end (after its last
+    step, so a rise there shows at that epoch or the one before). Warm restarts (SGDR) and
+    cyclic rates lift the loss at each peak on purpose; a rate that stays too high does not
+    rise."""
+    up = [
+        math.isfinite(a) and math.isfinite(b) and a > 0 and b >= t.restart_rise * a
+        for a, b in itertools.pairwise(rates)
+    ]
+    padded = [False, *up, *[False] * n]  # padded[j + 1]: into epoch j + 1
+    return [padded[j] or padded[j + 1] for j in range(n)]
 
 
 def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:

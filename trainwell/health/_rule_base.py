@@ -31,6 +31,7 @@ class Thresholds:
     judge_after: float = 0.3  # curve rules wait for this share of the epochs (AutoTrainer)
     min_epochs: int = 4  # ... and at least this many epochs
     oscillation_rise: float = 0.05  # an epoch whose train loss rises >= 5% over the previous
+    restart_rise: float = 1.5  # the rate raised this much into an epoch: its rise is meant
     oscillation_share: float = 0.3  # flagged when that many of the epochs rise
     oscillation_rises: int = 2  # ... and at least this many: a lone rise is no oscillation
     oscillation_floor: float = 0.02  # ... each rise >= 2% of the loss's scale (not noise)
