@@ -419,6 +419,17 @@ def test_slow_convergence():
     assert rules.slow_convergence(_curves(_history(), HEALTHY_TRAIN[:5]), T) is None
 
 
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_slow_convergence_tells_an_adaptive_optimizer_only_to_raise_its_rate(adaptive):
+    """Under Adam already, 'use an adaptive optimizer (Adam)' is no advice; under SGD it is."""
+    h = _curves(_history(), [2.30, 2.29, 2.29, 2.28, 2.28])
+    h.update_ratio = [np.full(3, 1e-5) for _ in h.update_ratio]
+    h.scale_free = adaptive
+    message = rules.slow_convergence(h, T).message
+    assert "Raise the learning rate" in message
+    assert ("Adam" in message) != adaptive, message
+
+
 @pytest.mark.parametrize(
     ("steps", "advice"),
     [

@@ -87,7 +87,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         "warning",
         f"The training loss oscillates: it rose in {rises} of {len(pairs)} epochs and "
         f"travelled {travelled:.3g} up and down for a net fall of {fall:.3g}{settle}. The "
-        f"learning rate is probably too high: lower it, use Adam, or a larger batch.",
+        f"learning rate is probably too high: lower it, "
+        f"{'or use a larger batch' if h.scale_free else 'use Adam, or a larger batch'}.",
         h,
         per_epoch=True,
         train_loss=loss,
@@ -165,7 +166,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             f"labels need and that the model can express it (a nonlinearity between its "
             f"layers)."
             if size is not None
-            else "Raise the learning rate or use an adaptive optimizer (Adam)."
+            else _faster(h)
         )
         return finding(
             "slow_convergence",
@@ -190,7 +191,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         f"Training converges too slowly: the training loss looks stalled at "
         f"{loss[-1] / loss[0]:.0%} of where it started, but the validation loss still falls "
         f"in every epoch, by {pace:.1%} an epoch: the network can fit more, its steps are "
-        f"too small. Raise the learning rate or use an adaptive optimizer (Adam).",
+        f"too small. {_faster(h)}",
         h,
         per_epoch=True,
         train_loss=loss,
@@ -199,6 +200,13 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         val_pace=pace,
         threshold=t.creep_pace,
     )
+
+
+def _faster(h: ProbeHistory) -> str:
+    """The advice for steps too small: an adaptive optimizer only where it is not one."""
+    if h.scale_free:
+        return "Raise the learning rate."
+    return "Raise the learning rate or use an adaptive optimizer (Adam)."
 
 
 def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
@@ -219,8 +227,7 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
         f"Training converges too slowly: the training loss falls, but at the pace of its last "
         f"two epochs it would still be at {projected / loss[0]:.0%} of where it started when "
         f"the {h.total_epochs} epochs end, and no layer's step moves its weights by more than "
-        f"{steps:.1e} of their size. Raise the learning rate or use an adaptive optimizer "
-        f"(Adam).",
+        f"{steps:.1e} of their size. {_faster(h)}",
         h,
         per_epoch=True,
         train_loss=loss,
