@@ -1158,6 +1158,30 @@ def test_outputs_flattened_in_the_loop_against_column_targets_are_found(arch, fl
         assert ("broadcast_loss", [32, 32]) in found, found
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("targets", ["raw", "standardised"])
+def test_targets_far_from_standardised_are_named_as_the_cause(arch, targets):
+    """Targets in the ten thousands: SGD's gradients explode and the loss runs away, and
+    the findings say to standardise the targets. Standardised, a rate far too high runs
+    away as well, and its findings say nothing of targets."""
+    torch.manual_seed(0)
+    X, _ = data()
+    y = X.mean((1, 2, 3)) * 8
+    y = 2e4 + 1e4 * y if targets == "raw" else y
+    model = nn.Sequential(ARCHS[arch](), nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01 if targets == "raw" else 3.0)
+    doctor = trainwell.Doctor(model, optimizer, every=2)
+    for i in range(0, len(y), 16):
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(X[i : i + 16]).squeeze(-1), y[i : i + 16])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    found = {f.code: "Standardise the targets" in f.message for f in problems(doctor)}
+    assert found.keys() & {"exploding_gradient", "divergence"}, found
+    assert all(found.values()) if targets == "raw" else not any(found.values()), found
+
+
 def _masked(losses):
     """A per-element loss averaged over the elements a mask keeps (here: all)."""
     return losses[losses >= 0].mean()

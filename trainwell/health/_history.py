@@ -152,6 +152,16 @@ class ProbeHistory:
         level, error = self.output_level[0], self.output_error[0]
         return error >= excess and level >= error / 2  # NaN: unmeasured
 
+    def far_targets(self, excess: float) -> float | None:
+        """The first probe's error signal where it was `excess` times a bounded loss's or
+        more while the outputs were far smaller than the residuals: targets far from
+        where a network starts (a regression on raw units), or a loss summed over the
+        batch. None otherwise, or unmeasured."""
+        if not self.output_level or not self.output_error:
+            return None
+        level, error = self.output_level[0], self.output_error[0]
+        return error if error >= excess and level < error / 2 else None
+
     def step_size(self, k: int = 3) -> float | None:
         """How far the recent steps moved the weights: the median, over the last `k` probes
         with a measured update, of the largest |dW| / |W| of a layer in one step (NaN: a

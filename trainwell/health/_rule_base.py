@@ -74,6 +74,17 @@ Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
 LARGE_GAIN = 4.0
 COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its weights to zero
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
+# a loss's error signal at the outputs this many times a bounded loss's (a cross entropy's,
+# a mean squared error on standardised targets: ~1), the outputs far smaller: the targets
+# are in raw units, and the problems a learning rate would be blamed for are theirs
+FAR_TARGETS = 30.0
+TARGET_SCALE_CODES = (
+    "exploding_gradient",
+    "divergence",
+    "dying_relu",  # killed by the steps such gradients take
+    "slow_convergence",
+    "underfitting",
+)
 
 
 def finding(
@@ -86,7 +97,18 @@ def finding(
     per_epoch: bool = False,
     **evidence: object,
 ) -> Finding:
-    """A training finding dated at the last probe, or at the last epoch (`per_epoch`)."""
+    """A training finding dated at the last probe, or at the last epoch (`per_epoch`); one
+    that targets far from standardised explain names them (`FAR_TARGETS`)."""
+    classifies = history.untrained_loss() > 0  # labels: nothing to standardise
+    far = None if classifies or code not in TARGET_SCALE_CODES else history.far_targets(FAR_TARGETS)
+    if far is not None:
+        message += (
+            f" The loss's error signal at the outputs was {far:.3g} times a standardised "
+            f"target's while the outputs were small: the targets are far from standardised "
+            f"(or the loss sums over the batch). Standardise the targets (subtract their mean, "
+            f"divide by their standard deviation, map predictions back) first."
+        )
+        evidence["error_signal"] = far
     return Finding(
         code=code,
         severity=severity,
