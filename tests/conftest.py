@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,14 @@ def _threads_from_the_work_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """`train.threads: auto` also follows the machine's load, so two fits of one config can
     get different thread counts, and results that differ in the last bits, when other work
     comes and goes. Tests that compare two fits exactly must not depend on it: in-process,
-    the choice here follows the work and the CPUs only (test_threads tests the load)."""
+    the choice here follows the work and this worker's share of the CPUs only (test_threads
+    tests the load). A share, not all of them: two workers' fits each taking both CPUs of a
+    2-CPU machine wait on each other at every op (a 5 s test took 95 s)."""
     from trainwell.cpus import available_cpus
     from trainwell.train import _threads
 
-    monkeypatch.setattr(_threads, "free_cpus", available_cpus)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    monkeypatch.setattr(_threads, "free_cpus", lambda: max(1, available_cpus() // workers))
 
 
 @pytest.fixture(
