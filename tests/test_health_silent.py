@@ -1115,8 +1115,23 @@ def _regression_loop(model, loss_of, epochs=2):
         lambda out, y: nn.functional.mse_loss(out, y).sqrt(),  # RMSE
         lambda out, y: _masked(nn.functional.l1_loss(out, y, reduction="none")),
         lambda out, y: _in_bf16(nn.functional.mse_loss, out, y),
+        lambda out, y: ((out - y) ** 2).mean(),  # written out: torch does not even warn
+        lambda out, y: (y - out).abs().mean(),
+        lambda out, y: ((out - y) * (out - y)).sum() / len(y),
     ],
-    ids=["mse", "l1", "smooth_l1", "huber_plus_penalty", "reversed", "rmse", "masked", "bf16"],
+    ids=[
+        "mse",
+        "l1",
+        "smooth_l1",
+        "huber_plus_penalty",
+        "reversed",
+        "rmse",
+        "masked",
+        "bf16",
+        "written_mse",
+        "written_mae",
+        "written_product",
+    ],
 )
 @pytest.mark.parametrize("squeezed", [False, True])
 def test_outputs_the_loss_broadcast_against_targets_are_found(arch, loss_fn, squeezed):
@@ -1193,7 +1208,9 @@ def _in_bf16(loss_fn, out, y):
         return loss_fn(out.bfloat16(), y)
 
 
-@pytest.mark.parametrize("case", ["pairwise", "quantiles", "k targets a row"])
+@pytest.mark.parametrize(
+    "case", ["pairwise", "quantiles", "k targets a row", "pairwise written out"]
+)
 def test_expands_a_loss_is_meant_to_make_are_not_flagged(case):
     """Broadcasts that are meant: every pair of a batch's embeddings compared (expanded by
     the loss's author from a reshaped output), quantile regression's pairs of predicted and
@@ -1209,6 +1226,8 @@ def test_expands_a_loss_is_meant_to_make_are_not_flagged(case):
         if case == "quantiles":
             targets = (y[:, None] + torch.randn(n, 4)).unsqueeze(1).expand(n, 4, 4)
             return nn.functional.smooth_l1_loss(out.unsqueeze(2).expand(n, 4, 4), targets)
+        if case == "pairwise written out":  # scores' differences, all pairs
+            return ((out[:, :1] - out[:, :1].T) - (y[:, None] - y[None, :])).pow(2).mean()
         return nn.functional.mse_loss(out, y[:, None] + torch.randn(n, 3))  # (n, 1) vs (n, 3)
 
     found = [f.code for f in problems(_regression_loop(model, loss_of))]

@@ -227,8 +227,9 @@ def broadcast_outputs(
 ) -> tuple[list[int], list[int]] | None:
     """(the outputs' shape, the shape the loss broadcast them to) where a regression loss of
     torch's (MSE, L1, smooth L1, Huber; either argument; cast by autocast; scaled, summed
-    with other terms, masked, square-rooted or logged) took the model's `outputs` as they
-    are and expanded them across rows or steps of their own: `(n, 1)` against `(n,)`
+    with other terms, masked, square-rooted or logged), or one written out (`(pred - y) **
+    2`, `(y - pred).abs()`), took the model's `outputs` (as they are, squeezed or
+    flattened) and expanded them across rows or steps of their own: `(n, 1)` against `(n,)`
     targets becomes `(n, n)`, `(1, T, 1)` against `(1, T)` becomes `(1, T, T)`: each output
     is compared with every row's target, and the network learns their mean. None otherwise,
     or where the outputs' shape is not known: an expand the loss's author wrote on a
@@ -250,6 +251,10 @@ def broadcast_outputs(
             node = _input(node)
             if node is None or not node.name().startswith("SubBackward"):
                 continue
+        if node.name().startswith("SubBackward"):  # `((pred - y) ** 2).mean()` written out
+            found = _residual_across_itself(node, list(outputs))
+            if found is not None:
+                return found
         elif not name.startswith(BROADCASTING_LOSSES):
             continue
         for argument, _ in node.next_functions:
@@ -267,9 +272,35 @@ def _across_itself(node: object | None, outputs: list[int]) -> tuple[list[int], 
         return None
     before = [int(size) for size in getattr(node, "_saved_self_sym_sizes", ())]
     metadata = getattr(node, "_input_metadata", ())
-    if not _the_outputs(before, outputs) or len(metadata) != 1:
+    if len(metadata) != 1:
         return None
-    after = [int(size) for size in metadata[0].shape]
+    return _grown(before, [int(size) for size in metadata[0].shape], outputs)
+
+
+def _residual_across_itself(node, outputs: list[int]) -> tuple[list[int], list[int]] | None:
+    """(before, after) where a residual written out (`pred - y`, either way round) broadcast
+    the outputs against targets as an expand would (`_across_itself`): one side from the
+    network, the other a constant (targets, a detached teacher's outputs). Two sides from
+    the network are a pairwise difference, meant."""
+    sides = [(n, index) for n, index in node.next_functions if n is not None]
+    metadata = getattr(node, "_input_metadata", ())
+    if len(sides) != 1 or len(metadata) != 1:
+        return None
+    producer, index = sides[0]
+    produced = getattr(producer, "_input_metadata", ())  # what it passed forward
+    if index >= len(produced):
+        return None
+    before = [int(size) for size in produced[index].shape]
+    return _grown(before, [int(size) for size in metadata[0].shape], outputs)
+
+
+def _grown(
+    before: list[int], after: list[int], outputs: list[int]
+) -> tuple[list[int], list[int]] | None:
+    """(before, after) where `before` is the outputs' shape (`_the_outputs`) and `after`
+    grew it along a new axis as long as one of its own."""
+    if not _the_outputs(before, outputs) or len(after) < len(before):
+        return None
     padded = [1] * (len(after) - len(before)) + before
     grown = [b for a, b in zip(padded, after, strict=True) if a == 1 and b > 1]
     return (before, after) if any(size in before for size in grown) else None
