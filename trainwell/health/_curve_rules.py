@@ -106,12 +106,13 @@ def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:
     step, so a rise there shows at that epoch or the one before). Warm restarts (SGDR) and
     cyclic rates lift the loss at each peak on purpose; a rate that stays too high does not
     rise."""
-    up = [
+    # raised[e]: the rate recorded at epoch e's end is restart_rise times epoch e - 1's
+    raised = [False] + [
         math.isfinite(a) and math.isfinite(b) and a > 0 and b >= t.restart_rise * a
         for a, b in itertools.pairwise(rates)
     ]
-    padded = [False, *up, *[False] * n]  # padded[j + 1]: into epoch j + 1
-    return [padded[j] or padded[j + 1] for j in range(n)]
+    raised += [False] * (n + 1 - len(raised))
+    return [raised[j] or raised[j + 1] for j in range(n)]
 
 
 def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:

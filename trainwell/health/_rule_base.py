@@ -99,8 +99,9 @@ def finding(
 ) -> Finding:
     """A training finding dated at the last probe, or at the last epoch (`per_epoch`); one
     that targets far from standardised explain names them (`FAR_TARGETS`)."""
-    classifies = history.untrained_loss() > 0  # labels: nothing to standardise
-    far = None if classifies or code not in TARGET_SCALE_CODES else history.far_targets(FAR_TARGETS)
+    # a known untrained loss: a classifier's labels, or targets the Trainer standardised
+    scaled = history.untrained_loss() > 0
+    far = None if scaled or code not in TARGET_SCALE_CODES else history.far_targets(FAR_TARGETS)
     if far is not None:
         message += (
             f" The loss's error signal at the outputs was {far:.3g} times a standardised "
