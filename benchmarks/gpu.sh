@@ -34,7 +34,7 @@ step tests 190 python3 -m pytest -v -p no:cacheprovider -n 14 --timeout 150 --tb
   tests/test_health_repair.py tests/test_health_silent.py tests/test_trainer.py \
   tests/test_resume.py tests/test_health_doctor.py
 grep -E "FAILED|ERROR|passed|failed" "$out/tests.log" 2>/dev/null | tail -n 30
-step faults 150 python3 benchmarks/faults --split held-out-21 --only divergence --jobs 8 --seeds 3
+step faults 150 python3 benchmarks/faults --split held-out-23 --only divergence --jobs 8 --seeds 3
 step overhead 45 python3 benchmarks/doctor_overhead.py --device cuda --epochs 5 --rounds 3
 step overhead-large 60 python3 benchmarks/doctor_overhead.py --device cuda --epochs 2 --rounds 3 \
   --rows 200000 --hidden 4096 --batch 1024
