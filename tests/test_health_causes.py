@@ -99,6 +99,21 @@ def test_the_first_remedy_follows_the_measured_cause(code, evidence, first):
     assert remedy_order(_finding(code), evidence)[0] == first
 
 
+@pytest.mark.parametrize("code", ["underfitting", "slow_convergence"])
+@pytest.mark.parametrize("stalled", [True, False])
+def test_a_network_behind_on_steps_too_large_gets_a_lower_rate_never_a_higher(code, stalled):
+    """A transformer under AdamW at 0.05 whose steps move its weights 3.5% a step: neither
+    a slow curve nor a plateau there is cured by a rate 10x higher. Steps of healthy size
+    keep the higher rate among the remedies."""
+    large = remedy_order(_finding(code), Evidence(large_steps=True, stalled=stalled))
+    assert large[0] == "lower_lr" and "raise_lr" not in large, large
+    healthy = remedy_order(_finding(code), Evidence(stalled=stalled))
+    assert "raise_lr" in healthy and "lower_lr" not in healthy[:1], healthy
+    # a measured cause keeps its place first (a penalty holding the weights at 0)
+    held = Evidence(large_steps=True, stalled=stalled, strong_regularisation=True)
+    assert remedy_order(_finding(code), held)[:2] == ("less_regularisation", "lower_lr")
+
+
 def test_a_network_that_underfits_on_tiny_steps_gets_a_faster_rate_before_more_width():
     order = remedy_order(_finding("underfitting"), Evidence(small_steps=True))
     assert order == ("switch_to_adam", "raise_lr", "widen")  # each once

@@ -189,6 +189,30 @@ def test_too_late_for_a_rebuild_the_cheaper_remedy_is_tried(epoch, first):
     assert repairer.repairs[-1]["remedy"] == first
 
 
+@pytest.mark.parametrize("lowered", [True, False])
+def test_a_rate_an_earlier_problem_lowered_is_not_raised_back(lowered):
+    """An oscillation cured by a 10x lower rate, then a slow curve: a 10x higher rate would
+    put back the rate that oscillated, so the next remedy is tried. Without the earlier
+    lowering, the higher rate is the one tried."""
+    from trainwell.findings import Finding
+    from trainwell.health._probes import Probe
+    from trainwell.health._repair import Repairer
+
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [32]}, "train": {"lr": 0.01}})
+    trainer.epochs, trainer.epoch = 20, 15  # too late for a rebuild: rates only
+    repairer = Repairer(trainer, rebuild)
+    history = Probe(trainer.model).history
+    if lowered:
+        oscillating = Finding("oscillating_loss", "warning", "training", "", epoch=3)
+        assert repairer.treat(oscillating, None, history)
+        assert repairer.repairs[-1]["remedy"] == "lower_lr"
+    slow = Finding("slow_convergence", "warning", "training", "", epoch=15)
+    # Adam at its default rate: switching to it changes nothing; a higher rate is left
+    assert repairer.treat(slow, None, history) != lowered
+    tried = [r["remedy"] for r in repairer.repairs]
+    assert tried == (["lower_lr"] if lowered else ["raise_lr"]), tried
+
+
 def test_a_healthy_run_is_left_alone(out):
     run = trainwell.fit({"data": DIGITS, "train": {"epochs": 10}}, doctor__mode="repair")
     assert run.repairs == [] and run.status == "completed"

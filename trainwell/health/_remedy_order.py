@@ -68,6 +68,8 @@ ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few
 # When the network is not learning at all, remedies that slow it go last and those that
 # make it learn (normalised layers, an adaptive optimizer, a higher rate) are added.
 SLOWS_LEARNING = ("lower_lr", "lower_lr_and_clip", "regularize")
+# findings whose remedies include a higher rate, wrong where the steps are measured too large
+RATE_CODES = ("slow_convergence", "underfitting")
 MAKES_IT_LEARN = ("batchnorm", "switch_to_adam", "raise_lr")
 # inputs far from standardised make pre-activations huge: the first step explodes, kills
 # ReLUs or pins sigmoids, and the loss runs away; none of which holds once they are scaled
@@ -93,9 +95,10 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     does not learn, whose weights are far smaller or larger than any sane initialisation
     gives, gets the one made for its activation first (for vanishing gradients, unless a
     sigmoid's slope starves it anyway); one with a hidden layer narrower than its output
-    needs gets widened first, whatever it shows. A network that is not learning at all gets
-    the remedies that make it learn before those that slow it (unless its steps are too
-    large)."""
+    needs gets widened first, whatever it shows; one that is slow or underfits on steps
+    measured too large gets a lower rate first and no higher one. A network that is not
+    learning at all gets the remedies that make it learn before those that slow it (unless
+    its steps are too large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -118,6 +121,13 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = ("matched_init", *order)
     if code in LEARNING_CODES and evidence.bottleneck:
         order = _first("widen", order)
+    elif code in RATE_CODES and evidence.large_steps:
+        # steps already too large: a lower rate, never a higher one (a transformer under
+        # AdamW at 0.05, stuck near the prior's loss, was raised to 0.5), after the remedy
+        # a measured cause put first (weights a penalty holds at 0 take large steps too)
+        rest = [name for name in order if name not in ("lower_lr", "raise_lr")]
+        cause = 0 if order[:1] == ORDERS[code][:1] else 1
+        order = (*rest[:cause], "lower_lr", *rest[cause:])
     if evidence.stalled and code in LEARNING_CODES:
         slows, makes = SLOWS_LEARNING, MAKES_IT_LEARN
         if evidence.large_steps:  # what keeps it from learning: a lower rate is the cure

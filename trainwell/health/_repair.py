@@ -35,6 +35,8 @@ from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled
 # prior's, having learned nothing, below a cured network's that overfits at twice its
 # accuracy). Their remedies start the best weights again from the cured run.
 RUNAWAY_CODES = ("divergence", "exploding_gradient")
+# remedies that lower the rate: once one was applied, a higher rate is not tried again
+LOWERS_RATE = ("lower_lr", "lower_lr_and_clip")
 # A network that learns too slowly, or has stalled, has done its weights no harm: its
 # remedies apply to the live ones. A rollback to the last healthy state, an epoch back,
 # would only throw away progress (and a remedy that then proves not applicable leaves the
@@ -100,6 +102,8 @@ class Repairer:
             if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
                 earlier[-1].setdefault("came_back", len(self.trainer.history) - 1)
             order = remedy_order(finding, evidence)
+            if any(r["remedy"] in LOWERS_RATE for r in self.repairs):
+                tried.add("raise_lr")  # 10x undoes the 0.1x an earlier problem needed
             treatment = _Treatment(finding, [name for name in order if name not in tried])
             treatment.was_stalled = evidence.stalled and finding.code in LEARNING_CODES
             self.treating[finding.code] = treatment
