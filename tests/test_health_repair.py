@@ -173,6 +173,33 @@ def test_nan_inputs_are_imputed_and_the_repaired_config_asks_for_it(out):
     assert final["data"]["remedies"] == ["impute"]
 
 
+def test_test_rows_and_later_inputs_are_filled_as_the_repair_filled_training(out, tmp_path):
+    """A CSV whose column misses values in every split: detect mode runs into NaN; the
+    repair imputes the training rows, and the test rows, and inputs predicted later, are
+    filled the same way (a finite test loss; data.json says what fills them)."""
+    import json
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4)) * [1, 10, 100, 1] + [0, 50, 0, 0]
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame["label"] = (X[:, 0] + X[:, 1] / 10 > 5).astype(int)
+    frame.loc[rng.random(600) < 0.05, "b"] = np.nan
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    config = {"data": {"source": str(tmp_path / "rows.csv"), "target": "label", "audit": False}}
+    config["train"] = {"epochs": 6}
+    assert trainwell.fit(config, doctor__mode="detect").status == "diverged"
+    run = trainwell.fit(config, doctor__mode="repair")
+    assert [r["remedy"] for r in run.repairs][:1] == ["impute_inputs"]
+    assert math.isfinite(run.metrics["test_loss"]) and run.metrics["test_accuracy"] > 0.8
+    fill = json.loads((run.run_dir / "data.json").read_text())["fill"]
+    assert fill == pytest.approx([0, 50, 0, 0], abs=5)  # the training means, in raw units
+    assert run.predict(np.array([[0.0, np.nan, 0.0, 0.0]])).shape == (1,)
+
+
 @pytest.mark.parametrize(("epoch", "first"), [(8, "raise_lr"), (2, "widen")])
 def test_too_late_for_a_rebuild_the_cheaper_remedy_is_tried(epoch, first):
     """Underfitting found late in its budget is not treated by a rebuild from scratch;

@@ -47,7 +47,7 @@ from ._cv import cross_validate
 from ._environment import environment
 from ._plan import Plan
 from ._ranks import distributed_record, job, on_writer, shared_plan
-from ._remedies import training_remedies
+from ._remedies import filled_as_trained, training_remedies
 from ._run import Run
 from ._run_files import (
     EVAL_BATCH,
@@ -207,6 +207,8 @@ def train_plan(
         if writer:
             write_unfinished(run_dir, interrupted=isinstance(exc, KeyboardInterrupt))
         raise
+    if trainer.imputed_inputs:  # the doctor's repair: the test rows as the training rows
+        test = batches(filled_as_trained(data).test)
     final_val, final_test = trainer.evaluate(val), trainer.evaluate(test)
     run = finished_run(
         plan, run_dir, trainer, result, final_val, final_test, doctor, remedy_repairs

@@ -92,3 +92,18 @@ def _mark(finding: Finding | None, remedy: str) -> str | None:
         return None
     finding.remedy, finding.resolved = remedy, True
     return finding.code
+
+
+def filled_as_trained(data: Dataset) -> Dataset:
+    """The test rows, and inputs predicted later, filled as the doctor's `impute_inputs`
+    filled training's: a non-finite input by 0, the training mean of a standardised one
+    (`DataInfo.fill` in raw units, where the features are the standardiser's)."""
+    test = data.test
+    data.test = type(test)(
+        np.where(np.isfinite(test.X), test.X, 0).astype(test.X.dtype), test.y, test.rows
+    )
+    features = int(np.prod(data.info.input_shape))
+    mean = data.info.x_mean
+    if data.info.fill is None and (mean is None or len(mean) == features):
+        data.info.fill = [0.0] * features if mean is None else list(mean)
+    return data

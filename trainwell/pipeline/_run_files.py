@@ -149,6 +149,7 @@ def write_finished(
     if data.info.task != "classification":  # residual plots in the report
         evaluation["test_predictions"] = _predictions(trainer, data.test, data.info)
     write_json(run_dir / "evaluation.json", evaluation)
+    write_json(run_dir / "data.json", asdict(data.info))  # with what a repair filled inputs by
     if doctor and doctor.examiner:
         write_json(run_dir / "health.json", [h.to_record() for h in doctor.examiner.histories])
     write_json(run_dir / "environment.json", env)

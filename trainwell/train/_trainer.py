@@ -413,6 +413,11 @@ class Trainer:
         return _control.impute_inputs(self)
 
     @property
+    def imputed_inputs(self) -> bool:
+        """Whether `impute_inputs` filled the inputs: other rows are to be filled alike."""
+        return any("impute" in change for change in self._data_changes)
+
+    @property
     def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The training inputs and targets when they are held in memory, else None."""
         return _control.tensors(self._train_batches)
