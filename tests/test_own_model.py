@@ -152,8 +152,39 @@ def test_a_run_of_your_own_module_is_resumed_with_it_only(out):
     assert result.exit_code == 2 and "model=Net()" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+    # another module than the one the run trained: one line, and the run left resumable
+    other = nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
+    with pytest.raises(trainwell.InputError, match="model=Net"):
+        trainwell.resume(run_dir, model=other)
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
     resumed = trainwell.resume(run_dir, model=Net())
     assert resumed.status == "completed" and isinstance(resumed.model, Net)
+
+
+class Wide(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@pytest.mark.parametrize("width", [16, 32])
+def test_a_resumed_module_that_does_not_fit_the_checkpoint_is_one_line(out, width):
+    """The run's own class at another width: torch's four-line error, and the run marked
+    failed, before; one line now, the run left resumable. At its width it resumes."""
+    config = {**DIGITS, "train": {"epochs": 4, "checkpoint_every": 0}}
+    with pytest.raises(KeyboardInterrupt):
+        trainwell.fit(config, model=Wide(32), out=out, report=False, callbacks=[_StopAfter(1)])
+    (run_dir,) = out.iterdir()
+    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    if width == 32:
+        assert trainwell.resume(run_dir, model=Wide(width)).status == "completed"
+        return
+    with pytest.raises(trainwell.InputError, match=r"net.0.weight is \(32, 64\) there"):
+        trainwell.resume(run_dir, model=Wide(width))
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
 
 
 def test_a_module_that_does_not_fit_the_saved_weights_is_one_line(out):

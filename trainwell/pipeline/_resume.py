@@ -34,9 +34,32 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
                 info.n_outputs,
                 regression=info.task == "regression",
             )
+        if checkpoint is not None:
+            _check_fits(plan.model, checkpoint["model"], run_dir)
         return train_plan(
             plan, run_dir, progress=progress, checkpoint=checkpoint, repaired=repaired
         )
+
+
+def _check_fits(model: nn.Module, saved: dict[str, torch.Tensor], run_dir: Path) -> None:
+    """One line, and the run left as it was, where the checkpoint's weights do not fit the
+    network to resume (another module given than the one the run trained)."""
+    own = model.state_dict()
+    missing, extra = sorted(own.keys() - saved.keys()), sorted(saved.keys() - own.keys())
+    shapes = [k for k in own.keys() & saved.keys() if own[k].shape != saved[k].shape]
+    if not (missing or extra or shapes):
+        return
+    if shapes:
+        key = shapes[0]
+        what = f"{key} is {tuple(saved[key].shape)} there, {tuple(own[key].shape)} here"
+    elif missing:
+        what = f"{missing[0]} is missing from the checkpoint"
+    else:
+        what = f"{extra[0]} is not in the module"
+    raise InputError(
+        f"{run_dir}'s checkpoint does not fit the network given ({what}): resume with the "
+        f"module the run trained"
+    )
 
 
 def _read_run(
@@ -48,11 +71,16 @@ def _read_run(
     if not (run_dir / "config.yaml").is_file():
         raise InputError(f"{run_dir} is not a trainwell run directory (no config.yaml)")
     own = run_dir / "own_model.json"
-    if model is None and own.is_file():
-        name = read_json(own).get("class", "MyNet")
+    name = read_json(own).get("class", "MyNet") if own.is_file() else None
+    if model is None and name is not None:
         raise InputError(
             f"{run_dir} trains your own nn.Module ({name}): resume it from Python, "
             f"trainwell.resume(run_dir, model={name}())"
+        )
+    if model is not None and name is not None and type(model).__qualname__ != name:
+        raise InputError(
+            f"{run_dir} trains your own nn.Module {name}, not {type(model).__qualname__}: "
+            f"resume it with trainwell.resume(run_dir, model={name}())"
         )
     summary = run_dir / "summary.json"
     status = read_json(summary).get("status") if summary.is_file() else None
