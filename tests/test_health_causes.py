@@ -396,6 +396,17 @@ def test_less_regularisation_weakens_what_is_strong_in_place():
         less_regularisation(Trainer(healthy, healthy_opt, epochs=2), rebuild)
 
 
+@pytest.mark.parametrize("configured", [0.0, 0.85])
+def test_less_regularisation_says_the_dropout_it_measured(configured):
+    """Your own module's dropout is not in the config (0 there): the record names the 0.85
+    the module has, as it does for a config that says so."""
+    model, opt = _regularised(0.85, "sgd", 5e-4)
+    cfg = RunConfig.model_validate({"model": {"dropout": configured}})
+    rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
+    changed = less_regularisation(Trainer(model, opt, epochs=2), rebuild)
+    assert "model.dropout: 0.85 -> 0.1" in changed, changed
+
+
 def _l1_trainer(scale: float, l1: float, loss: float):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))

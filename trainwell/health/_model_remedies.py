@@ -197,11 +197,10 @@ def less_regularisation(trainer: Trainer, rebuild: Rebuild) -> str:
         before = rebuild.config.train.weight_decay
         rebuild.config.train.weight_decay = before / 100
         changed.append(f"train.weight_decay: {before:g} -> {before / 100:g}")
-    if dropout(trainer.model) >= STRONG_DROPOUT:
-        for module in trainer.model.modules():
+    if (before := dropout(trainer.model)) >= STRONG_DROPOUT:  # measured, not the config's
+        for module in trainer.model.modules():  # (your own module's is not in it)
             if isinstance(module, DROPOUTS):
                 module.p = min(module.p, 0.1)
-        before = rebuild.config.model.dropout
         rebuild.config.model = rebuild.config.model.model_copy(update={"dropout": 0.1})
         changed.append(f"model.dropout: {before:g} -> 0.1 (weights kept)")
     if not changed:
