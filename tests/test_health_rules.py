@@ -105,6 +105,26 @@ def test_gradients_vanishing_behind_a_layer_a_penalty_pulled_to_zero_name_the_pe
     assert "pulled" not in rules.penalised(history(Penalty(weight_decay=0.3), 4.0), T).message
 
 
+@pytest.mark.parametrize(
+    ("bias", "weight_norm", "cause"),
+    [
+        (-3.0, 8.0, "Hidden biases far below 0"),  # dead ReLUs, weights at a usual size
+        (0.0, 0.5, "Tiny initial weights"),  # gain 0.5 / sqrt(16) ~ 0.13: far below any init
+        (0.0, 8.0, "Units that output nothing"),  # neither measured: both named
+    ],
+)
+def test_a_starved_network_is_told_the_cause_its_probes_measured(bias, weight_norm, cause):
+    """Every layer starved at the prior's loss: biases far below 0 leave the units dead
+    whatever the weights; only weights far below any initialisation are 'tiny'."""
+    starved = _history(grad=(1e-6, 1e-6, 2e-6), loss=[2.3] * 4)
+    starved.prior_loss, starved.rows = 2.3, [16, 16, 4]
+    starved.weight_norm = [np.full(3, weight_norm)] * 4
+    starved.bias_mean = [np.array([bias, bias, 0.0])] * 4
+    message = rules.vanishing_gradient(starved, T).message
+    assert cause in message, message
+    assert ("Tiny" in message) == (cause == "Tiny initial weights"), message
+
+
 def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
     """Tiny initial weights shrink every layer's gradient alike (no first/last ratio to
     see): 1e-6 of the weights while the loss is the class prior's is vanishing. The same

@@ -16,9 +16,17 @@ from torch import nn
 
 from ._history import Penalty, ProbeHistory
 from ._probes import weighted_layers
-from ._rules import COLLAPSED_GAIN, LARGE_GAIN, UNSCALED_RMS, Thresholds, bottleneck, stalled
+from ._rules import (
+    COLLAPSED_GAIN,
+    LARGE_GAIN,
+    NEGATIVE_BIAS,
+    SMALL_GAIN,
+    UNSCALED_RMS,
+    Thresholds,
+    bottleneck,
+    stalled,
+)
 
-NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 # optimizers that already scale each weight's step by its gradients' history: their rate is
 # the size of each weight's step, whatever the gradients' scale
@@ -51,9 +59,6 @@ STRONG_DECOUPLED_DECAY = 0.5
 STRONG_DROPOUT = 0.6
 FEW_STEPS = 10  # optimizer steps an epoch: batches large for the data take few updates
 STRONG_L1_SHARE = 0.5  # an L1 penalty that is half the training loss or more dominates it
-# PyTorch's default initialisation gives a gain of 0.58, Xavier ~1, He 1.41: below 0.3 in
-# every hidden layer, each shrinks the signal threefold or more, and depth compounds it
-SMALL_GAIN = 0.3
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 

@@ -12,7 +12,15 @@ import numpy as np
 
 from ..findings import Finding
 from ._history import ProbeHistory
-from ._rule_base import COLLAPSED_GAIN, UNSCALED_RMS, Thresholds, finding, stalled
+from ._rule_base import (
+    COLLAPSED_GAIN,
+    NEGATIVE_BIAS,
+    SMALL_GAIN,
+    UNSCALED_RMS,
+    Thresholds,
+    finding,
+    stalled,
+)
 
 
 def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -112,9 +120,7 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
         "error",
         f"Gradients vanish: layer {first} receives a gradient {scale[-1]:.1e} of its weights' "
         f"size while the loss is still the class prior's, so the first layers barely learn. "
-        f"Tiny initial weights do this (they shrink the signal both ways, the output "
-        f"layer's gradient too): use the initialisation made for the activation (He for "
-        f"ReLU, Xavier for tanh and sigmoid), or batch normalisation.",
+        f"{_starved_cause(h)}",
         h,
         layer=first,
         grad_to_weight=scale[-1],
@@ -122,6 +128,33 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
         layers=h.layers,
         threshold=t.starved_scale,
     )
+
+
+def _starved_cause(h: ProbeHistory) -> str:
+    """What starves every layer, from the last probe: hidden biases far below 0 (units that
+    output nothing), or weights far smaller than any initialisation gives; else either."""
+    biases = h.bias_mean[-1][:-1] if h.bias_mean else np.array([])
+    lowest = float(np.nanmin(biases)) if np.isfinite(biases).any() else math.nan
+    if lowest < NEGATIVE_BIAS:
+        return (
+            f"Hidden biases far below 0 (mean {lowest:.2g}) do this: ReLU units that output "
+            f"nothing pass no gradient. Set the biases to 0 (He initialisation does), or "
+            f"batch normalisation."
+        )
+    tiny = (
+        "Tiny initial weights do this (they shrink the signal both ways, the output layer's "
+        "gradient too): use the initialisation made for the activation (He for ReLU, Xavier "
+        "for tanh and sigmoid), or batch normalisation."
+    )
+    if len(h.rows) == len(h.layers) >= 2 and h.weight_norm:
+        gains = h.weight_norm[-1][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
+        if float(np.max(gains)) >= SMALL_GAIN:  # not tiny: dead units, or steps too large
+            return (
+                "Units that output nothing (dead ReLUs: biases below 0, or a rate too large) "
+                "or tiny weights do this: He initialisation with biases at 0, or batch "
+                "normalisation."
+            )
+    return tiny
 
 
 def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:

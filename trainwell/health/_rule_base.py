@@ -73,6 +73,10 @@ Rule = Callable[[ProbeHistory, Thresholds], Finding | None]
 # times over, and the logits blow up with depth.
 LARGE_GAIN = 4.0
 COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its weights to zero
+# PyTorch's default initialisation gives a gain of 0.58, Xavier ~1, He 1.41: below 0.3 in
+# every hidden layer, each shrinks the signal threefold or more, and depth compounds it
+SMALL_GAIN = 0.3
+NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 # a loss's error signal at the outputs this many times a bounded loss's (a cross entropy's,
 # a mean squared error on standardised targets: ~1), the outputs far smaller: the targets

@@ -13,7 +13,16 @@ from ._curve_base import bottleneck
 from ._curve_rules import jumping_val_loss, oscillating_loss, overfitting, slow_convergence
 from ._divergence_rules import divergence, flown_off, runaway_weights
 from ._probe_rules import dying_relu, exploding_gradient, saturated_activation, vanishing_gradient
-from ._rule_base import COLLAPSED_GAIN, LARGE_GAIN, UNSCALED_RMS, Rule, Thresholds, stalled
+from ._rule_base import (
+    COLLAPSED_GAIN,
+    LARGE_GAIN,
+    NEGATIVE_BIAS,
+    SMALL_GAIN,
+    UNSCALED_RMS,
+    Rule,
+    Thresholds,
+    stalled,
+)
 from ._underfit_rules import learned_nothing, narrow_layer, penalised, underfitting
 
 __all__ = [
@@ -22,8 +31,10 @@ __all__ = [
     "CURVE_RULES",
     "FALLBACK_RULES",
     "LARGE_GAIN",
+    "NEGATIVE_BIAS",
     "PROBE_RULES",
     "RUNAWAY_RULES",
+    "SMALL_GAIN",
     "UNSCALED_RMS",
     "Thresholds",
     "bottleneck",
