@@ -46,7 +46,7 @@ def _check_fits(model: nn.Module, saved: dict[str, torch.Tensor], run_dir: Path)
     network to resume (another module given than the one the run trained)."""
     own = model.state_dict()
     missing, extra = sorted(own.keys() - saved.keys()), sorted(saved.keys() - own.keys())
-    shapes = [k for k in own.keys() & saved.keys() if own[k].shape != saved[k].shape]
+    shapes = sorted(k for k in own.keys() & saved.keys() if own[k].shape != saved[k].shape)
     if not (missing or extra or shapes):
         return
     if shapes:
