@@ -1,7 +1,8 @@
-"""Remedies that act while training: class weights, a balanced sampler, augmentation.
+"""Remedies that act while training: class weights, a balanced sampler, augmentation; and
+the test rows filled after training as the doctor's repair filled the training rows.
 
-They change the run through the Trainer's inputs (its loss and its training batches),
-never the Trainer itself.
+They change the run through the Trainer's inputs (its loss and its batches), never the
+Trainer itself.
 """
 
 from __future__ import annotations
