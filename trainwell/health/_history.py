@@ -147,9 +147,7 @@ class ProbeHistory:
         outputs blow up with its weights (an initialisation too large), where targets far
         from where a network starts have outputs far smaller than the residuals. False
         where unmeasured (an output not a tensor)."""
-        if not self.output_level or not self.output_error:
-            return False
-        level, error = self.output_level[0], self.output_error[0]
+        level, error = self._first_output()
         return error >= excess and level >= error / 2  # NaN: unmeasured
 
     def far_targets(self, excess: float) -> float | None:
@@ -157,10 +155,14 @@ class ProbeHistory:
         more while the outputs were far smaller than the residuals: targets far from
         where a network starts (a regression on raw units), or a loss summed over the
         batch. None otherwise, or unmeasured."""
+        level, error = self._first_output()
+        return error if error >= excess and level < error / 2 else None  # NaN: unmeasured
+
+    def _first_output(self) -> tuple[float, float]:
+        """The first probe's output level and error signal; NaN where unmeasured."""
         if not self.output_level or not self.output_error:
-            return None
-        level, error = self.output_level[0], self.output_error[0]
-        return error if error >= excess and level < error / 2 else None
+            return math.nan, math.nan
+        return self.output_level[0], self.output_error[0]
 
     def step_size(self, k: int = 3) -> float | None:
         """How far the recent steps moved the weights: the median, over the last `k` probes

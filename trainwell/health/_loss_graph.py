@@ -33,14 +33,8 @@ RESHAPES = (
     "ClampBackward",  # probabilities kept off 0 (`.clamp(1e-7, 1)`) are probabilities still
     "ClampMinBackward",
 )
-_ELEMENTWISE = (
-    "MulBackward",
-    "DivBackward",
-    "AddBackward",
-    "SubBackward",
-    "NegBackward",
-    *RESHAPES,
-)
+ARITHMETIC = ("AddBackward", "SubBackward", "MulBackward", "DivBackward")
+_ELEMENTWISE = (*ARITHMETIC, "NegBackward", *RESHAPES)
 _OUTPUT_STEPS = 8  # autograd nodes walked back from the output, at most
 
 
@@ -162,9 +156,6 @@ def _squashed(node: object | None) -> list[str] | None:
         return None
     parts = [_squashed(n) for n, _ in node.next_functions if n is not None]
     return [*chain, node.name(), *parts[0]] if parts and all(parts) else None
-
-
-ARITHMETIC = ("AddBackward", "SubBackward", "MulBackward", "DivBackward")
 
 
 def _by_a_constant(node) -> bool:

@@ -94,13 +94,20 @@ def collapsed_by_penalty(h: ProbeHistory) -> str | None:
     (`ProbeHistory.penalty`) has pulled to zero (gain < `COLLAPSED_GAIN` at the last
     probe), else None. Gradients vanish behind such a layer, but "use ReLU, He init or
     batch norm" would not help: the penalty is the cause, reported as underfitting."""
-    if not h.penalty.shrinks_weights or not h.weight_norm:
+    gains = _hidden_gains(h) if h.penalty.shrinks_weights else None
+    if gains is None:
         return None
-    if len(h.rows) != len(h.layers) or len(h.layers) < 2:
-        return None  # widths unknown (a history from before they were recorded)
-    gains = h.weight_norm[-1][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
     smallest = int(np.argmin(gains))
     return h.layers[smallest] if gains[smallest] < COLLAPSED_GAIN else None
+
+
+def _hidden_gains(h: ProbeHistory) -> np.ndarray | None:
+    """Each hidden layer's gain at the last probe (its weights' RMS times the square root of
+    its fan-in); None where the widths are unknown (a history from before they were
+    recorded) or no probe was taken."""
+    if not h.weight_norm or len(h.rows) != len(h.layers) or len(h.layers) < 2:
+        return None
+    return h.weight_norm[-1][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
 
 
 def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
@@ -141,20 +148,17 @@ def _starved_cause(h: ProbeHistory) -> str:
             f"nothing pass no gradient. Set the biases to 0 (He initialisation does), or "
             f"batch normalisation."
         )
-    tiny = (
+    gains = _hidden_gains(h)
+    if gains is not None and float(np.max(gains)) >= SMALL_GAIN:  # dead units, or large steps
+        return (
+            "Units that output nothing (dead ReLUs: biases below 0, or a rate too large) or "
+            "tiny weights do this: He initialisation with biases at 0, or batch normalisation."
+        )
+    return (
         "Tiny initial weights do this (they shrink the signal both ways, the output layer's "
         "gradient too): use the initialisation made for the activation (He for ReLU, Xavier "
         "for tanh and sigmoid), or batch normalisation."
     )
-    if len(h.rows) == len(h.layers) >= 2 and h.weight_norm:
-        gains = h.weight_norm[-1][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
-        if float(np.max(gains)) >= SMALL_GAIN:  # not tiny: dead units, or steps too large
-            return (
-                "Units that output nothing (dead ReLUs: biases below 0, or a rate too large) "
-                "or tiny weights do this: He initialisation with biases at 0, or batch "
-                "normalisation."
-            )
-    return tiny
 
 
 def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
