@@ -551,13 +551,39 @@ def test_a_loss_runs_away_from_the_first_probes_or_the_class_priors_whichever_is
     assert examiner.runaway_loss() == math.inf  # told already: no probe at every step
 
 
+def _doctored_fit(model, parameters, y_of, task="classification", epochs=3, device="cpu"):
+    """`model` trained by a Trainer on 300 rows of 4 features (targets `y_of(X)`) by Adam
+    over `parameters`, on `device` (None: the Trainer's choice), with the doctor in detect
+    mode; the doctor."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    X = torch.randn(300, 4)
+    doctor = DoctorCallback(mode="detect")
+    trainer = Trainer(
+        model, torch.optim.Adam(parameters, 0.01), task=task, epochs=epochs, device=device,
+        callbacks=[doctor],
+    )  # fmt: skip
+    with warnings.catch_warnings():  # torch's hint on broadcast shapes
+        warnings.simplefilter("ignore")
+        trainer.fit(TensorBatches(X, y_of(X), 32, seed=0))
+    return doctor
+
+
+def _two_features(X):
+    return (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+
+
+def _difference(X):
+    return X[:, 0] - X[:, 1]
+
+
 @pytest.mark.parametrize("listed", [True, False])
 def test_the_trainers_doctor_finds_layers_held_in_a_plain_list(listed):
     """Your own module's hidden layers in a Python list: the Trainer's optimizer, built from
     `model.parameters()`, never trains them; the doctor says so after the first epoch. The
     same layers in `nn.ModuleList` train, and nothing is said."""
-    from trainwell.health import DoctorCallback
-    from trainwell.train import TensorBatches, Trainer
 
     class Net(nn.Module):
         def __init__(self):
@@ -571,16 +597,8 @@ def test_the_trainers_doctor_finds_layers_held_in_a_plain_list(listed):
                 x = torch.relu(layer(x))
             return self.head(x)
 
-    torch.manual_seed(0)
-    X = torch.randn(300, 4)
-    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
-    model, doctor = Net(), DoctorCallback(mode="detect")
-    # on the CPU: `.to(cuda)` would leave the listed layers behind, and the forward fail
-    trainer = Trainer(
-        model, torch.optim.Adam(model.parameters(), 0.01), epochs=3, device="cpu",
-        callbacks=[doctor],
-    )  # fmt: skip
-    trainer.fit(TensorBatches(X, y, 32, seed=0))
+    model = Net()  # on the CPU: `.to(cuda)` would leave the listed layers behind
+    doctor = _doctored_fit(model, model.parameters(), _two_features)
     found = [f for f in doctor.findings if f.code == "frozen_parameters"]
     assert [(f.severity, f.evidence["unregistered"], f.epoch) for f in found] == (
         [("error", ["hidden"], 0)] if listed else []
@@ -592,8 +610,6 @@ def test_the_trainers_doctor_finds_outputs_broadcast_against_the_targets(squeeze
     """The Trainer takes your own regression module as it is: its `(n, 1)` output against
     `(n,)` targets is broadcast by the MSE loss, and the doctor says so at the first step.
     Squeezed, the same module is found healthy."""
-    from trainwell.health import DoctorCallback
-    from trainwell.train import TensorBatches, Trainer
 
     class Net(nn.Module):
         def __init__(self):
@@ -604,18 +620,10 @@ def test_the_trainers_doctor_finds_outputs_broadcast_against_the_targets(squeeze
             out = self.net(x)
             return out.squeeze(-1) if squeezed else out
 
-    torch.manual_seed(0)
-    X = torch.randn(300, 4)
-    y = X[:, 0] - X[:, 1]
-    doctor = DoctorCallback(mode="detect")
     model = Net()
-    trainer = Trainer(
-        model, torch.optim.Adam(model.parameters(), 0.01), task="regression", epochs=2,
-        callbacks=[doctor],
-    )  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        trainer.fit(TensorBatches(X, y, 32, seed=0))
+    doctor = _doctored_fit(
+        model, model.parameters(), _difference, "regression", epochs=2, device=None
+    )
     found = [(f.code, f.step) for f in doctor.findings if f.code == "broadcast_loss"]
     assert found == ([] if squeezed else [("broadcast_loss", 0)])
 
@@ -625,8 +633,6 @@ def test_the_trainers_doctor_does_not_read_an_averaged_copy_as_unused():
     epoch on: the Trainer's doctor, like the loop's, does not watch its parameters. A branch
     the forward never uses is still unused
     (`test_a_branch_your_model_never_uses_is_found_by_the_trainers_doctor`)."""
-    from trainwell.health import DoctorCallback
-    from trainwell.train import TensorBatches, Trainer
 
     class WithAverage(nn.Module):
         def __init__(self):
@@ -637,13 +643,6 @@ def test_the_trainers_doctor_does_not_read_an_averaged_copy_as_unused():
         def forward(self, x):
             return self.net(x)
 
-    torch.manual_seed(0)
-    X = torch.randn(300, 4)
-    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
-    model, doctor = WithAverage(), DoctorCallback(mode="detect")
-    trainer = Trainer(
-        model, torch.optim.Adam(model.net.parameters(), 0.01), epochs=3, device="cpu",
-        callbacks=[doctor],
-    )  # fmt: skip
-    trainer.fit(TensorBatches(X, y, 32, seed=0))
+    model = WithAverage()
+    doctor = _doctored_fit(model, model.net.parameters(), _two_features)
     assert "unused_parameters" not in [f.code for f in doctor.findings]
