@@ -719,6 +719,11 @@ def test_a_layer_too_narrow_for_the_output_is_underfitting_from_its_cause():
     assert rules.narrow_layer(_narrow(1, outputs=2), T) is None  # binary: one logit gap
     assert rules.narrow_layer(_narrow(2, loss=(2.4, 0.9)), T) is None  # narrow, and learning
     assert rules.narrow_layer(_narrow(2, loss=(2.4,)), T) is None  # too early
+    # learning anyway, at a pace that grows: a narrow layer slows argmax, it does not stop it
+    assert rules.narrow_layer(_narrow(2, loss=(2.25, 2.0, 1.7)), T) is None
+    assert rules.narrow_layer(_narrow(2, loss=(2.25, 2.0)), T) is None  # fast: wait and see
+    slowing = rules.narrow_layer(_narrow(2, loss=(2.25, 2.0, 1.85)), T)
+    assert slowing.code == "underfitting" and slowing.epoch == 2
     # no class prior: an autoencoder's or a regression's narrow layer is there by design
     assert rules.narrow_layer(_narrow(2, prior=None), T) is None
     conv = _narrow(2)

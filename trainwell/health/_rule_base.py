@@ -63,7 +63,8 @@ class Thresholds:
     creep_kept: float = 0.5  # ... its last two falls >= half the two before: slow, not stalled
     prior_share: float = 0.9  # train loss still >= 90% of predicting the class prior's
     bottleneck_epochs: int = 2  # a layer too narrow for the output: judged after 2 epochs ...
-    bottleneck_loss: float = 0.5  # ... when the train loss is still >= half the prior's
+    bottleneck_loss: float = 0.5  # ... when the train loss is still >= half the prior's ...
+    bottleneck_pace: float = 0.05  # ... unless it falls >= 5% of the prior an epoch, faster
 
 
 Rule = Callable[[ProbeHistory, Thresholds], Finding | None]

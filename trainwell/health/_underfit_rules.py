@@ -5,6 +5,7 @@ or from its cause (a penalty, a layer too narrow for the output). Each rule is
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from ..findings import Finding
@@ -115,7 +116,10 @@ def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """Underfitting read from its cause: a hidden layer narrower than the output needs
     (`bottleneck`), and after `bottleneck_epochs` the train loss is still `bottleneck_loss`
     of the class prior's or more. Judged early because the structure already says why; a
-    narrow network that learns anyway is left alone."""
+    narrow network that learns anyway is left alone: one whose loss falls by
+    `bottleneck_pace` of the prior's an epoch or more, and faster than the epoch before
+    (after one fall, whether it slows is not known yet). A narrow layer slows the fit; it
+    does not stop argmax from placing many classes, and easy data gets there regardless."""
     narrow = bottleneck(h)
     if narrow is None or len(h.curves) < t.bottleneck_epochs:
         return None
@@ -123,7 +127,7 @@ def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _finite(loss) or _held_back_by_data(loss, val, t):
         return None
     prior = h.prior_loss or math.nan  # known: `bottleneck` asks for it
-    if loss[-1] < t.bottleneck_loss * prior:
+    if loss[-1] < t.bottleneck_loss * prior or _speeding_up(loss, prior, t):
         return None
     name, units, outputs = narrow
     return finding(
@@ -141,6 +145,13 @@ def narrow_layer(h: ProbeHistory, t: Thresholds) -> Finding | None:
         outputs=outputs,
         threshold=t.bottleneck_loss,
     )
+
+
+def _speeding_up(loss: list[float], prior: float, t: Thresholds) -> bool:
+    """The last epoch's fall is `bottleneck_pace` of the prior's loss or more, and no smaller
+    than the fall before it (if there is one): a net learning at a pace that grows."""
+    falls = [a - b for a, b in itertools.pairwise(loss[-3:])]
+    return falls[-1] >= t.bottleneck_pace * prior and falls[-1] >= falls[0]
 
 
 def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
