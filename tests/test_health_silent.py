@@ -358,10 +358,9 @@ def test_gradient_accumulation_and_clipping_are_judged_across_optimizer_steps(
 ):
     """Four micro-batches per optimizer step, clipped before the doctor looks: .grad differs
     from the last backward's gradient, but with zero_grad nothing is carried across
-    optimizer steps. Without it the sum of every past window is, and the doctor finds it
-    also when it is called at each micro-batch: its looks wait for an optimizer step to
-    compare across. (There it clips after the doctor: clipped first, a carried gradient
-    shrinks along the fresh one and hides, see the next test.)"""
+    optimizer steps. Without it the sum of every past window is, scaled by the clipping,
+    and the doctor finds it also when it is called at each micro-batch: its looks wait for
+    an optimizer step to compare across."""
     torch.manual_seed(0)
     X, y = data()
     model = MLP()
@@ -374,11 +373,9 @@ def test_gradient_accumulation_and_clipping_are_judged_across_optimizer_steps(
         if doctor_per == "micro-batch":
             doctor.step(loss)
         if k % 4 == 3:
-            if zero_grad:
-                nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
             if doctor_per == "optimizer step":
                 doctor.step(loss)
-            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
             optimizer.step()
             if zero_grad:
                 optimizer.zero_grad()
@@ -480,7 +477,7 @@ class WithTemperature(nn.Module):
 @pytest.mark.parametrize("zeroed", [True, False])
 def test_clipping_a_one_element_parameter_is_not_read_as_carried_over(zeroed):
     """Clipped before the doctor, .grad is this batch's gradient shrunk; without zero_grad
-    (clipped after the doctor: clipping before it hides the carried part) it is stale."""
+    it is the sum of this batch's and the previous .grad, shrunk: stale."""
     X, y = data()
     flagged = []
     for seed in range(8):
@@ -494,11 +491,8 @@ def test_clipping_a_one_element_parameter_is_not_read_as_carried_over(zeroed):
                 optimizer.zero_grad()
             loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
             loss.backward()
-            if zeroed:
-                nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+            nn.utils.clip_grad_norm_(model.parameters(), 0.05)
             doctor.step(loss)
-            if not zeroed:
-                nn.utils.clip_grad_norm_(model.parameters(), 0.05)
             optimizer.step()
         flagged.append("stale_gradients" in {f.code for f in problems(doctor)})
     assert flagged == [not zeroed] * 8
@@ -674,19 +668,32 @@ def test_stale_gradients_of_what_the_optimizer_trains_outside_the_model(arch, cl
     assert stale == ([["param_groups[1][0]"]] if cleared == "model" else []), stale
 
 
-def test_stale_gradients_are_found_when_clipped_after_the_doctor():
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("clip", ["after the doctor", "before the doctor"])
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_stale_gradients_are_found_whether_clipped_before_or_after_the_doctor(arch, clip, zeroed):
+    """Clipped before the doctor looks, a carried gradient shrinks with the fresh one and no
+    longer points along the previous .grad, but .grad is still their sum, scaled."""
     torch.manual_seed(0)
     X, y = data()
-    model = CNN()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    model = ARCHS[arch]()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     doctor = trainwell.Doctor(model, optimizer, every=2)
-    for i in range(0, 128, 32):
+    for i in range(0, 256, 32):
+        if zeroed:
+            optimizer.zero_grad()
         loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
         loss.backward()
+        if clip == "before the doctor":
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         doctor.step(loss)
-        nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        if clip == "after the doctor":
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         optimizer.step()
-    assert "stale_gradients" in {f.code for f in doctor.findings}
+    stale = [f for f in problems(doctor) if f.code == "stale_gradients"]
+    assert len(stale) == (0 if zeroed else 1), [f.message for f in problems(doctor)]
+    if stale and clip == "before the doctor":
+        assert 0 < stale[0].evidence["scale"] < 1 and "clipping" in stale[0].message
 
 
 @pytest.mark.parametrize(

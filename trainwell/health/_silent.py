@@ -66,6 +66,8 @@ class LoopCheck:
     carried_shares: np.ndarray | None = None  # per parameter applied: |carried| / |.grad|
     carried_cosines: np.ndarray | None = None  # ... and cos(carried, previous .grad)
     shrunk: np.ndarray | None = None  # ... and carried = -k * fresh (clipped, unscaled)
+    carried_fit: tuple[float, float, float] | None = None  # .grad = a fresh + b previous:
+    # (a, b, the share of |.grad| that leaves); a = b < 1 where clipping scaled their sum
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 
@@ -152,15 +154,18 @@ def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     if not c.stepped or not c.grad_norm > 0 or not c.previous_norm > 0:
         return None
     share = c.carried_norm / c.grad_norm
-    if share < t.carried_share or c.carried_cosine < t.carried_cosine:
+    scale = _scaled_sum(c, t)
+    if scale is None and (share < t.carried_share or c.carried_cosine < t.carried_cosine):
         return _stale_in_part(r, c, t)
+    how = f"(cosine {c.carried_cosine:.3f})" if scale is None else "(cosine 1 to within 1%)"
+    scaled = "" if scale is None else f", the sum scaled by {scale:.3g} (clipping)"
     return loop_finding(
         "stale_gradients",
         "error",
         f"Gradients accumulate across steps: at step {c.step} .grad still held the previous "
-        f"step's gradient (cosine {c.carried_cosine:.3f}) on top of this batch's, so its norm "
-        f"is {c.grad_norm:.3g} where this batch gave {c.fresh_norm:.3g}; every step applies "
-        f"the sum of all past gradients. optimizer.zero_grad() is missing.",
+        f"step's gradient {how} on top of this batch's{scaled}, so its norm is "
+        f"{c.grad_norm:.3g} where this batch gave {c.fresh_norm:.3g}; every step applies the "
+        f"sum of all past gradients. optimizer.zero_grad() is missing.",
         r,
         c.step,
         grad_norm=c.grad_norm,
@@ -168,8 +173,22 @@ def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         carried_norm=c.carried_norm,
         previous_grad_norm=c.previous_norm,
         carried_cosine=c.carried_cosine,
+        scale=scale,
         threshold_share=t.carried_share,
     )
+
+
+def _scaled_sum(c: LoopCheck, t: LoopThresholds) -> float | None:
+    """The scale where .grad is this batch's gradient plus the previous .grad, both
+    scaled by it (a clipped sum: `LoopCheck.carried_fit`): the fit leaves < `carried_share`
+    of .grad, the two coefficients agree to 1 - `carried_cosine`, and the previous part is
+    `carried_share` of .grad or more. With zero_grad and clipping, the previous part is 0."""
+    if c.carried_fit is None:
+        return None
+    a, b, left = c.carried_fit
+    if not (a > 0 and left < t.carried_share and abs(b - a) <= (1 - t.carried_cosine) * a):
+        return None
+    return a if b * c.previous_norm >= t.carried_share * c.grad_norm else None
 
 
 def _stale_in_part(r: LoopRecord, c: LoopCheck, t: LoopThresholds) -> Finding | None:

@@ -189,10 +189,10 @@ class LoopWatch:
         """Compare this step with the armed one; True when a check was recorded.
 
         Per parameter: |.grad|, |fresh| (this backward's gradient), |carried| = |.grad -
-        fresh|, |previous .grad| and |carried + previous| (for carried . previous), in a few
-        fused norms over buffers kept from look to look, and one transfer; the step's totals
-        count only the parameters the optimizer changed (a gradient nobody applies cannot
-        be stale)."""
+        fresh|, |previous .grad|, |carried + previous| (for carried . previous) and |.grad +
+        previous| (for .grad . previous, `_fit_on_fresh_and_previous`), in a few fused norms
+        over buffers kept from look to look, and one transfer; the step's totals count only
+        the parameters the optimizer changed (a gradient nobody applies cannot be stale)."""
         if not self._armed:
             return False
         if self._accumulating():
@@ -217,16 +217,19 @@ class LoopWatch:
             norms += torch._foreach_norm(previous)
             torch._foreach_add_(carried, previous)  # now carried + previous, in place
             norms += torch._foreach_norm(carried)
+            torch._foreach_add_(carried, fresh)  # now .grad + previous
+            norms += torch._foreach_norm(carried)
         # one transfer; a few floats per parameter, which plain Python reads faster than
         # numpy's first calls after a step
         values = torch.stack(norms).tolist()
         weight = values[:n]
         changed = [now != before for now, before in zip(weight, self._norms, strict=True)]
-        k = len(got)  # the docstring's five norms, a column each, of the k with a gradient
-        columns = [values[n + j * k : n + (j + 1) * k] for j in range(5)]
+        k = len(got)  # the docstring's six norms, a column each, of the k with a gradient
+        columns = [values[n + j * k : n + (j + 1) * k] for j in range(6)]
         rows = [r for r, i in enumerate(got) if changed[i]] or range(k)  # those it applied
-        g, f, c, prev, cp = (sum(column[r] ** 2 for r in rows) for column in columns)
+        g, f, c, prev, cp, gp = (sum(column[r] ** 2 for r in rows) for column in columns)
         dot = (cp - c - prev) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
+        fit = _fit_on_fresh_and_previous(g, f, c, prev, cp, gp)
         g, f, c, prev = (math.sqrt(v) for v in (g, f, c, prev))
         share, cosine = np.full(n, np.nan), np.full(n, np.nan)  # per parameter applied
         shrunk = np.zeros(n, dtype=bool)
@@ -254,6 +257,7 @@ class LoopWatch:
                 carried_norm=c,
                 previous_norm=prev,
                 carried_cosine=float(dot / max(c * prev, 1e-30)),
+                carried_fit=fit,
                 carried_shares=share,
                 carried_cosines=cosine,
                 shrunk=shrunk,
@@ -296,6 +300,25 @@ class LoopWatch:
         if self.optimizer is None or "backward" not in self._events:
             return None
         return "step" not in self._events[self._events.index("backward") :]
+
+
+def _fit_on_fresh_and_previous(
+    g2: float, f2: float, c2: float, p2: float, cp2: float, gp2: float
+) -> tuple[float, float, float] | None:
+    """(a, b, unexplained): .grad fitted as a * fresh + b * previous by least squares, and
+    the share of |.grad| the fit leaves; None where fresh and previous are parallel. From
+    the squared norms of .grad, fresh, carried (.grad - fresh), previous, carried +
+    previous and .grad + previous. A loop without zero_grad that clips after backward gets
+    a = b = the clipping's scale: its carried part no longer points along the previous
+    gradient, but .grad is still their sum, scaled."""
+    gf, gp = (g2 + f2 - c2) / 2, (gp2 - g2 - p2) / 2
+    fp = gp - (cp2 - c2 - p2) / 2  # fresh . previous = .grad . previous - carried . previous
+    det = f2 * p2 - fp**2
+    if not det > 1e-6 * f2 * p2:
+        return None
+    a, b = (gf * p2 - gp * fp) / det, (gp * f2 - gf * fp) / det
+    left = max(g2 - a * gf - b * gp, 0.0)
+    return a, b, math.sqrt(left / g2) if g2 > 0 else math.nan
 
 
 def trained_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
