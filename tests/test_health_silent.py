@@ -2,6 +2,7 @@
 evidence and a fix; the same loop without it raises nothing; repair mode treats what the
 loop lets it treat."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -320,6 +321,36 @@ def test_a_branch_used_on_some_steps_is_not_unused(aux_every):
         optimizer.step()
     codes = [f.code for f in problems(doctor)]
     assert codes == ([] if aux_every else ["unused_parameters"])
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("after_the_optimizer", ["re-created", "deep-copied", None])
+def test_an_optimizer_of_another_model_is_named_as_such(arch, after_the_optimizer):
+    """The optimizer built before the model was re-created (or copied): it steps the old
+    tensors, none of the model's. Named for what it is, not as a misplaced zero_grad; the
+    old tensors the loss never reads are not the model's unused branch."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = ARCHS[arch]()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    if after_the_optimizer == "re-created":
+        model = ARCHS[arch]()
+    elif after_the_optimizer == "deep-copied":
+        model = copy.deepcopy(model)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=3)
+    for _ in range(3):
+        _train_epoch(X, y, model, optimizer, doctor, [])
+        doctor.epoch_end(1.0)
+    codes = {f.code: f for f in problems(doctor)}
+    if after_the_optimizer is None:
+        assert not {"frozen_parameters", "unused_parameters"} & set(codes)
+        return
+    assert "unused_parameters" not in codes
+    finding = codes["frozen_parameters"]
+    assert "another model" in finding.message and "zero_grad" not in finding.message
+    own = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert finding.evidence["never_applied"] == own
+    assert len(finding.evidence["optimizer_only"]) == len(own)
 
 
 def _loop_without_telling_the_optimizer(forget_the_head: bool):

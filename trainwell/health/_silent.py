@@ -85,6 +85,7 @@ class LoopRecord:
     batchnorm: bool  # some of them (of `eval_modules`, once seen) normalise batches
     frozen_in_optimizer: list[str]  # requires_grad=False, yet given to the optimizer
     not_in_optimizer: list[str] | None  # trainable but in no param group (None: no optimizer)
+    optimizer_only: list[str] = field(default_factory=list)  # trained outside the model
     checks: list[LoopCheck] = field(default_factory=list)
     loss_chain: list[str] | None = None  # autograd nodes from the loss to a softmax/sigmoid
     loss_chain_step: int | None = None
@@ -234,6 +235,9 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     epoch on, though they get gradients (`_nothing_moves`), is an error of its own."""
     if _nothing_moves(r, t):
         last = r.checks[-1]
+        own = [name for name in r.params if name not in r.optimizer_only]
+        if own and set(own) <= set(r.not_in_optimizer or ()):
+            return _optimizer_of_another_model(r, own, last.step)
         return loop_finding(
             "frozen_parameters",
             "error",
@@ -287,6 +291,24 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         never_applied=unapplied,
         requires_grad_false=r.frozen_in_optimizer,
         not_in_optimizer=r.not_in_optimizer,
+    )
+
+
+def _optimizer_of_another_model(r: LoopRecord, own: list[str], step: int) -> Finding:
+    held = f" (it holds {len(r.optimizer_only)} other tensors)" if r.optimizer_only else ""
+    return loop_finding(
+        "frozen_parameters",
+        "error",
+        f"None of the model's {len(own)} trainable parameters is in the optimizer's param "
+        f"groups{held}: its steps change nothing here (step {step} now). An optimizer built "
+        f"for another model, or before the model was re-created, copied or replaced?",
+        r,
+        step,
+        fix="build the optimizer from this model's parameters, after the model is final "
+        "(torch.optim.X(model.parameters(), ...))",
+        never_applied=own,
+        not_in_optimizer=r.not_in_optimizer,
+        optimizer_only=r.optimizer_only,
     )
 
 
@@ -368,6 +390,9 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         never &= ~reached
     if done[-1].moved is not None:
         never &= ~done[-1].moved
+    # what the optimizer holds besides the model and the loss never reads: not the model's
+    # unused branch (an optimizer of another model: frozen_parameters names that)
+    never &= ~np.isin(r.params, r.optimizer_only)
     if not never.any():
         return None
     unused = [name for name, bad in zip(r.params, never, strict=True) if bad]

@@ -36,7 +36,8 @@ class LoopWatch:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
         self.model, self.optimizer = model, optimizer
         named = list(model.named_parameters())
-        trainable = trained_parameters(model) + _optimized_outside(model, optimizer)
+        outside = _optimized_outside(model, optimizer)
+        trainable = trained_parameters(model) + outside
         self.params = [p for _, p in trainable]
         self.record_params = [n for n, _ in trainable]
         given = self._given()
@@ -53,6 +54,7 @@ class LoopWatch:
                 n for n, p in named if not p.requires_grad and given and id(p) in given
             ],
             not_in_optimizer=self._not_given(),
+            optimizer_only=[n for n, _ in outside],
         )
         self.fresh: list[torch.Tensor | None] = []  # this step's backward, per parameter
         self._pending: list[torch.Tensor | None] = []  # a gradient on its way to .grad
