@@ -435,12 +435,26 @@ def test_large_targets_under_adam_are_no_explosion(optimizer_name):
     assert error == pytest.approx(math.sqrt(2) * y[:32].pow(2).mean().sqrt().item(), rel=0.05)
 
 
+class WithFeatures(nn.Module):
+    """A network returning its prediction and the features it made it from, as a tuple."""
+
+    def __init__(self, net: nn.Sequential):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        features = self.net[:-1](x)
+        return self.net[-1](features), features
+
+
+@pytest.mark.parametrize("returns", ["prediction", "a tuple"])
 @pytest.mark.parametrize("std", [None, 0.6])
-def test_residuals_as_large_as_a_blown_up_networks_outputs_are_an_explosion(std):
+def test_residuals_as_large_as_a_blown_up_networks_outputs_are_an_explosion(std, returns):
     """Standardised targets, Adam, weights drawn with std 0.6 (five times He's): every
     layer multiplies the signal, the first outputs are hundreds of times the targets and
     so are the residuals. Unlike large targets, that error is the network's: it is
-    exploding_gradient. The default initialisation is not."""
+    exploding_gradient. The default initialisation is not. The same where the model
+    returns (prediction, features): the error is read at the first."""
     torch.manual_seed(0)
     X = torch.randn(640, 10)
     y = X[:, :1] - 0.5 * X[:, 1:2] * X[:, 2:3]
@@ -453,15 +467,36 @@ def test_residuals_as_large_as_a_blown_up_networks_outputs_are_an_explosion(std)
         for layer in model[::2]:
             nn.init.normal_(layer.weight, std=std)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    doctor = _train(model, optimizer, X, y, epochs=2, every=4, loss_fn=nn.functional.mse_loss)
+    if returns == "a tuple":
+        model = WithFeatures(model)
+
+    def loss_fn(out, target):
+        return nn.functional.mse_loss(out[0] if returns == "a tuple" else out, target)
+
+    doctor = _train(model, optimizer, X, y, epochs=2, every=4, loss_fn=loss_fn)
     assert ("exploding_gradient" in _problems(doctor)) == (std is not None)
 
 
-def test_a_gaussian_nll_weighting_residuals_by_their_variance_is_no_explosion():
+class MeanAndVariance(nn.Module):
+    """A body with two heads, returned as a tuple: the mean and the variance."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(1, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh())
+        self.mean, self.log_var = nn.Linear(64, 1), nn.Linear(64, 1)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.mean(h), self.log_var(h).exp()
+
+
+@pytest.mark.parametrize("heads", ["joined", "a tuple"])
+def test_a_gaussian_nll_weighting_residuals_by_their_variance_is_no_explosion(heads):
     """A heteroscedastic regression (Gaussian NLL, Adam): as the predicted variance falls the
     error the loss sends grows 5-9x a bounded loss's, and the output layer's gradient with
     it to 20x its weights (exploding_gradient at step 96), while the fit is good; Adam's
-    steps do not grow with it. Its twin with the problem: a network blown up from its
+    steps do not grow with it. Also where the model returns (mean, variance): the error
+    is read at the first. Its twin with the problem: a network blown up from its
     initialisation, above."""
     torch.manual_seed(0)
     x = torch.rand(2000, 1) * 6 - 3
@@ -469,13 +504,18 @@ def test_a_gaussian_nll_weighting_residuals_by_their_variance_is_no_explosion():
     model = nn.Sequential(
         nn.Linear(1, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 2)
     )  # fmt: skip
+    batch, epochs = 64, 5
+    if heads == "a tuple":  # less noise, smaller batches: the variance falls lower
+        model, batch, epochs = MeanAndVariance(), 32, 6
+        y = torch.sin(1.73 * x / 1.75) + 0.1 * torch.randn_like(x)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     doctor = trainwell.Doctor(model, optimizer)
-    for _ in range(5):
-        for rows in torch.randperm(1600).split(64):
+    for _ in range(epochs):
+        for rows in torch.randperm(1600).split(batch):
             optimizer.zero_grad()
             out = model(x[rows])
-            loss = nn.functional.gaussian_nll_loss(out[:, :1], y[rows], out[:, 1:].exp())
+            mean, var = out if heads == "a tuple" else (out[:, :1], out[:, 1:].exp())
+            loss = nn.functional.gaussian_nll_loss(mean, y[rows], var)
             loss.backward()
             doctor.step(loss)
             optimizer.step()

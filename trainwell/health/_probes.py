@@ -149,7 +149,10 @@ class Probe:
         """An activation whose output is the model's (a sigmoid before BCELoss, a softmax
         before NLL) squashes the prediction, not a hidden layer: a confident classifier
         pins it at its asymptotes, which says nothing of saturated units. An output not
-        squashed has the loss's gradient measured (`_record_error`)."""
+        squashed has the loss's gradient measured (`_record_error`); of a tuple (a mean and
+        a variance, logits and features), the first tensor's."""
+        if isinstance(output, (tuple, list)) and output and _plain(output[0]):
+            self._hook_error(output[0])
         if not _plain(output):
             return
         self.output_shape = tuple(output.shape)
@@ -158,16 +161,22 @@ class Probe:
         squashed = [i for i, ptr in self._output_ptrs.items() if ptr in ends]
         for index in squashed:
             self._activation_stats.pop(index, None)
-        if not squashed and not self._error_hooked and output.requires_grad:
-            self._error_hooked = True  # the first forward's output only
-            batch = output.shape[0] if output.dim() else 1
-            output.register_hook(lambda grad: self._record_error(grad, batch))
-            # the output's RMS in the error's units for a mean squared error (see
-            # `_record_error`): sqrt(2 / outputs per example) times it
-            per_row = max(output[0].numel(), 1) if output.dim() else 1
-            self.output_width = output.shape[1] if output.dim() > 1 else 1
-            rms = torch.linalg.vector_norm(output.detach().float()) / math.sqrt(output.numel())
-            self._output_level = rms * math.sqrt(2 / per_row)
+        if not squashed:
+            self._hook_error(output)
+
+    def _hook_error(self, output: torch.Tensor) -> None:
+        """Measure the loss's gradient at `output` (`_record_error`), and its level."""
+        if self._error_hooked or not output.requires_grad:
+            return
+        self._error_hooked = True  # the first forward's output only
+        batch = output.shape[0] if output.dim() else 1
+        output.register_hook(lambda grad: self._record_error(grad, batch))
+        # the output's RMS in the error's units for a mean squared error (see
+        # `_record_error`): sqrt(2 / outputs per example) times it
+        per_row = max(output[0].numel(), 1) if output.dim() else 1
+        self.output_width = output.shape[1] if output.dim() > 1 else 1
+        rms = torch.linalg.vector_norm(output.detach().float()) / math.sqrt(output.numel())
+        self._output_level = rms * math.sqrt(2 / per_row)
 
     def _record_error(self, grad: torch.Tensor, batch: int) -> None:
         """The scale of the loss's gradient at the output: its norm times the square root
