@@ -215,6 +215,24 @@ def test_the_loop_doctor_reads_whether_its_loss_can_reach_zero(loss, floor_is_ze
     assert _loss_graph.zero_floor(value) is floor_is_zero
 
 
+def test_a_loop_at_the_error_its_data_allows_is_not_told_it_underfits():
+    """Two overlapping classes (the best possible cross entropy is ~0.34): the MLP gets
+    there in a few epochs and stays, and the validation loss with it. A wider network
+    would only overfit; the doctor, without the data, notes the plateau and warns of
+    nothing. The same loop on classes apart fits on, with no note."""
+    torch.manual_seed(0)
+    y = torch.randint(0, 2, (1500,))
+    for gap, noted in ((1.0, True), (4.0, False)):
+        X = torch.randn(1500, 8)
+        X[:, 0] += gap * (2.0 * y - 1.0)
+        model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 2))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        doctor = _train(model, optimizer, X, y, epochs=8, every=8)
+        assert _problems(doctor) == []
+        notes = [f for f in doctor.findings if f.code == "underfitting"]
+        assert bool(notes) is noted and all(f.severity == "info" for f in notes)
+
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_a_loop_with_label_smoothing_has_no_known_floor(smoothing):
     torch.manual_seed(0)

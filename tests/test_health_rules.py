@@ -553,6 +553,20 @@ def test_a_plateau_of_a_loss_with_an_unknown_floor_is_only_noted():
     assert noted.severity == "info" and "label smoothing" in noted.message
 
 
+def test_a_plateau_in_a_loop_without_the_data_is_only_noted():
+    """A cross entropy on labels, but in a hand-written loop: without the data no kernel
+    model says what loss it allows (overlapping classes stop it above 0), so the plateau
+    is noted. The Trainer, which holds the data, warns where its reference is above."""
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
+    h = _curves(_history(), stalled)
+    h.data_at_hand = False
+    noted = rules.underfitting(h, T)
+    assert noted.severity == "info" and "does not see the data" in noted.message
+    h.data_at_hand, h.reference_loss = True, 0.9
+    warned = rules.underfitting(h, T)
+    assert warned.severity == "warning" and warned.evidence["reference_loss"] == 0.9
+
+
 def test_a_plateau_on_steps_a_schedule_annealed_is_no_underfitting():
     """A healthy MLP under one-cycle (held-out-15 weld_xray30, seed 16002): its train loss
     flattens in the last epochs, where the rate has decayed to a fifth of its peak and

@@ -63,6 +63,9 @@ class ProbeHistory:
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
     # own loss only when it is a classification loss on labels (`_loss_graph.zero_floor`)
     floor_known: bool = True
+    # the data is at hand (the Trainer's), so a kernel model can say what loss it allows
+    # (`reference`); a hand-written loop's doctor sees its batches only
+    data_at_hand: bool = True
     penalty: Penalty = field(default_factory=Penalty)  # strong enough to keep it from fitting
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)

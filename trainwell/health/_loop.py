@@ -160,7 +160,7 @@ class Doctor:
         looking = self._looking(step)
         if looking:
             history = self.examiner.history
-            history.floor_known = zero_floor(loss)
+            history.floor_known, history.data_at_hand = zero_floor(loss), False
             if history.chance_loss is None:
                 history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
             outputs = self.examiner.probe.output_shape

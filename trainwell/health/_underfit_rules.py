@@ -73,7 +73,10 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's. Nor
     while the val loss still falls at a steady pace: a noisy training loss looks flat, but
     the network is learning slowly (`slow_convergence` names it). Only noted (info) where
-    the loss's floor is not known to be 0 (`ProbeHistory.floor_known`)."""
+    the loss's floor is not known to be 0 (`ProbeHistory.floor_known`), and in a
+    hand-written loop, whose data the doctor does not hold (no kernel model to say what it
+    allows): overlapping classes stop a cross entropy where they must, and a wider network
+    only overfits there."""
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
@@ -86,18 +89,18 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
             f"kernel model reaches on rows it never saw"
         )
     if not h.floor_known:  # a hand-written loop's own loss may stop where it must
-        return finding(
-            "underfitting",
-            "info",
-            f"The training loss stalled at {loss[-1]:.3g} ({loss[-1] / loss[0]:.0%} of where "
-            f"it started). This loss is not a plain cross entropy on labels, whose floor is 0: "
-            f"it may stop where it must (label smoothing, a KL term, noisy targets). If it can "
-            f"go lower, the model underfits: use a wider or deeper network, or train longer.",
-            h,
-            per_epoch=True,
-            train_loss=loss,
-            threshold=t.underfit_loss,
+        why = (
+            "This loss is not a plain cross entropy on labels, whose floor is 0: it may stop "
+            "where it must (label smoothing, a KL term, noisy targets). If it can go lower"
         )
+        return _noted(h, loss, why, t)
+    if not h.data_at_hand and not reference_loss:
+        why = (
+            "Overlapping classes or noisy labels stop a cross entropy above 0, and the doctor "
+            "of a hand-written loop does not see the data to tell. If it can go lower (a "
+            "wider network does better on held-out rows)"
+        )
+        return _noted(h, loss, why, t)
     return finding(
         "underfitting",
         "warning",
@@ -108,6 +111,21 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         per_epoch=True,
         train_loss=loss,
         reference_loss=reference_loss,
+        threshold=t.underfit_loss,
+    )
+
+
+def _noted(h: ProbeHistory, loss: list[float], why: str, t: Thresholds) -> Finding:
+    """Underfitting noted (info) where what the loss can reach is not known."""
+    return finding(
+        "underfitting",
+        "info",
+        f"The training loss stalled at {loss[-1]:.3g} ({loss[-1] / loss[0]:.0%} of where it "
+        f"started). {why}, the model underfits: use a wider or deeper network, or train "
+        f"longer.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
         threshold=t.underfit_loss,
     )
 
