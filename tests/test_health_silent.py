@@ -323,6 +323,35 @@ def test_a_branch_used_on_some_steps_is_not_unused(aux_every):
     assert codes == ([] if aux_every else ["unused_parameters"])
 
 
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_a_branch_switched_on_later_has_its_unused_warning_withdrawn(switched_on):
+    """An auxiliary loss weighted in from epoch 2 (a curriculum): until then its head gets
+    no gradient and is reported unused; once it learns, the warning becomes a note saying
+    from when. A head never switched on stays a warning."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = WithBranch(MLP())
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=5)
+    for epoch in range(5):
+        for i in range(0, len(y), 32):
+            x, target = X[i : i + 32], y[i : i + 32]
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), target)
+            if switched_on and epoch >= 2:
+                loss = loss + nn.functional.cross_entropy(model.aux(x.flatten(1)), target)
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    [unused] = [f for f in doctor.findings if f.code == "unused_parameters"]
+    assert unused.evidence["parameters"] == ["aux.weight", "aux.bias"]
+    assert unused.severity == ("info" if switched_on else "warning")
+    assert ("used_at_step" in unused.evidence) is switched_on
+    if switched_on:
+        assert unused.evidence["used_at_step"] >= 2 * 8 and "Withdrawn" in unused.message
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("after_the_optimizer", ["re-created", "deep-copied", None])
 def test_an_optimizer_of_another_model_is_named_as_such(arch, after_the_optimizer):

@@ -28,7 +28,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, pro
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, chance_loss, zero_floor
 from ._rules import Thresholds
-from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds
+from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, used_since
 from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
 
@@ -314,12 +314,17 @@ class Doctor:
         checks saw a backward and an optimizer step (what every check asks for), then at
         every `LOOK_SPARSER`-th probe step. The bugs are in the code, so they show at the
         first steps; later looks catch what changes with the epochs, and thin out as the
-        probes do (a look costs twice a probe)."""
+        probes do (a look costs twice a probe). While parameters are reported unused, at
+        every probe step: a branch switched on later is seen to learn (`_withdraw_unused`)."""
         if step % self.every:
             return False
         if self._first_looks(step):
             return True
-        return step % self.interval == 0 and self._probe_steps % LOOK_SPARSER == 0
+        sparser = self._probe_steps % LOOK_SPARSER == 0 or self._unused_open()
+        return step % self.interval == 0 and sparser
+
+    def _unused_open(self) -> bool:
+        return any(f.code == "unused_parameters" and f.severity != "info" for f in self.findings)
 
     def _first_looks(self, step: int) -> bool:
         """Whether `step` is among the first looks of the current watch (a new one from
@@ -336,6 +341,7 @@ class Doctor:
         return complete >= self.loop_thresholds.sustain
 
     def _check_loop(self) -> list[Finding]:
+        self._withdraw_unused()
         new = []
         for rule in LOOP_CHECKS:
             if rule.__name__ in self._seen:  # each rule is named after its code: told already
@@ -346,6 +352,23 @@ class Doctor:
                 self._found(finding)
                 new.append(finding)
         return new
+
+    def _withdraw_unused(self) -> None:
+        """An unused_parameters warning whose parameters now get gradients and learn is
+        downgraded to a note that says from when: the branch was switched on later."""
+        if not self._unused_open():
+            return
+        for finding in self.findings:
+            if finding.code != "unused_parameters" or finding.severity == "info":
+                continue
+            step = used_since(self.watch.record, finding)
+            if step is not None:
+                finding.severity = "info"
+                finding.evidence["used_at_step"] = step
+                finding.message += (
+                    f" Withdrawn: at step {step} they got gradients and learned, so the loss "
+                    f"reads them from some point on (an auxiliary loss switched on later)."
+                )
 
     def _treat(self, found: list[Finding], loss: float | None = None) -> None:
         """Treat each new problem the loop lets the doctor treat; name the rebuild for the

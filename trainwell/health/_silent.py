@@ -400,6 +400,20 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     return unused_finding(unused, [c.step for c in done], r.epoch, zero=zero)
 
 
+def used_since(r: LoopRecord, finding: Finding) -> int | None:
+    """The step of the last check where every parameter `finding` (unused_parameters) named
+    got a gradient and changed: a branch the loss reads from then on (an auxiliary loss
+    switched on after a few epochs), not an unused one. None while any still does not."""
+    if not r.checks:
+        return None
+    c = r.checks[-1]
+    index = {name: i for i, name in enumerate(r.params)}
+    rows = [index[name] for name in finding.evidence.get("parameters", ()) if name in index]
+    if not rows or not all(c.fresh_scale[i] > 0 and c.changed[i] for i in rows):
+        return None
+    return c.step
+
+
 def unused_finding(
     unused: list[str], checked_steps: list[int], epoch: int, *, zero: list[str] = ()
 ) -> Finding:
