@@ -1178,6 +1178,31 @@ def test_a_state_whose_weights_flew_off_is_not_kept_as_healthy():
     assert repairer.healthy is not start
 
 
+@pytest.mark.parametrize("kind", ["dead", "saturated"])
+def test_a_state_whose_units_the_last_probe_saw_lost_is_not_kept_as_healthy(kind):
+    """A ReLU layer 90% dead (or a tanh layer 90% saturated) at the epoch's last probe,
+    one probe before the rule can speak: units a large step killed stay dead at a lower
+    rate, so a rollback must go back past that state. A layer 30% dead is kept."""
+    from trainwell.health import ProbeHistory
+    from trainwell.health._repair import Repairer
+
+    model = nn.Linear(4, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=5)
+    repairer = Repairer(trainer, rebuild=None, prior_loss=1.0)
+    start = repairer.healthy
+    h = ProbeHistory(layers=["weight"], activations=["act"], activation_kinds=["relu"], rows=[2])
+    h.steps, h.loss = [0, 8], [1.0, 0.9]
+    h.weight_norm = [np.array([1.0]), np.array([1.1])]
+    other = "saturated" if kind == "dead" else "dead"
+    setattr(h, other, [np.array([np.nan]), np.array([np.nan])])  # not this activation's kind
+    setattr(h, kind, [np.array([0.1]), np.array([0.9])])
+    repairer.epoch_end(0, {"train_loss": 0.9}, h)
+    assert repairer.healthy is start
+    getattr(h, kind)[-1] = np.array([0.3])
+    repairer.epoch_end(1, {"train_loss": 0.8}, h)
+    assert repairer.healthy is not start
+
+
 def test_a_state_whose_validation_loss_ran_away_is_not_kept_as_healthy():
     """A validation loss 100x the best before it (a onecycle peak far too high: 2.4, then
     255) shows the weights flown off an epoch before the training loss overflows: a

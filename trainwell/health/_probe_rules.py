@@ -335,6 +335,18 @@ def _worst_layer(
     return index, float(shares[-1, index]), shares[-1]
 
 
+def units_lost(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether some layer's units were dead (`dead_fraction`) or saturated
+    (`saturated_fraction`) at the last probe: one probe, before `dying_relu` or
+    `saturated_activation` can speak, and a state no rollback should return to (units a
+    large step killed stay dead at a lower rate)."""
+    for name, threshold in (("dead", t.dead_fraction), ("saturated", t.saturated_fraction)):
+        rows = getattr(h, name)
+        if rows and any(v >= threshold for v in rows[-1].tolist()):  # NaN: other kinds
+            return True
+    return False
+
+
 def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
     a whole batch, `sustain` probes running (AutoTrainer and DeepDiagnosis: 70%; SageMaker's

@@ -28,7 +28,7 @@ from ._history import ProbeHistory, data_loss
 from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Rebuild
 from ._remedy_order import ACTS_AT_ONCE, REMEDIES, UNDO, remedy_order
 from ._repair_records import cause_of, epoch_of, key_evidence, metrics_after
-from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled
+from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled, units_lost
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
 # even where an epoch of it had a lower validation loss than any after the cure (the class
@@ -186,8 +186,9 @@ class Repairer:
         self, epoch: int, metrics: dict[str, float], history: ProbeHistory | None = None
     ) -> list[Finding]:
         """Judge the cures that are due; keep the healthy state — not one whose weights have
-        flown off since the probes' start (`history`), which a rollback must not return to
-        though no rule has spoken yet. Returns the findings whose remedy did not make the
+        flown off since the probes' start (`history`), or whose units the last probe saw
+        dead or saturated, which a rollback must not return to though no rule has spoken
+        yet. Returns the findings whose remedy did not make the
         network learn: they are to be treated again."""
         again = []
         for code, treatment in list(self.treating.items()):
@@ -199,8 +200,10 @@ class Repairer:
             self._cured(treatment, metrics)
             del self.treating[code]
         probe_problems = any(code not in CURVE_CODES for code in self.treating)
-        flown = history is not None and flown_off(history, self.thresholds)
-        if not (probe_problems or flown or self._ran_away(metrics)) and math.isfinite(
+        lost = history is not None and (
+            flown_off(history, self.thresholds) or units_lost(history, self.thresholds)
+        )
+        if not (probe_problems or lost or self._ran_away(metrics)) and math.isfinite(
             data_loss(metrics)
         ):
             self.healthy = self.trainer.snapshot()

@@ -12,7 +12,13 @@ from __future__ import annotations
 from ._curve_base import bottleneck
 from ._curve_rules import jumping_val_loss, oscillating_loss, overfitting, slow_convergence
 from ._divergence_rules import divergence, flown_off, runaway_weights
-from ._probe_rules import dying_relu, exploding_gradient, saturated_activation, vanishing_gradient
+from ._probe_rules import (
+    dying_relu,
+    exploding_gradient,
+    saturated_activation,
+    units_lost,
+    vanishing_gradient,
+)
 from ._rule_base import (
     COLLAPSED_GAIN,
     LARGE_GAIN,
@@ -40,6 +46,7 @@ __all__ = [
     "bottleneck",
     "flown_off",
     "stalled",
+    "units_lost",
 ]
 
 # In the order of what causes what, as the doctor treats them: dead or saturated units cut
