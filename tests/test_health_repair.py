@@ -240,6 +240,29 @@ def test_a_rate_an_earlier_problem_lowered_is_not_raised_back(lowered):
     assert tried == (["lower_lr"] if lowered else ["raise_lr"]), tried
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_an_oscillation_not_cured_by_a_lower_rate_is_not_switched_back_to_adams(optimizer):
+    """Adam at 1e-3 oscillates: its rate lowered to 1e-4 does not cure it; "switching" to
+    Adam would only set the rate back to 1e-3, so it is skipped. Plain SGD lowered the
+    same way is switched to Adam: another optimizer, not the rate back."""
+    from trainwell.findings import Finding
+    from trainwell.health._probes import Probe
+    from trainwell.health._repair import Repairer
+
+    spec = {"model": {"hidden": [32]}, "train": {"optimizer": optimizer, "lr": 0.001}}
+    trainer, rebuild, _ = _trainer_for(spec)
+    trainer.epochs, trainer.epoch = 20, 15
+    repairer = Repairer(trainer, rebuild)
+    history = Probe(trainer.model).history
+    oscillating = Finding("oscillating_loss", "warning", "training", "", epoch=15)
+    assert repairer.treat(oscillating, None, history)
+    assert repairer.repairs[-1]["remedy"] == "lower_lr" and trainer.lr == pytest.approx(1e-4)
+    repairer.treat(oscillating, None, history)  # it came back: the next remedy
+    tried = [r["remedy"] for r in repairer.repairs]
+    assert tried == (["lower_lr"] if optimizer == "adam" else ["lower_lr", "switch_to_adam"])
+    assert trainer.lr == pytest.approx(1e-4 if optimizer == "adam" else 1e-3)
+
+
 def test_a_healthy_run_is_left_alone(out):
     run = trainwell.fit({"data": DIGITS, "train": {"epochs": 10}}, doctor__mode="repair")
     assert run.repairs == [] and run.status == "completed"

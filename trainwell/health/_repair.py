@@ -23,7 +23,7 @@ from typing import Any
 
 from ..findings import Finding
 from ..train import Trainer
-from ._evidence import Evidence, gather_evidence
+from ._evidence import ADAPTIVE, Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
 from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Rebuild
 from ._remedy_order import ACTS_AT_ONCE, REMEDIES, UNDO, remedy_order
@@ -35,8 +35,11 @@ from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled,
 # prior's, having learned nothing, below a cured network's that overfits at twice its
 # accuracy). Their remedies start the best weights again from the cured run.
 RUNAWAY_CODES = ("divergence", "exploding_gradient")
-# remedies that lower the rate: once one was applied, a higher rate is not tried again
+# remedies that lower the rate: once one was applied, a higher rate is not tried again,
+# neither raised nor Adam's default given to an adaptive optimizer (`_raises_a_lowered_rate`)
 LOWERS_RATE = ("lower_lr", "lower_lr_and_clip")
+RAISES_RATE = ("raise_lr",)
+SWITCHES_TO_ADAM = ("switch_to_adam", "smaller_batches_and_adam")
 # A network that learns too slowly, or has stalled, has done its weights no harm: its
 # remedies apply to the live ones. A rollback to the last healthy state, an epoch back,
 # would only throw away progress (and a remedy that then proves not applicable leaves the
@@ -102,8 +105,6 @@ class Repairer:
             if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
                 earlier[-1].setdefault("came_back", len(self.trainer.history) - 1)
             order = remedy_order(finding, evidence)
-            if any(r["remedy"] in LOWERS_RATE for r in self.repairs):
-                tried.add("raise_lr")  # 10x undoes the 0.1x an earlier problem needed
             treatment = _Treatment(finding, [name for name in order if name not in tried])
             treatment.was_stalled = evidence.stalled and finding.code in LEARNING_CODES
             self.treating[finding.code] = treatment
@@ -170,6 +171,8 @@ class Repairer:
         optimizer with the change in place (a rollback to the state before a lower learning
         rate would undo it)."""
         trainer = self.trainer
+        if self._raises_a_lowered_rate(name):
+            raise NotApplicable("a remedy lowered the rate: this one would raise it back 10x")
         if name == "stop_early":
             return self._stop_early()
         if name in FROM_BEST:  # the best weights, before the network memorised more noise
@@ -181,6 +184,16 @@ class Repairer:
         changed = REMEDIES[name](trainer, self.rebuild)
         self.healthy = trainer.snapshot()
         return changed
+
+    def _raises_a_lowered_rate(self, name: str) -> bool:
+        """Whether remedy `name` would undo the 0.1x a remedy gave the rate: `raise_lr`, or a
+        switch to Adam (alone or with smaller batches) where the optimizer is adaptive
+        already, which only sets its rate back to Adam's default (an oscillation lowered
+        to 1e-4 under Adam, then "switched" to Adam at 1e-3, swung again)."""
+        if not any(r["remedy"] in LOWERS_RATE for r in self.repairs):
+            return False
+        adaptive = isinstance(self.trainer.optimizer, ADAPTIVE)
+        return name in RAISES_RATE or (adaptive and name in SWITCHES_TO_ADAM)
 
     def epoch_end(
         self, epoch: int, metrics: dict[str, float], history: ProbeHistory | None = None
