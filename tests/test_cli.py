@@ -164,6 +164,24 @@ def test_a_data_file_given_as_the_config_is_told_how_to_name_it(tmp_path, out, g
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
 
 
+@pytest.mark.parametrize("where", ["a file", "a folder"])
+def test_an_out_that_is_a_file_is_one_line_exit_2(tmp_path, out, iris_config, where):
+    """`--out` naming a file: one line, exit 2 (it was exit 1 with NotADirectoryError); a
+    folder that does not exist yet is made."""
+    target = tmp_path / "runs_here"
+    if where == "a file":
+        target.write_text("not a folder")
+    config = str(_write_config(tmp_path, iris_config))
+    result = runner.invoke(app, ["fit", config, "--out", str(target), "--json"])
+    if where == "a folder":
+        assert result.exit_code == 0 and len(list(target.iterdir())) == 1
+        return
+    assert result.exit_code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: cannot create a run directory under {target}: Not a directory"]
+    assert target.read_text() == "not a folder"
+
+
 def test_resume_of_a_finished_run_is_refused(tmp_path, out, iris_config):
     done = json.loads(
         runner.invoke(app, ["fit", str(_write_config(tmp_path, iris_config)), "--json"]).stdout

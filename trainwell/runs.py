@@ -115,6 +115,8 @@ def create_run_dir(name: str, out: Path | None = None) -> Path:
             path.mkdir(parents=True)
         except FileExistsError:
             continue
+        except (NotADirectoryError, PermissionError) as err:
+            raise InputError(f"cannot create a run directory under {out}: {err.strerror}") from err
         claim_run_dir(path)
         return path
     raise InputError(f"cannot create a run directory under {out}")
