@@ -70,6 +70,23 @@ def test_regression_run_shows_residuals_not_a_confusion_matrix(tmp_path):
     _self_contained(html)
 
 
+@pytest.mark.parametrize("nan_rows", ["some", "all"])
+def test_a_regression_with_non_finite_predictions_still_renders(tmp_path, nan_rows):
+    """A diverged regression predicts NaN: its residuals are plotted from the finite rows,
+    and with none, the evaluation section is left out (the report failed on a histogram's
+    NaN range and was not written)."""
+    run = write_run(tmp_path, "regression")
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    predicted = evaluation["test_predictions"]["predicted"]
+    cut = 2 if nan_rows == "some" else len(predicted)
+    evaluation["test_predictions"]["predicted"] = [None] * cut + predicted[cut:]
+    (run / "evaluation.json").write_text(json.dumps(evaluation))
+    html = write_report(run).read_text()
+    assert ("evaluation" in _section_ids(html)) is (nan_rows == "some")
+    assert ("Predicted against true values" in html) is (nan_rows == "some")
+    _self_contained(html)
+
+
 def test_data_findings_render_as_audit_cards_without_audit_json(tmp_path):
     html = _page(tmp_path, "data")
     assert "audit" in _section_ids(html) and "tune" not in _section_ids(html)

@@ -240,7 +240,13 @@ def confusion_matrix(confusion: list[list[int]], classes: list[str]) -> str:
 
 
 def residual_plots(true: list[float], predicted: list[float]) -> list[str]:
+    """Predicted against true, the residuals and their spread, of the rows whose prediction
+    is finite; none where no prediction is (a run that diverged)."""
     y, p = np.array(true, dtype=float), np.array(predicted, dtype=float)
+    finite = np.isfinite(y) & np.isfinite(p)
+    if not finite.any():
+        return []
+    y, p = y[finite], p[finite]
     residual = y - p
     uris = []
     with figure(*_SMALL) as (fig, (ax,)):

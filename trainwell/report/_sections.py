@@ -168,8 +168,8 @@ def evaluation_section(record: RunRecord) -> Section | None:
         context["per_class"] = per_class(confusion, classes)
     elif predictions.get("true"):
         context["residuals"] = figures.residual_plots(predictions["true"], predictions["predicted"])
-    else:
-        return None
+    if not context["confusion"] and not context["residuals"]:
+        return None  # nothing to show: a classifier without a confusion, a diverged regression
     return Section("evaluation", "Evaluation on the test set", "evaluation.html.j2", context)
 
 
