@@ -34,6 +34,7 @@ def test_a_steps_work_is_counted_like_torchs_flop_counter():
 def test_tiny_work_gets_one_thread_and_large_work_the_free_cpus(monkeypatch):
     from trainwell.train import _threads
 
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     tiny = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
     assert choose_threads("auto", tiny, torch.zeros(1, 8), 32).threads == 1
     monkeypatch.setattr(_threads, "free_cpus", lambda: 4)  # an idle 4-CPU machine
@@ -42,6 +43,19 @@ def test_tiny_work_gets_one_thread_and_large_work_the_free_cpus(monkeypatch):
     monkeypatch.setattr(_threads, "free_cpus", lambda: 1)  # the others busy
     assert choose_threads("auto", _cnn(), torch.zeros(1, 1, 28, 28), 256).threads == 1
     assert choose_threads(3, tiny, torch.zeros(1, 8), 32).threads == 3  # asked for
+
+
+@pytest.mark.parametrize(("omp", "threads"), [("1", 1), ("2", 2), ("8", 4), ("", 4), ("x", 4)])
+def test_auto_keeps_under_omp_num_threads(monkeypatch, omp, threads):
+    """OMP_NUM_THREADS caps "auto" (a run the same whatever the load, torchrun's share
+    per rank); unset or not a number, the free CPUs decide."""
+    from trainwell.train import _threads
+
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 4)
+    monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    choice = choose_threads("auto", _cnn(), torch.zeros(1, 1, 28, 28), 256)
+    assert choice.threads == threads
+    assert ("OMP_NUM_THREADS" in choice.reason) is (omp in ("1", "2"))
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux only")

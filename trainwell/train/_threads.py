@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -67,17 +68,27 @@ def choose_threads(
     requested: str | int, model: nn.Module, sample: torch.Tensor, batch_size: int
 ) -> ThreadChoice:
     """`requested` threads if a number; for "auto", one per `FLOPS_PER_THREAD` of a step's
-    work, at least 1 and at most the CPUs free of other work."""
+    work, at least 1 and at most the CPUs free of other work (and `OMP_NUM_THREADS`)."""
     available = available_cpus()
     if requested != "auto":
         return ThreadChoice(int(requested), available, None, "train.threads")
-    free = free_cpus()
+    free, limit = free_cpus(), _omp_limit()
+    cpus = f"{free} of {available} CPUs free"
+    if limit is not None and limit < free:
+        free, cpus = limit, f"OMP_NUM_THREADS={limit}"
     flops = step_flops(model, sample, batch_size)
     if flops is None:
-        return ThreadChoice(free, available, None, f"work not countable: the {free} free CPUs")
+        return ThreadChoice(free, available, None, f"work not countable: {cpus}")
     threads = max(1, min(free, int(flops // FLOPS_PER_THREAD)))
-    reason = f"{flops / 1e6:.0f} MFLOP per step; {free} of {available} CPUs free"
-    return ThreadChoice(threads, available, flops, reason)
+    return ThreadChoice(threads, available, flops, f"{flops / 1e6:.0f} MFLOP per step; {cpus}")
+
+
+def _omp_limit() -> int | None:
+    """`OMP_NUM_THREADS` where set to a positive number: the caller's cap (a user's, or
+    torchrun's share per rank), which "auto" keeps under; the CPUs free at the start move
+    with other work, so a capped run is the same whatever else runs."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 @contextlib.contextmanager
