@@ -201,8 +201,8 @@ class Repairer:
         """Judge the cures that are due; keep the healthy state — not one whose weights have
         flown off since the probes' start (`history`), or whose units the last probe saw
         dead or saturated, which a rollback must not return to though no rule has spoken
-        yet. Returns the findings whose remedy did not make the
-        network learn: they are to be treated again."""
+        yet. Returns the findings whose remedy did not make the network learn: they are to
+        be treated again."""
         again = []
         for code, treatment in list(self.treating.items()):
             if not treatment.record or len(self._losses_since(treatment)) < treatment.needs_epochs:

@@ -68,14 +68,16 @@ def choose_threads(
     requested: str | int, model: nn.Module, sample: torch.Tensor, batch_size: int
 ) -> ThreadChoice:
     """`requested` threads if a number; for "auto", one per `FLOPS_PER_THREAD` of a step's
-    work, at least 1 and at most the CPUs free of other work (and `OMP_NUM_THREADS`)."""
+    work, at least 1 and at most the CPUs free of other work (or `OMP_NUM_THREADS`, set)."""
     available = available_cpus()
     if requested != "auto":
         return ThreadChoice(int(requested), available, None, "train.threads")
-    free, limit = free_cpus(), _omp_limit()
-    cpus = f"{free} of {available} CPUs free"
-    if limit is not None and limit < free:
-        free, cpus = limit, f"OMP_NUM_THREADS={limit}"
+    limit = _omp_limit()
+    if limit is None:
+        free = free_cpus()
+        cpus = f"{free} of {available} CPUs free"
+    else:  # the caller's cap, not the load: the run is the same whatever else runs
+        free, cpus = min(limit, available), f"OMP_NUM_THREADS={limit}"
     flops = step_flops(model, sample, batch_size)
     if flops is None:
         return ThreadChoice(free, available, None, f"work not countable: {cpus}")
@@ -85,8 +87,8 @@ def choose_threads(
 
 def _omp_limit() -> int | None:
     """`OMP_NUM_THREADS` where set to a positive number: the caller's cap (a user's, or
-    torchrun's share per rank), which "auto" keeps under; the CPUs free at the start move
-    with other work, so a capped run is the same whatever else runs."""
+    torchrun's share per rank), which "auto" keeps under instead of the CPUs free at the
+    start, which move with other work."""
     value = os.environ.get("OMP_NUM_THREADS", "")
     return int(value) if value.isdigit() and int(value) > 0 else None
 
