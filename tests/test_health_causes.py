@@ -265,8 +265,12 @@ def test_a_lower_learning_rate_lasts_under_a_schedule(schedule, per_step):
     untreated, _ = _trainer(schedule)
     _advance(treated, 2 * per_step), _advance(untreated, 2 * per_step)
     rebuild = Rebuild(cfg, model=None, optimizer=None, scheduler=None)
-    lower_lr(treated, rebuild)
+    live = treated.lr
+    changed = lower_lr(treated, rebuild)
     assert rebuild.config.train.lr == pytest.approx(0.01)
+    # named as the repaired config has it, and the live rate where the schedule moved it
+    assert changed.startswith("train.lr: 0.1 -> 0.01")
+    assert (f"{live:g} -> {treated.lr:g}" in changed) is (live != pytest.approx(0.1))
     for _ in range(3):
         assert _advance(treated, per_step) == pytest.approx(0.1 * _advance(untreated, per_step))
 

@@ -5,6 +5,7 @@ The network's weights are kept."""
 from __future__ import annotations
 
 import gc
+import math
 from typing import Any
 
 import torch
@@ -61,10 +62,16 @@ def scale_group_rates(group: dict[str, Any], factor: float) -> None:
 
 
 def _set_lr(trainer: Trainer, rebuild: Rebuild, factor: float) -> str:
-    before = trainer.lr
+    """`train.lr` (the rate a schedule scales) times `factor`, named as the repaired config
+    has it; where a schedule has moved the live rate away from it, that one too."""
+    train, live = rebuild.config.train, trainer.lr
+    before = train.lr
     scale_lr(trainer, factor)
-    rebuild.config.train.lr *= factor
-    return f"train.lr: {before:g} -> {trainer.lr:g}"
+    train.lr *= factor
+    changed = f"train.lr: {before:g} -> {train.lr:g}"
+    if not math.isclose(live, before, rel_tol=1e-6):
+        changed += f" (the schedule's rate now: {live:g} -> {trainer.lr:g})"
+    return changed
 
 
 USUAL_MOMENTUM = 0.9  # SGD's common default, and trainwell's
