@@ -356,8 +356,6 @@ class Doctor:
     def _withdraw_unused(self) -> None:
         """An unused_parameters warning whose parameters now get gradients and learn is
         downgraded to a note that says from when: the branch was switched on later."""
-        if not self._unused_open():
-            return
         for finding in self.findings:
             if finding.code != "unused_parameters" or finding.severity == "info":
                 continue

@@ -321,9 +321,8 @@ def _worst_layer(
 ) -> tuple[int, float, np.ndarray] | None:
     """(index, share, last row) of the activation layer with the largest share of `name`
     (dead or saturated units) among those >= `threshold` for `sustain` probes running."""
-    rows = getattr(h, name)
-    if len(rows) < t.sustain or not any(v >= threshold for v in rows[-1].tolist()):
-        return None  # the last probe must be affected (NaN: not this activation's kind)
+    if len(getattr(h, name)) < t.sustain or not _affected_now(h, name, threshold):
+        return None  # the last probe must be affected
     shares = h.last(name, t.sustain)
     if not shares.size:
         return None
@@ -340,11 +339,17 @@ def units_lost(h: ProbeHistory, t: Thresholds) -> bool:
     (`saturated_fraction`) at the last probe: one probe, before `dying_relu` or
     `saturated_activation` can speak, and a state no rollback should return to (units a
     large step killed stay dead at a lower rate)."""
-    for name, threshold in (("dead", t.dead_fraction), ("saturated", t.saturated_fraction)):
-        rows = getattr(h, name)
-        if rows and any(v >= threshold for v in rows[-1].tolist()):  # NaN: other kinds
-            return True
-    return False
+    return _affected_now(h, "dead", t.dead_fraction) or _affected_now(
+        h, "saturated", t.saturated_fraction
+    )
+
+
+def _affected_now(h: ProbeHistory, name: str, threshold: float) -> bool:
+    """Whether some layer's share of `name` (dead or saturated units) was `threshold` or
+    more at the last probe (NaN: not this activation's kind). Plain Python: it runs at every
+    probe of a healthy run."""
+    rows = getattr(h, name)
+    return bool(rows) and any(v >= threshold for v in rows[-1].tolist())
 
 
 def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:

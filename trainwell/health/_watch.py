@@ -231,7 +231,7 @@ class LoopWatch:
         rows = [r for r, i in enumerate(got) if changed[i]] or range(k)  # those it applied
         g, f, c, prev, cp, gp = (sum(column[r] ** 2 for r in rows) for column in columns)
         dot = (cp - c - prev) / 2  # |c + p|^2 = |c|^2 + |p|^2 + 2 c.p
-        fit = _fit_on_fresh_and_previous(g, f, c, prev, cp, gp)
+        fit = _fit_on_fresh_and_previous(g, f, c, prev, dot, gp)
         g, f, c, prev = (math.sqrt(v) for v in (g, f, c, prev))
         share, cosine = np.full(n, np.nan), np.full(n, np.nan)  # per parameter applied
         shrunk = np.zeros(n, dtype=bool)
@@ -305,16 +305,16 @@ class LoopWatch:
 
 
 def _fit_on_fresh_and_previous(
-    g2: float, f2: float, c2: float, p2: float, cp2: float, gp2: float
+    g2: float, f2: float, c2: float, p2: float, cp: float, gp2: float
 ) -> tuple[float, float, float] | None:
     """(a, b, unexplained): .grad fitted as a * fresh + b * previous by least squares, and
     the share of |.grad| the fit leaves; None where fresh and previous are parallel. From
-    the squared norms of .grad, fresh, carried (.grad - fresh), previous, carried +
-    previous and .grad + previous. A loop without zero_grad that clips after backward gets
-    a = b = the clipping's scale: its carried part no longer points along the previous
+    the squared norms of .grad, fresh, carried (.grad - fresh), previous and .grad +
+    previous, and carried . previous. A loop without zero_grad that clips after backward
+    gets a = b = the clipping's scale: its carried part no longer points along the previous
     gradient, but .grad is still their sum, scaled."""
     gf, gp = (g2 + f2 - c2) / 2, (gp2 - g2 - p2) / 2
-    fp = gp - (cp2 - c2 - p2) / 2  # fresh . previous = .grad . previous - carried . previous
+    fp = gp - cp  # fresh . previous = .grad . previous - carried . previous
     det = f2 * p2 - fp**2
     if not det > 1e-6 * f2 * p2:
         return None

@@ -74,14 +74,14 @@ def choose_threads(
         return ThreadChoice(int(requested), available, None, "train.threads")
     limit = _omp_limit()
     if limit is None:
-        free = free_cpus()
-        cpus = f"{free} of {available} CPUs free"
+        most = free_cpus()
+        cpus = f"{most} of {available} CPUs free"
     else:  # the caller's cap, not the load: the run is the same whatever else runs
-        free, cpus = min(limit, available), f"OMP_NUM_THREADS={limit}"
+        most, cpus = min(limit, available), f"OMP_NUM_THREADS={limit}"
     flops = step_flops(model, sample, batch_size)
     if flops is None:
-        return ThreadChoice(free, available, None, f"work not countable: {cpus}")
-    threads = max(1, min(free, int(flops // FLOPS_PER_THREAD)))
+        return ThreadChoice(most, available, None, f"work not countable: {cpus}")
+    threads = max(1, min(most, int(flops // FLOPS_PER_THREAD)))
     return ThreadChoice(threads, available, flops, f"{flops / 1e6:.0f} MFLOP per step; {cpus}")
 
 
