@@ -256,3 +256,28 @@ def test_a_resumed_run_is_owned_by_the_process_resuming_it(out, iris_config):
     write_json(killed / OWNER, {**json.loads((killed / OWNER).read_text()), "pid": -1})
     trainwell.resume(killed)
     assert json.loads((killed / OWNER).read_text())["pid"] == os.getpid()
+
+
+def test_a_run_killed_before_its_first_checkpoint_says_it_starts_over(out, iris_config):
+    """No checkpoint to go back to: `--resume` trains from the start, and says so."""
+    from trainwell.runs import OWNER, create_run_dir, write_json, write_yaml
+
+    killed = create_run_dir("killed", out)
+    write_yaml(killed / "config.yaml", iris_config | {"train": {"epochs": 2}})
+    write_json(killed / OWNER, {**json.loads((killed / OWNER).read_text()), "pid": -1})
+    result = runner.invoke(app, ["fit", "--resume", str(killed), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert f"{killed} has no checkpoint yet: the run starts over" in result.stderr
+    assert json.loads(result.stdout)["metrics"]["epochs"] == 2
+
+
+def test_a_resumed_run_with_a_checkpoint_does_not_say_it_starts_over(tmp_path, out, iris_config):
+    every_epoch = {"epochs": 2, "checkpoint_every": 0}
+    config = _write_config(tmp_path, iris_config | {"train": every_epoch})
+    done = json.loads(runner.invoke(app, ["fit", str(config), "--json"]).stdout)
+    run_dir = Path(done["run_dir"])
+    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    (run_dir / "summary.json").unlink()  # as if killed after its last checkpoint
+    result = runner.invoke(app, ["fit", "--resume", str(run_dir), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert "starts over" not in result.stderr

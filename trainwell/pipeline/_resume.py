@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rich.console import Console
+from rich.markup import escape
 from torch import nn
 
 from ..config import RunConfig, load_config
@@ -13,6 +15,7 @@ from ..errors import InputError
 from ..health import DoctorCallback
 from ..models import build_model
 from ..runs import claim_run_dir, read_json
+from ..train import is_writer
 from ._fit import train_plan
 from ._ranks import job, on_writer, shared_plan
 from ._run import Run
@@ -36,9 +39,15 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
             )
         if checkpoint is not None:
             _check_fits(plan.model, checkpoint["model"], run_dir)
+        elif is_writer():  # killed before its first checkpoint: say so, not seem to resume
+            _say(f"{run_dir} has no checkpoint yet: the run starts over")
         return train_plan(
             plan, run_dir, progress=progress, checkpoint=checkpoint, repaired=repaired
         )
+
+
+def _say(line: str) -> None:
+    Console(stderr=True).print(escape(line), highlight=False, soft_wrap=True)
 
 
 def _check_fits(model: nn.Module, saved: dict[str, torch.Tensor], run_dir: Path) -> None:
