@@ -50,6 +50,20 @@ def test_sentinel_targets_are_found_farthest_first():
     assert "drop_target_outliers" in finding.message
 
 
+def test_a_missing_value_code_on_more_rows_is_found():
+    """A code repeated on 2% of the rows, more than a handful of gross values."""
+    y = _target("normal")
+    y[np.arange(0, 1000, 50)] = -999999.0
+    finding = target_outliers(_regression(y), T)[0]
+    assert finding.code == "target_outliers" and len(finding.evidence["rows"]) == 20
+
+
+def test_many_far_values_that_differ_are_a_tail_not_codes():
+    y = _target("normal")
+    y[np.arange(0, 1000, 50)] = -999999.0 - np.arange(20)  # 2%, twenty different values
+    assert target_outliers(_regression(y), T) == []
+
+
 @pytest.mark.parametrize("kind", ["normal", "lognormal", "exponential", "product", "whole"])
 def test_healthy_and_heavy_tailed_targets_are_no_finding(kind):
     assert target_outliers(_regression(_target(kind)), T) == []

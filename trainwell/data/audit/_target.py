@@ -13,8 +13,9 @@ def target_outliers(data: AuditData, t: Thresholds) -> list[Finding]:
     """A few training targets past Tukey's far-out fence of the target (Q1 - 3 IQR,
     Q3 + 3 IQR; per output column): at most `target_outlier_share` (1%) of the rows, so
     not a heavy tail but a handful of values — codes for "missing" (-999, 999999), another
-    unit, a typing error. Standardised with the rest, they shrink every other target
-    towards 0, and the squared error is theirs to make.
+    unit, a typing error — or more of them, when they are a few values each repeated
+    (`_codes`: a missing-value code on 2% of the rows). Standardised with the rest, they
+    shrink every other target towards 0, and the squared error is theirs to make.
 
     Reported (`warning`) when they hold more than `target_outlier_variance` (half) of the
     target's variance: the network then fits them, not the rest (a long tail's last value
@@ -31,7 +32,7 @@ def target_outliers(data: AuditData, t: Thresholds) -> list[Finding]:
     low, high = q1 - t.outlier_iqr * spread, q3 + t.outlier_iqr * spread
     past = ((y < low) | (y > high)) & (spread > 0)  # most targets equal: the fence says nothing
     rows = np.flatnonzero(past.any(1))
-    if not len(rows) or len(rows) > t.target_outlier_share * len(y):
+    if not len(rows) or (len(rows) > t.target_outlier_share * len(y) and not _codes(y[past], t)):
         return []
     squares = (y - y.mean(0)) ** 2
     held = squares[past].sum() / squares.sum()  # their share of the target's variance
@@ -67,3 +68,11 @@ def target_outliers(data: AuditData, t: Thresholds) -> list[Finding]:
             },
         )
     ]
+
+
+def _codes(values: np.ndarray, t: Thresholds) -> bool:
+    """At most `target_code_values` distinct values, each on two rows or more: a code that
+    stands for "missing" or "not measured", not the tail of a continuous target (whose far
+    values are all different)."""
+    distinct, counts = np.unique(values, return_counts=True)
+    return len(distinct) <= t.target_code_values and bool((counts >= 2).all())

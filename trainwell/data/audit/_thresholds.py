@@ -40,6 +40,8 @@ class Thresholds:
     # few gross values, not a heavy tail, when they are at most this share of the rows (a
     # log-normal target has 3% of its values there, a normal one 0.0002%)
     target_outlier_share: float = 0.01
+    # ... or more, when they take at most this many values, each repeated: codes ("missing")
+    target_code_values: int = 3
     # ... and they are a finding when they hold more than this share of the target's
     # variance: the squared error is then mostly theirs
     target_outlier_variance: float = 0.5
