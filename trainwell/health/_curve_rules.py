@@ -147,7 +147,9 @@ def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
 
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
-    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
+    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01), and not because
+    the data allows no lower (`_limited_by_data`: targets the inputs do not predict, such
+    as a missing-value code, leave a kernel model as high); or it looks
     stalled high, as underfitting's does, while the validation loss still falls at a steady
     pace (`_val_pace`): steps too small, not capacity missing; or it falls on small steps too
     slowly to fit in the budget (`_behind`). Not under a strong penalty,
@@ -159,7 +161,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _finite(loss) or loss[0] <= 0 or _at_floor(h, loss, t):
         return None
     drop = _drop(loss)
-    if drop < t.slow_drop:
+    if drop < t.slow_drop and not _limited_by_data(h, loss, h.curve("val_loss"), t):
         size = _every_layer_moves(h, t)
         advice = (
             f"Every layer moves (the largest by {size:.1e} of its weights a step; about 1e-3 "
