@@ -125,6 +125,20 @@ def test_a_starved_network_is_told_the_cause_its_probes_measured(bias, weight_no
     assert ("Tiny" in message) == (cause == "Tiny initial weights"), message
 
 
+@pytest.mark.parametrize(("first", "rate_named"), [(0.0, True), (-3.0, False)])
+def test_biases_the_steps_drove_below_0_name_the_rate(first, rate_named):
+    """Biases at 0 at the first probe and at -3 later: the steps pushed them there (a rate
+    too large), which setting them to 0 once would not stop. Biases at -3 from the start are
+    the initialisation's."""
+    starved = _history(grad=(1e-6, 1e-6, 2e-6), loss=[2.3] * 4)
+    starved.prior_loss, starved.rows = 2.3, [16, 16, 4]
+    starved.weight_norm = [np.full(3, 8.0)] * 4
+    starved.bias_mean = [np.array([first, first, 0.0])] + [np.array([-3.0, -3.0, 0.0])] * 3
+    message = rules.vanishing_gradient(starved, T).message
+    assert ("learning rate is probably too large" in message) == rate_named, message
+    assert "far below 0" in message
+
+
 def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
     """Tiny initial weights shrink every layer's gradient alike (no first/last ratio to
     see): 1e-6 of the weights while the loss is the class prior's is vanishing. The same

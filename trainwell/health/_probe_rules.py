@@ -139,10 +139,19 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
 
 def _starved_cause(h: ProbeHistory) -> str:
     """What starves every layer, from the last probe: hidden biases far below 0 (units that
-    output nothing), or weights far smaller than any initialisation gives; else either."""
+    output nothing; the rate's doing where they were not so at the first probe), or weights
+    far smaller than any initialisation gives; else either."""
     biases = h.bias_mean[-1][:-1] if h.bias_mean else np.array([])
     lowest = float(np.nanmin(biases)) if np.isfinite(biases).any() else math.nan
     if lowest < NEGATIVE_BIAS:
+        started = float(np.nanmin(h.bias_mean[0][:-1]))
+        if started >= NEGATIVE_BIAS:  # the steps drove them there, not the initialisation
+            return (
+                f"Hidden biases driven far below 0 by the steps (mean {lowest:.2g}, "
+                f"{started:.2g} at the first probe) do this: ReLU units that output nothing "
+                f"pass no gradient. The learning rate is probably too large: lower it, or "
+                f"use batch normalisation."
+            )
         return (
             f"Hidden biases far below 0 (mean {lowest:.2g}) do this: ReLU units that output "
             f"nothing pass no gradient. Set the biases to 0 (He initialisation does), or "
