@@ -119,3 +119,22 @@ def test_a_class_with_fewer_rows_than_folds_is_said_in_words(rare_rows, capsys, 
     said = capsys.readouterr().err
     assert ("'rare' (3)" in said) == (rare_rows < 5)
     assert not [w for w in recwarn if "least populated" in str(w.message)]
+
+
+def test_a_fold_that_diverges_is_left_out_of_the_mean_and_named(out: Path, tmp_path: Path):
+    """SGD at 2 on wine diverges in some folds: their NaN metrics are left out of the mean
+    and spread, the folds named; the statistics crashed on NaN (exit 1, the run half-written)."""
+    config = tmp_path / "wine.yaml"
+    config.write_text(
+        "data: {source: wine}\ntrain: {optimizer: sgd, lr: 2.0, epochs: 20, cv_folds: 3}\n"
+    )
+    result = CliRunner().invoke(app, ["fit", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    run_dir, cv = Path(summary["run_dir"]), summary["cv"]
+    diverged = [f["fold"] for f in cv["per_fold"] if f["status"] == "diverged"]
+    assert diverged and cv["left_out"] == diverged
+    kept = [f["val_loss"] for f in cv["per_fold"] if f["fold"] not in diverged]
+    if kept:
+        assert cv["mean"]["val_loss"] == pytest.approx(np.mean(kept))
+    assert (run_dir / "summary.json").is_file()

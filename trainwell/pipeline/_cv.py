@@ -4,13 +4,15 @@ The train and val splits are pooled and cut into K folds (stratified for classif
 `data.split.stratify`); the test split stays out of it. Each fold trains a fresh model (same
 seed, same config, the doctor included) into `<run>/cv/fold-<k>/`, a complete run directory
 of its own. The run's summary gains a `cv` key with each fold's val metrics and their mean
-and standard deviation; the run's own model is then trained on the usual split as always.
-Inputs were standardised on the training split before pooling, so each fold's val rows have
-contributed to the feature means it sees (labels never leak).
+and standard deviation (over the folds with a finite value: those of a fold that diverged
+are left out, and the fold named in `left_out`); the run's own model is then trained on
+the usual split as always. Inputs were standardised on the training split before pooling,
+so each fold's val rows have contributed to the feature means it sees (labels never leak).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import warnings
 from collections.abc import Callable
@@ -74,10 +76,17 @@ def cross_validate(
         val = {name: v for name, v in run.metrics.items() if name.startswith("val_")}
         per_fold.append({"fold": k, "status": run.status, "epochs": run.metrics["epochs"], **val})
     names = [n for n in per_fold[0] if n.startswith("val_")]
-    values = {n: [f[n] for f in per_fold if f.get(n) is not None] for n in names}
+    values = {n: [f[n] for f in per_fold if _finite(f.get(n))] for n in names}
+    # a fold that diverged has no metric to average: left out of the mean, and named
+    left_out = [f["fold"] for f in per_fold if not all(_finite(f.get(n)) for n in names)]
     return {
         "folds": len(folds),
         "mean": {n: statistics.fmean(v) for n, v in values.items() if v},
         "std": {n: statistics.pstdev(v) for n, v in values.items() if v},
+        "left_out": left_out,
         "per_fold": per_fold,
     }
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(value)
