@@ -198,3 +198,54 @@ def test_a_module_that_does_not_fit_the_saved_weights_is_one_line(out):
     message = str(caught.value)
     assert "does not fit the weights" in message and "size mismatch for 0.weight" in message
     assert "\n" not in message
+
+
+class DeadStart(nn.Module):
+    """Biases at -3: the ReLUs are dead from the start, and the doctor swaps them for
+    LeakyReLUs inside this module (it does not rebuild your own)."""
+
+    def __init__(self, relu: bool = True) -> None:
+        super().__init__()
+        act = nn.ReLU if relu else nn.Tanh
+        self.net = nn.Sequential(
+            nn.Linear(13, 64), act(), nn.Linear(64, 64), act(), nn.Linear(64, 3)
+        )
+        if relu:
+            for layer in self.net[:-1:2]:
+                nn.init.constant_(layer.bias, -3.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _kinds(model: nn.Module) -> set[str]:
+    return {type(m).__name__ for m in model.modules() if type(m) in (nn.ReLU, nn.LeakyReLU)}
+
+
+@pytest.mark.parametrize("relu", [True, False])
+def test_your_module_loaded_or_resumed_is_changed_as_the_doctor_changed_it(out, relu):
+    """The doctor swapped ReLU for LeakyReLU in your module; `load_run(path, DeadStart())`
+    and `resume(path, model=DeadStart())` built it with ReLU, loaded the weights trained
+    with LeakyReLU and predicted with another function (stress round 11: 0.98 live, 0.85
+    loaded). A module the doctor did not change is loaded as it is."""
+    config = {
+        "data": {"source": "wine", "audit": False},
+        "train": {"epochs": 3, "checkpoint_every": 0},
+        "doctor": {"mode": "repair"},
+    }
+    with pytest.raises(KeyboardInterrupt):
+        trainwell.fit(config, model=DeadStart(relu), out=out, report=False,
+                      callbacks=[_StopAfter(1)])  # fmt: skip
+    (run_dir,) = out.iterdir()
+    resumed = trainwell.resume(run_dir, model=DeadStart(relu))
+    swapped = [r for r in resumed.repairs if r["remedy"] == "leaky_relu"]
+    assert bool(swapped) == relu, resumed.repairs
+    if relu:
+        assert swapped[0]["swapped"] == ["net.1", "net.3"] and swapped[0]["epoch"] == 0
+    assert _kinds(resumed.model) == ({"LeakyReLU"} if relu else set())
+    loaded = trainwell.load_run(run_dir, DeadStart(relu))
+    assert _kinds(loaded.model) == _kinds(resumed.model)
+    X = torch.randn(20, 13)
+    resumed.model.eval()
+    with torch.no_grad():
+        assert torch.equal(loaded.model(X), resumed.model(X))

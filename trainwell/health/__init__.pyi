@@ -4,6 +4,7 @@ from ._examiner import DEFAULT_EVERY, Examiner
 from ._history import ProbeHistory
 from ._lightning import DoctorLightningCallback
 from ._loop import Doctor
+from ._model_remedies import swap_relus, swapped_relus
 from ._probes import Probe
 from ._rebuild import Rebuild
 from ._remedy_order import ORDERS, REMEDIES

@@ -5,6 +5,7 @@ weights kept)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
 from torch import nn
@@ -36,18 +37,34 @@ def relu_activation(trainer: Trainer, rebuild: Rebuild) -> str:
 
 def leaky_relu(trainer: Trainer, rebuild: Rebuild) -> str:
     """Swap ReLUs for LeakyReLUs in place: dead units get a gradient again and the weights
-    learned so far are kept (activations hold no parameters)."""
-    swapped = 0
-    for module in trainer.model.modules():
-        for name, child in module.named_children():
-            if type(child) is nn.ReLU:
-                setattr(module, name, nn.LeakyReLU())
-                swapped += 1
+    learned so far are kept (activations hold no parameters). The modules swapped are
+    recorded (`swapped`): the user's own module, built again to load or resume the run, is
+    swapped alike (a config's network is built with the repaired activation)."""
+    swapped = swap_relus(trainer.model)
     if not swapped:
         raise NotApplicable("no ReLU module to swap (LeakyReLU already, or a functional relu)")
+    rebuild.recorded["swapped"] = swapped
     before = rebuild.config.model.activation
     rebuild.config.model = rebuild.config.model.model_copy(update={"activation": "leaky_relu"})
-    return f"model.activation: {before} -> leaky_relu ({swapped} layers, weights kept)"
+    return f"model.activation: {before} -> leaky_relu ({len(swapped)} layers, weights kept)"
+
+
+def swap_relus(model: nn.Module, paths: Collection[str] | None = None) -> list[str]:
+    """Replace the `nn.ReLU` modules of `model` at `paths` (every one, by default) with
+    `nn.LeakyReLU()`, in place; returns the paths replaced."""
+    swapped = []
+    for parent, module in model.named_modules():
+        for name, child in module.named_children():
+            path = f"{parent}.{name}" if parent else name
+            if type(child) is nn.ReLU and (paths is None or path in paths):
+                setattr(module, name, nn.LeakyReLU())
+                swapped.append(path)
+    return swapped
+
+
+def swapped_relus(repairs: list[dict[str, Any]]) -> list[str]:
+    """The module paths the repairs of a run swapped to LeakyReLU in place."""
+    return [path for record in repairs for path in record.get("swapped", [])]
 
 
 def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:

@@ -33,6 +33,9 @@ class Rebuild:
     scheduler: Callable[[Train, torch.optim.Optimizer], Any]
     asked: list[str] = field(default_factory=list)  # data remedies a remedy added to config
     own_model: bool = False  # the network is the user's nn.Module: not built from config.model
+    # what a remedy adds to its repair record besides its words: the modules it changed in
+    # place (`swapped`), which loading the user's module again must change too
+    recorded: dict[str, Any] = field(default_factory=dict)
 
     def can_rebuild(self, change: str) -> None:
         """Raise `NotApplicable` for the user's own network, naming the `change` to make in it:

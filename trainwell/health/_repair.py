@@ -142,6 +142,8 @@ class Repairer:
             "after": None,
             "cured": None,
         }
+        treatment.record |= self.rebuild.recorded
+        self.rebuild.recorded = {}
         if skipped:
             treatment.record["skipped"] = skipped
         if name == "stop_early":

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..config import RunConfig, load_config
 from ..errors import InputError
-from ..health import DoctorCallback
+from ..health import DoctorCallback, swap_relus, swapped_relus
 from ..models import build_model
 from ..runs import claim_run_dir, read_json
 from ..train import is_writer
@@ -38,6 +38,8 @@ def resume(run_dir: str | Path, *, model: nn.Module | None = None, progress: boo
                 regression=info.task == "regression",
             )
         if checkpoint is not None:
+            if model is not None:  # your module, as the doctor had changed it in place
+                swap_relus(plan.model, swapped_relus(_repairs(checkpoint)))
             _check_fits(plan.model, checkpoint["model"], run_dir)
         elif is_writer():  # killed before its first checkpoint: say so, not seem to resume
             _say(f"{run_dir} has no checkpoint yet: the run starts over")
@@ -104,10 +106,16 @@ def _read_run(
 
 def _repaired_config(checkpoint: dict[str, Any] | None) -> RunConfig | None:
     """The config as the doctor had repaired it when `checkpoint` was written, if it had."""
-    if checkpoint is None:
+    if checkpoint is None or not _repairs(checkpoint):
         return None
+    return RunConfig.model_validate(_repairer(checkpoint)["config"])
+
+
+def _repairs(checkpoint: dict[str, Any]) -> list[dict[str, Any]]:
+    """The doctor's repairs when `checkpoint` was written."""
+    return (_repairer(checkpoint) or {}).get("repairs") or []
+
+
+def _repairer(checkpoint: dict[str, Any]) -> dict[str, Any] | None:
     doctor = checkpoint["callbacks"].get(DoctorCallback.__qualname__) or {}
-    repairer = doctor.get("repairer")
-    if not repairer or not repairer["repairs"]:
-        return None
-    return RunConfig.model_validate(repairer["config"])
+    return doctor.get("repairer")

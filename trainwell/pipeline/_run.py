@@ -16,6 +16,7 @@ from ..config import RunConfig, load_config
 from ..data import DataInfo, fill_missing, standardise
 from ..errors import InputError
 from ..findings import Finding
+from ..health import swap_relus, swapped_relus
 from ..models import build_model
 from ..runs import read_json
 
@@ -106,12 +107,16 @@ def load_run(path: str | Path, model: nn.Module | None = None) -> Run:
         raise InputError(f"cannot load {model_file}: {exc}".splitlines()[0]) from None
     config = load_config(saved["config"])
     info = DataInfo(**saved["data"]) if saved.get("data") else None
+    summary_file = run_dir / "summary.json"
+    summary = read_json(summary_file) if summary_file.is_file() else {}
     if model is None:
         if saved.get("custom_model"):
             raise InputError(own_model_refusal(run_dir))
         model = build_model(
             config.model, info.input_shape, info.n_outputs, regression=info.task == "regression"
         )
+    elif saved.get("custom_model"):  # as the doctor changed it in place (its weights load)
+        swap_relus(model, swapped_relus(summary.get("repairs", [])))
     try:
         model.load_state_dict(saved["state_dict"])
     except RuntimeError as exc:  # torch lists every key and shape that differs
@@ -121,8 +126,6 @@ def load_run(path: str | Path, model: nn.Module | None = None) -> Run:
             f"{lines[1] if len(lines) > 1 else lines[0]}"
         ) from None
     model.eval()
-    summary_file = run_dir / "summary.json"
-    summary = read_json(summary_file) if summary_file.is_file() else {}
     findings = [Finding.from_dict(f) for f in summary.get("findings", [])]
     return Run(
         run_dir,
