@@ -145,6 +145,17 @@ def test_unscaled_features_warn_unless_the_run_standardises():
     handled = _one(unscaled_features(_view(X, y), T), "unscaled_features")
     assert handled.severity == "info" and handled.resolved
     assert unscaled_features(_view(*_blobs(), standardized=False), T) == []
+    assert "far apart" in warning.message
+
+
+def test_features_alike_but_far_from_unit_scale_are_not_called_far_apart():
+    """Raw pixel counts ~900 +- 40 in every column: the scales match, the offset is the
+    problem ("far apart (std ratio 1 ...)" contradicted itself)."""
+    X, y = _blobs()
+    finding = _one(
+        unscaled_features(_view(X + 900.0, y, standardized=False), T), "unscaled_features"
+    )
+    assert "far from unit scale" in finding.message and "far apart" not in finding.message
 
 
 def test_exact_and_near_duplicates():

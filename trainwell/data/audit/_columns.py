@@ -223,8 +223,13 @@ def unscaled_features(data: AuditData, t: Thresholds) -> list[Finding]:
             severity="info" if handled else "warning",
             source="data",
             message=(
-                f"Feature scales are far apart (std ratio {ratio:.3g}, largest |mean| or std "
-                f"{magnitude:.3g})"
+                (
+                    f"Feature scales are far apart (std ratio {ratio:.3g}, largest |mean| or "
+                    f"std {magnitude:.3g})"
+                    if ratio > t.scale_ratio
+                    else f"Features are far from unit scale (largest |mean| or std "
+                    f"{magnitude:.3g}, std ratio {ratio:.3g})"
+                )
                 + (
                     "; the run standardises them."
                     if handled
