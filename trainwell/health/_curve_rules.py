@@ -46,7 +46,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     scale, and it climbed back `oscillation_rebound` of its scale above its lowest so far,
     in two separate swings up or more (a healthy loss travels 1.0-1.3 times its fall; a slow
     one made noisy by heavy dropout travels more, but rebounds by 15% at most; a lone spike,
-    even over two epochs, is no oscillation)."""
+    even over two epochs, is no oscillation). Rises and swings of the train loss alone, with
+    the val loss steady (`_steady_val`), are its objective's noise."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -74,7 +75,7 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
     stuck = any(rising[-t.creep_epochs :]) and _stuck_high(h, loss, t)
     often = rises >= t.oscillation_rises and rises / len(pairs) >= t.oscillation_share
-    if not often and not wanders and not stuck:
+    if not stuck and (not (often or wanders) or _steady_val(h, len(loss), t)):
         return None
     settle = (
         f"; it has not improved for {t.creep_epochs} epochs, still "
@@ -98,6 +99,18 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         stuck=stuck,
         threshold=t.oscillation_share,
     )
+
+
+def _steady_val(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
+    """The val loss, known at each of the `epochs`, never rose `steady_val_rebound` of its
+    scale above its lowest so far: the weights did not swing with the train loss, whose ups
+    and downs are its objective's noise (mixup's random blend), not steps too large."""
+    val = h.curve("val_loss")
+    if len(val) < epochs or not _finite(val):
+        return False
+    lowest = itertools.accumulate(val, min)
+    rebound = max(v - low for v, low in zip(val[1:], lowest, strict=False))
+    return rebound < t.steady_val_rebound * _scale(val[0], h)
 
 
 def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:

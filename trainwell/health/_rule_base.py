@@ -41,6 +41,10 @@ class Thresholds:
     oscillation_path: float = 3.0  # or: the loss travelled 3x its net fall (up and down) ...
     oscillation_travel: float = 1.0  # ... and at least its scale, ...
     oscillation_rebound: float = 0.2  # ... climbing back 20% of it above its lowest so far
+    # unless the val loss never climbed back 10% of its scale above its lowest so far: steps
+    # that swing move the weights, and the val loss with them; a train loss made noisy by
+    # its objective (mixup, heavy augmentation) swings alone
+    steady_val_rebound: float = 0.1
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     levelled_pace: float = 0.1  # ... not a curve whose last 2 epochs fell at < 10% of its pace
     small_update: float = 1e-3  # or falls, off course to fit in the budget, on steps that
