@@ -672,3 +672,25 @@ def test_a_loop_resumed_from_trained_weights_is_not_diverging_from_its_first_bat
         doctor = _train(model, optimizer, X_seed, y_seed, epochs=3, every=24)
         flagged.append("divergence" in _problems(doctor))
     assert flagged == [lr > 1] * 4
+
+
+@pytest.mark.parametrize("every_batch", [True, False])
+def test_a_per_epoch_schedule_stepped_every_batch_is_named(every_batch):
+    """StepLR(3, 0.1) stepped after every batch cuts the rate a millionfold an epoch: the
+    loss stops falling, and "raise the learning rate" alone would not say why. Stepped once
+    an epoch, the same schedule trains."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
+    doctor = _train(
+        model, optimizer, X, y, epochs=6,
+        scheduler=scheduler if every_batch else None,
+        before_epoch=None if every_batch else lambda epoch: epoch and scheduler.step(),
+    )  # fmt: skip
+    named = [f for f in doctor.findings if "stepped every batch" in f.message]
+    assert bool(named) == every_batch, [f.message for f in doctor.findings]
+    if every_batch:
+        assert named[0].code == "slow_convergence" and named[0].severity == "warning"

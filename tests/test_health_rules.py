@@ -491,6 +491,29 @@ def test_slow_convergence_tells_an_adaptive_optimizer_only_to_raise_its_rate(ada
 
 
 @pytest.mark.parametrize(
+    ("rates", "schedule_named"),
+    [
+        ([5e-8, 5e-14, 5e-20, 5e-26, 5e-32], True),  # StepLR(7, 0.1) stepped every batch
+        ([0.05] * 5, False),  # no schedule: the rate is simply too low
+        ([0.05, 0.04, 0.03, 0.02, 0.01], False),  # a schedule that decays, not to nothing
+    ],
+)
+def test_a_rate_a_schedule_cut_to_nothing_is_named_as_the_cause(rates, schedule_named):
+    """A per-epoch scheduler stepped every batch in a loop: the rate is 1e-25 of its start
+    after 4 epochs, and "raise the learning rate" would not say why it is low."""
+    h = _curves(_history(), [2.30, 2.29, 2.29, 2.28, 2.28])
+    h.update_ratio = [np.full(3, 1e-9) for _ in h.update_ratio]
+    h.start_lr, h.data_at_hand, h.total_epochs = 0.05, False, 15
+    for row, lr in zip(h.curves, rates, strict=True):
+        row["lr"] = lr
+    message = rules.slow_convergence(h, T).message
+    assert ("stepped every batch" in message) == schedule_named, message
+    assert ("Raise the learning rate" in message) != schedule_named, message
+    h.total_epochs = 8  # half the budget is gone: a schedule may anneal by then
+    assert "stepped every batch" not in rules.slow_convergence(h, T).message
+
+
+@pytest.mark.parametrize(
     ("steps", "advice"),
     [
         ((1e-5, 1e-5, 1e-5), "Raise the learning rate"),

@@ -175,14 +175,14 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     drop = _drop(loss)
     if drop < t.slow_drop and not _limited_by_data(h, loss, h.curve("val_loss"), t):
-        size = _every_layer_moves(h, t)
+        size = None if _collapsed_rate(h, t) else _every_layer_moves(h, t)
         advice = (
             f"Every layer moves (the largest by {size:.1e} of its weights a step; about 1e-3 "
             f"is usual), so a higher rate may not help: check that the inputs carry what the "
             f"labels need and that the model can express it (a nonlinearity between its "
             f"layers)."
             if size is not None
-            else _faster(h)
+            else _faster(h, t)
         )
         return finding(
             "slow_convergence",
@@ -207,7 +207,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         f"Training converges too slowly: the training loss looks stalled at "
         f"{loss[-1] / loss[0]:.0%} of where it started, but the validation loss still falls "
         f"in every epoch, by {pace:.1%} an epoch: the network can fit more, its steps are "
-        f"too small. {_faster(h)}",
+        f"too small. {_faster(h, t)}",
         h,
         per_epoch=True,
         train_loss=loss,
@@ -218,11 +218,38 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _faster(h: ProbeHistory) -> str:
-    """The advice for steps too small: an adaptive optimizer only where it is not one."""
+def _faster(h: ProbeHistory, t: Thresholds) -> str:
+    """The advice for steps too small: an adaptive optimizer only where it is not one; a
+    schedule that has already decayed the rate to almost nothing (`_collapsed_rate`) named
+    as the cause."""
+    if (collapsed := _collapsed_rate(h, t)) is not None:
+        now, start = collapsed
+        fix = (
+            "(a scheduler meant to step once an epoch, stepped every batch?). Step it once an "
+            "epoch, or decay it more slowly."
+            if not h.data_at_hand  # a hand-written loop steps its schedulers itself
+            else "too soon: decay it more slowly (train.schedule)."
+        )
+        return (
+            f"The learning rate is {now:.1e}, {now / start:.0e} of the {start:g} it started "
+            f"at: a schedule has decayed it to almost nothing in {len(h.curves)} epochs {fix}"
+        )
     if h.scale_free:
         return "Raise the learning rate."
     return "Raise the learning rate or use an adaptive optimizer (Adam)."
+
+
+def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | None:
+    """(the rate now, the rate the optimizer started at) where a schedule has cut it below
+    `collapsed_lr` of its start in the first half of the budget (or with the budget
+    unknown): too soon for a schedule that anneals at the end, as cosine and one-cycle do."""
+    rates = [lr for lr in h.curve("lr") if math.isfinite(lr)]
+    start = h.start_lr
+    if not rates or not start or start <= 0 or rates[-1] >= t.collapsed_lr * start:
+        return None
+    if h.total_epochs and len(h.curves) > h.total_epochs / 2:
+        return None
+    return rates[-1], start
 
 
 def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
@@ -243,7 +270,7 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
         f"Training converges too slowly: the training loss falls, but at the pace of its last "
         f"two epochs it would still be at {projected / loss[0]:.0%} of where it started when "
         f"the {h.total_epochs} epochs end, and no layer's step moves its weights by more than "
-        f"{steps:.1e} of their size. {_faster(h)}",
+        f"{steps:.1e} of their size. {_faster(h, t)}",
         h,
         per_epoch=True,
         train_loss=loss,

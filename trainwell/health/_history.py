@@ -84,6 +84,8 @@ class ProbeHistory:
     # the error's): outputs as large as the residuals are the network's, not the targets'
     output_level: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
+    # its first group's rate before any schedule moved it (`initial_lr`, which schedulers set)
+    start_lr: float | None = None
     batch_rows: int = 0  # rows of a probed batch (the output's first dimension; 0: unknown)
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
     # layers no step moves at the last probe: their weight had no `.grad` (its norm reads 0:

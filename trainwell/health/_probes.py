@@ -121,9 +121,11 @@ class Probe:
 
     def read_optimizer(self, optimizer: torch.optim.Optimizer, groups: bool = True) -> None:
         """Note whether `optimizer`'s steps are blind to the gradient's scale
-        (`ProbeHistory.scale_free`) and, with `groups`, the layers it does not step
-        (`ProbeHistory.idle`)."""
+        (`ProbeHistory.scale_free`), the rate it started at (`ProbeHistory.start_lr`) and,
+        with `groups`, the layers it does not step (`ProbeHistory.idle`)."""
         self.history.scale_free = isinstance(optimizer, SCALE_FREE)
+        first = optimizer.param_groups[0]
+        self.history.start_lr = float(first.get("initial_lr", first["lr"]))
         if groups:
             given = {id(p) for group in optimizer.param_groups for p in group["params"]}
             self.outside = {i for i, (_, w) in enumerate(self._layers) if id(w) not in given}

@@ -46,6 +46,7 @@ class Thresholds:
     # its objective (mixup, heavy augmentation) swings alone
     steady_val_rebound: float = 0.1
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
+    collapsed_lr: float = 1e-3  # a schedule cut the rate below this share of its start
     levelled_pace: float = 0.1  # ... not a curve whose last 2 epochs fell at < 10% of its pace
     small_update: float = 1e-3  # or falls, off course to fit in the budget, on steps that
     # move the weights by less than this share a step (~1e-3 is healthy: Karpathy's rule)
