@@ -1,5 +1,7 @@
 """Each data check on data with its problem, and on healthy data that must pass."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,7 @@ from trainwell.data.audit._columns import (
     missing_values,
     unscaled_features,
 )
-from trainwell.data.audit._labels import label_issues
+from trainwell.data.audit._labels import label_issues, weighed_by_the_network
 from trainwell.data.audit._neighbours import duplicates, outliers, train_test_leakage
 
 T = Thresholds()
@@ -238,6 +240,32 @@ def test_label_issues_finds_flipped_labels():
     first = finding.evidence["rows"][0]
     assert finding.evidence["predicted_ids"][0] == (y[first] - 1) % 3  # the true class
     assert label_issues(_view(*_blobs(600)), T) == []
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "rows", "kept"),
+    [
+        (0.86, 120, True),  # 10% flipped: a network scores ~90% at best on the given labels
+        (0.99, 120, False),  # it scores 99%: the flagged rows are the audit model's mistakes
+        (0.93, 12, True),  # above 90%, but on 12 rows: within the noise
+    ],
+)
+def test_label_issues_are_weighed_by_the_trained_networks_accuracy(accuracy, rows, kept):
+    """Clean labels the audit's kernel model reads poorly (codes, images, sequences) were
+    26% "mislabelled" while the trained network reached 93.5% on held-out rows scored by
+    those labels: more than 74% is impossible with that many wrong labels."""
+    X, y = _blobs(600)
+    flipped = np.arange(0, 600, 10)
+    y = y.copy()
+    y[flipped] = (y[flipped] + 1) % 3
+    finding = _one(label_issues(_view(X, y), T), "label_issues")
+    weighed = weighed_by_the_network(finding, accuracy, rows)
+    assert (weighed is finding) == kept
+    if not kept:
+        assert weighed.severity == "info" and "audit model's own mistakes" in weighed.message
+        assert weighed.evidence["network_val_accuracy"] == accuracy
+    resolved = dataclasses.replace(finding, resolved=True)  # the rows were dropped already
+    assert weighed_by_the_network(resolved, 0.99, 120) is resolved
 
 
 def test_a_class_the_label_model_cannot_see_is_not_judged_and_flips_are_still_found():

@@ -203,3 +203,14 @@ def test_the_audit_counts_the_parameters_of_the_network_that_will_train(out, iri
     calm = trainwell.fit(config, model=small, report=False).findings
     assert any(f.code == "small_dataset" for f in flagged)
     assert not any(f.code == "small_dataset" for f in calm)
+
+
+def test_injected_label_noise_keeps_its_warning_after_training(out):
+    """`corrupt.label_noise` flips training labels only: the network's accuracy on clean
+    validation labels says nothing of them, and the warning stands."""
+    run = trainwell.fit(
+        {"data": {"source": "digits", "corrupt": {"label_noise": 0.2}}, "train": {"epochs": 4}},
+        report=False,
+    )
+    labels = next(f for f in run.findings if f.code == "label_issues")
+    assert labels.severity == "warning" and run.metrics["val_accuracy"] > 0.85

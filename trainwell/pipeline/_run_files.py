@@ -7,6 +7,7 @@ and, once training has ended, the `Run` and everything the report, `load_run` an
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,6 +15,7 @@ from typing import Any, TextIO
 import torch
 
 from ..data import DataInfo, Split
+from ..data.audit import weighed_by_the_network
 from ..findings import Finding
 from ..health import DoctorCallback
 from ..runs import create_run_dir, jsonl_line, read_json, write_json, write_jsonl, write_yaml
@@ -111,7 +113,16 @@ def finished_run(
     findings = list(doctor.findings) if doctor else []
     if not any(f.code == "divergence" for f in findings):
         findings += _outcome_findings(result)
-    findings = plan.findings + findings
+    accuracy = final_val.metrics.get("accuracy")
+    # the labels judged again by the network: its val rows' labels are as good as the
+    # training rows' (one source, split at random), unless the noise was injected there only
+    injected = "label_noise" in plan.data.corruption
+    if accuracy is not None and math.isfinite(accuracy) and not injected:
+        rows = len(plan.data.val)
+        audit = [weighed_by_the_network(f, accuracy, rows) for f in plan.findings]
+    else:
+        audit = plan.findings
+    findings = audit + findings
     repairs = plan.repairs + remedy_repairs + (doctor.repairs if doctor else [])
     return Run(
         run_dir,

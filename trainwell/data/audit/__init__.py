@@ -6,7 +6,12 @@ and name rows by their source index, as `corruption.json` does.
 
 from ._audit import CHECKS, AuditResult, audit_dataset
 from ._confident import confident_joint, estimate_joint, find_label_issues
-from ._labels import holdout_accuracy, out_of_sample_predictions, out_of_sample_probabilities
+from ._labels import (
+    holdout_accuracy,
+    out_of_sample_predictions,
+    out_of_sample_probabilities,
+    weighed_by_the_network,
+)
 from ._thresholds import Thresholds
 from ._view import AuditData
 
@@ -22,4 +27,5 @@ __all__ = [
     "holdout_accuracy",
     "out_of_sample_predictions",
     "out_of_sample_probabilities",
+    "weighed_by_the_network",
 ]

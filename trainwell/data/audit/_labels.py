@@ -4,6 +4,7 @@ The same kernel model, out of fold, is the doctor's reference for what the data 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from collections.abc import Iterator
 
@@ -153,9 +154,39 @@ def label_issues(data: AuditData, t: Thresholds) -> list[Finding]:
                 "predicted": [data.classes[c] for c in predicted],
                 "predicted_ids": predicted.tolist(),
                 "cv_accuracy": round(float((probs.argmax(1) == data.y).mean()), 4),
+                "of_rows": len(data.y),
             },
         ),
     ]
+
+
+def weighed_by_the_network(finding: Finding, accuracy: float, rows: int) -> Finding:
+    """`label_issues` judged again once the network has trained: its accuracy on `rows`
+    validation rows, scored against their given labels, cannot lie far above 1 - the share
+    flagged if that many labels were wrong (a model right about the true class is wrong
+    about each wrong label). Far above it (two standard errors), most flagged rows are the
+    audit's model's own errors (a kernel model on inputs it reads poorly: codes, images,
+    sequences) and the warning becomes a note; else the finding stands as it was."""
+    share = len(finding.evidence.get("rows", [])) / max(finding.evidence.get("of_rows", 0), 1)
+    if finding.code != "label_issues" or finding.resolved or not rows or not 0 < share < 1:
+        return finding
+    allowed = 1 - share
+    margin = 2 * np.sqrt(allowed * (1 - allowed) / rows)
+    if not accuracy > allowed + margin:
+        return finding
+    return dataclasses.replace(
+        finding,
+        severity="info",
+        message=(
+            f"{len(finding.evidence['rows'])} training rows ({share:.1%}) looked mislabelled "
+            f"to the audit's model, but the trained network reached {accuracy:.1%} accuracy "
+            f"on {rows} validation rows scored by their given labels, far above the "
+            f"{allowed:.1%} that so many wrong labels would allow: most of them are the "
+            f"audit model's own mistakes (it reads these inputs poorly), not label errors; "
+            f"dropping or relabelling them would lose good rows."
+        ),
+        evidence={**finding.evidence, "network_val_accuracy": round(accuracy, 4)},
+    )
 
 
 def _not_judged(data: AuditData, probs: np.ndarray) -> list[Finding]:
