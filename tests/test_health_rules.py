@@ -468,6 +468,24 @@ def test_slow_convergence():
     assert rules.slow_convergence(_curves(_history(), HEALTHY_TRAIN[:5]), T) is None
 
 
+@pytest.mark.parametrize(
+    ("losses", "total", "found"),
+    [
+        ([2.301, 2.294, 2.286], 3, True),  # ended at chance: too short for the rule, judged
+        ([2.301, 1.2, 0.6], 3, False),  # a short run that learned
+        ([2.301, 2.294, 2.286], 10, False),  # not ended: the rule waits for its epochs
+        ([2.301], 1, False),  # one epoch says nothing of a trend
+    ],
+)
+def test_a_run_too_short_to_judge_that_ends_at_chance_is_slow(losses, total, found):
+    """Digits under SGD 0.002 for 3 epochs ended at 21% accuracy with no finding: the curve
+    rules need 4 epochs, so a run that learned nothing passed as healthy."""
+    h = _curves(_history(), losses)
+    h.prior_loss, h.total_epochs = 2.302, total
+    h.update_ratio = [np.full(3, 1e-5) for _ in h.update_ratio]
+    assert (rules.slow_convergence(h, T) is not None) == found
+
+
 def test_a_loss_that_cannot_fall_further_than_a_kernel_models_is_not_slow():
     """Targets the inputs do not predict (a missing-value code on 2% of the rows, or noise):
     the loss falls 5% and stays, as a kernel model's would. Raising the rate was the repair."""

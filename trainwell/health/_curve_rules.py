@@ -101,6 +101,16 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+def _ended_untrained(h: ProbeHistory, t: Thresholds) -> bool:
+    """A run too short for the curve rules (under `min_epochs`) has ended, two epochs or
+    more, with every epoch's train loss still at the class prior's: it learned nothing, and
+    saying nothing would pass it as healthy (digits at chance after 3 epochs of SGD 0.002)."""
+    done, prior = len(h.curves), h.prior_loss
+    if not prior or done < 2 or done < h.total_epochs:
+        return False
+    return all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss"))
+
+
 def _steady_val(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
     """The val loss, known at each of the `epochs`, never rose `steady_val_rebound` of its
     scale above its lowest so far: the weights did not swing with the train loss, whose ups
@@ -167,8 +177,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     pace (`_val_pace`): steps too small, not capacity missing; or it falls on small steps too
     slowly to fit in the budget (`_behind`). Not under a strong penalty,
     nor behind a layer too narrow for the output: each is why, and `penalised` or
-    `narrow_layer` names it."""
-    if h.penalty or not _judged(h, t):
+    `narrow_layer` names it. A run too short to judge that ended as untrained as it began
+    (`_ended_untrained`) is judged at its end."""
+    if h.penalty or not (_judged(h, t) or _ended_untrained(h, t)):
         return None
     loss = h.curve("train_loss")
     if not _finite(loss) or loss[0] <= 0 or _at_floor(h, loss, t):
