@@ -3,6 +3,7 @@ written: a module the training step cannot take is one line naming why, and no r
 directory is left behind (it was a torch error from inside the first step, the run left
 "failed"); a regression head's (batch, 1) is refused, not broadcast against (batch,)."""
 
+import itertools
 import json
 
 import pytest
@@ -249,3 +250,40 @@ def test_your_module_loaded_or_resumed_is_changed_as_the_doctor_changed_it(out, 
     resumed.model.eval()
     with torch.no_grad():
         assert torch.equal(loaded.model(X), resumed.model(X))
+
+
+class Deep(nn.Module):
+    """Four ReLU layers of 128, started with weights of std `std` (None: PyTorch's own)."""
+
+    def __init__(self, std: float | None = None) -> None:
+        super().__init__()
+        widths = [64, 128, 128, 128, 128]
+        layers: list[nn.Module] = []
+        for a, b in itertools.pairwise(widths):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Linear(128, 10))
+        if std is not None:
+            for layer in self.net[::2]:
+                nn.init.normal_(layer.weight, 0.0, std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@pytest.mark.parametrize("std", [1e-3, None])
+def test_your_module_started_far_too_small_is_initialised_again_in_place(out, std):
+    """Weights of std 1e-3 in four layers starve every gradient; the doctor, which does not
+    rebuild your module, tried rates only and ended at 0.24 (stress round 11). It now draws
+    the weights again in place, He for its ReLUs, and the same module learns. Started as
+    PyTorch starts it, nothing is drawn again."""
+    torch.manual_seed(0)
+    model = Deep(std)
+    config = {"data": {"source": "digits", "audit": False}, "doctor": {"mode": "repair"},
+              "train": {"optimizer": "sgd", "lr": 0.05, "epochs": 20}}  # fmt: skip
+    run = trainwell.fit(config, model=model, out=out, report=False)
+    drawn = [r for r in run.repairs if r["remedy"] in ("matched_init", "he_init")]
+    assert bool(drawn) == (std is not None), run.repairs
+    assert run.model is model and run.metrics["test_accuracy"] > 0.85
+    if drawn:
+        assert "initialised again in place (he, for " in drawn[0]["changed"]
+        assert float(model.net[0].weight.detach().std()) > 10 * std

@@ -14,19 +14,27 @@ from ..config import Init, Model
 from ..train import Trainer, by_position
 from ._evidence import DROPOUTS, STRONG_DROPOUT, collapsed, dropout, strong_decay, strong_l1
 from ._history import data_loss
-from ._rebuild import NotApplicable, Rebuild
+from ._rebuild import NotApplicable, Rebuild, module_activation
 
 
 def he_init(trainer: Trainer, rebuild: Rebuild) -> str:
-    return rebuild.new_model(trainer, init=Init(weights="he", bias=0.0), **_normalised(rebuild))
+    """He initialisation, biases at 0: a config's network rebuilt; your own module, which
+    the doctor does not rebuild, initialised again in place."""
+    init = Init(weights="he", bias=0.0)
+    if rebuild.own_model:
+        return rebuild.initialise_in_place(trainer, init)
+    return rebuild.new_model(trainer, init=init, **_normalised(rebuild))
 
 
 def xavier_init(trainer: Trainer, rebuild: Rebuild) -> str:
     """Unit gain for tanh and sigmoid units pinned at their asymptotes, the layers kept as
     they were: with batch norm added, tanh CNNs fitted their training rows and ended 0.1
     lower (held-out-12). Tried after ReLU (`ORDERS`), and wherever the weights are measured
-    far from any initialisation (`matched_init`)."""
-    return rebuild.new_model(trainer, init=Init(weights="xavier", bias=0.0))
+    far from any initialisation (`matched_init`). Your own module: in place."""
+    init = Init(weights="xavier", bias=0.0)
+    if rebuild.own_model:
+        return rebuild.initialise_in_place(trainer, init)
+    return rebuild.new_model(trainer, init=init)
 
 
 def relu_activation(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -92,7 +100,11 @@ def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
 
 def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
     """Start from the initialisation made for the activation: weights far smaller or larger
-    than it shrink or blow up the signal at every layer, both ways."""
+    than it shrink or blow up the signal at every layer, both ways. Your own module: in
+    place, for the activation it holds."""
+    if rebuild.own_model:
+        kind = module_activation(trainer.model)
+        return rebuild.initialise_in_place(trainer, _init_for(Model(activation=kind)))
     return rebuild.new_model(trainer, init=_init_for(rebuild.config.model), **_normalised(rebuild))
 
 

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..config import Init, Model, RunConfig, Train
+from ..models import initialise
 from ..train import Trainer
 from ._measured_rate import measured_rate
 
@@ -77,12 +78,45 @@ class Rebuild:
             changed.append(f"train.lr: {old_lr:g} -> {rate:g} (a range test on the new network)")
         return ", ".join(changed)
 
+    def initialise_in_place(self, trainer: Trainer, init: Init) -> str:
+        """Your own module, which the doctor does not rebuild, started again from `init` in
+        place: its Linear and Conv layers' weights drawn again (its structure, and anything
+        else it holds, as they were), with a fresh optimizer and schedule at the run's rate;
+        the best weights so far, another network's, forgotten."""
+        activation = module_activation(trainer.model)
+        with torch.no_grad():
+            layers = initialise(trainer.model, init, activation)
+        if not layers:
+            raise NotApplicable("your module has no Linear or Conv layer to initialise")
+        optimizer = self.optimizer(self.config.train, trainer.model)
+        trainer.replace_model(trainer.model, optimizer, self._schedule(trainer, optimizer))
+        return (
+            f"your module's {layers} Linear/Conv layers initialised again in place "
+            f"({init.weights}, for {activation}; biases {init.bias:g})"
+        )
+
     def _schedule(self, trainer: Trainer, optimizer: torch.optim.Optimizer) -> Any:
         """The run's schedule over the epochs it has left: one over all its epochs, started
         mid-run, would end mid-cycle (cosine half-way down, OneCycle near its peak), its rate
         never annealed."""
         left = max(trainer.epochs - trainer.epoch, 1)
         return self.scheduler(self.config.train.model_copy(update={"epochs": left}), optimizer)
+
+
+# the activation whose gain an initialisation in place uses, by the modules a network holds
+_GAINS = (
+    (nn.LeakyReLU, "leaky_relu"),
+    (nn.ReLU, "relu"),
+    (nn.Tanh, "tanh"),
+    (nn.Sigmoid, "sigmoid"),
+)
+
+
+def module_activation(model: nn.Module) -> str:
+    """The activation a module uses, by the activation modules it holds (ReLU's name where
+    it holds none: functional activations)."""
+    kinds = {type(m) for m in model.modules()}
+    return next((name for kind, name in _GAINS if kind in kinds), "relu")
 
 
 class NotApplicable(Exception):

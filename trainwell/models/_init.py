@@ -18,13 +18,14 @@ _GAIN = {
 }
 
 
-def initialise(model: nn.Module, init: Init, activation: str) -> None:
-    """Re-initialise every Linear and Conv2d layer of `model` with `init`."""
-    for layer in model.modules():
-        if isinstance(layer, nn.Linear | nn.Conv2d):
-            _init_weight(layer.weight, init, activation)
-            if layer.bias is not None and (init.weights != "default" or init.bias != 0.0):
-                nn.init.constant_(layer.bias, init.bias)
+def initialise(model: nn.Module, init: Init, activation: str) -> int:
+    """Re-initialise every Linear and Conv layer of `model` with `init`; returns how many."""
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)]
+    for layer in layers:
+        _init_weight(layer.weight, init, activation)
+        if layer.bias is not None and (init.weights != "default" or init.bias != 0.0):
+            nn.init.constant_(layer.bias, init.bias)
+    return len(layers)
 
 
 def _init_weight(weight: nn.Parameter, init: Init, activation: str) -> None:
