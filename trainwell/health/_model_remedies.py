@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import nn
 
-from ..config import Init, Model
+from ..config import Init
 from ..train import Trainer, by_position
 from ._evidence import DROPOUTS, STRONG_DROPOUT, collapsed, dropout, strong_decay, strong_l1
 from ._history import data_loss
@@ -95,7 +95,9 @@ def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
     keep the other."""
     if rebuild.config.model.input_norm:
         raise NotApplicable("the inputs are batch-normalised already")
-    return rebuild.new_model(trainer, input_norm=True, init=_init_for(rebuild.config.model))
+    return rebuild.new_model(
+        trainer, input_norm=True, init=_init_for(rebuild.config.model.activation)
+    )
 
 
 def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -103,9 +105,11 @@ def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
     than it shrink or blow up the signal at every layer, both ways. Your own module: in
     place, for the activation it holds."""
     if rebuild.own_model:
-        kind = module_activation(trainer.model)
-        return rebuild.initialise_in_place(trainer, _init_for(Model(activation=kind)))
-    return rebuild.new_model(trainer, init=_init_for(rebuild.config.model), **_normalised(rebuild))
+        init = _init_for(module_activation(trainer.model))
+        return rebuild.initialise_in_place(trainer, init)
+    return rebuild.new_model(
+        trainer, init=_init_for(rebuild.config.model.activation), **_normalised(rebuild)
+    )
 
 
 def _normalised(rebuild: Rebuild) -> dict[str, bool]:
@@ -120,9 +124,9 @@ def _normalised(rebuild: Rebuild) -> dict[str, bool]:
     return {"batchnorm": True} if wanted and rebuild.config.train.batch_size >= 16 else {}
 
 
-def _init_for(spec: Model) -> Init:
+def _init_for(activation: str) -> Init:
     """Xavier for tanh and sigmoid (unit gain), He for the ReLU family and the rest."""
-    return Init(weights="xavier" if spec.activation in ("tanh", "sigmoid") else "he", bias=0.0)
+    return Init(weights="xavier" if activation in ("tanh", "sigmoid") else "he", bias=0.0)
 
 
 # a CNN's last feature map may be this many cells on a side; a larger one gets a block

@@ -19,7 +19,8 @@ _GAIN = {
 
 
 def initialise(model: nn.Module, init: Init, activation: str) -> int:
-    """Re-initialise every Linear and Conv layer of `model` with `init`; returns how many."""
+    """Re-initialise every Linear, Conv1d and Conv2d layer of `model` with `init`; returns
+    how many."""
     layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)]
     for layer in layers:
         _init_weight(layer.weight, init, activation)
