@@ -508,6 +508,17 @@ def test_slow_convergence_tells_an_adaptive_optimizer_only_to_raise_its_rate(ada
     assert ("Adam" in message) != adaptive, message
 
 
+@pytest.mark.parametrize(("dead", "rate_advised"), [(0.92, False), (0.1, True)])
+def test_a_slow_loss_behind_dead_units_is_not_told_to_raise_the_rate(dead, rate_advised):
+    """SGD at 0.3 killed 92% of a layer and the loss stopped falling: "raise the learning
+    rate" beside "lower it" (oscillating_loss) contradicted itself. Units alive: raise it."""
+    h = _curves(_history(dead=(dead, 0.05)), [2.30, 2.29, 2.29, 2.28, 2.28])
+    h.update_ratio = [np.full(3, 1e-5) for _ in h.update_ratio]
+    message = rules.slow_convergence(h, T).message
+    assert ("Raise the learning rate" in message) == rate_advised, message
+    assert ("dead or saturated" in message) != rate_advised, message
+
+
 @pytest.mark.parametrize(
     ("rates", "schedule_named"),
     [

@@ -29,6 +29,7 @@ from ._curve_base import (
     bottleneck,
 )
 from ._history import ProbeHistory
+from ._probe_rules import units_lost
 from ._rule_base import Thresholds, finding, stalled
 
 
@@ -186,7 +187,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     drop = _drop(loss)
     if drop < t.slow_drop and not _limited_by_data(h, loss, h.curve("val_loss"), t):
-        size = None if _collapsed_rate(h, t) else _every_layer_moves(h, t)
+        known = _collapsed_rate(h, t) or units_lost(h, t)  # a cause `_faster` names
+        size = None if known else _every_layer_moves(h, t)
         advice = (
             f"Every layer moves (the largest by {size:.1e} of its weights a step; about 1e-3 "
             f"is usual), so a higher rate may not help: check that the inputs carry what the "
@@ -231,7 +233,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 def _faster(h: ProbeHistory, t: Thresholds) -> str:
     """The advice for steps too small: an adaptive optimizer only where it is not one; a
-    schedule that has already decayed the rate to almost nothing (`_collapsed_rate`) named
+    schedule that has already decayed the rate to almost nothing (`_collapsed_rate`), or
+    units lost (`units_lost`: a higher rate, which often killed them, is no advice), named
     as the cause."""
     if (collapsed := _collapsed_rate(h, t)) is not None:
         now, start = collapsed
@@ -244,6 +247,11 @@ def _faster(h: ProbeHistory, t: Thresholds) -> str:
         return (
             f"The learning rate is {now:.1e}, {now / start:.0e} of the {start:g} it started "
             f"at: a schedule has decayed it to almost nothing in {len(h.curves)} epochs {fix}"
+        )
+    if units_lost(h, t):  # (by a rate too large, often: a higher one would not help)
+        return (
+            "Most units of a layer were dead or saturated at the last probe (dying_relu, "
+            "saturated_activation): a higher rate would not bring them back; treat them first."
         )
     if h.scale_free:
         return "Raise the learning rate."
