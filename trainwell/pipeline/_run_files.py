@@ -83,6 +83,16 @@ def write_unfinished(run_dir: Path, interrupted: bool) -> None:
     )
 
 
+def _audit_after_training(plan: Plan, final_val: Evaluation) -> list[Finding]:
+    """The audit's findings, its label check judged again by the trained network
+    (`weighed_by_the_network`): its val rows' labels are as good as the training rows' (one
+    source, split at random), unless `data.corrupt.label_noise` flipped training labels only."""
+    accuracy = final_val.metrics.get("accuracy")
+    if accuracy is None or not math.isfinite(accuracy) or "label_noise" in plan.data.corruption:
+        return plan.findings
+    return [weighed_by_the_network(f, accuracy, len(plan.data.val)) for f in plan.findings]
+
+
 def finished_run(
     plan: Plan,
     run_dir: Path,
@@ -113,16 +123,7 @@ def finished_run(
     findings = list(doctor.findings) if doctor else []
     if not any(f.code == "divergence" for f in findings):
         findings += _outcome_findings(result)
-    accuracy = final_val.metrics.get("accuracy")
-    # the labels judged again by the network: its val rows' labels are as good as the
-    # training rows' (one source, split at random), unless the noise was injected there only
-    injected = "label_noise" in plan.data.corruption
-    if accuracy is not None and math.isfinite(accuracy) and not injected:
-        rows = len(plan.data.val)
-        audit = [weighed_by_the_network(f, accuracy, rows) for f in plan.findings]
-    else:
-        audit = plan.findings
-    findings = audit + findings
+    findings = _audit_after_training(plan, final_val) + findings
     repairs = plan.repairs + remedy_repairs + (doctor.repairs if doctor else [])
     return Run(
         run_dir,
