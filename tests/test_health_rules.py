@@ -767,6 +767,17 @@ def test_learned_nothing_beyond_the_class_prior_is_underfitting():
     assert rules.learned_nothing(flat, T).code == "underfitting"
 
 
+@pytest.mark.parametrize(("last", "blown"), [(2.3e5, True), (2.3, False)])
+def test_a_loss_far_above_the_priors_is_told_its_outputs_are_blown_up(last, blown):
+    """Your module started at std 2 in every layer: its loss stayed 1e5 times the class
+    prior's, and "use a wider network" was the advice. A loss at the prior's keeps it."""
+    h = _curves(_history(), [last * 1.02, last * 1.01, last, last, last])
+    h.prior_loss = 2.3
+    message = rules.learned_nothing(h, T).message
+    assert ("confidently wrong" in message) == blown, message
+    assert ("wider or deeper network" in message) != blown, message
+
+
 def test_a_strong_penalty_names_the_cause_of_a_network_that_does_not_fit():
     """Flat or stalled high under a penalty far stronger than usual: underfitting, with the
     penalty named and weakening it advised, where the shape alone says slow convergence or

@@ -181,7 +181,8 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     before it finds the rare classes (a loss above the prior's has not even learned the
     class frequencies, falling or not). Reported as underfitting, and only when no other
     problem has been found (`FALLBACK_RULES`): a network that does not learn is also what
-    most faults look like."""
+    most faults look like. A loss `runaway_factor` times the prior's or more is not a lack
+    of capacity but outputs blown up, and the advice names what blows them up."""
     if not h.prior_loss or not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
@@ -191,13 +192,21 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None  # e.g. labels the inputs say little about: nothing more to learn
     if loss[-1] < h.prior_loss and not _plateau(loss, t):
         return None  # past the prior and learning now: a slow start, no fault
+    advice = (
+        "Its outputs are confidently wrong, far larger than any class needs: weights or "
+        "inputs far too large (an initialisation of too wide a spread, unscaled inputs). "
+        "Initialise the weights for the activation (He for ReLU), standardise the inputs, "
+        "clip the gradients."
+        if loss[-1] >= t.runaway_factor * h.prior_loss
+        else "Use a wider or deeper network, a higher learning rate or Adam, or train longer."
+    )
     return finding(
         "underfitting",
         "warning",
         f"The model underfits: after {len(loss)} epochs the training loss ({loss[-1]:.3g}) is "
         f"still {loss[-1] / h.prior_loss:.0%} of the loss of always predicting the class "
-        f"frequencies ({h.prior_loss:.3g}): it has learned next to nothing beyond them. Use a "
-        f"wider or deeper network, a higher learning rate or Adam, or train longer.",
+        f"frequencies ({h.prior_loss:.3g}): it has learned next to nothing beyond them. "
+        f"{advice}",
         h,
         per_epoch=True,
         train_loss=loss,
