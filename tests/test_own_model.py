@@ -242,7 +242,7 @@ def test_your_module_loaded_or_resumed_is_changed_as_the_doctor_changed_it(out, 
     swapped = [r for r in resumed.repairs if r["remedy"] == "leaky_relu"]
     assert bool(swapped) == relu, resumed.repairs
     if relu:
-        assert swapped[0]["swapped"] == ["net.1", "net.3"] and swapped[0]["epoch"] == 0
+        assert swapped[0]["swapped"] == ["net.1", "net.3"]
     assert _kinds(resumed.model) == ({"LeakyReLU"} if relu else set())
     loaded = trainwell.load_run(run_dir, DeadStart(relu))
     assert _kinds(loaded.model) == _kinds(resumed.model)
