@@ -486,17 +486,6 @@ def test_a_run_too_short_to_judge_that_ends_at_chance_is_slow(losses, total, fou
     assert (rules.slow_convergence(h, T) is not None) == found
 
 
-def test_a_loss_that_cannot_fall_further_than_a_kernel_models_is_not_slow():
-    """Targets the inputs do not predict (a missing-value code on 2% of the rows, or noise):
-    the loss falls 5% and stays, as a kernel model's would. Raising the rate was the repair."""
-    flat = [1.05, 1.01, 1.0, 0.995, 0.995]
-    h = _curves(_history(), flat, val=[1.0, 0.99, 0.99, 0.99, 0.99])
-    h.reference_loss = 1.0  # a kernel model does no better on rows it never saw
-    assert rules.slow_convergence(h, T) is None
-    h.reference_loss = 0.3  # it does: the network is slow
-    assert rules.slow_convergence(h, T) is not None
-
-
 @pytest.mark.parametrize("adaptive", [True, False])
 def test_slow_convergence_tells_an_adaptive_optimizer_only_to_raise_its_rate(adaptive):
     """Under Adam already, 'use an adaptive optimizer (Adam)' is no advice; under SGD it is."""

@@ -171,9 +171,7 @@ def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
 
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
-    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01), and not because
-    the data allows no lower (`_limited_by_data`: targets the inputs do not predict, such
-    as a missing-value code, leave a kernel model as high); or it looks
+    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
     stalled high, as underfitting's does, while the validation loss still falls at a steady
     pace (`_val_pace`): steps too small, not capacity missing; or it falls on small steps too
     slowly to fit in the budget (`_behind`). Not under a strong penalty,
@@ -186,7 +184,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not _finite(loss) or loss[0] <= 0 or _at_floor(h, loss, t):
         return None
     drop = _drop(loss)
-    if drop < t.slow_drop and not _limited_by_data(h, loss, h.curve("val_loss"), t):
+    if drop < t.slow_drop:
         known = _collapsed_rate(h, t) or units_lost(h, t)  # a cause `_faster` names
         size = None if known else _every_layer_moves(h, t)
         advice = (
@@ -208,6 +206,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             relative_drop=drop,
             threshold=t.slow_drop,
         )
+    if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
+        return None
     if (behind := _behind(h, loss, t)) is not None:
         return behind
     val = h.curve("val_loss")
