@@ -3,14 +3,14 @@
 Each rule is a small pure function `(history, thresholds) -> Finding | None` of the recorded
 history: it documents its criterion and where its thresholds come from, and never touches the
 model. Probe rules (`_probe_rules.py`, `_divergence_rules.py`) run after every probe, curve
-rules (`_curve_rules.py`, `_underfit_rules.py`) after every epoch; what they share is in
-`_rule_base.py`.
+rules (`_curve_rules.py`, `_slow_rules.py`, `_underfit_rules.py`) after every epoch; what
+they share is in `_rule_base.py`.
 """
 
 from __future__ import annotations
 
 from ._curve_base import bottleneck
-from ._curve_rules import jumping_val_loss, oscillating_loss, overfitting, slow_convergence
+from ._curve_rules import jumping_val_loss, oscillating_loss, overfitting
 from ._divergence_rules import divergence, flown_off, runaway_weights
 from ._probe_rules import (
     dying_relu,
@@ -29,6 +29,7 @@ from ._rule_base import (
     Thresholds,
     stalled,
 )
+from ._slow_rules import slow_convergence
 from ._underfit_rules import learned_nothing, narrow_layer, penalised, underfitting
 
 __all__ = [

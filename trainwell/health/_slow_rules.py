@@ -1,0 +1,191 @@
+"""Slow convergence: a loss that falls too slowly for its budget, and why (steps too
+small, a schedule that cut the rate to nothing, units lost), read from the curves after
+every epoch, as the other curve rules in `_curve_rules.py`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..findings import Finding
+from ._curve_base import (
+    _annealed,
+    _at_floor,
+    _drop,
+    _finite,
+    _judged,
+    _off_course,
+    _small_steps,
+    _stalled_high,
+    _val_pace,
+    bottleneck,
+)
+from ._history import ProbeHistory
+from ._probe_rules import units_lost
+from ._rule_base import Thresholds, finding, stalled
+
+
+def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
+    """The steps' size (`ProbeHistory.step_size`) where it is `small_update` or more and no
+    layer is left behind (each moves by a tenth of that or more, median over the last 3
+    probes): a loss that does not fall on such steps is not waiting for a higher rate. A
+    layer starved of gradient (vanishing through a deep sigmoid stack) is left behind."""
+    size = h.step_size()
+    if size is None or size < t.small_update:
+        return None  # (a size measured: some probe measured some layer's step)
+    steps = [row[~np.isnan(row)] for row in h.last("update_ratio", 3)]
+    slowest = float(np.median([row.min() for row in steps if row.size]))
+    return size if slowest >= t.small_update / 10 else None
+
+
+def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """After `judge_after` of the budget, the train loss has fallen by less than `slow_drop`
+    of its first value (AutoTrainer: best one-epoch accuracy gain < 0.01); or it looks
+    stalled high, as underfitting's does, while the validation loss still falls at a steady
+    pace (`_val_pace`): steps too small, not capacity missing; or it falls on small steps too
+    slowly to fit in the budget (`_behind`). Not under a strong penalty,
+    nor behind a layer too narrow for the output: each is why, and `penalised` or
+    `narrow_layer` names it. A run too short to judge that ended as untrained as it began
+    (`_ended_untrained`) is judged at its end."""
+    if h.penalty or not (_judged(h, t) or _ended_untrained(h, t)):
+        return None
+    loss = h.curve("train_loss")
+    if not _finite(loss) or loss[0] <= 0 or _at_floor(h, loss, t):
+        return None
+    drop = _drop(loss)
+    if drop < t.slow_drop:
+        known = _collapsed_rate(h, t) or units_lost(h, t)  # a cause `_faster` names
+        size = None if known else _every_layer_moves(h, t)
+        advice = (
+            f"Every layer moves (the largest by {size:.1e} of its weights a step; about 1e-3 "
+            f"is usual), so a higher rate may not help: check that the inputs carry what the "
+            f"labels need and that the model can express it (a nonlinearity between its "
+            f"layers)."
+            if size is not None
+            else _faster(h, t)
+        )
+        return finding(
+            "slow_convergence",
+            "warning",
+            f"Training converges too slowly: after {len(loss)} epochs the training loss fell "
+            f"only {drop:.1%}. {advice}",
+            h,
+            per_epoch=True,
+            train_loss=loss,
+            relative_drop=drop,
+            threshold=t.slow_drop,
+        )
+    if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
+        return None
+    if (behind := _behind(h, loss, t)) is not None:
+        return behind
+    val = h.curve("val_loss")
+    pace = _val_pace(loss, val, t)
+    if pace is None or not _stalled_high(h, loss, val, t) or bottleneck(h):
+        return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
+    return finding(
+        "slow_convergence",
+        "warning",
+        f"Training converges too slowly: the training loss looks stalled at "
+        f"{loss[-1] / loss[0]:.0%} of where it started, but the validation loss still falls "
+        f"in every epoch, by {pace:.1%} an epoch: the network can fit more, its steps are "
+        f"too small. {_faster(h, t)}",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        val_loss=val,
+        relative_drop=drop,
+        val_pace=pace,
+        threshold=t.creep_pace,
+    )
+
+
+def _faster(h: ProbeHistory, t: Thresholds) -> str:
+    """The advice for steps too small: an adaptive optimizer only where it is not one; a
+    schedule that has already decayed the rate to almost nothing (`_collapsed_rate`), or
+    units lost (`units_lost`: a higher rate, which often killed them, is no advice), named
+    as the cause."""
+    if (collapsed := _collapsed_rate(h, t)) is not None:
+        now, start = collapsed
+        fix = (
+            "(a scheduler meant to step once an epoch, stepped every batch?). Step it once an "
+            "epoch, or decay it more slowly."
+            if not h.data_at_hand  # a hand-written loop steps its schedulers itself
+            else "too soon: decay it more slowly (train.schedule)."
+        )
+        return (
+            f"The learning rate is {now:.1e}, {now / start:.0e} of the {start:g} it started "
+            f"at: a schedule has decayed it to almost nothing in {len(h.curves)} epochs {fix}"
+        )
+    if units_lost(h, t):  # (by a rate too large, often: a higher one would not help)
+        return (
+            "Most units of a layer were dead or saturated at the last probe (dying_relu, "
+            "saturated_activation): a higher rate would not bring them back; treat them first."
+        )
+    if h.scale_free:
+        return "Raise the learning rate."
+    return "Raise the learning rate or use an adaptive optimizer (Adam)."
+
+
+def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | None:
+    """(the rate now, the rate the optimizer started at) where a schedule has cut it below
+    `collapsed_lr` of its start in the first half of the budget (or with the budget
+    unknown): too soon for a schedule that anneals at the end, as cosine and one-cycle do."""
+    rates = [lr for lr in h.curve("lr") if math.isfinite(lr)]
+    start = h.start_lr
+    if not rates or not start or start <= 0 or rates[-1] >= t.collapsed_lr * start:
+        return None
+    if h.total_epochs and len(h.curves) > h.total_epochs / 2:
+        return None
+    return rates[-1], start
+
+
+def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
+    """slow_convergence on a loss that falls, but not fast enough to fit in the budget
+    (`_off_course`), on small steps (`_small_steps`): a rate far below what the optimizer
+    needs (Adam at 1e-5, say) falls steadily but slowly, and underfitting's plateau would
+    show too late for a remedy to help. Steps of healthy size behind a slow curve are a
+    capacity problem (underfitting), or a layer too narrow (`narrow_layer`); steps a
+    schedule has annealed (`_annealed`) are small on purpose."""
+    if not loss[-1] < loss[-3] or bottleneck(h) or _annealed(h, t) or _levelled(h, loss, t):
+        return None
+    projected = _off_course(h, loss, t)
+    if projected is None or (steps := _small_steps(h, t)) is None:
+        return None
+    return finding(
+        "slow_convergence",
+        "warning",
+        f"Training converges too slowly: the training loss falls, but at the pace of its last "
+        f"two epochs it would still be at {projected / loss[0]:.0%} of where it started when "
+        f"the {h.total_epochs} epochs end, and no layer's step moves its weights by more than "
+        f"{steps:.1e} of their size. {_faster(h, t)}",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        projected_loss=projected,
+        update_ratio=steps,
+        threshold=t.small_update,
+    )
+
+
+def _levelled(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
+    """The curve fell fast, then levelled off: its last two epochs fell by less than
+    `levelled_pace` of its pace before them, below the class prior's loss (when known). A
+    slow rate falls at an even pace, or lingers at the prior's loss; a curve that bends so
+    is near what the model and data allow (a text's entropy, noisy targets), which a higher
+    rate does not lower: underfitting's plateau judges it."""
+    if len(loss) < 4 or (h.prior_loss and stalled(loss[-1], h.prior_loss, t.prior_share)):
+        return False
+    before = (loss[0] - loss[-3]) / (len(loss) - 3)
+    return before > 0 and (loss[-3] - loss[-1]) / 2 < t.levelled_pace * before
+
+
+def _ended_untrained(h: ProbeHistory, t: Thresholds) -> bool:
+    """A run too short for the curve rules (under `min_epochs`) has ended, two epochs or
+    more, with every epoch's train loss still at the class prior's: it learned nothing, and
+    saying nothing would pass it as healthy (digits at chance after 3 epochs of SGD 0.002)."""
+    done, prior = len(h.curves), h.prior_loss
+    if not prior or done < 2 or done < h.total_epochs:
+        return False
+    return all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss"))
