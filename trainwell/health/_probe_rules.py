@@ -137,14 +137,19 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
     )
 
 
+def _lowest_hidden_bias(h: ProbeHistory, probe: int) -> float:
+    """The lowest mean bias of a hidden layer at probe `probe` (NaN: none measured)."""
+    biases = h.bias_mean[probe][:-1] if h.bias_mean else np.array([])
+    return float(np.nanmin(biases)) if np.isfinite(biases).any() else math.nan
+
+
 def _starved_cause(h: ProbeHistory) -> str:
     """What starves every layer, from the last probe: hidden biases far below 0 (units that
     output nothing; the rate's doing where they were not so at the first probe), or weights
     far smaller than any initialisation gives; else either."""
-    biases = h.bias_mean[-1][:-1] if h.bias_mean else np.array([])
-    lowest = float(np.nanmin(biases)) if np.isfinite(biases).any() else math.nan
+    lowest = _lowest_hidden_bias(h, -1)
     if lowest < NEGATIVE_BIAS:
-        started = float(np.nanmin(h.bias_mean[0][:-1]))
+        started = _lowest_hidden_bias(h, 0)
         if started >= NEGATIVE_BIAS:  # the steps drove them there, not the initialisation
             return (
                 f"Hidden biases driven far below 0 by the steps (mean {lowest:.2g}, "

@@ -55,15 +55,15 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     drop = _drop(loss)
     if drop < t.slow_drop:
-        known = _collapsed_rate(h, t) or units_lost(h, t)  # a cause `_faster` names
-        size = None if known else _every_layer_moves(h, t)
-        advice = (
+        cause = _named_cause(h, t)
+        size = None if cause else _every_layer_moves(h, t)
+        advice = cause or (
             f"Every layer moves (the largest by {size:.1e} of its weights a step; about 1e-3 "
             f"is usual), so a higher rate may not help: check that the inputs carry what the "
             f"labels need and that the model can express it (a nonlinearity between its "
             f"layers)."
             if size is not None
-            else _faster(h, t)
+            else _raise_rate(h)
         )
         return finding(
             "slow_convergence",
@@ -102,10 +102,15 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def _faster(h: ProbeHistory, t: Thresholds) -> str:
-    """The advice for steps too small: an adaptive optimizer only where it is not one; a
-    schedule that has already decayed the rate to almost nothing (`_collapsed_rate`), or
-    units lost (`units_lost`: a higher rate, which often killed them, is no advice), named
-    as the cause."""
+    """The advice for steps too small: the cause where one is measured (`_named_cause`),
+    else a higher rate (`_raise_rate`)."""
+    return _named_cause(h, t) or _raise_rate(h)
+
+
+def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
+    """Why the steps are small, where measured: a schedule that has already decayed the
+    rate to almost nothing (`_collapsed_rate`), or units lost (`units_lost`: a higher rate,
+    which often killed them, is no advice); None otherwise."""
     if (collapsed := _collapsed_rate(h, t)) is not None:
         now, start = collapsed
         fix = (
@@ -123,6 +128,11 @@ def _faster(h: ProbeHistory, t: Thresholds) -> str:
             "Most units of a layer were dead or saturated at the last probe (dying_relu, "
             "saturated_activation): a higher rate would not bring them back; treat them first."
         )
+    return None
+
+
+def _raise_rate(h: ProbeHistory) -> str:
+    """A higher rate; an adaptive optimizer only where it is not one."""
     if h.scale_free:
         return "Raise the learning rate."
     return "Raise the learning rate or use an adaptive optimizer (Adam)."
