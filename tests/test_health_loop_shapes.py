@@ -453,6 +453,33 @@ def test_large_targets_under_adam_are_no_explosion(optimizer_name):
     assert error == pytest.approx(math.sqrt(2) * y[:32].pow(2).mean().sqrt().item(), rel=0.05)
 
 
+@pytest.mark.parametrize("offset", [5000.0, 0.0])
+def test_raw_targets_still_at_their_mean_are_slow_convergence(offset):
+    """Targets on raw units, 5,000 +- 800, under Adam at 0.03: the loss falls 90% of the way
+    from where it started, but only as the outputs creep towards 5,000, and after 4 epochs
+    it is still above predicting the targets' mean (R^2 0.64 after 6; 0.98 standardised).
+    It had no finding. The same spread around 0 (nothing to travel) fits, and must not be
+    flagged."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 5)
+    y = X[:, :1] - 0.5 * X[:, 1:2] * X[:, 2:3] + 0.3 * X[:, 3:4]
+    y = offset + 800 * (y - y.mean()) / y.std()
+    model = nn.Sequential(
+        nn.Linear(5, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
+    doctor = _train(model, optimizer, X, y, epochs=6, every=4, loss_fn=nn.functional.mse_loss)
+    first = y[:32]  # the first probed batch, the outputs near 0: the offset's share
+    share = first.mean().square() / first.square().mean()
+    assert doctor.examiner.history.output_offset[0] == pytest.approx(share.item(), abs=0.02)
+    slow = [f for f in doctor.findings if f.code == "slow_convergence"]
+    assert _problems(doctor) == (["slow_convergence"] if offset else [])
+    if offset:
+        assert "predicting the targets' mean" in slow[0].message
+        assert "Standardise the targets" in slow[0].message
+        assert slow[0].evidence["mean_loss"] == pytest.approx(y.var().item(), rel=0.5)
+
+
 class WithFeatures(nn.Module):
     """A network returning its prediction and the features it made it from, as a tuple."""
 

@@ -83,6 +83,8 @@ class ProbeHistory:
     # the model's outputs' RMS in the same units (a mean squared error's residuals' RMS is
     # the error's): outputs as large as the residuals are the network's, not the targets'
     output_level: list[float] = field(default_factory=list)
+    # the share of that gradient the same for every row: a shared offset (see `Probe`)
+    output_offset: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     # its first group's rate before any schedule moved it (`initial_lr`, which schedulers set)
     start_lr: float | None = None
@@ -162,6 +164,26 @@ class ProbeHistory:
         batch. None otherwise, or unmeasured."""
         level, error = self._first_output()
         return error if error >= excess and level < error / 2 else None  # NaN: unmeasured
+
+    def raw_targets(self, excess: float) -> float | None:
+        """The first probe's error signal where it shows targets far from standardised
+        (`far_targets`) and no untrained loss is known (a classifier's labels, targets the
+        Trainer standardised); None otherwise."""
+        return None if self.untrained_loss() > 0 else self.far_targets(excess)
+
+    def mean_loss(self, excess: float, share: float) -> float | None:
+        """The loss of predicting the targets' mean, where the first probe measured them far
+        from standardised (`far_targets`) and `share` or more of its residuals an offset the
+        same for every row (`output_offset`): its loss times the rest. A network on raw
+        units (5,000 +- 800) must first move its outputs thousands of units, and a loss
+        falling by 90% of where it started may still be above this. None otherwise (a known
+        untrained loss: the Trainer's standardised targets, a loop's labels)."""
+        if not self.output_offset or not self.loss or self.raw_targets(excess) is None:
+            return None
+        offset = self.output_offset[0]
+        if not offset >= share:  # NaN: unmeasured
+            return None
+        return self.loss[0] * (1.0 - offset)
 
     def _first_output(self) -> tuple[float, float]:
         """The first probe's output level and error signal; NaN where unmeasured."""

@@ -302,6 +302,8 @@ def _names(objects: list[object]) -> str:
 
 # dead units of a LeakyReLU layer: it is leaky already
 LEAKY_DEAD = "He initialisation with a zero bias, or a lower learning rate"
+# a finding that targets far from standardised explain (`_rule_base.finding`): the cause
+FAR_TARGETS_FIX = "standardised targets (predictions mapped back to their units)"
 
 
 def recommend(finding: Finding) -> None:
@@ -309,6 +311,8 @@ def recommend(finding: Finding) -> None:
     change = RECOMMENDED.get(finding.code)
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
+    if change and "error_signal" in finding.evidence:
+        change = FAR_TARGETS_FIX
     if change and "recommended" not in finding.evidence:
         finding.evidence["recommended"] = change
         if finding.source == "training" and finding.code not in LOOP_FIX:

@@ -108,6 +108,7 @@ class Probe:
         self._input_rms: torch.Tensor | None = None
         self._output_error: torch.Tensor | None = None
         self._output_level: torch.Tensor | None = None
+        self._output_offset: torch.Tensor | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         self.output_shape: tuple[int, ...] | None = None  # at the last probed forward pass
@@ -137,6 +138,7 @@ class Probe:
         self._output_ptrs.clear()
         self._input_rms = None
         self._output_error, self._output_level, self._error_hooked = None, None, False
+        self._output_offset = None
         self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
         self._hooks.append(self.model.register_forward_hook(self._record_output))
         for index, (_, kind, module, axis) in enumerate(self._activations):
@@ -189,8 +191,10 @@ class Probe:
         scale with it: where it is large, under an optimizer blind to their scale, large
         gradients are the loss's doing, not an explosion (`_probe_rules._loss_made`)."""
         if self._output_error is None:
-            norm = torch.linalg.vector_norm(dense(grad).detach().float())
+            grad = dense(grad).detach().float()
+            norm = torch.linalg.vector_norm(grad)
             self._output_error = norm * math.sqrt(batch / 2)
+            self._output_offset = _offset_share(grad, batch)
 
     def discard(self) -> None:
         """Forget the probe taken before a step that did not happen (a mixed-precision step
@@ -254,6 +258,7 @@ class Probe:
         if loss_scale != 1.0:
             error = error / loss_scale
         level = self._output_level if self._output_level is not None else missing
+        offset = self._output_offset if self._output_offset is not None else missing
         parts = [
             loss.detach().float().reshape(1),
             torch.stack(
@@ -264,6 +269,7 @@ class Probe:
                     scale.to(loss.device),
                     error.to(loss.device),
                     level.to(loss.device),
+                    offset.to(loss.device),
                 ]
             ).float(),
         ]
@@ -305,7 +311,19 @@ class Probe:
         history.input_rms.append(float(values[1 + 3 * n + n_acts]))
         history.output_error.append(float(values[2 + 3 * n + n_acts]))
         history.output_level.append(float(values[3 + 3 * n + n_acts]))
+        history.output_offset.append(float(values[4 + 3 * n + n_acts]))
         history.idle = idle
+
+
+def _offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
+    """The share of the loss's gradient at the output that is the same for every row of the
+    batch, per output, over its whole: for a squared error, the residuals' mean squared
+    over their mean square, which is near 1 where the outputs must first move to where the
+    targets lie (a regression on raw units: 5,000 +- 800). NaN for fewer than 2 rows."""
+    if batch < 2 or grad.numel() % batch:
+        return torch.full((), math.nan, device=grad.device)
+    rows = grad.reshape(batch, -1)
+    return rows.mean(0).square().sum() / rows.square().mean(0).sum().clamp_min(1e-30)
 
 
 def _plain(x: object) -> bool:

@@ -67,6 +67,7 @@ class Thresholds:
     creep_pace: float = 0.005  # ... by >= 0.5% an epoch on average ...
     creep_kept: float = 0.5  # ... its last two falls >= half the two before: slow, not stalled
     prior_share: float = 0.9  # train loss still >= 90% of predicting the class prior's
+    offset_share: float = 0.5  # far targets' first residuals mostly an offset: (see mean_loss)
     bottleneck_epochs: int = 2  # a layer too narrow for the output: judged after 2 epochs ...
     bottleneck_loss: float = 0.5  # ... when the train loss is still >= half the prior's ...
     bottleneck_pace: float = 0.05  # ... unless it falls >= 5% of the prior an epoch, faster
@@ -109,9 +110,7 @@ def finding(
 ) -> Finding:
     """A training finding dated at the last probe, or at the last epoch (`per_epoch`); one
     that targets far from standardised explain names them (`FAR_TARGETS`)."""
-    # a known untrained loss: a classifier's labels, or targets the Trainer standardised
-    scaled = history.untrained_loss() > 0
-    far = None if scaled or code not in TARGET_SCALE_CODES else history.far_targets(FAR_TARGETS)
+    far = history.raw_targets(FAR_TARGETS) if code in TARGET_SCALE_CODES else None
     if far is not None:
         message += (
             f" The loss's error signal at the outputs was {far:.3g} times a standardised "

@@ -23,7 +23,7 @@ from ._curve_base import (
 )
 from ._history import ProbeHistory
 from ._probe_rules import units_lost
-from ._rule_base import Thresholds, finding, stalled
+from ._rule_base import FAR_TARGETS, Thresholds, finding, stalled
 
 
 def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
@@ -56,20 +56,24 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     drop = _drop(loss)
     if drop < t.slow_drop:
         cause = _named_cause(h, t)
-        size = None if cause else _every_layer_moves(h, t)
-        advice = cause or (
-            f"Every layer moves (the largest by {size:.1e} of its weights a step; about 1e-3 "
-            f"is usual), so a higher rate may not help: check that the inputs carry what the "
-            f"labels need and that the model can express it (a nonlinearity between its "
-            f"layers)."
-            if size is not None
-            else _raise_rate(h)
-        )
+        far = h.raw_targets(FAR_TARGETS) is not None  # `finding` names them: the cause
+        size = None if cause or far else _every_layer_moves(h, t)
+        if cause or far:
+            advice = cause or ""
+        elif size is not None:
+            advice = (
+                f"Every layer moves (the largest by {size:.1e} of its weights a step; about "
+                f"1e-3 is usual), so a higher rate may not help: check that the inputs carry "
+                f"what the labels need and that the model can express it (a nonlinearity "
+                f"between its layers)."
+            )
+        else:
+            advice = _raise_rate(h)
         return finding(
             "slow_convergence",
             "warning",
             f"Training converges too slowly: after {len(loss)} epochs the training loss fell "
-            f"only {drop:.1%}. {advice}",
+            f"only {drop:.1%}. {advice}".rstrip(),
             h,
             per_epoch=True,
             train_loss=loss,
@@ -78,6 +82,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         )
     if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
         return None
+    if (offset := _offset_unlearned(h, loss, t)) is not None:
+        return offset
     if (behind := _behind(h, loss, t)) is not None:
         return behind
     val = h.curve("val_loss")
@@ -149,6 +155,32 @@ def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | Non
     if h.total_epochs and len(h.curves) > h.total_epochs / 2:
         return None
     return rates[-1], start
+
+
+def _offset_unlearned(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
+    """slow_convergence on targets far from standardised whose first residuals were mostly
+    an offset (`ProbeHistory.mean_loss`), where the loss is still at or above predicting
+    their mean: the curve has fallen far from where it started, but only as the outputs
+    crept towards where the targets lie. Adam moves a bias by about its rate a step, and
+    the hidden layers must grow to carry thousands of units: the run spends its budget
+    there, before it learns how the targets vary (5,000 +- 800 under Adam at 1e-3: R^2
+    0.48 after 30 epochs; 0.99 standardised)."""
+    mean = h.mean_loss(FAR_TARGETS, t.offset_share)
+    if mean is None or not stalled(loss[-1], mean, t.prior_share):
+        return None
+    return finding(
+        "slow_convergence",
+        "warning",
+        f"Training converges too slowly: after {len(loss)} epochs the training loss "
+        f"({loss[-1]:.3g}) is still {loss[-1] / mean:.1f} times the loss of predicting the "
+        f"targets' mean ({mean:.3g}, read at the first probe): the network is still moving "
+        f"its outputs to where the targets lie, not yet learning how they vary.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        mean_loss=mean,
+        offset_share=h.output_offset[0],
+    )
 
 
 def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
