@@ -106,8 +106,14 @@ class ProbesOnly(trainwell.Doctor):
 
 
 class Empty(trainwell.Doctor):
-    """A doctor whose calls return at once: the share the clock reads and the calls
-    themselves take, charged to the doctor by the measure."""
+    """A doctor whose calls return at once, with no hook in the model: the share the clock
+    reads and the calls themselves take, charged to the doctor by the measure. (Built, a
+    doctor hooks the model for its first probe; left in place, those hooks ran at every
+    forward pass of this one, which was no floor.)"""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.close()
 
     def step(self, loss: torch.Tensor) -> list[trainwell.Finding]:
         return []
