@@ -1159,23 +1159,38 @@ def _judging(history: list[float], code="vanishing_gradient", remedy="relu_activ
 
 
 def test_a_cure_is_judged_on_epochs_the_treated_network_trained():
-    """A remedy at an epoch's last step leaves that epoch no loss of the rebuilt network: the
-    network that trained one epoch is not yet judged to have failed to learn."""
-    repairer, record = _judging([math.nan, 1.0])
+    """A remedy at an epoch's last step leaves that epoch no loss of the treated network:
+    the network that trained one epoch is not yet judged to have failed to learn."""
+    repairer, record = _judging([math.nan, 1.0], remedy="raise_lr")
     assert repairer.epoch_end(1, {"train_loss": 1.0}) == [] and record["cured"] is None
     repairer.trainer.history.append({"train_loss": 0.995})  # a second epoch, still stuck
     assert [f.code for f in repairer.epoch_end(2, {"train_loss": 0.995})] == ["vanishing_gradient"]
     assert record["cured"] is False and "does not learn" in record["why_not"]
     # the twin whose remedy came mid-epoch has trained two epochs by epoch 1: judged then
-    twin, twin_record = _judging([1.0, 1.0])
+    twin, twin_record = _judging([1.0, 1.0], remedy="raise_lr")
     assert twin.epoch_end(1, {"train_loss": 1.0}) and twin_record["cured"] is False
+
+
+def test_a_network_rebuilt_from_scratch_gets_a_fresh_runs_epochs_to_start_learning():
+    """A rebuilt network still at the class prior's loss after 2 epochs is not yet judged:
+    a deep one takes off after 3 or 4, as a fresh run's would (the curve rules wait for 4).
+    It is judged after 4; one that learns is cured at once; and a remedy that keeps the
+    network is judged after 2 (above)."""
+    repairer, record = _judging([1.3, 1.0], remedy="relu_activation")
+    for epoch, loss in ((1, 1.0), (2, 0.99)):
+        assert repairer.epoch_end(epoch, {"train_loss": loss}) == [] and record["cured"] is None
+        repairer.trainer.history.append({"train_loss": 0.99})
+    assert repairer.epoch_end(3, {"train_loss": 0.99}) and record["cured"] is False
+    # the same network taking off in its third epoch: cured then, with no remedy on top
+    taking_off, took_off = _judging([1.3, 1.0, 0.99, 0.85], remedy="relu_activation")
+    assert taking_off.epoch_end(3, {"train_loss": 0.85}) == [] and took_off["cured"]
 
 
 def test_a_rebuilt_network_that_only_reaches_the_prior_has_not_learned():
     """A rebuilt network starts above the class prior's loss: falling to it is learning the
     class frequencies, not learning; falling below it is."""
-    repairer, record = _judging([1.3, 1.0])  # the prior's loss is 1.0
-    assert repairer.epoch_end(1, {"train_loss": 1.0}) and record["cured"] is False
+    repairer, record = _judging([1.3, 1.0, 1.0, 1.0])  # the prior's loss is 1.0
+    assert repairer.epoch_end(3, {"train_loss": 1.0}) and record["cured"] is False
     learning, learning_record = _judging([1.3, 0.95])  # below the prior, though stalled
     assert learning.epoch_end(1, {"train_loss": 0.95}) == [] and learning_record["cured"]
 
@@ -1249,10 +1264,10 @@ def test_a_cure_is_judged_on_the_data_loss_not_on_an_l1_penalty():
     """An L1 penalty adds to the training loss; the network's fit to the data is the rest: a
     data loss below the prior's is learning, whatever the penalty adds."""
     rows = [{"train_loss": 1.3}, {"train_loss": 1.15, "train_penalty": 0.2}]
-    repairer, record = _judging([1.3, 1.15])
+    repairer, record = _judging([1.3, 1.15], remedy="raise_lr")
     repairer.trainer.history = rows
     assert repairer.epoch_end(1, rows[-1]) == [] and record["cured"]
-    twin, twin_record = _judging([1.3, 1.15])  # the same total, all of it the data's
+    twin, twin_record = _judging([1.3, 1.15], remedy="raise_lr")  # all of it the data's
     assert twin.epoch_end(1, {"train_loss": 1.15}) and twin_record["cured"] is False
 
 
