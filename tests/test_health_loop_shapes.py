@@ -522,6 +522,33 @@ def test_residuals_as_large_as_a_blown_up_networks_outputs_are_an_explosion(std,
     assert ("exploding_gradient" in _problems(doctor)) == (std is not None)
 
 
+@pytest.mark.parametrize("start", ["bias at the mean", "blown up"])
+def test_outputs_started_at_the_targets_mean_are_no_blow_up(start):
+    """Raw targets near 150 +- 80 under Adam, the output bias set to their mean: the
+    outputs are as large as the residuals, as a network blown up by its weights makes
+    them, and the error the loss sends 100 times a bounded loss's made the first gradients
+    an exploding_gradient error, though the run fits as the standardised one does. The
+    targets are as large as the residuals there (the network predicts their level); in its
+    twin, weights drawn at std 2, the residuals are the outputs' and it is an explosion."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 10)
+    y = 150 + 80 * (X[:, :1] - 0.5 * X[:, 1:2] * X[:, 2:3]) / 1.1
+    model = nn.Sequential(
+        nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
+    with torch.no_grad():
+        if start == "bias at the mean":
+            model[-1].bias.fill_(y.mean().item())
+        else:
+            for layer in model[::2]:
+                layer.weight.normal_(0, 2.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    doctor = _train(model, optimizer, X, y, epochs=2, every=4, loss_fn=nn.functional.mse_loss)
+    assert ("exploding_gradient" in _problems(doctor)) == (start == "blown up")
+    level = doctor.examiner.history.target_level[0]  # sqrt(2) x the first batch's RMS
+    assert level == pytest.approx(math.sqrt(2) * y[:32].pow(2).mean().sqrt().item(), rel=0.01)
+
+
 class MeanAndVariance(nn.Module):
     """A body with two heads, returned as a tuple: the mean and the variance."""
 

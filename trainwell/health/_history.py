@@ -85,6 +85,8 @@ class ProbeHistory:
     output_level: list[float] = field(default_factory=list)
     # the share of that gradient the same for every row: a shared offset (see `Probe`)
     output_offset: list[float] = field(default_factory=list)
+    # the targets' RMS in the same units, as a mean squared error reads them (see `Probe`)
+    target_level: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     # its first group's rate before any schedule moved it (`initial_lr`, which schedulers set)
     start_lr: float | None = None
@@ -152,9 +154,14 @@ class ProbeHistory:
         """Whether the first probe's error signal was `excess` times a bounded loss's or
         more, and the outputs as large as the residuals (half or more): a network whose
         outputs blow up with its weights (an initialisation too large), where targets far
-        from where a network starts have outputs far smaller than the residuals. False
-        where unmeasured (an output not a tensor)."""
+        from where a network starts have outputs far smaller than the residuals; not where
+        the targets were as large as the residuals too (`target_level`): outputs started at
+        the targets' mean are large on purpose. False where unmeasured (an output not a
+        tensor)."""
         level, error = self._first_output()
+        target = self.target_level[0] if self.target_level else math.nan
+        if target >= error / 2:  # the network predicts the targets' level (a bias at their
+            return False  # mean): its residuals are their spread, not its blow-up
         return error >= excess and level >= error / 2  # NaN: unmeasured
 
     def far_targets(self, excess: float) -> float | None:

@@ -109,6 +109,7 @@ class Probe:
         self._output_error: torch.Tensor | None = None
         self._output_level: torch.Tensor | None = None
         self._output_offset: torch.Tensor | None = None
+        self._target_level: torch.Tensor | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         self.output_shape: tuple[int, ...] | None = None  # at the last probed forward pass
@@ -138,7 +139,7 @@ class Probe:
         self._output_ptrs.clear()
         self._input_rms = None
         self._output_error, self._output_level, self._error_hooked = None, None, False
-        self._output_offset = None
+        self._output_offset, self._target_level = None, None
         self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
         self._hooks.append(self.model.register_forward_hook(self._record_output))
         for index, (_, kind, module, axis) in enumerate(self._activations):
@@ -174,7 +175,8 @@ class Probe:
             return
         self._error_hooked = True  # the first forward's output only
         batch = output.shape[0] if output.dim() else 1
-        output.register_hook(lambda grad: self._record_error(grad, batch))
+        kept = output.detach()  # alive for the backward anyway: no copy
+        output.register_hook(lambda grad: self._record_error(grad, batch, kept))
         # the output's RMS in the error's units for a mean squared error (see
         # `_record_error`): sqrt(2 / outputs per example) times it
         per_row = max(output[0].numel(), 1) if output.dim() else 1
@@ -182,7 +184,7 @@ class Probe:
         rms = torch.linalg.vector_norm(output.detach().float()) / math.sqrt(output.numel())
         self._output_level = rms * math.sqrt(2 / per_row)
 
-    def _record_error(self, grad: torch.Tensor, batch: int) -> None:
+    def _record_error(self, grad: torch.Tensor, batch: int, output: torch.Tensor) -> None:
         """The scale of the loss's gradient at the output: its norm times the square root
         of the batch, over sqrt(2). A mean cross-entropy (or binary cross-entropy) gives at
         most 1 whatever its logits (each example's `p - y` has norm sqrt(2) at most); a
@@ -195,6 +197,7 @@ class Probe:
             norm = torch.linalg.vector_norm(grad)
             self._output_error = norm * math.sqrt(batch / 2)
             self._output_offset = _offset_share(grad, batch)
+            self._target_level = _target_level(grad, batch, output)
 
     def discard(self) -> None:
         """Forget the probe taken before a step that did not happen (a mixed-precision step
@@ -259,6 +262,7 @@ class Probe:
             error = error / loss_scale
         level = self._output_level if self._output_level is not None else missing
         offset = self._output_offset if self._output_offset is not None else missing
+        target = self._target_level if self._target_level is not None else missing
         parts = [
             loss.detach().float().reshape(1),
             torch.stack(
@@ -270,6 +274,7 @@ class Probe:
                     error.to(loss.device),
                     level.to(loss.device),
                     offset.to(loss.device),
+                    target.to(loss.device),
                 ]
             ).float(),
         ]
@@ -312,7 +317,22 @@ class Probe:
         history.output_error.append(float(values[2 + 3 * n + n_acts]))
         history.output_level.append(float(values[3 + 3 * n + n_acts]))
         history.output_offset.append(float(values[4 + 3 * n + n_acts]))
+        history.target_level.append(float(values[5 + 3 * n + n_acts]))
         history.idle = idle
+
+
+def _target_level(grad: torch.Tensor, batch: int, output: torch.Tensor) -> torch.Tensor:
+    """The targets' RMS in the units of the output's level (`_hook_error`), read as a mean
+    squared error gives them: each residual is its gradient times batch x outputs per row
+    / 2, and the target is the output less it. Targets far smaller than the residuals: the
+    residuals are the outputs' (a network blown up by its weights); as large: the network
+    already predicts their level (an output bias set to their mean)."""
+    if output.shape != grad.shape or not output.numel():
+        return torch.full((), math.nan, device=grad.device)
+    per_row = max(output[0].numel(), 1) if output.dim() else 1
+    targets = output.float() - grad * (batch * per_row / 2)
+    rms = torch.linalg.vector_norm(targets) / math.sqrt(targets.numel())
+    return rms * math.sqrt(2 / per_row)
 
 
 def _offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
