@@ -20,6 +20,8 @@ BUGS = {
     "unused_parameters": ("unused_parameters", "a branch forward() never calls"),
     "layers_in_a_list": ("frozen_parameters", "the body held in a plain Python list"),
     "broadcast_loss": ("broadcast_loss", "regression: (n, 1) output, (n,) targets, MSE"),
+    "zero_grad_before_step": ("frozen_parameters", "optimizer.zero_grad() after backward()"),
+    "loss_rebuilt": ("unused_parameters", "torch.tensor(loss.item(), requires_grad=True)"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 
@@ -139,7 +141,11 @@ def train(
                 loss = _mse(out, y[i : i + batch].float())
             else:
                 loss = nn.functional.cross_entropy(out, y[i : i + batch])
+            if bug == "loss_rebuilt":  # cut from the graph: backward reaches nothing
+                loss = torch.tensor(loss.item(), requires_grad=True)
             loss.backward()
+            if bug == "zero_grad_before_step":  # set_to_none: the step finds no gradient
+                optimizer.zero_grad()
             if dr is not None:
                 dr.step(loss)
             optimizer.step()

@@ -74,6 +74,10 @@ BUGS = {
     "eval_mode_training": "eval_mode_training",
     "probabilities_as_logits": "probabilities_as_logits",
     "unused_parameters": "unused_parameters",
+    # zero_grad() (set_to_none) between backward and step: the step finds no gradient
+    "zero_grad_before_step": "frozen_parameters",
+    # backward() on a loss rebuilt from its value: it reaches no parameter
+    "loss_rebuilt": "unused_parameters",
 }
 
 
@@ -115,7 +119,11 @@ def loop(arch, bug=None, *, mode="detect", epochs=3, after_step=False, bf16=Fals
                 if bug == "probabilities_as_logits":
                     out = out.softmax(1)
                 loss = nn.functional.cross_entropy(out, y[i : i + 32])
+            if bug == "loss_rebuilt":
+                loss = torch.tensor(loss.item(), requires_grad=True, device=device)
             loss.backward()
+            if bug == "zero_grad_before_step":
+                optimizer.zero_grad()
             if not after_step:
                 doctor.step(loss)  # after backward, before the step
             optimizer.step()
@@ -1075,11 +1083,44 @@ def test_repair_needs_the_doctor_between_backward_and_step():
 
 
 def test_the_doctor_is_exported_and_validates_its_arguments():
+    """Each wrong argument is one error naming it, at the call that gave it: a string for
+    the model, the arguments swapped, a scheduler for the optimizer, epochs as text, a
+    float `every`, and numbers that are not numbers at epoch_end. They failed deep inside
+    the doctor (`'str' object has no attribute 'named_modules'`), or at a later step."""
     assert trainwell.Doctor is trainwell.health.Doctor
     with pytest.raises(ValueError, match="optimizer"):
         trainwell.Doctor(MLP(), mode="repair")
     with pytest.raises(ValueError, match="mode"):
         trainwell.Doctor(MLP(), mode="fix")
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
+    wrong = [
+        (("mlp", optimizer), {}, TypeError, "takes the model first"),
+        ((optimizer, model), {}, TypeError, "takes the model first"),
+        ((model, scheduler), {}, TypeError, "a scheduler"),
+        ((model, optimizer), {"epochs": "10"}, ValueError, "epochs"),
+        ((model, optimizer), {"every": 2.5}, ValueError, "every"),
+        ((model, optimizer), {"scaler": object()}, TypeError, "scaler"),
+        ((model, optimizer), {"loop_thresholds": "x"}, TypeError, "loop_thresholds"),
+    ]
+    for args, kwargs, error, words in wrong:
+        with pytest.raises(error, match=words):
+            trainwell.Doctor(*args, **kwargs)
+    doctor = trainwell.Doctor(model, optimizer, epochs=10, every=2)  # right: accepted
+    X, y = data(64)
+    for i in range(0, 64, 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    with pytest.raises(TypeError, match="loss tensor"):  # at a plain step too, not only the first
+        doctor.step(loss.item())
+    for kwargs in ({"train_loss": None}, {"train_loss": 1.0, "val_accuracy": "high"}):
+        with pytest.raises(TypeError, match="epoch_end takes numbers"):
+            doctor.epoch_end(**kwargs)
+    assert doctor.epoch_end(torch.tensor(1.2), 1.1, val_accuracy=0.5) == []
 
 
 @pytest.mark.parametrize(("momentum", "first"), [(0.99, "lower_momentum"), (0.9, "lower_lr")])

@@ -25,6 +25,7 @@ from torch import nn
 from ..findings import Finding
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
+from ._loop_args import check_arguments, number
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, chance_loss, zero_floor
 from ._rules import Thresholds
@@ -70,12 +71,16 @@ class Doctor:
         loop_thresholds: LoopThresholds | None = None,
         scaler: torch.amp.GradScaler | None = None,
     ) -> None:
-        if mode not in ("detect", "repair"):
-            raise ValueError(f"mode must be detect or repair; got {mode!r}")
-        if mode == "repair" and optimizer is None:
-            raise ValueError("repair mode needs the optimizer: Doctor(model, optimizer, ...)")
-        if every < 1:
-            raise ValueError(f"every must be a positive number of steps; got {every!r}")
+        check_arguments(
+            model,
+            optimizer,
+            every=every,
+            epochs=epochs,
+            mode=mode,
+            scaler=scaler,
+            thresholds=thresholds,
+            loop_thresholds=loop_thresholds,
+        )
         self.model, self.optimizer, self.every, self.epochs = model, optimizer, every, epochs
         self.findings: list[Finding] = []  # in the order found
         self.examiner = Examiner(
@@ -132,17 +137,16 @@ class Doctor:
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
-        step = self._step
-        training = self.model.training or self.watch.eval_on_purpose
-        if step < self._busy_at and training and not self._ran_away(loss):
-            self._step = step + 1  # a plain step: as most are, with as little as possible
-            return []
-        # off the plain steps' path: step 0 is busy, so a float is caught at the first call
         if not isinstance(loss, torch.Tensor):  # its graph is read too, not only its value
             raise TypeError(
                 f"doctor.step takes the loss tensor, as backward() had it (not loss.item()); "
                 f"got {type(loss).__name__}"
             )
+        step = self._step
+        training = self.model.training or self.watch.eval_on_purpose
+        if step < self._busy_at and training and not self._ran_away(loss):
+            self._step = step + 1  # a plain step: as most are, with as little as possible
+            return []
         if loss.numel() != 1:  # per-sample losses (reduction="none"), their mean backpropagated
             raise ValueError(
                 f"doctor.step takes the one loss backward() was called on; got a tensor of "
@@ -198,6 +202,9 @@ class Doctor:
         self, train_loss: float, val_loss: float | None = None, **metrics: float
     ) -> list[Finding]:
         """Call once per epoch with its losses; returns the findings new at this epoch."""
+        train_loss = number("train_loss", train_loss)  # each checked before anything moves
+        val_loss = None if val_loss is None else number("val_loss", val_loss)
+        metrics = {name: number(name, value) for name, value in metrics.items()}
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         self._probed = False
         # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
@@ -212,11 +219,11 @@ class Doctor:
             self.interval, self._hold = next_interval(
                 self.interval, 2 * self._pace, self._pace, self._hold
             )
-        row = {"epoch": self._epoch, "train_loss": float(train_loss), **metrics}
+        row = {"epoch": self._epoch, "train_loss": train_loss, **metrics}
         if (lr := self.lr) is not None:  # as the Trainer records it: a schedule shows in it
             row.setdefault("lr", lr)
         if val_loss is not None:
-            row["val_loss"] = float(val_loss)
+            row["val_loss"] = val_loss
         penalty = strong_penalty(self.model, self.optimizer, loss=float(train_loss))
         new += self.examiner.end_epoch(row, penalty)
         if self.repairer is not None:

@@ -68,6 +68,9 @@ class LoopCheck:
     shrunk: np.ndarray | None = None  # ... and carried = -k * fresh (clipped, unscaled)
     carried_fit: tuple[float, float, float] | None = None  # .grad = a fresh + b previous:
     # (a, b, the share of |.grad| that leaves); a = b < 1 where clipping scaled their sum
+    # per parameter: this step's backward gave it a gradient, and `.grad` was None at
+    # doctor.step (zero_grad(set_to_none=True) between backward and step)
+    wiped: np.ndarray | None = None
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 
@@ -238,14 +241,20 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         own = [name for name in r.params if name not in r.optimizer_only]
         if own and set(own) <= set(r.not_in_optimizer or ()):
             return _optimizer_of_another_model(r, own, last.step)
+        cause = (
+            "Their gradients were gone by doctor.step (.grad is None after backward): "
+            "optimizer.zero_grad() runs between loss.backward() and optimizer.step()."
+            if _wiped(last)
+            else "optimizer.zero_grad() between loss.backward() and optimizer.step(), a "
+            "learning rate of 0 (a warm-up written with integer division), or no "
+            "optimizer.step() at all?"
+        )
         return loop_finding(
             "frozen_parameters",
             "error",
             f"No parameter has changed since the first look (step {last.step} now), though "
             "the optimizer steps and the backward passes give them gradients: its steps change "
-            "nothing. optimizer.zero_grad() between loss.backward() and optimizer.step(), a "
-            "learning rate of 0 (a warm-up written with integer division), or no "
-            "optimizer.step() at all?",
+            f"nothing. {cause}",
             r,
             last.step,
             fix="call optimizer.zero_grad() before loss.backward() (or after "
@@ -370,7 +379,13 @@ def _nothing_moves(r: LoopRecord, t: LoopThresholds) -> bool:
         return False
     if any(c.stepped for c in r.checks) or not all(c.optimizer_stepped for c in checks):
         return False
-    return all(bool((c.fresh_scale >= t.real_gradient).any()) for c in checks)
+    return all(bool((c.fresh_scale >= t.real_gradient).any()) or _wiped(c) for c in checks)
+
+
+def _wiped(c: LoopCheck) -> bool:
+    """Whether backward gave every parameter that got one a gradient that `.grad` no longer
+    held at doctor.step: zero_grad() (set_to_none, its default) ran in between."""
+    return c.wiped is not None and bool(c.wiped.any()) and not c.got_grad.any()
 
 
 def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
@@ -381,6 +396,9 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     sliced away, factors all initialised to zero). A branch the loop uses on some steps
     only (an auxiliary head every other step, tasks in turn) misses the checks' steps but
     moves."""
+    if _cut_off(r, t):
+        steps = [c.step for c in r.checks[-t.sustain :]]
+        return unused_finding(list(r.params), steps, r.epoch, cut=True)
     done = [c for c in r.checks if c.got_grad.any()]
     if len(done) < t.sustain:
         return None
@@ -400,6 +418,19 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     return unused_finding(unused, [c.step for c in done], r.epoch, zero=zero)
 
 
+def _cut_off(r: LoopRecord, t: LoopThresholds) -> bool:
+    """Whether no parameter got a gradient in any check, nor changed, though the optimizer
+    stepped before each of the last `sustain`: the loss backward() was called on reaches
+    none of them. (A loop that sets `.grad` itself, per-sample gradients clipped for
+    DP-SGD, gives them none by backward, but they change.)"""
+    checks = r.checks[-t.sustain :]
+    if len(checks) < t.sustain or not all(c.optimizer_stepped for c in checks):
+        return False
+    if any(c.stepped for c in r.checks):
+        return False
+    return not any(c.got_grad.any() or (c.wiped is not None and c.wiped.any()) for c in r.checks)
+
+
 def used_since(r: LoopRecord, finding: Finding) -> int | None:
     """The step of the last check where every parameter `finding` (unused_parameters) named
     got a gradient and changed: a branch the loss reads from then on (an auxiliary loss
@@ -415,17 +446,30 @@ def used_since(r: LoopRecord, finding: Finding) -> int | None:
 
 
 def unused_finding(
-    unused: list[str], checked_steps: list[int], epoch: int, *, zero: list[str] = ()
+    unused: list[str],
+    checked_steps: list[int],
+    epoch: int,
+    *,
+    zero: list[str] = (),
+    cut: bool = False,
 ) -> Finding:
     """The unused_parameters finding, from the loop's checks or the Trainer's probes;
-    `zero`: those of `unused` whose gradient was there but exactly zero."""
+    `zero`: those of `unused` whose gradient was there but exactly zero; `cut`: every
+    parameter, the loss reaching none (`_cut_off`)."""
     reach, how, fix = (
         "no gradient",
         "the loss does not depend on them, so they never learn and only cost memory (and "
         "fail DistributedDataParallel)",
         LOOP_FIX["unused_parameters"],
     )
-    if zero:
+    if cut:
+        how = (
+            "the loss backward() is called on is cut off from the model, so the optimizer "
+            "steps nothing (a loss rebuilt from its value, torch.tensor(loss.item(), "
+            "requires_grad=True), or computed from outputs detached or made under no_grad)"
+        )
+        fix = "call backward() on the loss computed from the model's outputs, as it is"
+    elif zero:
         reach = "no gradient, or only an exactly zero one,"
         how = (
             "the loss reads them through nothing that varies (an output sliced away, a "
@@ -438,7 +482,7 @@ def unused_finding(
         )
     return Finding(
         code="unused_parameters",
-        severity="warning",
+        severity="error" if cut else "warning",  # nothing trains at all
         source="training",
         message=(
             f"{len(unused)} trainable parameters received {reach} in any of "

@@ -242,6 +242,9 @@ class LoopWatch:
                 cosine[got[r]] = (cp_r**2 - c_r**2 - p_r**2) / 2 / (c_r * p_r)
             if c_r > 0 and f_r > 0:  # .grad = fresh + carried: |g|^2 = |f|^2 + |c|^2 + 2 c.f
                 shrunk[got[r]] = (g_r**2 - c_r**2 - f_r**2) / 2 / (c_r * f_r) <= -_SHRUNK
+        wiped = np.array(
+            [f is not None and p.grad is None for f, p in zip(self.fresh, params, strict=True)]
+        )
         has_grad, fresh_scale = np.zeros(n, dtype=bool), np.zeros(n)
         has_grad[got] = True
         fresh_scale[got] = [
@@ -263,6 +266,7 @@ class LoopWatch:
                 carried_shares=share,
                 carried_cosines=cosine,
                 shrunk=shrunk,
+                wiped=wiped,
                 order_ok=self._order_ok(),
                 optimizer_stepped=None if self.optimizer is None else "step" in self._events,
                 moved=np.array(
