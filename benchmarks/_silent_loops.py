@@ -22,6 +22,7 @@ BUGS = {
     "broadcast_loss": ("broadcast_loss", "regression: (n, 1) output, (n,) targets, MSE"),
     "zero_grad_before_step": ("frozen_parameters", "optimizer.zero_grad() after backward()"),
     "loss_rebuilt": ("unused_parameters", "torch.tensor(loss.item(), requires_grad=True)"),
+    "softmax_over_batch": ("softmax_over_batch", "nll_loss(out.log_softmax(dim=0), y)"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 
@@ -139,6 +140,8 @@ def train(
             if regression:  # the bug keeps the (n, 1) output; squeezed, it is correct
                 out = out if bug == "broadcast_loss" else out[:, 0]
                 loss = _mse(out, y[i : i + batch].float())
+            elif bug == "softmax_over_batch":  # normalised over the rows, not the classes
+                loss = nn.functional.nll_loss(out.log_softmax(dim=0), y[i : i + batch])
             else:
                 loss = nn.functional.cross_entropy(out, y[i : i + batch])
             if bug == "loss_rebuilt":  # cut from the graph: backward reaches nothing

@@ -97,12 +97,18 @@ def test_findings_reach_the_run_files(out):
 
 
 @pytest.mark.parametrize("mode", ["detect", "repair"])
-@pytest.mark.parametrize("last", ["softmax", "none", "log_softmax"])
+@pytest.mark.parametrize("last", ["softmax", "none", "log_softmax", "log_softmax over rows"])
 def test_your_model_s_softmax_before_the_trainers_cross_entropy_is_found(out, last, mode):
     """Your own module ending in nn.Softmax: the Trainer's cross entropy applies another
-    (LogSoftmax on top of LogSoftmax changes nothing: not flagged)."""
+    (LogSoftmax on top of LogSoftmax changes nothing: not flagged). One ending in
+    LogSoftmax(dim=0) normalises each class over the batch: softmax_over_batch."""
     torch.manual_seed(0)
-    head = {"softmax": nn.Softmax(dim=1), "none": nn.Identity(), "log_softmax": nn.LogSoftmax(1)}
+    head = {
+        "softmax": nn.Softmax(dim=1),
+        "none": nn.Identity(),
+        "log_softmax": nn.LogSoftmax(1),
+        "log_softmax over rows": nn.LogSoftmax(0),
+    }
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), head[last])
     config = {"data": {"source": "digits", "audit": False}, "train": {"epochs": 2}}
     run = trainwell.fit(config, model=model, doctor__mode=mode)
@@ -110,6 +116,8 @@ def test_your_model_s_softmax_before_the_trainers_cross_entropy_is_found(out, la
     assert [f.severity for f in found] == (["error"] if last == "softmax" else [])
     if found:
         assert found[0].step == 0 and "SoftmaxBackward0" in found[0].evidence["autograd_chain"]
+    rows = [f.severity for f in run.findings if f.code == "softmax_over_batch"]
+    assert rows == (["error"] if last == "log_softmax over rows" else [])
 
 
 class _TwoHeads(nn.Module):

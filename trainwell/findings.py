@@ -42,6 +42,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "probabilities_as_logits",
     "unused_parameters",
     "broadcast_loss",
+    "softmax_over_batch",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

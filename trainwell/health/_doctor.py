@@ -16,6 +16,7 @@ import torch
 from ..findings import Finding
 from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
 from ._baselines import prior_loss, reference_loss
+from ._batch_softmax import softmax_over_batch, softmax_over_rows
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import data_loss
@@ -160,8 +161,10 @@ class DoctorCallback(Callback):
             loss_chain_step=0,
             broadcast=broadcast_outputs(loss, self.examiner.probe.output_shape),
             broadcast_step=0,
+            batch_softmax=softmax_over_rows(loss, self.examiner.probe.output_shape),
+            batch_softmax_step=0,
         )
-        for rule in (probabilities_as_logits, broadcast_loss):
+        for rule in (probabilities_as_logits, broadcast_loss, softmax_over_batch):
             finding = rule(seen, LoopThresholds())
             if finding is not None and not self.examiner.reported(finding.code):
                 self.examiner.report(finding)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
+from ._batch_softmax import softmax_over_batch
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_args import check_arguments, number
@@ -35,7 +36,7 @@ from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
 # the silent-bug checks: those of `_silent`, and those that read the model or loss graph
-LOOP_CHECKS = (*LOOP_RULES, unregistered_parameters, broadcast_loss)
+LOOP_CHECKS = (*LOOP_RULES, unregistered_parameters, broadcast_loss, softmax_over_batch)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it

@@ -29,6 +29,8 @@ LOOP_FIX = {
     "(NLLLoss, CTCLoss and KLDivLoss take log_softmax)",
     "broadcast_loss": "give the loss outputs and targets of one shape: squeeze the model's "
     "(n, 1) output to (n,) (out.squeeze(-1)), or view the targets as (n, 1)",
+    "softmax_over_batch": "take the softmax over the classes: log_softmax(x, dim=1) (or "
+    "dim=-1), or give the raw scores to cross_entropy, which takes its own",
     "unused_parameters": "remove the unused modules, route the input through them, or drop "
     "the .detach() or torch.no_grad() that cuts them off the loss (or, to freeze them on "
     "purpose, set requires_grad=False)",
@@ -95,6 +97,8 @@ class LoopRecord:
     # the outputs' shape and the one the loss broadcast them to, where it did
     broadcast: tuple[list[int], list[int]] | None = None
     broadcast_step: int | None = None
+    batch_softmax: str | None = None  # a (log-)softmax over dim 0 a loss read (its node)
+    batch_softmax_step: int | None = None
     eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters
     eval_since: int | None = None  # first step of the current run of steps in eval mode
     eval_steps: int = 0  # steps in a row taken in eval mode

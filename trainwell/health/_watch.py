@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._batch_softmax import softmax_over_rows
 from ._loss_graph import broadcast_outputs, squashed_logits
 from ._probes import dense
 from ._silent import LoopCheck, LoopRecord
@@ -123,6 +124,11 @@ class LoopWatch:
             chain = squashed_logits(loss)
             if chain is not None:
                 self.record.loss_chain, self.record.loss_chain_step = chain, step
+                found = True
+        if self.record.batch_softmax is None:
+            name = softmax_over_rows(loss, outputs)
+            if name is not None:
+                self.record.batch_softmax, self.record.batch_softmax_step = name, step
                 found = True
         if self.record.broadcast is None:
             shapes = broadcast_outputs(loss, outputs)
