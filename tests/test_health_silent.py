@@ -972,11 +972,18 @@ def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop(scaled):
     assert np.isfinite(loss) and accuracy > 0.9
 
 
-def test_a_remedy_that_leaves_the_network_dead_is_no_cure():
+@pytest.mark.parametrize("orders", ["lower_lr alone", "as they are"])
+def test_a_remedy_that_leaves_the_network_dead_is_no_cure(orders, monkeypatch):
     """Hidden biases at -4 (dead from the start), epochs of 16 steps: probed every 24 steps,
     the doctor first spoke at epoch 4; lower_lr was then 'cured' after one quiet epoch that
     held no probe, the network at chance. Now it speaks in epoch 1, the cure waits for the
-    probes its rule needs, and a network still not learning is no cure."""
+    probes its rule needs, and a network still not learning is no cure. The biases set to
+    0 in place, now tried first (`zero_biases`), cure it: the cause, measured (evidence.cause),
+    is theirs; a rate too large gets the lower rate first (above)."""
+    from trainwell.health import _loop_repair
+
+    if orders == "lower_lr alone":
+        monkeypatch.setitem(_loop_repair.LOOP_ORDERS, "dying_relu", ("lower_lr",))
     torch.manual_seed(0)
     X = torch.randn(512, 20)
     y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
@@ -999,8 +1006,12 @@ def test_a_remedy_that_leaves_the_network_dead_is_no_cure():
             total += loss.item()
         doctor.epoch_end(total / 16)
     dead = [f for f in doctor.findings if f.code == "dying_relu"]
-    assert dead[0].epoch <= 1
+    assert dead[0].epoch <= 1 and dead[0].evidence["cause"]["negative_bias"]
     [record] = [r for r in doctor.repairs if r["finding"] == "dying_relu"]
+    if orders == "as they are":
+        assert record["remedy"] == "zero_biases" and record["cured"] is True
+        assert model[0].bias.mean() > -0.5 and total / 16 < 0.5  # it learns
+        return
     assert record["cured"] is False
     assert record["why_not"] in ("the problem came back",) or "still does not" in record["why_not"]
     assert "He initialisation" in dead[-1].evidence["recommended"]  # no remedy left

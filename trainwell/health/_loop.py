@@ -22,13 +22,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..findings import Finding
+from ..findings import TRAINING_CODES, Finding
 from ._batch_softmax import softmax_over_batch
-from ._evidence import strong_penalty
+from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_args import check_arguments, number
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, chance_loss, zero_floor
+from ._repair_records import cause_of
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, used_since
 from ._unregistered import unregistered_parameters
@@ -129,12 +130,26 @@ class Doctor:
     def _found(self, finding: Finding) -> None:
         if (lr := self.lr) is not None:
             finding.evidence["lr"] = lr
+        if finding.code in TRAINING_CODES and finding.severity != "info":
+            finding.evidence["cause"] = self._cause()
         if finding.code == "exploding_gradient" and self.scaler is None:
             finding.message += (
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"
             )
         self.findings.append(finding)
+
+    def _cause(self) -> dict[str, Any]:
+        """What the probes and the live model and optimizer measured, as the Trainer's doctor
+        records it with its findings (`gather_evidence`)."""
+        history = self.examiner.history
+        evidence = gather_evidence(
+            history,
+            prior_loss=history.untrained_loss() or None,
+            model=self.model,
+            optimizer=self.optimizer,
+        )
+        return cause_of(evidence)
 
     def step(self, loss: torch.Tensor) -> list[Finding]:
         """Call after `loss.backward()`; returns the findings new at this step."""
@@ -225,16 +240,16 @@ class Doctor:
             row.setdefault("lr", lr)
         if val_loss is not None:
             row["val_loss"] = val_loss
-        penalty = strong_penalty(self.model, self.optimizer, loss=float(train_loss))
+        penalty = strong_penalty(self.model, self.optimizer, loss=train_loss)
         new += self.examiner.end_epoch(row, penalty)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
-            self._treat(new, float(train_loss))
+            self._treat(new, train_loss)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             healthy = math.isfinite(train_loss) and not problems
             probes = self.examiner.history.n_probes  # since the last remedy: it resets them
-            again = self.repairer.epoch_end(self._epoch, healthy, float(train_loss), probes)
-            self._treat(again, float(train_loss))
+            again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes)
+            self._treat(again, train_loss)
         self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.interval)
         self._epoch += 1

@@ -22,15 +22,17 @@ from ..findings import Finding
 from ..train import BestWeights
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._rebuild import SWUNG_CODES, NotApplicable
+from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
 from ._silent import LOOP_FIX
 
 CLIP = 1.0
+WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # layers whose bias sets a unit's input
 # Per code, the remedies the doctor applies in a hand-written loop, in order.
 LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("lower_lr_and_clip", "lower_lr"),
     "exploding_gradient": ("clip_gradients", "lower_lr"),
-    "dying_relu": ("lower_lr",),
+    "dying_relu": ("zero_biases", "lower_lr"),
     "oscillating_loss": ("lower_momentum", "lower_lr"),
     "stale_gradients": ("zero_grad",),
     "eval_mode_training": ("train_mode",),
@@ -275,6 +277,27 @@ class LoopRepairer:
         self.train_mode = True
         self.model.train()
         return "model.train() at every doctor.step"
+
+    def _zero_biases(self, params: list) -> str:
+        """Set to 0, in place, the biases of hidden layers whose mean is far below 0
+        (`NEGATIVE_BIAS`): their units get no input above 0, are dead from the start, and a
+        lower rate cannot bring them back (biases at -5: 0.10 accuracy after it). The
+        weights are kept, and the output layer's bias is left to the loss."""
+        layers = [
+            (name, m)
+            for name, m in self.model.named_modules()
+            if isinstance(m, WEIGHTED) and isinstance(m.bias, torch.Tensor)
+        ]
+        low = [(n, m) for n, m in layers[:-1] if float(m.bias.detach().mean()) < NEGATIVE_BIAS]
+        if not low:
+            raise NotApplicable("no hidden layer's biases are far below 0")
+        with torch.no_grad():
+            for _, m in low:
+                m.bias.zero_()
+                self.optimizer.state.pop(m.bias, None)  # its momentum pulled it down
+        self._healthy = self.snapshot()  # a rollback must not bring them back
+        names = ", ".join(n for n, _ in low)
+        return f"biases of {len(low)} hidden layers ({names}), far below 0, set to 0 in place"
 
     def _add_to_optimizer(self, params: list) -> str:
         given = {id(p) for group in self.optimizer.param_groups for p in group["params"]}
