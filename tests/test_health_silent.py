@@ -212,6 +212,12 @@ def test_each_bug_is_named_where_it_is():
     finding = next(f for f in frozen.findings if f.code == "frozen_parameters")
     assert finding.severity == "warning"
     assert finding.evidence["requires_grad_false"] == ["body.1.weight"]
+    # the optimizer was built from model.parameters(): the fix does not say to do so
+    assert (
+        "if p.requires_grad" in finding.message and "model.parameters() once" not in finding.message
+    )
+    head_fix = next(f for f in head.findings if f.code == "frozen_parameters").message
+    assert "build the optimizer from model.parameters() once the model is complete" in head_fix
     unused, _, _ = loop("cnn", "unused_parameters")
     finding = next(f for f in unused.findings if f.code == "unused_parameters")
     assert finding.evidence["parameters"] == ["aux.weight", "aux.bias"]

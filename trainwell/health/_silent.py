@@ -295,12 +295,20 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             f"they are frozen on purpose, leave them out of the optimizer (unless they are to "
             f"be unfrozen later, as in gradual unfreezing)."
         )
+    # only frozen ones given to the optimizer: it was built from model.parameters() already
+    fix = (
+        None
+        if unapplied
+        else "set requires_grad=True on them if they should learn; if frozen on purpose, "
+        "build the optimizer from [p for p in model.parameters() if p.requires_grad]"
+    )
     return loop_finding(
         "frozen_parameters",
         "error" if unapplied else "warning",
         "Parameters that never change: " + " ".join(parts),
         r,
         step,
+        fix=fix,
         never_applied=unapplied,
         requires_grad_false=r.frozen_in_optimizer,
         not_in_optimizer=r.not_in_optimizer,
