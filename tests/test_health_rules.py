@@ -188,6 +188,10 @@ def test_an_explosion_that_killed_the_units_showing_it_is_found_by_the_weights_i
     blown = probed([(140.0, 62.0, 40.0), (0.0, 0.0, 0.03)], [(6.5, 4.6, 1.9), (19.0, 21.0, 15.0)])
     finding = rules.exploding_gradient(blown, T)
     assert finding is not None and finding.layer == "net.1" and "grew 2.9x" in finding.message
+    assert "(train.grad_clip)" in finding.message  # the config's key; a loop clips itself
+    blown.data_at_hand = False
+    looped = rules.exploding_gradient(blown, T).message
+    assert "clip_grad_norm_ before optimizer.step()" in looped and "train." not in looped
     held = probed([(140.0, 62.0, 40.0), (0.5, 0.4, 0.3)], [(6.5, 4.6, 1.9), (7.0, 5.0, 2.0)])
     assert rules.exploding_gradient(held, T) is None
     adam = probed([(0.5, 0.4, 0.3), (0.5, 0.4, 0.3)], [(1.0, 1.0, 1.0), (3.0, 3.0, 3.0)])

@@ -233,12 +233,14 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 def _exploded(h: ProbeHistory, t: Thresholds, index: int, reason: str) -> Finding:
     layer = h.layers[index]
+    # a config's key; a hand-written loop clips itself, between backward and step
+    clip = "train.grad_clip" if h.data_at_hand else "clip_grad_norm_ before optimizer.step()"
     return finding(
         "exploding_gradient",
         "error",
         f"Gradients explode: the gradient norm of layer {layer} is {reason}. Clip gradients "
-        f"(train.grad_clip), lower the learning rate, standardise the inputs, or use a "
-        f"smaller initialisation.",
+        f"({clip}), lower the learning rate, standardise the inputs, or use a smaller "
+        f"initialisation.",
         h,
         layer=layer,
         grad_norms=h.grad_norm[-1],
