@@ -55,6 +55,7 @@ class Thresholds:
     overfit_floor: float = 0.05  # ... and the rise >= 5% of the val loss's scale (not noise)
     overfit_climb: int = 5  # or: val loss rose in each of the last 5 epochs ...
     overfit_climb_rise: float = 0.1  # ... to 10% above its best (a steady climb is no noise)
+    overfit_accuracy_gain: float = 0.01  # val accuracy this far above it at the best: no overfit
     overfit_jump: float = 0.05  # val accuracy down and back up since the best: it jumps
     jump_rate_kept: float = 0.9  # ... and the rate at 90% of its highest: no schedule calms it
     memorised_gap: float = 3.0  # ... unless train loss < 1/3 of val loss at its best: memorised
