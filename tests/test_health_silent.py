@@ -1130,6 +1130,49 @@ def test_repair_needs_the_doctor_between_backward_and_step():
     assert all("recommended" in f.evidence for f in problems(doctor))
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize(
+    ("where", "blind"),
+    [("before_backward", True), ("after_zero_grad", True), ("after_backward", False),
+     ("after_step", False), ("zero_grad_before_step", False)],
+)  # fmt: skip
+def test_a_doctor_placed_where_grad_is_cleared_says_so(arch, where, blind):
+    """doctor.step before loss.backward() or after optimizer.zero_grad() (in place, as
+    set_to_none=False leaves it): the loop trains, the probes read no gradient, and no
+    finding would ever come. Right after backward, or after the step, they read one; cleared
+    between backward and the step, nothing moves: frozen_parameters says it."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = ARCHS[arch]()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            for i in range(0, len(y), 32):
+                optimizer.zero_grad()
+                loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+                if where == "before_backward":
+                    doctor.step(loss)
+                loss.backward()
+                if where == "zero_grad_before_step":
+                    optimizer.zero_grad()
+                if where in ("after_backward", "zero_grad_before_step"):
+                    doctor.step(loss)
+                optimizer.step()
+                if where == "after_zero_grad":
+                    optimizer.zero_grad(set_to_none=False)
+                if where in ("after_step", "after_zero_grad"):
+                    doctor.step(loss)
+            doctor.epoch_end(loss.item())
+    told = [w for w in caught if "doctor.step is called before loss.backward()" in str(w.message)]
+    assert len(told) == blind  # once
+    if blind:
+        assert told[0].filename == __file__  # at the loop's own line
+    codes = [f.code for f in problems(doctor)]
+    assert codes == (["frozen_parameters"] if where == "zero_grad_before_step" else [])
+
+
 def test_the_doctor_is_exported_and_validates_its_arguments():
     """Each wrong argument is one error naming it, at the call that gave it: a string for
     the model, the arguments swapped, a scheduler for the optimizer, epochs as text, a

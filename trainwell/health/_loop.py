@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, chance_loss, zero_floor
 from ._repair_records import cause_of
 from ._rules import Thresholds
-from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, used_since
+from ._silent import LOOP_FIX, LOOP_RULES, LoopCheck, LoopThresholds, used_since
 from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
 
@@ -41,6 +42,13 @@ LOOP_CHECKS = (*LOOP_RULES, unregistered_parameters, broadcast_loss, softmax_ove
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
+BLIND = (
+    "trainwell.Doctor: at doctor.step(loss) the parameters' .grad is cleared, though "
+    "loss.backward() gives them gradients that optimizer.step() applies: doctor.step is "
+    "called before loss.backward(), or after optimizer.zero_grad(). Its probes read no "
+    "gradient there and cannot see the problems of this run: call doctor.step(loss) after "
+    "loss.backward() and before optimizer.step()."
+)
 
 
 class Doctor:
@@ -116,6 +124,7 @@ class Doctor:
         self._scale: float | None = None  # the gradient scaler's scale at the last probe
         self._trainable = self._trainable_now()  # which parameters require a gradient
         self._watched_from = 0  # the step the silent-bug checks started looking from
+        self._warned_blind = False  # told that doctor.step sits where .grad is cleared
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -188,6 +197,9 @@ class Doctor:
         if changed:
             watch.record.all_dead = self._all_dead()
             new += self._check_loop()
+            if not self._warned_blind and self._blind():
+                self._warned_blind = True
+                warnings.warn(BLIND, UserWarning, stacklevel=2)
         if self.repairer is not None:
             self._treat(new)
             self.repairer.before_step()
@@ -363,6 +375,18 @@ class Doctor:
         complete = sum(check.complete for check in self.watch.record.checks)
         return complete >= self.loop_thresholds.sustain
 
+    def _blind(self) -> bool:
+        """Whether doctor.step sits where `.grad` is cleared: in each of the last `sustain`
+        checks the loop's backward gave gradients and its optimizer step applied them (the
+        parameters moved), yet at doctor.step `.grad` was None or zero throughout —
+        doctor.step before loss.backward(), or after optimizer.zero_grad(). The loop trains;
+        the doctor's probes read no gradient, and would report a healthy run whatever it
+        does. (Cleared between backward and the step, nothing moves: frozen_parameters.)"""
+        checks = self.watch.record.checks[-self.loop_thresholds.sustain :]
+        if len(checks) < self.loop_thresholds.sustain or checks[-1].moved is None:
+            return False
+        return bool(checks[-1].moved.any()) and all(_cleared(c) for c in checks)
+
     def _check_loop(self) -> list[Finding]:
         self._withdraw_unused()
         new = []
@@ -429,3 +453,13 @@ class Doctor:
             return math.nan, math.nan
         now = histories[-1].loss[-1] if loss is None else loss
         return now, histories[0].loss[0]
+
+
+def _cleared(check: LoopCheck) -> bool:
+    """Whether the backward before `check` gave gradients that `.grad` no longer held at
+    doctor.step (None, or zeroed in place), while the optimizer stepped."""
+    if not check.optimizer_stepped or check.wiped is None:
+        return False
+    if check.got_grad.any():  # zero_grad(set_to_none=False): held, but zero
+        return check.grad_norm == 0 and check.fresh_norm > 0
+    return bool(check.wiped.any())
