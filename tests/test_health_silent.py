@@ -1282,11 +1282,11 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
     assert not all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
-def _regression_loop(model, loss_of, epochs=2):
-    """A hand-written regression loop on the quadrant data's mean pixel; `loss_of(out, y)`
-    computes the loss from the model's output and the `(n,)` targets."""
+def _regression_loop(model, loss_of, epochs=2, targets=None):
+    """A hand-written regression loop on the quadrant data's mean pixel (or `targets`);
+    `loss_of(out, y)` computes the loss from the model's output and the `(n,)` targets."""
     X, _ = data()
-    y = X.mean((1, 2, 3)) * 8
+    y = X.mean((1, 2, 3)) * 8 if targets is None else targets
     optimizer = torch.optim.Adam(model.parameters(), 0.01)
     doctor = trainwell.Doctor(model, optimizer, every=4)
     for _ in range(epochs):
@@ -1394,6 +1394,64 @@ def test_targets_far_from_standardised_are_named_as_the_cause(arch, targets):
     found = {f.code: "Standardise the targets" in f.message for f in problems(doctor)}
     assert found.keys() & {"exploding_gradient", "divergence"}, found
     assert all(found.values()) if targets == "raw" else not any(found.values()), found
+
+
+class Packed(nn.Module):
+    """A model that returns its output with its features, in a tuple or a dict."""
+
+    def __init__(self, net, how):
+        super().__init__()
+        self.net, self.how = net, how
+
+    def forward(self, x):
+        out = self.net(x)
+        return (out, x.flatten(1)) if self.how == "tuple" else {"pred": out, "x": x}
+
+
+def _unpacked(loss_of):
+    return lambda out, y: loss_of(out[0] if isinstance(out, tuple) else out["pred"], y)
+
+
+@pytest.mark.parametrize("how", ["tuple", "dict"])
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [("broadcast", "broadcast_loss"), ("squeezed", None),
+     ("softmax_over_rows", "softmax_over_batch"), ("softmax_over_classes", None)],
+)  # fmt: skip
+def test_outputs_returned_in_a_tuple_or_dict_are_read_as_the_models(how, case, code):
+    """The loss-graph checks look for the model's outputs by their shape: of a model that
+    returns a tuple or a dict (logits and features), its first tensor's. They read none,
+    and found neither bug."""
+    torch.manual_seed(0)
+    if case.startswith("softmax"):
+        dim = 0 if case == "softmax_over_rows" else 1
+        model = Packed(MLP(), how)
+        loss_of = lambda out, y: nn.functional.nll_loss(out.log_softmax(dim), y)  # noqa: E731
+        doctor = _regression_loop(model, _unpacked(loss_of), targets=data()[1])
+    else:
+        model = Packed(nn.Sequential(MLP(), nn.Linear(4, 1)), how)
+        squeeze = case == "squeezed"
+        loss_of = lambda out, y: nn.functional.mse_loss(out.squeeze(-1) if squeeze else out, y)  # noqa: E731
+        doctor = _regression_loop(model, _unpacked(loss_of))
+    assert [f.code for f in problems(doctor)] == ([code] if code else [])
+
+
+@pytest.mark.parametrize("how", ["tensor", "dict"])
+def test_raw_targets_behind_a_dict_output_are_named_not_an_explosion(how):
+    """Targets in the hundred thousands under Adam: the loss's error signal at the outputs,
+    measured on the dict's first tensor as on a plain output, says the targets are far; it
+    was not measured, and their gradients read as an explosion (clipping then made the run
+    worse)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(MLP(), nn.Linear(4, 1))
+    model = net if how == "tensor" else Packed(net, "dict")
+    y = 2e5 + 5e4 * data()[0].mean((1, 2, 3)) * 8
+    loss_of = lambda out, y: nn.functional.mse_loss(out.squeeze(-1), y)  # noqa: E731
+    doctor = _regression_loop(model, loss_of if how == "tensor" else _unpacked(loss_of),
+                              targets=y, epochs=4)  # fmt: skip
+    found = problems(doctor)
+    assert "exploding_gradient" not in [f.code for f in found]
+    assert found and all(f.evidence.get("error_signal", 0) > 1e3 for f in found), found
 
 
 def _masked(losses):

@@ -154,11 +154,11 @@ class Probe:
         """An activation whose output is the model's (a sigmoid before BCELoss, a softmax
         before NLL) squashes the prediction, not a hidden layer: a confident classifier
         pins it at its asymptotes, which says nothing of saturated units. An output not
-        squashed has the loss's gradient measured (`_record_error`); of a tuple (a mean and
-        a variance, logits and features), the first tensor's."""
-        if isinstance(output, (tuple, list)) and output and _plain(output[0]):
-            self._hook_error(output[0])
-        if not _plain(output):
+        squashed has the loss's gradient measured (`_record_error`). Of a tuple or a dict
+        (logits and features, a mean and a variance, `{"pred": ...}`), the first tensor is
+        read as the output: its shape is what the loss-graph checks look for."""
+        output = _first_tensor(output)
+        if output is None:
             return
         self.output_shape = tuple(output.shape)
         self.history.batch_rows = output.shape[0] if output.dim() else 1
@@ -344,6 +344,16 @@ def _offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
         return torch.full((), math.nan, device=grad.device)
     rows = grad.reshape(batch, -1)
     return rows.mean(0).square().sum() / rows.square().mean(0).sum().clamp_min(1e-30)
+
+
+def _first_tensor(output: object) -> torch.Tensor | None:
+    """`output` itself, or the first tensor a tuple, list or dict of them holds (None
+    where it holds none, or one that `_plain` refuses)."""
+    if isinstance(output, dict):
+        output = list(output.values())
+    if isinstance(output, (tuple, list)):
+        output = next((x for x in output if isinstance(x, torch.Tensor)), None)
+    return output if _plain(output) else None
 
 
 def _plain(x: object) -> bool:
