@@ -380,9 +380,10 @@ def test_parameters_a_sparse_optimizer_cannot_step_are_not_handed_to_it():
 
 @pytest.mark.parametrize("stepped", [True, False])
 def test_a_gradient_no_optimizer_applies_does_not_explode(stepped):
-    """A second head left out of the optimizer (the bug, `frozen_parameters`): its weights
-    never move while its gradient stays large against them, read as exploding_gradient
-    (an error advising clipping). Stepped, the same gradient is an explosion."""
+    """A second head left out of the optimizer (the bug, `frozen_parameters`), its output
+    scaled up: its weights never move while its gradient stays large against them, read as
+    exploding_gradient (an error advising clipping). Stepped, the same gradient is an
+    explosion."""
     torch.manual_seed(0)
     X = torch.randn(640, 20)
     y = (X[:, 0] > 0).long()
@@ -399,7 +400,7 @@ def test_a_gradient_no_optimizer_applies_does_not_explode(stepped):
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         features = body(x)
-        return head(features) + aux(features)
+        return head(features) + 1e3 * aux(features)
 
     problems = _problems(_train(model, optimizer, X, y, forward=forward, every=4))
     assert ("exploding_gradient" in problems) == stepped

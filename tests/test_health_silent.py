@@ -1396,6 +1396,35 @@ def test_targets_far_from_standardised_are_named_as_the_cause(arch, targets):
     assert all(found.values()) if targets == "raw" else not any(found.values()), found
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize(("start", "lr", "explodes"), [
+    ("head_scaled", 0.05, False), ("tiny_first_layer", 0.05, False), ("head_scaled", 20.0, True),
+])  # fmt: skip
+def test_a_layer_started_tiny_grows_it_does_not_explode(arch, start, lr, explodes):
+    """A head scaled by 1e-3 (ConvNeXt's head_init_scale), or a first layer drawn at std
+    1e-3 (before batch norm in the CNN): their first gradients are hundreds of times their
+    own weights' norm, and the run is healthy. At a rate 400x too large the same start
+    explodes."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = ARCHS[arch]()
+    with torch.no_grad():
+        if start == "head_scaled":
+            head = model.head[-1] if arch == "mlp" else model.head
+            head.weight.mul_(1e-3)
+            head.bias.zero_()
+        else:
+            first = model.body[1] if arch == "mlp" else model.body[0]
+            first.weight.normal_(0, 1e-3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=3)
+    for _ in range(3):
+        _train_epoch(X, y, model, optimizer, doctor, losses := [])
+        doctor.epoch_end(sum(losses) / len(losses))
+    codes = {f.code for f in problems(doctor)}
+    assert bool(codes & {"exploding_gradient", "divergence"}) is explodes, codes
+
+
 class Packed(nn.Module):
     """A model that returns its output with its features, in a tuple or a dict."""
 

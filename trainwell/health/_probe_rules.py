@@ -203,7 +203,7 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not np.all(np.isfinite(grads[-1])):
         index, reason = int(np.argmin(np.isfinite(grads[-1]))), "non-finite"
     else:
-        weights = h.last("weight_norm", t.sustain)
+        weights = _sized(h, h.last("weight_norm", t.sustain), t)
         applied = grads
         if h.grad_clip:  # clipping scales every layer by clip / total norm: what is applied
             total = np.sqrt((grads**2).sum(axis=1, keepdims=True))
@@ -262,7 +262,7 @@ def _blown_start(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
         return None
     if not h.loss[0] >= t.blown_start * h.prior_loss:
         return None
-    grads, weights = np.array(h.loss_grads(0)), h.weight_norm[0]
+    grads, weights = np.array(h.loss_grads(0)), _sized(h, h.weight_norm[0], t)
     scale = np.where(weights > 1e-8, grads / np.maximum(weights, 1e-8), 0.0)
     if not np.all(np.isfinite(scale)) or scale.max() <= t.exploding_scale:
         return None
@@ -278,11 +278,11 @@ def _blown_start(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
 def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
     """(index, reason) of the layer with the largest gradient-to-weight scale among those
     above `exploding_scale` at the previous probe whose weights have grown `blown_up`
-    times since; None if none did (or clipping bounds the steps). Plain Python: it runs
-    at every probe of a healthy run."""
+    times since; None if none did, or clipping bounds the steps, or the loss fell on them
+    (`_learning`). Plain Python: it runs at every probe of a healthy run."""
     if len(h.grad_norm) < 2 or h.grad_clip:
         return None
-    weights, now = h.weight_norm[-2].tolist(), h.weight_norm[-1].tolist()
+    weights, now = _sized(h, h.weight_norm[-2], t).tolist(), h.weight_norm[-1].tolist()
     if all(grown < t.blown_up * w for w, grown in zip(weights, now, strict=True)):
         return None  # a healthy run's exit: no layer's weights doubled
     before = h.loss_grads(-2)
@@ -291,13 +291,36 @@ def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
         for i, (g, w, grown) in enumerate(zip(before, weights, now, strict=True))
         if w > 1e-8 and math.isfinite(g) and g > t.exploding_scale * w and grown >= t.blown_up * w
     ]
-    if not blown:
+    if not blown or _learning(h):
         return None
     scale, index, grown = max(blown)
     return index, (
         f"{before[index]:.3g}, {scale:.3g} times its weight norm, at step "
         f"{h.steps[-2]}, and its weights grew {grown:.1f}x by step {h.steps[-1]}"
     )
+
+
+def _learning(h: ProbeHistory) -> bool:
+    """Whether the loss fell below that of knowing nothing (the class prior's, or a
+    loop's uniform guess) by the last probe: weights that grew on such steps learned. An
+    explosion leaves it at that level or above (raw pixels into a ReLU MLP: 11.5 at the
+    first probe, 2.3 with every unit dead at the next); a first layer started at std 1e-3
+    before batch norm grows tenfold and learns (1.53, then 1.26 under the prior's 1.39)."""
+    untrained = h.untrained_loss()
+    return untrained > 0 and h.loss[-1] < min(h.loss[-2], 0.95 * untrained)
+
+
+def _sized(h: ProbeHistory, weights: np.ndarray, t: Thresholds) -> np.ndarray:
+    """The weight norms an update is measured against: each layer's, but not below
+    `small_init` of what torch's default initialisation gives a layer of its output units
+    (a norm of sqrt(rows / 3), whatever its inputs). A layer started tiny on purpose (a
+    classifier head scaled by 1e-3, as ConvNeXt's `head_init_scale`; std 1e-3 before batch
+    norm) takes steps large next to its own weights, small next to any layer's: it grows to
+    its size, it does not explode."""
+    if len(h.rows) != np.shape(weights)[-1]:
+        return weights
+    floor = t.small_init * np.sqrt(np.asarray(h.rows, dtype=np.float64) / 3)
+    return np.maximum(weights, floor)
 
 
 def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
@@ -323,7 +346,7 @@ def _calm(h: ProbeHistory, t: Thresholds) -> bool:
     gradient at most `exploding_scale` (and `exploding_at_once`) times its weight norm, and
     the first layer's at most `exploding_ratio` times each other layer's that has one. The
     healthy runs' exit, in plain Python: a dozen numpy calls cost more after a step."""
-    grads, weights = h.loss_grads(), h.weight_norm[-1].tolist()
+    grads, weights = h.loss_grads(), _sized(h, h.weight_norm[-1], t).tolist()
     if not all(map(math.isfinite, grads)):
         return False
     limit = min(t.exploding_scale, t.exploding_at_once)

@@ -25,6 +25,7 @@ class Thresholds:
     blown_start: float = 5.0  # or > exploding_scale at the first probe, the loss already 5x
     # the class prior's on standardised inputs: the initialisation blows the outputs up
     blown_up: float = 2.0  # ... or > exploding_scale, and the weights then grew 2x by the next
+    small_init: float = 1.0  # weights below this share of torch's default init are read at it
     dead_fraction: float = 0.7  # of a layer's ReLU units (AutoTrainer gamma, DeepDiagnosis)
     saturated_fraction: float = 0.5  # of a layer's activations (SageMaker SaturatedActivation)
     runaway_factor: float = 10.0  # loss this many times its first value: runaway divergence
