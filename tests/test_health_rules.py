@@ -541,14 +541,24 @@ def test_a_rate_a_schedule_cut_to_nothing_is_named_as_the_cause(rates, schedule_
         ((1e-5, 1e-5, 1e-5), "Raise the learning rate"),
         ((8e-3, 5e-3, 9e-3), "Every layer moves"),
         ((1e-9, 1e-6, 6e-3), "Raise the learning rate"),  # first layers starved (sigmoids)
+        ((0.1, 0.05, 0.15), "Lower the learning rate"),  # SGD at 30: too large to settle
+        ((1e-9, 1e-6, 0.15), "Lower the learning rate"),
     ],
 )
-def test_a_loss_that_does_not_fall_gets_advice_from_the_steps_size(steps, advice):
+@pytest.mark.parametrize("vanishing", [False, True])
+def test_a_loss_that_does_not_fall_gets_advice_from_the_steps_size(steps, advice, vanishing):
     """Adam at 3e-3 on a model that cannot express the task (attention pooling of linear
-    projections): the loss stays at chance, and raising the rate or using Adam is no fix."""
-    h = _curves(_history(), [2.30, 2.29, 2.29, 2.28, 2.28])
+    projections): the loss stays at chance, and raising the rate or using Adam is no fix.
+    Steps of a tenth of the weights (an LSTM under SGD at 30) cannot settle: the inputs are
+    not in question, nor is a higher rate."""
+    grad = (1e-7, 1e-6, 0.3) if vanishing else (0.5, 0.4, 0.3)  # eight sigmoids, Adam
+    h = _curves(_history(grad=grad), [2.30, 2.29, 2.29, 2.28, 2.28])
     h.update_ratio = [np.array(steps) for _ in h.update_ratio]
-    assert advice in rules.slow_convergence(h, T).message
+    finding = rules.slow_convergence(h, T)
+    assert advice not in finding.message if vanishing else advice in finding.message
+    assert ("(vanishing_gradient)" in finding.message) == vanishing
+    expected = {"Lower": "lower", "Raise": "raise"}.get(advice.split()[0])
+    assert finding.evidence["rate_advice"] == (None if vanishing else expected)
 
 
 def test_a_steady_fall_on_small_steps_too_slow_for_the_budget_is_slow_convergence():
@@ -584,6 +594,14 @@ def test_a_steady_fall_on_small_steps_too_slow_for_the_budget_is_slow_convergenc
     # text's entropy, Adam 3e-3): a higher rate does not lower it
     assert run([1.459, 0.716, 0.702, 0.699], 3e-4, epochs=6) is None
     assert run([1.80, 1.74, 1.70, 1.66], 3e-4, epochs=6) is not None  # an even, slow pace
+    # steps small only next to weights that flew off 13x (an LSTM under SGD at 3, clipped):
+    # a higher rate is no advice, divergence names it
+    flown = _curves(_history(), falling)
+    flown.total_epochs = 20
+    for row in flown.update_ratio:
+        row[:] = 2e-4
+    flown.weight_norm[-1] = np.array([1.0, 13.0, 1.0])
+    assert rules.slow_convergence(flown, T) is None
 
 
 def test_the_steps_size_is_the_median_of_each_probes_largest_measured_update():

@@ -878,6 +878,30 @@ def test_stale_rule_needs_an_optimizer_step():
 # --- repair mode -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("code", "evidence", "adaptive", "change"),
+    [
+        ("slow_convergence", {"rate_advice": "raise"}, False, "Adam, or a higher learning rate"),
+        ("slow_convergence", {"rate_advice": "raise"}, True, "a higher learning rate"),
+        ("slow_convergence", {"rate_advice": "lower"}, False, "a lower learning rate"),
+        ("slow_convergence", {"rate_advice": None}, True, None),  # its message says what
+        ("oscillating_loss", {}, False, "a lower learning rate or momentum, or Adam"),
+        ("oscillating_loss", {}, True, "a lower learning rate"),
+    ],
+)
+def test_the_recommended_change_follows_the_finding_and_the_optimizer(
+    code, evidence, adaptive, change
+):
+    """A loop on Adam is not told to use Adam; a slow convergence whose steps are too large
+    is told to lower the rate, one whose cause is named gets no rate advice appended."""
+    from trainwell.health._loop_repair import recommend
+
+    finding = Finding(code, "warning", "training", "Message.", evidence=dict(evidence))
+    recommend(finding, adaptive)
+    assert finding.evidence.get("recommended") == change
+    assert ("Recommended change" in finding.message) == (change is not None)
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_repair_clears_stale_gradients_and_rolls_back(arch):
     _, _, broken = loop(arch, "stale_gradients", epochs=5)

@@ -19,6 +19,7 @@ from ._probes import weighted_layers
 from ._rules import (
     COLLAPSED_GAIN,
     LARGE_GAIN,
+    LARGE_STEP,
     NEGATIVE_BIAS,
     SMALL_GAIN,
     UNSCALED_RMS,
@@ -27,7 +28,6 @@ from ._rules import (
     stalled,
 )
 
-LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 # optimizers that already scale each weight's step by its gradients' history: their rate is
 # the size of each weight's step, whatever the gradients' scale
 ADAPTIVE = (

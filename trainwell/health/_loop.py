@@ -30,6 +30,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, pro
 from ._loop_args import check_arguments, number
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, chance_loss, zero_floor
+from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LOOP_RULES, LoopCheck, LoopThresholds, used_since
@@ -425,7 +426,7 @@ class Doctor:
             if finding.severity == "info":
                 continue
             if order_ok is not True:  # the step is taken already, or the loop unknown yet
-                recommend(finding)
+                recommend(finding, isinstance(self.optimizer, SCALE_FREE))
                 if finding.code in LOOP_ORDERS:
                     finding.message += (
                         " (Repair needs doctor.step(loss) between loss.backward() and "

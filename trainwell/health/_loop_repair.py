@@ -21,6 +21,7 @@ from torch import nn
 from ..findings import Finding
 from ..train import BestWeights
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
+from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
@@ -146,7 +147,7 @@ class LoopRepairer:
             finding.message += f" Repair: {changed}."
             return True
         self._treating.pop(code, None)
-        recommend(finding)
+        recommend(finding, isinstance(self.optimizer, SCALE_FREE))
         return False
 
     def before_step(self) -> None:
@@ -329,9 +330,25 @@ LEAKY_DEAD = "He initialisation with a zero bias, or a lower learning rate"
 FAR_TARGETS_FIX = "standardised targets (predictions mapped back to their units)"
 
 
-def recommend(finding: Finding) -> None:
-    """Name the change to the model or the loop that would treat `finding`."""
+# under an optimizer whose steps do not grow with the gradient (Adam): not Adam again
+ON_ADAPTIVE: dict[str, str] = {
+    "exploding_gradient": "He initialisation, standardised inputs, or gradient clipping",
+    "oscillating_loss": "a lower learning rate",
+}
+# slow_convergence's own advice on the rate (`evidence.rate_advice`), where it gives one
+RATE_ADVICE = {"lower": "a lower learning rate", "raise": "a higher learning rate"}
+
+
+def recommend(finding: Finding, adaptive: bool = False) -> None:
+    """Name the change to the model or the loop that would treat `finding`; `adaptive`: the
+    loop's optimizer is one whose steps do not grow with the gradient."""
     change = RECOMMENDED.get(finding.code)
+    if adaptive:
+        change = ON_ADAPTIVE.get(finding.code, change)
+    if finding.code == "slow_convergence":  # as its message advises, or nothing more
+        advice = finding.evidence.get("rate_advice")
+        change = RECOMMENDED[finding.code] if advice == "raise" and not adaptive else None
+        change = change or RATE_ADVICE.get(advice)
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
     if change and "error_signal" in finding.evidence:

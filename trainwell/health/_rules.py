@@ -22,6 +22,7 @@ from ._probe_rules import (
 from ._rule_base import (
     COLLAPSED_GAIN,
     LARGE_GAIN,
+    LARGE_STEP,
     NEGATIVE_BIAS,
     SMALL_GAIN,
     UNSCALED_RMS,
@@ -38,6 +39,7 @@ __all__ = [
     "CURVE_RULES",
     "FALLBACK_RULES",
     "LARGE_GAIN",
+    "LARGE_STEP",
     "NEGATIVE_BIAS",
     "PROBE_RULES",
     "RUNAWAY_RULES",

@@ -21,9 +21,10 @@ from ._curve_base import (
     _val_pace,
     bottleneck,
 )
+from ._divergence_rules import flown_off
 from ._history import ProbeHistory
-from ._probe_rules import units_lost
-from ._rule_base import FAR_TARGETS, Thresholds, finding, stalled
+from ._probe_rules import units_lost, vanishing_gradient
+from ._rule_base import FAR_TARGETS, LARGE_STEP, Thresholds, finding, stalled
 
 
 def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
@@ -58,8 +59,16 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         cause = _named_cause(h, t)
         far = h.raw_targets(FAR_TARGETS) is not None  # `finding` names them: the cause
         size = None if cause or far else _every_layer_moves(h, t)
+        largest, rate = h.step_size(), None
         if cause or far:
             advice = cause or ""
+        elif largest is not None and largest > LARGE_STEP:
+            advice, rate = (
+                f"Its steps are too large to settle, not too small: the largest layer moves "
+                f"by {largest:.1e} of its weights a step (about 1e-3 is usual). Lower the "
+                f"learning rate.",
+                "lower",
+            )
         elif size is not None:
             advice = (
                 f"Every layer moves (the largest by {size:.1e} of its weights a step; about "
@@ -68,7 +77,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
                 f"between its layers)."
             )
         else:
-            advice = _raise_rate(h)
+            advice, rate = _raise_rate(h), "raise"
         return finding(
             "slow_convergence",
             "warning",
@@ -79,6 +88,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             train_loss=loss,
             relative_drop=drop,
             threshold=t.slow_drop,
+            rate_advice=rate,
         )
     if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
         return None
@@ -98,6 +108,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         f"in every epoch, by {pace:.1%} an epoch: the network can fit more, its steps are "
         f"too small. {_faster(h, t)}",
         h,
+        rate_advice=_rate_advice(h, t),
         per_epoch=True,
         train_loss=loss,
         val_loss=val,
@@ -113,10 +124,16 @@ def _faster(h: ProbeHistory, t: Thresholds) -> str:
     return _named_cause(h, t) or _raise_rate(h)
 
 
+def _rate_advice(h: ProbeHistory, t: Thresholds) -> str | None:
+    """ "raise" where `_faster` advises a higher rate, None where it names a cause."""
+    return None if _named_cause(h, t) else "raise"
+
+
 def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
     """Why the steps are small, where measured: a schedule that has already decayed the
-    rate to almost nothing (`_collapsed_rate`), or units lost (`units_lost`: a higher rate,
-    which often killed them, is no advice); None otherwise."""
+    rate to almost nothing (`_collapsed_rate`), units lost (`units_lost`: a higher rate,
+    which often killed them, is no advice), or gradients that vanish on their way back;
+    None otherwise."""
     if (collapsed := _collapsed_rate(h, t)) is not None:
         now, start = collapsed
         fix = (
@@ -133,6 +150,11 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
         return (
             "Most units of a layer were dead or saturated at the last probe (dying_relu, "
             "saturated_activation): a higher rate would not bring them back; treat them first."
+        )
+    if vanishing_gradient(h, t) is not None:  # Adam moves starved layers all the same
+        return (
+            "The gradients vanish before they reach the first layers (vanishing_gradient): "
+            "a higher rate will not make those layers learn; treat that first."
         )
     return None
 
@@ -189,8 +211,11 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
     needs (Adam at 1e-5, say) falls steadily but slowly, and underfitting's plateau would
     show too late for a remedy to help. Steps of healthy size behind a slow curve are a
     capacity problem (underfitting), or a layer too narrow (`narrow_layer`); steps a
-    schedule has annealed (`_annealed`) are small on purpose."""
+    schedule has annealed (`_annealed`) are small on purpose, and steps small next to
+    weights that flew off (`flown_off`) are no sign of a rate too low."""
     if not loss[-1] < loss[-3] or bottleneck(h) or _annealed(h, t) or _levelled(h, loss, t):
+        return None
+    if flown_off(h, t):
         return None
     projected = _off_course(h, loss, t)
     if projected is None or (steps := _small_steps(h, t)) is None:
@@ -203,6 +228,7 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
         f"the {h.total_epochs} epochs end, and no layer's step moves its weights by more than "
         f"{steps:.1e} of their size. {_faster(h, t)}",
         h,
+        rate_advice=_rate_advice(h, t),
         per_epoch=True,
         train_loss=loss,
         projected_loss=projected,
