@@ -431,14 +431,15 @@ def test_without_the_optimizer_a_loop_that_steps_everything_is_not_flagged():
 
 @pytest.mark.parametrize("doctor_per", ["optimizer step", "micro-batch"])
 @pytest.mark.parametrize("zero_grad", [True, False])
+@pytest.mark.parametrize("clip", [0.1, None])
 def test_gradient_accumulation_and_clipping_are_judged_across_optimizer_steps(
-    doctor_per, zero_grad
+    doctor_per, zero_grad, clip
 ):
     """Four micro-batches per optimizer step, clipped before the doctor looks: .grad differs
     from the last backward's gradient, but with zero_grad nothing is carried across
     optimizer steps. Without it the sum of every past window is, scaled by the clipping,
     and the doctor finds it also when it is called at each micro-batch: its looks wait for
-    an optimizer step to compare across."""
+    an optimizer step to compare across. Unclipped, its message names no clipping."""
     torch.manual_seed(0)
     X, y = data()
     model = MLP()
@@ -451,7 +452,8 @@ def test_gradient_accumulation_and_clipping_are_judged_across_optimizer_steps(
         if doctor_per == "micro-batch":
             doctor.step(loss)
         if k % 4 == 3:
-            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
             if doctor_per == "optimizer step":
                 doctor.step(loss)
             optimizer.step()
@@ -459,6 +461,8 @@ def test_gradient_accumulation_and_clipping_are_judged_across_optimizer_steps(
                 optimizer.zero_grad()
     codes = [f.code for f in problems(doctor)]
     assert codes == ([] if zero_grad else ["stale_gradients"])
+    if not zero_grad and clip is None:  # the sum as it is: no clipping to name
+        assert "(clipping)" not in problems(doctor)[0].message
     if zero_grad:  # every look compared two steps with an optimizer step between
         checks = doctor.watch.record.checks
         assert len(checks) >= LoopThresholds().sustain
