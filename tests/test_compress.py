@@ -251,3 +251,18 @@ def test_a_regression_run_on_your_own_csv_file(tmp_path):
     predicted = trainwell.OnnxModel(run_dir / "compressed" / "onnx").predict(rows)
     np.testing.assert_allclose(predicted, expected, rtol=1e-4, atol=1e-4)
     assert trainwell.load_run(run_dir / "compressed" / "pruned").predict(rows).shape == (len(rows),)
+    # the file's own rows, its columns in another order and its text column as it is: read
+    # by name and encoded as in training (by position they predicted silently wrong values)
+    raw = frame.iloc[:40][["colour", "price", "d", "c", "b", "a"]]
+    in_order = trainwell.load_run(run_dir).predict(pd.get_dummies(
+        frame.iloc[:40], columns=["colour"], prefix_sep="=", dtype=float
+    )[trainwell.load_run(run_dir).info.feature_names].to_numpy())  # fmt: skip
+    for model in (
+        trainwell.load_run(run_dir),
+        trainwell.OnnxModel(run_dir / "compressed" / "onnx"),
+    ):
+        np.testing.assert_allclose(model.predict(raw), in_order, rtol=1e-4, atol=1e-4)
+        with pytest.raises(
+            trainwell.InputError, match="lacks 1 of the model's feature columns: 'b'"
+        ):
+            model.predict(raw.drop(columns="b"))

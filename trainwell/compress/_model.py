@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import DataInfo, standardise
+from ..data import DataInfo, frame_features, standardise
 from ..errors import InputError
 from ..runs import read_json
 from ._onnx import run_session, session
@@ -24,8 +24,9 @@ class OnnxModel:
 
     `OnnxModel("runs/x/compressed/int8")` (the variant's directory, or its `model.onnx`)
     needs only onnxruntime and numpy at prediction time. Inputs are raw rows in
-    `data.json`'s feature order (a pandas DataFrame is reordered by column name), exactly
-    as `load_run(...).predict` takes them.
+    `data.json`'s feature order, or a DataFrame of the training file's columns (picked by
+    name, text columns encoded as in training), exactly as `load_run(...).predict` takes
+    them.
     """
 
     def __init__(self, path: str | Path, *, threads: int = 1) -> None:
@@ -61,9 +62,6 @@ class OnnxModel:
 
     def preprocess(self, X: Any) -> np.ndarray:
         """Raw rows -> what the graph takes: ordered, standardised, shaped, float32."""
-        if hasattr(X, "columns") and self.info.feature_names:
-            missing = [c for c in self.info.feature_names if c not in X.columns]
-            if missing:
-                raise InputError(f"input rows lack the columns {missing[:5]} of data.json")
-            X = X[self.info.feature_names].to_numpy()
+        if hasattr(X, "columns") and self.info.feature_names:  # a DataFrame
+            X, _ = frame_features(X, self.info, "the DataFrame")
         return standardise(X, self.info)

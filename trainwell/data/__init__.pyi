@@ -11,6 +11,7 @@ from ._dataset import (
     standardise,
 )
 from ._defects import generate_defects, write_defects
+from ._encode import frame_features
 from ._files import read_frame
 from ._remedies import DATA_REMEDIES, apply_data_remedies, remedy_record
 from ._split import Split, Standardizer

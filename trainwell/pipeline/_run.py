@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from ..config import RunConfig, load_config
-from ..data import DataInfo, fill_missing, standardise
+from ..data import DataInfo, fill_missing, frame_features, standardise
 from ..errors import InputError
 from ..findings import Finding
 from ..health import swap_relus, swapped_relus
@@ -49,19 +50,23 @@ class Run:
             summary["cv"] = self.cv
         return summary
 
-    def predict(self, X: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Class ids (classification) or values (regression) for raw, unstandardised inputs."""
+    def predict(self, X: np.ndarray | torch.Tensor | pd.DataFrame) -> np.ndarray:
+        """Class ids (classification) or values (regression) for raw, unstandardised inputs:
+        an array in `data.json`'s feature order, or a DataFrame of the training file's
+        columns (picked by name, text columns encoded as in training)."""
         out = self.outputs(X)
         if self.info.task == "classification":
             return out.argmax(1).numpy()
         return (out * self.info.y_std + self.info.y_mean).numpy()
 
     @torch.no_grad()
-    def outputs(self, X: np.ndarray | torch.Tensor) -> torch.Tensor:
+    def outputs(self, X: np.ndarray | torch.Tensor | pd.DataFrame) -> torch.Tensor:
         """The model's raw outputs on the CPU (logits; standardised values for regression) for
         raw inputs, standardised as in training: what `predict` and the service read."""
         if self.info is None:
             raise ValueError("this run has no data description; predict with run.model directly")
+        if isinstance(X, pd.DataFrame) and self.info.feature_names:
+            X, _ = frame_features(X, self.info, "the DataFrame")
         X = np.asarray(X.cpu() if isinstance(X, torch.Tensor) else X, dtype=np.float32)
         if self.info.fill is not None:  # trained with `impute`: filled as training was
             X, _ = fill_missing(X, self.info)

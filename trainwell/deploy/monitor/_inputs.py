@@ -12,11 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...data import DataInfo, read_frame
+from ...data import DataInfo, frame_features, read_frame
+from ...data._encode import names as _names
 from ...errors import InputError
-
-SHOWN = 8  # names listed in an error before "..."
-
 
 LABELS = ["label", "target"]  # the label column's names when none is given, as fit's
 UNLABELLED = -1  # the class id of a row whose label is missing: accuracy leaves it out
@@ -63,43 +61,7 @@ def frame_rows(
     if len(info.input_shape) != 1:
         raise InputError(f"{source}: the model takes images; monitor an .npz or a request log")
     label = next((c for c in ([target] if target else LABELS) if c in frame), None)
-    numeric = [n for n in info.feature_names if n.partition("=")[0] not in info.encoding]
-    needed = numeric + list(info.encoding)
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{source} lacks {len(missing)} of the model's feature columns: {_names(missing)}"
-        )
-    notes = []
-    extra = [c for c in frame.columns if c not in needed and c != label]
-    if extra:
-        notes.append(f"ignored {len(extra)} column(s) the model does not use: {_names(extra)}")
-    columns = []
-    for name in info.feature_names:
-        column, sep, category = name.partition("=")
-        if sep and column in info.encoding:
-            text = (
-                frame[column]
-                .astype(object)
-                .where(frame[column].notna())
-                .map(str, na_action="ignore")
-            )
-            columns.append((text == category).to_numpy(dtype=np.float32))
-        else:
-            values = pd.to_numeric(frame[name], errors="coerce")
-            bad = values.isna() & frame[name].notna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(f"{source}: column {name!r} is not numeric (row {row})")
-            columns.append(values.to_numpy(dtype=np.float32, na_value=np.nan))
-    for column, categories in info.encoding.items():
-        known = frame[column].dropna().astype(str).isin([str(c) for c in categories])
-        if not known.all():
-            notes.append(
-                f"column {column!r}: {int((~known).sum())} value(s) in categories the model "
-                "never saw (encoded as none of them)"
-            )
-    X = np.stack(columns, axis=1) if columns else np.empty((len(frame), 0), np.float32)
+    X, notes = frame_features(frame, info, source, label)
     y = class_ids(frame[label].to_numpy(), info, source, unknown) if label else None
     unlabelled = int(np.sum(y == UNLABELLED)) if y is not None and info.classes else 0
     if unlabelled:
@@ -203,8 +165,3 @@ def _name(value: object) -> str:
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
-
-
-def _names(names: list[str]) -> str:
-    shown = ", ".join(repr(str(n)) for n in names[:SHOWN])
-    return shown + (f", ... ({len(names) - SHOWN} more)" if len(names) > SHOWN else "")
