@@ -1074,6 +1074,33 @@ def test_a_loop_cure_needs_probes_and_a_network_that_learns(train_loss, probes, 
         assert "still does not learn" in record["why_not"]
 
 
+@pytest.mark.parametrize(
+    ("code", "train_loss", "untrained", "cured"),
+    [
+        ("divergence", 1.45, 1.10, False),  # an LSTM at rate 3 after 30, above chance
+        ("divergence", 0.90, 1.10, True),
+        ("divergence", 1.45, 0.0, True),  # chance unknown: not judged on it
+        ("exploding_gradient", 1.10, 1.10, False),
+        ("stale_gradients", 1.45, 1.10, True),  # a loop bug fixed is fixed
+    ],
+)
+def test_a_loop_cure_leaves_a_network_that_learns_something(code, train_loss, untrained, cured):
+    """A divergence found at the loop's first steps (so never `was_stalled`), treated with a
+    lower rate and clipping: its rule is silent after, but the loss sits above what knowing
+    nothing scores for epochs. Not cured: the next remedy comes."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=30.0)
+    repairer = LoopRepairer(model, optimizer)
+    finding = Finding(code, "error", "training", "ran away", epoch=0, step=3)
+    params = list(model.parameters())
+    assert repairer.treat(finding, 0, [None] * len(params), params, losses=(34.3, 1.05))
+    again = repairer.epoch_end(1, True, train_loss, 2, untrained)
+    assert repairer.repairs[0]["cured"] is cured
+    assert again == ([] if cured else [finding])
+    if not cured:
+        assert "no lower than knowing nothing" in repairer.repairs[0]["why_not"]
+
+
 @pytest.mark.parametrize("given", [True, False])
 @pytest.mark.parametrize("unscaled_first", [True, False])
 @pytest.mark.parametrize("adaptive", [True, False])

@@ -261,7 +261,8 @@ class Doctor:
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             healthy = math.isfinite(train_loss) and not problems
             probes = self.examiner.history.n_probes  # since the last remedy: it resets them
-            again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes)
+            untrained = self.examiner.histories[0].untrained_loss()  # the loop's chance level
+            again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes, untrained)
             self._treat(again, train_loss)
         self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.interval)

@@ -162,15 +162,18 @@ class LoopRepairer:
             self.best.watch(next(m for m in BEST_BY if m in row))
         self.best.update(epoch, row, self.model)
 
-    def epoch_end(self, epoch: int, healthy: bool, train_loss: float, probes: int) -> list[Finding]:
+    def epoch_end(
+        self, epoch: int, healthy: bool, train_loss: float, probes: int, untrained: float = 0.0
+    ) -> list[Finding]:
         """Judge the cures that are due, as the Trainer's doctor does, on evidence that could
         still show the problem: a remedy whose problem stayed away for `cure_epochs` whole
         epochs after the one it was applied in, for as long as its rule needs to speak
         (`probes` since the remedy for a gradient or unit problem, `min_epochs` for a curve
         problem), has cured it — unless the network was not learning when it was treated
-        and still is not (its loss no lower than then). Those findings are returned: to be
-        treated again. A healthy epoch with nothing under treatment becomes the state to
-        roll back to."""
+        and still is not (its loss no lower than then), or a training problem's remedy left
+        its loss no lower than `untrained` (a network that knows nothing: the loop's chance
+        level; 0 where unknown). Those findings are returned: to be treated again. A healthy
+        epoch with nothing under treatment becomes the state to roll back to."""
         t, again = self.thresholds, []
         for code, treatment in list(self._treating.items()):
             seen = epoch - treatment.applied_epoch
@@ -185,6 +188,14 @@ class LoopRepairer:
                 treatment.record["why_not"] = (
                     f"its rule is silent but the network still does not learn (train loss "
                     f"{train_loss:.3g}, {treatment.loss_at:.3g} when treated)"
+                )
+                again.append(treatment.finding)
+                continue
+            if code not in LOOP_FIX and untrained > 0 and not train_loss < untrained:
+                treatment.record["cured"] = False
+                treatment.record["why_not"] = (
+                    f"its rule is silent but the network still does not learn (train loss "
+                    f"{train_loss:.3g}, no lower than knowing nothing scores: {untrained:.3g})"
                 )
                 again.append(treatment.finding)
                 continue

@@ -166,7 +166,7 @@ def stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     if scale is None and (share < t.carried_share or c.carried_cosine < t.carried_cosine):
         return _stale_in_part(r, c, t)
     how = f"(cosine {c.carried_cosine:.3f})" if scale is None else "(cosine 1 to within 1%)"
-    clipped = scale is not None and abs(scale - 1) > 0.01  # a sum left as it is: no clipping
+    clipped = scale is not None and abs(scale - 1) > 1e-3  # a sum left as it is: no clipping
     scaled = f", the sum scaled by {scale:.3g} (clipping)" if clipped else ""
     return loop_finding(
         "stale_gradients",
