@@ -958,7 +958,8 @@ def test_a_train_loss_above_the_priors_has_memorised_nothing():
 def test_a_val_loss_rising_while_val_accuracy_rises_is_no_overfitting():
     """A network growing confident on the few examples it gets wrong while it gets more of
     them right: its val loss climbs 30% over its best, its val accuracy goes on up. Its
-    twin, memorising noisy labels, loses val accuracy as the same val loss climbs."""
+    twins, memorising, lose val accuracy as the same val loss climbs, or keep an accuracy
+    that levelled off."""
     train = [1.0, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05, 0.03]
     val = [1.0, 0.7, 0.5, 0.55, 0.6, 0.62, 0.65, 0.66]
     for accuracy, overfits in (
@@ -966,6 +967,7 @@ def test_a_val_loss_rising_while_val_accuracy_rises_is_no_overfitting():
         ([0.6, 0.8, 0.90, 0.89, 0.88, 0.87, 0.86, 0.86], True),  # memorising: fewer right
         ([0.6, 0.8, 0.90, 0.91, 0.92, 0.91, 0.93, 0.90], True),  # back to where it was
         ([0.6, 0.8, 0.90, 0.90, 0.91, 0.90, 0.905, 0.905], True),  # where it was, surer
+        ([0.6, 0.8, 0.90, 0.92, 0.93, 0.93, 0.92, 0.93], True),  # risen, then levelled off
     ):
         h = _curves(_history(), train, val)
         for row, value in zip(h.curves, accuracy, strict=True):
