@@ -942,6 +942,31 @@ def test_a_val_loss_bumped_up_with_the_train_loss_is_no_overfitting():
     assert rules.overfitting(_curves(_history(), train, stays_up), T).code == "overfitting"
 
 
+@pytest.mark.parametrize(
+    ("steps", "runaway", "diverged"),
+    [
+        ([0, 5, 11, 13, 22, 29, 34], [5, 13, 29, 34], False),  # spikes, calm steps between
+        ([0, 5, 11, 13, 22, 29, 30], [5, 13, 29, 30], True),  # away at step after step
+        ([0, 5, 11, 13, 22, 29, 34], [5, 13], True),  # on the grid: the steps between unread
+    ],
+)
+def test_batches_that_spike_and_fall_back_are_no_divergence(steps, runaway, diverged):
+    """A regression whose targets hold a missing-value code (-999999) in 1 row of 60: the
+    batches that draw one score 10x the first, the others fall back, and the epoch's mean
+    stays flat. A loss that runs away stays away, at every step read. An epoch's mean is
+    compared with the median of the first 3 probes: the first batch may be one of the few
+    without a code."""
+    loss = [0.187, 2.74, 0.039, 2.62, 0.034, 1.89, 2.52]
+    h = _history(probes=len(steps), loss=loss)
+    h.steps, h.runaway_steps = list(steps), list(runaway)
+    assert (rules.divergence(h, T) is not None) is diverged
+    start = [0.088, 0.99, 1.026]  # most batches draw a code: the first did not
+    for epoch_mean, ran_away in ((1.08, False), (45.0, True)):  # 10x 0.088; 10x the median
+        h = _curves(_history(probes=3, loss=start), [0.9, epoch_mean])
+        h.epochs, h.steps, h.runaway_steps = [0, 0, 0], [0, 3, 9], [3, 9]
+        assert (rules.divergence(h, T) is not None) is ran_away
+
+
 def test_a_train_loss_above_the_priors_has_memorised_nothing():
     """SGD at 0.3 under momentum 0.99 on a 3-class table: the val loss 190% above its best
     while the train loss, falling again, is still above the class prior's 1.10. The same

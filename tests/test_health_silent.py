@@ -1165,6 +1165,8 @@ def test_a_loop_whose_loss_runs_away_between_probes_is_probed_at_the_step_it_ran
     limit = 10 * divergence.evidence["first_loss"]
     crossed = next(step for step, loss in enumerate(losses) if loss > limit)
     assert divergence.step == crossed + 1 and divergence.epoch == 2
+    # the runaway probes, step after step (spikes with calm steps between are no runaway)
+    assert doctor.examiner.history.runaway_steps[-2:] == [crossed, crossed + 1]
 
 
 def test_a_nan_loss_between_probes_is_probed_at_its_step():

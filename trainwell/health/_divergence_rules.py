@@ -24,7 +24,11 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     epoch must have begun after the history's first probe: in a hand-written loop, the mean
     of an epoch a remedy was applied in holds the losses of the runaway it treated. Batches
     of a few rows (`FEW_ROWS`) start from the first epoch's median probe and are judged on
-    the epoch's mean only: one row's squared error swings by orders of magnitude."""
+    the epoch's mean only: one row's squared error swings by orders of magnitude. Nor are
+    probes that spiked a run: single batches that hold a few targets far off (a
+    missing-value code of -999999 among prices) score 10x the first and fall back, the
+    steps between calm (`_spiked`); an epoch's mean is compared with the median of the
+    first 3 probes, not the first alone, which may be the rare batch without such targets."""
     if not h.loss:
         return None
     losses, first = h.loss[-t.sustain :], h.first_loss()
@@ -38,7 +42,9 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         # its epoch's mean says it ran away
         few = 0 < h.batch_rows < FEW_ROWS
         probes_away = not few and len(losses) == t.sustain and all(loss > limit for loss in losses)
-        epoch_away = last_epoch > limit  # False for NaN
+        probes_away = probes_away and not _spiked(h)
+        typical = h.first_loss(typical=True)
+        epoch_away = last_epoch > max(limit, t.runaway_factor * typical)  # False for NaN
         if not (probes_away or epoch_away):
             return None
         if not probes_away:  # the epoch's mean shows it: dated at the epoch, not a probe
@@ -46,11 +52,12 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
                 "divergence",
                 "error",
                 f"Training diverged: the mean training loss of epoch {epoch} "
-                f"ran away to {last_epoch:.3g} from {first:.3g}. {_LOWER_THE_RATE}",
+                f"ran away to {last_epoch:.3g} from {max(first, typical):.3g}. "
+                f"{_LOWER_THE_RATE}",
                 h,
                 per_epoch=True,
                 loss=last_epoch,
-                first_loss=first,
+                first_loss=max(first, typical),
             )
         what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
     else:
@@ -63,6 +70,14 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         loss=losses[-1],
         first_loss=first,
     )
+
+
+def _spiked(h: ProbeHistory) -> bool:
+    """Whether the last probe was taken because its loss ran away, steps after the one
+    before: the steps between, each read, stayed below (else each had been probed). A loss
+    that runs away stays away, step after step."""
+    runaway = h.runaway_steps
+    return bool(runaway) and runaway[-1] == h.steps[-1] and h.steps[-1] - h.steps[-2] > 1
 
 
 _LOWER_THE_RATE = (

@@ -164,6 +164,8 @@ class Examiner:
         """`runaway`: a probe taken off the probe steps because the loss ran away
         (`running_away`), judged for divergence alone (`RUNAWAY_RULES`)."""
         self.probe.after_step()
+        if runaway and self.history.steps:
+            self.history.runaway_steps.append(self.history.steps[-1])
         return self.check(RUNAWAY_RULES if runaway else PROBE_RULES)
 
     def end_epoch(self, row: dict[str, float], penalty: Penalty | None = None) -> list[Finding]:

@@ -96,6 +96,9 @@ class ProbeHistory:
     # a `.detach()`, `no_grad` or an unused branch cut them off, nothing vanished), or it is
     # in none of the optimizer's groups (a gradient never applied cannot explode)
     idle: list[int] = field(default_factory=list)
+    # steps probed off the grid because their loss ran away (`Examiner.runaway_loss`): the
+    # steps before them since the last probe were read, and did not
+    runaway_steps: list[int] = field(default_factory=list)
 
     @property
     def n_probes(self) -> int:
@@ -134,12 +137,16 @@ class ProbeHistory:
             return 1.0
         return excess if excess > 1.0 else 1.0  # NaN > 1 is False
 
-    def first_loss(self) -> float:
+    def first_loss(self, typical: bool = False) -> float:
         """The loss the history started at: its first probe's; for batches of under
         `FEW_ROWS` rows, whose losses swing by orders of magnitude from batch to batch (one
-        row's squared error), the median of the first epoch's probes. NaN before any."""
+        row's squared error), the median of the first epoch's probes. With `typical`, the
+        median of its first 3 probes (what an epoch's mean is compared with: the first batch
+        may lack the few targets far off that most batches hold). NaN before any."""
         if not self.loss:
             return math.nan
+        if typical:
+            return statistics.median(self.loss[:3])
         if not 0 < self.batch_rows < FEW_ROWS:
             return self.loss[0]
         start = [v for v, e in zip(self.loss, self.epochs, strict=True) if e == self.epochs[0]]
