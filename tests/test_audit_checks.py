@@ -221,6 +221,22 @@ def test_outliers_most_distant_first():
     assert [f for f in outliers(_view(*_blobs()), T) if f.severity != "info"] == []
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_class_that_varies_more_is_not_a_class_of_outliers(task, monkeypatch):
+    """Rings drawn at any size beside blobs: one class's rows lie 4x farther apart than the
+    others', and a fence over all rows put most of them past it (9% of the rows: a
+    warning). Judged among its own class, a few are; the same rows with no class to be
+    judged among stay far out."""
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(600) < 0.1, 2, rng.integers(0, 2, 600))  # rings: 1 row in 10
+    X = rng.normal(size=(600, 4)) * np.where(y == 2, 4.0, 1.0)[:, None] + 6.0 * np.eye(3, 4)[y]
+    view = _view(X.astype(np.float32), y.astype(np.int64))
+    monkeypatch.setattr(type(view), "task", property(lambda self: task))
+    found = outliers(view, T)
+    warned = [f for f in found if f.severity == "warning"]
+    assert bool(warned) is (task == "regression"), found
+
+
 def test_outliers_say_nothing_when_most_rows_repeat():
     X = np.zeros((200, 3), dtype=np.float32)  # a categorical table: mostly identical rows
     X[::4, 0] = 1.0

@@ -121,18 +121,18 @@ def outliers(data: AuditData, t: Thresholds) -> list[Finding]:
     """Training rows far from all others.
 
     Score: mean distance to the `outlier_neighbours` (5) nearest training rows in the
-    standardised space. Outliers lie past Tukey's far-out fence Q3 + 3 IQR of the scores.
-    Every real table has a few, so they are `info` unless more than `outlier_fraction` (5%)
-    of the rows are outliers (`warning`: a heavy-tailed or mixed-up feature). Evidence: the
-    rows, most distant first, with their scores.
+    standardised space. Outliers lie past Tukey's far-out fence Q3 + 3 IQR of the scores —
+    of a classifier's rows, the scores of their own class (`_fences`): a class whose
+    examples vary more (rings drawn at any size, beside blobs) has its rows farther apart
+    throughout, and they are its examples, not outliers. Every real table has a few, so
+    they are `info` unless more than `outlier_fraction` (5%) of the rows are outliers
+    (`warning`: a heavy-tailed or mixed-up feature). Evidence: the rows, most distant
+    first, with their scores.
     """
     if len(data.X) < 2 * t.outlier_neighbours:
         return []
     score = data.neighbours[0][:, : t.outlier_neighbours].mean(1)
-    q1, q3 = np.percentile(score, [25, 75])
-    if q3 <= q1:  # most rows repeat (categorical tables): the fence says nothing
-        return []
-    fence = q3 + t.outlier_iqr * (q3 - q1)
+    fence = _fences(score, data, t)
     far = np.flatnonzero(score > fence)
     if not len(far):
         return []
@@ -145,15 +145,37 @@ def outliers(data: AuditData, t: Thresholds) -> list[Finding]:
             source="data",
             message=(
                 f"{len(far)} training rows ({share:.1%}) lie far from all others "
-                "(past Q3 + 3 IQR of the distance to their nearest neighbours): look at them."
+                "(past Q3 + 3 IQR of the distance to their nearest neighbours"
+                f"{', among the rows of their class' if data.task == 'classification' else ''}"
+                "): look at them."
             ),
             evidence={
                 "rows": data.rows[far].tolist(),
                 "scores": [round(float(s), 4) for s in score[far]],
-                "fence": round(float(fence), 4),
+                "fence": round(float(fence[far].min()), 4),
             },
         )
     ]
+
+
+def _fences(score: np.ndarray, data: AuditData, t: Thresholds) -> np.ndarray:
+    """Per row, the fence its score is judged against: Q3 + `outlier_iqr` IQR of the scores
+    of its class (of every row's, for a regression, or a class of fewer than 4 x
+    `outlier_neighbours` rows); inf where most of those scores are one value (rows that
+    repeat: a categorical table), which says nothing."""
+
+    def fence(values: np.ndarray) -> float:
+        q1, q3 = np.percentile(values, [25, 75])
+        return q3 + t.outlier_iqr * (q3 - q1) if q3 > q1 else math.inf
+
+    fences = np.full(len(score), fence(score))
+    if data.task != "classification":
+        return fences
+    for label in np.unique(data.y):
+        rows = data.y == label
+        if rows.sum() >= 4 * t.outlier_neighbours:
+            fences[rows] = fence(score[rows])
+    return fences
 
 
 def near_radius(data: AuditData, t: Thresholds) -> float:
