@@ -183,19 +183,16 @@ class LoopRepairer:
                 continue  # the curve's history restarted at the remedy: it cannot speak yet
             if code not in CURVE_CODES and code not in LOOP_FIX and probes < t.sustain:
                 continue  # too few probes since the remedy for its rule to speak
+            stuck = None
             if treatment.was_stalled and not train_loss < (1 - t.plateau_drop) * treatment.loss_at:
+                stuck = f"{treatment.loss_at:.3g} when treated"
+            elif code not in LOOP_FIX and untrained > 0 and not train_loss < untrained:
+                stuck = f"no lower than knowing nothing scores: {untrained:.3g}"
+            if stuck is not None:
                 treatment.record["cured"] = False
                 treatment.record["why_not"] = (
                     f"its rule is silent but the network still does not learn (train loss "
-                    f"{train_loss:.3g}, {treatment.loss_at:.3g} when treated)"
-                )
-                again.append(treatment.finding)
-                continue
-            if code not in LOOP_FIX and untrained > 0 and not train_loss < untrained:
-                treatment.record["cured"] = False
-                treatment.record["why_not"] = (
-                    f"its rule is silent but the network still does not learn (train loss "
-                    f"{train_loss:.3g}, no lower than knowing nothing scores: {untrained:.3g})"
+                    f"{train_loss:.3g}, {stuck})"
                 )
                 again.append(treatment.finding)
                 continue
