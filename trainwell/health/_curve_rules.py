@@ -150,10 +150,10 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     val loss that rose in each of the last `overfit_climb` epochs is no noise:
     `overfit_climb_rise` above its best is enough then. Not when it jumps up and down
     (`_zigzag`): the steps are too large, and `jumping_val_loss` names it where no schedule
-    lowers them. Nor while the val accuracy (where there is one) stands above where it was
-    at the val loss's best (`_more_accurate`), nor while the train loss is no lower than
-    knowing nothing scores (the class prior's): a network that fits its training data no
-    better has memorised none of it, its val loss swings with the steps."""
+    lowers them. Nor while the val accuracy (where there is one) is still rising above
+    where it was at the val loss's best (`_more_accurate`), nor while the train loss is no
+    lower than knowing nothing scores (the class prior's): a network that fits its training
+    data no better has memorised none of it, its val loss swings with the steps."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
     untrained = h.untrained_loss()
     if untrained > 0 and train and not train[-1] < untrained:

@@ -125,7 +125,7 @@ def _faster(h: ProbeHistory, t: Thresholds) -> str:
 
 
 def _rate_advice(h: ProbeHistory, t: Thresholds) -> str | None:
-    """ "raise" where `_faster` advises a higher rate, None where it names a cause."""
+    """What `_faster` advises of the rate: to raise it, or nothing where it names a cause."""
     return None if _named_cause(h, t) else "raise"
 
 
