@@ -137,6 +137,13 @@ class ProbeHistory:
             return 1.0
         return excess if excess > 1.0 else 1.0  # NaN > 1 is False
 
+    def default_norms(self) -> list[float]:
+        """Per layer, the weight norm torch's default initialisation gives it: sqrt(rows / 3)
+        (uniform weights of variance 1 / (3 x fan-in), whatever the fan-in). Computed once."""
+        if len(getattr(self, "_default_norms", ())) != len(self.rows):
+            self._default_norms = [math.sqrt(rows / 3) for rows in self.rows]
+        return self._default_norms
+
     def first_loss(self, typical: bool = False) -> float:
         """The loss the history started at: its first probe's; for batches of under
         `FEW_ROWS` rows, whose losses swing by orders of magnitude from batch to batch (one

@@ -319,8 +319,7 @@ def _sized(h: ProbeHistory, weights: np.ndarray, t: Thresholds) -> np.ndarray:
     its size, it does not explode."""
     if len(h.rows) != np.shape(weights)[-1]:
         return weights
-    floor = t.small_init * np.sqrt(np.asarray(h.rows, dtype=np.float64) / 3)
-    return np.maximum(weights, floor)
+    return np.maximum(weights, t.small_init * np.asarray(h.default_norms()))
 
 
 def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
@@ -346,7 +345,11 @@ def _calm(h: ProbeHistory, t: Thresholds) -> bool:
     gradient at most `exploding_scale` (and `exploding_at_once`) times its weight norm, and
     the first layer's at most `exploding_ratio` times each other layer's that has one. The
     healthy runs' exit, in plain Python: a dozen numpy calls cost more after a step."""
-    grads, weights = h.loss_grads(), _sized(h, h.weight_norm[-1], t).tolist()
+    grads, weights = h.loss_grads(), h.weight_norm[-1].tolist()
+    if len(h.rows) == len(weights):  # as `_sized` reads them, in plain Python
+        weights = [
+            max(w, t.small_init * d) for w, d in zip(weights, h.default_norms(), strict=True)
+        ]
     if not all(map(math.isfinite, grads)):
         return False
     limit = min(t.exploding_scale, t.exploding_at_once)
