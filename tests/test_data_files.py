@@ -353,6 +353,21 @@ def test_npz_images_keep_or_gain_a_channel_axis(tmp_path):
     assert gray.X.shape == (3, 1, 4, 5) and gray.task == "regression"
 
 
+def test_a_target_column_named_for_an_npz_or_an_image_folder_is_refused(tmp_path):
+    """`data.target` names a table's column: on an NPZ (labels in 'y') or an image folder
+    (labels in sub-folder names) one was ignored without a word. 'y' itself is accepted."""
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 3)), y=np.array([1, 0, 1, 1]))
+    folder = _image_folder(tmp_path / "images")
+    for source in (tmp_path / "d.npz", folder):
+        with pytest.raises(DataError, match=r"^data.target: 'no_such_column' names a column"):
+            load_file(str(source), target="no_such_column", task="auto", image_size=(4, 4),
+                      grayscale=False)  # fmt: skip
+    assert _load(tmp_path / "d.npz").y.tolist() == [1, 0, 1, 1]
+    table = load_file(str(tmp_path / "d.npz"), target="y", task="auto", image_size=(4, 4),
+                      grayscale=False)  # fmt: skip
+    assert table.y.tolist() == [1, 0, 1, 1]
+
+
 def test_npz_labels_saved_one_hot_are_refused_with_the_fix(tmp_path):
     X = np.zeros((4, 3))
     np.savez(tmp_path / "h.npz", X=X, y=np.eye(2)[[0, 1, 1, 0]])

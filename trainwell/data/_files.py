@@ -45,9 +45,15 @@ def load_file(
     path = Path(source)
     if not path.exists():
         raise DataError(f"data.source: no such file or directory: {source}")
+    suffix = path.suffix.lower()
+    if target is not None and (path.is_dir() or suffix == ".npz") and target != "y":
+        held = "its sub-folders' names" if path.is_dir() else "its array 'y'"
+        raise DataError(
+            f"data.target: {target!r} names a column of a table; {source} holds its labels "
+            f"in {held}: leave data.target out"
+        )
     if path.is_dir():
         return _load_images(path, image_size, grayscale)
-    suffix = path.suffix.lower()
     if suffix in (".csv", ".parquet"):
         return _load_frame(read_frame(path, _targets(target)), path, target, task)
     if suffix == ".npz":
