@@ -228,8 +228,15 @@ def test_many_whole_number_classes_too_small_to_split_suggest_a_regression(tmp_p
     path = tmp_path / "d.csv"
     ages = [18 + (i * 7) % 40 for i in range(120)] + [99]
     path.write_text("x,target\n" + "".join(f"{i},{a}\n" for i, a in enumerate(ages)))
-    with pytest.raises(DataError, match=r"set data\.task: regression"):
+    with pytest.raises(
+        DataError, match=r"41 whole numbers were taken as classes: .* set data\.task: regression"
+    ):
         load_splits(load_config({"data": {"source": str(path)}}))
+    prices = [f"{67930.36 + i * 13.7:.2f}" for i in range(120)]  # told classification
+    path.write_text("x,target\n" + "".join(f"{i},{p}\n" for i, p in enumerate(prices)))
+    config = {"data": {"source": str(path), "task": "classification"}}
+    with pytest.raises(DataError, match=r"\(120 numbers were taken as classes: if the target"):
+        load_splits(load_config(config))
 
 
 def test_a_regression_too_small_to_split_is_one_line(tmp_path):

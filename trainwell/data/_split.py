@@ -67,10 +67,11 @@ def split_table(table: Table, spec: SplitSpec, seed: int) -> tuple[Split, Split,
             if few:
                 why = f"each class needs 3 rows or more to stratify; fewer: {', '.join(few[:5])}"
             if len(table.classes) >= MANY_CLASSES and all(map(_is_number, table.classes)):
+                whole = all(float(name).is_integer() for name in table.classes)
                 hint = (
-                    f" ({len(table.classes)} whole numbers were taken as classes: if the "
-                    "target is a quantity, set data.task: regression; else add rows or set "
-                    "data.split.stratify: false)"
+                    f" ({len(table.classes)} {'whole ' if whole else ''}numbers were taken as "
+                    "classes: if the target is a quantity, set data.task: regression; else add "
+                    "rows or set data.split.stratify: false)"
                 )
         raise DataError(
             f"cannot split {table.n_rows} rows: {why}{hint if stratify else ''}"
