@@ -282,7 +282,7 @@ def _blown_up(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
     (`_learning`). Plain Python: it runs at every probe of a healthy run."""
     if len(h.grad_norm) < 2 or h.grad_clip:
         return None
-    weights, now = _sized(h, h.weight_norm[-2], t).tolist(), h.weight_norm[-1].tolist()
+    weights, now = _floored(h, h.weight_norm[-2].tolist(), t), h.weight_norm[-1].tolist()
     if all(grown < t.blown_up * w for w, grown in zip(weights, now, strict=True)):
         return None  # a healthy run's exit: no layer's weights doubled
     before = h.loss_grads(-2)
@@ -322,6 +322,14 @@ def _sized(h: ProbeHistory, weights: np.ndarray, t: Thresholds) -> np.ndarray:
     return np.maximum(weights, t.small_init * np.asarray(h.default_norms()))
 
 
+def _floored(h: ProbeHistory, weights: list[float], t: Thresholds) -> list[float]:
+    """`_sized` in plain Python, for the rules' healthy exits at every probe."""
+    if len(h.rows) != len(weights):
+        return weights
+    floors = h.default_norms()
+    return [max(w, t.small_init * d) for w, d in zip(weights, floors, strict=True)]
+
+
 def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
     """Per probe of the last `sustain`, how many times a bounded loss's error signal the loss
     sent (at least 1), where that makes the gradients large and not the network: a
@@ -345,11 +353,7 @@ def _calm(h: ProbeHistory, t: Thresholds) -> bool:
     gradient at most `exploding_scale` (and `exploding_at_once`) times its weight norm, and
     the first layer's at most `exploding_ratio` times each other layer's that has one. The
     healthy runs' exit, in plain Python: a dozen numpy calls cost more after a step."""
-    grads, weights = h.loss_grads(), h.weight_norm[-1].tolist()
-    if len(h.rows) == len(weights):  # as `_sized` reads them, in plain Python
-        weights = [
-            max(w, t.small_init * d) for w, d in zip(weights, h.default_norms(), strict=True)
-        ]
+    grads, weights = h.loss_grads(), _floored(h, h.weight_norm[-1].tolist(), t)
     if not all(map(math.isfinite, grads)):
         return False
     limit = min(t.exploding_scale, t.exploding_at_once)
