@@ -55,6 +55,7 @@ def _finding(code, **evidence):
         ("divergence", Evidence(), "clip_and_adam"),
         ("dying_relu", Evidence(negative_bias=True), "he_init"),
         ("dying_relu", Evidence(large_steps=True), "lower_lr"),
+        ("saturated_activation", Evidence(large_steps=True), "lower_lr"),  # SGD 0.2 x 0.98
         ("dying_relu", Evidence(), "leaky_relu"),
         ("underfitting", Evidence(strong_regularisation=True), "less_regularisation"),
         ("underfitting", Evidence(), "widen"),

@@ -88,17 +88,17 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     a loss made NaN by the input batch gets the inputs imputed first; exploding, saturating
     or dead units and a runaway loss on inputs far from standardised get them normalised
     first (with a sane initialisation where the weights are oversized too); dead units under
-    a strongly negative bias get He init (bias 0) first, and under large steps a lower
-    learning rate; a network held back by strong weight decay, L1 or dropout gets them
-    weakened first, one that converges slowly on few steps an epoch smaller batches and
-    Adam, and one that underfits on tiny steps the remedies of slow convergence; one that
-    does not learn, whose weights are far smaller or larger than any sane initialisation
-    gives, gets the one made for its activation first (for vanishing gradients, unless a
-    sigmoid's slope starves it anyway); one with a hidden layer narrower than its output
-    needs gets widened first, whatever it shows; one that is slow or underfits on steps
-    measured too large gets a lower rate first and no higher one. A network that is not
-    learning at all gets the remedies that make it learn before those that slow it (unless
-    its steps are too large)."""
+    a strongly negative bias get He init (bias 0) first, and dead or saturated units under
+    large steps a lower learning rate; a network held back by strong weight decay, L1 or
+    dropout gets them weakened first, one that converges slowly on few steps an epoch
+    smaller batches and Adam, and one that underfits on tiny steps the remedies of slow
+    convergence; one that does not learn, whose weights are far smaller or larger than any
+    sane initialisation gives, gets the one made for its activation first (for vanishing
+    gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer
+    narrower than its output needs gets widened first, whatever it shows; one that is slow
+    or underfits on steps measured too large gets a lower rate first and no higher one. A
+    network that is not learning at all gets the remedies that make it learn before those
+    that slow it (unless its steps are too large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -108,8 +108,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = ("input_norm_and_init" if both else "input_norm", *order)
     elif code == "dying_relu" and evidence.negative_bias:
         order = _first("he_init", order)
-    elif code == "dying_relu" and evidence.large_steps:
-        order = _first("lower_lr", order)
+    elif code in ("dying_relu", "saturated_activation") and evidence.large_steps:
+        order = _first("lower_lr", order)  # the steps pushed the units there: not the units
     elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
         order = ("less_regularisation", *order)  # (a penalty also shrinks the weights)
     elif code == "slow_convergence" and evidence.few_steps:
