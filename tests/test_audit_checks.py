@@ -242,6 +242,12 @@ def test_outliers_say_nothing_when_most_rows_repeat():
     X[::4, 0] = 1.0
     X[7, 1] = 1.0
     assert outliers(_view(X, np.arange(200) % 2), T) == []
+    # ... though one class's rows, fenced among themselves, vary (and one lies far out)
+    y = (np.arange(200) >= 170).astype(np.int64)
+    X = np.zeros((200, 3), dtype=np.float32)
+    X[y == 1] = np.random.default_rng(0).normal(size=(30, 3))
+    X[199] = 30.0
+    assert outliers(_view(X, y), T) == []
 
 
 def test_label_issues_finds_flipped_labels():

@@ -161,15 +161,16 @@ def outliers(data: AuditData, t: Thresholds) -> list[Finding]:
 def _fences(score: np.ndarray, data: AuditData, t: Thresholds) -> np.ndarray:
     """Per row, the fence its score is judged against: Q3 + `outlier_iqr` IQR of the scores
     of its class (of every row's, for a regression, or a class of fewer than 4 x
-    `outlier_neighbours` rows); inf where most of those scores are one value (rows that
-    repeat: a categorical table), which says nothing."""
+    `outlier_neighbours` rows); inf where most of those scores are one value, and for every
+    row where most of all the rows' are (rows that repeat: a categorical table), which says
+    nothing."""
 
     def fence(values: np.ndarray) -> float:
         q1, q3 = np.percentile(values, [25, 75])
         return q3 + t.outlier_iqr * (q3 - q1) if q3 > q1 else math.inf
 
     fences = np.full(len(score), fence(score))
-    if data.task != "classification":
+    if data.task != "classification" or np.isinf(fences[0]):
         return fences
     for label in np.unique(data.y):
         rows = data.y == label
