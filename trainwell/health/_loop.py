@@ -33,7 +33,7 @@ from ._loss_graph import broadcast_loss, chance_loss, zero_floor
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
-from ._silent import LOOP_FIX, LOOP_RULES, LoopCheck, LoopThresholds, used_since
+from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, cleared, used_since
 from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
 
@@ -387,7 +387,7 @@ class Doctor:
         checks = self.watch.record.checks[-self.loop_thresholds.sustain :]
         if len(checks) < self.loop_thresholds.sustain or checks[-1].moved is None:
             return False
-        return bool(checks[-1].moved.any()) and all(_cleared(c) for c in checks)
+        return bool(checks[-1].moved.any()) and all(map(cleared, checks))
 
     def _check_loop(self) -> list[Finding]:
         self._withdraw_unused()
@@ -455,13 +455,3 @@ class Doctor:
             return math.nan, math.nan
         now = histories[-1].loss[-1] if loss is None else loss
         return now, histories[0].loss[0]
-
-
-def _cleared(check: LoopCheck) -> bool:
-    """Whether the backward before `check` gave gradients that `.grad` no longer held at
-    doctor.step (None, or zeroed in place), while the optimizer stepped."""
-    if not check.optimizer_stepped or check.wiped is None:
-        return False
-    if check.got_grad.any():  # zero_grad(set_to_none=False): held, but zero
-        return check.grad_norm == 0 and check.fresh_norm > 0
-    return bool(check.wiped.any())

@@ -384,21 +384,39 @@ def probabilities_as_logits(r: LoopRecord, t: LoopThresholds) -> Finding | None:
 
 def _nothing_moves(r: LoopRecord, t: LoopThresholds) -> bool:
     """Whether no parameter has changed since the first look, though the optimizer stepped
-    before each of the last `sustain` looks and they saw real gradients (a warm-up from
-    rate 0 moves the weights at its second step; micro-batches of an accumulated step are
-    not looks with a step between)."""
-    checks = r.checks[-t.sustain :]
-    if len(checks) < t.sustain or checks[-1].moved is None or checks[-1].moved.any():
-        return False
-    if any(c.stepped for c in r.checks) or not all(c.optimizer_stepped for c in checks):
+    before each of the last `sustain` looks (`_steps_change_nothing`) and they saw real
+    gradients (a warm-up from rate 0 moves the weights at its second step; micro-batches of
+    an accumulated step are not looks with a step between)."""
+    checks = _steps_change_nothing(r, t)
+    if not checks or checks[-1].moved is None or checks[-1].moved.any():
         return False
     return all(bool((c.fresh_scale >= t.real_gradient).any()) or _wiped(c) for c in checks)
+
+
+def _steps_change_nothing(r: LoopRecord, t: LoopThresholds) -> list[LoopCheck]:
+    """The last `sustain` checks where the optimizer stepped before each of them and no
+    check ever saw a parameter change; empty otherwise."""
+    checks = r.checks[-t.sustain :]
+    if len(checks) < t.sustain or not all(c.optimizer_stepped for c in checks):
+        return []
+    return [] if any(c.stepped for c in r.checks) else checks
 
 
 def _wiped(c: LoopCheck) -> bool:
     """Whether backward gave every parameter that got one a gradient that `.grad` no longer
     held at doctor.step: zero_grad() (set_to_none, its default) ran in between."""
     return c.wiped is not None and bool(c.wiped.any()) and not c.got_grad.any()
+
+
+def cleared(c: LoopCheck) -> bool:
+    """Whether the backward before check `c` gave gradients that `.grad` no longer held at
+    doctor.step, None (`_wiped`) or zeroed in place (zero_grad(set_to_none=False)), while
+    the optimizer stepped."""
+    if not c.optimizer_stepped:
+        return False
+    if c.got_grad.any():
+        return c.grad_norm == 0 and c.fresh_norm > 0
+    return _wiped(c)
 
 
 def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
@@ -433,13 +451,11 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
 
 def _cut_off(r: LoopRecord, t: LoopThresholds) -> bool:
     """Whether no parameter got a gradient in any check, nor changed, though the optimizer
-    stepped before each of the last `sustain`: the loss backward() was called on reaches
-    none of them. (A loop that sets `.grad` itself, per-sample gradients clipped for
-    DP-SGD, gives them none by backward, but they change.)"""
-    checks = r.checks[-t.sustain :]
-    if len(checks) < t.sustain or not all(c.optimizer_stepped for c in checks):
-        return False
-    if any(c.stepped for c in r.checks):
+    stepped before each of the last `sustain` (`_steps_change_nothing`): the loss
+    backward() was called on reaches none of them. (A loop that sets `.grad` itself,
+    per-sample gradients clipped for DP-SGD, gives them none by backward, but they
+    change.)"""
+    if not _steps_change_nothing(r, t):
         return False
     return not any(c.got_grad.any() or (c.wiped is not None and c.wiped.any()) for c in r.checks)
 
