@@ -342,21 +342,17 @@ FAR_TARGETS_FIX = "standardised targets (predictions mapped back to their units)
 ON_ADAPTIVE: dict[str, str] = {
     "exploding_gradient": "He initialisation, standardised inputs, or gradient clipping",
     "oscillating_loss": "a lower learning rate",
+    "slow_convergence": "a higher learning rate",
 }
-# slow_convergence's own advice on the rate (`evidence.rate_advice`), where it gives one
-RATE_ADVICE = {"lower": "a lower learning rate", "raise": "a higher learning rate"}
 
 
 def recommend(finding: Finding, adaptive: bool = False) -> None:
     """Name the change to the model or the loop that would treat `finding`; `adaptive`: the
     loop's optimizer is one whose steps do not grow with the gradient."""
-    change = RECOMMENDED.get(finding.code)
-    if adaptive:
-        change = ON_ADAPTIVE.get(finding.code, change)
-    if finding.code == "slow_convergence":  # as its message advises, or nothing more
+    change = (adaptive and ON_ADAPTIVE.get(finding.code)) or RECOMMENDED.get(finding.code)
+    if finding.code == "slow_convergence":  # as its message advises of the rate, or nothing
         advice = finding.evidence.get("rate_advice")
-        change = RECOMMENDED[finding.code] if advice == "raise" and not adaptive else None
-        change = change or RATE_ADVICE.get(advice)
+        change = "a lower learning rate" if advice == "lower" else change if advice else None
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
     if change and "error_signal" in finding.evidence:

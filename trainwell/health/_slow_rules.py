@@ -100,15 +100,16 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     pace = _val_pace(loss, val, t)
     if pace is None or not _stalled_high(h, loss, val, t) or bottleneck(h):
         return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
+    advice, rate = _faster(h, t)
     return finding(
         "slow_convergence",
         "warning",
         f"Training converges too slowly: the training loss looks stalled at "
         f"{loss[-1] / loss[0]:.0%} of where it started, but the validation loss still falls "
         f"in every epoch, by {pace:.1%} an epoch: the network can fit more, its steps are "
-        f"too small. {_faster(h, t)}",
+        f"too small. {advice}",
         h,
-        rate_advice=_rate_advice(h, t),
+        rate_advice=rate,
         per_epoch=True,
         train_loss=loss,
         val_loss=val,
@@ -118,15 +119,12 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _faster(h: ProbeHistory, t: Thresholds) -> str:
-    """The advice for steps too small: the cause where one is measured (`_named_cause`),
-    else a higher rate (`_raise_rate`)."""
-    return _named_cause(h, t) or _raise_rate(h)
-
-
-def _rate_advice(h: ProbeHistory, t: Thresholds) -> str | None:
-    """What `_faster` advises of the rate: to raise it, or nothing where it names a cause."""
-    return None if _named_cause(h, t) else "raise"
+def _faster(h: ProbeHistory, t: Thresholds) -> tuple[str, str | None]:
+    """The advice for steps too small, and what it says of the rate (`rate_advice`): the
+    cause where one is measured (`_named_cause`), nothing of the rate; else "raise" it
+    (`_raise_rate`)."""
+    cause = _named_cause(h, t)
+    return (cause, None) if cause else (_raise_rate(h), "raise")
 
 
 def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
@@ -220,15 +218,16 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
     projected = _off_course(h, loss, t)
     if projected is None or (steps := _small_steps(h, t)) is None:
         return None
+    advice, rate = _faster(h, t)
     return finding(
         "slow_convergence",
         "warning",
         f"Training converges too slowly: the training loss falls, but at the pace of its last "
         f"two epochs it would still be at {projected / loss[0]:.0%} of where it started when "
         f"the {h.total_epochs} epochs end, and no layer's step moves its weights by more than "
-        f"{steps:.1e} of their size. {_faster(h, t)}",
+        f"{steps:.1e} of their size. {advice}",
         h,
-        rate_advice=_rate_advice(h, t),
+        rate_advice=rate,
         per_epoch=True,
         train_loss=loss,
         projected_loss=projected,
