@@ -43,8 +43,9 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         few = 0 < h.batch_rows < FEW_ROWS
         probes_away = not few and len(losses) == t.sustain and all(loss > limit for loss in losses)
         probes_away = probes_away and not _spiked(h)
-        # False for NaN; the median of the first probes read only past the first's limit
-        epoch_away = last_epoch > limit and last_epoch > t.runaway_factor * h.first_loss(True)
+        # NaN (no runaway) unless past the limit: the first probes' median read only then
+        start = max(first, h.typical_start()) if last_epoch > limit else math.nan
+        epoch_away = last_epoch > t.runaway_factor * start
         if not (probes_away or epoch_away):
             return None
         if not probes_away:  # the epoch's mean shows it: dated at the epoch, not a probe
@@ -52,12 +53,12 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
                 "divergence",
                 "error",
                 f"Training diverged: the mean training loss of epoch {epoch} "
-                f"ran away to {last_epoch:.3g} from {max(first, h.first_loss(True)):.3g}. "
+                f"ran away to {last_epoch:.3g} from {start:.3g}. "
                 f"{_LOWER_THE_RATE}",
                 h,
                 per_epoch=True,
                 loss=last_epoch,
-                first_loss=max(first, h.first_loss(True)),
+                first_loss=start,
             )
         what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
     else:

@@ -139,21 +139,21 @@ class ProbeHistory:
 
     def default_norms(self) -> list[float]:
         """Per layer, the weight norm torch's default initialisation gives it: sqrt(rows / 3)
-        (uniform weights of variance 1 / (3 x fan-in), whatever the fan-in). Computed once."""
-        if len(getattr(self, "_default_norms", ())) != len(self.rows):
-            self._default_norms = [math.sqrt(rows / 3) for rows in self.rows]
-        return self._default_norms
+        (uniform weights of variance 1 / (3 x fan-in), whatever the fan-in)."""
+        return [math.sqrt(rows / 3) for rows in self.rows]
 
-    def first_loss(self, typical: bool = False) -> float:
+    def typical_start(self) -> float:
+        """The median of the first 3 probes' losses (NaN before any): what an epoch's mean is
+        compared with, where the first batch may lack the few targets far off that most
+        batches hold."""
+        return statistics.median(self.loss[:3]) if self.loss else math.nan
+
+    def first_loss(self) -> float:
         """The loss the history started at: its first probe's; for batches of under
         `FEW_ROWS` rows, whose losses swing by orders of magnitude from batch to batch (one
-        row's squared error), the median of the first epoch's probes. With `typical`, the
-        median of its first 3 probes (what an epoch's mean is compared with: the first batch
-        may lack the few targets far off that most batches hold). NaN before any."""
+        row's squared error), the median of the first epoch's probes. NaN before any."""
         if not self.loss:
             return math.nan
-        if typical:
-            return statistics.median(self.loss[:3])
         if not 0 < self.batch_rows < FEW_ROWS:
             return self.loss[0]
         start = [v for v, e in zip(self.loss, self.epochs, strict=True) if e == self.epochs[0]]
