@@ -203,7 +203,8 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not np.all(np.isfinite(grads[-1])):
         index, reason = int(np.argmin(np.isfinite(grads[-1]))), "non-finite"
     else:
-        weights = _sized(h, h.last("weight_norm", t.sustain), t)
+        weights = h.last("weight_norm", t.sustain)
+        weights = np.maximum(weights, _floors(h, t, weights.shape[-1]))
         applied = grads
         if h.grad_clip:  # clipping scales every layer by clip / total norm: what is applied
             total = np.sqrt((grads**2).sum(axis=1, keepdims=True))
@@ -262,7 +263,7 @@ def _blown_start(h: ProbeHistory, t: Thresholds) -> tuple[int, str] | None:
         return None
     if not h.loss[0] >= t.blown_start * h.prior_loss:
         return None
-    grads, weights = np.array(h.loss_grads(0)), _sized(h, h.weight_norm[0], t)
+    grads, weights = np.array(h.loss_grads(0)), np.array(_floored(h, h.weight_norm[0].tolist(), t))
     scale = np.where(weights > 1e-8, grads / np.maximum(weights, 1e-8), 0.0)
     if not np.all(np.isfinite(scale)) or scale.max() <= t.exploding_scale:
         return None
@@ -310,24 +311,23 @@ def _learning(h: ProbeHistory) -> bool:
     return untrained > 0 and h.loss[-1] < min(h.loss[-2], 0.95 * untrained)
 
 
-def _sized(h: ProbeHistory, weights: np.ndarray, t: Thresholds) -> np.ndarray:
-    """The weight norms an update is measured against: each layer's, but not below
-    `small_init` of what torch's default initialisation gives a layer of its output units
-    (a norm of sqrt(rows / 3), whatever its inputs). A layer started tiny on purpose (a
-    classifier head scaled by 1e-3, as ConvNeXt's `head_init_scale`; std 1e-3 before batch
-    norm) takes steps large next to its own weights, small next to any layer's: it grows to
-    its size, it does not explode."""
-    if len(h.rows) != np.shape(weights)[-1]:
-        return weights
-    return np.maximum(weights, t.small_init * np.asarray(h.default_norms()))
+def _floors(h: ProbeHistory, t: Thresholds, layers: int) -> list[float]:
+    """Per layer, the least weight norm an update is measured against: `small_init` of what
+    torch's default initialisation gives a layer of its output units (a norm of
+    sqrt(rows / 3), whatever its inputs); 0 where the layers' shapes are unknown. A layer
+    started tiny on purpose (a classifier head scaled by 1e-3, as ConvNeXt's
+    `head_init_scale`; std 1e-3 before batch norm) takes steps large next to its own
+    weights, small next to any layer's: it grows to its size, it does not explode."""
+    if len(h.rows) != layers:
+        return [0.0] * layers
+    return [t.small_init * norm for norm in h.default_norms()]
 
 
 def _floored(h: ProbeHistory, weights: list[float], t: Thresholds) -> list[float]:
-    """`_sized` in plain Python, for the rules' healthy exits at every probe."""
-    if len(h.rows) != len(weights):
-        return weights
-    floors = h.default_norms()
-    return [max(w, t.small_init * d) for w, d in zip(weights, floors, strict=True)]
+    """`weights` no lower than their `_floors`, in plain Python: the rules' healthy exits
+    run at every probe, where a few numpy calls cost more."""
+    floors = _floors(h, t, len(weights))
+    return [max(w, floor) for w, floor in zip(weights, floors, strict=True)]
 
 
 def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
