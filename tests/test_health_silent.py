@@ -1257,14 +1257,9 @@ def test_the_doctor_is_exported_and_validates_its_arguments():
             trainwell.Doctor(*args, **kwargs)
     doctor = trainwell.Doctor(model, optimizer, epochs=10, every=2)  # right: accepted
     X, y = data(64)
-    for i in range(0, 64, 32):
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-        loss.backward()
-        doctor.step(loss)
-        optimizer.step()
+    _train_epoch(X, y, model, optimizer, doctor, losses := [])
     with pytest.raises(TypeError, match="loss tensor"):  # at a plain step too, not only the first
-        doctor.step(loss.item())
+        doctor.step(losses[-1])  # loss.item()
     for kwargs in ({"train_loss": None}, {"train_loss": 1.0, "val_accuracy": "high"}):
         with pytest.raises(TypeError, match="epoch_end takes numbers"):
             doctor.epoch_end(**kwargs)
