@@ -454,6 +454,31 @@ def test_large_targets_under_adam_are_no_explosion(optimizer_name):
     assert error == pytest.approx(math.sqrt(2) * y[:32].pow(2).mean().sqrt().item(), rel=0.05)
 
 
+@pytest.mark.parametrize(("rate", "explodes"), [(1e-3 / 32, False), (3e-2, True)])
+def test_a_summed_loss_under_sgd_at_a_rate_scaled_to_it_is_no_explosion(rate, explodes):
+    """MSELoss(reduction="sum") under SGD at 1e-3 / batch size: every gradient is 32 times
+    a mean loss's, 17-70 times its weights, and was read as exploding_gradient (an error;
+    repair clipped at 1 and the R^2 fell 0.98 -> 0.18), though each step moved the weights
+    by 0.3% of their size. At a rate not scaled down to it, the steps are the explosion."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = X[:, :10] @ torch.randn(10) + 0.3 * torch.randn(640)
+    y = (y - y.mean()) / y.std()
+    model = nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=rate, momentum=0.9)
+
+    def summed(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.mse_loss(out.squeeze(-1), target, reduction="sum")
+
+    doctor = _train(model, optimizer, X, y, epochs=4, every=4, loss_fn=summed)
+    problems = _problems(doctor)
+    assert ("exploding_gradient" in problems) == explodes, problems
+    if not explodes:
+        assert problems == [], problems
+
+
 @pytest.mark.parametrize("offset", [5000.0, 0.0])
 def test_raw_targets_still_at_their_mean_are_slow_convergence(offset):
     """Targets on raw units, 5,000 +- 800, under Adam at 0.03: the loss falls 90% of the way

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 FEW_ROWS = 8  # batches this small give a loss too noisy to start a history's scale from
+LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,25 @@ class ProbeHistory:
         """How many times a bounded loss's error signal the loss sent into the network at a
         probe (at least 1): a regression on targets in the thousands, or a loss summed over
         the batch, sends gradients that large through healthy layers, and an optimizer whose
-        steps are `scale_free` takes them in its stride. 1 where unmeasured, and under SGD,
-        whose steps grow with the gradient whatever made it large."""
-        if not self.scale_free:
-            return 1.0
+        steps are `scale_free` takes them in its stride, as does SGD at a rate scaled down
+        to them (a summed loss at the rate over the batch size): its step at that probe
+        was measured below `LARGE_STEP`. 1 where unmeasured, and under SGD whose step was
+        large, or not measured: its steps grow with the gradient whatever made it large."""
         try:
             excess = self.output_error[probe]
         except IndexError:  # a history kept before it was measured
             return 1.0
-        return excess if excess > 1.0 else 1.0  # NaN > 1 is False
+        if not excess > 1.0:  # NaN > 1 is False
+            return 1.0
+        return excess if self.scale_free or self._small_step(probe) else 1.0
+
+    def _small_step(self, probe: int) -> bool:
+        """Whether every layer's measured update at `probe` was below `LARGE_STEP`."""
+        try:
+            row = self.update_ratio[probe].tolist()
+        except IndexError:
+            return False
+        return _measured(row) and max(x for x in row if not math.isnan(x)) < LARGE_STEP
 
     def default_norms(self) -> list[float]:
         """Per layer, the weight norm torch's default initialisation gives it: sqrt(rows / 3)

@@ -87,7 +87,6 @@ COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its we
 SMALL_GAIN = 0.3
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
-LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 # a loss's error signal at the outputs this many times a bounded loss's (a cross entropy's,
 # a mean squared error on standardised targets: ~1), the outputs far smaller: the targets
 # are in raw units, and the problems a learning rate would be blamed for are theirs

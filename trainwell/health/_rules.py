@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._curve_base import bottleneck
 from ._curve_rules import jumping_val_loss, oscillating_loss, overfitting
 from ._divergence_rules import divergence, flown_off, runaway_weights
+from ._history import LARGE_STEP
 from ._probe_rules import (
     dying_relu,
     exploding_gradient,
@@ -22,7 +23,6 @@ from ._probe_rules import (
 from ._rule_base import (
     COLLAPSED_GAIN,
     LARGE_GAIN,
-    LARGE_STEP,
     NEGATIVE_BIAS,
     SMALL_GAIN,
     UNSCALED_RMS,

@@ -22,9 +22,9 @@ from ._curve_base import (
     bottleneck,
 )
 from ._divergence_rules import flown_off
-from ._history import ProbeHistory
+from ._history import LARGE_STEP, ProbeHistory
 from ._probe_rules import units_lost, vanishing_gradient
-from ._rule_base import FAR_TARGETS, LARGE_STEP, Thresholds, finding, stalled
+from ._rule_base import FAR_TARGETS, Thresholds, finding, stalled
 
 
 def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
