@@ -7,6 +7,8 @@ dimension (`_saved_dim`) after backward."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from ..findings import Finding
@@ -16,11 +18,12 @@ from ._silent import LoopRecord, LoopThresholds, loop_finding
 SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
 
 
-def softmax_over_rows(loss: torch.Tensor, outputs: tuple[int, ...] | None) -> str | None:
+def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) -> str | None:
     """The name of the (log-)softmax over dimension 0 that a logits or log-probability loss
     reads (through reshapes; or the softmax under a cross entropy's own log_softmax), where
-    the model's `outputs` are (rows, classes, ...) with rows > 1; None otherwise."""
-    if outputs is None or len(outputs) < 2 or outputs[0] < 2:
+    one of the model's `outputs` (the shapes of the tensors it returned) is (rows, classes,
+    ...) with rows > 1; None otherwise."""
+    if not any(len(shape) >= 2 and shape[0] >= 2 for shape in outputs):
         return None  # one row, or unbatched scores: dimension 0 is the classes
     queue, seen = [loss.grad_fn] if getattr(loss, "grad_fn", None) is not None else [], 0
     while queue and seen < GRAPH_NODES:

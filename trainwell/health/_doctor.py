@@ -159,9 +159,9 @@ class DoctorCallback(Callback):
             self.trainer.epoch,
             loss_chain=squashed_logits(loss),
             loss_chain_step=0,
-            broadcast=broadcast_outputs(loss, self.examiner.probe.output_shape),
+            broadcast=broadcast_outputs(loss, self.examiner.probe.output_shapes),
             broadcast_step=0,
-            batch_softmax=softmax_over_rows(loss, self.examiner.probe.output_shape),
+            batch_softmax=softmax_over_rows(loss, self.examiner.probe.output_shapes),
             batch_softmax_step=0,
         )
         for rule in (probabilities_as_logits, broadcast_loss, softmax_over_batch):

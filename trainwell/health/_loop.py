@@ -193,7 +193,7 @@ class Doctor:
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             if history.chance_loss is None:
                 history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
-            outputs = self.examiner.probe.output_shape
+            outputs = self.examiner.probe.output_shapes
             changed = watch.read_loss(loss, step, outputs) or changed
         if changed:
             watch.record.all_dead = self._all_dead()

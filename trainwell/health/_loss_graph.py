@@ -10,6 +10,7 @@ into the model below: a loss's graph is read in a few nodes, not in the model's 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -214,19 +215,21 @@ def _below(node: object | None, kinds: tuple[str, ...]) -> object | None:
 
 
 def broadcast_outputs(
-    loss: torch.Tensor, outputs: tuple[int, ...] | None
+    loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]
 ) -> tuple[list[int], list[int]] | None:
     """(the outputs' shape, the shape the loss broadcast them to) where a regression loss of
     torch's (MSE, L1, smooth L1, Huber; either argument; cast by autocast; scaled, summed
     with other terms, masked, square-rooted or logged), or one written out (`(pred - y) **
-    2`, `(y - pred).abs()`), took the model's `outputs` (as they are, squeezed or
-    flattened) and expanded them across rows or steps of their own: `(n, 1)` against `(n,)`
+    2`, `(y - pred).abs()`), took one of the model's `outputs` (the shapes of the tensors
+    it returned; as they are, squeezed or flattened) and expanded it across rows or steps
+    of its own: `(n, 1)` against `(n,)`
     targets becomes `(n, n)`, `(1, T, 1)` against `(1, T)` becomes `(1, T, T)`: each output
     is compared with every row's target, and the network learns their mean. None otherwise,
     or where the outputs' shape is not known: an expand the loss's author wrote on a
     reshaped output (pairwise losses, quantile regression's) is meant, and one that fills
     `k` targets per row (`(n, 1)` against `(n, k)`) compares each output with its own."""
-    if not outputs:
+    shapes = [list(shape) for shape in outputs]
+    if not shapes:
         return None
     queue, seen = [getattr(loss, "grad_fn", None)], 0
     while queue and seen < GRAPH_NODES:
@@ -243,19 +246,21 @@ def broadcast_outputs(
             if node is None or not node.name().startswith("SubBackward"):
                 continue
         if node.name().startswith("SubBackward"):  # `((pred - y) ** 2).mean()` written out
-            found = _residual_across_itself(node, list(outputs))
+            found = _residual_across_itself(node, shapes)
             if found is not None:
                 return found
         elif not name.startswith(BROADCASTING_LOSSES):
             continue
         for argument, _ in node.next_functions:
-            found = _across_itself(_below(argument, CASTS), list(outputs))
+            found = _across_itself(_below(argument, CASTS), shapes)
             if found is not None:
                 return found
     return None
 
 
-def _across_itself(node: object | None, outputs: list[int]) -> tuple[list[int], list[int]] | None:
+def _across_itself(
+    node: object | None, outputs: list[list[int]]
+) -> tuple[list[int], list[int]] | None:
     """(before, after) where `node` expanded the outputs, as they are or with their size-1
     axes squeezed or all flattened in the loop (`model(x).squeeze(-1)`, `.view(-1)`), along
     a new axis as long as one of their own (right-aligned, as broadcasting aligns shapes)."""
@@ -268,7 +273,7 @@ def _across_itself(node: object | None, outputs: list[int]) -> tuple[list[int], 
     return _grown(before, [int(size) for size in metadata[0].shape], outputs)
 
 
-def _residual_across_itself(node, outputs: list[int]) -> tuple[list[int], list[int]] | None:
+def _residual_across_itself(node, outputs: list[list[int]]) -> tuple[list[int], list[int]] | None:
     """(before, after) where a residual written out (`pred - y`, either way round) broadcast
     the outputs against targets as an expand would (`_across_itself`): one side from the
     network, the other a constant (targets, a detached teacher's outputs). Two sides from
@@ -286,11 +291,11 @@ def _residual_across_itself(node, outputs: list[int]) -> tuple[list[int], list[i
 
 
 def _grown(
-    before: list[int], after: list[int], outputs: list[int]
+    before: list[int], after: list[int], outputs: list[list[int]]
 ) -> tuple[list[int], list[int]] | None:
-    """(before, after) where `before` is the outputs' shape (`_the_outputs`) and `after`
-    grew it along a new axis as long as one of its own."""
-    if not _the_outputs(before, outputs) or len(after) < len(before):
+    """(before, after) where `before` is one of the outputs' shapes (`_the_outputs`) and
+    `after` grew it along a new axis as long as one of its own."""
+    if not any(_the_outputs(before, shape) for shape in outputs) or len(after) < len(before):
         return None
     padded = [1] * (len(after) - len(before)) + before
     grown = [b for a, b in zip(padded, after, strict=True) if a == 1 and b > 1]

@@ -112,7 +112,9 @@ class Probe:
         self._target_level: torch.Tensor | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
-        self.output_shape: tuple[int, ...] | None = None  # at the last probed forward pass
+        # at the last probed forward pass, of each tensor the model returned (the first is
+        # the one read as the output): what the loss-graph checks look for
+        self.output_shapes: tuple[tuple[int, ...], ...] = ()
         self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
         self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
         # sigmoids and tanhs whose output the network multiplies with its own tensors (read
@@ -156,11 +158,13 @@ class Probe:
         pins it at its asymptotes, which says nothing of saturated units. An output not
         squashed has the loss's gradient measured (`_record_error`). Of a tuple or a dict
         (logits and features, a mean and a variance, `{"pred": ...}`), the first tensor is
-        read as the output: its shape is what the loss-graph checks look for."""
-        output = _first_tensor(output)
-        if output is None:
+        read as the output; every tensor's shape is kept for the loss-graph checks (a
+        multi-task model's regression head may be its second)."""
+        tensors = _tensors(output)
+        if not tensors:
             return
-        self.output_shape = tuple(output.shape)
+        self.output_shapes = tuple(tuple(t.shape) for t in tensors)
+        output = tensors[0]
         self.history.batch_rows = output.shape[0] if output.dim() else 1
         ends = {output.data_ptr(), squashed_before(output)}
         squashed = [i for i, ptr in self._output_ptrs.items() if ptr in ends]
@@ -346,14 +350,14 @@ def _offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
     return rows.mean(0).square().sum() / rows.square().mean(0).sum().clamp_min(1e-30)
 
 
-def _first_tensor(output: object) -> torch.Tensor | None:
-    """`output` itself, or the first tensor a tuple, list or dict of them holds (None
-    where it holds none, or one that `_plain` refuses)."""
+def _tensors(output: object) -> list[torch.Tensor]:
+    """`output` itself, or the tensors a tuple, list or dict of them holds, in order (none
+    where the first is one that `_plain` refuses)."""
     if isinstance(output, dict):
         output = list(output.values())
-    if isinstance(output, (tuple, list)):
-        output = next((x for x in output if isinstance(x, torch.Tensor)), None)
-    return output if _plain(output) else None
+    items = output if isinstance(output, (tuple, list)) else [output]
+    tensors = [x for x in items if isinstance(x, torch.Tensor)]
+    return tensors if tensors and _plain(tensors[0]) else []
 
 
 def _plain(x: object) -> bool:

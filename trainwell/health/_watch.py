@@ -12,6 +12,7 @@ costs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -114,11 +115,11 @@ class LoopWatch:
         return True
 
     def read_loss(
-        self, loss: torch.Tensor, step: int, outputs: tuple[int, ...] | None = None
+        self, loss: torch.Tensor, step: int, outputs: Sequence[tuple[int, ...]] = ()
     ) -> bool:
-        """Look for a softmax/sigmoid fed to a logits loss, and for `outputs` (the model's
-        outputs' shape) the loss broadcast against targets of another shape; True when one
-        was found."""
+        """Look for a softmax/sigmoid fed to a logits loss, and for `outputs` (the shapes of
+        the tensors the model returned) a softmax over the batch or the loss broadcast
+        against targets of another shape; True when one was found."""
         found = False
         if self.record.loss_chain is None:
             chain = squashed_logits(loss)
