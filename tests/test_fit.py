@@ -10,6 +10,7 @@ from sklearn.datasets import load_iris
 from torch import nn
 
 import trainwell
+from trainwell.train import Callback, default_monitor
 
 
 def test_run_directory_has_every_file(out, iris_config):
@@ -266,3 +267,27 @@ def test_the_update_is_fused_and_does_the_arithmetic_of_torchs_default(optimizer
     assert not torch.equal(weights[0], initial)  # it stepped
     complex_model = nn.Linear(4, 3, dtype=torch.complex64)
     assert make_optimizer(spec, complex_model).defaults["fused"] is None
+
+
+class _Monitor(Callback):
+    """Notes what the Trainer chooses its best epoch by."""
+
+    def on_fit_start(self) -> None:
+        self.monitor = self.trainer.best.monitor
+
+
+@pytest.mark.parametrize(("rare", "monitor"), [(0.02, "val_macro_f1"), (0.3, "val_accuracy")])
+def test_the_best_epoch_of_imbalanced_classes_is_chosen_by_macro_f1(out, tmp_path, rare, monitor):
+    """At 98:2 a network that learned nothing scores 0.98 accuracy: chosen by accuracy, its
+    first epoch beat every later one that learned the rare class, and repairs judged
+    against it put it back (test macro F1 0.94 -> 0.75). Balanced: by accuracy, as before."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 4))
+    y = (rng.random(1000) < rare).astype(int)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=y)
+    frame.to_csv(tmp_path / "rare.csv", index=False)
+    noted = _Monitor()
+    config = {"source": str(tmp_path / "rare.csv"), "target": "label", "audit": False}
+    trainwell.fit({"data": config, "train": {"epochs": 1}}, callbacks=[noted])
+    assert noted.monitor == monitor
+    assert default_monitor("regression", [980, 20]) == "val_loss"

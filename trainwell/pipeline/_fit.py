@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.markup import escape
@@ -34,6 +35,7 @@ from ..train import (
     Trainer,
     choose_threads,
     clone_state,
+    default_monitor,
     eval_batches,
     is_writer,
     make_optimizer,
@@ -133,6 +135,7 @@ def train_plan(
     cfg, data = plan.config, plan.data
     spec = (repaired or cfg).train
     classification = data.info.task == "classification"
+    counts = np.bincount(data.train.y.astype(np.int64)) if classification else ()
     r, writer = ranks(), is_writer()  # under DDP only rank 0 writes and shows progress
     progress = progress and writer
     device = rank_device(plan.device)
@@ -192,7 +195,7 @@ def train_plan(
         target_scale=(data.info.y_mean, data.info.y_std),
         checkpoint_dir=run_dir / "checkpoints" if checkpoints and writer else None,
         checkpoint_every=spec.checkpoint_every,
-        monitor=early.monitor if early else None,
+        monitor=early.monitor if early else default_monitor(data.info.task, counts),
     )
     threads = choose_threads(
         spec.threads, trainer.model, torch.from_numpy(data.train.X[:1]), spec.batch_size

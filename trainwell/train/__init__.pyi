@@ -1,6 +1,6 @@
 from ._adversarial import NORMS, AdversarialBatches, AdversarialTraining, Box, Norm, perturb
 from ._batches import AugmentedBatches, TensorBatches, batch_bounds
-from ._best import BestWeights, by_position, clone_state, higher_is_better
+from ._best import BestWeights, by_position, clone_state, default_monitor, higher_is_better
 from ._callbacks import Callback, CallbackList, FitResult
 from ._checkpoint import save_atomic
 from ._distributed import (

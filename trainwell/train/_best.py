@@ -11,13 +11,15 @@ record over: the best weights compute in it what they computed.
 A classifier's best epoch is chosen by validation accuracy, the loss breaking ties, unless
 the user's early stopping names another metric: once a network overfits a few rows, its
 validation loss climbs with its confidence while its accuracy holds or still rises, so the
-epoch of least loss can be several points less accurate than a later one.
+epoch of least loss can be several points less accurate than a later one. Where its
+classes are imbalanced, by macro F1: accuracy rewards predicting the majority class.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -27,9 +29,22 @@ _HIGHER_IS_BETTER = ("accuracy", "f1", "r2")
 TIE_BREAK = "val_loss"  # a monitor that plateaus (accuracy) is broken by this
 
 
-def default_monitor(task: str) -> str:
-    """What the best epoch is chosen by when the user did not say (see the module's text)."""
-    return "val_accuracy" if task == "classification" else "val_loss"
+# the largest class outnumbering the smallest this many times over makes accuracy a poor
+# judge (the data audit's class_imbalance warns from there, as SageMaker Debugger does)
+IMBALANCE_RATIO = 10.0
+
+
+def default_monitor(task: str, class_counts: Sequence[int] = ()) -> str:
+    """What the best epoch is chosen by when the user did not say (see the module's text).
+    `class_counts`: the training rows of each class, where known. Past `IMBALANCE_RATIO`,
+    macro F1: at 98:2 a network that learned nothing (its first epoch) scored 0.977
+    accuracy, more than the later epochs class weights taught the rare class, and repairs
+    judged against it put that epoch's weights back (test macro F1 0.94 -> 0.75)."""
+    if task != "classification":
+        return "val_loss"
+    present = [count for count in class_counts if count > 0]
+    imbalanced = present and max(present) > IMBALANCE_RATIO * min(present)
+    return "val_macro_f1" if imbalanced else "val_accuracy"
 
 
 def higher_is_better(metric: str) -> bool:
