@@ -1081,6 +1081,7 @@ def test_a_loop_cure_needs_probes_and_a_network_that_learns(train_loss, probes, 
         ("divergence", 0.90, 1.10, True),
         ("divergence", 1.45, 0.0, True),  # chance unknown: not judged on it
         ("exploding_gradient", 1.10, 1.10, False),
+        ("dying_relu", 2.3020, 2.3026, False),  # biases zeroed, the net still at ln 10
         ("stale_gradients", 1.45, 1.10, True),  # a loop bug fixed is fixed
     ],
 )
