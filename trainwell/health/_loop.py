@@ -142,7 +142,8 @@ class Doctor:
             finding.evidence["lr"] = lr
         if finding.code in TRAINING_CODES and finding.severity != "info":
             finding.evidence["cause"] = self._cause()
-        if finding.code == "exploding_gradient" and self.scaler is None:
+        explained = "input_rms" in finding.evidence or "error_signal" in finding.evidence
+        if finding.code == "exploding_gradient" and self.scaler is None and not explained:
             finding.message += (
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"

@@ -341,6 +341,8 @@ def _names(objects: list[object]) -> str:
 LEAKY_DEAD = "He initialisation with a zero bias, or a lower learning rate"
 # a finding that targets far from standardised explain (`_rule_base.finding`): the cause
 FAR_TARGETS_FIX = "standardised targets (predictions mapped back to their units)"
+# ... and inputs far from standardised (`_rule_base.finding`)
+UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by its std)"
 
 
 # under an optimizer whose steps do not grow with the gradient (Adam): not Adam again
@@ -362,6 +364,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = LEAKY_DEAD
     if change and "error_signal" in finding.evidence:
         change = FAR_TARGETS_FIX
+    elif change and "input_rms" in finding.evidence:
+        change = UNSCALED_FIX
     if change and "recommended" not in finding.evidence:
         finding.evidence["recommended"] = change
         if finding.source == "training" and finding.code not in LOOP_FIX:

@@ -40,6 +40,7 @@ from ._optimizer_remedies import (
     switch_to_adam,
 )
 from ._rebuild import Remedy
+from ._rule_base import UNSCALED_CODES
 from ._rules import LEARNING_CODES
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back
@@ -71,9 +72,6 @@ SLOWS_LEARNING = ("lower_lr", "lower_lr_and_clip", "regularize")
 # findings whose remedies include a higher rate, wrong where the steps are measured too large
 RATE_CODES = ("slow_convergence", "underfitting")
 MAKES_IT_LEARN = ("batchnorm", "switch_to_adam", "raise_lr")
-# inputs far from standardised make pre-activations huge: the first step explodes, kills
-# ReLUs or pins sigmoids, and the loss runs away; none of which holds once they are scaled
-UNSCALED_CODES = ("exploding_gradient", "saturated_activation", "dying_relu", "divergence")
 # a network whose weights are far larger than any initialisation gives is confidently wrong
 # and stays so (its loss above the class prior's): a stall, not a lack of capacity. (Weights
 # blown up by a diverging run are its effect, not its cause; exploding gradients get He

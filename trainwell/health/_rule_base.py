@@ -87,6 +87,9 @@ COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its we
 SMALL_GAIN = 0.3
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
+# inputs far from standardised make pre-activations huge: the first step explodes, kills
+# ReLUs or pins sigmoids, and the loss runs away; none of which holds once they are scaled
+UNSCALED_CODES = ("exploding_gradient", "saturated_activation", "dying_relu", "divergence")
 # a loss's error signal at the outputs this many times a bounded loss's (a cross entropy's,
 # a mean squared error on standardised targets: ~1), the outputs far smaller: the targets
 # are in raw units, and the problems a learning rate would be blamed for are theirs
@@ -111,8 +114,10 @@ def finding(
     **evidence: object,
 ) -> Finding:
     """A training finding dated at the last probe, or at the last epoch (`per_epoch`); one
-    that targets far from standardised explain names them (`FAR_TARGETS`)."""
+    that targets far from standardised explain names them (`FAR_TARGETS`), and one that
+    inputs far from standardised explain names those (`UNSCALED_RMS`)."""
     far = history.raw_targets(FAR_TARGETS) if code in TARGET_SCALE_CODES else None
+    rms = history.input_rms[-1] if history.input_rms and code in UNSCALED_CODES else 0.0
     if far is not None:
         message += (
             f" The loss's error signal at the outputs was {far:.3g} times a standardised "
@@ -121,6 +126,13 @@ def finding(
             f"divide by their standard deviation, map predictions back) first."
         )
         evidence["error_signal"] = far
+    elif rms > UNSCALED_RMS:  # NaN > 5 is False
+        message += (
+            f" The inputs are far from standardised (their RMS is {rms:.3g}; standardised "
+            f"features have 1): standardise them (subtract each feature's mean, divide by "
+            f"its standard deviation) first."
+        )
+        evidence["input_rms"] = rms
     return Finding(
         code=code,
         severity=severity,
