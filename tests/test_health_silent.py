@@ -463,6 +463,8 @@ def test_gradient_accumulation_and_clipping_are_judged_across_optimizer_steps(
     assert codes == ([] if zero_grad else ["stale_gradients"])
     if not zero_grad and clip is None:  # the sum as it is: no clipping to name
         assert "(clipping)" not in problems(doctor)[0].message
+    if not zero_grad:  # zeroing before every backward would end the accumulation
+        assert "right after every optimizer.step()" in problems(doctor)[0].message
     if zero_grad:  # every look compared two steps with an optimizer step between
         checks = doctor.watch.record.checks
         assert len(checks) >= LoopThresholds().sustain

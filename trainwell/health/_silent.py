@@ -18,8 +18,9 @@ import numpy as np
 from ..findings import Finding
 
 LOOP_FIX = {
-    "stale_gradients": "call optimizer.zero_grad() before loss.backward() (or after "
-    "optimizer.step()) in every step",
+    "stale_gradients": "call optimizer.zero_grad() right after every optimizer.step() "
+    "(where each batch steps, before its loss.backward() works too; where gradients are "
+    "accumulated over batches on purpose, only after the step)",
     "frozen_parameters": "build the optimizer from model.parameters() once the model is "
     "complete, and set requires_grad=True on what should learn",
     "eval_mode_training": "call model.train() at the start of every training epoch (after "
