@@ -638,6 +638,19 @@ def test_overfitting():
     assert rules.overfitting(_curves(_history(), train[:5], val[:5]), T) is None  # 2 epochs ago
 
 
+@pytest.mark.parametrize(("train", "found"), [
+    ([5.0, 1.17, 1.35, 1.81, 1.91], False),  # climbing back after its best epoch
+    ([5.0, 1.17, 1.0, 0.8, 0.7], True),  # still falling: memorising
+])  # fmt: skip
+def test_a_train_loss_climbing_back_is_no_overfitting(train, found):
+    """SGD at 5 ran away in a loop's first epoch, then at 0.5 the train loss climbed 1.17 ->
+    1.91 with the val loss: "overfits ... while training loss keeps falling", read from the
+    first epoch's runaway mean, sent the user to dropout and weight decay."""
+    val = [0.47, 0.5, 0.65, 1.08, 1.75]
+    h = _curves(_history(), train, val)
+    assert (rules.overfitting(h, T) is not None) == found
+
+
 def test_underfitting_is_a_plateau_at_a_high_loss():
     stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
     assert rules.underfitting(_curves(_history(), stalled), T) is not None

@@ -211,7 +211,15 @@ def _above_best(
     climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
     if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
         return None
-    return (best, climbing) if train[-1] < 0.9 * train[best] else None
+    # fallen since the best, and still at its lowest since (within `overfit_rise`): a train
+    # loss climbing back (1.17 -> 1.81 after a runaway first epoch's 588) is no fit
+    fallen = train[-1] < 0.9 * train[best]
+    return (best, climbing) if fallen and train[-1] <= _lowest_since(train, best, t) else None
+
+
+def _lowest_since(train: list[float], best: int, t: Thresholds) -> float:
+    """`overfit_rise` above the train loss's lowest after epoch `best`."""
+    return (1 + t.overfit_rise) * min(train[best + 1 :])
 
 
 def _more_accurate(h: ProbeHistory, best: int, t: Thresholds) -> bool:
