@@ -126,6 +126,7 @@ class Doctor:
         self._trainable = self._trainable_now()  # which parameters require a gradient
         self._watched_from = 0  # the step the silent-bug checks started looking from
         self._warned_blind = False  # told that doctor.step sits where .grad is cleared
+        self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -255,7 +256,11 @@ class Doctor:
         if val_loss is not None:
             row["val_loss"] = val_loss
         penalty = strong_penalty(self.model, self.optimizer, loss=train_loss)
-        new += self.examiner.end_epoch(row, penalty)
+        # the loop's mean of an epoch a remedy came in holds the losses before it too (a
+        # runaway's 1e4s): not the fresh history's first point, as the Trainer's rolled-back
+        # epoch has none
+        fresh = self._reset_in != self._epoch
+        new += self.examiner.end_epoch(row if fresh else row | {"train_loss": math.nan}, penalty)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
             self._treat(new, train_loss)
@@ -446,6 +451,7 @@ class Doctor:
                 remaining = max(self.epochs - self._epoch, 1) if self.epochs else 0
                 self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
                 self.examiner.probe.arm()
+                self._reset_in = self._epoch
                 self.interval, self._hold = after_remedy(self.interval, 2 * self._pace)
 
     def _losses(self, loss: float | None) -> tuple[float, float]:
