@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,18 @@ class Split:
 
 
 MANY_CLASSES = 10  # whole-number classes from which a split error asks: a quantity?
+
+
+def quantity_hint(classes: Sequence[str]) -> str | None:
+    """Where `MANY_CLASSES` or more classes are all numbers (an age, a count read as 48
+    classes): that the target may be a quantity, and how to say so; else None."""
+    if len(classes) < MANY_CLASSES or not all(map(_is_number, classes)):
+        return None
+    whole = all(float(name).is_integer() for name in classes)
+    return (
+        f"{len(classes)} {'whole ' if whole else ''}numbers were taken as classes: if the "
+        "target is a quantity, set data.task: regression"
+    )
 
 
 def _is_number(name: str) -> bool:
@@ -66,13 +79,9 @@ def split_table(table: Table, spec: SplitSpec, seed: int) -> tuple[Split, Split,
             ]
             if few:
                 why = f"each class needs 3 rows or more to stratify; fewer: {', '.join(few[:5])}"
-            if len(table.classes) >= MANY_CLASSES and all(map(_is_number, table.classes)):
-                whole = all(float(name).is_integer() for name in table.classes)
-                hint = (
-                    f" ({len(table.classes)} {'whole ' if whole else ''}numbers were taken as "
-                    "classes: if the target is a quantity, set data.task: regression; else add "
-                    "rows or set data.split.stratify: false)"
-                )
+            quantity = quantity_hint(table.classes)
+            if quantity is not None:
+                hint = f" ({quantity}; else add rows or set data.split.stratify: false)"
         raise DataError(
             f"cannot split {table.n_rows} rows: {why}{hint if stratify else ''}"
         ) from None

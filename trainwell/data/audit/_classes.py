@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...findings import Finding
+from .._split import quantity_hint
 from ._thresholds import Thresholds
 from ._view import AuditData
 
@@ -32,7 +33,7 @@ def class_imbalance(data: AuditData, t: Thresholds) -> list[Finding]:
             message=(
                 f"Class {data.classes[small]!r} has {present.min()} training rows against "
                 f"{present.max()} for the largest class (ratio {ratio:.1f}): add data.remedies: "
-                "[class_weights] or [balanced_sampler]."
+                f"[class_weights] or [balanced_sampler].{_quantity(data)}"
             ),
             evidence={
                 "counts": {data.classes[i]: int(c) for i, c in enumerate(counts)},
@@ -73,6 +74,7 @@ def small_dataset(data: AuditData, t: Thresholds) -> list[Finding]:
                     message=(
                         f"{len(few)} classes have fewer than {t.min_per_class} training rows "
                         f"({', '.join(map(repr, few[:5]))}): collect more, or merge classes."
+                        f"{_quantity(data)}"
                     ),
                     evidence=evidence,
                 )
@@ -91,3 +93,9 @@ def small_dataset(data: AuditData, t: Thresholds) -> list[Finding]:
             )
         ]
     return []
+
+
+def _quantity(data: AuditData) -> str:
+    """A sentence saying many number classes may be a quantity (`quantity_hint`), or ""."""
+    hint = quantity_hint(data.classes)
+    return f" {hint[0].upper()}{hint[1:]}." if hint else ""
