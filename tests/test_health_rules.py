@@ -651,6 +651,24 @@ def test_a_train_loss_climbing_back_is_no_overfitting(train, found):
     assert (rules.overfitting(h, T) is not None) == found
 
 
+@pytest.mark.parametrize("climbing", [True, False])
+def test_a_val_loss_that_jumped_early_then_climbs_is_overfitting(climbing):
+    """512x512 units on 72 rows, 24 validation rows: the val loss jumped 0.09 -> 0.31 ->
+    0.09 in the first epochs, then climbed for 30 epochs while the train loss fell to 1e-3;
+    the early jumps named it a jumping val loss ("lower the rate"), at epoch 44. Still
+    jumping at the end, it is that."""
+    train = [0.67, 0.43, 0.35, 0.2, 0.18, 0.18, 0.096, 0.11, 0.089, 0.1, 0.047, 0.069, 0.038]
+    val = [0.32, 0.09, 0.31, 0.23, 0.093, 0.11, 0.14, 0.16, 0.14, 0.094, 0.12, 0.11, 0.1]
+    train += [0.02 * 0.8**i for i in range(10)]
+    val += [0.12 + 0.015 * i for i in range(10)] if climbing else [0.3, 0.12] * 5
+    accuracy = [0.92, 1.0, 0.92, 0.875, 0.96, 0.96] + [0.92] * 7 + [0.875] * 10
+    h = _curves(_history(), train, val)
+    for row, value in zip(h.curves, accuracy, strict=True):
+        row["val_accuracy"] = value
+    assert (rules.overfitting(h, T) is not None) == climbing
+    assert (rules.jumping_val_loss(h, T) is not None) != climbing
+
+
 def test_underfitting_is_a_plateau_at_a_high_loss():
     stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
     assert rules.underfitting(_curves(_history(), stalled), T) is not None
