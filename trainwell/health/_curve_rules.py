@@ -186,6 +186,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         val_loss=val,
         train_loss=train,
         best_epoch=_run_epoch(h, best),
+        best_val_loss=val[best],
         threshold=t.overfit_rise,
     )
 

@@ -77,7 +77,7 @@ def _outcome(finding: dict[str, Any]) -> str:
     if finding.get("resolved") and finding.get("source") == "data":
         return f"remedied by {finding['remedy']} before training"
     if finding.get("resolved"):
-        return f"repaired by {finding['remedy']}" if finding.get("remedy") else "resolved"
+        return f"repaired by {finding['remedy']}" if finding.get("remedy") else "passed"
     return "no data remedy applied" if finding.get("source") == "data" else "not repaired"
 
 
