@@ -144,7 +144,11 @@ def test_divergence_ends_the_run_with_a_finding(out):
 def test_nan_inputs_diverge_at_the_first_step(out, iris_config):
     run = trainwell.fit(iris_config, data__corrupt={"nan_fraction": 0.01})
     assert run.status == "diverged" and run.metrics["diverged_step"] < 6  # in epoch 0
-    assert run.summary()["metrics"]["train_loss"] is None  # NaN is written as null
+    metrics = run.summary()["metrics"]
+    assert metrics["train_loss"] is None  # NaN is written as null
+    # a NaN network scores nothing: its argmax's of NaN made the first class's share
+    assert metrics["test_loss"] is None and metrics["test_accuracy"] is None
+    assert metrics["test_macro_f1"] is None
 
 
 def test_early_stopping_config(out):

@@ -168,7 +168,11 @@ def _classification(
 
 
 def _scores(loss: float, confusion: np.ndarray) -> Evaluation:
-    """Accuracy and macro-F1 of a confusion matrix (rows: true class)."""
+    """Accuracy and macro-F1 of a confusion matrix (rows: true class); NaN with a loss that
+    is not finite: the scores of a diverged network are argmax's of NaN (the first class
+    for every row, 0.2 accuracy beside a test loss of None)."""
+    if not math.isfinite(loss):
+        return Evaluation({"loss": loss, "accuracy": math.nan, "macro_f1": math.nan}, None)
     tp = np.diag(confusion)
     both = confusion.sum(0) + confusion.sum(1)  # support and predicted
     f1 = np.divide(2 * tp, both, out=np.zeros(len(tp)), where=both > 0)
