@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.health import Doctor, Thresholds
-from trainwell.health._examiner import Examiner
+from trainwell.health import Doctor, Examiner, Thresholds
+from trainwell.report._cards import card
 
 DIGITS = {"data": {"source": "digits"}}
 PROBLEMS = {
@@ -677,3 +677,10 @@ def test_overfitting_that_passes_is_marked_so(recovers):
     assert overfit.epoch == 4
     assert overfit.resolved == recovers
     assert ("It passed" in overfit.message) == recovers
+    assert card(overfit.to_dict(), [])["ok_label"] == ("✓ passed" if recovers else None)
+    if recovers:  # a relapse, its val loss climbing back past 20% above its new best
+        for epoch in range(30, 40):
+            row = {"train_loss": 1e-7 * 0.9**epoch, "val_loss": 0.001 * 1.3 ** (epoch - 29)}
+            examiner.end_epoch(row | {"epoch": epoch, "val_accuracy": 1.0})
+        again = [f for f in examiner.findings if f.code == "overfitting"][1:]
+        assert [f.resolved for f in again] == [False]

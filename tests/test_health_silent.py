@@ -1101,7 +1101,7 @@ def test_a_loop_cure_leaves_a_network_that_learns_something(code, train_loss, un
     assert repairer.repairs[0]["cured"] is cured
     assert again == ([] if cured else [finding])
     if not cured:
-        assert "no lower than knowing nothing" in repairer.repairs[0]["why_not"]
+        assert "90% or more of what knowing nothing scores" in repairer.repairs[0]["why_not"]
 
 
 @pytest.mark.parametrize("mode", ["repair", "detect"])
@@ -1579,6 +1579,20 @@ def test_a_second_head_the_loss_broadcast_is_found(how, squeezed):
     rows = torch.arange(len(y))
     doctor = _regression_loop(TwoHeads(how), loss_of, targets=rows)
     assert [f.code for f in problems(doctor)] == ([] if squeezed else ["broadcast_loss"])
+
+
+def test_unbatched_scores_returned_with_a_batched_state_are_no_softmax_over_batch():
+    """One sequence's class scores, shape (classes,), returned with a GRU's (layers, hidden)
+    state: cross entropy on 1-D scores normalises over dimension 0, their classes. Read
+    against the state's shape, its rows > 1, that was a softmax over the batch."""
+    from trainwell.health._batch_softmax import softmax_over_rows
+
+    scores = torch.randn(5, requires_grad=True)
+    loss = nn.functional.cross_entropy(scores, torch.tensor(2))
+    assert softmax_over_rows(loss, [(5,), (2, 16)]) is None
+    batched = torch.randn(8, 5, requires_grad=True)
+    loss = nn.functional.nll_loss(batched.log_softmax(0), torch.zeros(8, dtype=torch.long))
+    assert softmax_over_rows(loss, [(8, 5), (2, 16)]) is not None
 
 
 @pytest.mark.parametrize("how", ["tensor", "dict"])

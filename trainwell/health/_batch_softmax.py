@@ -21,9 +21,11 @@ SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
 def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) -> str | None:
     """The name of the (log-)softmax over dimension 0 that a logits or log-probability loss
     reads (through reshapes; or the softmax under a cross entropy's own log_softmax), where
-    one of the model's `outputs` (the shapes of the tensors it returned) is (rows, classes,
-    ...) with rows > 1; None otherwise."""
-    if not any(len(shape) >= 2 and shape[0] >= 2 for shape in outputs):
+    the model's output (the first of the tensors it returned, whose shapes are `outputs`)
+    is (rows, classes, ...) with rows > 1; None otherwise: unbatched scores returned with a
+    batched hidden state are normalised over their classes at dimension 0."""
+    first = outputs[0] if outputs else ()
+    if len(first) < 2 or first[0] < 2:
         return None  # one row, or unbatched scores: dimension 0 is the classes
     queue, seen = [loss.grad_fn] if getattr(loss, "grad_fn", None) is not None else [], 0
     while queue and seen < GRAPH_NODES:

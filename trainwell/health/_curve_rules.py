@@ -39,7 +39,9 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     in two separate swings up or more (a healthy loss travels 1.0-1.3 times its fall; a slow
     one made noisy by heavy dropout travels more, but rebounds by 15% at most; a lone spike,
     even over two epochs, is no oscillation). Rises and swings of the train loss alone, with
-    the val loss steady (`_steady_val`), are its objective's noise."""
+    the val loss steady (`_steady_val`), are its objective's noise; so is a stuck loss with
+    the val loss steady over steps measured small (`_settled_steps`): a plateau its data
+    sets."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -161,11 +163,12 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     began in an epoch where the train loss rose too and falls back since (`_bumped`). A
     val loss that rose in each of the last `overfit_climb` epochs is no noise:
     `overfit_climb_rise` above its best is enough then. Not when it jumps up and down
-    (`_zigzag`): the steps are too large, and `jumping_val_loss` names it where no schedule
-    lowers them. Nor while the val accuracy (where there is one) is still rising above
-    where it was at the val loss's best (`_more_accurate`), nor while the train loss is no
-    lower than knowing nothing scores (the class prior's): a network that fits its training
-    data no better has memorised none of it, its val loss swings with the steps."""
+    (`_zigzag`) and is not climbing now (`_jumping`): the steps are too large, and
+    `jumping_val_loss` names it where no schedule lowers them. Nor while the val accuracy
+    (where there is one) is still rising above where it was at the val loss's best
+    (`_more_accurate`), nor while the train loss is no lower than knowing nothing scores
+    (the class prior's): a network that fits its training data no better has memorised
+    none of it, its val loss swings with the steps."""
     train, val = h.curve("train_loss"), h.curve("val_loss")
     untrained = h.untrained_loss()
     if untrained > 0 and train and not train[-1] < untrained:
@@ -215,12 +218,15 @@ def _above_best(
     # fallen since the best, and still at its lowest since (within `overfit_rise`): a train
     # loss climbing back (1.17 -> 1.81 after a runaway first epoch's 588) is no fit
     fallen = train[-1] < 0.9 * train[best]
-    return (best, climbing) if fallen and train[-1] <= _lowest_since(train, best, t) else None
+    return (best, climbing) if fallen and _near_lowest(h, train, best, t) else None
 
 
-def _lowest_since(train: list[float], best: int, t: Thresholds) -> float:
-    """`overfit_rise` above the train loss's lowest after epoch `best`."""
-    return (1 + t.overfit_rise) * min(train[best + 1 :])
+def _near_lowest(h: ProbeHistory, train: list[float], best: int, t: Thresholds) -> bool:
+    """The last train loss is within `overfit_rise` of its lowest after epoch `best`, or
+    within `oscillation_floor` of its scale (near a perfect fit, 0.0018 -> 0.0025 is the
+    noise of a few batches, not a climb)."""
+    low = min(train[best + 1 :])
+    return train[-1] <= low + max(t.overfit_rise * low, t.oscillation_floor * _scale(train[0], h))
 
 
 def _more_accurate(h: ProbeHistory, best: int, t: Thresholds) -> bool:

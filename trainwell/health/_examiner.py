@@ -189,6 +189,7 @@ class Examiner:
                 continue
             if val < f.evidence.get("best_val_loss", -math.inf):
                 f.resolved = True
+                self._seen.discard(f.code)  # a relapse is a new finding
                 f.message += (
                     f" It passed: the validation loss fell to {val:.3g} in epoch "
                     f"{int(row.get('epoch', -1))}, below its best when this was found."

@@ -192,7 +192,9 @@ class LoopRepairer:
                 and untrained > 0
                 and not train_loss < t.prior_share * untrained
             ):
-                stuck = f"no lower than knowing nothing scores: {untrained:.3g}"
+                stuck = (
+                    f"{t.prior_share:.0%} or more of what knowing nothing scores: {untrained:.3g}"
+                )
             if stuck is not None:
                 treatment.record["cured"] = False
                 treatment.record["why_not"] = (

@@ -335,12 +335,14 @@ def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
     sent (at least 1), where that makes the gradients large and not the network: a
     regression on targets in the thousands, a loss summed over the batch, a Gaussian NLL
     weighting residuals by 1/variance; on standardised inputs, under an optimizer whose
-    steps do not grow with the gradient (Adam's, RMSprop's). Every layer's gradient then
+    steps do not grow with the gradient (Adam's, RMSprop's), or under SGD at a rate whose
+    step was measured small (`ProbeHistory.error_excess`). Every layer's gradient then
     scales with the error, and neither moves a step: the gradient scales are read divided
     by it, and at `exploding_scale` or more not read; the loss and the weights running away
-    (`divergence`, `runaway_weights`) still speak. 1 under SGD, whose steps grow with the
-    gradient whatever made it large, and where residuals were as large as the outputs at
-    the first probe: the network's blow-up, not the targets' (`outputs_blown`)."""
+    (`divergence`, `runaway_weights`) still speak. 1 under SGD whose steps were large, whose
+    steps grow with the gradient whatever made it large, and where residuals were as large
+    as the outputs at the first probe: the network's blow-up, not the targets'
+    (`outputs_blown`)."""
     probes = range(-min(t.sustain, h.n_probes), 0)
     unscaled = not h.input_rms or not h.input_rms[-1] <= UNSCALED_RMS
     if unscaled or h.outputs_blown(t.exploding_scale):

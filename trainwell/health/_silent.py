@@ -19,8 +19,7 @@ from ..findings import Finding
 
 LOOP_FIX = {
     "stale_gradients": "call optimizer.zero_grad() right after every optimizer.step() "
-    "(where each batch steps, before its loss.backward() works too; where gradients are "
-    "accumulated over batches on purpose, only after the step)",
+    "(with gradient accumulation, only there)",
     "frozen_parameters": "build the optimizer from model.parameters() once the model is "
     "complete, and set requires_grad=True on what should learn",
     "eval_mode_training": "call model.train() at the start of every training epoch (after "

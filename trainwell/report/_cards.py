@@ -49,7 +49,9 @@ def card(
         "remedy": finding.get("remedy"),
         "resolved": bool(finding.get("resolved")),
         "attempts": [attempt(r) for r in attempts],
-        "ok_label": None,  # the badges of a warning: "✓ repaired" / "✕ not repaired" by default
+        # the badges of a warning: "✓ repaired" / "✕ not repaired" by default; a finding
+        # resolved with no remedy passed by itself (an overfitting the val loss recovered from)
+        "ok_label": "✓ passed" if finding.get("resolved") and not finding.get("remedy") else None,
         "open_label": None if finding.get("source") in REPAIRABLE else "no automatic remedy",
         "flagged": None,  # a data finding's rows, shown in its card
     }
