@@ -1350,6 +1350,13 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
     assert all(torch.equal(v, kept[2][k]) for k, v in model.state_dict().items())
     assert optimizer.state == {}  # the swing's momentum is gone
 
+    # macro F1 reported too (98:2 classes: the majority's epoch is the most accurate)
+    repairer = LoopRepairer(model, optimizer)
+    for epoch, (accuracy, f1) in enumerate([(0.98, 0.49), (0.96, 0.81), (0.97, 0.74)]):
+        row = {"val_loss": 0.1, "val_accuracy": accuracy, "val_macro_f1": f1}
+        repairer.keep_best(epoch, row | {"train_loss": 0.1})
+    assert (repairer.best.monitor, repairer.best.epoch) == ("val_macro_f1", 1)
+
     repairer = LoopRepairer(model, optimizer)
     for epoch, loss in enumerate([0.5, 0.3, 0.4]):  # no accuracy reported: by the loss
         stepped(model, optimizer)

@@ -54,7 +54,9 @@ RECOMMENDED: dict[str, str] = {
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
 # what the best epoch is chosen by: the first of these the loop reports
-BEST_BY = ("val_accuracy", "val_loss", "train_loss")
+# macro F1 first where the loop reports it: on imbalanced classes accuracy rewards
+# predicting the majority class (as the Trainer's `default_monitor` reads them)
+BEST_BY = ("val_macro_f1", "val_accuracy", "val_loss", "train_loss")
 
 
 @dataclass
@@ -156,8 +158,9 @@ class LoopRepairer:
             self.model.train()
 
     def keep_best(self, epoch: int, row: dict[str, float]) -> None:
-        """Keep the weights of the epoch with the best validation accuracy the loop reports,
-        else validation loss, else training loss: an oscillation is treated from them."""
+        """Keep the weights of the epoch with the best validation macro F1 the loop reports,
+        else accuracy, else validation loss, else training loss: an oscillation is treated
+        from them."""
         if self.best.value is None:  # nothing kept yet: the best metric reported so far
             self.best.watch(next(m for m in BEST_BY if m in row))
         self.best.update(epoch, row, self.model)
