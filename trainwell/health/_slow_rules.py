@@ -15,6 +15,7 @@ from ._curve_base import (
     _drop,
     _finite,
     _judged,
+    _limited_by_data,
     _off_course,
     _small_steps,
     _stalled_high,
@@ -209,11 +210,13 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
     needs (Adam at 1e-5, say) falls steadily but slowly, and underfitting's plateau would
     show too late for a remedy to help. Steps of healthy size behind a slow curve are a
     capacity problem (underfitting), or a layer too narrow (`narrow_layer`); steps a
-    schedule has annealed (`_annealed`) are small on purpose, and steps small next to
-    weights that flew off (`flown_off`) are no sign of a rate too low."""
+    schedule has annealed (`_annealed`) are small on purpose, steps small next to weights
+    that flew off (`flown_off`) are no sign of a rate too low, and a loss already as low as
+    a kernel model's (`_limited_by_data`) is at what its data allows, however it creeps
+    (AdamW at 1e-3 takes steps of 8e-4 of the weights)."""
     if not loss[-1] < loss[-3] or bottleneck(h) or _annealed(h, t) or _levelled(h, loss, t):
         return None
-    if flown_off(h, t):
+    if flown_off(h, t) or _limited_by_data(h, loss, h.curve("val_loss"), t):
         return None
     projected = _off_course(h, loss, t)
     if projected is None or (steps := _small_steps(h, t)) is None:
