@@ -1105,25 +1105,32 @@ def test_a_loop_cure_leaves_a_network_that_learns_something(code, train_loss, un
 
 
 @pytest.mark.parametrize("mode", ["repair", "detect"])
-def test_an_epoch_a_remedy_came_in_does_not_start_the_fresh_curve(mode):
+def test_an_epoch_a_remedy_came_in_starts_the_fresh_curve_at_its_own_losses(mode):
     """SGD at 5 ran away at a digits loop's first steps; repair rolled back and lowered the
     rate, but the epoch's mean the loop reports held the runaway's losses (588 against 1.2
     after): as the fresh history's first point it made every later rise look small (the
     rate still too high, the loss climbing back to chance for 8 epochs went unseen: 0.46
-    accuracy). Here SGD at 1 kills units in the first epoch: its mean is left out too."""
+    accuracy). That epoch's point is the mean of the losses probed after the remedy. Here
+    SGD at 1 kills units in the first epoch; in detect mode the loop's mean stands."""
     torch.manual_seed(0)
     X = torch.randn(1024, 64)
     y = X[:, :4].argmax(1)
     model = MLP()
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0, momentum=0.9)
     doctor = trainwell.Doctor(model, optimizer, every=4, mode=mode, epochs=3)
+    means = []
     for _ in range(3):
         _train_epoch(X, y, model, optimizer, doctor, losses := [])
-        doctor.epoch_end(sum(losses) / len(losses))
+        means.append(sum(losses) / len(losses))
+        doctor.epoch_end(means[-1])
     remedied = {r["epoch"] for r in doctor.repairs}
-    assert (0 in remedied) == (mode == "repair")
-    curve = [row["epoch"] for row in doctor.examiner.history.curves]
-    assert curve == [epoch for epoch in range(3) if epoch not in remedied]
+    assert remedied == ({0} if mode == "repair" else set())
+    history = doctor.examiner.history
+    probed = [v for v, e in zip(history.loss, history.epochs, strict=True) if e == 0]
+    first = history.curves[0]["train_loss"]
+    if mode == "repair":
+        assert probed and first == pytest.approx(sum(probed) / len(probed))
+    assert (first == means[0]) == (mode == "detect")
 
 
 @pytest.mark.parametrize("given", [True, False])

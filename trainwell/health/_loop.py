@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import statistics
 import warnings
 from typing import Any
 
@@ -256,11 +257,7 @@ class Doctor:
         if val_loss is not None:
             row["val_loss"] = val_loss
         penalty = strong_penalty(self.model, self.optimizer, loss=train_loss)
-        # the loop's mean of an epoch a remedy came in holds the losses before it too (a
-        # runaway's 1e4s): not the fresh history's first point, as the Trainer's rolled-back
-        # epoch has none
-        fresh = self._reset_in != self._epoch
-        new += self.examiner.end_epoch(row if fresh else row | {"train_loss": math.nan}, penalty)
+        new += self.examiner.end_epoch(row | {"train_loss": self._own_loss(train_loss)}, penalty)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
             self._treat(new, train_loss)
@@ -275,6 +272,16 @@ class Doctor:
         self._epoch += 1
         self._busy_at = self._next_busy(self._step)
         return new
+
+    def _own_loss(self, train_loss: float) -> float:
+        """The epoch's training loss for the curve: the loop's mean, or, in an epoch a
+        remedy came in, the mean of the losses probed since, where some were: the loop's
+        mean holds the losses before it too (a runaway's 1e4s as the fresh history's first
+        point hid the loss climbing back to chance after the rate was lowered). A remedy at
+        an epoch's last probe leaves the loop's mean, mostly the steps after it."""
+        history = self.examiner.history
+        since = [v for v, e in zip(history.loss, history.epochs, strict=True) if e == self._epoch]
+        return statistics.fmean(since) if since and self._reset_in == self._epoch else train_loss
 
     def close(self) -> None:
         """Remove every hook the doctor placed (the loop's probes and the repairs')."""
