@@ -114,6 +114,13 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[dict, list[str]]]:
             ["train.learning_rate", "did you mean"],
         ),
         "negative lr": ({"train": {"lr": -0.01}}, ["train.lr", "-0.01"]),
+        "a monitor the task lacks": (  # failed after the first epoch, a run dir left
+            {
+                "data": {"source": "diabetes"},
+                "train": {"early_stopping": {"monitor": "val_accuracy"}},
+            },
+            ["val_accuracy", "regression", "val_r2"],
+        ),
         "image folder without classes": (
             {"data": {"source": str(tmp_path / "no_classes")}, "model": {"arch": "cnn"}},
             ["no classes"],
@@ -132,6 +139,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[dict, list[str]]]:
         "non-numeric target",
         "unknown key",
         "negative lr",
+        "a monitor the task lacks",
         "image folder without classes",
     ],
 )

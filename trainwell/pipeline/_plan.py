@@ -62,6 +62,7 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
     if model is not None:  # before the audit counts its parameters (a lazy module's have none)
         check_own_model(model, data)
     check_remedies(cfg, data.info.task)
+    check_monitor(cfg, data.info.task)
     check_adversarial(cfg, data.info)
     findings = audit_data(cfg, data, model=model, progress=progress)[0] if cfg.data.audit else []
     audited = audit_record(data, findings) if cfg.data.audit else None
@@ -124,3 +125,21 @@ def start_from(
             Console(stderr=True).print(escape(transfer.line()), highlight=False, soft_wrap=True)
     finetune = cfg.train.finetune
     return transfer, frozen_names(model, finetune) if finetune is not None else []
+
+
+# what a task's evaluation measures: early stopping can watch these
+TASK_METRICS = {
+    "classification": ("val_loss", "val_accuracy", "val_macro_f1"),
+    "regression": ("val_loss", "val_mse", "val_mae", "val_r2"),
+}
+
+
+def check_monitor(cfg: RunConfig, task: str) -> None:
+    """Early stopping watches a metric the task measures: known before training, not after
+    its first epoch (a regression watching val_accuracy failed there, leaving a failed run)."""
+    early = cfg.train.early_stopping
+    if early is not None and early.monitor not in TASK_METRICS[task]:
+        raise ConfigError(
+            f"train.early_stopping.monitor is {early.monitor!r}, which a {task} run does not "
+            f"measure: use one of {', '.join(TASK_METRICS[task])}"
+        )
