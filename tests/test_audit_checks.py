@@ -345,3 +345,14 @@ def test_regression_data_skips_the_class_checks():
     data = load_splits(load_config({"data": {"source": "diabetes"}}))
     codes = {f.code for f in audit_dataset(data).findings}
     assert not codes & {"label_issues", "class_imbalance"}
+
+
+def test_classes_of_one_row_get_out_of_sample_probabilities():
+    """Classes of a single training row cannot sit in every stratified fold: scikit-learn
+    raised (exit 1 from the audit of a target with a class per row or two)."""
+    from trainwell.data.audit import out_of_sample_probabilities
+
+    X = _blobs()[0][:24]
+    y = np.arange(24)  # a class a row
+    probs = out_of_sample_probabilities(X, y, 24, 5)
+    assert probs.shape == (24, 24) and np.allclose(probs.sum(1), 1.0)

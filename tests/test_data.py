@@ -236,7 +236,7 @@ def test_many_whole_number_classes_too_small_to_split_suggest_a_regression(tmp_p
     path.write_text("x,target\n" + "".join(f"{i},{p}\n" for i, p in enumerate(prices)))
     config = {"data": {"source": str(path), "task": "classification"}}
     with pytest.raises(DataError, match=r"\(120 numbers were taken as classes: if the target"):
-        load_splits(load_config(config))
+        prepare_data(load_config(config))
 
 
 def test_a_regression_too_small_to_split_is_one_line(tmp_path):
@@ -246,3 +246,15 @@ def test_a_regression_too_small_to_split_is_one_line(tmp_path):
 
     with pytest.raises(DataError, match="cannot split 2 rows"):
         load_splits(load_config({"data": {"source": str(path), "task": "regression"}}))
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+def test_a_class_per_row_is_refused_with_what_to_do(tmp_path, stratify):
+    """A price written as text ('$392,405.92') read as 600 classes: with stratify the split
+    failed with advice to turn it off, and then the label check crashed (exit 1)."""
+    rows = "\n".join(f'{i},"${1000 + 7 * i:,}.50"' for i in range(60))
+    (tmp_path / "prices.csv").write_text("x,price\n" + rows)
+    config = {"data": {"source": str(tmp_path / "prices.csv"), "target": "price"}}
+    config["data"]["split"] = {"stratify": stratify}
+    with pytest.raises(DataError, match=r"60 classes in 60 rows .* data\.task: regression"):
+        prepare_data(load_config(config))

@@ -45,10 +45,14 @@ def out_of_sample_probabilities(
     out-of-sample probabilities). Classes absent from a fold get probability 0.
     """
     counts = np.bincount(y, minlength=n_classes)
-    folds = int(max(2, min(folds, counts[counts > 0].min())))
+    smallest = counts[counts > 0].min()
+    folds = int(max(2, min(folds, smallest)))
     X = np.asarray(X, dtype=np.float32)
     model = _judge(len(y), seed)
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    # a class of one row cannot be in every fold: plain folds (its row is then judged by a
+    # model that never saw its class, and `labels_not_judged` names such classes)
+    split = StratifiedKFold if smallest >= 2 else KFold
+    cv = split(folds, shuffle=True, random_state=seed)
     rng = np.random.default_rng(seed)
     probs = np.zeros((len(y), n_classes))
     with _quiet():
