@@ -54,17 +54,20 @@ def _is_number(name: str) -> bool:
 
 def split_table(table: Table, spec: SplitSpec, seed: int) -> tuple[Split, Split, Split]:
     """Train/val/test, stratified by class for classification when `spec.stratify`. A
-    classification target with more classes than half its rows is refused: a class per row
-    or two is no task to learn (a price written as text, '$392,405.92', read as 600
-    classes)."""
+    classification target of `MANY_CLASSES` or more classes, more than half as many as its
+    rows, is refused: a class per row or two is no task to learn (a price written as text,
+    '$392,405.92', read as 600 classes)."""
     rows = np.arange(table.n_rows)
     stratify = spec.stratify and table.task == "classification"
-    if table.task == "classification" and len(table.classes) > table.n_rows / 2:
+    k = len(table.classes)
+    if table.task == "classification" and k >= MANY_CLASSES and k > table.n_rows / 2:
         example = ", ".join(repr(name) for name in table.classes[:2])
+        quantity = quantity_hint(table.classes) or (
+            "if it is a quantity, write it as plain numbers and set data.task: regression"
+        )
         raise DataError(
-            f"the target has {len(table.classes)} classes in {table.n_rows} rows ({example}, "
-            "...): too few rows a class to learn; if it is a quantity, write it as plain "
-            "numbers and set data.task: regression"
+            f"the target has {k} classes in {table.n_rows} rows ({example}, ...): too few "
+            f"rows a class to learn ({quantity})"
         )
     try:
         rest, test = train_test_split(
