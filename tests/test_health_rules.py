@@ -506,6 +506,19 @@ def test_a_run_too_short_to_judge_that_ends_at_chance_is_slow(losses, total, fou
     assert (rules.slow_convergence(h, T) is not None) == found
 
 
+@pytest.mark.parametrize(("clip", "named"), [(1e-3, True), (1.0, False), (None, False)])
+def test_a_clip_that_throttles_every_step_is_named_as_the_cause(clip, named):
+    """grad_clip 1e-3 on gradients of norm 0.57 under SGD at 0.05: every step 574x too
+    small, and slow_convergence said "raise the learning rate"; the repair switched to Adam
+    and left the clip in the repaired config. A clip that only cuts spikes is no cause."""
+    h = _curves(_history(), [2.30, 2.29, 2.29, 2.28, 2.28])
+    h.update_ratio = [np.full(3, 1e-5) for _ in h.update_ratio]
+    h.grad_clip = clip
+    message = rules.slow_convergence(h, T).message
+    assert ("Gradient clipping at 0.001 scales every step down 707x" in message) == named
+    assert ("Raise the learning rate" in message) != named, message
+
+
 @pytest.mark.parametrize("adaptive", [True, False])
 def test_slow_convergence_tells_an_adaptive_optimizer_only_to_raise_its_rate(adaptive):
     """Under Adam already, 'use an adaptive optimizer (Adam)' is no advice; under SGD it is."""

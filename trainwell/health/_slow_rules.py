@@ -5,6 +5,7 @@ every epoch, as the other curve rules in `_curve_rules.py`."""
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 
@@ -145,6 +146,13 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             f"The learning rate is {now:.1e}, {now / start:.0e} of the {start:g} it started "
             f"at: a schedule has decayed it to almost nothing in {len(h.curves)} epochs {fix}"
         )
+    if (throttle := _clipped_down(h)) is not None:
+        where = "train.grad_clip" if h.data_at_hand else "the clipping"
+        return (
+            f"Gradient clipping at {h.grad_clip:g} scales every step down {throttle:.0f}x "
+            f"(the gradients' norm is {throttle * h.grad_clip:.3g}): raise {where} or "
+            f"remove it."
+        )
     if units_lost(h, t):  # (by a rate too large, often: a higher one would not help)
         return (
             "Most units of a layer were dead or saturated at the last probe (dying_relu, "
@@ -156,6 +164,23 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             "a higher rate will not make those layers learn; treat that first."
         )
     return None
+
+
+# a clip threshold this many times below the gradients' norm throttles every step: clipping
+# is meant to cut rare spikes, not the usual gradient
+THROTTLED = 10.0
+
+
+def _clipped_down(h: ProbeHistory) -> float | None:
+    """How many times clipping shrinks the usual step (the median, over the last 3 probes,
+    of the gradients' total norm over `grad_clip`) where that is `THROTTLED` or more: a
+    clip at 1e-3 on gradients of norm 0.5 made SGD at 0.05 a rate of 1e-4. None without
+    clipping or where it only cuts spikes."""
+    if not h.grad_clip or not h.grad_norm:
+        return None
+    totals = [math.sqrt(sum(g * g for g in h.loss_grads(i))) for i in range(-min(3, h.n_probes), 0)]
+    ratio = statistics.median(totals) / h.grad_clip
+    return ratio if ratio >= THROTTLED else None
 
 
 def _raise_rate(h: ProbeHistory) -> str:
