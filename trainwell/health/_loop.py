@@ -277,11 +277,14 @@ class Doctor:
         """The epoch's training loss for the curve: the loop's mean, or, in an epoch a
         remedy came in, the mean of the losses probed since, where some were: the loop's
         mean holds the losses before it too (a runaway's 1e4s as the fresh history's first
-        point hid the loss climbing back to chance after the rate was lowered). A remedy at
-        an epoch's last probe leaves the loop's mean, mostly the steps after it."""
+        point hid the loss climbing back to chance after the rate was lowered). Where none
+        was probed since (a remedy at an epoch's first steps, few batches an epoch), the
+        loop's mean stands: mostly the steps after it."""
+        if self._reset_in != self._epoch:
+            return train_loss
         history = self.examiner.history
         since = [v for v, e in zip(history.loss, history.epochs, strict=True) if e == self._epoch]
-        return statistics.fmean(since) if since and self._reset_in == self._epoch else train_loss
+        return statistics.fmean(since) if since else train_loss
 
     def close(self) -> None:
         """Remove every hook the doctor placed (the loop's probes and the repairs')."""
