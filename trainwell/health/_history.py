@@ -146,7 +146,7 @@ class ProbeHistory:
             row = self.update_ratio[probe].tolist()
         except IndexError:
             return False
-        return _measured(row) and max(x for x in row if not math.isnan(x)) < LARGE_STEP
+        return _measured(row) and _largest(row) < LARGE_STEP
 
     def default_norms(self) -> list[float]:
         """Per layer, the weight norm torch's default initialisation gives it: sqrt(rows / 3)
@@ -228,7 +228,7 @@ class ProbeHistory:
         with a measured update, of the largest |dW| / |W| of a layer in one step (NaN: a
         layer not measured); None before any. The evidence and the curve rules read it."""
         rows = [row.tolist() for row in self.update_ratio[-k:]]
-        largest = [max(x for x in row if not math.isnan(x)) for row in rows if _measured(row)]
+        largest = [_largest(row) for row in rows if _measured(row)]
         return statistics.median(largest) if largest else None
 
     def measure_reference_later(self, measure: Callable[[], float | None]) -> None:
@@ -304,6 +304,11 @@ def data_loss(row: dict[str, float]) -> float:
 
 def _measured(row: list[float]) -> bool:
     return any(map(math.isfinite, row))
+
+
+def _largest(row: list[float]) -> float:
+    """A measured probe's largest update (NaN: a layer not measured)."""
+    return max(x for x in row if not math.isnan(x))
 
 
 def _compact(values: Any) -> list[float | None]:
