@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .findings import SEVERITY_STYLE
+from .findings import SEVERITY_STYLE, passed
 
 
 def print_findings(console: Console, findings: list[dict[str, Any]], rows: bool = False) -> None:
@@ -20,8 +20,7 @@ def print_findings(console: Console, findings: list[dict[str, Any]], rows: bool 
     for f in findings:
         where = f" at step {f['step']}" if f["step"] is not None else ""
         where = where or (f" in epoch {f['epoch']}" if f["epoch"] is not None else "")
-        fixed = " [green](repaired)[/]" if f["resolved"] and f.get("remedy") else ""
-        fixed = fixed or (" [green](passed)[/]" if f["resolved"] else "")
+        fixed = f" [green]({'passed' if passed(f) else 'repaired'})[/]" if f["resolved"] else ""
         named = f["evidence"].get("rows") if rows else None
         shown = f" rows {_row_list(named)}" if isinstance(named, list) and named else ""
         console.print(

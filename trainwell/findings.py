@@ -89,3 +89,9 @@ class Finding:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(**data)
+
+
+def passed(finding: dict[str, Any]) -> bool:
+    """Whether a finding (as its dict) was resolved with no remedy: the problem went away by
+    itself (an overfitting the val loss recovered from), not repaired."""
+    return bool(finding.get("resolved")) and not finding.get("remedy")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..findings import passed
+
 
 @dataclass
 class Section:
@@ -51,7 +53,7 @@ def card(
         "attempts": [attempt(r) for r in attempts],
         # the badges of a warning: "✓ repaired" / "✕ not repaired" by default; a finding
         # resolved with no remedy passed by itself (an overfitting the val loss recovered from)
-        "ok_label": "✓ passed" if finding.get("resolved") and not finding.get("remedy") else None,
+        "ok_label": "✓ passed" if passed(finding) else None,
         "open_label": None if finding.get("source") in REPAIRABLE else "no automatic remedy",
         "flagged": None,  # a data finding's rows, shown in its card
     }

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ..findings import passed
 from . import _figures as figures
 from ._attack_page import attack_section
 from ._audit_page import audit_section, audit_verdict
@@ -77,7 +78,7 @@ def _outcome(finding: dict[str, Any]) -> str:
     if finding.get("resolved") and finding.get("source") == "data":
         return f"remedied by {finding['remedy']} before training"
     if finding.get("resolved"):
-        return f"repaired by {finding['remedy']}" if finding.get("remedy") else "passed"
+        return "passed" if passed(finding) else f"repaired by {finding['remedy']}"
     return "no data remedy applied" if finding.get("source") == "data" else "not repaired"
 
 
