@@ -222,9 +222,9 @@ def broadcast_outputs(
     with other terms, masked, square-rooted or logged), or one written out (`(pred - y) **
     2`, `(y - pred).abs()`), took one of the model's `outputs` (the shapes of the tensors
     it returned; as they are, squeezed or flattened) and expanded it across rows or steps
-    of its own: `(n, 1)` against `(n,)`
-    targets becomes `(n, n)`, `(1, T, 1)` against `(1, T)` becomes `(1, T, T)`: each output
-    is compared with every row's target, and the network learns their mean. None otherwise,
+    of its own: `(n, 1)` against `(n,)` targets becomes `(n, n)`, `(1, T, 1)` against
+    `(1, T)` becomes `(1, T, T)`: each output is compared with every row's target, and the
+    network learns their mean. None otherwise,
     or where the outputs' shape is not known: an expand the loss's author wrote on a
     reshaped output (pairwise losses, quantile regression's) is meant, and one that fills
     `k` targets per row (`(n, 1)` against `(n, k)`) compares each output with its own."""

@@ -97,5 +97,5 @@ def small_dataset(data: AuditData, t: Thresholds) -> list[Finding]:
 
 def _quantity(data: AuditData) -> str:
     """A sentence saying many number classes may be a quantity (`quantity_hint`), or ""."""
-    hint = quantity_hint(data.classes)
-    return f" {hint[0].upper()}{hint[1:]}." if hint else ""
+    hint = quantity_hint(data.classes)  # it starts with the count of classes
+    return f" {hint}." if hint else ""
