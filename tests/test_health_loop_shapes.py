@@ -4,6 +4,7 @@ attribute, a scheduler's keys on a repaired optimizer, dropout inside recurrent 
 Each with the bug where it has one, and healthy."""
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -24,7 +25,7 @@ def _train(model, optimizer, X, y, *, epochs=3, batch=32, zero_grad=True, mode="
            scheduler=None, every=24, before_epoch=None, forward=None,
            loss_fn=nn.functional.cross_entropy):  # fmt: skip
     doctor = trainwell.Doctor(model, optimizer, mode=mode, every=every)
-    forward = forward or model
+    forward = model if forward is None else forward
     for epoch in range(epochs):
         if before_epoch is not None:
             before_epoch(epoch)
@@ -268,6 +269,23 @@ def test_dead_units_of_a_sequence_are_its_features_not_its_time_steps(bias, dead
     model = _TokenMLP(bias)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     doctor = _train(model, optimizer, *_tokens(), epochs=3, every=4)
+    assert ("dying_relu" in _problems(doctor)) is dead
+
+
+@pytest.mark.parametrize(("bias", "dead"), [(-6.0, True), (0.0, False)])
+def test_a_compiled_model_is_probed_without_dynamo_tracing_the_hooks(bias, dead):
+    """`torch.compile(model)` in the loop: the probe's hooks read data pointers and autograd
+    nodes, which Dynamo cannot trace (it warned, broke the graph and recompiled on each new
+    pointer); they run as plain Python, and the dead units are still found."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = _TokenMLP(bias)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    compiled = torch.compile(model, backend="eager")  # Dynamo's tracing, no C++ compiler
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        doctor = _train(model, optimizer, *_tokens(), epochs=3, every=4, forward=compiled)
+    assert not [w for w in caught if "dynamo" in str(w.filename).lower()]
     assert ("dying_relu" in _problems(doctor)) is dead
 
 

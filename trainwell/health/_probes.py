@@ -142,10 +142,11 @@ class Probe:
         self._input_rms = None
         self._output_error, self._output_level, self._error_hooked = None, None, False
         self._output_offset, self._target_level = None, None
-        self._hooks.append(self.model.register_forward_pre_hook(self._record_input))
-        self._hooks.append(self.model.register_forward_hook(self._record_output))
+        self._hooks.append(self.model.register_forward_pre_hook(_eager(self._record_input)))
+        self._hooks.append(self.model.register_forward_hook(_eager(self._record_output)))
         for index, (_, kind, module, axis) in enumerate(self._activations):
-            self._hooks.append(module.register_forward_hook(self._hook(index, kind, axis)))
+            hook = _eager(self._hook(index, kind, axis))
+            self._hooks.append(module.register_forward_hook(hook))
 
     def _record_input(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
@@ -348,6 +349,13 @@ def _offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
         return torch.full((), math.nan, device=grad.device)
     rows = grad.reshape(batch, -1)
     return rows.mean(0).square().sum() / rows.square().mean(0).sum().clamp_min(1e-30)
+
+
+def _eager(hook: Callable[..., None]) -> Callable[..., None]:
+    """`hook` run as Python, outside any graph `torch.compile` traces: it reads data
+    pointers and autograd nodes of real tensors, which tracing has not got (it warned, broke
+    the graph and recompiled on every new pointer)."""
+    return torch.compiler.disable(hook, recursive=True)
 
 
 def _tensors(output: object) -> list[torch.Tensor]:
