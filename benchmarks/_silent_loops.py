@@ -23,6 +23,7 @@ BUGS = {
     "zero_grad_before_step": ("frozen_parameters", "optimizer.zero_grad() after backward()"),
     "loss_rebuilt": ("unused_parameters", "torch.tensor(loss.item(), requires_grad=True)"),
     "softmax_over_batch": ("softmax_over_batch", "nll_loss(out.log_softmax(dim=0), y)"),
+    "zero_init": ("symmetric_units", "every weight and bias initialised to zero"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 
@@ -121,6 +122,10 @@ def train(
         params = list(net.body.parameters())  # forgot the head
     if bug == "frozen_requires_grad":
         next(net.body.parameters()).requires_grad_(False)
+    if bug == "zero_init":
+        with torch.no_grad():
+            for p in model.parameters():
+                p.zero_()
     # squared errors of targets 0..3 give steps ~10x a cross entropy's: a tenth of its rate
     optimizer = torch.optim.SGD(params, lr=0.005 if regression else 0.05, momentum=0.9)
     dr = None

@@ -645,10 +645,13 @@ def test_parameters_whose_gradient_is_exactly_zero_are_unused(case, healthy):
     if healthy:
         assert "unused_parameters" not in found
         return
+    if case == "lora":  # factors all zero: units alike as well, the cause it names
+        assert "unused_parameters" not in found
+        assert set(found["symmetric_units"].evidence["parameters"]) == {"1.A", "1.B", "3.A", "3.B"}
+        return
     unused = found["unused_parameters"]
-    expected = {"aux.weight", "aux.bias"} if case == "sliced" else {"1.A", "1.B", "3.A", "3.B"}
-    assert set(unused.evidence["parameters"]) == expected
-    assert set(unused.evidence["zero_gradient"]) == expected
+    assert set(unused.evidence["parameters"]) == {"aux.weight", "aux.bias"}
+    assert set(unused.evidence["zero_gradient"]) == {"aux.weight", "aux.bias"}
 
 
 def test_a_dead_network_is_dying_relu_not_unused_parameters():

@@ -34,13 +34,20 @@ from ._loss_graph import broadcast_loss, chance_loss, zero_floor
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
-from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, cleared, used_since
+from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, cleared, few_names, used_since
+from ._symmetry import symmetric_units
 from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
 # the silent-bug checks: those of `_silent`, and those that read the model or loss graph
-LOOP_CHECKS = (*LOOP_RULES, unregistered_parameters, broadcast_loss, softmax_over_batch)
+LOOP_CHECKS = (
+    *LOOP_RULES,
+    symmetric_units,
+    unregistered_parameters,
+    broadcast_loss,
+    softmax_over_batch,
+)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
@@ -113,6 +120,7 @@ class Doctor:
             else None
         )
         self._seen: set[str] = set()
+        self._symmetric: Finding | None = None  # units all alike, untreated (`_explain`)
         self.interval = every  # steps between probes; twice that after epoch 0, then more
         self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
@@ -150,6 +158,7 @@ class Doctor:
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"
             )
+        self._explain(finding)
         self.findings.append(finding)
 
     def _cause(self) -> dict[str, Any]:
@@ -416,7 +425,29 @@ class Doctor:
                 self._seen.add(finding.code)
                 self._found(finding)
                 new.append(finding)
+                if finding.code == "symmetric_units":
+                    self._symmetric = finding
+                    for earlier in self.findings:
+                        self._explain(earlier)
         return new
+
+    def _explain(self, finding: Finding) -> None:
+        """A training finding on a network whose units are all alike (`symmetric_units`,
+        not yet treated) has that for cause: its own remedies (a lower rate for dead units,
+        a higher one for a stalled loss) cannot part them."""
+        symmetric = self._symmetric
+        if (
+            symmetric is None
+            or finding.code not in TRAINING_CODES
+            or finding.severity == "info"
+            or "explained_by" in finding.evidence
+        ):
+            return
+        finding.evidence["explained_by"] = "symmetric_units"
+        finding.message += (
+            f" Cause: the units of {few_names(symmetric.evidence['parameters'])} are all "
+            f"alike (symmetric_units); initialise them randomly first."
+        )
 
     def _withdraw_unused(self) -> None:
         """An unused_parameters warning whose parameters now get gradients and learn is
@@ -440,8 +471,8 @@ class Doctor:
         order_ok = self.watch.order_ok
         losses = self._losses(loss)
         for finding in found:
-            if finding.severity == "info":
-                continue
+            if finding.severity == "info" or "explained_by" in finding.evidence:
+                continue  # (explained: its cause is treated instead)
             if order_ok is not True:  # the step is taken already, or the loop unknown yet
                 recommend(finding, isinstance(self.optimizer, SCALE_FREE))
                 if finding.code in LOOP_ORDERS:
@@ -456,10 +487,14 @@ class Doctor:
             if finding.code in LOOP_CODES:  # judged afresh, on checks after the remedy
                 self._seen.discard(finding.code)
                 self.watch.forget()
-            else:
+            renewed = finding.code == "symmetric_units"  # a new network: all judged afresh
+            if renewed:
+                self._symmetric = None
+            if renewed or finding.code not in LOOP_CODES:
                 # the epochs left; 0 where the loop never said how many it runs (unknown)
                 remaining = max(self.epochs - self._epoch, 1) if self.epochs else 0
-                self.examiner.reset(self.model, remaining, self.repairer.clip, [finding.code])
+                codes = [*TRAINING_CODES] if renewed else [finding.code]
+                self.examiner.reset(self.model, remaining, self.repairer.clip, codes)
                 self.examiner.probe.arm()
                 self._reset_in = self._epoch
                 self.interval, self._hold = after_remedy(self.interval, 2 * self._pace)

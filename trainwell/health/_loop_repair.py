@@ -25,7 +25,7 @@ from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
-from ._silent import LOOP_FIX
+from ._silent import LOOP_FIX, few_names
 
 CLIP = 1.0
 WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # layers whose bias sets a unit's input
@@ -38,6 +38,7 @@ LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "stale_gradients": ("zero_grad",),
     "eval_mode_training": ("train_mode",),
     "frozen_parameters": ("add_to_optimizer",),
+    "symmetric_units": ("reinitialise",),
 }
 # ... after which (or instead of which) the change to the model or the loop it recommends
 RECOMMENDED: dict[str, str] = {
@@ -317,6 +318,33 @@ class LoopRepairer:
         self._healthy = self.snapshot()  # a rollback must not bring them back
         names = ", ".join(n for n, _ in low)
         return f"biases of {len(low)} hidden layers ({names}), far below 0, set to 0 in place"
+
+    def _reinitialise(self, params: list) -> str:
+        """Give the layers whose units are all alike their default initialisation, in place
+        (`reset_parameters`, which nn.Linear and nn.Conv* run when built; a raw matrix gets
+        nn.Linear's), and forget the optimizer's state for them: the same tensors, so the
+        optimizer and the loop keep stepping them. A rollback must not bring them back."""
+        names = set(self._treating["symmetric_units"].finding.evidence.get("parameters", ()))
+        done, reset = [], set()
+        with torch.no_grad():
+            for module_name, module in self.model.named_modules():
+                own = dict(module.named_parameters(prefix=module_name, recurse=False))
+                if names & own.keys() and callable(getattr(module, "reset_parameters", None)):
+                    module.reset_parameters()
+                    reset.update(own)
+                    done.append(module_name)
+            for name, p in self.model.named_parameters():
+                if name in names and name not in reset:
+                    nn.init.kaiming_uniform_(p, a=math.sqrt(5))
+                    reset.add(name)
+                    done.append(name)
+        if not done:
+            raise NotApplicable("no parameter with units alike is the model's")
+        for name, p in self.model.named_parameters():
+            if name in reset:
+                self.optimizer.state.pop(p, None)
+        self._healthy = self.snapshot()
+        return f"{few_names(done)} re-initialised in place (their default initialisation)"
 
     def _add_to_optimizer(self, params: list) -> str:
         given = {id(p) for group in self.optimizer.param_groups for p in group["params"]}

@@ -31,6 +31,10 @@ LOOP_FIX = {
     "(n, 1) output to (n,) (out.squeeze(-1)), or view the targets as (n, 1)",
     "softmax_over_batch": "take the softmax over the classes: log_softmax(x, dim=1) (or "
     "dim=-1), or give the raw scores to cross_entropy, which takes its own",
+    "symmetric_units": "initialise the weights randomly: drop the constant or zero "
+    "initialisation (nn.Linear and nn.Conv* initialise themselves), or call "
+    "nn.init.kaiming_uniform_ / xavier_uniform_ on them (of a product, as LoRA's A and B, "
+    "one factor random)",
     "unused_parameters": "remove the unused modules, route the input through them, or drop "
     "the .detach() or torch.no_grad() that cuts them off the loss (or, to freeze them on "
     "purpose, set requires_grad=False)",
@@ -73,12 +77,26 @@ class LoopCheck:
     # per parameter: this step's backward gave it a gradient, and `.grad` was None at
     # doctor.step (zero_grad(set_to_none=True) between backward and step)
     wiped: np.ndarray | None = None
+    # per parameter: its units (the rows of a matrix or kernel, along its first axis) all
+    # alike, and all alike and zero (False where it has one row or dimension, or where
+    # they parted at an earlier check)
+    same_rows: np.ndarray | None = None
+    zero_rows: np.ndarray | None = None
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 
     def __post_init__(self) -> None:
         self.stepped = bool(self.changed.any())
         self.complete = self.stepped and bool(self.got_grad.any())
+
+    def symmetric(self) -> list[int]:
+        """The parameters whose units are all alike though a step could have parted them:
+        the optimizer changed them alike, or their gradient is exactly zero (then none
+        will). Alike units get alike gradients: nothing in training ever tells them apart."""
+        if self.same_rows is None or not self.optimizer_stepped:
+            return []
+        stuck = self.changed | (self.got_grad & (self.fresh_scale == 0))
+        return [int(i) for i in np.flatnonzero(self.same_rows & stuck)]
 
 
 @dataclass
@@ -437,6 +455,8 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     never = ~np.any([c.fresh_scale > 0 for c in done], axis=0)
     if r.all_dead:  # exactly zero behind a dead layer: dying_relu is the cause
         never &= ~reached
+    if done[-1].symmetric():  # exactly zero behind layers all alike: symmetric_units
+        return None
     if done[-1].moved is not None:
         never &= ~done[-1].moved
     # what the optimizer holds besides the model and the loss never reads: not the model's

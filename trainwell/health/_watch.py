@@ -22,6 +22,7 @@ from ._batch_softmax import softmax_over_rows
 from ._loss_graph import broadcast_outputs, squashed_logits
 from ._probes import dense
 from ._silent import LoopCheck, LoopRecord
+from ._symmetry import alike_rows, matrices
 from ._unregistered import held_outside, look, never_updated
 
 BATCHNORM = nn.modules.batchnorm._BatchNorm
@@ -69,6 +70,9 @@ class LoopWatch:
         self._window = 0  # micro-batches the armed look has waited for an optimizer step
         self._first_norms: list[float] | None = None  # the parameters' at the first look
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
+        # the parameters whose units may still be alike: all matrices until the first check;
+        # units once parted stay so, and are not compared again
+        self._alike = matrices(self.params)
         self._outside = held_outside(model)  # read once: a model does not grow lists
         self._outside_first = look(self._outside)
 
@@ -252,6 +256,9 @@ class LoopWatch:
         wiped = np.array(
             [f is not None and p.grad is None for f, p in zip(self.fresh, params, strict=True)]
         )
+        same_rows, zero_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        self._alike, zero = alike_rows(params, self._alike)
+        same_rows[self._alike], zero_rows[zero] = True, True
         has_grad, fresh_scale = np.zeros(n, dtype=bool), np.zeros(n)
         has_grad[got] = True
         fresh_scale[got] = [
@@ -274,6 +281,8 @@ class LoopWatch:
                 carried_cosines=cosine,
                 shrunk=shrunk,
                 wiped=wiped,
+                same_rows=same_rows,
+                zero_rows=zero_rows,
                 order_ok=self._order_ok(),
                 optimizer_stepped=None if self.optimizer is None else "step" in self._events,
                 moved=np.array(

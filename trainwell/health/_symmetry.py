@@ -1,0 +1,72 @@
+"""Units that training cannot tell apart: weights initialised to a constant.
+
+Where every unit of a layer starts with the same weights (zeros, or `nn.init.constant_`),
+every unit computes the same output and receives the same gradient, so they stay alike for
+ever: the layer learns as if it had one unit, and where the weights are zero and the next
+layer's are too, no gradient reaches them at all. A layer initialised at zero on purpose
+(a classifier head, LoRA's B, a "zero convolution") is parted by its first step, because
+the gradients of its units differ; only units still alike after a step are reported.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..findings import Finding
+from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
+
+
+def alike_rows(params: list[torch.Tensor], candidates: list[int]) -> tuple[list[int], list[int]]:
+    """Of `candidates` (indices into `params`), those whose rows along the first axis (a
+    linear layer's output units, a convolution's output channels) are all equal, and of
+    them those that are all zero; one host transfer."""
+    if not candidates:
+        return [], []
+    spreads, sizes = [], []
+    for i in candidates:
+        rows = params[i].detach().reshape(params[i].shape[0], -1)
+        spreads.append((rows - rows[:1]).abs().amax())
+        sizes.append(rows[0].abs().amax())
+    values = torch.stack(spreads + sizes).tolist()
+    n = len(candidates)
+    alike = [i for i, spread in zip(candidates, values[:n], strict=True) if spread == 0]
+    zero = [i for i, spread, size in zip(candidates, values[:n], values[n:], strict=True)
+            if spread == 0 and size == 0]  # fmt: skip
+    return alike, zero
+
+
+def matrices(params: list[torch.Tensor]) -> list[int]:
+    """The parameters with units to compare: two dimensions or more, two rows or more."""
+    return [i for i, p in enumerate(params) if p.dim() >= 2 and p.shape[0] >= 2]
+
+
+def symmetric_units(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """Parameters whose units were all alike at the last check, after an optimizer step
+    that changed them alike or gave them an exactly zero gradient (`LoopCheck.symmetric`)."""
+    if not r.checks:
+        return None
+    check = r.checks[-1]
+    stuck = check.symmetric()
+    if not stuck:
+        return None
+    names = [r.params[i] for i in stuck]
+    zero = [r.params[i] for i in stuck if check.zero_rows is not None and check.zero_rows[i]]
+    start = "all zero" if len(zero) == len(names) else "set to one value"
+    return loop_finding(
+        "symmetric_units",
+        "error",
+        f"The units of {few_names(names)} are identical at step {check.step} (every row of "
+        f"the weights the same, {start}), after optimizer steps: each unit computes the "
+        f"same output and gets the same gradient, so training can never tell them apart "
+        f"and each layer learns as if it had one unit"
+        + (
+            " (all-zero layers in a row, or factors of a product such as LoRA's A and B, "
+            "pass no gradient at all: one of them must start random)."
+            if zero
+            else "."
+        ),
+        r,
+        check.step,
+        parameters=names,
+        zero=zero,
+    )
