@@ -26,11 +26,13 @@ from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
 from ._batch_softmax import softmax_over_batch
+from ._divergence_rules import flown_off
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_args import check_arguments, number
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, chance_loss, zero_floor
+from ._probe_rules import units_lost
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
@@ -271,9 +273,9 @@ class Doctor:
             self.repairer.keep_best(self._epoch, row)
             self._treat(new, train_loss)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
-            healthy = math.isfinite(train_loss) and not problems
-            probes = self.examiner.history.n_probes  # since the last remedy: it resets them
             untrained = self.examiner.histories[0].untrained_loss()  # the loop's chance level
+            healthy = not problems and self._sound(untrained, train_loss, val_loss)
+            probes = self.examiner.history.n_probes  # since the last remedy: it resets them
             again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes, untrained)
             self._treat(again, train_loss)
         self._runaway_at = self.examiner.runaway_loss()
@@ -281,6 +283,21 @@ class Doctor:
         self._epoch += 1
         self._busy_at = self._next_busy(self._step)
         return new
+
+    def _sound(self, untrained: float, *losses: float | None) -> bool:
+        """Whether this epoch's end is a state a rollback may return to, as the Trainer's
+        doctor keeps one: its losses finite and below the loop's chance level (`untrained`;
+        0 where unknown), no layer's weights flown off, no layer's units dead or saturated
+        at the last probe. An LSTM at SGD 2 ended epoch 0 at a val loss of 3.38 against
+        chance's 1.39, its head's weights 17x their start: the remedies rolled back to it,
+        twice, and ended below the run left alone."""
+        history, t = self.examiner.history, self.examiner.thresholds
+        for loss in losses:
+            if loss is not None and not (
+                math.isfinite(loss) and (untrained <= 0 or loss < untrained)
+            ):
+                return False
+        return not (flown_off(history, t) or units_lost(history, t))
 
     def _own_loss(self, train_loss: float) -> float:
         """The epoch's training loss for the curve: the loop's mean, or, in an epoch a
