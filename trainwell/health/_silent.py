@@ -29,8 +29,9 @@ LOOP_FIX = {
     "(NLLLoss, CTCLoss and KLDivLoss take log_softmax)",
     "broadcast_loss": "give the loss outputs and targets of one shape: squeeze the model's "
     "(n, 1) output to (n,) (out.squeeze(-1)), or view the targets as (n, 1)",
-    "softmax_over_batch": "take the softmax over the classes: log_softmax(x, dim=1) (or "
-    "dim=-1), or give the raw scores to cross_entropy, which takes its own",
+    "softmax_over_batch": "take the softmax over the classes' dimension (dim=1 of (batch, "
+    "classes) scores, dim=-1 of (batch, time, classes) ones), or give the raw scores to "
+    "cross_entropy, which takes its own",
     "symmetric_units": "initialise the weights randomly: drop the constant or zero "
     "initialisation (nn.Linear and nn.Conv* initialise themselves), or call "
     "nn.init.kaiming_uniform_ / xavier_uniform_ on them (of a product, as LoRA's A and B, "
