@@ -1013,18 +1013,14 @@ def test_an_epoch_whose_validation_is_worse_than_chance_is_no_state_to_roll_back
     for epoch in range(5):
         if epoch == 4:
             optimizer.param_groups[0]["lr"] = 200.0  # the run blows up in epoch 4
-        total = 0.0
-        for i in range(0, len(y), 32):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-            loss.backward()
-            doctor.step(loss)
-            optimizer.step()
-            total += loss.item()
+        losses: list[float] = []
+        _train_epoch(X, y, model, optimizer, doctor, losses)
         with torch.no_grad():
             val = nn.functional.cross_entropy(model(X), y).item()
         chance = float(np.log(4))
-        doctor.epoch_end(total / 8, chance + 1.0 if val_above_chance else min(val, chance / 2))
+        doctor.epoch_end(
+            np.mean(losses), chance + 1.0 if val_above_chance else min(val, chance / 2)
+        )
     rolled = [r["rolled_back_to"] for r in doctor.repairs if r["finding"] == "divergence"]
     assert rolled and rolled[0] == ("start" if val_above_chance else "end of epoch 3")
 
