@@ -138,6 +138,7 @@ class Doctor:
         self._watched_from = 0  # the step the silent-bug checks started looking from
         self._warned_blind = False  # told that doctor.step sits where .grad is cleared
         self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
+        self._probe_at: int | None = None  # the step after a remedy restarted it: probed
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -219,7 +220,8 @@ class Doctor:
             self._treat(new)
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()
-        probe_step = step % self.interval == 0  # the interval a remedy set, if one did
+        # the interval a remedy set, if one did; and the step after a remedy (`_own_loss`)
+        probe_step = step % self.interval == 0 or step == self._probe_at
         self._runaway = not probe_step and self._ran_away(loss)
         self._probe_steps += probe_step
         self._probed = probe_step or self._runaway
@@ -304,13 +306,15 @@ class Doctor:
         remedy came in, the mean of the losses probed since, where some were: the loop's
         mean holds the losses before it too (a runaway's 1e4s as the fresh history's first
         point hid the loss climbing back to chance after the rate was lowered). Where none
-        was probed since (a remedy at an epoch's first steps, few batches an epoch), the
-        loop's mean stands: mostly the steps after it."""
+        was probed since (a remedy at the epoch's last step: the step after a remedy is
+        probed), the epoch is left out of the fresh curve (NaN): its mean is the network's
+        before the remedy, and a loss climbing back from a rollback to the start read as an
+        oscillation of the treated network."""
         if self._reset_in != self._epoch:
             return train_loss
         history = self.examiner.history
         since = [v for v, e in zip(history.loss, history.epochs, strict=True) if e == self._epoch]
-        return statistics.fmean(since) if since else train_loss
+        return statistics.fmean(since) if since else math.nan
 
     def close(self) -> None:
         """Remove every hook the doctor placed (the loop's probes and the repairs')."""
@@ -325,7 +329,7 @@ class Doctor:
         (on a CPU, where that needs no device sync) and whether the model is in train mode,
         and leaves. Read once per busy step, not at every plain one: a training step's
         backward leaves the caches cold, and each attribute read costs."""
-        if self._probed or not self.watch.idle:
+        if self._probed or step == self._probe_at or not self.watch.idle:
             return step
         first_looks = self._first_looks(step)
         grid = self.every if first_looks else self.interval
@@ -513,7 +517,7 @@ class Doctor:
                 codes = [*TRAINING_CODES] if renewed else [finding.code]
                 self.examiner.reset(self.model, remaining, self.repairer.clip, codes)
                 self.examiner.probe.arm()
-                self._reset_in = self._epoch
+                self._reset_in, self._probe_at = self._epoch, self._step + 1
                 self.interval, self._hold = after_remedy(self.interval, 2 * self._pace)
 
     def _losses(self, loss: float | None) -> tuple[float, float]:
