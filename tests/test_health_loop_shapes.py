@@ -216,6 +216,33 @@ def test_the_loop_doctor_reads_whether_its_loss_can_reach_zero(loss, floor_is_ze
     assert _loss_graph.zero_floor(value) is floor_is_zero
 
 
+@pytest.mark.parametrize(
+    ("loss", "classes"),
+    [
+        (lambda: _F.cross_entropy(_LOGITS, _LABELS), 5),
+        # a sequence's (batch, time, classes) scores, permuted for the loss: 5 classes, not
+        # the model output's second dimension (its 3 time steps)
+        (
+            lambda: _F.cross_entropy(
+                _LOGITS.view(8, 1, 5).expand(8, 3, 5).permute(0, 2, 1),
+                _LABELS.view(8, 1).expand(8, 3),
+            ),
+            5,
+        ),
+        (lambda: _F.nll_loss(_LOGITS.log_softmax(1), _LABELS) / 4, 5),
+        (lambda: _F.binary_cross_entropy_with_logits(_LOGITS, torch.ones(8, 5)), 2),
+        (lambda: _F.mse_loss(_LOGITS, torch.zeros(8, 5)), None),
+    ],
+)
+def test_the_chance_level_is_read_from_the_classes_the_loss_reads(loss, classes):
+    """Knowing nothing scores ln(classes); for a sequence the loss reads them on the
+    second dimension of the scores it is given (NllLoss2d), after backward freed them."""
+    value = loss()
+    value.backward()
+    expected = None if classes is None else math.log(classes)
+    assert _loss_graph.chance_loss(value, 3) == (pytest.approx(expected) if expected else None)
+
+
 def test_a_loop_at_the_error_its_data_allows_is_not_told_it_underfits():
     """Two overlapping classes (the best possible cross entropy is ~0.34): the MLP gets
     there in a few epochs and stays, and the validation loss with it. A wider network

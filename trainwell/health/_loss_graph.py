@@ -61,13 +61,13 @@ def squashed_before(output: torch.Tensor) -> int | None:
 LOGIT_LOSSES = (
     "LogSoftmaxBackward",
     "BinaryCrossEntropyWithLogitsBackward",
-    "NllLossBackward",
+    "NllLoss",  # NllLossBackward, and NllLoss2DBackward of (batch, classes, ...) scores
     "CtcLossBackward",
 )
 STACKS = ("CatBackward", "StackBackward")  # probabilities joined: each part is one
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
 # losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
-ZERO_FLOOR_LOSSES = ("NllLossBackward", "BinaryCrossEntropy")
+ZERO_FLOOR_LOSSES = ("NllLoss", "BinaryCrossEntropy")
 SCALINGS = ("MulBackward", "DivBackward", "MeanBackward", "SumBackward")
 GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
 # torch's losses that broadcast outputs against targets of another shape, with a warning
@@ -178,22 +178,39 @@ def zero_floor(loss: torch.Tensor) -> bool:
 
 
 def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
-    """A cross entropy's value at uniform predictions over `classes` (the output's second
-    dimension): ln 2 for a binary one, per output; None for other losses."""
-    name = _cross_entropy(loss)
-    if name is None or not classes:
+    """A cross entropy's value at uniform predictions: ln 2 for a binary one, per output;
+    else ln of the classes the loss reads, the second dimension of the log-probabilities it
+    was given (a sequence's (batch, classes, time) scores, whose model returns (batch, time,
+    classes)), or `classes` (the output's second dimension) where it keeps none. None for
+    other losses."""
+    node = _cross_entropy(loss)
+    if node is None:
         return None
-    return (
-        math.log(2) if name.startswith("BinaryCrossEntropy") or classes == 1 else math.log(classes)
-    )
+    if node.name().startswith("BinaryCrossEntropy"):
+        return math.log(2)
+    classes = _classes_read(node) or classes
+    if not classes:
+        return None
+    return math.log(2) if classes == 1 else math.log(classes)
 
 
-def _cross_entropy(loss: torch.Tensor) -> str | None:
+def _classes_read(node: object) -> int | None:
+    """The classes a negative log-likelihood node reads: the second dimension of the
+    log-probabilities fed to it, as the node below records its output's shape (its saved
+    tensors are freed by backward, the shapes are not). None where it cannot be read."""
+    try:
+        shape = _input(node)._input_metadata[0].shape
+    except (AttributeError, IndexError, RuntimeError):
+        return None
+    return shape[1] if len(shape) > 1 else shape[0] if shape else None
+
+
+def _cross_entropy(loss: torch.Tensor) -> object | None:
     """The autograd node of the cross entropy the loss is, scaled or averaged only."""
     node = getattr(loss, "grad_fn", None)
     while node is not None:
         if node.name().startswith(ZERO_FLOOR_LOSSES):
-            return node.name()
+            return node
         inputs = [n for n, _ in node.next_functions if n is not None]
         if not node.name().startswith(SCALINGS) or len(inputs) != 1:
             return None
