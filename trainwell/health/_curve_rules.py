@@ -23,6 +23,10 @@ from ._curve_base import (
 from ._history import LARGE_STEP, ProbeHistory
 from ._rule_base import Thresholds, finding
 
+# a validation loss whose best stays at this share of knowing nothing's or above never
+# learned: a first epoch's near-uniform predictions score 1-2% below it
+NEVER_BEAT_SHARE = 0.98
+
 
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The epoch train loss rises by >= `oscillation_rise` in >= `oscillation_share` of the epochs,
@@ -178,14 +182,26 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     best, climbing = above
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
+    advice = "Use early stopping, dropout, weight decay or more data."
+    unlearned = untrained > 0 and val[best] >= NEVER_BEAT_SHARE * untrained
+    if unlearned:
+        advice = (
+            f"Yet validation never beat knowing nothing (its best {val[best]:.3g} against "
+            f"{untrained:.3g}) while training loss fell to {train[-1]:.3g}: training and "
+            f"validation compute different things, which no regularisation mends. Check that "
+            f"the validation targets line up with their inputs as the training ones do (the "
+            f"class axis of a sequence's scores, next-token targets shifted, the same "
+            f"preprocessing) and that both sets come from one source."
+        )
     return finding(
         "overfitting",
         "warning",
         f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
         f"(epoch {_run_epoch(h, best)}){steadily} while training loss keeps "
-        f"falling. Use early stopping, dropout, weight decay or more data.",
+        f"falling. {advice}",
         h,
         per_epoch=True,
+        val_never_learned=unlearned,
         val_loss=val,
         train_loss=train,
         best_epoch=_run_epoch(h, best),

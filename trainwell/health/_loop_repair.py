@@ -378,6 +378,10 @@ FAR_TARGETS_FIX = "standardised targets (predictions mapped back to their units)
 UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by its std)"
 
 
+# an "overfitting" whose validation never beat knowing nothing (`_curve_rules.overfitting`)
+VAL_MISMATCH_FIX = "validation targets prepared as the training ones (aligned with their inputs)"
+
+
 # under an optimizer whose steps do not grow with the gradient (Adam): not Adam again
 ON_ADAPTIVE: dict[str, str] = {
     "exploding_gradient": "He initialisation, standardised inputs, or gradient clipping",
@@ -395,6 +399,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "a lower learning rate" if advice == "lower" else change if advice else None
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
+    if finding.evidence.get("val_never_learned"):
+        change = VAL_MISMATCH_FIX
     if change and "error_signal" in finding.evidence:
         change = FAR_TARGETS_FIX
     elif change and "input_rms" in finding.evidence:
