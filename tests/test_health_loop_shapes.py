@@ -582,6 +582,34 @@ def test_raw_targets_still_at_their_mean_are_slow_convergence(offset):
         assert slow[0].evidence["mean_loss"] == pytest.approx(y.var().item(), rel=0.5)
 
 
+@pytest.mark.parametrize("loss_fn", [nn.functional.huber_loss, nn.functional.l1_loss])
+@pytest.mark.parametrize("raw", [True, False])
+def test_raw_targets_under_a_capped_loss_are_named(raw, loss_fn):
+    """Huber or L1 on targets of 500 +- 400: their gradient at the outputs is capped, so it
+    never showed the targets' scale; the network grew to reach them, was told its gradients
+    explode ("clip, lower the rate"), and repair clipped them (val MAE 147 -> 202). The
+    loss's own value shows the residuals' size: the targets are named, and not clipped."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 5)
+    y = X[:, :1] - 0.5 * X[:, 1:2] * X[:, 2:3] + 0.3 * X[:, 3:4]
+    y = (y - y.mean()) / y.std()
+    y = 500 + 400 * y if raw else y
+    found = {}
+    for mode in ("detect", "repair"):
+        torch.manual_seed(1)
+        model = nn.Sequential(
+            nn.Linear(5, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+        )
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        found[mode] = _train(model, optimizer, X, y, epochs=4, every=4, mode=mode,
+                             loss_fn=loss_fn)  # fmt: skip
+    named = [f for f in found["detect"].findings if "error_signal" in f.evidence]
+    assert bool(named) is raw
+    if raw:
+        assert "Standardise the targets" in named[0].message
+    assert not [r for r in found["repair"].repairs if r["remedy"] == "clip_gradients"]
+
+
 class WithFeatures(nn.Module):
     """A network returning its prediction and the features it made it from, as a tuple."""
 

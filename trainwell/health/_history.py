@@ -67,6 +67,9 @@ class ProbeHistory:
     # the data is at hand (the Trainer's), so a kernel model can say what loss it allows
     # (`reference`); a hand-written loop's doctor sees its batches only
     data_at_hand: bool = True
+    # the loss's gradient at the outputs is capped (an L1 or Huber loss, `_loss_graph`): its
+    # value, not that gradient, says how far the targets are (`far_targets`)
+    capped_error: bool = False
     penalty: Penalty = field(default_factory=Penalty)  # strong enough to keep it from fitting
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
@@ -195,6 +198,8 @@ class ProbeHistory:
         where a network starts (a regression on raw units), or a loss summed over the
         batch. None otherwise, or unmeasured."""
         level, error = self._first_output()
+        if self.capped_error and self.loss:  # each residual's gradient is at most 1: its
+            error = self.loss[0]  # mean size is the loss (L1), or close to it (Huber)
         return error if error >= excess and level < error / 2 else None  # NaN: unmeasured
 
     def raw_targets(self, excess: float) -> float | None:
@@ -248,6 +253,7 @@ class ProbeHistory:
         """The losses a fresh history of the same run compares with: its data's, not its
         network's (after a remedy, or loaded from a checkpoint)."""
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
+        self.capped_error = other.capped_error
         self.reference_loss = other.reference_loss
         if "_measure_reference" in other.__dict__:
             self._measure_reference = other._measure_reference

@@ -31,7 +31,7 @@ from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_args import check_arguments, number
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
-from ._loss_graph import broadcast_loss, chance_loss, zero_floor
+from ._loss_graph import broadcast_loss, capped_error, chance_loss, zero_floor
 from ._probe_rules import units_lost
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
@@ -206,6 +206,7 @@ class Doctor:
         if looking:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
+            history.capped_error = capped_error(loss)
             if history.chance_loss is None:
                 history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
             outputs = self.examiner.probe.output_shapes

@@ -121,6 +121,8 @@ class LoopRepairer:
                 earlier[-1].setdefault("came_back", epoch)
             tried = {r["remedy"] for r in earlier}
             order = [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]
+            if code == "exploding_gradient" and "error_signal" in finding.evidence:
+                order = []  # large because the targets are: clipping throttles their fit
             treatment = self._treating[code] = _Treatment(finding, order)
             now, start = losses  # a problem that keeps a network from learning, an epoch in
             stalled = epoch > 0 and now >= (1 - self.thresholds.slow_drop) * start

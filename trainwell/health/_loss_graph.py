@@ -68,6 +68,9 @@ STACKS = ("CatBackward", "StackBackward")  # probabilities joined: each part is 
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
 # losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
 ZERO_FLOOR_LOSSES = ("NllLoss", "BinaryCrossEntropy")
+# losses whose gradient at an output is capped whatever its residual: Huber, smooth L1, L1
+# (`l1_loss` is |input - target| in the graph, under its mean)
+CAPPED_LOSSES = ("HuberLossBackward", "SmoothL1LossBackward", "AbsBackward")
 SCALINGS = ("MulBackward", "DivBackward", "MeanBackward", "SumBackward")
 GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
 # torch's losses that broadcast outputs against targets of another shape, with a warning
@@ -175,6 +178,20 @@ def zero_floor(loss: torch.Tensor) -> bool:
     terms (a VAE's KL, label smoothing's), a regression's or a reconstruction's error, a
     cross entropy on soft targets: each has a floor of its own that the doctor cannot know."""
     return _cross_entropy(loss) is not None
+
+
+def capped_error(loss: torch.Tensor) -> bool:
+    """Whether the loss is an L1 or a Huber (smooth L1) loss, scaled or averaged only: its
+    gradient at each output is capped at 1 (or its delta), whatever the residual."""
+    node = getattr(loss, "grad_fn", None)
+    while node is not None:
+        if node.name().startswith(CAPPED_LOSSES):
+            return True
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
+            return False
+        node = inputs[0]
+    return False
 
 
 def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
