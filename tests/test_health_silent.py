@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.findings import Finding
+from trainwell.findings import TRAINING_CODES, Finding
 from trainwell.health import LOOP_RULES, LoopThresholds
 from trainwell.health._loop import LOOK_SPARSER
 from trainwell.health._loop_repair import LoopRepairer
@@ -174,6 +174,17 @@ def test_the_clean_twin_raises_nothing(arch, device):
     assert problems(doctor) == []
     checks = doctor.watch.record.checks  # the checks did look, and stopped once they could
     assert sum(c.complete for c in checks) == len(checks) == LoopThresholds().sustain
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_training_findings_beside_a_loss_that_reaches_nothing_name_it(arch):
+    """A loss rebuilt from its value trains nothing: "slow convergence: raise the rate or
+    use Adam" beside the unused_parameters error sent the user to the wrong fix."""
+    doctor, _, _ = loop(arch, "loss_rebuilt", epochs=8)
+    training = [f for f in problems(doctor) if f.code in TRAINING_CODES]
+    assert training and all(f.evidence["explained_by"] == "unused_parameters" for f in training)
+    clean, _, _ = loop(arch, None, epochs=8)
+    assert not [f for f in clean.findings if "explained_by" in f.evidence]
 
 
 def test_the_later_looks_thin_out_with_the_probes():

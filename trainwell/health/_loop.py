@@ -122,7 +122,7 @@ class Doctor:
             else None
         )
         self._seen: set[str] = set()
-        self._symmetric: Finding | None = None  # units all alike, untreated (`_explain`)
+        self._root: Finding | None = None  # a silent bug behind every finding (`_explain`)
         self.interval = every  # steps between probes; twice that after epoch 0, then more
         self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
@@ -447,29 +447,26 @@ class Doctor:
                 self._seen.add(finding.code)
                 self._found(finding)
                 new.append(finding)
-                if finding.code == "symmetric_units":
-                    self._symmetric = finding
+                if _root_cause(finding) is not None:
+                    self._root = finding
                     for earlier in self.findings:
                         self._explain(earlier)
         return new
 
     def _explain(self, finding: Finding) -> None:
-        """A training finding on a network whose units are all alike (`symmetric_units`,
-        not yet treated) has that for cause: its own remedies (a lower rate for dead units,
-        a higher one for a stalled loss) cannot part them."""
-        symmetric = self._symmetric
+        """A training finding beside a silent bug that explains it (`_root_cause`, not yet
+        treated nor withdrawn) names that bug as its cause, and is not treated itself."""
+        root = self._root
+        cause = None if root is None or root.severity == "info" else _root_cause(root)
         if (
-            symmetric is None
+            cause is None
             or finding.code not in TRAINING_CODES
             or finding.severity == "info"
             or "explained_by" in finding.evidence
         ):
             return
-        finding.evidence["explained_by"] = "symmetric_units"
-        finding.message += (
-            f" Cause: the units of {few_names(symmetric.evidence['parameters'])} are all "
-            f"alike (symmetric_units); initialise them randomly first."
-        )
+        finding.evidence["explained_by"] = root.code
+        finding.message += f" Cause: {cause}."
 
     def _withdraw_unused(self) -> None:
         """An unused_parameters warning whose parameters now get gradients and learn is
@@ -511,7 +508,7 @@ class Doctor:
                 self.watch.forget()
             renewed = finding.code == "symmetric_units"  # a new network: all judged afresh
             if renewed:
-                self._symmetric = None
+                self._root = None
             if renewed or finding.code not in LOOP_CODES:
                 # the epochs left; 0 where the loop never said how many it runs (unknown)
                 remaining = max(self.epochs - self._epoch, 1) if self.epochs else 0
@@ -529,3 +526,21 @@ class Doctor:
             return math.nan, math.nan
         now = histories[-1].loss[-1] if loss is None else loss
         return now, histories[0].loss[0]
+
+
+def _root_cause(finding: Finding) -> str | None:
+    """What a silent bug that every training finding beside it follows from says as their
+    cause: units all alike (`symmetric_units`), or a loss that reaches no parameter
+    (`unused_parameters` as an error). Their own remedies (a lower rate for dead units, a
+    higher one or Adam for a stalled loss) cannot help. None for the other findings."""
+    if finding.code == "symmetric_units":
+        names = few_names(finding.evidence["parameters"])
+        return (
+            f"the units of {names} are all alike (symmetric_units); initialise them randomly first"
+        )
+    if finding.code == "unused_parameters" and finding.severity == "error":
+        return (
+            "the loss backward() is called on reaches none of the parameters "
+            "(unused_parameters); call it on the loss computed from the model's outputs first"
+        )
+    return None
