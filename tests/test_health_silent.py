@@ -960,9 +960,10 @@ def test_repair_names_the_rebuild_when_it_cannot_treat():
     )
 
 
-def _blowing_up(mode, order="doctor_first", scaler=None, epochs=4):
+def _blowing_up(mode, order="doctor_first", scaler=None, epochs=4, clip=None):
     """A loop at a rate that blows it up; `scaler`: a mixed-precision loop's GradScaler,
-    given to the doctor, which reads the gradients before `unscale_`."""
+    given to the doctor, which reads the gradients before `unscale_`; `clip`: the loop
+    clips at that norm, before doctor.step ("before") or after it ("after")."""
     torch.manual_seed(0)
     X = torch.randn(512, 20)
     y = (X[:, 0] > 0).long()
@@ -978,8 +979,12 @@ def _blowing_up(mode, order="doctor_first", scaler=None, epochs=4):
             optimizer.zero_grad()
             loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
             (scaler.scale(loss) if scaler else loss).backward()
+            if clip == "before":
+                nn.utils.clip_grad_norm_(model.parameters(), 0.5)
             if order == "doctor_first":
                 doctor.step(loss)
+            if clip == "after":
+                nn.utils.clip_grad_norm_(model.parameters(), 0.5)
             if scaler:
                 scaler.step(optimizer)
                 scaler.update()
@@ -1047,6 +1052,23 @@ def test_repair_rolls_back_and_lowers_the_rate_of_a_diverging_loop(scaled):
     assert {f.code for f in problems(doctor)} <= {r["finding"] for r in doctor.repairs}
     assert all(r["cured"] for r in doctor.repairs)
     assert np.isfinite(loss) and accuracy > 0.9
+
+
+@pytest.mark.parametrize("clip", ["before", "after", None])
+def test_a_loop_that_clips_is_not_told_to_clip_nor_clipped_again(clip):
+    """A loop clipping at 0.5, before or after doctor.step, that still diverges: "lower the
+    rate or clip gradients", and a repair clipping at 1 on top, changed nothing."""
+    doctor, _, _ = _blowing_up("repair", clip=clip)
+    diverged = [f for f in doctor.findings if f.code in ("divergence", "exploding_gradient")]
+    assert diverged and doctor.repairs
+    clipped = [r for r in doctor.repairs if "clip" in r["remedy"]]
+    if clip is None:
+        assert "loop_clip" not in diverged[0].evidence and clipped
+        return
+    assert diverged[0].evidence["loop_clip"] == pytest.approx(0.5, rel=1e-3)
+    assert "clips the gradients at norm 0.5 already" in diverged[0].message
+    assert not clipped
+    assert doctor.optimizer.param_groups[0]["lr"] == pytest.approx(0.3)  # lowered once
 
 
 @pytest.mark.parametrize("orders", ["lower_lr alone", "as they are"])

@@ -30,6 +30,7 @@ from ._divergence_rules import flown_off
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_args import check_arguments, number
+from ._loop_clip import LoopClip
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, capped_error, chance_loss, zero_floor
 from ._probe_rules import units_lost
@@ -50,6 +51,7 @@ LOOP_CHECKS = (
     broadcast_loss,
     softmax_over_batch,
 )
+CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
@@ -123,6 +125,7 @@ class Doctor:
         )
         self._seen: set[str] = set()
         self._root: Finding | None = None  # a silent bug behind every finding (`_explain`)
+        self._clip = LoopClip()  # the loop's own clipping, once seen
         self.interval = every  # steps between probes; twice that after epoch 0, then more
         self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
@@ -156,6 +159,12 @@ class Doctor:
         if finding.code in TRAINING_CODES and finding.severity != "info":
             finding.evidence["cause"] = self._cause()
         explained = "input_rms" in finding.evidence or "error_signal" in finding.evidence
+        if finding.code in CLIP_ADVISED and self._clip.norm is not None:
+            finding.evidence["loop_clip"] = self._clip.norm
+            finding.message += (
+                f" (The loop clips the gradients at norm {self._clip.norm:.3g} already: a "
+                f"lower learning rate is what is left.)"
+            )
         if finding.code == "exploding_gradient" and self.scaler is None and not explained:
             finding.message += (
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
@@ -198,10 +207,12 @@ class Doctor:
             self._follow_trainable(trainable)
         watch = self.watch
         # the last probe's update is done
+        self._clip.read()
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
+            self._clip.saw(watch.record.checks[-1])
         looking = self._looking(step)
         if looking:
             history = self.examiner.history
@@ -218,6 +229,7 @@ class Doctor:
                 self._warned_blind = True
                 warnings.warn(BLIND, UserWarning, stacklevel=2)
         if self.repairer is not None:
+            self.repairer.loop_clip = self._clip.norm
             self._treat(new)
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()
@@ -236,6 +248,8 @@ class Doctor:
                 probe.read_optimizer(self.optimizer)
             grad_scale = self._grad_scale()
             probe.before_step(step, self._epoch, loss, grad_scale, self._scale or 1.0)
+            if self.optimizer is not None and (self.repairer is None or not self.repairer.clip):
+                self._clip.arm(self.optimizer, self.watch.params)  # (not behind its own)
         if looking:
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:
@@ -251,6 +265,7 @@ class Doctor:
         train_loss = number("train_loss", train_loss)  # each checked before anything moves
         val_loss = None if val_loss is None else number("val_loss", val_loss)
         metrics = {name: number(name, value) for name, value in metrics.items()}
+        self._clip.read()
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         self._probed = False
         # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
@@ -321,6 +336,7 @@ class Doctor:
         """Remove every hook the doctor placed (the loop's probes and the repairs')."""
         self.examiner.probe.disarm()
         self.watch.disarm()
+        self._clip.close()
         if self.repairer is not None:
             self.repairer.close()
 

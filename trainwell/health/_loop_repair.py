@@ -89,6 +89,7 @@ class LoopRepairer:
         self.keep_grads = keep_grads
         self.repairs: list[dict[str, Any]] = []
         self.clip: float | None = None
+        self.loop_clip: float | None = None  # the norm the loop clips at itself, once seen
         self.train_mode = False  # put the model back in train mode at every step
         self._lrs: list[float] | None = None  # the learning rates the remedies set
         self._hooks: dict[str, Any] = {}
@@ -276,8 +277,7 @@ class LoopRepairer:
         self._lrs = list(lrs)
 
     def _clip_gradients(self, params: list) -> str:
-        if self.clip is not None:
-            raise NotApplicable("gradients are clipped already")
+        self._check_clip()
         self.clip = CLIP
 
         def clip(optimizer, args, kwargs) -> None:
@@ -286,7 +286,16 @@ class LoopRepairer:
         self._hooks["clip"] = self.optimizer.register_step_pre_hook(clip)
         return f"gradients clipped to norm {CLIP:g} before every optimizer.step()"
 
+    def _check_clip(self) -> None:
+        """Clipping at `CLIP` would change nothing: the doctor clips already, or the loop
+        does at that norm or below."""
+        if self.clip is not None:
+            raise NotApplicable("gradients are clipped already")
+        if self.loop_clip is not None and self.loop_clip <= CLIP:
+            raise NotApplicable(f"the loop clips at norm {self.loop_clip:.3g} already")
+
     def _lower_lr_and_clip(self, params: list) -> str:
+        self._check_clip()  # before the rate is lowered: else the next remedy lowers it again
         return f"{self._lower_lr(params)}, {self._clip_gradients(params)}"
 
     def _zero_grad(self, params: list) -> str:
