@@ -122,6 +122,7 @@ class Probe:
         squashing = {"sigmoid", "tanh"} & set(self.history.activation_kinds)
         self.gates: set[int] | None = None if squashing else set()
         self._gate_outputs: dict[int, object] = {}  # index: its output's autograd node
+        self._forward_hooks: tuple | None = None  # (input, output, activations'), once made
 
     def read_optimizer(self, optimizer: torch.optim.Optimizer, groups: bool = True) -> None:
         """Note whether `optimizer`'s steps are blind to the gradient's scale
@@ -142,10 +143,19 @@ class Probe:
         self._input_rms = None
         self._output_error, self._output_level, self._error_hooked = None, None, False
         self._output_offset, self._target_level = None, None
-        self._hooks.append(self.model.register_forward_pre_hook(_eager(self._record_input)))
-        self._hooks.append(self.model.register_forward_hook(_eager(self._record_output)))
-        for index, (_, kind, module, axis) in enumerate(self._activations):
-            hook = _eager(self._hook(index, kind, axis))
+        if self._forward_hooks is None:  # made once: each wrapper costs ~50 us to make
+            self._forward_hooks = (
+                _eager(self._record_input),
+                _eager(self._record_output),
+                [
+                    _eager(self._hook(i, kind, axis))
+                    for i, (_, kind, _, axis) in enumerate(self._activations)
+                ],
+            )
+        record_input, record_output, hooks = self._forward_hooks
+        self._hooks.append(self.model.register_forward_pre_hook(record_input))
+        self._hooks.append(self.model.register_forward_hook(record_output))
+        for (_, _, module, _), hook in zip(self._activations, hooks, strict=True):
             self._hooks.append(module.register_forward_hook(hook))
 
     def _record_input(self, module: nn.Module, args: tuple) -> None:
