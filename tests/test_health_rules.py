@@ -666,19 +666,25 @@ def test_overfitting():
     assert rules.overfitting(_curves(_history(), train[:5], val[:5]), T) is None  # 2 epochs ago
 
 
+@pytest.mark.parametrize("data_at_hand", [True, False])
 @pytest.mark.parametrize(("val_best", "mismatch"), [(2.36, True), (1.2, False)])
-def test_overfitting_whose_validation_never_beat_chance_names_a_mismatch(val_best, mismatch):
-    """A (B, T, C) output read with time as the classes, an LM with unshifted targets: the
-    val loss never beats knowing nothing (2.36 against ln 8's 2.08) while the train loss
-    falls. "Use early stopping, dropout..." would keep a model at 0.13 accuracy."""
+def test_overfitting_whose_validation_never_beat_chance_names_a_mismatch(
+    val_best, mismatch, data_at_hand
+):
+    """A (B, T, C) output read with time as the classes, an LM with unshifted targets, or
+    labels the inputs do not predict: the val loss never beats knowing nothing (2.36
+    against ln 8's 2.08) while the train loss falls. "Use early stopping, dropout..." would
+    keep a model at 0.13 accuracy. Where the Trainer split one table itself, training and
+    validation are prepared alike: only the labels are named."""
     train = [2.0, 1.6, 1.2, 0.9, 0.7, 0.5, 0.3]
     val = [val_best, val_best * 1.05, val_best * 1.15, val_best * 1.3, val_best * 1.45,
            val_best * 1.6, val_best * 1.8]  # fmt: skip
     h = _curves(_history(), train, val)
-    h.chance_loss = math.log(8)
+    h.chance_loss, h.data_at_hand = math.log(8), data_at_hand
     finding = rules.overfitting(h, T)
     assert finding is not None and finding.evidence["val_never_learned"] is mismatch
     assert ("never beat knowing nothing" in finding.message) is mismatch
+    assert ("compute different things" in finding.message) is (mismatch and not data_at_hand)
     assert ("Use early stopping" in finding.message) is not mismatch
 
 

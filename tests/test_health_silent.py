@@ -1071,6 +1071,18 @@ def test_a_loop_that_clips_is_not_told_to_clip_nor_clipped_again(clip):
     assert doctor.optimizer.param_groups[0]["lr"] == pytest.approx(0.3)  # lowered once
 
 
+@pytest.mark.parametrize("loop", ["doctor after the step", "a gradient scaler at 128"])
+def test_a_loop_that_does_not_clip_is_not_read_as_clipping(loop):
+    """After optimizer.step, the step's hook read the next batch's gradients; a scaler's
+    unscale_ at a small scale passed the bound that tells it from a clip: each was "the
+    loop clips at norm 0.571 already" for a loop that never clips."""
+    if loop == "doctor after the step":
+        doctor, _, _ = _blowing_up("detect", order="step_first")
+    else:
+        doctor, _, _ = _blowing_up("detect", scaler=torch.amp.GradScaler("cpu", init_scale=128))
+    assert doctor.findings and not [f for f in doctor.findings if "loop_clip" in f.evidence]
+
+
 @pytest.mark.parametrize("orders", ["lower_lr alone", "as they are"])
 def test_a_remedy_that_leaves_the_network_dead_is_no_cure(orders, monkeypatch):
     """Hidden biases at -4 (dead from the start), epochs of 16 steps: probed every 24 steps,
@@ -1348,6 +1360,7 @@ def test_the_doctor_is_exported_and_validates_its_arguments():
         ((model, optimizer), {"every": 2.5}, ValueError, "every"),
         ((model, optimizer), {"scaler": object()}, TypeError, "scaler"),
         ((model, optimizer), {"loop_thresholds": "x"}, TypeError, "loop_thresholds"),
+        ((nn.Sequential(nn.LazyLinear(4)), None), {}, ValueError, "lazy modules"),
     ]
     for args, kwargs, error, words in wrong:
         with pytest.raises(error, match=words):

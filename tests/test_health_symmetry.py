@@ -94,15 +94,98 @@ def test_units_initialised_alike_are_found(arch, how):
     assert "unused_parameters" not in codes(doctor)  # the zero gradients are its doing
 
 
-@pytest.mark.parametrize("arch", ["mlp", "cnn"])
-@pytest.mark.parametrize("how", ["default", "zero_head", "lora"])
+@pytest.mark.parametrize(
+    ("arch", "how"), [("mlp", "default"), ("cnn", "default"), ("mlp", "zero_head"),
+                      ("cnn", "zero_head"), ("mlp", "lora")],
+)  # fmt: skip
 def test_layers_zeroed_on_purpose_or_not_at_all_are_not_flagged(arch, how):
     torch.manual_seed(0)
     model = build(arch)
     initialise(model, how)
-    doctor, accuracy = train(LoRA(model) if how == "lora" and arch == "mlp" else model)
+    doctor, accuracy = train(LoRA(model) if how == "lora" else model)
     assert codes(doctor) == []
     assert accuracy > 0.9
+
+
+class PerHead(nn.Module):
+    """A per-head temperature of one value (Swin-V2's logit_scale, shape (heads, 1, 1)),
+    and a hidden layer set to one value whose next layer is random: both parted by their
+    gradients, though Adam's first step, about the rate times the gradient's sign, can
+    leave rows of one value alike."""
+
+    def __init__(self, constant_hidden: bool) -> None:
+        super().__init__()
+        self.hidden, self.head = nn.Linear(64, 32), nn.Linear(32, 10)
+        self.scale = nn.Parameter(torch.full((4, 1, 1), 2.3))
+        if constant_hidden:
+            nn.init.constant_(self.hidden.weight, 0.05)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.hidden(x.flatten(1)))
+        return self.head(h) * self.scale.exp().mean() / 10
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rows_of_one_value_that_adam_parts_are_not_flagged(seed):
+    torch.manual_seed(seed)
+    model = PerHead(constant_hidden=True)
+    X, y = digits()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for i in range(0, 256, 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    assert "symmetric_units" not in codes(doctor)
+
+
+class LoRALinear(nn.Linear):
+    """loralib's layer: a frozen pretrained weight, and A and B, here both zero by mistake;
+    its reset_parameters draws the base weight again."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__(features, features)
+        self.lora_A = nn.Parameter(torch.zeros(4, features))
+        self.lora_B = nn.Parameter(torch.zeros(features, 4))
+        self.weight.requires_grad_(False)
+        self.bias.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) + x @ self.lora_A.T @ self.lora_B.T
+
+
+def test_repair_draws_only_the_alike_tensors_not_a_frozen_base():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), LoRALinear(64), nn.ReLU(), nn.Linear(64, 10))
+    base = model[1].weight.detach().clone()
+    doctor, _ = train(model, mode="repair", epochs=2)
+    (repair,) = [r for r in doctor.repairs if r["finding"] == "symmetric_units"]
+    assert "1.lora_A" in repair["changed"] and "1.lora_B" in repair["changed"]
+    assert torch.equal(model[1].weight, base)  # the pretrained weight is untouched
+    assert not torch.equal(model[1].lora_B, torch.zeros_like(model[1].lora_B))
+
+
+def test_an_unused_branch_beside_alike_layers_is_still_reported():
+    """The exactly zero gradients behind alike layers are theirs; a head forward() never
+    calls gets no gradient at all, and is reported as unused."""
+
+    class WithAux(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body, self.aux = build("mlp"), nn.Linear(64, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.body(x)
+
+    torch.manual_seed(0)
+    model = WithAux()
+    initialise(model.body, "zeros")
+    doctor, _ = train(model)
+    unused = [f for f in doctor.findings if f.code == "unused_parameters"]
+    assert "symmetric_units" in codes(doctor)
+    assert unused and set(unused[0].evidence["parameters"]) == {"aux.weight", "aux.bias"}
 
 
 def test_dead_units_of_a_zeroed_network_are_explained_not_treated_with_a_lower_rate():

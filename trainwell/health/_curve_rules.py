@@ -185,13 +185,18 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     advice = "Use early stopping, dropout, weight decay or more data."
     unlearned = untrained > 0 and val[best] >= NEVER_BEAT_SHARE * untrained
     if unlearned:
+        mismatch = (
+            ""
+            if h.data_at_hand  # the Trainer split one table: both sides are prepared alike
+            else "; or training and validation compute different things (the validation "
+            "targets not lined up with their inputs as the training ones are: the class axis "
+            "of a sequence's scores, next-token targets not shifted, another preprocessing)"
+        )
         advice = (
             f"Yet validation never beat knowing nothing (its best {val[best]:.3g} against "
-            f"{untrained:.3g}) while training loss fell to {train[-1]:.3g}: training and "
-            f"validation compute different things, which no regularisation mends. Check that "
-            f"the validation targets line up with their inputs as the training ones do (the "
-            f"class axis of a sequence's scores, next-token targets shifted, the same "
-            f"preprocessing) and that both sets come from one source."
+            f"{untrained:.3g}) while training loss fell to {train[-1]:.3g}: the network "
+            f"memorises labels its inputs do not predict (noise, targets unrelated to the "
+            f"features){mismatch}. No regularisation mends that: check the labels."
         )
     return finding(
         "overfitting",

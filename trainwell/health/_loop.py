@@ -212,7 +212,8 @@ class Doctor:
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
-            self._clip.saw(watch.record.checks[-1])
+            if self._reads_clip():
+                self._clip.saw(watch.record.checks[-1])
         looking = self._looking(step)
         if looking:
             history = self.examiner.history
@@ -248,8 +249,8 @@ class Doctor:
                 probe.read_optimizer(self.optimizer)
             grad_scale = self._grad_scale()
             probe.before_step(step, self._epoch, loss, grad_scale, self._scale or 1.0)
-            if self.optimizer is not None and (self.repairer is None or not self.repairer.clip):
-                self._clip.arm(self.optimizer, self.watch.params)  # (not behind its own)
+            if self._reads_clip():
+                self._clip.arm(self.optimizer, self.watch.params)
         if looking:
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:
@@ -289,13 +290,14 @@ class Doctor:
         new += self.examiner.end_epoch(row | {"train_loss": self._own_loss(train_loss)}, penalty)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
-            self._treat(new, train_loss)
+            self.repairer.loop_clip = self._clip.norm
+            self._treat(new, train_loss, at_epoch_end=True)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             untrained = self.examiner.histories[0].untrained_loss()  # the loop's chance level
             healthy = not problems and self._sound(untrained, train_loss, val_loss)
             probes = self.examiner.history.n_probes  # since the last remedy: it resets them
             again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes, untrained)
-            self._treat(again, train_loss)
+            self._treat(again, train_loss, at_epoch_end=True)
         self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.interval)
         self._epoch += 1
@@ -303,12 +305,13 @@ class Doctor:
         return new
 
     def _sound(self, untrained: float, *losses: float | None) -> bool:
-        """Whether this epoch's end is a state a rollback may return to, as the Trainer's
-        doctor keeps one: its losses finite and below the loop's chance level (`untrained`;
-        0 where unknown), no layer's weights flown off, no layer's units dead or saturated
-        at the last probe. An LSTM at SGD 2 ended epoch 0 at a val loss of 3.38 against
-        chance's 1.39, its head's weights 17x their start: the remedies rolled back to it,
-        twice, and ended below the run left alone."""
+        """Whether this epoch's end is a state a rollback may return to: its losses finite
+        and below the loop's chance level (`untrained`; 0 where unknown), no layer's weights
+        flown off, no layer's units dead or saturated at the last probe. (The Trainer's
+        doctor reads a val loss run away from its best where this reads chance.) An LSTM
+        at SGD 2 ended epoch 0 at a val loss of 3.38 against chance's 1.39, its head's
+        weights 17x their start: the remedies rolled back to it, twice, and ended below the
+        run left alone."""
         history, t = self.examiner.history, self.examiner.thresholds
         for loss in losses:
             if loss is not None and not (
@@ -377,6 +380,18 @@ class Doctor:
         record.frozen_in_optimizer = [
             n for n in record.frozen_in_optimizer if n in frozen_from_start
         ]
+
+    def _reads_clip(self) -> bool:
+        """Whether clipping the loop does itself can be told (`LoopClip`): doctor.step sits
+        before optimizer.step (after it, the step's hook reads the next batch's gradients),
+        no gradient scaler's `unscale_` scales them down in between, and no clip of the
+        doctor's own runs before the step's hook."""
+        return (
+            self.optimizer is not None
+            and self.watch.order_ok is True
+            and self.scaler is None
+            and (self.repairer is None or not self.repairer.clip)
+        )
 
     def _grad_scale(self) -> float:
         """What the gradients are multiplied by now: the scaler's scale until
@@ -499,10 +514,13 @@ class Doctor:
                     f"reads them from some point on (an auxiliary loss switched on later)."
                 )
 
-    def _treat(self, found: list[Finding], loss: float | None = None) -> None:
+    def _treat(
+        self, found: list[Finding], loss: float | None = None, at_epoch_end: bool = False
+    ) -> None:
         """Treat each new problem the loop lets the doctor treat; name the rebuild for the
         others. After a remedy its code may fire again: then the next remedy is tried.
-        `loss`: the loss the problem was found at (default: the last probe's)."""
+        `loss`: the loss the problem was found at (default: the last probe's);
+        `at_epoch_end`: called from `epoch_end`, where the step count is the next step's."""
         order_ok = self.watch.order_ok
         losses = self._losses(loss)
         for finding in found:
@@ -525,13 +543,18 @@ class Doctor:
             renewed = finding.code == "symmetric_units"  # a new network: all judged afresh
             if renewed:
                 self._root = None
+                for explained in self.findings:  # found again where the cause was not all
+                    if explained.evidence.get("explained_by") == "symmetric_units":
+                        explained.resolved = True
+                        explained.message += " Resolved: its cause was treated."
             if renewed or finding.code not in LOOP_CODES:
                 # the epochs left; 0 where the loop never said how many it runs (unknown)
                 remaining = max(self.epochs - self._epoch, 1) if self.epochs else 0
                 codes = [*TRAINING_CODES] if renewed else [finding.code]
                 self.examiner.reset(self.model, remaining, self.repairer.clip, codes)
                 self.examiner.probe.arm()
-                self._reset_in, self._probe_at = self._epoch, self._step + 1
+                self._reset_in = self._epoch
+                self._probe_at = self._step if at_epoch_end else self._step + 1
                 self.interval, self._hold = after_remedy(self.interval, 2 * self._pace)
 
     def _losses(self, loss: float | None) -> tuple[float, float]:

@@ -34,6 +34,12 @@ def check_arguments(
             f"Doctor(model, optimizer) takes a torch.optim.Optimizer second; got "
             f"{_kind(optimizer)}{hint}"
         )
+    lazy = [n for n, p in model.named_parameters() if nn.parameter.is_lazy(p)]
+    if lazy:
+        raise ValueError(
+            f"the model's lazy modules are not initialised yet ({', '.join(lazy[:3])}): run "
+            f"one forward pass, model(x), before building the Doctor"
+        )
     if mode not in ("detect", "repair"):
         raise ValueError(f"mode must be detect or repair; got {mode!r}")
     if mode == "repair" and optimizer is None:

@@ -331,31 +331,22 @@ class LoopRepairer:
         return f"biases of {len(low)} hidden layers ({names}), far below 0, set to 0 in place"
 
     def _reinitialise(self, params: list) -> str:
-        """Give the layers whose units are all alike their default initialisation, in place
-        (`reset_parameters`, which nn.Linear and nn.Conv* run when built; a raw matrix gets
-        nn.Linear's), and forget the optimizer's state for them: the same tensors, so the
-        optimizer and the loop keep stepping them. A rollback must not bring them back."""
+        """Draw the tensors whose units are all alike afresh, in place, as nn.Linear and
+        nn.Conv* draw their weights (Kaiming uniform, a = sqrt(5)), and forget the
+        optimizer's state for them: the same tensors, so the optimizer and the loop keep
+        stepping them. Only those: a module's frozen weights (LoRA's pretrained base) and
+        its bias stay. Neither a rollback nor the best weights may bring them back."""
         names = set(self._treating["symmetric_units"].finding.evidence.get("parameters", ()))
-        done, reset = [], set()
-        with torch.no_grad():
-            for module_name, module in self.model.named_modules():
-                own = dict(module.named_parameters(prefix=module_name, recurse=False))
-                if names & own.keys() and callable(getattr(module, "reset_parameters", None)):
-                    module.reset_parameters()
-                    reset.update(own)
-                    done.append(module_name)
-            for name, p in self.model.named_parameters():
-                if name in names and name not in reset:
-                    nn.init.kaiming_uniform_(p, a=math.sqrt(5))
-                    reset.add(name)
-                    done.append(name)
-        if not done:
+        drawn = [(n, p) for n, p in self.model.named_parameters() if n in names]
+        if not drawn:
             raise NotApplicable("no parameter with units alike is the model's")
-        for name, p in self.model.named_parameters():
-            if name in reset:
+        with torch.no_grad():
+            for _, p in drawn:
+                nn.init.kaiming_uniform_(p, a=math.sqrt(5))
                 self.optimizer.state.pop(p, None)
-        self._healthy = self.snapshot()
-        return f"{few_names(done)} re-initialised in place (their default initialisation)"
+        self._healthy, self._healthy_epoch = self.snapshot(), None
+        self.best.forget()
+        return f"{few_names([n for n, _ in drawn])} drawn afresh in place (as nn.Linear draws)"
 
     def _add_to_optimizer(self, params: list) -> str:
         given = {id(p) for group in self.optimizer.param_groups for p in group["params"]}
@@ -390,7 +381,7 @@ UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by 
 
 
 # an "overfitting" whose validation never beat knowing nothing (`_curve_rules.overfitting`)
-VAL_MISMATCH_FIX = "validation targets prepared as the training ones (aligned with their inputs)"
+VAL_MISMATCH_FIX = "labels the inputs predict, lined up with them alike in training and validation"
 
 
 # under an optimizer whose steps do not grow with the gradient (Adam): not Adam again

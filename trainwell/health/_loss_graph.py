@@ -183,15 +183,7 @@ def zero_floor(loss: torch.Tensor) -> bool:
 def capped_error(loss: torch.Tensor) -> bool:
     """Whether the loss is an L1 or a Huber (smooth L1) loss, scaled or averaged only: its
     gradient at each output is capped at 1 (or its delta), whatever the residual."""
-    node = getattr(loss, "grad_fn", None)
-    while node is not None:
-        if node.name().startswith(CAPPED_LOSSES):
-            return True
-        inputs = [n for n, _ in node.next_functions if n is not None]
-        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
-            return False
-        node = inputs[0]
-    return False
+    return _loss_node(loss, CAPPED_LOSSES) is not None
 
 
 def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
@@ -224,9 +216,14 @@ def _classes_read(node: object) -> int | None:
 
 def _cross_entropy(loss: torch.Tensor) -> object | None:
     """The autograd node of the cross entropy the loss is, scaled or averaged only."""
+    return _loss_node(loss, ZERO_FLOOR_LOSSES)
+
+
+def _loss_node(loss: torch.Tensor, kinds: tuple[str, ...]) -> object | None:
+    """The autograd node of one of `kinds` the loss is, scaled or averaged only."""
     node = getattr(loss, "grad_fn", None)
     while node is not None:
-        if node.name().startswith(ZERO_FLOOR_LOSSES):
+        if node.name().startswith(kinds):
             return node
         inputs = [n for n, _ in node.next_functions if n is not None]
         if not node.name().startswith(SCALINGS) or len(inputs) != 1:

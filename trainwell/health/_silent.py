@@ -90,13 +90,18 @@ class LoopCheck:
         self.stepped = bool(self.changed.any())
         self.complete = self.stepped and bool(self.got_grad.any())
 
-    def symmetric(self) -> list[int]:
+    def symmetric(self, before: LoopCheck | None = None) -> list[int]:
         """The parameters whose units are all alike though a step could have parted them:
-        the optimizer changed them alike, or their gradient is exactly zero (then none
-        will). Alike units get alike gradients: nothing in training ever tells them apart."""
+        their gradient is exactly zero (then none will), or the optimizer changed them
+        alike and they were alike at the check `before` too (Adam's first step is about
+        the rate times the gradient's sign, and rows of one nonzero value whose gradients
+        share their signs stay alike through it; its next steps part them). Alike units get
+        alike gradients: nothing in training ever tells them apart."""
         if self.same_rows is None or not self.optimizer_stepped:
             return []
-        stuck = self.changed | (self.got_grad & (self.fresh_scale == 0))
+        stuck = self.got_grad & (self.fresh_scale == 0)
+        if before is not None and before.same_rows is not None and before.optimizer_stepped:
+            stuck = stuck | (self.changed & before.same_rows)
         return [int(i) for i in np.flatnonzero(self.same_rows & stuck)]
 
 
@@ -456,8 +461,8 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     never = ~np.any([c.fresh_scale > 0 for c in done], axis=0)
     if r.all_dead:  # exactly zero behind a dead layer: dying_relu is the cause
         never &= ~reached
-    if done[-1].symmetric():  # exactly zero behind layers all alike: symmetric_units
-        return None
+    if r.checks[-1].symmetric():  # exactly zero behind layers all alike: symmetric_units
+        never &= ~reached
     if done[-1].moved is not None:
         never &= ~done[-1].moved
     # what the optimizer holds besides the model and the loss never reads: not the model's

@@ -23,10 +23,10 @@ def alike_rows(params: list[torch.Tensor], candidates: list[int]) -> tuple[list[
     if not candidates:
         return [], []
     spreads, sizes = [], []
-    for i in candidates:
-        rows = params[i].detach().reshape(params[i].shape[0], -1)
-        spreads.append((rows - rows[:1]).abs().amax())
-        sizes.append(rows[0].abs().amax())
+    for i in candidates:  # each column's smallest and largest: no copy of the matrix
+        low, high = params[i].detach().reshape(params[i].shape[0], -1).aminmax(dim=0)
+        spreads.append((high - low).amax())
+        sizes.append(torch.maximum(high.abs(), low.abs()).amax())
     values = torch.stack(spreads + sizes).tolist()
     n = len(candidates)
     alike = [i for i, spread in zip(candidates, values[:n], strict=True) if spread == 0]
@@ -36,17 +36,21 @@ def alike_rows(params: list[torch.Tensor], candidates: list[int]) -> tuple[list[
 
 
 def matrices(params: list[torch.Tensor]) -> list[int]:
-    """The parameters with units to compare: two dimensions or more, two rows or more."""
-    return [i for i, p in enumerate(params) if p.dim() >= 2 and p.shape[0] >= 2]
+    """The parameters with units to compare: two rows or more, each of two values or more
+    (a per-head scalar, `logit_scale` of shape (heads, 1, 1), is a row of one: no unit)."""
+    return [
+        i for i, p in enumerate(params) if p.dim() >= 2 and p.shape[0] >= 2 and p[0].numel() >= 2
+    ]
 
 
 def symmetric_units(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     """Parameters whose units were all alike at the last check, after an optimizer step
-    that changed them alike or gave them an exactly zero gradient (`LoopCheck.symmetric`)."""
+    that gave them an exactly zero gradient, or after two that changed them alike
+    (`LoopCheck.symmetric`)."""
     if not r.checks:
         return None
     check = r.checks[-1]
-    stuck = check.symmetric()
+    stuck = check.symmetric(r.checks[-2] if len(r.checks) > 1 else None)
     if not stuck:
         return None
     names = [r.params[i] for i in stuck]
