@@ -304,20 +304,18 @@ class Doctor:
         self._busy_at = self._next_busy(self._step)
         return new
 
-    def _sound(self, untrained: float, *losses: float | None) -> bool:
-        """Whether this epoch's end is a state a rollback may return to: its losses finite
-        and below the loop's chance level (`untrained`; 0 where unknown), no layer's weights
-        flown off, no layer's units dead or saturated at the last probe. (The Trainer's
-        doctor reads a val loss run away from its best where this reads chance.) An LSTM
-        at SGD 2 ended epoch 0 at a val loss of 3.38 against chance's 1.39, its head's
-        weights 17x their start: the remedies rolled back to it, twice, and ended below the
-        run left alone."""
+    def _sound(self, untrained: float, train_loss: float, val_loss: float | None) -> bool:
+        """Whether this epoch's end is a state a rollback may return to: its losses finite,
+        its training loss below the loop's chance level (`untrained`; 0 where unknown), no
+        layer's weights flown off, no layer's units dead or saturated at the last probe. (A
+        validation loss may sit above chance's: an overconfident classifier's, accurate
+        all the same.) An LSTM at SGD 2 ended epoch 0 at a training loss of 1.98 against
+        chance's 1.39, its head's weights 17x their start: the remedies rolled back to it,
+        twice, and ended below the run left alone."""
+        finite = math.isfinite(train_loss) and (val_loss is None or math.isfinite(val_loss))
+        if not finite or (untrained > 0 and not train_loss < untrained):
+            return False
         history, t = self.examiner.history, self.examiner.thresholds
-        for loss in losses:
-            if loss is not None and not (
-                math.isfinite(loss) and (untrained <= 0 or loss < untrained)
-            ):
-                return False
         return not (flown_off(history, t) or units_lost(history, t))
 
     def _own_loss(self, train_loss: float) -> float:
