@@ -26,18 +26,17 @@ from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
 from ._batch_softmax import softmax_over_batch
-from ._divergence_rules import flown_off
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_args import check_arguments, number
+from ._loop_causes import explain, root_cause, sound
 from ._loop_clip import LoopClip
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, capped_error, chance_loss, zero_floor
-from ._probe_rules import units_lost
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
-from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, cleared, few_names, used_since
+from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, cleared, used_since
 from ._symmetry import symmetric_units
 from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
@@ -124,7 +123,7 @@ class Doctor:
             else None
         )
         self._seen: set[str] = set()
-        self._root: Finding | None = None  # a silent bug behind every finding (`_explain`)
+        self._root: Finding | None = None  # a silent bug behind every finding (`explain`)
         self._clip = LoopClip()  # the loop's own clipping, once seen
         self.interval = every  # steps between probes; twice that after epoch 0, then more
         self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
@@ -170,7 +169,7 @@ class Doctor:
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"
             )
-        self._explain(finding)
+        explain(finding, self._root)
         self.findings.append(finding)
 
     def _cause(self) -> dict[str, Any]:
@@ -294,7 +293,8 @@ class Doctor:
             self._treat(new, train_loss, at_epoch_end=True)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             untrained = self.examiner.histories[0].untrained_loss()  # the loop's chance level
-            healthy = not problems and self._sound(untrained, train_loss, val_loss)
+            history, t = self.examiner.history, self.examiner.thresholds
+            healthy = not problems and sound(history, t, untrained, train_loss, val_loss)
             probes = self.examiner.history.n_probes  # since the last remedy: it resets them
             again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes, untrained)
             self._treat(again, train_loss, at_epoch_end=True)
@@ -303,20 +303,6 @@ class Doctor:
         self._epoch += 1
         self._busy_at = self._next_busy(self._step)
         return new
-
-    def _sound(self, untrained: float, train_loss: float, val_loss: float | None) -> bool:
-        """Whether this epoch's end is a state a rollback may return to: its losses finite,
-        its training loss below the loop's chance level (`untrained`; 0 where unknown), no
-        layer's weights flown off, no layer's units dead or saturated at the last probe. (A
-        validation loss may sit above chance's: an overconfident classifier's, accurate
-        all the same.) An LSTM at SGD 2 ended epoch 0 at a training loss of 1.98 against
-        chance's 1.39, its head's weights 17x their start: the remedies rolled back to it,
-        twice, and ended below the run left alone."""
-        finite = math.isfinite(train_loss) and (val_loss is None or math.isfinite(val_loss))
-        if not finite or (untrained > 0 and not train_loss < untrained):
-            return False
-        history, t = self.examiner.history, self.examiner.thresholds
-        return not (flown_off(history, t) or units_lost(history, t))
 
     def _own_loss(self, train_loss: float) -> float:
         """The epoch's training loss for the curve: the loop's mean, or, in an epoch a
@@ -476,26 +462,11 @@ class Doctor:
                 self._seen.add(finding.code)
                 self._found(finding)
                 new.append(finding)
-                if _root_cause(finding) is not None:
+                if root_cause(finding) is not None:
                     self._root = finding
                     for earlier in self.findings:
-                        self._explain(earlier)
+                        explain(earlier, self._root)
         return new
-
-    def _explain(self, finding: Finding) -> None:
-        """A training finding beside a silent bug that explains it (`_root_cause`, not yet
-        treated nor withdrawn) names that bug as its cause, and is not treated itself."""
-        root = self._root
-        cause = None if root is None or root.severity == "info" else _root_cause(root)
-        if (
-            cause is None
-            or finding.code not in TRAINING_CODES
-            or finding.severity == "info"
-            or "explained_by" in finding.evidence
-        ):
-            return
-        finding.evidence["explained_by"] = root.code
-        finding.message += f" Cause: {cause}."
 
     def _withdraw_unused(self) -> None:
         """An unused_parameters warning whose parameters now get gradients and learn is
@@ -563,21 +534,3 @@ class Doctor:
             return math.nan, math.nan
         now = histories[-1].loss[-1] if loss is None else loss
         return now, histories[0].loss[0]
-
-
-def _root_cause(finding: Finding) -> str | None:
-    """What a silent bug that every training finding beside it follows from says as their
-    cause: units all alike (`symmetric_units`), or a loss that reaches no parameter
-    (`unused_parameters` as an error). Their own remedies (a lower rate for dead units, a
-    higher one or Adam for a stalled loss) cannot help. None for the other findings."""
-    if finding.code == "symmetric_units":
-        names = few_names(finding.evidence["parameters"])
-        return (
-            f"the units of {names} are all alike (symmetric_units); initialise them randomly first"
-        )
-    if finding.code == "unused_parameters" and finding.severity == "error":
-        return (
-            "the loss backward() is called on reaches none of the parameters "
-            "(unused_parameters); call it on the loss computed from the model's outputs first"
-        )
-    return None

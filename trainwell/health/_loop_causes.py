@@ -1,0 +1,66 @@
+"""What the loop doctor's repairs start from: the silent bug every training finding beside
+it follows from, and the epochs sound enough to roll back to."""
+
+from __future__ import annotations
+
+import math
+
+from ..findings import TRAINING_CODES, Finding
+from ._divergence_rules import flown_off
+from ._history import ProbeHistory
+from ._probe_rules import units_lost
+from ._rules import Thresholds
+from ._silent import few_names
+
+
+def root_cause(finding: Finding) -> str | None:
+    """What a silent bug that every training finding beside it follows from says as their
+    cause: units all alike (`symmetric_units`), or a loss that reaches no parameter
+    (`unused_parameters` as an error). Their own remedies (a lower rate for dead units, a
+    higher one or Adam for a stalled loss) cannot help. None for the other findings."""
+    if finding.code == "symmetric_units":
+        names = few_names(finding.evidence["parameters"])
+        return (
+            f"the units of {names} are all alike (symmetric_units); initialise them randomly first"
+        )
+    if finding.code == "unused_parameters" and finding.severity == "error":
+        return (
+            "the loss backward() is called on reaches none of the parameters "
+            "(unused_parameters); call it on the loss computed from the model's outputs first"
+        )
+    return None
+
+
+def explain(finding: Finding, root: Finding | None) -> None:
+    """Name `root` (a silent bug `root_cause` speaks for, not treated nor withdrawn) as the
+    cause of a training finding (`evidence.explained_by`): it is not treated itself."""
+    cause = None if root is None or root.severity == "info" else root_cause(root)
+    if (
+        cause is None
+        or finding.code not in TRAINING_CODES
+        or finding.severity == "info"
+        or "explained_by" in finding.evidence
+    ):
+        return
+    finding.evidence["explained_by"] = root.code
+    finding.message += f" Cause: {cause}."
+
+
+def sound(
+    history: ProbeHistory,
+    t: Thresholds,
+    untrained: float,
+    train_loss: float,
+    val_loss: float | None,
+) -> bool:
+    """Whether an epoch's end is a state a rollback may return to: its losses finite, its
+    training loss below the loop's chance level (`untrained`; 0 where unknown), no layer's
+    weights flown off, no layer's units dead or saturated at the last probe. (A validation
+    loss may sit above chance's: an overconfident classifier's, accurate all the same.) An
+    LSTM at SGD 2 ended epoch 0 at a training loss of 1.98 against chance's 1.39, its
+    head's weights 17x their start: the remedies rolled back to it, twice, and ended below
+    the run left alone."""
+    finite = math.isfinite(train_loss) and (val_loss is None or math.isfinite(val_loss))
+    if not finite or (untrained > 0 and not train_loss < untrained):
+        return False
+    return not (flown_off(history, t) or units_lost(history, t))
