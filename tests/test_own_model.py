@@ -55,6 +55,7 @@ REGRESSION = {"data": {"source": "diabetes", "audit": False}, "train": {"epochs"
         (DIGITS, NeedsMask(), "missing 1 required positional argument: 'mask'"),
         (DIGITS, AuxInTraining(), "returns a tuple"),
         (REGRESSION, Net(1, inputs=10), "needs [2]: end forward with .squeeze(-1)"),
+        (DIGITS, Net().requires_grad_(False), "has no trainable parameter"),
     ],
 )
 def test_a_module_the_step_cannot_take_is_one_line_before_anything_is_written(

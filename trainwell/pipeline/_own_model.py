@@ -18,7 +18,8 @@ def check_own_model(model: nn.Module, data: Dataset) -> None:
     the classes', a regression's `(batch, 1)` against its `(batch,)` targets (the squared
     error would broadcast to a batch x batch matrix and fit every row to the mean). The
     module is left as it was: its buffers (batch-norm statistics) and the random stream
-    (dropout) are put back; lazy modules take their shapes, as the first step would."""
+    (dropout) are put back; lazy modules take their shapes, as the first step would. A
+    module with nothing to train (every parameter frozen) is refused after that run."""
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     x = torch.as_tensor(data.train.X[:2], dtype=torch.float32, device=device)
@@ -34,6 +35,11 @@ def check_own_model(model: nn.Module, data: Dataset) -> None:
             for name, b in model.named_buffers():
                 if name in buffers and b.shape == buffers[name].shape:
                     b.copy_(buffers[name])
+    if not any(p.requires_grad for p in model.parameters()):
+        raise InputError(
+            "your model has no trainable parameter (every one has requires_grad=False): "
+            "unfreeze what should learn, a head at least"
+        )
 
 
 def _forward(model: nn.Module, x: torch.Tensor) -> object:
