@@ -65,6 +65,8 @@ def _finding(code, **evidence):
         ("slow_convergence", Evidence(), "switch_to_adam"),
         ("underfitting", Evidence(oversized_weights=True), "matched_init"),
         ("slow_convergence", Evidence(oversized_weights=True), "matched_init"),
+        # weights the steps blew up (a GRU under Adam at 0.3): the rate first
+        ("underfitting", Evidence(oversized_weights=True, large_steps=True), "lower_lr"),
         ("slow_convergence", Evidence(undersized_weights=True), "matched_init"),
         (
             "underfitting",
