@@ -876,6 +876,20 @@ def test_learned_nothing_beyond_the_class_prior_is_underfitting():
     assert rules.learned_nothing(flat, T).code == "underfitting"
 
 
+@pytest.mark.parametrize(("step", "lower"), [(0.137, True), (1e-3, False)])
+def test_a_network_that_learned_nothing_on_steps_too_large_is_told_to_lower_the_rate(step, lower):
+    """A GRU under Adam at 0.3, each step moving its largest layer by 14% of its weights,
+    was told "use a wider network, a higher learning rate or Adam"."""
+    h = _curves(_history(), [2.04, 1.90, 1.82, 1.74, 1.68, 1.65, 1.615])
+    h.prior_loss = 0.91
+    for row in h.update_ratio:
+        row[:] = step
+    finding = rules.learned_nothing(h, T)
+    assert ("Lower the learning rate" in finding.message) is lower
+    assert ("a higher learning rate" in finding.message) is not lower
+    assert (finding.evidence.get("rate_advice") == "lower") is lower
+
+
 @pytest.mark.parametrize(("last", "blown"), [(2.3e5, True), (2.3, False)])
 def test_a_loss_far_above_the_priors_is_told_its_outputs_are_blown_up(last, blown):
     """Your module started at std 2 in every layer: its loss stayed 1e5 times the class

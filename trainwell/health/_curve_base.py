@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from ._history import ProbeHistory
+from ._history import LARGE_STEP, ProbeHistory
 from ._rule_base import Thresholds
 
 
@@ -186,3 +186,16 @@ def _read_by_output(h: ProbeHistory) -> tuple[str, int]:
     fan_in = h.sizes[-1] // max(h.rows[-1], 1)
     earlier = zip(h.layers[-2::-1], h.rows[-2::-1], strict=True)
     return next((n for n, r in earlier if r == fan_in), h.layers[-2]), fan_in
+
+
+def steps_too_large(h: ProbeHistory) -> str | None:
+    """The advice for a loss that does not come down on steps measured too large (the
+    largest layer's update above `LARGE_STEP` of its weights): a lower rate, never a
+    higher one. None where the steps are not measured so."""
+    largest = h.step_size()
+    if largest is None or not largest > LARGE_STEP:
+        return None
+    return (
+        f"Its steps are too large to settle, not too small: the largest layer moves by "
+        f"{largest:.1e} of its weights a step (about 1e-3 is usual). Lower the learning rate."
+    )

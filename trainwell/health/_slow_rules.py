@@ -22,9 +22,10 @@ from ._curve_base import (
     _stalled_high,
     _val_pace,
     bottleneck,
+    steps_too_large,
 )
 from ._divergence_rules import flown_off
-from ._history import LARGE_STEP, ProbeHistory
+from ._history import ProbeHistory
 from ._probe_rules import units_lost, vanishing_gradient
 from ._rule_base import FAR_TARGETS, Thresholds, finding, stalled
 
@@ -61,16 +62,11 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         cause = _named_cause(h, t)
         far = h.raw_targets(FAR_TARGETS) is not None  # `finding` names them: the cause
         size = None if cause or far else _every_layer_moves(h, t)
-        largest, rate = h.step_size(), None
+        large, rate = steps_too_large(h), None
         if cause or far:
             advice = cause or ""
-        elif largest is not None and largest > LARGE_STEP:
-            advice, rate = (
-                f"Its steps are too large to settle, not too small: the largest layer moves "
-                f"by {largest:.1e} of its weights a step (about 1e-3 is usual). Lower the "
-                f"learning rate.",
-                "lower",
-            )
+        elif large is not None:
+            advice, rate = large, "lower"
         elif size is not None:
             advice = (
                 f"Every layer moves (the largest by {size:.1e} of its weights a step; about "

@@ -21,6 +21,7 @@ from ._curve_base import (
     _stalled_high,
     _val_pace,
     bottleneck,
+    steps_too_large,
 )
 from ._history import ProbeHistory
 from ._probe_rules import collapsed_by_penalty
@@ -192,14 +193,18 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None  # e.g. labels the inputs say little about: nothing more to learn
     if loss[-1] < h.prior_loss and not _plateau(loss, t):
         return None  # past the prior and learning now: a slow start, no fault
-    advice = (
-        "Its outputs are confidently wrong, far larger than any class needs: weights or "
-        "inputs far too large (an initialisation of too wide a spread, unscaled inputs). "
-        "Initialise the weights for the activation (He for ReLU), standardise the inputs, "
-        "clip the gradients."
-        if loss[-1] >= t.runaway_factor * h.prior_loss
-        else "Use a wider or deeper network, a higher learning rate or Adam, or train longer."
-    )
+    large, rate = steps_too_large(h), None
+    if loss[-1] >= t.runaway_factor * h.prior_loss:
+        advice = (
+            "Its outputs are confidently wrong, far larger than any class needs: weights or "
+            "inputs far too large (an initialisation of too wide a spread, unscaled inputs). "
+            "Initialise the weights for the activation (He for ReLU), standardise the "
+            "inputs, clip the gradients."
+        )
+    elif large is not None:  # a GRU under Adam at 0.3 was told to raise the rate
+        advice, rate = large, "lower"
+    else:
+        advice = "Use a wider or deeper network, a higher learning rate or Adam, or train longer."
     return finding(
         "underfitting",
         "warning",
@@ -212,4 +217,5 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
         train_loss=loss,
         prior_loss=h.prior_loss,
         threshold=t.prior_share,
+        **({"rate_advice": rate} if rate else {}),
     )
