@@ -139,6 +139,7 @@ def test_compare_page_shows_both_runs_and_their_config_differences(tmp_path):
     html = path.read_text()
     assert path.parent == tmp_path and a.name in html and b.name in html
     assert "doctor.mode" in html and "vanishing gradient" in html
+    assert "(error, repaired)" in html  # the finding repaired: not "passed"
     assert html.count("<img") == 2
     _self_contained(html)
 

@@ -12,6 +12,7 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 
+from ..findings import passed
 from ..runs import atomic_write
 from . import _figures as figures
 from ._load import RunRecord, load_record
@@ -29,6 +30,7 @@ def _env() -> jinja2.Environment:
     )
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
     env.filters["num"] = _number
+    env.tests["passed"] = passed  # a finding resolved with no remedy: `{% if f is passed %}`
     return env
 
 
