@@ -157,14 +157,14 @@ class Doctor:
             finding.evidence["lr"] = lr
         if finding.code in TRAINING_CODES and finding.severity != "info":
             finding.evidence["cause"] = self._cause()
-        explained = "input_rms" in finding.evidence or "error_signal" in finding.evidence
+        scale_named = "input_rms" in finding.evidence or "error_signal" in finding.evidence
         if finding.code in CLIP_ADVISED and self._clip.norm is not None:
             finding.evidence["loop_clip"] = self._clip.norm
             finding.message += (
                 f" (The loop clips the gradients at norm {self._clip.norm:.3g} already: a "
                 f"lower learning rate is what is left.)"
             )
-        if finding.code == "exploding_gradient" and self.scaler is None and not explained:
+        if finding.code == "exploding_gradient" and self.scaler is None and not scale_named:
             finding.message += (
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"
