@@ -1445,3 +1445,27 @@ def test_overfitting_on_images_gets_augmentation_before_regularisation(images):
     assert overfits.remedy == record["remedy"] == ("augment" if images else "regularize")
     assert record["skipped"][0].startswith("drop_label_issues: only")
     assert (trainer._data_changes[:1] == [{"augment": True}]) is images
+
+
+def test_input_norm_repair_keeps_a_feature_measured_in_small_units(out, tmp_path):
+    """Unscaled columns, the label carried by a concentration in mol/l (std 1e-3) beside a
+    pressure in Pa: the repair's input norm must pass the concentration on at the scale of
+    the others (batch norm with eps 1 shrank it 1000x: 0.50 test accuracy after repair)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 4)) * [1e-3, 0.5, 2e3, 1e4] + [4e-3, 7.0, 2e4, 1e5]
+    frame = pd.DataFrame(X, columns=["conc_mol_l", "ph", "flow_l_h", "pressure_pa"])
+    noisy = X[:, 0] + rng.normal(scale=2e-4, size=1500)
+    frame["state"] = np.where(noisy > 4e-3, "fault", "ok")
+    frame.to_csv(tmp_path / "reactor.csv", index=False)
+    source = str(tmp_path / "reactor.csv")
+    config = {
+        "data": {"source": source, "target": "state", "standardize": False, "audit": False},
+        "model": {"hidden": [64, 64]},
+        "train": {"epochs": 12},
+    }
+    assert trainwell.fit(config, doctor__mode="detect").metrics["test_accuracy"] < 0.6
+    run = trainwell.fit(config, doctor__mode="repair")
+    assert [r["remedy"] for r in run.repairs] == ["input_norm"]
+    assert run.metrics["test_accuracy"] > 0.9

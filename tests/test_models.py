@@ -113,3 +113,58 @@ def test_bias_initialisation():
     assert all(torch.all(m.bias == -3.0) for m in _linears(model))
     default = _model()
     assert any(float(m.bias.detach().abs().max()) > 0 for m in _linears(default))  # PyTorch's own
+
+
+def _input_norm(model):
+    return next(m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+
+
+def test_input_norm_standardises_features_of_any_unit_as_standard_scaler_does():
+    """A concentration in mol/l (std 1e-3) beside a pressure in Pa (std 1e4): batch norm with
+    eps 1 passed the first on 1000x too small for the network to read."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(512, 3, generator=generator) * torch.tensor([1e-3, 1.0, 1e4])
+    x += torch.tensor([4e-3, 7.0, 1e5])
+    model = _model(shape=(3,), **{"model.input_norm": True})
+    norm = _input_norm(model)
+    model.train()
+    for batch in x.split(32):
+        model(batch)
+    model.eval()
+    out = norm(x)
+    torch.testing.assert_close(out.mean(0), torch.zeros(3), atol=1e-3, rtol=0)
+    torch.testing.assert_close(out.std(0, correction=0), torch.ones(3), atol=1e-3, rtol=0)
+    torch.testing.assert_close(norm.running_mean, x.double().mean(0).float())
+    torch.testing.assert_close(norm.running_var, x.double().var(0, correction=0).float())
+    model.train()  # training reads the same statistics: no gap between training and evaluation
+    torch.testing.assert_close(norm(x), out, atol=1e-3, rtol=0)
+
+
+def test_input_norm_centres_a_feature_constant_in_training_without_blowing_it_up():
+    model = _model(shape=(2,), **{"model.input_norm": True})
+    norm = _input_norm(model)
+    model.train()
+    for _ in range(4):
+        norm(torch.stack([torch.randn(64), torch.full((64,), 0.1)], dim=1))
+    model.eval()
+    out = norm(torch.tensor([[0.0, 0.1], [0.0, 0.6]]))
+    torch.testing.assert_close(out[:, 1], torch.tensor([0.0, 0.5]), atol=1e-6, rtol=0)
+
+
+def test_input_norm_saved_as_torch_batch_norm_loads_and_computes_as_it_did(tmp_path):
+    """Runs saved before `InputNorm` hold torch's BatchNorm1d with eps 1: same keys, and the
+    version in the state dict's metadata tells them apart."""
+    old = nn.Sequential(nn.Flatten(), nn.BatchNorm1d(3, eps=1.0))
+    old.train()
+    for _ in range(5):
+        old(torch.randn(16, 3) * 5 + 2)
+    torch.save({"state_dict": old.state_dict()}, tmp_path / "model.pt")
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]
+    model = _model(shape=(3,), **{"model.input_norm": True})
+    model.net[:2].load_state_dict(saved)
+    x = torch.randn(8, 3) * 5 + 2
+    old.eval(), model.eval()
+    torch.testing.assert_close(model.net[:2](x), old(x))
+    fresh = _model(shape=(3,), **{"model.input_norm": True})
+    fresh.load_state_dict(model.state_dict())  # saved by InputNorm: its own computation
+    assert not _input_norm(fresh).legacy and _input_norm(model).legacy

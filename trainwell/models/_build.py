@@ -9,6 +9,7 @@ from torch import nn
 
 from ..config import Model
 from ._init import initialise
+from ._input_norm import InputNorm
 from ._resnet import resnet_layers
 
 ACTIVATIONS = {
@@ -42,12 +43,11 @@ def build_model(
     layers: list[nn.Module] = []
     if spec.input_norm:
         # as `data.standardize` scales them: images per channel (per pixel, an MLP memorises
-        # the rare bright pixels of raw images), tables per feature; eps 1: a feature
-        # constant in training must not be blown up at evaluation
+        # the rare bright pixels of raw images), tables per feature
         if len(input_shape) == 3:
-            layers.append(nn.BatchNorm2d(input_shape[0], eps=1.0))
+            layers.append(InputNorm(input_shape[0]))
         else:
-            layers += [nn.Flatten(), nn.BatchNorm1d(int(torch.Size(input_shape).numel()), eps=1.0)]
+            layers += [nn.Flatten(), InputNorm(int(torch.Size(input_shape).numel()))]
     if spec.arch == "resnet":
         layers += resnet_layers(spec, input_shape, ACTIVATIONS[spec.activation])
         n_in = spec.channels[-1]
