@@ -177,7 +177,7 @@ class Model(_Strict):
     activation: Activation = "relu"
     dropout: float = Field(0.0, ge=0, lt=1)
     batchnorm: bool = False
-    input_norm: bool = False  # batch-normalise the inputs (a learned standardisation)
+    input_norm: bool = False  # standardise the inputs inside the network (models.InputNorm)
     init: Init = Field(default_factory=Init)
     init_from: str | None = None  # a run directory or a state-dict file (transfer learning)
 

@@ -82,9 +82,10 @@ def batchnorm(trainer: Trainer, rebuild: Rebuild) -> str:
 
 
 def input_norm(trainer: Trainer, rebuild: Rebuild) -> str:
-    """Batch-normalise the inputs: unscaled features stop saturating and exploding."""
+    """Standardise the inputs inside the network: unscaled features stop saturating and
+    exploding."""
     if rebuild.config.model.input_norm:
-        raise NotApplicable("the inputs are batch-normalised already")
+        raise NotApplicable("the inputs are standardised in the network already")
     return rebuild.new_model(trainer, input_norm=True)
 
 
@@ -94,7 +95,7 @@ def input_norm_and_init(trainer: Trainer, rebuild: Rebuild) -> str:
     gives, each cause alone saturates or blows up the units: a rebuild that cured one would
     keep the other."""
     if rebuild.config.model.input_norm:
-        raise NotApplicable("the inputs are batch-normalised already")
+        raise NotApplicable("the inputs are standardised in the network already")
     return rebuild.new_model(
         trainer, input_norm=True, init=_init_for(rebuild.config.model.activation)
     )
