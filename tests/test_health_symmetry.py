@@ -210,3 +210,95 @@ def test_repair_reinitialises_the_alike_layers_in_place(activation):
     untreated = build("mlp", activation)
     initialise(untreated, "zeros")
     assert train(untreated)[1] < 0.3
+
+
+# --- the Trainer's doctor (`trainwell.fit`) ----------------------------------------------
+
+
+def _fit(out, mode: str, model: nn.Module | None = None, **model_section) -> object:
+    config = {
+        "data": {"source": "digits", "audit": False},
+        "model": {"hidden": [64, 64], **model_section},
+        "train": {"epochs": 6},
+        "doctor": {"mode": mode},
+    }
+    return trainwell.fit(config, model=model, out=out, report=False)
+
+
+def _training(run) -> dict[str, object]:
+    return {f.code: f for f in run.findings if f.source == "training"}
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_trainers_doctor_finds_a_config_initialised_at_zero_and_explains_the_rest(
+    out, activation
+):
+    """`model.init.weights: zeros` gave "dying_relu: lower the learning rate" (ReLU) and
+    "vanishing_gradient" (tanh) with no word of the cause."""
+    run = _fit(out, "detect", activation=activation, init={"weights": "zeros"})
+    found = _training(run)
+    symmetric = found.pop("symmetric_units")
+    assert symmetric.epoch == 0 and symmetric.severity == "error"
+    assert set(symmetric.evidence["zero"]) == {"net.1.weight", "net.3.weight", "net.5.weight"}
+    assert found and all(
+        f.evidence.get("explained_by") == "symmetric_units" for f in found.values()
+    )
+    assert run.metrics["test_accuracy"] < 0.2
+
+
+def test_the_trainers_doctor_leaves_a_randomly_initialised_network_alone(out):
+    assert "symmetric_units" not in _training(_fit(out, "detect"))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_trainers_repair_builds_the_network_again_randomly_initialised(out, activation):
+    run = _fit(out, "repair", activation=activation, init={"weights": "zeros"})
+    assert [r["remedy"] for r in run.repairs] == ["redraw_alike"]
+    assert run.repairs[0]["cured"] is True and "model.init: zeros" in run.repairs[0]["changed"]
+    assert run.metrics["test_accuracy"] > 0.85
+
+
+class Backbone(nn.Module):
+    """A trained part (as a pretrained backbone) and new layers zeroed by mistake (weights
+    and biases: no unit passes anything on, no gradient comes back)."""
+
+    def __init__(self, zero: bool) -> None:
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(64, 64), nn.ReLU())
+        self.middle = nn.Sequential(nn.Linear(64, 64), nn.ReLU())
+        self.head = nn.Linear(64, 10)
+        with torch.no_grad():
+            if zero:
+                for layer in (self.middle[0], self.head):
+                    layer.weight.zero_()
+                    layer.bias.zero_()
+            else:  # a head zeroed on purpose: its first step parts its units
+                self.head.weight.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.middle(self.backbone(x.flatten(1))))
+
+
+def test_the_trainers_repair_draws_only_the_alike_tensors_of_your_module(out):
+    """The backbone keeps its weights (matched_init, which the dead units got before,
+    initialised every layer of your module again)."""
+    torch.manual_seed(0)
+    model = Backbone(zero=True)
+    start = model.backbone[0].weight.detach().clone()
+    run = _fit(out, "repair", model=model)
+    assert [r["remedy"] for r in run.repairs] == ["redraw_alike"]
+    assert "middle.0.weight" in run.repairs[0]["changed"]
+    assert set(_training(run)["symmetric_units"].evidence["parameters"]) == {
+        "middle.0.weight",
+        "head.weight",
+    }
+    now = model.backbone[0].weight.detach()
+    similarity = nn.functional.cosine_similarity(now.flatten(), start.flatten(), dim=0)
+    assert not torch.equal(now, start) and similarity > 0.5  # trained on, not drawn again
+    assert run.metrics["test_accuracy"] > 0.85
+
+
+def test_the_trainers_doctor_leaves_a_head_zeroed_on_purpose_alone(out):
+    torch.manual_seed(0)
+    run = _fit(out, "detect", model=Backbone(zero=False))
+    assert "symmetric_units" not in _training(run)

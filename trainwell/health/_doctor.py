@@ -13,23 +13,18 @@ from typing import Any
 
 import torch
 
-from ..findings import Finding
+from ..findings import TRAINING_CODES, Finding
 from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
 from ._baselines import prior_loss, reference_loss
-from ._batch_softmax import softmax_over_batch, softmax_over_rows
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import data_loss
-from ._loss_graph import broadcast_loss, broadcast_outputs, squashed_logits
+from ._loop_causes import explain
 from ._rebuild import Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
-from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
-from ._unregistered import held_outside, look, never_updated, unregistered_parameters
-from ._watch import trained_parameters
-
-REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
+from ._trainer_checks import TrainerChecks
 
 
 class DoctorCallback(Callback):
@@ -67,14 +62,11 @@ class DoctorCallback(Callback):
         self._runaway = False  # probing off the probe steps: the loss ran away
         self._nonfinite_layer: str | None = None
         self._replayed = False
-        self._outside: dict[str, list[torch.Tensor]] = {}  # tensors outside the parameters
-        self._outside_first: dict[int, tuple[int | None, int, int]] = {}
         self.check_each_step = check_each_step
         self._scale: float | None = None  # the gradient scaler's scale before a probed step
         self._state: dict[str, Any] | None = None  # loaded from a checkpoint, for fit start
-        self._unreached: dict[str, float] = {}  # parameter -> its norm when first unreached
-        self._reach_steps: list[int] = []  # the probe steps that noted them
-        self._reach_model: torch.nn.Module | None = None  # the model they are parameters of
+        self.checks: TrainerChecks | None = None  # the silent-bug checks the loop's doctor shares
+        self._alike_root: Finding | None = None  # symmetric_units, while not repaired
 
     @property
     def findings(self) -> list[Finding]:
@@ -92,8 +84,6 @@ class DoctorCallback(Callback):
 
     def on_fit_start(self) -> None:
         trainer = self.trainer
-        self._outside = held_outside(trainer.model)  # your module's plain lists, if any
-        self._outside_first = look(self._outside)
         self.examiner = Examiner(
             trainer.model,
             total_epochs=trainer.epochs,
@@ -101,6 +91,7 @@ class DoctorCallback(Callback):
             on_finding=self.on_finding,
         )
         self.examiner.history.grad_clip, self.examiner.history.l1 = trainer.grad_clip, trainer.l1
+        self.checks = TrainerChecks(trainer, self.examiner)
         prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
         if trainer.task == "classification":  # regression's 1.0 assumes standardised targets
             self.examiner.history.prior_loss = prior
@@ -123,7 +114,7 @@ class DoctorCallback(Callback):
 
     def on_after_backward(self, step: int, loss: torch.Tensor) -> None:
         if step == 0:
-            self._read_loss_graph(loss)
+            self.checks.read_loss_graph(loss)
         self._probing = step % self.interval == 0
         # On a CPU reading the loss costs no device sync, so a bad loss is caught at its step,
         # and so is one running away (probed at every such step until it comes back, where
@@ -139,8 +130,7 @@ class DoctorCallback(Callback):
             elif not self._probing and value > self.examiner.runaway_loss():
                 self._probing = self._runaway = True
         if self._probing:
-            if self.trainer.epoch < REACH_EPOCHS:
-                self._note_reach(step)
+            self.checks.note_reach(step)
             scaler = self.trainer.scaler
             self._scale = scaler.get_scale() if scaler is not None else None
             probe = self.examiner.probe
@@ -148,84 +138,6 @@ class DoctorCallback(Callback):
             probe.before_step(step, self.trainer.epoch, loss, loss_scale=self._scale or 1.0)
         elif (step + 1) % self.interval == 0:
             self.examiner.probe.arm()  # the next forward pass is probed
-
-    def _read_loss_graph(self, loss: torch.Tensor) -> None:
-        """A softmax or sigmoid the model applies before a loss that applies its own (your
-        `nn.Module` ending in `nn.Softmax` under cross entropy), and outputs the loss
-        broadcast against targets of another shape (a regression module's `(n, 1)` output
-        against `(n,)` targets): read once, in the first step's autograd graph, as the
-        hand-written loop's doctor reads them."""
-        seen = self._loop_record(
-            self.trainer.epoch,
-            loss_chain=squashed_logits(loss),
-            loss_chain_step=0,
-            broadcast=broadcast_outputs(loss, self.examiner.probe.output_shapes),
-            broadcast_step=0,
-            batch_softmax=softmax_over_rows(loss, self.examiner.probe.output_shapes),
-            batch_softmax_step=0,
-        )
-        for rule in (probabilities_as_logits, broadcast_loss, softmax_over_batch):
-            finding = rule(seen, LoopThresholds())
-            if finding is not None and not self.examiner.reported(finding.code):
-                self.examiner.report(finding)
-
-    def _loop_record(self, epoch: int, **seen: Any) -> LoopRecord:
-        """What a hand-written loop's doctor would have recorded, for the loop checks the
-        Trainer's doctor shares."""
-        return LoopRecord(
-            params=[],
-            mode_modules=[],
-            batchnorm=False,
-            frozen_in_optimizer=[],
-            not_in_optimizer=None,
-            step=self.trainer.step,
-            epoch=epoch,
-            **seen,
-        )
-
-    def _note_reach(self, step: int) -> None:
-        """Note the trainable parameters this probe's backward did not reach (`.grad` is None:
-        the Trainer zeroes gradients to None), as the loop's doctor does: a branch your own
-        `nn.Module` holds but its forward never uses. Noted afresh for a rebuilt model."""
-        model = self.trainer.model
-        if model is not self._reach_model:
-            self._reach_model, self._reach_steps = model, []
-            self._unreached = {
-                n: float(p.detach().norm()) for n, p in trained_parameters(model) if p.grad is None
-            }
-        elif self._unreached:  # most models: nothing to follow after the first probe
-            trainable = dict(trained_parameters(model))
-            self._unreached = {
-                n: norm
-                for n, norm in self._unreached.items()
-                if n in trainable and trainable[n].grad is None
-            }
-        self._reach_steps.append(step)
-
-    def _report_unreached(self, epoch: int) -> None:
-        """After `REACH_EPOCHS`: the parameters no probe's backward reached (at least
-        `sustain` probes), unchanged since (a branch used on some steps only moves)."""
-        model, self._reach_model = self._reach_model, None
-        if model is None or len(self._reach_steps) < self.examiner.thresholds.sustain:
-            return
-        params = dict(model.named_parameters())
-        unused = [
-            n for n, norm in self._unreached.items() if float(params[n].detach().norm()) == norm
-        ]
-        if unused and not self.examiner.reported("unused_parameters"):
-            self.examiner.report(unused_finding(unused, self._reach_steps, epoch))
-
-    def _report_unregistered(self, epoch: int) -> None:
-        """Layers your own `nn.Module` holds in a plain list (or a learnable plain tensor):
-        read after the first epoch, as the loop's doctor reads them: gradients arrived since
-        the fit started, the values never changed."""
-        if not self._outside:
-            return
-        unregistered = never_updated(self._outside, self._outside_first)
-        seen = self._loop_record(epoch, unregistered=unregistered)
-        finding = unregistered_parameters(seen, LoopThresholds())
-        if finding is not None:
-            self.examiner.report(finding)
 
     def _read(self, loss: torch.Tensor) -> float:
         """The loss as a number; under DDP the mean over ranks, so a NaN on one rank is seen
@@ -261,7 +173,11 @@ class DoctorCallback(Callback):
             self.examiner.probe.discard()
             self.examiner.probe.arm()
             return
+        symmetric = self.checks.symmetric(step)
+        if symmetric is not None:
+            self._alike_root = symmetric
         found = self.examiner.end_probe(runaway=self._runaway)
+        found = ([symmetric] if symmetric else []) + found
         self._runaway = False
         for finding in found:
             if finding.code == "divergence" and self._replayed:
@@ -290,10 +206,7 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         penalty = strong_penalty(trainer.model, trainer.optimizer, trainer.l1, data_loss(metrics))
         found = self.examiner.end_epoch(metrics, penalty)
-        if epoch == 0:
-            self._report_unregistered(epoch)
-        if epoch == REACH_EPOCHS - 1:
-            self._report_unreached(epoch)
+        self.checks.epoch_end(epoch)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():
                 finding.severity, finding.remedy, finding.resolved = "info", "early_stopping", True
@@ -321,8 +234,15 @@ class DoctorCallback(Callback):
     def _treat(self, found: list[Finding], step: int | None, again: bool = False) -> None:
         """Repair the most fundamental new problem; drop the others found with it, which are
         often its consequences (dead units starve gradients), so they are judged again.
-        `again`: a finding already treated whose remedy did not make the network learn."""
-        problems = sorted((f for f in found if f.severity != "info"), key=_priority)
+        `again`: a finding already treated whose remedy did not make the network learn.
+        Findings units all alike explain (`symmetric_units`, not repaired) are not treated:
+        their own remedies (a lower rate for dead units) cannot part the units."""
+        for finding in found:
+            explain(finding, self._alike_root)
+        problems = sorted(
+            (f for f in found if f.severity != "info" and "explained_by" not in f.evidence),
+            key=_priority,
+        )
         if self.repairer is None or not problems:
             return
         first = problems[0]
@@ -335,7 +255,15 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         remaining = max(trainer.epochs - trainer.epoch, 1)
         codes = [f.code for f in problems]
+        if first is self._alike_root:  # a new start: everything it explained judged afresh
+            self._alike_root = None
+            codes += TRAINING_CODES
+            for explained in self.examiner.findings:
+                if explained.evidence.get("explained_by") == "symmetric_units":
+                    explained.resolved = True
+                    explained.message += " Resolved: its cause was treated."
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, codes, l1=trainer.l1)
+        self.checks.renew()
         self.interval, self._hold = after_remedy(self.interval, self._later)
         if again:
             self.examiner.mark_reported(first.code)  # judged by the repairer, not reported twice
@@ -380,6 +308,7 @@ class DoctorCallback(Callback):
 
 
 _PRIORITY = (
+    "symmetric_units",
     "divergence",
     "exploding_gradient",
     "dying_relu",

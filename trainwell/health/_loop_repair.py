@@ -26,6 +26,7 @@ from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
 from ._silent import LOOP_FIX, few_names
+from ._symmetry import draw_afresh
 
 CLIP = 1.0
 WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # layers whose bias sets a unit's input
@@ -331,19 +332,15 @@ class LoopRepairer:
         return f"biases of {len(low)} hidden layers ({names}), far below 0, set to 0 in place"
 
     def _reinitialise(self, params: list) -> str:
-        """Draw the tensors whose units are all alike afresh, in place, as nn.Linear and
-        nn.Conv* draw their weights (Kaiming uniform, a = sqrt(5)), and forget the
-        optimizer's state for them: the same tensors, so the optimizer and the loop keep
-        stepping them. Only those: a module's frozen weights (LoRA's pretrained base) and
-        its bias stay. Neither a rollback nor the best weights may bring them back."""
+        """Draw the tensors whose units are all alike afresh, in place (`draw_afresh`): the
+        same tensors, so the optimizer and the loop keep stepping them. Only those: a
+        module's frozen weights (LoRA's pretrained base) and its bias stay. Neither a
+        rollback nor the best weights may bring them back."""
         names = set(self._treating["symmetric_units"].finding.evidence.get("parameters", ()))
         drawn = [(n, p) for n, p in self.model.named_parameters() if n in names]
         if not drawn:
             raise NotApplicable("no parameter with units alike is the model's")
-        with torch.no_grad():
-            for _, p in drawn:
-                nn.init.kaiming_uniform_(p, a=math.sqrt(5))
-                self.optimizer.state.pop(p, None)
+        draw_afresh([p for _, p in drawn], self.optimizer)
         self._healthy, self._healthy_epoch = self.snapshot(), None
         self.best.forget()
         return f"{few_names([n for n, _ in drawn])} drawn afresh in place (as nn.Linear draws)"

@@ -15,6 +15,9 @@ from ..train import Trainer, by_position
 from ._evidence import DROPOUTS, STRONG_DROPOUT, collapsed, dropout, strong_decay, strong_l1
 from ._history import data_loss
 from ._rebuild import NotApplicable, Rebuild, module_activation
+from ._silent import few_names
+from ._symmetry import alike_named, draw_afresh
+from ._watch import trained_parameters
 
 
 def he_init(trainer: Trainer, rebuild: Rebuild) -> str:
@@ -111,6 +114,23 @@ def matched_init(trainer: Trainer, rebuild: Rebuild) -> str:
     return rebuild.new_model(
         trainer, init=_init_for(rebuild.config.model.activation), **_normalised(rebuild)
     )
+
+
+def redraw_alike(trainer: Trainer, rebuild: Rebuild) -> str:
+    """Units all alike (`symmetric_units`): only a random start tells them apart. A network
+    built from the config is built again with the initialisation made for its activation,
+    at the same rate; your own module has only the tensors whose units are all alike drawn
+    afresh in place (a pretrained part beside them keeps its weights)."""
+    if not rebuild.own_model:
+        init = _init_for(rebuild.config.model.activation)
+        return rebuild.new_model(trainer, init=init, fresh=False)
+    named = dict(trained_parameters(trainer.model))
+    names, _ = alike_named(list(named.items()))
+    if not names:
+        raise NotApplicable("no trained tensor of your module has its units all alike")
+    draw_afresh([named[n] for n in names], trainer.optimizer)
+    trainer.best.forget()  # another network's
+    return f"{few_names(names)} drawn afresh in place (as nn.Linear draws)"
 
 
 def _normalised(rebuild: Rebuild) -> dict[str, bool]:

@@ -24,6 +24,7 @@ from ._model_remedies import (
     leaky_relu,
     less_regularisation,
     matched_init,
+    redraw_alike,
     regularize,
     relu_activation,
     widen,
@@ -62,6 +63,7 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "slow_convergence": ("switch_to_adam", "raise_lr"),
     "overfitting": ("drop_label_issues", "augment", "deepen", "regularize", "stop_early"),
     "underfitting": ("widen", "raise_lr"),
+    "symmetric_units": ("redraw_alike",),
 }
 ACTS_AT_ONCE = ("stop_early",)  # needs no more training to work: first when few epochs remain
 
@@ -184,6 +186,7 @@ REMEDIES: dict[str, Remedy] = {
         input_norm,
         input_norm_and_init,
         matched_init,
+        redraw_alike,
         widen,
         deepen,
         regularize,

@@ -10,7 +10,10 @@ the gradients of its units differ; only units still alike after a step are repor
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch import nn
 
 from ..findings import Finding
 from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
@@ -43,6 +46,24 @@ def matrices(params: list[torch.Tensor]) -> list[int]:
     ]
 
 
+def alike_named(named: list[tuple[str, torch.Tensor]]) -> tuple[list[str], list[str]]:
+    """Of the (name, parameter) pairs, the names of those whose units are all alike, and of
+    them those all zero (`alike_rows` over the parameters with units)."""
+    params = [p for _, p in named]
+    alike, zero = alike_rows(params, matrices(params))
+    return [named[i][0] for i in alike], [named[i][0] for i in zero]
+
+
+def draw_afresh(params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> None:
+    """Draw `params` afresh in place, as nn.Linear and nn.Conv* draw their weights (Kaiming
+    uniform, a = sqrt(5)), and forget the optimizer's state for them: the same tensors, so
+    the optimizer keeps stepping them."""
+    with torch.no_grad():
+        for p in params:
+            nn.init.kaiming_uniform_(p, a=math.sqrt(5))
+            optimizer.state.pop(p, None)
+
+
 def symmetric_units(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     """Parameters whose units were all alike at the last check, after an optimizer step
     that gave them an exactly zero gradient, or after two that changed them alike
@@ -55,11 +76,17 @@ def symmetric_units(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         return None
     names = [r.params[i] for i in stuck]
     zero = [r.params[i] for i in stuck if check.zero_rows is not None and check.zero_rows[i]]
+    return alike_finding(names, zero, check.step, r)
+
+
+def alike_finding(names: list[str], zero: list[str], step: int, r: LoopRecord) -> Finding:
+    """`symmetric_units` for the parameters `names` (`zero`: those all zero), found still
+    alike at `step`: the loop doctor's rule, and the Trainer's doctor's check."""
     start = "all zero" if len(zero) == len(names) else "set to one value"
     return loop_finding(
         "symmetric_units",
         "error",
-        f"The units of {few_names(names)} are identical at step {check.step} (every row of "
+        f"The units of {few_names(names)} are identical at step {step} (every row of "
         f"the weights the same, {start}), after optimizer steps: each unit computes the "
         f"same output and gets the same gradient, so training can never tell them apart "
         f"and each layer learns as if it had one unit"
@@ -70,7 +97,7 @@ def symmetric_units(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             else "."
         ),
         r,
-        check.step,
+        step,
         parameters=names,
         zero=zero,
     )
