@@ -1937,3 +1937,89 @@ def test_a_loop_of_one_row_a_step_diverges_only_when_it_does(lr):
             total += loss.item()
         doctor.epoch_end(total / 200)
     assert ("divergence" in {f.code for f in problems(doctor)}) is (lr > 0.1)
+
+
+# --- a softmax over another dimension than the classes' ---------------------------------
+
+
+class Tagger(nn.Module):
+    """A sequence tagger: (batch, time, features) -> (batch, time, classes) scores."""
+
+    def __init__(self, arch: str, features: int = 8, classes: int = 5) -> None:
+        super().__init__()
+        self.arch = arch
+        if arch == "gru":
+            self.body = nn.GRU(features, 32, batch_first=True)
+        else:
+            self.body = nn.Conv1d(features, 32, 3, padding=1)
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.arch == "gru":
+            return self.head(self.body(x)[0])
+        return self.head(torch.relu(self.body(x.transpose(1, 2))).transpose(1, 2))
+
+
+def _tagging_loop(arch: str, loss_of, steps: int = 24) -> trainwell.Doctor:
+    torch.manual_seed(0)
+    X = torch.randn(256, 12, 8)
+    y = (X @ torch.randn(8, 5)).argmax(-1)
+    model = Tagger(arch)
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for step in range(steps):
+        rows = slice(step % 8 * 32, step % 8 * 32 + 32)
+        loss = loss_of(model(X[rows]), y[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    return doctor
+
+
+def _nll(dim: int):
+    return lambda out, y: nn.functional.nll_loss(
+        out.log_softmax(dim=dim).reshape(-1, out.shape[-1]), y.reshape(-1)
+    )
+
+
+@pytest.mark.parametrize("arch", ["gru", "conv"])
+@pytest.mark.parametrize(
+    ("loss_of", "flagged"),
+    [
+        (_nll(1), True),  # over the time steps of (batch, time, classes)
+        (_nll(-1), False),
+        (_nll(2), False),
+        (lambda out, y: nn.functional.cross_entropy(out.transpose(1, 2), y), False),
+        (lambda out, y: nn.functional.nll_loss(out.log_softmax(2).transpose(1, 2), y), False),
+        (lambda out, y: nn.functional.nll_loss(out.transpose(1, 2).log_softmax(1), y), False),
+        (lambda out, y: nn.functional.nll_loss(out.transpose(1, 2).log_softmax(2), y), True),
+    ],
+)
+def test_a_softmax_over_the_time_steps_not_the_classes_is_found(arch, loss_of, flagged):
+    """log_softmax(dim=1) on a tagger's (batch, time, classes) scores, reshaped for NLL,
+    normalises each class over the time steps: it trains, without an error, on what are
+    not probabilities over the classes. The right dimension, by any route (cross entropy on
+    (batch, classes, time), NLL over a transposed log-softmax), is not flagged."""
+    doctor = _tagging_loop(arch, loss_of)
+    found = [f for f in doctor.findings if f.code == "softmax_wrong_dim"]
+    assert bool(found) == flagged
+    if flagged:
+        assert found[0].severity == "error" and found[0].step == 0
+        assert found[0].evidence["classes"] == 5 and "dim=" in found[0].message
+    assert [f.code for f in problems(doctor) if f.code != "softmax_wrong_dim"] == []
+
+
+def test_ctc_over_log_probabilities_normalised_across_the_batch_is_found():
+    """CTC reads (time, batch, classes) log-probabilities; log_softmax(dim=1) normalises
+    them over the batch."""
+    from trainwell.health._batch_softmax import softmax_off_classes
+
+    scores = torch.randn(20, 4, 6, requires_grad=True)  # time 20, batch 4, classes 6
+    targets, lengths = torch.randint(1, 6, (4, 5)), torch.full((4,), 5)
+    for dim, flagged in ((1, True), (2, False), (-1, False)):
+        loss = nn.functional.ctc_loss(
+            scores.log_softmax(dim), targets, torch.full((4,), 20), lengths
+        )
+        loss.backward()
+        assert (softmax_off_classes(loss) is not None) == flagged

@@ -43,6 +43,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "unused_parameters",
     "broadcast_loss",
     "softmax_over_batch",
+    "softmax_wrong_dim",
     "symmetric_units",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model

@@ -7,12 +7,13 @@ dimension (`_saved_dim`) after backward."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 
 from ..findings import Finding
-from ._loss_graph import GRAPH_NODES, LOGIT_LOSSES, RESHAPES, _input
+from ._loss_graph import GRAPH_NODES, LOGIT_LOSSES, RESHAPES, _classes_read, _input
 from ._silent import LoopRecord, LoopThresholds, loop_finding
 
 SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
@@ -27,6 +28,63 @@ def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) ->
     first = outputs[0] if outputs else ()
     if len(first) < 2 or first[0] < 2:
         return None  # one row, or unbatched scores: dimension 0 is the classes
+    for _, softmax in _softmaxes_read(loss):
+        if getattr(softmax, "_saved_dim", None) == 0:
+            return softmax.name()
+    return None
+
+
+@dataclass(frozen=True)
+class OffClasses:
+    """A (log-)softmax a loss reads, taken over another dimension than the classes'."""
+
+    node: str  # its autograd node
+    shape: tuple[int, ...]  # of the scores it normalised
+    dim: int  # the dimension it normalised over
+    classes: int  # how many classes the loss reads
+    class_dim: int  # the dimension of the scores that holds them
+
+
+def softmax_off_classes(loss: torch.Tensor) -> OffClasses | None:
+    """A (log-)softmax over a dimension other than 0 that a negative log-likelihood or CTC
+    loss reads through reshapes, whose size is not the number of classes the loss reads,
+    which another dimension of the scores holds: `nll_loss(out.log_softmax(dim=1).view(-1,
+    C), y.view(-1))` on (batch, time, classes) scores normalises each class over the time
+    steps. Read from the shapes the graph keeps after backward; where the sizes of the two
+    dimensions are equal, nothing tells them apart and None is returned."""
+    for loss_node, softmax in _softmaxes_read(loss):
+        dim = getattr(softmax, "_saved_dim", None)
+        classes = _classes_of(loss_node)
+        try:
+            shape = tuple(softmax._input_metadata[0].shape)
+        except (AttributeError, IndexError, RuntimeError):
+            continue
+        if dim is None or classes is None or len(shape) < 2:
+            continue
+        dim %= len(shape)
+        holding = [d for d in range(len(shape)) if shape[d] == classes and d != dim]
+        if dim != 0 and shape[dim] != classes and holding:
+            return OffClasses(softmax.name(), shape, dim, classes, holding[-1])
+    return None
+
+
+def _classes_of(loss_node: object) -> int | None:
+    """The classes a negative log-likelihood (its input's dimension 1) or CTC loss (the
+    last dimension of its (time, batch, classes) log-probabilities) reads."""
+    if loss_node.name().startswith("NllLoss"):
+        return _classes_read(loss_node)
+    if not loss_node.name().startswith("CtcLoss"):
+        return None  # a cross entropy's own log_softmax: probabilities_as_logits' case
+    try:
+        return int(_input(loss_node)._input_metadata[0].shape[-1])
+    except (AttributeError, IndexError, RuntimeError):
+        return None
+
+
+def _softmaxes_read(loss: torch.Tensor) -> Iterator[tuple[object, object]]:
+    """(loss node, softmax node) for each logits or log-probability loss in the graph that
+    reads a (log-)softmax through reshapes (or a softmax under a cross entropy's own
+    log_softmax)."""
     queue, seen = [loss.grad_fn] if getattr(loss, "grad_fn", None) is not None else [], 0
     while queue and seen < GRAPH_NODES:
         node = queue.pop(0)
@@ -38,12 +96,10 @@ def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) ->
         read = _input(node)
         while read is not None and read.name().startswith(RESHAPES):
             read = _input(read)
-        softmax = read is not None and read.name().startswith(SOFTMAXES)
-        if softmax and getattr(read, "_saved_dim", None) == 0:
-            return read.name()
+        if read is not None and read.name().startswith(SOFTMAXES):
+            yield node, read
         # only the loss's own parts lie below (NLL on a log-softmax), then the model
         queue.extend(n for n in below if n.name().startswith(SOFTMAXES))
-    return None
 
 
 def softmax_over_batch(r: LoopRecord, t: LoopThresholds) -> Finding | None:
@@ -60,4 +116,29 @@ def softmax_over_batch(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         r,
         r.batch_softmax_step if r.batch_softmax_step is not None else r.step,
         node=r.batch_softmax,
+    )
+
+
+def softmax_wrong_dim(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """The loss read a softmax taken over another dimension than its classes'
+    (`softmax_off_classes`)."""
+    off = r.off_classes
+    if off is None:
+        return None
+    return loop_finding(
+        "softmax_wrong_dim",
+        "error",
+        f"The loss reads a softmax taken over dimension {off.dim} of {off.shape} scores "
+        f"({off.node}, {off.shape[off.dim]} values), but the {off.classes} classes it reads "
+        f"lie along dimension {off.class_dim}: each class's scores are normalised across "
+        f"dimension {off.dim} (a sequence's time steps, say), not against the other "
+        f"classes, so what it trains are not probabilities over the classes.",
+        r,
+        r.off_classes_step if r.off_classes_step is not None else r.step,
+        fix=f"take the softmax over dim={off.class_dim - len(off.shape)} (the classes), or "
+        f"give the raw scores to cross_entropy, which takes its own",
+        node=off.node,
+        shape=list(off.shape),
+        dim=off.dim,
+        classes=off.classes,
     )

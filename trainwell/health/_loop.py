@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
-from ._batch_softmax import softmax_over_batch
+from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._loop_args import check_arguments, number
@@ -49,6 +49,7 @@ LOOP_CHECKS = (
     unregistered_parameters,
     broadcast_loss,
     softmax_over_batch,
+    softmax_wrong_dim,
 )
 CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough

@@ -12,10 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..findings import Finding
+
+if TYPE_CHECKING:
+    from ._batch_softmax import OffClasses
 
 LOOP_FIX = {
     "stale_gradients": "call optimizer.zero_grad() right after every optimizer.step() "
@@ -32,6 +36,8 @@ LOOP_FIX = {
     "softmax_over_batch": "take the softmax over the classes' dimension (dim=1 of (batch, "
     "classes) scores, dim=-1 of (batch, time, classes) ones), or give the raw scores to "
     "cross_entropy, which takes its own",
+    "softmax_wrong_dim": "take the softmax over the classes' dimension (dim=-1 of (batch, "
+    "time, classes) scores), or give the raw scores to cross_entropy, which takes its own",
     "symmetric_units": "initialise the weights randomly: drop the constant or zero "
     "initialisation (nn.Linear and nn.Conv* initialise themselves), or call "
     "nn.init.kaiming_uniform_ / xavier_uniform_ on them (of a product, as LoRA's A and B, "
@@ -123,6 +129,8 @@ class LoopRecord:
     broadcast_step: int | None = None
     batch_softmax: str | None = None  # a (log-)softmax over dim 0 a loss read (its node)
     batch_softmax_step: int | None = None
+    off_classes: OffClasses | None = None  # a (log-)softmax over another dim than the classes
+    off_classes_step: int | None = None
     eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters
     eval_since: int | None = None  # first step of the current run of steps in eval mode
     eval_steps: int = 0  # steps in a row taken in eval mode

@@ -9,7 +9,12 @@ import torch
 
 from ..findings import Finding
 from ..train import Trainer
-from ._batch_softmax import softmax_over_batch, softmax_over_rows
+from ._batch_softmax import (
+    softmax_off_classes,
+    softmax_over_batch,
+    softmax_over_rows,
+    softmax_wrong_dim,
+)
 from ._examiner import Examiner
 from ._loss_graph import broadcast_loss, broadcast_outputs, squashed_logits
 from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
@@ -46,8 +51,15 @@ class TrainerChecks:
             broadcast_step=0,
             batch_softmax=softmax_over_rows(loss, shapes),
             batch_softmax_step=0,
+            off_classes=softmax_off_classes(loss),
+            off_classes_step=0,
         )
-        for rule in (probabilities_as_logits, broadcast_loss, softmax_over_batch):
+        for rule in (
+            probabilities_as_logits,
+            broadcast_loss,
+            softmax_over_batch,
+            softmax_wrong_dim,
+        ):
             finding = rule(seen, LoopThresholds())
             if finding is not None and not self.examiner.reported(finding.code):
                 self.examiner.report(finding)

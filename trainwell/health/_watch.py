@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._batch_softmax import softmax_over_rows
+from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._loss_graph import broadcast_outputs, squashed_logits
 from ._probes import dense
 from ._silent import LoopCheck, LoopRecord
@@ -121,9 +121,10 @@ class LoopWatch:
     def read_loss(
         self, loss: torch.Tensor, step: int, outputs: Sequence[tuple[int, ...]] = ()
     ) -> bool:
-        """Look for a softmax/sigmoid fed to a logits loss, and for `outputs` (the shapes of
-        the tensors the model returned) a softmax over the batch or the loss broadcast
-        against targets of another shape; True when one was found."""
+        """Look for a softmax/sigmoid fed to a logits loss, a softmax over another dimension
+        than the classes, and for `outputs` (the shapes of the tensors the model returned) a
+        softmax over the batch or the loss broadcast against targets of another shape; True
+        when one was found."""
         found = False
         if self.record.loss_chain is None:
             chain = squashed_logits(loss)
@@ -134,6 +135,11 @@ class LoopWatch:
             name = softmax_over_rows(loss, outputs)
             if name is not None:
                 self.record.batch_softmax, self.record.batch_softmax_step = name, step
+                found = True
+        if self.record.off_classes is None:
+            off = softmax_off_classes(loss)
+            if off is not None:
+                self.record.off_classes, self.record.off_classes_step = off, step
                 found = True
         if self.record.broadcast is None:
             shapes = broadcast_outputs(loss, outputs)
