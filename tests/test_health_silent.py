@@ -2023,3 +2023,56 @@ def test_ctc_over_log_probabilities_normalised_across_the_batch_is_found():
         )
         loss.backward()
         assert (softmax_off_classes(loss) is not None) == flagged
+
+
+# --- training findings a silent bug explains ------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_findings_a_missing_zero_grad_causes_are_explained_not_advised_on(arch):
+    """Gradients summed over the steps swing the loss and stall it: the loop was told to
+    lower the rate (oscillating_loss) and to raise it (slow_convergence), in one epoch."""
+    doctor, _, _ = loop(arch, "stale_gradients", epochs=6)
+    training = [f for f in problems(doctor) if f.code in TRAINING_CODES]
+    assert training and all(f.evidence.get("explained_by") == "stale_gradients" for f in training)
+    assert all("call optimizer.zero_grad() at every step first" in f.message for f in training)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_rate_too_high_with_zero_grad_in_place_is_not_explained_by_a_silent_bug(arch):
+    torch.manual_seed(0)
+    X, y = data()
+    model = ARCHS[arch]()
+    optimizer = torch.optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=6)
+    for _ in range(6):
+        losses: list[float] = []
+        _train_epoch(X, y, model, optimizer, doctor, losses)
+        doctor.epoch_end(sum(losses) / len(losses))
+    training = [f for f in problems(doctor) if f.code in TRAINING_CODES]
+    assert training and not any("explained_by" in f.evidence for f in training)
+
+
+def test_a_step_taken_before_backward_is_named_and_the_stall_not_advised_on():
+    """optimizer.step() before loss.backward(): every step finds the gradients cleared, and
+    nothing ever moves; "raise the learning rate" stood beside it."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=6)
+    for _ in range(6):
+        total = 0.0
+        for i in range(0, len(y), 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            optimizer.step()
+            loss.backward()
+            doctor.step(loss)
+            total += loss.item()
+        doctor.epoch_end(total / 8)
+    found = {f.code: f for f in problems(doctor)}
+    assert "optimizer.step() before loss.backward()" in found.pop("frozen_parameters").message
+    assert found and all(
+        f.evidence.get("explained_by") == "frozen_parameters" for f in found.values()
+    )

@@ -510,11 +510,11 @@ class Doctor:
             if finding.code in LOOP_CODES:  # judged afresh, on checks after the remedy
                 self._seen.discard(finding.code)
                 self.watch.forget()
-            renewed = finding.code == "symmetric_units"  # a new network: all judged afresh
+            renewed = finding is self._root  # the cause of all treated: all judged afresh
             if renewed:
                 self._root = None
                 for explained in self.findings:  # found again where the cause was not all
-                    if explained.evidence.get("explained_by") == "symmetric_units":
+                    if explained.evidence.get("explained_by") == finding.code:
                         explained.resolved = True
                         explained.message += " Resolved: its cause was treated."
             if renewed or finding.code not in LOOP_CODES:

@@ -15,9 +15,14 @@ from ._silent import few_names
 
 def root_cause(finding: Finding) -> str | None:
     """What a silent bug that every training finding beside it follows from says as their
-    cause: units all alike (`symmetric_units`), or a loss that reaches no parameter
-    (`unused_parameters` as an error). Their own remedies (a lower rate for dead units, a
-    higher one or Adam for a stalled loss) cannot help. None for the other findings."""
+    cause: units all alike (`symmetric_units`), a loss that reaches no parameter
+    (`unused_parameters` as an error), gradients summed over the steps (`stale_gradients`),
+    or parameters the loop never moves (`frozen_parameters` as an error). Their own
+    remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
+    stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
+    raise it, a step taken before backward() to raise it. None for the other findings."""
+    if finding.severity == "error" and finding.code in _ROOT_FIXES:
+        return _ROOT_FIXES[finding.code]
     if finding.code == "symmetric_units":
         names = few_names(finding.evidence["parameters"])
         return (
@@ -29,6 +34,14 @@ def root_cause(finding: Finding) -> str | None:
             "(unused_parameters); call it on the loss computed from the model's outputs first"
         )
     return None
+
+
+_ROOT_FIXES = {
+    "stale_gradients": "gradients accumulate across steps (stale_gradients); call "
+    "optimizer.zero_grad() at every step first",
+    "frozen_parameters": "parameters the loop is to train never change (frozen_parameters); "
+    "make the optimizer step them first",
+}
 
 
 def explain(finding: Finding, root: Finding | None) -> None:

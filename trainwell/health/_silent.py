@@ -282,8 +282,9 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             "Their gradients were gone by doctor.step (.grad is None after backward): "
             "optimizer.zero_grad() runs between loss.backward() and optimizer.step()."
             if _wiped(last)
-            else "optimizer.zero_grad() between loss.backward() and optimizer.step(), a "
-            "learning rate of 0 (a warm-up written with integer division), or no "
+            else "optimizer.zero_grad() between loss.backward() and optimizer.step(), "
+            "optimizer.step() before loss.backward() (each step finds the gradients cleared), "
+            "a learning rate of 0 (a warm-up written with integer division), or no "
             "optimizer.step() at all?"
         )
         return loop_finding(
@@ -294,8 +295,8 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             f"nothing. {cause}",
             r,
             last.step,
-            fix="call optimizer.zero_grad() before loss.backward() (or after "
-            "optimizer.step()), then optimizer.step() at a learning rate above 0",
+            fix="call optimizer.zero_grad(), then loss.backward(), then optimizer.step() at "
+            "a learning rate above 0",
             never_applied=list(r.params),
             requires_grad_false=r.frozen_in_optimizer,
         )
