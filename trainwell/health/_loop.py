@@ -31,6 +31,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, pro
 from ._loop_args import check_arguments, number
 from ._loop_causes import explain, root_cause, sound
 from ._loop_clip import LoopClip
+from ._loop_players import OtherPlayers
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
 from ._loss_graph import broadcast_loss, capped_error, chance_loss, zero_floor
 from ._probes import SCALE_FREE
@@ -126,6 +127,7 @@ class Doctor:
         self._seen: set[str] = set()
         self._root: Finding | None = None  # a silent bug behind every finding (`explain`)
         self._clip = LoopClip()  # the loop's own clipping, once seen
+        self._players = OtherPlayers(model, optimizer)  # another network trained beside
         self.interval = every  # steps between probes; twice that after epoch 0, then more
         self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
@@ -170,6 +172,7 @@ class Doctor:
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"
             )
+        self._players.qualify(finding)
         explain(finding, self._root)
         self.findings.append(finding)
 
@@ -325,6 +328,7 @@ class Doctor:
         self.examiner.probe.disarm()
         self.watch.disarm()
         self._clip.close()
+        self._players.close()
         if self.repairer is not None:
             self.repairer.close()
 

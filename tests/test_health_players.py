@@ -1,0 +1,113 @@
+"""Another network trained in the same loop (a GAN's other half, a critic beside an actor):
+its loss is a player's of a game, whose curve is only noted, never treated with the rate;
+a second optimizer of the same model's own parameters changes nothing."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+
+
+def _ring(n: int, g: torch.Generator) -> torch.Tensor:
+    """Points on a ring of 8 gaussians."""
+    angle = torch.randint(0, 8, (n,), generator=g).float() * (2 * math.pi / 8)
+    return torch.stack([2 * angle.cos(), 2 * angle.sin()], 1) + 0.05 * torch.randn(
+        n, 2, generator=g
+    )
+
+
+def _gan(watched: str, mode: str, epochs: int = 8) -> tuple[trainwell.Doctor, float, float]:
+    """A small GAN trained well (Adam 1e-3, betas 0.5): the doctor watches the generator or
+    the discriminator; returns it and both rates at the end."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    G = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
+    D = nn.Sequential(nn.Linear(2, 64), nn.LeakyReLU(0.2), nn.Linear(64, 1))
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    model, optimizer = (G, opt_g) if watched == "G" else (D, opt_d)
+    doctor = trainwell.Doctor(model, optimizer, epochs=epochs, mode=mode)
+    bce = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(64, 1), torch.zeros(64, 1)
+    for _ in range(epochs):
+        total = 0.0
+        for _ in range(40):
+            z = torch.randn(64, 8, generator=g)
+            opt_d.zero_grad()
+            loss_d = bce(D(_ring(64, g)), ones) + bce(D(G(z).detach()), zeros)
+            loss_d.backward()
+            if watched == "D":
+                doctor.step(loss_d)
+            opt_d.step()
+            opt_g.zero_grad()
+            loss_g = bce(D(G(z)), ones)
+            loss_g.backward()
+            if watched == "G":
+                doctor.step(loss_g)
+            opt_g.step()
+            total += (loss_g if watched == "G" else loss_d).item()
+        doctor.epoch_end(total / 40)
+    doctor.close()
+    return doctor, opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize("watched", ["G", "D"])
+def test_a_gan_players_curve_is_noted_and_its_rate_left_alone(watched):
+    """A healthy GAN's discriminator loss hovers near 2 ln 2 and its generator's swings: read
+    as an oscillation, repair lowered one player's rate 10x and the game fell apart (mode
+    coverage 0.98 -> 0.04)."""
+    doctor, lr_g, lr_d = _gan(watched, "repair")
+    curves = [f for f in doctor.findings if f.code in ("oscillating_loss", "slow_convergence")]
+    assert curves and all(f.severity == "info" for f in curves)
+    assert all(f.evidence["other_optimizer"] == "Adam" for f in curves)
+    assert (lr_g, lr_d) == (1e-3, 1e-3) and not doctor.repairs
+
+
+def test_a_second_optimizer_of_the_models_own_parameters_is_no_other_player():
+    """Sparse embeddings stepped by SparseAdam beside Adam for the rest: one network, one
+    loss. A rate far too high is still a problem to treat."""
+    torch.manual_seed(0)
+    X = torch.randint(0, 50, (512, 6))
+    y = (X % 4 == 0).sum(1).clamp(max=3)
+    embedding = nn.Embedding(50, 16, sparse=True)
+    head = nn.Sequential(nn.Flatten(), nn.Linear(96, 64), nn.Tanh(), nn.Linear(64, 4))
+    model = nn.Sequential(embedding, head)
+    dense = torch.optim.SGD(head.parameters(), lr=3.0)
+    sparse = torch.optim.SparseAdam(embedding.parameters(), lr=1e-2)
+    doctor = trainwell.Doctor(model, dense, epochs=8)
+    for _ in range(8):
+        total = 0.0
+        for i in range(0, 512, 32):
+            dense.zero_grad()
+            sparse.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            dense.step()
+            sparse.step()
+            total += loss.item()
+        doctor.epoch_end(total / 16)
+    doctor.close()
+    problems = [f for f in doctor.findings if f.severity != "info"]
+    assert problems and not any("other_optimizer" in f.evidence for f in doctor.findings)
+
+
+def test_the_global_hook_goes_with_the_doctor():
+    """The doctor listens to every optimizer of the process through torch's global hook:
+    closed, or dropped, it no longer does."""
+    import gc
+
+    from torch.optim.optimizer import _global_optimizer_post_hooks
+
+    before = len(_global_optimizer_post_hooks)
+    model = nn.Linear(2, 2)
+    doctor = trainwell.Doctor(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert len(_global_optimizer_post_hooks) == before + 1
+    doctor.close()
+    assert len(_global_optimizer_post_hooks) == before
+    trainwell.Doctor(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    gc.collect()
+    assert len(_global_optimizer_post_hooks) == before
