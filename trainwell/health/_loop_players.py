@@ -16,16 +16,24 @@ import weakref
 import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.utils.hooks import RemovableHandle
 
 from ..findings import Finding
 from ._rules import CURVE_CODES
 
+# The hooks of doctors dropped without `close`, removed when the next one starts: torch
+# iterates its hooks while it calls them, and a garbage collection then (which runs the
+# finaliser) must not remove one.
+_DROPPED: list[RemovableHandle] = []
+
 
 class OtherPlayers:
     """Notes the first optimizer other than the doctor's to step parameters that are not
-    its model's; then stops listening."""
+    its model's; then only returns at once."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
+        while _DROPPED:
+            _DROPPED.pop().remove()
         self.seen: str | None = None  # the other optimizer's class, once one stepped
         self._optimizer = optimizer
         self._mine = {id(p) for p in model.parameters()}
@@ -38,7 +46,7 @@ class OtherPlayers:
                 players._note(other)
 
         self._handle = register_optimizer_step_post_hook(stepped)
-        weakref.finalize(self, self._handle.remove)  # a doctor dropped takes its hook along
+        weakref.finalize(self, _DROPPED.append, self._handle)
 
     def _note(self, other: torch.optim.Optimizer) -> None:
         if other is self._optimizer or id(other) in self._checked or self.seen:
@@ -47,8 +55,8 @@ class OtherPlayers:
         if all(id(p) in self._mine for p in params):
             self._checked.add(id(other))  # a second optimizer of the same model (sparse)
             return
-        self.seen = type(other).__name__
-        self.close()
+        self.seen = type(other).__name__  # (the hook stays till `close`: torch iterates
+        # its hooks while it calls them, and one removed then breaks the step)
 
     def qualify(self, finding: Finding) -> None:
         """A curve finding of one player's loss is a note, not a problem to treat."""
