@@ -2076,3 +2076,123 @@ def test_a_step_taken_before_backward_is_named_and_the_stall_not_advised_on():
     assert found and all(
         f.evidence.get("explained_by") == "frozen_parameters" for f in found.values()
     )
+
+
+# --- the loss at init ---------------------------------------------------------------------
+
+
+OVERSIZED_HEAD = {"mlp": 100.0, "cnn": 40.0}  # the scales that start the loss 5x chance's
+
+
+def _scaled_head_loop(arch: str, scale: float, *, mode="detect", epochs=1, hidden=1.0):
+    """The plain loop with the output layer's weights (and, by `hidden`, the others')
+    multiplied at the start; returns the doctor and the accuracy on the training rows."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = ARCHS[arch]()
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    with torch.no_grad():
+        for layer in layers[:-1]:
+            layer.weight.mul_(hidden)
+        layers[-1].weight.mul_(scale)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, epochs=epochs, mode=mode)
+    for _ in range(epochs):
+        losses: list[float] = []
+        _train_epoch(X, y, model, optimizer, doctor, losses)
+        doctor.epoch_end(sum(losses) / len(losses))
+    with torch.no_grad():
+        accuracy = (model(X).argmax(1) == y).float().mean().item()
+    return doctor, accuracy
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_loss_far_above_chance_at_init_names_the_oversized_output_layer(arch):
+    doctor, _ = _scaled_head_loop(arch, OVERSIZED_HEAD[arch])
+    found = [f for f in doctor.findings if f.code == "high_initial_loss"]
+    assert len(found) == 1 and found[0].step == 0 and found[0].severity == "warning"
+    evidence = found[0].evidence
+    assert evidence["loss"] >= 5 * evidence["chance_loss"] and evidence["output_scale"] >= 3
+    assert evidence["output_layer"] == ("head.1" if arch == "mlp" else "head")
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_network_initialised_as_torch_does_starts_near_chance_and_is_not_flagged(arch):
+    doctor, _ = _scaled_head_loop(arch, 1.0)
+    assert "high_initial_loss" not in {f.code for f in doctor.findings}
+
+
+def test_oversized_hidden_layers_are_named_not_the_output_layer():
+    doctor, _ = _scaled_head_loop("mlp", 1.0, hidden=25.0)
+    found = [f for f in doctor.findings if f.code == "high_initial_loss"]
+    assert found and found[0].evidence["output_layer"] is None
+    assert "layers before the output" in found[0].message
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_repair_draws_the_oversized_output_layer_afresh(arch):
+    """The loop's repair draws the output layer's weights as nn.Linear draws them at the
+    first look, before the first step (the step's gradients, which came through the
+    oversized outputs, are dropped): left alone the network stays at 0.29-0.30."""
+    _, left = _scaled_head_loop(arch, OVERSIZED_HEAD[arch], epochs=6)
+    doctor, repaired = _scaled_head_loop(arch, OVERSIZED_HEAD[arch], epochs=6, mode="repair")
+    assert [r["remedy"] for r in doctor.repairs] == ["redraw_output"]
+    assert doctor.repairs[0]["cured"] is True and doctor.repairs[0]["step"] == 0
+    assert left < 0.4 and repaired > 0.7
+
+
+class TiedLM(nn.Module):
+    """Next-token scores from an embedding tied to the output layer (as GPT-2 ties them)."""
+
+    def __init__(self, std: float | None) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(17, 64)
+        self.mix = nn.Linear(64, 64)
+        self.head = nn.Linear(64, 17, bias=False)
+        self.head.weight = self.embed.weight
+        if std is not None:
+            nn.init.normal_(self.embed.weight, std=std)
+
+    def forward(self, tokens):
+        h = self.embed(tokens)  # a residual stream, as a transformer's
+        return self.head(h + torch.tanh(self.mix(h)))
+
+
+@pytest.mark.parametrize(("std", "flagged"), [(None, True), (0.02, False)])
+def test_a_tied_embedding_left_at_its_unit_draw_is_found_at_the_first_step(std, flagged):
+    """nn.Embedding draws N(0, 1): tied to the output layer, it starts the loss ~20x ln 17.
+    The usual std of 0.02 starts it at ln 17."""
+    torch.manual_seed(0)
+    model = TiedLM(std)
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    doctor = trainwell.Doctor(model, optimizer)
+    tokens = torch.randint(0, 17, (32, 9))
+    for _ in range(3):
+        optimizer.zero_grad()
+        scores = model(tokens[:, :-1])
+        loss = nn.functional.cross_entropy(scores.reshape(-1, 17), tokens[:, 1:].reshape(-1))
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    found = [f for f in doctor.findings if f.code == "high_initial_loss"]
+    assert bool(found) == flagged
+    if flagged:
+        assert found[0].evidence["output_layer"] == "head" and "tied embedding" in found[0].message
+
+
+def test_a_loss_whose_chance_level_is_unknown_is_not_read_at_init():
+    """A regression's squared error has no chance level: large at the start on raw targets,
+    which other checks name."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    with torch.no_grad():
+        model[2].weight.mul_(100)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+    doctor = trainwell.Doctor(model, optimizer)
+    X = torch.randn(64, 8)
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(X).squeeze(-1), X.sum(1))
+    loss.backward()
+    doctor.step(loss)
+    optimizer.step()
+    assert doctor.watch.record.initial is None

@@ -44,6 +44,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "broadcast_loss",
     "softmax_over_batch",
     "softmax_wrong_dim",
+    "high_initial_loss",
     "symmetric_units",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model

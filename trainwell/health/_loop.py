@@ -28,6 +28,7 @@ from ..findings import TRAINING_CODES, Finding
 from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
+from ._initial_loss import high_initial_loss, read_initial
 from ._loop_args import check_arguments, number
 from ._loop_causes import explain, root_cause, sound
 from ._loop_clip import LoopClip
@@ -51,8 +52,12 @@ LOOP_CHECKS = (
     broadcast_loss,
     softmax_over_batch,
     softmax_wrong_dim,
+    high_initial_loss,
 )
 CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
+# findings whose remedy acts in place between any two steps: treated wherever doctor.step
+# sits, before a check knows whether it comes before the optimizer's step
+ANY_ORDER = ("high_initial_loss",)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
@@ -128,6 +133,7 @@ class Doctor:
         self._root: Finding | None = None  # a silent bug behind every finding (`explain`)
         self._clip = LoopClip()  # the loop's own clipping, once seen
         self._players = OtherPlayers(model, optimizer)  # another network trained beside
+        self._looked = False  # the first look, whose loss is the loss at init, was taken
         self.interval = every  # steps between probes; twice that after epoch 0, then more
         self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
@@ -226,6 +232,14 @@ class Doctor:
                 history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
             outputs = self.examiner.probe.output_shapes
             changed = watch.read_loss(loss, step, outputs) or changed
+            if not self._looked:  # the loss at init: a classifier's starts near chance's
+                self._looked = True
+                if history.chance_loss:
+                    value = float(loss.detach())
+                    watch.record.initial = read_initial(
+                        self.model, value, history.chance_loss, step
+                    )
+                    changed = True
         if changed:
             watch.record.all_dead = self._all_dead()
             new += self._check_loop()
@@ -500,7 +514,8 @@ class Doctor:
         for finding in found:
             if finding.severity == "info" or "explained_by" in finding.evidence:
                 continue  # (explained: its cause is treated instead)
-            if order_ok is not True:  # the step is taken already, or the loop unknown yet
+            if order_ok is not True and finding.code not in ANY_ORDER:  # the step is taken
+                # already, or the loop unknown yet
                 recommend(finding, isinstance(self.optimizer, SCALE_FREE))
                 if finding.code in LOOP_ORDERS:
                     finding.message += (

@@ -40,6 +40,7 @@ LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "eval_mode_training": ("train_mode",),
     "frozen_parameters": ("add_to_optimizer",),
     "symmetric_units": ("reinitialise",),
+    "high_initial_loss": ("redraw_output",),
 }
 # ... after which (or instead of which) the change to the model or the loop it recommends
 RECOMMENDED: dict[str, str] = {
@@ -344,6 +345,22 @@ class LoopRepairer:
         self._healthy, self._healthy_epoch = self.snapshot(), None
         self.best.forget()
         return f"{few_names([n for n, _ in drawn])} drawn afresh in place (as nn.Linear draws)"
+
+    def _redraw_output(self, params: list) -> str:
+        """Draw the output layer's weights afresh in place (`draw_afresh`), where they are
+        the oversized ones: the loss starts near chance's again. Found at the first look,
+        before the loop's order is known: wherever doctor.step sits, it acts between two
+        steps. Neither a rollback nor the best weights may bring them back."""
+        name = self._treating["high_initial_loss"].finding.evidence.get("output_layer")
+        weight = getattr(self.model.get_submodule(name), "weight", None) if name else None
+        if not isinstance(weight, torch.Tensor):
+            raise NotApplicable("the oversized weights are not the output layer's alone")
+        draw_afresh([weight], self.optimizer)
+        for p in self.model.parameters():  # this step's gradients came through the oversized
+            p.grad = None  # outputs: the step they would take is skipped
+        self._healthy, self._healthy_epoch = self.snapshot(), None
+        self.best.forget()
+        return f"{name}.weight drawn afresh in place (as nn.Linear draws)"
 
     def _add_to_optimizer(self, params: list) -> str:
         given = {id(p) for group in self.optimizer.param_groups for p in group["params"]}

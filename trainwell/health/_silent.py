@@ -20,6 +20,7 @@ from ..findings import Finding
 
 if TYPE_CHECKING:
     from ._batch_softmax import OffClasses
+    from ._initial_loss import InitialLoss
 
 LOOP_FIX = {
     "stale_gradients": "call optimizer.zero_grad() right after every optimizer.step() "
@@ -38,6 +39,8 @@ LOOP_FIX = {
     "cross_entropy, which takes its own",
     "softmax_wrong_dim": "take the softmax over the classes' dimension (dim=-1 of (batch, "
     "time, classes) scores), or give the raw scores to cross_entropy, which takes its own",
+    "high_initial_loss": "initialise the weights for their fan-in (the output layer's small), "
+    "so that a classifier's loss starts near ln(classes)",
     "symmetric_units": "initialise the weights randomly: drop the constant or zero "
     "initialisation (nn.Linear and nn.Conv* initialise themselves), or call "
     "nn.init.kaiming_uniform_ / xavier_uniform_ on them (of a product, as LoRA's A and B, "
@@ -131,6 +134,7 @@ class LoopRecord:
     batch_softmax_step: int | None = None
     off_classes: OffClasses | None = None  # a (log-)softmax over another dim than the classes
     off_classes_step: int | None = None
+    initial: InitialLoss | None = None  # the loss at the first look, against chance's
     eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters
     eval_since: int | None = None  # first step of the current run of steps in eval mode
     eval_steps: int = 0  # steps in a row taken in eval mode

@@ -92,6 +92,7 @@ class LoopWatch:
         """After a remedy: judge afresh, on what the loop does from now on."""
         self.record.checks.clear()
         self.record.eval_since, self.record.eval_steps = None, 0
+        self.record.initial = None  # the loss at init: of the weights before the remedy
         self.record.not_in_optimizer = self._not_given()
 
     @property

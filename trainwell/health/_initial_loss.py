@@ -1,0 +1,86 @@
+"""A classifier whose loss starts far above chance's: "verify the loss at init".
+
+A freshly initialised classifier predicts about uniformly, so its cross entropy starts near
+ln(classes). One that starts several times higher has outputs blown up before any step,
+which only weights drawn too large do — most often the output layer's: an `nn.Embedding`
+tied to it keeps its N(0, 1) draw, which gives logits of std ~sqrt(width). Training from
+there can still lower the loss and end far below where a sane start gets (a small
+transformer on next-token prediction: 0.11 accuracy against 1.0, and no other finding).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..findings import Finding
+from ._probes import weighted_layers
+from ._silent import LoopRecord, LoopThresholds, loop_finding
+
+HIGH_START = 5.0  # the first loss over chance's that only outputs blown up reach
+OVERSIZED_OUTPUT = 3.0  # the output layer's weights' RMS over what nn.Linear draws
+
+
+@dataclass(frozen=True)
+class InitialLoss:
+    """The loss at the doctor's first look, and what sets the outputs' scale."""
+
+    step: int
+    loss: float
+    chance: float  # a cross entropy's at uniform predictions (ln of its classes)
+    output_layer: str | None  # the last layer with a weight matrix, in module order
+    output_scale: float | None  # its weights' RMS over nn.Linear's draw for its fan-in
+
+
+def read_initial(model: nn.Module, loss: float, chance: float, step: int) -> InitialLoss:
+    """What `high_initial_loss` reads: the loss, chance's, and the output layer's scale
+    against the draw of `nn.Linear` (Kaiming uniform, a = sqrt(5): RMS 1 / sqrt(3 fan_in))."""
+    layers = weighted_layers(model)
+    if not layers:
+        return InitialLoss(step, loss, chance, None, None)
+    name, weight = layers[-1]
+    with torch.no_grad():
+        rms = float(weight.detach().float().pow(2).mean().sqrt())
+    fan_in = weight[0].numel()
+    return InitialLoss(step, loss, chance, name, rms * math.sqrt(3 * fan_in))
+
+
+def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """The cross entropy at the first look is `HIGH_START` times chance's or more."""
+    start = r.initial
+    if start is None or not start.loss >= HIGH_START * start.chance:
+        return None
+    oversized = start.output_scale is not None and start.output_scale >= OVERSIZED_OUTPUT
+    cause = (
+        f"The output layer {start.output_layer}'s weights are {start.output_scale:.0f}x the "
+        f"size nn.Linear draws for its inputs (an nn.Embedding tied to it keeps its N(0, 1) "
+        f"draw)."
+        if oversized
+        else "Weights drawn too large in the layers before the output (a std far above "
+        "1/sqrt(fan-in)), or inputs far from standardised, blow them up."
+    )
+    return loop_finding(
+        "high_initial_loss",
+        "warning",
+        f"The loss starts at {start.loss:.3g}, {start.loss / start.chance:.0f}x the "
+        f"{start.chance:.3g} of predicting every class alike (ln of the classes): the "
+        f"network's outputs are far too large before any step. {cause}",
+        r,
+        start.step,
+        fix=(
+            f"draw {start.output_layer}'s weights small (nn.init.normal_(weight, std=0.02) "
+            f"for a tied embedding, or nn.Linear's own initialisation), so that the loss "
+            f"starts near {start.chance:.3g}"
+            if oversized
+            else "initialise the weights for their fan-in (nn.init.kaiming_uniform_ or "
+            "xavier_uniform_) and standardise the inputs, so that the loss starts near "
+            f"{start.chance:.3g}"
+        ),
+        loss=start.loss,
+        chance_loss=start.chance,
+        output_layer=start.output_layer if oversized else None,
+        output_scale=start.output_scale,
+    )
