@@ -2196,3 +2196,31 @@ def test_a_loss_whose_chance_level_is_unknown_is_not_read_at_init():
     doctor.step(loss)
     optimizer.step()
     assert doctor.watch.record.initial is None
+
+
+@pytest.mark.parametrize(
+    ("reduction", "scale", "summed"), [("sum", 1.0, True), ("mean", 300.0, False)]
+)
+def test_a_loss_summed_over_the_batch_is_named_not_the_targets(reduction, scale, summed):
+    """reduction='sum' on standardised targets: the error signal is 32x a mean's, and the
+    finding said to standardise targets that were; on raw targets it still says that."""
+    torch.manual_seed(0)
+    X, _ = data()
+    y = X.mean((1, 2, 3)) * 8
+    y = (y - y.mean()) / y.std() * scale
+    model = nn.Sequential(MLP(), nn.Linear(4, 1), nn.Flatten(0))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(2):
+        for i in range(0, len(y), 32):
+            optimizer.zero_grad()
+            out = model(X[i : i + 32])
+            loss = nn.functional.mse_loss(out, y[i : i + 32], reduction=reduction)
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    named = [f for f in doctor.findings if "error_signal" in f.evidence]
+    assert named
+    assert all(bool(f.evidence.get("summed_loss")) == summed for f in named)
+    assert all(("reduction='mean'" in f.message) == summed for f in named)

@@ -70,6 +70,9 @@ class ProbeHistory:
     # the loss's gradient at the outputs is capped (an L1 or Huber loss, `_loss_graph`): its
     # value, not that gradient, says how far the targets are (`far_targets`)
     capped_error: bool = False
+    # the loss sums over the batch (`reduction="sum"`, `_loss_graph.summed_loss`): its
+    # error signal is the batch's size times a mean's, whatever the targets
+    summed: bool = False
     penalty: Penalty = field(default_factory=Penalty)  # strong enough to keep it from fitting
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
@@ -253,7 +256,7 @@ class ProbeHistory:
         """The losses a fresh history of the same run compares with: its data's, not its
         network's (after a remedy, or loaded from a checkpoint)."""
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
-        self.capped_error = other.capped_error
+        self.capped_error, self.summed = other.capped_error, other.summed
         self.reference_loss = other.reference_loss
         if "_measure_reference" in other.__dict__:
             self._measure_reference = other._measure_reference

@@ -34,7 +34,7 @@ from ._loop_causes import explain, root_cause, sound
 from ._loop_clip import LoopClip
 from ._loop_players import OtherPlayers
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
-from ._loss_graph import broadcast_loss, capped_error, chance_loss, zero_floor
+from ._loss_graph import broadcast_loss, capped_error, chance_loss, summed_loss, zero_floor
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
@@ -227,7 +227,7 @@ class Doctor:
         if looking:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
-            history.capped_error = capped_error(loss)
+            history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
             if history.chance_loss is None:
                 history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
             outputs = self.examiner.probe.output_shapes

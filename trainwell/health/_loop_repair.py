@@ -390,6 +390,7 @@ def _names(objects: list[object]) -> str:
 LEAKY_DEAD = "He initialisation with a zero bias, or a lower learning rate"
 # a finding that targets far from standardised explain (`_rule_base.finding`): the cause
 FAR_TARGETS_FIX = "standardised targets (predictions mapped back to their units)"
+SUMMED_FIX = "reduction='mean' for the loss (or a rate divided by the batch size)"
 # ... and inputs far from standardised (`_rule_base.finding`)
 UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by its std)"
 
@@ -417,7 +418,9 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = LEAKY_DEAD
     if finding.evidence.get("val_never_learned"):
         change = VAL_MISMATCH_FIX
-    if change and "error_signal" in finding.evidence:
+    if change and finding.evidence.get("summed_loss"):
+        change = SUMMED_FIX
+    elif change and "error_signal" in finding.evidence:
         change = FAR_TARGETS_FIX
     elif change and "input_rms" in finding.evidence:
         change = UNSCALED_FIX

@@ -72,6 +72,15 @@ ZERO_FLOOR_LOSSES = ("NllLoss", "BinaryCrossEntropy")
 # (`l1_loss` is |input - target| in the graph, under its mean)
 CAPPED_LOSSES = ("HuberLossBackward", "SmoothL1LossBackward", "AbsBackward")
 SCALINGS = ("MulBackward", "DivBackward", "MeanBackward", "SumBackward")
+# torch's losses whose node keeps its reduction (at::Reduction: 0 none, 1 mean, 2 sum)
+REDUCED_LOSSES = (
+    "MseLossBackward",
+    "HuberLossBackward",
+    "SmoothL1LossBackward",
+    "NllLoss",
+    "BinaryCrossEntropy",
+)
+SUM = 2
 GRAPH_NODES = 32  # nodes visited from the loss, at most: loss nodes sit next to it
 # torch's losses that broadcast outputs against targets of another shape, with a warning
 # only (`l1_loss` is |input - target| in the graph)
@@ -184,6 +193,14 @@ def capped_error(loss: torch.Tensor) -> bool:
     """Whether the loss is an L1 or a Huber (smooth L1) loss, scaled or averaged only: its
     gradient at each output is capped at 1 (or its delta), whatever the residual."""
     return _loss_node(loss, CAPPED_LOSSES) is not None
+
+
+def summed_loss(loss: torch.Tensor) -> bool:
+    """Whether the loss is one of torch's reduced over the batch by a sum (`reduction=
+    "sum"`, which its node keeps), scaled only: its gradients are the batch's size times
+    a mean's."""
+    node = _loss_node(loss, REDUCED_LOSSES)
+    return node is not None and getattr(node, "_saved_reduction", None) == SUM
 
 
 def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
