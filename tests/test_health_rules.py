@@ -768,6 +768,19 @@ def test_a_plateau_in_a_loop_without_the_data_is_only_noted():
     assert warned.severity == "warning" and warned.evidence["reference_loss"] == 0.9
 
 
+@pytest.mark.parametrize("floor_known", [True, False])
+def test_a_loop_plateau_with_units_lost_is_not_noted_as_a_want_of_width(floor_known):
+    """Adam at 100x its rate killed a layer's units: "use a wider or deeper network" was
+    noted beside dying_relu. With the units alive, the same plateau is noted."""
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
+    dead = _curves(_history(dead=(0.05, 0.95)), stalled)
+    alive = _curves(_history(), stalled)
+    for h in (dead, alive):
+        h.data_at_hand, h.floor_known = False, floor_known
+    assert rules.underfitting(dead, T) is None
+    assert rules.underfitting(alive, T).severity == "info"
+
+
 def test_a_plateau_on_steps_a_schedule_annealed_is_no_underfitting():
     """A healthy MLP under one-cycle (held-out-15 weld_xray30, seed 16002): its train loss
     flattens in the last epochs, where the rate has decayed to a fifth of its peak and

@@ -24,7 +24,7 @@ from ._curve_base import (
     steps_too_large,
 )
 from ._history import ProbeHistory
-from ._probe_rules import collapsed_by_penalty
+from ._probe_rules import collapsed_by_penalty, units_lost
 from ._rule_base import Thresholds, finding, stalled
 
 
@@ -77,7 +77,8 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     the loss's floor is not known to be 0 (`ProbeHistory.floor_known`), and in a
     hand-written loop, whose data the doctor does not hold (no kernel model to say what it
     allows): overlapping classes stop a cross entropy where they must, and a wider network
-    only overfits there."""
+    only overfits there; not noted where units were dead or saturated at the last probe
+    (Adam at 100x its rate killed a layer: "use a wider network" stood beside it)."""
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
@@ -89,6 +90,8 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
             f"; its validation loss ({val[-1]:.3g}) is above the {reference_loss:.3g} a "
             f"kernel model reaches on rows it never saw"
         )
+    if (not h.floor_known or not h.data_at_hand) and units_lost(h, t):
+        return None  # a note that a wider network helps: dead or saturated units say why
     if not h.floor_known:  # a hand-written loop's own loss may stop where it must
         why = (
             "This loss is not a plain cross entropy on labels, whose floor is 0: it may stop "
