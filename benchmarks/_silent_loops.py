@@ -24,6 +24,7 @@ BUGS = {
     "loss_rebuilt": ("unused_parameters", "torch.tensor(loss.item(), requires_grad=True)"),
     "softmax_over_batch": ("softmax_over_batch", "nll_loss(out.log_softmax(dim=0), y)"),
     "zero_init": ("symmetric_units", "every weight and bias initialised to zero"),
+    "oversized_head": ("high_initial_loss", "the output layer's weights drawn 100x too large"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 
@@ -126,6 +127,9 @@ def train(
         with torch.no_grad():
             for p in model.parameters():
                 p.zero_()
+    if bug == "oversized_head":  # as a tied embedding's N(0, 1) draw sets the logits
+        with torch.no_grad():
+            net.head[-1].weight.mul_(100)
     # squared errors of targets 0..3 give steps ~10x a cross entropy's: a tenth of its rate
     optimizer = torch.optim.SGD(params, lr=0.005 if regression else 0.05, momentum=0.9)
     dr = None

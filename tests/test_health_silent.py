@@ -2108,9 +2108,12 @@ def _scaled_head_loop(arch: str, scale: float, *, mode="detect", epochs=1, hidde
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_loss_far_above_chance_at_init_names_the_oversized_output_layer(arch):
-    doctor, _ = _scaled_head_loop(arch, OVERSIZED_HEAD[arch])
+    """...and explains the gradients it blows up (exploding_gradient beside it)."""
+    doctor, _ = _scaled_head_loop(arch, OVERSIZED_HEAD[arch], epochs=3)
     found = [f for f in doctor.findings if f.code == "high_initial_loss"]
     assert len(found) == 1 and found[0].step == 0 and found[0].severity == "warning"
+    others = [f for f in problems(doctor) if f.code in TRAINING_CODES]
+    assert all(f.evidence.get("explained_by") == "high_initial_loss" for f in others)
     evidence = found[0].evidence
     assert evidence["loss"] >= 5 * evidence["chance_loss"] and evidence["output_scale"] >= 3
     assert evidence["output_layer"] == ("head.1" if arch == "mlp" else "head")

@@ -17,12 +17,18 @@ def root_cause(finding: Finding) -> str | None:
     """What a silent bug that every training finding beside it follows from says as their
     cause: units all alike (`symmetric_units`), a loss that reaches no parameter
     (`unused_parameters` as an error), gradients summed over the steps (`stale_gradients`),
-    or parameters the loop never moves (`frozen_parameters` as an error). Their own
+    parameters the loop never moves (`frozen_parameters` as an error), or outputs blown up
+    at the start (`high_initial_loss`: the gradients they send explode). Their own
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
     stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
     raise it, a step taken before backward() to raise it. None for the other findings."""
     if finding.severity == "error" and finding.code in _ROOT_FIXES:
         return _ROOT_FIXES[finding.code]
+    if finding.code == "high_initial_loss":
+        return (
+            "the outputs start blown up by weights drawn too large (high_initial_loss); "
+            "draw them small first"
+        )
     if finding.code == "symmetric_units":
         names = few_names(finding.evidence["parameters"])
         return (
