@@ -153,7 +153,8 @@ def test_input_norm_centres_a_feature_constant_in_training_without_blowing_it_up
 
 def test_input_norm_saved_as_torch_batch_norm_loads_and_computes_as_it_did(tmp_path):
     """Runs saved before `InputNorm` hold torch's BatchNorm1d with eps 1: same keys, and the
-    version in the state dict's metadata tells them apart."""
+    version in the state dict's metadata tells them apart, through saving again and copies
+    of the weights without it."""
     old = nn.Sequential(nn.Flatten(), nn.BatchNorm1d(3, eps=1.0))
     old.train()
     for _ in range(5):
@@ -165,6 +166,25 @@ def test_input_norm_saved_as_torch_batch_norm_loads_and_computes_as_it_did(tmp_p
     x = torch.randn(8, 3) * 5 + 2
     old.eval(), model.eval()
     torch.testing.assert_close(model.net[:2](x), old(x))
-    fresh = _model(shape=(3,), **{"model.input_norm": True})
-    fresh.load_state_dict(model.state_dict())  # saved by InputNorm: its own computation
-    assert not _input_norm(fresh).legacy and _input_norm(model).legacy
+    assert _input_norm(model).legacy
+    # saved again (a resume's checkpoint), and restored from a plain copy (best weights)
+    resaved = _model(shape=(3,), **{"model.input_norm": True})
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "again.pt")
+    resaved.load_state_dict(torch.load(tmp_path / "again.pt", weights_only=True)["state_dict"])
+    resaved.load_state_dict({k: v.clone() for k, v in resaved.state_dict().items()})
+    resaved.eval()
+    torch.testing.assert_close(resaved(x), model(x))
+    new = _model(shape=(3,), **{"model.input_norm": True})
+    copy = _model(shape=(3,), **{"model.input_norm": True})
+    copy.load_state_dict(new.state_dict())  # saved by InputNorm: its own computation
+    assert not _input_norm(new).legacy and not _input_norm(copy).legacy
+
+
+def test_input_norm_counts_batches_exactly_in_half_precision():
+    """A float16 count overflows its square at 256 batches and itself at 65,504."""
+    norm = _input_norm(_model(shape=(3,), **{"model.input_norm": True})).half()
+    norm.num_batches_tracked.fill_(70_000)
+    norm.running_var.fill_(1.0)
+    norm.train()
+    out = norm(torch.randn(16, 3).half())
+    assert torch.isfinite(norm.running_var).all() and torch.isfinite(out).all()

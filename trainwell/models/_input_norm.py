@@ -30,7 +30,6 @@ class InputNorm(nn.modules.batchnorm._BatchNorm):
 
     def __init__(self, num_features: int) -> None:
         super().__init__(num_features, eps=0.0, momentum=None)
-        self.legacy = False
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
         if input.dim() not in (2, 4):
@@ -58,14 +57,23 @@ class InputNorm(nn.modules.batchnorm._BatchNorm):
         dims = [0, *range(2, x.dim())]
         batch_var, batch_mean = torch.var_mean(x.detach(), dim=dims, correction=0)
         self.num_batches_tracked += 1
-        k = self.num_batches_tracked.to(x.dtype)  # the first batch replaces the start values
+        k = self.num_batches_tracked.double()  # the first batch replaces the start values
         delta = batch_mean - self.running_mean
-        self.running_var.add_((batch_var - self.running_var) / k + delta.square() * (k - 1) / k**2)
-        self.running_mean.add_(delta / k)
+        spread = delta.square() * ((k - 1) / k**2).to(delta.dtype)
+        self.running_var.add_((batch_var - self.running_var) / k.to(delta.dtype) + spread)
+        self.running_mean.add_(delta / k.to(delta.dtype))
+
+    @property
+    def legacy(self) -> bool:
+        """Computes as torch's BatchNorm with eps 1 did, for a model saved with one: kept
+        through saving again (its state dict says version 2) and through a state dict
+        without the version (a copy of the weights, as best weights are kept)."""
+        return self._version < 3
 
     def _load_from_state_dict(
         self, state_dict: dict[str, Any], prefix: str, local_metadata: dict[str, Any], *args: Any
     ) -> None:
         version = local_metadata.get("version")
-        self.legacy = version is not None and version < 3
+        if version is not None:
+            self._version = min(version, InputNorm._version)  # read by state_dict() too
         super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
