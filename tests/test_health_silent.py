@@ -3,6 +3,7 @@ evidence and a fix; the same loop without it raises nothing; repair mode treats 
 loop lets it treat."""
 
 import copy
+import math
 import warnings
 
 import numpy as np
@@ -2227,3 +2228,73 @@ def test_a_loss_summed_over_the_batch_is_named_not_the_targets(reduction, scale,
     assert named
     assert all(bool(f.evidence.get("summed_loss")) == summed for f in named)
     assert all(("reduction='mean'" in f.message) == summed for f in named)
+
+
+def test_a_loss_summed_over_the_batch_is_not_read_as_a_high_initial_loss():
+    """cross_entropy(reduction='sum') is the batch's size times a mean: a healthy start."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for i in range(0, 96, 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32], reduction="sum")
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    assert loss.item() > 5 * math.log(4) and doctor.watch.record.initial is None
+
+
+def test_the_output_redrawn_under_a_gradient_scaler_leaves_its_step_gradients():
+    """scaler.step asserts that it unscaled some gradient: the redraw zeroes them rather
+    than dropping them."""
+    torch.manual_seed(0)
+    X, y = torch.randn(256, 10), torch.randn(256, 10)[:, :4].argmax(1)
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+    with torch.no_grad():
+        model[2].weight.mul_(100)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**4)
+    doctor = trainwell.Doctor(model, optimizer, every=4, mode="repair", scaler=scaler)
+    for i in range(0, 256, 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+        scaler.scale(loss).backward()
+        doctor.step(loss)
+        scaler.step(optimizer)
+        scaler.update()
+    assert [r["remedy"] for r in doctor.repairs] == ["redraw_output"]
+
+
+class RawTied(nn.Module):
+    """Matrices held as raw parameters, the output tied to an N(0, 1) embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mix = nn.Parameter(torch.randn(64, 64) / 8)
+        self.emb = nn.Parameter(torch.randn(17, 64))
+
+    def forward(self, tokens):
+        h = self.emb[tokens]
+        return (h + torch.tanh(h @ self.mix)) @ self.emb.T
+
+
+def test_an_oversized_raw_parameter_output_is_drawn_afresh():
+    """The probes name a raw parameter by its own name, not a module's: the repair took it
+    for a module and raised AttributeError out of doctor.step."""
+    torch.manual_seed(0)
+    model = RawTied()
+    start = model.emb.detach().clone()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    doctor = trainwell.Doctor(model, optimizer, mode="repair")
+    tokens = torch.randint(0, 17, (32, 9))
+    for _ in range(3):
+        optimizer.zero_grad()
+        scores = model(tokens[:, :-1])
+        loss = nn.functional.cross_entropy(scores.reshape(-1, 17), tokens[:, 1:].reshape(-1))
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    assert [r["remedy"] for r in doctor.repairs] == ["redraw_output"]
+    assert model.emb.detach().std() < 0.5 * start.std()

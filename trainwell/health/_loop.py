@@ -234,7 +234,7 @@ class Doctor:
             changed = watch.read_loss(loss, step, outputs) or changed
             if not self._looked:  # the loss at init: a classifier's starts near chance's
                 self._looked = True
-                if history.chance_loss:
+                if history.chance_loss and not history.summed:  # a sum: rows x a mean
                     value = float(loss.detach())
                     watch.record.initial = read_initial(
                         self.model, value, history.chance_loss, step

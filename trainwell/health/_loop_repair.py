@@ -10,6 +10,7 @@ model or the loop, which is the user's to make: the finding names it (`evidence.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
@@ -352,12 +353,14 @@ class LoopRepairer:
         before the loop's order is known: wherever doctor.step sits, it acts between two
         steps. Neither a rollback nor the best weights may bring them back."""
         name = self._treating["high_initial_loss"].finding.evidence.get("output_layer")
-        weight = getattr(self.model.get_submodule(name), "weight", None) if name else None
-        if not isinstance(weight, torch.Tensor):
+        weight = _output_weight(self.model, name) if name else None
+        if weight is None:
             raise NotApplicable("the oversized weights are not the output layer's alone")
         draw_afresh([weight], self.optimizer)
-        for p in self.model.parameters():  # this step's gradients came through the oversized
-            p.grad = None  # outputs: the step they would take is skipped
+        with torch.no_grad():  # this step's gradients came through the oversized outputs:
+            for p in self.model.parameters():  # the step they would take is skipped
+                if p.grad is not None:
+                    p.grad.zero_()  # (zeroed: a gradient scaler's step needs them)
         self._healthy, self._healthy_epoch = self.snapshot(), None
         self.best.forget()
         return f"{name}.weight drawn afresh in place (as nn.Linear draws)"
@@ -380,6 +383,16 @@ class LoopRepairer:
         for handle in self._hooks.values():
             handle.remove()
         self._hooks.clear()
+
+
+def _output_weight(model: nn.Module, name: str) -> torch.Tensor | None:
+    """The weight the probes name `name`: a layer's, or a raw parameter's (a model with no
+    module `weight` is probed by its matrices)."""
+    with contextlib.suppress(AttributeError):
+        weight = getattr(model.get_submodule(name), "weight", None)
+        if isinstance(weight, torch.Tensor):
+            return weight
+    return dict(model.named_parameters()).get(name)
 
 
 def _names(objects: list[object]) -> str:

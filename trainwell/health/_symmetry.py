@@ -56,12 +56,14 @@ def alike_named(named: list[tuple[str, torch.Tensor]]) -> tuple[list[str], list[
 
 def draw_afresh(params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> None:
     """Draw `params` afresh in place, as nn.Linear and nn.Conv* draw their weights (Kaiming
-    uniform, a = sqrt(5)), and forget their gradient and the optimizer's state for them:
-    the same tensors, so the optimizer keeps stepping them."""
+    uniform, a = sqrt(5)), and forget their gradient (zeroed: a gradient scaler's step
+    needs it to exist) and the optimizer's state for them: the same tensors, so the
+    optimizer keeps stepping them."""
     with torch.no_grad():
         for p in params:
             nn.init.kaiming_uniform_(p, a=math.sqrt(5))
-            p.grad = None  # the old weights' gradient
+            if p.grad is not None:
+                p.grad.zero_()  # the old weights' gradient
             optimizer.state.pop(p, None)
 
 
