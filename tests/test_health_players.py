@@ -116,3 +116,44 @@ def test_the_global_hook_goes_with_the_doctor():
     last = trainwell.Doctor(model, torch.optim.SGD(model.parameters(), lr=0.1))
     assert dropped_id not in hooks and last._players._handle.id in hooks
     last.close()
+
+
+def test_tensors_the_same_loss_trains_beside_the_model_are_no_other_player():
+    """A center loss's class centres under their own optimizer, and a head replaced after
+    the doctor was built under its own: one objective, whose curve findings stand."""
+    torch.manual_seed(0)
+    X, y = torch.randn(96, 20), torch.randint(0, 4, (96,))  # random labels: memorised
+    Xv, yv = torch.randn(256, 20), torch.randint(0, 4, (256,))
+    body = nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU())
+    model = nn.Sequential(body, nn.Linear(256, 4))
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=2, epochs=40)
+    centres = nn.Parameter(torch.zeros(4, 256))
+    centre_optimizer = torch.optim.SGD([centres], lr=0.5)
+    for _ in range(40):
+        total = 0.0
+        for i in range(0, 96, 32):
+            optimizer.zero_grad()
+            centre_optimizer.zero_grad()
+            features = body(X[i : i + 32])
+            loss = nn.functional.cross_entropy(model[1](features), y[i : i + 32])
+            loss = loss + 1e-4 * (features - centres[y[i : i + 32]]).pow(2).sum(1).mean()
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            centre_optimizer.step()
+            total += loss.item()
+        with torch.no_grad():
+            doctor.epoch_end(total / 3, nn.functional.cross_entropy(model(Xv), yv).item())
+    doctor.close()
+    overfitting = [f for f in doctor.findings if f.code == "overfitting"]
+    assert overfitting and overfitting[0].severity == "warning"
+
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    doctor = trainwell.Doctor(model, torch.optim.SGD(model[:2].parameters(), 0.1))
+    model[2] = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 5))
+    head_optimizer = torch.optim.SGD(model[2].parameters(), 0.1)
+    nn.functional.cross_entropy(model(torch.randn(4, 8)), torch.arange(4)).backward()
+    head_optimizer.step()
+    assert doctor._players.seen is None
+    doctor.close()

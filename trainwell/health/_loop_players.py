@@ -5,8 +5,8 @@ near ln 2 by design, an actor's policy loss climbs back towards 0 as its advanta
 Read as a curve training minimises they look like an oscillation or a stall, and a lower
 rate for one player alone throws the game out of step (a healthy GAN's mode coverage went
 from 0.98 to 0.04 under such a repair). The loop gives the doctor one optimizer; the others
-are seen through torch's global optimizer hook, once one of them steps parameters outside
-the doctor's model.
+are seen through torch's global optimizer hook, once one of them steps weight matrices
+outside the doctor's model.
 """
 
 from __future__ import annotations
@@ -28,16 +28,15 @@ _DROPPED: list[RemovableHandle] = []
 
 
 class OtherPlayers:
-    """Notes the first optimizer other than the doctor's to step parameters that are not
-    its model's; then only returns at once."""
+    """Notes the first optimizer other than the doctor's to step another network's weights;
+    then only returns at once."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
         while _DROPPED:
             _DROPPED.pop().remove()
         self.seen: str | None = None  # the other optimizer's class, once one stepped
-        self._optimizer = optimizer
-        self._mine = {id(p) for p in model.parameters()}
-        self._checked: set[int] = set()  # optimizers known to step only the model's
+        self._model, self._optimizer = model, optimizer
+        self._checked: set[int] = set()  # optimizers known to step no other network
         ref = weakref.ref(self)
 
         def stepped(other: torch.optim.Optimizer, args: object, kwargs: object) -> None:
@@ -49,11 +48,18 @@ class OtherPlayers:
         weakref.finalize(self, _DROPPED.append, self._handle)
 
     def _note(self, other: torch.optim.Optimizer) -> None:
+        """An optimizer steps another network where it steps two weight matrices or more
+        outside the model (as it is now: a head replaced since is the model's): not a
+        second optimizer of the model's own parameters (sparse embeddings under
+        SparseAdam), nor one of tensors the same loss trains beside it (a center loss's
+        class centres, learned loss weights, a temperature)."""
         if other is self._optimizer or id(other) in self._checked or self.seen:
             return
-        params = (p for group in other.param_groups for p in group["params"])
-        if all(id(p) in self._mine for p in params):
-            self._checked.add(id(other))  # a second optimizer of the same model (sparse)
+        mine = {id(p) for p in self._model.parameters()}
+        params = [p for group in other.param_groups for p in group["params"]]
+        outside = [p for p in params if id(p) not in mine and p.dim() >= 2]
+        if len(outside) < 2:
+            self._checked.add(id(other))
             return
         self.seen = type(other).__name__  # (the hook stays till `close`: torch iterates
         # its hooks while it calls them, and one removed then breaks the step)
