@@ -2298,3 +2298,24 @@ def test_an_oversized_raw_parameter_output_is_drawn_afresh():
         optimizer.step()
     assert [r["remedy"] for r in doctor.repairs] == ["redraw_output"]
     assert model.emb.detach().std() < 0.5 * start.std()
+
+
+def test_one_parameter_left_out_of_the_optimizer_explains_nothing_else():
+    """frozen_parameters for one forgotten bias is an error, but a rate far too high killing
+    the units is its own problem, not that bias's doing."""
+    torch.manual_seed(0)
+    X = torch.randn(512, 10)
+    y = X[:, :4].argmax(1)
+    model = nn.Sequential(
+        nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4)
+    )
+    params = [p for name, p in model.named_parameters() if name != "0.bias"]
+    optimizer = torch.optim.SGD(params, lr=3.0)
+    doctor = trainwell.Doctor(model, optimizer, every=2, epochs=3)
+    for _ in range(3):
+        losses: list[float] = []
+        _train_epoch(X, y, model, optimizer, doctor, losses)
+        doctor.epoch_end(sum(losses) / len(losses))
+    found = {f.code: f for f in problems(doctor)}
+    assert found.pop("frozen_parameters").evidence["never_applied"] == ["0.bias"]
+    assert found and not any("explained_by" in f.evidence for f in found.values())

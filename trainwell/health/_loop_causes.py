@@ -16,13 +16,14 @@ from ._silent import few_names
 def root_cause(finding: Finding) -> str | None:
     """What a silent bug that every training finding beside it follows from says as their
     cause: units all alike (`symmetric_units`), a loss that reaches no parameter
-    (`unused_parameters` as an error), gradients summed over the steps (`stale_gradients`),
-    parameters the loop never moves (`frozen_parameters` as an error), or outputs blown up
+    (`unused_parameters` as an error), gradients summed over the steps in the whole model
+    (`stale_gradients`), a model the loop never moves (`frozen_parameters` as an error,
+    of every parameter), or outputs blown up
     at the start (`high_initial_loss`: the gradients they send explode). Their own
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
     stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
     raise it, a step taken before backward() to raise it. None for the other findings."""
-    if finding.severity == "error" and finding.code in _ROOT_FIXES:
+    if finding.severity == "error" and finding.code in _ROOT_FIXES and _whole(finding):
         return _ROOT_FIXES[finding.code]
     if finding.code == "high_initial_loss":
         return (
@@ -40,6 +41,14 @@ def root_cause(finding: Finding) -> str | None:
             "(unused_parameters); call it on the loss computed from the model's outputs first"
         )
     return None
+
+
+def _whole(finding: Finding) -> bool:
+    """Whether a stale-gradient or frozen-parameter finding is the whole model's: one
+    parameter left out of the optimizer does not explain a swinging loss."""
+    if finding.code == "stale_gradients":
+        return "parameters" not in finding.evidence  # (`_stale_in_part` names them)
+    return bool(finding.evidence.get("whole_model"))
 
 
 _ROOT_FIXES = {

@@ -302,6 +302,7 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             fix="call optimizer.zero_grad(), then loss.backward(), then optimizer.step() at "
             "a learning rate above 0",
             never_applied=list(r.params),
+            whole_model=True,
             requires_grad_false=r.frozen_in_optimizer,
         )
     stepped = [c for c in r.checks if c.stepped][-t.sustain :]
@@ -366,6 +367,7 @@ def _optimizer_of_another_model(r: LoopRecord, own: list[str], step: int) -> Fin
         fix="build the optimizer from this model's parameters, after the model is final "
         "(torch.optim.X(model.parameters(), ...))",
         never_applied=own,
+        whole_model=True,
         not_in_optimizer=r.not_in_optimizer,
         optimizer_only=r.optimizer_only,
     )
