@@ -301,6 +301,10 @@ class DoctorCallback(Callback):
         self._later, self._hold = state.get("later", self._later), state.get("hold", 0)
         if self.repairer is not None and "repairer" in state:
             self.repairer.load_state_dict(state["repairer"], self.examiner.findings)
+        self._alike_root = next(  # units alike, reported and not treated: still the cause
+            (f for f in self.examiner.findings if f.code == "symmetric_units" and not f.remedy),
+            None,
+        )
         self._state = None
 
     def _early_stopping(self) -> bool:
