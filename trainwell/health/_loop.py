@@ -514,8 +514,8 @@ class Doctor:
         for finding in found:
             if finding.severity == "info" or "explained_by" in finding.evidence:
                 continue  # (explained: its cause is treated instead)
-            if order_ok is not True and finding.code not in ANY_ORDER:  # the step is taken
-                # already, or the loop unknown yet
+            # the step is taken already, or the loop's order unknown yet
+            if order_ok is not True and finding.code not in ANY_ORDER:
                 recommend(finding, isinstance(self.optimizer, SCALE_FREE))
                 if finding.code in LOOP_ORDERS:
                     finding.message += (

@@ -61,8 +61,9 @@ class OtherPlayers:
         if len(outside) < 2:
             self._checked.add(id(other))
             return
-        self.seen = type(other).__name__  # (the hook stays till `close`: torch iterates
-        # its hooks while it calls them, and one removed then breaks the step)
+        # the hook stays till `close`: torch iterates its hooks while it calls them, and
+        # one removed then breaks the step
+        self.seen = type(other).__name__
 
     def qualify(self, finding: Finding) -> None:
         """A curve finding of one player's loss is a note, not a problem to treat."""
