@@ -2162,14 +2162,10 @@ class TiedLM(nn.Module):
         return self.head(h + torch.tanh(self.mix(h)))
 
 
-@pytest.mark.parametrize(("std", "flagged"), [(None, True), (0.02, False)])
-def test_a_tied_embedding_left_at_its_unit_draw_is_found_at_the_first_step(std, flagged):
-    """nn.Embedding draws N(0, 1): tied to the output layer, it starts the loss ~20x ln 17.
-    The usual std of 0.02 starts it at ln 17."""
-    torch.manual_seed(0)
-    model = TiedLM(std)
+def _next_token_steps(model: nn.Module, mode: str) -> trainwell.Doctor:
+    """Three AdamW steps of next-token prediction over 17 tokens; returns the doctor."""
     optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
-    doctor = trainwell.Doctor(model, optimizer)
+    doctor = trainwell.Doctor(model, optimizer, mode=mode)
     tokens = torch.randint(0, 17, (32, 9))
     for _ in range(3):
         optimizer.zero_grad()
@@ -2178,6 +2174,16 @@ def test_a_tied_embedding_left_at_its_unit_draw_is_found_at_the_first_step(std, 
         loss.backward()
         doctor.step(loss)
         optimizer.step()
+    return doctor
+
+
+@pytest.mark.parametrize(("std", "flagged"), [(None, True), (0.02, False)])
+def test_a_tied_embedding_left_at_its_unit_draw_is_found_at_the_first_step(std, flagged):
+    """nn.Embedding draws N(0, 1): tied to the output layer, it starts the loss ~20x ln 17.
+    The usual std of 0.02 starts it at ln 17."""
+    torch.manual_seed(0)
+    model = TiedLM(std)
+    doctor = _next_token_steps(model, "detect")
     found = [f for f in doctor.findings if f.code == "high_initial_loss"]
     assert bool(found) == flagged
     if flagged:
@@ -2286,16 +2292,7 @@ def test_an_oversized_raw_parameter_output_is_drawn_afresh():
     torch.manual_seed(0)
     model = RawTied()
     start = model.emb.detach().clone()
-    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
-    doctor = trainwell.Doctor(model, optimizer, mode="repair")
-    tokens = torch.randint(0, 17, (32, 9))
-    for _ in range(3):
-        optimizer.zero_grad()
-        scores = model(tokens[:, :-1])
-        loss = nn.functional.cross_entropy(scores.reshape(-1, 17), tokens[:, 1:].reshape(-1))
-        loss.backward()
-        doctor.step(loss)
-        optimizer.step()
+    doctor = _next_token_steps(model, "repair")
     assert [r["remedy"] for r in doctor.repairs] == ["redraw_output"]
     assert model.emb.detach().std() < 0.5 * start.std()
 
