@@ -1,5 +1,5 @@
 """The doctor in your own training loop: the Trainer's probes and rules, plus the checks for
-the bugs only a hand-written loop can have (`_silent.py`), and repairs that need no rebuild.
+the bugs only a hand-written loop can have (`_loop_rules.py`), and repairs that need no rebuild.
 
     doctor = trainwell.Doctor(model, optimizer)        # mode="repair" to treat
     for x, y in batches:
@@ -34,17 +34,18 @@ from ._loop_causes import explain, root_cause, sound
 from ._loop_clip import LoopClip
 from ._loop_players import OtherPlayers
 from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
+from ._loop_rules import LOOP_RULES, cleared, used_since
 from ._loss_graph import broadcast_loss, capped_error, chance_loss, summed_loss, zero_floor
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
-from ._silent import LOOP_FIX, LOOP_RULES, LoopThresholds, cleared, used_since
+from ._silent import LOOP_FIX, LoopThresholds
 from ._symmetry import symmetric_units
 from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
-# the silent-bug checks: those of `_silent`, and those that read the model or loss graph
+# the silent-bug checks: those of `_loop_rules`, and those that read the model or loss graph
 LOOP_CHECKS = (
     *LOOP_RULES,
     symmetric_units,

@@ -16,8 +16,9 @@ from ._batch_softmax import (
     softmax_wrong_dim,
 )
 from ._examiner import Examiner
+from ._loop_rules import probabilities_as_logits, unused_finding
 from ._loss_graph import broadcast_loss, broadcast_outputs, squashed_logits
-from ._silent import LoopRecord, LoopThresholds, probabilities_as_logits, unused_finding
+from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import alike_finding, alike_named
 from ._unregistered import held_outside, look, never_updated, unregistered_parameters
 from ._watch import trained_parameters
