@@ -2317,3 +2317,63 @@ def test_one_parameter_left_out_of_the_optimizer_explains_nothing_else():
     found = {f.code: f for f in problems(doctor)}
     assert found.pop("frozen_parameters").evidence["never_applied"] == ["0.bias"]
     assert found and not any("explained_by" in f.evidence for f in found.values())
+
+
+class TokenTagger(nn.Module):
+    """Integer tokens in, next-token scores out: the input has no scale to read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(20, 64)
+        self.head = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 20))
+
+    def forward(self, tokens):
+        return self.head(self.embed(tokens))
+
+
+def _summed_token_loop(make_optimizer, divide: bool = False) -> trainwell.Doctor:
+    """Cross entropy summed over the tokens of each batch (16 x 16); `divide`: by their
+    count, which makes it a mean."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(6)
+    model = TokenTagger()
+    optimizer = make_optimizer(model.parameters())
+    doctor = trainwell.Doctor(model, optimizer, epochs=4)
+    for _ in range(4):
+        total = 0.0
+        for _ in range(40):
+            x = torch.randint(0, 20, (16, 16), generator=generator)
+            y = (3 * x + 1) % 20  # each token's own function: learnable position by position
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(
+                model(x).reshape(-1, 20), y.reshape(-1), reduction="sum"
+            )
+            loss = loss / 256 if divide else loss
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / 40)
+    doctor.close()
+    return doctor
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: torch.optim.SGD(p, lr=0.5 / 256, momentum=0.9),  # the rate scaled to it
+        lambda p: torch.optim.Adam(p, 3e-3),
+    ],
+)
+def test_a_healthy_summed_token_loss_is_no_explosion(make_optimizer):
+    """Each gradient is 256 times a mean's: read as such (an error exploding_gradient, and
+    clipping with a 10x lower rate under repair, took such a run from 0.89 to 0.03)."""
+    assert problems(_summed_token_loop(make_optimizer)) == []
+
+
+def test_a_summed_token_loss_at_a_mean_loss_rate_is_named():
+    doctor = _summed_token_loop(lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9))
+    named = [f for f in problems(doctor) if f.evidence.get("summed_loss") == 256]
+    assert named and "reduction='mean'" in named[0].message
+    divided = _summed_token_loop(lambda p: torch.optim.SGD(p, lr=50.0, momentum=0.9), True)
+    assert problems(divided) and not any("summed_loss" in f.evidence for f in problems(divided))

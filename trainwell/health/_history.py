@@ -70,9 +70,9 @@ class ProbeHistory:
     # the loss's gradient at the outputs is capped (an L1 or Huber loss, `_loss_graph`): its
     # value, not that gradient, says how far the targets are (`far_targets`)
     capped_error: bool = False
-    # the loss sums over the batch (`reduction="sum"`, `_loss_graph.summed_loss`): its
-    # error signal is the batch's size times a mean's, whatever the targets
-    summed: bool = False
+    # the terms the loss sums (`reduction="sum"`, `_loss_graph.summed_loss`; 0: a mean): its
+    # gradients are that many times a mean's, whatever the targets
+    summed: int = 0
     penalty: Penalty = field(default_factory=Penalty)  # strong enough to keep it from fitting
     steps: list[int] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
@@ -137,7 +137,11 @@ class ProbeHistory:
         steps are `scale_free` takes them in its stride, as does SGD at a rate scaled down
         to them (a summed loss at the rate over the batch size): its step at that probe
         was measured below `LARGE_STEP`. 1 where unmeasured, and under SGD whose step was
-        large, or not measured: its steps grow with the gradient whatever made it large."""
+        large, or not measured: its steps grow with the gradient whatever made it large. A
+        loss the graph shows summed (`summed`) sends the terms it sums times a mean's: a
+        rate too large for that shows in the loss and the weights running away."""
+        if self.summed > 1:  # read from the loss's graph: no step needs measuring
+            return float(self.summed)
         try:
             excess = self.output_error[probe]
         except IndexError:  # a history kept before it was measured

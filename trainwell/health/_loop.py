@@ -229,8 +229,9 @@ class Doctor:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
-            if history.chance_loss is None:
-                history.chance_loss = chance_loss(loss, self.examiner.probe.output_width)
+            if history.chance_loss is None:  # a sum's: its terms' times (batches alike)
+                chance = chance_loss(loss, self.examiner.probe.output_width)
+                history.chance_loss = chance * max(history.summed, 1) if chance else chance
             outputs = self.examiner.probe.output_shapes
             changed = watch.read_loss(loss, step, outputs) or changed
             if not self._looked:  # the loss at init: a classifier's starts near chance's

@@ -195,12 +195,26 @@ def capped_error(loss: torch.Tensor) -> bool:
     return _loss_node(loss, CAPPED_LOSSES) is not None
 
 
-def summed_loss(loss: torch.Tensor) -> bool:
-    """Whether the loss is one of torch's reduced over the batch by a sum (`reduction=
-    "sum"`, which its node keeps), scaled only: its gradients are the batch's size times
-    a mean's."""
-    node = _loss_node(loss, REDUCED_LOSSES)
-    return node is not None and getattr(node, "_saved_reduction", None) == SUM
+def summed_loss(loss: torch.Tensor) -> int:
+    """How many terms the loss sums where it is one of torch's reduced by a sum (`reduction=
+    "sum"`, which its node keeps), returned as it is: its gradients are that many times a
+    mean's (an NLL's rows, each position of a sequence one; a squared error's elements). 0
+    for a mean, a sum scaled by anything (divided by its tokens it is a mean), or another
+    loss; 2 where the count cannot be read."""
+    node = getattr(loss, "grad_fn", None)  # the loss itself, not scaled: a sum divided by
+    # its count (tokens) is a mean, and backward frees the divisor
+    if node is None or not node.name().startswith(REDUCED_LOSSES):
+        return 0
+    if getattr(node, "_saved_reduction", None) != SUM:
+        return 0
+    try:
+        shape = tuple(_input(node)._input_metadata[0].shape)
+    except (AttributeError, IndexError, RuntimeError):
+        return 2
+    terms = math.prod(shape)
+    if node.name().startswith("NllLoss") and len(shape) > 1:
+        terms //= max(shape[1], 1)  # (rows, classes, ...): one term a row and position
+    return max(terms, 2)
 
 
 def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:

@@ -344,9 +344,11 @@ def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
     as the outputs at the first probe: the network's blow-up, not the targets'
     (`outputs_blown`)."""
     probes = range(-min(t.sustain, h.n_probes), 0)
-    unscaled = not h.input_rms or not h.input_rms[-1] <= UNSCALED_RMS
+    # raw inputs make the gradients large too, and are named; integer inputs (token ids
+    # into an embedding) have no scale to read: unknown, not raw
+    unscaled = bool(h.input_rms) and h.input_rms[-1] > UNSCALED_RMS  # NaN: no scale read
     if unscaled or h.outputs_blown(t.exploding_scale):
-        return [1.0 for _ in probes]  # raw inputs make the gradients large too: named
+        return [1.0 for _ in probes]
     return [h.error_excess(i) for i in probes]
 
 

@@ -118,14 +118,15 @@ def finding(
     inputs far from standardised explain names those (`UNSCALED_RMS`)."""
     far = history.raw_targets(FAR_TARGETS) if code in TARGET_SCALE_CODES else None
     rms = history.input_rms[-1] if history.input_rms and code in UNSCALED_CODES else 0.0
-    if far is not None and history.summed:
+    if history.summed > 1 and code in TARGET_SCALE_CODES:
         message += (
-            f" The loss's error signal at the outputs was {far:.3g} times a standardised "
-            f"target's while the outputs were small: the loss sums over the batch "
-            f"(reduction='sum'), so every gradient is the batch's size times a mean's. Use "
-            f"reduction='mean' (or divide the learning rate by the batch size) first."
+            f" The loss sums {history.summed} terms (reduction='sum'), so every gradient is "
+            f"{history.summed} times a mean's. Use reduction='mean' (or divide the learning "
+            f"rate by {history.summed}) first."
         )
-        evidence["error_signal"], evidence["summed_loss"] = far, True
+        evidence["summed_loss"] = history.summed
+        if far is not None:
+            evidence["error_signal"] = far
     elif far is not None:
         message += (
             f" The loss's error signal at the outputs was {far:.3g} times a standardised "
