@@ -2014,12 +2014,13 @@ def test_a_softmax_over_the_time_steps_not_the_classes_is_found(arch, loss_of, f
 
 def test_ctc_over_log_probabilities_normalised_across_the_batch_is_found():
     """CTC reads (time, batch, classes) log-probabilities; log_softmax(dim=1) normalises
-    them over the batch."""
+    them over the batch, dim=0 over the time steps (not "the batch": softmax_over_batch
+    said so)."""
     from trainwell.health._batch_softmax import softmax_off_classes
 
     scores = torch.randn(20, 4, 6, requires_grad=True)  # time 20, batch 4, classes 6
     targets, lengths = torch.randint(1, 6, (4, 5)), torch.full((4,), 5)
-    for dim, flagged in ((1, True), (2, False), (-1, False)):
+    for dim, flagged in ((0, True), (1, True), (2, False), (-1, False)):  # 0: over time
         loss = nn.functional.ctc_loss(
             scores.log_softmax(dim), targets, torch.full((4,), 20), lengths
         )
@@ -2377,3 +2378,21 @@ def test_a_summed_token_loss_at_a_mean_loss_rate_is_named():
     assert named and "reduction='mean'" in named[0].message
     divided = _summed_token_loop(lambda p: torch.optim.SGD(p, lr=50.0, momentum=0.9), True)
     assert problems(divided) and not any("summed_loss" in f.evidence for f in problems(divided))
+
+
+@pytest.mark.parametrize("case", ["listwise", "clip"])
+def test_a_softmax_over_rows_that_are_the_classes_is_right(case):
+    """A listwise ranking loss normalises one query's candidates, its rows; CLIP's
+    text-to-image side normalises a (B, B) similarity over dimension 0 and transposes it:
+    in both the rows are the classes the loss reads."""
+    from trainwell.health._batch_softmax import softmax_over_rows
+
+    torch.manual_seed(0)
+    scores = torch.randn(8, 8 if case == "clip" else 1, requires_grad=True)
+    if case == "clip":
+        loss = nn.functional.nll_loss(scores.log_softmax(dim=0).t(), torch.arange(8))
+    else:
+        ranked = scores.squeeze(-1).log_softmax(0).unsqueeze(0)
+        loss = nn.functional.nll_loss(ranked, torch.tensor([3]))
+    loss.backward()
+    assert softmax_over_rows(loss, [tuple(scores.shape)]) is None

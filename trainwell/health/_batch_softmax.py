@@ -28,10 +28,22 @@ def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) ->
     first = outputs[0] if outputs else ()
     if len(first) < 2 or first[0] < 2:
         return None  # one row, or unbatched scores: dimension 0 is the classes
-    for _, softmax in _softmaxes_read(loss):
-        if getattr(softmax, "_saved_dim", None) == 0:
-            return softmax.name()
+    for loss_node, softmax in _softmaxes_read(loss):
+        if getattr(softmax, "_saved_dim", None) != 0 or loss_node.name().startswith("CtcLoss"):
+            continue  # (CTC's dimension 0 is time: `softmax_off_classes`)
+        rows = _shape(softmax)
+        if rows and rows[0] == _classes_of(loss_node):
+            continue  # the rows are the classes: a query's candidates, CLIP's other side
+        return softmax.name()
     return None
+
+
+def _shape(node: object) -> tuple[int, ...]:
+    """The shape of what an autograd node computed (kept after backward); () unknown."""
+    try:
+        return tuple(node._input_metadata[0].shape)
+    except (AttributeError, IndexError, RuntimeError):
+        return ()
 
 
 @dataclass(frozen=True)
@@ -46,24 +58,22 @@ class OffClasses:
 
 
 def softmax_off_classes(loss: torch.Tensor) -> OffClasses | None:
-    """A (log-)softmax over a dimension other than 0 that a negative log-likelihood or CTC
-    loss reads through reshapes, whose size is not the number of classes the loss reads,
-    which another dimension of the scores holds: `nll_loss(out.log_softmax(dim=1).view(-1,
-    C), y.view(-1))` on (batch, time, classes) scores normalises each class over the time
-    steps. Read from the shapes the graph keeps after backward; where the sizes of the two
-    dimensions are equal, nothing tells them apart and None is returned."""
+    """A (log-)softmax over a dimension other than 0 (or CTC's 0, its time steps) that a
+    negative log-likelihood or CTC loss reads through reshapes, whose size is not the
+    number of classes the loss reads, which another dimension of the scores holds:
+    `nll_loss(out.log_softmax(dim=1).view(-1, C), y.view(-1))` on (batch, time, classes)
+    scores normalises each class over the time steps. Read from the shapes the graph keeps
+    after backward; where the sizes of the two dimensions are equal, nothing tells them
+    apart and None is returned."""
     for loss_node, softmax in _softmaxes_read(loss):
         dim = getattr(softmax, "_saved_dim", None)
-        classes = _classes_of(loss_node)
-        try:
-            shape = tuple(softmax._input_metadata[0].shape)
-        except (AttributeError, IndexError, RuntimeError):
-            continue
+        classes, shape = _classes_of(loss_node), _shape(softmax)
         if dim is None or classes is None or len(shape) < 2:
             continue
-        dim %= len(shape)
+        dim = (dim - 2**64 if dim >= 2**63 else dim) % len(shape)  # -1 is kept as uint64
         holding = [d for d in range(len(shape)) if shape[d] == classes and d != dim]
-        if dim != 0 and shape[dim] != classes and holding:
+        batch_first = dim == 0 and not loss_node.name().startswith("CtcLoss")
+        if not batch_first and shape[dim] != classes and holding:  # (0: softmax_over_batch)
             return OffClasses(softmax.name(), shape, dim, classes, holding[-1])
     return None
 
