@@ -33,6 +33,7 @@ class InitialLoss:
     chance: float  # a cross entropy's at uniform predictions (ln of its classes)
     output_layer: str | None  # the last layer with a weight matrix, in module order
     output_scale: float | None  # its weights' RMS over nn.Linear's draw for its fan-in
+    tied: bool = False  # its weight is an nn.Embedding's too
 
 
 def read_initial(model: nn.Module, loss: float, chance: float, step: int) -> InitialLoss:
@@ -45,42 +46,41 @@ def read_initial(model: nn.Module, loss: float, chance: float, step: int) -> Ini
     with torch.no_grad():
         rms = float(weight.detach().float().pow(2).mean().sqrt())
     fan_in = weight[0].numel()
-    return InitialLoss(step, loss, chance, name, rms * math.sqrt(3 * fan_in))
+    tied = any(
+        isinstance(m, nn.Embedding) and m.weight is weight and n != name
+        for n, m in model.named_modules()
+    )
+    return InitialLoss(step, loss, chance, name, rms * math.sqrt(3 * fan_in), tied)
 
 
 def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
-    """The cross entropy at the first look is `HIGH_START` times chance's or more."""
+    """The cross entropy at the first look is `HIGH_START` times chance's or more, and the
+    output layer's weights `OVERSIZED_OUTPUT` times what nn.Linear draws or more: the
+    cause measured. A start that high on weights of a sane size is a loss made so (a
+    margin softmax's scale, CosFace's s = 30) or weights trained elsewhere (a pretrained
+    head on new labels), not an initialisation to redraw."""
     start = r.initial
     if start is None or not start.loss >= HIGH_START * start.chance:
         return None
-    oversized = start.output_scale is not None and start.output_scale >= OVERSIZED_OUTPUT
-    cause = (
-        f"The output layer {start.output_layer}'s weights are {start.output_scale:.0f}x the "
-        f"size nn.Linear draws for its inputs (an nn.Embedding tied to it keeps its N(0, 1) "
-        f"draw)."
-        if oversized
-        else "Weights drawn too large in the layers before the output (a std far above "
-        "1/sqrt(fan-in)), or inputs far from standardised, blow them up."
-    )
+    if start.output_scale is None or start.output_scale < OVERSIZED_OUTPUT:
+        return None
+    tied = " (an nn.Embedding tied to it keeps its N(0, 1) draw)" if start.tied else ""
     return loop_finding(
         "high_initial_loss",
         "warning",
         f"The loss starts at {start.loss:.3g}, {start.loss / start.chance:.0f}x the "
         f"{start.chance:.3g} of predicting every class alike (ln of the classes): the "
-        f"network's outputs are far too large before any step. {cause}",
+        f"network's outputs are far too large before any step. The output layer "
+        f"{start.output_layer}'s weights are {start.output_scale:.0f}x the size nn.Linear "
+        f"draws for its inputs{tied}.",
         r,
         start.step,
-        fix=(
-            f"draw {start.output_layer}'s weights small (nn.init.normal_(weight, std=0.02) "
-            f"for a tied embedding, or nn.Linear's own initialisation), so that the loss "
-            f"starts near {start.chance:.3g}"
-            if oversized
-            else "initialise the weights for their fan-in (nn.init.kaiming_uniform_ or "
-            "xavier_uniform_) and standardise the inputs, so that the loss starts near "
-            f"{start.chance:.3g}"
-        ),
+        fix=f"draw {start.output_layer}'s weights small ("
+        + ("nn.init.normal_(weight, std=0.02) for a tied embedding" if start.tied else "")
+        + ("" if start.tied else "nn.Linear's own initialisation")
+        + f"), so that the loss starts near {start.chance:.3g}",
         loss=start.loss,
         chance_loss=start.chance,
-        output_layer=start.output_layer if oversized else None,
+        output_layer=start.output_layer,
         output_scale=start.output_scale,
     )
