@@ -1,6 +1,7 @@
 """Another network trained in the same loop (a GAN's other half, a critic beside an actor):
-its loss is a player's of a game, whose curve is only noted, never treated with the rate;
-a second optimizer of the same model's own parameters changes nothing."""
+the watched loss may be a player's of a game: its curve findings say so and are never
+treated with the rate; a second optimizer of the same model's own parameters changes
+nothing."""
 
 import math
 
@@ -61,9 +62,38 @@ def test_a_gan_players_curve_is_noted_and_its_rate_left_alone(watched):
     coverage 0.98 -> 0.04)."""
     doctor, lr_g, lr_d = _gan(watched, "repair")
     curves = [f for f in doctor.findings if f.code in ("oscillating_loss", "slow_convergence")]
-    assert curves and all(f.severity == "info" for f in curves)
-    assert all(f.evidence["other_optimizer"] == "Adam" for f in curves)
+    assert curves and all(f.evidence["other_optimizer"] == "Adam" for f in curves)
+    assert all("one player's" in f.message for f in curves)
     assert (lr_g, lr_d) == (1e-3, 1e-3) and not doctor.repairs
+
+
+def test_a_rate_typo_beside_an_independent_model_is_still_a_warning():
+    """Two models on their own tasks in one loop (an ensemble, a probe): the watched one's
+    rate of 1e-6 stalls it, and the warning stays one (it was turned into a note)."""
+    torch.manual_seed(0)
+    X = torch.randn(512, 20)
+    y = X[:, :4].argmax(1)
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 4))
+    other = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 4))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-6)
+    other_optimizer = torch.optim.Adam(other.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, epochs=10)
+    for _ in range(10):
+        total = 0.0
+        for i in range(0, 512, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            other_optimizer.zero_grad()
+            nn.functional.cross_entropy(other(X[i : i + 32]), y[i : i + 32]).backward()
+            other_optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / 16)
+    doctor.close()
+    slow = [f for f in doctor.findings if f.code == "slow_convergence"]
+    assert slow and slow[0].severity == "warning" and "other_optimizer" in slow[0].evidence
 
 
 def test_a_second_optimizer_of_the_models_own_parameters_is_no_other_player():

@@ -516,6 +516,8 @@ class Doctor:
         for finding in found:
             if finding.severity == "info" or "explained_by" in finding.evidence:
                 continue  # (explained: its cause is treated instead)
+            if "other_optimizer" in finding.evidence:
+                continue  # one player's loss, perhaps: a rate for it alone breaks the game
             # the step is taken already, or the loop's order unknown yet
             if order_ok is not True and finding.code not in ANY_ORDER:
                 recommend(finding, isinstance(self.optimizer, SCALE_FREE))

@@ -4,9 +4,9 @@ Their losses are players' of a game, not a fit to fixed targets: a discriminator
 near ln 2 by design, an actor's policy loss climbs back towards 0 as its advantages shrink.
 Read as a curve training minimises they look like an oscillation or a stall, and a lower
 rate for one player alone throws the game out of step (a healthy GAN's mode coverage went
-from 0.98 to 0.04 under such a repair). The loop gives the doctor one optimizer; the others
-are seen through torch's global optimizer hook, once one of them steps weight matrices
-outside the doctor's model.
+from 0.98 to 0.04 under such a repair): such findings say so and are not treated. The
+loop gives the doctor one optimizer; the others are seen through torch's global optimizer
+hook, once one of them steps weight matrices outside the doctor's model.
 """
 
 from __future__ import annotations
@@ -66,16 +66,17 @@ class OtherPlayers:
         self.seen = type(other).__name__
 
     def qualify(self, finding: Finding) -> None:
-        """A curve finding of one player's loss is a note, not a problem to treat."""
+        """A curve finding of a loss that may be one player's: said so, and not treated.
+        Its severity stays: a second network trained on its own task in the same loop (an
+        ensemble, a probe) looks the same from here, and its curve findings are real."""
         if self.seen is None or finding.code not in CURVE_CODES or finding.severity == "info":
             return
-        finding.severity = "info"
         finding.evidence["other_optimizer"] = self.seen
         finding.message += (
-            f" Noted only: another optimizer ({self.seen}) trains another network's "
-            f"parameters in this loop (a GAN's other half, a critic beside an actor), so "
-            f"this loss is one player's of a game, whose curve need not fall; repair leaves "
-            f"the rate alone."
+            f" Another optimizer ({self.seen}) trains another network in this loop: if the "
+            f"two play against each other (a GAN, an actor and its critic), this loss is one "
+            f"player's, which need not fall, and this can be ignored; repair leaves the rate "
+            f"alone."
         )
 
     def close(self) -> None:
