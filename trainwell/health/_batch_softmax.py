@@ -29,13 +29,23 @@ def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) ->
     if len(first) < 2 or first[0] < 2:
         return None  # one row, or unbatched scores: dimension 0 is the classes
     for loss_node, softmax in _softmaxes_read(loss):
-        if getattr(softmax, "_saved_dim", None) != 0 or loss_node.name().startswith("CtcLoss"):
+        shape = _shape(softmax)
+        if _dim(softmax, shape) != 0 or loss_node.name().startswith("CtcLoss"):
             continue  # (CTC's dimension 0 is time: `softmax_off_classes`)
-        rows = _shape(softmax)
-        if rows and rows[0] == _classes_of(loss_node):
+        if shape and shape[0] == _classes_of(loss_node):
             continue  # the rows are the classes: a query's candidates, CLIP's other side
         return softmax.name()
     return None
+
+
+def _dim(softmax: object, shape: tuple[int, ...]) -> int | None:
+    """The dimension a (log-)softmax node normalised over, counted from 0 (the graph keeps
+    a negative one as an unsigned 64-bit number: -1 as 2^64 - 1); None unknown."""
+    dim = getattr(softmax, "_saved_dim", None)
+    if dim is None:
+        return None
+    dim = dim - 2**64 if dim >= 2**63 else dim
+    return dim % len(shape) if shape else dim
 
 
 def _shape(node: object) -> tuple[int, ...]:
@@ -66,11 +76,10 @@ def softmax_off_classes(loss: torch.Tensor) -> OffClasses | None:
     after backward; where the sizes of the two dimensions are equal, nothing tells them
     apart and None is returned."""
     for loss_node, softmax in _softmaxes_read(loss):
-        dim = getattr(softmax, "_saved_dim", None)
         classes, shape = _classes_of(loss_node), _shape(softmax)
+        dim = _dim(softmax, shape)
         if dim is None or classes is None or len(shape) < 2:
             continue
-        dim = (dim - 2**64 if dim >= 2**63 else dim) % len(shape)  # -1 is kept as uint64
         holding = [d for d in range(len(shape)) if shape[d] == classes and d != dim]
         batch_first = dim == 0 and not loss_node.name().startswith("CtcLoss")
         if not batch_first and shape[dim] != classes and holding:  # (0: softmax_over_batch)

@@ -138,19 +138,26 @@ class ProbeHistory:
         to them (a summed loss at the rate over the batch size): its step at that probe
         was measured below `LARGE_STEP`. 1 where unmeasured, and under SGD whose step was
         large, or not measured: its steps grow with the gradient whatever made it large. A
-        loss the graph shows summed (`summed`) sends the terms it sums times a mean's: a
-        rate too large for that shows in the loss and the weights running away."""
-        if self.summed > 1:  # read from the loss's graph: no step needs measuring
-            return float(self.summed)
+        loss the graph shows summed (`summed`) sends the terms it sums times a mean's,
+        whatever the steps: with gradient accumulation at a rate scaled to the sum, SGD's
+        measured steps were large and a healthy run was read as exploding."""
+        if self.summed > 1:  # read from the loss's graph: no step needs measuring (a rate
+            return float(self.summed)  # too large for it shows in the loss running away)
         try:
             excess = self.output_error[probe]
         except IndexError:  # a history kept before it was measured
             return 1.0
         if not excess > 1.0:  # NaN > 1 is False
             return 1.0
-        return excess if self.scale_free or self._small_step(probe) else 1.0
+        return excess if self.scale_free or self.small_step(probe) else 1.0
 
-    def _small_step(self, probe: int) -> bool:
+    def sum_sized(self, probe: int = -1) -> bool:
+        """Whether a loss the graph shows summed (`summed`) can be why gradients are large:
+        under SGD whose step was not measured small (a rate not scaled down to the sum);
+        an optimizer blind to the gradient's scale takes it in its stride."""
+        return self.summed > 1 and not self.scale_free and not self.small_step(probe)
+
+    def small_step(self, probe: int) -> bool:
         """Whether every layer's measured update at `probe` was below `LARGE_STEP`."""
         try:
             row = self.update_ratio[probe].tolist()

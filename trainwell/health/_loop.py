@@ -229,18 +229,19 @@ class Doctor:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
-            if history.chance_loss is None:  # a sum's: its terms' times (batches alike)
+            terms = max(history.summed, 1)  # a sum's chance: its terms' times (batches alike)
+            chance = None
+            if history.chance_loss is None or not self._looked:
                 chance = chance_loss(loss, self.examiner.probe.output_width)
-                history.chance_loss = chance * max(history.summed, 1) if chance else chance
+            if history.chance_loss is None and chance:
+                history.chance_loss = chance * terms
             outputs = self.examiner.probe.output_shapes
             changed = watch.read_loss(loss, step, outputs) or changed
             if not self._looked:  # the loss at init: a classifier's starts near chance's
                 self._looked = True
-                if history.chance_loss and not history.summed:  # a sum: rows x a mean
-                    value = float(loss.detach())
-                    watch.record.initial = read_initial(
-                        self.model, value, history.chance_loss, step
-                    )
+                if chance:  # per term, for a sum
+                    value = float(loss.detach()) / terms
+                    watch.record.initial = read_initial(self.model, value, chance, step)
                     changed = True
         if changed:
             watch.record.all_dead = self._all_dead()

@@ -68,8 +68,9 @@ def explain(finding: Finding, root: Finding | None) -> None:
         or finding.code not in TRAINING_CODES
         or finding.severity == "info"
         or "explained_by" in finding.evidence
+        or (root.code == "high_initial_loss" and (finding.epoch or 0) > (root.epoch or 0))
     ):
-        return
+        return  # (a start blown up explains what its first epoch shows, not a later rate)
     finding.evidence["explained_by"] = root.code
     finding.message += f" Cause: {cause}."
 

@@ -199,8 +199,8 @@ def summed_loss(loss: torch.Tensor) -> int:
     """How many terms the loss sums where it is one of torch's reduced by a sum (`reduction=
     "sum"`, which its node keeps), returned as it is: its gradients are that many times a
     mean's (an NLL's rows, each position of a sequence one; a squared error's elements). 0
-    for a mean, a sum scaled by anything (divided by its tokens it is a mean), or another
-    loss; 2 where the count cannot be read."""
+    for a mean, a sum of one term, a sum scaled by anything (divided by its tokens it is a
+    mean), or another loss, or where the count cannot be read."""
     node = getattr(loss, "grad_fn", None)  # the loss itself, not scaled: a sum divided by
     # its count (tokens) is a mean, and backward frees the divisor
     if node is None or not node.name().startswith(REDUCED_LOSSES):
@@ -210,11 +210,11 @@ def summed_loss(loss: torch.Tensor) -> int:
     try:
         shape = tuple(_input(node)._input_metadata[0].shape)
     except (AttributeError, IndexError, RuntimeError):
-        return 2
+        return 0
     terms = math.prod(shape)
-    if node.name().startswith("NllLoss") and len(shape) > 1:
-        terms //= max(shape[1], 1)  # (rows, classes, ...): one term a row and position
-    return max(terms, 2)
+    if node.name().startswith("NllLoss"):  # (rows, classes, ...): a term a row and position;
+        terms = terms // max(shape[1], 1) if len(shape) > 1 else 1  # (classes,): one
+    return terms if terms > 1 else 0  # (rows ignore_index leaves out count: not known)
 
 
 def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:

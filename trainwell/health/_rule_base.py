@@ -94,6 +94,9 @@ UNSCALED_CODES = ("exploding_gradient", "saturated_activation", "dying_relu", "d
 # a mean squared error on standardised targets: ~1), the outputs far smaller: the targets
 # are in raw units, and the problems a learning rate would be blamed for are theirs
 FAR_TARGETS = 30.0
+# ... and those a loss summed at a rate not scaled down to it explains (its steps are too
+# large: never a stall)
+SUM_SIZED_CODES = ("exploding_gradient", "divergence")
 TARGET_SCALE_CODES = (
     "exploding_gradient",
     "divergence",
@@ -118,7 +121,7 @@ def finding(
     inputs far from standardised explain names those (`UNSCALED_RMS`)."""
     far = history.raw_targets(FAR_TARGETS) if code in TARGET_SCALE_CODES else None
     rms = history.input_rms[-1] if history.input_rms and code in UNSCALED_CODES else 0.0
-    if history.summed > 1 and code in TARGET_SCALE_CODES:
+    if code in SUM_SIZED_CODES and history.sum_sized():
         message += (
             f" The loss sums {history.summed} terms (reduction='sum'), so every gradient is "
             f"{history.summed} times a mean's. Use reduction='mean' (or divide the learning "
