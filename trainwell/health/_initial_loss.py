@@ -1,9 +1,11 @@
 """A classifier whose loss starts far above chance's: "verify the loss at init".
 
 A freshly initialised classifier predicts about uniformly, so its cross entropy starts near
-ln(classes). One that starts several times higher has outputs blown up before any step,
-which only weights drawn too large do — most often the output layer's: an `nn.Embedding`
-tied to it keeps its N(0, 1) draw, which gives logits of std ~sqrt(width). Training from
+ln(classes). One that starts several times higher has outputs blown up before any step.
+Where the output layer's weights are measured far above a fresh layer's, they did it: an
+`nn.Embedding` tied to it keeps its N(0, 1) draw, which gives logits of std ~sqrt(width).
+(A margin softmax starts high by its scale, a pretrained head on new labels by its
+training: neither is read here.) Training from
 there can still lower the loss and end far below where a sane start gets (a small
 transformer on next-token prediction: 0.11 accuracy against 1.0, and no other finding).
 """
