@@ -298,3 +298,41 @@ def test_your_module_started_far_too_small_is_initialised_again_in_place(out, st
     if drawn:
         assert "initialised again in place (he, for " in drawn[0]["changed"]
         assert float(model.net[0].weight.detach().std()) > 10 * std
+
+
+class Tokens(nn.Module):
+    """A sequence classifier over integer token ids: an embedding first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(30, 16)
+        self.rnn = nn.GRU(16, 32, batch_first=True)
+        self.out = nn.Linear(32, 2)
+
+    def forward(self, x):
+        return self.out(self.rnn(self.embed(x.long().clamp(0, 29)))[1][-1])
+
+
+def _token_file(tmp_path):
+    """Sequences of token ids whose class is whether token 7 comes before token 3."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 30, size=(600, 12))
+    first = lambda row, t: int(np.argmax(row == t)) if (row == t).any() else 99  # noqa: E731
+    y = np.array([int(first(row, 7) < first(row, 3)) for row in X])
+    np.savez(tmp_path / "tokens.npz", X=X, y=y)
+    return str(tmp_path / "tokens.npz")
+
+
+def test_an_embedding_module_on_standardised_ids_is_refused_in_one_line(out, tmp_path):
+    """Standardised, the ids became fractions its `.long()` maps to 0 and 1: the run sat at
+    chance (0.49) while the doctor advised a higher rate. Unstandardised, it learns."""
+    config = {"data": {"source": _token_file(tmp_path), "audit": False}, "train": {"epochs": 15}}
+    with pytest.raises(trainwell.InputError) as caught:
+        trainwell.fit(config, model=Tokens(), out=out, report=False)
+    assert "data.standardize: false" in str(caught.value) and "\n" not in str(caught.value)
+    assert not out.exists()
+    config["data"]["standardize"] = False
+    run = trainwell.fit(config, model=Tokens(), out=out, report=False)
+    assert run.metrics["test_accuracy"] > 0.8

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..config import RunConfig
 from ..data import Dataset
 from ..errors import InputError
 
@@ -39,6 +40,21 @@ def check_own_model(model: nn.Module, data: Dataset) -> None:
         raise InputError(
             "your model has no trainable parameter (every one has requires_grad=False): "
             "unfreeze what should learn, a head at least"
+        )
+
+
+def check_embedding_inputs(model: nn.Module, cfg: RunConfig) -> None:
+    """A module that starts with an embedding reads integer ids: standardised, the ids of
+    an NPZ of token sequences became fractions that `.long()` maps to 0 and 1, and the run
+    sat at chance while the doctor advised a higher rate. Refused in one line where the
+    inputs are to be standardised."""
+    first = next((m for m in model.modules() if any(True for _ in m.parameters(False))), None)
+    standardised = cfg.data.standardize or "standardize" in cfg.data.remedies
+    if isinstance(first, nn.Embedding | nn.EmbeddingBag) and standardised:
+        raise InputError(
+            f"your model starts with nn.{type(first).__name__}, which reads integer ids, but "
+            "the inputs are to be standardised (data.standardize is on by default), which "
+            "turns ids into fractions: set data.standardize: false"
         )
 
 

@@ -34,7 +34,7 @@ from ..train import frozen_names, resolve_device
 from ._adversarial import check_adversarial
 from ._audit import audit_data, audit_record, check_remedies
 from ._cv import make_folds
-from ._own_model import check_own_model
+from ._own_model import check_embedding_inputs, check_own_model
 
 
 @dataclass
@@ -60,6 +60,7 @@ def plan_run(cfg: RunConfig, model: nn.Module | None, *, progress: bool = False)
     torch.manual_seed(cfg.seed)
     data = load_splits(cfg)
     if model is not None:  # before the audit counts its parameters (a lazy module's have none)
+        check_embedding_inputs(model, cfg)
         check_own_model(model, data)
     check_remedies(cfg, data.info.task)
     check_monitor(cfg, data.info.task)
