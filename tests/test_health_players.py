@@ -20,13 +20,19 @@ def _ring(n: int, g: torch.Generator) -> torch.Tensor:
     )
 
 
-def _gan(watched: str, mode: str, epochs: int = 8) -> tuple[trainwell.Doctor, float, float]:
+def _gan(
+    watched: str, mode: str, epochs: int = 8, linear: bool = False
+) -> tuple[trainwell.Doctor, float, float]:
     """A small GAN trained well (Adam 1e-3, betas 0.5): the doctor watches the generator or
-    the discriminator; returns it and both rates at the end."""
+    the discriminator (`linear`: one Linear layer); returns it and both rates at the end."""
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     G = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
-    D = nn.Sequential(nn.Linear(2, 64), nn.LeakyReLU(0.2), nn.Linear(64, 1))
+    D = (
+        nn.Linear(2, 1)
+        if linear
+        else nn.Sequential(nn.Linear(2, 64), nn.LeakyReLU(0.2), nn.Linear(64, 1))
+    )
     opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
     model, optimizer = (G, opt_g) if watched == "G" else (D, opt_d)
@@ -55,12 +61,13 @@ def _gan(watched: str, mode: str, epochs: int = 8) -> tuple[trainwell.Doctor, fl
     return doctor, opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"]
 
 
-@pytest.mark.parametrize("watched", ["G", "D"])
-def test_a_gan_players_curve_is_noted_and_its_rate_left_alone(watched):
+@pytest.mark.parametrize(("watched", "linear"), [("G", False), ("D", False), ("G", True)])
+def test_a_gan_players_curve_is_noted_and_its_rate_left_alone(watched, linear):
     """A healthy GAN's discriminator loss hovers near 2 ln 2 and its generator's swings: read
     as an oscillation, repair lowered one player's rate 10x and the game fell apart (mode
-    coverage 0.98 -> 0.04)."""
-    doctor, lr_g, lr_d = _gan(watched, "repair")
+    coverage 0.98 -> 0.04). A discriminator of one Linear layer (a weight and its bias)
+    is another network too."""
+    doctor, lr_g, lr_d = _gan(watched, "repair", epochs=25 if linear else 8, linear=linear)
     curves = [f for f in doctor.findings if f.code in ("oscillating_loss", "slow_convergence")]
     assert curves and all(f.evidence["other_optimizer"] == "Adam" for f in curves)
     assert all("one player's" in f.message for f in curves)

@@ -49,16 +49,21 @@ class OtherPlayers:
 
     def _note(self, other: torch.optim.Optimizer) -> None:
         """An optimizer steps another network where it steps two weight matrices or more
-        outside the model (as it is now: a head replaced since is the model's): not a
+        outside the model, or a layer's weight and bias (as the model is now: a head
+        replaced since is the model's): not a
         second optimizer of the model's own parameters (sparse embeddings under
         SparseAdam), nor one of tensors the same loss trains beside it (a center loss's
         class centres, learned loss weights, a temperature)."""
         if other is self._optimizer or id(other) in self._checked or self.seen:
             return
         mine = {id(p) for p in self._model.parameters()}
-        params = [p for group in other.param_groups for p in group["params"]]
-        outside = [p for p in params if id(p) not in mine and p.dim() >= 2]
-        if len(outside) < 2:
+        params = [p for group in other.param_groups for p in group["params"] if id(p) not in mine]
+        matrices = [p for p in params if p.dim() >= 2]
+        # a layer: a weight matrix and a bias of one value per row (a one-Linear critic or
+        # discriminator); class centres or a temperature have none
+        rows = {p.shape[0] for p in params if p.dim() == 1}
+        layer = any(m.shape[0] in rows for m in matrices)
+        if len(matrices) < 2 and not layer:
             self._checked.add(id(other))
             return
         # the hook stays till `close`: torch iterates its hooks while it calls them, and
