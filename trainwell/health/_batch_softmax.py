@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ..findings import Finding
-from ._loss_graph import GRAPH_NODES, LOGIT_LOSSES, RESHAPES, _classes_read, _input
+from ._loss_graph import GRAPH_NODES, LOGIT_LOSSES, RESHAPES, _classes_read, _input, node_shape
 from ._silent import LoopRecord, LoopThresholds, loop_finding
 
 SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
@@ -29,7 +29,7 @@ def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) ->
     if len(first) < 2 or first[0] < 2:
         return None  # one row, or unbatched scores: dimension 0 is the classes
     for loss_node, softmax in _softmaxes_read(loss):
-        shape = _shape(softmax)
+        shape = node_shape(softmax)
         if _dim(softmax, shape) != 0 or loss_node.name().startswith("CtcLoss"):
             continue  # (CTC's dimension 0 is time: `softmax_off_classes`)
         if shape and shape[0] == _classes_of(loss_node):
@@ -46,14 +46,6 @@ def _dim(softmax: object, shape: tuple[int, ...]) -> int | None:
         return None
     dim = dim - 2**64 if dim >= 2**63 else dim
     return dim % len(shape) if shape else dim
-
-
-def _shape(node: object) -> tuple[int, ...]:
-    """The shape of what an autograd node computed (kept after backward); () unknown."""
-    try:
-        return tuple(node._input_metadata[0].shape)
-    except (AttributeError, IndexError, RuntimeError):
-        return ()
 
 
 @dataclass(frozen=True)
@@ -76,7 +68,7 @@ def softmax_off_classes(loss: torch.Tensor) -> OffClasses | None:
     after backward; where the sizes of the two dimensions are equal, nothing tells them
     apart and None is returned."""
     for loss_node, softmax in _softmaxes_read(loss):
-        classes, shape = _classes_of(loss_node), _shape(softmax)
+        classes, shape = _classes_of(loss_node), node_shape(softmax)
         dim = _dim(softmax, shape)
         if dim is None or classes is None or len(shape) < 2:
             continue
@@ -94,10 +86,8 @@ def _classes_of(loss_node: object) -> int | None:
         return _classes_read(loss_node)
     if not loss_node.name().startswith("CtcLoss"):
         return None  # a cross entropy's own log_softmax: probabilities_as_logits' case
-    try:
-        return int(_input(loss_node)._input_metadata[0].shape[-1])
-    except (AttributeError, IndexError, RuntimeError):
-        return None
+    shape = node_shape(_input(loss_node))
+    return shape[-1] if shape else None
 
 
 def _softmaxes_read(loss: torch.Tensor) -> Iterator[tuple[object, object]]:

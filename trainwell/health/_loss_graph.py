@@ -207,9 +207,8 @@ def summed_loss(loss: torch.Tensor) -> int:
         return 0
     if getattr(node, "_saved_reduction", None) != SUM:
         return 0
-    try:
-        shape = tuple(_input(node)._input_metadata[0].shape)
-    except (AttributeError, IndexError, RuntimeError):
+    shape = node_shape(_input(node))
+    if not shape:
         return 0
     terms = math.prod(shape)
     if node.name().startswith("NllLoss"):  # (rows, classes, ...): a term a row and position;
@@ -238,10 +237,7 @@ def _classes_read(node: object) -> int | None:
     """The classes a negative log-likelihood node reads: the second dimension of the
     log-probabilities fed to it, as the node below records its output's shape (its saved
     tensors are freed by backward, the shapes are not). None where it cannot be read."""
-    try:
-        shape = _input(node)._input_metadata[0].shape
-    except (AttributeError, IndexError, RuntimeError):
-        return None
+    shape = node_shape(_input(node))
     return shape[1] if len(shape) > 1 else shape[0] if shape else None
 
 
@@ -261,6 +257,15 @@ def _loss_node(loss: torch.Tensor, kinds: tuple[str, ...]) -> object | None:
             return None
         node = inputs[0]
     return None
+
+
+def node_shape(node: object | None) -> tuple[int, ...]:
+    """The shape of what an autograd node computed, which the graph keeps after backward
+    (its saved tensors it frees); () where it cannot be read."""
+    try:
+        return tuple(node._input_metadata[0].shape)
+    except (AttributeError, IndexError, RuntimeError):
+        return ()
 
 
 def _input(node) -> object | None:
