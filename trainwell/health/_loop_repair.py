@@ -342,10 +342,7 @@ class LoopRepairer:
         drawn = [(n, p) for n, p in self.model.named_parameters() if n in names]
         if not drawn:
             raise NotApplicable("no parameter with units alike is the model's")
-        draw_afresh([p for _, p in drawn], self.optimizer)
-        self._healthy, self._healthy_epoch = self.snapshot(), None
-        self.best.forget()
-        return f"{few_names([n for n, _ in drawn])} drawn afresh in place (as nn.Linear draws)"
+        return self._drawn(drawn)
 
     def _redraw_output(self, params: list) -> str:
         """Draw the output layer's weights afresh in place (`draw_afresh`), where they are
@@ -356,14 +353,19 @@ class LoopRepairer:
         weight = _output_weight(self.model, name) if name else None
         if weight is None:
             raise NotApplicable("the oversized weights are not the output layer's alone")
-        draw_afresh([weight], self.optimizer)
         with torch.no_grad():  # this step's gradients came through the oversized outputs:
             for p in self.model.parameters():  # the step they would take is skipped
                 if p.grad is not None:
                     p.grad.zero_()  # (zeroed: a gradient scaler's step needs them)
+        return self._drawn([(f"{name}.weight", weight)])
+
+    def _drawn(self, drawn: list[tuple[str, torch.Tensor]]) -> str:
+        """Draw these (name, tensor) afresh (`draw_afresh`): the healthy state and the best
+        weights are another network's from now on."""
+        draw_afresh([p for _, p in drawn], self.optimizer)
         self._healthy, self._healthy_epoch = self.snapshot(), None
         self.best.forget()
-        return f"{name}.weight drawn afresh in place (as nn.Linear draws)"
+        return f"{few_names([n for n, _ in drawn])} drawn afresh in place (as nn.Linear draws)"
 
     def _add_to_optimizer(self, params: list) -> str:
         given = {id(p) for group in self.optimizer.param_groups for p in group["params"]}
