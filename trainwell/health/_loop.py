@@ -229,20 +229,10 @@ class Doctor:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
-            terms = max(history.summed, 1)  # a sum's chance: its terms' times (batches alike)
-            chance = None
             if history.chance_loss is None or not self._looked:
-                chance = chance_loss(loss, self.examiner.probe.output_width)
-            if history.chance_loss is None and chance:
-                history.chance_loss = chance * terms
+                changed = self._read_chance(loss, step) or changed
             outputs = self.examiner.probe.output_shapes
             changed = watch.read_loss(loss, step, outputs) or changed
-            if not self._looked:  # the loss at init: a classifier's starts near chance's
-                self._looked = True
-                if chance:  # per term, for a sum
-                    value = float(loss.detach()) / terms
-                    watch.record.initial = read_initial(self.model, value, chance, step)
-                    changed = True
         if changed:
             watch.record.all_dead = self._all_dead()
             new += self._check_loop()
@@ -386,6 +376,22 @@ class Doctor:
         record.frozen_in_optimizer = [
             n for n in record.frozen_in_optimizer if n in frozen_from_start
         ]
+
+    def _read_chance(self, loss: torch.Tensor, step: int) -> bool:
+        """The loss's chance level (a sum's: its terms' times, batches alike), and at the
+        first look the loss at init against it, per term (`high_initial_loss`: a
+        classifier's starts near chance's); True when that was read."""
+        history = self.examiner.history
+        terms = max(history.summed, 1)
+        chance = chance_loss(loss, self.examiner.probe.output_width)
+        if history.chance_loss is None and chance:
+            history.chance_loss = chance * terms
+        first, self._looked = not self._looked, True
+        if not (first and chance):
+            return False
+        value = float(loss.detach()) / terms  # once a run: the one sync it costs
+        self.watch.record.initial = read_initial(self.model, value, chance, step)
+        return True
 
     def _reads_clip(self) -> bool:
         """Whether clipping the loop does itself can be told (`LoopClip`): doctor.step sits
