@@ -306,6 +306,21 @@ def test_saturated_activation():
     assert rules.saturated_activation(_history(saturated=(0.3, 0.4)), T) is None
 
 
+def test_saturated_activation_under_large_steps_advises_a_lower_rate():
+    """Units a too-high learning rate pushed to the asymptotes (a tanh MLP under SGD at
+    1.5) were told to standardise the inputs or switch to ReLU, while repair lowered the
+    rate: the advice names the measured steps. Saturated by the initialisation, with
+    ordinary steps, the advice stays the network's."""
+    h = _history(dead=(np.nan, np.nan), saturated=(0.9, 0.2), kinds=("tanh",) * 2)
+    calm = rules.saturated_activation(h, T)
+    assert "learning rate" not in calm.message and "ReLU" in calm.message
+    for row in h.update_ratio:
+        row[:] = 0.2
+    large = rules.saturated_activation(h, T)
+    assert "Lower the learning rate" in large.message and "20.0%" in large.message
+    assert "ReLU" not in large.message and large.evidence["step_size"] == 0.2
+
+
 def test_divergence_nonfinite_and_runaway():
     nan = rules.divergence(_history(probes=2, loss=[2.3, np.nan]), T)
     assert nan is not None and "non-finite" in nan.message and nan.step == 8

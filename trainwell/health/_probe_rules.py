@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..findings import Finding
-from ._history import ProbeHistory
+from ._history import LARGE_STEP, ProbeHistory
 from ._rule_base import (
     COLLAPSED_GAIN,
     NEGATIVE_BIAS,
@@ -438,15 +438,24 @@ def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if worst is None:
         return None
     index, share, row = worst
+    step = h.step_size()
+    if step is not None and step > LARGE_STEP:  # the steps pushed the units there
+        fixes = (
+            f"Each step moves the weights by {step:.1%} of their size (about 0.1% is usual): "
+            f"steps this large drive the units to the asymptotes. Lower the learning rate."
+        )
+    else:
+        fixes = "Standardise the inputs, use a smaller initialisation, or switch to ReLU."
     return finding(
         "saturated_activation",
         "error" if share >= 0.9 else "warning",
         f"{share:.0%} of the activations of {h.activations[index]} "
         f"({h.activation_kinds[index]}) are saturated, where their gradient is almost zero. "
-        f"Standardise the inputs, use a smaller initialisation, or switch to ReLU.",
+        f"{fixes}",
         h,
         layer=h.activations[index],
         saturated_fraction=share,
+        step_size=step,
         per_layer=row,
         activations=h.activations,
         threshold=t.saturated_fraction,
