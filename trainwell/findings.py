@@ -49,6 +49,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (
+    "ignored_class",  # a rare class the trained network never predicts (`trainwell fit`)
     "unfaithful_explanation",
     "group_performance_gap",
     "adversarial_vulnerability",

@@ -20,6 +20,7 @@ from ..findings import Finding
 from ..health import DoctorCallback
 from ..runs import create_run_dir, jsonl_line, read_json, write_json, write_jsonl, write_yaml
 from ..train import Callback, Evaluation, FitResult, Trainer, save_atomic
+from ._outcome import divergence, ignored_classes
 from ._plan import Plan
 from ._reference import write_reference
 from ._run import Run, finite_or_none
@@ -122,7 +123,11 @@ def finished_run(
     final = doctor.rebuild.config if doctor and doctor.rebuild else cfg  # as repaired
     findings = list(doctor.findings) if doctor else []
     if not any(f.code == "divergence" for f in findings):
-        findings += _outcome_findings(result)
+        findings += divergence(result)
+    if plan.data.info.task == "classification" and result.status != "diverged":
+        remedies = list(cfg.data.remedies)
+        data = plan.data
+        findings += ignored_classes(final_val.confusion, data.info.classes, data.train.y, remedies)
     findings = _audit_after_training(plan, final_val) + findings
     repairs = plan.repairs + remedy_repairs + (doctor.repairs if doctor else [])
     return Run(
@@ -194,25 +199,3 @@ def _predictions(trainer: Trainer, split: Split, info: DataInfo) -> dict[str, li
         "true": (split.y.reshape(-1) * info.y_std + info.y_mean).tolist(),
         "predicted": (out.numpy() * info.y_std + info.y_mean).tolist(),
     }
-
-
-def _outcome_findings(result: FitResult) -> list[Finding]:
-    """What the Trainer itself can say about how training ended (the doctor adds more)."""
-    if result.status != "diverged":
-        return []
-    last = result.history[-1]
-    return [
-        Finding(
-            code="divergence",
-            severity="error",
-            source="training",
-            message=(
-                f"Training diverged: the loss became non-finite (NaN or inf) at step "
-                f"{result.diverged_step}, in epoch {last['epoch']}. Lower the learning rate, "
-                "clip gradients (train.grad_clip) or check the data for NaN values."
-            ),
-            evidence={"step": result.diverged_step, "lr": last["lr"]},
-            epoch=int(last["epoch"]),
-            step=result.diverged_step,
-        )
-    ]

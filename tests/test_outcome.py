@@ -1,0 +1,64 @@
+"""What the end of training shows: a rare class the trained network never recognises."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+import trainwell
+from trainwell.pipeline._outcome import IGNORED_MIN_ROWS, ignored_classes
+
+CLASSES = ["ok", "fraud"]
+TRAIN_Y = np.array([0] * 980 + [1] * 20)  # 98:2
+
+
+def test_a_rare_class_never_predicted_is_reported():
+    found = ignored_classes([[782, 2], [16, 0]], CLASSES, TRAIN_Y, [])
+    assert [f.code for f in found] == ["ignored_class"]
+    finding = found[0]
+    assert finding.evidence["classes"] == ["fraud"] and finding.evidence["val_rows"] == [16]
+    assert "'fraud'" in finding.message and "class_weights" in finding.message
+    assert finding.evidence["val_accuracy"] == pytest.approx(782 / 800)
+    assert "it predicts it for 2 other rows" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("confusion", "train_y"),
+    [
+        ([[780, 4], [15, 1]], TRAIN_Y),  # one recognised: learned something of it
+        ([[800, 0], [IGNORED_MIN_ROWS - 1, 0]], TRAIN_Y),  # too few rows to tell
+        ([[400, 0], [400, 0]], np.array([0, 1] * 500)),  # common: the doctor's to judge
+    ],
+)
+def test_no_finding_where_the_rare_class_is_predicted_or_too_few_to_tell(confusion, train_y):
+    assert ignored_classes(confusion, CLASSES, train_y, []) == []
+
+
+def test_under_class_weights_the_advice_is_no_longer_to_add_them():
+    (finding,) = ignored_classes([[784, 0], [16, 0]], CLASSES, TRAIN_Y, ["class_weights"])
+    assert "even under class_weights" in finding.message
+    assert "add data.remedies" not in finding.message
+
+
+def test_fit_reports_the_class_it_never_predicts_and_not_once_weighted(out, tmp_path):
+    """98:2 fraud data: plain training answers 'ok' for nearly every row (macro F1 0.49); with
+    the class weights the audit recommends, it predicts fraud, and nothing is reported."""
+    X, y = make_classification(
+        n_samples=4000, n_features=20, n_informative=4, weights=[0.98, 0.02], flip_y=0,
+        random_state=3,
+    )  # fmt: skip
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(20)])
+    frame.assign(label=np.where(y == 1, "fraud", "ok")).to_csv(tmp_path / "f.csv", index=False)
+    data = {"source": str(tmp_path / "f.csv"), "target": "label", "audit": False}
+    config = {
+        "data": data,
+        "model": {"hidden": [64]},
+        "train": {"optimizer": "sgd", "lr": 0.01, "epochs": 15, "batch_size": 64},
+    }
+    plain = trainwell.fit(config)
+    codes = [f.code for f in plain.findings]
+    assert "ignored_class" in codes, codes
+    assert plain.metrics["val_macro_f1"] < 0.5
+    weighted = trainwell.fit({**config, "data": {**data, "remedies": ["class_weights"]}})
+    assert "ignored_class" not in [f.code for f in weighted.findings]
+    assert weighted.metrics["val_macro_f1"] > 0.55
