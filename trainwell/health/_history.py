@@ -94,6 +94,9 @@ class ProbeHistory:
     output_offset: list[float] = field(default_factory=list)
     # the targets' RMS in the same units, as a mean squared error reads them (see `Probe`)
     target_level: list[float] = field(default_factory=list)
+    # the largest such signal at the model's other outputs of the batch (a mixture's means
+    # beside its weights' logits, a head beside the features a second loss reads)
+    other_error: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     # its first group's rate before any schedule moved it (`initial_lr`, which schedulers set)
     start_lr: float | None = None
@@ -147,6 +150,9 @@ class ProbeHistory:
             excess = self.output_error[probe]
         except IndexError:  # a history kept before it was measured
             return 1.0
+        if len(self.other_error) == len(self.output_error):  # not in a history kept before
+            measured = [v for v in (excess, self.other_error[probe]) if not math.isnan(v)]
+            excess = max(measured, default=math.nan)
         if not excess > 1.0:  # NaN > 1 is False
             return 1.0
         return excess if self.scale_free or self.small_step(probe) else 1.0

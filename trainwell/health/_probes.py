@@ -107,6 +107,7 @@ class Probe:
         self._output_ptrs: dict[int, int] = {}  # where each activation's output lies
         self._input_rms: torch.Tensor | None = None
         self._output_error: torch.Tensor | None = None
+        self._other_error: torch.Tensor | None = None  # at the model's other outputs
         self._output_level: torch.Tensor | None = None
         self._output_offset: torch.Tensor | None = None
         self._target_level: torch.Tensor | None = None
@@ -142,6 +143,7 @@ class Probe:
         self._output_ptrs.clear()
         self._input_rms = None
         self._output_error, self._output_level, self._error_hooked = None, None, False
+        self._other_error = None
         self._output_offset, self._target_level = None, None
         if self._forward_hooks is None:  # made once: each wrapper costs ~50 us to make
             self._forward_hooks = (
@@ -169,8 +171,9 @@ class Probe:
         pins it at its asymptotes, which says nothing of saturated units. An output not
         squashed has the loss's gradient measured (`_record_error`). Of a tuple or a dict
         (logits and features, a mean and a variance, `{"pred": ...}`), the first tensor is
-        read as the output; every tensor's shape is kept for the loss-graph checks (a
-        multi-task model's regression head may be its second)."""
+        read as the output, the others' error signal too (`_record_other_error`); every
+        tensor's shape is kept for the loss-graph checks (a multi-task model's regression
+        head may be its second)."""
         tensors = _tensors(output)
         if not tensors:
             return
@@ -182,14 +185,18 @@ class Probe:
         for index in squashed:
             self._activation_stats.pop(index, None)
         if not squashed:
-            self._hook_error(output)
+            self._hook_error(output, tensors[1:])
 
-    def _hook_error(self, output: torch.Tensor) -> None:
-        """Measure the loss's gradient at `output` (`_record_error`), and its level."""
+    def _hook_error(self, output: torch.Tensor, others: list[torch.Tensor]) -> None:
+        """Measure the loss's gradient at `output` (`_record_error`), and its level; and at
+        the `others` of the same batch (`_record_other_error`)."""
         if self._error_hooked or not output.requires_grad:
             return
         self._error_hooked = True  # the first forward's output only
         batch = output.shape[0] if output.dim() else 1
+        for other in others:
+            if other.requires_grad and other.dim() and other.shape[0] == batch:
+                other.register_hook(lambda grad: self._record_other_error(grad, batch))
         kept = output.detach()  # alive for the backward anyway: no copy
         output.register_hook(lambda grad: self._record_error(grad, batch, kept))
         # the output's RMS in the error's units for a mean squared error (see
@@ -213,6 +220,16 @@ class Probe:
             self._output_error = norm * math.sqrt(batch / 2)
             self._output_offset = _offset_share(grad, batch)
             self._target_level = _target_level(grad, batch, output)
+
+    def _record_other_error(self, grad: torch.Tensor, batch: int) -> None:
+        """The error signal at another output, as `_record_error` reads it (the largest of
+        them): a mixture density network's means get gradients 1 / variance times their
+        residuals, beside the bounded ones of its weights' logits, and under Adam such a
+        loss's large gradients are no explosion wherever in the outputs they enter."""
+        error = torch.linalg.vector_norm(dense(grad).detach().float()) * math.sqrt(batch / 2)
+        if self._other_error is not None:
+            error = torch.maximum(error, self._other_error)
+        self._other_error = error
 
     def discard(self) -> None:
         """Forget the probe taken before a step that did not happen (a mixed-precision step
@@ -278,6 +295,9 @@ class Probe:
         level = self._output_level if self._output_level is not None else missing
         offset = self._output_offset if self._output_offset is not None else missing
         target = self._target_level if self._target_level is not None else missing
+        other = self._other_error if self._other_error is not None else missing
+        if loss_scale != 1.0:
+            other = other / loss_scale
         parts = [
             loss.detach().float().reshape(1),
             torch.stack(
@@ -290,6 +310,7 @@ class Probe:
                     level.to(loss.device),
                     offset.to(loss.device),
                     target.to(loss.device),
+                    other.to(loss.device),
                 ]
             ).float(),
         ]
@@ -333,6 +354,7 @@ class Probe:
         history.output_level.append(float(values[3 + 3 * n + n_acts]))
         history.output_offset.append(float(values[4 + 3 * n + n_acts]))
         history.target_level.append(float(values[5 + 3 * n + n_acts]))
+        history.other_error.append(float(values[6 + 3 * n + n_acts]))
         history.idle = idle
 
 
