@@ -367,6 +367,19 @@ def test_oscillating_loss():
     assert rules.oscillating_loss(_curves(_history(), lone), one_epoch) is None
 
 
+def test_a_loss_below_zero_is_judged_by_the_span_it_fell_not_by_where_it_stood():
+    """A mixture density network's NLL, Adam at 3e-3 (stress 19): 0.233 -> -0.4 in 9
+    epochs, with rises of 0.03-0.06 after it crossed 0, each over 5% of a loss near 0: read
+    as an oscillation, and the lower rate repair gave it cost 0.06 of the test
+    log-likelihood. Its scale is the span it fell (0.63), not |0.233|. A curve swinging by
+    its span does oscillate."""
+    mdn = [0.233, -0.127, -0.21, -0.247, -0.308, -0.279, -0.364, -0.358, -0.4, -0.372]
+    mdn += [-0.314]
+    assert rules.oscillating_loss(_curves(_history(), mdn), T) is None
+    swings = [0.233, -0.4, 0.1, -0.5, 0.0, -0.55, -0.05, -0.6, -0.1, -0.6, -0.15]
+    assert rules.oscillating_loss(_curves(_history(), swings), T) is not None
+
+
 def test_a_train_loss_that_swings_while_the_val_loss_stays_steady_does_not_oscillate():
     """Mixup on digits (SGD 0.05, momentum 0.9): the epoch's train loss rises in 9 of 19
     epochs with the random blend, while the val loss falls, never 3% of its scale above its

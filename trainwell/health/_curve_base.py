@@ -19,10 +19,18 @@ def _finite(values: list[float]) -> bool:
     return all(map(math.isfinite, values))
 
 
-def _scale(first: float, h: ProbeHistory) -> float:
+def _scale(curve: list[float], h: ProbeHistory) -> float:
     """The scale a curve's swings are measured against: its first value, or the class
-    prior's loss when lower (a first epoch that spiked would hide the swings after it)."""
-    return abs(first) if not h.prior_loss else min(abs(first), h.prior_loss)
+    prior's loss when lower (a first epoch that spiked would hide the swings after it). A
+    loss that went below 0 (a Gaussian or a mixture's NLL) has no floor at 0 to measure
+    from, and its first value may lie near 0 by chance: there, the span it fell, if
+    larger (a mixture density network's 0.2 -> -0.9 had swings of 0.15 read against 0.2:
+    an oscillation, and the lower rate repair gave it cost 0.06 of its log-likelihood)."""
+    first = abs(curve[0])
+    lowest = min((v for v in curve if math.isfinite(v)), default=0.0)
+    if lowest < 0:
+        first = max(first, curve[0] - lowest)
+    return first if not h.prior_loss else min(first, h.prior_loss)
 
 
 def _at_floor(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:

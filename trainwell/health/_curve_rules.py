@@ -51,14 +51,17 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss = h.curve("train_loss")
     if len(loss) < 2 or not _finite(loss) or _at_floor(h, loss, t):
         return None
-    scale = _scale(loss[0], h)
+    scale = _scale(loss, h)
     floor = t.oscillation_floor * scale
     pairs = list(itertools.pairwise(loss))
-    # by a share of where it stood: a loss below 0 (a Poisson or Gaussian NLL) rises too;
-    # not where a schedule raised the rate (a warm restart's rise is its design)
+    # by a share of where it stood; where the loss went below 0 (a Gaussian or a mixture's
+    # NLL), 0 is no floor and where it stood no measure (-0.02 -> 0.01 is no 150% rise):
+    # by a share of its scale. Not where a schedule raised the rate (a warm restart's rise
+    # is its design)
     raised = _rate_raised(h.curve("lr"), len(pairs), t)
+    floorless = min(loss) < 0
     rising = [
-        b - a > t.oscillation_rise * abs(a) and b - a >= floor and not up
+        b - a > t.oscillation_rise * (scale if floorless else abs(a)) and b - a >= floor and not up
         for (a, b), up in zip(pairs, raised, strict=True)
     ]
     rises = sum(rising)
@@ -120,7 +123,7 @@ def _steady_val(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
         return False
     lowest = itertools.accumulate(val, min)
     rebound = max(v - low for v, low in zip(val[1:], lowest, strict=False))
-    return rebound < t.steady_val_rebound * _scale(val[0], h)
+    return rebound < t.steady_val_rebound * _scale(val, h)
 
 
 def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:
@@ -226,7 +229,7 @@ def _above_best(
     best = val.index(min(val))
     if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
         return None
-    noise = t.overfit_floor * _scale(val[0], h)
+    noise = t.overfit_floor * _scale(val, h)
     limit = val[best] + max(t.overfit_rise * val[best], noise)
     risen = all(v >= limit for v in val[-2:])
     if risen and not bumps_count:
@@ -247,7 +250,7 @@ def _near_lowest(h: ProbeHistory, train: list[float], best: int, t: Thresholds) 
     within `oscillation_floor` of its scale (near a perfect fit, 0.0018 -> 0.0025 is the
     noise of a few batches, not a climb)."""
     low = min(train[best + 1 :])
-    return train[-1] <= low + max(t.overfit_rise * low, t.oscillation_floor * _scale(train[0], h))
+    return train[-1] <= low + max(t.overfit_rise * low, t.oscillation_floor * _scale(train, h))
 
 
 def _more_accurate(h: ProbeHistory, best: int, t: Thresholds) -> bool:
