@@ -423,6 +423,43 @@ def test_parameters_a_sparse_optimizer_cannot_step_are_not_handed_to_it():
     assert all(r["remedy"] != "add_to_optimizer" for r in doctor.repairs)
 
 
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_repair_of_stale_sparse_gradients_another_optimizer_steps(zeroed):
+    """A sparse EmbeddingBag under SparseAdam, the head under Adam, which the doctor holds;
+    the bug: SparseAdam's zero_grad() missing. Repair rolled back with this batch's gradient
+    as a dense tensor, and SparseAdam's next step raised "does not support dense gradients"
+    (stress 19); and its hook zeroed the doctor's optimizer only, so the embedding's
+    gradients kept piling up. Now the gradient keeps the loop's layout, and another
+    optimizer's step is followed by zeroing the model's parameters it stepped."""
+    torch.manual_seed(0)
+    X, y = _tokens()
+    bag, head = nn.EmbeddingBag(100, 16, mode="mean", sparse=True), nn.Linear(16, 2)
+    model = nn.Sequential(bag, head)
+    sparse = torch.optim.SparseAdam(list(bag.parameters()), lr=1e-2)
+    optimizer = torch.optim.Adam(head.parameters(), lr=1e-2)
+    doctor = trainwell.Doctor(model, optimizer, mode="repair", every=4)
+    for _ in range(3):
+        for rows in torch.randperm(len(y)).split(32):
+            optimizer.zero_grad()
+            if zeroed:
+                sparse.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[rows]), y[rows])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            sparse.step()
+        doctor.epoch_end(loss.item())
+    assert _problems(doctor) == ([] if zeroed else ["stale_gradients"])
+    if not zeroed:
+        (repair,) = doctor.repairs
+        assert repair["remedy"] == "zero_grad" and repair["cured"]
+        assert bag.weight.grad is None  # zeroed after SparseAdam's step too
+    doctor.close()  # and its hooks gone: the loop's gradients are its own again
+    nn.functional.cross_entropy(model(X[:32]), y[:32]).backward()
+    sparse.step()
+    assert bag.weight.grad is not None
+
+
 @pytest.mark.parametrize("stepped", [True, False])
 def test_a_gradient_no_optimizer_applies_does_not_explode(stepped):
     """A second head left out of the optimizer (the bug, `frozen_parameters`), its output

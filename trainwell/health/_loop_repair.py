@@ -13,14 +13,17 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from ..findings import Finding
 from ..train import BestWeights
+from ._loop_players import _DROPPED
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
@@ -232,7 +235,9 @@ class LoopRepairer:
             self._set_lrs(self._lrs)
         for p, f in zip(params, fresh, strict=False):
             if code == "stale_gradients" and f is not None:
-                p.grad = f.clone()
+                # in the layout the loop left: SparseAdam takes no dense gradient
+                sparse = p.grad is not None and p.grad.is_sparse
+                p.grad = f.to_sparse(p.grad.sparse_dim()) if sparse else f.clone()
             elif self.keep_grads and p.grad is not None:
                 p.grad.zero_()
             else:
@@ -302,9 +307,30 @@ class LoopRepairer:
         return f"{self._lower_lr(params)}, {self._clip_gradients(params)}"
 
     def _zero_grad(self, params: list) -> str:
+        """The doctor's optimizer zeroes its gradients after each step; another optimizer
+        that steps the model's parameters (SparseAdam over a sparse embedding beside Adam
+        over the rest) those of the model it stepped, after its own step."""
         self._hooks["zero_grad"] = self.optimizer.register_step_post_hook(
             lambda optimizer, args, kwargs: optimizer.zero_grad()
         )
+        mine = {id(p) for p in self.model.parameters()}
+        keep, own = self.keep_grads, weakref.ref(self.optimizer)
+
+        def zero_the_models(optimizer, args, kwargs) -> None:
+            if optimizer is own():
+                return
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    if id(p) in mine and p.grad is not None:
+                        if keep and not p.grad.is_sparse:
+                            p.grad.zero_()
+                        else:
+                            p.grad = None
+
+        handle = register_optimizer_step_post_hook(zero_the_models)
+        self._hooks["zero_grad_others"] = handle
+        # a doctor dropped without `close`: removed when the next one starts (`_DROPPED`)
+        weakref.finalize(self, _DROPPED.append, handle)
         return "optimizer.zero_grad() after every optimizer.step() (a step hook)"
 
     def _train_mode(self, params: list) -> str:
