@@ -1544,6 +1544,56 @@ def test_outputs_flattened_in_the_loop_against_column_targets_are_found(arch, fl
         assert ("broadcast_loss", [32, 32]) in found, found
 
 
+class _Flat(nn.Module):
+    """A regression model that returns `(n,)`: its head's output squeezed inside it."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body, self.head = body, nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x)).squeeze(-1)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("unsqueezed", [True, False])
+def test_outputs_unsqueezed_in_the_loop_against_flat_targets_are_found(arch, unsqueezed):
+    """A model returning `(n,)` and a loop that adds the axis back (`pred.unsqueeze(1)`,
+    `(n,)` targets): `(n, n)` again, R^2 0.31 -> 0.02, and nothing named but a stall whose
+    advice pointed at the inputs (stress 19). Now found, and the stall explained by it. As
+    the model returns them, nothing is said. An MSE of the outputs against themselves,
+    expanded over pairs of rows, is meant."""
+    torch.manual_seed(0)
+    model = _Flat(ARCHS[arch]())
+    doctor = _regression_loop(
+        model,
+        lambda out, y: nn.functional.mse_loss(out.unsqueeze(1) if unsqueezed else out, y),
+        epochs=4,
+    )
+    found = {f.code: f for f in problems(doctor)}
+    assert ("broadcast_loss" in found) is unsqueezed, list(found)
+    if unsqueezed:
+        explained = [f.evidence.get("explained_by") for f in found.values()]
+        assert set(explained) <= {None, "broadcast_loss"}, list(found)
+        assert explained.count(None) == 1  # the broadcast itself
+        assert arch != "mlp" or len(found) > 1  # the mlp's stall, explained
+
+
+def test_an_mse_between_pairs_of_the_outputs_is_no_broadcast():
+    torch.manual_seed(0)
+    model = _Flat(ARCHS["mlp"]())
+
+    def pairwise(out, y):
+        n = len(out)
+        fit = nn.functional.mse_loss(out, y)
+        # embeddings pulled together across pairs of rows: both sides the network's
+        pairs = nn.functional.mse_loss(out[:, None].expand(n, n), out[None, :].expand(n, n))
+        return fit + 1e-3 * pairs
+
+    doctor = _regression_loop(model, pairwise)
+    assert "broadcast_loss" not in [f.code for f in problems(doctor)]
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("targets", ["raw", "standardised"])
 def test_targets_far_from_standardised_are_named_as_the_cause(arch, targets):

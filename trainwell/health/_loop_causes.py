@@ -18,8 +18,10 @@ def root_cause(finding: Finding) -> str | None:
     cause: units all alike (`symmetric_units`), a loss that reaches no parameter
     (`unused_parameters` as an error), gradients summed over the steps in the whole model
     (`stale_gradients`), a model the loop never moves (`frozen_parameters` as an error,
-    of every parameter), or outputs blown up
-    at the start (`high_initial_loss`: the gradients they send explode). Their own
+    of every parameter), outputs blown up
+    at the start (`high_initial_loss`: the gradients they send explode), or outputs a loss
+    broadcast against targets of another shape (`broadcast_loss`: each is fitted to every
+    row's target, and the loss stalls at their spread). Their own
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
     stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
     raise it, a step taken before backward() to raise it. None for the other findings."""
@@ -34,6 +36,11 @@ def root_cause(finding: Finding) -> str | None:
         names = few_names(finding.evidence["parameters"])
         return (
             f"the units of {names} are all alike (symmetric_units); initialise them randomly first"
+        )
+    if finding.code == "broadcast_loss":
+        return (
+            "the loss broadcast the outputs against targets of another shape "
+            "(broadcast_loss); give it outputs and targets of one shape first"
         )
     if finding.code == "unused_parameters" and finding.severity == "error":
         return (

@@ -318,7 +318,10 @@ def broadcast_outputs(
                 return found
         elif not name.startswith(BROADCASTING_LOSSES):
             continue
-        for argument, _ in node.next_functions:
+        arguments = [argument for argument, _ in node.next_functions if argument is not None]
+        if len(arguments) != 1:  # outputs against outputs (pairs of rows): meant
+            continue
+        for argument in arguments:
             found = _across_itself(_below(argument, CASTS), shapes)
             if found is not None:
                 return found
@@ -370,11 +373,12 @@ def _grown(
 
 
 def _the_outputs(shape: list[int], outputs: list[int]) -> bool:
-    """Whether `shape` is the outputs' own, squeezed of size-1 axes or flattened."""
+    """Whether `shape` is the outputs' own, but for size-1 axes (squeezed, or added in the
+    loop: `pred.unsqueeze(1)` of a model that returns `(n,)`), or flattened."""
     if shape == outputs:
         return True
     squeezed = [size for size in outputs if size != 1]
-    return shape == squeezed or shape == [math.prod(outputs)]
+    return [size for size in shape if size != 1] == squeezed or shape == [math.prod(outputs)]
 
 
 def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
