@@ -364,21 +364,35 @@ def _grown(
     before: list[int], after: list[int], outputs: list[list[int]]
 ) -> tuple[list[int], list[int]] | None:
     """(before, after) where `before` is one of the outputs' shapes (`_the_outputs`) and
-    `after` grew it along a new axis as long as one of its own."""
-    if not any(_the_outputs(before, shape) for shape in outputs) or len(after) < len(before):
+    `after` grew it along a new axis as long as one of its own; or the outputs' with an axis
+    added in the loop (`_unsqueezed`), grown as long as their rows: an axis the loss's
+    author added and filled with as many of something else is meant (quantile regression's
+    predicted quantiles against each target quantile)."""
+    if len(after) < len(before):
         return None
+    if any(_the_outputs(before, shape) for shape in outputs):
+        lengths = set(before)
+    else:
+        lengths = {shape[0] for shape in outputs if shape and _unsqueezed(before, shape)}
     padded = [1] * (len(after) - len(before)) + before
     grown = [b for a, b in zip(padded, after, strict=True) if a == 1 and b > 1]
-    return (before, after) if any(size in before for size in grown) else None
+    return (before, after) if any(size in lengths for size in grown) else None
 
 
 def _the_outputs(shape: list[int], outputs: list[int]) -> bool:
-    """Whether `shape` is the outputs' own, but for size-1 axes (squeezed, or added in the
-    loop: `pred.unsqueeze(1)` of a model that returns `(n,)`), or flattened."""
+    """Whether `shape` is the outputs' own, squeezed of size-1 axes or flattened."""
     if shape == outputs:
         return True
     squeezed = [size for size in outputs if size != 1]
-    return [size for size in shape if size != 1] == squeezed or shape == [math.prod(outputs)]
+    return shape == squeezed or shape == [math.prod(outputs)]
+
+
+def _unsqueezed(shape: list[int], outputs: list[int]) -> bool:
+    """Whether `shape` is the outputs' with size-1 axes added in the loop
+    (`pred.unsqueeze(1)` of a model that returns `(n,)`)."""
+    return len(shape) > len(outputs) and [s for s in shape if s != 1] == [
+        s for s in outputs if s != 1
+    ]
 
 
 def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
