@@ -965,3 +965,60 @@ def test_a_per_epoch_schedule_stepped_every_batch_is_named(every_batch):
     assert bool(named) == every_batch, [f.message for f in doctor.findings]
     if every_batch:
         assert named[0].code == "slow_convergence" and named[0].severity == "warning"
+
+
+class MeanOfValid(nn.Module):
+    """Token embeddings averaged over each row's valid positions (token 0 pads), then a
+    head. `guarded`: the count of valid positions held at 1 or more; else an empty row
+    divides 0 by 0."""
+
+    def __init__(self, guarded: bool) -> None:
+        super().__init__()
+        self.embed, self.head, self.guarded = nn.Embedding(100, 16), nn.Linear(16, 2), guarded
+
+    def forward(self, x):
+        valid = (x > 0).float()[..., None]
+        count = valid.sum(1).clamp_min(1) if self.guarded else valid.sum(1)
+        return self.head((self.embed(x) * valid).sum(1) / count)
+
+
+@pytest.mark.parametrize("case", ["empty rows", "guarded", "rate too high"])
+def test_a_loss_the_forward_pass_makes_nan_is_not_treated_by_the_rate(case):
+    """One row in 200 an empty sequence: its mean over no position is 0 / 0, and every batch
+    holding one has a NaN loss at any rate (stress 19: an inverted attention mask; repair
+    lowered the rate 100x and the loop stayed NaN). The finding says the forward pass made
+    it, and repair skips the steps whose gradients are not finite: the loop learns from the
+    others. Guarded, nothing is found; a rate far too high still diverges as before."""
+    torch.manual_seed(0)
+    X, y = _tokens(1280)
+    if case != "guarded":
+        X[100::200] = 0  # empty rows, from the fourth batch on
+    results = {}
+    for mode in ("detect", "repair"):
+        torch.manual_seed(0)
+        model = MeanOfValid(guarded=case == "guarded")
+        if case == "rate too high":
+            model.guarded = True
+            optimizer = torch.optim.SGD(model.parameters(), lr=300.0, momentum=0.9)
+        else:
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        doctor = _train(model, optimizer, X, y, epochs=4, mode=mode, every=8)
+        with torch.no_grad():
+            out = model(X[1::40])  # rows that are not empty
+        results[mode] = (doctor, float((out.argmax(1) == y[1::40]).float().mean()))
+    doctor, _ = results["detect"]
+    found = [f for f in doctor.findings if f.code == "divergence"]
+    if case == "guarded":
+        assert _problems(doctor) == []
+        return
+    assert found, _problems(doctor)
+    forward = bool(found[0].evidence.get("forward_nonfinite"))
+    assert forward == (case == "empty rows")
+    repaired, accuracy = results["repair"]
+    remedies = [r["remedy"] for r in repaired.repairs]
+    if case == "empty rows":
+        assert "a lower learning rate cannot help" in found[0].message
+        assert remedies == ["skip_nonfinite"] and repaired.repairer.skipped > 0
+        assert accuracy > 0.8 > results["detect"][1]  # it learned from the other batches
+    else:
+        assert remedies[0] == "lower_lr_and_clip"

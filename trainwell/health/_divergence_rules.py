@@ -61,6 +61,18 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
                 first_loss=start,
             )
         what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
+    elif _forward_made(h, t):
+        return finding(
+            "divergence",
+            "error",
+            f"The loss became non-finite (NaN or inf) at step {h.steps[-1]}, on a batch the "
+            f"network met with finite weights after calm steps: the forward pass computed it "
+            f"from this batch, and a lower learning rate cannot help. {_FORWARD_NAN}",
+            h,
+            loss=losses[-1],
+            first_loss=first,
+            forward_nonfinite=True,
+        )
     else:
         what = "became non-finite (NaN or inf)"
     return finding(
@@ -81,6 +93,33 @@ def _spiked(h: ProbeHistory) -> bool:
     return bool(runaway) and runaway[-1] == h.steps[-1] and h.steps[-1] - h.steps[-2] > 1
 
 
+def _forward_made(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether a hand-written loop's loss became non-finite where no runaway can have made
+    it: the weights finite and within `blown_up` of the last probe whose loss was finite
+    and no higher than the first (or untrained) one (or no step has moved them). The loop
+    reads every step's loss and probes one that runs away 10x: a runaway shows there
+    before it overflows, and blows the weights up. An attention row whose every key is
+    masked (a padding mask inverted, an empty sequence) makes NaN on the batches that hold
+    one, at any rate: the lower rates repair gave it (100x) trained nothing more (stress
+    19). The Trainer replays such a batch to name the layer instead."""
+    if h.data_at_hand or not np.all(np.isfinite(h.weight_norm[-1])):
+        return False
+    finite = [i for i, loss in enumerate(h.loss) if math.isfinite(loss)]
+    if not finite:
+        return True  # no step has moved the weights the doctor saw first
+    last = finite[-1]  # the probe before the batches that made NaN (their steps skipped?)
+    if h.loss[last] > max(h.loss[0], h.untrained_loss()):
+        return False
+    grown = h.weight_norm[-1] > t.blown_up * np.maximum(h.weight_norm[last], 1e-12)
+    return not grown.any()
+
+
+_FORWARD_NAN = (
+    "Look for an operation that makes NaN on some inputs: a softmax over a row masked "
+    "entirely (an attention row whose every key is masked: an empty sequence, or a padding "
+    "mask inverted), log or sqrt of 0 or of a negative, a division by a zero count; "
+    "torch.autograd.set_detect_anomaly(True) names it. If the inputs hold NaN, impute them."
+)
 _LOWER_THE_RATE = (
     "Lower the learning rate or clip gradients; if the inputs contain NaN, impute them."
 )

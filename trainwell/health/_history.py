@@ -274,6 +274,9 @@ class ProbeHistory:
         network's (after a remedy, or loaded from a checkpoint)."""
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
         self.capped_error, self.summed = other.capped_error, other.summed
+        # whose data it is: a hand-written loop's history after a remedy was read as the
+        # Trainer's until its next look
+        self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand
         self.reference_loss = other.reference_loss
         if "_measure_reference" in other.__dict__:
             self._measure_reference = other._measure_reference

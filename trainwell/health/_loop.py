@@ -261,7 +261,7 @@ class Doctor:
             probe.before_step(step, self._epoch, loss, grad_scale, self._scale or 1.0)
             if self._reads_clip():
                 self._clip.arm(self.optimizer, self.watch.params)
-        if looking:
+        if looking and math.isfinite(loss.item()):  # NaN gradients tell nothing of the loop
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()

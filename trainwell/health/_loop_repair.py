@@ -25,7 +25,7 @@ from ..findings import Finding
 from ..train import BestWeights
 from ._loop_players import _DROPPED
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
-from ._probes import SCALE_FREE
+from ._probes import SCALE_FREE, dense
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
@@ -99,6 +99,7 @@ class LoopRepairer:
         self.train_mode = False  # put the model back in train mode at every step
         self._lrs: list[float] | None = None  # the learning rates the remedies set
         self._hooks: dict[str, Any] = {}
+        self.skipped = 0  # optimizer steps `skip_nonfinite` left out
         self._treating: dict[str, _Treatment] = {}
         self._healthy = self.snapshot()
         self._healthy_epoch: int | None = None  # None: the state the doctor started from
@@ -130,6 +131,8 @@ class LoopRepairer:
             order = [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]
             if code == "exploding_gradient" and "error_signal" in finding.evidence:
                 order = []  # large because the targets are: clipping throttles their fit
+            if finding.evidence.get("forward_nonfinite"):  # the batch's, not the rate's
+                order = [name for name in ("skip_nonfinite",) if name not in tried]
             treatment = self._treating[code] = _Treatment(finding, order)
             now, start = losses  # a problem that keeps a network from learning, an epoch in
             stalled = epoch > 0 and now >= (1 - self.thresholds.slow_drop) * start
@@ -306,6 +309,21 @@ class LoopRepairer:
         self._check_clip()  # before the rate is lowered: else the next remedy lowers it again
         return f"{self._lower_lr(params)}, {self._clip_gradients(params)}"
 
+    def _skip_nonfinite(self, params: list) -> str:
+        """Skip every optimizer step whose gradients are not all finite, as a gradient
+        scaler does: the batches whose forward pass makes NaN are left out, and the
+        weights stay where the other batches take them."""
+
+        def skip(optimizer, args, kwargs) -> None:
+            grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
+            grads = [dense(g) for g in grads if g is not None]
+            if grads and not torch.isfinite(torch.stack(torch._foreach_norm(grads))).all():
+                self.skipped += 1
+                optimizer.zero_grad(set_to_none=True)  # nothing to step
+
+        self._hooks["skip_nonfinite"] = self.optimizer.register_step_pre_hook(skip)
+        return "optimizer steps whose gradients are not finite are skipped (a step hook)"
+
     def _zero_grad(self, params: list) -> str:
         """The doctor's optimizer zeroes its gradients after each step; another optimizer
         that steps the model's parameters (SparseAdam over a sparse embedding beside Adam
@@ -459,6 +477,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = LEAKY_DEAD
     if finding.evidence.get("val_never_learned"):
         change = VAL_MISMATCH_FIX
+    if finding.evidence.get("forward_nonfinite"):
+        change = "the operation that makes NaN on some batches (see above), not the rate"
     if change and finding.evidence.get("summed_loss"):
         change = SUMMED_FIX
     elif change and "error_signal" in finding.evidence:
