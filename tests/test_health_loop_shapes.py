@@ -115,6 +115,38 @@ def test_a_model_without_a_weight_attribute_is_probed_by_its_matrices(build, zer
     assert _problems(doctor)[:1] == ([] if zero_grad else ["stale_gradients"])
 
 
+@pytest.mark.parametrize("watched", [False, True])
+def test_a_spectral_norm_layer_is_read_without_changing_the_run(watched):
+    """Reading a spectral-normed layer's `weight` in training mode runs its power iteration:
+    the doctor in detect mode, merely reading, moved the run it watched (its singular
+    vector 5e-5 off after 30 steps, stress 19). It reads the weight the optimizer steps
+    instead; the run is the same to the bit with and without it, and the layer probed."""
+
+    def run(with_doctor: bool) -> tuple[torch.Tensor, ...]:
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            parametrizations.spectral_norm(nn.Linear(8, 16)), nn.ReLU(), nn.Linear(16, 2)
+        )
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        doctor = trainwell.Doctor(model, optimizer, every=4) if with_doctor else None
+        x, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
+        for _ in range(30):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            if doctor is not None:
+                doctor.step(loss)
+            optimizer.step()
+        norm = model[0].parametrizations.weight
+        layers = doctor.examiner.probe.history.layers if doctor else ["0", "2"]
+        return norm[0]._u.clone(), norm.original.detach().clone(), layers
+
+    u, weight, layers = run(watched)
+    plain_u, plain_weight, _ = run(False)
+    assert torch.equal(u, plain_u) and torch.equal(weight, plain_weight)
+    assert layers == ["0", "2"]
+
+
 @pytest.mark.parametrize(
     "schedule",
     [

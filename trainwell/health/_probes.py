@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from ..train import mean_over_ranks
 from ._history import ProbeHistory
@@ -50,12 +51,23 @@ def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     as raw `nn.Parameter`s), every trainable parameter with two dimensions or more."""
     found = []
     for name, module in model.named_modules():
-        weight = getattr(module, "weight", None)
+        weight = _stepped_weight(module)
         if isinstance(weight, nn.Parameter) and weight.dim() > 1 and weight.requires_grad:
             found.append((name, weight))
     return found or [
         (name, p) for name, p in model.named_parameters() if p.dim() > 1 and p.requires_grad
     ]
+
+
+def _stepped_weight(module: nn.Module) -> object:
+    """The weight the optimizer steps: a parametrized one's original (spectral norm's; weight
+    norm's direction), read without computing the weight, which in training mode runs
+    spectral norm's power iteration: the doctor, reading it, changed the run it watched."""
+    if not parametrize.is_parametrized(module, "weight"):
+        return getattr(module, "weight", None)
+    tensors = module.parametrizations.weight
+    original = getattr(tensors, "original", None)
+    return original if original is not None else getattr(tensors, "original1", None)
 
 
 def activation_modules(model: nn.Module) -> list[tuple[str, str, nn.Module, int]]:
