@@ -287,7 +287,7 @@ def test_dying_relu():
 
 
 def test_dead_leaky_units_are_not_told_to_become_leaky():
-    from trainwell.health._loop_repair import recommend
+    from trainwell.health._loop_advice import recommend
 
     finding = rules.dying_relu(_history(dead=(0.2, 0.95), kinds=("relu", "leaky_relu")), T)
     assert finding.layer == "net.4" and "LeakyReLU's small slope" in finding.message

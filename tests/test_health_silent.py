@@ -916,7 +916,7 @@ def test_the_recommended_change_follows_the_finding_and_the_optimizer(
 ):
     """A loop on Adam is not told to use Adam; a slow convergence whose steps are too large
     is told to lower the rate, one whose cause is named gets no rate advice appended."""
-    from trainwell.health._loop_repair import recommend
+    from trainwell.health._loop_advice import recommend
 
     finding = Finding(code, "warning", "training", "Message.", evidence=dict(evidence))
     recommend(finding, adaptive)

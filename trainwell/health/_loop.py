@@ -29,11 +29,12 @@ from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._initial_loss import high_initial_loss, read_initial
+from ._loop_advice import recommend
 from ._loop_args import check_arguments, number
 from ._loop_causes import explain, root_cause, sound
 from ._loop_clip import LoopClip
 from ._loop_players import OtherPlayers
-from ._loop_repair import LOOP_ORDERS, LoopRepairer, recommend
+from ._loop_repair import LOOP_ORDERS, LoopRepairer
 from ._loop_rules import LOOP_RULES, cleared, used_since
 from ._loss_graph import broadcast_loss, capped_error, chance_loss, summed_loss, zero_floor
 from ._probes import SCALE_FREE

@@ -1,0 +1,67 @@
+"""What the loop doctor recommends where it cannot treat a finding itself: the change to the
+model or the loop, read from the finding's evidence (`recommend`)."""
+
+from __future__ import annotations
+
+from ..findings import Finding
+from ._silent import LOOP_FIX
+
+# ... after which (or instead of which) the change to the model or the loop it recommends
+RECOMMENDED: dict[str, str] = {
+    **LOOP_FIX,
+    "divergence": "a lower learning rate, gradient clipping, or batch normalisation",
+    "exploding_gradient": "He initialisation, standardised inputs, or Adam with clipping",
+    "vanishing_gradient": "ReLU with He initialisation, or batch normalisation",
+    "dying_relu": "LeakyReLU, or He initialisation with a zero bias",
+    "saturated_activation": "standardised inputs, Xavier initialisation, or ReLU",
+    "oscillating_loss": "a lower learning rate or momentum, or Adam",
+    "slow_convergence": "Adam, or a higher learning rate",
+    "underfitting": "a wider network, or a higher learning rate",
+    "overfitting": "early stopping, dropout, weight decay or more data",
+}
+
+
+# dead units of a LeakyReLU layer: it is leaky already
+LEAKY_DEAD = "He initialisation with a zero bias, or a lower learning rate"
+# a finding that targets far from standardised explain (`_rule_base.finding`): the cause
+FAR_TARGETS_FIX = "standardised targets (predictions mapped back to their units)"
+SUMMED_FIX = "reduction='mean' for the loss (or a rate divided by the batch size)"
+# ... and inputs far from standardised (`_rule_base.finding`)
+UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by its std)"
+
+
+# an "overfitting" whose validation never beat knowing nothing (`_curve_rules.overfitting`)
+VAL_MISMATCH_FIX = "labels the inputs predict, lined up with them alike in training and validation"
+
+
+# under an optimizer whose steps do not grow with the gradient (Adam): not Adam again
+ON_ADAPTIVE: dict[str, str] = {
+    "exploding_gradient": "He initialisation, standardised inputs, or gradient clipping",
+    "oscillating_loss": "a lower learning rate",
+    "slow_convergence": "a higher learning rate",
+}
+
+
+def recommend(finding: Finding, adaptive: bool = False) -> None:
+    """Name the change to the model or the loop that would treat `finding`; `adaptive`: the
+    loop's optimizer is one whose steps do not grow with the gradient."""
+    change = (adaptive and ON_ADAPTIVE.get(finding.code)) or RECOMMENDED.get(finding.code)
+    if finding.code == "slow_convergence":  # as its message advises of the rate, or nothing
+        advice = finding.evidence.get("rate_advice")
+        change = "a lower learning rate" if advice == "lower" else change if advice else None
+    if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
+        change = LEAKY_DEAD
+    if finding.evidence.get("val_never_learned"):
+        change = VAL_MISMATCH_FIX
+    if finding.evidence.get("forward_nonfinite"):
+        change = "the operation that makes NaN on some batches (see above), not the rate"
+    if change and finding.evidence.get("summed_loss"):
+        change = SUMMED_FIX
+    elif change and "error_signal" in finding.evidence:
+        change = FAR_TARGETS_FIX
+    elif change and "input_rms" in finding.evidence:
+        change = UNSCALED_FIX
+    if change and "recommended" not in finding.evidence:
+        finding.evidence["recommended"] = change
+        if finding.source == "training" and finding.code not in LOOP_FIX:
+            finding.message += f" Recommended change to the model or loop: {change}."
