@@ -6,7 +6,8 @@ from __future__ import annotations
 from ..findings import Finding
 from ._silent import LOOP_FIX
 
-# ... after which (or instead of which) the change to the model or the loop it recommends
+# Per code, the change to the model or the loop recommended after the remedies the doctor
+# applies itself (`_loop_repair.LOOP_ORDERS`), or instead of them
 RECOMMENDED: dict[str, str] = {
     **LOOP_FIX,
     "divergence": "a lower learning rate, gradient clipping, or batch normalisation",
