@@ -555,15 +555,15 @@ def test_oversized_weights_are_measured_by_each_hidden_layers_gain():
 def test_saturation_counts_activations_pinned_on_most_examples_or_on_half(kind):
     """Pre-activations of std 8 pin about 56% of the activations, though a unit is rarely
     pinned on 75% of a batch: counted as activations, the layer is found saturated."""
-    from trainwell.health._probes import _unit_stat
+    from trainwell.health._probe_stats import unit_stat
 
     torch.manual_seed(0)
     squash = torch.sigmoid if kind == "sigmoid" else torch.tanh
     std = 8.0 if kind == "sigmoid" else 4.0  # tanh(z) = 2 sigmoid(2z) - 1
     wide = squash(torch.randn(256, 64) * std)
-    assert 0.5 < float(_unit_stat(wide, kind)) < 0.7
+    assert 0.5 < float(unit_stat(wide, kind)) < 0.7
     healthy = squash(torch.randn(256, 64))  # standardised pre-activations
-    assert float(_unit_stat(healthy, kind)) < 0.05
+    assert float(unit_stat(healthy, kind)) < 0.05
 
 
 def _fed(batch_size: int, batches=None, optimizer="sgd"):

@@ -19,6 +19,7 @@ from torch.nn.utils import parametrize
 from ..train import mean_over_ranks
 from ._history import ProbeHistory
 from ._loss_graph import gates, squashed_before
+from ._probe_stats import input_rms, offset_share, target_level, unit_stat
 
 ACTIVATION_KINDS: dict[type[nn.Module], str] = {
     nn.ReLU: "relu",
@@ -42,7 +43,6 @@ SCALE_FREE: tuple[type[torch.optim.Optimizer], ...] = (
     torch.optim.Rprop,
     torch.optim.SparseAdam,
 )
-SATURATION_MARGIN = 0.01  # sigmoid within 0.01 of 0 or 1, tanh within 0.01 of -1 or 1
 
 
 def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -175,7 +175,7 @@ class Probe:
     def _record_input(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
         if self._input_rms is None and _plain(x) and x.is_floating_point():
-            self._input_rms = _input_rms(x.detach())
+            self._input_rms = input_rms(x.detach())
 
     def _record_output(self, module: nn.Module, args: tuple, output: object) -> None:
         """An activation whose output is the model's (a sigmoid before BCELoss, a softmax
@@ -230,8 +230,8 @@ class Probe:
             grad = dense(grad).detach().float()
             norm = torch.linalg.vector_norm(grad)
             self._output_error = norm * math.sqrt(batch / 2)
-            self._output_offset = _offset_share(grad, batch)
-            self._target_level = _target_level(grad, batch, output)
+            self._output_offset = offset_share(grad, batch)
+            self._target_level = target_level(grad, batch, output)
 
     def _record_other_error(self, grad: torch.Tensor, batch: int) -> None:
         """The error signal at another output, as `_record_error` reads it (the largest of
@@ -256,7 +256,7 @@ class Probe:
     def _hook(self, index: int, kind: str, axis: int) -> Callable[..., None]:
         def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             if index not in self._output_ptrs and _plain(output):  # the first forward only
-                self._activation_stats[index] = _unit_stat(output.detach(), kind, axis)
+                self._activation_stats[index] = unit_stat(output.detach(), kind, axis)
                 self._output_ptrs[index] = output.data_ptr()
                 squashing = kind in ("sigmoid", "tanh")
                 if self.gates is None and squashing and output.grad_fn is not None:
@@ -370,31 +370,6 @@ class Probe:
         history.idle = idle
 
 
-def _target_level(grad: torch.Tensor, batch: int, output: torch.Tensor) -> torch.Tensor:
-    """The targets' RMS in the units of the output's level (`_hook_error`), read as a mean
-    squared error gives them: each residual is its gradient times batch x outputs per row
-    / 2, and the target is the output less it. Targets far smaller than the residuals: the
-    residuals are the outputs' (a network blown up by its weights); as large: the network
-    already predicts their level (an output bias set to their mean)."""
-    if output.shape != grad.shape or not output.numel():
-        return torch.full((), math.nan, device=grad.device)
-    per_row = max(output[0].numel(), 1) if output.dim() else 1
-    targets = output.float() - grad * (batch * per_row / 2)
-    rms = torch.linalg.vector_norm(targets) / math.sqrt(targets.numel())
-    return rms * math.sqrt(2 / per_row)
-
-
-def _offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
-    """The share of the loss's gradient at the output that is the same for every row of the
-    batch, per output, over its whole: for a squared error, the residuals' mean squared
-    over their mean square, which is near 1 where the outputs must first move to where the
-    targets lie (a regression on raw units: 5,000 +- 800). NaN for fewer than 2 rows."""
-    if batch < 2 or grad.numel() % batch:
-        return torch.full((), math.nan, device=grad.device)
-    rows = grad.reshape(batch, -1)
-    return rows.mean(0).square().sum() / rows.square().mean(0).sum().clamp_min(1e-30)
-
-
 def _eager(hook: Callable[..., None]) -> Callable[..., None]:
     """`hook` run as Python, outside any graph `torch.compile` traces: it reads data
     pointers and autograd nodes of real tensors, which tracing has not got (it warned, broke
@@ -423,44 +398,3 @@ def dense(grad: torch.Tensor) -> torch.Tensor:
     """A gradient as a dense tensor: `nn.Embedding(sparse=True)` leaves a sparse one, which
     norms and copies into dense buffers do not take."""
     return grad.to_dense() if grad.is_sparse else grad
-
-
-def _input_rms(x: torch.Tensor) -> torch.Tensor:
-    """The scale of an input batch: the 90th percentile over features (channels for images)
-    of each feature's root mean square. Standardised inputs sit near 1; raw pixels or
-    physical units are often 10 to 1,000 times that."""
-    if x.dim() < 2:
-        return x.float().pow(2).mean().sqrt()
-    others = [d for d in range(x.dim()) if d != 1]
-    rms = torch.linalg.vector_norm(x.float(), dim=others) / math.sqrt(x.numel() / x.shape[1])
-    # the 90th percentile's nearest rank above (quantile's `higher`): one kernel, where
-    # `torch.quantile` runs a dozen — 10x the time of a probe's other input statistics
-    rank = math.ceil(0.9 * (rms.numel() - 1)) + 1
-    return rms.kthvalue(rank).values
-
-
-def _unit_stat(output: torch.Tensor, kind: str, axis: int = 1) -> torch.Tensor:
-    """The share of one activation's units that are dead (ReLU family), or of its
-    activations that are saturated (sigmoid, tanh), over a batch; NaN for kinds with
-    neither (GELU).
-
-    A unit is a feature (dense, on `axis`: the last one for a linear layer's output) or a
-    channel (conv, axis 1); dead: never positive over the whole batch (and sequence). An
-    activation (a unit on one example) is saturated within `SATURATION_MARGIN` of an
-    asymptote, where its gradient is 25x below its peak or less. Counted over units
-    and examples alike (SageMaker's SaturatedActivation counts activations too): a unit
-    pinned on half the examples passes a gradient on the rest, but the layer learns from
-    half its signal; counting only units pinned on most examples missed pre-activations of
-    std 8 (about 56% of them saturated, a unit rarely on 75% of a batch).
-    """
-    axis = axis % output.dim() if output.dim() else 0
-    others = [d for d in range(output.dim()) if d != axis]  # every axis but the unit axis
-    if kind in ("relu", "leaky_relu"):
-        return (output.amax(dim=others) <= 0).float().mean()
-    if kind == "sigmoid":
-        near = (output - 0.5).abs() > 0.5 - SATURATION_MARGIN
-    elif kind == "tanh":
-        near = output.abs() > 1 - SATURATION_MARGIN
-    else:
-        return torch.full((), float("nan"), device=output.device)
-    return near.float().mean()
