@@ -843,6 +843,40 @@ def test_a_mixture_density_networks_means_are_read_where_their_error_enters():
     assert loss.item() < -0.3  # it fits: below 0 nats a row
 
 
+class LogitsAndFeatures(nn.Module):
+    """A deep ReLU body drawn too large (std 0.5 for a fan-in of 64) and a head; returns the
+    head's logits and, with `features`, the body's output the head read as well."""
+
+    def __init__(self, features: bool) -> None:
+        super().__init__()
+        layers = [m for i in range(5) for m in (nn.Linear(64 if i else 20, 64), nn.ReLU())]
+        self.body, self.head, self.features = nn.Sequential(*layers), nn.Linear(64, 2), features
+        for layer in self.body[::2]:
+            nn.init.normal_(layer.weight, std=0.5)
+
+    def forward(self, x):
+        features = self.body(x)
+        logits = self.head(features)
+        return (logits, features) if self.features else logits
+
+
+@pytest.mark.parametrize("features", [False, True])
+def test_features_returned_beside_the_logits_do_not_hide_an_explosion(features):
+    """The gradient at features the head reads holds what comes back through the head: read
+    as the loss's own error signal (as a mixture's means are, above), it divided the
+    gradients' scale by up to 9x and an explosion returned as (logits, features) went
+    unreported (review). Such an output is not read; as the logits alone, the same."""
+    torch.manual_seed(0)
+    X = torch.randn(1280, 20)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).long()
+    model = LogitsAndFeatures(features)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    logits = (lambda out: out[0]) if features else (lambda out: out)
+    doctor = _train(model, optimizer, X, y, epochs=2, every=4, forward=lambda x: logits(model(x)))
+    assert "exploding_gradient" in _problems(doctor)
+    assert all(math.isnan(error) for error in doctor.examiner.history.other_error)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_the_error_a_loss_sends_is_read_against_a_bounded_losss(reduction):
     """A mean cross-entropy sends at most 1 (`ProbeHistory.error_excess`) whatever its

@@ -206,8 +206,9 @@ class Probe:
             return
         self._error_hooked = True  # the first forward's output only
         batch = output.shape[0] if output.dim() else 1
-        for other in others:
-            if other.requires_grad and other.dim() and other.shape[0] == batch:
+        for other in others:  # not features the head reads: their gradient holds its own
+            of_batch = other.requires_grad and other.dim() and other.shape[0] == batch
+            if of_batch and not _feeds(other, output):
                 other.register_hook(lambda grad: self._record_other_error(grad, batch))
         kept = output.detach()  # alive for the backward anyway: no copy
         output.register_hook(lambda grad: self._record_error(grad, batch, kept))
@@ -368,6 +369,26 @@ class Probe:
         history.target_level.append(float(values[5 + 3 * n + n_acts]))
         history.other_error.append(float(values[6 + 3 * n + n_acts]))
         history.idle = idle
+
+
+FEEDS_NODES = 256  # autograd nodes searched above the output for another output it reads
+
+
+def _feeds(other: torch.Tensor, output: torch.Tensor) -> bool:
+    """Whether `output` was computed from `other` (features a model returns beside the logits
+    its head makes of them): the gradient at `other` then holds what comes back through the
+    head, which grows with the head's weights, not only the error its own loss sends.
+    Searched over the `FEEDS_NODES` nodes nearest the output; beyond them, taken as not."""
+    target, queue, seen = other.grad_fn, [output.grad_fn], set()
+    while queue and len(seen) < FEEDS_NODES:
+        node = queue.pop()
+        if node is None or node in seen:
+            continue
+        if node is target:
+            return True
+        seen.add(node)
+        queue.extend(next_node for next_node, _ in node.next_functions)
+    return False
 
 
 def _eager(hook: Callable[..., None]) -> Callable[..., None]:
