@@ -319,6 +319,12 @@ def test_saturated_activation_under_large_steps_advises_a_lower_rate():
     large = rules.saturated_activation(h, T)
     assert "Lower the learning rate" in large.message and "20.0%" in large.message
     assert "ReLU" not in large.message and large.evidence["step_size"] == 0.2
+    from trainwell.health._loop_advice import recommend
+
+    recommend(large)  # a hand-written loop's recommended change says the same (review)
+    recommend(calm)
+    assert large.evidence["recommended"] == "a lower learning rate"
+    assert "ReLU" in calm.evidence["recommended"]
 
 
 def test_divergence_nonfinite_and_runaway():

@@ -62,12 +62,13 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             )
         what = f"ran away to {losses[-1]:.3g} from {first:.3g}"
     elif _forward_made(h, t):
+        calm = "after calm steps" if any(map(math.isfinite, h.loss)) else "before any step"
         return finding(
             "divergence",
             "error",
             f"The loss became non-finite (NaN or inf) at step {h.steps[-1]}, on a batch the "
-            f"network met with finite weights after calm steps: the forward pass computed it "
-            f"from this batch, and a lower learning rate cannot help. {_FORWARD_NAN}",
+            f"network met with finite weights {calm}: the forward pass computed it from this "
+            f"batch, and a lower learning rate cannot help. {_FORWARD_NAN}",
             h,
             loss=losses[-1],
             first_loss=first,
@@ -101,9 +102,11 @@ def _forward_made(h: ProbeHistory, t: Thresholds) -> bool:
     before it overflows, and blows the weights up. An attention row whose every key is
     masked (a padding mask inverted, an empty sequence) makes NaN on the batches that hold
     one, at any rate: the lower rates repair gave it (100x) trained nothing more (stress
-    19). The Trainer replays such a batch to name the layer instead."""
-    if h.data_at_hand or not np.all(np.isfinite(h.weight_norm[-1])):
-        return False
+    19). Only where every step's loss was read (`every_loss_read`: a loop on a CPU); the
+    Trainer replays such a batch to name the layer instead."""
+    if not h.every_loss_read or not np.all(np.isfinite(h.weight_norm[-1])):
+        return False  # (on a GPU the loss is not read at every step: a NaN batch stepped
+        # between probes leaves NaN weights, and no one can tell what made it)
     finite = [i for i, loss in enumerate(h.loss) if math.isfinite(loss)]
     if not finite:
         return True  # no step has moved the weights the doctor saw first

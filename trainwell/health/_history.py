@@ -98,6 +98,9 @@ class ProbeHistory:
     # beside its weights' logits, a head beside the features a second loss reads)
     other_error: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
+    # a hand-written loop's doctor read every step's loss (on a CPU): the first non-finite
+    # one was probed at its own step, before the optimizer applied it
+    every_loss_read: bool = False
     # its first group's rate before any schedule moved it (`initial_lr`, which schedulers set)
     start_lr: float | None = None
     batch_rows: int = 0  # rows of a probed batch (the output's first dimension; 0: unknown)
@@ -277,6 +280,7 @@ class ProbeHistory:
         # whose data it is: a hand-written loop's history after a remedy was read as the
         # Trainer's until its next look
         self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand
+        self.every_loss_read = other.every_loss_read
         self.reference_loss = other.reference_loss
         if "_measure_reference" in other.__dict__:
             self._measure_reference = other._measure_reference

@@ -230,6 +230,7 @@ class Doctor:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
+            history.every_loss_read = loss.is_cpu  # (`_ran_away`)
             if history.chance_loss is None or not self._looked:
                 changed = self._read_chance(loss, step) or changed
             outputs = self.examiner.probe.output_shapes
@@ -266,6 +267,8 @@ class Doctor:
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
+        if self.repairer is not None and self.scaler is None and self._nonfinite(loss):
+            self.repairer.drop_step()  # (a gradient scaler skips such a step itself)
         self._step += 1
         self._busy_at = self._next_busy(self._step)
         return new
@@ -436,6 +439,12 @@ class Doctor:
         the next probe, which may be an epoch away once probes have thinned out."""
         return loss.is_cpu and not loss.item() < self._runaway_at  # NaN compares false
 
+    @staticmethod
+    def _nonfinite(loss: torch.Tensor) -> bool:
+        """A loss read non-finite (on a CPU, where every step's is read): in repair mode its
+        step is dropped, whatever made it, before the optimizer can apply NaN gradients."""
+        return loss.is_cpu and not math.isfinite(loss.item())
+
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first
         `LOOK_FIRST` multiples of `every` (probe steps in the first epoch) until `sustain`
@@ -521,9 +530,13 @@ class Doctor:
         `at_epoch_end`: called from `epoch_end`, where the step count is the next step's."""
         order_ok = self.watch.order_ok
         losses = self._losses(loss)
+        treated = False  # a training problem's remedy at this call: one at a time, then judged
         for finding in found:
             if finding.severity == "info" or "explained_by" in finding.evidence:
                 continue  # (explained: its cause is treated instead)
+            if treated and finding.code in TRAINING_CODES:
+                continue  # found with it: judged afresh after it (dead units and a runaway
+                # at one probe had the rate cut twice in one step)
             if "other_optimizer" in finding.evidence:
                 continue  # one player's loss, perhaps: a rate for it alone breaks the game
             # the step is taken already, or the loop's order unknown yet
@@ -538,6 +551,7 @@ class Doctor:
             fresh, params = self.watch.fresh, self.watch.params
             if not self.repairer.treat(finding, self._epoch, fresh, params, losses):
                 continue
+            treated = treated or finding.code in TRAINING_CODES
             if finding.code in LOOP_CODES:  # judged afresh, on checks after the remedy
                 self._seen.discard(finding.code)
                 self.watch.forget()

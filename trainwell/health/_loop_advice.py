@@ -4,6 +4,7 @@ model or the loop, read from the finding's evidence (`recommend`)."""
 from __future__ import annotations
 
 from ..findings import Finding
+from ._history import LARGE_STEP
 from ._silent import LOOP_FIX
 
 # Per code, the change to the model or the loop recommended after the remedies the doctor
@@ -52,6 +53,10 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "a lower learning rate" if advice == "lower" else change if advice else None
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
+    if finding.code == "saturated_activation" and (finding.evidence.get("step_size") or 0) > (
+        LARGE_STEP
+    ):
+        change = "a lower learning rate"  # as its message advises: the steps pushed them
     if finding.evidence.get("val_never_learned"):
         change = VAL_MISMATCH_FIX
     if finding.evidence.get("forward_nonfinite"):

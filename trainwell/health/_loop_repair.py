@@ -26,7 +26,7 @@ from ..train import BestWeights
 from ._loop_advice import recommend
 from ._loop_players import _DROPPED
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
-from ._probes import SCALE_FREE, dense
+from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
@@ -87,7 +87,7 @@ class LoopRepairer:
         self.train_mode = False  # put the model back in train mode at every step
         self._lrs: list[float] | None = None  # the learning rates the remedies set
         self._hooks: dict[str, Any] = {}
-        self.skipped = 0  # optimizer steps `skip_nonfinite` left out
+        self.skipped = 0  # optimizer steps left out: their loss or gradients not finite
         self._treating: dict[str, _Treatment] = {}
         self._healthy = self.snapshot()
         self._healthy_epoch: int | None = None  # None: the state the doctor started from
@@ -110,6 +110,13 @@ class LoopRepairer:
         names the change it recommends). `fresh` is this step's own gradient, per param;
         `losses`: the loss now and at the loop's start (NaN: unknown)."""
         code = finding.code
+        forward = bool(finding.evidence.get("forward_nonfinite"))  # the weights are sound
+        if forward and "skip_nonfinite" in self._hooks:
+            # expected: such batches still make NaN, and are skipped; said once (no reset of
+            # the history to report it again: nothing new was applied)
+            finding.severity = "info"
+            finding.message += " Such steps are skipped (skip_nonfinite), this one too."
+            return False
         treatment = self._treating.get(code)
         if treatment is None:
             earlier = [r for r in self.repairs if r["finding"] == code]
@@ -130,8 +137,8 @@ class LoopRepairer:
         treatment.loss_at = losses[0]
         while treatment.remaining:
             name = treatment.remaining.pop(0)
-            try:
-                rolled = self._start_from(code, params, fresh)
+            try:  # (a forward pass's NaN step was dropped: `drop_step`)
+                rolled = None if forward else self._start_from(code, params, fresh)
                 changed = getattr(self, f"_{name}")(params)
             except NotApplicable:
                 continue
@@ -188,6 +195,13 @@ class LoopRepairer:
                 continue  # the curve's history restarted at the remedy: it cannot speak yet
             if code not in CURVE_CODES and code not in LOOP_FIX and probes < t.sustain:
                 continue  # too few probes since the remedy for its rule to speak
+            if treatment.record["remedy"] == "skip_nonfinite":  # judged by what it is for
+                sound = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+                treatment.record["cured"] = sound
+                if not sound:
+                    treatment.record["why_not"] = "the weights became non-finite all the same"
+                del self._treating[code]
+                continue
             stuck = None
             if treatment.was_stalled and not train_loss < (1 - t.plateau_drop) * treatment.loss_at:
                 stuck = f"{treatment.loss_at:.3g} when treated"
@@ -297,16 +311,26 @@ class LoopRepairer:
         self._check_clip()  # before the rate is lowered: else the next remedy lowers it again
         return f"{self._lower_lr(params)}, {self._clip_gradients(params)}"
 
+    def drop_step(self) -> None:
+        """Drop the gradients of the step about to be taken (its loss was not finite): with
+        none, the optimizer leaves the weights as they are."""
+        self.skipped += 1
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
     def _skip_nonfinite(self, params: list) -> str:
         """Skip every optimizer step whose gradients are not all finite, as a gradient
         scaler does: the batches whose forward pass makes NaN are left out, and the
         weights stay where the other batches take them."""
+        repairer = weakref.ref(self)  # the optimizer holds the hook: not the doctor too
 
         def skip(optimizer, args, kwargs) -> None:
             grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
-            grads = [dense(g) for g in grads if g is not None]
-            if grads and not torch.isfinite(torch.stack(torch._foreach_norm(grads))).all():
-                self.skipped += 1
+            finite = [_finite(g) for g in grads if g is not None]
+            if finite and not torch.stack(finite).all():
+                if (alive := repairer()) is not None:
+                    alive.skipped += 1
                 optimizer.zero_grad(set_to_none=True)  # nothing to step
 
         self._hooks["skip_nonfinite"] = self.optimizer.register_step_pre_hook(skip)
@@ -320,10 +344,10 @@ class LoopRepairer:
             lambda optimizer, args, kwargs: optimizer.zero_grad()
         )
         mine = {id(p) for p in self.model.parameters()}
-        keep, own = self.keep_grads, weakref.ref(self.optimizer)
+        keep, own, model = self.keep_grads, weakref.ref(self.optimizer), weakref.ref(self.model)
 
         def zero_the_models(optimizer, args, kwargs) -> None:
-            if optimizer is own():
+            if optimizer is own() or model() is None:  # (ids outlive a model freed)
                 return
             for group in optimizer.param_groups:
                 for p in group["params"]:
@@ -417,6 +441,12 @@ class LoopRepairer:
         for handle in self._hooks.values():
             handle.remove()
         self._hooks.clear()
+
+
+def _finite(grad: torch.Tensor) -> torch.Tensor:
+    """Whether every value of a gradient is finite, on its device (a norm of float16 values
+    overflows where each is finite; a sparse one's stored values only)."""
+    return torch.isfinite(grad.coalesce().values() if grad.is_sparse else grad).all()
 
 
 def _output_weight(model: nn.Module, name: str) -> torch.Tensor | None:

@@ -365,7 +365,7 @@ def _grown(
 ) -> tuple[list[int], list[int]] | None:
     """(before, after) where `before` is one of the outputs' shapes (`_the_outputs`) and
     `after` grew it along a new axis as long as one of its own; or the outputs' with an axis
-    added in the loop (`_unsqueezed`), grown as long as their rows: an axis the loss's
+    added in the loop (`_a_column`), grown as long as their rows: an axis the loss's
     author added and filled with as many of something else is meant (quantile regression's
     predicted quantiles against each target quantile)."""
     if len(after) < len(before):
@@ -373,7 +373,7 @@ def _grown(
     if any(_the_outputs(before, shape) for shape in outputs):
         lengths = set(before)
     else:
-        lengths = {shape[0] for shape in outputs if shape and _unsqueezed(before, shape)}
+        lengths = {shape[0] for shape in outputs if shape and _a_column(before, shape)}
     padded = [1] * (len(after) - len(before)) + before
     grown = [b for a, b in zip(padded, after, strict=True) if a == 1 and b > 1]
     return (before, after) if any(size in lengths for size in grown) else None
@@ -387,12 +387,13 @@ def _the_outputs(shape: list[int], outputs: list[int]) -> bool:
     return shape == squeezed or shape == [math.prod(outputs)]
 
 
-def _unsqueezed(shape: list[int], outputs: list[int]) -> bool:
-    """Whether `shape` is the outputs' with size-1 axes added in the loop
-    (`pred.unsqueeze(1)` of a model that returns `(n,)`)."""
-    return len(shape) > len(outputs) and [s for s in shape if s != 1] == [
-        s for s in outputs if s != 1
-    ]
+def _a_column(shape: list[int], outputs: list[int]) -> bool:
+    """Whether `shape` is one value a row of the outputs, made in the loop: the outputs with
+    size-1 axes added (`pred.unsqueeze(1)` of a model that returns `(n,)`), or `(n, 1)` of
+    `(n, k)` ones (a slice `out[:, :1]`, a `mean(1, keepdim=True)`)."""
+    if len(shape) > len(outputs) and [s for s in shape if s != 1] == [s for s in outputs if s != 1]:
+        return True
+    return len(shape) > 1 and shape[0] == outputs[0] and all(s == 1 for s in shape[1:])
 
 
 def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
