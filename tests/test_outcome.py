@@ -6,6 +6,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 import trainwell
+from trainwell.findings import Finding
 from trainwell.pipeline._outcome import IGNORED_MIN_ROWS, ignored_classes
 
 CLASSES = ["ok", "fraud"]
@@ -32,6 +33,34 @@ def test_a_rare_class_never_predicted_is_reported():
 )
 def test_no_finding_where_the_rare_class_is_predicted_or_too_few_to_tell(confusion, train_y):
     assert ignored_classes(confusion, CLASSES, train_y, []) == []
+
+
+def test_several_classes_are_named_each_with_its_rows():
+    classes, train_y = ["a", "b", "c", "d"], np.array([0] * 900 + [1] * 900 + [2] * 40 + [3] * 45)
+    (finding,) = ignored_classes([[300, 0, 0, 0], [0, 300, 0, 0], [12, 0, 0, 0], [14, 1, 0, 0]],
+                                 classes, train_y, [])  # fmt: skip
+    assert finding.evidence["classes"] == ["c", "d"] and finding.evidence["val_rows"] == [12, 15]
+    assert "'c' (12 rows, 2.1% of training's), 'd' (15 rows, 2.4% of training's)" in (
+        finding.message
+    )
+    assert "it never predicts them" in finding.message
+
+
+def test_a_network_that_did_not_learn_is_the_doctors_finding_not_this():
+    """Iris with 20 steps in all (stress 20): underfitting, and the rare class ignored
+    beside it; class weights only moved the miss to another class. The network's failure
+    to learn is what is said."""
+    stalled = Finding("underfitting", "warning", "training", "stalled")
+    assert ignored_classes([[784, 0], [16, 0]], CLASSES, TRAIN_Y, [], [stalled]) == []
+    noted = Finding("underfitting", "info", "training", "noted")
+    assert ignored_classes([[784, 0], [16, 0]], CLASSES, TRAIN_Y, [], [noted]) != []
+
+
+def test_a_class_the_audit_did_not_recognise_either_may_not_be_told_apart():
+    blind = Finding("labels_not_judged", "info", "data", "", {"classes": ["fraud"]})
+    (finding,) = ignored_classes([[784, 0], [16, 0]], CLASSES, TRAIN_Y, [], [blind])
+    assert "class_weights" in finding.message  # first, as imbalance explains it too
+    assert "The audit's model did not recognise 'fraud' either" in finding.message
 
 
 def test_under_class_weights_the_advice_is_no_longer_to_add_them():

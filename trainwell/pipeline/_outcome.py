@@ -18,6 +18,8 @@ IGNORED_MIN_ROWS = 10
 # a class is rare below this share of a uniform one (k classes: 1 / (2k) of the rows)
 RARE_SHARE = 0.5
 BALANCING = ("class_weights", "balanced_sampler")
+# findings that say the network did not learn: what it ignores follows from that
+NOT_LEARNED = ("underfitting", "slow_convergence")
 
 
 def divergence(result: FitResult) -> list[Finding]:
@@ -47,13 +49,18 @@ def ignored_classes(
     classes: list[str],
     train_y: np.ndarray,
     remedies: list[str],
+    findings: list[Finding] = (),
 ) -> list[Finding]:
     """Rare classes (below `RARE_SHARE` of a uniform share of the training rows) with
     `IGNORED_MIN_ROWS` validation rows or more of which the trained network recognises none
     (recall 0; a few other rows may be predicted as the class, wrongly): the accuracy is
     what answering the others scores. Common classes are left to the doctor: a network
-    that misses all of those learned little."""
+    that misses all of those learned little; so is a network `findings` (the run's so far)
+    say did not learn (`NOT_LEARNED`): with 20 steps in all it answered the common classes,
+    and class weights moved the miss to another class."""
     if not confusion or len(confusion) < 2:
+        return []
+    if any(f.code in NOT_LEARNED and f.severity != "info" for f in findings):
         return []
     matrix = np.asarray(confusion)
     support, predicted = matrix.sum(1), matrix.sum(0)
@@ -64,21 +71,31 @@ def ignored_classes(
     if not len(ignored):
         return []
     names = [str(classes[i]) if i < len(classes) else str(i) for i in ignored]
-    quoted = ", ".join(f"'{name}'" for name in names)
-    rows = int(support[ignored].sum())
+    each = ", ".join(
+        f"'{name}' ({int(support[i])} rows, {shares[i]:.1%} of training's)"
+        for name, i in zip(names, ignored, strict=True)
+    )
+    one = len(ignored) == 1
     accuracy = float(np.trace(matrix) / max(matrix.sum(), 1))
     wrong = int(predicted[ignored].sum())  # other rows predicted as the class
-    guessed = f"it predicts it for {wrong} other rows" if wrong else "it never predicts it"
+    it, its = ("it", "its") if one else ("them", "their")
+    guessed = f"it predicts {it} for {wrong} other rows" if wrong else f"it never predicts {it}"
     balanced = [name for name in remedies if name in BALANCING]
     if balanced:
         advice = (
-            f"It does so even under {' and '.join(balanced)}: collect more of its rows, or "
-            f"check that its features tell it apart."
+            f"It does so even under {' and '.join(balanced)}: collect more of {its} rows, or "
+            f"check that {its} features tell {it} apart."
         )
     else:
         advice = (
             "The imbalance taught it to answer the common classes: add data.remedies: "
             "[class_weights] or [balanced_sampler]."
+        )
+    blind = _unrecognised_by_the_audit(findings, names)
+    if blind:
+        advice += (
+            f" The audit's model did not recognise {', '.join(blind)} either: if weighting "
+            f"does not help, the features may not tell {it} apart (or the labels are wrong)."
         )
     return [
         Finding(
@@ -86,10 +103,9 @@ def ignored_classes(
             severity="warning",
             source="evaluation",
             message=(
-                f"The trained network recognises none of the {rows} validation rows of "
-                f"{quoted} ({shares[ignored].sum():.1%} of the training rows; {guessed}): its "
-                f"recall is 0, and the accuracy of {accuracy:.3f} is what answering the other "
-                f"classes scores. {advice}"
+                f"The trained network recognises none of the validation rows of {each}; "
+                f"{guessed}: recall 0, and the accuracy of {accuracy:.3f} is what answering "
+                f"the other classes scores. {advice}"
             ),
             evidence={
                 "classes": names,
@@ -100,3 +116,15 @@ def ignored_classes(
             },
         )
     ]
+
+
+def _unrecognised_by_the_audit(findings: list[Finding], names: list[str]) -> list[str]:
+    """Of `names`, the classes the audit's model recognised too few rows of to judge their
+    labels (`labels_not_judged`)."""
+    unjudged = {
+        str(name)
+        for f in findings
+        if f.code == "labels_not_judged"
+        for name in f.evidence.get("classes", [])
+    }
+    return [f"'{name}'" for name in names if name in unjudged]

@@ -127,7 +127,9 @@ def finished_run(
     if plan.data.info.task == "classification" and result.status != "diverged":
         remedies = list(cfg.data.remedies)
         data = plan.data
-        findings += ignored_classes(final_val.confusion, data.info.classes, data.train.y, remedies)
+        findings += ignored_classes(
+            final_val.confusion, data.info.classes, data.train.y, remedies, findings + plan.findings
+        )
     findings = _audit_after_training(plan, final_val) + findings
     repairs = plan.repairs + remedy_repairs + (doctor.repairs if doctor else [])
     return Run(
