@@ -1100,16 +1100,18 @@ def test_a_loss_the_forward_pass_makes_nan_is_not_treated_by_the_rate(case):
         assert remedies[0] == "lower_lr_and_clip"
 
 
-def test_one_training_remedy_at_a_time():
+def test_the_rate_is_cut_once_a_probe():
     """Dead units and a runaway found at one probe: each was treated, and the rate was cut
     twice in one step (3 -> 0.3 -> 0.03 and clipped; the run ended at 0.16 where one cut
-    reaches 0.50, stress 20). The first is treated; the other is judged afresh after it."""
+    reaches 0.50, stress 20). The first is treated; the other is judged afresh after it. A
+    swing found with the runaway still gets its lower momentum (wine at SGD 0.1, momentum
+    0.99: 1.0 with both, 0.89 with the rate alone)."""
     torch.manual_seed(0)
     X, y = torch.randn(640, 20), torch.zeros(640, dtype=torch.long)
     model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.99)
     doctor = _train(model, optimizer, X, y, epochs=1, mode="repair", every=4)
-    assert doctor.watch.order_ok
+    assert doctor.watch.order_ok and not doctor.repairs
     both = [
         Finding("dying_relu", "error", "training", "dead", {"layer": "1"}, epoch=0, step=20),
         Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=20),
@@ -1117,6 +1119,10 @@ def test_one_training_remedy_at_a_time():
     doctor._treat(both)
     assert [r["finding"] for r in doctor.repairs] == ["dying_relu"]
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+    swing = Finding("oscillating_loss", "warning", "training", "swings", {}, epoch=0)
+    again = Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=40)
+    doctor._treat([again, swing])
+    assert [r["remedy"] for r in doctor.repairs][1:] == ["lower_lr_and_clip", "lower_momentum"]
 
 
 @pytest.mark.parametrize("column", ["slice", "mean", "sum"])

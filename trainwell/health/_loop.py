@@ -34,7 +34,7 @@ from ._loop_args import check_arguments, number
 from ._loop_causes import explain, root_cause, sound
 from ._loop_clip import LoopClip
 from ._loop_players import OtherPlayers
-from ._loop_repair import LOOP_ORDERS, LoopRepairer
+from ._loop_repair import LOOP_ORDERS, RATE_CUTS, LoopRepairer
 from ._loop_rules import LOOP_RULES, cleared, used_since
 from ._loss_graph import broadcast_loss, capped_error, chance_loss, summed_loss, zero_floor
 from ._probes import SCALE_FREE
@@ -530,13 +530,14 @@ class Doctor:
         `at_epoch_end`: called from `epoch_end`, where the step count is the next step's."""
         order_ok = self.watch.order_ok
         losses = self._losses(loss)
-        treated = False  # a training problem's remedy at this call: one at a time, then judged
+        cut = False  # the rate was cut at this call: once, then judged afresh
         for finding in found:
             if finding.severity == "info" or "explained_by" in finding.evidence:
                 continue  # (explained: its cause is treated instead)
-            if treated and finding.code in TRAINING_CODES:
+            if cut and self.repairer.cuts_the_rate(finding):
                 continue  # found with it: judged afresh after it (dead units and a runaway
-                # at one probe had the rate cut twice in one step)
+                # at one probe had the rate cut twice in one step; a rate cut and a lower
+                # momentum for a runaway and a swing at one probe are both kept)
             if "other_optimizer" in finding.evidence:
                 continue  # one player's loss, perhaps: a rate for it alone breaks the game
             # the step is taken already, or the loop's order unknown yet
@@ -551,7 +552,7 @@ class Doctor:
             fresh, params = self.watch.fresh, self.watch.params
             if not self.repairer.treat(finding, self._epoch, fresh, params, losses):
                 continue
-            treated = treated or finding.code in TRAINING_CODES
+            cut = cut or self.repairer.repairs[-1]["remedy"] in RATE_CUTS
             if finding.code in LOOP_CODES:  # judged afresh, on checks after the remedy
                 self._seen.discard(finding.code)
                 self.watch.forget()

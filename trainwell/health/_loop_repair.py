@@ -48,6 +48,7 @@ LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "high_initial_loss": ("redraw_output",),
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
+RATE_CUTS = ("lower_lr", "lower_lr_and_clip")  # one a probe: two cut it 100x in one step
 # what the best epoch is chosen by: the first of these the loop reports
 # macro F1 first where the loop reports it: on imbalanced classes accuracy rewards
 # predicting the majority class (as the Trainer's `default_monitor` reads them)
@@ -122,13 +123,7 @@ class LoopRepairer:
             earlier = [r for r in self.repairs if r["finding"] == code]
             if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
                 earlier[-1].setdefault("came_back", epoch)
-            tried = {r["remedy"] for r in earlier}
-            order = [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]
-            if code == "exploding_gradient" and "error_signal" in finding.evidence:
-                order = []  # large because the targets are: clipping throttles their fit
-            if finding.evidence.get("forward_nonfinite"):  # the batch's, not the rate's
-                order = [name for name in ("skip_nonfinite",) if name not in tried]
-            treatment = self._treating[code] = _Treatment(finding, order)
+            treatment = self._treating[code] = _Treatment(finding, self._order(finding))
             now, start = losses  # a problem that keeps a network from learning, an epoch in
             stalled = epoch > 0 and now >= (1 - self.thresholds.slow_drop) * start
             treatment.was_stalled = stalled and code in LEARNING_CODES
@@ -159,6 +154,22 @@ class LoopRepairer:
         self._treating.pop(code, None)
         recommend(finding, isinstance(self.optimizer, SCALE_FREE))
         return False
+
+    def _order(self, finding: Finding) -> list[str]:
+        """The remedies for a finding not under treatment, those tried before left out."""
+        code = finding.code
+        tried = {r["remedy"] for r in self.repairs if r["finding"] == code}
+        if finding.evidence.get("forward_nonfinite"):  # the batch's, not the rate's
+            return [name for name in ("skip_nonfinite",) if name not in tried]
+        if code == "exploding_gradient" and "error_signal" in finding.evidence:
+            return []  # large because the targets are: clipping throttles their fit
+        return [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]
+
+    def cuts_the_rate(self, finding: Finding) -> bool:
+        """Whether the next remedy for `finding` lowers the learning rate."""
+        treatment = self._treating.get(finding.code)
+        order = treatment.remaining if treatment is not None else self._order(finding)
+        return bool(order) and order[0] in RATE_CUTS
 
     def before_step(self) -> None:
         """At every doctor.step: keep what the remedies hold in place."""
