@@ -1165,3 +1165,17 @@ def test_skipped_steps_are_those_with_a_value_not_finite():
     sparse = torch.sparse_coo_tensor([[0, 3]], [1.0, float("inf")], (5,), check_invariants=True)
     healthy = torch.sparse_coo_tensor([[0]], [2.0], (5,), check_invariants=True)
     assert not bool(_finite(sparse)) and bool(_finite(healthy))
+
+
+def test_a_runaway_after_nan_batches_is_treated_with_the_rate():
+    """The steps of NaN batches skipped, a loss that then runs away is the rate's: it gets
+    the rate's remedies, not "no remedy left" after skip_nonfinite."""
+    torch.manual_seed(0)
+    X, y = torch.randn(640, 20), (torch.randn(640) > 0).long()
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    doctor = _train(model, optimizer, X, y, epochs=1, mode="repair", every=4)
+    nan = {"forward_nonfinite": True}
+    doctor._treat([Finding("divergence", "error", "training", "NaN", nan, epoch=0, step=20)])
+    doctor._treat([Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=30)])
+    assert [r["remedy"] for r in doctor.repairs] == ["skip_nonfinite", "lower_lr_and_clip"]

@@ -119,6 +119,9 @@ class LoopRepairer:
             finding.message += " Such steps are skipped (skip_nonfinite), this one too."
             return False
         treatment = self._treating.get(code)
+        if treatment is not None and treatment.record.get("remedy") == "skip_nonfinite":
+            self._treating.pop(code)  # a runaway after NaN batches: the rate's, treated anew
+            treatment = None
         if treatment is None:
             earlier = [r for r in self.repairs if r["finding"] == code]
             if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
