@@ -802,6 +802,20 @@ def test_a_plateau_in_a_loop_without_the_data_is_only_noted():
     assert warned.severity == "warning" and warned.evidence["reference_loss"] == 0.9
 
 
+def test_a_loop_plateau_on_steps_ten_times_the_usual_names_the_rate_first():
+    """A GRU seq2seq under Adam at 30x its rate stalled at half its chance loss, each step
+    moving the weights by 2.3%: the note advised a wider network (stress 19)."""
+    stalled = [2.3, 1.6, 1.3, 1.2, 1.19, 1.185, 1.18]
+    h = _curves(_history(), stalled)
+    h.data_at_hand = False
+    assert "lower learning rate" not in rules.underfitting(h, T).message  # steps of 1e-3
+    for row in h.update_ratio:
+        row[:] = 0.023
+    noted = rules.underfitting(h, T)
+    assert noted.severity == "info" and "2.3% of their size" in noted.message
+    assert "try a lower learning rate first" in noted.message
+
+
 @pytest.mark.parametrize("floor_known", [True, False])
 def test_a_loop_plateau_with_units_lost_is_not_noted_as_a_want_of_width(floor_known):
     """Adam at 100x its rate killed a layer's units: "use a wider or deeper network" was

@@ -119,18 +119,33 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
+# steps this share of the weights or more are 10x the usual (~1e-3): a plateau on them may
+# be where they cannot settle, not a want of capacity
+HIGH_STEP = 1e-2
+
+
 def _noted(h: ProbeHistory, loss: list[float], why: str, t: Thresholds) -> Finding:
-    """Underfitting noted (info) where what the loss can reach is not known."""
+    """Underfitting noted (info) where what the loss can reach is not known; on steps of
+    `HIGH_STEP` or more, a lower rate is named first (a GRU seq2seq under Adam at 30x its
+    rate stalled at half its chance loss on steps of 2.3% of its weights, and the note
+    advised a wider network, stress 19)."""
+    step = h.step_size()
+    fix = "use a wider or deeper network, or train longer"
+    if step is not None and step >= HIGH_STEP:
+        fix = (
+            f"its steps move the weights by {step:.1%} of their size (about 0.1% is usual), "
+            f"so try a lower learning rate first, then a wider or deeper network"
+        )
     return finding(
         "underfitting",
         "info",
         f"The training loss stalled at {loss[-1]:.3g} ({loss[-1] / loss[0]:.0%} of where it "
-        f"started). {why}, the model underfits: use a wider or deeper network, or train "
-        f"longer.",
+        f"started). {why}, the model underfits: {fix}.",
         h,
         per_epoch=True,
         train_loss=loss,
         threshold=t.underfit_loss,
+        step_size=step,
     )
 
 
