@@ -1157,7 +1157,7 @@ def test_a_column_of_the_outputs_made_in_the_loop_is_checked_for_broadcast(colum
 def test_skipped_steps_are_those_with_a_value_not_finite():
     """A norm of float16 gradients overflows where every value is finite (300 x sqrt(1e5)
     > 65504): read that way, a finite step was skipped (review). Each value is read."""
-    from trainwell.health._loop_repair import _finite
+    from trainwell.health._loop_hooks import _finite
 
     large = torch.full((100_000,), 300.0, dtype=torch.float16)
     assert bool(_finite(large))

@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from ..findings import Finding
 from ..train import BestWeights
 from ._loop_advice import recommend
+from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._probes import SCALE_FREE
@@ -339,15 +339,11 @@ class LoopRepairer:
         weights stay where the other batches take them."""
         repairer = weakref.ref(self)  # the optimizer holds the hook: not the doctor too
 
-        def skip(optimizer, args, kwargs) -> None:
-            grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
-            finite = [_finite(g) for g in grads if g is not None]
-            if finite and not torch.stack(finite).all():
-                if (alive := repairer()) is not None:
-                    alive.skipped += 1
-                optimizer.zero_grad(set_to_none=True)  # nothing to step
+        def count() -> None:
+            if (alive := repairer()) is not None:
+                alive.skipped += 1
 
-        self._hooks["skip_nonfinite"] = self.optimizer.register_step_pre_hook(skip)
+        self._hooks["skip_nonfinite"] = skip_nonfinite_steps(self.optimizer, count)
         return "optimizer steps whose gradients are not finite are skipped (a step hook)"
 
     def _zero_grad(self, params: list) -> str:
@@ -357,21 +353,7 @@ class LoopRepairer:
         self._hooks["zero_grad"] = self.optimizer.register_step_post_hook(
             lambda optimizer, args, kwargs: optimizer.zero_grad()
         )
-        mine = {id(p) for p in self.model.parameters()}
-        keep, own, model = self.keep_grads, weakref.ref(self.optimizer), weakref.ref(self.model)
-
-        def zero_the_models(optimizer, args, kwargs) -> None:
-            if optimizer is own() or model() is None:  # (ids outlive a model freed)
-                return
-            for group in optimizer.param_groups:
-                for p in group["params"]:
-                    if id(p) in mine and p.grad is not None:
-                        if keep and not p.grad.is_sparse:
-                            p.grad.zero_()
-                        else:
-                            p.grad = None
-
-        handle = register_optimizer_step_post_hook(zero_the_models)
+        handle = zero_after_other_steps(self.model, self.optimizer, self.keep_grads)
         self._hooks["zero_grad_others"] = handle
         # a doctor dropped without `close`: removed when the next one starts (`_DROPPED`)
         weakref.finalize(self, _DROPPED.append, handle)
@@ -455,12 +437,6 @@ class LoopRepairer:
         for handle in self._hooks.values():
             handle.remove()
         self._hooks.clear()
-
-
-def _finite(grad: torch.Tensor) -> torch.Tensor:
-    """Whether every value of a gradient is finite, on its device (a norm of float16 values
-    overflows where each is finite; a sparse one's stored values only)."""
-    return torch.isfinite(grad.coalesce().values() if grad.is_sparse else grad).all()
 
 
 def _output_weight(model: nn.Module, name: str) -> torch.Tensor | None:
