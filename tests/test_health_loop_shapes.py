@@ -1179,3 +1179,37 @@ def test_a_runaway_after_nan_batches_is_treated_with_the_rate():
     doctor._treat([Finding("divergence", "error", "training", "NaN", nan, epoch=0, step=20)])
     doctor._treat([Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=30)])
     assert [r["remedy"] for r in doctor.repairs] == ["skip_nonfinite", "lower_lr_and_clip"]
+
+
+@pytest.mark.parametrize("mode", ["detect", "repair"])
+def test_nan_batches_under_a_gradient_scaler(mode):
+    """Under a GradScaler a NaN batch looked like an overflow of scaled gradients: its
+    probe was dropped, and the rate was blamed later. Each such batch also halved the
+    scale, to nothing: the run learned nothing (stress 20: 0.10, as plain PyTorch). The
+    probe is kept where the loss itself was not finite; repair zeroes such a step's
+    gradients, so the scaler sees no overflow and keeps its scale."""
+    torch.manual_seed(0)
+    X, y = _tokens(1280)
+    X[100::40] = 0  # an empty row in most batches from the fourth on
+    model = MeanOfValid(guarded=False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    scaler = torch.amp.GradScaler("cpu")
+    doctor = trainwell.Doctor(model, optimizer, mode=mode, every=8, scaler=scaler)
+    for _ in range(4):
+        for i in range(0, len(y), 32):
+            optimizer.zero_grad()
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            scaler.scale(loss).backward()
+            doctor.step(loss)
+            scaler.step(optimizer)
+            scaler.update()
+        doctor.epoch_end(loss.item())
+    first = next(f for f in doctor.findings if f.code == "divergence")
+    assert first.evidence.get("forward_nonfinite") and first.step == 3
+    with torch.no_grad():
+        accuracy = float((model(X[1::40]).argmax(1) == y[1::40]).float().mean())
+    if mode == "repair":
+        assert scaler.get_scale() >= 2.0**15 and accuracy > 0.7
+    else:
+        assert scaler.get_scale() < 1.0 and accuracy < 0.7  # halved at each NaN batch

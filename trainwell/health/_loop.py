@@ -147,6 +147,7 @@ class Doctor:
         self._probe_steps = 0  # probe steps so far (a runaway's probe is not one)
         self._busy_at = 0  # the next step that is not plain (`_next_busy`)
         self._scale: float | None = None  # the gradient scaler's scale at the last probe
+        self._probed_finite = torch.tensor(True)  # that probe's loss was finite
         self._trainable = self._trainable_now()  # which parameters require a gradient
         self._watched_from = 0  # the step the silent-bug checks started looking from
         self._warned_blind = False  # told that doctor.step sits where .grad is cleared
@@ -261,14 +262,15 @@ class Doctor:
                 probe.read_optimizer(self.optimizer)
             grad_scale = self._grad_scale()
             probe.before_step(step, self._epoch, loss, grad_scale, self._scale or 1.0)
+            self._probed_finite = torch.isfinite(loss.detach())  # read only if the scale drops
             if self._reads_clip():
                 self._clip.arm(self.optimizer, self.watch.params)
         if looking and math.isfinite(loss.item()):  # NaN gradients tell nothing of the loop
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
-        if self.repairer is not None and self.scaler is None and self._nonfinite(loss):
-            self.repairer.drop_step()  # (a gradient scaler skips such a step itself)
+        if self.repairer is not None and self._nonfinite(loss):
+            self.repairer.drop_step()
         self._step += 1
         self._busy_at = self._next_busy(self._step)
         return new
@@ -428,8 +430,9 @@ class Doctor:
         Trainer's doctor drops it."""
         if not self._probed:
             return False
-        if self._scale is not None and self.scaler.get_scale() < self._scale:
-            self.examiner.probe.discard()
+        dropped = self._scale is not None and self.scaler.get_scale() < self._scale
+        if dropped and bool(self._probed_finite):  # (a loss the forward pass made NaN is
+            self.examiner.probe.discard()  # no overflow of scaled gradients: kept, it shows)
             return False
         return True
 

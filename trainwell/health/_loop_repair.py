@@ -327,11 +327,16 @@ class LoopRepairer:
 
     def drop_step(self) -> None:
         """Drop the gradients of the step about to be taken (its loss was not finite): with
-        none, the optimizer leaves the weights as they are."""
+        none, the optimizer leaves the weights as they are. Under a gradient scaler they are
+        zeroed instead (its `step` asserts that it unscaled some): it then sees no overflow
+        and keeps its scale, which NaN batches halved each time, to nothing."""
         self.skipped += 1
         for group in self.optimizer.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if self.keep_grads and p.grad is not None:
+                    p.grad.zero_()
+                else:
+                    p.grad = None
 
     def _skip_nonfinite(self, params: list) -> str:
         """Skip every optimizer step whose gradients are not all finite, as a gradient
