@@ -206,7 +206,9 @@ class Doctor:
             )
         step = self._step
         training = self.model.training or self.watch.eval_on_purpose
-        if step < self._busy_at and training and not self._ran_away(loss):
+        # on a CPU, read once a step (no device to sync with): None elsewhere
+        value = loss.item() if loss.is_cpu and loss.numel() == 1 else None
+        if step < self._busy_at and training and not self._ran_away(value):
             self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
         if loss.numel() != 1:  # per-sample losses (reduction="none"), their mean backpropagated
@@ -249,7 +251,7 @@ class Doctor:
         self._runaway_at = self.examiner.runaway_loss()
         # the interval a remedy set, if one did; and the step after a remedy (`_own_loss`)
         probe_step = step % self.interval == 0 or step == self._probe_at
-        self._runaway = not probe_step and self._ran_away(loss)
+        self._runaway = not probe_step and self._ran_away(value)
         self._probe_steps += probe_step
         self._probed = probe_step or self._runaway
         if self._probed and not self.examiner.probe.has_gradients():
@@ -265,12 +267,12 @@ class Doctor:
             self._probed_finite = torch.isfinite(loss.detach())  # read only if the scale drops
             if self._reads_clip():
                 self._clip.arm(self.optimizer, self.watch.params)
-        if looking and math.isfinite(loss.item()):  # NaN gradients tell nothing of the loop
+        if looking and (value is None or math.isfinite(value)):  # NaN gradients tell nothing
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
-        if self.repairer is not None and self._nonfinite(loss):
-            self.repairer.drop_step()
+        if self.repairer is not None and value is not None and not math.isfinite(value):
+            self.repairer.drop_step()  # whatever made the NaN, before the optimizer applies it
         self._step += 1
         self._busy_at = self._next_busy(self._step)
         return new
@@ -436,17 +438,11 @@ class Doctor:
             return False
         return True
 
-    def _ran_away(self, loss: torch.Tensor) -> bool:
+    def _ran_away(self, value: float | None) -> bool:
         """A loss on a CPU (read with no device sync; elsewhere it is not read) that is
         non-finite, or running away (`Examiner.runaway_loss`), is probed at its step, not at
         the next probe, which may be an epoch away once probes have thinned out."""
-        return loss.is_cpu and not loss.item() < self._runaway_at  # NaN compares false
-
-    @staticmethod
-    def _nonfinite(loss: torch.Tensor) -> bool:
-        """A loss read non-finite (on a CPU, where every step's is read): in repair mode its
-        step is dropped, whatever made it, before the optimizer can apply NaN gradients."""
-        return loss.is_cpu and not math.isfinite(loss.item())
+        return value is not None and not value < self._runaway_at  # NaN compares false
 
     def _looking(self, step: int) -> bool:
         """Whether the silent-bug checks look at this step and the next: at the first
