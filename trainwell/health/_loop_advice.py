@@ -53,9 +53,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "a lower learning rate" if advice == "lower" else change if advice else None
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
-    if finding.code == "saturated_activation" and (finding.evidence.get("step_size") or 0) > (
-        LARGE_STEP
-    ):
+    pushed = (finding.evidence.get("step_size") or 0.0) > LARGE_STEP  # (None: not measured)
+    if finding.code == "saturated_activation" and pushed:
         change = "a lower learning rate"  # as its message advises: the steps pushed them
     if finding.evidence.get("val_never_learned"):
         change = VAL_MISMATCH_FIX

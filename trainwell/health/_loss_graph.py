@@ -381,19 +381,20 @@ def _grown(
 
 def _the_outputs(shape: list[int], outputs: list[int]) -> bool:
     """Whether `shape` is the outputs' own, squeezed of size-1 axes or flattened."""
-    if shape == outputs:
-        return True
-    squeezed = [size for size in outputs if size != 1]
-    return shape == squeezed or shape == [math.prod(outputs)]
+    return shape in (outputs, _squeezed(outputs), [math.prod(outputs)])
 
 
 def _a_column(shape: list[int], outputs: list[int]) -> bool:
     """Whether `shape` is one value a row of the outputs, made in the loop: the outputs with
     size-1 axes added (`pred.unsqueeze(1)` of a model that returns `(n,)`), or `(n, 1)` of
     `(n, k)` ones (a slice `out[:, :1]`, a `mean(1, keepdim=True)`)."""
-    if len(shape) > len(outputs) and [s for s in shape if s != 1] == [s for s in outputs if s != 1]:
+    if len(shape) > len(outputs) and _squeezed(shape) == _squeezed(outputs):
         return True
-    return len(shape) > 1 and shape[0] == outputs[0] and all(s == 1 for s in shape[1:])
+    return len(shape) > 1 and shape[0] == outputs[0] and _squeezed(shape[1:]) == []
+
+
+def _squeezed(shape: list[int]) -> list[int]:
+    return [size for size in shape if size != 1]
 
 
 def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
