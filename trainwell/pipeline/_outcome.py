@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data import Dataset
 from ..findings import Finding
-from ..train import FitResult
+from ..train import Evaluation, FitResult
 
 # a class needs this many validation rows before "never predicted" is evidence, not chance
 IGNORED_MIN_ROWS = 10
@@ -20,6 +21,23 @@ RARE_SHARE = 0.5
 BALANCING = ("class_weights", "balanced_sampler")
 # findings that say the network did not learn: what it ignores follows from that
 NOT_LEARNED = ("underfitting", "slow_convergence")
+
+
+def outcome_findings(
+    result: FitResult,
+    final_val: Evaluation,
+    data: Dataset,
+    remedies: list[str],
+    findings: list[Finding],
+) -> list[Finding]:
+    """What the end of training adds to `findings` (the run's so far): a divergence the
+    doctor did not name, a rare class the kept weights never recognise."""
+    found = [] if any(f.code == "divergence" for f in findings) else divergence(result)
+    if data.info.task == "classification" and result.status != "diverged":
+        found += ignored_classes(
+            final_val.confusion, data.info.classes, data.train.y, remedies, findings
+        )
+    return found
 
 
 def divergence(result: FitResult) -> list[Finding]:

@@ -20,7 +20,7 @@ from ..findings import Finding
 from ..health import DoctorCallback
 from ..runs import create_run_dir, jsonl_line, read_json, write_json, write_jsonl, write_yaml
 from ..train import Callback, Evaluation, FitResult, Trainer, save_atomic
-from ._outcome import divergence, ignored_classes
+from ._outcome import outcome_findings
 from ._plan import Plan
 from ._reference import write_reference
 from ._run import Run, finite_or_none
@@ -122,14 +122,8 @@ def finished_run(
         metrics["diverged_step"] = result.diverged_step
     final = doctor.rebuild.config if doctor and doctor.rebuild else cfg  # as repaired
     findings = list(doctor.findings) if doctor else []
-    if not any(f.code == "divergence" for f in findings):
-        findings += divergence(result)
-    if plan.data.info.task == "classification" and result.status != "diverged":
-        remedies = list(cfg.data.remedies)
-        data = plan.data
-        findings += ignored_classes(
-            final_val.confusion, data.info.classes, data.train.y, remedies, findings + plan.findings
-        )
+    remedies = list(cfg.data.remedies)
+    findings += outcome_findings(result, final_val, plan.data, remedies, findings + plan.findings)
     findings = _audit_after_training(plan, final_val) + findings
     repairs = plan.repairs + remedy_repairs + (doctor.repairs if doctor else [])
     return Run(
