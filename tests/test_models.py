@@ -181,10 +181,12 @@ def test_input_norm_saved_as_torch_batch_norm_loads_and_computes_as_it_did(tmp_p
 
 
 def test_input_norm_counts_batches_exactly_in_half_precision():
-    """A float16 count overflows its square at 256 batches and itself at 65,504."""
+    """A float16 count overflows its square at 256 batches and itself at 65,504: past it,
+    the running mean stayed where it was (review). Weighted in float64, it moves."""
     norm = _input_norm(_model(shape=(3,), **{"model.input_norm": True})).half()
     norm.num_batches_tracked.fill_(70_000)
     norm.running_var.fill_(1.0)
     norm.train()
-    out = norm(torch.randn(16, 3).half())
+    out = norm(torch.randn(16, 3).half() + 1)
     assert torch.isfinite(norm.running_var).all() and torch.isfinite(out).all()
+    assert (norm.running_mean > 0).all()  # 1/70,001 of the batch's mean, about 1

@@ -59,9 +59,10 @@ class InputNorm(nn.modules.batchnorm._BatchNorm):
         self.num_batches_tracked += 1
         k = self.num_batches_tracked.double()  # the first batch replaces the start values
         delta = batch_mean - self.running_mean
-        spread = delta.square() * ((k - 1) / k**2).to(delta.dtype)
-        self.running_var.add_((batch_var - self.running_var) / k.to(delta.dtype) + spread)
-        self.running_mean.add_(delta / k.to(delta.dtype))
+        # the weights in float64, then cast: a float16 count is inf past 65,504 batches
+        weight, cross = (1 / k).to(delta.dtype), ((k - 1) / k**2).to(delta.dtype)
+        self.running_var.add_((batch_var - self.running_var) * weight + delta.square() * cross)
+        self.running_mean.add_(delta * weight)
 
     @property
     def legacy(self) -> bool:
