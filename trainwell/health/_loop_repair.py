@@ -10,7 +10,6 @@ model or the loop, which is the user's to make: the finding names it (`evidence.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import weakref
@@ -26,7 +25,7 @@ from ._loop_advice import recommend
 from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
-from ._probes import SCALE_FREE
+from ._probes import SCALE_FREE, weighted_layers
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
@@ -407,14 +406,14 @@ class LoopRepairer:
         before the loop's order is known: wherever doctor.step sits, it acts between two
         steps. Neither a rollback nor the best weights may bring them back."""
         name = self._treating["high_initial_loss"].finding.evidence.get("output_layer")
-        weight = _output_weight(self.model, name) if name else None
+        weight = dict(weighted_layers(self.model)).get(name) if name else None  # as probed
         if weight is None:
             raise NotApplicable("the oversized weights are not the output layer's alone")
-        with torch.no_grad():  # this step's gradients came through the oversized outputs:
-            for p in self.model.parameters():  # the step they would take is skipped
-                if p.grad is not None:
-                    p.grad.zero_()  # (zeroed: a gradient scaler's step needs them)
-        return self._drawn([(f"{name}.weight", weight)])
+        # this step's gradients came through the oversized outputs: the step they would take
+        # is skipped (zeroed, not dropped: a gradient scaler's step needs them)
+        self.model.zero_grad(set_to_none=False)
+        label = next(n for n, p in self.model.named_parameters() if p is weight)
+        return self._drawn([(label, weight)])
 
     def _drawn(self, drawn: list[tuple[str, torch.Tensor]]) -> str:
         """Draw these (name, tensor) afresh (`draw_afresh`): the healthy state and the best
@@ -442,16 +441,6 @@ class LoopRepairer:
         for handle in self._hooks.values():
             handle.remove()
         self._hooks.clear()
-
-
-def _output_weight(model: nn.Module, name: str) -> torch.Tensor | None:
-    """The weight the probes name `name`: a layer's, or a raw parameter's (a model with no
-    module `weight` is probed by its matrices)."""
-    with contextlib.suppress(AttributeError):
-        weight = getattr(model.get_submodule(name), "weight", None)
-        if isinstance(weight, torch.Tensor):
-            return weight
-    return dict(model.named_parameters()).get(name)
 
 
 def _names(objects: list[object]) -> str:
