@@ -1269,3 +1269,25 @@ def test_a_val_loss_that_jumps_at_a_rate_no_schedule_lowers_is_an_oscillating_lo
     assert rules.jumping_val_loss(bumped, T).code == "oscillating_loss"
     climbing = [1.5, 1.3, 1.1, 0.9, 0.6, 0.52, 0.70, 0.66, 0.78, 0.84]
     assert rules.jumping_val_loss(history(climbing, scrambled, constant), T) is None
+
+
+def test_a_summed_loss_is_named_only_where_its_size_can_be_the_cause():
+    """A loss summed over 32 terms sends 32x a mean's gradient: named as a cause of large
+    steps under SGD whose steps were not measured small; not under Adam, whose steps do
+    not grow with the gradient, nor under SGD at a rate already scaled down to the sum
+    (the review found no test that failed without these two exclusions)."""
+    h = _history()
+    h.summed = 32
+    for row in h.update_ratio:
+        row[:] = 0.2  # steps measured large
+    assert h.sum_sized()
+    h.scale_free = True
+    assert not h.sum_sized()
+    h.scale_free = False
+    for row in h.update_ratio:
+        row[:] = 1e-3  # steps measured small
+    assert not h.sum_sized()
+    h.summed = 0
+    for row in h.update_ratio:
+        row[:] = 0.2
+    assert not h.sum_sized()
