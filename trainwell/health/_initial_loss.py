@@ -67,6 +67,11 @@ def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     if start.output_scale is None or start.output_scale < OVERSIZED_OUTPUT:
         return None
     tied = " (an nn.Embedding tied to it keeps its N(0, 1) draw)" if start.tied else ""
+    small = (
+        "nn.init.normal_(weight, std=0.02) for a tied embedding"
+        if start.tied
+        else "nn.Linear's own initialisation"
+    )
     return loop_finding(
         "high_initial_loss",
         "warning",
@@ -77,10 +82,8 @@ def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         f"draws for its inputs{tied}.",
         r,
         start.step,
-        fix=f"draw {start.output_layer}'s weights small ("
-        + ("nn.init.normal_(weight, std=0.02) for a tied embedding" if start.tied else "")
-        + ("" if start.tied else "nn.Linear's own initialisation")
-        + f"), so that the loss starts near {start.chance:.3g}",
+        fix=f"draw {start.output_layer}'s weights small ({small}), so that the loss starts "
+        f"near {start.chance:.3g}",
         loss=start.loss,
         chance_loss=start.chance,
         output_layer=start.output_layer,

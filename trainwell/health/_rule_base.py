@@ -121,6 +121,8 @@ def finding(
     inputs far from standardised explain names those (`UNSCALED_RMS`)."""
     far = history.raw_targets(FAR_TARGETS) if code in TARGET_SCALE_CODES else None
     rms = history.input_rms[-1] if history.input_rms and code in UNSCALED_CODES else 0.0
+    if far is not None:
+        evidence["error_signal"] = far
     if code in SUM_SIZED_CODES and history.sum_sized():
         message += (
             f" The loss sums {history.summed} terms (reduction='sum'), so every gradient is "
@@ -128,8 +130,6 @@ def finding(
             f"rate by {history.summed}) first."
         )
         evidence["summed_loss"] = history.summed
-        if far is not None:
-            evidence["error_signal"] = far
     elif far is not None:
         message += (
             f" The loss's error signal at the outputs was {far:.3g} times a standardised "
@@ -137,7 +137,6 @@ def finding(
             f"(or the loss sums over the batch). Standardise the targets (subtract their mean, "
             f"divide by their standard deviation, map predictions back) first."
         )
-        evidence["error_signal"] = far
     elif rms > UNSCALED_RMS:  # NaN > 5 is False
         message += (
             f" The inputs are far from standardised (their RMS is {rms:.3g}; standardised "
