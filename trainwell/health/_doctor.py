@@ -19,7 +19,7 @@ from ._baselines import prior_loss, reference_loss
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import data_loss
-from ._loop_causes import explain
+from ._loop_causes import explain, resolve_explained
 from ._rebuild import Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
@@ -258,10 +258,7 @@ class DoctorCallback(Callback):
         if first is self._alike_root:  # a new start: everything it explained judged afresh
             self._alike_root = None
             codes += TRAINING_CODES
-            for explained in self.examiner.findings:
-                if explained.evidence.get("explained_by") == "symmetric_units":
-                    explained.resolved = True
-                    explained.message += " Resolved: its cause was treated."
+            resolve_explained(self.examiner.findings, first)
         self.examiner.reset(trainer.model, remaining, trainer.grad_clip, codes, l1=trainer.l1)
         self.checks.renew()
         self.interval, self._hold = after_remedy(self.interval, self._later)

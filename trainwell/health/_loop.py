@@ -31,7 +31,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, pro
 from ._initial_loss import high_initial_loss, read_initial
 from ._loop_advice import recommend
 from ._loop_args import check_arguments, number
-from ._loop_causes import explain, root_cause, sound
+from ._loop_causes import explain, resolve_explained, root_cause, sound
 from ._loop_clip import LoopClip
 from ._loop_players import OtherPlayers
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS, LoopRepairer
@@ -558,10 +558,7 @@ class Doctor:
             renewed = finding is self._root  # the cause of all treated: all judged afresh
             if renewed:
                 self._root = None
-                for explained in self.findings:  # found again where the cause was not all
-                    if explained.evidence.get("explained_by") == finding.code:
-                        explained.resolved = True
-                        explained.message += " Resolved: its cause was treated."
+                resolve_explained(self.findings, finding)
             if renewed or finding.code not in LOOP_CODES:
                 # the epochs left; 0 where the loop never said how many it runs (unknown)
                 remaining = max(self.epochs - self._epoch, 1) if self.epochs else 0

@@ -82,6 +82,15 @@ def explain(finding: Finding, root: Finding | None) -> None:
     finding.message += f" Cause: {cause}."
 
 
+def resolve_explained(findings: list[Finding], root: Finding) -> None:
+    """`root` was treated: the findings it explained are marked resolved (found again,
+    where the cause was not all, they are judged afresh)."""
+    for explained in findings:
+        if explained.evidence.get("explained_by") == root.code:
+            explained.resolved = True
+            explained.message += " Resolved: its cause was treated."
+
+
 def sound(
     history: ProbeHistory,
     t: Thresholds,
