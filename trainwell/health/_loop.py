@@ -20,56 +20,42 @@ import statistics
 import warnings
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
-from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
-from ._initial_loss import high_initial_loss, read_initial
+from ._initial_loss import read_initial
 from ._loop_advice import recommend
 from ._loop_args import check_arguments, number
 from ._loop_causes import explain, resolve_explained, root_cause, sound
+from ._loop_checks import (
+    BLIND,
+    all_dead,
+    blind,
+    looked_enough,
+    new_findings,
+    unused_open,
+    withdraw_unused,
+)
 from ._loop_clip import LoopClip
 from ._loop_players import OtherPlayers
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS, LoopRepairer
-from ._loop_rules import LOOP_RULES, cleared, used_since
-from ._loss_graph import broadcast_loss, capped_error, chance_loss, summed_loss, zero_floor
+from ._loss_graph import capped_error, chance_loss, summed_loss, zero_floor
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
 from ._silent import LOOP_FIX, LoopThresholds
-from ._symmetry import symmetric_units
-from ._unregistered import unregistered_parameters
 from ._watch import LoopWatch
 
 LOOP_CODES = frozenset(LOOP_FIX)
-# the silent-bug checks: those of `_loop_rules`, and those that read the model or loss graph
-LOOP_CHECKS = (
-    *LOOP_RULES,
-    symmetric_units,
-    unregistered_parameters,
-    broadcast_loss,
-    softmax_over_batch,
-    softmax_wrong_dim,
-    high_initial_loss,
-)
 CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
 # findings whose remedy acts in place between any two steps: treated wherever doctor.step
 # sits, before a check knows whether it comes before the optimizer's step
 ANY_ORDER = ("high_initial_loss",)
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
 LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
-ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
-BLIND = (
-    "trainwell.Doctor: at doctor.step(loss) the parameters' .grad is cleared, though "
-    "loss.backward() gives them gradients that optimizer.step() applies: doctor.step is "
-    "called before loss.backward(), or after optimizer.zero_grad(). Its probes read no "
-    "gradient there and cannot see the problems of this run: call doctor.step(loss) after "
-    "loss.backward() and before optimizer.step()."
-)
 
 
 class Doctor:
@@ -239,9 +225,9 @@ class Doctor:
             outputs = self.examiner.probe.output_shapes
             changed = watch.read_loss(loss, step, outputs) or changed
         if changed:
-            watch.record.all_dead = self._all_dead()
+            watch.record.all_dead = all_dead(self.examiner.history)
             new += self._check_loop()
-            if not self._warned_blind and self._blind():
+            if not self._warned_blind and blind(watch.record, self.loop_thresholds):
                 self._warned_blind = True
                 warnings.warn(BLIND, UserWarning, stacklevel=2)
         if self.repairer is not None:
@@ -451,74 +437,32 @@ class Doctor:
         every `LOOK_SPARSER`-th probe step. The bugs are in the code, so they show at the
         first steps; later looks catch what changes with the epochs, and thin out as the
         probes do (a look costs twice a probe). While parameters are reported unused, at
-        every probe step: a branch switched on later is seen to learn (`_withdraw_unused`)."""
+        every probe step: a branch switched on later is seen to learn (`withdraw_unused`)."""
         if step % self.every:
             return False
         if self._first_looks(step):
             return True
-        sparser = self._probe_steps % LOOK_SPARSER == 0 or self._unused_open()
+        sparser = self._probe_steps % LOOK_SPARSER == 0 or unused_open(self.findings)
         return step % self.interval == 0 and sparser
-
-    def _unused_open(self) -> bool:
-        return any(f.code == "unused_parameters" and f.severity != "info" for f in self.findings)
 
     def _first_looks(self, step: int) -> bool:
         """Whether `step` is among the first looks of the current watch (a new one from
         where the model's parameters changed: a replaced layer is watched as a new loop)."""
-        return step - self._watched_from < LOOK_FIRST * self.every and not self._looked_enough()
-
-    def _all_dead(self) -> bool:
-        """Whether some layer's units were all dead at the last probe."""
-        dead = self.examiner.history.dead
-        return bool(dead) and bool(np.any(np.asarray(dead[-1], dtype=float) >= ALL_DEAD))
-
-    def _looked_enough(self) -> bool:
-        complete = sum(check.complete for check in self.watch.record.checks)
-        return complete >= self.loop_thresholds.sustain
-
-    def _blind(self) -> bool:
-        """Whether doctor.step sits where `.grad` is cleared: in each of the last `sustain`
-        checks the loop's backward gave gradients and its optimizer step applied them (the
-        parameters moved), yet at doctor.step `.grad` was None or zero throughout —
-        doctor.step before loss.backward(), or after optimizer.zero_grad(). The loop trains;
-        the doctor's probes read no gradient, and would report a healthy run whatever it
-        does. (Cleared between backward and the step, nothing moves: frozen_parameters.)"""
-        checks = self.watch.record.checks[-self.loop_thresholds.sustain :]
-        if len(checks) < self.loop_thresholds.sustain or checks[-1].moved is None:
-            return False
-        return bool(checks[-1].moved.any()) and all(map(cleared, checks))
+        return step - self._watched_from < LOOK_FIRST * self.every and not looked_enough(
+            self.watch.record, self.loop_thresholds
+        )
 
     def _check_loop(self) -> list[Finding]:
-        self._withdraw_unused()
+        withdraw_unused(self.findings, self.watch.record)
         new = []
-        for rule in LOOP_CHECKS:
-            if rule.__name__ in self._seen:  # each rule is named after its code: told already
-                continue
-            finding = rule(self.watch.record, self.loop_thresholds)
-            if finding is not None and finding.code not in self._seen:
-                self._seen.add(finding.code)
-                self._found(finding)
-                new.append(finding)
-                if root_cause(finding) is not None:
-                    self._root = finding
-                    for earlier in self.findings:
-                        explain(earlier, self._root)
+        for finding in new_findings(self.watch.record, self.loop_thresholds, self._seen):
+            self._found(finding)
+            new.append(finding)
+            if root_cause(finding) is not None:
+                self._root = finding
+                for earlier in self.findings:
+                    explain(earlier, self._root)
         return new
-
-    def _withdraw_unused(self) -> None:
-        """An unused_parameters warning whose parameters now get gradients and learn is
-        downgraded to a note that says from when: the branch was switched on later."""
-        for finding in self.findings:
-            if finding.code != "unused_parameters" or finding.severity == "info":
-                continue
-            step = used_since(self.watch.record, finding)
-            if step is not None:
-                finding.severity = "info"
-                finding.evidence["used_at_step"] = step
-                finding.message += (
-                    f" Withdrawn: at step {step} they got gradients and learned, so the loss "
-                    f"reads them from some point on (an auxiliary loss switched on later)."
-                )
 
     def _treat(
         self, found: list[Finding], loss: float | None = None, at_epoch_end: bool = False
