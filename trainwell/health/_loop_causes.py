@@ -8,9 +8,9 @@ import math
 from ..findings import TRAINING_CODES, Finding
 from ._divergence_rules import flown_off
 from ._history import ProbeHistory
-from ._probe_rules import units_lost
 from ._rules import Thresholds
 from ._silent import few_names
+from ._unit_rules import units_lost
 
 
 def root_cause(finding: Finding) -> str | None:

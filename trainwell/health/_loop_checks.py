@@ -10,10 +10,10 @@ import numpy as np
 
 from ..findings import Finding
 from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
+from ._broadcast import broadcast_loss
 from ._history import ProbeHistory
 from ._initial_loss import high_initial_loss
 from ._loop_rules import LOOP_RULES, cleared, used_since
-from ._loss_graph import broadcast_loss
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import symmetric_units
 from ._unregistered import unregistered_parameters

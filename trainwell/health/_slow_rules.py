@@ -26,8 +26,9 @@ from ._curve_base import (
 )
 from ._divergence_rules import flown_off
 from ._history import ProbeHistory
-from ._probe_rules import units_lost, vanishing_gradient
+from ._probe_rules import vanishing_gradient
 from ._rule_base import FAR_TARGETS, Thresholds, finding, stalled
+from ._unit_rules import units_lost
 
 
 def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:

@@ -15,9 +15,10 @@ from ._batch_softmax import (
     softmax_over_rows,
     softmax_wrong_dim,
 )
+from ._broadcast import broadcast_loss, broadcast_outputs
 from ._examiner import Examiner
 from ._loop_rules import probabilities_as_logits, unused_finding
-from ._loss_graph import broadcast_loss, broadcast_outputs, squashed_logits
+from ._loss_graph import squashed_logits
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import alike_finding, alike_named
 from ._unregistered import held_outside, look, never_updated, unregistered_parameters

@@ -24,8 +24,9 @@ from ._curve_base import (
     steps_too_large,
 )
 from ._history import ProbeHistory
-from ._probe_rules import collapsed_by_penalty, units_lost
+from ._probe_rules import collapsed_by_penalty
 from ._rule_base import Thresholds, finding, stalled
+from ._unit_rules import units_lost
 
 
 def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:

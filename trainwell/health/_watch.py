@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from ._batch_softmax import softmax_off_classes, softmax_over_rows
-from ._loss_graph import broadcast_outputs, squashed_logits
+from ._broadcast import broadcast_outputs
+from ._loss_graph import squashed_logits
 from ._probes import dense
 from ._silent import LoopCheck, LoopRecord
 from ._symmetry import alike_rows, matrices

@@ -1,0 +1,109 @@
+"""Probe rules: what the activations of one probe say of the hidden units, dead (ReLU's,
+never positive over a batch) or saturated (sigmoid's or tanh's, pinned at an asymptote).
+
+Each rule is `(history, thresholds) -> Finding | None` and runs after every probe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..findings import Finding
+from ._history import LARGE_STEP, ProbeHistory
+from ._rule_base import Thresholds, finding
+
+
+def _worst_layer(
+    h: ProbeHistory, t: Thresholds, name: str, threshold: float
+) -> tuple[int, float, np.ndarray] | None:
+    """(index, share, last row) of the activation layer with the largest share of `name`
+    (dead or saturated units) among those >= `threshold` for `sustain` probes running."""
+    if len(getattr(h, name)) < t.sustain or not _affected_now(h, name, threshold):
+        return None  # the last probe must be affected
+    shares = h.last(name, t.sustain)
+    if not shares.size:
+        return None
+    with np.errstate(invalid="ignore"):
+        affected = np.all(shares >= threshold, axis=0)
+    if not affected.any():
+        return None
+    index = int(np.argmax(np.where(affected, shares[-1], -1)))
+    return index, float(shares[-1, index]), shares[-1]
+
+
+def units_lost(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether some layer's units were dead (`dead_fraction`) or saturated
+    (`saturated_fraction`) at the last probe: one probe, before `dying_relu` or
+    `saturated_activation` can speak, and a state no rollback should return to (units a
+    large step killed stay dead at a lower rate)."""
+    return _affected_now(h, "dead", t.dead_fraction) or _affected_now(
+        h, "saturated", t.saturated_fraction
+    )
+
+
+def _affected_now(h: ProbeHistory, name: str, threshold: float) -> bool:
+    """Whether some layer's share of `name` (dead or saturated units) was `threshold` or
+    more at the last probe (NaN: not this activation's kind). Plain Python: it runs at every
+    probe of a healthy run."""
+    rows = getattr(h, name)
+    return bool(rows) and any(v >= threshold for v in rows[-1].tolist())
+
+
+def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
+    a whole batch, `sustain` probes running (AutoTrainer and DeepDiagnosis: 70%; SageMaker's
+    DeadRelu says 50%, but healthy CNNs often keep half the units of their dense layer
+    off and learn well with the rest: below 70% a layer still has capacity to spare)."""
+    worst = _worst_layer(h, t, "dead", t.dead_fraction)
+    if worst is None:
+        return None
+    index, share, row = worst
+    leaky = h.activation_kinds[index] == "leaky_relu"  # its negative side still learns, slowly
+    state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
+    fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
+    return finding(
+        "dying_relu",
+        "error" if share >= 0.9 else "warning",
+        f"{share:.0%} of the units of {h.activations[index]} are dead (never positive over a "
+        f"batch) and {state}. Lower the learning rate, use {fixes}, or a smaller negative "
+        f"bias.",
+        h,
+        layer=h.activations[index],
+        dead_fraction=share,
+        kind=h.activation_kinds[index],
+        per_layer=row,
+        activations=h.activations,
+        threshold=t.dead_fraction,
+    )
+
+
+def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A sigmoid/tanh layer has >= `saturated_fraction` of its activations (units x
+    examples) pinned at an asymptote, `sustain` probes running (SageMaker
+    SaturatedActivation: 50% of a layer's activations)."""
+    worst = _worst_layer(h, t, "saturated", t.saturated_fraction)
+    if worst is None:
+        return None
+    index, share, row = worst
+    step = h.step_size()
+    if step is not None and step > LARGE_STEP:  # the steps pushed the units there
+        fixes = (
+            f"Each step moves the weights by {step:.1%} of their size (about 0.1% is usual): "
+            f"steps this large drive the units to the asymptotes. Lower the learning rate."
+        )
+    else:
+        fixes = "Standardise the inputs, use a smaller initialisation, or switch to ReLU."
+    return finding(
+        "saturated_activation",
+        "error" if share >= 0.9 else "warning",
+        f"{share:.0%} of the activations of {h.activations[index]} "
+        f"({h.activation_kinds[index]}) are saturated, where their gradient is almost zero. "
+        f"{fixes}",
+        h,
+        layer=h.activations[index],
+        saturated_fraction=share,
+        step_size=step,
+        per_layer=row,
+        activations=h.activations,
+        threshold=t.saturated_fraction,
+    )
