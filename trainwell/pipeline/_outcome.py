@@ -14,7 +14,8 @@ from ..data import Dataset
 from ..findings import Finding
 from ..train import Evaluation, FitResult
 
-# a class needs this many validation rows before "never predicted" is evidence, not chance
+# a class needs this many held-out rows (validation and test) before "never predicted" is
+# evidence, not chance
 IGNORED_MIN_ROWS = 10
 # a class is rare below this share of a uniform one (k classes: 1 / (2k) of the rows)
 RARE_SHARE = 0.5
@@ -25,18 +26,18 @@ NOT_LEARNED = ("underfitting", "slow_convergence")
 
 def outcome_findings(
     result: FitResult,
-    final_val: Evaluation,
+    held_out: list[Evaluation],
     data: Dataset,
     remedies: list[str],
     findings: list[Finding],
 ) -> list[Finding]:
     """What the end of training adds to `findings` (the run's so far): a divergence the
-    doctor did not name, a rare class the kept weights never recognise."""
+    doctor did not name, a rare class the kept weights never recognise in the `held_out`
+    evaluations (validation's and test's: a rare class has few rows in each)."""
     found = [] if any(f.code == "divergence" for f in findings) else divergence(result)
     if data.info.task == "classification" and result.status != "diverged":
-        found += ignored_classes(
-            final_val.confusion, data.info.classes, data.train.y, remedies, findings
-        )
+        confusions = [e.confusion for e in held_out if e.confusion]
+        found += ignored_classes(confusions, data.info.classes, data.train.y, remedies, findings)
     return found
 
 
@@ -63,24 +64,26 @@ def divergence(result: FitResult) -> list[Finding]:
 
 
 def ignored_classes(
-    confusion: list[list[int]] | None,
+    confusions: list[list[list[int]]],
     classes: list[str],
     train_y: np.ndarray,
     remedies: list[str],
     findings: list[Finding] = (),
 ) -> list[Finding]:
     """Rare classes (below `RARE_SHARE` of a uniform share of the training rows) with
-    `IGNORED_MIN_ROWS` validation rows or more of which the trained network recognises none
+    `IGNORED_MIN_ROWS` held-out rows or more (over the `confusions` of validation and test,
+    summed: a rare class has few in each) of which the trained network recognises none
     (recall 0; a few other rows may be predicted as the class, wrongly): the accuracy is
     what answering the others scores. Common classes are left to the doctor: a network
     that misses all of those learned little; so is a network `findings` (the run's so far)
     say did not learn (`NOT_LEARNED`): with 20 steps in all it answered the common classes,
     and class weights moved the miss to another class."""
-    if not confusion or len(confusion) < 2:
+    if not confusions or len(confusions[0]) < 2:
         return []
     if any(f.code in NOT_LEARNED and f.severity != "info" for f in findings):
         return []
-    matrix = np.asarray(confusion)
+    shape = np.shape(confusions[0])  # (one of the classes present only: not summed)
+    matrix = sum(np.asarray(c) for c in confusions if np.shape(c) == shape)
     support, predicted = matrix.sum(1), matrix.sum(0)
     counts = np.bincount(np.asarray(train_y, dtype=np.int64), minlength=len(matrix))
     shares = counts / max(counts.sum(), 1)
@@ -121,15 +124,16 @@ def ignored_classes(
             severity="warning",
             source="evaluation",
             message=(
-                f"The trained network recognises none of the validation rows of {each}; "
+                f"The trained network recognises none of the held-out rows (validation and "
+                f"test) of {each}; "
                 f"{guessed}: recall 0, and the accuracy of {accuracy:.3f} is what answering "
                 f"the other classes scores. {advice}"
             ),
             evidence={
                 "classes": names,
-                "val_rows": [int(support[i]) for i in ignored],
+                "held_out_rows": [int(support[i]) for i in ignored],
                 "train_share": [float(shares[i]) for i in ignored],
-                "val_accuracy": accuracy,
+                "held_out_accuracy": accuracy,
                 "remedies": balanced,
             },
         )

@@ -123,7 +123,8 @@ def finished_run(
     final = doctor.rebuild.config if doctor and doctor.rebuild else cfg  # as repaired
     findings = list(doctor.findings) if doctor else []
     remedies = list(cfg.data.remedies)
-    findings += outcome_findings(result, final_val, plan.data, remedies, findings + plan.findings)
+    held_out = [final_val, final_test]
+    findings += outcome_findings(result, held_out, plan.data, remedies, findings + plan.findings)
     findings = _audit_after_training(plan, final_val) + findings
     repairs = plan.repairs + remedy_repairs + (doctor.repairs if doctor else [])
     return Run(
