@@ -30,7 +30,7 @@ def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) ->
         return None  # one row, or unbatched scores: dimension 0 is the classes
     for loss_node, softmax in _softmaxes_read(loss):
         shape = node_shape(softmax)
-        if _dim(softmax, shape) != 0 or loss_node.name().startswith("CtcLoss"):
+        if _dim(softmax, shape) != 0 or _ctc(loss_node):
             continue  # (CTC's dimension 0 is time: `softmax_off_classes`)
         if shape and shape[0] == _classes_of(loss_node):
             continue  # the rows are the classes: a query's candidates, CLIP's other side
@@ -73,7 +73,7 @@ def softmax_off_classes(loss: torch.Tensor) -> OffClasses | None:
         if dim is None or classes is None or len(shape) < 2:
             continue
         holding = [d for d in range(len(shape)) if shape[d] == classes and d != dim]
-        batch_first = dim == 0 and not loss_node.name().startswith("CtcLoss")
+        batch_first = dim == 0 and not _ctc(loss_node)
         if not batch_first and shape[dim] != classes and holding:  # (0: softmax_over_batch)
             return OffClasses(softmax.name(), shape, dim, classes, holding[-1])
     return None
@@ -84,10 +84,15 @@ def _classes_of(loss_node: object) -> int | None:
     last dimension of its (time, batch, classes) log-probabilities) reads."""
     if loss_node.name().startswith("NllLoss"):
         return _classes_read(loss_node)
-    if not loss_node.name().startswith("CtcLoss"):
+    if not _ctc(loss_node):
         return None  # a cross entropy's own log_softmax: probabilities_as_logits' case
     shape = node_shape(_input(loss_node))
     return shape[-1] if shape else None
+
+
+def _ctc(loss_node: object) -> bool:
+    """Whether the loss is CTC, whose log-probabilities are (time, batch, classes)."""
+    return loss_node.name().startswith("CtcLoss")
 
 
 def _softmaxes_read(loss: torch.Tensor) -> Iterator[tuple[object, object]]:
