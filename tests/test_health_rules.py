@@ -1291,3 +1291,29 @@ def test_a_summed_loss_is_named_only_where_its_size_can_be_the_cause():
     for row in h.update_ratio:
         row[:] = 0.2
     assert not h.sum_sized()
+
+
+def test_after_a_remedy_a_runaway_must_rise_above_where_the_run_started():
+    """A loop's TD loss, whose untrained level is unknown, restarts its history after a
+    remedy at 1.4e-6, and its batches reach 5e-5 (stress 21: read as a runaway, the rate was
+    cut 1,000x). The run started at 8e-4: a loss below it has not run away."""
+    swinging = [1.4e-6, 5e-5, 4e-5, 4.8e-5]
+    assert rules.divergence(_history(loss=swinging), T) is not None  # by its own start alone
+    after_remedy = _history(loss=swinging)
+    after_remedy.inherit_baselines(_history(loss=[8e-4, 5e-4, 1e-4, 2e-5]))
+    assert after_remedy.run_start == 8e-4
+    assert rules.divergence(after_remedy, T) is None
+    after_remedy.loss[1:] = [5e-2, 4e-2, 4.8e-2]  # past where the run started: it ran away
+    assert rules.divergence(after_remedy, T) is not None
+
+
+def test_a_loss_far_below_where_the_run_started_does_not_oscillate():
+    """After a remedy, a converged TD loss wobbling at 1e-6 to 7e-6 is at its floor, not
+    bouncing off steps too large (stress 21: its rate was cut again, 1e-5 -> 1e-6)."""
+    tiny = [1.2e-6, 3e-6, 2e-6, 5e-6, 3e-6, 7e-6]
+    assert rules.oscillating_loss(_curves(_history(), tiny), T) is not None
+    h = _curves(_history(), tiny)
+    h.run_start = 8e-4
+    assert rules.oscillating_loss(h, T) is None
+    h.run_start = 1e-5  # the same wobble where the run started barely above it
+    assert rules.oscillating_loss(h, T) is not None

@@ -35,10 +35,11 @@ def _scale(curve: list[float], h: ProbeHistory) -> float:
 
 def _at_floor(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     """Every epoch's train loss is under `at_floor_share` of an untrained network's (the
-    class prior's, a loop's cross entropy at chance): a run resumed or fine-tuned from
-    weights that fit already, with nothing left to converge; its ups and downs are a few
-    batches' noise, not steps too small or too large. False where no such loss is known."""
-    untrained = h.untrained_loss()
+    class prior's, a loop's cross entropy at chance; else, after a remedy, the loss the run
+    started at): a run resumed or fine-tuned from weights that fit already, with nothing
+    left to converge; its ups and downs are a few batches' noise, not steps too small or
+    too large. False where no such loss is known."""
+    untrained = h.nothing_learned_loss()
     return untrained > 0 and max(loss) <= t.at_floor_share * untrained
 
 

@@ -37,7 +37,7 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if math.isfinite(losses[-1]):
         if not math.isfinite(first) or first <= 0:
             return None
-        limit = max(t.runaway_factor * first, h.untrained_loss())
+        limit = max(t.runaway_factor * first, h.nothing_learned_loss())
         # a batch of a row or two is ten times the median one time in a few dozen: only
         # its epoch's mean says it ran away
         few = 0 < h.batch_rows < FEW_ROWS

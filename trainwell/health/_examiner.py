@@ -93,6 +93,7 @@ class Examiner:
         old = self.probe.history
         self.reset(model, old.total_epochs, old.grad_clip, [], l1=old.l1)
         self.probe.history.curves = old.curves
+        self.probe.history.goes_on_from = old.first_loss()  # a runaway is judged as before
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -121,7 +122,10 @@ class Examiner:
         first = h.first_loss()
         if not (math.isfinite(first) and first > 0) or self.reported("divergence"):
             return math.inf
-        return self.thresholds.runaway_factor * max(first, h.untrained_loss())
+        return max(
+            self.thresholds.runaway_factor * max(first, h.untrained_loss()),
+            h.nothing_learned_loss(),
+        )
 
     def mark_reported(self, code: str) -> None:
         """`code` is not to be reported again (until a reset names it)."""

@@ -104,6 +104,14 @@ class ProbeHistory:
     # its first group's rate before any schedule moved it (`initial_lr`, which schedulers set)
     start_lr: float | None = None
     batch_rows: int = 0  # rows of a probed batch (the output's first dimension; 0: unknown)
+    # the loss the run started at, carried into the histories after a remedy: where what a
+    # network that learned nothing scores is unknown (a loop's regression or TD loss), a
+    # runaway must rise above it, and a loss far below it has nothing left to converge
+    # (`nothing_learned_loss`)
+    run_start: float = math.nan
+    # the first loss of the history this one goes on from where layers were frozen or
+    # unfrozen (the same network in the same run): a runaway is judged from it
+    goes_on_from: float = math.nan
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
     # layers no step moves at the last probe: their weight had no `.grad` (its norm reads 0:
     # a `.detach()`, `no_grad` or an unused branch cut them off, nothing vanished), or it is
@@ -189,12 +197,24 @@ class ProbeHistory:
         """The loss the history started at: its first probe's; for batches of under
         `FEW_ROWS` rows, whose losses swing by orders of magnitude from batch to batch (one
         row's squared error), the median of the first epoch's probes. NaN before any."""
+        if math.isfinite(self.goes_on_from):
+            return self.goes_on_from
         if not self.loss:
             return math.nan
         if not 0 < self.batch_rows < FEW_ROWS:
             return self.loss[0]
         start = [v for v, e in zip(self.loss, self.epochs, strict=True) if e == self.epochs[0]]
         return statistics.median(start)
+
+    def nothing_learned_loss(self) -> float:
+        """The loss of a network that learned nothing (`untrained_loss`), or where that is
+        unknown (a loop's regression or TD loss), the loss the run started at (`run_start`:
+        in a history after a remedy; 0 in the run's first). A history begun after a remedy
+        starts from trained weights, at a loss its batches can be tens of times of: a DQN's
+        TD loss at 1e-6, whose batches reach 5e-5, had its rate cut 1,000x as a divergence,
+        then lowered again for an oscillation of 7e-6."""
+        untrained = self.untrained_loss()
+        return untrained or (self.run_start if self.run_start > 0 else 0.0)  # (NaN: 0)
 
     def untrained_loss(self) -> float:
         """The loss of a network that has learned nothing: the class prior's, or a loop's
@@ -281,6 +301,7 @@ class ProbeHistory:
         # Trainer's until its next look
         self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand
         self.every_loss_read = other.every_loss_read
+        self.run_start = other.run_start if other.run_start > 0 else other.first_loss()
         self.reference_loss = other.reference_loss
         if "_measure_reference" in other.__dict__:
             self._measure_reference = other._measure_reference

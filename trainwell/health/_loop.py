@@ -364,7 +364,9 @@ class Doctor:
             self.examiner.follow(self.model)
         self.watch.disarm()
         frozen_from_start = set(self.watch.record.frozen_in_optimizer)
+        order_ok = self.watch.order_ok  # the loop's code is the same: where doctor.step sits
         self.watch = LoopWatch(self.model, self.optimizer)
+        self.watch.order_ok = order_ok
         self._watched_from = -(-self._step // self.every) * self.every  # the next look
         record = self.watch.record  # frozen as the loop went on: on purpose, not by mistake
         record.frozen_in_optimizer = [

@@ -24,6 +24,7 @@ from ..train import BestWeights
 from ._loop_advice import recommend
 from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
+from ._loop_restore import put_back_model, put_back_optimizer
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._probes import SCALE_FREE, weighted_layers
 from ._rebuild import SWUNG_CODES, NotApplicable
@@ -246,9 +247,9 @@ class LoopRepairer:
         """Back to the last healthy state; the pending step applies this batch's own gradient
         (stale gradients) or nothing (a problem the gradients caused; under a gradient
         scaler, zero gradients: its `step` asserts that it unscaled some)."""
-        self.model.load_state_dict(self._healthy["model"])
+        put_back_model(self.model, self._healthy["model"])  # (pruned, unfrozen since: fitted)
         # a copy: the optimizer steps the state tensors it is given in place
-        self.optimizer.load_state_dict(copy.deepcopy(self._healthy["optimizer"]))
+        put_back_optimizer(self.optimizer, copy.deepcopy(self._healthy["optimizer"]))
         if self._lrs is not None:
             self._set_lrs(self._lrs)
         for p, f in zip(params, fresh, strict=False):
@@ -278,7 +279,7 @@ class LoopRepairer:
         None (nothing rolled back) before any epoch was kept."""
         if self.best.weights is None:
             return None
-        self.model.load_state_dict(self.best.weights)
+        put_back_model(self.model, self.best.weights)
         self.optimizer.state.clear()
         return f"best epoch {self.best.epoch} ({self.best.monitor})"
 

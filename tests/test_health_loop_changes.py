@@ -1,0 +1,148 @@
+"""Loops whose model or optimizer change as they go (stress 21): layers unfrozen into a new
+optimizer group (gradual unfreezing) and layers pruned. The doctor follows them: a runaway
+after unfreezing is found, and repair's rollback puts back what still fits instead of
+raising in the user's loop."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import prune
+
+import trainwell
+from trainwell.health._loop_restore import put_back_model, put_back_optimizer
+
+ROWS, BATCH = 512, 32
+
+
+def _data() -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    X = torch.randn(ROWS, 20)
+    return X, (X @ torch.randn(20, 4)).argmax(1)
+
+
+def _net() -> nn.Sequential:
+    torch.manual_seed(1)
+    return nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4)
+    )
+
+
+def _pretrained() -> nn.Sequential:
+    """The network trained on the task, its head drawn afresh."""
+    model, (X, y) = _net(), _data()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    for _ in range(100):
+        optimizer.zero_grad()
+        F.cross_entropy(model(X), y).backward()
+        optimizer.step()
+    model[4].reset_parameters()
+    return model
+
+
+def _train(model, optimizer, doctor, epochs, at_epoch=lambda epoch: None) -> float:
+    X, y = _data()
+    for epoch in range(epochs):
+        at_epoch(epoch)
+        total = 0.0
+        for i in range(0, ROWS, BATCH):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
+            loss.backward()
+            if doctor is not None:
+                doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        if doctor is not None:
+            doctor.epoch_end(total / (ROWS // BATCH))
+    with torch.no_grad():
+        return float((model(X).argmax(1) == y).float().mean())
+
+
+def _unfreezing(new_lr: float, mode: str | None) -> tuple[trainwell.Doctor | None, float]:
+    """A new head trained on a pretrained body, frozen; at epoch 3 the body unfrozen and
+    added to the optimizer at `new_lr` (ULMFiT's `add_param_group`)."""
+    model = _pretrained()
+    for p in model[:4].parameters():
+        p.requires_grad_(False)
+    optimizer = torch.optim.SGD(model[4].parameters(), lr=0.05, momentum=0.9)
+    doctor = None if mode is None else trainwell.Doctor(model, optimizer, mode=mode)
+
+    def unfreeze(epoch: int) -> None:
+        if epoch == 3:
+            body = list(model[:4].parameters())
+            for p in body:
+                p.requires_grad_(True)
+            optimizer.add_param_group({"params": body, "lr": new_lr})
+
+    return doctor, _train(model, optimizer, doctor, 8, unfreeze)
+
+
+def _problems(doctor: trainwell.Doctor) -> list[str]:
+    return [f.code for f in doctor.findings if f.severity != "info"]
+
+
+def test_a_runaway_after_unfreezing_is_found():
+    """The new group's rate typed 3.0 for 3e-3: the loss runs from 1 to thousands. Unfreezing
+    restarted the probe history and with it the runaway's baseline: no divergence was said."""
+    doctor, _ = _unfreezing(3.0, "detect")
+    assert "divergence" in _problems(doctor)
+    healthy, _ = _unfreezing(5e-3, "detect")
+    assert _problems(healthy) == []
+
+
+def test_repair_rolls_back_across_a_group_added_since_the_healthy_state():
+    """At rate 100 the unfrozen body goes NaN. The healthy state was kept with one group:
+    loading it raised "loaded state dict has a different number of parameter groups"."""
+    _, plain = _unfreezing(100.0, None)
+    doctor, repaired = _unfreezing(100.0, "repair")
+    assert doctor.repairs and doctor.repairs[0]["finding"] == "divergence"
+    assert repaired > plain + 0.3
+
+
+def test_repair_rolls_back_across_pruning():
+    """Pruned at epoch 2, the rate raised to 5 at epoch 3: the healthy state was kept before
+    `prune` renamed `weight` to `weight_orig`, and loading it raised on the missing keys."""
+    model = _net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, mode="repair")
+
+    def change(epoch: int) -> None:
+        if epoch == 2:
+            prune.l1_unstructured(model[2], "weight", amount=0.5)
+        if epoch == 3:
+            for group in optimizer.param_groups:
+                group["lr"] = 5.0
+
+    accuracy = _train(model, optimizer, doctor, 6, change)
+    assert [r["finding"] for r in doctor.repairs][:1] == ["divergence"]
+    assert accuracy > 0.8
+    assert float((model[2].weight == 0).float().mean()) >= 0.5  # still pruned
+
+
+def test_a_kept_state_is_put_back_where_it_still_fits():
+    model = _net()
+    kept = {k: v.clone() for k, v in model.state_dict().items()}
+    prune.l1_unstructured(model[0], "weight", amount=0.3)
+    with torch.no_grad():
+        model[0].weight_orig.add_(1.0)
+        model[4].bias.add_(1.0)
+    left = put_back_model(model, kept)
+    assert left == ["0.weight_mask"]  # what pruning added stays as it is
+    assert torch.equal(model[0].weight_orig, kept["0.weight"])
+    assert torch.equal(model[4].bias, kept["4.bias"])
+    assert torch.equal(model[0].weight, kept["0.weight"] * model[0].weight_mask)
+
+
+@pytest.mark.parametrize("added", [False, True])
+def test_an_optimizer_state_is_put_back_where_its_groups_still_fit(added):
+    model = _net()
+    optimizer = torch.optim.SGD(model[4].parameters(), lr=0.1, momentum=0.9)
+    kept = optimizer.state_dict()
+    model[4](torch.randn(2, 64)).sum().backward()
+    optimizer.step()  # momentum now
+    if added:
+        optimizer.add_param_group({"params": list(model[:4].parameters()), "lr": 0.01})
+    assert put_back_optimizer(optimizer, kept) is not added
+    assert len(optimizer.param_groups) == (2 if added else 1)
+    assert not optimizer.state  # the kept state had no momentum; cleared where it did not fit
