@@ -330,6 +330,26 @@ def test_a_frozen_backbone_kept_in_eval_is_not_eval_mode_training(head_back_in_t
         assert found["eval_mode_training"].evidence["modules"] == ["head.0"]
 
 
+@pytest.mark.parametrize("running_stats", [True, False])
+def test_batch_norm_without_running_statistics_trains_alike_in_eval(running_stats):
+    """`BatchNorm(track_running_stats=False)` normalises by the batch in eval() mode too:
+    a model stepped in eval() computes what it does in train() (stress 21: an error said
+    its batch norm "neither normalises the batch nor updates its running statistics")."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = CNN()
+    model.body[1] = nn.BatchNorm2d(4, track_running_stats=running_stats)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = trainwell.Doctor(model, optimizer, every=2)
+    model.eval()
+    for _ in range(2):
+        losses = []
+        _train_epoch(X, y, model, optimizer, doctor, losses)
+        doctor.epoch_end(sum(losses) / len(losses))
+    found = [f.code for f in problems(doctor)]
+    assert found == (["eval_mode_training"] if running_stats else [])
+
+
 @pytest.mark.parametrize("aux_every", [2, 4, None])
 def test_a_branch_used_on_some_steps_is_not_unused(aux_every):
     """An auxiliary head trained every other (or every fourth) step: the looks' steps, a

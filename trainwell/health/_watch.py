@@ -385,9 +385,13 @@ def _optimized_outside(
 
 
 def _mode_matters(module: nn.Module) -> bool:
-    """Batch norm; dropout of p > 0 (a recurrent layer's acts between its layers only)."""
+    """Batch norm that keeps running statistics (without them it normalises by the batch in
+    eval mode too: the same computation); dropout of p > 0 (a recurrent layer's acts
+    between its layers only)."""
     if not isinstance(module, MODE_MODULES):
         return False
+    if isinstance(module, BATCHNORM):
+        return module.track_running_stats
     rate = getattr(module, "p", getattr(module, "dropout", 1.0))
     return rate > 0 and getattr(module, "num_layers", 2) > 1
 
