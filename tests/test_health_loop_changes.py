@@ -146,3 +146,51 @@ def test_an_optimizer_state_is_put_back_where_its_groups_still_fit(added):
     assert put_back_optimizer(optimizer, kept) is not added
     assert len(optimizer.param_groups) == (2 if added else 1)
     assert not optimizer.state  # the kept state had no momentum; cleared where it did not fit
+
+
+def _stops_zeroing(stop_at: int, mode: str | None) -> tuple[trainwell.Doctor | None, float]:
+    """SGD with momentum whose loop stops calling `optimizer.zero_grad()` at `stop_at` (a
+    flag left off from some epoch on): the gradients sum up from there."""
+    model = _net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = None if mode is None else trainwell.Doctor(model, optimizer, mode=mode)
+    X, y = _data()
+    for epoch in range(12):
+        total = 0.0
+        for i in range(0, ROWS, BATCH):
+            if epoch < stop_at:
+                optimizer.zero_grad()
+            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
+            loss.backward()
+            if doctor is not None:
+                doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        if doctor is not None:
+            doctor.epoch_end(total / (ROWS // BATCH))
+    with torch.no_grad():
+        return doctor, float((model(X).argmax(1) == y).float().mean())
+
+
+def test_a_silent_bug_begun_mid_run_is_looked_for_when_a_problem_shows():
+    """The silent-bug checks had thinned out (every 8th probe): a zero_grad that stops at
+    epoch 4 was seen only as the loss swinging, and repair cut the rate for it (stress 21:
+    10-20 points lost on 3 of 3 seeds). A problem found sends the checks to look again:
+    the stale gradients are found, and the rate cut for their symptom is undone."""
+    detected, _ = _stops_zeroing(4, "detect")
+    found = {f.code: f for f in _problems_found(detected)}
+    assert "stale_gradients" in found and found["stale_gradients"].epoch >= 4
+    _, plain = _stops_zeroing(4, None)
+    repaired, accuracy = _stops_zeroing(4, "repair")
+    remedies = {r["remedy"]: r for r in repaired.repairs}
+    assert "zero_grad" in remedies
+    cut = [r for r in repaired.repairs if r["remedy"] in ("lower_lr", "lower_lr_and_clip")]
+    assert cut and all(r.get("withdrawn_for") == "stale_gradients" for r in cut)
+    assert repaired.lr == 0.05  # the loop's own rate again
+    assert accuracy > plain + 0.3
+    healthy, _ = _stops_zeroing(99, "detect")
+    assert _problems(healthy) == []
+
+
+def _problems_found(doctor: trainwell.Doctor) -> list:
+    return [f for f in doctor.findings if f.severity != "info"]

@@ -139,6 +139,7 @@ class Doctor:
         self._warned_blind = False  # told that doctor.step sits where .grad is cleared
         self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
         self._probe_at: int | None = None  # the step after a remedy restarted it: probed
+        self._look_again = 0  # looks the silent-bug checks owe a problem just found
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -169,6 +170,10 @@ class Doctor:
             )
         self._players.qualify(finding)
         explain(finding, self._root)
+        if finding.code in TRAINING_CODES and finding.severity != "info" and self._root is None:
+            # a silent bug may have begun since the checks last looked (a zero_grad skipped
+            # from some epoch on): they look again at once, before a remedy for the symptom
+            self._look_again = self.loop_thresholds.sustain
         self.findings.append(finding)
 
     def _cause(self) -> dict[str, Any]:
@@ -341,7 +346,7 @@ class Doctor:
         backward leaves the caches cold, and each attribute read costs."""
         if self._probed or step == self._probe_at or not self.watch.idle:
             return step
-        first_looks = self._first_looks(step)
+        first_looks = self._first_looks(step) or self._look_again
         grid = self.every if first_looks else self.interval
         next_look = -(-step // grid) * grid  # or a probe
         next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0
@@ -444,6 +449,9 @@ class Doctor:
             return False
         if self._first_looks(step):
             return True
+        if self._look_again:  # a problem was found since the last look
+            self._look_again -= 1
+            return True
         sparser = self._probe_steps % LOOK_SPARSER == 0 or unused_open(self.findings)
         return step % self.interval == 0 and sparser
 
@@ -495,6 +503,9 @@ class Doctor:
                     )
                 continue
             fresh, params = self.watch.fresh, self.watch.params
+            if finding is self._root:  # what was done for its symptoms is undone first
+                symptoms = [f for f in self.findings if f.remedy and _explained(f, finding)]
+                self.repairer.withdraw(symptoms, finding.code)
             if not self.repairer.treat(finding, self._epoch, fresh, params, losses):
                 continue
             cut = cut or self.repairer.repairs[-1]["remedy"] in RATE_CUTS
@@ -523,3 +534,7 @@ class Doctor:
             return math.nan, math.nan
         now = histories[-1].loss[-1] if loss is None else loss
         return now, histories[0].loss[0]
+
+
+def _explained(finding: Finding, root: Finding) -> bool:
+    return finding.evidence.get("explained_by") == root.code

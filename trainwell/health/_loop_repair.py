@@ -303,6 +303,28 @@ class LoopRepairer:
             group["lr"] = lr
         self._lrs = list(lrs)
 
+    def withdraw(self, explained: list[Finding], cause: str) -> None:
+        """The rate cuts and clipping applied for `explained` (findings a silent bug found
+        since explains: the loss swung because stale gradients summed up, not because the
+        rate was too high) are undone, at the next rollback too, and their treatments
+        closed: aimed at a symptom, they only slow the cured run (a loop whose zero_grad
+        stopped mid-run lost 10-20 points to them)."""
+        codes = {f.code for f in explained}
+        withdrawn = [r for r in self.repairs if r["finding"] in codes and "withdrawn_for" not in r]
+        for record in withdrawn:
+            record["withdrawn_for"] = cause
+            self._treating.pop(record["finding"], None)
+        cuts = sum(r["remedy"] in RATE_CUTS for r in withdrawn)
+        if cuts:
+            self._set_lrs([g["lr"] * 10**cuts for g in self.optimizer.param_groups])
+            for scheduler in schedulers_of(self.optimizer):
+                scale_schedule(scheduler, 10.0**cuts)
+        clipped = ("clip_gradients", "lower_lr_and_clip")
+        kept = [r for r in self.repairs if r["remedy"] in clipped and "withdrawn_for" not in r]
+        if "clip" in self._hooks and not kept:
+            self._hooks.pop("clip").remove()
+            self.clip = None
+
     def _clip_gradients(self, params: list) -> str:
         self._check_clip()
         self.clip = CLIP
