@@ -194,3 +194,84 @@ def test_a_silent_bug_begun_mid_run_is_looked_for_when_a_problem_shows():
 
 def _problems_found(doctor: trainwell.Doctor) -> list:
     return [f for f in doctor.findings if f.severity != "info"]
+
+
+def _recreated(lr: float, zeroing: bool, mode: str) -> tuple[trainwell.Doctor, list]:
+    """The loop builds a new optimizer at epoch 3 (Adam at `lr`, after SGD), and with
+    `zeroing=False` no longer clears its gradients; the doctor was given the first one.
+    Returns the doctor and the optimizers, first and new."""
+    model = _net()
+    optimizers = [torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)]
+    doctor = trainwell.Doctor(model, optimizers[0], mode=mode)
+    X, y = _data()
+    for epoch in range(8):
+        if epoch == 3:
+            optimizers.append(torch.optim.Adam(model.parameters(), lr))
+        optimizer = optimizers[-1]
+        total = 0.0
+        for i in range(0, ROWS, BATCH):
+            if epoch < 3 or zeroing:
+                optimizer.zero_grad()
+            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / (ROWS // BATCH))
+    return doctor, optimizers
+
+
+def test_an_optimizer_built_mid_run_is_followed():
+    """The optimizer given to the doctor stopped stepping and a new one steps the model:
+    the doctor reads the new one (stress 21: its missing zero_grad went unseen, and repair
+    lowered the rate of the old one, which the loop no longer ran, and called it cured)."""
+    doctor, (_, new) = _recreated(1e-3, zeroing=False, mode="detect")
+    assert doctor.optimizer is new
+    assert "stale_gradients" in _problems(doctor)
+    healthy, _ = _recreated(1e-3, zeroing=True, mode="detect")
+    assert _problems(healthy) == []
+    repaired, (_, new) = _recreated(1e-3, zeroing=False, mode="repair")
+    assert [r["remedy"] for r in repaired.repairs] == ["zero_grad"]
+    assert new._optimizer_step_post_hooks  # the hook that clears it is on the new one
+
+
+def test_two_optimizers_that_both_step_the_model_are_no_succession():
+    """SparseAdam for the embeddings beside Adam for the rest: both step every step."""
+    torch.manual_seed(0)
+    embedding, head = nn.Embedding(50, 8, sparse=True), nn.Linear(8, 2)
+    model = nn.Sequential(embedding, nn.Flatten(), head)
+    sparse = torch.optim.SparseAdam(embedding.parameters(), 1e-2)
+    dense = torch.optim.Adam(head.parameters(), 1e-2)
+    doctor = trainwell.Doctor(model, dense)
+    tokens, labels = torch.randint(0, 50, (256, 1)), torch.randint(0, 2, (256,))
+    for i in range(0, 256, 8):
+        sparse.zero_grad()
+        dense.zero_grad()
+        loss = F.cross_entropy(model(tokens[i : i + 8]), labels[i : i + 8])
+        loss.backward()
+        doctor.step(loss)
+        sparse.step()
+        dense.step()
+    assert doctor.optimizer is dense
+
+
+def test_a_critic_stepped_often_in_the_same_module_is_no_succession():
+    """An actor and its critic in one module, the critic's optimizer stepped ten times for
+    each of the actor's (the doctor's): it holds none of the actor's parameters."""
+    torch.manual_seed(0)
+    model = nn.ModuleDict({"actor": nn.Linear(4, 2), "critic": nn.Linear(4, 1)})
+    actor = torch.optim.Adam(model["actor"].parameters(), 1e-2)
+    critic = torch.optim.Adam(model["critic"].parameters(), 1e-2)
+    doctor = trainwell.Doctor(model, actor)
+    X = torch.randn(64, 4)
+    for _ in range(20):
+        for _ in range(10):
+            critic.zero_grad()
+            (model["critic"](X) - 1).pow(2).mean().backward()
+            critic.step()
+        actor.zero_grad()
+        loss = -model["actor"](X).log_softmax(1)[:, 0].mean()
+        loss.backward()
+        doctor.step(loss)
+        actor.step()
+    assert doctor.optimizer is actor

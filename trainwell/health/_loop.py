@@ -210,6 +210,8 @@ class Doctor:
         trainable = self._trainable_now()  # read at busy steps: a loop may freeze layers
         if trainable != self._trainable:
             self._follow_trainable(trainable)
+        if self._players.successor is not None:  # ... or build a new optimizer
+            self._adopt(self._players.successor)
         watch = self.watch
         # the last probe's update is done
         self._clip.read()
@@ -367,6 +369,21 @@ class Doctor:
             self._probed = False
         with contextlib.suppress(ValueError):  # nothing with a weight learns: keep the last
             self.examiner.follow(self.model)
+        self._rewatch()
+
+    def _adopt(self, optimizer: torch.optim.Optimizer) -> None:
+        """The loop replaced the optimizer it gave the doctor (that one stopped stepping,
+        this one steps the model's parameters): it is read, and treated, from now on (a
+        lower rate set on the old one changed nothing the loop ran)."""
+        self.optimizer = optimizer
+        self._players.follow(optimizer)
+        self._rewatch()
+        if self.repairer is not None:
+            self.repairer.adopt(optimizer, self.watch.params)
+
+    def _rewatch(self) -> None:
+        """Watch the model and optimizer as they are now. Findings so far stand; where
+        doctor.step sits in the loop is known still."""
         self.watch.disarm()
         frozen_from_start = set(self.watch.record.frozen_in_optimizer)
         order_ok = self.watch.order_ok  # the loop's code is the same: where doctor.step sits

@@ -21,6 +21,10 @@ from torch.utils.hooks import RemovableHandle
 from ..findings import Finding
 from ._rules import CURVE_CODES
 
+# optimizer steps another optimizer of the model's own parameters takes while the doctor's
+# takes none, before the loop is read as having replaced the doctor's with it
+SUCCESSION_STEPS = 8
+
 # The hooks of doctors dropped without `close`, removed when the next one starts: torch
 # iterates its hooks while it calls them, and a garbage collection then (which runs the
 # finaliser) must not remove one.
@@ -37,6 +41,9 @@ class OtherPlayers:
         self.seen: str | None = None  # the other optimizer's class, once one stepped
         self._model, self._optimizer = model, optimizer
         self._checked: set[int] = set()  # optimizers known to step no other network
+        self._own: dict[int, bool] = {}  # per optimizer: it steps the model's parameters
+        self._idle = 0  # such steps by another since the doctor's own last stepped
+        self.successor: torch.optim.Optimizer | None = None  # ... once SUCCESSION_STEPS
         ref = weakref.ref(self)
 
         def stepped(other: torch.optim.Optimizer, args: object, kwargs: object) -> None:
@@ -54,7 +61,11 @@ class OtherPlayers:
         second optimizer of the model's own parameters (sparse embeddings under
         SparseAdam), nor one of tensors the same loss trains beside it (a center loss's
         class centres, learned loss weights, a temperature)."""
-        if other is self._optimizer or id(other) in self._checked or self.seen:
+        if other is self._optimizer:
+            self._idle = 0
+            return
+        self._succession(other)
+        if id(other) in self._checked or self.seen:
             return
         mine = {id(p) for p in self._model.parameters()}
         params = [p for group in other.param_groups for p in group["params"] if id(p) not in mine]
@@ -69,6 +80,30 @@ class OtherPlayers:
         # the hook stays till `close`: torch iterates its hooks while it calls them, and
         # one removed then breaks the step
         self.seen = type(other).__name__
+
+    def _succession(self, other: torch.optim.Optimizer) -> None:
+        """Count the steps of another optimizer of parameters the doctor's holds while the
+        doctor's takes none: after SUCCESSION_STEPS, the loop has replaced it (a new
+        optimizer built mid-run, to switch to SGD or after unfreezing), and `successor`
+        names the one that steps now. Two optimizers of one model that both step (SparseAdam
+        beside Adam) reset the count each step; a critic's optimizer stepped five times for
+        each of its actor's holds none of the actor's parameters."""
+        if self._optimizer is None or self.successor is not None:
+            return
+        own = self._own.get(id(other))
+        if own is None:
+            mine = {id(p) for group in self._optimizer.param_groups for p in group["params"]}
+            params = (p for group in other.param_groups for p in group["params"])
+            own = self._own[id(other)] = any(id(p) in mine for p in params)
+        if own:
+            self._idle += 1
+            if self._idle >= SUCCESSION_STEPS:
+                self.successor = other
+
+    def follow(self, optimizer: torch.optim.Optimizer) -> None:
+        """The doctor's optimizer is `optimizer` from now on."""
+        self._optimizer, self.successor, self._idle = optimizer, None, 0
+        self._own.clear()
 
     def qualify(self, finding: Finding) -> None:
         """A curve finding of a loss that may be one player's: said so, and not treated.

@@ -460,6 +460,18 @@ class LoopRepairer:
         self._healthy = self.snapshot()  # the optimizer's groups changed: keep them matched
         return f"{len(missing)} parameters added to the optimizer's first param group"
 
+    def adopt(self, optimizer: torch.optim.Optimizer, params: list) -> None:
+        """The loop replaced its optimizer with `optimizer`: the remedies that hook the
+        optimizer (clipping, zero_grad, skipping non-finite steps) move to it, the rates set
+        on the old one stay with it (the new one's are the loop's choice), and the state to
+        roll back to is taken afresh (the old optimizer's does not load into the new)."""
+        held = [name for name in ("clip", "skip_nonfinite", "zero_grad") if name in self._hooks]
+        self.close()
+        self.optimizer, self.clip, self._lrs = optimizer, None, None
+        for name in held:
+            getattr(self, "_clip_gradients" if name == "clip" else f"_{name}")(params)
+        self._healthy = self.snapshot()
+
     def close(self) -> None:
         for handle in self._hooks.values():
             handle.remove()
