@@ -51,9 +51,11 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     loss = h.curve("train_loss")
     if len(loss) < 2 or not _finite(loss) or _at_floor(h, loss, t):
         return None
+    pairs = list(itertools.pairwise(loss))
+    if not any(b < a for a, b in pairs):
+        return None  # it only rose: no swing (a policy's loss on the data it collects)
     scale = _scale(loss, h)
     floor = t.oscillation_floor * scale
-    pairs = list(itertools.pairwise(loss))
     # by a share of where it stood; where the loss went below 0 (a Gaussian or a mixture's
     # NLL), 0 is no floor and where it stood no measure (-0.02 -> 0.01 is no 150% rise):
     # by a share of its scale. Not where a schedule raised the rate (a warm restart's rise
