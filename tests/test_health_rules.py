@@ -1317,3 +1317,27 @@ def test_a_loss_far_below_where_the_run_started_does_not_oscillate():
     assert rules.oscillating_loss(h, T) is None
     h.run_start = 1e-5  # the same wobble where the run started barely above it
     assert rules.oscillating_loss(h, T) is not None
+
+
+def test_a_loss_that_only_rose_is_no_oscillation():
+    """A PPO loop's loss, on the data its policy collects, rose in each epoch while the
+    policy improved (stress 21): read as an oscillation, repair took it back to its first,
+    random policy. An oscillation falls too."""
+    assert rules.oscillating_loss(_curves(_history(), [0.022, 0.03, 0.038, 0.045, 0.05]), T) is None
+    swinging = _curves(_history(), [0.022, 0.04, 0.03, 0.045, 0.035, 0.05])
+    assert rules.oscillating_loss(swinging, T) is not None
+
+
+@pytest.mark.parametrize(
+    ("floor_known", "data_at_hand"), [(False, False), (True, False), (True, True)]
+)
+def test_a_loop_loss_of_unknown_floor_that_falls_little_is_a_note(floor_known, data_at_hand):
+    """A Cox likelihood (floor: the log of its risk sets) or a listwise ranking's soft
+    targets fall a few percent and stop where they must; a loop cannot tell, and on steps
+    that are not small, says so in a note (stress 21: told to lower a rate that gave the
+    best C-index). A cross entropy on labels, or the Trainer's loss, is judged as before."""
+    h = _curves(_history(), [3.6, 3.55, 3.52, 3.5, 3.49])
+    h.floor_known, h.data_at_hand = floor_known, data_at_hand
+    finding = rules.slow_convergence(h, T)
+    assert finding.severity == ("info" if not floor_known else "warning")
+    assert ("not a cross entropy on labels" in finding.message) is not floor_known
