@@ -1596,7 +1596,10 @@ def test_outputs_unsqueezed_in_the_loop_against_flat_targets_are_found(arch, uns
         explained = [f.evidence.get("explained_by") for f in found.values()]
         assert set(explained) <= {None, "broadcast_loss"}, list(found)
         assert explained.count(None) == 1  # the broadcast itself
-        assert arch != "mlp" or len(found) > 1  # the mlp's stall, explained
+        # the mlp's stall: explained, or (a regression loss's floor unknown to a loop, on
+        # steps not small) a note beside the broadcast
+        stall = [f for f in doctor.findings if f.code == "slow_convergence"]
+        assert arch != "mlp" or stall[0].evidence.get("explained_by") or stall[0].severity == "info"
 
 
 def test_an_mse_between_pairs_of_the_outputs_is_no_broadcast():

@@ -24,17 +24,16 @@ from ..train import BestWeights
 from ._loop_advice import recommend
 from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
+from ._loop_redraw import oversized_output, zero_negative_biases
 from ._loop_restore import put_back_model, put_back_optimizer
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
-from ._probes import SCALE_FREE, weighted_layers
+from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
-from ._rule_base import NEGATIVE_BIAS
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
 from ._silent import LOOP_FIX, few_names
 from ._symmetry import draw_afresh
 
 CLIP = 1.0
-WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # layers whose bias sets a unit's input
 # Per code, the remedies the doctor applies in a hand-written loop, in order.
 LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("lower_lr_and_clip", "lower_lr"),
@@ -392,31 +391,13 @@ class LoopRepairer:
         return "model.train() at every doctor.step"
 
     def _zero_biases(self, params: list) -> str:
-        """Set to 0, in place, the biases of hidden layers whose mean is far below 0
-        (`NEGATIVE_BIAS`): their units get no input above 0, are dead from the start, and a
-        lower rate cannot bring them back (biases at -5: 0.10 accuracy after it). The
-        weights are kept, and the output layer's bias is left to the loss."""
-        layers = [
-            (name, m)
-            for name, m in self.model.named_modules()
-            if isinstance(m, WEIGHTED) and isinstance(m.bias, torch.Tensor)
-        ]
-        low = [(n, m) for n, m in layers[:-1] if float(m.bias.detach().mean()) < NEGATIVE_BIAS]
-        if not low:
-            raise NotApplicable("no hidden layer's biases are far below 0")
-        with torch.no_grad():
-            for _, m in low:
-                m.bias.zero_()
-                self.optimizer.state.pop(m.bias, None)  # its momentum pulled it down
+        changed = zero_negative_biases(self.model, self.optimizer)
         self._healthy = self.snapshot()  # a rollback must not bring them back
-        names = ", ".join(n for n, _ in low)
-        return f"biases of {len(low)} hidden layers ({names}), far below 0, set to 0 in place"
+        return changed
 
     def _reinitialise(self, params: list) -> str:
-        """Draw the tensors whose units are all alike afresh, in place (`draw_afresh`): the
-        same tensors, so the optimizer and the loop keep stepping them. Only those: a
-        module's frozen weights (LoRA's pretrained base) and its bias stay. Neither a
-        rollback nor the best weights may bring them back."""
+        """Only the tensors whose units are all alike: a module's frozen weights (LoRA's
+        pretrained base) and its bias stay."""
         names = set(self._treating["symmetric_units"].finding.evidence.get("parameters", ()))
         drawn = [(n, p) for n, p in self.model.named_parameters() if n in names]
         if not drawn:
@@ -424,23 +405,13 @@ class LoopRepairer:
         return self._drawn(drawn)
 
     def _redraw_output(self, params: list) -> str:
-        """Draw the output layer's weights afresh in place (`draw_afresh`), where they are
-        the oversized ones: the loss starts near chance's again. Found at the first look,
-        before the loop's order is known: wherever doctor.step sits, it acts between two
-        steps. Neither a rollback nor the best weights may bring them back."""
         name = self._treating["high_initial_loss"].finding.evidence.get("output_layer")
-        weight = dict(weighted_layers(self.model)).get(name) if name else None  # as probed
-        if weight is None:
-            raise NotApplicable("the oversized weights are not the output layer's alone")
-        # this step's gradients came through the oversized outputs: the step they would take
-        # is skipped (zeroed, not dropped: a gradient scaler's step needs them)
-        self.model.zero_grad(set_to_none=False)
-        label = next(n for n, p in self.model.named_parameters() if p is weight)
-        return self._drawn([(label, weight)])
+        return self._drawn(oversized_output(self.model, name))
 
     def _drawn(self, drawn: list[tuple[str, torch.Tensor]]) -> str:
-        """Draw these (name, tensor) afresh (`draw_afresh`): the healthy state and the best
-        weights are another network's from now on."""
+        """Draw these (name, tensor) afresh in place (`draw_afresh`): the same tensors, so
+        the optimizer and the loop keep stepping them. Neither a rollback nor the best
+        weights may bring them back: those are another network's from now on."""
         draw_afresh([p for _, p in drawn], self.optimizer)
         self._healthy, self._healthy_epoch = self.snapshot(), None
         self.best.forget()
