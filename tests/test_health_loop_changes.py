@@ -134,6 +134,19 @@ def test_a_kept_state_is_put_back_where_it_still_fits():
     assert torch.equal(model[0].weight, kept["0.weight"] * model[0].weight_mask)
 
 
+def test_a_state_kept_while_pruned_is_put_back_once_the_pruning_is_permanent():
+    """`prune.remove` since the state was kept: the live `weight` is the kept `weight_orig`
+    times its mask (review: left as it was, NaN after a divergence)."""
+    model = _net()
+    prune.l1_unstructured(model[0], "weight", amount=0.5)
+    kept = {k: v.clone() for k, v in model.state_dict().items()}
+    prune.remove(model[0], "weight")
+    with torch.no_grad():
+        model[0].weight.fill_(float("nan"))
+    assert put_back_model(model, kept) == []
+    assert torch.equal(model[0].weight, kept["0.weight_orig"] * kept["0.weight_mask"])
+
+
 @pytest.mark.parametrize("added", [False, True])
 def test_an_optimizer_state_is_put_back_where_its_groups_still_fit(added):
     model = _net()
@@ -148,11 +161,13 @@ def test_an_optimizer_state_is_put_back_where_its_groups_still_fit(added):
     assert not optimizer.state  # the kept state had no momentum; cleared where it did not fit
 
 
-def _stops_zeroing(stop_at: int, mode: str | None) -> tuple[trainwell.Doctor | None, float]:
+def _stops_zeroing(
+    stop_at: int, mode: str | None, lr: float = 0.05
+) -> tuple[trainwell.Doctor | None, float]:
     """SGD with momentum whose loop stops calling `optimizer.zero_grad()` at `stop_at` (a
     flag left off from some epoch on): the gradients sum up from there."""
     model = _net()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     doctor = None if mode is None else trainwell.Doctor(model, optimizer, mode=mode)
     X, y = _data()
     for epoch in range(12):
@@ -190,6 +205,18 @@ def test_a_silent_bug_begun_mid_run_is_looked_for_when_a_problem_shows():
     assert accuracy > plain + 0.3
     healthy, _ = _stops_zeroing(99, "detect")
     assert _problems(healthy) == []
+
+
+def test_a_rate_cut_made_before_the_silent_bug_began_is_kept():
+    """SGD at 3.0 diverges in epoch 0 and gets a lower rate and clipping, with zero_grad
+    still called; the loop stops calling it at epoch 4. The stale gradients explain what
+    came after, not the rate's divergence before (review: undone, the rate went back to
+    3.0 and the run ended at 0.62 against 0.94)."""
+    repaired, accuracy = _stops_zeroing(4, "repair", lr=3.0)
+    first = repaired.repairs[0]
+    assert first["finding"] == "divergence" and "withdrawn_for" not in first
+    assert "zero_grad" in [r["remedy"] for r in repaired.repairs]
+    assert repaired.lr < 3.0 and accuracy > 0.85
 
 
 def _problems_found(doctor: trainwell.Doctor) -> list:

@@ -1319,13 +1319,24 @@ def test_a_loss_far_below_where_the_run_started_does_not_oscillate():
     assert rules.oscillating_loss(h, T) is not None
 
 
-def test_a_loss_that_only_rose_is_no_oscillation():
+@pytest.mark.parametrize(
+    ("floor_known", "val", "found"),
+    [(False, None, False), (True, None, True), (False, [0.5, 0.55, 0.6, 0.65, 0.7], True)],
+)
+def test_a_loop_loss_that_only_rose_is_no_oscillation(floor_known, val, found):
     """A PPO loop's loss, on the data its policy collects, rose in each epoch while the
     policy improved (stress 21): read as an oscillation, repair took it back to its first,
-    random policy. An oscillation falls too."""
-    assert rules.oscillating_loss(_curves(_history(), [0.022, 0.03, 0.038, 0.045, 0.05]), T) is None
+    random policy. A loop's own loss with nothing beside it that only rises has no swing to
+    read; a cross entropy on labels, or a loss beside a validation loss, that only rises is
+    the rate's, as in the Trainer (review)."""
+    rising = [0.022, 0.03, 0.038, 0.045, 0.05]
+    h = _curves(_history(), rising, val)
+    h.data_at_hand, h.floor_known = False, floor_known
+    assert (rules.oscillating_loss(h, T) is not None) is found
     swinging = _curves(_history(), [0.022, 0.04, 0.03, 0.045, 0.035, 0.05])
+    swinging.data_at_hand, swinging.floor_known = False, False
     assert rules.oscillating_loss(swinging, T) is not None
+    assert rules.oscillating_loss(_curves(_history(), rising), T) is not None  # the Trainer
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if len(loss) < 2 or not _finite(loss) or _at_floor(h, loss, t):
         return None
     pairs = list(itertools.pairwise(loss))
-    if not any(b < a for a, b in pairs):
+    if not any(b < a for a, b in pairs) and _own_loss_alone(h):
         return None  # it only rose: no swing (a policy's loss on the data it collects)
     scale = _scale(loss, h)
     floor = t.oscillation_floor * scale
@@ -105,6 +105,16 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         stuck=stuck,
         threshold=t.oscillation_share,
     )
+
+
+def _own_loss_alone(h: ProbeHistory) -> bool:
+    """A hand-written loop's own loss, not a cross entropy on labels, with no validation
+    loss beside it: it may be computed on data the training makes (a PPO loop's clipped
+    objective on what its policy collects rose in every epoch as the policy improved), and
+    where it only rises there is no swing to read. A loss of fixed data that only rises is
+    the rate's (`oscillating_loss`'s stuck branch names it)."""
+    val = h.curve("val_loss")
+    return not (h.data_at_hand or h.floor_known or any(map(math.isfinite, val)))
 
 
 def _settled_steps(h: ProbeHistory) -> bool:

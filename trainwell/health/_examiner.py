@@ -93,7 +93,9 @@ class Examiner:
         old = self.probe.history
         self.reset(model, old.total_epochs, old.grad_clip, [], l1=old.l1)
         self.probe.history.curves = old.curves
-        self.probe.history.goes_on_from = old.first_loss()  # a runaway is judged as before
+        new = self.probe.history
+        new.goes_on_from = old.first_loss()  # a runaway is judged as before
+        new.run_start = old.run_start  # no remedy: the run's own start only after one
 
     def state_dict(self) -> dict[str, Any]:
         return {

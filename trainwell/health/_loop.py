@@ -140,6 +140,7 @@ class Doctor:
         self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
         self._probe_at: int | None = None  # the step after a remedy restarted it: probed
         self._look_again = 0  # looks the silent-bug checks owe a problem just found
+        self._clean_repairs = 0  # repairs made by the last look that found no silent bug
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
@@ -489,6 +490,9 @@ class Doctor:
                 self._root = finding
                 for earlier in self.findings:
                     explain(earlier, self._root)
+        checks = self.watch.record.checks
+        if self.repairer and self._root is None and checks and checks[-1].complete:
+            self._clean_repairs = len(self.repairer.repairs)  # no bug behind those yet
         return new
 
     def _treat(
@@ -520,9 +524,10 @@ class Doctor:
                     )
                 continue
             fresh, params = self.watch.fresh, self.watch.params
-            if finding is self._root:  # what was done for its symptoms is undone first
+            if finding is self._root and self.repairer.can_treat(finding):
+                # what was done for its symptoms since the checks last saw no bug is undone
                 symptoms = [f for f in self.findings if f.remedy and _explained(f, finding)]
-                self.repairer.withdraw(symptoms, finding.code)
+                self.repairer.withdraw(symptoms, finding.code, self._clean_repairs)
             if not self.repairer.treat(finding, self._epoch, fresh, params, losses):
                 continue
             cut = cut or self.repairer.repairs[-1]["remedy"] in RATE_CUTS

@@ -86,6 +86,8 @@ class LoopRepairer:
         self.loop_clip: float | None = None  # the norm the loop clips at itself, once seen
         self.train_mode = False  # put the model back in train mode at every step
         self._lrs: list[float] | None = None  # the learning rates the remedies set
+        # per rate cut, by its record's index: the optimizer and its rates before (`withdraw`)
+        self._cuts: dict[int, tuple[torch.optim.Optimizer, list[float]]] = {}
         self._hooks: dict[str, Any] = {}
         self.skipped = 0  # optimizer steps left out: their loss or gradients not finite
         self._treating: dict[str, _Treatment] = {}
@@ -246,7 +248,7 @@ class LoopRepairer:
         """Back to the last healthy state; the pending step applies this batch's own gradient
         (stale gradients) or nothing (a problem the gradients caused; under a gradient
         scaler, zero gradients: its `step` asserts that it unscaled some)."""
-        put_back_model(self.model, self._healthy["model"])  # (pruned, unfrozen since: fitted)
+        left = put_back_model(self.model, self._healthy["model"])  # (pruned since: fitted)
         # a copy: the optimizer steps the state tensors it is given in place
         put_back_optimizer(self.optimizer, copy.deepcopy(self._healthy["optimizer"]))
         if self._lrs is not None:
@@ -260,7 +262,8 @@ class LoopRepairer:
                 p.grad.zero_()
             else:
                 p.grad = None
-        return "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
+        where = "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
+        return where + _but(left)
 
     def _start_from(self, code: str, params: list, fresh: list[torch.Tensor | None]) -> str | None:
         """Where a remedy for `code` starts: the last healthy state after a problem the
@@ -278,12 +281,13 @@ class LoopRepairer:
         None (nothing rolled back) before any epoch was kept."""
         if self.best.weights is None:
             return None
-        put_back_model(self.model, self.best.weights)
+        left = put_back_model(self.model, self.best.weights)
         self.optimizer.state.clear()
-        return f"best epoch {self.best.epoch} ({self.best.monitor})"
+        return f"best epoch {self.best.epoch} ({self.best.monitor})" + _but(left)
 
     def _lower_lr(self, params: list) -> str:
         before = [g["lr"] for g in self.optimizer.param_groups]
+        self._cuts[len(self.repairs)] = (self.optimizer, before)  # (its record's index)
         self._set_lrs([lr / 10 for lr in before])
         schedulers = schedulers_of(self.optimizer)
         for scheduler in schedulers:
@@ -302,22 +306,35 @@ class LoopRepairer:
             group["lr"] = lr
         self._lrs = list(lrs)
 
-    def withdraw(self, explained: list[Finding], cause: str) -> None:
+    def can_treat(self, finding: Finding) -> bool:
+        """Whether a remedy is left for `finding`."""
+        treatment = self._treating.get(finding.code)
+        return bool(treatment.remaining) if treatment else bool(self._order(finding))
+
+    def withdraw(self, explained: list[Finding], cause: str, since: int = 0) -> None:
         """The rate cuts and clipping applied for `explained` (findings a silent bug found
         since explains: the loss swung because stale gradients summed up, not because the
-        rate was too high) are undone, at the next rollback too, and their treatments
-        closed: aimed at a symptom, they only slow the cured run (a loop whose zero_grad
-        stopped mid-run lost 10-20 points to them)."""
+        rate was too high), from the `since`-th repair on (those after the last look that
+        found no bug: a cut made before the bug began was the rate's), are undone, at the
+        next rollback too, and their treatments closed: aimed at a symptom, they only slow
+        the cured run (a loop whose zero_grad stopped mid-run lost 10-20 points to them).
+        The rates go back to what they were before the first of those cuts, on the
+        optimizer it was made on (one the loop has replaced since keeps its own)."""
         codes = {f.code for f in explained}
-        withdrawn = [r for r in self.repairs if r["finding"] in codes and "withdrawn_for" not in r]
-        for record in withdrawn:
+        withdrawn = [
+            (i, r)
+            for i, r in enumerate(self.repairs)
+            if i >= since and r["finding"] in codes and "withdrawn_for" not in r
+        ]
+        for _, record in withdrawn:
             record["withdrawn_for"] = cause
             self._treating.pop(record["finding"], None)
-        cuts = sum(r["remedy"] in RATE_CUTS for r in withdrawn)
-        if cuts:
-            self._set_lrs([g["lr"] * 10**cuts for g in self.optimizer.param_groups])
+        cuts = [self._cuts[i] for i, _ in withdrawn if i in self._cuts]
+        mine = [before for optimizer, before in cuts if optimizer is self.optimizer]
+        if mine:
+            self._set_lrs(mine[0])
             for scheduler in schedulers_of(self.optimizer):
-                scale_schedule(scheduler, 10.0**cuts)
+                scale_schedule(scheduler, 10.0 ** len(mine))
         clipped = ("clip_gradients", "lower_lr_and_clip")
         kept = [r for r in self.repairs if r["remedy"] in clipped and "withdrawn_for" not in r]
         if "clip" in self._hooks and not kept:
@@ -447,6 +464,12 @@ class LoopRepairer:
         for handle in self._hooks.values():
             handle.remove()
         self._hooks.clear()
+
+
+def _but(left: list[str]) -> str:
+    """What a rollback could not put back (the model changed since), pruning masks aside."""
+    changed = [name for name in left if not name.endswith("_mask")]
+    return f" (but {few_names(changed)}, changed since)" if changed else ""
 
 
 def _names(objects: list[object]) -> str:

@@ -25,15 +25,18 @@ _WRAPPED = (
 
 def put_back_model(model: nn.Module, kept: dict[str, Any]) -> list[str]:
     """Load `kept` (a state dict of `model` taken earlier) into `model` as it is now: each
-    live entry from the kept one of its name, or of the tensor it wraps since; what the
-    model gained since (a pruning mask, a new adapter) or changed the shape of stays as it
-    is. Returns the live entries not put back."""
+    live entry from the kept one of its name, of the tensor it wraps since, or (pruned then,
+    `prune.remove`d since) the kept weight times its mask; what the model gained since (a
+    pruning mask, a new adapter) or changed the shape of stays as it is. Returns the live
+    entries not put back."""
     live = model.state_dict()
     state, left = {}, []
     for key, value in live.items():
         old = kept.get(key)
         if old is None:
             old = kept.get(_unwrapped(key))
+        if old is None and f"{key}_orig" in kept and f"{key}_mask" in kept:
+            old = kept[f"{key}_orig"] * kept[f"{key}_mask"]  # pruned then, made permanent since
         if isinstance(value, torch.Tensor) and (
             not isinstance(old, torch.Tensor) or old.shape != value.shape
         ):
