@@ -40,13 +40,16 @@ def _pretrained() -> nn.Sequential:
     return model
 
 
-def _train(model, optimizer, doctor, epochs, at_epoch=lambda epoch: None) -> float:
+def _train(
+    model, optimizer, doctor, epochs, at_epoch=lambda epoch: None, zeroing=lambda epoch: True
+) -> float:
     X, y = _data()
     for epoch in range(epochs):
         at_epoch(epoch)
         total = 0.0
         for i in range(0, ROWS, BATCH):
-            optimizer.zero_grad()
+            if zeroing(epoch):
+                optimizer.zero_grad()
             loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
             loss.backward()
             if doctor is not None:
@@ -169,22 +172,7 @@ def _stops_zeroing(
     model = _net()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     doctor = None if mode is None else trainwell.Doctor(model, optimizer, mode=mode)
-    X, y = _data()
-    for epoch in range(12):
-        total = 0.0
-        for i in range(0, ROWS, BATCH):
-            if epoch < stop_at:
-                optimizer.zero_grad()
-            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
-            loss.backward()
-            if doctor is not None:
-                doctor.step(loss)
-            optimizer.step()
-            total += loss.item()
-        if doctor is not None:
-            doctor.epoch_end(total / (ROWS // BATCH))
-    with torch.no_grad():
-        return doctor, float((model(X).argmax(1) == y).float().mean())
+    return doctor, _train(model, optimizer, doctor, 12, zeroing=lambda epoch: epoch < stop_at)
 
 
 def test_a_silent_bug_begun_mid_run_is_looked_for_when_a_problem_shows():
