@@ -178,9 +178,7 @@ def _soft(d: np.ndarray, soft: float = 0.06) -> np.ndarray:
 def _blur(img: np.ndarray, passes: int) -> np.ndarray:
     for _ in range(passes):
         p = np.pad(img, 1, mode="edge")
-        img = (
-            4 * p[1:-1, 1:-1] + p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
-        ) / 8.0
+        img = (4 * p[1:-1, 1:-1] + p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]) / 8.0
     return img
 
 
