@@ -33,6 +33,12 @@ def _scale(curve: list[float], h: ProbeHistory) -> float:
     return first if not h.prior_loss else min(first, h.prior_loss)
 
 
+# what a note says of a hand-written loop's own loss, whose floor it cannot tell
+FLOOR_UNKNOWN = (
+    "This loss is not a cross entropy on labels, whose floor is 0: it may stop where it must"
+)
+
+
 def _at_floor(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     """Every epoch's train loss is under `at_floor_share` of an untrained network's (the
     class prior's, a loop's cross entropy at chance; else, after a remedy, the loss the run

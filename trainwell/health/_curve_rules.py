@@ -114,7 +114,7 @@ def _own_loss_alone(h: ProbeHistory) -> bool:
     where it only rises there is no swing to read. A loss of fixed data that only rises is
     the rate's (`oscillating_loss`'s stuck branch names it)."""
     val = h.curve("val_loss")
-    return not (h.data_at_hand or h.floor_known or any(map(math.isfinite, val)))
+    return not (h.floor_known or any(map(math.isfinite, val)))
 
 
 def _settled_steps(h: ProbeHistory) -> bool:

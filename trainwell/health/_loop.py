@@ -29,7 +29,7 @@ from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, pro
 from ._initial_loss import read_initial
 from ._loop_advice import recommend
 from ._loop_args import check_arguments, number
-from ._loop_causes import explain, resolve_explained, root_cause, sound
+from ._loop_causes import explain, explained_by, resolve_explained, root_cause, sound
 from ._loop_checks import (
     BLIND,
     all_dead,
@@ -526,7 +526,7 @@ class Doctor:
             fresh, params = self.watch.fresh, self.watch.params
             if finding is self._root and self.repairer.can_treat(finding):
                 # what was done for its symptoms since the checks last saw no bug is undone
-                symptoms = [f for f in self.findings if f.remedy and _explained(f, finding)]
+                symptoms = [f for f in self.findings if f.remedy and explained_by(f, finding)]
                 self.repairer.withdraw(symptoms, finding.code, self._clean_repairs)
             if not self.repairer.treat(finding, self._epoch, fresh, params, losses):
                 continue
@@ -556,7 +556,3 @@ class Doctor:
             return math.nan, math.nan
         now = histories[-1].loss[-1] if loss is None else loss
         return now, histories[0].loss[0]
-
-
-def _explained(finding: Finding, root: Finding) -> bool:
-    return finding.evidence.get("explained_by") == root.code

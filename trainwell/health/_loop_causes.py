@@ -82,11 +82,16 @@ def explain(finding: Finding, root: Finding | None) -> None:
     finding.message += f" Cause: {cause}."
 
 
+def explained_by(finding: Finding, root: Finding) -> bool:
+    """Whether `explain` named `root` the cause of `finding`."""
+    return finding.evidence.get("explained_by") == root.code
+
+
 def resolve_explained(findings: list[Finding], root: Finding) -> None:
     """`root` was treated: the findings it explained are marked resolved (found again,
     where the cause was not all, they are judged afresh)."""
     for explained in findings:
-        if explained.evidence.get("explained_by") == root.code:
+        if explained_by(explained, root):
             explained.resolved = True
             explained.message += " Resolved: its cause was treated."
 

@@ -44,12 +44,18 @@ def zero_after_other_steps(
         for group in stepped.param_groups:
             for p in group["params"]:
                 if id(p) in mine and p.grad is not None:
-                    if keep and not p.grad.is_sparse:
-                        p.grad.zero_()
-                    else:
-                        p.grad = None
+                    clear_grad(p, keep and not p.grad.is_sparse)
 
     return register_optimizer_step_post_hook(zero_the_models)
+
+
+def clear_grad(p: torch.Tensor, keep: bool) -> None:
+    """Take away a parameter's gradient: zeroed in place with `keep` (a gradient scaler's
+    `unscale_` and `step` need gradients to exist), else dropped."""
+    if keep and p.grad is not None:
+        p.grad.zero_()
+    else:
+        p.grad = None
 
 
 def _finite(grad: torch.Tensor) -> torch.Tensor:

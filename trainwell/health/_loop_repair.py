@@ -22,7 +22,7 @@ from torch import nn
 from ..findings import Finding
 from ..train import BestWeights
 from ._loop_advice import recommend
-from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
+from ._loop_hooks import clear_grad, skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
 from ._loop_redraw import oversized_output, zero_negative_biases
 from ._loop_restore import put_back_model, put_back_optimizer
@@ -258,10 +258,8 @@ class LoopRepairer:
                 # in the layout the loop left: SparseAdam takes no dense gradient
                 sparse = p.grad is not None and p.grad.is_sparse
                 p.grad = f.to_sparse(p.grad.sparse_dim()) if sparse else f.clone()
-            elif self.keep_grads and p.grad is not None:
-                p.grad.zero_()
             else:
-                p.grad = None
+                clear_grad(p, self.keep_grads)
         where = "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
         return where + _but(left)
 
@@ -371,10 +369,7 @@ class LoopRepairer:
         self.skipped += 1
         for group in self.optimizer.param_groups:
             for p in group["params"]:
-                if self.keep_grads and p.grad is not None:
-                    p.grad.zero_()
-                else:
-                    p.grad = None
+                clear_grad(p, self.keep_grads)
 
     def _skip_nonfinite(self, params: list) -> str:
         """Skip every optimizer step whose gradients are not all finite, as a gradient

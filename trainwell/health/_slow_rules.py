@@ -11,6 +11,7 @@ import numpy as np
 
 from ..findings import Finding
 from ._curve_base import (
+    FLOOR_UNKNOWN,
     _annealed,
     _at_floor,
     _drop,
@@ -78,15 +79,12 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         else:
             advice, rate = _raise_rate(h), "raise"
         severity = "warning"
-        if not (h.data_at_hand or h.floor_known or cause or far or rate == "raise"):
+        if not (h.floor_known or cause or far or rate == "raise"):
             # a loop's own loss, whose floor it cannot tell, on steps not small: a Cox
             # likelihood's floor is the log of its risk sets, a listwise ranking's the
             # entropy of its targets; told to lower the rate, a survival loop lost C-index
             severity = "info"
-            advice += (
-                " This loss is not a cross entropy on labels, whose floor is 0: it may be "
-                "near where it must stop (a survival likelihood, a ranking's soft targets)."
-            )
+            advice += f" {FLOOR_UNKNOWN} (a survival likelihood, a ranking's soft targets)."
         return finding(
             "slow_convergence",
             severity,

@@ -10,6 +10,7 @@ import math
 
 from ..findings import Finding
 from ._curve_base import (
+    FLOOR_UNKNOWN,
     _as_good_as_reference,
     _drop,
     _finite,
@@ -94,10 +95,7 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if (not h.floor_known or not h.data_at_hand) and units_lost(h, t):
         return None  # a note that a wider network helps: dead or saturated units say why
     if not h.floor_known:  # a hand-written loop's own loss may stop where it must
-        why = (
-            "This loss is not a plain cross entropy on labels, whose floor is 0: it may stop "
-            "where it must (label smoothing, a KL term, noisy targets). If it can go lower"
-        )
+        why = f"{FLOOR_UNKNOWN} (label smoothing, a KL term, noisy targets). If it can go lower"
         return _noted(h, loss, why, t)
     if not h.data_at_hand and not reference_loss:
         why = (
