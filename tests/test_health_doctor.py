@@ -226,7 +226,7 @@ def test_the_hand_written_loops_probes_thin_out_to_four_times_every():
     model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
     doctor = _hand_loop(model, lr=0.05, epochs=5)  # 16 steps an epoch, every=2
     gaps = list(np.diff(doctor.examiner.history.steps))
-    assert gaps == [2] * 8 + [4] * 4 + [8] * 5 and doctor.interval == 8
+    assert gaps == [2] * 8 + [4] * 4 + [8] * 5 and doctor.pace.interval == 8
 
 
 def test_doctor_as_a_lightning_callback():

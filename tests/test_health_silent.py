@@ -14,7 +14,7 @@ from torch import nn
 import trainwell
 from trainwell.findings import TRAINING_CODES, Finding
 from trainwell.health import LOOP_RULES, LoopThresholds
-from trainwell.health._loop import LOOK_SPARSER
+from trainwell.health._loop_pace import LOOK_SPARSER
 from trainwell.health._loop_repair import LoopRepairer
 from trainwell.health._loop_rules import stale_gradients
 from trainwell.health._probes import Probe

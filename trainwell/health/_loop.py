@@ -25,21 +25,15 @@ from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
 from ._evidence import gather_evidence, strong_penalty
-from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
+from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
 from ._loop_advice import recommend
+from ._loop_amp import LoopScaler
 from ._loop_args import check_arguments, number
 from ._loop_causes import explain, explained_by, resolve_explained, root_cause, sound
-from ._loop_checks import (
-    BLIND,
-    all_dead,
-    blind,
-    looked_enough,
-    new_findings,
-    unused_open,
-    withdraw_unused,
-)
+from ._loop_checks import BLIND, all_dead, blind, new_findings, withdraw_unused
 from ._loop_clip import LoopClip
+from ._loop_pace import LoopPace
 from ._loop_players import OtherPlayers
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS, LoopRepairer
 from ._loss_graph import capped_error, chance_loss, summed_loss, zero_floor
@@ -54,8 +48,6 @@ CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clip
 # findings whose remedy acts in place between any two steps: treated wherever doctor.step
 # sits, before a check knows whether it comes before the optimizer's step
 ANY_ORDER = ("high_initial_loss",)
-LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
-LOOK_SPARSER = 8  # then at every 8th probe step: they thin out with the probes
 
 
 class Doctor:
@@ -106,13 +98,13 @@ class Doctor:
         self.examiner.probe.arm()
         self.watch = LoopWatch(model, optimizer)
         self.loop_thresholds = loop_thresholds or LoopThresholds()
-        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
+        self.amp = LoopScaler(scaler)
         self.repairer = (
             LoopRepairer(
                 model,
                 optimizer,
                 thresholds=self.examiner.thresholds,
-                keep_grads=self.scaler is not None,
+                keep_grads=self.amp.scaler is not None,
             )
             if mode == "repair"
             else None
@@ -122,24 +114,17 @@ class Doctor:
         self._clip = LoopClip()  # the loop's own clipping, once seen
         self._players = OtherPlayers(model, optimizer)  # another network trained beside
         self._looked = False  # the first look, whose loss is the loss at init, was taken
-        self.interval = every  # steps between probes; twice that after epoch 0, then more
-        self._pace = every  # ... or fewer, where an epoch is too short (`epoch_end`)
-        self._hold = 0  # epoch ends left before probes thin out again after a remedy
+        self.pace = LoopPace(every)  # when it probes, and when the checks look
         self._step = 0
         self._epoch = 0
         self._probed = False
         self._runaway = False  # probed off the probe steps: the loss ran away
         self._runaway_at = math.inf  # the loss that has (`Examiner.runaway_loss`)
-        self._probe_steps = 0  # probe steps so far (a runaway's probe is not one)
         self._busy_at = 0  # the next step that is not plain (`_next_busy`)
-        self._scale: float | None = None  # the gradient scaler's scale at the last probe
-        self._probed_finite = torch.tensor(True)  # that probe's loss was finite
         self._trainable = self._trainable_now()  # which parameters require a gradient
-        self._watched_from = 0  # the step the silent-bug checks started looking from
         self._warned_blind = False  # told that doctor.step sits where .grad is cleared
         self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
         self._probe_at: int | None = None  # the step after a remedy restarted it: probed
-        self._look_again = 0  # looks the silent-bug checks owe a problem just found
         self._clean_repairs = 0  # repairs made by the last look that found no silent bug
 
     @property
@@ -164,7 +149,7 @@ class Doctor:
                 f" (The loop clips the gradients at norm {self._clip.norm:.3g} already: a "
                 f"lower learning rate is what is left.)"
             )
-        if finding.code == "exploding_gradient" and self.scaler is None and not scale_named:
+        if finding.code == "exploding_gradient" and self.amp.scaler is None and not scale_named:
             finding.message += (
                 " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"
@@ -174,7 +159,7 @@ class Doctor:
         if finding.code in TRAINING_CODES and finding.severity != "info" and self._root is None:
             # a silent bug may have begun since the checks last looked (a zero_grad skipped
             # from some epoch on): they look again at once, before a remedy for the symptom
-            self._look_again = self.loop_thresholds.sustain
+            self.pace.look_again = self.loop_thresholds.sustain
         self.findings.append(finding)
 
     def _cause(self) -> dict[str, Any]:
@@ -222,7 +207,7 @@ class Doctor:
             changed = True
             if self._reads_clip():
                 self._clip.saw(watch.record.checks[-1])
-        looking = self._looking(step)
+        looking = self.pace.looking(step, watch.record, self.loop_thresholds, self.findings)
         if looking:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
@@ -244,9 +229,9 @@ class Doctor:
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()
         # the interval a remedy set, if one did; and the step after a remedy (`_own_loss`)
-        probe_step = step % self.interval == 0 or step == self._probe_at
+        probe_step = step % self.pace.interval == 0 or step == self._probe_at
         self._runaway = not probe_step and self._ran_away(value)
-        self._probe_steps += probe_step
+        self.pace.probe_steps += probe_step
         self._probed = probe_step or self._runaway
         if self._probed and not self.examiner.probe.has_gradients():
             # doctor.step after optimizer.zero_grad(): no gradient to read, none vanished
@@ -256,14 +241,13 @@ class Doctor:
             probe = self.examiner.probe
             if self.optimizer is not None:  # a repair may have handed it parameters since
                 probe.read_optimizer(self.optimizer)
-            grad_scale = self._grad_scale()
-            probe.before_step(step, self._epoch, loss, grad_scale, self._scale or 1.0)
-            self._probed_finite = torch.isfinite(loss.detach())  # read only if the scale drops
+            grad_scale = self.amp.at_probe(self.optimizer, loss)
+            probe.before_step(step, self._epoch, loss, grad_scale, self.amp.scale or 1.0)
             if self._reads_clip():
                 self._clip.arm(self.optimizer, self.watch.params)
         if looking and (value is None or math.isfinite(value)):  # NaN gradients tell nothing
             watch.arm()  # the next step is compared with this one
-        if (step + 1) % self.interval == 0:
+        if (step + 1) % self.pace.interval == 0:
             self.examiner.probe.arm()
         if self.repairer is not None and value is not None and not math.isfinite(value):
             self.repairer.drop_step()  # whatever made the NaN, before the optimizer applies it
@@ -281,18 +265,7 @@ class Doctor:
         self._clip.read()
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         self._probed = False
-        # as the Trainer's: twice `every` from epoch 1, then thinning out while healthy
-        if self._epoch == 0:  # the epoch's length is known now
-            sustain = self.examiner.thresholds.sustain
-            self._pace = probe_interval(self.every, self._step, sustain)
-        if self._epoch == 0 and self._pace < self.every:
-            # epochs too short for `sustain` probes at `every`: epoch 1 is probed as epoch 0
-            # should have been, so that a problem from the start is found in it, not epochs on
-            self.interval = self._pace
-        else:
-            self.interval, self._hold = next_interval(
-                self.interval, 2 * self._pace, self._pace, self._hold
-            )
+        self.pace.epoch_end(self._epoch, self._step, self.examiner.thresholds.sustain)
         row = {"epoch": self._epoch, "train_loss": train_loss, **metrics}
         if (lr := self.lr) is not None:  # as the Trainer records it: a schedule shows in it
             row.setdefault("lr", lr)
@@ -312,7 +285,7 @@ class Doctor:
             again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes, untrained)
             self._treat(again, train_loss, at_epoch_end=True)
         self._runaway_at = self.examiner.runaway_loss()
-        self.examiner.arm_at(self._step, self.interval)
+        self.examiner.arm_at(self._step, self.pace.interval)
         self._epoch += 1
         self._busy_at = self._next_busy(self._step)
         return new
@@ -349,11 +322,7 @@ class Doctor:
         backward leaves the caches cold, and each attribute read costs."""
         if self._probed or step == self._probe_at or not self.watch.idle:
             return step
-        first_looks = self._first_looks(step) or self._look_again
-        grid = self.every if first_looks else self.interval
-        next_look = -(-step // grid) * grid  # or a probe
-        next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0
-        return min(next_look, next_arm)
+        return self.pace.next_busy(step, self.watch.record, self.loop_thresholds)
 
     def _trainable_now(self) -> tuple[tuple[int, bool], ...]:
         """Which parameters the model holds, and which of them learn: a layer replaced
@@ -390,7 +359,7 @@ class Doctor:
         order_ok = self.watch.order_ok  # the loop's code is the same: where doctor.step sits
         self.watch = LoopWatch(self.model, self.optimizer)
         self.watch.order_ok = order_ok
-        self._watched_from = -(-self._step // self.every) * self.every  # the next look
+        self.pace.rewatch(self._step)
         record = self.watch.record  # frozen as the loop went on: on purpose, not by mistake
         record.frozen_in_optimizer = [
             n for n in record.frozen_in_optimizer if n in frozen_from_start
@@ -420,32 +389,17 @@ class Doctor:
         return (
             self.optimizer is not None
             and self.watch.order_ok is True
-            and self.scaler is None
+            and self.amp.scaler is None
             and (self.repairer is None or not self.repairer.clip)
         )
 
-    def _grad_scale(self) -> float:
-        """What the gradients are multiplied by now: the scaler's scale until
-        `scaler.unscale_(optimizer)` has run in this step (its per-optimizer stage, which
-        GradScaler keeps in a private dict: read where it is, else the scale is assumed).
-        Kept to tell an overflow the scaler skipped from a step (`_stepped_since_probe`)."""
-        if self.scaler is None:
-            return 1.0
-        self._scale = self.scaler.get_scale()
-        states = getattr(self.scaler, "_per_optimizer_states", {})
-        stage = states.get(id(self.optimizer), {}).get("stage")
-        return 1.0 if stage is not None and stage.name == "UNSCALED" else self._scale
-
     def _stepped_since_probe(self) -> bool:
-        """Whether a probe was taken and a step followed it: under a gradient scaler whose
-        scale has dropped since, the scaled gradients overflowed and it skipped the step —
-        normal in mixed precision, not an explosion. That probe is dropped, as the
-        Trainer's doctor drops it."""
+        """Whether a probe was taken and a step followed it: one the gradient scaler skipped
+        on overflow is dropped, as the Trainer's doctor drops it."""
         if not self._probed:
             return False
-        dropped = self._scale is not None and self.scaler.get_scale() < self._scale
-        if dropped and bool(self._probed_finite):  # (a loss the forward pass made NaN is
-            self.examiner.probe.discard()  # no overflow of scaled gradients: kept, it shows)
+        if self.amp.skipped():
+            self.examiner.probe.discard()
             return False
         return True
 
@@ -454,31 +408,6 @@ class Doctor:
         non-finite, or running away (`Examiner.runaway_loss`), is probed at its step, not at
         the next probe, which may be an epoch away once probes have thinned out."""
         return value is not None and not value < self._runaway_at  # NaN compares false
-
-    def _looking(self, step: int) -> bool:
-        """Whether the silent-bug checks look at this step and the next: at the first
-        `LOOK_FIRST` multiples of `every` (probe steps in the first epoch) until `sustain`
-        checks saw a backward and an optimizer step (what every check asks for), then at
-        every `LOOK_SPARSER`-th probe step. The bugs are in the code, so they show at the
-        first steps; later looks catch what changes with the epochs, and thin out as the
-        probes do (a look costs twice a probe). While parameters are reported unused, at
-        every probe step: a branch switched on later is seen to learn (`withdraw_unused`)."""
-        if step % self.every:
-            return False
-        if self._first_looks(step):
-            return True
-        if self._look_again:  # a problem was found since the last look
-            self._look_again -= 1
-            return True
-        sparser = self._probe_steps % LOOK_SPARSER == 0 or unused_open(self.findings)
-        return step % self.interval == 0 and sparser
-
-    def _first_looks(self, step: int) -> bool:
-        """Whether `step` is among the first looks of the current watch (a new one from
-        where the model's parameters changed: a replaced layer is watched as a new loop)."""
-        return step - self._watched_from < LOOK_FIRST * self.every and not looked_enough(
-            self.watch.record, self.loop_thresholds
-        )
 
     def _check_loop(self) -> list[Finding]:
         withdraw_unused(self.findings, self.watch.record)
@@ -546,7 +475,7 @@ class Doctor:
                 self.examiner.probe.arm()
                 self._reset_in = self._epoch
                 self._probe_at = self._step if at_epoch_end else self._step + 1
-                self.interval, self._hold = after_remedy(self.interval, 2 * self._pace)
+                self.pace.remedied()
 
     def _losses(self, loss: float | None) -> tuple[float, float]:
         """The loss now (`loss`, else the last probe's) and at the loop's first probe; NaN
