@@ -85,7 +85,6 @@ class LoopRepairer:
         self.clip: float | None = None
         self.loop_clip: float | None = None  # the norm the loop clips at itself, once seen
         self.train_mode = False  # put the model back in train mode at every step
-        self._lrs: list[float] | None = None  # the learning rates the remedies set
         # per rate cut, by its record's index: the optimizer and its rates before (`withdraw`)
         self._cuts: dict[int, tuple[torch.optim.Optimizer, list[float]]] = {}
         self._hooks: dict[str, Any] = {}
@@ -234,6 +233,9 @@ class LoopRepairer:
                     f"its rule is silent but the network still does not learn (train loss "
                     f"{train_loss:.3g}, {stuck})"
                 )
+                # a rate too high shows again (its rule speaks: "came back"); one that leaves
+                # the network where it was is not cured by a lower one, which learns slower
+                treatment.remaining = [n for n in treatment.remaining if n not in RATE_CUTS]
                 again.append(treatment.finding)
                 continue
             treatment.record["cured"] = True
@@ -251,8 +253,6 @@ class LoopRepairer:
         left = put_back_model(self.model, self._healthy["model"])  # (pruned since: fitted)
         # a copy: the optimizer steps the state tensors it is given in place
         put_back_optimizer(self.optimizer, copy.deepcopy(self._healthy["optimizer"]))
-        if self._lrs is not None:
-            self._set_lrs(self._lrs)
         for p, f in zip(params, fresh, strict=False):
             if code == "stale_gradients" and f is not None:
                 # in the layout the loop left: SparseAdam takes no dense gradient
@@ -302,7 +302,6 @@ class LoopRepairer:
             if group["lr"]:
                 scale_group_rates(group, lr / group["lr"])
             group["lr"] = lr
-        self._lrs = list(lrs)
 
     def can_treat(self, finding: Finding) -> bool:
         """Whether a remedy is left for `finding`."""
@@ -450,7 +449,7 @@ class LoopRepairer:
         roll back to is taken afresh (the old optimizer's does not load into the new)."""
         held = [name for name in ("clip", "skip_nonfinite", "zero_grad") if name in self._hooks]
         self.close()
-        self.optimizer, self.clip, self._lrs = optimizer, None, None
+        self.optimizer, self.clip = optimizer, None
         for name in held:
             getattr(self, "_clip_gradients" if name == "clip" else f"_{name}")(params)
         self._healthy = self.snapshot()

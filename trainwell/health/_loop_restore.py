@@ -59,15 +59,21 @@ def _unwrapped(key: str) -> str:
 def put_back_optimizer(optimizer: torch.optim.Optimizer, kept: dict[str, Any]) -> bool:
     """Load `kept` (a state dict of `optimizer` taken earlier) where its groups still hold
     as many parameters each; else clear the optimizer's state (momenta, Adam's moments),
-    which belongs to where the run went since, and keep its groups as they are now (a group
-    added since keeps its rate). Returns whether `kept` was loaded."""
+    which belongs to where the run went since. Either way the groups keep their settings as
+    they are now: the rate the loop or its schedule set since (a range test's sweep ended,
+    then training's rate), a remedy's lower rate or momentum, a group added since. A
+    rollback puts back where the weights were, not the rates they were reached at. Returns
+    whether `kept` was loaded."""
     groups = optimizer.param_groups
     fits = len(kept["param_groups"]) == len(groups) and all(
         len(k["params"]) == len(g["params"])
         for k, g in zip(kept["param_groups"], groups, strict=True)
     )
-    if fits:
-        optimizer.load_state_dict(kept)
-    else:
+    if not fits:
         optimizer.state.clear()
-    return fits
+        return False
+    settings = [{k: v for k, v in group.items() if k != "params"} for group in groups]
+    optimizer.load_state_dict(kept)
+    for group, now in zip(optimizer.param_groups, settings, strict=True):
+        group.update(now)
+    return True
