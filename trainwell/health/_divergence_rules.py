@@ -31,6 +31,23 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     first 3 probes, not the first alone, which may be the rare batch without such targets."""
     if not h.loss:
         return None
+    if backward_made(h, t):
+        seen = (
+            f"The gradients are NaN at step {h.steps[-1]}, where the loss is finite and calm"
+            if _sound(h, -1)
+            else f"The weights are NaN at step {h.steps[-1]}, the loss calm before: an update "
+            f"wrote NaN into them, so its gradients were NaN"
+        )
+        return finding(
+            "divergence",
+            "error",
+            f"{seen}. The backward pass made them, not a step too large, and a lower learning "
+            f"rate cannot help. {_BACKWARD_NAN}",
+            h,
+            loss=h.loss[-1],
+            first_loss=h.first_loss(),
+            backward_nonfinite=True,
+        )
     losses, first = h.loss[-t.sustain :], h.first_loss()
     epoch = h.curves[-1].get("epoch", len(h.curves) - 1) if h.curves else -1
     last_epoch = h.curves[-1].get("train_loss", math.nan) if epoch > h.epochs[0] else math.nan
@@ -117,6 +134,37 @@ def _forward_made(h: ProbeHistory, t: Thresholds) -> bool:
     return not grown.any()
 
 
+def backward_made(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether the gradients became NaN where the loss did not run away: seen at a probe
+    whose loss is finite and short of a runaway (as `divergence` reads one), its weights
+    finite; or, in a loop whose every step's loss was read (`every_loss_read`: a runaway
+    is probed at its step), a loss non-finite on weights that hold NaN, the probe before
+    calm with finite weights: one update wrote NaN into them, so its gradient was NaN. A
+    step too large grows the weights and the loss first; NaN from a calm loss is an
+    operation whose derivative is infinite where it was taken (the square root of a
+    pair's distance to itself, stress 22). Infinite gradients (an overflow) are not this."""
+    calm = max(t.runaway_factor * h.first_loss(), h.nothing_learned_loss())  # no runaway
+    if math.isfinite(h.loss[-1]):
+        nan_grad = bool(np.isnan(h.grad_norm[-1]).any()) if h.grad_norm else False
+        return nan_grad and h.loss[-1] <= calm and _sound(h, -1)
+    if not h.every_loss_read or h.n_probes < 2 or not np.isnan(h.weight_norm[-1]).any():
+        return False
+    return math.isfinite(h.loss[-2]) and h.loss[-2] <= calm and _sound(h, -2)
+
+
+def _sound(h: ProbeHistory, probe: int) -> bool:
+    """Whether the weights were all finite at that probe."""
+    return bool(np.all(np.isfinite(h.weight_norm[probe])))
+
+
+_BACKWARD_NAN = (
+    "Look for an operation whose derivative is infinite where the loss reads it: a square "
+    "root or a norm at 0 (the distance of an embedding to itself: F.pairwise_distance, or "
+    "torch.sqrt(x + 1e-12)), a power below 1 at 0, log at 0, acos or asin at +-1, or a "
+    "torch.where whose unused branch is NaN; torch.autograd.set_detect_anomaly(True) names "
+    "it. Under mixed precision, pass the GradScaler to the doctor: an overflow of scaled "
+    "gradients is skipped, not this."
+)
 _FORWARD_NAN = (
     "Look for an operation that makes NaN on some inputs: a softmax over a row masked "
     "entirely (an attention row whose every key is masked: an empty sequence, or a padding "

@@ -60,6 +60,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = VAL_MISMATCH_FIX
     if finding.evidence.get("forward_nonfinite"):
         change = "the operation that makes NaN on some batches (see above), not the rate"
+    if finding.evidence.get("backward_nonfinite"):
+        change = "an epsilon where a derivative is infinite (see above), not the rate"
     if change and finding.evidence.get("summed_loss"):
         change = SUMMED_FIX
     elif change and "error_signal" in finding.evidence:

@@ -111,8 +111,14 @@ class LoopRepairer:
         names the change it recommends). `fresh` is this step's own gradient, per param;
         `losses`: the loss now and at the loop's start (NaN: unknown)."""
         code = finding.code
-        forward = bool(finding.evidence.get("forward_nonfinite"))  # the weights are sound
-        if forward and "skip_nonfinite" in self._hooks:
+        evidence = finding.evidence
+        # NaN a batch's forward or backward pass made: the steps that hold it are to be
+        # skipped, and the weights are sound (no rollback) unless a step applied it already
+        nonfinite = evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite")
+        forward = bool(evidence.get("forward_nonfinite")) or bool(
+            nonfinite and all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        )
+        if nonfinite and "skip_nonfinite" in self._hooks:
             # expected: such batches still make NaN, and are skipped; said once (no reset of
             # the history to report it again: nothing new was applied)
             finding.severity = "info"
@@ -162,8 +168,9 @@ class LoopRepairer:
         """The remedies for a finding not under treatment, those tried before left out."""
         code = finding.code
         tried = {r["remedy"] for r in self.repairs if r["finding"] == code}
-        if finding.evidence.get("forward_nonfinite"):  # the batch's, not the rate's
-            return [name for name in ("skip_nonfinite",) if name not in tried]
+        evidence = finding.evidence
+        if evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite"):
+            return [name for name in ("skip_nonfinite",) if name not in tried]  # not the rate's
         if code == "exploding_gradient" and "error_signal" in finding.evidence:
             return []  # large because the targets are: clipping throttles their fit
         return [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]

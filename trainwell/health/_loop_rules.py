@@ -323,11 +323,27 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     # what the optimizer holds besides the model and the loss never reads: not the model's
     # unused branch (an optimizer of another model: frozen_parameters names that)
     never &= ~np.isin(r.params, r.optimizer_only)
+    never &= ~_cancelled_biases(r.params, reached, never)
     if not never.any():
         return None
     unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
     zero = [name for name, bad, got in zip(r.params, never, reached, strict=True) if bad and got]
     return unused_finding(unused, [c.step for c in done], r.epoch, zero=zero)
+
+
+def _cancelled_biases(params: list[str], reached: np.ndarray, never: np.ndarray) -> np.ndarray:
+    """The biases whose gradient was there but exactly zero while their layer's weight
+    learned: the loss reads the layer through a difference of two of its outputs (a
+    Siamese, triplet or contrastive loss's distance, in which the bias cancels) or a
+    normalisation that subtracts it. Harmless: the layer is used, its bias has no say."""
+    learned = {name for name, bad in zip(params, never, strict=True) if not bad}
+    return np.array(
+        [
+            name.endswith(".bias") and got and name.removesuffix("bias") + "weight" in learned
+            for name, got in zip(params, reached, strict=True)
+        ],
+        dtype=bool,
+    )
 
 
 def _cut_off(r: LoopRecord, t: LoopThresholds) -> bool:

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..findings import Finding
+from ._divergence_rules import backward_made
 from ._history import ProbeHistory
 from ._rule_base import (
     COLLAPSED_GAIN,
@@ -191,6 +192,8 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     that are the loss's doing under an optimizer blind to them are not (`_loss_made`)."""
     if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
+    if backward_made(h, t):
+        return None  # NaN from the backward pass, not an explosion: `divergence` names it
     loss_made = _loss_made(h, t)
     if loss_made[-1] >= t.exploding_scale and all(map(math.isfinite, h.grad_norm[-1].tolist())):
         return None
