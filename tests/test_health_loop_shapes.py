@@ -1034,6 +1034,29 @@ def test_a_per_epoch_schedule_stepped_every_batch_is_named(every_batch):
         assert named[0].code == "slow_convergence" and named[0].severity == "warning"
 
 
+@pytest.mark.parametrize("every_batch", [True, False])
+def test_a_loss_that_fell_then_stopped_on_a_collapsed_rate_is_named(every_batch):
+    """StepLR(10, 0.3) stepped every batch: the loss falls in the first epoch, then the rate
+    is 1e-4 of its start and the loss stays where it was for the rest of the run (a neural
+    ODE loop at 9e-38, stress 22): it fell more than 10%, and nothing was said before."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.Tanh(), nn.Linear(64, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.3)
+    doctor = _train(
+        model, optimizer, X, y, epochs=8,
+        scheduler=scheduler if every_batch else None,
+        before_epoch=None if every_batch else lambda epoch: epoch and scheduler.step(),
+    )  # fmt: skip
+    stopped = [f for f in doctor.findings if "Training has stopped" in f.message]
+    assert bool(stopped) == every_batch, [f.message for f in doctor.findings]
+    assert _problems(doctor) == (["slow_convergence"] if every_batch else [])
+    if every_batch:
+        assert "stepped every batch" in stopped[0].message
+
+
 class MeanOfValid(nn.Module):
     """Token embeddings averaged over each row's valid positions (token 0 pads), then a
     head. `guarded`: the count of valid positions held at 1 or more; else an empty row

@@ -99,6 +99,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         )
     if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
         return None
+    if (stopped := _rate_gone(h, loss, t)) is not None:
+        return stopped
     if (offset := _offset_unlearned(h, loss, t)) is not None:
         return offset
     if (behind := _behind(h, loss, t)) is not None:
@@ -211,6 +213,30 @@ def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | Non
     if h.total_epochs and len(h.curves) > h.total_epochs / 2:
         return None
     return rates[-1], start
+
+
+def _rate_gone(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
+    """The loss fell, then stopped: it has moved by less than `plateau_drop` over its last
+    `creep_epochs` epochs while a schedule has collapsed the rate (`_collapsed_rate`), so
+    nothing moves any more; the schedule ended the training, not the data (StepLR counted
+    in batches: 9e-38 after 15 epochs, the loss 1.1633 for 13 of them, stress 22)."""
+    recent = loss[-t.creep_epochs - 1 :]
+    if len(recent) <= t.creep_epochs or _collapsed_rate(h, t) is None:
+        return None
+    if abs(recent[0] - recent[-1]) >= t.plateau_drop * abs(recent[0]):
+        return None
+    return finding(
+        "slow_convergence",
+        "warning",
+        f"Training has stopped: the training loss has not moved in {t.creep_epochs} epochs "
+        f"({recent[0]:.4g} -> {recent[-1]:.4g}). {_named_cause(h, t)}",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        relative_drop=_drop(loss),
+        threshold=t.collapsed_lr,
+        rate_gone=True,
+    )
 
 
 def _offset_unlearned(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
