@@ -354,3 +354,25 @@ def test_a_range_test_left_unrestored_is_rolled_back_and_trained_at_the_loops_ra
 def test_a_range_test_restored_as_it_should_be_is_left_alone():
     doctor, lr, accuracy = _range_test_then_training("repair", restored=True)
     assert doctor.repairs == [] and lr == 0.05 and accuracy > 0.8
+
+
+@pytest.mark.parametrize("new_object", [True, False])
+def test_a_model_rebuilt_into_a_new_object_mid_run_is_found_untrained(new_object):
+    """A resume that loads the checkpoint into a new model object while the optimizer and
+    the doctor hold the first: the new one never trains (stress 22: accuracy frozen at 0.90,
+    the doctor said only eval_mode_training). Loaded into the same object, it trains on."""
+    model = _net()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    _train(model, optimizer, doctor, 2)
+    kept = {k: v.clone() for k, v in model.state_dict().items()}
+    if new_object:
+        model = _net()
+    model.load_state_dict(kept)
+    _train(model, optimizer, doctor, 8)
+    cut = [f for f in doctor.findings if f.code == "unused_parameters"]
+    assert bool(cut) == new_object, [f.message for f in doctor.findings]
+    if new_object:
+        assert cut[0].severity == "error" and "a new object" in cut[0].message
+    else:
+        assert _problems(doctor) == []

@@ -234,9 +234,13 @@ class Doctor:
         self.pace.probe_steps += probe_step
         self._probed = probe_step or self._runaway
         if self._probed and not self.examiner.probe.has_gradients():
-            # doctor.step after optimizer.zero_grad(): no gradient to read, none vanished
+            # doctor.step after optimizer.zero_grad(): no gradient to read, none vanished;
+            # where probes read some before, the loss no longer reaches the model (a new
+            # model trained instead): the silent-bug checks look again at once
             self.examiner.probe.disarm()
             self._probed = False
+            if self.examiner.history.n_probes:
+                self.pace.look_again = self.loop_thresholds.sustain
         if self._probed:
             probe = self.examiner.probe
             if self.optimizer is not None:  # a repair may have handed it parameters since

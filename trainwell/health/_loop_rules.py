@@ -308,7 +308,7 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     moves."""
     if _cut_off(r, t):
         steps = [c.step for c in r.checks[-t.sustain :]]
-        return unused_finding(list(r.params), steps, r.epoch, cut=True)
+        return unused_finding(list(r.params), steps, r.epoch, cut=True, rebuilt=r.reached)
     done = [c for c in r.checks if c.got_grad.any()]
     if len(done) < t.sustain:
         return None
@@ -347,14 +347,17 @@ def _cancelled_biases(params: list[str], reached: np.ndarray, never: np.ndarray)
 
 
 def _cut_off(r: LoopRecord, t: LoopThresholds) -> bool:
-    """Whether no parameter got a gradient in any check, nor changed, though the optimizer
-    stepped before each of the last `sustain` (`_steps_change_nothing`): the loss
-    backward() was called on reaches none of them. (A loop that sets `.grad` itself,
-    per-sample gradients clipped for DP-SGD, gives them none by backward, but they
-    change.)"""
-    if not _steps_change_nothing(r, t):
+    """Whether no parameter got a gradient, nor changed, in the last `sustain` checks,
+    though the optimizer stepped before each: the loss backward() is called on reaches none
+    of them (from the start, or since the loop built a new model the optimizer and the
+    doctor do not hold). (A loop that sets `.grad` itself, per-sample gradients clipped
+    for DP-SGD, gives them none by backward, but they change.)"""
+    checks = r.checks[-t.sustain :]
+    if len(checks) < t.sustain or not all(c.optimizer_stepped for c in checks):
         return False
-    return not any(c.got_grad.any() or (c.wiped is not None and c.wiped.any()) for c in r.checks)
+    if any(c.stepped for c in checks):
+        return False
+    return not any(c.got_grad.any() or (c.wiped is not None and c.wiped.any()) for c in checks)
 
 
 def used_since(r: LoopRecord, finding: Finding) -> int | None:
@@ -378,10 +381,11 @@ def unused_finding(
     *,
     zero: list[str] = (),
     cut: bool = False,
+    rebuilt: bool = False,
 ) -> Finding:
     """The unused_parameters finding, from the loop's checks or the Trainer's probes;
     `zero`: those of `unused` whose gradient was there but exactly zero; `cut`: every
-    parameter, the loss reaching none (`_cut_off`)."""
+    parameter, the loss reaching none (`_cut_off`); `rebuilt`: after it had reached them."""
     reach, how, fix = (
         "no gradient",
         "the loss does not depend on them, so they never learn and only cost memory (and "
@@ -395,6 +399,17 @@ def unused_finding(
             "requires_grad=True), or computed from outputs detached or made under no_grad)"
         )
         fix = "call backward() on the loss computed from the model's outputs, as it is"
+        if rebuilt:
+            how = (
+                "it reached them before, so the loop trains another model since: one built "
+                "or loaded into a new object (model = Net(); model.load_state_dict(...)) "
+                "while the optimizer and the doctor hold the first, which the optimizer "
+                "steps with no gradient; or " + how
+            )
+            fix = (
+                "load the checkpoint into the model the optimizer holds, or build the "
+                "optimizer (and the doctor) anew for the new model; else " + fix
+            )
     elif zero:
         reach = "no gradient, or only an exactly zero one,"
         how = (

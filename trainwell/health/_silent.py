@@ -122,6 +122,7 @@ class LoopRecord:
     not_in_optimizer: list[str] | None  # trainable but in no param group (None: no optimizer)
     optimizer_only: list[str] = field(default_factory=list)  # trained outside the model
     checks: list[LoopCheck] = field(default_factory=list)
+    reached: bool = False  # some check's backward reached the parameters (kept by a remedy)
     loss_chain: list[str] | None = None  # autograd nodes from the loss to a softmax/sigmoid
     loss_chain_step: int | None = None
     # the outputs' shape and the one the loss broadcast them to, where it did

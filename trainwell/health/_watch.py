@@ -272,6 +272,7 @@ class LoopWatch:
         fresh_scale[got] = [
             size / max(weight[i], 1e-12) for i, size in zip(got, columns[1], strict=True)
         ]
+        self.record.reached = self.record.reached or bool(has_grad.any())
         self.record.checks.append(
             LoopCheck(
                 step=step,
