@@ -1094,6 +1094,46 @@ def test_a_loop_that_clips_is_not_told_to_clip_nor_clipped_again(clip):
     assert doctor.optimizer.param_groups[0]["lr"] == pytest.approx(0.3)  # lowered once
 
 
+def _clipped_loop(max_norm: float, where: str) -> trainwell.Doctor:
+    """SGD at 0.05 on an easy task, the loop clipping at `max_norm` before or after
+    doctor.step."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(6):
+        total = 0.0
+        for i in range(0, 640, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            if where == "before":
+                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            doctor.step(loss)
+            if where == "after":
+                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / 20)
+    return doctor
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("max_norm", [1e-3, 1.0])
+def test_a_loop_s_own_clip_that_throttles_every_step_is_named(where, max_norm):
+    """clip_grad_norm_ at 1e-3 where 1.0 was meant scales every step down thousands of
+    times: read as a gradient scaler's unscale_ (too far below to be a clip), it was "raise
+    the learning rate or use Adam" (stress 22). At 1.0 the loop trains, unflagged."""
+    doctor = _clipped_loop(max_norm, where)
+    slow = [f for f in doctor.findings if f.code == "slow_convergence"]
+    if max_norm == 1.0:
+        assert problems(doctor) == []
+        return
+    assert slow and "Gradient clipping at 0.001 scales every step down" in slow[0].message
+
+
 @pytest.mark.parametrize("loop", ["doctor after the step", "a gradient scaler at 128"])
 def test_a_loop_that_does_not_clip_is_not_read_as_clipping(loop):
     """After optimizer.step, the step's hook read the next batch's gradients; a scaler's

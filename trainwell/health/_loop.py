@@ -201,12 +201,14 @@ class Doctor:
         watch = self.watch
         # the last probe's update is done
         self._clip.read()
+        self._note_loop_clip()
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
             if self._reads_clip():
                 self._clip.saw(watch.record.checks[-1])
+                self._note_loop_clip()
         looking = self.pace.looking(step, watch.record, self.loop_thresholds, self.findings)
         if looking:
             history = self.examiner.history
@@ -267,6 +269,7 @@ class Doctor:
         val_loss = None if val_loss is None else number("val_loss", val_loss)
         metrics = {name: number(name, value) for name, value in metrics.items()}
         self._clip.read()
+        self._note_loop_clip()
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
         self._probed = False
         self.pace.epoch_end(self._epoch, self._step, self.examiner.thresholds.sustain)
@@ -384,6 +387,14 @@ class Doctor:
         value = float(loss.detach()) / terms  # once a run: the one sync it costs
         self.watch.record.initial = read_initial(self.model, value, chance, step)
         return True
+
+    def _note_loop_clip(self) -> None:
+        """The loop's own clipping, once seen, is what the rules take as applied (the
+        Trainer's `grad_clip`), and how far it scales the gradients down (a clip at 1e-3
+        meant as 1.0 throttles every step: `slow_convergence` names it)."""
+        if self._clip.norm is not None and (self.repairer is None or not self.repairer.clip):
+            history = self.examiner.history
+            history.grad_clip, history.clip_throttle = self._clip.norm, self._clip.throttle
 
     def _reads_clip(self) -> bool:
         """Whether clipping the loop does itself can be told (`LoopClip`): doctor.step sits

@@ -11,13 +11,18 @@ brought, which the silent-bug checks see (`LoopCheck.shrunk`): `saw` reads those
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from ._probes import dense
 from ._silent import LoopCheck
 
 CLIPPED = 0.99  # applied below this share of what the doctor read: something scaled it down
-UNSCALED = 1e-3  # ... but not this far below: a gradient scaler's unscale_, not a clip
+# ... but not by a power of two to within this (log2): a gradient scaler's unscale_ divides
+# by its scale, 2**16 at first, not a clip
+POWER_OF_TWO = 1e-3
 
 
 class LoopClip:
@@ -25,6 +30,7 @@ class LoopClip:
 
     def __init__(self) -> None:
         self.norm: float | None = None
+        self.throttle: float | None = None  # how many times the clip scaled them down
         self._read: torch.Tensor | None = None  # the total norm at doctor.step
         self._applied: torch.Tensor | None = None  # ... and when the optimizer stepped
         self._hook = None
@@ -50,18 +56,22 @@ class LoopClip:
 
     def saw(self, check: LoopCheck) -> None:
         """A silent-bug check: `.grad` at doctor.step against what the backward brought,
-        every parameter's scaled down alike (clipped before doctor.step)."""
-        scaled = check.shrunk is not None and bool(check.shrunk[check.got_grad].all())
-        if check.got_grad.any() and scaled:
+        every parameter the step applied scaled down alike (clipped before doctor.step);
+        a gradient too small to move its parameter (scaled 1e-3) is not read."""
+        moving = check.got_grad & np.isfinite(check.carried_shares)
+        scaled = check.shrunk is not None and bool(check.shrunk[moving].all())
+        if moving.any() and scaled:
             self._note(check.fresh_norm, check.grad_norm)
 
     def _note(self, brought: float, applied: float) -> None:
         """The norm the loop clips at: the applied norm of the last reading that saw the
         gradients scaled down (one that did not says nothing: a clip leaves gradients below
         its norm alone, and each reading sees one placement). Scaled down alike, every
-        parameter, with nothing else in between: no noise to wait out."""
-        if UNSCALED * brought < applied < CLIPPED * brought:
-            self.norm = applied
+        parameter, with nothing else in between: no noise to wait out. A clip far below
+        the gradients' norm (1e-3 for 1.0) scales them down thousands of times: told from
+        a scaler's unscale_ by the factor, which for a scaler is a power of two."""
+        if 0 < applied < CLIPPED * brought and not _power_of_two(brought / applied):
+            self.norm, self.throttle = applied, brought / applied
 
     def close(self) -> None:
         if self._hook is not None:
@@ -74,3 +84,8 @@ def _total(params: list[torch.Tensor]) -> torch.Tensor:
     if not grads:
         return torch.zeros((), device=params[0].device if params else None)
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)).float())
+
+
+def _power_of_two(factor: float) -> bool:
+    exponent = math.log2(factor)
+    return exponent >= 1 and abs(exponent - round(exponent)) < POWER_OF_TWO

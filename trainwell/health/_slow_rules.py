@@ -161,7 +161,7 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
     if (throttle := _clipped_down(h)) is not None:
         where = "train.grad_clip" if h.data_at_hand else "the clipping"
         return (
-            f"Gradient clipping at {h.grad_clip:g} scales every step down {throttle:.0f}x "
+            f"Gradient clipping at {h.grad_clip:.3g} scales every step down {throttle:.0f}x "
             f"(the gradients' norm is {throttle * h.grad_clip:.3g}): raise {where} or "
             f"remove it."
         )
@@ -192,6 +192,9 @@ def _clipped_down(h: ProbeHistory) -> float | None:
         return None
     totals = [math.sqrt(sum(g * g for g in h.loss_grads(i))) for i in range(-min(3, h.n_probes), 0)]
     ratio = statistics.median(totals) / h.grad_clip
+    # a loop that clips before doctor.step: the probes read clipped gradients, its clip
+    # measured how far it scaled them (`LoopClip`)
+    ratio = max(ratio, h.clip_throttle or 0.0)
     return ratio if ratio >= THROTTLED else None
 
 
