@@ -10,6 +10,8 @@ from torch import nn
 from torch.nn.utils import prune
 
 import trainwell
+from trainwell.findings import Finding
+from trainwell.health._loop_repair import LoopRepairer
 from trainwell.health._loop_restore import put_back_model, put_back_optimizer
 
 ROWS, BATCH = 512, 32
@@ -376,3 +378,25 @@ def test_a_model_rebuilt_into_a_new_object_mid_run_is_found_untrained(new_object
         assert cut[0].severity == "error" and "a new object" in cut[0].message
     else:
         assert _problems(doctor) == []
+
+
+@pytest.mark.parametrize(
+    ("train_loss", "step_size", "cut_again"),
+    [(0.97, 0.02, True), (0.69, 0.05, True), (0.69, 0.005, False)],
+)
+def test_a_treated_network_still_not_learning_is_cut_again_only_while_it_overshoots(
+    train_loss, step_size, cut_again
+):
+    """Judged "still does not learn" after a rate cut: a loss above knowing nothing's
+    (0.693), or steps measured large, still overshoot, and a second cut helps (SGD at 1 with
+    momentum 0.99 on breast_cancer: 0.956 without it, 0.982 with it); at knowing nothing on
+    steps not large, a lower rate does not make it learn."""
+    model = _net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0, momentum=0.99)
+    repairer = LoopRepairer(model, optimizer)
+    finding = Finding("divergence", "error", "training", "Training diverged.", epoch=1, step=9)
+    params = list(model.parameters())
+    assert repairer.treat(finding, 1, [None] * len(params), params, losses=(5.0, 0.7))
+    again = repairer.epoch_end(3, False, train_loss, probes=5, untrained=0.693, step_size=step_size)
+    assert again == [finding]
+    assert repairer.cuts_the_rate(finding) is cut_again

@@ -289,7 +289,10 @@ class Doctor:
             history, t = self.examiner.history, self.examiner.thresholds
             healthy = not problems and sound(history, t, untrained, train_loss, val_loss)
             probes = self.examiner.history.n_probes  # since the last remedy: it resets them
-            again = self.repairer.epoch_end(self._epoch, healthy, train_loss, probes, untrained)
+            steps = history.step_size()
+            again = self.repairer.epoch_end(
+                self._epoch, healthy, train_loss, probes, untrained, steps
+            )
             self._treat(again, train_loss, at_epoch_end=True)
         self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.pace.interval)

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..findings import Finding
 from ..train import BestWeights
+from ._history import LARGE_STEP
 from ._loop_advice import recommend
 from ._loop_hooks import clear_grad, skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
@@ -195,7 +196,13 @@ class LoopRepairer:
         self.best.update(epoch, row, self.model)
 
     def epoch_end(
-        self, epoch: int, healthy: bool, train_loss: float, probes: int, untrained: float = 0.0
+        self,
+        epoch: int,
+        healthy: bool,
+        train_loss: float,
+        probes: int,
+        untrained: float = 0.0,
+        step_size: float | None = None,
     ) -> list[Finding]:
         """Judge the cures that are due, as the Trainer's doctor does, on evidence that could
         still show the problem: a remedy whose problem stayed away for `cure_epochs` whole
@@ -205,7 +212,12 @@ class LoopRepairer:
         and still is not (its loss no lower than then), or a training problem's remedy left
         its loss at `prior_share` of `untrained` or above (a network that knows nothing: the
         loop's chance level; 0 where unknown), as `stalled` reads it: 2.3020 against ln 10's
-        2.3026 for 12 epochs is no lower. Those findings are returned: to be treated again.
+        2.3026 for 12 epochs is no lower. Those findings are returned: to be treated again,
+        by no further rate cut where the network sits at knowing nothing, not above it, on
+        steps not measured large (`step_size`, the largest layer's |dW| / |W|, under
+        `LARGE_STEP`): a lower rate does not make it learn (an unrestored range test's
+        weights, rolled back and cut once, were cut again to 1e-8). A loss above knowing
+        nothing still overshoots: SGD at 1 with momentum 0.99, cut to 0.1, learns at 0.01.
         A healthy epoch with nothing under treatment becomes the state to roll back to."""
         t, again = self.thresholds, []
         for code, treatment in list(self._treating.items()):
@@ -240,9 +252,9 @@ class LoopRepairer:
                     f"its rule is silent but the network still does not learn (train loss "
                     f"{train_loss:.3g}, {stuck})"
                 )
-                # a rate too high shows again (its rule speaks: "came back"); one that leaves
-                # the network where it was is not cured by a lower one, which learns slower
-                treatment.remaining = [n for n in treatment.remaining if n not in RATE_CUTS]
+                settled = step_size is not None and step_size < LARGE_STEP
+                if untrained > 0 and train_loss <= untrained and settled:
+                    treatment.remaining = [n for n in treatment.remaining if n not in RATE_CUTS]
                 again.append(treatment.finding)
                 continue
             treatment.record["cured"] = True
