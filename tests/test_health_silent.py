@@ -1134,6 +1134,93 @@ def test_a_loop_s_own_clip_that_throttles_every_step_is_named(where, max_norm):
     assert slow and "Gradient clipping at 0.001 scales every step down" in slow[0].message
 
 
+def test_an_infinite_gradient_the_loop_cleans_before_the_step_is_no_clip_and_no_crash():
+    """An entry made infinite now and then, zeroed by `nan_to_num_` between doctor.step and
+    optimizer.step: the norm read is infinite, the one applied finite; their ratio raised
+    OverflowError inside doctor.step."""
+    torch.manual_seed(0)
+    X = torch.randn(320, 20)
+    y = (X[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    steps = [0]
+
+    def spike(grad):
+        if steps[0] % 8 == 0:
+            grad = grad.clone()
+            grad[0, 0] = math.inf
+        return grad
+
+    model[0].weight.register_hook(spike)
+    for _ in range(2):
+        for i in range(0, 320, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            for p in model.parameters():
+                p.grad.nan_to_num_(posinf=0.0, neginf=0.0)
+            optimizer.step()
+            steps[0] += 1
+        doctor.epoch_end(loss.item())
+    assert doctor._clip.norm is None
+
+
+@pytest.mark.parametrize("init_scale", [1000.0, 2.0**16])
+def test_a_scaler_not_given_to_the_doctor_is_not_read_as_a_tiny_clip(init_scale):
+    """Its unscale_ inside scaler.step divides the gradients by its scale: 1000 is no
+    power of two, but the norm it leaves follows the gradients', where a clip's is its
+    max_norm at every step. The explosion is still reported."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu", init_scale=init_scale)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(4):
+        for i in range(0, 640, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            scaler.scale(loss).backward()
+            doctor.step(loss)
+            scaler.step(optimizer)
+            scaler.update()
+        doctor.epoch_end(loss.item())
+    assert doctor._clip.norm is None
+    assert "exploding_gradient" in {f.code for f in problems(doctor)}
+
+
+def test_checks_look_again_once_when_the_gradients_go_missing_not_at_every_probe():
+    """doctor.step moved after optimizer.zero_grad() from epoch 2: the probes read no
+    gradient from then on. The change makes the checks look again (a model rebuilt into a
+    new object reads the same), once; re-armed at every such probe, they looked 8-9 times an
+    epoch (each look costs two probes) instead of 0-2."""
+    torch.manual_seed(0)
+    X = torch.randn(1024, 20)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for epoch in range(8):
+        for i in range(0, 1024, 16):
+            loss = nn.functional.cross_entropy(model(X[i : i + 16]), y[i : i + 16])
+            if epoch < 2:
+                optimizer.zero_grad()
+                loss.backward()
+                doctor.step(loss)
+                optimizer.step()
+            else:
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                doctor.step(loss)
+        doctor.epoch_end(loss.item())
+    late = [c for c in doctor.watch.record.checks if c.epoch >= 3]
+    assert len(late) <= 6
+
+
 @pytest.mark.parametrize("loop", ["doctor after the step", "a gradient scaler at 128"])
 def test_a_loop_that_does_not_clip_is_not_read_as_clipping(loop):
     """After optimizer.step, the step's hook read the next batch's gradients; a scaler's

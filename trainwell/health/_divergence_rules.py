@@ -142,7 +142,11 @@ def backward_made(h: ProbeHistory, t: Thresholds) -> bool:
     calm with finite weights: one update wrote NaN into them, so its gradient was NaN. A
     step too large grows the weights and the loss first; NaN from a calm loss is an
     operation whose derivative is infinite where it was taken (the square root of a
-    pair's distance to itself, stress 22). Infinite gradients (an overflow) are not this."""
+    pair's distance to itself, stress 22). Infinite gradients (an overflow) are not this.
+    A hand-written loop's only: its repair skips such steps; the Trainer's models are built
+    from a config."""
+    if h.data_at_hand:  # the Trainer's: its repair treats a divergence by the rate
+        return False
     calm = max(t.runaway_factor * h.first_loss(), h.nothing_learned_loss())  # no runaway
     if math.isfinite(h.loss[-1]):
         nan_grad = bool(np.isnan(h.grad_norm[-1]).any()) if h.grad_norm else False

@@ -52,7 +52,8 @@ class ProbeHistory:
     activation_kinds: list[str]  # relu | leaky_relu | gelu | tanh | sigmoid
     total_epochs: int = 0  # the budget, for rules that wait for part of it
     grad_clip: float | None = None  # gradient clipping in force (bounds what explodes)
-    clip_throttle: float | None = None  # a loop's own clip: how many times it scales down
+    # a hand-written loop's own clip, once seen: its norm, how many times it scales down
+    loop_clip: tuple[float, float] | None = None
     l1: float = 0.0  # the L1 penalty's factor in the loss (its own gradient is no explosion)
     sizes: list[int] = field(default_factory=list)  # elements per layer's weight
     rows: list[int] = field(default_factory=list)  # its first dimension: output units

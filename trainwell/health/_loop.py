@@ -126,10 +126,21 @@ class Doctor:
         self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
         self._probe_at: int | None = None  # the step after a remedy restarted it: probed
         self._clean_repairs = 0  # repairs made by the last look that found no silent bug
+        self._probes_read = False  # the last probe read gradients (`step`)
 
     @property
     def repairs(self) -> list[dict[str, Any]]:
         return self.repairer.repairs if self.repairer else []
+
+    @property
+    def interval(self) -> int:
+        """Steps between probes now."""
+        return self.pace.interval
+
+    @property
+    def scaler(self) -> torch.amp.GradScaler | None:
+        """The loop's gradient scaler, as given (None where none or one disabled)."""
+        return self.amp.scaler
 
     @property
     def lr(self) -> float | None:
@@ -237,12 +248,15 @@ class Doctor:
         self._probed = probe_step or self._runaway
         if self._probed and not self.examiner.probe.has_gradients():
             # doctor.step after optimizer.zero_grad(): no gradient to read, none vanished;
-            # where probes read some before, the loss no longer reaches the model (a new
-            # model trained instead): the silent-bug checks look again at once
+            # where the probe before read some, the loss may no longer reach the model (a
+            # new model trained instead): the silent-bug checks look again at once
             self.examiner.probe.disarm()
             self._probed = False
-            if self.examiner.history.n_probes:
+            if self._probes_read:
                 self.pace.look_again = self.loop_thresholds.sustain
+            self._probes_read = False
+        elif self._probed:
+            self._probes_read = True
         if self._probed:
             probe = self.examiner.probe
             if self.optimizer is not None:  # a repair may have handed it parameters since
@@ -392,12 +406,10 @@ class Doctor:
         return True
 
     def _note_loop_clip(self) -> None:
-        """The loop's own clipping, once seen, is what the rules take as applied (the
-        Trainer's `grad_clip`), and how far it scales the gradients down (a clip at 1e-3
-        meant as 1.0 throttles every step: `slow_convergence` names it)."""
-        if self._clip.norm is not None and (self.repairer is None or not self.repairer.clip):
-            history = self.examiner.history
-            history.grad_clip, history.clip_throttle = self._clip.norm, self._clip.throttle
+        """The loop's own clipping, once seen, and how far it scales the gradients down: a
+        clip at 1e-3 meant as 1.0 throttles every step (`slow_convergence` names it)."""
+        if self._clip.norm is not None:
+            self.examiner.history.loop_clip = (self._clip.norm, self._clip.throttle)
 
     def _reads_clip(self) -> bool:
         """Whether clipping the loop does itself can be told (`LoopClip`): doctor.step sits

@@ -20,9 +20,11 @@ from ._probes import dense
 from ._silent import LoopCheck
 
 CLIPPED = 0.99  # applied below this share of what the doctor read: something scaled it down
-# ... but not by a power of two to within this (log2): a gradient scaler's unscale_ divides
-# by its scale, 2**16 at first, not a clip
-POWER_OF_TWO = 1e-3
+# ... this far below (1e-3 where 1.0 was meant) it may be a gradient scaler's unscale_, which
+# divides by its scale (a power of two, 2**16 at first, or whatever init_scale says): a clip
+# only where two readings of other gradients applied one norm
+FAR_BELOW = 100.0
+AGREE = 1e-3  # relative: clip_grad_norm_ applies max_norm, to within its 1e-6 epsilon
 
 
 class LoopClip:
@@ -31,6 +33,7 @@ class LoopClip:
     def __init__(self) -> None:
         self.norm: float | None = None
         self.throttle: float | None = None  # how many times the clip scaled them down
+        self._far: tuple[float, float] | None = None  # (read, applied) FAR_BELOW it, once
         self._read: torch.Tensor | None = None  # the total norm at doctor.step
         self._applied: torch.Tensor | None = None  # ... and when the optimizer stepped
         self._hook = None
@@ -60,18 +63,30 @@ class LoopClip:
         a gradient too small to move its parameter (scaled 1e-3) is not read."""
         moving = check.got_grad & np.isfinite(check.carried_shares)
         scaled = check.shrunk is not None and bool(check.shrunk[moving].all())
-        if moving.any() and scaled:
-            self._note(check.fresh_norm, check.grad_norm)
+        if moving.any() and scaled:  # (a scaler's unscale_ before it: a power of two)
+            self._note(check.fresh_norm, check.grad_norm, confirm=False)
 
-    def _note(self, brought: float, applied: float) -> None:
+    def _note(self, brought: float, applied: float, confirm: bool = True) -> None:
         """The norm the loop clips at: the applied norm of the last reading that saw the
         gradients scaled down (one that did not says nothing: a clip leaves gradients below
         its norm alone, and each reading sees one placement). Scaled down alike, every
         parameter, with nothing else in between: no noise to wait out. A clip far below
-        the gradients' norm (1e-3 for 1.0) scales them down thousands of times: told from
-        a scaler's unscale_ by the factor, which for a scaler is a power of two."""
-        if 0 < applied < CLIPPED * brought and not _power_of_two(brought / applied):
-            self.norm, self.throttle = applied, brought / applied
+        the gradients' norm (1e-3 for 1.0) scales them down thousands of times, as a
+        gradient scaler's unscale_ does inside `scaler.step`: taken for a clip where the
+        factor is no power of two and, read at the optimizer's step (`confirm`), two
+        readings of other gradients applied the same norm (a scaler's applied norm follows
+        the gradients')."""
+        if not (math.isfinite(brought) and 0 < applied < CLIPPED * brought):
+            return  # (an infinite gradient made finite in between: no clip to read)
+        factor = brought / applied
+        if _power_of_two(factor):
+            return  # (a clip that scaled by one by chance is read at its next reading)
+        if confirm and factor >= FAR_BELOW:
+            far, self._far = self._far, (brought, applied)
+            other = far is not None and not math.isclose(far[0], brought, rel_tol=AGREE)
+            if not (other and math.isclose(far[1], applied, rel_tol=AGREE)):
+                return
+        self.norm, self.throttle = applied, factor
 
     def close(self) -> None:
         if self._hook is not None:
@@ -88,4 +103,4 @@ def _total(params: list[torch.Tensor]) -> torch.Tensor:
 
 def _power_of_two(factor: float) -> bool:
     exponent = math.log2(factor)
-    return exponent >= 1 and abs(exponent - round(exponent)) < POWER_OF_TWO
+    return abs(exponent - round(exponent)) < AGREE

@@ -116,7 +116,7 @@ class LoopRepairer:
         # NaN a batch's forward or backward pass made: the steps that hold it are to be
         # skipped, and the weights are sound (no rollback) unless a step applied it already
         nonfinite = evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite")
-        forward = bool(evidence.get("forward_nonfinite")) or bool(
+        weights_sound = bool(evidence.get("forward_nonfinite")) or bool(
             nonfinite and all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
         )
         if nonfinite and "skip_nonfinite" in self._hooks:
@@ -143,7 +143,7 @@ class LoopRepairer:
         while treatment.remaining:
             name = treatment.remaining.pop(0)
             try:  # (a forward pass's NaN step was dropped: `drop_step`)
-                rolled = None if forward else self._start_from(code, params, fresh)
+                rolled = None if weights_sound else self._start_from(code, params, fresh)
                 changed = getattr(self, f"_{name}")(params)
             except NotApplicable:
                 continue

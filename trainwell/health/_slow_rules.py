@@ -158,12 +158,12 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             f"The learning rate is {now:.1e}, {now / start:.0e} of the {start:g} it started "
             f"at: a schedule has decayed it to almost nothing in {len(h.curves)} epochs {fix}"
         )
-    if (throttle := _clipped_down(h)) is not None:
+    if (clipped := _clipped_down(h)) is not None:
+        norm, throttle = clipped
         where = "train.grad_clip" if h.data_at_hand else "the clipping"
         return (
-            f"Gradient clipping at {h.grad_clip:.3g} scales every step down {throttle:.0f}x "
-            f"(the gradients' norm is {throttle * h.grad_clip:.3g}): raise {where} or "
-            f"remove it."
+            f"Gradient clipping at {norm:.3g} scales every step down {throttle:.0f}x "
+            f"(the gradients' norm is {throttle * norm:.3g}): raise {where} or remove it."
         )
     if units_lost(h, t):  # (by a rate too large, often: a higher one would not help)
         return (
@@ -183,19 +183,22 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
 THROTTLED = 10.0
 
 
-def _clipped_down(h: ProbeHistory) -> float | None:
-    """How many times clipping shrinks the usual step (the median, over the last 3 probes,
-    of the gradients' total norm over `grad_clip`) where that is `THROTTLED` or more: a
-    clip at 1e-3 on gradients of norm 0.5 made SGD at 0.05 a rate of 1e-4. None without
-    clipping or where it only cuts spikes."""
-    if not h.grad_clip or not h.grad_norm:
+def _clipped_down(h: ProbeHistory) -> tuple[float, float] | None:
+    """(the clip's norm, how many times it shrinks the usual step) where that is
+    `THROTTLED` or more: the median, over the last 3 probes, of the gradients' total norm
+    over `grad_clip`; or, for a loop's own clip (`loop_clip`), as measured where it clips
+    (before doctor.step, the probes read clipped gradients). A clip at 1e-3 on gradients
+    of norm 0.5 made SGD at 0.05 a rate of 1e-4. None without clipping or where it only
+    cuts spikes."""
+    if h.loop_clip is not None:
+        norm, ratio = h.loop_clip
+    elif h.grad_clip and h.grad_norm:
+        probes = range(-min(3, h.n_probes), 0)
+        totals = [math.sqrt(sum(g * g for g in h.loss_grads(i))) for i in probes]
+        norm, ratio = h.grad_clip, statistics.median(totals) / h.grad_clip
+    else:
         return None
-    totals = [math.sqrt(sum(g * g for g in h.loss_grads(i))) for i in range(-min(3, h.n_probes), 0)]
-    ratio = statistics.median(totals) / h.grad_clip
-    # a loop that clips before doctor.step: the probes read clipped gradients, its clip
-    # measured how far it scaled them (`LoopClip`)
-    ratio = max(ratio, h.clip_throttle or 0.0)
-    return ratio if ratio >= THROTTLED else None
+    return (norm, ratio) if ratio >= THROTTLED else None
 
 
 def _raise_rate(h: ProbeHistory) -> str:
@@ -220,12 +223,17 @@ def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | Non
 
 def _rate_gone(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
     """The loss fell, then stopped: it has moved by less than `plateau_drop` over its last
-    `creep_epochs` epochs while a schedule has collapsed the rate (`_collapsed_rate`), so
-    nothing moves any more; the schedule ended the training, not the data (StepLR counted
-    in batches: 9e-38 after 15 epochs, the loss 1.1633 for 13 of them, stress 22)."""
+    `creep_epochs` epochs, at each of which a schedule had collapsed the rate
+    (`_collapsed_rate`), so nothing moves any more; the schedule ended the training, not
+    the data (StepLR counted in batches: 9e-38 after 15 epochs, the loss 1.1633 for 13 of
+    them, stress 22). Not a cosine or one-cycle schedule's last epochs, where the rate
+    reaches nothing only at the end."""
     recent = loss[-t.creep_epochs - 1 :]
     if len(recent) <= t.creep_epochs or _collapsed_rate(h, t) is None:
         return None
+    rates = h.curve("lr")[-len(recent) :]
+    if not all(lr < t.collapsed_lr * h.start_lr for lr in rates):
+        return None  # collapsed only lately: a cosine or one-cycle schedule's last epochs
     if abs(recent[0] - recent[-1]) >= t.plateau_drop * abs(recent[0]):
         return None
     return finding(
