@@ -13,10 +13,11 @@ from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._broadcast import broadcast_loss
 from ._history import ProbeHistory
 from ._initial_loss import high_initial_loss
-from ._loop_rules import LOOP_RULES, cleared, used_since
+from ._loop_rules import LOOP_RULES, cleared
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import symmetric_units
 from ._unregistered import unregistered_parameters
+from ._unused_rules import used_since
 
 # those of `_loop_rules`, and those that read the model or the loss graph
 LOOP_CHECKS = (

@@ -17,11 +17,12 @@ from ._batch_softmax import (
 )
 from ._broadcast import broadcast_loss, broadcast_outputs
 from ._examiner import Examiner
-from ._loop_rules import probabilities_as_logits, unused_finding
+from ._loop_rules import probabilities_as_logits
 from ._loss_graph import squashed_logits
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import alike_finding, alike_named
 from ._unregistered import held_outside, look, never_updated, unregistered_parameters
+from ._unused_rules import unused_finding
 from ._watch import trained_parameters
 
 REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
