@@ -147,13 +147,18 @@ def backward_made(h: ProbeHistory, t: Thresholds) -> bool:
     from a config."""
     if h.data_at_hand:  # the Trainer's: its repair treats a divergence by the rate
         return False
-    calm = max(t.runaway_factor * h.first_loss(), h.nothing_learned_loss())  # no runaway
-    if math.isfinite(h.loss[-1]):
-        nan_grad = bool(np.isnan(h.grad_norm[-1]).any()) if h.grad_norm else False
-        return nan_grad and h.loss[-1] <= calm and _sound(h, -1)
+    if math.isfinite(h.loss[-1]):  # (read at every probe: the cheap tests first)
+        if not h.grad_norm or not np.isnan(h.grad_norm[-1]).any():
+            return False
+        return h.loss[-1] <= _calm(h, t) and _sound(h, -1)
     if not h.every_loss_read or h.n_probes < 2 or not np.isnan(h.weight_norm[-1]).any():
         return False
-    return math.isfinite(h.loss[-2]) and h.loss[-2] <= calm and _sound(h, -2)
+    return math.isfinite(h.loss[-2]) and h.loss[-2] <= _calm(h, t) and _sound(h, -2)
+
+
+def _calm(h: ProbeHistory, t: Thresholds) -> float:
+    """The loss below which no runaway is read (as `divergence` reads one)."""
+    return max(t.runaway_factor * h.first_loss(), h.nothing_learned_loss())
 
 
 def _sound(h: ProbeHistory, probe: int) -> bool:
