@@ -1094,15 +1094,21 @@ def test_a_loop_that_clips_is_not_told_to_clip_nor_clipped_again(clip):
     assert doctor.optimizer.param_groups[0]["lr"] == pytest.approx(0.3)  # lowered once
 
 
-def _clipped_loop(max_norm: float, where: str) -> trainwell.Doctor:
-    """SGD at 0.05 on an easy task, the loop clipping at `max_norm` before or after
-    doctor.step."""
+def _easy_task(rows: int) -> tuple:
+    """Two classes split by x0 + x1 on `rows` Gaussian rows, a ReLU MLP under SGD at 0.05
+    with momentum 0.9, and its doctor, probing every 4 steps."""
     torch.manual_seed(0)
-    X = torch.randn(640, 20)
+    X = torch.randn(rows, 20)
     y = (X[:, 0] + X[:, 1] > 0).long()
     model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    doctor = trainwell.Doctor(model, optimizer, every=4)
+    return X, y, model, optimizer, trainwell.Doctor(model, optimizer, every=4)
+
+
+def _clipped_loop(max_norm: float, where: str) -> trainwell.Doctor:
+    """SGD at 0.05 on an easy task, the loop clipping at `max_norm` before or after
+    doctor.step."""
+    X, y, model, optimizer, doctor = _easy_task(640)
     for _ in range(6):
         total = 0.0
         for i in range(0, 640, 32):
@@ -1138,12 +1144,7 @@ def test_an_infinite_gradient_the_loop_cleans_before_the_step_is_no_clip_and_no_
     """An entry made infinite now and then, zeroed by `nan_to_num_` between doctor.step and
     optimizer.step: the norm read is infinite, the one applied finite; their ratio raised
     OverflowError inside doctor.step."""
-    torch.manual_seed(0)
-    X = torch.randn(320, 20)
-    y = (X[:, 0] > 0).long()
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    doctor = trainwell.Doctor(model, optimizer, every=4)
+    X, y, model, optimizer, doctor = _easy_task(320)
     steps = [0]
 
     def spike(grad):
@@ -1172,13 +1173,8 @@ def test_a_scaler_not_given_to_the_doctor_is_not_read_as_a_tiny_clip(init_scale)
     """Its unscale_ inside scaler.step divides the gradients by its scale: 1000 is no
     power of two, but the norm it leaves follows the gradients', where a clip's is its
     max_norm at every step. The explosion is still reported."""
-    torch.manual_seed(0)
-    X = torch.randn(640, 20)
-    y = (X[:, 0] + X[:, 1] > 0).long()
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    X, y, model, optimizer, doctor = _easy_task(640)
     scaler = torch.amp.GradScaler("cpu", init_scale=init_scale)
-    doctor = trainwell.Doctor(model, optimizer, every=4)
     for _ in range(4):
         for i in range(0, 640, 32):
             optimizer.zero_grad()
@@ -1197,12 +1193,7 @@ def test_checks_look_again_once_when_the_gradients_go_missing_not_at_every_probe
     gradient from then on. The change makes the checks look again (a model rebuilt into a
     new object reads the same), once; re-armed at every such probe, they looked 8-9 times an
     epoch (each look costs two probes) instead of 0-2."""
-    torch.manual_seed(0)
-    X = torch.randn(1024, 20)
-    y = (X[:, 0] + X[:, 1] > 0).long()
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    doctor = trainwell.Doctor(model, optimizer, every=4)
+    X, y, model, optimizer, doctor = _easy_task(1024)
     for epoch in range(8):
         for i in range(0, 1024, 16):
             loss = nn.functional.cross_entropy(model(X[i : i + 16]), y[i : i + 16])
