@@ -2682,3 +2682,25 @@ def test_a_summed_loss_under_adam_is_not_named_for_a_stall():
     doctor = _summed_token_loop(lambda p: torch.optim.Adam(p, 1e-6))
     found = problems(doctor)
     assert found and not any("summed_loss" in f.evidence for f in found)
+
+
+@pytest.mark.parametrize("val_loss", [math.nan, math.inf, 0.5])
+def test_a_validation_loss_not_finite_beside_a_finite_training_loss_is_told_once(val_loss):
+    """An attention padding mask inverted left the validation loss NaN at every epoch, and
+    the doctor said only "raise the learning rate" (stress 22): the model makes NaN on the
+    validation data. Told once, as a UserWarning at the line that passed it."""
+    X, y, model, optimizer, doctor = _easy_task(320)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            for i in range(0, 320, 32):
+                optimizer.zero_grad()
+                loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+                loss.backward()
+                doctor.step(loss)
+                optimizer.step()
+            doctor.epoch_end(loss.item(), val_loss)
+    told = [w for w in caught if "val_loss is" in str(w.message)]
+    assert len(told) == (0 if math.isfinite(val_loss) else 1)
+    if told:
+        assert told[0].filename == __file__ and "validation data" in str(told[0].message)

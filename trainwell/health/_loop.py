@@ -29,7 +29,7 @@ from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
 from ._loop_advice import recommend
 from ._loop_amp import LoopScaler
-from ._loop_args import check_arguments, number
+from ._loop_args import check_arguments, nonfinite_validation, number
 from ._loop_causes import explain, explained_by, resolve_explained, root_cause, sound
 from ._loop_checks import BLIND, all_dead, blind, new_findings, withdraw_unused
 from ._loop_clip import LoopClip
@@ -123,6 +123,7 @@ class Doctor:
         self._busy_at = 0  # the next step that is not plain (`_next_busy`)
         self._trainable = self._trainable_now()  # which parameters require a gradient
         self._warned_blind = False  # told that doctor.step sits where .grad is cleared
+        self._warned_val = False  # told that the validation loss is not finite
         self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
         self._probe_at: int | None = None  # the step after a remedy restarted it: probed
         self._clean_repairs = 0  # repairs made by the last look that found no silent bug
@@ -282,6 +283,10 @@ class Doctor:
         train_loss = number("train_loss", train_loss)  # each checked before anything moves
         val_loss = None if val_loss is None else number("val_loss", val_loss)
         metrics = {name: number(name, value) for name, value in metrics.items()}
+        told = None if val_loss is None else nonfinite_validation(val_loss, train_loss, self._epoch)
+        if told is not None and not self._warned_val:
+            self._warned_val = True  # once a run, as at the line that passed it
+            warnings.warn(told, UserWarning, stacklevel=2)
         self._clip.read()
         self._note_loop_clip()
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []

@@ -3,6 +3,7 @@ naming it, not an AttributeError three frames inside the doctor at the first ste
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -66,6 +67,21 @@ def number(name: str, value: object) -> float:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     raise TypeError(f"doctor.epoch_end takes numbers: {name} is {_kind(value)}")
+
+
+def nonfinite_validation(val_loss: float, train_loss: float, epoch: int) -> str | None:
+    """What to tell a loop whose validation loss is not finite while its training loss is:
+    the model makes NaN or inf on the validation data, and the validation says nothing
+    (an attention padding mask inverted left it NaN every epoch, stress 22). None else."""
+    if math.isfinite(val_loss) or not math.isfinite(train_loss):
+        return None
+    return (
+        f"trainwell.Doctor: val_loss is {val_loss} at epoch {epoch} while the training loss "
+        f"is finite: the model makes NaN or inf on the validation data (an attention mask "
+        f"that hides every key of a row, a log or a division by 0 on some input, NaN in the "
+        f"validation inputs), so it says nothing of the run. Find the rows whose outputs are "
+        f"not finite: torch.isfinite(model(x)).flatten(1).all(1)."
+    )
 
 
 def _whole(value: object) -> bool:
