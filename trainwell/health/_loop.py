@@ -90,7 +90,7 @@ class Doctor:
             thresholds=thresholds,
             loop_thresholds=loop_thresholds,
         )
-        self.model, self.optimizer, self.every, self.epochs = model, optimizer, every, epochs
+        self.model, self.optimizer, self.epochs = model, optimizer, epochs
         self.findings: list[Finding] = []  # in the order found
         self.examiner = Examiner(
             model, total_epochs=epochs, thresholds=thresholds, on_finding=self._found
@@ -132,6 +132,11 @@ class Doctor:
     @property
     def repairs(self) -> list[dict[str, Any]]:
         return self.repairer.repairs if self.repairer else []
+
+    @property
+    def every(self) -> int:
+        """Steps between probes in the first epoch, at most (as given)."""
+        return self.pace.every
 
     @property
     def interval(self) -> int:

@@ -20,8 +20,7 @@ def skip_nonfinite_steps(
 
     def skip(optimizer, args, kwargs) -> None:
         grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
-        finite = [_finite(g) for g in grads if g is not None]
-        if finite and not torch.stack(finite).all():
+        if not all_finite([g for g in grads if g is not None]):
             skipped()
             optimizer.zero_grad(set_to_none=True)  # nothing to step
 
@@ -56,6 +55,11 @@ def clear_grad(p: torch.Tensor, keep: bool) -> None:
         p.grad.zero_()
     else:
         p.grad = None
+
+
+def all_finite(tensors: list[torch.Tensor]) -> bool:
+    """Whether every value of `tensors` is finite: one device sync for all of them."""
+    return not tensors or bool(torch.stack([_finite(t) for t in tensors]).all())
 
 
 def _finite(grad: torch.Tensor) -> torch.Tensor:

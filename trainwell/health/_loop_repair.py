@@ -23,7 +23,7 @@ from ..findings import Finding
 from ..train import BestWeights
 from ._history import LARGE_STEP
 from ._loop_advice import recommend
-from ._loop_hooks import clear_grad, skip_nonfinite_steps, zero_after_other_steps
+from ._loop_hooks import all_finite, clear_grad, skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
 from ._loop_redraw import oversized_output, zero_negative_biases
 from ._loop_restore import put_back_model, put_back_optimizer
@@ -117,7 +117,7 @@ class LoopRepairer:
         # skipped, and the weights are sound (no rollback) unless a step applied it already
         nonfinite = evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite")
         weights_sound = bool(evidence.get("forward_nonfinite")) or bool(
-            nonfinite and all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+            nonfinite and all_finite([p.detach() for p in self.model.parameters()])
         )
         if nonfinite and "skip_nonfinite" in self._hooks:
             # expected: such batches still make NaN, and are skipped; said once (no reset of
@@ -229,7 +229,7 @@ class LoopRepairer:
             if code not in CURVE_CODES and code not in LOOP_FIX and probes < t.sustain:
                 continue  # too few probes since the remedy for its rule to speak
             if treatment.record["remedy"] == "skip_nonfinite":  # judged by what it is for
-                sound = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+                sound = all_finite([p.detach() for p in self.model.parameters()])
                 treatment.record["cured"] = sound
                 if not sound:
                     treatment.record["why_not"] = "the weights became non-finite all the same"
