@@ -1105,25 +1105,40 @@ def _easy_task(rows: int) -> tuple:
     return X, y, model, optimizer, trainwell.Doctor(model, optimizer, every=4)
 
 
+def _run_easy(rows: int, epochs: int, *, before=None, after=None, scaler=None, val_loss=None):
+    """Trains `_easy_task(rows)` in batches of 32, doctor.step between backward() and the
+    optimizer's step; `before`/`after`: called with the model just before/after it;
+    `scaler`: a GradScaler the loop uses and does not give the doctor. Returns the doctor."""
+    X, y, model, optimizer, doctor = _easy_task(rows)
+    for _ in range(epochs):
+        total = 0.0
+        for i in range(0, rows, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            (scaler.scale(loss) if scaler else loss).backward()
+            if before:
+                before(model)
+            doctor.step(loss)
+            if after:
+                after(model)
+            if scaler:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / -(-rows // 32), val_loss)
+    return doctor
+
+
 def _clipped_loop(max_norm: float, where: str) -> trainwell.Doctor:
     """SGD at 0.05 on an easy task, the loop clipping at `max_norm` before or after
     doctor.step."""
-    X, y, model, optimizer, doctor = _easy_task(640)
-    for _ in range(6):
-        total = 0.0
-        for i in range(0, 640, 32):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-            loss.backward()
-            if where == "before":
-                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            doctor.step(loss)
-            if where == "after":
-                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            optimizer.step()
-            total += loss.item()
-        doctor.epoch_end(total / 20)
-    return doctor
+
+    def clip(model):
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    return _run_easy(640, 6, **{where: clip})
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -1144,27 +1159,18 @@ def test_an_infinite_gradient_the_loop_cleans_before_the_step_is_no_clip_and_no_
     """An entry made infinite now and then, zeroed by `nan_to_num_` between doctor.step and
     optimizer.step: the norm read is infinite, the one applied finite; their ratio raised
     OverflowError inside doctor.step."""
-    X, y, model, optimizer, doctor = _easy_task(320)
     steps = [0]
 
-    def spike(grad):
+    def spike(model):
         if steps[0] % 8 == 0:
-            grad = grad.clone()
-            grad[0, 0] = math.inf
-        return grad
+            model[0].weight.grad[0, 0] = math.inf
+        steps[0] += 1
 
-    model[0].weight.register_hook(spike)
-    for _ in range(2):
-        for i in range(0, 320, 32):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-            loss.backward()
-            doctor.step(loss)
-            for p in model.parameters():
-                p.grad.nan_to_num_(posinf=0.0, neginf=0.0)
-            optimizer.step()
-            steps[0] += 1
-        doctor.epoch_end(loss.item())
+    def clean(model):
+        for p in model.parameters():
+            p.grad.nan_to_num_(posinf=0.0, neginf=0.0)
+
+    doctor = _run_easy(320, 2, before=spike, after=clean)
     assert doctor._clip.norm is None
 
 
@@ -1173,17 +1179,8 @@ def test_a_scaler_not_given_to_the_doctor_is_not_read_as_a_tiny_clip(init_scale)
     """Its unscale_ inside scaler.step divides the gradients by its scale: 1000 is no
     power of two, but the norm it leaves follows the gradients', where a clip's is its
     max_norm at every step. The explosion is still reported."""
-    X, y, model, optimizer, doctor = _easy_task(640)
     scaler = torch.amp.GradScaler("cpu", init_scale=init_scale)
-    for _ in range(4):
-        for i in range(0, 640, 32):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-            scaler.scale(loss).backward()
-            doctor.step(loss)
-            scaler.step(optimizer)
-            scaler.update()
-        doctor.epoch_end(loss.item())
+    doctor = _run_easy(640, 4, scaler=scaler)
     assert doctor._clip.norm is None
     assert "exploding_gradient" in {f.code for f in problems(doctor)}
 
@@ -2689,17 +2686,9 @@ def test_a_validation_loss_not_finite_beside_a_finite_training_loss_is_told_once
     """An attention padding mask inverted left the validation loss NaN at every epoch, and
     the doctor said only "raise the learning rate" (stress 22): the model makes NaN on the
     validation data. Told once, as a UserWarning at the line that passed it."""
-    X, y, model, optimizer, doctor = _easy_task(320)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for _ in range(3):
-            for i in range(0, 320, 32):
-                optimizer.zero_grad()
-                loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-                loss.backward()
-                doctor.step(loss)
-                optimizer.step()
-            doctor.epoch_end(loss.item(), val_loss)
+        _run_easy(320, 3, val_loss=val_loss)
     told = [w for w in caught if "val_loss is" in str(w.message)]
     assert len(told) == (0 if math.isfinite(val_loss) else 1)
     if told:
