@@ -33,14 +33,19 @@ def _pairs(y: torch.Tensor, rows: torch.Tensor, g: torch.Generator) -> torch.Ten
     return partner
 
 
-def _siamese(mode: str | None, by_hand: bool) -> tuple[trainwell.Doctor | None, float]:
+def _siamese(
+    mode: str | None, by_hand: bool, weight_norm: bool = False
+) -> tuple[trainwell.Doctor | None, float]:
     """Trains the embedding; returns the doctor and the 1-nearest-neighbour accuracy of the
-    embedding, read on the training rows (other rows as references)."""
+    embedding, read on the training rows (other rows as references). `weight_norm`: the
+    last layer's weight parametrized (its parameters renamed `original0`, `original1`)."""
     X, y = _data()
     torch.manual_seed(1)
     model = nn.Sequential(
         nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8)
     )
+    if weight_norm:
+        nn.utils.parametrizations.weight_norm(model[4])
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
     doctor = None if mode is None else trainwell.Doctor(model, optimizer, mode=mode, every=4)
     g = torch.Generator().manual_seed(2)
@@ -96,4 +101,12 @@ def test_a_pair_loss_with_an_epsilon_is_healthy_and_its_cancelled_bias_no_unused
     (when it was reported unused), while the layer's weight learns."""
     doctor, accuracy = _siamese("detect", by_hand=False)
     assert _problems(doctor) == [] and accuracy > 0.7
+    assert "unused_parameters" not in {f.code for f in doctor.findings}
+
+
+def test_a_cancelled_bias_beside_a_parametrized_weight_is_no_unused_parameter():
+    """Weight norm renames the layer's weight `4.parametrizations.weight.original0/1`:
+    the bias beside it was reported unused, as no `4.weight` learned."""
+    doctor, accuracy = _siamese("detect", by_hand=False, weight_norm=True)
+    assert accuracy > 0.7
     assert "unused_parameters" not in {f.code for f in doctor.findings}

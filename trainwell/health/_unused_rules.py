@@ -49,14 +49,22 @@ def _cancelled_biases(params: list[str], reached: np.ndarray, never: np.ndarray)
     learned: the loss reads the layer through a difference of two of its outputs (a
     Siamese, triplet or contrastive loss's distance, in which the bias cancels) or a
     normalisation that subtracts it. Harmless: the layer is used, its bias has no say."""
-    learned = {name for name, bad in zip(params, never, strict=True) if not bad}
+    learned = [name for name, bad in zip(params, never, strict=True) if not bad]
     return np.array(
         [
-            name.endswith(".bias") and got and name.removesuffix("bias") + "weight" in learned
+            name.endswith(".bias") and got and _weight_learned(name.removesuffix("bias"), learned)
             for name, got in zip(params, reached, strict=True)
         ],
         dtype=bool,
     )
+
+
+def _weight_learned(layer: str, learned: list[str]) -> bool:
+    """Whether the weight of `layer` (a prefix such as "fc."), plain or parametrized
+    (weight norm, spectral norm, orthogonal: "fc.parametrizations.weight.original0"),
+    learned."""
+    plain, parametrized = layer + "weight", layer + "parametrizations.weight."
+    return any(name == plain or name.startswith(parametrized) for name in learned)
 
 
 def _cut_off(r: LoopRecord, t: LoopThresholds) -> bool:
