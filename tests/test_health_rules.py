@@ -926,6 +926,37 @@ def test_a_loss_as_low_as_a_reference_models_is_the_datas_not_underfitting():
     assert rules.learned_nothing(nothing_to_learn, T).code == "underfitting"
 
 
+def _one_class(accuracy: list[float], top: list[float], loop: bool = True) -> ProbeHistory:
+    """A loop's history: 8 epochs of falling loss, the given val accuracy per epoch, and
+    probes at epochs 0, 3 and 7 (batches of 64 rows) ranking `top` of the rows one class."""
+    h = _history(probes=3)
+    h.epochs[:], h.top_class[:] = [0, 3, 7], list(top)
+    h.batch_rows, h.data_at_hand = 64, not loop
+    _curves(h, [1.5 - 0.1 * e for e in range(8)])
+    for row, value in zip(h.curves, accuracy, strict=True):
+        row["val_accuracy"] = value
+    return h
+
+
+def test_a_loop_network_that_predicts_one_class_whatever_the_input_is_underfitting():
+    """A capsule network's margin loss fell 1.5 -> 0.37 under Adam at 0.05 while it
+    predicted one class for every digit (stress 22): nothing was reported."""
+    frozen = [0.1156] * 8
+    finding = rules.one_class(_one_class(frozen, [0.26, 1.0, 1.0]), T)
+    assert finding.code == "underfitting" and finding.evidence["frozen_epochs"] == 8
+    assert "0.116" in finding.message and "labels" in finding.message
+    assert rules.one_class(_one_class(frozen, [0.26, 0.9, 1.0]), T) is None  # varied rows
+    learning = [0.1, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.9]
+    assert rules.one_class(_one_class(learning, [0.26, 1.0, 1.0]), T) is None
+    # frozen for 3 epochs only: too short to say the predictions never move
+    assert (
+        rules.one_class(_one_class([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.6, 0.6], [0.3, 1, 1]), T)
+        is None
+    )
+    # the Trainer reads the same from the class prior (`learned_nothing`)
+    assert rules.one_class(_one_class(frozen, [0.26, 1.0, 1.0], loop=False), T) is None
+
+
 def test_learned_nothing_beyond_the_class_prior_is_underfitting():
     """A loss still falling, but still above what predicting the class frequencies scores:
     no plateau, a 21% drop, slowing down, so neither underfitting's shape nor slow

@@ -99,6 +99,9 @@ class ProbeHistory:
     # the largest such signal at the model's other outputs of the batch (a mixture's means
     # beside its weights' logits, a head beside the features a second loss reads)
     other_error: list[float] = field(default_factory=list)
+    # the share of the batch's rows whose output ranks the most-ranked column first: 1.0
+    # where every row is predicted one class (NaN where the output is not (rows, classes))
+    top_class: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     # a hand-written loop's doctor read every step's loss (on a CPU): the first non-finite
     # one was probed at its own step, before the optimizer applied it

@@ -36,6 +36,14 @@ UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by 
 VAL_MISMATCH_FIX = "labels the inputs predict, lined up with them alike in training and validation"
 
 
+# an "underfitting" of a network that predicts one class whatever the input
+# (`_underfit_rules.one_class`)
+ONE_CLASS_FIX = (
+    "labels lined up with their rows, a loss on the outputs the predictions rank, or a "
+    "learning rate 10x lower"
+)
+
+
 # under an optimizer whose steps do not grow with the gradient (Adam): not Adam again
 ON_ADAPTIVE: dict[str, str] = {
     "exploding_gradient": "He initialisation, standardised inputs, or gradient clipping",
@@ -48,9 +56,11 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
     """Name the change to the model or the loop that would treat `finding`; `adaptive`: the
     loop's optimizer is one whose steps do not grow with the gradient."""
     change = (adaptive and ON_ADAPTIVE.get(finding.code)) or RECOMMENDED.get(finding.code)
-    if finding.code == "slow_convergence":  # as its message advises of the rate, or nothing
-        advice = finding.evidence.get("rate_advice")
+    advice = finding.evidence.get("rate_advice")  # as its message advises of the rate
+    if finding.code == "slow_convergence":  # ... or nothing
         change = "a lower learning rate" if advice == "lower" else change if advice else None
+    elif advice == "lower":  # steps measured too large: never a higher rate
+        change = "a lower learning rate"
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
     pushed = (finding.evidence.get("step_size") or 0.0) > LARGE_STEP  # (None: not measured)
@@ -58,6 +68,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "a lower learning rate"  # as its message advises: the steps pushed them
     if finding.evidence.get("val_never_learned"):
         change = VAL_MISMATCH_FIX
+    if finding.evidence.get("frozen_epochs") and not advice:
+        change = ONE_CLASS_FIX
     if finding.evidence.get("forward_nonfinite"):
         change = "the operation that makes NaN on some batches (see above), not the rate"
     if finding.evidence.get("backward_nonfinite"):

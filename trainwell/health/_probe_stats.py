@@ -76,3 +76,10 @@ def offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
         return torch.full((), math.nan, device=grad.device)
     rows = grad.reshape(batch, -1)
     return rows.mean(0).square().sum() / rows.square().mean(0).sum().clamp_min(1e-30)
+
+
+def top_class_share(output: torch.Tensor) -> torch.Tensor:
+    """The share of the rows of a (rows, classes) output that rank first the column most
+    rows rank first: 1.0 where the network predicts one class whatever the input."""
+    top = output.argmax(1)
+    return torch.bincount(top, minlength=output.shape[1]).amax().float() / max(len(top), 1)

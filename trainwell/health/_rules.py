@@ -25,7 +25,7 @@ from ._rule_base import (
     stalled,
 )
 from ._slow_rules import slow_convergence
-from ._underfit_rules import learned_nothing, narrow_layer, penalised, underfitting
+from ._underfit_rules import learned_nothing, narrow_layer, one_class, penalised, underfitting
 from ._unit_rules import dying_relu, saturated_activation, units_lost
 
 __all__ = [
@@ -84,5 +84,7 @@ CURVE_RULES: tuple[Rule, ...] = (
     overfitting,
     underfitting,
     learned_nothing,
+    one_class,
 )
-FALLBACK_RULES: tuple[Rule, ...] = (learned_nothing,)  # only while no problem has been found
+# only while no problem has been found
+FALLBACK_RULES: tuple[Rule, ...] = (learned_nothing, one_class)

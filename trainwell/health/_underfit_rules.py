@@ -236,3 +236,48 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
         threshold=t.prior_share,
         **({"rate_advice": rate} if rate else {}),
     )
+
+
+# rows a probed batch must hold for one class ranked first for all to say the network
+# predicts it whatever the input (not a batch that happens to hold one class)
+ONE_CLASS_ROWS = 16
+
+
+def one_class(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A hand-written loop's validation accuracy has not moved at all for `min_epochs`
+    epochs or more, and the network ranked one class first for every row of the last two
+    batches probed in them (of `ONE_CLASS_ROWS` rows or more): it predicts that class
+    whatever the input, though its loss may fall (a capsule network's margin loss under
+    Adam at 0.05 fell 1.5 -> 0.37 at chance accuracy, stress 22). The Trainer reads the same
+    from the class prior (`learned_nothing`); a loop's loss of its own making has none.
+    Reported as underfitting, only when no other problem has been found
+    (`FALLBACK_RULES`)."""
+    if h.data_at_hand or not h.curves or "val_accuracy" not in h.curves[-1]:
+        return None
+    accuracy = h.curve("val_accuracy")
+    frozen = len(list(itertools.takewhile(lambda a: a == accuracy[-1], reversed(accuracy))))
+    if frozen < t.min_epochs or len(h.top_class) != len(h.epochs) or len(h.epochs) < 2:
+        return None
+    since = h.curves[-frozen].get("epoch", math.inf)
+    if h.epochs[-2] < since or h.top_class[-2:] != [1.0, 1.0] or h.batch_rows < ONE_CLASS_ROWS:
+        return None
+    loss = h.curve("train_loss")[-frozen:]
+    large = steps_too_large(h)
+    advice = large or (
+        "Either it learns nothing from the inputs (labels drawn apart from their rows, a "
+        "loss that reads other outputs than the predictions rank) or steps too large "
+        "knocked it there: check the labels and the loss, then try a rate 10x lower."
+    )
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: the validation accuracy has stayed at exactly "
+        f"{accuracy[-1]:.3g} for {frozen} epochs, while the training loss went from "
+        f"{loss[0]:.3g} to {loss[-1]:.3g}, and the network ranks one class first for every "
+        f"row of the batches probed: it predicts that class whatever the input. {advice}",
+        h,
+        per_epoch=True,
+        val_accuracy=accuracy[-1],
+        frozen_epochs=frozen,
+        **({"rate_advice": "lower"} if large else {}),
+    )
