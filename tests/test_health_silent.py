@@ -2693,3 +2693,23 @@ def test_a_validation_loss_not_finite_beside_a_finite_training_loss_is_told_once
     assert len(told) == (0 if math.isfinite(val_loss) else 1)
     if told:
         assert told[0].filename == __file__ and "validation data" in str(told[0].message)
+
+
+def test_two_doctors_on_one_optimizer_do_not_break_its_step():
+    """Each doctor reads the loop's clipping through a hook on the optimizer's step; one
+    that removed itself as torch iterated the hooks broke the step of the next ("OrderedDict
+    mutated during iteration", stress 23). Both watch alike."""
+    X, y, model, optimizer, first = _easy_task(640)
+    second = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(3):
+        for i in range(0, 640, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            first.step(loss)
+            second.step(loss)
+            optimizer.step()
+        first.epoch_end(loss.item())
+        second.epoch_end(loss.item())
+    assert first.examiner.history.n_probes == second.examiner.history.n_probes > 3
+    assert [f.code for f in first.findings] == [f.code for f in second.findings] == []

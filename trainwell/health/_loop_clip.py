@@ -44,13 +44,16 @@ class LoopClip:
         self._read, self._applied = _total(params), None
 
         def applied(optimizer, args, kwargs) -> None:
-            self._applied = _total(params)
-            self.close()
+            # the first step after `arm` only; removed by the next `read`, not here: torch
+            # iterates the optimizer's hooks as it calls them, and another doctor's may follow
+            if self._applied is None:
+                self._applied = _total(params)
 
         self._hook = optimizer.register_step_pre_hook(applied)
 
     def read(self) -> None:
         """Compare the last armed pair (one host transfer)."""
+        self.close()
         if self._read is None or self._applied is None:
             return
         read, applied = torch.stack([self._read, self._applied]).tolist()
