@@ -17,7 +17,7 @@ from ._rebuild import NotApplicable, Rebuild
 # Where schedules keep the rates they compute from: scaling all of them scales the whole
 # schedule, so a schedule does not undo the change at its next step.
 _GROUP_RATES = ("lr", "initial_lr", "max_lr", "min_lr")  # OneCycle keeps its peak here
-_SCHEDULE_RATES = ("base_lrs", "_last_lr", "min_lrs")  # cosine, step, plateau
+_SCHEDULE_RATES = ("base_lrs", "_last_lr", "min_lrs", "max_lrs")  # cosine, step, plateau, cyclic
 _SCHEDULE_FLOORS = ("eta_min",)  # cosine's floor
 
 
