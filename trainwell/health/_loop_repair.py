@@ -309,7 +309,7 @@ class LoopRepairer:
         schedulers = schedulers_of(self.optimizer)
         for scheduler in schedulers:
             scale_schedule(scheduler, 0.1)
-        kept = f" (and the base rates of {_names(schedulers)})" if schedulers else ""
+        kept = f" (and the rates {_names(schedulers)} computes it from)" if schedulers else ""
         return f"learning rate {before[0]:g} -> {before[0] / 10:g}{kept}"
 
     def _lower_momentum(self, params: list) -> str:
