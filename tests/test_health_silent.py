@@ -2713,3 +2713,30 @@ def test_two_doctors_on_one_optimizer_do_not_break_its_step():
         second.epoch_end(loss.item())
     assert first.examiner.history.n_probes == second.examiner.history.n_probes > 3
     assert [f.code for f in first.findings] == [f.code for f in second.findings] == []
+
+
+def test_the_doctors_own_clip_is_not_told_to_be_raised():
+    """Noise of std 0.5 added to every gradient element (a random walk): the repair clipped
+    at 1 for the divergence, then slow_convergence told the loop to "raise the clipping or
+    remove it", a clip the loop never set (stress 23)."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4, mode="repair")
+    for _ in range(8):
+        total = 0.0
+        for i in range(0, 640, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            for p in model.parameters():
+                p.grad.add_(torch.randn_like(p.grad) * 0.5)
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / 20)
+    slow = next(f for f in doctor.findings if f.code == "slow_convergence")
+    assert "doctor's own gradient clipping at 1" in slow.message
+    assert "raise the clipping" not in slow.message

@@ -160,6 +160,14 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
         )
     if (clipped := _clipped_down(h)) is not None:
         norm, throttle = clipped
+        if not h.data_at_hand and h.loop_clip is None:  # a loop's doctor clips: its remedy's
+            return (
+                f"The doctor's own gradient clipping at {norm:.3g} (a remedy it applied) "
+                f"scales every step down {throttle:.0f}x: the gradients' norm is "
+                f"{throttle * norm:.3g}, far above a trained network's. Look for what makes "
+                f"them so large: noise added to them, a loss summed over many terms, targets "
+                f"far from standardised."
+            )
         where = "train.grad_clip" if h.data_at_hand else "the clipping"
         return (
             f"Gradient clipping at {norm:.3g} scales every step down {throttle:.0f}x "
