@@ -684,3 +684,38 @@ def test_overfitting_that_passes_is_marked_so(recovers):
             examiner.end_epoch(row | {"epoch": epoch, "val_accuracy": 1.0})
         again = [f for f in examiner.findings if f.code == "overfitting"][1:]
         assert [f.resolved for f in again] == [False]
+
+
+class _DecayEachBatch(trainwell.Callback):
+    """The bug: a callback that multiplies the rate by 0.9 after every batch."""
+
+    def on_batch_end(self, step, loss):
+        self.trainer.set_lr(self.trainer.lr * 0.9)
+
+
+@pytest.mark.parametrize("decay", ["callback each batch", "StepLR(1, 0.1)", "StepLR late", "none"])
+def test_a_rate_decayed_to_nothing_early_is_named_in_the_trainer(decay):
+    """A user's callback decaying the rate by hand (no scheduler to keep its start: the
+    start was read afresh at every probe, so the rate never looked collapsed) and StepLR(1,
+    0.1) over 15 epochs (collapsed by epoch 4, but the rule stopped looking after half the
+    budget) left training stalled at 0.78 and 0.91 accuracy against 0.98, unsaid (stress
+    23). A step schedule that cuts it late in the run, or none, is no such stall."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    steps = {"StepLR(1, 0.1)": (1, 0.1), "StepLR late": (10, 1e-4)}.get(decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, *steps) if steps else None
+    doctor = DoctorCallback(mode="detect")
+    callbacks = [_DecayEachBatch(), doctor] if decay == "callback each batch" else [doctor]
+    trainer = Trainer(model, optimizer, epochs=15, scheduler=scheduler, callbacks=callbacks)
+    trainer.fit(TensorBatches(X[:512], y[:512], 32, seed=0), TensorBatches(X[512:], y[512:], 128))
+    stopped = [f for f in doctor.findings if "Training has stopped" in f.message]
+    assert bool(stopped) == (decay in ("callback each batch", "StepLR(1, 0.1)"))
+    if stopped:
+        assert stopped[0].code == "slow_convergence"
+        assert "a schedule has decayed it to almost nothing" in stopped[0].message

@@ -4,6 +4,7 @@ every epoch, as the other curve rules in `_curve_rules.py`."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
@@ -224,8 +225,9 @@ def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | Non
     start = h.start_lr
     if not rates or not start or start <= 0 or rates[-1] >= t.collapsed_lr * start:
         return None
-    if h.total_epochs and len(h.curves) > h.total_epochs / 2:
-        return None
+    low = list(itertools.takewhile(lambda lr: lr < t.collapsed_lr * start, reversed(rates)))
+    if h.total_epochs and len(rates) - len(low) > h.total_epochs / 2:
+        return None  # (collapsed since the second half: StepLR(30, 0.1) over 100 epochs)
     return rates[-1], start
 
 
