@@ -1250,3 +1250,32 @@ def test_nan_batches_under_a_gradient_scaler(mode):
         assert scaler.get_scale() >= 2.0**15 and accuracy > 0.7
     else:
         assert scaler.get_scale() < 1.0 and accuracy < 0.7  # halved at each NaN batch
+
+
+@pytest.mark.parametrize(
+    "loss_fn",
+    [
+        nn.functional.nll_loss,  # the bug: raw scores, no log_softmax
+        lambda out, y: nn.functional.nll_loss(nn.functional.log_softmax(out, 1), y),
+        lambda out, y: nn.functional.binary_cross_entropy_with_logits(
+            out, nn.functional.one_hot(y, 3).float()
+        ),
+    ],
+    ids=["nll on scores", "nll on log_softmax", "bce on logits"],
+)
+def test_a_cross_entropy_below_zero_names_scores_that_are_no_log_probabilities(loss_fn):
+    """nll_loss on raw scores is their mean negated: the loss fell to -66,000 as the scores
+    ran off, and the doctor said only exploding_gradient, epochs later, and clipped
+    (stress 23). A lower rate cannot help, and repair does not try."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = _train(model, optimizer, X, y, epochs=3, every=8, mode="repair", loss_fn=loss_fn)
+    below = [f for f in doctor.findings if f.evidence.get("below_floor")]
+    if loss_fn is nn.functional.nll_loss:
+        assert below[0].code == "divergence" and "log_softmax" in below[0].message
+        assert below[0].remedy is None and doctor.repairs == []
+    else:
+        assert below == [] and _problems(doctor) == []

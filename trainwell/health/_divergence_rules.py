@@ -13,6 +13,9 @@ from ..findings import Finding
 from ._history import FEW_ROWS, ProbeHistory
 from ._rule_base import LARGE_GAIN, Thresholds, finding
 
+# a cross entropy below this is below its floor of 0 by more than rounding
+BELOW_ZERO = -1e-4
+
 
 def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """The loss is non-finite; or it ran away: `runaway_factor` times its first value at
@@ -47,6 +50,18 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             loss=h.loss[-1],
             first_loss=h.first_loss(),
             backward_nonfinite=True,
+        )
+    if below_floor(h):
+        return finding(
+            "divergence",
+            "error",
+            f"The loss is {h.loss[-1]:.3g} at step {h.steps[-1]}, below 0, which a negative "
+            f"log-likelihood of probabilities never is: the scores it runs off with are "
+            f"not log-probabilities. {_BELOW_ZERO}",
+            h,
+            loss=h.loss[-1],
+            first_loss=h.first_loss(),
+            below_floor=True,
         )
     losses, first = h.loss[-t.sustain :], h.first_loss()
     epoch = h.curves[-1].get("epoch", len(h.curves) - 1) if h.curves else -1
@@ -101,6 +116,15 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         loss=losses[-1],
         first_loss=first,
     )
+
+
+def below_floor(h: ProbeHistory) -> bool:
+    """Whether a hand-written loop's loss, a cross entropy (`nll_loss` or a binary one,
+    scaled or averaged only: `floor_known`), is below 0, which no log-likelihood of
+    probabilities is: `nll_loss` given raw scores, not log-probabilities, is their mean
+    negated, and falls without end as they grow (to -66,000, stress 23); a binary cross
+    entropy's targets outside [0, 1]. The Trainer's losses are its own."""
+    return not h.data_at_hand and h.floor_known and bool(h.loss) and h.loss[-1] < BELOW_ZERO
 
 
 def _spiked(h: ProbeHistory) -> bool:
@@ -179,6 +203,11 @@ _FORWARD_NAN = (
     "entirely (an attention row whose every key is masked: an empty sequence, or a padding "
     "mask inverted), log or sqrt of 0 or of a negative, a division by a zero count; "
     "torch.autograd.set_detect_anomaly(True) names it. If the inputs hold NaN, impute them."
+)
+_BELOW_ZERO = (
+    "nll_loss takes log-probabilities: give it F.log_softmax(scores, dim=1), or the scores "
+    "to F.cross_entropy; a binary cross entropy takes targets in [0, 1]. A lower learning "
+    "rate cannot help."
 )
 _LOWER_THE_RATE = (
     "Lower the learning rate or clip gradients; if the inputs contain NaN, impute them."

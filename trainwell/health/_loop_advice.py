@@ -72,6 +72,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = ONE_CLASS_FIX
     if finding.evidence.get("forward_nonfinite"):
         change = "the operation that makes NaN on some batches (see above), not the rate"
+    if finding.evidence.get("below_floor"):
+        change = "F.log_softmax before nll_loss (or F.cross_entropy on the scores), not the rate"
     if finding.evidence.get("backward_nonfinite"):
         change = "an epsilon where a derivative is infinite (see above), not the rate"
     if change and finding.evidence.get("summed_loss"):
