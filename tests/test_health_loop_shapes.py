@@ -1279,3 +1279,29 @@ def test_a_cross_entropy_below_zero_names_scores_that_are_no_log_probabilities(l
         assert below[0].remedy is None and doctor.repairs == []
     else:
         assert below == [] and _problems(doctor) == []
+
+
+@pytest.mark.parametrize("strength", [1e-2, 1e-5])
+def test_a_penalty_written_into_the_loss_that_pulls_every_weight_to_zero_is_named(strength):
+    """`loss + 1e-2 * sum(|p|)` over every parameter of an MLP: the penalty outweighs the
+    cross entropy tens of times, Adam pulls every weight to ~0, and the network sits at
+    chance; nothing was said (stress 23). At 1e-5 it trains."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
+    model = nn.Sequential(
+        nn.Linear(20, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 3)
+    )
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+
+    def penalised(out, y):
+        l1 = sum(p.abs().sum() for p in model.parameters())
+        return nn.functional.cross_entropy(out, y) + strength * l1
+
+    doctor = _train(model, optimizer, X, y, epochs=16, every=8, loss_fn=penalised)
+    pulled = [f for f in doctor.findings if "pulls every weight to zero" in f.message]
+    assert bool(pulled) == (strength > 1e-3), [f.message for f in doctor.findings]
+    if pulled:
+        assert pulled[0].code == "underfitting" and pulled[0].evidence["gain_now"] < 0.1
+    else:
+        assert _problems(doctor) == []

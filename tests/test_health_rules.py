@@ -1386,3 +1386,24 @@ def test_a_loop_loss_of_unknown_floor_that_falls_little_is_a_note(floor_known, d
     finding = rules.slow_convergence(h, T)
     assert finding.severity == ("info" if not floor_known else "warning")
     assert ("not a cross entropy on labels" in finding.message) is not floor_known
+
+
+@pytest.mark.parametrize(
+    ("start", "penalty", "pulled"),
+    [(0.58, Penalty(), True), (0.004, Penalty(), False), (0.58, Penalty(l1=1e-2), False)],
+    ids=["pulled down", "drawn small", "penalty measured"],
+)
+def test_weights_the_loss_pulled_to_zero_are_named_by_their_shrinking(start, penalty, pulled):
+    """Every hidden layer at a gain of 0.002 on a stalled loss: pulled there by the loss
+    (a penalty written into it) where they started at 0.58, not where they were drawn that
+    small; a penalty measured on the optimizer is `penalised`'s to name."""
+    h = _curves(_history(probes=4), [9.8, 4.6, 2.3, 1.9, 1.64, 1.2, 1.05, 1.04, 1.035, 1.033])
+    h.rows, h.penalty = [64, 64, 3], penalty
+    for i, gain in enumerate([start, start / 3, start / 30, 0.002]):
+        h.weight_norm[i] = np.full(3, gain) * np.sqrt(h.rows)
+    finding = rules.pulled_to_zero(h, T)
+    assert (finding is not None) == pulled
+    if pulled:
+        assert finding.code == "underfitting" and finding.evidence["gain_now"] == pytest.approx(
+            0.002
+        )

@@ -25,7 +25,14 @@ from ._rule_base import (
     stalled,
 )
 from ._slow_rules import slow_convergence
-from ._underfit_rules import learned_nothing, narrow_layer, one_class, penalised, underfitting
+from ._underfit_rules import (
+    learned_nothing,
+    narrow_layer,
+    one_class,
+    penalised,
+    pulled_to_zero,
+    underfitting,
+)
 from ._unit_rules import dying_relu, saturated_activation, units_lost
 
 __all__ = [
@@ -78,6 +85,7 @@ CURVE_RULES: tuple[Rule, ...] = (
     divergence,
     narrow_layer,
     penalised,
+    pulled_to_zero,
     oscillating_loss,
     jumping_val_loss,
     slow_convergence,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
+
 from ..findings import Finding
 from ._curve_base import (
     FLOOR_UNKNOWN,
@@ -26,7 +28,7 @@ from ._curve_base import (
 )
 from ._history import ProbeHistory
 from ._probe_rules import collapsed_by_penalty
-from ._rule_base import Thresholds, finding, stalled
+from ._rule_base import COLLAPSED_GAIN, Thresholds, finding, stalled
 from ._unit_rules import units_lost
 
 
@@ -235,6 +237,46 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
         prior_loss=h.prior_loss,
         threshold=t.prior_share,
         **({"rate_advice": rate} if rate else {}),
+    )
+
+
+# a layer's gain at the first probe this many times its gain now: pulled down by the loss
+SHRUNK = 10.0
+
+
+def pulled_to_zero(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """Every hidden layer's weights shrank `SHRUNK` times or more from the first probe to
+    below `COLLAPSED_GAIN` (their RMS times the square root of their fan-in; 0.5-2.5 in a
+    trained network), and the train loss has plateaued: something in the loss
+    pulls every weight to zero, a penalty written into it far too strong (1e-2 times the
+    sum of |w| over a digits MLP's 85,000 weights is 30 times its cross entropy: the
+    network went to 0.08 accuracy and nothing was said, stress 23). A penalty measured on
+    the optimizer or model is `penalised`'s to name."""
+    if h.penalty or h.n_probes < 2 or len(h.layers) < 2 or len(h.rows) != len(h.layers):
+        return None
+    if not _judged(h, t):
+        return None
+    loss = h.curve("train_loss")
+    if not _finite(loss) or not _plateau(loss, t):
+        return None
+    rows = np.sqrt(np.maximum(h.rows[:-1], 1))
+    first, now = h.weight_norm[0][:-1] / rows, h.weight_norm[-1][:-1] / rows
+    if not (np.all(now < COLLAPSED_GAIN) and np.all(first >= SHRUNK * now)):
+        return None
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits: every hidden layer's weights shrank towards zero (gain "
+        f"{np.median(first):.2g} at the start, {np.median(now):.2g} now; 0.5-2.5 in a "
+        f"trained network) and the training loss stalled at {loss[-1]:.3g}: something in "
+        f"the loss pulls every weight to zero, a penalty written into it far too strong (an "
+        f"L1 or L2 term summed over all the parameters grows with their number). Weaken it "
+        f"(L1 1e-5..1e-4, L2 1e-4..1e-3 per weight), or use the optimizer's weight_decay.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        gain_start=float(np.median(first)),
+        gain_now=float(np.median(now)),
     )
 
 
