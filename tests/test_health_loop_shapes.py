@@ -1298,10 +1298,11 @@ def test_a_penalty_written_into_the_loss_that_pulls_every_weight_to_zero_is_name
         l1 = sum(p.abs().sum() for p in model.parameters())
         return nn.functional.cross_entropy(out, y) + strength * l1
 
-    doctor = _train(model, optimizer, X, y, epochs=16, every=8, loss_fn=penalised)
+    doctor = _train(model, optimizer, X, y, epochs=16, every=8, loss_fn=penalised, mode="repair")
     pulled = [f for f in doctor.findings if "pulls every weight to zero" in f.message]
     assert bool(pulled) == (strength > 1e-3), [f.message for f in doctor.findings]
     if pulled:
         assert pulled[0].code == "underfitting" and pulled[0].evidence["gain_now"] < 0.1
+        assert "weaker penalty" in pulled[0].evidence["recommended"]
     else:
         assert _problems(doctor) == []

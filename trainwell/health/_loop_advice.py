@@ -70,6 +70,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = VAL_MISMATCH_FIX
     if finding.evidence.get("frozen_epochs") and not advice:
         change = ONE_CLASS_FIX
+    if "gain_now" in finding.evidence:  # weights the loss pulls to zero
+        change = "a far weaker penalty in the loss (L1 1e-5..1e-4 per weight), or weight_decay"
     if finding.evidence.get("forward_nonfinite"):
         change = "the operation that makes NaN on some batches (see above), not the rate"
     if finding.evidence.get("below_floor"):
