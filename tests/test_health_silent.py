@@ -2740,3 +2740,21 @@ def test_the_doctors_own_clip_is_not_told_to_be_raised():
     slow = next(f for f in doctor.findings if f.code == "slow_convergence")
     assert "doctor's own gradient clipping at 1" in slow.message
     assert "raise the clipping" not in slow.message
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_repair_draws_every_layer_drawn_oversized_afresh(arch):
+    """normal_(w) on every layer (std 1): the output layer alone redrawn, the hidden layers
+    still blew its input up, and the treatment that followed (a clip, then a rollback to the
+    start and a lower rate) ended below doing nothing (stress 23). Every layer drawn as
+    large is drawn afresh at the first look; one of a sane size is left as it is."""
+    _, left = _scaled_head_loop(arch, OVERSIZED_HEAD[arch], epochs=6, hidden=25.0)
+    doctor, repaired = _scaled_head_loop(
+        arch, OVERSIZED_HEAD[arch], epochs=6, hidden=25.0, mode="repair"
+    )
+    found = next(f for f in doctor.findings if f.code == "high_initial_loss")
+    assert found.evidence["oversized_layers"] and "hidden layers" in found.message
+    assert doctor.repairs[0]["remedy"] == "redraw_output"
+    for name in found.evidence["oversized_layers"]:
+        assert f"{name}.weight" in doctor.repairs[0]["changed"]
+    assert repaired > 0.7 and repaired > left + 0.2

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..findings import Finding
 from ._probes import weighted_layers
-from ._silent import LoopRecord, LoopThresholds, loop_finding
+from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
 
 HIGH_START = 5.0  # the first loss over chance's that only outputs blown up reach
 OVERSIZED_OUTPUT = 3.0  # the output layer's weights' RMS over what nn.Linear draws
@@ -36,6 +36,9 @@ class InitialLoss:
     output_layer: str | None  # the last layer with a weight matrix, in module order
     output_scale: float | None  # its weights' RMS over nn.Linear's draw for its fan-in
     tied: bool = False  # its weight is an nn.Embedding's too
+    # the hidden layers drawn `OVERSIZED_OUTPUT` times nn.Linear's size or more: each
+    # multiplies the signal on its way to the output (normal_(w) everywhere: std 1)
+    oversized: tuple[str, ...] = ()
 
 
 def read_initial(model: nn.Module, loss: float, chance: float, step: int) -> InitialLoss:
@@ -45,14 +48,19 @@ def read_initial(model: nn.Module, loss: float, chance: float, step: int) -> Ini
     if not layers:
         return InitialLoss(step, loss, chance, None, None)
     name, weight = layers[-1]
-    with torch.no_grad():
-        rms = float(weight.detach().float().pow(2).mean().sqrt())
-    fan_in = weight[0].numel()
     tied = any(
         isinstance(m, nn.Embedding) and m.weight is weight and n != name
         for n, m in model.named_modules()
     )
-    return InitialLoss(step, loss, chance, name, rms * math.sqrt(3 * fan_in), tied)
+    hidden = tuple(n for n, w in layers[:-1] if _scale(w) >= OVERSIZED_OUTPUT)
+    return InitialLoss(step, loss, chance, name, _scale(weight), tied, hidden)
+
+
+def _scale(weight: torch.Tensor) -> float:
+    """A layer's weights' RMS over what nn.Linear draws for its fan-in."""
+    with torch.no_grad():
+        rms = float(weight.detach().float().pow(2).mean().sqrt())
+    return rms * math.sqrt(3 * weight[0].numel())
 
 
 def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
@@ -70,7 +78,19 @@ def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     small = (
         "nn.init.normal_(weight, std=0.02) for a tied embedding"
         if start.tied
-        else "nn.Linear's own initialisation"
+        else "nn.Linear's own initialisation, or He's for ReLU"
+    )
+    hidden = few_names(list(start.oversized))
+    also = (
+        f", and those of {len(start.oversized)} hidden layers ({hidden}) as large: each "
+        f"multiplies the signal on its way"
+        if start.oversized
+        else ""
+    )
+    layers = (
+        f"{start.output_layer}'s and those layers'"
+        if start.oversized
+        else (f"{start.output_layer}'s")
     )
     return loop_finding(
         "high_initial_loss",
@@ -79,13 +99,14 @@ def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         f"{start.chance:.3g} of predicting every class alike (ln of the classes): the "
         f"network's outputs are far too large before any step. The output layer "
         f"{start.output_layer}'s weights are {start.output_scale:.0f}x the size nn.Linear "
-        f"draws for its inputs{tied}.",
+        f"draws for its inputs{tied}{also}.",
         r,
         start.step,
-        fix=f"draw {start.output_layer}'s weights small ({small}), so that the loss starts "
-        f"near {start.chance:.3g}",
+        fix=f"draw {layers} weights small ({small}), so that the loss starts near "
+        f"{start.chance:.3g}",
         loss=start.loss,
         chance_loss=start.chance,
         output_layer=start.output_layer,
         output_scale=start.output_scale,
+        oversized_layers=list(start.oversized),
     )

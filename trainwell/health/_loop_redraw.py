@@ -35,15 +35,23 @@ def zero_negative_biases(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
     return f"biases of {len(low)} hidden layers ({names}), far below 0, set to 0 in place"
 
 
-def oversized_output(model: nn.Module, name: str | None) -> list[tuple[str, torch.Tensor]]:
+def oversized_output(
+    model: nn.Module, name: str | None, hidden: list[str] | tuple[str, ...] = ()
+) -> list[tuple[str, torch.Tensor]]:
     """[(its name, the output layer's weight)] to draw afresh where it is the oversized one
-    (`high_initial_loss`'s `output_layer`, as probed): the loss starts near chance's again.
+    (`high_initial_loss`'s `output_layer`, as probed), and the weights of the `hidden`
+    layers drawn as large (its `oversized_layers`: the output layer alone redrawn, they
+    still blew its input up; a loss at 5e4 for 7 epochs, then a rollback to the start and a
+    lower rate ended below doing nothing, stress 23): the loss starts near chance's again.
     Found at the first look, before the loop's order is known: wherever doctor.step sits,
     it acts between two steps. This step's gradients came through the oversized outputs:
     the step they would take is skipped (zeroed, not dropped: a gradient scaler's step
     needs them)."""
-    weight = dict(weighted_layers(model)).get(name) if name else None
+    layers = dict(weighted_layers(model))
+    weight = layers.get(name) if name else None
     if weight is None:
         raise NotApplicable("the oversized weights are not the output layer's alone")
     model.zero_grad(set_to_none=False)
-    return [(next(n for n, p in model.named_parameters() if p is weight), weight)]
+    weights = [layers[n] for n in hidden if n in layers] + [weight]
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [(names[id(w)], w) for w in weights]

@@ -437,8 +437,9 @@ class LoopRepairer:
         return self._drawn(drawn)
 
     def _redraw_output(self, params: list) -> str:
-        name = self._treating["high_initial_loss"].finding.evidence.get("output_layer")
-        return self._drawn(oversized_output(self.model, name))
+        evidence = self._treating["high_initial_loss"].finding.evidence
+        hidden = evidence.get("oversized_layers", ())
+        return self._drawn(oversized_output(self.model, evidence.get("output_layer"), hidden))
 
     def _drawn(self, drawn: list[tuple[str, torch.Tensor]]) -> str:
         """Draw these (name, tensor) afresh in place (`draw_afresh`): the same tensors, so
