@@ -2758,3 +2758,31 @@ def test_repair_draws_every_layer_drawn_oversized_afresh(arch):
     for name in found.evidence["oversized_layers"]:
         assert f"{name}.weight" in doctor.repairs[0]["changed"]
     assert repaired > 0.7 and repaired > left + 0.2
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_an_update_by_hand_that_rebinds_a_name_is_found_without_an_optimizer(in_place):
+    """Manual SGD with no optimizer given: `p = p - lr * p.grad` rebinds a local name and the
+    model never changes; the doctor said only "raise the learning rate or use Adam" (stress
+    23). In place (`p -= lr * p.grad`) it trains, and nothing is said."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = MLP()
+    doctor = trainwell.Doctor(model, every=4)
+    for _ in range(3):
+        for i in range(0, len(y), 32):
+            model.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            with torch.no_grad():
+                for p in model.parameters():
+                    if in_place:
+                        p -= 0.1 * p.grad
+                    else:
+                        p = p - 0.1 * p.grad  # the bug: a new tensor, the model unchanged
+        doctor.epoch_end(loss.item())
+    frozen = [f for f in problems(doctor) if f.code == "frozen_parameters"]
+    assert bool(frozen) != in_place
+    if frozen:
+        assert frozen[0].severity == "error" and "rebinds a name" in frozen[0].message

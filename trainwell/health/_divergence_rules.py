@@ -13,8 +13,10 @@ from ..findings import Finding
 from ._history import FEW_ROWS, ProbeHistory
 from ._rule_base import LARGE_GAIN, Thresholds, finding
 
-# a cross entropy below this is below its floor of 0 by more than rounding
-BELOW_ZERO = -1e-4
+# a cross entropy below this is below its floor of 0 by more than probabilities taken for
+# log-probabilities reach (nll_loss(softmax(x)) is -p, in [-1, 0]: probabilities_as_logits
+# names it); raw scores fall without end
+BELOW_ZERO = -1.0
 
 
 def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:

@@ -122,6 +122,22 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         own = [name for name in r.params if name not in r.optimizer_only]
         if own and set(own) <= set(r.not_in_optimizer or ()):
             return _optimizer_of_another_model(r, own, last.step)
+        if last.optimizer_stepped is None:  # no optimizer given: the loop updates by hand
+            return loop_finding(
+                "frozen_parameters",
+                "error",
+                f"No parameter has changed since the first look (step {last.step} now), "
+                "though the backward passes give them gradients: nothing updates the model. "
+                "An update by hand that rebinds a name (p = p - lr * p.grad makes a new "
+                "tensor and leaves the parameter as it was), or no update at all?",
+                r,
+                last.step,
+                fix="update in place under torch.no_grad(): p -= lr * p.grad (or use a "
+                "torch.optim optimizer)",
+                never_applied=list(r.params),
+                whole_model=True,
+                requires_grad_false=r.frozen_in_optimizer,
+            )
         cause = (
             "Their gradients were gone by doctor.step (.grad is None after backward): "
             "optimizer.zero_grad() runs between loss.backward() and optimizer.step()."
@@ -273,10 +289,11 @@ def _nothing_moves(r: LoopRecord, t: LoopThresholds) -> bool:
 
 
 def _steps_change_nothing(r: LoopRecord, t: LoopThresholds) -> list[LoopCheck]:
-    """The last `sustain` checks where the optimizer stepped before each of them and no
-    check ever saw a parameter change; empty otherwise."""
+    """The last `sustain` checks where the optimizer stepped before each of them (or none
+    was given: a loop that updates by hand) and no check ever saw a parameter change; empty
+    otherwise."""
     checks = r.checks[-t.sustain :]
-    if len(checks) < t.sustain or not all(c.optimizer_stepped for c in checks):
+    if len(checks) < t.sustain or any(c.optimizer_stepped is False for c in checks):
         return []
     return [] if any(c.stepped for c in r.checks) else checks
 
