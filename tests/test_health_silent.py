@@ -2786,3 +2786,32 @@ def test_an_update_by_hand_that_rebinds_a_name_is_found_without_an_optimizer(in_
     assert bool(frozen) != in_place
     if frozen:
         assert frozen[0].severity == "error" and "rebinds a name" in frozen[0].message
+
+
+@pytest.mark.parametrize(
+    ("norm", "batch", "flagged"),
+    [("batch", 1, True), ("batch", 16, False), ("group", 1, False)],
+    ids=["BatchNorm, batches of 1", "BatchNorm, batches of 16", "GroupNorm, batches of 1"],
+)
+def test_batch_norm_trained_on_batches_of_one_row_is_found(norm, batch, flagged):
+    """A CNN trained on single images with BatchNorm2d validated 5-8x its training loss
+    and nothing was said (stress 23); GroupNorm does not depend on the batch."""
+    torch.manual_seed(0)
+    X, y = data(rows=128)
+    model = CNN()
+    if norm == "group":
+        model.body[1] = nn.GroupNorm(2, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(2):
+        for i in range(0, len(y), batch):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[i : i + batch]), y[i : i + batch])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    found = [f for f in doctor.findings if f.code == "batch_norm_one_row"]
+    assert bool(found) == flagged
+    if flagged:
+        assert found[0].evidence["modules"] == ["body.1"] and "GroupNorm" in found[0].message

@@ -46,6 +46,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "softmax_wrong_dim",
     "high_initial_loss",
     "symmetric_units",
+    "batch_norm_one_row",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

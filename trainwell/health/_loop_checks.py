@@ -14,6 +14,7 @@ from ._broadcast import broadcast_loss
 from ._history import ProbeHistory
 from ._initial_loss import high_initial_loss
 from ._loop_rules import LOOP_RULES, cleared
+from ._one_row_norm import batch_norm_one_row
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import symmetric_units
 from ._unregistered import unregistered_parameters
@@ -28,6 +29,7 @@ LOOP_CHECKS = (
     softmax_over_batch,
     softmax_wrong_dim,
     high_initial_loss,
+    batch_norm_one_row,
 )
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
 BLIND = (

@@ -36,6 +36,9 @@ LOOP_FIX = {
     "cross_entropy, which takes its own",
     "softmax_wrong_dim": "take the softmax over the classes' dimension (dim=-1 of (batch, "
     "time, classes) scores), or give the raw scores to cross_entropy, which takes its own",
+    "batch_norm_one_row": "train on batches of 8 rows or more (accumulate the gradients of "
+    "smaller ones), or normalise without the batch: nn.GroupNorm or nn.LayerNorm (or keep "
+    "the batch norm modules in eval())",
     "high_initial_loss": "initialise the weights for their fan-in (the output layer's small), "
     "so that a classifier's loss starts near ln(classes)",
     "symmetric_units": "initialise the weights randomly: drop the constant or zero "
@@ -133,6 +136,11 @@ class LoopRecord:
     off_classes: OffClasses | None = None  # a (log-)softmax over another dim than the classes
     off_classes_step: int | None = None
     initial: InitialLoss | None = None  # the loss at the first look, against chance's
+    # batch norm modules in train mode at looks whose batch held one row, and how many such
+    # looks ran in a row (a last batch of one row is one look), from which step
+    one_row_norm: list[str] = field(default_factory=list)
+    one_row_looks: int = 0
+    one_row_step: int | None = None
     eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters
     eval_since: int | None = None  # first step of the current run of steps in eval mode
     eval_steps: int = 0  # steps in a row taken in eval mode

@@ -143,12 +143,31 @@ class LoopWatch:
             if off is not None:
                 self.record.off_classes, self.record.off_classes_step = off, step
                 found = True
+        found = self._one_row(step, outputs) or found
         if self.record.broadcast is None:
             shapes = broadcast_outputs(loss, outputs)
             if shapes is not None:
                 self.record.broadcast, self.record.broadcast_step = shapes, step
                 found = True
         return found
+
+    def _one_row(self, step: int, outputs: Sequence[tuple[int, ...]]) -> bool:
+        """Note batch norm modules in train mode where the batch holds one row (the
+        outputs' first dimension); True where that makes a second look in a row."""
+        if not outputs or not outputs[0]:
+            return False
+        record = self.record
+        norms = [
+            name
+            for name, m in self.model.named_modules()
+            if isinstance(m, BATCHNORM) and m.training and m.track_running_stats
+        ]
+        if outputs[0][0] != 1 or not norms:
+            record.one_row_looks = 0  # (a last batch of one row, between fuller ones)
+            return False
+        record.one_row_norm, record.one_row_looks = norms, record.one_row_looks + 1
+        record.one_row_step = step if record.one_row_step is None else record.one_row_step
+        return record.one_row_looks >= 2
 
     def arm(self) -> None:
         """Keep this step's gradients and parameter norms; hook the next backward and step."""
