@@ -4,6 +4,7 @@ a pair is one point twice, and its NaN gradients are the backward pass's, not a 
 high; the final layer's bias cancels in every distance, so its exactly-zero gradient is no
 unused parameter."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,7 +35,7 @@ def _pairs(y: torch.Tensor, rows: torch.Tensor, g: torch.Generator) -> torch.Ten
 
 
 def _siamese(
-    mode: str | None, by_hand: bool, weight_norm: bool = False
+    mode: str | None, by_hand: bool, weight_norm: str | None = None
 ) -> tuple[trainwell.Doctor | None, float]:
     """Trains the embedding; returns the doctor and the 1-nearest-neighbour accuracy of the
     embedding, read on the training rows (other rows as references). `weight_norm`: the
@@ -44,8 +45,12 @@ def _siamese(
     model = nn.Sequential(
         nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8)
     )
-    if weight_norm:
+    if weight_norm == "parametrizations":
         nn.utils.parametrizations.weight_norm(model[4])
+    elif weight_norm == "legacy weight_norm":  # 4.weight_g, 4.weight_v
+        nn.utils.weight_norm(model[4])
+    elif weight_norm == "legacy spectral_norm":  # 4.weight_orig
+        nn.utils.spectral_norm(model[4])
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
     doctor = None if mode is None else trainwell.Doctor(model, optimizer, mode=mode, every=4)
     g = torch.Generator().manual_seed(2)
@@ -104,9 +109,13 @@ def test_a_pair_loss_with_an_epsilon_is_healthy_and_its_cancelled_bias_no_unused
     assert "unused_parameters" not in {f.code for f in doctor.findings}
 
 
-def test_a_cancelled_bias_beside_a_parametrized_weight_is_no_unused_parameter():
-    """Weight norm renames the layer's weight `4.parametrizations.weight.original0/1`:
-    the bias beside it was reported unused, as no `4.weight` learned."""
-    doctor, accuracy = _siamese("detect", by_hand=False, weight_norm=True)
+@pytest.mark.parametrize(
+    "weight_norm", ["parametrizations", "legacy weight_norm", "legacy spectral_norm"]
+)
+def test_a_cancelled_bias_beside_a_parametrized_weight_is_no_unused_parameter(weight_norm):
+    """Weight norm renames the layer's weight `4.parametrizations.weight.original0/1` (the
+    older nn.utils functions: `4.weight_g`/`4.weight_v`, `4.weight_orig`): the bias beside
+    it was reported unused, as no `4.weight` learned."""
+    doctor, accuracy = _siamese("detect", by_hand=False, weight_norm=weight_norm)
     assert accuracy > 0.7
     assert "unused_parameters" not in {f.code for f in doctor.findings}

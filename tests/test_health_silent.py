@@ -2815,3 +2815,23 @@ def test_batch_norm_trained_on_batches_of_one_row_is_found(norm, batch, flagged)
     assert bool(found) == flagged
     if flagged:
         assert found[0].evidence["modules"] == ["body.1"] and "GroupNorm" in found[0].message
+
+
+def test_a_loop_s_own_clip_is_read_under_gradient_accumulation():
+    """Four micro-batches a step, doctor.step at each, the loop clipping at 1e-3 before its
+    step: the hook that reads what the step applies waits for the optimizer's step, which
+    comes micro-batches after the probe that armed it (a hook closed at the next doctor.step
+    lost the reading, and the throttle went unnamed)."""
+    X, y, model, optimizer, doctor = _easy_task(1280)
+    for _ in range(6):
+        for i in range(0, 1280, 64):
+            optimizer.zero_grad()
+            for j in range(i, i + 64, 16):
+                loss = nn.functional.cross_entropy(model(X[j : j + 16]), y[j : j + 16]) / 4
+                loss.backward()
+                doctor.step(loss)
+            nn.utils.clip_grad_norm_(model.parameters(), 1e-3)
+            optimizer.step()
+        doctor.epoch_end(loss.item() * 4)
+    slow = [f for f in doctor.findings if f.code == "slow_convergence"]
+    assert slow and "Gradient clipping at 0.001 scales every step down" in slow[0].message

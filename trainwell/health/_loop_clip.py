@@ -53,9 +53,9 @@ class LoopClip:
 
     def read(self) -> None:
         """Compare the last armed pair (one host transfer)."""
-        self.close()
         if self._read is None or self._applied is None:
-            return
+            return  # (not stepped yet: micro-batches of an accumulated step)
+        self.close()
         read, applied = torch.stack([self._read, self._applied]).tolist()
         self._read = self._applied = None
         self._note(read, applied)

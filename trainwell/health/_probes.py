@@ -144,11 +144,9 @@ class Probe:
         with `groups`, the layers it does not step (`ProbeHistory.idle`)."""
         self.history.scale_free = isinstance(optimizer, SCALE_FREE)
         first = optimizer.param_groups[0]
-        if "initial_lr" in first:  # a scheduler's: the rate before it moved it
-            self.history.start_lr = float(first["initial_lr"])
-        elif self.history.start_lr is None:  # the first read: a rate decayed by hand (a
-            # callback's trainer.set_lr, `group["lr"] *= 0.9` each batch) moves on from it
-            self.history.start_lr = float(first["lr"])
+        # a scheduler's rate before it moved it; else the rate now: a rate cut by
+        # ReduceLROnPlateau (which keeps none) where the loss stalled is no collapse
+        self.history.start_lr = float(first.get("initial_lr", first["lr"]))
         if groups:
             given = {id(p) for group in optimizer.param_groups for p in group["params"]}
             self.outside = {i for i, (_, w) in enumerate(self._layers) if id(w) not in given}

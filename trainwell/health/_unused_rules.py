@@ -61,10 +61,12 @@ def _cancelled_biases(params: list[str], reached: np.ndarray, never: np.ndarray)
 
 def _weight_learned(layer: str, learned: list[str]) -> bool:
     """Whether the weight of `layer` (a prefix such as "fc."), plain or parametrized
-    (weight norm, spectral norm, orthogonal: "fc.parametrizations.weight.original0"),
-    learned."""
-    plain, parametrized = layer + "weight", layer + "parametrizations.weight."
-    return any(name == plain or name.startswith(parametrized) for name in learned)
+    (weight norm, spectral norm, orthogonal: "fc.parametrizations.weight.original0"; the
+    older nn.utils.weight_norm's "fc.weight_g", "fc.weight_v", spectral_norm's
+    "fc.weight_orig"), learned."""
+    parametrized = layer + "parametrizations.weight."
+    plain = {layer + suffix for suffix in ("weight", "weight_g", "weight_v", "weight_orig")}
+    return any(name in plain or name.startswith(parametrized) for name in learned)
 
 
 def _cut_off(r: LoopRecord, t: LoopThresholds) -> bool:
