@@ -1306,3 +1306,28 @@ def test_a_penalty_written_into_the_loss_that_pulls_every_weight_to_zero_is_name
         assert "weaker penalty" in pulled[0].evidence["recommended"]
     else:
         assert _problems(doctor) == []
+
+
+def test_a_policy_gradient_weighted_by_returns_below_zero_is_no_nll_of_scores():
+    """REINFORCE on a task that penalises every step: cross entropy times returns that are
+    all negative is below 0 by design, and it reads a log-softmax; it was told "divergence:
+    give nll_loss log_softmax" at step 0 (review)."""
+    torch.manual_seed(0)
+    policy = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 3))
+    optimizer = torch.optim.Adam(policy.parameters(), 1e-3)
+    doctor = trainwell.Doctor(policy, optimizer, every=8)
+    best = torch.randn(4, 3)
+    for _ in range(120):
+        states = torch.randn(64, 4)
+        logits = policy(states)
+        with torch.no_grad():
+            actions = torch.distributions.Categorical(logits=logits).sample()
+            returns = -20.0 + 10.0 * (actions == (states @ best).argmax(1)).float()
+        per_row = nn.functional.cross_entropy(logits, actions, reduction="none")
+        loss = (per_row * returns).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    assert loss.item() < -1
+    assert not [f for f in doctor.findings if f.evidence.get("below_floor")]

@@ -13,10 +13,8 @@ from ..findings import Finding
 from ._history import FEW_ROWS, ProbeHistory
 from ._rule_base import LARGE_GAIN, Thresholds, finding
 
-# a cross entropy below this is below its floor of 0 by more than probabilities taken for
-# log-probabilities reach (nll_loss(softmax(x)) is -p, in [-1, 0]: probabilities_as_logits
-# names it); raw scores fall without end
-BELOW_ZERO = -1.0
+# an NLL below this is below its floor of 0 by more than rounding
+BELOW_ZERO = -1e-4
 
 
 def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -121,12 +119,11 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 def below_floor(h: ProbeHistory) -> bool:
-    """Whether a hand-written loop's loss, a cross entropy (`nll_loss` or a binary one,
-    scaled or averaged only: `floor_known`), is below 0, which no log-likelihood of
-    probabilities is: `nll_loss` given raw scores, not log-probabilities, is their mean
-    negated, and falls without end as they grow (to -66,000, stress 23); a binary cross
-    entropy's targets outside [0, 1]. The Trainer's losses are its own."""
-    return not h.data_at_hand and h.floor_known and bool(h.loss) and h.loss[-1] < BELOW_ZERO
+    """Whether a hand-written loop's `nll_loss`, read straight from a layer's scores
+    (`nll_of_scores`), is below 0, which no log-likelihood of probabilities is: given raw
+    scores, not log-probabilities, it is their mean negated, and falls without end as they
+    grow (to -66,000, stress 23). The Trainer's losses are its own."""
+    return not h.data_at_hand and h.nll_of_scores and bool(h.loss) and h.loss[-1] < BELOW_ZERO
 
 
 def _spiked(h: ProbeHistory) -> bool:
@@ -208,8 +205,7 @@ _FORWARD_NAN = (
 )
 _BELOW_ZERO = (
     "nll_loss takes log-probabilities: give it F.log_softmax(scores, dim=1), or the scores "
-    "to F.cross_entropy; a binary cross entropy takes targets in [0, 1]. A lower learning "
-    "rate cannot help."
+    "to F.cross_entropy. A lower learning rate cannot help."
 )
 _LOWER_THE_RATE = (
     "Lower the learning rate or clip gradients; if the inputs contain NaN, impute them."

@@ -72,6 +72,9 @@ class ProbeHistory:
     # the loss's gradient at the outputs is capped (an L1 or Huber loss, `_loss_graph`): its
     # value, not that gradient, says how far the targets are (`far_targets`)
     capped_error: bool = False
+    # a hand-written loop's loss is nll_loss read straight from a layer's scores, no
+    # log_softmax between (`_loss_graph.nll_of_scores`): below 0 it has run off
+    nll_of_scores: bool = False
     # the terms the loss sums (`reduction="sum"`, `_loss_graph.summed_loss`; 0: a mean): its
     # gradients are that many times a mean's, whatever the targets
     summed: int = 0

@@ -36,7 +36,7 @@ from ._loop_clip import LoopClip
 from ._loop_pace import LoopPace
 from ._loop_players import OtherPlayers
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS, LoopRepairer
-from ._loss_graph import capped_error, chance_loss, summed_loss, zero_floor
+from ._loss_graph import capped_error, chance_loss, nll_of_scores, summed_loss, zero_floor
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
@@ -231,6 +231,7 @@ class Doctor:
             history = self.examiner.history
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
+            history.nll_of_scores = nll_of_scores(loss)
             history.every_loss_read = loss.is_cpu  # (`_ran_away`)
             if history.chance_loss is None or not self._looked:
                 changed = self._read_chance(loss, step) or changed

@@ -166,6 +166,28 @@ def zero_floor(loss: torch.Tensor) -> bool:
     return _cross_entropy(loss) is not None
 
 
+# nodes that make a layer's output: scores, not log-probabilities
+LAYER_OUTPUTS = (
+    "AddmmBackward",
+    "MmBackward",
+    "BmmBackward",
+    "LinearBackward",
+    "ConvolutionBackward",
+)
+
+
+def nll_of_scores(loss: torch.Tensor) -> bool:
+    """Whether the loss is an `nll_loss` (scaled or averaged only) read straight from a
+    layer's output, through reshapes: raw scores where it takes log-probabilities (no
+    log_softmax between), whose mean negated it falls without end as they grow. Not a
+    cross entropy, whose NLL reads a log-softmax, weighted by returns below 0 (REINFORCE)."""
+    node = _loss_node(loss, ("NllLoss",))
+    read = _input(node) if node is not None else None
+    while read is not None and read.name().startswith(RESHAPES):
+        read = _input(read)
+    return read is not None and read.name().startswith(LAYER_OUTPUTS)
+
+
 def capped_error(loss: torch.Tensor) -> bool:
     """Whether the loss is an L1 or a Huber (smooth L1) loss, scaled or averaged only: its
     gradient at each output is capped at 1 (or its delta), whatever the residual."""
