@@ -4,6 +4,7 @@ their rows, which can learn the class frequencies only), its validation accuracy
 move at all. The Trainer reads this from the class prior; a loop's doctor from the
 predictions of the batches it probes and the accuracy the loop passes."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
@@ -63,4 +64,34 @@ def test_labels_apart_from_their_rows_predict_one_class_and_are_told():
 
 def test_the_same_loop_with_its_labels_is_healthy():
     doctor = _loop(labels_apart=False)
+    assert [f.code for f in doctor.findings if f.severity != "info"] == []
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_converged_classifier_on_imbalanced_classes_is_healthy(seed):
+    """3% positives: most probed batches hold negatives only, and the val accuracy stays at
+    the majority's share through a slow start, then at exactly 1.0; it was told it
+    "predicts that class whatever the input" (review)."""
+    torch.manual_seed(seed)
+    y = (torch.rand(2400) < 0.03).long()
+    X = torch.randn(2400, 10) + y[:, None] * 2.5
+    Xv, yv, X, y = X[:300], y[:300], X[300:], y[300:]
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer)
+    for _ in range(30):
+        order, total = torch.randperm(len(y)), 0.0
+        for rows in order.split(32):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(X[rows]), y[rows])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        with torch.no_grad():
+            out = model(Xv)
+            accuracy = (out.argmax(1) == yv).float().mean().item()
+        val_loss = F.cross_entropy(out, yv).item()
+        doctor.epoch_end(total / len(order.split(32)), val_loss, val_accuracy=accuracy)
+    assert accuracy > 0.97
     assert [f.code for f in doctor.findings if f.severity != "info"] == []

@@ -929,11 +929,14 @@ def test_a_loss_as_low_as_a_reference_models_is_the_datas_not_underfitting():
     assert rules.learned_nothing(nothing_to_learn, T).code == "underfitting"
 
 
-def _one_class(accuracy: list[float], top: list[float], loop: bool = True) -> ProbeHistory:
+def _one_class(
+    accuracy: list[float], top: list[float], loop: bool = True, classes=(4.0, 4.0, 4.0)
+) -> ProbeHistory:
     """A loop's history: 8 epochs of falling loss, the given val accuracy per epoch, and
-    probes at epochs 0, 3 and 7 (batches of 64 rows) ranking `top` of the rows one class."""
+    probes at epochs 0, 3 and 7 (batches of 64 rows) ranking `top` of the rows one class,
+    `classes`."""
     h = _history(probes=3)
-    h.epochs[:], h.top_class[:] = [0, 3, 7], list(top)
+    h.epochs[:], h.top_class[:], h.top_class_id[:] = [0, 3, 7], list(top), list(classes)
     h.batch_rows, h.data_at_hand = 64, not loop
     _curves(h, [1.5 - 0.1 * e for e in range(8)])
     for row, value in zip(h.curves, accuracy, strict=True):
@@ -958,6 +961,12 @@ def test_a_loop_network_that_predicts_one_class_whatever_the_input_is_underfitti
     )
     # the Trainer reads the same from the class prior (`learned_nothing`)
     assert rules.one_class(_one_class(frozen, [0.26, 1.0, 1.0], loop=False), T) is None
+    # another class ranked first at another probe: not one class whatever the input
+    assert rules.one_class(_one_class(frozen, [0.26, 1, 1], classes=(4, 4, 7)), T) is None
+    # a healthy classifier on imbalanced classes, converged: its batches hold the majority
+    # class only, its accuracy frozen high (review)
+    assert rules.one_class(_one_class([0.97] * 8, [1.0, 1.0, 1.0]), T) is None
+    assert rules.one_class(_one_class([1.0] * 8, [1.0, 1.0, 1.0]), T) is None
 
 
 def test_learned_nothing_beyond_the_class_prior_is_underfitting():

@@ -105,6 +105,7 @@ class ProbeHistory:
     # the share of the batch's rows whose output ranks the most-ranked column first: 1.0
     # where every row is predicted one class (NaN where the output is not (rows, classes))
     top_class: list[float] = field(default_factory=list)
+    top_class_id: list[float] = field(default_factory=list)  # ... and that class
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     # a hand-written loop's doctor read every step's loss (on a CPU): the first non-finite
     # one was probed at its own step, before the optimizer applied it

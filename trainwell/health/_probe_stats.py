@@ -78,8 +78,8 @@ def offset_share(grad: torch.Tensor, batch: int) -> torch.Tensor:
     return rows.mean(0).square().sum() / rows.square().mean(0).sum().clamp_min(1e-30)
 
 
-def top_class_share(output: torch.Tensor) -> torch.Tensor:
-    """The share of the rows of a (rows, classes) output that rank first the column most
-    rows rank first: 1.0 where the network predicts one class whatever the input."""
-    top = output.argmax(1)
-    return torch.bincount(top, minlength=output.shape[1]).amax().float() / max(len(top), 1)
+def top_class(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the share of the rows of a (rows, classes) output that rank first the column most
+    rows rank first, that column): a share of 1.0 where the network predicts one class."""
+    counts = torch.bincount(output.argmax(1), minlength=output.shape[1])
+    return counts.amax().float() / max(output.shape[0], 1), counts.argmax().float()

@@ -19,7 +19,7 @@ from torch.nn.utils import parametrize
 from ..train import mean_over_ranks
 from ._history import ProbeHistory
 from ._loss_graph import gates, squashed_before
-from ._probe_stats import input_rms, offset_share, target_level, top_class_share, unit_stat
+from ._probe_stats import input_rms, offset_share, target_level, top_class, unit_stat
 
 ACTIVATION_KINDS: dict[type[nn.Module], str] = {
     nn.ReLU: "relu",
@@ -123,7 +123,8 @@ class Probe:
         self._output_level: torch.Tensor | None = None
         self._output_offset: torch.Tensor | None = None
         self._target_level: torch.Tensor | None = None
-        self._top_class: torch.Tensor | None = None  # rows the output ranks one class top
+        # (the share of rows the output ranks one class first, that class)
+        self._top_class: tuple[torch.Tensor, torch.Tensor] | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         # at the last probed forward pass, of each tensor the model returned (the first is
@@ -196,7 +197,7 @@ class Probe:
         output = tensors[0]
         self.history.batch_rows = output.shape[0] if output.dim() else 1
         if self._top_class is None and output.dim() == 2 and output.shape[1] > 1:
-            self._top_class = top_class_share(output.detach())
+            self._top_class = top_class(output.detach())
         ends = {output.data_ptr(), squashed_before(output)}
         squashed = [i for i, ptr in self._output_ptrs.items() if ptr in ends]
         for index in squashed:
@@ -316,7 +317,7 @@ class Probe:
         other = self._other_error if self._other_error is not None else missing
         if loss_scale != 1.0:
             other = other / loss_scale
-        top = self._top_class if self._top_class is not None else missing
+        top, top_id = self._top_class if self._top_class is not None else (missing, missing)
         parts = [
             loss.detach().float().reshape(1),
             torch.stack(
@@ -331,6 +332,7 @@ class Probe:
                     target.to(loss.device),
                     other.to(loss.device),
                     top.to(loss.device),
+                    top_id.to(loss.device),
                 ]
             ).float(),
         ]
@@ -376,6 +378,7 @@ class Probe:
         history.target_level.append(float(values[5 + 3 * n + n_acts]))
         history.other_error.append(float(values[6 + 3 * n + n_acts]))
         history.top_class.append(float(values[7 + 3 * n + n_acts]))
+        history.top_class_id.append(float(values[8 + 3 * n + n_acts]))
         history.idle = idle
 
 

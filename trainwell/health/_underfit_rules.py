@@ -283,25 +283,36 @@ def pulled_to_zero(h: ProbeHistory, t: Thresholds) -> Finding | None:
 # rows a probed batch must hold for one class ranked first for all to say the network
 # predicts it whatever the input (not a batch that happens to hold one class)
 ONE_CLASS_ROWS = 16
+# a frozen validation accuracy above this is no network that predicts one class: a healthy
+# one on imbalanced classes, converged (its batches often hold the majority class only)
+ONE_CLASS_ACCURACY = 0.5
 
 
 def one_class(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """A hand-written loop's validation accuracy has not moved at all for `min_epochs`
-    epochs or more, and the network ranked one class first for every row of the last two
-    batches probed in them (of `ONE_CLASS_ROWS` rows or more): it predicts that class
-    whatever the input, though its loss may fall (a capsule network's margin loss under
-    Adam at 0.05 fell 1.5 -> 0.37 at chance accuracy, stress 22). The Trainer reads the same
-    from the class prior (`learned_nothing`); a loop's loss of its own making has none.
-    Reported as underfitting, only when no other problem has been found
-    (`FALLBACK_RULES`)."""
+    """A hand-written loop's validation accuracy, at most `ONE_CLASS_ACCURACY`, has not
+    moved at all for `min_epochs` epochs or more, and the network ranked one class, the
+    same, first for every row of each batch probed in them and of the last two probed (not
+    the first probe's, at init), two or more of `ONE_CLASS_ROWS` rows or more: it
+    predicts that class whatever the input, though its
+    loss may fall (a capsule network's margin loss under Adam at 0.05 fell 1.5 -> 0.37 at
+    chance accuracy, stress 22). The Trainer reads the same from the class prior
+    (`learned_nothing`); a loop's loss of its own making has none. Reported as
+    underfitting, only when no other problem has been found (`FALLBACK_RULES`)."""
     if h.data_at_hand or not h.curves or "val_accuracy" not in h.curves[-1]:
         return None
     accuracy = h.curve("val_accuracy")
     frozen = len(list(itertools.takewhile(lambda a: a == accuracy[-1], reversed(accuracy))))
-    if frozen < t.min_epochs or len(h.top_class) != len(h.epochs) or len(h.epochs) < 2:
+    if frozen < t.min_epochs or not accuracy[-1] <= ONE_CLASS_ACCURACY:
         return None
+    if not len(h.top_class) == len(h.top_class_id) == len(h.epochs) >= 2:
+        return None
+    # the probes in those epochs and the last two, not the first (at init, as likely)
     since = h.curves[-frozen].get("epoch", math.inf)
-    if h.epochs[-2] < since or h.top_class[-2:] != [1.0, 1.0] or h.batch_rows < ONE_CLASS_ROWS:
+    probed = {i for i, epoch in enumerate(h.epochs) if epoch >= since}
+    probed = (probed | set(range(len(h.epochs))[-2:])) - {0}
+    if len(probed) < 2 or h.batch_rows < ONE_CLASS_ROWS:
+        return None
+    if len({h.top_class_id[i] for i in probed}) != 1 or any(h.top_class[i] < 1 for i in probed):
         return None
     loss = h.curve("train_loss")[-frozen:]
     large = steps_too_large(h)
