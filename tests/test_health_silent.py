@@ -2753,7 +2753,7 @@ def test_repair_draws_every_layer_drawn_oversized_afresh(arch):
         arch, OVERSIZED_HEAD[arch], epochs=6, hidden=25.0, mode="repair"
     )
     found = next(f for f in doctor.findings if f.code == "high_initial_loss")
-    assert found.evidence["oversized_layers"] and "hidden layers" in found.message
+    assert found.evidence["oversized_layers"] and "hidden layer" in found.message
     assert doctor.repairs[0]["remedy"] == "redraw_output"
     for name in found.evidence["oversized_layers"]:
         assert f"{name}.weight" in doctor.repairs[0]["changed"]
@@ -2835,3 +2835,37 @@ def test_a_loop_s_own_clip_is_read_under_gradient_accumulation():
         doctor.epoch_end(loss.item() * 4)
     slow = [f for f in doctor.findings if f.code == "slow_convergence"]
     assert slow and "Gradient clipping at 0.001 scales every step down" in slow[0].message
+
+
+class _EmbeddingHead(nn.Module):
+    """Token embeddings (N(0, 1) by nn.Embedding's own draw) read by an output layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb, self.fc, self.out = nn.Embedding(500, 64), nn.Linear(64, 64), nn.Linear(64, 20)
+
+    def forward(self, tokens):
+        return self.out(self.emb(tokens)[:, 0] + torch.relu(self.fc(self.emb(tokens).mean(1))))
+
+
+def test_an_embedding_is_not_redrawn_with_an_oversized_output_layer():
+    """An embedding's own N(0, 1) draw is 14x nn.Linear's: it was listed as a hidden layer
+    drawn too large and redrawn with the output layer, wiping what it held (review). Only
+    the output layer is drawn afresh."""
+    torch.manual_seed(0)
+    model = _EmbeddingHead()
+    nn.init.normal_(model.out.weight)  # the bug: the head drawn at std 1
+    embedding = model.emb.weight.detach().clone()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    doctor = trainwell.Doctor(model, optimizer, mode="repair", every=4)
+    for _ in range(8):
+        tokens = torch.randint(0, 500, (32, 12))
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(tokens), tokens[:, 0] % 20)
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    found = next(f for f in doctor.findings if f.code == "high_initial_loss")
+    assert found.evidence["oversized_layers"] == []
+    assert doctor.repairs[0]["changed"].startswith("out.weight drawn afresh")
+    assert (model.emb.weight.detach() - embedding).abs().max() < 0.05  # SGD steps only

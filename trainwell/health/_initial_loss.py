@@ -24,6 +24,10 @@ from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
 
 HIGH_START = 5.0  # the first loss over chance's that only outputs blown up reach
 OVERSIZED_OUTPUT = 3.0  # the output layer's weights' RMS over what nn.Linear draws
+# ... a hidden layer's: normal_(w) draws 27x, uniform_(w) 16x; He's draw for its fan-in
+# is 2.4x, for its fan-out (a ResNet's 1x1 convolutions, 256 -> 64) 4.9x
+OVERSIZED_HIDDEN = 8.0
+DRAWN = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # hidden layers a redraw may draw
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,8 @@ class InitialLoss:
     output_layer: str | None  # the last layer with a weight matrix, in module order
     output_scale: float | None  # its weights' RMS over nn.Linear's draw for its fan-in
     tied: bool = False  # its weight is an nn.Embedding's too
-    # the hidden layers drawn `OVERSIZED_OUTPUT` times nn.Linear's size or more: each
-    # multiplies the signal on its way to the output (normal_(w) everywhere: std 1)
+    # the hidden Linear and Conv layers drawn `OVERSIZED_HIDDEN` times nn.Linear's size or
+    # more: each multiplies the signal on its way to the output (normal_(w) everywhere)
     oversized: tuple[str, ...] = ()
 
 
@@ -52,7 +56,13 @@ def read_initial(model: nn.Module, loss: float, chance: float, step: int) -> Ini
         isinstance(m, nn.Embedding) and m.weight is weight and n != name
         for n, m in model.named_modules()
     )
-    hidden = tuple(n for n, w in layers[:-1] if _scale(w) >= OVERSIZED_OUTPUT)
+    modules = dict(model.named_modules())
+    hidden = tuple(  # not an embedding (its own N(0, 1) draw), nor the output's weight
+        n
+        for n, w in layers[:-1]
+        if isinstance(modules.get(n), DRAWN) and w is not weight
+        and _scale(w) >= OVERSIZED_HIDDEN
+    )  # fmt: skip
     return InitialLoss(step, loss, chance, name, _scale(weight), tied, hidden)
 
 
@@ -80,9 +90,10 @@ def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         if start.tied
         else "nn.Linear's own initialisation, or He's for ReLU"
     )
-    hidden = few_names(list(start.oversized))
+    count = len(start.oversized)
     also = (
-        f", and those of {len(start.oversized)} hidden layers ({hidden}) as large: each "
+        f", and those of {count} hidden layer{'s' if count > 1 else ''} "
+        f"({few_names(list(start.oversized))}) {OVERSIZED_HIDDEN:.0f}x or more: each "
         f"multiplies the signal on its way"
         if start.oversized
         else ""

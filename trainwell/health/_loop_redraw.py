@@ -52,6 +52,6 @@ def oversized_output(
     if weight is None:
         raise NotApplicable("the oversized weights are not the output layer's alone")
     model.zero_grad(set_to_none=False)
-    weights = [layers[n] for n in hidden if n in layers] + [weight]
+    weights = {id(w): w for w in [*(layers[n] for n in hidden if n in layers), weight]}
     names = {id(p): n for n, p in model.named_parameters()}
-    return [(names[id(w)], w) for w in weights]
+    return [(names[i], w) for i, w in weights.items()]  # (a tensor tied to two: once)
