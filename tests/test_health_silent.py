@@ -2869,3 +2869,35 @@ def test_an_embedding_is_not_redrawn_with_an_oversized_output_layer():
     assert found.evidence["oversized_layers"] == []
     assert doctor.repairs[0]["changed"].startswith("out.weight drawn afresh")
     assert (model.emb.weight.detach() - embedding).abs().max() < 0.05  # SGD steps only
+
+
+class _Bags(nn.Module):
+    """Multiple-instance learning: one bag of instances a step, one prediction a bag; its
+    batch norm normalises the bag's instances."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU())
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, bag):
+        return self.head(self.enc(bag).mean(0, keepdim=True))
+
+
+def test_batch_norm_over_a_bag_of_instances_is_no_batch_of_one_row():
+    """One bag of 64 instances a step: the model's output has one row, but its batch norm
+    reads 64 (it was read from the output's rows: review)."""
+    torch.manual_seed(0)
+    model = _Bags()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(2):
+        for _ in range(48):
+            label = torch.randint(0, 2, (1,))
+            loss = nn.functional.cross_entropy(model(torch.randn(64, 16) + label * 0.5), label)
+            optimizer.zero_grad()
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    assert "batch_norm_one_row" not in {f.code for f in doctor.findings}

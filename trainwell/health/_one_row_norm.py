@@ -12,8 +12,10 @@ from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
 
 
 def batch_norm_one_row(r: LoopRecord, t: LoopThresholds) -> Finding | None:
-    """Batch norm modules in train mode at `sustain` looks in a row whose batch held one
-    row (a last batch of one row between fuller ones is not this)."""
+    """Batch norm modules in train mode that normalised batches of one row (their input's,
+    not the model's: a bag of instances is one output of many rows) at `sustain` checks in
+    a row (a last batch of one row between fuller ones is not this); not SyncBatchNorm,
+    whose batch is every rank's."""
     if r.one_row_looks < t.sustain or not r.one_row_norm:
         return None
     return loop_finding(

@@ -36,9 +36,9 @@ LOOP_FIX = {
     "cross_entropy, which takes its own",
     "softmax_wrong_dim": "take the softmax over the classes' dimension (dim=-1 of (batch, "
     "time, classes) scores), or give the raw scores to cross_entropy, which takes its own",
-    "batch_norm_one_row": "train on batches of 8 rows or more (accumulate the gradients of "
-    "smaller ones), or normalise without the batch: nn.GroupNorm or nn.LayerNorm (or keep "
-    "the batch norm modules in eval())",
+    "batch_norm_one_row": "train on batches of 8 rows or more, or normalise without the "
+    "batch: nn.GroupNorm or nn.LayerNorm (or keep the batch norm modules in eval(), their "
+    "statistics frozen)",
     "high_initial_loss": "initialise the weights for their fan-in (the output layer's small), "
     "so that a classifier's loss starts near ln(classes)",
     "symmetric_units": "initialise the weights randomly: drop the constant or zero "
@@ -136,8 +136,8 @@ class LoopRecord:
     off_classes: OffClasses | None = None  # a (log-)softmax over another dim than the classes
     off_classes_step: int | None = None
     initial: InitialLoss | None = None  # the loss at the first look, against chance's
-    # batch norm modules in train mode at looks whose batch held one row, and how many such
-    # looks ran in a row (a last batch of one row is one look), from which step
+    # batch norm modules in train mode at checks whose batch (as they read it) held one
+    # row, and how many such checks ran in a row (a last batch of one row is one), since
     one_row_norm: list[str] = field(default_factory=list)
     one_row_looks: int = 0
     one_row_step: int | None = None

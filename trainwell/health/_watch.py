@@ -50,6 +50,13 @@ class LoopWatch:
         # each with the parameters whose learning its mode matters to (`_in_eval`)
         self._modes = [(name, m, _learning_with(name, m, modules)) for name, m in modes]
         self.eval_on_purpose = False  # in eval(), but not the parts that learn (`mode`)
+        # batch norm modules whose batch is the loop's (SyncBatchNorm's is all the ranks')
+        self._batch_norms = [
+            (name, m)
+            for name, m in modes
+            if isinstance(m, BATCHNORM) and not isinstance(m, nn.SyncBatchNorm)
+        ]
+        self._norm_rows: int | None = None  # the fewest rows one normalised since `arm`
         self.record = LoopRecord(
             params=self.record_params,
             mode_modules=[name for name, _ in modes],
@@ -143,7 +150,6 @@ class LoopWatch:
             if off is not None:
                 self.record.off_classes, self.record.off_classes_step = off, step
                 found = True
-        found = self._one_row(step, outputs) or found
         if self.record.broadcast is None:
             shapes = broadcast_outputs(loss, outputs)
             if shapes is not None:
@@ -151,23 +157,23 @@ class LoopWatch:
                 found = True
         return found
 
-    def _one_row(self, step: int, outputs: Sequence[tuple[int, ...]]) -> bool:
-        """Note batch norm modules in train mode where the batch holds one row (the
-        outputs' first dimension); True where that makes a second look in a row."""
-        if not outputs or not outputs[0]:
-            return False
-        record = self.record
-        norms = [
-            name
-            for name, m in self.model.named_modules()
-            if isinstance(m, BATCHNORM) and m.training and m.track_running_stats
-        ]
-        if outputs[0][0] != 1 or not norms:
-            record.one_row_looks = 0  # (a last batch of one row, between fuller ones)
-            return False
+    def _one_row(self) -> None:
+        """Note the batch norm modules in train mode that normalised a batch of one row
+        since `arm` (read by their forward pre-hooks), and how many checks in a row saw one
+        (a last batch of one row between fuller ones is one)."""
+        record, rows, self._norm_rows = self.record, self._norm_rows, None
+        norms = [name for name, m in self._batch_norms if m.training and m.track_running_stats]
+        if rows != 1 or not norms:
+            record.one_row_looks, record.one_row_step = 0, None
+            return
         record.one_row_norm, record.one_row_looks = norms, record.one_row_looks + 1
-        record.one_row_step = step if record.one_row_step is None else record.one_row_step
-        return record.one_row_looks >= 2
+        record.one_row_step = record.step if record.one_row_step is None else record.one_row_step
+
+    def _norm_input(self, module: nn.Module, args: tuple) -> None:
+        x = args[0] if args else None
+        if isinstance(x, torch.Tensor) and x.dim():
+            rows = x.shape[0]
+            self._norm_rows = rows if self._norm_rows is None else min(self._norm_rows, rows)
 
     def arm(self) -> None:
         """Keep this step's gradients and parameter norms; hook the next backward and step."""
@@ -189,6 +195,9 @@ class LoopWatch:
             self._hooks.append(p.register_post_accumulate_grad_hook(self._accumulated(index)))
         if self.optimizer is not None:
             self._hooks.append(self.optimizer.register_step_post_hook(self._step_hook))
+        for _, m in self._batch_norms:
+            if m.training and m.track_running_stats:
+                self._hooks.append(m.register_forward_pre_hook(self._norm_input))
         self._armed = True
 
     def disarm(self) -> None:
@@ -240,6 +249,7 @@ class LoopWatch:
             return False
         self.disarm()
         self._window = 0
+        self._one_row()
         params, n = self.params, len(self.params)
         got = [i for i in range(n) if self.fresh[i] is not None and params[i].grad is not None]
         grads = [dense(params[i].grad.detach()) for i in got]
