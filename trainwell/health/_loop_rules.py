@@ -123,40 +123,41 @@ def frozen_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         if own and set(own) <= set(r.not_in_optimizer or ()):
             return _optimizer_of_another_model(r, own, last.step)
         if last.optimizer_stepped is None:  # no optimizer given: the loop updates by hand
-            return loop_finding(
-                "frozen_parameters",
-                "error",
-                f"No parameter has changed since the first look (step {last.step} now), "
-                "though the backward passes give them gradients: nothing updates the model. "
+            seen = "the backward passes give them gradients: nothing updates the model"
+            cause = (
                 "An update by hand that rebinds a name (p = p - lr * p.grad makes a new "
-                "tensor and leaves the parameter as it was), or no update at all?",
-                r,
-                last.step,
-                fix="update in place under torch.no_grad(): p -= lr * p.grad (or use a "
-                "torch.optim optimizer)",
-                never_applied=list(r.params),
-                whole_model=True,
-                requires_grad_false=r.frozen_in_optimizer,
+                "tensor and leaves the parameter as it was), or no update at all?"
             )
-        cause = (
-            "Their gradients were gone by doctor.step (.grad is None after backward): "
-            "optimizer.zero_grad() runs between loss.backward() and optimizer.step()."
-            if _wiped(last)
-            else "optimizer.zero_grad() between loss.backward() and optimizer.step(), "
-            "optimizer.step() before loss.backward() (each step finds the gradients cleared), "
-            "a learning rate of 0 (a warm-up written with integer division), or no "
-            "optimizer.step() at all?"
-        )
+            fix = (
+                "update in place under torch.no_grad(): p -= lr * p.grad (or use a "
+                "torch.optim optimizer)"
+            )
+        else:
+            seen = (
+                "the optimizer steps and the backward passes give them gradients: its steps "
+                "change nothing"
+            )
+            cause = (
+                "Their gradients were gone by doctor.step (.grad is None after backward): "
+                "optimizer.zero_grad() runs between loss.backward() and optimizer.step()."
+                if _wiped(last)
+                else "optimizer.zero_grad() between loss.backward() and optimizer.step(), "
+                "optimizer.step() before loss.backward() (each step finds the gradients "
+                "cleared), a learning rate of 0 (a warm-up written with integer division), "
+                "or no optimizer.step() at all?"
+            )
+            fix = (
+                "call optimizer.zero_grad(), then loss.backward(), then optimizer.step() at "
+                "a learning rate above 0"
+            )
         return loop_finding(
             "frozen_parameters",
             "error",
             f"No parameter has changed since the first look (step {last.step} now), though "
-            "the optimizer steps and the backward passes give them gradients: its steps change "
-            f"nothing. {cause}",
+            f"{seen}. {cause}",
             r,
             last.step,
-            fix="call optimizer.zero_grad(), then loss.backward(), then optimizer.step() at "
-            "a learning rate above 0",
+            fix=fix,
             never_applied=list(r.params),
             whole_model=True,
             requires_grad_false=r.frozen_in_optimizer,
