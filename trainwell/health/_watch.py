@@ -21,7 +21,7 @@ from torch import nn
 from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._broadcast import broadcast_outputs
 from ._loss_graph import squashed_logits
-from ._probes import dense
+from ._probes import _eager, dense
 from ._silent import LoopCheck, LoopRecord
 from ._symmetry import alike_rows, matrices
 from ._unregistered import held_outside, look, never_updated
@@ -57,6 +57,7 @@ class LoopWatch:
             if isinstance(m, BATCHNORM) and not isinstance(m, nn.SyncBatchNorm)
         ]
         self._norm_rows: int | None = None  # the fewest rows one normalised since `arm`
+        self._norm_hook = _eager(self._norm_input)  # (outside any graph torch.compile traces)
         self.record = LoopRecord(
             params=self.record_params,
             mode_modules=[name for name, _ in modes],
@@ -197,7 +198,7 @@ class LoopWatch:
             self._hooks.append(self.optimizer.register_step_post_hook(self._step_hook))
         for _, m in self._batch_norms:
             if m.training and m.track_running_stats:
-                self._hooks.append(m.register_forward_pre_hook(self._norm_input))
+                self._hooks.append(m.register_forward_pre_hook(self._norm_hook))
         self._armed = True
 
     def disarm(self) -> None:
