@@ -98,11 +98,7 @@ def high_initial_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         if start.oversized
         else ""
     )
-    layers = (
-        f"{start.output_layer}'s and those layers'"
-        if start.oversized
-        else (f"{start.output_layer}'s")
-    )
+    layers = f"{start.output_layer}'s" + (" and those layers'" if start.oversized else "")
     return loop_finding(
         "high_initial_loss",
         "warning",

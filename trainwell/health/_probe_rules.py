@@ -102,13 +102,13 @@ def collapsed_by_penalty(h: ProbeHistory) -> str | None:
     return h.layers[smallest] if gains[smallest] < COLLAPSED_GAIN else None
 
 
-def _hidden_gains(h: ProbeHistory) -> np.ndarray | None:
-    """Each hidden layer's gain at the last probe (its weights' RMS times the square root of
-    its fan-in); None where the widths are unknown (a history from before they were
-    recorded) or no probe was taken."""
+def _hidden_gains(h: ProbeHistory, probe: int = -1) -> np.ndarray | None:
+    """Each hidden layer's gain at a probe, the last by default (its weights' RMS times the
+    square root of its fan-in); None where the widths are unknown (a history from before
+    they were recorded) or no probe was taken."""
     if not h.weight_norm or len(h.rows) != len(h.layers) or len(h.layers) < 2:
         return None
-    return h.weight_norm[-1][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
+    return h.weight_norm[probe][:-1] / np.sqrt(np.maximum(h.rows[:-1], 1))
 
 
 def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:

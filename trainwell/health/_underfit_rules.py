@@ -27,7 +27,7 @@ from ._curve_base import (
     steps_too_large,
 )
 from ._history import ProbeHistory
-from ._probe_rules import collapsed_by_penalty
+from ._probe_rules import _hidden_gains, collapsed_by_penalty
 from ._rule_base import COLLAPSED_GAIN, Thresholds, finding, stalled
 from ._unit_rules import units_lost
 
@@ -252,16 +252,13 @@ def pulled_to_zero(h: ProbeHistory, t: Thresholds) -> Finding | None:
     sum of |w| over a digits MLP's 85,000 weights is 30 times its cross entropy: the
     network went to 0.08 accuracy and nothing was said, stress 23). A penalty measured on
     the optimizer or model is `penalised`'s to name."""
-    if h.penalty or h.n_probes < 2 or len(h.layers) < 2 or len(h.rows) != len(h.layers):
-        return None
-    if not _judged(h, t):
+    if h.penalty or h.n_probes < 2 or not _judged(h, t):
         return None
     loss = h.curve("train_loss")
     if not _finite(loss) or not _plateau(loss, t):
         return None
-    rows = np.sqrt(np.maximum(h.rows[:-1], 1))
-    first, now = h.weight_norm[0][:-1] / rows, h.weight_norm[-1][:-1] / rows
-    if not (np.all(now < COLLAPSED_GAIN) and np.all(first >= SHRUNK * now)):
+    first, now = _hidden_gains(h, 0), _hidden_gains(h)
+    if first is None or not (np.all(now < COLLAPSED_GAIN) and np.all(first >= SHRUNK * now)):
         return None
     return finding(
         "underfitting",
@@ -292,12 +289,12 @@ def one_class(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A hand-written loop's validation accuracy, at most `ONE_CLASS_ACCURACY`, has not
     moved at all for `min_epochs` epochs or more, and the network ranked one class, the
     same, first for every row of each batch probed in them and of the last two probed (not
-    the first probe's, at init), two or more of `ONE_CLASS_ROWS` rows or more: it
-    predicts that class whatever the input, though its
-    loss may fall (a capsule network's margin loss under Adam at 0.05 fell 1.5 -> 0.37 at
-    chance accuracy, stress 22). The Trainer reads the same from the class prior
-    (`learned_nothing`); a loop's loss of its own making has none. Reported as
-    underfitting, only when no other problem has been found (`FALLBACK_RULES`)."""
+    the first probe's, at init), two or more of `ONE_CLASS_ROWS` rows or more: it predicts
+    that class whatever the input, though its loss may fall (a capsule network's margin
+    loss under Adam at 0.05 fell 1.5 -> 0.37 at chance accuracy, stress 22). The Trainer
+    reads the same from the class prior (`learned_nothing`); a loop's loss of its own making
+    has none. Reported as underfitting, only when no other problem has been found
+    (`FALLBACK_RULES`)."""
     if h.data_at_hand or not h.curves or "val_accuracy" not in h.curves[-1]:
         return None
     accuracy = h.curve("val_accuracy")

@@ -163,12 +163,17 @@ class LoopWatch:
         since `arm` (read by their forward pre-hooks), and how many checks in a row saw one
         (a last batch of one row between fuller ones is one)."""
         record, rows, self._norm_rows = self.record, self._norm_rows, None
-        norms = [name for name, m in self._batch_norms if m.training and m.track_running_stats]
+        norms = [name for name, _ in self._training_norms()]
         if rows != 1 or not norms:
             record.one_row_looks, record.one_row_step = 0, None
             return
         record.one_row_norm, record.one_row_looks = norms, record.one_row_looks + 1
         record.one_row_step = record.step if record.one_row_step is None else record.one_row_step
+
+    def _training_norms(self) -> list[tuple[str, nn.Module]]:
+        """The batch norm modules that normalise by the batch now: in train mode, keeping
+        running statistics for eval() to use instead."""
+        return [(n, m) for n, m in self._batch_norms if m.training and m.track_running_stats]
 
     def _norm_input(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
@@ -196,9 +201,8 @@ class LoopWatch:
             self._hooks.append(p.register_post_accumulate_grad_hook(self._accumulated(index)))
         if self.optimizer is not None:
             self._hooks.append(self.optimizer.register_step_post_hook(self._step_hook))
-        for _, m in self._batch_norms:
-            if m.training and m.track_running_stats:
-                self._hooks.append(m.register_forward_pre_hook(self._norm_hook))
+        for _, m in self._training_norms():
+            self._hooks.append(m.register_forward_pre_hook(self._norm_hook))
         self._armed = True
 
     def disarm(self) -> None:
