@@ -1094,7 +1094,7 @@ def test_a_loop_that_clips_is_not_told_to_clip_nor_clipped_again(clip):
     assert doctor.optimizer.param_groups[0]["lr"] == pytest.approx(0.3)  # lowered once
 
 
-def _easy_task(rows: int) -> tuple:
+def _easy_task(rows: int, mode: str = "detect") -> tuple:
     """Two classes split by x0 + x1 on `rows` Gaussian rows, a ReLU MLP under SGD at 0.05
     with momentum 0.9, and its doctor, probing every 4 steps."""
     torch.manual_seed(0)
@@ -1102,14 +1102,16 @@ def _easy_task(rows: int) -> tuple:
     y = (X[:, 0] + X[:, 1] > 0).long()
     model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    return X, y, model, optimizer, trainwell.Doctor(model, optimizer, every=4)
+    return X, y, model, optimizer, trainwell.Doctor(model, optimizer, every=4, mode=mode)
 
 
-def _run_easy(rows: int, epochs: int, *, before=None, after=None, scaler=None, val_loss=None):
+def _run_easy(
+    rows: int, epochs: int, *, before=None, after=None, scaler=None, val_loss=None, mode="detect"
+):
     """Trains `_easy_task(rows)` in batches of 32, doctor.step between backward() and the
     optimizer's step; `before`/`after`: called with the model just before/after it;
     `scaler`: a GradScaler the loop uses and does not give the doctor. Returns the doctor."""
-    X, y, model, optimizer, doctor = _easy_task(rows)
+    X, y, model, optimizer, doctor = _easy_task(rows, mode)
     for _ in range(epochs):
         total = 0.0
         for i in range(0, rows, 32):
@@ -2719,24 +2721,12 @@ def test_the_doctors_own_clip_is_not_told_to_be_raised():
     """Noise of std 0.5 added to every gradient element (a random walk): the repair clipped
     at 1 for the divergence, then slow_convergence told the loop to "raise the clipping or
     remove it", a clip the loop never set (stress 23)."""
-    torch.manual_seed(0)
-    X = torch.randn(640, 20)
-    y = (X[:, 0] + X[:, 1] > 0).long()
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    doctor = trainwell.Doctor(model, optimizer, every=4, mode="repair")
-    for _ in range(8):
-        total = 0.0
-        for i in range(0, 640, 32):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(X[i : i + 32]), y[i : i + 32])
-            loss.backward()
-            for p in model.parameters():
-                p.grad.add_(torch.randn_like(p.grad) * 0.5)
-            doctor.step(loss)
-            optimizer.step()
-            total += loss.item()
-        doctor.epoch_end(total / 20)
+
+    def noise(model):
+        for p in model.parameters():
+            p.grad.add_(torch.randn_like(p.grad) * 0.5)
+
+    doctor = _run_easy(640, 8, before=noise, mode="repair")
     slow = next(f for f in doctor.findings if f.code == "slow_convergence")
     assert "doctor's own gradient clipping at 1" in slow.message
     assert "raise the clipping" not in slow.message
