@@ -15,7 +15,7 @@ from trainwell.health import Evidence, Probe, ProbeHistory, Rebuild, gather_evid
 from trainwell.health._evidence import (
     COLLAPSED_GAIN,
     collapsed,
-    max_hidden_gain,
+    hidden_gains,
     strong_l1,
     strong_penalty,
 )
@@ -200,6 +200,16 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     tiny = _mlp()
     torch.nn.init.normal_(tiny[0].weight, std=0.01)
     assert gather_evidence(_probed(tiny, x), prior_loss=None, model=tiny).undersized_weights
+    torch.manual_seed(0)  # seven hidden layers of gain 0.32: each near a sane one, 3e-4 passes
+    deep = nn.Sequential(*[nn.Sequential(nn.Linear(100, 100), nn.Tanh()) for _ in range(8)])
+    for layer in deep.modules():
+        if isinstance(layer, nn.Linear):
+            torch.nn.init.normal_(layer.weight, std=0.032)
+    x100 = torch.randn(64, 100)
+    assert gather_evidence(_probed(deep, x100), prior_loss=None, model=deep).undersized_weights
+    torch.manual_seed(0)  # the same depth at PyTorch's default: 0.58 a layer, 2e-2 passes
+    sane = nn.Sequential(*[nn.Sequential(nn.Linear(100, 100), nn.Tanh()) for _ in range(8)])
+    assert not gather_evidence(_probed(sane, x100), prior_loss=None, model=sane).undersized_weights
     torch.manual_seed(0)
     narrow = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
     narrow.append(nn.Linear(1, 3))
@@ -489,7 +499,7 @@ def test_weights_an_l1_penalty_pulled_to_zero_are_started_again_as_the_config_st
     assert changed.startswith("train.l1: 0.05 -> 0.0001, weights started again (a layer's")
     assert "model.init" not in changed  # the penalty was at fault, not the initialisation
     assert trainer.model is not collapsed and trainer.l1 == pytest.approx(1e-4)
-    assert max_hidden_gain(trainer.model) > 0.3  # a sane initialisation's
+    assert max(hidden_gains(trainer.model)) > 0.3  # a sane initialisation's
     assert rebuild.config.model.init == init
 
 
@@ -512,10 +522,10 @@ def test_one_layer_pulled_to_zero_is_collapse_enough():
     dies in the second whatever the first does, so the weights start again; the same net
     with every layer intact keeps its weights."""
     trainer = _deep_l1_trainer(0.005, 1.6)
-    assert max_hidden_gain(trainer.model) > COLLAPSED_GAIN  # the largest gain hides it
+    assert max(hidden_gains(trainer.model)) > COLLAPSED_GAIN  # the largest gain hides it
     assert collapsed(trainer.model) == pytest.approx(0.005, rel=1e-3)
     changed = less_regularisation(trainer, _l1_rebuild(0.05))
-    assert "collapsed: gain 0.005" in changed and max_hidden_gain(trainer.model) > 0.3
+    assert "collapsed: gain 0.005" in changed and max(hidden_gains(trainer.model)) > 0.3
     intact = _deep_l1_trainer(None, 0.1)  # the same penalty, most of the loss, weights intact
     assert collapsed(intact.model) is None
     assert "collapsed" not in less_regularisation(intact, _l1_rebuild(0.05))

@@ -41,6 +41,19 @@ BROKEN = {
         "vanishing_gradient",
         "matched_init",  # Xavier: tanh's slope is 1 at zero, so unit gain carries the signal
     ),
+    "a signal six layers near a sane gain silence": (
+        {
+            "data": DIGITS,
+            "model": {
+                "hidden": [256] * 6,  # gains 0.16, then 0.32 a layer: 5e-4 of the input passes
+                "activation": "tanh",
+                "init": {"weights": "normal", "std": 0.02},
+            },
+            "train": {"epochs": 8, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9},
+        },
+        "vanishing_gradient",
+        "matched_init",
+    ),
     "dead units from a large negative bias": (
         {
             "data": DIGITS,

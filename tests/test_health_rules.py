@@ -11,6 +11,7 @@ from trainwell.health import _rules as rules
 from trainwell.health._history import Penalty
 
 T = Thresholds()
+VANISHED_SIGNAL = rules.VANISHED_SIGNAL
 LAYERS = ["net.1", "net.3", "net.5"]
 
 
@@ -166,6 +167,27 @@ def test_a_network_starved_alike_in_every_layer_has_vanishing_gradients():
     slow = _history(grad=(1.5e-2, 5e-2, 0.1), loss=[2.3] * 4)
     slow.prior_loss = 2.3
     assert rules.vanishing_gradient(slow, T) is None
+
+
+def test_gains_that_multiply_to_silence_starve_the_network_at_a_larger_gradient():
+    """Hidden gains near a sane one (0.3 and 0.25, widths 16) multiply to 5e-4 over six
+    layers: at the prior's loss, a first gradient 5e-4 of the weights is starved (the tanh
+    CNN of held-out-34, drawn at std 0.02, read 1e-4 to 3e-4). The same gradient through
+    six layers of 0.58 (PyTorch's default, 0.04 of the signal passes) is a slow start."""
+
+    def stack(gain):
+        h = _history(grad=(5e-4, 5e-4, 5e-3), loss=[2.3] * 4)
+        h.layers = [f"net.{i}" for i in range(7)]
+        h.prior_loss, h.rows = 2.3, [16] * 6 + [4]
+        h.weight_norm = [np.array([gain * 4.0] * 6 + [1.0])] * 4  # gain x sqrt(16 rows)
+        h.grad_norm = [np.array([5e-4 * gain * 4.0] + [1e-3] * 5 + [5e-3])] * 4
+        return h
+
+    finding = rules.vanishing_gradient(stack(0.28), T)
+    assert finding is not None and finding.evidence["signal_gain"] < VANISHED_SIGNAL
+    assert "pass on 5e-04 of the input's scale" in finding.message, finding.message
+    assert "Tiny initial weights" in finding.message
+    assert rules.vanishing_gradient(stack(0.58), T) is None
 
 
 def test_an_explosion_that_killed_the_units_showing_it_is_found_by_the_weights_it_blew_up():

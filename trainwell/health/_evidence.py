@@ -23,6 +23,7 @@ from ._rules import (
     NEGATIVE_BIAS,
     SMALL_GAIN,
     UNSCALED_RMS,
+    VANISHED_SIGNAL,
     Thresholds,
     bottleneck,
     stalled,
@@ -74,7 +75,9 @@ class Evidence:
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
-    undersized_weights: bool = False  # every hidden layer's gain is far below any sane init
+    # every hidden layer's gain is far below any sane init, or together they silence the
+    # network (their product below VANISHED_SIGNAL)
+    undersized_weights: bool = False
     bottleneck: bool = False  # a hidden dense layer is narrower than the output needs
     slope_limited: bool = False  # a hidden activation is a sigmoid: slope 1/4 at most
     few_steps: bool = False  # an epoch takes fewer than FEW_STEPS optimizer steps
@@ -121,7 +124,8 @@ def gather_evidence(
     decay = weight_decay(optimizer) if optimizer is not None else None
     drop = dropout(model) if model is not None else None
     l1_part = l1_share(model, l1, loss) if model is not None else None
-    gain = max_hidden_gain(model) if model is not None else None
+    gains = hidden_gains(model) if model is not None else []
+    gain = max(gains, default=None)
     narrow = bottleneck(history)
     rate = adaptive_rate(optimizer)
     return Evidence(
@@ -134,7 +138,8 @@ def gather_evidence(
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
-        undersized_weights=gain is not None and gain < SMALL_GAIN,
+        undersized_weights=bool(gains)
+        and (max(gains) < SMALL_GAIN or math.prod(gains) < VANISHED_SIGNAL),
         bottleneck=narrow is not None,
         slope_limited="sigmoid" in history.activation_kinds,
         few_steps=steps_per_epoch is not None and steps_per_epoch < FEW_STEPS,
@@ -240,10 +245,6 @@ def hidden_gains(model: nn.Module) -> list[float]:
     initialisation. Empty for a network of one layer."""
     weights = [w.detach() for _, w in weighted_layers(model)]
     return [float(w.float().norm()) / math.sqrt(w.shape[0]) for w in weights[:-1]]
-
-
-def max_hidden_gain(model: nn.Module) -> float | None:
-    return max(hidden_gains(model), default=None)
 
 
 def collapsed(model: nn.Module) -> float | None:

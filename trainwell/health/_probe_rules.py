@@ -18,6 +18,7 @@ from ._rule_base import (
     NEGATIVE_BIAS,
     SMALL_GAIN,
     UNSCALED_RMS,
+    VANISHED_SIGNAL,
     Thresholds,
     finding,
     stalled,
@@ -31,8 +32,10 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     whose every layer is starved alike (tiny weights shrink the signal both ways, the last
     layer's gradient with it) shows no such ratio: it is found by its first layer's
     gradient below `starved_scale` of its weights while its loss is still the class
-    prior's. Gradients that vanish behind a layer a strong penalty pulled to zero
-    (`collapsed_by_penalty`) are left to `penalised`: the penalty is the cause."""
+    prior's (`shrunk_starved_scale` where the hidden layers' gains multiply to below
+    `VANISHED_SIGNAL`: the signal itself is gone). Gradients that vanish behind a layer a
+    strong penalty pulled to zero (`collapsed_by_penalty`) are left to `penalised`: the
+    penalty is the cause."""
     reached = [i for i in range(len(h.layers)) if i not in h.idle]
     if h.n_probes < t.sustain or len(reached) < 2 or collapsed_by_penalty(h):
         return None  # a penalty's doing: `penalised` names the cause
@@ -120,7 +123,9 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
     grads = h.last("grad_norm", t.sustain)
     weights = h.last("weight_norm", t.sustain)[:, index]
     scale = grads[:, index] / np.maximum(weights, 1e-30)
-    if not np.all(scale < t.starved_scale):
+    signal = _signal_gain(h)
+    shrunk = signal is not None and signal < VANISHED_SIGNAL
+    if not np.all(scale < (t.shrunk_starved_scale if shrunk else t.starved_scale)):
         return None
     first = h.layers[index]
     return finding(
@@ -128,14 +133,22 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
         "error",
         f"Gradients vanish: layer {first} receives a gradient {scale[-1]:.1e} of its weights' "
         f"size while the loss is still the class prior's, so the first layers barely learn. "
-        f"{_starved_cause(h)}",
+        f"{_starved_cause(h, signal)}",
         h,
         layer=first,
         grad_to_weight=scale[-1],
+        signal_gain=signal,
         grad_norms=grads[-1],
         layers=h.layers,
         threshold=t.starved_scale,
     )
+
+
+def _signal_gain(h: ProbeHistory) -> float | None:
+    """The product of the hidden layers' gains at the last probe: the share of the input's
+    scale a stack without skips passes on to the output layer (None: widths unknown)."""
+    gains = _hidden_gains(h)
+    return float(np.prod(gains)) if gains is not None else None
 
 
 def _lowest_hidden_bias(h: ProbeHistory, probe: int) -> float:
@@ -144,10 +157,11 @@ def _lowest_hidden_bias(h: ProbeHistory, probe: int) -> float:
     return float(np.nanmin(biases)) if np.isfinite(biases).any() else math.nan
 
 
-def _starved_cause(h: ProbeHistory) -> str:
+def _starved_cause(h: ProbeHistory, signal: float | None) -> str:
     """What starves every layer, from the last probe: hidden biases far below 0 (units that
     output nothing; the rate's doing where they were not so at the first probe), or weights
-    far smaller than any initialisation gives; else either."""
+    far smaller than any initialisation gives, each layer's or all together (`signal`, the
+    product of their gains); else either."""
     lowest = _lowest_hidden_bias(h, -1)
     if lowest < NEGATIVE_BIAS:
         started = _lowest_hidden_bias(h, 0)
@@ -164,15 +178,17 @@ def _starved_cause(h: ProbeHistory) -> str:
             f"batch normalisation."
         )
     gains = _hidden_gains(h)
-    if gains is not None and float(np.max(gains)) >= SMALL_GAIN:  # dead units, or large steps
-        return (
+    shrunk = signal is not None and signal < VANISHED_SIGNAL
+    if gains is not None and float(np.max(gains)) >= SMALL_GAIN and not shrunk:
+        return (  # dead units, or large steps
             "Units that output nothing (dead ReLUs: biases below 0, or a rate too large) or "
             "tiny weights do this: He initialisation with biases at 0, or batch normalisation."
         )
+    passed = f" (the hidden layers pass on {signal:.0e} of the input's scale)" if shrunk else ""
     return (
-        "Tiny initial weights do this (they shrink the signal both ways, the output layer's "
-        "gradient too): use the initialisation made for the activation (He for ReLU, Xavier "
-        "for tanh and sigmoid), or batch normalisation."
+        f"Tiny initial weights do this{passed}: they shrink the signal both ways, the output "
+        f"layer's gradient too. Use the initialisation made for the activation (He for ReLU, "
+        f"Xavier for tanh and sigmoid), or batch normalisation."
     )
 
 

@@ -19,6 +19,8 @@ class Thresholds:
     sustain: int = 2  # consecutive probes a probe symptom must hold (AutoTrainer alpha: 0..3)
     vanishing_ratio: float = 1e-3  # |g first| / |g last| (AutoTrainer beta1)
     starved_scale: float = 1e-4  # |g first| / |W first| at the prior's loss (healthy: ~1e-2)
+    # ... or 1e-3 where the hidden layers' gains multiply to below VANISHED_SIGNAL
+    shrunk_starved_scale: float = 1e-3
     exploding_ratio: float = 70.0  # |g first| / |g last| (AutoTrainer beta3; 40..100 all work)
     exploding_scale: float = 10.0  # a layer's |g| / |W| (DeepDiagnosis flags lr*|dW|/|W| > 0.1)
     exploding_at_once: float = 100.0  # |g| / |W| so large that one probe is enough
@@ -85,6 +87,11 @@ COLLAPSED_GAIN = 0.1  # a hidden layer's gain below 0.1: a penalty pulled its we
 # PyTorch's default initialisation gives a gain of 0.58, Xavier ~1, He 1.41: below 0.3 in
 # every hidden layer, each shrinks the signal threefold or more, and depth compounds it
 SMALL_GAIN = 0.3
+# hidden layers whose gains multiply to below this pass on less than a thousandth of the
+# input's scale: the forward twin of `vanishing_ratio`. Each can be near a sane gain (0.2 to
+# 0.35 a layer, a tanh CNN drawn at std 0.02) and six of them still silence the network.
+# PyTorch's default initialisation passes 0.58 a layer: 1e-3 after twelve of them
+VANISHED_SIGNAL = 1e-3
 NEGATIVE_BIAS = -0.5  # default initialisations give mean biases within +-0.05
 UNSCALED_RMS = 5.0  # standardised features have RMS 1; raw pixels or units are 10..1000
 # inputs far from standardised make pre-activations huge: the first step explodes, kills
