@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import math
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,18 +22,15 @@ from ..findings import Finding
 from ..train import BestWeights
 from ._history import LARGE_STEP
 from ._loop_advice import recommend
-from ._loop_hooks import all_finite, clear_grad, skip_nonfinite_steps, zero_after_other_steps
-from ._loop_players import _DROPPED
-from ._loop_redraw import oversized_output, zero_negative_biases
+from ._loop_hooks import all_finite, clear_grad
+from ._loop_remedies import LOOP_REMEDIES, set_lrs
 from ._loop_restore import put_back_model, put_back_optimizer
-from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
+from ._optimizer_remedies import scale_schedule, schedulers_of
 from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
 from ._silent import LOOP_FIX, few_names
-from ._symmetry import draw_afresh
 
-CLIP = 1.0
 # Per code, the remedies the doctor applies in a hand-written loop, in order.
 LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "divergence": ("lower_lr_and_clip", "lower_lr"),
@@ -87,8 +83,8 @@ class LoopRepairer:
         self.loop_clip: float | None = None  # the norm the loop clips at itself, once seen
         self.train_mode = False  # put the model back in train mode at every step
         # per rate cut, by its record's index: the optimizer and its rates before (`withdraw`)
-        self._cuts: dict[int, tuple[torch.optim.Optimizer, list[float]]] = {}
-        self._hooks: dict[str, Any] = {}
+        self.rate_cuts: dict[int, tuple[torch.optim.Optimizer, list[float]]] = {}
+        self.hooks: dict[str, Any] = {}
         self.skipped = 0  # optimizer steps left out: their loss or gradients not finite
         self._treating: dict[str, _Treatment] = {}
         self._healthy = self.snapshot()
@@ -99,6 +95,18 @@ class LoopRepairer:
         return copy.deepcopy(
             {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
         )
+
+    def keep_healthy(self, fresh_start: bool = False) -> None:
+        """The state now is the one to roll back to: a remedy changed what an older one
+        would bring back (biases set to 0, parameters handed to the optimizer). After weights
+        drawn afresh (`fresh_start`) it is the start of another network: no epoch's."""
+        self._healthy = self.snapshot()
+        if fresh_start:
+            self._healthy_epoch = None
+
+    def evidence_of(self, code: str) -> dict[str, Any]:
+        """The evidence of the finding under treatment for `code`."""
+        return self._treating[code].finding.evidence
 
     def treat(
         self,
@@ -119,7 +127,7 @@ class LoopRepairer:
         weights_sound = bool(evidence.get("forward_nonfinite")) or bool(
             nonfinite and all_finite([p.detach() for p in self.model.parameters()])
         )
-        if nonfinite and "skip_nonfinite" in self._hooks:
+        if nonfinite and "skip_nonfinite" in self.hooks:
             # expected: such batches still make NaN, and are skipped; said once (no reset of
             # the history to report it again: nothing new was applied)
             finding.severity = "info"
@@ -144,7 +152,7 @@ class LoopRepairer:
             name = treatment.remaining.pop(0)
             try:  # (a forward pass's NaN step was dropped: `drop_step`)
                 rolled = None if weights_sound else self._start_from(code, params, fresh)
-                changed = getattr(self, f"_{name}")(params)
+                changed = LOOP_REMEDIES[name](self, params)
             except NotApplicable:
                 continue
             treatment.record = {
@@ -304,26 +312,6 @@ class LoopRepairer:
         self.optimizer.state.clear()
         return f"best epoch {self.best.epoch} ({self.best.monitor})" + _but(left)
 
-    def _lower_lr(self, params: list) -> str:
-        before = [g["lr"] for g in self.optimizer.param_groups]
-        self._cuts[len(self.repairs)] = (self.optimizer, before)  # (its record's index)
-        self._set_lrs([lr / 10 for lr in before])
-        schedulers = schedulers_of(self.optimizer)
-        for scheduler in schedulers:
-            scale_schedule(scheduler, 0.1)
-        kept = f" (and the rates {_names(schedulers)} computes it from)" if schedulers else ""
-        return f"learning rate {before[0]:g} -> {before[0] / 10:g}{kept}"
-
-    def _lower_momentum(self, params: list) -> str:
-        return damp_momentum(self.optimizer)
-
-    def _set_lrs(self, lrs: list[float]) -> None:
-        """Set each group's rate, and the bases a scheduler computes it from."""
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=False):
-            if group["lr"]:
-                scale_group_rates(group, lr / group["lr"])
-            group["lr"] = lr
-
     def can_treat(self, finding: Finding) -> bool:
         """Whether a remedy is left for `finding`."""
         treatment = self._treating.get(finding.code)
@@ -347,39 +335,17 @@ class LoopRepairer:
         for _, record in withdrawn:
             record["withdrawn_for"] = cause
             self._treating.pop(record["finding"], None)
-        cuts = [self._cuts[i] for i, _ in withdrawn if i in self._cuts]
+        cuts = [self.rate_cuts[i] for i, _ in withdrawn if i in self.rate_cuts]
         mine = [before for optimizer, before in cuts if optimizer is self.optimizer]
         if mine:
-            self._set_lrs(mine[0])
+            set_lrs(self.optimizer, mine[0])
             for scheduler in schedulers_of(self.optimizer):
                 scale_schedule(scheduler, 10.0 ** len(mine))
         clipped = ("clip_gradients", "lower_lr_and_clip")
         kept = [r for r in self.repairs if r["remedy"] in clipped and "withdrawn_for" not in r]
-        if "clip" in self._hooks and not kept:
-            self._hooks.pop("clip").remove()
+        if "clip" in self.hooks and not kept:
+            self.hooks.pop("clip").remove()
             self.clip = None
-
-    def _clip_gradients(self, params: list) -> str:
-        self._check_clip()
-        self.clip = CLIP
-
-        def clip(optimizer, args, kwargs) -> None:
-            nn.utils.clip_grad_norm_(params, CLIP)
-
-        self._hooks["clip"] = self.optimizer.register_step_pre_hook(clip)
-        return f"gradients clipped to norm {CLIP:g} before every optimizer.step()"
-
-    def _check_clip(self) -> None:
-        """Clipping at `CLIP` would change nothing: the doctor clips already, or the loop
-        does at that norm or below."""
-        if self.clip is not None:
-            raise NotApplicable("gradients are clipped already")
-        if self.loop_clip is not None and self.loop_clip <= CLIP:
-            raise NotApplicable(f"the loop clips at norm {self.loop_clip:.3g} already")
-
-    def _lower_lr_and_clip(self, params: list) -> str:
-        self._check_clip()  # before the rate is lowered: else the next remedy lowers it again
-        return f"{self._lower_lr(params)}, {self._clip_gradients(params)}"
 
     def drop_step(self) -> None:
         """Drop the gradients of the step about to be taken (its loss was not finite): with
@@ -391,102 +357,25 @@ class LoopRepairer:
             for p in group["params"]:
                 clear_grad(p, self.keep_grads)
 
-    def _skip_nonfinite(self, params: list) -> str:
-        """Skip every optimizer step whose gradients are not all finite, as a gradient
-        scaler does: the batches whose forward pass makes NaN are left out, and the
-        weights stay where the other batches take them."""
-        repairer = weakref.ref(self)  # the optimizer holds the hook: not the doctor too
-
-        def count() -> None:
-            if (alive := repairer()) is not None:
-                alive.skipped += 1
-
-        self._hooks["skip_nonfinite"] = skip_nonfinite_steps(self.optimizer, count)
-        return "optimizer steps whose gradients are not finite are skipped (a step hook)"
-
-    def _zero_grad(self, params: list) -> str:
-        """The doctor's optimizer zeroes its gradients after each step; another optimizer
-        that steps the model's parameters (SparseAdam over a sparse embedding beside Adam
-        over the rest) those of the model it stepped, after its own step."""
-        self._hooks["zero_grad"] = self.optimizer.register_step_post_hook(
-            lambda optimizer, args, kwargs: optimizer.zero_grad()
-        )
-        handle = zero_after_other_steps(self.model, self.optimizer, self.keep_grads)
-        self._hooks["zero_grad_others"] = handle
-        # a doctor dropped without `close`: removed when the next one starts (`_DROPPED`)
-        weakref.finalize(self, _DROPPED.append, handle)
-        return "optimizer.zero_grad() after every optimizer.step() (a step hook)"
-
-    def _train_mode(self, params: list) -> str:
-        self.train_mode = True
-        self.model.train()
-        return "model.train() at every doctor.step"
-
-    def _zero_biases(self, params: list) -> str:
-        changed = zero_negative_biases(self.model, self.optimizer)
-        self._healthy = self.snapshot()  # a rollback must not bring them back
-        return changed
-
-    def _reinitialise(self, params: list) -> str:
-        """Only the tensors whose units are all alike: a module's frozen weights (LoRA's
-        pretrained base) and its bias stay."""
-        names = set(self._treating["symmetric_units"].finding.evidence.get("parameters", ()))
-        drawn = [(n, p) for n, p in self.model.named_parameters() if n in names]
-        if not drawn:
-            raise NotApplicable("no parameter with units alike is the model's")
-        return self._drawn(drawn)
-
-    def _redraw_output(self, params: list) -> str:
-        evidence = self._treating["high_initial_loss"].finding.evidence
-        hidden = evidence.get("oversized_layers", ())
-        return self._drawn(oversized_output(self.model, evidence.get("output_layer"), hidden))
-
-    def _drawn(self, drawn: list[tuple[str, torch.Tensor]]) -> str:
-        """Draw these (name, tensor) afresh in place (`draw_afresh`): the same tensors, so
-        the optimizer and the loop keep stepping them. Neither a rollback nor the best
-        weights may bring them back: those are another network's from now on."""
-        draw_afresh([p for _, p in drawn], self.optimizer)
-        self._healthy, self._healthy_epoch = self.snapshot(), None
-        self.best.forget()
-        return f"{few_names([n for n, _ in drawn])} drawn afresh in place (as nn.Linear draws)"
-
-    def _add_to_optimizer(self, params: list) -> str:
-        given = {id(p) for group in self.optimizer.param_groups for p in group["params"]}
-        missing = [p for p in params if id(p) not in given]
-        if not missing:
-            raise NotApplicable("every trainable parameter is in the optimizer")
-        if isinstance(self.optimizer, torch.optim.SparseAdam):  # its step refuses the rest
-            raise NotApplicable("a sparse optimizer takes the gradients of sparse layers only")
-        # into the first group, not a new one: the parameters follow the loop's schedule,
-        # and a scheduler holding one entry per group it was built on (LambdaLR's lambdas,
-        # OneCycleLR's max_lr) would fail at its next step on a group it does not know
-        self.optimizer.param_groups[0]["params"].extend(missing)
-        self._healthy = self.snapshot()  # the optimizer's groups changed: keep them matched
-        return f"{len(missing)} parameters added to the optimizer's first param group"
-
     def adopt(self, optimizer: torch.optim.Optimizer, params: list) -> None:
         """The loop replaced its optimizer with `optimizer`: the remedies that hook the
         optimizer (clipping, zero_grad, skipping non-finite steps) move to it, the rates set
         on the old one stay with it (the new one's are the loop's choice), and the state to
         roll back to is taken afresh (the old optimizer's does not load into the new)."""
-        held = [name for name in ("clip", "skip_nonfinite", "zero_grad") if name in self._hooks]
+        held = [name for name in ("clip", "skip_nonfinite", "zero_grad") if name in self.hooks]
         self.close()
         self.optimizer, self.clip = optimizer, None
         for name in held:
-            getattr(self, "_clip_gradients" if name == "clip" else f"_{name}")(params)
-        self._healthy = self.snapshot()
+            LOOP_REMEDIES["clip_gradients" if name == "clip" else name](self, params)
+        self.keep_healthy()
 
     def close(self) -> None:
-        for handle in self._hooks.values():
+        for handle in self.hooks.values():
             handle.remove()
-        self._hooks.clear()
+        self.hooks.clear()
 
 
 def _but(left: list[str]) -> str:
     """What a rollback could not put back (the model changed since), pruning masks aside."""
     changed = [name for name in left if not name.endswith("_mask")]
     return f" (but {few_names(changed)}, changed since)" if changed else ""
-
-
-def _names(objects: list[object]) -> str:
-    return ", ".join(type(obj).__name__ for obj in objects)

@@ -1,0 +1,181 @@
+"""The remedies a hand-written loop's doctor applies in place (`LoopRepairer.treat`).
+
+Each is `(repairer, params) -> what it changed`, `params` the parameters the loop trains:
+none needs the model rebuilt, and each raises `NotApplicable` where it would change
+nothing. `LOOP_REMEDIES` names them as `LOOP_ORDERS` does.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
+from ._loop_players import _DROPPED
+from ._loop_redraw import oversized_output, zero_negative_biases
+from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
+from ._rebuild import NotApplicable
+from ._silent import few_names
+from ._symmetry import draw_afresh
+
+if TYPE_CHECKING:
+    from ._loop_repair import LoopRepairer
+
+CLIP = 1.0
+
+
+def lower_lr(repairer: LoopRepairer, params: list) -> str:
+    optimizer = repairer.optimizer
+    before = [g["lr"] for g in optimizer.param_groups]
+    repairer.rate_cuts[len(repairer.repairs)] = (optimizer, before)  # (its record's index)
+    set_lrs(optimizer, [lr / 10 for lr in before])
+    schedulers = schedulers_of(optimizer)
+    for scheduler in schedulers:
+        scale_schedule(scheduler, 0.1)
+    kept = f" (and the rates {_names(schedulers)} computes it from)" if schedulers else ""
+    return f"learning rate {before[0]:g} -> {before[0] / 10:g}{kept}"
+
+
+def lower_momentum(repairer: LoopRepairer, params: list) -> str:
+    return damp_momentum(repairer.optimizer)
+
+
+def set_lrs(optimizer: torch.optim.Optimizer, lrs: list[float]) -> None:
+    """Set each group's rate, and the bases a scheduler computes it from."""
+    for group, lr in zip(optimizer.param_groups, lrs, strict=False):
+        if group["lr"]:
+            scale_group_rates(group, lr / group["lr"])
+        group["lr"] = lr
+
+
+def clip_gradients(repairer: LoopRepairer, params: list) -> str:
+    _check_clip(repairer)
+    repairer.clip = CLIP
+
+    def clip(optimizer, args, kwargs) -> None:
+        nn.utils.clip_grad_norm_(params, CLIP)
+
+    repairer.hooks["clip"] = repairer.optimizer.register_step_pre_hook(clip)
+    return f"gradients clipped to norm {CLIP:g} before every optimizer.step()"
+
+
+def _check_clip(repairer: LoopRepairer) -> None:
+    """Clipping at `CLIP` would change nothing: the doctor clips already, or the loop does
+    at that norm or below."""
+    if repairer.clip is not None:
+        raise NotApplicable("gradients are clipped already")
+    if repairer.loop_clip is not None and repairer.loop_clip <= CLIP:
+        raise NotApplicable(f"the loop clips at norm {repairer.loop_clip:.3g} already")
+
+
+def lower_lr_and_clip(repairer: LoopRepairer, params: list) -> str:
+    _check_clip(repairer)  # before the rate is lowered: else the next remedy lowers it again
+    return f"{lower_lr(repairer, params)}, {clip_gradients(repairer, params)}"
+
+
+def skip_nonfinite(repairer: LoopRepairer, params: list) -> str:
+    """Skip every optimizer step whose gradients are not all finite, as a gradient scaler
+    does: the batches whose forward pass makes NaN are left out, and the weights stay where
+    the other batches take them."""
+    alive = weakref.ref(repairer)  # the optimizer holds the hook: not the doctor too
+
+    def count() -> None:
+        if (held := alive()) is not None:
+            held.skipped += 1
+
+    repairer.hooks["skip_nonfinite"] = skip_nonfinite_steps(repairer.optimizer, count)
+    return "optimizer steps whose gradients are not finite are skipped (a step hook)"
+
+
+def zero_grad(repairer: LoopRepairer, params: list) -> str:
+    """The doctor's optimizer zeroes its gradients after each step; another optimizer that
+    steps the model's parameters (SparseAdam over a sparse embedding beside Adam over the
+    rest) those of the model it stepped, after its own step."""
+    repairer.hooks["zero_grad"] = repairer.optimizer.register_step_post_hook(
+        lambda optimizer, args, kwargs: optimizer.zero_grad()
+    )
+    handle = zero_after_other_steps(repairer.model, repairer.optimizer, repairer.keep_grads)
+    repairer.hooks["zero_grad_others"] = handle
+    # a doctor dropped without `close`: removed when the next one starts (`_DROPPED`)
+    weakref.finalize(repairer, _DROPPED.append, handle)
+    return "optimizer.zero_grad() after every optimizer.step() (a step hook)"
+
+
+def train_mode(repairer: LoopRepairer, params: list) -> str:
+    repairer.train_mode = True
+    repairer.model.train()
+    return "model.train() at every doctor.step"
+
+
+def zero_biases(repairer: LoopRepairer, params: list) -> str:
+    changed = zero_negative_biases(repairer.model, repairer.optimizer)
+    repairer.keep_healthy()  # a rollback must not bring them back
+    return changed
+
+
+def reinitialise(repairer: LoopRepairer, params: list) -> str:
+    """Only the tensors whose units are all alike: a module's frozen weights (LoRA's
+    pretrained base) and its bias stay."""
+    names = set(repairer.evidence_of("symmetric_units").get("parameters", ()))
+    drawn = [(n, p) for n, p in repairer.model.named_parameters() if n in names]
+    if not drawn:
+        raise NotApplicable("no parameter with units alike is the model's")
+    return _drawn(repairer, drawn)
+
+
+def redraw_output(repairer: LoopRepairer, params: list) -> str:
+    evidence = repairer.evidence_of("high_initial_loss")
+    hidden = evidence.get("oversized_layers", ())
+    drawn = oversized_output(repairer.model, evidence.get("output_layer"), hidden)
+    return _drawn(repairer, drawn)
+
+
+def _drawn(repairer: LoopRepairer, drawn: list[tuple[str, torch.Tensor]]) -> str:
+    """Draw these (name, tensor) afresh in place (`draw_afresh`): the same tensors, so the
+    optimizer and the loop keep stepping them. Neither a rollback nor the best weights may
+    bring them back: those are another network's from now on."""
+    draw_afresh([p for _, p in drawn], repairer.optimizer)
+    repairer.keep_healthy(fresh_start=True)
+    repairer.best.forget()
+    return f"{few_names([n for n, _ in drawn])} drawn afresh in place (as nn.Linear draws)"
+
+
+def add_to_optimizer(repairer: LoopRepairer, params: list) -> str:
+    optimizer = repairer.optimizer
+    given = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    missing = [p for p in params if id(p) not in given]
+    if not missing:
+        raise NotApplicable("every trainable parameter is in the optimizer")
+    if isinstance(optimizer, torch.optim.SparseAdam):  # its step refuses the rest
+        raise NotApplicable("a sparse optimizer takes the gradients of sparse layers only")
+    # into the first group, not a new one: the parameters follow the loop's schedule, and a
+    # scheduler holding one entry per group it was built on (LambdaLR's lambdas, OneCycleLR's
+    # max_lr) would fail at its next step on a group it does not know
+    optimizer.param_groups[0]["params"].extend(missing)
+    repairer.keep_healthy()  # the optimizer's groups changed: keep them matched
+    return f"{len(missing)} parameters added to the optimizer's first param group"
+
+
+def _names(objects: list[object]) -> str:
+    return ", ".join(type(obj).__name__ for obj in objects)
+
+
+LOOP_REMEDIES = {
+    f.__name__: f
+    for f in (
+        lower_lr,
+        lower_momentum,
+        clip_gradients,
+        lower_lr_and_clip,
+        skip_nonfinite,
+        zero_grad,
+        train_mode,
+        zero_biases,
+        reinitialise,
+        redraw_output,
+        add_to_optimizer,
+    )
+}
