@@ -19,7 +19,7 @@ from ..data.audit import (
     out_of_sample_probabilities,
 )
 from ..train import Trainer
-from ._probes import weighted_layers
+from ._layers import weighted_layers
 from ._rebuild import NotApplicable, Rebuild
 
 

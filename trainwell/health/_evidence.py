@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ._history import Penalty, ProbeHistory
-from ._probes import weighted_layers
+from ._layers import weighted_layers
 from ._rules import (
     COLLAPSED_GAIN,
     LARGE_GAIN,

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
-from ._probes import weighted_layers
+from ._layers import weighted_layers
 from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
 
 HIGH_START = 5.0  # the first loss over chance's that only outputs blown up reach

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._probes import weighted_layers
+from ._layers import weighted_layers
 from ._rebuild import NotApplicable
 from ._rule_base import NEGATIVE_BIAS
 

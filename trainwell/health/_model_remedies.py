@@ -17,7 +17,7 @@ from ._history import data_loss
 from ._rebuild import NotApplicable, Rebuild, module_activation
 from ._silent import few_names
 from ._symmetry import alike_named, draw_afresh
-from ._watch import trained_parameters
+from ._watched import trained_parameters
 
 
 def he_init(trainer: Trainer, rebuild: Rebuild) -> str:

@@ -14,20 +14,13 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from ..train import mean_over_ranks
 from ._history import ProbeHistory
+from ._layers import activation_modules, weighted_layers
 from ._loss_graph import gates, squashed_before
 from ._probe_stats import input_rms, offset_share, target_level, top_class, unit_stat
 
-ACTIVATION_KINDS: dict[type[nn.Module], str] = {
-    nn.ReLU: "relu",
-    nn.LeakyReLU: "leaky_relu",
-    nn.GELU: "gelu",
-    nn.Tanh: "tanh",
-    nn.Sigmoid: "sigmoid",
-}
 # optimizers whose step does not grow with the gradient: each coordinate's is divided by
 # a running root mean square of its own gradients (or taken by its sign)
 SCALE_FREE: tuple[type[torch.optim.Optimizer], ...] = (
@@ -43,47 +36,6 @@ SCALE_FREE: tuple[type[torch.optim.Optimizer], ...] = (
     torch.optim.Rprop,
     torch.optim.SparseAdam,
 )
-
-
-def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    """(layer name, weight) of every layer whose weight is a matrix or a conv kernel; for a
-    model with none named `weight` (weight or spectral norm parametrizations, matrices held
-    as raw `nn.Parameter`s), every trainable parameter with two dimensions or more."""
-    found = []
-    for name, module in model.named_modules():
-        weight = _stepped_weight(module)
-        if isinstance(weight, nn.Parameter) and weight.dim() > 1 and weight.requires_grad:
-            found.append((name, weight))
-    return found or [
-        (name, p) for name, p in model.named_parameters() if p.dim() > 1 and p.requires_grad
-    ]
-
-
-def _stepped_weight(module: nn.Module) -> object:
-    """The weight the optimizer steps: a parametrized one's original (spectral norm's; weight
-    norm's direction), read without computing the weight, which in training mode runs
-    spectral norm's power iteration: the doctor, reading it, changed the run it watched."""
-    if not parametrize.is_parametrized(module, "weight"):
-        return getattr(module, "weight", None)
-    tensors = module.parametrizations.weight
-    original = getattr(tensors, "original", None)
-    return original if original is not None else getattr(tensors, "original1", None)
-
-
-def activation_modules(model: nn.Module) -> list[tuple[str, str, nn.Module, int]]:
-    """(name, kind, module, unit axis) of every activation module. The units are the
-    features of the layer before it (in the order the model holds its modules): a linear
-    layer's (or a recurrent layer's, or an embedding's) are its output's last axis — a
-    sequence's (batch, time, features) included — a convolution's its channels, axis 1."""
-    found, axis = [], 1
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear | nn.RNNBase | nn.Embedding):
-            axis = -1
-        elif isinstance(module, nn.modules.conv._ConvNd):
-            axis = 1
-        elif type(module) in ACTIVATION_KINDS:
-            found.append((name, ACTIVATION_KINDS[type(module)], module, axis))
-    return found
 
 
 class Probe:

@@ -23,7 +23,7 @@ from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import alike_finding, alike_named
 from ._unregistered import held_outside, look, never_updated, unregistered_parameters
 from ._unused_rules import unused_finding
-from ._watch import trained_parameters
+from ._watched import trained_parameters
 
 REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
 

@@ -25,11 +25,8 @@ from ._probes import _eager, dense
 from ._silent import LoopCheck, LoopRecord
 from ._symmetry import alike_rows, matrices
 from ._unregistered import held_outside, look, never_updated
+from ._watched import BATCHNORM, learning_with, mode_matters, optimized_outside, trained_parameters
 
-BATCHNORM = nn.modules.batchnorm._BatchNorm
-# modules whose training mode matters: dropout (its own modules, or the `dropout` of a
-# recurrent layer or of attention) and batch norm
-MODE_MODULES = (nn.modules.dropout._DropoutNd, BATCHNORM, nn.RNNBase, nn.MultiheadAttention)
 _SHRUNK = 0.999  # cos(carried, fresh) at or below minus this: .grad is fresh scaled down
 ACCUMULATION_WINDOW = 64  # micro-batches a look waits for an optimizer step, at most
 
@@ -40,15 +37,15 @@ class LoopWatch:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
         self.model, self.optimizer = model, optimizer
         named = list(model.named_parameters())
-        outside = _optimized_outside(model, optimizer)
+        outside = optimized_outside(model, optimizer)
         trainable = trained_parameters(model) + outside
         self.params = [p for _, p in trainable]
         self.record_params = [n for n, _ in trainable]
         given = self._given()
         modules = dict(model.named_modules())
-        modes = [(name, m) for name, m in modules.items() if _mode_matters(m)]
+        modes = [(name, m) for name, m in modules.items() if mode_matters(m)]
         # each with the parameters whose learning its mode matters to (`_in_eval`)
-        self._modes = [(name, m, _learning_with(name, m, modules)) for name, m in modes]
+        self._modes = [(name, m, learning_with(name, m, modules)) for name, m in modes]
         self.eval_on_purpose = False  # in eval(), but not the parts that learn (`mode`)
         # batch norm modules whose batch is the loop's (SyncBatchNorm's is all the ranks')
         self._batch_norms = [
@@ -384,58 +381,6 @@ def _fit_on_fresh_and_previous(
     a, b = (gf * p2 - gp * fp) / det, (gp * f2 - gf * fp) / det
     left = max(g2 - a * gf - b * gp, 0.0)
     return a, b, math.sqrt(left / g2) if g2 > 0 else math.nan
-
-
-def trained_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    """(name, parameter) of those a gradient is to train: requires_grad, and not in an
-    averaged copy the model holds (an EMA or SWA `AveragedModel`), whose parameters keep
-    requires_grad from the copy, but which an average updates, once averaging starts."""
-    averaged = tuple(
-        f"{name}."
-        for name, module in model.named_modules()
-        if name and isinstance(module, torch.optim.swa_utils.AveragedModel)
-    )
-    return [
-        (n, p)
-        for n, p in model.named_parameters()
-        if p.requires_grad and not n.startswith(averaged)
-    ]
-
-
-def _optimized_outside(
-    model: nn.Module, optimizer: torch.optim.Optimizer | None
-) -> list[tuple[str, torch.Tensor]]:
-    """(name, tensor) of what the optimizer trains besides the model (a loss's learnable
-    weights, a temperature): the loop's steps apply its gradients as well, so a `zero_grad`
-    of the model's alone leaves theirs accumulating."""
-    if optimizer is None:
-        return []
-    own = {id(p) for p in model.parameters()}
-    return [
-        (f"param_groups[{g}][{i}]", p)
-        for g, group in enumerate(optimizer.param_groups)
-        for i, p in enumerate(group["params"])
-        if p.requires_grad and id(p) not in own
-    ]
-
-
-def _mode_matters(module: nn.Module) -> bool:
-    """Batch norm that keeps running statistics (without them it normalises by the batch in
-    eval mode too: the same computation); dropout of p > 0 (a recurrent layer's acts
-    between its layers only)."""
-    if not isinstance(module, MODE_MODULES):
-        return False
-    if isinstance(module, BATCHNORM):
-        return module.track_running_stats
-    rate = getattr(module, "p", getattr(module, "dropout", 1.0))
-    return rate > 0 and getattr(module, "num_layers", 2) > 1
-
-
-def _learning_with(name: str, module: nn.Module, modules: dict[str, nn.Module]) -> list:
-    """The parameters whose learning `module`'s mode matters to: its own (a batch norm's
-    affine ones), else those of the module that holds it (dropout has none)."""
-    own = list(module.parameters(recurse=False))
-    return own or list(modules[name.rpartition(".")[0]].parameters())
 
 
 def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
