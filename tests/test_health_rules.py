@@ -190,6 +190,25 @@ def test_gains_that_multiply_to_silence_starve_the_network_at_a_larger_gradient(
     assert rules.vanishing_gradient(stack(0.58), T) is None
 
 
+def test_an_adaptive_optimizer_s_eps_is_named_only_where_it_dwarfs_the_gradients():
+    """A loss that barely falls, on gradients of 1e-3 per weight (norm 1e-3 x sqrt(size) per
+    layer): an eps of 1.0 is 1000x them; 1e-6 (a BERT recipe's) is not. Without an
+    adaptive optimizer (eps 0) nothing is read."""
+
+    def stalled(eps):
+        h = _history(loss=[2.3] * 4)
+        h.sizes = [64, 64, 16]
+        h.grad_norm = [np.array([8e-3, 8e-3, 4e-3])] * 4
+        h.eps = eps
+        for epoch in range(4):
+            h.curves.append({"epoch": epoch, "train_loss": 2.3 - 0.001 * epoch})
+        return rules.slow_convergence(h, T)
+
+    assert stalled(1.0).evidence["optimizer_eps"] == 1.0
+    assert "optimizer_eps" not in stalled(1e-6).evidence
+    assert "optimizer_eps" not in stalled(0.0).evidence
+
+
 def test_an_explosion_that_killed_the_units_showing_it_is_found_by_the_weights_it_blew_up():
     """Raw pixels (0..255) into a ReLU MLP, SGD at 0.01: the first probe sees a gradient 21x
     the first layer's weights; 24 steps later the weights have tripled, every unit of the

@@ -112,6 +112,9 @@ class ProbeHistory:
     every_loss_read: bool = False
     # its first group's rate before any schedule moved it (`initial_lr`, which schedulers set)
     start_lr: float | None = None
+    # the largest `eps` of an optimizer that divides by sqrt(v) + eps (Adam's family,
+    # RMSprop, Adagrad): where it dwarfs the gradients, its steps shrink with them
+    eps: float = 0.0
     batch_rows: int = 0  # rows of a probed batch (the output's first dimension; 0: unknown)
     # the loss the run started at, carried into the histories after a remedy: where what a
     # network that learned nothing scores is unknown (a loop's regression or TD loss), a

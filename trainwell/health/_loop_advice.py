@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..findings import Finding
 from ._history import LARGE_STEP
+from ._loop_remedies import DEFAULT_EPS
 from ._silent import LOOP_FIX
 
 # Per code, the change to the model or the loop recommended after the remedies the doctor
@@ -34,6 +35,10 @@ UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by 
 
 # an "overfitting" whose validation never beat knowing nothing (`_curve_rules.overfitting`)
 VAL_MISMATCH_FIX = "labels the inputs predict, lined up with them alike in training and validation"
+
+
+# a slow_convergence under an optimizer whose eps dwarfs its gradients (`_slow_rules`)
+EPS_FIX = f"the optimizer's eps at its default ({DEFAULT_EPS:g})"
 
 
 # an "underfitting" of a network that predicts one class whatever the input
@@ -68,6 +73,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "a lower learning rate"  # as its message advises: the steps pushed them
     if finding.evidence.get("val_never_learned"):
         change = VAL_MISMATCH_FIX
+    if finding.evidence.get("optimizer_eps"):
+        change = EPS_FIX
     if finding.evidence.get("frozen_epochs") and not advice:
         change = ONE_CLASS_FIX
     if "gain_now" in finding.evidence:  # weights the loss pulls to zero

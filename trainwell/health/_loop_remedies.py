@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._loop_repair import LoopRepairer
 
 CLIP = 1.0
+DEFAULT_EPS = 1e-8  # Adam's, AdamW's, NAdam's, RAdam's, Adamax's and RMSprop's
 
 
 def lower_lr(repairer: LoopRepairer, params: list) -> str:
@@ -41,6 +42,18 @@ def lower_lr(repairer: LoopRepairer, params: list) -> str:
 
 def lower_momentum(repairer: LoopRepairer, params: list) -> str:
     return damp_momentum(repairer.optimizer)
+
+
+def default_eps(repairer: LoopRepairer, params: list) -> str:
+    """Each group's eps back to `DEFAULT_EPS`: one that dwarfs the gradients made every
+    step the rate x gradient / eps (`_slow_rules._eps_dwarfs`)."""
+    groups = [g for g in repairer.optimizer.param_groups if g.get("eps", 0.0) > DEFAULT_EPS]
+    if not groups:
+        raise NotApplicable("the optimizer's eps is at its default already")
+    before = max(g["eps"] for g in groups)
+    for group in groups:
+        group["eps"] = DEFAULT_EPS
+    return f"eps {before:g} -> {DEFAULT_EPS:g}"
 
 
 def set_lrs(optimizer: torch.optim.Optimizer, lrs: list[float]) -> None:
@@ -168,6 +181,7 @@ LOOP_REMEDIES = {
     for f in (
         lower_lr,
         lower_momentum,
+        default_eps,
         clip_gradients,
         lower_lr_and_clip,
         skip_nonfinite,

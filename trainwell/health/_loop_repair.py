@@ -180,6 +180,8 @@ class LoopRepairer:
         evidence = finding.evidence
         if evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite"):
             return [name for name in ("skip_nonfinite",) if name not in tried]  # not the rate's
+        if evidence.get("optimizer_eps"):  # the optimizer's eps, not the rate
+            return [name for name in ("default_eps",) if name not in tried]
         if evidence.get("below_floor"):
             return []  # scores that are no log-probabilities: the loop's to fix
         if code == "exploding_gradient" and "error_signal" in finding.evidence:

@@ -38,6 +38,23 @@ SCALE_FREE: tuple[type[torch.optim.Optimizer], ...] = (
 )
 
 
+# optimizers whose step is lr x m / (sqrt(v) + eps): Adadelta's eps sits inside the root,
+# Adafactor's is a pair of floors (neither is the added term)
+ADDED_EPS = tuple(
+    kind
+    for kind in SCALE_FREE
+    if kind not in (torch.optim.Adadelta, torch.optim.Adafactor, torch.optim.Rprop)
+)
+
+
+def added_eps(optimizer: torch.optim.Optimizer) -> float:
+    """The largest `eps` the optimizer adds to the root of its squared gradients' average
+    (0: none such)."""
+    if not isinstance(optimizer, ADDED_EPS):
+        return 0.0
+    return max((float(g.get("eps", 0.0)) for g in optimizer.param_groups), default=0.0)
+
+
 class Probe:
     """Collects one probe around an optimizer step; `history` accumulates them.
 
@@ -100,6 +117,7 @@ class Probe:
         # a scheduler's rate before it moved it; else the rate now: a rate cut by
         # ReduceLROnPlateau (which keeps none) where the loss stalled is no collapse
         self.history.start_lr = float(first.get("initial_lr", first["lr"]))
+        self.history.eps = added_eps(optimizer)
         if groups:
             given = {id(p) for group in optimizer.param_groups for p in group["params"]}
             self.outside = {i for i, (_, w) in enumerate(self._layers) if id(w) not in given}

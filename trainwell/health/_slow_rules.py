@@ -97,6 +97,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             relative_drop=drop,
             threshold=t.slow_drop,
             rate_advice=rate,
+            **_eps_evidence(h),
         )
     if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
         return None
@@ -131,6 +132,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         relative_drop=drop,
         val_pace=pace,
         threshold=t.creep_pace,
+        **_eps_evidence(h),
     )
 
 
@@ -174,6 +176,14 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             f"Gradient clipping at {norm:.3g} scales every step down {throttle:.0f}x "
             f"(the gradients' norm is {throttle * norm:.3g}): raise {where} or remove it."
         )
+    if (dwarfed := _eps_dwarfs(h)) is not None:
+        eps, rms = dwarfed
+        return (
+            f"The optimizer's eps ({eps:g}) is {eps / rms:.0f}x the size of its gradients "
+            f"({rms:.1e} per weight): its steps are the rate x gradient / eps, far smaller "
+            f"than the rate-sized steps it is built to take. Set eps back to its default "
+            f"(1e-8 for Adam)."
+        )
     if units_lost(h, t):  # (by a rate too large, often: a higher one would not help)
         return (
             "Most units of a layer were dead or saturated at the last probe (dying_relu, "
@@ -185,6 +195,29 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             "a higher rate will not make those layers learn; treat that first."
         )
     return None
+
+
+# an optimizer's eps this many times its gradients' typical size per weight: Adam's
+# denominator is eps, not the gradients' root mean square, and its steps shrink with them
+EPS_DWARFS = 10.0
+
+
+def _eps_dwarfs(h: ProbeHistory) -> tuple[float, float] | None:
+    """(eps, the gradients' RMS per weight: the median layer's at the last probe) where
+    eps is `EPS_DWARFS` times that or more: Adam(eps=1.0), a value copied from a recipe
+    for another optimizer, takes steps of 1e-3 x gradient on gradients of 1e-3."""
+    if not h.eps or not h.grad_norm or len(h.sizes) != len(h.layers):
+        return None
+    per_weight = h.grad_norm[-1] / np.sqrt(np.maximum(h.sizes, 1))
+    rms = float(np.nanmedian(per_weight))
+    return (h.eps, rms) if rms > 0 and h.eps >= EPS_DWARFS * rms else None
+
+
+def _eps_evidence(h: ProbeHistory) -> dict[str, float]:
+    """`optimizer_eps` where it dwarfs the gradients (`_eps_dwarfs`): a loop's doctor sets
+    it back (`_loop_remedies.default_eps`)."""
+    dwarfed = _eps_dwarfs(h)
+    return {"optimizer_eps": dwarfed[0]} if dwarfed else {}
 
 
 # a clip threshold this many times below the gradients' norm throttles every step: clipping
