@@ -42,6 +42,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "probabilities_as_logits",
     "unused_parameters",
     "broadcast_loss",
+    "bounded_output",
     "softmax_over_batch",
     "softmax_wrong_dim",
     "high_initial_loss",

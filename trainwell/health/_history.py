@@ -106,6 +106,10 @@ class ProbeHistory:
     # where every row is predicted one class (NaN where the output is not (rows, classes))
     top_class: list[float] = field(default_factory=list)
     top_class_id: list[float] = field(default_factory=list)  # ... and that class
+    # the activation that bounds the outputs a mean squared error reads (`_bounded_output`,
+    # its autograd node's name), and per probe the share of the targets beyond its range
+    output_bound: str | None = None
+    beyond_bound: list[float] = field(default_factory=list)
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     # a hand-written loop's doctor read every step's loss (on a CPU): the first non-finite
     # one was probed at its own step, before the optimizer applied it
@@ -309,6 +313,7 @@ class ProbeHistory:
         network's (after a remedy, or loaded from a checkpoint)."""
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
         self.capped_error, self.summed = other.capped_error, other.summed
+        self.output_bound = other.output_bound
         # whose data it is: a hand-written loop's history after a remedy was read as the
         # Trainer's until its next look
         self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
+from ._bounded_output import bounded_output, bounded_regression
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
@@ -232,6 +233,7 @@ class Doctor:
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
             history.nll_of_scores = nll_of_scores(loss)
+            history.output_bound = None if history.summed else bounded_regression(loss)
             history.every_loss_read = loss.is_cpu  # (`_ran_away`)
             if history.chance_loss is None or not self._looked:
                 changed = self._read_chance(loss, step) or changed
@@ -305,6 +307,10 @@ class Doctor:
             row["val_loss"] = val_loss
         penalty = strong_penalty(self.model, self.optimizer, loss=train_loss)
         new += self.examiner.end_epoch(row | {"train_loss": self._own_loss(train_loss)}, penalty)
+        bounded = bounded_output(self.examiner.history, self._epoch, self._step)
+        if bounded is not None and not self.examiner.reported(bounded.code):
+            self.examiner.report(bounded)
+            new.append(bounded)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
             self.repairer.loop_clip = self._clip.norm

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..train import mean_over_ranks
+from ._bounded_output import beyond_share
 from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
 from ._loss_graph import gates, squashed_before
@@ -94,6 +95,7 @@ class Probe:
         self._target_level: torch.Tensor | None = None
         # (the share of rows the output ranks one class first, that class)
         self._top_class: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._beyond: torch.Tensor | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         # at the last probed forward pass, of each tensor the model returned (the first is
@@ -131,6 +133,7 @@ class Probe:
         self._output_error, self._output_level, self._error_hooked = None, None, False
         self._other_error = None
         self._output_offset, self._target_level, self._top_class = None, None, None
+        self._beyond = None
         if self._forward_hooks is None:  # made once: each wrapper costs ~50 us to make
             self._forward_hooks = (
                 _eager(self._record_input),
@@ -174,6 +177,9 @@ class Probe:
             self._activation_stats.pop(index, None)
         if not squashed:
             self._hook_error(output, tensors[1:])
+        elif self.history.output_bound is not None and output.requires_grad:
+            kept = output.detach()  # an activation bounds it: only where the targets lie
+            output.register_hook(lambda grad: self._record_beyond(grad, kept))
 
     def _hook_error(self, output: torch.Tensor, others: list[torch.Tensor]) -> None:
         """Measure the loss's gradient at `output` (`_record_error`), and its level; and at
@@ -209,6 +215,13 @@ class Probe:
             self._output_error = norm * math.sqrt(batch / 2)
             self._output_offset = offset_share(grad, batch)
             self._target_level = target_level(grad, batch, output)
+            self._record_beyond(grad, output)
+
+    def _record_beyond(self, grad: torch.Tensor, output: torch.Tensor) -> None:
+        """Where a mean squared error's targets lie against the range of the activation
+        that bounds the outputs (`_bounded_output`)."""
+        if self._beyond is None and self.history.output_bound is not None:
+            self._beyond = beyond_share(output, dense(grad).detach(), self.history.output_bound)
 
     def _record_other_error(self, grad: torch.Tensor, batch: int) -> None:
         """The error signal at another output, as `_record_error` reads it (the largest of
@@ -288,6 +301,7 @@ class Probe:
         if loss_scale != 1.0:
             other = other / loss_scale
         top, top_id = self._top_class if self._top_class is not None else (missing, missing)
+        beyond = self._beyond if self._beyond is not None else missing
         parts = [
             loss.detach().float().reshape(1),
             torch.stack(
@@ -303,6 +317,7 @@ class Probe:
                     other.to(loss.device),
                     top.to(loss.device),
                     top_id.to(loss.device),
+                    beyond.to(loss.device),
                 ]
             ).float(),
         ]
@@ -349,6 +364,7 @@ class Probe:
         history.other_error.append(float(values[6 + 3 * n + n_acts]))
         history.top_class.append(float(values[7 + 3 * n + n_acts]))
         history.top_class_id.append(float(values[8 + 3 * n + n_acts]))
+        history.beyond_bound.append(float(values[9 + 3 * n + n_acts]))
         history.idle = idle
 
 

@@ -29,6 +29,8 @@ LOOP_FIX = {
     "probabilities_as_logits": "return the raw scores (logits) from the model and apply "
     "softmax/sigmoid only to predict: CrossEntropyLoss and BCEWithLogitsLoss apply their own "
     "(NLLLoss, CTCLoss and KLDivLoss take log_softmax)",
+    "bounded_output": "end the network with its last linear layer (a regression's output "
+    "takes any value), or scale the targets into the activation's range",
     "broadcast_loss": "give the loss outputs and targets of one shape: squeeze the model's "
     "(n, 1) output to (n,) (out.squeeze(-1)), or view the targets as (n, 1)",
     "softmax_over_batch": "take the softmax over the classes' dimension (dim=1 of (batch, "

@@ -15,6 +15,7 @@ from ._batch_softmax import (
     softmax_over_rows,
     softmax_wrong_dim,
 )
+from ._bounded_output import bounded_output, bounded_regression
 from ._broadcast import broadcast_loss, broadcast_outputs
 from ._examiner import Examiner
 from ._loop_rules import probabilities_as_logits
@@ -42,11 +43,13 @@ class TrainerChecks:
 
     def read_loss_graph(self, loss: torch.Tensor) -> None:
         """A softmax or sigmoid the model applies before a loss that applies its own (your
-        `nn.Module` ending in `nn.Softmax` under cross entropy), and outputs the loss
+        `nn.Module` ending in `nn.Softmax` under cross entropy), the activation that bounds
+        the outputs a mean squared error reads (`_bounded_output`), and outputs the loss
         broadcast against targets of another shape (a regression module's `(n, 1)` output
         against `(n,)` targets): read once, in the first step's autograd graph, as the
         hand-written loop's doctor reads them."""
         shapes = self.examiner.probe.output_shapes
+        self.examiner.history.output_bound = bounded_regression(loss)
         seen = self._record(
             loss_chain=squashed_logits(loss),
             loss_chain_step=0,
@@ -110,6 +113,9 @@ class TrainerChecks:
         self._reach_steps.append(step)
 
     def epoch_end(self, epoch: int) -> None:
+        bounded = bounded_output(self.examiner.history, epoch, self.trainer.step)
+        if bounded is not None and not self.examiner.reported(bounded.code):
+            self.examiner.report(bounded)
         if epoch == 0:
             self._report_unregistered(epoch)
         if epoch == REACH_EPOCHS - 1:
