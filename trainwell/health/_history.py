@@ -75,6 +75,9 @@ class ProbeHistory:
     # a hand-written loop's loss is nll_loss read straight from a layer's scores, no
     # log_softmax between (`_loss_graph.nll_of_scores`): below 0 it has run off
     nll_of_scores: bool = False
+    # a hand-written loop's cross entropy scores the outputs against keys the loss does not
+    # train (`_loss_graph.scored_against_keys`: a contrastive loss's queue): they move
+    scored_against_keys: bool = False
     # the terms the loss sums (`reduction="sum"`, `_loss_graph.summed_loss`; 0: a mean): its
     # gradients are that many times a mean's, whatever the targets
     summed: int = 0
@@ -314,6 +317,7 @@ class ProbeHistory:
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
         self.capped_error, self.summed = other.capped_error, other.summed
         self.output_bound = other.output_bound
+        self.scored_against_keys = other.scored_against_keys
         # whose data it is: a hand-written loop's history after a remedy was read as the
         # Trainer's until its next look
         self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand

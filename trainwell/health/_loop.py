@@ -35,9 +35,16 @@ from ._loop_causes import explain, explained_by, resolve_explained, root_cause, 
 from ._loop_checks import BLIND, all_dead, blind, new_findings, withdraw_unused
 from ._loop_clip import LoopClip
 from ._loop_pace import LoopPace
-from ._loop_players import OtherPlayers
+from ._loop_players import OtherPlayers, moving_keys
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS, LoopRepairer
-from ._loss_graph import capped_error, chance_loss, nll_of_scores, summed_loss, zero_floor
+from ._loss_graph import (
+    capped_error,
+    chance_loss,
+    nll_of_scores,
+    scored_against_keys,
+    summed_loss,
+    zero_floor,
+)
 from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
@@ -173,6 +180,7 @@ class Doctor:
                 "trainwell.Doctor(model, optimizer, scaler=scaler).)"
             )
         self._players.qualify(finding)
+        moving_keys(finding, self.examiner.history)
         explain(finding, self._root)
         if finding.code in TRAINING_CODES and finding.severity != "info" and self._root is None:
             # a silent bug may have begun since the checks last looked (a zero_grad skipped
@@ -234,6 +242,7 @@ class Doctor:
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
             history.nll_of_scores = nll_of_scores(loss)
             history.output_bound = None if history.summed else bounded_regression(loss)
+            history.scored_against_keys = scored_against_keys(loss)
             history.every_loss_read = loss.is_cpu  # (`_ran_away`)
             if history.chance_loss is None or not self._looked:
                 changed = self._read_chance(loss, step) or changed

@@ -240,6 +240,35 @@ def _classes_read(node: object) -> int | None:
     return shape[1] if len(shape) > 1 else shape[0] if shape else None
 
 
+# what lies between a cross entropy and the product that makes its logits: log-softmax, a
+# temperature, the positive logit joined to the negatives', reshapes
+TO_THE_SCORES = ("LogSoftmaxBackward", *SCALINGS, "CatBackward", *RESHAPES)
+PRODUCTS = ("MmBackward", "BmmBackward")
+SCORES_NODES = 16  # nodes visited below the cross entropy, at most
+
+
+def scored_against_keys(loss: torch.Tensor) -> bool:
+    """Whether the loss is a cross entropy of logits the network's outputs make with keys
+    the loss does not train (a product with a constant matrix: MoCo's queue of a momentum
+    encoder's keys, a memory bank): the keys move as the network learns, and the loss its
+    steps minimise moves with them (a contrastive loss rises and falls by design)."""
+    node = _cross_entropy(loss)
+    queue, seen = [_input(node)] if node is not None else [], 0
+    while queue and seen < SCORES_NODES:
+        node = queue.pop(0)
+        seen += 1
+        if node is None:
+            continue
+        sides = [n for n, _ in node.next_functions]
+        if node.name().startswith(PRODUCTS):
+            if len(sides) == 2 and sum(n is None for n in sides) == 1:
+                return True
+            continue
+        if node.name().startswith(TO_THE_SCORES):
+            queue.extend(n for n in sides if n is not None)
+    return False
+
+
 def _cross_entropy(loss: torch.Tensor) -> object | None:
     """The autograd node of the cross entropy the loss is, scaled or averaged only."""
     return _loss_node(loss, ZERO_FLOOR_LOSSES)
