@@ -14,6 +14,7 @@ from torch.nn.utils import parametrizations
 import trainwell
 from trainwell.findings import Finding
 from trainwell.health import _loss_graph
+from trainwell.health._loop_treat import treat
 
 
 def _tokens(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1153,12 +1154,12 @@ def test_the_rate_is_cut_once_a_probe():
         Finding("dying_relu", "error", "training", "dead", {"layer": "1"}, epoch=0, step=20),
         Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=20),
     ]
-    doctor._treat(both)
+    treat(doctor, both)
     assert [r["finding"] for r in doctor.repairs] == ["dying_relu"]
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
     swing = Finding("oscillating_loss", "warning", "training", "swings", {}, epoch=0)
     again = Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=40)
-    doctor._treat([again, swing])
+    treat(doctor, [again, swing])
     assert [r["remedy"] for r in doctor.repairs][1:] == ["lower_lr_and_clip", "lower_momentum"]
 
 
@@ -1213,8 +1214,8 @@ def test_a_runaway_after_nan_batches_is_treated_with_the_rate():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     doctor = _train(model, optimizer, X, y, epochs=1, mode="repair", every=4)
     nan = {"forward_nonfinite": True}
-    doctor._treat([Finding("divergence", "error", "training", "NaN", nan, epoch=0, step=20)])
-    doctor._treat([Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=30)])
+    treat(doctor, [Finding("divergence", "error", "training", "NaN", nan, epoch=0, step=20)])
+    treat(doctor, [Finding("divergence", "error", "training", "ran away", {}, epoch=0, step=30)])
     assert [r["remedy"] for r in doctor.repairs] == ["skip_nonfinite", "lower_lr_and_clip"]
 
 

@@ -1,5 +1,6 @@
 """The doctor in your own training loop: the Trainer's probes and rules, plus the checks for
-the bugs only a hand-written loop can have (`_loop_rules.py`), and repairs that need no rebuild.
+the bugs only a hand-written loop can have (`_loop_rules.py`), and repairs that need no rebuild
+(what is treated, and how: `_loop_treat.py`).
 
     doctor = trainwell.Doctor(model, optimizer)        # mode="repair" to treat
     for x, y in batches:
@@ -28,15 +29,15 @@ from ._bounded_output import bounded_output, bounded_regression
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
-from ._loop_advice import recommend
 from ._loop_amp import LoopScaler
 from ._loop_args import check_arguments, nonfinite_validation, number
-from ._loop_causes import explain, explained_by, resolve_explained, root_cause, sound
-from ._loop_checks import BLIND, all_dead, blind, new_findings, withdraw_unused
+from ._loop_causes import explain, sound
+from ._loop_checks import BLIND, all_dead, blind
 from ._loop_clip import LoopClip
 from ._loop_pace import LoopPace
 from ._loop_players import OtherPlayers, moving_keys
-from ._loop_repair import LOOP_ORDERS, RATE_CUTS, LoopRepairer
+from ._loop_repair import LoopRepairer
+from ._loop_treat import check_loop, treat
 from ._loss_graph import (
     capped_error,
     chance_loss,
@@ -45,17 +46,12 @@ from ._loss_graph import (
     summed_loss,
     zero_floor,
 )
-from ._probes import SCALE_FREE
 from ._repair_records import cause_of
 from ._rules import Thresholds
-from ._silent import LOOP_FIX, LoopThresholds
+from ._silent import LoopThresholds
 from ._watch import LoopWatch
 
-LOOP_CODES = frozenset(LOOP_FIX)
 CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
-# findings whose remedy acts in place between any two steps: treated wherever doctor.step
-# sits, before a check knows whether it comes before the optimizer's step
-ANY_ORDER = ("high_initial_loss",)
 
 
 class Doctor:
@@ -250,13 +246,13 @@ class Doctor:
             changed = watch.read_loss(loss, step, outputs) or changed
         if changed:
             watch.record.all_dead = all_dead(self.examiner.history)
-            new += self._check_loop()
+            new += check_loop(self)
             if not self._warned_blind and blind(watch.record, self.loop_thresholds):
                 self._warned_blind = True
                 warnings.warn(BLIND, UserWarning, stacklevel=2)
         if self.repairer is not None:
             self.repairer.loop_clip = self._clip.norm
-            self._treat(new)
+            treat(self, new)
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()
         # the interval a remedy set, if one did; and the step after a remedy (`_own_loss`)
@@ -323,7 +319,7 @@ class Doctor:
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
             self.repairer.loop_clip = self._clip.norm
-            self._treat(new, train_loss, at_epoch_end=True)
+            treat(self, new, train_loss, at_epoch_end=True)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             untrained = self.examiner.histories[0].untrained_loss()  # the loop's chance level
             history, t = self.examiner.history, self.examiner.thresholds
@@ -333,7 +329,7 @@ class Doctor:
             again = self.repairer.epoch_end(
                 self._epoch, healthy, train_loss, probes, untrained, steps
             )
-            self._treat(again, train_loss, at_epoch_end=True)
+            treat(self, again, train_loss, at_epoch_end=True)
         self._runaway_at = self.examiner.runaway_loss()
         self.examiner.arm_at(self._step, self.pace.interval)
         self._epoch += 1
@@ -464,80 +460,3 @@ class Doctor:
         non-finite, or running away (`Examiner.runaway_loss`), is probed at its step, not at
         the next probe, which may be an epoch away once probes have thinned out."""
         return value is not None and not value < self._runaway_at  # NaN compares false
-
-    def _check_loop(self) -> list[Finding]:
-        withdraw_unused(self.findings, self.watch.record)
-        new = []
-        for finding in new_findings(self.watch.record, self.loop_thresholds, self._seen):
-            self._found(finding)
-            new.append(finding)
-            if root_cause(finding) is not None:
-                self._root = finding
-                for earlier in self.findings:
-                    explain(earlier, self._root)
-        checks = self.watch.record.checks
-        if self.repairer and self._root is None and checks and checks[-1].complete:
-            self._clean_repairs = len(self.repairer.repairs)  # no bug behind those yet
-        return new
-
-    def _treat(
-        self, found: list[Finding], loss: float | None = None, at_epoch_end: bool = False
-    ) -> None:
-        """Treat each new problem the loop lets the doctor treat; name the rebuild for the
-        others. After a remedy its code may fire again: then the next remedy is tried.
-        `loss`: the loss the problem was found at (default: the last probe's);
-        `at_epoch_end`: called from `epoch_end`, where the step count is the next step's."""
-        order_ok = self.watch.order_ok
-        losses = self._losses(loss)
-        cut = False  # the rate was cut at this call: once, then judged afresh
-        for finding in found:
-            if finding.severity == "info" or "explained_by" in finding.evidence:
-                continue  # (explained: its cause is treated instead)
-            if cut and self.repairer.cuts_the_rate(finding):
-                continue  # found with it: judged afresh after it (dead units and a runaway
-                # at one probe had the rate cut twice in one step; a rate cut and a lower
-                # momentum for a runaway and a swing at one probe are both kept)
-            if "other_optimizer" in finding.evidence:
-                continue  # one player's loss, perhaps: a rate for it alone breaks the game
-            # the step is taken already, or the loop's order unknown yet
-            if order_ok is not True and finding.code not in ANY_ORDER:
-                recommend(finding, isinstance(self.optimizer, SCALE_FREE))
-                if finding.code in LOOP_ORDERS:
-                    finding.message += (
-                        " (Repair needs doctor.step(loss) between loss.backward() and "
-                        "optimizer.step().)"
-                    )
-                continue
-            fresh, params = self.watch.fresh, self.watch.params
-            if finding is self._root and self.repairer.can_treat(finding):
-                # what was done for its symptoms since the checks last saw no bug is undone
-                symptoms = [f for f in self.findings if f.remedy and explained_by(f, finding)]
-                self.repairer.withdraw(symptoms, finding.code, self._clean_repairs)
-            if not self.repairer.treat(finding, self._epoch, fresh, params, losses):
-                continue
-            cut = cut or self.repairer.repairs[-1]["remedy"] in RATE_CUTS
-            if finding.code in LOOP_CODES:  # judged afresh, on checks after the remedy
-                self._seen.discard(finding.code)
-                self.watch.forget()
-            renewed = finding is self._root  # the cause of all treated: all judged afresh
-            if renewed:
-                self._root = None
-                resolve_explained(self.findings, finding)
-            if renewed or finding.code not in LOOP_CODES:
-                # the epochs left; 0 where the loop never said how many it runs (unknown)
-                remaining = max(self.epochs - self._epoch, 1) if self.epochs else 0
-                codes = [*TRAINING_CODES] if renewed else [finding.code]
-                self.examiner.reset(self.model, remaining, self.repairer.clip, codes)
-                self.examiner.probe.arm()
-                self._reset_in = self._epoch
-                self._probe_at = self._step if at_epoch_end else self._step + 1
-                self.pace.remedied()
-
-    def _losses(self, loss: float | None) -> tuple[float, float]:
-        """The loss now (`loss`, else the last probe's) and at the loop's first probe; NaN
-        where none was probed yet."""
-        histories = [h for h in self.examiner.histories if h.loss]
-        if not histories:
-            return math.nan, math.nan
-        now = histories[-1].loss[-1] if loss is None else loss
-        return now, histories[0].loss[0]
