@@ -209,6 +209,30 @@ def test_an_adaptive_optimizer_s_eps_is_named_only_where_it_dwarfs_the_gradients
     assert "optimizer_eps" not in stalled(0.0).evidence
 
 
+@pytest.mark.parametrize(
+    ("losses", "slow"),
+    [
+        ([0.6965, 0.6906, 0.6857, 0.6690], False),  # every epoch fell, the last the most
+        ([0.6975, 0.6869, 0.6786, 0.6656], False),
+        ([0.6930, 0.6925, 0.6931, 0.6890], True),  # it rose once: noise, not a take-off
+        ([0.6930, 0.6880, 0.6860, 0.6850], True),  # falls that shrink: a plateau
+    ],
+)
+def test_a_loss_leaving_its_plateau_on_healthy_steps_is_not_slow_yet(losses, slow):
+    """A hand-written loop's attention classifier sits near ln 2 for four epochs, then takes
+    off to 0.99 accuracy (stress 24, three seeds): its steps are of the usual size, every
+    layer moves, and the loss fell in every epoch, most in the last. Falls that shrink, or
+    a rise among them, leave the slow convergence to be told."""
+    h = _history(loss=[2.3] * 4)
+    h.update_ratio = [np.full(3, 5e-3)] * 4
+    h.data_at_hand, h.floor_known = False, True
+    h.curves = [{"epoch": e, "train_loss": loss} for e, loss in enumerate(losses)]
+    found = rules.slow_convergence(h, T)
+    assert (found is not None) == slow, found
+    if slow:
+        assert "Every layer moves" in found.message
+
+
 def test_an_explosion_that_killed_the_units_showing_it_is_found_by_the_weights_it_blew_up():
     """Raw pixels (0..255) into a ReLU MLP, SGD at 0.01: the first probe sees a gradient 21x
     the first layer's weights; 24 steps later the weights have tripled, every unit of the
