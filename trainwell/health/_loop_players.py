@@ -22,6 +22,8 @@ from ..findings import Finding
 from ._history import ProbeHistory
 from ._rules import CURVE_CODES
 
+# units lost in one player: their remedies change its rate or weights alone
+UNIT_CODES = ("dying_relu", "saturated_activation")
 # optimizer steps another optimizer of the model's own parameters takes while the doctor's
 # takes none, before the loop is read as having replaced the doctor's with it
 SUCCESSION_STEPS = 8
@@ -107,10 +109,23 @@ class OtherPlayers:
         self._own.clear()
 
     def qualify(self, finding: Finding) -> None:
-        """A curve finding of a loss that may be one player's: said so, and not treated.
-        Its severity stays: a second network trained on its own task in the same loop (an
-        ensemble, a probe) looks the same from here, and its curve findings are real."""
-        if self.seen is None or finding.code not in CURVE_CODES or finding.severity == "info":
+        """A curve finding of a loss that may be one player's: said so, and not treated; and
+        units lost in one player, whose remedy (a lower rate for it alone) would throw the
+        game out of step (a healthy WGAN-GP critic with dead units, its rate cut, scored
+        -7.6 against -0.75, stress 24): told, not treated. Its severity stays: a second
+        network trained on its own task in the same loop (an ensemble, a probe) looks the
+        same from here, and its findings are real."""
+        if self.seen is None or finding.severity == "info":
+            return
+        if finding.code in UNIT_CODES:
+            finding.evidence["other_optimizer"] = self.seen
+            finding.message += (
+                f" Another optimizer ({self.seen}) trains another network in this loop: if "
+                f"the two play against each other (a GAN, an actor and its critic), a rate "
+                f"for this one alone throws the game out of step; repair leaves it alone."
+            )
+            return
+        if finding.code not in CURVE_CODES:
             return
         finding.evidence["other_optimizer"] = self.seen
         finding.message += (

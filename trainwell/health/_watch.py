@@ -67,6 +67,7 @@ class LoopWatch:
         )
         self.fresh: list[torch.Tensor | None] = []  # this step's backward, per parameter
         self._pending: list[torch.Tensor | None] = []  # a gradient on its way to .grad
+        self._cleared: list[bool] = []  # ... to a .grad cleared since (None): it starts there
         self.order_ok: bool | None = None  # as the last check saw the loop
         self._armed = False
         self._previous: list[torch.Tensor | None] = []
@@ -193,6 +194,7 @@ class LoopWatch:
         self.fresh = [None] * len(self.params)
         self._events = []
         self._pending = [None] * len(self.params)
+        self._cleared = [False] * len(self.params)
         for index, p in enumerate(self.params):
             self._hooks.append(p.register_hook(self._grad_hook(index)))
             self._hooks.append(p.register_post_accumulate_grad_hook(self._accumulated(index)))
@@ -211,10 +213,15 @@ class LoopWatch:
 
     def _grad_hook(self, index: int):
         """Hold each backward's gradient until it reaches `.grad`: one taken by
-        `torch.autograd.grad` (an inner loop of MAML, a gradient penalty) never does."""
+        `torch.autograd.grad` (an inner loop of MAML, a gradient penalty) never does. Note
+        whether `.grad` was cleared (None) before it arrives: what `.grad` then holds starts
+        from it, whatever earlier backwards brought (a GAN's generator step backpropagates
+        through the critic, whose optimizer clears it before the critic's own)."""
+        param = self.params[index]
 
         def hold(grad: torch.Tensor) -> None:
             self._pending[index] = grad
+            self._cleared[index] = param.grad is None
 
         return hold
 
@@ -226,7 +233,7 @@ class LoopWatch:
             if not self._events or self._events[-1] != "backward":
                 self._events.append("backward")
             seen = self.fresh[index]
-            if seen is None:
+            if seen is None or self._cleared[index]:
                 self.fresh[index] = self._buffers[1][index].copy_(dense(grad.detach()))
             else:
                 seen.add_(dense(grad.detach()))
