@@ -1282,6 +1282,53 @@ def test_a_cross_entropy_below_zero_names_scores_that_are_no_log_probabilities(l
         assert below == [] and _problems(doctor) == []
 
 
+def _onehot(y):
+    return nn.functional.one_hot(y, 3).float()
+
+
+@pytest.mark.parametrize(
+    ("loss_fn", "below"),
+    [
+        (
+            lambda out, y: nn.functional.binary_cross_entropy_with_logits(out, _onehot(y) * 255),
+            True,
+        ),
+        (
+            lambda out, y: nn.functional.binary_cross_entropy_with_logits(out, 2 * _onehot(y) - 1),
+            True,
+        ),
+        (lambda out, y: nn.functional.binary_cross_entropy_with_logits(_onehot(y), out), True),
+        (  # a dice term beside it: 0 or more, as the other terms of a sum usually are
+            lambda out, y: (
+                nn.functional.binary_cross_entropy_with_logits(out, _onehot(y) * 255)
+                + (1 - (2 * (out.sigmoid() * _onehot(y)).sum() + 1) / (out.sigmoid().sum() + 4))
+            ),
+            True,
+        ),
+        (lambda out, y: nn.functional.binary_cross_entropy_with_logits(out, _onehot(y)), False),
+        (lambda out, y: nn.functional.binary_cross_entropy(out.sigmoid(), _onehot(y)), False),
+    ],
+    ids=["0/255 masks", "-1/+1 labels", "arguments swapped", "0/255 + dice", "0/1", "bce"],
+)
+def test_a_binary_cross_entropy_below_zero_names_targets_outside_0_1(loss_fn, below):
+    """Masks kept as 0/255, labels in {-1, +1}, `bce(targets, logits)`: the binary cross
+    entropy falls below 0 and on without end as the logits grow; the doctor said exploding
+    gradients, and clipping "cured" them (stress 24). Targets in [0, 1] never go below 0."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = _train(model, optimizer, X, y, epochs=8, every=8, mode="repair", loss_fn=loss_fn)
+    found = [f for f in doctor.findings if f.evidence.get("below_floor")]
+    assert bool(found) == below, doctor.findings
+    if below:
+        assert found[0].evidence["binary_targets"] and "targets in [0, 1]" in found[0].message
+        assert "binary_targets" in found[0].evidence and found[0].remedy is None
+    else:
+        assert _problems(doctor) == []
+
+
 @pytest.mark.parametrize("strength", [1e-2, 1e-5])
 def test_a_penalty_written_into_the_loss_that_pulls_every_weight_to_zero_is_named(strength):
     """`loss + 1e-2 * sum(|p|)` over every parameter of an MLP: the penalty outweighs the

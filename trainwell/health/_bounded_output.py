@@ -61,6 +61,16 @@ def bounded_regression(loss: torch.Tensor) -> str | None:
     return None
 
 
+def bounds(output: torch.Tensor, bound: str | None) -> bool:
+    """Whether the model's `output` is what the activation `bound` (`bounded_regression`)
+    made, through reshapes: one a loop applies to the outputs itself (`mse_loss(sigmoid(
+    model(x)), y)`) has outputs that are no values of its range."""
+    if bound is None:
+        return False
+    node = _below(output.grad_fn, (*RESHAPES, "ToCopyBackward"))
+    return node is not None and node.name().startswith(bound)
+
+
 def beyond_share(output: torch.Tensor, grad: torch.Tensor, bound: str) -> torch.Tensor:
     """The share of the targets beyond the range of `bound` by `MARGIN` of their RMS, read as
     a mean squared error gives them: each is the output less its residual, the gradient

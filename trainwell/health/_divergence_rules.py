@@ -52,16 +52,22 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             backward_nonfinite=True,
         )
     if below_floor(h):
+        why = (
+            f"which a binary cross entropy on targets in [0, 1] never is: its targets are "
+            f"not probabilities. {_BCE_BELOW_ZERO}"
+            if h.binary_cross_entropy
+            else f"which a negative log-likelihood of probabilities never is: the scores it "
+            f"runs off with are not log-probabilities. {_BELOW_ZERO}"
+        )
         return finding(
             "divergence",
             "error",
-            f"The loss is {h.loss[-1]:.3g} at step {h.steps[-1]}, below 0, which a negative "
-            f"log-likelihood of probabilities never is: the scores it runs off with are "
-            f"not log-probabilities. {_BELOW_ZERO}",
+            f"The loss is {h.loss[-1]:.3g} at step {h.steps[-1]}, below 0, {why}",
             h,
             loss=h.loss[-1],
             first_loss=h.first_loss(),
             below_floor=True,
+            **({"binary_targets": True} if h.binary_cross_entropy else {}),
         )
     losses, first = h.loss[-t.sustain :], h.first_loss()
     epoch = h.curves[-1].get("epoch", len(h.curves) - 1) if h.curves else -1
@@ -122,8 +128,13 @@ def below_floor(h: ProbeHistory) -> bool:
     """Whether a hand-written loop's `nll_loss`, read straight from a layer's scores
     (`nll_of_scores`), is below 0, which no log-likelihood of probabilities is: given raw
     scores, not log-probabilities, it is their mean negated, and falls without end as they
-    grow (to -66,000, stress 23). The Trainer's losses are its own."""
-    return not h.data_at_hand and h.nll_of_scores and bool(h.loss) and h.loss[-1] < BELOW_ZERO
+    grow (to -66,000, stress 23). Or its binary cross entropy is: targets outside [0, 1]
+    (masks stored as 0/255, labels in {-1, +1}, the arguments swapped) make it fall without
+    end as the logits grow, which read as exploding gradients that clipping "cured" (stress
+    24). The Trainer's losses are its own."""
+    if h.data_at_hand or not (h.nll_of_scores or h.binary_cross_entropy) or not h.loss:
+        return False
+    return h.loss[-1] < BELOW_ZERO
 
 
 def _spiked(h: ProbeHistory) -> bool:
@@ -206,6 +217,11 @@ _FORWARD_NAN = (
 _BELOW_ZERO = (
     "nll_loss takes log-probabilities: give it F.log_softmax(scores, dim=1), or the scores "
     "to F.cross_entropy. A lower learning rate cannot help."
+)
+_BCE_BELOW_ZERO = (
+    "Give it targets in [0, 1] (masks divided by 255, labels mapped from {-1, +1} to {0, 1}), "
+    "as its second argument: binary_cross_entropy_with_logits(logits, targets). A lower "
+    "learning rate cannot help."
 )
 _LOWER_THE_RATE = (
     "Lower the learning rate or clip gradients; if the inputs contain NaN, impute them."

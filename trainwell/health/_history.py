@@ -75,6 +75,8 @@ class ProbeHistory:
     # a hand-written loop's loss is nll_loss read straight from a layer's scores, no
     # log_softmax between (`_loss_graph.nll_of_scores`): below 0 it has run off
     nll_of_scores: bool = False
+    # ... or a binary cross entropy, which targets in [0, 1] keep at 0 or above
+    binary_cross_entropy: bool = False
     # a hand-written loop's cross entropy scores the outputs against keys the loss does not
     # train (`_loss_graph.scored_against_keys`: a contrastive loss's queue): they move
     scored_against_keys: bool = False

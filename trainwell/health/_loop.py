@@ -39,6 +39,7 @@ from ._loop_players import OtherPlayers, moving_keys
 from ._loop_repair import LoopRepairer
 from ._loop_treat import check_loop, treat
 from ._loss_graph import (
+    binary_cross_entropy,
     capped_error,
     chance_loss,
     nll_of_scores,
@@ -237,6 +238,7 @@ class Doctor:
             history.floor_known, history.data_at_hand = zero_floor(loss), False
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
             history.nll_of_scores = nll_of_scores(loss)
+            history.binary_cross_entropy = binary_cross_entropy(loss)
             history.output_bound = None if history.summed else bounded_regression(loss)
             history.scored_against_keys = scored_against_keys(loss)
             history.every_loss_read = loss.is_cpu  # (`_ran_away`)

@@ -83,6 +83,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "the operation that makes NaN on some batches (see above), not the rate"
     if finding.evidence.get("below_floor"):
         change = "F.log_softmax before nll_loss (or F.cross_entropy on the scores), not the rate"
+        if finding.evidence.get("binary_targets"):
+            change = "targets in [0, 1] for the binary cross entropy, not the rate"
     if finding.evidence.get("backward_nonfinite"):
         change = "an epsilon where a derivative is infinite (see above), not the rate"
     if change and finding.evidence.get("summed_loss"):

@@ -166,6 +166,23 @@ def zero_floor(loss: torch.Tensor) -> bool:
     return _cross_entropy(loss) is not None
 
 
+def binary_cross_entropy(loss: torch.Tensor) -> bool:
+    """Whether the loss is a binary cross entropy (with logits or on probabilities), scaled,
+    averaged or summed with other terms (a dice loss, a KL term, a penalty: each 0 or more,
+    as usual): on targets in [0, 1] it is never below 0."""
+    queue, seen = [getattr(loss, "grad_fn", None)], 0
+    while queue and seen < GRAPH_NODES:
+        node = queue.pop(0)
+        seen += 1
+        if node is None:
+            continue
+        if node.name().startswith("BinaryCrossEntropy"):
+            return True
+        if node.name().startswith((*SCALINGS, "AddBackward")):
+            queue.extend(n for n, _ in node.next_functions)
+    return False
+
+
 # nodes that make a layer's output: scores, not log-probabilities
 LAYER_OUTPUTS = (
     "AddmmBackward",

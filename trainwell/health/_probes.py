@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..train import mean_over_ranks
-from ._bounded_output import beyond_share
+from ._bounded_output import beyond_share, bounds
 from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
 from ._loss_graph import gates, squashed_before
@@ -177,8 +177,8 @@ class Probe:
             self._activation_stats.pop(index, None)
         if not squashed:
             self._hook_error(output, tensors[1:])
-        elif self.history.output_bound is not None and output.requires_grad:
-            kept = output.detach()  # an activation bounds it: only where the targets lie
+        if output.requires_grad and bounds(output, self.history.output_bound):
+            kept = output.detach()  # what the activation made: where the targets lie
             output.register_hook(lambda grad: self._record_beyond(grad, kept))
 
     def _hook_error(self, output: torch.Tensor, others: list[torch.Tensor]) -> None:
@@ -215,12 +215,11 @@ class Probe:
             self._output_error = norm * math.sqrt(batch / 2)
             self._output_offset = offset_share(grad, batch)
             self._target_level = target_level(grad, batch, output)
-            self._record_beyond(grad, output)
 
     def _record_beyond(self, grad: torch.Tensor, output: torch.Tensor) -> None:
         """Where a mean squared error's targets lie against the range of the activation
         that bounds the outputs (`_bounded_output`)."""
-        if self._beyond is None and self.history.output_bound is not None:
+        if self._beyond is None:
             self._beyond = beyond_share(output, dense(grad).detach(), self.history.output_bound)
 
     def _record_other_error(self, grad: torch.Tensor, batch: int) -> None:
