@@ -1329,6 +1329,32 @@ def test_a_binary_cross_entropy_below_zero_names_targets_outside_0_1(loss_fn, be
         assert _problems(doctor) == []
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_likelihood_maximised_instead_of_minimised_is_named(sign):
+    """A heteroscedastic Gaussian regression, `loss = log_prob.mean()` (the minus
+    forgotten): the loss falls without end, to -4e10 in 30 epochs, and the doctor spoke of
+    saturated units and a rate too high (stress 24). Minimised, it goes a little below 0
+    (a Gaussian's negative log-likelihood on a small scale), and nothing is said."""
+    torch.manual_seed(0)
+    x = torch.rand(1280, 1) * 4 - 2
+    y = torch.sin(3 * x[:, 0]) + (0.05 + 0.3 * x[:, 0].abs()) * torch.randn(1280)
+    model = nn.Sequential(nn.Linear(1, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh())
+    model.append(nn.Linear(64, 2))
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+
+    def likelihood(out, y):
+        scale = nn.functional.softplus(out[:, 1]) + 1e-3
+        return sign * -torch.distributions.Normal(out[:, 0], scale).log_prob(y).mean()
+
+    doctor = _train(model, optimizer, x, y, epochs=6, every=8, mode="repair", loss_fn=likelihood)
+    fell = [f for f in doctor.findings if f.evidence.get("fell_without_bound")]
+    if sign < 0:
+        assert fell[0].code == "divergence" and "minimise -log_prob" in fell[0].message
+        assert fell[0].remedy is None and fell[0].step <= 40
+    else:
+        assert fell == [] and _problems(doctor) == []
+
+
 @pytest.mark.parametrize("strength", [1e-2, 1e-5])
 def test_a_penalty_written_into_the_loss_that_pulls_every_weight_to_zero_is_named(strength):
     """`loss + 1e-2 * sum(|p|)` over every parameter of an MLP: the penalty outweighs the

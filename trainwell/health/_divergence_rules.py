@@ -69,6 +69,19 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             below_floor=True,
             **({"binary_targets": True} if h.binary_cross_entropy else {}),
         )
+    if (start := fell_without_bound(h)) is not None:
+        return finding(
+            "divergence",
+            "error",
+            f"The loss fell to {h.loss[-1]:.3g} at step {h.steps[-1]}, from {start:.3g}: no "
+            f"objective a network can fit falls {FELL:g} times as far below 0 as it started. "
+            f"{_FELL_WITHOUT_BOUND}",
+            h,
+            loss=h.loss[-1],
+            first_loss=start,
+            below_floor=True,
+            fell_without_bound=True,
+        )
     losses, first = h.loss[-t.sustain :], h.first_loss()
     epoch = h.curves[-1].get("epoch", len(h.curves) - 1) if h.curves else -1
     last_epoch = h.curves[-1].get("train_loss", math.nan) if epoch > h.epochs[0] else math.nan
@@ -135,6 +148,18 @@ def below_floor(h: ProbeHistory) -> bool:
     if h.data_at_hand or not (h.nll_of_scores or h.binary_cross_entropy) or not h.loss:
         return False
     return h.loss[-1] < BELOW_ZERO
+
+
+def fell_without_bound(h: ProbeHistory) -> float | None:
+    """The loss the run started at, where the last probe's is `FELL` times as far below 0
+    as that is (or 1, if nearer 0): a likelihood maximised where it is to be minimised
+    (`loss = log_prob.mean()`, the minus forgotten) falls without end, to -4e10 in 30 epochs
+    (stress 24), while the doctor spoke of saturated units and a rate too high. A Gaussian's
+    negative log-likelihood goes below 0 as its scale shrinks, by a few units a point."""
+    start = h.run_start if h.run_start > 0 else h.first_loss()
+    if not h.loss or not math.isfinite(start):
+        return None
+    return start if h.loss[-1] < -FELL * max(abs(start), 1.0) else None
 
 
 def _spiked(h: ProbeHistory) -> bool:
@@ -221,6 +246,13 @@ _BELOW_ZERO = (
 _BCE_BELOW_ZERO = (
     "Give it targets in [0, 1] (masks divided by 255, labels mapped from {-1, +1} to {0, 1}), "
     "as its second argument: binary_cross_entropy_with_logits(logits, targets). A lower "
+    "learning rate cannot help."
+)
+# a loss this many times as far below 0 as it started (or 1) has no bound below
+FELL = 1e3
+_FELL_WITHOUT_BOUND = (
+    "A likelihood maximised where it is to be minimised falls so (minimise -log_prob, the "
+    "negative log-likelihood), or a scale the network can drive to 0 divides it. A lower "
     "learning rate cannot help."
 )
 _LOWER_THE_RATE = (

@@ -85,6 +85,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "F.log_softmax before nll_loss (or F.cross_entropy on the scores), not the rate"
         if finding.evidence.get("binary_targets"):
             change = "targets in [0, 1] for the binary cross entropy, not the rate"
+        if finding.evidence.get("fell_without_bound"):
+            change = "the loss's sign (minimise -log_prob), not the rate"
     if finding.evidence.get("backward_nonfinite"):
         change = "an epsilon where a derivative is infinite (see above), not the rate"
     if change and finding.evidence.get("summed_loss"):
