@@ -50,8 +50,9 @@ of a weaving mill's looms, with labels `y` (int64) in 6 weave structures:
     5 waffle        raised square cells with diamond ridges
 
 The yarn thickness (3.3 to 4.4 px a thread), the cloth's skew under the camera (+-6
-degrees; the warp runs top to bottom), the weave's phase, the two yarns' tones, the yarns' unevenness, slubs, the light
-across the frame, focus and sensor noise vary from image to image. 3% of the labels are
+degrees; the warp runs top to bottom), the weave's phase, the two yarns' tones, the yarns'
+unevenness, slubs, the light across the frame, focus and sensor noise vary from image to
+image. 3% of the labels are
 wrong (mostly a look-alike weave). On the raw pixels (an 80/20 split) a logistic
 regression reaches about 0.20 test accuracy, a random forest about 0.25, the commonest
 weave alone 0.18; a small CNN about 0.9.
