@@ -59,3 +59,44 @@ def test_the_default_eps_is_left_alone():
     doctor, accuracy = _loop(eps=1e-8, mode="repair")
     assert not [f for f in doctor.findings if f.severity != "info"], doctor.findings
     assert accuracy >= 0.85
+
+
+def _half_loop(eps: float, mode: str) -> tuple[trainwell.Doctor, float]:
+    """`model.half()` and float16 inputs under Adam, on digits (stress 24's c13)."""
+    X, y = load_digits(return_X_y=True)
+    X, y = torch.tensor(X / 16, dtype=torch.float16), torch.tensor(y)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).half()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=eps)
+    doctor = trainwell.Doctor(model, opt, mode=mode)
+    for _ in range(4):
+        total = 0.0
+        for i in range(0, len(y), 64):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[i : i + 64]).float(), y[i : i + 64])
+            loss.backward()
+            doctor.step(loss)
+            opt.step()
+            total += loss.item()
+        doctor.epoch_end(total / -(-len(y) // 64))
+    with torch.no_grad():
+        accuracy = (model(X).argmax(1) == y).float().mean().item()
+    return doctor, accuracy
+
+
+def test_an_eps_float16_weights_round_to_0_is_named_and_raised():
+    """Adam's eps of 1e-8 is 0 in float16: a weight whose gradients are 0 steps by 0 / 0,
+    and the weights are NaN after the first step, which the doctor blamed on the backward
+    pass (a square root at 0). Named, and repair raises eps to 1e-4."""
+    doctor, _ = _half_loop(1e-8, "detect")
+    nan = [f for f in doctor.findings if f.code == "divergence"]
+    assert nan and nan[0].evidence["eps_underflows"] == 1e-8, doctor.findings
+    assert "is 0 in float16" in nan[0].message and "backward pass made" not in nan[0].message
+    doctor, accuracy = _half_loop(1e-8, "repair")
+    assert [r["remedy"] for r in doctor.repairs] == ["raise_eps"] and accuracy >= 0.85
+
+
+def test_an_eps_float16_keeps_is_left_alone():
+    doctor, accuracy = _half_loop(1e-4, "repair")
+    assert not [f for f in doctor.findings if f.severity != "info"], doctor.findings
+    assert doctor.repairs == [] and accuracy >= 0.85

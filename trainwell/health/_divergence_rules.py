@@ -39,17 +39,23 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             f"The gradients are NaN at step {h.steps[-1]}, where the loss is finite and calm"
             if _sound(h, -1)
             else f"The weights are NaN at step {h.steps[-1]}, the loss calm before: an update "
-            f"wrote NaN into them, so its gradients were NaN"
+            f"wrote NaN into them" + ("" if h.eps_underflows else ", so its gradients were NaN")
+        )
+        made = (
+            _EPS_UNDERFLOWS.format(eps=h.eps)
+            if h.eps_underflows
+            else f"The backward pass made them, not a step too large, and a lower learning "
+            f"rate cannot help. {_BACKWARD_NAN}"
         )
         return finding(
             "divergence",
             "error",
-            f"{seen}. The backward pass made them, not a step too large, and a lower learning "
-            f"rate cannot help. {_BACKWARD_NAN}",
+            f"{seen}. {made}",
             h,
             loss=h.loss[-1],
             first_loss=h.first_loss(),
             backward_nonfinite=True,
+            **({"eps_underflows": h.eps} if h.eps_underflows else {}),
         )
     if below_floor(h):
         why = (
@@ -254,6 +260,12 @@ _FELL_WITHOUT_BOUND = (
     "A likelihood maximised where it is to be minimised falls so (minimise -log_prob, the "
     "negative log-likelihood), or a scale the network can drive to 0 divides it. A lower "
     "learning rate cannot help."
+)
+_EPS_UNDERFLOWS = (
+    "The optimizer's step made them, and a lower learning rate cannot help: its eps ({eps:g}) "
+    "is 0 in float16, the weights' dtype, so a weight whose gradients are 0 steps by 0 / 0. "
+    "Keep the weights in float32 and run the forward pass under torch.autocast (with a "
+    "GradScaler), or raise eps to 1e-4."
 )
 _LOWER_THE_RATE = (
     "Lower the learning rate or clip gradients; if the inputs contain NaN, impute them."

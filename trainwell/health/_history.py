@@ -124,6 +124,8 @@ class ProbeHistory:
     # the largest `eps` of an optimizer that divides by sqrt(v) + eps (Adam's family,
     # RMSprop, Adagrad): where it dwarfs the gradients, its steps shrink with them
     eps: float = 0.0
+    # ... and the dtype of the weights it steps rounds it to 0 (Adam's 1e-8 in float16)
+    eps_underflows: bool = False
     batch_rows: int = 0  # rows of a probed batch (the output's first dimension; 0: unknown)
     # the loss the run started at, carried into the histories after a remedy: where what a
     # network that learned nothing scores is unknown (a loop's regression or TD loss), a

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 CLIP = 1.0
 DEFAULT_EPS = 1e-8  # Adam's, AdamW's, NAdam's, RAdam's, Adamax's and RMSprop's
+HALF_EPS = 1e-4  # an eps float16 keeps (its smallest normal is 6e-5)
 
 
 def lower_lr(repairer: LoopRepairer, params: list) -> str:
@@ -54,6 +55,18 @@ def default_eps(repairer: LoopRepairer, params: list) -> str:
     for group in groups:
         group["eps"] = DEFAULT_EPS
     return f"eps {before:g} -> {DEFAULT_EPS:g}"
+
+
+def raise_eps(repairer: LoopRepairer, params: list) -> str:
+    """Each group's eps up to `HALF_EPS`, where float16 weights round a smaller one to 0 and
+    a weight whose gradients are 0 steps by 0 / 0 (`_divergence_rules`)."""
+    groups = [g for g in repairer.optimizer.param_groups if g.get("eps", HALF_EPS) < HALF_EPS]
+    if not groups:
+        raise NotApplicable(f"the optimizer's eps is {HALF_EPS:g} or more already")
+    before = min(g["eps"] for g in groups)
+    for group in groups:
+        group["eps"] = HALF_EPS
+    return f"eps {before:g} -> {HALF_EPS:g} (float16 rounds it to 0 no longer)"
 
 
 def set_lrs(optimizer: torch.optim.Optimizer, lrs: list[float]) -> None:
@@ -182,6 +195,7 @@ LOOP_REMEDIES = {
         lower_lr,
         lower_momentum,
         default_eps,
+        raise_eps,
         clip_gradients,
         lower_lr_and_clip,
         skip_nonfinite,

@@ -178,6 +178,8 @@ class LoopRepairer:
         code = finding.code
         tried = {r["remedy"] for r in self.repairs if r["finding"] == code}
         evidence = finding.evidence
+        if evidence.get("eps_underflows"):  # the optimizer's eps, 0 in float16
+            return [name for name in ("raise_eps",) if name not in tried]
         if evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite"):
             return [name for name in ("skip_nonfinite",) if name not in tried]  # not the rate's
         if evidence.get("optimizer_eps"):  # the optimizer's eps, not the rate

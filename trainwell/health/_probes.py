@@ -48,6 +48,9 @@ ADDED_EPS = tuple(
 )
 
 
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
 def added_eps(optimizer: torch.optim.Optimizer) -> float:
     """The largest `eps` the optimizer adds to the root of its squared gradients' average
     (0: none such)."""
@@ -119,7 +122,10 @@ class Probe:
         # a scheduler's rate before it moved it; else the rate now: a rate cut by
         # ReduceLROnPlateau (which keeps none) where the loss stalled is no collapse
         self.history.start_lr = float(first.get("initial_lr", first["lr"]))
-        self.history.eps = added_eps(optimizer)
+        self.history.eps = eps = added_eps(optimizer)
+        dtype = first["params"][0].dtype if first["params"] else torch.float32
+        if eps and dtype in LOW_PRECISION:  # the step's eps is added in the weights' dtype
+            self.history.eps_underflows = float(torch.tensor(eps, dtype=dtype)) == 0.0
         if groups:
             given = {id(p) for group in optimizer.param_groups for p in group["params"]}
             self.outside = {i for i, (_, w) in enumerate(self._layers) if id(w) not in given}
