@@ -48,8 +48,8 @@ LOOP_FIX = {
     "nn.init.kaiming_uniform_ / xavier_uniform_ on them (of a product, as LoRA's A and B, "
     "one factor random)",
     "unused_parameters": "remove the unused modules, route the input through them, or drop "
-    "the .detach() or torch.no_grad() that cuts them off the loss (or, to freeze them on "
-    "purpose, set requires_grad=False)",
+    "the .detach(), .item() (a loss term added as a number) or torch.no_grad() that cuts "
+    "them off the loss (or, to freeze them on purpose, set requires_grad=False)",
 }
 
 
