@@ -1405,3 +1405,33 @@ def test_a_policy_gradient_weighted_by_returns_below_zero_is_no_nll_of_scores():
         optimizer.step()
     assert loss.item() < -1
     assert not [f for f in doctor.findings if f.evidence.get("below_floor")]
+
+
+@pytest.mark.parametrize(
+    ("pick", "indexed"),
+    [
+        (lambda logp, y: logp[:, y], True),  # the bug: every row's label for each row
+        (lambda logp, y: logp[torch.arange(len(y)), y], False),
+        (lambda logp, y: logp.gather(1, y[:, None]), False),
+    ],
+    ids=["logp[:, y]", "logp[arange, y]", "gather"],
+)
+def test_log_probabilities_indexed_with_every_row_s_label_are_found(pick, indexed):
+    """A hand-written cross entropy, `-logp[:, y].mean()`: an (n, n) table that scores each
+    row against every row's label; it trains without an error to 0.53 accuracy where the
+    right index gives 0.98 (stress 24)."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 20)
+    y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+
+    def loss_fn(out, y):
+        return -pick(nn.functional.log_softmax(out, 1), y).mean()
+
+    doctor = _train(model, optimizer, X, y, epochs=2, every=8, loss_fn=loss_fn)
+    found = [f for f in doctor.findings if f.code == "broadcast_loss"]
+    assert bool(found) == indexed, doctor.findings
+    if indexed:
+        assert found[0].evidence["compared_shape"] == [32, 32]
+        assert "logp[torch.arange(len(y)), y]" in found[0].message
