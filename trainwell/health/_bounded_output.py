@@ -31,7 +31,13 @@ RANGES: dict[str, tuple[str, float, float]] = {
 # terms (a penalty added), a cast (autocast runs a loss in float32); a scaled one's gradient
 # would misplace the targets
 COMBINING = ("AddBackward", "ToCopyBackward")
+# the Trainer standardises a regression's targets: half of them lie below 0
+TRAINER_FIX = (
+    "end your module with its last linear layer: the Trainer trains on standardised targets "
+    "(half of them below 0) and maps its predictions back to their units"
+)
 MEAN = 1  # at::Reduction::Mean, which the loss's node keeps
+SELF_CHECK = 0.01  # the residuals read back must give the loss itself, within 1%
 MARGIN = 0.1  # beyond the range by a tenth of the targets' RMS: not a target at its edge
 BEYOND_SHARE = 0.2  # a fifth of the targets or more out of reach ...
 PROBES = 2  # ... at each of the last probes that read them
@@ -71,17 +77,25 @@ def bounds(output: torch.Tensor, bound: str | None) -> bool:
     return node is not None and node.name().startswith(bound)
 
 
-def beyond_share(output: torch.Tensor, grad: torch.Tensor, bound: str) -> torch.Tensor:
+def beyond_share(
+    output: torch.Tensor, grad: torch.Tensor, bound: str, loss: torch.Tensor
+) -> torch.Tensor:
     """The share of the targets beyond the range of `bound` by `MARGIN` of their RMS, read as
     a mean squared error gives them: each is the output less its residual, the gradient
-    times the outputs' count / 2."""
+    times the outputs' count / 2. NaN unless the residuals' mean square is the `loss`
+    (within `SELF_CHECK`): another term of the loss that reads the outputs (an L1 or a
+    perceptual term beside the MSE) adds to their gradient, and the targets read from it
+    are no targets."""
     if output.shape != grad.shape or not output.numel():
         return torch.full((), math.nan, device=grad.device)
-    targets = output.detach().float() - grad.float() * (output.numel() / 2)
+    residuals = grad.float() * (output.numel() / 2)
+    targets = output.float() - residuals
     _, lowest, highest = RANGES[bound]
     margin = MARGIN * torch.linalg.vector_norm(targets) / math.sqrt(targets.numel())
-    beyond = (targets < lowest - margin) | (targets > highest + margin)
-    return beyond.float().mean()
+    share = ((targets < lowest - margin) | (targets > highest + margin)).float().mean()
+    mse, value = residuals.square().mean(), loss.detach().float().to(share.device)
+    alone = (mse - value).abs() <= SELF_CHECK * value.abs().clamp_min(1e-12)
+    return torch.where(alone, share, math.nan)
 
 
 def bounded_output(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
@@ -96,6 +110,7 @@ def bounded_output(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
     name, lowest, highest = RANGES[h.output_bound]
     share = statistics.median(shares)
     span = f"below {lowest:g}" if highest == math.inf else f"outside ({lowest:g}, {highest:g})"
+    fix = TRAINER_FIX if h.data_at_hand else LOOP_FIX["bounded_output"]
     return Finding(
         code="bounded_output",
         severity="error",
@@ -103,7 +118,7 @@ def bounded_output(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
         message=(
             f"The outputs pass through a {name} after the last layer, but {share:.0%} of the "
             f"targets the mean squared error compares them with lie {span}: the network can "
-            f"never predict those, whatever it learns. Fix: {LOOP_FIX['bounded_output']}."
+            f"never predict those, whatever it learns. Fix: {fix}."
         ),
         evidence={"activation": name, "share_beyond": round(share, 4), "range": span},
         epoch=epoch,

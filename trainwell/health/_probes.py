@@ -98,7 +98,9 @@ class Probe:
         self._target_level: torch.Tensor | None = None
         # (the share of rows the output ranks one class first, that class)
         self._top_class: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._beyond: torch.Tensor | None = None
+        # the bounded output and the loss's gradient at it (`_bounded_output`), read at the
+        # step, where the loss and the gradient scaler's scale are known
+        self._bounded: tuple[torch.Tensor, torch.Tensor] | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         # at the last probed forward pass, of each tensor the model returned (the first is
@@ -139,7 +141,7 @@ class Probe:
         self._output_error, self._output_level, self._error_hooked = None, None, False
         self._other_error = None
         self._output_offset, self._target_level, self._top_class = None, None, None
-        self._beyond = None
+        self._bounded = None
         if self._forward_hooks is None:  # made once: each wrapper costs ~50 us to make
             self._forward_hooks = (
                 _eager(self._record_input),
@@ -223,10 +225,10 @@ class Probe:
             self._target_level = target_level(grad, batch, output)
 
     def _record_beyond(self, grad: torch.Tensor, output: torch.Tensor) -> None:
-        """Where a mean squared error's targets lie against the range of the activation
-        that bounds the outputs (`_bounded_output`)."""
-        if self._beyond is None:
-            self._beyond = beyond_share(output, dense(grad).detach(), self.history.output_bound)
+        """Keep the loss's gradient at the outputs an activation bounds: where a mean squared
+        error's targets lie is read from it at the step (`before_step`)."""
+        if self._bounded is None:
+            self._bounded = (output, dense(grad).detach())
 
     def _record_other_error(self, grad: torch.Tensor, batch: int) -> None:
         """The error signal at another output, as `_record_error` reads it (the largest of
@@ -306,7 +308,10 @@ class Probe:
         if loss_scale != 1.0:
             other = other / loss_scale
         top, top_id = self._top_class if self._top_class is not None else (missing, missing)
-        beyond = self._beyond if self._beyond is not None else missing
+        beyond = missing
+        if self._bounded is not None:  # the gradient as the loss had it: unscaled
+            output, grad = self._bounded
+            beyond = beyond_share(output, grad / loss_scale, self.history.output_bound, loss)
         parts = [
             loss.detach().float().reshape(1),
             torch.stack(
