@@ -1298,22 +1298,39 @@ def _onehot(y):
             True,
         ),
         (lambda out, y: nn.functional.binary_cross_entropy_with_logits(_onehot(y), out), True),
-        (  # a dice term beside it: 0 or more, as the other terms of a sum usually are
+        (  # an MSE term beside it: torch's, 0 or more
             lambda out, y: (
                 nn.functional.binary_cross_entropy_with_logits(out, _onehot(y) * 255)
-                + (1 - (2 * (out.sigmoid() * _onehot(y)).sum() + 1) / (out.sigmoid().sum() + 4))
+                + nn.functional.mse_loss(out.sigmoid(), _onehot(y))
             ),
             True,
+        ),
+        (  # a term of the loop's own beside it, which may go below 0: not read
+            lambda out, y: (
+                nn.functional.binary_cross_entropy_with_logits(out, _onehot(y))
+                + out.sigmoid().mean().neg()
+            ),
+            False,
         ),
         (lambda out, y: nn.functional.binary_cross_entropy_with_logits(out, _onehot(y)), False),
         (lambda out, y: nn.functional.binary_cross_entropy(out.sigmoid(), _onehot(y)), False),
     ],
-    ids=["0/255 masks", "-1/+1 labels", "arguments swapped", "0/255 + dice", "0/1", "bce"],
+    ids=[
+        "0/255 masks",
+        "-1/+1 labels",
+        "arguments swapped",
+        "0/255 + mse",
+        "own term",
+        "0/1",
+        "bce",
+    ],
 )
 def test_a_binary_cross_entropy_below_zero_names_targets_outside_0_1(loss_fn, below):
     """Masks kept as 0/255, labels in {-1, +1}, `bce(targets, logits)`: the binary cross
     entropy falls below 0 and on without end as the logits grow; the doctor said exploding
-    gradients, and clipping "cured" them (stress 24). Targets in [0, 1] never go below 0."""
+    gradients, and clipping "cured" them (stress 24). Targets in [0, 1] never go below 0;
+    a sum with a term of the loop's own may (uncertainty weighting's `exp(-s) * bce + s`
+    went to -1.1 on a healthy run, review), and is not read."""
     torch.manual_seed(0)
     X = torch.randn(640, 20)
     y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
@@ -1326,7 +1343,7 @@ def test_a_binary_cross_entropy_below_zero_names_targets_outside_0_1(loss_fn, be
         assert found[0].evidence["binary_targets"] and "targets in [0, 1]" in found[0].message
         assert "binary_targets" in found[0].evidence and found[0].remedy is None
     else:
-        assert _problems(doctor) == []
+        assert "below_floor" not in str([f.evidence for f in doctor.findings])
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])

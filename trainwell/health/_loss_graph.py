@@ -167,19 +167,44 @@ def zero_floor(loss: torch.Tensor) -> bool:
 
 
 def binary_cross_entropy(loss: torch.Tensor) -> bool:
-    """Whether the loss is a binary cross entropy (with logits or on probabilities), scaled,
-    averaged or summed with other terms (a dice loss, a KL term, a penalty: each 0 or more,
-    as usual): on targets in [0, 1] it is never below 0."""
-    queue, seen = [getattr(loss, "grad_fn", None)], 0
-    while queue and seen < GRAPH_NODES:
-        node = queue.pop(0)
-        seen += 1
-        if node is None:
-            continue
-        if node.name().startswith("BinaryCrossEntropy"):
+    """Whether the loss is a binary cross entropy (with logits or on probabilities), scaled
+    by constants, averaged, or summed with torch's losses that are 0 or more (an MSE, a
+    cross entropy): on targets in [0, 1] it is never below 0. Not one weighted by a learned
+    tensor, nor summed with a term of the loop's own, which may go below 0 (uncertainty
+    weighting's `exp(-s) * bce + s`: a healthy run's loss went to -1.1, review)."""
+    return _bce_at_least_0(getattr(loss, "grad_fn", None), GRAPH_NODES)
+
+
+# torch's losses that are never below 0, whatever their inputs
+NON_NEGATIVE = ("MseLossBackward", "NllLoss", "HuberLossBackward", "SmoothL1LossBackward")
+
+
+def _bce_at_least_0(node: object | None, budget: int) -> bool:
+    """`binary_cross_entropy` from `node` down, visiting at most `budget` nodes."""
+    if node is None or budget <= 0:
+        return False
+    name = node.name()
+    if name.startswith("BinaryCrossEntropy"):
+        return True
+    inputs = [n for n, _ in node.next_functions if n is not None]
+    if name.startswith(SCALINGS) and len(inputs) == 1:  # by a constant, or a mean
+        return _bce_at_least_0(inputs[0], budget - 1)
+    if name.startswith("AddBackward") and len(inputs) == 2:
+        for this, other in (inputs, inputs[::-1]):
+            if _bce_at_least_0(this, budget - 1) and _never_below_0(other):
+                return True
+    return False
+
+
+def _never_below_0(node: object) -> bool:
+    """Whether `node` is one of torch's losses that are 0 or more, scaled by constants."""
+    while node is not None:
+        if node.name().startswith(NON_NEGATIVE):
             return True
-        if node.name().startswith((*SCALINGS, "AddBackward")):
-            queue.extend(n for n, _ in node.next_functions)
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
+            return False
+        node = inputs[0]
     return False
 
 
