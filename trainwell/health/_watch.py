@@ -195,6 +195,7 @@ class LoopWatch:
         self._events = []
         self._pending = [None] * len(self.params)
         self._cleared = [False] * len(self.params)
+        self._versions: list[int | None] = [None] * len(self.params)
         for index, p in enumerate(self.params):
             self._hooks.append(p.register_hook(self._grad_hook(index)))
             self._hooks.append(p.register_post_accumulate_grad_hook(self._accumulated(index)))
@@ -214,14 +215,20 @@ class LoopWatch:
     def _grad_hook(self, index: int):
         """Hold each backward's gradient until it reaches `.grad`: one taken by
         `torch.autograd.grad` (an inner loop of MAML, a gradient penalty) never does. Note
-        whether `.grad` was cleared (None) before it arrives: what `.grad` then holds starts
-        from it, whatever earlier backwards brought (a GAN's generator step backpropagates
-        through the critic, whose optimizer clears it before the critic's own)."""
+        whether `.grad` was cleared (to None, or zeroed in place) before it arrives: what
+        `.grad` then holds starts from it, whatever earlier backwards brought (a GAN's
+        generator step backpropagates through the critic, whose optimizer clears it before
+        the critic's own)."""
         param = self.params[index]
 
         def hold(grad: torch.Tensor) -> None:
             self._pending[index] = grad
-            self._cleared[index] = param.grad is None
+            held, version = param.grad, self._versions[index]
+            # cleared to None, or zeroed in place (`zero_grad(set_to_none=False)` bumps the
+            # version the last accumulation left)
+            self._cleared[index] = held is None or (
+                version is not None and held._version != version
+            )
 
         return hold
 
@@ -237,6 +244,7 @@ class LoopWatch:
                 self.fresh[index] = self._buffers[1][index].copy_(dense(grad.detach()))
             else:
                 seen.add_(dense(grad.detach()))
+            self._versions[index] = param.grad._version if param.grad is not None else None
 
         return keep
 
