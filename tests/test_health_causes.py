@@ -210,6 +210,13 @@ def test_evidence_is_measured_from_the_batch_and_the_weights():
     torch.manual_seed(0)  # the same depth at PyTorch's default: 0.58 a layer, 2e-2 passes
     sane = nn.Sequential(*[nn.Sequential(nn.Linear(100, 100), nn.Tanh()) for _ in range(8)])
     assert not gather_evidence(_probed(sane, x100), prior_loss=None, model=sane).undersized_weights
+    torch.manual_seed(0)  # 16 layers at the default, 1e-4 passes, but batch norm rescales it
+    normed = nn.Sequential(
+        *[nn.Sequential(nn.Linear(100, 100), nn.BatchNorm1d(100), nn.ReLU()) for _ in range(16)]
+    )
+    probed = _probed(normed, x100)
+    assert math.prod(hidden_gains(normed)) < 1e-3
+    assert not gather_evidence(probed, prior_loss=None, model=normed).undersized_weights
     torch.manual_seed(0)
     narrow = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
     narrow.append(nn.Linear(1, 3))

@@ -75,8 +75,8 @@ class Evidence:
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
-    # every hidden layer's gain is far below any sane init, or together they silence the
-    # network (their product below VANISHED_SIGNAL)
+    # every hidden layer's gain is far below any sane init, or together they silence a
+    # plain stack (their product below VANISHED_SIGNAL, no normalisation layer)
     undersized_weights: bool = False
     bottleneck: bool = False  # a hidden dense layer is narrower than the output needs
     slope_limited: bool = False  # a hidden activation is a sigmoid: slope 1/4 at most
@@ -138,8 +138,7 @@ def gather_evidence(
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
-        undersized_weights=bool(gains)
-        and (max(gains) < SMALL_GAIN or math.prod(gains) < VANISHED_SIGNAL),
+        undersized_weights=bool(gains) and (max(gains) < SMALL_GAIN or _silenced(model, gains)),
         bottleneck=narrow is not None,
         slope_limited="sigmoid" in history.activation_kinds,
         few_steps=steps_per_epoch is not None and steps_per_epoch < FEW_STEPS,
@@ -237,6 +236,20 @@ def strong_l1(model: nn.Module, l1: float, loss: float | None) -> bool:
         return False
     share = l1_share(model, l1, loss)
     return (share is not None and share >= STRONG_L1_SHARE) or collapsed(model) is not None
+
+
+# modules that rescale the signal whatever the weights: the gains' product says nothing there
+NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+
+
+def _silenced(model: nn.Module, gains: list[float]) -> bool:
+    """Whether the hidden gains multiply to below `VANISHED_SIGNAL` in a plain stack: a
+    network with normalisation layers (a ResNet's batch norm, a transformer's layer norm)
+    rescales its signal whatever the weights, and its default initialisation multiplies
+    to 9e-5 over 17 layers (review)."""
+    if math.prod(gains) >= VANISHED_SIGNAL:
+        return False
+    return not any(isinstance(m, NORMS) for m in model.modules())
 
 
 def hidden_gains(model: nn.Module) -> list[float]:
