@@ -83,6 +83,11 @@ def test_the_graph_tells_keys_the_loss_does_not_train_from_a_classifier_s_weight
     q = torch.randn(8, 16, requires_grad=True)
     assert not _graph(F.cross_entropy(nn.Linear(16, 10)(q), labels))  # a trained head
     q = torch.randn(8, 16, requires_grad=True)
+    frozen = nn.Linear(16, 10, bias=False).requires_grad_(False)
+    assert not _graph(F.cross_entropy(frozen(q), labels))  # a frozen head: no keys move
+    q = torch.randn(8, 16, requires_grad=True)
+    assert not _graph(F.cross_entropy(q @ queue[:, :10], labels))  # fixed prototypes
+    q = torch.randn(8, 16, requires_grad=True)
     assert not _graph(F.cross_entropy(q @ q.t() / 0.2, torch.arange(8)))  # SimCLR's: trained
     q = torch.randn(8, 16, requires_grad=True)
     assert not _graph(F.mse_loss(q @ queue, torch.randn(8, 100)))  # no cross entropy

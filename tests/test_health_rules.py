@@ -186,6 +186,7 @@ def test_gains_that_multiply_to_silence_starve_the_network_at_a_larger_gradient(
     finding = rules.vanishing_gradient(stack(0.28), T)
     assert finding is not None and finding.evidence["signal_gain"] < VANISHED_SIGNAL
     assert "pass on 5e-04 of the input's scale" in finding.message, finding.message
+    assert finding.evidence["threshold"] == T.shrunk_starved_scale
     assert "Tiny initial weights" in finding.message
     assert rules.vanishing_gradient(stack(0.58), T) is None
 
@@ -216,21 +217,34 @@ def test_an_adaptive_optimizer_s_eps_is_named_only_where_it_dwarfs_the_gradients
         ([0.6975, 0.6869, 0.6786, 0.6656], False),
         ([0.6930, 0.6925, 0.6931, 0.6890], True),  # it rose once: noise, not a take-off
         ([0.6930, 0.6880, 0.6860, 0.6850], True),  # falls that shrink: a plateau
+        ([0.6930, 0.6920, 0.6910, 0.6900], True),  # steady falls: no take-off
     ],
 )
 def test_a_loss_leaving_its_plateau_on_healthy_steps_is_not_slow_yet(losses, slow):
+    _leaving_plateau(losses, slow, step=5e-3)
+
+
+def test_a_loss_leaving_its_plateau_on_steps_too_large_is_still_told_so():
+    """Steps measured at 5% of the weights (usual: 0.1%): the take-off waits for no one, and
+    the advice is a lower rate (review)."""
+    found = _leaving_plateau([0.6965, 0.6906, 0.6857, 0.6690], True, step=5e-2)
+    assert found.evidence["rate_advice"] == "lower"
+
+
+def _leaving_plateau(losses, slow, step):
     """A hand-written loop's attention classifier sits near ln 2 for four epochs, then takes
     off to 0.99 accuracy (stress 24, three seeds): its steps are of the usual size, every
     layer moves, and the loss fell in every epoch, most in the last. Falls that shrink, or
     a rise among them, leave the slow convergence to be told."""
     h = _history(loss=[2.3] * 4)
-    h.update_ratio = [np.full(3, 5e-3)] * 4
+    h.update_ratio = [np.full(3, step)] * 4
     h.data_at_hand, h.floor_known = False, True
     h.curves = [{"epoch": e, "train_loss": loss} for e, loss in enumerate(losses)]
     found = rules.slow_convergence(h, T)
     assert (found is not None) == slow, found
-    if slow:
+    if slow and step < 1e-2:
         assert "Every layer moves" in found.message
+    return found
 
 
 def test_an_explosion_that_killed_the_units_showing_it_is_found_by_the_weights_it_blew_up():

@@ -321,6 +321,8 @@ class ProbeHistory:
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
         self.capped_error, self.summed = other.capped_error, other.summed
         self.output_bound = other.output_bound
+        self.nll_of_scores = other.nll_of_scores
+        self.binary_cross_entropy = other.binary_cross_entropy
         self.scored_against_keys = other.scored_against_keys
         # whose data it is: a hand-written loop's history after a remedy was read as the
         # Trainer's until its next look

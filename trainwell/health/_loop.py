@@ -239,7 +239,7 @@ class Doctor:
             history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
             history.nll_of_scores = nll_of_scores(loss)
             history.binary_cross_entropy = binary_cross_entropy(loss)
-            history.output_bound = None if history.summed else bounded_regression(loss)
+            history.output_bound = bounded_regression(loss)
             history.scored_against_keys = scored_against_keys(loss)
             history.every_loss_read = loss.is_cpu  # (`_ran_away`)
             if history.chance_loss is None or not self._looked:

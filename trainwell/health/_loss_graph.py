@@ -291,23 +291,26 @@ SCORES_NODES = 16  # nodes visited below the cross entropy, at most
 
 def scored_against_keys(loss: torch.Tensor) -> bool:
     """Whether the loss is a cross entropy of logits the network's outputs make with keys
-    the loss does not train (a product with a constant matrix: MoCo's queue of a momentum
-    encoder's keys, a memory bank): the keys move as the network learns, and the loss its
-    steps minimise moves with them (a contrastive loss rises and falls by design)."""
+    the loss does not train, joined to other logits (InfoNCE's positive beside a product
+    with a constant matrix: MoCo's queue of a momentum encoder's keys, a memory bank): the
+    keys move as the network learns, and the loss its steps minimise moves with them (a
+    contrastive loss rises and falls by design). A product with a constant alone is a
+    frozen head or fixed prototypes (review), whose keys do not move."""
     node = _cross_entropy(loss)
-    queue, seen = [_input(node)] if node is not None else [], 0
+    queue, seen = [(_input(node), False)] if node is not None else [], 0
     while queue and seen < SCORES_NODES:
-        node = queue.pop(0)
+        node, joined = queue.pop(0)
         seen += 1
         if node is None:
             continue
         sides = [n for n, _ in node.next_functions]
         if node.name().startswith(PRODUCTS):
-            if len(sides) == 2 and sum(n is None for n in sides) == 1:
+            if joined and len(sides) == 2 and sum(n is None for n in sides) == 1:
                 return True
             continue
         if node.name().startswith(TO_THE_SCORES):
-            queue.extend(n for n in sides if n is not None)
+            joined = joined or node.name().startswith("CatBackward")
+            queue.extend((n, joined) for n in sides if n is not None)
     return False
 
 

@@ -125,7 +125,8 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
     scale = grads[:, index] / np.maximum(weights, 1e-30)
     signal = _signal_gain(h)
     shrunk = signal is not None and signal < VANISHED_SIGNAL
-    if not np.all(scale < (t.shrunk_starved_scale if shrunk else t.starved_scale)):
+    threshold = t.shrunk_starved_scale if shrunk else t.starved_scale
+    if not np.all(scale < threshold):
         return None
     first = h.layers[index]
     return finding(
@@ -140,7 +141,7 @@ def _starved(h: ProbeHistory, t: Thresholds, index: int) -> Finding | None:
         signal_gain=signal,
         grad_norms=grads[-1],
         layers=h.layers,
-        threshold=t.starved_scale,
+        threshold=threshold,
     )
 
 

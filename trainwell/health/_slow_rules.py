@@ -78,9 +78,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         cause = _named_cause(h, t)
         far = h.raw_targets(FAR_TARGETS) is not None  # `finding` names them: the cause
         size = None if cause or far else _every_layer_moves(h, t)
-        if size is not None and _taking_off(loss):
-            return None  # a plateau it is leaving: judged again at the next epoch
         large, rate = steps_too_large(h), None
+        if size is not None and large is None and _taking_off(loss):
+            return None  # a plateau it is leaving: judged again at the next epoch
         if cause or far:
             advice = cause or ""
         elif large is not None:
@@ -112,7 +112,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             relative_drop=drop,
             threshold=t.slow_drop,
             rate_advice=rate,
-            **_eps_evidence(h),
+            **_eps_evidence(h, t),
         )
     if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
         return None
@@ -147,7 +147,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         relative_drop=drop,
         val_pace=pace,
         threshold=t.creep_pace,
-        **_eps_evidence(h),
+        **_eps_evidence(h, t),
     )
 
 
@@ -192,13 +192,7 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             f"(the gradients' norm is {throttle * norm:.3g}): raise {where} or remove it."
         )
     if (dwarfed := _eps_dwarfs(h)) is not None:
-        eps, rms = dwarfed
-        return (
-            f"The optimizer's eps ({eps:g}) is {eps / rms:.0f}x the size of its gradients "
-            f"({rms:.1e} per weight): its steps are the rate x gradient / eps, far smaller "
-            f"than the rate-sized steps it is built to take. Set eps back to its default "
-            f"(1e-8 for Adam)."
-        )
+        return _eps_cause(*dwarfed)
     if units_lost(h, t):  # (by a rate too large, often: a higher one would not help)
         return (
             "Most units of a layer were dead or saturated at the last probe (dying_relu, "
@@ -228,11 +222,22 @@ def _eps_dwarfs(h: ProbeHistory) -> tuple[float, float] | None:
     return (h.eps, rms) if rms > 0 and h.eps >= EPS_DWARFS * rms else None
 
 
-def _eps_evidence(h: ProbeHistory) -> dict[str, float]:
-    """`optimizer_eps` where it dwarfs the gradients (`_eps_dwarfs`): a loop's doctor sets
-    it back (`_loop_remedies.default_eps`)."""
+def _eps_cause(eps: float, rms: float) -> str:
+    return (
+        f"The optimizer's eps ({eps:g}) is {eps / rms:.0f}x the size of its gradients "
+        f"({rms:.1e} per weight): its steps are the rate x gradient / eps, far smaller than "
+        f"the rate-sized steps it is built to take. Set eps back to its default (1e-8 for "
+        f"Adam)."
+    )
+
+
+def _eps_evidence(h: ProbeHistory, t: Thresholds) -> dict[str, float]:
+    """`optimizer_eps` where it dwarfs the gradients (`_eps_dwarfs`) and is the cause the
+    finding names (not a schedule or a clip named before it): a loop's doctor sets it back
+    (`_loop_remedies.default_eps`)."""
     dwarfed = _eps_dwarfs(h)
-    return {"optimizer_eps": dwarfed[0]} if dwarfed else {}
+    named = dwarfed is not None and _named_cause(h, t) == _eps_cause(*dwarfed)
+    return {"optimizer_eps": dwarfed[0]} if named else {}
 
 
 # a clip threshold this many times below the gradients' norm throttles every step: clipping
