@@ -17,7 +17,7 @@ import torch
 
 from ..findings import Finding
 from ._history import ProbeHistory
-from ._loss_graph import GRAPH_NODES, RESHAPES, _below, _input
+from ._loss_graph import RESHAPES, _below, _input, walk
 from ._silent import LOOP_FIX
 
 # the activations that bound an output, by their autograd node: (name, lowest, highest)
@@ -47,17 +47,8 @@ def bounded_regression(loss: torch.Tensor) -> str | None:
     """The autograd node of the activation whose output a mean squared error (torch's, with
     its mean reduction; summed with other terms) compares with its targets, through
     reshapes (`.squeeze(-1)`), where it is one that bounds it (`RANGES`); else None."""
-    queue, seen = [getattr(loss, "grad_fn", None)], 0
-    while queue and seen < GRAPH_NODES:
-        node = queue.pop(0)
-        seen += 1
-        if node is None:
-            continue
-        name = node.name()
-        if name.startswith(COMBINING):
-            queue.extend(n for n, _ in node.next_functions)
-            continue
-        if not name.startswith("MseLossBackward"):
+    for node in walk(loss, COMBINING):
+        if not node.name().startswith("MseLossBackward"):
             continue
         if getattr(node, "_saved_reduction", None) != MEAN:
             return None

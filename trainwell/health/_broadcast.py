@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import torch
 
 from ..findings import Finding
-from ._loss_graph import GRAPH_NODES, SCALINGS, _below, _input, node_shape
+from ._loss_graph import SCALINGS, _below, _input, node_shape, walk
 from ._silent import LoopRecord, LoopThresholds, loop_finding
 
 # torch's losses that broadcast outputs against targets of another shape, with a warning
@@ -56,19 +56,13 @@ def broadcast_outputs(
     shapes = [list(shape) for shape in outputs]
     if not shapes:
         return None
-    queue, seen = [getattr(loss, "grad_fn", None)], 0
-    while queue and seen < GRAPH_NODES:
-        node = queue.pop(0)
-        seen += 1
-        if node is None:
-            continue
+    for node in walk(loss, COMBINING):
         name = node.name()
         if name.startswith("IndexBackward"):  # `logp[:, y]`: every row's label, each row
             found = _indexed_across_rows(node, shapes)
             if found is not None:
                 return found
         if name.startswith(COMBINING):
-            queue.extend(n for n, _ in node.next_functions)
             continue
         if name.startswith("AbsBackward"):  # l1_loss: |expanded input - target|
             node = _input(node)

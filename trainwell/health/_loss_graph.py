@@ -10,6 +10,7 @@ into the model below: a loss's graph is read in a few nodes, not in the model's 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -312,6 +313,20 @@ def scored_against_keys(loss: torch.Tensor) -> bool:
             joined = joined or node.name().startswith("CatBackward")
             queue.extend((n, joined) for n in sides if n is not None)
     return False
+
+
+def walk(loss: torch.Tensor, through: tuple[str, ...]) -> Iterator[object]:
+    """The autograd nodes from the loss down, breadth first, going on below the nodes of
+    `through` kinds only (what combines losses: sums, scalings), at most `GRAPH_NODES`."""
+    queue, seen = [getattr(loss, "grad_fn", None)], 0
+    while queue and seen < GRAPH_NODES:
+        node = queue.pop(0)
+        seen += 1
+        if node is None:
+            continue
+        yield node
+        if node.name().startswith(through):
+            queue.extend(n for n, _ in node.next_functions)
 
 
 def _cross_entropy(loss: torch.Tensor) -> object | None:
