@@ -231,7 +231,14 @@ def test_a_loss_leaving_its_plateau_on_steps_too_large_is_still_told_so():
     assert found.evidence["rate_advice"] == "lower"
 
 
-def _leaving_plateau(losses, slow, step):
+def test_a_training_loss_that_speeds_up_while_validation_rises_is_not_taking_off():
+    """Random labels after a higher rate: the training loss falls faster each epoch, but
+    the network memorises; its validation loss rises, and the slow convergence is told."""
+    _leaving_plateau([2.30, 2.29, 2.27, 2.22], True, step=5e-3, val=[2.30, 2.31, 2.33, 2.36])
+    _leaving_plateau([2.30, 2.29, 2.27, 2.22], False, step=5e-3, val=[2.30, 2.29, 2.31, 2.28])
+
+
+def _leaving_plateau(losses, slow, step, val=None):
     """A hand-written loop's attention classifier sits near ln 2 for four epochs, then takes
     off to 0.99 accuracy (stress 24, three seeds): its steps are of the usual size, every
     layer moves, and the loss fell in every epoch, most in the last. Falls that shrink, or
@@ -240,6 +247,8 @@ def _leaving_plateau(losses, slow, step):
     h.update_ratio = [np.full(3, step)] * 4
     h.data_at_hand, h.floor_known = False, True
     h.curves = [{"epoch": e, "train_loss": loss} for e, loss in enumerate(losses)]
+    for row, value in zip(h.curves, val or [], strict=False):
+        row["val_loss"] = value
     found = rules.slow_convergence(h, T)
     assert (found is not None) == slow, found
     if slow and step < 1e-2:

@@ -49,14 +49,18 @@ def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
 TAKE_OFF = 1.2  # the last fall this many times every earlier one: a loss speeding up
 
 
-def _taking_off(loss: list[float]) -> bool:
+def _taking_off(loss: list[float], val: list[float]) -> bool:
     """The loss fell in every epoch, and most in the last (`TAKE_OFF`): a network leaving a
     plateau, as attention does once it finds what to attend to (0.6965, 0.6906, 0.6857,
     0.6690, then 0.65, 0.59, 0.36 and 0.98 accuracy, stress 24, on three seeds). A stuck
     loss's falls are noise, seldom all above 0 with the last the largest; a steady one's
-    alike: judged again at the next epoch."""
+    alike: judged again at the next epoch. Where a validation loss is reported, it is below
+    where it started too: a network memorising labels it cannot learn (random ones, after a
+    higher rate) speeds up on its training rows alone, its validation loss rising."""
     falls = [a - b for a, b in itertools.pairwise(loss)]
-    return len(falls) >= 3 and min(falls) > 0 and falls[-1] >= TAKE_OFF * max(falls[:-1])
+    speeding = len(falls) >= 3 and min(falls) > 0 and falls[-1] >= TAKE_OFF * max(falls[:-1])
+    seen = [v for v in val if math.isfinite(v)]
+    return speeding and (len(seen) < 2 or seen[-1] < seen[0])
 
 
 def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -79,7 +83,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         far = h.raw_targets(FAR_TARGETS) is not None  # `finding` names them: the cause
         size = None if cause or far else _every_layer_moves(h, t)
         large, rate = steps_too_large(h), None
-        if size is not None and large is None and _taking_off(loss):
+        if size is not None and large is None and _taking_off(loss, h.curve("val_loss")):
             return None  # a plateau it is leaving: judged again at the next epoch
         if cause or far:
             advice = cause or ""
