@@ -48,25 +48,32 @@ def lower_momentum(repairer: LoopRepairer, params: list) -> str:
 def default_eps(repairer: LoopRepairer, params: list) -> str:
     """Each group's eps back to `DEFAULT_EPS`: one that dwarfs the gradients made every
     step the rate x gradient / eps (`_slow_rules._eps_dwarfs`)."""
-    groups = [g for g in repairer.optimizer.param_groups if g.get("eps", 0.0) > DEFAULT_EPS]
-    if not groups:
-        raise NotApplicable("the optimizer's eps is at its default already")
-    before = max(g["eps"] for g in groups)
-    for group in groups:
-        group["eps"] = DEFAULT_EPS
-    return f"eps {before:g} -> {DEFAULT_EPS:g}"
+    return _set_eps(repairer.optimizer, DEFAULT_EPS, lower=True)
 
 
 def raise_eps(repairer: LoopRepairer, params: list) -> str:
     """Each group's eps up to `HALF_EPS`, where float16 weights round a smaller one to 0 and
     a weight whose gradients are 0 steps by 0 / 0 (`_divergence_rules`)."""
-    groups = [g for g in repairer.optimizer.param_groups if g.get("eps", HALF_EPS) < HALF_EPS]
+    changed = _set_eps(repairer.optimizer, HALF_EPS, lower=False)
+    return f"{changed} (float16 rounds it to 0 no longer)"
+
+
+def _set_eps(optimizer: torch.optim.Optimizer, eps: float, lower: bool) -> str:
+    """Set the eps of the groups whose eps is above `eps` (`lower`) or below it; what
+    changed, from the farthest of them."""
+    groups = [
+        g
+        for g in optimizer.param_groups
+        if "eps" in g and (g["eps"] > eps if lower else g["eps"] < eps)
+    ]
     if not groups:
-        raise NotApplicable(f"the optimizer's eps is {HALF_EPS:g} or more already")
-    before = min(g["eps"] for g in groups)
+        raise NotApplicable(
+            f"the optimizer's eps is {eps:g} {'or less' if lower else 'or more'} already"
+        )
+    before = (max if lower else min)(g["eps"] for g in groups)
     for group in groups:
-        group["eps"] = HALF_EPS
-    return f"eps {before:g} -> {HALF_EPS:g} (float16 rounds it to 0 no longer)"
+        group["eps"] = eps
+    return f"eps {before:g} -> {eps:g}"
 
 
 def set_lrs(optimizer: torch.optim.Optimizer, lrs: list[float]) -> None:
