@@ -13,7 +13,7 @@ import yaml
 
 CONFIG = {
     "seed": 3,
-    "data": {"source": "synthetic", "synthetic": {"samples": 6000, "features": 20, "classes": 3}},
+    "data": {"source": "synthetic", "synthetic": {"samples": 3000, "features": 20, "classes": 3}},
     "model": {"hidden": [128, 128], "dropout": 0.2},
     "train": {
         "epochs": 30,
