@@ -25,8 +25,12 @@ BUGS = {
     "softmax_over_batch": ("softmax_over_batch", "nll_loss(out.log_softmax(dim=0), y)"),
     "zero_init": ("symmetric_units", "every weight and bias initialised to zero"),
     "oversized_head": ("high_initial_loss", "the output layer's weights drawn 100x too large"),
+    "first_batch": ("repeated_batch", "next(iter(loader)) at each step, no shuffle"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
+# loops of their own (the clean twin's too): one batch for ever is told once two checks of
+# one epoch saw it: epochs of 32 steps, not 16, which hold one check (at every 24th step)
+LOOPS = {"first_batch": {"batch": 16}}
 
 
 class MLP(nn.Module):
@@ -140,7 +144,8 @@ def train(
         if bug != "eval_mode_training":
             model.train()
         total = torch.zeros(())
-        for i in range(0, len(y), batch):
+        for start in range(0, len(y), batch):
+            i = 0 if bug == "first_batch" else start  # its first batch, at every step
             if bug != "stale_gradients":
                 optimizer.zero_grad()
             out = model(X[i : i + batch])

@@ -27,6 +27,7 @@ import torch
 from _silent_loops import (
     ARCHS,
     BUGS,
+    LOOPS,
     OTHERWISE,
     REGRESSION_BUGS,
     make_data,
@@ -54,8 +55,9 @@ def detection(every: int) -> list[dict]:
     data = make_data()
     for bug, (code, how) in BUGS.items():
         for arch in ARCHS:
-            buggy, _ = train(arch, bug, every=every, data=data)
-            clean, _ = train(arch, None, every=every, data=data, regression=bug in REGRESSION_BUGS)
+            loop = {"every": every, "data": data, **LOOPS.get(bug, {})}
+            buggy, _ = train(arch, bug, **loop)
+            clean, _ = train(arch, None, regression=bug in REGRESSION_BUGS, **loop)
             hit = [f for f in problems(buggy) if f.code == code]
             rows.append(
                 {

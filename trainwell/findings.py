@@ -48,6 +48,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "high_initial_loss",
     "symmetric_units",
     "batch_norm_one_row",
+    "repeated_batch",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

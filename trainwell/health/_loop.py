@@ -370,7 +370,7 @@ class Doctor:
         backward leaves the caches cold, and each attribute read costs."""
         if self._probed or step == self._probe_at or not self.watch.idle:
             return step
-        return self.pace.next_busy(step, self.watch.record, self.loop_thresholds)
+        return self.pace.next_busy(step, self.watch.record, self.loop_thresholds, self._epoch)
 
     def _trainable_now(self) -> tuple[tuple[int, bool], ...]:
         """Which parameters the model holds, and which of them learn: a layer replaced

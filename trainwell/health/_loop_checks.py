@@ -15,6 +15,7 @@ from ._history import ProbeHistory
 from ._initial_loss import high_initial_loss
 from ._loop_rules import LOOP_RULES, cleared
 from ._one_row_norm import batch_norm_one_row
+from ._repeated_batch import repeated_batch
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import symmetric_units
 from ._unregistered import unregistered_parameters
@@ -30,6 +31,7 @@ LOOP_CHECKS = (
     softmax_wrong_dim,
     high_initial_loss,
     batch_norm_one_row,
+    repeated_batch,
 )
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
 BLIND = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..findings import Finding
 from ._examiner import after_remedy, next_interval, probe_interval
 from ._loop_checks import looked_enough, unused_open
+from ._repeated_batch import seen_twice
 from ._silent import LoopRecord, LoopThresholds
 
 LOOK_FIRST = 3  # probe steps at which the silent-bug checks look, until they saw enough
@@ -66,6 +67,8 @@ class LoopPace:
         if self.look_again:  # a problem was found since the last look
             self.look_again -= 1
             return True
+        if seen_twice(record, record.epoch):  # ... and this is another epoch: a third?
+            return True
         sparser = self.probe_steps % LOOK_SPARSER == 0 or unused_open(findings)
         return step % self.interval == 0 and sparser
 
@@ -74,9 +77,12 @@ class LoopPace:
         where the model's parameters changed: a replaced layer is watched as a new loop)."""
         return step - self.watched_from < LOOK_FIRST * self.every and not looked_enough(record, t)
 
-    def next_busy(self, step: int, record: LoopRecord, t: LoopThresholds) -> int:
-        """The first step from `step` on at which the doctor looks, probes or arms a probe."""
-        first_looks = self.first_looks(step, record, t) or self.look_again
+    def next_busy(self, step: int, record: LoopRecord, t: LoopThresholds, epoch: int) -> int:
+        """The first step from `step` on, in epoch `epoch`, at which the doctor looks,
+        probes or arms a probe."""
+        first_looks = (
+            self.first_looks(step, record, t) or self.look_again or seen_twice(record, epoch)
+        )
         grid = self.every if first_looks else self.interval
         next_look = -(-step // grid) * grid  # or a probe
         next_arm = step + (-(step + 1)) % self.interval  # (s + 1) % interval == 0

@@ -22,6 +22,7 @@ from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._broadcast import broadcast_outputs
 from ._loss_graph import squashed_logits
 from ._probes import _eager, dense
+from ._repeated_batch import batch_print
 from ._silent import LoopCheck, LoopRecord
 from ._symmetry import alike_rows, matrices
 from ._unregistered import held_outside, look, never_updated
@@ -55,6 +56,8 @@ class LoopWatch:
         ]
         self._norm_rows: int | None = None  # the fewest rows one normalised since `arm`
         self._norm_hook = _eager(self._norm_input)  # (outside any graph torch.compile traces)
+        self._batch: torch.Tensor | None = None  # the input's fingerprint since `arm`
+        self._batch_hook = _eager(self._note_batch)
         self.record = LoopRecord(
             params=self.record_params,
             mode_modules=[name for name, _ in modes],
@@ -179,6 +182,11 @@ class LoopWatch:
             rows = x.shape[0]
             self._norm_rows = rows if self._norm_rows is None else min(self._norm_rows, rows)
 
+    def _note_batch(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        """The input of the first forward in train mode since `arm` (`_repeated_batch`)."""
+        if self._batch is None and module.training:
+            self._batch = batch_print(args, kwargs)
+
     def arm(self) -> None:
         """Keep this step's gradients and parameter norms; hook the next backward and step."""
         self.disarm()
@@ -203,6 +211,8 @@ class LoopWatch:
             self._hooks.append(self.optimizer.register_step_post_hook(self._step_hook))
         for _, m in self._training_norms():
             self._hooks.append(m.register_forward_pre_hook(self._norm_hook))
+        self._batch = None
+        self._hooks.append(self.model.register_forward_pre_hook(self._batch_hook, with_kwargs=True))
         self._armed = True
 
     def disarm(self) -> None:
@@ -343,6 +353,7 @@ class LoopWatch:
                 moved=np.array(
                     [now != first for now, first in zip(weight, self._first_norms, strict=True)]
                 ),
+                batch=None if self._batch is None else tuple(self._batch.tolist()),
             )
         )
         if self.record.checks[-1].order_ok is not None:

@@ -1,0 +1,126 @@
+"""A loop that trains on one batch for ever (`torch.manual_seed` inside the step loop,
+`next(iter(loader))` at each step of a loader without shuffle) is told, with the steps that
+saw the same input; loaders with or without shuffle, a seed reset each epoch and full-batch
+training are not."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import trainwell
+
+ROWS, BATCH = 512, 32
+
+
+def _mlp() -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def _cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 4),
+    )  # fmt: skip
+
+
+class _Tokens(nn.Module):
+    """Token ids in (a LongTensor), classes out: the input fingerprinted is not a float."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed, self.head = nn.EmbeddingBag(50, 16), nn.Linear(16, 4)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(ids))
+
+
+ARCHS = {"mlp": _mlp, "cnn": _cnn, "tokens": _Tokens}
+
+
+def _data(arch: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """`ROWS` rows to train on, 256 to validate on."""
+    g = torch.Generator().manual_seed(0)
+    if arch == "tokens":
+        X = torch.randint(0, 50, (ROWS + 256, 12), generator=g)
+        return X, X[:, 0] % 4
+    X = torch.randn(ROWS + 256, 1, 8, 8, generator=g)
+    return X, (X[:, 0, :4].mean((1, 2)) > 0).long() + 2 * (X[:, 0, :, :4].mean((1, 2)) > 0)
+
+
+def _batches(how: str, X: torch.Tensor, y: torch.Tensor, epoch: int):
+    """The (inputs, labels) of one epoch's steps, drawn as `how` says."""
+    steps = ROWS // BATCH
+    if how == "full_batch":  # one step an epoch, on every row
+        yield X, y
+    elif how in ("seed_each_step", "seed_each_epoch"):
+        if how == "seed_each_epoch":
+            torch.manual_seed(0)
+        for _ in range(steps):
+            if how == "seed_each_step":
+                torch.manual_seed(0)  # "for reproducibility"
+            rows = torch.randint(0, ROWS, (BATCH,))
+            yield X[rows], y[rows]
+    else:  # loaders: the first batch at each step, or the epoch's batches in turn
+        loader = DataLoader(TensorDataset(X, y), BATCH, shuffle=how == "shuffled")
+        if how == "first_batch":
+            for _ in range(steps):
+                yield next(iter(loader))
+        else:
+            yield from loader
+
+
+def _loop(arch: str, how: str, epochs: int = 4, mode: str = "detect") -> trainwell.Doctor:
+    X, y = _data(arch)
+    (X, X_val), (y, y_val) = (t.split([ROWS, len(t) - ROWS]) for t in (X, y))
+    torch.manual_seed(1)
+    model = ARCHS[arch]()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4, mode=mode)
+    for epoch in range(epochs):
+        total, steps = 0.0, 0
+        for xb, yb in _batches(how, X, y, epoch):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total, steps = total + loss.item(), steps + 1
+        with torch.no_grad():
+            val_loss = F.cross_entropy(model(X_val), y_val).item()
+        doctor.epoch_end(total / steps, val_loss)
+    return doctor
+
+
+def _repeated(doctor: trainwell.Doctor) -> list[trainwell.Finding]:
+    return [f for f in doctor.findings if f.code == "repeated_batch"]
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+@pytest.mark.parametrize("how", ["seed_each_step", "first_batch"])
+def test_one_batch_for_ever_is_told_with_the_steps_that_saw_it(arch, how):
+    (found,) = _repeated(_loop(arch, how))
+    assert found.severity == "error"
+    epochs = found.evidence["epochs"]
+    assert len(set(epochs)) == 2 and len(epochs) == 3  # two of one epoch, one of the next
+    assert found.step == found.evidence["steps"][-1] < 2 * ROWS // BATCH  # by epoch 1
+    assert "manual_seed" in found.message and "next(iter(loader))" in found.message
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+@pytest.mark.parametrize("how", ["shuffled", "in_order", "seed_each_epoch", "full_batch"])
+def test_batches_that_change_within_an_epoch_are_not_told(arch, how):
+    # in order or re-seeded each epoch, the batches repeat from epoch to epoch, not within
+    # one; full-batch training takes one step an epoch
+    epochs = 20 if how == "full_batch" else 4
+    assert _repeated(_loop(arch, how, epochs)) == []
+
+
+def test_what_overfits_that_batch_is_explained_by_it_not_treated():
+    doctor = _loop("mlp", "seed_each_step", epochs=12, mode="repair")
+    (root,) = _repeated(doctor)
+    assert doctor.repairs == []  # no remedy of the doctor's draws new batches
+    followed = [f for f in doctor.findings if f is not root and f.severity != "info"]
+    assert [f.code for f in followed] == ["overfitting"]
+    assert "Cause: every step trains on the same batch" in followed[0].message
