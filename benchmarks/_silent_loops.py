@@ -26,6 +26,7 @@ BUGS = {
     "zero_init": ("symmetric_units", "every weight and bias initialised to zero"),
     "oversized_head": ("high_initial_loss", "the output layer's weights drawn 100x too large"),
     "first_batch": ("repeated_batch", "next(iter(loader)) at each step, no shuffle"),
+    "uphill": ("gradient_ascent", "SGD written out as p.add_(lr * p.grad)"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 # loops of their own (the clean twin's too): one batch for ever is told once two checks of
@@ -87,6 +88,17 @@ class Listed(nn.Module):
 ARCHS: dict[str, Callable[[], nn.Module]] = {"mlp": MLP, "cnn": CNN}
 
 
+class Uphill(torch.optim.SGD):
+    """SGD written out, its step's sign flipped: each step climbs the gradient."""
+
+    @torch.no_grad()
+    def step(self, closure=None) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=group["lr"])
+
+
 def make_data(rows: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """8x8 images whose class is the brightest quadrant."""
     g = torch.Generator().manual_seed(seed)
@@ -135,7 +147,8 @@ def train(
         with torch.no_grad():
             net.head[-1].weight.mul_(100)
     # squared errors of targets 0..3 give steps ~10x a cross entropy's: a tenth of its rate
-    optimizer = torch.optim.SGD(params, lr=0.005 if regression else 0.05, momentum=0.9)
+    kind = Uphill if bug == "uphill" else torch.optim.SGD
+    optimizer = kind(params, lr=0.005 if regression else 0.05, momentum=0.9)
     dr = None
     if doctor:
         dr = trainwell.Doctor(model, optimizer, every=every, epochs=epochs, mode=mode)

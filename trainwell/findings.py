@@ -49,6 +49,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "symmetric_units",
     "batch_norm_one_row",
     "repeated_batch",
+    "gradient_ascent",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

@@ -22,7 +22,8 @@ def root_cause(finding: Finding) -> str | None:
     at the start (`high_initial_loss`: the gradients they send explode), or outputs a loss
     broadcast against targets of another shape (`broadcast_loss`: each is fitted to every
     row's target, and the loss stalls at their spread), or one batch trained on for ever
-    (`repeated_batch`: what overfits is that batch). Their own
+    (`repeated_batch`: what overfits is that batch), or an optimizer that climbs the
+    gradient (`gradient_ascent`: no rate is low enough). Their own
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
     stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
     raise it, a step taken before backward() to raise it. None for the other findings."""
@@ -42,6 +43,11 @@ def root_cause(finding: Finding) -> str | None:
         return (
             "the loss broadcast the outputs against targets of another shape "
             "(broadcast_loss); give it outputs and targets of one shape first"
+        )
+    if finding.code == "gradient_ascent":
+        return (
+            "the optimizer steps up the gradient (gradient_ascent); make its update "
+            "subtract the step first"
         )
     if finding.code == "repeated_batch":
         return (

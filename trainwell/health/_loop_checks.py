@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..findings import Finding
+from ._ascent import gradient_ascent
 from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._broadcast import broadcast_loss
 from ._history import ProbeHistory
@@ -32,6 +33,7 @@ LOOP_CHECKS = (
     high_initial_loss,
     batch_norm_one_row,
     repeated_batch,
+    gradient_ascent,
 )
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
 BLIND = (

@@ -47,6 +47,8 @@ LOOP_FIX = {
     "initialisation (nn.Linear and nn.Conv* initialise themselves), or call "
     "nn.init.kaiming_uniform_ / xavier_uniform_ on them (of a product, as LoRA's A and B, "
     "one factor random)",
+    "gradient_ascent": "subtract the step from the weights (p.sub_(step), p -= lr * "
+    "p.grad), as torch's optimizers do",
     "repeated_batch": "draw each step's batch from the loader's iterator (for x, y in "
     "loader: one iterator an epoch, shuffle=True), and seed once, before the loop",
     "unused_parameters": "remove the unused modules, route the input through them, or drop "
@@ -99,6 +101,8 @@ class LoopCheck:
     # the model's input at this step's first forward: its sum, sum of squares, first and
     # last values and size (`_repeated_batch.batch_print`); None where it had none
     batch: tuple[float, ...] | None = None
+    # cos(the optimizer's update, the gradient at the look): below 0 going down (`_ascent`)
+    uphill: float | None = None
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._ascent import climbing, update_along_gradient
 from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._broadcast import broadcast_outputs
 from ._loss_graph import squashed_logits
@@ -197,6 +198,9 @@ class LoopWatch:
             for p, kept in zip(self.params, self._buffers[0], strict=True)
         ]
         self._norms = _norms(self.params).tolist()
+        # the weights the gradients were taken at, to measure the update against them
+        # (`_ascent`): in the buffer the check computes into, once it measured
+        torch._foreach_copy_(self._buffers[2], [p.detach() for p in self.params])
         if self._first_norms is None:
             self._first_norms = self._norms
         self.fresh = [None] * len(self.params)
@@ -285,6 +289,16 @@ class LoopWatch:
             self._previous[i] if self._previous[i] is not None else torch.zeros_like(g)
             for i, g in zip(got, grads, strict=True)
         ]
+        kept = [i for i in range(n) if self._previous[i] is not None]
+        uphill = (
+            []
+            if climbing(self.optimizer) or not kept
+            else update_along_gradient(
+                [self._previous[i] for i in kept],
+                [self._buffers[2][i] for i in kept],
+                [params[i] for i in kept],
+            )
+        )
         carried = [
             torch.sub(g, f, out=self._buffers[2][i])
             for i, g, f in zip(got, grads, fresh, strict=True)
@@ -298,7 +312,8 @@ class LoopWatch:
             norms += torch._foreach_norm(carried)
         # one transfer; a few floats per parameter, which plain Python reads faster than
         # numpy's first calls after a step
-        values = torch.stack(norms).tolist()
+        values = torch.stack(norms + uphill).tolist()
+        along, update, gradient = values[-3:] if uphill else (0.0, 0.0, 0.0)
         weight = values[:n]
         changed = [now != before for now, before in zip(weight, self._norms, strict=True)]
         k = len(got)  # the docstring's six norms, a column each, of the k with a gradient
@@ -354,6 +369,7 @@ class LoopWatch:
                     [now != first for now, first in zip(weight, self._first_norms, strict=True)]
                 ),
                 batch=None if self._batch is None else tuple(self._batch.tolist()),
+                uphill=along / math.sqrt(update * gradient) if update * gradient > 0 else None,
             )
         )
         if self.record.checks[-1].order_ok is not None:
