@@ -114,6 +114,13 @@ class Examiner:
     def reported(self, code: str) -> bool:
         return code in self._seen
 
+    def report_new(self, finding: Finding | None) -> Finding | None:
+        """Report `finding` where its code is not reported yet; returns it if reported."""
+        if finding is None or self.reported(finding.code):
+            return None
+        self.report(finding)
+        return finding
+
     def runaway_loss(self) -> float:
         """The training loss that, read between probes, has run away: `runaway_factor` times
         the first probe's and the class prior's (a network treated late in a run starts a

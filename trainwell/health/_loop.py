@@ -315,8 +315,7 @@ class Doctor:
         penalty = strong_penalty(self.model, self.optimizer, loss=train_loss)
         new += self.examiner.end_epoch(row | {"train_loss": self._own_loss(train_loss)}, penalty)
         bounded = bounded_output(self.examiner.history, self._epoch, self._step)
-        if bounded is not None and not self.examiner.reported(bounded.code):
-            self.examiner.report(bounded)
+        if self.examiner.report_new(bounded):
             new.append(bounded)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)

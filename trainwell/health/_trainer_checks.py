@@ -113,9 +113,7 @@ class TrainerChecks:
         self._reach_steps.append(step)
 
     def epoch_end(self, epoch: int) -> None:
-        bounded = bounded_output(self.examiner.history, epoch, self.trainer.step)
-        if bounded is not None and not self.examiner.reported(bounded.code):
-            self.examiner.report(bounded)
+        self.examiner.report_new(bounded_output(self.examiner.history, epoch, self.trainer.step))
         if epoch == 0:
             self._report_unregistered(epoch)
         if epoch == REACH_EPOCHS - 1:
