@@ -15,7 +15,6 @@ the bugs only a hand-written loop can have (`_loop_rules.py`), and repairs that 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import statistics
 import warnings
@@ -32,6 +31,7 @@ from ._initial_loss import read_initial
 from ._loop_amp import LoopScaler
 from ._loop_args import check_arguments, nonfinite_validation, number
 from ._loop_causes import explain, sound
+from ._loop_changes import adopt, follow_trainable, trainable_now
 from ._loop_checks import BLIND, all_dead, blind
 from ._loop_clip import LoopClip
 from ._loop_pace import LoopPace
@@ -126,7 +126,7 @@ class Doctor:
         self._runaway = False  # probed off the probe steps: the loss ran away
         self._runaway_at = math.inf  # the loss that has (`Examiner.runaway_loss`)
         self._busy_at = 0  # the next step that is not plain (`_next_busy`)
-        self._trainable = self._trainable_now()  # which parameters require a gradient
+        self._trainable = trainable_now(self.model)  # which parameters require a gradient
         self._warned_blind = False  # told that doctor.step sits where .grad is cleared
         self._warned_val = False  # told that the validation loss is not finite
         self._reset_in: int | None = None  # the epoch a remedy last restarted the history in
@@ -216,11 +216,11 @@ class Doctor:
                 f"doctor.step takes the one loss backward() was called on; got a tensor of "
                 f"{loss.numel()} values (reduction='none'?): pass their mean, as backpropagated"
             )
-        trainable = self._trainable_now()  # read at busy steps: a loop may freeze layers
+        trainable = trainable_now(self.model)  # read at busy steps: a loop may freeze layers
         if trainable != self._trainable:
-            self._follow_trainable(trainable)
+            follow_trainable(self, trainable)
         if self._players.successor is not None:  # ... or build a new optimizer
-            self._adopt(self._players.successor)
+            adopt(self, self._players.successor)
         watch = self.watch
         # the last probe's update is done
         self._clip.read()
@@ -370,47 +370,6 @@ class Doctor:
         if self._probed or step == self._probe_at or not self.watch.idle:
             return step
         return self.pace.next_busy(step, self.watch.record, self.loop_thresholds, self._epoch)
-
-    def _trainable_now(self) -> tuple[tuple[int, bool], ...]:
-        """Which parameters the model holds, and which of them learn: a layer replaced
-        after the doctor was built (a new classifier head) is a new tensor."""
-        return tuple((id(p), p.requires_grad) for p in self.model.parameters())
-
-    def _follow_trainable(self, trainable: tuple[tuple[int, bool], ...]) -> None:
-        """Parameters were frozen, unfrozen or replaced: probe and watch what learns from now
-        on (a frozen layer's missing gradient read as a vanished one; hooks cannot be placed
-        on a tensor that requires no gradient). Findings so far stand."""
-        self._trainable = trainable
-        if self._probed:
-            self.examiner.probe.discard()
-            self._probed = False
-        with contextlib.suppress(ValueError):  # nothing with a weight learns: keep the last
-            self.examiner.follow(self.model)
-        self._rewatch()
-
-    def _adopt(self, optimizer: torch.optim.Optimizer) -> None:
-        """The loop replaced the optimizer it gave the doctor (that one stopped stepping,
-        this one steps the model's parameters): it is read, and treated, from now on (a
-        lower rate set on the old one changed nothing the loop ran)."""
-        self.optimizer = optimizer
-        self._players.follow(optimizer)
-        self._rewatch()
-        if self.repairer is not None:
-            self.repairer.adopt(optimizer, self.watch.params)
-
-    def _rewatch(self) -> None:
-        """Watch the model and optimizer as they are now. Findings so far stand; where
-        doctor.step sits in the loop is known still."""
-        self.watch.disarm()
-        frozen_from_start = set(self.watch.record.frozen_in_optimizer)
-        order_ok = self.watch.order_ok  # the loop's code is the same: where doctor.step sits
-        self.watch = LoopWatch(self.model, self.optimizer)
-        self.watch.order_ok = order_ok
-        self.pace.rewatch(self._step)
-        record = self.watch.record  # frozen as the loop went on: on purpose, not by mistake
-        record.frozen_in_optimizer = [
-            n for n in record.frozen_in_optimizer if n in frozen_from_start
-        ]
 
     def _read_chance(self, loss: torch.Tensor, step: int) -> bool:
         """The loss's chance level (a sum's: its terms' times, batches alike), and at the
