@@ -27,11 +27,12 @@ BUGS = {
     "oversized_head": ("high_initial_loss", "the output layer's weights drawn 100x too large"),
     "first_batch": ("repeated_batch", "next(iter(loader)) at each step, no shuffle"),
     "uphill": ("gradient_ascent", "SGD written out as p.add_(lr * p.grad)"),
+    "weights_by_counts": ("inverted_class_weights", "imbalanced classes, weight=counts"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 # loops of their own (the clean twin's too): one batch for ever is told once two checks of
 # one epoch saw it: epochs of 32 steps, not 16, which hold one check (at every 24th step)
-LOOPS = {"first_batch": {"batch": 16}}
+LOOPS = {"first_batch": {"batch": 16}, "weights_by_counts": {"imbalanced": True}}
 
 
 class MLP(nn.Module):
@@ -99,8 +100,15 @@ class Uphill(torch.optim.SGD):
                     p.add_(p.grad, alpha=group["lr"])
 
 
-def make_data(rows: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """8x8 images whose class is the brightest quadrant."""
+def make_data(
+    rows: int = 512, seed: int = 0, imbalanced: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """8x8 images whose class is the brightest quadrant; `imbalanced`: of 1,024 images,
+    all of class 0's kept, half of class 1's, a quarter of 2's, an eighth of 3's."""
+    if imbalanced:
+        X, y = make_data(1024, seed)
+        keep = torch.rand(len(y), generator=torch.Generator().manual_seed(seed)) < 0.5**y
+        return X[keep], y[keep]
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(rows, 1, 8, 8, generator=g)
     quadrants = torch.stack(
@@ -121,12 +129,14 @@ def train(
     data: tuple[torch.Tensor, torch.Tensor] | None = None,
     seed: int = 0,
     regression: bool = False,
+    imbalanced: bool = False,
 ) -> tuple[trainwell.Doctor | None, float]:
     """One hand-written loop with `bug` planted (None: the clean twin); returns the doctor
     and the last epoch's mean training loss. `regression`: the loop fits the brightest
     quadrant's index as a number with an MSE loss (the `broadcast_loss` bug's loop)."""
     torch.manual_seed(seed)
-    X, y = data if data is not None else make_data()
+    X, y = make_data(imbalanced=True) if imbalanced else data if data is not None else make_data()
+    weight = torch.bincount(y).float() if bug == "weights_by_counts" else None
     regression = regression or bug in REGRESSION_BUGS
     model = ARCHS[arch](classes=1) if regression else ARCHS[arch]()
     if bug == "unused_parameters":
@@ -170,7 +180,7 @@ def train(
             elif bug == "softmax_over_batch":  # normalised over the rows, not the classes
                 loss = nn.functional.nll_loss(out.log_softmax(dim=0), y[i : i + batch])
             else:
-                loss = nn.functional.cross_entropy(out, y[i : i + batch])
+                loss = nn.functional.cross_entropy(out, y[i : i + batch], weight=weight)
             if bug == "loss_rebuilt":  # cut from the graph: backward reaches nothing
                 loss = torch.tensor(loss.item(), requires_grad=True)
             loss.backward()

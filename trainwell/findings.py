@@ -50,6 +50,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "batch_norm_one_row",
     "repeated_batch",
     "gradient_ascent",
+    "inverted_class_weights",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

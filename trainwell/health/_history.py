@@ -115,6 +115,11 @@ class ProbeHistory:
     # its autograd node's name), and per probe the share of the targets beyond its range
     output_bound: str | None = None
     beyond_bound: list[float] = field(default_factory=list)
+    # per probe that read them, the classes' weights the loss gives (summed over their rows)
+    # and their rows, read from its gradient at the outputs (`_class_weights`); a single
+    # logit's (a binary cross entropy's: negatives, positives) or several classes'
+    class_weights: list[np.ndarray] = field(default_factory=list)
+    class_weights_binary: bool = False
     scale_free: bool = False  # the optimizer's steps do not grow with the gradient (Adam)
     # a hand-written loop's doctor read every step's loss (on a CPU): the first non-finite
     # one was probed at its own step, before the optimizer applied it
@@ -321,6 +326,7 @@ class ProbeHistory:
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
         self.capped_error, self.summed = other.capped_error, other.summed
         self.output_bound = other.output_bound
+        self.class_weights_binary = other.class_weights_binary
         self.nll_of_scores = other.nll_of_scores
         self.binary_cross_entropy = other.binary_cross_entropy
         self.scored_against_keys = other.scored_against_keys

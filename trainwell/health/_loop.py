@@ -25,6 +25,7 @@ from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
 from ._bounded_output import bounded_output, bounded_regression
+from ._class_weights import inverted_weights
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
@@ -314,9 +315,11 @@ class Doctor:
             row["val_loss"] = val_loss
         penalty = strong_penalty(self.model, self.optimizer, loss=train_loss)
         new += self.examiner.end_epoch(row | {"train_loss": self._own_loss(train_loss)}, penalty)
-        bounded = bounded_output(self.examiner.history, self._epoch, self._step)
-        if self.examiner.report_new(bounded):
-            new.append(bounded)
+        history = self.examiner.history
+        for check in (bounded_output, inverted_weights):  # the targets, read at the probes
+            finding = self.examiner.report_new(check(history, self._epoch, self._step))
+            if finding is not None:
+                new.append(finding)
         if self.repairer is not None:
             self.repairer.keep_best(self._epoch, row)
             self.repairer.loop_clip = self._clip.norm

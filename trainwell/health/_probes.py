@@ -17,6 +17,7 @@ from torch import nn
 
 from ..train import mean_over_ranks
 from ._bounded_output import beyond_share, bounds
+from ._class_weights import class_weights_read
 from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
 from ._loss_graph import gates, squashed_before
@@ -101,12 +102,15 @@ class Probe:
         # the bounded output and the loss's gradient at it (`_bounded_output`), read at the
         # step, where the loss and the gradient scaler's scale are known
         self._bounded: tuple[torch.Tensor, torch.Tensor] | None = None
+        # each class's weight in the loss, from its gradient at the output (`_class_weights`)
+        self._class_weights: torch.Tensor | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         # at the last probed forward pass, of each tensor the model returned (the first is
         # the one read as the output): what the loss-graph checks look for
         self.output_shapes: tuple[tuple[int, ...], ...] = ()
-        self._pending: tuple[int, int, torch.Tensor, list[torch.Tensor], list[int]] | None = None
+        # (step, epoch, stats, weights before the step, idle layers, class weights)
+        self._pending: tuple | None = None
         self.outside: set[int] = set()  # layers in none of the optimizer's groups (the loop's)
         # sigmoids and tanhs whose output the network multiplies with its own tensors (read
         # at the first probe from the loss's graph): gates, whose saturation is their purpose
@@ -141,7 +145,7 @@ class Probe:
         self._output_error, self._output_level, self._error_hooked = None, None, False
         self._other_error = None
         self._output_offset, self._target_level, self._top_class = None, None, None
-        self._bounded = None
+        self._bounded, self._class_weights = None, None
         if self._forward_hooks is None:  # made once: each wrapper costs ~50 us to make
             self._forward_hooks = (
                 _eager(self._record_input),
@@ -223,6 +227,8 @@ class Probe:
             self._output_error = norm * math.sqrt(batch / 2)
             self._output_offset = offset_share(grad, batch)
             self._target_level = target_level(grad, batch, output)
+            self._class_weights = class_weights_read(grad, output)
+            self.history.class_weights_binary = output.dim() == 1 or output.shape[-1] == 1
 
     def _record_beyond(self, grad: torch.Tensor, output: torch.Tensor) -> None:
         """Keep the loss's gradient at the outputs an activation bounds: where a mean squared
@@ -337,13 +343,13 @@ class Probe:
         if not self._before:  # kept from probe to probe: no allocation each time
             self._before = [torch.empty_like(w) for w in weights]
         torch._foreach_copy_(self._before, weights)
-        self._pending = (step, epoch, stats, self._before, idle)
+        self._pending = (step, epoch, stats, self._before, idle, self._class_weights)
 
     def after_step(self) -> None:
         """The optimizer has stepped: measure the update and move the probe to the host."""
         if self._pending is None:
             return
-        step, epoch, stats, before, idle = self._pending
+        step, epoch, stats, before, idle, classes = self._pending
         self._pending = None
         weights = [w.detach() for _, w in self._layers]
         n = len(weights)
@@ -353,7 +359,8 @@ class Probe:
         # no weight moved at all: no optimizer step came between (a hand-written loop's
         # doctor.step at each micro-batch of an accumulated step), the update is unmeasured
         ratio = torch.where(updates.amax() > 0, ratio, float("nan"))
-        values = torch.cat([stats, ratio]).cpu().numpy().astype(np.float64)  # one transfer
+        read = [] if classes is None else [classes.reshape(-1).to(stats.device)]
+        values = torch.cat([stats, *read, ratio]).cpu().numpy().astype(np.float64)  # one transfer
         n_acts = len(self._activations)
         acts = values[1 + 2 * n : 1 + 2 * n + n_acts]
         history = self.history
@@ -376,6 +383,9 @@ class Probe:
         history.top_class_id.append(float(values[8 + 3 * n + n_acts]))
         history.beyond_bound.append(float(values[9 + 3 * n + n_acts]))
         history.idle = idle
+        if classes is not None:  # (between the stats and the update ratios)
+            read = values[len(stats) : len(stats) + classes.numel()]
+            history.class_weights.append(read.reshape(2, -1))
 
 
 FEEDS_NODES = 256  # autograd nodes searched above the output for another output it reads

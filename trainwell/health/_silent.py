@@ -47,6 +47,8 @@ LOOP_FIX = {
     "initialisation (nn.Linear and nn.Conv* initialise themselves), or call "
     "nn.init.kaiming_uniform_ / xavier_uniform_ on them (of a product, as LoRA's A and B, "
     "one factor random)",
+    "inverted_class_weights": "weigh each class by its inverse frequency: pos_weight = "
+    "negatives / positives, weight = counts.sum() / counts (or leave the weights out)",
     "gradient_ascent": "subtract the step from the weights (p.sub_(step), p -= lr * "
     "p.grad), as torch's optimizers do",
     "repeated_batch": "draw each step's batch from the loader's iterator (for x, y in "

@@ -17,6 +17,7 @@ from ._batch_softmax import (
 )
 from ._bounded_output import bounded_output, bounded_regression
 from ._broadcast import broadcast_loss, broadcast_outputs
+from ._class_weights import inverted_weights
 from ._examiner import Examiner
 from ._loop_rules import probabilities_as_logits
 from ._loss_graph import squashed_logits
@@ -113,7 +114,8 @@ class TrainerChecks:
         self._reach_steps.append(step)
 
     def epoch_end(self, epoch: int) -> None:
-        self.examiner.report_new(bounded_output(self.examiner.history, epoch, self.trainer.step))
+        for check in (bounded_output, inverted_weights):  # the targets, read at the probes
+            self.examiner.report_new(check(self.examiner.history, epoch, self.trainer.step))
         if epoch == 0:
             self._report_unregistered(epoch)
         if epoch == REACH_EPOCHS - 1:

@@ -1,0 +1,133 @@
+"""Class weights the wrong way round (`pos_weight = positives / negatives`, `weight=counts`)
+are read from the loss's gradient at the outputs and told; weights that balance the classes,
+no weights, and losses whose gradient has another form are not."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import trainwell
+from trainwell.health._class_weights import class_weights_read
+
+SHARES = (0.55, 0.25, 0.12, 0.08)  # of the rows, per class
+
+
+def _mlp(outputs: int) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, outputs))
+
+
+def _cnn(outputs: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(4 * 4 * 4, outputs),
+    )  # fmt: skip
+
+
+ARCHS = {"mlp": _mlp, "cnn": _cnn}
+
+
+def _data(binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """8x8 images, each class's rows a share of `SHARES` (binary: the last class against
+    the others, 8% positives), its mean brightness in a quadrant of its own."""
+    g = torch.Generator().manual_seed(0)
+    counts = [int(1600 * share) for share in SHARES]
+    y = torch.cat([torch.full((n,), c) for c, n in enumerate(counts)])
+    X = torch.randn(len(y), 1, 8, 8, generator=g)
+    for c in range(4):
+        X[y == c, 0, 4 * (c // 2) : 4 * (c // 2) + 4, 4 * (c % 2) : 4 * (c % 2) + 4] += 1.0
+    order = torch.randperm(len(y), generator=g)
+    X, y = X[order], y[order]
+    return (X, (y == 3).float()) if binary else (X, y)
+
+
+def _loss(weights: str, binary: bool, y: torch.Tensor):
+    counts = torch.bincount(y.long()).float()
+    if binary:
+        positives, negatives = counts[1], counts[0]
+        pos_weight = {
+            "inverted": positives / negatives,
+            "balancing": negatives / positives,
+            "none": None,
+        }[weights]
+        return lambda out, t: F.binary_cross_entropy_with_logits(
+            out.squeeze(1), t, pos_weight=pos_weight
+        )
+    weight = {
+        "inverted": counts / counts.mean(),
+        "balancing": counts.mean() / counts,
+        "none": None,
+        "smoothed_inverted": counts / counts.mean(),
+    }[weights]
+    smoothing = 0.1 if weights.startswith("smoothed") else 0.0
+    return lambda out, t: F.cross_entropy(out, t, weight=weight, label_smoothing=smoothing)
+
+
+def _loop(arch: str, weights: str, binary: bool = False, epochs: int = 4) -> trainwell.Doctor:
+    X, y = _data(binary)
+    torch.manual_seed(0)
+    model = ARCHS[arch](1 if binary else 4)
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    loss_fn = _loss(weights, binary, y)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(epochs):
+        total = 0.0
+        for i in range(0, len(y), 64):
+            optimizer.zero_grad()
+            loss = loss_fn(model(X[i : i + 64]), y[i : i + 64])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        doctor.epoch_end(total / 25)
+    return doctor
+
+
+def _told(doctor: trainwell.Doctor) -> list[trainwell.Finding]:
+    return [f for f in doctor.findings if f.code == "inverted_class_weights"]
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+@pytest.mark.parametrize("binary", [False, True], ids=["weight", "pos_weight"])
+def test_weights_that_favour_the_frequent_class_are_told(arch, binary):
+    (found,) = _told(_loop(arch, "inverted", binary))
+    assert found.severity == "warning"
+    assert found.evidence["binary"] is binary
+    # the most frequent class (0, or the negatives) against the rarest (3, the positives)
+    assert (found.evidence["frequent"], found.evidence["rare"]) == (0, 1 if binary else 3)
+    planted = SHARES[0] / SHARES[3] if not binary else (1 - SHARES[3]) / SHARES[3]
+    assert planted / 2 < found.evidence["weight_ratio"] < planted * 2
+    assert "inverse frequency" in found.message
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+@pytest.mark.parametrize("binary", [False, True], ids=["weight", "pos_weight"])
+@pytest.mark.parametrize("weights", ["balancing", "none"])
+def test_weights_that_balance_the_classes_or_none_are_not(arch, binary, weights):
+    assert _told(_loop(arch, weights, binary)) == []
+
+
+def test_a_gradient_of_another_form_reads_no_weights():
+    # label smoothing moves every row's target off the one-hot: not read, whatever the weights
+    assert _told(_loop("mlp", "smoothed_inverted")) == []
+    out = torch.randn(32, 1, requires_grad=True)  # a regression's squared error
+    F.mse_loss(out, torch.randn(32, 1)).backward()
+    assert class_weights_read(out.grad, out.detach()) is None
+
+
+@pytest.mark.parametrize("weights", ["inverted", "balancing"])
+def test_the_trainers_doctor_reads_a_loss_of_your_own_alike(weights):
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    X, y = _data(binary=False)
+    torch.manual_seed(0)
+    model = _mlp(4)
+    doctor = DoctorCallback(mode="detect")
+    loss_fn = _loss(weights, False, y)
+    trainer = Trainer(
+        model, torch.optim.Adam(model.parameters(), 3e-3), loss_fn, epochs=4, callbacks=[doctor]
+    )
+    trainer.fit(TensorBatches(X, y, 64, seed=0))
+    told = [f for f in doctor.examiner.findings if f.code == "inverted_class_weights"]
+    assert len(told) == (weights == "inverted")
