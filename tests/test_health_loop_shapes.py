@@ -1452,3 +1452,25 @@ def test_log_probabilities_indexed_with_every_row_s_label_are_found(pick, indexe
     if indexed:
         assert found[0].evidence["compared_shape"] == [32, 32]
         assert "logp[torch.arange(len(y)), y]" in found[0].message
+
+
+@pytest.mark.parametrize("mode", ["detect", "repair"])
+def test_a_loss_at_exactly_zero_is_judged_without_a_swing(mode):
+    """A hinge or triplet loss fully satisfied is exactly 0 from some epoch on (stress 25: a
+    triplet loop's positive was its anchor): its curve has no scale to swing against."""
+    torch.manual_seed(0)
+    X = torch.randn(256, 8)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, mode=mode)
+    for _ in range(8):
+        for i in range(0, 256, 64):
+            optimizer.zero_grad()
+            margin = model(X[i : i + 64]).sum(1) * 0 - 1  # always satisfied: the hinge is 0
+            loss = torch.relu(margin).mean()
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(0.0, 0.5, val_accuracy=0.9)  # (it raised ZeroDivisionError here)
+    curves = ("oscillating_loss", "slow_convergence", "overfitting", "underfitting")
+    assert not [f for f in doctor.findings if f.code in curves and f.severity != "info"]

@@ -55,6 +55,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if not any(b < a for a, b in pairs) and _own_loss_alone(h):
         return None  # it only rose: no swing (a policy's loss on the data it collects)
     scale = _scale(loss, h)
+    if not scale > 0:  # a loss at 0 from its first epoch (a hinge satisfied): no swing
+        return None
     floor = t.oscillation_floor * scale
     # by a share of where it stood; where the loss went below 0 (a Gaussian or a mixture's
     # NLL), 0 is no floor and where it stood no measure (-0.02 -> 0.01 is no 150% rise):
