@@ -1474,3 +1474,6 @@ def test_a_loss_at_exactly_zero_is_judged_without_a_swing(mode):
         doctor.epoch_end(0.0, 0.5, val_accuracy=0.9)  # (it raised ZeroDivisionError here)
     curves = ("oscillating_loss", "slow_convergence", "overfitting", "underfitting")
     assert not [f for f in doctor.findings if f.code in curves and f.severity != "info"]
+    # nothing sends a gradient: because the loss is 0, not because a branch is unused
+    (unused,) = [f for f in doctor.findings if f.code == "unused_parameters"]
+    assert "the loss is exactly 0 at every step checked" in unused.message

@@ -685,6 +685,7 @@ def test_parameters_whose_gradient_is_exactly_zero_are_unused(case, healthy):
     unused = found["unused_parameters"]
     assert set(unused.evidence["parameters"]) == {"aux.weight", "aux.bias"}
     assert set(unused.evidence["zero_gradient"]) == {"aux.weight", "aux.bias"}
+    assert "an output sliced away" in unused.message  # not a loss at 0: it is not
 
 
 def test_a_dead_network_is_dying_relu_not_unused_parameters():

@@ -48,6 +48,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "high_initial_loss",
     "symmetric_units",
     "batch_norm_one_row",
+    "batch_norm_momentum",
     "repeated_batch",
     "gradient_ascent",
     "inverted_class_weights",

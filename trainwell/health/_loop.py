@@ -230,6 +230,7 @@ class Doctor:
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
+            watch.record.checks[-1].loss_zero = float(loss.detach()) == 0.0  # (a look's sync)
             if self._reads_clip():
                 self._clip.saw(watch.record.checks[-1])
                 self._note_loop_clip()

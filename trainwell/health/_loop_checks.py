@@ -15,6 +15,7 @@ from ._broadcast import broadcast_loss
 from ._history import ProbeHistory
 from ._initial_loss import high_initial_loss
 from ._loop_rules import LOOP_RULES, cleared
+from ._norm_momentum import batch_norm_momentum
 from ._one_row_norm import batch_norm_one_row
 from ._repeated_batch import repeated_batch
 from ._silent import LoopRecord, LoopThresholds
@@ -32,6 +33,7 @@ LOOP_CHECKS = (
     softmax_wrong_dim,
     high_initial_loss,
     batch_norm_one_row,
+    batch_norm_momentum,
     repeated_batch,
     gradient_ascent,
 )

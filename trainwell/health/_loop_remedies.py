@@ -16,6 +16,7 @@ from torch import nn
 from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
 from ._loop_redraw import oversized_output, zero_negative_biases
+from ._norm_momentum import default_momentum
 from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedule, schedulers_of
 from ._rebuild import NotApplicable
 from ._silent import few_names
@@ -192,6 +193,11 @@ def add_to_optimizer(repairer: LoopRepairer, params: list) -> str:
     return f"{len(missing)} parameters added to the optimizer's first param group"
 
 
+def norm_momentum(repairer: LoopRepairer, params: list) -> str:
+    found = repairer.evidence_of("batch_norm_momentum")
+    return default_momentum(repairer.model, found["modules"])
+
+
 def _names(objects: list[object]) -> str:
     return ", ".join(type(obj).__name__ for obj in objects)
 
@@ -212,5 +218,6 @@ LOOP_REMEDIES = {
         reinitialise,
         redraw_output,
         add_to_optimizer,
+        norm_momentum,
     )
 }

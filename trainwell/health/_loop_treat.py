@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 LOOP_CODES = frozenset(LOOP_FIX)
 # findings whose remedy acts in place between any two steps: treated wherever doctor.step
 # sits, before a check knows whether it comes before the optimizer's step
-ANY_ORDER = ("high_initial_loss",)
+ANY_ORDER = ("high_initial_loss", "batch_norm_momentum")
 
 
 def check_loop(doctor: Doctor) -> list[Finding]:

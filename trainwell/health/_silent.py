@@ -49,6 +49,8 @@ LOOP_FIX = {
     "one factor random)",
     "inverted_class_weights": "weigh each class by its inverse frequency: pos_weight = "
     "negatives / positives, weight = counts.sum() / counts (or leave the weights out)",
+    "batch_norm_momentum": "set the batch norm's momentum to torch's share of each new "
+    "batch (0.1 by default; Keras' momentum m is torch's 1 - m)",
     "gradient_ascent": "subtract the step from the weights (p.sub_(step), p -= lr * "
     "p.grad), as torch's optimizers do",
     "repeated_batch": "draw each step's batch from the loader's iterator (for x, y in "
@@ -105,6 +107,7 @@ class LoopCheck:
     batch: tuple[float, ...] | None = None
     # cos(the optimizer's update, the gradient at the look): below 0 going down (`_ascent`)
     uphill: float | None = None
+    loss_zero: bool = False  # the loss was exactly 0 at this step (a margin met by every row)
     stepped: bool = field(init=False)  # the optimizer changed some parameter in between
     complete: bool = field(init=False)  # ... and a backward reached some parameter
 
@@ -152,6 +155,8 @@ class LoopRecord:
     # batch norm modules in train mode at checks whose batch (as they read it) held one
     # row, and how many such checks ran in a row (a last batch of one row is one), since
     one_row_norm: list[str] = field(default_factory=list)
+    # batch norm modules whose running statistics follow the last batches (`_norm_momentum`)
+    fast_norms: list[tuple[str, float]] = field(default_factory=list)
     one_row_looks: int = 0
     one_row_step: int | None = None
     eval_modules: list[str] = field(default_factory=list)  # of those, in eval() where it matters

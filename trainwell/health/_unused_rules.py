@@ -41,7 +41,8 @@ def unused_parameters(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         return None
     unused = [name for name, bad in zip(r.params, never, strict=True) if bad]
     zero = [name for name, bad, got in zip(r.params, never, reached, strict=True) if bad and got]
-    return unused_finding(unused, [c.step for c in done], r.epoch, zero=zero)
+    met = all(c.loss_zero for c in done)  # nothing to learn: every row meets its margin
+    return unused_finding(unused, [c.step for c in done], r.epoch, zero=zero, met=met)
 
 
 def _cancelled_biases(params: list[str], reached: np.ndarray, never: np.ndarray) -> np.ndarray:
@@ -105,10 +106,12 @@ def unused_finding(
     zero: list[str] = (),
     cut: bool = False,
     rebuilt: bool = False,
+    met: bool = False,
 ) -> Finding:
     """The unused_parameters finding, from the loop's checks or the Trainer's probes;
     `zero`: those of `unused` whose gradient was there but exactly zero; `cut`: every
-    parameter, the loss reaching none (`_cut_off`); `rebuilt`: after it had reached them."""
+    parameter, the loss reaching none (`_cut_off`); `rebuilt`: after it had reached them;
+    `met`: the loss was exactly 0 at every step checked."""
     reach, how, fix = (
         "no gradient",
         "the loss does not depend on them, so they never learn and only cost memory (and "
@@ -143,6 +146,17 @@ def unused_finding(
         fix = (
             "initialise one factor of a product randomly (LoRA: A random, B zero), use the "
             f"output that carries them, or revive the dead units; else {fix}"
+        )
+    if zero and met:
+        how = (
+            "the loss is exactly 0 at every step checked: each example already meets the "
+            "margin it is held to (a hinge or a triplet loss whose positive is its own anchor, "
+            "a margin of 0), so nothing sends them a gradient"
+        )
+        fix = (
+            "check what the loss compares: a margin met from the start teaches nothing (a "
+            "triplet's positive is another example of the anchor's class, its negative one of "
+            "another class)"
         )
     return Finding(
         code="unused_parameters",

@@ -22,6 +22,7 @@ from ._ascent import climbing, update_along_gradient
 from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._broadcast import broadcast_outputs
 from ._loss_graph import squashed_logits
+from ._norm_momentum import fast_norms
 from ._probes import _eager, dense
 from ._repeated_batch import batch_print
 from ._silent import LoopCheck, LoopRecord
@@ -68,6 +69,7 @@ class LoopWatch:
             ],
             not_in_optimizer=self._not_given(),
             optimizer_only=[n for n, _ in outside],
+            fast_norms=fast_norms(model),
         )
         self.fresh: list[torch.Tensor | None] = []  # this step's backward, per parameter
         self._pending: list[torch.Tensor | None] = []  # a gradient on its way to .grad
@@ -105,6 +107,7 @@ class LoopWatch:
         self.record.eval_since, self.record.eval_steps = None, 0
         self.record.initial = None  # the loss at init: of the weights before the remedy
         self.record.not_in_optimizer = self._not_given()
+        self.record.fast_norms = fast_norms(self.model)
 
     @property
     def idle(self) -> bool:
