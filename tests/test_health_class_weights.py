@@ -115,6 +115,15 @@ def test_a_gradient_of_another_form_reads_no_weights():
     assert class_weights_read(out.grad, out.detach()) is None
 
 
+def test_a_vocabularys_scores_are_not_read():
+    # a cross entropy's gradient over 2,000 classes: a language model's, not read (another
+    # copy of its scores at each probe); the same over 10 classes is
+    for classes, read in ((2000, False), (10, True)):
+        out = torch.randn(64, classes, requires_grad=True)
+        F.cross_entropy(out, torch.randint(0, classes, (64,))).backward()
+        assert (class_weights_read(out.grad, out.detach()) is not None) is read
+
+
 @pytest.mark.parametrize("weights", ["inverted", "balancing"])
 def test_the_trainers_doctor_reads_a_loss_of_your_own_alike(weights):
     from trainwell.health import DoctorCallback

@@ -27,6 +27,9 @@ from ._silent import LOOP_FIX
 FORM = 0.999  # cos(gradient row, softmax - onehot) at every row: a weighted cross entropy
 ALIKE = 1e-3  # relative spread of a binary cross entropy's per-row weight within a label
 READINGS = 8  # the last probes whose readings are pooled
+# outputs read at most: class weights are a few classes' matter, and a language model's
+# (tokens, vocabulary) scores would cost another copy of them at each probe
+MAX_CLASSES, MAX_VALUES = 1000, 1 << 22
 IMBALANCE = 2.0  # most frequent class's rows over the rarest's, at least
 INVERTED = 1.5  # the frequent class weighs this many times the rare one, at least
 RISING = 0.75  # rank correlation of the classes' weights with their rows (4 classes: one swap)
@@ -39,11 +42,12 @@ TRAINER_FIX = (
 def class_weights_read(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor | None:
     """Per class, the sum of its rows' weights (relative to the batch's mean weight) and
     its rows' count, as one tensor (2 x classes) on the device; None where the gradient is
-    not a (binary) cross entropy's."""
-    grad, output = grad.detach().float(), output.detach().float()
-    if grad.shape != output.shape or not grad.numel():
+    not a (binary) cross entropy's, or the outputs are more than `MAX_CLASSES` scores or
+    `MAX_VALUES` values."""
+    if grad.shape != output.shape or not grad.numel() or grad.numel() > MAX_VALUES:
         return None
-    if output.dim() == 2 and output.shape[1] > 1:
+    grad, output = grad.detach().float(), output.detach().float()
+    if output.dim() == 2 and 1 < output.shape[1] <= MAX_CLASSES:
         return _cross_entropy(grad, output)
     if output.dim() == 1 or (output.dim() == 2 and output.shape[1] == 1):
         return _binary(grad.reshape(-1), output.reshape(-1))
