@@ -64,7 +64,8 @@ def repeated_batch(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         f"generator re-seeded inside the loop (torch.manual_seed at each step) or "
         f"next(iter(loader)) at each step of a loader without shuffle draws the same rows "
         f"every time: the network learns that batch, not the dataset (its loss falls; its "
-        f"validation does not).",
+        f"validation does not). (Where the whole training set is this batch, full-batch "
+        f"training with several steps an epoch, it is by design.)",
         r,
         last[-1].step,
         steps=[c.step for c in last],
