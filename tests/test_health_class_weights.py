@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
-from trainwell.health._class_weights import class_weights_read
+from trainwell.health._class_weights import class_weights_read, weights_of
 
 SHARES = (0.55, 0.25, 0.12, 0.08)  # of the rows, per class
 
@@ -112,7 +112,7 @@ def test_a_gradient_of_another_form_reads_no_weights():
     assert _told(_loop("mlp", "smoothed_inverted")) == []
     out = torch.randn(32, 1, requires_grad=True)  # a regression's squared error
     F.mse_loss(out, torch.randn(32, 1)).backward()
-    assert class_weights_read(out.grad, out.detach()) is None
+    assert weights_of(class_weights_read(out.grad, out.detach()).numpy()) is None
 
 
 def test_a_vocabularys_scores_are_not_read():
@@ -122,6 +122,8 @@ def test_a_vocabularys_scores_are_not_read():
         out = torch.randn(64, classes, requires_grad=True)
         F.cross_entropy(out, torch.randint(0, classes, (64,))).backward()
         assert (class_weights_read(out.grad, out.detach()) is not None) is read
+        if read:
+            assert weights_of(class_weights_read(out.grad, out.detach()).numpy()) is not None
 
 
 @pytest.mark.parametrize("weights", ["inverted", "balancing"])

@@ -41,9 +41,10 @@ TRAINER_FIX = (
 
 def class_weights_read(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor | None:
     """Per class, the sum of its rows' weights (relative to the batch's mean weight) and
-    its rows' count, as one tensor (2 x classes) on the device; None where the gradient is
-    not a (binary) cross entropy's, or the outputs are more than `MAX_CLASSES` scores or
-    `MAX_VALUES` values."""
+    its rows' count, then 1 where the gradient is a (binary) cross entropy's at every row
+    and 0 where not, as one tensor on the device (`weights_of` reads it): no host sync in
+    the backward pass it runs in. None for other shapes, and outputs of more than
+    `MAX_CLASSES` scores or `MAX_VALUES` values."""
     if grad.shape != output.shape or not grad.numel() or grad.numel() > MAX_VALUES:
         return None
     grad, output = grad.detach().float(), output.detach().float()
@@ -54,38 +55,48 @@ def class_weights_read(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor
     return None
 
 
-def _cross_entropy(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor | None:
+def weights_of(reading: np.ndarray) -> np.ndarray | None:
+    """A reading on the host as (sums, counts) per class, or None where it is no cross
+    entropy's."""
+    return reading[:-1].reshape(2, -1) if reading[-1] == 1 else None
+
+
+def _cross_entropy(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     labels = grad.argmin(dim=1)
     residual = torch.softmax(output, dim=1)
-    residual[torch.arange(len(labels), device=grad.device), labels] -= 1.0
+    residual.scatter_add_(1, labels[:, None], torch.full_like(residual[:, :1], -1.0))
     size = torch.linalg.vector_norm(residual, dim=1)
     grad_size = torch.linalg.vector_norm(grad, dim=1)
     fitted = (grad * residual).sum(dim=1) / (size * grad_size).clamp_min(1e-30)
     rows = (size > 1e-4) & (grad_size > 0)  # a row fitted exactly says nothing
-    if not bool(rows.any()) or bool((fitted[rows] < FORM).any()):
-        return None
-    weight = grad_size[rows] / size[rows]
-    return _per_class(weight / weight.mean(), labels[rows], output.shape[1])
+    form = rows.any() & ~((fitted < FORM) & rows).any()
+    weight = torch.where(rows, grad_size / size.clamp_min(1e-30), 0.0)
+    return _per_class(weight, labels, rows, output.shape[1], form)
 
 
-def _binary(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor | None:
+def _binary(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     positive = grad < 0
     p = torch.sigmoid(output)
-    weight = grad.abs() / torch.where(positive, 1 - p, p).clamp_min(1e-30)
-    rows = (torch.where(positive, 1 - p, p) > 1e-4) & (grad != 0)
-    for label in (positive, ~positive):
-        kept = weight[rows & label]
-        if kept.numel() and bool(kept.amax() > kept.amin() * (1 + ALIKE)):
-            return None  # not one weight per label: not a binary cross entropy
-    if not bool(rows.any()):
-        return None
-    return _per_class(weight[rows] / weight[rows].mean(), positive[rows].long(), 2)
+    base = torch.where(positive, 1 - p, p)
+    rows = (base > 1e-4) & (grad != 0)
+    weight = torch.where(rows, grad.abs() / base.clamp_min(1e-30), 0.0)
+    form = rows.any()
+    for label in (rows & positive, rows & ~positive):  # one weight per label, or no BCE
+        highest = torch.where(label, weight, -math.inf).amax()
+        lowest = torch.where(label, weight, math.inf).amin()
+        form = form & (~label.any() | (highest <= lowest * (1 + ALIKE)))
+    return _per_class(weight, positive.long(), rows, 2, form)
 
 
-def _per_class(weight: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
+def _per_class(
+    weight: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor, classes: int, form: torch.Tensor
+) -> torch.Tensor:
+    """(sums of the weights over the batch's mean, counts) per class, and `form`."""
+    counted = rows.float()
+    weight = weight / (weight.sum() / counted.sum().clamp_min(1)).clamp_min(1e-30)
     sums = torch.zeros(classes, device=weight.device).index_add_(0, labels, weight)
-    counts = torch.bincount(labels, minlength=classes).float()
-    return torch.stack([sums, counts])
+    counts = torch.zeros(classes, device=weight.device).index_add_(0, labels, counted)
+    return torch.cat([sums, counts, form.float().reshape(1)])
 
 
 def inverted_weights(h: ProbeHistory, epoch: int, step: int) -> Finding | None:

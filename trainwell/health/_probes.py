@@ -17,7 +17,7 @@ from torch import nn
 
 from ..train import mean_over_ranks
 from ._bounded_output import beyond_share, bounds
-from ._class_weights import class_weights_read
+from ._class_weights import class_weights_read, weights_of
 from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
 from ._loss_graph import gates, squashed_before
@@ -383,9 +383,9 @@ class Probe:
         history.top_class_id.append(float(values[8 + 3 * n + n_acts]))
         history.beyond_bound.append(float(values[9 + 3 * n + n_acts]))
         history.idle = idle
-        if classes is not None:  # (between the stats and the update ratios)
-            read = values[len(stats) : len(stats) + classes.numel()]
-            history.class_weights.append(read.reshape(2, -1))
+        weighed = None if classes is None else weights_of(values[len(stats) : -n])
+        if weighed is not None:  # (between the stats and the update ratios)
+            history.class_weights.append(weighed)
 
 
 FEEDS_NODES = 256  # autograd nodes searched above the output for another output it reads
