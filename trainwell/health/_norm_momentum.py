@@ -34,7 +34,8 @@ def batch_norm_momentum(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         return None
     names = [name for name, _ in r.fast_norms]
     momenta = sorted({momentum for _, momentum in r.fast_norms})
-    keras = f" (Keras' {1 - momenta[0]:g} is torch's {momenta[0]:g})" if momenta[0] < 1 else ""
+    low = momenta[0]  # a port from Keras reads 0.9 to 0.999
+    keras = f" (Keras' {1 - low:g} is torch's {low:g})" if 0.9 <= low < 1 else ""
     return loop_finding(
         "batch_norm_momentum",
         "warning",
