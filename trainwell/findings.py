@@ -52,6 +52,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "repeated_batch",
     "gradient_ascent",
     "inverted_class_weights",
+    "drowned_output",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

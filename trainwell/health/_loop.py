@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
-from ._bounded_output import bounded_output, bounded_regression
-from ._class_weights import inverted_weights
+from ._bounded_output import bounded_regression
+from ._epoch_checks import EPOCH_CHECKS
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
@@ -317,7 +317,7 @@ class Doctor:
         penalty = strong_penalty(self.model, self.optimizer, loss=train_loss)
         new += self.examiner.end_epoch(row | {"train_loss": self._own_loss(train_loss)}, penalty)
         history = self.examiner.history
-        for check in (bounded_output, inverted_weights):  # the targets, read at the probes
+        for check in EPOCH_CHECKS:  # what the probes read at the outputs
             finding = self.examiner.report_new(check(history, self._epoch, self._step))
             if finding is not None:
                 new.append(finding)

@@ -51,6 +51,9 @@ LOOP_FIX = {
     "negatives / positives, weight = counts.sum() / counts (or leave the weights out)",
     "batch_norm_momentum": "set the batch norm's momentum to torch's share of each new "
     "batch (0.1 by default; Keras' momentum m is torch's 1 - m)",
+    "drowned_output": "standardise that output's targets (subtract their mean, divide by "
+    "their standard deviation), or scale its term of the loss down, so that each term's "
+    "gradient is of one order",
     "gradient_ascent": "subtract the step from the weights (p.sub_(step), p -= lr * "
     "p.grad), as torch's optimizers do",
     "repeated_batch": "draw each step's batch from the loader's iterator (for x, y in "

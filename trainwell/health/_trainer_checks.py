@@ -15,9 +15,9 @@ from ._batch_softmax import (
     softmax_over_rows,
     softmax_wrong_dim,
 )
-from ._bounded_output import bounded_output, bounded_regression
+from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_loss, broadcast_outputs
-from ._class_weights import inverted_weights
+from ._epoch_checks import EPOCH_CHECKS
 from ._examiner import Examiner
 from ._loop_rules import probabilities_as_logits
 from ._loss_graph import squashed_logits
@@ -114,7 +114,7 @@ class TrainerChecks:
         self._reach_steps.append(step)
 
     def epoch_end(self, epoch: int) -> None:
-        for check in (bounded_output, inverted_weights):  # the targets, read at the probes
+        for check in EPOCH_CHECKS:  # what the probes read at the outputs
             self.examiner.report_new(check(self.examiner.history, epoch, self.trainer.step))
         if epoch == 0:
             self._report_unregistered(epoch)
