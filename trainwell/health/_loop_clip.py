@@ -16,8 +16,8 @@ import math
 import numpy as np
 import torch
 
-from ._probes import dense
 from ._silent import LoopCheck
+from ._tensors import dense
 
 CLIPPED = 0.99  # applied below this share of what the doctor read: something scaled it down
 # ... this far below (1e-3 where 1.0 was meant) it may be a gradient scaler's unscale_, which

@@ -22,6 +22,7 @@ from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
 from ._loss_graph import gates, squashed_before
 from ._probe_stats import input_rms, offset_share, target_level, top_class, unit_stat
+from ._tensors import dense, eager, feeds, output_tensors, plain
 
 # optimizers whose step does not grow with the gradient: each coordinate's is divided by
 # a running root mean square of its own gradients (or taken by its sign)
@@ -148,10 +149,10 @@ class Probe:
         self._bounded, self._class_weights = None, None
         if self._forward_hooks is None:  # made once: each wrapper costs ~50 us to make
             self._forward_hooks = (
-                _eager(self._record_input),
-                _eager(self._record_output),
+                eager(self._record_input),
+                eager(self._record_output),
                 [
-                    _eager(self._hook(i, kind, axis))
+                    eager(self._hook(i, kind, axis))
                     for i, (_, kind, _, axis) in enumerate(self._activations)
                 ],
             )
@@ -163,7 +164,7 @@ class Probe:
 
     def _record_input(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
-        if self._input_rms is None and _plain(x) and x.is_floating_point():
+        if self._input_rms is None and plain(x) and x.is_floating_point():
             self._input_rms = input_rms(x.detach())
 
     def _record_output(self, module: nn.Module, args: tuple, output: object) -> None:
@@ -175,7 +176,7 @@ class Probe:
         read as the output, the others' error signal too (`_record_other_error`); every
         tensor's shape is kept for the loss-graph checks (a multi-task model's regression
         head may be its second)."""
-        tensors = _tensors(output)
+        tensors = output_tensors(output)
         if not tensors:
             return
         self.output_shapes = tuple(tuple(t.shape) for t in tensors)
@@ -202,7 +203,7 @@ class Probe:
         batch = output.shape[0] if output.dim() else 1
         for other in others:  # not features the head reads: their gradient holds its own
             of_batch = other.requires_grad and other.dim() and other.shape[0] == batch
-            if of_batch and not _feeds(other, output):
+            if of_batch and not feeds(other, output):
                 other.register_hook(lambda grad: self._record_other_error(grad, batch))
         kept = output.detach()  # alive for the backward anyway: no copy
         output.register_hook(lambda grad: self._record_error(grad, batch, kept))
@@ -258,7 +259,7 @@ class Probe:
 
     def _hook(self, index: int, kind: str, axis: int) -> Callable[..., None]:
         def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            if index not in self._output_ptrs and _plain(output):  # the first forward only
+            if index not in self._output_ptrs and plain(output):  # the first forward only
                 self._activation_stats[index] = unit_stat(output.detach(), kind, axis)
                 self._output_ptrs[index] = output.data_ptr()
                 squashing = kind in ("sigmoid", "tanh")
@@ -386,53 +387,3 @@ class Probe:
         weighed = None if classes is None else weights_of(values[len(stats) : -n])
         if weighed is not None:  # (between the stats and the update ratios)
             history.class_weights.append(weighed)
-
-
-FEEDS_NODES = 256  # autograd nodes searched above the output for another output it reads
-
-
-def _feeds(other: torch.Tensor, output: torch.Tensor) -> bool:
-    """Whether `output` was computed from `other` (features a model returns beside the logits
-    its head makes of them): the gradient at `other` then holds what comes back through the
-    head, which grows with the head's weights, not only the error its own loss sends.
-    Searched over the `FEEDS_NODES` nodes nearest the output; beyond them, taken as not."""
-    target, queue, seen = other.grad_fn, [output.grad_fn], set()
-    while queue and len(seen) < FEEDS_NODES:
-        node = queue.pop()
-        if node is None or node in seen:
-            continue
-        if node is target:
-            return True
-        seen.add(node)
-        queue.extend(next_node for next_node, _ in node.next_functions)
-    return False
-
-
-def _eager(hook: Callable[..., None]) -> Callable[..., None]:
-    """`hook` run as Python, outside any graph `torch.compile` traces: it reads data
-    pointers and autograd nodes of real tensors, which tracing has not got (it warned, broke
-    the graph and recompiled on every new pointer)."""
-    return torch.compiler.disable(hook, recursive=True)
-
-
-def _tensors(output: object) -> list[torch.Tensor]:
-    """`output` itself, or the tensors a tuple, list or dict of them holds, in order (none
-    where the first is one that `_plain` refuses)."""
-    if isinstance(output, dict):
-        output = list(output.values())
-    items = output if isinstance(output, (tuple, list)) else [output]
-    tensors = [x for x in items if isinstance(x, torch.Tensor)]
-    return tensors if tensors and _plain(tensors[0]) else []
-
-
-def _plain(x: object) -> bool:
-    """A tensor with storage: not one that torch.func's transforms wrap (`vmap` over
-    `functional_call(model, ...)` for per-sample gradients runs the model's hooks on
-    those), whose data pointer cannot be read; the probe reads the loop's own forward."""
-    return isinstance(x, torch.Tensor) and not torch._C._functorch.is_functorch_wrapped_tensor(x)
-
-
-def dense(grad: torch.Tensor) -> torch.Tensor:
-    """A gradient as a dense tensor: `nn.Embedding(sparse=True)` leaves a sparse one, which
-    norms and copies into dense buffers do not take."""
-    return grad.to_dense() if grad.is_sparse else grad

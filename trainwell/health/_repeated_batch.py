@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 
 from ..findings import Finding
-from ._probes import _plain
 from ._silent import LoopRecord, LoopThresholds, loop_finding
+from ._tensors import plain
 
 
 def batch_print(args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -27,7 +27,7 @@ def batch_print(args: tuple, kwargs: dict) -> torch.Tensor | None:
     its device, read at the check. None for one torch.func's transforms wrap (`vmap` over
     `functional_call` for per-sample gradients): the loop's own forward is fingerprinted."""
     tensors = [x for x in (*args, *kwargs.values()) if isinstance(x, torch.Tensor)]
-    if not tensors or not _plain(tensors[0]) or not tensors[0].numel() or tensors[0].is_sparse:
+    if not tensors or not plain(tensors[0]) or not tensors[0].numel() or tensors[0].is_sparse:
         return None
     flat = tensors[0].detach().reshape(-1).float()
     size = flat.new_full((), flat.numel())

@@ -23,10 +23,10 @@ from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._broadcast import broadcast_outputs
 from ._loss_graph import squashed_logits
 from ._norm_momentum import fast_norms
-from ._probes import _eager, dense
 from ._repeated_batch import batch_print
 from ._silent import LoopCheck, LoopRecord
 from ._symmetry import alike_rows, matrices
+from ._tensors import dense, eager
 from ._unregistered import held_outside, look, never_updated
 from ._watched import BATCHNORM, learning_with, mode_matters, optimized_outside, trained_parameters
 
@@ -57,9 +57,9 @@ class LoopWatch:
             if isinstance(m, BATCHNORM) and not isinstance(m, nn.SyncBatchNorm)
         ]
         self._norm_rows: int | None = None  # the fewest rows one normalised since `arm`
-        self._norm_hook = _eager(self._norm_input)  # (outside any graph torch.compile traces)
+        self._norm_hook = eager(self._norm_input)  # (outside any graph torch.compile traces)
         self._batch: torch.Tensor | None = None  # the input's fingerprint since `arm`
-        self._batch_hook = _eager(self._note_batch)
+        self._batch_hook = eager(self._note_batch)
         self.record = LoopRecord(
             params=self.record_params,
             mode_modules=[name for name, _ in modes],
