@@ -230,7 +230,8 @@ class Doctor:
         changed = watch.mode(step, self._epoch)
         if watch.check(step, self._epoch):
             changed = True
-            watch.record.checks[-1].loss_zero = float(loss.detach()) == 0.0  # (a look's sync)
+            # read on a CPU already; elsewhere a look's one sync
+            watch.record.checks[-1].loss_zero = (value if value is not None else float(loss)) == 0
             if self._reads_clip():
                 self._clip.saw(watch.record.checks[-1])
                 self._note_loop_clip()
@@ -327,6 +328,7 @@ class Doctor:
             treat(self, new, train_loss, at_epoch_end=True)
             problems = any(f.severity != "info" and f.remedy is None for f in new)
             untrained = self.examiner.histories[0].untrained_loss()  # the loop's chance level
+            # read again: a remedy treat() applied restarts the history
             history, t = self.examiner.history, self.examiner.thresholds
             healthy = not problems and sound(history, t, untrained, train_loss, val_loss)
             probes = self.examiner.history.n_probes  # since the last remedy: it resets them

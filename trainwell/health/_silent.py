@@ -105,7 +105,7 @@ class LoopCheck:
     # they parted at an earlier check)
     same_rows: np.ndarray | None = None
     zero_rows: np.ndarray | None = None
-    # the model's input at this step's first forward: its sum, sum of squares, first and
+    # the model's input at this step's first forward: its sum, norm, first and
     # last values and size (`_repeated_batch.batch_print`); None where it had none
     batch: tuple[float, ...] | None = None
     # cos(the optimizer's update, the gradient at the look): below 0 going down (`_ascent`)
