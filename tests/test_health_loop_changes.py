@@ -400,3 +400,32 @@ def test_a_treated_network_still_not_learning_is_cut_again_only_while_it_oversho
     again = repairer.epoch_end(3, False, train_loss, probes=5, untrained=0.693, step_size=step_size)
     assert again == [finding]
     assert repairer.cuts_the_rate(finding) is cut_again
+
+
+def test_a_rollback_puts_back_what_the_optimizer_trains_besides_the_model():
+    """A second network the optimizer steps (a distillation teacher handed to it by mistake,
+    a loss's learnable weights) goes back with the model: before, the rollback put back its
+    Adam moments of then beside its weights of now."""
+    model, teacher, (X, y) = _net(), nn.Linear(20, 4), _data()
+    optimizer = torch.optim.SGD([*model.parameters(), *teacher.parameters()], lr=0.05)
+    doctor = trainwell.Doctor(model, optimizer, mode="repair")
+    kept, at_rollback = {}, None
+    for epoch in range(5):
+        if epoch == 3:
+            optimizer.param_groups[0]["lr"] = 50.0
+        for i in range(0, ROWS, BATCH):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(
+                model(X[i : i + BATCH]) + teacher(X[i : i + BATCH]), y[i : i + BATCH]
+            )
+            loss.backward()
+            doctor.step(loss)
+            if doctor.repairs and at_rollback is None:
+                at_rollback = teacher.weight.detach().clone()
+            optimizer.step()
+        kept[f"end of epoch {epoch}"] = teacher.weight.detach().clone()
+        doctor.epoch_end(loss.item())
+    assert doctor.repairs, "the rate of 50 went unrepaired"
+    where = doctor.repairs[0]["rolled_back_to"]
+    assert where in kept
+    assert torch.equal(at_rollback, kept[where])

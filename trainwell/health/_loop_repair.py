@@ -30,6 +30,7 @@ from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
 from ._silent import LOOP_FIX, few_names
+from ._watched import optimized_outside
 
 # Per code, the remedies the doctor applies in a hand-written loop, in order.
 LOOP_ORDERS: dict[str, tuple[str, ...]] = {
@@ -91,11 +92,21 @@ class LoopRepairer:
         self._healthy = self.snapshot()
         self._healthy_epoch: int | None = None  # None: the state the doctor started from
         self.best = BestWeights()  # by the best metric the loop reports (`keep_best`)
+        self._best_outside: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def snapshot(self) -> dict[str, Any]:
-        return copy.deepcopy(
+        """The model's and optimizer's states, and what the optimizer trains besides the
+        model (a teacher it was handed by mistake, a loss's learnable weights): their moments
+        in the optimizer's state would otherwise go back without them."""
+        state = copy.deepcopy(
             {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
         )
+        return state | {"outside": self._outside()}
+
+    def _outside(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(live tensor, a copy of it now) for each tensor the optimizer trains besides the
+        model."""
+        return [(p, p.detach().clone()) for _, p in optimized_outside(self.model, self.optimizer)]
 
     def keep_healthy(self, fresh_start: bool = False) -> None:
         """The state now is the one to roll back to: a remedy changed what an older one
@@ -208,7 +219,8 @@ class LoopRepairer:
         from them."""
         if self.best.value is None:  # nothing kept yet: the best metric reported so far
             self.best.watch(next(m for m in BEST_BY if m in row))
-        self.best.update(epoch, row, self.model)
+        if self.best.update(epoch, row, self.model):
+            self._best_outside = self._outside()
 
     def epoch_end(
         self,
@@ -285,6 +297,7 @@ class LoopRepairer:
         (stale gradients) or nothing (a problem the gradients caused; under a gradient
         scaler, zero gradients: its `step` asserts that it unscaled some)."""
         left = put_back_model(self.model, self._healthy["model"])  # (pruned since: fitted)
+        _put_back(self._healthy["outside"])
         # a copy: the optimizer steps the state tensors it is given in place
         put_back_optimizer(self.optimizer, copy.deepcopy(self._healthy["optimizer"]))
         for p, f in zip(params, fresh, strict=False):
@@ -314,6 +327,7 @@ class LoopRepairer:
         if self.best.weights is None:
             return None
         left = put_back_model(self.model, self.best.weights)
+        _put_back(self._best_outside)
         self.optimizer.state.clear()
         return f"best epoch {self.best.epoch} ({self.best.monitor})" + _but(left)
 
@@ -378,6 +392,14 @@ class LoopRepairer:
         for handle in self.hooks.values():
             handle.remove()
         self.hooks.clear()
+
+
+def _put_back(kept: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Copy each kept tensor back into its live one (one whose shape changed since stays)."""
+    with torch.no_grad():
+        for live, old in kept:
+            if live.shape == old.shape:
+                live.copy_(old)
 
 
 def _but(left: list[str]) -> str:
