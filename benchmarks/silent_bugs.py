@@ -19,6 +19,7 @@ Run: python benchmarks/silent_bugs.py [--every 24] [--rounds 15] [--epochs 10] [
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -203,6 +204,9 @@ def overhead(every: int, rounds: int, epochs: int) -> dict:
     names = list(variants)
     for round_ in range(rounds):  # each round in another order: no variant always goes first
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            # the doctors of earlier runs, kept by reference cycles until a collection, would
+            # keep their optimizer step hook (which every optimizer calls) in later runs
+            gc.collect()
             seconds, inside = plain_loop(X, y, epochs, *variants[name])
             times[name].append(seconds)
             shares[name].append(inside / (seconds - inside))
