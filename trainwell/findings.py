@@ -53,6 +53,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "gradient_ascent",
     "inverted_class_weights",
     "drowned_output",
+    "clip_after_step",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

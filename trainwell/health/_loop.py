@@ -224,10 +224,10 @@ class Doctor:
             adopt(self, self._players.successor)
         watch = self.watch
         # the last probe's update is done
-        self._clip.read()
+        clipped_after = self._clip.read()
         self._note_loop_clip()
         new = self.examiner.end_probe(self._runaway) if self._stepped_since_probe() else []
-        changed = watch.mode(step, self._epoch)
+        changed = watch.mode(step, self._epoch) or clipped_after
         if watch.check(step, self._epoch):
             changed = True
             # read on a CPU already; elsewhere a look's one sync
@@ -283,7 +283,7 @@ class Doctor:
             grad_scale = self.amp.at_probe(self.optimizer, loss)
             probe.before_step(step, self._epoch, loss, grad_scale, self.amp.scale or 1.0)
             if self._reads_clip():
-                self._clip.arm(self.optimizer, self.watch.params)
+                self._clip.arm(self.optimizer, self.watch.params, step)
         if looking and (value is None or math.isfinite(value)):  # NaN gradients tell nothing
             watch.arm()  # the next step is compared with this one
         if (step + 1) % self.pace.interval == 0:
@@ -398,6 +398,7 @@ class Doctor:
         clip at 1e-3 meant as 1.0 throttles every step (`slow_convergence` names it)."""
         if self._clip.norm is not None:
             self.examiner.history.loop_clip = (self._clip.norm, self._clip.throttle)
+        self.watch.record.clipped_after = self._clip.after_step
 
     def _reads_clip(self) -> bool:
         """Whether clipping the loop does itself can be told (`LoopClip`): doctor.step sits

@@ -12,6 +12,7 @@ from ..findings import Finding
 from ._ascent import gradient_ascent
 from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._broadcast import broadcast_loss
+from ._clip_after_step import clip_after_step
 from ._history import ProbeHistory
 from ._initial_loss import high_initial_loss
 from ._loop_rules import LOOP_RULES, cleared
@@ -36,6 +37,7 @@ LOOP_CHECKS = (
     batch_norm_momentum,
     repeated_batch,
     gradient_ascent,
+    clip_after_step,
 )
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
 BLIND = (

@@ -7,6 +7,12 @@ nothing there. Read at probe steps only: one norm at `doctor.step`, one in a one
 before the optimizer's step, compared at the next busy step (no sync in between). A loop
 that clips before `doctor.step` leaves `.grad` a scaled-down copy of what its backward
 brought, which the silent-bug checks see (`LoopCheck.shrunk`): `saw` reads those.
+
+A loop that clips after `optimizer.step()` clips gradients the step has applied already and
+`zero_grad` then throws away: the clip does nothing. The step's hook keeps a reference to
+one small gradient tensor (not a copy) and its norm; `zero_grad` drops `.grad` but not the
+tensor, which an in-place clip since has scaled down (`after_step`, read by
+`_clip_after_step`).
 """
 
 from __future__ import annotations
@@ -36,29 +42,65 @@ class LoopClip:
         self._far: tuple[float, float] | None = None  # (read, applied) FAR_BELOW it, once
         self._read: torch.Tensor | None = None  # the total norm at doctor.step
         self._applied: torch.Tensor | None = None  # ... and when the optimizer stepped
-        self._hook = None
+        # after the step: one gradient tensor as the step applied it, and its norm then
+        self._held: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._params: list[torch.Tensor] = []
+        self._armed_at = 0
+        # per reading: (step, norm the step applied, norm a clip after the step scaled it
+        # to; NaN where nothing scaled it)
+        self.after_step: list[tuple[int, float, float]] = []
+        self._hooks: list = []
 
-    def arm(self, optimizer: torch.optim.Optimizer, params: list[torch.Tensor]) -> None:
-        """At a probe's `doctor.step`: read the gradients' norm now and at the step."""
+    def arm(self, optimizer: torch.optim.Optimizer, params: list[torch.Tensor], step: int) -> None:
+        """At a probe's `doctor.step`: read the gradients' norm now and at the step, and
+        keep one gradient tensor as the step leaves it."""
         self.close()
-        self._read, self._applied = _total(params), None
+        self._read, self._applied, self._held = _total(params), None, None
+        self._params, self._armed_at = params, step
 
+        # the first step after `arm` only; removed by the next `read`, not here: torch
+        # iterates the optimizer's hooks as it calls them, and another doctor's may follow
         def applied(optimizer, args, kwargs) -> None:
-            # the first step after `arm` only; removed by the next `read`, not here: torch
-            # iterates the optimizer's hooks as it calls them, and another doctor's may follow
             if self._applied is None:
                 self._applied = _total(params)
 
-        self._hook = optimizer.register_step_pre_hook(applied)
+        def stepped(optimizer, args, kwargs) -> None:
+            if self._held is None:
+                self._held = _smallest(params)
 
-    def read(self) -> None:
-        """Compare the last armed pair (one host transfer)."""
+        self._hooks = [
+            optimizer.register_step_pre_hook(applied),
+            optimizer.register_step_post_hook(stepped),
+        ]
+
+    def read(self) -> bool:
+        """Compare the last armed readings (one host transfer). Returns whether they saw a
+        clip after the step (for the checks to run)."""
         if self._read is None or self._applied is None:
-            return  # (not stepped yet: micro-batches of an accumulated step)
+            return False  # (not stepped yet: micro-batches of an accumulated step)
         self.close()
-        read, applied = torch.stack([self._read, self._applied]).tolist()
+        held, self._held = self._held, None
+        # a tensor `.grad` holds again (zero_grad(set_to_none=False), no zero_grad) holds
+        # the gradients of steps since: it says nothing of what happened after the step
+        if held is not None and any(p.grad is held[0] for p in self._params):
+            held = None
+        readings = [self._read, self._applied]
+        if held is not None:
+            readings += [held[1], torch.linalg.vector_norm(held[0].float())]
+        read, applied, *kept = torch.stack(readings).tolist()
         self._read = self._applied = None
         self._note(read, applied)
+        return bool(kept) and self._note_after_step(applied, *kept)
+
+    def _note_after_step(self, applied: float, then: float, now: float) -> bool:
+        """A gradient the step applied, scaled down since by a factor that is no power of
+        two (a gradient scaler's): clipped after the step, to the norm `applied / factor`;
+        else NaN (zeroed in place by zero_grad is no clip). Returns whether it was."""
+        clipped = math.isfinite(applied) and 0 < now < CLIPPED * then
+        factor = then / now if clipped else math.nan
+        to = applied / factor if clipped and not _power_of_two(factor) else math.nan
+        self.after_step.append((self._armed_at, applied, to))
+        return math.isfinite(to)
 
     def saw(self, check: LoopCheck) -> None:
         """A silent-bug check: `.grad` at doctor.step against what the backward brought,
@@ -92,9 +134,9 @@ class LoopClip:
         self.norm, self.throttle = applied, factor
 
     def close(self) -> None:
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
 
 
 def _total(params: list[torch.Tensor]) -> torch.Tensor:
@@ -102,6 +144,16 @@ def _total(params: list[torch.Tensor]) -> torch.Tensor:
     if not grads:
         return torch.zeros((), device=params[0].device if params else None)
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)).float())
+
+
+def _smallest(params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The smallest dense gradient and its norm (on its device): a clip scales every
+    gradient alike, so one tells, and a reference to a small one keeps little alive."""
+    grads = [p.grad for p in params if p.grad is not None and not p.grad.is_sparse]
+    if not grads:
+        return None
+    grad = min(grads, key=torch.Tensor.numel)
+    return grad, torch.linalg.vector_norm(grad.detach().float())
 
 
 def _power_of_two(factor: float) -> bool:

@@ -85,15 +85,22 @@ def set_lrs(optimizer: torch.optim.Optimizer, lrs: list[float]) -> None:
         group["lr"] = lr
 
 
-def clip_gradients(repairer: LoopRepairer, params: list) -> str:
+def clip_gradients(repairer: LoopRepairer, params: list, norm: float = CLIP) -> str:
     _check_clip(repairer)
-    repairer.clip = CLIP
+    repairer.clip = norm
 
     def clip(optimizer, args, kwargs) -> None:
-        nn.utils.clip_grad_norm_(params, CLIP)
+        nn.utils.clip_grad_norm_(params, norm)
 
     repairer.hooks["clip"] = repairer.optimizer.register_step_pre_hook(clip)
-    return f"gradients clipped to norm {CLIP:g} before every optimizer.step()"
+    return f"gradients clipped to norm {norm:.3g} before every optimizer.step()"
+
+
+def clip_before_step(repairer: LoopRepairer, params: list) -> str:
+    """The clip the loop applies after the step, before it: at the loop's own norm."""
+    if repairer.clip is not None:
+        raise NotApplicable("gradients are clipped already")
+    return clip_gradients(repairer, params, repairer.evidence_of("clip_after_step")["max_norm"])
 
 
 def _check_clip(repairer: LoopRepairer) -> None:
@@ -210,6 +217,7 @@ LOOP_REMEDIES = {
         default_eps,
         raise_eps,
         clip_gradients,
+        clip_before_step,
         lower_lr_and_clip,
         skip_nonfinite,
         zero_grad,

@@ -44,6 +44,7 @@ LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "symmetric_units": ("reinitialise",),
     "high_initial_loss": ("redraw_output",),
     "batch_norm_momentum": ("norm_momentum",),
+    "clip_after_step": ("clip_before_step",),
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
 RATE_CUTS = ("lower_lr", "lower_lr_and_clip")  # one a probe: two cut it 100x in one step

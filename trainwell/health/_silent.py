@@ -54,6 +54,9 @@ LOOP_FIX = {
     "drowned_output": "standardise that output's targets (subtract their mean, divide by "
     "their standard deviation), or scale its term of the loss down, so that each term's "
     "gradient is of one order",
+    "clip_after_step": "clip between loss.backward() (scaler.unscale_(optimizer) under a "
+    "gradient scaler) and optimizer.step(): clip_grad_norm_(model.parameters(), max_norm), "
+    "then optimizer.step()",
     "gradient_ascent": "subtract the step from the weights (p.sub_(step), p -= lr * "
     "p.grad), as torch's optimizers do",
     "repeated_batch": "draw each step's batch from the loader's iterator (for x, y in "
@@ -171,6 +174,9 @@ class LoopRecord:
     # attributes holding tensors outside model.parameters() that get gradients but never
     # change (`_unregistered`)
     unregistered: list[str] = field(default_factory=list)
+    # (step, norm applied, norm clipped to) where a clip scaled the gradients after the
+    # optimizer's step (`_loop_clip`)
+    clipped_after: list[tuple[int, float, float]] = field(default_factory=list)
 
 
 LoopRule = Callable[[LoopRecord, LoopThresholds], Finding | None]
