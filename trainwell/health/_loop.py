@@ -245,6 +245,7 @@ class Doctor:
             history.output_bound = bounded_regression(loss)
             history.scored_against_keys = scored_against_keys(loss)
             history.every_loss_read = loss.is_cpu  # (`_ran_away`)
+            self._players.read_loss(loss)
             if history.chance_loss is None or not self._looked:
                 changed = self._read_chance(loss, step) or changed
             outputs = self.examiner.probe.output_shapes

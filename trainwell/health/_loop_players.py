@@ -27,6 +27,7 @@ UNIT_CODES = ("dying_relu", "saturated_activation")
 # optimizer steps another optimizer of the model's own parameters takes while the doctor's
 # takes none, before the loop is read as having replaced the doctor's with it
 SUCCESSION_STEPS = 8
+PLAYER_GRAPH_NODES = 20_000  # nodes of the loss's graph walked for the other's weights, at most
 
 # The hooks of doctors dropped without `close`, removed when the next one starts: torch
 # iterates its hooks while it calls them, and a garbage collection then (which runs the
@@ -42,6 +43,10 @@ class OtherPlayers:
         while _DROPPED:
             _DROPPED.pop().remove()
         self.seen: str | None = None  # the other optimizer's class, once one stepped
+        self._theirs: set[int] = set()  # ... and its parameters outside the model
+        # the doctor's loss runs through those (a generator's through its discriminator, an
+        # actor's through its critic): the two play against each other (`read_loss`)
+        self.against = False
         self._model, self._optimizer = model, optimizer
         self._checked: set[int] = set()  # optimizers known to step no other network
         self._own: dict[int, bool] = {}  # per optimizer: it steps the model's parameters
@@ -83,6 +88,26 @@ class OtherPlayers:
         # the hook stays till `close`: torch iterates its hooks while it calls them, and
         # one removed then breaks the step
         self.seen = type(other).__name__
+        self._theirs = {id(p) for p in params}
+
+    def read_loss(self, loss: torch.Tensor) -> None:
+        """At a look, once another network is seen: whether the loss's graph reaches its
+        weights, as a generator's loss runs through the discriminator and an actor's
+        through its critic. A second network trained on its own task beside the model (an
+        ensemble, a linear probe) is not reached."""
+        if self.seen is None or self.against:
+            return
+        queue, visited = [getattr(loss, "grad_fn", None)], set()
+        while queue and len(visited) < PLAYER_GRAPH_NODES:
+            node = queue.pop()
+            if node is None or node in visited:
+                continue
+            visited.add(node)
+            variable = getattr(node, "variable", None)  # an AccumulateGrad's parameter
+            if variable is not None and id(variable) in self._theirs:
+                self.against = True
+                return
+            queue.extend(n for n, _ in node.next_functions)
 
     def _succession(self, other: torch.optim.Optimizer) -> None:
         """Count the steps of another optimizer of parameters the doctor's holds while the
@@ -112,10 +137,24 @@ class OtherPlayers:
         """A curve finding of a loss that may be one player's: said so, and not treated; and
         units lost in one player, whose remedy (a lower rate for it alone) would throw the
         game out of step (a healthy WGAN-GP critic with dead units, its rate cut, scored
-        -7.6 against -0.75, stress 24): told, not treated. Its severity stays: a second
-        network trained on its own task in the same loop (an ensemble, a probe) looks the
-        same from here, and its findings are real."""
+        -7.6 against -0.75, stress 24): told, not treated. A curve finding of a loss whose
+        graph runs through the other network's weights (`against`) is a note: that loss
+        is a game's, which need not fall (a healthy GAN's generator loss oscillates, stress
+        26). Elsewhere its severity stays: a second network trained on its own task in the
+        same loop (an ensemble, a probe) looks the same from here, and its findings are
+        real."""
         if self.seen is None or finding.severity == "info":
+            return
+        if finding.code in CURVE_CODES and self.against:
+            finding.severity = "info"
+            finding.evidence["other_optimizer"] = self.seen
+            finding.evidence["against"] = True
+            finding.message += (
+                f" This loss runs through the weights of another network, which another "
+                f"optimizer ({self.seen}) trains: the two play against each other (a GAN's "
+                f"generator and discriminator, an actor and its critic), and one player's "
+                f"loss need not fall; repair leaves the rate alone."
+            )
             return
         if finding.code in UNIT_CODES:
             finding.evidence["other_optimizer"] = self.seen
