@@ -163,8 +163,11 @@ def zero_floor(loss: torch.Tensor) -> bool:
     takes it to 0, and a plateau far above that says the network cannot fit (a binary
     cross entropy's targets are freed by backward, so soft ones pass for labels). A sum of
     terms (a VAE's KL, label smoothing's), a regression's or a reconstruction's error, a
-    cross entropy on soft targets: each has a floor of its own that the doctor cannot know."""
-    return _cross_entropy(loss) is not None
+    cross entropy on soft targets: each has a floor of its own that the doctor cannot know;
+    so has a cross entropy that scores the batch's rows against each other
+    (`_scored_in_batch`)."""
+    node = _cross_entropy(loss)
+    return node is not None and not _scored_in_batch(node)
 
 
 def binary_cross_entropy(loss: torch.Tensor) -> bool:
@@ -313,6 +316,36 @@ def scored_against_keys(loss: torch.Tensor) -> bool:
             joined = joined or node.name().startswith("CatBackward")
             queue.extend((n, joined) for n in sides if n is not None)
     return False
+
+
+IN_BATCH_STEPS = ("MaskedFillBackward", "IndexBackward", *TO_THE_SCORES)
+
+
+def _scored_in_batch(node: object) -> bool:
+    """Whether the cross entropy's scores are products of two tensors the network computed,
+    neither a weight (SimCLR's `z @ z.T / tau`, CLIP's image-by-text logits), through
+    scalings, reshapes, masks and joins: similarities of normalised embeddings over a
+    temperature are bounded, and the loss's floor is the temperature's and the views'
+    (a healthy SimCLR loop's fell 9% in 4 epochs, stress 26). A classifier's layer has a
+    weight on one side."""
+    queue, seen = [_input(node)], 0
+    while queue and seen < SCORES_NODES:
+        node = queue.pop(0)
+        seen += 1
+        if node is None:
+            continue
+        sides = [n for n, _ in node.next_functions]
+        if node.name().startswith(PRODUCTS):
+            return len(sides) == 2 and not any(map(_a_weight, sides))
+        if node.name().startswith(IN_BATCH_STEPS):
+            queue.extend(n for n in sides if n is not None)
+    return False
+
+
+def _a_weight(node: object | None) -> bool:
+    """A product's side that is a parameter, transposed or reshaped (or a constant: None)."""
+    node = _below(node, (*RESHAPES, "TBackward", "TransposeBackward"))
+    return node is None or node.name() == "torch::autograd::AccumulateGrad"
 
 
 def walk(loss: torch.Tensor, through: tuple[str, ...]) -> Iterator[object]:
