@@ -1,6 +1,7 @@
 """Class weights the wrong way round (`pos_weight = positives / negatives`, `weight=counts`)
-are read from the loss's gradient at the outputs and told; weights that balance the classes,
-no weights, and losses whose gradient has another form are not."""
+are read from the loss's gradient at the outputs and told, for a cross entropy, a binary
+one and several labels' binary ones; weights that balance the classes, no weights, and
+losses whose gradient has another form are not."""
 
 import pytest
 import torch
@@ -27,9 +28,10 @@ def _cnn(outputs: int) -> nn.Module:
 ARCHS = {"mlp": _mlp, "cnn": _cnn}
 
 
-def _data(binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _data(binary: bool, labels: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """8x8 images, each class's rows a share of `SHARES` (binary: the last class against
-    the others, 8% positives), its mean brightness in a quadrant of its own."""
+    the others, 8% positives; `labels`: three labels, class 3 (8%), class 2 or 3 (20%) and
+    class 1 (25%)), its mean brightness in a quadrant of its own."""
     g = torch.Generator().manual_seed(0)
     counts = [int(1600 * share) for share in SHARES]
     y = torch.cat([torch.full((n,), c) for c, n in enumerate(counts)])
@@ -38,10 +40,20 @@ def _data(binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
         X[y == c, 0, 4 * (c // 2) : 4 * (c // 2) + 4, 4 * (c % 2) : 4 * (c % 2) + 4] += 1.0
     order = torch.randperm(len(y), generator=g)
     X, y = X[order], y[order]
+    if labels:
+        return X, torch.stack([y == 3, y >= 2, y == 1], 1).float()
     return (X, (y == 3).float()) if binary else (X, y)
 
 
 def _loss(weights: str, binary: bool, y: torch.Tensor):
+    if y.dim() == 2:  # several labels, a pos_weight each
+        positives, negatives = y.sum(0), (1 - y).sum(0)
+        pos_weight = {
+            "inverted": positives / negatives,
+            "balancing": negatives / positives,
+            "none": None,
+        }[weights]
+        return lambda out, t: F.binary_cross_entropy_with_logits(out, t, pos_weight=pos_weight)
     counts = torch.bincount(y.long()).float()
     if binary:
         positives, negatives = counts[1], counts[0]
@@ -63,10 +75,12 @@ def _loss(weights: str, binary: bool, y: torch.Tensor):
     return lambda out, t: F.cross_entropy(out, t, weight=weight, label_smoothing=smoothing)
 
 
-def _loop(arch: str, weights: str, binary: bool = False, epochs: int = 4) -> trainwell.Doctor:
-    X, y = _data(binary)
+def _loop(
+    arch: str, weights: str, binary: bool = False, epochs: int = 4, labels: bool = False
+) -> trainwell.Doctor:
+    X, y = _data(binary, labels)
     torch.manual_seed(0)
-    model = ARCHS[arch](1 if binary else 4)
+    model = ARCHS[arch](3 if labels else 1 if binary else 4)
     optimizer = torch.optim.Adam(model.parameters(), 3e-3)
     loss_fn = _loss(weights, binary, y)
     doctor = trainwell.Doctor(model, optimizer, every=4)
@@ -107,12 +121,35 @@ def test_weights_that_balance_the_classes_or_none_are_not(arch, binary, weights)
     assert _told(_loop(arch, weights, binary)) == []
 
 
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_several_labels_weighed_the_wrong_way_round_are_told(arch):
+    """A pos_weight a label, each its positives over its negatives (stress 26's multi-label
+    loop: 0.43 F1 against 0.59): each label's negatives and positives read as two classes,
+    the rarest positives (label 0's, 8%) against the most frequent negatives (label 2's)."""
+    (found,) = _told(_loop(arch, "inverted", labels=True))
+    assert found.evidence["binary"] is True
+    assert (found.evidence["frequent"], found.evidence["rare"]) == (2 * 0, 2 * 0 + 1)
+    assert "label 0's negative rows" in found.message
+    assert "label 0's positive ones" in found.message
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+@pytest.mark.parametrize("weights", ["balancing", "none"])
+def test_several_labels_weighed_to_balance_them_or_not_at_all_are_not(arch, weights):
+    assert _told(_loop(arch, weights, labels=True)) == []
+
+
+def _weights(out: torch.Tensor):
+    reading, blocks = class_weights_read(out.grad, out.detach())
+    return weights_of(reading.numpy(), blocks)
+
+
 def test_a_gradient_of_another_form_reads_no_weights():
     # label smoothing moves every row's target off the one-hot: not read, whatever the weights
     assert _told(_loop("mlp", "smoothed_inverted")) == []
     out = torch.randn(32, 1, requires_grad=True)  # a regression's squared error
     F.mse_loss(out, torch.randn(32, 1)).backward()
-    assert weights_of(class_weights_read(out.grad, out.detach()).numpy()) is None
+    assert _weights(out) is None
 
 
 def test_a_vocabularys_scores_are_not_read():
@@ -123,7 +160,7 @@ def test_a_vocabularys_scores_are_not_read():
         F.cross_entropy(out, torch.randint(0, classes, (64,))).backward()
         assert (class_weights_read(out.grad, out.detach()) is not None) is read
         if read:
-            assert weights_of(class_weights_read(out.grad, out.detach()).numpy()) is not None
+            assert _weights(out) is not None
 
 
 @pytest.mark.parametrize("weights", ["inverted", "balancing"])

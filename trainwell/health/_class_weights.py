@@ -9,16 +9,20 @@ no access to the loss itself. A cross entropy's gradient at a row's logits is it
 times `softmax(z) - onehot(y)` (over the batch's total weight): its one negative entry
 names the label, its norm over that of `softmax(z) - onehot(y)` is the weight. A binary
 cross entropy with logits gives `sigmoid(z)` at a negative row, `-pos_weight (1 -
-sigmoid(z))` at a positive one. Where the gradient does not have that form at every row
-(another loss, label smoothing, a focal loss), nothing is read.
+sigmoid(z))` at a positive one; over several labels (multi-label scores, one `pos_weight`
+a label) each label's negatives and positives are two classes of their own. Where the
+gradient does not have either form at every row (another loss, label smoothing, a focal
+loss), nothing is read.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import torch
+from scipy import stats
 
 from ..findings import Finding
 from ._history import ProbeHistory
@@ -39,26 +43,42 @@ TRAINER_FIX = (
 )
 
 
-def class_weights_read(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor | None:
+Blocks = tuple[tuple[int, bool], ...]  # a reading's blocks: (classes, binary) each
+
+
+def class_weights_read(
+    grad: torch.Tensor, output: torch.Tensor
+) -> tuple[torch.Tensor, Blocks] | None:
     """Per class, the sum of its rows' weights (relative to the batch's mean weight) and
     its rows' count, then 1 where the gradient is a (binary) cross entropy's at every row
     and 0 where not, as one tensor on the device (`weights_of` reads it): no host sync in
-    the backward pass it runs in. None for other shapes, and outputs of more than
-    `MAX_CLASSES` scores or `MAX_VALUES` values."""
+    the backward pass it runs in. Scores of several classes are read both ways, as a cross
+    entropy's and as several labels' binary ones: blocks of so many classes each (the
+    second tuple). None for other shapes, and outputs of more than `MAX_CLASSES` scores
+    or `MAX_VALUES` values."""
     if grad.shape != output.shape or not grad.numel() or grad.numel() > MAX_VALUES:
         return None
     grad, output = grad.detach().float(), output.detach().float()
     if output.dim() == 2 and 1 < output.shape[1] <= MAX_CLASSES:
-        return _cross_entropy(grad, output)
+        classes = output.shape[1]
+        both = torch.cat([_cross_entropy(grad, output), _binary(grad, output)])
+        return both, ((classes, False), (2 * classes, True))
     if output.dim() == 1 or (output.dim() == 2 and output.shape[1] == 1):
-        return _binary(grad.reshape(-1), output.reshape(-1))
+        return _binary(grad.reshape(-1, 1), output.reshape(-1, 1)), ((2, True),)
     return None
 
 
-def weights_of(reading: np.ndarray) -> np.ndarray | None:
-    """A reading on the host as (sums, counts) per class, or None where it is no cross
-    entropy's."""
-    return reading[:-1].reshape(2, -1) if reading[-1] == 1 else None
+def weights_of(reading: np.ndarray, blocks: Blocks) -> tuple[np.ndarray, bool] | None:
+    """A reading on the host as (sums, counts) per class, and whether it is binary cross
+    entropies' (negatives, positives of each label); None where neither block has its
+    form."""
+    at = 0
+    for classes, binary in blocks:
+        block = reading[at : at + 2 * classes + 1]
+        at += 2 * classes + 1
+        if block[-1] == 1:
+            return block[:-1].reshape(2, -1), binary
+    return None
 
 
 def _cross_entropy(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
@@ -75,17 +95,21 @@ def _cross_entropy(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
 
 
 def _binary(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """(rows, labels) scores: each label's negatives and positives, classes 2j and 2j + 1."""
     positive = grad < 0
     p = torch.sigmoid(output)
     base = torch.where(positive, 1 - p, p)
     rows = (base > 1e-4) & (grad != 0)
     weight = torch.where(rows, grad.abs() / base.clamp_min(1e-30), 0.0)
     form = rows.any()
-    for label in (rows & positive, rows & ~positive):  # one weight per label, or no BCE
-        highest = torch.where(label, weight, -math.inf).amax()
-        lowest = torch.where(label, weight, math.inf).amin()
-        form = form & (~label.any() | (highest <= lowest * (1 + ALIKE)))
-    return _per_class(weight, positive.long(), rows, 2, form)
+    for side in (rows & positive, rows & ~positive):  # one weight per label and side
+        highest = torch.where(side, weight, -math.inf).amax(dim=0)
+        lowest = torch.where(side, weight, math.inf).amin(dim=0)
+        form = form & (~side.any(dim=0) | (highest <= lowest * (1 + ALIKE))).all()
+    labels = 2 * torch.arange(output.shape[1], device=output.device) + positive.long()
+    return _per_class(
+        weight.reshape(-1), labels.reshape(-1), rows.reshape(-1), 2 * output.shape[1], form
+    )
 
 
 def _per_class(
@@ -122,7 +146,7 @@ def inverted_weights(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
         return None
     total = counts[seen].sum()
     binary = h.class_weights_binary
-    name = (lambda c: "positive" if c else "negative") if binary else (lambda c: f"class {c}")
+    name = partial(_name, binary=binary, labels=len(sums) // 2)
     fix = TRAINER_FIX if h.data_at_hand else LOOP_FIX["inverted_class_weights"]
     return Finding(
         code="inverted_class_weights",
@@ -147,7 +171,16 @@ def inverted_weights(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
     )
 
 
+def _name(c: int, binary: bool, labels: int) -> str:
+    """Class `c` as the message names it: of several labels' binary cross entropies, label
+    c // 2's negatives or positives."""
+    if not binary:
+        return f"class {c}"
+    side = "positive" if c % 2 else "negative"
+    return side if labels == 1 else f"label {c // 2}'s {side}"
+
+
 def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    ranks_a, ranks_b = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    r = np.corrcoef(ranks_a, ranks_b)[0, 1]
-    return r if math.isfinite(r) else 0.0
+    """Spearman's, tied values ranked alike (every label's negatives weigh the same)."""
+    r = stats.spearmanr(a, b).statistic
+    return float(r) if math.isfinite(r) else 0.0

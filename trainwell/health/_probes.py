@@ -17,7 +17,7 @@ from torch import nn
 
 from ..train import mean_over_ranks
 from ._bounded_output import beyond_share, bounds
-from ._class_weights import class_weights_read, weights_of
+from ._class_weights import Blocks, class_weights_read, weights_of
 from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
 from ._loss_graph import gates, squashed_before
@@ -104,7 +104,7 @@ class Probe:
         # step, where the loss and the gradient scaler's scale are known
         self._bounded: tuple[torch.Tensor, torch.Tensor] | None = None
         # each class's weight in the loss, from its gradient at the output (`_class_weights`)
-        self._class_weights: torch.Tensor | None = None
+        self._class_weights: tuple[torch.Tensor, Blocks] | None = None
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         # at the last probed forward pass, of each tensor the model returned (the first is
@@ -229,7 +229,6 @@ class Probe:
             self._output_offset = offset_share(grad, batch)
             self._target_level = target_level(grad, batch, output)
             self._class_weights = class_weights_read(grad, output)
-            self.history.class_weights_binary = output.dim() == 1 or output.shape[-1] == 1
 
     def _record_beyond(self, grad: torch.Tensor, output: torch.Tensor) -> None:
         """Keep the loss's gradient at the outputs an activation bounds: where a mean squared
@@ -360,7 +359,7 @@ class Probe:
         # no weight moved at all: no optimizer step came between (a hand-written loop's
         # doctor.step at each micro-batch of an accumulated step), the update is unmeasured
         ratio = torch.where(updates.amax() > 0, ratio, float("nan"))
-        read = [] if classes is None else [classes.reshape(-1).to(stats.device)]
+        read = [] if classes is None else [classes[0].reshape(-1).to(stats.device)]
         values = torch.cat([stats, *read, ratio]).cpu().numpy().astype(np.float64)  # one transfer
         n_acts = len(self._activations)
         acts = values[1 + 2 * n : 1 + 2 * n + n_acts]
@@ -384,6 +383,7 @@ class Probe:
         history.top_class_id.append(float(values[8 + 3 * n + n_acts]))
         history.beyond_bound.append(float(values[9 + 3 * n + n_acts]))
         history.idle = idle
-        weighed = None if classes is None else weights_of(values[len(stats) : -n])
+        weighed = None if classes is None else weights_of(values[len(stats) : -n], classes[1])
         if weighed is not None:  # (between the stats and the update ratios)
-            history.class_weights.append(weighed)
+            history.class_weights.append(weighed[0])
+            history.class_weights_binary = weighed[1]
