@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
-from trainwell.health._class_weights import class_weights_read, weights_of
+from trainwell.health._class_weights import class_weights_read, loss_forms, weights_of
 
 SHARES = (0.55, 0.25, 0.12, 0.08)  # of the rows, per class
 
@@ -179,3 +179,18 @@ def test_the_trainers_doctor_reads_a_loss_of_your_own_alike(weights):
     trainer.fit(TensorBatches(X, y, 64, seed=0))
     told = [f for f in doctor.examiner.findings if f.code == "inverted_class_weights"]
     assert len(told) == (weights == "inverted")
+
+
+def test_the_loss_graph_says_which_readings_are_worth_taking():
+    """A loop's doctor reads the graph at its looks: a cross entropy's scores are read as
+    such only, a binary one's as such, a regression's not at all."""
+    out, labels = torch.randn(8, 4, requires_grad=True), torch.randint(0, 4, (8,))
+    assert loss_forms(F.cross_entropy(out, labels, label_smoothing=0.1)) == (True, False)
+    assert loss_forms(F.binary_cross_entropy_with_logits(out, torch.ones(8, 4))) == (False, True)
+    assert loss_forms(F.mse_loss(out, torch.ones(8, 4))) == (False, False)
+    summed = 2 * F.cross_entropy(out, labels) + F.mse_loss(out, torch.ones(8, 4))
+    assert loss_forms(summed) == (True, False)
+    F.cross_entropy(out, labels).backward()
+    assert class_weights_read(out.grad, out.detach(), (False, False)) is None
+    ((classes, binary),) = class_weights_read(out.grad, out.detach(), (True, False))[1]
+    assert (classes, binary) == (4, False)

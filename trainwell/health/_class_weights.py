@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..findings import Finding
 from ._history import ProbeHistory
+from ._loss_graph import SCALINGS, walk
 from ._silent import LOOP_FIX
 
 FORM = 0.999  # cos(gradient row, softmax - onehot) at every row: a weighted cross entropy
@@ -46,24 +47,41 @@ TRAINER_FIX = (
 Blocks = tuple[tuple[int, bool], ...]  # a reading's blocks: (classes, binary) each
 
 
+def loss_forms(loss: torch.Tensor) -> tuple[bool, bool]:
+    """Whether the loss's graph holds a cross entropy and whether it holds a binary one with
+    logits (as a sum's terms, scaled): the readings worth taking at the probes. Neither: a
+    regression's, a loss of the loop's own, whose gradient has neither form."""
+    names = [node.name() for node in walk(loss, ("AddBackward", *SCALINGS))]
+    return (
+        any(name.startswith("NllLoss") for name in names),
+        any(name.startswith("BinaryCrossEntropyWithLogits") for name in names),
+    )
+
+
 def class_weights_read(
-    grad: torch.Tensor, output: torch.Tensor
+    grad: torch.Tensor, output: torch.Tensor, forms: tuple[bool, bool] = (True, True)
 ) -> tuple[torch.Tensor, Blocks] | None:
     """Per class, the sum of its rows' weights (relative to the batch's mean weight) and
     its rows' count, then 1 where the gradient is a (binary) cross entropy's at every row
     and 0 where not, as one tensor on the device (`weights_of` reads it): no host sync in
     the backward pass it runs in. Scores of several classes are read both ways, as a cross
-    entropy's and as several labels' binary ones: blocks of so many classes each (the
-    second tuple). None for other shapes, and outputs of more than `MAX_CLASSES` scores
-    or `MAX_VALUES` values."""
+    entropy's and as several labels' binary ones: blocks of so many classes each, binary or
+    not (the second tuple); only the `forms` the loss holds (`loss_forms`: a cross entropy,
+    a binary one) where its graph was read. None for other shapes, and outputs of more than
+    `MAX_CLASSES` scores or `MAX_VALUES` values."""
     if grad.shape != output.shape or not grad.numel() or grad.numel() > MAX_VALUES:
         return None
     grad, output = grad.detach().float(), output.detach().float()
+    cross_entropy, binary = forms
     if output.dim() == 2 and 1 < output.shape[1] <= MAX_CLASSES:
         classes = output.shape[1]
-        both = torch.cat([_cross_entropy(grad, output), _binary(grad, output)])
-        return both, ((classes, False), (2 * classes, True))
-    if output.dim() == 1 or (output.dim() == 2 and output.shape[1] == 1):
+        read = [(_cross_entropy, classes, False)] if cross_entropy else []
+        read += [(_binary, 2 * classes, True)] if binary else []
+        if not read:
+            return None
+        blocks = tuple((size, is_binary) for _, size, is_binary in read)
+        return torch.cat([form(grad, output) for form, _, _ in read]), blocks
+    if binary and (output.dim() == 1 or (output.dim() == 2 and output.shape[1] == 1)):
         return _binary(grad.reshape(-1, 1), output.reshape(-1, 1)), ((2, True),)
     return None
 

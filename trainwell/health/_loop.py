@@ -25,6 +25,7 @@ from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
 from ._bounded_output import bounded_regression
+from ._class_weights import loss_forms
 from ._epoch_checks import EPOCH_CHECKS
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
@@ -246,6 +247,7 @@ class Doctor:
             history.scored_against_keys = scored_against_keys(loss)
             history.every_loss_read = loss.is_cpu  # (`_ran_away`)
             self._players.read_loss(loss)
+            self.examiner.probe.weight_forms = loss_forms(loss)
             if history.chance_loss is None or not self._looked:
                 changed = self._read_chance(loss, step) or changed
             outputs = self.examiner.probe.output_shapes

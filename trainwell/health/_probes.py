@@ -105,6 +105,9 @@ class Probe:
         self._bounded: tuple[torch.Tensor, torch.Tensor] | None = None
         # each class's weight in the loss, from its gradient at the output (`_class_weights`)
         self._class_weights: tuple[torch.Tensor, Blocks] | None = None
+        # the forms of cross entropy the loss holds, as a loop's doctor reads its graph
+        # (`loss_forms`): the class weights read, where they can be
+        self.weight_forms = (True, True)
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         # at the last probed forward pass, of each tensor the model returned (the first is
@@ -228,7 +231,7 @@ class Probe:
             self._output_error = norm * math.sqrt(batch / 2)
             self._output_offset = offset_share(grad, batch)
             self._target_level = target_level(grad, batch, output)
-            self._class_weights = class_weights_read(grad, output)
+            self._class_weights = class_weights_read(grad, output, self.weight_forms)
 
     def _record_beyond(self, grad: torch.Tensor, output: torch.Tensor) -> None:
         """Keep the loss's gradient at the outputs an activation bounds: where a mean squared
