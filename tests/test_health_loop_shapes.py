@@ -1477,3 +1477,40 @@ def test_a_loss_at_exactly_zero_is_judged_without_a_swing(mode):
     # nothing sends a gradient: because the loss is 0, not because a branch is unused
     (unused,) = [f for f in doctor.findings if f.code == "unused_parameters"]
     assert "the loss is exactly 0 at every step checked" in unused.message
+
+
+def _distilled(mode: str) -> tuple[trainwell.Doctor, float]:
+    """A student distilled from a trained teacher with `kl_div`'s arguments swapped (its
+    target given log-probabilities): the loss is NaN at every step (`t log t` of negative
+    values), its gradient at the student finite (stress 26, c12)."""
+    torch.manual_seed(0)
+    X = torch.randn(1024, 20)
+    y = X[:, :4].argmax(1)
+    teacher = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 4))
+    optimizer = torch.optim.Adam(teacher.parameters(), 1e-2)
+    for _ in range(200):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(teacher(X), y).backward()
+        optimizer.step()
+    student = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 4))
+    optimizer = torch.optim.Adam(student.parameters(), 3e-3)
+
+    def swapped(out, x):
+        with torch.no_grad():
+            target = teacher(x).log_softmax(1)
+        return nn.functional.kl_div(out.softmax(1), target, reduction="batchmean")
+
+    doctor = _train(student, optimizer, X, X, epochs=4, mode=mode, every=8, loss_fn=swapped)
+    with torch.no_grad():
+        return doctor, float((student(X).argmax(1) == y).float().mean())
+
+
+def test_a_nan_term_that_reaches_no_parameter_leaves_the_steps_alone():
+    """Its steps' gradients are finite: repair dropped every one of them (a student kept at
+    chance, 0.10 against 0.84), and now applies them as detect mode does; the NaN loss is
+    still told."""
+    detected, plain = _distilled("detect")
+    repaired, accuracy = _distilled("repair")
+    assert [f.code for f in detected.findings if f.severity == "error"] == ["divergence"]
+    assert repaired.repairer.skipped == 0
+    assert accuracy == plain > 0.6
