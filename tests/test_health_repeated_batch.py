@@ -124,3 +124,30 @@ def test_what_overfits_that_batch_is_explained_by_it_not_treated():
     followed = [f for f in doctor.findings if f is not root and f.severity != "info"]
     assert [f.code for f in followed] == ["overfitting"]
     assert "Cause: every step trains on the same batch" in followed[0].message
+
+
+@pytest.mark.parametrize("acting", [True, False])
+def test_a_q_network_acting_on_one_start_state_between_replay_batches_is_not_told(acting):
+    """A DQN acts on its start state before each replay step, in train mode with gradients
+    on, and trains on replay batches of one-hot states, whose sum and norm are the batch
+    size and its root whatever states they hold (stress 26: repeated_batch on 3 seeds of
+    6). The input read is the training batch's, fingerprinted by its values' positions."""
+    g = torch.Generator().manual_seed(0)
+    states = F.one_hot(torch.randint(0, 10, (4000,), generator=g), 10).float()
+    targets = torch.randn(4000, generator=g)
+    torch.manual_seed(0)
+    q = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.Adam(q.parameters(), 1e-3)
+    doctor = trainwell.Doctor(q, optimizer, every=4)
+    start = F.one_hot(torch.tensor([2]), 10).float()
+    for _ in range(6):
+        for i in range(0, 4000, 100):
+            if acting:
+                q(start).argmax(1)  # the action at the start state
+            optimizer.zero_grad()
+            loss = F.mse_loss(q(states[i : i + 32])[:, 0], targets[i : i + 32])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    assert not [f for f in doctor.findings if f.code == "repeated_batch"]

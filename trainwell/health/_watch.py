@@ -23,7 +23,7 @@ from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._broadcast import broadcast_outputs
 from ._loss_graph import squashed_logits
 from ._norm_momentum import fast_norms
-from ._repeated_batch import batch_print
+from ._repeated_batch import batch_print, first_input
 from ._silent import LoopCheck, LoopRecord
 from ._symmetry import alike_rows, matrices
 from ._tensors import dense, eager
@@ -58,7 +58,7 @@ class LoopWatch:
         ]
         self._norm_rows: int | None = None  # the fewest rows one normalised since `arm`
         self._norm_hook = eager(self._norm_input)  # (outside any graph torch.compile traces)
-        self._batch: torch.Tensor | None = None  # the input's fingerprint since `arm`
+        self._batch: torch.Tensor | None = None  # the model's input since `arm`
         self._batch_hook = eager(self._note_batch)
         self.record = LoopRecord(
             params=self.record_params,
@@ -187,9 +187,10 @@ class LoopWatch:
             self._norm_rows = rows if self._norm_rows is None else min(self._norm_rows, rows)
 
     def _note_batch(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        """The input of the first forward in train mode since `arm` (`_repeated_batch`)."""
-        if self._batch is None and module.training:
-            self._batch = batch_print(args, kwargs)
+        """The input of the last forward in train mode with gradients on since `arm`, the
+        one the loss reads (`_repeated_batch`): a reference, read at the check."""
+        if module.training and torch.is_grad_enabled():
+            self._batch = first_input(args, kwargs)
 
     def arm(self) -> None:
         """Keep this step's gradients and parameter norms; hook the next backward and step."""
@@ -371,10 +372,11 @@ class LoopWatch:
                 moved=np.array(
                     [now != first for now, first in zip(weight, self._first_norms, strict=True)]
                 ),
-                batch=None if self._batch is None else tuple(self._batch.tolist()),
+                batch=None if self._batch is None else batch_print(self._batch),
                 uphill=along / math.sqrt(update * gradient) if update * gradient > 0 else None,
             )
         )
+        self._batch = None  # (a reference to the loop's input: not kept past the check)
         if self.record.checks[-1].order_ok is not None:
             self.order_ok = self.record.checks[-1].order_ok
         if self._outside:
