@@ -224,6 +224,22 @@ def test_a_loss_leaving_its_plateau_on_healthy_steps_is_not_slow_yet(losses, slo
     _leaving_plateau(losses, slow, step=5e-3)
 
 
+@pytest.mark.parametrize(
+    ("epochs", "budget", "slow"), [(4, 0, False), (7, 0, False), (8, 0, True), (8, 20, False)]
+)
+def test_a_young_plateau_in_a_loop_is_given_time(epochs, budget, slow):
+    """A loop's transformer encoder sat at ln 2 for four epochs on steps of the usual size,
+    then reached 0.97 and 0.99 accuracy (stress 26): told to check its inputs at epoch 3.
+    Every layer moving, a loop's plateau is judged after 8 epochs and half its budget."""
+    h = _curves(_history(), [0.6930 - 0.0005 * e for e in range(epochs)])
+    h.update_ratio = [np.full(3, 5e-3)] * len(h.update_ratio)
+    h.data_at_hand, h.total_epochs = False, budget
+    found = rules.slow_convergence(h, T)
+    assert (found is not None) == slow, found
+    if slow:
+        assert "Every layer moves" in found.message
+
+
 def test_a_loss_leaving_its_plateau_on_steps_too_large_is_still_told_so():
     """Steps measured at 5% of the weights (usual: 0.1%): the take-off waits for no one, and
     the advice is a lower rate (review)."""
@@ -245,7 +261,8 @@ def _leaving_plateau(losses, slow, step, val=None):
     a rise among them, leave the slow convergence to be told."""
     h = _history(loss=[2.3] * 4)
     h.update_ratio = [np.full(3, step)] * 4
-    h.data_at_hand, h.floor_known = False, True
+    # (the data at hand: a loop's plateau this young is not judged, `test_a_young_plateau`)
+    h.data_at_hand, h.floor_known = True, True
     h.curves = [{"epoch": e, "train_loss": loss} for e, loss in enumerate(losses)]
     for row, value in zip(h.curves, val or [], strict=False):
         row["val_loss"] = value
@@ -1478,7 +1495,7 @@ def test_a_loop_loss_of_unknown_floor_that_falls_little_is_a_note(floor_known, d
     targets fall a few percent and stop where they must; a loop cannot tell, and on steps
     that are not small, says so in a note (stress 21: told to lower a rate that gave the
     best C-index). A cross entropy on labels, or the Trainer's loss, is judged as before."""
-    h = _curves(_history(), [3.6, 3.55, 3.52, 3.5, 3.49])
+    h = _curves(_history(), [3.6, 3.55, 3.52, 3.5, 3.49, 3.485, 3.48, 3.478])
     h.floor_known, h.data_at_hand = floor_known, data_at_hand
     finding = rules.slow_convergence(h, T)
     assert finding.severity == ("info" if not floor_known else "warning")
@@ -1504,3 +1521,26 @@ def test_weights_the_loss_pulled_to_zero_are_named_by_their_shrinking(start, pen
         assert finding.code == "underfitting" and finding.evidence["gain_now"] == pytest.approx(
             0.002
         )
+
+
+@pytest.mark.parametrize(
+    ("growth", "outputs", "at_hand", "diverged"),
+    [
+        (1.0, 1.0, False, False),  # a loop's batches: the network has not moved
+        (1.5, 1.0, False, True),  # its weights grew half again: a runaway
+        (1.0, 3.0, False, True),  # its outputs tripled on unmoved weights (raw inputs)
+        (1.0, 1.0, True, True),  # the Trainer's data is the same every epoch
+    ],
+)
+def test_a_loss_ten_times_its_start_on_an_unmoved_network_is_the_batches(
+    growth, outputs, at_hand, diverged
+):
+    """A DQN's TD loss meets its first rewards, 0.0014 to 0.015 in three steps of Adam at
+    1e-3: told as a divergence, its rate was cut 1,000x and its success fell from 1.0 to
+    0.125 (stress 26). A runaway moves the network with it."""
+    h = _history(probes=3, loss=[0.0014, 0.015, 0.016])
+    h.data_at_hand = at_hand
+    h.weight_norm[-1] = np.full(3, growth)
+    h.output_level = [0.1, 0.1, 0.1 * outputs]
+    found = rules.divergence(h, T)
+    assert (found is not None) == diverged, found
