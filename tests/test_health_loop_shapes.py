@@ -1514,3 +1514,32 @@ def test_a_nan_term_that_reaches_no_parameter_leaves_the_steps_alone():
     assert [f.code for f in detected.findings if f.severity == "error"] == ["divergence"]
     assert repaired.repairer.skipped == 0
     assert accuracy == plain > 0.6
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_repair_leaves_a_rate_alone_where_the_inputs_scale_is_the_cause(raw):
+    """Features in raw units under Adam explode the gradients at the first step: repair
+    clipped them, then cut the rate twice, and a regression on raw inputs fell from R^2
+    -1.03 to -6.0 (stress 26); the inputs are the loop's to scale, and the finding says
+    so. An explosion of weights blown up on standardised inputs is still clipped."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 10)
+    y = X[:, :5].sum(1) / 5**0.5
+    model = nn.Sequential(
+        nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
+    if not raw:
+        with torch.no_grad():
+            for layer in (model[0], model[2]):
+                layer.weight.mul_(30.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.mse_loss(out.squeeze(-1), target)
+
+    inputs = X * 100 + 50 if raw else X
+    doctor = _train(model, optimizer, inputs, y, epochs=2, every=4, loss_fn=loss_fn, mode="repair")
+    (exploding, *_) = [f for f in doctor.findings if f.code == "exploding_gradient"]
+    assert bool(doctor.repairs) != raw, doctor.repairs
+    if raw:
+        assert "standardise" in exploding.evidence["recommended"]
