@@ -10,13 +10,16 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
+from trainwell.health._ascent import unjudged
 
 
 class HandWritten(torch.optim.Optimizer):
     """SGD with momentum, or Adam, written out; `sign=+1` adds the step (the bug)."""
 
-    def __init__(self, params, lr: float, adam: bool, sign: float = -1.0) -> None:
-        super().__init__(params, {"lr": lr})
+    def __init__(
+        self, params, lr: float, adam: bool, sign: float = -1.0, maximize: bool = False
+    ) -> None:
+        super().__init__(params, {"lr": lr, "maximize": maximize})
         self.adam, self.sign = adam, sign
 
     @torch.no_grad()
@@ -121,3 +124,15 @@ def test_the_symptoms_are_explained_by_it_and_the_rate_is_left_alone():
     assert symptoms, "the climb shows as training findings too"
     for finding in symptoms:
         assert finding.evidence.get("explained_by") == "gradient_ascent", finding.code
+
+
+def test_torch_optimizers_are_not_measured_an_optimizer_of_your_own_is():
+    """torch's optimizers descend by construction: a DQN's Adam, its momentum against an
+    oscillating gradient's latest, measured +0.1 and more and was told it climbs (stress
+    26). One written in the loop's own code, or a maximising one, are judged as before."""
+    params = list(_mlp().parameters())
+    assert unjudged(torch.optim.Adam(params, 1e-3))
+    assert unjudged(torch.optim.SGD(params, 0.1, momentum=0.9))
+    assert unjudged(HandWritten(params, 0.1, adam=False, maximize=True))
+    assert not unjudged(HandWritten(params, 0.1, adam=False))
+    assert not unjudged(None)

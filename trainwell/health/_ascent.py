@@ -10,8 +10,8 @@ that gradient: the cosine of the two over every parameter it changed. Plain SGD'
 momentum's and Adam's stay below 0, each step going down the gradients of the steps
 before (a digits MLP's Adam: -0.59 at the first step, -0.16 in epoch 14; the same Adam
 adding its step: +0.59, then +0.28 to +0.33). Above 0.1 at two checks in a row, the
-optimizer steps uphill. An optimizer with
-`maximize=True` climbs on purpose and is not judged.
+optimizer steps uphill. An optimizer with `maximize=True` climbs on purpose, and torch's
+own optimizers descend by construction: neither is measured.
 """
 
 from __future__ import annotations
@@ -43,9 +43,15 @@ def update_along_gradient(
     ]
 
 
-def climbing(optimizer: torch.optim.Optimizer | None) -> bool:
-    """Whether the optimizer maximises on purpose (`maximize=True` in a param group)."""
-    return optimizer is not None and any(g.get("maximize") for g in optimizer.param_groups)
+def unjudged(optimizer: torch.optim.Optimizer | None) -> bool:
+    """Whether the optimizer's update is not measured: one that maximises on purpose
+    (`maximize=True` in a param group), or one of torch's own, which step down by
+    construction (an Adam whose momentum pointed against an oscillating gradient's latest,
+    a DQN's, measured +0.1 and more and was told it climbs: stress 26)."""
+    if optimizer is None:
+        return False
+    own = type(optimizer).__module__.startswith("torch.optim")
+    return own or any(g.get("maximize") for g in optimizer.param_groups)
 
 
 def gradient_ascent(r: LoopRecord, t: LoopThresholds) -> Finding | None:

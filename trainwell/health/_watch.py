@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._ascent import climbing, update_along_gradient
+from ._ascent import unjudged, update_along_gradient
 from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._broadcast import broadcast_outputs
 from ._loss_graph import squashed_logits
@@ -204,7 +204,8 @@ class LoopWatch:
         self._norms = _norms(self.params).tolist()
         # the weights the gradients were taken at, to measure the update against them
         # (`_ascent`): in the buffer the check computes into, once it measured
-        torch._foreach_copy_(self._buffers[2], [p.detach() for p in self.params])
+        if not unjudged(self.optimizer):
+            torch._foreach_copy_(self._buffers[2], [p.detach() for p in self.params])
         if self._first_norms is None:
             self._first_norms = self._norms
         self.fresh = [None] * len(self.params)
@@ -296,7 +297,7 @@ class LoopWatch:
         kept = [i for i in range(n) if self._previous[i] is not None]
         uphill = (
             []
-            if climbing(self.optimizer) or not kept
+            if unjudged(self.optimizer) or not kept
             else update_along_gradient(
                 [self._previous[i] for i in kept],
                 [self._buffers[2][i] for i in kept],
