@@ -54,6 +54,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "inverted_class_weights",
     "drowned_output",
     "clip_after_step",
+    "loss_accuracy_mismatch",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

@@ -57,6 +57,9 @@ LOOP_FIX = {
     "clip_after_step": "clip between loss.backward() (scaler.unscale_(optimizer) under a "
     "gradient scaler) and optimizer.step(): clip_grad_norm_(model.parameters(), max_norm), "
     "then optimizer.step()",
+    "loss_accuracy_mismatch": "compute the validation loss and accuracy from the same "
+    "outputs, as the model will be used: a decoder fed the targets shifted right by one (or "
+    "its own predictions), accuracy = (out.argmax(-1) == y).float().mean() over the classes",
     "gradient_ascent": "subtract the step from the weights (p.sub_(step), p -= lr * "
     "p.grad), as torch's optimizers do",
     "repeated_batch": "draw each step's batch from the loader's iterator (for x, y in "
