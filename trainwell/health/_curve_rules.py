@@ -195,10 +195,19 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if untrained > 0 and train and not train[-1] < untrained:
         return None
     above = _above_best(h, train, val, t, bumps_count=False)
-    if above is None or _jumping(h, train, val, above, t) or _more_accurate(h, above[0], t):
+    apart = above is None and _validation_apart(h, train, val, untrained, t)
+    if apart:
+        above = (val.index(min(val)), False)  # it never fell: no best to rise from
+    elif above is None or _jumping(h, train, val, above, t) or _more_accurate(h, above[0], t):
         return None
     best, climbing = above
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
+    head = (
+        "The model learns nothing its validation shows"
+        if apart
+        else f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its "
+        f"best (epoch {_run_epoch(h, best)}){steadily} while training loss keeps falling"
+    )
     advice = "Use early stopping, dropout, weight decay or more data."
     unlearned = untrained > 0 and val[best] >= NEVER_BEAT_SHARE * untrained
     if unlearned:
@@ -207,10 +216,12 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
             if h.data_at_hand  # the Trainer split one table: both sides are prepared alike
             else "; or training and validation compute different things (the validation "
             "targets not lined up with their inputs as the training ones are: the class axis "
-            "of a sequence's scores, next-token targets not shifted, another preprocessing)"
+            "of a sequence's scores, next-token targets not shifted, another preprocessing; "
+            "or another model validated: an EMA or copy that is never updated)"
         )
         advice = (
-            f"Yet validation never beat knowing nothing (its best {val[best]:.3g} against "
+            f"{'V' if apart else 'Yet v'}alidation never beat knowing nothing (its best "
+            f"{val[best]:.3g} against "
             f"{untrained:.3g}) while training loss fell to {train[-1]:.3g}: the network "
             f"memorises labels its inputs do not predict (noise, targets unrelated to the "
             f"features){mismatch}. No regularisation mends that: check the labels."
@@ -218,9 +229,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     return finding(
         "overfitting",
         "warning",
-        f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its best "
-        f"(epoch {_run_epoch(h, best)}){steadily} while training loss keeps "
-        f"falling. {advice}",
+        f"{head}. {advice}",
         h,
         per_epoch=True,
         val_never_learned=unlearned,
@@ -230,6 +239,24 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         best_val_loss=val[best],
         threshold=t.overfit_rise,
     )
+
+
+APART = 0.5  # a loop's training loss under this share of knowing nothing, validation never
+
+
+def _validation_apart(
+    h: ProbeHistory, train: list[float], val: list[float], untrained: float, t: Thresholds
+) -> bool:
+    """A hand-written loop whose training loss fell under `APART` of knowing nothing while
+    its validation loss never beat it, over `min_epochs` epochs or more: whether or not the
+    validation rises, the network validated learned nothing the training taught (an EMA
+    copy never updated scored chance at every epoch, stress 26). The Trainer validates the
+    model it trains, on one table split alike."""
+    if h.data_at_hand or untrained <= 0 or len(val) < t.min_epochs or len(val) != len(train):
+        return False
+    if not all(map(math.isfinite, val)):
+        return False
+    return min(val) >= NEVER_BEAT_SHARE * untrained and train[-1] < APART * untrained
 
 
 def _above_best(

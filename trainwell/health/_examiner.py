@@ -200,6 +200,8 @@ class Examiner:
         for f in self.findings:
             if f.code != "overfitting" or f.remedy is not None or f.resolved:
                 continue
+            if f.evidence.get("val_never_learned") and not val < self.history.untrained_loss():
+                continue  # (a validation at knowing nothing passes only once it beats that)
             if val < f.evidence.get("best_val_loss", -math.inf):
                 f.resolved = True
                 self._seen.discard(f.code)  # a relapse is a new finding
