@@ -24,12 +24,12 @@ import torch
 from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
-from ._bounded_output import bounded_regression
 from ._class_weights import loss_forms
 from ._epoch_checks import EPOCH_CHECKS
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
+from ._look_reads import read_bugs, read_form
 from ._loop_amp import LoopScaler
 from ._loop_args import check_arguments, nonfinite_validation, number
 from ._loop_causes import explain, sound
@@ -40,15 +40,7 @@ from ._loop_pace import LoopPace
 from ._loop_players import OtherPlayers, moving_keys
 from ._loop_repair import LoopRepairer
 from ._loop_treat import check_loop, treat
-from ._loss_graph import (
-    binary_cross_entropy,
-    capped_error,
-    chance_loss,
-    nll_of_scores,
-    scored_against_keys,
-    summed_loss,
-    zero_floor,
-)
+from ._loss_graph import chance_loss
 from ._repair_records import cause_of
 from ._rules import Thresholds
 from ._silent import LoopThresholds
@@ -238,20 +230,13 @@ class Doctor:
                 self._note_loop_clip()
         looking = self.pace.looking(step, watch.record, self.loop_thresholds, self.findings)
         if looking:
-            history = self.examiner.history
-            history.floor_known, history.data_at_hand = zero_floor(loss), False
-            history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
-            history.nll_of_scores = nll_of_scores(loss)
-            history.binary_cross_entropy = binary_cross_entropy(loss)
-            history.output_bound = bounded_regression(loss)
-            history.scored_against_keys = scored_against_keys(loss)
-            history.every_loss_read = loss.is_cpu  # (`_ran_away`)
+            read_form(self.examiner.history, loss)
             self._players.read_loss(loss)
             self.examiner.probe.weight_forms = loss_forms(loss)
-            if history.chance_loss is None or not self._looked:
+            if self.examiner.history.chance_loss is None or not self._looked:
                 changed = self._read_chance(loss, step) or changed
             outputs = self.examiner.probe.output_shapes
-            changed = watch.read_loss(loss, step, outputs) or changed
+            changed = read_bugs(watch.record, loss, step, outputs) or changed
         if changed:
             watch.record.all_dead = all_dead(self.examiner.history)
             new += check_loop(self)

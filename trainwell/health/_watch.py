@@ -12,16 +12,12 @@ costs.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from ._ascent import unjudged, update_along_gradient
-from ._batch_softmax import softmax_off_classes, softmax_over_rows
-from ._broadcast import broadcast_outputs
-from ._loss_graph import squashed_logits
 from ._norm_momentum import fast_norms
 from ._repeated_batch import batch_print, first_input
 from ._silent import LoopCheck, LoopRecord
@@ -132,36 +128,6 @@ class LoopWatch:
             self.record.eval_since = step
         self.record.eval_steps += 1
         return True
-
-    def read_loss(
-        self, loss: torch.Tensor, step: int, outputs: Sequence[tuple[int, ...]] = ()
-    ) -> bool:
-        """Look for a softmax/sigmoid fed to a logits loss, a softmax over another dimension
-        than the classes, and for `outputs` (the shapes of the tensors the model returned) a
-        softmax over the batch or the loss broadcast against targets of another shape; True
-        when one was found."""
-        found = False
-        if self.record.loss_chain is None:
-            chain = squashed_logits(loss)
-            if chain is not None:
-                self.record.loss_chain, self.record.loss_chain_step = chain, step
-                found = True
-        if self.record.batch_softmax is None:
-            name = softmax_over_rows(loss, outputs)
-            if name is not None:
-                self.record.batch_softmax, self.record.batch_softmax_step = name, step
-                found = True
-        if self.record.off_classes is None:
-            off = softmax_off_classes(loss)
-            if off is not None:
-                self.record.off_classes, self.record.off_classes_step = off, step
-                found = True
-        if self.record.broadcast is None:
-            shapes = broadcast_outputs(loss, outputs)
-            if shapes is not None:
-                self.record.broadcast, self.record.broadcast_step = shapes, step
-                found = True
-        return found
 
     def _one_row(self) -> None:
         """Note the batch norm modules in train mode that normalised a batch of one row

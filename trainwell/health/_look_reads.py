@@ -1,0 +1,69 @@
+"""What the loop doctor reads of the loss's autograd graph at a look: the loss's form for the
+rules that judge the probes' history (its floor, its kind, a bound on the outputs), and the
+silent bugs the graph shows for the loop watch's record (a softmax before a logits loss, or
+over the batch or another dimension than the classes, outputs broadcast against targets of
+another shape). Read where the checks look, not at every step: each walks the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ._batch_softmax import softmax_off_classes, softmax_over_rows
+from ._bounded_output import bounded_regression
+from ._broadcast import broadcast_outputs
+from ._history import ProbeHistory
+from ._loss_graph import (
+    binary_cross_entropy,
+    capped_error,
+    nll_of_scores,
+    scored_against_keys,
+    squashed_logits,
+    summed_loss,
+    zero_floor,
+)
+from ._silent import LoopRecord
+
+
+def read_form(history: ProbeHistory, loss: torch.Tensor) -> None:
+    """The loss's form, as the history's rules read it: a hand-written loop's, its data not
+    at hand."""
+    history.floor_known, history.data_at_hand = zero_floor(loss), False
+    history.capped_error, history.summed = capped_error(loss), summed_loss(loss)
+    history.nll_of_scores = nll_of_scores(loss)
+    history.binary_cross_entropy = binary_cross_entropy(loss)
+    history.output_bound = bounded_regression(loss)
+    history.scored_against_keys = scored_against_keys(loss)
+    history.every_loss_read = loss.is_cpu  # (every step's loss is read: `_ran_away`)
+
+
+def read_bugs(
+    record: LoopRecord, loss: torch.Tensor, step: int, outputs: Sequence[tuple[int, ...]] = ()
+) -> bool:
+    """Look for a softmax/sigmoid fed to a logits loss, a softmax over another dimension
+    than the classes, and for `outputs` (the shapes of the tensors the model returned) a
+    softmax over the batch or the loss broadcast against targets of another shape, each
+    until found; True when one was found now."""
+    found = False
+    if record.loss_chain is None:
+        chain = squashed_logits(loss)
+        if chain is not None:
+            record.loss_chain, record.loss_chain_step = chain, step
+            found = True
+    if record.batch_softmax is None:
+        name = softmax_over_rows(loss, outputs)
+        if name is not None:
+            record.batch_softmax, record.batch_softmax_step = name, step
+            found = True
+    if record.off_classes is None:
+        off = softmax_off_classes(loss)
+        if off is not None:
+            record.off_classes, record.off_classes_step = off, step
+            found = True
+    if record.broadcast is None:
+        shapes = broadcast_outputs(loss, outputs)
+        if shapes is not None:
+            record.broadcast, record.broadcast_step = shapes, step
+            found = True
+    return found
