@@ -28,11 +28,18 @@ BUGS = {
     "first_batch": ("repeated_batch", "next(iter(loader)) at each step, no shuffle"),
     "uphill": ("gradient_ascent", "SGD written out as p.add_(lr * p.grad)"),
     "weights_by_counts": ("inverted_class_weights", "imbalanced classes, weight=counts"),
+    "clip_after_step": ("clip_after_step", "clip_grad_norm_(params, 0.1) after optimizer.step()"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 # loops of their own (the clean twin's too): one batch for ever is told once two checks of
 # one epoch saw it: epochs of 32 steps, not 16, which hold one check (at every 24th step)
-LOOPS = {"first_batch": {"batch": 16}, "weights_by_counts": {"imbalanced": True}}
+# a clip after the step is read at the busy step after a probe's: two readings take more
+# steps than 3 epochs of 16 hold
+LOOPS = {
+    "first_batch": {"batch": 16},
+    "weights_by_counts": {"imbalanced": True},
+    "clip_after_step": {"epochs": 6},
+}
 
 
 class MLP(nn.Module):
@@ -189,6 +196,8 @@ def train(
             if dr is not None:
                 dr.step(loss)
             optimizer.step()
+            if bug == "clip_after_step":  # clips what the step applied already
+                nn.utils.clip_grad_norm_(params, 0.1)
             total += loss.detach()
         mean = float(total) / -(-len(y) // batch)
         model.eval()  # validate
