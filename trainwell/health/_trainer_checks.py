@@ -17,6 +17,7 @@ from ._batch_softmax import (
 )
 from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_loss, broadcast_outputs
+from ._class_weights import loss_forms
 from ._epoch_checks import EPOCH_CHECKS
 from ._examiner import Examiner
 from ._loop_rules import probabilities_as_logits
@@ -51,6 +52,7 @@ class TrainerChecks:
         hand-written loop's doctor reads them."""
         shapes = self.examiner.probe.output_shapes
         self.examiner.history.output_bound = bounded_regression(loss)
+        self.examiner.probe.weight_forms = loss_forms(loss)  # the class weights worth reading
         seen = self._record(
             loss_chain=squashed_logits(loss),
             loss_chain_step=0,
