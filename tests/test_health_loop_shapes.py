@@ -599,12 +599,10 @@ def test_a_summed_loss_under_sgd_at_a_rate_scaled_to_it_is_no_explosion(rate, ex
     assert all(f.evidence.get("summed_loss") == 32 for f in runaway) and bool(runaway) == explodes
 
 
-@pytest.mark.parametrize("raw", [True, False])
-def test_inputs_far_from_standardised_are_named_as_the_cause(raw):
-    """Features in raw units (x 100 + 50) under Adam: the gradients explode at the first
-    step, and the message led with clipping, which does not touch Adam's steps (repair
-    clipped and called it cured at R^2 -0.27); the inputs' scale, measured, went unsaid.
-    An explosion from the weights on standardised inputs names no input scale."""
+def _far_inputs(raw: bool, mode: str = "detect") -> trainwell.Doctor:
+    """A regression MLP under Adam whose gradients explode at the first step: on features
+    in raw units (x 100 + 50), or (`raw=False`) on standardised ones through weights blown
+    up 30x."""
     torch.manual_seed(0)
     X = torch.randn(640, 10)
     y = X[:, :5].sum(1) / 5**0.5
@@ -621,7 +619,16 @@ def test_inputs_far_from_standardised_are_named_as_the_cause(raw):
         return nn.functional.mse_loss(out.squeeze(-1), target)
 
     inputs = X * 100 + 50 if raw else X
-    doctor = _train(model, optimizer, inputs, y, epochs=2, every=4, loss_fn=loss_fn)
+    return _train(model, optimizer, inputs, y, epochs=2, every=4, loss_fn=loss_fn, mode=mode)
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_inputs_far_from_standardised_are_named_as_the_cause(raw):
+    """Features in raw units (x 100 + 50) under Adam: the gradients explode at the first
+    step, and the message led with clipping, which does not touch Adam's steps (repair
+    clipped and called it cured at R^2 -0.27); the inputs' scale, measured, went unsaid.
+    An explosion from the weights on standardised inputs names no input scale."""
+    doctor = _far_inputs(raw)
     exploding = [f for f in doctor.findings if f.code == "exploding_gradient"]
     assert exploding, _problems(doctor)
     named = "The inputs are far from standardised" in exploding[0].message
@@ -1518,27 +1525,11 @@ def test_a_nan_term_that_reaches_no_parameter_leaves_the_steps_alone():
 
 @pytest.mark.parametrize("raw", [True, False])
 def test_repair_leaves_a_rate_alone_where_the_inputs_scale_is_the_cause(raw):
-    """Features in raw units under Adam explode the gradients at the first step: repair
-    clipped them, then cut the rate twice, and a regression on raw inputs fell from R^2
-    -1.03 to -6.0 (stress 26); the inputs are the loop's to scale, and the finding says
-    so. An explosion of weights blown up on standardised inputs is still clipped."""
-    torch.manual_seed(0)
-    X = torch.randn(640, 10)
-    y = X[:, :5].sum(1) / 5**0.5
-    model = nn.Sequential(
-        nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
-    )
-    if not raw:
-        with torch.no_grad():
-            for layer in (model[0], model[2]):
-                layer.weight.mul_(30.0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return nn.functional.mse_loss(out.squeeze(-1), target)
-
-    inputs = X * 100 + 50 if raw else X
-    doctor = _train(model, optimizer, inputs, y, epochs=2, every=4, loss_fn=loss_fn, mode="repair")
+    """Raw inputs: repair clipped the gradients, then cut the rate twice, and a regression
+    on raw inputs fell from R^2 -1.03 to -6.0 (stress 26); the inputs are the loop's to
+    scale, and the finding says so. An explosion of weights blown up on standardised
+    inputs is still clipped."""
+    doctor = _far_inputs(raw, mode="repair")
     (exploding, *_) = [f for f in doctor.findings if f.code == "exploding_gradient"]
     assert bool(doctor.repairs) != raw, doctor.repairs
     if raw:

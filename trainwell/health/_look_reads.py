@@ -38,6 +38,15 @@ def read_form(history: ProbeHistory, loss: torch.Tensor) -> None:
     history.every_loss_read = loss.is_cpu  # (every step's loss is read: `_ran_away`)
 
 
+# the record's fields the graph fills, each with `<field>_step`, and how each is read
+GRAPH_BUGS = (
+    ("loss_chain", lambda loss, outputs: squashed_logits(loss)),
+    ("batch_softmax", softmax_over_rows),
+    ("off_classes", lambda loss, outputs: softmax_off_classes(loss)),
+    ("broadcast", broadcast_outputs),
+)
+
+
 def read_bugs(
     record: LoopRecord, loss: torch.Tensor, step: int, outputs: Sequence[tuple[int, ...]] = ()
 ) -> bool:
@@ -46,24 +55,9 @@ def read_bugs(
     softmax over the batch or the loss broadcast against targets of another shape, each
     until found; True when one was found now."""
     found = False
-    if record.loss_chain is None:
-        chain = squashed_logits(loss)
-        if chain is not None:
-            record.loss_chain, record.loss_chain_step = chain, step
-            found = True
-    if record.batch_softmax is None:
-        name = softmax_over_rows(loss, outputs)
-        if name is not None:
-            record.batch_softmax, record.batch_softmax_step = name, step
-            found = True
-    if record.off_classes is None:
-        off = softmax_off_classes(loss)
-        if off is not None:
-            record.off_classes, record.off_classes_step = off, step
-            found = True
-    if record.broadcast is None:
-        shapes = broadcast_outputs(loss, outputs)
-        if shapes is not None:
-            record.broadcast, record.broadcast_step = shapes, step
+    for field, read in GRAPH_BUGS:
+        if getattr(record, field) is None and (seen := read(loss, outputs)) is not None:
+            setattr(record, field, seen)
+            setattr(record, f"{field}_step", step)
             found = True
     return found
