@@ -4,6 +4,7 @@ told as a network whose validation learned nothing, whether or not that loss ris
 that follows the model is not."""
 
 import copy
+import math
 
 import pytest
 import torch
@@ -11,6 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
+from trainwell.health import ProbeHistory
+from trainwell.health._curve_rules import overfitting
+from trainwell.health._rules import Thresholds
 
 
 def _cnn() -> nn.Module:
@@ -74,3 +78,25 @@ def test_a_validated_copy_that_never_learns_is_told(arch):
 @pytest.mark.parametrize("arch", list(ARCHS))
 def test_a_validated_copy_that_follows_the_model_is_not(arch):
     assert _told(_ema_validated(arch, decay=0.9)) == []
+
+
+@pytest.mark.parametrize(
+    ("val", "accuracy", "told"),
+    [
+        ([1.45, 1.44, 1.46, 1.45, 1.44], None, True),  # at knowing nothing's ln 4
+        ([1.45, 1.44, 1.46, 1.45, 1.44], 0.26, True),  # ... and chance's accuracy
+        ([1.45, 1.44, 1.46, 1.45, 1.44], 0.60, False),  # an accuracy that learned
+        ([14.5, 6.2, 4.1, 3.3, 2.9], None, False),  # summed over 10 batches: another scale
+        ([1.2, 0.9, 0.7, 0.6, 0.5], None, False),  # it learns
+    ],
+)
+def test_a_validation_apart_from_training_is_read_on_its_own_scale(val, accuracy, told):
+    h = ProbeHistory(layers=[], activations=[], activation_kinds=[])
+    h.chance_loss, h.data_at_hand = math.log(4), False
+    h.curves = [
+        {"epoch": e, "train_loss": 1.0 / (e + 1) ** 2, "val_loss": v}
+        | ({} if accuracy is None else {"val_accuracy": accuracy})
+        for e, v in enumerate(val)
+    ]
+    found = overfitting(h, Thresholds())
+    assert (found is not None and found.evidence["val_never_learned"]) == told, found

@@ -242,6 +242,8 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 
 
 APART = 0.5  # a loop's training loss under this share of knowing nothing, validation never
+OTHER_SCALE = 3.0  # a first validation loss this many times knowing nothing's: summed, not mean
+CHANCE_SHARE = 1.5  # a validation accuracy above this many times chance's learned something
 
 
 def _validation_apart(
@@ -250,12 +252,17 @@ def _validation_apart(
     """A hand-written loop whose training loss fell under `APART` of knowing nothing while
     its validation loss never beat it, over `min_epochs` epochs or more: whether or not the
     validation rises, the network validated learned nothing the training taught (an EMA
-    copy never updated scored chance at every epoch, stress 26). The Trainer validates the
-    model it trains, on one table split alike."""
+    copy never updated scored chance at every epoch, stress 26). Not a validation loss on
+    another scale (its first `OTHER_SCALE` times knowing nothing's: summed over batches),
+    nor one beside an accuracy above chance's. The Trainer validates the model it trains,
+    on one table split alike."""
     if h.data_at_hand or untrained <= 0 or len(val) < t.min_epochs or len(val) != len(train):
         return False
-    if not all(map(math.isfinite, val)):
-        return False
+    if not all(map(math.isfinite, val)) or val[0] > OTHER_SCALE * untrained:
+        return False  # (a validation loss summed over its batches: another scale)
+    accuracy = [a for a in h.curve("val_accuracy") if math.isfinite(a)]
+    if accuracy and max(accuracy) > CHANCE_SHARE * math.exp(-untrained):
+        return False  # it predicts better than chance: it learned, on another scale
     return min(val) >= NEVER_BEAT_SHARE * untrained and train[-1] < APART * untrained
 
 
