@@ -55,6 +55,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "drowned_output",
     "clip_after_step",
     "loss_accuracy_mismatch",
+    "teacher_trained",
 )
 # what `trainwell explain` and `trainwell attack` check of a trained model
 EVALUATION_CODES = (

@@ -24,6 +24,7 @@ from ._loss_graph import (
     zero_floor,
 )
 from ._silent import LoopRecord
+from ._teacher import taught_by
 
 
 def read_form(history: ProbeHistory, loss: torch.Tensor) -> None:
@@ -61,3 +62,15 @@ def read_bugs(
             setattr(record, f"{field}_step", step)
             found = True
     return found
+
+
+def read_teacher(
+    record: LoopRecord, loss: torch.Tensor, step: int, outside: dict[int, str]
+) -> bool:
+    """Whether a KL divergence's targets carry gradient to tensors the optimizer steps
+    outside the model (`_teacher`), first seen now."""
+    if record.teacher:
+        return False
+    record.teacher = taught_by(loss, outside)
+    record.teacher_step = step if record.teacher else None
+    return bool(record.teacher)

@@ -29,7 +29,7 @@ from ._epoch_checks import EPOCH_CHECKS
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
 from ._initial_loss import read_initial
-from ._look_reads import read_bugs, read_form
+from ._look_reads import read_bugs, read_form, read_teacher
 from ._loop_amp import LoopScaler
 from ._loop_args import check_arguments, nonfinite_validation, number
 from ._loop_causes import explain, sound
@@ -45,6 +45,7 @@ from ._repair_records import cause_of
 from ._rules import Thresholds
 from ._silent import LoopThresholds
 from ._watch import LoopWatch
+from ._watched import optimized_outside
 
 CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
 
@@ -237,6 +238,8 @@ class Doctor:
                 changed = self._read_chance(loss, step) or changed
             outputs = self.examiner.probe.output_shapes
             changed = read_bugs(watch.record, loss, step, outputs) or changed
+            outside = {id(p): n for n, p in optimized_outside(self.model, self.optimizer)}
+            changed = read_teacher(watch.record, loss, step, outside) or changed
         if changed:
             watch.record.all_dead = all_dead(self.examiner.history)
             new += check_loop(self)

@@ -44,6 +44,11 @@ def root_cause(finding: Finding) -> str | None:
             "the loss broadcast the outputs against targets of another shape "
             "(broadcast_loss); give it outputs and targets of one shape first"
         )
+    if finding.code == "teacher_trained":
+        return (
+            "the optimizer trains the teacher whose outputs are the targets "
+            "(teacher_trained); compute them under torch.no_grad() first"
+        )
     if finding.code == "gradient_ascent":
         return (
             "the optimizer steps up the gradient (gradient_ascent); make its update "

@@ -21,6 +21,7 @@ from ._one_row_norm import batch_norm_one_row
 from ._repeated_batch import repeated_batch
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import symmetric_units
+from ._teacher import teacher_trained
 from ._unregistered import unregistered_parameters
 from ._unused_rules import used_since
 
@@ -38,6 +39,7 @@ LOOP_CHECKS = (
     repeated_batch,
     gradient_ascent,
     clip_after_step,
+    teacher_trained,
 )
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
 BLIND = (

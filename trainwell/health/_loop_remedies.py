@@ -21,6 +21,7 @@ from ._optimizer_remedies import damp_momentum, scale_group_rates, scale_schedul
 from ._rebuild import NotApplicable
 from ._silent import few_names
 from ._symmetry import draw_afresh
+from ._watched import optimized_outside
 
 if TYPE_CHECKING:
     from ._loop_repair import LoopRepairer
@@ -200,6 +201,23 @@ def add_to_optimizer(repairer: LoopRepairer, params: list) -> str:
     return f"{len(missing)} parameters added to the optimizer's first param group"
 
 
+def freeze_teacher(repairer: LoopRepairer, params: list) -> str:
+    """The teacher's tensors put back as the last healthy state kept them, and frozen
+    (`requires_grad=False`): the optimizer skips a tensor that gets no gradient, and the
+    teacher's outputs carry none to the loss."""
+    names = set(repairer.evidence_of("teacher_trained")["tensors"])
+    teacher = [
+        t for name, t in optimized_outside(repairer.model, repairer.optimizer) if name in names
+    ]
+    if not teacher:
+        raise NotApplicable("the teacher's tensors are frozen already")
+    where = repairer.put_back(teacher)
+    for tensor in teacher:
+        tensor.requires_grad_(False)
+        tensor.grad = None
+    return f"the teacher's {len(teacher)} tensors put back as at the {where} and frozen"
+
+
 def norm_momentum(repairer: LoopRepairer, params: list) -> str:
     found = repairer.evidence_of("batch_norm_momentum")
     return default_momentum(repairer.model, found["modules"])
@@ -227,5 +245,6 @@ LOOP_REMEDIES = {
         redraw_output,
         add_to_optimizer,
         norm_momentum,
+        freeze_teacher,
     )
 }

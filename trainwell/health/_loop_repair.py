@@ -45,6 +45,7 @@ LOOP_ORDERS: dict[str, tuple[str, ...]] = {
     "high_initial_loss": ("redraw_output",),
     "batch_norm_momentum": ("norm_momentum",),
     "clip_after_step": ("clip_before_step",),
+    "teacher_trained": ("freeze_teacher",),
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
 RATE_CUTS = ("lower_lr", "lower_lr_and_clip")  # one a probe: two cut it 100x in one step
@@ -103,6 +104,13 @@ class LoopRepairer:
             {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
         )
         return state | {"outside": self._outside()}
+
+    def put_back(self, tensors: list[torch.Tensor]) -> str:
+        """Put `tensors` (of those the optimizer trains besides the model) back as the last
+        healthy state kept them; returns where that was."""
+        chosen = {id(t) for t in tensors}
+        _put_back([(live, old) for live, old in self._healthy["outside"] if id(live) in chosen])
+        return "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
 
     def _outside(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(live tensor, a copy of it now) for each tensor the optimizer trains besides the

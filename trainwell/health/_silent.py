@@ -60,6 +60,8 @@ LOOP_FIX = {
     "loss_accuracy_mismatch": "compute the validation loss and accuracy from the same "
     "outputs, as the model will be used: a decoder fed the targets shifted right by one (or "
     "its own predictions), accuracy = (out.argmax(-1) == y).float().mean() over the classes",
+    "teacher_trained": "compute the teacher's outputs under torch.no_grad() (or .detach() "
+    "them), and build the optimizer from the student's parameters only",
     "gradient_ascent": "subtract the step from the weights (p.sub_(step), p -= lr * "
     "p.grad), as torch's optimizers do",
     "repeated_batch": "draw each step's batch from the loader's iterator (for x, y in "
@@ -180,6 +182,10 @@ class LoopRecord:
     # (step, norm applied, norm clipped to) where a clip scaled the gradients after the
     # optimizer's step (`_loop_clip`)
     clipped_after: list[tuple[int, float, float]] = field(default_factory=list)
+    # tensors the optimizer steps outside the model that a KL divergence's targets carry
+    # gradient to (`_teacher`), and the step of the look that saw it
+    teacher: list[str] = field(default_factory=list)
+    teacher_step: int | None = None
 
 
 LoopRule = Callable[[LoopRecord, LoopThresholds], Finding | None]

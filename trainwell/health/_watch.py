@@ -104,6 +104,7 @@ class LoopWatch:
         self.record.initial = None  # the loss at init: of the weights before the remedy
         self.record.not_in_optimizer = self._not_given()
         self.record.fast_norms = fast_norms(self.model)
+        self.record.teacher, self.record.teacher_step = [], None  # read again at a look
 
     @property
     def idle(self) -> bool:
@@ -180,6 +181,8 @@ class LoopWatch:
         self._cleared = [False] * len(self.params)
         self._versions: list[int | None] = [None] * len(self.params)
         for index, p in enumerate(self.params):
+            if not p.requires_grad:  # (a teacher the repair froze, outside the model)
+                continue
             self._hooks.append(p.register_hook(self._grad_hook(index)))
             self._hooks.append(p.register_post_accumulate_grad_hook(self._accumulated(index)))
         if self.optimizer is not None:
