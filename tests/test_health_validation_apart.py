@@ -88,13 +88,22 @@ def test_a_validated_copy_that_follows_the_model_is_not(arch):
         ([1.45, 1.44, 1.46, 1.45, 1.44], 0.60, False),  # an accuracy that learned
         ([14.5, 6.2, 4.1, 3.3, 2.9], None, False),  # summed over 10 batches: another scale
         ([1.2, 0.9, 0.7, 0.6, 0.5], None, False),  # it learns
+        ([1.45, 1.44, 1.46, 1.45, 1.44], "unmoved", False),  # a train loss reported / 4
     ],
 )
 def test_a_validation_apart_from_training_is_read_on_its_own_scale(val, accuracy, told):
+    """A loop accumulating 4 micro-batches reports each one's loss / 4: ln 4 / 4 for a
+    network that never moved (its steps zeroed before they apply) is no fall (stress 26)."""
     h = ProbeHistory(layers=[], activations=[], activation_kinds=[])
     h.chance_loss, h.data_at_hand = math.log(4), False
+    unmoved = accuracy == "unmoved"
+    accuracy = None if unmoved else accuracy
     h.curves = [
-        {"epoch": e, "train_loss": 1.0 / (e + 1) ** 2, "val_loss": v}
+        {
+            "epoch": e,
+            "train_loss": math.log(4) / 4 if unmoved else 1.0 / (e + 1) ** 2,
+            "val_loss": v,
+        }
         | ({} if accuracy is None else {"val_accuracy": accuracy})
         for e, v in enumerate(val)
     ]

@@ -249,13 +249,13 @@ CHANCE_SHARE = 1.5  # a validation accuracy above this many times chance's learn
 def _validation_apart(
     h: ProbeHistory, train: list[float], val: list[float], untrained: float, t: Thresholds
 ) -> bool:
-    """A hand-written loop whose training loss fell under `APART` of knowing nothing while
-    its validation loss never beat it, over `min_epochs` epochs or more: whether or not the
-    validation rises, the network validated learned nothing the training taught (an EMA
-    copy never updated scored chance at every epoch, stress 26). Not a validation loss on
-    another scale (its first `OTHER_SCALE` times knowing nothing's: summed over batches),
-    nor one beside an accuracy above chance's. The Trainer validates the model it trains,
-    on one table split alike."""
+    """A hand-written loop whose training loss fell under `APART` of knowing nothing, and
+    of where it started, while its validation loss never beat knowing nothing, over
+    `min_epochs` epochs or more: whether or not the validation rises, the network validated
+    learned nothing the training taught (an EMA copy never updated scored chance at every
+    epoch, stress 26). Not a validation loss on another scale (its first `OTHER_SCALE`
+    times knowing nothing's: summed over batches), nor one beside an accuracy above
+    chance's. The Trainer validates the model it trains, on one table split alike."""
     if h.data_at_hand or untrained <= 0 or len(val) < t.min_epochs or len(val) != len(train):
         return False
     if not all(map(math.isfinite, val)) or val[0] > OTHER_SCALE * untrained:
@@ -263,7 +263,9 @@ def _validation_apart(
     accuracy = [a for a in h.curve("val_accuracy") if math.isfinite(a)]
     if accuracy and max(accuracy) > CHANCE_SHARE * math.exp(-untrained):
         return False  # it predicts better than chance: it learned, on another scale
-    return min(val) >= NEVER_BEAT_SHARE * untrained and train[-1] < APART * untrained
+    fell = train[-1] < APART * min(untrained, train[0])  # (of its own start too: a loss
+    # the loop reports divided by its accumulation steps sits below ln(classes) unmoved)
+    return min(val) >= NEVER_BEAT_SHARE * untrained and fell
 
 
 def _above_best(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 LOOP_CODES = frozenset(LOOP_FIX)
 # findings whose remedy acts in place between any two steps: treated wherever doctor.step
 # sits, before a check knows whether it comes before the optimizer's step
-ANY_ORDER = ("high_initial_loss", "batch_norm_momentum")
+ANY_ORDER = ("high_initial_loss", "batch_norm_momentum", "teacher_trained")
 
 
 def check_loop(doctor: Doctor) -> list[Finding]:
@@ -70,6 +70,9 @@ def treat(
                 finding.message += (
                     " (Repair needs doctor.step(loss) between loss.backward() and "
                     "optimizer.step().)"
+                    if order_ok is False
+                    else " (Found before a check saw where doctor.step sits in the loop: "
+                    "not treated.)"
                 )
             continue
         fresh, params = doctor.watch.fresh, doctor.watch.params
