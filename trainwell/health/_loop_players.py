@@ -19,6 +19,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.utils.hooks import RemovableHandle
 
 from ..findings import Finding
+from ._graph_walk import tensors_below
 from ._history import ProbeHistory
 from ._rules import CURVE_CODES
 
@@ -27,7 +28,6 @@ UNIT_CODES = ("dying_relu", "saturated_activation")
 # optimizer steps another optimizer of the model's own parameters takes while the doctor's
 # takes none, before the loop is read as having replaced the doctor's with it
 SUCCESSION_STEPS = 8
-PLAYER_GRAPH_NODES = 20_000  # nodes of the loss's graph walked for the other's weights, at most
 
 # The hooks of doctors dropped without `close`, removed when the next one starts: torch
 # iterates its hooks while it calls them, and a garbage collection then (which runs the
@@ -97,17 +97,8 @@ class OtherPlayers:
         ensemble, a linear probe) is not reached."""
         if self.seen is None or self.against:
             return
-        queue, visited = [getattr(loss, "grad_fn", None)], set()
-        while queue and len(visited) < PLAYER_GRAPH_NODES:
-            node = queue.pop()
-            if node is None or node in visited:
-                continue
-            visited.add(node)
-            variable = getattr(node, "variable", None)  # an AccumulateGrad's parameter
-            if variable is not None and id(variable) in self._theirs:
-                self.against = True
-                return
-            queue.extend(n for n, _ in node.next_functions)
+        reached = tensors_below([getattr(loss, "grad_fn", None)])
+        self.against = any(id(tensor) in self._theirs for tensor in reached)
 
     def _succession(self, other: torch.optim.Optimizer) -> None:
         """Count the steps of another optimizer of parameters the doctor's holds while the

@@ -99,8 +99,6 @@ def clip_gradients(repairer: LoopRepairer, params: list, norm: float = CLIP) -> 
 
 def clip_before_step(repairer: LoopRepairer, params: list) -> str:
     """The clip the loop applies after the step, before it: at the loop's own norm."""
-    if repairer.clip is not None:
-        raise NotApplicable("gradients are clipped already")
     return clip_gradients(repairer, params, repairer.evidence_of("clip_after_step")["max_norm"])
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import torch
 
 from ..findings import Finding
+from ._graph_walk import nodes_below, tensors_below
 from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
 
-TEACHER_GRAPH_NODES = 20_000  # nodes walked below the KL divergence's targets, at most
+XLOGY = "XlogyBackward"  # the KL divergence's `target * log(target)`
 
 
 def taught_by(loss: torch.Tensor, outside: dict[int, str]) -> list[str]:
@@ -26,27 +27,9 @@ def taught_by(loss: torch.Tensor, outside: dict[int, str]) -> list[str]:
     model) that a KL divergence's targets carry gradient to in the loss's graph."""
     if not outside:
         return []
-    queue, visited, targets = [getattr(loss, "grad_fn", None)], set(), []
-    while queue and len(visited) < TEACHER_GRAPH_NODES:  # the KL's `target * log(target)`
-        node = queue.pop()
-        if node is None or node in visited:
-            continue
-        visited.add(node)
-        if node.name().startswith("XlogyBackward"):
-            targets.append(node)
-        else:
-            queue.extend(n for n, _ in node.next_functions)
-    reached, visited = set(), set()
-    while targets and len(visited) < TEACHER_GRAPH_NODES:
-        node = targets.pop()
-        if node is None or node in visited:
-            continue
-        visited.add(node)
-        variable = getattr(node, "variable", None)  # an AccumulateGrad's tensor
-        if variable is not None and id(variable) in outside:
-            reached.add(outside[id(variable)])
-        targets.extend(n for n, _ in node.next_functions)
-    return sorted(reached)
+    start = [getattr(loss, "grad_fn", None)]
+    targets = [n for n in nodes_below(start, stop=XLOGY) if n.name().startswith(XLOGY)]
+    return sorted({outside[id(t)] for t in tensors_below(targets) if id(t) in outside})
 
 
 def teacher_trained(r: LoopRecord, t: LoopThresholds) -> Finding | None:
