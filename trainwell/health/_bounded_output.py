@@ -18,7 +18,7 @@ import torch
 from ..findings import Finding
 from ._history import ProbeHistory
 from ._loss_graph import RESHAPES, _below, _input, walk
-from ._silent import LOOP_FIX
+from ._silent import epoch_finding
 
 # the activations that bound an output, by their autograd node: (name, lowest, highest)
 RANGES: dict[str, tuple[str, float, float]] = {
@@ -101,17 +101,17 @@ def bounded_output(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
     name, lowest, highest = RANGES[h.output_bound]
     share = statistics.median(shares)
     span = f"below {lowest:g}" if highest == math.inf else f"outside ({lowest:g}, {highest:g})"
-    fix = TRAINER_FIX if h.data_at_hand else LOOP_FIX["bounded_output"]
-    return Finding(
-        code="bounded_output",
-        severity="error",
-        source="training",
-        message=(
+    return epoch_finding(
+        "bounded_output",
+        "error",
+        (
             f"The outputs pass through a {name} after the last layer, but {share:.0%} of the "
             f"targets the mean squared error compares them with lie {span}: the network can "
-            f"never predict those, whatever it learns. Fix: {fix}."
+            f"never predict those, whatever it learns."
         ),
-        evidence={"activation": name, "share_beyond": round(share, 4), "range": span},
         epoch=epoch,
         step=step,
+        evidence={"activation": name, "share_beyond": round(share, 4), "range": span},
+        trainer_fix=TRAINER_FIX,
+        data_at_hand=h.data_at_hand,
     )

@@ -27,7 +27,7 @@ from scipy import stats
 from ..findings import Finding
 from ._history import ProbeHistory
 from ._loss_graph import SCALINGS, walk
-from ._silent import LOOP_FIX
+from ._silent import epoch_finding
 
 FORM = 0.999  # cos(gradient row, softmax - onehot) at every row: a weighted cross entropy
 ALIKE = 1e-3  # relative spread of a binary cross entropy's per-row weight within a label
@@ -165,18 +165,18 @@ def inverted_weights(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
     total = counts[seen].sum()
     binary = h.class_weights_binary
     name = partial(_name, binary=binary, labels=len(sums) // 2)
-    fix = TRAINER_FIX if h.data_at_hand else LOOP_FIX["inverted_class_weights"]
-    return Finding(
-        code="inverted_class_weights",
-        severity="warning",
-        source="training",
-        message=(
+    return epoch_finding(
+        "inverted_class_weights",
+        "warning",
+        (
             f"The loss weighs the classes the wrong way round: the {name(frequent)} rows "
             f"({counts[frequent] / total:.0%} of those probed) weigh {heavier:.3g} times the "
             f"{name(rare)} ones ({counts[rare] / total:.0%}), as the loss's gradient at the "
             f"outputs shows. Weights meant to balance the classes go as 1 / frequency; these "
-            f"drown the rare class further. Fix: {fix}."
+            f"drown the rare class further."
         ),
+        epoch=epoch,
+        step=step,
         evidence={
             "frequent": int(frequent),
             "rare": int(rare),
@@ -184,8 +184,8 @@ def inverted_weights(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
             "row_ratio": round(float(imbalance), 4),
             "binary": binary,
         },
-        epoch=epoch,
-        step=step,
+        trainer_fix=TRAINER_FIX,
+        data_at_hand=h.data_at_hand,
     )
 
 

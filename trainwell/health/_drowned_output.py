@@ -18,7 +18,7 @@ import math
 
 from ..findings import Finding
 from ._history import ProbeHistory
-from ._silent import LOOP_FIX
+from ._silent import epoch_finding
 
 DROWNS = 1000.0  # the other output's error signal over the first's
 STALLED = 0.8  # the first output's signal at the last probe over the first probe's, at least
@@ -42,19 +42,19 @@ def drowned_output(h: ProbeHistory, epoch: int, step: int) -> Finding | None:
     start, now = pairs[0][1], pairs[-1][1]
     if now < STALLED * start:
         return None
-    fix = TRAINER_FIX if h.data_at_hand else LOOP_FIX["drowned_output"]
-    return Finding(
-        code="drowned_output",
-        severity="warning",
-        source="training",
-        message=(
+    return epoch_finding(
+        "drowned_output",
+        "warning",
+        (
             f"One term of the loss drowns the others: its error signal at the model's other "
             f"output is {ratios[-1]:,.0f} times the one at its first output, from the first "
             f"probe on, and the first output's barely falls ({start:.3g} -> {now:.3g}). The "
             f"shared layers step for that term alone, and the first output's task does not "
-            f"learn (a regression target in raw units beside a cross entropy). Fix: {fix}."
+            f"learn (a regression target in raw units beside a cross entropy)."
         ),
-        evidence={"ratio": round(ratios[-1], 1), "first_error": [start, now]},
         epoch=epoch,
         step=step,
+        evidence={"ratio": round(ratios[-1], 1), "first_error": [start, now]},
+        trainer_fix=TRAINER_FIX,
+        data_at_hand=h.data_at_hand,
     )

@@ -14,7 +14,7 @@ import math
 
 from ..findings import Finding
 from ._history import ProbeHistory
-from ._silent import LOOP_FIX
+from ._silent import epoch_finding
 
 CONFIDENT = 0.02  # a mean cross entropy this low: at most 2.9% of the examples below 1/2
 UNLIKE = 0.3  # ... beside an accuracy below this, at 2 epochs in a row
@@ -31,23 +31,21 @@ def loss_accuracy_mismatch(h: ProbeHistory, epoch: int, step: int) -> Finding | 
         return None
     loss, accuracy = rows[-1]["val_loss"], rows[-1]["val_accuracy"]
     floor = 1 - loss / math.log(2)
-    return Finding(
-        code="loss_accuracy_mismatch",
-        severity="error",
-        source="training",
-        message=(
+    return epoch_finding(
+        "loss_accuracy_mismatch",
+        "error",
+        (
             f"The validation loss and accuracy cannot come from the same predictions: a mean "
             f"cross entropy of {loss:.3g} puts half or more of the probability on the true "
             f"class of at least {floor:.1%} of the examples, yet the accuracy is "
             f"{accuracy:.3g} (epochs {rows[0].get('epoch')} and {rows[-1].get('epoch')}). The "
             f"loss was computed where the model saw the answers (a decoder fed the targets "
             f"unshifted, an input that holds the token to predict), or the accuracy on other "
-            f"outputs (another model, an argmax over the wrong dimension). Fix: "
-            f"{LOOP_FIX['loss_accuracy_mismatch']}."
+            f"outputs (another model, an argmax over the wrong dimension)."
         ),
-        evidence={"val_loss": loss, "val_accuracy": accuracy, "accuracy_at_least": floor},
         epoch=epoch,
         step=step,
+        evidence={"val_loss": loss, "val_accuracy": accuracy, "accuracy_at_least": floor},
     )
 
 

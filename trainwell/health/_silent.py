@@ -214,6 +214,31 @@ def loop_finding(
     )
 
 
+def epoch_finding(
+    code: str,
+    severity: str,
+    message: str,
+    *,
+    epoch: int,
+    step: int,
+    evidence: dict[str, object],
+    trainer_fix: str | None = None,
+    data_at_hand: bool = False,
+) -> Finding:
+    """An epoch-end check's finding, alike in loops and the Trainer (`_epoch_checks`): the
+    message, then the fix, the Trainer's own where it has one and the data is at hand."""
+    fix = trainer_fix if trainer_fix is not None and data_at_hand else LOOP_FIX[code]
+    return Finding(
+        code=code,
+        severity=severity,
+        source="training",
+        message=f"{message} Fix: {fix}.",
+        evidence=evidence,
+        epoch=epoch,
+        step=step,
+    )
+
+
 def _plain(value: object) -> object:
     if isinstance(value, float):
         return None if not math.isfinite(value) else float(f"{value:.4g}")
