@@ -17,8 +17,8 @@ from torch import nn
 import trainwell
 from trainwell.findings import Finding
 from trainwell.health import ProbeHistory
-from trainwell.health._loop_players import moving_keys
-from trainwell.health._loss_graph import scored_against_keys, zero_floor
+from trainwell.health._loss_graph import zero_floor
+from trainwell.health._moving_keys import moving_keys, scored_against_keys
 
 
 def _moco(epochs: int = 30, queue_size: int = 1024, tau: float = 0.1) -> trainwell.Doctor:

@@ -1,6 +1,7 @@
 """Walks of a loss's whole autograd graph, for what its parameters tell: which tensors a
-part of it reaches (another network's weights, a teacher's). Bounded: a large model's
-graph holds tens of thousands of nodes, and these run at the looks only."""
+part of it reaches (another network's weights, a teacher's), which activations gate others.
+Bounded: a large model's graph holds tens of thousands of nodes, and these run at the
+looks only (the gates once a run)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from collections.abc import Iterable, Iterator
 
 import torch
 
+from ._loss_graph import RESHAPES, _below
+
 GRAPH_NODES = 20_000  # nodes walked, at most
 
 
-def nodes_below(starts: Iterable[object | None], stop: str | None = None) -> Iterator[object]:
-    """The autograd nodes at and below `starts`, depth first, each once; below a node whose
-    name starts with `stop` the walk does not go."""
+def nodes_below(
+    starts: Iterable[object | None], stop: str | None = None, limit: int = GRAPH_NODES
+) -> Iterator[object]:
+    """The autograd nodes at and below `starts`, depth first, each once, `limit` at most;
+    below a node whose name starts with `stop` the walk does not go."""
     queue, visited = list(starts), set()
-    while queue and len(visited) < GRAPH_NODES:
+    while queue and len(visited) < limit:
         node = queue.pop()
         if node is None or node in visited:
             continue
@@ -31,3 +36,24 @@ def tensors_below(starts: Iterable[object | None]) -> Iterator[torch.Tensor]:
         variable = getattr(node, "variable", None)  # an AccumulateGrad's tensor
         if variable is not None:
             yield variable
+
+
+GATE_GRAPH_NODES = 50_000  # nodes of the whole graph walked for gates, at most (once a run)
+
+
+def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
+    """Of `outputs` (an activation's index: the autograd node of its output), those the
+    network multiplies with another of its own tensors, through reshapes: gates (a
+    squeeze-excitation block's, a GLU's, a hand-written LSTM cell's), which open and close
+    by design, pinned at 0 or 1 as their purpose, not saturated units. A scaling by a
+    constant is no gate."""
+    wanted = {id(node): index for index, node in outputs.items()}
+    found: set[int] = set()
+    for node in nodes_below([getattr(loss, "grad_fn", None)], limit=GATE_GRAPH_NODES):
+        children = [n for n, _ in node.next_functions]
+        if node.name().startswith("MulBackward") and len(children) == 2 and all(children):
+            for child in children:
+                child = _below(child, RESHAPES)
+                if child is not None and id(child) in wanted:
+                    found.add(wanted[id(child)])
+    return found

@@ -78,7 +78,7 @@ class ProbeHistory:
     # ... or a binary cross entropy, which targets in [0, 1] keep at 0 or above
     binary_cross_entropy: bool = False
     # a hand-written loop's cross entropy scores the outputs against keys the loss does not
-    # train (`_loss_graph.scored_against_keys`: a contrastive loss's queue): they move
+    # train (`_moving_keys.scored_against_keys`: a contrastive loss's queue): they move
     scored_against_keys: bool = False
     # the terms the loss sums (`reduction="sum"`, `_loss_graph.summed_loss`; 0: a mean): its
     # gradients are that many times a mean's, whatever the targets

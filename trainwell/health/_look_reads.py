@@ -18,11 +18,11 @@ from ._loss_graph import (
     binary_cross_entropy,
     capped_error,
     nll_of_scores,
-    scored_against_keys,
     squashed_logits,
     summed_loss,
     zero_floor,
 )
+from ._moving_keys import scored_against_keys
 from ._silent import LoopRecord
 from ._teacher import taught_by
 

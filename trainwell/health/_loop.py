@@ -37,10 +37,11 @@ from ._loop_changes import adopt, follow_trainable, trainable_now
 from ._loop_checks import BLIND, all_dead, blind
 from ._loop_clip import LoopClip
 from ._loop_pace import LoopPace
-from ._loop_players import OtherPlayers, moving_keys
+from ._loop_players import OtherPlayers
 from ._loop_repair import LoopRepairer
 from ._loop_treat import check_loop, treat
 from ._loss_graph import chance_loss
+from ._moving_keys import moving_keys
 from ._repair_records import cause_of
 from ._rules import Thresholds
 from ._silent import LoopThresholds

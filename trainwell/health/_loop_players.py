@@ -20,7 +20,6 @@ from torch.utils.hooks import RemovableHandle
 
 from ..findings import Finding
 from ._graph_walk import tensors_below
-from ._history import ProbeHistory
 from ._rules import CURVE_CODES
 
 # units lost in one player: their remedies change its rate or weights alone
@@ -167,23 +166,3 @@ class OtherPlayers:
 
     def close(self) -> None:
         self._handle.remove()
-
-
-def moving_keys(finding: Finding, history: ProbeHistory) -> None:
-    """An oscillating loss of a cross entropy the loop scores against keys the loss does not
-    train (`_loss_graph.scored_against_keys`: MoCo's queue of a momentum encoder's keys, a
-    memory bank): the keys move as the network learns, and the loss rises and falls with
-    them by design. Told as information, not treated (a lower rate left a MoCo loop's probe
-    accuracy where it was, 0.88, on three seeds: stress 23)."""
-    if finding.code != "oscillating_loss" or finding.severity == "info":
-        return
-    if not history.scored_against_keys:
-        return
-    finding.severity = "info"
-    finding.evidence["moving_keys"] = True
-    finding.message += (
-        " Its cross entropy scores the outputs against keys this loss does not train (a "
-        "queue, a momentum encoder's): they move as the network learns, and a contrastive "
-        "loss rises and falls with them; this is no overshoot, and repair leaves the rate "
-        "alone."
-    )

@@ -293,31 +293,6 @@ PRODUCTS = ("MmBackward", "BmmBackward")
 SCORES_NODES = 16  # nodes visited below the cross entropy, at most
 
 
-def scored_against_keys(loss: torch.Tensor) -> bool:
-    """Whether the loss is a cross entropy of logits the network's outputs make with keys
-    the loss does not train, joined to other logits (InfoNCE's positive beside a product
-    with a constant matrix: MoCo's queue of a momentum encoder's keys, a memory bank): the
-    keys move as the network learns, and the loss its steps minimise moves with them (a
-    contrastive loss rises and falls by design). A product with a constant alone is a
-    frozen head or fixed prototypes (review), whose keys do not move."""
-    node = _cross_entropy(loss)
-    queue, seen = [(_input(node), False)] if node is not None else [], 0
-    while queue and seen < SCORES_NODES:
-        node, joined = queue.pop(0)
-        seen += 1
-        if node is None:
-            continue
-        sides = [n for n, _ in node.next_functions]
-        if node.name().startswith(PRODUCTS):
-            if joined and len(sides) == 2 and sum(n is None for n in sides) == 1:
-                return True
-            continue
-        if node.name().startswith(TO_THE_SCORES):
-            joined = joined or node.name().startswith("CatBackward")
-            queue.extend((n, joined) for n in sides if n is not None)
-    return False
-
-
 IN_BATCH_STEPS = ("MaskedFillBackward", "IndexBackward", *TO_THE_SCORES)
 
 
@@ -400,31 +375,3 @@ def _below(node: object | None, kinds: tuple[str, ...]) -> object | None:
     while node is not None and node.name().startswith(kinds):
         node = _input(node)
     return node
-
-
-GATE_GRAPH_NODES = 50_000  # nodes of the whole graph walked for gates, at most (once a run)
-
-
-def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
-    """Of `outputs` (an activation's index: the autograd node of its output), those the
-    network multiplies with another of its own tensors, through reshapes: gates (a
-    squeeze-excitation block's, a GLU's, a hand-written LSTM cell's), which open and close
-    by design, pinned at 0 or 1 as their purpose, not saturated units. A scaling by a
-    constant is no gate. One walk of the loss's whole graph."""
-    wanted = {id(node): index for index, node in outputs.items()}
-    found: set[int] = set()
-    seen, kept, stack = set(), [], [getattr(loss, "grad_fn", None)]
-    while stack and len(seen) < GATE_GRAPH_NODES:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        kept.append(node)  # alive while walked: an id is not reused
-        children = [n for n, _ in node.next_functions]
-        if node.name().startswith("MulBackward") and len(children) == 2 and all(children):
-            for child in children:
-                child = _below(child, RESHAPES)
-                if child is not None and id(child) in wanted:
-                    found.add(wanted[id(child)])
-        stack.extend(n for n in children if n is not None)
-    return found

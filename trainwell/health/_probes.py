@@ -18,9 +18,10 @@ from torch import nn
 from ..train import mean_over_ranks
 from ._bounded_output import beyond_share, bounds
 from ._class_weights import Blocks, class_weights_read, weights_of
+from ._graph_walk import gates
 from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
-from ._loss_graph import gates, squashed_before
+from ._loss_graph import squashed_before
 from ._probe_stats import input_rms, offset_share, target_level, top_class, unit_stat
 from ._tensors import dense, eager, feeds, output_tensors, plain
 
