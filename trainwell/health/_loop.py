@@ -113,7 +113,7 @@ class Doctor:
         self._seen: set[str] = set()
         self._root: Finding | None = None  # a silent bug behind every finding (`explain`)
         self._clip = LoopClip()  # the loop's own clipping, once seen
-        self._players = OtherPlayers(model, optimizer)  # another network trained beside
+        self._players = OtherPlayers(model, optimizer, self.watch)  # another network trained beside
         self._looked = False  # the first look, whose loss is the loss at init, was taken
         self.pace = LoopPace(every)  # when it probes, and when the checks look
         self._step = 0

@@ -57,6 +57,7 @@ def rewatch(doctor: Doctor) -> None:
     order_ok = doctor.watch.order_ok
     doctor.watch = LoopWatch(doctor.model, doctor.optimizer)
     doctor.watch.order_ok = order_ok
+    doctor._players.watch = doctor.watch
     doctor.pace.rewatch(doctor._step)
     record = doctor.watch.record  # frozen as the loop went on: on purpose, not by mistake
     record.frozen_in_optimizer = [n for n in record.frozen_in_optimizer if n in frozen_from_start]

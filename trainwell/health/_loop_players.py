@@ -21,6 +21,7 @@ from torch.utils.hooks import RemovableHandle
 from ..findings import Finding
 from ._graph_walk import tensors_below
 from ._rules import CURVE_CODES
+from ._watch import LoopWatch
 
 # units lost in one player: their remedies change its rate or weights alone
 UNIT_CODES = ("dying_relu", "saturated_activation")
@@ -38,16 +39,27 @@ class OtherPlayers:
     """Notes the first optimizer other than the doctor's to step another network's weights;
     then only returns at once."""
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
+    def __init__(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer | None, watch: LoopWatch
+    ) -> None:
         while _DROPPED:
             _DROPPED.pop().remove()
         self.seen: str | None = None  # the other optimizer's class, once one stepped
         self._theirs: set[int] = set()  # ... and its parameters outside the model
         # the doctor's loss runs through those (a generator's through its discriminator, an
-        # actor's through its critic): the two play against each other (`read_loss`)
-        self.against = False
+        # actor's through its critic: `read_loss`), or theirs through the model (the
+        # discriminator's or critic's doctor: `_note`): the two play against each other
+        self.against: str | None = None  # "ours" or "theirs": whose loss runs through whom
+        self.watch = watch  # the doctor's (`LoopWatch.backward_after_step`)
         self._model, self._optimizer = model, optimizer
         self._checked: set[int] = set()  # optimizers known to step no other network
+        self._networks: set[int] = set()  # ... and those known to step one
+        # of those, the ones that step the gradients the doctor's loss leaves in their
+        # network (a head of its own optimizer on the same loss): no game (`_judge_reached`)
+        self._partners: set[int] = set()
+        # the other network's weights the doctor's loss reached at a look, with the
+        # gradients it left there, till their optimizer steps
+        self._reached: list[tuple[torch.Tensor, torch.Tensor, int]] | None = None
         self._own: dict[int, bool] = {}  # per optimizer: it steps the model's parameters
         self._idle = 0  # such steps by another since the doctor's own last stepped
         self.successor: torch.optim.Optimizer | None = None  # ... once SUCCESSION_STEPS
@@ -62,18 +74,33 @@ class OtherPlayers:
         weakref.finalize(self, _DROPPED.append, self._handle)
 
     def _note(self, other: torch.optim.Optimizer) -> None:
-        """An optimizer steps another network where it steps two weight matrices or more
-        outside the model, or a layer's weight and bias (as the model is now: a head
-        replaced since is the model's): not a
-        second optimizer of the model's own parameters (sparse embeddings under
-        SparseAdam), nor one of tensors the same loss trains beside it (a center loss's
-        class centres, learned loss weights, a temperature)."""
+        """Another optimizer stepped: if it steps another network (`_a_network`) just after
+        a backward pass reached the model's weights (since the model's own optimizer
+        stepped), that network's loss runs through the model: the two play against each
+        other (`against`)."""
         if other is self._optimizer:
             self._idle = 0
             return
         self._succession(other)
-        if id(other) in self._checked or self.seen:
+        if id(other) in self._checked:
             return
+        if id(other) not in self._networks:
+            if not self._a_network(other):
+                self._checked.add(id(other))
+                return
+            self._networks.add(id(other))
+        if self._reached is not None:
+            self._judge_reached(other)
+        if self.against is None and self.watch.backward_after_step():
+            self.against = "theirs"
+
+    def _a_network(self, other: torch.optim.Optimizer) -> bool:
+        """Whether `other` steps another network: two weight matrices or more outside the
+        model, or a layer's weight and bias (as the model is now: a head replaced since is
+        the model's); not a second optimizer of the model's own parameters (sparse
+        embeddings under SparseAdam), nor one of tensors the same loss trains beside it (a
+        center loss's class centres, learned loss weights, a temperature). The first such
+        is `seen`."""
         mine = {id(p) for p in self._model.parameters()}
         params = [p for group in other.param_groups for p in group["params"] if id(p) not in mine]
         matrices = [p for p in params if p.dim() >= 2]
@@ -82,22 +109,44 @@ class OtherPlayers:
         rows = {p.shape[0] for p in params if p.dim() == 1}
         layer = any(m.shape[0] in rows for m in matrices)
         if len(matrices) < 2 and not layer:
-            self._checked.add(id(other))
-            return
+            return False
         # the hook stays till `close`: torch iterates its hooks while it calls them, and
         # one removed then breaks the step
-        self.seen = type(other).__name__
-        self._theirs = {id(p) for p in params}
+        self.seen = self.seen or type(other).__name__
+        self._theirs |= {id(p) for p in params}
+        return True
 
     def read_loss(self, loss: torch.Tensor) -> None:
         """At a look, once another network is seen: whether the loss's graph reaches its
         weights, as a generator's loss runs through the discriminator and an actor's
-        through its critic. A second network trained on its own task beside the model (an
-        ensemble, a linear probe) is not reached."""
-        if self.seen is None or self.against:
+        through its critic; its optimizer's next step tells which (`_judge_reached`). A
+        second network trained on its own task beside the model (an ensemble, a linear
+        probe) is not reached."""
+        if self.seen is None or self.against or self._partners_only():
             return
         reached = tensors_below([getattr(loss, "grad_fn", None)])
-        self.against = any(id(tensor) in self._theirs for tensor in reached)
+        theirs = [t for t in reached if id(t) in self._theirs and t.grad is not None]
+        if theirs:
+            self._reached = [(t, t.grad, t.grad._version) for t in theirs]
+
+    def _judge_reached(self, other: torch.optim.Optimizer) -> None:
+        """The other network's optimizer steps the gradients the doctor's loss left in its
+        weights, untouched since (the same tensor, not added to): a head of its own
+        optimizer on the same loss, a partner. Or it steps others, having cleared those for
+        its own loss's (a discriminator's): the two play against each other."""
+        held = {id(p) for group in other.param_groups for p in group["params"]}
+        mine = [(t, grad, version) for t, grad, version in self._reached if id(t) in held]
+        if not mine:
+            return  # another optimizer's
+        self._reached = None
+        if any(t.grad is grad and grad._version == version for t, grad, version in mine):
+            self._partners.add(id(other))
+        elif self.against is None:
+            self.against = "ours"
+
+    def _partners_only(self) -> bool:
+        """Every other network seen is a partner (`_judge_reached`): none plays against."""
+        return bool(self._networks) and self._networks <= self._partners
 
     def _succession(self, other: torch.optim.Optimizer) -> None:
         """Count the steps of another optimizer of parameters the doctor's holds while the
@@ -132,18 +181,24 @@ class OtherPlayers:
         is a game's, which need not fall (a healthy GAN's generator loss oscillates, stress
         26). Elsewhere its severity stays: a second network trained on its own task in the
         same loop (an ensemble, a probe) looks the same from here, and its findings are
-        real."""
-        if self.seen is None or finding.severity == "info":
+        real, and so are those of a model whose other network is a partner."""
+        if self.seen is None or finding.severity == "info" or self._partners_only():
             return
         if finding.code in CURVE_CODES and self.against:
             finding.severity = "info"
             finding.evidence["other_optimizer"] = self.seen
-            finding.evidence["against"] = True
+            finding.evidence["against"] = self.against
+            through = (
+                "This loss runs through the weights of another network, which another "
+                f"optimizer ({self.seen}) trains"
+                if self.against == "ours"
+                else f"Another network's loss, which another optimizer ({self.seen}) steps, "
+                "runs through this model's weights"
+            )
             finding.message += (
-                f" This loss runs through the weights of another network, which another "
-                f"optimizer ({self.seen}) trains: the two play against each other (a GAN's "
-                f"generator and discriminator, an actor and its critic), and one player's "
-                f"loss need not fall; repair leaves the rate alone."
+                f" {through}: the two play against each other (a GAN's generator and "
+                f"discriminator, an actor and its critic), and one player's loss need not "
+                f"fall; repair leaves the rate alone."
             )
             return
         if finding.code in UNIT_CODES:

@@ -373,6 +373,13 @@ class LoopWatch:
         self._window += 1
         return self._window < ACCUMULATION_WINDOW
 
+    def backward_after_step(self) -> bool:
+        """Whether, since the look armed, a backward pass reached the model's parameters
+        after its optimizer stepped, and none stepped since: read when another optimizer
+        steps (`OtherPlayers`), it tells that the other network's loss runs through this
+        model (a generator's through the discriminator the doctor watches)."""
+        return self._armed and "step" in self._events and self._events[-1] == "backward"
+
     def _order_ok(self) -> bool | None:
         """The optimizer stepped before this step's backward, not after it: doctor.step sits
         between backward and optimizer.step, where a repair can still change the step."""
