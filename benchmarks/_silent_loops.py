@@ -229,6 +229,8 @@ OTHERWISE = {
     "mixed_precision": (None, "GradScaler, doctor.step(loss) before unscale_, scaler given"),
     "frozen_backbone": (None, "backbone frozen, model.eval() then head.train()"),
     "alternate_branch": (None, "an auxiliary head trained every other step"),
+    "distillation": ("teacher_trained", "KL to a trained teacher's softened outputs; bug: "
+                     "the teacher in the optimizer, its outputs outside no_grad"),
 }  # fmt: skip
 
 
@@ -236,6 +238,8 @@ def written_otherwise(
     arch: str, loop: str, buggy: bool, *, every: int = 24, epochs: int = 3, seed: int = 0
 ) -> trainwell.Doctor:
     """One loop of `OTHERWISE`, with its bug or without; returns the doctor."""
+    if loop == "distillation":
+        return _distillation(arch, buggy, every=every, epochs=epochs, seed=seed)
     torch.manual_seed(seed)
     X, y = make_data()
     model = WithBranch(ARCHS[arch]()) if loop == "alternate_branch" else ARCHS[arch]()
@@ -278,4 +282,40 @@ def written_otherwise(
             for optimizer in zeroed:
                 optimizer.zero_grad()
         doctor.epoch_end(loss.item() * micro)
+    return doctor
+
+
+def _distillation(
+    arch: str, buggy: bool, *, every: int, epochs: int, seed: int
+) -> trainwell.Doctor:
+    """A student fit to the labels and to a trained teacher's outputs softened at
+    temperature 2 (Hinton's loss); the bug: one optimizer built over both networks, the
+    teacher's outputs computed with gradients, so the teacher is trained too."""
+    torch.manual_seed(seed)
+    X, y = make_data()
+    teacher, student = ARCHS[arch](), ARCHS[arch]()
+    train_teacher = torch.optim.SGD(teacher.parameters(), 0.05, momentum=0.9)
+    for _ in range(2):
+        for i in range(0, len(y), 32):
+            train_teacher.zero_grad()
+            nn.functional.cross_entropy(teacher(X[i : i + 32]), y[i : i + 32]).backward()
+            train_teacher.step()
+    teacher.eval()
+    params = [*student.parameters(), *teacher.parameters()] if buggy else student.parameters()
+    optimizer = torch.optim.SGD(params, 0.05, momentum=0.9)
+    doctor = trainwell.Doctor(student, optimizer, every=every, epochs=epochs)
+    for _ in range(epochs):
+        student.train()
+        for i in range(0, len(y), 32):
+            x, target = X[i : i + 32], y[i : i + 32]
+            optimizer.zero_grad()
+            with torch.set_grad_enabled(buggy):
+                soft = (teacher(x) / 2).softmax(dim=1)
+            logits = student(x)
+            kl = nn.functional.kl_div((logits / 2).log_softmax(dim=1), soft, reduction="batchmean")
+            loss = 0.5 * nn.functional.cross_entropy(logits, target) + 0.5 * 4 * kl
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
     return doctor
