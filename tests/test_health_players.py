@@ -21,10 +21,15 @@ def _ring(n: int, g: torch.Generator) -> torch.Tensor:
 
 
 def _gan(
-    watched: str, mode: str, epochs: int = 8, linear: bool = False
-) -> tuple[trainwell.Doctor, float, float]:
+    watched: str, mode: str, epochs: int = 8, linear: bool = False, style: str = "plain"
+) -> tuple[trainwell.Doctor, float, float, float]:
     """A small GAN trained well (Adam 1e-3, betas 0.5): the doctor watches the generator or
-    the discriminator (`linear`: one Linear layer); returns it and both rates at the end."""
+    the discriminator (`linear`: one Linear layer); returns it, both rates at the end and
+    the share of the generator's samples on the ring.
+    `style`: "d_not_zeroed" (the bug: the discriminator's zero_grad missing), or healthy
+    ways to write it: "every_third" (the discriminator trained at every third step only),
+    "two_backwards" (its real and fake losses backpropagated one after the other),
+    "zeroed_in_place" (zero_grad(set_to_none=False))."""
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     G = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
@@ -41,14 +46,24 @@ def _gan(
     ones, zeros = torch.ones(64, 1), torch.zeros(64, 1)
     for _ in range(epochs):
         total = 0.0
-        for _ in range(40):
+        for k in range(40):
             z = torch.randn(64, 8, generator=g)
-            opt_d.zero_grad()
-            loss_d = bce(D(_ring(64, g)), ones) + bce(D(G(z).detach()), zeros)
-            loss_d.backward()
-            if watched == "D":
-                doctor.step(loss_d)
-            opt_d.step()
+            if style == "every_third" and k % 3:
+                loss_d = torch.zeros(())
+            else:
+                if style != "d_not_zeroed":
+                    opt_d.zero_grad(set_to_none=style != "zeroed_in_place")
+                real, fake = bce(D(_ring(64, g)), ones), bce(D(G(z).detach()), zeros)
+                if style == "two_backwards":
+                    real.backward()
+                    fake.backward()
+                    loss_d = real.detach() + fake.detach()
+                else:
+                    loss_d = real + fake
+                    loss_d.backward()
+                if watched == "D":
+                    doctor.step(loss_d)
+                opt_d.step()
             opt_g.zero_grad()
             loss_g = bce(D(G(z)), ones)
             loss_g.backward()
@@ -58,7 +73,9 @@ def _gan(
             total += (loss_g if watched == "G" else loss_d).item()
         doctor.epoch_end(total / 40)
     doctor.close()
-    return doctor, opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"]
+    with torch.no_grad():  # the share of samples on the ring
+        on_ring = ((G(torch.randn(1000, 8, generator=g)).norm(dim=1) - 2).abs() < 0.3).float()
+    return doctor, opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"], float(on_ring.mean())
 
 
 @pytest.mark.parametrize(("watched", "linear"), [("G", False), ("D", False), ("G", True)])
@@ -71,7 +88,7 @@ def test_a_gan_players_curve_is_noted_and_its_rate_left_alone(watched, linear):
     fakes detached), but the generator's backward reaches the discriminator's weights
     after their optimizer stepped, and the generator's optimizer steps on it: a game too
     (it was a warning on every seed)."""
-    doctor, lr_g, lr_d = _gan(watched, "repair", epochs=25 if linear else 8, linear=linear)
+    doctor, lr_g, lr_d, _ = _gan(watched, "repair", epochs=25 if linear else 8, linear=linear)
     curves = [
         f
         for f in doctor.findings
@@ -84,6 +101,38 @@ def test_a_gan_players_curve_is_noted_and_its_rate_left_alone(watched, linear):
     assert all(f.evidence["against"] == against and f.severity == "info" for f in curves)
     assert all(("runs through this model's" in f.message) == (watched == "D") for f in curves)
     assert (lr_g, lr_d) == (1e-3, 1e-3) and not doctor.repairs
+
+
+@pytest.mark.parametrize("linear", [False, True])
+def test_a_discriminator_never_zeroed_is_found_from_the_generators_doctor(linear):
+    """The discriminator's zero_grad missing: the generator's backward leaves its gradient
+    in the discriminator's weights, and the discriminator's steps apply it and every
+    earlier one. Found from the generator's doctor, named as the other network's, and
+    repaired by clearing that network's gradients (its optimizer's piled state dropped):
+    the generator's samples land on the ring again (a one-Linear discriminator cannot
+    tell a ring: its GAN's samples are not judged)."""
+    epochs = 8 if linear else 20
+    doctor, *_, detected = _gan("G", "detect", epochs, linear, style="d_not_zeroed")
+    found = [f for f in doctor.findings if f.code == "stale_gradients"]
+    assert found and found[0].severity == "error", doctor.findings
+    assert found[0].evidence["network"] == "other" and found[0].evidence["carried_by"] == "Adam"
+    assert "zero_grad() before its own backward" in found[0].message
+    repaired, *_, fit = _gan("G", "repair", epochs, linear, style="d_not_zeroed")
+    assert [r["remedy"] for r in repaired.repairs] == ["zero_other_grad"]
+    assert repaired.repairs[0]["cured"] is not False
+    if not linear:
+        *_, healthy_fit = _gan("G", "detect", epochs)  # 0.46; the bug's 0.09
+        assert fit > detected + 0.2 and fit > 0.8 * healthy_fit, (detected, fit, healthy_fit)
+
+
+@pytest.mark.parametrize("style", ["plain", "every_third", "two_backwards", "zeroed_in_place"])
+def test_a_discriminator_cleared_before_its_own_backward_is_not_stale(style):
+    """Healthy ways to train the other network: cleared to None or in place, trained at
+    every third step only (the generator's gradients pile up in between, and are cleared
+    before its own backward), its loss backpropagated in two passes after one clear."""
+    doctor, *_ = _gan("G", "detect", style=style)
+    assert not [f for f in doctor.findings if f.code == "stale_gradients"], doctor.findings
+    assert doctor.watch.record.other_cleared >= 2  # judged, and judged cleared
 
 
 def test_a_rate_typo_beside_an_independent_model_is_still_a_warning():

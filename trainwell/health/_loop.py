@@ -249,6 +249,7 @@ class Doctor:
                 warnings.warn(BLIND, UserWarning, stacklevel=2)
         if self.repairer is not None:
             self.repairer.loop_clip = self._clip.norm
+            self.repairer.carried_by = self._players.carried_by
             treat(self, new)
             self.repairer.before_step()
         self._runaway_at = self.examiner.runaway_loss()

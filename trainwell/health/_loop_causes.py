@@ -27,6 +27,12 @@ def root_cause(finding: Finding) -> str | None:
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
     stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
     raise it, a step taken before backward() to raise it. None for the other findings."""
+    if finding.evidence.get("network") == "other":  # (`_other_stale`)
+        return (
+            f"the other network's optimizer ({finding.evidence['carried_by']}) never clears "
+            f"its gradients (stale_gradients); call its zero_grad() before its own backward "
+            f"first"
+        )
     if finding.severity == "error" and finding.code in _ROOT_FIXES and _whole(finding):
         return _ROOT_FIXES[finding.code]
     if finding.code == "high_initial_loss":

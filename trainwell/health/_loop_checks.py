@@ -18,6 +18,7 @@ from ._initial_loss import high_initial_loss
 from ._loop_rules import LOOP_RULES, cleared
 from ._norm_momentum import batch_norm_momentum
 from ._one_row_norm import batch_norm_one_row
+from ._other_stale import other_stale_gradients
 from ._repeated_batch import repeated_batch
 from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import symmetric_units
@@ -40,6 +41,7 @@ LOOP_CHECKS = (
     gradient_ascent,
     clip_after_step,
     teacher_trained,
+    other_stale_gradients,
 )
 ALL_DEAD = 0.99  # a layer whose share of dead units is this is dead: nothing passes it
 BLIND = (

@@ -20,6 +20,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ..findings import Finding
 from ._graph_walk import tensors_below
+from ._other_stale import CarriedGradients
 from ._rules import CURVE_CODES
 from ._watch import LoopWatch
 
@@ -60,6 +61,10 @@ class OtherPlayers:
         # the other network's weights the doctor's loss reached at a look, with the
         # gradients it left there, till their optimizer steps
         self._reached: list[tuple[torch.Tensor, torch.Tensor, int]] | None = None
+        # one of the other network's tensors the doctor's loss reached, watched from a look
+        # to that network's next step: are its gradients cleared (`_other_stale`)
+        self._carried = CarriedGradients()
+        self.carried_by: torch.optim.Optimizer | None = None  # ... its optimizer, once seen
         self._own: dict[int, bool] = {}  # per optimizer: it steps the model's parameters
         self._idle = 0  # such steps by another since the doctor's own last stepped
         self.successor: torch.optim.Optimizer | None = None  # ... once SUCCESSION_STEPS
@@ -80,6 +85,8 @@ class OtherPlayers:
         other (`against`)."""
         if other is self._optimizer:
             self._idle = 0
+            if self._carried.armed:
+                self._carried.own_stepped()
             return
         self._succession(other)
         if id(other) in self._checked:
@@ -91,6 +98,8 @@ class OtherPlayers:
             self._networks.add(id(other))
         if self._reached is not None:
             self._judge_reached(other)
+        if self._carried.armed and self._carried.holds(other):
+            self._judge_carried(other)
         if self.against is None and self.watch.backward_after_step():
             self.against = "theirs"
 
@@ -122,12 +131,31 @@ class OtherPlayers:
         through its critic; its optimizer's next step tells which (`_judge_reached`). A
         second network trained on its own task beside the model (an ensemble, a linear
         probe) is not reached."""
-        if self.seen is None or self.against or self._partners_only():
+        if self.seen is None or self._partners_only():
+            return
+        if self.against and (self._carried.armed or self.against == "theirs"):
             return
         reached = tensors_below([getattr(loss, "grad_fn", None)])
         theirs = [t for t in reached if id(t) in self._theirs and t.grad is not None]
-        if theirs:
+        if theirs and self.against is None:
             self._reached = [(t, t.grad, t.grad._version) for t in theirs]
+        if theirs and not self._carried.armed:
+            self._carried.arm(min(theirs, key=torch.Tensor.numel))
+
+    def _judge_carried(self, other: torch.optim.Optimizer) -> None:
+        """The other network's optimizer steps: whether what it applies holds gradients
+        never cleared since the doctor's loss left its own there (`_other_stale`)."""
+        carried = self._carried.judge()
+        if carried is None or id(other) in self._partners:
+            return
+        record = self.watch.record
+        record.other_optimizer = type(other).__name__
+        if carried:
+            record.other_carried += 1
+            record.other_carried_step = record.step
+            self.carried_by = other
+        else:
+            record.other_cleared += 1
 
     def _judge_reached(self, other: torch.optim.Optimizer) -> None:
         """The other network's optimizer steps the gradients the doctor's loss left in its

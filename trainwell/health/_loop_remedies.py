@@ -144,6 +144,34 @@ def zero_grad(repairer: LoopRepairer, params: list) -> str:
     return "optimizer.zero_grad() after every optimizer.step() (a step hook)"
 
 
+def zero_other_grad(repairer: LoopRepairer, params: list) -> str:
+    """Another network's optimizer that never clears its gradients (`_other_stale`) clears
+    them after each of its steps, and the gradients the doctor's loss leaves in that
+    network are cleared after the doctor's optimizer stepped: its step applies its own
+    loss's gradient only. Its state (momentum, Adam's moments) is dropped: it was made of
+    the piled sums, and an Adam's second moment, grown with them, would keep its steps
+    small for thousands of steps."""
+    other = repairer.carried_by
+    if other is None:
+        raise NotApplicable("the other network's optimizer is not known")
+    theirs = [p for group in other.param_groups for p in group["params"]]
+    other.state.clear()
+    for p in theirs:
+        p.grad = None
+
+    def clear(optimizer: torch.optim.Optimizer, args: object, kwargs: object) -> None:
+        for p in theirs:
+            p.grad = None
+
+    repairer.hooks["zero_other_grad"] = other.register_step_post_hook(clear)
+    repairer.hooks["zero_other_after_own"] = repairer.optimizer.register_step_post_hook(clear)
+    return (
+        f"the other network's gradients cleared after each step of its optimizer "
+        f"({type(other).__name__}) and of the doctor's (step hooks), its optimizer's state "
+        f"dropped"
+    )
+
+
 def train_mode(repairer: LoopRepairer, params: list) -> str:
     repairer.train_mode = True
     repairer.model.train()
@@ -237,6 +265,7 @@ LOOP_REMEDIES = {
         lower_lr_and_clip,
         skip_nonfinite,
         zero_grad,
+        zero_other_grad,
         train_mode,
         zero_biases,
         reinitialise,

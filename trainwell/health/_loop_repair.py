@@ -85,6 +85,8 @@ class LoopRepairer:
         self.repairs: list[dict[str, Any]] = []
         self.clip: float | None = None
         self.loop_clip: float | None = None  # the norm the loop clips at itself, once seen
+        # another network's optimizer that steps gradients never cleared (`_other_stale`)
+        self.carried_by: torch.optim.Optimizer | None = None
         self.train_mode = False  # put the model back in train mode at every step
         # per rate cut, by its record's index: the optimizer and its rates before (`withdraw`)
         self.rate_cuts: dict[int, tuple[torch.optim.Optimizer, list[float]]] = {}
@@ -205,6 +207,8 @@ class LoopRepairer:
             return [name for name in ("skip_nonfinite",) if name not in tried]  # not the rate's
         if evidence.get("optimizer_eps"):  # the optimizer's eps, not the rate
             return [name for name in ("default_eps",) if name not in tried]
+        if evidence.get("network") == "other":  # another network's optimizer, not this one
+            return [name for name in ("zero_other_grad",) if name not in tried]
         if evidence.get("below_floor"):
             return []  # scores that are no log-probabilities: the loop's to fix
         if code == "exploding_gradient" and "error_signal" in finding.evidence:

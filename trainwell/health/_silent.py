@@ -186,6 +186,12 @@ class LoopRecord:
     # gradient to (`_teacher`), and the step of the look that saw it
     teacher: list[str] = field(default_factory=list)
     teacher_step: int | None = None
+    # another network's optimizer, its steps judged to apply gradients never cleared since
+    # the doctor's loss left its own there, and those judged cleared (`_other_stale`)
+    other_optimizer: str | None = None
+    other_carried: int = 0
+    other_cleared: int = 0
+    other_carried_step: int | None = None
 
 
 LoopRule = Callable[[LoopRecord, LoopThresholds], Finding | None]

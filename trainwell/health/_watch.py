@@ -105,6 +105,7 @@ class LoopWatch:
         self.record.not_in_optimizer = self._not_given()
         self.record.fast_norms = fast_norms(self.model)
         self.record.teacher, self.record.teacher_step = [], None  # read again at a look
+        self.record.other_carried = self.record.other_cleared = 0  # judged again at looks
 
     @property
     def idle(self) -> bool:

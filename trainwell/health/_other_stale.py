@@ -1,0 +1,95 @@
+"""Another network's optimizer that never clears its gradients, seen from the doctor of the
+network whose loss runs through it (a generator's doctor, its loss through the
+discriminator; an actor's, through its critic). The doctor's backward leaves gradients in
+the other network's weights; that network's optimizer must clear them (`zero_grad`)
+before its own backward, or its step applies them, and every gradient of earlier steps,
+with its own loss's (stress 26: a GAN whose discriminator's `zero_grad` was missing
+diverged, told only as a divergence of the generator).
+
+Read on one of the other network's tensors the doctor's loss reached at a look: hooks see
+each backward that arrives there, and whether `.grad` was cleared before it (set to None,
+or zeroed in place: its version moved); the other optimizer's next step is judged. Its
+gradients are carried where a backward arrived after the doctor's own optimizer stepped
+on a `.grad` never cleared since the look, with no clear since: a critic trained every
+fifth step, cleared before its own backward, is not; nor is a loss of two backward passes
+after one clear (real, then fake).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.hooks import RemovableHandle
+
+from ..findings import Finding
+from ._silent import LoopRecord, LoopThresholds, loop_finding
+
+JUDGED = 2  # steps of the other optimizer judged carried, at as many looks, before told
+
+
+class CarriedGradients:
+    """Watches one tensor of the other network from a look to its optimizer's next step."""
+
+    def __init__(self) -> None:
+        self._tensor: torch.Tensor | None = None
+        self._hooks: list[RemovableHandle] = []
+
+    @property
+    def armed(self) -> bool:
+        return self._tensor is not None
+
+    def arm(self, tensor: torch.Tensor) -> None:
+        """At a look: `tensor` holds in `.grad` what the doctor's backward left there."""
+        self._tensor, self._grad, self._version = tensor, tensor.grad, tensor.grad._version
+        self._stepped = False  # the doctor's optimizer stepped since the look
+        self._carried: bool | None = None  # a backward came on it since: on an uncleared .grad
+        self._hooks = [
+            tensor.register_hook(self._arrives),
+            tensor.register_post_accumulate_grad_hook(self._kept),
+        ]
+
+    def own_stepped(self) -> None:
+        self._stepped = True
+
+    def _arrives(self, grad: torch.Tensor) -> None:
+        held = self._tensor.grad
+        cleared = held is None or held is not self._grad or held._version != self._version
+        if self._stepped and self._carried is not False:  # one clear settles it
+            self._carried = not cleared
+
+    def _kept(self, tensor: torch.Tensor) -> None:
+        self._grad, self._version = tensor.grad, tensor.grad._version
+
+    def holds(self, optimizer: torch.optim.Optimizer) -> bool:
+        return any(p is self._tensor for group in optimizer.param_groups for p in group["params"])
+
+    def judge(self) -> bool | None:
+        """At the other optimizer's step: whether it steps gradients carried (None: no
+        backward came after the doctor's step); the watch ends."""
+        carried = self._carried
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks, self._tensor = [], None
+        return carried
+
+
+def other_stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """The other network's optimizer stepped carried gradients at `JUDGED` looks or more,
+    and never cleared ones (the module's docstring)."""
+    if r.other_carried < JUDGED or r.other_cleared:
+        return None
+    return loop_finding(
+        "stale_gradients",
+        "error",
+        f"Another network's optimizer ({r.other_optimizer}) never clears its gradients: "
+        f"the gradient this loss's backward leaves in that network's weights (a "
+        f"discriminator's, a critic's) was still in their .grad when the next backward "
+        f"added to it, at {r.other_carried} of its steps, so its steps apply this loss's "
+        f"gradient and every earlier one with its own.",
+        r,
+        r.other_carried_step,
+        fix=f"call that optimizer's zero_grad() before its own backward, at every step "
+        f"(the {r.other_optimizer} optimizer of the other network)",
+        network="other",
+        carried_by=r.other_optimizer,
+        steps_judged=r.other_carried,
+    )
