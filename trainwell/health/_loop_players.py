@@ -37,8 +37,9 @@ _DROPPED: list[RemovableHandle] = []
 
 
 class OtherPlayers:
-    """Notes the first optimizer other than the doctor's to step another network's weights;
-    then only returns at once."""
+    """Watches, through torch's global optimizer hook, the optimizers other than the
+    doctor's: which step another network, whether that network plays against the model
+    (`against`) or partners it, and whether it clears its gradients (`_other_stale`)."""
 
     def __init__(
         self, model: nn.Module, optimizer: torch.optim.Optimizer | None, watch: LoopWatch
