@@ -1379,6 +1379,55 @@ def test_a_likelihood_maximised_instead_of_minimised_is_named(sign):
         assert fell == [] and _problems(doctor) == []
 
 
+class _WithDecoder(nn.Module):
+    """A classifier whose features also reconstruct the input (an auxiliary loss)."""
+
+    def __init__(self, conv: bool) -> None:
+        super().__init__()
+        self.encoder = (
+            nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 8, 3, padding=1), nn.ReLU())
+            if conv
+            else nn.Sequential(nn.Linear(64, 128), nn.ReLU())
+        )
+        self.encoder.append(nn.Flatten()).append(nn.LazyLinear(32)).append(nn.ReLU())
+        self.head, self.decoder = nn.Linear(32, 3), nn.Linear(32, 64)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.encoder(x)
+        return self.head(features), self.decoder(features)
+
+
+@pytest.mark.parametrize("conv", [False, True])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_an_auxiliary_loss_subtracted_is_named(conv, sign):
+    """`loss = cross_entropy - 0.1 * reconstruction` where + was meant: the network drives
+    its reconstruction error up without bound and the loss falls far below 0; the message
+    names the subtracted term among the causes, and no rate is cut. Added, it trains and
+    nothing is said (stress 26's aux_sign_flipped)."""
+    torch.manual_seed(0)
+    X = torch.randn(640, 64)
+    y = (X[:, :3].sum(1) > 0).long() + (X[:, 3] > 1).long()
+    model = _WithDecoder(conv)
+    model(X[:2])  # (its lazy layer)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+
+    def with_auxiliary(out, y):
+        logits, reconstruction, x = out
+        aux = nn.functional.mse_loss(reconstruction, x)
+        return nn.functional.cross_entropy(logits, y) + sign * 0.1 * aux
+
+    doctor = _train(
+        model, optimizer, X, y, epochs=6, every=8, mode="repair",
+        forward=lambda x: (*model(x), x), loss_fn=with_auxiliary,
+    )  # fmt: skip
+    fell = [f for f in doctor.findings if f.evidence.get("fell_without_bound")]
+    if sign < 0:
+        assert fell and "loss = task - w * aux" in fell[0].message, doctor.findings
+        assert fell[0].remedy is None and not doctor.repairs
+    else:
+        assert fell == [] and _problems(doctor) == []
+
+
 @pytest.mark.parametrize("strength", [1e-2, 1e-5])
 def test_a_penalty_written_into_the_loss_that_pulls_every_weight_to_zero_is_named(strength):
     """`loss + 1e-2 * sum(|p|)` over every parameter of an MLP: the penalty outweighs the

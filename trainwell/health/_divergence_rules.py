@@ -283,8 +283,9 @@ _BCE_BELOW_ZERO = (
 FELL = 1e3
 _FELL_WITHOUT_BOUND = (
     "A likelihood maximised where it is to be minimised falls so (minimise -log_prob, the "
-    "negative log-likelihood), or a scale the network can drive to 0 divides it. A lower "
-    "learning rate cannot help."
+    "negative log-likelihood), or a loss term subtracted from the total that the network "
+    "drives up without bound (loss = task - w * aux where + was meant), or a scale the "
+    "network can drive to 0 divides it. A lower learning rate cannot help."
 )
 _EPS_UNDERFLOWS = (
     "The optimizer's step made them, and a lower learning rate cannot help: its eps ({eps:g}) "

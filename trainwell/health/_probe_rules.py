@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..findings import Finding
-from ._divergence_rules import backward_made
+from ._divergence_rules import backward_made, below_floor, fell_without_bound
 from ._history import ProbeHistory
 from ._rule_base import (
     COLLAPSED_GAIN,
@@ -206,11 +206,15 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     the learning rate; healthy runs stay near 0.01..1. Under gradient clipping the applied
     (clipped) gradients count; under an L1 penalty, what its own gradient leaves
     (`ProbeHistory.loss_grads`). Names the layer with the largest scale. Large gradients
-    that are the loss's doing under an optimizer blind to them are not (`_loss_made`)."""
+    that are the loss's doing under an optimizer blind to them are not (`_loss_made`), nor
+    those of a loss falling without bound below 0 (a subtracted auxiliary loss clipped for
+    them, stress 26: `divergence` names its cause)."""
     if not h.grad_norm or not math.isfinite(h.loss[-1]):
         return None  # a non-finite loss is divergence; its gradients follow from it
     if backward_made(h, t):
         return None  # NaN from the backward pass, not an explosion: `divergence` names it
+    if below_floor(h) or fell_without_bound(h) is not None:
+        return None  # a loss falling without bound: its gradients grow with it (`divergence`)
     loss_made = _loss_made(h, t)
     if loss_made[-1] >= t.exploding_scale and all(map(math.isfinite, h.grad_norm[-1].tolist())):
         return None
