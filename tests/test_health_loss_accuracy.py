@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
+from trainwell.findings import TRAINING_CODES
 from trainwell.health import ProbeHistory
 from trainwell.health._loss_accuracy import loss_accuracy_mismatch
 
@@ -59,14 +60,18 @@ def _language(leak: bool) -> trainwell.Doctor:
     return doctor
 
 
-def _labelled(leak: bool) -> trainwell.Doctor:
+def _labelled(leak: bool, tanh_layers: int = 0, epochs: int = 6) -> trainwell.Doctor:
     """An MLP on 4 classes that, with `leak`, reads its label in an extra input column for
-    its loss; its accuracy is taken with that column empty, as at prediction."""
+    its loss; its accuracy is taken with that column empty, as at prediction. ReLU, or
+    `tanh_layers` of tanh."""
     g = torch.Generator().manual_seed(0)
     X = torch.randn(1200, 10, generator=g)
     y = torch.randint(0, 4, (1200,), generator=g)  # labels the features do not carry
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(14, 64), nn.ReLU(), nn.Linear(64, 4))
+    model = nn.Sequential(nn.Linear(14, 64), nn.Tanh() if tanh_layers else nn.ReLU())
+    for _ in range(tanh_layers - 1):
+        model.extend([nn.Linear(64, 64), nn.Tanh()])
+    model.append(nn.Linear(64, 4))
     optimizer = torch.optim.Adam(model.parameters(), 1e-2)
     doctor = trainwell.Doctor(model, optimizer)
 
@@ -74,7 +79,7 @@ def _labelled(leak: bool) -> trainwell.Doctor:
         column = 5.0 * F.one_hot(y[rows], 4) if leaked else torch.zeros(len(X[rows]), 4)
         return torch.cat([X[rows], column], 1)
 
-    for _ in range(6):
+    for _ in range(epochs):
         for i in range(0, 1000, 50):
             optimizer.zero_grad()
             rows = slice(i, i + 50)
@@ -107,6 +112,20 @@ def test_a_loss_that_saw_the_answers_beside_the_accuracy_of_use_is_told(loop):
 @pytest.mark.parametrize("loop", list(LOOPS))
 def test_a_loss_and_accuracy_of_the_same_outputs_are_not(loop):
     assert _told(LOOPS[loop](leak=False)) == []
+
+
+@pytest.mark.parametrize("leak", [True, False])
+def test_what_a_loss_that_saw_the_answers_does_to_the_units_is_explained_by_it(leak):
+    """Four tanh layers under Adam at 1e-2: the label in the inputs makes the network
+    confident, and its units saturate; the mismatch is named their cause (a decoder fed
+    the tokens it predicts was told to use ReLU, stress 26). Without the leak it cannot
+    learn the labels, and its stall is its own."""
+    doctor = _labelled(leak, tanh_layers=4, epochs=8)
+    training = [f for f in doctor.findings if f.code in TRAINING_CODES]
+    assert training, doctor.findings
+    explained = [f.evidence.get("explained_by") for f in training if f.severity != "info"]
+    assert explained == [("loss_accuracy_mismatch" if leak else None)] * len(explained)
+    assert bool(_told(doctor)) == leak
 
 
 @pytest.mark.parametrize(

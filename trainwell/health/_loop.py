@@ -32,7 +32,7 @@ from ._initial_loss import read_initial
 from ._look_reads import read_bugs, read_form, read_teacher
 from ._loop_amp import LoopScaler
 from ._loop_args import check_arguments, nonfinite_validation, number
-from ._loop_causes import explain, sound
+from ._loop_causes import explain, root_cause, sound
 from ._loop_changes import adopt, follow_trainable, trainable_now
 from ._loop_checks import BLIND, all_dead, blind
 from ._loop_clip import LoopClip
@@ -180,6 +180,10 @@ class Doctor:
             # from some epoch on): they look again at once, before a remedy for the symptom
             self.pace.look_again = self.loop_thresholds.sustain
         self.findings.append(finding)
+        if root_cause(finding) is not None:  # a bug every training finding follows from
+            self._root = finding
+            for earlier in self.findings:
+                explain(earlier, finding)
 
     def _cause(self) -> dict[str, Any]:
         """What the probes and the live model and optimizer measured, as the Trainer's doctor

@@ -23,7 +23,10 @@ def root_cause(finding: Finding) -> str | None:
     broadcast against targets of another shape (`broadcast_loss`: each is fitted to every
     row's target, and the loss stalls at their spread), or one batch trained on for ever
     (`repeated_batch`: what overfits is that batch), or an optimizer that climbs the
-    gradient (`gradient_ascent`: no rate is low enough). Their own
+    gradient (`gradient_ascent`: no rate is low enough), or another network's optimizer
+    that never clears its gradients (`stale_gradients` of `network: other`), or a loss
+    that sees the answers (`loss_accuracy_mismatch`: its gradients vanish with it, and a
+    decoder fed the tokens it predicts was told to use ReLU, stress 26). Their own
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
     stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
     raise it, a step taken before backward() to raise it. None for the other findings."""
@@ -35,6 +38,12 @@ def root_cause(finding: Finding) -> str | None:
         )
     if finding.severity == "error" and finding.code in _ROOT_FIXES and _whole(finding):
         return _ROOT_FIXES[finding.code]
+    if finding.code == "loss_accuracy_mismatch":
+        return (
+            "the validation loss and accuracy cannot come from the same predictions "
+            "(loss_accuracy_mismatch): the loss sees the answers, or the accuracy reads "
+            "other outputs; fix that first"
+        )
     if finding.code == "high_initial_loss":
         return (
             "the outputs start blown up by weights drawn too large (high_initial_loss); "

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..findings import TRAINING_CODES, Finding
 from ._examiner import Examiner
 from ._loop_advice import recommend
-from ._loop_causes import explain, explained_by, resolve_explained, root_cause
+from ._loop_causes import explained_by, resolve_explained
 from ._loop_checks import new_findings, withdraw_unused
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS
 from ._probes import SCALE_FREE
@@ -27,17 +27,12 @@ ANY_ORDER = ("high_initial_loss", "batch_norm_momentum", "teacher_trained")
 
 
 def check_loop(doctor: Doctor) -> list[Finding]:
-    """Run the silent-bug checks on what the watch recorded; a bug every training finding
-    follows from becomes their root cause (`explain`)."""
+    """Run the silent-bug checks on what the watch recorded."""
     withdraw_unused(doctor.findings, doctor.watch.record)
     new = []
     for finding in new_findings(doctor.watch.record, doctor.loop_thresholds, doctor._seen):
-        doctor._found(finding)
+        doctor._found(finding)  # (a root cause among them explains the others)
         new.append(finding)
-        if root_cause(finding) is not None:
-            doctor._root = finding
-            for earlier in doctor.findings:
-                explain(earlier, doctor._root)
     checks = doctor.watch.record.checks
     if doctor.repairer and doctor._root is None and checks and checks[-1].complete:
         doctor._clean_repairs = len(doctor.repairer.repairs)  # no bug behind those yet
