@@ -429,3 +429,41 @@ def test_a_rollback_puts_back_what_the_optimizer_trains_besides_the_model():
     where = doctor.repairs[0]["rolled_back_to"]
     assert where in kept
     assert torch.equal(at_rollback, kept[where])
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("unfreezes", [True, False])
+def test_a_body_frozen_in_the_optimizer_then_unfrozen_is_withdrawn(arch, unfreezes):
+    """The body given to the optimizer frozen, unfrozen at epoch 2 (gradual unfreezing):
+    the frozen_parameters warning at step 0 is withdrawn once it requires gradients (it
+    stood for the whole run, stress 27). Unfrozen as `body.requires_grad = True`, a plain
+    attribute that unfreezes nothing, it stays."""
+    torch.manual_seed(0)
+    X, y = _data()
+    if arch == "cnn":
+        X = X[:, :16].reshape(-1, 1, 4, 4)
+        body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten())
+        model = nn.Sequential(body, nn.Linear(128, 4))
+    else:
+        body = nn.Sequential(nn.Linear(20, 64), nn.ReLU())
+        model = nn.Sequential(body, nn.Linear(64, 4))
+    body.requires_grad_(False)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    doctor = trainwell.Doctor(model, optimizer)
+    for epoch in range(5):
+        if epoch == 2:
+            if unfreezes:
+                body.requires_grad_(True)
+            else:
+                body.requires_grad = True  # the bug: a plain attribute
+        for i in range(0, ROWS, BATCH):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    (frozen,) = [f for f in doctor.findings if f.code == "frozen_parameters"]
+    assert frozen.step == 0 and frozen.evidence["requires_grad_false"]
+    assert (frozen.severity == "info") == unfreezes, frozen
+    assert ("unfrozen_at_step" in frozen.evidence) == unfreezes

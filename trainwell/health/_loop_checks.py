@@ -81,6 +81,25 @@ def withdraw_unused(findings: list[Finding], record: LoopRecord) -> None:
             )
 
 
+def withdraw_unfrozen(findings: list[Finding], record: LoopRecord) -> None:
+    """A frozen_parameters warning of parameters given to the optimizer with
+    requires_grad=False, all of which now require gradients, is downgraded to a note that
+    says from when: they were unfrozen on purpose (gradual unfreezing). One whose
+    unfreezing never took effect (`module.requires_grad = True`, a plain attribute) stays."""
+    for finding in findings:
+        frozen = finding.evidence.get("requires_grad_false")
+        if finding.code != "frozen_parameters" or finding.severity != "warning" or not frozen:
+            continue
+        if finding.evidence.get("never_applied") or set(frozen) & set(record.frozen_in_optimizer):
+            continue
+        finding.severity = "info"
+        finding.evidence["unfrozen_at_step"] = record.step
+        finding.message += (
+            f" Withdrawn: by step {record.step} they require gradients and the optimizer "
+            f"steps them (unfrozen later, as in gradual unfreezing)."
+        )
+
+
 def unused_open(findings: list[Finding]) -> bool:
     """Whether parameters are reported unused (a warning not withdrawn yet)."""
     return any(f.code == "unused_parameters" and f.severity != "info" for f in findings)

@@ -12,7 +12,7 @@ from ..findings import TRAINING_CODES, Finding
 from ._examiner import Examiner
 from ._loop_advice import recommend
 from ._loop_causes import explained_by, resolve_explained
-from ._loop_checks import new_findings, withdraw_unused
+from ._loop_checks import new_findings, withdraw_unfrozen, withdraw_unused
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS
 from ._probes import SCALE_FREE
 from ._silent import LOOP_FIX
@@ -29,6 +29,7 @@ ANY_ORDER = ("high_initial_loss", "batch_norm_momentum", "teacher_trained")
 def check_loop(doctor: Doctor) -> list[Finding]:
     """Run the silent-bug checks on what the watch recorded."""
     withdraw_unused(doctor.findings, doctor.watch.record)
+    withdraw_unfrozen(doctor.findings, doctor.watch.record)
     new = []
     for finding in new_findings(doctor.watch.record, doctor.loop_thresholds, doctor._seen):
         doctor._found(finding)  # (a root cause among them explains the others)
