@@ -17,6 +17,9 @@ from ._loss_graph import GRAPH_NODES, LOGIT_LOSSES, RESHAPES, _classes_read, _in
 from ._silent import LoopRecord, LoopThresholds, loop_finding
 
 SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
+# between a softmax and the loss that reads it: reshapes, and rows picked (a graph
+# network's labelled nodes, `out[train_idx]`, after a log-softmax over all of them)
+PICKS = (*RESHAPES, "IndexBackward", "SliceBackward")
 
 
 def softmax_over_rows(loss: torch.Tensor, outputs: Sequence[tuple[int, ...]]) -> str | None:
@@ -97,8 +100,8 @@ def _ctc(loss_node: object) -> bool:
 
 def _softmaxes_read(loss: torch.Tensor) -> Iterator[tuple[object, object]]:
     """(loss node, softmax node) for each logits or log-probability loss in the graph that
-    reads a (log-)softmax through reshapes (or a softmax under a cross entropy's own
-    log_softmax)."""
+    reads a (log-)softmax through reshapes and rows picked (`PICKS`; or a softmax under a
+    cross entropy's own log_softmax)."""
     queue, seen = [loss.grad_fn] if getattr(loss, "grad_fn", None) is not None else [], 0
     while queue and seen < GRAPH_NODES:
         node = queue.pop(0)
@@ -108,7 +111,7 @@ def _softmaxes_read(loss: torch.Tensor) -> Iterator[tuple[object, object]]:
             queue.extend(below)
             continue
         read = _input(node)
-        while read is not None and read.name().startswith(RESHAPES):
+        while read is not None and read.name().startswith(PICKS):
             read = _input(read)
         if read is not None and read.name().startswith(SOFTMAXES):
             yield node, read
