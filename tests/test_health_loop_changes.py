@@ -3,6 +3,8 @@ optimizer group (gradual unfreezing) and layers pruned. The doctor follows them:
 after unfreezing is found, and repair's rollback puts back what still fits instead of
 raising in the user's loop."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -467,3 +469,54 @@ def test_a_body_frozen_in_the_optimizer_then_unfrozen_is_withdrawn(arch, unfreez
     assert frozen.step == 0 and frozen.evidence["requires_grad_false"]
     assert (frozen.severity == "info") == unfreezes, frozen
     assert ("unfrozen_at_step" in frozen.evidence) == unfreezes
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("per_batch", [True, False])
+def test_a_rate_a_schedule_took_to_zero_before_an_unfreeze_is_named(arch, per_batch):
+    """A warmup-and-cosine LambdaLR of 6 epochs stepped at every batch: the rate is exactly
+    0 after the first epoch, and the body unfrozen at epoch 2 restarts the history at that
+    rate; the stall was told to raise the rate or use Adam, on Adam (stress 27). It is
+    named the schedule's. Stepped once an epoch, nothing is said."""
+    torch.manual_seed(0)
+    X, y = _data()
+    if arch == "cnn":
+        X = X[:, :16].reshape(-1, 1, 4, 4)
+        body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten())
+        model = nn.Sequential(body, nn.Linear(128, 4))
+    else:
+        body = nn.Sequential(nn.Linear(20, 64), nn.ReLU())
+        model = nn.Sequential(body, nn.Linear(64, 4))
+    body.requires_grad_(False)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    epochs = 6
+
+    def warmup_cosine(epoch: int) -> float:
+        return (
+            (epoch + 1) / 2 if epoch < 2 else 0.5 * (1 + math.cos(math.pi * min(1, epoch / epochs)))
+        )
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine)
+    doctor = trainwell.Doctor(model, optimizer, epochs=epochs)
+    for epoch in range(epochs):
+        if epoch == 2:
+            body.requires_grad_(True)
+        total = 0.0
+        for i in range(0, ROWS, BATCH):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            if per_batch:
+                schedule.step()
+            total += loss.item()
+        if not per_batch:
+            schedule.step()
+        doctor.epoch_end(total / (ROWS // BATCH))
+    slow = [f for f in doctor.findings if f.code == "slow_convergence"]
+    if per_batch:
+        assert slow and "The learning rate is 0" in slow[0].message, doctor.findings
+        assert "stepped every batch" in slow[0].message and "Adam" not in slow[0].message
+    else:
+        assert not [f for f in doctor.findings if f.severity != "info"], doctor.findings

@@ -191,6 +191,12 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             if not h.data_at_hand  # a hand-written loop steps its schedulers itself
             else "too soon: decay it more slowly (train.schedule)."
         )
+        if now == 0:
+            began = f" (it started at {start:g})" if start > 0 else ""
+            return (
+                f"The learning rate is 0{began}, so no step moves the weights: a schedule "
+                f"took it there {fix}"
+            )
         return (
             f"The learning rate is {now:.1e}, {now / start:.0e} of the {start:g} it started "
             f"at: a schedule has decayed it to almost nothing in {len(h.curves)} epochs {fix}"
@@ -292,9 +298,13 @@ def _raise_rate(h: ProbeHistory) -> str:
 def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | None:
     """(the rate now, the rate the optimizer started at) where a schedule has cut it below
     `collapsed_lr` of its start in the first half of the budget (or with the budget
-    unknown): too soon for a schedule that anneals at the end, as cosine and one-cycle do."""
+    unknown): too soon for a schedule that anneals at the end, as cosine and one-cycle do.
+    (0, 0) where it has been exactly 0 since the history began (a LambdaLR of epochs
+    stepped at every batch had made it 0 before layers unfrozen restarted the history)."""
     rates = [lr for lr in h.curve("lr") if math.isfinite(lr)]
-    start = h.start_lr
+    start = h.start_lr or max(rates, default=None)  # (unread where no probe saw the rate)
+    if rates and not any(rates) and not (start and start > 0):
+        return 0.0, 0.0  # 0 since the history began (it restarts when layers are unfrozen)
     if not rates or not start or start <= 0 or rates[-1] >= t.collapsed_lr * start:
         return None
     low = list(itertools.takewhile(lambda lr: lr < t.collapsed_lr * start, reversed(rates)))
@@ -311,10 +321,11 @@ def _rate_gone(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | N
     them, stress 22). Not a cosine or one-cycle schedule's last epochs, where the rate
     reaches nothing only at the end."""
     recent = loss[-t.creep_epochs - 1 :]
-    if len(recent) <= t.creep_epochs or _collapsed_rate(h, t) is None:
+    collapsed = _collapsed_rate(h, t)
+    if len(recent) <= t.creep_epochs or collapsed is None:
         return None
     rates = h.curve("lr")[-len(recent) :]
-    if not all(lr < t.collapsed_lr * h.start_lr for lr in rates):
+    if not all(lr <= t.collapsed_lr * collapsed[1] for lr in rates):
         return None  # collapsed only lately: a cosine or one-cycle schedule's last epochs
     if abs(recent[0] - recent[-1]) >= t.plateau_drop * abs(recent[0]):
         return None
