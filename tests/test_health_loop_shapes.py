@@ -1584,3 +1584,60 @@ def test_repair_leaves_a_rate_alone_where_the_inputs_scale_is_the_cause(raw):
     assert bool(doctor.repairs) != raw, doctor.repairs
     if raw:
         assert "standardise" in exploding.evidence["recommended"]
+
+
+class _Tokens(nn.Module):
+    """A transformer encoder classifier reading a learned CLS token's output."""
+
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(10, 16), nn.Embedding(9, 16)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 16))
+        layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=batch_first)
+        self.encoder = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([self.cls.expand(len(tokens), -1, -1), self.tok(tokens)], 1)
+        return self.head(self.encoder(h + self.pos.weight)[:, 0])
+
+
+class _SlicedAway(nn.Module):
+    """Two branches joined; the head reads the second's half only when `sliced`."""
+
+    def __init__(self, sliced: bool) -> None:
+        super().__init__()
+        self.first, self.skip = nn.Linear(20, 32), nn.Linear(20, 32)
+        self.head, self.sliced = nn.Linear(32 if sliced else 64, 3), sliced
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        joined = torch.cat([torch.relu(self.first(x)), torch.relu(self.skip(x))], 1)
+        return self.head(joined[:, 32:] if self.sliced else joined)
+
+
+@pytest.mark.parametrize("arch", ["transformer", "sliced"])
+@pytest.mark.parametrize("bug", [True, False])
+def test_a_layer_whose_gradient_is_exactly_zero_is_not_told_to_use_relu(arch, bug):
+    """A transformer built without batch_first=True fed (batch, time) tokens reads the CLS
+    position of every row along the batch: the token embedding's gradient is exactly 0,
+    told as vanishing with "use ReLU/He init" (stress 27). A branch sliced away alike. The
+    message says the loss does not read the layer, and nothing is treated. Without the
+    bug, nothing is said."""
+    torch.manual_seed(0)
+    if arch == "transformer":
+        X = torch.randint(0, 10, (640, 8))
+        y = (X == 3).sum(1).clamp(max=2)
+        model = _Tokens(batch_first=not bug)
+    else:
+        X = torch.randn(640, 20)
+        y = X[:, :3].argmax(1)
+        model = _SlicedAway(sliced=bug)
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-3, weight_decay=0.01)
+    doctor = _train(model, optimizer, X, y, epochs=3, every=8, mode="repair")
+    zero = [f for f in doctor.findings if f.evidence.get("zero_gradient")]
+    if bug:
+        assert zero and zero[0].code == "vanishing_gradient", doctor.findings
+        assert "exactly 0" in zero[0].message and "ReLU" not in zero[0].message
+        assert not doctor.repairs
+    else:
+        assert zero == [] and "vanishing_gradient" not in _problems(doctor), doctor.findings

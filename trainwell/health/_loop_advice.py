@@ -86,9 +86,11 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         if finding.evidence.get("binary_targets"):
             change = "targets in [0, 1] for the binary cross entropy, not the rate"
         if finding.evidence.get("fell_without_bound"):
-            change = "the loss's sign (minimise -log_prob), not the rate"
+            change = "the loss's sign (minimise -log_prob, add what was subtracted), not the rate"
     if finding.evidence.get("backward_nonfinite"):
         change = "an epsilon where a derivative is infinite (see above), not the rate"
+    if finding.evidence.get("zero_gradient"):
+        change = "the path from that layer to the output (see above), not its activation"
     if change and finding.evidence.get("summed_loss"):
         change = SUMMED_FIX
     elif change and "error_signal" in finding.evidence:

@@ -56,12 +56,22 @@ def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         if deepest > 0
         else ""
     )
+    zero = bool(np.all(grads[:, 0] == 0))
+    message = (
+        f"Layer {layers[0]} receives a gradient of exactly 0 at every probe{reach}: nothing "
+        f"the loss reads depends on it, which no activation or initialisation changes. Check "
+        f"the path from it to the output: sliced or masked away, or read along the wrong "
+        f"dimension (a sequence model fed (batch, time) inputs without batch_first=True)."
+        if zero
+        else f"Gradients vanish: layer {layers[0]} receives {ratio[-1, 0]:.1e} of the gradient "
+        f"of the output layer{reach}, so the first layers barely learn. {_vanishing_fix(h)}"
+    )
     return finding(
         "vanishing_gradient",
         "error",
-        f"Gradients vanish: layer {layers[0]} receives {ratio[-1, 0]:.1e} of the gradient of "
-        f"the output layer{reach}, so the first layers barely learn. {_vanishing_fix(h)}",
+        message,
         h,
+        **({"zero_gradient": True} if zero else {}),
         layer=layers[0],
         ratio_first_to_last=ratio[-1, 0],
         vanished_through=layers[deepest],

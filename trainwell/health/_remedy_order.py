@@ -101,6 +101,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     that slow it (unless its steps are too large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
+    if finding.evidence.get("zero_gradient"):
+        return ()  # a layer the loss does not read: no activation nor rate changes that
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
         order = ("impute_inputs", *order)
     elif code in UNSCALED_CODES and evidence.unscaled_inputs:
