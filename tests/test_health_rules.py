@@ -587,6 +587,21 @@ def test_a_loss_stuck_high_that_bounces_oscillates():
     assert rules.underfitting(_curves(_history(), flat), T) is not None
 
 
+@pytest.mark.parametrize("floor_known", [True, False])
+def test_a_loss_of_unknown_floor_stuck_with_a_bounce_does_not_oscillate(floor_known):
+    """The same bouncing curve from a loss whose floor is not known to be 0 (a hand-written
+    loop's own: a 2-D flow's negative log-likelihood, a focal loss) says nothing of steps
+    too large: such a loss stops where its data puts it, at any share of its start (a
+    healthy flow's rate was cut at 74%, stress 27), unless the steps are measured too large
+    to settle. A cross entropy's is known: told."""
+    bouncing = [1.658, 1.317, 1.231, 1.219, 1.252, 1.178, 1.345]
+    h = _curves(_history(), bouncing)
+    h.prior_loss, h.total_epochs, h.floor_known = 1.79, 10, floor_known
+    assert (rules.oscillating_loss(h, T) is not None) == floor_known
+    h.update_ratio = [np.full(3, 0.1) for _ in h.update_ratio]  # steps measured too large
+    assert rules.oscillating_loss(h, T) is not None
+
+
 @pytest.mark.parametrize(("step", "found"), [(1e-3, False), (0.1, True)])
 def test_a_loss_stuck_at_what_its_data_allows_does_not_oscillate(step, found):
     """Diabetes in a loop under Adam at 1e-3, batches of 32 (R^2 0.63 on 3 seeds): the train

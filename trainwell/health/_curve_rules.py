@@ -128,6 +128,12 @@ def _settled_steps(h: ProbeHistory) -> bool:
     return step is not None and step < LARGE_STEP
 
 
+def _steps_too_large(h: ProbeHistory) -> bool:
+    """The recent steps were measured at `LARGE_STEP` of the weights or more."""
+    step = h.step_size()
+    return step is not None and step >= LARGE_STEP
+
+
 def _steady_val(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
     """The val loss, known at each of the `epochs`, never rose `steady_val_rebound` of its
     scale above its lowest so far: the weights did not swing with the train loss, whose ups
@@ -162,9 +168,15 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     under a strong penalty (heavy dropout alone makes it bounce; `penalised` names it), nor
     while the val loss still falls steadily (`_val_pace`: the noise of a few batches an
     epoch, over steps that do settle). With small moves that is underfitting's plateau;
-    with a rise among them (`oscillating_loss`) the steps are too large to settle."""
+    with a rise among them (`oscillating_loss`) the steps are too large to settle. A loss
+    whose floor is not known to be 0 (a hand-written loop's own: a flow's negative
+    log-likelihood, a focal loss) may stop where it must, at any share of its start: stuck
+    only on steps measured too large (a healthy 2-D flow's, at 74%, had its rate cut:
+    stress 27)."""
     n = t.creep_epochs
     if h.penalty or len(loss) <= n or loss[-1] < t.underfit_loss * loss[0]:
+        return False
+    if not h.floor_known and not _steps_too_large(h):
         return False
     if min(loss[-n:]) <= min(loss[:-n]) * (1 - t.plateau_drop * n):
         return False
