@@ -433,13 +433,8 @@ def test_a_rollback_puts_back_what_the_optimizer_trains_besides_the_model():
     assert torch.equal(at_rollback, kept[where])
 
 
-@pytest.mark.parametrize("arch", ["mlp", "cnn"])
-@pytest.mark.parametrize("unfreezes", [True, False])
-def test_a_body_frozen_in_the_optimizer_then_unfrozen_is_withdrawn(arch, unfreezes):
-    """The body given to the optimizer frozen, unfrozen at epoch 2 (gradual unfreezing):
-    the frozen_parameters warning at step 0 is withdrawn once it requires gradients (it
-    stood for the whole run, stress 27). Unfrozen as `body.requires_grad = True`, a plain
-    attribute that unfreezes nothing, it stays."""
+def _frozen_body(arch: str) -> tuple[torch.Tensor, torch.Tensor, nn.Module, nn.Module]:
+    """The task's rows (as 4x4 images for the CNN), a model and its body, frozen."""
     torch.manual_seed(0)
     X, y = _data()
     if arch == "cnn":
@@ -450,6 +445,17 @@ def test_a_body_frozen_in_the_optimizer_then_unfrozen_is_withdrawn(arch, unfreez
         body = nn.Sequential(nn.Linear(20, 64), nn.ReLU())
         model = nn.Sequential(body, nn.Linear(64, 4))
     body.requires_grad_(False)
+    return X, y, model, body
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("unfreezes", [True, False])
+def test_a_body_frozen_in_the_optimizer_then_unfrozen_is_withdrawn(arch, unfreezes):
+    """The body given to the optimizer frozen, unfrozen at epoch 2 (gradual unfreezing):
+    the frozen_parameters warning at step 0 is withdrawn once it requires gradients (it
+    stood for the whole run, stress 27). Unfrozen as `body.requires_grad = True`, a plain
+    attribute that unfreezes nothing, it stays."""
+    X, y, model, body = _frozen_body(arch)
     optimizer = torch.optim.Adam(model.parameters(), 1e-2)
     doctor = trainwell.Doctor(model, optimizer)
     for epoch in range(5):
@@ -478,16 +484,7 @@ def test_a_rate_a_schedule_took_to_zero_before_an_unfreeze_is_named(arch, per_ba
     0 after the first epoch, and the body unfrozen at epoch 2 restarts the history at that
     rate; the stall was told to raise the rate or use Adam, on Adam (stress 27). It is
     named the schedule's. Stepped once an epoch, nothing is said."""
-    torch.manual_seed(0)
-    X, y = _data()
-    if arch == "cnn":
-        X = X[:, :16].reshape(-1, 1, 4, 4)
-        body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten())
-        model = nn.Sequential(body, nn.Linear(128, 4))
-    else:
-        body = nn.Sequential(nn.Linear(20, 64), nn.ReLU())
-        model = nn.Sequential(body, nn.Linear(64, 4))
-    body.requires_grad_(False)
+    X, y, model, body = _frozen_body(arch)
     optimizer = torch.optim.Adam(model.parameters(), 1e-2)
     epochs = 6
 
