@@ -49,7 +49,7 @@ def lower_momentum(repairer: LoopRepairer, params: list) -> str:
 
 def default_eps(repairer: LoopRepairer, params: list) -> str:
     """Each group's eps back to `DEFAULT_EPS`: one that dwarfs the gradients made every
-    step the rate x gradient / eps (`_slow_rules._eps_dwarfs`)."""
+    step the rate x gradient / eps (`_small_steps.eps_dwarfs`)."""
     return _set_eps(repairer.optimizer, DEFAULT_EPS, lower=True)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from ._divergence_rules import flown_off
 from ._history import ProbeHistory
 from ._probe_rules import vanishing_gradient
 from ._rule_base import FAR_TARGETS, Thresholds, finding, stalled
+from ._small_steps import clipped_down, collapsed_rate, eps_cause, eps_dwarfs
 from ._unit_rules import units_lost
 
 
@@ -180,10 +180,10 @@ def _faster(h: ProbeHistory, t: Thresholds) -> tuple[str, str | None]:
 
 def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
     """Why the steps are small, where measured: a schedule that has already decayed the
-    rate to almost nothing (`_collapsed_rate`), units lost (`units_lost`: a higher rate,
+    rate to almost nothing (`collapsed_rate`), units lost (`units_lost`: a higher rate,
     which often killed them, is no advice), or gradients that vanish on their way back;
     None otherwise."""
-    if (collapsed := _collapsed_rate(h, t)) is not None:
+    if (collapsed := collapsed_rate(h, t)) is not None:
         now, start = collapsed
         fix = (
             "(a scheduler meant to step once an epoch, stepped every batch?). Step it once an "
@@ -201,7 +201,7 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             f"The learning rate is {now:.1e}, {now / start:.0e} of the {start:g} it started "
             f"at: a schedule has decayed it to almost nothing in {len(h.curves)} epochs {fix}"
         )
-    if (clipped := _clipped_down(h)) is not None:
+    if (clipped := clipped_down(h)) is not None:
         norm, throttle = clipped
         if not h.data_at_hand and h.loop_clip is None:  # a loop's doctor clips: its remedy's
             return (
@@ -216,8 +216,8 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
             f"Gradient clipping at {norm:.3g} scales every step down {throttle:.0f}x "
             f"(the gradients' norm is {throttle * norm:.3g}): raise {where} or remove it."
         )
-    if (dwarfed := _eps_dwarfs(h)) is not None:
-        return _eps_cause(*dwarfed)
+    if (dwarfed := eps_dwarfs(h)) is not None:
+        return eps_cause(*dwarfed)
     if units_lost(h, t):  # (by a rate too large, often: a higher one would not help)
         return (
             "Most units of a layer were dead or saturated at the last probe (dying_relu, "
@@ -231,61 +231,13 @@ def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:
     return None
 
 
-# an optimizer's eps this many times its gradients' typical size per weight: Adam's
-# denominator is eps, not the gradients' root mean square, and its steps shrink with them
-EPS_DWARFS = 10.0
-
-
-def _eps_dwarfs(h: ProbeHistory) -> tuple[float, float] | None:
-    """(eps, the gradients' RMS per weight: the median layer's at the last probe) where
-    eps is `EPS_DWARFS` times that or more: Adam(eps=1.0), a value copied from a recipe
-    for another optimizer, takes steps of 1e-3 x gradient on gradients of 1e-3."""
-    if not h.eps or not h.grad_norm or len(h.sizes) != len(h.layers):
-        return None
-    per_weight = h.grad_norm[-1] / np.sqrt(np.maximum(h.sizes, 1))
-    rms = float(np.nanmedian(per_weight))
-    return (h.eps, rms) if rms > 0 and h.eps >= EPS_DWARFS * rms else None
-
-
-def _eps_cause(eps: float, rms: float) -> str:
-    return (
-        f"The optimizer's eps ({eps:g}) is {eps / rms:.0f}x the size of its gradients "
-        f"({rms:.1e} per weight): its steps are the rate x gradient / eps, far smaller than "
-        f"the rate-sized steps it is built to take. Set eps back to its default (1e-8 for "
-        f"Adam)."
-    )
-
-
 def _eps_evidence(h: ProbeHistory, t: Thresholds) -> dict[str, float]:
-    """`optimizer_eps` where it dwarfs the gradients (`_eps_dwarfs`) and is the cause the
+    """`optimizer_eps` where it dwarfs the gradients (`eps_dwarfs`) and is the cause the
     finding names (not a schedule or a clip named before it): a loop's doctor sets it back
     (`_loop_remedies.default_eps`)."""
-    dwarfed = _eps_dwarfs(h)
-    named = dwarfed is not None and _named_cause(h, t) == _eps_cause(*dwarfed)
+    dwarfed = eps_dwarfs(h)
+    named = dwarfed is not None and _named_cause(h, t) == eps_cause(*dwarfed)
     return {"optimizer_eps": dwarfed[0]} if named else {}
-
-
-# a clip threshold this many times below the gradients' norm throttles every step: clipping
-# is meant to cut rare spikes, not the usual gradient
-THROTTLED = 10.0
-
-
-def _clipped_down(h: ProbeHistory) -> tuple[float, float] | None:
-    """(the clip's norm, how many times it shrinks the usual step) where that is
-    `THROTTLED` or more: the median, over the last 3 probes, of the gradients' total norm
-    over `grad_clip`; or, for a loop's own clip (`loop_clip`), as measured where it clips
-    (before doctor.step, the probes read clipped gradients). A clip at 1e-3 on gradients
-    of norm 0.5 made SGD at 0.05 a rate of 1e-4. None without clipping or where it only
-    cuts spikes."""
-    if h.loop_clip is not None:
-        norm, ratio = h.loop_clip
-    elif h.grad_clip and h.grad_norm:
-        probes = range(-min(3, h.n_probes), 0)
-        totals = [math.sqrt(sum(g * g for g in h.loss_grads(i))) for i in probes]
-        norm, ratio = h.grad_clip, statistics.median(totals) / h.grad_clip
-    else:
-        return None
-    return (norm, ratio) if ratio >= THROTTLED else None
 
 
 def _raise_rate(h: ProbeHistory) -> str:
@@ -295,33 +247,15 @@ def _raise_rate(h: ProbeHistory) -> str:
     return "Raise the learning rate or use an adaptive optimizer (Adam)."
 
 
-def _collapsed_rate(h: ProbeHistory, t: Thresholds) -> tuple[float, float] | None:
-    """(the rate now, the rate the optimizer started at) where a schedule has cut it below
-    `collapsed_lr` of its start in the first half of the budget (or with the budget
-    unknown): too soon for a schedule that anneals at the end, as cosine and one-cycle do.
-    (0, 0) where it has been exactly 0 since the history began (a LambdaLR of epochs
-    stepped at every batch had made it 0 before layers unfrozen restarted the history)."""
-    rates = [lr for lr in h.curve("lr") if math.isfinite(lr)]
-    start = h.start_lr or max(rates, default=None)  # (unread where no probe saw the rate)
-    if rates and not any(rates) and not (start and start > 0):
-        return 0.0, 0.0  # 0 since the history began (it restarts when layers are unfrozen)
-    if not rates or not start or start <= 0 or rates[-1] >= t.collapsed_lr * start:
-        return None
-    low = list(itertools.takewhile(lambda lr: lr < t.collapsed_lr * start, reversed(rates)))
-    if h.total_epochs and len(rates) - len(low) > h.total_epochs / 2:
-        return None  # (collapsed since the second half: StepLR(30, 0.1) over 100 epochs)
-    return rates[-1], start
-
-
 def _rate_gone(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
     """The loss fell, then stopped: it has moved by less than `plateau_drop` over its last
     `creep_epochs` epochs, at each of which a schedule had collapsed the rate
-    (`_collapsed_rate`), so nothing moves any more; the schedule ended the training, not
+    (`collapsed_rate`), so nothing moves any more; the schedule ended the training, not
     the data (StepLR counted in batches: 9e-38 after 15 epochs, the loss 1.1633 for 13 of
     them, stress 22). Not a cosine or one-cycle schedule's last epochs, where the rate
     reaches nothing only at the end."""
     recent = loss[-t.creep_epochs - 1 :]
-    collapsed = _collapsed_rate(h, t)
+    collapsed = collapsed_rate(h, t)
     if len(recent) <= t.creep_epochs or collapsed is None:
         return None
     rates = h.curve("lr")[-len(recent) :]
