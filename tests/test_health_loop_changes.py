@@ -45,7 +45,13 @@ def _pretrained() -> nn.Sequential:
 
 
 def _train(
-    model, optimizer, doctor, epochs, at_epoch=lambda epoch: None, zeroing=lambda epoch: True
+    model,
+    optimizer,
+    doctor,
+    epochs,
+    at_epoch=lambda epoch: None,
+    zeroing=lambda epoch: True,
+    after_step=lambda: None,
 ) -> float:
     X, y = _data()
     for epoch in range(epochs):
@@ -59,6 +65,7 @@ def _train(
             if doctor is not None:
                 doctor.step(loss)
             optimizer.step()
+            after_step()
             total += loss.item()
         if doctor is not None:
             doctor.epoch_end(total / (ROWS // BATCH))
@@ -433,19 +440,19 @@ def test_a_rollback_puts_back_what_the_optimizer_trains_besides_the_model():
     assert torch.equal(at_rollback, kept[where])
 
 
-def _frozen_body(arch: str) -> tuple[torch.Tensor, torch.Tensor, nn.Module, nn.Module]:
-    """The task's rows (as 4x4 images for the CNN), a model and its body, frozen."""
+def _frozen_body(arch: str) -> tuple[nn.Module, nn.Module]:
+    """A model of the task (the CNN reads each row as a 4x5 image) and its body, frozen."""
     torch.manual_seed(0)
-    X, y = _data()
     if arch == "cnn":
-        X = X[:, :16].reshape(-1, 1, 4, 4)
-        body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten())
-        model = nn.Sequential(body, nn.Linear(128, 4))
+        body = nn.Sequential(
+            nn.Unflatten(1, (1, 4, 5)), nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten()
+        )
+        model = nn.Sequential(body, nn.Linear(160, 4))
     else:
         body = nn.Sequential(nn.Linear(20, 64), nn.ReLU())
         model = nn.Sequential(body, nn.Linear(64, 4))
     body.requires_grad_(False)
-    return X, y, model, body
+    return model, body
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
@@ -455,22 +462,17 @@ def test_a_body_frozen_in_the_optimizer_then_unfrozen_is_withdrawn(arch, unfreez
     the frozen_parameters warning at step 0 is withdrawn once it requires gradients (it
     stood for the whole run, stress 27). Unfrozen as `body.requires_grad = True`, a plain
     attribute that unfreezes nothing, it stays."""
-    X, y, model, body = _frozen_body(arch)
+    model, body = _frozen_body(arch)
     optimizer = torch.optim.Adam(model.parameters(), 1e-2)
     doctor = trainwell.Doctor(model, optimizer)
-    for epoch in range(5):
-        if epoch == 2:
-            if unfreezes:
-                body.requires_grad_(True)
-            else:
-                body.requires_grad = True  # the bug: a plain attribute
-        for i in range(0, ROWS, BATCH):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
-            loss.backward()
-            doctor.step(loss)
-            optimizer.step()
-        doctor.epoch_end(loss.item())
+
+    def unfreeze(epoch: int) -> None:
+        if epoch == 2 and unfreezes:
+            body.requires_grad_(True)
+        elif epoch == 2:
+            body.requires_grad = True  # the bug: a plain attribute
+
+    _train(model, optimizer, doctor, 5, unfreeze)
     (frozen,) = [f for f in doctor.findings if f.code == "frozen_parameters"]
     assert frozen.step == 0 and frozen.evidence["requires_grad_false"]
     assert (frozen.severity == "info") == unfreezes, frozen
@@ -484,7 +486,7 @@ def test_a_rate_a_schedule_took_to_zero_before_an_unfreeze_is_named(arch, per_ba
     0 after the first epoch, and the body unfrozen at epoch 2 restarts the history at that
     rate; the stall was told to raise the rate or use Adam, on Adam (stress 27). It is
     named the schedule's. Stepped once an epoch, nothing is said."""
-    X, y, model, body = _frozen_body(arch)
+    model, body = _frozen_body(arch)
     optimizer = torch.optim.Adam(model.parameters(), 1e-2)
     epochs = 6
 
@@ -495,22 +497,21 @@ def test_a_rate_a_schedule_took_to_zero_before_an_unfreeze_is_named(arch, per_ba
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine)
     doctor = trainwell.Doctor(model, optimizer, epochs=epochs)
-    for epoch in range(epochs):
+
+    def at_epoch(epoch: int) -> None:
+        if epoch > 0 and not per_batch:
+            schedule.step()  # (the last epoch's end)
         if epoch == 2:
             body.requires_grad_(True)
-        total = 0.0
-        for i in range(0, ROWS, BATCH):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(X[i : i + BATCH]), y[i : i + BATCH])
-            loss.backward()
-            doctor.step(loss)
-            optimizer.step()
-            if per_batch:
-                schedule.step()
-            total += loss.item()
-        if not per_batch:
-            schedule.step()
-        doctor.epoch_end(total / (ROWS // BATCH))
+
+    _train(
+        model,
+        optimizer,
+        doctor,
+        epochs,
+        at_epoch,
+        after_step=schedule.step if per_batch else lambda: None,
+    )
     slow = [f for f in doctor.findings if f.code == "slow_convergence"]
     if per_batch:
         assert slow and "The learning rate is 0" in slow[0].message, doctor.findings
