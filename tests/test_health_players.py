@@ -167,9 +167,10 @@ def test_a_rate_typo_beside_an_independent_model_is_still_a_warning():
 @pytest.mark.parametrize("head_first", [False, True])
 def test_a_head_of_its_own_optimizer_on_the_same_loss_is_no_other_player(head_first):
     """An encoder and its head stepped by two optimizers after one backward of one loss
-    (the head's before or after the encoder's): they cooperate, and the encoder's stall
-    under rates of 1e-6 stays a warning; the head's step comes after a backward through
-    the encoder, but not after one that came after the encoder's step."""
+    (the head's before or after the encoder's): the head's optimizer steps the very
+    gradients the doctor's loss left in it, so the two cooperate, and the encoder's stall
+    under rates of 1e-6 stays a warning (it was made a note: the loss reaches the head's
+    weights, as a generator's reaches its discriminator's)."""
     torch.manual_seed(0)
     X = torch.randn(512, 20)
     y = X[:, :4].argmax(1)

@@ -155,14 +155,13 @@ def zero_other_grad(repairer: LoopRepairer, params: list) -> str:
     if other is None:
         raise NotApplicable("the other network's optimizer is not known")
     theirs = [p for group in other.param_groups for p in group["params"]]
-    other.state.clear()
-    for p in theirs:
-        p.grad = None
 
-    def clear(optimizer: torch.optim.Optimizer, args: object, kwargs: object) -> None:
+    def clear(*hook_args: object) -> None:
         for p in theirs:
             p.grad = None
 
+    other.state.clear()
+    clear()
     repairer.hooks["zero_other_grad"] = other.register_step_post_hook(clear)
     repairer.hooks["zero_other_after_own"] = repairer.optimizer.register_step_post_hook(clear)
     return (

@@ -40,6 +40,7 @@ class CarriedGradients:
     def arm(self, tensor: torch.Tensor) -> None:
         """At a look: `tensor` holds in `.grad` what the doctor's backward left there."""
         self._tensor, self._grad, self._version = tensor, tensor.grad, tensor.grad._version
+        self._holders: dict[int, bool] = {}  # per optimizer stepping since: it holds `tensor`
         self._stepped = False  # the doctor's optimizer stepped since the look
         self._carried: bool | None = None  # a backward came on it since: on an uncleared .grad
         self._hooks = [
@@ -60,7 +61,14 @@ class CarriedGradients:
         self._grad, self._version = tensor.grad, tensor.grad._version
 
     def holds(self, optimizer: torch.optim.Optimizer) -> bool:
-        return any(p is self._tensor for group in optimizer.param_groups for p in group["params"])
+        """Whether `optimizer` steps the watched tensor: read once per optimizer and look
+        (this runs in torch's optimizer hook, at every step of every optimizer)."""
+        held = self._holders.get(id(optimizer))
+        if held is None:
+            groups = optimizer.param_groups
+            held = any(p is self._tensor for group in groups for p in group["params"])
+            self._holders[id(optimizer)] = held
+        return held
 
     def judge(self) -> bool | None:
         """At the other optimizer's step: whether it steps gradients carried (None: no
