@@ -44,7 +44,7 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     one made noisy by heavy dropout travels more, but rebounds by 15% at most; a lone spike,
     even over two epochs, is no oscillation). Rises and swings of the train loss alone, with
     the val loss steady (`_steady_val`), are its objective's noise; so is a stuck loss with
-    the val loss steady over steps measured small (`_settled_steps`): a plateau its data
+    the val loss steady over steps measured small (`_large_steps`): a plateau its data
     sets."""
     if not _judged(h, t):
         return None
@@ -81,7 +81,7 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     stuck = any(rising[-t.creep_epochs :]) and _stuck_high(h, loss, t)
     often = rises >= t.oscillation_rises and rises / len(pairs) >= t.oscillation_share
     steady = _steady_val(h, len(loss), t)
-    if stuck and steady and _settled_steps(h):
+    if stuck and steady and _large_steps(h) is False:
         return None  # a plateau the data sets, its batches' noise on top: no overshoot
     if not stuck and (not (often or wanders) or steady):
         return None
@@ -119,19 +119,14 @@ def _own_loss_alone(h: ProbeHistory) -> bool:
     return not (h.floor_known or any(map(math.isfinite, val)))
 
 
-def _settled_steps(h: ProbeHistory) -> bool:
-    """The recent steps were measured below `LARGE_STEP` of the weights: a train loss stuck
-    high with the val loss steady is then at what its data allows (a small regression's
-    noise: diabetes under Adam at 1e-3 sits at R^2 0.63, its train loss bouncing by its few
-    batches), not kept from settling by the steps."""
+def _large_steps(h: ProbeHistory) -> bool | None:
+    """Whether the recent steps were measured at `LARGE_STEP` of the weights or more; None
+    where unmeasured. Below it, a train loss stuck high with the val loss steady is at what
+    its data allows (a small regression's noise: diabetes under Adam at 1e-3 sits at R^2
+    0.63, its train loss bouncing by its few batches), not kept from settling by the
+    steps."""
     step = h.step_size()
-    return step is not None and step < LARGE_STEP
-
-
-def _steps_too_large(h: ProbeHistory) -> bool:
-    """The recent steps were measured at `LARGE_STEP` of the weights or more."""
-    step = h.step_size()
-    return step is not None and step >= LARGE_STEP
+    return None if step is None else step >= LARGE_STEP
 
 
 def _steady_val(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
@@ -176,7 +171,7 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     n = t.creep_epochs
     if h.penalty or len(loss) <= n or loss[-1] < t.underfit_loss * loss[0]:
         return False
-    if not h.floor_known and not _steps_too_large(h):
+    if not h.floor_known and _large_steps(h) is not True:
         return False
     if min(loss[-n:]) <= min(loss[:-n]) * (1 - t.plateau_drop * n):
         return False
