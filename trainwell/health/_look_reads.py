@@ -7,16 +7,20 @@ another shape). Read where the checks look, not at every step: each walks the gr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_outputs
+from ._class_weights import loss_forms
 from ._history import ProbeHistory
+from ._initial_loss import read_initial
 from ._loss_graph import (
     binary_cross_entropy,
     capped_error,
+    chance_loss,
     nll_of_scores,
     squashed_logits,
     summed_loss,
@@ -25,6 +29,42 @@ from ._loss_graph import (
 from ._moving_keys import scored_against_keys
 from ._silent import LoopRecord
 from ._teacher import taught_by
+from ._watched import optimized_outside
+
+if TYPE_CHECKING:
+    from ._loop import Doctor
+
+
+def read_look(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
+    """All the loop doctor reads of the loss's graph at a look; True where a bug or the
+    loss at init was read now (the checks then run)."""
+    history, probe, record = doctor.examiner.history, doctor.examiner.probe, doctor.watch.record
+    read_form(history, loss)
+    doctor._players.read_loss(loss)
+    probe.weight_forms = loss_forms(loss)
+    changed = False
+    if history.chance_loss is None or not doctor._looked:
+        changed = _read_chance(doctor, loss, step)
+    changed = read_bugs(record, loss, step, probe.output_shapes) or changed
+    outside = {id(p): n for n, p in optimized_outside(doctor.model, doctor.optimizer)}
+    return read_teacher(record, loss, step, outside) or changed
+
+
+def _read_chance(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
+    """The loss's chance level (a sum's: its terms' times, batches alike), and at the
+    first look the loss at init against it, per term (`high_initial_loss`: a
+    classifier's starts near chance's); True when that was read."""
+    history = doctor.examiner.history
+    terms = max(history.summed, 1)
+    chance = chance_loss(loss, doctor.examiner.probe.output_width)
+    if history.chance_loss is None and chance:
+        history.chance_loss = chance * terms
+    first, doctor._looked = not doctor._looked, True
+    if not (first and chance):
+        return False
+    value = float(loss.detach()) / terms  # once a run: the one sync it costs
+    doctor.watch.record.initial = read_initial(doctor.model, value, chance, step)
+    return True
 
 
 def read_form(history: ProbeHistory, loss: torch.Tensor) -> None:

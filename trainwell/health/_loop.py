@@ -24,12 +24,11 @@ import torch
 from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
-from ._class_weights import loss_forms
 from ._epoch_checks import EPOCH_CHECKS
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
-from ._initial_loss import read_initial
-from ._look_reads import read_bugs, read_form, read_teacher
+from ._look_reads import read_look
+from ._loop_advice import note_loop_setup
 from ._loop_amp import LoopScaler
 from ._loop_args import check_arguments, nonfinite_validation, number
 from ._loop_causes import explain, root_cause, sound
@@ -40,15 +39,11 @@ from ._loop_pace import LoopPace
 from ._loop_players import OtherPlayers
 from ._loop_repair import LoopRepairer
 from ._loop_treat import check_loop, treat
-from ._loss_graph import chance_loss
 from ._moving_keys import moving_keys
 from ._repair_records import cause_of
 from ._rules import Thresholds
 from ._silent import LoopThresholds
 from ._watch import LoopWatch
-from ._watched import optimized_outside
-
-CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
 
 
 class Doctor:
@@ -160,18 +155,7 @@ class Doctor:
             finding.evidence["lr"] = lr
         if finding.code in TRAINING_CODES and finding.severity != "info":
             finding.evidence["cause"] = self._cause()
-        scale_named = "input_rms" in finding.evidence or "error_signal" in finding.evidence
-        if finding.code in CLIP_ADVISED and self._clip.norm is not None:
-            finding.evidence["loop_clip"] = self._clip.norm
-            finding.message += (
-                f" (The loop clips the gradients at norm {self._clip.norm:.3g} already: a "
-                f"lower learning rate is what is left.)"
-            )
-        if finding.code == "exploding_gradient" and self.amp.scaler is None and not scale_named:
-            finding.message += (
-                " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
-                "trainwell.Doctor(model, optimizer, scaler=scaler).)"
-            )
+        note_loop_setup(finding, self._clip.norm, scaler_given=self.amp.scaler is not None)
         self._players.qualify(finding)
         moving_keys(finding, self.examiner.history)
         explain(finding, self._root)
@@ -236,15 +220,7 @@ class Doctor:
                 self._note_loop_clip()
         looking = self.pace.looking(step, watch.record, self.loop_thresholds, self.findings)
         if looking:
-            read_form(self.examiner.history, loss)
-            self._players.read_loss(loss)
-            self.examiner.probe.weight_forms = loss_forms(loss)
-            if self.examiner.history.chance_loss is None or not self._looked:
-                changed = self._read_chance(loss, step) or changed
-            outputs = self.examiner.probe.output_shapes
-            changed = read_bugs(watch.record, loss, step, outputs) or changed
-            outside = {id(p): n for n, p in optimized_outside(self.model, self.optimizer)}
-            changed = read_teacher(watch.record, loss, step, outside) or changed
+            changed = read_look(self, loss, step) or changed
         if changed:
             watch.record.all_dead = all_dead(self.examiner.history)
             new += check_loop(self)
@@ -373,22 +349,6 @@ class Doctor:
         if self._probed or step == self._probe_at or not self.watch.idle:
             return step
         return self.pace.next_busy(step, self.watch.record, self.loop_thresholds, self._epoch)
-
-    def _read_chance(self, loss: torch.Tensor, step: int) -> bool:
-        """The loss's chance level (a sum's: its terms' times, batches alike), and at the
-        first look the loss at init against it, per term (`high_initial_loss`: a
-        classifier's starts near chance's); True when that was read."""
-        history = self.examiner.history
-        terms = max(history.summed, 1)
-        chance = chance_loss(loss, self.examiner.probe.output_width)
-        if history.chance_loss is None and chance:
-            history.chance_loss = chance * terms
-        first, self._looked = not self._looked, True
-        if not (first and chance):
-            return False
-        value = float(loss.detach()) / terms  # once a run: the one sync it costs
-        self.watch.record.initial = read_initial(self.model, value, chance, step)
-        return True
 
     def _note_loop_clip(self) -> None:
         """The loop's own clipping, once seen, and how far it scales the gradients down: a

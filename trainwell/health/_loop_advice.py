@@ -57,6 +57,27 @@ ON_ADAPTIVE: dict[str, str] = {
 }
 
 
+CLIP_ADVISED = ("exploding_gradient", "divergence")  # findings that advise clipping
+
+
+def note_loop_setup(finding: Finding, clip_norm: float | None, scaler_given: bool) -> None:
+    """Say what the loop does already that the finding's advice would repeat: clipping the
+    gradients (`clip_norm`: the norm it clips at), or scaling the loss (a gradient scaler's
+    skipped steps are no explosion: without it the doctor cannot tell them)."""
+    if finding.code in CLIP_ADVISED and clip_norm is not None:
+        finding.evidence["loop_clip"] = clip_norm
+        finding.message += (
+            f" (The loop clips the gradients at norm {clip_norm:.3g} already: a lower "
+            f"learning rate is what is left.)"
+        )
+    scale_named = "input_rms" in finding.evidence or "error_signal" in finding.evidence
+    if finding.code == "exploding_gradient" and not scaler_given and not scale_named:
+        finding.message += (
+            " (If the loop scales its loss with a torch.amp.GradScaler, pass it: "
+            "trainwell.Doctor(model, optimizer, scaler=scaler).)"
+        )
+
+
 def recommend(finding: Finding, adaptive: bool = False) -> None:
     """Name the change to the model or the loop that would treat `finding`; `adaptive`: the
     loop's optimizer is one whose steps do not grow with the gradient."""
