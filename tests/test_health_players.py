@@ -26,7 +26,9 @@ def _gan(
     """A small GAN trained well (Adam 1e-3, betas 0.5): the doctor watches the generator or
     the discriminator (`linear`: one Linear layer); returns it, both rates at the end and
     the share of the generator's samples on the ring.
-    `style`: "d_not_zeroed" (the bug: the discriminator's zero_grad missing), or healthy
+    `style`: "d_not_zeroed" (the bug: the discriminator's zero_grad missing),
+    "d_zeroed_after_step" (the bug: it clears after its own step, which leaves the
+    generator's backward in its .grad for its next one), or healthy
     ways to write it: "every_third" (the discriminator trained at every third step only),
     "two_backwards" (its real and fake losses backpropagated one after the other),
     "zeroed_in_place" (zero_grad(set_to_none=False))."""
@@ -51,7 +53,7 @@ def _gan(
             if style == "every_third" and k % 3:
                 loss_d = torch.zeros(())
             else:
-                if style != "d_not_zeroed":
+                if style not in ("d_not_zeroed", "d_zeroed_after_step"):
                     opt_d.zero_grad(set_to_none=style != "zeroed_in_place")
                 real, fake = bce(D(_ring(64, g)), ones), bce(D(G(z).detach()), zeros)
                 if style == "two_backwards":
@@ -64,6 +66,8 @@ def _gan(
                 if watched == "D":
                     doctor.step(loss_d)
                 opt_d.step()
+                if style == "d_zeroed_after_step":
+                    opt_d.zero_grad()
             opt_g.zero_grad()
             loss_g = bce(D(G(z)), ones)
             loss_g.backward()
@@ -116,13 +120,23 @@ def test_a_discriminator_never_zeroed_is_found_from_the_generators_doctor(linear
     found = [f for f in doctor.findings if f.code == "stale_gradients"]
     assert found and found[0].severity == "error", doctor.findings
     assert found[0].evidence["network"] == "other" and found[0].evidence["carried_by"] == "Adam"
-    assert "zero_grad() before its own backward" in found[0].message
+    assert "zero_grad() is missing, or runs before this loss's backward" in found[0].message
     repaired, *_, fit = _gan("G", "repair", epochs, linear, style="d_not_zeroed")
     assert [r["remedy"] for r in repaired.repairs] == ["zero_other_grad"]
     assert repaired.repairs[0]["cured"] is not False
     if not linear:
         *_, healthy_fit = _gan("G", "detect", epochs)  # 0.46; the bug's 0.09
         assert fit > detected + 0.2 and fit > 0.8 * healthy_fit, (detected, fit, healthy_fit)
+
+
+def test_a_discriminator_cleared_after_its_own_step_is_found_too():
+    """zero_grad() after the discriminator's step clears it before the generator's
+    backward, which then stays in its .grad for its own next backward: its steps apply the
+    generator's gradient (each once, not piled). Found, the message naming this order too."""
+    doctor, *_ = _gan("G", "detect", style="d_zeroed_after_step")
+    found = [f for f in doctor.findings if f.code == "stale_gradients"]
+    assert found and found[0].evidence["network"] == "other", doctor.findings
+    assert "(after its own step) instead of right before its own backward" in found[0].message
 
 
 @pytest.mark.parametrize("style", ["plain", "every_third", "two_backwards", "zeroed_in_place"])

@@ -24,7 +24,7 @@ def root_cause(finding: Finding) -> str | None:
     row's target, and the loss stalls at their spread), or one batch trained on for ever
     (`repeated_batch`: what overfits is that batch), or an optimizer that climbs the
     gradient (`gradient_ascent`: no rate is low enough), or another network's optimizer
-    that never clears its gradients (`stale_gradients` of `network: other`), or a loss
+    that steps on gradients it did not clear (`stale_gradients` of `network: other`), or a loss
     that sees the answers (`loss_accuracy_mismatch`: its gradients vanish with it, and a
     decoder fed the tokens it predicts was told to use ReLU, stress 26). Their own
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
@@ -32,9 +32,9 @@ def root_cause(finding: Finding) -> str | None:
     raise it, a step taken before backward() to raise it. None for the other findings."""
     if finding.evidence.get("network") == "other":  # (`_other_stale`)
         return (
-            f"the other network's optimizer ({finding.evidence['carried_by']}) never clears "
-            f"its gradients (stale_gradients); call its zero_grad() before its own backward "
-            f"first"
+            f"the other network's optimizer ({finding.evidence['carried_by']}) steps on "
+            f"gradients it did not clear (stale_gradients); call its zero_grad() right before "
+            f"its own backward first"
         )
     if finding.severity == "error" and finding.code in _ROOT_FIXES and _whole(finding):
         return _ROOT_FIXES[finding.code]

@@ -145,7 +145,7 @@ def zero_grad(repairer: LoopRepairer, params: list) -> str:
 
 
 def zero_other_grad(repairer: LoopRepairer, params: list) -> str:
-    """Another network's optimizer that never clears its gradients (`_other_stale`) clears
+    """Another network's optimizer that steps on gradients it did not clear (`_other_stale`) clears
     them after each of its steps, and the gradients the doctor's loss leaves in that
     network are cleared after the doctor's optimizer stepped: its step applies its own
     loss's gradient only. Its state (momentum, Adam's moments) is dropped: it was made of

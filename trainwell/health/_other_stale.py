@@ -1,4 +1,4 @@
-"""Another network's optimizer that never clears its gradients, seen from the doctor of the
+"""Another network's optimizer that steps on gradients it did not clear, seen from the doctor of the
 network whose loss runs through it (a generator's doctor, its loss through the
 discriminator; an actor's, through its critic). The doctor's backward leaves gradients in
 the other network's weights; that network's optimizer must clear them (`zero_grad`)
@@ -12,7 +12,8 @@ or zeroed in place: its version moved); the other optimizer's next step is judge
 gradients are carried where a backward arrived after the doctor's own optimizer stepped
 on a `.grad` never cleared since the look, with no clear since: a critic trained every
 fifth step, cleared before its own backward, is not; nor is a loss of two backward passes
-after one clear (real, then fake).
+after one clear (real, then fake). One cleared after its own step, before the doctor's
+backward, is: the doctor's gradient is still there when its own backward adds to it.
 """
 
 from __future__ import annotations
@@ -88,14 +89,15 @@ def other_stale_gradients(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     return loop_finding(
         "stale_gradients",
         "error",
-        f"Another network's optimizer ({r.other_optimizer}) never clears its gradients: "
-        f"the gradient this loss's backward leaves in that network's weights (a "
-        f"discriminator's, a critic's) was still in their .grad when the next backward "
-        f"added to it, at {r.other_carried} of its steps, so its steps apply this loss's "
-        f"gradient and every earlier one with its own.",
+        f"Another network's optimizer ({r.other_optimizer}) steps on gradients this loss's "
+        f"backward left in that network's weights (a discriminator's, a critic's): they "
+        f"were still in its .grad when its own backward added to it, at {r.other_carried} "
+        f"of its steps. Its zero_grad() is missing, or runs before this loss's backward "
+        f"(after its own step) instead of right before its own backward: its steps apply "
+        f"this loss's gradient with its own (and, never cleared, every earlier one).",
         r,
         r.other_carried_step,
-        fix=f"call that optimizer's zero_grad() before its own backward, at every step "
+        fix=f"call that optimizer's zero_grad() right before its own backward, at every step "
         f"(the {r.other_optimizer} optimizer of the other network)",
         network="other",
         carried_by=r.other_optimizer,
