@@ -157,6 +157,12 @@ def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():
     thrashing = remedy_order(_finding("dying_relu"), Evidence(large_steps=True, stalled=True))
     assert thrashing[0] == "lower_lr" and "raise_lr" not in thrashing
     assert "batchnorm" in thrashing
+    # units alive at the start that the steps killed, whatever the ratio measured (batch
+    # norm lets the weights grow and the ratio shrink) or the bias the steps drove down
+    killed = _finding("dying_relu", killed_in_training=True)
+    for evidence in (Evidence(), Evidence(negative_bias=True), Evidence(stalled=True)):
+        order = remedy_order(killed, evidence)
+        assert order[0] == "lower_lr" and "raise_lr" not in order, (evidence, order)
     # a stalled loss is what explosions cause: they keep their own order
     assert remedy_order(_finding("divergence"), Evidence(stalled=True)) == remedy_order(
         _finding("divergence"), Evidence()

@@ -391,6 +391,28 @@ def test_dying_relu():
     assert "use LeakyReLU" in finding.message and "no longer learn" in finding.message
 
 
+def test_units_alive_at_the_start_and_dead_now_were_killed_by_the_steps():
+    """A layer alive at the probes' first read and dead since: the textbook dying ReLU of a
+    rate too high, told to lower it, not to change the activation. A layer dead from the
+    first probe (a negative bias at init) keeps the advice of its causes."""
+    from trainwell.health._loop_advice import recommend
+
+    killed = _history(dead=(0.1, 0.9))
+    killed.dead[0] = np.array([0.02, 0.0])  # at step 0: alive
+    found = rules.dying_relu(killed, T)
+    assert found.evidence["killed_in_training"] and found.evidence["dead_at_start"] == 0.0
+    assert "alive when the probes began (0% dead at step 0)" in found.message
+    assert "use LeakyReLU" not in found.message and "Lower the learning rate." in found.message
+    recommend(found)
+    assert found.evidence["recommended"] == "a lower learning rate"
+    dead_from_init = rules.dying_relu(_history(dead=(0.1, 0.9)), T)
+    assert not dead_from_init.evidence["killed_in_training"]
+    assert "use LeakyReLU" in dead_from_init.message
+    half_dead = _history(dead=(0.1, 0.9))
+    half_dead.dead[0] = np.array([0.1, 0.4])  # over half the threshold at the start already
+    assert not rules.dying_relu(half_dead, T).evidence["killed_in_training"]
+
+
 def test_dead_leaky_units_are_not_told_to_become_leaky():
     from trainwell.health._loop_advice import recommend
 

@@ -89,6 +89,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "a lower learning rate"
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
+    if finding.code == "dying_relu" and finding.evidence.get("killed_in_training"):
+        change = "a lower learning rate"  # alive at the start: the steps killed them
     pushed = (finding.evidence.get("step_size") or 0.0) > LARGE_STEP  # (None: not measured)
     if finding.code == "saturated_activation" and pushed:
         change = "a lower learning rate"  # as its message advises: the steps pushed them

@@ -217,7 +217,10 @@ class LoopRepairer:
             # inputs far from standardised, named as the cause: the loop's to scale; a clip
             # or a lower rate hides it (R^2 -1.03 -> -6.0 and -1439, stress 26)
             return []
-        return [name for name in LOOP_ORDERS.get(code, ()) if name not in tried]
+        order = LOOP_ORDERS.get(code, ())
+        if code == "dying_relu" and evidence.get("killed_in_training"):
+            order = ("lower_lr", "zero_biases")  # alive at the start: the steps killed them
+        return [name for name in order if name not in tried]
 
     def cuts_the_rate(self, finding: Finding) -> bool:
         """Whether the next remedy for `finding` lowers the learning rate."""

@@ -89,7 +89,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     or dead units and a runaway loss on inputs far from standardised get them normalised
     first (with a sane initialisation where the weights are oversized too); dead units under
     a strongly negative bias get He init (bias 0) first, and dead or saturated units under
-    large steps a lower learning rate; a network held back by strong weight decay, L1 or
+    large steps a lower learning rate, as do units alive at the start that the steps killed
+    (`killed_in_training`, whatever the bias); a network held back by strong weight decay, L1 or
     dropout gets them weakened first, one that converges slowly on few steps an epoch
     smaller batches and Adam, and one that underfits on tiny steps the remedies of slow
     convergence; one that does not learn, whose weights are far smaller or larger than any
@@ -101,6 +102,10 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     that slow it (unless its steps are too large)."""
     order = ORDERS.get(finding.code, ())
     code = finding.code
+    # units alive at the start that the steps killed: steps too large, measured or not
+    # (batch norm lets the weights grow, and their update ratio shrink with it)
+    killed = bool(finding.evidence.get("killed_in_training"))
+    large_steps = evidence.large_steps or killed
     if finding.evidence.get("zero_gradient"):
         return ()  # a layer the loss does not read: no activation nor rate changes that
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -108,9 +113,9 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     elif code in UNSCALED_CODES and evidence.unscaled_inputs:
         both = evidence.oversized_weights and code != "divergence"  # not a runaway's effect
         order = ("input_norm_and_init" if both else "input_norm", *order)
-    elif code == "dying_relu" and evidence.negative_bias:
+    elif code == "dying_relu" and evidence.negative_bias and not killed:
         order = _first("he_init", order)
-    elif code in ("dying_relu", "saturated_activation") and evidence.large_steps:
+    elif code in ("dying_relu", "saturated_activation") and large_steps:
         order = _first("lower_lr", order)  # the steps pushed the units there: not the units
     elif code in ("underfitting", "slow_convergence") and evidence.strong_regularisation:
         order = ("less_regularisation", *order)  # (a penalty also shrinks the weights)
@@ -134,7 +139,7 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
             order = _after("matched_init", "lower_lr", order)  # the steps blew them up
     if evidence.stalled and code in LEARNING_CODES:
         slows, makes = SLOWS_LEARNING, MAKES_IT_LEARN
-        if evidence.large_steps:  # what keeps it from learning: a lower rate is the cure
+        if large_steps:  # what keeps it from learning: a lower rate is the cure
             slows = tuple(name for name in slows if not name.startswith("lower_lr"))
             makes = tuple(name for name in makes if name != "raise_lr")
         kept = [name for name in order if name not in slows]

@@ -49,11 +49,21 @@ def _affected_now(h: ProbeHistory, name: str, threshold: float) -> bool:
     return bool(rows) and any(v >= threshold for v in rows[-1].tolist())
 
 
+# a layer with fewer dead units than this share of `dead_fraction` at the probes' first read
+# was alive then (He-initialised ReLU layers have almost none dead at init)
+ALIVE_SHARE = 0.5
+
+
 def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
     a whole batch, `sustain` probes running (AutoTrainer and DeepDiagnosis: 70%; SageMaker's
     DeadRelu says 50%, but healthy CNNs often keep half the units of their dense layer
-    off and learn well with the rest: below 70% a layer still has capacity to spare)."""
+    off and learn well with the rest: below 70% a layer still has capacity to spare). A
+    layer that was alive at the probes' first read (under `ALIVE_SHARE` of that share dead)
+    and died since was killed by the steps, the textbook dying ReLU of a rate too high
+    (`killed_in_training`): its cure is a lower rate, not another activation (held-out-36:
+    a batch-norm CNN under SGD at 0.45, its dense layer dead from epoch 6, got LeakyReLU
+    first and died again)."""
     worst = _worst_layer(h, t, "dead", t.dead_fraction)
     if worst is None:
         return None
@@ -61,15 +71,24 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     leaky = h.activation_kinds[index] == "leaky_relu"  # its negative side still learns, slowly
     state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
     fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
+    at_start = float(h.dead[0][index])  # at the probes' first read: at init, or a remedy's
+    killed = at_start < t.dead_fraction * ALIVE_SHARE
+    advice = (
+        f"They were alive when the probes began ({at_start:.0%} dead at step {h.steps[0]}): "
+        f"the steps knocked them off. Lower the learning rate."
+        if killed
+        else f"Lower the learning rate, use {fixes}, or a smaller negative bias."
+    )
     return finding(
         "dying_relu",
         "error" if share >= 0.9 else "warning",
         f"{share:.0%} of the units of {h.activations[index]} are dead (never positive over a "
-        f"batch) and {state}. Lower the learning rate, use {fixes}, or a smaller negative "
-        f"bias.",
+        f"batch) and {state}. {advice}",
         h,
         layer=h.activations[index],
         dead_fraction=share,
+        dead_at_start=at_start,
+        killed_in_training=killed,
         kind=h.activation_kinds[index],
         per_layer=row,
         activations=h.activations,
