@@ -163,6 +163,13 @@ def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():
     for evidence in (Evidence(), Evidence(negative_bias=True), Evidence(stalled=True)):
         order = remedy_order(killed, evidence)
         assert order[0] == "lower_lr" and "raise_lr" not in order, (evidence, order)
+    # a slow loss whose rule measured every layer moving, or named another cause, advises
+    # no higher rate: no remedy raises it, stalled or not (rate_advice "raise" keeps it)
+    for evidence in (Evidence(), Evidence(stalled=True)):
+        moving = remedy_order(_finding("slow_convergence", rate_advice=None), evidence)
+        assert "raise_lr" not in moving and moving, (evidence, moving)
+        too_small = remedy_order(_finding("slow_convergence", rate_advice="raise"), evidence)
+        assert "raise_lr" in too_small, (evidence, too_small)
     # a stalled loss is what explosions cause: they keep their own order
     assert remedy_order(_finding("divergence"), Evidence(stalled=True)) == remedy_order(
         _finding("divergence"), Evidence()

@@ -97,7 +97,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     sane initialisation gives, gets the one made for its activation first (for vanishing
     gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer
     narrower than its output needs gets widened first, whatever it shows; one that is slow
-    or underfits on steps measured too large gets a lower rate first and no higher one. A
+    or underfits on steps measured too large gets a lower rate first and no higher one, and
+    a slow one whose rule advised no higher rate (`rate_advice`) no higher one either. A
     network that is not learning at all gets the remedies that make it learn before those
     that slow it (unless its steps are too large)."""
     order = ORDERS.get(finding.code, ())
@@ -106,6 +107,11 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     # (batch norm lets the weights grow, and their update ratio shrink with it)
     killed = bool(finding.evidence.get("killed_in_training"))
     large_steps = evidence.large_steps or killed
+    # ... or a slow loss whose rule advised no higher rate: it measured every layer moving
+    # (a sigmoid CNN under Adam, 1% a step, raised from 1e-3 to 1e-2, ended below the run
+    # left alone: held-out-36 saturated_activation-2), or named another cause
+    rate_advised = finding.evidence.get("rate_advice", "raise")
+    no_higher_rate = large_steps or (code == "slow_convergence" and rate_advised != "raise")
     if finding.evidence.get("zero_gradient"):
         return ()  # a layer the loss does not read: no activation nor rate changes that
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -137,10 +143,13 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = (*rest[:cause], "lower_lr", *rest[cause:])
         if code in OVERSIZED_CODES and evidence.oversized_weights:
             order = _after("matched_init", "lower_lr", order)  # the steps blew them up
+    if no_higher_rate:
+        order = tuple(name for name in order if name != "raise_lr")
     if evidence.stalled and code in LEARNING_CODES:
         slows, makes = SLOWS_LEARNING, MAKES_IT_LEARN
         if large_steps:  # what keeps it from learning: a lower rate is the cure
             slows = tuple(name for name in slows if not name.startswith("lower_lr"))
+        if no_higher_rate:
             makes = tuple(name for name in makes if name != "raise_lr")
         kept = [name for name in order if name not in slows]
         added = [name for name in makes if name not in kept]
