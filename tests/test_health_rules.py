@@ -487,6 +487,28 @@ def test_runaway_weights_are_divergence_the_loss_does_not_show(growth, loss, fou
         assert rules.runaway_weights in PROBE_RULES
 
 
+def test_a_score_that_rose_and_held_speaks_for_a_loop_without_a_val_loss():
+    """A loop's own loss that swings (a policy gradient's surrogate), beside a score it
+    reports (its return as val_accuracy) that rose and held: no oscillation. The same loss
+    beside a score that swings too, or beside a val loss, is judged as before."""
+    zigzag = [2.0, 1.2, 1.6, 1.0, 1.5, 0.9, 1.4, 0.9, 1.3, 0.9]
+
+    def scored(score, val=None):
+        h = _curves(_history(), zigzag, val)
+        h.floor_known = False  # a loop's own loss
+        for row, value in zip(h.curves, score, strict=True):
+            row["val_accuracy"] = value
+        return rules.oscillating_loss(h, T)
+
+    rising = [0.2, 0.5, 0.7, 0.76, 0.77, 0.77, 0.78, 0.77, 0.78, 0.78]
+    assert scored(rising) is None
+    swinging = [0.2, 0.5, 0.7, 0.4, 0.75, 0.45, 0.78, 0.5, 0.76, 0.5]
+    assert scored(swinging) is not None
+    assert scored([0.5] * 10) is not None  # a score that never rose says nothing
+    swinging_val = [1.9, 1.2, 1.7, 1.1, 1.6, 1.0, 1.5, 1.0, 1.4, 1.0]
+    assert scored(rising, val=swinging_val) is not None  # the val loss speaks first
+
+
 def test_oscillating_loss():
     zigzag = [2.0, 1.2, 1.6, 1.0, 1.5, 0.9, 1.4, 0.9, 1.3, 0.9]
     finding = rules.oscillating_loss(_curves(_history(), zigzag), T)

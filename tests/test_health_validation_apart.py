@@ -13,8 +13,8 @@ from torch import nn
 
 import trainwell
 from trainwell.health import ProbeHistory
-from trainwell.health._curve_rules import overfitting
 from trainwell.health._rules import Thresholds
+from trainwell.health._val_rules import overfitting
 
 
 def _cnn() -> nn.Module:

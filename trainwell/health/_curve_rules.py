@@ -1,8 +1,10 @@
 """Curve rules: what the loss curves of the epochs so far say about the steps.
 
 Each rule is `(history, thresholds) -> Finding | None` and runs after every epoch. The rules
-that read a loss too slow for its budget are in `_slow_rules.py`, those that read a network
-that cannot fit in `_underfit_rules.py`; what they share is in `_curve_base.py`.
+that read the validation loss against the training loss (overfitting, a jumping val loss)
+are in `_val_rules.py`, those that read a loss too slow for its budget in `_slow_rules.py`,
+those that read a network that cannot fit in `_underfit_rules.py`; what they share is in
+`_curve_base.py`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,15 @@ from ._curve_base import (
     _finite,
     _judged,
     _limited_by_data,
-    _run_epoch,
     _scale,
     _val_pace,
 )
 from ._history import LARGE_STEP, ProbeHistory
 from ._rule_base import Thresholds, finding
 
-# a validation loss whose best stays at this share of knowing nothing's or above never
-# learned: a first epoch's near-uniform predictions score 1-2% below it
-NEVER_BEAT_SHARE = 0.98
+# scores a loop may report beside its loss, higher the better, read where it reports no val
+# loss (`_steady_val`)
+STEADY_SCORES = ("val_macro_f1", "val_accuracy")
 
 
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -45,7 +46,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     even over two epochs, is no oscillation). Rises and swings of the train loss alone, with
     the val loss steady (`_steady_val`), are its objective's noise; so is a stuck loss with
     the val loss steady over steps measured small (`_large_steps`): a plateau its data
-    sets."""
+    sets. With no val loss, a score the loop reports that rose and held (`_steady_score`)
+    says the same of any swing or plateau."""
     if not _judged(h, t):
         return None
     loss = h.curve("train_loss")
@@ -80,6 +82,8 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
     stuck = any(rising[-t.creep_epochs :]) and _stuck_high(h, loss, t)
     often = rises >= t.oscillation_rises and rises / len(pairs) >= t.oscillation_share
+    if _steady_score(h, len(loss), t):
+        return None  # a score the loop reports rose and held: no swing of the weights
     steady = _steady_val(h, len(loss), t)
     if stuck and steady and _large_steps(h) is False:
         return None  # a plateau the data sets, its batches' noise on top: no overshoot
@@ -141,6 +145,24 @@ def _steady_val(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
     return rebound < t.steady_val_rebound * _scale(val, h)
 
 
+def _steady_score(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
+    """Where no val loss is known, a score the loop reports instead (`STEADY_SCORES`,
+    higher the better), known at each of the `epochs`, rose and never fell
+    `steady_val_rebound` of the range it covered below its best so far: the training makes
+    progress, whatever its loss does. A policy-gradient loop's surrogate loss says nothing
+    of it (its advantages centred on 0, it goes to 0 as the policy settles), its return
+    does: a REINFORCE loop that solved its task was told its steps were too large to settle
+    (stress 27)."""
+    if any(map(math.isfinite, h.curve("val_loss"))):
+        return False  # a val loss speaks for the weights
+    score = next((c for c in map(h.curve, STEADY_SCORES) if len(c) >= epochs and _finite(c)), [])
+    if not score or not max(score) > score[0]:
+        return False
+    highest = itertools.accumulate(score, max)
+    fall = max(high - v for v, high in zip(score[1:], highest, strict=False))
+    return fall < t.steady_val_rebound * (max(score) - min(score))
+
+
 def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:
     """For each of the `n` epoch-to-epoch moves, whether the schedule raised the rate by
     `restart_rise` or more into it: the rate recorded at an epoch's end (after its last
@@ -177,233 +199,3 @@ def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
         return False
     val = h.curve("val_loss")
     return not _limited_by_data(h, loss, val, t) and _val_pace(loss, val, t) is None
-
-
-def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """The val loss has stayed `overfit_rise` above its best for the last two epochs, the best
-    reached >= `overfit_patience` epochs ago, while the train loss fell by another 10% or
-    more (SageMaker Overfit compares val to train loss; the rise of val over its own best is
-    robust to the train/val scale, and the two conditions keep noisy curves from firing).
-    Near a perfect fit a relative rise is easy: the rise must also be `overfit_floor` of the
-    val loss's scale (the first one, or the class prior's when lower), or it is a few
-    examples of a small validation set growing more confident: on iris, wine or
-    breast_cancer a healthy run's val loss drifts up 2-4% of that scale. Nor a rise that
-    began in an epoch where the train loss rose too and falls back since (`_bumped`). A
-    val loss that rose in each of the last `overfit_climb` epochs is no noise:
-    `overfit_climb_rise` above its best is enough then. Not when it jumps up and down
-    (`_zigzag`) and is not climbing now (`_jumping`): the steps are too large, and
-    `jumping_val_loss` names it where no schedule lowers them. Nor while the val accuracy
-    (where there is one) is still rising above where it was at the val loss's best
-    (`_more_accurate`), nor while the train loss is no lower than knowing nothing scores
-    (the class prior's): a network that fits its training data no better has memorised
-    none of it, its val loss swings with the steps."""
-    train, val = h.curve("train_loss"), h.curve("val_loss")
-    untrained = h.untrained_loss()
-    if untrained > 0 and train and not train[-1] < untrained:
-        return None
-    above = _above_best(h, train, val, t, bumps_count=False)
-    apart = above is None and _validation_apart(h, train, val, untrained, t)
-    if apart:
-        above = (val.index(min(val)), False)  # it never fell: no best to rise from
-    elif above is None or _jumping(h, train, val, above, t) or _more_accurate(h, above[0], t):
-        return None
-    best, climbing = above
-    steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
-    head = (
-        "The model learns nothing its validation shows"
-        if apart
-        else f"The model overfits: validation loss is {val[-1] / val[best] - 1:.0%} above its "
-        f"best (epoch {_run_epoch(h, best)}){steadily} while training loss keeps falling"
-    )
-    advice = "Use early stopping, dropout, weight decay or more data."
-    unlearned = untrained > 0 and val[best] >= NEVER_BEAT_SHARE * untrained
-    if unlearned:
-        mismatch = (
-            ""
-            if h.data_at_hand  # the Trainer split one table: both sides are prepared alike
-            else "; or training and validation compute different things (the validation "
-            "targets not lined up with their inputs as the training ones are: the class axis "
-            "of a sequence's scores, next-token targets not shifted, another preprocessing; "
-            "or another model validated: an EMA or copy that is never updated)"
-        )
-        advice = (
-            f"{'V' if apart else 'Yet v'}alidation never beat knowing nothing (its best "
-            f"{val[best]:.3g} against "
-            f"{untrained:.3g}) while training loss fell to {train[-1]:.3g}: the network "
-            f"memorises labels its inputs do not predict (noise, targets unrelated to the "
-            f"features){mismatch}. No regularisation mends that: check the labels."
-        )
-    return finding(
-        "overfitting",
-        "warning",
-        f"{head}. {advice}",
-        h,
-        per_epoch=True,
-        val_never_learned=unlearned,
-        val_loss=val,
-        train_loss=train,
-        best_epoch=_run_epoch(h, best),
-        best_val_loss=val[best],
-        threshold=t.overfit_rise,
-    )
-
-
-APART = 0.5  # a loop's training loss under this share of knowing nothing, validation never
-OTHER_SCALE = 3.0  # a first validation loss this many times knowing nothing's: summed, not mean
-CHANCE_SHARE = 1.5  # a validation accuracy above this many times chance's learned something
-
-
-def _validation_apart(
-    h: ProbeHistory, train: list[float], val: list[float], untrained: float, t: Thresholds
-) -> bool:
-    """A hand-written loop whose training loss fell under `APART` of knowing nothing, and
-    of where it started, while its validation loss never beat knowing nothing, over
-    `min_epochs` epochs or more: whether or not the validation rises, the network validated
-    learned nothing the training taught (an EMA copy never updated scored chance at every
-    epoch, stress 26). Not a validation loss on another scale (its first `OTHER_SCALE`
-    times knowing nothing's: summed over batches), nor one beside an accuracy above
-    chance's. The Trainer validates the model it trains, on one table split alike."""
-    if h.data_at_hand or untrained <= 0 or len(val) < t.min_epochs or len(val) != len(train):
-        return False
-    if not all(map(math.isfinite, val)) or val[0] > OTHER_SCALE * untrained:
-        return False  # (a validation loss summed over its batches: another scale)
-    accuracy = [a for a in h.curve("val_accuracy") if math.isfinite(a)]
-    if accuracy and max(accuracy) > CHANCE_SHARE * math.exp(-untrained):
-        return False  # it predicts better than chance: it learned, on another scale
-    fell = train[-1] < APART * min(untrained, train[0])  # (of its own start too: a loss
-    # the loop reports divided by its accumulation steps sits below ln(classes) unmoved)
-    return min(val) >= NEVER_BEAT_SHARE * untrained and fell
-
-
-def _above_best(
-    h: ProbeHistory, train: list[float], val: list[float], t: Thresholds, bumps_count: bool = True
-) -> tuple[int, bool] | None:
-    """(best epoch, climbing) where the val loss has stayed up since its best as `overfitting`
-    describes, while the train loss kept falling; else None. Without `bumps_count`, not after a
-    bump of the steps (`_bumped`): no overfitting, but it may well be a jumping val loss."""
-    if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
-        return None
-    best = val.index(min(val))
-    if val[best] <= 0:  # a perfect fit: a rise "over" it has no scale
-        return None
-    noise = t.overfit_floor * _scale(val, h)
-    limit = val[best] + max(t.overfit_rise * val[best], noise)
-    risen = all(v >= limit for v in val[-2:])
-    if risen and not bumps_count:
-        risen = not _bumped(train, val, best, limit)
-    recent = val[-t.overfit_climb - 1 :]
-    climbing = len(recent) > t.overfit_climb and all(b > a for a, b in itertools.pairwise(recent))
-    climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
-    if len(val) - 1 - best < t.overfit_patience or not (risen or climbed):
-        return None
-    # fallen since the best, and still at its lowest since (within `overfit_rise`): a train
-    # loss climbing back (1.17 -> 1.81 after a runaway first epoch's 588) is no fit
-    fallen = train[-1] < 0.9 * train[best]
-    return (best, climbing) if fallen and _near_lowest(h, train, best, t) else None
-
-
-def _near_lowest(h: ProbeHistory, train: list[float], best: int, t: Thresholds) -> bool:
-    """The last train loss is within `overfit_rise` of its lowest after epoch `best`, or
-    within `oscillation_floor` of its scale (near a perfect fit, 0.0018 -> 0.0025 is the
-    noise of a few batches, not a climb)."""
-    low = min(train[best + 1 :])
-    return train[-1] <= low + max(t.overfit_rise * low, t.oscillation_floor * _scale(train, h))
-
-
-def _more_accurate(h: ProbeHistory, best: int, t: Thresholds) -> bool:
-    """The val accuracy is still rising: in each of the last two epochs it stands
-    `overfit_accuracy_gain` or more above its value at the val loss's best, and one of them
-    is its best so far. The network grows more confident on the examples it gets wrong (a
-    confident mistake costs a cross-entropy much) while it gets more of them right: its
-    val loss rises, yet stopping or regularising it there would lose accuracy. A network
-    memorising its training data loses val accuracy as its val loss climbs (30% flipped
-    digits labels: 0.93 at the best, 0.86 when found), or its accuracy levels off while the
-    val loss goes on climbing (a wide net on 1,500 rows: 0.76 at the best, 0.79 from five
-    epochs on, the val loss up 30%)."""
-    if "val_accuracy" not in h.curves[-1]:
-        return False
-    accuracy = h.curve("val_accuracy")
-    if not _finite(accuracy[best:]) or len(accuracy) < 3:
-        return False
-    above = min(accuracy[-2:]) >= accuracy[best] + t.overfit_accuracy_gain
-    return above and max(accuracy[-2:]) > max(accuracy[:-2])
-
-
-def _bumped(train: list[float], val: list[float], best: int, limit: float) -> bool:
-    """The val loss went up past `limit` (to stay) in an epoch whose train loss rose too,
-    and has been falling back since: a bump of the steps (a noisy batch, batch norm upset)
-    that the network is recovering from, not a network fitting its training data better and
-    generalising worse. Such a rise counts as overfitting once it climbs again."""
-    onset = len(val) - 1
-    while onset - 1 > best and val[onset - 1] >= limit:
-        onset -= 1
-    return train[onset] > train[onset - 1] and val[-1] < val[onset]
-
-
-def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """The val loss stays up after its best as `overfitting` describes, but jumps up and
-    down (`_zigzag`) while the learning rate is where it was at its highest: the weights move
-    too far each epoch for the model, or batch norm's running statistics, to settle, and no
-    schedule is lowering the rate to calm it (a decaying one will; a healthy ResNet at 0.1
-    jumps like this mid-run under cosine decay). Reported as an oscillating loss: the
-    training loss, averaged over an epoch, can fall smoothly all the while."""
-    if not _judged(h, t):
-        return None
-    train, val = h.curve("train_loss"), h.curve("val_loss")
-    above = _above_best(h, train, val, t)
-    if above is None or not _jumping(h, train, val, above, t):
-        return None
-    rates = [r for r in h.curve("lr") if math.isfinite(r)]
-    if rates and rates[-1] < t.jump_rate_kept * max(rates):
-        return None  # a schedule is lowering the rate
-    best = above[0]
-    return finding(
-        "oscillating_loss",
-        "warning",
-        f"The validation loss jumps up and down: {val[-1] / val[best] - 1:.0%} above its best "
-        f"(epoch {_run_epoch(h, best)}), after falling back from "
-        f"{max(val[best:]):.3g}, while the training loss falls. The learning rate is probably "
-        f"too high for the model to settle: lower it, or decay it with a schedule.",
-        h,
-        per_epoch=True,
-        val_loss=val,
-        train_loss=train,
-        best_epoch=_run_epoch(h, best),
-        threshold=t.overfit_rise,
-    )
-
-
-def _jumping(
-    h: ProbeHistory, train: list[float], val: list[float], above: tuple[int, bool], t: Thresholds
-) -> bool:
-    """The val loss zigzags since its best (`_zigzag`), and is not climbing now: a climb in
-    each of the last `overfit_climb` epochs is a fit, whatever jumps came before it (24
-    validation rows jumped 0.09 -> 0.31 -> 0.09 in the first epochs, then climbed to 0.29
-    for 30 epochs while the train loss fell to 1e-3: overfitting, read as steps too large)."""
-    best, climbing = above
-    return not climbing and _zigzag(h, train, val, best, t)
-
-
-def _zigzag(
-    h: ProbeHistory, train: list[float], val: list[float], best: int, t: Thresholds
-) -> bool:
-    """After its best, the val loss fell back by half of where it stands above it and half of
-    the best itself or more, and the val accuracy (where there is one) fell and came back by
-    `overfit_jump` or more: the predictions change wholesale from epoch to epoch (steps too
-    large, often for the running statistics of batch norm). An overfitting network's val
-    loss climbs, its noise small next to the climb and to the loss, or swings with the
-    confidence of its predictions while their accuracy barely moves. Nor is it a jump where
-    the network had memorised its training data at its best epoch (a train loss below
-    `1 / memorised_gap` of the val loss): such a network's val loss swings with the
-    confidence of what it memorised, however much."""
-    since_best = val[best:]
-    rise = since_best[-1] - since_best[0]
-    peaks = itertools.accumulate(since_best, max)
-    fallback = max(peak - v for peak, v in zip(peaks, since_best, strict=True))
-    if fallback < 0.5 * max(rise, val[best]) or train[best] * t.memorised_gap < val[best]:
-        return False
-    accuracy = h.curve("val_accuracy")[best:] if "val_accuracy" in h.curves[-1] else []
-    if not accuracy or not _finite(accuracy):
-        return True
-    troughs = itertools.accumulate(accuracy, min)
-    return max(a - low for a, low in zip(accuracy, troughs, strict=True)) >= t.overfit_jump

@@ -33,7 +33,7 @@ SUMMED_FIX = "reduction='mean' for the loss (or a rate divided by the batch size
 UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by its std)"
 
 
-# an "overfitting" whose validation never beat knowing nothing (`_curve_rules.overfitting`)
+# an "overfitting" whose validation never beat knowing nothing (`_val_rules.overfitting`)
 VAL_MISMATCH_FIX = "labels the inputs predict, lined up with them alike in training and validation"
 
 

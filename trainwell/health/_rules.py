@@ -3,14 +3,14 @@
 Each rule is a small pure function `(history, thresholds) -> Finding | None` of the recorded
 history: it documents its criterion and where its thresholds come from, and never touches the
 model. Probe rules (`_probe_rules.py`, `_unit_rules.py`, `_divergence_rules.py`) run after
-every probe, curve rules (`_curve_rules.py`, `_slow_rules.py`, `_underfit_rules.py`) after
-every epoch; what they share is in `_rule_base.py`.
+every probe, curve rules (`_curve_rules.py`, `_val_rules.py`, `_slow_rules.py`,
+`_underfit_rules.py`) after every epoch; what they share is in `_rule_base.py`.
 """
 
 from __future__ import annotations
 
 from ._curve_base import bottleneck
-from ._curve_rules import jumping_val_loss, oscillating_loss, overfitting
+from ._curve_rules import oscillating_loss
 from ._divergence_rules import divergence, flown_off, runaway_weights
 from ._history import LARGE_STEP
 from ._probe_rules import exploding_gradient, vanishing_gradient
@@ -35,6 +35,7 @@ from ._underfit_rules import (
     underfitting,
 )
 from ._unit_rules import dying_relu, saturated_activation, units_lost
+from ._val_rules import jumping_val_loss, overfitting
 
 __all__ = [
     "COLLAPSED_GAIN",

@@ -1,0 +1,102 @@
+"""A policy-gradient loop: its surrogate loss (log-probabilities times centred advantages)
+says nothing of progress, the return it reports does. A return that rose and held keeps the
+loss's swings from being told as steps too large; a score that swings does not."""
+
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+import trainwell
+
+CELLS = 10  # a corridor: start at 0, reward 1 at the far end, -0.02 a step
+
+
+def _episodes(policy: nn.Module, episodes: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """The log-probabilities of the actions taken and the discounted returns after each."""
+    log_probs, returns = [], []
+    for _ in range(episodes):
+        cell, rewards = 0, []
+        for _ in range(30):
+            state = nn.functional.one_hot(torch.tensor(cell), CELLS).float()
+            actions = torch.distributions.Categorical(logits=policy(state))
+            action = actions.sample()
+            log_probs.append(actions.log_prob(action))
+            cell = min(max(cell + (1 if action.item() == 1 else -1), 0), CELLS - 1)
+            rewards.append(1.0 if cell == CELLS - 1 else -0.02)
+            if cell == CELLS - 1:
+                break
+        ahead, episode = 0.0, []
+        for reward in reversed(rewards):
+            ahead = reward + 0.99 * ahead
+            episode.append(ahead)
+        returns += episode[::-1]
+    return torch.stack(log_probs), torch.tensor(returns)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_reinforce_loop_that_solves_its_task_is_not_told_to_lower_its_rate(seed):
+    """REINFORCE with centred, scaled advantages under Adam at 1e-2: the policy walks the
+    corridor in the fewest steps after two epochs. Its surrogate loss swings towards 0 as
+    the policy settles (told "steps too large to settle" before); its return, reported as
+    val_accuracy, rose and held."""
+    torch.manual_seed(seed)
+    policy = nn.Sequential(nn.Linear(CELLS, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    doctor = trainwell.Doctor(policy, optimizer, epochs=8)
+    for _ in range(8):
+        total, first_return = 0.0, 0.0
+        for _ in range(10):
+            log_probs, returns = _episodes(policy)
+            advantages = (returns - returns.mean()) / (returns.std() + 1e-8)
+            loss = -(log_probs * advantages).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+            first_return += returns[0].item() / 10
+        doctor.epoch_end(total / 10, val_accuracy=first_return)
+    doctor.close()
+    score = doctor.examiner.history.curve("val_accuracy")
+    assert score[-1] > score[0] + 0.3  # it learned
+    told = [f for f in doctor.findings if f.severity != "info"]
+    assert not [f for f in told if f.code == "oscillating_loss"], told
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_a_loop_whose_score_swings_with_its_loss_is_still_told_it_oscillates(arch):
+    """Digits at a rate far too high (SGD at 2.0 with momentum 0.9, Adam at 0.1; tanh
+    units), reporting only its validation accuracy, which swings with the loss: the
+    oscillation stands."""
+    torch.manual_seed(0)
+    X, y = load_digits(return_X_y=True)
+    X = torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32)
+    y = torch.tensor(y)
+    if arch == "cnn":
+        X = X.view(-1, 1, 8, 8)
+        model = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(512, 10)
+        )
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    else:
+        model = nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10))
+        optimizer = torch.optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, epochs=12)
+    for epoch in range(12):
+        order = torch.randperm(1400, generator=torch.Generator().manual_seed(epoch))
+        total = 0.0
+        for i in range(0, 1400, 64):
+            rows = order[i : i + 64]
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X[rows]), y[rows])
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+            total += loss.item()
+        with torch.no_grad():
+            accuracy = (model(X[1400:]).argmax(1) == y[1400:]).float().mean().item()
+        doctor.epoch_end(total / 22, val_accuracy=accuracy)
+    doctor.close()
+    assert [f for f in doctor.findings if f.code == "oscillating_loss"], doctor.findings
