@@ -1621,8 +1621,9 @@ def test_a_layer_whose_gradient_is_exactly_zero_is_not_told_to_use_relu(arch, bu
     """A transformer built without batch_first=True fed (batch, time) tokens reads the CLS
     position of every row along the batch: the token embedding's gradient is exactly 0,
     told as vanishing with "use ReLU/He init" (stress 27). A branch sliced away alike. The
-    message says the loss does not read the layer, and nothing is treated. Without the
-    bug, nothing is said."""
+    message says the loss does not read the layer, and nothing is treated; and its
+    parameters, moved by AdamW's decay alone, are unused. Without the bug, nothing is
+    said."""
     torch.manual_seed(0)
     if arch == "transformer":
         X = torch.randint(0, 10, (640, 8))
@@ -1635,9 +1636,14 @@ def test_a_layer_whose_gradient_is_exactly_zero_is_not_told_to_use_relu(arch, bu
     optimizer = torch.optim.AdamW(model.parameters(), 1e-3, weight_decay=0.01)
     doctor = _train(model, optimizer, X, y, epochs=3, every=8, mode="repair")
     zero = [f for f in doctor.findings if f.evidence.get("zero_gradient")]
+    unused = [f for f in doctor.findings if f.code == "unused_parameters"]
     if bug:
         assert zero and zero[0].code == "vanishing_gradient", doctor.findings
         assert "exactly 0" in zero[0].message and "ReLU" not in zero[0].message
         assert not doctor.repairs
+        # AdamW's decay moves the layer, its Adam moments all 0: it learned nothing, unused
+        expected = {"transformer": ["tok.weight"], "sliced": ["first.weight", "first.bias"]}
+        assert [f.evidence["parameters"] for f in unused] == [expected[arch]], doctor.findings
     else:
         assert zero == [] and "vanishing_gradient" not in _problems(doctor), doctor.findings
+        assert unused == [], doctor.findings

@@ -16,6 +16,9 @@ from ._symmetry import alike_rows
 from ._tensors import dense
 
 _SHRUNK = 0.999  # cos(carried, fresh) at or below minus this: .grad is fresh scaled down
+# an optimizer's state that sums the gradients a parameter got (Adam's moments, momentum,
+# RMSprop's and Adagrad's squares): all exactly 0, every gradient it ever got was 0
+GRADIENT_STATE = ("exp_avg", "exp_avg_sq", "momentum_buffer", "square_avg", "sum")
 
 
 def compare(
@@ -144,3 +147,21 @@ def _fit_on_fresh_and_previous(
     a, b = (gf * p2 - gp * fp) / det, (gp * f2 - gf * fp) / det
     left = max(g2 - a * gf - b * gp, 0.0)
     return a, b, math.sqrt(left / g2) if g2 > 0 else math.nan
+
+
+def decay_only(
+    optimizer: torch.optim.Optimizer | None, params: list[torch.Tensor], check: LoopCheck
+) -> np.ndarray:
+    """Per parameter: it moved since the first look, got an exactly zero gradient at this
+    check, and its optimizer's sums of gradients (`GRADIENT_STATE`) are all exactly 0: no
+    gradient it ever got was other than 0, and what moved it is decoupled weight decay
+    (AdamW's), which shrinks every weight whether the loss reads it or not."""
+    only = np.zeros(len(params), dtype=bool)
+    if optimizer is None or check.moved is None:
+        return only
+    candidates = check.moved & check.got_grad & (check.fresh_scale == 0)
+    for index in np.flatnonzero(candidates):
+        state = optimizer.state.get(params[index], {})
+        sums = [state[key] for key in GRADIENT_STATE if torch.is_tensor(state.get(key))]
+        only[index] = bool(sums) and not any(bool(t.any()) for t in sums)
+    return only

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ._ascent import unjudged
-from ._look_compare import compare
+from ._look_compare import compare, decay_only
 from ._norm_momentum import fast_norms
 from ._repeated_batch import batch_print, first_input
 from ._silent import LoopRecord
@@ -263,6 +263,8 @@ class LoopWatch:
             optimizer_stepped=None if self.optimizer is None else "step" in self._events,
             batch=None if self._batch is None else batch_print(self._batch),
         )
+        if check.moved is not None:  # what decay alone moved, learned nothing
+            check.moved &= ~decay_only(self.optimizer, self.params, check)
         self.record.reached = self.record.reached or bool(check.got_grad.any())
         self.record.checks.append(check)
         self._batch = None  # (a reference to the loop's input: not kept past the check)
