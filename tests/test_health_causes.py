@@ -163,13 +163,20 @@ def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():
     for evidence in (Evidence(), Evidence(negative_bias=True), Evidence(stalled=True)):
         order = remedy_order(killed, evidence)
         assert order[0] == "lower_lr" and "raise_lr" not in order, (evidence, order)
-    # a slow loss whose rule measured every layer moving, or named another cause, advises
-    # no higher rate: no remedy raises it, stalled or not (rate_advice "raise" keeps it)
+    # killed units on unscaled inputs: the inputs' scale first, then the lower rate
+    unscaled = remedy_order(killed, Evidence(unscaled_inputs=True))
+    assert unscaled[:3] == ("input_norm", "lower_lr", "leaky_relu"), unscaled
+    # a slow loss on steps every layer takes at a healthy size: no remedy raises the rate,
+    # stalled or not; a slow loss told another cause, or none, keeps it
     for evidence in (Evidence(), Evidence(stalled=True)):
-        moving = remedy_order(_finding("slow_convergence", rate_advice=None), evidence)
+        moving = remedy_order(_finding("slow_convergence", every_layer_moves=0.012), evidence)
         assert "raise_lr" not in moving and moving, (evidence, moving)
-        too_small = remedy_order(_finding("slow_convergence", rate_advice="raise"), evidence)
-        assert "raise_lr" in too_small, (evidence, too_small)
+        for told in ({"rate_advice": "raise"}, {"rate_advice": None}, {}):
+            too_small = remedy_order(_finding("slow_convergence", **told), evidence)
+            assert "raise_lr" in too_small, (evidence, told, too_small)
+    # a narrow layer widened first, on steps measured too large: no higher rate after it
+    narrow = remedy_order(_finding("underfitting"), Evidence(bottleneck=True, large_steps=True))
+    assert narrow[0] == "widen" and "raise_lr" not in narrow, narrow
     # a stalled loss is what explosions cause: they keep their own order
     assert remedy_order(_finding("divergence"), Evidence(stalled=True)) == remedy_order(
         _finding("divergence"), Evidence()

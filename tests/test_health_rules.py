@@ -401,16 +401,26 @@ def test_units_alive_at_the_start_and_dead_now_were_killed_by_the_steps():
     killed.dead[0] = np.array([0.02, 0.0])  # at step 0: alive
     found = rules.dying_relu(killed, T)
     assert found.evidence["killed_in_training"] and found.evidence["dead_at_start"] == 0.0
-    assert "alive when the probes began (0% dead at step 0)" in found.message
+    assert "alive at step 0 (0% dead): the steps knocked them off" in found.message
     assert "use LeakyReLU" not in found.message and "Lower the learning rate." in found.message
     recommend(found)
-    assert found.evidence["recommended"] == "a lower learning rate"
+    assert found.evidence["recommended"] == "a lower learning rate, or LeakyReLU"
     dead_from_init = rules.dying_relu(_history(dead=(0.1, 0.9)), T)
     assert not dead_from_init.evidence["killed_in_training"]
     assert "use LeakyReLU" in dead_from_init.message
     half_dead = _history(dead=(0.1, 0.9))
     half_dead.dead[0] = np.array([0.1, 0.4])  # over half the threshold at the start already
     assert not rules.dying_relu(half_dead, T).evidence["killed_in_training"]
+    # the first probe did not read that layer: the first one that did is the start
+    unread = _history(dead=(0.1, 0.9))
+    unread.dead[0] = np.array([0.02, np.nan])
+    unread.dead[1] = np.array([0.02, 0.1])
+    found = rules.dying_relu(unread, T)
+    assert found.evidence["killed_in_training"] and "alive at step 8 (10% dead)" in found.message
+    never_read = _history(dead=(0.1, 0.9))
+    for row in never_read.dead[:-2]:
+        row[1] = np.nan
+    assert rules.dying_relu(never_read, T).evidence["dead_at_start"] == 0.9
 
 
 def test_dead_leaky_units_are_not_told_to_become_leaky():
@@ -505,8 +515,19 @@ def test_a_score_that_rose_and_held_speaks_for_a_loop_without_a_val_loss():
     swinging = [0.2, 0.5, 0.7, 0.4, 0.75, 0.45, 0.78, 0.5, 0.76, 0.5]
     assert scored(swinging) is not None
     assert scored([0.5] * 10) is not None  # a score that never rose says nothing
+    assert scored([0.098] + [0.1] * 9) is not None  # ... nor one barely above where it began
+    assert scored([0.10 + 0.001 * e for e in range(10)]) is not None  # ... drifting up by 10%
+    held = [0.3, 0.8, 0.85, 0.83, 0.87, 0.84, 0.86, 0.83, 0.87, 0.84]  # falls 7% of its rise
+    assert scored(held) is None
+    noisy = [0.3, 0.8, 0.85, 0.79, 0.87, 0.8, 0.86, 0.79, 0.87, 0.8]  # ... 14%: not held
+    assert scored(noisy) is not None
     swinging_val = [1.9, 1.2, 1.7, 1.1, 1.6, 1.0, 1.5, 1.0, 1.4, 1.0]
     assert scored(rising, val=swinging_val) is not None  # the val loss speaks first
+    labels = _curves(_history(), zigzag)
+    for row, value in zip(labels.curves, rising, strict=True):
+        row["val_accuracy"] = value
+    labels.floor_known = True  # a cross entropy on labels speaks for itself
+    assert rules.oscillating_loss(labels, T) is not None
 
 
 def test_oscillating_loss():

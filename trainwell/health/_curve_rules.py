@@ -146,21 +146,26 @@ def _steady_val(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
 
 
 def _steady_score(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
-    """Where no val loss is known, a score the loop reports instead (`STEADY_SCORES`,
-    higher the better), known at each of the `epochs`, rose and never fell
-    `steady_val_rebound` of the range it covered below its best so far: the training makes
-    progress, whatever its loss does. A policy-gradient loop's surrogate loss says nothing
-    of it (its advantages centred on 0, it goes to 0 as the policy settles), its return
-    does: a REINFORCE loop that solved its task was told its steps were too large to settle
-    (stress 27)."""
-    if any(map(math.isfinite, h.curve("val_loss"))):
-        return False  # a val loss speaks for the weights
+    """A hand-written loop's own loss, whose floor is not known, beside no val loss but a
+    score the loop reports (`STEADY_SCORES`, higher the better) known at each of the
+    `epochs`: the score rose by `steady_val_rebound` of its size or more and never fell
+    `steady_val_rebound` of that rise below its best so far. The training makes progress,
+    whatever its loss does: a policy-gradient loop's surrogate loss (log-probabilities
+    times centred advantages) says nothing of it and goes to 0 as the policy settles, its
+    return does (a REINFORCE loop that solved its task was told its steps were too large to
+    settle: stress 27). A cross entropy on labels speaks for itself, and a score stuck
+    where it began, or barely above, says nothing."""
+    if h.floor_known or any(map(math.isfinite, h.curve("val_loss"))):
+        return False
     score = next((c for c in map(h.curve, STEADY_SCORES) if len(c) >= epochs and _finite(c)), [])
-    if not score or not max(score) > score[0]:
+    if not score:
+        return False
+    rise = max(score) - score[0]
+    if not rise > t.steady_val_rebound * max(abs(score[0]), abs(max(score))):
         return False
     highest = itertools.accumulate(score, max)
     fall = max(high - v for v, high in zip(score[1:], highest, strict=False))
-    return fall < t.steady_val_rebound * (max(score) - min(score))
+    return fall < t.steady_val_rebound * rise
 
 
 def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:

@@ -1,7 +1,8 @@
 """What a look of the loop watch compares between the armed step and the next one: how much
 of `.grad` each parameter carried over from before this step's backward (and along what),
 which parameters got a gradient, which changed, which have units alike, and whether the
-update went along the gradient or against it (`LoopCheck`)."""
+update went along the gradient or against it (`compare`: a `LoopCheck`); and which moved by
+weight decay alone (`decay_only`)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,9 @@ def compare(
     `_fit_on_fresh_and_previous`), in a few fused norms and one transfer; the totals count
     only the parameters the optimizer changed (a gradient nobody applies cannot be stale).
     `work`: a buffer per parameter, holding the weights the armed step's gradients were
-    taken at where the update is `judged` (`_ascent`); `norms_before` and `first_norms`:
-    the parameters' norms at the armed look and at the first."""
+    taken at where the update is `judged` (`_ascent`), read first, then overwritten with the
+    carried gradients (nothing else is written); `norms_before` and `first_norms`: the
+    parameters' norms at the armed look and at the first."""
     n = len(params)
     got = [i for i in range(n) if fresh_grads[i] is not None and params[i].grad is not None]
     grads = [dense(params[i].grad.detach()) for i in got]

@@ -1,8 +1,10 @@
-"""What the loop doctor reads of the loss's autograd graph at a look: the loss's form for the
-rules that judge the probes' history (its floor, its kind, a bound on the outputs), and the
-silent bugs the graph shows for the loop watch's record (a softmax before a logits loss, or
-over the batch or another dimension than the classes, outputs broadcast against targets of
-another shape). Read where the checks look, not at every step: each walks the graph."""
+"""What the loop doctor reads of the loss's autograd graph at a look (`read_look`): the loss's
+form for the rules that judge the probes' history (its floor, its kind, a bound on the
+outputs, its chance level and, at the first look, the loss at init), and the silent bugs
+the graph shows for the loop watch's record (a softmax before a logits loss, or over the
+batch or another dimension than the classes, outputs broadcast against targets of another
+shape, a teacher the optimizer trains). Read where the checks look, not at every step:
+each walks the graph."""
 
 from __future__ import annotations
 

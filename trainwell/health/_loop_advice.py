@@ -1,5 +1,6 @@
 """What the loop doctor recommends where it cannot treat a finding itself: the change to the
-model or the loop, read from the finding's evidence (`recommend`)."""
+model or the loop, read from the finding's evidence (`recommend`); and what the loop does
+already that a finding's advice would repeat (`note_loop_setup`)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
     if finding.code == "dying_relu" and finding.evidence.get("killed_in_training"):
-        change = "a lower learning rate"  # alive at the start: the steps killed them
+        change = "a lower learning rate, or LeakyReLU"  # alive at the start: steps killed them
     pushed = (finding.evidence.get("step_size") or 0.0) > LARGE_STEP  # (None: not measured)
     if finding.code == "saturated_activation" and pushed:
         change = "a lower learning rate"  # as its message advises: the steps pushed them

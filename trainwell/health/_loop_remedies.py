@@ -145,9 +145,9 @@ def zero_grad(repairer: LoopRepairer, params: list) -> str:
 
 
 def zero_other_grad(repairer: LoopRepairer, params: list) -> str:
-    """Another network's optimizer that steps on gradients it did not clear (`_other_stale`) clears
-    them after each of its steps, and the gradients the doctor's loss leaves in that
-    network are cleared after the doctor's optimizer stepped: its step applies its own
+    """Another network's optimizer that steps on gradients it did not clear (`_other_stale`):
+    its gradients are cleared after each of its steps, and those the doctor's loss leaves
+    in that network after the doctor's optimizer stepped: its step applies its own
     loss's gradient only. Its state (momentum, Adam's moments) is dropped: it was made of
     the piled sums, and an Adam's second moment, grown with them, would keep its steps
     small for thousands of steps."""

@@ -219,7 +219,8 @@ class LoopRepairer:
             return []
         order = LOOP_ORDERS.get(code, ())
         if code == "dying_relu" and evidence.get("killed_in_training"):
-            order = ("lower_lr", "zero_biases")  # alive at the start: the steps killed them
+            # alive at the start: the steps killed them
+            order = ("lower_lr", *(name for name in order if name != "lower_lr"))
         return [name for name in order if name not in tried]
 
     def cuts_the_rate(self, finding: Finding) -> bool:

@@ -97,8 +97,9 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     sane initialisation gives, gets the one made for its activation first (for vanishing
     gradients, unless a sigmoid's slope starves it anyway); one with a hidden layer
     narrower than its output needs gets widened first, whatever it shows; one that is slow
-    or underfits on steps measured too large gets a lower rate first and no higher one, and
-    a slow one whose rule advised no higher rate (`rate_advice`) no higher one either. A
+    or underfits on steps measured too large gets a lower rate first and no higher one (nor
+    does one widened first), and a slow one on steps every layer takes at a healthy size
+    (`every_layer_moves`) no higher one either. A
     network that is not learning at all gets the remedies that make it learn before those
     that slow it (unless its steps are too large)."""
     order = ORDERS.get(finding.code, ())
@@ -107,11 +108,10 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     # (batch norm lets the weights grow, and their update ratio shrink with it)
     killed = bool(finding.evidence.get("killed_in_training"))
     large_steps = evidence.large_steps or killed
-    # ... or a slow loss whose rule advised no higher rate: it measured every layer moving
-    # (a sigmoid CNN under Adam, 1% a step, raised from 1e-3 to 1e-2, ended below the run
-    # left alone: held-out-36 saturated_activation-2), or named another cause
-    rate_advised = finding.evidence.get("rate_advice", "raise")
-    no_higher_rate = large_steps or (code == "slow_convergence" and rate_advised != "raise")
+    # ... or a slow loss on steps every layer takes at a healthy size or more: a higher rate
+    # is no cure (a sigmoid CNN under Adam, 1% a step, raised from 1e-3 to 1e-2, ended
+    # below the run left alone: held-out-36 saturated_activation-2)
+    no_higher_rate = large_steps or "every_layer_moves" in finding.evidence
     if finding.evidence.get("zero_gradient"):
         return ()  # a layer the loss does not read: no activation nor rate changes that
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":
@@ -132,6 +132,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = (*slow, *(name for name in order if name not in slow))
     elif _init_is_the_cause(code, evidence):
         order = ("matched_init", *order)
+    if killed and order[0] != "lower_lr":  # after the inputs' scale, where that comes first
+        order = _after("lower_lr", order[0], order)
     if code in LEARNING_CODES and evidence.bottleneck:
         order = _first("widen", order)
     elif code in RATE_CODES and evidence.large_steps:

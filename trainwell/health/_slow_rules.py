@@ -131,6 +131,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             relative_drop=drop,
             threshold=t.slow_drop,
             rate_advice=rate,
+            **({"every_layer_moves": size} if size is not None and large is None else {}),
             **_eps_evidence(h, t),
         )
     if not _judged(h, t):  # a short run judged at its end: only whether it fell at all

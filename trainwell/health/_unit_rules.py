@@ -6,6 +6,8 @@ Each rule is `(history, thresholds) -> Finding | None` and runs after every prob
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..findings import Finding
@@ -71,11 +73,11 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     leaky = h.activation_kinds[index] == "leaky_relu"  # its negative side still learns, slowly
     state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
     fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
-    at_start = float(h.dead[0][index])  # at the probes' first read: at init, or a remedy's
-    killed = at_start < t.dead_fraction * ALIVE_SHARE
+    first = _first_read(h, index)  # (step, share): at init, or since the last remedy
+    killed = first is not None and first[1] < t.dead_fraction * ALIVE_SHARE
     advice = (
-        f"They were alive when the probes began ({at_start:.0%} dead at step {h.steps[0]}): "
-        f"the steps knocked them off. Lower the learning rate."
+        f"They were alive at step {first[0]} ({first[1]:.0%} dead): the steps knocked them "
+        f"off. Lower the learning rate."
         if killed
         else f"Lower the learning rate, use {fixes}, or a smaller negative bias."
     )
@@ -87,13 +89,22 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
         h,
         layer=h.activations[index],
         dead_fraction=share,
-        dead_at_start=at_start,
+        dead_at_start=None if first is None else first[1],
         killed_in_training=killed,
         kind=h.activation_kinds[index],
         per_layer=row,
         activations=h.activations,
         threshold=t.dead_fraction,
     )
+
+
+def _first_read(h: ProbeHistory, index: int) -> tuple[int, float] | None:
+    """The step and dead share of activation `index` at the first probe that read it (the
+    history starts afresh after a remedy); None where none did."""
+    for step, row in zip(h.steps, h.dead, strict=False):
+        if math.isfinite(share := float(row[index])):
+            return step, share
+    return None
 
 
 def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
