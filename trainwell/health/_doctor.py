@@ -20,7 +20,7 @@ from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import data_loss
 from ._loop_causes import explain, resolve_explained
-from ._rebuild import Rebuild
+from ._rebuild import REBUILDS_MODEL, Rebuild
 from ._repair import Repairer
 from ._replay import first_nonfinite_layer
 from ._rules import Thresholds
@@ -259,7 +259,10 @@ class DoctorCallback(Callback):
             self._alike_root = None
             codes += TRAINING_CODES
             resolve_explained(self.examiner.findings, first)
-        self.examiner.reset(trainer.model, remaining, trainer.grad_clip, codes, l1=trainer.l1)
+        rebuilt = first.remedy in REBUILDS_MODEL
+        self.examiner.reset(
+            trainer.model, remaining, trainer.grad_clip, codes, l1=trainer.l1, rebuilt=rebuilt
+        )
         self.checks.renew()
         self.interval, self._hold = after_remedy(self.interval, self._later)
         if again:

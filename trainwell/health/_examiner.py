@@ -78,13 +78,20 @@ class Examiner:
         grad_clip: float | None,
         codes: list[str],
         l1: float = 0.0,
+        rebuilt: bool = False,
     ) -> None:
-        """Start a fresh history (after a remedy changed the run); `codes` may fire again."""
+        """Start a fresh history (after a remedy changed the run); `codes` may fire again.
+        `rebuilt`: the remedy built the network anew, untrained: its own first loss is where
+        it starts, not the run's (an initialisation that blew the loss up to 603 made a
+        re-initialised network's 1.5 look like a loss at its floor, which no curve rule
+        reads)."""
         self.probe.disarm()
         self.past.append(self.probe.history)
         self.probe = Probe(model, total_epochs)
         self.probe.history.grad_clip, self.probe.history.l1 = grad_clip, l1
         self.probe.history.inherit_baselines(self.past[-1])
+        if rebuilt:
+            self.probe.history.run_start = math.nan
         self._seen.difference_update(codes)
 
     def follow(self, model: nn.Module) -> None:

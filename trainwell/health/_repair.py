@@ -46,6 +46,10 @@ SWITCHES_TO_ADAM = ("switch_to_adam", "smaller_batches_and_adam")
 # run an epoch poorer for nothing); a weaker penalty judged on weights it had not yet
 # shrunk would judge its strength on others.
 SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
+# problems whose network, not learning when treated, must learn after its remedy: those that
+# keep it from learning, and gradients that exploded from the start (an initialisation far
+# too large, re-drawn, left a network under SGD at 1e-5 that never learned: "cured")
+STALLING_CODES = (*LEARNING_CODES, "exploding_gradient")
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Repairer:
                 earlier[-1].setdefault("came_back", len(self.trainer.history) - 1)
             order = remedy_order(finding, evidence)
             treatment = _Treatment(finding, [name for name in order if name not in tried])
-            treatment.was_stalled = evidence.stalled and finding.code in LEARNING_CODES
+            treatment.was_stalled = evidence.stalled and finding.code in STALLING_CODES
             self.treating[finding.code] = treatment
             finding.evidence["cause"] = cause_of(evidence)
         elif treatment.record.get("cured") is None:  # the rule fired again
