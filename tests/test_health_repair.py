@@ -1482,3 +1482,31 @@ def test_input_norm_repair_keeps_a_feature_measured_in_small_units(out, tmp_path
     run = trainwell.fit(config, doctor__mode="repair")
     assert [r["remedy"] for r in run.repairs] == ["input_norm"]
     assert run.metrics["test_accuracy"] > 0.9
+
+
+@pytest.mark.parametrize(
+    ("data", "lr", "learns"),
+    [("diabetes", 1e-5, False), ("diabetes", 0.01, True), ("digits", 1e-5, True)],
+)
+def test_an_explosion_cured_into_a_network_that_never_learns_is_not_cured(out, data, lr, learns):
+    """Eight GELU layers drawn at std 0.3: the gradients explode from the first step, and He
+    init (with batch norm) cures that. Under SGD at 1e-5 the regression re-initialised never
+    learns (its loss above predicting the targets' mean): that is no cure, and the next
+    remedy (Adam) follows; at 0.01, or on digits, it learns and the first remedy stands."""
+    config = {
+        "data": {"source": data},
+        "model": {
+            "arch": "mlp",
+            "hidden": [64] * 8,
+            "activation": "gelu",
+            "init": {"weights": "normal", "std": 0.3},
+        },
+        "train": {"optimizer": "sgd", "lr": lr, "momentum": 0.9, "batch_size": 32, "epochs": 20},
+    }
+    run = trainwell.fit(config, doctor__mode="repair")
+    first = run.repairs[0]
+    assert (first["finding"], first["remedy"]) == ("exploding_gradient", "he_init"), run.repairs
+    assert first["cured"] is learns, run.repairs
+    if not learns:
+        assert "predicting the targets' mean" in first["why_not"]
+        assert run.repairs[1]["remedy"] == "clip_and_adam"

@@ -1624,3 +1624,23 @@ def test_a_loss_ten_times_its_start_on_an_unmoved_network_is_the_batches(
     h.output_level = [0.1, 0.1, 0.1 * outputs]
     found = rules.divergence(h, T)
     assert (found is not None) == diverged, found
+
+
+@pytest.mark.parametrize("rebuilt", [True, False])
+def test_a_network_built_anew_starts_its_run_at_its_own_first_loss(rebuilt):
+    """A regression whose initialisation blew its first loss up to 603, re-initialised by a
+    remedy: its fresh history judges a flat 1.6 -> 1.5 as a loss that does not fall (slow),
+    not as one at its floor (5% of 603), where no curve rule speaks. A remedy that keeps the
+    weights carries the run's start on."""
+    import torch
+
+    from trainwell.health import Examiner
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    examiner = Examiner(model, total_epochs=10)
+    examiner.history.steps, examiner.history.loss = [0], [603.0]
+    examiner.reset(model, 10, None, [], rebuilt=rebuilt)
+    fresh = examiner.history
+    assert math.isnan(fresh.run_start) if rebuilt else fresh.run_start == 603.0
+    found = rules.slow_convergence(_curves(fresh, [1.6, 1.58, 1.55, 1.56, 1.53, 1.5]), T)
+    assert (found is not None) == rebuilt, found

@@ -305,9 +305,15 @@ class Repairer:
         self._not_cured(
             treatment,
             f"its rule is silent but the network still does not learn (train loss "
-            f"{loss:.3g}, {loss / self.prior_loss:.0%} of the class prior's)",
+            f"{loss:.3g}, {loss / self.prior_loss:.0%} of {self._prior_named()})",
         )
         return True
+
+    def _prior_named(self) -> str:
+        """Whose loss the prior's is, in words: the class prior's, or the targets' mean's."""
+        if self.trainer.task == "classification":
+            return "the class prior's"
+        return "predicting the targets' mean"
 
     def _not_learning(self, treatment: _Treatment, loss: float) -> bool:
         """Whether a network treated when it was not learning still is not: its loss is at
