@@ -71,7 +71,12 @@ def _batches(how: str, X: torch.Tensor, y: torch.Tensor, epoch: int):
             yield from loader
 
 
-def _loop(arch: str, how: str, epochs: int = 4, mode: str = "detect") -> trainwell.Doctor:
+def _loop(
+    arch: str, how: str, epochs: int = 4, mode: str = "detect", anchored: bool = False
+) -> trainwell.Doctor:
+    """`anchored`: the loss also reads the model's outputs at two fixed rows, after the
+    batch's (as a physics-informed loss reads its boundary points beside its collocation
+    points), pulled towards 0."""
     X, y = _data(arch)
     (X, X_val), (y, y_val) = (t.split([ROWS, len(t) - ROWS]) for t in (X, y))
     torch.manual_seed(1)
@@ -83,6 +88,8 @@ def _loop(arch: str, how: str, epochs: int = 4, mode: str = "detect") -> trainwe
         for xb, yb in _batches(how, X, y, epoch):
             optimizer.zero_grad()
             loss = F.cross_entropy(model(xb), yb)
+            if anchored:
+                loss = loss + 0.01 * model(X_val[:2]).pow(2).mean()
             loss.backward()
             doctor.step(loss)
             optimizer.step()
@@ -115,6 +122,16 @@ def test_batches_that_change_within_an_epoch_are_not_told(arch, how):
     # one; full-batch training takes one step an epoch
     epochs = 20 if how == "full_batch" else 4
     assert _repeated(_loop(arch, how, epochs)) == []
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("how", ["shuffled", "seed_each_step"])
+def test_fixed_rows_the_loss_reads_beside_the_batch_are_not_the_batch(arch, how):
+    """Two fixed rows read after each batch (a physics-informed loss's boundary points:
+    stress 28 told a healthy one "every step trains on the same batch"): the batch is the
+    input that reads the most values; one batch for ever beside them is still told."""
+    found = _repeated(_loop(arch, how, anchored=True))
+    assert bool(found) == (how == "seed_each_step"), found
 
 
 def test_what_overfits_that_batch_is_explained_by_it_not_treated():

@@ -152,10 +152,16 @@ class LoopWatch:
             self._norm_rows = rows if self._norm_rows is None else min(self._norm_rows, rows)
 
     def _note_batch(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        """The input of the last forward in train mode with gradients on since `arm`, the
-        one the loss reads (`_repeated_batch`): a reference, read at the check."""
-        if module.training and torch.is_grad_enabled():
-            self._batch = first_input(args, kwargs)
+        """The largest input of the forwards in train mode with gradients on since `arm`
+        (the last of those as large), the batch the loss reads (`_repeated_batch`): a
+        reference, read at the check. A smaller one beside it is not the batch: a
+        physics-informed loss's boundary points, the same at every step beside collocation
+        points drawn afresh, were read as one batch trained on for ever (stress 28)."""
+        if not (module.training and torch.is_grad_enabled()):
+            return
+        x = first_input(args, kwargs)
+        if x is not None and (self._batch is None or x.numel() >= self._batch.numel()):
+            self._batch = x
 
     def arm(self) -> None:
         """Keep this step's gradients and parameter norms; hook the next backward and step."""
