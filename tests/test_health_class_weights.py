@@ -131,6 +131,9 @@ def test_several_labels_weighed_the_wrong_way_round_are_told(arch):
     assert (found.evidence["frequent"], found.evidence["rare"]) == (2 * 0, 2 * 0 + 1)
     assert "label 0's negative rows" in found.message
     assert "label 0's positive ones" in found.message
+    # each side's share of its own label's rows: the two add up to all of them
+    shares = [int(s.split("%")[0]) for s in found.message.split("(")[1:3]]
+    assert "of its label's rows probed" in found.message and 99 <= sum(shares) <= 101, found.message
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))
