@@ -423,6 +423,22 @@ def test_units_alive_at_the_start_and_dead_now_were_killed_by_the_steps():
     assert rules.dying_relu(never_read, T).evidence["dead_at_start"] == 0.9
 
 
+def test_unused_parameters_with_an_exactly_zero_gradient_keep_their_own_advice():
+    """unused_parameters lists its exactly-zero parameters under `zero_gradient`, the key a
+    vanishing gradient of exactly 0 carries: only the latter is told to check the path."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_advice import recommend
+    from trainwell.health._silent import LOOP_FIX
+
+    unused = Finding("unused_parameters", "warning", "training", "", evidence={})
+    unused.evidence["zero_gradient"] = ["first.weight"]
+    recommend(unused)
+    assert unused.evidence["recommended"] == LOOP_FIX["unused_parameters"]
+    zero = Finding("vanishing_gradient", "error", "training", "", evidence={"zero_gradient": True})
+    recommend(zero)
+    assert zero.evidence["recommended"].startswith("the path from that layer")
+
+
 def test_dead_leaky_units_are_not_told_to_become_leaky():
     from trainwell.health._loop_advice import recommend
 

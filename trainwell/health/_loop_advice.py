@@ -113,7 +113,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
             change = "the loss's sign (minimise -log_prob, add what was subtracted), not the rate"
     if finding.evidence.get("backward_nonfinite"):
         change = "an epsilon where a derivative is infinite (see above), not the rate"
-    if finding.evidence.get("zero_gradient"):
+    if finding.code == "vanishing_gradient" and finding.evidence.get("zero_gradient"):
+        # (unused_parameters lists its exactly-zero parameters under the same key)
         change = "the path from that layer to the output (see above), not its activation"
     if change and finding.evidence.get("summed_loss"):
         change = SUMMED_FIX
