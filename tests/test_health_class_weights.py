@@ -186,13 +186,30 @@ def test_the_trainers_doctor_reads_a_loss_of_your_own_alike(weights):
 
 def test_the_loss_graph_says_which_readings_are_worth_taking():
     """A loop's doctor reads the graph at its looks: a cross entropy's scores are read as
-    such only, a binary one's as such, a regression's not at all."""
+    such only, a binary one's as such, a regression's not at all; and only where the loss
+    can weigh its rows differently (a weight, a pos_weight, rows left unreduced for the
+    loop to weigh): an unweighted mean or sum weighs every class alike."""
     out, labels = torch.randn(8, 4, requires_grad=True), torch.randint(0, 4, (8,))
-    assert loss_forms(F.cross_entropy(out, labels, label_smoothing=0.1)) == (True, False)
-    assert loss_forms(F.binary_cross_entropy_with_logits(out, torch.ones(8, 4))) == (False, True)
-    assert loss_forms(F.mse_loss(out, torch.ones(8, 4))) == (False, False)
-    summed = 2 * F.cross_entropy(out, labels) + F.mse_loss(out, torch.ones(8, 4))
+    weight, targets = torch.rand(4), torch.ones(8, 4)
+    smoothed = F.cross_entropy(out, labels, weight=weight, label_smoothing=0.1)
+    assert loss_forms(smoothed) == (True, False)
+    assert loss_forms(F.binary_cross_entropy_with_logits(out, targets, pos_weight=weight)) == (
+        False,
+        True,
+    )
+    assert loss_forms(F.mse_loss(out, targets)) == (False, False)
+    summed = 2 * F.cross_entropy(out, labels, weight=weight) + F.mse_loss(out, targets)
     assert loss_forms(summed) == (True, False)
+    by_rows = (F.cross_entropy(out, labels, reduction="none") * weight[labels]).mean()
+    assert loss_forms(by_rows) == (True, False)
+    # the same losses unweighted: every row alike, nothing to read
+    assert loss_forms(F.cross_entropy(out, labels, label_smoothing=0.1)) == (False, False)
+    assert loss_forms(F.binary_cross_entropy_with_logits(out, targets)) == (False, False)
+    assert loss_forms(2 * F.cross_entropy(out, labels, reduction="sum")) == (False, False)
+    weighted = F.cross_entropy(out, labels, weight=weight)
+    weighted.backward()  # the doctor reads the graph after it, its saved weight freed
+    assert loss_forms(weighted) == (True, False)
+    out.grad = None
     F.cross_entropy(out, labels).backward()
     assert class_weights_read(out.grad, out.detach(), (False, False)) is None
     ((classes, binary),) = class_weights_read(out.grad, out.detach(), (True, False))[1]

@@ -49,13 +49,37 @@ Blocks = tuple[tuple[int, bool], ...]  # a reading's blocks: (classes, binary) e
 
 def loss_forms(loss: torch.Tensor) -> tuple[bool, bool]:
     """Whether the loss's graph holds a cross entropy and whether it holds a binary one with
-    logits (as a sum's terms, scaled): the readings worth taking at the probes. Neither: a
+    logits (as a sum's terms, scaled) whose rows may weigh differently: the readings worth
+    taking at the probes. A loss given no `weight` or `pos_weight` and reduced by its own
+    mean or sum weighs every row alike, and can weigh no class the wrong way round; one
+    left unreduced (`reduction="none"`) is read, the loop may weigh its rows. Neither: a
     regression's, a loss of the loop's own, whose gradient has neither form."""
-    names = [node.name() for node in walk(loss, ("AddBackward", *SCALINGS))]
+    nodes = list(walk(loss, ("AddBackward", *SCALINGS)))
     return (
-        any(name.startswith("NllLoss") for name in names),
-        any(name.startswith("BinaryCrossEntropyWithLogits") for name in names),
+        any(_weighs_rows(n, "NllLoss", ("_saved_weight",)) for n in nodes),
+        any(
+            _weighs_rows(n, "BinaryCrossEntropyWithLogits", ("_saved_weight", "_saved_pos_weight"))
+            for n in nodes
+        ),
     )
+
+
+def _weighs_rows(node: object, kind: str, weights: tuple[str, ...]) -> bool:
+    """Whether `node` is a loss of `kind` given class or row weights, or left unreduced
+    (at::Reduction 0: its rows summed by the loop, perhaps weighted)."""
+    if not node.name().startswith(kind):
+        return False
+    unreduced = getattr(node, "_saved_reduction", 0) == 0
+    return unreduced or any(_saved(node, name) for name in weights)
+
+
+def _saved(node: object, name: str) -> bool:
+    """Whether the node saved a tensor as `name`: torch gives None where the loss was given
+    none and, after the backward pass freed the one it was given, raises."""
+    try:
+        return getattr(node, name, None) is not None
+    except RuntimeError:  # freed by the backward pass: there was one
+        return True
 
 
 def class_weights_read(
