@@ -92,10 +92,14 @@ def class_weights_read(
     entropy's and as several labels' binary ones: blocks of so many classes each, binary or
     not (the second tuple); only the `forms` the loss holds (`loss_forms`: a cross entropy,
     a binary one) where its graph was read. None for other shapes, and outputs of more than
-    `MAX_CLASSES` scores or `MAX_VALUES` values."""
+    `MAX_CLASSES` scores or `MAX_VALUES` values. Scores of each position (a segmentation's
+    `(batch, classes, height, width)`, a sequence's `(batch, classes, length)`, as torch's
+    losses take them) are rows of their own: a pixel's weight is its class's."""
     if grad.shape != output.shape or not grad.numel() or grad.numel() > MAX_VALUES:
         return None
     grad, output = grad.detach().float(), output.detach().float()
+    if output.dim() > 2:  # classes on axis 1, the positions after it: one row a position
+        grad, output = (t.movedim(1, -1).reshape(-1, t.shape[1]) for t in (grad, output))
     cross_entropy, binary = forms
     if output.dim() == 2 and 1 < output.shape[1] <= MAX_CLASSES:
         classes = output.shape[1]
