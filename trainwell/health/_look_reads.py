@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ._batch_softmax import softmax_off_classes, softmax_over_rows
+from ._batch_softmax import softmax_off_classes, softmax_over_rows, time_first
 from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_outputs
 from ._class_weights import loss_forms
@@ -47,7 +47,8 @@ def read_look(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
     changed = False
     if history.chance_loss is None or not doctor._looked:
         changed = _read_chance(doctor, loss, step)
-    changed = read_bugs(record, loss, step, probe.output_shapes) or changed
+    first_time = time_first(doctor.model)
+    changed = read_bugs(record, loss, step, probe.output_shapes, first_time) or changed
     outside = {id(p): n for n, p in optimized_outside(doctor.model, doctor.optimizer)}
     return read_teacher(record, loss, step, outside) or changed
 
@@ -82,24 +83,31 @@ def read_form(history: ProbeHistory, loss: torch.Tensor) -> None:
 
 
 # the record's fields the graph fills, each with `<field>_step`, and how each is read
+# (each from the loss, the shapes of the model's outputs, whether it runs time first)
 GRAPH_BUGS = (
-    ("loss_chain", lambda loss, outputs: squashed_logits(loss)),
+    ("loss_chain", lambda loss, outputs, time_first: squashed_logits(loss)),
     ("batch_softmax", softmax_over_rows),
-    ("off_classes", lambda loss, outputs: softmax_off_classes(loss)),
-    ("broadcast", broadcast_outputs),
+    ("off_classes", lambda loss, outputs, time_first: softmax_off_classes(loss)),
+    ("broadcast", lambda loss, outputs, time_first: broadcast_outputs(loss, outputs)),
 )
 
 
 def read_bugs(
-    record: LoopRecord, loss: torch.Tensor, step: int, outputs: Sequence[tuple[int, ...]] = ()
+    record: LoopRecord,
+    loss: torch.Tensor,
+    step: int,
+    outputs: Sequence[tuple[int, ...]] = (),
+    time_first: bool = False,
 ) -> bool:
     """Look for a softmax/sigmoid fed to a logits loss, a softmax over another dimension
     than the classes, and for `outputs` (the shapes of the tensors the model returned) a
-    softmax over the batch or the loss broadcast against targets of another shape, each
-    until found; True when one was found now."""
+    softmax over the batch (`time_first`: of a model whose dimension 0 may be time, the
+    loss's only) or the loss broadcast against targets of another shape, each until
+    found; True when one was found now."""
     found = False
     for field, read in GRAPH_BUGS:
-        if getattr(record, field) is None and (seen := read(loss, outputs)) is not None:
+        seen = None if getattr(record, field) is not None else read(loss, outputs, time_first)
+        if seen is not None:
             setattr(record, field, seen)
             setattr(record, f"{field}_step", step)
             found = True

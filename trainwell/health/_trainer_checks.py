@@ -14,6 +14,7 @@ from ._batch_softmax import (
     softmax_over_batch,
     softmax_over_rows,
     softmax_wrong_dim,
+    time_first,
 )
 from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_loss, broadcast_outputs
@@ -58,7 +59,7 @@ class TrainerChecks:
             loss_chain_step=0,
             broadcast=broadcast_outputs(loss, shapes),
             broadcast_step=0,
-            batch_softmax=softmax_over_rows(loss, shapes),
+            batch_softmax=softmax_over_rows(loss, shapes, time_first(self.trainer.model)),
             batch_softmax_step=0,
             off_classes=softmax_off_classes(loss),
             off_classes_step=0,
