@@ -48,6 +48,7 @@ def _every_layer_moves(h: ProbeHistory, t: Thresholds) -> float | None:
 
 TAKE_OFF = 1.2  # the last fall this many times every earlier one: a loss speeding up
 PLATEAU_EPOCHS = 8  # a loop's plateau on steps of the usual size is judged after these
+AT_CHANCE = 0.98  # a loss of unknown floor at this share of its chance level or above
 
 
 def _young_plateau(h: ProbeHistory, loss: list[float]) -> bool:
@@ -114,7 +115,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         else:
             advice, rate = _raise_rate(h), "raise"
         severity = "warning"
-        if not (h.floor_known or cause or far or rate == "raise"):
+        if (guess := _at_chance(h, loss)) is not None:  # its floor unknown, but not this
+            advice, rate = guess, None
+        elif not (h.floor_known or cause or far or rate == "raise"):
             # a loop's own loss, whose floor it cannot tell, on steps not small: a Cox
             # likelihood's floor is the log of its risk sets, a listwise ranking's the
             # entropy of its targets; told to lower the rate, a survival loop lost C-index
@@ -168,6 +171,25 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         val_pace=pace,
         threshold=t.creep_pace,
         **_eps_evidence(h, t),
+    )
+
+
+def _at_chance(h: ProbeHistory, loss: list[float]) -> str | None:
+    """Where a hand-written loop's cross entropy, whose floor is not known to be 0 (a
+    contrastive loss's, scored within the batch), stayed at its chance level all run
+    (every epoch at `AT_CHANCE` of ln of its classes or above): whatever its floor, the
+    network never told its targets apart better than a guess (stress 28: SimCLR with each
+    view's positive another image's, 6.237 -> 6.236 over 25 epochs; at a temperature of
+    10, 1.2% below chance), and a rate changes nothing of that. The advice; None."""
+    chance = h.chance_loss
+    if h.floor_known or not chance or min(loss) < AT_CHANCE * chance:
+        return None
+    classes = math.exp(chance / max(h.summed, 1))
+    return (
+        f"It never left the loss of a guess ({chance:.4g}, ln of its {classes:.0f} classes): "
+        f"the network tells its targets apart no better than chance, whatever its steps. "
+        f"Check that the labels name the right scores (a positive pair's index), and the "
+        f"temperature the scores are divided by."
     )
 
 
