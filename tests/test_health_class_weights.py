@@ -11,7 +11,12 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
-from trainwell.health._class_weights import class_weights_read, loss_forms, weights_of
+from trainwell.health._class_weights import (
+    LossForms,
+    class_weights_read,
+    loss_forms,
+    weights_of,
+)
 
 SHARES = (0.55, 0.25, 0.12, 0.08)  # of the rows, per class
 
@@ -194,28 +199,52 @@ def test_the_loss_graph_says_which_readings_are_worth_taking():
     out, labels = torch.randn(8, 4, requires_grad=True), torch.randint(0, 4, (8,))
     weight, targets = torch.rand(4), torch.ones(8, 4)
     smoothed = F.cross_entropy(out, labels, weight=weight, label_smoothing=0.1)
-    assert loss_forms(smoothed) == (True, False)
-    assert loss_forms(F.binary_cross_entropy_with_logits(out, targets, pos_weight=weight)) == (
-        False,
-        True,
-    )
-    assert loss_forms(F.mse_loss(out, targets)) == (False, False)
+    assert loss_forms(smoothed) == (True, False, False)
+    with_pos_weight = F.binary_cross_entropy_with_logits(out, targets, pos_weight=weight)
+    assert loss_forms(with_pos_weight) == (False, True, False)
+    assert loss_forms(F.mse_loss(out, targets)) == (False, False, False)
     summed = 2 * F.cross_entropy(out, labels, weight=weight) + F.mse_loss(out, targets)
-    assert loss_forms(summed) == (True, False)
+    assert loss_forms(summed) == (True, False, False)
     by_rows = (F.cross_entropy(out, labels, reduction="none") * weight[labels]).mean()
-    assert loss_forms(by_rows) == (True, False)
+    assert loss_forms(by_rows) == (True, False, False)
     # the same losses unweighted: every row alike, nothing to read
-    assert loss_forms(F.cross_entropy(out, labels, label_smoothing=0.1)) == (False, False)
-    assert loss_forms(F.binary_cross_entropy_with_logits(out, targets)) == (False, False)
-    assert loss_forms(2 * F.cross_entropy(out, labels, reduction="sum")) == (False, False)
+    assert loss_forms(F.cross_entropy(out, labels, label_smoothing=0.1)) == (False, False, False)
+    assert loss_forms(F.binary_cross_entropy_with_logits(out, targets)) == (False, False, False)
+    assert loss_forms(2 * F.cross_entropy(out, labels, reduction="sum")) == (False, False, False)
     weighted = F.cross_entropy(out, labels, weight=weight)
     weighted.backward()  # the doctor reads the graph after it, its saved weight freed
-    assert loss_forms(weighted) == (True, False)
+    assert loss_forms(weighted) == (True, False, False)
     out.grad = None
+    # a segmentation's (batch, classes, height, width) scores, weighed: read by position
+    pixels = torch.randn(2, 4, 3, 3, requires_grad=True)
+    per_pixel = F.cross_entropy(pixels, torch.zeros(2, 3, 3).long(), weight=weight)
+    assert loss_forms(per_pixel) == (True, False, True)
     F.cross_entropy(out, labels).backward()
-    assert class_weights_read(out.grad, out.detach(), (False, False)) is None
-    ((classes, binary),) = class_weights_read(out.grad, out.detach(), (True, False))[1]
+    assert class_weights_read(out.grad, out.detach(), LossForms(False, False)) is None
+    ((classes, binary),) = class_weights_read(out.grad, out.detach(), LossForms(True, False))[1]
     assert (classes, binary) == (4, False)
+
+
+def test_a_sequences_scores_flattened_by_the_loss_are_not_read_by_position():
+    """(batch, time, classes) scores a loss reads as `view(-1, classes)`: their second axis
+    is time, not the classes, and a language model's would cost a copy of its vocabulary's
+    scores at every probe; (batch, classes, time) ones torch's cross entropy reads per
+    position are."""
+    weight = torch.rand(5)
+    tokens = torch.randn(4, 7, 5, requires_grad=True)  # (batch, time, classes)
+    labels = torch.randint(0, 5, (4, 7))
+    loss = F.cross_entropy(tokens.reshape(-1, 5), labels.reshape(-1), weight=weight)
+    loss.backward()
+    forms = loss_forms(loss)
+    assert forms == (True, False, False)
+    assert class_weights_read(tokens.grad, tokens.detach(), forms) is None
+    scores = torch.randn(4, 5, 7, requires_grad=True)  # (batch, classes, time)
+    loss = F.cross_entropy(scores, labels, weight=weight)
+    loss.backward()
+    forms = loss_forms(loss)
+    assert forms == (True, False, True)
+    ((classes, binary),) = class_weights_read(scores.grad, scores.detach(), forms)[1]
+    assert (classes, binary) == (5, False)
 
 
 def _pixels(binary: bool) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -47,20 +48,34 @@ TRAINER_FIX = (
 Blocks = tuple[tuple[int, bool], ...]  # a reading's blocks: (classes, binary) each
 
 
-def loss_forms(loss: torch.Tensor) -> tuple[bool, bool]:
-    """Whether the loss's graph holds a cross entropy and whether it holds a binary one with
-    logits (as a sum's terms, scaled) whose rows may weigh differently: the readings worth
-    taking at the probes. A loss given no `weight` or `pos_weight` and reduced by its own
-    mean or sum weighs every row alike, and can weigh no class the wrong way round; one
-    left unreduced (`reduction="none"`) is read, the loop may weigh its rows. Neither: a
-    regression's, a loss of the loop's own, whose gradient has neither form."""
+class LossForms(NamedTuple):
+    """The class-weight readings worth taking at the probes (`loss_forms`)."""
+
+    cross_entropy: bool = True  # a cross entropy over (rows, classes) scores
+    binary: bool = True  # a binary cross entropy with logits
+    # a cross entropy over (batch, classes, *positions) scores, a segmentation's: read
+    # position by position; not (batch, time, classes) ones a loss reads flattened
+    positions: bool = False
+
+
+EVERY_FORM = LossForms()  # before the loss's graph was read: the flat forms
+
+
+def loss_forms(loss: torch.Tensor) -> LossForms:
+    """Whether the loss's graph holds a cross entropy (over its positions too: torch's
+    `NllLoss2d`) and whether it holds a binary one with logits (as a sum's terms, scaled)
+    whose rows may weigh differently: the readings worth taking at the probes. A loss given
+    no `weight` or `pos_weight` and reduced by its own mean or sum weighs every row alike,
+    and can weigh no class the wrong way round; one left unreduced (`reduction="none"`) is
+    read, the loop may weigh its rows. Neither: a regression's, a loss of the loop's own,
+    whose gradient has neither form."""
     nodes = list(walk(loss, ("AddBackward", *SCALINGS)))
-    return (
-        any(_weighs_rows(n, "NllLoss", ("_saved_weight",)) for n in nodes),
-        any(
-            _weighs_rows(n, "BinaryCrossEntropyWithLogits", ("_saved_weight", "_saved_pos_weight"))
-            for n in nodes
-        ),
+    weighed = [n for n in nodes if _weighs_rows(n, "NllLoss", ("_saved_weight",))]
+    binary = ("_saved_weight", "_saved_pos_weight")
+    return LossForms(
+        cross_entropy=bool(weighed),
+        binary=any(_weighs_rows(n, "BinaryCrossEntropyWithLogits", binary) for n in nodes),
+        positions=any(n.name().startswith("NllLoss2D") for n in weighed),
     )
 
 
@@ -83,7 +98,7 @@ def _saved(node: object, name: str) -> bool:
 
 
 def class_weights_read(
-    grad: torch.Tensor, output: torch.Tensor, forms: tuple[bool, bool] = (True, True)
+    grad: torch.Tensor, output: torch.Tensor, forms: LossForms = EVERY_FORM
 ) -> tuple[torch.Tensor, Blocks] | None:
     """Per class, the sum of its rows' weights (relative to the batch's mean weight) and
     its rows' count, then 1 where the gradient is a (binary) cross entropy's at every row
@@ -92,15 +107,20 @@ def class_weights_read(
     entropy's and as several labels' binary ones: blocks of so many classes each, binary or
     not (the second tuple); only the `forms` the loss holds (`loss_forms`: a cross entropy,
     a binary one) where its graph was read. None for other shapes, and outputs of more than
-    `MAX_CLASSES` scores or `MAX_VALUES` values. Scores of each position (a segmentation's
-    `(batch, classes, height, width)`, a sequence's `(batch, classes, length)`, as torch's
-    losses take them) are rows of their own: a pixel's weight is its class's."""
+    `MAX_CLASSES` scores or `MAX_VALUES` values. A segmentation's scores, `(batch, classes,
+    height, width)` as torch's cross entropy takes them (`forms.positions`), or `(batch, 1,
+    height, width)` under a binary one, are read pixel by pixel: a pixel's weight is its
+    class's. Other scores of three dimensions or more are not read: a sequence model's
+    `(batch, time, classes)`, flattened by the loss, has its classes last."""
     if grad.shape != output.shape or not grad.numel() or grad.numel() > MAX_VALUES:
         return None
     grad, output = grad.detach().float(), output.detach().float()
+    cross_entropy, binary, positions = forms
     if output.dim() > 2:  # classes on axis 1, the positions after it: one row a position
+        if not (positions or (binary and output.shape[1] == 1)):
+            return None
         grad, output = (t.movedim(1, -1).reshape(-1, t.shape[1]) for t in (grad, output))
-    cross_entropy, binary = forms
+        cross_entropy = positions
     if output.dim() == 2 and 1 < output.shape[1] <= MAX_CLASSES:
         classes = output.shape[1]
         read = [(_cross_entropy, classes, False)] if cross_entropy else []

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..train import mean_over_ranks
 from ._bounded_output import beyond_share, bounds
-from ._class_weights import Blocks, class_weights_read, weights_of
+from ._class_weights import EVERY_FORM, Blocks, class_weights_read, weights_of
 from ._graph_walk import gates
 from ._history import ProbeHistory
 from ._layers import activation_modules, weighted_layers
@@ -108,7 +108,7 @@ class Probe:
         self._class_weights: tuple[torch.Tensor, Blocks] | None = None
         # the forms of cross entropy the loss holds, as a loop's doctor reads its graph
         # (`loss_forms`): the class weights read, where they can be
-        self.weight_forms = (True, True)
+        self.weight_forms = EVERY_FORM
         self._error_hooked = False
         self.output_width: int | None = None  # the output's second dimension (classes)
         # at the last probed forward pass, of each tensor the model returned (the first is
