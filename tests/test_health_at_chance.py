@@ -5,6 +5,8 @@ floor (stress 28: SimCLR with each view's positive another image's)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -52,3 +54,19 @@ def test_a_contrastive_loss_at_chance_all_run_is_a_warning(shift):
         assert slow.evidence["rate_advice"] is None
     else:
         assert told == [], [f.message for f in told]
+
+
+def test_a_loss_at_chance_a_measured_cause_explains_is_told_that_cause():
+    """A schedule that took the rate to 0 after its first epoch also keeps a contrastive
+    loss at chance: the schedule is named, not the labels."""
+    from trainwell.health import ProbeHistory, Thresholds
+    from trainwell.health._slow_rules import slow_convergence
+
+    h = ProbeHistory(layers=["net.0"], activations=[], activation_kinds=[], total_epochs=10)
+    h.floor_known, h.chance_loss, h.start_lr = False, math.log(128), 0.1
+    for epoch in range(8):
+        lr = 0.1 if epoch == 0 else 0.0
+        h.curves.append({"epoch": epoch, "train_loss": math.log(128) - 1e-3 * epoch, "lr": lr})
+    found = slow_convergence(h, Thresholds())
+    assert found.severity == "warning" and "loss of a guess" not in found.message
+    assert "The learning rate is 0" in found.message, found.message

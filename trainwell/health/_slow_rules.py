@@ -115,8 +115,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         else:
             advice, rate = _raise_rate(h), "raise"
         severity = "warning"
-        # (steps measured too small or too large: a rate that explains it, told so)
-        guess = _at_chance(h, loss) if rate is None else None
+        # (a cause measured, or steps too small or too large: what explains it, told so)
+        guess = _at_chance(h, loss) if rate is None and not (cause or far) else None
         if guess is not None:  # its floor unknown, but not this
             advice = guess
         elif not (h.floor_known or cause or far or rate == "raise"):
@@ -182,9 +182,9 @@ def _at_chance(h: ProbeHistory, loss: list[float]) -> str | None:
     (every epoch at `AT_CHANCE` of ln of its classes or above): whatever its floor, the
     network never told its targets apart better than a guess (stress 28: SimCLR with each
     view's positive another image's, 6.237 -> 6.236 over 25 epochs; at a temperature of
-    10, 1.2% below chance), and a rate changes nothing of that (read only where no rate
-    explains it: steps measured too small, at 1e-6, stall it at chance too, and are told
-    so). The advice; None."""
+    10, 1.2% below chance), and a rate changes nothing of that (read only where nothing
+    measured explains it: steps too small, at 1e-6, or a schedule that took the rate to 0
+    stall it at chance too, and are told so). The advice; None."""
     chance = h.chance_loss
     if h.floor_known or not chance or min(loss) < AT_CHANCE * chance:
         return None
