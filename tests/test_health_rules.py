@@ -9,6 +9,7 @@ from trainwell.health import CURVE_RULES, PROBE_RULES, ProbeHistory, Thresholds
 from trainwell.health import _probe_rules as probe_rules
 from trainwell.health import _rules as rules
 from trainwell.health._history import Penalty
+from trainwell.health._val_rules import _jumps
 
 T = Thresholds()
 VANISHED_SIGNAL = rules.VANISHED_SIGNAL
@@ -1546,8 +1547,15 @@ def test_a_val_loss_that_jumps_and_falls_back_each_time_is_an_oscillating_loss()
     assert rules.jumping_val_loss(history(train, val, steady), T) is None
     memorised = [v / 8 for v in train]
     assert rules.jumping_val_loss(history(memorised, val, accuracy), T) is None
-    onecycle = [0.05 * (1 + math.cos(math.pi * e / 16)) / 2 for e in range(16)]
-    assert rules.jumping_val_loss(history(train, val, accuracy, onecycle), T) is None
+    cosine = [0.05 * (1 + math.cos(math.pi * e / 16)) / 2 for e in range(16)]
+    assert rules.jumping_val_loss(history(train, val, accuracy, cosine), T) is None
+    # one spike that takes two epochs to come down is one jump, not two
+    spike = [1.7, 1.4, 1.2, 1.1, 1.05, 1.0, 2.0, 1.45, 1.0, 0.98, 0.97, 0.96, 0.95, 0.95, 0.94,
+             0.94]  # fmt: skip
+    dip = [0.3, 0.4, 0.5, 0.55, 0.58, 0.6, 0.4, 0.5, 0.6, 0.61, 0.62, 0.62, 0.63, 0.63, 0.64,
+           0.64]  # fmt: skip
+    assert rules.jumping_val_loss(history(train, spike, dip), T) is None
+    assert _jumps(history(train, spike, dip), T) == [6]
     # a healthy one-cycle run near its peak rate (held-out-37's thin-section CNN): the
     # schedule will lower it, and did
     warm = [1.61, 1.46, 1.25, 1.02, 0.84, 0.72, 0.66, 0.56, 0.55]

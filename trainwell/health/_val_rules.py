@@ -204,15 +204,12 @@ def jumping_val_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
             f"{val[-1] / val[best] - 1:.0%} above its best (epoch {_run_epoch(h, best)}), "
             f"after falling back from {max(val[best:]):.3g}"
         )
-    elif (not rates or max(rates) <= CONSTANT * min(rates)) and len(
-        jumps := _jumps(h, train, val, t)
-    ) >= JUMPS:
+    elif rates and max(rates) <= CONSTANT * min(rates) and len(jumps := _jumps(h, t)) >= JUMPS:
         best = val.index(min(val))
+        epochs = ", ".join(str(_run_epoch(h, j)) for j in jumps)
         head = (
             f"it rose {len(jumps)} times to {t.overfit_rise:.0%} or more above its lowest so "
-            f"far, the val "
-            f"accuracy falling with it, and fell back (epochs "
-            f"{', '.join(str(_run_epoch(h, j)) for j in jumps)})"
+            f"far, the val accuracy falling with it, and fell back (epochs {epochs})"
         )
     else:
         return None
@@ -235,18 +232,19 @@ JUMPS = 2  # jumps of the val loss that fell back, at least (`_jumps`), at a rat
 CONSTANT = 1.01  # ... no schedule moved: one in a one-cycle's warm-up jumps near its peak
 
 
-def _jumps(h: ProbeHistory, train: list[float], val: list[float], t: Thresholds) -> list[int]:
-    """The epochs whose val loss jumped `overfit_rise` above its lowest so far (and
+def _jumps(h: ProbeHistory, t: Thresholds) -> list[int]:
+    """The epochs whose val loss jumped to `overfit_rise` above its lowest so far (and
     `overfit_floor` of its scale: near a perfect fit a few examples move it), the val
     accuracy `overfit_jump` below its best so far, and fell back at the next epoch, by half
     the jump or more and the accuracy by `overfit_jump` (a small validation set's accuracy
     that settles below a lucky best is no jump): the predictions changed wholesale and
-    changed back, while the train
-    loss fell (a batch-norm CNN under Adam at 0.05: the val loss 0.99 -> 1.36 -> 1.14, the
-    accuracy 0.645 -> 0.565 -> 0.67; held-out-38). A jump stays up for a single epoch and
-    so is no overfitting's climb, which `_above_best` reads. Not where the network had
+    changed back, while the train loss fell (a batch-norm CNN under Adam at 0.05: the val
+    loss 0.99 -> 1.36 -> 1.14, the accuracy 0.645 -> 0.565 -> 0.67; held-out-38). A jump
+    stays up for a single epoch, and so is no overfitting's climb, which `_above_best`
+    reads; one that takes two epochs to come down is one jump. Not where the network had
     memorised its training data (train loss under `1 / memorised_gap` of the val loss's
     lowest): its val loss swings with the confidence of what it memorised."""
+    train, val = h.curve("train_loss"), h.curve("val_loss")
     accuracy = h.curve("val_accuracy") if "val_accuracy" in h.curves[-1] else []
     if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return []
@@ -257,7 +255,9 @@ def _jumps(h: ProbeHistory, train: list[float], val: list[float], t: Thresholds)
     for i in range(1, len(val) - 1):
         low = min(val[:i])
         rise = val[i] - low
-        if rise < max(t.overfit_rise * low, noise) or train[i] * t.memorised_gap < low:
+        if i - 1 in jumps or rise < max(t.overfit_rise * low, noise):
+            continue  # (the second epoch of a jump coming down is the same jump)
+        if train[i] * t.memorised_gap < low:
             continue
         fell = max(accuracy[:i]) - accuracy[i] >= t.overfit_jump
         back = accuracy[i + 1] - accuracy[i] >= t.overfit_jump
