@@ -89,7 +89,7 @@ def test_a_softmax_over_the_batch_inside_the_model_is_found(model, dim):
     if told:
         assert told[0].severity == "warning" and told[0].step == 0
         assert "inside the model, of (64, " in told[0].message
-        assert "dim=-1" in told[0].message
+        assert "not by the loss" in told[0].message and "dim=-1" in told[0].message
 
 
 class Weighed(nn.Module):
@@ -128,21 +128,29 @@ def test_attention_over_a_time_first_sequence_is_not():
     assert _told(doctor) == []
 
 
-def test_a_similarity_normalised_over_either_side_is_not():
-    """A contrastive loss's (batch, batch) similarity, normalised over dimension 0 inside
-    the model (its text-to-image side): the rows there are the other side's examples."""
+def test_similarities_and_a_parameters_own_values_are_not():
+    """A contrastive loss's similarities, normalised over dimension 0 (CLIP's text side):
+    (batch, batch), or (batch, 2 x batch) with two captions an image; and fusion weights
+    softmaxed over a parameter's dimension 0, whatever the batch's size: none is a batch's
+    rows normalised against each other. A router's scores of the batch are."""
     from trainwell.health._batch_softmax import softmax_over_rows
 
     torch.manual_seed(0)
-    a = torch.randn(16, 8, requires_grad=True)
-    similarity = a @ a.detach().T
-    loss = -(similarity.log_softmax(dim=0).diagonal().mean())
+    image_encoder, text_encoder = nn.Linear(8, 8), nn.Linear(8, 8)
+    images = image_encoder(torch.randn(16, 8))
+    for captions in (16, 32):
+        texts = text_encoder(torch.randn(captions, 8))
+        loss = -(images @ texts.T).log_softmax(dim=0).diagonal().mean()
+        loss.backward(retain_graph=True)
+        assert softmax_over_rows(loss, [(16, 8)]) is None, captions
+    fusion = torch.randn(16, 3, requires_grad=True)  # (sources, features), 16 by chance
+    loss = (fusion.softmax(dim=0).sum(0) * torch.randn(16, 3)).sum()
     loss.backward()
-    assert softmax_over_rows(loss, [(16, 8)]) is None
-    weights = torch.randn(16, 3, requires_grad=True)
-    loss = (weights.softmax(dim=0) * torch.randn(16, 3)).sum()
+    assert softmax_over_rows(loss, [(16, 3)]) is None
+    router = nn.Linear(8, 3)
+    loss = (router(images).softmax(dim=0) * torch.randn(16, 3)).sum()
     loss.backward()
-    assert softmax_over_rows(loss, [(16, 1)]) is not None
+    assert "inside the model, of (16, 3)" in softmax_over_rows(loss, [(16, 1)])
     assert softmax_over_rows(loss, [(16, 1)], time_first=True) is None
 
 

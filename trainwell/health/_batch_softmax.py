@@ -15,7 +15,17 @@ from torch import nn
 
 from ..findings import Finding
 from ._graph_walk import nodes_below
-from ._loss_graph import GRAPH_NODES, LOGIT_LOSSES, RESHAPES, _classes_read, _input, node_shape
+from ._loss_graph import (
+    GRAPH_NODES,
+    LOGIT_LOSSES,
+    RESHAPES,
+    SCALINGS,
+    _below,
+    _classes_read,
+    _input,
+    _scored_in_batch,
+    node_shape,
+)
 from ._silent import LoopRecord, LoopThresholds, loop_finding
 
 SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
@@ -53,24 +63,34 @@ def softmax_over_rows(
 
 
 def _inside(loss: torch.Tensor, rows: int, read: set[object]) -> str | None:
-    """A (log-)softmax in the model's graph over dimension 0 of (rows, k, ...) values, k > 1,
-    its rows the output's (the batch's): a mixture density network's `log_softmax(logits,
+    """A (log-)softmax in the graph over dimension 0 of (rows, k, ...) values, k > 1, its
+    rows the output's (the batch's): a mixture density network's `log_softmax(logits,
     dim=0)` (NLL 4.97 against -0.28: stress 28), a mixture of experts' router (MSE 12.3
-    against 0.60). Not a (rows, rows) similarity, which a contrastive loss normalises
-    over either side; and not where the model runs time first (`time_first`), its
-    dimension 0 then the time steps an attention pools over."""
+    against 0.60). Not (rows, rows) values, nor similarities of two computed tensors (a
+    contrastive loss normalises those over either side, two captions an image too), nor a
+    parameter's own values (fusion weights, softmaxed whatever the batch); and not where
+    the model runs time first (`runs_time_first`), its dimension 0 then the time steps an
+    attention pools over."""
     for node in nodes_below([getattr(loss, "grad_fn", None)]):
         if node in read or not node.name().startswith(SOFTMAXES):
             continue
         shape = node_shape(node)
         if len(shape) < 2 or shape[0] != rows or shape[1] in (1, rows):
             continue
-        if _dim(node, shape) == 0:
+        if _dim(node, shape) == 0 and not _similarity_or_weight(node):
             return f"{node.name()} {INSIDE}, of {shape} values"
     return None
 
 
-def time_first(model: nn.Module) -> bool:
+def _similarity_or_weight(softmax: object) -> bool:
+    """Whether what a softmax normalised is, through scalings, reshapes and masks, a
+    product of two tensors the network computed (`_scored_in_batch`), or a parameter."""
+    below = _below(_input(softmax), (*RESHAPES, *SCALINGS, "MaskedFillBackward"))
+    weight = below is not None and below.name() == "torch::autograd::AccumulateGrad"
+    return weight or _scored_in_batch(softmax)
+
+
+def runs_time_first(model: nn.Module) -> bool:
     """Whether a part of the model takes its sequences time first (an RNN, a transformer
     or attention layer built without `batch_first=True`)."""
     return any(getattr(m, "batch_first", True) is False for m in model.modules())
@@ -164,10 +184,10 @@ def softmax_over_batch(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         return loop_finding(  # a warning: a batch may be one set (a point cloud, a bag)
             "softmax_over_batch",
             "warning",
-            f"The model takes a softmax over dimension 0, the batch ({r.batch_softmax}): each "
-            f"row's weights (a router's, a mixture's, an attention's) are normalised against "
-            f"the other rows', not across the row's own, so every prediction depends on what "
-            f"else is in its batch.",
+            f"A softmax is taken over dimension 0, the batch ({r.batch_softmax}), and not "
+            f"by the loss the doctor reads: each row's values (a router's, a mixture's, an "
+            f"attention's weights) are normalised against the other rows', not across the "
+            f"row's own, so every prediction depends on what else is in its batch.",
             r,
             step,
             fix="take that softmax over the row's own values (dim=-1), unless each batch is "

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ._batch_softmax import softmax_off_classes, softmax_over_rows, time_first
+from ._batch_softmax import runs_time_first, softmax_off_classes, softmax_over_rows
 from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_outputs
 from ._class_weights import loss_forms
@@ -47,8 +47,8 @@ def read_look(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
     changed = False
     if history.chance_loss is None or not doctor._looked:
         changed = _read_chance(doctor, loss, step)
-    first_time = time_first(doctor.model)
-    changed = read_bugs(record, loss, step, probe.output_shapes, first_time) or changed
+    time_first = runs_time_first(doctor.model)
+    changed = read_bugs(record, loss, step, probe.output_shapes, time_first) or changed
     outside = {id(p): n for n, p in optimized_outside(doctor.model, doctor.optimizer)}
     return read_teacher(record, loss, step, outside) or changed
 

@@ -158,7 +158,8 @@ class LoopRecord:
     # the outputs' shape and the one the loss broadcast them to, where it did
     broadcast: tuple[list[int], list[int]] | None = None
     broadcast_step: int | None = None
-    batch_softmax: str | None = None  # a (log-)softmax over dim 0 a loss read (its node)
+    # a (log-)softmax over dim 0 a loss read (its node), or one in the graph (described)
+    batch_softmax: str | None = None
     batch_softmax_step: int | None = None
     off_classes: OffClasses | None = None  # a (log-)softmax over another dim than the classes
     off_classes_step: int | None = None

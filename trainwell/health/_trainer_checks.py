@@ -10,11 +10,11 @@ import torch
 from ..findings import Finding
 from ..train import Trainer
 from ._batch_softmax import (
+    runs_time_first,
     softmax_off_classes,
     softmax_over_batch,
     softmax_over_rows,
     softmax_wrong_dim,
-    time_first,
 )
 from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_loss, broadcast_outputs
@@ -59,7 +59,7 @@ class TrainerChecks:
             loss_chain_step=0,
             broadcast=broadcast_outputs(loss, shapes),
             broadcast_step=0,
-            batch_softmax=softmax_over_rows(loss, shapes, time_first(self.trainer.model)),
+            batch_softmax=softmax_over_rows(loss, shapes, runs_time_first(self.trainer.model)),
             batch_softmax_step=0,
             off_classes=softmax_off_classes(loss),
             off_classes_step=0,
