@@ -112,10 +112,12 @@ def class_weights_read(
     height, width)` under a binary one, are read pixel by pixel: a pixel's weight is its
     class's. Other scores of three dimensions or more are not read: a sequence model's
     `(batch, time, classes)`, flattened by the loss, has its classes last."""
+    cross_entropy, binary, positions = forms
+    if not (cross_entropy or binary):  # an unweighted loss, most loops': nothing to read
+        return None
     if grad.shape != output.shape or not grad.numel() or grad.numel() > MAX_VALUES:
         return None
     grad, output = grad.detach().float(), output.detach().float()
-    cross_entropy, binary, positions = forms
     if output.dim() > 2:  # classes on axis 1, the positions after it: one row a position
         if not (positions or (binary and output.shape[1] == 1)):
             return None
