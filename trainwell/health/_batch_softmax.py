@@ -20,6 +20,7 @@ from ._loss_graph import (
     LOGIT_LOSSES,
     RESHAPES,
     SCALINGS,
+    _a_weight,
     _below,
     _classes_read,
     _input,
@@ -83,11 +84,10 @@ def _inside(loss: torch.Tensor, rows: int, read: set[object]) -> str | None:
 
 
 def _similarity_or_weight(softmax: object) -> bool:
-    """Whether what a softmax normalised is, through scalings, reshapes and masks, a
+    """Whether what a softmax normalised is, through scalings, masks and reshapes, a
     product of two tensors the network computed (`_scored_in_batch`), or a parameter."""
-    below = _below(_input(softmax), (*RESHAPES, *SCALINGS, "MaskedFillBackward"))
-    weight = below is not None and below.name() == "torch::autograd::AccumulateGrad"
-    return weight or _scored_in_batch(softmax)
+    scaled = _below(_input(softmax), (*SCALINGS, "MaskedFillBackward"))
+    return _a_weight(scaled) or _scored_in_batch(softmax)
 
 
 def runs_time_first(model: nn.Module) -> bool:
