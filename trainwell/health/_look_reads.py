@@ -47,7 +47,7 @@ def read_look(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
     changed = False
     if history.chance_loss is None or not doctor._looked:
         changed = _read_chance(doctor, loss, step)
-    time_first = runs_time_first(doctor.model)
+    time_first = record.batch_softmax is None and runs_time_first(doctor.model)  # (until found)
     changed = read_bugs(record, loss, step, probe.output_shapes, time_first) or changed
     outside = {id(p): n for n, p in optimized_outside(doctor.model, doctor.optimizer)}
     return read_teacher(record, loss, step, outside) or changed

@@ -251,15 +251,17 @@ def _jumps(h: ProbeHistory, t: Thresholds) -> list[int]:
     if len(accuracy) != len(val) or not _finite(accuracy) or train[-1] >= train[0]:
         return []
     noise = t.overfit_floor * _scale(val, h)
+    lows = list(itertools.accumulate(val, min))  # the lowest val loss up to each epoch
+    bests = list(itertools.accumulate(accuracy, max))  # ... and the best accuracy
     jumps = []
     for i in range(1, len(val) - 1):
-        low = min(val[:i])
+        low = lows[i - 1]
         rise = val[i] - low
         if i - 1 in jumps or rise < max(t.overfit_rise * low, noise):
             continue  # (the second epoch of a jump coming down is the same jump)
         if train[i] * t.memorised_gap < low:
             continue
-        fell = max(accuracy[:i]) - accuracy[i] >= t.overfit_jump
+        fell = bests[i - 1] - accuracy[i] >= t.overfit_jump
         back = accuracy[i + 1] - accuracy[i] >= t.overfit_jump
         if fell and back and val[i + 1] <= val[i] - rise / 2:
             jumps.append(i)
