@@ -1,7 +1,9 @@
 """The fault benchmark's scoring (repaired vs harmless vs failed, primary diagnosis, spread
 over seeds) on hand-made outcomes, and the suite's contract (halves, codes, seeds, data)."""
 
+import dataclasses
 import importlib.util
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -286,3 +288,70 @@ def test_a_crashed_repair_run_is_a_failure_and_is_listed():
     t = scoring.totals([result], repair=True)
     assert t["crashed"] == ["slow_convergence-1 (repair, seed 4): crashed: KeyError: 'betas'"]
     assert t["repaired_no_seed"] == 1
+
+
+def test_a_fault_free_twin_is_run_with_its_overrides_and_judges_the_repair(tmp_path):
+    bench = _load("__main__")
+    files = {
+        "healthy-digits": "seed: 1\n",
+        "dying_relu-1": "# biases at -1.5\n# twin: {model: {init: {bias: 0.0}}, train: {lr: 0.01}}"
+        "\nseed: 5\nmodel: {init: {bias: -1.5}}\n",
+        "dying_relu-2": "seed: 6\n",  # no twin
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    cases = [bench._case(tmp_path / f"{name}.yaml", "dev") for name in files]
+    assert cases[1].twin == (("model__init__bias", 0.0), ("train__lr", 0.01))
+    assert cases[0].twin == cases[2].twin == ()
+    [twin] = bench.twins(cases)
+    assert twin.name == "twin@dying_relu-1" and not twin.faulty and twin.overrides == cases[1].twin
+
+    done = {
+        ("dev", name, mode, 0): _o(score)
+        for name, mode, score in [
+            ("healthy-digits", "detect", 0.95),
+            ("twin@dying_relu-1", "detect", 0.70),  # the recipe itself is weaker
+            ("dying_relu-1", "detect", 0.10),
+            ("dying_relu-1", "repair", 0.66),
+            ("dying_relu-2", "detect", 0.10),
+            ("dying_relu-2", "repair", 0.66),
+        ]
+    }
+    twinned, alone = (bench._result(case, 1, done) for case in cases[1:])
+    assert twinned.verdicts() == ["failed"] and twinned.twin_verdicts() == ["repaired"]
+    assert alone.twin == [] and alone.twin_verdicts() == []
+    t = scoring.totals([twinned, alone], repair=True)
+    assert (t["twins"], t["twin_repaired_all_seeds"], t["twin_repaired_no_seed"]) == (1, 1, 0)
+    assert t["twins_under_line"] == ["dying_relu-1"]
+    assert json.loads(bench.as_json({"dev": [twinned]}, 1, True))["splits"]["dev"]["configs"][
+        "dying_relu-1"
+    ]["twin_verdicts"] == ["repaired"]
+
+
+def test_a_twin_line_that_is_not_a_mapping_stops_the_benchmark(tmp_path):
+    bench = _load("__main__")
+    config = tmp_path / "dying_relu-1.yaml"
+    config.write_text("# twin: bias 0\nseed: 5\n")
+    with pytest.raises(SystemExit, match="not a mapping"):
+        bench._case(config, "dev")
+
+
+def test_the_tables_show_the_twin_columns_only_where_a_config_has_a_twin():
+    from rich.console import Console
+
+    tables = _load("_tables")
+    case = Case("dying_relu-1", Path("d.yaml"), "dev", "dying_relu", "digits", twin=(("a", 1),))
+    twinned = Result(case, [_o(0.10)], [_o(0.66)], [BASE], twin=[_o(0.70)])
+    plain = Result(dataclasses.replace(case, twin=()), [_o(0.10)], [_o(0.66)], [BASE])
+
+    def text(results):
+        console = Console(width=300, record=True)
+        figures = {"dev": scoring.totals(results, repair=True)}
+        console.print(tables.detail_table("dev", results, True))
+        console.print(tables.summary_table(figures, 1, True))
+        return console.export_text(), "\n".join(tables.goal_lines(figures, True)[1:])
+
+    shown, goals = text([twinned])
+    assert "vs twin" in shown and "0.700" in shown
+    assert "1 fault-free twins" in goals and "on some seed: dying_relu-1" in goals
+    assert not any("twin" in part for part in text([plain]))

@@ -16,6 +16,10 @@ ones in detect mode: `healthy-<source>` (`healthy-<source>-cnn` for a cnn) is th
 of its dataset in its split, seed by seed. `_scoring.py` defines the verdicts: repaired
 (>= 90% of the baseline AND >= 0.05 above detect mode), harmless (detect mode already >= 90%:
 nothing to repair), failed, and a config repaired only on every seed its fault hurt.
+A faulty config may name its fault-free twin, `# twin: {model: {init: {bias: 0}}}` in its
+leading comments (the keys that undo its fault, nothing else): the twin runs in detect mode
+on every seed, and the `vs twin` columns judge the repair against it too, telling a repair
+that did not undo the fault from a recipe weaker than its dataset's healthy one.
 
 Columns, per split: recall (the expected code among the warning/error findings, over runs),
 false alarms (healthy runs with any warning/error finding), repair rate (mean +- sd of the
@@ -131,7 +135,9 @@ def _case(path: Path, split: str) -> Case:
     dataset = Path(source).stem + ("-cnn" if arch == "cnn" else "")
     rows = tuple(sorted((data.get("split") or {}).items()))
     seed = int(raw.get("seed", 0))
-    return Case(path.stem, path, split, _expected_code(path), dataset, seed, rows, _samples(data))
+    expect = _expected_code(path)
+    twin = _twin(path) if expect else ()
+    return Case(path.stem, path, split, expect, dataset, seed, rows, _samples(data), twin)
 
 
 def _samples(data: dict[str, Any]) -> int | None:
@@ -153,6 +159,46 @@ def _expected_code(path: Path) -> str | None:
     if path.stem.startswith("healthy"):
         return None
     return _known(path.stem.rsplit("-", 1)[0], path)
+
+
+def _twin(path: Path) -> tuple[tuple[str, Any], ...]:
+    """`# twin: {...}` in the leading comments, a YAML flow mapping of the keys that undo
+    the fault, as the overrides `fit` takes (`{model: {init: {bias: 0}}}`:
+    `model__init__bias`); () without one."""
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        match = re.match(r"#\s*twin:\s*(.+)", line)
+        if match:
+            mapping = yaml.safe_load(match.group(1))
+            if not isinstance(mapping, dict) or not mapping:
+                raise SystemExit(f"{path}: `# twin:` is not a mapping of config keys: {line}")
+            return tuple(_flatten(mapping))
+    return ()
+
+
+def _flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    pairs = []
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            pairs += _flatten(value, f"{prefix}{key}__")
+        else:
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
+
+
+def twins(cases: list[Case]) -> list[Case]:
+    """The fault-free twin of each faulty config that names one: the config given the
+    overrides that undo its fault, run in detect mode like a baseline."""
+    return [
+        dataclasses.replace(c, name=_twin_name(c), expect=None, twin=(), overrides=c.twin)
+        for c in cases
+        if c.faulty and c.twin
+    ]
+
+
+def _twin_name(case: Case) -> str:
+    return f"twin@{case.name}"
 
 
 def _known(code: str, path: Path) -> str | None:
@@ -228,7 +274,7 @@ def fit(task: Task) -> Outcome:
             # the other job, and a different thread count sums in a different order: a run
             # need not repeat itself bit for bit.
             train__threads=1,
-            **seed_overrides(case, index, scratch),
+            **(seed_overrides(case, index, scratch) | dict(case.overrides)),
         )
     except InputError as exc:
         return Outcome(f"failed: {exc}", "accuracy", None, time.process_time() - started, [])
@@ -273,7 +319,7 @@ def run_all(
             write(scratch / name)
         tasks: list[Task] = [
             (case, mode, i, scratch)
-            for case in cases + same_rows_baselines(cases)
+            for case in cases + same_rows_baselines(cases) + twins(cases)
             for i in range(seeds)
             for mode in (("detect", "repair") if repair and case.faulty else ("detect",))
         ]
@@ -308,6 +354,9 @@ def _result(case: Case, seeds: int, done: dict[tuple[str, str, str, int], Outcom
             for i in range(seeds)
         ],
         same_rows=same_rows,
+        twin=[done.get((case.split, _twin_name(case), "detect", i)) for i in range(seeds)]
+        if case.twin
+        else [],
     )
 
 
@@ -326,6 +375,8 @@ def as_json(by_split: dict[str, list[Result]], seeds: int, repair: bool) -> str:
                 "repair": [asdict(o) if o else None for o in r.repair],
                 "baseline": [b.score if b else None for b in r.base],
                 "baseline_on_its_rows": r.same_rows,
+                "twin": [t.score if t else None for t in r.twin] or None,
+                "twin_verdicts": r.twin_verdicts() or None,
                 "verdicts": r.verdicts() if r.case.faulty else None,
                 "verdict": config_verdict(r.verdicts()) if r.case.faulty and repair else None,
                 "extra_codes": [extra_codes(o, r.case.expect) for o in r.detect]

@@ -36,7 +36,10 @@ class Case:
     """One config file. `expect` is its expected code (None: healthy); `dataset` names its
     healthy baseline, `healthy-<dataset>`, in the same split; `seed` is the config's own;
     `rows` its `data.split` (the shares held back for validation and test) as given, and
-    `samples` the rows it draws of `data.source: synthetic` (None for other sources)."""
+    `samples` the rows it draws of `data.source: synthetic` (None for other sources);
+    `twin` the overrides, as `fit` takes them (`model__init__bias`), that undo its fault
+    (`# twin: {...}` in its leading comments), and `overrides` those its runs are given (a
+    twin's run is the faulty config given its `twin`)."""
 
     name: str
     path: Path
@@ -46,6 +49,8 @@ class Case:
     seed: int = 0
     rows: tuple[tuple[str, Any], ...] = ()
     samples: int | None = None
+    twin: tuple[tuple[str, Any], ...] = ()
+    overrides: tuple[tuple[str, Any], ...] = ()
 
     @property
     def faulty(self) -> bool:
@@ -68,18 +73,28 @@ class Outcome:
 
 @dataclass
 class Result:
-    """A config over its seeds: `detect[i]`, `repair[i]` and `base[i]` belong to seed i."""
+    """A config over its seeds: `detect[i]`, `repair[i]`, `base[i]` and `twin[i]` belong to
+    seed i. The fault-free twin (the same recipe without its fault) tells a repair that
+    did not undo the fault from a recipe weaker than its dataset's healthy one."""
 
     case: Case
     detect: list[Outcome]
     repair: list[Outcome | None]
     base: list[Outcome | None]  # the healthy baseline's detect-mode run, same seed
     same_rows: bool = False  # the baseline was given this config's rows (split, samples)
+    twin: list[Outcome | None] = field(default_factory=list)  # detect mode; [] without one
 
     def verdicts(self) -> list[str | None]:
         return [
             verdict(d, r, b) for d, r, b in zip(self.detect, self.repair, self.base, strict=True)
         ]
+
+    def twin_verdicts(self) -> list[str | None]:
+        """The verdicts with the fault-free twin as the baseline ([] without a twin)."""
+        if not self.twin:
+            return []
+        outcomes = zip(self.detect, self.repair, self.twin, strict=True)
+        return [verdict(d, r, t) for d, r, t in outcomes]
 
 
 # --- one seed -----------------------------------------------------------------------------
@@ -169,6 +184,8 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
     configs = {r.case.name: config_verdict(r.verdicts()) for r in faulty} if repair else {}
     rate, rate_sd = spread(per_seed_repair_rates(faulty)) if repair else (None, None)
     hurt = [v for v in configs.values() if v in ("repaired", "some", "failed")]
+    twinned = [r for r in faulty if r.twin]
+    by_twin = [config_verdict(r.twin_verdicts()) for r in twinned] if repair else []
     extra = [len(extra_codes(o, expect)) for expect, o in runs]
     ratios = [
         rep.seconds / base.seconds
@@ -198,6 +215,12 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
         "repaired_share": _share(sum(v == "repaired" for v in hurt), len(hurt)),
         "harmless": [r.case.name for r in faulty if _harmless(r)],
         "not_repaired": {name: v for name, v in configs.items() if v in ("some", "failed")},
+        "twins": len(twinned),
+        "twin_repaired_all_seeds": by_twin.count("repaired"),
+        "twin_repaired_some_seeds": by_twin.count("some"),
+        "twin_repaired_no_seed": by_twin.count("failed"),
+        "twin_harmless": by_twin.count("harmless"),
+        "twins_under_line": [r.case.name for r in twinned if _twin_under_line(r)],
         "broken_runs": sum(v == "broken" for r in faulty for v in r.verdicts()) if repair else 0,
         "primary_right": _share(sum(primary_right(o, e) for e, o in runs), len(runs)),
         "extra_codes": sum(extra),
@@ -220,6 +243,12 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
 def _harmless(result: Result) -> bool:
     """The fault hurt on no seed (judged from detect mode alone)."""
     return all(hurts(d, b) is False for d, b in zip(result.detect, result.base, strict=True))
+
+
+def _twin_under_line(result: Result) -> bool:
+    """The fault-free twin itself misses REPAIRED_SHARE of the healthy baseline on a seed:
+    its recipe, not its fault, keeps it under the line there."""
+    return any(hurts(t, b) for t, b in zip(result.twin, result.base, strict=True) if t is not None)
 
 
 def _union(outcomes: list[Outcome]) -> list[str]:

@@ -32,12 +32,20 @@ def detail_table(split: str, results: list[Result], repair: bool) -> Table:
     out.add_column("detected (warning/error; runs of each code)", ratio=1)
     out.add_column("1st right", justify="right", no_wrap=True)
     out.add_column("epoch 0", justify="right", no_wrap=True)
-    for column in ("detect", "repair", "healthy", "per seed", "verdict", "time vs healthy"):
+    twins = any(r.twin for r in results)
+    columns = ("detect", "repair", "healthy", "per seed", "verdict")
+    columns += ("twin", "vs twin") if twins else ()
+    for column in (*columns, "time vs healthy"):
         out.add_column(column, justify="right", no_wrap=True)
     faulty = [r for r in results if r.case.faulty]
     for result in faulty + [r for r in results if not r.case.faulty]:
         expect, seeds = result.case.expect, len(result.detect)
         verdicts = result.verdicts() if expect else []
+        by_twin = (
+            [_mean_score(result.twin), " ".join(_MARK[v] for v in result.twin_verdicts())]
+            if twins
+            else []
+        )
         out.add_row(
             result.case.name,
             expect or "[dim]healthy[/]",
@@ -49,6 +57,7 @@ def detail_table(split: str, results: list[Result], repair: bool) -> Table:
             _mean_score(result.base) + ("†" if result.same_rows else ""),
             " ".join(_MARK[v] for v in verdicts) if repair else "",
             _CONFIG[config_verdict(verdicts)] if repair and expect else "",
+            *by_twin,
             _ratio(_median_ratio(result)),
             end_section=bool(faulty) and result is faulty[-1],
         )
@@ -103,6 +112,8 @@ def summary_table(figures: dict[str, dict[str, Any]], seeds: int, repair: bool) 
         "epoch 0",
         "time vs healthy",
     )
+    twins = repair and any(t["twins"] for t in figures.values())
+    columns += ("vs twin all/some/no seeds",) if twins else ()
     for i, column in enumerate(columns):
         out.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
     for split, t in figures.items():
@@ -122,8 +133,16 @@ def summary_table(figures: dict[str, dict[str, Any]], seeds: int, repair: bool) 
             f"{_ratio(t['time_ratio_median'])} (max {_ratio(t['time_ratio_max'])})"
             if repair
             else "n/a",
+            *([_vs_twin(t)] if twins else []),
         )
     return out
+
+
+def _vs_twin(t: dict[str, Any]) -> str:
+    if not t["twins"]:
+        return "n/a"
+    counts = (t["twin_repaired_all_seeds"], t["twin_repaired_some_seeds"])
+    return "/".join(map(str, (*counts, t["twin_repaired_no_seed"])))
 
 
 def _rate(t: dict[str, Any]) -> str:
@@ -141,6 +160,8 @@ def goal_lines(figures: dict[str, dict[str, Any]], repair: bool) -> list[str]:
         f"already >= {REPAIRED_SHARE:.0%}. Per seed: R repaired, F failed, h harmless, "
         f"B broken (repair mode took a harmless run below {REPAIRED_SHARE:.0%}). † the "
         f"healthy config trained on the faulty config's rows (its data.split held more back)."
+        " vs twin: the same verdicts with the config's fault-free twin (`# twin:`) as its"
+        " baseline."
     ]
     for split, t in figures.items():
         lines.append(
@@ -159,6 +180,12 @@ def goal_lines(figures: dict[str, dict[str, Any]], repair: bool) -> list[str]:
             f"  {split} false alarm: {n}: {', '.join(c)}" for n, c in t["false_alarms"].items()
         ]
         lines += [f"  {split} not repaired: {n} ({v})" for n, v in t["not_repaired"].items()]
+        if t["twins"]:
+            under = ", ".join(t["twins_under_line"]) or "none"
+            lines.append(
+                f"  {split}: {t['twins']} fault-free twins (the config without its fault); "
+                f"under the healthy line on some seed: {under}"
+            )
         lines += [f"  {split} run failed: {what}" for what in t["crashed"]]
         if t["broken_runs"]:
             lines.append(f"  {split}: repair mode broke {t['broken_runs']} harmless run(s)")
