@@ -3,6 +3,7 @@ plain hand-written loop with one bug planted or none, and loops written otherwis
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ BUGS = {
     "uphill": ("gradient_ascent", "SGD written out as p.add_(lr * p.grad)"),
     "weights_by_counts": ("inverted_class_weights", "imbalanced classes, weight=counts"),
     "clip_after_step": ("clip_after_step", "clip_grad_norm_(params, 0.1) after optimizer.step()"),
+    "batch_first_missing": ("batch_mixing", "GRU / encoder without batch_first=True"),
 }
 REGRESSION_BUGS = {"broadcast_loss"}  # planted in a regression loop (its clean twin too)
 # loops of their own (the clean twin's too): one batch for ever is told once two checks of
@@ -93,7 +95,38 @@ class Listed(nn.Module):
         return self.head(self.parts[0](x))
 
 
-ARCHS: dict[str, Callable[[], nn.Module]] = {"mlp": MLP, "cnn": CNN}
+class RowsGRU(nn.Module):
+    """A GRU reading an 8x8 image's rows as 8 steps, (batch, time, features)."""
+
+    def __init__(self, classes: int = 4, batch_first: bool = True) -> None:
+        super().__init__()
+        self.gru = nn.GRU(8, 32, batch_first=batch_first)
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps, _ = self.gru(x[:, 0])
+        return self.head(steps[:, -1])
+
+
+class RowsEncoder(nn.Module):
+    """A transformer encoder layer over an 8x8 image's rows, their mean classified."""
+
+    def __init__(self, classes: int = 4, batch_first: bool = True) -> None:
+        super().__init__()
+        self.embed = nn.Linear(8, 32)
+        self.encoder = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=batch_first)
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(self.embed(x[:, 0])).mean(1))
+
+
+ARCHS: dict[str, Callable[..., nn.Module]] = {"mlp": MLP, "cnn": CNN}
+# the bugs planted in other networks than ARCHS': sequence models, for a layer's batch_first
+BUG_ARCHS: dict[str, dict[str, Callable[..., nn.Module]]] = {
+    "batch_first_missing": {"gru": RowsGRU, "encoder": RowsEncoder}
+}
+ALL_ARCHS = ARCHS | {name: build for archs in BUG_ARCHS.values() for name, build in archs.items()}
 
 
 class Uphill(torch.optim.SGD):
@@ -145,7 +178,10 @@ def train(
     X, y = make_data(imbalanced=True) if imbalanced else data if data is not None else make_data()
     weight = torch.bincount(y).float() if bug == "weights_by_counts" else None
     regression = regression or bug in REGRESSION_BUGS
-    model = ARCHS[arch](classes=1) if regression else ARCHS[arch]()
+    build = ALL_ARCHS[arch]
+    if bug == "batch_first_missing":  # fed (batch, time, ...), built to take time first
+        build = functools.partial(build, batch_first=False)
+    model = build(classes=1) if regression else build()
     if bug == "unused_parameters":
         model = WithBranch(model)
     if bug == "layers_in_a_list":

@@ -27,6 +27,7 @@ import time
 import torch
 from _silent_loops import (
     ARCHS,
+    BUG_ARCHS,
     BUGS,
     LOOPS,
     OTHERWISE,
@@ -55,7 +56,7 @@ def detection(every: int) -> list[dict]:
     rows = []
     data = make_data()
     for bug, (code, how) in BUGS.items():
-        for arch in ARCHS:
+        for arch in BUG_ARCHS.get(bug, ARCHS):
             loop = {"every": every, "data": data, **LOOPS.get(bug, {})}
             buggy, _ = train(arch, bug, **loop)
             clean, _ = train(arch, None, regression=bug in REGRESSION_BUGS, **loop)

@@ -45,6 +45,7 @@ SILENT_BUG_CODES = (  # training too: silent bugs of hand-written loops (trainwe
     "bounded_output",
     "softmax_over_batch",
     "softmax_wrong_dim",
+    "batch_mixing",
     "high_initial_loss",
     "symmetric_units",
     "batch_norm_one_row",

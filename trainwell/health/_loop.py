@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
+from ._batch_mixing import RowMixing
 from ._epoch_checks import EPOCH_CHECKS
 from ._evidence import gather_evidence, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner
@@ -93,6 +94,7 @@ class Doctor:
         )
         self.examiner.probe.arm()
         self.watch = LoopWatch(model, optimizer)
+        self._mixing = RowMixing(model, busy=lambda: self.examiner.probe.armed)
         self.loop_thresholds = loop_thresholds or LoopThresholds()
         self.amp = LoopScaler(scaler)
         self.repairer = (
@@ -218,6 +220,9 @@ class Doctor:
             if self._reads_clip():
                 self._clip.saw(watch.record.checks[-1])
                 self._note_loop_clip()
+        if self._mixing.mixed is not None and watch.record.mixed_rows is None:
+            watch.record.mixed_rows, watch.record.mixed_rows_step = self._mixing.mixed, step
+            changed = True
         looking = self.pace.looking(step, watch.record, self.loop_thresholds, self.findings)
         if looking:
             changed = read_look(self, loss, step) or changed
@@ -259,6 +264,7 @@ class Doctor:
                 self._clip.arm(self.optimizer, self.watch.params, step)
         if looking and (value is None or math.isfinite(value)):  # NaN gradients tell nothing
             watch.arm()  # the next step is compared with this one
+            self._mixing.arm()  # (once: until it measured its forward)
         if (step + 1) % self.pace.interval == 0:
             self.examiner.probe.arm()
         if self.repairer is not None and value is not None and not math.isfinite(value):
@@ -335,6 +341,7 @@ class Doctor:
         """Remove every hook the doctor placed (the loop's probes and the repairs')."""
         self.examiner.probe.disarm()
         self.watch.disarm()
+        self._mixing.disarm()
         self._clip.close()
         self._players.close()
         if self.repairer is not None:

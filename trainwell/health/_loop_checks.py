@@ -10,6 +10,7 @@ import numpy as np
 
 from ..findings import Finding
 from ._ascent import gradient_ascent
+from ._batch_mixing import batch_mixing
 from ._batch_softmax import softmax_over_batch, softmax_wrong_dim
 from ._broadcast import broadcast_loss
 from ._clip_after_step import clip_after_step
@@ -34,6 +35,7 @@ LOOP_CHECKS = (
     broadcast_loss,
     softmax_over_batch,
     softmax_wrong_dim,
+    batch_mixing,
     high_initial_loss,
     batch_norm_one_row,
     batch_norm_momentum,

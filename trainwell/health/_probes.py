@@ -255,6 +255,11 @@ class Probe:
         the gradient scaler skipped because its gradients overflowed)."""
         self._pending = None
 
+    @property
+    def armed(self) -> bool:
+        """Whether the next forward runs with the probe's hooks."""
+        return bool(self._hooks)
+
     def disarm(self) -> None:
         for handle in self._hooks:
             handle.remove()

@@ -16,6 +16,7 @@ import numpy as np
 from ..findings import Finding
 
 if TYPE_CHECKING:
+    from ._batch_mixing import MixedRows
     from ._batch_softmax import OffClasses
     from ._initial_loss import InitialLoss
 
@@ -38,6 +39,9 @@ LOOP_FIX = {
     "cross_entropy, which takes its own",
     "softmax_wrong_dim": "take the softmax over the classes' dimension (dim=-1 of (batch, "
     "time, classes) scores), or give the raw scores to cross_entropy, which takes its own",
+    "batch_mixing": "set batch_first=True on the RNN and attention layers fed (batch, time, "
+    "...) values (or feed them (time, batch, ...) ones), and permute / transpose, not view / "
+    "reshape, to move the batch's dimension",
     "batch_norm_one_row": "train on batches of 8 rows or more, or normalise without the "
     "batch: nn.GroupNorm or nn.LayerNorm (or keep the batch norm modules in eval(), their "
     "statistics frozen)",
@@ -164,6 +168,8 @@ class LoopRecord:
     off_classes: OffClasses | None = None  # a (log-)softmax over another dim than the classes
     off_classes_step: int | None = None
     initial: InitialLoss | None = None  # the loss at the first look, against chance's
+    mixed_rows: MixedRows | None = None  # the rows of a batch mix in the model (`_batch_mixing`)
+    mixed_rows_step: int | None = None
     # batch norm modules in train mode at checks whose batch (as they read it) held one
     # row, and how many such checks ran in a row (a last batch of one row is one), since
     one_row_norm: list[str] = field(default_factory=list)

@@ -1,0 +1,175 @@
+"""`batch_mixing`: rows of a batch that a model reads into each other (a GRU or transformer
+built without batch_first=True and fed the batch first, a view where a permute was meant),
+each against the same loop without the bug, and the models whose rows mix on purpose."""
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+import trainwell
+
+
+class GRUClassifier(nn.Module):
+    def __init__(self, batch_first: bool, tokens: bool = False) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(20, 8) if tokens else nn.Identity()
+        self.gru = nn.GRU(8, 32, batch_first=batch_first)
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps, _ = self.gru(self.embed(x))
+        return self.head(steps[:, -1])
+
+
+class EncoderClassifier(nn.Module):
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(20, 32)
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=batch_first)
+        with warnings.catch_warnings():  # (torch's advice to use batch_first)
+            warnings.simplefilter("ignore")
+            self.encoder = nn.TransformerEncoder(layer, 2)
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(self.embed(x)).mean(1))
+
+
+class TimeFirstFed(nn.Module):
+    """A GRU built time first and fed (time, batch, features): right."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru, self.head = nn.GRU(8, 32), nn.Linear(32, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps, _ = self.gru(x)
+        return self.head(steps[-1])
+
+
+class Conv1dOverTime(nn.Module):
+    """(batch, time, channels) into Conv1d's (batch, channels, time): by permute, or by a
+    reshape and transpose that reads the rows into each other."""
+
+    def __init__(self, mixes: bool) -> None:
+        super().__init__()
+        self.mixes = mixes
+        self.conv, self.head = nn.Conv1d(8, 16, 3, padding=1), nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, time, channels = x.shape
+        mixed = x.reshape(channels, batch, time).transpose(0, 1)
+        return self.head(self.conv(mixed if self.mixes else x.permute(0, 2, 1)).mean(-1))
+
+
+class ClampsItsInput(nn.Module):
+    """Writes into its input in place, and runs a part under reentrant checkpointing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.head = nn.Conv1d(12, 16, 3, padding=1), nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.clamp_(-2, 2)
+        hidden = checkpoint(self.conv, x, use_reentrant=True)
+        return self.head(hidden.mean(-1))
+
+
+def _sequences() -> torch.Tensor:
+    return torch.randn(32, 12, 8)
+
+
+def _tokens() -> torch.Tensor:
+    return torch.randint(0, 20, (32, 12))
+
+
+def _loop(model: nn.Module, batch, steps: int = 30) -> trainwell.Doctor:
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer)
+    for _ in range(steps):
+        x, y = batch(), torch.randint(0, 4, (32,))
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    doctor.epoch_end(loss.item())
+    return doctor
+
+
+def _mixing(doctor: trainwell.Doctor) -> list[trainwell.Finding]:
+    return [f for f in doctor.findings if f.code == "batch_mixing"]
+
+
+@pytest.mark.parametrize(
+    "build, batch",
+    [
+        (lambda bf: GRUClassifier(bf), _sequences),
+        (lambda bf: GRUClassifier(bf, tokens=True), _tokens),
+        (EncoderClassifier, _tokens),
+    ],
+    ids=["gru", "gru-tokens", "encoder"],
+)
+def test_a_time_first_layer_fed_the_batch_first_is_an_error_and_batch_first_is_clean(build, batch):
+    torch.manual_seed(0)
+    [found] = _mixing(_loop(build(False), batch))
+    assert found.severity == "error" and found.step == 1
+    assert found.evidence["share"] >= 0.1 and found.evidence["output_shape"] == [32, 4]
+    assert found.evidence["time_first"] and "batch_first=False" in found.message
+    assert "batch_first=True" in found.message  # the fix
+    torch.manual_seed(0)
+    assert _mixing(_loop(build(True), batch)) == []
+
+
+def test_a_time_first_layer_fed_time_first_is_clean():
+    assert _mixing(_loop(TimeFirstFed(), lambda: torch.randn(12, 32, 8))) == []
+
+
+def test_a_reshape_where_a_permute_was_meant_is_a_warning():
+    [found] = _mixing(_loop(Conv1dOverTime(mixes=True), _sequences))
+    assert found.severity == "warning" and "time_first" not in found.evidence
+    assert "permute" in found.message
+    assert _mixing(_loop(Conv1dOverTime(mixes=False), _sequences)) == []
+
+
+def test_batch_norm_in_train_mode_mixes_rows_on_purpose_and_is_not_measured():
+    def cnn(norm: nn.Module) -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(1, 8, 3), norm, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(8, 4),
+        )  # fmt: skip
+
+    images = lambda: torch.randn(32, 1, 10, 10)  # noqa: E731
+    for norm in (nn.BatchNorm2d(8), nn.GroupNorm(2, 8)):
+        doctor = _loop(cnn(norm), images)
+        assert _mixing(doctor) == [] and doctor._mixing.done
+
+
+@pytest.mark.filterwarnings("ignore:None of the inputs have requires_grad")
+def test_the_measure_changes_nothing_the_loop_computes():
+    """The loop's gradients at the measured step are those of the loop without a doctor,
+    and a model writing into its input or checkpointing trains on, unmeasured."""
+    grads = []
+    for watched in (False, True):
+        torch.manual_seed(0)
+        model = GRUClassifier(batch_first=False)
+        optimizer = torch.optim.SGD(model.parameters(), 0.1)
+        doctor = trainwell.Doctor(model, optimizer) if watched else None
+        for _ in range(2):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(_sequences()), torch.randint(0, 4, (32,)))
+            loss.backward()
+            if doctor is not None:
+                doctor.step(loss)
+            optimizer.step()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    assert doctor._mixing.mixed is not None  # measured at the second step
+    assert all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
+
+    doctor = _loop(ClampsItsInput(), lambda: torch.randn(32, 12, 8) * 3)
+    assert doctor._mixing.done and _mixing(doctor) == []

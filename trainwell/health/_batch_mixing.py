@@ -1,0 +1,225 @@
+"""Rows of a batch that mix: a recurrent or attention layer built without `batch_first=True`
+(torch's default for `nn.GRU`, `nn.LSTM`, `nn.TransformerEncoderLayer` and
+`nn.MultiheadAttention`) fed `(batch, time, features)` takes the batch for time: each row's
+prediction is read from the rows before it in the batch (a GRU's) or from all of them (an
+encoder's attention), and its own sequence's steps are read as separate examples. Nothing
+fails, the shapes agree, the loss falls. A `view` where a `permute` was meant mixes rows
+alike.
+
+The doctor measures it once, at the first forward in train mode after its first look: the
+model's input (a float one of 3 dimensions or more, or an embedding's output for token
+ids) is made to carry a gradient, and two backward passes of the output, from the rows
+other than the first and from the first alone (random weights, `retain_graph`: the loop's
+own backward then runs as always), give what the first row's input moves of the others'
+outputs against what it moves of its own. Where rows are independent, as every batched
+model's should be, the first is exactly zero. Not measured: a batch norm that normalises
+by the batch (in train mode, or without running statistics), which mixes rows on purpose;
+an output whose rows are not the input's (a time-first model fed time first ends with
+`(batch, k)` rows of the input's second dimension), nor `(rows, rows)` similarities;
+sequence outputs of a model with a time-first part (fed time first, its rows are time
+steps, which are meant to mix); a model whose probe is armed at that forward (the doctor's
+own hooks would read these backward passes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..findings import Finding
+from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
+from ._tensors import eager, output_tensors, plain
+from ._watched import BATCHNORM
+
+MIXED = 0.01  # the first row's pull on the other rows' outputs, over its pull on its own
+TRIES = 8  # forwards the measure waits for one it can read (train mode, gradients on)
+
+
+@dataclass(frozen=True)
+class MixedRows:
+    """What the measure saw: the first row's input moved the other rows' outputs."""
+
+    share: float  # |d (other rows' outputs) / d row 0| over |d (row 0's output) / d row 0|
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    time_first: tuple[str, ...]  # the model's parts built without batch_first=True
+
+
+def time_first_parts(model: nn.Module) -> list[str]:
+    """The parts that take their sequences time first (an RNN, a transformer or attention
+    layer built without `batch_first=True`)."""
+    return [name for name, m in model.named_modules() if getattr(m, "batch_first", True) is False]
+
+
+def normalises_by_batch(model: nn.Module) -> bool:
+    """A batch norm that mixes rows as it is meant to: in train mode, or without running
+    statistics."""
+    return any(
+        isinstance(m, BATCHNORM) and (m.training or not m.track_running_stats)
+        for m in model.modules()
+    )
+
+
+class RowMixing:
+    """Measures, once, whether the model's rows mix (`arm` before a forward; the result in
+    `mixed`, `done` once measured or given up)."""
+
+    def __init__(self, model: nn.Module, busy: Callable[[], bool]) -> None:
+        self.model = model
+        self._busy = busy  # whether the doctor's probe hooks the next forward
+        self.mixed: MixedRows | None = None
+        self.done = False
+        self._tries = 0
+        self._hooks: list[torch.utils.hooks.RemovableHandle] = []
+        self._measuring = False  # this forward is the one measured
+        self._input: torch.Tensor | None = None  # what the first row's pull is measured at
+        self._embedded: torch.Tensor | None = None
+
+    def arm(self) -> None:
+        if self.done or self._hooks:
+            return
+        model = self.model
+        self._hooks.append(model.register_forward_pre_hook(eager(self._before), with_kwargs=True))
+        self._hooks.append(model.register_forward_hook(eager(self._after), with_kwargs=True))
+
+    def disarm(self) -> None:
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks.clear()
+        self._input = self._embedded = None
+
+    def _give_up(self) -> None:
+        self.done = True
+        self.disarm()
+
+    def _before(self, module: nn.Module, args: tuple, kwargs: dict):
+        try:
+            return self._prepare(module, args, kwargs)
+        except Exception:  # never the loop's failure: measured or not, it trains on
+            self._give_up()
+            return None
+
+    def _prepare(self, module: nn.Module, args: tuple, kwargs: dict):
+        self._measuring = False
+        if not (module.training and torch.is_grad_enabled()) or self._busy():
+            self._tries += 1  # (an evaluation, or the probe's step): the next forward
+            if self._tries >= TRIES:
+                self._give_up()
+            return None
+        x = args[0] if args else None
+        if not (isinstance(x, torch.Tensor) and plain(x) and x.dim() >= 2 and x.shape[0] > 1):
+            self._give_up()
+            return None
+        if normalises_by_batch(module):
+            self._give_up()
+            return None
+        if x.is_floating_point() and x.dim() >= 3:
+            # a tensor that carries a gradient, with the input's values (not a leaf: a model
+            # may write into its input in place)
+            self._input = x + torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+            self._measuring = True
+            return (self._input, *args[1:]), kwargs
+        embedding = _first_embedding(module)
+        if x.dim() == 2 and not x.is_floating_point() and embedding is not None:
+            self._hooks.append(embedding.register_forward_hook(eager(self._embeds)))
+            self._measuring = True
+            return None
+        self._give_up()
+        return None
+
+    def _embeds(self, module: nn.Module, args: tuple, output: object) -> None:
+        if self._embedded is None and isinstance(output, torch.Tensor) and output.requires_grad:
+            self._embedded = output
+
+    def _after(self, module: nn.Module, args: tuple, kwargs: dict, output: object) -> None:
+        if self.done or not self._measuring:
+            return
+        at = self._input if self._input is not None else self._embedded
+        x = args[0] if args else None
+        tensors = output_tensors(output)
+        try:
+            if at is not None and tensors and isinstance(x, torch.Tensor):
+                self.mixed = _read(module, x, at, tensors[0])
+        except Exception:  # never the loop's failure
+            self.mixed = None
+        self._give_up()
+
+
+def _first_embedding(model: nn.Module) -> nn.Embedding | None:
+    return next((m for m in model.modules() if isinstance(m, nn.Embedding)), None)
+
+
+def _read(model: nn.Module, x: torch.Tensor, at: torch.Tensor, out: torch.Tensor):
+    """The first row's pull on the other rows' outputs, over its pull on its own; None where
+    not measured (the module's docstring)."""
+    n = x.shape[0]
+    if at.shape[0] != n or not out.requires_grad or not out.is_floating_point():
+        return None
+    if out.dim() == 0 or out.shape[0] != n or (out.dim() == 2 and out.shape[1] == n):
+        return None
+    time_first = time_first_parts(model)
+    if time_first and (out.dim() > 2 or (x.dim() > 1 and x.shape[1] == n)):
+        return None  # fed time first, its rows would be time steps: meant to mix
+    generator = torch.Generator().manual_seed(0)
+    weights = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
+    own = torch.zeros_like(weights)
+    own[0] = weights[0]
+    weights[0] = 0
+    # (a graph torch.autograd.grad cannot walk, reentrant checkpointing's, raises: not read)
+    others = torch.autograd.grad((out * weights).sum(), at, retain_graph=True)[0]
+    itself = torch.autograd.grad((out * own).sum(), at, retain_graph=True)[0]
+    pull = float(torch.linalg.vector_norm(itself[0].float()))
+    if not pull > 0:
+        return None
+    share = float(torch.linalg.vector_norm(others[0].float())) / pull
+    if share < MIXED:
+        return None
+    return MixedRows(share, tuple(x.shape), tuple(out.shape), tuple(time_first))
+
+
+def batch_mixing(r: LoopRecord, t: LoopThresholds) -> Finding | None:
+    """The model's rows mix (`RowMixing`): an error where a part runs time first, the
+    cause it names; else a warning, as a batch may be one set whose rows are meant to be
+    read together."""
+    mixed = r.mixed_rows
+    if mixed is None:
+        return None
+    pull = (
+        f"the first row's input moves the other rows' outputs by {mixed.share:.2g} of what "
+        f"it moves its own (input {list(mixed.input_shape)}, output "
+        f"{list(mixed.output_shape)}), where rows of a batch are independent and it should "
+        f"move them by exactly 0"
+    )
+    evidence = {
+        "share": mixed.share,
+        "input_shape": list(mixed.input_shape),
+        "output_shape": list(mixed.output_shape),
+    }
+    if mixed.time_first:
+        return loop_finding(
+            "batch_mixing",
+            "error",
+            f"The rows of a batch mix: {pull}. {few_names(list(mixed.time_first))} take "
+            f"their sequences time first (batch_first=False, torch's default) and are fed "
+            f"the batch first: they read the batch as time, each row's prediction made "
+            f"from the other rows, and its own steps as separate examples.",
+            r,
+            r.mixed_rows_step or r.step,
+            time_first=list(mixed.time_first),
+            **evidence,
+        )
+    return loop_finding(
+        "batch_mixing",
+        "warning",
+        f"The rows of a batch mix: {pull}. A view or reshape of (batch, ...) values where a "
+        f"permute or transpose was meant reads the rows into each other.",
+        r,
+        r.mixed_rows_step or r.step,
+        fix="keep the batch the first dimension through the model: permute / transpose "
+        "(not view / reshape) to move the others, and batch_first=True on RNN and attention "
+        "layers; unless each batch is one set whose rows are meant to be read together",
+        **evidence,
+    )
