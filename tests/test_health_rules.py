@@ -1713,3 +1713,31 @@ def test_a_network_built_anew_starts_its_run_at_its_own_first_loss(rebuilt):
     assert math.isnan(fresh.run_start) if rebuilt else fresh.run_start == 603.0
     found = rules.slow_convergence(_curves(fresh, [1.6, 1.58, 1.55, 1.56, 1.53, 1.5]), T)
     assert (found is not None) == rebuilt, found
+
+
+MEMORISING_TRAIN = [1.75, 1.70, 1.62, 1.5, 1.3, 0.9, 0.6, 0.35, 0.2, 0.12, 0.08, 0.06]
+MEMORISING_VAL = [1.76, 1.72, 1.66, 1.6, 1.5, 1.45, 1.42, 1.44, 1.5, 1.47, 1.52, 1.49]
+
+
+@pytest.mark.parametrize(
+    ("train", "val", "found"),
+    [
+        (MEMORISING_TRAIN, MEMORISING_VAL, True),  # fits its rows, the val loss flat
+        (MEMORISING_TRAIN, [v * 0.05 for v in MEMORISING_VAL], False),  # val 4% of chance's
+        (MEMORISING_TRAIN[:8], MEMORISING_VAL[:8], False),  # its train loss not low yet
+        (MEMORISING_TRAIN, [*MEMORISING_VAL[:-1], 1.40], False),  # a new best: still learning
+        ([1.75, 1.6, 1.5, 1.45, 1.4, 1.38, 1.37, 1.36], [1.7, 1.6, 1.55, 1.5, 1.5, 1.52,
+                                                        1.51, 1.52], False),  # no fit
+    ],
+)  # fmt: skip
+def test_a_network_that_memorises_while_its_val_loss_stays_flat_overfits(train, val, found):
+    """A CNN switched to Adam fit 1,300 crops (train loss 0.06) while its val loss stayed
+    at 1.4-1.6 of ln 6's 1.79, never 20% above its best (held-out-38); a healthy digits
+    MLP's 0.001 against 0.1 is 4% of knowing nothing's."""
+    h = _curves(_history(), train, val)
+    h.prior_loss = math.log(6)
+    finding = rules.overfitting(h, T)
+    assert (finding is not None) is found
+    if found:
+        assert "memorises its training data" in finding.message
+        assert finding.evidence["best_epoch"] == 6 and "Use early stopping" in finding.message

@@ -62,6 +62,8 @@ class Thresholds:
     overfit_jump: float = 0.05  # val accuracy down and back up since the best: it jumps
     jump_rate_kept: float = 0.9  # ... and the rate at 90% of its highest: no schedule calms it
     memorised_gap: float = 3.0  # ... unless train loss < 1/3 of val loss at its best: memorised
+    memorised_fit: float = 10.0  # train loss < 1/10 of a val loss stalled for overfit_patience
+    memorised_val: float = 0.5  # ... at half of knowing nothing's or more: overfits, unrisen
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     reference_share: float = 1.0  # ... or val loss at or below a kernel model's on unseen rows
