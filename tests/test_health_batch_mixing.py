@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 import trainwell
+from trainwell.findings import TRAINING_CODES
 
 
 class GRUClassifier(nn.Module):
@@ -173,3 +174,55 @@ def test_the_measure_changes_nothing_the_loop_computes():
 
     doctor = _loop(ClampsItsInput(), lambda: torch.randn(32, 12, 8) * 3)
     assert doctor._mixing.done and _mixing(doctor) == []
+
+
+class ClassTokenEncoder(nn.Module):
+    """Flattened 8x8 images, their rows as tokens behind a class token, classified by it
+    (`h[:, 0]`): built time first, the class tokens of the batch attend to each other and
+    no output reads the image (stress 29)."""
+
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        self.tokens, self.cls = nn.Linear(8, 32), nn.Parameter(torch.zeros(1, 1, 32))
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=batch_first)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.encoder = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.tokens(x.view(len(x), 8, 8))
+        hidden = self.encoder(torch.cat([self.cls.expand(len(x), -1, -1), tokens], 1))
+        return self.head(hidden[:, 0])
+
+
+class AttendsOverTheBatch(nn.Module):
+    """Attention over a table's rows as one set, on purpose (a graph's nodes, a bag)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed, self.attend = nn.Linear(64, 32), nn.MultiheadAttention(32, 4)
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = self.embed(x).unsqueeze(1)  # (rows, 1, features): the rows are the sequence
+        return self.head(self.attend(rows, rows, rows)[0][:, 0])
+
+
+def test_a_class_token_read_along_the_batch_ignores_the_input_and_explains_its_symptoms():
+    doctor = _loop(ClassTokenEncoder(batch_first=False), lambda: torch.randn(32, 64))
+    [found] = _mixing(doctor)
+    assert found.evidence["input_ignored"] and "ignores its input" in found.message
+    assert found.evidence["time_first"] and found.severity == "warning"  # a table's rows
+    symptoms = [f for f in doctor.findings if f.code in TRAINING_CODES and f.severity != "info"]
+    assert symptoms and all(f.evidence.get("explained_by") == "batch_mixing" for f in symptoms)
+    assert _mixing(_loop(ClassTokenEncoder(batch_first=True), lambda: torch.randn(32, 64))) == []
+
+
+def test_attention_over_a_table_s_rows_as_one_set_is_only_a_warning():
+    [found] = _mixing(_loop(AttendsOverTheBatch(), lambda: torch.randn(32, 64)))
+    assert found.severity == "warning" and "one set" in found.message
+    assert not found.evidence["input_ignored"]
+    table = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 4))  # no time-first part
+    doctor = _loop(table, lambda: torch.randn(32, 64))
+    assert _mixing(doctor) == [] and doctor._mixing.done

@@ -35,6 +35,7 @@ from ._tensors import eager, output_tensors, plain
 from ._watched import BATCHNORM
 
 MIXED = 0.01  # the first row's pull on the other rows' outputs, over its pull on its own
+SET = ", unless each batch is one set attended over on purpose (a graph's nodes)"
 TRIES = 8  # forwards the measure waits for one it can read (train mode, gradients on)
 
 
@@ -46,6 +47,8 @@ class MixedRows:
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     time_first: tuple[str, ...]  # the model's parts built without batch_first=True
+    sequences: bool = True  # the input holds sequences (or images), not a table's rows
+    ignored: bool = False  # no output depends on the input at all
 
 
 def time_first_parts(model: nn.Module) -> list[str]:
@@ -116,7 +119,9 @@ class RowMixing:
         if normalises_by_batch(module):
             self._give_up()
             return None
-        if x.is_floating_point() and x.dim() >= 3:
+        # a table's rows (2 dimensions) mix on purpose in a graph network (its nodes): read
+        # only where a part of the model takes the batch for time
+        if x.is_floating_point() and (x.dim() >= 3 or time_first_parts(module)):
             # a tensor that carries a gradient, with the input's values (not a leaf: a model
             # may write into its input in place)
             self._input = x + torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
@@ -161,7 +166,8 @@ def _read(model: nn.Module, x: torch.Tensor, at: torch.Tensor, out: torch.Tensor
     if out.dim() == 0 or out.shape[0] != n or (out.dim() == 2 and out.shape[1] == n):
         return None
     time_first = time_first_parts(model)
-    if time_first and (out.dim() > 2 or (x.dim() > 1 and x.shape[1] == n)):
+    sequences = x.dim() >= 3 or not x.is_floating_point()  # (a table's rows: features)
+    if time_first and (out.dim() > 2 or (sequences and x.shape[1] == n)):
         return None  # fed time first, its rows would be time steps: meant to mix
     generator = torch.Generator().manual_seed(0)
     weights = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
@@ -172,40 +178,54 @@ def _read(model: nn.Module, x: torch.Tensor, at: torch.Tensor, out: torch.Tensor
     others = torch.autograd.grad((out * weights).sum(), at, retain_graph=True)[0]
     itself = torch.autograd.grad((out * own).sum(), at, retain_graph=True)[0]
     pull = float(torch.linalg.vector_norm(itself[0].float()))
+    shapes = (tuple(x.shape), tuple(out.shape), tuple(time_first), sequences)
+    if pull == 0 and time_first and not others.any():
+        # no output reads the input: a time-first part's output read along the wrong axis
+        # (`h[:, 0]`, a class token, where `h[0]` was the first step of every row)
+        return MixedRows(0.0, *shapes, ignored=True)
     if not pull > 0:
         return None
     share = float(torch.linalg.vector_norm(others[0].float())) / pull
-    if share < MIXED:
-        return None
-    return MixedRows(share, tuple(x.shape), tuple(out.shape), tuple(time_first))
+    return MixedRows(share, *shapes) if share >= MIXED else None
 
 
 def batch_mixing(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     """The model's rows mix (`RowMixing`): an error where a part runs time first, the
-    cause it names; else a warning, as a batch may be one set whose rows are meant to be
-    read together."""
+    cause it names, fed sequences or images; else a warning, as a batch may be one set
+    whose rows are meant to be read together."""
     mixed = r.mixed_rows
     if mixed is None:
         return None
+    shapes = f"input {list(mixed.input_shape)}, output {list(mixed.output_shape)}"
     pull = (
         f"the first row's input moves the other rows' outputs by {mixed.share:.2g} of what "
-        f"it moves its own (input {list(mixed.input_shape)}, output "
-        f"{list(mixed.output_shape)}), where rows of a batch are independent and it should "
+        f"it moves its own ({shapes}), where rows of a batch are independent and it should "
         f"move them by exactly 0"
     )
+    if mixed.ignored:
+        pull = (
+            f"no output depends on the input at all ({shapes}): the gradient of every "
+            f"output at the first row's input is exactly 0, the model's time-first output "
+            f"read along the wrong axis"
+        )
     evidence = {
         "share": mixed.share,
         "input_shape": list(mixed.input_shape),
         "output_shape": list(mixed.output_shape),
+        "input_ignored": mixed.ignored,
     }
     if mixed.time_first:
+        # fed rows of a table, the model may attend over the batch as one set on purpose
+        # (a graph's nodes, a point cloud): a warning there
         return loop_finding(
             "batch_mixing",
-            "error",
-            f"The rows of a batch mix: {pull}. {few_names(list(mixed.time_first))} take "
+            "error" if mixed.sequences else "warning",
+            f"{'The model ignores its input' if mixed.ignored else 'The rows of a batch mix'}: "
+            f"{pull}. {few_names(list(mixed.time_first))} take "
             f"their sequences time first (batch_first=False, torch's default) and are fed "
             f"the batch first: they read the batch as time, each row's prediction made "
-            f"from the other rows, and its own steps as separate examples.",
+            f"from the other rows, and its own steps as separate examples"
+            f"{'' if mixed.sequences else SET}.",
             r,
             r.mixed_rows_step or r.step,
             time_first=list(mixed.time_first),

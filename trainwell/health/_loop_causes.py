@@ -26,7 +26,9 @@ def root_cause(finding: Finding) -> str | None:
     gradient (`gradient_ascent`: no rate is low enough), or another network's optimizer
     that steps on gradients it did not clear (`stale_gradients` of `network: other`), or a loss
     that sees the answers (`loss_accuracy_mismatch`: its gradients vanish with it, and a
-    decoder fed the tokens it predicts was told to use ReLU, stress 26). Their own
+    decoder fed the tokens it predicts was told to use ReLU, stress 26), or layers that
+    take time first fed the batch first (`batch_mixing` naming them: a transformer's class
+    token read along the batch's axis starved it of its input, stress 29). Their own
     remedies (a lower rate for dead units or a swinging loss, a higher one or Adam for a
     stalled loss) cannot help: a stale-gradient loop was told both to lower the rate and to
     raise it, a step taken before backward() to raise it. None for the other findings."""
@@ -53,6 +55,11 @@ def root_cause(finding: Finding) -> str | None:
         names = few_names(finding.evidence["parameters"])
         return (
             f"the units of {names} are all alike (symmetric_units); initialise them randomly first"
+        )
+    if finding.code == "batch_mixing" and finding.evidence.get("time_first"):
+        return (
+            "layers that take time first read the batch as time (batch_mixing); build them "
+            "with batch_first=True first"
         )
     if finding.code == "broadcast_loss":
         return (
