@@ -18,7 +18,7 @@ from ._graph_walk import nodes_below
 from ._loss_graph import (
     GRAPH_NODES,
     LOGIT_LOSSES,
-    RESHAPES,
+    PICKS,
     SCALINGS,
     _a_weight,
     _below,
@@ -33,7 +33,6 @@ SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
 INSIDE = "inside the model"  # a softmax over the batch the loss does not read itself
 # between a softmax and the loss that reads it: reshapes, and rows picked (a graph
 # network's labelled nodes, `out[train_idx]`, after a log-softmax over all of them)
-PICKS = (*RESHAPES, "IndexBackward", "SliceBackward")
 
 
 def softmax_over_rows(

@@ -212,6 +212,7 @@ def _never_below_0(node: object) -> bool:
     return False
 
 
+PICKS = (*RESHAPES, "IndexBackward")  # ... and rows picked (a graph's labelled nodes)
 # nodes that make a layer's output: scores, not log-probabilities
 LAYER_OUTPUTS = (
     "AddmmBackward",
@@ -224,12 +225,13 @@ LAYER_OUTPUTS = (
 
 def nll_of_scores(loss: torch.Tensor) -> bool:
     """Whether the loss is an `nll_loss` (scaled or averaged only) read straight from a
-    layer's output, through reshapes: raw scores where it takes log-probabilities (no
-    log_softmax between), whose mean negated it falls without end as they grow. Not a
-    cross entropy, whose NLL reads a log-softmax, weighted by returns below 0 (REINFORCE)."""
+    layer's output, through reshapes and rows picked (`out[train_mask]`, a graph network's
+    labelled nodes: stress 29): raw scores where it takes log-probabilities (no log_softmax
+    between), whose mean negated it falls without end as they grow. Not a cross entropy,
+    whose NLL reads a log-softmax, weighted by returns below 0 (REINFORCE)."""
     node = _loss_node(loss, ("NllLoss",))
     read = _input(node) if node is not None else None
-    while read is not None and read.name().startswith(RESHAPES):
+    while read is not None and read.name().startswith(PICKS):
         read = _input(read)
     return read is not None and read.name().startswith(LAYER_OUTPUTS)
 

@@ -117,7 +117,8 @@ def _memorised(
     if len(val) - 1 - best < t.overfit_patience or val[best] < t.memorised_val * untrained:
         return False
     fallen = train[-1] < 0.9 * train[best] and _near_lowest(h, train, best, t)
-    return fallen and train[-1] * t.memorised_fit < val[best]
+    # (a training loss below 0 has run off, not fit its rows: `divergence` reads it)
+    return fallen and 0 <= train[-1] * t.memorised_fit < val[best]
 
 
 APART = 0.5  # a loop's training loss under this share of knowing nothing, validation never
