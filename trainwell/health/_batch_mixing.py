@@ -32,7 +32,7 @@ from torch import nn
 from ..findings import Finding
 from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
 from ._tensors import eager, output_tensors, plain
-from ._watched import BATCHNORM
+from ._watched import BATCHNORM, time_first_parts
 
 MIXED = 0.01  # the first row's pull on the other rows' outputs, over its pull on its own
 SET = ", unless each batch is one set attended over on purpose (a graph's nodes)"
@@ -49,12 +49,6 @@ class MixedRows:
     time_first: tuple[str, ...]  # the model's parts built without batch_first=True
     sequences: bool = True  # the input holds sequences (or images), not a table's rows
     ignored: bool = False  # no output depends on the input at all
-
-
-def time_first_parts(model: nn.Module) -> list[str]:
-    """The parts that take their sequences time first (an RNN, a transformer or attention
-    layer built without `batch_first=True`)."""
-    return [name for name, m in model.named_modules() if getattr(m, "batch_first", True) is False]
 
 
 def normalises_by_batch(model: nn.Module) -> bool:

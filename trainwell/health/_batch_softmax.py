@@ -28,6 +28,7 @@ from ._loss_graph import (
     node_shape,
 )
 from ._silent import LoopRecord, LoopThresholds, loop_finding
+from ._watched import time_first_parts
 
 SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
 INSIDE = "inside the model"  # a softmax over the batch the loss does not read itself
@@ -90,9 +91,8 @@ def _similarity_or_weight(softmax: object) -> bool:
 
 
 def runs_time_first(model: nn.Module) -> bool:
-    """Whether a part of the model takes its sequences time first (an RNN, a transformer
-    or attention layer built without `batch_first=True`)."""
-    return any(getattr(m, "batch_first", True) is False for m in model.modules())
+    """Whether a part of the model takes its sequences time first (`time_first_parts`)."""
+    return bool(time_first_parts(model))
 
 
 def _dim(softmax: object, shape: tuple[int, ...]) -> int | None:

@@ -63,3 +63,9 @@ def learning_with(name: str, module: nn.Module, modules: dict[str, nn.Module]) -
     affine ones), else those of the module that holds it (dropout has none)."""
     own = list(module.parameters(recurse=False))
     return own or list(modules[name.rpartition(".")[0]].parameters())
+
+
+def time_first_parts(model: nn.Module) -> list[str]:
+    """The parts that take their sequences time first: an RNN, a transformer or attention
+    layer built without `batch_first=True` (torch's default)."""
+    return [name for name, m in model.named_modules() if getattr(m, "batch_first", True) is False]
