@@ -7,12 +7,15 @@ fails, the shapes agree, the loss falls. A `view` where a `permute` was meant mi
 alike.
 
 The doctor measures it once, at the first forward in train mode after its first look: the
-model's input (a float one of 3 dimensions or more, or an embedding's output for token
-ids) is made to carry a gradient, and two backward passes of the output, from the rows
-other than the first and from the first alone (random weights, `retain_graph`: the loop's
-own backward then runs as always), give what the first row's input moves of the others'
-outputs against what it moves of its own. Where rows are independent, as every batched
-model's should be, the first is exactly zero. Not measured: a batch norm that normalises
+model's input (a float one of 3 dimensions or more, a table's rows where a part of the
+model runs time first, or an embedding's output for token ids) is made to carry a
+gradient, and two backward passes of the output, from the rows other than the first and
+from the first alone (random weights, `retain_graph`: the loop's own backward then runs as
+always), give what the first row's input moves of the others' outputs against what it
+moves of its own. Where rows are independent, as every batched
+model's should be, the first is exactly zero. Where a part runs time first, an output that
+reads no input at all is told too: a class token read as `h[:, 0]` along the batch's axis
+(stress 29). Not measured: a batch norm that normalises
 by the batch (in train mode, or without running statistics), which mixes rows on purpose;
 an output whose rows are not the input's (a time-first model fed time first ends with
 `(batch, k)` rows of the input's second dimension), nor `(rows, rows)` similarities;
