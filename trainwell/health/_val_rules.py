@@ -50,7 +50,11 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     memorised = above is None and not apart and _memorised(h, train, val, untrained, t)
     if apart or memorised:
         above = (val.index(min(val)), False)  # it never rose (or fell): no climb to read
-    if above is None or _jumping(h, train, val, above, t) or _more_accurate(h, above[0], t):
+    # (validation apart from training learned nothing: its swings and accuracy say nothing)
+    judged = not apart and above is not None
+    if above is None or (
+        judged and (_jumping(h, train, val, above, t) or _more_accurate(h, above[0], t))
+    ):
         return None
     best, climbing = above
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
@@ -59,7 +63,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     elif memorised:
         head = (
             f"The model memorises its training data: training loss fell to {train[-1]:.3g}, "
-            f"under a tenth of the validation loss, which has not improved on "
+            f"under 1/{t.memorised_fit:g} of the validation loss, which has not improved on "
             f"{val[best]:.3g} (epoch {_run_epoch(h, best)}), {val[best] / untrained:.0%} of "
             f"what knowing nothing scores"
         )
@@ -106,16 +110,19 @@ def _memorised(
 ) -> bool:
     """The training loss fell under `1 / memorised_fit` of the best val loss, which has not
     improved for `overfit_patience` epochs or more and stayed at `memorised_val` of
-    knowing nothing's or above, while the training loss went on falling: the network fits
-    its training rows one by one and learns little that carries to new ones, whether or
-    not its val loss rises (a CNN switched to Adam fit 1,300 crops to a loss of 0.06, its
-    val loss flat at 1.4-1.6 of 1.79 and its accuracy 0.45; a healthy digits MLP's 0.001
-    against 0.1 is 4% of knowing nothing's)."""
+    knowing nothing's or above (below `NEVER_BEAT_SHARE` of it: it learned something),
+    while the training loss went on falling: the network fits its training rows one by one
+    and learns little that carries to new ones, whether or not its val loss rises (a CNN
+    switched to Adam fit 1,300 crops to a loss of 0.06, its val loss flat at 1.4-1.6 of
+    1.79 and its accuracy 0.45; a healthy digits MLP's 0.001 against 0.1 is 4% of knowing
+    nothing's)."""
     if untrained <= 0 or len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return False
     best = val.index(min(val))
     if len(val) - 1 - best < t.overfit_patience or val[best] < t.memorised_val * untrained:
         return False
+    if val[best] >= NEVER_BEAT_SHARE * untrained:
+        return False  # (validation never learned: `_validation_apart` reads that)
     fallen = train[-1] < 0.9 * train[best] and _near_lowest(h, train, best, t)
     # (a training loss below 0 has run off, not fit its rows: `divergence` reads it)
     return fallen and 0 <= train[-1] * t.memorised_fit < val[best]
