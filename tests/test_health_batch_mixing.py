@@ -226,3 +226,46 @@ def test_attention_over_a_table_s_rows_as_one_set_is_only_a_warning():
     table = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 4))  # no time-first part
     doctor = _loop(table, lambda: torch.randn(32, 64))
     assert _mixing(doctor) == [] and doctor._mixing.done
+
+
+class OnceOnly(torch.autograd.Function):
+    """A custom backward that frees what it saved: it can run once."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.kept = [x.detach()]
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.kept.pop()
+        return grad * 2
+
+
+class WithOnceOnly(GRUClassifier):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(OnceOnly.apply(x))
+
+
+def test_the_measure_stays_out_of_backward_hooks_and_custom_backwards():
+    """Per-sample-gradient and logging hooks would be called by the measure's passes, and a
+    custom backward that runs once would fail in the loop's own backward: not measured."""
+    hooked = GRUClassifier(batch_first=False)
+    calls = []
+    hooked.head.register_full_backward_hook(lambda *args: calls.append(1))
+    doctor = _loop(hooked, _sequences, steps=3)
+    assert len(calls) == 3 and doctor._mixing.done and doctor._mixing.mixed is None
+    doctor = _loop(WithOnceOnly(batch_first=False), _sequences, steps=3)  # (no TypeError)
+    assert doctor._mixing.done and doctor._mixing.mixed is None
+
+
+def test_an_input_written_into_in_place_is_written_for_the_loop_too():
+    model = ClampsItsInput()
+    model.forward = lambda x: model.head(model.conv(x.clamp_(-2, 2)).mean(-1))
+    doctor = trainwell.Doctor(model, torch.optim.SGD(model.parameters(), 0.1))
+    for _ in range(2):
+        x = torch.randn(32, 12, 8) * 3
+        loss = F.cross_entropy(model(x), torch.randint(0, 4, (32,)))
+        loss.backward()
+        doctor.step(loss)
+    assert doctor._mixing.done and float(x.abs().max()) == 2.0  # measured at this forward

@@ -38,6 +38,7 @@ from ._tensors import eager, output_tensors, plain
 from ._watched import BATCHNORM, time_first_parts
 
 MIXED = 0.01  # the first row's pull on the other rows' outputs, over its pull on its own
+VIEWED = 0.1  # ... where no part runs time first
 SET = ", unless each batch is one set attended over on purpose (a graph's nodes)"
 TRIES = 8  # forwards the measure waits for one it can read (train mode, gradients on)
 
@@ -75,6 +76,8 @@ class RowMixing:
         self._tries = 0
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._measuring = False  # this forward is the one measured
+        self._given: torch.Tensor | None = None  # the loop's own input at that forward
+        self._version = 0  # ... and the version of its gradient-carrying copy
         self._input: torch.Tensor | None = None  # what the first row's pull is measured at
         self._embedded: torch.Tensor | None = None
 
@@ -103,29 +106,32 @@ class RowMixing:
             return None
 
     def _prepare(self, module: nn.Module, args: tuple, kwargs: dict):
-        self._measuring = False
-        if not (module.training and torch.is_grad_enabled()) or self._busy():
-            self._tries += 1  # (an evaluation, or the probe's step): the next forward
+        self._measuring, self._input, self._embedded, self._given = False, None, None, None
+        if self._busy():
+            return None  # the probe's forward: the next one
+        x = args[0] if args else None
+        usable = isinstance(x, torch.Tensor) and plain(x) and x.dim() >= 2
+        if not (module.training and torch.is_grad_enabled() and usable and x.shape[0] > 1):
+            self._tries += 1  # (an evaluation, a batch of one row): the next forward
             if self._tries >= TRIES:
                 self._give_up()
             return None
-        x = args[0] if args else None
-        if not (isinstance(x, torch.Tensor) and plain(x) and x.dim() >= 2 and x.shape[0] > 1):
-            self._give_up()
-            return None
-        if normalises_by_batch(module):
-            self._give_up()
+        if normalises_by_batch(module) or _backward_hooked(module):
+            self._give_up()  # (rows mixed on purpose; hooks the passes would call)
             return None
         # a table's rows (2 dimensions) mix on purpose in a graph network (its nodes): read
         # only where a part of the model takes the batch for time
         if x.is_floating_point() and (x.dim() >= 3 or time_first_parts(module)):
             # a tensor that carries a gradient, with the input's values (not a leaf: a model
-            # may write into its input in place)
+            # may write into its input in place, which `_after` copies back to the loop's)
+            self._given = x
             self._input = x + torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+            self._version = self._input._version
             self._measuring = True
             return (self._input, *args[1:]), kwargs
         embedding = _first_embedding(module)
         if x.dim() == 2 and not x.is_floating_point() and embedding is not None:
+            self._given = x
             self._hooks.append(embedding.register_forward_hook(eager(self._embeds)))
             self._measuring = True
             return None
@@ -133,7 +139,12 @@ class RowMixing:
         return None
 
     def _embeds(self, module: nn.Module, args: tuple, output: object) -> None:
-        if self._embedded is None and isinstance(output, torch.Tensor) and output.requires_grad:
+        """The embedding of the model's token ids (`(*ids.shape, width)`), not another call
+        of it (positions: `pos(arange(T))`)."""
+        ids = self._given
+        if self._embedded is not None or not isinstance(output, torch.Tensor) or ids is None:
+            return
+        if output.requires_grad and tuple(output.shape[:-1]) == tuple(ids.shape):
             self._embedded = output
 
     def _after(self, module: nn.Module, args: tuple, kwargs: dict, output: object) -> None:
@@ -143,11 +154,37 @@ class RowMixing:
         x = args[0] if args else None
         tensors = output_tensors(output)
         try:
+            if self._input is not None and self._input._version != self._version:
+                with torch.no_grad():  # written into in place: as the loop's input would be
+                    self._given.copy_(self._input)
             if at is not None and tensors and isinstance(x, torch.Tensor):
                 self.mixed = _read(module, x, at, tensors[0])
         except Exception:  # never the loop's failure
             self.mixed = None
         self._give_up()
+
+
+def _backward_hooked(model: nn.Module) -> bool:
+    """Backward hooks on the model's modules, or global ones: the measure's passes would
+    call them (per-sample gradients, gradient logging)."""
+    hooked = any(m._backward_hooks or m._backward_pre_hooks for m in model.modules())
+    modules = nn.modules.module
+    return hooked or bool(modules._global_backward_hooks or modules._global_backward_pre_hooks)
+
+
+def _custom_functions(out: torch.Tensor, budget: int = 4096) -> bool:
+    """Whether the graph below `out` holds a Python `autograd.Function` (a custom backward
+    that may run only once, reentrant checkpointing): not walked twice more."""
+    queue, seen = [out.grad_fn], set()
+    while queue and len(seen) < budget:
+        node = queue.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, torch.autograd.function.BackwardCFunction):
+            return True
+        queue.extend(n for n, _ in node.next_functions)
+    return bool(queue)  # (too large a graph to walk: not read either)
 
 
 def _first_embedding(model: nn.Module) -> nn.Embedding | None:
@@ -164,16 +201,18 @@ def _read(model: nn.Module, x: torch.Tensor, at: torch.Tensor, out: torch.Tensor
         return None
     time_first = time_first_parts(model)
     sequences = x.dim() >= 3 or not x.is_floating_point()  # (a table's rows: features)
-    if time_first and (out.dim() > 2 or (sequences and x.shape[1] == n)):
+    if (out.dim() > 2 and time_first) or (sequences and x.shape[1] == n):
         return None  # fed time first, its rows would be time steps: meant to mix
+    if _custom_functions(out):
+        return None
+    # weights over the last axis only (a language model's logits: no copy of their size)
     generator = torch.Generator().manual_seed(0)
-    weights = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
-    own = torch.zeros_like(weights)
-    own[0] = weights[0]
-    weights[0] = 0
-    # (a graph torch.autograd.grad cannot walk, reentrant checkpointing's, raises: not read)
-    others = torch.autograd.grad((out * weights).sum(), at, retain_graph=True)[0]
-    itself = torch.autograd.grad((out * own).sum(), at, retain_graph=True)[0]
+    weights = torch.randn(out.shape[-1] if out.dim() > 1 else 1, generator=generator)
+    weights = weights.to(out.device, out.dtype)
+    scores = out @ weights if out.dim() > 1 else out * weights
+    # (a graph torch.autograd.grad cannot walk raises: not read)
+    others = torch.autograd.grad(scores[1:].sum(), at, retain_graph=True)[0]
+    itself = torch.autograd.grad(scores[:1].sum(), at, retain_graph=True)[0]
     pull = float(torch.linalg.vector_norm(itself[0].float()))
     shapes = (tuple(x.shape), tuple(out.shape), tuple(time_first), sequences)
     if pull == 0 and time_first and not others.any():
@@ -183,7 +222,10 @@ def _read(model: nn.Module, x: torch.Tensor, at: torch.Tensor, out: torch.Tensor
     if not pull > 0:
         return None
     share = float(torch.linalg.vector_norm(others[0].float())) / pull
-    return MixedRows(share, *shapes) if share >= MIXED else None
+    # without a time-first part to name, only a mix a view makes (shares of 1 and more),
+    # not a statistic of the batch a model reads on purpose (a GAN critic's minibatch
+    # standard deviation: 0.025)
+    return MixedRows(share, *shapes) if share >= (MIXED if time_first else VIEWED) else None
 
 
 def batch_mixing(r: LoopRecord, t: LoopThresholds) -> Finding | None:
@@ -224,7 +266,7 @@ def batch_mixing(r: LoopRecord, t: LoopThresholds) -> Finding | None:
             f"from the other rows, and its own steps as separate examples"
             f"{'' if mixed.sequences else SET}.",
             r,
-            r.mixed_rows_step or r.step,
+            r.step if r.mixed_rows_step is None else r.mixed_rows_step,
             time_first=list(mixed.time_first),
             **evidence,
         )
@@ -234,7 +276,7 @@ def batch_mixing(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         f"The rows of a batch mix: {pull}. A view or reshape of (batch, ...) values where a "
         f"permute or transpose was meant reads the rows into each other.",
         r,
-        r.mixed_rows_step or r.step,
+        r.step if r.mixed_rows_step is None else r.mixed_rows_step,
         fix="keep the batch the first dimension through the model: permute / transpose "
         "(not view / reshape) to move the others, and batch_first=True on RNN and attention "
         "layers; unless each batch is one set whose rows are meant to be read together",

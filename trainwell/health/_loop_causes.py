@@ -56,7 +56,8 @@ def root_cause(finding: Finding) -> str | None:
         return (
             f"the units of {names} are all alike (symmetric_units); initialise them randomly first"
         )
-    if finding.code == "batch_mixing" and finding.evidence.get("time_first"):
+    told = finding.severity == "error" or finding.evidence.get("input_ignored")
+    if finding.code == "batch_mixing" and finding.evidence.get("time_first") and told:
         return (
             "layers that take time first read the batch as time (batch_mixing); build them "
             "with batch_first=True first"
