@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from ..findings import Finding
+from ._graph_walk import GRAPH_NODES, nodes_below
 from ._silent import LoopRecord, LoopThresholds, few_names, loop_finding
 from ._tensors import eager, output_tensors, plain
 from ._watched import BATCHNORM, time_first_parts
@@ -172,19 +173,16 @@ def _backward_hooked(model: nn.Module) -> bool:
     return hooked or bool(modules._global_backward_hooks or modules._global_backward_pre_hooks)
 
 
-def _custom_functions(out: torch.Tensor, budget: int = 4096) -> bool:
+def _custom_functions(out: torch.Tensor) -> bool:
     """Whether the graph below `out` holds a Python `autograd.Function` (a custom backward
-    that may run only once, reentrant checkpointing): not walked twice more."""
-    queue, seen = [out.grad_fn], set()
-    while queue and len(seen) < budget:
-        node = queue.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
+    that may run only once, reentrant checkpointing): not walked twice more. A graph too
+    large to walk whole is not read either."""
+    walked = 0
+    for node in nodes_below([out.grad_fn]):
+        walked += 1
         if isinstance(node, torch.autograd.function.BackwardCFunction):
             return True
-        queue.extend(n for n, _ in node.next_functions)
-    return bool(queue)  # (too large a graph to walk: not read either)
+    return walked >= GRAPH_NODES
 
 
 def _first_embedding(model: nn.Module) -> nn.Embedding | None:
