@@ -50,11 +50,10 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     memorised = above is None and not apart and _memorised(h, train, val, untrained, t)
     if apart or memorised:
         above = (val.index(min(val)), False)  # it never rose (or fell): no climb to read
+    if above is None:
+        return None
     # (validation apart from training learned nothing: its swings and accuracy say nothing)
-    judged = not apart and above is not None
-    if above is None or (
-        judged and (_jumping(h, train, val, above, t) or _more_accurate(h, above[0], t))
-    ):
+    if not apart and (_jumping(h, train, val, above, t) or _more_accurate(h, above[0], t)):
         return None
     best, climbing = above
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
