@@ -151,12 +151,9 @@ def _samples(data: dict[str, Any]) -> int | None:
 
 def _expected_code(path: Path) -> str | None:
     """`# expect: CODE` in the leading comments, else the file name's `<code>-<n>`."""
-    for line in path.read_text().splitlines():
-        if not line.startswith("#"):
-            break
-        match = re.match(r"#\s*expect:\s*(\w+)", line)
-        if match:
-            return _known(match.group(1), path)
+    code = _leading(path, r"expect:\s*(\w+)")
+    if code is not None:
+        return _known(code, path)
     if path.stem.startswith("healthy"):
         return None
     return _known(path.stem.rsplit("-", 1)[0], path)
@@ -166,16 +163,25 @@ def _twin(path: Path) -> tuple[tuple[str, Any], ...]:
     """`# twin: {...}` in the leading comments, a YAML flow mapping of the keys that undo
     the fault, as the overrides `fit` takes (`{model: {init: {bias: 0}}}`:
     `model__init__bias`); () without one."""
+    text = _leading(path, r"twin:\s*(.+)")
+    if text is None:
+        return ()
+    mapping = yaml.safe_load(text)
+    if not isinstance(mapping, dict) or not mapping:
+        raise SystemExit(f"{path}: `# twin:` is not a mapping of config keys: {text}")
+    return tuple(_flatten(mapping))
+
+
+def _leading(path: Path, pattern: str) -> str | None:
+    """The group `pattern` matches in the first of the file's leading comment lines it
+    matches (after `#`); None where none does."""
     for line in path.read_text().splitlines():
         if not line.startswith("#"):
             break
-        match = re.match(r"#\s*twin:\s*(.+)", line)
+        match = re.match(rf"#\s*{pattern}", line)
         if match:
-            mapping = yaml.safe_load(match.group(1))
-            if not isinstance(mapping, dict) or not mapping:
-                raise SystemExit(f"{path}: `# twin:` is not a mapping of config keys: {line}")
-            return tuple(_flatten(mapping))
-    return ()
+            return match.group(1)
+    return None
 
 
 def _flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
