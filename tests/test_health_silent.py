@@ -2051,6 +2051,46 @@ def test_a_gate_pinned_open_is_not_a_saturated_layer(arch, gated):
     assert [f.layer for f in saturated] == ([] if gated else ["squash"])
 
 
+class _Attended(nn.Module):
+    """Attention pooling over a grid's rows (a bag's instances), scored by a tanh (Ilse et
+    al. 2018) whose weights, 20 times the usual, pin it at +-1; not `attended`, the same
+    tanh in the features' path, pooled by a mean."""
+
+    def __init__(self, attended: bool):
+        super().__init__()
+        self.attended = attended
+        self.embed = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.score = nn.Sequential(nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+        with torch.no_grad():
+            self.score[0].weight.mul_(20)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = self.embed(x.flatten(1, 2))  # (batch, 8 rows, 16)
+        if self.attended:
+            weights = torch.softmax(self.score(h), dim=1)
+            return self.head((weights * h).sum(1))
+        return self.head(self.score[1](self.score[0](h)).mean(1))
+
+
+@pytest.mark.parametrize("attended", [True, False])
+def test_an_attention_scorer_pinned_at_one_is_not_a_saturated_layer(attended):
+    """A tanh that only scores an attention (its units reach the loss through the softmax
+    that weighs the instances) sharpens the attention when it saturates: stress 29's
+    multiple-instance network scored the same with ReLU there. The same tanh carrying the
+    features is a saturated layer."""
+    torch.manual_seed(0)
+    X, y = data()
+    model = _Attended(attended)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    doctor = trainwell.Doctor(model, optimizer, every=4)
+    for _ in range(2):
+        _train_epoch(X, y, model, optimizer, doctor, [])
+        doctor.epoch_end(1.0)
+    saturated = [f for f in problems(doctor) if f.code == "saturated_activation"]
+    assert [f.layer for f in saturated] == ([] if attended else ["score.1"])
+
+
 @pytest.mark.parametrize("gentle", [True, False])
 def test_a_run_resumed_at_its_floor_is_not_slow_nor_oscillating(gentle):
     """A loop that resumes a network which already fits its data (train loss ~1% of chance)
