@@ -325,9 +325,19 @@ def test_a_fault_free_twin_is_run_with_its_overrides_and_judges_the_repair(tmp_p
     t = scoring.totals([twinned, alone], repair=True)
     assert (t["twins"], t["twin_repaired_all_seeds"], t["twin_repaired_no_seed"]) == (1, 1, 0)
     assert t["twins_under_line"] == ["dying_relu-1"]
+    assert (t["twin_runs"], t["twin_alarm_runs"], t["twin_alarms"]) == (1, 0, {})
     assert json.loads(bench.as_json({"dev": [twinned]}, 1, True))["splits"]["dev"]["configs"][
         "dying_relu-1"
     ]["twin_verdicts"] == ["repaired"]
+    # a twin's detect run that raises a code: an alarm on a fault-free recipe, told apart
+    done[("dev", "twin@dying_relu-1", "detect", 0)] = _o(0.70, ["overfitting"])
+    alarmed = bench._result(cases[1], 1, done)
+    t = scoring.totals([alarmed], repair=True)
+    assert (t["twin_alarm_runs"], t["twin_alarms"]) == (1, {"dying_relu-1": ["overfitting"]})
+    lines = _load("_tables").goal_lines({"dev": t}, True)
+    assert "  dev twin alarm: dying_relu-1: overfitting" in lines
+    configs = json.loads(bench.as_json({"dev": [alarmed]}, 1, True))["splits"]["dev"]["configs"]
+    assert configs["dying_relu-1"]["twin_codes"] == [["overfitting"]]
 
 
 def test_a_twin_line_that_is_not_a_mapping_stops_the_benchmark(tmp_path):

@@ -385,6 +385,7 @@ def as_json(by_split: dict[str, list[Result]], seeds: int, repair: bool) -> str:
                 "baseline_on_its_rows": r.same_rows,
                 "twin": [t.score if t else None for t in r.twin] or None,
                 "twin_verdicts": r.twin_verdicts() or None,
+                "twin_codes": [t.codes if t else None for t in r.twin] or None,
                 "verdicts": r.verdicts() if r.case.faulty else None,
                 "verdict": config_verdict(r.verdicts()) if r.case.faulty and repair else None,
                 "extra_codes": [extra_codes(o, r.case.expect) for o in r.detect]

@@ -221,6 +221,13 @@ def totals(results: list[Result], repair: bool) -> dict[str, Any]:
         "twin_repaired_no_seed": by_twin.count("failed"),
         "twin_harmless": by_twin.count("harmless"),
         "twins_under_line": [r.case.name for r in twinned if _twin_under_line(r)],
+        # a twin is a fault-free recipe too: what its detect runs raise is a false alarm as
+        # likely as not (reported apart: its writer did not vouch for it as healthy)
+        "twin_runs": sum(t is not None for r in twinned for t in r.twin),
+        "twin_alarm_runs": sum(bool(t and t.codes) for r in twinned for t in r.twin),
+        "twin_alarms": {
+            r.case.name: codes for r in twinned if (codes := _union([t for t in r.twin if t]))
+        },
         "broken_runs": sum(v == "broken" for r in faulty for v in r.verdicts()) if repair else 0,
         "primary_right": _share(sum(primary_right(o, e) for e, o in runs), len(runs)),
         "extra_codes": sum(extra),

@@ -184,8 +184,12 @@ def goal_lines(figures: dict[str, dict[str, Any]], repair: bool) -> list[str]:
             under = ", ".join(t["twins_under_line"]) or "none"
             lines.append(
                 f"  {split}: {t['twins']} fault-free twins (the config without its fault); "
-                f"under the healthy line on some seed: {under}"
+                f"under the healthy line on some seed: {under}; codes raised on "
+                f"{t['twin_alarm_runs']} of {t['twin_runs']} of their runs"
             )
+            lines += [
+                f"  {split} twin alarm: {n}: {', '.join(c)}" for n, c in t["twin_alarms"].items()
+            ]
         lines += [f"  {split} run failed: {what}" for what in t["crashed"]]
         if t["broken_runs"]:
             lines.append(f"  {split}: repair mode broke {t['broken_runs']} harmless run(s)")
