@@ -2040,15 +2040,18 @@ def test_a_gate_pinned_open_is_not_a_saturated_layer(arch, gated):
     design: pinned at 1, they are not saturated units to switch to ReLU. The same sigmoid
     pinned at 1 as a hidden layer is."""
     torch.manual_seed(0)
+    assert _saturated_layers(_Excited(arch, gated)) == ([] if gated else ["squash"])
+
+
+def _saturated_layers(model: nn.Module) -> list[str]:
+    """The layers told saturated over two epochs of Adam on `data()`."""
     X, y = data()
-    model = _Excited(arch, gated)
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
     doctor = trainwell.Doctor(model, optimizer, every=4)
     for _ in range(2):
         _train_epoch(X, y, model, optimizer, doctor, [])
         doctor.epoch_end(1.0)
-    saturated = [f for f in problems(doctor) if f.code == "saturated_activation"]
-    assert [f.layer for f in saturated] == ([] if gated else ["squash"])
+    return [f.layer for f in problems(doctor) if f.code == "saturated_activation"]
 
 
 class _Attended(nn.Module):
@@ -2080,15 +2083,7 @@ def test_an_attention_scorer_pinned_at_one_is_not_a_saturated_layer(attended):
     multiple-instance network scored the same with ReLU there. The same tanh carrying the
     features is a saturated layer."""
     torch.manual_seed(0)
-    X, y = data()
-    model = _Attended(attended)
-    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
-    doctor = trainwell.Doctor(model, optimizer, every=4)
-    for _ in range(2):
-        _train_epoch(X, y, model, optimizer, doctor, [])
-        doctor.epoch_end(1.0)
-    saturated = [f for f in problems(doctor) if f.code == "saturated_activation"]
-    assert [f.layer for f in saturated] == ([] if attended else ["score.1"])
+    assert _saturated_layers(_Attended(attended)) == ([] if attended else ["score.1"])
 
 
 @pytest.mark.parametrize("gentle", [True, False])
