@@ -1484,6 +1484,26 @@ def test_a_lucky_epoch_of_the_val_loss_is_no_best_to_overfit_from():
     assert (found.evidence["best_epoch"], found.evidence["best_val_loss"]) == (12, 0.43)
 
 
+def test_a_warm_restart_lifting_the_val_loss_is_no_overfitting():
+    """Warm restarts every 5 epochs (SGDR): the val loss rises for the epochs after each
+    restart, on purpose, and comes back as the rate decays (a healthy residual MLP was told
+    overfitting two epochs after a restart: stress 30). The same rise at a constant rate is
+    overfitting, and so is a val loss still up at the end of the next cycle."""
+    cycle = [0.1, 0.0905, 0.0655, 0.0345, 0.0095]
+    train = [1.2, 0.8, 0.6, 0.5, 0.45, 0.48, 0.44, 0.4, 0.36, 0.33]
+    val = [1.1, 0.7, 0.5, 0.42, 0.38, 0.45, 0.5, 0.5, 0.5, 0.52]
+
+    def history(epochs, rates):
+        h = _curves(_history(), train[:epochs], val[:epochs])
+        for row, rate in zip(h.curves, rates, strict=False):
+            row["lr"] = rate
+        return h
+
+    assert rules.overfitting(history(8, cycle * 2), T) is None  # mid-cycle, the rate up
+    assert rules.overfitting(history(8, [0.05] * 10), T) is not None
+    assert rules.overfitting(history(10, cycle * 2), T) is not None  # at the cycle's low
+
+
 def test_a_val_loss_that_jumps_up_and_down_is_no_overfitting():
     """Large steps under batch norm: the val loss jumps 2-3x and falls back while the train
     loss falls; an overfitting network's climbs, its noise small next to the climb."""

@@ -34,9 +34,10 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     val loss that rose in each of the last `overfit_climb` epochs is no noise:
     `overfit_climb_rise` above its best is enough then. Not when it jumps up and down
     (`_zigzag`) and is not climbing now (`_jumping`): the steps are too large, and
-    `jumping_val_loss` names it where no schedule lowers them. Nor while the val accuracy
-    (where there is one) is still rising above where it was at the val loss's best
-    (`_more_accurate`), nor while the train loss is no lower than knowing nothing scores
+    `jumping_val_loss` names it where no schedule lowers them. Nor while a warm restart
+    since the best holds the rate above the low it restarted from (`_restarted`). Nor while
+    the val accuracy (where there is one) is still rising above where it was at the val
+    loss's best (`_more_accurate`), nor while the train loss is no lower than knowing nothing scores
     (the class prior's): a network that fits its training data no better has memorised
     none of it, its val loss swings with the steps. A val loss that never rose is overfitting
     too where the network memorises its rows (`_memorised`), or, in a loop, where validation
@@ -54,6 +55,8 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None
     # (validation apart from training learned nothing: its swings and accuracy say nothing)
     if not apart and (_jumping(h, train, val, above, t) or _more_accurate(h, above[0], t)):
+        return None
+    if not apart and _restarted(h, above[0], t):
         return None
     best, climbing = above
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
@@ -223,6 +226,25 @@ def _more_accurate(h: ProbeHistory, best: int, t: Thresholds) -> bool:
         return False
     above = min(accuracy[-2:]) >= accuracy[best] + t.overfit_accuracy_gain
     return above and max(accuracy[-2:]) > max(accuracy[:-2])
+
+
+def _restarted(h: ProbeHistory, best: int, t: Thresholds) -> bool:
+    """A schedule restarted the rate since the val loss's best (raised it `restart_rise`
+    times or more into an epoch after it had fallen from a higher peak: not a warm-up's
+    climb), and the rate still stands above the low it restarted from: a warm restart
+    (SGDR, a cyclic rate) lifts the val loss on purpose, and the cycle's low says whether
+    it comes back (a healthy residual MLP under warm restarts every 5 epochs was told
+    overfitting two epochs after one, on two seeds of two: stress 30). The rate recorded
+    at an epoch's end may be the next epoch's: a restart can show at the best epoch."""
+    rates = h.curve("lr")
+    restarts = [
+        i
+        for i in range(max(best, 1), len(rates))
+        if math.isfinite(rates[i - 1])
+        and 0 < rates[i - 1] < max(rates[:i])
+        and rates[i] >= t.restart_rise * rates[i - 1]
+    ]
+    return bool(restarts) and rates[-1] > rates[restarts[-1] - 1]
 
 
 def _bumped(train: list[float], val: list[float], best: int, limit: float) -> bool:
