@@ -166,6 +166,11 @@ def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():
     # killed units on unscaled inputs: the inputs' scale first, then the lower rate
     unscaled = remedy_order(killed, Evidence(unscaled_inputs=True))
     assert unscaled[:3] == ("input_norm", "lower_lr", "leaky_relu"), unscaled
+    # killed by the first steps of weights drawn far too large: the draw first, then the
+    # rate; weights that large only now may be what the steps made of them: the rate first
+    drawn = remedy_order(killed, Evidence(oversized_at_start=True, oversized_weights=True))
+    assert drawn[:2] == ("he_init", "lower_lr"), drawn
+    assert remedy_order(killed, Evidence(oversized_weights=True))[0] == "lower_lr"
     # a slow loss on steps every layer takes at a healthy size: no remedy raises the rate,
     # stalled or not; a slow loss told another cause, or none, keeps it
     for evidence in (Evidence(), Evidence(stalled=True)):
@@ -586,6 +591,30 @@ def test_oversized_weights_are_measured_by_each_hidden_layers_gain():
     head = _mlp()
     nn.init.normal_(head[2].weight, std=3.0)  # the output layer grows with confidence
     assert not gather_evidence(h, prior_loss=None, model=head).oversized_weights
+
+
+def test_weights_drawn_oversized_are_told_from_weights_the_steps_blew_up():
+    """The gain at the history's first look, the run's step 0, is the initialisation's; the
+    live model's cannot tell it from weights large steps blew up since. Read only where
+    that look was the run's first step (a history restarted after a remedy starts later)."""
+    big, drawn_big = _mlp(), _mlp()
+    nn.init.normal_(big[0].weight, std=1.0)  # fan-in 20: gain ~4.5, as the steps left it
+
+    def history(model, first_step):
+        h = ProbeHistory(layers=["0", "2"], activations=[], activation_kinds=[])
+        h.steps.append(first_step)
+        h.weight_norm.append(
+            np.array([float(w.norm()) for w in (model[0].weight, model[2].weight)])
+        )
+        return h
+
+    nn.init.normal_(drawn_big[0].weight, std=1.0)
+    at_start = history(drawn_big, 0)
+    assert gather_evidence(at_start, prior_loss=None, model=drawn_big).oversized_at_start
+    grown = gather_evidence(history(_mlp(), 0), prior_loss=None, model=big)
+    assert grown.oversized_weights and not grown.oversized_at_start
+    later = gather_evidence(history(drawn_big, 480), prior_loss=None, model=drawn_big)
+    assert later.oversized_weights and not later.oversized_at_start
 
 
 @pytest.mark.parametrize("kind", ["sigmoid", "tanh"])

@@ -75,6 +75,7 @@ class Evidence:
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
+    oversized_at_start: bool = False  # ... at the first look, before any step: as drawn
     # every hidden layer's gain is far below any sane init, or together they silence a
     # plain stack (their product below VANISHED_SIGNAL, no normalisation layer)
     undersized_weights: bool = False
@@ -126,6 +127,7 @@ def gather_evidence(
     l1_part = l1_share(model, l1, loss) if model is not None else None
     gains = hidden_gains(model) if model is not None else []
     gain = max(gains, default=None)
+    drawn = start_gains(history, model) if model is not None else []
     narrow = bottleneck(history)
     rate = adaptive_rate(optimizer)
     return Evidence(
@@ -138,6 +140,7 @@ def gather_evidence(
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
+        oversized_at_start=max(drawn, default=0.0) > LARGE_GAIN,
         undersized_weights=bool(gains) and (max(gains) < SMALL_GAIN or _silenced(model, gains)),
         bottleneck=narrow is not None,
         slope_limited="sigmoid" in history.activation_kinds,
@@ -258,6 +261,19 @@ def hidden_gains(model: nn.Module) -> list[float]:
     initialisation. Empty for a network of one layer."""
     weights = [w.detach() for _, w in weighted_layers(model)]
     return [float(w.float().norm()) / math.sqrt(w.shape[0]) for w in weights[:-1]]
+
+
+def start_gains(history: ProbeHistory, model: nn.Module) -> list[float]:
+    """The hidden gains at the history's first look, where that was the run's first step:
+    what the initialisation drew, not what steps made of it (weights that large steps blew
+    up look the same on the live model). Empty where unknown."""
+    if not history.weight_norm or history.steps[:1] != [0]:
+        return []
+    weights = [w for _, w in weighted_layers(model)]
+    norms = history.weight_norm[0]
+    if len(norms) != len(weights):
+        return []
+    return [float(n) / math.sqrt(w.shape[0]) for n, w in zip(norms[:-1], weights[:-1], strict=True)]
 
 
 def collapsed(model: nn.Module) -> float | None:
