@@ -604,7 +604,7 @@ def test_weights_drawn_oversized_are_told_from_weights_the_steps_blew_up():
         h = ProbeHistory(layers=["0", "2"], activations=[], activation_kinds=[])
         h.steps.append(first_step)
         h.weight_norm.append(
-            np.array([float(w.norm()) for w in (model[0].weight, model[2].weight)])
+            np.array([float(w.detach().norm()) for w in (model[0].weight, model[2].weight)])
         )
         return h
 
