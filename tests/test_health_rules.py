@@ -1410,7 +1410,7 @@ def test_a_train_loss_above_the_priors_has_memorised_nothing():
     while the train loss, falling again, is still above the class prior's 1.10. The same
     curves under a prior they fell below are overfitting."""
     train = [0.75, 0.9, 1.6, 2.0, 1.9, 1.7, 1.5, 1.3, 1.2]
-    val = [0.7, 0.65, 0.9, 1.2, 0.6, 0.62, 1.6, 1.7, 1.75]
+    val = [0.7, 0.65, 0.9, 1.2, 0.6, 1.3, 1.6, 1.7, 1.75]
     h = _curves(_history(), train, val)
     h.prior_loss = 1.10
     assert rules.overfitting(h, T) is None
@@ -1460,8 +1460,9 @@ def test_a_lucky_epoch_of_the_val_loss_is_no_best_to_overfit_from():
     """A healthy batch-norm CNN on 36x36 tablets (held-out-39, AdamW under cosine decay):
     the val loss dipped to 0.36 for one epoch between 0.51s, then sat at 0.40-0.54 while the
     train loss fell; read from the dip it was 20-30% up, "overfitting", at 0.91 accuracy as
-    good as any epoch's. The best it held two epochs running is the level to rise from. The
-    same curve that climbs from there is overfitting."""
+    good as any epoch's. A low both neighbours stand 20% above, which the val loss came back
+    near later, is luck: the lowest other epoch is the best to rise from. The same curve
+    that climbs from there is overfitting, and so is a sharp low never come back to."""
     train = [1.38, 0.96, 0.79, 0.68, 0.57, 0.49, 0.41, 0.37, 0.33, 0.28, 0.3, 0.27, 0.23]
     train += [0.21, 0.19, 0.185, 0.17, 0.154, 0.149, 0.151, 0.142, 0.137, 0.137, 0.139, 0.144]
     val = [2.77, 0.84, 0.74, 0.76, 0.75, 0.61, 0.56, 0.78, 0.5, 0.51, 0.36, 0.51, 0.43, 0.47]
@@ -1482,6 +1483,10 @@ def test_a_lucky_epoch_of_the_val_loss_is_no_best_to_overfit_from():
     fitting = [*train[:-5], 0.13, 0.12, 0.11, 0.1, 0.09]
     found = rules.overfitting(history(climbing, fitting), T)
     assert (found.evidence["best_epoch"], found.evidence["best_val_loss"]) == (12, 0.43)
+    sharp = [1.2, 0.6, 0.3, 0.38, 0.41, 0.40, 0.43, 0.42, 0.44, 0.43, 0.45, 0.44]
+    falling = [1.0 * 0.75**i for i in range(len(sharp))]
+    found = rules.overfitting(_curves(_history(), falling, sharp), T)
+    assert found.evidence["best_val_loss"] == 0.3
 
 
 def test_a_warm_restart_lifting_the_val_loss_is_no_overfitting():
@@ -1502,6 +1507,12 @@ def test_a_warm_restart_lifting_the_val_loss_is_no_overfitting():
     assert rules.overfitting(history(8, cycle * 2), T) is None  # mid-cycle, the rate up
     assert rules.overfitting(history(8, [0.05] * 10), T) is not None
     assert rules.overfitting(history(10, cycle * 2), T) is not None  # at the cycle's low
+    # the rate recorded at an epoch's end is the next one's (a scheduler stepped per batch):
+    # the restart shows at the best epoch itself
+    assert rules.overfitting(history(8, [*cycle[1:], *cycle]), T) is None
+    assert rules.overfitting(history(8, [math.nan, *cycle[1:], *cycle]), T) is None
+    warm_up = [0.01, 0.02, 0.04, 0.08, 0.1, 0.1, 0.1, 0.1]  # a climb, never a restart
+    assert rules.overfitting(history(8, warm_up), T) is not None
 
 
 def test_a_val_loss_that_jumps_up_and_down_is_no_overfitting():

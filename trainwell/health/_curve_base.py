@@ -19,6 +19,13 @@ def _finite(values: list[float]) -> bool:
     return all(map(math.isfinite, values))
 
 
+def _raised_into(rates: list[float], epoch: int, t: Thresholds) -> bool:
+    """Whether the rate recorded at `epoch`'s end is `restart_rise` times the epoch before's
+    or more, both known: a schedule raised it (a warm restart, a cyclic rate, a warm-up)."""
+    before, now = rates[epoch - 1], rates[epoch]
+    return math.isfinite(before) and math.isfinite(now) and 0 < before * t.restart_rise <= now
+
+
 def _scale(curve: list[float], h: ProbeHistory) -> float:
     """The scale a curve's swings are measured against: its first value, or the class
     prior's loss when lower (a first epoch that spiked would hide the swings after it). A

@@ -18,6 +18,7 @@ from ._curve_base import (
     _finite,
     _judged,
     _limited_by_data,
+    _raised_into,
     _scale,
     _val_pace,
 )
@@ -175,10 +176,7 @@ def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:
     cyclic rates lift the loss at each peak on purpose; a rate that stays too high does not
     rise."""
     # raised[e]: the rate recorded at epoch e's end is restart_rise times epoch e - 1's
-    raised = [False] + [
-        math.isfinite(a) and math.isfinite(b) and a > 0 and b >= t.restart_rise * a
-        for a, b in itertools.pairwise(rates)
-    ]
+    raised = [False] + [_raised_into(rates, e, t) for e in range(1, len(rates))]
     raised += [False] * (n + 1 - len(raised))
     return [raised[j] or raised[j + 1] for j in range(n)]
 

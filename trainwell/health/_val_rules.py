@@ -12,7 +12,7 @@ import itertools
 import math
 
 from ..findings import Finding
-from ._curve_base import _finite, _judged, _run_epoch, _scale
+from ._curve_base import _finite, _judged, _raised_into, _run_epoch, _scale
 from ._history import ProbeHistory
 from ._rule_base import Thresholds, finding
 
@@ -22,10 +22,11 @@ NEVER_BEAT_SHARE = 0.98
 
 
 def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
-    """The val loss has stayed `overfit_rise` above its best for the last two epochs, the best
-    reached >= `overfit_patience` epochs ago, while the train loss fell by another 10% or
-    more (SageMaker Overfit compares val to train loss; the rise of val over its own best is
-    robust to the train/val scale, and the two conditions keep noisy curves from firing).
+    """The val loss has stayed `overfit_rise` above the best it held (`_held_best`: not a
+    lucky epoch) for the last two epochs, the best reached >= `overfit_patience` epochs
+    ago, while the train loss fell by another 10% or more (SageMaker Overfit compares val to
+    train loss; the rise of val over its own best is robust to the train/val scale, and the
+    two conditions keep noisy curves from firing).
     Near a perfect fit a relative rise is easy: the rise must also be `overfit_floor` of the
     val loss's scale (the first one, or the class prior's when lower), or it is a few
     examples of a small validation set growing more confident: on iris, wine or
@@ -56,8 +57,8 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     # (validation apart from training learned nothing: its swings and accuracy say nothing)
     if not apart and (_jumping(h, train, val, above, t) or _more_accurate(h, above[0], t)):
         return None
-    if not apart and _restarted(h, above[0], t):
-        return None
+    if not (apart or memorised) and _restarted(h, above[0], t):
+        return None  # (a memorised network's val loss never rose: no restart lifted it)
     best, climbing = above
     steadily = f", rising in each of the last {t.overfit_climb} epochs," if climbing else ""
     if apart:
@@ -160,9 +161,10 @@ def _validation_apart(
 def _above_best(
     h: ProbeHistory, train: list[float], val: list[float], t: Thresholds, bumps_count: bool = True
 ) -> tuple[int, bool] | None:
-    """(best epoch, climbing) where the val loss has stayed up since its best as `overfitting`
-    describes, while the train loss kept falling; else None. Without `bumps_count`, not after a
-    bump of the steps (`_bumped`): no overfitting, but it may well be a jumping val loss."""
+    """(best epoch, climbing) where the val loss has stayed up since the best it held
+    (`_held_best`) as `overfitting` describes, while the train loss kept falling; else
+    None. Without `bumps_count`, not after a bump of the steps (`_bumped`): no overfitting,
+    but it may well be a jumping val loss."""
     if len(val) < t.min_epochs or not _finite(val) or not _finite(train):
         return None
     best = _held_best(val, t.overfit_rise)
@@ -176,8 +178,8 @@ def _above_best(
     recent = val[-t.overfit_climb - 1 :]
     climbing = len(recent) > t.overfit_climb and all(b > a for a, b in itertools.pairwise(recent))
     climbed = climbing and val[-1] >= val[best] + max(t.overfit_climb_rise * val[best], noise)
-    # (the patience runs from the lowest epoch, a lucky one too: a rise soon after it is a
-    # bump of a few validation rows as often as not)
+    # (the patience runs from the later of the held best and the lowest epoch, a lucky one
+    # too: a rise soon after it is a bump of a few validation rows as often as not)
     since = len(val) - 1 - max(best, val.index(min(val)))
     if since < t.overfit_patience or not (risen or climbed):
         return None
@@ -189,14 +191,17 @@ def _above_best(
 
 def _held_best(val: list[float], rise: float) -> int:
     """The epoch of the best val loss the network held: the lowest, but not a lucky epoch's,
-    one both of whose neighbours stand `rise` or more above it (a healthy batch-norm CNN's
-    0.51, 0.36, 0.51, then 0.40-0.54 to the end: read from 0.36 it was "overfitting", at an
-    accuracy as good as any epoch's; held-out-39). A noisy validation has such epochs, and
-    a rise read from one is no fit."""
+    one both of whose neighbours stand `rise` or more above it while a later epoch came
+    back within `rise` of it (a healthy batch-norm CNN's 0.51, 0.36, 0.51, then 0.40-0.54
+    to the end: read from 0.36 it was "overfitting", at an accuracy as good as any epoch's;
+    held-out-39). A noisy validation has such epochs, and a rise read from one is no fit;
+    an overfitting network's sharp low, which it never comes back to, is its best."""
     lucky = {
         i
         for i in range(1, len(val) - 1)
-        if val[i] > 0 and min(val[i - 1], val[i + 1]) >= (1 + rise) * val[i]
+        if val[i] > 0
+        and min(val[i - 1], val[i + 1]) >= (1 + rise) * val[i]
+        and any(v < (1 + rise) * val[i] for v in val[i + 2 :])
     }
     return min((i for i in range(len(val)) if i not in lucky), key=val.__getitem__)
 
@@ -237,12 +242,11 @@ def _restarted(h: ProbeHistory, best: int, t: Thresholds) -> bool:
     overfitting two epochs after one, on two seeds of two: stress 30). The rate recorded
     at an epoch's end may be the next epoch's: a restart can show at the best epoch."""
     rates = h.curve("lr")
+    peaks = list(itertools.accumulate((r if math.isfinite(r) else 0.0 for r in rates), max))
     restarts = [
-        i
-        for i in range(max(best, 1), len(rates))
-        if math.isfinite(rates[i - 1])
-        and 0 < rates[i - 1] < max(rates[:i])
-        and rates[i] >= t.restart_rise * rates[i - 1]
+        e
+        for e in range(max(best, 1), len(rates))
+        if _raised_into(rates, e, t) and rates[e - 1] < peaks[e - 1]
     ]
     return bool(restarts) and rates[-1] > rates[restarts[-1] - 1]
 
