@@ -2056,34 +2056,57 @@ def _saturated_layers(model: nn.Module) -> list[str]:
 
 class _Attended(nn.Module):
     """Attention pooling over a grid's rows (a bag's instances), scored by a tanh (Ilse et
-    al. 2018) whose weights, 20 times the usual, pin it at +-1; not `attended`, the same
-    tanh in the features' path, pooled by a mean."""
+    al. 2018) whose weights, 20 times the usual, pin it at +-1. `kind`: "attention", the
+    softmax weighing the rows' features; "dropout", the same under attention dropout;
+    "parameter", the softmax times a learned parameter only, the features mean-pooled
+    beside it; "features", the same tanh in the features' path, pooled by a mean."""
 
-    def __init__(self, attended: bool):
+    def __init__(self, kind: str):
         super().__init__()
-        self.attended = attended
+        self.kind = kind
         self.embed = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
         self.score = nn.Sequential(nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
         with torch.no_grad():
             self.score[0].weight.mul_(20)
+        self.drop = nn.Dropout(0.1)
+        self.gain = nn.Parameter(torch.ones(1, 8, 16))
         self.head = nn.Linear(16, 4)
 
     def forward(self, x):
         h = self.embed(x.flatten(1, 2))  # (batch, 8 rows, 16)
-        if self.attended:
-            weights = torch.softmax(self.score(h), dim=1)
-            return self.head((weights * h).sum(1))
-        return self.head(self.score[1](self.score[0](h)).mean(1))
+        if self.kind == "features":
+            return self.head(self.score[1](self.score[0](h)).mean(1))
+        weights = torch.softmax(self.score(h), dim=1)
+        if self.kind == "parameter":
+            return self.head(h.mean(1) + (weights * self.gain).sum(1))
+        if self.kind == "dropout":
+            weights = self.drop(weights)
+        return self.head((weights * h).sum(1))
 
 
-@pytest.mark.parametrize("attended", [True, False])
-def test_an_attention_scorer_pinned_at_one_is_not_a_saturated_layer(attended):
+@pytest.mark.parametrize("kind", ["attention", "dropout", "parameter", "features"])
+def test_an_attention_scorer_pinned_at_one_is_not_a_saturated_layer(kind):
     """A tanh that only scores an attention (its units reach the loss through the softmax
-    that weighs the instances) sharpens the attention when it saturates: stress 29's
-    multiple-instance network scored the same with ReLU there. The same tanh carrying the
-    features is a saturated layer."""
+    that weighs the instances, under dropout or not) sharpens the attention when it
+    saturates: stress 29's multiple-instance network scored the same with ReLU there. The
+    same tanh carrying the features, or a softmax that weighs only a parameter, is a
+    saturated layer."""
     torch.manual_seed(0)
-    assert _saturated_layers(_Attended(attended)) == ([] if attended else ["score.1"])
+    scorer = kind in ("attention", "dropout")
+    assert _saturated_layers(_Attended(kind)) == ([] if scorer else ["score.1"])
+
+
+def test_a_softmax_times_its_own_log_weighs_nothing():
+    """An entropy term multiplies a softmax by its own log: no tensor is weighed, and the
+    tanh below it is no attention's scorer. The same softmax weighing features is one."""
+    from trainwell.health._graph_walk import gates
+
+    torch.manual_seed(0)
+    x, layer = torch.randn(4, 8), nn.Linear(8, 8)
+    squashed = torch.tanh(layer(x))
+    p = torch.softmax(squashed, dim=1)
+    assert gates(-(p * p.log()).sum(), {0: squashed.grad_fn}) == set()
+    assert gates((p * layer(x)).sum(), {0: squashed.grad_fn}) == {0}
 
 
 @pytest.mark.parametrize("gentle", [True, False])

@@ -41,10 +41,10 @@ def tensors_below(starts: Iterable[object | None]) -> Iterator[torch.Tensor]:
             yield variable
 
 
-GATE_GRAPH_NODES = 50_000  # nodes of the whole graph walked for gates, at most (once a run)
-
-
+GATE_GRAPH_NODES = 50_000  # nodes of the whole graph walked for gates, at most (once a
+# run, and once more for attention scorers)
 WEIGHTING = ("MulBackward", "BmmBackward", "MmBackward")  # products of two of its tensors
+SCALINGS = ("MulBackward", "DivBackward")  # by a constant: one input has a gradient
 
 
 def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
@@ -53,27 +53,65 @@ def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
     squeeze-excitation block's, a GLU's, a hand-written LSTM cell's), which open and close
     by design, pinned at 0 or 1 as their purpose, not saturated units. A scaling by a
     constant is no gate. And those the loss reaches only through a softmax that weighs
-    other tensors: an attention's scorer (tanh(V h) scoring a bag's instances, Ilse et al.
-    2018), whose saturated units sharpen the attention as it learns where to look (stress
-    29: ReLU in their place moved a MIL network's accuracy by noise)."""
+    other tensors the network computed (not a parameter, not the softmax's own log): an
+    attention's scorer (tanh(V h) scoring a bag's instances, Ilse et al. 2018), whose
+    saturated units sharpen the attention as it learns where to look (stress 29: ReLU in
+    their place moved a MIL network's accuracy by noise). Where a walk stops short of the
+    whole graph, no scorer is told."""
     start = getattr(loss, "grad_fn", None)
     wanted = {id(node): index for index, node in outputs.items()}
-    found, seen = set(), set()
-    weights = set()  # softmax nodes whose output multiplies another tensor
+    found: set[int] = set()
+    reached: set[int] = set()  # the wanted nodes the walk reached
+    softmaxes: set[object] = set()  # softmax outputs that weigh another tensor
+    walked = 0
     for node in nodes_below([start], limit=GATE_GRAPH_NODES):
-        seen.add(id(node))
+        walked += 1
+        if id(node) in wanted:
+            reached.add(id(node))
         children = [n for n, _ in node.next_functions]
         if not node.name().startswith(WEIGHTING) or len(children) != 2 or not all(children):
             continue
-        for child in (_below(c, RESHAPES) for c in children):
-            if child is None:
-                continue
-            if id(child) in wanted and node.name().startswith("MulBackward"):
-                found.add(wanted[id(child)])
-            elif child.name().startswith("SoftmaxBackward"):
-                weights.add(child)
-    if weights:
-        reached = nodes_below([start], limit=GATE_GRAPH_NODES, barriers=frozenset(weights))
-        unweighted = {id(node) for node in reached}
-        found |= {index for key, index in wanted.items() if key in seen - unweighted}
+        for child, other in (children, children[::-1]):
+            gate = _below(child, RESHAPES)
+            if gate is not None and id(gate) in wanted and node.name().startswith("MulBackward"):
+                found.add(wanted[id(gate)])
+            weights = _weights_below(child)
+            if weights is not None and _weighs(weights, other):
+                softmaxes.add(weights)
+    if softmaxes and walked < GATE_GRAPH_NODES:
+        barriers = frozenset(softmaxes)
+        below, walked = set(), 0
+        for node in nodes_below([start], limit=GATE_GRAPH_NODES, barriers=barriers):
+            walked += 1
+            if id(node) in wanted:
+                below.add(id(node))
+        if walked < GATE_GRAPH_NODES:
+            found |= {wanted[key] for key in reached - below}
     return found
+
+
+def _weights_below(node: object | None) -> object | None:
+    """The node below `node` through reshapes, dropout (`NativeDropoutBackward` on a GPU; a
+    product with its constant mask on a CPU) and other scalings by a constant."""
+    while node is not None:
+        inputs = [n for n, _ in node.next_functions]
+        name = node.name()
+        if name.startswith((*RESHAPES, "NativeDropoutBackward")):
+            node = inputs[0] if inputs else None
+        elif name.startswith(SCALINGS) and sum(n is not None for n in inputs) == 1:
+            node = next(n for n in inputs if n is not None)
+        else:
+            return node
+    return None
+
+
+def _weighs(softmax: object, other: object) -> bool:
+    """Whether `softmax` is one whose output multiplies `other`, a tensor the network
+    computed: not a parameter (`p * scale`, a bias-free layer after it), nor its own log
+    (an entropy, `p * log(p)`)."""
+    if not softmax.name().startswith("SoftmaxBackward"):
+        return False
+    other = _below(other, RESHAPES)
+    if other is None or getattr(other, "variable", None) is not None:  # a parameter's
+        return False
+    return softmax not in {n for n, _ in other.next_functions}
