@@ -596,12 +596,13 @@ def test_oversized_weights_are_measured_by_each_hidden_layers_gain():
 def test_weights_drawn_oversized_are_told_from_weights_the_steps_blew_up():
     """The gain at the history's first look, the run's step 0, is the initialisation's; the
     live model's cannot tell it from weights large steps blew up since. Read only where
-    that look was the run's first step (a history restarted after a remedy starts later)."""
+    that look was the run's first step (a history restarted after a remedy starts later),
+    from the widths the history recorded with the norms."""
     big, drawn_big = _mlp(), _mlp()
     nn.init.normal_(big[0].weight, std=1.0)  # fan-in 20: gain ~4.5, as the steps left it
 
     def history(model, first_step):
-        h = ProbeHistory(layers=["0", "2"], activations=[], activation_kinds=[])
+        h = ProbeHistory(layers=["0", "2"], activations=[], activation_kinds=[], rows=[32, 3])
         h.steps.append(first_step)
         h.weight_norm.append(
             np.array([float(w.detach().norm()) for w in (model[0].weight, model[2].weight)])
@@ -615,6 +616,9 @@ def test_weights_drawn_oversized_are_told_from_weights_the_steps_blew_up():
     assert grown.oversized_weights and not grown.oversized_at_start
     later = gather_evidence(history(drawn_big, 480), prior_loss=None, model=drawn_big)
     assert later.oversized_weights and not later.oversized_at_start
+    unknown = history(drawn_big, 0)
+    unknown.rows = []  # the widths not recorded: no gain read
+    assert not gather_evidence(unknown, prior_loss=None, model=drawn_big).oversized_at_start
 
 
 @pytest.mark.parametrize("kind", ["sigmoid", "tanh"])

@@ -16,6 +16,7 @@ from torch import nn
 
 from ._history import Penalty, ProbeHistory
 from ._layers import weighted_layers
+from ._probe_rules import _hidden_gains
 from ._rules import (
     COLLAPSED_GAIN,
     LARGE_GAIN,
@@ -127,7 +128,7 @@ def gather_evidence(
     l1_part = l1_share(model, l1, loss) if model is not None else None
     gains = hidden_gains(model) if model is not None else []
     gain = max(gains, default=None)
-    drawn = start_gains(history, model) if model is not None else []
+    drawn = start_gains(history)
     narrow = bottleneck(history)
     rate = adaptive_rate(optimizer)
     return Evidence(
@@ -263,17 +264,12 @@ def hidden_gains(model: nn.Module) -> list[float]:
     return [float(w.float().norm()) / math.sqrt(w.shape[0]) for w in weights[:-1]]
 
 
-def start_gains(history: ProbeHistory, model: nn.Module) -> list[float]:
+def start_gains(history: ProbeHistory) -> list[float]:
     """The hidden gains at the history's first look, where that was the run's first step:
     what the initialisation drew, not what steps made of it (weights that large steps blew
     up look the same on the live model). Empty where unknown."""
-    if not history.weight_norm or history.steps[:1] != [0]:
-        return []
-    weights = [w for _, w in weighted_layers(model)]
-    norms = history.weight_norm[0]
-    if len(norms) != len(weights):
-        return []
-    return [float(n) / math.sqrt(w.shape[0]) for n, w in zip(norms[:-1], weights[:-1], strict=True)]
+    gains = _hidden_gains(history, 0) if history.steps[:1] == [0] else None
+    return [] if gains is None else [float(g) for g in gains]
 
 
 def collapsed(model: nn.Module) -> float | None:
