@@ -19,7 +19,9 @@ nothing to repair), failed, and a config repaired only on every seed its fault h
 A faulty config may name its fault-free twin, `# twin: {model: {init: {bias: 0}}}` in its
 leading comments (the keys that undo its fault, nothing else): the twin runs in detect mode
 on every seed, and the `vs twin` columns judge the repair against it too, telling a repair
-that did not undo the fault from a recipe weaker than its dataset's healthy one.
+that did not undo the fault from a recipe weaker than its dataset's healthy one. The codes
+its detect runs raise are listed apart from the false alarms (`twin alarm:`): a twin is a
+fault-free recipe, not one its writer vouched for as healthy.
 
 Columns, per split: recall (the expected code among the warning/error findings, over runs),
 false alarms (healthy runs with any warning/error finding), repair rate (mean +- sd of the
