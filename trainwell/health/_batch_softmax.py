@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from ..findings import Finding
 from ._graph_walk import nodes_below
@@ -28,12 +27,9 @@ from ._loss_graph import (
     node_shape,
 )
 from ._silent import LoopRecord, LoopThresholds, loop_finding
-from ._watched import time_first_parts
 
 SOFTMAXES = ("LogSoftmaxBackward", "SoftmaxBackward")
 INSIDE = "inside the model"  # a softmax over the batch the loss does not read itself
-# between a softmax and the loss that reads it: reshapes, and rows picked (a graph
-# network's labelled nodes, `out[train_idx]`, after a log-softmax over all of them)
 
 
 def softmax_over_rows(
@@ -70,7 +66,7 @@ def _inside(loss: torch.Tensor, rows: int, read: set[object]) -> str | None:
     against 0.60). Not (rows, rows) values, nor similarities of two computed tensors (a
     contrastive loss normalises those over either side, two captions an image too), nor a
     parameter's own values (fusion weights, softmaxed whatever the batch); and not where
-    the model runs time first (`runs_time_first`), its dimension 0 then the time steps an
+    the model runs time first (`time_first_parts`), its dimension 0 then the time steps an
     attention pools over."""
     for node in nodes_below([getattr(loss, "grad_fn", None)]):
         if node in read or not node.name().startswith(SOFTMAXES):
@@ -88,11 +84,6 @@ def _similarity_or_weight(softmax: object) -> bool:
     product of two tensors the network computed (`_scored_in_batch`), or a parameter."""
     scaled = _below(_input(softmax), (*SCALINGS, "MaskedFillBackward"))
     return _a_weight(scaled) or _scored_in_batch(softmax)
-
-
-def runs_time_first(model: nn.Module) -> bool:
-    """Whether a part of the model takes its sequences time first (`time_first_parts`)."""
-    return bool(time_first_parts(model))
 
 
 def _dim(softmax: object, shape: tuple[int, ...]) -> int | None:
@@ -164,9 +155,7 @@ def _softmaxes_read(loss: torch.Tensor) -> Iterator[tuple[object, object]]:
         if not node.name().startswith(LOGIT_LOSSES):
             queue.extend(below)
             continue
-        read = _input(node)
-        while read is not None and read.name().startswith(PICKS):
-            read = _input(read)
+        read = _below(_input(node), PICKS)
         if read is not None and read.name().startswith(SOFTMAXES):
             yield node, read
         # only the loss's own parts lie below (NLL on a log-softmax), then the model

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ._batch_softmax import runs_time_first, softmax_off_classes, softmax_over_rows
+from ._batch_softmax import softmax_off_classes, softmax_over_rows
 from ._bounded_output import bounded_regression
 from ._broadcast import broadcast_outputs
 from ._class_weights import loss_forms
@@ -31,7 +31,7 @@ from ._loss_graph import (
 from ._moving_keys import scored_against_keys
 from ._silent import LoopRecord
 from ._teacher import taught_by
-from ._watched import optimized_outside
+from ._watched import optimized_outside, time_first_parts
 
 if TYPE_CHECKING:
     from ._loop import Doctor
@@ -47,7 +47,8 @@ def read_look(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
     changed = False
     if history.chance_loss is None or not doctor._looked:
         changed = _read_chance(doctor, loss, step)
-    time_first = record.batch_softmax is None and runs_time_first(doctor.model)  # (until found)
+    # (read until a softmax over the batch is found)
+    time_first = record.batch_softmax is None and bool(time_first_parts(doctor.model))
     changed = read_bugs(record, loss, step, probe.output_shapes, time_first) or changed
     outside = {id(p): n for n, p in optimized_outside(doctor.model, doctor.optimizer)}
     return read_teacher(record, loss, step, outside) or changed

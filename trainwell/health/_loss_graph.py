@@ -212,7 +212,9 @@ def _never_below_0(node: object) -> bool:
     return False
 
 
-PICKS = (*RESHAPES, "IndexBackward")  # ... and rows picked (a graph's labelled nodes)
+# between a softmax or a layer's scores and the loss that reads them: reshapes, and rows
+# picked (a graph network's labelled nodes, `out[train_idx]`)
+PICKS = (*RESHAPES, "IndexBackward")
 # nodes that make a layer's output: scores, not log-probabilities
 LAYER_OUTPUTS = (
     "AddmmBackward",
@@ -230,9 +232,7 @@ def nll_of_scores(loss: torch.Tensor) -> bool:
     between), whose mean negated it falls without end as they grow. Not a cross entropy,
     whose NLL reads a log-softmax, weighted by returns below 0 (REINFORCE)."""
     node = _loss_node(loss, ("NllLoss",))
-    read = _input(node) if node is not None else None
-    while read is not None and read.name().startswith(PICKS):
-        read = _input(read)
+    read = _below(_input(node), PICKS) if node is not None else None
     return read is not None and read.name().startswith(LAYER_OUTPUTS)
 
 

@@ -10,7 +10,6 @@ import torch
 from ..findings import Finding
 from ..train import Trainer
 from ._batch_softmax import (
-    runs_time_first,
     softmax_off_classes,
     softmax_over_batch,
     softmax_over_rows,
@@ -27,7 +26,7 @@ from ._silent import LoopRecord, LoopThresholds
 from ._symmetry import alike_finding, alike_named
 from ._unregistered import held_outside, look, never_updated, unregistered_parameters
 from ._unused_rules import unused_finding
-from ._watched import trained_parameters
+from ._watched import time_first_parts, trained_parameters
 
 REACH_EPOCHS = 2  # the epochs over whose probes the doctor notes what each backward reaches
 
@@ -59,7 +58,9 @@ class TrainerChecks:
             loss_chain_step=0,
             broadcast=broadcast_outputs(loss, shapes),
             broadcast_step=0,
-            batch_softmax=softmax_over_rows(loss, shapes, runs_time_first(self.trainer.model)),
+            batch_softmax=softmax_over_rows(
+                loss, shapes, bool(time_first_parts(self.trainer.model))
+            ),
             batch_softmax_step=0,
             off_classes=softmax_off_classes(loss),
             off_classes_step=0,
