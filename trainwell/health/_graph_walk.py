@@ -44,7 +44,8 @@ def tensors_below(starts: Iterable[object | None]) -> Iterator[torch.Tensor]:
 GATE_GRAPH_NODES = 50_000  # nodes of the whole graph walked for gates, at most (once a
 # run, and once more for attention scorers)
 WEIGHTING = ("MulBackward", "BmmBackward", "MmBackward")  # products of two of its tensors
-SCALINGS = ("MulBackward", "DivBackward")  # by a constant: one input has a gradient
+BY_CONSTANT = ("MulBackward", "DivBackward")  # scalings where one input has a gradient
+THROUGH_DROPOUT = (*RESHAPES, "NativeDropoutBackward")
 
 
 def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
@@ -60,14 +61,10 @@ def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
     whole graph, no scorer is told."""
     start = getattr(loss, "grad_fn", None)
     wanted = {id(node): index for index, node in outputs.items()}
+    nodes = list(nodes_below([start], limit=GATE_GRAPH_NODES))  # (alive: their ids hold)
     found: set[int] = set()
-    reached: set[int] = set()  # the wanted nodes the walk reached
     softmaxes: set[object] = set()  # softmax outputs that weigh another tensor
-    walked = 0
-    for node in nodes_below([start], limit=GATE_GRAPH_NODES):
-        walked += 1
-        if id(node) in wanted:
-            reached.add(id(node))
+    for node in nodes:
         children = [n for n, _ in node.next_functions]
         if not node.name().startswith(WEIGHTING) or len(children) != 2 or not all(children):
             continue
@@ -78,30 +75,23 @@ def gates(loss: torch.Tensor, outputs: dict[int, object]) -> set[int]:
             weights = _weights_below(child)
             if weights is not None and _weighs(weights, other):
                 softmaxes.add(weights)
-    if softmaxes and walked < GATE_GRAPH_NODES:
+    if softmaxes and len(nodes) < GATE_GRAPH_NODES:
         barriers = frozenset(softmaxes)
-        below, walked = set(), 0
-        for node in nodes_below([start], limit=GATE_GRAPH_NODES, barriers=barriers):
-            walked += 1
-            if id(node) in wanted:
-                below.add(id(node))
-        if walked < GATE_GRAPH_NODES:
-            found |= {wanted[key] for key in reached - below}
+        below = list(nodes_below([start], limit=GATE_GRAPH_NODES, barriers=barriers))
+        if len(below) < GATE_GRAPH_NODES:
+            scorers = set(map(id, nodes)) - set(map(id, below))
+            found |= {index for key, index in wanted.items() if key in scorers}
     return found
 
 
 def _weights_below(node: object | None) -> object | None:
     """The node below `node` through reshapes, dropout (`NativeDropoutBackward` on a GPU; a
     product with its constant mask on a CPU) and other scalings by a constant."""
-    while node is not None:
-        inputs = [n for n, _ in node.next_functions]
-        name = node.name()
-        if name.startswith((*RESHAPES, "NativeDropoutBackward")):
-            node = inputs[0] if inputs else None
-        elif name.startswith(SCALINGS) and sum(n is not None for n in inputs) == 1:
-            node = next(n for n in inputs if n is not None)
-        else:
+    while (node := _below(node, THROUGH_DROPOUT)) is not None:
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if not node.name().startswith(BY_CONSTANT) or len(inputs) != 1:
             return node
+        node = inputs[0]
     return None
 
 
