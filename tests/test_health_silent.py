@@ -817,6 +817,12 @@ def test_stale_gradients_are_found_whether_clipped_before_or_after_the_doctor(ar
         assert 0 < stale[0].evidence["scale"] < 1 and "clipping" in stale[0].message
 
 
+def _kl(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Distillation's KL term against soft targets (labels smoothed into a distribution)."""
+    soft = 0.8 * targets + 0.05
+    return nn.functional.kl_div(inputs, soft, reduction="batchmean")
+
+
 @pytest.mark.parametrize(
     ("loss_fn", "flagged"),
     [
@@ -855,6 +861,19 @@ def test_stale_gradients_are_found_whether_clipped_before_or_after_the_doctor(ar
         (lambda out, y: 4 * nn.functional.kl_div(out.softmax(1), y, reduction="batchmean"), True),
         (lambda out, y: nn.functional.kl_div(out.log_softmax(1), y, reduction="batchmean"), False),
         (lambda out, y: (y.sum(1, keepdim=True) - y * out.softmax(1)).sum(1).mean(), False),
+        # one term of a sum (distillation's KL beside a cross entropy): its own value is gone
+        (lambda out, y: 3 * _kl(out.softmax(1), y) + nn.functional.cross_entropy(out, y), True),
+        (
+            lambda out, y: 3 * _kl(out.log_softmax(1), y) + nn.functional.cross_entropy(out, y),
+            False,
+        ),
+        (
+            lambda out, y: (
+                (y.sum(1, keepdim=True) - y * out.softmax(1)).sum(1).mean()
+                + nn.functional.cross_entropy(out, y)
+            ),
+            False,
+        ),
     ],
 )
 def test_probabilities_as_logits_reads_the_loss_graph(loss_fn, flagged):

@@ -2,7 +2,8 @@
 the student's, its outputs computed outside `torch.no_grad()`) is told from the KL
 divergence's graph, and repair puts it back and freezes it; a teacher under no_grad, one in
 the optimizer but detached, and a KL between two passes of the same model (R-Drop) are not
-told."""
+told. A KL given the student's probabilities, not its log-probabilities, is
+probabilities_as_logits, beside the cross entropy too."""
 
 import copy
 
@@ -49,8 +50,9 @@ def _teacher(arch: str) -> nn.Module:
 def _distil(arch: str, how: str, mode: str = "detect") -> tuple[trainwell.Doctor, nn.Module, float]:
     """A student distilled at temperature 4 (KL beside a cross entropy), Adam at 3e-2;
     `how`: "trained" (the bug), "no_grad", "detached" (the optimizer holds the teacher,
-    whose outputs are detached) or "r_drop" (no teacher: a KL between two dropout passes
-    of the student). Returns the doctor, the teacher and the student's accuracy."""
+    whose outputs are detached), "r_drop" (no teacher: a KL between two dropout passes
+    of the student) or "probabilities" (under no_grad, the KL given the student's softmax:
+    stress 30). Returns the doctor, the teacher and the student's accuracy."""
     X, y = _data()
     teacher = _teacher(arch)
     torch.manual_seed(0)
@@ -66,14 +68,13 @@ def _distil(arch: str, how: str, mode: str = "detect") -> tuple[trainwell.Doctor
             scores = student(x)
             if how == "r_drop":
                 target = student(x)  # a second dropout pass, its gradient kept
-            elif how == "no_grad":
+            elif how in ("no_grad", "probabilities"):
                 with torch.no_grad():
                     target = teacher(x)
             else:
                 target = teacher(x).detach() if how == "detached" else teacher(x)
-            kl = F.kl_div(
-                F.log_softmax(scores / 4, 1), F.softmax(target / 4, 1), reduction="batchmean"
-            )
+            inputs = (F.softmax if how == "probabilities" else F.log_softmax)(scores / 4, 1)
+            kl = F.kl_div(inputs, F.softmax(target / 4, 1), reduction="batchmean")
             loss = 0.7 * 16 * kl + 0.3 * F.cross_entropy(scores, y[i : i + 64])
             optimizer.zero_grad()
             loss.backward()
@@ -110,3 +111,14 @@ def test_repair_puts_the_teacher_back_and_freezes_it(arch):
 @pytest.mark.parametrize("how", ["no_grad", "detached", "r_drop"])
 def test_a_teacher_kept_out_of_the_gradient_or_the_students_own_targets_are_not(arch, how):
     assert _told(_distil(arch, how)[0]) == []
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+@pytest.mark.parametrize("how", ["probabilities", "no_grad"])
+def test_a_kl_given_the_students_probabilities_is_told_beside_the_cross_entropy(arch, how):
+    doctor = _distil(arch, how)[0]
+    told = [f for f in doctor.findings if f.code == "probabilities_as_logits"]
+    assert [(f.severity, f.step) for f in told] == (
+        [("error", 0)] if how == "probabilities" else []
+    )
+    assert all("(kl_div) <- MulBackward0 <- SoftmaxBackward0" in f.message for f in told)

@@ -87,7 +87,8 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
     walk goes down from the loss through what combines losses (sums, means, weights), not
     into the model below a logits loss: a cross entropy's graph is read in two nodes, not in
     the model's dozens (a walk of the whole MLP cost ~0.5 ms a look on caches a backward
-    left cold). A KL divergence given probabilities is read too (`_kl_on_probabilities`)."""
+    left cold). A KL divergence given probabilities is read too (`_kl_on_probabilities`),
+    alone or as one term of a sum (`_kl_term`: distillation's KL beside a cross entropy)."""
     start = getattr(loss, "grad_fn", None)
     kl = _kl_on_probabilities(loss, start)
     if kl is not None:
@@ -96,6 +97,11 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
     while queue and seen < GRAPH_NODES:
         node = queue.pop(0)
         seen += 1
+        if node.name().startswith("AddBackward"):
+            terms = (_kl_term(n) for n, _ in node.next_functions if n is not None)
+            kl = next((term for term in terms if term is not None), None)
+            if kl is not None:
+                return [node.name(), *kl]
         if node.name().startswith(LOGIT_LOSSES):
             chain = _squashed(_input(node))
             if chain is not None:
@@ -114,11 +120,39 @@ def _kl_on_probabilities(loss: torch.Tensor, node: object | None) -> list[str] |
     sigmoid's output. Told from a loss that subtracts weighted probabilities from a constant
     for a reason of its own by its value: a KL divergence is never negative, and this one
     always is (-H(t) - sum t p). None otherwise; reads the value only where the graph fits."""
+    chain, node = _scalings_below(node)
+    kl = _kl_graph(node)
+    if kl is None or not float(loss.detach()) < 0:
+        return None
+    return [*chain, *kl]
+
+
+def _kl_term(node: object | None) -> list[str] | None:
+    """`_kl_on_probabilities`' graph as one term of a sum of losses, whose own value the
+    graph no longer holds: told by kl_div's reduction instead, over the whole batch
+    (`batchmean`, `sum` or `mean`) right above `t log t - t * input`. A per-row term
+    summed over the classes (`(1 - p_label).mean()` written as a subtraction of weighted
+    probabilities) is not read."""
+    chain, node = _scalings_below(node)
+    if not chain or not chain[-1].startswith(("SumBackward0", "MeanBackward0")):
+        return None
+    kl = _kl_graph(node)
+    return None if kl is None else [*chain, *kl]
+
+
+def _scalings_below(node: object | None) -> tuple[list[str], object | None]:
+    """The names of the scalings and reductions from `node` down, and the node below them."""
     chain = []
     while node is not None and node.name().startswith(SCALINGS):
         chain.append(node.name())
         inputs = [n for n, _ in node.next_functions if n is not None]
         node = inputs[0] if len(inputs) == 1 else None
+    return chain, node
+
+
+def _kl_graph(node: object | None) -> list[str] | None:
+    """The nodes of `t log t - t * input` from `node` down to the input's softmax/sigmoid,
+    `t log t` a constant; None where the graph is not that."""
     if node is None or not node.name().startswith("SubBackward") or _input(node) is not None:
         return None  # t log t, the constant, comes first
     product = node.next_functions[1][0] if len(node.next_functions) > 1 else None
@@ -126,9 +160,7 @@ def _kl_on_probabilities(loss: torch.Tensor, node: object | None) -> list[str] |
         return None
     factors = [n for n, _ in product.next_functions if n is not None]
     squashed = _squashed(factors[0]) if len(factors) == 1 else None
-    if squashed is None or not float(loss.detach()) < 0:
-        return None
-    return [*chain, f"{node.name()} (kl_div)", product.name(), *squashed]
+    return None if squashed is None else [f"{node.name()} (kl_div)", product.name(), *squashed]
 
 
 def _squashed(node: object | None) -> list[str] | None:
