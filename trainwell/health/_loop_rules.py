@@ -262,16 +262,28 @@ def probabilities_as_logits(r: LoopRecord, t: LoopThresholds) -> Finding | None:
     divergence) directly
     to the output of a softmax or sigmoid (only reshapes or a clamp between, or per-class
     sigmoids joined): the network's outputs are squashed twice, their gradients shrink and
-    the loss cannot reach zero."""
+    the loss cannot reach zero. So is a Poisson loss that takes log-rates given rates (an
+    exp's or softplus' output): its link applied twice, it fits exp(rate) to the counts."""
     if not r.loss_chain:
         return None
     chain = " <- ".join(r.loss_chain)
+    if "(poisson_nll)" in r.loss_chain[0]:
+        told = (
+            f"The loss is computed on rates: its graph reads {chain}, so PoissonNLLLoss with "
+            f"log_input=True (its default), which exponentiates its input as a log-rate, gets "
+            f"the output of an exp/softplus; it fits exp(rate) to the counts, and the rates it "
+            f"learns are wrong."
+        )
+    else:
+        told = (
+            f"The loss is computed on probabilities: its graph reads {chain}, so a loss that "
+            f"applies its own softmax/sigmoid (or expects log-probabilities) gets the output "
+            f"of one; gradients shrink and training stalls well above the reachable loss."
+        )
     return loop_finding(
         "probabilities_as_logits",
         "error",
-        f"The loss is computed on probabilities: its graph reads {chain}, so a loss that "
-        f"applies its own softmax/sigmoid (or expects log-probabilities) gets the output of "
-        f"one; gradients shrink and training stalls well above the reachable loss.",
+        told,
         r,
         r.loss_chain_step if r.loss_chain_step is not None else r.step,
         autograd_chain=r.loss_chain,

@@ -63,6 +63,7 @@ LOGIT_LOSSES = (
 )
 STACKS = ("CatBackward", "StackBackward")  # probabilities joined: each part is one
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
+POSITIVE = ("ExpBackward", "SoftplusBackward")  # a rate's link: what a log-rate is not yet
 # losses a perfect fit takes to 0 (classification on labels), and what scales one unchanged
 ZERO_FLOOR_LOSSES = ("NllLoss", "BinaryCrossEntropy")
 # losses whose gradient at an output is capped whatever its residual: Huber, smooth L1, L1
@@ -88,7 +89,8 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
     into the model below a logits loss: a cross entropy's graph is read in two nodes, not in
     the model's dozens (a walk of the whole MLP cost ~0.5 ms a look on caches a backward
     left cold). A KL divergence given probabilities is read too (`_kl_on_probabilities`),
-    alone or as one term of a sum (`_kl_term`: distillation's KL beside a cross entropy)."""
+    alone or as one term of a sum (`_kl_term`: distillation's KL beside a cross entropy),
+    and a Poisson loss that exponentiates rates (`_log_input_on_rates`)."""
     start = getattr(loss, "grad_fn", None)
     kl = _kl_on_probabilities(loss, start)
     if kl is not None:
@@ -97,6 +99,8 @@ def squashed_logits(loss: torch.Tensor) -> list[str] | None:
     while queue and seen < GRAPH_NODES:
         node = queue.pop(0)
         seen += 1
+        if (rates := _log_input_on_rates(node)) is not None:
+            return rates
         if node.name().startswith("AddBackward"):
             terms = (_kl_term(n) for n, _ in node.next_functions if n is not None)
             kl = next((term for term in terms if term is not None), None)
@@ -163,14 +167,40 @@ def _kl_graph(node: object | None) -> list[str] | None:
     return None if squashed is None else [f"{node.name()} (kl_div)", product.name(), *squashed]
 
 
+def _log_input_on_rates(node: object) -> list[str] | None:
+    """The nodes of `poisson_nll_loss(rates, target)` with `log_input=True`, torch's default,
+    where it wants log-rates: its graph is `exp(input) - target * input`, the input the
+    output of an exp or softplus (through reshapes, or a constant's scaling: an exposure),
+    so the loss fits exp(rate) to the counts. None where the graph is not that."""
+    if not node.name().startswith("SubBackward") or len(node.next_functions) != 2:
+        return None
+    (exp, _), (product, _) = node.next_functions
+    if exp is None or not exp.name().startswith("ExpBackward") or product is None:
+        return None
+    inputs = [n for n, _ in product.next_functions if n is not None]
+    if not product.name().startswith("MulBackward") or inputs != [_input(exp)]:
+        return None  # `target * input`, the input the one exp reads
+    chain, rates = _through_constants(inputs[0])
+    if rates is None or not rates.name().startswith(POSITIVE):
+        return None
+    return [f"{node.name()} (poisson_nll)", exp.name(), *chain, rates.name()]
+
+
+def _through_constants(node: object | None) -> tuple[list[str], object | None]:
+    """The names of the reshapes and of the shifts or scalings by a constant from `node`
+    down (`t * exp(x)` as `exp(x) * t`), and the node below them."""
+    chain = []
+    while node is not None and (node.name().startswith(RESHAPES) or _by_a_constant(node)):
+        chain.append(node.name())
+        node = next(n for n, _ in node.next_functions if n is not None)
+    return chain, node
+
+
 def _squashed(node: object | None) -> list[str] | None:
     """The nodes from `node` down, through reshapes and shifts or scalings by a constant
     (`softmax(x) + 1e-8`), to a softmax/sigmoid (or to a join of squashed parts: per-class
     sigmoid heads concatenated); None where they do not end so."""
-    chain = []
-    while node is not None and (node.name().startswith(RESHAPES) or _by_a_constant(node)):
-        chain.append(node.name())
-        node = _input(node)
+    chain, node = _through_constants(node)
     if node is None:
         return None
     if node.name().startswith(SQUASHES):

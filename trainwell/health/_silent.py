@@ -29,7 +29,8 @@ LOOP_FIX = {
     "evaluating with model.eval())",
     "probabilities_as_logits": "return the raw scores (logits) from the model and apply "
     "softmax/sigmoid only to predict: CrossEntropyLoss and BCEWithLogitsLoss apply their own "
-    "(NLLLoss, CTCLoss and KLDivLoss take log_softmax)",
+    "(NLLLoss, CTCLoss and KLDivLoss take log_softmax; PoissonNLLLoss takes the log-rate "
+    "before exp, or the rate with log_input=False)",
     "bounded_output": "end the network with its last linear layer (a regression's output "
     "takes any value), or scale the targets into the activation's range",
     "broadcast_loss": "give the loss outputs and targets of one shape: squeeze the model's "
