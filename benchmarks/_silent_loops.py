@@ -267,6 +267,8 @@ OTHERWISE = {
     "alternate_branch": (None, "an auxiliary head trained every other step"),
     "distillation": ("teacher_trained", "KL to a trained teacher's softened outputs; bug: "
                      "the teacher in the optimizer, its outputs outside no_grad"),
+    "distillation_probabilities": ("probabilities_as_logits", "the same; bug: kl_div given "
+                                   "the student's softmax, not its log_softmax"),
 }  # fmt: skip
 
 
@@ -274,8 +276,9 @@ def written_otherwise(
     arch: str, loop: str, buggy: bool, *, every: int = 24, epochs: int = 3, seed: int = 0
 ) -> trainwell.Doctor:
     """One loop of `OTHERWISE`, with its bug or without; returns the doctor."""
-    if loop == "distillation":
-        return _distillation(arch, buggy, every=every, epochs=epochs, seed=seed)
+    if loop.startswith("distillation"):
+        bug = ("probabilities" if loop == "distillation_probabilities" else "teacher") * buggy
+        return _distillation(arch, bug, every=every, epochs=epochs, seed=seed)
     torch.manual_seed(seed)
     X, y = make_data()
     model = WithBranch(ARCHS[arch]()) if loop == "alternate_branch" else ARCHS[arch]()
@@ -321,12 +324,11 @@ def written_otherwise(
     return doctor
 
 
-def _distillation(
-    arch: str, buggy: bool, *, every: int, epochs: int, seed: int
-) -> trainwell.Doctor:
+def _distillation(arch: str, bug: str, *, every: int, epochs: int, seed: int) -> trainwell.Doctor:
     """A student fit to the labels and to a trained teacher's outputs softened at
-    temperature 2 (Hinton's loss); the bug: one optimizer built over both networks, the
-    teacher's outputs computed with gradients, so the teacher is trained too."""
+    temperature 2 (Hinton's loss); the bug ("" for none): "teacher", one optimizer built
+    over both networks, the teacher's outputs computed with gradients, so the teacher is
+    trained too; "probabilities", the KL given the student's probabilities."""
     torch.manual_seed(seed)
     X, y = make_data()
     teacher, student = ARCHS[arch](), ARCHS[arch]()
@@ -337,6 +339,7 @@ def _distillation(
             nn.functional.cross_entropy(teacher(X[i : i + 32]), y[i : i + 32]).backward()
             train_teacher.step()
     teacher.eval()
+    buggy = bug == "teacher"
     params = [*student.parameters(), *teacher.parameters()] if buggy else student.parameters()
     optimizer = torch.optim.SGD(params, 0.05, momentum=0.9)
     doctor = trainwell.Doctor(student, optimizer, every=every, epochs=epochs)
@@ -348,7 +351,8 @@ def _distillation(
             with torch.set_grad_enabled(buggy):
                 soft = (teacher(x) / 2).softmax(dim=1)
             logits = student(x)
-            kl = nn.functional.kl_div((logits / 2).log_softmax(dim=1), soft, reduction="batchmean")
+            squash = torch.softmax if bug == "probabilities" else torch.log_softmax
+            kl = nn.functional.kl_div(squash(logits / 2, dim=1), soft, reduction="batchmean")
             loss = 0.5 * nn.functional.cross_entropy(logits, target) + 0.5 * 4 * kl
             loss.backward()
             doctor.step(loss)
