@@ -1,6 +1,8 @@
 """A policy-gradient loop: its surrogate loss (log-probabilities times centred advantages)
-says nothing of progress, the return it reports does. A return that rose and held keeps the
-loss's swings from being told as steps too large; a score that swings does not."""
+says nothing of progress, the return it reports does (as `val_accuracy=`, or by a name of
+its own, `eval_return=`). A return that rose and held keeps the loss's swings from being
+told as steps too large, and repair keeps the best return's weights; a score that swings,
+or falls back, does not."""
 
 import pytest
 import torch
@@ -9,6 +11,9 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 import trainwell
+from trainwell.health import Thresholds
+from trainwell.health._curve_rules import oscillating_loss
+from trainwell.health._history import ProbeHistory
 
 CELLS = 10  # a corridor: start at 0, reward 1 at the far end, -0.02 a step
 
@@ -36,15 +41,16 @@ def _episodes(policy: nn.Module, episodes: int = 16) -> tuple[torch.Tensor, torc
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_a_reinforce_loop_that_solves_its_task_is_not_told_to_lower_its_rate(seed):
+@pytest.mark.parametrize("score", ["val_accuracy", "eval_return"])
+def test_a_reinforce_loop_that_solves_its_task_is_not_told_to_lower_its_rate(seed, score):
     """REINFORCE with centred, scaled advantages under Adam at 1e-2: the policy walks the
     corridor in the fewest steps after two epochs. Its surrogate loss swings towards 0 as
     the policy settles (told "steps too large to settle" before); its return, reported as
-    val_accuracy, rose and held."""
+    val_accuracy or eval_return, rose and held."""
     torch.manual_seed(seed)
     policy = nn.Sequential(nn.Linear(CELLS, 32), nn.ReLU(), nn.Linear(32, 2))
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
-    doctor = trainwell.Doctor(policy, optimizer, epochs=8)
+    doctor = trainwell.Doctor(policy, optimizer, epochs=8, mode="repair")
     for _ in range(8):
         total, first_return = 0.0, 0.0
         for _ in range(10):
@@ -57,12 +63,44 @@ def test_a_reinforce_loop_that_solves_its_task_is_not_told_to_lower_its_rate(see
             optimizer.step()
             total += loss.item()
             first_return += returns[0].item() / 10
-        doctor.epoch_end(total / 10, val_accuracy=first_return)
+        doctor.epoch_end(total / 10, **{score: first_return})
     doctor.close()
-    score = doctor.examiner.history.curve("val_accuracy")
-    assert score[-1] > score[0] + 0.3  # it learned
+    returns = doctor.examiner.history.curve(score)
+    assert returns[-1] > returns[0] + 0.3  # it learned
     told = [f for f in doctor.findings if f.severity != "info"]
     assert not [f for f in told if f.code == "oscillating_loss"], told
+    best = doctor.repairer.best  # an oscillation is treated from the best return's weights
+    assert (best.monitor, best.value) == (score, max(returns)) and not doctor.repairs
+
+
+# a healthy DQN's epochs on a 5x5 gridworld (stress 31): its mean Huber TD loss, read on the
+# transitions the policy collects, and its greedy return, which one evaluation dipped
+# before it rose and held; told it oscillated, repair cut its rate from epoch 2, the lowest
+# TD loss's and an untrained policy's (return 0.78 -> 0.20)
+TD_LOSS = [0.0542, 0.0169, 0.0077, 0.0112, 0.0114, 0.0111, 0.0119, 0.0111, 0.0122, 0.0114, 0.0135]
+RETURN = [-0.567, -0.542, -0.4, -0.637, -0.578, -0.407, 0.452, 0.841, 0.803, 0.805, 0.883]
+FELL_BACK = [*RETURN[:7], -0.5, -0.6, -0.45, -0.55]
+
+
+@pytest.mark.parametrize(
+    ("name", "score", "told"),
+    [
+        ("eval_return", RETURN, False),
+        ("val_accuracy", RETURN, False),  # (its dip, unsmoothed, read as a fall before)
+        ("eval_return", None, True),  # nothing but the TD loss to read
+        ("eval_return", FELL_BACK, True),  # a return that fell back to where it began
+        ("eval_regret", RETURN, True),  # a name that does not say higher is better
+    ],
+)
+def test_a_td_loss_beside_a_return_that_rose_and_held_is_no_oscillation(name, score, told):
+    h = ProbeHistory(layers=["net.0", "net.2"], activations=[], activation_kinds=[])
+    h.total_epochs, h.floor_known, h.data_at_hand = 14, False, False
+    for epoch, loss in enumerate(TD_LOSS):
+        h.curves.append({"epoch": epoch, "train_loss": loss, "lr": 5e-4})
+        if score is not None:
+            h.curves[-1][name] = score[epoch]
+    finding = oscillating_loss(h, Thresholds())
+    assert (finding is not None) == told
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])

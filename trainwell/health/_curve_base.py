@@ -5,9 +5,31 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
+from collections.abc import Iterable
 
+from ..train import higher_is_better
 from ._history import LARGE_STEP, ProbeHistory
 from ._rule_base import Thresholds
+
+# the scores that say most of a model's progress, the first reported first: macro F1 before
+# accuracy (on imbalanced classes accuracy rewards predicting the majority class)
+FIRST_SCORES = ("val_macro_f1", "val_accuracy")
+
+
+def loop_score(names: Iterable[str]) -> str | None:
+    """The score among the metrics a loop reports (`names`), higher the better: macro F1,
+    else accuracy, else the first whose name says it grows as the model gets better
+    (`higher_is_better`: an AUC, a policy's `eval_return`); None if there is none."""
+    names = list(names)
+    known = [name for name in FIRST_SCORES if name in names]
+    return next(iter(known + [name for name in names if higher_is_better(name)]), None)
+
+
+def running_median(values: list[float], width: int = 3) -> list[float]:
+    """Each value's median with the `width - 1` before it: a lone dip or spike of a noisy
+    score (a greedy evaluation's return, a small validation set's accuracy) smoothed out."""
+    return [statistics.median(values[max(0, i - width + 1) : i + 1]) for i in range(len(values))]
 
 
 def _judged(h: ProbeHistory, t: Thresholds) -> bool:

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..findings import Finding
 from ..train import BestWeights
+from ._curve_base import loop_score
 from ._history import LARGE_STEP
 from ._loop_advice import recommend
 from ._loop_hooks import all_finite, clear_grad
@@ -49,10 +50,8 @@ LOOP_ORDERS: dict[str, tuple[str, ...]] = {
 }
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
 RATE_CUTS = ("lower_lr", "lower_lr_and_clip")  # one a probe: two cut it 100x in one step
-# what the best epoch is chosen by: the first of these the loop reports
-# macro F1 first where the loop reports it: on imbalanced classes accuracy rewards
-# predicting the majority class (as the Trainer's `default_monitor` reads them)
-BEST_BY = ("val_macro_f1", "val_accuracy", "val_loss", "train_loss")
+# what the best epoch is chosen by where the loop reports no score (`loop_score`)
+LOSSES_BY = ("val_loss", "train_loss")
 
 
 @dataclass
@@ -235,11 +234,11 @@ class LoopRepairer:
             self.model.train()
 
     def keep_best(self, epoch: int, row: dict[str, float]) -> None:
-        """Keep the weights of the epoch with the best validation macro F1 the loop reports,
-        else accuracy, else validation loss, else training loss: an oscillation is treated
-        from them."""
+        """Keep the weights of the epoch with the best score the loop reports (macro F1,
+        accuracy, a return: `loop_score`), else validation loss, else training loss: an
+        oscillation is treated from them."""
         if self.best.value is None:  # nothing kept yet: the best metric reported so far
-            self.best.watch(next(m for m in BEST_BY if m in row))
+            self.best.watch(loop_score(row) or next(m for m in LOSSES_BY if m in row))
         if self.best.update(epoch, row, self.model):
             self._best_outside = self._outside()
 

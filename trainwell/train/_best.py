@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-_HIGHER_IS_BETTER = ("accuracy", "f1", "r2")
+_HIGHER_IS_BETTER = ("accuracy", "f1", "r2", "auc", "return", "reward")
 TIE_BREAK = "val_loss"  # a monitor that plateaus (accuracy) is broken by this
 
 
@@ -48,7 +48,8 @@ def default_monitor(task: str, class_counts: Sequence[int] = ()) -> str:
 
 
 def higher_is_better(metric: str) -> bool:
-    """Accuracy, F1 and r2 grow as a model gets better; losses and errors shrink."""
+    """Accuracy, F1, r2, AUC and a policy's return or reward grow as a model gets better;
+    losses and errors shrink."""
     return metric.endswith(_HIGHER_IS_BETTER)
 
 
