@@ -24,12 +24,12 @@ from ._loss_graph import (
     capped_error,
     chance_loss,
     nll_of_scores,
-    squashed_logits,
     summed_loss,
     zero_floor,
 )
 from ._moving_keys import scored_against_keys
 from ._silent import LoopRecord
+from ._squashed_inputs import squashed_logits
 from ._teacher import taught_by
 from ._watched import optimized_outside, time_first_parts
 

@@ -21,8 +21,8 @@ from ._class_weights import loss_forms
 from ._epoch_checks import EPOCH_CHECKS
 from ._examiner import Examiner
 from ._loop_rules import probabilities_as_logits
-from ._loss_graph import squashed_logits
 from ._silent import LoopRecord, LoopThresholds
+from ._squashed_inputs import squashed_logits
 from ._symmetry import alike_finding, alike_named
 from ._unregistered import held_outside, look, never_updated, unregistered_parameters
 from ._unused_rules import unused_finding
