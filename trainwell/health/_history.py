@@ -61,6 +61,9 @@ class ProbeHistory:
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     # a hand-written loop's cross entropy at uniform predictions (`_loss_graph.chance_loss`)
     chance_loss: float | None = None
+    # ... of a cross entropy its loss adds other terms to (`_loss_graph.term_chance`; 0:
+    # none): what a validation cross entropy scores knowing nothing
+    term_chance: float = 0.0
     # a kernel model's loss on unseen rows (`_baselines`), measured when first read: `reference`
     reference_loss: float | None = None
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
@@ -324,6 +327,7 @@ class ProbeHistory:
         """The losses a fresh history of the same run compares with: its data's, not its
         network's (after a remedy, or loaded from a checkpoint)."""
         self.prior_loss, self.chance_loss = other.prior_loss, other.chance_loss
+        self.term_chance = other.term_chance
         self.capped_error, self.summed = other.capped_error, other.summed
         self.output_bound = other.output_bound
         self.class_weights_binary = other.class_weights_binary

@@ -25,6 +25,7 @@ from ._loss_graph import (
     chance_loss,
     nll_of_scores,
     summed_loss,
+    term_chance,
     zero_floor,
 )
 from ._moving_keys import scored_against_keys
@@ -55,12 +56,16 @@ def read_look(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
 
 
 def _read_chance(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
-    """The loss's chance level (a sum's: its terms' times, batches alike), and at the
-    first look the loss at init against it, per term (`high_initial_loss`: a
-    classifier's starts near chance's); True when that was read."""
+    """The loss's chance level (a sum's: its terms' times, batches alike; or its cross
+    entropy term's, where it adds others), and at the first look the loss at init against
+    it, per term (`high_initial_loss`: a classifier's starts near chance's); True when
+    that was read."""
     history = doctor.examiner.history
     terms = max(history.summed, 1)
-    chance = chance_loss(loss, doctor.examiner.probe.output_width)
+    width = doctor.examiner.probe.output_width
+    chance = chance_loss(loss, width)
+    if chance is None and not history.term_chance:  # a cross entropy beside other terms
+        history.term_chance = term_chance(loss, width) or 0.0
     if history.chance_loss is None and chance:
         history.chance_loss = chance * terms
     first, doctor._looked = not doctor._looked, True

@@ -38,6 +38,10 @@ UNSCALED_FIX = "standardised inputs (each feature's mean subtracted, divided by 
 VAL_MISMATCH_FIX = "labels the inputs predict, lined up with them alike in training and validation"
 
 
+# an "underfitting" held at guessing by the loss's other terms (`_underfit_rules`)
+PENALTY_FIX = "a far weaker penalty beside the cross entropy (a KL divided by the training rows)"
+
+
 # a slow_convergence under an optimizer whose eps dwarfs its gradients (`_slow_rules`)
 EPS_FIX = f"the optimizer's eps at its default ({DEFAULT_EPS:g})"
 
@@ -101,6 +105,8 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = EPS_FIX
     if finding.evidence.get("frozen_epochs") and not advice:
         change = ONE_CLASS_FIX
+    if finding.evidence.get("penalty_outweighs"):
+        change = PENALTY_FIX
     if "gain_now" in finding.evidence:  # weights the loss pulls to zero
         change = "a far weaker penalty in the loss (L1 1e-5..1e-4 per weight), or weight_decay"
     if finding.evidence.get("forward_nonfinite"):

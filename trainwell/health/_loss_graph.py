@@ -192,8 +192,23 @@ def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
     classes)), or `classes` (the output's second dimension) where it keeps none. None for
     other losses."""
     node = _cross_entropy(loss)
-    if node is None:
-        return None
+    return None if node is None else _chance(node, classes)
+
+
+def term_chance(loss: torch.Tensor, classes: int | None) -> float | None:
+    """`chance_loss` of a cross entropy the loss adds other terms to (a Bayesian network's
+    KL, a penalty written out): what a validation cross entropy scores knowing nothing,
+    which the loss's own level no longer says. None where no term is one, or none is
+    added."""
+    added = False
+    for node in walk(loss, (*SCALINGS, "AddBackward")):
+        added = added or node.name().startswith("AddBackward")
+        if node.name().startswith(ZERO_FLOOR_LOSSES):
+            return _chance(node, classes) if added else None
+    return None
+
+
+def _chance(node: object, classes: int | None) -> float | None:
     if node.name().startswith("BinaryCrossEntropy"):
         return math.log(2)
     classes = _classes_read(node) or classes

@@ -27,6 +27,7 @@ from ._rule_base import (
 )
 from ._slow_rules import slow_convergence
 from ._underfit_rules import (
+    guessing_beside_terms,
     learned_nothing,
     narrow_layer,
     one_class,
@@ -96,6 +97,7 @@ CURVE_RULES: tuple[Rule, ...] = (
     underfitting,
     learned_nothing,
     one_class,
+    guessing_beside_terms,
 )
 # only while no problem has been found
-FALLBACK_RULES: tuple[Rule, ...] = (learned_nothing, one_class)
+FALLBACK_RULES: tuple[Rule, ...] = (learned_nothing, one_class, guessing_beside_terms)

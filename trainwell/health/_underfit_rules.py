@@ -30,6 +30,7 @@ from ._history import ProbeHistory
 from ._probe_rules import _hidden_gains, collapsed_by_penalty
 from ._rule_base import COLLAPSED_GAIN, Thresholds, finding, stalled
 from ._unit_rules import units_lost
+from ._val_rules import CHANCE_SHARE
 
 
 def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -237,6 +238,58 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
         prior_loss=h.prior_loss,
         threshold=t.prior_share,
         **({"rate_advice": rate} if rate else {}),
+    )
+
+
+AT_CHANCE = 0.01  # a validation cross entropy within this share of ln(classes): guessing
+NEVER_LEARNED = 0.1  # ... and never this share below it: it never learned much
+TERMS_FELL = 0.9  # ... while the training loss fell under this share of its first value
+
+
+def guessing_beside_terms(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """A hand-written loop whose loss adds other terms to a cross entropy (`term_chance`),
+    whose validation loss has stayed within `AT_CHANCE` of that cross entropy's chance
+    level (ln of its classes) for the last `min_epochs` epochs, after `judge_after` of the
+    budget, and never went `NEVER_LEARNED` below it, its validation accuracy in those
+    epochs (where there is one) no better than chance's, by their median, while its
+    training loss fell under `TERMS_FELL` of its first value: the training loss falls by
+    its other terms, not by the fit, and a penalty that outweighs the data term holds the
+    network at guessing (a Bayes-by-backprop MLP whose KL was not divided by its training
+    rows: training loss 33,600 -> 18,100 in 40 epochs, validation 2.303 = ln 10 at every
+    one, test NLL 2.31 against 0.12; stress 31). An underconfident network that ranks the
+    classes right scores above chance: not this. Reported as underfitting, only when no
+    other problem has been found (`FALLBACK_RULES`)."""
+    if h.data_at_hand or not h.term_chance or not _judged(h, t):
+        return None
+    train, val, chance = h.curve("train_loss"), h.curve("val_loss"), h.term_chance
+    last = val[-t.min_epochs :]
+    if len(last) < t.min_epochs or not _finite(train) or not _finite(val):
+        return None
+    if any(abs(v - chance) > AT_CHANCE * chance for v in last):
+        return None
+    if min(val) < (1 - NEVER_LEARNED) * chance or not train[-1] < TERMS_FELL * train[0]:
+        return None
+    accuracy = [a for a in h.curve("val_accuracy")[-t.min_epochs :] if math.isfinite(a)]
+    if accuracy and np.median(accuracy) > CHANCE_SHARE * math.exp(-chance):
+        return None
+    classes = round(math.exp(chance))
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model learns nothing of its {classes} classes: its validation loss has stayed "
+        f"within {AT_CHANCE:.0%} of a uniform guess's (ln {classes} = {chance:.4g}) for the "
+        f"last {len(last)} epochs, its best {min(val):.4g}, while the training loss fell "
+        f"from {train[0]:.3g} to {train[-1]:.3g}: it falls by the loss's other terms, not by "
+        f"the fit. A penalty that outweighs the data term holds the network at guessing: "
+        f"scale it down (divide a KL divergence by the number of training rows, not the "
+        f"batch's; weaken a weight decay or L1 written into the loss), then check that the "
+        f"labels go with their inputs.",
+        h,
+        per_epoch=True,
+        train_loss=train,
+        val_loss=val,
+        chance_loss=chance,
+        penalty_outweighs=True,
     )
 
 
