@@ -148,8 +148,9 @@ def _steady_score(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
     """A hand-written loop's own loss, whose floor is not known, beside no val loss but a
     score the loop reports (`loop_score`: accuracy, a return, higher the better) known at
     each of the `epochs`: the score, its lone dips smoothed out (`running_median`), rose by
-    `steady_val_rebound` of its size or more and never fell `steady_val_rebound` of that
-    rise below its best so far. The training makes progress, whatever its loss does: a
+    `steady_val_rebound` of its size or more and stands now within `steady_val_rebound` of
+    that rise of its best (an exploring policy's early returns swing before it learns). The
+    training makes progress, whatever its loss does: a
     policy-gradient loop's surrogate loss (log-probabilities times centred advantages) says
     nothing of it and goes to 0 as the policy settles, its return does (a REINFORCE loop
     that solved its task was told its steps were too large to settle: stress 27), and a
@@ -167,9 +168,7 @@ def _steady_score(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
     rise = max(score) - score[0]
     if not rise > t.steady_val_rebound * max(abs(score[0]), abs(max(score))):
         return False
-    highest = itertools.accumulate(score, max)
-    fall = max(high - v for v, high in zip(score[1:], highest, strict=False))
-    return fall < t.steady_val_rebound * rise
+    return max(score) - score[-1] < t.steady_val_rebound * rise
 
 
 def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:
