@@ -277,8 +277,8 @@ def written_otherwise(
 ) -> trainwell.Doctor:
     """One loop of `OTHERWISE`, with its bug or without; returns the doctor."""
     if loop.startswith("distillation"):
-        bug = ("probabilities" if loop == "distillation_probabilities" else "teacher") * buggy
-        return _distillation(arch, bug, every=every, epochs=epochs, seed=seed)
+        bug = "probabilities" if loop == "distillation_probabilities" else "teacher"
+        return _distillation(arch, bug if buggy else "", every=every, epochs=epochs, seed=seed)
     torch.manual_seed(seed)
     X, y = make_data()
     model = WithBranch(ARCHS[arch]()) if loop == "alternate_branch" else ARCHS[arch]()

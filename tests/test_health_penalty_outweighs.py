@@ -15,6 +15,7 @@ from torch import nn
 import trainwell
 from trainwell.health import Thresholds
 from trainwell.health._history import ProbeHistory
+from trainwell.health._loss_graph import term_chance
 from trainwell.health._underfit_rules import guessing_beside_terms
 
 
@@ -106,3 +107,30 @@ def test_repair_recommends_the_weaker_penalty_and_changes_nothing(arch):
     doctor, _ = _fit(arch, 1.0, mode="repair")
     (found,) = [f for f in doctor.findings if f.severity != "info"]
     assert "weaker penalty" in found.evidence["recommended"] and not doctor.repairs
+
+
+def _backed(loss: torch.Tensor) -> torch.Tensor:
+    loss.backward()  # the doctor reads the graph after backward: names and shapes survive
+    return loss
+
+
+@pytest.mark.parametrize(
+    ("loss_of", "chance"),
+    [
+        (lambda s, z, y: F.cross_entropy(s, y) + 0.1 * s.pow(2).sum(), math.log(10)),
+        (lambda s, z, y: F.cross_entropy(s, y), None),  # nothing added: `chance_loss`'s
+        (lambda s, z, y: F.cross_entropy(s, y) + F.cross_entropy(s[:, :4], y % 4), None),
+        (lambda s, z, y: F.cross_entropy(z @ z.T, torch.arange(8)) + s.pow(2).mean(), None),
+        (lambda s, z, y: F.binary_cross_entropy(s.sigmoid(), s.detach().sigmoid()) + 1, None),
+    ],
+    ids=["penalty", "alone", "two_heads", "in_batch", "binary"],
+)
+def test_the_chance_level_of_a_cross_entropy_among_a_sums_terms(loss_of, chance):
+    """Read where one cross entropy on labels has terms added; not where its cross
+    entropies read different classes, score the batch's rows against each other, or are
+    binary (soft targets: a VAE's pixels)."""
+    torch.manual_seed(0)
+    scores, embedded = torch.randn(8, 10, requires_grad=True), torch.randn(8, 4, requires_grad=True)
+    loss = _backed(loss_of(scores, F.normalize(embedded, dim=1), torch.arange(8) % 10))
+    read = term_chance(loss, 10)
+    assert read == (pytest.approx(chance) if chance else None)

@@ -12,6 +12,7 @@ from torch import nn
 
 import trainwell
 from trainwell.health import Thresholds
+from trainwell.health._curve_base import loop_score
 from trainwell.health._curve_rules import oscillating_loss
 from trainwell.health._history import ProbeHistory
 
@@ -96,6 +97,8 @@ TWIN_RETURN = [-0.567, -0.857, -0.4, -0.4, -0.347, 0.645]
         ("eval_regret", RETURN, True, TD_LOSS),  # a name that does not say higher is better
         ("eval_return", TWIN_RETURN, False, TWIN_LOSS),
         ("eval_return", None, True, TWIN_LOSS),
+        ("train_accuracy", RETURN, True, TD_LOSS),  # the training data's: no score
+        ("eval_return", [*RETURN[:-1], float("nan")], True, TD_LOSS),  # (not smoothed away)
     ],
 )
 def test_a_td_loss_beside_a_return_that_rose_and_held_is_no_oscillation(name, score, told, losses):
@@ -144,3 +147,17 @@ def test_a_loop_whose_score_swings_with_its_loss_is_still_told_it_oscillates(arc
         doctor.epoch_end(total / 22, val_accuracy=accuracy)
     doctor.close()
     assert [f for f in doctor.findings if f.code == "oscillating_loss"], doctor.findings
+
+
+@pytest.mark.parametrize(
+    ("names", "score"),
+    [
+        (["train_loss", "val_loss", "eval_return"], "eval_return"),
+        (["train_loss", "val_loss", "val_AUC", "val_accuracy"], "val_accuracy"),
+        (["train_loss", "val_loss", "train_accuracy"], None),  # best where it memorised most
+        (["train_loss", "val_loss_return", "cost_return", "eval_regret"], None),
+        (["mean_reward"], "mean_reward"),
+    ],
+)
+def test_a_loops_score_is_named_by_its_last_word_and_never_a_cost(names, score):
+    assert loop_score(names) == score

@@ -20,8 +20,9 @@ FIRST_SCORES = ("val_macro_f1", "val_accuracy")
 def loop_score(names: Iterable[str]) -> str | None:
     """The score among the metrics a loop reports (`names`), higher the better: macro F1,
     else accuracy, else the first whose name says it grows as the model gets better
-    (`higher_is_better`: an AUC, a policy's `eval_return`); None if there is none."""
-    names = list(names)
+    (`higher_is_better`: an AUC, a policy's `eval_return`); not one of the training data
+    (`train_accuracy` is highest where the network memorised most); None if there is none."""
+    names = [name for name in names if not name.lower().startswith("train")]
     known = [name for name in FIRST_SCORES if name in names]
     return next(iter(known + [name for name in names if higher_is_better(name)]), None)
 

@@ -162,9 +162,10 @@ def _steady_score(h: ProbeHistory, epochs: int, t: Thresholds) -> bool:
     if h.floor_known or any(map(math.isfinite, h.curve("val_loss"))):
         return False
     name = loop_score(h.curves[-1])
-    score = running_median(h.curve(name)) if name else []
-    if len(score) < epochs or not _finite(score):
+    raw = h.curve(name) if name else []
+    if len(raw) < epochs or not _finite(raw):
         return False
+    score = running_median(raw)
     rise = max(score) - score[0]
     if not rise > t.steady_val_rebound * max(abs(score[0]), abs(max(score))):
         return False

@@ -62,8 +62,8 @@ class ProbeHistory:
     # a hand-written loop's cross entropy at uniform predictions (`_loss_graph.chance_loss`)
     chance_loss: float | None = None
     # ... of a cross entropy its loss adds other terms to (`_loss_graph.term_chance`; 0:
-    # none): what a validation cross entropy scores knowing nothing
-    term_chance: float = 0.0
+    # none, None: not read yet): what a validation cross entropy scores knowing nothing
+    term_chance: float | None = None
     # a kernel model's loss on unseen rows (`_baselines`), measured when first read: `reference`
     reference_loss: float | None = None
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's

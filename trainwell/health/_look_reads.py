@@ -64,7 +64,7 @@ def _read_chance(doctor: Doctor, loss: torch.Tensor, step: int) -> bool:
     terms = max(history.summed, 1)
     width = doctor.examiner.probe.output_width
     chance = chance_loss(loss, width)
-    if chance is None and not history.term_chance:  # a cross entropy beside other terms
+    if chance is None and history.term_chance is None:  # a cross entropy beside others
         history.term_chance = term_chance(loss, width) or 0.0
     if history.chance_loss is None and chance:
         history.chance_loss = chance * terms

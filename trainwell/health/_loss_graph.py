@@ -196,16 +196,22 @@ def chance_loss(loss: torch.Tensor, classes: int | None) -> float | None:
 
 
 def term_chance(loss: torch.Tensor, classes: int | None) -> float | None:
-    """`chance_loss` of a cross entropy the loss adds other terms to (a Bayesian network's
-    KL, a penalty written out): what a validation cross entropy scores knowing nothing,
-    which the loss's own level no longer says. None where no term is one, or none is
-    added."""
-    added = False
+    """`chance_loss` of the cross entropy on labels the loss adds other terms to (a Bayesian
+    network's KL, a penalty written out): what a validation cross entropy scores knowing
+    nothing, which the loss's own level no longer says. None where no term is one, or none
+    is added; where its cross entropies read different classes (an auxiliary head's), or
+    one scores the batch's rows against each other (a contrastive loss: its "classes" are
+    the batch); and for a binary cross entropy, whose targets may be soft (a VAE's pixels)."""
+    added, chances = False, set()
     for node in walk(loss, (*SCALINGS, "AddBackward")):
         added = added or node.name().startswith("AddBackward")
-        if node.name().startswith(ZERO_FLOOR_LOSSES):
-            return _chance(node, classes) if added else None
-    return None
+        if node.name().startswith("BinaryCrossEntropy") or (
+            node.name().startswith("NllLoss") and _scored_in_batch(node)
+        ):
+            return None
+        if node.name().startswith("NllLoss"):
+            chances.add(_chance(node, classes))
+    return chances.pop() if added and len(chances) == 1 else None
 
 
 def _chance(node: object, classes: int | None) -> float | None:

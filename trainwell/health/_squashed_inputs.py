@@ -16,7 +16,8 @@ POSITIVE = ("ExpBackward", "SoftplusBackward")  # a rate's link: what a log-rate
 
 def squashed_logits(loss: torch.Tensor) -> list[str] | None:
     """The autograd nodes from a logits loss down to a softmax/sigmoid feeding it (through
-    reshapes only), or None. Node names survive backward; only saved tensors are freed. The
+    reshapes only), or from a Poisson loss down to the exp giving it rates; None where
+    there is neither. Node names survive backward; only saved tensors are freed. The
     walk goes down from the loss through what combines losses (sums, means, weights), not
     into the model below a logits loss: a cross entropy's graph is read in two nodes, not in
     the model's dozens (a walk of the whole MLP cost ~0.5 ms a look on caches a backward

@@ -241,18 +241,19 @@ def learned_nothing(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-AT_CHANCE = 0.01  # a validation cross entropy within this share of ln(classes): guessing
+CHANCE_TOLERANCE = 0.01  # a validation cross entropy this near ln(classes): guessing
 NEVER_LEARNED = 0.1  # ... and never this share below it: it never learned much
 TERMS_FELL = 0.9  # ... while the training loss fell under this share of its first value
 
 
 def guessing_beside_terms(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A hand-written loop whose loss adds other terms to a cross entropy (`term_chance`),
-    whose validation loss has stayed within `AT_CHANCE` of that cross entropy's chance
+    whose validation loss has stayed within `CHANCE_TOLERANCE` of that cross entropy's chance
     level (ln of its classes) for the last `min_epochs` epochs, after `judge_after` of the
     budget, and never went `NEVER_LEARNED` below it, its validation accuracy in those
-    epochs (where there is one) no better than chance's, by their median, while its
-    training loss fell under `TERMS_FELL` of its first value: the training loss falls by
+    epochs (where there is one) no more than `CHANCE_SHARE` times chance's, by their
+    median, while its training loss fell by 1 - `TERMS_FELL` of its first value's size or
+    more: the training loss falls by
     its other terms, not by the fit, and a penalty that outweighs the data term holds the
     network at guessing (a Bayes-by-backprop MLP whose KL was not divided by its training
     rows: training loss 33,600 -> 18,100 in 40 epochs, validation 2.303 = ln 10 at every
@@ -265,9 +266,10 @@ def guessing_beside_terms(h: ProbeHistory, t: Thresholds) -> Finding | None:
     last = val[-t.min_epochs :]
     if len(last) < t.min_epochs or not _finite(train) or not _finite(val):
         return None
-    if any(abs(v - chance) > AT_CHANCE * chance for v in last):
+    if any(abs(v - chance) > CHANCE_TOLERANCE * chance for v in last):
         return None
-    if min(val) < (1 - NEVER_LEARNED) * chance or not train[-1] < TERMS_FELL * train[0]:
+    fell = train[0] - train[-1] > (1 - TERMS_FELL) * abs(train[0])  # (below 0 too)
+    if min(val) < (1 - NEVER_LEARNED) * chance or not fell:
         return None
     accuracy = [a for a in h.curve("val_accuracy")[-t.min_epochs :] if math.isfinite(a)]
     if accuracy and np.median(accuracy) > CHANCE_SHARE * math.exp(-chance):
@@ -277,7 +279,7 @@ def guessing_beside_terms(h: ProbeHistory, t: Thresholds) -> Finding | None:
         "underfitting",
         "warning",
         f"The model learns nothing of its {classes} classes: its validation loss has stayed "
-        f"within {AT_CHANCE:.0%} of a uniform guess's (ln {classes} = {chance:.4g}) for the "
+        f"within {CHANCE_TOLERANCE:.0%} of a uniform guess's (ln {classes} = {chance:.4g}) for the "
         f"last {len(last)} epochs, its best {min(val):.4g}, while the training loss fell "
         f"from {train[0]:.3g} to {train[-1]:.3g}: it falls by the loss's other terms, not by "
         f"the fit. A penalty that outweighs the data term holds the network at guessing: "

@@ -47,10 +47,16 @@ def default_monitor(task: str, class_counts: Sequence[int] = ()) -> str:
     return "val_macro_f1" if imbalanced else "val_accuracy"
 
 
+# words that make a name a cost whatever it ends in (`val_loss_return`, a safe policy's
+# `cost_return`)
+_LOWER_IS_BETTER = ("loss", "cost", "error", "regret")
+
+
 def higher_is_better(metric: str) -> bool:
     """Accuracy, F1, r2, AUC and a policy's return or reward grow as a model gets better;
-    losses and errors shrink."""
-    return metric.endswith(_HIGHER_IS_BETTER)
+    losses, costs and errors shrink. Read from the name's last word, any case."""
+    words = metric.lower().split("_")
+    return words[-1] in _HIGHER_IS_BETTER and not set(words) & set(_LOWER_IS_BETTER)
 
 
 class BestWeights:
