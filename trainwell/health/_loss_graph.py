@@ -124,14 +124,8 @@ def _bce_at_least_0(node: object | None, budget: int) -> bool:
 
 def _never_below_0(node: object) -> bool:
     """Whether `node` is one of torch's losses that are 0 or more, scaled by constants."""
-    while node is not None:
-        if node.name().startswith(NON_NEGATIVE):
-            return True
-        inputs = [n for n, _ in node.next_functions if n is not None]
-        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
-            return False
-        node = inputs[0]
-    return False
+    node = scalings_below(node)[1]
+    return node is not None and node.name().startswith(NON_NEGATIVE)
 
 
 # between a softmax or a layer's scores and the loss that reads them: reshapes, and rows
@@ -205,11 +199,11 @@ def term_chance(loss: torch.Tensor, classes: int | None) -> float | None:
     added, chances = False, set()
     for node in walk(loss, (*SCALINGS, "AddBackward")):
         added = added or node.name().startswith("AddBackward")
-        if node.name().startswith("BinaryCrossEntropy") or (
-            node.name().startswith("NllLoss") and _scored_in_batch(node)
-        ):
+        if node.name().startswith("BinaryCrossEntropy"):
             return None
         if node.name().startswith("NllLoss"):
+            if _scored_in_batch(node):
+                return None
             chances.add(_chance(node, classes))
     return chances.pop() if added and len(chances) == 1 else None
 
@@ -289,15 +283,19 @@ def _cross_entropy(loss: torch.Tensor) -> object | None:
 
 def _loss_node(loss: torch.Tensor, kinds: tuple[str, ...]) -> object | None:
     """The autograd node of one of `kinds` the loss is, scaled or averaged only."""
-    node = getattr(loss, "grad_fn", None)
-    while node is not None:
-        if node.name().startswith(kinds):
-            return node
+    node = scalings_below(getattr(loss, "grad_fn", None))[1]
+    return node if node is not None and node.name().startswith(kinds) else None
+
+
+def scalings_below(node: object | None) -> tuple[list[str], object | None]:
+    """The names of the scalings and reductions from `node` down, each of one input from the
+    graph, and the node below them (None where one has two: a product of two tensors)."""
+    chain = []
+    while node is not None and node.name().startswith(SCALINGS):
+        chain.append(node.name())
         inputs = [n for n, _ in node.next_functions if n is not None]
-        if not node.name().startswith(SCALINGS) or len(inputs) != 1:
-            return None
-        node = inputs[0]
-    return None
+        node = inputs[0] if len(inputs) == 1 else None
+    return chain, node
 
 
 def node_shape(node: object | None) -> tuple[int, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ._loss_graph import ARITHMETIC, GRAPH_NODES, LOGIT_LOSSES, RESHAPES, SCALINGS, _input
+from ._loss_graph import ARITHMETIC, GRAPH_NODES, LOGIT_LOSSES, RESHAPES, _input, scalings_below
 
 STACKS = ("CatBackward", "StackBackward")  # probabilities joined: each part is one
 SQUASHES = ("SoftmaxBackward", "SigmoidBackward")
@@ -57,7 +57,7 @@ def _kl_on_probabilities(loss: torch.Tensor, node: object | None) -> list[str] |
     sigmoid's output. Told from a loss that subtracts weighted probabilities from a constant
     for a reason of its own by its value: a KL divergence is never negative, and this one
     always is (-H(t) - sum t p). None otherwise; reads the value only where the graph fits."""
-    chain, node = _scalings_below(node)
+    chain, node = scalings_below(node)
     kl = _kl_graph(node)
     if kl is None or not float(loss.detach()) < 0:
         return None
@@ -70,21 +70,11 @@ def _kl_term(node: object | None) -> list[str] | None:
     (`batchmean`, `sum` or `mean`) right above `t log t - t * input`. A per-row term
     summed over the classes (`(1 - p_label).mean()` written as a subtraction of weighted
     probabilities) is not read."""
-    chain, node = _scalings_below(node)
+    chain, node = scalings_below(node)
     if not chain or not chain[-1].startswith(("SumBackward0", "MeanBackward0")):
         return None
     kl = _kl_graph(node)
     return None if kl is None else [*chain, *kl]
-
-
-def _scalings_below(node: object | None) -> tuple[list[str], object | None]:
-    """The names of the scalings and reductions from `node` down, and the node below them."""
-    chain = []
-    while node is not None and node.name().startswith(SCALINGS):
-        chain.append(node.name())
-        inputs = [n for n, _ in node.next_functions if n is not None]
-        node = inputs[0] if len(inputs) == 1 else None
-    return chain, node
 
 
 def _kl_graph(node: object | None) -> list[str] | None:

@@ -253,13 +253,13 @@ def guessing_beside_terms(h: ProbeHistory, t: Thresholds) -> Finding | None:
     budget, and never went `NEVER_LEARNED` below it, its validation accuracy in those
     epochs (where there is one) no more than `CHANCE_SHARE` times chance's, by their
     median, while its training loss fell by 1 - `TERMS_FELL` of its first value's size or
-    more: the training loss falls by
-    its other terms, not by the fit, and a penalty that outweighs the data term holds the
-    network at guessing (a Bayes-by-backprop MLP whose KL was not divided by its training
-    rows: training loss 33,600 -> 18,100 in 40 epochs, validation 2.303 = ln 10 at every
-    one, test NLL 2.31 against 0.12; stress 31). An underconfident network that ranks the
-    classes right scores above chance: not this. Reported as underfitting, only when no
-    other problem has been found (`FALLBACK_RULES`)."""
+    more: the training loss falls by its other terms, not by the fit, and a penalty that
+    outweighs the data term holds the network at guessing (a Bayes-by-backprop MLP whose
+    KL was not divided by its training rows: training loss 33,600 -> 18,100 in 40 epochs,
+    validation 2.303 = ln 10 at every one, test NLL 2.31 against 0.12; stress 31). An
+    underconfident network that ranks the classes right scores above chance: not this.
+    Reported as underfitting, only when no other problem has been found
+    (`FALLBACK_RULES`)."""
     if h.data_at_hand or not h.term_chance or not _judged(h, t):
         return None
     train, val, chance = h.curve("train_loss"), h.curve("val_loss"), h.term_chance
