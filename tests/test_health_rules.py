@@ -1366,6 +1366,27 @@ def test_overfitting_ignores_a_drift_of_noise_near_a_perfect_fit():
     assert rules.overfitting(_curves(_history(), train, rise), T) is not None
 
 
+def test_a_val_loss_no_higher_than_the_train_loss_is_no_overfitting():
+    """A healthy iris MLP (held-out-41, seed 41018; 30 validation rows): its val loss climbed
+    from 0.016 to 0.056 in its last epochs while its train loss stood at 0.052, and one row
+    of 30 fewer was right. No gap between fit and validation: nothing fails to carry. The
+    same val curve beside a train loss that fell to a tenth of it is overfitting."""
+    val = [0.768, 0.386, 0.216, 0.231, 0.134, 0.097, 0.093, 0.082, 0.043, 0.045, 0.043, 0.023]
+    val += [0.067, 0.020, 0.026, 0.020, 0.033, 0.045, 0.040, 0.065, 0.039, 0.052, 0.030]
+    val += [0.027, 0.033, 0.051, 0.040, 0.055, 0.038, 0.064, 0.051, 0.021, 0.032, 0.030]
+    val += [0.047, 0.035, 0.062, 0.017, 0.016, 0.023, 0.043, 0.036, 0.036, 0.033, 0.038]
+    val += [0.044, 0.049, 0.045, 0.0397, 0.0436, 0.0442, 0.0468, 0.0472, 0.0563]
+    train = [1.02, 0.526, 0.286, 0.260, 0.166, 0.126, 0.165, 0.140, 0.107, 0.095, 0.084]
+    train += [0.078, 0.111, 0.102, 0.136, 0.121, 0.187, 0.125, 0.122, 0.087, 0.079, 0.069]
+    train += [0.081, 0.109, 0.090, 0.065, 0.063, 0.092, 0.087, 0.070, 0.068, 0.059, 0.067]
+    train += [0.067, 0.063, 0.102, 0.065, 0.072, 0.063, 0.066, 0.054, 0.059, 0.056, 0.059]
+    train += [0.054, 0.060, 0.056, 0.053, 0.053, 0.054, 0.053, 0.053, 0.101, 0.052]
+    assert len(val) == len(train) == 54
+    assert rules.overfitting(_curves(_history(), train, val), T) is None
+    fitted = [*train[:40], *(0.1 * v for v in train[40:])]
+    assert rules.overfitting(_curves(_history(), fitted, val), T) is not None
+
+
 def test_a_val_loss_bumped_up_with_the_train_loss_is_no_overfitting():
     """A healthy digits MLP under SGD (held-out-15, seed 16002): one epoch's steps bump both
     losses up, the val loss 66% over its best, and it takes epochs to fall back; the train
