@@ -3046,3 +3046,31 @@ def test_a_loss_term_added_as_a_number_leaves_its_head_unused_and_says_item(term
         assert unused and ".item()" in unused[0].message, doctor.findings
     else:
         assert not unused
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("written", ["pinball", "mse"])
+def test_a_column_of_the_outputs_against_column_targets_is_found(arch, written):
+    """A quantile head per column, each `out[:, j]` of shape `(n,)` against targets kept as
+    `(n, 1)`: the residual is `(n, n)` and every head fits the batch's marginal quantile
+    (pinball 0.25 against 0.12, stress 31). The same loss on `(n,)` targets is not flagged."""
+    taus = (0.1, 0.5, 0.9)
+
+    def loss_of(out, y, column_targets):
+        target = y[:, None] if column_targets else y
+        total = 0.0
+        for j, tau in enumerate(taus):
+            if written == "mse":
+                total = total + nn.functional.mse_loss(out[:, j], target)
+            else:
+                error = target - out[:, j]
+                total = total + torch.maximum(tau * error, (tau - 1) * error).mean()
+        return total / len(taus)
+
+    found = {}
+    for column_targets in (True, False):
+        torch.manual_seed(0)
+        model = nn.Sequential(ARCHS[arch](), nn.Linear(4, 3))
+        loop = _regression_loop(model, lambda out, y, c=column_targets: loss_of(out, y, c))
+        found[column_targets] = "broadcast_loss" in [f.code for f in problems(loop)]
+    assert found == {True: True, False: False}

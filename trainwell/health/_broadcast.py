@@ -17,10 +17,14 @@ from ._silent import LoopRecord, LoopThresholds, loop_finding
 # only (`l1_loss` is |input - target| in the graph)
 BROADCASTING_LOSSES = ("MseLossBackward", "SmoothL1LossBackward", "HuberLossBackward")
 # what a loss passes through on its way to the value backpropagated: scalings, sums of
-# terms, a root (RMSE) or log, a mask, a stack of terms
+# terms, a root (RMSE) or log, a mask, a stack of terms, a choice between two (the
+# pinball loss's max(tau * e, (tau - 1) * e))
 COMBINING = (
     *SCALINGS,
     "AddBackward",
+    "MaximumBackward",
+    "MinimumBackward",
+    "WhereBackward",
     "NegBackward",
     "SqrtBackward",
     "LogBackward",
@@ -155,9 +159,12 @@ def _the_outputs(shape: list[int], outputs: list[int]) -> bool:
 
 def _a_column(shape: list[int], outputs: list[int]) -> bool:
     """Whether `shape` is one value a row of the outputs, made in the loop: the outputs with
-    size-1 axes added (`pred.unsqueeze(1)` of a model that returns `(n,)`), or `(n, 1)` of
-    `(n, k)` ones (a slice `out[:, :1]`, a `mean(1, keepdim=True)`)."""
+    size-1 axes added (`pred.unsqueeze(1)` of a model that returns `(n,)`), or `(n, 1)` or
+    `(n,)` of `(n, k)` ones (a slice `out[:, :1]`, a column `out[:, j]`, a `mean(1)`: a
+    quantile head's column against `(n, 1)` targets is `(n, n)`, stress 31)."""
     if len(shape) > len(outputs) and _squeezed(shape) == _squeezed(outputs):
+        return True
+    if len(outputs) > 1 and shape == outputs[:1]:
         return True
     return len(shape) > 1 and shape[0] == outputs[0] and _squeezed(shape[1:]) == []
 
