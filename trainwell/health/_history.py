@@ -83,6 +83,9 @@ class ProbeHistory:
     # a hand-written loop's cross entropy scores the outputs against keys the loss does not
     # train (`_moving_keys.scored_against_keys`: a contrastive loss's queue): they move
     scored_against_keys: bool = False
+    # every term of a hand-written loop's loss is a cross entropy on class indices
+    # (`_loss_graph.labels_only`): its targets have no scale to standardise
+    labels_only: bool = False
     # the terms the loss sums (`reduction="sum"`, `_loss_graph.summed_loss`; 0: a mean): its
     # gradients are that many times a mean's, whatever the targets
     summed: int = 0
@@ -279,8 +282,12 @@ class ProbeHistory:
     def raw_targets(self, excess: float) -> float | None:
         """The first probe's error signal where it shows targets far from standardised
         (`far_targets`) and no untrained loss is known (a classifier's labels, targets the
-        Trainer standardised); None otherwise."""
-        return None if self.untrained_loss() > 0 else self.far_targets(excess)
+        Trainer standardised), nor is every term of the loss a cross entropy on labels (a
+        CLIP loss's two directions: no chance level read, no targets to scale either);
+        None otherwise."""
+        if self.untrained_loss() > 0 or self.labels_only:
+            return None
+        return self.far_targets(excess)
 
     def mean_loss(self, excess: float, share: float) -> float | None:
         """The loss of predicting the targets' mean, where the first probe measured them far
@@ -334,6 +341,7 @@ class ProbeHistory:
         self.nll_of_scores = other.nll_of_scores
         self.binary_cross_entropy = other.binary_cross_entropy
         self.scored_against_keys = other.scored_against_keys
+        self.labels_only = other.labels_only
         # whose data it is: a hand-written loop's history after a remedy was read as the
         # Trainer's until its next look
         self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand

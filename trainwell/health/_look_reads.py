@@ -23,6 +23,7 @@ from ._loss_graph import (
     binary_cross_entropy,
     capped_error,
     chance_loss,
+    labels_only,
     nll_of_scores,
     summed_loss,
     term_chance,
@@ -85,6 +86,7 @@ def read_form(history: ProbeHistory, loss: torch.Tensor) -> None:
     history.binary_cross_entropy = binary_cross_entropy(loss)
     history.output_bound = bounded_regression(loss)
     history.scored_against_keys = scored_against_keys(loss)
+    history.labels_only = labels_only(loss)
     history.every_loss_read = loss.is_cpu  # (every step's loss is read: `_ran_away`)
 
 

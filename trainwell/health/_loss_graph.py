@@ -92,6 +92,15 @@ def zero_floor(loss: torch.Tensor) -> bool:
     return node is not None and not _scored_in_batch(node)
 
 
+def labels_only(loss: torch.Tensor) -> bool:
+    """Whether every term of the loss, through sums, scalings and means, is a cross entropy
+    on class indices (CLIP's two directions, `(ce(l, t) + ce(l.T, t)) / 2`): its targets
+    are labels, which have no scale to standardise. Not one weighted by a learned tensor."""
+    through = (*SCALINGS, "AddBackward")
+    terms = [node for node in walk(loss, through) if not node.name().startswith(through)]
+    return bool(terms) and all(node.name().startswith("NllLoss") for node in terms)
+
+
 def binary_cross_entropy(loss: torch.Tensor) -> bool:
     """Whether the loss is a binary cross entropy (with logits or on probabilities), scaled
     by constants, averaged, or summed with torch's losses that are 0 or more (an MSE, a
