@@ -1325,6 +1325,52 @@ def test_divergence_is_judged_at_the_epoch_end_too():
     assert rules.divergence(_curves(_history(probes=1, loss=[2.0]), [1.5]), T) is None
 
 
+def test_a_loop_objective_that_grows_while_validation_improves_is_no_divergence():
+    """A Bayesian network's KL weight warmed up over ten epochs (stress 31): its training
+    loss rose 2.1 -> 22.3 by design while the validation NLL it reports fell every epoch.
+    The weights grew (no `_weights_still`). Its validation getting worse instead, or a
+    probe ten times the last epoch's loss, is a runaway; so in the Trainer's own loss."""
+    train = [2.1, 4.5, 6.5, 8.6, 10.7, 12.8, 14.9, 17.0, 19.1, 20.2, 22.3]
+    val = [1.8, 0.9, 0.5, 0.3, 0.22, 0.18, 0.15, 0.13, 0.12, 0.11, 0.105]
+
+    def history(val, last=24.6, data_at_hand=False, train=train):
+        h = _history(loss=[2.3, 24.0, 24.5, last])
+        h.weight_norm = [np.full(3, 1.0 + i) for i in range(4)]
+        h.output_level = [math.nan] * 4  # (not measured)
+        h.data_at_hand = data_at_hand
+        h.curves = [
+            {"epoch": e, "train_loss": a, "val_loss": b}
+            for e, (a, b) in enumerate(zip(train, val, strict=True))
+        ]
+        return h
+
+    assert rules.divergence(history(val), T) is None
+    worse = [1.8, *(v + 0.2 * i for i, v in enumerate(val[1:], 1))]
+    assert rules.divergence(history(worse), T) is not None
+    assert rules.divergence(history(val, last=300.0), T) is not None
+    assert rules.divergence(history(val, data_at_hand=True), T) is not None
+    # the warm-up over, the loss falls: the validation loss no higher than at its peak
+    after = [*train, 21.0, 19.5]
+    assert rules.divergence(history([*val, 0.10, 0.098], train=after), T) is None
+    assert rules.divergence(history([*val, 0.2, 0.4], train=after), T) is not None
+
+
+def test_raw_parameters_are_no_chain_to_compare_the_first_and_last_gradients_in():
+    """A Bayes-by-backprop MLP holds its weights as raw parameters, means beside spreads
+    (stress 31): the last, `l2.w_rho`, gets a gradient its softplus shrinks 300x below the
+    first mean's, which told "gradients explode" and was clipped. Modules' weights, from
+    input to output, are a chain: the same ratio there is lopsided."""
+    grads = (1.9, 0.9, 0.0065)
+
+    def history(chained):
+        h = _history(grad=grads)
+        h.chained = chained
+        return h
+
+    assert rules.exploding_gradient(history(False), T) is None
+    assert rules.exploding_gradient(history(True), T) is not None
+
+
 @pytest.mark.parametrize("rule", PROBE_RULES + CURVE_RULES, ids=lambda r: r.__name__)
 def test_every_rule_documents_its_criterion(rule):
     assert rule.__doc__ and len(rule.__doc__.split()) > 15

@@ -5,6 +5,7 @@ after every probe (`divergence` after every epoch too).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -103,7 +104,7 @@ def divergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         # NaN (no runaway) unless past the limit: the first probes' median read only then
         start = max(first, h.typical_start()) if last_epoch > limit else math.nan
         epoch_away = last_epoch > t.runaway_factor * start
-        if not (probes_away or epoch_away) or _weights_still(h):
+        if not (probes_away or epoch_away) or _weights_still(h) or _objective_grew(h, t):
             return None
         if not probes_away:  # the epoch's mean shows it: dated at the epoch, not a probe
             return finding(
@@ -191,6 +192,30 @@ def _weights_still(h: ProbeHistory) -> bool:
     if all(map(math.isfinite, levels)) and levels[-1] >= GREW * levels[0]:
         return False
     return bool(np.all(np.abs(now[known] / first[known] - 1) < STILL))
+
+
+def _objective_grew(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether, in a hand-written loop, the epochs' training loss rose in each epoch from its
+    lowest to its highest (two epochs or more) while the validation loss the loop reports
+    fell in each, and stands no higher now: the objective the loop minimises grew under a
+    network that got better, as a KL weight warmed up does (beta = epoch / 10: 2.1 -> 24.5
+    over ten epochs, the validation NLL falling 1.80 -> 0.105, told as a divergence and
+    clipped, stress 31). Weights that run off make validation worse. A probe
+    `runaway_factor` times the highest epoch's loss still runs away."""
+    if h.data_at_hand or not h.loss:
+        return False
+    rows = [row for row in h.curves if "val_loss" in row and "train_loss" in row]
+    train = [float(row["train_loss"]) for row in rows]
+    val = [float(row["val_loss"]) for row in rows]
+    if len(rows) < 3 or not all(map(math.isfinite, train + val)):
+        return False
+    low = train.index(min(train))
+    peak = low + train[low:].index(max(train[low:]))
+    if peak - low < 2:
+        return False
+    rose = all(b > a for a, b in itertools.pairwise(train[low : peak + 1]))
+    fell = all(b < a for a, b in itertools.pairwise(val[low : peak + 1]))
+    return rose and fell and val[-1] <= val[peak] and h.loss[-1] <= t.runaway_factor * train[peak]
 
 
 def _spiked(h: ProbeHistory) -> bool:

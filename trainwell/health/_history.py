@@ -58,6 +58,10 @@ class ProbeHistory:
     sizes: list[int] = field(default_factory=list)  # elements per layer's weight
     rows: list[int] = field(default_factory=list)  # its first dimension: output units
     dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
+    # the layers are modules' weights, in the order the model holds them: a chain from input
+    # to output; not a model's raw parameters, whose order says nothing of depth (a Bayesian
+    # layer's weight means beside their spreads, `weighted_layers`)
+    chained: bool = True
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     # a hand-written loop's cross entropy at uniform predictions (`_loss_graph.chance_loss`)
     chance_loss: float | None = None

@@ -206,7 +206,8 @@ def _starved_cause(h: ProbeHistory, signal: float | None) -> str:
 def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A gradient is non-finite while the loss is not; or, `sustain` probes running, a layer's
     gradient norm exceeds `exploding_scale` times its weight norm, or the first layer's
-    gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70); or, at a
+    gradient exceeds `exploding_ratio` times the last's (AutoTrainer beta3 = 70; where the
+    layers are modules' weights in a chain, `ProbeHistory.chained`); or, at a
     single probe, the scale exceeds `exploding_at_once` (one SGD step at lr 0.01 would more
     than double the weights: waiting for a second probe lets the run blow up first); or it
     exceeded `exploding_scale` at the previous probe and the layer's weights have grown
@@ -249,7 +250,9 @@ def exploding_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
         used = np.flatnonzero((grads > 0).all(axis=0))
         last = used[-1] if len(used) > 1 else None
         ratio = grads[:, 0] / np.maximum(grads[:, last], 1e-30) if last else np.zeros(1)
-        lopsided = not h.grad_clip and np.all(ratio > t.exploding_ratio)
+        # (raw parameters: the last need not lie near the output, nor be a weight the
+        # signal passes: a Bayesian layer's spread, whose gradient its softplus shrinks)
+        lopsided = h.chained and not h.grad_clip and np.all(ratio > t.exploding_ratio)
         sustained = len(grads) == t.sustain and (
             np.all(scale.max(axis=1) > t.exploding_scale) or lopsided
         )

@@ -75,6 +75,7 @@ class Probe:
         if not self._layers:
             raise ValueError("the doctor needs a model with at least one trainable weight matrix")
         self._activations = activation_modules(model)
+        modules = dict(model.named_modules())
         self.history = ProbeHistory(
             layers=[name for name, _ in self._layers],
             activations=[name for name, *_ in self._activations],
@@ -83,12 +84,12 @@ class Probe:
             sizes=[w.numel() for _, w in self._layers],
             rows=[w.shape[0] for _, w in self._layers],
             dense=[w.dim() == 2 for _, w in self._layers],
+            chained=all(name in modules for name, _ in self._layers),
         )
         self._is_relu = np.array(
             [k in ("relu", "leaky_relu") for k in self.history.activation_kinds], dtype=bool
         )
         self._before: list[torch.Tensor] = []  # the weights before a probed step
-        modules = dict(model.named_modules())
         self._biases = [getattr(modules.get(name), "bias", None) for name, _ in self._layers]
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
         self._activation_stats: dict[int, torch.Tensor] = {}
