@@ -269,6 +269,8 @@ OTHERWISE = {
                      "the teacher in the optimizer, its outputs outside no_grad"),
     "distillation_probabilities": ("probabilities_as_logits", "the same; bug: kl_div given "
                                    "the student's softmax, not its log_softmax"),
+    "quantile_heads": ("broadcast_loss", "a head per quantile (0.1, 0.5, 0.9), pinball loss "
+                       "written out; bug: targets kept (n, 1) against each head's (n,) column"),
 }  # fmt: skip
 
 
@@ -279,6 +281,8 @@ def written_otherwise(
     if loop.startswith("distillation"):
         bug = "probabilities" if loop == "distillation_probabilities" else "teacher"
         return _distillation(arch, bug if buggy else "", every=every, epochs=epochs, seed=seed)
+    if loop == "quantile_heads":
+        return _quantile_heads(arch, buggy, every=every, epochs=epochs, seed=seed)
     torch.manual_seed(seed)
     X, y = make_data()
     model = WithBranch(ARCHS[arch]()) if loop == "alternate_branch" else ARCHS[arch]()
@@ -354,6 +358,38 @@ def _distillation(arch: str, bug: str, *, every: int, epochs: int, seed: int) ->
             squash = torch.softmax if bug == "probabilities" else torch.log_softmax
             kl = nn.functional.kl_div(squash(logits / 2, dim=1), soft, reduction="batchmean")
             loss = 0.5 * nn.functional.cross_entropy(logits, target) + 0.5 * 4 * kl
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end(loss.item())
+    return doctor
+
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def _quantile_heads(
+    arch: str, buggy: bool, *, every: int, epochs: int, seed: int
+) -> trainwell.Doctor:
+    """Quantile regression of the brightest quadrant's index, one output column per
+    quantile, the pinball loss written out per head; the bug: the targets kept as a column,
+    `(n, 1)`, against each head's `(n,)` column: the residual is `(n, n)`, and every head
+    fits the batch's quantile, whatever its input."""
+    torch.manual_seed(seed)
+    X, y = make_data()
+    model = ARCHS[arch](classes=len(QUANTILES))
+    optimizer = torch.optim.SGD(model.parameters(), 0.005, momentum=0.9)
+    doctor = trainwell.Doctor(model, optimizer, every=every, epochs=epochs)
+    for _ in range(epochs):
+        model.train()
+        for i in range(0, len(y), 32):
+            out, target = model(X[i : i + 32]), y[i : i + 32].float()
+            target = target[:, None] if buggy else target
+            optimizer.zero_grad()
+            loss = sum(
+                torch.maximum(q * (target - out[:, j]), (q - 1) * (target - out[:, j])).mean()
+                for j, q in enumerate(QUANTILES)
+            ) / len(QUANTILES)
             loss.backward()
             doctor.step(loss)
             optimizer.step()
