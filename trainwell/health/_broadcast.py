@@ -37,6 +37,13 @@ COMBINING = (
     "SelectBackward",
 )
 CASTS = ("ToCopyBackward",)  # autocast runs a loss in float32
+# an (n,) output, or a column of the outputs, against (n, 1) targets: the usual fix, to view
+# the targets as (n, 1), is what made it
+COLUMN_FIX = (
+    "compare outputs and targets of one shape: flatten the (n, 1) targets to (n,) "
+    "(y.view(-1)) against an (n,) output or column out[:, j], or keep the column (n, 1) "
+    "(out[:, j:j + 1])"
+)
 INDEXED_FIX = (
     "pick each row's own label: logp[torch.arange(len(y)), y], logp.gather(1, y[:, None]), "
     "or F.nll_loss(logp, y)"
@@ -198,7 +205,7 @@ def broadcast_loss(r: LoopRecord, t: LoopThresholds) -> Finding | None:
         how,
         r,
         r.broadcast_step if r.broadcast_step is not None else r.step,
-        fix=INDEXED_FIX if indexed else None,
+        fix=INDEXED_FIX if indexed else COLUMN_FIX if len(before) == 1 else None,
         output_shape=list(before),
         compared_shape=list(after),
     )
