@@ -460,12 +460,39 @@ def test_saturated_activation():
     assert rules.saturated_activation(_history(saturated=(0.3, 0.4)), T) is None
 
 
+def test_units_saturated_before_the_steps_are_not_blamed_on_them():
+    """A tanh CNN whose biases of 4 pinned every unit at +1 from step 0, under Adam at 2e-3:
+    its first steps, as large as the rate whatever the gradient, measured 7% of the
+    weights, and it was told to lower the rate, which repair did first and lost two thirds
+    of its budget to (held-out-42 saturated_activation-3, 0.69 against a twin's 0.80-0.88).
+    Saturated at the first probe, before any step: the advice is the initialisation's, and
+    no lower rate comes first."""
+    from trainwell.health._evidence import Evidence
+    from trainwell.health._remedy_order import remedy_order
+
+    h = _history(dead=(np.nan, np.nan), saturated=(0.95, 0.2), kinds=("tanh",) * 2)
+    for row in h.update_ratio:
+        row[:] = 0.07
+    pinned = rules.saturated_activation(h, T)
+    assert pinned.evidence["saturated_from_start"] is True
+    assert "Lower the learning rate" not in pinned.message
+    assert "before the steps" in pinned.message and "initialisation" in pinned.message
+    measured = Evidence(large_steps=True, stalled=True)
+    assert remedy_order(pinned, measured)[0] == "relu_activation"
+    assert "raise_lr" not in remedy_order(pinned, measured)  # the steps are large all the same
+    h.saturated[0] = np.array([0.1, 0.2])  # unsaturated at the first probe
+    pushed = rules.saturated_activation(h, T)
+    assert "Lower the learning rate" in pushed.message
+    assert remedy_order(pushed, measured)[0] == "lower_lr"
+
+
 def test_saturated_activation_under_large_steps_advises_a_lower_rate():
     """Units a too-high learning rate pushed to the asymptotes (a tanh MLP under SGD at
     1.5) were told to standardise the inputs or switch to ReLU, while repair lowered the
     rate: the advice names the measured steps. Saturated by the initialisation, with
     ordinary steps, the advice stays the network's."""
     h = _history(dead=(np.nan, np.nan), saturated=(0.9, 0.2), kinds=("tanh",) * 2)
+    h.saturated[0] = np.array([0.1, 0.2])  # unsaturated at the first probe: the steps did it
     calm = rules.saturated_activation(h, T)
     assert "learning rate" not in calm.message and "ReLU" in calm.message
     for row in h.update_ratio:
@@ -473,6 +500,7 @@ def test_saturated_activation_under_large_steps_advises_a_lower_rate():
     large = rules.saturated_activation(h, T)
     assert "Lower the learning rate" in large.message and "20.0%" in large.message
     assert "ReLU" not in large.message and large.evidence["step_size"] == 0.2
+    assert large.evidence["saturated_from_start"] is False
     from trainwell.health._loop_advice import recommend
 
     recommend(large)  # a hand-written loop's recommended change says the same (review)

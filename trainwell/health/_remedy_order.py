@@ -89,7 +89,8 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     or dead units and a runaway loss on inputs far from standardised get them normalised
     first (with a sane initialisation where the weights are oversized too); dead units under
     a strongly negative bias get He init (bias 0) first, and dead or saturated units under
-    large steps a lower learning rate, as do units alive at the start that the steps killed
+    large steps a lower learning rate (not units saturated before the steps measured:
+    `saturated_from_start`), as do units alive at the start that the steps killed
     (`killed_in_training`, whatever the bias), after He init where the weights were drawn
     far above any sane initialisation (their gain at the first look: the draw blew the
     first steps up; held-out-40 exploding_gradient-2, N(0, 0.3) in a digits CNN); a
@@ -110,11 +111,14 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     # units alive at the start that the steps killed: steps too large, measured or not
     # (batch norm lets the weights grow, and their update ratio shrink with it)
     killed = bool(finding.evidence.get("killed_in_training"))
-    large_steps = evidence.large_steps or killed
+    # ... and units saturated before the steps measured: not the steps' doing (Adam's first
+    # steps are as large as its rate, whatever the gradient)
+    steps_did_it = not finding.evidence.get("saturated_from_start")
+    large_steps = (evidence.large_steps and steps_did_it) or killed
     # ... or a slow loss on steps every layer takes at a healthy size or more: a higher rate
     # is no cure (a sigmoid CNN under Adam, 1% a step, raised from 1e-3 to 1e-2, ended
     # below the run left alone: held-out-36 saturated_activation-2)
-    no_higher_rate = large_steps or "every_layer_moves" in finding.evidence
+    no_higher_rate = large_steps or evidence.large_steps or "every_layer_moves" in finding.evidence
     if finding.evidence.get("zero_gradient"):
         return ()  # a layer the loss does not read: no activation nor rate changes that
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":

@@ -73,7 +73,7 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     leaky = h.activation_kinds[index] == "leaky_relu"  # its negative side still learns, slowly
     state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
     fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
-    first = _first_read(h, index)  # (step, share): at init, or since the last remedy
+    first = _first_read(h, index, "dead")  # (step, share): at init, or since the last remedy
     killed = first is not None and first[1] < t.dead_fraction * ALIVE_SHARE
     advice = (
         f"They were alive at step {first[0]} ({first[1]:.0%} dead): the steps knocked them "
@@ -98,10 +98,11 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _first_read(h: ProbeHistory, index: int) -> tuple[int, float] | None:
-    """The step and dead share of activation `index` at the first probe that read it (the
-    history starts afresh after a remedy); None where none did."""
-    for step, row in zip(h.steps, h.dead, strict=False):
+def _first_read(h: ProbeHistory, index: int, name: str) -> tuple[int, float] | None:
+    """The step and share of `name` (dead or saturated units) of activation `index` at the
+    first probe that read it (the history starts afresh after a remedy); None where none
+    did."""
+    for step, row in zip(h.steps, getattr(h, name), strict=False):
         if math.isfinite(share := float(row[index])):
             return step, share
     return None
@@ -110,19 +111,32 @@ def _first_read(h: ProbeHistory, index: int) -> tuple[int, float] | None:
 def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A sigmoid/tanh layer has >= `saturated_fraction` of its activations (units x
     examples) pinned at an asymptote, `sustain` probes running (SageMaker
-    SaturatedActivation: 50% of a layer's activations)."""
+    SaturatedActivation: 50% of a layer's activations). Steps measured large pushed them
+    there, unless the layer was saturated at the probes' first read, before the steps they
+    measured (`saturated_from_start`: biases of 4 pinned a tanh CNN at +1 from step 0,
+    where Adam's first steps, as large as its rate whatever the gradient, measured 7% of
+    the weights; told to lower the rate first, it lost two thirds of its budget to it,
+    held-out-42 saturated_activation-3)."""
     worst = _worst_layer(h, t, "saturated", t.saturated_fraction)
     if worst is None:
         return None
     index, share, row = worst
     step = h.step_size()
-    if step is not None and step > LARGE_STEP:  # the steps pushed the units there
+    first = _first_read(h, index, "saturated")
+    from_start = first is not None and first[1] >= t.saturated_fraction
+    if step is not None and step > LARGE_STEP and not from_start:  # steps pushed them there
         fixes = (
             f"Each step moves the weights by {step:.1%} of their size (about 0.1% is usual): "
             f"steps this large drive the units to the asymptotes. Lower the learning rate."
         )
     else:
         fixes = "Standardise the inputs, use a smaller initialisation, or switch to ReLU."
+        if from_start:
+            fixes = (
+                f"They were saturated at step {first[0]} ({first[1]:.0%}), before the steps "
+                f"could push them: the initialisation (its weights or biases) or the inputs "
+                f"put them there. {fixes}"
+            )
     return finding(
         "saturated_activation",
         "error" if share >= 0.9 else "warning",
@@ -132,6 +146,8 @@ def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
         h,
         layer=h.activations[index],
         saturated_fraction=share,
+        saturated_at_start=None if first is None else first[1],
+        saturated_from_start=from_start,
         step_size=step,
         per_layer=row,
         activations=h.activations,
