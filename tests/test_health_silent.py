@@ -1975,7 +1975,7 @@ def _in_bf16(loss_fn, out, y):
 
 
 @pytest.mark.parametrize(
-    "case", ["pairwise", "quantiles", "k targets a row", "pairwise written out"]
+    "case", ["pairwise", "quantiles", "k targets a row", "pairwise written out", "hinge"]
 )
 def test_expands_a_loss_is_meant_to_make_are_not_flagged(case):
     """Broadcasts that are meant: every pair of a batch's embeddings compared (expanded by
@@ -1994,6 +1994,9 @@ def test_expands_a_loss_is_meant_to_make_are_not_flagged(case):
             return nn.functional.smooth_l1_loss(out.unsqueeze(2).expand(n, 4, 4), targets)
         if case == "pairwise written out":  # scores' differences, all pairs
             return ((out[:, :1] - out[:, :1].T) - (y[:, None] - y[None, :])).pow(2).mean()
+        if case == "hinge":  # a margin against every constant negative: pairs, meant
+            negatives = torch.randn(n)
+            return torch.maximum(torch.zeros(()), 1 + negatives[None, :] - out[:, 0, None]).mean()
         return nn.functional.mse_loss(out, y[:, None] + torch.randn(n, 3))  # (n, 1) vs (n, 3)
 
     found = [f.code for f in problems(_regression_loop(model, loss_of))]
@@ -3077,3 +3080,14 @@ def test_a_column_of_the_outputs_against_column_targets_is_found(arch, written):
         if told:  # not the usual fix, "view the targets as (n, 1)", which made it
             assert "y.view(-1)" in told[0].message and "targets as (n, 1)" not in told[0].message
     assert found == {True: True, False: False}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_an_output_of_one_value_a_row_against_column_targets_is_told_to_flatten_them(arch):
+    """A model that returns `(n,)` against targets kept as `(n, 1)`: the fix is to flatten
+    the targets, not the usual "view the targets as (n, 1)"."""
+    torch.manual_seed(0)
+    model = nn.Sequential(ARCHS[arch](), nn.Linear(4, 1), nn.Flatten(0))
+    loop = _regression_loop(model, lambda out, y: nn.functional.mse_loss(out, y[:, None]))
+    told = [f for f in problems(loop) if f.code == "broadcast_loss"]
+    assert told and "y.view(-1)" in told[0].message

@@ -620,6 +620,32 @@ def test_batches_augmented_mid_run_are_trained_on_from_the_next_epoch():
     assert rows_of_x(seen[0]) and not rows_of_x(seen[1]) and rows_of_x(seen[2])
     assert trainer._data_changes == [{"augment": True}, {"augment": False}]
     assert trainer.augment(on=False) is False  # nothing to stop
+    assert not trainer.augmenting and trainer.augment() and trainer.augmenting
+
+
+def test_the_doctor_reads_a_train_loss_as_the_val_loss_only_where_they_measure_alike():
+    """Overfitting's gap between the val and train losses means something only where the
+    train loss is the same criterion on the same kind of rows: not under dropout, on
+    augmented images or with an L1 penalty added."""
+    from trainwell.health._doctor import _train_as_val
+
+    X, y = torch.randn(64, 1, 8, 8), torch.arange(64) % 2
+
+    def trainer(model, **kwargs):
+        built = Trainer(model, torch.optim.SGD(model.parameters(), 0.01), epochs=1, **kwargs)
+        built.fit(TensorBatches(X, y, 16))
+        return built
+
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    assert _train_as_val(trainer(plain))
+    assert not _train_as_val(
+        trainer(nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(64, 2)))
+    )
+    assert _train_as_val(trainer(nn.Sequential(nn.Flatten(), nn.Dropout(0.0), nn.Linear(64, 2))))
+    assert not _train_as_val(trainer(plain, l1=1e-4))
+    augmented = trainer(plain)
+    augmented.augment()
+    assert not _train_as_val(augmented)
 
 
 def test_a_run_augmented_mid_run_resumes_to_the_same_weights(tmp_path):

@@ -17,13 +17,10 @@ from ._silent import LoopRecord, LoopThresholds, loop_finding
 # only (`l1_loss` is |input - target| in the graph)
 BROADCASTING_LOSSES = ("MseLossBackward", "SmoothL1LossBackward", "HuberLossBackward")
 # what a loss passes through on its way to the value backpropagated: scalings, sums of
-# terms, a root (RMSE) or log, a mask, a stack of terms, a choice between two (the
-# pinball loss's max(tau * e, (tau - 1) * e))
+# terms, a root (RMSE) or log, a mask, a stack of terms
 COMBINING = (
     *SCALINGS,
     "AddBackward",
-    "MaximumBackward",
-    "MinimumBackward",
     "WhereBackward",
     "NegBackward",
     "SqrtBackward",
@@ -37,6 +34,9 @@ COMBINING = (
     "SelectBackward",
 )
 CASTS = ("ToCopyBackward",)  # autocast runs a loss in float32
+# ... and a choice between two terms both computed (the pinball loss's max(tau * e,
+# (tau - 1) * e)); not a hinge against a constant, whose pairs may be meant
+CHOICES = ("MaximumBackward", "MinimumBackward")
 # an (n,) output, or a column of the outputs, against (n, 1) targets: the usual fix, to view
 # the targets as (n, 1), is what made it
 COLUMN_FIX = (
@@ -67,13 +67,13 @@ def broadcast_outputs(
     shapes = [list(shape) for shape in outputs]
     if not shapes:
         return None
-    for node in walk(loss, COMBINING):
+    for node in walk(loss, _combining):
         name = node.name()
         if name.startswith("IndexBackward"):  # `logp[:, y]`: every row's label, each row
             found = _indexed_across_rows(node, shapes)
             if found is not None:
                 return found
-        if name.startswith(COMBINING):
+        if _combining(node):
             continue
         if name.startswith("AbsBackward"):  # l1_loss: |expanded input - target|
             node = _input(node)
@@ -93,6 +93,15 @@ def broadcast_outputs(
             if found is not None:
                 return found
     return None
+
+
+def _combining(node: object) -> bool:
+    """Whether the walk goes on below `node`: a combination of terms (`COMBINING`), or a
+    choice between two it computed (`CHOICES`)."""
+    name = node.name()
+    if name.startswith(CHOICES):
+        return all(side is not None for side, _ in node.next_functions)
+    return name.startswith(COMBINING)
 
 
 def _across_itself(

@@ -202,7 +202,7 @@ def _objective_grew(h: ProbeHistory, t: Thresholds) -> bool:
     over ten epochs, the validation NLL falling 1.80 -> 0.105, told as a divergence and
     clipped, stress 31). Weights that run off make validation worse. A probe
     `runaway_factor` times the highest epoch's loss still runs away."""
-    if h.data_at_hand or not h.loss:
+    if h.data_at_hand:
         return False
     rows = [row for row in h.curves if "val_loss" in row and "train_loss" in row]
     train = [float(row["train_loss"]) for row in rows]

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
-from ..train import Callback, EarlyStopping, FitResult, first_found, mean_over_ranks
+from ..train import Callback, EarlyStopping, FitResult, Trainer, first_found, mean_over_ranks
 from ._baselines import prior_loss, reference_loss
 from ._evidence import strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
@@ -205,6 +206,7 @@ class DoctorCallback(Callback):
         )
         trainer = self.trainer
         penalty = strong_penalty(trainer.model, trainer.optimizer, trainer.l1, data_loss(metrics))
+        self.examiner.history.train_as_val = _train_as_val(trainer)
         found = self.examiner.end_epoch(metrics, penalty)
         self.checks.epoch_end(epoch)
         for finding in found:
@@ -339,3 +341,12 @@ def _explain_divergence(finding: Finding, layer: str | None) -> None:
         finding.message += " Every layer's output was finite: the loss itself overflowed."
     else:
         finding.message += f" The first non-finite values appear in the output of {layer}."
+
+
+def _train_as_val(trainer: Trainer) -> bool:
+    """Whether the epoch's train loss measures what its val loss does: rows not augmented,
+    no active dropout, no L1 penalty added to the loss (`ProbeHistory.train_as_val`)."""
+    dropout = any(
+        isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in trainer.model.modules()
+    )
+    return not (trainer.augmenting or dropout or trainer.l1)

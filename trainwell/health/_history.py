@@ -59,8 +59,8 @@ class ProbeHistory:
     rows: list[int] = field(default_factory=list)  # its first dimension: output units
     dense: list[bool] = field(default_factory=list)  # per layer: a Linear's weight matrix
     # the layers are modules' weights, in the order the model holds them: a chain from input
-    # to output; not a model's raw parameters, whose order says nothing of depth (a Bayesian
-    # layer's weight means beside their spreads, `weighted_layers`)
+    # to output; not a model's raw parameters, whose last need not lie near the output nor
+    # be a weight the signal passes (a Bayesian layer's spread, `weighted_layers`)
     chained: bool = True
     prior_loss: float | None = None  # the loss of predicting the class prior, if known
     # a hand-written loop's cross entropy at uniform predictions (`_loss_graph.chance_loss`)
@@ -76,6 +76,10 @@ class ProbeHistory:
     # the data is at hand (the Trainer's), so a kernel model can say what loss it allows
     # (`reference`); a hand-written loop's doctor sees its batches only
     data_at_hand: bool = True
+    # the train loss measures what the val loss does: the Trainer's own criterion, on rows
+    # not augmented, through no active dropout and with no penalty added (set each epoch
+    # by its doctor); a loop's train loss may hold terms its val loss leaves out
+    train_as_val: bool = False
     # the loss's gradient at the outputs is capped (an L1 or Huber loss, `_loss_graph`): its
     # value, not that gradient, says how far the targets are (`far_targets`)
     capped_error: bool = False

@@ -11,7 +11,7 @@ into the model below: a loss's graph is read in a few nodes, not in the model's 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -97,7 +97,10 @@ def labels_only(loss: torch.Tensor) -> bool:
     on class indices (CLIP's two directions, `(ce(l, t) + ce(l.T, t)) / 2`): its targets
     are labels, which have no scale to standardise. Not one weighted by a learned tensor."""
     through = (*SCALINGS, "AddBackward")
-    terms = [node for node in walk(loss, through) if not node.name().startswith(through)]
+    nodes = list(walk(loss, through))
+    if len(nodes) >= GRAPH_NODES:  # the walk stopped short: terms unread
+        return False
+    terms = [node for node in nodes if not node.name().startswith(through)]
     return bool(terms) and all(node.name().startswith("NllLoss") for node in terms)
 
 
@@ -271,17 +274,20 @@ def _a_weight(node: object | None) -> bool:
     return node is None or node.name() == "torch::autograd::AccumulateGrad"
 
 
-def walk(loss: torch.Tensor, through: tuple[str, ...]) -> Iterator[object]:
+def walk(
+    loss: torch.Tensor, through: tuple[str, ...] | Callable[[object], bool]
+) -> Iterator[object]:
     """The autograd nodes from the loss down, breadth first, going on below the nodes of
-    `through` kinds only (what combines losses: sums, scalings), at most `GRAPH_NODES`."""
+    `through` kinds only (what combines losses: sums, scalings; or those it accepts), at
+    most `GRAPH_NODES`."""
     queue, seen = [getattr(loss, "grad_fn", None)], 0
     while queue and seen < GRAPH_NODES:
         node = queue.pop(0)
-        seen += 1
         if node is None:
             continue
+        seen += 1
         yield node
-        if node.name().startswith(through):
+        if through(node) if callable(through) else node.name().startswith(through):
             queue.extend(n for n, _ in node.next_functions)
 
 

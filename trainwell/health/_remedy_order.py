@@ -111,14 +111,14 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     # units alive at the start that the steps killed: steps too large, measured or not
     # (batch norm lets the weights grow, and their update ratio shrink with it)
     killed = bool(finding.evidence.get("killed_in_training"))
-    # ... and units saturated before the steps measured: not the steps' doing (Adam's first
-    # steps are as large as its rate, whatever the gradient)
-    steps_did_it = not finding.evidence.get("saturated_from_start")
-    large_steps = (evidence.large_steps and steps_did_it) or killed
+    # ... not units saturated before the steps measured (Adam's first steps are as large as
+    # its rate, whatever the gradient): large steps are then no cause, though still large
+    from_start = bool(finding.evidence.get("saturated_from_start"))
+    large_steps = (evidence.large_steps and not from_start) or killed
     # ... or a slow loss on steps every layer takes at a healthy size or more: a higher rate
     # is no cure (a sigmoid CNN under Adam, 1% a step, raised from 1e-3 to 1e-2, ended
     # below the run left alone: held-out-36 saturated_activation-2)
-    no_higher_rate = large_steps or evidence.large_steps or "every_layer_moves" in finding.evidence
+    no_higher_rate = evidence.large_steps or killed or "every_layer_moves" in finding.evidence
     if finding.evidence.get("zero_gradient"):
         return ()  # a layer the loss does not read: no activation nor rate changes that
     if code == "divergence" and finding.evidence.get("first_nonfinite_output") == "input":

@@ -73,7 +73,7 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     leaky = h.activation_kinds[index] == "leaky_relu"  # its negative side still learns, slowly
     state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
     fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
-    first = _first_read(h, index, "dead")  # (step, share): at init, or since the last remedy
+    first = _first_read(h.steps, h.dead, index)  # (step, share): at init, or since a remedy
     killed = first is not None and first[1] < t.dead_fraction * ALIVE_SHARE
     advice = (
         f"They were alive at step {first[0]} ({first[1]:.0%} dead): the steps knocked them "
@@ -98,11 +98,10 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     )
 
 
-def _first_read(h: ProbeHistory, index: int, name: str) -> tuple[int, float] | None:
-    """The step and share of `name` (dead or saturated units) of activation `index` at the
-    first probe that read it (the history starts afresh after a remedy); None where none
-    did."""
-    for step, row in zip(h.steps, getattr(h, name), strict=False):
+def _first_read(steps: list[int], shares: list[np.ndarray], index: int) -> tuple[int, float] | None:
+    """The step and share (of dead or saturated units) of activation `index` at the first
+    probe that read it (the history starts afresh after a remedy); None where none did."""
+    for step, row in zip(steps, shares, strict=False):
         if math.isfinite(share := float(row[index])):
             return step, share
     return None
@@ -116,14 +115,16 @@ def saturated_activation(h: ProbeHistory, t: Thresholds) -> Finding | None:
     measured (`saturated_from_start`: biases of 4 pinned a tanh CNN at +1 from step 0,
     where Adam's first steps, as large as its rate whatever the gradient, measured 7% of
     the weights; told to lower the rate first, it lost two thirds of its budget to it,
-    held-out-42 saturated_activation-3)."""
+    held-out-42 saturated_activation-3). Read at the run's step 0 only: a history begun
+    after a remedy or a resume starts from weights the steps moved."""
     worst = _worst_layer(h, t, "saturated", t.saturated_fraction)
     if worst is None:
         return None
     index, share, row = worst
     step = h.step_size()
-    first = _first_read(h, index, "saturated")
-    from_start = first is not None and first[1] >= t.saturated_fraction
+    first = _first_read(h.steps, h.saturated, index)
+    # read at the run's step 0, before any step (not a history begun after a remedy)
+    from_start = first is not None and first[0] == 0 and first[1] >= t.saturated_fraction
     if step is not None and step > LARGE_STEP and not from_start:  # steps pushed them there
         fixes = (
             f"Each step moves the weights by {step:.1%} of their size (about 0.1% is usual): "

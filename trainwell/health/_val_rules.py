@@ -31,9 +31,10 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     val loss's scale (the first one, or the class prior's when lower), or it is a few
     examples of a small validation set growing more confident: on iris, wine or
     breast_cancer a healthy run's val loss drifts up 2-4% of that scale. Nor where the val
-    loss stands no more than that floor above the train loss: there is no gap between what
-    the network fits and what carries to new rows (a healthy iris MLP's val loss rose from
-    0.016 to 0.056, its train loss 0.052, at an accuracy one row of 30 below). Nor a rise that
+    loss stands less than that floor above a train loss that measures what it does
+    (`train_as_val`: no dropout, augmentation or penalty in it): there is no gap between
+    what the network fits and what carries to new rows (a healthy iris MLP's val loss rose
+    from 0.016 to 0.056, its train loss 0.052, at an accuracy one row of 30 below). Nor a rise that
     began in an epoch where the train loss rose too and falls back since (`_bumped`). A
     val loss that rose in each of the last `overfit_climb` epochs is no noise:
     `overfit_climb_rise` above its best is enough then. Not when it jumps up and down
@@ -51,7 +52,11 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if untrained > 0 and train and not train[-1] < untrained:
         return None
     above = _above_best(h, train, val, t, bumps_count=False)
-    if above is not None and val[-1] - train[-1] < t.overfit_floor * _scale(val, h):
+    if (
+        above is not None
+        and h.train_as_val
+        and val[-1] - train[-1] < t.overfit_floor * _scale(val, h)
+    ):
         above = None  # validation no worse than training: no fit that fails to carry
     apart = above is None and _validation_apart(h, train, val, untrained, t)
     memorised = above is None and not apart and _memorised(h, train, val, untrained, t)

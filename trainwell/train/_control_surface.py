@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from . import _control
+from ._batches import AugmentedBatches, unwrap
 
 
 def trainable(model: nn.Module) -> tuple[bool, ...]:
@@ -99,6 +100,12 @@ class ControlSurface:
         """Whether the training batches draw each class equally often (a sampler that does
         says so with `balanced = True`): the class prior the model sees is then uniform."""
         return bool(getattr(_control.in_memory(self._train_batches), "balanced", False))
+
+    @property
+    def augmenting(self) -> bool:
+        """Whether the training batches are augmented (a config's `data.remedies: [augment]`
+        or the doctor's remedy): their loss is not the validation rows' kind."""
+        return unwrap(self._train_batches, lambda b: isinstance(b, AugmentedBatches)) is not None
 
     def augment(self, on: bool = True) -> bool:
         """Augment the in-memory training batches from the next epoch on (`on` false: stop);
