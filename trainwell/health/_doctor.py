@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
 
 from ..findings import TRAINING_CODES, Finding
 from ..train import Callback, EarlyStopping, FitResult, Trainer, first_found, mean_over_ranks
 from ._baselines import prior_loss, reference_loss
-from ._evidence import strong_penalty
+from ._evidence import dropout, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import data_loss
 from ._loop_causes import explain, resolve_explained
@@ -346,7 +345,4 @@ def _explain_divergence(finding: Finding, layer: str | None) -> None:
 def _train_as_val(trainer: Trainer) -> bool:
     """Whether the epoch's train loss measures what its val loss does: rows not augmented,
     no active dropout, no L1 penalty added to the loss (`ProbeHistory.train_as_val`)."""
-    dropout = any(
-        isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in trainer.model.modules()
-    )
-    return not (trainer.augmenting or dropout or trainer.l1)
+    return not (trainer.augmenting or dropout(trainer.model) or trainer.l1)
