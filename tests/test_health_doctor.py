@@ -723,3 +723,36 @@ def test_a_rate_decayed_to_nothing_early_is_named_in_the_trainer(decay):
     if stopped:
         assert stopped[0].code == "slow_convergence"
         assert "a schedule has decayed it to almost nothing" in stopped[0].message
+
+
+def test_the_trainers_doctor_keeps_each_validation_rows_loss_beside_its_curve():
+    """The Trainer's evaluation hands the doctor each validation row's loss, in order, for
+    every epoch (their mean is the val loss), and none where the loss is a callable of its
+    own, whose rows it cannot split."""
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    X, y = torch.randn(120, 4), torch.arange(120) % 3
+    val = TensorBatches(X[:50], y[:50], 16)
+
+    def fit(loss_fn=None):
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        doctor = DoctorCallback(mode="detect")
+        trainer = Trainer(
+            model,
+            torch.optim.Adam(model.parameters()),
+            epochs=3,
+            callbacks=[doctor],
+            loss_fn=loss_fn,
+        )
+        result = trainer.fit(TensorBatches(X[50:], y[50:], 16, seed=0), val)
+        return doctor.examiner.history, result.history
+
+    history, rows = fit()
+    assert [len(r) for r in history.val_rows] == [50, 50, 50]
+    for kept, row in zip(history.val_rows, rows, strict=True):
+        assert float(np.mean(kept)) == pytest.approx(row["val_loss"], rel=1e-5)
+    assert history.val_rows[0][0] != history.val_rows[0][1]  # a loss per row, not the mean
+    own, _ = fit(lambda out, target: nn.functional.cross_entropy(out, target))
+    assert [len(r) for r in own.val_rows] == [0, 0, 0]

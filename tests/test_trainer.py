@@ -767,3 +767,33 @@ def test_batches_the_trainer_cannot_take_are_refused_in_one_line(form, refused):
         result = trainer.fit(train, val)
         assert result.status == "completed" and len(result.history) == epochs
         assert trainer.step == epochs * 4
+
+
+@pytest.mark.parametrize(
+    "task, loss_fn, out, target",
+    [
+        ("regression", nn.MSELoss(), torch.randn(40, 1), torch.randn(40, 1)),
+        ("regression", nn.MSELoss(), torch.randn(40, 3), torch.randn(40, 3)),
+        ("classification", nn.BCEWithLogitsLoss(), torch.randn(40, 1), torch.rand(40, 1).round()),
+        (
+            "classification",
+            nn.CrossEntropyLoss(label_smoothing=0.1),
+            torch.randn(40, 4),
+            torch.arange(40) % 4,
+        ),
+    ],
+)
+def test_evaluation_keeps_each_rows_loss_whose_mean_is_the_loss(task, loss_fn, out, target):
+    """One loss per row, whatever the output's width, in the order of the batches; none for
+    a loss summed over its rows, which is not their mean."""
+    from trainwell.train._evaluate import evaluate
+
+    batches = [(out[:16], target[:16]), (out[16:], target[16:])]
+    scored = evaluate(nn.Identity(), batches, loss_fn, task=task, rows=True)
+    assert scored.row_losses.shape == (40,)
+    assert float(scored.row_losses.mean()) == pytest.approx(scored.metrics["loss"], rel=1e-5)
+    first = loss_fn(out[:1], target[:1]).item()
+    assert float(scored.row_losses[0]) == pytest.approx(first, rel=1e-5)
+    summed = type(loss_fn)(reduction="sum")
+    assert evaluate(nn.Identity(), batches, summed, task=task, rows=True).row_losses is None
+    assert evaluate(nn.Identity(), batches, loss_fn, task=task).row_losses is None

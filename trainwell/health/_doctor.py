@@ -206,7 +206,7 @@ class DoctorCallback(Callback):
         trainer = self.trainer
         penalty = strong_penalty(trainer.model, trainer.optimizer, trainer.l1, data_loss(metrics))
         self.examiner.history.train_as_val = _train_as_val(trainer)
-        found = self.examiner.end_epoch(metrics, penalty)
+        found = self.examiner.end_epoch(metrics, penalty, trainer.val_row_losses)
         self.checks.epoch_end(epoch)
         for finding in found:
             if finding.code == "overfitting" and self._early_stopping():

@@ -8,10 +8,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from ..findings import Finding
-from ._history import Penalty, ProbeHistory, data_loss
+from ._history import VAL_ROWS_KEPT, Penalty, ProbeHistory, data_loss
 from ._probes import Probe
 from ._rules import CURVE_RULES, FALLBACK_RULES, PROBE_RULES, RUNAWAY_RULES, Thresholds
 
@@ -99,7 +100,7 @@ class Examiner:
         run is the same run: its epoch curve goes on, and what was found stands."""
         old = self.probe.history
         self.reset(model, old.total_epochs, old.grad_clip, [], l1=old.l1)
-        self.probe.history.curves = old.curves
+        self.probe.history.curves, self.probe.history.val_rows = old.curves, old.val_rows
         new = self.probe.history
         new.goes_on_from = old.first_loss()  # a runaway is judged as before
         new.run_start = old.run_start  # no remedy: the run's own start only after one
@@ -188,12 +189,20 @@ class Examiner:
             self.history.runaway_steps.append(self.history.steps[-1])
         return self.check(RUNAWAY_RULES if runaway else PROBE_RULES)
 
-    def end_epoch(self, row: dict[str, float], penalty: Penalty | None = None) -> list[Finding]:
+    def end_epoch(
+        self,
+        row: dict[str, float],
+        penalty: Penalty | None = None,
+        val_rows: np.ndarray | None = None,
+    ) -> list[Finding]:
         """`penalty`: the regularisation strong enough to keep the network from fitting
-        (`strong_penalty`, read by the caller from the live model and optimizer)."""
+        (`strong_penalty`, read by the caller from the live model and optimizer);
+        `val_rows`: the loss of each validation row, where the caller knows them."""
         if not math.isfinite(data_loss(row)):
             return []  # an epoch rolled back to its start has no loss of its own
         self.history.curves.append(row | {"train_loss": data_loss(row)})
+        kept = val_rows is not None and len(val_rows) <= VAL_ROWS_KEPT
+        self.history.val_rows.append(val_rows if kept else np.empty(0, dtype=np.float32))
         self.history.penalty = penalty or Penalty()
         self._passed(row)
         return self.check(CURVE_RULES)

@@ -17,6 +17,10 @@ import numpy as np
 FEW_ROWS = 8  # batches this small give a loss too noisy to start a history's scale from
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 
+# the most validation rows whose losses the history keeps, each epoch (`val_rows`): on more,
+# a rise of their mean is spread over enough rows to count whatever it is made of
+VAL_ROWS_KEPT = 2000
+
 
 @dataclass(frozen=True)
 class Penalty:
@@ -155,6 +159,10 @@ class ProbeHistory:
     # unfrozen (the same network in the same run): a runaway is judged from it
     goes_on_from: float = math.nan
     curves: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+    # beside each curve row, the loss of each validation row (empty where unknown: a loop's
+    # validation, a loss of its own, more than `VAL_ROWS_KEPT` rows): how many rows a rise
+    # of the validation loss is made of
+    val_rows: list[np.ndarray] = field(default_factory=list)
     # layers no step moves at the last probe: their weight had no `.grad` (its norm reads 0:
     # a `.detach()`, `no_grad` or an unused branch cut them off, nothing vanished), or it is
     # in none of the optimizer's groups (a gradient never applied cannot explode)
@@ -377,7 +385,10 @@ class ProbeHistory:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ProbeHistory:
-        arrays = ("grad_norm", "weight_norm", "update_ratio", "dead", "saturated", "bias_mean")
+        arrays = (
+            *("grad_norm", "weight_norm", "update_ratio", "dead", "saturated", "bias_mean"),
+            "val_rows",
+        )
         values = {
             k: [np.asarray(r, dtype=np.float64) for r in v] if k in arrays else v
             for k, v in state.items()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from ._distributed import gather_objects, max_over_ranks, reduce_counts
 class Evaluation:
     metrics: dict[str, float]  # loss, accuracy, macro_f1 | loss, mse, mae, r2
     confusion: list[list[int]] | None = None  # rows: true class, columns: predicted
+    # each row's loss, in the order of the batches (`rows=True`, a torch loss that averages
+    # over rows; None otherwise): what a rise of the mean is made of
+    row_losses: np.ndarray | None = None
 
 
 @torch.no_grad()
@@ -32,17 +36,21 @@ def evaluate(
     target_scale: tuple[float, float] = (0.0, 1.0),
     autocast: torch.autocast | None = None,
     reduce: bool = False,
+    rows: bool = False,
 ) -> Evaluation:
     """Evaluate `model` in eval mode; one host transfer for the whole pass.
 
     Regression targets are trained standardised; `target_scale = (mean, std)` maps
     predictions back so MSE and MAE are in the target's own units. `reduce`: `batches` is
     this rank's share of the rows (DDP); counts are summed over ranks, so every rank gets
-    the metrics of the whole set.
+    the metrics of the whole set. `rows`: keep each row's loss too (`Evaluation.row_losses`),
+    where `loss_fn` is one of torch's losses that averages over rows, on one process.
     """
     was_training = model.training
     model.eval()
     outputs, targets, loss_sum, count = [], [], None, 0
+    per_row = _per_row(loss_fn) if rows and not reduce else None
+    row_losses: list[torch.Tensor] = []
     threshold = _probability_threshold(loss_fn)
     for batch in batches:
         x, y = batch if type(batch) is tuple and len(batch) == 2 else pair(batch)
@@ -55,6 +63,8 @@ def evaluate(
             out = model(x)
         out = _float(out)
         batch_loss = loss_fn(out, y).detach() * len(y)
+        if per_row is not None and isinstance(out, torch.Tensor):
+            row_losses.append(per_row(out, y).detach().reshape(len(y), -1).mean(1))
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         count += len(y)
         if task == "classification":
@@ -71,8 +81,22 @@ def evaluate(
         return _reduced(loss_sum, count, true, predicted, task, n_classes, target_scale)
     loss = float(loss_sum) / count
     if task == "classification":
-        return _classification(loss, true.cpu().numpy(), predicted.cpu().numpy(), n_classes)
-    return _regression(loss, true.cpu().numpy(), predicted.cpu().numpy(), target_scale)
+        scored = _classification(loss, true.cpu().numpy(), predicted.cpu().numpy(), n_classes)
+    else:
+        scored = _regression(loss, true.cpu().numpy(), predicted.cpu().numpy(), target_scale)
+    if len(row_losses) == 0 or sum(map(len, row_losses)) != count:
+        return scored
+    return replace(scored, row_losses=torch.cat(row_losses).float().cpu().numpy())
+
+
+def _per_row(loss_fn: Callable) -> Callable | None:
+    """`loss_fn` with no reduction, where it is one of torch's losses that averages over
+    the rows (`reduction="mean"`); None for any other callable, whose rows are unknown."""
+    if not isinstance(loss_fn, nn.modules.loss._Loss) or loss_fn.reduction != "mean":
+        return None
+    unreduced = copy.copy(loss_fn)
+    unreduced.reduction = "none"
+    return unreduced
 
 
 def _float(out: object) -> object:

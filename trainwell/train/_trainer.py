@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -112,6 +113,9 @@ class Trainer(ControlSurface):
         self.epoch = 0  # the next epoch to run
         self.step = 0  # optimizer steps taken
         self.history: list[dict[str, float]] = []
+        # the last epoch's loss on each validation row (None: no validation, or a loss whose
+        # rows are unknown): the doctor reads how many rows a rise of the mean is made of
+        self.val_row_losses: np.ndarray | None = None
         self.seconds = 0.0
         self.samples = 0
         self._stop: tuple[str, str] | None = None  # (status, reason)
@@ -190,8 +194,11 @@ class Trainer(ControlSurface):
                 self.history.append(row)
                 self._stop = ("diverged", f"the loss became non-finite at step {diverged_step}")
                 break
+            self.val_row_losses = None
             if val is not None:
-                row |= {f"val_{k}": v for k, v in self.evaluate(val).metrics.items()}
+                scored = self.evaluate(val, rows=True)
+                row |= {f"val_{k}": v for k, v in scored.metrics.items()}
+                self.val_row_losses = scored.row_losses
             self._epoch_scheduler_step(row)
             self.history.append(row)
             self.best.update(self.epoch, row, self.model)  # before callbacks change the model
@@ -324,7 +331,8 @@ class Trainer(ControlSurface):
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
 
-    def evaluate(self, batches: Batches) -> Evaluation:
+    def evaluate(self, batches: Batches, rows: bool = False) -> Evaluation:
+        """Loss and metrics of `batches`; `rows`: each row's loss too, on one process."""
         if self.ranks.active:
             sync_buffers(self.model)
         return evaluate(
@@ -337,6 +345,7 @@ class Trainer(ControlSurface):
             target_scale=self.target_scale,
             autocast=None if self.precision == "fp32" else self._autocast(),
             reduce=self.ranks.active and getattr(batches, "sharded", False),
+            rows=rows,
         )
 
     @property
