@@ -726,17 +726,22 @@ def test_a_rate_decayed_to_nothing_early_is_named_in_the_trainer(decay):
 
 
 def test_the_trainers_doctor_keeps_each_validation_rows_loss_beside_its_curve():
-    """The Trainer's evaluation hands the doctor each validation row's loss, in order, for
-    every epoch (their mean is the val loss), and none where the loss is a callable of its
-    own, whose rows it cannot split."""
+    """The Trainer's evaluation hands the doctor each validation row's loss for every
+    epoch (their mean is the val loss), the rows in the same order each epoch; none where
+    the loss is a callable of its own, or a library's that averages whatever its
+    `reduction` says, whose rows it cannot split, nor where the validation batches are
+    shuffled, whose rows do not pair from one epoch to the next."""
     from trainwell.health import DoctorCallback
     from trainwell.train import TensorBatches, Trainer
 
     torch.manual_seed(0)
     X, y = torch.randn(120, 4), torch.arange(120) % 3
-    val = TensorBatches(X[:50], y[:50], 16)
 
-    def fit(loss_fn=None):
+    class AlwaysMean(nn.modules.loss._Loss):  # as segmentation_models_pytorch's DiceLoss
+        def forward(self, out, target):
+            return nn.functional.cross_entropy(out, target)
+
+    def fit(loss_fn=None, shuffle=False):
         model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
         doctor = DoctorCallback(mode="detect")
         trainer = Trainer(
@@ -746,6 +751,7 @@ def test_the_trainers_doctor_keeps_each_validation_rows_loss_beside_its_curve():
             callbacks=[doctor],
             loss_fn=loss_fn,
         )
+        val = TensorBatches(X[:50], y[:50], 16, shuffle=shuffle, seed=1)
         result = trainer.fit(TensorBatches(X[50:], y[50:], 16, seed=0), val)
         return doctor.examiner.history, result.history
 
@@ -756,3 +762,7 @@ def test_the_trainers_doctor_keeps_each_validation_rows_loss_beside_its_curve():
     assert history.val_rows[0][0] != history.val_rows[0][1]  # a loss per row, not the mean
     own, _ = fit(lambda out, target: nn.functional.cross_entropy(out, target))
     assert [len(r) for r in own.val_rows] == [0, 0, 0]
+    library, _ = fit(AlwaysMean())
+    assert [len(r) for r in library.val_rows] == [0, 0, 0]
+    shuffled, _ = fit(shuffle=True)
+    assert [len(r) for r in shuffled.val_rows] == [50, 0, 0]  # (the first pass sets the order)

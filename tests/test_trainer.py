@@ -785,15 +785,21 @@ def test_batches_the_trainer_cannot_take_are_refused_in_one_line(form, refused):
 )
 def test_evaluation_keeps_each_rows_loss_whose_mean_is_the_loss(task, loss_fn, out, target):
     """One loss per row, whatever the output's width, in the order of the batches; none for
-    a loss summed over its rows, which is not their mean."""
+    a loss summed over its rows, which is not their mean, nor for a pass of more rows than
+    asked for."""
     from trainwell.train._evaluate import evaluate
 
     batches = [(out[:16], target[:16]), (out[16:], target[16:])]
-    scored = evaluate(nn.Identity(), batches, loss_fn, task=task, rows=True)
+    scored = evaluate(nn.Identity(), batches, loss_fn, task=task, rows=40)
     assert scored.row_losses.shape == (40,)
     assert float(scored.row_losses.mean()) == pytest.approx(scored.metrics["loss"], rel=1e-5)
     first = loss_fn(out[:1], target[:1]).item()
     assert float(scored.row_losses[0]) == pytest.approx(first, rel=1e-5)
     summed = type(loss_fn)(reduction="sum")
-    assert evaluate(nn.Identity(), batches, summed, task=task, rows=True).row_losses is None
+    assert evaluate(nn.Identity(), batches, summed, task=task, rows=40).row_losses is None
     assert evaluate(nn.Identity(), batches, loss_fn, task=task).row_losses is None
+    assert evaluate(nn.Identity(), batches, loss_fn, task=task, rows=39).row_losses is None
+    again = evaluate(nn.Identity(), batches, loss_fn, task=task, rows=40)
+    assert again.row_order == scored.row_order
+    turned = [(out[16:], target[16:]), (out[:16], target[:16])]
+    assert evaluate(nn.Identity(), turned, loss_fn, task=task, rows=40).row_order != again.row_order

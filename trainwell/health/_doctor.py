@@ -18,7 +18,7 @@ from ..train import Callback, EarlyStopping, FitResult, Trainer, first_found, me
 from ._baselines import prior_loss, reference_loss
 from ._evidence import dropout, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
-from ._history import data_loss
+from ._history import VAL_ROWS_KEPT, data_loss
 from ._loop_causes import explain, resolve_explained
 from ._rebuild import REBUILDS_MODEL, Rebuild
 from ._repair import Repairer
@@ -91,6 +91,7 @@ class DoctorCallback(Callback):
             on_finding=self.on_finding,
         )
         self.examiner.history.grad_clip, self.examiner.history.l1 = trainer.grad_clip, trainer.l1
+        trainer.val_rows_kept = VAL_ROWS_KEPT  # what a rise of the val loss is made of
         self.checks = TrainerChecks(trainer, self.examiner)
         prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
         if trainer.task == "classification":  # regression's 1.0 assumes standardised targets

@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 FEW_ROWS = 8  # batches this small give a loss too noisy to start a history's scale from
 LARGE_STEP = 0.03  # |dW| / |W| per step; ~1e-3 is healthy (Karpathy's rule of thumb)
 
-# the most validation rows whose losses the history keeps, each epoch (`val_rows`): on more,
-# a rise of their mean is spread over enough rows to count whatever it is made of
+# the most validation rows whose losses the history keeps, each epoch (`val_rows`): the
+# memory and the checkpoint grow with them; a larger validation set is judged on its mean
 VAL_ROWS_KEPT = 2000
 
 
@@ -373,26 +374,28 @@ class ProbeHistory:
         return [float(row.get(key, math.nan)) for row in self.curves]
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything, as plain lists (loadable with `torch.load(weights_only=True)`)."""
+        """Everything, as plain lists, and the validation rows' losses as float32 tensors
+        (loadable with `torch.load(weights_only=True)`; a list of floats each would be
+        ten times the size)."""
         state = {
             name: [row.tolist() if isinstance(row, np.ndarray) else row for row in value]
             if isinstance(value, list)
             else value
             for name, value in vars(self).items()
-            if not name.startswith("_")  # a measurement left for later is the run's, not data
+            if not name.startswith("_") and name != "val_rows"  # (a measurement left for
+            # later is the run's, not data)
         }
-        return state | {"penalty": asdict(self.penalty)}
+        rows = [torch.from_numpy(np.asarray(r, dtype=np.float32)) for r in self.val_rows]
+        return state | {"penalty": asdict(self.penalty), "val_rows": rows}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ProbeHistory:
-        arrays = (
-            *("grad_norm", "weight_norm", "update_ratio", "dead", "saturated", "bias_mean"),
-            "val_rows",
-        )
+        arrays = ("grad_norm", "weight_norm", "update_ratio", "dead", "saturated", "bias_mean")
         values = {
             k: [np.asarray(r, dtype=np.float64) for r in v] if k in arrays else v
             for k, v in state.items()
         }
+        values["val_rows"] = [np.asarray(r, dtype=np.float32) for r in state.get("val_rows", [])]
         penalty = values.get("penalty")  # words before it was measured in parts: read again
         values["penalty"] = Penalty(**penalty) if isinstance(penalty, dict) else Penalty()
         return cls(**values)

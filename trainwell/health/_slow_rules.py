@@ -157,10 +157,14 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         # rate, a multi-label loop scored 0.72 -> 0.70 at 3x (stress 19)
         return None
     # steps measured too large: the train loss bounces where they cannot settle, and the
-    # remedy the Trainer's doctor tries first is a lower rate (`remedy_order`): the message
+    # Trainer's doctor tries a lower rate, never a higher one (`remedy_order`): the message
     # says so, not "raise it" (a 12-layer ReLU MLP under SGD at 0.05, 3.5% a step)
-    large = None if _named_cause(h, t) else steps_too_large(h)
-    advice, rate = (large, "lower") if large is not None else _faster(h, t)
+    cause = _named_cause(h, t)
+    large = None if cause else steps_too_large(h)
+    if large is not None:
+        advice, rate = large, "lower"
+    else:
+        advice, rate = (cause, None) if cause else (_raise_rate(h), "raise")
     small = "" if large is not None else ", its steps are too small"
     return finding(
         "slow_convergence",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -19,9 +20,12 @@ from ._distributed import gather_objects, max_over_ranks, reduce_counts
 class Evaluation:
     metrics: dict[str, float]  # loss, accuracy, macro_f1 | loss, mse, mae, r2
     confusion: list[list[int]] | None = None  # rows: true class, columns: predicted
-    # each row's loss, in the order of the batches (`rows=True`, a torch loss that averages
-    # over rows; None otherwise): what a rise of the mean is made of
+    # each row's loss, in the order of the batches (`rows`: a pass of that many rows or
+    # fewer, a loss of torch's that averages over rows; None otherwise), and a fingerprint
+    # of that order (the rows' targets and input sums): rows of two passes pair only where
+    # it is the same
     row_losses: np.ndarray | None = None
+    row_order: str | None = None
 
 
 @torch.no_grad()
@@ -36,21 +40,24 @@ def evaluate(
     target_scale: tuple[float, float] = (0.0, 1.0),
     autocast: torch.autocast | None = None,
     reduce: bool = False,
-    rows: bool = False,
+    rows: int = 0,
 ) -> Evaluation:
-    """Evaluate `model` in eval mode; one host transfer for the whole pass.
+    """Evaluate `model` in eval mode; one host transfer for the metrics of the whole pass.
 
     Regression targets are trained standardised; `target_scale = (mean, std)` maps
     predictions back so MSE and MAE are in the target's own units. `reduce`: `batches` is
     this rank's share of the rows (DDP); counts are summed over ranks, so every rank gets
-    the metrics of the whole set. `rows`: keep each row's loss too (`Evaluation.row_losses`),
-    where `loss_fn` is one of torch's losses that averages over rows, on one process.
+    the metrics of the whole set. `rows`: keep each row's loss too (`Evaluation.row_losses`)
+    in a pass of at most that many rows, where `loss_fn` is one of torch's own losses that
+    averages over rows (a class weight or an ignored target scales a row's loss: their mean
+    is then not the loss), on one process.
     """
     was_training = model.training
     model.eval()
     outputs, targets, loss_sum, count = [], [], None, 0
-    per_row = _per_row(loss_fn) if rows and not reduce else None
+    per_row = _per_row(loss_fn) if rows > 0 and not reduce else None
     row_losses: list[torch.Tensor] = []
+    row_sums: list[torch.Tensor] = []  # each row's inputs summed: which row is where
     threshold = _probability_threshold(loss_fn)
     for batch in batches:
         x, y = batch if type(batch) is tuple and len(batch) == 2 else pair(batch)
@@ -63,8 +70,13 @@ def evaluate(
             out = model(x)
         out = _float(out)
         batch_loss = loss_fn(out, y).detach() * len(y)
-        if per_row is not None and isinstance(out, torch.Tensor):
-            row_losses.append(per_row(out, y).detach().reshape(len(y), -1).mean(1))
+        if per_row is not None:
+            row = _row_losses(per_row, out, y) if count + len(y) <= rows else None
+            if row is None:  # a row unknown, or more rows than asked for: none kept
+                per_row, row_losses = None, []
+            else:
+                row_losses.append(row)
+                row_sums.append(x.detach().reshape(len(x), -1).float().sum(1))
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         count += len(y)
         if task == "classification":
@@ -84,19 +96,40 @@ def evaluate(
         scored = _classification(loss, true.cpu().numpy(), predicted.cpu().numpy(), n_classes)
     else:
         scored = _regression(loss, true.cpu().numpy(), predicted.cpu().numpy(), target_scale)
-    if len(row_losses) == 0 or sum(map(len, row_losses)) != count:
+    if per_row is None or sum(map(len, row_losses)) != count:
         return scored
-    return replace(scored, row_losses=torch.cat(row_losses).float().cpu().numpy())
+    order = hashlib.blake2b(true.detach().cpu().numpy().tobytes(), digest_size=16)
+    order.update(torch.cat(row_sums).cpu().numpy().tobytes())
+    rows_seen = torch.cat(row_losses).float().cpu().numpy()
+    return replace(scored, row_losses=rows_seen, row_order=order.hexdigest())
 
 
 def _per_row(loss_fn: Callable) -> Callable | None:
-    """`loss_fn` with no reduction, where it is one of torch's losses that averages over
-    the rows (`reduction="mean"`); None for any other callable, whose rows are unknown."""
-    if not isinstance(loss_fn, nn.modules.loss._Loss) or loss_fn.reduction != "mean":
+    """`loss_fn` with no reduction, where it is one of torch's own losses that averages
+    over the rows (`reduction="mean"`); None for any other callable, whose rows are unknown
+    (a loss of a library's, built on torch's base class, may average whatever its
+    `reduction` says)."""
+    if not type(loss_fn).__module__.startswith("torch.nn.modules.loss"):
+        return None
+    if getattr(loss_fn, "reduction", None) != "mean":
         return None
     unreduced = copy.copy(loss_fn)
     unreduced.reduction = "none"
     return unreduced
+
+
+def _row_losses(per_row: Callable, out: object, y: torch.Tensor) -> torch.Tensor | None:
+    """Each row's loss of one batch (the mean over its other dimensions); None where the
+    loss does not give one value or more a row (a tuple output, another shape)."""
+    if not isinstance(out, torch.Tensor):
+        return None
+    try:
+        losses = per_row(out, y)
+    except (RuntimeError, ValueError, TypeError):
+        return None
+    if not isinstance(losses, torch.Tensor) or losses.dim() == 0 or len(losses) != len(y):
+        return None
+    return losses.detach().reshape(len(y), -1).float().mean(1)
 
 
 def _float(out: object) -> object:

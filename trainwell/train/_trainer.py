@@ -113,9 +113,13 @@ class Trainer(ControlSurface):
         self.epoch = 0  # the next epoch to run
         self.step = 0  # optimizer steps taken
         self.history: list[dict[str, float]] = []
-        # the last epoch's loss on each validation row (None: no validation, or a loss whose
-        # rows are unknown): the doctor reads how many rows a rise of the mean is made of
+        # the last epoch's loss on each validation row, where a callback asks for them
+        # (`val_rows_kept`: in sets of that many rows or fewer), in the order of the first
+        # epoch's pass (None: no validation, a loss whose rows are unknown, rows shuffled):
+        # the doctor reads how many rows a rise of the mean is made of
+        self.val_rows_kept = 0
         self.val_row_losses: np.ndarray | None = None
+        self._val_order: str | None = None
         self.seconds = 0.0
         self.samples = 0
         self._stop: tuple[str, str] | None = None  # (status, reason)
@@ -196,9 +200,11 @@ class Trainer(ControlSurface):
                 break
             self.val_row_losses = None
             if val is not None:
-                scored = self.evaluate(val, rows=True)
+                scored = self.evaluate(val, rows=self.val_rows_kept)
                 row |= {f"val_{k}": v for k, v in scored.metrics.items()}
-                self.val_row_losses = scored.row_losses
+                self._val_order = self._val_order or scored.row_order
+                if scored.row_order == self._val_order:  # (a shuffled pass pairs no row)
+                    self.val_row_losses = scored.row_losses
             self._epoch_scheduler_step(row)
             self.history.append(row)
             self.best.update(self.epoch, row, self.model)  # before callbacks change the model
@@ -331,8 +337,9 @@ class Trainer(ControlSurface):
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
 
-    def evaluate(self, batches: Batches, rows: bool = False) -> Evaluation:
-        """Loss and metrics of `batches`; `rows`: each row's loss too, on one process."""
+    def evaluate(self, batches: Batches, rows: int = 0) -> Evaluation:
+        """Loss and metrics of `batches`; `rows`: each row's loss too, in a pass of at most
+        that many rows, on one process."""
         if self.ranks.active:
             sync_buffers(self.model)
         return evaluate(
