@@ -803,3 +803,10 @@ def test_evaluation_keeps_each_rows_loss_whose_mean_is_the_loss(task, loss_fn, o
     assert again.row_order == scored.row_order
     turned = [(out[16:], target[16:]), (out[:16], target[:16])]
     assert evaluate(nn.Identity(), turned, loss_fn, task=task, rows=40).row_order != again.row_order
+
+    class Unpacks(nn.Module):  # inputs that are not one tensor: no row to tell apart
+        def forward(self, x):
+            return x[0]
+
+    paired = [((out[:16], out[:16]), target[:16]), ((out[16:], out[16:]), target[16:])]
+    assert evaluate(Unpacks(), paired, loss_fn, task=task, rows=40).row_losses is None

@@ -71,7 +71,8 @@ def evaluate(
         out = _float(out)
         batch_loss = loss_fn(out, y).detach() * len(y)
         if per_row is not None:
-            row = _row_losses(per_row, out, y) if count + len(y) <= rows else None
+            known = isinstance(x, torch.Tensor) and count + len(y) <= rows
+            row = _row_losses(per_row, out, y) if known else None
             if row is None:  # a row unknown, or more rows than asked for: none kept
                 per_row, row_losses = None, []
             else:
