@@ -1039,8 +1039,8 @@ class _FoundAt(Callback):
         doctor = self.trainer.callbacks.callbacks[0]
         end_epoch = doctor.examiner.end_epoch
 
-        def finds(row, penalty=None):
-            found = end_epoch(row, penalty)
+        def finds(row, penalty=None, val_rows=None):
+            found = end_epoch(row, penalty, val_rows)
             if row["epoch"] == self.epoch:
                 self.ended = [p.detach().clone() for p in self.trainer.model.parameters()]
                 found.append(Finding(self.code, "warning", "training", "a curve problem"))
@@ -1084,8 +1084,8 @@ class _RemedyAt(Callback):
         examiner = self.trainer.callbacks.callbacks[0].examiner
         end_epoch = examiner.end_epoch
 
-        def overfits(row, penalty=None):
-            found = end_epoch(row, penalty)
+        def overfits(row, penalty=None, val_rows=None):
+            found = end_epoch(row, penalty, val_rows)
             if row["epoch"] == self.epoch:
                 found.append(Finding("overfitting", "warning", "training", "rises"))
             return found

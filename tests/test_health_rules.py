@@ -1930,10 +1930,12 @@ def test_a_network_that_memorises_while_its_val_loss_stays_flat_overfits(train, 
 
 def test_a_val_loss_risen_on_a_few_rows_is_no_overfitting():
     """A steady climb of the val loss beside a train loss that fell, on 30 validation rows.
-    Made by one row turning confidently wrong (the mean of its rows: a healthy iris MLP's
-    0.05 -> 0.128, held-out-41 seed 41020), it is no sign that the fit fails to carry; the
-    same climb spread over the rows is overfitting, and so is the mean alone where the
-    rows are unknown (a loop's validation, a loss of its own)."""
+    Made by one or two rows turning confidently wrong (a healthy iris MLP's 0.05 -> 0.128,
+    held-out-41 seed 41020), it is no sign that the fit fails to carry. The same climb
+    made by three rows, spread over the rows, or made by a third of them rising far while
+    the rest grow surer (a network memorising noisy labels: heavy-tailed rises a paired
+    t-test does not find) is overfitting, and so is the mean alone where the rows are
+    unknown (a loop's validation, a loss of its own)."""
     train = [1.0, 0.5, 0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04]
     val = [0.9, 0.4, 0.2, 0.1, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.115, 0.128]
     rng = np.random.default_rng(0)
@@ -1945,17 +1947,31 @@ def test_a_val_loss_risen_on_a_few_rows_is_no_overfitting():
         h.val_rows = [rows_of(v) for v in val]
         return h
 
-    def one_row(mean):  # every other row as at the best epoch; one carries the rise
-        rows = base.copy()
-        rows[7] += 30 * (mean - 0.05)
+    def on_rows(k):  # every other row as at the best epoch; k rows carry the rise alike
+        def rows(mean):
+            out = base.copy()
+            out[:k] += 30 * (mean - 0.05) / k
+            return out
+
         return rows
 
     def spread(mean):  # every row rises alike, with noise of its own
         return base + (mean - 0.05) + rng.normal(0, 0.01, 30)
 
-    assert rules.overfitting(history(one_row), T) is None
+    tails = rng.exponential(1.0, 10) ** 3  # a third of the rows, heavy-tailed
+
+    def memorised(mean):  # those rise far, the other 20 fall a little
+        out = base.copy()
+        out[:10] += tails / tails.sum() * (30 * (mean - 0.05) + 0.2)
+        out[10:] -= 0.01
+        return out
+
+    assert rules.overfitting(history(on_rows(1)), T) is None
+    assert rules.overfitting(history(on_rows(2)), T) is None
+    assert rules.overfitting(history(on_rows(3)), T).code == "overfitting"
     assert rules.overfitting(history(spread), T).code == "overfitting"
-    h = history(one_row)
+    assert rules.overfitting(history(memorised), T).code == "overfitting"
+    h = history(on_rows(1))
     h.val_rows = [np.empty(0) for _ in val]  # rows unknown: the mean speaks, as before
     assert rules.overfitting(h, T).code == "overfitting"
 

@@ -156,7 +156,7 @@ def test_best_epoch_is_the_one_the_doctors_early_stop_restored(tmp_path):
     run = trainwell.fit(
         {
             "data": {
-                "source": "wine",
+                "source": "breast_cancer",
                 "split": {"val": 0.3, "test": 0.2},
                 "corrupt": {"label_noise": 0.3},
                 "audit": False,
