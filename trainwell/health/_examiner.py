@@ -12,7 +12,7 @@ import numpy as np
 from torch import nn
 
 from ..findings import Finding
-from ._history import VAL_ROWS_KEPT, Penalty, ProbeHistory, data_loss
+from ._history import Penalty, ProbeHistory, data_loss
 from ._probes import Probe
 from ._rules import CURVE_RULES, FALLBACK_RULES, PROBE_RULES, RUNAWAY_RULES, Thresholds
 
@@ -201,8 +201,8 @@ class Examiner:
         if not math.isfinite(data_loss(row)):
             return []  # an epoch rolled back to its start has no loss of its own
         self.history.curves.append(row | {"train_loss": data_loss(row)})
-        kept = val_rows is not None and len(val_rows) <= VAL_ROWS_KEPT
-        self.history.val_rows.append(val_rows if kept else np.empty(0, dtype=np.float32))
+        known = val_rows if val_rows is not None else np.empty(0, dtype=np.float32)
+        self.history.val_rows.append(known)
         self.history.penalty = penalty or Penalty()
         self._passed(row)
         return self.check(CURVE_RULES)

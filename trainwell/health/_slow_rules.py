@@ -156,16 +156,8 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         # ELBO, a diffusion model's noise), which it still creeps down; told to raise the
         # rate, a multi-label loop scored 0.72 -> 0.70 at 3x (stress 19)
         return None
-    # steps measured too large: the train loss bounces where they cannot settle, and the
-    # Trainer's doctor tries a lower rate, never a higher one (`remedy_order`): the message
-    # says so, not "raise it" (a 12-layer ReLU MLP under SGD at 0.05, 3.5% a step)
-    cause = _named_cause(h, t)
-    large = None if cause else steps_too_large(h)
-    if large is not None:
-        advice, rate = large, "lower"
-    else:
-        advice, rate = (cause, None) if cause else (_raise_rate(h), "raise")
-    small = "" if large is not None else ", its steps are too small"
+    advice, rate = _faster(h, t)
+    small = "" if rate == "lower" else ", its steps are too small"
     return finding(
         "slow_convergence",
         "warning",
@@ -206,11 +198,16 @@ def _at_chance(h: ProbeHistory, loss: list[float]) -> str | None:
 
 
 def _faster(h: ProbeHistory, t: Thresholds) -> tuple[str, str | None]:
-    """The advice for steps too small, and what it says of the rate (`rate_advice`): the
-    cause where one is measured (`_named_cause`), nothing of the rate; else "raise" it
-    (`_raise_rate`)."""
+    """The advice for a loss slower than its data allows, and what it says of the rate
+    (`rate_advice`): the cause where one is measured (`_named_cause`), nothing of the rate;
+    "lower" it where the steps are measured too large (`steps_too_large`: the loss bounces
+    where they cannot settle, and the Trainer's doctor lowers the rate, never raises it, a
+    12-layer ReLU MLP under SGD at 0.05 taking steps of 3.5%); else "raise" it."""
     cause = _named_cause(h, t)
-    return (cause, None) if cause else (_raise_rate(h), "raise")
+    if cause:
+        return cause, None
+    large = steps_too_large(h)
+    return (large, "lower") if large is not None else (_raise_rate(h), "raise")
 
 
 def _named_cause(h: ProbeHistory, t: Thresholds) -> str | None:

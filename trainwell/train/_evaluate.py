@@ -93,13 +93,14 @@ def evaluate(
     if reduce:
         return _reduced(loss_sum, count, true, predicted, task, n_classes, target_scale)
     loss = float(loss_sum) / count
+    true, predicted = true.cpu().numpy(), predicted.cpu().numpy()
     if task == "classification":
-        scored = _classification(loss, true.cpu().numpy(), predicted.cpu().numpy(), n_classes)
+        scored = _classification(loss, true, predicted, n_classes)
     else:
-        scored = _regression(loss, true.cpu().numpy(), predicted.cpu().numpy(), target_scale)
-    if per_row is None or sum(map(len, row_losses)) != count:
+        scored = _regression(loss, true, predicted, target_scale)
+    if per_row is None:
         return scored
-    order = hashlib.blake2b(true.detach().cpu().numpy().tobytes(), digest_size=16)
+    order = hashlib.blake2b(true.tobytes(), digest_size=16)
     order.update(torch.cat(row_sums).cpu().numpy().tobytes())
     rows_seen = torch.cat(row_losses).float().cpu().numpy()
     return replace(scored, row_losses=rows_seen, row_order=order.hexdigest())
