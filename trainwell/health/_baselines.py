@@ -1,5 +1,6 @@
-"""What a run's loss is measured against: the best constant prediction (`prior_loss`) and a
-kernel model on rows it never saw (`reference_loss`), both scored by the run's own loss."""
+"""What a run's loss is measured against: the best constant prediction (`prior_loss`) and
+models of moderate capacity on rows they never saw (`reference_loss`), both scored by the
+run's own loss."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import math
 import numpy as np
 import torch
 
-from ..data.audit import out_of_sample_predictions, out_of_sample_probabilities
+from ..data.audit import (
+    out_of_sample_predictions,
+    out_of_sample_probabilities,
+    reference_models,
+)
 from ..train import Trainer
 
 PRIOR_ROWS = 20_000  # rows the prior's loss is measured on (a sample: the mean settles)
@@ -62,15 +67,17 @@ def prior_loss(trainer: Trainer) -> float | None:
 
 
 def reference_loss(trainer: Trainer) -> float | None:
-    """The loss of a kernel model on training rows it never saw, scored by the run's own loss
-    function: 3-fold out-of-fold predictions on up to `REFERENCE_ROWS` rows of a table, from
-    the label audit's model for classes (`out_of_sample_probabilities`, nearly an RBF SVM)
-    and kernel ridge regression for numbers. It is what a model of moderate capacity reaches
-    on unseen rows of this data, noisy labels and overlapping classes included: a network
-    whose validation loss is already as low has no avoidable bias for more capacity to
-    remove. None for images (a kernel on raw pixels is a weak reference: 44% accuracy on
-    28x28 shapes a small CNN classifies at 97%) and soft targets. Batches not held in memory
-    (a DataLoader) give the rows of one pass, up to `REFERENCE_POOL`."""
+    """The loss of models of moderate capacity on training rows they never saw, scored by the
+    run's own loss function: 3-fold out-of-fold predictions on up to `REFERENCE_ROWS` rows of
+    a table, the lowest of a logistic regression's and the label audit's kernel model's
+    (nearly an RBF SVM) at three regularisations for classes (`reference_models`), and of
+    kernel ridge regression (its strength chosen within each fold) for numbers. It is what a
+    model of moderate capacity reaches on unseen rows of this data, noisy labels and
+    overlapping classes included: a network whose validation loss is already as low has no
+    avoidable bias for more capacity to remove. None for images (a kernel on raw pixels is
+    a weak reference: 44% accuracy on 28x28 shapes a small CNN classifies at 97%) and soft
+    targets. Batches not held in memory (a DataLoader) give the rows of one pass, up to
+    `REFERENCE_POOL`."""
     data = trainer.train_rows(REFERENCE_POOL)
     if data is None or data[0].ndim != 2:
         return None
@@ -84,25 +91,34 @@ def reference_loss(trainer: Trainer) -> float | None:
     inputs = X[rows].detach().cpu().double().numpy()
     inputs[~np.isfinite(inputs)] = np.nan  # the reference imputes missing values
     targets = y[rows].detach().cpu().numpy()
-    outputs = _out_of_fold(inputs, targets, trainer)
-    if outputs is None:
-        return None
+    losses = [
+        _scored(outputs, y[rows], trainer) for outputs in _out_of_fold(inputs, targets, trainer)
+    ]
+    return min((loss for loss in losses if loss is not None), default=None)
+
+
+def _scored(outputs: torch.Tensor, targets: torch.Tensor, trainer: Trainer) -> float | None:
+    """The run's loss of `outputs` against `targets`; None where it cannot score them."""
     try:
         with torch.no_grad():
-            loss = trainer.loss_fn(outputs.to(y.device), y[rows])
+            loss = trainer.loss_fn(outputs.to(targets.device), targets)
     except (RuntimeError, ValueError, IndexError):  # a loss that takes other outputs
         return None
     return float(loss) if loss.numel() == 1 and math.isfinite(float(loss)) else None
 
 
-def _out_of_fold(X: np.ndarray, y: np.ndarray, trainer: Trainer) -> torch.Tensor | None:
-    """Log-probabilities (classes) or predictions shaped as the targets (numbers)."""
+def _out_of_fold(X: np.ndarray, y: np.ndarray, trainer: Trainer) -> list[torch.Tensor]:
+    """Log-probabilities (classes), one per model of `reference_models`, or predictions
+    shaped as the targets (numbers); none where the rows cannot be judged."""
     if trainer.task == "classification":
         if len(np.unique(y)) < 2:
-            return None
+            return []
         classes = max(trainer.n_classes, int(y.max()) + 1)
-        probs = out_of_sample_probabilities(X, y, classes, REFERENCE_FOLDS)
-        return torch.from_numpy(probs).clamp_min(1e-7).log().float()
+        probs = (
+            out_of_sample_probabilities(X, y, classes, REFERENCE_FOLDS, model=model)
+            for model in reference_models(len(y))
+        )
+        return [torch.from_numpy(p).clamp_min(1e-7).log().float() for p in probs]
     if not np.isfinite(y).all() or len(y) < 2 * REFERENCE_FOLDS:
-        return None
-    return torch.from_numpy(out_of_sample_predictions(X, y, REFERENCE_FOLDS)).float()
+        return []
+    return [torch.from_numpy(out_of_sample_predictions(X, y, REFERENCE_FOLDS)).float()]

@@ -100,7 +100,7 @@ def _as_good_as_reference(
     is what the data allows (overlapping classes, noisy labels or targets), not capacity the
     network lacks. The training loss counts too: on a small validation set (a few dozen
     rows) the validation loss can sit above the reference by the luck of the split, while a
-    network that fits its training rows better than the kernel model predicts unseen ones
+    network that fits its training rows better than the reference models predict unseen ones
     lacks no capacity."""
     reached = min((v for v in [*val, loss[-1]] if math.isfinite(v)), default=math.inf)
     reference = h.reference()
@@ -150,7 +150,7 @@ def _plateau(loss: list[float], t: Thresholds) -> bool:
 def _stalled_high(h: ProbeHistory, loss: list[float], val: list[float], t: Thresholds) -> bool:
     """Underfitting's shape: the train loss fell `slow_drop` or more, then plateaued above
     `underfit_loss` of its first value; not held back by its data (`_held_back_by_data`),
-    nor already as good as a kernel model (`_as_good_as_reference`), nor on steps a
+    nor already as good as the reference models (`_as_good_as_reference`), nor on steps a
     schedule has annealed (`_annealed`)."""
     if not _finite(loss) or loss[0] <= 0 or _annealed(h, t):
         return False

@@ -187,7 +187,7 @@ def _rate_raised(rates: list[float], n: int, t: Thresholds) -> list[bool]:
 def _stuck_high(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     """The train loss's best of the last `creep_epochs` epochs improves on its best before
     them by less than `plateau_drop` an epoch, while it is still above `underfit_loss` of
-    its first value; not held back by its data nor already as good as a kernel model, nor
+    its first value; not held back by its data nor already as good as the reference models, nor
     under a strong penalty (heavy dropout alone makes it bounce; `penalised` names it), nor
     while the val loss still falls steadily (`_val_pace`: the noise of a few batches an
     epoch, over steps that do settle). With small moves that is underfitting's plateau;

@@ -73,12 +73,12 @@ class ProbeHistory:
     # ... of a cross entropy its loss adds other terms to (`_loss_graph.term_chance`; 0:
     # none, None: not read yet): what a validation cross entropy scores knowing nothing
     term_chance: float | None = None
-    # a kernel model's loss on unseen rows (`_baselines`), measured when first read: `reference`
+    # reference models' loss on unseen rows (`_baselines`), measured when first read: `reference`
     reference_loss: float | None = None
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
     # own loss only when it is a classification loss on labels (`_loss_graph.zero_floor`)
     floor_known: bool = True
-    # the data is at hand (the Trainer's), so a kernel model can say what loss it allows
+    # the data is at hand (the Trainer's), so reference models can say what loss it allows
     # (`reference`); a hand-written loop's doctor sees its batches only
     data_at_hand: bool = True
     # the train loss measures what the val loss does: the Trainer's own criterion, on rows
@@ -335,9 +335,9 @@ class ProbeHistory:
         return statistics.median(largest) if largest else None
 
     def measure_reference_later(self, measure: Callable[[], float | None]) -> None:
-        """Leave the reference loss to `measure` when a rule first reads it (`reference`): a
-        kernel model's fit takes ~0.4 s, as long as a short run itself, and only a run whose
-        loss stalls high is ever judged against it."""
+        """Leave the reference loss to `measure` when a rule first reads it (`reference`): the
+        reference models' fits take ~0.5 s (four models, 3 folds of 2,000 rows), as long as a
+        short run itself, and only a run whose loss stalls high is ever judged against it."""
         self.reference_loss, self._measure_reference = None, measure
 
     def reference(self) -> float | None:

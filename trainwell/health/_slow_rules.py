@@ -343,7 +343,7 @@ def _behind(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None
     capacity problem (underfitting), or a layer too narrow (`narrow_layer`); steps a
     schedule has annealed (`_annealed`) are small on purpose, steps small next to weights
     that flew off (`flown_off`) are no sign of a rate too low, and a loss already as low as
-    a kernel model's (`_limited_by_data`) is at what its data allows, however it creeps
+    the reference models' (`_limited_by_data`) is at what its data allows, however it creeps
     (AdamW at 1e-3 takes steps of 8e-4 of the weights)."""
     if not loss[-1] < loss[-3] or bottleneck(h) or _annealed(h, t) or _levelled(h, loss, t):
         return None

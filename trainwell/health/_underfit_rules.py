@@ -42,7 +42,7 @@ def penalised(h: ProbeHistory, t: Thresholds) -> Finding | None:
     last two epochs it would still be above it when the budget ends (`_on_course`). A curve
     that only looks slow or flat has its cause named here, with the fix that treats it; the
     training loss above the validation loss is no sign of noisy labels then, since dropout
-    alone makes it so. Not when the validation loss is as low as a kernel model's on unseen
+    alone makes it so. Not when the validation loss is as low as the reference models' on unseen
     rows (`_as_good_as_reference`): the network fits what the data allows."""
     if not h.penalty or not _judged(h, t):
         return None
@@ -76,11 +76,11 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     Not when the val loss is below `underfit_val_ratio` of the train loss: a model that does
     better on held-out data than on its training data is held back by the training data
     (noisy labels, augmentation), not by its capacity. Nor when the val loss is as low as
-    a kernel model's on unseen rows (`_as_good_as_reference`): the rest is the data's. Nor
+    the reference models' on unseen rows (`_as_good_as_reference`): the rest is the data's. Nor
     while the val loss still falls at a steady pace: a noisy training loss looks flat, but
     the network is learning slowly (`slow_convergence` names it). Only noted (info) where
     the loss's floor is not known to be 0 (`ProbeHistory.floor_known`), and in a
-    hand-written loop, whose data the doctor does not hold (no kernel model to say what it
+    hand-written loop, whose data the doctor does not hold (no reference model to say what it
     allows): overlapping classes stop a cross entropy where they must, and a wider network
     only overfits there; not noted where units were dead or saturated at the last probe
     (Adam at 100x its rate killed a layer: "use a wider network" stood beside it)."""
@@ -93,7 +93,7 @@ def underfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
     if reference_loss and val and math.isfinite(val[-1]):
         reference = (
             f"; its validation loss ({val[-1]:.3g}) is above the {reference_loss:.3g} a "
-            f"kernel model reaches on rows it never saw"
+            f"logistic regression or kernel model reaches on rows it never saw"
         )
     if (not h.floor_known or not h.data_at_hand) and units_lost(h, t):
         return None  # a note that a wider network helps: dead or saturated units say why

@@ -10,6 +10,7 @@ from ._labels import (
     holdout_accuracy,
     out_of_sample_predictions,
     out_of_sample_probabilities,
+    reference_models,
     weighed_by_the_network,
 )
 from ._thresholds import Thresholds
@@ -27,5 +28,6 @@ __all__ = [
     "holdout_accuracy",
     "out_of_sample_predictions",
     "out_of_sample_probabilities",
+    "reference_models",
     "weighed_by_the_network",
 ]
