@@ -315,7 +315,7 @@ def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
 
 @pytest.mark.parametrize(("curved", "measured"), [(False, 0), (True, 1)], ids=["learns", "stalls"])
 def test_the_reference_is_measured_only_for_a_loss_that_stalls_high(monkeypatch, curved, measured):
-    """A kernel model's fit takes as long as a short run: a network whose loss falls low
+    """The reference models' fits take as long as a short run: a network whose loss falls low
     never pays for it; a line fitted to a curve, whose loss stalls high, measures it once,
     at the first epoch a rule reads it, and is judged against it as before."""
     from trainwell.health import DoctorCallback, _doctor
@@ -380,8 +380,8 @@ def test_the_reference_loss_is_what_a_kernel_model_reaches_on_unseen_rows():
 @pytest.mark.parametrize("name", ["wine", "digits", "breast_cancer"])
 def test_the_reference_is_no_weaker_than_a_plain_logistic_regression(name):
     """The reference says what the data allows: on tables a linear model already separates
-    well, its loss on unseen rows is no higher than a logistic regression's on the same rows
-    and folds (the kernel model at one regularisation alone scored 0.25 on wine against the
+    well, its loss on unseen rows is no higher than a logistic regression's on folds of its
+    own (the kernel model at one regularisation alone scored 0.25 on wine against the
     linear model's 0.06, and let a network stalled at 0.2 pass as good as the data allows)."""
     from sklearn import datasets
     from sklearn.linear_model import LogisticRegression
@@ -528,8 +528,8 @@ def _overlapping(rows: int, noisy: float, xor: bool = False, seed: int = 0):
 )
 def test_underfitting_is_judged_against_what_the_data_allows(xor, hidden, underfits):
     """A right-sized network on overlapping, noisy classes stalls at a high loss and does as
-    well on unseen rows as a kernel model: nothing to fix. A linear model on XOR stalls too,
-    far above the kernel model's loss: it underfits."""
+    well on unseen rows as the reference models: nothing to fix. A linear model on XOR stalls too,
+    far above the reference models' loss: it underfits."""
     from trainwell.health import DoctorCallback
     from trainwell.train import TensorBatches, Trainer
 
@@ -557,7 +557,7 @@ def test_underfitting_is_judged_against_what_the_data_allows(xor, hidden, underf
 )
 def test_a_regressions_underfitting_is_judged_against_what_the_data_allows(curved, underfits):
     """A number that is half noise keeps an MLP's loss at half the variance: nothing to fix.
-    A line fitted to a curve stalls as high, where a kernel model does far better."""
+    A line fitted to a curve stalls as high, where the reference models do far better."""
     from trainwell.health import DoctorCallback
     from trainwell.train import TensorBatches, Trainer
 

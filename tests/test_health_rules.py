@@ -903,9 +903,9 @@ def test_a_steady_fall_on_small_steps_too_slow_for_the_budget_is_slow_convergenc
 @pytest.mark.parametrize(("reference", "found"), [(1.5, False), (0.8, True)])
 def test_a_slow_fall_already_as_good_as_a_kernel_model_is_not_behind(reference, found):
     """A healthy AdamW run (1e-3, weight decay, dropout, cosine) on a noisy six-class table
-    (held-out-28): its val loss levels at what the data allows, as low as a kernel model's
+    (held-out-28): its val loss levels at what the data allows, as low as the reference models'
     on unseen rows, while the train loss still creeps down on AdamW's 8e-4 steps: "would
-    still be at 40% of its start", a warning on 2 of 3 seeds. Far above the kernel model's
+    still be at 40% of its start", a warning on 2 of 3 seeds. Far above the reference models'
     loss, the network has more to fit: behind."""
     falling = [1.80, 1.71, 1.66, 1.61, 1.55, 1.51, 1.47]
     h = _curves(_history(), falling, [1.6, 1.52, 1.49, 1.47, 1.46, 1.45, 1.45])
@@ -1301,7 +1301,7 @@ def test_a_strong_penalty_names_the_cause_of_a_network_that_does_not_fit():
     assert rules.penalised(held, T) is None
     fits_the_data = _curves(_history(), crawling, crawling)
     fits_the_data.penalty, fits_the_data.reference_loss = Penalty(weight_decay=0.2), 2.0
-    assert rules.penalised(fits_the_data, T) is None  # as good as a kernel model already
+    assert rules.penalised(fits_the_data, T) is None  # as good as the reference models already
     early = _curves(_history(), flat[:2])
     early.penalty = Penalty(weight_decay=0.1)
     assert rules.penalised(early, T) is None  # too early to judge

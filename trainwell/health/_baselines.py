@@ -90,10 +90,9 @@ def reference_loss(trainer: Trainer) -> float | None:
         rows = rows[y[rows].cpu() >= 0]  # ignored targets (ignore_index) carry no class
     inputs = X[rows].detach().cpu().double().numpy()
     inputs[~np.isfinite(inputs)] = np.nan  # the reference imputes missing values
-    targets = y[rows].detach().cpu().numpy()
-    losses = [
-        _scored(outputs, y[rows], trainer) for outputs in _out_of_fold(inputs, targets, trainer)
-    ]
+    targets = y[rows]
+    outputs = _out_of_fold(inputs, targets.detach().cpu().numpy(), trainer)
+    losses = [_scored(output, targets, trainer) for output in outputs]
     return min((loss for loss in losses if loss is not None), default=None)
 
 

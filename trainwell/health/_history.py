@@ -336,7 +336,7 @@ class ProbeHistory:
 
     def measure_reference_later(self, measure: Callable[[], float | None]) -> None:
         """Leave the reference loss to `measure` when a rule first reads it (`reference`): the
-        reference models' fits take ~0.5 s (four models, 3 folds of 2,000 rows), as long as a
+        reference models' fits take ~0.6 s (four models, 3 folds of 2,000 rows), as long as a
         short run itself, and only a run whose loss stalls high is ever judged against it."""
         self.reference_loss, self._measure_reference = None, measure
 

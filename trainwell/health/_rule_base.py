@@ -66,7 +66,7 @@ class Thresholds:
     memorised_val: float = 0.5  # ... at half of knowing nothing's or more: overfits, unrisen
     underfit_loss: float = 0.3  # train loss above 30% of chance-level loss, at a plateau
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
-    reference_share: float = 1.1  # ... or val loss within 10% of the reference models' loss
+    reference_share: float = 1.1  # ... or val loss at most 10% above the reference models'
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
     annealed_lr: float = 0.25  # ... at a rate over this share of its peak (not annealed)
     creep_epochs: int = 4  # ... but the val loss fell in each of the last 4 epochs ...

@@ -1,5 +1,6 @@
 """The label_issues check: out-of-sample probabilities by k-fold CV, then confident learning.
-The same kernel model, out of fold, is the doctor's reference for what the data allows."""
+The same kernel model, out of fold, at three strengths and beside a logistic regression
+(`reference_models`), is the doctor's reference for what the data allows."""
 
 from __future__ import annotations
 
