@@ -125,7 +125,7 @@ def overfitting(h: ProbeHistory, t: Thresholds) -> Finding | None:
 # a rise of the validation loss that this many rows or fewer make (the rest no higher on
 # the whole) is a few rows' confidence, not a fit that fails to carry
 CARRYING_ROWS = 2
-CARRYING_SHARE = 0.02  # ... or 2% of them, the val accuracy kept
+CARRYING_SHARE = 0.02  # ... or 2% of them, the val accuracy kept and no steady climb
 
 
 def _carried_by_few_rows(h: ProbeHistory, best: int, climbing: bool = False) -> bool:
@@ -159,7 +159,7 @@ def _carried_by_few_rows(h: ProbeHistory, best: int, climbing: bool = False) -> 
     few = int(CARRYING_SHARE * len(rise))
     if climbing or few <= CARRYING_ROWS:
         return False
-    return rise[-few:].sum() >= total and _accuracy_kept(h, best)
+    return float(rise[-few:].sum()) >= total and _accuracy_kept(h, best)
 
 
 def _accuracy_kept(h: ProbeHistory, best: int) -> bool:
