@@ -528,8 +528,8 @@ def _overlapping(rows: int, noisy: float, xor: bool = False, seed: int = 0):
 )
 def test_underfitting_is_judged_against_what_the_data_allows(xor, hidden, underfits):
     """A right-sized network on overlapping, noisy classes stalls at a high loss and does as
-    well on unseen rows as the reference models: nothing to fix. A linear model on XOR stalls too,
-    far above the reference models' loss: it underfits."""
+    well on unseen rows as the reference models: nothing to fix. A linear model on XOR
+    stalls too, far above the reference models' loss: it underfits."""
     from trainwell.health import DoctorCallback
     from trainwell.train import TensorBatches, Trainer
 

@@ -53,17 +53,9 @@ def prior_loss(trainer: Trainer) -> float | None:
     weight = getattr(trainer.loss_fn, "weight", None)
     if isinstance(weight, torch.Tensor) and weight.numel() == len(counts):
         constants.append(counts * weight.detach().cpu().double())
-    losses = []
-    for p in constants:
-        logits = (p / p.sum()).clamp_min(1e-12).log().float().to(y.device)
-        try:
-            with torch.no_grad():
-                loss = trainer.loss_fn(logits.expand(len(rows), -1), rows)
-        except (RuntimeError, ValueError, IndexError):  # a loss that takes other outputs
-            return None
-        if loss.numel() == 1 and math.isfinite(float(loss)):
-            losses.append(float(loss))
-    return min(losses, default=None)
+    logits = [(p / p.sum()).clamp_min(1e-12).log().float() for p in constants]
+    losses = [_scored(p.expand(len(rows), -1), rows, trainer) for p in logits]
+    return min((loss for loss in losses if loss is not None), default=None)
 
 
 def reference_loss(trainer: Trainer) -> float | None:

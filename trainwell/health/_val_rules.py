@@ -129,21 +129,20 @@ CARRYING_SHARE = 0.02  # ... or 2% of them, the val accuracy kept and no steady 
 
 
 def _carried_by_few_rows(h: ProbeHistory, best: int, climbing: bool = False) -> bool:
-    """The val loss rose since epoch `best` on `CARRYING_ROWS` rows or fewer: the rows
-    whose loss rose most, that many of them, make all of the rise of their sum, each row's
-    loss now paired with its own at `best` (`ProbeHistory.val_rows`); or on
-    `CARRYING_SHARE` of the rows, the val accuracy no lower than at `best` and the loss not
-    `climbing` (a healthy digits MLP, 360 rows: 0.181 -> 0.222 made by 4-5 rows, as many
-    growing surer, the accuracy 0.944 -> 0.95, back to 0.19 the next epoch; a wide MLP
-    memorising 180 digits, its val loss up in each of 27 epochs on 20 rows of 1,257 at a
-    kept accuracy, is overfitting). On a small
-    validation set one or two rows turning confidently wrong lift the mean as much as a
-    network that stopped generalising (a healthy iris MLP, 30 rows: 0.05 -> 0.128, one
-    row's loss 0 -> 2.6; a wine MLP, 54 rows: 0.05 -> 0.158, one row's 0 -> 5.8, the
-    accuracy 0.98 throughout); a network that memorises noisy labels lifts a third of
-    them (digits, 30% of labels wrong, 360 rows: 110 rose, 0.73 -> 1.39). A paired t-test
-    would not do: those rises are heavy-tailed, and it missed that overfitting for ten
-    epochs. False where the rows are unknown (a loop's validation, a loss of its own,
+    """The val loss rose since epoch `best` on `CARRYING_ROWS` rows or fewer: the rows whose loss
+    rose most, that many of them, make all of the rise of their sum, each row's loss now
+    paired with its own at `best` (`ProbeHistory.val_rows`); or on `CARRYING_SHARE` of the
+    rows, the val accuracy no lower than at `best` and the loss not `climbing` (a healthy
+    digits MLP, 360 rows: 0.181 -> 0.222 made by 4-5 rows, as many growing surer, the
+    accuracy 0.944 -> 0.95, back to 0.19 the next epoch; a wide MLP memorising 180 digits,
+    its val loss up in each of 27 epochs on 20 rows of 1,257 at a kept accuracy, is
+    overfitting). On a small validation set one or two rows turning confidently wrong lift
+    the mean as much as a network that stopped generalising (a healthy iris MLP, 30 rows:
+    0.05 -> 0.128, one row's loss 0 -> 2.6; a wine MLP, 54 rows: 0.05 -> 0.158, one row's
+    0 -> 5.8, the accuracy 0.98 throughout); a network that memorises noisy labels lifts a
+    third of them (digits, 30% of labels wrong, 360 rows: 110 rose, 0.73 -> 1.39). A paired
+    t-test would not do: those rises are heavy-tailed, and it missed that overfitting for
+    ten epochs. False where the rows are unknown (a loop's validation, a loss of its own,
     rows validated in another order each epoch): the mean alone speaks, as before."""
     if len(h.val_rows) != len(h.curves):
         return False
@@ -165,10 +164,16 @@ def _carried_by_few_rows(h: ProbeHistory, best: int, climbing: bool = False) -> 
 def _accuracy_kept(h: ProbeHistory, best: int) -> bool:
     """The val accuracy (where there is one) in each of the last two epochs is no lower than
     at the val loss's best."""
+    accuracy = _val_accuracy(h, best)
+    return accuracy is not None and min(accuracy[-2:]) >= accuracy[best]
+
+
+def _val_accuracy(h: ProbeHistory, best: int) -> list[float] | None:
+    """The val accuracy curve, finite from the val loss's best on; None without one."""
     if "val_accuracy" not in h.curves[-1]:
-        return False
+        return None
     accuracy = h.curve("val_accuracy")
-    return _finite(accuracy[best:]) and min(accuracy[-2:]) >= accuracy[best]
+    return accuracy if _finite(accuracy[best:]) else None
 
 
 def _memorised(
@@ -287,10 +292,8 @@ def _more_accurate(h: ProbeHistory, best: int, t: Thresholds) -> bool:
     digits labels: 0.93 at the best, 0.86 when found), or its accuracy levels off while the
     val loss goes on climbing (a wide net on 1,500 rows: 0.76 at the best, 0.79 from five
     epochs on, the val loss up 30%)."""
-    if "val_accuracy" not in h.curves[-1]:
-        return False
-    accuracy = h.curve("val_accuracy")
-    if not _finite(accuracy[best:]) or len(accuracy) < 3:
+    accuracy = _val_accuracy(h, best)
+    if accuracy is None or len(accuracy) < 3:
         return False
     above = min(accuracy[-2:]) >= accuracy[best] + t.overfit_accuracy_gain
     return above and max(accuracy[-2:]) > max(accuracy[:-2])
