@@ -810,3 +810,22 @@ def test_evaluation_keeps_each_rows_loss_whose_mean_is_the_loss(task, loss_fn, o
 
     paired = [((out[:16], out[:16]), target[:16]), ((out[16:], out[16:]), target[16:])]
     assert evaluate(Unpacks(), paired, loss_fn, task=task, rows=40).row_losses is None
+
+
+def test_a_second_fit_pairs_its_own_validation_rows():
+    """The rows of each fit's validation pass pair with that fit's first pass: a Trainer
+    fit again on other validation rows keeps their losses (not none, as rows whose order
+    differs from the last fit's first pass would be)."""
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    X, y = torch.randn(60, 4), torch.arange(60) % 3
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    trainer = Trainer(model, torch.optim.Adam(model.parameters()), epochs=1)
+    trainer.val_rows_kept = 100
+    train = TensorBatches(X, y, 16, seed=0)
+    trainer.fit(train, TensorBatches(X[:20], y[:20], 16, shuffle=False))
+    assert len(trainer.val_row_losses) == 20
+    trainer.epochs = 2
+    trainer.fit(train, TensorBatches(X[20:50], y[20:50], 16, shuffle=False))
+    assert trainer.val_row_losses is not None and len(trainer.val_row_losses) == 30

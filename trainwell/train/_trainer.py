@@ -149,6 +149,7 @@ class Trainer(ControlSurface):
         """Train for the remaining epochs; `resume_from` is a checkpoint written by `fit` (its
         path, or its contents already loaded)."""
         self._train_batches, self._val_batches, self._stop = train, val, None
+        self._val_order = None  # this fit's validation rows pair with their first pass
         check_reiterable(train, "training", self.epochs - self.epoch)
         check_reiterable(val, "validation", self.epochs - self.epoch)
         if isinstance(resume_from, str | Path):
