@@ -60,6 +60,7 @@ class DoctorCallback(Callback):
         self._hold = 0  # epoch ends left before probes thin out again after a remedy
         self._probing = False
         self._runaway = False  # probing off the probe steps: the loss ran away
+        self._runaway_at = math.inf  # `Examiner.runaway_loss`, read again where it can move
         self._nonfinite_layer: str | None = None
         self._replayed = False
         self.check_each_step = check_each_step
@@ -112,6 +113,7 @@ class DoctorCallback(Callback):
         if self._state is not None:
             self._load(self._state)
         self.examiner.probe.arm()
+        self._runaway_at = self.examiner.runaway_loss()
 
     def on_after_backward(self, step: int, loss: torch.Tensor) -> None:
         if step == 0:
@@ -128,7 +130,7 @@ class DoctorCallback(Callback):
                 if not self._replayed and self.trainer.batch is not None:
                     self._replayed = True
                     self._nonfinite_layer = self._where_nonfinite()
-            elif not self._probing and value > self.examiner.runaway_loss():
+            elif not self._probing and value > self._runaway_at:
                 self._probing = self._runaway = True
         if self._probing:
             self.checks.note_reach(step)
@@ -184,6 +186,7 @@ class DoctorCallback(Callback):
             if finding.code == "divergence" and self._replayed:
                 _explain_divergence(finding, self._nonfinite_layer)
         self._treat(found, step)
+        self._runaway_at = self.examiner.runaway_loss()
         if (step + 1) % self.interval == 0:
             self.examiner.probe.arm()
 
@@ -199,6 +202,7 @@ class DoctorCallback(Callback):
             if finding.code == "divergence":
                 _explain_divergence(finding, self._origin(inputs_finite))
         self._treat(found, step)
+        self._runaway_at = self.examiner.runaway_loss()
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         self.interval, self._hold = next_interval(
@@ -218,6 +222,7 @@ class DoctorCallback(Callback):
             for finding in self.repairer.epoch_end(epoch, metrics, self.examiner.history):
                 self._treat([finding], None, again=True)
         self.examiner.arm_at(trainer.step, self.interval)
+        self._runaway_at = self.examiner.runaway_loss()
 
     def on_fit_end(self, result: FitResult) -> None:
         self.examiner.probe.disarm()
