@@ -9,7 +9,7 @@ from trainwell.health import CURVE_RULES, PROBE_RULES, ProbeHistory, Thresholds
 from trainwell.health import _probe_rules as probe_rules
 from trainwell.health import _rules as rules
 from trainwell.health._history import Penalty
-from trainwell.health._val_rules import _jumps
+from trainwell.health._jump_rules import _jumps
 
 T = Thresholds()
 VANISHED_SIGNAL = rules.VANISHED_SIGNAL

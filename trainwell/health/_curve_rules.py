@@ -1,10 +1,10 @@
 """Curve rules: what the loss curves of the epochs so far say about the steps.
 
 Each rule is `(history, thresholds) -> Finding | None` and runs after every epoch. The rules
-that read the validation loss against the training loss (overfitting, a jumping val loss)
-are in `_val_rules.py`, those that read a loss too slow for its budget in `_slow_rules.py`,
-those that read a network that cannot fit in `_underfit_rules.py`; what they share is in
-`_curve_base.py`.
+that read the validation loss against the training loss are in `_val_rules.py` (overfitting)
+and `_jump_rules.py` (a jumping val loss), those that read a loss too slow for its budget in
+`_slow_rules.py`, those that read a network that cannot fit in `_underfit_rules.py`; what
+they share is in `_curve_base.py`.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Each rule is a small pure function `(history, thresholds) -> Finding | None` of the recorded
 history: it documents its criterion and where its thresholds come from, and never touches the
 model. Probe rules (`_probe_rules.py`, `_unit_rules.py`, `_divergence_rules.py`) run after
-every probe, curve rules (`_curve_rules.py`, `_val_rules.py`, `_slow_rules.py`,
-`_underfit_rules.py`) after every epoch; what they share is in `_rule_base.py`.
+every probe, curve rules (`_curve_rules.py`, `_val_rules.py`, `_jump_rules.py`,
+`_slow_rules.py`, `_underfit_rules.py`) after every epoch; what they share is in `_rule_base.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from ._curve_base import bottleneck
 from ._curve_rules import oscillating_loss
 from ._divergence_rules import divergence, flown_off, runaway_weights
 from ._history import LARGE_STEP
+from ._jump_rules import jumping_val_loss
 from ._probe_rules import exploding_gradient, vanishing_gradient
 from ._rule_base import (
     COLLAPSED_GAIN,
@@ -36,7 +37,7 @@ from ._underfit_rules import (
     underfitting,
 )
 from ._unit_rules import dying_relu, saturated_activation, units_lost
-from ._val_rules import jumping_val_loss, overfitting
+from ._val_rules import overfitting
 
 __all__ = [
     "COLLAPSED_GAIN",
