@@ -746,6 +746,41 @@ def test_oscillation_ignores_the_small_swings_of_a_near_perfect_fit():
     assert rules.oscillating_loss(h, T) is not None
 
 
+# a healthy breast_cancer MLP (SGD 0.05 with Nesterov momentum, batch norm, dropout 0.3,
+# batches of 32: 14 an epoch), its epoch-mean train loss rising in 6 of 19 epochs
+CALM_TRAIN = [0.398, 0.145, 0.143, 0.076, 0.109, 0.161, 0.163, 0.121, 0.118, 0.12, 0.084]
+CALM_TRAIN += [0.083, 0.102, 0.108, 0.084, 0.097, 0.078, 0.1, 0.055, 0.069]
+CALM_VAL = [0.173, 0.064, 0.062, 0.063, 0.082, 0.059, 0.089, 0.063, 0.057, 0.07, 0.072]
+CALM_VAL += [0.058, 0.054, 0.053, 0.051, 0.06, 0.057, 0.052, 0.059, 0.056]
+CALM_ACCURACY = [0.965, 0.982, 0.974, 0.974, 0.974, 0.974, 0.965, 0.974, 0.974, 0.965, 0.965]
+CALM_ACCURACY += [0.982, 0.974, 0.982, 0.982, 0.982, 0.982, 0.982, 0.982, 0.982]
+
+
+@pytest.mark.parametrize(
+    ("val", "accuracy", "found"),
+    [
+        (CALM_VAL, CALM_ACCURACY, False),  # the val loss rose half as much: batch noise
+        (CALM_VAL, None, False),  # no accuracy: the val loss alone says it
+        ([1.2 * v for v in CALM_TRAIN], CALM_ACCURACY, True),  # the val loss swings as far
+        (CALM_VAL, [*CALM_ACCURACY[:6], 0.9, *CALM_ACCURACY[7:]], True),  # accuracy dipped
+    ],
+)
+def test_a_train_loss_that_rises_further_than_the_val_loss_does_not_oscillate(val, accuracy, found):
+    """A train loss is a mean over an epoch's steps, the val loss one reading at its end:
+    weights that swing move the val loss at least as far. Where the train loss rose further
+    alone, with the val accuracy kept, its rises are which batches each epoch drew and what
+    dropout dropped (a 10x lower rate scored no better on that run). A val loss that swings
+    as far, or a val accuracy that dips, is the weights swinging."""
+    h = _curves(_history(), CALM_TRAIN, val)
+    h.prior_loss = 0.66
+    if accuracy is not None:
+        for row, value in zip(h.curves, accuracy, strict=True):
+            row["val_accuracy"] = value
+    assert (rules.oscillating_loss(h, T) is not None) == found
+    h.curves = [{k: v for k, v in row.items() if k != "val_loss"} for row in h.curves]
+    assert rules.oscillating_loss(h, T) is not None  # the train loss alone: told
+
+
 def test_slow_convergence():
     flat = [2.30, 2.29, 2.29, 2.28, 2.28]
     assert rules.slow_convergence(_curves(_history(), flat), T) is not None

@@ -48,6 +48,9 @@ class Thresholds:
     # that swing move the weights, and the val loss with them; a train loss made noisy by
     # its objective (mixup, heavy augmentation) swings alone
     steady_val_rebound: float = 0.1
+    # or the val loss rose by less in all than the train loss did, the val accuracy never
+    # `overfit_jump` below its best: the train loss's swings are its batches' (`_val_calmer`)
+    oscillation_val_share: float = 1.0
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     collapsed_lr: float = 1e-3  # a schedule cut the rate below this share of its start
     levelled_pace: float = 0.1  # ... not a curve whose last 2 epochs fell at < 10% of its pace
