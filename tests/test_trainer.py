@@ -829,3 +829,22 @@ def test_a_second_fit_pairs_its_own_validation_rows():
     trainer.epochs = 2
     trainer.fit(train, TensorBatches(X[20:50], y[20:50], 16, shuffle=False))
     assert trainer.val_row_losses is not None and len(trainer.val_row_losses) == 30
+
+
+def test_rows_drawn_from_a_dataloader_stop_at_a_memory_cap(monkeypatch):
+    """The doctor's reference draws up to 20,000 training rows from a DataLoader: a few MB
+    of a table, 12 GB of 224x224 RGB images. The draw stops at `DRAWN_BYTES` of inputs;
+    rows of a table within the cap are all drawn."""
+    from trainwell.train import _control
+
+    images = torch.randn(256, 3, 16, 16)  # 3 KB a row
+    labels = torch.randint(0, 2, (256,))
+    trainer = Trainer(_net(768, 2), torch.optim.SGD(_net(768, 2).parameters(), 0.1), epochs=1)
+    trainer._train_batches = _loader(images, labels)
+    monkeypatch.setattr(_control, "DRAWN_BYTES", 100 * 2**10, raising=False)  # 33 rows
+    X, _ = trainer.train_rows(1_000)
+    assert len(X) == 64  # two batches of 32: the one that crossed the cap is kept
+    table = torch.randn(256, 10)
+    trainer._train_batches = _loader(table, labels)  # 40 bytes a row
+    X, y = trainer.train_rows(1_000)
+    assert len(X) == len(y) == 256
