@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..data.audit import (
     out_of_sample_predictions,
@@ -86,6 +87,57 @@ def reference_loss(trainer: Trainer) -> float | None:
     outputs = _out_of_fold(inputs, targets.detach().cpu().numpy(), trainer)
     losses = [_scored(output, targets, trainer) for output in outputs]
     return min((loss for loss in losses if loss is not None), default=None)
+
+
+BAR_FILTERS = 64  # random 5x5 convolution filters
+BAR_SIDE = 32  # images are average-pooled down to this side at most first
+
+
+def image_bar_loss(trainer: Trainer) -> float | None:
+    """For images, a bar a network must beat, scored by the run's own loss: the lowest
+    out-of-fold loss of the reference models (`reference_models`) on fixed random
+    convolution features of up to `REFERENCE_ROWS` training images (`_random_features`),
+    rows they never saw. Fixed random filters, rectified and pooled, feed a linear model
+    much of what tells image classes apart (Jarrett et al. 2009; Saxe et al. 2011): on 34x34
+    dice frames 0.66 accuracy where raw pixels give 0.20 and a healthy CNN 0.94, on 32x32
+    gauge dials 0.72 (0.32, 0.87). A CNN that stalls above it learned less from its images
+    than random filters give a linear model. A bar, not what the data allows: a network
+    as good as it may still lack capacity. None for other inputs and soft targets."""
+    if trainer.task != "classification":
+        return None
+    data = trainer.train_rows(REFERENCE_POOL)
+    if data is None or data[0].ndim != 4 or not data[0].is_floating_point():
+        return None
+    X, y = data
+    if y.ndim != 1 or y.is_floating_point():
+        return None
+    rows = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:REFERENCE_ROWS]
+    rows = rows[y[rows].cpu() >= 0]  # ignored targets (ignore_index) carry no class
+    targets = y[rows]
+    features = _random_features(X[rows].detach().cpu().float())
+    outputs = _out_of_fold(features, targets.detach().cpu().numpy(), trainer)
+    losses = [_scored(output, targets, trainer) for output in outputs]
+    return min((loss for loss in losses if loss is not None), default=None)
+
+
+def _random_features(images: torch.Tensor) -> np.ndarray:
+    """`BAR_FILTERS` fixed random 5x5 filters (zero-mean, seeded) over the standardised
+    images, rectified, then each map's mean over a 3x3 grid and its maximum: 640 features a
+    row, ~2 s for 2,000 images (a 2x2 grid: 1.14 on the dice, not 1.07; 128 filters: the
+    same, at twice the time)."""
+    x = torch.nan_to_num(images)
+    if max(x.shape[-2:]) > BAR_SIDE:
+        x = F.adaptive_avg_pool2d(x, (min(x.shape[-2], BAR_SIDE), min(x.shape[-1], BAR_SIDE)))
+    x = (x - x.mean()) / x.std().clamp_min(1e-12)
+    weights = torch.randn(BAR_FILTERS, x.shape[1], 5, 5, generator=torch.Generator().manual_seed(0))
+    weights -= weights.mean(dim=(1, 2, 3), keepdim=True)
+    with torch.no_grad():
+        maps = F.relu(F.conv2d(x, weights, padding=2))
+        pooled = [
+            F.adaptive_avg_pool2d(maps, 3).flatten(1),
+            F.adaptive_max_pool2d(maps, 1).flatten(1),
+        ]
+    return torch.cat(pooled, 1).double().numpy()
 
 
 def _scored(outputs: torch.Tensor, targets: torch.Tensor, trainer: Trainer) -> float | None:

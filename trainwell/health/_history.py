@@ -75,6 +75,9 @@ class ProbeHistory:
     term_chance: float | None = None
     # reference models' loss on unseen rows (`_baselines`), measured when first read: `reference`
     reference_loss: float | None = None
+    # images: a bar a network must beat, not what the data allows (`_baselines.image_bar_loss`,
+    # a logistic regression on fixed random convolution features), measured when read: `bar`
+    bar_loss: float | None = None
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
     # own loss only when it is a classification loss on labels (`_loss_graph.zero_floor`)
     floor_known: bool = True
@@ -334,18 +337,28 @@ class ProbeHistory:
         largest = [_largest(row) for row in rows if _measured(row)]
         return statistics.median(largest) if largest else None
 
-    def measure_reference_later(self, measure: Callable[[], float | None]) -> None:
-        """Leave the reference loss to `measure` when a rule first reads it (`reference`): the
-        reference models' fits take ~0.6 s (four models, 3 folds of 2,000 rows), as long as a
-        short run itself, and only a run whose loss stalls high is ever judged against it."""
-        self.reference_loss, self._measure_reference = None, measure
+    def measure_later(self, name: str, measure: Callable[[], float | None]) -> None:
+        """Leave the loss `name` (`reference_loss`, `bar_loss`) to `measure` when a rule first
+        reads it (`measured`): the reference models' fits take ~0.6 s (four models, 3 folds
+        of 2,000 rows), as long as a short run itself, and only a run whose loss stalls high
+        is ever judged against them."""
+        setattr(self, name, None)
+        self.__dict__[f"_measure_{name}"] = measure
+
+    def measured(self, name: str) -> float | None:
+        """The loss `name`, measured now if it was left for later."""
+        measure = self.__dict__.pop(f"_measure_{name}", None)
+        if measure is not None:
+            setattr(self, name, measure())
+        return getattr(self, name)
 
     def reference(self) -> float | None:
-        """The reference loss (`reference_loss`), measured now if it was left for later."""
-        measure = self.__dict__.pop("_measure_reference", None)
-        if measure is not None:
-            self.reference_loss = measure()
-        return self.reference_loss
+        """The reference models' loss (`reference_loss`)."""
+        return self.measured("reference_loss")
+
+    def bar(self) -> float | None:
+        """The images' bar (`bar_loss`)."""
+        return self.measured("bar_loss")
 
     def inherit_baselines(self, other: ProbeHistory) -> None:
         """The losses a fresh history of the same run compares with: its data's, not its
@@ -364,9 +377,10 @@ class ProbeHistory:
         self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand
         self.every_loss_read = other.every_loss_read
         self.run_start = other.run_start if other.run_start > 0 else other.first_loss()
-        self.reference_loss = other.reference_loss
-        if "_measure_reference" in other.__dict__:
-            self._measure_reference = other._measure_reference
+        for name in ("reference_loss", "bar_loss"):
+            setattr(self, name, getattr(other, name))
+            if f"_measure_{name}" in other.__dict__:
+                self.__dict__[f"_measure_{name}"] = other.__dict__[f"_measure_{name}"]
 
     def curve(self, key: str) -> list[float]:
         """One value per epoch (NaN where missing), as a list: a few dozen floats, which the

@@ -4,11 +4,13 @@ Each rule is a small pure function `(history, thresholds) -> Finding | None` of 
 history: it documents its criterion and where its thresholds come from, and never touches the
 model. Probe rules (`_probe_rules.py`, `_unit_rules.py`, `_divergence_rules.py`) run after
 every probe, curve rules (`_curve_rules.py`, `_val_rules.py`, `_jump_rules.py`,
-`_slow_rules.py`, `_underfit_rules.py`) after every epoch; what they share is in `_rule_base.py`.
+`_slow_rules.py`, `_underfit_rules.py`, `_bar_rules.py`) after every epoch; what they share
+is in `_rule_base.py`.
 """
 
 from __future__ import annotations
 
+from ._bar_rules import short_of_the_bar
 from ._curve_base import bottleneck
 from ._curve_rules import oscillating_loss
 from ._divergence_rules import divergence, flown_off, runaway_weights
@@ -96,6 +98,7 @@ CURVE_RULES: tuple[Rule, ...] = (
     slow_convergence,
     overfitting,
     underfitting,
+    short_of_the_bar,
     learned_nothing,
     one_class,
     guessing_beside_terms,

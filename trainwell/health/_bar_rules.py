@@ -1,0 +1,55 @@
+"""Underfitting read against a bar: a network on images that stalls above what a linear
+model makes of fixed random convolution features of them (`_baselines.image_bar_loss`).
+
+Tables have reference models that say what loss the data allows (`_underfit_rules.py`);
+images have none that strong, and a plateau of the training loss says nothing under a
+schedule that anneals the rate. What a network must at least beat, it can be held to.
+"""
+
+from __future__ import annotations
+
+from ..findings import Finding
+from ._curve_base import _finite, _judged
+from ._history import ProbeHistory
+from ._rule_base import Thresholds, finding
+from ._unit_rules import units_lost
+
+
+def short_of_the_bar(h: ProbeHistory, t: Thresholds) -> Finding | None:
+    """After `judge_after` of the budget: the val loss's best of the last `creep_epochs`
+    epochs improves on its best before them by less than `plateau_drop` an epoch, its best
+    stands `bar_gap` times the bar or more, and the train loss `bar_train_share` of it or
+    more: the network learned less from its images than fixed random filters give a linear
+    model, and fits its own training images little better (one that memorises them sits
+    far below the bar: `overfitting`'s). A dice CNN of one 2-channel conv and a linear
+    head, 14 epochs under one-cycle: val loss 1.53, 1.47x the bar's 1.04, train loss 0.95,
+    0.43 test accuracy where a CNN of 24-48 channels reaches 0.94; its train loss still fell
+    when the rate annealed, so `underfitting`'s plateau never showed. Not where units were
+    dead or saturated at the last probe (`units_lost`: they say why)."""
+    if not _judged(h, t):
+        return None
+    loss, val = h.curve("train_loss"), h.curve("val_loss")
+    n = t.creep_epochs
+    if len(val) <= n or not _finite(val) or not _finite(loss):
+        return None
+    before, best = min(val[:-n]), min(val)
+    if best < (1 - n * t.plateau_drop) * before or units_lost(h, t):
+        return None  # still improving, or its units say why
+    bar = h.bar()  # measured here, where a run's val loss has stalled: ~1.5 s
+    if not bar or best < t.bar_gap * bar or loss[-1] < t.bar_train_share * bar:
+        return None
+    return finding(
+        "underfitting",
+        "warning",
+        f"The model underfits its images: its validation loss stalled at {best:.3g}, "
+        f"{best / bar:.1f}x the {bar:.3g} a logistic regression on fixed random convolution "
+        f"features reaches on images it never saw, and its training loss is {loss[-1]:.3g}: "
+        f"it learned less from them than random filters give a linear model. Use a wider "
+        f"network (more channels) or a deeper one.",
+        h,
+        per_epoch=True,
+        val_loss=val,
+        train_loss=loss,
+        bar_loss=bar,
+        threshold=t.bar_gap,
+    )
