@@ -2079,3 +2079,49 @@ def test_a_creeping_val_loss_on_steps_measured_large_is_told_to_lower_the_rate()
         large.evidence["rate_advice"] == "lower" and "its steps are too small" not in large.message
     )
     assert "Lower the learning rate" in large.message
+
+
+# a dice CNN of one 2-channel conv and a linear head, 14 epochs under one-cycle (0.43 test
+# accuracy; 24-48 channels reach 0.94): its train loss still falling as the rate annealed
+DICE_TRAIN = [1.852, 1.733, 1.570, 1.449, 1.296, 1.269, 1.153, 1.104, 1.064, 1.020, 1.005]
+DICE_TRAIN += [0.976, 0.959, 0.950]
+DICE_VAL = [1.815, 1.683, 1.746, 1.648, 1.563, 1.539, 1.542, 1.548, 1.578, 1.548, 1.536]
+DICE_VAL += [1.538, 1.539, 1.530]
+DICE_LR = [5e-4, 1.5e-3, 2.5e-3, 3e-3, 2.9e-3, 2.8e-3, 2.4e-3, 2e-3, 1.5e-3, 1.1e-3, 6e-4, 3e-4]
+DICE_LR += [1e-4, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("case", "found"),
+    [
+        ("stalled above the bar", True),
+        ("within 1.2x of the bar", False),
+        ("train loss far below the bar", False),  # memorised: overfitting's
+        ("no convolution", False),  # an MLP on images
+        ("val loss still falling", False),
+        ("units dead", False),
+    ],
+)
+def test_a_cnn_whose_val_loss_stalls_above_the_images_bar_underfits(case, found):
+    """A CNN's val loss stalled at 1.53, 1.3x what a logistic regression on fixed random
+    convolution features of the images reaches on unseen ones (the bar), its train loss
+    0.95: it learned less from them than random filters give a linear model. Not where it
+    is within 1.2x of the bar, fits its training images far better than the bar (it
+    memorised them), has no convolution, still improves, or lost its units."""
+    train, val, bar = list(DICE_TRAIN), list(DICE_VAL), 1.2
+    dead = (0.05, 0.1)
+    if case == "within 1.2x of the bar":
+        bar = 1.3
+    elif case == "train loss far below the bar":
+        train = [v * 0.3 for v in train]
+    elif case == "val loss still falling":  # to 1.31, still 1.3x a bar of 1.0
+        val, bar = val[:10] + [val[9] * 0.96**k for k in range(1, 5)], 1.0
+    elif case == "units dead":
+        dead = (0.9, 0.1)
+    h = _curves(_history(dead=dead), train, val)
+    for row, lr in zip(h.curves, DICE_LR, strict=True):
+        row["lr"] = lr
+    h.total_epochs, h.bar_loss = 14, bar
+    h.dense = [case == "no convolution", True, True]
+    assert (rules.short_of_the_bar(h, T) is not None) == found
+    assert rules.underfitting(h, T) is None  # a plateau as the rate annealed says nothing
