@@ -104,4 +104,9 @@ CURVE_RULES: tuple[Rule, ...] = (
     guessing_beside_terms,
 )
 # only while no problem has been found
-FALLBACK_RULES: tuple[Rule, ...] = (learned_nothing, one_class, guessing_beside_terms)
+FALLBACK_RULES: tuple[Rule, ...] = (
+    short_of_the_bar,
+    learned_nothing,
+    one_class,
+    guessing_beside_terms,
+)
