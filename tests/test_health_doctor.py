@@ -850,7 +850,9 @@ def test_the_trainers_doctor_keeps_each_validation_rows_loss_beside_its_curve():
 DICE = Path(__file__).parents[1] / "benchmarks/faults/configs/held-out-45/dice34.npz"
 
 
-@pytest.mark.parametrize(("channels", "hidden", "underfits"), [([2], [], True), ([16, 32], [64], False)])
+@pytest.mark.parametrize(
+    ("channels", "hidden", "underfits"), [([2], [], True), ([16, 32], [64], False)]
+)
 def test_a_cnn_too_small_for_its_images_is_told_it_underfits(out, channels, hidden, underfits):
     """34x34 dice frames (six classes, the pips showing; a blind round's data): a CNN of one
     2-channel conv and a linear head stalls near 0.43 test accuracy under one-cycle, its
@@ -863,7 +865,8 @@ def test_a_cnn_too_small_for_its_images_is_told_it_underfits(out, channels, hidd
         "model": {"arch": "cnn", "channels": channels, "hidden": hidden, "batchnorm": True},
         "train": {"optimizer": "adamw", "lr": 0.003, "weight_decay": 0.001, "batch_size": 32},
     }
-    config["model"]["dropout"], config["train"] |= 0.2, {"epochs": 14, "schedule": "onecycle"}
+    config["model"]["dropout"] = 0.2
+    config["train"] |= {"epochs": 14, "schedule": "onecycle"}
     run = trainwell.fit(config)
     told = [f for f in run.findings if f.code == "underfitting"]
     assert bool(told) is underfits, (run.metrics["test_accuracy"], told)
