@@ -91,6 +91,7 @@ def reference_loss(trainer: Trainer) -> float | None:
 
 BAR_FILTERS = 64  # random 5x5 convolution filters
 BAR_SIDE = 32  # images are average-pooled down to this side at most first
+BAR_CHUNK = 250  # images convolved at a time
 
 
 def image_bar_loss(trainer: Trainer) -> float | None:
@@ -131,13 +132,13 @@ def _random_features(images: torch.Tensor) -> np.ndarray:
     x = (x - x.mean()) / x.std().clamp_min(1e-12)
     weights = torch.randn(BAR_FILTERS, x.shape[1], 5, 5, generator=torch.Generator().manual_seed(0))
     weights -= weights.mean(dim=(1, 2, 3), keepdim=True)
+    features = []
     with torch.no_grad():
-        maps = F.relu(F.conv2d(x, weights, padding=2))
-        pooled = [
-            F.adaptive_avg_pool2d(maps, 3).flatten(1),
-            F.adaptive_max_pool2d(maps, 1).flatten(1),
-        ]
-    return torch.cat(pooled, 1).double().numpy()
+        for chunk in x.split(BAR_CHUNK):  # 2,000 images' maps at once would be 0.5 GB
+            maps = F.relu(F.conv2d(chunk, weights, padding=2))
+            grid, peak = F.adaptive_avg_pool2d(maps, 3), F.adaptive_max_pool2d(maps, 1)
+            features.append(torch.cat([grid.flatten(1), peak.flatten(1)], 1))
+    return torch.cat(features).double().numpy()
 
 
 def _scored(outputs: torch.Tensor, targets: torch.Tensor, trainer: Trainer) -> float | None:
