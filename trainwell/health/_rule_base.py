@@ -71,11 +71,10 @@ class Thresholds:
     underfit_val_ratio: float = 0.75  # ... unless val loss is below this share of train loss
     reference_share: float = 1.1  # ... or val loss at most 10% above the reference models'
     # images: the val loss's best this many times the bar (`_baselines.image_bar_loss`) or
-    # more, once stalled: past the 10% a split moves a loss, and 10% more ...
+    # more, once stalled (past the 10% a split moves a loss, and 10% more), and the train
+    # loss this share of the bar or more (one that memorised its images sits far below)
     bar_gap: float = 1.2
-    bar_train_share: float = (
-        0.5  # ... the train loss at half the bar or more (memorised: far below)
-    )
+    bar_train_share: float = 0.5
     plateau_drop: float = 0.02  # last epochs improve the train loss by less than 2% each
     annealed_lr: float = 0.25  # ... at a rate over this share of its peak (not annealed)
     creep_epochs: int = 4  # ... but the val loss fell in each of the last 4 epochs ...
