@@ -26,6 +26,7 @@ from ._curve_base import (
 )
 from ._history import LARGE_STEP, ProbeHistory
 from ._rule_base import Thresholds, finding
+from ._val_rules import _val_accuracy
 
 
 def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -156,13 +157,11 @@ def _val_calmer(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     healthy breast_cancer MLP under SGD, batch norm and dropout 0.3, 14 batches an epoch:
     train rises summing 0.16, val rises 0.06-0.08, its accuracy 0.97-1.0; a 10x lower rate
     scored no better)."""
-    val = h.curve("val_loss")
-    if len(val) < len(loss) or not _finite(val):
+    val = h.curve("val_loss")  # (the curves hold an entry, or NaN, for every epoch)
+    if not _finite(val) or not _rises(val) < t.oscillation_val_share * _rises(loss):
         return False
-    if not _rises(val) < t.oscillation_val_share * _rises(loss):
-        return False
-    accuracy = h.curve("val_accuracy") if "val_accuracy" in h.curves[-1] else []
-    if len(accuracy) < len(loss) or not _finite(accuracy):
+    accuracy = _val_accuracy(h, 0)
+    if accuracy is None:
         return True
     bests = itertools.accumulate(accuracy, max)
     return max(best - a for a, best in zip(accuracy, bests, strict=True)) < t.overfit_jump
