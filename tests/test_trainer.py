@@ -839,9 +839,10 @@ def test_rows_drawn_from_a_dataloader_stop_at_a_memory_cap(monkeypatch):
 
     images = torch.randn(256, 3, 16, 16)  # 3 KB a row
     labels = torch.randint(0, 2, (256,))
-    trainer = Trainer(_net(768, 2), torch.optim.SGD(_net(768, 2).parameters(), 0.1), epochs=1)
+    model = _net(768, 2)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), epochs=1)
     trainer._train_batches = _loader(images, labels)
-    monkeypatch.setattr(_control, "DRAWN_BYTES", 100 * 2**10, raising=False)  # 33 rows
+    monkeypatch.setattr(_control, "DRAWN_BYTES", 100 * 2**10)  # 33 rows
     X, _ = trainer.train_rows(1_000)
     assert len(X) == 64  # two batches of 32: the one that crossed the cap is kept
     table = torch.randn(256, 10)
