@@ -139,6 +139,26 @@ def test_evidence_of_small_steps(optimizer, lr, ratio, small):
     assert gather_evidence(h, prior_loss=2.3026, optimizer=optimizer).small_steps is small
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_steps_a_schedule_annealed_at_its_end_are_not_small_steps(optimizer):
+    """One-cycle near its end has the rate far below its peak by design: a network that
+    stalls there is not held back by a rate too low to fit. The same live rate without a
+    schedule is too low."""
+    h = ProbeHistory(layers=["a"], activations=[], activation_kinds=[])
+    h.loss, h.update_ratio = [2.3, 2.2, 2.1], [np.array([1e-5])] * 3  # SGD's, at the end
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
+    annealed = make[optimizer](_mlp().parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(annealed, max_lr=3e-3, total_steps=100)
+    for _ in range(95):
+        annealed.step()
+        schedule.step()
+    live = annealed.param_groups[0]["lr"]
+    assert live < 1e-4
+    assert not gather_evidence(h, prior_loss=2.3026, optimizer=annealed).small_steps
+    constant = make[optimizer](_mlp().parameters(), lr=live)
+    assert gather_evidence(h, prior_loss=2.3026, optimizer=constant).small_steps
+
+
 def test_nan_inputs_are_imputed_before_anything_else():
     finding = _finding("divergence", first_nonfinite_output="input")
     assert remedy_order(finding, Evidence())[0] == "impute_inputs"

@@ -213,20 +213,32 @@ def test_test_rows_and_later_inputs_are_filled_as_the_repair_filled_training(out
     assert run.predict(np.array([[0.0, np.nan, 0.0, 0.0]])).shape == (1,)
 
 
-@pytest.mark.parametrize(("epoch", "first"), [(8, "raise_lr"), (2, "widen")])
-def test_too_late_for_a_rebuild_the_cheaper_remedy_is_tried(epoch, first):
-    """Underfitting found late in its budget is not treated by a rebuild from scratch;
-    found early, it is."""
+@pytest.mark.parametrize(
+    ("code", "epoch", "first", "epochs"),
+    [
+        ("exploding_gradient", 8, "lower_lr", 10),  # too late to train a new network (Adam already)
+        ("exploding_gradient", 2, "he_init", 10),
+        ("underfitting", 8, "widen", 12),  # falls short: the new network gets 4 of 10 epochs
+        ("underfitting", 2, "widen", 10),
+    ],
+)
+def test_a_rebuild_late_in_the_budget_is_skipped_or_given_its_epochs(code, epoch, first, epochs):
+    """A problem found late in the budget is not treated by a rebuild from scratch: the
+    new network would get too few epochs. One whose network falls short of what its data
+    allows (underfitting) is no model worth keeping: it is rebuilt and the run lengthened
+    for the new one, in the trainer and in the repaired config a resume reads."""
     from trainwell.findings import Finding
     from trainwell.health._probes import Probe
     from trainwell.health._repair import Repairer
 
-    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [32]}})
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [32]}, "train": {"epochs": 10}})
     trainer.epochs, trainer.epoch = 10, epoch
     repairer = Repairer(trainer, rebuild)
-    finding = Finding("underfitting", "warning", "training", "", epoch=epoch)
+    finding = Finding(code, "warning", "training", "", epoch=epoch)
     assert repairer.treat(finding, None, Probe(trainer.model).history)
     assert repairer.repairs[-1]["remedy"] == first
+    assert trainer.epochs == rebuild.config.train.epochs == epochs
+    assert ("train.epochs: 10 -> 12" in repairer.repairs[-1]["changed"]) is (epochs == 12)
 
 
 @pytest.mark.parametrize("lowered", [True, False])
@@ -725,12 +737,20 @@ def test_labels_are_dropped_only_where_the_network_at_its_best_doubts_them_too()
             assert 0.7 * len(y) < len(trainer.train_tensors[1]) < 0.9 * len(y)
 
 
-def test_a_curve_problem_is_cured_only_once_its_rule_can_speak_again(out):
-    config, _, _ = BROKEN["a learning rate too small to converge"]
-    run = trainwell.fit(config, doctor__mode="repair", train__epochs=14)
-    treated = next(r for r in run.repairs if r["finding"] == "slow_convergence")
+@pytest.mark.parametrize(
+    ("name", "epochs", "speaks"),
+    [
+        ("a learning rate too small to converge", 14, 4),
+        # the best of the last 4 epochs against the best before them: 5 epochs
+        ("a network too narrow to fit", 14, 5),
+    ],
+)
+def test_a_curve_problem_is_cured_only_once_its_rule_can_speak_again(out, name, epochs, speaks):
+    config, code, _ = BROKEN[name]
+    run = trainwell.fit(config, doctor__mode="repair", train__epochs=epochs)
+    treated = next(r for r in run.repairs if r["finding"] == code)
     assert treated["cured"] is True
-    assert treated["judged_epoch"] - treated["epoch"] >= 4  # the rule needs 4 epochs
+    assert treated["judged_epoch"] - treated["epoch"] >= speaks
 
 
 def test_a_remedy_too_late_to_judge_is_unconfirmed_not_cured(out):

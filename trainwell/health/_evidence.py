@@ -72,7 +72,8 @@ class Evidence:
     negative_bias: bool = False  # some layer's biases sit well below zero
     large_steps: bool = False  # steps move the weights by more than a few percent, or an
     # adaptive optimizer's rate (its step per weight) is far above its default
-    small_steps: bool = False  # ten times smaller than healthy ones, measured or by the rate
+    # ten times smaller than healthy ones, measured or by the rate, at the schedule's peak
+    small_steps: bool = False
     stalled: bool = False  # the loss is still where predicting the class prior puts it
     strong_regularisation: bool = False  # weight decay, dropout or L1 that keeps it from fitting
     oversized_weights: bool = False  # a hidden layer's gain is far above any sane init
@@ -131,13 +132,14 @@ def gather_evidence(
     drawn = start_gains(history)
     narrow = bottleneck(history)
     rate = adaptive_rate(optimizer)
+    annealed = annealed_by(optimizer)
     return Evidence(
         unscaled_inputs=rms is not None and rms > UNSCALED_RMS,
         negative_bias=min_bias is not None and min_bias < NEGATIVE_BIAS,
         large_steps=(step is not None and step > LARGE_STEP)
         or (rate is not None and rate > LARGE_ADAPTIVE_LR),
-        small_steps=(rate is None and step is not None and step < SMALL_STEP)
-        or (rate is not None and rate < SMALL_ADAPTIVE_LR),
+        small_steps=(rate is None and step is not None and step * annealed < SMALL_STEP)
+        or (rate is not None and rate * annealed < SMALL_ADAPTIVE_LR),
         stalled=loss is not None and stalled(loss, prior_loss, prior_share),
         strong_regularisation=bool(strong_penalty(model, optimizer, l1, loss)),
         oversized_weights=gain is not None and gain > LARGE_GAIN,
@@ -168,6 +170,20 @@ def adaptive_rate(optimizer: torch.optim.Optimizer | None) -> float | None:
     if not isinstance(optimizer, ADAPTIVE):
         return None
     return max(float(group["lr"]) for group in optimizer.param_groups)
+
+
+def annealed_by(optimizer: torch.optim.Optimizer | None) -> float:
+    """How far a schedule has taken the rate below its peak (the one it starts at, or
+    OneCycle's top): 1 without a schedule. Steps small at the end of a schedule that anneals
+    them are its design, not a rate too low to fit (a dice CNN of two channels under
+    one-cycle, at 1e-4 of its 3e-3 by epoch 10 of 12, is too narrow, not too slow)."""
+    groups = optimizer.param_groups if optimizer is not None else []
+    ratios = [
+        max(float(group.get("initial_lr", 0.0)), float(group.get("max_lr", 0.0))) / group["lr"]
+        for group in groups
+        if group["lr"] > 0
+    ]
+    return max([1.0, *ratios])
 
 
 def momentum(optimizer: torch.optim.Optimizer | None) -> float | None:

@@ -41,7 +41,8 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         shown = ("train_loss", "val_loss", "val_accuracy", "val_r2")
         info = "  ".join(f"{k} {metrics[k]:.4f}" for k in shown if k in metrics)
-        self.progress.update(self.epochs, advance=1, info=info)
+        # (a repair that rebuilt the network late may have lengthened the run)
+        self.progress.update(self.epochs, total=self.trainer.epochs, advance=1, info=info)
 
     def on_fit_end(self, result: FitResult) -> None:
         self.progress.stop()
