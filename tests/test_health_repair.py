@@ -828,6 +828,8 @@ class _Kill(Callback):
 RESUMED = {
     "switched optimizer": (BROKEN["a learning rate too small to converge"][0], 14, 7),
     "dropped rows, then a rebuilt model": (BROKEN["noisy labels trained too long"][0], 30, 20),
+    # widened at epoch 2 of 4, the run lengthened to 5: killed in the epoch it added
+    "a network widened late": (BROKEN["a network too narrow to fit"][0], 4, 4),
 }
 
 
