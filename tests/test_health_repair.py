@@ -214,25 +214,36 @@ def test_test_rows_and_later_inputs_are_filled_as_the_repair_filled_training(out
 
 
 @pytest.mark.parametrize(
-    ("code", "epoch", "first", "epochs"),
+    ("code", "epoch", "first", "epochs", "knocked"),
     [
-        ("exploding_gradient", 8, "lower_lr", 10),  # too late to train a new network (Adam already)
-        ("exploding_gradient", 2, "he_init", 10),
-        ("underfitting", 8, "widen", 12),  # falls short: the new network gets 4 of 10 epochs
-        ("underfitting", 2, "widen", 10),
+        # too late to train a new network (Adam already)
+        ("exploding_gradient", 8, "lower_lr", 10, False),
+        ("exploding_gradient", 2, "he_init", 10, False),
+        ("underfitting", 8, "widen", 12, False),  # falls short: the new one gets 4 of 10 epochs
+        ("underfitting", 8, "raise_lr", 10, True),  # knocked off its best: not short of capacity
+        ("underfitting", 2, "widen", 10, False),
     ],
 )
-def test_a_rebuild_late_in_the_budget_is_skipped_or_given_its_epochs(code, epoch, first, epochs):
+def test_a_rebuild_late_in_the_budget_is_skipped_or_given_its_epochs(
+    code, epoch, first, epochs, knocked
+):
     """A problem found late in the budget is not treated by a rebuild from scratch: the
     new network would get too few epochs. One whose network falls short of what its data
-    allows (underfitting) is no model worth keeping: it is rebuilt and the run lengthened
-    for the new one, in the trainer and in the repaired config a resume reads."""
+    allows (underfitting), as good now as at its best, is no model worth keeping: it is
+    rebuilt and the run lengthened for the new one, in the trainer and in the repaired
+    config a resume reads."""
     from trainwell.findings import Finding
     from trainwell.health._probes import Probe
     from trainwell.health._repair import Repairer
 
     trainer, rebuild, _ = _trainer_for({"model": {"hidden": [32]}, "train": {"epochs": 10}})
     trainer.epochs, trainer.epoch = 10, epoch
+    val = [1.5 - 0.1 * e for e in range(epoch)]
+    if knocked:
+        val[-1] = 1.2 * val[-2]
+    for e, loss in enumerate(val):
+        trainer.history.append({"epoch": e, "val_loss": loss, "val_accuracy": 1 - loss / 2})
+        trainer.best.update(e, trainer.history[-1], trainer.model)
     repairer = Repairer(trainer, rebuild)
     finding = Finding(code, "warning", "training", "", epoch=epoch)
     assert repairer.treat(finding, None, Probe(trainer.model).history)

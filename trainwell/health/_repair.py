@@ -50,9 +50,12 @@ SWITCHES_TO_ADAM = ("switch_to_adam", "smaller_batches_and_adam")
 SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
 # A network that falls short of what its data allows is no model worth keeping: rebuilt late
 # (a CNN of two channels on dice, 0.43 where 24-48 channels reach 0.94, told at epoch 9 of
-# 14), it still gets the epochs a rebuild needs, past the budget if need be. Others keep
+# 14), it still gets the epochs a rebuild needs, past the budget if need be; so long as it
+# is as good now as at its best (its val loss within AT_ITS_BEST of its best epoch's), which
+# shows what it can do. One knocked off its best is not short of capacity. Others keep
 # their network when too few epochs are left to train a new one.
 REBUILT_WHEN_LATE = ("underfitting",)
+AT_ITS_BEST = 1.1
 # problems whose network, not learning when treated, must learn after its remedy: those that
 # keep it from learning, and gradients that exploded from the start (an initialisation far
 # too large, re-drawn, left a network under SGD at 1e-5 that never learned: "cured")
@@ -207,10 +210,8 @@ class Repairer:
                 self._set_epochs(budget)
             raise
         if trainer.epochs != budget:
-            changed += (
-                f", train.epochs: {budget} -> {trainer.epochs} (the new network's "
-                f"{trainer.epochs - trainer.epoch})"
-            )
+            left = trainer.epochs - trainer.epoch
+            changed += f", train.epochs: {budget} -> {trainer.epochs} ({left} for the new network)"
         self.healthy = trainer.snapshot()
         return changed
 
@@ -219,10 +220,20 @@ class Repairer:
         that falls short (`REBUILT_WHEN_LATE`) at least `rebuild_budget` of the budget, the
         run extended by up to that share of it."""
         left = self.trainer.epochs - self.trainer.epoch
-        if code not in REBUILT_WHEN_LATE:
+        if code not in REBUILT_WHEN_LATE or not self._at_its_best():
             return left
         share = math.ceil(self.rebuild_budget * self.budget)
         return max(left, min(share, self.budget + share - self.trainer.epoch))
+
+    def _at_its_best(self) -> bool:
+        """Whether the network's last val loss is within `AT_ITS_BEST` of its best epoch's
+        (yes where either is unknown)."""
+        rows, best = self.trainer.history, self.trainer.best.epoch
+        at_best = next((r.get("val_loss") for r in rows if r.get("epoch") == best), None)
+        now = rows[-1].get("val_loss") if rows else None
+        if at_best is None or now is None or not 0 < at_best < math.inf:
+            return True
+        return now <= AT_ITS_BEST * at_best
 
     def _set_epochs(self, epochs: int) -> None:
         """The run's length, in the trainer and in the repaired config a resume reads."""
