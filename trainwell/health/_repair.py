@@ -28,6 +28,7 @@ from ..train import Trainer
 from ._evidence import ADAPTIVE, Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
 from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Rebuild
+from ._rebuild_epochs import rebuild_epochs
 from ._remedy_order import ACTS_AT_ONCE, REMEDIES, UNDO, remedy_order
 from ._repair_records import cause_of, epoch_of, key_evidence, metrics_after
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled, units_lost
@@ -48,14 +49,6 @@ SWITCHES_TO_ADAM = ("switch_to_adam", "smaller_batches_and_adam")
 # run an epoch poorer for nothing); a weaker penalty judged on weights it had not yet
 # shrunk would judge its strength on others.
 SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
-# A network that falls short of what its data allows is no model worth keeping: rebuilt late
-# (a CNN of two channels on dice, 0.43 where 24-48 channels reach 0.94, told at epoch 9 of
-# 14), it still gets the epochs a rebuild needs, past the budget if need be; so long as it
-# is as good now as at its best (its val loss within AT_ITS_BEST of its best epoch's), which
-# shows what it can do. One knocked off its best is not short of capacity. Others keep
-# their network when too few epochs are left to train a new one.
-REBUILT_WHEN_LATE = ("underfitting",)
-AT_ITS_BEST = 1.1
 # problems whose network, not learning when treated, must learn after its remedy: those that
 # keep it from learning, and gradients that exploded from the start (an initialisation far
 # too large, re-drawn, left a network under SGD at 1e-5 that never learned: "cured")
@@ -216,24 +209,7 @@ class Repairer:
         return changed
 
     def _rebuild_epochs(self, code: str) -> int:
-        """The epochs a network rebuilt now for `code` would train: those left, or for one
-        that falls short (`REBUILT_WHEN_LATE`) at least `rebuild_budget` of the budget, the
-        run extended by up to that share of it."""
-        left = self.trainer.epochs - self.trainer.epoch
-        if code not in REBUILT_WHEN_LATE or not self._at_its_best():
-            return left
-        share = math.ceil(self.rebuild_budget * self.budget)
-        return max(left, min(share, self.budget + share - self.trainer.epoch))
-
-    def _at_its_best(self) -> bool:
-        """Whether the network's last val loss is within `AT_ITS_BEST` of its best epoch's
-        (yes where either is unknown)."""
-        rows, best = self.trainer.history, self.trainer.best.epoch
-        at_best = next((r.get("val_loss") for r in rows if r.get("epoch") == best), None)
-        now = rows[-1].get("val_loss") if rows else None
-        if at_best is None or now is None or not 0 < at_best < math.inf:
-            return True
-        return now <= AT_ITS_BEST * at_best
+        return rebuild_epochs(self.trainer, code, self.budget, self.rebuild_budget)
 
     def _set_epochs(self, epochs: int) -> None:
         """The run's length, in the trainer and in the repaired config a resume reads."""
