@@ -322,7 +322,9 @@ def _trainer_for(config: dict, shape=(1, 8, 8)):
     model = model_of(cfg.model)
     optimizer = make_optimizer(cfg.train, model)
     trainer = Trainer(model, optimizer, epochs=1, task="classification", n_classes=10)
-    rebuild = Rebuild(cfg, model_of, make_optimizer, lambda t, o: make_scheduler(t, o, 10))
+    rebuild = Rebuild(
+        cfg, model_of, make_optimizer, lambda t, o: make_scheduler(t, o, 10), input_shape=shape
+    )
     return trainer, rebuild, torch
 
 
@@ -558,6 +560,26 @@ def test_widen_widens_the_channels_of_a_cnn_and_deepens_one_left_with_a_wide_map
     convs = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [conv.out_channels for conv in convs] == channels
     assert f"model.channels: [1] -> {channels}" in changed
+    assert trainer.model(torch.zeros(2, *shape, device=trainer.device)).shape == (2, 10)
+
+
+@pytest.mark.parametrize(
+    ("shape", "arch", "channels"),
+    [((1, 36, 36), "cnn", [16, 32, 64]), ((3, 16, 16), "cnn", [16, 32]), ((1, 8, 8), "mlp", None)],
+)
+def test_widen_gives_an_mlp_on_images_convolutions(shape, arch, channels):
+    """An MLP that underfits images of 16 pixels a side or more wants convolutions, not
+    width: it is rebuilt as a CNN whose blocks bring the map down to 4x4 or less. One on
+    8x8 digits (an MLP fits them) is only widened."""
+    from trainwell.health import REMEDIES
+
+    trainer, rebuild, torch = _trainer_for({"model": {"arch": "mlp", "hidden": []}}, shape)
+    changed = REMEDIES["widen"](trainer, rebuild)
+    spec = rebuild.config.model
+    assert spec.arch == arch and spec.hidden == [128]
+    assert ("model.arch: mlp -> cnn" in changed) is (arch == "cnn")
+    convs = [m.out_channels for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs == (channels or [])
     assert trainer.model(torch.zeros(2, *shape, device=trainer.device)).shape == (2, 10)
 
 

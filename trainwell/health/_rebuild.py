@@ -34,6 +34,7 @@ class Rebuild:
     scheduler: Callable[[Train, torch.optim.Optimizer], Any]
     asked: list[str] = field(default_factory=list)  # data remedies a remedy added to config
     own_model: bool = False  # the network is the user's nn.Module: not built from config.model
+    input_shape: tuple[int, ...] = ()  # one input row's, as the model is built for it
     # what a remedy adds to its repair record besides its words: the modules it changed in
     # place (`swapped`), which loading the user's module again must change too
     recorded: dict[str, Any] = field(default_factory=dict)

@@ -250,6 +250,7 @@ def _rebuild(
         optimizer=lambda spec, net: make_optimizer(spec, net),
         scheduler=lambda spec, optimizer: make_scheduler(spec, optimizer, steps_per_epoch),
         own_model=own_model,
+        input_shape=tuple(info.input_shape),
     )
 
 
