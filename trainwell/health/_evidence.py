@@ -179,9 +179,9 @@ def annealed_by(optimizer: torch.optim.Optimizer | None) -> float:
     one-cycle, at 1e-4 of its 3e-3 by epoch 10 of 12, is too narrow, not too slow)."""
     groups = optimizer.param_groups if optimizer is not None else []
     ratios = [
-        max(float(group.get("initial_lr", 0.0)), float(group.get("max_lr", 0.0))) / group["lr"]
+        max(float(group.get("initial_lr", 0.0)), float(group.get("max_lr", 0.0))) / lr
         for group in groups
-        if group["lr"] > 0
+        if (lr := float(group["lr"])) > 0
     ]
     return max([1.0, *ratios])
 
