@@ -78,6 +78,10 @@ class ProbeHistory:
     # images: a bar a network must beat, not what the data allows (`_baselines.image_bar_loss`,
     # a logistic regression on fixed random convolution features), measured when read: `bar`
     bar_loss: float | None = None
+    # those of the two left to measure when first read (`measure_later`), by name
+    _later: dict[str, Callable[[], float | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     # 0 is within the loss's reach: the Trainer's losses on its data; a hand-written loop's
     # own loss only when it is a classification loss on labels (`_loss_graph.zero_floor`)
     floor_known: bool = True
@@ -343,11 +347,11 @@ class ProbeHistory:
         of 2,000 rows), as long as a short run itself, and only a run whose loss stalls high
         is ever judged against them."""
         setattr(self, name, None)
-        self.__dict__[f"_measure_{name}"] = measure
+        self._later[name] = measure
 
     def measured(self, name: str) -> float | None:
         """The loss `name`, measured now if it was left for later."""
-        measure = self.__dict__.pop(f"_measure_{name}", None)
+        measure = self._later.pop(name, None)
         if measure is not None:
             setattr(self, name, measure())
         return getattr(self, name)
@@ -377,10 +381,8 @@ class ProbeHistory:
         self.floor_known, self.data_at_hand = other.floor_known, other.data_at_hand
         self.every_loss_read = other.every_loss_read
         self.run_start = other.run_start if other.run_start > 0 else other.first_loss()
-        for name in ("reference_loss", "bar_loss"):
-            setattr(self, name, getattr(other, name))
-            if f"_measure_{name}" in other.__dict__:
-                self.__dict__[f"_measure_{name}"] = other.__dict__[f"_measure_{name}"]
+        self.reference_loss, self.bar_loss = other.reference_loss, other.bar_loss
+        self._later = dict(other._later)
 
     def curve(self, key: str) -> list[float]:
         """One value per epoch (NaN where missing), as a list: a few dozen floats, which the
