@@ -515,12 +515,19 @@ def test_switching_to_adam_never_lowers_an_adaptive_optimizer_s_rate(optimizer):
     with pytest.raises(NotApplicable, match="adaptive already"):
         REMEDIES["switch_to_adam"](trainer, rebuild)
     assert trainer.lr == 0.002
-    # far below Adam's default rate, the rate is what it changes (Adam at 1e-5 barely moves)
-    crawling, rebuild_crawling, _ = _trainer_for({"train": {"optimizer": optimizer, "lr": 1e-5}})
-    assert REMEDIES["switch_to_adam"](crawling, rebuild_crawling).endswith("-> adam lr 0.001")
+    # far below Adam's default rate, the rate is what it changes (Adam at 1e-5 barely moves);
+    # AdamW stays AdamW, its weight decay decoupled
+    crawling, rebuild_crawling, _ = _trainer_for(
+        {"train": {"optimizer": optimizer, "lr": 1e-5, "weight_decay": 0.01}}
+    )
+    changed = REMEDIES["switch_to_adam"](crawling, rebuild_crawling)
+    assert changed == f"train.optimizer: {optimizer} lr 1e-05 -> {optimizer} lr 0.001"
+    assert type(crawling.optimizer).__name__.lower() == optimizer
+    assert rebuild_crawling.config.train.optimizer == optimizer
     assert crawling.lr == pytest.approx(1e-3)
     # against a runaway rate, clipping with Adam at its default rate still applies ...
-    assert REMEDIES["clip_and_adam"](trainer, rebuild).endswith("adam lr 0.001")
+    assert REMEDIES["clip_and_adam"](trainer, rebuild).endswith(f"-> {optimizer} lr 0.001")
+    assert type(trainer.optimizer).__name__.lower() == optimizer
     # ... and where it would change nothing, it clips nothing either
     trainer.set_grad_clip(None)
     with pytest.raises(NotApplicable, match="already"):

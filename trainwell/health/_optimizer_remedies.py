@@ -128,8 +128,9 @@ def lower_lr_and_clip(trainer: Trainer, rebuild: Rebuild) -> str:
 def clip_and_adam(trainer: Trainer, rebuild: Rebuild) -> str:
     """Clip, and let Adam at its default rate absorb the gradients' scale (on an adaptive
     optimizer at a runaway rate, that resets the rate)."""
-    if type(trainer.optimizer) is torch.optim.Adam and abs(trainer.lr - ADAM_LR) < 1e-9:
-        raise NotApplicable("the optimizer is Adam at lr 0.001 already")
+    if isinstance(trainer.optimizer, torch.optim.Adam) and abs(trainer.lr - ADAM_LR) < 1e-9:
+        name = type(trainer.optimizer).__name__
+        raise NotApplicable(f"the optimizer is {name} at lr {ADAM_LR:g} already")
     return f"{clip_gradients(trainer, rebuild)}, {_to_adam(trainer, rebuild)}"
 
 
@@ -150,10 +151,14 @@ def _adaptive_enough(trainer: Trainer) -> bool:
 
 
 def _to_adam(trainer: Trainer, rebuild: Rebuild) -> str:
-    before = f"{rebuild.config.train.optimizer} lr {trainer.lr:g}"
-    rebuild.config.train.optimizer, rebuild.config.train.lr = "adam", ADAM_LR
+    """Adam at its default rate; AdamW stays AdamW, whose weight decay is decoupled from
+    the adaptive step (Adam would turn it into an L2 term that the step scales away)."""
+    train = rebuild.config.train
+    before = f"{train.optimizer} lr {trainer.lr:g}"
+    train.optimizer = "adamw" if train.optimizer == "adamw" else "adam"
+    train.lr = ADAM_LR
     rebuild.new_optimizer(trainer)
-    return f"train.optimizer: {before} -> adam lr {ADAM_LR:g}"
+    return f"train.optimizer: {before} -> {train.optimizer} lr {ADAM_LR:g}"
 
 
 SMALL_BATCH = 64  # rows: the common default range is 32..256
