@@ -644,11 +644,12 @@ def test_drop_label_issues_drops_wrong_labels_and_skips_clean_data():
     assert rebuild.config.data.remedies == ["drop_label_issues"]
     # judged not cured: the rows come back, and the repaired config stops asking for the drop
     from trainwell.findings import Finding
-    from trainwell.health._repair import Repairer, _Treatment
+    from trainwell.health._repair import Repairer
+    from trainwell.health._treatment import Treatment
     from trainwell.train._control import replay_data_changes
 
     repairer = Repairer(trainer, rebuild, prior_loss=2.3)
-    treatment = _Treatment(Finding("overfitting", "warning", "training", "overfits"), [])
+    treatment = Treatment(Finding("overfitting", "warning", "training", "overfits"), [])
     treatment.record = {"remedy": "drop_label_issues", "cured": None}
     repairer._not_cured(treatment, "the validation loss never got below its best")
     assert (
@@ -1219,7 +1220,8 @@ def test_gradient_scaler_overflow_is_not_an_explosion(std, flagged, device):
 def _judging(history: list[float], code="vanishing_gradient", remedy="relu_activation", at=0):
     """A repairer judging `remedy`, applied in epoch `at` to a network at the class prior
     (2 epochs to judge it), or to an overfitting one (4)."""
-    from trainwell.health._repair import Repairer, _Treatment
+    from trainwell.health._repair import Repairer
+    from trainwell.health._treatment import Treatment
 
     model = nn.Linear(4, 2)
     trainer = Trainer(model, torch.optim.SGD(model.parameters()), epochs=20)
@@ -1228,7 +1230,7 @@ def _judging(history: list[float], code="vanishing_gradient", remedy="relu_activ
     record = {"finding": code, "remedy": remedy, "changed": "model", "cured": None}
     repairer.repairs.append(record)
     stalled, needs = (False, 4) if code == "overfitting" else (True, 2)
-    repairer.treating[code] = _Treatment(finding, ["stop_early"], record, at, needs, stalled)
+    repairer.treating[code] = Treatment(finding, ["stop_early"], record, at, needs, stalled)
     trainer.history = [{"train_loss": loss} for loss in history]
     return repairer, record
 
@@ -1366,7 +1368,8 @@ def test_a_repaired_run_ends_on_its_best_weights(treated):
         assert kept is None and "kept_epoch" not in record
         assert not any(torch.equal(a, b) for a, b in zip(best, now, strict=True))
         return
-    assert kept == 1 and record["kept_epoch"] == 1 and trainer.kept_epoch == 1
+    assert kept.epoch == 1 and record["kept_epoch"] == 1 and trainer.kept_epoch == 1
+    assert kept.words == "The run ends on the weights of epoch 1, its best."
     assert all(torch.equal(a, b) for a, b in zip(best, now, strict=True))
     # a repaired run whose last epoch is its best: nothing to put back
     trainer.kept_epoch = None
@@ -1436,7 +1439,8 @@ def test_a_data_remedy_that_beat_its_start_stays_though_the_overfitting_came_bac
     """Augmentation after which the network beat the best weights it started from helped:
     it stays for the next remedy to build on. One after which it never did is undone."""
     from trainwell.health import REMEDIES
-    from trainwell.health._repair import Repairer, _Treatment
+    from trainwell.health._repair import Repairer
+    from trainwell.health._treatment import Treatment
     from trainwell.train import AugmentedBatches
 
     X, y = _squares()
@@ -1447,7 +1451,7 @@ def test_a_data_remedy_that_beat_its_start_stays_though_the_overfitting_came_bac
         trainer.best.update(best_epoch, {trainer.best.monitor: 0.5}, trainer.model)
         repairer = Repairer(trainer, rebuild, prior_loss=1.4)
         finding = Finding("overfitting", "warning", "training", "overfits")
-        treatment = _Treatment(finding, [], {"remedy": "augment", "cured": None}, 3)
+        treatment = Treatment(finding, [], {"remedy": "augment", "cured": None}, 3)
         repairer._not_cured(treatment, "the problem came back")
         assert isinstance(trainer._train_batches, AugmentedBatches) is stays
         assert ("kept" in treatment.record) is stays and ("undone" in treatment.record) is not stays
@@ -1459,7 +1463,8 @@ def test_augment_wraps_the_images_where_they_are_held_is_undone_and_replayed():
 
     from trainwell.health import REMEDIES
     from trainwell.health._rebuild import NotApplicable
-    from trainwell.health._repair import Repairer, _Treatment
+    from trainwell.health._repair import Repairer
+    from trainwell.health._treatment import Treatment
     from trainwell.train import AugmentedBatches, ShardedBatches
     from trainwell.train._control import replay_data_changes
 
@@ -1477,7 +1482,7 @@ def test_augment_wraps_the_images_where_they_are_held_is_undone_and_replayed():
         REMEDIES["augment"](trainer, rebuild)
     # judged not cured: the rows are seen as they are again, and the config stops asking
     repairer = Repairer(trainer, rebuild, prior_loss=1.4)
-    treatment = _Treatment(Finding("overfitting", "warning", "training", "overfits"), [])
+    treatment = Treatment(Finding("overfitting", "warning", "training", "overfits"), [])
     treatment.record = {"remedy": "augment", "cured": None}
     repairer._not_cured(treatment, "the validation loss never got below its best")
     assert treatment.record["undone"] == "stopped augmenting the training images"
@@ -1572,3 +1577,124 @@ def test_an_explosion_cured_into_a_network_that_never_learns_is_not_cured(out, d
     if not learns:
         assert "predicting the targets' mean" in first["why_not"]
         assert run.repairs[1]["remedy"] == "clip_and_adam"
+
+
+def _rebuilt_after_its_best(code: str, later_accuracy: float):
+    """A network whose best epoch (2) scored 0.9, rebuilt by `he_init` for `code` at epoch
+    4; the new network's best is `later_accuracy` at epoch 8. Returns the repairer, the
+    first network's best weights, and the new network."""
+    from trainwell.health._repair import Repairer
+
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16]}})
+    trainer.epochs = 20
+    trainer.best.update(2, {"val_accuracy": 0.9}, trainer.model)
+    first_best = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.epoch = 4
+    repairer = Repairer(trainer, rebuild)
+    repairer._apply("he_init", code)
+    repairer.repairs.append({"finding": code, "remedy": "he_init", "cured": True})
+    new = trainer.model
+    trainer.best.update(8, {"val_accuracy": later_accuracy}, new)
+    return repairer, first_best, new
+
+
+@pytest.mark.parametrize("later_accuracy", [0.8, 0.95])
+def test_a_rebuilt_network_that_never_beats_the_one_it_replaced_is_not_kept(later_accuracy):
+    """A network rebuilt for a finding (late, or wrongly) can fall short of the one it
+    replaced in the epochs it has left: the run ends on the better of the two, with the
+    config that built it. A rebuilt network that beats it is kept, as before."""
+    repairer, first_best, new = _rebuilt_after_its_best("dying_relu", later_accuracy)
+    trainer, rebuild = repairer.trainer, repairer.rebuild
+    assert rebuild.config.model.init.weights == "he"
+    kept = repairer.keep_the_best({"epoch": 10, "val_accuracy": 0.5})
+    record = repairer.repairs[0]
+    if later_accuracy > 0.9:
+        assert trainer.model is new and kept.epoch == 8 and "kept_network" not in record
+        assert rebuild.config.model.init.weights == "he"
+        return
+    assert trainer.model is not new and kept.epoch == 2 == trainer.kept_epoch
+    state = trainer.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in first_best.items())
+    assert rebuild.config.model.init.weights != "he"  # the config that built it
+    assert (
+        record["kept_epoch"] == 2
+        and "0.9 at epoch 2, the best after it 0.8" in (record["kept_network"])
+    )
+    assert kept.code == "dying_relu" and kept.words.startswith(
+        "No network after he_init beat the one it replaced"
+    )
+
+
+def test_a_network_replaced_for_a_runaway_is_never_returned_to():
+    """Weights flying off are no model to return to, whatever their best epoch scored."""
+    repairer, _, new = _rebuilt_after_its_best("exploding_gradient", 0.8)
+    assert repairer.earlier is None
+    kept = repairer.keep_the_best({"epoch": 10, "val_accuracy": 0.5})
+    assert repairer.trainer.model is new and kept.epoch == 8
+
+
+def test_the_network_a_remedy_replaced_survives_a_resume(tmp_path):
+    """Killed after the rebuild, the run resumes still able to end on the replaced network."""
+    from trainwell.health._repair import Repairer
+
+    repairer, first_best, _ = _rebuilt_after_its_best("dying_relu", 0.8)
+    path = tmp_path / "state.pt"
+    torch.save(repairer.state_dict([]), path)
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [16], "init": {"weights": "he"}}})
+    trainer.best.update(8, {"val_accuracy": 0.8}, trainer.model)
+    resumed = Repairer(trainer, rebuild)
+    resumed.load_state_dict(torch.load(path, weights_only=True), [])
+    assert resumed.keep_the_best({"epoch": 10}).epoch == 2
+    state = trainer.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in first_best.items())
+
+
+class _WrongRebuild(Callback):
+    """At the end of epoch `at`, tells the doctor the healthy network underfits (a
+    finding that was wrong); the network rebuilt for it then trains at a rate of 0 when `stuck`."""
+
+    def __init__(self, at: int, stuck: bool) -> None:
+        self.at, self.stuck = at, stuck
+
+    def on_epoch_end(self, epoch: int, metrics: dict) -> None:
+        if epoch != self.at:
+            return
+        (doctor,) = [c for c in self.trainer.callbacks.callbacks if isinstance(c, DoctorCallback)]
+        wrong = Finding("underfitting", "warning", "training", "underfits", epoch=epoch)
+        doctor.examiner.findings.append(wrong)  # as a rule's finding is
+        doctor._treat([wrong], None)
+        if self.stuck:
+            for group in self.trainer.optimizer.param_groups:
+                group["lr"] = 0.0
+
+
+@pytest.mark.parametrize("stuck", [True, False])
+def test_a_run_ends_on_the_network_a_rebuild_never_beat(out, stuck):
+    """A healthy digits MLP rebuilt for a wrong finding, whose new network never learns: the
+    run ends on the first network, saved with the config that builds it, and says so. One
+    that learns beats it and is kept."""
+    from sklearn.datasets import load_digits
+
+    from trainwell.health._rebuild import REBUILDS_MODEL
+
+    config = {
+        "data": DIGITS,
+        "model": {"hidden": [32]},
+        "train": {"epochs": 10, "lr": 0.002},
+    }
+    run = trainwell.fit(config, doctor__mode="repair", callbacks=[_WrongRebuild(4, stuck)])
+    (repair,) = [r for r in run.repairs if r["finding"] == "underfitting"]
+    assert repair["remedy"] in REBUILDS_MODEL
+    if not stuck:
+        assert "kept_network" not in repair and run.config.model.hidden == [128]
+        return
+    assert "kept_network" in repair
+    assert run.metrics["best_epoch"] == repair["kept_epoch"] <= 4
+    assert run.metrics["test_accuracy"] > 0.85  # the first network's, not the stuck one's
+    assert run.config.model == trainwell.load_run(run.run_dir).config.model
+    asked = RunConfig.model_validate(config)
+    assert (run.config.model, run.config.train) == (asked.model, asked.train)  # not the rebuild's
+    (finding,) = [f for f in run.findings if f.code == "underfitting"]
+    assert "No network after" in finding.message
+    X = load_digits().data[:100]
+    assert (trainwell.load_run(run.run_dir).predict(X) == run.predict(X)).all()

@@ -234,10 +234,9 @@ class DoctorCallback(Callback):
         kept = self.repairer.keep_the_best(last)
         if kept is None:
             return
-        code = self.repairer.repairs[-1]["finding"]
-        treated = [finding for finding in self.examiner.findings if finding.code == code]
+        treated = [finding for finding in self.examiner.findings if finding.code == kept.code]
         if treated:
-            treated[-1].message += f" The run ends on the weights of epoch {kept}, its best."
+            treated[-1].message += f" {kept.words}"
 
     def _treat(self, found: list[Finding], step: int | None, again: bool = False) -> None:
         """Repair the most fundamental new problem; drop the others found with it, which are

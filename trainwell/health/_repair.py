@@ -20,18 +20,19 @@ recorded with its before/after evidence.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding
 from ..train import Trainer
 from ._evidence import ADAPTIVE, Evidence, gather_evidence
 from ._history import ProbeHistory, data_loss
+from ._kept_weights import EarlierNetwork, Kept, better, keep_the_best, monitored, outgoing
 from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Rebuild
 from ._rebuild_epochs import rebuild_epochs
 from ._remedy_order import ACTS_AT_ONCE, REMEDIES, UNDO, remedy_order
 from ._repair_records import cause_of, epoch_of, key_evidence, metrics_after
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled, units_lost
+from ._treatment import Treatment
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
 # even where an epoch of it had a lower validation loss than any after the cure (the class
@@ -55,16 +56,6 @@ SOUND_WEIGHTS_CODES = ("slow_convergence", "underfitting")
 STALLING_CODES = (*LEARNING_CODES, "exploding_gradient")
 
 
-@dataclass
-class _Treatment:
-    finding: Finding
-    remaining: list[str]
-    record: dict[str, Any] = field(default_factory=dict)
-    applied_epoch: int = 0
-    needs_epochs: int = 0  # after the remedy, before its rule can judge the cure
-    was_stalled: bool = False  # the network was not learning when it was treated
-
-
 class Repairer:
     """Holds the healthy state in memory and applies remedies in order; the best weights
     are the Trainer's (`trainer.best`)."""
@@ -86,9 +77,10 @@ class Repairer:
         self.rebuild_budget = rebuild_budget  # share of the epochs a rebuilt model needs left
         self.budget = trainer.epochs  # the epochs the run was given, before any extension
         self.repairs: list[dict[str, Any]] = []
-        self.treating: dict[str, _Treatment] = {}
+        self.treating: dict[str, Treatment] = {}
         self.prior_loss = prior_loss  # the best constant prediction's loss (`prior_loss()`)
         self.healthy = trainer.snapshot()
+        self.earlier: EarlierNetwork | None = None  # the best network a remedy replaced
 
     def evidence(self, history: ProbeHistory) -> Evidence:
         last = self.trainer.history[-1] if self.trainer.history else None
@@ -113,7 +105,7 @@ class Repairer:
             if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
                 earlier[-1].setdefault("came_back", len(self.trainer.history) - 1)
             order = remedy_order(finding, evidence)
-            treatment = _Treatment(finding, [name for name in order if name not in tried])
+            treatment = Treatment(finding, [name for name in order if name not in tried])
             treatment.was_stalled = evidence.stalled and finding.code in STALLING_CODES
             self.treating[finding.code] = treatment
             finding.evidence["cause"] = cause_of(evidence)
@@ -193,6 +185,11 @@ class Repairer:
             trainer.restore(self.healthy)  # undo what the problem did, keep the model
             if code in SWUNG_CODES and trainer.restore_best() is not None:
                 trainer.optimizer.state.clear()  # its momentum was the swing's
+        replaced = (
+            outgoing(trainer, self.rebuild, len(self.repairs))
+            if name in REBUILDS_MODEL and code not in RUNAWAY_CODES
+            else None
+        )
         budget, needed = trainer.epochs, trainer.epoch + self._rebuild_epochs(code)
         if name in REBUILDS_MODEL and needed > budget:
             self._set_epochs(needed)  # before the rebuild: its schedule spans them
@@ -205,6 +202,8 @@ class Repairer:
         if trainer.epochs != budget:
             left = trainer.epochs - trainer.epoch
             changed += f", train.epochs: {budget} -> {trainer.epochs} ({left} for the new network)"
+        if replaced is not None and trainer.best.epoch is None:  # a new network: none its best
+            self.earlier = better(self.earlier, replaced, trainer)
         self.healthy = trainer.snapshot()
         return changed
 
@@ -270,7 +269,7 @@ class Repairer:
             return False
         return not math.isfinite(val) or val > self.thresholds.runaway_factor * best
 
-    def _no_better(self, treatment: _Treatment) -> bool:
+    def _no_better(self, treatment: Treatment) -> bool:
         """An overfitting remedy whose network never beat the best weights it started from
         (kept across the remedy) did no better than stopping there: the rule's silence is
         not a cure."""
@@ -281,12 +280,12 @@ class Repairer:
             return False
         self._not_cured(
             treatment,
-            f"the {self._monitored()} never beat its best before the remedy "
+            f"the {monitored(self.trainer)} never beat its best before the remedy "
             f"({best.value:.3g}, epoch {best.epoch})",
         )
         return True
 
-    def _beat_its_start(self, treatment: _Treatment) -> bool:
+    def _beat_its_start(self, treatment: Treatment) -> bool:
         """Whether the network beat, after the remedy, the best weights it started from (kept
         across the remedy): an overfitting remedy that did not is no cure (`_no_better`); a
         data change that did (rows whose labels look wrong dropped, images augmented) stays
@@ -294,11 +293,7 @@ class Repairer:
         best = self.trainer.best.epoch
         return best is not None and best >= treatment.applied_epoch
 
-    def _monitored(self) -> str:
-        """The best weights' metric in words: "validation loss", "validation accuracy"."""
-        return self.trainer.best.monitor.replace("val_", "validation ").replace("_", " ")
-
-    def _losses_since(self, treatment: _Treatment) -> list[float]:
+    def _losses_since(self, treatment: Treatment) -> list[float]:
         """The epoch training losses of the treated network since the remedy: a remedy
         applied at an epoch's last step leaves that epoch no loss of its own (a rebuilt
         network's losses start afresh), and a cure cannot be judged on epochs it did not
@@ -306,7 +301,7 @@ class Repairer:
         rows = self.trainer.history[treatment.applied_epoch :]
         return [loss for loss in map(data_loss, rows) if math.isfinite(loss)]
 
-    def _starting_afresh(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
+    def _starting_afresh(self, treatment: Treatment, metrics: dict[str, float]) -> bool:
         """A network rebuilt from scratch for one that was not learning, and not learning
         yet (`_not_learning`): it gets the epochs the curve rules give a fresh run
         (`min_epochs`) before it is judged still stalled. A deep one sits at the class
@@ -320,7 +315,7 @@ class Repairer:
             and self._not_learning(treatment, data_loss(metrics))
         )
 
-    def _still_stalled(self, treatment: _Treatment, metrics: dict[str, float]) -> bool:
+    def _still_stalled(self, treatment: Treatment, metrics: dict[str, float]) -> bool:
         """A network that was not learning when treated, and still is not
         (`_not_learning`): the remedy did not cure it."""
         loss = data_loss(metrics)
@@ -339,7 +334,7 @@ class Repairer:
             return "the class prior's"
         return "predicting the targets' mean"
 
-    def _not_learning(self, treatment: _Treatment, loss: float) -> bool:
+    def _not_learning(self, treatment: Treatment, loss: float) -> bool:
         """Whether a network treated when it was not learning still is not: its loss is at
         the class prior's level and has not fallen since the remedy, below where it started
         or the prior's loss, whichever is lower (a rebuilt network often starts above the
@@ -369,19 +364,16 @@ class Repairer:
                 self._cured(treatment, metrics)
         self.treating.clear()
 
-    def keep_the_best(self, metrics: dict[str, float]) -> int | None:
-        """End a run the doctor repaired on its best weights, as early stopping would end it.
-        The run is no longer the one the config asked for (a new network, optimizer or rate,
-        weights that were memorising): which of its epochs to keep is the doctor's choice,
-        made on the validation data. A remedy that did not hold, or a network that trained
-        past its best, must not leave the last epoch's network behind. Returns the epoch
-        put back."""
-        if not self.repairs or self.trainer.kept_epoch is not None:
-            return None  # not repaired, or stop_early put the best weights back already
-        if self.trainer.best.epoch in (None, metrics.get("epoch")):
-            return None  # none kept, or the last epoch is the best
-        self.repairs[-1]["kept_epoch"] = kept = self.trainer.restore_best()
-        return kept
+    def keep_the_best(self, metrics: dict[str, float]) -> Kept | None:
+        """End a repaired run on the weights it is best kept on (`_kept_weights`)."""
+        epoch = metrics.get("epoch")
+        return keep_the_best(
+            self.trainer,
+            self.rebuild,
+            self.repairs,
+            self.earlier,
+            None if epoch is None else int(epoch),
+        )
 
     def _stop_early(self) -> str:
         epoch = self.trainer.restore_best()
@@ -391,7 +383,7 @@ class Repairer:
         self.trainer.request_stop(f"overfitting: stopped early, restored epoch {epoch}")
         return f"stopped early and restored the weights of epoch {epoch}"
 
-    def _cured(self, treatment: _Treatment, metrics: dict[str, float]) -> None:
+    def _cured(self, treatment: Treatment, metrics: dict[str, float]) -> None:
         treatment.record["cured"] = True
         treatment.record["judged_epoch"] = len(self.trainer.history) - 1
         treatment.record["after"] = metrics_after(metrics)
@@ -400,7 +392,7 @@ class Repairer:
             f" Repaired by {treatment.record['remedy']} ({treatment.record['changed']})."
         )
 
-    def _not_cured(self, treatment: _Treatment, why: str) -> None:
+    def _not_cured(self, treatment: Treatment, why: str) -> None:
         treatment.record["cured"] = False
         treatment.record["why_not"] = why
         treatment.record["judged_epoch"] = len(self.trainer.history) - 1
@@ -411,13 +403,13 @@ class Repairer:
             return
         if self._beat_its_start(treatment):
             treatment.record["kept"] = (
-                f"the change stays: the {self._monitored()} beat its best before the remedy, "
+                f"the change stays: the {monitored(self.trainer)} beat its best before the remedy, "
                 "and what overfits still is for the next remedy"
             )
             return
         treatment.record["undone"] = undo(self.trainer, self.rebuild)
 
-    def _unconfirmed(self, treatment: _Treatment, seen: int) -> None:
+    def _unconfirmed(self, treatment: Treatment, seen: int) -> None:
         treatment.record["after"] = metrics_after(self.trainer.history[-1] if seen else {})
         treatment.finding.resolved = False
         treatment.finding.message += (
@@ -426,7 +418,7 @@ class Repairer:
             f"{treatment.needs_epochs})."
         )
 
-    def _give_up(self, treatment: _Treatment, why: str) -> bool:
+    def _give_up(self, treatment: Treatment, why: str) -> bool:
         tried = [r["remedy"] for r in self.repairs if r["finding"] == treatment.finding.code]
         treatment.finding.resolved = False
         treatment.finding.message += (
@@ -443,35 +435,23 @@ class Repairer:
         return {
             "repairs": self.repairs,
             "treating": {
-                code: {
-                    "finding": findings.index(t.finding),
-                    "remaining": t.remaining,
-                    "record": self.repairs.index(t.record) if t.record else None,
-                    "applied_epoch": t.applied_epoch,
-                    "needs_epochs": t.needs_epochs,
-                    "was_stalled": t.was_stalled,
-                }
-                for code, t in self.treating.items()
+                code: t.state_dict(findings, self.repairs) for code, t in self.treating.items()
             },
             "healthy": self.healthy,
             "prior_loss": self.prior_loss,
             "budget": self.budget,
             "config": self.rebuild.config.to_dict(),
+            "earlier": self.earlier.state_dict() if self.earlier else None,
         }
 
     def load_state_dict(self, state: dict[str, Any], findings: list[Finding]) -> None:
         self.repairs = list(state["repairs"])
         self.treating = {
-            code: _Treatment(
-                findings[t["finding"]],
-                list(t["remaining"]),
-                self.repairs[t["record"]] if t["record"] is not None else {},
-                t["applied_epoch"],
-                t["needs_epochs"],
-                t["was_stalled"],
-            )
+            code: Treatment.from_state(t, findings, self.repairs)
             for code, t in state["treating"].items()
         }
         self.healthy = state["healthy"]
         self.prior_loss = state["prior_loss"]
         self.budget = state.get("budget", self.budget)  # (checkpoints before it had none)
+        earlier = state.get("earlier")
+        self.earlier = EarlierNetwork.from_state(earlier) if earlier else None

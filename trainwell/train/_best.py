@@ -91,6 +91,11 @@ class BestWeights:
         self.weights = clone_state(model)
         return True
 
+    def beaten_by(self, other: dict[str, Any]) -> bool:
+        """Whether another record (`state_dict()`, another network's) improves on this one,
+        as an epoch's metrics would; no record at all is beaten by any."""
+        return other["value"] is not None and self._improves(other["value"], other.get("tie"))
+
     def _improves(self, value: float, tie: float | None) -> bool:
         """Better by more than `min_delta`; or, with no `min_delta`, an equal accuracy (or
         other maximised metric) at a lower validation loss."""
