@@ -245,3 +245,14 @@ def test_the_kept_epoch_is_the_one_whose_weights_the_run_kept(tmp_path):
     ]
     assert record.kept_epoch == 2  # the doctor's early stop restored epoch 2
     assert "6 (kept 2)" in [t["value"] for t in verdict(record)["tiles"]]
+
+
+def test_an_attempt_says_when_the_run_ends_on_the_network_it_replaced():
+    from trainwell.report._cards import attempt
+
+    repair = {"remedy": "widen", "changed": "model.hidden: [32] -> [128]", "cured": True}
+    assert attempt(repair)["outcome"] == "cured"
+    repair["kept_network"] = "the network it replaced: its validation accuracy 0.908 at epoch 4"
+    assert attempt(repair)["outcome"] == (
+        "cured; the run ends on the network it replaced: its validation accuracy 0.908 at epoch 4"
+    )

@@ -94,6 +94,8 @@ def attempt(repair: dict[str, Any]) -> dict[str, Any]:
         outcome += f"; undone: {repair['undone']}"
     if repair.get("kept"):
         outcome += f"; {repair['kept']}"
+    if repair.get("kept_network"):  # no network after the remedy beat the one it replaced
+        outcome += f"; the run ends on {repair['kept_network']}"
     return {
         "remedy": repair.get("remedy"),
         "changed": repair.get("changed"),
