@@ -116,6 +116,7 @@ SPLITS = (
     "held-out-44",
     "held-out-45",
     "held-out-46",
+    "held-out-47",
 )
 GENERATED = {"shapes28.npz": write_shapes}  # data.source names the benchmark draws itself
 
