@@ -8,6 +8,7 @@ import pytest
 from trainwell.health import CURVE_RULES, PROBE_RULES, ProbeHistory, Thresholds
 from trainwell.health import _probe_rules as probe_rules
 from trainwell.health import _rules as rules
+from trainwell.health._curve_rules import _knocked_back
 from trainwell.health._history import Penalty
 from trainwell.health._jump_rules import _jumps
 
@@ -628,6 +629,46 @@ def test_a_loss_lifted_by_warm_restarts_of_the_rate_does_not_oscillate(restarts)
         row["lr"] = lr
     found = rules.oscillating_loss(h, T)
     assert (found is None) == restarts, found
+
+
+# an SGDR restart to 0.02 that knocked a 4-class CNN without batch norm to chance for six
+# epochs (a hand-written loop; its val accuracy 0.98 -> 0.24), and the same run with batch
+# norm, whose restarts lift the loss a little
+KNOCKED_TRAIN = [1.386, 1.376, 1.366, 1.261, 0.599, 0.265, 2.088, 1.383, 1.380, 1.374]
+KNOCKED_VAL = [1.383, 1.371, 1.366, 1.014, 0.320, 0.245, 1.389, 1.383, 1.382, 1.365]
+BUMPED_TRAIN = [1.2, 0.6, 0.35, 0.2, 0.15, 0.12, 0.3, 0.14, 0.1, 0.08]
+BUMPED_VAL = [1.1, 0.5, 0.3, 0.2, 0.16, 0.14, 0.35, 0.15, 0.12, 0.1]
+
+
+@pytest.mark.parametrize("knocked", [True, False])
+def test_a_loss_knocked_back_to_knowing_nothing_oscillates_whatever_the_schedule(knocked):
+    """A step that throws a network off all it learned is a spike however the run recovers,
+    and however a schedule raised the rate into it; a restart that lifts the loss a little
+    is its design."""
+    train, val = (KNOCKED_TRAIN, KNOCKED_VAL) if knocked else (BUMPED_TRAIN, BUMPED_VAL)
+    h = _curves(_history(), train, val)
+    h.chance_loss = math.log(4)
+    for row, lr in zip(h.curves, [0.02, 0.005, 0.02] * 3 + [0.015], strict=True):
+        row["lr"] = lr
+    found = rules.oscillating_loss(h, T)
+    assert (found is not None) == knocked, found
+    if knocked:
+        assert found.evidence["knocked_epoch"] == 6
+        assert "knocked back" in found.message and "restart's peak" in found.message
+        h.chance_loss = None  # what a network that learned nothing scores, unknown
+        assert rules.oscillating_loss(h, T) is None
+
+
+def test_a_val_loss_climbing_alone_past_knowing_nothing_is_not_knocked_back():
+    """An overfitting network's val loss can climb past the class prior's while its train
+    loss goes on falling: it memorises, no step threw it off."""
+    train = [1.0, 0.5, 0.3, 0.15, 0.08, 0.04, 0.02, 0.01, 0.005, 0.003]
+    val = [1.0, 0.6, 0.5, 0.6, 0.7, 0.9, 1.4, 1.7, 2.0, 2.3]
+    h = _curves(_history(), train, val)
+    h.chance_loss = math.log(4)
+    assert _knocked_back(h, T) is None
+    h.curves[3] |= {"train_loss": 1.4, "val_loss": 1.4}  # thrown off together: knocked back
+    assert _knocked_back(h, T) == 3
 
 
 def test_a_loss_that_wanders_more_than_it_falls_oscillates():

@@ -59,6 +59,9 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
     scale = _scale(loss, h)
     if not scale > 0:  # a loss at 0 from its first epoch (a hinge satisfied): no swing
         return None
+    knocked = _knocked_back(h, t)
+    if knocked is not None:
+        return _knocked_finding(h, loss, knocked, t)
     floor = t.oscillation_floor * scale
     # by a share of where it stood; where the loss went below 0 (a Gaussian or a mixture's
     # NLL), 0 is no floor and where it stood no measure (-0.02 -> 0.01 is no 150% rise):
@@ -112,6 +115,47 @@ def oscillating_loss(h: ProbeHistory, t: Thresholds) -> Finding | None:
         net_fall=fall,
         stuck=stuck,
         threshold=t.oscillation_share,
+    )
+
+
+def _knocked_back(h: ProbeHistory, t: Thresholds) -> int | None:
+    """The first epoch in which the val loss went from under `knocked_from` of an untrained
+    network's (`untrained_loss`: the class prior's, a loop's chance level) to `knocked_to`
+    of it or more, the train loss with it: the steps threw the weights off all they had
+    learned, a loss spike however the run recovers, and whatever the schedule did (an SGDR
+    restart to 0.02 knocked a CNN without batch norm from 0.98 accuracy to chance for six
+    epochs; a healthy restart lifts the loss a little). None where there was none, or
+    the untrained loss is unknown. Not for a val loss climbing alone (overfitting's)."""
+    untrained = h.untrained_loss()
+    if not untrained > 0:
+        return None
+    train, val = h.curve("train_loss"), h.curve("val_loss")
+    for epoch in range(1, len(val)):
+        learned = val[epoch - 1] < t.knocked_from * untrained
+        lost = min(val[epoch], train[epoch]) >= t.knocked_to * untrained
+        if learned and lost:
+            return epoch
+    return None
+
+
+def _knocked_finding(h: ProbeHistory, loss: list[float], epoch: int, t: Thresholds) -> Finding:
+    val, untrained = h.curve("val_loss"), h.untrained_loss()
+    raised = _rate_raised(h.curve("lr"), len(loss) - 1, t)[epoch - 1]
+    rate = " (the schedule raised the rate into it: a restart's peak too high)" if raised else ""
+    return finding(
+        "oscillating_loss",
+        "warning",
+        f"The loss was knocked back to where it started: in epoch {epoch} the validation "
+        f"loss rose from {val[epoch - 1]:.3g} to {val[epoch]:.3g} and the training loss to "
+        f"{loss[epoch]:.3g}, against {untrained:.3g} for a network that learned nothing"
+        f"{rate}. A step too large threw the weights off what they had learned: lower the "
+        f"learning rate (a schedule's peak), or clip the gradients.",
+        h,
+        per_epoch=True,
+        train_loss=loss,
+        knocked_epoch=epoch,
+        val_loss=val[epoch - 1 : epoch + 1],
+        untrained_loss=untrained,
     )
 
 

@@ -51,6 +51,10 @@ class Thresholds:
     # or the val loss rose by less in all than the train loss did, the val accuracy never
     # `overfit_jump` below its best: the train loss's swings are its batches' (`_val_calmer`)
     oscillation_val_share: float = 1.0
+    # or, in one epoch, the val loss went from under half of an untrained network's to 90%
+    # of it or more, the train loss with it: the steps threw away all it had learned
+    knocked_from: float = 0.5
+    knocked_to: float = 0.9
     slow_drop: float = 0.1  # train loss fell by less than 10% of its first value
     collapsed_lr: float = 1e-3  # a schedule cut the rate below this share of its start
     levelled_pace: float = 0.1  # ... not a curve whose last 2 epochs fell at < 10% of its pace
