@@ -2139,6 +2139,7 @@ DICE_LR += [1e-4, 0.0]
         ("within 1.2x of the bar", False),
         ("train loss far below the bar", False),  # memorised: overfitting's
         ("no convolution", False),  # an MLP on images
+        ("a linear model on the pixels", True),
         ("val loss still falling", False),
         ("units dead", False),
     ],
@@ -2148,7 +2149,8 @@ def test_a_cnn_whose_val_loss_stalls_above_the_images_bar_underfits(case, found)
     convolution features of the images reaches on unseen ones (the bar), its train loss
     0.95: it learned less from them than random filters give a linear model. Not where it
     is within 1.2x of the bar, fits its training images far better than the bar (it
-    memorised them), has no convolution, still improves, or lost its units."""
+    memorised them), is an MLP (a linear model on the pixels is told), still improves, or
+    lost its units."""
     train, val, bar = list(DICE_TRAIN), list(DICE_VAL), 1.2
     dead = (0.05, 0.1)
     if case == "within 1.2x of the bar":
@@ -2164,5 +2166,11 @@ def test_a_cnn_whose_val_loss_stalls_above_the_images_bar_underfits(case, found)
         row["lr"] = lr
     h.total_epochs, h.bar_loss = 14, bar
     h.dense = [case == "no convolution", True, True]
-    assert (rules.short_of_the_bar(h, T) is not None) == found
+    if case == "a linear model on the pixels":
+        h.dense = [True]
+    found_now = rules.short_of_the_bar(h, T)
+    assert (found_now is not None) == found
+    if found_now is not None:
+        linear = case == "a linear model on the pixels"
+        assert ("use a convolutional network" in found_now.message) == linear
     assert rules.underfitting(h, T) is None  # a plateau as the rate annealed says nothing
