@@ -73,7 +73,7 @@ def keep_the_best(
     rebuild: Rebuild,
     repairs: list[dict[str, Any]],
     earlier: EarlierNetwork | None,
-    last_epoch: int | None,
+    last_epoch: float | None,
 ) -> Kept | None:
     """Put back the weights a repaired run ends on (see the module's text), and say so in
     the record of the remedy they follow; None where the live ones are kept."""

@@ -172,9 +172,9 @@ def widen(trainer: Trainer, rebuild: Rebuild) -> str:
     an MLP fits, are only widened)."""
     spec = rebuild.config.model
     changes: dict[str, Any] = {"hidden": [max(4 * width, 64) for width in spec.hidden] or [128]}
-    if spec.arch == "mlp" and _image_side(rebuild.input_shape) >= CONV_SIDE:
-        side = _image_side(rebuild.input_shape) // 2  # after the first block
-        changes |= {"arch": "cnn", "channels": _down_to_small_map([16], side)}
+    side = _image_side(rebuild.input_shape)
+    if spec.arch == "mlp" and side >= CONV_SIDE:  # the map is side // 2 after the first block
+        changes |= {"arch": "cnn", "channels": _down_to_small_map([16], side // 2)}
     elif spec.convolutional:
         channels = [max(4 * width, 16) for width in spec.channels]
         if spec.arch == "cnn":  # a ResNet pools its map to 1x1 whatever its size

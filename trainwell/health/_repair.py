@@ -366,14 +366,8 @@ class Repairer:
 
     def keep_the_best(self, metrics: dict[str, float]) -> Kept | None:
         """End a repaired run on the weights it is best kept on (`_kept_weights`)."""
-        epoch = metrics.get("epoch")
-        return keep_the_best(
-            self.trainer,
-            self.rebuild,
-            self.repairs,
-            self.earlier,
-            None if epoch is None else int(epoch),
-        )
+        last = metrics.get("epoch")
+        return keep_the_best(self.trainer, self.rebuild, self.repairs, self.earlier, last)
 
     def _stop_early(self) -> str:
         epoch = self.trainer.restore_best()
