@@ -29,10 +29,21 @@ from ._history import ProbeHistory, data_loss
 from ._kept_weights import EarlierNetwork, Kept, better, keep_the_best, monitored, outgoing
 from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Rebuild
 from ._rebuild_epochs import rebuild_epochs
-from ._remedy_order import ACTS_AT_ONCE, REMEDIES, UNDO, remedy_order
-from ._repair_records import cause_of, epoch_of, key_evidence, metrics_after
-from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, stalled, units_lost
+from ._remedy_order import ACTS_AT_ONCE, REMEDIES, remedy_order
+from ._repair_records import cause_of, epoch_of, key_evidence
+from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, units_lost
 from ._treatment import Treatment
+from ._verdicts import (
+    beat_its_start,
+    cured,
+    gave_up,
+    losses_since,
+    not_cured,
+    not_learning,
+    prior_named,
+    ran_away,
+    unconfirmed,
+)
 
 # The loss or the gradients ran away: the weights of that run are no model to return to,
 # even where an epoch of it had a lower validation loss than any after the cure (the class
@@ -153,7 +164,7 @@ class Repairer:
         self.repairs.append(treatment.record)
         finding.remedy = name
         if name == "stop_early":
-            self._cured(treatment, {})
+            cured(self.trainer, treatment, {})
         return True
 
     def _epochs_to_judge(self, code: str) -> int:
@@ -234,40 +245,27 @@ class Repairer:
         be treated again."""
         again = []
         for code, treatment in list(self.treating.items()):
-            if not treatment.record or len(self._losses_since(treatment)) < treatment.needs_epochs:
+            if (
+                not treatment.record
+                or len(losses_since(self.trainer, treatment)) < treatment.needs_epochs
+            ):
                 continue
             if self._starting_afresh(treatment, metrics):
                 continue
             if self._still_stalled(treatment, metrics) or self._no_better(treatment):
                 again.append(treatment.finding)
                 continue
-            self._cured(treatment, metrics)
+            cured(self.trainer, treatment, metrics)
             del self.treating[code]
         probe_problems = any(code not in CURVE_CODES for code in self.treating)
         lost = history is not None and (
             flown_off(history, self.thresholds) or units_lost(history, self.thresholds)
         )
-        if not (probe_problems or lost or self._ran_away(metrics)) and math.isfinite(
-            data_loss(metrics)
-        ):
+        since = self.repairs[-1].get("epoch", -1) if self.repairs else -1
+        runaway = ran_away(self.trainer, since, metrics, self.thresholds)
+        if not (probe_problems or lost or runaway) and math.isfinite(data_loss(metrics)):
             self.healthy = self.trainer.snapshot()
         return again
-
-    def _ran_away(self, metrics: dict[str, float]) -> bool:
-        """Whether the epoch's validation loss is `runaway_factor` times the best since the
-        last remedy: the validation data shows weights flown off before any rule can speak,
-        and no rollback should return to them."""
-        val = metrics.get("val_loss")
-        since = self.repairs[-1].get("epoch", -1) if self.repairs else -1
-        earlier = [
-            row["val_loss"]
-            for row in self.trainer.history
-            if row is not metrics and row.get("epoch", 0) > since and "val_loss" in row
-        ]
-        best = min((v for v in earlier if math.isfinite(v)), default=None)
-        if val is None or best is None or best <= 0:
-            return False
-        return not math.isfinite(val) or val > self.thresholds.runaway_factor * best
 
     def _no_better(self, treatment: Treatment) -> bool:
         """An overfitting remedy whose network never beat the best weights it started from
@@ -276,7 +274,7 @@ class Repairer:
         best = self.trainer.best
         if treatment.finding.code != "overfitting" or best.epoch is None:
             return False
-        if self._beat_its_start(treatment):
+        if beat_its_start(self.trainer, treatment):
             return False
         self._not_cured(
             treatment,
@@ -284,22 +282,6 @@ class Repairer:
             f"({best.value:.3g}, epoch {best.epoch})",
         )
         return True
-
-    def _beat_its_start(self, treatment: Treatment) -> bool:
-        """Whether the network beat, after the remedy, the best weights it started from (kept
-        across the remedy): an overfitting remedy that did not is no cure (`_no_better`); a
-        data change that did (rows whose labels look wrong dropped, images augmented) stays
-        though the overfitting came back, so that the next remedy builds on it."""
-        best = self.trainer.best.epoch
-        return best is not None and best >= treatment.applied_epoch
-
-    def _losses_since(self, treatment: Treatment) -> list[float]:
-        """The epoch training losses of the treated network since the remedy: a remedy
-        applied at an epoch's last step leaves that epoch no loss of its own (a rebuilt
-        network's losses start afresh), and a cure cannot be judged on epochs it did not
-        train."""
-        rows = self.trainer.history[treatment.applied_epoch :]
-        return [loss for loss in map(data_loss, rows) if math.isfinite(loss)]
 
     def _starting_afresh(self, treatment: Treatment, metrics: dict[str, float]) -> bool:
         """A network rebuilt from scratch for one that was not learning, and not learning
@@ -311,7 +293,7 @@ class Repairer:
         against 0.79 after 25 epochs)."""
         return (
             treatment.record["remedy"] in REBUILDS_MODEL
-            and len(self._losses_since(treatment)) < self.thresholds.min_epochs
+            and len(losses_since(self.trainer, treatment)) < self.thresholds.min_epochs
             and self._not_learning(treatment, data_loss(metrics))
         )
 
@@ -324,28 +306,9 @@ class Repairer:
         self._not_cured(
             treatment,
             f"its rule is silent but the network still does not learn (train loss "
-            f"{loss:.3g}, {loss / self.prior_loss:.0%} of {self._prior_named()})",
+            f"{loss:.3g}, {loss / self.prior_loss:.0%} of {prior_named(self.trainer)})",
         )
         return True
-
-    def _prior_named(self) -> str:
-        """Whose loss the prior's is, in words: the class prior's, or the targets' mean's."""
-        if self.trainer.task == "classification":
-            return "the class prior's"
-        return "predicting the targets' mean"
-
-    def _not_learning(self, treatment: Treatment, loss: float) -> bool:
-        """Whether a network treated when it was not learning still is not: its loss is at
-        the class prior's level and has not fallen since the remedy, below where it started
-        or the prior's loss, whichever is lower (a rebuilt network often starts above the
-        prior's loss: reaching it is learning the class frequencies, nothing more)."""
-        if not (
-            treatment.was_stalled and stalled(loss, self.prior_loss, self.thresholds.prior_share)
-        ):
-            return False
-        since = self._losses_since(treatment)
-        falling = 1 - self.thresholds.plateau_drop  # as the curve rules call a loss falling
-        return not (len(since) >= 2 and loss < falling * min(since[0], self.prior_loss))
 
     def finish(self, metrics: dict[str, float]) -> None:
         """At the end of the fit: a probe problem that did not come back after fresh probes is
@@ -355,13 +318,13 @@ class Repairer:
                 continue
             seen = self.trainer.epoch - treatment.applied_epoch
             if treatment.finding.code in CURVE_CODES and seen < treatment.needs_epochs:
-                self._unconfirmed(treatment, seen)
+                unconfirmed(self.trainer, treatment, seen)
             elif self._still_stalled(treatment, metrics):
                 treatment.finding.message += (
                     f" Treated by {treatment.record['remedy']}, but {treatment.record['why_not']}."
                 )
             else:
-                self._cured(treatment, metrics)
+                cured(self.trainer, treatment, metrics)
         self.treating.clear()
 
     def keep_the_best(self, metrics: dict[str, float]) -> Kept | None:
@@ -377,47 +340,15 @@ class Repairer:
         self.trainer.request_stop(f"overfitting: stopped early, restored epoch {epoch}")
         return f"stopped early and restored the weights of epoch {epoch}"
 
-    def _cured(self, treatment: Treatment, metrics: dict[str, float]) -> None:
-        treatment.record["cured"] = True
-        treatment.record["judged_epoch"] = len(self.trainer.history) - 1
-        treatment.record["after"] = metrics_after(metrics)
-        treatment.finding.resolved = True
-        treatment.finding.message += (
-            f" Repaired by {treatment.record['remedy']} ({treatment.record['changed']})."
-        )
-
     def _not_cured(self, treatment: Treatment, why: str) -> None:
-        treatment.record["cured"] = False
-        treatment.record["why_not"] = why
-        treatment.record["judged_epoch"] = len(self.trainer.history) - 1
-        if self.trainer.history:
-            treatment.record["after"] = metrics_after(self.trainer.history[-1])
-        undo = UNDO.get(treatment.record["remedy"])
-        if undo is None:
-            return
-        if self._beat_its_start(treatment):
-            treatment.record["kept"] = (
-                f"the change stays: the {monitored(self.trainer)} beat its best before the remedy, "
-                "and what overfits still is for the next remedy"
-            )
-            return
-        treatment.record["undone"] = undo(self.trainer, self.rebuild)
+        not_cured(self.trainer, self.rebuild, treatment, why)
 
-    def _unconfirmed(self, treatment: Treatment, seen: int) -> None:
-        treatment.record["after"] = metrics_after(self.trainer.history[-1] if seen else {})
-        treatment.finding.resolved = False
-        treatment.finding.message += (
-            f" Treated by {treatment.record['remedy']} ({treatment.record['changed']}); the "
-            f"run ended {seen} epoch(s) later, before the rule could judge the cure (it needs "
-            f"{treatment.needs_epochs})."
-        )
+    def _not_learning(self, treatment: Treatment, loss: float) -> bool:
+        return not_learning(self.trainer, treatment, loss, self.prior_loss, self.thresholds)
 
     def _give_up(self, treatment: Treatment, why: str) -> bool:
         tried = [r["remedy"] for r in self.repairs if r["finding"] == treatment.finding.code]
-        treatment.finding.resolved = False
-        treatment.finding.message += (
-            f" The doctor gave up repairing it ({why}; tried: {', '.join(tried) or 'nothing'})."
-        )
+        gave_up(treatment, tried, why)
         self.treating.pop(treatment.finding.code, None)
         return False
 
