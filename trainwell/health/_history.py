@@ -93,7 +93,7 @@ class ProbeHistory:
     # by its doctor); a loop's train loss may hold terms its val loss leaves out
     train_as_val: bool = False
     # the loss's gradient at the outputs is capped (an L1 or Huber loss, `_loss_graph`): its
-    # value, not that gradient, says how far the targets are (`far_targets`)
+    # value, not that gradient, says how far the targets are (`_target_scale.far_targets`)
     capped_error: bool = False
     # a hand-written loop's loss is nll_loss read straight from a layer's scores, no
     # log_softmax between (`_loss_graph.nll_of_scores`): below 0 it has run off
@@ -278,60 +278,6 @@ class ProbeHistory:
         """The loss of a network that has learned nothing: the class prior's, or a loop's
         cross entropy at uniform predictions; 0 where neither is known."""
         return self.prior_loss or self.chance_loss or 0.0
-
-    def outputs_blown(self, excess: float) -> bool:
-        """Whether the first probe's error signal was `excess` times a bounded loss's or
-        more, and the outputs as large as the residuals (half or more): a network whose
-        outputs blow up with its weights (an initialisation too large), where targets far
-        from where a network starts have outputs far smaller than the residuals; not where
-        the targets were as large as the residuals too (`target_level`): outputs started at
-        the targets' mean are large on purpose. False where unmeasured (an output not a
-        tensor)."""
-        level, error = self._first_output()
-        target = self.target_level[0] if self.target_level else math.nan
-        if target >= error / 2:  # the network predicts the targets' level (a bias at their
-            return False  # mean): its residuals are their spread, not its blow-up
-        return error >= excess and level >= error / 2  # NaN: unmeasured
-
-    def far_targets(self, excess: float) -> float | None:
-        """The first probe's error signal where it was `excess` times a bounded loss's or
-        more while the outputs were far smaller than the residuals: targets far from
-        where a network starts (a regression on raw units), or a loss summed over the
-        batch. None otherwise, or unmeasured."""
-        level, error = self._first_output()
-        if self.capped_error and self.loss:  # each residual's gradient is at most 1: its
-            error = self.loss[0]  # mean size is the loss (L1), or close to it (Huber)
-        return error if error >= excess and level < error / 2 else None  # NaN: unmeasured
-
-    def raw_targets(self, excess: float) -> float | None:
-        """The first probe's error signal where it shows targets far from standardised
-        (`far_targets`) and no untrained loss is known (a classifier's labels, targets the
-        Trainer standardised), nor is every term of the loss a cross entropy on labels (a
-        CLIP loss's two directions: no chance level read, no targets to scale either);
-        None otherwise."""
-        if self.untrained_loss() > 0 or self.labels_only:
-            return None
-        return self.far_targets(excess)
-
-    def mean_loss(self, excess: float, share: float) -> float | None:
-        """The loss of predicting the targets' mean, where the first probe measured them far
-        from standardised (`far_targets`) and `share` or more of its residuals an offset the
-        same for every row (`output_offset`): its loss times the rest. A network on raw
-        units (5,000 +- 800) must first move its outputs thousands of units, and a loss
-        falling by 90% of where it started may still be above this. None otherwise (a known
-        untrained loss: the Trainer's standardised targets, a loop's labels)."""
-        if not self.output_offset or not self.loss or self.raw_targets(excess) is None:
-            return None
-        offset = self.output_offset[0]
-        if not offset >= share:  # NaN: unmeasured
-            return None
-        return self.loss[0] * (1.0 - offset)
-
-    def _first_output(self) -> tuple[float, float]:
-        """The first probe's output level and error signal; NaN where unmeasured."""
-        if not self.output_level or not self.output_error:
-            return math.nan, math.nan
-        return self.output_level[0], self.output_error[0]
 
     def step_size(self, k: int = 3) -> float | None:
         """How far the recent steps moved the weights: the median, over the last `k` probes

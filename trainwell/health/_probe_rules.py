@@ -23,6 +23,7 @@ from ._rule_base import (
     finding,
     stalled,
 )
+from ._target_scale import outputs_blown
 
 
 def vanishing_gradient(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -384,7 +385,7 @@ def _loss_made(h: ProbeHistory, t: Thresholds) -> list[float]:
     # raw inputs make the gradients large too, and are named; integer inputs (token ids
     # into an embedding) have no scale to read: unknown, not raw
     unscaled = bool(h.input_rms) and h.input_rms[-1] > UNSCALED_RMS  # NaN: no scale read
-    if unscaled or h.outputs_blown(t.exploding_scale):
+    if unscaled or outputs_blown(h, t.exploding_scale):
         return [1.0 for _ in probes]
     return [h.error_excess(i) for i in probes]
 

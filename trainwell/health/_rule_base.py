@@ -10,6 +10,7 @@ import numpy as np
 
 from ..findings import Finding
 from ._history import ProbeHistory
+from ._target_scale import raw_targets
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def finding(
     """A training finding dated at the last probe, or at the last epoch (`per_epoch`); one
     that targets far from standardised explain names them (`FAR_TARGETS`), and one that
     inputs far from standardised explain names those (`UNSCALED_RMS`)."""
-    far = history.raw_targets(FAR_TARGETS) if code in TARGET_SCALE_CODES else None
+    far = raw_targets(history, FAR_TARGETS) if code in TARGET_SCALE_CODES else None
     rms = history.input_rms[-1] if history.input_rms and code in UNSCALED_CODES else 0.0
     if far is not None:
         evidence["error_signal"] = far

@@ -30,6 +30,7 @@ from ._history import ProbeHistory
 from ._probe_rules import vanishing_gradient
 from ._rule_base import FAR_TARGETS, Thresholds, finding, stalled
 from ._small_steps import clipped_down, collapsed_rate, eps_cause, eps_dwarfs
+from ._target_scale import mean_loss, raw_targets
 from ._unit_rules import units_lost
 
 
@@ -94,7 +95,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     drop = _drop(loss)
     if drop < t.slow_drop:
         cause = _named_cause(h, t)
-        far = h.raw_targets(FAR_TARGETS) is not None  # `finding` names them: the cause
+        far = raw_targets(h, FAR_TARGETS) is not None  # `finding` names them: the cause
         size = None if cause or far else _every_layer_moves(h, t)
         large, rate = steps_too_large(h), None
         if size is not None and large is None and _taking_off(loss, h.curve("val_loss")):
@@ -311,13 +312,13 @@ def _rate_gone(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | N
 
 def _offset_unlearned(h: ProbeHistory, loss: list[float], t: Thresholds) -> Finding | None:
     """slow_convergence on targets far from standardised whose first residuals were mostly
-    an offset (`ProbeHistory.mean_loss`), where the loss is still at or above predicting
+    an offset (`_target_scale.mean_loss`), where the loss is still at or above predicting
     their mean: the curve has fallen far from where it started, but only as the outputs
     crept towards where the targets lie. Adam moves a bias by about its rate a step, and
     the hidden layers must grow to carry thousands of units: the run spends its budget
     there, before it learns how the targets vary (5,000 +- 800 under Adam at 1e-3: R^2
     0.48 after 30 epochs; 0.99 standardised)."""
-    mean = h.mean_loss(FAR_TARGETS, t.offset_share)
+    mean = mean_loss(h, FAR_TARGETS, t.offset_share)
     if mean is None or not stalled(loss[-1], mean, t.prior_share):
         return None
     return finding(
