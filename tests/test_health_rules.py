@@ -839,11 +839,33 @@ def test_slow_convergence():
 )
 def test_a_run_too_short_to_judge_that_ends_at_chance_is_slow(losses, total, found):
     """Digits under SGD 0.002 for 3 epochs ended at 21% accuracy with no finding: the curve
-    rules need 4 epochs, so a run that learned nothing passed as healthy."""
+    rules need 4 epochs, so a run that learned nothing passed as healthy. (Steps of the
+    usual size: on tiny ones a run not ended is told early, the test below.)"""
     h = _curves(_history(), losses)
     h.prior_loss, h.total_epochs = 2.302, total
-    h.update_ratio = [np.full(3, 1e-5) for _ in h.update_ratio]
     assert (rules.slow_convergence(h, T) is not None) == found
+
+
+@pytest.mark.parametrize(
+    ("losses", "step", "found"),
+    [
+        ([1.885, 1.879], 5.6e-5, True),  # at the prior's loss on tiny steps: told now
+        ([1.885, 1.879], 1e-3, False),  # on steps of the usual size: judged at min_epochs
+        ([1.885, 1.2], 5.6e-5, False),  # tiny steps, but it learns
+        ([1.885], 5.6e-5, False),  # one epoch says nothing of a trend
+    ],
+)
+def test_a_network_at_the_prior_s_loss_on_tiny_steps_is_slow_after_two_epochs(losses, step, found):
+    """A batch-norm CNN under SGD at 2e-5 (steps of 5.6e-5 of its weights): 1.885, 1.879
+    against a prior's 1.79. Told at epoch 3, it was switched to Adam with 8 of its 12
+    epochs left and scored 0.81 against a healthy 0.93; told after 2, 0.86."""
+    h = _curves(_history(), losses)
+    h.prior_loss, h.total_epochs = 1.792, 12
+    h.update_ratio = [np.full(3, step) for _ in h.update_ratio]
+    finding = rules.slow_convergence(h, T)
+    assert (finding is not None) == found
+    if found:
+        assert "Raise the learning rate" in finding.message
 
 
 @pytest.mark.parametrize(("clip", "named"), [(1e-3, True), (1.0, False), (None, False)])

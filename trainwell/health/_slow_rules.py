@@ -86,8 +86,10 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     slowly to fit in the budget (`_behind`). Not under a strong penalty,
     nor behind a layer too narrow for the output: each is why, and `penalised` or
     `narrow_layer` names it. A run too short to judge that ended as untrained as it began
-    (`_ended_untrained`) is judged at its end."""
-    if h.penalty or not (_judged(h, t) or _ended_untrained(h, t)):
+    (`_ended_untrained`) is judged at its end; one that learned nothing on tiny steps, after
+    2 epochs (`_stuck_on_tiny_steps`)."""
+    early = _ended_untrained(h, t) or _stuck_on_tiny_steps(h, t)
+    if h.penalty or not (_judged(h, t) or early):
         return None
     loss = h.curve("train_loss")
     if not _finite(loss) or loss[0] <= 0 or _at_floor(h, loss, t):
@@ -140,7 +142,7 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
             **({"every_layer_moves": size} if size is not None and large is None else {}),
             **_eps_evidence(h, t),
         )
-    if not _judged(h, t):  # a short run judged at its end: only whether it fell at all
+    if not _judged(h, t):  # judged early: only whether it fell at all
         return None
     if (stopped := _rate_gone(h, loss, t)) is not None:
         return stopped
@@ -389,5 +391,17 @@ def _ended_untrained(h: ProbeHistory, t: Thresholds) -> bool:
     saying nothing would pass it as healthy (digits at chance after 3 epochs of SGD 0.002)."""
     done, prior = len(h.curves), h.prior_loss
     if not prior or done < 2 or done < h.total_epochs:
+        return False
+    return all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss"))
+
+
+def _stuck_on_tiny_steps(h: ProbeHistory, t: Thresholds) -> bool:
+    """Two epochs or more, every one's train loss still at the class prior's, on steps that
+    move no layer by `tiny_update` of its weights: the rate is far too low, and waiting
+    `min_epochs` to say so leaves its remedy a third less of the run (a batch-norm CNN
+    under SGD at 2e-5, steps of 5.6e-5: 1.885, 1.879 against a prior's 1.79, told at epoch
+    3 and switched to Adam, 0.81 against 0.93)."""
+    done, prior, size = len(h.curves), h.prior_loss, h.step_size()
+    if not prior or done < 2 or size is None or size >= t.tiny_update:
         return False
     return all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss"))
