@@ -148,16 +148,21 @@ def drive_smart(n: int = 3200, seed: int = 48001) -> tuple[list[str], list[list[
         rng.lognormal(np.log(2 + 900 * cable**1.3), 1.0, size=n),
         0.0,
     ).round()
-    temp = 36 + rng.normal(0, 3.2, size=n) + 22 * heat + 4 * (rpm_class == 10000) - 3 * (rpm_class < 6000)
+    temp = (
+        36
+        + rng.normal(0, 3.2, size=n)
+        + 22 * heat
+        + 4 * (rpm_class == 10000)
+        - 3 * (rpm_class < 6000)
+    )
     max_temp = temp + rng.gamma(2.0, 2.2, size=n) + 8 * heat * rng.random(n)
     fan = 4200 + rng.normal(0, 450, size=n) - 2600 * heat * rng.uniform(0.4, 1.1, size=n)
     # a failed fan in a slot whose neighbours still keep it cool, a short hot spell
     fan = np.where(rng.random(n) < 0.18, fan - rng.uniform(900, 2200, size=n), fan)
     max_temp = np.where(rng.random(n) < 0.2, max_temp + rng.uniform(6, 18, size=n), max_temp)
-    spin_up = (
-        rng.normal(6200, 700, size=n) * (rpm_class / 7200) ** 0.5
-        + 7000 * head**1.1 * rng.uniform(0.3, 1.2, size=n)
-    )
+    spin_up = rng.normal(6200, 700, size=n) * (
+        rpm_class / 7200
+    ) ** 0.5 + 7000 * head**1.1 * rng.uniform(0.3, 1.2, size=n)
     seek = rng.lognormal(np.log(0.4 + 25 * head**1.4), 0.7, size=n)
     shaken = rng.random(n) < 0.18  # a rattling neighbour: seek errors without worn heads
     seek = np.where(shaken, seek + rng.lognormal(np.log(9), 0.5, size=n), seek)
@@ -183,7 +188,9 @@ def drive_smart(n: int = 3200, seed: int = 48001) -> tuple[list[str], list[list[
     action = np.zeros(n, dtype=int)
     action[((max_temp > limit) & (fan < 3300)) | (temp > limit - 3)] = 4
     action[(crc > 30 + hours / 150) & (realloc < 60)] = 3
-    action[(seek > 6) & ((spin_up > 8000 * np.sqrt(rpm_class / 7200)) | (throughput < 0.75 * nominal))] = 2
+    action[
+        (seek > 6) & ((spin_up > 8000 * np.sqrt(rpm_class / 7200)) | (throughput < 0.75 * nominal))
+    ] = 2
     action[(realloc > 60) | ((pending > 6) & (uncorr > 0))] = 1
     flip = rng.random(n) < 0.03
     action[flip] = (action[flip] + rng.integers(1, 5, size=int(flip.sum()))) % 5
@@ -295,14 +302,18 @@ def insect_shape(rng: np.random.Generator, kind: str, u, v) -> tuple[list, list]
         for side in (-1, 1):
             thin.append(segment(u, v, -length * 0.9, side * 1.1, -length * 1.35, side * 1.9, 0.4))
             thin.append(
-                segment(u, v, length * 0.9, side * 0.4, length * 2.2, side * rng.uniform(2.2, 3.4), 0.28)
+                segment(
+                    u, v, length * 0.9, side * 0.4, length * 2.2, side * rng.uniform(2.2, 3.4), 0.28
+                )
             )
         thin += legs(rng, u, v, 0.2, 1.0, rng.uniform(3.6, 4.6), 0.3)
     elif kind == "whitefly":  # a small body under a broad delta of pale wings
         span = rng.uniform(5.6, 6.6)
         wings = []
         for side in (-1, 1):
-            wings.append(ellipse(u, v, -0.6, side * span * 0.42, span * 0.62, span * 0.36, side * 0.5))
+            wings.append(
+                ellipse(u, v, -0.6, side * span * 0.42, span * 0.62, span * 0.36, side * 0.5)
+            )
         layers.append((np.minimum(*wings), rng.uniform(0.12, 0.25), 0.95))
         layers.append((ellipse(u, v, 1.6, 0.0, 1.4, 0.9), 0.0, 1.0))
         for side in (-1, 1):
@@ -389,13 +400,23 @@ def insect_frame(rng: np.random.Generator, kind: str) -> np.ndarray:
             1
             - (1 - rng.uniform(0.15, 0.6))
             * inside(
-                segment(_GRID[1], _GRID[0], px, py, px + length * np.cos(b), py + length * np.sin(b), rng.uniform(0.2, 0.7))
+                segment(
+                    _GRID[1],
+                    _GRID[0],
+                    px,
+                    py,
+                    px + length * np.cos(b),
+                    py + length * np.sin(b),
+                    rng.uniform(0.2, 0.7),
+                )
             ),
         )
     base = rng.uniform(0.05, 0.35)  # the insect's own darkness
     thin, layers = insect_shape(rng, kind, u, v)
     outline = np.minimum.reduce(thin + [d for d, _, _ in layers])
-    shade = np.roll(inside(outline - 0.4, 2.0), tuple(int(s) for s in rng.integers(-2, 3, size=2)), (0, 1))
+    shade = np.roll(
+        inside(outline - 0.4, 2.0), tuple(int(s) for s in rng.integers(-2, 3, size=2)), (0, 1)
+    )
     image = image * (1 - 0.25 * shade)
     for d in thin:
         m = inside(d, 0.8) * rng.uniform(0.75, 1.0)
