@@ -185,7 +185,14 @@ def test_a_network_that_does_not_learn_gets_remedies_that_make_it_learn_first():
         assert order[0] == "lower_lr" and "raise_lr" not in order, (evidence, order)
     # killed units on unscaled inputs: the inputs' scale first, then the lower rate
     unscaled = remedy_order(killed, Evidence(unscaled_inputs=True))
-    assert unscaled[:3] == ("input_norm", "lower_lr", "leaky_relu"), unscaled
+    assert unscaled[:3] == ("input_norm", "lower_lr", "he_init"), unscaled
+    # then drawn again, not made leaky: dead units do not come back at the lower rate
+    for evidence in (Evidence(), Evidence(large_steps=True)):
+        order = remedy_order(killed, evidence)
+        assert order.index("he_init") == 1 < order.index("leaky_relu"), order
+    # units dead from the start (not killed): the leaky slope before a new draw, as before
+    dead = remedy_order(_finding("dying_relu"), Evidence())
+    assert dead.index("leaky_relu") < dead.index("he_init"), dead
     # killed by the first steps of weights drawn far too large: the draw first, then the
     # rate; weights that large only now may be what the steps made of them: the rate first
     drawn = remedy_order(killed, Evidence(oversized_at_start=True, oversized_weights=True))
