@@ -45,8 +45,8 @@ def short_of_the_bar(h: ProbeHistory, t: Thresholds) -> Finding | None:
     towards the best a linear model does, slower and slower, which reads as steps too small
     (five classes of two clusters each under Adam at 2e-3 and cosine decay: val loss 0.82
     at epoch 16 of 30 falling 1.2% an epoch, 1.9x the reference's 0.44, told to raise the
-    rate; 0.76 accuracy where an MLP reaches 0.92). On a table a linear model does as well
-    as the reference models, it stands near 1x their loss and is not told."""
+    rate; 0.76 accuracy where an MLP reaches 0.92). Where a linear model does as well as
+    the reference models, it stands near 1x their loss and is not told."""
     if not _judged(h, t):
         return None
     loss, val = h.curve("train_loss"), h.curve("val_loss")
@@ -71,11 +71,11 @@ def short_of_the_bar(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return None  # at its pace it gets there within the budget
     if table:
         message = (
-            f"The model underfits: a linear model, its validation loss stalled at {best:.3g}, "
-            f"{best / bar:.1f}x the {bar:.3g} a logistic regression or kernel model reaches on "
-            f"rows it never saw, and its training loss is {loss[-1]:.3g}. One flat boundary a "
-            f"class cannot follow classes that bend or lie in several clusters: add a hidden "
-            f"layer (a nonlinearity between two)."
+            f"The model underfits: it is a linear model, and its validation loss stalled at "
+            f"{best:.3g}, {best / bar:.1f}x the {bar:.3g} a logistic regression or kernel model "
+            f"reaches on rows it never saw (its training loss is {loss[-1]:.3g}). One flat "
+            f"boundary a class cannot follow classes that bend or lie in several clusters: add "
+            f"a hidden layer (a nonlinearity between two)."
         )
     else:
         advice = (

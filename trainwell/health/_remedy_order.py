@@ -143,7 +143,7 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
         order = ("matched_init", *order)
     if killed and order[0] != "lower_lr":  # after the inputs' scale, where that comes first
         order = _after("lower_lr", order[0], order)
-    if killed and code == "dying_relu" and order.index("he_init") > order.index("lower_lr"):
+    if killed and code == "dying_relu" and _before("lower_lr", "he_init", order):
         # then the units drawn again, at the lower rate: where the rate alone did not cure
         # them, they were dead in the state it rolled back to, and a leaky slope keeps their
         # dead weights (a batch-norm CNN under SGD at 0.45: lowered, dead again at the first
@@ -191,6 +191,11 @@ def _init_is_the_cause(code: str, evidence: Evidence) -> bool:
 
 def _first(name: str, order: tuple[str, ...]) -> tuple[str, ...]:
     return (name, *(other for other in order if other != name))
+
+
+def _before(name: str, other: str, order: tuple[str, ...]) -> bool:
+    """Whether `name` and `other` are both in `order`, `name` first."""
+    return name in order and other in order and order.index(name) < order.index(other)
 
 
 def _after(name: str, anchor: str, order: tuple[str, ...]) -> tuple[str, ...]:
