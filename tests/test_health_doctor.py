@@ -481,6 +481,42 @@ def test_the_reference_reads_a_dataloaders_rows_without_moving_its_draws():
     assert 0.1 < held < 0.6 and drawn == pytest.approx(held, abs=0.03)
 
 
+@pytest.mark.parametrize("held", [False, True])
+def test_the_reference_and_the_images_bar_read_one_pass_of_a_dataloader(held):
+    """The reference (tables) and the images' bar each read the training rows: from a
+    DataLoader, which may decode its images from disk, they are drawn in one pass, not one
+    pass each. Rows held in memory are read as they are, no pass made."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from trainwell.health import DoctorCallback
+    from trainwell.train import TensorBatches, Trainer
+
+    class Counted(DataLoader):
+        passes = 0
+
+        def __iter__(self):
+            Counted.passes += 1
+            return super().__iter__()
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 3, (240,), generator=g)
+    X = torch.randn(240, 1, 12, 12, generator=g) + y[:, None, None, None].float()
+    rows = TensorDataset(X, y)
+    train = TensorBatches(X, y, 40, seed=0) if held else Counted(rows, batch_size=40)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(400, 3))
+    doctor = DoctorCallback(mode="detect")
+    trainer = Trainer(
+        model, torch.optim.SGD(model.parameters(), 0.05), epochs=1, callbacks=[doctor]
+    )
+    trainer.fit(train, TensorBatches(X[:60], y[:60], 60))
+    before = Counted.passes
+    history = doctor.examiner.history
+    assert history.reference() is None  # images: no reference models
+    assert history.bar() is not None
+    assert Counted.passes - before == (0 if held else 1)
+
+
 def test_the_class_priors_loss_is_the_runs_own_loss_on_what_the_batches_draw():
     """Predicting the frequencies scores the labels' entropy under a plain cross-entropy;
     class weights that balance the classes, or a sampler that draws them equally, make the

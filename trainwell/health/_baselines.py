@@ -5,7 +5,7 @@ run's own loss."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
@@ -59,7 +59,38 @@ def prior_loss(trainer: Trainer) -> float | None:
     return _lowest(_scored(p.expand(len(rows), -1), rows, trainer) for p in logits)
 
 
-def reference_loss(trainer: Trainer) -> float | None:
+Rows = tuple[torch.Tensor, torch.Tensor]
+
+
+def measured_later(trainer: Trainer) -> dict[str, Callable[[], float | None]]:
+    """`reference_loss` and `image_bar_loss`, each to be measured when a rule first reads it,
+    from one draw of the training rows (`training_rows`)."""
+    rows = training_rows(trainer)
+    return {
+        "reference_loss": lambda: reference_loss(trainer, rows()),
+        "bar_loss": lambda: image_bar_loss(trainer, rows()),
+    }
+
+
+def training_rows(trainer: Trainer) -> Callable[[], Rows | None]:
+    """The training rows the baselines are measured on: those held in memory as they are
+    now, or up to `REFERENCE_POOL` rows a DataLoader gives in one pass, drawn once: the
+    reference and the images' bar each read them, and a loader that decodes images from
+    disk is slow to pass over."""
+    drawn: Rows | None = None
+
+    def rows() -> Rows | None:
+        nonlocal drawn
+        if trainer.train_tensors is not None:  # held: no copy kept past a data remedy
+            return trainer.train_tensors
+        if drawn is None:
+            drawn = trainer.train_rows(REFERENCE_POOL)
+        return drawn
+
+    return rows
+
+
+def reference_loss(trainer: Trainer, data: Rows | None = None) -> float | None:
     """The loss of models of moderate capacity on training rows they never saw, scored by the
     run's own loss function: 3-fold out-of-fold predictions on up to `REFERENCE_ROWS` rows of
     a table, the lowest of a logistic regression's and the label audit's kernel model's
@@ -70,8 +101,8 @@ def reference_loss(trainer: Trainer) -> float | None:
     avoidable bias for more capacity to remove. None for images (a kernel on raw pixels is
     a weak reference: 44% accuracy on 28x28 shapes a small CNN classifies at 97%) and soft
     targets. Batches not held in memory (a DataLoader) give the rows of one pass, up to
-    `REFERENCE_POOL`."""
-    data = trainer.train_rows(REFERENCE_POOL)
+    `REFERENCE_POOL`; `data`, where given, are the rows (`training_rows`)."""
+    data = trainer.train_rows(REFERENCE_POOL) if data is None else data
     if data is None or data[0].ndim != 2:
         return None
     X, y = data
@@ -88,7 +119,7 @@ BAR_SIDE = 32  # images are average-pooled down to this side at most first
 BAR_CHUNK = 250  # images convolved at a time
 
 
-def image_bar_loss(trainer: Trainer) -> float | None:
+def image_bar_loss(trainer: Trainer, data: Rows | None = None) -> float | None:
     """For images, a bar a network must beat, scored by the run's own loss: the lowest
     out-of-fold loss of the reference models (`reference_models`) on fixed random
     convolution features of up to `REFERENCE_ROWS` training images (`_random_features`),
@@ -97,10 +128,11 @@ def image_bar_loss(trainer: Trainer) -> float | None:
     dice frames 0.66 accuracy where raw pixels give 0.20 and a healthy CNN 0.94, on 32x32
     gauge dials 0.72 (0.32, 0.87). A CNN that stalls above it learned less from its images
     than random filters give a linear model. A bar, not what the data allows: a network
-    as good as it may still lack capacity. None for other inputs and soft targets."""
+    as good as it may still lack capacity. None for other inputs and soft targets. `data`,
+    where given, are the rows (`training_rows`)."""
     if trainer.task != "classification":
         return None
-    data = trainer.train_rows(REFERENCE_POOL)
+    data = trainer.train_rows(REFERENCE_POOL) if data is None else data
     if data is None or data[0].ndim != 4 or not data[0].is_floating_point():
         return None
     X, y = data

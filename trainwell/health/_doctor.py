@@ -15,7 +15,7 @@ import torch
 
 from ..findings import TRAINING_CODES, Finding
 from ..train import Callback, EarlyStopping, FitResult, Trainer, first_found, mean_over_ranks
-from ._baselines import image_bar_loss, prior_loss, reference_loss
+from ._baselines import measured_later, prior_loss
 from ._evidence import dropout, strong_penalty
 from ._examiner import DEFAULT_EVERY, Examiner, after_remedy, next_interval, probe_interval
 from ._history import VAL_ROWS_KEPT, data_loss
@@ -97,8 +97,8 @@ class DoctorCallback(Callback):
         prior = prior_loss(trainer)  # measured once: the repairer's "stalled" reads it too
         if trainer.task == "classification":  # regression's 1.0 assumes standardised targets
             self.examiner.history.prior_loss = prior
-        self.examiner.history.measure_later("reference_loss", lambda: reference_loss(trainer))
-        self.examiner.history.measure_later("bar_loss", lambda: image_bar_loss(trainer))
+        for name, measure in measured_later(trainer).items():
+            self.examiner.history.measure_later(name, measure)
         self.interval = probe_interval(
             self.every, trainer.steps_per_epoch, self.examiner.thresholds.sustain
         )
