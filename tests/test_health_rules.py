@@ -2242,3 +2242,19 @@ def test_a_linear_model_stalled_far_above_the_tables_reference_underfits(case, f
     if told is not None:
         assert "add a hidden layer" in told.message
         assert told.evidence["reference_loss"] == reference
+
+
+@pytest.mark.parametrize("dense", [[True], [True, True]])
+def test_a_linear_model_short_of_the_reference_is_not_told_its_steps_are_too_small(dense):
+    """At epoch 16 of 30 the two-cluster linear model's train loss looks stalled while its
+    val loss still falls 1.2% an epoch: `slow_convergence` told it to raise the rate, after
+    `underfitting` told it to add a hidden layer. A linear model short of the reference is
+    underfitting's alone; the same curves from an MLP are still slow convergence."""
+    train = [*TWO_CLUSTER_TRAIN, 0.786, 0.788, 0.779]
+    val = [*TWO_CLUSTER_VAL, 0.829, 0.82, 0.812]
+    h = _curves(_history(), train, val)
+    h.total_epochs, h.reference_loss, h.dense, h.prior_loss = 30, 0.438, dense, 1.609
+    h.data_at_hand = h.floor_known = True
+    linear = dense == [True]
+    assert (rules.short_of_the_bar(h, T) is not None) is linear
+    assert (rules.slow_convergence(h, T) is None) is linear

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..findings import Finding
+from ._bar_rules import short_of_the_bar
 from ._curve_base import (
     FLOOR_UNKNOWN,
     _annealed,
@@ -148,9 +149,14 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
         return stopped
     if (offset := _offset_unlearned(h, loss, t)) is not None:
         return offset
+    val = h.curve("val_loss")
+    if h.dense == [True] and short_of_the_bar(h, t) is not None:
+        # a linear model short of what the data allows: it creeps towards the best a linear
+        # model does, which reads as a descent on steps too small, but a higher rate is no
+        # advice (five classes of two clusters each were told both)
+        return None
     if (behind := _behind(h, loss, t)) is not None:
         return behind
-    val = h.curve("val_loss")
     pace = _val_pace(loss, val, t)
     if pace is None or not _stalled_high(h, loss, val, t) or bottleneck(h):
         return None  # a layer too narrow for the output slows it too: `narrow_layer` names it
