@@ -338,12 +338,14 @@ def test_the_reference_is_measured_only_for_a_loss_that_stalls_high(monkeypatch,
     """The reference models' fits take as long as a short run: a network whose loss falls low
     never pays for it; a line fitted to a curve, whose loss stalls high, measures it once,
     at the first epoch a rule reads it, and is judged against it as before."""
-    from trainwell.health import DoctorCallback, _doctor
+    from trainwell.health import DoctorCallback, _baselines
     from trainwell.train import TensorBatches, Trainer
 
     calls = []
-    real = _doctor.reference_loss
-    monkeypatch.setattr(_doctor, "reference_loss", lambda t: calls.append(t.epoch) or real(t))
+    real = _baselines.reference_loss
+    monkeypatch.setattr(
+        _baselines, "reference_loss", lambda t, data=None: calls.append(t.epoch) or real(t, data)
+    )
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     X = torch.randn(1500, 6, generator=g)
