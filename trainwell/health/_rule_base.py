@@ -62,7 +62,7 @@ class Thresholds:
     small_update: float = 1e-3  # or falls, off course to fit in the budget, on steps that
     # move the weights by less than this share a step (~1e-3 is healthy: Karpathy's rule)
     tiny_update: float = 1e-4  # steps a tenth of that: a network still at the class prior's
-    # loss after 2 epochs on them is judged then, not after `min_epochs` (`_stuck_on_tiny_steps`)
+    # loss after 2 epochs on them is judged then, not after `min_epochs` (`_untrained_early`)
     overfit_rise: float = 0.2  # val loss 20% above its best while train loss keeps falling
     overfit_patience: int = 3  # epochs since the best val loss
     overfit_floor: float = 0.05  # ... and the rise >= 5% of the val loss's scale (not noise)

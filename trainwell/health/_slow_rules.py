@@ -86,11 +86,9 @@ def slow_convergence(h: ProbeHistory, t: Thresholds) -> Finding | None:
     pace (`_val_pace`): steps too small, not capacity missing; or it falls on small steps too
     slowly to fit in the budget (`_behind`). Not under a strong penalty,
     nor behind a layer too narrow for the output: each is why, and `penalised` or
-    `narrow_layer` names it. A run too short to judge that ended as untrained as it began
-    (`_ended_untrained`) is judged at its end; one that learned nothing on tiny steps, after
-    2 epochs (`_stuck_on_tiny_steps`)."""
-    early = _ended_untrained(h, t) or _stuck_on_tiny_steps(h, t)
-    if h.penalty or not (_judged(h, t) or early):
+    `narrow_layer` names it. A network still as untrained as it began after 2 epochs is
+    judged early where the run has ended or its steps are tiny (`_untrained_early`)."""
+    if h.penalty or not (_judged(h, t) or _untrained_early(h, t)):
         return None
     loss = h.curve("train_loss")
     if not _finite(loss) or loss[0] <= 0 or _at_floor(h, loss, t):
@@ -391,23 +389,20 @@ def _levelled(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
     return before > 0 and (loss[-3] - loss[-1]) / 2 < t.levelled_pace * before
 
 
-def _ended_untrained(h: ProbeHistory, t: Thresholds) -> bool:
-    """A run too short for the curve rules (under `min_epochs`) has ended, two epochs or
-    more, with every epoch's train loss still at the class prior's: it learned nothing, and
-    saying nothing would pass it as healthy (digits at chance after 3 epochs of SGD 0.002)."""
+def _untrained_early(h: ProbeHistory, t: Thresholds) -> bool:
+    """Two epochs or more, too few for the curve rules, with every epoch's train loss still
+    at the class prior's, judged now where saying nothing would cost the run: where it has
+    ended (a run too short to judge would pass as healthy: digits at chance after 3 epochs
+    of SGD 0.002), or where its steps move no layer by `tiny_update` of its weights (the
+    rate is far too low, and waiting `min_epochs` leaves its remedy a third less of the
+    run: a batch-norm CNN under SGD at 2e-5, steps of 5.6e-5, 1.885, 1.879 against a
+    prior's 1.79, told at epoch 3 and switched to Adam, 0.81 against 0.93)."""
     done, prior = len(h.curves), h.prior_loss
-    if not prior or done < 2 or done < h.total_epochs:
+    if not prior or done < 2:
         return False
-    return all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss"))
-
-
-def _stuck_on_tiny_steps(h: ProbeHistory, t: Thresholds) -> bool:
-    """Two epochs or more, every one's train loss still at the class prior's, on steps that
-    move no layer by `tiny_update` of its weights: the rate is far too low, and waiting
-    `min_epochs` to say so leaves its remedy a third less of the run (a batch-norm CNN
-    under SGD at 2e-5, steps of 5.6e-5: 1.885, 1.879 against a prior's 1.79, told at epoch
-    3 and switched to Adam, 0.81 against 0.93)."""
-    done, prior, size = len(h.curves), h.prior_loss, h.step_size()
-    if not prior or done < 2 or size is None or size >= t.tiny_update:
+    if not all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss")):
         return False
-    return all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss"))
+    if done >= h.total_epochs:
+        return True
+    size = h.step_size()
+    return size is not None and size < t.tiny_update
