@@ -1319,6 +1319,44 @@ def test_a_state_whose_units_the_last_probe_saw_lost_is_not_kept_as_healthy(kind
     assert repairer.healthy is not start
 
 
+@pytest.mark.parametrize("killed", [True, False])
+def test_units_the_steps_killed_roll_back_to_before_they_died(killed):
+    """A ReLU layer alive at the first probe and 50% dead at an epoch's last (under the 70%
+    that makes `dying_relu`, over half of it): that state is kept as healthy, but a dying
+    ReLU the steps killed rolls back past it, to the last state whose units were alive,
+    where a lower rate keeps them alive; units dead from the start (not killed by the steps)
+    roll back to the last healthy state. A layer 20% dead moves the alive state on."""
+    from trainwell.health import ProbeHistory
+    from trainwell.health._repair import Repairer
+
+    trainer, rebuild, _ = _trainer_for({"model": {"hidden": [32]}, "train": {"epochs": 10}})
+    repairer = Repairer(trainer, rebuild, prior_loss=1.0)
+    h = ProbeHistory(layers=["weight"], activations=["act"], activation_kinds=["relu"], rows=[2])
+    h.steps, h.loss = [0, 8], [1.0, 0.9]
+    h.weight_norm = [np.array([1.0]), np.array([1.1])]
+    h.saturated = [np.array([np.nan]), np.array([np.nan])]
+    h.dead = [np.array([0.0]), np.array([0.2])]
+    repairer.epoch_end(0, {"train_loss": 0.9}, h)
+    assert repairer.alive is repairer.healthy  # 20% dead: alive
+    alive = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.add_(1.0)  # the steps of the next epoch
+    h.dead[-1] = np.array([0.5])
+    repairer.epoch_end(1, {"train_loss": 0.8}, h)
+    assert repairer.healthy is not repairer.alive
+    resumed = Repairer(trainer, rebuild, prior_loss=1.0)
+    resumed.load_state_dict(repairer.state_dict([]), [])
+    assert all(torch.equal(resumed.alive["model"][k], alive[k]) for k in alive)
+    dying = Finding("dying_relu", "error", "training", "", evidence={"killed_in_training": killed})
+    assert repairer.treat(dying, None, h)
+    assert repairer.repairs[-1]["remedy"] == ("lower_lr" if killed else "leaky_relu")
+    restored = trainer.model.state_dict()
+    back = all(torch.equal(restored[k], alive[k]) for k in alive)
+    assert back is killed
+    assert repairer.alive is repairer.healthy  # the state after the remedy
+
+
 def test_a_state_whose_validation_loss_ran_away_is_not_kept_as_healthy():
     """A validation loss 100x the best before it (a onecycle peak far too high: 2.4, then
     255) shows the weights flown off an epoch before the training loss overflows: a

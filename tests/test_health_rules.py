@@ -425,6 +425,22 @@ def test_units_alive_at_the_start_and_dead_now_were_killed_by_the_steps():
     assert rules.dying_relu(never_read, T).evidence["dead_at_start"] == 0.9
 
 
+def test_units_dying_is_a_layer_alive_at_the_start_losing_half_the_threshold_since():
+    """Alive at the first probe and 50% dead now: dying, before `dying_relu` (70%) speaks.
+    Not dying: 20% dead now; 50% dead from the first probe (the init's, not the steps');
+    a tanh network (no dead units read)."""
+    dying = _history(dead=(0.1, 0.5))
+    dying.dead[0] = np.array([0.0, 0.0])
+    assert rules.units_dying(dying, T) and rules.dying_relu(dying, T) is None
+    healthy = _history(dead=(0.1, 0.2))
+    healthy.dead[0] = np.array([0.0, 0.0])
+    assert not rules.units_dying(healthy, T)
+    assert not rules.units_dying(_history(dead=(0.1, 0.5)), T)  # 50% from the first probe
+    tanh = _history(dead=(0.1, 0.5))
+    tanh.dead = []
+    assert not rules.units_dying(tanh, T)
+
+
 def test_unused_parameters_with_an_exactly_zero_gradient_keep_their_own_advice():
     """unused_parameters lists its exactly-zero parameters under `zero_gradient`, the key a
     vanishing gradient of exactly 0 carries: only the latter is told to check the path."""

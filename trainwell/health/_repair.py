@@ -31,7 +31,7 @@ from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Reb
 from ._rebuild_epochs import rebuild_epochs
 from ._remedy_order import ACTS_AT_ONCE, REMEDIES, remedy_order
 from ._repair_records import cause_of, epoch_of, key_evidence
-from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, units_lost
+from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, units_dying, units_lost
 from ._treatment import Treatment
 from ._verdicts import (
     beat_its_start,
@@ -91,6 +91,9 @@ class Repairer:
         self.treating: dict[str, Treatment] = {}
         self.prior_loss = prior_loss  # the best constant prediction's loss (`prior_loss()`)
         self.healthy = trainer.snapshot()
+        # the last healthy state whose ReLU units were alive, where the steps since have been
+        # killing them (`units_dying`): a dying ReLU killed by the steps rolls back to it
+        self.alive = self.healthy
         self.earlier: EarlierNetwork | None = None  # the best network a remedy replaced
 
     def evidence(self, history: ProbeHistory) -> Evidence:
@@ -135,7 +138,7 @@ class Repairer:
         while True:
             name = treatment.remaining.pop(0)
             try:
-                changed = self._apply(name, finding.code)
+                changed = self._apply(name, finding.code, killed=killed_units(finding))
                 if finding.code in RUNAWAY_CODES:
                     trainer.best.forget()
                 break
@@ -178,13 +181,13 @@ class Repairer:
         speaks = t.creep_epochs + 1 if code == "underfitting" else t.min_epochs
         return max(speaks, math.ceil(t.judge_after * remaining), self.cure_epochs)
 
-    def _apply(self, name: str, code: str) -> str:
+    def _apply(self, name: str, code: str, *, killed: bool = False) -> str:
         """Apply remedy `name` for a problem `code` from the right starting point (the best
         weights for an overfitting remedy or an oscillation, the last healthy state for the
         others that keep the model); returns what it changed. The healthy snapshot is taken
         again after every remedy, so that a rollback always restores the live model and
         optimizer with the change in place (a rollback to the state before a lower learning
-        rate would undo it)."""
+        rate would undo it). Units the steps killed (`killed`) roll back to before they died."""
         trainer = self.trainer
         if self._raises_a_lowered_rate(name):
             raise NotApplicable("a remedy lowered the rate: this one would raise it back 10x")
@@ -193,7 +196,7 @@ class Repairer:
         if name in FROM_BEST:  # the best weights, before the network memorised more noise
             trainer.restore_best()
         elif name not in REBUILDS_MODEL and code not in SOUND_WEIGHTS_CODES:
-            trainer.restore(self.healthy)  # undo what the problem did, keep the model
+            trainer.restore(self.alive if killed else self.healthy)  # undo what the problem did
             if code in SWUNG_CODES and trainer.restore_best() is not None:
                 trainer.optimizer.state.clear()  # its momentum was the swing's
         replaced = (
@@ -215,7 +218,7 @@ class Repairer:
             changed += f", train.epochs: {budget} -> {trainer.epochs} ({left} for the new network)"
         if replaced is not None and trainer.best.epoch is None:  # a new network: none its best
             self.earlier = better(self.earlier, replaced, trainer)
-        self.healthy = trainer.snapshot()
+        self.healthy = self.alive = trainer.snapshot()
         return changed
 
     def _rebuild_epochs(self, code: str) -> int:
@@ -265,6 +268,8 @@ class Repairer:
         runaway = ran_away(self.trainer, since, metrics, self.thresholds)
         if not (probe_problems or lost or runaway) and math.isfinite(data_loss(metrics)):
             self.healthy = self.trainer.snapshot()
+            if history is None or not units_dying(history, self.thresholds):
+                self.alive = self.healthy
         return again
 
     def _no_better(self, treatment: Treatment) -> bool:
@@ -363,6 +368,7 @@ class Repairer:
                 code: t.state_dict(findings, self.repairs) for code, t in self.treating.items()
             },
             "healthy": self.healthy,
+            "alive": None if self.alive is self.healthy else self.alive,
             "prior_loss": self.prior_loss,
             "budget": self.budget,
             "config": self.rebuild.config.to_dict(),
@@ -376,7 +382,13 @@ class Repairer:
             for code, t in state["treating"].items()
         }
         self.healthy = state["healthy"]
+        self.alive = state.get("alive") or self.healthy  # (checkpoints before it had none)
         self.prior_loss = state["prior_loss"]
         self.budget = state.get("budget", self.budget)  # (checkpoints before it had none)
         earlier = state.get("earlier")
         self.earlier = EarlierNetwork.from_state(earlier) if earlier else None
+
+
+def killed_units(finding: Finding) -> bool:
+    """A dying ReLU whose units were alive at the probes' first read: the steps killed them."""
+    return finding.code == "dying_relu" and bool(finding.evidence.get("killed_in_training"))

@@ -38,7 +38,7 @@ from ._underfit_rules import (
     pulled_to_zero,
     underfitting,
 )
-from ._unit_rules import dying_relu, saturated_activation, units_lost
+from ._unit_rules import dying_relu, saturated_activation, units_dying, units_lost
 from ._val_rules import overfitting
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "bottleneck",
     "flown_off",
     "stalled",
+    "units_dying",
     "units_lost",
 ]
 

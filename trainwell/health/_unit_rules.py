@@ -56,6 +56,22 @@ def _affected_now(h: ProbeHistory, name: str, threshold: float) -> bool:
 ALIVE_SHARE = 0.5
 
 
+def units_dying(h: ProbeHistory, t: Thresholds) -> bool:
+    """Whether a ReLU-family layer alive at the probes' first read has lost `ALIVE_SHARE` of
+    `dead_fraction` or more of its units by the last probe: the steps are killing it, before
+    `dying_relu` can speak, and a state from here on holds units that a lower rate will not
+    bring back (held-out-48 oscillating_loss-2: 27%, 59%, 67% dead at the probes of a
+    batch-norm CNN under SGD at 0.45, rolled back to the last of them and dead again)."""
+    if not h.dead:
+        return False
+    limit = t.dead_fraction * ALIVE_SHARE
+    for index, share in enumerate(h.dead[-1].tolist()):
+        first = _first_read(h.steps, h.dead, index) if share >= limit else None
+        if first is not None and first[1] < limit:
+            return True
+    return False
+
+
 def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     """A ReLU-family layer has >= `dead_fraction` of units that output nothing positive for
     a whole batch, `sustain` probes running (AutoTrainer and DeepDiagnosis: 70%; SageMaker's
