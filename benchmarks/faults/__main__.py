@@ -118,6 +118,7 @@ SPLITS = (
     "held-out-46",
     "held-out-47",
     "held-out-48",
+    "held-out-49",
 )
 GENERATED = {"shapes28.npz": write_shapes}  # data.source names the benchmark draws itself
 
