@@ -480,6 +480,27 @@ def test_regularize_keeps_the_best_weights_it_was_given_as_the_best():
     assert trainer.best.epoch is None and trainer.restore_best() is None
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "decay", "expected"),
+    [("adam", 0.0, 5e-4), ("sgd", 0.0, 5e-4), ("adamw", 0.0, 5e-3), ("adamw", 0.01, 0.1)],
+)
+def test_regularize_decays_as_much_under_adamw_as_its_decoupled_decay_needs(
+    optimizer, decay, expected
+):
+    """A weight decay 10x the run's, at least a hundredth of a strong one: an L2 penalty of
+    5e-4 under Adam or SGD; AdamW's decay is decoupled from the gradient (its own default is
+    1e-2), so 5e-4 would be no regularisation there: 5e-3. The optimizer the run goes on
+    with has it."""
+    from trainwell.health import REMEDIES
+
+    spec = {"model": {"hidden": [16]}, "train": {"optimizer": optimizer, "weight_decay": decay}}
+    trainer, rebuild, _ = _trainer_for(spec)
+    changed = REMEDIES["regularize"](trainer, rebuild)
+    assert rebuild.config.train.weight_decay == pytest.approx(expected)
+    assert changed.endswith(f"train.weight_decay: {expected:g} (weights kept)")
+    assert trainer.optimizer.param_groups[0]["weight_decay"] == pytest.approx(expected)
+
+
 def test_input_norm_is_applied_once():
     """The probes measure the raw inputs, which stay unscaled under a normalising layer: a
     second finding on them must go to the next remedy, not rebuild the same network."""

@@ -224,10 +224,10 @@ def weight_decay(optimizer: torch.optim.Optimizer) -> float:
 
 def strong_decay(optimizer: torch.optim.Optimizer) -> bool:
     """Whether the optimizer's weight decay is strong enough to keep a network from fitting."""
-    return weight_decay(optimizer) >= _decay_limit(optimizer)
+    return weight_decay(optimizer) >= decay_limit(optimizer)
 
 
-def _decay_limit(optimizer: torch.optim.Optimizer) -> float:
+def decay_limit(optimizer: torch.optim.Optimizer) -> float:
     """AdamW's decoupled decay is scaled by the learning rate: it takes more to be strong."""
     return STRONG_DECOUPLED_DECAY if isinstance(optimizer, torch.optim.AdamW) else STRONG_DECAY
 

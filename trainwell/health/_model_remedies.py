@@ -12,7 +12,15 @@ from torch import nn
 
 from ..config import Init
 from ..train import Trainer, by_position
-from ._evidence import DROPOUTS, STRONG_DROPOUT, collapsed, dropout, strong_decay, strong_l1
+from ._evidence import (
+    DROPOUTS,
+    STRONG_DROPOUT,
+    collapsed,
+    decay_limit,
+    dropout,
+    strong_decay,
+    strong_l1,
+)
 from ._history import data_loss
 from ._rebuild import NotApplicable, Rebuild, module_activation
 from ._silent import few_names
@@ -226,13 +234,17 @@ def regularize(trainer: Trainer, rebuild: Rebuild) -> str:
     the best ones): dropout holds no parameters, so the rebuilt model takes them as they are.
     It computes at evaluation what they computed, so when they are the best weights they
     stay the best: if the cure fails, stopping early goes back to them, not to the best
-    epoch of the regularised network."""
+    epoch of the regularised network. The weight decay is 10x the run's, at least a
+    hundredth of one that keeps a network from fitting (`decay_limit`): 5e-4 where it is an
+    L2 penalty (SGD, Adam), 5e-3 where it is decoupled from the gradient (AdamW, whose own
+    default is 1e-2)."""
     spec, train = rebuild.config.model, rebuild.config.train
     dropout = min(round(spec.dropout + 0.3, 2), 0.5)
-    rebuild.can_rebuild(f"dropout {dropout:g}, weight decay {max(10 * train.weight_decay, 5e-4):g}")
+    decay = max(10 * train.weight_decay, decay_limit(trainer.optimizer) / 100)
+    rebuild.can_rebuild(f"dropout {dropout:g}, weight decay {decay:g}")
     weights = trainer.model.state_dict()
     in_place = trainer.kept_epoch is not None and trainer.kept_epoch == trainer.best.epoch
-    train.weight_decay = max(10 * train.weight_decay, 5e-4)
+    train.weight_decay = decay
     changed = rebuild.new_model(trainer, keep_best=in_place, fresh=False, dropout=dropout)
     trainer.model.load_state_dict(by_position(trainer.model, weights))
     return f"{changed}, train.weight_decay: {train.weight_decay:g} (weights kept)"
