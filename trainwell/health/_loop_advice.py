@@ -8,6 +8,7 @@ from ..findings import Finding
 from ._history import LARGE_STEP
 from ._loop_remedies import DEFAULT_EPS
 from ._silent import LOOP_FIX
+from ._unit_rules import killed_units
 
 # Per code, the change to the model or the loop recommended after the remedies the doctor
 # applies itself (`_loop_repair.LOOP_ORDERS`), or instead of them
@@ -94,7 +95,7 @@ def recommend(finding: Finding, adaptive: bool = False) -> None:
         change = "a lower learning rate"
     if finding.code == "dying_relu" and finding.evidence.get("kind") == "leaky_relu":
         change = LEAKY_DEAD
-    if finding.code == "dying_relu" and finding.evidence.get("killed_in_training"):
+    if killed_units(finding):
         change = "a lower learning rate, or LeakyReLU"  # alive at the start: steps killed them
     pushed = (finding.evidence.get("step_size") or 0.0) > LARGE_STEP  # (None: not measured)
     if finding.code == "saturated_activation" and pushed:

@@ -42,7 +42,7 @@ from ._optimizer_remedies import (
 )
 from ._rebuild import Remedy
 from ._rule_base import UNSCALED_CODES
-from ._rules import LEARNING_CODES
+from ._rules import LEARNING_CODES, killed_units
 
 # Per finding code, the remedies to try in order. For overfitting the doctor first puts back
 # the best weights it keeps; `stop_early` it does itself. Units saturated by weights too
@@ -110,7 +110,7 @@ def remedy_order(finding: Finding, evidence: Evidence) -> tuple[str, ...]:
     code = finding.code
     # units alive at the start that the steps killed: steps too large, measured or not
     # (batch norm lets the weights grow, and their update ratio shrink with it)
-    killed = bool(finding.evidence.get("killed_in_training"))
+    killed = killed_units(finding)
     # ... not units saturated before the steps measured (Adam's first steps are as large as
     # its rate, whatever the gradient): large steps are then no cause, though still large
     from_start = bool(finding.evidence.get("saturated_from_start"))

@@ -31,7 +31,15 @@ from ._rebuild import FROM_BEST, REBUILDS_MODEL, SWUNG_CODES, NotApplicable, Reb
 from ._rebuild_epochs import rebuild_epochs
 from ._remedy_order import ACTS_AT_ONCE, REMEDIES, remedy_order
 from ._repair_records import cause_of, epoch_of, key_evidence
-from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, flown_off, units_dying, units_lost
+from ._rules import (
+    CURVE_CODES,
+    LEARNING_CODES,
+    Thresholds,
+    flown_off,
+    killed_units,
+    units_dying,
+    units_lost,
+)
 from ._treatment import Treatment
 from ._verdicts import (
     beat_its_start,
@@ -387,8 +395,3 @@ class Repairer:
         self.budget = state.get("budget", self.budget)  # (checkpoints before it had none)
         earlier = state.get("earlier")
         self.earlier = EarlierNetwork.from_state(earlier) if earlier else None
-
-
-def killed_units(finding: Finding) -> bool:
-    """A dying ReLU whose units were alive at the probes' first read: the steps killed them."""
-    return finding.code == "dying_relu" and bool(finding.evidence.get("killed_in_training"))

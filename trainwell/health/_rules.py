@@ -38,7 +38,13 @@ from ._underfit_rules import (
     pulled_to_zero,
     underfitting,
 )
-from ._unit_rules import dying_relu, saturated_activation, units_dying, units_lost
+from ._unit_rules import (
+    dying_relu,
+    killed_units,
+    saturated_activation,
+    units_dying,
+    units_lost,
+)
 from ._val_rules import overfitting
 
 __all__ = [
@@ -57,6 +63,7 @@ __all__ = [
     "Thresholds",
     "bottleneck",
     "flown_off",
+    "killed_units",
     "stalled",
     "units_dying",
     "units_lost",

@@ -65,11 +65,22 @@ def units_dying(h: ProbeHistory, t: Thresholds) -> bool:
     if not h.dead:
         return False
     limit = t.dead_fraction * ALIVE_SHARE
-    for index, share in enumerate(h.dead[-1].tolist()):
-        first = _first_read(h.steps, h.dead, index) if share >= limit else None
-        if first is not None and first[1] < limit:
-            return True
-    return False
+    return any(
+        share >= limit and _alive_at_first_read(h, index, t)
+        for index, share in enumerate(h.dead[-1].tolist())
+    )
+
+
+def _alive_at_first_read(h: ProbeHistory, index: int, t: Thresholds) -> bool:
+    """Whether ReLU layer `index` had under `ALIVE_SHARE` of `dead_fraction` dead at the
+    first probe that read it."""
+    first = _first_read(h.steps, h.dead, index)
+    return first is not None and first[1] < t.dead_fraction * ALIVE_SHARE
+
+
+def killed_units(finding: Finding) -> bool:
+    """A dying ReLU whose units were alive at the probes' first read: the steps killed them."""
+    return finding.code == "dying_relu" and bool(finding.evidence.get("killed_in_training"))
 
 
 def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
@@ -90,7 +101,7 @@ def dying_relu(h: ProbeHistory, t: Thresholds) -> Finding | None:
     state = "barely learn (LeakyReLU's small slope)" if leaky else "no longer learn"
     fixes = "He initialisation" if leaky else "LeakyReLU, He initialisation"
     first = _first_read(h.steps, h.dead, index)  # (step, share): at init, or since a remedy
-    killed = first is not None and first[1] < t.dead_fraction * ALIVE_SHARE
+    killed = _alive_at_first_read(h, index, t)
     advice = (
         f"They were alive at step {first[0]} ({first[1]:.0%} dead): the steps knocked them "
         f"off. Lower the learning rate."
