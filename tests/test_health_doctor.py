@@ -333,6 +333,45 @@ def test_learning_nothing_beyond_the_prior_speaks_only_when_nothing_else_has():
     assert reference is not None and resumed.examiner.history.reference() == reference
 
 
+@pytest.mark.parametrize("balanced", [False, True])
+@pytest.mark.parametrize(
+    "loss_fn",
+    [
+        nn.CrossEntropyLoss(),
+        nn.CrossEntropyLoss(weight=torch.tensor([0.2, 1.0, 2.0, 5.0])),
+        nn.CrossEntropyLoss(weight=torch.tensor([0.2, 1.0, 2.0, 5.0]), label_smoothing=0.1),
+        nn.NLLLoss(),
+        lambda outputs, targets: nn.functional.cross_entropy(outputs, targets),  # a user's own
+    ],
+    ids=["ce", "weighted", "smoothed", "nll", "own"],
+)
+def test_the_prior_loss_is_the_runs_own_loss_of_the_best_constant_over_its_rows(loss_fn, balanced):
+    """Cross entropy and NLL are scored one row per class, weighed by the class shares; it
+    must equal the run's loss over every row it would draw (each class equally often under a
+    balanced sampler), whatever the class weights and smoothing."""
+    from trainwell.health._baselines import prior_loss
+    from trainwell.train import TensorBatches, Trainer
+
+    torch.manual_seed(0)
+    shares = torch.tensor([0.6, 0.25, 0.1, 0.05])
+    X, y = torch.randn(3000, 5), torch.multinomial(shares, 3000, replacement=True)
+    model = nn.Linear(5, 4)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.1), loss_fn=loss_fn, epochs=1)
+    batches = TensorBatches(X, y, 64, seed=0)
+    batches.balanced = balanced
+    trainer._train_batches = batches
+    # every row as drawn: all of them, or as many of each class
+    rows = torch.arange(4).repeat_interleave(1000) if balanced else y
+    drawn = torch.bincount(rows, minlength=4).double()
+    constants = [drawn, torch.ones(4)]  # the class shares as drawn, equal odds
+    if getattr(loss_fn, "weight", None) is not None:
+        constants.append(drawn * loss_fn.weight.double())
+    scored = [
+        float(loss_fn((p / p.sum()).log().float().expand(len(rows), -1), rows)) for p in constants
+    ]
+    assert prior_loss(trainer) == pytest.approx(min(scored), rel=1e-6)
+
+
 @pytest.mark.parametrize(("curved", "measured"), [(False, 0), (True, 1)], ids=["learns", "stalls"])
 def test_the_reference_is_measured_only_for_a_loss_that_stalls_high(monkeypatch, curved, measured):
     """The reference models' fits take as long as a short run: a network whose loss falls low
