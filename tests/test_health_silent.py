@@ -1658,6 +1658,37 @@ def test_an_oscillating_loop_is_treated_from_its_best_epoch_with_momentum_cleare
     assert not all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
+@pytest.mark.parametrize("killed", [True, False])
+def test_a_loops_units_the_steps_killed_roll_back_to_before_they_were_dying(killed):
+    """As in the Trainer: an epoch whose ReLU units are dying (`units_dying`) is kept as
+    healthy, but not as the state killed units roll back to; a dying ReLU the steps killed
+    goes back to the last epoch whose units were alive, one dead from the start to the last
+    healthy epoch. A remedy that keeps the state now moves both there."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_repair import LoopRepairer
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    repairer, params = LoopRepairer(model, optimizer), list(model.parameters())
+    kept = {}
+    for epoch, dying in enumerate([False, True]):
+        with torch.no_grad():
+            for p in params:
+                p.add_(1.0)  # the epoch's steps
+        repairer.epoch_end(epoch, True, 0.5, probes=4, dying=dying)
+        kept[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+    evidence = {"killed_in_training": killed}
+    finding = Finding("dying_relu", "error", "training", "dead", step=30, evidence=evidence)
+    assert repairer.treat(finding, 2, [None] * len(params), params)
+    record = repairer.repairs[-1]  # (no negative bias to zero: a lower rate either way)
+    assert record["remedy"] == "lower_lr"
+    assert record["rolled_back_to"] == f"end of epoch {0 if killed else 1}"
+    back, restored = kept[0 if killed else 1], model.state_dict()
+    assert all(torch.equal(restored[k], v) for k, v in back.items())
+    repairer.keep_healthy()  # a remedy's change: both states are the one now
+    assert repairer._alive is repairer._healthy
+
+
 def _regression_loop(model, loss_of, epochs=2, targets=None):
     """A hand-written regression loop on the quadrant data's mean pixel (or `targets`);
     `loss_of(out, y)` computes the loss from the model's output and the `(n,)` targets."""

@@ -42,7 +42,7 @@ from ._loop_repair import LoopRepairer
 from ._loop_treat import check_loop, treat
 from ._moving_keys import moving_keys
 from ._repair_records import cause_of
-from ._rules import Thresholds
+from ._rules import Thresholds, units_dying
 from ._silent import LoopThresholds
 from ._watch import LoopWatch
 
@@ -312,8 +312,9 @@ class Doctor:
             healthy = not problems and sound(history, t, untrained, train_loss, val_loss)
             probes = self.examiner.history.n_probes  # since the last remedy: it resets them
             steps = history.step_size()
+            dying = units_dying(history, t)  # a rollback for killed units goes back further
             again = self.repairer.epoch_end(
-                self._epoch, healthy, train_loss, probes, untrained, steps
+                self._epoch, healthy, train_loss, probes, untrained, steps, dying
             )
             treat(self, again, train_loss, at_epoch_end=True)
         self._runaway_at = self.examiner.runaway_loss()

@@ -2,7 +2,8 @@
 
 Each is `(repairer, params) -> what it changed`, `params` the parameters the loop trains:
 none needs the model rebuilt, and each raises `NotApplicable` where it would change
-nothing. `LOOP_REMEDIES` names them as `LOOP_ORDERS` does.
+nothing. `LOOP_REMEDIES` names them as `LOOP_ORDERS` does. `withdraw` undoes the rate cuts
+and clipping a silent bug found since explains.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from ..findings import Finding
 from ._loop_hooks import skip_nonfinite_steps, zero_after_other_steps
 from ._loop_players import _DROPPED
 from ._loop_redraw import oversized_output, zero_negative_biases
@@ -250,6 +252,37 @@ def norm_momentum(repairer: LoopRepairer, params: list) -> str:
 
 def _names(objects: list[object]) -> str:
     return ", ".join(type(obj).__name__ for obj in objects)
+
+
+def withdraw(repairer: LoopRepairer, explained: list[Finding], cause: str, since: int = 0) -> None:
+    """The rate cuts and clipping applied for `explained` (findings a silent bug found
+    since explains: the loss swung because stale gradients summed up, not because the
+    rate was too high), from the `since`-th repair on (those after the last look that
+    found no bug: a cut made before the bug began was the rate's), are undone, at the
+    next rollback too, and their treatments closed: aimed at a symptom, they only slow
+    the cured run (a loop whose zero_grad stopped mid-run lost 10-20 points to them).
+    The rates go back to what they were before the first of those cuts, on the
+    optimizer it was made on (one the loop has replaced since keeps its own)."""
+    codes = {f.code for f in explained}
+    withdrawn = [
+        (i, r)
+        for i, r in enumerate(repairer.repairs)
+        if i >= since and r["finding"] in codes and "withdrawn_for" not in r
+    ]
+    for _, record in withdrawn:
+        record["withdrawn_for"] = cause
+        repairer.treating.pop(record["finding"], None)
+    cuts = [repairer.rate_cuts[i] for i, _ in withdrawn if i in repairer.rate_cuts]
+    mine = [before for optimizer, before in cuts if optimizer is repairer.optimizer]
+    if mine:
+        set_lrs(repairer.optimizer, mine[0])
+        for scheduler in schedulers_of(repairer.optimizer):
+            scale_schedule(scheduler, 10.0 ** len(mine))
+    clipped = ("clip_gradients", "lower_lr_and_clip")
+    kept = [r for r in repairer.repairs if r["remedy"] in clipped and "withdrawn_for" not in r]
+    if "clip" in repairer.hooks and not kept:
+        repairer.hooks.pop("clip").remove()
+        repairer.clip = None
 
 
 LOOP_REMEDIES = {

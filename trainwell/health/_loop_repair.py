@@ -10,7 +10,6 @@ model or the loop, which is the user's to make: the finding names it (`evidence.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,14 +23,12 @@ from ._curve_base import loop_score
 from ._history import LARGE_STEP
 from ._loop_advice import recommend
 from ._loop_hooks import all_finite, clear_grad
-from ._loop_remedies import LOOP_REMEDIES, set_lrs
-from ._loop_restore import put_back_model, put_back_optimizer
-from ._optimizer_remedies import scale_schedule, schedulers_of
+from ._loop_remedies import LOOP_REMEDIES
+from ._loop_restore import Kept, copies_outside, keep, put_back_model, put_back_tensors, roll_back
 from ._probes import SCALE_FREE
 from ._rebuild import SWUNG_CODES, NotApplicable
-from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds
+from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, killed_units
 from ._silent import LOOP_FIX, few_names
-from ._watched import optimized_outside
 
 # Per code, the remedies the doctor applies in a hand-written loop, in order.
 LOOP_ORDERS: dict[str, tuple[str, ...]] = {
@@ -65,7 +62,9 @@ class _Treatment:
 
 
 class LoopRepairer:
-    """Keeps the last healthy model + optimizer state and applies the loop remedies."""
+    """Keeps the last healthy model + optimizer state and applies the loop remedies. A dying
+    ReLU the steps killed rolls back to the last healthy state whose units were alive
+    (`units_dying`), as the Trainer's repairer does."""
 
     def __init__(
         self,
@@ -91,44 +90,29 @@ class LoopRepairer:
         self.rate_cuts: dict[int, tuple[torch.optim.Optimizer, list[float]]] = {}
         self.hooks: dict[str, Any] = {}
         self.skipped = 0  # optimizer steps left out: their loss or gradients not finite
-        self._treating: dict[str, _Treatment] = {}
-        self._healthy = self.snapshot()
-        self._healthy_epoch: int | None = None  # None: the state the doctor started from
+        self.treating: dict[str, _Treatment] = {}
+        self._healthy = keep(model, optimizer)  # the state the doctor started from
+        self._alive = self._healthy  # ... the last whose ReLU units were not dying
         self.best = BestWeights()  # by the best metric the loop reports (`keep_best`)
         self._best_outside: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-    def snapshot(self) -> dict[str, Any]:
-        """The model's and optimizer's states, and what the optimizer trains besides the
-        model (a teacher it was handed by mistake, a loss's learnable weights): their moments
-        in the optimizer's state would otherwise go back without them."""
-        state = copy.deepcopy(
-            {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
-        )
-        return state | {"outside": self._outside()}
 
     def put_back(self, tensors: list[torch.Tensor]) -> str:
         """Put `tensors` (of those the optimizer trains besides the model) back as the last
         healthy state kept them; returns where that was."""
         chosen = {id(t) for t in tensors}
-        _put_back([(live, old) for live, old in self._healthy["outside"] if id(live) in chosen])
-        return "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
-
-    def _outside(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(live tensor, a copy of it now) for each tensor the optimizer trains besides the
-        model."""
-        return [(p, p.detach().clone()) for _, p in optimized_outside(self.model, self.optimizer)]
+        put_back_tensors([(live, old) for live, old in self._healthy.outside if id(live) in chosen])
+        return self._healthy.where
 
     def keep_healthy(self, fresh_start: bool = False) -> None:
         """The state now is the one to roll back to: a remedy changed what an older one
         would bring back (biases set to 0, parameters handed to the optimizer). After weights
         drawn afresh (`fresh_start`) it is the start of another network: no epoch's."""
-        self._healthy = self.snapshot()
-        if fresh_start:
-            self._healthy_epoch = None
+        epoch = None if fresh_start else self._healthy.epoch
+        self._healthy = self._alive = keep(self.model, self.optimizer, epoch)
 
     def evidence_of(self, code: str) -> dict[str, Any]:
         """The evidence of the finding under treatment for `code`."""
-        return self._treating[code].finding.evidence
+        return self.treating[code].finding.evidence
 
     def treat(
         self,
@@ -155,15 +139,15 @@ class LoopRepairer:
             finding.severity = "info"
             finding.message += " Such steps are skipped (skip_nonfinite), this one too."
             return False
-        treatment = self._treating.get(code)
+        treatment = self.treating.get(code)
         if treatment is not None and treatment.record.get("remedy") == "skip_nonfinite":
-            self._treating.pop(code)  # a runaway after NaN batches: the rate's, treated anew
+            self.treating.pop(code)  # a runaway after NaN batches: the rate's, treated anew
             treatment = None
         if treatment is None:
             earlier = [r for r in self.repairs if r["finding"] == code]
             if earlier and earlier[-1]["cured"]:  # cured, and back some epochs later
                 earlier[-1].setdefault("came_back", epoch)
-            treatment = self._treating[code] = _Treatment(finding, self._order(finding))
+            treatment = self.treating[code] = _Treatment(finding, self._order(finding))
             now, start = losses  # a problem that keeps a network from learning, an epoch in
             stalled = epoch > 0 and now >= (1 - self.thresholds.slow_drop) * start
             treatment.was_stalled = stalled and code in LEARNING_CODES
@@ -173,7 +157,8 @@ class LoopRepairer:
         while treatment.remaining:
             name = treatment.remaining.pop(0)
             try:  # (a forward pass's NaN step was dropped: `drop_step`)
-                rolled = None if weights_sound else self._start_from(code, params, fresh)
+                killed = killed_units(finding)
+                rolled = None if weights_sound else self._start_from(code, params, fresh, killed)
                 changed = LOOP_REMEDIES[name](self, params)
             except NotApplicable:
                 continue
@@ -191,7 +176,7 @@ class LoopRepairer:
             finding.remedy = name
             finding.message += f" Repair: {changed}."
             return True
-        self._treating.pop(code, None)
+        self.treating.pop(code, None)
         recommend(finding, isinstance(self.optimizer, SCALE_FREE))
         return False
 
@@ -224,7 +209,7 @@ class LoopRepairer:
 
     def cuts_the_rate(self, finding: Finding) -> bool:
         """Whether the next remedy for `finding` lowers the learning rate."""
-        treatment = self._treating.get(finding.code)
+        treatment = self.treating.get(finding.code)
         order = treatment.remaining if treatment is not None else self._order(finding)
         return bool(order) and order[0] in RATE_CUTS
 
@@ -240,7 +225,7 @@ class LoopRepairer:
         if self.best.value is None:  # nothing kept yet: the best metric reported so far
             self.best.watch(loop_score(row) or next(m for m in LOSSES_BY if m in row))
         if self.best.update(epoch, row, self.model):
-            self._best_outside = self._outside()
+            self._best_outside = copies_outside(self.model, self.optimizer)
 
     def epoch_end(
         self,
@@ -250,6 +235,7 @@ class LoopRepairer:
         probes: int,
         untrained: float = 0.0,
         step_size: float | None = None,
+        dying: bool = False,
     ) -> list[Finding]:
         """Judge the cures that are due, as the Trainer's doctor does, on evidence that could
         still show the problem: a remedy whose problem stayed away for `cure_epochs` whole
@@ -265,9 +251,10 @@ class LoopRepairer:
         `LARGE_STEP`): a lower rate does not make it learn (an unrestored range test's
         weights, rolled back and cut once, were cut again to 1e-8). A loss above knowing
         nothing still overshoots: SGD at 1 with momentum 0.99, cut to 0.1, learns at 0.01.
-        A healthy epoch with nothing under treatment becomes the state to roll back to."""
+        A healthy epoch with nothing under treatment becomes the state to roll back to, and
+        the state to roll killed units back to unless ReLU units are `dying`."""
         t, again = self.thresholds, []
-        for code, treatment in list(self._treating.items()):
+        for code, treatment in list(self.treating.items()):
             seen = epoch - treatment.applied_epoch
             if not treatment.record or seen < self.cure_epochs:
                 continue
@@ -280,7 +267,7 @@ class LoopRepairer:
                 treatment.record["cured"] = sound
                 if not sound:
                     treatment.record["why_not"] = "the weights became non-finite all the same"
-                del self._treating[code]
+                del self.treating[code]
                 continue
             stuck = None
             if treatment.was_stalled and not train_loss < (1 - t.plateau_drop) * treatment.loss_at:
@@ -305,21 +292,22 @@ class LoopRepairer:
                 again.append(treatment.finding)
                 continue
             treatment.record["cured"] = True
-            del self._treating[code]
-        if healthy and not self._treating:
-            self._healthy, self._healthy_epoch = self.snapshot(), epoch
+            del self.treating[code]
+        if healthy and not self.treating:
+            self._healthy = keep(self.model, self.optimizer, epoch)
+            if not dying:
+                self._alive = self._healthy
         return again
 
     # --- remedies ----------------------------------------------------------------------------
 
-    def _rollback(self, params: list, fresh: list[torch.Tensor | None], code: str) -> str:
-        """Back to the last healthy state; the pending step applies this batch's own gradient
+    def _rollback(
+        self, params: list, fresh: list[torch.Tensor | None], code: str, kept: Kept
+    ) -> str:
+        """Back to the `kept` state; the pending step applies this batch's own gradient
         (stale gradients) or nothing (a problem the gradients caused; under a gradient
         scaler, zero gradients: its `step` asserts that it unscaled some)."""
-        left = put_back_model(self.model, self._healthy["model"])  # (pruned since: fitted)
-        _put_back(self._healthy["outside"])
-        # a copy: the optimizer steps the state tensors it is given in place
-        put_back_optimizer(self.optimizer, copy.deepcopy(self._healthy["optimizer"]))
+        left = roll_back(self.model, self.optimizer, kept)  # (pruned since: fitted)
         for p, f in zip(params, fresh, strict=False):
             if code == "stale_gradients" and f is not None:
                 # in the layout the loop left: SparseAdam takes no dense gradient
@@ -327,15 +315,17 @@ class LoopRepairer:
                 p.grad = f.to_sparse(p.grad.sparse_dim()) if sparse else f.clone()
             else:
                 clear_grad(p, self.keep_grads)
-        where = "start" if self._healthy_epoch is None else f"end of epoch {self._healthy_epoch}"
-        return where + _but(left)
+        return kept.where + _but(left)
 
-    def _start_from(self, code: str, params: list, fresh: list[torch.Tensor | None]) -> str | None:
+    def _start_from(
+        self, code: str, params: list, fresh: list[torch.Tensor | None], killed: bool
+    ) -> str | None:
         """Where a remedy for `code` starts: the last healthy state after a problem the
-        gradients caused, the best weights after an oscillation, else where the loop is.
-        Returns what it rolled back to (None: nothing)."""
+        gradients caused (units the steps `killed`: the last before they were dying), the
+        best weights after an oscillation, else where the loop is. Returns what it rolled
+        back to (None: nothing)."""
         if code in ROLLBACK:
-            return self._rollback(params, fresh, code)
+            return self._rollback(params, fresh, code, self._alive if killed else self._healthy)
         if code in SWUNG_CODES:
             return self._back_to_best()
         return None
@@ -347,44 +337,14 @@ class LoopRepairer:
         if self.best.weights is None:
             return None
         left = put_back_model(self.model, self.best.weights)
-        _put_back(self._best_outside)
+        put_back_tensors(self._best_outside)
         self.optimizer.state.clear()
         return f"best epoch {self.best.epoch} ({self.best.monitor})" + _but(left)
 
     def can_treat(self, finding: Finding) -> bool:
         """Whether a remedy is left for `finding`."""
-        treatment = self._treating.get(finding.code)
+        treatment = self.treating.get(finding.code)
         return bool(treatment.remaining) if treatment else bool(self._order(finding))
-
-    def withdraw(self, explained: list[Finding], cause: str, since: int = 0) -> None:
-        """The rate cuts and clipping applied for `explained` (findings a silent bug found
-        since explains: the loss swung because stale gradients summed up, not because the
-        rate was too high), from the `since`-th repair on (those after the last look that
-        found no bug: a cut made before the bug began was the rate's), are undone, at the
-        next rollback too, and their treatments closed: aimed at a symptom, they only slow
-        the cured run (a loop whose zero_grad stopped mid-run lost 10-20 points to them).
-        The rates go back to what they were before the first of those cuts, on the
-        optimizer it was made on (one the loop has replaced since keeps its own)."""
-        codes = {f.code for f in explained}
-        withdrawn = [
-            (i, r)
-            for i, r in enumerate(self.repairs)
-            if i >= since and r["finding"] in codes and "withdrawn_for" not in r
-        ]
-        for _, record in withdrawn:
-            record["withdrawn_for"] = cause
-            self._treating.pop(record["finding"], None)
-        cuts = [self.rate_cuts[i] for i, _ in withdrawn if i in self.rate_cuts]
-        mine = [before for optimizer, before in cuts if optimizer is self.optimizer]
-        if mine:
-            set_lrs(self.optimizer, mine[0])
-            for scheduler in schedulers_of(self.optimizer):
-                scale_schedule(scheduler, 10.0 ** len(mine))
-        clipped = ("clip_gradients", "lower_lr_and_clip")
-        kept = [r for r in self.repairs if r["remedy"] in clipped and "withdrawn_for" not in r]
-        if "clip" in self.hooks and not kept:
-            self.hooks.pop("clip").remove()
-            self.clip = None
 
     def drop_step(self) -> None:
         """Drop the gradients of the step about to be taken (its loss was not finite): with
@@ -417,14 +377,6 @@ class LoopRepairer:
         for handle in self.hooks.values():
             handle.remove()
         self.hooks.clear()
-
-
-def _put_back(kept: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """Copy each kept tensor back into its live one (one whose shape changed since stays)."""
-    with torch.no_grad():
-        for live, old in kept:
-            if live.shape == old.shape:
-                live.copy_(old)
 
 
 def _but(left: list[str]) -> str:

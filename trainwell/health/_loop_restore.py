@@ -1,4 +1,5 @@
-"""Putting a kept state back into a loop whose model or optimizer changed since it was kept.
+"""The states a hand-written loop's repair keeps (`Kept`), and putting one back into a loop
+whose model or optimizer changed since it was kept.
 
 A hand-written loop may prune (`torch.nn.utils.prune` renames a layer's `weight` to
 `weight_orig` beside a `weight_mask` buffer), add a parametrization (`parametrizations.
@@ -10,17 +11,70 @@ fits, and leave the rest as it is now.
 
 from __future__ import annotations
 
+import copy
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from ._watched import optimized_outside
 
 # where torch moves a tensor it wraps: its key in the kept state is the live key without it
 _WRAPPED = (
     re.compile(r"^(?P<module>.*?)(?P<name>[^.]+)_orig$"),  # prune: weight -> weight_orig
     re.compile(r"^(?P<module>.*?)parametrizations\.(?P<name>[^.]+)\.original$"),
 )
+
+
+@dataclass
+class Kept:
+    """A state a loop's repair can roll back to: the model's and the optimizer's state
+    dicts, a copy of each tensor the optimizer trains besides the model (a teacher it was
+    handed by mistake, a loss's learnable weights: their moments would otherwise go back
+    without them), and the epoch whose end it is (None: the start, or weights drawn afresh)."""
+
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    outside: list[tuple[torch.Tensor, torch.Tensor]]
+    epoch: int | None = None
+
+    @property
+    def where(self) -> str:
+        return "start" if self.epoch is None else f"end of epoch {self.epoch}"
+
+
+def keep(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int | None = None) -> Kept:
+    """The loop's state now, kept as at the end of `epoch`."""
+    state = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict()})
+    return Kept(state["model"], state["optimizer"], copies_outside(model, optimizer), epoch)
+
+
+def copies_outside(
+    model: nn.Module, optimizer: torch.optim.Optimizer
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(live tensor, a copy of it now) for each tensor the optimizer trains besides the
+    model."""
+    return [(p, p.detach().clone()) for _, p in optimized_outside(model, optimizer)]
+
+
+def roll_back(model: nn.Module, optimizer: torch.optim.Optimizer, kept: Kept) -> list[str]:
+    """Put `kept` back into the live model, the tensors trained besides it and the
+    optimizer; returns the model's live entries not put back (`put_back_model`)."""
+    left = put_back_model(model, kept.model)
+    put_back_tensors(kept.outside)
+    # a copy: the optimizer steps the state tensors it is given in place
+    put_back_optimizer(optimizer, copy.deepcopy(kept.optimizer))
+    return left
+
+
+def put_back_tensors(kept: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Copy each kept tensor back into its live one (one whose shape changed since stays)."""
+    with torch.no_grad():
+        for live, old in kept:
+            if live.shape == old.shape:
+                live.copy_(old)
 
 
 def put_back_model(model: nn.Module, kept: dict[str, Any]) -> list[str]:

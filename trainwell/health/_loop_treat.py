@@ -13,6 +13,7 @@ from ._examiner import Examiner
 from ._loop_advice import recommend
 from ._loop_causes import explained_by, resolve_explained
 from ._loop_checks import new_findings, withdraw_unfrozen, withdraw_unused
+from ._loop_remedies import withdraw
 from ._loop_repair import LOOP_ORDERS, RATE_CUTS
 from ._probes import SCALE_FREE
 from ._silent import LOOP_FIX
@@ -75,7 +76,7 @@ def treat(
         if finding is doctor._root and doctor.repairer.can_treat(finding):
             # what was done for its symptoms since the checks last saw no bug is undone
             symptoms = [f for f in doctor.findings if f.remedy and explained_by(f, finding)]
-            doctor.repairer.withdraw(symptoms, finding.code, doctor._clean_repairs)
+            withdraw(doctor.repairer, symptoms, finding.code, doctor._clean_repairs)
         if not doctor.repairer.treat(finding, doctor._epoch, fresh, params, losses):
             continue
         cut = cut or doctor.repairer.repairs[-1]["remedy"] in RATE_CUTS
