@@ -1689,6 +1689,41 @@ def test_a_loops_units_the_steps_killed_roll_back_to_before_they_were_dying(kill
     assert repairer._alive is repairer._healthy
 
 
+def test_a_loops_rollback_after_a_remedy_comes_back_to_the_state_the_remedy_started_from():
+    """An oscillation treated from its best epoch (epoch 2), then units killed two epochs on
+    (under treatment, no epoch kept as healthy): the rollback goes back to those best
+    weights, the lower rate in place, not past the remedy to the last healthy epoch's end
+    (a CNN under SGD at 0.3 lost 3 epochs of learning to that: 0.81 against 0.84-0.92)."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_repair import LoopRepairer
+
+    def moved():
+        with torch.no_grad():
+            for p in params:
+                p.add_(1.0)
+        return {k: v.clone() for k, v in model.state_dict().items()}
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    repairer, params = LoopRepairer(model, optimizer), list(model.parameters())
+    kept = {}
+    for epoch, accuracy in enumerate([0.6, 0.7, 0.8, 0.5]):
+        kept[epoch] = moved()
+        repairer.keep_best(epoch, {"train_loss": 0.5, "val_accuracy": accuracy})
+        repairer.epoch_end(epoch, epoch == 0, 0.5, probes=4)  # epoch 0 healthy only
+    swung = Finding("oscillating_loss", "warning", "training", "the loss swings", step=40)
+    assert repairer.treat(swung, 3, [None] * len(params), params)
+    assert repairer.repairs[-1]["rolled_back_to"] == "best epoch 2 (val_accuracy)"
+    moved()  # epoch 4's steps
+    evidence = {"killed_in_training": True}
+    dying = Finding("dying_relu", "error", "training", "dead", step=50, evidence=evidence)
+    assert repairer.treat(dying, 4, [None] * len(params), params)
+    assert repairer.repairs[-1]["rolled_back_to"] == "best epoch 2 (val_accuracy)"
+    restored = model.state_dict()
+    assert all(torch.equal(restored[k], v) for k, v in kept[2].items())
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.003)  # both cuts in place
+
+
 def _regression_loop(model, loss_of, epochs=2, targets=None):
     """A hand-written regression loop on the quadrant data's mean pixel (or `targets`);
     `loss_of(out, y)` computes the loss from the model's output and the `(n,)` targets."""

@@ -107,8 +107,8 @@ class LoopRepairer:
         """The state now is the one to roll back to: a remedy changed what an older one
         would bring back (biases set to 0, parameters handed to the optimizer). After weights
         drawn afresh (`fresh_start`) it is the start of another network: no epoch's."""
-        epoch = None if fresh_start else self._healthy.epoch
-        self._healthy = self._alive = keep(self.model, self.optimizer, epoch)
+        where = "start" if fresh_start else self._healthy.where
+        self._healthy = self._alive = keep(self.model, self.optimizer, where)
 
     def evidence_of(self, code: str) -> dict[str, Any]:
         """The evidence of the finding under treatment for `code`."""
@@ -172,6 +172,10 @@ class LoopRepairer:
                 "cured": None,
             }
             treatment.applied_epoch = epoch
+            if rolled is not None:
+                # the state the remedy starts from, its change in place: a later rollback
+                # comes back here, not to a state before it (held while under treatment)
+                self._healthy = self._alive = keep(self.model, self.optimizer, rolled)
             self.repairs.append(treatment.record)
             finding.remedy = name
             finding.message += f" Repair: {changed}."
@@ -294,7 +298,7 @@ class LoopRepairer:
             treatment.record["cured"] = True
             del self.treating[code]
         if healthy and not self.treating:
-            self._healthy = keep(self.model, self.optimizer, epoch)
+            self._healthy = keep(self.model, self.optimizer, f"end of epoch {epoch}")
             if not dying:
                 self._alive = self._healthy
         return again

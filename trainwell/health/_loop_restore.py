@@ -33,22 +33,19 @@ class Kept:
     """A state a loop's repair can roll back to: the model's and the optimizer's state
     dicts, a copy of each tensor the optimizer trains besides the model (a teacher it was
     handed by mistake, a loss's learnable weights: their moments would otherwise go back
-    without them), and the epoch whose end it is (None: the start, or weights drawn afresh)."""
+    without them), and where in the run it was kept, as a rollback names it ("end of epoch
+    3"; "start": before the first step, or weights drawn afresh)."""
 
     model: dict[str, Any]
     optimizer: dict[str, Any]
     outside: list[tuple[torch.Tensor, torch.Tensor]]
-    epoch: int | None = None
-
-    @property
-    def where(self) -> str:
-        return "start" if self.epoch is None else f"end of epoch {self.epoch}"
+    where: str = "start"
 
 
-def keep(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int | None = None) -> Kept:
-    """The loop's state now, kept as at the end of `epoch`."""
+def keep(model: nn.Module, optimizer: torch.optim.Optimizer, where: str = "start") -> Kept:
+    """The loop's state now, kept as `where`."""
     state = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict()})
-    return Kept(state["model"], state["optimizer"], copies_outside(model, optimizer), epoch)
+    return Kept(state["model"], state["optimizer"], copies_outside(model, optimizer), where)
 
 
 def copies_outside(
