@@ -154,10 +154,10 @@ class LoopRepairer:
         elif treatment.record.get("cured") is None:  # it came back: the remedy did not cure
             treatment.record.update(cured=False, why_not="the problem came back")
         treatment.loss_at = losses[0]
+        killed = killed_units(finding)
         while treatment.remaining:
             name = treatment.remaining.pop(0)
             try:  # (a forward pass's NaN step was dropped: `drop_step`)
-                killed = killed_units(finding)
                 rolled = None if weights_sound else self._start_from(code, params, fresh, killed)
                 changed = LOOP_REMEDIES[name](self, params)
             except NotApplicable:
