@@ -1421,6 +1421,24 @@ def test_a_strong_penalty_names_the_cause_of_a_network_that_does_not_fit():
     assert rules.penalised(early, T) is None  # too early to judge
 
 
+def test_a_strong_penalty_on_a_network_that_learned_nothing_in_two_epochs_is_told_then():
+    """Every epoch's train loss still at the class prior's after 2 epochs, under a penalty
+    far stronger than usual: underfitting now, not after `min_epochs` (a CNN under dropout
+    0.6, told at epoch 3 of 10, lowered to 0.1 and ended at 0.35; its twin reached 0.70).
+    Not after one epoch, not where the loss left the prior, not without the penalty."""
+
+    def history(losses, dropout=0.6):
+        h = _curves(_history(), losses)
+        h.prior_loss, h.penalty = 2.3, Penalty(dropout=dropout)
+        return h
+
+    found = rules.penalised(history([2.31, 2.29]), T)
+    assert found.code == "underfitting" and "dropout 0.6" in found.message
+    assert rules.penalised(history([2.31]), T) is None  # one epoch: too early
+    assert rules.penalised(history([2.31, 1.9]), T) is None  # learning: judged at 4 epochs
+    assert rules.penalised(history([2.31, 2.29], dropout=0), T) is None  # no cause named
+
+
 def _narrow(units: int, outputs: int = 10, loss=(2.4, 2.35), prior=2.3) -> ProbeHistory:
     """A history of net.1 (64 units) -> net.3 (`units`) -> net.5 (`outputs`), dense."""
     h = _curves(_history(), list(loss))

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from ..train import higher_is_better
 from ._history import LARGE_STEP, ProbeHistory
-from ._rule_base import Thresholds
+from ._rule_base import Thresholds, stalled
 
 # the scores that say most of a model's progress, the first reported first: macro F1 before
 # accuracy (on imbalanced classes accuracy rewards predicting the majority class)
@@ -36,6 +36,16 @@ def running_median(values: list[float], width: int = 3) -> list[float]:
 def _judged(h: ProbeHistory, t: Thresholds) -> bool:
     done = len(h.curves)
     return done >= t.min_epochs and done >= t.judge_after * max(h.total_epochs, 1)
+
+
+def untrained_so_far(h: ProbeHistory, t: Thresholds) -> bool:
+    """Two epochs or more, too few for the curve rules, with every epoch's train loss still
+    at the class prior's (`prior_share` of it or more): a network that has learned nothing,
+    which a rule that can name why may tell now rather than after `min_epochs`."""
+    prior = h.prior_loss
+    if not prior or len(h.curves) < 2:
+        return False
+    return all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss"))
 
 
 def _finite(values: list[float]) -> bool:

@@ -25,6 +25,7 @@ from ._curve_base import (
     _val_pace,
     bottleneck,
     steps_too_large,
+    untrained_so_far,
 )
 from ._divergence_rules import flown_off
 from ._history import ProbeHistory
@@ -390,19 +391,16 @@ def _levelled(h: ProbeHistory, loss: list[float], t: Thresholds) -> bool:
 
 
 def _untrained_early(h: ProbeHistory, t: Thresholds) -> bool:
-    """Two epochs or more, too few for the curve rules, with every epoch's train loss still
-    at the class prior's, judged now where saying nothing would cost the run: where it has
-    ended (a run too short to judge would pass as healthy: digits at chance after 3 epochs
-    of SGD 0.002), or where its steps move no layer by `tiny_update` of its weights (the
-    rate is far too low, and waiting `min_epochs` leaves its remedy a third less of the
-    run: a batch-norm CNN under SGD at 2e-5, steps of 5.6e-5, 1.885, 1.879 against a
-    prior's 1.79, told at epoch 3 and switched to Adam, 0.81 against 0.93)."""
-    done, prior = len(h.curves), h.prior_loss
-    if not prior or done < 2:
+    """A network untrained so far (`untrained_so_far`), judged now where saying nothing
+    would cost the run: where it has ended (a run too short to judge would pass as healthy:
+    digits at chance after 3 epochs of SGD 0.002), or where its steps move no layer by
+    `tiny_update` of its weights (the rate is far too low, and waiting `min_epochs` leaves
+    its remedy a third less of the run: a batch-norm CNN under SGD at 2e-5, steps of
+    5.6e-5, 1.885, 1.879 against a prior's 1.79, told at epoch 3 and switched to Adam, 0.81
+    against 0.93)."""
+    if not untrained_so_far(h, t):
         return False
-    if not all(stalled(loss, prior, t.prior_share) for loss in h.curve("train_loss")):
-        return False
-    if done >= h.total_epochs:
+    if len(h.curves) >= h.total_epochs:
         return True
     size = h.step_size()
     return size is not None and size < t.tiny_update
