@@ -1724,6 +1724,36 @@ def test_a_loops_rollback_after_a_remedy_comes_back_to_the_state_the_remedy_star
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.003)  # both cuts in place
 
 
+@pytest.mark.parametrize(("treated", "kept"), [("oscillating_loss", True), ("dying_relu", False)])
+def test_a_loops_healthy_epoch_is_kept_while_only_a_curve_problem_is_under_treatment(treated, kept):
+    """As in the Trainer: while an oscillation's lower rate waits for its cure (epochs of
+    curve), a healthy epoch's end becomes the state to roll back to (a batch-norm CNN at SGD
+    0.3: 0.92 -> 0.94 and 0.93 on two seeds of three, rolled back to epoch 5, not to the
+    remedy's epoch 0 or 2); while a problem the probes read is under treatment, it does not."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_repair import LoopRepairer
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    repairer, params = LoopRepairer(model, optimizer), list(model.parameters())
+    first = Finding(treated, "warning", "training", "first problem", step=10)
+    assert repairer.treat(first, 0, [None] * len(params), params)
+    with torch.no_grad():
+        for p in params:
+            p.add_(1.0)  # epoch 1's steps
+    repairer.epoch_end(1, True, 0.5, probes=1)  # healthy, the treatment not yet judged
+    epoch_1 = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in params:
+            p.add_(1.0)  # epoch 2's steps, then the gradients blow up
+    blown = Finding("exploding_gradient", "error", "training", "blown", step=50)
+    assert repairer.treat(blown, 2, [None] * len(params), params)
+    where = repairer.repairs[-1]["rolled_back_to"]
+    assert (where == "end of epoch 1") is kept
+    restored = model.state_dict()
+    assert all(torch.equal(restored[k], v) for k, v in epoch_1.items()) is kept
+
+
 def _regression_loop(model, loss_of, epochs=2, targets=None):
     """A hand-written regression loop on the quadrant data's mean pixel (or `targets`);
     `loss_of(out, y)` computes the loss from the model's output and the `(n,)` targets."""

@@ -255,7 +255,8 @@ class LoopRepairer:
         `LARGE_STEP`): a lower rate does not make it learn (an unrestored range test's
         weights, rolled back and cut once, were cut again to 1e-8). A loss above knowing
         nothing still overshoots: SGD at 1 with momentum 0.99, cut to 0.1, learns at 0.01.
-        A healthy epoch with nothing under treatment becomes the state to roll back to, and
+        A healthy epoch with no problem but a curve's under treatment (whose cure takes
+        epochs, as the Trainer's repairer reads it) becomes the state to roll back to, and
         the state to roll killed units back to unless ReLU units are `dying`."""
         t, again = self.thresholds, []
         for code, treatment in list(self.treating.items()):
@@ -297,7 +298,7 @@ class LoopRepairer:
                 continue
             treatment.record["cured"] = True
             del self.treating[code]
-        if healthy and not self.treating:
+        if healthy and all(code in CURVE_CODES for code in self.treating):
             self._healthy = keep(self.model, self.optimizer, f"end of epoch {epoch}")
             if not dying:
                 self._alive = self._healthy
