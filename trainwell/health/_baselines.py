@@ -65,9 +65,9 @@ def _constant_loss(
     Any other loss scores up to `PRIOR_ROWS` rows drawn as the batches draw them."""
     loss_fn = trainer.loss_fn
     if isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) and loss_fn.reduction == "mean":
-        weight = None if loss_fn.weight is None else loss_fn.weight.detach().cpu()
-        scored = logits.expand(len(drawn), -1)
-        classes = torch.arange(len(drawn))
+        # (weights of 1 score as none: each row's loss times 1, the mean over the rows)
+        weight = torch.ones(len(drawn)) if loss_fn.weight is None else loss_fn.weight.cpu()
+        scored, classes = logits.expand(len(drawn), -1), torch.arange(len(drawn))
         with torch.no_grad():
             if isinstance(loss_fn, nn.CrossEntropyLoss):
                 smoothing = loss_fn.label_smoothing
@@ -76,8 +76,7 @@ def _constant_loss(
                 )
             else:
                 rows = F.nll_loss(scored, classes, weight, reduction="none")
-        per_row = torch.ones(len(drawn)) if weight is None else weight
-        loss = float((drawn * rows.double()).sum() / (drawn * per_row.double()).sum())
+        loss = float((drawn * rows.double()).sum() / (drawn * weight.double()).sum())
         return loss if math.isfinite(loss) else None
     draw = torch.Generator().manual_seed(0)
     if trainer.balanced_batches:
