@@ -193,7 +193,7 @@ class Doctor:
         step = self._step
         training = self.model.training or self.watch.eval_on_purpose
         # on a CPU, read once a step (no device to sync with): None elsewhere
-        value = loss.item() if loss.is_cpu and loss.numel() == 1 else None
+        value = loss.detach().item() if loss.is_cpu and loss.numel() == 1 else None
         if step < self._busy_at and training and not self._ran_away(value):
             self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
