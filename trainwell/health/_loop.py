@@ -36,6 +36,7 @@ from ._loop_causes import explain, root_cause, sound
 from ._loop_changes import adopt, follow_trainable, trainable_now
 from ._loop_checks import BLIND, all_dead, blind
 from ._loop_clip import LoopClip
+from ._loop_epoch_loss import EpochLosses
 from ._loop_pace import LoopPace
 from ._loop_players import OtherPlayers
 from ._loop_repair import LoopRepairer
@@ -115,6 +116,7 @@ class Doctor:
         self.pace = LoopPace(every)  # when it probes, and when the checks look
         self._step = 0
         self._epoch = 0
+        self._losses = EpochLosses()  # read at every step, for `epoch_end`
         self._probed = False
         self._runaway = False  # probed off the probe steps: the loss ran away
         self._runaway_at = math.inf  # the loss that has (`Examiner.runaway_loss`)
@@ -194,6 +196,7 @@ class Doctor:
         training = self.model.training or self.watch.eval_on_purpose
         # on a CPU, read once a step (no device to sync with): None elsewhere
         value = loss.detach().item() if loss.is_cpu and loss.numel() == 1 else None
+        self._losses.read(value)
         if step < self._busy_at and training and not self._ran_away(value):
             self._step = step + 1  # a plain step: as most are, with as little as possible
             return []
@@ -278,6 +281,7 @@ class Doctor:
     ) -> list[Finding]:
         """Call once per epoch with its losses; returns the findings new at this epoch."""
         train_loss = number("train_loss", train_loss)  # each checked before anything moves
+        train_loss = self._losses.epoch_loss(train_loss)
         val_loss = None if val_loss is None else number("val_loss", val_loss)
         metrics = {name: number(name, value) for name, value in metrics.items()}
         told = None if val_loss is None else nonfinite_validation(val_loss, train_loss, self._epoch)
