@@ -1298,10 +1298,10 @@ def test_a_remedy_that_leaves_the_network_dead_is_no_cure(orders, monkeypatch):
     probes its rule needs, and a network still not learning is no cure. The biases set to
     0 in place, now tried first (`zero_biases`), cure it: the cause, measured (evidence.cause),
     is theirs; a rate too large gets the lower rate first (above)."""
-    from trainwell.health import _loop_repair
+    from trainwell.health import _loop_orders
 
     if orders == "lower_lr alone":
-        monkeypatch.setitem(_loop_repair.LOOP_ORDERS, "dying_relu", ("lower_lr",))
+        monkeypatch.setitem(_loop_orders.LOOP_ORDERS, "dying_relu", ("lower_lr",))
     torch.manual_seed(0)
     X = torch.randn(512, 20)
     y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
@@ -1687,6 +1687,46 @@ def test_a_loops_units_the_steps_killed_roll_back_to_before_they_were_dying(kill
     assert all(torch.equal(restored[k], v) for k, v in back.items())
     repairer.keep_healthy()  # a remedy's change: both states are the one now
     assert repairer._alive is repairer._healthy
+
+
+@pytest.mark.parametrize(("budget", "epoch", "expect"), [
+    (12, 11, "best epoch 10 (val_accuracy)"),  # 11 epochs back, 1 left: to the best
+    (12, 3, "start"),  # 3 back, 9 left: time to learn them again
+    (0, 11, "start"),  # the budget unknown: as before
+])  # fmt: skip
+def test_a_loops_rollback_takes_back_no_more_epochs_than_the_budget_has_left(budget, epoch, expect):
+    """No epoch was healthy (weights flown off under SGD at 3): the state to roll back to
+    is the start. In the loop's last epoch that takes back the whole run, which the loop
+    cannot learn again (a batch-norm CNN whose units died in epoch 11 of 12: 0.18
+    accuracy against 0.75 left alone); the best epoch's weights are the state to go on
+    from, its momentum cleared."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_repair import LoopRepairer
+
+    def stepped():  # an epoch's steps: the weights move, momentum builds up
+        for p in params:
+            p.grad = torch.ones_like(p)
+        optimizer.step()
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=3.0, momentum=0.9)
+    repairer = LoopRepairer(model, optimizer, epochs=budget)
+    params, kept = list(model.parameters()), {}
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    for e in range(epoch):
+        stepped()
+        repairer.keep_best(e, {"train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.1 + e / 20})
+        repairer.epoch_end(e, False, 1.0, probes=4)  # never sound
+        kept[e] = {k: v.clone() for k, v in model.state_dict().items()}
+    stepped()
+    evidence = {"killed_in_training": True}
+    finding = Finding("dying_relu", "error", "training", "dead", step=300, evidence=evidence)
+    assert repairer.treat(finding, epoch, [None] * len(params), params)
+    assert repairer.repairs[-1]["rolled_back_to"] == expect
+    back = kept[epoch - 1] if expect.startswith("best") else start
+    assert all(torch.equal(v, back[k]) for k, v in model.state_dict().items())
+    if expect.startswith("best"):
+        assert optimizer.state == {}  # the momentum of the steps since is not carried on
 
 
 def test_a_loops_rollback_after_a_remedy_comes_back_to_the_state_the_remedy_started_from():

@@ -104,6 +104,7 @@ class Doctor:
                 optimizer,
                 thresholds=self.examiner.thresholds,
                 keep_grads=self.amp.scaler is not None,
+                epochs=epochs,
             )
             if mode == "repair"
             else None

@@ -11,7 +11,7 @@ from ._silent import LOOP_FIX
 from ._unit_rules import killed_units
 
 # Per code, the change to the model or the loop recommended after the remedies the doctor
-# applies itself (`_loop_repair.LOOP_ORDERS`), or instead of them
+# applies itself (`_loop_orders.LOOP_ORDERS`), or instead of them
 RECOMMENDED: dict[str, str] = {
     **LOOP_FIX,
     "divergence": "a lower learning rate, gradient clipping, or batch normalisation",

@@ -23,6 +23,7 @@ from ._curve_base import loop_score
 from ._history import LARGE_STEP
 from ._loop_advice import recommend
 from ._loop_hooks import all_finite, clear_grad
+from ._loop_orders import RATE_CUTS, loop_order
 from ._loop_remedies import LOOP_REMEDIES
 from ._loop_restore import Kept, copies_outside, keep, put_back_model, put_back_tensors, roll_back
 from ._probes import SCALE_FREE
@@ -30,23 +31,7 @@ from ._rebuild import SWUNG_CODES, NotApplicable
 from ._rules import CURVE_CODES, LEARNING_CODES, Thresholds, killed_units
 from ._silent import LOOP_FIX, few_names
 
-# Per code, the remedies the doctor applies in a hand-written loop, in order.
-LOOP_ORDERS: dict[str, tuple[str, ...]] = {
-    "divergence": ("lower_lr_and_clip", "lower_lr"),
-    "exploding_gradient": ("clip_gradients", "lower_lr"),
-    "dying_relu": ("zero_biases", "lower_lr"),
-    "oscillating_loss": ("lower_momentum", "lower_lr"),
-    "stale_gradients": ("zero_grad",),
-    "eval_mode_training": ("train_mode",),
-    "frozen_parameters": ("add_to_optimizer",),
-    "symmetric_units": ("reinitialise",),
-    "high_initial_loss": ("redraw_output",),
-    "batch_norm_momentum": ("norm_momentum",),
-    "clip_after_step": ("clip_before_step",),
-    "teacher_trained": ("freeze_teacher",),
-}
 ROLLBACK = {"divergence", "exploding_gradient", "dying_relu", "stale_gradients"}
-RATE_CUTS = ("lower_lr", "lower_lr_and_clip")  # one a probe: two cut it 100x in one step
 # what the best epoch is chosen by where the loop reports no score (`loop_score`)
 LOSSES_BY = ("val_loss", "train_loss")
 
@@ -74,10 +59,13 @@ class LoopRepairer:
         thresholds: Thresholds | None = None,
         cure_epochs: int = 1,
         keep_grads: bool = False,
+        epochs: int = 0,
     ) -> None:
         """`keep_grads`: a rollback zeroes the gradients of the pending step rather than
-        dropping them (a gradient scaler's `unscale_` and `step` need them to exist)."""
+        dropping them (a gradient scaler's `unscale_` and `step` need them to exist);
+        `epochs`: the loop's budget (0: unknown)."""
         self.model, self.optimizer, self.cure_epochs = model, optimizer, cure_epochs
+        self.epochs, self.epoch = epochs, 0  # the budget, and the epoch the loop is in
         self.thresholds = thresholds or Thresholds()
         self.keep_grads = keep_grads
         self.repairs: list[dict[str, Any]] = []
@@ -95,6 +83,8 @@ class LoopRepairer:
         self._alive = self._healthy  # ... the last whose ReLU units were not dying
         self.best = BestWeights()  # by the best metric the loop reports (`keep_best`)
         self._best_outside: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._best_loss = math.nan  # the best epoch's training loss
+        self._untrained = 0.0  # the loop's chance level (0: unknown), as `epoch_end` had it
 
     def put_back(self, tensors: list[torch.Tensor]) -> str:
         """Put `tensors` (of those the optimizer trains besides the model) back as the last
@@ -108,7 +98,7 @@ class LoopRepairer:
         would bring back (biases set to 0, parameters handed to the optimizer). After weights
         drawn afresh (`fresh_start`) it is the start of another network: no epoch's."""
         where = "start" if fresh_start else self._healthy.where
-        self._healthy = self._alive = keep(self.model, self.optimizer, where)
+        self._healthy = self._alive = keep(self.model, self.optimizer, where, self.epoch)
 
     def evidence_of(self, code: str) -> dict[str, Any]:
         """The evidence of the finding under treatment for `code`."""
@@ -127,6 +117,7 @@ class LoopRepairer:
         `losses`: the loss now and at the loop's start (NaN: unknown)."""
         code = finding.code
         evidence = finding.evidence
+        self.epoch = epoch
         # NaN a batch's forward or backward pass made: the steps that hold it are to be
         # skipped, and the weights are sound (no rollback) unless a step applied it already
         nonfinite = evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite")
@@ -175,7 +166,7 @@ class LoopRepairer:
             if rolled is not None:
                 # the state the remedy starts from, its change in place: a later rollback
                 # comes back here, not to a state before it (held while under treatment)
-                self._healthy = self._alive = keep(self.model, self.optimizer, rolled)
+                self._healthy = self._alive = keep(self.model, self.optimizer, rolled, epoch)
             self.repairs.append(treatment.record)
             finding.remedy = name
             finding.message += f" Repair: {changed}."
@@ -186,30 +177,8 @@ class LoopRepairer:
 
     def _order(self, finding: Finding) -> list[str]:
         """The remedies for a finding not under treatment, those tried before left out."""
-        code = finding.code
-        tried = {r["remedy"] for r in self.repairs if r["finding"] == code}
-        evidence = finding.evidence
-        if evidence.get("eps_underflows"):  # the optimizer's eps, 0 in float16
-            return [name for name in ("raise_eps",) if name not in tried]
-        if evidence.get("forward_nonfinite") or evidence.get("backward_nonfinite"):
-            return [name for name in ("skip_nonfinite",) if name not in tried]  # not the rate's
-        if evidence.get("optimizer_eps"):  # the optimizer's eps, not the rate
-            return [name for name in ("default_eps",) if name not in tried]
-        if evidence.get("network") == "other":  # another network's optimizer, not this one
-            return [name for name in ("zero_other_grad",) if name not in tried]
-        if evidence.get("below_floor"):
-            return []  # scores that are no log-probabilities: the loop's to fix
-        if code == "exploding_gradient" and "error_signal" in finding.evidence:
-            return []  # large because the targets are: clipping throttles their fit
-        if "input_rms" in evidence:
-            # inputs far from standardised, named as the cause: the loop's to scale; a clip
-            # or a lower rate hides it (R^2 -1.03 -> -6.0 and -1439, stress 26)
-            return []
-        order = LOOP_ORDERS.get(code, ())
-        if code == "dying_relu" and evidence.get("killed_in_training"):
-            # alive at the start: the steps killed them
-            order = ("lower_lr", *(name for name in order if name != "lower_lr"))
-        return [name for name in order if name not in tried]
+        tried = {r["remedy"] for r in self.repairs if r["finding"] == finding.code}
+        return loop_order(finding, tried)
 
     def cuts_the_rate(self, finding: Finding) -> bool:
         """Whether the next remedy for `finding` lowers the learning rate."""
@@ -230,6 +199,7 @@ class LoopRepairer:
             self.best.watch(loop_score(row) or next(m for m in LOSSES_BY if m in row))
         if self.best.update(epoch, row, self.model):
             self._best_outside = copies_outside(self.model, self.optimizer)
+            self._best_loss = row.get("train_loss", math.nan)
 
     def epoch_end(
         self,
@@ -259,6 +229,7 @@ class LoopRepairer:
         epochs, as the Trainer's repairer reads it) becomes the state to roll back to, and
         the state to roll killed units back to unless ReLU units are `dying`."""
         t, again = self.thresholds, []
+        self.epoch, self._untrained = epoch + 1, untrained
         for code, treatment in list(self.treating.items()):
             seen = epoch - treatment.applied_epoch
             if not treatment.record or seen < self.cure_epochs:
@@ -299,7 +270,7 @@ class LoopRepairer:
             treatment.record["cured"] = True
             del self.treating[code]
         if healthy and all(code in CURVE_CODES for code in self.treating):
-            self._healthy = keep(self.model, self.optimizer, f"end of epoch {epoch}")
+            self._healthy = keep(self.model, self.optimizer, f"end of epoch {epoch}", epoch + 1)
             if not dying:
                 self._alive = self._healthy
         return again
@@ -309,10 +280,16 @@ class LoopRepairer:
     def _rollback(
         self, params: list, fresh: list[torch.Tensor | None], code: str, kept: Kept
     ) -> str:
-        """Back to the `kept` state; the pending step applies this batch's own gradient
-        (stale gradients) or nothing (a problem the gradients caused; under a gradient
-        scaler, zero gradients: its `step` asserts that it unscaled some)."""
-        left = roll_back(self.model, self.optimizer, kept)  # (pruned since: fitted)
+        """Back to the `kept` state, or to the best epoch's weights where `kept` lies further
+        back than the budget has epochs left (`_too_far_back`); the pending step applies
+        this batch's own gradient (stale gradients) or nothing (a problem the gradients
+        caused; under a gradient scaler, zero gradients: its `step` asserts that it
+        unscaled some)."""
+        if self._too_far_back(kept):
+            rolled = self._back_to_best()
+        else:
+            left = roll_back(self.model, self.optimizer, kept)  # (pruned since: fitted)
+            rolled = kept.where + _but(left)
         for p, f in zip(params, fresh, strict=False):
             if code == "stale_gradients" and f is not None:
                 # in the layout the loop left: SparseAdam takes no dense gradient
@@ -320,7 +297,20 @@ class LoopRepairer:
                 p.grad = f.to_sparse(p.grad.sparse_dim()) if sparse else f.clone()
             else:
                 clear_grad(p, self.keep_grads)
-        return kept.where + _but(left)
+        return rolled
+
+    def _too_far_back(self, kept: Kept) -> bool:
+        """Whether rolling back to `kept` takes back more epochs than the loop has left, with
+        a best epoch kept to go to instead that learned something (its training loss below
+        the loop's chance level, where known): a loop cannot learn them again, and ends
+        worse than left alone (a batch-norm CNN at SGD 3 whose units died in its last epoch
+        of 12, rolled back to the start: 0.18 accuracy against 0.75). Unknown without the
+        loop's `epochs`."""
+        if not self.epochs or self.best.weights is None:
+            return False
+        if self._untrained and not self._best_loss < self._untrained:
+            return False  # no better than the start: nothing to keep
+        return self.epoch - kept.epochs > self.epochs - self.epoch
 
     def _start_from(
         self, code: str, params: list, fresh: list[torch.Tensor | None], killed: bool

@@ -34,18 +34,23 @@ class Kept:
     dicts, a copy of each tensor the optimizer trains besides the model (a teacher it was
     handed by mistake, a loss's learnable weights: their moments would otherwise go back
     without them), and where in the run it was kept, as a rollback names it ("end of epoch
-    3"; "start": before the first step, or weights drawn afresh)."""
+    3"; "start": before the first step, or weights drawn afresh), and the epochs the loop
+    had trained when it was kept (what a rollback to it takes back)."""
 
     model: dict[str, Any]
     optimizer: dict[str, Any]
     outside: list[tuple[torch.Tensor, torch.Tensor]]
     where: str = "start"
+    epochs: int = 0
 
 
-def keep(model: nn.Module, optimizer: torch.optim.Optimizer, where: str = "start") -> Kept:
-    """The loop's state now, kept as `where`."""
+def keep(
+    model: nn.Module, optimizer: torch.optim.Optimizer, where: str = "start", epochs: int = 0
+) -> Kept:
+    """The loop's state now, kept as `where`, after `epochs` epochs of training."""
     state = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict()})
-    return Kept(state["model"], state["optimizer"], copies_outside(model, optimizer), where)
+    outside = copies_outside(model, optimizer)
+    return Kept(state["model"], state["optimizer"], outside, where, epochs)
 
 
 def copies_outside(

@@ -13,8 +13,8 @@ from ._examiner import Examiner
 from ._loop_advice import recommend
 from ._loop_causes import explained_by, resolve_explained
 from ._loop_checks import new_findings, withdraw_unfrozen, withdraw_unused
+from ._loop_orders import LOOP_ORDERS, RATE_CUTS
 from ._loop_remedies import withdraw
-from ._loop_repair import LOOP_ORDERS, RATE_CUTS
 from ._probes import SCALE_FREE
 from ._silent import LOOP_FIX
 
