@@ -1728,6 +1728,42 @@ def test_a_loops_rollback_takes_back_no_more_epochs_than_the_budget_has_left(bud
     if expect.startswith("best"):
         assert optimizer.state == {}  # the momentum of the steps since is not carried on
 
+    # the loop ends there, the remedy not yet judged: back past the best epoch, it ends on
+    # the best epoch's weights (a loop of unknown length has nothing else to tell it)
+    stepped()
+    repairer.keep_best(epoch, {"train_loss": 2.3, "val_loss": 2.3, "val_accuracy": 0.1})
+    repairer.epoch_end(epoch, False, 2.3, probes=1)
+    ended = repairer.end_on_best()
+    assert ended == (None if expect.startswith("best") else epoch - 1)
+    if ended is not None:
+        assert all(torch.equal(v, kept[ended][k]) for k, v in model.state_dict().items())
+        assert finding.message.endswith(f"The loop ends on the weights of epoch {ended}, its best.")
+        assert repairer.repairs[-1]["kept_epoch"] == ended
+
+
+def test_a_loop_whose_late_rollback_was_judged_ends_where_it_is():
+    """A rollback past the best epoch whose cure was judged since: the loop learned again
+    after it, and ends on its own weights, not on an epoch a validation set picked."""
+    from trainwell.findings import Finding
+    from trainwell.health._loop_repair import LoopRepairer
+
+    model = MLP()
+    optimizer = torch.optim.SGD(model.parameters(), lr=3.0)
+    repairer, params = LoopRepairer(model, optimizer), list(model.parameters())
+    for e in range(3):
+        repairer.keep_best(e, {"train_loss": 1.0, "val_accuracy": 0.5 + e / 10})
+        repairer.epoch_end(e, False, 1.0, probes=4)
+    finding = Finding("divergence", "error", "training", "ran away", step=90)
+    assert repairer.treat(finding, 3, [None] * len(params), params)
+    assert repairer.repairs[-1]["rolled_back_to"] == "start"
+    for e in (3, 4):
+        repairer.keep_best(e, {"train_loss": 0.5, "val_accuracy": 0.6})
+        repairer.epoch_end(e, True, 0.5, probes=4)
+    assert repairer.repairs[-1]["cured"] is True
+    now = {k: v.clone() for k, v in model.state_dict().items()}
+    assert repairer.end_on_best() is None
+    assert all(torch.equal(v, now[k]) for k, v in model.state_dict().items())
+
 
 def test_a_loops_rollback_after_a_remedy_comes_back_to_the_state_the_remedy_started_from():
     """An oscillation treated from its best epoch (epoch 2), then units killed two epochs on

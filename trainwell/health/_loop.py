@@ -344,7 +344,8 @@ class Doctor:
         return statistics.fmean(since) if since else math.nan
 
     def close(self) -> None:
-        """Remove every hook the doctor placed (the loop's probes and the repairs')."""
+        """The loop is over: remove every hook the doctor placed (the loop's probes and the
+        repairs'); in repair mode, end a repaired loop on its best epoch's weights."""
         self.examiner.probe.disarm()
         self.watch.disarm()
         self._mixing.disarm()
@@ -352,6 +353,7 @@ class Doctor:
         self._players.close()
         if self.repairer is not None:
             self.repairer.close()
+            self.repairer.end_on_best()
 
     def _next_busy(self, step: int) -> int:
         """The first step from `step` on with something to probe, compare or note; the
