@@ -193,6 +193,7 @@ def test_the_suite_has_two_halves_and_held_out_covers_every_code():
         "held-out-48",
         "held-out-49",
         "held-out-50",
+        "held-out-51",
     )
     assert set(splits) == {"dev", "dev-2", *rounds}
     dev, held_out = splits["dev"] + splits["dev-2"], [c for r in rounds for c in splits[r]]

@@ -4,11 +4,11 @@ Every YAML file under `configs/<split>/` is a complete trainwell run config. A f
 named `<expected_code>-<n>.yaml` (or carries `# expect: <code>` in its first lines) and holds
 one textbook fault built only from config keys; a healthy one is `healthy-<dataset>[-...]`.
 The suite has two halves: `dev` and `dev-2`, on which the doctor's thresholds and remedy
-orders may be tuned, and `held-out` to `held-out-50`, written from the textbook definition
+orders may be tuned, and `held-out` to `held-out-51`, written from the textbook definition
 of each fault on other datasets, architectures and seeds (including shapes28, 28x28 images
 this benchmark draws itself, see `_shapes.py`), and reported apart. `held-out-2` to
-`held-out-50` were written blind, each after the rounds before it had been looked at per
-config: the newest, `held-out-50`, shows how the doctor fares on runs nobody tuned it on.
+`held-out-51` were written blind, each after the rounds before it had been looked at per
+config: the newest, `held-out-51`, shows how the doctor fares on runs nobody tuned it on.
 
 Each config runs over `--seeds N` seeds (the config's `seed`, +1, +2, ...; a fixed
 `data.synthetic.seed` moves with it), faulty ones in detect and in repair mode, healthy
@@ -32,7 +32,7 @@ repaired run's CPU time over the healthy baseline's. Goals on the held-out half:
 100%, no false alarm, repair >= 95% (configs repaired on all seeds), primary diagnosis right
 >= 90%, epoch 0 100%, time <= 1.5x.
 
-Usage: python benchmarks/faults [--split dev|dev-2|held-out|held-out-2|...|held-out-50|all]
+Usage: python benchmarks/faults [--split dev|dev-2|held-out|held-out-2|...|held-out-51|all]
                                 [--seeds N] [--only CODE] [--detect-only] [--jobs K] [--json]
 """
 
@@ -120,6 +120,7 @@ SPLITS = (
     "held-out-48",
     "held-out-49",
     "held-out-50",
+    "held-out-51",
 )
 GENERATED = {"shapes28.npz": write_shapes}  # data.source names the benchmark draws itself
 
