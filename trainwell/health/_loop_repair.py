@@ -386,8 +386,9 @@ class LoopRepairer:
         put_back_model(self.model, self.best.weights)
         put_back_tensors(self._best_outside)
         last["kept_epoch"] = epoch = self.best.epoch
-        treated = self.treating[last["finding"]].finding  # (under treatment: not judged)
-        treated.message += f" The loop ends on the weights of epoch {epoch}, its best."
+        treated = self.treating.get(last["finding"])  # (not judged: still under treatment)
+        if treated is not None:
+            treated.finding.message += f" The loop ends on the weights of epoch {epoch}, its best."
         return epoch
 
     def close(self) -> None:
