@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from silent_bugs import problems
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from torch import nn
 
@@ -115,7 +116,7 @@ def train(loop: Loop, seed: int, mode: str) -> tuple[float, trainwell.Doctor]:
     return evaluate(loop, model, X[n:], y[n:])[0], doctor
 
 
-def evaluate(loop: Loop, model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> Data:
+def evaluate(loop: Loop, model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(score, validation loss): the accuracy over classes or a binary label, else the loss."""
     was = model.training
     model.eval()
@@ -329,7 +330,7 @@ FAULTY: dict[str, Loop] = {
 
 def codes(doctor: trainwell.Doctor) -> list[str]:
     """The warning and error codes found, in the order found."""
-    return list(dict.fromkeys(f.code for f in doctor.findings if f.severity != "info"))
+    return list(dict.fromkeys(f.code for f in problems(doctor)))
 
 
 def run(seeds: int, progress: Progress) -> list[dict]:

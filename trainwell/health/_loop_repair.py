@@ -383,8 +383,7 @@ class LoopRepairer:
         last = self.repairs[-1] if self.repairs else {}
         if not (self._past_best and last.get("cured", False) is None):
             return None
-        put_back_model(self.model, self.best.weights)
-        put_back_tensors(self._best_outside)
+        self._back_to_best()
         last["kept_epoch"] = epoch = self.best.epoch
         treated = self.treating.get(last["finding"])  # (not judged: still under treatment)
         if treated is not None:
